@@ -1,0 +1,224 @@
+package routing
+
+import "math"
+
+// Areas are polygons in longitude (x) / latitude (y) degrees. Point in
+// polygon uses the even-odd rule over all rings, so holes work; a point on
+// any ring's boundary (within about 0.1 mm) counts as inside.
+
+type pt struct{ x, y float64 }
+
+type bbox struct{ minX, minY, maxX, maxY float64 }
+
+func emptyBBox() bbox {
+	return bbox{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+}
+
+func (b *bbox) extend(p pt) {
+	b.minX, b.minY = min(b.minX, p.x), min(b.minY, p.y)
+	b.maxX, b.maxY = max(b.maxX, p.x), max(b.maxY, p.y)
+}
+
+func (b *bbox) union(o bbox) {
+	b.minX, b.minY = min(b.minX, o.minX), min(b.minY, o.minY)
+	b.maxX, b.maxY = max(b.maxX, o.maxX), max(b.maxY, o.maxY)
+}
+
+func (b bbox) contains(p pt) bool {
+	return p.x >= b.minX && p.x <= b.maxX && p.y >= b.minY && p.y <= b.maxY
+}
+
+// grow widens the box by m metres in every direction.
+func (b bbox) grow(m float64) bbox {
+	if m <= 0 {
+		return b
+	}
+	dy := m / metresPerDegree
+	c := math.Cos(math.Max(math.Abs(b.minY), math.Abs(b.maxY)) * math.Pi / 180)
+	dx := 360.0
+	if c > 1e-9 {
+		dx = min(m/(metresPerDegree*c), 360)
+	}
+	return bbox{b.minX - dx, b.minY - dy, b.maxX + dx, b.maxY + dy}
+}
+
+// metresPerDegree of latitude (mean Earth radius 6371008.8 m).
+const metresPerDegree = 6371008.8 * math.Pi / 180
+
+// onEdgeEps is the distance (degrees, about 0.1 mm) within which a point
+// counts as on a ring.
+const onEdgeEps = 1e-9
+
+type edge struct{ x1, y1, x2, y2 float64 }
+
+// polygon is one polygon of an area: an outer ring and its holes, with
+// the edges of all rings bucketed into horizontal bands so that a point
+// test only looks at the edges near the point's latitude.
+type polygon struct {
+	rings [][]pt // closed rings, outer first
+	box   bbox
+	edges []edge
+	// bands
+	bandMinY, bandH float64
+	bandStart       []int32 // len nb+1
+	bandEdges       []int32
+}
+
+func newPolygon(rings [][]pt) polygon {
+	p := polygon{rings: rings, box: emptyBBox()}
+	for _, r := range rings {
+		for i := 0; i+1 < len(r); i++ {
+			p.edges = append(p.edges, edge{r[i].x, r[i].y, r[i+1].x, r[i+1].y})
+			p.box.extend(r[i])
+		}
+	}
+	nb := min(max(len(p.edges)/2, 1), 4096)
+	p.bandMinY = p.box.minY
+	p.bandH = (p.box.maxY - p.box.minY) / float64(nb)
+	if p.bandH <= 0 {
+		nb, p.bandH = 1, 1
+	}
+	counts := make([]int32, nb+1)
+	for _, e := range p.edges {
+		a, b := p.band(min(e.y1, e.y2), nb), p.band(max(e.y1, e.y2), nb)
+		for k := a; k <= b; k++ {
+			counts[k+1]++
+		}
+	}
+	for k := 1; k <= nb; k++ {
+		counts[k] += counts[k-1]
+	}
+	p.bandStart = counts
+	p.bandEdges = make([]int32, counts[nb])
+	fill := append([]int32(nil), counts[:nb]...)
+	for i, e := range p.edges {
+		a, b := p.band(min(e.y1, e.y2), nb), p.band(max(e.y1, e.y2), nb)
+		for k := a; k <= b; k++ {
+			p.bandEdges[fill[k]] = int32(i)
+			fill[k]++
+		}
+	}
+	return p
+}
+
+func (p *polygon) band(y float64, nb int) int {
+	k := int((y - p.bandMinY) / p.bandH)
+	return min(max(k, 0), nb-1)
+}
+
+// contains is the indexed point-in-polygon test.
+func (p *polygon) contains(q pt) bool {
+	if !p.box.contains(q) {
+		return false
+	}
+	nb := len(p.bandStart) - 1
+	k := p.band(q.y, nb)
+	inside := false
+	for _, ei := range p.bandEdges[p.bandStart[k]:p.bandStart[k+1]] {
+		e := &p.edges[ei]
+		if onEdge(e, q) {
+			return true
+		}
+		if (e.y1 > q.y) != (e.y2 > q.y) && q.x < e.x1+(q.y-e.y1)*(e.x2-e.x1)/(e.y2-e.y1) {
+			inside = !inside
+		}
+	}
+	return inside
+}
+
+// containsNaive tests every edge; Explain and the baseline use it.
+func (p *polygon) containsNaive(q pt) bool {
+	inside := false
+	for i := range p.edges {
+		e := &p.edges[i]
+		if onEdge(e, q) {
+			return true
+		}
+		if (e.y1 > q.y) != (e.y2 > q.y) && q.x < e.x1+(q.y-e.y1)*(e.x2-e.x1)/(e.y2-e.y1) {
+			inside = !inside
+		}
+	}
+	return inside
+}
+
+func onEdge(e *edge, q pt) bool {
+	if q.x < min(e.x1, e.x2)-onEdgeEps || q.x > max(e.x1, e.x2)+onEdgeEps ||
+		q.y < min(e.y1, e.y2)-onEdgeEps || q.y > max(e.y1, e.y2)+onEdgeEps {
+		return false
+	}
+	dx, dy := e.x2-e.x1, e.y2-e.y1
+	cross := dx*(q.y-e.y1) - dy*(q.x-e.x1)
+	return math.Abs(cross) <= onEdgeEps*math.Hypot(dx, dy)
+}
+
+// area is a named district: one or more polygons.
+type area struct {
+	name   string
+	line   int // line of the feature in the GeoJSON file
+	polys  []polygon
+	box    bbox
+	cosLat float64 // for the local metric projection
+}
+
+func (a *area) contains(q pt) bool {
+	if !a.box.contains(q) {
+		return false
+	}
+	for i := range a.polys {
+		if a.polys[i].contains(q) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *area) containsNaive(q pt) bool {
+	for i := range a.polys {
+		if a.polys[i].containsNaive(q) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether q is inside the area or at most m metres from
+// it. Distances use a local equirectangular projection, which is exact to
+// well under a metre at town scale.
+func (a *area) within(q pt, m float64, naive bool) bool {
+	if !naive && !a.box.grow(m).contains(q) {
+		return false
+	}
+	if naive {
+		if a.containsNaive(q) {
+			return true
+		}
+	} else if a.contains(q) {
+		return true
+	}
+	lim := m * m
+	for i := range a.polys {
+		for j := range a.polys[i].edges {
+			if a.segDist2(&a.polys[i].edges[j], q) <= lim {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// segDist2 is the squared distance in metres from q to e.
+func (a *area) segDist2(e *edge, q pt) float64 {
+	kx := metresPerDegree * a.cosLat
+	ax, ay := (e.x1-q.x)*kx, (e.y1-q.y)*metresPerDegree
+	bx, by := (e.x2-q.x)*kx, (e.y2-q.y)*metresPerDegree
+	dx, dy := bx-ax, by-ay
+	l2 := dx*dx + dy*dy
+	t := 0.0
+	if l2 > 0 {
+		t = min(max(-(ax*dx+ay*dy)/l2, 0), 1)
+	}
+	px, py := ax+t*dx, ay+t*dy
+	return px*px + py*py
+}
+
+func cosDeg(d float64) float64 { return math.Cos(d * math.Pi / 180) }

@@ -1,0 +1,178 @@
+package routing
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Keywords match case- and umlaut-insensitively at the start of a word:
+// "schlagloch" matches "#Schlagloch", "Schlaglöcher" and "Schlagloecher".
+// Text and keywords go through the same folding: lower case, diacritics
+// removed, ß → ss, and ae/oe/ue → a/o/u (so the transcriptions match the
+// umlauts). Anything that is not a letter or digit separates words.
+
+// foldRune maps a lower-case rune to its folded ASCII form; ok is false
+// when the rune has no folding and is kept as is.
+func foldRune(r rune) (string, bool) {
+	switch r {
+	case 'ä', 'à', 'á', 'â', 'ã', 'å', 'ā':
+		return "a", true
+	case 'ö', 'ò', 'ó', 'ô', 'õ', 'ø', 'ō':
+		return "o", true
+	case 'ü', 'ù', 'ú', 'û', 'ū':
+		return "u", true
+	case 'é', 'è', 'ê', 'ë', 'ē':
+		return "e", true
+	case 'í', 'ì', 'î', 'ï':
+		return "i", true
+	case 'ç':
+		return "c", true
+	case 'ñ':
+		return "n", true
+	case 'ß', 'ẞ':
+		return "ss", true
+	}
+	return "", false
+}
+
+// appendFolded appends the folded words of s to dst, separated by single
+// spaces, with a leading and trailing space when non-empty. It does not
+// allocate when dst has room.
+func appendFolded(dst []byte, s string) []byte {
+	sep := true // the last byte written is a separator (or nothing yet)
+	dst = append(dst, ' ')
+	emit := func(b byte) {
+		// ae, oe, ue → a, o, u
+		if b == 'e' && !sep && len(dst) > 0 {
+			switch dst[len(dst)-1] {
+			case 'a', 'o', 'u':
+				return
+			}
+		}
+		dst = append(dst, b)
+		sep = false
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+				emit(c)
+			case c >= 'A' && c <= 'Z':
+				emit(c + 'a' - 'A')
+			default:
+				if !sep {
+					dst = append(dst, ' ')
+					sep = true
+				}
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		r = unicode.ToLower(r)
+		if f, ok := foldRune(r); ok {
+			for j := 0; j < len(f); j++ {
+				emit(f[j])
+			}
+			continue
+		}
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			dst = utf8.AppendRune(dst, r)
+			sep = false
+			continue
+		}
+		if !sep {
+			dst = append(dst, ' ')
+			sep = true
+		}
+	}
+	if !sep {
+		dst = append(dst, ' ')
+	}
+	if len(dst) == 1 {
+		return dst[:0]
+	}
+	return dst
+}
+
+// foldKeyword returns the folded form of a keyword ("#Schlaglöcher" →
+// "schlaglocher"), or "" if it has no letters or digits.
+func foldKeyword(k string) string {
+	return strings.TrimSpace(string(appendFolded(nil, k)))
+}
+
+// trie holds all folded keywords of a rule set. Walking a word from its
+// first byte visits every keyword that is a prefix of the word.
+type trie struct {
+	nodes []trieNode
+}
+
+type trieNode struct {
+	labels []byte
+	next   []int32
+	kw     int32 // keyword id ending here, or -1
+}
+
+func newTrie() *trie { return &trie{nodes: []trieNode{{kw: -1}}} }
+
+// insert adds a folded keyword and returns its id (ids are dense; the same
+// keyword gets the same id).
+func (t *trie) insert(word string, nextID *int32) int32 {
+	n := int32(0)
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		nd := &t.nodes[n]
+		child := int32(-1)
+		for j, l := range nd.labels {
+			if l == c {
+				child = nd.next[j]
+				break
+			}
+		}
+		if child < 0 {
+			child = int32(len(t.nodes))
+			nd.labels = append(nd.labels, c)
+			nd.next = append(nd.next, child)
+			t.nodes = append(t.nodes, trieNode{kw: -1})
+		}
+		n = child
+	}
+	if t.nodes[n].kw < 0 {
+		t.nodes[n].kw = *nextID
+		*nextID++
+	}
+	return t.nodes[n].kw
+}
+
+// walk appends to ids the id of each keyword that is a prefix of word.
+func (t *trie) walk(word []byte, ids []int32) []int32 {
+	n := int32(0)
+	for _, c := range word {
+		nd := &t.nodes[n]
+		child := int32(-1)
+		for j, l := range nd.labels {
+			if l == c {
+				child = nd.next[j]
+				break
+			}
+		}
+		if child < 0 {
+			return ids
+		}
+		n = child
+		if k := t.nodes[n].kw; k >= 0 {
+			ids = append(ids, k)
+		}
+	}
+	return ids
+}
+
+// hasWordPrefix reports whether folded text (as produced by appendFolded:
+// words separated by single spaces, with a leading space) has a word
+// starting with the folded keyword kw. Explain uses this naive check.
+func hasWordPrefix(folded, kw string) bool {
+	return strings.Contains(folded, " "+kw)
+}

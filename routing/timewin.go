@@ -1,0 +1,254 @@
+package routing
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Window is a weekly time window in the town's time zone. A window whose
+// To is not after From runs past midnight and belongs to the day it
+// starts on ("fri 22:00-06:00" covers Saturday 05:00). Clocks are wall
+// clocks, so on the night the clocks go back, 02:30 happens twice and is
+// inside "01:00-03:00" both times.
+type Window struct {
+	Days uint8 // bit d for time.Weekday(d); bit 7 (DayHoliday) for public holidays
+	From int   // minutes after midnight, 0..1439
+	To   int   // minutes after midnight, 1..1440
+	Line int   // where it was written
+}
+
+// DayHoliday is the Days bit of public holidays. On a public holiday
+// listed in the rules file the day counts as "holiday" and not as its
+// weekday, so "mon-fri" does not match on holidays and "[sat, sun,
+// holiday]" does.
+const DayHoliday = 7
+
+const allDays = 0xff
+
+var dayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat", "holiday"}
+
+func (w Window) String() string {
+	var b strings.Builder
+	switch w.Days {
+	case allDays:
+		b.WriteString("every day")
+	case 0b0111110:
+		b.WriteString("mon-fri")
+	default:
+		first := true
+		for _, d := range []int{1, 2, 3, 4, 5, 6, 0, 7} {
+			if w.Days&(1<<d) != 0 {
+				if !first {
+					b.WriteByte(',')
+				}
+				b.WriteString(dayNames[d])
+				first = false
+			}
+		}
+	}
+	fmt.Fprintf(&b, " %02d:%02d-%02d:%02d", w.From/60, w.From%60, w.To/60, w.To%60)
+	return b.String()
+}
+
+// clock is a report's receive time as the windows see it.
+type clock struct {
+	min       int   // minutes after local midnight (wall clock)
+	today     uint8 // day bit of today (weekday or holiday)
+	yesterday uint8 // day bit of yesterday
+	local     time.Time
+}
+
+func (w *Window) match(c *clock) bool {
+	if w.From < w.To {
+		return w.Days&c.today != 0 && c.min >= w.From && c.min < w.To
+	}
+	return (w.Days&c.today != 0 && c.min >= w.From) || (w.Days&c.yesterday != 0 && c.min < w.To)
+}
+
+func dateKey(y int, m time.Month, d int) int32 { return int32(y*10000 + int(m)*100 + d) }
+
+// clockAt converts t to the town's wall clock.
+func (rs *RuleSet) clockAt(t time.Time) clock {
+	lt := t.In(rs.loc)
+	y, m, d := lt.Date()
+	h, mi, _ := lt.Clock()
+	wd := lt.Weekday()
+	c := clock{min: h*60 + mi, local: lt}
+	if _, ok := rs.holidays[dateKey(y, m, d)]; ok {
+		c.today = 1 << DayHoliday
+	} else {
+		c.today = 1 << wd
+	}
+	py, pm, pd := time.Date(y, m, d-1, 12, 0, 0, 0, time.UTC).Date()
+	if _, ok := rs.holidays[dateKey(py, pm, pd)]; ok {
+		c.yesterday = 1 << DayHoliday
+	} else {
+		c.yesterday = 1 << ((wd + 6) % 7)
+	}
+	return c
+}
+
+// parseDays turns ["mon-fri", "holiday"] into a Days mask. An empty list
+// means every day, holidays included.
+func parseDays(l strList, ps *problems) uint8 {
+	if len(l.V) == 0 {
+		return allDays
+	}
+	var mask uint8
+	for i, tok := range l.V {
+		t := strings.ToLower(strings.TrimSpace(tok))
+		switch t {
+		case "weekdays":
+			mask |= 0b0111110
+			continue
+		case "weekend":
+			mask |= 0b1000001
+			continue
+		case "holiday", "holidays":
+			mask |= 1 << DayHoliday
+			continue
+		case "all", "daily":
+			mask |= allDays
+			continue
+		}
+		from, to, isRange := strings.Cut(t, "-")
+		a, okA := weekday(from)
+		b, okB := a, okA
+		if isRange {
+			b, okB = weekday(to)
+		}
+		if !okA || !okB {
+			ps.add(l.lineOf(i), "unknown day %q (use mon..sun, ranges like mon-fri, weekdays, weekend, holiday)", tok)
+			continue
+		}
+		// mon-fri; ranges wrap (fri-mon = fri,sat,sun,mon)
+		for d := a; ; d = (d + 1) % 7 {
+			mask |= 1 << d
+			if d == b {
+				break
+			}
+		}
+	}
+	return mask
+}
+
+func weekday(s string) (int, bool) {
+	for i, n := range dayNames[:7] {
+		if s == n {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// parseHours parses "08:00-16:00"; empty means the whole day.
+func parseHours(s string, line int, ps *problems) (from, to int, ok bool) {
+	if strings.TrimSpace(s) == "" {
+		return 0, 1440, true
+	}
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		ps.add(line, "hours %q: want HH:MM-HH:MM, e.g. 08:00-16:00", s)
+		return 0, 0, false
+	}
+	from, okA := parseHHMM(strings.TrimSpace(a), false)
+	to, okB := parseHHMM(strings.TrimSpace(b), true)
+	if !okA || !okB {
+		ps.add(line, "hours %q: times must be HH:MM between 00:00 and 24:00", s)
+		return 0, 0, false
+	}
+	if from == to || (from == 0 && to == 0) {
+		ps.add(line, "hours %q: window is empty (use 00:00-24:00 for the whole day)", s)
+		return 0, 0, false
+	}
+	if to == 0 {
+		to = 1440
+	}
+	return from, to, true
+}
+
+func parseHHMM(s string, end bool) (int, bool) {
+	if len(s) != 5 || s[2] != ':' {
+		return 0, false
+	}
+	for _, i := range []int{0, 1, 3, 4} {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	h := int(s[0]-'0')*10 + int(s[1]-'0')
+	m := int(s[3]-'0')*10 + int(s[4]-'0')
+	if m > 59 || h > 24 || (h == 24 && (m != 0 || !end)) {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+// weekBits marks the minutes of a week a set of windows covers: seven
+// weekdays in a ring, then a holiday and the morning after a holiday. It
+// is only used by checks (overlaps, shadowing).
+type weekBits [(7*1440 + 2*1440 + 63) / 64]uint64
+
+func (wb *weekBits) setRange(a, b int) {
+	for i := a; i < b; i++ {
+		wb[i/64] |= 1 << (i % 64)
+	}
+}
+
+func (w *Window) bits() *weekBits {
+	wb := new(weekBits)
+	for d := 0; d < 8; d++ {
+		if w.Days&(1<<d) == 0 {
+			continue
+		}
+		base, next := d*1440, ((d+1)%7)*1440
+		if d == DayHoliday {
+			base, next = 7*1440, 8*1440
+		}
+		if w.From < w.To {
+			wb.setRange(base+w.From, base+w.To)
+		} else {
+			wb.setRange(base+w.From, base+1440)
+			wb.setRange(next, next+w.To)
+		}
+	}
+	return wb
+}
+
+func (wb *weekBits) or(o *weekBits) {
+	for i := range wb {
+		wb[i] |= o[i]
+	}
+}
+
+func (wb *weekBits) andNot(o *weekBits) {
+	for i := range wb {
+		wb[i] &^= o[i]
+	}
+}
+
+func (wb *weekBits) intersects(o *weekBits) bool {
+	for i := range wb {
+		if wb[i]&o[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// subsetOf reports whether every minute in wb is also in o.
+func (wb *weekBits) subsetOf(o *weekBits) bool {
+	for i := range wb {
+		if wb[i]&^o[i] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func fullWeek() *weekBits {
+	wb := new(weekBits)
+	wb.setRange(0, 9*1440)
+	return wb
+}
