@@ -1,0 +1,143 @@
+package media
+
+import (
+	"cmp"
+	"encoding/base64"
+	"fmt"
+	"time"
+)
+
+// Content types this package can recognise by sniffing.
+const (
+	TypeJPEG = "image/jpeg"
+	TypePNG  = "image/png"
+	TypeHEIC = "image/heic"
+	TypeHEIF = "image/heif"
+	TypeWebP = "image/webp"
+	TypePDF  = "application/pdf"
+	TypeMP4  = "video/mp4"
+	TypeMOV  = "video/quicktime" // recognised but not allowed by default
+)
+
+const (
+	// DefaultPartSize is the multipart part size: the memory one upload holds.
+	// 16 MiB keeps 8 concurrent uploads within 128 MiB of buffers, allows
+	// objects up to 10,000 × 16 MiB ≈ 156 GiB (S3's part-count limit), and
+	// makes the per-part request overhead (one signed HTTP request) negligible
+	// against the data moved. S3's minimum is 5 MiB.
+	DefaultPartSize int64 = 16 << 20
+	// DefaultMaxConcurrent caps simultaneous uploads (and so buffer memory).
+	DefaultMaxConcurrent = 8
+	// DefaultPresignTTL is the lifetime of presigned GET links.
+	DefaultPresignTTL = 15 * time.Minute
+	// DefaultDerivativeMaxEdge is the longest edge of the team copy in pixels.
+	DefaultDerivativeMaxEdge = 2048
+	// DefaultThumbMaxEdge is the longest edge of the chat thumbnail.
+	DefaultThumbMaxEdge = 320
+	// DefaultMaxDecodePixels refuses to decode images larger than this
+	// (decompression bombs); 48 MP covers current phone cameras.
+	DefaultMaxDecodePixels = 48_000_000
+
+	minPartSize  int64 = 5 << 20
+	maxPartSize  int64 = 5 << 30
+	maxPartCount       = 10000
+)
+
+// TypeRule allows one content type up to MaxBytes.
+type TypeRule struct {
+	ContentType string
+	MaxBytes    int64
+}
+
+// DefaultTypes is the allow-list used when Config.Types is nil.
+func DefaultTypes() []TypeRule {
+	return []TypeRule{
+		{TypeJPEG, 50 << 20},
+		{TypePNG, 50 << 20},
+		{TypeHEIC, 50 << 20},
+		{TypeHEIF, 50 << 20},
+		{TypeWebP, 50 << 20},
+		{TypePDF, 100 << 20},
+		{TypeMP4, 8 << 30},
+	}
+}
+
+// Config configures a Store. Zero values get the documented defaults.
+type Config struct {
+	Endpoint, AccessKey, SecretKey, Bucket, Region string
+	UseTLS                                         bool
+	// PartSize is the multipart part size (default DefaultPartSize, min 5 MiB).
+	PartSize int64
+	// MaxConcurrent caps concurrent uploads (default DefaultMaxConcurrent).
+	MaxConcurrent int
+	// Types is the allow-list with per-type limits; nil means DefaultTypes().
+	Types []TypeRule
+	// PresignTTL is the lifetime of presigned URLs (default 15m, max 7 days).
+	PresignTTL time.Duration
+	// Encryption is "" (none), "sse-s3" or "sse-c". If the server does not
+	// support it, New logs an error and stores unencrypted, unless
+	// RequireEncryption is set, in which case New fails.
+	Encryption        string
+	RequireEncryption bool
+	// SSECKey is the base64 of a 32-byte key for "sse-c"; load it from the
+	// environment or a file (see SSECKeyFromEnv), never from the YAML file.
+	SSECKey string
+	// DerivativeMaxEdge, ThumbMaxEdge, MaxDecodePixels bound the team copy.
+	DerivativeMaxEdge, ThumbMaxEdge, MaxDecodePixels int
+	// Now is the clock (default time.Now); it dates object keys.
+	Now func() time.Time
+}
+
+// SSECKeyEnv is the environment variable SSECKeyFromEnv reads.
+const SSECKeyEnv = "FIELDGATE_MEDIA_SSEC_KEY"
+
+// SSECKeyFromEnv returns the SSE-C key from FIELDGATE_MEDIA_SSEC_KEY.
+func SSECKeyFromEnv(getenv func(string) string) string { return getenv(SSECKeyEnv) }
+
+// withDefaults returns a copy with defaults filled in, or an error if invalid.
+func (c Config) withDefaults() (Config, error) {
+	c.PartSize = cmp.Or(c.PartSize, DefaultPartSize)
+	c.MaxConcurrent = cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent)
+	c.PresignTTL = cmp.Or(c.PresignTTL, DefaultPresignTTL)
+	c.DerivativeMaxEdge = cmp.Or(c.DerivativeMaxEdge, DefaultDerivativeMaxEdge)
+	c.ThumbMaxEdge = cmp.Or(c.ThumbMaxEdge, DefaultThumbMaxEdge)
+	c.MaxDecodePixels = cmp.Or(c.MaxDecodePixels, DefaultMaxDecodePixels)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Types == nil {
+		c.Types = DefaultTypes()
+	}
+	switch {
+	case c.Endpoint == "":
+		return c, fmt.Errorf("media: config: endpoint is empty")
+	case c.Bucket == "":
+		return c, fmt.Errorf("media: config: bucket is empty")
+	case c.PartSize < minPartSize || c.PartSize > maxPartSize:
+		return c, fmt.Errorf("media: config: part size %d outside [5 MiB, 5 GiB]", c.PartSize)
+	case c.MaxConcurrent < 0:
+		return c, fmt.Errorf("media: config: max concurrent %d < 0", c.MaxConcurrent)
+	case c.PresignTTL < time.Second || c.PresignTTL > 7*24*time.Hour:
+		return c, fmt.Errorf("media: config: presign TTL %v outside [1s, 7d]", c.PresignTTL)
+	}
+	for _, t := range c.Types {
+		if t.MaxBytes <= 0 {
+			return c, fmt.Errorf("media: config: type %q: max bytes must be > 0", t.ContentType)
+		}
+		if t.MaxBytes > c.PartSize*maxPartCount {
+			return c, fmt.Errorf("media: config: type %q: max bytes %d exceeds %d parts of %d bytes",
+				t.ContentType, t.MaxBytes, maxPartCount, c.PartSize)
+		}
+	}
+	switch c.Encryption {
+	case "", "sse-s3":
+	case "sse-c":
+		k, err := base64.StdEncoding.DecodeString(c.SSECKey)
+		if err != nil || len(k) != 32 {
+			return c, fmt.Errorf("media: config: sse-c needs a base64 32-byte key in %s", SSECKeyEnv)
+		}
+	default:
+		return c, fmt.Errorf("media: config: encryption %q: want \"\", \"sse-s3\" or \"sse-c\"", c.Encryption)
+	}
+	return c, nil
+}

@@ -1,0 +1,63 @@
+// Package media takes in report attachments: it streams them into
+// S3-compatible storage with bounded memory, reads position, time and
+// orientation from EXIF, makes metadata-free team copies and hands out
+// short-lived links.
+//
+// # Storing
+//
+// Put reads a body of unknown length part by part into one reused buffer
+// (Config.PartSize, default 16 MiB) and uploads each part as it fills; a
+// body that fits in one part is a single PUT and holds only its own size.
+// Memory per upload is therefore at most one part; MaxConcurrent uploads
+// (default 8) bound the total at 128 MiB. The type is sniffed from the
+// first bytes, never taken from the client; keys are UUIDv7 under
+// "orig/YYYY/MM/". A body over its type's limit, a read error or a failed
+// part aborts the multipart upload and removes the key, and a bucket
+// lifecycle rule reaps uploads orphaned by a crash.
+//
+// # Reading EXIF safely
+//
+// goexif (unmaintained since 2019) loops forever on cyclic IFD chains,
+// allocates gigabytes on overflowing tag counts and panics on bad offsets
+// and zero denominators; recover() helps only with the last. So goexif
+// never sees the file. Extract:
+//
+//  1. reads only bounded regions: the JPEG segment headers and the Exif
+//     APP1 payload (≤ 64 KiB), or for HEIC/HEIF the meta box (≤ 4 MiB) and
+//     the Exif item (≤ 256 KiB);
+//  2. validates that TIFF with its own small parser: IFD0 and the Exif,
+//     GPS and Interop sub-IFDs only (fixed depth, each offset visited once,
+//     the IFD chain is not followed), ≤ 512 entries per IFD and 1024 in
+//     all, known types only, every count × size computed in 64 bits and
+//     inside the buffer, ≤ 256 KiB of values in total;
+//  3. writes a canonical TIFF of just the valid entries (bad ones are
+//     dropped, so one broken tag does not lose the position) and gives
+//     that to goexif, whose work is then linear in a buffer we bounded;
+//  4. reads values through accessors that check counts and denominators
+//     (goexif's Rat panics on 0), under a recover() as a last resort.
+//
+// Running goexif in a subprocess with rlimits would also contain it, but
+// costs a fork per photo and an extra binary to deploy; validation makes
+// hangs and blow-ups impossible by construction, and FuzzExtract checks it.
+// Callers store the report first and extract afterwards, so a bad photo
+// never costs a report.
+//
+// # Team copies
+//
+// MakeDerivative decodes the image (refusing more than 48 MP), scales it to
+// at most 2048 px, applies the EXIF orientation and re-encodes it from
+// pixels: the copy carries no metadata at all (position and time live in
+// the database). HEIC/HEIF have no derivative: pure Go has no HEVC decoder.
+//
+// # Tests
+//
+// Integration tests need a MinIO (or other S3) server:
+//
+//	MINIO_ROOT_USER=fieldgate MINIO_ROOT_PASSWORD=fieldgate-secret \
+//	  minio server --address 127.0.0.1:19000 /tmp/minio-data &
+//	export FIELDGATE_TEST_S3_ENDPOINT=127.0.0.1:19000 \
+//	  FIELDGATE_TEST_S3_ACCESS_KEY=fieldgate FIELDGATE_TEST_S3_SECRET_KEY=fieldgate-secret
+//	go test -race ./media/...
+//
+// -short skips them.
+package media

@@ -1,0 +1,303 @@
+package media
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rwcarlsen/goexif/exif"
+	"github.com/rwcarlsen/goexif/tiff"
+)
+
+// Metadata is what a report needs from a photo's metadata.
+type Metadata struct {
+	Position *Position // nil when none or invalid
+	// NoPositionReason says in English why Position is nil.
+	NoPositionReason string
+	// GPSTime is the GPS fix time (UTC). Taken is DateTimeOriginal; unless
+	// TakenZoneKnown, it is the camera's wall clock labelled UTC.
+	GPSTime, Taken *time.Time
+	TakenZoneKnown bool
+	Orientation    int // 1..8, 0 if unknown
+	Make, Model    string
+	// Dropped lists the metadata the team copy removes.
+	Dropped []string
+}
+
+// Position is a WGS-84 position; Alt is metres above sea level, if known.
+type Position struct {
+	Lat, Lon float64
+	Alt      *float64
+}
+
+// ioError marks a failure of the underlying reader (as opposed to bad data).
+type ioError struct{ err error }
+
+func (e ioError) Error() string { return "media: read: " + e.err.Error() }
+func (e ioError) Unwrap() error { return e.err }
+
+func ioErr(err error) error {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil
+	}
+	return ioError{err}
+}
+
+// Extract reads position, time, orientation and camera from a JPEG or
+// HEIC/HEIF file. It is safe on any input: it reads only bounded regions of
+// r, validates and rewrites the TIFF structure before goexif sees it, and
+// never panics. Malformed metadata is not an error: the result says why
+// there is no position. An error means r itself failed.
+func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			md = Metadata{NoPositionReason: "metadata unreadable (decoder failure)"}
+			err = nil
+		}
+	}()
+	var raw []byte
+	var jinfo jpegInfo
+	switch contentType {
+	case TypeJPEG:
+		jinfo, err = scanJPEG(r, size)
+		if err != nil {
+			return Metadata{}, err
+		}
+		raw = jinfo.tiff
+		if raw == nil {
+			md.NoPositionReason = "no EXIF data"
+			if jinfo.truncated {
+				md.NoPositionReason = "no EXIF data (file truncated)"
+			}
+		}
+	case TypeHEIC, TypeHEIF:
+		var why string
+		raw, why, err = findHEIFExif(r, size)
+		if err != nil {
+			return Metadata{}, err
+		}
+		if raw == nil {
+			md.NoPositionReason = "no EXIF data (" + why + ")"
+		}
+	default:
+		md.NoPositionReason = "no EXIF support for " + contentType
+		return md, nil
+	}
+	var rep tiffReport
+	if raw != nil {
+		md, rep = fromTIFF(raw)
+	}
+	if md.Orientation == 0 && jinfo.xmpOrientation != 0 {
+		md.Orientation = jinfo.xmpOrientation
+	}
+	md.Dropped = dropped(rep, jinfo)
+	return md, nil
+}
+
+// fromTIFF cleans raw and reads it with goexif.
+func fromTIFF(raw []byte) (Metadata, tiffReport) {
+	var md Metadata
+	clean, rep, err := cleanTIFF(raw)
+	if err != nil {
+		md.NoPositionReason = "EXIF data malformed (" + err.Error() + ")"
+		return md, rep
+	}
+	x, err := exif.Decode(bytes.NewReader(clean))
+	if x == nil {
+		md.NoPositionReason = fmt.Sprintf("EXIF data unreadable (%v)", err)
+		return md, rep
+	}
+	md.Make = cleanString(tagString(x, exif.Make))
+	md.Model = cleanString(tagString(x, exif.Model))
+	if o, ok := tagInt(x, exif.Orientation); ok && o >= 1 && o <= 8 {
+		md.Orientation = o
+	}
+	if t, ok := exifTime(tagString(x, exif.DateTimeOriginal)); ok {
+		if zone, ok := zoneOffset(rep.offsetTO); ok {
+			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, zone)
+			md.TakenZoneKnown = true
+		}
+		md.Taken = &t
+	}
+	md.GPSTime = gpsTime(x)
+	md.Position, md.NoPositionReason = position(x, rep.hasGPS)
+	return md, rep
+}
+
+func position(x *exif.Exif, hasGPS bool) (*Position, string) {
+	if !hasGPS {
+		return nil, "no GPS data in EXIF"
+	}
+	latRef, lonRef := tagString(x, exif.GPSLatitudeRef), tagString(x, exif.GPSLongitudeRef)
+	lat, latWhy := degrees(x, exif.GPSLatitude)
+	lon, lonWhy := degrees(x, exif.GPSLongitude)
+	switch {
+	case latWhy == "missing" && lonWhy == "missing":
+		return nil, "GPS data without latitude/longitude"
+	case latWhy != "":
+		return nil, "GPS latitude " + latWhy
+	case lonWhy != "":
+		return nil, "GPS longitude " + lonWhy
+	}
+	switch strings.ToUpper(strings.TrimSpace(latRef)) {
+	case "N":
+	case "S":
+		lat = -lat
+	case "":
+		return nil, "GPS latitude reference (N/S) missing"
+	default:
+		return nil, fmt.Sprintf("GPS latitude reference %q invalid", cleanString(latRef))
+	}
+	switch strings.ToUpper(strings.TrimSpace(lonRef)) {
+	case "E":
+	case "W":
+		lon = -lon
+	case "":
+		return nil, "GPS longitude reference (E/W) missing"
+	default:
+		return nil, fmt.Sprintf("GPS longitude reference %q invalid", cleanString(lonRef))
+	}
+	switch {
+	case math.IsNaN(lat) || math.IsNaN(lon) || math.IsInf(lat, 0) || math.IsInf(lon, 0):
+		return nil, "GPS position not a number"
+	case math.Abs(lat) > 90:
+		return nil, fmt.Sprintf("GPS latitude %g out of range", lat)
+	case math.Abs(lon) > 180:
+		return nil, fmt.Sprintf("GPS longitude %g out of range", lon)
+	case lat == 0 && lon == 0:
+		return nil, "GPS position is 0,0 (no fix)"
+	}
+	p := &Position{Lat: lat, Lon: lon}
+	if alt, ok := rational(x, exif.GPSAltitude, 0); ok && !math.IsNaN(alt) && !math.IsInf(alt, 0) && math.Abs(alt) < 100_000 {
+		if ref, ok := tagInt(x, exif.GPSAltitudeRef); ok && ref == 1 {
+			alt = -alt
+		}
+		p.Alt = &alt
+	}
+	return p, ""
+}
+
+// degrees reads a GPS coordinate (degrees, minutes, seconds rationals).
+func degrees(x *exif.Exif, name exif.FieldName) (float64, string) {
+	t, err := x.Get(name)
+	if err != nil {
+		return 0, "missing"
+	}
+	if t.Format() != tiff.RatVal || t.Count < 1 {
+		return 0, "has the wrong type"
+	}
+	var v float64
+	for i, div := range []float64{1, 60, 3600} {
+		if i >= int(t.Count) {
+			break
+		}
+		n, d, err := t.Rat2(i)
+		if err != nil {
+			return 0, "unreadable"
+		}
+		if d == 0 {
+			return 0, "has a zero denominator"
+		}
+		if n < 0 || d < 0 {
+			return 0, "is negative"
+		}
+		v += float64(n) / float64(d) / div
+	}
+	return v, ""
+}
+
+func rational(x *exif.Exif, name exif.FieldName, i int) (float64, bool) {
+	t, err := x.Get(name)
+	if err != nil || t.Format() != tiff.RatVal || int(t.Count) <= i {
+		return 0, false
+	}
+	n, d, err := t.Rat2(i)
+	if err != nil || d == 0 {
+		return 0, false
+	}
+	return float64(n) / float64(d), true
+}
+
+func gpsTime(x *exif.Exif) *time.Time {
+	date := strings.TrimSpace(tagString(x, exif.GPSDateStamp))
+	d, err := time.Parse("2006:01:02", date)
+	if err != nil {
+		return nil
+	}
+	var hms [3]float64
+	for i := range hms {
+		v, ok := rational(x, exif.GPSTimeStamp, i)
+		if !ok || v < 0 || v >= 61 {
+			return nil
+		}
+		hms[i] = v
+	}
+	if hms[0] >= 24 || hms[1] >= 60 {
+		return nil
+	}
+	t := d.Add(time.Duration(hms[0])*time.Hour + time.Duration(hms[1])*time.Minute +
+		time.Duration(hms[2]*float64(time.Second)))
+	return &t
+}
+
+func exifTime(s string) (time.Time, bool) {
+	t, err := time.Parse("2006:01:02 15:04:05", strings.TrimSpace(s))
+	if err != nil || t.Year() < 1900 {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// zoneOffset parses an EXIF OffsetTime value such as "+02:00".
+func zoneOffset(s string) (*time.Location, bool) {
+	t, err := time.Parse("-07:00", strings.TrimSpace(s))
+	if err != nil {
+		return nil, false
+	}
+	_, off := t.Zone()
+	return time.FixedZone(strings.TrimSpace(s), off), true
+}
+
+func tagString(x *exif.Exif, name exif.FieldName) string {
+	t, err := x.Get(name)
+	if err != nil {
+		return ""
+	}
+	s, err := t.StringVal()
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+func tagInt(x *exif.Exif, name exif.FieldName) (int, bool) {
+	t, err := x.Get(name)
+	if err != nil || t.Format() != tiff.IntVal || t.Count < 1 {
+		return 0, false
+	}
+	v, err := t.Int(0)
+	return v, err == nil
+}
+
+// cleanString makes camera strings safe to print: valid UTF-8, no control
+// characters, trimmed, at most 64 runes.
+func cleanString(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > 64 {
+		s = string([]rune(s)[:64])
+	}
+	return s
+}

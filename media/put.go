@@ -1,0 +1,193 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// Object describes a stored original.
+type Object struct {
+	Key, ContentType string
+	Size             int64
+	SHA256           string // hex
+}
+
+// firstBufSize is the initial buffer for a body: a typical phone photo
+// never allocates a full part.
+const firstBufSize = 256 << 10
+
+// Put streams r into the bucket under a new server-generated key. It sniffs
+// the content type from the bytes, enforces the allow-list and the type's
+// size limit, and hashes the body on the way. Memory is bounded by one part
+// (Config.PartSize) per upload, and at most Config.MaxConcurrent uploads run
+// at once; further calls wait for a slot or ctx. On any error no object or
+// upload part is left behind.
+func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	case <-ctx.Done():
+		return Object{}, fmt.Errorf("media: put: waiting for an upload slot: %w", ctx.Err())
+	}
+
+	head := make([]byte, SniffLen)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return Object{}, fmt.Errorf("media: put: read body: %w", err)
+	}
+	head = head[:n]
+	if n == 0 {
+		return Object{}, fmt.Errorf("%w: empty body", ErrTypeNotAllowed)
+	}
+	ct := Sniff(head)
+	limit, ok := s.rules[ct]
+	if !ok {
+		return Object{}, fmt.Errorf("%w: detected %q", ErrTypeNotAllowed, ct)
+	}
+	obj := Object{Key: newKey(PrefixOriginal, s.cfg.Now()), ContentType: ct}
+	h := sha256.New()
+	// Read at most limit+1 bytes: the extra byte proves the body too large.
+	body := io.TeeReader(io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1), h)
+	size, err := s.upload(ctx, obj.Key, ct, body, limit)
+	if err != nil {
+		return Object{}, err
+	}
+	obj.Size = size
+	obj.SHA256 = hex.EncodeToString(h.Sum(nil))
+	s.log.DebugContext(ctx, "stored original", "key", obj.Key, "type", ct, "size", size)
+	return obj, nil
+}
+
+// upload writes body to key: one PUT if it fits in one part, else a
+// multipart upload whose parts are filled one at a time into a single
+// reused buffer. Any failure aborts the upload and removes the key.
+func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64) (size int64, err error) {
+	opts := minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, PartSize: uint64(s.cfg.PartSize)}
+	defer func() {
+		if err != nil {
+			s.cleanup(ctx, key)
+		}
+	}()
+
+	buf, n, eof, err := fillGrowing(body, int(s.cfg.PartSize))
+	if err != nil {
+		return 0, fmt.Errorf("media: put: read body: %w", err)
+	}
+	if int64(n) > limit {
+		return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
+	}
+	if eof {
+		sum := sha256.Sum256(buf[:n])
+		_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(buf[:n]), int64(n), "", hex.EncodeToString(sum[:]), opts)
+		if err != nil {
+			return 0, fmt.Errorf("media: put %s: %w", key, s.classify(err))
+		}
+		return int64(n), nil
+	}
+
+	uploadID, err := s.core.NewMultipartUpload(ctx, s.cfg.Bucket, key, opts)
+	if err != nil {
+		return 0, fmt.Errorf("media: put %s: start multipart: %w", key, s.classify(err))
+	}
+	defer func() {
+		if err != nil {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if aerr := s.core.AbortMultipartUpload(actx, s.cfg.Bucket, key, uploadID); aerr != nil {
+				s.log.Warn("abort multipart upload failed; lifecycle rule will reap it", "key", key, "err", aerr)
+			}
+		}
+	}()
+	var parts []minio.CompletePart
+	var total int64
+	partHash := sha256.New()
+	for part := 1; ; part++ {
+		if part > maxPartCount {
+			return 0, fmt.Errorf("%w: more than %d parts", ErrTooLarge, maxPartCount)
+		}
+		total += int64(n)
+		if total > limit {
+			return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
+		}
+		p, err := s.putPart(ctx, key, uploadID, part, buf[:n], partHash)
+		if err != nil {
+			return 0, err
+		}
+		parts = append(parts, p)
+		if eof {
+			break
+		}
+		n, err = io.ReadFull(body, buf)
+		switch {
+		case errors.Is(err, io.EOF): // nothing more; previous part was the last
+			eof, n = true, 0
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			eof = true
+		case err != nil:
+			return 0, fmt.Errorf("media: put: read body: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].PartNumber < parts[j].PartNumber })
+	if _, err := s.core.CompleteMultipartUpload(ctx, s.cfg.Bucket, key, uploadID, parts, opts); err != nil {
+		return 0, fmt.Errorf("media: put %s: complete: %w", key, s.classify(err))
+	}
+	return total, nil
+}
+
+func (s *Store) putPart(ctx context.Context, key, uploadID string, part int, data []byte, h hash.Hash) (minio.CompletePart, error) {
+	h.Reset()
+	h.Write(data)
+	p, err := s.core.PutObjectPart(ctx, s.cfg.Bucket, key, uploadID, part, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectPartOptions{SSE: s.sse, Sha256Hex: hex.EncodeToString(h.Sum(nil))})
+	if err != nil {
+		return minio.CompletePart{}, fmt.Errorf("media: put %s: part %d: %w", key, part, s.classify(err))
+	}
+	return minio.CompletePart{PartNumber: part, ETag: p.ETag,
+		ChecksumCRC32: p.ChecksumCRC32, ChecksumCRC32C: p.ChecksumCRC32C,
+		ChecksumSHA1: p.ChecksumSHA1, ChecksumSHA256: p.ChecksumSHA256, ChecksumCRC64NVME: p.ChecksumCRC64NVME}, nil
+}
+
+// cleanup removes key after a failed upload, in case the server completed
+// it before the error reached us.
+func (s *Store) cleanup(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		s.log.Warn("cleanup after failed upload", "key", key, "err", err)
+	}
+}
+
+// fillGrowing reads from r until max bytes or EOF, growing its buffer
+// geometrically so small bodies stay small. eof reports that r is drained.
+func fillGrowing(r io.Reader, max int) (buf []byte, n int, eof bool, err error) {
+	buf = make([]byte, min(firstBufSize, max))
+	for {
+		m, err := io.ReadFull(r, buf[n:])
+		n += m
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return buf, n, true, nil
+		case err != nil:
+			return nil, 0, false, err
+		}
+		if n == max {
+			return buf, n, false, nil
+		}
+		nb := make([]byte, min(len(buf)*4, max))
+		copy(nb, buf[:n])
+		buf = nb
+	}
+}
