@@ -1,0 +1,82 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// Problem is an RFC 9457 problem detail.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func problemType(slug string) string { return "urn:fieldgate:problem:" + slug }
+
+// abort writes a problem and stops the handler chain.
+func abort(c *gin.Context, status int, slug, title, detail string) {
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(status, Problem{Type: problemType(slug), Title: title, Status: status, Detail: detail})
+	// gin overwrites Content-Type in AbortWithStatusJSON; set it again.
+	c.Writer.Header().Set("Content-Type", "application/problem+json")
+}
+
+// fail maps an error to a problem in one place: domain errors keep their
+// message, anything unmapped is a 500 whose detail stays in the log.
+func (s *Server) fail(c *gin.Context, err error) {
+	var maxErr *http.MaxBytesError
+	var de *dispatch.Error
+	switch {
+	case errors.As(err, &maxErr):
+		abort(c, http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large",
+			"the request is larger than the configured limit of "+humanBytes(maxErr.Limit))
+	case errors.Is(err, media.ErrTooLarge):
+		abort(c, http.StatusRequestEntityTooLarge, "attachment-too-large", "Attachment too large", err.Error())
+	case errors.Is(err, media.ErrTypeNotAllowed):
+		abort(c, http.StatusUnsupportedMediaType, "attachment-type", "Attachment type not allowed", err.Error())
+	case errors.Is(err, media.ErrUnavailable):
+		abort(c, http.StatusServiceUnavailable, "storage-unavailable", "Storage unavailable", "media storage is not reachable; retry later")
+	case errors.As(err, &de):
+		status, slug := http.StatusInternalServerError, "internal"
+		switch {
+		case errors.Is(err, dispatch.ErrInvalid):
+			status, slug = http.StatusBadRequest, "invalid"
+		case errors.Is(err, dispatch.ErrNotFound):
+			status, slug = http.StatusNotFound, "not-found"
+			if c.Request.Method == http.MethodPost {
+				status, slug = http.StatusUnprocessableEntity, "unknown-address"
+			}
+		case errors.Is(err, dispatch.ErrForbidden):
+			status, slug = http.StatusForbidden, "forbidden"
+		case errors.Is(err, dispatch.ErrConflict):
+			status, slug = http.StatusConflict, "conflict"
+		}
+		abort(c, status, slug, http.StatusText(status), de.Message)
+	default:
+		s.log.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
+		abort(c, http.StatusInternalServerError, "internal", "Internal error", "the server failed; the error has been logged")
+	}
+	if status := c.Writer.Status(); status >= 400 && status < 500 {
+		s.log.InfoContext(c.Request.Context(), "request rejected", "route", c.FullPath(), "status", status, "err", err)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,291 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+var errNotConnected = errors.New("not connected")
+
+func asDomain(err error, target **dispatch.Error) bool { return errors.As(err, target) }
+
+// maxFieldBytes caps each non-file form field.
+const maxFieldBytes = 64 << 10
+
+// receiptJSON is the answer to a filed report.
+type receiptJSON struct {
+	ID         string `json:"id"`
+	CaseNumber string `json:"case_number"`
+	StatusURL  string `json:"status_url"`
+	Replayed   bool   `json:"replayed,omitempty"`
+}
+
+// createReport streams a multipart report: every file part goes straight to
+// S3, the report is committed after the last part, and any failure deletes
+// what was stored, so a rejected request leaves nothing behind.
+func (s *Server) createReport(c *gin.Context) {
+	ctx := c.Request.Context()
+	tok := token(c)
+	if !tok.Has(dispatch.RoleReporter) && !tok.Has(dispatch.RoleDispatcher) {
+		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "this token may not file reports (role 'reporter' needed)")
+		return
+	}
+	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
+	if len(key) > 200 {
+		abort(c, http.StatusBadRequest, "invalid", "Bad Request", "Idempotency-Key is longer than 200 characters")
+		return
+	}
+	if key != "" {
+		rec, err := s.disp.Replay(ctx, dispatch.ChannelAPI, tok.Sender(), key)
+		if err == nil {
+			s.respondReceipt(c, http.StatusOK, rec)
+			return
+		}
+		if !errors.Is(err, dispatch.ErrNotFound) {
+			s.fail(c, err)
+			return
+		}
+	}
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		abort(c, http.StatusUnsupportedMediaType, "content-type", "Unsupported Media Type", "send the report as multipart/form-data (fields: to, text, photo, lat, lon)")
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		abort(c, http.StatusBadRequest, "multipart", "Bad Request", "malformed multipart body: "+err.Error())
+		return
+	}
+
+	in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Sender: tok.Sender(), IdempotencyKey: key}
+	var stored []media.Object
+	cleanup := func() {
+		if len(stored) == 0 {
+			return
+		}
+		keys := make([]string, len(stored))
+		for i, o := range stored {
+			keys[i] = o.Key
+		}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := s.media.Delete(dctx, keys...); err != nil {
+			s.log.Error("deleting objects of a rejected report failed", "objects", len(keys), "err", err)
+		}
+	}
+	var lat, lon string
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			cleanup()
+			s.failMultipart(c, err)
+			return
+		}
+		name := part.FormName()
+		switch name {
+		case "photo", "file", "media":
+			if len(stored) >= dispatch.MaxMedia {
+				part.Close()
+				cleanup()
+				abort(c, http.StatusBadRequest, "invalid", "Bad Request", fmt.Sprintf("too many attachments: at most %d", dispatch.MaxMedia))
+				return
+			}
+			obj, err := s.media.Put(ctx, part)
+			part.Close()
+			if err != nil {
+				cleanup()
+				s.fail(c, err)
+				return
+			}
+			stored = append(stored, obj)
+		case "to", "text", "lat", "lon", "urgent", "language":
+			v, err := readField(part)
+			part.Close()
+			if err != nil {
+				cleanup()
+				s.failMultipart(c, err)
+				return
+			}
+			switch name {
+			case "to":
+				in.Address = v
+			case "text":
+				in.Text = v
+			case "lat":
+				lat = v
+			case "lon":
+				lon = v
+			case "urgent":
+				in.Urgent = v == "true" || v == "1" || v == "yes"
+			case "language":
+				in.Language = v
+			}
+		default:
+			part.Close()
+			cleanup()
+			abort(c, http.StatusBadRequest, "invalid", "Bad Request", fmt.Sprintf("unknown form field %q (expected to, text, photo, lat, lon, urgent, language)", name))
+			return
+		}
+	}
+	if pos, err := parsePosition(lat, lon); err != nil {
+		cleanup()
+		abort(c, http.StatusBadRequest, "invalid", "Bad Request", err.Error())
+		return
+	} else if pos != nil {
+		in.Position = pos
+		in.PositionSource = dispatch.SourceAPI
+	}
+	in.Media = stored
+	rec, err := s.disp.Intake(ctx, in)
+	if err != nil {
+		cleanup()
+		s.fail(c, err)
+		return
+	}
+	if rec.Replayed {
+		// A concurrent request with the same key won; ours adds nothing.
+		cleanup()
+		s.respondReceipt(c, http.StatusOK, rec)
+		return
+	}
+	s.respondReceipt(c, http.StatusAccepted, rec)
+}
+
+func (s *Server) failMultipart(c *gin.Context, err error) {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		s.fail(c, err)
+		return
+	}
+	abort(c, http.StatusBadRequest, "multipart", "Bad Request", "malformed multipart body: "+err.Error())
+}
+
+func readField(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxFieldBytes+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxFieldBytes {
+		return "", fmt.Errorf("form field larger than %d bytes", maxFieldBytes)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func parsePosition(lat, lon string) (*dispatch.Position, error) {
+	if lat == "" && lon == "" {
+		return nil, nil
+	}
+	if lat == "" || lon == "" {
+		return nil, errors.New("lat and lon must be given together")
+	}
+	la, err1 := strconv.ParseFloat(lat, 64)
+	lo, err2 := strconv.ParseFloat(lon, 64)
+	if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) {
+		return nil, errors.New("lat/lon must be decimal degrees: lat in [-90,90], lon in [-180,180], not 0,0")
+	}
+	return &dispatch.Position{Lat: la, Lon: lo}, nil
+}
+
+func (s *Server) respondReceipt(c *gin.Context, status int, rec dispatch.Receipt) {
+	url := "/api/v1/reports/" + rec.ReportID.String()
+	c.Header("Location", url)
+	c.JSON(status, receiptJSON{ID: rec.ReportID.String(), CaseNumber: rec.CaseNumber, StatusURL: url, Replayed: rec.Replayed})
+}
+
+type positionJSON struct {
+	Lat    float64  `json:"lat"`
+	Lon    float64  `json:"lon"`
+	Alt    *float64 `json:"alt,omitempty"`
+	Source string   `json:"source"`
+}
+
+type mediaJSON struct {
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+}
+
+type eventJSON struct {
+	At    time.Time `json:"at"`
+	Kind  string    `json:"kind"`
+	State string    `json:"state,omitempty"`
+	Actor string    `json:"actor,omitempty"`
+}
+
+type reportJSON struct {
+	ID           string        `json:"id"`
+	CaseNumber   string        `json:"case_number"`
+	State        string        `json:"state"`
+	Address      string        `json:"to"`
+	Team         string        `json:"team,omitempty"`
+	Priority     string        `json:"priority"`
+	District     string        `json:"district,omitempty"`
+	Owner        string        `json:"owner,omitempty"`
+	Text         string        `json:"text"`
+	Position     *positionJSON `json:"position,omitempty"`
+	Media        []mediaJSON   `json:"media"`
+	ReceivedAt   time.Time     `json:"received_at"`
+	Acknowledged *time.Time    `json:"acknowledged_at,omitempty"`
+	Resolved     *time.Time    `json:"resolved_at,omitempty"`
+	Events       []eventJSON   `json:"events"`
+}
+
+func (s *Server) getReport(c *gin.Context) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
+		return
+	}
+	v, err := s.disp.GetReport(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	tok := token(c)
+	dispatcher := tok.Has(dispatch.RoleDispatcher)
+	if !dispatcher && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
+		// Same answer as a missing report: ids of others' reports are not confirmed.
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
+		return
+	}
+	out := reportJSON{
+		ID: v.Report.ID.String(), CaseNumber: v.Report.CaseNumber, State: string(v.Incident.State),
+		Address: v.Report.Address, Team: v.Incident.Team, Priority: v.Incident.Priority, District: v.Incident.District,
+		Text: v.Report.Text, ReceivedAt: v.Report.ReceivedAt, Acknowledged: v.Incident.AcknowledgedAt,
+		Resolved: v.Incident.ResolvedAt, Media: []mediaJSON{}, Events: []eventJSON{},
+	}
+	if dispatcher || tok.Has("team:"+v.Incident.Team) {
+		out.Owner = v.Incident.Owner
+	}
+	if p := v.Report.Position; p != nil {
+		out.Position = &positionJSON{Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Source: v.Report.PositionSource}
+	}
+	for _, m := range v.Report.Media {
+		out.Media = append(out.Media, mediaJSON{ContentType: m.Object.ContentType, Size: m.Object.Size, SHA256: m.Object.SHA256})
+	}
+	for _, e := range v.Events {
+		ej := eventJSON{At: e.At, Kind: e.Kind, State: string(e.To)}
+		if dispatcher {
+			ej.Actor = e.Actor
+		}
+		out.Events = append(out.Events, ej)
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,192 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// Dispatch is what the API needs from the domain.
+type Dispatch interface {
+	Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error)
+	Replay(ctx context.Context, channel, sender, key string) (dispatch.Receipt, error)
+	GetReport(ctx context.Context, id uuid.UUID) (dispatch.ReportView, error)
+	Authenticate(ctx context.Context, secret string) (dispatch.Token, error)
+	Ping(ctx context.Context) error
+}
+
+// Media is what the API needs from the media store.
+type Media interface {
+	Put(ctx context.Context, r io.Reader) (media.Object, error)
+	Delete(ctx context.Context, keys ...string) error
+	Ping(ctx context.Context) error
+}
+
+// Rules reports the rule set in force (for /readyz).
+type Rules interface {
+	Current() *routing.RuleSet
+}
+
+// Config tunes the HTTP API.
+type Config struct {
+	// MaxBodyBytes caps a whole request body. Default 100 MiB.
+	MaxBodyBytes int64
+	// XMPPConnected reports the gateway's connection for /readyz; nil = not checked.
+	XMPPConnected func() bool
+	// Registry receives the HTTP metrics; nil = a new registry.
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP API.
+type Server struct {
+	disp  Dispatch
+	media Media
+	rules Rules
+	cfg   Config
+	log   *slog.Logger
+	reg   *prometheus.Registry
+
+	requests *prometheus.HistogramVec
+}
+
+// New builds the API server.
+func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *Server {
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 100<<20)
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s := &Server{disp: disp, media: m, rules: rules, cfg: cfg, log: cmp.Or(logger, slog.Default()), reg: reg,
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "fieldgate_http_request_duration_seconds", Help: "HTTP requests by route and status.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method", "status"}),
+	}
+	reg.MustRegister(s.requests)
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(s.recoverer, s.observe)
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not-found", "Not Found", "no such endpoint") })
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, "method", "Method Not Allowed", "method not allowed on this endpoint")
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+
+	v1 := r.Group("/api/v1", s.authenticate)
+	v1.POST("/reports", s.createReport)
+	v1.GET("/reports/:id", s.getReport)
+	return r
+}
+
+// recoverer turns a panic into a 500 problem and keeps serving.
+func (s *Server) recoverer(c *gin.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in handler", "route", c.FullPath(), "panic", p)
+			abort(c, http.StatusInternalServerError, "internal", "Internal error", "the server failed; the error has been logged")
+		}
+	}()
+	c.Next()
+}
+
+// observe records metrics and a log line per request. Client IP addresses
+// are personal data and are neither logged nor stored.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	s.requests.WithLabelValues(route, c.Request.Method, http.StatusText(status)).Observe(time.Since(start).Seconds())
+	if route != "/healthz" && route != "/metrics" {
+		s.log.Info("http", "method", c.Request.Method, "route", route, "status", status, "duration", time.Since(start).Round(time.Microsecond))
+	}
+}
+
+const tokenKey = "fieldgate.token"
+
+func (s *Server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	secret, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(secret) == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
+		abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", "send 'Authorization: Bearer <token>'; create one with 'fieldgate token create'")
+		return
+	}
+	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+	if err != nil {
+		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
+		if de := (*dispatch.Error)(nil); asDomain(err, &de) {
+			abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", de.Message)
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	c.Set(tokenKey, tok)
+	c.Next()
+}
+
+func token(c *gin.Context) dispatch.Token {
+	t, _ := c.Get(tokenKey)
+	tok, _ := t.(dispatch.Token)
+	return tok
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ok := true
+	check := func(name string, err error) {
+		if err != nil {
+			ok = false
+			checks[name] = "fail"
+			s.log.Warn("readiness check failed", "check", name, "err", err)
+			return
+		}
+		checks[name] = "ok"
+	}
+	check("postgres", s.disp.Ping(ctx))
+	check("s3", s.media.Ping(ctx))
+	if s.cfg.XMPPConnected != nil {
+		if s.cfg.XMPPConnected() {
+			check("xmpp", nil)
+		} else {
+			check("xmpp", errNotConnected)
+		}
+	}
+	rs := s.rules.Current()
+	body := gin.H{"checks": checks, "rules": gin.H{"version": rs.Version(), "loaded_at": rs.LoadedAt()}}
+	if ok {
+		body["status"] = "ready"
+		c.JSON(http.StatusOK, body)
+		return
+	}
+	body["status"] = "not ready"
+	c.JSON(http.StatusServiceUnavailable, body)
+}

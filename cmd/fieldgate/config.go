@@ -1,0 +1,157 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is fieldgate's configuration: one YAML file, every key
+// overridable by a FIELDGATE_* environment variable (FIELDGATE_S3_BUCKET
+// for s3.bucket). Secrets come only from the environment or from files.
+type Config struct {
+	HTTP struct {
+		// Addr is where the API listens. Default 127.0.0.1:8080.
+		Addr string `yaml:"addr" env:"ADDR"`
+		// MaxBodyBytes caps one request body. Default 100 MiB.
+		MaxBodyBytes int64 `yaml:"max_body_bytes" env:"MAX_BODY_BYTES"`
+		// TLSCert/TLSKey enable HTTPS directly (else terminate TLS in front).
+		TLSCert string `yaml:"tls_cert" env:"TLS_CERT"`
+		TLSKey  string `yaml:"tls_key" env:"TLS_KEY"`
+	} `yaml:"http" envPrefix:"HTTP_"`
+	Database struct {
+		// URL is a PostgreSQL connection URL. Prefer FIELDGATE_DATABASE_URL.
+		URL string `yaml:"url" env:"URL"`
+		// AutoMigrate applies pending migrations at start-up. Default true.
+		AutoMigrate *bool `yaml:"auto_migrate" env:"AUTO_MIGRATE"`
+	} `yaml:"database" envPrefix:"DATABASE_"`
+	S3 struct {
+		Endpoint       string        `yaml:"endpoint" env:"ENDPOINT"` // host:port
+		AccessKey      string        `yaml:"access_key" env:"ACCESS_KEY"`
+		SecretKey      string        `yaml:"-" env:"SECRET_KEY"`
+		SecretKeyFile  string        `yaml:"secret_key_file" env:"SECRET_KEY_FILE"`
+		Bucket         string        `yaml:"bucket" env:"BUCKET"` // default "fieldgate"
+		Region         string        `yaml:"region" env:"REGION"`
+		UseTLS         bool          `yaml:"use_tls" env:"USE_TLS"`
+		PresignTTL     time.Duration `yaml:"presign_ttl" env:"PRESIGN_TTL"`
+		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"` // "", "sse-s3", "sse-c"
+		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
+	} `yaml:"s3" envPrefix:"S3_"`
+	XMPP struct {
+		// Addr is the XMPP server's component port, host:port.
+		Addr string `yaml:"addr" env:"ADDR"`
+		// Domain is the component domain, e.g. reports.stadt.example.
+		Domain     string `yaml:"domain" env:"DOMAIN"`
+		Secret     string `yaml:"-" env:"SECRET"`
+		SecretFile string `yaml:"secret_file" env:"SECRET_FILE"`
+		// Nick in team rooms. Default "fieldgate".
+		Nick string `yaml:"nick" env:"NICK"`
+		// UploadHosts are host:port pairs whose HTTP-upload URLs may be fetched.
+		UploadHosts []string `yaml:"upload_hosts" env:"UPLOAD_HOSTS"`
+	} `yaml:"xmpp" envPrefix:"XMPP_"`
+	Rules struct {
+		// File is the routing rules YAML.
+		File string `yaml:"file" env:"FILE"`
+	} `yaml:"rules" envPrefix:"RULES_"`
+	Log struct {
+		Format string `yaml:"format" env:"FORMAT"` // "json" (default) or "text"
+		Level  string `yaml:"level" env:"LEVEL"`   // debug, info (default), warn, error
+	} `yaml:"log" envPrefix:"LOG_"`
+	// TimeZone for case numbers and texts. Default Europe/Berlin.
+	TimeZone string `yaml:"time_zone" env:"TIME_ZONE"`
+}
+
+// loadConfig reads the YAML file (if any), applies the environment and
+// the defaults, and validates the result.
+func loadConfig(path string, getenv func(string) string) (*Config, error) {
+	var cfg Config
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // empty file = empty config
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	environ := map[string]string{}
+	for _, k := range envKeys {
+		if v := getenv(k); v != "" {
+			environ[k] = v
+		}
+	}
+	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "FIELDGATE_", Environment: environ}); err != nil {
+		return nil, fmt.Errorf("config from environment: %w", err)
+	}
+	if err := readSecret(&cfg.S3.SecretKey, cfg.S3.SecretKeyFile); err != nil {
+		return nil, err
+	}
+	if err := readSecret(&cfg.XMPP.Secret, cfg.XMPP.SecretFile); err != nil {
+		return nil, err
+	}
+	if cfg.HTTP.Addr == "" {
+		cfg.HTTP.Addr = "127.0.0.1:8080"
+	}
+	if cfg.S3.Bucket == "" {
+		cfg.S3.Bucket = "fieldgate"
+	}
+	if cfg.TimeZone == "" {
+		cfg.TimeZone = "Europe/Berlin"
+	}
+	if cfg.Log.Format == "" {
+		cfg.Log.Format = "json"
+	}
+	var missing []string
+	for k, v := range map[string]string{
+		"database.url (FIELDGATE_DATABASE_URL)": cfg.Database.URL,
+		"s3.endpoint (FIELDGATE_S3_ENDPOINT)":   cfg.S3.Endpoint,
+		"xmpp.addr (FIELDGATE_XMPP_ADDR)":       cfg.XMPP.Addr,
+		"xmpp.domain (FIELDGATE_XMPP_DOMAIN)":   cfg.XMPP.Domain,
+		"xmpp secret (FIELDGATE_XMPP_SECRET or xmpp.secret_file)": cfg.XMPP.Secret,
+		"rules.file (FIELDGATE_RULES_FILE)":                       cfg.Rules.File,
+	} {
+		if v == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, fmt.Errorf("config: missing %s", strings.Join(missing, ", "))
+	}
+	return &cfg, nil
+}
+
+// envKeys lists every variable the config reads, so that only those are
+// passed on (and an unrelated FIELDGATE_* variable cannot surprise anyone).
+var envKeys = func() []string {
+	keys, err := env.GetFieldParamsWithOptions(&Config{}, env.Options{Prefix: "FIELDGATE_"})
+	if err != nil {
+		panic(err)
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.Key
+	}
+	return out
+}()
+
+func readSecret(dst *string, file string) error {
+	if *dst != "" || file == "" {
+		return nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read secret file: %w", err)
+	}
+	*dst = strings.TrimSpace(string(b))
+	return nil
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/fieldgate/fieldgate/api"
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/gateway"
+	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/migrations"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// commonFlags parses --config (default $FIELDGATE_CONFIG) and loads it.
+func commonFlags(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", getenv("FIELDGATE_CONFIG"), "configuration file (YAML)")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, exitError{2}
+	}
+	cfg, err := loadConfig(*path, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, fs, nil
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func openPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, cfg.Database.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database config: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL: %w", err)
+	}
+	return pool, nil
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, _, err := commonFlags("migrate", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return migrations.Up(ctx, pool, newLogger(cfg, stderr))
+}
+
+func mediaConfig(cfg *Config) media.Config {
+	return media.Config{
+		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL,
+		Encryption: cfg.S3.Encryption, MaxConcurrent: cfg.S3.MaxConcurrency,
+	}
+}
+
+// runServe wires everything and serves until ctx ends.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := commonFlags("serve", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return fmt.Errorf("time_zone: %w", err)
+	}
+
+	rules, err := routing.NewEngine(cfg.Rules.File, log)
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if cfg.Database.AutoMigrate == nil || *cfg.Database.AutoMigrate {
+		if err := migrations.Up(ctx, pool, log); err != nil {
+			return err
+		}
+	} else if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	store, err := media.New(ctx, mediaConfig(cfg), log)
+	if err != nil {
+		return fmt.Errorf("media storage: %w", err)
+	}
+	gw, err := gateway.New(gateway.Config{
+		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick,
+	}, rules, log)
+	if err != nil {
+		return err
+	}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Messenger: gw, Logger: log},
+		dispatch.Config{TimeZone: loc})
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(svc.Collectors()...)
+	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPConnected: gw.Connected, Registry: reg}, log)
+
+	// Listen before anything runs: a busy port fails start-up, not later.
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+	}
+	scheme := "http"
+	if cfg.HTTP.TLSCert != "" {
+		scheme = "https"
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	if err := svc.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return gw.Run(gctx, svc) })
+	g.Go(func() error { return rules.Watch(gctx) })
+	g.Go(func() error {
+		var err error
+		if cfg.HTTP.TLSCert != "" {
+			err = httpSrv.ServeTLS(ln, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+		} else {
+			err = httpSrv.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		herr := httpSrv.Shutdown(sctx)
+		qerr := svc.Stop(sctx)
+		return errors.Join(herr, qerr)
+	})
+	log.Info("fieldgate started", "version", buildVersion(), "http", ln.Addr().String(), "xmpp_domain", cfg.XMPP.Domain,
+		"rules_version", rules.Current().Version())
+	fmt.Fprintf(stdout, "fieldgate: listening on %s://%s\n", scheme, ln.Addr().String())
+	err = g.Wait()
+	if ctx.Err() != nil && err == nil {
+		log.Info("fieldgate stopped")
+	}
+	return err
+}
+
+func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
+		fmt.Fprintln(stderr, "usage: fieldgate token create --name NAME --role reporter|dispatcher|team:<id>[,…] [--ttl DURATION] | token revoke --name NAME")
+		return exitError{2}
+	}
+	var name, roles, secretFile string
+	var ttl time.Duration
+	cfg, _, err := commonFlags("token "+args[0], args[1:], getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "token name (who uses it, e.g. the app)")
+		fs.StringVar(&roles, "role", dispatch.RoleReporter, "comma-separated roles")
+		fs.DurationVar(&ttl, "ttl", 0, "lifetime (0 = no expiry)")
+		fs.StringVar(&secretFile, "secret-file", "", "use the secret in this file instead of generating one (dev setups)")
+	})
+	if err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: staticRules{}, Logger: newLogger(cfg, stderr)}, dispatch.Config{})
+	if err != nil {
+		return err
+	}
+	if args[0] == "revoke" {
+		if err := svc.RevokeToken(ctx, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token %q revoked\n", name)
+		return nil
+	}
+	secret := ""
+	if secretFile != "" {
+		if err := readSecret(&secret, secretFile); err != nil {
+			return err
+		}
+	}
+	tok, err := svc.CreateToken(ctx, name, strings.Split(roles, ","), ttl, secret)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// staticRules stands in for the rules engine in commands that never route.
+type staticRules struct{}
+
+func (staticRules) Current() *routing.RuleSet { return nil }

@@ -1,0 +1,141 @@
+package dispatch
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// State is an incident's place in its lifecycle.
+type State string
+
+// Incident states.
+const (
+	StateReceived      State = "received"
+	StateNeedsLocation State = "needs_location"
+	StateRouted        State = "routed"
+	StateAcknowledged  State = "acknowledged"
+	StateResolved      State = "resolved"
+	StateEscalated     State = "escalated"
+	StateReassigned    State = "reassigned"
+	StateMerged        State = "merged"
+	StateRejected      State = "rejected"
+)
+
+// Open reports whether the incident still needs someone to act.
+func (s State) Open() bool {
+	switch s {
+	case StateResolved, StateMerged, StateRejected:
+		return false
+	}
+	return true
+}
+
+// Channels a report can arrive through.
+const (
+	ChannelAPI  = "api"
+	ChannelXMPP = "xmpp"
+)
+
+// Position sources, most trusted first.
+const (
+	SourceEXIF    = "exif"
+	SourceAPI     = "api"
+	SourceGeoURI  = "geo_uri"
+	SourceXEP0080 = "xep0080"
+)
+
+// Position is a WGS84 point.
+type Position struct {
+	Lat, Lon float64
+	Alt      *float64
+}
+
+// NewReport is what an edge hands to Intake.
+type NewReport struct {
+	Channel        string // ChannelAPI or ChannelXMPP
+	Address        string // function address local part
+	Sender         string // bare JID, or "token:<name>"
+	IdempotencyKey string // origin-id / stanza id / Idempotency-Key; empty = none
+	Language       string // "de" (default) or "en"
+	Text           string
+	Position       *Position // from the sender, if any
+	PositionSource string    // SourceAPI, SourceGeoURI, SourceXEP0080
+	Urgent         bool
+	Media          []media.Object // already stored in S3
+}
+
+// Receipt is what the sender is told.
+type Receipt struct {
+	ReportID   uuid.UUID
+	IncidentID uuid.UUID
+	CaseNumber string
+	Replayed   bool // the idempotency key was seen before; nothing new was stored
+}
+
+// Incident is a case a team handles.
+type Incident struct {
+	ID              uuid.UUID
+	CaseNumber      string
+	State           State
+	Address         string
+	Team            string
+	Priority        string
+	Policy          string
+	Rule            string
+	District        string
+	Category        string
+	Owner           string
+	EscalationLevel int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	AcknowledgedAt  *time.Time
+	ResolvedAt      *time.Time
+}
+
+// Report is one submission and what was learned from it.
+type Report struct {
+	ID             uuid.UUID
+	IncidentID     uuid.UUID
+	CaseNumber     string
+	Channel        string
+	Address        string
+	Sender         string
+	Language       string
+	Text           string
+	Position       *Position
+	PositionSource string
+	Urgent         bool
+	ReceivedAt     time.Time
+	ProcessedAt    *time.Time
+	Media          []MediaObject
+}
+
+// MediaObject is a stored attachment of a report.
+type MediaObject struct {
+	ID            uuid.UUID
+	Object        media.Object
+	DerivativeKey string
+	ThumbKey      string
+	Metadata      *media.Metadata
+}
+
+// Event is one line of an incident's audit trail.
+type Event struct {
+	At     time.Time
+	Kind   string
+	Actor  string
+	Via    string
+	From   State
+	To     State
+	Detail map[string]any
+}
+
+// ReportView is a report with its incident and trail, for status queries.
+type ReportView struct {
+	Report   Report
+	Incident Incident
+	Events   []Event
+}

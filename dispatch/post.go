@@ -1,0 +1,78 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// renderPost builds the team-room text of an incident and its photo links.
+// It runs at send time, so links are fresh even after a long outage.
+func (s *Service) renderPost(ctx context.Context, incidentID uuid.UUID) (string, []string, error) {
+	inc, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, incidentID))
+	if err != nil {
+		return "", nil, err
+	}
+	var reportID uuid.UUID
+	if err := s.pool.QueryRow(ctx, `SELECT id FROM reports WHERE incident_id = $1 ORDER BY received_at LIMIT 1`, incidentID).Scan(&reportID); err != nil {
+		return "", nil, fmt.Errorf("load incident report: %w", err)
+	}
+	rep, err := s.loadReport(ctx, s.pool, reportID)
+	if err != nil {
+		return "", nil, err
+	}
+	rs := s.rules.Current()
+	team, _ := rs.Team(inc.Team)
+	lang := team.Language
+	if lang == "" {
+		lang = "de"
+	}
+	teamName := team.Name
+	if teamName == "" {
+		teamName = inc.Team
+	}
+
+	var b strings.Builder
+	b.WriteString("🆕 ")
+	b.WriteString(T(lang, "post_header", inc.CaseNumber, teamName))
+	if inc.Priority == "urgent" {
+		b.WriteString(" · ⚠️ " + T(lang, "urgent"))
+	}
+	b.WriteString("\n")
+	if t := strings.TrimSpace(rep.Text); t != "" {
+		b.WriteString(t)
+		b.WriteString("\n")
+	}
+	if p := rep.Position; p != nil {
+		lat := strconv.FormatFloat(p.Lat, 'f', 6, 64)
+		lon := strconv.FormatFloat(p.Lon, 'f', 6, 64)
+		b.WriteString("📍 ")
+		if inc.District != "" {
+			b.WriteString(T(lang, "district", inc.District) + " · ")
+		}
+		fmt.Fprintf(&b, "geo:%s,%s · https://www.openstreetmap.org/?mlat=%s&mlon=%s#map=18/%s/%s\n", lat, lon, lat, lon, lat, lon)
+	} else {
+		b.WriteString(T(lang, "no_position") + "\n")
+	}
+	var links []string
+	if s.media != nil {
+		for _, m := range rep.Media {
+			key := m.DerivativeKey
+			if key == "" {
+				key = m.Object.Key
+			}
+			u, err := s.media.PresignGet(ctx, key)
+			if err != nil {
+				return "", nil, fmt.Errorf("link for %s: %w", key, err)
+			}
+			links = append(links, u)
+			b.WriteString(T(lang, "photo", u) + "\n")
+		}
+	}
+	n := caseSeq(inc.CaseNumber)
+	b.WriteString(T(lang, "actions", n, n))
+	return b.String(), links, nil
+}

@@ -1,0 +1,178 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// Media is what dispatch needs from the media store.
+type Media interface {
+	ReadMetadata(ctx context.Context, obj media.Object) (media.Metadata, error)
+	MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error)
+	PresignGet(ctx context.Context, key string) (string, error)
+	Delete(ctx context.Context, keys ...string) error
+}
+
+// Rules gives the routing rule set in force right now (it is hot-reloaded).
+type Rules interface {
+	Current() *routing.RuleSet
+}
+
+// RoomPost is a message to a team's group chat.
+type RoomPost struct {
+	Room     string   // bare JID of the MUC room
+	OriginID string   // stable across retries, so the room's echo can be matched
+	Body     string   // plain text
+	Links    []string // attachment links (sent as XEP-0066 OOB)
+}
+
+// ChatMessage is a 1:1 message from a function address to a person.
+type ChatMessage struct {
+	From string // local part of the function address it comes from ("" = the service itself)
+	To   string // bare JID
+	Body string
+}
+
+// Messenger delivers messages over XMPP. PostToRoom returns only when the
+// room has reflected the post (then with the room's stanza-id) or failed.
+type Messenger interface {
+	PostToRoom(ctx context.Context, p RoomPost) (stanzaID string, err error)
+	SendChat(ctx context.Context, m ChatMessage) error
+}
+
+// Config tunes the service. Zero values take the documented defaults.
+type Config struct {
+	// TimeZone for case-number years and texts shown to people. Default Europe/Berlin.
+	TimeZone *time.Location
+	// XMPPWorkers is how many outgoing messages are sent at once. Default 4.
+	XMPPWorkers int
+	// Workers is how many reports are processed at once. Default 8.
+	Workers int
+	// RescueStuckJobsAfter is how soon a job whose worker died is retried.
+	// river's default is an hour; an alert must not wait that long. Default 1m.
+	RescueStuckJobsAfter time.Duration
+	// PollInterval is the fallback poll for new jobs when LISTEN/NOTIFY is
+	// not delivered. Default 1s.
+	PollInterval time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Pool      *pgxpool.Pool
+	Media     Media
+	Rules     Rules
+	Messenger Messenger // nil: outgoing messages stay queued (e.g. `fieldgate migrate`)
+	Logger    *slog.Logger
+}
+
+// Service runs the incident lifecycle.
+type Service struct {
+	pool   *pgxpool.Pool
+	media  Media
+	rules  Rules
+	msgr   Messenger
+	log    *slog.Logger
+	cfg    Config
+	queue  *river.Client[pgx.Tx]
+	metric *metrics
+}
+
+// Queues used by the job queue.
+const (
+	queueDefault = river.QueueDefault
+	queueXMPP    = "xmpp"
+)
+
+// New builds the service and its job queue client; Start begins working jobs.
+func New(deps Deps, cfg Config) (*Service, error) {
+	if deps.Pool == nil || deps.Rules == nil {
+		return nil, fmt.Errorf("dispatch: pool and rules are required")
+	}
+	cfg.TimeZone = cmp.Or(cfg.TimeZone, mustBerlin())
+	cfg.XMPPWorkers = cmp.Or(cfg.XMPPWorkers, 4)
+	cfg.Workers = cmp.Or(cfg.Workers, 8)
+	cfg.RescueStuckJobsAfter = cmp.Or(cfg.RescueStuckJobsAfter, time.Minute)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{
+		pool:   deps.Pool,
+		media:  deps.Media,
+		rules:  deps.Rules,
+		msgr:   deps.Messenger,
+		log:    cmp.Or(deps.Logger, slog.Default()),
+		cfg:    cfg,
+		metric: newMetrics(),
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &processReportWorker{s: s})
+	river.AddWorker(workers, &roomPostWorker{s: s})
+	river.AddWorker(workers, &chatWorker{s: s})
+	queues := map[string]river.QueueConfig{queueDefault: {MaxWorkers: cfg.Workers}}
+	if s.msgr != nil {
+		queues[queueXMPP] = river.QueueConfig{MaxWorkers: cfg.XMPPWorkers}
+	}
+	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
+		Queues:               queues,
+		Workers:              workers,
+		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
+		FetchPollInterval:    cfg.PollInterval,
+		JobTimeout:           2 * time.Minute,
+		Logger:               s.log.With("component", "queue"),
+		MaxAttempts:          25,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: job queue: %w", err)
+	}
+	s.queue = client
+	return s, nil
+}
+
+// Start works jobs until Stop.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.queue.Start(ctx); err != nil {
+		return fmt.Errorf("dispatch: start job queue: %w", err)
+	}
+	return nil
+}
+
+// Stop finishes running jobs (until ctx ends) and stops.
+func (s *Service) Stop(ctx context.Context) error {
+	return s.queue.Stop(ctx)
+}
+
+// Ping checks the database.
+func (s *Service) Ping(ctx context.Context) error {
+	return s.pool.Ping(ctx)
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+func mustBerlin() *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		// The Go toolchain embeds tzdata when built with -tags timetzdata;
+		// without any zone database, fall back to a fixed CET rather than fail.
+		return time.FixedZone("CET", 3600)
+	}
+	return loc
+}
+
+// withTx runs fn in a transaction and commits it.
+func (s *Service) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}

@@ -1,0 +1,114 @@
+package dispatch
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Roles an API token can hold.
+const (
+	RoleReporter   = "reporter"   // may file reports and read its own
+	RoleDispatcher = "dispatcher" // may read and act on every incident
+)
+
+// Token is an authenticated API client.
+type Token struct {
+	Name  string
+	Roles []string
+}
+
+// Has reports whether the token holds role.
+func (t Token) Has(role string) bool { return slices.Contains(t.Roles, role) }
+
+// Sender is how reports filed with this token name their sender.
+func (t Token) Sender() string { return "token:" + t.Name }
+
+const tokenPrefix = "fg_"
+
+// CreateToken stores a new token and returns its secret, which is shown
+// once: only its SHA-256 is kept. secret may be given (e.g. a fixed dev
+// token); empty generates 32 random bytes.
+func (s *Service) CreateToken(ctx context.Context, name string, roles []string, ttl time.Duration, secret string) (string, error) {
+	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\n:") {
+		return "", errorf(ErrInvalid, "token name must be 1-64 characters without spaces or colons")
+	}
+	for _, r := range roles {
+		if r != RoleReporter && r != RoleDispatcher && !strings.HasPrefix(r, "team:") {
+			return "", errorf(ErrInvalid, "unknown role %q (reporter, dispatcher, team:<id>)", r)
+		}
+	}
+	if len(roles) == 0 {
+		return "", errorf(ErrInvalid, "a token needs at least one role")
+	}
+	if secret == "" {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		secret = tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	} else if len(secret) < 24 {
+		return "", errorf(ErrInvalid, "a given token secret must be at least 24 characters")
+	}
+	sum := sha256.Sum256([]byte(secret))
+	var expires *time.Time
+	if ttl > 0 {
+		e := s.now().Add(ttl)
+		expires = &e
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, hash, roles, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)`,
+		mustV7(), name, sum[:], roles, s.now(), expires)
+	if isUniqueViolation(err) {
+		return "", errorf(ErrConflict, "a token named %q exists already", name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	return secret, nil
+}
+
+// RevokeToken disables a token by name.
+func (s *Service) RevokeToken(ctx context.Context, name string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL`, name, s.now())
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errorf(ErrNotFound, "no active token named %q", name)
+	}
+	return nil
+}
+
+// Authenticate returns the token for a presented secret.
+func (s *Service) Authenticate(ctx context.Context, secret string) (Token, error) {
+	if secret == "" {
+		return Token{}, errorf(ErrForbidden, "missing bearer token")
+	}
+	sum := sha256.Sum256([]byte(secret))
+	var t Token
+	err := s.pool.QueryRow(ctx, `
+		SELECT name, roles FROM api_tokens
+		WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
+		sum[:], s.now()).Scan(&t.Name, &t.Roles)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Token{}, errorf(ErrForbidden, "invalid, expired or revoked token")
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return t, nil
+}
+
+// Replay returns the receipt of an earlier report with the same
+// idempotency key, or ErrNotFound.
+func (s *Service) Replay(ctx context.Context, channel, sender, key string) (Receipt, error) {
+	return s.findByIdempotencyKey(ctx, s.pool, NewReport{Channel: channel, Sender: sender, IdempotencyKey: key})
+}

@@ -1,0 +1,31 @@
+package gateway
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+)
+
+// roomCommand is a take/resolve typed in a team room: "ok 42",
+// "übernehme 2026-000042", "erledigt #42".
+type roomCommand struct {
+	Action dispatch.Action
+	Ref    string
+}
+
+var commandRE = regexp.MustCompile(`(?i)^\s*(ok|okay|übernehme|uebernehme|take|erledigt|done)\s*[:#]?\s*#?(\d{4}-\d{1,6}|\d{1,6})\b`)
+
+// parseRoomCommand recognises a command at the start of a room message.
+func parseRoomCommand(body string) (roomCommand, bool) {
+	m := commandRE.FindStringSubmatch(body)
+	if m == nil {
+		return roomCommand{}, false
+	}
+	switch strings.ToLower(m[1]) {
+	case "erledigt", "done":
+		return roomCommand{Action: dispatch.ActionResolve, Ref: m[2]}, true
+	default:
+		return roomCommand{Action: dispatch.ActionTake, Ref: m[2]}, true
+	}
+}

@@ -1,0 +1,290 @@
+package gateway
+
+import (
+	"cmp"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/component"
+	"mellium.im/xmpp/jid"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// Dispatcher is what the gateway needs from the domain.
+type Dispatcher interface {
+	Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error)
+	Execute(ctx context.Context, cmd dispatch.Command) (dispatch.CommandResult, error)
+}
+
+// Rules gives the routing rule set in force (function addresses, rooms).
+type Rules interface {
+	Current() *routing.RuleSet
+}
+
+// Config configures the component connection.
+type Config struct {
+	// Addr is the XMPP server's component listener, host:port.
+	Addr string
+	// Domain is the component's domain, e.g. reports.stadt.example.
+	Domain string
+	// Secret is the XEP-0114 shared secret.
+	Secret string
+	// Nick is the gateway's nickname in team rooms. Default "fieldgate".
+	Nick string
+	// ReflectTimeout is how long a room post waits for the room's echo
+	// before it counts as failed and is retried. Default 15s.
+	ReflectTimeout time.Duration
+	// MaxBackoff caps the reconnect delay. Default 30s.
+	MaxBackoff time.Duration
+	// Workers handle incoming stanzas. Default 4.
+	Workers int
+}
+
+// ErrNotConnected means there is no component connection right now.
+var ErrNotConnected = errors.New("gateway: not connected to the XMPP server")
+
+// Gateway is the XMPP component.
+type Gateway struct {
+	cfg   Config
+	log   *slog.Logger
+	rules Rules
+	disp  Dispatcher
+
+	in chan any // decoded stanzas for the workers
+
+	mu        sync.Mutex
+	sess      *xmpp.Session
+	connected chan struct{} // closed while a session is up
+	rooms     map[string]*room
+	pending   map[string]chan string // origin-id → room's stanza-id
+}
+
+// New returns a gateway; Run connects it.
+func New(cfg Config, rules Rules, logger *slog.Logger) (*Gateway, error) {
+	if cfg.Addr == "" || cfg.Domain == "" || cfg.Secret == "" {
+		return nil, errors.New("gateway: addr, domain and secret are required")
+	}
+	if _, err := jid.Parse(cfg.Domain); err != nil {
+		return nil, fmt.Errorf("gateway: bad domain %q: %w", cfg.Domain, err)
+	}
+	cfg.Nick = cmp.Or(cfg.Nick, "fieldgate")
+	cfg.ReflectTimeout = cmp.Or(cfg.ReflectTimeout, 15*time.Second)
+	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 30*time.Second)
+	cfg.Workers = cmp.Or(cfg.Workers, 4)
+	return &Gateway{
+		cfg:       cfg,
+		log:       cmp.Or(logger, slog.Default()).With("component", "gateway"),
+		rules:     rules,
+		in:        make(chan any, 1024),
+		connected: make(chan struct{}),
+		rooms:     map[string]*room{},
+		pending:   map[string]chan string{},
+	}, nil
+}
+
+// Connected reports whether the component connection is up.
+func (g *Gateway) Connected() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sess != nil
+}
+
+// Run keeps the component connected until ctx ends, reconnecting with
+// exponential backoff and jitter. Incoming reports and commands go to disp.
+func (g *Gateway) Run(ctx context.Context, disp Dispatcher) error {
+	g.disp = disp
+	var wg sync.WaitGroup
+	for range g.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.work(ctx)
+		}()
+	}
+	defer wg.Wait()
+	backoff := 500 * time.Millisecond
+	for {
+		start := time.Now()
+		err := g.serveOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) > time.Minute {
+			backoff = 500 * time.Millisecond
+		}
+		delay := backoff/2 + rand.N(backoff)
+		g.log.Warn("XMPP connection lost, reconnecting", "err", err, "in", delay.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		backoff = min(backoff*2, g.cfg.MaxBackoff)
+	}
+}
+
+func (g *Gateway) serveOnce(ctx context.Context) error {
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", g.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", g.cfg.Addr, err)
+	}
+	sess, err := component.NewSession(dctx, jid.MustParse(g.cfg.Domain), []byte(g.cfg.Secret), conn)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("component handshake: %w", err)
+	}
+	g.log.Info("XMPP component connected", "domain", g.cfg.Domain, "server", g.cfg.Addr)
+	g.mu.Lock()
+	g.sess = sess
+	close(g.connected)
+	for _, r := range g.rooms {
+		r.reset()
+	}
+	g.mu.Unlock()
+
+	stop := context.AfterFunc(ctx, func() {
+		sess.Close()
+		conn.Close()
+	})
+	defer stop()
+	go g.joinRooms(ctx)
+	err = sess.Serve(xmpp.HandlerFunc(g.handle))
+
+	g.mu.Lock()
+	g.sess = nil
+	g.connected = make(chan struct{})
+	for _, r := range g.rooms {
+		r.reset()
+	}
+	g.mu.Unlock()
+	conn.Close()
+	if err == nil {
+		err = errors.New("stream closed by server")
+	}
+	return err
+}
+
+// session waits (until ctx ends) for a connection.
+func (g *Gateway) session(ctx context.Context) (*xmpp.Session, error) {
+	for {
+		g.mu.Lock()
+		s, ch := g.sess, g.connected
+		g.mu.Unlock()
+		if s != nil {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrNotConnected, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// send encodes a stanza on the current session.
+func (g *Gateway) send(ctx context.Context, v any) error {
+	s, err := g.session(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.Encode(ctx, v); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
+}
+
+// handle runs inside Serve: decode, hand off, never send on the session
+// (except IQ replies through t, which Serve expects) and never fail the
+// stream for a bad stanza.
+func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	d := xml.NewTokenDecoder(t)
+	var v any
+	switch start.Name.Local {
+	case "message":
+		v = new(inMessage)
+	case "presence":
+		v = new(inPresence)
+	case "iq":
+		iq := new(inIQ)
+		if err := d.DecodeElement(iq, start); err != nil {
+			g.log.Warn("malformed iq dropped", "err", err)
+			return nil
+		}
+		g.answerIQ(t, iq)
+		return nil
+	default:
+		return nil
+	}
+	if err := d.DecodeElement(v, start); err != nil {
+		g.log.Warn("malformed stanza dropped", "kind", start.Name.Local, "err", err)
+		return nil
+	}
+	if p, ok := v.(*inPresence); ok && g.isRoomJID(p.From) {
+		// Occupant bookkeeping is cheap and order-sensitive: do it inline.
+		g.roomPresence(p)
+		return nil
+	}
+	if m, ok := v.(*inMessage); ok && m.Type == "groupchat" && g.reflected(m) {
+		return nil
+	}
+	select {
+	case g.in <- v:
+	default:
+		g.log.Warn("incoming queue full, stanza dropped", "kind", start.Name.Local)
+	}
+	return nil
+}
+
+func (g *Gateway) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case v := <-g.in:
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						g.log.Error("panic handling stanza", "panic", r)
+					}
+				}()
+				switch s := v.(type) {
+				case *inMessage:
+					g.onMessage(ctx, s)
+				case *inPresence:
+					g.onPresence(ctx, s)
+				}
+			}()
+		}
+	}
+}
+
+// addressJID is the full address of a function address.
+func (g *Gateway) addressJID(local string) string {
+	if local == "" {
+		return g.cfg.Domain
+	}
+	return local + "@" + g.cfg.Domain
+}
+
+func bare(s string) string {
+	j, err := jid.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(j.Bare().String())
+}

@@ -1,0 +1,308 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"strings"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp/jid"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+)
+
+func xmlName(space, local string) xml.Name { return xml.Name{Space: space, Local: local} }
+
+func randomID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (g *Gateway) onMessage(ctx context.Context, m *inMessage) {
+	switch m.Type {
+	case "error":
+		g.log.Debug("error message received", "from_domain", domainOf(m.From))
+	case "groupchat":
+		g.onRoomMessage(ctx, m)
+	default:
+		g.onDirectMessage(ctx, m)
+	}
+}
+
+// onRoomMessage handles commands typed in a team room.
+func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
+	if m.Delay != nil || m.Subject != nil {
+		return // history or topic, not a live command
+	}
+	j, err := jid.Parse(m.From)
+	if err != nil {
+		return
+	}
+	roomJID, nick := strings.ToLower(j.Bare().String()), j.Resourcepart()
+	cmd, ok := parseRoomCommand(m.body())
+	if !ok {
+		return
+	}
+	actor := g.occupantJID(roomJID, nick)
+	if actor == "" {
+		g.roomReply(ctx, roomJID, "Ich kann "+nick+" keiner Adresse zuordnen: der Raum muss nicht-anonym sein.")
+		return
+	}
+	res, err := g.disp.Execute(ctx, dispatch.Command{
+		Action: cmd.Action, Ref: cmd.Ref, Actor: actor, Via: "room", Room: roomJID,
+		Dispatcher: g.rules.Current().IsDispatcher(actor),
+	})
+	var de *dispatch.Error
+	switch {
+	case errors.As(err, &de):
+		g.roomReply(ctx, roomJID, nick+": "+de.Message)
+	case err != nil:
+		g.log.Error("room command failed", "room", roomJID, "err", err)
+		g.roomReply(ctx, roomJID, nick+": Interner Fehler, bitte erneut versuchen.")
+	case res.Reply != "":
+		g.roomReply(ctx, roomJID, nick+": "+res.Reply)
+	}
+}
+
+func (g *Gateway) roomReply(ctx context.Context, roomJID, text string) {
+	id := "fg-" + randomID()
+	if err := g.send(ctx, outMessage{From: g.botJID(), To: roomJID, ID: id, Type: "groupchat", Body: text,
+		OriginID: &outID{ID: id}}); err != nil {
+		g.log.Warn("room reply failed", "room", roomJID, "err", err)
+	}
+}
+
+// onDirectMessage turns a message to a function address into a report.
+func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
+	to, err := jid.Parse(m.To)
+	if err != nil {
+		return
+	}
+	sender := bare(m.From)
+	body := strings.TrimSpace(m.body())
+	if sender == "" || (body == "" && len(m.OOB) == 0 && m.Geoloc == nil) {
+		return // chat states, receipts, markers
+	}
+	local := strings.ToLower(to.Localpart())
+	rs := g.rules.Current()
+	addr, ok := rs.Address(local)
+	if !ok {
+		names := make([]string, 0, 8)
+		for _, a := range rs.Addresses() {
+			names = append(names, g.addressJID(a.Name))
+		}
+		g.replyError(ctx, m, "cancel", "item-not-found",
+			"Unbekannte Adresse. Gültige Adressen / valid addresses: "+strings.Join(names, ", "))
+		return
+	}
+	lang := addr.Language
+	if !addr.Allows(sender) {
+		g.reply(ctx, m, local, T(lang, "not_allowed", addr.DisplayName))
+		return
+	}
+	in := dispatch.NewReport{
+		Channel: dispatch.ChannelXMPP, Address: local, Sender: sender, Language: lang, Text: body,
+		IdempotencyKey: idempotencyKey(m),
+	}
+	if p, ok := parseGeoURI(body); ok {
+		in.Position = &dispatch.Position{Lat: p.Lat, Lon: p.Lon, Alt: p.Alt}
+		in.PositionSource = dispatch.SourceGeoURI
+	} else if gl := m.Geoloc; gl != nil && gl.Lat != nil && gl.Lon != nil && dispatch.ValidPosition(*gl.Lat, *gl.Lon) {
+		in.Position = &dispatch.Position{Lat: *gl.Lat, Lon: *gl.Lon}
+		in.PositionSource = dispatch.SourceXEP0080
+	}
+	rec, err := g.disp.Intake(ctx, in)
+	var de *dispatch.Error
+	switch {
+	case errors.As(err, &de):
+		g.reply(ctx, m, local, T(lang, "rejected", de.Message))
+		return
+	case err != nil:
+		g.log.Error("intake failed", "address", local, "err", err)
+		g.replyError(ctx, m, "wait", "internal-server-error", T(lang, "try_again"))
+		return
+	}
+	if m.Request != nil && m.ID != "" {
+		_ = g.send(ctx, outMessage{From: g.addressJID(local), To: m.From, ID: "fg-" + randomID(), Type: m.Type,
+			Received: &outRcpt{ID: m.ID}})
+	}
+	g.log.Info("xmpp report accepted", "case", rec.CaseNumber, "address", local, "replayed", rec.Replayed)
+}
+
+// idempotencyKey prefers the sender-chosen XEP-0359 origin-id, then the
+// message id; a resent message carries the same one.
+func idempotencyKey(m *inMessage) string {
+	if m.OriginID != nil && m.OriginID.ID != "" {
+		return "origin:" + m.OriginID.ID
+	}
+	if m.ID != "" {
+		return "id:" + m.ID
+	}
+	return ""
+}
+
+func (g *Gateway) reply(ctx context.Context, m *inMessage, local, text string) {
+	id := "fg-" + randomID()
+	typ := m.Type
+	if typ != "chat" && typ != "normal" {
+		typ = "chat"
+	}
+	if err := g.send(ctx, outMessage{From: g.addressJID(local), To: m.From, ID: id, Type: typ, Body: text,
+		OriginID: &outID{ID: id}}); err != nil {
+		g.log.Warn("reply failed", "err", err)
+	}
+}
+
+func (g *Gateway) replyError(ctx context.Context, m *inMessage, typ, cond, text string) {
+	if err := g.send(ctx, outMessage{From: m.To, To: m.From, ID: m.ID, Type: "error",
+		Error: stanzaErr(typ, cond, text)}); err != nil {
+		g.log.Warn("error reply failed", "err", err)
+	}
+}
+
+// onPresence answers subscriptions and probes for function addresses.
+func (g *Gateway) onPresence(ctx context.Context, p *inPresence) {
+	to, err := jid.Parse(p.To)
+	if err != nil {
+		return
+	}
+	addr, ok := g.rules.Current().Address(strings.ToLower(to.Localpart()))
+	if !ok {
+		if p.Type == "subscribe" {
+			_ = g.send(ctx, outPresence{From: p.To, To: p.From, Type: "unsubscribed"})
+		}
+		return
+	}
+	from := g.addressJID(addr.Name)
+	sender := bare(p.From)
+	switch p.Type {
+	case "subscribe":
+		if !addr.Allows(sender) {
+			_ = g.send(ctx, outPresence{From: from, To: sender, Type: "unsubscribed"})
+			return
+		}
+		_ = g.send(ctx, outPresence{From: from, To: sender, Type: "subscribed"})
+		_ = g.send(ctx, outPresence{From: from, To: sender, Status: addr.Description})
+	case "probe", "":
+		if addr.Allows(sender) {
+			_ = g.send(ctx, outPresence{From: from, To: p.From, Status: addr.Description})
+		}
+	}
+}
+
+// answerIQ answers disco#info, disco#items, vCard and ping. Anything else
+// gets service-unavailable from Serve. Runs in the handler, writing on t.
+func (g *Gateway) answerIQ(t xmlstream.TokenReadEncoder, iq *inIQ) {
+	if iq.Type != "get" {
+		return
+	}
+	to, err := jid.Parse(iq.To)
+	if err != nil {
+		return
+	}
+	local := strings.ToLower(to.Localpart())
+	rs := g.rules.Current()
+	addr, isAddr := rs.Address(local)
+	if local != "" && !isAddr {
+		_ = t.Encode(iqError{ID: iq.ID, From: iq.To, To: iq.From, Type: "error",
+			Error: stanzaErr("cancel", "item-not-found", "")})
+		return
+	}
+	res := iqResult{ID: iq.ID, From: iq.To, To: iq.From, Type: "result"}
+	switch iq.Payload.XMLName {
+	case xmlName(nsDiscoInfo, "query"):
+		q := &discoInfo{Node: iq.Payload.Node}
+		if isAddr {
+			q.Identities = []discoIdentity{{Category: "client", Type: "bot", Name: addr.DisplayName}}
+		} else {
+			q.Identities = []discoIdentity{{Category: "gateway", Type: "fieldgate", Name: "fieldgate"}}
+		}
+		for _, f := range []string{nsDiscoInfo, nsDiscoItem, nsReceipts, nsOOB, nsSID, nsGeoloc, nsVCard, "urn:xmpp:ping", nsChatState} {
+			q.Features = append(q.Features, discoFeature{Var: f})
+		}
+		res.Payload = q
+	case xmlName(nsDiscoItem, "query"):
+		q := &discoItems{Node: iq.Payload.Node}
+		if !isAddr {
+			for _, a := range rs.Addresses() {
+				q.Items = append(q.Items, discoItem{JID: g.addressJID(a.Name), Name: a.DisplayName})
+			}
+		}
+		res.Payload = q
+	case xmlName(nsVCard, "vCard"):
+		name := "fieldgate"
+		desc := ""
+		if isAddr {
+			name, desc = addr.DisplayName, addr.Description
+		}
+		res.Payload = &vcard{FN: name, Desc: desc}
+	case xmlName("urn:xmpp:ping", "ping"):
+	default:
+		return
+	}
+	_ = t.Encode(res)
+}
+
+type iqResult struct {
+	XMLName xml.Name `xml:"iq"`
+	ID      string   `xml:"id,attr"`
+	From    string   `xml:"from,attr"`
+	To      string   `xml:"to,attr"`
+	Type    string   `xml:"type,attr"`
+	Payload any
+}
+
+type iqError struct {
+	XMLName xml.Name  `xml:"iq"`
+	ID      string    `xml:"id,attr"`
+	From    string    `xml:"from,attr"`
+	To      string    `xml:"to,attr"`
+	Type    string    `xml:"type,attr"`
+	Error   *outError `xml:"error"`
+}
+
+type discoInfo struct {
+	XMLName    xml.Name        `xml:"http://jabber.org/protocol/disco#info query"`
+	Node       string          `xml:"node,attr,omitempty"`
+	Identities []discoIdentity `xml:"identity"`
+	Features   []discoFeature  `xml:"feature"`
+}
+
+type discoIdentity struct {
+	Category string `xml:"category,attr"`
+	Type     string `xml:"type,attr"`
+	Name     string `xml:"name,attr,omitempty"`
+}
+
+type discoFeature struct {
+	Var string `xml:"var,attr"`
+}
+
+type discoItems struct {
+	XMLName xml.Name    `xml:"http://jabber.org/protocol/disco#items query"`
+	Node    string      `xml:"node,attr,omitempty"`
+	Items   []discoItem `xml:"item"`
+}
+
+type discoItem struct {
+	JID  string `xml:"jid,attr"`
+	Name string `xml:"name,attr,omitempty"`
+}
+
+type vcard struct {
+	XMLName xml.Name `xml:"vcard-temp vCard"`
+	FN      string   `xml:"FN"`
+	Desc    string   `xml:"DESC,omitempty"`
+}
+
+func domainOf(s string) string {
+	j, err := jid.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return j.Domainpart()
+}

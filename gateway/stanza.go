@@ -1,0 +1,202 @@
+package gateway
+
+import "encoding/xml"
+
+// Namespaces used by the gateway.
+const (
+	nsSID       = "urn:xmpp:sid:0"
+	nsOOB       = "jabber:x:oob"
+	nsMUC       = "http://jabber.org/protocol/muc"
+	nsMUCUser   = "http://jabber.org/protocol/muc#user"
+	nsReceipts  = "urn:xmpp:receipts"
+	nsGeoloc    = "http://jabber.org/protocol/geoloc"
+	nsReply     = "urn:xmpp:reply:0"
+	nsReactions = "urn:xmpp:reactions:0"
+	nsDelay     = "urn:xmpp:delay"
+	nsDiscoInfo = "http://jabber.org/protocol/disco#info"
+	nsDiscoItem = "http://jabber.org/protocol/disco#items"
+	nsVCard     = "vcard-temp"
+	nsStanzas   = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	nsChatState = "http://jabber.org/protocol/chatstates"
+)
+
+type idElem struct {
+	ID string `xml:"id,attr"`
+	By string `xml:"by,attr,omitempty"`
+}
+
+type oobElem struct {
+	URL  string `xml:"url"`
+	Desc string `xml:"desc,omitempty"`
+}
+
+type geolocElem struct {
+	Lat      *float64 `xml:"lat"`
+	Lon      *float64 `xml:"lon"`
+	Accuracy *float64 `xml:"accuracy"`
+}
+
+type mucUserElem struct {
+	Items    []mucItem  `xml:"item"`
+	Statuses []mucCode  `xml:"status"`
+	Invite   *struct{}  `xml:"invite"`
+	Decline  *struct{}  `xml:"decline"`
+	Destroy  *struct{}  `xml:"destroy"`
+	Password *string    `xml:"password"`
+	Other    []xml.Name `xml:",any"`
+}
+
+type mucItem struct {
+	JID         string `xml:"jid,attr"`
+	Nick        string `xml:"nick,attr"`
+	Role        string `xml:"role,attr"`
+	Affiliation string `xml:"affiliation,attr"`
+}
+
+type mucCode struct {
+	Code int `xml:"code,attr"`
+}
+
+// inMessage is an incoming message with the extensions fieldgate reads.
+type inMessage struct {
+	XMLName   xml.Name     `xml:"message"`
+	From      string       `xml:"from,attr"`
+	To        string       `xml:"to,attr"`
+	ID        string       `xml:"id,attr"`
+	Type      string       `xml:"type,attr"`
+	Lang      string       `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	Bodies    []string     `xml:"body"`
+	Subject   *string      `xml:"subject"`
+	OriginID  *idElem      `xml:"urn:xmpp:sid:0 origin-id"`
+	StanzaIDs []idElem     `xml:"urn:xmpp:sid:0 stanza-id"`
+	OOB       []oobElem    `xml:"jabber:x:oob x"`
+	Geoloc    *geolocElem  `xml:"http://jabber.org/protocol/geoloc geoloc"`
+	Request   *struct{}    `xml:"urn:xmpp:receipts request"`
+	Received  *idElem      `xml:"urn:xmpp:receipts received"`
+	Reply     *replyElem   `xml:"urn:xmpp:reply:0 reply"`
+	Reactions *reactElem   `xml:"urn:xmpp:reactions:0 reactions"`
+	Delay     *struct{}    `xml:"urn:xmpp:delay delay"`
+	MUCUser   *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
+	Error     *errorElem   `xml:"error"`
+}
+
+type replyElem struct {
+	To string `xml:"to,attr"`
+	ID string `xml:"id,attr"`
+}
+
+type reactElem struct {
+	ID        string   `xml:"id,attr"`
+	Reactions []string `xml:"reaction"`
+}
+
+type errorElem struct {
+	Type  string     `xml:"type,attr"`
+	Conds []xml.Name `xml:",any"`
+}
+
+// body returns the first body (clients send one; xml:lang variants are rare).
+func (m *inMessage) body() string {
+	if len(m.Bodies) == 0 {
+		return ""
+	}
+	return m.Bodies[0]
+}
+
+// inPresence is an incoming presence.
+type inPresence struct {
+	XMLName xml.Name     `xml:"presence"`
+	From    string       `xml:"from,attr"`
+	To      string       `xml:"to,attr"`
+	ID      string       `xml:"id,attr"`
+	Type    string       `xml:"type,attr"`
+	MUCUser *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
+	Error   *errorElem   `xml:"error"`
+}
+
+// inIQ is an incoming IQ; only the payload's name is kept.
+type inIQ struct {
+	XMLName xml.Name `xml:"iq"`
+	From    string   `xml:"from,attr"`
+	To      string   `xml:"to,attr"`
+	ID      string   `xml:"id,attr"`
+	Type    string   `xml:"type,attr"`
+	Payload struct {
+		XMLName xml.Name
+		Node    string `xml:"node,attr"`
+	} `xml:",any"`
+}
+
+// outMessage is a message the gateway sends.
+type outMessage struct {
+	XMLName  xml.Name  `xml:"message"`
+	From     string    `xml:"from,attr"`
+	To       string    `xml:"to,attr"`
+	ID       string    `xml:"id,attr,omitempty"`
+	Type     string    `xml:"type,attr,omitempty"`
+	Body     string    `xml:"body,omitempty"`
+	OriginID *outID    `xml:"origin-id,omitempty"`
+	OOB      []outOOB  `xml:"x,omitempty"`
+	Request  *outEmpty `xml:"request,omitempty"`
+	Received *outRcpt  `xml:"received,omitempty"`
+	Markable *outEmpty `xml:"markable,omitempty"`
+	NoStore  *outEmpty `xml:"no-store,omitempty"`
+	Error    *outError `xml:"error,omitempty"`
+}
+
+type outID struct {
+	XMLName xml.Name `xml:"urn:xmpp:sid:0 origin-id"`
+	ID      string   `xml:"id,attr"`
+}
+
+type outOOB struct {
+	XMLName xml.Name `xml:"jabber:x:oob x"`
+	URL     string   `xml:"url"`
+}
+
+type outEmpty struct {
+	XMLName xml.Name
+}
+
+type outRcpt struct {
+	XMLName xml.Name `xml:"urn:xmpp:receipts received"`
+	ID      string   `xml:"id,attr"`
+}
+
+type outError struct {
+	Type string `xml:"type,attr"`
+	Cond outEmpty
+	Text *outText `xml:"urn:ietf:params:xml:ns:xmpp-stanzas text,omitempty"`
+}
+
+type outText struct {
+	Lang string `xml:"xml:lang,attr,omitempty"`
+	Text string `xml:",chardata"`
+}
+
+// outPresence is a presence the gateway sends.
+type outPresence struct {
+	XMLName xml.Name  `xml:"presence"`
+	From    string    `xml:"from,attr"`
+	To      string    `xml:"to,attr"`
+	ID      string    `xml:"id,attr,omitempty"`
+	Type    string    `xml:"type,attr,omitempty"`
+	MUC     *outMUC   `xml:"x,omitempty"`
+	Status  string    `xml:"status,omitempty"`
+	Error   *outError `xml:"error,omitempty"`
+}
+
+type outMUC struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/muc x"`
+	History struct {
+		MaxStanzas int `xml:"maxstanzas,attr"`
+	} `xml:"history"`
+}
+
+func stanzaErr(typ, cond, text string) *outError {
+	e := &outError{Type: typ, Cond: outEmpty{XMLName: xml.Name{Space: nsStanzas, Local: cond}}}
+	if text != "" {
+		e.Text = &outText{Text: text}
+	}
+	return e
+}

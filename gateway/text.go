@@ -1,0 +1,26 @@
+package gateway
+
+import "fmt"
+
+// Replies the gateway sends itself (the rest come from dispatch).
+var texts = map[string]map[string]string{
+	"de": {
+		"not_allowed": "Entschuldigung, Sie dürfen an %s keine Meldungen senden. Bitte wenden Sie sich an Ihre Leitstelle.",
+		"rejected":    "Meldung nicht angenommen: %s",
+		"try_again":   "Die Meldung konnte gerade nicht gespeichert werden. Bitte in einer Minute erneut senden.",
+	},
+	"en": {
+		"not_allowed": "Sorry, you may not send reports to %s. Please contact your control room.",
+		"rejected":    "Report not accepted: %s",
+		"try_again":   "The report could not be stored right now. Please send it again in a minute.",
+	},
+}
+
+// T renders a gateway text in lang, German by default.
+func T(lang, key string, args ...any) string {
+	m, ok := texts[lang]
+	if !ok {
+		m = texts["de"]
+	}
+	return fmt.Sprintf(m[key], args...)
+}
