@@ -1,6 +1,9 @@
 package routing
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // Areas are polygons in longitude (x) / latitude (y) degrees. Point in
 // polygon uses the even-odd rule over all rings, so holes work; a point on
@@ -222,3 +225,34 @@ func (a *area) segDist2(e *edge, q pt) float64 {
 }
 
 func cosDeg(d float64) float64 { return math.Cos(d * math.Pi / 180) }
+
+// farAwayKm: an area whose centre lies farther than this from the median
+// centre of all areas is almost always a [lat, lon] mix-up.
+const farAwayKm = 200
+
+// checkFarAway reports areas far from all the others.
+func checkFarAway(file string, areas []area, ps *problems) {
+	if len(areas) < 2 {
+		return
+	}
+	xs := make([]float64, len(areas))
+	ys := make([]float64, len(areas))
+	for i := range areas {
+		xs[i] = (areas[i].box.minX + areas[i].box.maxX) / 2
+		ys[i] = (areas[i].box.minY + areas[i].box.maxY) / 2
+	}
+	mx, my := median(xs), median(ys)
+	for i := range areas {
+		dx := (xs[i] - mx) * metresPerDegree * cosDeg(my)
+		dy := (ys[i] - my) * metresPerDegree
+		if d := math.Hypot(dx, dy) / 1000; d > farAwayKm {
+			ps.addIn(file, areas[i].line, "area %q lies %.0f km from the other areas; are longitude and latitude swapped? (GeoJSON order is [longitude, latitude])", areas[i].name, d)
+		}
+	}
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}

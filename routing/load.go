@@ -166,6 +166,7 @@ func (c *compiler) compileAreas(raw *rawFile, hash interface{ Write([]byte) (int
 	for i := range rs.areas {
 		rs.areaIdx[rs.areas[i].name] = int32(i)
 	}
+	checkFarAway(p, rs.areas, c.ps)
 	for _, g := range raw.Areas.Groups {
 		if _, clash := rs.areaIdx[g.Key]; clash {
 			c.ps.add(g.Line, "area group %q has the same name as an area", g.Key)
