@@ -127,6 +127,9 @@ func fromTIFF(raw []byte) (Metadata, tiffReport) {
 	}
 	md.GPSTime = gpsTime(x)
 	md.Position, md.NoPositionReason = position(x, rep.hasGPS)
+	if md.Position == nil && !rep.hasGPS && rep.badGPS {
+		md.NoPositionReason = "GPS data malformed"
+	}
 	return md, rep
 }
 

@@ -43,6 +43,7 @@ type tiffIFD struct {
 type tiffReport struct {
 	dropped   int  // entries dropped as malformed
 	hasGPS    bool // a GPS IFD was present
+	badGPS    bool // a GPS IFD pointer was present but unusable
 	tags      map[uint16]bool
 	truncated bool
 	hasThumb  bool   // IFD0 links to IFD1 (embedded thumbnail)
@@ -103,7 +104,7 @@ func (p *tiffParser) ifd(off uint32, level int) *tiffIFD {
 	}
 	p.seen[off] = true
 	n := uint64(p.bo.Uint16(p.b[off:]))
-	if n == 0 || n > maxIFDEntries || uint64(off)+2+12*n > uint64(len(p.b)) {
+	if n > maxIFDEntries || uint64(off)+2+12*n > uint64(len(p.b)) {
 		return nil
 	}
 	d := &tiffIFD{sub: map[uint16]*tiffIFD{}}
@@ -124,6 +125,7 @@ func (p *tiffParser) ifd(off uint32, level int) *tiffIFD {
 			if typ != tiffTypeLong || count != 1 || level >= 2 ||
 				(tag == tagInteropIFD) != (level == 1) {
 				p.rep.dropped++
+				p.rep.badGPS = p.rep.badGPS || tag == tagGPSIFD
 				continue
 			}
 			subs = append(subs, struct {
@@ -164,6 +166,9 @@ func (p *tiffParser) ifd(off uint32, level int) *tiffIFD {
 			}
 		} else {
 			p.rep.dropped++
+			if s.tag == tagGPSIFD {
+				p.rep.badGPS = true
+			}
 		}
 	}
 	return d
