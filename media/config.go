@@ -141,3 +141,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// Limit returns the size limit for contentType under rules, and whether the
+// type is allowed at all.
+func Limit(rules []TypeRule, contentType string) (int64, bool) {
+	for _, r := range rules {
+		if r.ContentType == contentType {
+			return r.MaxBytes, true
+		}
+	}
+	return 0, false
+}
