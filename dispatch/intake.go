@@ -247,5 +247,3 @@ func mustV7() uuid.UUID {
 	}
 	return id
 }
-
-

@@ -199,7 +199,7 @@ type roomPostWorker struct {
 	s *Service
 }
 
-func (w *roomPostWorker) Timeout(*river.Job[roomPostArgs]) time.Duration { return time.Minute }
+func (w *roomPostWorker) Timeout(*river.Job[roomPostArgs]) time.Duration { return 30 * time.Second }
 
 func (w *roomPostWorker) Work(ctx context.Context, job *river.Job[roomPostArgs]) error {
 	s, a := w.s, job.Args

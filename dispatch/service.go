@@ -131,7 +131,8 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		Workers:              workers,
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 		FetchPollInterval:    cfg.PollInterval,
-		JobTimeout:           2 * time.Minute,
+		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
+		JobTimeout:           30 * time.Second, // below RescueStuckJobsAfter, as river requires
 		Logger:               s.log.With("component", "queue"),
 		MaxAttempts:          25,
 	})
