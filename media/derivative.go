@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/fieldgate/fieldgate/media/internal/jpegsalvage"
 	"golang.org/x/image/webp"
 )
 
@@ -68,6 +70,17 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 		return Derivative{}, fmt.Errorf("media: derivative of %s: %w", obj.Key, err)
 	}
 	img, err := decodeSafely(decode, src)
+	if err != nil && obj.ContentType == TypeJPEG {
+		// Damaged JPEG: decode what is there, as a browser would.
+		if _, serr := src.Seek(0, io.SeekStart); serr != nil {
+			return Derivative{}, fmt.Errorf("media: derivative of %s: %w", obj.Key, serr)
+		}
+		var partial bool
+		img, partial, err = salvageJPEG(src)
+		if err == nil && partial {
+			s.log.WarnContext(ctx, "team copy made from a partly damaged JPEG", "key", obj.Key)
+		}
+	}
 	if err != nil {
 		return Derivative{}, fmt.Errorf("media: derivative of %s: decode: %w", obj.Key, err)
 	}
@@ -111,6 +124,15 @@ func decodeSafely(decode func(io.Reader) (image.Image, error), r io.Reader) (img
 		}
 	}()
 	return decode(r)
+}
+
+func salvageJPEG(r io.Reader) (img image.Image, partial bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			img, partial, err = nil, false, fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	return jpegsalvage.Decode(r)
 }
 
 func (s *Store) putSmall(ctx context.Context, key, ct string, b []byte) error {

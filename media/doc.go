@@ -12,8 +12,9 @@
 // (default 8) bound the total at 128 MiB. The type is sniffed from the
 // first bytes, never taken from the client; keys are UUIDv7 under
 // "orig/YYYY/MM/". A body over its type's limit, a read error or a failed
-// part aborts the multipart upload and removes the key, and a bucket
-// lifecycle rule reaps uploads orphaned by a crash.
+// part aborts the multipart upload and removes the key. Uploads orphaned by
+// a crash are reaped by a bucket lifecycle rule (AWS S3) or the server's
+// own stale-upload expiry (MinIO: 24 h; it rejects such a rule).
 //
 // # Reading EXIF safely
 //

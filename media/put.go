@@ -55,6 +55,9 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 		return Object{}, fmt.Errorf("%w: detected %q", ErrTypeNotAllowed, ct)
 	}
 	obj := Object{Key: newKey(PrefixOriginal, s.cfg.Now()), ContentType: ct}
+	if s.keyHook != nil {
+		s.keyHook(obj.Key)
+	}
 	h := sha256.New()
 	// Read at most limit+1 bytes: the extra byte proves the body too large.
 	body := io.TeeReader(io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1), h)

@@ -92,11 +92,15 @@ func listKeys(t testing.TB, s *Store) []string {
 	return keys
 }
 
-// listUploads returns the keys of unfinished multipart uploads.
-func listUploads(t testing.TB, s *Store) []string {
+// listUploads returns the keys of unfinished multipart uploads for key
+// (MinIO lists uploads only per object, not by prefix).
+func listUploads(t testing.TB, s *Store, key string) []string {
 	t.Helper()
+	if key == "" {
+		t.Fatal("listUploads: empty key")
+	}
 	var keys []string
-	for u := range s.client.ListIncompleteUploads(context.Background(), s.cfg.Bucket, "", true) {
+	for u := range s.client.ListIncompleteUploads(context.Background(), s.cfg.Bucket, key, false) {
 		if u.Err != nil {
 			t.Fatalf("list uploads: %v", u.Err)
 		}

@@ -32,6 +32,8 @@ type Store struct {
 	sse    encrypt.ServerSide
 	// encNote explains why encryption is off when it was requested.
 	encNote string
+	// keyHook, if set (tests only), sees each key Put generates.
+	keyHook func(key string)
 }
 
 // New connects to S3, checks reachability and credentials, and creates the
@@ -127,7 +129,9 @@ func (s *Store) ensureBucket(ctx context.Context) error {
 		AbortIncompleteMultipartUpload: lifecycle.AbortIncompleteMultipartUpload{DaysAfterInitiation: 1},
 	}}
 	if err := s.client.SetBucketLifecycle(ctx, s.cfg.Bucket, lc); err != nil {
-		s.log.Warn("could not set lifecycle rule to abort stale multipart uploads; run the retention job", "err", err)
+		// MinIO refuses a rule without an expiration action, but expires
+		// stale uploads itself (api stale_uploads_expiry, default 24h).
+		s.log.Info("S3 lifecycle rule for stale multipart uploads not accepted; relying on the server's own expiry", "err", err)
 	}
 	return nil
 }
