@@ -75,7 +75,7 @@ func newPolygon(rings [][]pt) polygon {
 			p.box.extend(r[i])
 		}
 	}
-	nb := min(max(len(p.edges)/2, 1), 4096)
+	nb := min(max(2*len(p.edges), 1), 8192)
 	p.bandMinY = p.box.minY
 	p.bandH = (p.box.maxY - p.box.minY) / float64(nb)
 	if p.bandH <= 0 {
@@ -151,7 +151,7 @@ func onEdge(e *edge, q pt) bool {
 	}
 	dx, dy := e.x2-e.x1, e.y2-e.y1
 	cross := dx*(q.y-e.y1) - dy*(q.x-e.x1)
-	return math.Abs(cross) <= onEdgeEps*math.Hypot(dx, dy)
+	return cross*cross <= onEdgeEps*onEdgeEps*(dx*dx+dy*dy)
 }
 
 // area is a named district: one or more polygons.
@@ -175,7 +175,11 @@ func (a *area) contains(q pt) bool {
 	return false
 }
 
+// containsNaive checks the bounding box, then every edge.
 func (a *area) containsNaive(q pt) bool {
+	if !a.box.contains(q) {
+		return false
+	}
 	for i := range a.polys {
 		if a.polys[i].containsNaive(q) {
 			return true

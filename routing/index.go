@@ -79,6 +79,7 @@ func (rs *RuleSet) buildIndex() {
 			grow[a] = max(grow[a], r.nearM)
 		}
 	}
+	ix.trie.seal()
 	boxes := make([]bbox, len(rs.areas))
 	for i := range rs.areas {
 		boxes[i] = rs.areas[i].box.grow(grow[i])

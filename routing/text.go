@@ -40,33 +40,22 @@ func foldRune(r rune) (string, bool) {
 // spaces, with a leading and trailing space when non-empty. It does not
 // allocate when dst has room.
 func appendFolded(dst []byte, s string) []byte {
-	sep := true // the last byte written is a separator (or nothing yet)
+	start := len(dst)
 	dst = append(dst, ' ')
-	emit := func(b byte) {
-		// ae, oe, ue → a, o, u
-		if b == 'e' && !sep && len(dst) > 0 {
-			switch dst[len(dst)-1] {
-			case 'a', 'o', 'u':
-				return
-			}
-		}
-		dst = append(dst, b)
-		sep = false
-	}
+	sep := true // the last byte written is a separator
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
-			switch {
-			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-				emit(c)
-			case c >= 'A' && c <= 'Z':
-				emit(c + 'a' - 'A')
-			default:
-				if !sep {
-					dst = append(dst, ' ')
-					sep = true
-				}
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+				dst = appendFoldedByte(dst, c, sep)
+				sep = false
+			} else if !sep {
+				dst = append(dst, ' ')
+				sep = true
 			}
 			continue
 		}
@@ -75,7 +64,8 @@ func appendFolded(dst []byte, s string) []byte {
 		r = unicode.ToLower(r)
 		if f, ok := foldRune(r); ok {
 			for j := 0; j < len(f); j++ {
-				emit(f[j])
+				dst = appendFoldedByte(dst, f[j], sep)
+				sep = false
 			}
 			continue
 		}
@@ -92,10 +82,22 @@ func appendFolded(dst []byte, s string) []byte {
 	if !sep {
 		dst = append(dst, ' ')
 	}
-	if len(dst) == 1 {
-		return dst[:0]
+	if len(dst) == start+1 {
+		return dst[:start]
 	}
 	return dst
+}
+
+// appendFoldedByte appends a letter or digit, dropping the e of ae, oe
+// and ue.
+func appendFoldedByte(dst []byte, b byte, sep bool) []byte {
+	if b == 'e' && !sep {
+		switch dst[len(dst)-1] {
+		case 'a', 'o', 'u':
+			return dst
+		}
+	}
+	return append(dst, b)
 }
 
 // foldKeyword returns the folded form of a keyword ("#Schlaglöcher" →
@@ -113,7 +115,26 @@ type trie struct {
 type trieNode struct {
 	labels []byte
 	next   []int32
-	kw     int32 // keyword id ending here, or -1
+	dense  []int32 // 256 child indexes (0 = none) for nodes with many children
+	kw     int32   // keyword id ending here, or -1
+}
+
+// denseFrom is the number of children from which a node gets a dense
+// child table (the root and the first levels of a large keyword set).
+const denseFrom = 6
+
+// seal builds the dense tables; call after the last insert.
+func (t *trie) seal() {
+	for i := range t.nodes {
+		nd := &t.nodes[i]
+		if len(nd.labels) < denseFrom {
+			continue
+		}
+		nd.dense = make([]int32, 256)
+		for j, l := range nd.labels {
+			nd.dense[l] = nd.next[j]
+		}
+	}
 }
 
 func newTrie() *trie { return &trie{nodes: []trieNode{{kw: -1}}} }
@@ -153,10 +174,16 @@ func (t *trie) walk(word []byte, ids []int32) []int32 {
 	for _, c := range word {
 		nd := &t.nodes[n]
 		child := int32(-1)
-		for j, l := range nd.labels {
-			if l == c {
-				child = nd.next[j]
-				break
+		if nd.dense != nil {
+			if d := nd.dense[c]; d > 0 {
+				child = d
+			}
+		} else {
+			for j, l := range nd.labels {
+				if l == c {
+					child = nd.next[j]
+					break
+				}
 			}
 		}
 		if child < 0 {

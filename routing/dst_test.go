@@ -1,0 +1,84 @@
+package routing
+
+import "testing"
+
+// The night of the October clock change in Europe/Berlin: on Sunday
+// 2026-10-25 the clocks go from 03:00 CEST back to 02:00 CET, so 02:00 to
+// 03:00 happens twice. Windows are wall-clock windows.
+func TestDSTAutumnNight(t *testing.T) {
+	rs := mustLoad(t, `
+teams: {night: {room: n@c.example}, zwei: {room: z@c.example}, day: {room: d@c.example}}
+rules:
+  - {name: zwei-uhr, match: {time: [{hours: "02:00-03:00"}]}, team: zwei}
+  - {name: samstagnacht, match: {time: [{days: [sat], hours: "22:00-06:00"}]}, team: night}
+default: {team: day}
+`, "")
+	cases := []struct {
+		at   string // UTC
+		want string
+		why  string
+	}{
+		{"2026-10-24T19:59Z", "day", "21:59 CEST Saturday, before the night window"},
+		{"2026-10-24T20:00Z", "night", "22:00 CEST Saturday"},
+		{"2026-10-24T23:59Z", "night", "01:59 CEST Sunday"},
+		{"2026-10-25T00:00Z", "zwei", "02:00 CEST, first pass"},
+		{"2026-10-25T00:30Z", "zwei", "02:30 CEST, first pass"},
+		{"2026-10-25T01:00Z", "zwei", "02:00 CET, second pass"},
+		{"2026-10-25T01:30Z", "zwei", "02:30 CET, second pass"},
+		{"2026-10-25T02:00Z", "night", "03:00 CET, still Saturday night"},
+		{"2026-10-25T04:59Z", "night", "05:59 CET: an offset-blind UTC+2 reading would say 06:59"},
+		{"2026-10-25T05:00Z", "day", "06:00 CET, the night window has ended"},
+		{"2026-10-25T04:30Z", "night", "05:30 CET"},
+	}
+	for _, c := range cases {
+		in := &Input{At: utc(c.at)}
+		if d := rs.Decide(in); d.Team != c.want {
+			t.Errorf("%s (%s): Decide team %q, want %q", c.at, c.why, d.Team, c.want)
+		}
+		if d := rs.Explain(in); d.Team != c.want {
+			t.Errorf("%s (%s): Explain team %q, want %q", c.at, c.why, d.Team, c.want)
+		}
+	}
+}
+
+// In March 2026-03-29 the clocks jump from 02:00 CET to 03:00 CEST; the
+// hour 02:00-03:00 does not exist that night.
+func TestDSTSpringNight(t *testing.T) {
+	rs := mustLoad(t, `
+teams: {zwei: {room: z@c.example}, day: {room: d@c.example}}
+rules:
+  - {name: zwei-uhr, match: {time: [{days: [sun], hours: "02:00-03:00"}]}, team: zwei}
+default: {team: day}
+`, "")
+	for at, want := range map[string]string{
+		"2026-03-29T00:59Z": "day",  // 01:59 CET
+		"2026-03-29T01:00Z": "day",  // 03:00 CEST
+		"2026-03-29T01:30Z": "day",  // 03:30 CEST
+		"2026-03-22T01:30Z": "zwei", // a week earlier: 02:30 CET
+	} {
+		if d := rs.Decide(&Input{At: utc(at)}); d.Team != want {
+			t.Errorf("%s: team %q, want %q", at, d.Team, want)
+		}
+	}
+}
+
+func TestClockAtMidnightAndHoliday(t *testing.T) {
+	rs := mustLoad(t, `
+holidays: [2026-11-01]
+teams: {a: {room: a@c.example}}
+default: {team: a}
+`, "")
+	c := rs.clockAt(local("2026-11-02T00:30")) // Monday after Allerheiligen (a Sunday holiday)
+	if c.min != 30 || c.today != 1<<1 || c.yesterday != 1<<DayHoliday {
+		t.Errorf("clock %+v: want 30 min, Monday, yesterday holiday", c)
+	}
+	c = rs.clockAt(local("2026-11-01T12:00"))
+	if c.today != 1<<DayHoliday || c.yesterday != 1<<6 {
+		t.Errorf("clock %+v: want holiday, yesterday Saturday", c)
+	}
+	// year boundary
+	c = rs.clockAt(local("2027-01-01T00:00"))
+	if c.today != 1<<5 || c.yesterday != 1<<4 {
+		t.Errorf("clock %+v: want Friday, yesterday Thursday", c)
+	}
+}
