@@ -65,7 +65,7 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 func newService(t *testing.T, pool *pgxpool.Pool, msgr dispatch.Messenger) *dispatch.Service {
 	t.Helper()
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: msgr, Logger: discard()},
-		dispatch.Config{PollInterval: 50 * time.Millisecond})
+		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,11 +112,15 @@ func TestIntakeRoutesAndPosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "room post and reply", func() bool {
+	waitFor(t, "room post and replies", func() bool {
 		p, c := rec.snapshot()
-		return len(p) == 1 && len(c) == 1
+		return len(p) == 1 && len(c) == 2
 	})
 	posts, chats := rec.snapshot()
+	if !strings.HasPrefix(chats[0].Body, "Meldung "+r.CaseNumber+" angenommen. Was Sie in den nächsten 0 Sekunden") {
+		t.Errorf("first reply = %q", chats[0].Body)
+	}
+	chats = chats[1:]
 	if posts[0].Room != "tiefbau@conference.stadt.localhost" {
 		t.Errorf("posted to %s, want tiefbau@conference.stadt.localhost", posts[0].Room)
 	}
@@ -155,8 +159,9 @@ func TestNoPositionAsksForLocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "reply", func() bool { _, c := rec.snapshot(); return len(c) == 1 })
+	waitFor(t, "reply", func() bool { _, c := rec.snapshot(); return len(c) == 2 })
 	_, chats := rec.snapshot()
+	chats = chats[1:]
 	if want := "Report " + r.CaseNumber + " accepted – forwarded to Tiefbau Nord."; !strings.HasPrefix(chats[0].Body, want) {
 		t.Errorf("reply = %q", chats[0].Body)
 	}
@@ -344,4 +349,71 @@ func mustLoc(t *testing.T) *time.Location {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestAssemblyAndFollowUp: photo, text and location in three messages make
+// one report; a resent message adds nothing; a message after routing is a
+// follow-up on the same incident; "neu …" opens a new report.
+func TestAssemblyAndFollowUp(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: rec, Logger: discard()},
+		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, svc)
+	ctx := context.Background()
+	msg := func(key, text string, pos *dispatch.Position) dispatch.Receipt {
+		t.Helper()
+		in := dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: "streife1@stadt.localhost",
+			IdempotencyKey: key, Text: text, Position: pos}
+		if pos != nil {
+			in.PositionSource = dispatch.SourceGeoURI
+		}
+		r, err := svc.Intake(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := msg("m1", "https://upload.example/photo.jpg", nil)
+	second := msg("m2", "Schlagloch, ca. 30 cm tief", nil)
+	third := msg("m3", "geo:51.025,7.59194", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
+	again := msg("m2", "Schlagloch, ca. 30 cm tief", nil)
+	if first.Mode != dispatch.ModeNew || second.Mode != dispatch.ModeAppended || third.Mode != dispatch.ModeAppended || !again.Replayed {
+		t.Fatalf("modes = %s %s %s replayed=%v", first.Mode, second.Mode, third.Mode, again.Replayed)
+	}
+	if second.CaseNumber != first.CaseNumber || third.ReportID != first.ReportID {
+		t.Fatalf("messages did not join one report: %+v %+v", first, third)
+	}
+	waitFor(t, "the room post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+	v, err := svc.GetReport(ctx, first.ReportID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Report.Text != "https://upload.example/photo.jpg\nSchlagloch, ca. 30 cm tief\ngeo:51.025,7.59194" {
+		t.Errorf("assembled text = %q", v.Report.Text)
+	}
+	if v.Report.Position == nil || v.Report.Position.Lat != 51.025 || v.Incident.District != "Mitte" {
+		t.Errorf("assembled position %+v district %q", v.Report.Position, v.Incident.District)
+	}
+
+	follow := msg("m4", "Absperrung steht jetzt", nil)
+	if follow.Mode != dispatch.ModeFollowUp || follow.CaseNumber != first.CaseNumber || follow.IncidentID != first.IncidentID {
+		t.Fatalf("follow-up receipt = %+v", follow)
+	}
+	waitFor(t, "the follow-up post", func() bool { p, _ := rec.snapshot(); return len(p) == 2 })
+	posts, _ := rec.snapshot()
+	if !strings.Contains(posts[1].Body, "Nachtrag zu "+first.CaseNumber) || !strings.Contains(posts[1].Body, "Absperrung steht jetzt") {
+		t.Errorf("follow-up post = %q", posts[1].Body)
+	}
+	fresh := msg("m5", "neu: Ampel ausgefallen", nil)
+	if fresh.Mode != dispatch.ModeNew || fresh.CaseNumber == first.CaseNumber {
+		t.Fatalf("'neu' did not open a new report: %+v", fresh)
+	}
+	var reports int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM reports").Scan(&reports); err != nil || reports != 3 {
+		t.Fatalf("%d report rows, want 3 (report, follow-up, new report)", reports)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -21,8 +22,13 @@ const (
 
 // Intake commits a report durably and returns its case number. Nothing is
 // sent to anyone before the transaction commits; processing (EXIF, routing,
-// posting) continues in the job queue. A report whose idempotency key was
-// seen before returns the first receipt with Replayed set.
+// posting) continues in the job queue.
+//
+// XMPP messengers send photo, text and location as separate messages, so a
+// message from the same sender to the same address within the assembly
+// window joins the report being assembled; a later one, while the incident
+// is open, becomes a follow-up. A message whose idempotency key was seen
+// before returns the first receipt with Replayed set and stores nothing.
 func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	if err := s.validate(&in); err != nil {
 		return Receipt{}, err
@@ -38,57 +44,20 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	}
 
 	now := s.now()
-	rec := Receipt{ReportID: mustV7(), IncidentID: mustV7()}
+	var rec Receipt
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		var seq int
-		year := now.In(s.cfg.TimeZone).Year()
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO case_counters (year, last) VALUES ($1, 1)
-			ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
-			RETURNING last`, year).Scan(&seq); err != nil {
-			return fmt.Errorf("next case number: %w", err)
-		}
-		rec.CaseNumber = fmt.Sprintf("%d-%06d", year, seq)
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO incidents (id, case_number, state, address, priority, created_at, updated_at)
-			VALUES ($1, $2, 'received', $3, $4, $5, $5)`,
-			rec.IncidentID, rec.CaseNumber, in.Address, priorityFor(in.Urgent), now); err != nil {
-			return fmt.Errorf("insert incident: %w", err)
-		}
-		var lat, lon, alt *float64
-		if in.Position != nil {
-			lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO reports (id, incident_id, case_number, channel, address, sender, idempotency_key,
-			                     language, body, lat, lon, alt, position_source, urgent, received_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
-			ON CONFLICT (channel, sender, idempotency_key) DO NOTHING`,
-			rec.ReportID, rec.IncidentID, rec.CaseNumber, in.Channel, in.Address, in.Sender, in.IdempotencyKey,
-			in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now)
-		if err != nil {
-			return fmt.Errorf("insert report: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return errReplay
-		}
-		for _, m := range in.Media {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO media_objects (id, report_id, object_key, content_type, size_bytes, sha256, created_at)
-				VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-				mustV7(), rec.ReportID, m.Key, m.ContentType, m.Size, m.SHA256, now); err != nil {
-				return fmt.Errorf("insert media object: %w", err)
+		rec = Receipt{}
+		if in.Channel == ChannelXMPP {
+			ok, err := s.appendToAssembling(ctx, tx, &in, now, &rec)
+			if ok || err != nil {
+				return err
+			}
+			ok, err = s.addFollowUp(ctx, tx, &in, now, &rec)
+			if ok || err != nil {
+				return err
 			}
 		}
-		if err := insertEvent(ctx, tx, rec.IncidentID, now, "received", in.Sender, in.Channel, "", StateReceived,
-			map[string]any{"address": in.Address, "media": len(in.Media)}); err != nil {
-			return err
-		}
-		_, err = s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: rec.ReportID}, nil)
-		if err != nil {
-			return fmt.Errorf("enqueue processing: %w", err)
-		}
-		return nil
+		return s.insertNew(ctx, tx, &in, now, &rec)
 	})
 	if errors.Is(err, errReplay) {
 		// A concurrent retry won the race; its transaction is the report.
@@ -99,8 +68,187 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	}
 	s.metric.reportsAccepted.WithLabelValues(in.Channel).Inc()
 	s.log.InfoContext(ctx, "report accepted", "case", rec.CaseNumber, "report", rec.ReportID,
-		"channel", in.Channel, "address", in.Address, "media", len(in.Media))
+		"channel", in.Channel, "address", in.Address, "media", len(in.Media), "mode", rec.Mode)
 	return rec, nil
+}
+
+// Modes of an accepted message.
+const (
+	ModeNew      = "new"      // opened a new report and incident
+	ModeAppended = "appended" // joined the report being assembled
+	ModeFollowUp = "followup" // added to an open incident after routing
+)
+
+func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) error {
+	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
+	var seq int
+	year := now.In(s.cfg.TimeZone).Year()
+	if err := tx.QueryRow(ctx, `
+		INSERT INTO case_counters (year, last) VALUES ($1, 1)
+		ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
+		RETURNING last`, year).Scan(&seq); err != nil {
+		return fmt.Errorf("next case number: %w", err)
+	}
+	rec.CaseNumber = fmt.Sprintf("%d-%06d", year, seq)
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO incidents (id, case_number, state, address, priority, created_at, updated_at)
+		VALUES ($1, $2, 'received', $3, $4, $5, $5)`,
+		rec.IncidentID, rec.CaseNumber, in.Address, priorityFor(in.Urgent), now); err != nil {
+		return fmt.Errorf("insert incident: %w", err)
+	}
+	if err := s.insertReport(ctx, tx, in, now, rec, "report"); err != nil {
+		return err
+	}
+	if err := insertEvent(ctx, tx, rec.IncidentID, now, "received", in.Sender, in.Channel, "", StateReceived,
+		map[string]any{"address": in.Address, "media": len(in.Media)}); err != nil {
+		return err
+	}
+	at := now
+	if in.Channel == ChannelXMPP && s.cfg.AssemblyWindow > 0 {
+		// Wait for the rest of the messenger's messages before routing.
+		at = now.Add(s.cfg.AssemblyWindow)
+		lang := in.Language
+		if err := s.enqueueChat(ctx, tx, in.Address, in.Sender,
+			T(lang, "received", rec.CaseNumber, int(s.cfg.AssemblyWindow.Seconds()))); err != nil {
+			return err
+		}
+	}
+	return s.enqueueProcessing(ctx, tx, rec.ReportID, at)
+}
+
+func (s *Service) insertReport(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, kind string) error {
+	var lat, lon, alt *float64
+	if in.Position != nil {
+		lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
+		                     language, body, lat, lon, alt, position_source, urgent, received_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
+		rec.ReportID, rec.IncidentID, rec.CaseNumber, kind, in.Channel, in.Address, in.Sender,
+		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now); err != nil {
+		return fmt.Errorf("insert report: %w", err)
+	}
+	return s.attach(ctx, tx, in, now, rec.ReportID)
+}
+
+// attach stores the message's idempotency key and media for a report.
+func (s *Service) attach(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, reportID uuid.UUID) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)
+		ON CONFLICT DO NOTHING`, in.Channel, in.Sender, in.IdempotencyKey, reportID, now)
+	if err != nil {
+		return fmt.Errorf("record idempotency key: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errReplay
+	}
+	for _, m := range in.Media {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO media_objects (id, report_id, object_key, content_type, size_bytes, sha256, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+			mustV7(), reportID, m.Key, m.ContentType, m.Size, m.SHA256, now); err != nil {
+			return fmt.Errorf("insert media object: %w", err)
+		}
+	}
+	return nil
+}
+
+// appendToAssembling adds the message to the sender's report that is still
+// inside its assembly window (not yet routed).
+func (s *Service) appendToAssembling(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, error) {
+	if s.cfg.AssemblyWindow <= 0 {
+		return false, nil
+	}
+	err := tx.QueryRow(ctx, `
+		SELECT id, incident_id, case_number FROM reports
+		WHERE channel = $1 AND sender = $2 AND address = $3 AND kind = 'report'
+		  AND processed_at IS NULL AND received_at > $4
+		ORDER BY received_at DESC LIMIT 1 FOR UPDATE`,
+		in.Channel, in.Sender, in.Address, now.Add(-s.cfg.AssemblyWindow)).Scan(&rec.ReportID, &rec.IncidentID, &rec.CaseNumber)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find report being assembled: %w", err)
+	}
+	rec.Mode = ModeAppended
+	var lat, lon, alt *float64
+	if in.Position != nil {
+		lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE reports SET
+		  body = CASE WHEN $2 = '' THEN body WHEN body = '' THEN $2 ELSE body || E'\n' || $2 END,
+		  lat = coalesce(lat, $3), lon = coalesce(lon, $4), alt = CASE WHEN lat IS NULL THEN $5 ELSE alt END,
+		  position_source = CASE WHEN lat IS NULL AND $3::double precision IS NOT NULL THEN $6 ELSE position_source END,
+		  urgent = urgent OR $7
+		WHERE id = $1`, rec.ReportID, in.Text, lat, lon, alt, in.PositionSource, in.Urgent); err != nil {
+		return false, fmt.Errorf("append to report: %w", err)
+	}
+	if utf8.RuneCountInString(in.Text) > 0 {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT char_length(body) FROM reports WHERE id = $1`, rec.ReportID).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > MaxTextRunes {
+			return false, errorf(ErrInvalid, "text too long: %d characters, at most %d", n, MaxTextRunes)
+		}
+	}
+	return true, s.attach(ctx, tx, in, now, rec.ReportID)
+}
+
+// addFollowUp attaches the message to the sender's latest open incident at
+// this address if it was routed within the follow-up window. A text that
+// starts with "neu"/"new" always opens a new report instead.
+func (s *Service) addFollowUp(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, error) {
+	if s.cfg.FollowUpWindow <= 0 || startsNewReport(in.Text) {
+		return false, nil
+	}
+	err := tx.QueryRow(ctx, `
+		SELECT r.incident_id, r.case_number FROM reports r JOIN incidents i ON i.id = r.incident_id
+		WHERE r.channel = $1 AND r.sender = $2 AND r.address = $3 AND r.kind = 'report'
+		  AND r.processed_at IS NOT NULL AND r.received_at > $4
+		  AND i.state NOT IN ('resolved','merged','rejected')
+		ORDER BY r.received_at DESC LIMIT 1`,
+		in.Channel, in.Sender, in.Address, now.Add(-s.cfg.FollowUpWindow)).Scan(&rec.IncidentID, &rec.CaseNumber)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find open incident: %w", err)
+	}
+	rec.ReportID, rec.Mode = mustV7(), ModeFollowUp
+	if err := s.insertReport(ctx, tx, in, now, rec, "followup"); err != nil {
+		return false, err
+	}
+	if err := insertEvent(ctx, tx, rec.IncidentID, now, "followup", in.Sender, in.Channel, "", "",
+		map[string]any{"media": len(in.Media)}); err != nil {
+		return false, err
+	}
+	if err := s.enqueueChat(ctx, tx, in.Address, in.Sender, T(in.Language, "followup_received", rec.CaseNumber)); err != nil {
+		return false, err
+	}
+	return true, s.enqueueProcessing(ctx, tx, rec.ReportID, now)
+}
+
+func startsNewReport(text string) bool {
+	t := strings.ToLower(strings.TrimSpace(text))
+	for _, p := range []string{"neu ", "neu:", "#neu", "new ", "new:", "#new"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return t == "neu" || t == "new"
+}
+
+func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uuid.UUID, at time.Time) error {
+	opts := processReportArgs{}.InsertOpts()
+	opts.ScheduledAt = at
+	if _, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts); err != nil {
+		return fmt.Errorf("enqueue processing: %w", err)
+	}
+	return nil
 }
 
 var errReplay = errors.New("idempotency key already used")
@@ -194,8 +342,8 @@ type querier interface {
 func (s *Service) findByIdempotencyKey(ctx context.Context, q querier, in NewReport) (Receipt, error) {
 	var r Receipt
 	err := q.QueryRow(ctx, `
-		SELECT id, incident_id, case_number FROM reports
-		WHERE channel = $1 AND sender = $2 AND idempotency_key = $3`,
+		SELECT r.id, r.incident_id, r.case_number FROM idempotency_keys k JOIN reports r ON r.id = k.report_id
+		WHERE k.channel = $1 AND k.sender = $2 AND k.key = $3`,
 		in.Channel, in.Sender, in.IdempotencyKey).Scan(&r.ReportID, &r.IncidentID, &r.CaseNumber)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Receipt{}, ErrNotFound

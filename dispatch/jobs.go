@@ -28,6 +28,7 @@ func (processReportArgs) InsertOpts() river.InsertOpts {
 // incident post"; OriginID is fixed at insert so a retry is recognisable.
 type roomPostArgs struct {
 	IncidentID uuid.UUID `json:"incident_id"`
+	ReportID   uuid.UUID `json:"report_id,omitempty"` // set for a follow-up post
 	Room       string    `json:"room"`
 	OriginID   string    `json:"origin_id"`
 	Body       string    `json:"body,omitempty"`
@@ -91,6 +92,9 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 		}
 	}
 
+	if rep.Kind == "followup" {
+		return s.postFollowUp(ctx, rep)
+	}
 	rs := s.rules.Current()
 	in := routing.Input{Address: rep.Address, Text: rep.Text, At: rep.ReceivedAt, Urgent: rep.Urgent}
 	if rep.Channel == ChannelXMPP {
@@ -173,7 +177,35 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 	return nil
 }
 
+// postFollowUp marks a follow-up processed and queues it for the rooms
+// that have the incident.
+func (s *Service) postFollowUp(ctx context.Context, rep Report) error {
+	now := s.now()
+	return s.withTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE reports SET processed_at = $2 WHERE id = $1 AND processed_at IS NULL`, rep.ID, now)
+		if err != nil {
+			return fmt.Errorf("mark follow-up processed: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		var team string
+		if err := tx.QueryRow(ctx, `SELECT coalesce(team,'') FROM incidents WHERE id = $1`, rep.IncidentID).Scan(&team); err != nil {
+			return fmt.Errorf("load incident team: %w", err)
+		}
+		t, ok := s.rules.Current().Team(team)
+		if !ok || t.Room == "" {
+			return nil // not routed yet: the report's own post will not show it, the audit trail does
+		}
+		return s.enqueueRoomPostFor(ctx, tx, rep.IncidentID, rep.ID, t.Room, "")
+	})
+}
+
 func (s *Service) enqueueRoomPost(ctx context.Context, tx pgx.Tx, incident uuid.UUID, room, body string) error {
+	return s.enqueueRoomPostFor(ctx, tx, incident, uuid.Nil, room, body)
+}
+
+func (s *Service) enqueueRoomPostFor(ctx context.Context, tx pgx.Tx, incident, report uuid.UUID, room, body string) error {
 	origin := "fg-" + mustV7().String()
 	if body == "" {
 		if _, err := tx.Exec(ctx, `INSERT INTO room_posts (origin_id, incident_id, room) VALUES ($1,$2,$3)`,
@@ -181,7 +213,7 @@ func (s *Service) enqueueRoomPost(ctx context.Context, tx pgx.Tx, incident uuid.
 			return fmt.Errorf("record room post: %w", err)
 		}
 	}
-	if _, err := s.queue.InsertTx(ctx, tx, roomPostArgs{IncidentID: incident, Room: room, OriginID: origin, Body: body}, nil); err != nil {
+	if _, err := s.queue.InsertTx(ctx, tx, roomPostArgs{IncidentID: incident, ReportID: report, Room: room, OriginID: origin, Body: body}, nil); err != nil {
 		return fmt.Errorf("enqueue room post: %w", err)
 	}
 	return nil
@@ -206,7 +238,7 @@ func (w *roomPostWorker) Work(ctx context.Context, job *river.Job[roomPostArgs])
 	post := RoomPost{Room: a.Room, OriginID: a.OriginID, Body: a.Body}
 	if post.Body == "" {
 		var err error
-		if post.Body, post.Links, err = s.renderPost(ctx, a.IncidentID); err != nil {
+		if post.Body, post.Links, err = s.renderPost(ctx, a.IncidentID, a.ReportID); err != nil {
 			return err
 		}
 	}

@@ -72,7 +72,8 @@ type Receipt struct {
 	ReportID   uuid.UUID
 	IncidentID uuid.UUID
 	CaseNumber string
-	Replayed   bool // the idempotency key was seen before; nothing new was stored
+	Replayed   bool   // the idempotency key was seen before; nothing new was stored
+	Mode       string // ModeNew, ModeAppended or ModeFollowUp
 }
 
 // Incident is a case a team handles.
@@ -100,6 +101,7 @@ type Report struct {
 	ID             uuid.UUID
 	IncidentID     uuid.UUID
 	CaseNumber     string
+	Kind           string // "report" or "followup"
 	Channel        string
 	Address        string
 	Sender         string

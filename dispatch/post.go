@@ -11,14 +11,16 @@ import (
 
 // renderPost builds the team-room text of an incident and its photo links.
 // It runs at send time, so links are fresh even after a long outage.
-func (s *Service) renderPost(ctx context.Context, incidentID uuid.UUID) (string, []string, error) {
+// A non-nil reportID renders that follow-up instead of the incident.
+func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID) (string, []string, error) {
 	inc, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, incidentID))
 	if err != nil {
 		return "", nil, err
 	}
-	var reportID uuid.UUID
-	if err := s.pool.QueryRow(ctx, `SELECT id FROM reports WHERE incident_id = $1 ORDER BY received_at LIMIT 1`, incidentID).Scan(&reportID); err != nil {
-		return "", nil, fmt.Errorf("load incident report: %w", err)
+	if reportID == uuid.Nil {
+		if err := s.pool.QueryRow(ctx, `SELECT id FROM reports WHERE incident_id = $1 AND kind = 'report' ORDER BY received_at LIMIT 1`, incidentID).Scan(&reportID); err != nil {
+			return "", nil, fmt.Errorf("load incident report: %w", err)
+		}
 	}
 	rep, err := s.loadReport(ctx, s.pool, reportID)
 	if err != nil {
@@ -36,10 +38,14 @@ func (s *Service) renderPost(ctx context.Context, incidentID uuid.UUID) (string,
 	}
 
 	var b strings.Builder
-	b.WriteString("🆕 ")
-	b.WriteString(T(lang, "post_header", inc.CaseNumber, teamName))
-	if inc.Priority == "urgent" {
-		b.WriteString(" · ⚠️ " + T(lang, "urgent"))
+	if rep.Kind == "followup" {
+		b.WriteString(T(lang, "followup_post", inc.CaseNumber))
+	} else {
+		b.WriteString("🆕 ")
+		b.WriteString(T(lang, "post_header", inc.CaseNumber, teamName))
+		if inc.Priority == "urgent" {
+			b.WriteString(" · ⚠️ " + T(lang, "urgent"))
+		}
 	}
 	b.WriteString("\n")
 	if t := strings.TrimSpace(rep.Text); t != "" {
@@ -54,7 +60,7 @@ func (s *Service) renderPost(ctx context.Context, incidentID uuid.UUID) (string,
 			b.WriteString(T(lang, "district", inc.District) + " · ")
 		}
 		fmt.Fprintf(&b, "geo:%s,%s · https://www.openstreetmap.org/?mlat=%s&mlon=%s#map=18/%s/%s\n", lat, lon, lat, lon, lat, lon)
-	} else {
+	} else if rep.Kind != "followup" {
 		b.WriteString(T(lang, "no_position") + "\n")
 	}
 	var links []string

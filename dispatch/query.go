@@ -19,13 +19,13 @@ type rowQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-const reportColumns = `id, incident_id, case_number, channel, address, sender, language, body,
+const reportColumns = `id, incident_id, case_number, kind, channel, address, sender, language, body,
 	lat, lon, alt, position_source, urgent, received_at, processed_at`
 
 func scanReport(row pgx.Row) (Report, error) {
 	var r Report
 	var lat, lon, alt *float64
-	err := row.Scan(&r.ID, &r.IncidentID, &r.CaseNumber, &r.Channel, &r.Address, &r.Sender, &r.Language, &r.Text,
+	err := row.Scan(&r.ID, &r.IncidentID, &r.CaseNumber, &r.Kind, &r.Channel, &r.Address, &r.Sender, &r.Language, &r.Text,
 		&lat, &lon, &alt, &r.PositionSource, &r.Urgent, &r.ReceivedAt, &r.ProcessedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Report{}, errorf(ErrNotFound, "report not found")

@@ -65,6 +65,15 @@ type Config struct {
 	// PollInterval is the fallback poll for new jobs when LISTEN/NOTIFY is
 	// not delivered. Default 1s.
 	PollInterval time.Duration
+	// AssemblyWindow: XMPP messages from one sender to one address within
+	// this time form one report (messengers send photo, text and location
+	// separately). Routing waits until it has passed. Default 30s; negative
+	// disables.
+	AssemblyWindow time.Duration
+	// FollowUpWindow: a later message while the incident is open is a
+	// follow-up if the report was received within this time. Default 2h;
+	// negative disables.
+	FollowUpWindow time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -106,6 +115,8 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
 	cfg.RescueStuckJobsAfter = cmp.Or(cfg.RescueStuckJobsAfter, time.Minute)
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
+	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 30*time.Second)
+	cfg.FollowUpWindow = cmp.Or(cfg.FollowUpWindow, 2*time.Hour)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

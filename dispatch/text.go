@@ -6,8 +6,11 @@ import "fmt"
 // Keys are stable; the format verbs are filled by the caller.
 var texts = map[string]map[string]string{
 	"de": {
+		"received":          "Meldung %s angenommen. Was Sie in den nächsten %d Sekunden an diese Adresse senden (Fotos, Text, Standort), gehört dazu.",
 		"accepted":          "Meldung %s angenommen – weitergeleitet an %s.",
 		"accepted_district": "Meldung %s angenommen – weitergeleitet an %s (Bezirk %s).",
+		"followup_received": "Nachtrag zu Meldung %s angenommen und weitergeleitet. Für eine neue Meldung beginnen Sie den Text mit „neu“.",
+		"followup_post":     "📎 Nachtrag zu %s",
 		"need_location":     "Für Meldung %s fehlt der Standort. Bitte teilen Sie Ihren Standort (in Conversations: Büroklammer → Standort; in Dino/Gajim: einen geo:-Link wie geo:51.0254,7.5919 senden). Fotos als Datei senden, damit die GPS-Daten erhalten bleiben.",
 		"taken_reporter":    "Ihre Meldung %s wird jetzt von %s bearbeitet.",
 		"resolved_reporter": "Ihre Meldung %s wurde erledigt. Vielen Dank!",
@@ -25,8 +28,11 @@ var texts = map[string]map[string]string{
 		"photo":             "📷 %s",
 	},
 	"en": {
+		"received":          "Report %s accepted. Whatever you send to this address in the next %d seconds (photos, text, location) belongs to it.",
 		"accepted":          "Report %s accepted – forwarded to %s.",
 		"accepted_district": "Report %s accepted – forwarded to %s (district %s).",
+		"followup_received": "Addition to report %s accepted and forwarded. To start a new report, begin the text with “new”.",
+		"followup_post":     "📎 Addition to %s",
 		"need_location":     "Report %s has no location. Please share your location (Conversations: paper clip → location; Dino/Gajim: send a geo: link such as geo:51.0254,7.5919). Send photos as a file so their GPS data is kept.",
 		"taken_reporter":    "Your report %s is now being handled by %s.",
 		"resolved_reporter": "Your report %s has been resolved. Thank you!",
