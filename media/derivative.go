@@ -60,7 +60,7 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 	defer src.Close()
 	cfg, err := decodeConfig(src)
 	if err != nil {
-		return Derivative{}, fmt.Errorf("media: derivative of %s: image header: %w", obj.Key, err)
+		return Derivative{}, fmt.Errorf("%w: %s: image header unreadable: %w", ErrNoDerivative, obj.Key, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(s.cfg.MaxDecodePixels) {
 		return Derivative{}, fmt.Errorf("%w: %s is %d×%d pixels, over the %d-pixel decode limit",
@@ -82,7 +82,7 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 		}
 	}
 	if err != nil {
-		return Derivative{}, fmt.Errorf("media: derivative of %s: decode: %w", obj.Key, err)
+		return Derivative{}, fmt.Errorf("%w: %s: image unreadable: %w", ErrNoDerivative, obj.Key, err)
 	}
 	full := orient(fit(img, s.cfg.DerivativeMaxEdge), md.Orientation)
 	img = nil // let the decoded original go before encoding

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
-	"regexp"
-	"strconv"
 )
 
 // jpegInfo is what scanJPEG finds before the image data.
@@ -20,7 +18,27 @@ type jpegInfo struct {
 // maxJPEGSegments bounds the marker walk; real files have < 30 segments.
 const maxJPEGSegments = 512
 
-var xmpOrientRE = regexp.MustCompile(`tiff:Orientation(?:="|>)([1-8])[<"]`)
+// xmpOrientation finds tiff:Orientation="N" or <tiff:Orientation>N< in an
+// XMP packet; 0 if absent.
+func xmpOrientation(p []byte) int {
+	const name = "tiff:Orientation"
+	for {
+		i := bytes.Index(p, []byte(name))
+		if i < 0 {
+			return 0
+		}
+		p = p[i+len(name):]
+		if len(p) >= 3 && (p[0] == '>' || p[0] == '=' && p[1] == '"') {
+			v := p[1:]
+			if p[0] == '=' {
+				v = p[2:]
+			}
+			if len(v) >= 2 && v[0] >= '1' && v[0] <= '8' && (v[1] == '<' || v[1] == '"') {
+				return int(v[0] - '0')
+			}
+		}
+	}
+}
 
 // scanJPEG walks the JPEG marker segments up to the start of scan, reading
 // only 4-byte headers and the (at most 64 KiB) APP1 payloads it needs.
@@ -70,8 +88,8 @@ func scanJPEG(r io.ReaderAt, size int64) (jpegInfo, error) {
 				info.tiff = p[6:]
 			case bytes.HasPrefix(p, []byte("http://ns.adobe.com/xap/1.0/")), bytes.HasPrefix(p, []byte("http://ns.adobe.com/xmp/extension/")):
 				info.xmp = true
-				if m := xmpOrientRE.FindSubmatch(p); m != nil && info.xmpOrientation == 0 {
-					info.xmpOrientation, _ = strconv.Atoi(string(m[1]))
+				if info.xmpOrientation == 0 {
+					info.xmpOrientation = xmpOrientation(p)
 				}
 			default:
 				info.others = true
