@@ -228,7 +228,7 @@ func genRuleSet(tb testing.TB, cfg genConfig) (*RuleSet, []Input) {
 func TestDecideMatchesExplainGenerated(t *testing.T) {
 	for _, cfg := range []genConfig{
 		{rules: 300, polygons: 100, minVerts: 50, maxVerts: 200, addresses: 10, inputs: 3000, seed: 1},
-		{rules: 1000, polygons: 500, minVerts: 50, maxVerts: 500, addresses: 50, inputs: 2000, seed: 2},
+		{rules: 1000, polygons: 500, minVerts: 50, maxVerts: 500, addresses: 50, inputs: 600, seed: 2},
 	} {
 		rs, inputs := genRuleSet(t, cfg)
 		matched := map[string]bool{}

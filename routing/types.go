@@ -86,7 +86,11 @@ func (a Address) Allows(bareJID string) bool {
 			return true
 		case jid == "":
 			continue
-		case al == jid, al == domain:
+		case strings.Contains(al, "@"):
+			if al == jid {
+				return true
+			}
+		case al == domain:
 			return true
 		}
 	}
