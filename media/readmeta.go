@@ -15,8 +15,10 @@ const (
 	rangeMaxCache = 32       // blocks kept (2 MiB)
 )
 
-// ReadMetadata reads obj's metadata with a few ranged GETs (never the whole
-// object) and calls Extract. Call it after the report is safely stored.
+// ReadMetadata reads obj's metadata with a few ranged GETs of 64 KiB (never
+// the whole object; at most 8 MiB in all) and calls Extract. Only Key is
+// required: a zero Size is looked up and an empty ContentType re-sniffed.
+// Call it after the report is safely stored.
 func (s *Store) ReadMetadata(ctx context.Context, obj Object) (Metadata, error) {
 	if err := validKey(obj.Key); err != nil {
 		return Metadata{}, err
@@ -30,7 +32,16 @@ func (s *Store) ReadMetadata(ctx context.Context, obj Object) (Metadata, error) 
 		size = info.Size
 	}
 	ra := &s3ReaderAt{ctx: ctx, s: s, key: obj.Key, size: size, blocks: map[int64][]byte{}}
-	md, err := Extract(ra, size, obj.ContentType)
+	ct := obj.ContentType
+	if ct == "" { // caller only kept the key: sniff again
+		head := make([]byte, SniffLen)
+		n, err := ra.ReadAt(head, 0)
+		if err != nil && err != io.EOF {
+			return Metadata{}, fmt.Errorf("media: metadata of %s: %w", obj.Key, err)
+		}
+		ct = Sniff(head[:n])
+	}
+	md, err := Extract(ra, size, ct)
 	if err != nil {
 		return md, fmt.Errorf("media: metadata of %s: %w", obj.Key, err)
 	}

@@ -49,6 +49,12 @@ func TestStorePhotosRoundTrip(t *testing.T) {
 				t.Fatalf("ReadMetadata: %v", err)
 			}
 			checkExpected(t, e, md)
+			// With only the key, as a later job might have it.
+			md2, err := s.ReadMetadata(ctx, Object{Key: obj.Key})
+			if err != nil {
+				t.Fatalf("ReadMetadata(key only): %v", err)
+			}
+			checkExpected(t, e, md2)
 		})
 	}
 }
