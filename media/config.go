@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -86,6 +87,9 @@ type Config struct {
 	DerivativeMaxEdge, ThumbMaxEdge, MaxDecodePixels int
 	// Now is the clock (default time.Now); it dates object keys.
 	Now func() time.Time
+	// Transport is the HTTP transport to S3 (default: minio-go's), e.g. to
+	// trust a private CA.
+	Transport http.RoundTripper
 }
 
 // SSECKeyEnv is the environment variable SSECKeyFromEnv reads.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sort"
 	"time"
@@ -90,8 +89,9 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
 	}
 	if eof {
-		sum := sha256.Sum256(buf[:n])
-		_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(buf[:n]), int64(n), "", hex.EncodeToString(sum[:]), opts)
+		// Payload signing and checksums are left to minio-go, as for a raw
+		// PutObject: streaming SHA-256 signature over HTTP, CRC32C over TLS.
+		_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(buf[:n]), int64(n), "", "", opts)
 		if err != nil {
 			return 0, fmt.Errorf("media: put %s: %w", key, s.classify(err))
 		}
@@ -113,7 +113,6 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 	}()
 	var parts []minio.CompletePart
 	var total int64
-	partHash := sha256.New()
 	for part := 1; ; part++ {
 		if part > maxPartCount {
 			return 0, fmt.Errorf("%w: more than %d parts", ErrTooLarge, maxPartCount)
@@ -122,7 +121,7 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		if total > limit {
 			return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
 		}
-		p, err := s.putPart(ctx, key, uploadID, part, buf[:n], partHash)
+		p, err := s.putPart(ctx, key, uploadID, part, buf[:n])
 		if err != nil {
 			return 0, err
 		}
@@ -150,11 +149,9 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 	return total, nil
 }
 
-func (s *Store) putPart(ctx context.Context, key, uploadID string, part int, data []byte, h hash.Hash) (minio.CompletePart, error) {
-	h.Reset()
-	h.Write(data)
+func (s *Store) putPart(ctx context.Context, key, uploadID string, part int, data []byte) (minio.CompletePart, error) {
 	p, err := s.core.PutObjectPart(ctx, s.cfg.Bucket, key, uploadID, part, bytes.NewReader(data), int64(len(data)),
-		minio.PutObjectPartOptions{SSE: s.sse, Sha256Hex: hex.EncodeToString(h.Sum(nil))})
+		minio.PutObjectPartOptions{SSE: s.sse})
 	if err != nil {
 		return minio.CompletePart{}, fmt.Errorf("media: put %s: part %d: %w", key, part, s.classify(err))
 	}

@@ -47,9 +47,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
-		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure: cfg.UseTLS,
-		Region: cfg.Region,
+		Creds:     credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:    cfg.UseTLS,
+		Region:    cfg.Region,
+		Transport: cfg.Transport,
 		// Fail fast instead of retrying for minutes when S3 is down.
 		MaxRetries: 3,
 	})
