@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -206,6 +207,7 @@ func (s *Service) enqueueRoomPost(ctx context.Context, tx pgx.Tx, incident uuid.
 }
 
 func (s *Service) enqueueRoomPostFor(ctx context.Context, tx pgx.Tx, incident, report uuid.UUID, room, body string) error {
+	room = strings.ToLower(room)
 	origin := "fg-" + mustV7().String()
 	if body == "" {
 		if _, err := tx.Exec(ctx, `INSERT INTO room_posts (origin_id, incident_id, room) VALUES ($1,$2,$3)`,

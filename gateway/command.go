@@ -12,6 +12,7 @@ import (
 type roomCommand struct {
 	Action dispatch.Action
 	Ref    string
+	Via    string // "room", "reply", "reaction"
 }
 
 var commandRE = regexp.MustCompile(`(?i)^\s*(ok|okay|übernehme|uebernehme|take|erledigt|done)\s*[:#]?\s*#?(\d{4}-\d{1,6}|\d{1,6})\b`)
@@ -28,4 +29,20 @@ func parseRoomCommand(body string) (roomCommand, bool) {
 	default:
 		return roomCommand{Action: dispatch.ActionTake, Ref: m[2]}, true
 	}
+}
+
+var bareCommandRE = regexp.MustCompile(`(?i)^\s*(ok|okay|übernehme|uebernehme|take|erledigt|done)\s*[.!]?\s*$`)
+
+// parseBareCommand recognises a command without a case number, as sent in
+// a reply to an incident post.
+func parseBareCommand(body string) (dispatch.Action, bool) {
+	m := bareCommandRE.FindStringSubmatch(body)
+	if m == nil {
+		return "", false
+	}
+	switch strings.ToLower(m[1]) {
+	case "erledigt", "done":
+		return dispatch.ActionResolve, true
+	}
+	return dispatch.ActionTake, true
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -26,6 +28,13 @@ import (
 type Dispatcher interface {
 	Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error)
 	Execute(ctx context.Context, cmd dispatch.Command) (dispatch.CommandResult, error)
+	CaseByPost(ctx context.Context, room, id string) (string, error)
+}
+
+// Media stores fetched attachments.
+type Media interface {
+	Put(ctx context.Context, r io.Reader) (media.Object, error)
+	Delete(ctx context.Context, keys ...string) error
 }
 
 // Rules gives the routing rule set in force (function addresses, rooms).
@@ -50,6 +59,11 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Workers handle incoming stanzas. Default 4.
 	Workers int
+	// Fetch limits attachment downloads (allow-list, size, time-outs).
+	Fetch FetchConfig
+	// RatePerMinute and Burst limit messages per sender. Defaults 30 and 10.
+	RatePerMinute int
+	Burst         int
 }
 
 // ErrNotConnected means there is no component connection right now.
@@ -57,10 +71,13 @@ var ErrNotConnected = errors.New("gateway: not connected to the XMPP server")
 
 // Gateway is the XMPP component.
 type Gateway struct {
-	cfg   Config
-	log   *slog.Logger
-	rules Rules
-	disp  Dispatcher
+	cfg     Config
+	log     *slog.Logger
+	rules   Rules
+	disp    Dispatcher
+	media   Media
+	fetch   *Fetcher
+	limiter *senderLimiter
 
 	in chan any // decoded stanzas for the workers
 
@@ -71,8 +88,8 @@ type Gateway struct {
 	pending   map[string]chan string // origin-id → room's stanza-id
 }
 
-// New returns a gateway; Run connects it.
-func New(cfg Config, rules Rules, logger *slog.Logger) (*Gateway, error) {
+// New returns a gateway; Run connects it. Attachments are stored in m.
+func New(cfg Config, rules Rules, m Media, logger *slog.Logger) (*Gateway, error) {
 	if cfg.Addr == "" || cfg.Domain == "" || cfg.Secret == "" {
 		return nil, errors.New("gateway: addr, domain and secret are required")
 	}
@@ -83,7 +100,16 @@ func New(cfg Config, rules Rules, logger *slog.Logger) (*Gateway, error) {
 	cfg.ReflectTimeout = cmp.Or(cfg.ReflectTimeout, 15*time.Second)
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 30*time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, 4)
+	cfg.RatePerMinute = cmp.Or(cfg.RatePerMinute, 30)
+	cfg.Burst = cmp.Or(cfg.Burst, 10)
+	fetch, err := NewFetcher(cfg.Fetch)
+	if err != nil {
+		return nil, err
+	}
 	return &Gateway{
+		media:     m,
+		fetch:     fetch,
+		limiter:   newSenderLimiter(cfg.RatePerMinute, cfg.Burst),
 		cfg:       cfg,
 		log:       cmp.Or(logger, slog.Default()).With("component", "gateway"),
 		rules:     rules,

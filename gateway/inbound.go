@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"strings"
+	"time"
 
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
@@ -33,7 +34,8 @@ func (g *Gateway) onMessage(ctx context.Context, m *inMessage) {
 	}
 }
 
-// onRoomMessage handles commands typed in a team room.
+// onRoomMessage handles commands in a team room: typed ("ok 42"), as an
+// XEP-0461 reply to an incident post ("ok"), or as an XEP-0444 👍 reaction.
 func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	if m.Delay != nil || m.Subject != nil {
 		return // history or topic, not a live command
@@ -43,7 +45,7 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	roomJID, nick := strings.ToLower(j.Bare().String()), j.Resourcepart()
-	cmd, ok := parseRoomCommand(m.body())
+	cmd, ok := g.roomCommand(ctx, roomJID, m)
 	if !ok {
 		return
 	}
@@ -53,7 +55,7 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	res, err := g.disp.Execute(ctx, dispatch.Command{
-		Action: cmd.Action, Ref: cmd.Ref, Actor: actor, Via: "room", Room: roomJID,
+		Action: cmd.Action, Ref: cmd.Ref, Actor: actor, Via: cmd.Via, Room: roomJID,
 		Dispatcher: g.rules.Current().IsDispatcher(actor),
 	})
 	var de *dispatch.Error
@@ -66,6 +68,50 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	case res.Reply != "":
 		g.roomReply(ctx, roomJID, nick+": "+res.Reply)
 	}
+}
+
+// thumbsUp are the reactions that take an incident.
+var thumbsUp = []string{"👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "+1", "✅"}
+
+// roomCommand recognises a command in a room message.
+func (g *Gateway) roomCommand(ctx context.Context, roomJID string, m *inMessage) (roomCommand, bool) {
+	if r := m.Reactions; r != nil && r.ID != "" {
+		for _, e := range r.Reactions {
+			for _, t := range thumbsUp {
+				if strings.TrimSpace(e) == t {
+					if ref, err := g.disp.CaseByPost(ctx, roomJID, r.ID); err == nil {
+						return roomCommand{Action: dispatch.ActionTake, Ref: ref, Via: "reaction"}, true
+					}
+					return roomCommand{}, false
+				}
+			}
+		}
+		return roomCommand{}, false
+	}
+	body := withoutQuote(m.body())
+	if cmd, ok := parseRoomCommand(body); ok {
+		cmd.Via = "room"
+		return cmd, true
+	}
+	if r := m.Reply; r != nil && r.ID != "" {
+		if action, ok := parseBareCommand(body); ok {
+			if ref, err := g.disp.CaseByPost(ctx, roomJID, r.ID); err == nil {
+				return roomCommand{Action: action, Ref: ref, Via: "reply"}, true
+			}
+		}
+	}
+	return roomCommand{}, false
+}
+
+// withoutQuote drops the "> quoted" fallback lines clients put in replies.
+func withoutQuote(body string) string {
+	var keep []string
+	for _, l := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), ">") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.TrimSpace(strings.Join(keep, "\n"))
 }
 
 func (g *Gateway) roomReply(ctx context.Context, roomJID, text string) {
@@ -84,7 +130,11 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	}
 	sender := bare(m.From)
 	body := strings.TrimSpace(m.body())
-	if sender == "" || (body == "" && len(m.OOB) == 0 && m.Geoloc == nil) {
+	oob := make([]string, 0, len(m.OOB))
+	for _, o := range m.OOB {
+		oob = append(oob, strings.TrimSpace(o.URL))
+	}
+	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil) {
 		return // chat states, receipts, markers
 	}
 	local := strings.ToLower(to.Localpart())
@@ -104,6 +154,11 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		g.reply(ctx, m, local, T(lang, "not_allowed", addr.DisplayName))
 		return
 	}
+	if !g.limiter.allow(sender, time.Now()) {
+		g.log.Warn("sender rate-limited", "address", local)
+		g.replyError(ctx, m, "wait", "resource-constraint", T(lang, "rate_limited"))
+		return
+	}
 	in := dispatch.NewReport{
 		Channel: dispatch.ChannelXMPP, Address: local, Sender: sender, Language: lang, Text: body,
 		IdempotencyKey: idempotencyKey(m),
@@ -115,7 +170,23 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		in.Position = &dispatch.Position{Lat: *gl.Lat, Lon: *gl.Lon}
 		in.PositionSource = dispatch.SourceXEP0080
 	}
+	if in.IdempotencyKey != "" {
+		// A resent message must not download its attachment again.
+		if rec, err := g.replayed(ctx, in); err == nil {
+			g.sendReceipt(ctx, m, local)
+			g.log.Info("xmpp message replayed", "case", rec.CaseNumber)
+			return
+		}
+	}
+	var failed []string
+	in.Media, in.Text, failed = g.fetchAttachments(ctx, body, oob)
+	for _, f := range failed {
+		g.reply(ctx, m, local, T(lang, "attachment_failed", f))
+	}
 	rec, err := g.disp.Intake(ctx, in)
+	if err != nil {
+		g.dropMedia(in.Media)
+	}
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &de):
@@ -126,11 +197,32 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		g.replyError(ctx, m, "wait", "internal-server-error", T(lang, "try_again"))
 		return
 	}
-	if m.Request != nil && m.ID != "" {
-		_ = g.send(ctx, outMessage{From: g.addressJID(local), To: m.From, ID: "fg-" + randomID(), Type: m.Type,
-			Received: &outRcpt{ID: m.ID}})
+	if rec.Replayed {
+		g.dropMedia(in.Media)
 	}
-	g.log.Info("xmpp report accepted", "case", rec.CaseNumber, "address", local, "replayed", rec.Replayed)
+	g.sendReceipt(ctx, m, local)
+	g.log.Info("xmpp report accepted", "case", rec.CaseNumber, "address", local, "mode", rec.Mode,
+		"replayed", rec.Replayed, "media", len(in.Media))
+}
+
+// replayed looks up an idempotency key without storing anything.
+func (g *Gateway) replayed(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error) {
+	r, ok := g.disp.(interface {
+		Replay(ctx context.Context, channel, sender, key string) (dispatch.Receipt, error)
+	})
+	if !ok {
+		return dispatch.Receipt{}, dispatch.ErrNotFound
+	}
+	return r.Replay(ctx, in.Channel, in.Sender, in.IdempotencyKey)
+}
+
+// sendReceipt answers an XEP-0184 request once the message is committed.
+func (g *Gateway) sendReceipt(ctx context.Context, m *inMessage, local string) {
+	if m.Request == nil || m.ID == "" {
+		return
+	}
+	_ = g.send(ctx, outMessage{From: g.addressJID(local), To: m.From, ID: "fg-" + randomID(), Type: m.Type,
+		Received: &outRcpt{ID: m.ID}})
 }
 
 // idempotencyKey prefers the sender-chosen XEP-0359 origin-id, then the

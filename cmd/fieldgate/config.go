@@ -53,8 +53,12 @@ type Config struct {
 		SecretFile string `yaml:"secret_file" env:"SECRET_FILE"`
 		// Nick in team rooms. Default "fieldgate".
 		Nick string `yaml:"nick" env:"NICK"`
-		// UploadHosts are host:port pairs whose HTTP-upload URLs may be fetched.
+		// UploadHosts are the HTTP-upload services whose URLs may be fetched:
+		// "host" or "host:port" for https, "http://host:port" for plain http
+		// (loopback dev setups only). Any other URL stays text.
 		UploadHosts []string `yaml:"upload_hosts" env:"UPLOAD_HOSTS"`
+		// MaxAttachmentBytes caps one downloaded attachment. Default 100 MiB.
+		MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"MAX_ATTACHMENT_BYTES"`
 	} `yaml:"xmpp" envPrefix:"XMPP_"`
 	Rules struct {
 		// File is the routing rules YAML.
@@ -112,10 +116,10 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	var missing []string
 	for k, v := range map[string]string{
-		"database.url (FIELDGATE_DATABASE_URL)": cfg.Database.URL,
-		"s3.endpoint (FIELDGATE_S3_ENDPOINT)":   cfg.S3.Endpoint,
-		"xmpp.addr (FIELDGATE_XMPP_ADDR)":       cfg.XMPP.Addr,
-		"xmpp.domain (FIELDGATE_XMPP_DOMAIN)":   cfg.XMPP.Domain,
+		"database.url (FIELDGATE_DATABASE_URL)":                   cfg.Database.URL,
+		"s3.endpoint (FIELDGATE_S3_ENDPOINT)":                     cfg.S3.Endpoint,
+		"xmpp.addr (FIELDGATE_XMPP_ADDR)":                         cfg.XMPP.Addr,
+		"xmpp.domain (FIELDGATE_XMPP_DOMAIN)":                     cfg.XMPP.Domain,
 		"xmpp secret (FIELDGATE_XMPP_SECRET or xmpp.secret_file)": cfg.XMPP.Secret,
 		"rules.file (FIELDGATE_RULES_FILE)":                       cfg.Rules.File,
 	} {

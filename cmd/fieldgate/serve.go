@@ -122,7 +122,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	gw, err := gateway.New(gateway.Config{
 		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick,
-	}, rules, log)
+		Fetch: gateway.FetchConfig{Hosts: cfg.XMPP.UploadHosts, MaxBytes: cfg.XMPP.MaxAttachmentBytes},
+	}, rules, store, log)
 	if err != nil {
 		return err
 	}

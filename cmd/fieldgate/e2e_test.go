@@ -1,0 +1,409 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// stack is a running `fieldgate serve` on the real test services.
+type stack struct {
+	t      *testing.T
+	env    map[string]string
+	base   string // http://127.0.0.1:port
+	token  string
+	suffix string // room suffix of this test's demo rules
+	nick   string
+	db     string
+	s3     *minio.Client
+	bucket string
+}
+
+func (s *stack) getenv(k string) string { return s.env[k] }
+
+// startStack starts the whole gateway as `fieldgate serve` would run.
+func startStack(t *testing.T, extra map[string]string) *stack {
+	t.Helper()
+	s3env := testsvc.S3(t)
+	xenv := testsvc.XMPP(t)
+	dbURL := testsvc.DatabaseURL(t)
+	domain := testsvc.Component(t)
+	rules, suffix := testsvc.DemoRules(t)
+	s := &stack{t: t, suffix: suffix, nick: "fieldgate-" + suffix, db: dbURL, bucket: "e2e-" + suffix}
+	s.env = map[string]string{
+		"FIELDGATE_DATABASE_URL":        dbURL,
+		"FIELDGATE_S3_ENDPOINT":         s3env.Endpoint,
+		"FIELDGATE_S3_ACCESS_KEY":       s3env.AccessKey,
+		"FIELDGATE_S3_SECRET_KEY":       s3env.SecretKey,
+		"FIELDGATE_S3_BUCKET":           s.bucket,
+		"FIELDGATE_XMPP_ADDR":           xenv.ComponentAddr,
+		"FIELDGATE_XMPP_DOMAIN":         domain,
+		"FIELDGATE_XMPP_SECRET":         xenv.Secret,
+		"FIELDGATE_XMPP_NICK":           s.nick,
+		"FIELDGATE_RULES_FILE":          rules,
+		"FIELDGATE_HTTP_ADDR":           "127.0.0.1:0",
+		"FIELDGATE_LOG_FORMAT":          "text",
+		"FIELDGATE_LOG_LEVEL":           "warn",
+		"FIELDGATE_HTTP_MAX_BODY_BYTES": "2000000",
+	}
+	for k, v := range extra {
+		s.env[k] = v
+	}
+	var err error
+	s.s3, err = minio.New(s3env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3env.AccessKey, s3env.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, s.getenv, pw, testWriter{t})
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop within 30s")
+		}
+	})
+	lines := bufio.NewScanner(pr)
+	addrCh := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if a, ok := strings.CutPrefix(lines.Text(), "fieldgate: listening on "); ok {
+				addrCh <- a
+			}
+		}
+	}()
+	select {
+	case s.base = <-addrCh:
+	case err := <-done:
+		t.Fatalf("serve failed to start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start within 60s")
+	}
+
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter"}, s.getenv, &out, testWriter{t}); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	s.token = strings.TrimSpace(out.String())
+	s.waitReady()
+	return s
+}
+
+func (s *stack) waitReady() {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("gateway not ready after 30s (last: %v %v)", resp, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// form builds a multipart body from fields and files (name → path).
+func form(t *testing.T, fields map[string]string, files map[string]string) (io.Reader, string) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	for k, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw, _ := w.CreateFormFile(k, "upload.jpg")
+		_, _ = fw.Write(data)
+	}
+	w.Close()
+	return &b, w.FormDataContentType()
+}
+
+func (s *stack) post(token string, body io.Reader, contentType string) (*http.Response, map[string]any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/reports", body)
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("POST: %v", err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+func (s *stack) getJSON(path string) map[string]any {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}
+
+func (s *stack) count(table string) int {
+	s.t.Helper()
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		s.t.Fatal(err)
+	}
+	return n
+}
+
+func (s *stack) objects() []string {
+	s.t.Helper()
+	var keys []string
+	for o := range s.s3.ListObjects(context.Background(), s.bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			s.t.Fatalf("list objects: %v", o.Err)
+		}
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+// TestEndToEnd drives the whole chain: HTTP report with a photo → PostgreSQL
+// → MinIO → EXIF → routing → post in the team room → "ok N" from a real
+// XMPP client → stored and confirmed in the room.
+func TestEndToEnd(t *testing.T) {
+	s := startStack(t, nil)
+	room := testsvc.Room("tiefbau", s.suffix)
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	anna.JoinRoom(room, "anna-"+s.suffix)
+
+	body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Schlagloch vor Hausnummer 12"},
+		map[string]string{"photo": testsvc.Photo(t, "DSCN0010.jpg")})
+	resp, rec := s.post(s.token, body, ct)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST report: %s %v", resp.Status, rec)
+	}
+	caseNo, _ := rec["case_number"].(string)
+	statusURL, _ := rec["status_url"].(string)
+	if !strings.HasPrefix(caseNo, fmt.Sprintf("%d-", time.Now().In(berlin(t)).Year())) || statusURL == "" {
+		t.Fatalf("receipt = %v", rec)
+	}
+
+	post := anna.WaitMessage(30*time.Second, "the incident post", func(m testsvc.Message) bool {
+		return m.Type == "groupchat" && strings.HasSuffix(m.From, "/"+s.nick) && strings.Contains(m.Body, caseNo)
+	})
+	for _, want := range []string{"Schlagloch vor Hausnummer 12", "Tiefbau Nord", "geo:43.467448,11.885127", "openstreetmap.org"} {
+		if !strings.Contains(post.Body, want) {
+			t.Errorf("room post lacks %q:\n%s", want, post.Body)
+		}
+	}
+	if len(post.OOB) != 1 || !strings.HasPrefix(post.OOB[0], "http") {
+		t.Errorf("room post should carry one photo link (XEP-0066), got %v", post.OOB)
+	}
+
+	// The photo is in MinIO, and the report has the photo's EXIF position.
+	if objs := s.objects(); len(objs) == 0 {
+		t.Fatal("no object in the bucket")
+	}
+	var key string
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if err := conn.QueryRow(context.Background(), "SELECT object_key FROM media_objects").Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.s3.StatObject(context.Background(), s.bucket, key, minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("photo object %s not in MinIO: %v", key, err)
+	}
+	st := s.getJSON(statusURL)
+	pos, _ := st["position"].(map[string]any)
+	lat, _ := pos["lat"].(float64)
+	lon, _ := pos["lon"].(float64)
+	if math.Abs(lat-43.4674483333333) > 1e-6 || math.Abs(lon-11.8851266666639) > 1e-6 || pos["source"] != "exif" {
+		t.Fatalf("stored position = %v, want DSCN0010's EXIF 43.4674483333333, 11.8851266666639", pos)
+	}
+	if st["team"] != "tiefbau" || st["state"] != "routed" {
+		t.Fatalf("status = team %v state %v, want tiefbau/routed", st["team"], st["state"])
+	}
+
+	// A team member takes it in the room.
+	seq := strings.TrimLeft(strings.SplitN(caseNo, "-", 2)[1], "0")
+	anna.Groupchat(room, "ok "+seq)
+	anna.WaitMessage(30*time.Second, "the take confirmation", func(m testsvc.Message) bool {
+		return m.Type == "groupchat" && strings.HasSuffix(m.From, "/"+s.nick) &&
+			strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "übernommen von anna@stadt.localhost")
+	})
+	var state, owner string
+	if err := conn.QueryRow(context.Background(), "SELECT state, owner FROM incidents WHERE case_number = $1", caseNo).Scan(&state, &owner); err != nil {
+		t.Fatal(err)
+	}
+	if state != "acknowledged" || owner != "anna@stadt.localhost" {
+		t.Fatalf("incident = %s/%s, want acknowledged by anna@stadt.localhost", state, owner)
+	}
+	if got := s.getJSON(statusURL)["state"]; got != "acknowledged" {
+		t.Fatalf("status URL shows %v, want acknowledged", got)
+	}
+	// A second "ok" does not change the owner and is answered.
+	anna.Groupchat(room, "ok "+seq)
+	anna.WaitMessage(30*time.Second, "the already-taken answer", func(m testsvc.Message) bool {
+		return m.Type == "groupchat" && strings.Contains(m.Body, "bereits von anna@stadt.localhost übernommen")
+	})
+}
+
+// TestBadRequests: every bad request gets a 4xx problem+json and stores nothing.
+func TestBadRequests(t *testing.T) {
+	s := startStack(t, nil)
+	exe := t.TempDir() + "/tool.jpg"
+	if err := os.WriteFile(exe, append([]byte("MZ\x90\x00\x03\x00\x00\x00"), bytes.Repeat([]byte{0}, 512)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := t.TempDir() + "/big.jpg"
+	photo, _ := os.ReadFile(testsvc.Photo(t, "DSCN0010.jpg"))
+	if err := os.WriteFile(big, append(photo, bytes.Repeat([]byte{0}, 2_100_000)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dscn := testsvc.Photo(t, "DSCN0010.jpg")
+	cases := []struct {
+		name   string
+		token  string
+		fields map[string]string
+		files  map[string]string
+		status int
+		detail string
+	}{
+		{"missing to", s.token, map[string]string{"text": "x"}, nil, 400, "missing function address"},
+		{"unknown address", s.token, map[string]string{"to": "nirgendwo", "text": "x"}, map[string]string{"photo": dscn}, 422, "unknown function address"},
+		{"no token", "", map[string]string{"to": "tiefbau", "text": "x"}, nil, 401, "Bearer"},
+		{"wrong token", "fg_wrong-token-wrong-token-wrong", map[string]string{"to": "tiefbau", "text": "x"}, nil, 401, "invalid"},
+		{"not an image", s.token, map[string]string{"to": "tiefbau", "text": "x"}, map[string]string{"photo": exe}, 415, ""},
+		{"body over limit", s.token, map[string]string{"to": "tiefbau", "text": "x"}, map[string]string{"photo": big}, 413, "limit"},
+		{"bad position", s.token, map[string]string{"to": "tiefbau", "text": "x", "lat": "95", "lon": "7"}, map[string]string{"photo": dscn}, 400, "lat"},
+		{"empty report", s.token, map[string]string{"to": "tiefbau"}, nil, 400, "empty report"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body, ct := form(t, c.fields, c.files)
+			resp, out := s.post(c.token, body, ct)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d (%v)", resp.StatusCode, c.status, out)
+			}
+			if got := resp.Header.Get("Content-Type"); got != "application/problem+json" {
+				t.Errorf("Content-Type %q, want application/problem+json", got)
+			}
+			detail, _ := out["detail"].(string)
+			if out["status"] != float64(c.status) || out["title"] == "" || !strings.Contains(detail, c.detail) {
+				t.Errorf("problem = %v, want detail containing %q", out, c.detail)
+			}
+		})
+	}
+	if n := s.count("reports"); n != 0 {
+		t.Errorf("%d reports stored by rejected requests", n)
+	}
+	if objs := s.objects(); len(objs) != 0 {
+		t.Errorf("rejected requests left objects behind: %v", objs)
+	}
+}
+
+// TestIdempotencyKey: a retried POST with the same key creates one report.
+func TestIdempotencyKey(t *testing.T) {
+	s := startStack(t, nil)
+	var wg sync.WaitGroup
+	cases := make([]string, 5)
+	for i := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Ampel defekt"}, nil)
+			req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/reports", body)
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("Authorization", "Bearer "+s.token)
+			req.Header.Set("Idempotency-Key", "retry-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			if resp.StatusCode != 202 && resp.StatusCode != 200 {
+				t.Errorf("status %d: %v", resp.StatusCode, out)
+			}
+			cases[i], _ = out["case_number"].(string)
+		}()
+	}
+	wg.Wait()
+	for _, c := range cases {
+		if c == "" || c != cases[0] {
+			t.Fatalf("case numbers differ across retries: %v", cases)
+		}
+	}
+	if n := s.count("reports"); n != 1 {
+		t.Fatalf("%d reports for one idempotency key", n)
+	}
+}
+
+func berlin(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

@@ -1,0 +1,84 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// fetchAttachments downloads the allowed attachment URLs of a message into
+// media storage. It returns the stored objects, the text without the URLs
+// that were taken (they are now photos of the report), and a short reason
+// per attachment that failed. URLs that are not allowed stay in the text
+// and are never fetched.
+func (g *Gateway) fetchAttachments(ctx context.Context, body string, oob []string) ([]media.Object, string, []string) {
+	var objs []media.Object
+	var failed []string
+	text := body
+	for _, u := range ExtractURLs(body, oob) {
+		if err := g.fetch.Allowed(u); err != nil {
+			continue
+		}
+		obj, err := g.fetchOne(ctx, u)
+		if err != nil {
+			g.log.Warn("attachment not taken", "url", safeURL(u), "err", err)
+			failed = append(failed, attachmentReason(err))
+			continue
+		}
+		objs = append(objs, obj)
+		text = strings.TrimSpace(strings.ReplaceAll(text, u, ""))
+	}
+	return objs, text, failed
+}
+
+func (g *Gateway) fetchOne(ctx context.Context, u string) (media.Object, error) {
+	if g.media == nil {
+		return media.Object{}, errors.New("no media storage configured")
+	}
+	rc, err := g.fetch.Fetch(ctx, u)
+	if err != nil {
+		return media.Object{}, err
+	}
+	defer rc.Close()
+	return g.media.Put(ctx, rc)
+}
+
+func attachmentReason(err error) string {
+	switch {
+	case errors.Is(err, ErrAttachmentTooLarge), errors.Is(err, media.ErrTooLarge):
+		return "zu groß / too large"
+	case errors.Is(err, media.ErrTypeNotAllowed):
+		return "Dateityp nicht erlaubt / file type not allowed"
+	default:
+		return "nicht abrufbar / not retrievable"
+	}
+}
+
+// dropMedia deletes objects of a message that was not stored.
+func (g *Gateway) dropMedia(objs []media.Object) {
+	if len(objs) == 0 || g.media == nil {
+		return
+	}
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := g.media.Delete(ctx, keys...); err != nil {
+		g.log.Error("deleting attachments of an unstored message failed", "err", err)
+	}
+}
+
+// safeURL is a URL fit for logs (no query string, which can carry tokens).
+func safeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}

@@ -1,0 +1,189 @@
+package testsvc
+
+import (
+	"context"
+	"encoding/xml"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mellium.im/sasl"
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+)
+
+// Message is a message a test client received.
+type Message struct {
+	XMLName  xml.Name `xml:"message"`
+	From     string   `xml:"from,attr"`
+	To       string   `xml:"to,attr"`
+	ID       string   `xml:"id,attr"`
+	Type     string   `xml:"type,attr"`
+	Body     string   `xml:"body"`
+	OOB      []string `xml:"jabber:x:oob x>url"`
+	Received *struct {
+		ID string `xml:"id,attr"`
+	} `xml:"urn:xmpp:receipts received"`
+	StanzaID *struct {
+		ID string `xml:"id,attr"`
+		By string `xml:"by,attr"`
+	} `xml:"urn:xmpp:sid:0 stanza-id"`
+	Error *struct {
+		Type string `xml:"type,attr"`
+		Text string `xml:"text"`
+	} `xml:"error"`
+}
+
+// Client is a real XMPP client (c2s, SASL PLAIN on loopback) for tests.
+type Client struct {
+	t    testing.TB
+	JID  jid.JID
+	sess *xmpp.Session
+
+	mu   sync.Mutex
+	msgs []Message
+	cond chan struct{}
+}
+
+// Login connects acct to the test server's c2s port and starts reading.
+func Login(t testing.TB, acct Account) *Client {
+	t.Helper()
+	env := XMPP(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	addr := jid.MustParse(acct.JID + "/test-" + randHex(4))
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", env.C2S)
+	if err != nil {
+		t.Fatalf("testsvc: dial c2s: %v", err)
+	}
+	// Loopback without TLS: the session is marked secure on purpose so
+	// that mellium allows SASL PLAIN; the test server permits it only here.
+	sess, err := xmpp.NewSession(ctx, addr.Domain(), addr, conn, xmpp.Secure, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
+		return xmpp.StreamConfig{Features: []xmpp.StreamFeature{
+			xmpp.SASL("", acct.Password, sasl.ScramSha1, sasl.Plain),
+			xmpp.BindResource(),
+		}}
+	}))
+	if err != nil {
+		conn.Close()
+		t.Fatalf("testsvc: login %s: %v", acct.JID, err)
+	}
+	c := &Client{t: t, JID: sess.LocalAddr(), sess: sess, cond: make(chan struct{})}
+	go func() {
+		_ = sess.Serve(xmpp.HandlerFunc(c.handle))
+	}()
+	if err := sess.Encode(ctx, struct {
+		XMLName xml.Name `xml:"presence"`
+	}{}); err != nil {
+		t.Fatalf("testsvc: initial presence: %v", err)
+	}
+	t.Cleanup(func() {
+		sess.Close()
+		conn.Close()
+	})
+	return c
+}
+
+func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	if start.Name.Local != "message" {
+		return nil
+	}
+	var m Message
+	if err := xml.NewTokenDecoder(t).DecodeElement(&m, start); err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	c.msgs = append(c.msgs, m)
+	close(c.cond)
+	c.cond = make(chan struct{})
+	c.mu.Unlock()
+	return nil
+}
+
+// Send sends a raw stanza (a struct that marshals to XML).
+func (c *Client) Send(v any) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.sess.Encode(ctx, v); err != nil {
+		c.t.Fatalf("testsvc: send: %v", err)
+	}
+}
+
+// SendRaw sends literal XML (for crafted-stanza tests).
+func (c *Client) SendRaw(raw string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.sess.Send(ctx, xml.NewDecoder(strings.NewReader(raw))); err != nil {
+		c.t.Fatalf("testsvc: send raw: %v", err)
+	}
+}
+
+type outMsg struct {
+	XMLName xml.Name `xml:"message"`
+	To      string   `xml:"to,attr"`
+	ID      string   `xml:"id,attr"`
+	Type    string   `xml:"type,attr"`
+	Body    string   `xml:"body"`
+}
+
+// Chat sends a chat message and returns its id.
+func (c *Client) Chat(to, body string) string {
+	id := randHex(8)
+	c.Send(outMsg{To: to, ID: id, Type: "chat", Body: body})
+	return id
+}
+
+// JoinRoom enters a MUC room with nick (no history).
+func (c *Client) JoinRoom(room, nick string) {
+	c.Send(struct {
+		XMLName xml.Name `xml:"presence"`
+		To      string   `xml:"to,attr"`
+		X       struct {
+			XMLName xml.Name `xml:"http://jabber.org/protocol/muc x"`
+			History struct {
+				Max int `xml:"maxstanzas,attr"`
+			} `xml:"history"`
+		}
+	}{To: room + "/" + nick})
+}
+
+// Groupchat writes body into a room.
+func (c *Client) Groupchat(room, body string) {
+	c.Send(outMsg{To: room, ID: randHex(8), Type: "groupchat", Body: body})
+}
+
+// WaitMessage waits for the first received message (old or new) that
+// match accepts, failing the test after timeout.
+func (c *Client) WaitMessage(timeout time.Duration, what string, match func(Message) bool) Message {
+	c.t.Helper()
+	deadline := time.After(timeout)
+	seen := 0
+	for {
+		c.mu.Lock()
+		msgs, ch := c.msgs, c.cond
+		c.mu.Unlock()
+		for ; seen < len(msgs); seen++ {
+			if match(msgs[seen]) {
+				return msgs[seen]
+			}
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			c.t.Fatalf("testsvc: %s did not receive %s within %v (got %d messages)", c.JID, what, timeout, len(msgs))
+			return Message{}
+		}
+	}
+}
+
+// Messages returns everything received so far.
+func (c *Client) Messages() []Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Message(nil), c.msgs...)
+}

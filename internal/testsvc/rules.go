@@ -1,0 +1,53 @@
+package testsvc
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// DemoRules copies the demo town's rules into a temp dir with every room
+// renamed "<room>-<suffix>@…", so that parallel tests never share a room.
+// It returns the rules path and the suffix.
+func DemoRules(t testing.TB) (path, suffix string) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	demo := filepath.Join(filepath.Dir(file), "..", "..", "deploy", "demo")
+	suffix = randHex(3)
+	dir := t.TempDir()
+	entries, err := os.ReadDir(demo)
+	if err != nil {
+		t.Fatalf("testsvc: read demo rules: %v", err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(demo, e.Name()))
+		if err != nil {
+			t.Fatalf("testsvc: %v", err)
+		}
+		if e.Name() == "rules.yaml" {
+			b = []byte(strings.ReplaceAll(string(b), "@conference.stadt.localhost", "-"+suffix+"@conference.stadt.localhost"))
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatalf("testsvc: %v", err)
+		}
+	}
+	return filepath.Join(dir, "rules.yaml"), suffix
+}
+
+// Room returns the demo room name with a DemoRules suffix.
+func Room(name, suffix string) string {
+	return name + "-" + suffix + "@conference.stadt.localhost"
+}
+
+// Photo returns the path of a shared test photo.
+func Photo(t testing.TB, name string) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	p := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "testdata", "photos", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("testsvc: test photo %s: %v (shared/ must be beside the checkout)", name, err)
+	}
+	return p
+}
