@@ -63,24 +63,6 @@ func (rs *RuleSet) decide(in *Input, s *scratch) Decision {
 	} else {
 		copy(mask, ix.noAddr)
 	}
-	if ix.hasKw {
-		tmp := s.tmp
-		copy(tmp, ix.noKw)
-		s.text = appendFolded(s.text[:0], in.Text)
-		t := s.text
-		for i := 1; i < len(t); {
-			j := i
-			for j < len(t) && t[j] != ' ' {
-				j++
-			}
-			s.kw = ix.trie.walk(t[i:j], s.kw[:0])
-			for _, k := range s.kw {
-				or(tmp, ix.kwMask[k])
-			}
-			i = j + 1
-		}
-		and(mask, tmp)
-	}
 	if ix.hasArea {
 		if ev.hasPos {
 			tmp := s.tmp
@@ -99,17 +81,50 @@ func (rs *RuleSet) decide(in *Input, s *scratch) Decision {
 		s.sender = appendLower(s.sender[:0], in.Sender)
 		ev.setSender(s.sender)
 	}
+	// Keywords are matched lazily: folding the text is skipped when a rule
+	// without keywords decides first.
+	kwDone := false
 	for w, word := range mask {
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
 			word &= word - 1
-			r := &rs.rules[w*64+b]
+			i := w*64 + b
+			r := &rs.rules[i]
+			if len(r.keywords) > 0 {
+				if !kwDone {
+					rs.matchKeywords(in.Text, s)
+					kwDone = true
+				}
+				if s.kwRules[i/64]&(1<<(i%64)) == 0 {
+					continue
+				}
+			}
 			if ev.failed(r, false) == condNone {
 				return ev.decision(&r.act)
 			}
 		}
 	}
 	return ev.decision(rs.fallback(ev.addr))
+}
+
+// matchKeywords sets s.kwRules to the rules that have a keyword the text
+// contains.
+func (rs *RuleSet) matchKeywords(text string, s *scratch) {
+	ix := &rs.idx
+	clear(s.kwRules)
+	s.text = appendFolded(s.text[:0], text)
+	t := s.text
+	for i := 1; i < len(t); {
+		j := i
+		for j < len(t) && t[j] != ' ' {
+			j++
+		}
+		s.kw = ix.trie.walk(t[i:j], s.kw[:0])
+		for _, k := range s.kw {
+			or(s.kwRules, ix.kwMask[k])
+		}
+		i = j + 1
+	}
 }
 
 // setSender records the lower-cased JID in b (b outlives the evaluation).

@@ -56,7 +56,8 @@ func NewEngine(path string, logger *slog.Logger, opts ...EngineOption) (*Engine,
 		return nil, fmt.Errorf("load rules %s: %w", path, err)
 	}
 	e.cur.Store(rs)
-	e.seen = contentHash(rs.files)
+	// e.seen stays empty: the first poll loads once more, so a change made
+	// while NewEngine was loading is not missed.
 	logger.Info("rules loaded", "path", path, "version", rs.Version(), "rules", len(rs.rules), "areas", len(rs.areas))
 	return e, nil
 }
@@ -75,20 +76,28 @@ func (e *Engine) Reload() error {
 
 func (e *Engine) reloadLocked() error {
 	old := e.cur.Load()
+	// Hash before loading: if a file changes while it is loaded, the next
+	// poll sees a different hash and loads again.
+	seen := contentHash(e.watched(old))
 	rs, err := Load(e.path)
+	e.seen = seen
 	if err != nil {
 		e.lastErr, e.lastErrAt = err, time.Now()
-		e.seen = contentHash(append([]string{e.path}, old.files[1:]...))
 		e.logger.Error("rules reload rejected; previous rules stay active", "path", e.path, "active_version", old.Version(), "err", err)
 		return fmt.Errorf("reload rules %s: %w", e.path, err)
 	}
 	e.lastErr = nil
-	e.seen = contentHash(rs.files)
 	e.cur.Store(rs)
 	if rs.Version() != old.Version() {
 		e.logger.Info("rules reloaded", "path", e.path, "version", rs.Version(), "previous_version", old.Version(), "rules", len(rs.rules))
 	}
 	return nil
+}
+
+// watched lists the files to watch: the rules file and the files the
+// active set loaded.
+func (e *Engine) watched(rs *RuleSet) []string {
+	return append([]string{e.path}, rs.files[1:]...)
 }
 
 // LastError is the error of the last rejected reload and when it
@@ -127,8 +136,7 @@ func (e *Engine) Watch(ctx context.Context) error {
 func (e *Engine) checkFiles() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	files := append([]string{e.path}, e.cur.Load().files[1:]...)
-	if bytes.Equal(contentHash(files), e.seen) {
+	if bytes.Equal(contentHash(e.watched(e.cur.Load())), e.seen) {
 		return
 	}
 	_ = e.reloadLocked() // logged

@@ -118,13 +118,11 @@ func (p *polygon) contains(q pt) bool {
 	k := p.band(q.y, nb)
 	inside := false
 	for _, ei := range p.bandEdges[p.bandStart[k]:p.bandStart[k+1]] {
-		e := &p.edges[ei]
-		if onEdge(e, q) {
+		on, cross := edgeTest(&p.edges[ei], q)
+		if on {
 			return true
 		}
-		if (e.y1 > q.y) != (e.y2 > q.y) && q.x < e.x1+(q.y-e.y1)*(e.x2-e.x1)/(e.y2-e.y1) {
-			inside = !inside
-		}
+		inside = inside != cross
 	}
 	return inside
 }
@@ -133,25 +131,38 @@ func (p *polygon) contains(q pt) bool {
 func (p *polygon) containsNaive(q pt) bool {
 	inside := false
 	for i := range p.edges {
-		e := &p.edges[i]
-		if onEdge(e, q) {
+		on, cross := edgeTest(&p.edges[i], q)
+		if on {
 			return true
 		}
-		if (e.y1 > q.y) != (e.y2 > q.y) && q.x < e.x1+(q.y-e.y1)*(e.x2-e.x1)/(e.y2-e.y1) {
-			inside = !inside
-		}
+		inside = inside != cross
 	}
 	return inside
 }
 
-func onEdge(e *edge, q pt) bool {
-	if q.x < min(e.x1, e.x2)-onEdgeEps || q.x > max(e.x1, e.x2)+onEdgeEps ||
-		q.y < min(e.y1, e.y2)-onEdgeEps || q.y > max(e.y1, e.y2)+onEdgeEps {
-		return false
+// edgeTest reports whether q lies on e (within onEdgeEps) and, if not,
+// whether a ray from q towards +x crosses e (half-open in y, so a vertex
+// is counted once).
+func edgeTest(e *edge, q pt) (on, cross bool) {
+	if (e.y1 > q.y) != (e.y2 > q.y) {
+		d := q.x - (e.x1 + (q.y-e.y1)*(e.x2-e.x1)/(e.y2-e.y1))
+		if d <= onEdgeEps && d >= -onEdgeEps {
+			return true, false
+		}
+		return false, d < 0
 	}
-	dx, dy := e.x2-e.x1, e.y2-e.y1
-	cross := dx*(q.y-e.y1) - dy*(q.x-e.x1)
-	return cross*cross <= onEdgeEps*onEdgeEps*(dx*dx+dy*dy)
+	// e does not span q.y: q can only be on it at its start point or, for
+	// a horizontal e, along it. (Its end point is the next edge's start.)
+	if dy := e.y1 - q.y; dy <= onEdgeEps && dy >= -onEdgeEps {
+		if dx := e.x1 - q.x; dx <= onEdgeEps && dx >= -onEdgeEps {
+			return true, false
+		}
+		if dy2 := e.y2 - q.y; dy2 <= onEdgeEps && dy2 >= -onEdgeEps &&
+			q.x >= min(e.x1, e.x2)-onEdgeEps && q.x <= max(e.x1, e.x2)+onEdgeEps {
+			return true, false
+		}
+	}
+	return false, false
 }
 
 // area is a named district: one or more polygons.

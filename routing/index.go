@@ -12,7 +12,6 @@ type index struct {
 	trie   *trie
 	kwMask [][]uint64 // per keyword: rules listing it
 	noKw   []uint64   // rules without a keyword condition
-	hasKw  bool
 
 	areaMask [][]uint64 // per area: rules whose area/near lists it
 	noArea   []uint64   // rules without an area condition
@@ -55,7 +54,6 @@ func (rs *RuleSet) buildIndex() {
 		if len(r.keywords) == 0 {
 			setBit(ix.noKw, i)
 		} else {
-			ix.hasKw = true
 			for _, k := range r.keywords {
 				id := ix.trie.insert(k, &nextKw)
 				for int(id) >= len(ix.kwMask) {
@@ -93,6 +91,7 @@ func (rs *RuleSet) buildIndex() {
 type scratch struct {
 	mask    []uint64
 	tmp     []uint64
+	kwRules []uint64 // rules with a keyword in the text
 	text    []byte
 	kw      []int32
 	state   []uint8 // per area: 0 unknown, 1 inside, 2 outside
@@ -102,11 +101,12 @@ type scratch struct {
 
 func (rs *RuleSet) newScratch() *scratch {
 	return &scratch{
-		mask:  newBits(rs.idx.nw),
-		tmp:   newBits(rs.idx.nw),
-		text:  make([]byte, 0, 512),
-		kw:    make([]int32, 0, 16),
-		state: make([]uint8, len(rs.areas)),
+		mask:    newBits(rs.idx.nw),
+		tmp:     newBits(rs.idx.nw),
+		kwRules: newBits(rs.idx.nw),
+		text:    make([]byte, 0, 512),
+		kw:      make([]int32, 0, 16),
+		state:   make([]uint8, len(rs.areas)),
 	}
 }
 
