@@ -60,6 +60,14 @@ type Config struct {
 		// MaxAttachmentBytes caps one downloaded attachment. Default 100 MiB.
 		MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"MAX_ATTACHMENT_BYTES"`
 	} `yaml:"xmpp" envPrefix:"XMPP_"`
+	Reports struct {
+		// AssemblyWindow: XMPP messages from one sender to one address within
+		// this time form one report. Default 30s.
+		AssemblyWindow time.Duration `yaml:"assembly_window" env:"ASSEMBLY_WINDOW"`
+		// FollowUpWindow: later messages while the incident is open are
+		// follow-ups if the report came within this time. Default 2h.
+		FollowUpWindow time.Duration `yaml:"follow_up_window" env:"FOLLOW_UP_WINDOW"`
+	} `yaml:"reports" envPrefix:"REPORTS_"`
 	Rules struct {
 		// File is the routing rules YAML.
 		File string `yaml:"file" env:"FILE"`

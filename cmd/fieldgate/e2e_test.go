@@ -74,17 +74,19 @@ func startStack(t *testing.T, extra map[string]string) *stack {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	done := make(chan error, 1)
+	done := make(chan struct{})
+	var serveErr error
 	go func() {
-		done <- run(ctx, []string{"serve"}, s.getenv, pw, testWriter{t})
+		defer close(done)
+		serveErr = run(ctx, []string{"serve"}, s.getenv, pw, testWriter{t})
 		pw.Close()
 	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
+		case <-done:
+			if serveErr != nil && !t.Failed() {
+				t.Errorf("serve returned %v", serveErr)
 			}
 		case <-time.After(30 * time.Second):
 			t.Error("serve did not stop within 30s")
@@ -101,8 +103,8 @@ func startStack(t *testing.T, extra map[string]string) *stack {
 	}()
 	select {
 	case s.base = <-addrCh:
-	case err := <-done:
-		t.Fatalf("serve failed to start: %v", err)
+	case <-done:
+		t.Fatalf("serve failed to start: %v", serveErr)
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not start within 60s")
 	}

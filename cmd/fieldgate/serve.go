@@ -128,7 +128,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Messenger: gw, Logger: log},
-		dispatch.Config{TimeZone: loc})
+		dispatch.Config{TimeZone: loc, AssemblyWindow: cfg.Reports.AssemblyWindow, FollowUpWindow: cfg.Reports.FollowUpWindow})
 	if err != nil {
 		return err
 	}

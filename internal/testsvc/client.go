@@ -1,9 +1,13 @@
 package testsvc
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +17,7 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/upload"
 )
 
 // Message is a message a test client received.
@@ -186,4 +191,97 @@ func (c *Client) Messages() []Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Message(nil), c.msgs...)
+}
+
+// Upload puts a file on the server's XEP-0363 upload service and returns
+// the GET URL, as Conversations or Dino do before sending it.
+func (c *Client) Upload(path, contentType string) string {
+	c.t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	slot, err := upload.GetSlot(ctx, upload.File{Name: filepath.Base(path), Size: len(data), Type: contentType},
+		jid.MustParse("upload."+c.JID.Domainpart()), c.sess)
+	if err != nil {
+		c.t.Fatalf("testsvc: upload slot: %v", err)
+	}
+	req, err := slot.Put(ctx, bytes.NewReader(data))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.ContentLength = int64(len(data))
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("testsvc: upload PUT: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		c.t.Fatalf("testsvc: upload PUT: %s", resp.Status)
+	}
+	return slot.GetURL.String()
+}
+
+// ReportMessage is a message to a function address as messengers send it.
+type ReportMessage struct {
+	XMLName  xml.Name `xml:"message"`
+	To       string   `xml:"to,attr"`
+	ID       string   `xml:"id,attr"`
+	Type     string   `xml:"type,attr"`
+	Body     string   `xml:"body,omitempty"`
+	OOB      *oobX    `xml:"jabber:x:oob x,omitempty"`
+	OriginID *struct {
+		XMLName xml.Name `xml:"urn:xmpp:sid:0 origin-id"`
+		ID      string   `xml:"id,attr"`
+	}
+	Request *struct {
+		XMLName xml.Name `xml:"urn:xmpp:receipts request"`
+	}
+}
+
+type oobX struct {
+	URL string `xml:"url"`
+}
+
+// SendReport sends body (and an OOB URL if given) with a receipt request
+// and an origin-id equal to id; it returns id.
+func (c *Client) SendReport(to, id, body, oobURL string) string {
+	if id == "" {
+		id = randHex(8)
+	}
+	m := ReportMessage{To: to, ID: id, Type: "chat", Body: body}
+	m.OriginID = &struct {
+		XMLName xml.Name `xml:"urn:xmpp:sid:0 origin-id"`
+		ID      string   `xml:"id,attr"`
+	}{ID: id}
+	m.Request = &struct {
+		XMLName xml.Name `xml:"urn:xmpp:receipts request"`
+	}{}
+	if oobURL != "" {
+		m.OOB = &oobX{URL: oobURL}
+	}
+	c.Send(m)
+	return id
+}
+
+// React sends an XEP-0444 reaction to message id in a room.
+func (c *Client) React(room, id, emoji string) {
+	c.Send(struct {
+		XMLName   xml.Name `xml:"message"`
+		To        string   `xml:"to,attr"`
+		ID        string   `xml:"id,attr"`
+		Type      string   `xml:"type,attr"`
+		Reactions struct {
+			XMLName  xml.Name `xml:"urn:xmpp:reactions:0 reactions"`
+			ID       string   `xml:"id,attr"`
+			Reaction []string `xml:"reaction"`
+		}
+	}{To: room, ID: randHex(8), Type: "groupchat", Reactions: struct {
+		XMLName  xml.Name `xml:"urn:xmpp:reactions:0 reactions"`
+		ID       string   `xml:"id,attr"`
+		Reaction []string `xml:"reaction"`
+	}{ID: id, Reaction: []string{emoji}}})
 }

@@ -13,6 +13,13 @@ import (
 // It returns the rules path and the suffix.
 func DemoRules(t testing.TB) (path, suffix string) {
 	t.Helper()
+	return DemoRulesWith(t, nil)
+}
+
+// DemoRulesWith is DemoRules with extra literal replacements in rules.yaml
+// (old → new), applied before the room renaming.
+func DemoRulesWith(t testing.TB, replace map[string]string) (path, suffix string) {
+	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	demo := filepath.Join(filepath.Dir(file), "..", "..", "deploy", "demo")
 	suffix = randHex(3)
@@ -27,6 +34,12 @@ func DemoRules(t testing.TB) (path, suffix string) {
 			t.Fatalf("testsvc: %v", err)
 		}
 		if e.Name() == "rules.yaml" {
+			for old, repl := range replace {
+				if !strings.Contains(string(b), old) {
+					t.Fatalf("testsvc: demo rules do not contain %q", old)
+				}
+				b = []byte(strings.ReplaceAll(string(b), old, repl))
+			}
 			b = []byte(strings.ReplaceAll(string(b), "@conference.stadt.localhost", "-"+suffix+"@conference.stadt.localhost"))
 		}
 		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// xmppStack is startStack with the settings XMPP tests need: a short
+// assembly window and Prosody's upload service allowed for fetching.
+func xmppStack(t *testing.T, extra map[string]string) *stack {
+	t.Helper()
+	env := map[string]string{
+		"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "2s",
+		"FIELDGATE_XMPP_UPLOAD_HOSTS":       "http://" + testsvc.XMPP(t).HTTP,
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return startStack(t, env)
+}
+
+func (s *stack) address(local string) string { return local + "@" + s.env["FIELDGATE_XMPP_DOMAIN"] }
+
+func (s *stack) fromGateway(m testsvc.Message) bool {
+	return m.Type == "groupchat" && strings.HasSuffix(m.From, "/"+s.nick)
+}
+
+func (s *stack) query(sql string, args ...any) pgx.Row {
+	s.t.Helper()
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn.QueryRow(context.Background(), sql, args...)
+}
+
+// caseFromReply extracts the case number from "Meldung 2026-000001 …".
+func caseFromReply(t *testing.T, body string) string {
+	t.Helper()
+	f := strings.Fields(body)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "Meldung") {
+		t.Fatalf("not a case reply: %q", body)
+	}
+	return f[1]
+}
+
+func shortRef(caseNo string) string {
+	return strings.TrimLeft(strings.SplitN(caseNo, "-", 2)[1], "0")
+}
+
+// TestXMPPUploadReportAndAcks: a field worker uploads a photo through
+// Prosody's HTTP upload and sends the URL like Conversations does; the
+// report gets the photo's GPS, the photo lands in S3, the post appears in
+// the room; anna takes it with "ok N", ben takes a second one with a 👍
+// reaction, and the reporter hears about both.
+func TestXMPPUploadReportAndAcks(t *testing.T) {
+	s := xmppStack(t, nil)
+	room := testsvc.Room("tiefbau", s.suffix)
+	reporter := testsvc.Login(t, testsvc.User(t))
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	ben := testsvc.Login(t, testsvc.DemoUser("ben"))
+	anna.JoinRoom(room, "anna-"+s.suffix)
+	ben.JoinRoom(room, "ben-"+s.suffix)
+	to := s.address("tiefbau")
+
+	url := reporter.Upload(testsvc.Photo(t, "DSCN0012.jpg"), "image/jpeg")
+	id := reporter.SendReport(to, "", url, url)
+	reporter.WaitMessage(20*time.Second, "the delivery receipt", func(m testsvc.Message) bool {
+		return m.Received != nil && m.Received.ID == id
+	})
+	ack := reporter.WaitMessage(20*time.Second, "the case number", func(m testsvc.Message) bool {
+		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen")
+	})
+	caseNo := caseFromReply(t, ack.Body)
+	reporter.SendReport(to, "", "Gehweg abgesackt", "")
+
+	post := anna.WaitMessage(30*time.Second, "the incident post", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
+	})
+	if !strings.Contains(post.Body, "Gehweg abgesackt") || !strings.Contains(post.Body, "geo:43.467157,11.885395") {
+		t.Errorf("post lacks the assembled text or the EXIF position:\n%s", post.Body)
+	}
+	if strings.Contains(post.Body, url) {
+		t.Errorf("post shows the reporter's upload URL instead of our copy:\n%s", post.Body)
+	}
+	if len(post.OOB) != 1 {
+		t.Errorf("post has %d OOB links, want 1", len(post.OOB))
+	}
+	var lat, lon float64
+	var source string
+	var media int
+	if err := s.query(`SELECT r.lat, r.lon, r.position_source, (SELECT count(*) FROM media_objects m WHERE m.report_id = r.id)
+		FROM reports r WHERE case_number = $1 AND kind = 'report'`, caseNo).Scan(&lat, &lon, &source, &media); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(lat-43.4671566666639) > 1e-6 || math.Abs(lon-11.8853949999972) > 1e-6 || source != "exif" || media != 1 {
+		t.Fatalf("stored report: %v,%v from %s with %d media; want DSCN0012's EXIF position and 1 photo", lat, lon, source, media)
+	}
+	if n := len(s.objects()); n == 0 {
+		t.Fatal("photo not in S3")
+	}
+
+	anna.Groupchat(room, "ok "+shortRef(caseNo))
+	anna.WaitMessage(20*time.Second, "the take confirmation", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo+" übernommen von anna@stadt.localhost")
+	})
+	reporter.WaitMessage(20*time.Second, "the status message", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "bearbeitet")
+	})
+
+	// A second report (text and geo: URI, no photo), taken with a 👍.
+	reporter.SendReport(to, "", "neu: Kanaldeckel klappert geo:51.0251,7.5921", "")
+	ack2 := reporter.WaitMessage(20*time.Second, "the second case number", func(m testsvc.Message) bool {
+		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen.") && !strings.Contains(m.Body, caseNo)
+	})
+	case2 := caseFromReply(t, ack2.Body)
+	post2 := ben.WaitMessage(30*time.Second, "the second post", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, case2)
+	})
+	target := post2.ID
+	if post2.StanzaID != nil && post2.StanzaID.ID != "" {
+		target = post2.StanzaID.ID
+	}
+	ben.React(room, target, "👍")
+	ben.WaitMessage(20*time.Second, "the reaction take", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, case2+" übernommen von ben@stadt.localhost")
+	})
+	reporter.WaitMessage(20*time.Second, "the second status message", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, case2) && strings.Contains(m.Body, "bearbeitet")
+	})
+	var owner string
+	if err := s.query(`SELECT owner FROM incidents WHERE case_number = $1`, case2).Scan(&owner); err != nil || owner != "ben@stadt.localhost" {
+		t.Fatalf("owner of %s = %q (%v), want ben", case2, owner, err)
+	}
+}
+
+// TestXMPPBadInput: unknown address, unauthorized sender, disallowed and
+// oversized attachments, a resent message id. Nothing is stored that
+// should not be, and everyone is answered.
+func TestXMPPBadInput(t *testing.T) {
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(make([]byte, 300_000))
+	}))
+	defer big.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+	}))
+	defer redirect.Close()
+	bigHost := strings.TrimPrefix(big.URL, "http://")
+	s := xmppStack(t, map[string]string{
+		"FIELDGATE_XMPP_UPLOAD_HOSTS":         "http://" + testsvc.XMPP(t).HTTP + ",http://" + bigHost + "," + redirect.URL,
+		"FIELDGATE_XMPP_MAX_ATTACHMENT_BYTES": "100000",
+	})
+	_ = s
+	reporter := testsvc.Login(t, testsvc.User(t))
+
+	// Unknown address: an error that names the valid ones.
+	id := reporter.SendReport(s.address("gibtsnicht"), "", "Hallo", "")
+	e := reporter.WaitMessage(20*time.Second, "the error for an unknown address", func(m testsvc.Message) bool {
+		return m.Type == "error" && m.ID == id
+	})
+	if e.Error == nil || !strings.Contains(e.Error.Text, s.address("tiefbau")) {
+		t.Errorf("error does not name the valid addresses: %+v", e.Error)
+	}
+
+	// Metadata URL, redirect to it, oversized attachment: text kept, nothing fetched.
+	reporter.SendReport(s.address("tiefbau"), "", "Bild: http://169.254.169.254/latest/meta-data/", "")
+	reporter.SendReport(s.address("tiefbau"), "", redirect.URL+"/x.jpg", redirect.URL+"/x.jpg")
+	reporter.SendReport(s.address("tiefbau"), "", big.URL+"/huge.jpg", big.URL+"/huge.jpg")
+	reporter.WaitMessage(30*time.Second, "the attachment refusal", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, "Anhang konnte nicht übernommen werden") && strings.Contains(m.Body, "zu groß")
+	})
+	// Resent message: same id twice.
+	dup := "dup-" + s.suffix
+	reporter.SendReport(s.address("tiefbau"), dup, "Laterne defekt", "")
+	reporter.SendReport(s.address("tiefbau"), dup, "Laterne defekt", "")
+	deadline := time.Now().Add(20 * time.Second)
+	var body string
+	var reports, media int
+	for time.Now().Before(deadline) {
+		if err := s.query(`SELECT count(*), coalesce(max(body),'') FROM reports`).Scan(&reports, &body); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(body, "Laterne defekt") >= 1 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := s.query(`SELECT count(*) FROM media_objects`).Scan(&media); err != nil {
+		t.Fatal(err)
+	}
+	if reports != 1 || media != 0 {
+		t.Fatalf("%d reports with %d media; want 1 assembled report and no fetched media", reports, media)
+	}
+	for _, want := range []string{"169.254.169.254", redirect.URL, big.URL} {
+		if !strings.Contains(body, want) {
+			t.Errorf("refused URL %s not kept as text: %q", want, body)
+		}
+	}
+	if strings.Count(body, "Laterne defekt") != 1 {
+		t.Errorf("resent message added twice: %q", body)
+	}
+	if objs := s.objects(); len(objs) != 0 {
+		t.Errorf("objects stored for refused attachments: %v", objs)
+	}
+}
+
+// TestXMPPUnauthorizedSender: an address that only allows carla refuses
+// others politely and stores nothing.
+func TestXMPPUnauthorizedSender(t *testing.T) {
+	rules, suffix := testsvc.DemoRulesWith(t, map[string]string{
+		"    allow: [stadt.localhost]\n    urgent: true": "    allow: [carla@stadt.localhost]\n    urgent: true",
+	})
+	s := xmppStack(t, map[string]string{"FIELDGATE_RULES_FILE": rules})
+	s.suffix = suffix
+	reporter := testsvc.Login(t, testsvc.User(t))
+	reporter.SendReport(s.address("jugendamt-bereitschaft"), "", "Kind allein auf Spielplatz", "")
+	reporter.WaitMessage(20*time.Second, "the refusal", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, "dürfen an") && strings.Contains(m.Body, "keine Meldungen senden")
+	})
+	if n := s.count("reports"); n != 0 {
+		t.Fatalf("%d reports stored from an unauthorized sender", n)
+	}
+}
+
+// TestGoSendxmpp uses an independent client: a text with a geo: URI, and
+// a file through HTTP upload (-h).
+func TestGoSendxmpp(t *testing.T) {
+	bin, err := exec.LookPath("go-sendxmpp")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("go-sendxmpp not installed (apt-get install go-sendxmpp)")
+		}
+		t.Skip("go-sendxmpp not installed")
+	}
+	s := xmppStack(t, map[string]string{"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "1s"})
+	x := testsvc.XMPP(t)
+	acct := testsvc.User(t)
+	send := func(args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// -n: the test server's certificate is self-signed; this is the
+		// test client, the product never skips verification.
+		base := []string{"-u", acct.JID, "-p", acct.Password, "-j", x.C2S, "--timeout", "10", "-n"}
+		out, err := exec.CommandContext(ctx, bin, append(base, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go-sendxmpp %v: %v\n%s", args, err, out)
+		}
+	}
+	msg := t.TempDir() + "/msg.txt"
+	if err := os.WriteFile(msg, []byte("Baum auf Fahrbahn geo:51.0251,7.5921"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	send("-m", msg, s.address("tiefbau"))
+	waitReports := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for s.count("reports WHERE processed_at IS NOT NULL") < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("fewer than %d processed reports after 30s", n)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitReports(1)
+	var lat, lon float64
+	var src, district string
+	if err := s.query(`SELECT r.lat, r.lon, r.position_source, i.district FROM reports r JOIN incidents i ON i.id = r.incident_id`).Scan(&lat, &lon, &src, &district); err != nil {
+		t.Fatal(err)
+	}
+	if lat != 51.0251 || lon != 7.5921 || src != "geo_uri" || district == "" {
+		t.Fatalf("geo: report stored as %v,%v (%s) district %q", lat, lon, src, district)
+	}
+	time.Sleep(1500 * time.Millisecond) // let the assembly window close so the file is a follow-up or new report
+	send("-h", testsvc.Photo(t, "DSCN0021.jpg"), s.address("info"))
+	waitReports(2)
+	var media int
+	var mlat float64
+	if err := s.query(`SELECT count(m.*), max(r.lat) FROM reports r JOIN media_objects m ON m.report_id = r.id WHERE r.address = 'info'`).Scan(&media, &mlat); err != nil {
+		t.Fatal(err)
+	}
+	if media != 1 || math.Abs(mlat-43.4670816666639) > 1e-6 {
+		t.Fatalf("file sent with go-sendxmpp -h: %d media, lat %v; want 1 photo with DSCN0021's position", media, mlat)
+	}
+}
