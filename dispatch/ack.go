@@ -63,11 +63,15 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		if lang == "" {
 			lang = "de"
 		}
-		if cmd.Room != "" && !cmd.Dispatcher && team.Room != cmd.Room {
-			return errorf(ErrForbidden, "%s", T(lang, "not_your_room", inc.CaseNumber))
+		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+			return err
 		}
 		res.Incident = inc
 		switch {
+		case inc.State == StateMerged:
+			res.Outcome = OutcomeClosed
+			res.Reply, err = mergedReply(ctx, tx, inc, lang)
+			return err
 		case !inc.State.Open():
 			res.Outcome = OutcomeClosed
 			res.Reply = T(lang, "closed", inc.CaseNumber, string(inc.State))
@@ -97,6 +101,9 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		res.Incident.State = to
 		if cmd.Action == ActionTake {
 			res.Incident.Owner = cmd.Actor
+			if err := s.scheduleAckTimeout(ctx, tx, inc, now); err != nil {
+				return err
+			}
 		}
 		if team.Room != "" {
 			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, T(lang, roomKey, inc.CaseNumber, cmd.Actor)); err != nil {

@@ -133,6 +133,9 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 		if tag.RowsAffected() == 0 || state != StateReceived {
 			return nil // processed by an earlier attempt
 		}
+		if merged, err := s.mergeDuplicate(ctx, tx, rep, pos, team, dec, priority, now); merged || err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE incidents SET team = $2, priority = $3, policy = $4, rule = $5, district = $6, category = $7, updated_at = $8
 			WHERE id = $1`, rep.IncidentID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now); err != nil {
@@ -154,6 +157,9 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 			if err := s.enqueueRoomPost(ctx, tx, rep.IncidentID, room, ""); err != nil {
 				return err
 			}
+		}
+		if err := s.startEscalation(ctx, tx, rep.IncidentID, dec.Policy, now, false); err != nil {
+			return err
 		}
 		if rep.Channel == ChannelXMPP {
 			msg := T(rep.Language, "accepted", rep.CaseNumber, team.Name)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
@@ -74,6 +75,25 @@ type Config struct {
 	// follow-up if the report was received within this time. Default 2h;
 	// negative disables.
 	FollowUpWindow time.Duration
+	// EscalationWorkers is how many escalation steps run at once, in their
+	// own queue so that a burst of reports never delays an alert. Default 4.
+	EscalationWorkers int
+	// DuplicateDistance: a new report within this many metres of an open
+	// incident of the same team and category is linked to it as a duplicate.
+	// Default 30; negative disables duplicate detection.
+	DuplicateDistance float64
+	// DuplicateWindow: only incidents opened within this time before the new
+	// report are duplicate candidates. Default 24h.
+	DuplicateWindow time.Duration
+	// Templates are the canned replies to reporters ("antwort 42 /erledigt"):
+	// name → language → text; "{case}" is replaced by the case number.
+	// Default DefaultTemplates(); entries given here replace those names.
+	Templates map[string]map[string]string
+	// ShowReporterJID: confirmations of replies in the team room name the
+	// reporter's JID. Default false: the room never sees it.
+	ShowReporterJID bool
+	// Retention: how long reports, media and personal data are kept.
+	Retention RetentionConfig
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -103,6 +123,8 @@ type Service struct {
 const (
 	queueDefault = river.QueueDefault
 	queueXMPP    = "xmpp"
+	// queueEscalation has its own workers: alerts must not wait behind reports.
+	queueEscalation = "escalation"
 )
 
 // New builds the service and its job queue client; Start begins working jobs.
@@ -117,6 +139,11 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
 	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 30*time.Second)
 	cfg.FollowUpWindow = cmp.Or(cfg.FollowUpWindow, 2*time.Hour)
+	cfg.EscalationWorkers = cmp.Or(cfg.EscalationWorkers, 4)
+	cfg.DuplicateDistance = cmp.Or(cfg.DuplicateDistance, 30)
+	cfg.DuplicateWindow = cmp.Or(cfg.DuplicateWindow, 24*time.Hour)
+	cfg.Templates = withDefaultTemplates(cfg.Templates)
+	cfg.Retention = cfg.Retention.withDefaults()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -133,7 +160,13 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	river.AddWorker(workers, &processReportWorker{s: s})
 	river.AddWorker(workers, &roomPostWorker{s: s})
 	river.AddWorker(workers, &chatWorker{s: s})
-	queues := map[string]river.QueueConfig{queueDefault: {MaxWorkers: cfg.Workers}}
+	river.AddWorker(workers, &escalateWorker{s: s})
+	river.AddWorker(workers, &ackTimeoutWorker{s: s})
+	river.AddWorker(workers, &retentionWorker{s: s})
+	queues := map[string]river.QueueConfig{
+		queueDefault:    {MaxWorkers: cfg.Workers},
+		queueEscalation: {MaxWorkers: cfg.EscalationWorkers},
+	}
 	if s.msgr != nil {
 		queues[queueXMPP] = river.QueueConfig{MaxWorkers: cfg.XMPPWorkers}
 	}
@@ -146,6 +179,8 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		JobTimeout:           30 * time.Second, // below RescueStuckJobsAfter, as river requires
 		Logger:               s.log.With("component", "queue"),
 		MaxAttempts:          25,
+		PeriodicJobs:         s.periodicJobs(),
+		Hooks:                []rivertype.Hook{&exactTimers{}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: job queue: %w", err)

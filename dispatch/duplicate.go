@@ -1,0 +1,211 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// Duplicates
+//
+// A report that lands within Config.DuplicateDistance of an open incident
+// of the same team and category (the rule's category, or the team when the
+// rule sets none), opened within Config.DuplicateWindow before it, is a
+// duplicate. Its own incident keeps the report (so its sender, audit trail
+// and retention stay its own) and goes to state merged with merged_into
+// pointing at the older incident; it is never posted or escalated on its
+// own. The older incident's room sees "+1 report" and the reporter learns
+// the case number that already covers it. Unmerge undoes this and routes
+// the incident on its own.
+
+// mergeDuplicate links the report's incident to an older open incident
+// nearby if there is one; it runs inside processReport's transaction with
+// the new incident locked, and locks the older one (always newer → older,
+// so two merges cannot deadlock).
+func (s *Service) mergeDuplicate(ctx context.Context, tx pgx.Tx, rep Report, pos *Position, team routing.Team,
+	dec routing.Decision, priority string, now time.Time) (bool, error) {
+	if s.cfg.DuplicateDistance <= 0 || pos == nil {
+		return false, nil
+	}
+	category := cmp.Or(dec.Category, team.ID)
+	// A bounding box (generous in longitude) narrows the candidates; the
+	// exact distance is computed here.
+	dLat := s.cfg.DuplicateDistance / 111_000 * 1.1
+	dLon := dLat / math.Max(math.Cos(pos.Lat*math.Pi/180), 0.01)
+	rows, err := tx.Query(ctx, `
+		SELECT i.id, r.lat, r.lon FROM incidents i
+		JOIN LATERAL (SELECT lat, lon FROM reports
+		              WHERE incident_id = i.id AND kind = 'report' AND lat IS NOT NULL
+		              ORDER BY received_at LIMIT 1) r ON true
+		WHERE i.team = $1 AND coalesce(nullif(i.category, ''), i.team) = $2
+		  AND i.state NOT IN ('resolved','merged','rejected')
+		  AND i.created_at > $3 AND i.created_at < (SELECT created_at FROM incidents WHERE id = $4) AND i.id <> $4
+		  AND r.lat BETWEEN $5 AND $6 AND r.lon BETWEEN $7 AND $8
+		ORDER BY i.created_at LIMIT 50`,
+		team.ID, category, rep.ReceivedAt.Add(-s.cfg.DuplicateWindow), rep.IncidentID,
+		pos.Lat-dLat, pos.Lat+dLat, pos.Lon-dLon, pos.Lon+dLon)
+	if err != nil {
+		return false, fmt.Errorf("find duplicate candidates: %w", err)
+	}
+	var best uuid.UUID
+	bestDist := math.Inf(1)
+	for rows.Next() {
+		var id uuid.UUID
+		var lat, lon float64
+		if err := rows.Scan(&id, &lat, &lon); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("scan duplicate candidate: %w", err)
+		}
+		if d := distanceM(pos.Lat, pos.Lon, lat, lon); d <= s.cfg.DuplicateDistance && d < bestDist {
+			best, bestDist = id, d
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("find duplicate candidates: %w", err)
+	}
+	if best == uuid.Nil {
+		return false, nil
+	}
+	orig, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, best))
+	if err != nil {
+		return false, err
+	}
+	if !orig.State.Open() {
+		return false, nil // closed while we looked
+	}
+	var caseNumber string
+	if err := tx.QueryRow(ctx, `
+		UPDATE incidents SET state = 'merged', merged_into = $2, team = $3, priority = $4, policy = $5, rule = $6,
+		       district = $7, category = $8, updated_at = $9
+		WHERE id = $1 RETURNING case_number`,
+		rep.IncidentID, orig.ID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now).Scan(&caseNumber); err != nil {
+		return false, fmt.Errorf("merge incident: %w", err)
+	}
+	dist := int(math.Round(bestDist))
+	if err := insertEvent(ctx, tx, rep.IncidentID, now, "merged", "fieldgate", "rules", StateReceived, StateMerged, map[string]any{
+		"into": orig.CaseNumber, "distance_m": dist, "team": team.ID, "rule": dec.Rule, "category": category,
+	}); err != nil {
+		return false, err
+	}
+	if err := insertEvent(ctx, tx, orig.ID, now, "duplicate_added", "fieldgate", "rules", "", "", map[string]any{
+		"case": caseNumber, "distance_m": dist,
+	}); err != nil {
+		return false, err
+	}
+	rs := s.rules.Current()
+	if ot, ok := rs.Team(orig.Team); ok && ot.Room != "" {
+		lang := cmp.Or(ot.Language, "de")
+		text := shorten(strings.TrimSpace(rep.Text), 300)
+		if err := s.enqueueRoomPost(ctx, tx, orig.ID, ot.Room, T(lang, "dup_room", orig.CaseNumber, caseNumber, dist, text)); err != nil {
+			return false, err
+		}
+	}
+	if rep.Channel == ChannelXMPP {
+		if err := s.enqueueChat(ctx, tx, rep.Address, rep.Sender, T(rep.Language, "dup_reporter", caseNumber, orig.CaseNumber)); err != nil {
+			return false, err
+		}
+	}
+	s.log.InfoContext(ctx, "report merged as duplicate", "case", caseNumber, "into", orig.CaseNumber, "distance_m", dist)
+	return true, nil
+}
+
+// UnmergeCommand separates a merged incident from the one it was linked to.
+type UnmergeCommand struct {
+	Ref   string // case reference of the duplicate
+	Actor string // bare JID or "token:<name>"
+	Via   string // "room", "chat", "api"
+	// Dispatcher must be true: only dispatchers (rules file) or API tokens
+	// with the dispatcher role unmerge.
+	Dispatcher bool
+}
+
+// Unmerge turns a merged incident back into one of its own: it is posted
+// to its team, escalates by its policy, and its reporters are told.
+func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResult, error) {
+	if !cmd.Dispatcher {
+		return CommandResult{}, errorf(ErrForbidden, "%s", T("de", "dispatcher_only"))
+	}
+	var res CommandResult
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
+		if err != nil {
+			return err
+		}
+		rs := s.rules.Current()
+		team, _ := rs.Team(inc.Team)
+		lang := cmp.Or(team.Language, "de")
+		if inc.State != StateMerged {
+			return errorf(ErrConflict, "%s", T(lang, "not_merged", inc.CaseNumber))
+		}
+		var origID uuid.UUID
+		var origCase string
+		if err := tx.QueryRow(ctx, `SELECT o.id, o.case_number FROM incidents i JOIN incidents o ON o.id = i.merged_into WHERE i.id = $1`,
+			inc.ID).Scan(&origID, &origCase); err != nil {
+			return fmt.Errorf("load merge target: %w", err)
+		}
+		now := s.now()
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'received', merged_into = NULL, updated_at = $2 WHERE id = $1`,
+			inc.ID, now); err != nil {
+			return fmt.Errorf("unmerge: %w", err)
+		}
+		if err := insertEvent(ctx, tx, inc.ID, now, "unmerged", cmd.Actor, cmd.Via, StateMerged, StateReceived,
+			map[string]any{"from": origCase}); err != nil {
+			return err
+		}
+		if err := insertEvent(ctx, tx, origID, now, "duplicate_removed", cmd.Actor, cmd.Via, "", "",
+			map[string]any{"case": inc.CaseNumber}); err != nil {
+			return err
+		}
+		if team.Room != "" {
+			// The full post; its delivery moves the incident to routed.
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, ""); err != nil {
+				return err
+			}
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, T(lang, "unmerged_room", inc.CaseNumber, origCase)); err != nil {
+				return err
+			}
+		}
+		if err := s.startEscalation(ctx, tx, inc.ID, inc.Policy, now, false); err != nil {
+			return err
+		}
+		if err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return T(l, "unmerged_reporter", inc.CaseNumber) }); err != nil {
+			return err
+		}
+		inc.State = StateReceived
+		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: T(lang, "unmerged_reply", inc.CaseNumber)}
+		return nil
+	})
+	if err != nil {
+		return CommandResult{}, unknownCase(err, cmd.Ref)
+	}
+	s.log.InfoContext(ctx, "unmerged", "case", res.Incident.CaseNumber, "via", cmd.Via)
+	return res, nil
+}
+
+// unknownCase gives a not-found error the chat text people understand.
+func unknownCase(err error, ref string) error {
+	var de *Error
+	if errors.As(err, &de) && errors.Is(err, ErrNotFound) {
+		de.Message = T("de", "unknown_case", ref)
+	}
+	return err
+}
+
+// distanceM is the great-circle distance in metres (haversine).
+func distanceM(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6_371_000
+	rad := math.Pi / 180
+	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * r * math.Asin(math.Min(1, math.Sqrt(a)))
+}

@@ -1,0 +1,498 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// Escalation
+//
+// An incident with an escalation policy escalates in rounds. Routing starts
+// round 1; an acknowledged incident that passes its policy's ack timeout,
+// a reassignment and an unmerge start the next round. A round is a chain of
+// scheduled jobs, one per step: step (level, repeat) is due at the round's
+// origin + level.After + repeat·level.RepeatEvery. Each job is unique by
+// (incident, round, level, repeat), so however many replicas insert it,
+// it exists once; its worker locks the incident row, re-checks that the
+// incident is still open, unacknowledged and in the same round, sends the
+// alerts through the durable message queue, inserts the next step and
+// completes itself, all in one transaction. A crash before the commit
+// leaves the job to be rescued and retried (Config.RescueStuckJobsAfter);
+// a crash after it leaves nothing to redo. An acknowledgement needs no
+// cancellation: the next step finds the incident acknowledged and ends the
+// chain.
+
+// escalateArgs is one step of an incident's escalation.
+type escalateArgs struct {
+	IncidentID uuid.UUID `json:"incident_id" river:"unique"`
+	Round      int       `json:"round" river:"unique"`
+	Level      int       `json:"level" river:"unique"`  // index into Policy.Levels
+	Repeat     int       `json:"repeat" river:"unique"` // 0 = the level's first alert
+}
+
+func (escalateArgs) Kind() string { return "escalate" }
+func (escalateArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueEscalation, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// ackTimeoutArgs checks, when an acknowledgement's policy time is up,
+// whether the incident is resolved; if not it returns to unacknowledged.
+type ackTimeoutArgs struct {
+	IncidentID uuid.UUID `json:"incident_id" river:"unique"`
+	Round      int       `json:"round" river:"unique"`
+}
+
+func (ackTimeoutArgs) Kind() string { return "ack_timeout" }
+func (ackTimeoutArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueEscalation, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type escalateWorker struct {
+	river.WorkerDefaults[escalateArgs]
+	s *Service
+}
+
+func (w *escalateWorker) Work(ctx context.Context, job *river.Job[escalateArgs]) error {
+	return w.s.escalate(ctx, job)
+}
+
+type ackTimeoutWorker struct {
+	river.WorkerDefaults[ackTimeoutArgs]
+	s *Service
+}
+
+func (w *ackTimeoutWorker) Work(ctx context.Context, job *river.Job[ackTimeoutArgs]) error {
+	return w.s.ackTimeout(ctx, job)
+}
+
+// startEscalation begins a new escalation round for the incident under
+// policy (which may be "" or unknown: then the round only ends any earlier
+// chain). With immediate set the first level is due now instead of after
+// its delay, and later levels keep their spacing to it.
+func (s *Service) startEscalation(ctx context.Context, tx pgx.Tx, incident uuid.UUID, policy string, now time.Time, immediate bool) error {
+	pol, ok := s.rules.Current().Policy(policy)
+	origin := now
+	if ok && immediate && len(pol.Levels) > 0 {
+		origin = now.Add(-pol.Levels[0].After)
+	}
+	var round int
+	if err := tx.QueryRow(ctx, `
+		UPDATE incidents SET escalation_round = escalation_round + 1, escalation_started_at = $2
+		WHERE id = $1 RETURNING escalation_round`, incident, origin).Scan(&round); err != nil {
+		return fmt.Errorf("start escalation round: %w", err)
+	}
+	if !ok || len(pol.Levels) == 0 {
+		return nil
+	}
+	return s.enqueueStep(ctx, tx, escalateArgs{IncidentID: incident, Round: round}, origin.Add(pol.Levels[0].After))
+}
+
+func (s *Service) enqueueStep(ctx context.Context, tx pgx.Tx, a escalateArgs, at time.Time) error {
+	opts := a.InsertOpts()
+	opts.ScheduledAt = at
+	if _, err := s.queue.InsertTx(ctx, tx, a, &opts); err != nil {
+		return fmt.Errorf("schedule escalation: %w", err)
+	}
+	return nil
+}
+
+// nextStep is the step after a within pol, and when it is due.
+func nextStep(pol routing.Policy, a escalateArgs, origin time.Time) (escalateArgs, time.Time, bool) {
+	lv := pol.Levels[a.Level]
+	if a.Repeat < lv.Repeat {
+		a.Repeat++
+		return a, origin.Add(lv.After + time.Duration(a.Repeat)*lv.RepeatEvery), true
+	}
+	if a.Level+1 >= len(pol.Levels) {
+		return a, time.Time{}, false
+	}
+	a.Level, a.Repeat = a.Level+1, 0
+	return a, origin.Add(pol.Levels[a.Level].After), true
+}
+
+// lockIncident loads and row-locks an incident with its escalation round.
+func lockIncident(ctx context.Context, tx pgx.Tx, id uuid.UUID) (inc Incident, round int, origin time.Time, err error) {
+	inc, err = scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, id))
+	if err != nil {
+		return inc, 0, origin, err
+	}
+	var o *time.Time
+	if err := tx.QueryRow(ctx, `SELECT escalation_round, escalation_started_at FROM incidents WHERE id = $1`, id).Scan(&round, &o); err != nil {
+		return inc, 0, origin, fmt.Errorf("load escalation round: %w", err)
+	}
+	if o != nil {
+		origin = *o
+	}
+	return inc, round, origin, nil
+}
+
+// escalate works one step. Everything it does, including completing the
+// job, commits in one transaction.
+func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) error {
+	a := job.Args
+	now := s.now()
+	var fired bool
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		inc, round, origin, err := lockIncident(ctx, tx, a.IncidentID)
+		if errors.Is(err, ErrNotFound) { // deleted by retention
+			return completeTx(ctx, tx, job)
+		}
+		if err != nil {
+			return err
+		}
+		if round != a.Round || !inc.State.Open() || inc.State == StateAcknowledged {
+			return completeTx(ctx, tx, job)
+		}
+		rs := s.rules.Current()
+		pol, ok := rs.Policy(inc.Policy)
+		if !ok || a.Level >= len(pol.Levels) {
+			return completeTx(ctx, tx, job) // the policy changed under us
+		}
+		targets, err := s.alert(ctx, tx, rs, inc, pol, a, now.Sub(inc.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'escalated', escalation_level = $2, updated_at = $3 WHERE id = $1`,
+			inc.ID, a.Level+1, now); err != nil {
+			return fmt.Errorf("mark escalated: %w", err)
+		}
+		if err := insertEvent(ctx, tx, inc.ID, now, "escalated", "fieldgate", "escalation", inc.State, StateEscalated, map[string]any{
+			"level": a.Level + 1, "repeat": a.Repeat, "round": a.Round, "policy": pol.Name, "targets": targets,
+			"due": job.ScheduledAt.UTC(), "late_ms": now.Sub(job.ScheduledAt).Milliseconds(),
+		}); err != nil {
+			return err
+		}
+		if next, at, ok := nextStep(pol, a, origin); ok {
+			if err := s.enqueueStep(ctx, tx, next, at); err != nil {
+				return err
+			}
+		}
+		fired = true
+		return completeTx(ctx, tx, job)
+	})
+	if err != nil {
+		return fmt.Errorf("escalate: %w", err)
+	}
+	if fired {
+		s.log.InfoContext(ctx, "escalated", "incident", a.IncidentID, "level", a.Level+1, "repeat", a.Repeat,
+			"late", now.Sub(job.ScheduledAt))
+	}
+	return nil
+}
+
+// completeTx completes the running job in tx, so that the job's effects
+// and its completion commit or roll back together.
+func completeTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T]) error {
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+		return fmt.Errorf("complete job: %w", err)
+	}
+	return nil
+}
+
+// alert sends one level's messages and records who was alerted; it returns
+// the targets for the audit trail.
+func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc Incident, pol routing.Policy, a escalateArgs, age time.Duration) ([]string, error) {
+	team, _ := rs.Team(inc.Team)
+	lang := cmp.Or(team.Language, "de")
+	teamName := cmp.Or(team.Name, inc.Team)
+	n := caseSeq(inc.CaseNumber)
+	since := fmtDuration(lang, age)
+	summary, err := s.summary(ctx, tx, inc, lang)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	seen := map[string]bool{}
+	room := func(jid, body string, record bool) error {
+		jid = strings.ToLower(jid)
+		if jid == "" || seen[jid] {
+			return nil
+		}
+		seen[jid] = true
+		if err := s.enqueueRoomPost(ctx, tx, inc.ID, jid, body); err != nil {
+			return err
+		}
+		done = append(done, "room:"+jid)
+		if record {
+			return recordAlert(ctx, tx, inc.ID, jid, "room", a.Level+1, s.now())
+		}
+		return nil
+	}
+	person := func(jid string) error {
+		jid = strings.ToLower(jid)
+		if jid == "" || seen[jid] {
+			return nil
+		}
+		seen[jid] = true
+		body := T(lang, "esc_chat", a.Level+1, inc.CaseNumber, teamName, since, summary, n)
+		if err := s.enqueueChat(ctx, tx, inc.Address, jid, body); err != nil {
+			return err
+		}
+		done = append(done, "person:"+jid)
+		return recordAlert(ctx, tx, inc.ID, jid, "person", a.Level+1, s.now())
+	}
+	for _, t := range pol.Levels[a.Level].Targets {
+		switch t.Kind {
+		case "room":
+			if err := room(team.Room, T(lang, "esc_reminder", inc.CaseNumber, since, n), false); err != nil {
+				return nil, err
+			}
+		case "team":
+			other, ok := rs.Team(t.Ref)
+			if !ok || other.Room == "" {
+				done = append(done, "missing:team:"+t.Ref)
+				continue
+			}
+			olang := cmp.Or(other.Language, "de")
+			body := T(olang, "esc_room", a.Level+1, inc.CaseNumber, teamName, fmtDuration(olang, age), summary, n)
+			if err := room(other.Room, body, !strings.EqualFold(other.Room, team.Room)); err != nil {
+				return nil, err
+			}
+		case "oncall":
+			name := cmp.Or(t.Ref, team.OnCall)
+			sched, ok := rs.Schedule(name)
+			who := ""
+			if ok {
+				who, _, ok = s.onCallAt(sched, s.now())
+			}
+			if !ok || who == "" {
+				done = append(done, "nobody_on_call:"+name)
+				if err := room(team.Room, T(lang, "esc_nobody", inc.CaseNumber, a.Level+1, name), false); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err := person(who); err != nil {
+				return nil, err
+			}
+		case "person":
+			if err := person(t.Ref); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return done, nil
+}
+
+// onCallAt resolves who is on call under a schedule.
+func (s *Service) onCallAt(sched routing.Schedule, at time.Time) (string, time.Time, bool) {
+	return OnCallAt(sched, nil, at)
+}
+
+func recordAlert(ctx context.Context, tx pgx.Tx, incident uuid.UUID, target, kind string, level int, at time.Time) error {
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO incident_alerts (incident_id, target, kind, level, at) VALUES ($1,$2,$3,$4,$5)
+		ON CONFLICT (incident_id, target) DO UPDATE SET level = excluded.level, at = excluded.at`,
+		incident, target, kind, level, at); err != nil {
+		return fmt.Errorf("record alert: %w", err)
+	}
+	return nil
+}
+
+// summary is the one-paragraph description of an incident for alerts and
+// hand-overs: the report text (shortened), the district and a map link.
+func (s *Service) summary(ctx context.Context, q querier, inc Incident, lang string) (string, error) {
+	var body string
+	var lat, lon *float64
+	err := q.QueryRow(ctx, `SELECT body, lat, lon FROM reports WHERE incident_id = $1 AND kind = 'report' ORDER BY received_at LIMIT 1`,
+		inc.ID).Scan(&body, &lat, &lon)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("load report for summary: %w", err)
+	}
+	var parts []string
+	if b := strings.TrimSpace(body); b != "" {
+		parts = append(parts, shorten(b, 200))
+	}
+	if lat != nil && lon != nil {
+		la, lo := strconv.FormatFloat(*lat, 'f', 6, 64), strconv.FormatFloat(*lon, 'f', 6, 64)
+		loc := "📍 "
+		if inc.District != "" {
+			loc += T(lang, "district", inc.District) + " · "
+		}
+		parts = append(parts, loc+"https://www.openstreetmap.org/?mlat="+la+"&mlon="+lo+"#map=18/"+la+"/"+lo)
+	}
+	return strings.Join(parts, "\n"), nil
+}
+
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// fmtDuration renders a delay as people say it: "45 Sek.", "30 Min.", "2 Std. 5 Min.".
+func fmtDuration(lang string, d time.Duration) string {
+	sec, mins, hours := T(lang, "unit_s"), T(lang, "unit_min"), T(lang, "unit_h")
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d %s", int(d.Seconds()), sec)
+	case d < time.Hour:
+		return fmt.Sprintf("%d %s", int(d.Minutes()), mins)
+	default:
+		h := int(d.Hours())
+		m := int(d.Minutes()) % 60
+		if m == 0 {
+			return fmt.Sprintf("%d %s", h, hours)
+		}
+		return fmt.Sprintf("%d %s %d %s", h, hours, m, mins)
+	}
+}
+
+// scheduleAckTimeout arms the policy's ack timeout for an incident that
+// was just acknowledged (in tx, at now).
+func (s *Service) scheduleAckTimeout(ctx context.Context, tx pgx.Tx, inc Incident, now time.Time) error {
+	pol, ok := s.rules.Current().Policy(inc.Policy)
+	if !ok || pol.AckTimeout <= 0 {
+		return nil
+	}
+	var round int
+	if err := tx.QueryRow(ctx, `SELECT escalation_round FROM incidents WHERE id = $1`, inc.ID).Scan(&round); err != nil {
+		return fmt.Errorf("load escalation round: %w", err)
+	}
+	a := ackTimeoutArgs{IncidentID: inc.ID, Round: round}
+	opts := a.InsertOpts()
+	opts.ScheduledAt = now.Add(pol.AckTimeout)
+	if _, err := s.queue.InsertTx(ctx, tx, a, &opts); err != nil {
+		return fmt.Errorf("schedule ack timeout: %w", err)
+	}
+	return nil
+}
+
+// ackTimeout returns an incident that is still acknowledged but not
+// resolved in the same round to unacknowledged and escalates it again,
+// starting with the policy's first level at once.
+func (s *Service) ackTimeout(ctx context.Context, job *river.Job[ackTimeoutArgs]) error {
+	a := job.Args
+	now := s.now()
+	return s.withTx(ctx, func(tx pgx.Tx) error {
+		inc, round, _, err := lockIncident(ctx, tx, a.IncidentID)
+		if errors.Is(err, ErrNotFound) {
+			return completeTx(ctx, tx, job)
+		}
+		if err != nil {
+			return err
+		}
+		if round != a.Round || inc.State != StateAcknowledged {
+			return completeTx(ctx, tx, job)
+		}
+		rs := s.rules.Current()
+		team, _ := rs.Team(inc.Team)
+		lang := cmp.Or(team.Language, "de")
+		held := now.Sub(inc.CreatedAt)
+		if inc.AcknowledgedAt != nil {
+			held = now.Sub(*inc.AcknowledgedAt)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE incidents SET state = 'routed', owner = NULL, acknowledged_at = NULL, updated_at = $2 WHERE id = $1`,
+			inc.ID, now); err != nil {
+			return fmt.Errorf("release incident: %w", err)
+		}
+		if err := insertEvent(ctx, tx, inc.ID, now, "ack_timeout", "fieldgate", "escalation", StateAcknowledged, StateRouted,
+			map[string]any{"owner": inc.Owner, "held_s": int(held.Seconds()), "round": a.Round}); err != nil {
+			return err
+		}
+		if team.Room != "" {
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room,
+				T(lang, "ack_timeout_room", inc.CaseNumber, inc.Owner, fmtDuration(lang, held), caseSeq(inc.CaseNumber))); err != nil {
+				return err
+			}
+		}
+		if strings.Contains(inc.Owner, "@") {
+			if err := s.enqueueChat(ctx, tx, inc.Address, inc.Owner, T(lang, "ack_timeout_owner", inc.CaseNumber, fmtDuration(lang, held))); err != nil {
+				return err
+			}
+		}
+		if err := s.startEscalation(ctx, tx, inc.ID, inc.Policy, now, true); err != nil {
+			return err
+		}
+		return completeTx(ctx, tx, job)
+	})
+}
+
+// checkActor decides whether actor may act on inc from where the command
+// came: a dispatcher always; in a room, the incident's team room or a room
+// that was alerted for it; in a 1:1 chat, a person who was alerted for it
+// (e.g. the on-call person answering the alert) or a listed team member.
+// API callers are authorised by the API edge.
+func checkActor(ctx context.Context, tx pgx.Tx, inc Incident, team routing.Team, lang, via, room, actor string, dispatcher bool) error {
+	if dispatcher {
+		return nil
+	}
+	target := ""
+	switch {
+	case room != "":
+		if strings.EqualFold(team.Room, room) {
+			return nil
+		}
+		target = room
+	case via == "chat":
+		for _, m := range team.Members {
+			if strings.EqualFold(m, actor) {
+				return nil
+			}
+		}
+		target = actor
+	default:
+		return nil
+	}
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_alerts WHERE incident_id = $1 AND target = $2)`,
+		inc.ID, strings.ToLower(target)).Scan(&ok); err != nil {
+		return fmt.Errorf("check alerts: %w", err)
+	}
+	if ok {
+		return nil
+	}
+	if room != "" {
+		return errorf(ErrForbidden, "%s", T(lang, "not_your_room", inc.CaseNumber))
+	}
+	return errorf(ErrForbidden, "%s", T(lang, "not_alerted", inc.CaseNumber))
+}
+
+// mergedReply is the answer to a command on a merged incident.
+func mergedReply(ctx context.Context, tx pgx.Tx, inc Incident, lang string) (string, error) {
+	var target string
+	err := tx.QueryRow(ctx, `SELECT o.case_number FROM incidents i JOIN incidents o ON o.id = i.merged_into WHERE i.id = $1`, inc.ID).Scan(&target)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return T(lang, "closed", inc.CaseNumber, string(inc.State)), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("load merge target: %w", err)
+	}
+	return T(lang, "merged_closed", inc.CaseNumber, target, caseSeq(target)), nil
+}
+
+// exactTimers inserts escalation timers as available jobs with a future
+// scheduled_at instead of river's "scheduled" state. river moves scheduled
+// jobs to available only when its leader's scheduler runs (every 5s, and
+// not at all until a new leader is elected after the old one died), so a
+// timer could fire up to 5s late, and 15s late after a failover. Every
+// producer's fetch already skips available jobs that are not yet due, so
+// such a job is picked up at the next fetch after it is due (within
+// Config.PollInterval) by whichever replica polls first.
+type exactTimers struct{ river.HookDefaults }
+
+var _ rivertype.HookInsertBegin = (*exactTimers)(nil)
+
+func (*exactTimers) InsertBegin(_ context.Context, p *rivertype.JobInsertParams) error {
+	if p.State == rivertype.JobStateScheduled && (p.Kind == (escalateArgs{}).Kind() || p.Kind == (ackTimeoutArgs{}).Kind()) {
+		p.State = rivertype.JobStateAvailable
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// ReassignCommand moves an incident to another team.
+type ReassignCommand struct {
+	Ref    string // case reference as typed ("42", "2026-000042")
+	Team   string // team id or display name, case- and umlaut-insensitive ("gruenflaechen", "Grünflächen")
+	Actor  string // bare JID or "token:<name>"
+	Via    string // "room", "chat", "api"
+	Reason string // optional, shown to both rooms and kept in the audit trail
+	// Dispatcher must be true: the gateway sets it from rs.IsDispatcher, the
+	// API from the token's dispatcher role.
+	Dispatcher bool
+}
+
+// Reassign gives an open incident to another team: the new team gets a
+// fresh post and the history, the old room is told, ownership is cleared,
+// escalation restarts under the new team's policy, and the reporters
+// learn where their report went. The incident goes to state routed.
+func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandResult, error) {
+	if !cmd.Dispatcher {
+		return CommandResult{}, errorf(ErrForbidden, "%s", T("de", "dispatcher_only"))
+	}
+	var res CommandResult
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
+		if err != nil {
+			return err
+		}
+		rs := s.rules.Current()
+		old, _ := rs.Team(inc.Team)
+		lang := cmp.Or(old.Language, "de")
+		if inc.State == StateMerged {
+			reply, err := mergedReply(ctx, tx, inc, lang)
+			if err != nil {
+				return err
+			}
+			return errorf(ErrConflict, "%s", reply)
+		}
+		if !inc.State.Open() {
+			return errorf(ErrConflict, "%s", T(lang, "closed", inc.CaseNumber, string(inc.State)))
+		}
+		nt, ok := findTeam(rs, cmd.Team)
+		if !ok {
+			var names []string
+			for _, t := range rs.Teams() {
+				names = append(names, t.ID)
+			}
+			return errorf(ErrNotFound, "%s", T(lang, "unknown_team", cmd.Team, strings.Join(names, ", ")))
+		}
+		if nt.ID == inc.Team {
+			return errorf(ErrConflict, "%s", T(lang, "same_team", inc.CaseNumber, cmp.Or(nt.Name, nt.ID)))
+		}
+		newLang := cmp.Or(nt.Language, "de")
+		history, err := s.history(ctx, tx, inc)
+		if err != nil {
+			return err
+		}
+		policy := cmp.Or(nt.Policy, inc.Policy)
+		now := s.now()
+		if _, err := tx.Exec(ctx, `
+			UPDATE incidents SET team = $2, policy = $3, state = 'routed', owner = NULL, acknowledged_at = NULL,
+			       escalation_level = 0, updated_at = $4
+			WHERE id = $1`, inc.ID, nt.ID, policy, now); err != nil {
+			return fmt.Errorf("reassign: %w", err)
+		}
+		if err := insertEvent(ctx, tx, inc.ID, now, "reassigned", cmd.Actor, cmd.Via, inc.State, StateRouted, map[string]any{
+			"from_team": inc.Team, "to_team": nt.ID, "reason": cmd.Reason, "previous_owner": inc.Owner,
+		}); err != nil {
+			return err
+		}
+		reason := func(l string) string {
+			if strings.TrimSpace(cmd.Reason) == "" {
+				return ""
+			}
+			return T(l, "reason", strings.TrimSpace(cmd.Reason))
+		}
+		if nt.Room != "" {
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, nt.Room, ""); err != nil {
+				return err
+			}
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, nt.Room, T(newLang, "reassigned_new", inc.CaseNumber,
+				cmp.Or(nt.Name, nt.ID), cmd.Actor, cmp.Or(old.Name, inc.Team), reason(newLang), history)); err != nil {
+				return err
+			}
+		}
+		if old.Room != "" && !strings.EqualFold(old.Room, nt.Room) {
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, old.Room,
+				T(lang, "reassigned_old", inc.CaseNumber, cmp.Or(nt.Name, nt.ID), cmd.Actor, reason(lang))); err != nil {
+				return err
+			}
+		}
+		if err := s.startEscalation(ctx, tx, inc.ID, policy, now, false); err != nil {
+			return err
+		}
+		if err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string {
+			return T(l, "reassigned_reporter", inc.CaseNumber, cmp.Or(nt.Name, nt.ID))
+		}); err != nil {
+			return err
+		}
+		inc.Team, inc.Policy, inc.State, inc.Owner, inc.AcknowledgedAt, inc.EscalationLevel = nt.ID, policy, StateRouted, "", nil, 0
+		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: T(lang, "reassigned_reply", inc.CaseNumber, cmp.Or(nt.Name, nt.ID))}
+		return nil
+	})
+	if err != nil {
+		return CommandResult{}, unknownCase(err, cmd.Ref)
+	}
+	s.log.InfoContext(ctx, "reassigned", "case", res.Incident.CaseNumber, "team", res.Incident.Team, "via", cmd.Via)
+	return res, nil
+}
+
+// RejectCommand declares an incident not the town's responsibility.
+type RejectCommand struct {
+	Ref    string
+	Reason string // required; told to the reporter
+	Actor  string
+	Via    string // "room", "chat", "api"
+	Room   string // where it was written; the team room (or an alerted room) unless Dispatcher
+	// Dispatcher may reject any team's incident.
+	Dispatcher bool
+}
+
+// Reject closes an open incident as "not our responsibility" with a
+// reason, which the room and the reporters are told.
+func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult, error) {
+	reason := strings.TrimSpace(cmd.Reason)
+	var res CommandResult
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
+		if err != nil {
+			return err
+		}
+		team, _ := s.rules.Current().Team(inc.Team)
+		lang := cmp.Or(team.Language, "de")
+		if reason == "" {
+			return errorf(ErrInvalid, "%s", T(lang, "reject_needs_reason", caseSeq(inc.CaseNumber)))
+		}
+		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+			return err
+		}
+		res.Incident = inc
+		if inc.State == StateMerged {
+			res.Outcome = OutcomeClosed
+			res.Reply, err = mergedReply(ctx, tx, inc, lang)
+			return err
+		}
+		if !inc.State.Open() {
+			res.Outcome = OutcomeClosed
+			res.Reply = T(lang, "closed", inc.CaseNumber, string(inc.State))
+			return nil
+		}
+		now := s.now()
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'rejected', reject_reason = $2, updated_at = $3 WHERE id = $1`,
+			inc.ID, reason, now); err != nil {
+			return fmt.Errorf("reject: %w", err)
+		}
+		if err := insertEvent(ctx, tx, inc.ID, now, "rejected", cmd.Actor, cmd.Via, inc.State, StateRejected,
+			map[string]any{"reason": reason, "room": cmd.Room}); err != nil {
+			return err
+		}
+		if team.Room != "" {
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, T(lang, "rejected_room", inc.CaseNumber, cmd.Actor, reason)); err != nil {
+				return err
+			}
+		}
+		if err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return T(l, "rejected_reporter", inc.CaseNumber, reason) }); err != nil {
+			return err
+		}
+		res.Incident.State = StateRejected
+		res.Outcome = OutcomeApplied
+		res.Reply = T(lang, "rejected_reply", inc.CaseNumber)
+		return nil
+	})
+	if err != nil {
+		return CommandResult{}, unknownCase(err, cmd.Ref)
+	}
+	s.log.InfoContext(ctx, "command", "action", "reject", "case", res.Incident.CaseNumber, "outcome", res.Outcome, "via", cmd.Via)
+	return res, nil
+}
+
+// findTeam finds a team by id or display name, ignoring case, umlaut
+// spelling (ü = ue = u), spaces and dashes.
+func findTeam(rs *routing.RuleSet, name string) (routing.Team, bool) {
+	a1, a2 := foldName(name)
+	if a1 == "" {
+		return routing.Team{}, false
+	}
+	for _, t := range rs.Teams() {
+		for _, n := range []string{t.ID, t.Name} {
+			b1, b2 := foldName(n)
+			if a1 == b1 || a1 == b2 || a2 == b1 || a2 == b2 {
+				return t, true
+			}
+		}
+	}
+	return routing.Team{}, false
+}
+
+// foldName returns two foldings of a name, umlauts spelled "ae" and "a",
+// with only lower-case letters and digits kept.
+func foldName(s string) (string, string) {
+	var long, short strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch r {
+		case 'ä', 'ö', 'ü':
+			base := map[rune]string{'ä': "a", 'ö': "o", 'ü': "u"}[r]
+			long.WriteString(base + "e")
+			short.WriteString(base)
+		case 'ß':
+			long.WriteString("ss")
+			short.WriteString("ss")
+		default:
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				long.WriteRune(r)
+				short.WriteRune(r)
+			}
+		}
+	}
+	return long.String(), short.String()
+}
+
+// history renders an incident's audit trail for a team room: time, what
+// happened, and who, except reporters, whose JIDs the room never sees.
+func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident) (string, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT e.at, e.kind, e.actor, e.detail,
+		       EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = e.incident_id AND r.sender = e.actor)
+		FROM incident_events e WHERE e.incident_id = $1 ORDER BY e.id`, inc.ID)
+	if err != nil {
+		return "", fmt.Errorf("load history: %w", err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var ev Event
+		var d []byte
+		var reporter bool
+		if err := rows.Scan(&ev.At, &ev.Kind, &ev.Actor, &d, &reporter); err != nil {
+			return "", fmt.Errorf("scan history: %w", err)
+		}
+		_ = json.Unmarshal(d, &ev.Detail)
+		line := ev.At.In(s.cfg.TimeZone).Format("02.01. 15:04") + " " + ev.Kind
+		switch {
+		case reporter:
+		case ev.Actor != "" && ev.Actor != "fieldgate":
+			line += " · " + ev.Actor
+		}
+		for _, k := range []string{"team", "to_team", "level", "reason", "room"} {
+			if v, ok := ev.Detail[k]; ok && fmt.Sprint(v) != "" {
+				line += fmt.Sprintf(" · %s=%v", k, v)
+			}
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}

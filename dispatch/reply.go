@@ -1,0 +1,176 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultTemplates are the canned replies ("Textbausteine") used when the
+// configuration names none: name → language → text. "{case}" is replaced
+// by the case number.
+func DefaultTemplates() map[string]map[string]string {
+	return map[string]map[string]string{
+		"erledigt": {
+			"de": "Der gemeldete Schaden ist behoben. Vielen Dank für Ihren Hinweis!",
+			"en": "The reported problem has been fixed. Thank you for letting us know!",
+		},
+		"unterwegs": {
+			"de": "Wir sind unterwegs und kümmern uns darum.",
+			"en": "We are on our way and will take care of it.",
+		},
+		"nicht-zustaendig": {
+			"de": "Dafür ist die Stadt leider nicht zuständig. Bitte wenden Sie sich an den Eigentümer bzw. die zuständige Stelle.",
+			"en": "Unfortunately the town is not responsible for this. Please contact the owner or the responsible authority.",
+		},
+		"danke": {
+			"de": "Vielen Dank für Ihre Meldung!",
+			"en": "Thank you for your report!",
+		},
+		"standort": {
+			"de": "Bitte senden Sie uns den genauen Standort (in Conversations: Büroklammer → Standort).",
+			"en": "Please send us the exact location (in Conversations: paper clip → location).",
+		},
+	}
+}
+
+func withDefaultTemplates(given map[string]map[string]string) map[string]map[string]string {
+	out := DefaultTemplates()
+	for name, byLang := range given {
+		out[strings.ToLower(name)] = byLang
+	}
+	return out
+}
+
+// ReplyCommand is a team member's answer to the reporters of an incident
+// ("antwort 42 Wir sind unterwegs", "antwort 42 /erledigt").
+type ReplyCommand struct {
+	Ref  string
+	Text string // free text, or "/name [more text]" for a canned text
+	// Actor is the team member; the reporter sees the team's name, not the JID.
+	Actor string
+	Via   string // "room", "chat", "api"
+	Room  string // where it was written; the team room (or an alerted room) unless Dispatcher
+	// Dispatcher may answer on any team's incident.
+	Dispatcher bool
+}
+
+// Reply sends a message to the incident's XMPP reporters, from the
+// function address they wrote to, and records it in the audit trail. API
+// reporters cannot be messaged: for them the reply is only recorded as an
+// event, which they read with their report (Outcome applied, Reply says so).
+// The room is told that the answer went out, without the reporters' JIDs
+// unless Config.ShowReporterJID.
+func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, error) {
+	var res CommandResult
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
+		if err != nil {
+			return err
+		}
+		team, _ := s.rules.Current().Team(inc.Team)
+		lang := cmp.Or(team.Language, "de")
+		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+			return err
+		}
+		text := strings.TrimSpace(cmd.Text)
+		template := ""
+		if strings.HasPrefix(text, "/") {
+			name, rest, _ := strings.Cut(text[1:], " ")
+			name = strings.ToLower(name)
+			if _, ok := s.cfg.Templates[name]; !ok {
+				return errorf(ErrNotFound, "%s", T(lang, "unknown_template", name, s.templateNames()))
+			}
+			template, text = name, strings.TrimSpace(rest)
+		}
+		if text == "" && template == "" {
+			return errorf(ErrInvalid, "%s", T(lang, "reply_empty", caseSeq(inc.CaseNumber), s.templateNames()))
+		}
+		if n := utf8.RuneCountInString(text); n > MaxTextRunes {
+			return errorf(ErrInvalid, "reply too long: %d characters, at most %d", n, MaxTextRunes)
+		}
+		render := func(l string) string {
+			body := text
+			if template != "" {
+				t := s.cfg.Templates[template]
+				tt := cmp.Or(t[l], t["de"], t["en"])
+				body = strings.TrimSpace(tt + "\n" + text)
+			}
+			return strings.ReplaceAll(body, "{case}", inc.CaseNumber)
+		}
+		teamName := cmp.Or(team.Name, inc.Team)
+
+		rows, err := tx.Query(ctx, `
+			SELECT DISTINCT ON (sender) address, sender, language FROM reports
+			WHERE incident_id = $1 AND channel = 'xmpp' ORDER BY sender, received_at`, inc.ID)
+		if err != nil {
+			return fmt.Errorf("load reporters: %w", err)
+		}
+		type rcpt struct{ addr, to, lang string }
+		var rcpts []rcpt
+		for rows.Next() {
+			var r rcpt
+			if err := rows.Scan(&r.addr, &r.to, &r.lang); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan reporter: %w", err)
+			}
+			rcpts = append(rcpts, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		now := s.now()
+		var sent []string
+		for _, r := range rcpts {
+			if err := s.enqueueChat(ctx, tx, r.addr, r.to, T(r.lang, "reply_reporter", inc.CaseNumber, teamName, render(r.lang))); err != nil {
+				return err
+			}
+			sent = append(sent, r.to)
+		}
+		if err := insertEvent(ctx, tx, inc.ID, now, "reply", cmd.Actor, cmd.Via, "", "", map[string]any{
+			"text": render(lang), "template": template, "xmpp_recipients": len(sent), "room": cmd.Room,
+		}); err != nil {
+			return err
+		}
+		res = CommandResult{Incident: inc, Outcome: OutcomeApplied}
+		if len(sent) == 0 {
+			res.Reply = T(lang, "reply_api_only", inc.CaseNumber)
+			return nil
+		}
+		note := T(lang, "reply_room", inc.CaseNumber, cmd.Actor)
+		if s.cfg.ShowReporterJID {
+			note = T(lang, "reply_room_jids", inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor)
+		}
+		if team.Room != "" && cmd.Via == "room" {
+			// The room that has the incident sees that it was answered.
+			return s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, note)
+		}
+		res.Reply = note
+		return nil
+	})
+	if err != nil {
+		return CommandResult{}, unknownCase(err, cmd.Ref)
+	}
+	s.log.InfoContext(ctx, "reply", "case", res.Incident.CaseNumber, "via", cmd.Via)
+	return res, nil
+}
+
+// TemplateNames lists the canned reply names, sorted.
+func (s *Service) TemplateNames() []string {
+	return slices.Sorted(maps.Keys(s.cfg.Templates))
+}
+
+func (s *Service) templateNames() string {
+	names := s.TemplateNames()
+	for i, n := range names {
+		names[i] = "/" + n
+	}
+	return strings.Join(names, ", ")
+}

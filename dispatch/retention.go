@@ -1,0 +1,322 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+)
+
+// Retention
+//
+// A closed incident (resolved, merged or rejected) whose last change is
+// older than its category's retention period is deleted with everything
+// personal about it: its reports (text, position, sender JID), their media
+// objects in S3 (original, team copy and thumbnail), idempotency keys,
+// room posts, alert records and the audit trail. What remains is one
+// anonymous row per month, team, category, priority and final state in
+// incident_stats (counts, time to acknowledge). Open incidents are never
+// deleted. An incident that other (kept) incidents are merged into waits
+// until they go too. S3 objects are deleted before the rows that name
+// them, so a failure leaves rows to retry, never orphaned objects.
+// Completed jobs of the message queue (which carry message bodies) are
+// removed by river's job cleaner after a day.
+
+// RetentionConfig says how long incidents are kept.
+type RetentionConfig struct {
+	// Default is the retention period for categories not listed. Default 180 days.
+	Default time.Duration
+	// Categories overrides Default per category: the rule's category, or
+	// the team id when the rule sets none.
+	Categories map[string]time.Duration
+	// Interval between runs of the retention job. Default 24h; negative
+	// disables the periodic job (`fieldgate retention run` still works).
+	Interval time.Duration
+	// Batch is how many incidents one transaction deletes. Default 50.
+	Batch int
+}
+
+func (c RetentionConfig) withDefaults() RetentionConfig {
+	c.Default = cmp.Or(c.Default, 180*24*time.Hour)
+	c.Interval = cmp.Or(c.Interval, 24*time.Hour)
+	c.Batch = cmp.Or(c.Batch, 50)
+	return c
+}
+
+// RetainedIncident is one incident a retention run deleted (or, in a dry
+// run, would delete).
+type RetainedIncident struct {
+	CaseNumber string
+	State      State
+	Team       string
+	Category   string
+	UpdatedAt  time.Time
+	Reports    int
+	Media      []string // S3 keys: originals, team copies, thumbnails
+}
+
+// RetentionResult is what a retention run did.
+type RetentionResult struct {
+	DryRun    bool
+	Incidents []RetainedIncident
+	// More is set when the run stopped at its time budget with work left.
+	More bool
+}
+
+// Objects counts the S3 objects in the result.
+func (r RetentionResult) Objects() int {
+	n := 0
+	for _, i := range r.Incidents {
+		n += len(i.Media)
+	}
+	return n
+}
+
+// RunRetention deletes what has passed its retention period; with dryRun
+// it only lists it.
+func (s *Service) RunRetention(ctx context.Context, dryRun bool) (RetentionResult, error) {
+	return s.retain(ctx, dryRun, time.Time{})
+}
+
+type retentionCandidate struct {
+	id       uuid.UUID
+	merged   bool
+	retained RetainedIncident
+}
+
+// retain runs retention until done or until the deadline (zero = none).
+func (s *Service) retain(ctx context.Context, dryRun bool, deadline time.Time) (RetentionResult, error) {
+	res := RetentionResult{DryRun: dryRun}
+	cands, err := s.retentionCandidates(ctx)
+	if err != nil {
+		return res, err
+	}
+	for len(cands) > 0 {
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			res.More = true
+			break
+		}
+		n := min(len(cands), s.cfg.Retention.Batch)
+		batch := cands[:n]
+		cands = cands[n:]
+		done, err := s.retainBatch(ctx, batch, dryRun)
+		res.Incidents = append(res.Incidents, done...)
+		if err != nil {
+			return res, err
+		}
+	}
+	if len(res.Incidents) > 0 {
+		s.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(), "more", res.More)
+	}
+	return res, nil
+}
+
+// retentionCandidates lists closed incidents past their period, merged
+// ones first (they reference the others), leaving out incidents that a
+// kept incident is merged into.
+func (s *Service) retentionCandidates(ctx context.Context) ([]retentionCandidate, error) {
+	cfg := s.cfg.Retention
+	cats := make([]string, 0, len(cfg.Categories))
+	secs := make([]int64, 0, len(cfg.Categories))
+	for c, d := range cfg.Categories {
+		cats = append(cats, c)
+		secs = append(secs, int64(d/time.Second))
+	}
+	rows, err := s.pool.Query(ctx, `
+		WITH p(cat, secs) AS (SELECT * FROM unnest($1::text[], $2::bigint[]))
+		SELECT i.id, i.case_number, i.state, coalesce(i.team, ''), coalesce(nullif(i.category, ''), i.team, ''),
+		       i.updated_at, i.merged_into IS NOT NULL,
+		       (SELECT count(*) FROM reports r WHERE r.incident_id = i.id)
+		FROM incidents i
+		LEFT JOIN p ON p.cat = coalesce(nullif(i.category, ''), i.team, '')
+		WHERE i.state IN ('resolved','merged','rejected')
+		  AND i.updated_at < $3::timestamptz - make_interval(secs => coalesce(p.secs, $4))
+		ORDER BY i.merged_into IS NULL, i.updated_at`,
+		cats, secs, s.now(), int64(cfg.Default/time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("retention candidates: %w", err)
+	}
+	var cands []retentionCandidate
+	for rows.Next() {
+		var c retentionCandidate
+		r := &c.retained
+		if err := rows.Scan(&c.id, &r.CaseNumber, &r.State, &r.Team, &r.Category, &r.UpdatedAt, &c.merged, &r.Reports); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan retention candidate: %w", err)
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("retention candidates: %w", err)
+	}
+	// Keep every incident that a kept incident is merged into, until stable
+	// (merges are one level deep, so this settles at once).
+	for {
+		ids := make([]uuid.UUID, len(cands))
+		for i, c := range cands {
+			ids[i] = c.id
+		}
+		var blocked []uuid.UUID
+		if err := s.pool.QueryRow(ctx, `
+			SELECT coalesce(array_agg(DISTINCT merged_into), '{}') FROM incidents
+			WHERE merged_into = ANY($1) AND NOT (id = ANY($1))`, ids).Scan(&blocked); err != nil {
+			return nil, fmt.Errorf("retention merge check: %w", err)
+		}
+		if len(blocked) == 0 {
+			return cands, nil
+		}
+		cands = slices.DeleteFunc(cands, func(c retentionCandidate) bool { return slices.Contains(blocked, c.id) })
+	}
+}
+
+// retainBatch deletes one batch: media first, then rows and statistics
+// in one transaction.
+func (s *Service) retainBatch(ctx context.Context, batch []retentionCandidate, dryRun bool) ([]RetainedIncident, error) {
+	ids := make([]uuid.UUID, len(batch))
+	byID := make(map[uuid.UUID]*RetainedIncident, len(batch))
+	for i := range batch {
+		ids[i] = batch[i].id
+		byID[batch[i].id] = &batch[i].retained
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT r.incident_id, m.object_key, coalesce(m.derivative_key, ''), coalesce(m.thumb_key, '')
+		FROM media_objects m JOIN reports r ON r.id = m.report_id
+		WHERE r.incident_id = ANY($1) ORDER BY m.created_at, m.id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("retention media: %w", err)
+	}
+	var keys []string
+	for rows.Next() {
+		var id uuid.UUID
+		var k [3]string
+		if err := rows.Scan(&id, &k[0], &k[1], &k[2]); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan retention media: %w", err)
+		}
+		for _, key := range k {
+			if key != "" {
+				byID[id].Media = append(byID[id].Media, key)
+				keys = append(keys, key)
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("retention media: %w", err)
+	}
+	out := make([]RetainedIncident, len(batch))
+	for i := range batch {
+		out[i] = batch[i].retained
+	}
+	if dryRun {
+		return out, nil
+	}
+	if len(keys) > 0 {
+		if s.media == nil {
+			return nil, fmt.Errorf("retention: %d media objects to delete but no media store configured", len(keys))
+		}
+		if err := s.media.Delete(ctx, keys...); err != nil {
+			return nil, fmt.Errorf("retention: delete media: %w", err)
+		}
+	}
+	err = s.withTx(ctx, func(tx pgx.Tx) error {
+		// Lock, and skip any incident that was reopened meanwhile (none can
+		// be today, but the state machine may grow).
+		var locked []uuid.UUID
+		if err := tx.QueryRow(ctx, `
+			SELECT coalesce(array_agg(id), '{}') FROM (SELECT id FROM incidents
+			WHERE id = ANY($1) AND state IN ('resolved','merged','rejected') FOR UPDATE) l`, ids).Scan(&locked); err != nil {
+			return fmt.Errorf("lock incidents: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO incident_stats AS s (month, team, category, priority, final_state, incidents, reports, media,
+			                                 acknowledged, ack_seconds, max_escalation)
+			SELECT date_trunc('month', i.created_at AT TIME ZONE 'UTC')::date, coalesce(i.team, ''),
+			       coalesce(nullif(i.category, ''), i.team, ''), i.priority, i.state, count(*),
+			       sum((SELECT count(*) FROM reports r WHERE r.incident_id = i.id)),
+			       sum((SELECT count(*) FROM media_objects m JOIN reports r ON r.id = m.report_id WHERE r.incident_id = i.id)),
+			       count(t.first_take), coalesce(sum(extract(epoch FROM t.first_take - i.created_at))::bigint, 0),
+			       max(i.escalation_level)
+			FROM incidents i
+			LEFT JOIN LATERAL (SELECT min(at) AS first_take FROM incident_events e
+			                   WHERE e.incident_id = i.id AND e.kind = 'take') t ON true
+			WHERE i.id = ANY($1)
+			GROUP BY 1, 2, 3, 4, 5
+			ON CONFLICT (month, team, category, priority, final_state) DO UPDATE SET
+			  incidents = s.incidents + excluded.incidents, reports = s.reports + excluded.reports,
+			  media = s.media + excluded.media, acknowledged = s.acknowledged + excluded.acknowledged,
+			  ack_seconds = s.ack_seconds + excluded.ack_seconds,
+			  max_escalation = greatest(s.max_escalation, excluded.max_escalation)`, locked); err != nil {
+			return fmt.Errorf("retention statistics: %w", err)
+		}
+		for _, q := range []string{
+			`DELETE FROM incident_events WHERE incident_id = ANY($1)`,
+			`DELETE FROM room_posts WHERE incident_id = ANY($1)`,
+			`DELETE FROM incident_alerts WHERE incident_id = ANY($1)`,
+			`DELETE FROM reports WHERE incident_id = ANY($1)`, // media_objects, idempotency_keys cascade
+			`DELETE FROM incidents WHERE id = ANY($1)`,
+		} {
+			if _, err := tx.Exec(ctx, q, locked); err != nil {
+				return fmt.Errorf("retention delete: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// retentionArgs is one retention run; Seq counts continuations of a run
+// that stopped at its time budget.
+type retentionArgs struct {
+	Seq int `json:"seq"`
+}
+
+func (retentionArgs) Kind() string { return "retention" }
+
+type retentionWorker struct {
+	river.WorkerDefaults[retentionArgs]
+	s *Service
+}
+
+// retentionBudget keeps a run well inside the job timeout, so the stuck
+// job rescuer never starts a second copy while one is still deleting.
+const retentionBudget = 20 * time.Second
+
+func (w *retentionWorker) Timeout(*river.Job[retentionArgs]) time.Duration {
+	return retentionBudget + 10*time.Second
+}
+
+func (w *retentionWorker) Work(ctx context.Context, job *river.Job[retentionArgs]) error {
+	res, err := w.s.retain(ctx, false, time.Now().Add(retentionBudget))
+	if err != nil {
+		return err
+	}
+	if res.More {
+		if _, err := w.s.queue.Insert(ctx, retentionArgs{Seq: job.Args.Seq + 1}, nil); err != nil {
+			return fmt.Errorf("continue retention: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) periodicJobs() []*river.PeriodicJob {
+	if s.cfg.Retention.Interval < 0 {
+		return nil
+	}
+	return []*river.PeriodicJob{river.NewPeriodicJob(
+		river.PeriodicInterval(s.cfg.Retention.Interval),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return retentionArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+		},
+		&river.PeriodicJobOpts{ID: "retention"},
+	)}
+}
