@@ -1,0 +1,160 @@
+package dispatch_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// fileMessenger records what a child process sends, one line per message,
+// so that the parent can count it after the child is killed.
+type fileMessenger struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (m *fileMessenger) write(kind, to, body string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fmt.Fprintf(m.f, "%s\t%s\t%s\n", kind, to, strconv.Quote(body))
+	_ = m.f.Sync()
+}
+
+func (m *fileMessenger) PostToRoom(_ context.Context, p dispatch.RoomPost) (string, error) {
+	m.write("room", p.Room, p.Body)
+	return "sid-" + p.OriginID, nil
+}
+
+func (m *fileMessenger) SendChat(_ context.Context, c dispatch.ChatMessage) error {
+	m.write("chat", c.To, c.Body)
+	return nil
+}
+
+// TestHelperProcess is the child of TestEscalationSurvivesKill: a replica
+// that runs the service until it is killed.
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("FG_KILLTEST_CHILD") != "1" {
+		t.Skip("helper process of TestEscalationSurvivesKill")
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("FG_KILLTEST_DB"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(os.Getenv("FG_KILLTEST_OUT"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := routing.NewEngine(os.Getenv("FG_KILLTEST_RULES"), discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: rules, Messenger: &fileMessenger{f: f}, Logger: discard()},
+		dispatch.Config{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("child started")
+	time.Sleep(2 * time.Minute) // until SIGKILL
+}
+
+// TestEscalationSurvivesKill: a replica routes an incident (scheduling its
+// escalation 2s ahead) and is SIGKILLed before the escalation is due; two
+// fresh replicas on the same database then send the escalation exactly once.
+func TestEscalationSurvivesKill(t *testing.T) {
+	url := testsvc.DatabaseURL(t)
+	rulesPath := lifecycleRulesFile(t)
+	out := filepath.Join(t.TempDir(), "child.log")
+	var childOut bytes.Buffer
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=1", "FG_KILLTEST_DB="+url, "FG_KILLTEST_RULES="+rulesPath, "FG_KILLTEST_OUT="+out)
+	cmd.Stdout, cmd.Stderr = &childOut, &childOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	// Intake through a service that is not started: the child does the rest.
+	intake := lifecycleService(t, pool, &recorder{}, dispatch.Config{})
+	r, err := intake.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "kill", Sender: "token:app", Text: "Wasserrohrbruch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var due time.Time
+	waitFor(t, "the child to schedule the escalation", func() bool {
+		err := pool.QueryRow(ctx, `SELECT scheduled_at FROM river_job WHERE kind = 'escalate' AND state IN ('available','scheduled')`).Scan(&due)
+		return err == nil
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	killed = true
+	if time.Now().After(due) {
+		t.Fatalf("the child was killed only after the escalation was due (%v); the test proves nothing", due)
+	}
+	t.Logf("child killed %v before the escalation was due", time.Until(due).Round(time.Millisecond))
+
+	recs := []*recorder{{}, {}}
+	for _, rec := range recs {
+		p, err := pgxpool.New(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		start(t, lifecycleService(t, p, rec, dispatch.Config{}))
+	}
+	sent := func() int {
+		n := 0
+		for _, rec := range recs {
+			_, c := rec.snapshot()
+			n += chatsTo(c, "eve@stadt.localhost", "Eskalation Stufe 1: "+r.CaseNumber)
+		}
+		return n
+	}
+	waitFor(t, "the escalation after the restart", func() bool { return sent() > 0 })
+	fired := time.Now()
+	time.Sleep(2 * time.Second) // time for a duplicate to show
+	b, _ := os.ReadFile(out)
+	if strings.Contains(string(b), "Eskalation") {
+		t.Errorf("the killed child sent the escalation:\n%s", b)
+	}
+	if n := sent(); n != 1 {
+		t.Fatalf("escalation sent %d times by the fresh replicas, want 1", n)
+	}
+	_, evs := events(t, intake, r)
+	if n := countEvents(evs, "escalated"); n != 1 {
+		t.Fatalf("%d escalation events, want 1", n)
+	}
+	t.Logf("escalation due %s, sent %v after it", due.Format(time.RFC3339Nano), fired.Sub(due).Round(time.Millisecond))
+}
