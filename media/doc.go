@@ -45,10 +45,24 @@
 //
 // # Team copies
 //
-// MakeDerivative decodes the image (refusing more than 48 MP), scales it to
-// at most 2048 px, applies the EXIF orientation and re-encodes it from
-// pixels: the copy carries no metadata at all (position and time live in
-// the database). HEIC/HEIF have no derivative: pure Go has no HEVC decoder.
+// MakeDerivative decodes the image (refusing more than 48 MP; two decodes
+// at a time), scales it to at most 2048 px, applies the EXIF orientation
+// and re-encodes it from pixels: the copy carries no metadata at all
+// (position and time live in the database); Metadata.Dropped names what
+// the original had. A JPEG whose pixel data is damaged (corrupted.jpg)
+// is decoded as far as it goes by internal/jpegsalvage, a copy of
+// image/jpeg that returns the partial image as browsers show it. HEIC/HEIF
+// get no derivative: pure Go has no HEVC decoder (ErrNoDerivative).
+//
+// # Access and encryption
+//
+// The bucket is never public (New refuses a bucket with a public policy);
+// teams get presigned GET links to "team/" keys only (PresignGet), valid
+// for Config.PresignTTL. Encryption "sse-s3" needs a KMS on the server,
+// "sse-c" needs TLS; if the server refuses, New logs an error and stores
+// unencrypted unless RequireEncryption is set (Store.Encrypted says which).
+// With sse-c, presigned links cannot work (the key would have to travel
+// in headers), so PresignGet refuses and the API must proxy downloads.
 //
 // # Tests
 //
