@@ -238,7 +238,9 @@ func (g *Gateway) send(ctx context.Context, v any) error {
 // (except IQ replies through t, which Serve expects) and never fail the
 // stream for a bad stanza.
 func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-	d := xml.NewTokenDecoder(t)
+	// t yields the stanza's inner tokens and its end element; the decoder
+	// must see the start element too or it refuses the unmatched end.
+	d := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t))
 	var v any
 	switch start.Name.Local {
 	case "message":
@@ -247,7 +249,7 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 		v = new(inPresence)
 	case "iq":
 		iq := new(inIQ)
-		if err := d.DecodeElement(iq, start); err != nil {
+		if err := d.Decode(iq); err != nil {
 			g.log.Warn("malformed iq dropped", "err", err)
 			return nil
 		}
@@ -256,7 +258,7 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	default:
 		return nil
 	}
-	if err := d.DecodeElement(v, start); err != nil {
+	if err := d.Decode(v); err != nil {
 		g.log.Warn("malformed stanza dropped", "kind", start.Name.Local, "err", err)
 		return nil
 	}

@@ -97,7 +97,7 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 		return nil
 	}
 	var m Message
-	if err := xml.NewTokenDecoder(t).DecodeElement(&m, start); err != nil {
+	if err := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t)).Decode(&m); err != nil {
 		return nil
 	}
 	c.mu.Lock()
