@@ -1,11 +1,16 @@
 package testsvc
 
 import (
+	"bufio"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -117,4 +122,41 @@ func TestLeasesExclusive(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestComponentHandshake logs in as a leased component (XEP-0114), which
+// checks the component names and the secret Prosody was configured with.
+func TestComponentHandshake(t *testing.T) {
+	x := XMPP(t)
+	name := Component(t)
+	c, err := net.DialTimeout("tcp", x.ComponentAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='%s'>", name)
+	r := bufio.NewReader(c)
+	header, err := r.ReadString('>')
+	for err == nil && !strings.Contains(header, "<stream:stream") {
+		header, err = r.ReadString('>') // skip the XML declaration
+	}
+	if err != nil {
+		t.Fatalf("stream header: %v", err)
+	}
+	m := regexp.MustCompile(`id=['"]([^'"]+)['"]`).FindStringSubmatch(header)
+	if m == nil {
+		t.Fatalf("no stream id in %q", header)
+	}
+	sum := sha1.Sum([]byte(m[1] + x.Secret))
+	fmt.Fprintf(c, "<handshake>%s</handshake>", hex.EncodeToString(sum[:]))
+	reply, err := r.ReadString('>')
+	if err != nil {
+		t.Fatalf("handshake reply: %v", err)
+	}
+	if !strings.HasPrefix(reply, "<handshake") {
+		rest, _ := r.ReadString('\n')
+		t.Fatalf("component %s not accepted: %s%s", name, reply, rest)
+	}
+	fmt.Fprint(c, "</stream:stream>")
 }
