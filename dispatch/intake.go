@@ -47,6 +47,13 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	var rec Receipt
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		rec = Receipt{}
+		// One sender's messages to one address are taken one at a time (on
+		// any replica), so that concurrent parts of one report join it
+		// instead of each opening a report of its own.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
+			return fmt.Errorf("lock sender: %w", err)
+		}
 		if in.Channel == ChannelXMPP {
 			ok, err := s.appendToAssembling(ctx, tx, &in, now, &rec)
 			if ok || err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -79,7 +80,7 @@ type Gateway struct {
 	fetch   *Fetcher
 	limiter *senderLimiter
 
-	in chan any // decoded stanzas for the workers
+	in []chan any // decoded stanzas, one queue per worker
 
 	mu        sync.Mutex
 	sess      *xmpp.Session
@@ -113,7 +114,7 @@ func New(cfg Config, rules Rules, m Media, logger *slog.Logger) (*Gateway, error
 		cfg:       cfg,
 		log:       cmp.Or(logger, slog.Default()).With("component", "gateway"),
 		rules:     rules,
-		in:        make(chan any, 1024),
+		in:        makeQueues(cfg.Workers, 256),
 		connected: make(chan struct{}),
 		rooms:     map[string]*room{},
 		pending:   map[string]chan string{},
@@ -132,11 +133,11 @@ func (g *Gateway) Connected() bool {
 func (g *Gateway) Run(ctx context.Context, disp Dispatcher) error {
 	g.disp = disp
 	var wg sync.WaitGroup
-	for range g.cfg.Workers {
+	for _, q := range g.in {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g.work(ctx)
+			g.work(ctx, q)
 		}()
 	}
 	defer wg.Wait()
@@ -270,20 +271,46 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	if m, ok := v.(*inMessage); ok && m.Type == "groupchat" && g.reflected(m) {
 		return nil
 	}
+	// One sender's stanzas always go to the same worker, in order: the
+	// parts of a report must not overtake each other.
 	select {
-	case g.in <- v:
+	case g.in[shard(senderOf(v), len(g.in))] <- v:
 	default:
 		g.log.Warn("incoming queue full, stanza dropped", "kind", start.Name.Local)
 	}
 	return nil
 }
 
-func (g *Gateway) work(ctx context.Context) {
+func makeQueues(n, size int) []chan any {
+	qs := make([]chan any, n)
+	for i := range qs {
+		qs[i] = make(chan any, size)
+	}
+	return qs
+}
+
+func senderOf(v any) string {
+	switch s := v.(type) {
+	case *inMessage:
+		return bare(s.From)
+	case *inPresence:
+		return bare(s.From)
+	}
+	return ""
+}
+
+func shard(key string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
+}
+
+func (g *Gateway) work(ctx context.Context, q <-chan any) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case v := <-g.in:
+		case v := <-q:
 			func() {
 				defer func() {
 					if r := recover(); r != nil {

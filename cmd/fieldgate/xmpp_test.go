@@ -150,8 +150,15 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 // oversized attachments, a resent message id. Nothing is stored that
 // should not be, and everyone is answered.
 func TestXMPPBadInput(t *testing.T) {
+	photo, err := os.ReadFile(testsvc.Photo(t, "DSCN0010.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A real JPEG start, then more than the limit; streamed (chunked),
+		// so the limit is hit while reading, not by Content-Length.
 		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(photo)
 		_, _ = w.Write(make([]byte, 300_000))
 	}))
 	defer big.Close()

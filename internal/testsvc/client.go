@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -180,7 +181,11 @@ func (c *Client) WaitMessage(timeout time.Duration, what string, match func(Mess
 		select {
 		case <-ch:
 		case <-deadline:
-			c.t.Fatalf("testsvc: %s did not receive %s within %v (got %d messages)", c.JID, what, timeout, len(msgs))
+			var got strings.Builder
+			for _, m := range msgs {
+				fmt.Fprintf(&got, "\n  %s %s: %.200q", m.Type, m.From, m.Body)
+			}
+			c.t.Fatalf("testsvc: %s did not receive %s within %v; got %d messages:%s", c.JID, what, timeout, len(msgs), got.String())
 			return Message{}
 		}
 	}
