@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -29,10 +30,22 @@ func benchSet(b *testing.B) (*RuleSet, []Input) {
 // BenchmarkDecide is the indexed hot path.
 func BenchmarkDecide(b *testing.B) {
 	rs, inputs := benchSet(b)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, n := threadCPU(), 0
 	for i := 0; b.Loop(); i++ {
 		_ = rs.Decide(&inputs[i%len(inputs)])
+		n++
+	}
+	reportCPU(b, cpu0, n)
+}
+
+// reportCPU adds the thread's CPU time per operation.
+func reportCPU(b *testing.B, cpu0 int64, n int) {
+	if cpu := threadCPU(); cpu > 0 && n > 0 {
+		b.ReportMetric(float64(cpu-cpu0)/float64(n), "cpu-ns/op")
 	}
 }
 
@@ -57,11 +70,16 @@ func BenchmarkDecideLatency(b *testing.B) {
 // folded-text search per keyword).
 func BenchmarkLinearBaseline(b *testing.B) {
 	rs, inputs := benchSet(b)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, n := threadCPU(), 0
 	for i := 0; b.Loop(); i++ {
 		_ = rs.linear(&inputs[i%len(inputs)], false)
+		n++
 	}
+	reportCPU(b, cpu0, n)
 }
 
 func BenchmarkLinearBaselineLatency(b *testing.B) {

@@ -107,26 +107,6 @@ func (rs *RuleSet) decide(in *Input, s *scratch) Decision {
 	return ev.decision(rs.fallback(ev.addr))
 }
 
-// matchKeywords sets s.kwRules to the rules that have a keyword the text
-// contains.
-func (rs *RuleSet) matchKeywords(text string, s *scratch) {
-	ix := &rs.idx
-	clear(s.kwRules)
-	s.text = appendFolded(s.text[:0], text)
-	t := s.text
-	for i := 1; i < len(t); {
-		j := i
-		for j < len(t) && t[j] != ' ' {
-			j++
-		}
-		s.kw = ix.trie.walk(t[i:j], s.kw[:0])
-		for _, k := range s.kw {
-			or(s.kwRules, ix.kwMask[k])
-		}
-		i = j + 1
-	}
-}
-
 // setSender records the lower-cased JID in b (b outlives the evaluation).
 func (ev *eval) setSender(b []byte) {
 	ev.sender, ev.domainAt = b, -1

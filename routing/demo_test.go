@@ -97,7 +97,7 @@ func TestDemoTown(t *testing.T) {
 	if len(rs.Version()) != 12 {
 		t.Errorf("version %q", rs.Version())
 	}
-	if _, ok := rs.holidays[dateKey(2027, time.May, 6)]; !ok {
+	if _, ok := rs.holidays[dayNumber(2027, time.May, 6)]; !ok {
 		t.Error("Christi Himmelfahrt 2027 is not a holiday")
 	}
 }

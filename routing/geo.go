@@ -52,7 +52,17 @@ const metresPerDegree = 6371008.8 * math.Pi / 180
 // counts as on a ring.
 const onEdgeEps = 1e-9
 
-type edge struct{ x1, y1, x2, y2 float64 }
+// edge is a ring segment; k is dx/dy (0 for horizontal edges), so the
+// crossing test needs no division.
+type edge struct{ x1, y1, x2, y2, k float64 }
+
+func newEdge(a, b pt) edge {
+	e := edge{x1: a.x, y1: a.y, x2: b.x, y2: b.y}
+	if b.y != a.y {
+		e.k = (b.x - a.x) / (b.y - a.y)
+	}
+	return e
+}
 
 // polygon is one polygon of an area: an outer ring and its holes, with
 // the edges of all rings bucketed into horizontal bands so that a point
@@ -65,13 +75,25 @@ type polygon struct {
 	bandMinY, bandH float64
 	bandStart       []int32 // len nb+1
 	bandEdges       []int32
+	// cells classifies a g×g grid over the box: cells no edge touches are
+	// wholly inside or outside, so most points need no edge test.
+	g     int
+	cellW float64
+	cellH float64
+	cells []uint8 // cellIn, cellOut or cellEdge
 }
+
+const (
+	cellEdge uint8 = iota
+	cellIn
+	cellOut
+)
 
 func newPolygon(rings [][]pt) polygon {
 	p := polygon{rings: rings, box: emptyBBox()}
 	for _, r := range rings {
 		for i := 0; i+1 < len(r); i++ {
-			p.edges = append(p.edges, edge{r[i].x, r[i].y, r[i+1].x, r[i+1].y})
+			p.edges = append(p.edges, newEdge(r[i], r[i+1]))
 			p.box.extend(r[i])
 		}
 	}
@@ -101,7 +123,57 @@ func newPolygon(rings [][]pt) polygon {
 			fill[k]++
 		}
 	}
+	p.classifyCells()
 	return p
+}
+
+// classifyCells builds the cell grid: a cell an edge's box (grown by
+// onEdgeEps) touches is cellEdge; any other cell has no boundary in it, so
+// its centre decides for all of it.
+func (p *polygon) classifyCells() {
+	g := min(max(int(2*math.Sqrt(float64(len(p.edges)))), 4), 64)
+	w, h := (p.box.maxX-p.box.minX)/float64(g), (p.box.maxY-p.box.minY)/float64(g)
+	if w <= 0 || h <= 0 {
+		return // degenerate: no grid, every test uses the edges
+	}
+	p.g, p.cellW, p.cellH = g, w, h
+	p.cells = make([]uint8, g*g)
+	for i := range p.cells {
+		p.cells[i] = cellOut // placeholder until classified
+	}
+	edgeCells := make([]bool, g*g)
+	for i := range p.edges {
+		e := &p.edges[i]
+		x0, y0 := p.cellOf(min(e.x1, e.x2)-onEdgeEps, min(e.y1, e.y2)-onEdgeEps)
+		x1, y1 := p.cellOf(max(e.x1, e.x2)+onEdgeEps, max(e.y1, e.y2)+onEdgeEps)
+		for y := y0; y <= y1; y++ {
+			for x := x0; x <= x1; x++ {
+				edgeCells[y*g+x] = true
+			}
+		}
+	}
+	for y := 0; y < g; y++ {
+		for x := 0; x < g; x++ {
+			i := y*g + x
+			switch {
+			case edgeCells[i]:
+				p.cells[i] = cellEdge
+			case p.containsBanded(pt{p.box.minX + (float64(x)+0.5)*w, p.box.minY + (float64(y)+0.5)*h}):
+				p.cells[i] = cellIn
+			default:
+				p.cells[i] = cellOut
+			}
+		}
+	}
+}
+
+// cellOf is the grid cell of a point, clamped to the grid. Because a cell
+// is found by flooring, a point on a border between two cells belongs to
+// the upper one, and cells are marked from the edges' closed boxes.
+func (p *polygon) cellOf(x, y float64) (int, int) {
+	cx := int((x - p.box.minX) / p.cellW)
+	cy := int((y - p.box.minY) / p.cellH)
+	return min(max(cx, 0), p.g-1), min(max(cy, 0), p.g-1)
 }
 
 func (p *polygon) band(y float64, nb int) int {
@@ -114,6 +186,20 @@ func (p *polygon) contains(q pt) bool {
 	if !p.box.contains(q) {
 		return false
 	}
+	if p.cells != nil {
+		x, y := p.cellOf(q.x, q.y)
+		switch p.cells[y*p.g+x] {
+		case cellIn:
+			return true
+		case cellOut:
+			return false
+		}
+	}
+	return p.containsBanded(q)
+}
+
+// containsBanded tests the edges in q's band.
+func (p *polygon) containsBanded(q pt) bool {
 	nb := len(p.bandStart) - 1
 	k := p.band(q.y, nb)
 	inside := false
@@ -145,7 +231,7 @@ func (p *polygon) containsNaive(q pt) bool {
 // is counted once).
 func edgeTest(e *edge, q pt) (on, cross bool) {
 	if (e.y1 > q.y) != (e.y2 > q.y) {
-		d := q.x - (e.x1 + (q.y-e.y1)*(e.x2-e.x1)/(e.y2-e.y1))
+		d := q.x - (e.x1 + (q.y-e.y1)*e.k)
 		if d <= onEdgeEps && d >= -onEdgeEps {
 			return true, false
 		}
@@ -214,10 +300,24 @@ func (a *area) within(q pt, m float64, naive bool) bool {
 		return true
 	}
 	lim := m * m
+	dy := m / metresPerDegree
 	for i := range a.polys {
-		for j := range a.polys[i].edges {
-			if a.segDist2(&a.polys[i].edges[j], q) <= lim {
-				return true
+		p := &a.polys[i]
+		if naive {
+			for j := range p.edges {
+				if a.segDist2(&p.edges[j], q) <= lim {
+					return true
+				}
+			}
+			continue
+		}
+		// only edges in the bands within m of q's latitude can be that close
+		nb := len(p.bandStart) - 1
+		for k, kEnd := p.band(q.y-dy, nb), p.band(q.y+dy, nb); k <= kEnd; k++ {
+			for _, ei := range p.bandEdges[p.bandStart[k]:p.bandStart[k+1]] {
+				if a.segDist2(&p.edges[ei], q) <= lim {
+					return true
+				}
 			}
 		}
 	}

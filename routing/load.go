@@ -95,7 +95,7 @@ func (c *compiler) compile(raw *rawFile, hash interface{ Write([]byte) (int, err
 			ps.add(h.Line, "holiday %q is not a date (want YYYY-MM-DD)", h.V)
 			continue
 		}
-		rs.holidays[dateKey(d.Date())] = struct{}{}
+		rs.holidays[dayNumber(d.Date())] = struct{}{}
 	}
 	rs.dispatchers = map[string]struct{}{}
 	for i, d := range raw.Dispatchers.V {

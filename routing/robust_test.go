@@ -61,3 +61,35 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+// The fused fold-and-walk of Decide agrees with folding then searching,
+// which Explain does.
+func FuzzKeywordMatch(f *testing.F) {
+	for _, s := range []string{"#Schlagloch", "Schlaglöcher an der Straße", "STRASSE", "Gully verstopft", "Äste, Bäume", "Laerm", "\\xff ünd", "façade"} {
+		f.Add(s)
+	}
+	rs, err := Load("../deploy/demo/rules.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		s := rs.newScratch()
+		rs.matchKeywords(text, s)
+		folded := string(appendFolded(nil, text))
+		for i := range rs.rules {
+			r := &rs.rules[i]
+			if len(r.keywords) == 0 {
+				continue
+			}
+			want := false
+			for _, k := range r.keywords {
+				if hasWordPrefix(folded, k) {
+					want = true
+				}
+			}
+			if got := s.kwRules[i/64]&(1<<(i%64)) != 0; got != want {
+				t.Fatalf("text %q, rule %s: trie %v, folded search %v (folded %q)", text, r.name, got, want, folded)
+			}
+		}
+	})
+}

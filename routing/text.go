@@ -107,37 +107,36 @@ func foldKeyword(k string) string {
 }
 
 // trie holds all folded keywords of a rule set. Walking a word from its
-// first byte visits every keyword that is a prefix of the word.
+// first byte visits every keyword that is a prefix of the word. It is
+// built with insert and then sealed into compact arrays (16 bytes a node)
+// so that a walk touches little memory.
 type trie struct {
-	nodes []trieNode
+	build []trieBuildNode // until seal
+
+	nodes  []trieNode
+	labels []byte  // children's bytes, per node from first to first+n
+	next   []int32 // children's node indexes, parallel to labels
+	dense  []int32 // 256 child indexes per dense node (0 = none)
+}
+
+type trieBuildNode struct {
+	labels []byte
+	next   []int32
+	kw     int32
 }
 
 type trieNode struct {
-	labels []byte
-	next   []int32
-	dense  []int32 // 256 child indexes (0 = none) for nodes with many children
-	kw     int32   // keyword id ending here, or -1
+	kw    int32 // keyword id ending here, or -1
+	dense int32 // offset of the node's 256-entry table in dense, or -1
+	first int32 // first child in labels/next
+	n     int32 // number of children
 }
 
 // denseFrom is the number of children from which a node gets a dense
 // child table (the root and the first levels of a large keyword set).
 const denseFrom = 6
 
-// seal builds the dense tables; call after the last insert.
-func (t *trie) seal() {
-	for i := range t.nodes {
-		nd := &t.nodes[i]
-		if len(nd.labels) < denseFrom {
-			continue
-		}
-		nd.dense = make([]int32, 256)
-		for j, l := range nd.labels {
-			nd.dense[l] = nd.next[j]
-		}
-	}
-}
-
-func newTrie() *trie { return &trie{nodes: []trieNode{{kw: -1}}} }
+func newTrie() *trie { return &trie{build: []trieBuildNode{{kw: -1}}} }
 
 // insert adds a folded keyword and returns its id (ids are dense; the same
 // keyword gets the same id).
@@ -145,7 +144,7 @@ func (t *trie) insert(word string, nextID *int32) int32 {
 	n := int32(0)
 	for i := 0; i < len(word); i++ {
 		c := word[i]
-		nd := &t.nodes[n]
+		nd := &t.build[n]
 		child := int32(-1)
 		for j, l := range nd.labels {
 			if l == c {
@@ -154,42 +153,64 @@ func (t *trie) insert(word string, nextID *int32) int32 {
 			}
 		}
 		if child < 0 {
-			child = int32(len(t.nodes))
+			child = int32(len(t.build))
 			nd.labels = append(nd.labels, c)
 			nd.next = append(nd.next, child)
-			t.nodes = append(t.nodes, trieNode{kw: -1})
+			t.build = append(t.build, trieBuildNode{kw: -1})
 		}
 		n = child
 	}
-	if t.nodes[n].kw < 0 {
-		t.nodes[n].kw = *nextID
+	if t.build[n].kw < 0 {
+		t.build[n].kw = *nextID
 		*nextID++
 	}
-	return t.nodes[n].kw
+	return t.build[n].kw
+}
+
+// seal builds the compact arrays; call after the last insert.
+func (t *trie) seal() {
+	t.nodes = make([]trieNode, len(t.build))
+	for i, b := range t.build {
+		nd := trieNode{kw: b.kw, dense: -1, first: int32(len(t.labels)), n: int32(len(b.labels))}
+		t.labels = append(t.labels, b.labels...)
+		t.next = append(t.next, b.next...)
+		if len(b.labels) >= denseFrom {
+			nd.dense = int32(len(t.dense))
+			t.dense = append(t.dense, make([]int32, 256)...)
+			for j, l := range b.labels {
+				t.dense[int(nd.dense)+int(l)] = b.next[j]
+			}
+		}
+		t.nodes[i] = nd
+	}
+	t.build = nil
+}
+
+// child returns node n's child for byte c, or -1.
+func (t *trie) child(n int32, c byte) int32 {
+	nd := &t.nodes[n]
+	if nd.dense >= 0 {
+		if d := t.dense[int(nd.dense)+int(c)]; d > 0 {
+			return d
+		}
+		return -1
+	}
+	end := nd.first + nd.n
+	for j := nd.first; j < end; j++ {
+		if t.labels[j] == c {
+			return t.next[j]
+		}
+	}
+	return -1
 }
 
 // walk appends to ids the id of each keyword that is a prefix of word.
 func (t *trie) walk(word []byte, ids []int32) []int32 {
 	n := int32(0)
 	for _, c := range word {
-		nd := &t.nodes[n]
-		child := int32(-1)
-		if nd.dense != nil {
-			if d := nd.dense[c]; d > 0 {
-				child = d
-			}
-		} else {
-			for j, l := range nd.labels {
-				if l == c {
-					child = nd.next[j]
-					break
-				}
-			}
-		}
-		if child < 0 {
+		if n = t.child(n, c); n < 0 {
 			return ids
 		}
-		n = child
 		if k := t.nodes[n].kw; k >= 0 {
 			ids = append(ids, k)
 		}

@@ -66,27 +66,39 @@ func (w *Window) match(c *clock) bool {
 	return (w.Days&c.today != 0 && c.min >= w.From) || (w.Days&c.yesterday != 0 && c.min < w.To)
 }
 
-func dateKey(y int, m time.Month, d int) int32 { return int32(y*10000 + int(m)*100 + d) }
+// dayNumber counts local calendar days since 1970-01-01.
+func dayNumber(y int, m time.Month, d int) int32 {
+	return int32(time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Unix() / 86400)
+}
 
-// clockAt converts t to the town's wall clock.
+// clockAt converts t to the town's wall clock with one zone lookup.
 func (rs *RuleSet) clockAt(t time.Time) clock {
 	lt := t.In(rs.loc)
-	y, m, d := lt.Date()
-	h, mi, _ := lt.Clock()
-	wd := lt.Weekday()
-	c := clock{min: h*60 + mi, local: lt}
-	if _, ok := rs.holidays[dateKey(y, m, d)]; ok {
-		c.today = 1 << DayHoliday
-	} else {
-		c.today = 1 << wd
+	_, off := lt.Zone()
+	sec := lt.Unix() + int64(off)
+	day := sec / 86400
+	if sec < 0 && sec%86400 != 0 {
+		day--
 	}
-	py, pm, pd := time.Date(y, m, d-1, 12, 0, 0, 0, time.UTC).Date()
-	if _, ok := rs.holidays[dateKey(py, pm, pd)]; ok {
+	c := clock{min: int(sec-day*86400) / 60, local: lt}
+	wd := (day + 4) % 7 // 1970-01-01 was a Thursday
+	if wd < 0 {
+		wd += 7
+	}
+	c.today = 1 << wd
+	c.yesterday = 1 << ((wd + 6) % 7)
+	if rs.isHoliday(int32(day)) {
+		c.today = 1 << DayHoliday
+	}
+	if rs.isHoliday(int32(day - 1)) {
 		c.yesterday = 1 << DayHoliday
-	} else {
-		c.yesterday = 1 << ((wd + 6) % 7)
 	}
 	return c
+}
+
+func (rs *RuleSet) isHoliday(day int32) bool {
+	_, ok := rs.holidays[day]
+	return ok
 }
 
 // parseDays turns ["mon-fri", "holiday"] into a Days mask. An empty list
