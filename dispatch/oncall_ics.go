@@ -586,6 +586,21 @@ func (p *calParser) rule(value string, start time.Time) (*rrule.ROption, error) 
 	if _, err := newRRule(*opt); err != nil {
 		return nil, err
 	}
+	// rrule-go scans forward to year 9999 for a rule that never matches
+	// (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30), inside one step of its
+	// iterator. Probe the rule from 9988 (a leap year, so every DTSTART
+	// date exists): a rule without an occurrence in those twelve years is
+	// refused, so every query steps at most about a decade past its end.
+	probe := *opt
+	probe.Count, probe.Until = 0, time.Time{}
+	probe.Dtstart = time.Date(9988, start.Month(), start.Day(), start.Hour(), start.Minute(), start.Second(), 0, start.Location())
+	r, err := newRRule(probe)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := r.Iterator()(); !ok {
+		return nil, errors.New("no occurrence in twelve years (an impossible date?)")
+	}
 	return opt, nil
 }
 
@@ -870,12 +885,12 @@ func eventPerson(cb *ics.ComponentBase) (string, error) {
 // jidInText finds the first bare JID in free text.
 func jidInText(s string) string {
 	for f := range strings.FieldsFuncSeq(s, func(r rune) bool {
-		return r == ' ' || r == '\t' || r == ',' || r == ';' || r == '(' || r == ')' || r == '<' || r == '>' || r == '"' || r == '\''
+		return strings.ContainsRune(" \t,;:()<>[]\"'", r)
 	}) {
 		if !strings.Contains(f, "@") {
 			continue
 		}
-		f = strings.TrimRight(strings.TrimLeft(f, ":"), ".:")
+		f = strings.TrimRight(f, ".")
 		if j := normalizePerson(f); j != "" {
 			return j
 		}

@@ -469,3 +469,27 @@ func FuzzParseCalendar(f *testing.F) {
 		}
 	})
 }
+
+// Rules that never match would make the recurrence library scan to the
+// year 9999 on every query; they are refused when parsing.
+func TestCalendarImpossibleRule(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "BEGIN:VEVENT\r\nUID:%d\r\nDTSTART:20261103T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30\r\nSUMMARY:a@b.example\r\nEND:VEVENT\r\n", i)
+	}
+	b.WriteString("BEGIN:VEVENT\r\nUID:ok\r\nDTSTART:20261103T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29\r\nSUMMARY:a@b.example\r\nEND:VEVENT\r\n")
+	b.WriteString("END:VCALENDAR\r\n")
+	cal, err := dispatch.ParseCalendar(strings.NewReader(b.String()), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cal.Ignored) != 21 || !strings.Contains(cal.Ignored[0], "no occurrence") { // 20 notes and "… and 30 more"
+		t.Errorf("ignored: %q", cal.Ignored)
+	}
+	// Feb 29 every leap year is possible and kept.
+	got := ocPlan(cal.Shifts(ocUTC(t, "2027-01-01T00:00"), ocUTC(t, "2029-01-01T00:00")))
+	if want := "02-29T09:00–02-29T10:00 a@b.example calendar\n"; got != want {
+		t.Errorf("leap day: %q, want %q", got, want)
+	}
+}
