@@ -192,10 +192,10 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 	return res, nil
 }
 
-// unknownCase gives a not-found error the chat text people understand.
+// unknownCase gives an unknown case reference the chat text people understand.
 func unknownCase(err error, ref string) error {
 	var de *Error
-	if errors.As(err, &de) && errors.Is(err, ErrNotFound) {
+	if errors.As(err, &de) && errors.Is(err, ErrNotFound) && de.Message == "incident not found" {
 		de.Message = T("de", "unknown_case", ref)
 	}
 	return err

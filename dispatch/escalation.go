@@ -478,20 +478,21 @@ func mergedReply(ctx context.Context, tx pgx.Tx, inc Incident, lang string) (str
 	return T(lang, "merged_closed", inc.CaseNumber, target, caseSeq(target)), nil
 }
 
-// exactTimers inserts escalation timers as available jobs with a future
-// scheduled_at instead of river's "scheduled" state. river moves scheduled
-// jobs to available only when its leader's scheduler runs (every 5s, and
-// not at all until a new leader is elected after the old one died), so a
-// timer could fire up to 5s late, and 15s late after a failover. Every
-// producer's fetch already skips available jobs that are not yet due, so
-// such a job is picked up at the next fetch after it is due (within
-// Config.PollInterval) by whichever replica polls first.
+// exactTimers inserts every job scheduled for later (escalation steps, ack
+// timeouts, reports waiting for their assembly window) as available with a
+// future scheduled_at instead of river's "scheduled" state. river moves
+// scheduled jobs to available only when its leader's scheduler runs (every
+// 5s, and not at all until a new leader is elected after the old one
+// died), so a timer could fire up to 5s late, and over 15s late after a
+// failover. Every producer's fetch already skips available jobs that are
+// not yet due, so such a job is picked up at the first fetch after it is
+// due (within Config.PollInterval) by whichever replica polls first.
 type exactTimers struct{ river.HookDefaults }
 
 var _ rivertype.HookInsertBegin = (*exactTimers)(nil)
 
 func (*exactTimers) InsertBegin(_ context.Context, p *rivertype.JobInsertParams) error {
-	if p.State == rivertype.JobStateScheduled && (p.Kind == (escalateArgs{}).Kind() || p.Kind == (ackTimeoutArgs{}).Kind()) {
+	if p.State == rivertype.JobStateScheduled {
 		p.State = rivertype.JobStateAvailable
 	}
 	return nil

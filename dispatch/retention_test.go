@@ -1,0 +1,183 @@
+package dispatch_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+func testJPEG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
+	for x := range 320 {
+		for y := range 240 {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 90, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func bucketKeys(t *testing.T, c *minio.Client, bucket string) []string {
+	t.Helper()
+	var keys []string
+	for o := range c.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		keys = append(keys, o.Key)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestRetention: closed incidents past their category's period lose their
+// reports, media (original, team copy, thumbnail) and trail, leaving an
+// anonymous statistics row; a dry run only lists them; open incidents and
+// categories with a longer period stay.
+func TestRetention(t *testing.T) {
+	env := testsvc.S3(t)
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	bucket := "ret-" + hex.EncodeToString(rnd[:])
+	store, err := media.New(ctx, media.Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: bucket}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := minio.New(env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(env.AccessKey, env.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, k := range bucketKeys(t, mc, bucket) {
+			_ = mc.RemoveObject(context.Background(), bucket, k, minio.RemoveObjectOptions{})
+		}
+		_ = mc.RemoveBucket(context.Background(), bucket)
+	})
+
+	rec := &recorder{}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: lifecycleEngine(t, lifecycleRulesFile(t)), Messenger: rec, Logger: discard()},
+		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: -1, Retention: dispatch.RetentionConfig{
+			Default:    time.Millisecond,
+			Categories: map[string]time.Duration{"strasse": 365 * 24 * time.Hour},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, svc)
+
+	report := func(address, text string, photo bool) dispatch.Receipt {
+		t.Helper()
+		in := dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: address, Sender: "max@stadt.localhost", Text: "neu " + text}
+		if photo {
+			obj, err := store.Put(ctx, bytes.NewReader(testJPEG(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Media = []media.Object{obj}
+		}
+		r, err := svc.Intake(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "routing of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
+		return r
+	}
+	resolve := func(r dispatch.Receipt, room string) {
+		t.Helper()
+		if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: r.CaseNumber, Actor: "anna@stadt.localhost", Via: "room", Room: room}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber, Actor: "anna@stadt.localhost", Via: "room", Room: room}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := report("gruen", "Ast auf dem Weg", true) // category = team gruen: default period
+	resolve(gone, roomGruen)
+	kept := report("info", "Schlagloch", true) // category strasse: a year
+	resolve(kept, roomOrdnung)
+	open := report("gruen", "Hecke zu hoch", true) // open: never deleted
+	before := bucketKeys(t, mc, bucket)
+	if len(before) != 9 {
+		t.Fatalf("%d objects in the bucket, want 9 (3 photos with team copy and thumbnail): %v", len(before), before)
+	}
+	time.Sleep(10 * time.Millisecond)
+
+	dry, err := svc.RunRetention(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dry.Incidents) != 1 || dry.Incidents[0].CaseNumber != gone.CaseNumber || len(dry.Incidents[0].Media) != 3 {
+		t.Fatalf("dry run = %+v, want %s with 3 objects", dry, gone.CaseNumber)
+	}
+	if after := bucketKeys(t, mc, bucket); !slices.Equal(after, before) {
+		t.Fatalf("the dry run deleted objects")
+	}
+	if _, err := svc.GetReport(ctx, gone.ReportID); err != nil {
+		t.Fatalf("the dry run deleted the report: %v", err)
+	}
+
+	res, err := svc.RunRetention(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Incidents) != 1 || res.Objects() != 3 {
+		t.Fatalf("retention = %+v", res)
+	}
+	after := bucketKeys(t, mc, bucket)
+	if len(after) != 6 {
+		t.Fatalf("%d objects left, want 6", len(after))
+	}
+	for _, k := range dry.Incidents[0].Media {
+		if slices.Contains(after, k) {
+			t.Errorf("object %s of the deleted incident is still there", k)
+		}
+	}
+	if _, err := svc.GetReport(ctx, gone.ReportID); err == nil {
+		t.Error("the deleted report is still readable")
+	}
+	for _, r := range []dispatch.Receipt{kept, open} {
+		if _, err := svc.GetReport(ctx, r.ReportID); err != nil {
+			t.Errorf("%s was deleted: %v", r.CaseNumber, err)
+		}
+	}
+	var left int
+	if err := pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM incident_events WHERE incident_id = $1) + (SELECT count(*) FROM room_posts WHERE incident_id = $1)
+		     + (SELECT count(*) FROM idempotency_keys k JOIN reports r ON r.id = k.report_id WHERE r.incident_id = $1)
+		     + (SELECT count(*) FROM incidents WHERE id = $1)`, gone.IncidentID).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d rows of the deleted incident left (%v)", left, err)
+	}
+	var team, category, state string
+	var n, reports, mediaN, acked int
+	if err := pool.QueryRow(ctx, `SELECT team, category, final_state, incidents, reports, media, acknowledged FROM incident_stats`).
+		Scan(&team, &category, &state, &n, &reports, &mediaN, &acked); err != nil {
+		t.Fatal(err)
+	}
+	if team != "gruen" || category != "gruen" || state != "resolved" || n != 1 || reports != 1 || mediaN != 1 || acked != 1 {
+		t.Errorf("statistics row = %s %s %s %d %d %d %d", team, category, state, n, reports, mediaN, acked)
+	}
+	// A second run finds nothing.
+	if res, err := svc.RunRetention(ctx, false); err != nil || len(res.Incidents) != 0 {
+		t.Errorf("second run: %+v %v", res, err)
+	}
+}
