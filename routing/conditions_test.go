@@ -34,6 +34,7 @@ func TestConditions(t *testing.T) {
 	}{
 		{"address matches", Input{Address: "adr", At: mon10}, "r-address"},
 		{"address is case-insensitive", Input{Address: "ADR", At: mon10}, "r-address"},
+		{"address as a full JID", Input{Address: "Adr@reports.stadt.localhost", At: mon10}, "r-address"},
 		{"unknown address falls to default", Input{Address: "zzz", At: mon10}, "default"},
 
 		{"hashtag", Input{Address: "kw", Text: "Da ist ein #Schlagloch!", At: mon10}, "r-keywords"},

@@ -1,6 +1,9 @@
 package routing
 
-import "math/bits"
+import (
+	"math/bits"
+	"strings"
+)
 
 // eval is one report under evaluation.
 type eval struct {
@@ -22,8 +25,8 @@ func (rs *RuleSet) newEval(in *Input, s *scratch) eval {
 	ev := eval{rs: rs, in: in, s: s, addr: -1}
 	if id, ok := rs.addrIdx[in.Address]; ok {
 		ev.addr = id
-	} else if id, ok := rs.addrIdx[lowerASCII(in.Address)]; ok {
-		ev.addr = id
+	} else if id, ok := rs.addrIdx[localPart(in.Address)]; ok {
+		ev.addr = id // "Tiefbau" or "tiefbau@reports.example"
 	}
 	ev.urgent = in.Urgent || (ev.addr >= 0 && rs.addrs[ev.addr].Urgent)
 	if in.Position != nil {
@@ -314,4 +317,12 @@ func (ev *eval) failed(r *rule, full bool) cond {
 		return condUrgent
 	}
 	return condNone
+}
+
+// localPart lower-cases an address and drops a domain.
+func localPart(a string) string {
+	if i := strings.IndexByte(a, '@'); i >= 0 {
+		a = a[:i]
+	}
+	return lowerASCII(a)
 }

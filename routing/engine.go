@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +29,7 @@ type Engine struct {
 	lastErr   error
 	lastErrAt time.Time
 	seen      []byte // hash of the file contents last tried, to skip unchanged files
+	seenStat  string // sizes and mtimes at the last look
 }
 
 // EngineOption configures an Engine.
@@ -136,10 +138,30 @@ func (e *Engine) Watch(ctx context.Context) error {
 func (e *Engine) checkFiles() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if bytes.Equal(contentHash(e.watched(e.cur.Load())), e.seen) {
-		return
+	files := e.watched(e.cur.Load())
+	st := statFiles(files)
+	if st == e.seenStat && e.seen != nil {
+		return // nothing touched the files: skip reading them
+	}
+	e.seenStat = st
+	if bytes.Equal(contentHash(files), e.seen) {
+		return // touched but unchanged
 	}
 	_ = e.reloadLocked() // logged
+}
+
+// statFiles summarises the files' sizes and modification times.
+func statFiles(files []string) string {
+	var b strings.Builder
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			b.WriteString("missing;")
+			continue
+		}
+		fmt.Fprintf(&b, "%d/%d;", fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
 }
 
 // contentHash hashes the files' contents; unreadable files hash as empty

@@ -10,7 +10,7 @@ type Point struct{ Lat, Lon float64 }
 
 // Input is what routing needs to know about a report.
 type Input struct {
-	Address  string    // function address local part, lower-case ("tiefbau")
+	Address  string    // function address local part, lower-case ("tiefbau"); a full JID or upper case also works, slower
 	Text     string    // report text
 	Position *Point    // nil when unknown
 	At       time.Time // receive time (any zone; converted to the file's time zone)
