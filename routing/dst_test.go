@@ -82,3 +82,26 @@ default: {team: a}
 		t.Errorf("clock %+v: want Friday, yesterday Thursday", c)
 	}
 }
+
+// weekBits agrees with Window.match for every situation.
+func TestWeekBitsMirrorMatch(t *testing.T) {
+	ws := []Window{
+		{Days: 0b0111110, From: 8 * 60, To: 16 * 60},
+		{Days: 1 << 5, From: 22 * 60, To: 6 * 60},
+		{Days: 1<<6 | 1<<0 | 1<<DayHoliday, From: 0, To: 1440},
+		{Days: 1 << DayHoliday, From: 23 * 60, To: 60},
+	}
+	for _, w := range ws {
+		b := w.bits()
+		for p := 0; p < dayPairs; p++ {
+			y, td := dayPair(p)
+			for m := 0; m < 1440; m++ {
+				i := p*1440 + m
+				got := b[i/64]&(1<<(i%64)) != 0
+				if want := w.match(&clock{min: m, today: td, yesterday: y}); got != want {
+					t.Fatalf("window %v pair %d minute %d: bits %v, match %v", w, p, m, got, want)
+				}
+			}
+		}
+	}
+}

@@ -197,10 +197,27 @@ func parseHHMM(s string, end bool) (int, bool) {
 	return h*60 + m, true
 }
 
-// weekBits marks the minutes of a week a set of windows covers: seven
-// weekdays in a ring, then a holiday and the morning after a holiday. It
-// is only used by checks (overlaps, shadowing).
-type weekBits [(7*1440 + 2*1440 + 63) / 64]uint64
+// weekBits marks the (day, minute) situations a set of windows matches.
+// A situation is a minute of a day with the kinds of that day and the day
+// before (each a weekday or "holiday"), because a window running past
+// midnight depends on the day it started. There are 22 possible pairs:
+// a weekday after its normal predecessor or after a holiday, and a
+// holiday after any kind of day. It is only used by checks (overlaps,
+// shadowing), and it mirrors Window.match exactly.
+type weekBits [(dayPairs*1440 + 63) / 64]uint64
+
+const dayPairs = 7 + 7 + 8
+
+// dayPair returns the day bits (yesterday, today) of pair p.
+func dayPair(p int) (uint8, uint8) {
+	switch {
+	case p < 7:
+		return 1 << ((p + 6) % 7), 1 << p
+	case p < 14:
+		return 1 << DayHoliday, 1 << (p - 7)
+	}
+	return 1 << (p - 14), 1 << DayHoliday
+}
 
 func (wb *weekBits) setRange(a, b int) {
 	for i := a; i < b; i++ {
@@ -210,19 +227,20 @@ func (wb *weekBits) setRange(a, b int) {
 
 func (w *Window) bits() *weekBits {
 	wb := new(weekBits)
-	for d := 0; d < 8; d++ {
-		if w.Days&(1<<d) == 0 {
+	for p := 0; p < dayPairs; p++ {
+		y, t := dayPair(p)
+		base := p * 1440
+		if w.From < w.To {
+			if w.Days&t != 0 {
+				wb.setRange(base+w.From, base+w.To)
+			}
 			continue
 		}
-		base, next := d*1440, ((d+1)%7)*1440
-		if d == DayHoliday {
-			base, next = 7*1440, 8*1440
-		}
-		if w.From < w.To {
-			wb.setRange(base+w.From, base+w.To)
-		} else {
+		if w.Days&t != 0 {
 			wb.setRange(base+w.From, base+1440)
-			wb.setRange(next, next+w.To)
+		}
+		if w.Days&y != 0 {
+			wb.setRange(base, base+w.To)
 		}
 	}
 	return wb
@@ -261,6 +279,6 @@ func (wb *weekBits) subsetOf(o *weekBits) bool {
 
 func fullWeek() *weekBits {
 	wb := new(weekBits)
-	wb.setRange(0, 9*1440)
+	wb.setRange(0, dayPairs*1440)
 	return wb
 }
