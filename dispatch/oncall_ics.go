@@ -20,9 +20,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	ics "github.com/arran4/golang-ical"
@@ -237,6 +239,69 @@ func fetchCalendar(ctx context.Context, url string, loc *time.Location, client *
 	if err != nil {
 		return nil, fmt.Errorf("calendar %s: %w", req.URL.Redacted(), err)
 	}
+	return cal, nil
+}
+
+// CalendarCache loads the calendars that schedules import and keeps each
+// for TTL, so escalations do not fetch a calendar for every alert. The
+// zero value is not usable: set Dir and Loc, the rest has defaults.
+type CalendarCache struct {
+	Dir    string           // base of relative paths: the rules file's directory
+	Loc    *time.Location   // zone of floating times (the town's zone; default UTC)
+	Client *http.Client     // for https calendars (nil: LoadCalendar's default)
+	TTL    time.Duration    // how long a loaded calendar is used (default 15 min)
+	Now    func() time.Time // clock (default time.Now)
+
+	mu      sync.Mutex
+	entries map[string]cachedCalendar
+}
+
+type cachedCalendar struct {
+	cal    *Calendar
+	loaded time.Time
+}
+
+// Calendar returns the calendar at src (a schedule's ICS), loading it when
+// it was not loaded within TTL. When reloading fails and an older copy
+// exists, it returns that copy together with the error: a town's calendar
+// server being down must not leave the on-call person unknown. After a
+// failure it retries at most once a minute.
+func (c *CalendarCache) Calendar(ctx context.Context, src string) (*Calendar, error) {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	ttl := c.TTL
+	if ttl <= 0 {
+		ttl = 15 * time.Minute
+	}
+	c.mu.Lock()
+	e, ok := c.entries[src]
+	c.mu.Unlock()
+	if ok && now().Sub(e.loaded) < ttl {
+		return e.cal, nil
+	}
+	path := src
+	if !strings.Contains(src, "://") && !filepath.IsAbs(src) {
+		path = filepath.Join(c.Dir, src)
+	}
+	cal, err := LoadCalendar(ctx, path, c.Loc, c.Client)
+	if err != nil {
+		if !ok {
+			return nil, err
+		}
+		// Keep the old copy and retry in a minute, not on every call.
+		c.mu.Lock()
+		c.entries[src] = cachedCalendar{cal: e.cal, loaded: now().Add(min(ttl, time.Minute) - ttl)}
+		c.mu.Unlock()
+		return e.cal, err
+	}
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[string]cachedCalendar{}
+	}
+	c.entries[src] = cachedCalendar{cal: cal, loaded: now()}
+	c.mu.Unlock()
 	return cal, nil
 }
 

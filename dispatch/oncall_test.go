@@ -493,3 +493,55 @@ func TestCalendarImpossibleRule(t *testing.T) {
 		t.Errorf("leap day: %q, want %q", got, want)
 	}
 }
+
+func TestCalendarCache(t *testing.T) {
+	dir := t.TempDir()
+	write := func(person string) {
+		t.Helper()
+		ics := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20261103T000000Z\r\nDURATION:P1D\r\nSUMMARY:" + person + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+		if err := os.WriteFile(filepath.Join(dir, "plan.ics"), []byte(ics), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := ocUTC(t, "2026-11-03T12:00")
+	cache := &dispatch.CalendarCache{Dir: dir, Loc: time.UTC, TTL: time.Hour, Now: func() time.Time { return now }}
+	who := func() (string, error) {
+		cal, err := cache.Calendar(context.Background(), "plan.ics")
+		if cal == nil {
+			return "", err
+		}
+		p, _, _ := dispatch.OnCallAt(routing.Schedule{}, cal, ocUTC(t, "2026-11-03T12:00"))
+		return p, err
+	}
+	if _, err := who(); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+	write("a@x.example")
+	if p, err := who(); p != "a@x.example" || err != nil {
+		t.Fatalf("first load: %q %v", p, err)
+	}
+	write("b@x.example")
+	if p, err := who(); p != "a@x.example" || err != nil {
+		t.Errorf("within TTL: %q %v, want the cached a@x.example", p, err)
+	}
+	now = now.Add(time.Hour)
+	if p, err := who(); p != "b@x.example" || err != nil {
+		t.Errorf("after TTL: %q %v, want the reloaded b@x.example", p, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plan.ics"), []byte("broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if p, err := who(); p != "b@x.example" || !errors.Is(err, dispatch.ErrInvalid) {
+		t.Errorf("broken reload: %q %v, want the last good b@x.example and ErrInvalid", p, err)
+	}
+	now = now.Add(30 * time.Second)
+	if p, err := who(); p != "b@x.example" || err != nil {
+		t.Errorf("within a minute of the failure: %q %v, want the last good copy, no retry", p, err)
+	}
+	write("c@x.example")
+	now = now.Add(30 * time.Second)
+	if p, err := who(); p != "c@x.example" || err != nil {
+		t.Errorf("a minute after the failure: %q %v, want the reloaded c@x.example", p, err)
+	}
+}
