@@ -1,8 +1,9 @@
 package routing
 
 // index holds per-dimension bitsets over the rules (bit i = rule i may
-// match). Decide ANDs the bitsets for the report's address, keywords and
-// position and checks only the rules left, in order.
+// match). Decide ANDs the bitsets for the report's address and position,
+// then checks the rules left in order; the keyword bitsets are ORed only
+// when the first rule with keywords comes up.
 type index struct {
 	nw int // uint64 words per bitset
 
@@ -11,7 +12,6 @@ type index struct {
 
 	trie   *trie
 	kwMask [][]uint64 // per keyword: rules listing it
-	noKw   []uint64   // rules without a keyword condition
 
 	areaMask [][]uint64 // per area: rules whose area/near lists it
 	noArea   []uint64   // rules without an area condition
@@ -27,7 +27,6 @@ func (rs *RuleSet) buildIndex() {
 	ix := &rs.idx
 	ix.nw = max((n+63)/64, 1)
 	ix.noAddr = newBits(ix.nw)
-	ix.noKw = newBits(ix.nw)
 	ix.noArea = newBits(ix.nw)
 	ix.addrMask = make([][]uint64, len(rs.addrs))
 	for i := range ix.addrMask {
@@ -51,16 +50,12 @@ func (rs *RuleSet) buildIndex() {
 		for _, a := range r.addrs {
 			setBit(ix.addrMask[a], i)
 		}
-		if len(r.keywords) == 0 {
-			setBit(ix.noKw, i)
-		} else {
-			for _, k := range r.keywords {
-				id := ix.trie.insert(k, &nextKw)
-				for int(id) >= len(ix.kwMask) {
-					ix.kwMask = append(ix.kwMask, newBits(ix.nw))
-				}
-				setBit(ix.kwMask[id], i)
+		for _, k := range r.keywords {
+			id := ix.trie.insert(k, &nextKw)
+			for int(id) >= len(ix.kwMask) {
+				ix.kwMask = append(ix.kwMask, newBits(ix.nw))
 			}
+			setBit(ix.kwMask[id], i)
 		}
 		if len(r.inside) == 0 && len(r.near) == 0 {
 			setBit(ix.noArea, i)
