@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/migrations"
+)
+
+// categoryPeriods is a repeatable --category NAME=DURATION flag.
+type categoryPeriods map[string]time.Duration
+
+func (c categoryPeriods) String() string { return fmt.Sprint(map[string]time.Duration(c)) }
+
+func (c categoryPeriods) Set(v string) error {
+	name, dur, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=DURATION, e.g. strasse=365d")
+	}
+	d, err := parseDays(dur)
+	if err != nil {
+		return err
+	}
+	c[name] = d
+	return nil
+}
+
+// parseDays is time.ParseDuration that also understands days ("180d").
+func parseDays(s string) (time.Duration, error) {
+	if n := len(s); n > 1 && s[n-1] == 'd' {
+		d, err := time.ParseDuration(s[:n-1] + "h")
+		return d * 24, err
+	}
+	return time.ParseDuration(s)
+}
+
+// runRetention is `fieldgate retention run [--dry-run]`: delete (or list)
+// closed incidents past their retention period with their reports, media
+// and personal data, keeping anonymous statistics.
+func runRetention(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "run" {
+		fmt.Fprintln(stderr, "usage: fieldgate retention run [--dry-run] [--period 180d] [--category NAME=DURATION]… [--config FILE]")
+		return exitError{2}
+	}
+	var dryRun bool
+	var period string
+	cats := categoryPeriods{}
+	cfg, _, err := commonFlags("retention run", args[1:], getenv, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&dryRun, "dry-run", false, "only list what would be deleted")
+		fs.StringVar(&period, "period", "180d", "retention period of categories not given with --category")
+		fs.Var(cats, "category", "retention period of one category, NAME=DURATION (repeatable)")
+	})
+	if err != nil {
+		return err
+	}
+	def, err := parseDays(period)
+	if err != nil || def <= 0 {
+		return fmt.Errorf("--period %q: want a positive duration such as 180d", period)
+	}
+	log := newLogger(cfg, stderr)
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return fmt.Errorf("time_zone: %w", err)
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	store, err := media.New(ctx, mediaConfig(cfg), log)
+	if err != nil {
+		return fmt.Errorf("media store: %w", err)
+	}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: staticRules{}, Logger: log},
+		dispatch.Config{TimeZone: loc, Retention: dispatch.RetentionConfig{Default: def, Categories: cats}})
+	if err != nil {
+		return err
+	}
+	res, err := svc.RunRetention(ctx, dryRun)
+	verb := "deleted"
+	if dryRun {
+		verb = "would delete"
+	}
+	for _, inc := range res.Incidents {
+		fmt.Fprintf(stdout, "%s %s\t%s\tteam=%s category=%s last change %s\treports=%d media objects=%d\n", verb, inc.CaseNumber,
+			inc.State, inc.Team, inc.Category, inc.UpdatedAt.In(loc).Format("2006-01-02"), inc.Reports, len(inc.Media))
+		if dryRun {
+			for _, k := range inc.Media {
+				fmt.Fprintf(stdout, "\t%s\n", k)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "%s %d incidents, %d media objects\n", verb, len(res.Incidents), res.Objects())
+	return err
+}
