@@ -38,7 +38,7 @@ func benchBody(n int) []byte {
 func BenchmarkPut(b *testing.B) {
 	s := newTestStore(b, func(c *Config) { c.Types = []TypeRule{{TypeJPEG, 1 << 30}} })
 	ctx := context.Background()
-	for _, size := range []int{3 << 20, 200 << 20} {
+	for _, size := range benchSizes() {
 		body := benchBody(size)
 		name := fmt.Sprintf("%dMB", size>>20)
 		var keys []string
@@ -204,5 +204,74 @@ func TestPutStreamRSS(t *testing.T) {
 		idle>>10, peak.Load()>>10, (peak.Load()-idle)>>10, vmKiB("VmHWM")>>10)
 	if err := s.Delete(context.Background(), obj.Key); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// benchSizes is 3 MB and 200 MB, or MEDIA_BENCH_MB (comma-separated).
+func benchSizes() []int {
+	v := os.Getenv("MEDIA_BENCH_MB")
+	if v == "" {
+		return []int{3 << 20, 200 << 20}
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			out = append(out, n<<20)
+		}
+	}
+	return out
+}
+
+// BenchmarkPutPaired alternates Put and a raw minio-go PutObject (known
+// size) of the same bytes within each iteration, swapping which goes first,
+// and reports both throughputs and their ratio: robust against the load
+// drifting during the run, which separate sub-benchmarks are not.
+//
+//	go test -run '^$' -bench BenchmarkPutPaired -benchtime 20x ./media/
+func BenchmarkPutPaired(b *testing.B) {
+	s := newTestStore(b, func(c *Config) { c.Types = []TypeRule{{TypeJPEG, 1 << 30}} })
+	ctx := context.Background()
+	for _, size := range benchSizes() {
+		body := benchBody(size)
+		b.Run(fmt.Sprintf("%dMB", size>>20), func(b *testing.B) {
+			var tMedia, tRaw time.Duration
+			media := func() {
+				start := time.Now()
+				obj, err := s.Put(ctx, bytes.NewReader(body))
+				tMedia += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = s.Delete(ctx, obj.Key)
+			}
+			raw := func() {
+				key := newKey(PrefixOriginal, time.Now())
+				start := time.Now()
+				_, err := s.client.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(body), int64(size),
+					minio.PutObjectOptions{ContentType: TypeJPEG, PartSize: uint64(s.cfg.PartSize)})
+				tRaw += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = s.Delete(ctx, key)
+			}
+			i := 0
+			for b.Loop() {
+				if i%2 == 0 {
+					media()
+					raw()
+				} else {
+					raw()
+					media()
+				}
+				i++
+			}
+			mb := float64(size) * float64(i) / 1e6
+			b.ReportMetric(mb/tMedia.Seconds(), "media-MB/s")
+			b.ReportMetric(mb/tRaw.Seconds(), "raw-MB/s")
+			b.ReportMetric(tRaw.Seconds()/tMedia.Seconds(), "media/raw")
+			b.ReportMetric(float64(tMedia.Milliseconds())/float64(i), "media-ms/op")
+			b.ReportMetric(float64(tRaw.Milliseconds())/float64(i), "raw-ms/op")
+		})
 	}
 }

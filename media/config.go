@@ -21,12 +21,14 @@ const (
 )
 
 const (
-	// DefaultPartSize is the multipart part size: the memory one upload holds.
-	// 16 MiB keeps 8 concurrent uploads within 128 MiB of buffers, allows
-	// objects up to 10,000 × 16 MiB ≈ 156 GiB (S3's part-count limit), and
-	// makes the per-part request overhead (one signed HTTP request) negligible
-	// against the data moved. S3's minimum is 5 MiB.
-	DefaultPartSize int64 = 16 << 20
+	// DefaultPartSize is the multipart part size. An upload holds at most
+	// two parts (one filling while the other uploads): 16 MiB, so the
+	// default 8 concurrent uploads stay within 128 MiB of buffers. Objects
+	// may reach 10,000 parts × 8 MiB ≈ 78 GiB (S3's part-count limit), far
+	// above the 8 GiB MP4 default; S3's minimum part is 5 MiB; at 8 MiB the
+	// per-part request (one signed HTTP round trip) costs a few percent at
+	// most. minio-go's own default for unknown sizes would buffer ~550 MiB.
+	DefaultPartSize int64 = 8 << 20
 	// DefaultMaxConcurrent caps simultaneous uploads (and so buffer memory).
 	DefaultMaxConcurrent = 8
 	// DefaultPresignTTL is the lifetime of presigned GET links.
@@ -67,7 +69,8 @@ func DefaultTypes() []TypeRule {
 type Config struct {
 	Endpoint, AccessKey, SecretKey, Bucket, Region string
 	UseTLS                                         bool
-	// PartSize is the multipart part size (default DefaultPartSize, min 5 MiB).
+	// PartSize is the multipart part size (default DefaultPartSize, min
+	// 5 MiB); each upload buffers up to two parts.
 	PartSize int64
 	// MaxConcurrent caps concurrent uploads (default DefaultMaxConcurrent).
 	MaxConcurrent int

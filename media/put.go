@@ -25,10 +25,6 @@ type Object struct {
 	SHA256           string // hex
 }
 
-// firstBufSize is the initial buffer for a body: a typical phone photo
-// never allocates a full part.
-const firstBufSize = 256 << 10
-
 // Put streams r into the bucket under a new server-generated key. It sniffs
 // the content type from the bytes, enforces the allow-list and the type's
 // size limit, and hashes the body on the way. Memory is bounded by one part
@@ -75,8 +71,8 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 }
 
 // upload writes body to key: one PUT if it fits in one part, else a
-// multipart upload whose parts are filled one at a time into a single
-// reused buffer. Any failure aborts the upload and removes the key.
+// multipart upload that fills one part buffer while the other uploads.
+// Any failure aborts the upload and removes the key.
 func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64) (size int64, err error) {
 	opts := minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, PartSize: uint64(s.cfg.PartSize)}
 	defer func() {
@@ -85,32 +81,45 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		}
 	}()
 
-	buf, n, eof, err := fillGrowing(body, int(s.cfg.PartSize))
+	buf, n, eof, err := s.bufs.fill(body)
 	if err != nil {
 		return 0, fmt.Errorf("media: put: read body: %w", err)
 	}
+	var spare []byte // second part buffer, while buf uploads
+	var inflight chan partResult
+	defer func() {
+		if inflight != nil { // an upload goroutine still reads its buffer
+			<-inflight
+		}
+		s.bufs.put(buf)
+		if spare != nil {
+			s.bufs.put(spare)
+		}
+	}()
 	if int64(n) > limit {
 		return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
 	}
 	if eof {
-		// One PUT. Our SHA-256 signs the payload and travels as
-		// x-amz-checksum-sha256, so the server verifies the exact bytes we
-		// hashed and minio-go hashes nothing again.
+		// One PUT. Our SHA-256 travels as x-amz-checksum-sha256, a signed
+		// header the server checks the body against: that protects the
+		// bytes as a signed payload would, without minio-go and the server
+		// hashing them a second time.
 		sum := sha256.Sum256(buf[:n])
 		single := opts
 		single.DisableContentSha256 = true
 		single.UserMetadata = map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum[:])}
-		_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(buf[:n]), int64(n), "", hex.EncodeToString(sum[:]), single)
+		_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(buf[:n]), int64(n), "", "", single)
 		if err != nil {
 			return 0, fmt.Errorf("media: put %s: %w", key, s.classify(err))
 		}
 		return int64(n), nil
 	}
 
-	// Multipart. Parts carry a CRC32C the server checks (hardware-fast)
-	// instead of a second SHA-256 pass for payload signing; the object's
-	// SHA-256 is computed once, on the way in.
-	opts.UserMetadata = map[string]string{"x-amz-checksum-algorithm": "CRC32C"}
+	// Multipart. Each part carries a checksum in a signed header that the
+	// server verifies: CRC32C over TLS (TLS already stops tampering; CRC is
+	// nearly free), SHA-256 over plain HTTP, where only a cryptographic
+	// checksum keeps a man in the middle from swapping the body.
+	opts.UserMetadata = map[string]string{"x-amz-checksum-algorithm": s.partChecksum()}
 	uploadID, err := s.core.NewMultipartUpload(ctx, s.cfg.Bucket, key, opts)
 	if err != nil {
 		return 0, fmt.Errorf("media: put %s: start multipart: %w", key, s.classify(err))
@@ -124,8 +133,22 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 			}
 		}
 	}()
+	// Pipeline: part N uploads in a goroutine while part N+1 is read and
+	// hashed into the other buffer, so at most two parts are in memory.
 	var parts []minio.CompletePart
 	var total int64
+	wait := func() error {
+		if inflight == nil {
+			return nil
+		}
+		r := <-inflight
+		inflight = nil
+		if r.err != nil {
+			return r.err
+		}
+		parts = append(parts, r.part)
+		return nil
+	}
 	for part := 1; ; part++ {
 		if part > maxPartCount {
 			return 0, fmt.Errorf("%w: more than %d parts", ErrTooLarge, maxPartCount)
@@ -134,14 +157,23 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		if total > limit {
 			return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
 		}
-		p, err := s.putPart(ctx, key, uploadID, part, buf[:n])
-		if err != nil {
+		sum := s.partSum(buf[:n])
+		if err := wait(); err != nil {
 			return 0, err
 		}
-		parts = append(parts, p)
+		ch := make(chan partResult, 1)
+		go func(part int, data []byte) {
+			p, err := s.putPart(ctx, key, uploadID, part, data, sum)
+			ch <- partResult{p, err}
+		}(part, buf[:n])
+		inflight = ch
 		if eof {
 			break
 		}
+		if spare == nil {
+			spare = s.bufs.get(len(s.bufs.tiers) - 1)
+		}
+		buf, spare = spare, buf // spare is now the buffer in flight
 		n, err = io.ReadFull(body, buf)
 		switch {
 		case errors.Is(err, io.EOF): // nothing more; previous part was the last
@@ -155,6 +187,9 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 			break
 		}
 	}
+	if err := wait(); err != nil {
+		return 0, err
+	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].PartNumber < parts[j].PartNumber })
 	if _, err := s.core.CompleteMultipartUpload(ctx, s.cfg.Bucket, key, uploadID, parts, opts); err != nil {
 		return 0, fmt.Errorf("media: put %s: complete: %w", key, s.classify(err))
@@ -164,11 +199,33 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func (s *Store) putPart(ctx context.Context, key, uploadID string, part int, data []byte) (minio.CompletePart, error) {
-	var crc [4]byte
-	binary.BigEndian.PutUint32(crc[:], crc32.Checksum(data, castagnoli))
+func (s *Store) partChecksum() string {
+	if s.cfg.UseTLS {
+		return "CRC32C"
+	}
+	return "SHA256"
+}
+
+type partResult struct {
+	part minio.CompletePart
+	err  error
+}
+
+// partSum returns the checksum header for one part.
+func (s *Store) partSum(data []byte) http.Header {
 	h := http.Header{}
-	h.Set("x-amz-checksum-crc32c", base64.StdEncoding.EncodeToString(crc[:]))
+	if s.cfg.UseTLS {
+		var crc [4]byte
+		binary.BigEndian.PutUint32(crc[:], crc32.Checksum(data, castagnoli))
+		h.Set("x-amz-checksum-crc32c", base64.StdEncoding.EncodeToString(crc[:]))
+	} else {
+		sum := sha256.Sum256(data)
+		h.Set("x-amz-checksum-sha256", base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	return h
+}
+
+func (s *Store) putPart(ctx context.Context, key, uploadID string, part int, data []byte, h http.Header) (minio.CompletePart, error) {
 	p, err := s.core.PutObjectPart(ctx, s.cfg.Bucket, key, uploadID, part, bytes.NewReader(data), int64(len(data)),
 		minio.PutObjectPartOptions{SSE: s.sse, CustomHeader: h, DisableContentSha256: true})
 	if err != nil {
@@ -186,27 +243,5 @@ func (s *Store) cleanup(ctx context.Context, key string) {
 	defer cancel()
 	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
 		s.log.Warn("cleanup after failed upload", "key", key, "err", err)
-	}
-}
-
-// fillGrowing reads from r until max bytes or EOF, growing its buffer
-// geometrically so small bodies stay small. eof reports that r is drained.
-func fillGrowing(r io.Reader, max int) (buf []byte, n int, eof bool, err error) {
-	buf = make([]byte, min(firstBufSize, max))
-	for {
-		m, err := io.ReadFull(r, buf[n:])
-		n += m
-		switch {
-		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return buf, n, true, nil
-		case err != nil:
-			return nil, 0, false, err
-		}
-		if n == max {
-			return buf, n, false, nil
-		}
-		nb := make([]byte, min(len(buf)*4, max))
-		copy(nb, buf[:n])
-		buf = nb
 	}
 }

@@ -32,6 +32,7 @@ type Store struct {
 	sse    encrypt.ServerSide
 	// encNote explains why encryption is off when it was requested.
 	encNote string
+	bufs    *bufPool
 	// keyHook, if set (tests only), sees each key Put generates.
 	keyHook func(key string)
 }
@@ -65,6 +66,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 		rules:  make(map[string]int64, len(cfg.Types)),
 		sem:    make(chan struct{}, cfg.MaxConcurrent),
 		dsem:   make(chan struct{}, 2),
+		bufs:   newBufPool(int(cfg.PartSize)),
 	}
 	for _, t := range cfg.Types {
 		s.rules[t.ContentType] = t.MaxBytes

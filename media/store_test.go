@@ -388,3 +388,37 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("unreachable: %v, want ErrUnavailable mentioning reachability", err)
 	}
 }
+
+// cancelAfter cancels a context once n bytes have been read through it.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	m, err := c.r.Read(p)
+	c.n -= int64(m)
+	if c.n <= 0 {
+		c.cancel()
+	}
+	return m, err
+}
+
+func TestPutCanceledMidUploadLeavesNothing(t *testing.T) {
+	s := newTestStore(t, func(c *Config) { c.PartSize = 5 << 20 })
+	var key string
+	s.keyHook = func(k string) { key = k }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := s.Put(ctx, &cancelAfter{r: bigJPEG(30 << 20), n: 12 << 20, cancel: cancel})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Put = %v, want context.Canceled", err)
+	}
+	if keys := listKeys(t, s); len(keys) != 0 {
+		t.Errorf("objects left: %v", keys)
+	}
+	if ups := listUploads(t, s, key); len(ups) != 0 {
+		t.Errorf("multipart uploads left: %v", ups)
+	}
+}
