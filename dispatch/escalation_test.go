@@ -26,6 +26,11 @@ schedules:
     rotation: [carla@stadt.localhost, dieter@stadt.localhost]
     start: 2026-01-05T08:00
     period: 7d
+  kalender:
+    rotation: [fallback@stadt.localhost]
+    start: 2026-01-05T08:00
+    period: 7d
+    ics: kalender.ics
 policies:
   esc:
     levels:
@@ -46,6 +51,10 @@ policies:
     levels:
       - after: 2s
         notify: person:eve@stadt.localhost
+  nachtpol:
+    levels:
+      - after: 500ms
+        notify: oncall
   slow:
     levels:
       - after: 1h
@@ -66,6 +75,11 @@ teams:
     name: Kill
     room: kill@conference.stadt.localhost
     policy: later
+  nacht:
+    name: Nachtdienst
+    room: nacht@conference.stadt.localhost
+    oncall: kalender
+    policy: nachtpol
   ordnung:
     name: Ordnungsamt
     room: ordnung@conference.stadt.localhost
@@ -84,6 +98,9 @@ addresses:
   kill:
     allow: [public]
     default_team: kill
+  nacht:
+    allow: [public]
+    default_team: nacht
   info:
     allow: [public]
 rules:
@@ -101,6 +118,16 @@ func lifecycleRulesFile(t testing.TB) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(p, []byte(lifecycleRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The imported shift plan: ics-person is on call from yesterday to tomorrow.
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:1@test\r\n" +
+		"DTSTAMP:" + day.Format("20060102T150405Z") + "\r\n" +
+		"DTSTART:" + day.Add(-24*time.Hour).Format("20060102T150405Z") + "\r\n" +
+		"DTEND:" + day.Add(48*time.Hour).Format("20060102T150405Z") + "\r\n" +
+		"SUMMARY:Bereitschaft: ics-person@stadt.localhost\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if err := os.WriteFile(filepath.Join(filepath.Dir(p), "kalender.ics"), []byte(ics), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -333,5 +360,26 @@ func TestAckTimeoutReescalates(t *testing.T) {
 	inc, evs = events(t, svc, r)
 	if inc.State != dispatch.StateResolved || countEvents(evs, "ack_timeout") != 1 {
 		t.Errorf("after resolving: state %s, %d ack_timeout events", inc.State, countEvents(evs, "ack_timeout"))
+	}
+}
+
+// TestEscalationOnCallFromCalendar: the on-call person comes from the
+// schedule's imported calendar, which beats its rotation.
+func TestEscalationOnCallFromCalendar(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := lifecycleService(t, pool, rec, dispatch.Config{})
+	start(t, svc)
+	r, err := svc.Intake(context.Background(), dispatch.NewReport{Channel: "api", Address: "nacht", Sender: "token:app", Text: "Kind allein auf dem Spielplatz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the 1:1 alert", func() bool {
+		_, c := rec.snapshot()
+		return chatsTo(c, "ics-person@stadt.localhost", "Eskalation Stufe 1: "+r.CaseNumber+" (Nachtdienst)") == 1
+	})
+	_, chats := rec.snapshot()
+	if chatsTo(chats, "fallback@stadt.localhost", "") != 0 {
+		t.Errorf("the rotation's person was alerted although the calendar names another: %+v", chats)
 	}
 }

@@ -117,6 +117,8 @@ type Service struct {
 	cfg    Config
 	queue  *river.Client[pgx.Tx]
 	metric *metrics
+	// calendars caches the schedules' imported on-call calendars.
+	calendars *CalendarCache
 }
 
 // Queues used by the job queue.
@@ -156,6 +158,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		cfg:    cfg,
 		metric: newMetrics(),
 	}
+	s.calendars = &CalendarCache{Loc: cfg.TimeZone, Now: cfg.Now}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &processReportWorker{s: s})
 	river.AddWorker(workers, &roomPostWorker{s: s})
