@@ -87,6 +87,7 @@ type Gateway struct {
 	connected chan struct{} // closed while a session is up
 	rooms     map[string]*room
 	pending   map[string]chan string // origin-id → room's stanza-id
+	posts     postIDs
 }
 
 // New returns a gateway; Run connects it. Attachments are stored in m.

@@ -79,7 +79,7 @@ func (g *Gateway) roomCommand(ctx context.Context, roomJID string, m *inMessage)
 		for _, e := range r.Reactions {
 			for _, t := range thumbsUp {
 				if strings.TrimSpace(e) == t {
-					if ref, err := g.disp.CaseByPost(ctx, roomJID, r.ID); err == nil {
+					if ref, err := g.disp.CaseByPost(ctx, roomJID, g.posts.origin(r.ID)); err == nil {
 						return roomCommand{Action: dispatch.ActionTake, Ref: ref, Via: "reaction"}, true
 					}
 					return roomCommand{}, false
@@ -95,7 +95,7 @@ func (g *Gateway) roomCommand(ctx context.Context, roomJID string, m *inMessage)
 	}
 	if r := m.Reply; r != nil && r.ID != "" {
 		if action, ok := parseBareCommand(body); ok {
-			if ref, err := g.disp.CaseByPost(ctx, roomJID, r.ID); err == nil {
+			if ref, err := g.disp.CaseByPost(ctx, roomJID, g.posts.origin(r.ID)); err == nil {
 				return roomCommand{Action: action, Ref: ref, Via: "reply"}, true
 			}
 		}

@@ -23,3 +23,23 @@ func TestSenderLimiter(t *testing.T) {
 		t.Fatal("a token did not come back after a second")
 	}
 }
+
+func TestPostIDs(t *testing.T) {
+	var p postIDs
+	p.add("sid-1", "fg-1")
+	if got := p.origin("sid-1"); got != "fg-1" {
+		t.Fatalf("origin(sid-1) = %q", got)
+	}
+	if got := p.origin("fg-7"); got != "fg-7" {
+		t.Fatalf("unknown ids must map to themselves, got %q", got)
+	}
+	for i := range maxPostIDs {
+		p.add(string(rune('a'+i%26))+string(rune(i)), "x")
+	}
+	if got := p.origin("sid-1"); got != "sid-1" {
+		t.Fatalf("oldest entry not evicted at the cap: %q", got)
+	}
+	if len(p.ids) > maxPostIDs {
+		t.Fatalf("map grew to %d", len(p.ids))
+	}
+}

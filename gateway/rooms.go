@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -244,19 +245,62 @@ func (g *Gateway) reflected(m *inMessage) bool {
 	if !isRoom {
 		return false
 	}
-	if ch != nil {
+	if m.OriginID != nil {
 		stanzaID := ""
 		for _, s := range m.StanzaIDs {
 			if strings.EqualFold(s.By, roomJID) {
 				stanzaID = s.ID
 			}
 		}
-		select {
-		case ch <- stanzaID:
-		default:
+		if stanzaID != "" {
+			g.posts.add(stanzaID, m.OriginID.ID)
+		}
+		if ch != nil {
+			select {
+			case ch <- stanzaID:
+			default:
+			}
 		}
 	}
 	return true
+}
+
+// postIDs maps the room's stanza-ids of our recent posts to our origin-ids.
+// Clients reference a post by its stanza-id; the database learns it only
+// after the echo, so a quick 👍 could otherwise miss its post.
+type postIDs struct {
+	mu    sync.Mutex
+	ids   map[string]string
+	order []string
+}
+
+const maxPostIDs = 10000
+
+func (p *postIDs) add(stanzaID, originID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ids == nil {
+		p.ids = map[string]string{}
+	}
+	if _, ok := p.ids[stanzaID]; ok {
+		return
+	}
+	if len(p.order) >= maxPostIDs {
+		delete(p.ids, p.order[0])
+		p.order = p.order[1:]
+	}
+	p.ids[stanzaID] = originID
+	p.order = append(p.order, stanzaID)
+}
+
+// origin returns our origin-id for a stanza-id, or id itself.
+func (p *postIDs) origin(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if o, ok := p.ids[id]; ok {
+		return o
+	}
+	return id
 }
 
 // SendChat sends a 1:1 message from a function address. It implements
