@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"net/http"
@@ -60,7 +61,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 	h := sha256.New()
 	// Read at most limit+1 bytes: the extra byte proves the body too large.
 	body := io.TeeReader(io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1), h)
-	size, err := s.upload(ctx, obj.Key, ct, body, limit)
+	size, err := s.upload(ctx, obj.Key, ct, body, limit, h)
 	if err != nil {
 		return Object{}, err
 	}
@@ -73,7 +74,8 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 // upload writes body to key: one PUT if it fits in one part, else a
 // multipart upload that fills one part buffer while the other uploads.
 // Any failure aborts the upload and removes the key.
-func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64) (size int64, err error) {
+// whole is the SHA-256 being computed of body as it is read.
+func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64, whole hash.Hash) (size int64, err error) {
 	opts := minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, PartSize: uint64(s.cfg.PartSize)}
 	defer func() {
 		if err != nil {
@@ -104,7 +106,7 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		// header the server checks the body against: that protects the
 		// bytes as a signed payload would, without minio-go and the server
 		// hashing them a second time.
-		sum := sha256.Sum256(buf[:n])
+		sum := whole.Sum(nil) // body is drained: this is the hash of buf[:n]
 		single := opts
 		single.DisableContentSha256 = true
 		single.UserMetadata = map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum[:])}
@@ -157,13 +159,14 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		if total > limit {
 			return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
 		}
-		sum := s.partSum(buf[:n])
 		if err := wait(); err != nil {
 			return 0, err
 		}
 		ch := make(chan partResult, 1)
 		go func(part int, data []byte) {
-			p, err := s.putPart(ctx, key, uploadID, part, data, sum)
+			// The part checksum is computed here, in parallel with the
+			// reader hashing the next part.
+			p, err := s.putPart(ctx, key, uploadID, part, data, s.partSum(data))
 			ch <- partResult{p, err}
 		}(part, buf[:n])
 		inflight = ch
