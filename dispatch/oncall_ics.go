@@ -34,7 +34,8 @@ import (
 // Limits for imported calendars.
 const (
 	MaxCalendarSize   = 2 << 20 // bytes of iCalendar text
-	maxCalendarEvents = 1000    // VEVENTs with a person
+	maxCalendarEvents = 20_000  // VEVENTs with a person
+	maxRecurring      = 500     // of which with an RRULE
 	maxLineLen        = 4096    // bytes of one unfolded content line we keep
 	maxLineSemicolons = 64      // parameters and rule parts in one line
 	maxNesting        = 8       // BEGIN depth
@@ -84,6 +85,7 @@ type calEvent struct {
 	endSecs int           //
 	exact   time.Duration //
 	rule    *rrule.ROption
+	last    time.Time // last occurrence of a rule with COUNT (zero: none)
 	rdates  []time.Time
 	exInst  map[int64]bool // excluded instants (Unix seconds)
 	exDays  map[int]bool   // excluded local dates (civilDay), from EXDATE;VALUE=DATE
@@ -139,6 +141,9 @@ func (e *calEvent) occurrences(out []Shift, from, to time.Time, budget *int) []S
 		add(e.start)
 		return out
 	}
+	if e.rule.Count > 0 && e.last.Before(lookFrom) {
+		return out
+	}
 	opt := *e.rule
 	opt.Dtstart = fastForward(e.rule, e.start, lookFrom)
 	r, err := rrule.NewRRule(opt)
@@ -157,28 +162,59 @@ func (e *calEvent) occurrences(out []Shift, from, to time.Time, budget *int) []S
 	return out
 }
 
-// fastForward moves a DAILY or WEEKLY rule's start by whole intervals to
-// just before lookFrom, which leaves the occurrences from there on
-// unchanged; rules with COUNT, or by month or year, start where they start.
+// fastForward moves a rule's start by whole intervals to before lookFrom,
+// which leaves the occurrences from there on unchanged (the defaults
+// rrule-go derives from DTSTART are explicit, see explicitDefaults).
+// Rules with COUNT start where they start.
 func fastForward(r *rrule.ROption, start, lookFrom time.Time) time.Time {
 	if r.Count > 0 || !start.Before(lookFrom) {
 		return start
 	}
-	step := max(r.Interval, 1)
-	switch r.Freq {
-	case rrule.DAILY:
-	case rrule.WEEKLY:
-		step *= 7
-	default:
-		return start
-	}
-	k := (civilDay(lookFrom.In(start.Location()))-civilDay(start))/step - 1
-	if k <= 0 {
-		return start
-	}
+	loc := start.Location()
+	n := max(r.Interval, 1)
 	y, m, d := start.Date()
-	hh, mm, ss := start.Clock()
-	return time.Date(y, m, d+k*step, hh, mm, ss, start.Nanosecond(), start.Location())
+	ly, lm, _ := lookFrom.In(loc).Date()
+	switch r.Freq {
+	case rrule.DAILY, rrule.WEEKLY:
+		step := n
+		if r.Freq == rrule.WEEKLY {
+			step *= 7
+		}
+		if k := (civilDay(lookFrom.In(loc))-civilDay(start))/step - 1; k > 0 {
+			return time.Date(y, m, d+k*step, 0, 0, 0, 0, loc)
+		}
+	case rrule.MONTHLY:
+		if k := ((ly*12+int(lm))-(y*12+int(m)))/n - 1; k > 0 {
+			return time.Date(y, m+time.Month(k*n), 1, 0, 0, 0, 0, loc)
+		}
+	case rrule.YEARLY:
+		if k := (ly-y)/n - 1; k > 0 {
+			return time.Date(y+k*n, 1, 1, 0, 0, 0, 0, loc)
+		}
+	}
+	return start
+}
+
+// explicitDefaults writes down what rrule-go would derive from DTSTART
+// (the day, weekday, month and time of day of occurrences), so that
+// fastForward may move DTSTART.
+func explicitDefaults(opt *rrule.ROption, start time.Time) {
+	if len(opt.Byweekno) == 0 && len(opt.Byyearday) == 0 && len(opt.Bymonthday) == 0 && len(opt.Byweekday) == 0 && len(opt.Byeaster) == 0 {
+		switch opt.Freq {
+		case rrule.YEARLY:
+			if len(opt.Bymonth) == 0 {
+				opt.Bymonth = []int{int(start.Month())}
+			}
+			opt.Bymonthday = []int{start.Day()}
+		case rrule.MONTHLY:
+			opt.Bymonthday = []int{start.Day()}
+		case rrule.WEEKLY:
+			opt.Byweekday = []rrule.Weekday{[]rrule.Weekday{rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA, rrule.SU}[(int(start.Weekday())+6)%7]}
+		}
+	}
+	opt.Byhour = []int{start.Hour()}
+	opt.Byminute = []int{start.Minute()}
+	opt.Bysecond = []int{start.Second()}
 }
 
 // LoadCalendar reads a calendar from a file path or an https:// (or
@@ -434,12 +470,13 @@ func sanitize(data []byte) ([]byte, error) {
 
 // calParser turns the parsed components into a Calendar.
 type calParser struct {
-	loc     *time.Location
-	tz      map[string]*time.Location // resolved TZIDs
-	vtz     map[string]*ics.VTimezone
-	cal     *Calendar
-	ignored int
-	dates   int // EXDATE/RDATE values so far
+	loc       *time.Location
+	tz        map[string]*time.Location // resolved TZIDs
+	vtz       map[string]*ics.VTimezone
+	cal       *Calendar
+	ignored   int
+	dates     int // EXDATE/RDATE values so far
+	recurring int // events with an RRULE so far
 }
 
 func (p *calParser) ignore(e *ics.VEvent, format string, args ...any) {
@@ -539,6 +576,11 @@ func (p *calParser) add(ce *calEvent) error {
 	if len(p.cal.events) >= maxCalendarEvents {
 		return errorf(ErrInvalid, "calendar: more than %d on-call events", maxCalendarEvents)
 	}
+	if ce.rule != nil {
+		if p.recurring++; p.recurring > maxRecurring {
+			return errorf(ErrInvalid, "calendar: more than %d recurring on-call events", maxRecurring)
+		}
+	}
 	p.cal.events = append(p.cal.events, ce)
 	return nil
 }
@@ -598,11 +640,27 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 			return nil, fmt.Errorf("RRULE: %w", err)
 		}
 		ce.rule = opt
+		if opt.Count > 0 {
+			r, err := newRRule(*opt)
+			if err != nil {
+				return nil, fmt.Errorf("RRULE: %w", err)
+			}
+			for next, n := r.Iterator(), 0; n < maxCount; n++ {
+				o, ok := next()
+				if !ok {
+					break
+				}
+				ce.last = o
+			}
+		}
 	}
 	for _, pr := range icsProps(cb, "EXDATE") {
 		ts, err := p.parseTimes(pr)
 		if err != nil {
 			return nil, fmt.Errorf("EXDATE: %w", err)
+		}
+		if p.dates += len(ts); p.dates > maxExdates {
+			return nil, errorf(ErrInvalid, "calendar: more than %d EXDATE and RDATE values", maxExdates)
 		}
 		for _, t := range ts {
 			if t.allDay && !allDay {
@@ -616,6 +674,9 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 		ts, err := p.parseTimes(pr)
 		if err != nil {
 			return nil, fmt.Errorf("RDATE: %w", err)
+		}
+		if p.dates += len(ts); p.dates > maxExdates {
+			return nil, errorf(ErrInvalid, "calendar: more than %d EXDATE and RDATE values", maxExdates)
 		}
 		for _, t := range ts {
 			ce.rdates = append(ce.rdates, t.Time)
@@ -666,6 +727,7 @@ func (p *calParser) rule(value string, start time.Time) (*rrule.ROption, error) 
 	if _, ok := r.Iterator()(); !ok {
 		return nil, errors.New("no occurrence in twelve years (an impossible date?)")
 	}
+	explicitDefaults(opt, start)
 	return opt, nil
 }
 
@@ -710,10 +772,6 @@ func (p *calParser) parseTimes(pr *ics.IANAProperty) ([]icsTime, error) {
 	isDate := strings.EqualFold(icsParam(pr, "VALUE"), "DATE")
 	var out []icsTime
 	for v := range strings.SplitSeq(pr.Value, ",") {
-		p.dates++
-		if p.dates > maxExdates {
-			return nil, errorf(ErrInvalid, "calendar: more than %d dates", maxExdates)
-		}
 		v = strings.TrimSpace(v)
 		var t time.Time
 		var err error

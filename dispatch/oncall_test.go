@@ -15,6 +15,8 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Berlin on hosts without a zone database
 
+	"github.com/teambition/rrule-go"
+
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/routing"
 )
@@ -334,17 +336,17 @@ func TestCalendarMalformed(t *testing.T) {
 		return "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n" + strings.Join(lines, "\r\n") + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	}
 	tests := map[string]string{
-		"empty":           "",
-		"not ics":         "hello world\n",
-		"no calendar":     "BEGIN:VEVENT\r\nEND:VEVENT\r\n",
-		"unbalanced":      "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
-		"unterminated":    "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\n",
-		"bad param":       event(`DTSTART;TZID="Europe/Berlin:20261103T090000`),
-		"line too long":   event("SUMMARY:" + strings.Repeat("a", 5000)),
-		"many params":     event("ATTENDEE" + strings.Repeat(";X=1", 100) + ":mailto:a@b.example"),
-		"deep nesting":    "BEGIN:VCALENDAR\r\n" + strings.Repeat("BEGIN:X\r\n", 20) + strings.Repeat("END:X\r\n", 20) + "END:VCALENDAR\r\n",
-		"too large":       "BEGIN:VCALENDAR\r\n" + strings.Repeat("COMMENT:"+strings.Repeat("x", 100)+"\r\n", 25000) + "END:VCALENDAR\r\n",
-		"too many events": "BEGIN:VCALENDAR\r\n" + strings.Repeat("BEGIN:VEVENT\r\nDTSTART:20261103T090000Z\r\nDURATION:PT1H\r\nSUMMARY:a@b.example\r\nEND:VEVENT\r\n", 1001) + "END:VCALENDAR\r\n",
+		"empty":          "",
+		"not ics":        "hello world\n",
+		"no calendar":    "BEGIN:VEVENT\r\nEND:VEVENT\r\n",
+		"unbalanced":     "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+		"unterminated":   "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\n",
+		"bad param":      event(`DTSTART;TZID="Europe/Berlin:20261103T090000`),
+		"line too long":  event("SUMMARY:" + strings.Repeat("a", 5000)),
+		"many params":    event("ATTENDEE" + strings.Repeat(";X=1", 100) + ":mailto:a@b.example"),
+		"deep nesting":   "BEGIN:VCALENDAR\r\n" + strings.Repeat("BEGIN:X\r\n", 20) + strings.Repeat("END:X\r\n", 20) + "END:VCALENDAR\r\n",
+		"too large":      "BEGIN:VCALENDAR\r\n" + strings.Repeat("COMMENT:"+strings.Repeat("x", 100)+"\r\n", 25000) + "END:VCALENDAR\r\n",
+		"too many rules": "BEGIN:VCALENDAR\r\n" + strings.Repeat("BEGIN:VEVENT\r\nDTSTART:20261103T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:a@b.example\r\nEND:VEVENT\r\n", 501) + "END:VCALENDAR\r\n",
 	}
 	for name, in := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -543,5 +545,55 @@ func TestCalendarCache(t *testing.T) {
 	now = now.Add(30 * time.Second)
 	if p, err := who(); p != "c@x.example" || err != nil {
 		t.Errorf("a minute after the failure: %q %v, want the reloaded c@x.example", p, err)
+	}
+}
+
+// Expansion skips ahead to the queried window (the rule's DTSTART moved by
+// whole intervals); the result must equal the library's expansion from the
+// original DTSTART.
+func TestCalendarSkipAheadMatchesLibrary(t *testing.T) {
+	loc := ocBerlin(t)
+	rules := []struct{ dtstart, rule string }{
+		{"20010104T023000", "FREQ=DAILY;INTERVAL=5"},
+		{"20010104T180000", "FREQ=WEEKLY;INTERVAL=3;BYDAY=MO,TH"},
+		{"20010107T080000", "FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=SU,MO"},
+		{"20010131T080000", "FREQ=MONTHLY"},
+		{"20010131T080000", "FREQ=MONTHLY;INTERVAL=7;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR"},
+		{"20010126T200000", "FREQ=MONTHLY;BYDAY=-1FR"},
+		{"20000229T120000", "FREQ=YEARLY"},
+		{"20010514T060000", "FREQ=YEARLY;INTERVAL=3;BYWEEKNO=20;BYDAY=MO"},
+		{"20010101T000000", "FREQ=DAILY;BYMONTH=3,10;BYDAY=SU;UNTIL=20270101T000000Z"},
+	}
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2029, 1, 1, 0, 0, 0, 0, loc)
+	for _, r := range rules {
+		ics := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID=Europe/Berlin:" + r.dtstart + "\r\nDURATION:PT1M\r\nRRULE:" + r.rule + "\r\nSUMMARY:a@b.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+		cal, err := dispatch.ParseCalendar(strings.NewReader(ics), loc)
+		if err != nil || len(cal.Ignored) > 0 {
+			t.Fatalf("%s: %v %v", r.rule, err, cal)
+		}
+		var got []string
+		for _, sh := range cal.Shifts(from, to) {
+			got = append(got, sh.From.Format(time.RFC3339))
+		}
+		opt, err := rrule.StrToROptionInLocation(r.rule, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opt.Dtstart, err = time.ParseInLocation("20060102T150405", r.dtstart, loc); err != nil {
+			t.Fatal(err)
+		}
+		lib, err := rrule.NewRRule(*opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, o := range lib.Between(from.Add(-time.Minute), to, true) {
+			if o.Add(time.Minute).After(from) && o.Before(to) {
+				want = append(want, o.Format(time.RFC3339))
+			}
+		}
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%s from %s: got %d occurrences, want %d\ngot  %v\nwant %v", r.rule, r.dtstart, len(got), len(want), got, want)
+		}
 	}
 }
