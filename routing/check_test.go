@@ -118,3 +118,38 @@ func TestBrokenExamplesBaseIsValid(t *testing.T) {
 		t.Fatalf("fixed file: %v", err)
 	}
 }
+
+// Shape mistakes are all reported in one run, in plain words.
+func TestCheckReportsAllShapeMistakes(t *testing.T) {
+	path := writeRules(t, `teams:
+  a: {room: a@c.example}
+rules:
+  - hello
+  - {name: x, match: {address: [a, {b: c}]}, team: a}
+  - {name: y, match: {urgent: maybe}, team: a}
+  - {name: z, match: {time: "08:00"}, team: a}
+default: {team: a, cc: {x: 1}}
+holidays: 2026-01-01
+`, "")
+	_, err := Load(path)
+	var verr *Error
+	if !errors.As(err, &verr) {
+		t.Fatalf("err = %v", err)
+	}
+	want := []string{
+		"rules.yaml:4: cannot unmarshal !!str `hello` into a rule (a mapping)",
+		"rules.yaml:5: expected a string, found a mapping",
+		"rules.yaml:6: cannot unmarshal !!str `maybe` into true or false",
+		"rules.yaml:7: cannot unmarshal !!str `08:00` into a list",
+		"rules.yaml:8: expected a string or a list of strings, found a mapping",
+		"rules.yaml:9: cannot unmarshal !!timestamp `2026-01-01` into a list",
+	}
+	if len(verr.Problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%v", len(verr.Problems), len(want), err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+}

@@ -73,6 +73,7 @@ func (ps *problems) addYAML(err error) {
 		}
 	}
 	for _, m := range msgs {
+		m = plainTypes(m)
 		if sm := yamlLineRe.FindStringSubmatch(m); sm != nil {
 			n, _ := strconv.Atoi(sm[1])
 			ps.add(n, "%s", sm[2])
@@ -94,4 +95,32 @@ func (ps *problems) err() error {
 		return list[i].Line < list[j].Line
 	})
 	return &Error{Problems: list}
+}
+
+var (
+	goListRe  = regexp.MustCompile(`into \[\][^ ]+`)
+	goTypeRe  = regexp.MustCompile(`into (?:routing\.)?(raw[A-Za-z]+|bool|int|string|float64)`)
+	typeWords = map[string]string{
+		"rawFile": "the rules file (a mapping)", "rawAreas": "the areas section (a mapping)",
+		"rawTeam": "a team (a mapping)", "rawAddress": "an address (a mapping)",
+		"rawPolicy": "a policy (a mapping)", "rawLevel": "an escalation level (a mapping)",
+		"rawSchedule": "a schedule (a mapping)", "rawOverride": "an override (a mapping)",
+		"rawWindow": "a time window (a mapping)", "rawRule": "a rule (a mapping)",
+		"rawAction": "a team target (a mapping)", "rawMatch": "the match conditions (a mapping)",
+		"rawNear": "a near condition (a mapping)", "rawTests": "a test file (a mapping)",
+		"rawCase": "a test case (a mapping)",
+		"bool":    "true or false", "int": "a whole number", "string": "a string", "float64": "a number",
+	}
+)
+
+// plainTypes replaces Go type names in yaml.v3 messages with words.
+func plainTypes(m string) string {
+	m = goListRe.ReplaceAllString(m, "into a list")
+	return goTypeRe.ReplaceAllStringFunc(m, func(s string) string {
+		name := goTypeRe.FindStringSubmatch(s)[1]
+		if w, ok := typeWords[name]; ok {
+			return "into " + w
+		}
+		return s
+	})
 }

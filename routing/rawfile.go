@@ -152,14 +152,14 @@ func (s *strList) UnmarshalYAML(n *yaml.Node) error {
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
 			if c.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: expected a string, found a %s", c.Line, kindName(c.Kind))
+				return typeErr(c.Line, "expected a string, found a %s", kindName(c.Kind))
 			}
 			s.V = append(s.V, c.Value)
 			s.Lines = append(s.Lines, c.Line)
 		}
 		return nil
 	}
-	return fmt.Errorf("line %d: expected a string or a list of strings, found a %s", n.Line, kindName(n.Kind))
+	return typeErr(n.Line, "expected a string or a list of strings, found a %s", kindName(n.Kind))
 }
 
 func (s *strList) lineOf(i int) int {
@@ -183,13 +183,13 @@ func (m *omap[T]) UnmarshalYAML(n *yaml.Node) error {
 		if n.Tag == "!!null" {
 			return nil
 		}
-		return fmt.Errorf("line %d: expected a mapping (name: …), found a %s", n.Line, kindName(n.Kind))
+		return typeErr(n.Line, "expected a mapping (name: …), found a %s", kindName(n.Kind))
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if prev, ok := seen[k.Value]; ok {
-			return fmt.Errorf("line %d: %q is defined twice (first at line %d)", k.Line, k.Value, prev)
+			return typeErr(k.Line, "%q is defined twice (first at line %d)", k.Value, prev)
 		}
 		seen[k.Value] = k.Line
 		var e entry[T]
@@ -203,6 +203,12 @@ func (m *omap[T]) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func (m *omap[T]) innerType() reflect.Type { return reflect.TypeFor[T]() }
+
+// typeErr returns a yaml.TypeError, which yaml.v3 collects and goes on
+// decoding, so that one run reports every such mistake.
+func typeErr(line int, format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: ", line) + fmt.Sprintf(format, args...)}}
+}
 
 func kindName(k yaml.Kind) string {
 	switch k {
@@ -220,7 +226,10 @@ func kindName(k yaml.Kind) string {
 // through them.
 type wrapper interface{ innerType() reflect.Type }
 
-var wrapperType = reflect.TypeFor[wrapper]()
+var (
+	wrapperType     = reflect.TypeFor[wrapper]()
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+)
 
 // checkKeys reports mapping keys that no field of t accepts. yaml.v3 only
 // checks known fields at the top level of a Decoder, not inside custom
@@ -237,6 +246,9 @@ func checkKeys(n *yaml.Node, t reflect.Type, add func(line int, format string, a
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if !reflect.PointerTo(t).Implements(wrapperType) && reflect.PointerTo(t).Implements(unmarshalerType) {
+		return // a leaf with its own decoding (strList)
 	}
 	if reflect.PointerTo(t).Implements(wrapperType) {
 		inner := reflect.New(t).Interface().(wrapper).innerType()
