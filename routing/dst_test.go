@@ -105,3 +105,19 @@ func TestWeekBitsMirrorMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowString(t *testing.T) {
+	for _, c := range []struct {
+		w    Window
+		want string
+	}{
+		{Window{Days: 0b0011110, From: 480, To: 960}, "mon-thu 08:00-16:00"},
+		{Window{Days: 1<<6 | 1<<0 | 1<<DayHoliday, From: 0, To: 1440}, "sat,sun,holiday 00:00-24:00"},
+		{Window{Days: allDays, From: 1320, To: 360}, "every day 22:00-06:00"},
+		{Window{Days: 1<<1 | 1<<3 | 1<<4 | 1<<5, From: 0, To: 60}, "mon,wed-fri 00:00-01:00"},
+	} {
+		if got := c.w.String(); got != c.want {
+			t.Errorf("%08b: %q, want %q", c.w.Days, got, c.want)
+		}
+	}
+}

@@ -36,16 +36,32 @@ func (w Window) String() string {
 	case 0b0111110:
 		b.WriteString("mon-fri")
 	default:
-		first := true
-		for _, d := range []int{1, 2, 3, 4, 5, 6, 0, 7} {
-			if w.Days&(1<<d) != 0 {
-				if !first {
-					b.WriteByte(',')
-				}
-				b.WriteString(dayNames[d])
-				first = false
+		// weekdays mon..sun, runs of three or more as ranges, then holiday
+		order := []int{1, 2, 3, 4, 5, 6, 0}
+		var parts []string
+		for i := 0; i < len(order); {
+			if w.Days&(1<<order[i]) == 0 {
+				i++
+				continue
 			}
+			j := i
+			for j+1 < len(order) && w.Days&(1<<order[j+1]) != 0 {
+				j++
+			}
+			switch {
+			case j-i >= 2:
+				parts = append(parts, dayNames[order[i]]+"-"+dayNames[order[j]])
+			default:
+				for k := i; k <= j; k++ {
+					parts = append(parts, dayNames[order[k]])
+				}
+			}
+			i = j + 1
 		}
+		if w.Days&(1<<DayHoliday) != 0 {
+			parts = append(parts, "holiday")
+		}
+		b.WriteString(strings.Join(parts, ","))
 	}
 	fmt.Fprintf(&b, " %02d:%02d-%02d:%02d", w.From/60, w.From%60, w.To/60, w.To%60)
 	return b.String()
