@@ -27,12 +27,12 @@ type Shift struct {
 type OnCall struct {
 	Person string    // bare JID
 	Source string    // where the answer at the instant came from
-	Until  time.Time // when somebody else (or nobody) takes over; see maxLookahead
+	Until  time.Time // when somebody else (or nobody) takes over; zero: not within maxLookahead
 }
 
 // maxLookahead bounds how far OnCallAt looks for the end of the current
-// person's duty. A person on call for longer is reported "until" this far
-// ahead of the instant asked about.
+// person's duty. For a person on call for longer (a one-person rotation)
+// the until time is zero.
 const maxLookahead = 400 * 24 * time.Hour
 
 // maxRotationShifts bounds the rotation shifts generated for one plan, so a
@@ -41,8 +41,9 @@ const maxRotationShifts = 100_000
 
 // OnCallAt reports who is on call at the instant at under schedule s and its
 // imported calendar (nil if none), and until when that person stays on call
-// (across consecutive shifts of different sources). ok is false when nobody
-// is on call at that instant.
+// (across consecutive shifts of different sources; zero when no handover
+// comes within 400 days). ok is false when nobody is on call at that
+// instant.
 //
 // Precedence: an override beats a calendar event, which beats the rotation.
 func OnCallAt(s routing.Schedule, cal *Calendar, at time.Time) (person string, until time.Time, ok bool) {
@@ -66,7 +67,11 @@ func LookupOnCall(s routing.Schedule, cal *Calendar, at time.Time) (OnCall, bool
 			}
 			oc.Until = sh.To
 		}
-		if oc.Until.Before(end) || window >= maxLookahead {
+		if oc.Until.Before(end) {
+			return oc, true
+		}
+		if window >= maxLookahead {
+			oc.Until = time.Time{}
 			return oc, true
 		}
 		window = min(2*window, maxLookahead)

@@ -154,6 +154,19 @@ func TestOnCallRotationExactPeriodAndNoStart(t *testing.T) {
 	}
 }
 
+func TestOnCallNoHandover(t *testing.T) {
+	s := routing.Schedule{Rotation: []string{"carla@stadt.localhost"}, Start: ocLocal(t, "2026-01-05T08:00"), Period: 7 * 24 * time.Hour}
+	p, until, ok := dispatch.OnCallAt(s, nil, ocUTC(t, "2026-11-22T23:10"))
+	if !ok || p != "carla@stadt.localhost" || !until.IsZero() {
+		t.Errorf("one-person rotation: %q until %v ok %v, want carla with no until", p, until, ok)
+	}
+	// an override ends carla's stretch
+	s.Overrides = []routing.Override{{From: ocUTC(t, "2027-03-01T00:00"), To: ocUTC(t, "2027-03-02T00:00"), Person: "ben@stadt.localhost"}}
+	if _, until, _ := dispatch.OnCallAt(s, nil, ocUTC(t, "2026-11-22T23:10")); !until.Equal(ocUTC(t, "2027-03-01T00:00")) {
+		t.Errorf("until the override: %v", until)
+	}
+}
+
 func TestOnCallNobody(t *testing.T) {
 	s := routing.Schedule{Overrides: []routing.Override{{From: ocUTC(t, "2026-11-01T00:00"), To: ocUTC(t, "2026-11-02T00:00"), Person: "a@x.example"}}}
 	if p, _, ok := dispatch.OnCallAt(s, nil, ocUTC(t, "2026-11-02T00:00")); ok {

@@ -86,7 +86,11 @@ func runOncall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stdout, "%s: nobody on call at %s\n", label, fmtWhen(when, loc))
 			return exitError{1}
 		}
-		fmt.Fprintf(stdout, "%s: %s on call at %s until %s (%s)\n", label, oc.Person, fmtWhen(when, loc), fmtWhen(oc.Until, loc), oc.Source)
+		until := "until further notice"
+		if !oc.Until.IsZero() {
+			until = "until " + fmtWhen(oc.Until, loc)
+		}
+		fmt.Fprintf(stdout, "%s: %s on call at %s %s (%s)\n", label, oc.Person, fmtWhen(when, loc), until, oc.Source)
 		return nil
 	}
 

@@ -21,6 +21,8 @@ schedules:
       - {from: 2026-11-24T18:00, to: 2026-11-25T06:00, person: carla@stadt.localhost}
   plan:
     ics: plan.ics
+  solo:
+    rotation: [carla@stadt.localhost]
 policies:
   standard:
     levels:
@@ -82,6 +84,8 @@ func TestOncallNow(t *testing.T) {
 		// 2026-11-16 is week 45 from 2026-01-05: ben (odd), until Monday 08:00 CET
 		{[]string{"now", "tiefbau", "--rules", rules, "--at", "2026-11-22T23:10"},
 			"tiefbau (schedule bereitschaft): ben@stadt.localhost on call at Sun 2026-11-22 23:10 CET until Mon 2026-11-23 08:00 CET (rotation)\n"},
+		{[]string{"now", "solo", "--rules", rules, "--at", "2026-11-24T19:00"},
+			"schedule solo: carla@stadt.localhost on call at Tue 2026-11-24 19:00 CET until further notice (rotation)\n"},
 		{[]string{"now", "--rules", rules, "--at", "2026-11-24T19:00", "tiefbau"},
 			"tiefbau (schedule bereitschaft): carla@stadt.localhost on call at Tue 2026-11-24 19:00 CET until Wed 2026-11-25 06:00 CET (override)\n"},
 		// TEAM may name a schedule; the calendar is relative to the rules file
