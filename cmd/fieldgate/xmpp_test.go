@@ -304,3 +304,52 @@ func TestGoSendxmpp(t *testing.T) {
 		t.Fatalf("file sent with go-sendxmpp -h: %d media, lat %v; want 1 photo with DSCN0021's position", media, mlat)
 	}
 }
+
+// TestProsodyRestart: a report accepted while the XMPP server is down is
+// posted exactly once after the gateway has reconnected and rejoined.
+func TestProsodyRestart(t *testing.T) {
+	testsvc.ExclusiveProsody(t)
+	s := xmppStack(t, nil)
+	room := testsvc.Room("tiefbau", s.suffix)
+	file := func(text string) string {
+		t.Helper()
+		body, ct := form(t, map[string]string{"to": "tiefbau", "text": text}, nil)
+		resp, rec := s.post(s.token, body, ct)
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST: %s %v", resp.Status, rec)
+		}
+		return rec["case_number"].(string)
+	}
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	anna.JoinRoom(room, "anna-"+s.suffix)
+	before := file("vor dem Neustart")
+	anna.WaitMessage(30*time.Second, "the first post", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, before)
+	})
+
+	var during string
+	testsvc.RestartProsody(t, func() {
+		during = file("während Prosody nicht läuft")
+		time.Sleep(2 * time.Second) // the post job runs and fails at least once
+	})
+	anna2 := testsvc.Login(t, testsvc.DemoUser("anna"))
+	anna2.JoinRoomHistory(room, "anna2-"+s.suffix, 50)
+	anna2.WaitMessage(60*time.Second, "the post queued during the outage", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, during)
+	})
+	time.Sleep(3 * time.Second) // a duplicate would arrive now
+	n := 0
+	for _, m := range anna2.Messages() {
+		if s.fromGateway(m) && strings.Contains(m.Body, "🆕") && strings.Contains(m.Body, during) {
+			n++
+		}
+	}
+	var posted int
+	if err := s.query(`SELECT count(*) FROM incident_events e JOIN incidents i ON i.id = e.incident_id
+		WHERE i.case_number = $1 AND e.kind = 'posted'`, during).Scan(&posted); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || posted != 1 {
+		t.Fatalf("post of %s seen %d times in the room, %d posted events; want exactly 1", during, n, posted)
+	}
+}

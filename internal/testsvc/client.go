@@ -145,7 +145,10 @@ func (c *Client) Chat(to, body string) string {
 }
 
 // JoinRoom enters a MUC room with nick (no history).
-func (c *Client) JoinRoom(room, nick string) {
+func (c *Client) JoinRoom(room, nick string) { c.JoinRoomHistory(room, nick, 0) }
+
+// JoinRoomHistory enters a MUC room asking for the last n messages.
+func (c *Client) JoinRoomHistory(room, nick string, n int) {
 	c.Send(struct {
 		XMLName xml.Name `xml:"presence"`
 		To      string   `xml:"to,attr"`
@@ -155,7 +158,14 @@ func (c *Client) JoinRoom(room, nick string) {
 				Max int `xml:"maxstanzas,attr"`
 			} `xml:"history"`
 		}
-	}{To: room + "/" + nick})
+	}{To: room + "/" + nick, X: struct {
+		XMLName xml.Name `xml:"http://jabber.org/protocol/muc x"`
+		History struct {
+			Max int `xml:"maxstanzas,attr"`
+		} `xml:"history"`
+	}{History: struct {
+		Max int `xml:"maxstanzas,attr"`
+	}{Max: n}}})
 }
 
 // Groupchat writes body into a room.

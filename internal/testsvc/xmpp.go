@@ -38,6 +38,7 @@ const (
 func XMPP(t testing.TB) XMPPEnv {
 	t.Helper()
 	v := env(t, "FIELDGATE_TEST_XMPP_C2S", "FIELDGATE_TEST_XMPP_COMPONENT", "FIELDGATE_TEST_XMPP_SECRET", "FIELDGATE_TEST_XMPP_HTTP")
+	sharedProsody(t)
 	return XMPPEnv{
 		C2S:           v[0],
 		ComponentAddr: v[1],
