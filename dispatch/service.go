@@ -182,6 +182,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		JobTimeout:           30 * time.Second, // below RescueStuckJobsAfter, as river requires
 		Logger:               s.log.With("component", "queue"),
 		MaxAttempts:          25,
+		RetryPolicy:          retryPolicy{},
 		PeriodicJobs:         s.periodicJobs(),
 		Hooks:                []rivertype.Hook{&exactTimers{}},
 	})
