@@ -40,9 +40,10 @@ func (roomPostArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queu
 
 // chatArgs: one 1:1 message from a function address to a person.
 type chatArgs struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-	Body string `json:"body"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	Body       string    `json:"body"`
+	IncidentID uuid.UUID `json:"incident_id,omitempty"` // for delivery evidence of alerts
 }
 
 func (chatArgs) Kind() string                 { return "chat_message" }
@@ -228,7 +229,13 @@ func (s *Service) enqueueRoomPostFor(ctx context.Context, tx pgx.Tx, incident, r
 }
 
 func (s *Service) enqueueChat(ctx context.Context, tx pgx.Tx, from, to, body string) error {
-	if _, err := s.queue.InsertTx(ctx, tx, chatArgs{From: from, To: to, Body: body}, nil); err != nil {
+	return s.enqueueChatFor(ctx, tx, uuid.Nil, from, to, body)
+}
+
+// enqueueChatFor queues a 1:1 message about an incident; receipts and
+// read markers for it are recorded as delivery evidence (RecordDelivery).
+func (s *Service) enqueueChatFor(ctx context.Context, tx pgx.Tx, incident uuid.UUID, from, to, body string) error {
+	if _, err := s.queue.InsertTx(ctx, tx, chatArgs{From: from, To: to, Body: body, IncidentID: incident}, nil); err != nil {
 		return fmt.Errorf("enqueue chat message: %w", err)
 	}
 	return nil
@@ -283,5 +290,11 @@ type chatWorker struct {
 }
 
 func (w *chatWorker) Work(ctx context.Context, job *river.Job[chatArgs]) error {
-	return w.s.msgr.SendChat(ctx, ChatMessage{From: job.Args.From, To: job.Args.To, Body: job.Args.Body})
+	// The id is stable across retries (clients drop a repeated id) and
+	// names the incident, so that a receipt or read marker can be filed.
+	id := fmt.Sprintf("fg-%d", job.ID)
+	if job.Args.IncidentID != uuid.Nil {
+		id = fmt.Sprintf("fgi-%s-%d", job.Args.IncidentID, job.ID)
+	}
+	return w.s.msgr.SendChat(ctx, ChatMessage{ID: id, From: job.Args.From, To: job.Args.To, Body: job.Args.Body})
 }

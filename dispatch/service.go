@@ -40,6 +40,7 @@ type RoomPost struct {
 
 // ChatMessage is a 1:1 message from a function address to a person.
 type ChatMessage struct {
+	ID   string // message id; stable across retries
 	From string // local part of the function address it comes from ("" = the service itself)
 	To   string // bare JID
 	Body string

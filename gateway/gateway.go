@@ -30,6 +30,7 @@ type Dispatcher interface {
 	Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error)
 	Execute(ctx context.Context, cmd dispatch.Command) (dispatch.CommandResult, error)
 	CaseByPost(ctx context.Context, room, id string) (string, error)
+	RecordDelivery(ctx context.Context, messageID, from, kind string) error
 }
 
 // Media stores fetched attachments.

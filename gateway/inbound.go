@@ -30,7 +30,23 @@ func (g *Gateway) onMessage(ctx context.Context, m *inMessage) {
 	case "groupchat":
 		g.onRoomMessage(ctx, m)
 	default:
+		g.onDelivery(ctx, m)
 		g.onDirectMessage(ctx, m)
+	}
+}
+
+// onDelivery records receipts and read markers for our 1:1 alerts.
+func (g *Gateway) onDelivery(ctx context.Context, m *inMessage) {
+	from := bare(m.From)
+	if r := m.Received; r != nil && r.ID != "" {
+		if err := g.disp.RecordDelivery(ctx, r.ID, from, dispatch.DeliveryReceived); err != nil {
+			g.log.Warn("recording a receipt failed", "err", err)
+		}
+	}
+	if d := m.Displayed; d != nil && d.ID != "" {
+		if err := g.disp.RecordDelivery(ctx, d.ID, from, dispatch.DeliveryDisplayed); err != nil {
+			g.log.Warn("recording a read marker failed", "err", err)
+		}
 	}
 }
 

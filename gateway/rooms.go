@@ -306,7 +306,10 @@ func (p *postIDs) origin(id string) string {
 // SendChat sends a 1:1 message from a function address. It implements
 // dispatch.Messenger.
 func (g *Gateway) SendChat(ctx context.Context, m dispatch.ChatMessage) error {
-	id := "fg-" + randomID()
+	id := m.ID
+	if id == "" {
+		id = "fg-" + randomID()
+	}
 	return g.send(ctx, outMessage{From: g.addressJID(m.From), To: m.To, ID: id, Type: "chat", Body: m.Body,
 		OriginID: &outID{ID: id}, Request: &outEmpty{XMLName: xmlName(nsReceipts, "request")},
 		Markable: &outEmpty{XMLName: xmlName("urn:xmpp:chat-markers:0", "markable")}})

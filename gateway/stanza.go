@@ -73,6 +73,7 @@ type inMessage struct {
 	Geoloc    *geolocElem  `xml:"http://jabber.org/protocol/geoloc geoloc"`
 	Request   *struct{}    `xml:"urn:xmpp:receipts request"`
 	Received  *idElem      `xml:"urn:xmpp:receipts received"`
+	Displayed *idElem      `xml:"urn:xmpp:chat-markers:0 displayed"`
 	Reply     *replyElem   `xml:"urn:xmpp:reply:0 reply"`
 	Reactions *reactElem   `xml:"urn:xmpp:reactions:0 reactions"`
 	Delay     *struct{}    `xml:"urn:xmpp:delay delay"`
