@@ -240,7 +240,7 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 		}
 		seen[jid] = true
 		body := T(lang, "esc_chat", a.Level+1, inc.CaseNumber, teamName, since, summary, n)
-		if err := s.enqueueChat(ctx, tx, inc.Address, jid, body); err != nil {
+		if err := s.enqueueChatFor(ctx, tx, inc.ID, inc.Address, jid, body); err != nil {
 			return err
 		}
 		done = append(done, "person:"+jid)
