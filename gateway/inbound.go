@@ -175,6 +175,11 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		g.replyError(ctx, m, "wait", "resource-constraint", T(lang, "rate_limited"))
 		return
 	}
+	if cmd, ok := parseRoomCommand(body); ok {
+		// An alerted person answering a 1:1 alert ("ok 42"): a take, not a report.
+		g.directCommand(ctx, m, local, sender, cmd)
+		return
+	}
 	in := dispatch.NewReport{
 		Channel: dispatch.ChannelXMPP, Address: local, Sender: sender, Language: lang, Text: body,
 		IdempotencyKey: idempotencyKey(m),
@@ -219,6 +224,27 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	g.sendReceipt(ctx, m, local)
 	g.log.Info("xmpp report accepted", "case", rec.CaseNumber, "address", local, "mode", rec.Mode,
 		"replayed", rec.Replayed, "media", len(in.Media))
+}
+
+// directCommand runs a take/resolve sent 1:1 to a function address.
+func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender string, cmd roomCommand) {
+	res, err := g.disp.Execute(ctx, dispatch.Command{
+		Action: cmd.Action, Ref: cmd.Ref, Actor: sender, Via: "chat",
+		Dispatcher: g.rules.Current().IsDispatcher(sender),
+	})
+	var de *dispatch.Error
+	switch {
+	case errors.As(err, &de):
+		g.reply(ctx, m, local, de.Message)
+	case err != nil:
+		g.log.Error("chat command failed", "err", err)
+		g.reply(ctx, m, local, "Interner Fehler, bitte erneut versuchen.")
+	case res.Reply != "":
+		g.reply(ctx, m, local, res.Reply)
+	default:
+		g.reply(ctx, m, local, "✅ "+res.Incident.CaseNumber)
+	}
+	g.sendReceipt(ctx, m, local)
 }
 
 // replayed looks up an idempotency key without storing anything.
