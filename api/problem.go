@@ -51,7 +51,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 			status, slug = http.StatusBadRequest, "invalid"
 		case errors.Is(err, dispatch.ErrNotFound):
 			status, slug = http.StatusNotFound, "not-found"
-			if c.Request.Method == http.MethodPost {
+			if c.FullPath() == "/api/v1/reports" {
 				status, slug = http.StatusUnprocessableEntity, "unknown-address"
 			}
 		case errors.Is(err, dispatch.ErrForbidden):

@@ -25,6 +25,8 @@ type Dispatch interface {
 	Replay(ctx context.Context, channel, sender, key string) (dispatch.Receipt, error)
 	GetReport(ctx context.Context, id uuid.UUID) (dispatch.ReportView, error)
 	Authenticate(ctx context.Context, secret string) (dispatch.Token, error)
+	Incident(ctx context.Context, ref string) (dispatch.Incident, error)
+	Execute(ctx context.Context, cmd dispatch.Command) (dispatch.CommandResult, error)
 	Ping(ctx context.Context) error
 }
 
@@ -97,6 +99,9 @@ func (s *Server) Handler() http.Handler {
 	v1 := r.Group("/api/v1", s.authenticate)
 	v1.POST("/reports", s.createReport)
 	v1.GET("/reports/:id", s.getReport)
+	v1.GET("/incidents/:case", s.getIncident)
+	v1.POST("/incidents/:case/take", s.incidentAction(dispatch.ActionTake))
+	v1.POST("/incidents/:case/resolve", s.incidentAction(dispatch.ActionResolve))
 	return r
 }
 

@@ -26,3 +26,8 @@ func (s *Service) CaseByPost(ctx context.Context, room, id string) (string, erro
 	}
 	return c, nil
 }
+
+// Incident returns an incident by a case reference ("2026-000042", "42").
+func (s *Service) Incident(ctx context.Context, ref string) (Incident, error) {
+	return incidentByRef(ctx, s.pool, ref, false)
+}

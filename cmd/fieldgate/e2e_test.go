@@ -409,3 +409,67 @@ func berlin(t *testing.T) *time.Location {
 	}
 	return loc
 }
+
+func (s *stack) newToken(name, roles string) string {
+	s.t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--name", name, "--role", roles}, s.getenv, &out, testWriter{s.t}); err != nil {
+		s.t.Fatalf("token create: %v", err)
+	}
+	return strings.TrimSpace(out.String())
+}
+
+func (s *stack) call(method, path, token string) (int, map[string]any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestIncidentAPI: dispatchers and the incident's team act through the
+// API; other teams and reporters may not; a second take is a conflict.
+func TestIncidentAPI(t *testing.T) {
+	s := startStack(t, nil)
+	body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Ampel ausgefallen"}, nil)
+	resp, rec := s.post(s.token, body, ct)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST: %s %v", resp.Status, rec)
+	}
+	caseNo := rec["case_number"].(string)
+	deadline := time.Now().Add(30 * time.Second)
+	for s.getJSON(rec["status_url"].(string))["team"] != "tiefbau" {
+		if time.Now().After(deadline) {
+			t.Fatal("report not routed within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	other := s.newToken("sued", "team:tiefbau-sued")
+	team := s.newToken("nord", "team:tiefbau")
+	disp := s.newToken("leitstelle", "dispatcher")
+
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", s.token); code != http.StatusForbidden {
+		t.Errorf("reporter token took an incident: %d %v", code, out)
+	}
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", other); code != http.StatusForbidden {
+		t.Errorf("another team's token took an incident: %d %v", code, out)
+	}
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", team); code != http.StatusOK || out["owner"] != "token:nord" || out["state"] != "acknowledged" {
+		t.Fatalf("team take: %d %v", code, out)
+	}
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", disp); code != http.StatusConflict || out["outcome"] != "already_taken" {
+		t.Errorf("second take: %d %v, want 409 already_taken", code, out)
+	}
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/resolve", disp); code != http.StatusOK || out["state"] != "resolved" {
+		t.Errorf("dispatcher resolve: %d %v", code, out)
+	}
+	if code, _ := s.call("GET", "/api/v1/incidents/2099-000001", disp); code != http.StatusNotFound {
+		t.Errorf("unknown case: %d, want 404", code)
+	}
+}

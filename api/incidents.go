@@ -1,0 +1,79 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+)
+
+type incidentJSON struct {
+	CaseNumber     string     `json:"case_number"`
+	State          string     `json:"state"`
+	Team           string     `json:"team,omitempty"`
+	Priority       string     `json:"priority"`
+	District       string     `json:"district,omitempty"`
+	Owner          string     `json:"owner,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
+	Outcome        string     `json:"outcome,omitempty"`
+	Message        string     `json:"message,omitempty"`
+}
+
+func toIncidentJSON(i dispatch.Incident) incidentJSON {
+	return incidentJSON{CaseNumber: i.CaseNumber, State: string(i.State), Team: i.Team, Priority: i.Priority,
+		District: i.District, Owner: i.Owner, CreatedAt: i.CreatedAt, AcknowledgedAt: i.AcknowledgedAt, ResolvedAt: i.ResolvedAt}
+}
+
+// authorizeIncident loads the incident and checks that the token may act
+// on it: dispatchers on every incident, team:<id> tokens on their team's.
+func (s *Server) authorizeIncident(c *gin.Context) (dispatch.Incident, bool) {
+	inc, err := s.disp.Incident(c.Request.Context(), c.Param("case"))
+	if err != nil {
+		s.fail(c, err)
+		return dispatch.Incident{}, false
+	}
+	tok := token(c)
+	if !tok.Has(dispatch.RoleDispatcher) && (inc.Team == "" || !tok.Has("team:"+inc.Team)) {
+		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "this token may not act on incidents of team "+inc.Team)
+		return dispatch.Incident{}, false
+	}
+	return inc, true
+}
+
+func (s *Server) getIncident(c *gin.Context) {
+	inc, ok := s.authorizeIncident(c)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, toIncidentJSON(inc))
+}
+
+// incidentAction takes or resolves an incident on behalf of the token.
+func (s *Server) incidentAction(action dispatch.Action) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		inc, ok := s.authorizeIncident(c)
+		if !ok {
+			return
+		}
+		tok := token(c)
+		res, err := s.disp.Execute(c.Request.Context(), dispatch.Command{
+			Action: action, Ref: inc.CaseNumber, Actor: tok.Sender(), Via: "api",
+			Dispatcher: tok.Has(dispatch.RoleDispatcher),
+		})
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		out := toIncidentJSON(res.Incident)
+		out.Outcome, out.Message = string(res.Outcome), res.Reply
+		status := http.StatusOK
+		if res.Outcome != dispatch.OutcomeApplied {
+			status = http.StatusConflict
+		}
+		c.JSON(status, out)
+	}
+}
