@@ -317,6 +317,9 @@ func (s *Service) periodicJobs() []*river.PeriodicJob {
 		func() (river.JobArgs, *river.InsertOpts) {
 			return retentionArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
 		},
-		&river.PeriodicJobOpts{ID: "retention"},
+		// river keeps a periodic schedule in the leader's memory, so a
+		// process restarted more often than the interval would never get
+		// there: run once whenever a leader starts (unique per hour).
+		&river.PeriodicJobOpts{ID: "retention", RunOnStart: true},
 	)}
 }

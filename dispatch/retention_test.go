@@ -78,6 +78,7 @@ func TestRetention(t *testing.T) {
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: lifecycleEngine(t, lifecycleRulesFile(t)), Messenger: rec, Logger: discard()},
 		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: -1, Retention: dispatch.RetentionConfig{
 			Default:    time.Millisecond,
+			Interval:   -1, // the test runs it itself
 			Categories: map[string]time.Duration{"strasse": 365 * 24 * time.Hour},
 		}})
 	if err != nil {
