@@ -70,3 +70,53 @@ func (p *bufPool) fill(r io.Reader) (buf []byte, n int, eof bool, err error) {
 		buf = next
 	}
 }
+
+// bodyReader serves a pooled buffer as a request body. net/http may still
+// read a body after the request returned (its write loop runs on its own
+// goroutine, and minio-go hides Close from us), so before a buffer is
+// reused the reader is revoked: later reads see EOF, never the next part.
+type bodyReader struct {
+	mu  sync.Mutex
+	b   []byte
+	off int64
+}
+
+func newBodyReader(b []byte) *bodyReader { return &bodyReader{b: b} }
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.off >= int64(len(r.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += int64(n)
+	return n, nil
+}
+
+// Seek lets minio-go retry a failed request.
+func (r *bodyReader) Seek(offset int64, whence int) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += int64(len(r.b))
+	default:
+		return 0, errors.New("media: bad whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("media: negative position")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+// revoke detaches the buffer; call it before the buffer is reused.
+func (r *bodyReader) revoke() {
+	r.mu.Lock()
+	r.b = nil
+	r.mu.Unlock()
+}

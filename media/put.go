@@ -110,7 +110,9 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		single := opts
 		single.DisableContentSha256 = true
 		single.UserMetadata = map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum[:])}
-		_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(buf[:n]), int64(n), "", "", single)
+		body := newBodyReader(buf[:n])
+		_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, body, int64(n), "", "", single)
+		body.revoke()
 		if err != nil {
 			return 0, fmt.Errorf("media: put %s: %w", key, s.classify(err))
 		}
@@ -229,8 +231,10 @@ func (s *Store) partSum(data []byte) http.Header {
 }
 
 func (s *Store) putPart(ctx context.Context, key, uploadID string, part int, data []byte, h http.Header) (minio.CompletePart, error) {
-	p, err := s.core.PutObjectPart(ctx, s.cfg.Bucket, key, uploadID, part, bytes.NewReader(data), int64(len(data)),
+	body := newBodyReader(data)
+	p, err := s.core.PutObjectPart(ctx, s.cfg.Bucket, key, uploadID, part, body, int64(len(data)),
 		minio.PutObjectPartOptions{SSE: s.sse, CustomHeader: h, DisableContentSha256: true})
+	body.revoke()
 	if err != nil {
 		return minio.CompletePart{}, fmt.Errorf("media: put %s: part %d: %w", key, part, s.classify(err))
 	}
