@@ -110,6 +110,9 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 				return err
 			}
 		}
+		if err := s.notifyAlerted(ctx, tx, inc, cmd.Actor, lang, roomKey); err != nil {
+			return err
+		}
 		return s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
 			if cmd.Action == ActionTake {
 				return T(reportLang, reporterKey, inc.CaseNumber, team.Name)

@@ -480,6 +480,45 @@ func checkActor(ctx context.Context, tx pgx.Tx, inc Incident, team routing.Team,
 	return errorf(ErrForbidden, "%s", T(lang, "not_alerted", inc.CaseNumber))
 }
 
+// notifyAlerted tells everyone who was alerted outside the team room (a
+// higher room, on-call and named persons) what became of the incident, so
+// nobody sets out for a case that is taken. The actor is not told.
+func (s *Service) notifyAlerted(ctx context.Context, tx pgx.Tx, inc Incident, actor, lang, key string) error {
+	rows, err := tx.Query(ctx, `SELECT target, kind FROM incident_alerts WHERE incident_id = $1 ORDER BY at, target`, inc.ID)
+	if err != nil {
+		return fmt.Errorf("load alerted: %w", err)
+	}
+	type alerted struct{ target, kind string }
+	var all []alerted
+	for rows.Next() {
+		var a alerted
+		if err := rows.Scan(&a.target, &a.kind); err != nil {
+			rows.Close()
+			return fmt.Errorf("scan alerted: %w", err)
+		}
+		all = append(all, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	body := T(lang, key, inc.CaseNumber, actor)
+	for _, a := range all {
+		switch {
+		case strings.EqualFold(a.target, actor):
+		case a.kind == "room":
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, a.target, body); err != nil {
+				return err
+			}
+		default:
+			if err := s.enqueueChat(ctx, tx, inc.Address, a.target, body); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // mergedReply is the answer to a command on a merged incident.
 func mergedReply(ctx context.Context, tx pgx.Tx, inc Incident, lang string) (string, error) {
 	var target string

@@ -257,6 +257,13 @@ func TestEscalationLevels(t *testing.T) {
 	if err != nil || res.Outcome != dispatch.OutcomeApplied {
 		t.Fatalf("on-call take 1:1: %v %v", res.Outcome, err)
 	}
+	waitFor(t, "the others alerted to learn it is taken", func() bool {
+		p, c := rec.snapshot()
+		return chatsTo(c, "eve@stadt.localhost", "übernommen von "+oncall) == 1 &&
+			postsTo(p, "leitstelle@conference.stadt.localhost", "übernommen von "+oncall) == 1 &&
+			postsTo(p, "tiefbau@conference.stadt.localhost", "übernommen von "+oncall) == 1 &&
+			chatsTo(c, oncall, "übernommen von") == 0
+	})
 	// The Leitstelle room was alerted, so it may act there (resolve).
 	res, err = svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber, Actor: "dora@stadt.localhost", Via: "room", Room: "leitstelle@conference.stadt.localhost"})
 	if err != nil || res.Outcome != dispatch.OutcomeApplied {
