@@ -181,7 +181,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
 		JobTimeout:           30 * time.Second, // below RescueStuckJobsAfter, as river requires
-		Logger:               s.log.With("component", "queue"),
+		Logger:               slog.New(warnOnly{s.log.Handler()}).With("component", "queue"),
 		MaxAttempts:          25,
 		RetryPolicy:          retryPolicy{},
 		PeriodicJobs:         s.periodicJobs(),
