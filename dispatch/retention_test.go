@@ -182,3 +182,57 @@ func TestRetention(t *testing.T) {
 		t.Errorf("second run: %+v %v", res, err)
 	}
 }
+
+// TestRetentionJob: the periodic job runs when the queue starts; merged
+// duplicates go with (or before) their original, and an original that a
+// kept duplicate points to is kept too.
+func TestRetentionJob(t *testing.T) {
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: lifecycleEngine(t, lifecycleRulesFile(t)), Messenger: &recorder{}, Logger: discard()},
+		dispatch.Config{PollInterval: 50 * time.Millisecond, Retention: dispatch.RetentionConfig{
+			Default:    time.Millisecond,
+			Categories: map[string]time.Duration{"lang": 365 * 24 * time.Hour},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := map[string]dispatch.Receipt{}
+	for _, name := range []string{"orig", "dup", "open", "dupOfOpen", "blocked", "keptDup"} {
+		if r[name], err = svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "gruen", Sender: "token:app", Text: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(name, state, category, into string) {
+		t.Helper()
+		var target any
+		if into != "" {
+			target = r[into].IncidentID
+		}
+		if _, err := pool.Exec(ctx, `UPDATE incidents SET state = $2, category = $3, merged_into = $4, team = 'gruen',
+			updated_at = now() - interval '1 hour' WHERE id = $1`, r[name].IncidentID, state, category, target); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("orig", "resolved", "", "")
+	set("dup", "merged", "", "orig")
+	set("open", "routed", "", "")
+	set("dupOfOpen", "merged", "", "open")
+	set("blocked", "resolved", "", "")
+	set("keptDup", "merged", "lang", "blocked")
+	start(t, svc)
+	exists := func(name string) bool {
+		_, err := svc.GetReport(ctx, r[name].ReportID)
+		return err == nil
+	}
+	waitFor(t, "the retention job", func() bool { return !exists("orig") })
+	for name, want := range map[string]bool{"dup": false, "open": true, "dupOfOpen": false, "blocked": true, "keptDup": true} {
+		if exists(name) != want {
+			t.Errorf("%s exists = %v, want %v", name, !want, want)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT coalesce(sum(incidents), 0) FROM incident_stats`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("statistics count %d incidents, want 3 (%v)", n, err)
+	}
+}
