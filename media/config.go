@@ -29,6 +29,8 @@ const (
 	// per-part request (one signed HTTP round trip) costs a few percent at
 	// most. minio-go's own default for unknown sizes would buffer ~550 MiB.
 	DefaultPartSize int64 = 8 << 20
+	// DefaultPartsInFlight overlaps reading one part with sending two.
+	DefaultPartsInFlight = 2
 	// DefaultMaxConcurrent caps simultaneous uploads (and so buffer memory).
 	DefaultMaxConcurrent = 8
 	// DefaultPresignTTL is the lifetime of presigned GET links.
@@ -74,6 +76,10 @@ type Config struct {
 	PartSize int64
 	// MaxConcurrent caps concurrent uploads (default DefaultMaxConcurrent).
 	MaxConcurrent int
+	// PartsInFlight is how many parts of one upload are sent at once while
+	// the next is read (default DefaultPartsInFlight). An upload buffers
+	// up to PartsInFlight+1 parts.
+	PartsInFlight int
 	// Types is the allow-list with per-type limits; nil means DefaultTypes().
 	Types []TypeRule
 	// PresignTTL is the lifetime of presigned URLs (default 15m, max 7 days).
@@ -105,6 +111,7 @@ func SSECKeyFromEnv(getenv func(string) string) string { return getenv(SSECKeyEn
 func (c Config) withDefaults() (Config, error) {
 	c.PartSize = cmp.Or(c.PartSize, DefaultPartSize)
 	c.MaxConcurrent = cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent)
+	c.PartsInFlight = cmp.Or(c.PartsInFlight, DefaultPartsInFlight)
 	c.PresignTTL = cmp.Or(c.PresignTTL, DefaultPresignTTL)
 	c.DerivativeMaxEdge = cmp.Or(c.DerivativeMaxEdge, DefaultDerivativeMaxEdge)
 	c.ThumbMaxEdge = cmp.Or(c.ThumbMaxEdge, DefaultThumbMaxEdge)
@@ -124,6 +131,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("media: config: part size %d outside [5 MiB, 5 GiB]", c.PartSize)
 	case c.MaxConcurrent < 0:
 		return c, fmt.Errorf("media: config: max concurrent %d < 0", c.MaxConcurrent)
+	case c.PartsInFlight < 1 || c.PartsInFlight > 16:
+		return c, fmt.Errorf("media: config: parts in flight %d outside [1, 16]", c.PartsInFlight)
 	case c.PresignTTL < time.Second || c.PresignTTL > 7*24*time.Hour:
 		return c, fmt.Errorf("media: config: presign TTL %v outside [1s, 7d]", c.PresignTTL)
 	}

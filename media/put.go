@@ -87,15 +87,19 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 	if err != nil {
 		return 0, fmt.Errorf("media: put: read body: %w", err)
 	}
-	var spare []byte // second part buffer, while buf uploads
-	var inflight chan partResult
+	// Buffers: buf is being filled (nil once handed to an upload), queue
+	// holds parts in flight with their buffers, free holds spares.
+	var queue []flight
+	var free [][]byte
 	defer func() {
-		if inflight != nil { // an upload goroutine still reads its buffer
-			<-inflight
+		for _, f := range queue { // uploads may still read their buffers
+			<-f.ch
+			s.bufs.put(f.buf)
 		}
-		s.bufs.put(buf)
-		if spare != nil {
-			s.bufs.put(spare)
+		for _, b := range append(free, buf) {
+			if b != nil {
+				s.bufs.put(b)
+			}
 		}
 	}()
 	if int64(n) > limit {
@@ -130,6 +134,13 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 	}
 	defer func() {
 		if err != nil {
+			// Let parts in flight finish first: a part landing after the
+			// abort would survive it.
+			for _, f := range queue {
+				<-f.ch
+				free = append(free, f.buf)
+			}
+			queue = nil
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
 			if aerr := s.core.AbortMultipartUpload(actx, s.cfg.Bucket, key, uploadID); aerr != nil {
@@ -137,16 +148,16 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 			}
 		}
 	}()
-	// Pipeline: part N uploads in a goroutine while part N+1 is read and
-	// hashed into the other buffer, so at most two parts are in memory.
+	// Pipeline: up to PartsInFlight parts upload in goroutines while the
+	// next one is read and hashed, so at most PartsInFlight+1 parts are in
+	// memory.
 	var parts []minio.CompletePart
 	var total int64
-	wait := func() error {
-		if inflight == nil {
-			return nil
-		}
-		r := <-inflight
-		inflight = nil
+	wait := func() error { // for the oldest part in flight
+		f := queue[0]
+		queue = queue[1:]
+		r := <-f.ch
+		free = append(free, f.buf)
 		if r.err != nil {
 			return r.err
 		}
@@ -161,24 +172,28 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		if total > limit {
 			return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
 		}
-		if err := wait(); err != nil {
-			return 0, err
+		if len(queue) == s.cfg.PartsInFlight {
+			if err := wait(); err != nil {
+				return 0, err
+			}
 		}
-		ch := make(chan partResult, 1)
-		go func(part int, data []byte) {
+		f := flight{ch: make(chan partResult, 1), buf: buf}
+		go func(part int, data []byte, ch chan<- partResult) {
 			// The part checksum is computed here, in parallel with the
 			// reader hashing the next part.
 			p, err := s.putPart(ctx, key, uploadID, part, data, s.partSum(data))
 			ch <- partResult{p, err}
-		}(part, buf[:n])
-		inflight = ch
+		}(part, buf[:n], f.ch)
+		queue = append(queue, f)
+		buf = nil
 		if eof {
 			break
 		}
-		if spare == nil {
-			spare = s.bufs.get(len(s.bufs.tiers) - 1)
+		if len(free) > 0 {
+			buf, free = free[len(free)-1], free[:len(free)-1]
+		} else {
+			buf = s.bufs.get(len(s.bufs.tiers) - 1)
 		}
-		buf, spare = spare, buf // spare is now the buffer in flight
 		n, err = io.ReadFull(body, buf)
 		switch {
 		case errors.Is(err, io.EOF): // nothing more; previous part was the last
@@ -192,8 +207,10 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 			break
 		}
 	}
-	if err := wait(); err != nil {
-		return 0, err
+	for len(queue) > 0 {
+		if err := wait(); err != nil {
+			return 0, err
+		}
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].PartNumber < parts[j].PartNumber })
 	if _, err := s.core.CompleteMultipartUpload(ctx, s.cfg.Bucket, key, uploadID, parts, opts); err != nil {
@@ -209,6 +226,11 @@ func (s *Store) partChecksum() string {
 		return "CRC32C"
 	}
 	return "SHA256"
+}
+
+type flight struct {
+	ch  chan partResult
+	buf []byte
 }
 
 type partResult struct {
