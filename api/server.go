@@ -46,8 +46,10 @@ type Rules interface {
 type Config struct {
 	// MaxBodyBytes caps a whole request body. Default 100 MiB.
 	MaxBodyBytes int64
-	// XMPPConnected reports the gateway's connection for /readyz; nil = not checked.
-	XMPPConnected func() bool
+	// XMPPState reports the gateway's connection for /readyz: "connected",
+	// "standby" (another replica holds it; still ready) or "disconnected".
+	// nil = not checked.
+	XMPPState func() string
 	// Registry receives the HTTP metrics; nil = a new registry.
 	Registry *prometheus.Registry
 }
@@ -178,11 +180,12 @@ func (s *Server) readyz(c *gin.Context) {
 	}
 	check("postgres", s.disp.Ping(ctx))
 	check("s3", s.media.Ping(ctx))
-	if s.cfg.XMPPConnected != nil {
-		if s.cfg.XMPPConnected() {
-			check("xmpp", nil)
-		} else {
+	if s.cfg.XMPPState != nil {
+		switch st := s.cfg.XMPPState(); st {
+		case "disconnected":
 			check("xmpp", errNotConnected)
+		default:
+			checks["xmpp"] = st
 		}
 	}
 	rs := s.rules.Current()

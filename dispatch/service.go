@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,6 +96,10 @@ type Config struct {
 	ShowReporterJID bool
 	// Retention: how long reports, media and personal data are kept.
 	Retention RetentionConfig
+	// ElectXMPPLeader: outgoing messages are sent only by the replica that
+	// holds the XMPP lock (see LeadXMPP). Default false: this process
+	// sends whenever it has a Messenger (single instance, tests).
+	ElectXMPPLeader bool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -120,6 +125,7 @@ type Service struct {
 	metric *metrics
 	// calendars caches the schedules' imported on-call calendars.
 	calendars *CalendarCache
+	leader    atomic.Bool
 }
 
 // Queues used by the job queue.
@@ -171,7 +177,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		queueDefault:    {MaxWorkers: cfg.Workers},
 		queueEscalation: {MaxWorkers: cfg.EscalationWorkers},
 	}
-	if s.msgr != nil {
+	if s.msgr != nil && !cfg.ElectXMPPLeader {
 		queues[queueXMPP] = river.QueueConfig{MaxWorkers: cfg.XMPPWorkers}
 	}
 	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{

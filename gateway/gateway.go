@@ -13,6 +13,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mellium.im/xmlstream"
@@ -89,6 +90,7 @@ type Gateway struct {
 	rooms     map[string]*room
 	pending   map[string]chan string // origin-id → room's stanza-id
 	posts     postIDs
+	running   atomic.Bool
 }
 
 // New returns a gateway; Run connects it. Attachments are stored in m.
@@ -130,10 +132,30 @@ func (g *Gateway) Connected() bool {
 	return g.sess != nil
 }
 
+// Connection states for readiness.
+const (
+	StateConnected    = "connected"
+	StateDisconnected = "disconnected"
+	StateStandby      = "standby" // another replica holds the component connection
+)
+
+// State is the connection state: a standby replica is healthy too.
+func (g *Gateway) State() string {
+	switch {
+	case !g.running.Load():
+		return StateStandby
+	case g.Connected():
+		return StateConnected
+	}
+	return StateDisconnected
+}
+
 // Run keeps the component connected until ctx ends, reconnecting with
 // exponential backoff and jitter. Incoming reports and commands go to disp.
 func (g *Gateway) Run(ctx context.Context, disp Dispatcher) error {
 	g.disp = disp
+	g.running.Store(true)
+	defer g.running.Store(false)
 	var wg sync.WaitGroup
 	for _, q := range g.in {
 		wg.Add(1)

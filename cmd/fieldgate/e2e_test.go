@@ -124,8 +124,12 @@ func (s *stack) waitReady() {
 	for {
 		resp, err := http.Get(s.base + "/readyz")
 		if err == nil {
+			var body struct {
+				Checks map[string]string `json:"checks"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && body.Checks["xmpp"] == "connected" {
 				return
 			}
 		}

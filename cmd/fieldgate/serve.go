@@ -128,7 +128,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Messenger: gw, Logger: log},
-		dispatch.Config{TimeZone: loc, AssemblyWindow: cfg.Reports.AssemblyWindow, FollowUpWindow: cfg.Reports.FollowUpWindow})
+		dispatch.Config{TimeZone: loc, AssemblyWindow: cfg.Reports.AssemblyWindow, FollowUpWindow: cfg.Reports.FollowUpWindow,
+			ElectXMPPLeader: true})
 	if err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
-	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPConnected: gw.Connected, Registry: reg}, log)
+	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}, log)
 
 	// Listen before anything runs: a busy port fails start-up, not later.
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
@@ -154,7 +155,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return gw.Run(gctx, svc) })
+	g.Go(func() error {
+		// One replica holds the component connection (XEP-0114 allows one).
+		return svc.LeadXMPP(gctx, cfg.XMPP.Domain, func(ctx context.Context) error { return gw.Run(ctx, svc) })
+	})
 	g.Go(func() error { return rules.Watch(gctx) })
 	g.Go(func() error {
 		var err error
