@@ -174,8 +174,11 @@ func TestPutStreamRSS(t *testing.T) {
 	runtime.GC()
 	idle := vmKiB("VmRSS")
 	var peak atomic.Int64
+	var samples []int64 // VmRSS KiB, every 50 ms; read after done
 	done := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		tk := time.NewTicker(50 * time.Millisecond)
 		defer tk.Stop()
 		for {
@@ -183,7 +186,9 @@ func TestPutStreamRSS(t *testing.T) {
 			case <-done:
 				return
 			case <-tk.C:
-				if v := vmKiB("VmRSS"); v > peak.Load() {
+				v := vmKiB("VmRSS")
+				samples = append(samples, v)
+				if v > peak.Load() {
 					peak.Store(v)
 				}
 			}
@@ -192,16 +197,25 @@ func TestPutStreamRSS(t *testing.T) {
 	start := time.Now()
 	obj, err := s.Put(context.Background(), &streamBody{n: gib << 30, seed: rand.NewChaCha8([32]byte{2})})
 	close(done)
+	<-stopped
 	el := time.Since(start)
+	quarter := func(q int) int64 { // peak VmRSS in quarter q of the run
+		var m int64
+		for _, v := range samples[q*len(samples)/4 : (q+1)*len(samples)/4] {
+			m = max(m, v)
+		}
+		return m >> 10
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	if obj.Size != gib<<30 || obj.ContentType != TypeMP4 {
 		t.Fatalf("stored %d bytes as %s, want %d as %s", obj.Size, obj.ContentType, gib<<30, TypeMP4)
 	}
-	t.Logf("streamed %d GiB in %v (%.0f MB/s); VmRSS idle %d MiB, peak %d MiB (+%d MiB); VmHWM %d MiB",
+	t.Logf("streamed %d GiB in %v (%.0f MB/s); VmRSS idle %d MiB, peak %d MiB (+%d MiB); VmHWM %d MiB; peak per quarter %d/%d/%d/%d MiB",
 		gib, el.Round(time.Millisecond), float64(obj.Size)/el.Seconds()/1e6,
-		idle>>10, peak.Load()>>10, (peak.Load()-idle)>>10, vmKiB("VmHWM")>>10)
+		idle>>10, peak.Load()>>10, (peak.Load()-idle)>>10, vmKiB("VmHWM")>>10,
+		quarter(0), quarter(1), quarter(2), quarter(3))
 	if err := s.Delete(context.Background(), obj.Key); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +243,10 @@ func benchSizes() []int {
 //
 //	go test -run '^$' -bench BenchmarkPutPaired -benchtime 20x ./media/
 func BenchmarkPutPaired(b *testing.B) {
-	s := newTestStore(b, func(c *Config) { c.Types = []TypeRule{{TypeJPEG, 1 << 30}} })
+	s := newTestStore(b, func(c *Config) {
+		c.Types = []TypeRule{{TypeJPEG, 1 << 30}}
+		c.PartsInFlight, _ = strconv.Atoi(os.Getenv("MEDIA_BENCH_INFLIGHT")) // 0: default
+	})
 	ctx := context.Background()
 	for _, size := range benchSizes() {
 		body := benchBody(size)

@@ -22,14 +22,15 @@ const (
 
 const (
 	// DefaultPartSize is the multipart part size. An upload holds at most
-	// two parts (one filling while the other uploads): 16 MiB, so the
-	// default 8 concurrent uploads stay within 128 MiB of buffers. Objects
+	// PartsInFlight+1 parts (default 3: 24 MiB), so the default 8
+	// concurrent uploads stay within 192 MiB of buffers. Objects
 	// may reach 10,000 parts × 8 MiB ≈ 78 GiB (S3's part-count limit), far
 	// above the 8 GiB MP4 default; S3's minimum part is 5 MiB; at 8 MiB the
 	// per-part request (one signed HTTP round trip) costs a few percent at
 	// most. minio-go's own default for unknown sizes would buffer ~550 MiB.
 	DefaultPartSize int64 = 8 << 20
-	// DefaultPartsInFlight overlaps reading one part with sending two.
+	// DefaultPartsInFlight overlaps reading one part with sending two; one
+	// in flight measured 0.77× a raw sized PutObject for 200 MB, two 0.96×.
 	DefaultPartsInFlight = 2
 	// DefaultMaxConcurrent caps simultaneous uploads (and so buffer memory).
 	DefaultMaxConcurrent = 8

@@ -6,11 +6,12 @@
 // # Storing
 //
 // Put reads a body of unknown length part by part (Config.PartSize,
-// default 8 MiB) into two pooled buffers: one part uploads while the next
-// is read and hashed. A body that fits in one part is a single PUT and
-// holds only a buffer tier of its own size (256 KiB … 8 MiB). Memory per
-// upload is at most two parts; MaxConcurrent uploads (default 8) bound the
-// total at 128 MiB. The SHA-256 is computed once on the way in; the server
+// default 8 MiB) into pooled buffers: up to PartsInFlight (default 2)
+// parts upload while the next is read and hashed. A body that fits in one
+// part is a single PUT and holds only a buffer tier of its own size
+// (256 KiB … 8 MiB). Memory per upload is at most 3 parts (24 MiB; a 2 GiB
+// stream measured +42 MiB RSS); MaxConcurrent uploads (default 8) bound the
+// total at 192 MiB. The SHA-256 is computed once on the way in; the server
 // checks it (single PUT: x-amz-checksum-sha256) or a per-part checksum
 // (SHA-256 over HTTP, CRC32C over TLS) in signed headers. The type is sniffed from the
 // first bytes, never taken from the client; keys are UUIDv7 under
