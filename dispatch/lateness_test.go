@@ -191,6 +191,11 @@ default:
 		n, horizon, replicas, secs, rate, accepted.Load(), failed.Load(), unrouted)
 	t.Logf("escalations due in the window: %d, fired: %d; lateness p50 %v, p90 %v, p99 %v, max %v",
 		due, len(late), q(0.5), q(0.9), q(0.99), q(1))
+	var twice int
+	if err := svc.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT incident_id FROM incident_events
+		WHERE kind = 'escalated' GROUP BY incident_id HAVING count(*) > 1) d`).Scan(&twice); err != nil || twice != 0 {
+		t.Errorf("%d incidents escalated more than once (%v)", twice, err)
+	}
 	if len(late) < due {
 		t.Errorf("%d of %d due escalations did not fire", due-len(late), due)
 	}

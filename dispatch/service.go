@@ -78,7 +78,9 @@ type Config struct {
 	// negative disables.
 	FollowUpWindow time.Duration
 	// EscalationWorkers is how many escalation steps run at once, in their
-	// own queue so that a burst of reports never delays an alert. Default 4.
+	// own queue so that a burst of reports never delays an alert. river
+	// fetches at most this many per fetch cooldown (100ms), so it bounds the
+	// escalations per second per replica (10 → about 100/s). Default 10.
 	EscalationWorkers int
 	// DuplicateDistance: a new report within this many metres of an open
 	// incident of the same team and category is linked to it as a duplicate.
@@ -148,7 +150,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
 	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 30*time.Second)
 	cfg.FollowUpWindow = cmp.Or(cfg.FollowUpWindow, 2*time.Hour)
-	cfg.EscalationWorkers = cmp.Or(cfg.EscalationWorkers, 4)
+	cfg.EscalationWorkers = cmp.Or(cfg.EscalationWorkers, 10)
 	cfg.DuplicateDistance = cmp.Or(cfg.DuplicateDistance, 30)
 	cfg.DuplicateWindow = cmp.Or(cfg.DuplicateWindow, 24*time.Hour)
 	cfg.Templates = withDefaultTemplates(cfg.Templates)
