@@ -70,7 +70,8 @@
 //
 // # Tests
 //
-// Integration tests need a MinIO (or other S3) server:
+// Integration tests get their S3 server from internal/testsvc.S3 (skipped
+// with -short or without the variables, failing under CI=true); by hand:
 //
 //	MINIO_ROOT_USER=fieldgate MINIO_ROOT_PASSWORD=fieldgate-secret \
 //	  minio server --address 127.0.0.1:19000 /tmp/minio-data &
@@ -78,5 +79,9 @@
 //	  FIELDGATE_TEST_S3_ACCESS_KEY=fieldgate FIELDGATE_TEST_S3_SECRET_KEY=fieldgate-secret
 //	go test -race ./media/...
 //
-// -short skips them.
+// Optional: MEDIA_TEST_S3_TLS_ENDPOINT and MEDIA_TEST_S3_TLS_CA point
+// TestTLSStore at a MinIO with TLS (exercises SSE-C); MEDIA_RSS=1 runs the
+// 2 GiB streaming RSS measurement. Fuzz under a memory limit:
+//
+//	(ulimit -v 4000000; go test -run '^$' -fuzz FuzzExtract -fuzztime 10m ./media/)
 package media

@@ -5,35 +5,19 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-// s3Env mirrors testsvc.S3 (to be switched over once it exists): it fails
-// under CI=true when the variables are missing and skips otherwise.
-type s3Env struct{ Endpoint, AccessKey, SecretKey string }
-
-func testS3(t testing.TB) s3Env {
+// testS3 returns the test S3 server from the project harness: it skips
+// with -short or when FIELDGATE_TEST_S3_* are unset, and fails under CI=true.
+func testS3(t testing.TB) testsvc.S3Env {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test skipped with -short")
-	}
-	e := s3Env{
-		Endpoint:  os.Getenv("FIELDGATE_TEST_S3_ENDPOINT"),
-		AccessKey: os.Getenv("FIELDGATE_TEST_S3_ACCESS_KEY"),
-		SecretKey: os.Getenv("FIELDGATE_TEST_S3_SECRET_KEY"),
-	}
-	if e.Endpoint == "" || e.AccessKey == "" || e.SecretKey == "" {
-		msg := "FIELDGATE_TEST_S3_ENDPOINT/ACCESS_KEY/SECRET_KEY not set; start MinIO (see media/doc.go)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return e
+	return testsvc.S3(t)
 }
 
 func randomBucket() string {
