@@ -28,10 +28,10 @@ type Object struct {
 
 // Put streams r into the bucket under a new server-generated key. It sniffs
 // the content type from the bytes, enforces the allow-list and the type's
-// size limit, and hashes the body on the way. Memory is bounded by one part
-// (Config.PartSize) per upload, and at most Config.MaxConcurrent uploads run
-// at once; further calls wait for a slot or ctx. On any error no object or
-// upload part is left behind.
+// size limit, and hashes the body on the way. Memory is bounded by
+// PartsInFlight+1 parts (Config.PartSize each) per upload, and at most
+// Config.MaxConcurrent uploads run at once; further calls wait for a slot
+// or ctx. On any error no object or upload part is left behind.
 func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 	select {
 	case s.sem <- struct{}{}:
@@ -72,9 +72,9 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 }
 
 // upload writes body to key: one PUT if it fits in one part, else a
-// multipart upload that fills one part buffer while the other uploads.
-// Any failure aborts the upload and removes the key.
-// whole is the SHA-256 being computed of body as it is read.
+// multipart upload that reads the next part while earlier ones upload.
+// Any failure aborts the upload and removes the key. whole is the SHA-256
+// being computed of body as it is read.
 func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64, whole hash.Hash) (size int64, err error) {
 	opts := minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, PartSize: uint64(s.cfg.PartSize)}
 	defer func() {
