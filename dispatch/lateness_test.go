@@ -44,6 +44,7 @@ func TestEscalationLateness(t *testing.T) {
 	secs := envInt("FIELDGATE_BENCH_SECONDS", 60)
 	horizon := time.Duration(envInt("FIELDGATE_BENCH_HORIZON_S", 3600)) * time.Second
 	replicas := envInt("FIELDGATE_BENCH_REPLICAS", 1)
+	poll := time.Duration(envInt("FIELDGATE_BENCH_POLL_MS", 1000)) * time.Millisecond // the production default
 	ctx := context.Background()
 	url := testsvc.DatabaseURL(t)
 
@@ -86,7 +87,7 @@ default:
 		}
 		t.Cleanup(pool.Close)
 		svc, err := New(Deps{Pool: pool, Rules: rules, Messenger: nopMessenger{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-			Config{PollInterval: 100 * time.Millisecond, Retention: RetentionConfig{Interval: -1}})
+			Config{PollInterval: poll, Retention: RetentionConfig{Interval: -1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,8 +188,8 @@ default:
 		}
 		return late[min(len(late)-1, int(p*float64(len(late))))].Round(time.Millisecond)
 	}
-	t.Logf("%d open incidents with timers (horizon %v), %d replicas, %d s at %d reports/s: %d reports accepted (%d failed), %d unrouted at the end",
-		n, horizon, replicas, secs, rate, accepted.Load(), failed.Load(), unrouted)
+	t.Logf("%d open incidents with timers (horizon %v), %d replicas, poll %v, %d s at %d reports/s: %d reports accepted (%d failed), %d unrouted at the end",
+		n, horizon, replicas, poll, secs, rate, accepted.Load(), failed.Load(), unrouted)
 	t.Logf("escalations due in the window: %d, fired: %d; lateness p50 %v, p90 %v, p99 %v, max %v",
 		due, len(late), q(0.5), q(0.9), q(0.99), q(1))
 	var twice int
