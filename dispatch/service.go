@@ -82,6 +82,11 @@ type Config struct {
 	// fetches at most this many per fetch cooldown (100ms), so it bounds the
 	// escalations per second per replica (10 → about 100/s). Default 10.
 	EscalationWorkers int
+	// TimerPollInterval is how often each replica looks for escalation
+	// timers that have come due; it bounds how late one fires on an idle
+	// system (one indexed query per interval). Default the smaller of
+	// PollInterval and 200ms.
+	TimerPollInterval time.Duration
 	// DuplicateDistance: a new report within this many metres of an open
 	// incident of the same team and category is linked to it as a duplicate.
 	// Default 30; negative disables duplicate detection.
@@ -151,6 +156,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 30*time.Second)
 	cfg.FollowUpWindow = cmp.Or(cfg.FollowUpWindow, 2*time.Hour)
 	cfg.EscalationWorkers = cmp.Or(cfg.EscalationWorkers, 10)
+	cfg.TimerPollInterval = cmp.Or(cfg.TimerPollInterval, min(cfg.PollInterval, 200*time.Millisecond))
 	cfg.DuplicateDistance = cmp.Or(cfg.DuplicateDistance, 30)
 	cfg.DuplicateWindow = cmp.Or(cfg.DuplicateWindow, 24*time.Hour)
 	cfg.Templates = withDefaultTemplates(cfg.Templates)
@@ -177,7 +183,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	river.AddWorker(workers, &retentionWorker{s: s})
 	queues := map[string]river.QueueConfig{
 		queueDefault:    {MaxWorkers: cfg.Workers},
-		queueEscalation: {MaxWorkers: cfg.EscalationWorkers},
+		queueEscalation: {MaxWorkers: cfg.EscalationWorkers, FetchPollInterval: cfg.TimerPollInterval},
 	}
 	if s.msgr != nil && !cfg.ElectXMPPLeader {
 		queues[queueXMPP] = river.QueueConfig{MaxWorkers: cfg.XMPPWorkers}
