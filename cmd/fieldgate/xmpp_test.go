@@ -353,3 +353,56 @@ func TestProsodyRestart(t *testing.T) {
 		t.Fatalf("post of %s seen %d times in the room, %d posted events; want exactly 1", during, n, posted)
 	}
 }
+
+// TestXMPPReplyGeolocDisco: the component answers disco#info with the
+// address's name; an XEP-0080 location geotags a report; an XEP-0461
+// reply "ok" to a post takes it; a 1:1 "ok N" from a non-member is refused.
+func TestXMPPReplyGeolocDisco(t *testing.T) {
+	s := xmppStack(t, map[string]string{"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "1s"})
+	room := testsvc.Room("tiefbau", s.suffix)
+	reporter := testsvc.Login(t, testsvc.User(t))
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	anna.JoinRoom(room, "anna-"+s.suffix)
+
+	info := reporter.DiscoInfo(s.address("tiefbau"))
+	if len(info.Identity) == 0 || info.Identity[0].Name != "Tiefbau" {
+		t.Errorf("disco#info identity = %+v, want the display name Tiefbau", info.Identity)
+	}
+	hasReceipts := false
+	for _, f := range info.Features {
+		hasReceipts = hasReceipts || f.Var == "urn:xmpp:receipts"
+	}
+	if !hasReceipts {
+		t.Errorf("disco#info does not announce receipts: %+v", info.Features)
+	}
+
+	reporter.SendGeoloc(s.address("tiefbau"), "Bordstein lose", 51.0251, 7.5921)
+	post := anna.WaitMessage(30*time.Second, "the post", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, "Bordstein lose")
+	})
+	if !strings.Contains(post.Body, "geo:51.025100,7.592100") {
+		t.Errorf("XEP-0080 position not in the post:\n%s", post.Body)
+	}
+	var caseNo, src string
+	if err := s.query(`SELECT case_number, position_source FROM reports`).Scan(&caseNo, &src); err != nil || src != "xep0080" {
+		t.Fatalf("position source %q (%v), want xep0080", src, err)
+	}
+
+	// A 1:1 "ok N" from someone who was neither alerted nor a member: refused.
+	reporter.Chat(s.address("tiefbau"), "ok "+shortRef(caseNo))
+	reporter.WaitMessage(20*time.Second, "the refusal of a 1:1 take", func(m testsvc.Message) bool {
+		return m.Type == "chat" && strings.Contains(m.Body, caseNo) && !strings.Contains(m.Body, "angenommen")
+	})
+
+	target := post.ID
+	if post.StanzaID != nil && post.StanzaID.ID != "" {
+		target = post.StanzaID.ID
+	}
+	anna.Reply(room, s.nick, target, "🆕 Meldung "+caseNo, "ok")
+	anna.WaitMessage(20*time.Second, "the take by reply", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo+" übernommen von anna@stadt.localhost")
+	})
+	if n := s.count("reports"); n != 1 {
+		t.Errorf("%d reports; the 1:1 command must not become a report", n)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"mellium.im/sasl"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
+	"mellium.im/xmpp/disco"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/upload"
 )
@@ -299,4 +300,57 @@ func (c *Client) React(room, id, emoji string) {
 		ID       string   `xml:"id,attr"`
 		Reaction []string `xml:"reaction"`
 	}{ID: id, Reaction: []string{emoji}}})
+}
+
+// DiscoInfo asks an entity for its XEP-0030 identity and features.
+func (c *Client) DiscoInfo(to string) disco.Info {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := disco.GetInfo(ctx, "", jid.MustParse(to), c.sess)
+	if err != nil {
+		c.t.Fatalf("testsvc: disco#info %s: %v", to, err)
+	}
+	return info
+}
+
+// Reply sends an XEP-0461 reply to message id in a room, with the quoted
+// fallback line clients put in front.
+func (c *Client) Reply(room, toNick, id, quoted, body string) {
+	c.Send(struct {
+		XMLName xml.Name `xml:"message"`
+		To      string   `xml:"to,attr"`
+		ID      string   `xml:"id,attr"`
+		Type    string   `xml:"type,attr"`
+		Body    string   `xml:"body"`
+		Reply   struct {
+			XMLName xml.Name `xml:"urn:xmpp:reply:0 reply"`
+			To      string   `xml:"to,attr"`
+			ID      string   `xml:"id,attr"`
+		}
+	}{To: room, ID: randHex(8), Type: "groupchat", Body: "> " + quoted + "\n" + body, Reply: struct {
+		XMLName xml.Name `xml:"urn:xmpp:reply:0 reply"`
+		To      string   `xml:"to,attr"`
+		ID      string   `xml:"id,attr"`
+	}{To: room + "/" + toNick, ID: id}})
+}
+
+// SendGeoloc sends text with an XEP-0080 location element.
+func (c *Client) SendGeoloc(to, body string, lat, lon float64) {
+	c.Send(struct {
+		XMLName xml.Name `xml:"message"`
+		To      string   `xml:"to,attr"`
+		ID      string   `xml:"id,attr"`
+		Type    string   `xml:"type,attr"`
+		Body    string   `xml:"body"`
+		Geoloc  struct {
+			XMLName xml.Name `xml:"http://jabber.org/protocol/geoloc geoloc"`
+			Lat     float64  `xml:"lat"`
+			Lon     float64  `xml:"lon"`
+		}
+	}{To: to, ID: randHex(8), Type: "chat", Body: body, Geoloc: struct {
+		XMLName xml.Name `xml:"http://jabber.org/protocol/geoloc geoloc"`
+		Lat     float64  `xml:"lat"`
+		Lon     float64  `xml:"lon"`
+	}{Lat: lat, Lon: lon}})
 }
