@@ -77,3 +77,53 @@ func (s *Server) incidentAction(action dispatch.Action) gin.HandlerFunc {
 		c.JSON(status, out)
 	}
 }
+
+// actionBody is the JSON body of reassign, reject and reply.
+type actionBody struct {
+	Team   string `json:"team"`
+	Reason string `json:"reason"`
+	Text   string `json:"text"`
+}
+
+// incidentCommand runs a dispatcher or team command with a JSON body.
+func (s *Server) incidentCommand(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		inc, ok := s.authorizeIncident(c)
+		if !ok {
+			return
+		}
+		var body actionBody
+		if c.Request.ContentLength != 0 {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFieldBytes)
+			if err := c.ShouldBindJSON(&body); err != nil {
+				abort(c, http.StatusBadRequest, "invalid", "Bad Request", "body must be JSON: {\"team\", \"reason\", \"text\"}")
+				return
+			}
+		}
+		tok := token(c)
+		ctx, actor, disp := c.Request.Context(), tok.Sender(), tok.Has(dispatch.RoleDispatcher)
+		var res dispatch.CommandResult
+		var err error
+		switch kind {
+		case "reassign":
+			res, err = s.disp.Reassign(ctx, dispatch.ReassignCommand{Ref: inc.CaseNumber, Team: body.Team, Reason: body.Reason, Actor: actor, Via: "api", Dispatcher: disp})
+		case "reject":
+			res, err = s.disp.Reject(ctx, dispatch.RejectCommand{Ref: inc.CaseNumber, Reason: body.Reason, Actor: actor, Via: "api", Dispatcher: true})
+		case "reply":
+			res, err = s.disp.Reply(ctx, dispatch.ReplyCommand{Ref: inc.CaseNumber, Text: body.Text, Actor: actor, Via: "api", Dispatcher: true})
+		case "unmerge":
+			res, err = s.disp.Unmerge(ctx, dispatch.UnmergeCommand{Ref: inc.CaseNumber, Actor: actor, Via: "api", Dispatcher: disp})
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		out := toIncidentJSON(res.Incident)
+		out.Outcome, out.Message = string(res.Outcome), res.Reply
+		status := http.StatusOK
+		if res.Outcome != "" && res.Outcome != dispatch.OutcomeApplied {
+			status = http.StatusConflict
+		}
+		c.JSON(status, out)
+	}
+}

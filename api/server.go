@@ -27,6 +27,10 @@ type Dispatch interface {
 	Authenticate(ctx context.Context, secret string) (dispatch.Token, error)
 	Incident(ctx context.Context, ref string) (dispatch.Incident, error)
 	Execute(ctx context.Context, cmd dispatch.Command) (dispatch.CommandResult, error)
+	Reassign(ctx context.Context, cmd dispatch.ReassignCommand) (dispatch.CommandResult, error)
+	Reply(ctx context.Context, cmd dispatch.ReplyCommand) (dispatch.CommandResult, error)
+	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
+	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	Ping(ctx context.Context) error
 }
 
@@ -104,6 +108,12 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/incidents/:case", s.getIncident)
 	v1.POST("/incidents/:case/take", s.incidentAction(dispatch.ActionTake))
 	v1.POST("/incidents/:case/resolve", s.incidentAction(dispatch.ActionResolve))
+	// Team tokens act on their team's incidents (authorizeIncident); reject
+	// and reply are team acts, reassign and unmerge need the dispatcher role.
+	v1.POST("/incidents/:case/reassign", s.incidentCommand("reassign"))
+	v1.POST("/incidents/:case/reject", s.incidentCommand("reject"))
+	v1.POST("/incidents/:case/reply", s.incidentCommand("reply"))
+	v1.POST("/incidents/:case/unmerge", s.incidentCommand("unmerge"))
 	return r
 }
 

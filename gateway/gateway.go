@@ -30,6 +30,10 @@ import (
 type Dispatcher interface {
 	Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error)
 	Execute(ctx context.Context, cmd dispatch.Command) (dispatch.CommandResult, error)
+	Reassign(ctx context.Context, cmd dispatch.ReassignCommand) (dispatch.CommandResult, error)
+	Reply(ctx context.Context, cmd dispatch.ReplyCommand) (dispatch.CommandResult, error)
+	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
+	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	CaseByPost(ctx context.Context, room, id string) (string, error)
 	RecordDelivery(ctx context.Context, messageID, from, kind string) error
 }

@@ -70,10 +70,7 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		g.roomReply(ctx, roomJID, "Ich kann "+nick+" keiner Adresse zuordnen: der Raum muss nicht-anonym sein.")
 		return
 	}
-	res, err := g.disp.Execute(ctx, dispatch.Command{
-		Action: cmd.Action, Ref: cmd.Ref, Actor: actor, Via: cmd.Via, Room: roomJID,
-		Dispatcher: g.rules.Current().IsDispatcher(actor),
-	})
+	res, err := g.runCommand(ctx, cmd, actor, roomJID)
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &de):
@@ -86,6 +83,26 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	}
 }
 
+// runCommand hands a command to the domain. room is where it was written
+// ("" for 1:1); dispatchers come from the rules file.
+func (g *Gateway) runCommand(ctx context.Context, cmd roomCommand, actor, room string) (dispatch.CommandResult, error) {
+	disp := g.rules.Current().IsDispatcher(actor)
+	via := cmd.Via
+	switch cmd.Kind {
+	case cmdReassign:
+		team, reason, _ := strings.Cut(cmd.Arg, " ")
+		return g.disp.Reassign(ctx, dispatch.ReassignCommand{Ref: cmd.Ref, Team: team, Reason: strings.TrimSpace(reason),
+			Actor: actor, Via: via, Dispatcher: disp})
+	case cmdReply:
+		return g.disp.Reply(ctx, dispatch.ReplyCommand{Ref: cmd.Ref, Text: cmd.Arg, Actor: actor, Via: via, Room: room, Dispatcher: disp})
+	case cmdReject:
+		return g.disp.Reject(ctx, dispatch.RejectCommand{Ref: cmd.Ref, Reason: cmd.Arg, Actor: actor, Via: via, Room: room, Dispatcher: disp})
+	case cmdUnmerge:
+		return g.disp.Unmerge(ctx, dispatch.UnmergeCommand{Ref: cmd.Ref, Actor: actor, Via: via, Dispatcher: disp})
+	}
+	return g.disp.Execute(ctx, dispatch.Command{Action: cmd.Action, Ref: cmd.Ref, Actor: actor, Via: via, Room: room, Dispatcher: disp})
+}
+
 // thumbsUp are the reactions that take an incident.
 var thumbsUp = []string{"👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "+1", "✅"}
 
@@ -96,7 +113,7 @@ func (g *Gateway) roomCommand(ctx context.Context, roomJID string, m *inMessage)
 			for _, t := range thumbsUp {
 				if strings.TrimSpace(e) == t {
 					if ref, err := g.disp.CaseByPost(ctx, roomJID, g.posts.origin(r.ID)); err == nil {
-						return roomCommand{Action: dispatch.ActionTake, Ref: ref, Via: "reaction"}, true
+						return roomCommand{Kind: cmdTake, Action: dispatch.ActionTake, Ref: ref, Via: "reaction"}, true
 					}
 					return roomCommand{}, false
 				}
@@ -112,7 +129,11 @@ func (g *Gateway) roomCommand(ctx context.Context, roomJID string, m *inMessage)
 	if r := m.Reply; r != nil && r.ID != "" {
 		if action, ok := parseBareCommand(body); ok {
 			if ref, err := g.disp.CaseByPost(ctx, roomJID, g.posts.origin(r.ID)); err == nil {
-				return roomCommand{Action: action, Ref: ref, Via: "reply"}, true
+				kind := cmdTake
+				if action == dispatch.ActionResolve {
+					kind = cmdResolve
+				}
+				return roomCommand{Kind: kind, Action: action, Ref: ref, Via: "reply"}, true
 			}
 		}
 	}
@@ -228,10 +249,8 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 
 // directCommand runs a take/resolve sent 1:1 to a function address.
 func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender string, cmd roomCommand) {
-	res, err := g.disp.Execute(ctx, dispatch.Command{
-		Action: cmd.Action, Ref: cmd.Ref, Actor: sender, Via: "chat",
-		Dispatcher: g.rules.Current().IsDispatcher(sender),
-	})
+	cmd.Via = "chat"
+	res, err := g.runCommand(ctx, cmd, sender, "")
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &de):

@@ -406,3 +406,56 @@ func TestXMPPReplyGeolocDisco(t *testing.T) {
 		t.Errorf("%d reports; the 1:1 command must not become a report", n)
 	}
 }
+
+// TestXMPPReplyAndReassign: a member answers the reporter from the room
+// (the reporter sees the team, not the member's JID); the dispatcher moves
+// the incident from the Leitstelle room to another team, which gets a
+// fresh post, and the reporter is told.
+func TestXMPPReplyAndReassign(t *testing.T) {
+	s := xmppStack(t, map[string]string{"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "1s"})
+	tiefbau, leit, gruen := testsvc.Room("tiefbau", s.suffix), testsvc.Room("leitstelle", s.suffix), testsvc.Room("gruenflaechen", s.suffix)
+	reporter := testsvc.Login(t, testsvc.User(t))
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	dora := testsvc.Login(t, testsvc.DemoUser("dora"))
+	ben := testsvc.Login(t, testsvc.DemoUser("ben"))
+	anna.JoinRoom(tiefbau, "anna-"+s.suffix)
+	dora.JoinRoom(leit, "dora-"+s.suffix)
+	ben.JoinRoom(gruen, "ben-"+s.suffix)
+
+	reporter.SendReport(s.address("tiefbau"), "", "Ast auf Gehweg geo:51.0251,7.5921", "")
+	post := anna.WaitMessage(30*time.Second, "the post", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, "Ast auf Gehweg")
+	})
+	var caseNo string
+	if err := s.query(`SELECT case_number FROM reports`).Scan(&caseNo); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(post.Body, caseNo) {
+		t.Fatalf("post does not name %s", caseNo)
+	}
+	ref := shortRef(caseNo)
+	anna.Groupchat(tiefbau, "antwort "+ref+" Wir schauen uns das heute an.")
+	got := reporter.WaitMessage(20*time.Second, "the team's answer", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, "Wir schauen uns das heute an.")
+	})
+	if strings.Contains(got.Body, "anna@") {
+		t.Errorf("the reporter sees the member's JID: %q", got.Body)
+	}
+
+	// Only dispatchers reassign.
+	anna.Groupchat(tiefbau, "weiter "+ref+" gruenflaechen")
+	anna.WaitMessage(20*time.Second, "the refusal", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.HasPrefix(m.Body, "anna-"+s.suffix+":")
+	})
+	dora.Groupchat(leit, "weiter "+ref+" Grünflächen Baumschnitt")
+	ben.WaitMessage(30*time.Second, "the fresh post in the new team's room", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
+	})
+	reporter.WaitMessage(20*time.Second, "the reassignment notice", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "Grünflächen")
+	})
+	var team string
+	if err := s.query(`SELECT team FROM incidents WHERE case_number = $1`, caseNo).Scan(&team); err != nil || team != "gruenflaechen" {
+		t.Fatalf("team after reassignment = %q (%v)", team, err)
+	}
+}
