@@ -158,3 +158,104 @@ func TestEscalationSurvivesKill(t *testing.T) {
 	}
 	t.Logf("escalation due %s, sent %v after it", due.Format(time.RFC3339Nano), fired.Sub(due).Round(time.Millisecond))
 }
+
+// TestEscalationSurvivesKillMidWork: the replica is killed while it works
+// the escalation step (blocked inside the step's transaction on the
+// incident's row lock, which the test holds). Nothing of the step commits;
+// the job stays "running" until the queue's stuck-job rescue hands it to a
+// fresh replica, which sends the escalation exactly once.
+func TestEscalationSurvivesKillMidWork(t *testing.T) {
+	url := testsvc.DatabaseURL(t)
+	rulesPath := lifecycleRulesFile(t)
+	out := filepath.Join(t.TempDir(), "child.log")
+	var childOut bytes.Buffer
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=1", "FG_KILLTEST_DB="+url, "FG_KILLTEST_RULES="+rulesPath, "FG_KILLTEST_OUT="+out)
+	cmd.Stdout, cmd.Stderr = &childOut, &childOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	intake := lifecycleService(t, pool, &recorder{}, dispatch.Config{})
+	r, err := intake.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "kill", Sender: "token:app", Text: "Gasgeruch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the child to schedule the escalation", func() bool {
+		var n int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'escalate'`).Scan(&n)
+		return n == 1
+	})
+	// Hold the incident's row lock, so the child's step blocks inside its transaction.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE`, r.IncidentID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the child to work the step", func() bool {
+		var state string
+		_ = pool.QueryRow(ctx, `SELECT state FROM river_job WHERE kind = 'escalate'`).Scan(&state)
+		return state == "running"
+	})
+	time.Sleep(200 * time.Millisecond) // into the row lock
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	killed = true
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := time.Now()
+
+	recs := []*recorder{{}, {}}
+	for _, rec := range recs {
+		p, err := pgxpool.New(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		// The shortest rescue river allows with the service's 30s job timeout.
+		start(t, lifecycleService(t, p, rec, dispatch.Config{RescueStuckJobsAfter: 31 * time.Second}))
+	}
+	sent := func() int {
+		n := 0
+		for _, rec := range recs {
+			_, c := rec.snapshot()
+			n += chatsTo(c, "eve@stadt.localhost", "Eskalation Stufe 1: "+r.CaseNumber)
+		}
+		return n
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for sent() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the rescued escalation was never sent")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("escalation sent %v after the kill (stuck-job rescue)", time.Since(killedAt).Round(time.Second))
+	time.Sleep(2 * time.Second)
+	if b, _ := os.ReadFile(out); strings.Contains(string(b), "Eskalation") {
+		t.Errorf("the killed child sent the escalation:\n%s", b)
+	}
+	if n := sent(); n != 1 {
+		t.Fatalf("escalation sent %d times, want 1", n)
+	}
+	if _, evs := events(t, intake, r); countEvents(evs, "escalated") != 1 {
+		t.Fatalf("%d escalation events, want 1", countEvents(evs, "escalated"))
+	}
+}
