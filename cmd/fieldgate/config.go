@@ -67,7 +67,24 @@ type Config struct {
 		// FollowUpWindow: later messages while the incident is open are
 		// follow-ups if the report came within this time. Default 2h.
 		FollowUpWindow time.Duration `yaml:"follow_up_window" env:"FOLLOW_UP_WINDOW"`
+		// DuplicateDistanceM: a new report this close (metres) to an open
+		// incident of the same category is linked to it. Default 30.
+		DuplicateDistanceM float64 `yaml:"duplicate_distance_m" env:"DUPLICATE_DISTANCE_M"`
+		// DuplicateWindow: ... and only within this time. Default 24h.
+		DuplicateWindow time.Duration `yaml:"duplicate_window" env:"DUPLICATE_WINDOW"`
+		// ShowReporterJID shows the reporter's address in team rooms. Default false.
+		ShowReporterJID bool `yaml:"show_reporter_jid" env:"SHOW_REPORTER_JID"`
+		// Templates are canned replies ("antwort 42 /name"): name → language → text.
+		// They replace the built-in ones (erledigt, unterwegs, nicht-zustaendig, danke, standort).
+		Templates map[string]map[string]string `yaml:"templates"`
 	} `yaml:"reports" envPrefix:"REPORTS_"`
+	Retention struct {
+		// Days after which closed reports, media and personal data are
+		// deleted (an anonymous statistic row stays). Default 180.
+		Days int `yaml:"days" env:"DAYS"`
+		// CategoryDays overrides Days per routing category, e.g. gefahr: 365.
+		CategoryDays map[string]int `yaml:"category_days" env:"CATEGORY_DAYS"`
+	} `yaml:"retention" envPrefix:"RETENTION_"`
 	Rules struct {
 		// File is the routing rules YAML.
 		File string `yaml:"file" env:"FILE"`

@@ -53,20 +53,29 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 	cats := categoryPeriods{}
 	cfg, _, err := commonFlags("retention run", args[1:], getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&dryRun, "dry-run", false, "only list what would be deleted")
-		fs.StringVar(&period, "period", "180d", "retention period of categories not given with --category")
+		fs.StringVar(&period, "period", "", "retention period of categories not given with --category (default: retention.days from the config, else 180d)")
 		fs.Var(cats, "category", "retention period of one category, NAME=DURATION (repeatable)")
 	})
 	if err != nil {
 		return err
 	}
-	def, err := parseDays(period)
-	if err != nil || def <= 0 {
-		return fmt.Errorf("--period %q: want a positive duration such as 180d", period)
-	}
 	log := newLogger(cfg, stderr)
 	loc, err := time.LoadLocation(cfg.TimeZone)
 	if err != nil {
 		return fmt.Errorf("time_zone: %w", err)
+	}
+	// The config's retention periods, overridden by the flags.
+	ret := dispatchConfig(cfg, loc).Retention
+	if period != "" {
+		if ret.Default, err = parseDays(period); err != nil || ret.Default <= 0 {
+			return fmt.Errorf("--period %q: want a positive duration such as 180d", period)
+		}
+	}
+	if len(cats) > 0 && ret.Categories == nil {
+		ret.Categories = map[string]time.Duration{}
+	}
+	for c, d := range cats {
+		ret.Categories[c] = d
 	}
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
@@ -81,7 +90,7 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 		return fmt.Errorf("media store: %w", err)
 	}
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: staticRules{}, Logger: log},
-		dispatch.Config{TimeZone: loc, Retention: dispatch.RetentionConfig{Default: def, Categories: cats}})
+		dispatch.Config{TimeZone: loc, Retention: ret})
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,23 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	return migrations.Up(ctx, pool, newLogger(cfg, stderr))
 }
 
+func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
+	dc := dispatch.Config{
+		TimeZone: loc, AssemblyWindow: cfg.Reports.AssemblyWindow, FollowUpWindow: cfg.Reports.FollowUpWindow,
+		DuplicateDistance: cfg.Reports.DuplicateDistanceM, DuplicateWindow: cfg.Reports.DuplicateWindow,
+		ShowReporterJID: cfg.Reports.ShowReporterJID, Templates: cfg.Reports.Templates,
+		ElectXMPPLeader: true,
+	}
+	dc.Retention.Default = time.Duration(cfg.Retention.Days) * 24 * time.Hour
+	if len(cfg.Retention.CategoryDays) > 0 {
+		dc.Retention.Categories = map[string]time.Duration{}
+		for c, d := range cfg.Retention.CategoryDays {
+			dc.Retention.Categories[c] = time.Duration(d) * 24 * time.Hour
+		}
+	}
+	return dc
+}
+
 func mediaConfig(cfg *Config) media.Config {
 	return media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
@@ -128,8 +145,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Messenger: gw, Logger: log},
-		dispatch.Config{TimeZone: loc, AssemblyWindow: cfg.Reports.AssemblyWindow, FollowUpWindow: cfg.Reports.FollowUpWindow,
-			ElectXMPPLeader: true})
+		dispatchConfig(cfg, loc))
 	if err != nil {
 		return err
 	}
