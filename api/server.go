@@ -83,7 +83,7 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method", "status"}),
 	}
-	reg.MustRegister(s.requests)
+	reg.MustRegister(s.requests, newRulesCollector(rules))
 	return s
 }
 
@@ -199,7 +199,14 @@ func (s *Server) readyz(c *gin.Context) {
 		}
 	}
 	rs := s.rules.Current()
-	body := gin.H{"checks": checks, "rules": gin.H{"version": rs.Version(), "loaded_at": rs.LoadedAt()}}
+	rules := gin.H{"version": rs.Version(), "loaded_at": rs.LoadedAt()}
+	if le, ok := s.rules.(interface{ LastError() (error, time.Time) }); ok {
+		if err, at := le.LastError(); err != nil {
+			// The file on disk is broken; the rules above stay in force.
+			rules["rejected_reload"] = gin.H{"at": at, "error": err.Error()}
+		}
+	}
+	body := gin.H{"checks": checks, "rules": rules}
 	if ok {
 		body["status"] = "ready"
 		c.JSON(http.StatusOK, body)

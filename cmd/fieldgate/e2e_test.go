@@ -477,3 +477,71 @@ func TestIncidentAPI(t *testing.T) {
 		t.Errorf("unknown case: %d, want 404", code)
 	}
 }
+
+// TestRulesHotReload: a changed rules file is picked up by the running
+// server (version in /readyz and /metrics); a broken one is rejected and
+// the previous rules stay in force.
+func TestRulesHotReload(t *testing.T) {
+	s := startStack(t, nil)
+	path := s.env["FIELDGATE_RULES_FILE"]
+	ready := func() (string, map[string]any) {
+		resp, err := http.Get(s.base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Rules map[string]any `json:"rules"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		v, _ := out.Rules["version"].(string)
+		return v, out.Rules
+	}
+	v1, _ := ready()
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(orig), "name: Tiefbau Nord", "name: Tiefbau Nordost", 1)
+	if changed == string(orig) {
+		t.Fatal("demo rules no longer name Tiefbau Nord")
+	}
+	if err := os.WriteFile(path, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var v2 string
+	deadline := time.Now().Add(20 * time.Second)
+	for v2, _ = ready(); v2 == v1; v2, _ = ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("changed rules not loaded within 20s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `fieldgate_rules_info{version="`+v2+`"} 1`) {
+		t.Errorf("metrics do not show rules version %s", v2)
+	}
+
+	if err := os.WriteFile(path, []byte(changed+"\nrules: [broken\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		v3, rules := ready()
+		if _, rejected := rules["rejected_reload"]; rejected {
+			if v3 != v2 {
+				t.Fatalf("a broken file replaced the rules: version %s, want %s", v3, v2)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broken rules file not reported within 20s: %v", rules)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
