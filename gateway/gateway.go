@@ -289,7 +289,25 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	}
 	if err := d.Decode(v); err != nil {
 		g.log.Warn("malformed stanza dropped", "kind", start.Name.Local, "err", err)
-		return nil
+		if start.Name.Local == "message" {
+			// Tell the sender instead of dropping it silently.
+			b := &badStanza{}
+			for _, a := range start.Attr {
+				switch a.Name.Local {
+				case "from":
+					b.from = a.Value
+				case "to":
+					b.to = a.Value
+				case "id":
+					b.id = a.Value
+				case "type":
+					b.typ = a.Value
+				}
+			}
+			v = b
+		} else {
+			return nil
+		}
 	}
 	if p, ok := v.(*inPresence); ok && g.isRoomJID(p.From) {
 		// Occupant bookkeeping is cheap and order-sensitive: do it inline.
@@ -317,8 +335,13 @@ func makeQueues(n, size int) []chan any {
 	return qs
 }
 
+// badStanza is a message that could not be decoded; its sender gets an error.
+type badStanza struct{ from, to, id, typ string }
+
 func senderOf(v any) string {
 	switch s := v.(type) {
+	case *badStanza:
+		return bare(s.from)
 	case *inMessage:
 		return bare(s.From)
 	case *inPresence:
@@ -350,6 +373,11 @@ func (g *Gateway) work(ctx context.Context, q <-chan any) {
 					g.onMessage(ctx, s)
 				case *inPresence:
 					g.onPresence(ctx, s)
+				case *badStanza:
+					if s.typ != "error" && s.typ != "groupchat" && s.from != "" {
+						_ = g.send(ctx, outMessage{From: s.to, To: s.from, ID: s.id, Type: "error",
+							Error: stanzaErr("modify", "bad-request", "malformed message / fehlerhafte Nachricht")})
+					}
 				}
 			}()
 		}

@@ -85,6 +85,9 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 	})
 	caseNo := caseFromReply(t, ack.Body)
 	reporter.SendReport(to, "", "Gehweg abgesackt", "")
+	// Third message: a location share. The photo's EXIF position still
+	// wins (it is where the evidence was taken), but all three are one report.
+	reporter.SendReport(to, "", "geo:51.0251,7.5921", "")
 
 	post := anna.WaitMessage(30*time.Second, "the incident post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
@@ -107,6 +110,9 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 	}
 	if math.Abs(lat-43.4671566666639) > 1e-6 || math.Abs(lon-11.8853949999972) > 1e-6 || source != "exif" || media != 1 {
 		t.Fatalf("stored report: %v,%v from %s with %d media; want DSCN0012's EXIF position and 1 photo", lat, lon, source, media)
+	}
+	if n := s.count("reports WHERE kind = 'report'"); n != 1 {
+		t.Fatalf("photo, text and location made %d reports, want 1", n)
 	}
 	if n := len(s.objects()); n == 0 {
 		t.Fatal("photo not in S3")
@@ -457,5 +463,39 @@ func TestXMPPReplyAndReassign(t *testing.T) {
 	var team string
 	if err := s.query(`SELECT team FROM incidents WHERE case_number = $1`, caseNo).Scan(&team); err != nil || team != "gruenflaechen" {
 		t.Fatalf("team after reassignment = %q (%v)", team, err)
+	}
+}
+
+// TestXMPPCraftedStanzas: stanzas that are well-formed XML but nonsense
+// (a geoloc that is not a number, deep unknown extensions, an oversized
+// text) are dropped or answered, and the gateway keeps serving.
+func TestXMPPCraftedStanzas(t *testing.T) {
+	s := xmppStack(t, map[string]string{"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "1s"})
+	reporter := testsvc.Login(t, testsvc.User(t))
+	to := s.address("tiefbau")
+	reporter.SendRaw(`<message to='` + to + `' type='chat' id='bad-geo'><body>Schild</body>` +
+		`<geoloc xmlns='http://jabber.org/protocol/geoloc'><lat>NaN-ish</lat><lon>7</lon></geoloc></message>`)
+	deep := strings.Repeat("<a>", 500) + strings.Repeat("</a>", 500)
+	reporter.SendRaw(`<message to='` + to + `' type='chat' id='deep'><body>Deep</body><x xmlns='urn:example:evil'>` + deep + `</x></message>`)
+	e := reporter.WaitMessage(20*time.Second, "the error for the malformed geoloc", func(m testsvc.Message) bool {
+		return m.Type == "error" && m.ID == "bad-geo"
+	})
+	if e.Error == nil || !strings.Contains(e.Error.Text, "malformed") {
+		t.Errorf("error reply = %+v", e.Error)
+	}
+	reporter.SendReport(to, "", strings.Repeat("Ü", 5000), "")
+	reporter.WaitMessage(20*time.Second, "the refusal of an oversized text", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, "Meldung nicht angenommen") && strings.Contains(m.Body, "too long")
+	})
+	reporter.SendReport(to, "", "Laterne flackert", "")
+	reporter.WaitMessage(20*time.Second, "an answer after the crafted stanzas", func(m testsvc.Message) bool {
+		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen.")
+	})
+	var bodies string
+	if err := s.query(`SELECT string_agg(body, '|' ORDER BY received_at) FROM reports`).Scan(&bodies); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(bodies, "Schild") || strings.Contains(bodies, "ÜÜÜ") || !strings.Contains(bodies, "Laterne flackert") {
+		t.Fatalf("stored bodies %q: the malformed geoloc and the oversized text must not be stored, the good one must", bodies)
 	}
 }
