@@ -417,3 +417,36 @@ func TestAssemblyAndFollowUp(t *testing.T) {
 		t.Fatalf("%d report rows, want 3 (report, follow-up, new report)", reports)
 	}
 }
+
+// TestNeedsLocation: a report without position is routed and posted, its
+// incident waits in needs_location; a location sent later completes it.
+func TestNeedsLocation(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newService(t, pool, rec)
+	start(t, svc)
+	ctx := context.Background()
+	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: "streife1@stadt.localhost",
+		IdempotencyKey: "n1", Text: "Gully verstopft"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+	v, _ := svc.GetReport(ctx, r.ReportID)
+	if v.Incident.State != dispatch.StateNeedsLocation {
+		t.Fatalf("state %s, want needs_location", v.Incident.State)
+	}
+	f, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: "streife1@stadt.localhost",
+		IdempotencyKey: "n2", Text: "geo:51.025,7.59194", Position: &dispatch.Position{Lat: 51.025, Lon: 7.59194}, PositionSource: dispatch.SourceGeoURI})
+	if err != nil || f.Mode != dispatch.ModeFollowUp {
+		t.Fatalf("location follow-up: %+v %v", f, err)
+	}
+	v, _ = svc.GetReport(ctx, r.ReportID)
+	if v.Incident.State != dispatch.StateRouted || v.Report.Position == nil || v.Report.PositionSource != dispatch.SourceGeoURI {
+		t.Fatalf("after the location: state %s position %+v", v.Incident.State, v.Report.Position)
+	}
+	waitFor(t, "the follow-up post with the position", func() bool {
+		p, _ := rec.snapshot()
+		return len(p) == 2 && strings.Contains(p[1].Body, "geo:51.025000,7.591940")
+	})
+}

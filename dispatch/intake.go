@@ -233,10 +233,41 @@ func (s *Service) addFollowUp(ctx context.Context, tx pgx.Tx, in *NewReport, now
 		map[string]any{"media": len(in.Media)}); err != nil {
 		return false, err
 	}
+	if err := s.completeLocation(ctx, tx, in, now, rec.IncidentID); err != nil {
+		return false, err
+	}
 	if err := s.enqueueChat(ctx, tx, in.Address, in.Sender, T(in.Language, "followup_received", rec.CaseNumber)); err != nil {
 		return false, err
 	}
 	return true, s.enqueueProcessing(ctx, tx, rec.ReportID, now)
+}
+
+// completeLocation gives a report that had none the position of its
+// follow-up, and takes its incident out of needs_location.
+func (s *Service) completeLocation(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, incident uuid.UUID) error {
+	if in.Position == nil {
+		return nil
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5
+		WHERE incident_id = $1 AND kind = 'report' AND lat IS NULL`,
+		incident, in.Position.Lat, in.Position.Lon, in.Position.Alt, in.PositionSource)
+	if err != nil {
+		return fmt.Errorf("complete location: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil
+	}
+	tag, err = tx.Exec(ctx, `UPDATE incidents SET state = 'routed', updated_at = $2 WHERE id = $1 AND state = 'needs_location'`, incident, now)
+	if err != nil {
+		return fmt.Errorf("leave needs location: %w", err)
+	}
+	from, to := State(""), State("")
+	if tag.RowsAffected() == 1 {
+		from, to = StateNeedsLocation, StateRouted
+	}
+	return insertEvent(ctx, tx, incident, now, "location_received", in.Sender, in.Channel, from, to,
+		map[string]any{"source": in.PositionSource})
 }
 
 func startsNewReport(text string) bool {

@@ -168,7 +168,15 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 				msg = T(rep.Language, "accepted_district", rep.CaseNumber, team.Name, dec.District)
 			}
 			if pos == nil {
+				// Routed by the rules that need no position, posted, and the
+				// sender is asked; a location sent later completes it.
 				msg += "\n" + T(rep.Language, "need_location", rep.CaseNumber)
+				if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'needs_location' WHERE id = $1 AND state = 'received'`, rep.IncidentID); err != nil {
+					return fmt.Errorf("mark needs location: %w", err)
+				}
+				if err := insertEvent(ctx, tx, rep.IncidentID, now, "location_requested", "fieldgate", "xmpp", StateReceived, StateNeedsLocation, nil); err != nil {
+					return err
+				}
 			}
 			if err := s.enqueueChat(ctx, tx, rep.Address, rep.Sender, msg); err != nil {
 				return err
