@@ -247,24 +247,57 @@ type reportJSON struct {
 	Events       []eventJSON   `json:"events"`
 }
 
-func (s *Server) getReport(c *gin.Context) {
+// viewableReport loads a report the token may see: its own, its team's,
+// or any for dispatchers. Others get the same 404 as a missing report, so
+// ids of other people's reports are not confirmed.
+func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
-		return
+		return dispatch.ReportView{}, false
 	}
 	v, err := s.disp.GetReport(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
+		return dispatch.ReportView{}, false
+	}
+	tok := token(c)
+	if !tok.Has(dispatch.RoleDispatcher) && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
+		return dispatch.ReportView{}, false
+	}
+	return v, true
+}
+
+// getMedia redirects to a short-lived link to attachment n (1-based) of a
+// report, after checking the token's rights; originals are never linked
+// in rooms, so this is how a team opens a HEIC photo, a PDF or a video.
+func (s *Server) getMedia(c *gin.Context) {
+	v, ok := s.viewableReport(c)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil || n < 1 || n > len(v.Report.Media) {
+		abort(c, http.StatusNotFound, "not-found", "Not Found", fmt.Sprintf("the report has %d attachments", len(v.Report.Media)))
+		return
+	}
+	u, err := s.media.PresignOriginal(c.Request.Context(), v.Report.Media[n-1].Object.Key)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusFound, u)
+}
+
+func (s *Server) getReport(c *gin.Context) {
+	v, ok := s.viewableReport(c)
+	if !ok {
 		return
 	}
 	tok := token(c)
 	dispatcher := tok.Has(dispatch.RoleDispatcher)
-	if !dispatcher && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
-		// Same answer as a missing report: ids of others' reports are not confirmed.
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
-		return
-	}
 	out := reportJSON{
 		ID: v.Report.ID.String(), CaseNumber: v.Report.CaseNumber, State: string(v.Incident.State),
 		Address: v.Report.Address, Team: v.Incident.Team, Priority: v.Incident.Priority, District: v.Incident.District,

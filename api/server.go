@@ -38,6 +38,7 @@ type Dispatch interface {
 type Media interface {
 	Put(ctx context.Context, r io.Reader) (media.Object, error)
 	Delete(ctx context.Context, keys ...string) error
+	PresignOriginal(ctx context.Context, key string) (string, error)
 	Ping(ctx context.Context) error
 }
 
@@ -105,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	v1 := r.Group("/api/v1", s.authenticate)
 	v1.POST("/reports", s.createReport)
 	v1.GET("/reports/:id", s.getReport)
+	v1.GET("/reports/:id/media/:n", s.getMedia)
 	v1.GET("/incidents/:case", s.getIncident)
 	v1.POST("/incidents/:case/take", s.incidentAction(dispatch.ActionTake))
 	v1.POST("/incidents/:case/resolve", s.incidentAction(dispatch.ActionResolve))

@@ -66,13 +66,18 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 	var links []string
 	if s.media != nil {
 		for _, m := range rep.Media {
-			key := m.DerivativeKey
-			if key == "" {
-				key = m.Object.Key
+			if m.DerivativeKey == "" {
+				// No privacy-safe team copy (HEIC, PDF, video, undecodable):
+				// the original is never linked in a room; dispatchers and the
+				// team fetch it through the API, which checks their rights.
+				b.WriteString(T(lang, "attachment_no_preview", m.Object.ContentType, humanSize(m.Object.Size), inc.CaseNumber) + "\n")
+				continue
 			}
-			u, err := s.media.PresignGet(ctx, key)
+			u, err := s.media.PresignGet(ctx, m.DerivativeKey)
 			if err != nil {
-				return "", nil, fmt.Errorf("link for %s: %w", key, err)
+				s.log.WarnContext(ctx, "photo link failed", "case", inc.CaseNumber, "err", err)
+				b.WriteString(T(lang, "attachment_no_preview", m.Object.ContentType, humanSize(m.Object.Size), inc.CaseNumber) + "\n")
+				continue
 			}
 			links = append(links, u)
 			b.WriteString(T(lang, "photo", u) + "\n")
@@ -81,4 +86,14 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 	n := caseSeq(inc.CaseNumber)
 	b.WriteString(T(lang, "actions", n, n))
 	return b.String(), links, nil
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
 }

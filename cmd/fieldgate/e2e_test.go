@@ -545,3 +545,52 @@ func TestRulesHotReload(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestHEICReport: an iPhone HEIC photo is geotagged from its EXIF, the
+// room gets no link to the original (no privacy-safe copy exists), and the
+// API hands the original to the reporter through a checked redirect.
+func TestHEICReport(t *testing.T) {
+	s := startStack(t, nil)
+	room := testsvc.Room("tiefbau", s.suffix)
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	anna.JoinRoom(room, "anna-"+s.suffix)
+	heic := testsvc.Photo(t, "IMG_5195.HEIC")
+	body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Laterne"}, map[string]string{"photo": heic})
+	resp, rec := s.post(s.token, body, ct)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST: %s %v", resp.Status, rec)
+	}
+	caseNo := rec["case_number"].(string)
+	post := anna.WaitMessage(30*time.Second, "the post", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
+	})
+	if !strings.Contains(post.Body, "geo:39.051344,-94.288772") || !strings.Contains(post.Body, "keine Vorschau") || len(post.OOB) != 0 {
+		t.Errorf("HEIC post: want the EXIF position, a no-preview line and no link:\n%s\nOOB %v", post.Body, post.OOB)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, s.base+rec["status_url"].(string)+"/media/1", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	r, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusFound || r.Header.Get("Location") == "" {
+		t.Fatalf("media link: %s", r.Status)
+	}
+	got, err := http.Get(r.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	want, _ := os.ReadFile(heic)
+	if !bytes.Equal(data, want) {
+		t.Fatalf("original via the redirect: %d bytes, want the %d uploaded", len(data), len(want))
+	}
+	other := s.newToken("someone-else", "reporter")
+	req.Header.Set("Authorization", "Bearer "+other)
+	if r, err := client.Do(req); err != nil || r.StatusCode != http.StatusNotFound {
+		t.Fatalf("another reporter's token: %v %v, want 404", r.Status, err)
+	}
+}
