@@ -1,11 +1,16 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 // Action is what a team member does with an incident.
@@ -36,6 +41,9 @@ const (
 	OutcomeApplied      Outcome = "applied"
 	OutcomeAlreadyTaken Outcome = "already_taken"
 	OutcomeClosed       Outcome = "closed"
+	// OutcomeAlreadyConfirmed: the actor has already confirmed an incident
+	// whose policy needs a second, different person.
+	OutcomeAlreadyConfirmed Outcome = "already_confirmed"
 )
 
 // CommandResult is the incident after the command, and what happened.
@@ -49,7 +57,8 @@ type CommandResult struct {
 
 // Execute applies a take or resolve. The incident row is locked for the
 // decision, so of any number of concurrent takes exactly one is applied and
-// the others learn who has it.
+// the others learn who has it. Under a policy with two confirmers a take is
+// a confirmation (see confirm).
 func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, error) {
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
@@ -80,6 +89,10 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 			res.Outcome = OutcomeAlreadyTaken
 			res.Reply = T(lang, "already_taken", inc.CaseNumber, inc.Owner)
 			return nil
+		}
+		if pol, ok := rs.Policy(inc.Policy); ok && pol.Confirmers > 1 && cmd.Action == ActionTake {
+			res, err = s.confirm(ctx, tx, cmd, inc, team, lang, pol.Confirmers)
+			return err
 		}
 		now := s.now()
 		to := StateAcknowledged
@@ -134,6 +147,88 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 	}
 	s.log.InfoContext(ctx, "command", "action", cmd.Action, "case", res.Incident.CaseNumber, "outcome", res.Outcome, "via", cmd.Via)
 	return res, nil
+}
+
+// confirm applies a take under a policy that needs more than one
+// confirmer, with the incident row locked. The first confirmation makes the
+// actor the owner but leaves the state (and so the escalation, whose steps
+// go on while the incident is not acknowledged) as it is; the confirmation
+// that completes the count, by a different person, acknowledges it.
+// Confirmations count within the current escalation round, so a restart
+// (ack timeout, reassignment, unmerge) asks for new ones.
+func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incident, team routing.Team, lang string, needed int) (CommandResult, error) {
+	res := CommandResult{Incident: inc}
+	var round int
+	if err := tx.QueryRow(ctx, `SELECT escalation_round FROM incidents WHERE id = $1`, inc.ID).Scan(&round); err != nil {
+		return res, fmt.Errorf("load escalation round: %w", err)
+	}
+	rows, _ := tx.Query(ctx, `SELECT actor FROM incident_confirmations WHERE incident_id = $1 AND round = $2`, inc.ID, round)
+	done, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return res, fmt.Errorf("load confirmations: %w", err)
+	}
+	actor := strings.ToLower(cmd.Actor)
+	if slices.Contains(done, actor) {
+		res.Outcome = OutcomeAlreadyConfirmed
+		res.Reply = T(lang, "already_confirmed")
+		return res, nil
+	}
+	now := s.now()
+	if _, err := tx.Exec(ctx, `INSERT INTO incident_confirmations (incident_id, round, actor, via, at) VALUES ($1,$2,$3,$4,$5)`,
+		inc.ID, round, actor, cmd.Via, now); err != nil {
+		return res, fmt.Errorf("record confirmation: %w", err)
+	}
+	n := len(done) + 1
+	detail := map[string]any{"room": cmd.Room, "confirmations": n, "needed": needed}
+	res.Outcome = OutcomeApplied
+	if n < needed {
+		owner := inc.Owner
+		if n == 1 || owner == "" {
+			owner = cmd.Actor
+		}
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET owner = $2, updated_at = $3 WHERE id = $1`, inc.ID, owner, now); err != nil {
+			return res, fmt.Errorf("update incident: %w", err)
+		}
+		if err := insertEvent(ctx, tx, inc.ID, now, string(ActionTake), cmd.Actor, cmd.Via, inc.State, inc.State, detail); err != nil {
+			return res, err
+		}
+		res.Incident.Owner = owner
+		body := T(lang, "taken_first_room", inc.CaseNumber, cmd.Actor, caseSeq(inc.CaseNumber))
+		if err := s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, body); err != nil {
+			return res, err
+		}
+		if n > 1 {
+			return res, nil
+		}
+		return res, s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
+			return T(reportLang, "taken_reporter", inc.CaseNumber, team.Name)
+		})
+	}
+	owner := cmp.Or(inc.Owner, cmd.Actor)
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'acknowledged', owner = $2, acknowledged_at = $3, updated_at = $3 WHERE id = $1`,
+		inc.ID, owner, now); err != nil {
+		return res, fmt.Errorf("update incident: %w", err)
+	}
+	detail["owner"] = owner
+	if err := insertEvent(ctx, tx, inc.ID, now, "confirm", cmd.Actor, cmd.Via, inc.State, StateAcknowledged, detail); err != nil {
+		return res, err
+	}
+	res.Incident.State, res.Incident.Owner = StateAcknowledged, owner
+	if err := s.scheduleAckTimeout(ctx, tx, inc, now); err != nil {
+		return res, err
+	}
+	return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, T(lang, "confirmed_room", inc.CaseNumber, cmd.Actor, owner))
+}
+
+// tellConfirmation posts body in the team room and to everyone alerted
+// for the incident except the actor.
+func (s *Service) tellConfirmation(ctx context.Context, tx pgx.Tx, inc Incident, team routing.Team, actor, body string) error {
+	if team.Room != "" {
+		if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, body); err != nil {
+			return err
+		}
+	}
+	return s.tellAlerted(ctx, tx, inc, actor, body)
 }
 
 // notifyReporters queues a status message to every XMPP reporter of the incident.

@@ -35,7 +35,9 @@ import (
 // leaves the job to be rescued and retried (Config.RescueStuckJobsAfter);
 // a crash after it leaves nothing to redo. An acknowledgement needs no
 // cancellation: the next step finds the incident acknowledged and ends the
-// chain.
+// chain. Under a policy with two confirmers the first "ok" leaves the
+// state as it was (only the owner is set), so the steps go on until the
+// second confirmation acknowledges the incident.
 
 // escalateArgs is one step of an incident's escalation.
 type escalateArgs struct {
@@ -484,6 +486,12 @@ func checkActor(ctx context.Context, tx pgx.Tx, inc Incident, team routing.Team,
 // higher room, on-call and named persons) what became of the incident, so
 // nobody sets out for a case that is taken. The actor is not told.
 func (s *Service) notifyAlerted(ctx context.Context, tx pgx.Tx, inc Incident, actor, lang, key string) error {
+	return s.tellAlerted(ctx, tx, inc, actor, T(lang, key, inc.CaseNumber, actor))
+}
+
+// tellAlerted sends body to everyone alerted outside the team room except
+// the actor.
+func (s *Service) tellAlerted(ctx context.Context, tx pgx.Tx, inc Incident, actor, body string) error {
 	rows, err := tx.Query(ctx, `SELECT target, kind FROM incident_alerts WHERE incident_id = $1 ORDER BY at, target`, inc.ID)
 	if err != nil {
 		return fmt.Errorf("load alerted: %w", err)
@@ -502,7 +510,6 @@ func (s *Service) notifyAlerted(ctx context.Context, tx pgx.Tx, inc Incident, ac
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	body := T(lang, key, inc.CaseNumber, actor)
 	for _, a := range all {
 		switch {
 		case strings.EqualFold(a.target, actor):

@@ -45,6 +45,7 @@ func TestCheckFindsMistakes(t *testing.T) {
 		{file: "bad_hours.yaml", msg: `hours "22:00-25:00": times must be HH:MM between 00:00 and 24:00`},
 		{file: "bad_priority.yaml", msg: `priority "sofort": use low, normal, high or urgent`},
 		{file: "unknown_policy.yaml", msg: `team "tiefbau": unknown escalation policy "dringend"`},
+		{file: "bad_confirmers.yaml", msg: `policy "standard": confirmers 3: use 1 or 2`},
 		{file: "typo_key.yaml", msg: `unknown key "keyword" (did you mean "keywords"?)`},
 		{file: "duplicate_rule.yaml", msg: `rule name "nord" is used twice (first at line 28)`},
 		{file: "bad_timezone.yaml", msg: `unknown time zone "Europe/Bonn"`},

@@ -60,8 +60,15 @@ func TestDemoTown(t *testing.T) {
 	if !ok || !slices.Equal(sch.Rotation, []string{"carla@stadt.localhost"}) || sch.Period != 7*24*time.Hour || !sch.Start.Equal(local("2026-01-05T08:00")) {
 		t.Errorf("on-call schedule: %+v", sch)
 	}
-	if tb.Policy != "urgent" {
+	if tb.Policy != "kindeswohl" {
 		t.Errorf("jugendamt-bereitschaft policy %q", tb.Policy)
+	}
+	// child-welfare call-outs need a second confirmer; the day team's do not
+	if kw, ok := rs.Policy(tb.Policy); !ok || kw.Confirmers != 2 || kw.AckTimeout != 2*time.Hour || len(kw.Levels) != 2 {
+		t.Errorf("kindeswohl policy: %+v", kw)
+	}
+	if day, _ := rs.Team("jugendamt"); day.Policy != "urgent" {
+		t.Errorf("jugendamt policy %q", day.Policy)
 	}
 	std, _ := rs.Policy("standard")
 	if len(std.Levels) != 2 || std.Levels[0].After != 30*time.Minute || std.Levels[0].Targets[0] != (Target{Kind: "room"}) ||
@@ -72,6 +79,9 @@ func TestDemoTown(t *testing.T) {
 	if urg.AckTimeout != 2*time.Hour || len(urg.Levels) != 2 || urg.Levels[0].After != 5*time.Minute || urg.Levels[0].Targets[0].Kind != "oncall" ||
 		urg.Levels[1].After != 15*time.Minute || urg.Levels[1].Targets[0] != (Target{Kind: "team", Ref: "leitstelle"}) {
 		t.Errorf("urgent policy: %+v", urg)
+	}
+	if std.Confirmers != 1 || urg.Confirmers != 1 {
+		t.Errorf("confirmers default: standard %d, urgent %d, want 1", std.Confirmers, urg.Confirmers)
 	}
 	if !rs.IsDispatcher("dora@stadt.localhost") || !rs.IsDispatcher("Dora@Stadt.Localhost") || rs.IsDispatcher("anna@stadt.localhost") {
 		t.Error("IsDispatcher")

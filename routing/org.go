@@ -48,7 +48,14 @@ func (c *compiler) compileSchedules(raw *rawFile) {
 func (c *compiler) compilePolicies(raw *rawFile) {
 	c.rs.policies = map[string]Policy{}
 	for _, e := range raw.Policies {
-		p := Policy{Name: e.Key}
+		p := Policy{Name: e.Key, Confirmers: 1}
+		if e.V.Confirmers.Set {
+			if n := e.V.Confirmers.V; n == 1 || n == 2 {
+				p.Confirmers = n
+			} else {
+				c.ps.add(e.V.Confirmers.Line, "policy %q: confirmers %d: use 1 or 2", e.Key, n)
+			}
+		}
 		if e.V.AckTimeout.Set {
 			p.AckTimeout = c.parseDuration(e.V.AckTimeout, "policy "+e.Key+": ack_timeout")
 		}

@@ -55,6 +55,7 @@ type rawAddress struct {
 
 type rawPolicy struct {
 	AckTimeout lined[string]     `yaml:"ack_timeout"`
+	Confirmers lined[int]        `yaml:"confirmers"`
 	Levels     []lined[rawLevel] `yaml:"levels"`
 }
 

@@ -102,6 +102,10 @@ func (a Address) Allows(bareJID string) bool {
 type Policy struct {
 	Name       string
 	AckTimeout time.Duration // after this the incident counts as overdue (0 = none)
+	// Confirmers is how many different people must answer "ok" before the
+	// incident counts as acknowledged: 1 (the default) or 2 for cases that
+	// need a second person, such as child-welfare call-outs.
+	Confirmers int
 	Levels     []Level
 }
 
