@@ -250,7 +250,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("receipt = %v", rec)
 	}
 
-	post := anna.WaitMessage(30*time.Second, "the incident post", func(m testsvc.Message) bool {
+	post := anna.WaitMessage(60*time.Second, "the incident post", func(m testsvc.Message) bool {
 		return m.Type == "groupchat" && strings.HasSuffix(m.From, "/"+s.nick) && strings.Contains(m.Body, caseNo)
 	})
 	for _, want := range []string{"Schlagloch vor Hausnummer 12", "Tiefbau Nord", "geo:43.467448,11.885127", "openstreetmap.org"} {
@@ -561,7 +561,7 @@ func TestHEICReport(t *testing.T) {
 		t.Fatalf("POST: %s %v", resp.Status, rec)
 	}
 	caseNo := rec["case_number"].(string)
-	post := anna.WaitMessage(30*time.Second, "the post", func(m testsvc.Message) bool {
+	post := anna.WaitMessage(60*time.Second, "the post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
 	})
 	if !strings.Contains(post.Body, "geo:39.051344,-94.288772") || !strings.Contains(post.Body, "keine Vorschau") || len(post.OOB) != 0 {

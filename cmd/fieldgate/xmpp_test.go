@@ -89,7 +89,7 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 	// wins (it is where the evidence was taken), but all three are one report.
 	reporter.SendReport(to, "", "geo:51.0251,7.5921", "")
 
-	post := anna.WaitMessage(30*time.Second, "the incident post", func(m testsvc.Message) bool {
+	post := anna.WaitMessage(60*time.Second, "the incident post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
 	})
 	if !strings.Contains(post.Body, "Gehweg abgesackt") || !strings.Contains(post.Body, "geo:43.467157,11.885395") {
@@ -132,7 +132,7 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen.") && !strings.Contains(m.Body, caseNo)
 	})
 	case2 := caseFromReply(t, ack2.Body)
-	post2 := ben.WaitMessage(30*time.Second, "the second post", func(m testsvc.Message) bool {
+	post2 := ben.WaitMessage(60*time.Second, "the second post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, case2)
 	})
 	target := post2.ID
@@ -383,7 +383,7 @@ func TestXMPPReplyGeolocDisco(t *testing.T) {
 	}
 
 	reporter.SendGeoloc(s.address("tiefbau"), "Bordstein lose", 51.0251, 7.5921)
-	post := anna.WaitMessage(30*time.Second, "the post", func(m testsvc.Message) bool {
+	post := anna.WaitMessage(60*time.Second, "the post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, "Bordstein lose")
 	})
 	if !strings.Contains(post.Body, "geo:51.025100,7.592100") {
@@ -429,7 +429,7 @@ func TestXMPPReplyAndReassign(t *testing.T) {
 	ben.JoinRoom(gruen, "ben-"+s.suffix)
 
 	reporter.SendReport(s.address("tiefbau"), "", "Ast auf Gehweg geo:51.0251,7.5921", "")
-	post := anna.WaitMessage(30*time.Second, "the post", func(m testsvc.Message) bool {
+	post := anna.WaitMessage(60*time.Second, "the post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, "Ast auf Gehweg")
 	})
 	var caseNo string
