@@ -196,9 +196,8 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		g.replyError(ctx, m, "wait", "resource-constraint", T(lang, "rate_limited"))
 		return
 	}
-	if cmd, ok := parseRoomCommand(body); ok {
+	if cmd, ok := parseRoomCommand(body); ok && g.directCommand(ctx, m, local, sender, cmd) {
 		// An alerted person answering a 1:1 alert ("ok 42"): a take, not a report.
-		g.directCommand(ctx, m, local, sender, cmd)
 		return
 	}
 	in := dispatch.NewReport{
@@ -247,12 +246,17 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		"replayed", rec.Replayed, "media", len(in.Media))
 }
 
-// directCommand runs a take/resolve sent 1:1 to a function address.
-func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender string, cmd roomCommand) {
+// directCommand runs a command sent 1:1 to a function address. It reports
+// false, and does nothing, when the sender may not act on that case or the
+// case does not exist: then the text was a report that merely starts like
+// a command ("OK 3 Schlaglöcher …") and is taken as one.
+func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender string, cmd roomCommand) bool {
 	cmd.Via = "chat"
 	res, err := g.runCommand(ctx, cmd, sender, "")
 	var de *dispatch.Error
 	switch {
+	case errors.As(err, &de) && (errors.Is(err, dispatch.ErrForbidden) || errors.Is(err, dispatch.ErrNotFound)):
+		return false
 	case errors.As(err, &de):
 		g.reply(ctx, m, local, de.Message)
 	case err != nil:
@@ -264,6 +268,7 @@ func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender
 		g.reply(ctx, m, local, "✅ "+res.Incident.CaseNumber)
 	}
 	g.sendReceipt(ctx, m, local)
+	return true
 }
 
 // replayed looks up an idempotency key without storing anything.
