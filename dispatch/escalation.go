@@ -218,6 +218,10 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 	if err != nil {
 		return nil, err
 	}
+	if inc.Owner != "" && inc.State != StateAcknowledged {
+		// Two-person policy: one has confirmed, the second is missing.
+		summary += "\n" + T(lang, "esc_second_missing", inc.Owner)
+	}
 	var done []string
 	seen := map[string]bool{}
 	room := func(jid, body string, record bool) error {
