@@ -126,12 +126,13 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		if err := s.notifyAlerted(ctx, tx, inc, cmd.Actor, lang, roomKey); err != nil {
 			return err
 		}
-		return s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
+		_, err = s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
 			if cmd.Action == ActionTake {
 				return T(reportLang, reporterKey, inc.CaseNumber, team.Name)
 			}
 			return T(reportLang, reporterKey, inc.CaseNumber)
 		})
+		return err
 	})
 	var de *Error
 	if errors.As(err, &de) && errors.Is(err, ErrNotFound) {
@@ -200,9 +201,10 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 		if n > 1 {
 			return res, nil
 		}
-		return res, s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
+		_, err := s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
 			return T(reportLang, "taken_reporter", inc.CaseNumber, team.Name)
 		})
+		return res, err
 	}
 	owner := cmp.Or(inc.Owner, cmd.Actor)
 	if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'acknowledged', owner = $2, acknowledged_at = $3, updated_at = $3 WHERE id = $1`,
@@ -231,11 +233,15 @@ func (s *Service) tellConfirmation(ctx context.Context, tx pgx.Tx, inc Incident,
 	return s.tellAlerted(ctx, tx, inc, actor, body)
 }
 
-// notifyReporters queues a status message to every XMPP reporter of the incident.
-func (s *Service) notifyReporters(ctx context.Context, tx pgx.Tx, incident any, text func(lang string) string) error {
-	rows, err := tx.Query(ctx, `SELECT address, sender, language FROM reports WHERE incident_id = $1 AND channel = 'xmpp'`, incident)
+// notifyReporters queues a status message to every XMPP reporter of the
+// incident, once per sender (a follow-up is a report row of its own), and
+// returns their JIDs.
+func (s *Service) notifyReporters(ctx context.Context, tx pgx.Tx, incident any, text func(lang string) string) ([]string, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT DISTINCT ON (sender) address, sender, language FROM reports
+		WHERE incident_id = $1 AND channel = 'xmpp' ORDER BY sender, received_at`, incident)
 	if err != nil {
-		return fmt.Errorf("load reporters: %w", err)
+		return nil, fmt.Errorf("load reporters: %w", err)
 	}
 	type rcpt struct{ addr, to, lang string }
 	var rcpts []rcpt
@@ -243,18 +249,20 @@ func (s *Service) notifyReporters(ctx context.Context, tx pgx.Tx, incident any, 
 		var r rcpt
 		if err := rows.Scan(&r.addr, &r.to, &r.lang); err != nil {
 			rows.Close()
-			return fmt.Errorf("scan reporter: %w", err)
+			return nil, fmt.Errorf("scan reporter: %w", err)
 		}
 		rcpts = append(rcpts, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
+	sent := make([]string, 0, len(rcpts))
 	for _, r := range rcpts {
 		if err := s.enqueueChat(ctx, tx, r.addr, r.to, text(r.lang)); err != nil {
-			return err
+			return nil, err
 		}
+		sent = append(sent, r.to)
 	}
-	return nil
+	return sent, nil
 }

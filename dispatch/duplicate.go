@@ -178,7 +178,7 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 		if err := s.startEscalation(ctx, tx, inc.ID, inc.Policy, now, false); err != nil {
 			return err
 		}
-		if err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return T(l, "unmerged_reporter", inc.CaseNumber) }); err != nil {
+		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return T(l, "unmerged_reporter", inc.CaseNumber) }); err != nil {
 			return err
 		}
 		inc.State = StateReceived

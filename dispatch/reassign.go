@@ -105,7 +105,7 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 		if err := s.startEscalation(ctx, tx, inc.ID, policy, now, false); err != nil {
 			return err
 		}
-		if err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string {
+		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string {
 			return T(l, "reassigned_reporter", inc.CaseNumber, cmp.Or(nt.Name, nt.ID))
 		}); err != nil {
 			return err
@@ -175,7 +175,7 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 				return err
 			}
 		}
-		if err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return T(l, "rejected_reporter", inc.CaseNumber, reason) }); err != nil {
+		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return T(l, "rejected_reporter", inc.CaseNumber, reason) }); err != nil {
 			return err
 		}
 		res.Incident.State = StateRejected

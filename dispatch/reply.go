@@ -3,7 +3,6 @@ package dispatch
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -106,34 +105,13 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		}
 		teamName := cmp.Or(team.Name, inc.Team)
 
-		rows, err := tx.Query(ctx, `
-			SELECT DISTINCT ON (sender) address, sender, language FROM reports
-			WHERE incident_id = $1 AND channel = 'xmpp' ORDER BY sender, received_at`, inc.ID)
+		sent, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string {
+			return T(l, "reply_reporter", inc.CaseNumber, teamName, render(l))
+		})
 		if err != nil {
-			return fmt.Errorf("load reporters: %w", err)
-		}
-		type rcpt struct{ addr, to, lang string }
-		var rcpts []rcpt
-		for rows.Next() {
-			var r rcpt
-			if err := rows.Scan(&r.addr, &r.to, &r.lang); err != nil {
-				rows.Close()
-				return fmt.Errorf("scan reporter: %w", err)
-			}
-			rcpts = append(rcpts, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		now := s.now()
-		var sent []string
-		for _, r := range rcpts {
-			if err := s.enqueueChat(ctx, tx, r.addr, r.to, T(r.lang, "reply_reporter", inc.CaseNumber, teamName, render(r.lang))); err != nil {
-				return err
-			}
-			sent = append(sent, r.to)
-		}
 		if err := insertEvent(ctx, tx, inc.ID, now, "reply", cmd.Actor, cmd.Via, "", "", map[string]any{
 			"text": render(lang), "template": template, "xmpp_recipients": len(sent), "room": cmd.Room,
 		}); err != nil {

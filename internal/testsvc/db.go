@@ -31,7 +31,7 @@ var (
 // test pays for a copy, not for running every migration again.
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
-	admin := requireDBEnv(t, "FIELDGATE_TEST_DATABASE_URL")
+	admin := env(t, "FIELDGATE_TEST_DATABASE_URL")[0]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	templateOnce.Do(func() { templateName, templateErr = makeTemplate(ctx, admin) })

@@ -54,7 +54,7 @@ func lockProsody(t testing.TB, how int) {
 // that restarts Prosody, before anything calls XMPP(t).
 func ExclusiveProsody(t testing.TB) {
 	t.Helper()
-	requireDBEnv(t, "FIELDGATE_TEST_DIR")
+	env(t, "FIELDGATE_TEST_DIR")
 	lockProsody(t, syscall.LOCK_EX)
 	exclusiveProsody.Store(true)
 	t.Cleanup(func() { exclusiveProsody.Store(false) })
@@ -68,8 +68,8 @@ func RestartProsody(t testing.TB, whileDown func()) {
 	if !exclusiveProsody.Load() {
 		t.Fatal("testsvc: RestartProsody needs ExclusiveProsody(t) at the start of the test")
 	}
-	env := XMPP(t)
-	dir := requireDBEnv(t, "FIELDGATE_TEST_DIR")
+	dir := env(t, "FIELDGATE_TEST_DIR")[0]
+	xenv := XMPP(t)
 	pidFile := filepath.Join(dir, "run", "prosody.pid")
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -108,8 +108,8 @@ func RestartProsody(t testing.TB, whileDown func()) {
 	go func() { _ = cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c1, err1 := net.DialTimeout("tcp", env.C2S, time.Second)
-		c2, err2 := net.DialTimeout("tcp", env.ComponentAddr, time.Second)
+		c1, err1 := net.DialTimeout("tcp", xenv.C2S, time.Second)
+		c2, err2 := net.DialTimeout("tcp", xenv.ComponentAddr, time.Second)
 		if err1 == nil {
 			c1.Close()
 		}
