@@ -189,6 +189,7 @@ func (c *compiler) language(l lined[string]) string {
 func (c *compiler) compileAddresses(raw *rawFile) {
 	rs := c.rs
 	rs.addrIdx = map[string]int32{}
+	open311Codes := map[string]string{}
 	for _, e := range raw.Addresses {
 		a := Address{Name: e.Key, DisplayName: e.V.DisplayName, Description: e.V.Description, DefaultTeam: e.V.DefaultTeam.V, Urgent: e.V.Urgent}
 		if a.DisplayName == "" {
@@ -208,6 +209,7 @@ func (c *compiler) compileAddresses(raw *rawFile) {
 			a.Allow = append(a.Allow, al)
 		}
 		a.Language = c.language(e.V.Language)
+		a.Open311 = c.compileOpen311(e.Key, e.V.Open311, open311Codes)
 		if a.DefaultTeam != "" {
 			if _, ok := rs.teamIdx[a.DefaultTeam]; !ok {
 				c.ps.add(e.V.DefaultTeam.Line, "address %q: unknown team %q%s", e.Key, a.DefaultTeam, c.teamHint(a.DefaultTeam))

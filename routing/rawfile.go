@@ -51,6 +51,7 @@ type rawAddress struct {
 	Language    lined[string] `yaml:"language"`
 	DefaultTeam lined[string] `yaml:"default_team"`
 	Urgent      bool          `yaml:"urgent"`
+	Open311     *rawOpen311   `yaml:"open311"`
 }
 
 type rawPolicy struct {

@@ -69,6 +69,8 @@ type Address struct {
 	Language    string   // "de" (default) or "en"
 	DefaultTeam string   // team that gets reports no rule matched ("" = the file's default)
 	Urgent      bool     // reports to this address are urgent
+	// Open311 publishes the address as an Open311 service; nil = not offered.
+	Open311 *Open311Service
 }
 
 // Allows reports whether bareJID may send to the address. An empty JID

@@ -164,7 +164,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
-	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}, log)
+	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}
+	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
+		o, err := newOpen311(cfg, svc, store, rules, loc, log)
+		if err != nil {
+			return err
+		}
+		apiCfg.Mount = append(apiCfg.Mount, o.Register)
+	}
+	srv := api.New(svc, store, rules, apiCfg, log)
 
 	// Listen before anything runs: a busy port fails start-up, not later.
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
