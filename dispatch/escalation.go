@@ -148,6 +148,7 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 	a := job.Args
 	now := s.now()
 	var fired bool
+	var firedPolicy string
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		inc, round, origin, err := lockIncident(ctx, tx, a.IncidentID)
 		if errors.Is(err, ErrNotFound) { // deleted by retention
@@ -183,13 +184,14 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 				return err
 			}
 		}
-		fired = true
+		fired, firedPolicy = true, pol.Name
 		return completeTx(ctx, tx, job)
 	})
 	if err != nil {
 		return fmt.Errorf("escalate: %w", err)
 	}
 	if fired {
+		s.metric.escalated(firedPolicy, a.Level+1)
 		s.log.InfoContext(ctx, "escalated", "incident", a.IncidentID, "level", a.Level+1, "repeat", a.Repeat,
 			"late", now.Sub(job.ScheduledAt))
 	}

@@ -206,7 +206,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		MaxAttempts:          25,
 		RetryPolicy:          retryPolicy{},
 		PeriodicJobs:         s.periodicJobs(),
-		Hooks:                []rivertype.Hook{&exactTimers{}},
+		Hooks:                []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: job queue: %w", err)
