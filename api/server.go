@@ -88,6 +88,9 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 		}, []string{"route", "method", "status"}),
 	}
 	reg.MustRegister(s.requests, newRulesCollector(rules))
+	if cfg.XMPPState != nil {
+		reg.MustRegister(newXMPPCollector(cfg.XMPPState))
+	}
 	return s
 }
 

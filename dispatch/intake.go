@@ -73,7 +73,7 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, fmt.Errorf("intake: %w", err)
 	}
-	s.metric.reportsAccepted.WithLabelValues(in.Channel).Inc()
+	s.metric.accepted(in.Channel, in.Address, rec.Mode)
 	s.log.InfoContext(ctx, "report accepted", "case", rec.CaseNumber, "report", rec.ReportID,
 		"channel", in.Channel, "address", in.Address, "media", len(in.Media), "mode", rec.Mode)
 	return rec, nil
