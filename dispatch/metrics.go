@@ -6,6 +6,7 @@ type metrics struct {
 	reportsAccepted *prometheus.CounterVec
 	routed          *prometheus.CounterVec
 	acks            *prometheus.CounterVec
+	reclaimed       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -19,10 +20,13 @@ func newMetrics() *metrics {
 		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fieldgate_acks_total", Help: "Take/resolve commands, by action and outcome.",
 		}, []string{"action", "outcome"}),
+		reclaimed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fieldgate_jobs_reclaimed_total", Help: "Running jobs of dead processes handed back to the queue (lease expired), by kind.",
+		}, []string{"kind"}),
 	}
 }
 
 // Collectors returns the service's metrics for registration.
 func (s *Service) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.metric.reportsAccepted, s.metric.routed, s.metric.acks}
+	return []prometheus.Collector{s.metric.reportsAccepted, s.metric.routed, s.metric.acks, s.metric.reclaimed}
 }

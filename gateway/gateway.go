@@ -94,6 +94,7 @@ type Gateway struct {
 	rooms     map[string]*room
 	pending   map[string]chan string // origin-id → room's stanza-id
 	posts     postIDs
+	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
 }
 
@@ -312,6 +313,10 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	if p, ok := v.(*inPresence); ok && g.isRoomJID(p.From) {
 		// Occupant bookkeeping is cheap and order-sensitive: do it inline.
 		g.roomPresence(p)
+		return nil
+	}
+	if m, ok := v.(*inMessage); ok && m.MAMResult != nil {
+		g.mamResultIn(m)
 		return nil
 	}
 	if m, ok := v.(*inMessage); ok && m.Type == "groupchat" && g.reflected(m) {
