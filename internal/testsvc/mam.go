@@ -11,8 +11,8 @@ import (
 
 // ArchivedMessage is one message of a room's archive (XEP-0313 result).
 type ArchivedMessage struct {
-	QueryID string `xml:"queryid,attr"`
-	ID      string `xml:"id,attr"` // the room's stanza-id
+	QueryID   string `xml:"queryid,attr"`
+	ID        string `xml:"id,attr"` // the room's stanza-id
 	Forwarded struct {
 		Message ArchivedBody `xml:"message"`
 	} `xml:"urn:xmpp:forward:0 forwarded"`
