@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/oncall"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -134,7 +135,8 @@ type Deps struct {
 	Pool      *pgxpool.Pool
 	Media     Media
 	Rules     Rules
-	Messenger Messenger // nil: outgoing messages stay queued (e.g. `fieldgate migrate`)
+	Messenger Messenger       // nil: outgoing messages stay queued (e.g. `fieldgate migrate`)
+	OnCall    OnCallDirectory // nil: an oncall.Directory with default settings, run by Start
 	Logger    *slog.Logger
 }
 
@@ -148,9 +150,11 @@ type Service struct {
 	cfg    Config
 	queue  *river.Client[pgx.Tx]
 	metric *metrics
-	// calendars caches the schedules' imported on-call calendars.
-	calendars *CalendarCache
-	leader    atomic.Bool
+	// oncall answers who is on call from memory; its own loop refreshes
+	// the imported calendars (never inside an incident transaction).
+	oncall     OnCallDirectory
+	stopOnCall context.CancelFunc
+	leader     atomic.Bool
 	// stopLease ends the lease loop (lease.go) and waits for it.
 	stopLease func()
 }
@@ -195,7 +199,10 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		cfg:    cfg,
 		metric: newMetrics(),
 	}
-	s.calendars = &CalendarCache{Loc: cfg.TimeZone, Now: cfg.Now}
+	s.oncall = deps.OnCall
+	if s.oncall == nil {
+		s.oncall = oncall.NewDirectory(oncall.DirectoryConfig{Now: cfg.Now, Logger: s.log})
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &processReportWorker{s: s})
 	river.AddWorker(workers, &roomPostWorker{s: s})
@@ -221,7 +228,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		MaxAttempts:          25,
 		RetryPolicy:          retryPolicy{},
 		PeriodicJobs:         s.periodicJobs(),
-		Hooks:                []rivertype.Hook{&exactTimers{}},
+		Hooks:                []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: job queue: %w", err)
@@ -235,6 +242,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.queue.Start(ctx); err != nil {
 		return fmt.Errorf("dispatch: start job queue: %w", err)
 	}
+	octx, ocancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopOnCall = ocancel
+	go s.oncall.Run(octx, s.rules.Current)
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -258,6 +268,9 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop finishes running jobs (until ctx ends) and stops.
 func (s *Service) Stop(ctx context.Context) error {
+	if s.stopOnCall != nil {
+		s.stopOnCall()
+	}
 	err := s.queue.Stop(ctx)
 	if s.stopLease != nil {
 		s.stopLease()
