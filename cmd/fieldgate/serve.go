@@ -163,7 +163,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	msgr.gw = gw
+	msgr.Messenger = gw
 
 	svc.CountPostgresErrors(pgErrors)
 	reg := prometheus.NewRegistry()
@@ -280,18 +280,9 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // gatewayMessenger is the dispatch service's Messenger: the gateway, set
-// once it is built (it needs the service first).
-type gatewayMessenger struct{ gw *gateway.Gateway }
-
-var _ dispatch.Messenger = (*gatewayMessenger)(nil)
-
-func (m *gatewayMessenger) PostToRoom(ctx context.Context, p dispatch.RoomPost) (string, error) {
-	return m.gw.PostToRoom(ctx, p)
-}
-
-func (m *gatewayMessenger) SendChat(ctx context.Context, c dispatch.ChatMessage) error {
-	return m.gw.SendChat(ctx, c)
-}
+// once it is built (it needs the service first). Embedding the interface
+// forwards every Messenger method.
+type gatewayMessenger struct{ dispatch.Messenger }
 
 // staticRules stands in for the rules engine in commands that never route.
 type staticRules struct{}
