@@ -4,13 +4,20 @@ package routing
 // function addresses and the targets of rules.
 
 import (
+	"strings"
 	"time"
 )
 
 func (c *compiler) compileSchedules(raw *rawFile) {
 	c.rs.schedules = map[string]Schedule{}
 	for _, e := range raw.Schedules {
-		s := Schedule{Name: e.Key, ICS: e.V.ICS, Period: 168 * time.Hour}
+		s := Schedule{Name: e.Key, ICS: e.V.ICS, Period: 168 * time.Hour, ICSCategory: e.V.Category, ICSProperty: strings.ToUpper(e.V.Property.V)}
+		if (s.ICSCategory != "" || s.ICSProperty != "") && s.ICS == "" {
+			c.ps.add(e.Line, "schedule %q: ics_category and ics_property need ics", e.Key)
+		}
+		if p := s.ICSProperty; p != "" && (p == "DTSTART" || p == "UID" || strings.ContainsAny(p, ";:,\" \t")) {
+			c.ps.add(e.V.Property.Line, "schedule %q: ics_property %q cannot select events (use CATEGORIES or an X- property)", e.Key, e.V.Property.V)
+		}
 		for i, j := range e.V.Rotation.V {
 			if !isJID(j) {
 				c.ps.add(e.V.Rotation.lineOf(i), "schedule %q: %q is not a JID (user@domain)", e.Key, j)

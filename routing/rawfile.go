@@ -73,6 +73,8 @@ type rawSchedule struct {
 	Period    lined[string]        `yaml:"period"`
 	Overrides []lined[rawOverride] `yaml:"overrides"`
 	ICS       string               `yaml:"ics"`
+	Category  string               `yaml:"ics_category"`
+	Property  lined[string]        `yaml:"ics_property"`
 }
 
 type rawOverride struct {
