@@ -153,7 +153,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
-	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}, log)
+	changes := svc.NewChangeFeed()
+	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes}, log)
 
 	// Listen before anything runs: a busy port fails start-up, not later.
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
@@ -176,6 +177,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return svc.LeadXMPP(gctx, cfg.XMPP.Domain, func(ctx context.Context) error { return gw.Run(ctx, svc) })
 	})
 	g.Go(func() error { return rules.Watch(gctx) })
+	g.Go(func() error { return changes.Run(gctx) })
 	g.Go(func() error {
 		var err error
 		if cfg.HTTP.TLSCert != "" {
