@@ -66,6 +66,9 @@ type Config struct {
 	ExtraOperations []Operation
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Mount adds route groups served beside the API (e.g. Open311 from
+	// api/open311), with the same recovery and metrics middleware.
+	Mount []func(gin.IRouter)
 }
 
 // Server is the HTTP API.
@@ -97,6 +100,9 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 		}, []string{"route", "method", "status"}),
 	}
 	reg.MustRegister(s.requests, newRulesCollector(rules))
+	if cfg.XMPPState != nil {
+		reg.MustRegister(newXMPPCollector(cfg.XMPPState))
+	}
 	return s
 }
 
@@ -115,6 +121,10 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	r.GET("/api/v1/openapi.json", s.openAPIHandler())
+
+	for _, m := range s.cfg.Mount {
+		m(r)
+	}
 
 	v1 := r.Group("/api/v1", s.authenticate)
 	v1.POST("/reports", s.createReport)
