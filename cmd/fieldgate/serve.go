@@ -169,7 +169,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
-	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}
+	changes := svc.NewChangeFeed()
+	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes}
 	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
 		o, err := newOpen311(cfg, svc, store, rules, loc, log)
 		if err != nil {
@@ -200,6 +201,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return svc.LeadXMPP(gctx, cfg.XMPP.Domain, gw.Run)
 	})
 	g.Go(func() error { return rules.Watch(gctx) })
+	g.Go(func() error { return changes.Run(gctx) })
 	g.Go(func() error {
 		var err error
 		if cfg.HTTP.TLSCert != "" {
