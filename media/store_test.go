@@ -259,12 +259,30 @@ func TestDerivatives(t *testing.T) {
 		checkCorner(t, src, image.Pt(sb.Min.X, sb.Min.Y), img, image.Pt(db.Max.X-1, db.Min.Y))
 	})
 
-	t.Run("HEIC has no derivative", func(t *testing.T) {
-		obj, md, _ := put("IMG_5195.HEIC")
-		if _, err := s.MakeDerivative(ctx, obj, md); !errors.Is(err, ErrNoDerivative) {
-			t.Fatalf("MakeDerivative(HEIC) = %v, want ErrNoDerivative", err)
+	t.Run("HEIC gets an upright team copy without metadata", func(t *testing.T) {
+		obj, md, orig := put("IMG_5195.HEIC")
+		if !bytes.Contains(orig, []byte("iPhone 11 Pro Max")) {
+			t.Fatal("test premise: the original names the phone")
+		}
+		d, err := s.MakeDerivative(ctx, obj, md)
+		if err != nil {
+			t.Fatalf("MakeDerivative(HEIC): %v", err)
+		}
+		if d.ContentType != TypeJPEG {
+			t.Errorf("content type %q, want JPEG", d.ContentType)
+		}
+		b := fetchPresigned(t, s, d.Key)
+		checkNoMetadata(t, "HEIC team copy", b, "iPhone")
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 2566×3313 as the HEIF container displays it, scaled to 1600 px.
+		if got := img.Bounds().Size(); got != image.Pt(1239, 1600) {
+			t.Errorf("team copy %v, want 1239×1600 (upright portrait)", got)
 		}
 	})
+
 }
 
 // checkCorner compares the average colour of 16×16 patches at two corners.

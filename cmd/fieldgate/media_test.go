@@ -39,7 +39,7 @@ func TestRunMediaInspect(t *testing.T) {
 		{"gps", []string{filepath.Join(photos, "DSCN0010.jpg")}, 0,
 			[]string{"image/jpeg", "161713 bytes", "lat=43.46744833 lon=11.88512667 alt=unknown", "2008-10-22 16:28:39", "1 (normal)", "NIKON COOLPIX P6000", "drops: GPS"}},
 		{"heic", []string{filepath.Join(photos, "IMG_5195.HEIC")}, 0,
-			[]string{"image/heic", "lat=39.05134444 lon=-94.28877222 alt=260.6", "Apple iPhone 11 Pro Max", "no HEVC decoder"}},
+			[]string{"image/heic", "lat=39.05134444 lon=-94.28877222 alt=260.6", "Apple iPhone 11 Pro Max", "team copy:   upright, re-encoded without any metadata"}},
 		{"no gps", []string{filepath.Join(photos, "landscape_6.jpg")}, 0,
 			[]string{"no position (no GPS data in EXIF)", "6 (rotated 90° clockwise)"}},
 		{"broken files", []string{filepath.Join(photos, "corrupted.jpg"), filepath.Join(photos, "image01137.jpg"), filepath.Join(photos, "image02206.jpg"), truncated}, 0,
