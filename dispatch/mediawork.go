@@ -49,6 +49,7 @@ func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string
 func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *MediaObject) error {
 	md, err := s.media.ReadMetadata(ctx, m.Object)
 	if err != nil {
+		s.metric.dependencyError(err)
 		s.log.WarnContext(ctx, "reading photo metadata failed", "case", caseNumber, "object", m.Object.Key, "err", err)
 		md = media.Metadata{NoPositionReason: "metadata unreadable"}
 	}
@@ -56,6 +57,7 @@ func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *Media
 	if d, err := s.media.MakeDerivative(ctx, m.Object, md); err == nil {
 		m.DerivativeKey, m.ThumbKey = d.Key, d.ThumbKey
 	} else if !errors.Is(err, media.ErrNoDerivative) {
+		s.metric.dependencyError(err)
 		s.log.WarnContext(ctx, "team copy failed", "case", caseNumber, "object", m.Object.Key, "err", err)
 	}
 	return s.saveMediaMetadata(ctx, m)
