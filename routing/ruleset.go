@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -125,6 +126,16 @@ func (rs *RuleSet) Schedule(name string) (Schedule, bool) {
 func (rs *RuleSet) IsDispatcher(bareJID string) bool {
 	_, ok := rs.dispatchers[lowerASCII(bareJID)]
 	return ok
+}
+
+// Dispatchers returns the dispatchers' bare JIDs, sorted.
+func (rs *RuleSet) Dispatchers() []string {
+	out := make([]string, 0, len(rs.dispatchers))
+	for d := range rs.dispatchers {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Areas returns the names of all areas in file order.

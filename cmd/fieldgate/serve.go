@@ -153,7 +153,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
-	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}, log)
+	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, XMPPRooms: gw.RoomStatus, Registry: reg}, log)
 
 	// Listen before anything runs: a busy port fails start-up, not later.
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
