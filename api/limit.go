@@ -48,5 +48,4 @@ func (m *minRateReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-
 func (m *minRateReader) Close() error { return m.r.Close() }
