@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/oncall"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -116,7 +117,8 @@ type Deps struct {
 	Pool      *pgxpool.Pool
 	Media     Media
 	Rules     Rules
-	Messenger Messenger // nil: outgoing messages stay queued (e.g. `fieldgate migrate`)
+	Messenger Messenger       // nil: outgoing messages stay queued (e.g. `fieldgate migrate`)
+	OnCall    OnCallDirectory // nil: an oncall.Directory with default settings, run by Start
 	Logger    *slog.Logger
 }
 
@@ -130,9 +132,11 @@ type Service struct {
 	cfg    Config
 	queue  *river.Client[pgx.Tx]
 	metric *metrics
-	// calendars caches the schedules' imported on-call calendars.
-	calendars *CalendarCache
-	leader    atomic.Bool
+	// oncall answers who is on call from memory; its own loop refreshes
+	// the imported calendars (never inside an incident transaction).
+	oncall     OnCallDirectory
+	stopOnCall context.CancelFunc
+	leader     atomic.Bool
 }
 
 // Queues used by the job queue.
@@ -173,7 +177,10 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		cfg:    cfg,
 		metric: newMetrics(),
 	}
-	s.calendars = &CalendarCache{Loc: cfg.TimeZone, Now: cfg.Now}
+	s.oncall = deps.OnCall
+	if s.oncall == nil {
+		s.oncall = oncall.NewDirectory(oncall.DirectoryConfig{Now: cfg.Now, Logger: s.log})
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &processReportWorker{s: s})
 	river.AddWorker(workers, &roomPostWorker{s: s})
@@ -199,7 +206,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		MaxAttempts:          25,
 		RetryPolicy:          retryPolicy{},
 		PeriodicJobs:         s.periodicJobs(),
-		Hooks:                []rivertype.Hook{&exactTimers{}},
+		Hooks:                []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: job queue: %w", err)
@@ -213,11 +220,17 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.queue.Start(ctx); err != nil {
 		return fmt.Errorf("dispatch: start job queue: %w", err)
 	}
+	octx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopOnCall = cancel
+	go s.oncall.Run(octx, s.rules.Current)
 	return nil
 }
 
 // Stop finishes running jobs (until ctx ends) and stops.
 func (s *Service) Stop(ctx context.Context) error {
+	if s.stopOnCall != nil {
+		s.stopOnCall()
+	}
 	return s.queue.Stop(ctx)
 }
 

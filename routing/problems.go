@@ -108,8 +108,9 @@ var (
 		"rawWindow": "a time window (a mapping)", "rawRule": "a rule (a mapping)",
 		"rawAction": "a team target (a mapping)", "rawMatch": "the match conditions (a mapping)",
 		"rawNear": "a near condition (a mapping)", "rawTests": "a test file (a mapping)",
-		"rawCase": "a test case (a mapping)",
-		"bool":    "true or false", "int": "a whole number", "string": "a string", "float64": "a number",
+		"rawCase": "a test case (a mapping)", "rawOpen311": "an open311 service (a mapping)",
+		"rawOpen311Attr": "an open311 attribute (a mapping)",
+		"bool":           "true or false", "int": "a whole number", "string": "a string", "float64": "a number",
 	}
 )
 

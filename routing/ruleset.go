@@ -2,6 +2,7 @@ package routing
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -120,6 +121,16 @@ func (rs *RuleSet) Policy(name string) (Policy, bool) {
 func (rs *RuleSet) Schedule(name string) (Schedule, bool) {
 	s, ok := rs.schedules[name]
 	return s, ok
+}
+
+// Schedules returns all on-call schedules, sorted by name.
+func (rs *RuleSet) Schedules() []Schedule {
+	out := make([]Schedule, 0, len(rs.schedules))
+	for _, s := range rs.schedules {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b Schedule) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // IsDispatcher reports whether bareJID is listed under dispatchers.
