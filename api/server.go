@@ -32,6 +32,8 @@ type Dispatch interface {
 	Reply(ctx context.Context, cmd dispatch.ReplyCommand) (dispatch.CommandResult, error)
 	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
+	ListIncidents(ctx context.Context, f dispatch.IncidentFilter) (dispatch.IncidentPage, error)
+	IncidentDetail(ctx context.Context, ref string) (dispatch.IncidentDetail, error)
 	Ping(ctx context.Context) error
 }
 
@@ -73,7 +75,12 @@ type Config struct {
 	// SlotWait is how long a request waits for one of its token's upload
 	// slots before it gets 429. Default 10s.
 	SlotWait time.Duration
-	// Now is the clock (default time.Now).
+	// Changes feeds GET /api/v1/events; nil = the stream answers 503.
+	Changes Changes
+	// ExtraOperations documents route groups registered elsewhere (Open311)
+	// in /api/v1/openapi.json.
+	ExtraOperations []Operation
+	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Mount adds route groups served beside the API (e.g. Open311 from
 	// api/open311), with the same recovery and metrics middleware.
@@ -135,6 +142,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+	r.GET("/api/v1/openapi.json", s.openAPIHandler())
 
 	for _, m := range s.cfg.Mount {
 		m(r)
@@ -144,7 +152,9 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/reports", s.createReport)
 	v1.GET("/reports/:id", s.getReport)
 	v1.GET("/reports/:id/media/:n", s.getMedia)
-	v1.GET("/incidents/:case", s.getIncident)
+	v1.GET("/incidents", s.listIncidents)
+	v1.GET("/incidents/:case", s.getIncidentDetail)
+	v1.GET("/events", s.streamEvents)
 	v1.POST("/incidents/:case/take", s.incidentAction(dispatch.ActionTake))
 	v1.POST("/incidents/:case/resolve", s.incidentAction(dispatch.ActionResolve))
 	// Team tokens act on their team's incidents (authorizeIncident); reject

@@ -41,37 +41,7 @@ func (s *stack) getenv(k string) string { return s.env[k] }
 // startStack starts the whole gateway as `fieldgate serve` would run.
 func startStack(t *testing.T, extra map[string]string) *stack {
 	t.Helper()
-	s3env := testsvc.S3(t)
-	xenv := testsvc.XMPP(t)
-	dbURL := testsvc.DatabaseURL(t)
-	domain := testsvc.Component(t)
-	rules, suffix := testsvc.DemoRules(t)
-	s := &stack{t: t, suffix: suffix, nick: "fieldgate-" + suffix, db: dbURL, bucket: "e2e-" + suffix}
-	s.env = map[string]string{
-		"FIELDGATE_DATABASE_URL":        dbURL,
-		"FIELDGATE_S3_ENDPOINT":         s3env.Endpoint,
-		"FIELDGATE_S3_ACCESS_KEY":       s3env.AccessKey,
-		"FIELDGATE_S3_SECRET_KEY":       s3env.SecretKey,
-		"FIELDGATE_S3_BUCKET":           s.bucket,
-		"FIELDGATE_XMPP_ADDR":           xenv.ComponentAddr,
-		"FIELDGATE_XMPP_DOMAIN":         domain,
-		"FIELDGATE_XMPP_SECRET":         xenv.Secret,
-		"FIELDGATE_XMPP_NICK":           s.nick,
-		"FIELDGATE_RULES_FILE":          rules,
-		"FIELDGATE_HTTP_ADDR":           "127.0.0.1:0",
-		"FIELDGATE_LOG_FORMAT":          "text",
-		"FIELDGATE_LOG_LEVEL":           "warn",
-		"FIELDGATE_HTTP_MAX_BODY_BYTES": "2000000",
-	}
-	for k, v := range extra {
-		s.env[k] = v
-	}
-	var err error
-	s.s3, err = minio.New(s3env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3env.AccessKey, s3env.SecretKey, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	s := newStack(t, extra)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
@@ -115,6 +85,43 @@ func startStack(t *testing.T, extra map[string]string) *stack {
 	}
 	s.token = strings.TrimSpace(out.String())
 	s.waitReady()
+	return s
+}
+
+// newStack configures a stack on the test services without starting it.
+func newStack(t *testing.T, extra map[string]string) *stack {
+	t.Helper()
+	s3env := testsvc.S3(t)
+	xenv := testsvc.XMPP(t)
+	dbURL := testsvc.DatabaseURL(t)
+	domain := testsvc.Component(t)
+	rules, suffix := testsvc.DemoRules(t)
+	s := &stack{t: t, suffix: suffix, nick: "fieldgate-" + suffix, db: dbURL, bucket: "e2e-" + suffix}
+	s.env = map[string]string{
+		"FIELDGATE_DATABASE_URL":        dbURL,
+		"FIELDGATE_S3_ENDPOINT":         s3env.Endpoint,
+		"FIELDGATE_S3_ACCESS_KEY":       s3env.AccessKey,
+		"FIELDGATE_S3_SECRET_KEY":       s3env.SecretKey,
+		"FIELDGATE_S3_BUCKET":           s.bucket,
+		"FIELDGATE_XMPP_ADDR":           xenv.ComponentAddr,
+		"FIELDGATE_XMPP_DOMAIN":         domain,
+		"FIELDGATE_XMPP_SECRET":         xenv.Secret,
+		"FIELDGATE_XMPP_NICK":           s.nick,
+		"FIELDGATE_RULES_FILE":          rules,
+		"FIELDGATE_HTTP_ADDR":           "127.0.0.1:0",
+		"FIELDGATE_LOG_FORMAT":          "text",
+		"FIELDGATE_LOG_LEVEL":           "warn",
+		"FIELDGATE_HTTP_MAX_BODY_BYTES": "2000000",
+	}
+	for k, v := range extra {
+		s.env[k] = v
+	}
+	var err error
+	s.s3, err = minio.New(s3env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3env.AccessKey, s3env.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	return s
 }
 

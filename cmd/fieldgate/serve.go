@@ -164,7 +164,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
-	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, XMPPRooms: gw.RoomStatus, Registry: reg}
+	changes := svc.NewChangeFeed()
+	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, XMPPRooms: gw.RoomStatus, Registry: reg, Changes: changes}
 	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
 		o, err := newOpen311(cfg, svc, store, rules, loc, log)
 		if err != nil {
@@ -195,6 +196,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return svc.LeadXMPP(gctx, cfg.XMPP.Domain, func(ctx context.Context) error { return gw.Run(ctx, svc) })
 	})
 	g.Go(func() error { return rules.Watch(gctx) })
+	g.Go(func() error { return changes.Run(gctx) })
 	g.Go(func() error {
 		var err error
 		if cfg.HTTP.TLSCert != "" {
