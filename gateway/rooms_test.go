@@ -141,6 +141,9 @@ type fakeDisp struct {
 func (f *fakeDisp) Intake(context.Context, dispatch.NewReport) (dispatch.Receipt, error) {
 	return dispatch.Receipt{}, nil
 }
+func (f *fakeDisp) Replay(context.Context, string, string, string) (dispatch.Receipt, error) {
+	return dispatch.Receipt{}, dispatch.ErrNotFound
+}
 func (f *fakeDisp) Execute(_ context.Context, c dispatch.Command) (dispatch.CommandResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -175,13 +178,12 @@ func (noMedia) Delete(context.Context, ...string) error              { return ni
 
 func newTestGateway(t *testing.T) (*Gateway, *fakeDisp) {
 	t.Helper()
+	d := &fakeDisp{}
 	g, err := New(Config{Addr: "127.0.0.1:1", Domain: "reports.stadt.example", Secret: "s"},
-		staticRules{loadTestRules(t)}, noMedia{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		d, staticRules{loadTestRules(t)}, noMedia{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &fakeDisp{}
-	g.disp = d
 	return g, d
 }
 
