@@ -53,6 +53,10 @@ type Rules interface {
 type Config struct {
 	// MaxBodyBytes caps a whole request body. Default 100 MiB.
 	MaxBodyBytes int64
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-* headers gin believes. Default none: the peer is the
+	// client. The client's address is never logged or stored.
+	TrustedProxies []string
 	// XMPPState reports the gateway's connection for /readyz: "connected",
 	// "standby" (another replica holds it; still ready) or "disconnected".
 	// nil = not checked.
@@ -110,6 +114,10 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("http: invalid trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(s.recoverer, s.observe)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not-found", "Not Found", "no such endpoint") })
