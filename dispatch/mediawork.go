@@ -34,10 +34,13 @@ func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string
 				return nil, "", err
 			}
 		}
-		if md := m.Metadata; md != nil && md.Position != nil && source != SourceEXIF {
+		if md := m.Metadata; md != nil && md.Position != nil && source != SourceEXIF && source != SourceXMP {
 			// EXIF of the photo wins: it is where the evidence was taken.
 			pos = &Position{Lat: md.Position.Lat, Lon: md.Position.Lon, Alt: md.Position.Alt}
 			source = SourceEXIF
+			if md.PositionSource == media.SourceXMP {
+				source = SourceXMP
+			}
 		}
 	}
 

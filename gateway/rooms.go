@@ -213,7 +213,7 @@ func (g *Gateway) PostToRoom(ctx context.Context, p dispatch.RoomPost) (string, 
 		g.mu.Unlock()
 	}()
 	msg := outMessage{From: g.botJID(), To: roomJID, ID: p.OriginID, Type: "groupchat", Body: p.Body,
-		OriginID: &outID{ID: p.OriginID}}
+		OriginID: &outID{ID: p.OriginID}, Replace: replaceOf(p.Replaces)}
 	for _, l := range p.Links {
 		msg.OOB = append(msg.OOB, outOOB{URL: l})
 	}
