@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: node-deps run test test-short build vet bench clean services-stop
+.PHONY: node-deps run test test-short build vet bench clean services-stop photos
 
 ## run: start PostgreSQL, Prosody, MinIO and the gateway with the demo town (Ctrl-C stops all)
 run:
@@ -24,14 +24,20 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 build:
+	deploy/dev/services install
 	$(GO) build -o bin/fieldgate ./cmd/fieldgate
 
 vet:
+	deploy/dev/services install
 	$(GO) vet ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./routing/ ./media/
+
+## photos: redraw testdata/photos and expected.tsv (needs ImageMagick and exiftool; outputs are committed)
+photos:
+	testdata/photos/make.sh
 
 services-stop:
 	deploy/dev/services stop $(CURDIR)/var/test || true

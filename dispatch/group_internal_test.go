@@ -92,17 +92,17 @@ func TestPlausibility(t *testing.T) {
 		return MediaObject{Metadata: &md}
 	}
 	rep := Report{ReceivedAt: recv, Media: []MediaObject{photo(old, 51.0251, 7.5919)}}
-	flags := plausibility(rep, nil, nil, 100, 24*time.Hour)
+	flags := plausibilityFlags(rep, nil, nil, 100, 24*time.Hour)
 	if len(flags) != 1 || flags[0].Kind != flagPhotoOld || flags[0].AgeH != 50 {
 		t.Errorf("old photo: flags %+v, want one photo_old of 50 h", flags)
 	}
 	rep = Report{ReceivedAt: recv, Media: []MediaObject{photo(fresh, 51.0251, 7.5919)}}
 	sent := &Position{Lat: 51.0300, Lon: 7.5919}
-	flags = plausibility(rep, sent, nil, 100, 24*time.Hour)
+	flags = plausibilityFlags(rep, sent, nil, 100, 24*time.Hour)
 	if len(flags) != 1 || flags[0].Kind != flagPositionsDisagree || flags[0].DistanceM < 500 {
 		t.Errorf("geo: and EXIF 545 m apart: flags %+v, want positions_disagree", flags)
 	}
-	if flags := plausibility(rep, &Position{Lat: 51.0252, Lon: 7.5919}, nil, 100, 24*time.Hour); len(flags) != 0 {
+	if flags := plausibilityFlags(rep, &Position{Lat: 51.0252, Lon: 7.5919}, nil, 100, 24*time.Hour); len(flags) != 0 {
 		t.Errorf("agreeing positions and a fresh photo flagged: %+v", flags)
 	}
 	for _, lang := range []string{"de", "en"} {

@@ -41,6 +41,7 @@ type metrics struct {
 	jobRun           *prometheus.HistogramVec
 	roomPosts        prometheus.Counter
 	depErrors        *prometheus.CounterVec
+	reclaimed        *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -59,6 +60,9 @@ func newMetrics() *metrics {
 		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fieldgate_acks_total", Help: "Take/resolve commands, by action and outcome.",
 		}, []string{"action", "outcome"}),
+		reclaimed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fieldgate_jobs_reclaimed_total", Help: "Running jobs of dead processes handed back to the queue (lease expired), by kind.",
+		}, []string{"kind"}),
 		timeToAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "fieldgate_incident_time_to_acknowledge_seconds",
 			Help:    "Time from an incident's creation to its acknowledgement (the take that completes it), by team.",
@@ -222,7 +226,7 @@ func (h *jobMetricsHook) WorkEnd(_ context.Context, job *rivertype.JobRow, err e
 func (s *Service) Collectors() []prometheus.Collector {
 	m := s.metric
 	return []prometheus.Collector{m.reportsAccepted, m.messagesAccepted, m.routed, m.acks, m.timeToAck,
-		m.timeToResolve, m.escalations, m.jobs, m.jobWait, m.jobRun, m.roomPosts, m.depErrors,
+		m.timeToResolve, m.escalations, m.jobs, m.jobWait, m.jobRun, m.roomPosts, m.depErrors, m.reclaimed,
 		&stateCollector{pool: s.pool, log: s.log, m: m}}
 }
 

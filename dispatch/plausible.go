@@ -32,10 +32,10 @@ type flag struct {
 	AgeH      int       // flagPhotoOld, hours before receipt
 }
 
-// plausibility checks a report's photos and positions. sent is the
+// plausibilityFlags checks a report's photos and positions. sent is the
 // position that came with the message (geo:, XEP-0080, API), pos the one
 // the report got (a photo's wins).
-func plausibility(rep Report, sent, pos *Position, distance float64, maxAge time.Duration) []flag {
+func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge time.Duration) []flag {
 	var flags []flag
 	var seen []*Position
 	if sent != nil {

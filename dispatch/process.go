@@ -55,7 +55,7 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	flags := plausibility(rep, sent, pos, s.cfg.PartDistance, s.cfg.MaxPhotoAge)
+	flags := plausibilityFlags(rep, sent, pos, s.cfg.PartDistance, s.cfg.MaxPhotoAge)
 	if rep.Kind == "followup" {
 		return s.processPart(ctx, rep, pos, source, flags)
 	}

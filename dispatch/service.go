@@ -3,6 +3,7 @@ package dispatch
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -53,10 +54,20 @@ type ChatMessage struct {
 
 // Messenger delivers messages over XMPP. PostToRoom returns only when the
 // room has reflected the post (then with the room's stanza-id) or failed.
+// FindRoomPost searches the room's message archive (XEP-0313) for a post
+// of ours with the given origin-id (XEP-0359) sent at or after since, and
+// returns the stanza-id the room gave it; it is asked before a post whose
+// earlier attempt may have gone out is sent again. A room that keeps no
+// archive (or refuses us access) yields an error wrapping ErrNoArchive.
 type Messenger interface {
 	PostToRoom(ctx context.Context, p RoomPost) (stanzaID string, err error)
 	SendChat(ctx context.Context, m ChatMessage) error
+	FindRoomPost(ctx context.Context, room, originID string, since time.Time) (stanzaID string, found bool, err error)
 }
+
+// ErrNoArchive means a room's archive cannot be searched (the room keeps
+// none, or does not let the gateway read it).
+var ErrNoArchive = errors.New("room archive not available")
 
 // Config tunes the service. Zero values take the documented defaults.
 type Config struct {
@@ -69,8 +80,19 @@ type Config struct {
 	// RescueStuckJobsAfter is how soon a job whose worker died is retried.
 	// river's default is an hour; an alert must not wait that long. Default 1m.
 	RescueStuckJobsAfter time.Duration
-	// PollInterval is the fallback poll for new jobs when LISTEN/NOTIFY is
-	// not delivered. Default 1s.
+	// LeaseTTL: a job still running under a process that has not renewed
+	// its lease for this long is handed back to the queue by the others (or
+	// by the restarted process); see lease.go. Default 5s.
+	LeaseTTL time.Duration
+	// LeaseRenewInterval is how often the lease is renewed and expired
+	// leases are looked for. Default 1s.
+	LeaseRenewInterval time.Duration
+	// PollInterval is the fallback poll for new jobs. An idle queue is woken
+	// within milliseconds by LISTEN/NOTIFY, but river sends at most one
+	// insert notification per queue per fetch cooldown (5ms), so a job
+	// inserted right after another one may wait for the next fetch: at the
+	// latest this long. Each poll is one indexed query per queue. Default
+	// 200ms.
 	PollInterval time.Duration
 	// AssemblyWindow: an XMPP message from the same sender to the same
 	// address within this time after their latest part of a case joins that
@@ -153,7 +175,14 @@ type Service struct {
 	oncall     OnCallDirectory
 	stopOnCall context.CancelFunc
 	leader     atomic.Bool
+	// stopLease ends the lease loop (lease.go) and waits for it.
+	stopLease func()
 }
+
+// fetchCooldown is the shortest time between two fetches of one queue
+// (river's default is 100ms: with a report crossing two queue hops under
+// load, that alone would add up to 200ms).
+const fetchCooldown = 5 * time.Millisecond
 
 // Queues used by the job queue.
 const (
@@ -172,7 +201,9 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.XMPPWorkers = cmp.Or(cfg.XMPPWorkers, 4)
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
 	cfg.RescueStuckJobsAfter = cmp.Or(cfg.RescueStuckJobsAfter, time.Minute)
-	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, 200*time.Millisecond)
+	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 5*time.Second)
+	cfg.LeaseRenewInterval = cmp.Or(cfg.LeaseRenewInterval, min(time.Second, cfg.LeaseTTL/3))
 	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 60*time.Second)
 	cfg.FollowUpWindow = cmp.Or(cfg.FollowUpWindow, 2*time.Hour)
 	cfg.PartDistance = cmp.Or(cfg.PartDistance, 100)
@@ -220,7 +251,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		Workers:              workers,
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 		FetchPollInterval:    cfg.PollInterval,
-		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
+		FetchCooldown:        min(cfg.PollInterval, fetchCooldown),
 		JobTimeout:           30 * time.Second, // below RescueStuckJobsAfter, as river requires
 		Logger:               slog.New(warnOnly{s.log.Handler()}).With("component", "queue"),
 		MaxAttempts:          25,
@@ -240,9 +271,27 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.queue.Start(ctx); err != nil {
 		return fmt.Errorf("dispatch: start job queue: %w", err)
 	}
-	octx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.stopOnCall = cancel
+	octx, ocancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopOnCall = ocancel
 	go s.oncall.Run(octx, s.rules.Current)
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.leaseLoop(lctx)
+	}()
+	stopped := s.queue.Stopped()
+	go func() {
+		// The lease lives until the queue has stopped working jobs, not
+		// merely until ctx ends: an expired lease invites reclaiming.
+		select {
+		case <-ctx.Done():
+			<-stopped
+		case <-lctx.Done():
+		}
+		cancel()
+	}()
+	s.stopLease = func() { cancel(); <-done }
 	return nil
 }
 
@@ -251,7 +300,11 @@ func (s *Service) Stop(ctx context.Context) error {
 	if s.stopOnCall != nil {
 		s.stopOnCall()
 	}
-	return s.queue.Stop(ctx)
+	err := s.queue.Stop(ctx)
+	if s.stopLease != nil {
+		s.stopLease()
+	}
+	return err
 }
 
 // Ping checks the database.

@@ -79,6 +79,7 @@ type inMessage struct {
 	Delay     *struct{}    `xml:"urn:xmpp:delay delay"`
 	MUCUser   *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
 	Error     *errorElem   `xml:"error"`
+	MAMResult *mamResult   `xml:"urn:xmpp:mam:2 result"` // an archive search result (mam.go)
 }
 
 type replyElem struct {

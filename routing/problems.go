@@ -48,8 +48,14 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 
 // problems collects validation messages for one file at a time.
 type problems struct {
-	list []Problem
-	file string
+	list     []Problem
+	warnings []Problem // things loaded, but maybe not as meant
+	file     string
+}
+
+// warnIn records a warning: the file loads, but `rules check` shows it.
+func (ps *problems) warnIn(file string, line int, format string, args ...any) {
+	ps.warnings = append(ps.warnings, Problem{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (ps *problems) add(line int, format string, args ...any) {

@@ -29,9 +29,10 @@ type rawFile struct {
 }
 
 type rawAreas struct {
-	File         lined[string] `yaml:"file"`
-	NameProperty string        `yaml:"name_property"`
-	Groups       omap[strList] `yaml:"groups"`
+	File         lined[string]    `yaml:"file"`
+	NameProperty string           `yaml:"name_property"`
+	Groups       omap[strList]    `yaml:"groups"`
+	Centre       *lined[rawPoint] `yaml:"centre"`
 }
 
 type rawTeam struct {

@@ -15,6 +15,8 @@ type RuleSet struct {
 	version  string
 	loadedAt time.Time
 
+	warnings []Problem // see Warnings
+
 	loc         *time.Location
 	holidays    map[int32]struct{}
 	dispatchers map[string]struct{}
@@ -122,6 +124,11 @@ func (rs *RuleSet) Schedule(name string) (Schedule, bool) {
 	s, ok := rs.schedules[name]
 	return s, ok
 }
+
+// Warnings lists what loaded but may not be what was meant (a district
+// file in [latitude, longitude] order that was swapped, districts far
+// from the town's centre), with file and line, for `rules check`.
+func (rs *RuleSet) Warnings() []Problem { return append([]Problem(nil), rs.warnings...) }
 
 // Schedules returns all on-call schedules, sorted by name.
 func (rs *RuleSet) Schedules() []Schedule {

@@ -47,6 +47,9 @@ Usage:
   fieldgate media inspect FILE…         show what fieldgate reads from photos
   fieldgate oncall now|show TEAM --rules FILE  who is on call now (--at TIME) or this week (--week [--from DATE])
   fieldgate retention run [--dry-run] [--period 180d] [--category NAME=DUR]…  delete closed incidents past retention
+  fieldgate backup --dir DIR [--keep N]   consistent backup: database dump, media objects, manifest
+  fieldgate verify-backup DIR | --live    check a backup, or that the database's media exist in S3
+  fieldgate restore DIR                 restore a backup into an empty database and a bucket
   fieldgate version
 
 Configuration: a YAML file (--config or FIELDGATE_CONFIG) and FIELDGATE_* environment variables; see deploy/fieldgate.example.yaml.
@@ -73,6 +76,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runOncall(ctx, args[1:], stdout, stderr)
 	case "retention":
 		return runRetention(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "verify-backup":
+		return runVerifyBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "fieldgate", buildVersion())
 		return nil
