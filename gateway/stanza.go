@@ -116,14 +116,17 @@ type inPresence struct {
 	Error   *errorElem   `xml:"error"`
 }
 
-// inIQ is an incoming IQ; only the payload's name is kept.
+// inIQ is an incoming IQ: the payload's name, and for answers to our own
+// requests the error and the items of an affiliation list (XEP-0045 §9.5).
 type inIQ struct {
-	XMLName xml.Name `xml:"iq"`
-	From    string   `xml:"from,attr"`
-	To      string   `xml:"to,attr"`
-	ID      string   `xml:"id,attr"`
-	Type    string   `xml:"type,attr"`
-	Payload struct {
+	XMLName    xml.Name    `xml:"iq"`
+	From       string      `xml:"from,attr"`
+	To         string      `xml:"to,attr"`
+	ID         string      `xml:"id,attr"`
+	Type       string      `xml:"type,attr"`
+	Error      *errorElem  `xml:"error"`
+	AdminItems []adminItem `xml:"http://jabber.org/protocol/muc#admin query>item"`
+	Payload    struct {
 		XMLName xml.Name
 		Node    string `xml:"node,attr"`
 	} `xml:",any"`
