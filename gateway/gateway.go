@@ -95,6 +95,7 @@ type Gateway struct {
 	pending   map[string]chan string // origin-id → room's stanza-id
 	posts     postIDs
 	running   atomic.Bool
+	omemo     *omemoEdge // nil: OMEMO off (EnableOMEMO)
 }
 
 // New returns a gateway; Run connects it. Attachments are stored in m.
@@ -218,6 +219,9 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 	})
 	defer stop()
 	go g.joinRooms(ctx)
+	if g.omemo != nil {
+		go g.omemo.prepare(ctx, g)
+	}
 	err = sess.Serve(xmpp.HandlerFunc(g.handle))
 
 	g.mu.Lock()
@@ -280,6 +284,9 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 		iq := new(inIQ)
 		if err := d.Decode(iq); err != nil {
 			g.log.Warn("malformed iq dropped", "err", err)
+			return nil
+		}
+		if g.omemo != nil && g.omemo.interceptIQ(g, t, iq) {
 			return nil
 		}
 		g.answerIQ(t, iq)

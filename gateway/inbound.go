@@ -166,6 +166,15 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	sender := bare(m.From)
+	if m.Encrypted != nil {
+		// Strangers and unknown addresses are refused below as usual.
+		local := strings.ToLower(to.Localpart())
+		if addr, ok := g.rules.Current().Address(local); ok && addr.Allows(sender) {
+			if !g.openEncrypted(ctx, m, local, addr.Language) {
+				return
+			}
+		}
+	}
 	body := strings.TrimSpace(m.body())
 	oob := make([]string, 0, len(m.OOB))
 	for _, o := range m.OOB {
@@ -221,6 +230,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	}
 	var failed []string
 	in.Media, in.Text, failed = g.fetchAttachments(ctx, body, oob)
+	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
 	for _, f := range failed {
 		g.reply(ctx, m, local, T(lang, "attachment_failed", f))
 	}

@@ -47,6 +47,7 @@ Usage:
   fieldgate media inspect FILE…         show what fieldgate reads from photos
   fieldgate oncall now|show TEAM --rules FILE  who is on call now (--at TIME) or this week (--week [--from DATE])
   fieldgate retention run [--dry-run] [--period 180d] [--category NAME=DUR]…  delete closed incidents past retention
+  fieldgate omemo fingerprints [--config FILE]  OMEMO fingerprints of every function address (to publish)
   fieldgate version
 
 Configuration: a YAML file (--config or FIELDGATE_CONFIG) and FIELDGATE_* environment variables; see deploy/fieldgate.example.yaml.
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runOncall(ctx, args[1:], stdout, stderr)
 	case "retention":
 		return runRetention(ctx, args[1:], getenv, stdout, stderr)
+	case "omemo":
+		return runOMEMO(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "fieldgate", buildVersion())
 		return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway"
+	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/migrations"
 	"github.com/fieldgate/fieldgate/routing"
@@ -143,6 +144,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}, rules, store, log)
 	if err != nil {
 		return err
+	}
+	if cfg.OMEMO.Key != "" {
+		sealer, err := omemo.NewSealer(cfg.OMEMO.Key)
+		if err != nil {
+			return fmt.Errorf("omemo key: %w", err)
+		}
+		gw.EnableOMEMO(omemo.New(omemo.NewPG(pool), sealer, log))
 	}
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Messenger: gw, Logger: log},
 		dispatchConfig(cfg, loc))

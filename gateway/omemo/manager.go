@@ -525,3 +525,10 @@ func decodeKey(s, what string) (ecc.ECPublicKeyable, error) {
 
 // sameKey compares two serialized identity keys.
 func sameKey(a, b []byte) bool { return bytes.Equal(a, b) }
+
+// HasSessions reports whether address has a session with any of jid's
+// devices: that correspondent wrote encrypted, so answers go encrypted.
+func (m *Manager) HasSessions(ctx context.Context, address, jid string) (bool, error) {
+	devs, err := m.store.SessionDevices(ctx, address, strings.ToLower(jid))
+	return len(devs) > 0, err
+}
