@@ -27,7 +27,7 @@ type OMEMO interface {
 	Decrypt(ctx context.Context, address, from string, enc *omemo.Encrypted) (omemo.Decrypted, error)
 	Encrypt(ctx context.Context, address string, rcpts []omemo.Recipient, plaintext []byte) (*omemo.Encrypted, error)
 	NeedsBundle(ctx context.Context, address, jid string, dev uint32) (bool, error)
-	HasSessions(ctx context.Context, address, jid string) (bool, error)
+	SessionDevices(ctx context.Context, address, jid string) ([]uint32, error)
 	Maintain(ctx context.Context, address string) (bool, error)
 }
 
@@ -317,30 +317,37 @@ func (g *Gateway) encryptChat(ctx context.Context, cm dispatch.ChatMessage) (*om
 		return nil, nil
 	}
 	to := bare(cm.To)
-	yes, err := g.omemo.m.HasSessions(ctx, cm.From, to)
-	if err != nil || !yes {
+	known, err := g.omemo.m.SessionDevices(ctx, cm.From, to)
+	if err != nil || len(known) == 0 {
 		return nil, err
 	}
+	// All of the correspondent's devices, from their device list; many
+	// servers let only presence subscribers read it (Prosody's default
+	// for PEP), so without it the devices that wrote to us are used.
 	from := g.addressJID(cm.From)
-	raw, err := g.omemo.fetchItems(ctx, g, from, to, omemo.NodeDeviceList)
-	if err != nil {
-		return nil, fmt.Errorf("omemo device list of the recipient: %w", err)
-	}
-	var dl omemo.DeviceList
-	if err := xml.Unmarshal(raw, &dl); err != nil {
-		return nil, fmt.Errorf("omemo device list of the recipient: %w", err)
+	devices := known
+	if raw, err := g.omemo.fetchItems(ctx, g, from, to, omemo.NodeDeviceList); err != nil {
+		g.log.Info("omemo device list of a correspondent not readable; encrypting to the devices that wrote", "err", err)
+	} else {
+		var dl omemo.DeviceList
+		if err := xml.Unmarshal(raw, &dl); err == nil && len(dl.Devices) > 0 {
+			devices = devices[:0:0]
+			for _, d := range dl.Devices {
+				devices = append(devices, d.ID)
+			}
+		}
 	}
 	var rcpts []omemo.Recipient
-	for _, d := range dl.Devices {
-		r := omemo.Recipient{JID: to, Device: d.ID}
-		need, err := g.omemo.m.NeedsBundle(ctx, cm.From, to, d.ID)
+	for _, dev := range devices {
+		r := omemo.Recipient{JID: to, Device: dev}
+		need, err := g.omemo.m.NeedsBundle(ctx, cm.From, to, dev)
 		if err != nil {
 			return nil, err
 		}
 		if need {
-			braw, err := g.omemo.fetchItems(ctx, g, from, to, omemo.NodeBundlesPrefix+strconv.FormatUint(uint64(d.ID), 10))
+			braw, err := g.omemo.fetchItems(ctx, g, from, to, omemo.NodeBundlesPrefix+strconv.FormatUint(uint64(dev), 10))
 			if err != nil {
-				g.log.Info("omemo bundle of a recipient device not available", "device", d.ID, "err", err)
+				g.log.Info("omemo bundle of a recipient device not available", "device", dev, "err", err)
 				continue
 			}
 			var b omemo.Bundle

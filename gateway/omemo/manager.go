@@ -526,9 +526,8 @@ func decodeKey(s, what string) (ecc.ECPublicKeyable, error) {
 // sameKey compares two serialized identity keys.
 func sameKey(a, b []byte) bool { return bytes.Equal(a, b) }
 
-// HasSessions reports whether address has a session with any of jid's
-// devices: that correspondent wrote encrypted, so answers go encrypted.
-func (m *Manager) HasSessions(ctx context.Context, address, jid string) (bool, error) {
-	devs, err := m.store.SessionDevices(ctx, address, strings.ToLower(jid))
-	return len(devs) > 0, err
+// SessionDevices lists the devices of jid that address has a session
+// with: the devices that wrote to it encrypted (or were written to).
+func (m *Manager) SessionDevices(ctx context.Context, address, jid string) ([]uint32, error) {
+	return m.store.SessionDevices(ctx, address, strings.ToLower(jid))
 }
