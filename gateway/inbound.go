@@ -180,7 +180,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	for _, o := range m.OOB {
 		oob = append(oob, strings.TrimSpace(o.URL))
 	}
-	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil) {
+	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil && len(m.decrypted) == 0) {
 		return // chat states, receipts, markers
 	}
 	local := strings.ToLower(to.Localpart())

@@ -47,6 +47,7 @@ type Manager struct {
 
 // New builds a Manager on a store (NewPG) with the at-rest key.
 func New(store keyStore, sealer *Sealer, logger *slog.Logger) *Manager {
+	routeLibLogs(cmp.Or(logger, slog.Default()))
 	return &Manager{store: store, sealer: sealer, ser: serialize.NewProtoBufSerializer(),
 		log: cmp.Or(logger, slog.Default()), now: time.Now, locks: map[string]*sync.Mutex{}}
 }
@@ -376,7 +377,11 @@ func (m *Manager) Decrypt(ctx context.Context, address, from string, enc *Encryp
 	cipher := session.NewCipher(session.NewBuilder(st, st, st, st, remote, m.ser), remote)
 	out := Decrypted{SenderDevice: enc.Header.SID}
 	var keyAndTag []byte
-	if msg, perr := protocol.NewPreKeySignalMessageFromBytes(raw, m.ser.PreKeySignalMessage, m.ser.SignalMessage); key.PreKey && perr == nil {
+	if key.PreKey {
+		msg, perr := protocol.NewPreKeySignalMessageFromBytes(raw, m.ser.PreKeySignalMessage, m.ser.SignalMessage)
+		if perr != nil {
+			return Decrypted{}, fmt.Errorf("%w: %v", ErrMalformed, perr)
+		}
 		keyAndTag, err = cipher.DecryptMessage(ctx, msg)
 		out.UsedPreKey = err == nil
 	} else {
