@@ -34,3 +34,36 @@ func (c *rulesCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, rs.Version())
 	ch <- prometheus.MustNewConstMetric(c.loaded, prometheus.GaugeValue, float64(rs.LoadedAt().UnixNano())/1e9)
 }
+
+// xmppStates are the values of Config.XMPPState, each exported as a series
+// so that an alert can match a state without knowing the others.
+var xmppStates = []string{"connected", "standby", "disconnected"}
+
+// xmppCollector exports the XMPP component connection of this replica:
+// fieldgate_xmpp_connection_state{state} is 1 for the current state and 0
+// for the others. Exactly one replica of a deployment should be
+// "connected" (it holds the component, XEP-0114 allows one connection);
+// the others are "standby".
+type xmppCollector struct {
+	state func() string
+	desc  *prometheus.Desc
+}
+
+func newXMPPCollector(state func() string) *xmppCollector {
+	return &xmppCollector{state: state, desc: prometheus.NewDesc("fieldgate_xmpp_connection_state",
+		"XMPP component connection of this replica: 1 for the current state (connected, standby, disconnected), 0 for the others.",
+		[]string{"state"}, nil)}
+}
+
+func (c *xmppCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *xmppCollector) Collect(ch chan<- prometheus.Metric) {
+	cur := c.state()
+	for _, st := range xmppStates {
+		v := 0.0
+		if st == cur {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, st)
+	}
+}

@@ -3,9 +3,15 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
@@ -43,7 +49,11 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.Is(err, media.ErrTypeNotAllowed):
 		abort(c, http.StatusUnsupportedMediaType, "attachment-type", "Attachment type not allowed", err.Error())
 	case errors.Is(err, media.ErrUnavailable):
-		abort(c, http.StatusServiceUnavailable, "storage-unavailable", "Storage unavailable", "media storage is not reachable; retry later")
+		s.log.WarnContext(c.Request.Context(), "storage unavailable", "route", c.FullPath(), "err", err)
+		unavailable(c, "storage-unavailable", "Storage unavailable", "media storage is not reachable; nothing was stored, retry later with the same Idempotency-Key")
+	case databaseUnavailable(err):
+		s.log.WarnContext(c.Request.Context(), "database unavailable", "route", c.FullPath(), "err", err)
+		unavailable(c, "database-unavailable", "Database unavailable", "the database is not reachable; nothing was stored, retry later with the same Idempotency-Key")
 	case errors.As(err, &de):
 		status, slug := http.StatusInternalServerError, "internal"
 		switch {
@@ -67,6 +77,40 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if status := c.Writer.Status(); status >= 400 && status < 500 {
 		s.log.InfoContext(c.Request.Context(), "request rejected", "route", c.FullPath(), "status", status, "err", err)
 	}
+}
+
+// RetryAfterSeconds is the Retry-After (RFC 9110 §10.2.3) sent with every
+// 503: outages of the database or storage are usually over within seconds
+// (a restart, a failover).
+const RetryAfterSeconds = 5
+
+// unavailable answers 503 with Retry-After: an outage of a service we
+// depend on, which a client should retry (RFC 9110 §15.6.4).
+func unavailable(c *gin.Context, slug, title, detail string) {
+	c.Header("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	abort(c, http.StatusServiceUnavailable, slug, title, detail)
+}
+
+// databaseUnavailable reports whether err means PostgreSQL cannot be
+// reached or is not accepting work right now (as opposed to a query that
+// failed): a failed connect, a connection lost mid-query, SQLSTATE class 08
+// (connection exception), 57P01–57P03 (shutdown, cannot connect now),
+// 53300 (too many connections).
+func databaseUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	// pgx reports a connection that died mid-statement as closed.
+	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
 }
 
 func humanBytes(n int64) string {

@@ -57,6 +57,9 @@ type Config struct {
 	XMPPState func() string
 	// Registry receives the HTTP metrics; nil = a new registry.
 	Registry *prometheus.Registry
+	// Mount adds route groups served beside the API (e.g. Open311 from
+	// api/open311), with the same recovery and metrics middleware.
+	Mount []func(gin.IRouter)
 }
 
 // Server is the HTTP API.
@@ -85,6 +88,9 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 		}, []string{"route", "method", "status"}),
 	}
 	reg.MustRegister(s.requests, newRulesCollector(rules))
+	if cfg.XMPPState != nil {
+		reg.MustRegister(newXMPPCollector(cfg.XMPPState))
+	}
 	return s
 }
 
@@ -102,6 +108,10 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+
+	for _, m := range s.cfg.Mount {
+		m(r)
+	}
 
 	v1 := r.Group("/api/v1", s.authenticate)
 	v1.POST("/reports", s.createReport)

@@ -146,6 +146,7 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 	if err != nil {
 		return CommandResult{}, err
 	}
+	s.metric.commandApplied(res, s.now())
 	s.log.InfoContext(ctx, "command", "action", cmd.Action, "case", res.Incident.CaseNumber, "outcome", res.Outcome, "via", cmd.Via)
 	return res, nil
 }

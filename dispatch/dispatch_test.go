@@ -44,6 +44,18 @@ func (r *recorder) SendChat(_ context.Context, m dispatch.ChatMessage) error {
 	return nil
 }
 
+// FindRoomPost searches what was recorded, as a room's archive would.
+func (r *recorder) FindRoomPost(_ context.Context, room, originID string, _ time.Time) (string, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, p := range r.posts {
+		if p.Room == room && p.OriginID == originID {
+			return fmt.Sprintf("sid-%d", i+1), true, nil
+		}
+	}
+	return "", false, nil
+}
+
 func (r *recorder) snapshot() ([]dispatch.RoomPost, []dispatch.ChatMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +148,7 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 	a := job.Args
 	now := s.now()
 	var fired bool
+	var firedPolicy string
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		inc, round, origin, err := lockIncident(ctx, tx, a.IncidentID)
 		if errors.Is(err, ErrNotFound) { // deleted by retention
@@ -184,13 +184,14 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 				return err
 			}
 		}
-		fired = true
+		fired, firedPolicy = true, pol.Name
 		return completeTx(ctx, tx, job)
 	})
 	if err != nil {
 		return fmt.Errorf("escalate: %w", err)
 	}
 	if fired {
+		s.metric.escalated(firedPolicy, a.Level+1)
 		s.log.InfoContext(ctx, "escalated", "incident", a.IncidentID, "level", a.Level+1, "repeat", a.Repeat,
 			"late", now.Sub(job.ScheduledAt))
 	}
@@ -274,7 +275,7 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 			sched, ok := rs.Schedule(name)
 			who := ""
 			if ok {
-				who, _, ok = s.onCallAt(ctx, rs, sched, s.now())
+				who, ok = s.onCallAt(ctx, rs, sched, s.now())
 			}
 			if !ok || who == "" {
 				done = append(done, "nobody_on_call:"+name)
@@ -293,25 +294,6 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 		}
 	}
 	return done, nil
-}
-
-// onCallAt resolves who is on call under a schedule, with its imported
-// calendar if it has one. A calendar that cannot be loaded is logged and
-// its last good copy used; without any, the rotation and overrides decide.
-func (s *Service) onCallAt(ctx context.Context, rs *routing.RuleSet, sched routing.Schedule, at time.Time) (string, time.Time, bool) {
-	var cal *Calendar
-	if sched.ICS != "" {
-		src := sched.ICS
-		if !strings.Contains(src, "://") && !filepath.IsAbs(src) && rs.Path() != "" {
-			src = filepath.Join(filepath.Dir(rs.Path()), src)
-		}
-		c, err := s.calendars.Calendar(ctx, src)
-		if err != nil {
-			s.log.WarnContext(ctx, "on-call calendar unavailable", "schedule", sched.Name, "err", err, "stale_copy", c != nil)
-		}
-		cal = c
-	}
-	return OnCallAt(sched, cal, at)
 }
 
 func recordAlert(ctx context.Context, tx pgx.Tx, incident uuid.UUID, target, kind string, level int, at time.Time) error {

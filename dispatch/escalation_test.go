@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/oncall"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -207,7 +208,8 @@ func TestEscalationLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	sched, _ := lifecycleEngine(t, lifecycleRulesFile(t)).Current().Schedule("bereitschaft")
-	oncall, _, ok := dispatch.OnCallAt(sched, nil, time.Now())
+	ans, ok := oncall.At(sched, nil, time.Now())
+	oncall := ans.Person
 	if !ok {
 		t.Fatal("nobody on call in the test schedule")
 	}

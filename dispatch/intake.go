@@ -73,7 +73,7 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, fmt.Errorf("intake: %w", err)
 	}
-	s.metric.reportsAccepted.WithLabelValues(in.Channel).Inc()
+	s.metric.accepted(in.Channel, in.Address, rec.Mode)
 	s.log.InfoContext(ctx, "report accepted", "case", rec.CaseNumber, "report", rec.ReportID,
 		"channel", in.Channel, "address", in.Address, "media", len(in.Media), "mode", rec.Mode)
 	return rec, nil
@@ -130,10 +130,10 @@ func (s *Service) insertReport(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
-		                     language, body, lat, lon, alt, position_source, urgent, received_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
+		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
 		rec.ReportID, rec.IncidentID, rec.CaseNumber, kind, in.Channel, in.Address, in.Sender,
-		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now); err != nil {
+		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes)); err != nil {
 		return fmt.Errorf("insert report: %w", err)
 	}
 	return s.attach(ctx, tx, in, now, rec.ReportID)
@@ -304,7 +304,7 @@ func (s *Service) validate(in *NewReport) error {
 	if in.Channel == ChannelXMPP && !addr.Allows(in.Sender) {
 		return errorf(ErrForbidden, "sender may not write to %q", in.Address)
 	}
-	if in.Channel != ChannelAPI && in.Channel != ChannelXMPP {
+	if in.Channel != ChannelAPI && in.Channel != ChannelXMPP && in.Channel != ChannelOpen311 {
 		return errorf(ErrInvalid, "unknown channel %q", in.Channel)
 	}
 	if in.Sender == "" {
@@ -416,6 +416,15 @@ func insertEvent(ctx context.Context, tx pgx.Tx, incident uuid.UUID, at any, kin
 		return fmt.Errorf("insert event: %w", err)
 	}
 	return nil
+}
+
+// nilIfEmpty stores SQL NULL, not JSON null, for a report without
+// structured fields.
+func nilIfEmpty(m map[string]string) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 func priorityFor(urgent bool) string {

@@ -40,6 +40,11 @@ func (m *fileMessenger) PostToRoom(_ context.Context, p dispatch.RoomPost) (stri
 	return "sid-" + p.OriginID, nil
 }
 
+// FindRoomPost: the child's posts are in its file, not in a room archive.
+func (m *fileMessenger) FindRoomPost(context.Context, string, string, time.Time) (string, bool, error) {
+	return "", false, dispatch.ErrNoArchive
+}
+
 func (m *fileMessenger) SendChat(_ context.Context, c dispatch.ChatMessage) error {
 	m.write("chat", c.To, c.Body)
 	return nil

@@ -206,6 +206,9 @@ type nopMessenger struct{}
 
 func (nopMessenger) PostToRoom(context.Context, RoomPost) (string, error) { return "sid", nil }
 func (nopMessenger) SendChat(context.Context, ChatMessage) error          { return nil }
+func (nopMessenger) FindRoomPost(context.Context, string, string, time.Time) (string, bool, error) {
+	return "", false, nil
+}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {

@@ -19,6 +19,7 @@ func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string
 		if m.Metadata == nil && s.media != nil {
 			md, err := s.media.ReadMetadata(ctx, m.Object)
 			if err != nil {
+				s.metric.dependencyError(err)
 				s.log.WarnContext(ctx, "reading photo metadata failed", "case", rep.CaseNumber, "object", m.Object.Key, "err", err)
 				md = media.Metadata{NoPositionReason: "metadata unreadable"}
 			}
@@ -26,6 +27,7 @@ func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string
 			if d, err := s.media.MakeDerivative(ctx, m.Object, md); err == nil {
 				m.DerivativeKey, m.ThumbKey = d.Key, d.ThumbKey
 			} else if !errors.Is(err, media.ErrNoDerivative) {
+				s.metric.dependencyError(err)
 				s.log.WarnContext(ctx, "team copy failed", "case", rep.CaseNumber, "object", m.Object.Key, "err", err)
 			}
 			if err := s.saveMediaMetadata(ctx, m); err != nil {

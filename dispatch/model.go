@@ -35,8 +35,9 @@ func (s State) Open() bool {
 
 // Channels a report can arrive through.
 const (
-	ChannelAPI  = "api"
-	ChannelXMPP = "xmpp"
+	ChannelAPI     = "api"
+	ChannelXMPP    = "xmpp"
+	ChannelOpen311 = "open311" // Open311 GeoReport v2 (api/open311)
 )
 
 // Position sources, most trusted first.
@@ -65,6 +66,9 @@ type NewReport struct {
 	PositionSource string    // SourceAPI, SourceGeoURI, SourceXEP0080
 	Urgent         bool
 	Media          []media.Object // already stored in S3
+	// Attributes are structured fields a channel collected (Open311
+	// attribute values, address_string); stored with the report as JSON.
+	Attributes map[string]string
 }
 
 // Receipt is what the sender is told.

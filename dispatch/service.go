@@ -3,6 +3,7 @@ package dispatch
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/oncall"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -49,10 +51,20 @@ type ChatMessage struct {
 
 // Messenger delivers messages over XMPP. PostToRoom returns only when the
 // room has reflected the post (then with the room's stanza-id) or failed.
+// FindRoomPost searches the room's message archive (XEP-0313) for a post
+// of ours with the given origin-id (XEP-0359) sent at or after since, and
+// returns the stanza-id the room gave it; it is asked before a post whose
+// earlier attempt may have gone out is sent again. A room that keeps no
+// archive (or refuses us access) yields an error wrapping ErrNoArchive.
 type Messenger interface {
 	PostToRoom(ctx context.Context, p RoomPost) (stanzaID string, err error)
 	SendChat(ctx context.Context, m ChatMessage) error
+	FindRoomPost(ctx context.Context, room, originID string, since time.Time) (stanzaID string, found bool, err error)
 }
+
+// ErrNoArchive means a room's archive cannot be searched (the room keeps
+// none, or does not let the gateway read it).
+var ErrNoArchive = errors.New("room archive not available")
 
 // Config tunes the service. Zero values take the documented defaults.
 type Config struct {
@@ -65,6 +77,13 @@ type Config struct {
 	// RescueStuckJobsAfter is how soon a job whose worker died is retried.
 	// river's default is an hour; an alert must not wait that long. Default 1m.
 	RescueStuckJobsAfter time.Duration
+	// LeaseTTL: a job still running under a process that has not renewed
+	// its lease for this long is handed back to the queue by the others (or
+	// by the restarted process); see lease.go. Default 5s.
+	LeaseTTL time.Duration
+	// LeaseRenewInterval is how often the lease is renewed and expired
+	// leases are looked for. Default 1s.
+	LeaseRenewInterval time.Duration
 	// PollInterval is the fallback poll for new jobs when LISTEN/NOTIFY is
 	// not delivered. Default 1s.
 	PollInterval time.Duration
@@ -116,7 +135,8 @@ type Deps struct {
 	Pool      *pgxpool.Pool
 	Media     Media
 	Rules     Rules
-	Messenger Messenger // nil: outgoing messages stay queued (e.g. `fieldgate migrate`)
+	Messenger Messenger       // nil: outgoing messages stay queued (e.g. `fieldgate migrate`)
+	OnCall    OnCallDirectory // nil: an oncall.Directory with default settings, run by Start
 	Logger    *slog.Logger
 }
 
@@ -130,9 +150,13 @@ type Service struct {
 	cfg    Config
 	queue  *river.Client[pgx.Tx]
 	metric *metrics
-	// calendars caches the schedules' imported on-call calendars.
-	calendars *CalendarCache
-	leader    atomic.Bool
+	// oncall answers who is on call from memory; its own loop refreshes
+	// the imported calendars (never inside an incident transaction).
+	oncall     OnCallDirectory
+	stopOnCall context.CancelFunc
+	leader     atomic.Bool
+	// stopLease ends the lease loop (lease.go) and waits for it.
+	stopLease func()
 }
 
 // Queues used by the job queue.
@@ -153,6 +177,8 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
 	cfg.RescueStuckJobsAfter = cmp.Or(cfg.RescueStuckJobsAfter, time.Minute)
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
+	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 5*time.Second)
+	cfg.LeaseRenewInterval = cmp.Or(cfg.LeaseRenewInterval, min(time.Second, cfg.LeaseTTL/3))
 	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 30*time.Second)
 	cfg.FollowUpWindow = cmp.Or(cfg.FollowUpWindow, 2*time.Hour)
 	cfg.EscalationWorkers = cmp.Or(cfg.EscalationWorkers, 10)
@@ -173,7 +199,10 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		cfg:    cfg,
 		metric: newMetrics(),
 	}
-	s.calendars = &CalendarCache{Loc: cfg.TimeZone, Now: cfg.Now}
+	s.oncall = deps.OnCall
+	if s.oncall == nil {
+		s.oncall = oncall.NewDirectory(oncall.DirectoryConfig{Now: cfg.Now, Logger: s.log})
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &processReportWorker{s: s})
 	river.AddWorker(workers, &roomPostWorker{s: s})
@@ -199,7 +228,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		MaxAttempts:          25,
 		RetryPolicy:          retryPolicy{},
 		PeriodicJobs:         s.periodicJobs(),
-		Hooks:                []rivertype.Hook{&exactTimers{}},
+		Hooks:                []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: job queue: %w", err)
@@ -213,12 +242,40 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.queue.Start(ctx); err != nil {
 		return fmt.Errorf("dispatch: start job queue: %w", err)
 	}
+	octx, ocancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopOnCall = ocancel
+	go s.oncall.Run(octx, s.rules.Current)
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.leaseLoop(lctx)
+	}()
+	stopped := s.queue.Stopped()
+	go func() {
+		// The lease lives until the queue has stopped working jobs, not
+		// merely until ctx ends: an expired lease invites reclaiming.
+		select {
+		case <-ctx.Done():
+			<-stopped
+		case <-lctx.Done():
+		}
+		cancel()
+	}()
+	s.stopLease = func() { cancel(); <-done }
 	return nil
 }
 
 // Stop finishes running jobs (until ctx ends) and stops.
 func (s *Service) Stop(ctx context.Context) error {
-	return s.queue.Stop(ctx)
+	if s.stopOnCall != nil {
+		s.stopOnCall()
+	}
+	err := s.queue.Stop(ctx)
+	if s.stopLease != nil {
+		s.stopLease()
+	}
+	return err
 }
 
 // Ping checks the database.

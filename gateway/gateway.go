@@ -62,7 +62,9 @@ type Config struct {
 	// ReflectTimeout is how long a room post waits for the room's echo
 	// before it counts as failed and is retried. Default 15s.
 	ReflectTimeout time.Duration
-	// MaxBackoff caps the reconnect delay. Default 30s.
+	// MaxBackoff caps the reconnect delay. Default 3s: an XMPP server that
+	// is back must not wait for us (a refused port is probed every 250 ms
+	// anyway, see waitReconnect).
 	MaxBackoff time.Duration
 	// Workers handle incoming stanzas. Default 4.
 	Workers int
@@ -94,6 +96,7 @@ type Gateway struct {
 	rooms     map[string]*room
 	pending   map[string]chan string // origin-id → room's stanza-id
 	posts     postIDs
+	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
 	omemo     *omemoEdge // nil: OMEMO off (EnableOMEMO)
 }
@@ -108,7 +111,7 @@ func New(cfg Config, rules Rules, m Media, logger *slog.Logger) (*Gateway, error
 	}
 	cfg.Nick = cmp.Or(cfg.Nick, "fieldgate")
 	cfg.ReflectTimeout = cmp.Or(cfg.ReflectTimeout, 15*time.Second)
-	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 30*time.Second)
+	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 3*time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, 4)
 	cfg.RatePerMinute = cmp.Or(cfg.RatePerMinute, 30)
 	cfg.Burst = cmp.Or(cfg.Burst, 10)
@@ -156,7 +159,8 @@ func (g *Gateway) State() string {
 }
 
 // Run keeps the component connected until ctx ends, reconnecting with
-// exponential backoff and jitter. Incoming reports and commands go to disp.
+// jittered exponential backoff capped at Config.MaxBackoff, and at once
+// when a server that refused connections accepts them again. Incoming reports and commands go to disp.
 func (g *Gateway) Run(ctx context.Context, disp Dispatcher) error {
 	g.disp = disp
 	g.running.Store(true)
@@ -170,7 +174,7 @@ func (g *Gateway) Run(ctx context.Context, disp Dispatcher) error {
 		}()
 	}
 	defer wg.Wait()
-	backoff := 500 * time.Millisecond
+	backoff := reconnectMin
 	for {
 		start := time.Now()
 		err := g.serveOnce(ctx)
@@ -178,18 +182,64 @@ func (g *Gateway) Run(ctx context.Context, disp Dispatcher) error {
 			return nil
 		}
 		if time.Since(start) > time.Minute {
-			backoff = 500 * time.Millisecond
+			backoff = reconnectMin
 		}
 		delay := backoff/2 + rand.N(backoff)
+		var de *dialError
+		refused := errors.As(err, &de)
 		g.log.Warn("XMPP connection lost, reconnecting", "err", err, "in", delay.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
+		if !g.waitReconnect(ctx, delay, refused) {
 			return nil
-		case <-time.After(delay):
 		}
 		backoff = min(backoff*2, g.cfg.MaxBackoff)
 	}
 }
+
+// Reconnect timing: the first retry comes after 0.25–0.75 s, each next
+// one doubles up to Config.MaxBackoff (jittered ±50 %).
+const (
+	reconnectMin   = 500 * time.Millisecond
+	reconnectProbe = 250 * time.Millisecond // how often a refused port is tried
+)
+
+// waitReconnect waits delay before the next connection attempt, or less:
+// if the server refused the last dial, its port is probed every 250 ms and
+// the wait ends as soon as it accepts connections again (a restarted
+// server is back). It returns false when ctx ends.
+func (g *Gateway) waitReconnect(ctx context.Context, delay time.Duration, refused bool) bool {
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	var probe <-chan time.Time
+	if refused {
+		t := time.NewTicker(reconnectProbe)
+		defer t.Stop()
+		probe = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-probe:
+			pctx, cancel := context.WithTimeout(ctx, reconnectProbe)
+			var d net.Dialer
+			conn, err := d.DialContext(pctx, "tcp", g.cfg.Addr)
+			cancel()
+			if err == nil {
+				conn.Close()
+				g.log.Info("XMPP server accepts connections again; reconnecting now")
+				return true
+			}
+		}
+	}
+}
+
+// dialError is a failure to open the TCP connection at all.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
 
 func (g *Gateway) serveOnce(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -197,7 +247,7 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 	var d net.Dialer
 	conn, err := d.DialContext(dctx, "tcp", g.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("dial %s: %w", g.cfg.Addr, err)
+		return &dialError{fmt.Errorf("dial %s: %w", g.cfg.Addr, err)}
 	}
 	sess, err := component.NewSession(dctx, jid.MustParse(g.cfg.Domain), []byte(g.cfg.Secret), conn)
 	if err != nil {
@@ -319,6 +369,10 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	if p, ok := v.(*inPresence); ok && g.isRoomJID(p.From) {
 		// Occupant bookkeeping is cheap and order-sensitive: do it inline.
 		g.roomPresence(p)
+		return nil
+	}
+	if m, ok := v.(*inMessage); ok && m.MAMResult != nil {
+		g.mamResultIn(m)
 		return nil
 	}
 	if m, ok := v.(*inMessage); ok && m.Type == "groupchat" && g.reflected(m) {

@@ -213,12 +213,21 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		Channel: dispatch.ChannelXMPP, Address: local, Sender: sender, Language: lang, Text: body,
 		IdempotencyKey: idempotencyKey(m),
 	}
-	if p, ok := parseGeoURI(body); ok {
+	geo := findGeo(body)
+	if geo.OK {
+		p := geo.Point
 		in.Position = &dispatch.Position{Lat: p.Lat, Lon: p.Lon, Alt: p.Alt}
 		in.PositionSource = dispatch.SourceGeoURI
 	} else if gl := m.Geoloc; gl != nil && gl.Lat != nil && gl.Lon != nil && dispatch.ValidPosition(*gl.Lat, *gl.Lon) {
 		in.Position = &dispatch.Position{Lat: *gl.Lat, Lon: *gl.Lon}
 		in.PositionSource = dispatch.SourceXEP0080
+	}
+	if geo.Problem != geoOK && in.Position == nil && len(oob) == 0 && strings.TrimSpace(withoutGeoURI(body, geo.Bad)) == "" {
+		// Only a geo URI that gives no position: never a place read wrongly,
+		// nothing stored; the sender gets the right form.
+		g.reply(ctx, m, local, geoHint(lang, geo)+" "+T(lang, "geo_only_hint"))
+		g.sendReceipt(ctx, m, local)
+		return
 	}
 	if in.IdempotencyKey != "" {
 		// A resent message must not download its attachment again.
@@ -230,6 +239,12 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	}
 	var failed []string
 	in.Media, in.Text, failed = g.fetchAttachments(ctx, body, oob)
+	if geo.OK {
+		// The position is shown once, on the post's 📍 line.
+		if in.Text = withoutGeoURI(in.Text, geo.URI); in.Text == "" {
+			in.Text = geo.Label
+		}
+	}
 	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
 	for _, f := range failed {
 		g.reply(ctx, m, local, T(lang, "attachment_failed", f))
@@ -252,6 +267,9 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		g.dropMedia(in.Media)
 	}
 	g.sendReceipt(ctx, m, local)
+	if geo.Problem != geoOK && in.Position == nil {
+		g.reply(ctx, m, local, geoHint(lang, geo))
+	}
 	g.log.Info("xmpp report accepted", "case", rec.CaseNumber, "address", local, "mode", rec.Mode,
 		"replayed", rec.Replayed, "media", len(in.Media))
 }

@@ -84,6 +84,7 @@ type inMessage struct {
 	Delay     *struct{}    `xml:"urn:xmpp:delay delay"`
 	MUCUser   *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
 	Error     *errorElem   `xml:"error"`
+	MAMResult *mamResult   `xml:"urn:xmpp:mam:2 result"` // an archive search result (mam.go)
 	// Encrypted is an OMEMO payload (XEP-0384 v0.3, gateway/omemo).
 	Encrypted *omemo.Encrypted `xml:"eu.siacs.conversations.axolotl encrypted"`
 	// decrypted are the XEP-0454 attachments of an opened OMEMO message,

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"github.com/minio/minio-go/v7"
 )
 
@@ -76,13 +77,10 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
-// BenchmarkExtract measures Extract per shared photo (from memory).
+// BenchmarkExtract measures Extract per test photo (from memory).
 func BenchmarkExtract(b *testing.B) {
-	paths, _ := filepath.Glob(filepath.Join(sharedPhotos, "*"))
-	if len(paths) == 0 {
-		b.Skip("no shared photos")
-	}
-	for _, p := range paths {
+	for _, ph := range testsvc.Photos(b) {
+		p := ph.Path
 		data, err := os.ReadFile(p)
 		if err != nil {
 			b.Fatal(err)
@@ -103,10 +101,10 @@ func BenchmarkExtract(b *testing.B) {
 func BenchmarkReadMetadata(b *testing.B) {
 	s := newTestStore(b, nil)
 	ctx := context.Background()
-	for _, name := range []string{"DSCN0010.jpg", "IMG_5195.HEIC", "corrupted.jpg"} {
-		data, err := os.ReadFile(filepath.Join(sharedPhotos, name))
+	for _, name := range []string{"gps_ne.jpg", "gps.heic", "serial_owner.jpg", "phone_12mp.jpg"} {
+		data, err := os.ReadFile(testsvc.Photo(b, name))
 		if err != nil {
-			b.Skip(err)
+			b.Fatal(err)
 		}
 		obj, err := s.Put(ctx, bytes.NewReader(data))
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 // jpegWithTIFF wraps a TIFF block in a minimal JPEG: SOI, Exif APP1, EOI.
@@ -184,12 +186,12 @@ func TestExtractSouthWest(t *testing.T) {
 	}
 }
 
-// TestExtractGoexifCorrupt runs goexif's own corrupt samples and the broken
-// shared photos, whole and truncated at many points.
+// TestExtractCorruptFiles runs goexif's own corrupt samples and the
+// repository's test photos, whole and truncated at many points.
 func TestExtractCorruptFiles(t *testing.T) {
 	files, _ := filepath.Glob("testdata/goexif-corrupt/*.jpg")
-	for _, n := range []string{"corrupted.jpg", "image01137.jpg", "image02206.jpg", "DSCN0010.jpg", "IMG_5195.HEIC"} {
-		files = append(files, filepath.Join(sharedPhotos, n))
+	for _, n := range []string{"truncated.jpg", "xmp_gps_only.jpg", "gps_no_refs.jpg", "serial_owner.jpg", "gps_ne.jpg", "gps.heic"} {
+		files = append(files, testsvc.Photo(t, n))
 	}
 	if len(files) < 8 {
 		t.Fatalf("only %d test files found", len(files))

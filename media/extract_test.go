@@ -1,49 +1,22 @@
 package media
 
 import (
-	"bufio"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-const sharedPhotos = "/work/shared/testdata/photos"
+// expected is one row of testdata/photos/expected.tsv.
+type expected = testsvc.PhotoInfo
 
-// expected is one row of photos.tsv ("-" is absent).
-type expected struct {
-	file                string
-	lat, lon, alt       string
-	taken               string
-	orientation         string
-	make, model, serial string
-}
-
+// loadExpected returns the repository's test photos with the values
+// fieldgate must read from each.
 func loadExpected(t testing.TB) []expected {
 	t.Helper()
-	f, err := os.Open(filepath.Join(filepath.Dir(sharedPhotos), "photos.tsv"))
-	if err != nil {
-		t.Skipf("shared test data missing: %v", err)
-	}
-	defer f.Close()
-	var out []expected
-	sc := bufio.NewScanner(f)
-	for first := true; sc.Scan(); first = false {
-		if first {
-			continue
-		}
-		c := strings.Split(sc.Text(), "\t")
-		if len(c) != 9 {
-			t.Fatalf("photos.tsv: bad row %q", sc.Text())
-		}
-		out = append(out, expected{c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]})
-	}
-	if len(out) == 0 {
-		t.Fatal("photos.tsv is empty")
-	}
-	return out
+	return testsvc.Photos(t)
 }
 
 func extractFile(t testing.TB, path string) Metadata {
@@ -66,68 +39,73 @@ func extractFile(t testing.TB, path string) Metadata {
 	return md
 }
 
-// checkExpected compares md with a photos.tsv row.
+// checkExpected compares md with an expected.tsv row.
 func checkExpected(t *testing.T, e expected, md Metadata) {
 	t.Helper()
-	if e.lat == "-" {
+	if e.Lat == nil {
 		if md.Position != nil {
-			t.Errorf("%s: position %+v, want none", e.file, *md.Position)
+			t.Errorf("%s: position %+v, want none", e.File, *md.Position)
 		}
 		if md.NoPositionReason == "" {
-			t.Errorf("%s: no position but no reason", e.file)
+			t.Errorf("%s: no position but no reason", e.File)
 		}
 	} else {
-		lat, _ := strconv.ParseFloat(e.lat, 64)
-		lon, _ := strconv.ParseFloat(e.lon, 64)
 		if md.Position == nil {
-			t.Fatalf("%s: no position (%s), want %v,%v", e.file, md.NoPositionReason, lat, lon)
+			t.Fatalf("%s: no position (%s), want %v,%v", e.File, md.NoPositionReason, *e.Lat, *e.Lon)
 		}
-		if math.Abs(md.Position.Lat-lat) > 1e-6 || math.Abs(md.Position.Lon-lon) > 1e-6 {
-			t.Errorf("%s: position %.9f,%.9f, want %v,%v", e.file, md.Position.Lat, md.Position.Lon, lat, lon)
+		if math.Abs(md.Position.Lat-*e.Lat) > 1e-9 || math.Abs(md.Position.Lon-*e.Lon) > 1e-9 {
+			t.Errorf("%s: position %.12f,%.12f, want %v,%v", e.File, md.Position.Lat, md.Position.Lon, *e.Lat, *e.Lon)
 		}
-		if e.alt == "-" {
-			if md.Position.Alt != nil {
-				t.Errorf("%s: altitude %v, want none", e.file, *md.Position.Alt)
-			}
-		} else {
-			alt, _ := strconv.ParseFloat(e.alt, 64)
-			if md.Position.Alt == nil || math.Abs(*md.Position.Alt-alt) > 1e-3 {
-				t.Errorf("%s: altitude %v, want %v", e.file, md.Position.Alt, alt)
-			}
+		switch {
+		case e.Alt == nil && md.Position.Alt != nil:
+			t.Errorf("%s: altitude %v, want none", e.File, *md.Position.Alt)
+		case e.Alt != nil && (md.Position.Alt == nil || math.Abs(*md.Position.Alt-*e.Alt) > 1e-3):
+			t.Errorf("%s: altitude %v, want %v", e.File, md.Position.Alt, *e.Alt)
 		}
 	}
 	switch {
-	case e.taken == "-" && md.Taken != nil:
-		t.Errorf("%s: taken %v, want none", e.file, md.Taken)
-	case e.taken != "-" && (md.Taken == nil || md.Taken.Format("2006:01:02 15:04:05") != e.taken):
-		t.Errorf("%s: taken %v, want %s", e.file, md.Taken, e.taken)
+	case e.Taken == "" && md.Taken != nil:
+		t.Errorf("%s: taken %v, want none", e.File, md.Taken)
+	case e.Taken != "" && (md.Taken == nil || md.Taken.Format("2006:01:02 15:04:05") != e.Taken):
+		t.Errorf("%s: taken %v, want %s", e.File, md.Taken, e.Taken)
 	}
-	wantO := 0
-	if e.orientation != "-" {
-		wantO, _ = strconv.Atoi(e.orientation)
+	if md.Orientation != e.Orientation {
+		t.Errorf("%s: orientation %d, want %d", e.File, md.Orientation, e.Orientation)
 	}
-	// exiftool reports 1 for no_exif.jpg from a non-EXIF source; 0 (unknown)
-	// and 1 render the same, so accept 0 where the reference says 1.
-	if md.Orientation != wantO && !(wantO == 1 && md.Orientation == 0) {
-		t.Errorf("%s: orientation %d, want %d", e.file, md.Orientation, wantO)
-	}
-	dash := func(s string) string {
-		if s == "" {
-			return "-"
-		}
-		return s
-	}
-	if dash(md.Make) != e.make || dash(md.Model) != e.model {
-		t.Errorf("%s: make/model %q/%q, want %q/%q", e.file, md.Make, md.Model, e.make, e.model)
+	if md.Make != e.Make || md.Model != e.Model {
+		t.Errorf("%s: make/model %q/%q, want %q/%q", e.File, md.Make, md.Model, e.Make, e.Model)
 	}
 }
 
-func TestExtractSharedPhotos(t *testing.T) {
+// TestExtractPhotos is the golden test: every photo of testdata/photos
+// against the values make.sh wrote into it (expected.tsv).
+func TestExtractPhotos(t *testing.T) {
 	for _, e := range loadExpected(t) {
-		t.Run(e.file, func(t *testing.T) {
-			md := extractFile(t, filepath.Join(sharedPhotos, e.file))
+		t.Run(e.File, func(t *testing.T) {
+			md := extractFile(t, e.Path)
 			checkExpected(t, e, md)
 			t.Logf("%+v reason=%q dropped=%v", md.Position, md.NoPositionReason, md.Dropped)
+		})
+	}
+}
+
+// TestExtractExtraPhotos runs Extract over an optional extra corpus
+// (FIELDGATE_EXTRA_PHOTOS=DIR, e.g. real camera files): nothing may fail or
+// panic, and every photo either has a valid position or says why not.
+func TestExtractExtraPhotos(t *testing.T) {
+	dir := testsvc.ExtraPhotos(t)
+	paths, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(paths) == 0 {
+		t.Fatalf("FIELDGATE_EXTRA_PHOTOS=%s holds no files", dir)
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			md := extractFile(t, p)
+			checkInvariants(t, md)
+			if md.Position == nil && md.NoPositionReason == "" {
+				t.Errorf("no position and no reason")
+			}
+			t.Logf("%+v reason=%q", md.Position, md.NoPositionReason)
 		})
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-// seedPrefix is how much of each shared photo seeds the fuzzer: enough for
+// seedPrefix is how much of each test photo seeds the fuzzer: enough for
 // the JPEG APP segments and, for the HEIC, the meta box and Exif item.
 const seedPrefix = 96 << 10
 
@@ -24,7 +26,10 @@ func FuzzExtract(f *testing.F) {
 		craftedGPS(deg(52), deg(13), 'N', 'E')} {
 		f.Add(seed)
 	}
-	paths, _ := filepath.Glob(filepath.Join(sharedPhotos, "*"))
+	var paths []string
+	for _, p := range testsvc.Photos(f) {
+		paths = append(paths, p.Path)
+	}
 	more, _ := filepath.Glob("testdata/goexif-corrupt/*")
 	for _, p := range append(paths, more...) {
 		if b, err := os.ReadFile(p); err == nil {

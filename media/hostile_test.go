@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 // fuzzCorpus returns the committed fuzz inputs (crashers found so far).
@@ -40,18 +42,18 @@ func TestStoreHostileInputs(t *testing.T) {
 		"crafted count overflow": craftedCountOverflow(),
 		"crafted panics":         craftedPanics(),
 	}
-	for _, n := range []string{"corrupted.jpg", "image01137.jpg", "image02206.jpg"} {
-		b, err := os.ReadFile(filepath.Join(sharedPhotos, n))
+	for _, n := range []string{"truncated.jpg", "xmp_gps_only.jpg", "gps_no_refs.jpg", "serial_owner.jpg"} {
+		b, err := os.ReadFile(testsvc.Photo(t, n))
 		if err != nil {
 			t.Fatal(err)
 		}
 		inputs[n] = b
 	}
-	full, err := os.ReadFile(filepath.Join(sharedPhotos, "DSCN0010.jpg"))
+	full, err := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	inputs["truncated DSCN0010.jpg"] = full[:len(full)/3]
+	inputs["truncated gps_ne.jpg"] = full[:len(full)/3]
 	inputs["truncated in EXIF"] = full[:5000]
 	corrupt, _ := filepath.Glob("testdata/goexif-corrupt/*.jpg")
 	for _, p := range corrupt {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"io"
@@ -15,14 +16,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 func TestStorePhotosRoundTrip(t *testing.T) {
 	s := newTestStore(t, nil)
 	ctx := context.Background()
 	for _, e := range loadExpected(t) {
-		t.Run(e.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(sharedPhotos, e.file))
+		t.Run(e.File, func(t *testing.T) {
+			data, err := os.ReadFile(e.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +40,7 @@ func TestStorePhotosRoundTrip(t *testing.T) {
 			if err := validKey(obj.Key); err != nil || !strings.HasPrefix(obj.Key, PrefixOriginal) {
 				t.Errorf("key %q: %v", obj.Key, err)
 			}
-			if strings.Contains(obj.Key, strings.TrimSuffix(e.file, filepath.Ext(e.file))) {
+			if strings.Contains(obj.Key, strings.TrimSuffix(e.File, filepath.Ext(e.File))) {
 				t.Errorf("key %q contains the file name", obj.Key)
 			}
 			got := readObject(t, s, obj.Key)
@@ -192,7 +195,7 @@ func TestDerivatives(t *testing.T) {
 	s := newTestStore(t, nil)
 	ctx := context.Background()
 	put := func(name string) (Object, Metadata, []byte) {
-		data, err := os.ReadFile(filepath.Join(sharedPhotos, name))
+		data, err := os.ReadFile(testsvc.Photo(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,10 +210,14 @@ func TestDerivatives(t *testing.T) {
 		return obj, md, data
 	}
 
-	t.Run("corrupted.jpg has no serial", func(t *testing.T) {
-		obj, md, orig := put("corrupted.jpg")
-		if !bytes.Contains(orig, []byte("F70501740")) {
-			t.Fatal("test premise: original should contain the serial number")
+	t.Run("serial_owner.jpg has no serial or owner", func(t *testing.T) {
+		want := testsvc.PhotoExpected(t, "serial_owner.jpg")
+		obj, md, orig := put(want.File)
+		private := [][]byte{[]byte(want.Serial), []byte(want.Owner)}
+		for _, p := range private {
+			if len(p) == 0 || !bytes.Contains(orig, p) {
+				t.Fatalf("test premise: original should contain %q", p)
+			}
 		}
 		d, err := s.MakeDerivative(ctx, obj, md)
 		if err != nil {
@@ -218,10 +225,12 @@ func TestDerivatives(t *testing.T) {
 		}
 		for _, key := range []string{d.Key, d.ThumbKey} {
 			b := fetchPresigned(t, s, key)
-			if bytes.Contains(b, []byte("F70501740")) {
-				t.Errorf("%s contains the serial number", key)
+			for _, p := range private {
+				if bytes.Contains(b, p) {
+					t.Errorf("%s contains %q", key, p)
+				}
 			}
-			for _, marker := range [][]byte{[]byte("Exif\x00\x00"), []byte("OLYMPUS"), []byte("http://ns.adobe.com")} {
+			for _, marker := range [][]byte{[]byte("Exif\x00\x00"), []byte(want.Make), []byte("http://ns.adobe.com")} {
 				if bytes.Contains(b, marker) {
 					t.Errorf("%s contains metadata %q", key, marker)
 				}
@@ -232,68 +241,72 @@ func TestDerivatives(t *testing.T) {
 		}
 	})
 
-	t.Run("landscape_6.jpg upright", func(t *testing.T) {
-		obj, md, orig := put("landscape_6.jpg")
-		if md.Orientation != 6 {
-			t.Fatalf("orientation %d, want 6", md.Orientation)
-		}
-		src, err := jpeg.Decode(bytes.NewReader(orig))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := s.MakeDerivative(ctx, obj, md)
-		if err != nil {
-			t.Fatalf("MakeDerivative: %v", err)
-		}
-		img, err := jpeg.Decode(bytes.NewReader(fetchPresigned(t, s, d.Key)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sb, db := src.Bounds(), img.Bounds()
-		// Orientation 6: stored as portrait, displayed rotated 90° clockwise
-		// as landscape (hence the file's name).
-		if sb.Dx() >= sb.Dy() || db.Dx() <= db.Dy() {
-			t.Fatalf("stored %v, derivative %v: want stored portrait, derivative landscape", sb.Size(), db.Size())
-		}
-		// The stored top-left corner must appear at the derivative's top-right.
-		checkCorner(t, src, image.Pt(sb.Min.X, sb.Min.Y), img, image.Pt(db.Max.X-1, db.Min.Y))
-	})
+	// orientation_N.jpg are drawn so that applying orientation N shows a
+	// landscape picture with a red top edge and a green left edge.
+	for o := 1; o <= 8; o++ {
+		name := fmt.Sprintf("orientation_%d.jpg", o)
+		t.Run(name+" upright", func(t *testing.T) {
+			obj, md, _ := put(name)
+			if md.Orientation != o {
+				t.Fatalf("orientation %d, want %d", md.Orientation, o)
+			}
+			d, err := s.MakeDerivative(ctx, obj, md)
+			if err != nil {
+				t.Fatalf("MakeDerivative: %v", err)
+			}
+			img, err := jpeg.Decode(bytes.NewReader(fetchPresigned(t, s, d.Key)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkUpright(t, img)
+		})
+	}
 
 	t.Run("HEIC has no derivative", func(t *testing.T) {
-		obj, md, _ := put("IMG_5195.HEIC")
+		obj, md, _ := put("gps.heic")
 		if _, err := s.MakeDerivative(ctx, obj, md); !errors.Is(err, ErrNoDerivative) {
 			t.Fatalf("MakeDerivative(HEIC) = %v, want ErrNoDerivative", err)
 		}
 	})
 }
 
-// checkCorner compares the average colour of 16×16 patches at two corners.
-func checkCorner(t *testing.T, a image.Image, pa image.Point, b image.Image, pb image.Point) {
+// checkUpright checks that img shows the test drawing of testdata/photos
+// upright: landscape, red along the top edge, green along the left edge,
+// neither along the bottom or right edge.
+func checkUpright(t *testing.T, img image.Image) {
 	t.Helper()
-	avg := func(img image.Image, p image.Point, scale int) [3]int {
-		var s [3]int
-		n := 0
-		r := image.Rect(p.X-8*scale, p.Y-8*scale, p.X+8*scale, p.Y+8*scale).Intersect(img.Bounds())
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			for x := r.Min.X; x < r.Max.X; x++ {
+	b := img.Bounds()
+	if b.Dx() <= b.Dy() {
+		t.Fatalf("size %v, want landscape", b.Size())
+	}
+	mid := func(x0, y0, x1, y1 int) string { // dominant colour of a patch
+		var r, g, bl, n int
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
 				cr, cg, cb, _ := img.At(x, y).RGBA()
-				s[0] += int(cr >> 8)
-				s[1] += int(cg >> 8)
-				s[2] += int(cb >> 8)
-				n++
+				r, g, bl, n = r+int(cr>>8), g+int(cg>>8), bl+int(cb>>8), n+1
 			}
 		}
-		for i := range s {
-			s[i] /= max(n, 1)
+		r, g, bl = r/n, g/n, bl/n
+		switch {
+		case r > 150 && g < 90 && bl < 90:
+			return "red"
+		case g > 120 && r < 90 && bl < 90:
+			return "green"
 		}
-		return s
+		return "grey"
 	}
-	scale := max(1, a.Bounds().Dx()/max(b.Bounds().Dy(), 1))
-	ca, cb := avg(a, pa, scale), avg(b, pb, 1)
-	for i := range ca {
-		if d := ca[i] - cb[i]; d > 40 || d < -40 {
-			t.Errorf("corner colour %v vs %v: orientation not applied as expected", ca, cb)
-			return
+	w, h := b.Dx(), b.Dy()
+	d := max(2, h/40) // patch half-size, well inside the 1/8 bands
+	edges := []struct{ name, want, got string }{
+		{"top", "red", mid(b.Min.X+w/2-d, b.Min.Y+1, b.Min.X+w/2+d, b.Min.Y+1+2*d)},
+		{"left", "green", mid(b.Min.X+1, b.Min.Y+h/2-d, b.Min.X+1+2*d, b.Min.Y+h/2+d)},
+		{"bottom", "grey", mid(b.Min.X+w/2-d, b.Max.Y-1-2*d, b.Min.X+w/2+d, b.Max.Y-1)},
+		{"right", "grey", mid(b.Max.X-1-2*d, b.Min.Y+h/2-d, b.Max.X-1, b.Min.Y+h/2+d)},
+	}
+	for _, e := range edges {
+		if e.got != e.want {
+			t.Errorf("%s edge is %s, want %s: orientation not applied as the tag says", e.name, e.got, e.want)
 		}
 	}
 }
@@ -319,7 +332,7 @@ func fetchPresigned(t testing.TB, s *Store, key string) []byte {
 func TestPresignAndDelete(t *testing.T) {
 	s := newTestStore(t, func(c *Config) { c.PresignTTL = 2 * time.Second })
 	ctx := context.Background()
-	data, _ := os.ReadFile(filepath.Join(sharedPhotos, "DSCN0010.jpg"))
+	data, _ := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
 	obj, err := s.Put(ctx, bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)

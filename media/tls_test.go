@@ -9,9 +9,10 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 // TestTLSStore runs Put/ReadMetadata/derivative and SSE-C against an S3
@@ -45,7 +46,7 @@ func TestTLSStore(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			}
 			t.Cleanup(func() { removeBucket(t, s.client, cfg.Bucket) })
-			photo, err := os.ReadFile(filepath.Join(sharedPhotos, "DSCN0010.jpg"))
+			photo, err := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,11 @@ func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []are
 		return 1 + bytes.Count(data[:off], []byte("\n"))
 	}
 	fail := func(line int, format string, args ...any) { ps.addIn(file, line, format, args...) }
+	warn := func(line int, format string, args ...any) { ps.warnIn(file, line, format, args...) }
+	order, ok := readCRS(file, data, warn, fail)
+	if !ok {
+		return nil
+	}
 	syntax := func(err error) {
 		line := lineAt(dec.InputOffset())
 		var se *json.SyntaxError
@@ -75,7 +80,7 @@ func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []are
 				syntax(err)
 				return nil
 			}
-			a, ok := f.toArea(line, nameProp, fail)
+			a, ok := f.toArea(file, line, nameProp, order, fail)
 			if !ok {
 				continue
 			}
@@ -106,7 +111,7 @@ type geoFeature struct {
 	} `json:"geometry"`
 }
 
-func (f *geoFeature) toArea(line int, nameProp string, fail func(int, string, ...any)) (area, bool) {
+func (f *geoFeature) toArea(file string, line int, nameProp string, order axisOrder, fail func(int, string, ...any)) (area, bool) {
 	name, _ := f.Properties[nameProp].(string)
 	if name == "" {
 		fail(line, "feature has no %q property (the area's name)", nameProp)
@@ -155,12 +160,21 @@ func (f *geoFeature) toArea(line int, nameProp string, fail func(int, string, ..
 					ok = false
 					break
 				}
-				if c[0] < -180 || c[0] > 180 || c[1] < -90 || c[1] > 90 {
-					fail(line, "%s: position %d [%g, %g] is out of range (GeoJSON order is [longitude, latitude])", what, ci+1, c[0], c[1])
+				x, y := c[0], c[1]
+				if order == latLon {
+					x, y = y, x
+				}
+				if looksProjected(x, y) {
+					fail(line, "%s: position %d %s", what, ci+1, projectedHint(file, c[0], c[1]))
 					ok = false
 					break
 				}
-				r = append(r, pt{c[0], c[1]})
+				if x < -180 || x > 180 || y < -90 || y > 90 {
+					fail(line, "%s: position %d [%g, %g] is out of range for [longitude, latitude] (RFC 7946 order)", what, ci+1, c[0], c[1])
+					ok = false
+					break
+				}
+				r = append(r, pt{x, y})
 			}
 			if !ok {
 				continue

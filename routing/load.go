@@ -55,6 +55,7 @@ func load(path string, read func(string) ([]byte, error)) (*RuleSet, error) {
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
+	c.rs.warnings = ps.warnings
 	c.rs.version = hex.EncodeToString(hash.Sum(nil))[:12]
 	c.rs.buildIndex()
 	return c.rs, nil
@@ -167,6 +168,7 @@ func (c *compiler) compileAreas(raw *rawFile, hash interface{ Write([]byte) (int
 		rs.areaIdx[rs.areas[i].name] = int32(i)
 	}
 	checkFarAway(p, rs.areas, c.ps)
+	c.checkCentre(raw.Areas)
 	for _, g := range raw.Areas.Groups {
 		if _, clash := rs.areaIdx[g.Key]; clash {
 			c.ps.add(g.Line, "area group %q has the same name as an area", g.Key)

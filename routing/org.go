@@ -4,13 +4,20 @@ package routing
 // function addresses and the targets of rules.
 
 import (
+	"strings"
 	"time"
 )
 
 func (c *compiler) compileSchedules(raw *rawFile) {
 	c.rs.schedules = map[string]Schedule{}
 	for _, e := range raw.Schedules {
-		s := Schedule{Name: e.Key, ICS: e.V.ICS, Period: 168 * time.Hour}
+		s := Schedule{Name: e.Key, ICS: e.V.ICS, Period: 168 * time.Hour, ICSCategory: e.V.Category, ICSProperty: strings.ToUpper(e.V.Property.V)}
+		if (s.ICSCategory != "" || s.ICSProperty != "") && s.ICS == "" {
+			c.ps.add(e.Line, "schedule %q: ics_category and ics_property need ics", e.Key)
+		}
+		if p := s.ICSProperty; p != "" && (p == "DTSTART" || p == "UID" || strings.ContainsAny(p, ";:,\" \t")) {
+			c.ps.add(e.V.Property.Line, "schedule %q: ics_property %q cannot select events (use CATEGORIES or an X- property)", e.Key, e.V.Property.V)
+		}
 		for i, j := range e.V.Rotation.V {
 			if !isJID(j) {
 				c.ps.add(e.V.Rotation.lineOf(i), "schedule %q: %q is not a JID (user@domain)", e.Key, j)
@@ -189,6 +196,7 @@ func (c *compiler) language(l lined[string]) string {
 func (c *compiler) compileAddresses(raw *rawFile) {
 	rs := c.rs
 	rs.addrIdx = map[string]int32{}
+	open311Codes := map[string]string{}
 	for _, e := range raw.Addresses {
 		a := Address{Name: e.Key, DisplayName: e.V.DisplayName, Description: e.V.Description, DefaultTeam: e.V.DefaultTeam.V, Urgent: e.V.Urgent}
 		if a.DisplayName == "" {
@@ -208,6 +216,7 @@ func (c *compiler) compileAddresses(raw *rawFile) {
 			a.Allow = append(a.Allow, al)
 		}
 		a.Language = c.language(e.V.Language)
+		a.Open311 = c.compileOpen311(e.Key, e.V.Open311, open311Codes)
 		if a.DefaultTeam != "" {
 			if _, ok := rs.teamIdx[a.DefaultTeam]; !ok {
 				c.ps.add(e.V.DefaultTeam.Line, "address %q: unknown team %q%s", e.Key, a.DefaultTeam, c.teamHint(a.DefaultTeam))

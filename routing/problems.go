@@ -48,8 +48,14 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 
 // problems collects validation messages for one file at a time.
 type problems struct {
-	list []Problem
-	file string
+	list     []Problem
+	warnings []Problem // things loaded, but maybe not as meant
+	file     string
+}
+
+// warnIn records a warning: the file loads, but `rules check` shows it.
+func (ps *problems) warnIn(file string, line int, format string, args ...any) {
+	ps.warnings = append(ps.warnings, Problem{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (ps *problems) add(line int, format string, args ...any) {
@@ -108,8 +114,9 @@ var (
 		"rawWindow": "a time window (a mapping)", "rawRule": "a rule (a mapping)",
 		"rawAction": "a team target (a mapping)", "rawMatch": "the match conditions (a mapping)",
 		"rawNear": "a near condition (a mapping)", "rawTests": "a test file (a mapping)",
-		"rawCase": "a test case (a mapping)",
-		"bool":    "true or false", "int": "a whole number", "string": "a string", "float64": "a number",
+		"rawCase": "a test case (a mapping)", "rawOpen311": "an open311 service (a mapping)",
+		"rawOpen311Attr": "an open311 attribute (a mapping)",
+		"bool":           "true or false", "int": "a whole number", "string": "a string", "float64": "a number",
 	}
 )
 

@@ -29,9 +29,10 @@ type rawFile struct {
 }
 
 type rawAreas struct {
-	File         lined[string] `yaml:"file"`
-	NameProperty string        `yaml:"name_property"`
-	Groups       omap[strList] `yaml:"groups"`
+	File         lined[string]    `yaml:"file"`
+	NameProperty string           `yaml:"name_property"`
+	Groups       omap[strList]    `yaml:"groups"`
+	Centre       *lined[rawPoint] `yaml:"centre"`
 }
 
 type rawTeam struct {
@@ -51,6 +52,7 @@ type rawAddress struct {
 	Language    lined[string] `yaml:"language"`
 	DefaultTeam lined[string] `yaml:"default_team"`
 	Urgent      bool          `yaml:"urgent"`
+	Open311     *rawOpen311   `yaml:"open311"`
 }
 
 type rawPolicy struct {
@@ -72,6 +74,8 @@ type rawSchedule struct {
 	Period    lined[string]        `yaml:"period"`
 	Overrides []lined[rawOverride] `yaml:"overrides"`
 	ICS       string               `yaml:"ics"`
+	Category  string               `yaml:"ics_category"`
+	Property  lined[string]        `yaml:"ics_property"`
 }
 
 type rawOverride struct {

@@ -1,6 +1,8 @@
 package routing
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -12,6 +14,8 @@ type RuleSet struct {
 	files    []string // every file read, the rules file first
 	version  string
 	loadedAt time.Time
+
+	warnings []Problem // see Warnings
 
 	loc         *time.Location
 	holidays    map[int32]struct{}
@@ -119,6 +123,21 @@ func (rs *RuleSet) Policy(name string) (Policy, bool) {
 func (rs *RuleSet) Schedule(name string) (Schedule, bool) {
 	s, ok := rs.schedules[name]
 	return s, ok
+}
+
+// Warnings lists what loaded but may not be what was meant (a district
+// file in [latitude, longitude] order that was swapped, districts far
+// from the town's centre), with file and line, for `rules check`.
+func (rs *RuleSet) Warnings() []Problem { return append([]Problem(nil), rs.warnings...) }
+
+// Schedules returns all on-call schedules, sorted by name.
+func (rs *RuleSet) Schedules() []Schedule {
+	out := make([]Schedule, 0, len(rs.schedules))
+	for _, s := range rs.schedules {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b Schedule) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // IsDispatcher reports whether bareJID is listed under dispatchers.

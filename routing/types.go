@@ -69,6 +69,8 @@ type Address struct {
 	Language    string   // "de" (default) or "en"
 	DefaultTeam string   // team that gets reports no rule matched ("" = the file's default)
 	Urgent      bool     // reports to this address are urgent
+	// Open311 publishes the address as an Open311 service; nil = not offered.
+	Open311 *Open311Service
 }
 
 // Allows reports whether bareJID may send to the address. An empty JID
@@ -123,15 +125,20 @@ type Target struct {
 	Ref  string
 }
 
-// Schedule is an on-call rotation. It is parsed only; computing who is on
-// call belongs to dispatch.
+// Schedule is an on-call schedule as the rules file declares it. It is
+// parsed only; package oncall computes who is on call.
 type Schedule struct {
 	Name      string
 	Rotation  []string // JIDs in order
 	Start     time.Time
 	Period    time.Duration // e.g. 168h
 	Overrides []Override
-	ICS       string // optional path or URL, imported by dispatch
+	ICS       string // optional path (relative to the rules file) or https URL of an iCalendar shift plan
+	// ICSCategory, when set, keeps only the calendar's events whose
+	// ICSProperty (default CATEGORIES) lists it: one team's shifts out of
+	// a shared calendar.
+	ICSCategory string
+	ICSProperty string
 }
 
 // Override puts Person on call from From to To.

@@ -89,6 +89,27 @@ type Config struct {
 		// File is the routing rules YAML.
 		File string `yaml:"file" env:"FILE"`
 	} `yaml:"rules" envPrefix:"RULES_"`
+	Open311 struct {
+		// Enabled serves Open311 GeoReport v2 under /open311/ for the
+		// addresses with an open311 block in the rules. Default true.
+		Enabled *bool `yaml:"enabled" env:"ENABLED"`
+		// JurisdictionID, when set, is the only jurisdiction_id accepted.
+		JurisdictionID string `yaml:"jurisdiction_id" env:"JURISDICTION_ID"`
+		// BaseURL is the public URL named in discovery.json. Default: from the request.
+		BaseURL string `yaml:"base_url" env:"BASE_URL"`
+		// Contact and KeyService fill discovery.json.
+		Contact    string `yaml:"contact" env:"CONTACT"`
+		KeyService string `yaml:"key_service" env:"KEY_SERVICE"`
+		// StoreContact keeps email, phone and names sent with a request.
+		// Default false (data minimisation; the answer says so).
+		StoreContact bool `yaml:"store_contact" env:"STORE_CONTACT"`
+		// PublishDescriptions shows reporters' descriptions in GET requests. Default true.
+		PublishDescriptions *bool `yaml:"publish_descriptions" env:"PUBLISH_DESCRIPTIONS"`
+		// MediaURLHosts are the hosts a media_url may be fetched from (https;
+		// "http://host:port" only for loopback). Default none: media_url is
+		// refused and apps upload the photo as multipart "media".
+		MediaURLHosts []string `yaml:"media_url_hosts" env:"MEDIA_URL_HOSTS"`
+	} `yaml:"open311" envPrefix:"OPEN311_"`
 	OMEMO struct {
 		// Key seals the OMEMO keys of every function address at rest: 32
 		// bytes as 64 hex digits or base64 (openssl rand -hex 32). Only from

@@ -42,37 +42,7 @@ func (s *stack) getenv(k string) string { return s.env[k] }
 // startStack starts the whole gateway as `fieldgate serve` would run.
 func startStack(t *testing.T, extra map[string]string) *stack {
 	t.Helper()
-	s3env := testsvc.S3(t)
-	xenv := testsvc.XMPP(t)
-	dbURL := testsvc.DatabaseURL(t)
-	domain := testsvc.Component(t)
-	rules, suffix := testsvc.DemoRules(t)
-	s := &stack{t: t, suffix: suffix, nick: "fieldgate-" + suffix, db: dbURL, bucket: "e2e-" + suffix}
-	s.env = map[string]string{
-		"FIELDGATE_DATABASE_URL":        dbURL,
-		"FIELDGATE_S3_ENDPOINT":         s3env.Endpoint,
-		"FIELDGATE_S3_ACCESS_KEY":       s3env.AccessKey,
-		"FIELDGATE_S3_SECRET_KEY":       s3env.SecretKey,
-		"FIELDGATE_S3_BUCKET":           s.bucket,
-		"FIELDGATE_XMPP_ADDR":           xenv.ComponentAddr,
-		"FIELDGATE_XMPP_DOMAIN":         domain,
-		"FIELDGATE_XMPP_SECRET":         xenv.Secret,
-		"FIELDGATE_XMPP_NICK":           s.nick,
-		"FIELDGATE_RULES_FILE":          rules,
-		"FIELDGATE_HTTP_ADDR":           "127.0.0.1:0",
-		"FIELDGATE_LOG_FORMAT":          "text",
-		"FIELDGATE_LOG_LEVEL":           "warn",
-		"FIELDGATE_HTTP_MAX_BODY_BYTES": "2000000",
-	}
-	for k, v := range extra {
-		s.env[k] = v
-	}
-	var err error
-	s.s3, err = minio.New(s3env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3env.AccessKey, s3env.SecretKey, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	s := newStack(t, extra)
 	s.serve()
 
 	var out bytes.Buffer
@@ -128,6 +98,43 @@ func (s *stack) serve() {
 	case <-time.After(60 * time.Second):
 		s.t.Fatal("serve did not start within 60s")
 	}
+}
+
+// newStack configures a stack on the test services without starting it.
+func newStack(t *testing.T, extra map[string]string) *stack {
+	t.Helper()
+	s3env := testsvc.S3(t)
+	xenv := testsvc.XMPP(t)
+	dbURL := testsvc.DatabaseURL(t)
+	domain := testsvc.Component(t)
+	rules, suffix := testsvc.DemoRules(t)
+	s := &stack{t: t, suffix: suffix, nick: "fieldgate-" + suffix, db: dbURL, bucket: "e2e-" + suffix}
+	s.env = map[string]string{
+		"FIELDGATE_DATABASE_URL":        dbURL,
+		"FIELDGATE_S3_ENDPOINT":         s3env.Endpoint,
+		"FIELDGATE_S3_ACCESS_KEY":       s3env.AccessKey,
+		"FIELDGATE_S3_SECRET_KEY":       s3env.SecretKey,
+		"FIELDGATE_S3_BUCKET":           s.bucket,
+		"FIELDGATE_XMPP_ADDR":           xenv.ComponentAddr,
+		"FIELDGATE_XMPP_DOMAIN":         domain,
+		"FIELDGATE_XMPP_SECRET":         xenv.Secret,
+		"FIELDGATE_XMPP_NICK":           s.nick,
+		"FIELDGATE_RULES_FILE":          rules,
+		"FIELDGATE_HTTP_ADDR":           "127.0.0.1:0",
+		"FIELDGATE_LOG_FORMAT":          "text",
+		"FIELDGATE_LOG_LEVEL":           "warn",
+		"FIELDGATE_HTTP_MAX_BODY_BYTES": "2000000",
+	}
+	for k, v := range extra {
+		s.env[k] = v
+	}
+	var err error
+	s.s3, err = minio.New(s3env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3env.AccessKey, s3env.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return s
 }
 
 func (s *stack) waitReady() {
@@ -250,8 +257,9 @@ func TestEndToEnd(t *testing.T) {
 	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
 	anna.JoinRoom(room, "anna-"+s.suffix)
 
+	photo := testsvc.PhotoExpected(t, "gps_ne.jpg") // outside the demo districts: Tiefbau Nord
 	body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Schlagloch vor Hausnummer 12"},
-		map[string]string{"photo": testsvc.Photo(t, "DSCN0010.jpg")})
+		map[string]string{"photo": photo.Path})
 	resp, rec := s.post(s.token, body, ct)
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("POST report: %s %v", resp.Status, rec)
@@ -265,7 +273,7 @@ func TestEndToEnd(t *testing.T) {
 	post := anna.WaitMessage(60*time.Second, "the incident post", func(m testsvc.Message) bool {
 		return m.Type == "groupchat" && strings.HasSuffix(m.From, "/"+s.nick) && strings.Contains(m.Body, caseNo)
 	})
-	for _, want := range []string{"Schlagloch vor Hausnummer 12", "Tiefbau Nord", "geo:43.467448,11.885127", "openstreetmap.org"} {
+	for _, want := range []string{"Schlagloch vor Hausnummer 12", "Tiefbau Nord", fmt.Sprintf("geo:%.6f,%.6f", *photo.Lat, *photo.Lon), "openstreetmap.org"} {
 		if !strings.Contains(post.Body, want) {
 			t.Errorf("room post lacks %q:\n%s", want, post.Body)
 		}
@@ -290,12 +298,18 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := s.s3.StatObject(context.Background(), s.bucket, key, minio.StatObjectOptions{}); err != nil {
 		t.Fatalf("photo object %s not in MinIO: %v", key, err)
 	}
+	// The post goes out before its delivery job marks the incident routed
+	// (dispatch/deliver.go): wait for that commit rather than race it.
 	st := s.getJSON(statusURL)
+	for deadline := time.Now().Add(10 * time.Second); st["state"] == "received" && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		st = s.getJSON(statusURL)
+	}
 	pos, _ := st["position"].(map[string]any)
 	lat, _ := pos["lat"].(float64)
 	lon, _ := pos["lon"].(float64)
-	if math.Abs(lat-43.4674483333333) > 1e-6 || math.Abs(lon-11.8851266666639) > 1e-6 || pos["source"] != "exif" {
-		t.Fatalf("stored position = %v, want DSCN0010's EXIF 43.4674483333333, 11.8851266666639", pos)
+	if math.Abs(lat-*photo.Lat) > 1e-6 || math.Abs(lon-*photo.Lon) > 1e-6 || pos["source"] != "exif" {
+		t.Fatalf("stored position = %v, want %s's EXIF %v, %v", pos, photo.File, *photo.Lat, *photo.Lon)
 	}
 	if st["team"] != "tiefbau" || st["state"] != "routed" {
 		t.Fatalf("status = team %v state %v, want tiefbau/routed", st["team"], st["state"])
@@ -333,11 +347,11 @@ func TestBadRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := t.TempDir() + "/big.jpg"
-	photo, _ := os.ReadFile(testsvc.Photo(t, "DSCN0010.jpg"))
+	photo, _ := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
 	if err := os.WriteFile(big, append(photo, bytes.Repeat([]byte{0}, 2_100_000)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dscn := testsvc.Photo(t, "DSCN0010.jpg")
+	dscn := testsvc.Photo(t, "gps_ne.jpg")
 	cases := []struct {
 		name   string
 		token  string
@@ -566,7 +580,8 @@ func TestHEICReport(t *testing.T) {
 	room := testsvc.Room("tiefbau", s.suffix)
 	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
 	anna.JoinRoom(room, "anna-"+s.suffix)
-	heic := testsvc.Photo(t, "IMG_5195.HEIC")
+	heicPhoto := testsvc.PhotoExpected(t, "gps.heic")
+	heic := heicPhoto.Path
 	body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Laterne"}, map[string]string{"photo": heic})
 	resp, rec := s.post(s.token, body, ct)
 	if resp.StatusCode != http.StatusAccepted {
@@ -576,7 +591,7 @@ func TestHEICReport(t *testing.T) {
 	post := anna.WaitMessage(60*time.Second, "the post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
 	})
-	if !strings.Contains(post.Body, "geo:39.051344,-94.288772") || !strings.Contains(post.Body, "keine Vorschau") || len(post.OOB) != 0 {
+	if !strings.Contains(post.Body, fmt.Sprintf("geo:%.6f,%.6f", *heicPhoto.Lat, *heicPhoto.Lon)) || !strings.Contains(post.Body, "keine Vorschau") || len(post.OOB) != 0 {
 		t.Errorf("HEIC post: want the EXIF position, a no-preview line and no link:\n%s\nOOB %v", post.Body, post.OOB)
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -33,9 +33,9 @@ func TestLoadEndToEnd(t *testing.T) {
 	room := testsvc.Room("tiefbau", s.suffix)
 	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
 	anna.JoinRoom(room, "anna-"+s.suffix)
-	// A phone photo without GPS (JPEG, 135 KB, rotated), positions 110 m apart: each report is an
+	// A photo without GPS (JPEG, rotated), positions 110 m apart: each report is an
 	// incident of its own (no duplicate merging).
-	photoPath := testsvc.Photo(t, "landscape_6.jpg")
+	photoPath := testsvc.Photo(t, "orientation_6.jpg")
 	pos := func(i int) map[string]string {
 		return map[string]string{"to": "tiefbau", "text": fmt.Sprintf("Last %d", i),
 			"lat": fmt.Sprintf("%.6f", 43.3+float64(i)*0.001), "lon": "11.5"} // outside the districts: Tiefbau Nord

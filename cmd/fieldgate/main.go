@@ -47,6 +47,9 @@ Usage:
   fieldgate media inspect FILE…         show what fieldgate reads from photos
   fieldgate oncall now|show TEAM --rules FILE  who is on call now (--at TIME) or this week (--week [--from DATE])
   fieldgate retention run [--dry-run] [--period 180d] [--category NAME=DUR]…  delete closed incidents past retention
+  fieldgate backup --dir DIR [--keep N]   consistent backup: database dump, media objects, manifest
+  fieldgate verify-backup DIR | --live    check a backup, or that the database's media exist in S3
+  fieldgate restore DIR                 restore a backup into an empty database and a bucket
   fieldgate omemo fingerprints [--config FILE]  OMEMO fingerprints of every function address (to publish)
   fieldgate version
 
@@ -74,6 +77,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runOncall(ctx, args[1:], stdout, stderr)
 	case "retention":
 		return runRetention(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "verify-backup":
+		return runVerifyBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], getenv, stdout, stderr)
 	case "omemo":
 		return runOMEMO(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":

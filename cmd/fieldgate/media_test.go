@@ -4,24 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-const photos = "/work/shared/testdata/photos"
-
 func TestRunMediaInspect(t *testing.T) {
-	if _, err := os.Stat(photos); err != nil {
-		t.Skipf("shared photos missing: %v", err)
-	}
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "photo.jpg") // an executable renamed .jpg
 	if err := os.WriteFile(exe, append([]byte("MZ\x90\x00"), make([]byte, 600)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	full, err := os.ReadFile(filepath.Join(photos, "DSCN0010.jpg"))
+	gps := testsvc.PhotoExpected(t, "gps_ne.jpg")
+	full, err := os.ReadFile(gps.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +29,13 @@ func TestRunMediaInspect(t *testing.T) {
 	if err := os.WriteFile(truncated, full[:3000], 0o644); err != nil {
 		t.Fatal(err)
 	}
+	taken, err := time.Parse("2006:01:02 15:04:05", gps.Taken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heic := testsvc.PhotoExpected(t, "gps.heic")
+	private := testsvc.PhotoExpected(t, "serial_owner.jpg")
+	photo := testsvc.Photo
 
 	tests := []struct {
 		name     string
@@ -36,16 +43,19 @@ func TestRunMediaInspect(t *testing.T) {
 		wantExit int // 0 ok, 1 refused
 		want     []string
 	}{
-		{"gps", []string{filepath.Join(photos, "DSCN0010.jpg")}, 0,
-			[]string{"image/jpeg", "161713 bytes", "lat=43.46744833 lon=11.88512667 alt=unknown", "2008-10-22 16:28:39", "1 (normal)", "NIKON COOLPIX P6000", "drops: GPS"}},
-		{"heic", []string{filepath.Join(photos, "IMG_5195.HEIC")}, 0,
-			[]string{"image/heic", "lat=39.05134444 lon=-94.28877222 alt=260.6", "Apple iPhone 11 Pro Max", "no HEVC decoder"}},
-		{"no gps", []string{filepath.Join(photos, "landscape_6.jpg")}, 0,
+		{"gps", []string{gps.Path}, 0,
+			[]string{"image/jpeg", fmt.Sprintf("%d bytes", len(full)),
+				fmt.Sprintf("lat=%.8f lon=%.8f alt=%.1f", *gps.Lat, *gps.Lon, *gps.Alt),
+				taken.Format("2006-01-02 15:04:05"), "1 (normal)", gps.Make + " " + gps.Model, "drops: GPS"}},
+		{"heic", []string{heic.Path}, 0,
+			[]string{"image/heic", fmt.Sprintf("lat=%.8f lon=%.8f alt=%.1f", *heic.Lat, *heic.Lon, *heic.Alt),
+				heic.Make + " " + heic.Model, "no HEVC decoder"}},
+		{"no gps", []string{photo(t, "orientation_6.jpg")}, 0,
 			[]string{"no position (no GPS data in EXIF)", "6 (rotated 90° clockwise)"}},
-		{"broken files", []string{filepath.Join(photos, "corrupted.jpg"), filepath.Join(photos, "image01137.jpg"), filepath.Join(photos, "image02206.jpg"), truncated}, 0,
-			[]string{"OLYMPUS IMAGING CORP.", "maker notes", "no position (no EXIF data)", "truncated.jpg"}},
-		{"exe renamed", []string{exe, filepath.Join(photos, "jolla.jpg")}, 1,
-			[]string{"refused: detected type application/octet-stream is not allowed", "Jolla"}},
+		{"private and broken files", []string{private.Path, photo(t, "gps_no_refs.jpg"), photo(t, "no_exif.jpg"), truncated}, 0,
+			[]string{private.Model, "serial number, owner name", "reference (N/S) missing", "no position (no EXIF data)", "truncated.jpg"}},
+		{"exe renamed", []string{exe, photo(t, "gps_sw.jpg")}, 1,
+			[]string{"refused: detected type application/octet-stream is not allowed", "Testkamera SW"}},
 		{"missing", []string{filepath.Join(dir, "nope.jpg")}, 1, []string{"refused:"}},
 	}
 	for _, tc := range tests {

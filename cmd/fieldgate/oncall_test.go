@@ -83,14 +83,18 @@ func TestOncallNow(t *testing.T) {
 	}{
 		// 2026-11-16 is week 45 from 2026-01-05: ben (odd), until Monday 08:00 CET
 		{[]string{"now", "tiefbau", "--rules", rules, "--at", "2026-11-22T23:10"},
-			"tiefbau (schedule bereitschaft): ben@stadt.localhost on call at Sun 2026-11-22 23:10 CET until Mon 2026-11-23 08:00 CET (rotation)\n"},
+			"tiefbau (schedule bereitschaft): ben@stadt.localhost on call at Sun 2026-11-22 23:10 CET until Mon 2026-11-23 08:00 CET (rotation)\n" +
+				"  why: rotation of schedule bereitschaft: person 2 of 2, handover every 7d\n"},
 		{[]string{"now", "solo", "--rules", rules, "--at", "2026-11-24T19:00"},
-			"schedule solo: carla@stadt.localhost on call at Tue 2026-11-24 19:00 CET until further notice (rotation)\n"},
+			"schedule solo: carla@stadt.localhost on call at Tue 2026-11-24 19:00 CET until further notice (rotation)\n" +
+				"  why: rotation of schedule solo: person 1 of 1, handover every 7d\n"},
 		{[]string{"now", "--rules", rules, "--at", "2026-11-24T19:00", "tiefbau"},
-			"tiefbau (schedule bereitschaft): carla@stadt.localhost on call at Tue 2026-11-24 19:00 CET until Wed 2026-11-25 06:00 CET (override)\n"},
+			"tiefbau (schedule bereitschaft): carla@stadt.localhost on call at Tue 2026-11-24 19:00 CET until Wed 2026-11-25 06:00 CET (override)\n" +
+				"  why: override 1 of schedule bereitschaft in the rules file\n"},
 		// TEAM may name a schedule; the calendar is relative to the rules file
 		{[]string{"now", "plan", "--rules", rules, "--at", "2026-10-25T02:30+01:00"},
-			"schedule plan: erik@stadt.localhost on call at Sun 2026-10-25 02:30 CET until Sun 2026-10-25 06:00 CET (calendar)\n"},
+			"schedule plan: erik@stadt.localhost on call at Sun 2026-10-25 02:30 CET until Sun 2026-10-25 06:00 CET (calendar)\n" +
+				"  why: calendar event n (line 3)\n"},
 	}
 	for _, tt := range tests {
 		out, _, err := runOncallTest(tt.args...)
@@ -108,7 +112,7 @@ func TestOncallNow(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Errorf("nobody on call: err %v, want exit 1", err)
 	}
-	if !strings.Contains(out, "nobody on call") || !strings.Contains(errOut, "Sitzung") && !strings.Contains(errOut, "names no person") {
+	if !strings.Contains(out, "nobody on call") || !strings.Contains(errOut, "Sitzung") && !strings.Contains(errOut, "names nobody") {
 		t.Errorf("nobody on call: stdout %q stderr %q", out, errOut)
 	}
 }

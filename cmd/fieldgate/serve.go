@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -54,8 +55,16 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-func openPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, cfg.Database.URL)
+// openPool connects to PostgreSQL; tracer, if not nil, sees every query.
+func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database config: %w", err)
+	}
+	if len(tracer) > 0 {
+		pcfg.ConnConfig.Tracer = tracer[0]
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("database config: %w", err)
 	}
@@ -122,7 +131,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
-	pool, err := openPool(ctx, cfg)
+	pgErrors := &dispatch.PostgresErrorTracer{}
+	pool, err := openPool(ctx, cfg, pgErrors)
 	if err != nil {
 		return err
 	}
@@ -158,10 +168,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	svc.CountPostgresErrors(pgErrors)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
-	srv := api.New(svc, store, rules, api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}, log)
+	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}
+	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
+		o, err := newOpen311(cfg, svc, store, rules, loc, log)
+		if err != nil {
+			return err
+		}
+		apiCfg.Mount = append(apiCfg.Mount, o.Register)
+	}
+	srv := api.New(svc, store, rules, apiCfg, log)
 
 	// Listen before anything runs: a busy port fails start-up, not later.
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)

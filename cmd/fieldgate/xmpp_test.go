@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -75,7 +76,8 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 	ben.JoinRoom(room, "ben-"+s.suffix)
 	to := s.address("tiefbau")
 
-	url := reporter.Upload(testsvc.Photo(t, "DSCN0012.jpg"), "image/jpeg")
+	photo := testsvc.PhotoExpected(t, "gps_nw.jpg")
+	url := reporter.Upload(photo.Path, "image/jpeg")
 	id := reporter.SendReport(to, "", url, url)
 	reporter.WaitMessage(20*time.Second, "the delivery receipt", func(m testsvc.Message) bool {
 		return m.Received != nil && m.Received.ID == id
@@ -92,7 +94,7 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 	post := anna.WaitMessage(60*time.Second, "the incident post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
 	})
-	if !strings.Contains(post.Body, "Gehweg abgesackt") || !strings.Contains(post.Body, "geo:43.467157,11.885395") {
+	if !strings.Contains(post.Body, "Gehweg abgesackt") || !strings.Contains(post.Body, fmt.Sprintf("geo:%.6f,%.6f", *photo.Lat, *photo.Lon)) {
 		t.Errorf("post lacks the assembled text or the EXIF position:\n%s", post.Body)
 	}
 	if strings.Contains(post.Body, url) {
@@ -108,8 +110,8 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 		FROM reports r WHERE case_number = $1 AND kind = 'report'`, caseNo).Scan(&lat, &lon, &source, &media); err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(lat-43.4671566666639) > 1e-6 || math.Abs(lon-11.8853949999972) > 1e-6 || source != "exif" || media != 1 {
-		t.Fatalf("stored report: %v,%v from %s with %d media; want DSCN0012's EXIF position and 1 photo", lat, lon, source, media)
+	if math.Abs(lat-*photo.Lat) > 1e-6 || math.Abs(lon-*photo.Lon) > 1e-6 || source != "exif" || media != 1 {
+		t.Fatalf("stored report: %v,%v from %s with %d media; want %s's EXIF position and 1 photo", lat, lon, source, media, photo.File)
 	}
 	if n := s.count("reports WHERE kind = 'report'"); n != 1 {
 		t.Fatalf("photo, text and location made %d reports, want 1", n)
@@ -156,7 +158,7 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 // oversized attachments, a resent message id. Nothing is stored that
 // should not be, and everyone is answered.
 func TestXMPPBadInput(t *testing.T) {
-	photo, err := os.ReadFile(testsvc.Photo(t, "DSCN0010.jpg"))
+	photo, err := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,15 +301,16 @@ func TestGoSendxmpp(t *testing.T) {
 		t.Fatalf("geo: report stored as %v,%v (%s) district %q", lat, lon, src, district)
 	}
 	time.Sleep(1500 * time.Millisecond) // let the assembly window close so the file is a follow-up or new report
-	send("-h", testsvc.Photo(t, "DSCN0021.jpg"), s.address("info"))
+	se := testsvc.PhotoExpected(t, "gps_se.jpg")
+	send("-h", se.Path, s.address("info"))
 	waitReports(2)
 	var media int
 	var mlat float64
 	if err := s.query(`SELECT count(m.*), max(r.lat) FROM reports r JOIN media_objects m ON m.report_id = r.id WHERE r.address = 'info'`).Scan(&media, &mlat); err != nil {
 		t.Fatal(err)
 	}
-	if media != 1 || math.Abs(mlat-43.4670816666639) > 1e-6 {
-		t.Fatalf("file sent with go-sendxmpp -h: %d media, lat %v; want 1 photo with DSCN0021's position", media, mlat)
+	if media != 1 || math.Abs(mlat-*se.Lat) > 1e-6 {
+		t.Fatalf("file sent with go-sendxmpp -h: %d media, lat %v; want 1 photo with %s's position", media, mlat, se.File)
 	}
 }
 

@@ -42,6 +42,7 @@ type Message struct {
 		Type string `xml:"type,attr"`
 		Text string `xml:"text"`
 	} `xml:"error"`
+	Archived *ArchivedMessage `xml:"urn:xmpp:mam:2 result"` // a result of RoomArchive (mam.go)
 }
 
 // Client is a real XMPP client (c2s, SASL PLAIN on loopback) for tests.

@@ -53,14 +53,3 @@ func DemoRulesWith(t testing.TB, replace map[string]string) (path, suffix string
 func Room(name, suffix string) string {
 	return name + "-" + suffix + "@conference.stadt.localhost"
 }
-
-// Photo returns the path of a shared test photo.
-func Photo(t testing.TB, name string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "testdata", "photos", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("testsvc: test photo %s: %v (shared/ must be beside the checkout)", name, err)
-	}
-	return p
-}

@@ -55,6 +55,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func load(path string, stderr io.Writer) (*routing.RuleSet, error) {
 	rs, err := routing.Load(path)
 	if err == nil {
+		for _, w := range rs.Warnings() {
+			fmt.Fprintf(stderr, "%s: warning: %s\n", location(w), w.Msg)
+		}
 		return rs, nil
 	}
 	var verr *routing.Error
@@ -80,8 +83,12 @@ func check(args []string, stdout, stderr io.Writer) error {
 			errs = append(errs, err)
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (version %s): %d teams, %d addresses, %d areas, %d rules + default\n",
-			path, rs.Version(), len(rs.Teams()), len(rs.Addresses()), len(rs.Areas()), rs.RuleCount())
+		warnings := ""
+		if n := len(rs.Warnings()); n > 0 {
+			warnings = fmt.Sprintf("; %d warning(s), see above", n)
+		}
+		fmt.Fprintf(stdout, "%s: ok (version %s): %d teams, %d addresses, %d areas, %d rules + default%s\n",
+			path, rs.Version(), len(rs.Teams()), len(rs.Addresses()), len(rs.Areas()), rs.RuleCount(), warnings)
 	}
 	return errors.Join(errs...)
 }
@@ -224,6 +231,15 @@ func test(args []string, stdout, stderr io.Writer) error {
 			}
 			return fmt.Errorf("%w: cannot read %s", ErrFailed, tf)
 		}
+		var positions []routing.Point
+		for _, c := range cases {
+			if c.Input.Position != nil {
+				positions = append(positions, *c.Input.Position)
+			}
+		}
+		if km, far := rs.AreasFarFrom(positions); far {
+			fmt.Fprintf(stderr, "%s: warning: %s\n", tf, routing.FarMessage(rs, km))
+		}
 		for _, r := range rs.RunTests(cases) {
 			if r.Passed() {
 				passed++
@@ -243,4 +259,12 @@ func test(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %d of %d rule tests failed", ErrFailed, failed, passed+failed)
 	}
 	return nil
+}
+
+// location is "file:line" of a problem (or just the file).
+func location(p routing.Problem) string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return p.File
 }

@@ -1,4 +1,4 @@
-package dispatch_test
+package oncall_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/teambition/rrule-go"
 
-	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/oncall"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -51,7 +51,7 @@ func ocLocal(t testing.TB, s string) time.Time {
 }
 
 // ocPlan renders shifts as "FROM–TO person source" lines in UTC.
-func ocPlan(plan []dispatch.Shift) string {
+func ocPlan(plan []oncall.Shift) string {
 	var b strings.Builder
 	for _, s := range plan {
 		fmt.Fprintf(&b, "%s–%s %s %s\n", s.From.UTC().Format("01-02T15:04"), s.To.UTC().Format("01-02T15:04"), s.Person, s.Source)
@@ -59,9 +59,29 @@ func ocPlan(plan []dispatch.Shift) string {
 	return b.String()
 }
 
-func ocLoadCalendar(t *testing.T, name string) *dispatch.Calendar {
+// onCallAt is oncall.At as person, until and ok.
+func onCallAt(s routing.Schedule, cal *oncall.Calendar, at time.Time) (string, time.Time, bool) {
+	a, ok := oncall.At(s, cal, at)
+	return a.Person, a.Until, ok
+}
+
+// notes are a calendar's warnings as text.
+func notes(cal *oncall.Calendar) []string {
+	var out []string
+	for _, w := range cal.Warnings {
+		out = append(out, w.String())
+	}
+	return out
+}
+
+// testFetcher trusts srv's certificate and may connect to loopback.
+func testFetcher(srv *httptest.Server) *oncall.Fetcher {
+	return oncall.NewFetcher(oncall.FetchConfig{TLS: srv.Client().Transport.(*http.Transport).TLSClientConfig, AllowLoopback: true})
+}
+
+func ocLoadCalendar(t *testing.T, name string) *oncall.Calendar {
 	t.Helper()
-	cal, err := dispatch.LoadCalendar(context.Background(), filepath.Join("testdata", "oncall", name), ocBerlin(t), nil)
+	cal, err := oncall.LoadCalendar(context.Background(), filepath.Join("testdata", name), oncall.Options{Location: ocBerlin(t)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,13 +121,13 @@ func TestOnCallRotationWithOverrides(t *testing.T) {
 		{"2026-10-26T09:00", "anna@stadt.localhost", "2026-11-02T07:00"},
 	}
 	for _, tt := range tests {
-		p, until, ok := dispatch.OnCallAt(s, nil, ocUTC(t, tt.at))
+		p, until, ok := onCallAt(s, nil, ocUTC(t, tt.at))
 		if !ok || p != tt.person || !until.Equal(ocUTC(t, tt.until)) {
 			t.Errorf("OnCallAt(%s) = %q until %s (ok %v), want %q until %s", tt.at, p, until.UTC().Format(time.RFC3339), ok, tt.person, tt.until)
 		}
 	}
 
-	plan := dispatch.OnCallPlan(s, nil, ocLocal(t, "2026-10-19T00:00"), ocLocal(t, "2026-10-27T00:00"))
+	plan := oncall.Plan(s, nil, ocLocal(t, "2026-10-19T00:00"), ocLocal(t, "2026-10-27T00:00"))
 	want := "" +
 		"10-18T22:00–10-19T06:00 ben@stadt.localhost rotation\n" +
 		"10-19T06:00–10-21T16:00 carla@stadt.localhost rotation\n" +
@@ -130,7 +150,7 @@ func TestOnCallRotationExactPeriodAndNoStart(t *testing.T) {
 		Start:    ocLocal(t, "2026-03-01T06:00"),
 		Period:   12 * time.Hour,
 	}
-	plan := dispatch.OnCallPlan(s, nil, ocUTC(t, "2026-03-29T00:00"), ocUTC(t, "2026-03-30T00:00"))
+	plan := oncall.Plan(s, nil, ocUTC(t, "2026-03-29T00:00"), ocUTC(t, "2026-03-30T00:00"))
 	want := "" +
 		"03-29T00:00–03-29T05:00 nacht@stadt.localhost rotation\n" +
 		"03-29T05:00–03-29T17:00 tag@stadt.localhost rotation\n" +
@@ -143,11 +163,11 @@ func TestOnCallRotationExactPeriodAndNoStart(t *testing.T) {
 	// 00:00 UTC) and still answers, for exact and for day periods.
 	for _, period := range []time.Duration{7 * 24 * time.Hour, 5 * time.Hour} {
 		s := routing.Schedule{Rotation: []string{"a@x.example", "b@x.example"}, Period: period}
-		p1, until, ok := dispatch.OnCallAt(s, nil, ocUTC(t, "2026-11-22T23:10"))
+		p1, until, ok := onCallAt(s, nil, ocUTC(t, "2026-11-22T23:10"))
 		if !ok || p1 == "" || !until.After(ocUTC(t, "2026-11-22T23:10")) || until.After(ocUTC(t, "2026-11-22T23:10").Add(period)) {
 			t.Fatalf("period %v: got %q until %v ok %v", period, p1, until, ok)
 		}
-		p2, _, _ := dispatch.OnCallAt(s, nil, until)
+		p2, _, _ := onCallAt(s, nil, until)
 		if p2 == p1 {
 			t.Errorf("period %v: %q on call both before and after the handover at %v", period, p1, until)
 		}
@@ -156,26 +176,26 @@ func TestOnCallRotationExactPeriodAndNoStart(t *testing.T) {
 
 func TestOnCallNoHandover(t *testing.T) {
 	s := routing.Schedule{Rotation: []string{"carla@stadt.localhost"}, Start: ocLocal(t, "2026-01-05T08:00"), Period: 7 * 24 * time.Hour}
-	p, until, ok := dispatch.OnCallAt(s, nil, ocUTC(t, "2026-11-22T23:10"))
+	p, until, ok := onCallAt(s, nil, ocUTC(t, "2026-11-22T23:10"))
 	if !ok || p != "carla@stadt.localhost" || !until.IsZero() {
 		t.Errorf("one-person rotation: %q until %v ok %v, want carla with no until", p, until, ok)
 	}
 	// an override ends carla's stretch
 	s.Overrides = []routing.Override{{From: ocUTC(t, "2027-03-01T00:00"), To: ocUTC(t, "2027-03-02T00:00"), Person: "ben@stadt.localhost"}}
-	if _, until, _ := dispatch.OnCallAt(s, nil, ocUTC(t, "2026-11-22T23:10")); !until.Equal(ocUTC(t, "2027-03-01T00:00")) {
+	if _, until, _ := onCallAt(s, nil, ocUTC(t, "2026-11-22T23:10")); !until.Equal(ocUTC(t, "2027-03-01T00:00")) {
 		t.Errorf("until the override: %v", until)
 	}
 }
 
 func TestOnCallNobody(t *testing.T) {
 	s := routing.Schedule{Overrides: []routing.Override{{From: ocUTC(t, "2026-11-01T00:00"), To: ocUTC(t, "2026-11-02T00:00"), Person: "a@x.example"}}}
-	if p, _, ok := dispatch.OnCallAt(s, nil, ocUTC(t, "2026-11-02T00:00")); ok {
+	if p, _, ok := onCallAt(s, nil, ocUTC(t, "2026-11-02T00:00")); ok {
 		t.Errorf("OnCallAt after the only override = %q, want nobody", p)
 	}
-	if p, until, ok := dispatch.OnCallAt(s, nil, ocUTC(t, "2026-11-01T12:00")); !ok || p != "a@x.example" || !until.Equal(ocUTC(t, "2026-11-02T00:00")) {
+	if p, until, ok := onCallAt(s, nil, ocUTC(t, "2026-11-01T12:00")); !ok || p != "a@x.example" || !until.Equal(ocUTC(t, "2026-11-02T00:00")) {
 		t.Errorf("OnCallAt in the override = %q until %v ok %v", p, until, ok)
 	}
-	if plan := dispatch.OnCallPlan(s, nil, ocUTC(t, "2026-11-03T00:00"), ocUTC(t, "2026-11-02T00:00")); plan != nil {
+	if plan := oncall.Plan(s, nil, ocUTC(t, "2026-11-03T00:00"), ocUTC(t, "2026-11-02T00:00")); plan != nil {
 		t.Errorf("plan of an empty window = %v", plan)
 	}
 }
@@ -185,13 +205,13 @@ func TestOnCallNobody(t *testing.T) {
 // the handover instants around both DST changes of 2026.
 func TestCalendarWeeklyRotationDST(t *testing.T) {
 	cal := ocLoadCalendar(t, "weekly_dst.ics")
-	if len(cal.Ignored) != 0 {
-		t.Fatalf("ignored: %v", cal.Ignored)
+	if len(notes(cal)) != 0 {
+		t.Fatalf("ignored: %v", notes(cal))
 	}
 	s := routing.Schedule{Name: "tiefbau", Period: 7 * 24 * time.Hour}
 
 	// March: CET → CEST on Sunday 2026-03-29. Week of 03-23 is dave's (B).
-	plan := dispatch.OnCallPlan(s, cal, ocUTC(t, "2026-03-16T00:00"), ocUTC(t, "2026-04-07T00:00"))
+	plan := oncall.Plan(s, cal, ocUTC(t, "2026-03-16T00:00"), ocUTC(t, "2026-04-07T00:00"))
 	want := "" +
 		"03-16T00:00–03-16T07:00 dave@stadt.localhost calendar\n" +
 		"03-16T07:00–03-23T07:00 carla@stadt.localhost calendar\n" +
@@ -203,7 +223,7 @@ func TestCalendarWeeklyRotationDST(t *testing.T) {
 	}
 
 	// October: CEST → CET on Sunday 2026-10-25.
-	plan = dispatch.OnCallPlan(s, cal, ocUTC(t, "2026-10-12T00:00"), ocUTC(t, "2026-11-03T00:00"))
+	plan = oncall.Plan(s, cal, ocUTC(t, "2026-10-12T00:00"), ocUTC(t, "2026-11-03T00:00"))
 	want = "" +
 		"10-12T00:00–10-12T06:00 dave@stadt.localhost calendar\n" +
 		"10-12T06:00–10-19T06:00 carla@stadt.localhost calendar\n" +
@@ -214,21 +234,21 @@ func TestCalendarWeeklyRotationDST(t *testing.T) {
 		t.Errorf("October plan:\n%s\nwant:\n%s", got, want)
 	}
 
-	p, until, ok := dispatch.OnCallAt(s, cal, ocUTC(t, "2026-10-25T01:30")) // the repeated hour
+	p, until, ok := onCallAt(s, cal, ocUTC(t, "2026-10-25T01:30")) // the repeated hour
 	if !ok || p != "dave@stadt.localhost" || !until.Equal(ocUTC(t, "2026-10-26T07:00")) {
 		t.Errorf("OnCallAt in the repeated hour = %q until %v ok %v", p, until, ok)
 	}
 	// Dave's series ends with UNTIL 2026-12-31T23:00Z: his week from
 	// 12-28 still runs to 2027-01-04, then carla's week, then nobody.
-	p, until, ok = dispatch.OnCallAt(s, cal, ocLocal(t, "2026-12-29T12:00"))
+	p, until, ok = onCallAt(s, cal, ocLocal(t, "2026-12-29T12:00"))
 	if !ok || p != "dave@stadt.localhost" || !until.Equal(ocLocal(t, "2027-01-04T08:00")) {
 		t.Errorf("OnCallAt at the year's end = %q until %v ok %v", p, until, ok)
 	}
-	p, until, ok = dispatch.OnCallAt(s, cal, ocLocal(t, "2027-01-05T12:00"))
+	p, until, ok = onCallAt(s, cal, ocLocal(t, "2027-01-05T12:00"))
 	if !ok || p != "carla@stadt.localhost" || !until.Equal(ocLocal(t, "2027-01-11T08:00")) {
 		t.Errorf("OnCallAt in carla's first week of 2027 = %q until %v ok %v", p, until, ok)
 	}
-	if p, _, ok := dispatch.OnCallAt(s, cal, ocLocal(t, "2027-01-11T08:00")); ok {
+	if p, _, ok := onCallAt(s, cal, ocLocal(t, "2027-01-11T08:00")); ok {
 		t.Errorf("after dave's series ended, got %q", p)
 	}
 }
@@ -252,7 +272,7 @@ func TestCalendarNightShiftsDST(t *testing.T) {
 	// SUMMARY, DURATION PT12H) covers the second one; the rotation fills
 	// the first.
 	s := routing.Schedule{Rotation: []string{"zentrale@stadt.localhost"}, Start: ocLocal(t, "2026-01-01T00:00"), Period: 24 * time.Hour}
-	plan := dispatch.OnCallPlan(s, cal, ocLocal(t, "2026-11-01T12:00"), ocLocal(t, "2026-11-04T12:00"))
+	plan := oncall.Plan(s, cal, ocLocal(t, "2026-11-01T12:00"), ocLocal(t, "2026-11-04T12:00"))
 	want = "" +
 		"11-01T11:00–11-02T17:00 zentrale@stadt.localhost rotation\n" +
 		"11-02T17:00–11-03T05:00 fritz@stadt.localhost calendar\n" +
@@ -265,10 +285,10 @@ func TestCalendarNightShiftsDST(t *testing.T) {
 
 	// An override beats the calendar.
 	s.Overrides = []routing.Override{{From: ocLocal(t, "2026-11-03T20:00"), To: ocLocal(t, "2026-11-03T22:00"), Person: "gabi@stadt.localhost"}}
-	if p, until, ok := dispatch.OnCallAt(s, cal, ocLocal(t, "2026-11-03T20:00")); !ok || p != "gabi@stadt.localhost" || !until.Equal(ocLocal(t, "2026-11-03T22:00")) {
+	if p, until, ok := onCallAt(s, cal, ocLocal(t, "2026-11-03T20:00")); !ok || p != "gabi@stadt.localhost" || !until.Equal(ocLocal(t, "2026-11-03T22:00")) {
 		t.Errorf("override over calendar: %q until %v", p, until)
 	}
-	if p, until, ok := dispatch.OnCallAt(s, cal, ocLocal(t, "2026-11-03T22:00")); !ok || p != "erik@stadt.localhost" || !until.Equal(ocLocal(t, "2026-11-04T06:00")) {
+	if p, until, ok := onCallAt(s, cal, ocLocal(t, "2026-11-03T22:00")); !ok || p != "erik@stadt.localhost" || !until.Equal(ocLocal(t, "2026-11-04T06:00")) {
 		t.Errorf("after the override: %q until %v", p, until)
 	}
 }
@@ -321,16 +341,16 @@ const outlookICS = "BEGIN:VCALENDAR\r\n" +
 	"END:VCALENDAR\r\n"
 
 func TestCalendarOutlookExport(t *testing.T) {
-	cal, err := dispatch.ParseCalendar(strings.NewReader(outlookICS), ocBerlin(t))
+	cal, err := oncall.ParseCalendar(strings.NewReader(outlookICS), oncall.Options{Location: ocBerlin(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cal.Ignored) != 4 {
-		t.Errorf("ignored %d events, want 4: %q", len(cal.Ignored), cal.Ignored)
+	if len(notes(cal)) != 4 {
+		t.Errorf("ignored %d events, want 4: %q", len(notes(cal)), notes(cal))
 	}
 	for _, want := range []string{"teamsitzung", "2 attendees", "FREQ", "Mars/Olympus"} {
-		if !slices.ContainsFunc(cal.Ignored, func(s string) bool { return strings.Contains(s, want) }) {
-			t.Errorf("no ignore note mentions %q: %q", want, cal.Ignored)
+		if !slices.ContainsFunc(notes(cal), func(s string) bool { return strings.Contains(s, want) }) {
+			t.Errorf("no ignore note mentions %q: %q", want, notes(cal))
 		}
 	}
 	got := ocPlan(cal.Shifts(ocLocal(t, "2026-10-24T00:00"), ocLocal(t, "2026-11-30T00:00")))
@@ -363,11 +383,11 @@ func TestCalendarMalformed(t *testing.T) {
 	}
 	for name, in := range tests {
 		t.Run(name, func(t *testing.T) {
-			cal, err := dispatch.ParseCalendar(strings.NewReader(in), time.UTC)
+			cal, err := oncall.ParseCalendar(strings.NewReader(in), oncall.Options{Location: time.UTC})
 			if err == nil {
 				t.Fatalf("no error, calendar %+v", cal)
 			}
-			if !errors.Is(err, dispatch.ErrInvalid) {
+			if !errors.Is(err, oncall.ErrInvalid) {
 				t.Errorf("error %v does not wrap ErrInvalid", err)
 			}
 		})
@@ -386,12 +406,12 @@ func TestCalendarMalformed(t *testing.T) {
 	}
 	for name, in := range ignored {
 		t.Run(name, func(t *testing.T) {
-			cal, err := dispatch.ParseCalendar(strings.NewReader(in), time.UTC)
+			cal, err := oncall.ParseCalendar(strings.NewReader(in), oncall.Options{Location: time.UTC})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(cal.Ignored) != 1 || len(cal.Shifts(ocUTC(t, "1900-01-01T00:00"), ocUTC(t, "2100-01-01T00:00"))) != 0 {
-				t.Errorf("ignored %q, want the one event ignored and no shifts", cal.Ignored)
+			if len(notes(cal)) != 1 || len(cal.Shifts(ocUTC(t, "1900-01-01T00:00"), ocUTC(t, "2100-01-01T00:00"))) != 0 {
+				t.Errorf("ignored %q, want the one event ignored and no shifts", notes(cal))
 			}
 		})
 	}
@@ -399,7 +419,7 @@ func TestCalendarMalformed(t *testing.T) {
 
 func TestLoadCalendar(t *testing.T) {
 	ctx := context.Background()
-	body, err := os.ReadFile(filepath.Join("testdata", "oncall", "weekly_dst.ics"))
+	body, err := os.ReadFile(filepath.Join("testdata", "weekly_dst.ics"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,50 +429,50 @@ func TestLoadCalendar(t *testing.T) {
 			w.Header().Set("Content-Type", "text/calendar")
 			w.Write(body)
 		case "/huge.ics":
-			w.Write(bytes.Repeat([]byte("COMMENT:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"), dispatch.MaxCalendarSize/40))
+			w.Write(bytes.Repeat([]byte("COMMENT:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"), oncall.MaxCalendarSize/40))
 		default:
 			http.NotFound(w, r)
 		}
 	}))
 	defer srv.Close()
 
-	cal, err := dispatch.LoadCalendar(ctx, srv.URL+"/plan.ics", ocBerlin(t), srv.Client())
+	cal, err := oncall.LoadCalendar(ctx, srv.URL+"/plan.ics", oncall.Options{Location: ocBerlin(t)}, testFetcher(srv))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _, ok := dispatch.OnCallAt(routing.Schedule{}, cal, ocUTC(t, "2026-10-20T12:00")); !ok || p != "dave@stadt.localhost" {
+	if p, _, ok := onCallAt(routing.Schedule{}, cal, ocUTC(t, "2026-10-20T12:00")); !ok || p != "dave@stadt.localhost" {
 		t.Errorf("fetched calendar: %q %v", p, ok)
 	}
 	webcal := "webcal://" + strings.TrimPrefix(srv.URL, "https://") + "/plan.ics"
-	if _, err := dispatch.LoadCalendar(ctx, webcal, ocBerlin(t), srv.Client()); err != nil {
+	if _, err := oncall.LoadCalendar(ctx, webcal, oncall.Options{Location: ocBerlin(t)}, testFetcher(srv)); err != nil {
 		t.Errorf("webcal: %v", err)
 	}
-	if _, err := dispatch.LoadCalendar(ctx, srv.URL+"/missing.ics", ocBerlin(t), srv.Client()); err == nil {
+	if _, err := oncall.LoadCalendar(ctx, srv.URL+"/missing.ics", oncall.Options{Location: ocBerlin(t)}, testFetcher(srv)); err == nil {
 		t.Error("404: no error")
 	}
-	if _, err := dispatch.LoadCalendar(ctx, srv.URL+"/huge.ics", ocBerlin(t), srv.Client()); !errors.Is(err, dispatch.ErrInvalid) {
+	if _, err := oncall.LoadCalendar(ctx, srv.URL+"/huge.ics", oncall.Options{Location: ocBerlin(t)}, testFetcher(srv)); !errors.Is(err, oncall.ErrInvalid) {
 		t.Errorf("huge: %v, want ErrInvalid", err)
 	}
 	// Without the test server's certificate the TLS handshake fails.
-	if _, err := dispatch.LoadCalendar(ctx, srv.URL+"/plan.ics", ocBerlin(t), nil); err == nil {
+	if _, err := oncall.LoadCalendar(ctx, srv.URL+"/plan.ics", oncall.Options{Location: ocBerlin(t)}, nil); err == nil {
 		t.Error("untrusted certificate: no error")
 	}
 	for _, src := range []string{"http://example.org/plan.ics", "ftp://example.org/plan.ics", "file:///etc/passwd"} {
-		if _, err := dispatch.LoadCalendar(ctx, src, ocBerlin(t), srv.Client()); !errors.Is(err, dispatch.ErrInvalid) {
+		if _, err := oncall.LoadCalendar(ctx, src, oncall.Options{Location: ocBerlin(t)}, testFetcher(srv)); !errors.Is(err, oncall.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", src, err)
 		}
 	}
-	if _, err := dispatch.LoadCalendar(ctx, filepath.Join("testdata", "oncall", "missing.ics"), ocBerlin(t), nil); !errors.Is(err, os.ErrNotExist) {
+	if _, err := oncall.LoadCalendar(ctx, filepath.Join("testdata", "missing.ics"), oncall.Options{Location: ocBerlin(t)}, nil); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := dispatch.LoadCalendar(ctx, "testdata", ocBerlin(t), nil); !errors.Is(err, dispatch.ErrInvalid) {
+	if _, err := oncall.LoadCalendar(ctx, "testdata", oncall.Options{Location: ocBerlin(t)}, nil); !errors.Is(err, oncall.ErrInvalid) {
 		t.Errorf("directory: %v", err)
 	}
 }
 
 func FuzzParseCalendar(f *testing.F) {
 	for _, name := range []string{"weekly_dst.ics", "nights_dst.ics"} {
-		b, err := os.ReadFile(filepath.Join("testdata", "oncall", name))
+		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -466,14 +486,14 @@ func FuzzParseCalendar(f *testing.F) {
 	}
 	from := time.Date(2026, 10, 19, 0, 0, 0, 0, loc)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cal, err := dispatch.ParseCalendar(bytes.NewReader(data), loc)
+		cal, err := oncall.ParseCalendar(bytes.NewReader(data), oncall.Options{Location: loc})
 		if err != nil {
 			if cal != nil {
 				t.Fatal("calendar and error")
 			}
 			return
 		}
-		plan := dispatch.OnCallPlan(routing.Schedule{}, cal, from, from.AddDate(0, 0, 14))
+		plan := oncall.Plan(routing.Schedule{}, cal, from, from.AddDate(0, 0, 14))
 		for i, s := range plan {
 			if !s.From.Before(s.To) || s.From.Before(from) || s.To.After(from.AddDate(0, 0, 14)) {
 				t.Fatalf("bad shift %+v", s)
@@ -495,69 +515,17 @@ func TestCalendarImpossibleRule(t *testing.T) {
 	}
 	b.WriteString("BEGIN:VEVENT\r\nUID:ok\r\nDTSTART:20261103T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29\r\nSUMMARY:a@b.example\r\nEND:VEVENT\r\n")
 	b.WriteString("END:VCALENDAR\r\n")
-	cal, err := dispatch.ParseCalendar(strings.NewReader(b.String()), time.UTC)
+	cal, err := oncall.ParseCalendar(strings.NewReader(b.String()), oncall.Options{Location: time.UTC})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cal.Ignored) != 21 || !strings.Contains(cal.Ignored[0], "no occurrence") { // 20 notes and "… and 30 more"
-		t.Errorf("ignored: %q", cal.Ignored)
+	if len(notes(cal)) != 50 || !strings.Contains(notes(cal)[0], "no occurrence") || !strings.HasPrefix(notes(cal)[1], "line 9: ") {
+		t.Errorf("ignored: %q", notes(cal))
 	}
 	// Feb 29 every leap year is possible and kept.
 	got := ocPlan(cal.Shifts(ocUTC(t, "2027-01-01T00:00"), ocUTC(t, "2029-01-01T00:00")))
 	if want := "02-29T09:00–02-29T10:00 a@b.example calendar\n"; got != want {
 		t.Errorf("leap day: %q, want %q", got, want)
-	}
-}
-
-func TestCalendarCache(t *testing.T) {
-	dir := t.TempDir()
-	write := func(person string) {
-		t.Helper()
-		ics := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20261103T000000Z\r\nDURATION:P1D\r\nSUMMARY:" + person + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-		if err := os.WriteFile(filepath.Join(dir, "plan.ics"), []byte(ics), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	now := ocUTC(t, "2026-11-03T12:00")
-	cache := &dispatch.CalendarCache{Dir: dir, Loc: time.UTC, TTL: time.Hour, Now: func() time.Time { return now }}
-	who := func() (string, error) {
-		cal, err := cache.Calendar(context.Background(), "plan.ics")
-		if cal == nil {
-			return "", err
-		}
-		p, _, _ := dispatch.OnCallAt(routing.Schedule{}, cal, ocUTC(t, "2026-11-03T12:00"))
-		return p, err
-	}
-	if _, err := who(); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("missing file: %v", err)
-	}
-	write("a@x.example")
-	if p, err := who(); p != "a@x.example" || err != nil {
-		t.Fatalf("first load: %q %v", p, err)
-	}
-	write("b@x.example")
-	if p, err := who(); p != "a@x.example" || err != nil {
-		t.Errorf("within TTL: %q %v, want the cached a@x.example", p, err)
-	}
-	now = now.Add(time.Hour)
-	if p, err := who(); p != "b@x.example" || err != nil {
-		t.Errorf("after TTL: %q %v, want the reloaded b@x.example", p, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "plan.ics"), []byte("broken"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	now = now.Add(time.Hour)
-	if p, err := who(); p != "b@x.example" || !errors.Is(err, dispatch.ErrInvalid) {
-		t.Errorf("broken reload: %q %v, want the last good b@x.example and ErrInvalid", p, err)
-	}
-	now = now.Add(30 * time.Second)
-	if p, err := who(); p != "b@x.example" || err != nil {
-		t.Errorf("within a minute of the failure: %q %v, want the last good copy, no retry", p, err)
-	}
-	write("c@x.example")
-	now = now.Add(30 * time.Second)
-	if p, err := who(); p != "c@x.example" || err != nil {
-		t.Errorf("a minute after the failure: %q %v, want the reloaded c@x.example", p, err)
 	}
 }
 
@@ -580,8 +548,8 @@ func TestCalendarSkipAheadMatchesLibrary(t *testing.T) {
 	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2029, 1, 1, 0, 0, 0, 0, loc)
 	for _, r := range rules {
 		ics := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID=Europe/Berlin:" + r.dtstart + "\r\nDURATION:PT1M\r\nRRULE:" + r.rule + "\r\nSUMMARY:a@b.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-		cal, err := dispatch.ParseCalendar(strings.NewReader(ics), loc)
-		if err != nil || len(cal.Ignored) > 0 {
+		cal, err := oncall.ParseCalendar(strings.NewReader(ics), oncall.Options{Location: loc})
+		if err != nil || len(notes(cal)) > 0 {
 			t.Fatalf("%s: %v %v", r.rule, err, cal)
 		}
 		var got []string

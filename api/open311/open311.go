@@ -1,0 +1,218 @@
+// Package open311 serves Open311 GeoReport v2 (wiki.open311.org/GeoReport_v2)
+// with the CitySDK/Klarschiff extensions, so that citizen apps, city CRMs
+// and "Mängelmelder" portals can file reports into fieldgate and read
+// their status.
+//
+// Services are generated from the rules file: every function address with
+// an `open311:` block is one service (its service_code, group, keywords
+// and attribute definitions come from that block). Requests go through the
+// same durable intake as POST /api/v1/reports (channel "open311"); status
+// is the incident's state, status_notes the team's replies to the reporter
+// (`antwort N …`), never internal room chat.
+//
+// Routes (format is "xml" or "json" as the resource's extension):
+//
+//	GET  /open311/discovery.json            service discovery
+//	GET  /open311/v2/services.{format}      service list
+//	GET  /open311/v2/services/{code}.{format} service definition
+//	POST /open311/v2/requests.{format}      file a request (api_key = a fieldgate API token)
+//	GET  /open311/v2/requests.{format}      list requests (filters, extensions=true)
+//	GET  /open311/v2/requests/{id}.{format} one request (id = case number)
+//	GET  /open311/v2/tokens/{token}.{format} request id of a token
+//
+// Errors are the spec's list of {code, description} with the matching HTTP
+// status, in the requested format.
+package open311
+
+import (
+	"cmp"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// Domain is what Open311 needs from dispatch.
+type Domain interface {
+	Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error)
+	Replay(ctx context.Context, channel, sender, key string) (dispatch.Receipt, error)
+	Authenticate(ctx context.Context, secret string) (dispatch.Token, error)
+	ServiceRequests(ctx context.Context, f dispatch.ServiceRequestFilter) ([]dispatch.ServiceRequest, error)
+	GetReport(ctx context.Context, id uuid.UUID) (dispatch.ReportView, error)
+}
+
+// Media is what Open311 needs from the media store. PresignGet signs
+// links to team copies only.
+type Media interface {
+	Put(ctx context.Context, r io.Reader) (media.Object, error)
+	Delete(ctx context.Context, keys ...string) error
+	PresignGet(ctx context.Context, key string) (string, error)
+}
+
+// Fetcher downloads a media_url from allow-listed hosts only (the
+// gateway's safe fetcher: https, public addresses, bounded size).
+type Fetcher interface {
+	Fetch(ctx context.Context, rawURL string) (io.ReadCloser, error)
+}
+
+// Rules gives the rule set in force.
+type Rules interface {
+	Current() *routing.RuleSet
+}
+
+// Config tunes the Open311 endpoint.
+type Config struct {
+	// JurisdictionID, when set, is the only jurisdiction_id accepted; a
+	// request naming another gets 404. Requests without one are served
+	// (a single-jurisdiction endpoint, as the spec allows). Default "".
+	JurisdictionID string
+	// BaseURL is the public URL the discovery document names (e.g.
+	// "https://meldungen.stadt.example"). Default: from the request.
+	BaseURL string
+	// Contact and KeyService fill the discovery document.
+	Contact, KeyService string
+	// StoreContact keeps email, phone, first_name and last_name with the
+	// report. Default false (data minimisation): they are accepted but
+	// dropped, and the service_notice says so.
+	StoreContact bool
+	// PublishDescriptions shows the reporter's description in GET
+	// requests. Default true (the address's open311 block is the town's
+	// decision to publish); reporter identity is never shown.
+	PublishDescriptions *bool
+	// MaxBodyBytes caps a POST body. Default 50 MiB.
+	MaxBodyBytes int64
+	// TimeZone for dates in answers. Default Europe/Berlin.
+	TimeZone *time.Location
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Handler serves Open311.
+type Handler struct {
+	domain  Domain
+	media   Media
+	fetcher Fetcher
+	rules   Rules
+	cfg     Config
+	log     *slog.Logger
+}
+
+// New builds the handler. fetcher may be nil: media_url is then refused.
+func New(domain Domain, m Media, fetcher Fetcher, rules Rules, cfg Config, logger *slog.Logger) *Handler {
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 50<<20)
+	if cfg.TimeZone == nil {
+		cfg.TimeZone, _ = time.LoadLocation("Europe/Berlin")
+		if cfg.TimeZone == nil {
+			cfg.TimeZone = time.UTC
+		}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PublishDescriptions == nil {
+		t := true
+		cfg.PublishDescriptions = &t
+	}
+	return &Handler{domain: domain, media: m, fetcher: fetcher, rules: rules, cfg: cfg, log: cmp.Or(logger, slog.Default())}
+}
+
+// Register mounts the routes on r.
+func (h *Handler) Register(r gin.IRouter) {
+	r.GET("/open311/discovery.json", h.discovery)
+	r.GET("/open311/v2/*path", h.route)
+	r.POST("/open311/v2/*path", h.route)
+}
+
+// route splits "/services/DMV66.json" into resource, id and format.
+func (h *Handler) route(c *gin.Context) {
+	p := strings.TrimPrefix(c.Param("path"), "/")
+	dot := strings.LastIndexByte(p, '.')
+	f := format("")
+	if dot >= 0 {
+		f = format(p[dot+1:])
+		p = p[:dot]
+	}
+	if f != formatXML && f != formatJSON {
+		// No format to answer in: the spec's error shape, in XML (the
+		// required format).
+		h.fail(c, formatXML, http.StatusNotFound, msgFormat)
+		return
+	}
+	if !h.jurisdictionOK(c, f) {
+		return
+	}
+	resource, id, _ := strings.Cut(p, "/")
+	switch {
+	case resource == "services" && id == "" && c.Request.Method == http.MethodGet:
+		h.services(c, f)
+	case resource == "services" && id != "" && c.Request.Method == http.MethodGet:
+		h.serviceDefinition(c, f, id)
+	case resource == "requests" && id == "" && c.Request.Method == http.MethodPost:
+		h.postRequest(c, f)
+	case resource == "requests" && id == "" && c.Request.Method == http.MethodGet:
+		h.getRequests(c, f, "")
+	case resource == "requests" && id != "" && c.Request.Method == http.MethodGet:
+		h.getRequests(c, f, id)
+	case resource == "tokens" && id != "" && c.Request.Method == http.MethodGet:
+		h.token(c, f, id)
+	default:
+		h.fail(c, f, http.StatusNotFound, msgNoEndpoint)
+	}
+}
+
+// jurisdictionOK checks jurisdiction_id (query or form) against the
+// configured one.
+func (h *Handler) jurisdictionOK(c *gin.Context, f format) bool {
+	j := c.Query("jurisdiction_id")
+	if j == "" && c.Request.Method == http.MethodPost {
+		// Only the urlencoded body is read here; multipart forms are read
+		// as a stream later and checked there.
+		if ct := c.ContentType(); ct == "application/x-www-form-urlencoded" {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
+			if err := c.Request.ParseForm(); err != nil {
+				h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+				return false
+			}
+			j = c.Request.PostForm.Get("jurisdiction_id")
+		}
+	}
+	if j != "" && h.cfg.JurisdictionID != "" && j != h.cfg.JurisdictionID {
+		h.fail(c, f, http.StatusNotFound, msgJurisdiction, j)
+		return false
+	}
+	return true
+}
+
+// service finds the address published under code.
+func service(rs *routing.RuleSet, code string) (routing.Address, bool) {
+	for _, a := range rs.Addresses() {
+		if a.Open311 != nil && a.Open311.Code == code {
+			return a, true
+		}
+	}
+	return routing.Address{}, false
+}
+
+// published lists the addresses offered over Open311.
+func published(rs *routing.RuleSet) []routing.Address {
+	var out []routing.Address
+	for _, a := range rs.Addresses() {
+		if a.Open311 != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (h *Handler) datetime(t time.Time) string {
+	return t.In(h.cfg.TimeZone).Format(time.RFC3339)
+}

@@ -1,0 +1,363 @@
+package open311
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// Form fields of POST requests (GeoReport v2 "POST Service Request").
+var postFields = map[string]bool{
+	"api_key": true, "jurisdiction_id": true, "service_code": true, "lat": true, "long": true,
+	"address_string": true, "address_id": true, "email": true, "device_id": true, "account_id": true,
+	"first_name": true, "last_name": true, "phone": true, "description": true, "media_url": true,
+}
+
+// contactFields are personal data kept only when Config.StoreContact.
+var contactFields = []string{"email", "phone", "first_name", "last_name"}
+
+const maxFieldBytes = 64 << 10
+
+type postResultJSON struct {
+	XMLName          xml.Name  `xml:"request" json:"-"`
+	ServiceRequestID string    `xml:"service_request_id" json:"service_request_id"`
+	Token            string    `xml:"token" json:"token"`
+	ServiceNotice    string    `xml:"service_notice" json:"service_notice"`
+	AccountID        optString `xml:"account_id" json:"account_id"`
+}
+
+type postResultsXML struct {
+	XMLName  xml.Name         `xml:"service_requests"`
+	Requests []postResultJSON `xml:"request"`
+}
+
+// postRequest files a service request. The api_key (a fieldgate API token
+// with role reporter; also accepted as "Authorization: Bearer") must come
+// before any file part of a multipart body, so that nothing is stored for
+// an unauthenticated caller; every object stored for a request that is
+// then refused is deleted.
+func (h *Handler) postRequest(c *gin.Context, f format) {
+	ctx := c.Request.Context()
+	form := url.Values{}
+	var stored []media.Object
+	cleanup := func() {
+		if len(stored) == 0 {
+			return
+		}
+		keys := make([]string, len(stored))
+		for i, o := range stored {
+			keys[i] = o.Key
+		}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := h.media.Delete(dctx, keys...); err != nil {
+			h.log.Error("open311: deleting objects of a refused request failed", "objects", len(keys), "err", err)
+		}
+	}
+	var tok *dispatch.Token
+	auth := func() bool {
+		if tok != nil {
+			return true
+		}
+		key := form.Get("api_key")
+		if key == "" {
+			key = c.Query("api_key")
+		}
+		if key == "" {
+			key, _ = strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		}
+		key = strings.TrimSpace(key)
+		if key == "" {
+			h.fail(c, f, http.StatusForbidden, msgAPIKey)
+			return false
+		}
+		t, err := h.domain.Authenticate(ctx, key)
+		if err != nil {
+			if !errors.Is(err, dispatch.ErrNotFound) && !errors.Is(err, dispatch.ErrForbidden) && !isDomain(err) {
+				h.serverError(c, f, err)
+				return false
+			}
+			h.fail(c, f, http.StatusForbidden, msgAPIKey)
+			return false
+		}
+		if !t.Has(dispatch.RoleReporter) && !t.Has(dispatch.RoleDispatcher) {
+			h.fail(c, f, http.StatusForbidden, msgAPIKeyRole)
+			return false
+		}
+		tok = &t
+		return true
+	}
+
+	switch ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); ct {
+	case "application/x-www-form-urlencoded":
+		if c.Request.PostForm == nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
+			if err := c.Request.ParseForm(); err != nil {
+				h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+				return
+			}
+		}
+		form = c.Request.PostForm
+	case "multipart/form-data":
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
+		mr, err := c.Request.MultipartReader()
+		if err != nil {
+			h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+			return
+		}
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				cleanup()
+				h.failRead(c, f, err)
+				return
+			}
+			name := part.FormName()
+			if name == "media" {
+				if !auth() {
+					part.Close()
+					cleanup()
+					return
+				}
+				if len(stored) >= dispatch.MaxMedia {
+					part.Close()
+					cleanup()
+					h.fail(c, f, http.StatusBadRequest, msgTooMany, dispatch.MaxMedia)
+					return
+				}
+				obj, err := h.media.Put(ctx, part)
+				part.Close()
+				if err != nil {
+					cleanup()
+					h.failMedia(c, f, err)
+					return
+				}
+				stored = append(stored, obj)
+				continue
+			}
+			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+			part.Close()
+			if err != nil {
+				cleanup()
+				h.failRead(c, f, err)
+				return
+			}
+			if len(b) > maxFieldBytes {
+				cleanup()
+				h.fail(c, f, http.StatusBadRequest, msgTooLong, name)
+				return
+			}
+			form.Add(name, string(b))
+		}
+	default:
+		h.fail(c, f, http.StatusBadRequest, msgMalformed, "send application/x-www-form-urlencoded or multipart/form-data")
+		return
+	}
+	if j := form.Get("jurisdiction_id"); j != "" && h.cfg.JurisdictionID != "" && j != h.cfg.JurisdictionID {
+		cleanup()
+		h.fail(c, f, http.StatusNotFound, msgJurisdiction, j)
+		return
+	}
+	if !auth() {
+		cleanup()
+		return
+	}
+	in, notice, ok := h.newReport(c, f, form, *tok)
+	if !ok {
+		cleanup()
+		return
+	}
+	if u := strings.TrimSpace(form.Get("media_url")); u != "" {
+		obj, ok := h.fetchMedia(c, f, u)
+		if !ok {
+			cleanup()
+			return
+		}
+		stored = append(stored, obj)
+	}
+	in.Media = stored
+	if key := strings.TrimSpace(c.GetHeader("Idempotency-Key")); key != "" && len(key) <= 200 {
+		in.IdempotencyKey = key
+		if rec, err := h.domain.Replay(ctx, dispatch.ChannelOpen311, in.Sender, key); err == nil {
+			cleanup()
+			h.respondPosted(c, f, http.StatusOK, rec, notice)
+			return
+		}
+	}
+	rec, err := h.domain.Intake(ctx, in)
+	if err != nil {
+		cleanup()
+		var de *dispatch.Error
+		switch {
+		case errors.Is(err, media.ErrUnavailable):
+			h.fail(c, f, http.StatusServiceUnavailable, msgStorage)
+		case errors.As(err, &de) && errors.Is(err, dispatch.ErrInvalid):
+			h.fail(c, f, http.StatusBadRequest, msgInvalidReport, de.Message)
+		case errors.As(err, &de) && errors.Is(err, dispatch.ErrNotFound):
+			h.fail(c, f, http.StatusNotFound, msgUnknownService, form.Get("service_code"))
+		default:
+			h.serverError(c, f, err)
+		}
+		return
+	}
+	if rec.Replayed {
+		cleanup()
+	}
+	h.respondPosted(c, f, http.StatusCreated, rec, notice)
+}
+
+func (h *Handler) respondPosted(c *gin.Context, f format, status int, rec dispatch.Receipt, notice string) {
+	r := postResultJSON{ServiceRequestID: rec.CaseNumber, Token: rec.ReportID.String(), ServiceNotice: notice}
+	write(c, f, status, postResultsXML{Requests: []postResultJSON{r}}, []postResultJSON{r})
+}
+
+// newReport validates the form against the service and builds the report.
+// It answers the error itself and returns false on bad input.
+func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispatch.Token) (dispatch.NewReport, string, bool) {
+	l := lang(c)
+	for k := range form {
+		if !postFields[k] && !strings.HasPrefix(k, "attribute[") {
+			h.fail(c, f, http.StatusBadRequest, msgField, k)
+			return dispatch.NewReport{}, "", false
+		}
+	}
+	code := strings.TrimSpace(form.Get("service_code"))
+	addr, ok := service(h.rules.Current(), code)
+	if !ok {
+		h.fail(c, f, http.StatusNotFound, msgUnknownService, code)
+		return dispatch.NewReport{}, "", false
+	}
+	if may, ok := any(tok).(interface{ MayFile(string) bool }); ok && !may.MayFile(addr.Name) {
+		h.fail(c, f, http.StatusForbidden, msgAPIKeyAddress, code)
+		return dispatch.NewReport{}, "", false
+	}
+	in := dispatch.NewReport{Channel: dispatch.ChannelOpen311, Address: addr.Name, Sender: tok.Sender(), Language: l}
+	lat, long := strings.TrimSpace(form.Get("lat")), strings.TrimSpace(form.Get("long"))
+	addrString := strings.TrimSpace(form.Get("address_string"))
+	switch {
+	case lat != "" || long != "":
+		la, err1 := strconv.ParseFloat(lat, 64)
+		lo, err2 := strconv.ParseFloat(long, 64)
+		if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) {
+			h.fail(c, f, http.StatusBadRequest, msgBadPosition)
+			return dispatch.NewReport{}, "", false
+		}
+		in.Position, in.PositionSource = &dispatch.Position{Lat: la, Lon: lo}, dispatch.SourceAPI
+	case addrString == "":
+		h.fail(c, f, http.StatusBadRequest, msgNoLocation)
+		return dispatch.NewReport{}, "", false
+	}
+	values, lines, aerr := attributeValues(form, addr.Open311)
+	if aerr != nil {
+		h.fail(c, f, http.StatusBadRequest, aerr.m, aerr.args...)
+		return dispatch.NewReport{}, "", false
+	}
+	values["service_code"] = code
+	if addrString != "" {
+		values["address_string"] = addrString
+	}
+	parts := []string{strings.TrimSpace(form.Get("description"))}
+	if addrString != "" {
+		parts = append(parts, map[string]string{"de": "Adresse: ", "en": "Address: "}[l]+addrString)
+	}
+	parts = append(parts, lines...)
+	in.Text = strings.TrimSpace(strings.Join(parts, "\n"))
+	notice := addr.Open311.Notice
+	contact := false
+	for _, k := range contactFields {
+		if v := strings.TrimSpace(form.Get(k)); v != "" {
+			contact = true
+			if h.cfg.StoreContact {
+				values["contact_"+k] = v
+			}
+		}
+	}
+	if contact && !h.cfg.StoreContact {
+		notice = strings.TrimSpace(notice + " " + text(l, msgContactDropped))
+	}
+	in.Attributes = values
+	return in, notice, true
+}
+
+// fetchMedia downloads media_url through the safe fetcher into the store.
+func (h *Handler) fetchMedia(c *gin.Context, f format, u string) (media.Object, bool) {
+	if h.fetcher == nil {
+		h.fail(c, f, http.StatusBadRequest, msgMediaURLOff)
+		return media.Object{}, false
+	}
+	ctx := c.Request.Context()
+	body, err := h.fetcher.Fetch(ctx, u)
+	if err != nil {
+		h.log.InfoContext(ctx, "open311: media_url refused", "err", err)
+		h.fail(c, f, http.StatusBadRequest, msgMediaURLRefused, publicReason(err))
+		return media.Object{}, false
+	}
+	defer body.Close()
+	obj, err := h.media.Put(ctx, body)
+	if err != nil {
+		h.failMedia(c, f, err)
+		return media.Object{}, false
+	}
+	return obj, true
+}
+
+// publicReason says why a URL was not fetched without echoing anything
+// about the target (no addresses, no paths).
+func publicReason(err error) string {
+	switch {
+	case strings.Contains(err.Error(), "not allowed"):
+		return "host not allowed"
+	case strings.Contains(err.Error(), "too large"):
+		return "file too large"
+	}
+	return "download failed"
+}
+
+func (h *Handler) failMedia(c *gin.Context, f format, err error) {
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.Is(err, media.ErrTypeNotAllowed):
+		h.fail(c, f, http.StatusUnsupportedMediaType, msgMediaType, err.Error())
+	case errors.Is(err, media.ErrTooLarge), errors.As(err, &maxErr):
+		h.fail(c, f, http.StatusRequestEntityTooLarge, msgMediaTooLarge, fmt.Sprint(err))
+	case errors.Is(err, media.ErrUnavailable):
+		h.fail(c, f, http.StatusServiceUnavailable, msgStorage)
+	default:
+		h.failRead(c, f, err)
+	}
+}
+
+func (h *Handler) failRead(c *gin.Context, f format, err error) {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		h.fail(c, f, http.StatusRequestEntityTooLarge, msgMediaTooLarge, fmt.Sprintf("body over %d bytes", maxErr.Limit))
+		return
+	}
+	h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+}
+
+func (h *Handler) serverError(c *gin.Context, f format, err error) {
+	h.log.ErrorContext(c.Request.Context(), "open311 request failed", "route", c.Request.URL.Path, "err", err)
+	h.fail(c, f, http.StatusInternalServerError, msgInternal)
+}
+
+func isDomain(err error) bool {
+	var de *dispatch.Error
+	return errors.As(err, &de)
+}

@@ -1,0 +1,259 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+// exportedMetrics finds the metric names fieldgate defines, by scanning
+// the Go sources of the packages that register metrics for string
+// literals "fieldgate_…". Rules and dashboards may only use those (plus
+// Prometheus' own up and the Go and process collectors' go_*, process_*).
+func exportedMetrics(t *testing.T) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	lit := regexp.MustCompile(`"(fieldgate_[a-z0-9_]+)"`)
+	for _, dir := range []string{"../api", "../dispatch", "../gateway", "../media", "../cmd/fieldgate"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range lit.FindAllSubmatch(b, -1) {
+				names[string(m[1])] = true
+			}
+		}
+	}
+	if len(names) < 10 {
+		t.Fatalf("found only %d fieldgate metric names in the sources: %v", len(names), names)
+	}
+	return names
+}
+
+var metricRef = regexp.MustCompile(`\b((?:fieldgate|go|process)_[a-z0-9_]+|up)\b`)
+
+// checkExpr checks that expr is balanced, that its range selectors are
+// Prometheus durations, and that every metric it names exists.
+func checkExpr(t *testing.T, where, expr string, known map[string]bool) {
+	t.Helper()
+	if strings.TrimSpace(expr) == "" {
+		t.Errorf("%s: empty expr", where)
+		return
+	}
+	depth := map[rune]int{}
+	pairs := map[rune]rune{')': '(', ']': '[', '}': '{'}
+	for _, r := range expr {
+		switch r {
+		case '(', '[', '{':
+			depth[r]++
+		case ')', ']', '}':
+			depth[pairs[r]]--
+			if depth[pairs[r]] < 0 {
+				t.Errorf("%s: unbalanced %q in %s", where, r, expr)
+				return
+			}
+		}
+	}
+	for r, d := range depth {
+		if d != 0 {
+			t.Errorf("%s: unbalanced %q in %s", where, r, expr)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\[([^\]]+)\]`).FindAllStringSubmatch(expr, -1) {
+		if _, err := model.ParseDuration(m[1]); err != nil {
+			t.Errorf("%s: range [%s]: %v", where, m[1], err)
+		}
+	}
+	// Label values in quotes are not metric names.
+	unquoted := regexp.MustCompile(`"[^"]*"`).ReplaceAllString(expr, `""`)
+	for _, m := range metricRef.FindAllString(unquoted, -1) {
+		if m == "up" || strings.HasPrefix(m, "go_") || strings.HasPrefix(m, "process_") {
+			continue
+		}
+		base := m
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(m, suf); ok && known[b] {
+				base = b
+			}
+		}
+		if !known[base] {
+			t.Errorf("%s: metric %s is not exported by fieldgate", where, m)
+		}
+	}
+}
+
+type ruleFile struct {
+	Groups []struct {
+		Name     string `yaml:"name"`
+		Interval string `yaml:"interval"`
+		Rules    []struct {
+			Alert       string            `yaml:"alert"`
+			Record      string            `yaml:"record"`
+			Expr        string            `yaml:"expr"`
+			For         string            `yaml:"for"`
+			Labels      map[string]string `yaml:"labels"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+// TestAlertRules checks deploy/monitoring/alerts.yaml against the
+// Prometheus rule file format (prometheus.io/docs/prometheus/latest/
+// configuration/alerting_rules/): known fields only, alert names unique,
+// durations valid, severities known, and that the alerts the issue asks for
+// exist.
+func TestAlertRules(t *testing.T) {
+	b, err := os.ReadFile("monitoring/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf ruleFile
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&rf); err != nil {
+		t.Fatalf("alerts.yaml: %v", err)
+	}
+	known := exportedMetrics(t)
+	seen := map[string]bool{}
+	var alerts []string
+	for _, g := range rf.Groups {
+		if g.Name == "" || len(g.Rules) == 0 {
+			t.Errorf("group %q: needs a name and rules", g.Name)
+		}
+		for i, r := range g.Rules {
+			where := g.Name + "/" + r.Alert
+			if (r.Alert == "") == (r.Record == "") {
+				t.Errorf("%s rule %d: exactly one of alert and record", g.Name, i)
+				continue
+			}
+			if seen[r.Alert] {
+				t.Errorf("%s: duplicate alert name", where)
+			}
+			seen[r.Alert] = true
+			alerts = append(alerts, r.Alert)
+			if !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(r.Alert) {
+				t.Errorf("%s: invalid alert name", where)
+			}
+			if r.For != "" {
+				if _, err := model.ParseDuration(r.For); err != nil {
+					t.Errorf("%s: for: %v", where, err)
+				}
+			}
+			if s := r.Labels["severity"]; s != "critical" && s != "warning" {
+				t.Errorf("%s: severity %q, want critical or warning", where, s)
+			}
+			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+				t.Errorf("%s: needs summary and description annotations", where)
+			}
+			checkExpr(t, where, r.Expr, known)
+		}
+	}
+	for _, want := range []string{"FieldgateXMPPDisconnected", "FieldgateQueueBacklog", "FieldgateEscalationLate", "FieldgateNoRoomPosts"} {
+		if !slices.Contains(alerts, want) {
+			t.Errorf("alert %s missing (have %v)", want, alerts)
+		}
+	}
+}
+
+// TestDashboard checks deploy/monitoring/grafana-dashboard.json: the
+// dashboard model Grafana imports (uid, title, schemaVersion, panels with
+// unique ids, a grid position inside 24 columns, and Prometheus targets
+// with unique refIds whose expressions name exported metrics).
+func TestDashboard(t *testing.T) {
+	b, err := os.ReadFile("monitoring/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		UID           string `json:"uid"`
+		Title         string `json:"title"`
+		SchemaVersion int    `json:"schemaVersion"`
+		Templating    struct {
+			List []struct {
+				Name string `json:"name"`
+				Type string `json:"type"`
+			} `json:"list"`
+		} `json:"templating"`
+		Panels []struct {
+			ID      int    `json:"id"`
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			GridPos struct {
+				X, Y, W, H int
+			} `json:"gridPos"`
+			Datasource struct {
+				Type string `json:"type"`
+				UID  string `json:"uid"`
+			} `json:"datasource"`
+			Targets []struct {
+				RefID string `json:"refId"`
+				Expr  string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	if d.UID == "" || d.Title == "" || d.SchemaVersion < 30 {
+		t.Errorf("dashboard uid %q title %q schemaVersion %d", d.UID, d.Title, d.SchemaVersion)
+	}
+	if len(d.Templating.List) == 0 || d.Templating.List[0].Name != "datasource" || d.Templating.List[0].Type != "datasource" {
+		t.Errorf("dashboard needs a datasource variable, has %+v", d.Templating.List)
+	}
+	known := exportedMetrics(t)
+	ids := map[int]bool{}
+	used := map[string]bool{}
+	for _, p := range d.Panels {
+		where := p.Title
+		if ids[p.ID] || p.ID <= 0 {
+			t.Errorf("panel %q: id %d not unique and positive", where, p.ID)
+		}
+		ids[p.ID] = true
+		if !slices.Contains([]string{"timeseries", "stat", "gauge", "table", "bargauge"}, p.Type) {
+			t.Errorf("panel %q: type %q", where, p.Type)
+		}
+		g := p.GridPos
+		if g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 {
+			t.Errorf("panel %q: gridPos %+v outside 24 columns", where, g)
+		}
+		if p.Datasource.Type != "prometheus" || p.Datasource.UID != "${datasource}" {
+			t.Errorf("panel %q: datasource %+v", where, p.Datasource)
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q: no targets", where)
+		}
+		refs := map[string]bool{}
+		for _, tg := range p.Targets {
+			if tg.RefID == "" || refs[tg.RefID] {
+				t.Errorf("panel %q: refId %q empty or repeated", where, tg.RefID)
+			}
+			refs[tg.RefID] = true
+			checkExpr(t, where, tg.Expr, known)
+			for _, m := range metricRef.FindAllString(tg.Expr, -1) {
+				used[m] = true
+			}
+		}
+	}
+	for _, want := range []string{"fieldgate_reports_accepted_total", "fieldgate_incidents_open", "fieldgate_escalations_total",
+		"fieldgate_queue_jobs", "fieldgate_xmpp_connection_state", "fieldgate_dependency_errors_total"} {
+		if !used[want] {
+			t.Errorf("dashboard does not show %s", want)
+		}
+	}
+}
