@@ -93,8 +93,30 @@ func (p *profanity) waitScreen(timeout time.Duration, want string) string {
 	}
 }
 
-// waitReport waits for a report whose text is body and returns its case
-// number and number of attachments.
+// waitLine waits until one line of the window contains all of parts.
+func (p *profanity) waitLine(timeout time.Duration, parts ...string) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		sc := p.screen()
+		for _, line := range strings.Split(sc, "\n") {
+			all := true
+			for _, part := range parts {
+				all = all && strings.Contains(line, part)
+			}
+			if all {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("profanity showed no line with %q within %v; screen:\n%s", parts, timeout, sc)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitReport waits for the newest report whose text contains body and
+// returns its case number and number of attachments.
 func (s *stack) waitReport(body string) (string, int) {
 	s.t.Helper()
 	conn, err := pgx.Connect(context.Background(), s.db)
@@ -107,7 +129,7 @@ func (s *stack) waitReport(body string) (string, int) {
 		var caseNo string
 		var media int
 		err := conn.QueryRow(context.Background(), `SELECT r.case_number, (SELECT count(*) FROM media_objects m WHERE m.report_id = r.id)
-			FROM reports r WHERE r.body = $1`, body).Scan(&caseNo, &media)
+			FROM reports r WHERE strpos(r.body, $1) > 0 ORDER BY r.received_at DESC LIMIT 1`, body).Scan(&caseNo, &media)
 		if err == nil {
 			return caseNo, media
 		}
@@ -131,23 +153,34 @@ func TestOMEMOWithProfanity(t *testing.T) {
 	})
 	addr := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
 	p := startProfanity(t, testsvc.User(t), xenv.C2S)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("profanity's window at the end:\n%s", p.screen())
+		}
+	})
 
 	p.cmd("/msg " + addr)
 	p.cmd("/omemo start")
-	p.waitScreen(20*time.Second, "Blind trust for "+addr)
+	p.waitScreen(20*time.Second, "[OMEMO]") // the chat window is encrypted
+	// Profanity fetches the address's device list and bundle from the
+	// component, then says so in its console window.
+	p.cmd("/win 1")
+	p.waitScreen(30*time.Second, "Blind trust for "+addr)
+	p.cmd("/win 2")
+	p.waitScreen(10*time.Second, "[OMEMO]")
 	first := "Schlagloch verschluesselt " + s.suffix
 	p.cmd(first)
 	caseNo, _ := s.waitReport(first)
-	p.waitScreen(60*time.Second, "~ "+addr+": Meldung "+caseNo)
+	p.waitLine(60*time.Second, "~ "+addr+":", caseNo)
 
 	// Restart the gateway: the session is in PostgreSQL, sealed.
 	s.stop()
 	s.serve()
 	s.waitReady()
-	second := "neu Zweite Meldung nach Neustart " + s.suffix
-	p.cmd(second)
+	second := "Zweite Meldung nach Neustart " + s.suffix
+	p.cmd("neu " + second)
 	caseNo2, _ := s.waitReport(second)
-	p.waitScreen(60*time.Second, "~ "+addr+": Meldung "+caseNo2)
+	p.waitLine(60*time.Second, "~ "+addr+":", caseNo2)
 
 	// An encrypted photo: profanity uploads the ciphertext (XEP-0363) and
 	// sends an aesgcm:// link in the OMEMO message (XEP-0454).

@@ -1,7 +1,11 @@
 package omemo
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -391,5 +395,43 @@ func TestBundleXML(t *testing.T) {
 	b.SignedPreKeySignature = b64(make([]byte, 64))
 	if _, err := parseBundle(b, 1); !errors.Is(err, ErrMalformed) {
 		t.Errorf("bad signature: %v", err)
+	}
+}
+
+func TestFileLinks(t *testing.T) {
+	key := make([]byte, 32)
+	iv := make([]byte, 12)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	plain := []byte("\xff\xd8\xff JPEG bytes")
+	block, _ := aes.NewCipher(key)
+	gcm, _ := cipher.NewGCM(block)
+	ct := gcm.Seal(nil, iv, plain, nil)
+	raw := "aesgcm://upload.stadt.example/share/abc/foto.jpg#" + hex.EncodeToString(append(iv, key...))
+	body := "Schaden am Gully " + raw + " bitte prüfen"
+	links := FindFileLinks(body)
+	if len(links) != 1 || links[0].HTTPS != "https://upload.stadt.example/share/abc/foto.jpg" {
+		t.Fatalf("links %+v", links)
+	}
+	got, err := links[0].Open(bytes.NewReader(ct))
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if s := StripFileLinks(body, links); strings.Contains(s, "aesgcm") || strings.Contains(s, hex.EncodeToString(key)) {
+		t.Errorf("stripped body keeps the link or its key: %q", s)
+	}
+	tampered := append([]byte(nil), ct...)
+	tampered[0] ^= 1
+	if _, err := links[0].Open(bytes.NewReader(tampered)); !errors.Is(err, ErrUndecryptable) {
+		t.Errorf("tampered file: %v, want ErrUndecryptable", err)
+	}
+	if _, err := links[0].Open(bytes.NewReader(ct[:len(ct)-1])); !errors.Is(err, ErrUndecryptable) {
+		t.Errorf("truncated file: %v", err)
+	}
+	for _, bad := range []string{"aesgcm://host/x#00", "aesgcm://user@host/x#" + strings.Repeat("0", 88), "https://host/x#" + strings.Repeat("0", 88)} {
+		if _, err := ParseFileLink(bad); err == nil {
+			t.Errorf("ParseFileLink(%q) accepted", bad)
+		}
 	}
 }
