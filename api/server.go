@@ -31,6 +31,8 @@ type Dispatch interface {
 	Reply(ctx context.Context, cmd dispatch.ReplyCommand) (dispatch.CommandResult, error)
 	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
+	ListIncidents(ctx context.Context, f dispatch.IncidentFilter) (dispatch.IncidentPage, error)
+	IncidentDetail(ctx context.Context, ref string) (dispatch.IncidentDetail, error)
 	Ping(ctx context.Context) error
 }
 
@@ -51,12 +53,23 @@ type Rules interface {
 type Config struct {
 	// MaxBodyBytes caps a whole request body. Default 100 MiB.
 	MaxBodyBytes int64
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-* headers gin believes. Default none: the peer is the
+	// client. The client's address is never logged or stored.
+	TrustedProxies []string
 	// XMPPState reports the gateway's connection for /readyz: "connected",
 	// "standby" (another replica holds it; still ready) or "disconnected".
 	// nil = not checked.
 	XMPPState func() string
 	// Registry receives the HTTP metrics; nil = a new registry.
 	Registry *prometheus.Registry
+	// Changes feeds GET /api/v1/events; nil = the stream answers 503.
+	Changes Changes
+	// ExtraOperations documents route groups registered elsewhere (Open311)
+	// in /api/v1/openapi.json.
+	ExtraOperations []Operation
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
 	// Mount adds route groups served beside the API (e.g. Open311 from
 	// api/open311), with the same recovery and metrics middleware.
 	Mount []func(gin.IRouter)
@@ -77,6 +90,9 @@ type Server struct {
 // New builds the API server.
 func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *Server {
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 100<<20)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -98,6 +114,10 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("http: invalid trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(s.recoverer, s.observe)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not-found", "Not Found", "no such endpoint") })
@@ -108,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+	r.GET("/api/v1/openapi.json", s.openAPIHandler())
 
 	for _, m := range s.cfg.Mount {
 		m(r)
@@ -117,7 +138,9 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/reports", s.createReport)
 	v1.GET("/reports/:id", s.getReport)
 	v1.GET("/reports/:id/media/:n", s.getMedia)
-	v1.GET("/incidents/:case", s.getIncident)
+	v1.GET("/incidents", s.listIncidents)
+	v1.GET("/incidents/:case", s.getIncidentDetail)
+	v1.GET("/events", s.streamEvents)
 	v1.POST("/incidents/:case/take", s.incidentAction(dispatch.ActionTake))
 	v1.POST("/incidents/:case/resolve", s.incidentAction(dispatch.ActionResolve))
 	// Team tokens act on their team's incidents (authorizeIncident); reject

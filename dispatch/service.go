@@ -84,8 +84,12 @@ type Config struct {
 	// LeaseRenewInterval is how often the lease is renewed and expired
 	// leases are looked for. Default 1s.
 	LeaseRenewInterval time.Duration
-	// PollInterval is the fallback poll for new jobs when LISTEN/NOTIFY is
-	// not delivered. Default 1s.
+	// PollInterval is the fallback poll for new jobs. An idle queue is woken
+	// within milliseconds by LISTEN/NOTIFY, but river sends at most one
+	// insert notification per queue per fetch cooldown (5ms), so a job
+	// inserted right after another one may wait for the next fetch: at the
+	// latest this long. Each poll is one indexed query per queue. Default
+	// 200ms.
 	PollInterval time.Duration
 	// AssemblyWindow: XMPP messages from one sender to one address within
 	// this time form one report (messengers send photo, text and location
@@ -159,6 +163,11 @@ type Service struct {
 	stopLease func()
 }
 
+// fetchCooldown is the shortest time between two fetches of one queue
+// (river's default is 100ms: with a report crossing two queue hops under
+// load, that alone would add up to 200ms).
+const fetchCooldown = 5 * time.Millisecond
+
 // Queues used by the job queue.
 const (
 	queueDefault = river.QueueDefault
@@ -176,7 +185,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.XMPPWorkers = cmp.Or(cfg.XMPPWorkers, 4)
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
 	cfg.RescueStuckJobsAfter = cmp.Or(cfg.RescueStuckJobsAfter, time.Minute)
-	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, 200*time.Millisecond)
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 5*time.Second)
 	cfg.LeaseRenewInterval = cmp.Or(cfg.LeaseRenewInterval, min(time.Second, cfg.LeaseTTL/3))
 	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 30*time.Second)
@@ -222,7 +231,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		Workers:              workers,
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 		FetchPollInterval:    cfg.PollInterval,
-		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
+		FetchCooldown:        min(cfg.PollInterval, fetchCooldown),
 		JobTimeout:           30 * time.Second, // below RescueStuckJobsAfter, as river requires
 		Logger:               slog.New(warnOnly{s.log.Handler()}).With("component", "queue"),
 		MaxAttempts:          25,

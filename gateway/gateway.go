@@ -29,6 +29,9 @@ import (
 // Dispatcher is what the gateway needs from the domain.
 type Dispatcher interface {
 	Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error)
+	// Replay looks up an idempotency key without storing anything; it
+	// returns an error wrapping dispatch.ErrNotFound for a key never seen.
+	Replay(ctx context.Context, channel, sender, key string) (dispatch.Receipt, error)
 	Execute(ctx context.Context, cmd dispatch.Command) (dispatch.CommandResult, error)
 	Reassign(ctx context.Context, cmd dispatch.ReassignCommand) (dispatch.CommandResult, error)
 	Reply(ctx context.Context, cmd dispatch.ReplyCommand) (dispatch.CommandResult, error)
@@ -101,10 +104,14 @@ type Gateway struct {
 	omemo     *omemoEdge // nil: OMEMO off (EnableOMEMO)
 }
 
-// New returns a gateway; Run connects it. Attachments are stored in m.
-func New(cfg Config, rules Rules, m Media, logger *slog.Logger) (*Gateway, error) {
+// New returns a gateway that hands what arrives to disp; Run connects it.
+// Attachments are stored in m.
+func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger) (*Gateway, error) {
 	if cfg.Addr == "" || cfg.Domain == "" || cfg.Secret == "" {
 		return nil, errors.New("gateway: addr, domain and secret are required")
+	}
+	if disp == nil || rules == nil || m == nil {
+		return nil, errors.New("gateway: dispatcher, rules and media are required")
 	}
 	if _, err := jid.Parse(cfg.Domain); err != nil {
 		return nil, fmt.Errorf("gateway: bad domain %q: %w", cfg.Domain, err)
@@ -120,6 +127,7 @@ func New(cfg Config, rules Rules, m Media, logger *slog.Logger) (*Gateway, error
 		return nil, err
 	}
 	return &Gateway{
+		disp:      disp,
 		media:     m,
 		fetch:     fetch,
 		limiter:   newSenderLimiter(cfg.RatePerMinute, cfg.Burst),
@@ -160,9 +168,9 @@ func (g *Gateway) State() string {
 
 // Run keeps the component connected until ctx ends, reconnecting with
 // jittered exponential backoff capped at Config.MaxBackoff, and at once
-// when a server that refused connections accepts them again. Incoming reports and commands go to disp.
-func (g *Gateway) Run(ctx context.Context, disp Dispatcher) error {
-	g.disp = disp
+// when a server that refused connections accepts them again. Incoming
+// reports and commands go to the dispatcher given to New.
+func (g *Gateway) Run(ctx context.Context) error {
 	g.running.Store(true)
 	defer g.running.Store(false)
 	var wg sync.WaitGroup

@@ -231,7 +231,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	}
 	if in.IdempotencyKey != "" {
 		// A resent message must not download its attachment again.
-		if rec, err := g.replayed(ctx, in); err == nil {
+		if rec, err := g.disp.Replay(ctx, in.Channel, in.Sender, in.IdempotencyKey); err == nil {
 			g.sendReceipt(ctx, m, local)
 			g.log.Info("xmpp message replayed", "case", rec.CaseNumber)
 			return
@@ -297,17 +297,6 @@ func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender
 	}
 	g.sendReceipt(ctx, m, local)
 	return true
-}
-
-// replayed looks up an idempotency key without storing anything.
-func (g *Gateway) replayed(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error) {
-	r, ok := g.disp.(interface {
-		Replay(ctx context.Context, channel, sender, key string) (dispatch.Receipt, error)
-	})
-	if !ok {
-		return dispatch.Receipt{}, dispatch.ErrNotFound
-	}
-	return r.Replay(ctx, in.Channel, in.Sender, in.IdempotencyKey)
 }
 
 // sendReceipt answers an XEP-0184 request once the message is committed.

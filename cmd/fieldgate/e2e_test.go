@@ -573,8 +573,8 @@ func TestRulesHotReload(t *testing.T) {
 }
 
 // TestHEICReport: an iPhone HEIC photo is geotagged from its EXIF, the
-// room gets no link to the original (no privacy-safe copy exists), and the
-// API hands the original to the reporter through a checked redirect.
+// room gets a link to its team copy (never to the original), and the API
+// hands the original to the reporter through a checked redirect.
 func TestHEICReport(t *testing.T) {
 	s := startStack(t, nil)
 	room := testsvc.Room("tiefbau", s.suffix)
@@ -591,8 +591,13 @@ func TestHEICReport(t *testing.T) {
 	post := anna.WaitMessage(60*time.Second, "the post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
 	})
-	if !strings.Contains(post.Body, fmt.Sprintf("geo:%.6f,%.6f", *heicPhoto.Lat, *heicPhoto.Lon)) || !strings.Contains(post.Body, "keine Vorschau") || len(post.OOB) != 0 {
-		t.Errorf("HEIC post: want the EXIF position, a no-preview line and no link:\n%s\nOOB %v", post.Body, post.OOB)
+	if !strings.Contains(post.Body, fmt.Sprintf("geo:%.6f,%.6f", *heicPhoto.Lat, *heicPhoto.Lon)) || strings.Contains(post.Body, "keine Vorschau") || len(post.OOB) != 1 {
+		t.Errorf("HEIC post: want the EXIF position and one link to the team copy:\n%s\nOOB %v", post.Body, post.OOB)
+	}
+	for _, u := range post.OOB {
+		if !strings.Contains(u, "/team/") {
+			t.Errorf("room link %q is not a team copy", u)
+		}
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequest(http.MethodGet, s.base+rec["status_url"].(string)+"/media/1", nil)
