@@ -180,6 +180,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	changes := svc.NewChangeFeed()
 	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes,
 		TrustedProxies: cfg.HTTP.TrustedProxies}
+	apiCfg.XMPPRooms = gw.RoomStatus
 	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
 		o, err := newOpen311(cfg, svc, store, rules, loc, log)
 		if err != nil {
