@@ -97,7 +97,9 @@ type Gateway struct {
 	sess      *xmpp.Session
 	connected chan struct{} // closed while a session is up
 	rooms     map[string]*room
-	pending   map[string]chan string // origin-id → room's stanza-id
+	pending   map[string]chan string     // origin-id → room's stanza-id
+	iqs       map[string]chan iqResponse // our IQ requests' ids → waiting caller
+	roomWake  chan struct{}
 	posts     postIDs
 	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
@@ -137,6 +139,8 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 		connected: make(chan struct{}),
 		rooms:     map[string]*room{},
 		pending:   map[string]chan string{},
+		iqs:       map[string]chan iqResponse{},
+		roomWake:  make(chan struct{}, 1),
 	}, nil
 }
 
@@ -275,7 +279,7 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 		conn.Close()
 	})
 	defer stop()
-	go g.joinRooms(ctx)
+	go g.manageRooms(ctx)
 	err = sess.Serve(xmpp.HandlerFunc(g.handle))
 
 	g.mu.Lock()
@@ -337,7 +341,23 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	case "iq":
 		iq := new(inIQ)
 		if err := d.Decode(iq); err != nil {
-			g.log.Warn("malformed iq dropped", "err", err)
+			g.log.Warn("malformed iq answered with bad-request", "err", err)
+			b := &inIQ{Type: "get"}
+			for _, a := range start.Attr {
+				switch a.Name.Local {
+				case "from":
+					b.From = a.Value
+				case "to":
+					b.To = a.Value
+				case "id":
+					b.ID = a.Value
+				case "type":
+					b.Type = a.Value
+				}
+			}
+			if b.Type == "get" || b.Type == "set" {
+				g.iqFail(t, b, "modify", "bad-request")
+			}
 			return nil
 		}
 		g.answerIQ(t, iq)

@@ -25,6 +25,10 @@ type Config struct {
 		// TLSCert/TLSKey enable HTTPS directly (else terminate TLS in front).
 		TLSCert string `yaml:"tls_cert" env:"TLS_CERT"`
 		TLSKey  string `yaml:"tls_key" env:"TLS_KEY"`
+		// TrustedProxies are the reverse proxies (IP addresses or CIDR
+		// ranges) whose X-Forwarded-For/-Proto headers are believed. Default
+		// none. Client addresses are never logged or stored either way.
+		TrustedProxies []string `yaml:"trusted_proxies" env:"TRUSTED_PROXIES"`
 	} `yaml:"http" envPrefix:"HTTP_"`
 	Database struct {
 		// URL is a PostgreSQL connection URL. Prefer FIELDGATE_DATABASE_URL.
@@ -146,6 +150,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if err := readSecret(&cfg.XMPP.Secret, cfg.XMPP.SecretFile); err != nil {
+		return nil, err
+	}
+	if err := validateProxies(cfg.HTTP.TrustedProxies); err != nil {
 		return nil, err
 	}
 	if cfg.HTTP.Addr == "" {

@@ -136,7 +136,9 @@ func (s *stack) waitReady() {
 			}
 			_ = json.NewDecoder(resp.Body).Decode(&body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && body.Checks["xmpp"] == "connected" {
+			// Team rooms are created and made members-only at start-up;
+			// members can enter once they are ready.
+			if resp.StatusCode == http.StatusOK && body.Checks["xmpp"] == "connected" && body.Checks["rooms"] == "ok" {
 				return
 			}
 		}

@@ -170,7 +170,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
 	changes := svc.NewChangeFeed()
-	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes}
+	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes,
+		TrustedProxies: cfg.HTTP.TrustedProxies}
+	apiCfg.XMPPRooms = gw.RoomStatus
 	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
 		o, err := newOpen311(cfg, svc, store, rules, loc, log)
 		if err != nil {
@@ -189,7 +191,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.HTTP.TLSCert != "" {
 		scheme = "https"
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv, err := newHTTPServer(cfg, srv.Handler(), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	if err := svc.Start(ctx); err != nil {
 		ln.Close()
@@ -205,7 +211,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	g.Go(func() error {
 		var err error
 		if cfg.HTTP.TLSCert != "" {
-			err = httpSrv.ServeTLS(ln, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+			err = httpSrv.ServeTLS(ln, "", "") // certificate from httpSrv.TLSConfig
 		} else {
 			err = httpSrv.Serve(ln)
 		}
