@@ -34,13 +34,15 @@ func TestTargetsOnlyLoopbackOrAllowed(t *testing.T) {
 		t.Fatalf("loopback config refused: %v", err)
 	}
 	for name, mutate := range map[string]func(*Config){
-		"public URL":        func(c *Config) { c.URL = "http://203.0.113.5:8080" },
-		"private c2s":       func(c *Config) { c.C2SAddr = "192.168.1.10:5222" },
-		"name for S3":       func(c *Config) { c.S3Endpoint = "s3.example.org:443" },
-		"database":          func(c *Config) { c.DatabaseURL = "postgres://u@10.0.0.5/db" },
-		"component":         func(c *Config) { c.ComponentAddr = "172.16.0.1:5347" },
-		"no token":          func(c *Config) { c.Token = "" },
-		"xmpp needs worker": func(c *Config) { c.Loads = []Load{{Name: "x", Mode: ModeXMPP, Concurrency: 1, Count: 1, Duration: time.Second}} },
+		"public URL":  func(c *Config) { c.URL = "http://203.0.113.5:8080" },
+		"private c2s": func(c *Config) { c.C2SAddr = "192.168.1.10:5222" },
+		"name for S3": func(c *Config) { c.S3Endpoint = "s3.example.org:443" },
+		"database":    func(c *Config) { c.DatabaseURL = "postgres://u@10.0.0.5/db" },
+		"component":   func(c *Config) { c.ComponentAddr = "172.16.0.1:5347" },
+		"no token":    func(c *Config) { c.Token = "" },
+		"xmpp needs worker": func(c *Config) {
+			c.Loads = []Load{{Name: "x", Mode: ModeXMPP, Concurrency: 1, Count: 1, Duration: time.Second}}
+		},
 	} {
 		c := base
 		mutate(&c)
