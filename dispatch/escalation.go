@@ -149,6 +149,9 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 	now := s.now()
 	var fired bool
 	var firedPolicy string
+	// Who is on call is looked up before the row lock is taken (from
+	// memory: calendars are fetched by their own loop, never here).
+	onCall := s.onCallBeforeLock(ctx, s.rules.Current(), a, now)
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		inc, round, origin, err := lockIncident(ctx, tx, a.IncidentID)
 		if errors.Is(err, ErrNotFound) { // deleted by retention
@@ -165,7 +168,7 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 		if !ok || a.Level >= len(pol.Levels) {
 			return completeTx(ctx, tx, job) // the policy changed under us
 		}
-		targets, err := s.alert(ctx, tx, rs, inc, pol, a, now.Sub(inc.CreatedAt))
+		targets, err := s.alert(ctx, tx, rs, inc, pol, a, now.Sub(inc.CreatedAt), onCall)
 		if err != nil {
 			return err
 		}
@@ -209,7 +212,7 @@ func completeTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[
 
 // alert sends one level's messages and records who was alerted; it returns
 // the targets for the audit trail.
-func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc Incident, pol routing.Policy, a escalateArgs, age time.Duration) ([]string, error) {
+func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc Incident, pol routing.Policy, a escalateArgs, age time.Duration, onCall onCallAnswers) ([]string, error) {
 	team, _ := rs.Team(inc.Team)
 	lang := cmp.Or(team.Language, "de")
 	teamName := cmp.Or(team.Name, inc.Team)
@@ -224,8 +227,14 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 		summary += "\n" + T(lang, "esc_second_missing", inc.Owner)
 	}
 	var done []string
-	onCall := func(sched routing.Schedule) (string, bool) { return s.onCallAt(ctx, rs, sched, s.now()) }
-	for _, t := range planAlerts(rs, inc, pol.Levels[a.Level], onCall) {
+	lookup := func(sched routing.Schedule) (string, bool) {
+		if who, looked := onCall[sched.Name]; looked {
+			return who, true
+		}
+		// The incident moved to another team since the look-up before the lock.
+		return s.onCallAt(ctx, rs, sched, s.now())
+	}
+	for _, t := range planAlerts(rs, inc, pol.Levels[a.Level], lookup) {
 		if t.Note != "" {
 			done = append(done, t.Note)
 		}
