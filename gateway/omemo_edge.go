@@ -440,8 +440,8 @@ type dataForm struct {
 }
 
 type formField struct {
-	Var    string `xml:"var,attr"`
-	Type   string `xml:"type,attr,omitempty"`
+	Var    string   `xml:"var,attr"`
+	Type   string   `xml:"type,attr,omitempty"`
 	Values []string `xml:"value"`
 }
 
