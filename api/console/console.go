@@ -58,7 +58,7 @@ type OIDCConfig struct {
 	GroupsClaim string
 	// Groups maps a group to fieldgate roles: "dispatcher", "team:<id>".
 	Groups map[string][]string
-	// Scopes requested besides openid. Default profile, email.
+	// Scopes requested besides openid. Default profile, email, groups.
 	Scopes []string
 }
 
@@ -91,7 +91,7 @@ func New(cfg Config, pool *pgxpool.Pool, tokens Tokens, rules Rules, templates f
 	cfg.LinkTTL = cmp.Or(cfg.LinkTTL, 15*time.Minute)
 	cfg.OIDC.GroupsClaim = cmp.Or(cfg.OIDC.GroupsClaim, "groups")
 	if len(cfg.OIDC.Scopes) == 0 {
-		cfg.OIDC.Scopes = []string{"profile", "email"}
+		cfg.OIDC.Scopes = []string{"profile", "email", "groups"}
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.Now == nil {

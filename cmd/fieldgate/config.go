@@ -115,6 +115,8 @@ type Config struct {
 			GroupsClaim string `yaml:"groups_claim" env:"GROUPS_CLAIM"`
 			// Groups maps a group to roles: dispatcher, team:<id>.
 			Groups map[string][]string `yaml:"groups"`
+			// Scopes requested besides openid. Default profile, email, groups.
+			Scopes []string `yaml:"scopes" env:"SCOPES"`
 		} `yaml:"oidc" envPrefix:"OIDC_"`
 	} `yaml:"console" envPrefix:"CONSOLE_"`
 	Open311 struct {

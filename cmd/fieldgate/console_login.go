@@ -27,7 +27,7 @@ func consoleConfig(cfg *Config) console.Config {
 		PublicURL: public, SecureCookies: secure, SessionTTL: c.SessionTTL,
 		TileURL: c.TileURL, TileAttribution: c.TileAttribution,
 		OIDC: console.OIDCConfig{Issuer: c.OIDC.Issuer, ClientID: c.OIDC.ClientID, ClientSecret: c.OIDC.ClientSecret,
-			GroupsClaim: c.OIDC.GroupsClaim, Groups: c.OIDC.Groups},
+			GroupsClaim: c.OIDC.GroupsClaim, Groups: c.OIDC.Groups, Scopes: c.OIDC.Scopes},
 	}
 }
 

@@ -221,7 +221,7 @@
 
   // ---- map -----------------------------------------------------------
   function initMap() {
-    st.map = L.map("map", { zoomControl: true, preferCanvas: false }).setView([51.03, 7.59], 13);
+    st.map = L.map("map", { zoomControl: true, maxZoom: 19, minZoom: 8 }).setView([51.03, 7.59], 13);
     if (st.session.tile_url) L.tileLayer(st.session.tile_url, { attribution: st.session.tile_attribution || "", maxZoom: 19 }).addTo(st.map);
     st.cluster = L.markerClusterGroup({ disableClusteringAtZoom: 16, maxClusterRadius: 45, chunkedLoading: true });
     st.map.addLayer(st.cluster);
@@ -342,7 +342,7 @@
   }
   function eventText(e) {
     const d = e.detail || {};
-    const args = { actor: e.actor, via: e.via, team: teamName(d.team), rule: d.rule || "", to_team: teamName(d.to || d.team || d.to_team), reason: d.reason || "", level: d.level ?? "", kind: e.kind };
+    const args = { actor: e.actor, via: e.via, team: teamName(d.team), rule: d.rule || "", to_team: teamName(d.to || d.team || d.to_team), reason: d.reason || "", why: d.reason ? " – " + d.reason : "", level: d.level ?? "", kind: e.kind };
     const key = "ev_" + e.kind;
     return (window.FG_TEXTS.de[key] ? t(key, args) : t("ev_other", args));
   }
@@ -394,5 +394,5 @@
   $("#n-by")?.addEventListener("change", loadNumbers);
   $("#n-days")?.addEventListener("change", loadNumbers);
 
-  start().catch((e) => { document.body.prepend(el("p", { class: "error" }, "fieldgate: " + e.message)); });
+  start().catch((e) => { console.error(e); document.body.prepend(el("p", { class: "error" }, "fieldgate: " + (e && e.message || e))); });
 })();
