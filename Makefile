@@ -31,9 +31,11 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 build: console
+	deploy/dev/services install
 	$(GO) build -o bin/fieldgate ./cmd/fieldgate
 
 vet: console
+	deploy/dev/services install
 	$(GO) vet ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 

@@ -55,6 +55,11 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	for _, r := range results {
 		logger.Info("migration applied", "source", r.Source.Path, "duration", r.Duration)
 	}
+	return upRiver(ctx, pool, logger)
+}
+
+// upRiver applies river's own migrations.
+func upRiver(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
 		return fmt.Errorf("job queue migrator: %w", err)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 // backupJPEG writes a small JPEG of its own (no EXIF) and returns its path.
@@ -39,35 +41,6 @@ func backupJPEG(t *testing.T, seed int) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// emptyDatabase creates an empty database (no schema) for a restore and
-// returns its URL; it is dropped when the test ends.
-func emptyDatabase(t *testing.T) string {
-	t.Helper()
-	admin := os.Getenv("FIELDGATE_TEST_DATABASE_URL")
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("fgrestore_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), admin)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	})
-	u := strings.Replace(admin, "/postgres?", "/"+name+"?", 1)
-	if u == admin {
-		t.Fatalf("cannot derive a database URL from %s", admin)
-	}
-	return u
 }
 
 // rows returns every row of query as strings, for comparing two databases.
@@ -152,7 +125,7 @@ func TestBackupRestore(t *testing.T) {
 	for k, v := range s.env {
 		target[k] = v
 	}
-	target["FIELDGATE_DATABASE_URL"] = emptyDatabase(t)
+	target["FIELDGATE_DATABASE_URL"] = testsvc.EmptyDatabaseURL(t)
 	target["FIELDGATE_S3_BUCKET"] = s.bucket + "-restored"
 	t.Cleanup(func() { removeBucket(s.s3, target["FIELDGATE_S3_BUCKET"]) })
 	getTarget := func(k string) string { return target[k] }

@@ -98,17 +98,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startStack(t, map[string]string{
-		"FIELDGATE_CONFIG":                    cfgFile,
-		"FIELDGATE_HTTP_ADDR":                 "127.0.0.1:" + strconv.Itoa(port),
-		"FIELDGATE_CONSOLE_PUBLIC_URL":        base,
-		"FIELDGATE_CONSOLE_OIDC_ISSUER":       oc.Issuer,
-		"FIELDGATE_CONSOLE_OIDC_CLIENT_ID":    oc.ClientID,
+		"FIELDGATE_CONFIG":                     cfgFile,
+		"FIELDGATE_HTTP_ADDR":                  "127.0.0.1:" + strconv.Itoa(port),
+		"FIELDGATE_CONSOLE_PUBLIC_URL":         base,
+		"FIELDGATE_CONSOLE_OIDC_ISSUER":        oc.Issuer,
+		"FIELDGATE_CONSOLE_OIDC_CLIENT_ID":     oc.ClientID,
 		"FIELDGATE_CONSOLE_OIDC_CLIENT_SECRET": oc.ClientSecret,
 	})
 
-	// Someone in Grünflächen's room watches for the reassigned post.
-	watcher := testsvc.Login(t, testsvc.User(t))
-	watcher.JoinRoom(testsvc.Room("gruenflaechen", s.suffix), "watcher-"+s.suffix)
+	// Ben, a member of Grünflächen (the rooms are members-only), watches
+	// its room for the reassigned post.
+	watcher := testsvc.Login(t, testsvc.DemoUser("ben"))
+	watcher.JoinRoom(testsvc.Room("gruenflaechen", s.suffix), "ben-"+s.suffix)
 
 	shots := os.Getenv("FIELDGATE_SCREENSHOTS")
 	if shots == "" {

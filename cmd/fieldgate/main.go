@@ -51,6 +51,7 @@ Usage:
   fieldgate backup --dir DIR [--keep N]   consistent backup: database dump, media objects, manifest
   fieldgate verify-backup DIR | --live    check a backup, or that the database's media exist in S3
   fieldgate restore DIR                 restore a backup into an empty database and a bucket
+  fieldgate omemo fingerprints [--config FILE]  OMEMO fingerprints of every function address (to publish)
   fieldgate version
 
 Configuration: a YAML file (--config or FIELDGATE_CONFIG) and FIELDGATE_* environment variables; see deploy/fieldgate.example.yaml.
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runVerifyBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "restore":
 		return runRestore(ctx, args[1:], getenv, stdout, stderr)
+	case "omemo":
+		return runOMEMO(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "fieldgate", buildVersion())
 		return nil
