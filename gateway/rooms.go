@@ -590,6 +590,11 @@ func (g *Gateway) SendChat(ctx context.Context, m dispatch.ChatMessage) error {
 	if id == "" {
 		id = "fg-" + randomID()
 	}
+	if enc, err := g.encryptChat(ctx, m); err != nil {
+		return fmt.Errorf("encrypt chat message: %w", err)
+	} else if enc != nil {
+		return g.sendEncrypted(ctx, m, id, enc)
+	}
 	return g.send(ctx, outMessage{From: g.addressJID(m.From), To: m.To, ID: id, Type: "chat", Body: m.Body,
 		OriginID: &outID{ID: id}, Request: &outEmpty{XMLName: xmlName(nsReceipts, "request")},
 		Markable: &outEmpty{XMLName: xmlName("urn:xmpp:chat-markers:0", "markable")}})

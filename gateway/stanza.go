@@ -1,6 +1,11 @@
 package gateway
 
-import "encoding/xml"
+import (
+	"encoding/xml"
+
+	"github.com/fieldgate/fieldgate/gateway/omemo"
+	"github.com/fieldgate/fieldgate/media"
+)
 
 // Namespaces used by the gateway.
 const (
@@ -80,6 +85,11 @@ type inMessage struct {
 	MUCUser   *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
 	Error     *errorElem   `xml:"error"`
 	MAMResult *mamResult   `xml:"urn:xmpp:mam:2 result"` // an archive search result (mam.go)
+	// Encrypted is an OMEMO payload (XEP-0384 v0.3, gateway/omemo).
+	Encrypted *omemo.Encrypted `xml:"eu.siacs.conversations.axolotl encrypted"`
+	// decrypted are the XEP-0454 attachments of an opened OMEMO message,
+	// already stored.
+	decrypted []media.Object
 }
 
 type replyElem struct {
@@ -130,6 +140,10 @@ type inIQ struct {
 		XMLName xml.Name
 		Node    string `xml:"node,attr"`
 	} `xml:",any"`
+	// PubSub is an XEP-0060 request (OMEMO device lists and bundles).
+	PubSub *pubsubQuery `xml:"http://jabber.org/protocol/pubsub pubsub"`
+	// Inner is the raw payload, for answers to the gateway's own queries.
+	Inner []byte `xml:",innerxml"`
 }
 
 // outMessage is a message the gateway sends.
