@@ -210,6 +210,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	river.AddWorker(workers, &escalateWorker{s: s})
 	river.AddWorker(workers, &ackTimeoutWorker{s: s})
 	river.AddWorker(workers, &retentionWorker{s: s})
+	river.AddWorker(workers, &mediaLateWorker{s: s})
 	queues := map[string]river.QueueConfig{
 		queueDefault:    {MaxWorkers: cfg.Workers},
 		queueEscalation: {MaxWorkers: cfg.EscalationWorkers, FetchPollInterval: cfg.TimerPollInterval},
