@@ -32,6 +32,9 @@ type Dispatch interface {
 	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	Ping(ctx context.Context) error
+	// DiscardObjects deletes objects of a request that did not commit,
+	// retrying through the job queue if the store refuses now.
+	DiscardObjects(ctx context.Context, keys ...string)
 }
 
 // Media is what the API needs from the media store.

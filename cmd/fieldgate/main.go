@@ -45,6 +45,7 @@ Usage:
   fieldgate token revoke --name NAME [--config FILE]
   fieldgate rules check|explain|test …  check and try routing rules (see 'fieldgate rules help')
   fieldgate media inspect FILE…         show what fieldgate reads from photos
+  fieldgate media sweep [--dry-run] [--grace 1h]  delete stored objects no report references (orphans)
   fieldgate oncall now|show TEAM --rules FILE  who is on call now (--at TIME) or this week (--week [--from DATE])
   fieldgate retention run [--dry-run] [--period 180d] [--category NAME=DUR]…  delete closed incidents past retention
   fieldgate version
@@ -68,6 +69,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "rules":
 		return runRules(ctx, args[1:], stdout, stderr)
 	case "media":
+		if len(args) > 1 && args[1] == "sweep" {
+			return runMediaSweep(ctx, args[2:], getenv, stdout, stderr)
+		}
 		return runMedia(ctx, args[1:], stdout, stderr)
 	case "oncall":
 		return runOncall(ctx, args[1:], stdout, stderr)
