@@ -514,12 +514,12 @@ type faultRow struct {
 }
 
 func (r faultRow) String() string {
-	return fmt.Sprintf("| %-22s | %8d | %6d | %6d | %11d | %5d | %7d | %6d/%-6d | %7d | %8.1f |", r.scenario, r.accepted, r.stored, r.routed,
+	return fmt.Sprintf("| %-26s | %8d | %6d | %6d | %11d | %5d | %7d | %6d/%-6d | %7d | %8.1f |", r.scenario, r.accepted, r.stored, r.routed,
 		r.once, r.twice, r.missing, r.photosOK, r.photos, r.orphans, r.recovery.Seconds())
 }
 
-const faultTableHeader = "| scenario               | accepted | stored | routed | posted once | twice | missing | photos (sha256 ok) | orphans | recovery s |\n" +
-	"|------------------------|---------:|-------:|-------:|------------:|------:|--------:|--------------:|--------:|-----------:|"
+const faultTableHeader = "| scenario                   | accepted | stored | routed | posted once | twice | missing | photos (sha256 ok) | orphans | recovery s |\n" +
+	"|----------------------------|---------:|-------:|-------:|------------:|------:|--------:|--------------:|--------:|-----------:|"
 
 // verify waits until every accepted report is posted (or 3 minutes
 // pass), then counts everything the row reports, from the database, the
