@@ -24,9 +24,11 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 build:
+	deploy/dev/services install
 	$(GO) build -o bin/fieldgate ./cmd/fieldgate
 
 vet:
+	deploy/dev/services install
 	$(GO) vet ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 )
 
@@ -44,6 +45,11 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.As(err, &maxErr):
 		abort(c, http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large",
 			"the request is larger than the configured limit of "+humanBytes(maxErr.Limit))
+	case errors.Is(err, errTooSlow):
+		abort(c, http.StatusRequestTimeout, "too-slow", "Request Timeout", "the request body arrived too slowly; send it again on a better connection")
+	case errors.Is(err, slots.ErrBusy):
+		c.Header("Retry-After", "10")
+		abort(c, http.StatusTooManyRequests, "too-many-uploads", "Too Many Requests", err.Error()+"; wait for the running uploads to finish")
 	case errors.Is(err, media.ErrTooLarge):
 		abort(c, http.StatusRequestEntityTooLarge, "attachment-too-large", "Attachment too large", err.Error())
 	case errors.Is(err, media.ErrTypeNotAllowed):

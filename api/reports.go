@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -64,7 +65,8 @@ func (s *Server) createReport(c *gin.Context) {
 		abort(c, http.StatusUnsupportedMediaType, "content-type", "Unsupported Media Type", "send the report as multipart/form-data (fields: to, text, photo, lat, lon)")
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer,
+		newMinRateReader(c.Writer, c.Request.Body, s.cfg.MinBodyRate, s.cfg.BodyGrace, s.cfg.Now), s.cfg.MaxBodyBytes)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		abort(c, http.StatusBadRequest, "multipart", "Bad Request", "malformed multipart body: "+err.Error())
@@ -105,7 +107,7 @@ func (s *Server) createReport(c *gin.Context) {
 				abort(c, http.StatusBadRequest, "invalid", "Bad Request", fmt.Sprintf("too many attachments: at most %d", dispatch.MaxMedia))
 				return
 			}
-			obj, err := s.media.Put(ctx, part)
+			obj, err := s.putPart(ctx, tok, part)
 			part.Close()
 			if err != nil {
 				cleanup()
@@ -166,9 +168,27 @@ func (s *Server) createReport(c *gin.Context) {
 	s.respondReceipt(c, http.StatusAccepted, rec)
 }
 
+// putPart stores one file part. The token's upload slot is taken only
+// once the part's first bytes (enough to sniff its type) have arrived, so
+// a client that opens uploads and stalls holds no slot of anyone's.
+func (s *Server) putPart(ctx context.Context, tok dispatch.Token, part io.Reader) (media.Object, error) {
+	br := bufio.NewReaderSize(part, media.SniffLen)
+	if _, err := br.Peek(media.SniffLen); err != nil && !errors.Is(err, io.EOF) {
+		return media.Object{}, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.SlotWait)
+	release, err := s.uploads.Acquire(wctx, tok.Name)
+	cancel()
+	if err != nil {
+		return media.Object{}, err
+	}
+	defer release()
+	return s.media.Put(ctx, br)
+}
+
 func (s *Server) failMultipart(c *gin.Context, err error) {
 	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
+	if errors.As(err, &maxErr) || errors.Is(err, errTooSlow) {
 		s.fail(c, err)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
@@ -31,6 +32,8 @@ type Dispatch interface {
 	Reply(ctx context.Context, cmd dispatch.ReplyCommand) (dispatch.CommandResult, error)
 	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
+	ListIncidents(ctx context.Context, f dispatch.IncidentFilter) (dispatch.IncidentPage, error)
+	IncidentDetail(ctx context.Context, ref string) (dispatch.IncidentDetail, error)
 	Ping(ctx context.Context) error
 	// DiscardObjects deletes objects of a request that did not commit,
 	// retrying through the job queue if the store refuses now.
@@ -54,12 +57,38 @@ type Rules interface {
 type Config struct {
 	// MaxBodyBytes caps a whole request body. Default 100 MiB.
 	MaxBodyBytes int64
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-* headers gin believes. Default none: the peer is the
+	// client. The client's address is never logged or stored.
+	TrustedProxies []string
 	// XMPPState reports the gateway's connection for /readyz: "connected",
 	// "standby" (another replica holds it; still ready) or "disconnected".
 	// nil = not checked.
 	XMPPState func() string
+	// XMPPRooms reports team rooms not ready yet and rooms the gateway
+	// does not post into (room → reason), for /readyz. nil = not checked.
+	XMPPRooms func() (pending []string, problems map[string]string)
 	// Registry receives the HTTP metrics; nil = a new registry.
 	Registry *prometheus.Registry
+	// UploadsPerToken caps the concurrent file uploads of one token; a slot
+	// is taken only once a file part's first bytes have arrived. Default 2.
+	UploadsPerToken int
+	// MinBodyRate is the slowest average upload (bytes per second) that is
+	// accepted after BodyGrace; slower bodies get 408. Default 1024.
+	MinBodyRate int64
+	// BodyGrace is how long one read of a body may take, and how long a
+	// body may trickle before MinBodyRate applies. Default 15s.
+	BodyGrace time.Duration
+	// SlotWait is how long a request waits for one of its token's upload
+	// slots before it gets 429. Default 10s.
+	SlotWait time.Duration
+	// Changes feeds GET /api/v1/events; nil = the stream answers 503.
+	Changes Changes
+	// ExtraOperations documents route groups registered elsewhere (Open311)
+	// in /api/v1/openapi.json.
+	ExtraOperations []Operation
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
 	// Mount adds route groups served beside the API (e.g. Open311 from
 	// api/open311), with the same recovery and metrics middleware.
 	Mount []func(gin.IRouter)
@@ -75,16 +104,25 @@ type Server struct {
 	reg   *prometheus.Registry
 
 	requests *prometheus.HistogramVec
+	uploads  *slots.PerKey
 }
 
 // New builds the API server.
 func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *Server {
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 100<<20)
+	cfg.UploadsPerToken = cmp.Or(cfg.UploadsPerToken, 2)
+	cfg.MinBodyRate = cmp.Or(cfg.MinBodyRate, 1024)
+	cfg.BodyGrace = cmp.Or(cfg.BodyGrace, 15*time.Second)
+	cfg.SlotWait = cmp.Or(cfg.SlotWait, 10*time.Second)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
 	s := &Server{disp: disp, media: m, rules: rules, cfg: cfg, log: cmp.Or(logger, slog.Default()), reg: reg,
+		uploads: slots.New(cfg.UploadsPerToken),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "fieldgate_http_request_duration_seconds", Help: "HTTP requests by route and status.",
 			Buckets: prometheus.DefBuckets,
@@ -101,6 +139,10 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("http: invalid trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(s.recoverer, s.observe)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not-found", "Not Found", "no such endpoint") })
@@ -111,6 +153,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+	r.GET("/api/v1/openapi.json", s.openAPIHandler())
 
 	for _, m := range s.cfg.Mount {
 		m(r)
@@ -120,7 +163,9 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/reports", s.createReport)
 	v1.GET("/reports/:id", s.getReport)
 	v1.GET("/reports/:id/media/:n", s.getMedia)
-	v1.GET("/incidents/:case", s.getIncident)
+	v1.GET("/incidents", s.listIncidents)
+	v1.GET("/incidents/:case", s.getIncidentDetail)
+	v1.GET("/events", s.streamEvents)
 	v1.POST("/incidents/:case/take", s.incidentAction(dispatch.ActionTake))
 	v1.POST("/incidents/:case/resolve", s.incidentAction(dispatch.ActionResolve))
 	// Team tokens act on their team's incidents (authorizeIncident); reject
@@ -189,9 +234,15 @@ func token(c *gin.Context) dispatch.Token {
 	return tok
 }
 
+// readyz reports whether this replica can serve: PostgreSQL, S3 and the
+// XMPP connection. Team rooms are reported ("ok", "pending", "degraded")
+// without failing readiness: one squatted room must not take the API out
+// of a load balancer. Details that name files or rooms (a rejected rules
+// reload, why a room is not used) are shown only to a dispatcher token.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
+	details := s.isDispatcher(c)
 	checks := gin.H{}
 	ok := true
 	check := func(name string, err error) {
@@ -205,12 +256,28 @@ func (s *Server) readyz(c *gin.Context) {
 	}
 	check("postgres", s.disp.Ping(ctx))
 	check("s3", s.media.Ping(ctx))
+	body := gin.H{"checks": checks}
 	if s.cfg.XMPPState != nil {
-		switch st := s.cfg.XMPPState(); st {
+		st := s.cfg.XMPPState()
+		switch st {
 		case "disconnected":
 			check("xmpp", errNotConnected)
 		default:
 			checks["xmpp"] = st
+		}
+		if st == "connected" && s.cfg.XMPPRooms != nil {
+			pending, problems := s.cfg.XMPPRooms()
+			switch {
+			case len(problems) > 0:
+				checks["rooms"] = "degraded"
+			case len(pending) > 0:
+				checks["rooms"] = "pending"
+			default:
+				checks["rooms"] = "ok"
+			}
+			if details && (len(problems) > 0 || len(pending) > 0) {
+				body["rooms"] = gin.H{"pending": pending, "problems": problems}
+			}
 		}
 	}
 	rs := s.rules.Current()
@@ -218,10 +285,14 @@ func (s *Server) readyz(c *gin.Context) {
 	if le, ok := s.rules.(interface{ LastError() (error, time.Time) }); ok {
 		if err, at := le.LastError(); err != nil {
 			// The file on disk is broken; the rules above stay in force.
-			rules["rejected_reload"] = gin.H{"at": at, "error": err.Error()}
+			rej := gin.H{"at": at}
+			if details {
+				rej["error"] = err.Error()
+			}
+			rules["rejected_reload"] = rej
 		}
 	}
-	body := gin.H{"checks": checks, "rules": rules}
+	body["rules"] = rules
 	if ok {
 		body["status"] = "ready"
 		c.JSON(http.StatusOK, body)
@@ -229,4 +300,16 @@ func (s *Server) readyz(c *gin.Context) {
 	}
 	body["status"] = "not ready"
 	c.JSON(http.StatusServiceUnavailable, body)
+}
+
+// isDispatcher reports whether the request carries a valid dispatcher
+// token. It never fails the request: endpoints that are open to everyone
+// use it to decide how much to show.
+func (s *Server) isDispatcher(c *gin.Context) bool {
+	secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(secret) == "" {
+		return false
+	}
+	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+	return err == nil && tok.Has(dispatch.RoleDispatcher)
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldgate/fieldgate/media"
 )
@@ -22,8 +26,11 @@ import (
 const MediaPatience = 2 * time.Minute
 
 // readMedia reads every attachment's metadata and makes its team copy,
-// outside any transaction (it is I/O against S3), and returns the report's
-// position: EXIF of a photo wins over a position sent with the message.
+// outside any transaction (it is I/O against S3 and CPU work), and returns
+// the report's position: EXIF of a photo wins over a position sent with the
+// message. Attachments are worked on in parallel, at most one per CPU (the
+// media store bounds decoding across all reports the same way); each is
+// done once: its result is saved, and a retry skips what has metadata.
 //
 // A photo that is itself unreadable costs its metadata, never the report.
 // A storage failure (media.ErrUnavailable, a timeout) is not the photo's
@@ -31,37 +38,53 @@ const MediaPatience = 2 * time.Minute
 // that the job retries, or, once the report may not wait any longer (see
 // MediaPatience), leaves that photo unread and queues a late read.
 func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string, error) {
-	pos, source := rep.Position, rep.PositionSource
 	mayDefer := rep.Urgent || s.now().Sub(rep.ReceivedAt) >= MediaPatience
-	deferred := false
-	for i := range rep.Media {
-		m := &rep.Media[i]
-		md := m.Metadata
-		if md == nil && s.media != nil {
-			read, save, err := s.readOne(ctx, rep, m)
-			if err != nil {
-				if !mayDefer {
-					return nil, "", fmt.Errorf("photo %d of %s: %w", i+1, rep.CaseNumber, err)
+	var deferred atomic.Bool
+	var mu sync.Mutex
+	unsaved := map[int]*media.Metadata{} // read, but the team copy must be retried
+	if s.media != nil {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(runtime.NumCPU())
+		for i := range rep.Media {
+			m := &rep.Media[i]
+			if m.Metadata != nil {
+				continue
+			}
+			g.Go(func() error {
+				md, err := s.readOneMedium(gctx, rep.CaseNumber, m)
+				if err == nil || !errors.Is(err, errStorageDown) || !mayDefer {
+					return err
 				}
 				s.log.WarnContext(ctx, "storage unavailable: routing without this photo's metadata for now; a late job reads it",
 					"case", rep.CaseNumber, "object", m.Object.Key, "urgent", rep.Urgent, "err", err)
-				deferred = true
-			}
-			if save {
-				m.Metadata = &read
-				if err := s.saveMediaMetadata(ctx, m); err != nil {
-					return nil, "", err
-				}
-			}
-			md = &read
+				deferred.Store(true)
+				mu.Lock()
+				unsaved[i] = &md
+				mu.Unlock()
+				return nil
+			})
 		}
-		if md != nil && md.Position != nil && source != SourceEXIF {
-			// EXIF of the photo wins: it is where the evidence was taken.
-			pos = &Position{Lat: md.Position.Lat, Lon: md.Position.Lon, Alt: md.Position.Alt}
-			source = SourceEXIF
+		if err := g.Wait(); err != nil {
+			return nil, "", fmt.Errorf("media of %s: %w", rep.CaseNumber, err)
 		}
 	}
-	if deferred {
+	pos, source := rep.Position, rep.PositionSource
+	for i, m := range rep.Media {
+		md := m.Metadata
+		if md == nil {
+			md = unsaved[i]
+		}
+		if md != nil && md.Position != nil && source != SourceEXIF && source != SourceXMP {
+			// EXIF of the first photo with a position wins: it is where the
+			// evidence was taken.
+			pos = &Position{Lat: md.Position.Lat, Lon: md.Position.Lon, Alt: md.Position.Alt}
+			source = SourceEXIF
+			if md.PositionSource == media.SourceXMP {
+				source = SourceXMP
+			}
+		}
+	}
+	if deferred.Load() {
 		if _, err := s.queue.Insert(ctx, mediaLateArgs{ReportID: rep.ID}, &river.InsertOpts{ScheduledAt: s.now().Add(30 * time.Second)}); err != nil {
 			return nil, "", fmt.Errorf("queue late media read of %s: %w", rep.CaseNumber, err)
 		}
@@ -69,17 +92,21 @@ func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string
 	return pos, source, nil
 }
 
-// readOne reads one attachment's metadata and makes its team copy. save
-// says whether the result is final and belongs in the database; err is a
-// storage failure to retry (md may still hold what was read).
-func (s *Service) readOne(ctx context.Context, rep *Report, m *MediaObject) (md media.Metadata, save bool, err error) {
-	md, err = s.media.ReadMetadata(ctx, m.Object)
+// errStorageDown marks a storage failure that is to be retried: nothing
+// of that attachment was saved.
+var errStorageDown = errors.New("object store unavailable")
+
+// readOneMedium reads one attachment's metadata, makes its team copy and
+// saves both. A storage outage saves nothing and returns an error wrapping
+// errStorageDown (with what was read, if the metadata was).
+func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *MediaObject) (media.Metadata, error) {
+	md, err := s.media.ReadMetadata(ctx, m.Object)
 	if err != nil {
 		s.metric.dependencyError(err)
 		if storageTransient(err) {
-			return media.Metadata{}, false, fmt.Errorf("read metadata: %w", err)
+			return media.Metadata{}, fmt.Errorf("%w: read metadata: %w", errStorageDown, err)
 		}
-		s.log.WarnContext(ctx, "photo metadata unreadable", "case", rep.CaseNumber, "object", m.Object.Key, "err", err)
+		s.log.WarnContext(ctx, "photo metadata unreadable", "case", caseNumber, "object", m.Object.Key, "err", err)
 		md = media.Metadata{NoPositionReason: "metadata unreadable"}
 	}
 	d, err := s.media.MakeDerivative(ctx, m.Object, md)
@@ -89,18 +116,20 @@ func (s *Service) readOne(ctx context.Context, rep *Report, m *MediaObject) (md 
 	case errors.Is(err, media.ErrNoDerivative):
 	case storageTransient(err):
 		s.metric.dependencyError(err)
-		return md, false, fmt.Errorf("team copy: %w", err)
+		return md, fmt.Errorf("%w: team copy: %w", errStorageDown, err)
 	default:
 		s.metric.dependencyError(err)
-		s.log.WarnContext(ctx, "team copy failed", "case", rep.CaseNumber, "object", m.Object.Key, "err", err)
+		s.log.WarnContext(ctx, "team copy failed", "case", caseNumber, "object", m.Object.Key, "err", err)
 	}
-	return md, true, nil
+	m.Metadata = &md
+	return md, s.saveMediaMetadata(ctx, m)
 }
 
 // storageTransient tells a storage outage (retry later) from a photo that
-// cannot be read (final).
+// cannot be read (final). A cancelled context (a sibling attachment failed,
+// the process stops) is never the photo's fault either.
 func storageTransient(err error) bool {
-	return errors.Is(err, media.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, media.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // mediaLateArgs: read the photos of a report that was routed without them
@@ -120,8 +149,8 @@ type mediaLateWorker struct {
 }
 
 // Work reads what is still unread (a storage error returns, and the queue
-// retries with backoff); a position found in a photo completes a report
-// that has none, as a late location message does (completeLocation).
+// retries with backoff); a position found in a photo locates and re-routes
+// a report that has none, as a late location message does (locate).
 func (w *mediaLateWorker) Work(ctx context.Context, job *river.Job[mediaLateArgs]) error {
 	s := w.s
 	rep, err := s.loadReport(ctx, s.pool, job.Args.ReportID)
@@ -137,11 +166,25 @@ func (w *mediaLateWorker) Work(ctx context.Context, job *river.Job[mediaLateArgs
 	if err != nil {
 		return err
 	}
-	if source != SourceEXIF || rep.Position != nil {
+	if (source != SourceEXIF && source != SourceXMP) || rep.Position != nil {
 		return nil
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
-		return s.completeLocation(ctx, tx, &NewReport{Position: pos, PositionSource: SourceEXIF, Sender: "fieldgate", Channel: "media"},
-			s.now(), rep.IncidentID)
+		inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID))
+		if err != nil {
+			return err
+		}
+		var has bool
+		if err := tx.QueryRow(ctx, `SELECT lat IS NOT NULL FROM reports WHERE id = $1`, rep.ID).Scan(&has); err != nil {
+			return fmt.Errorf("check position: %w", err)
+		}
+		if has {
+			return nil // a location message came first
+		}
+		// The photo itself brings the position: the case is located and
+		// re-routed as by a late location, by fieldgate rather than the sender.
+		part := rep
+		part.Sender, part.Channel = "fieldgate", "media"
+		return s.locate(ctx, tx, inc, rep.ID, part, pos, source, s.now())
 	})
 }

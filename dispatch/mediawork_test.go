@@ -2,148 +2,129 @@ package dispatch_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"math"
-	"os"
-	"sync/atomic"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/google/uuid"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"github.com/fieldgate/fieldgate/media"
 )
 
-// outageStore is the real MinIO store with an outage switch: while down,
-// reading a photo fails as an unreachable store does (media.ErrUnavailable).
-type outageStore struct {
-	*media.Store
-	down atomic.Bool
+// slowMedia is a Media whose team copies take a while, later photos less
+// time than earlier ones, and which records how many run at once.
+type slowMedia struct {
+	delay     func(key string) time.Duration
+	positions map[string]*media.Position
+
+	mu             sync.Mutex
+	inFlight, peak int
+	calls          map[string]int
 }
 
-func (o *outageStore) ReadMetadata(ctx context.Context, obj media.Object) (media.Metadata, error) {
-	if o.down.Load() {
-		return media.Metadata{}, fmt.Errorf("%w: injected outage", media.ErrUnavailable)
+func (m *slowMedia) ReadMetadata(_ context.Context, obj media.Object) (media.Metadata, error) {
+	md := media.Metadata{Orientation: 1}
+	if p := m.positions[obj.Key]; p != nil {
+		md.Position = p
+	} else {
+		md.NoPositionReason = "no GPS data in EXIF"
 	}
-	return o.Store.ReadMetadata(ctx, obj)
+	return md, nil
 }
 
-func (o *outageStore) MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error) {
-	if o.down.Load() {
-		return media.Derivative{}, fmt.Errorf("%w: injected outage", media.ErrUnavailable)
+func (m *slowMedia) MakeDerivative(ctx context.Context, obj media.Object, _ media.Metadata) (media.Derivative, error) {
+	m.mu.Lock()
+	m.inFlight++
+	m.peak = max(m.peak, m.inFlight)
+	m.calls[obj.Key]++
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.inFlight--
+		m.mu.Unlock()
+	}()
+	select {
+	case <-time.After(m.delay(obj.Key)):
+	case <-ctx.Done():
+		return media.Derivative{}, ctx.Err()
 	}
-	return o.Store.MakeDerivative(ctx, obj, md)
+	base := "team/" + strings.TrimPrefix(obj.Key, "orig/")
+	return media.Derivative{Key: base + ".jpg", ThumbKey: base + "-thumb.jpg", ContentType: media.TypeJPEG}, nil
 }
 
-func outageService(t *testing.T) (*dispatch.Service, *outageStore, *pgxpool.Pool, media.Object) {
-	t.Helper()
-	env := testsvc.S3(t)
+func (m *slowMedia) PresignGet(_ context.Context, key string) (string, error) {
+	return "https://s3.invalid/" + key, nil
+}
+
+func (m *slowMedia) Delete(context.Context, ...string) error { return nil }
+
+func (m *slowMedia) ListOlder(context.Context, string, time.Time, int, func([]string) error) error {
+	return nil
+}
+
+// TestMediaWorkParallel: the attachments of one report are worked on at
+// the same time (at most one per CPU), each once, and the position still
+// comes from the first photo that has one, even when a later photo
+// finishes first.
+func TestMediaWorkParallel(t *testing.T) {
 	pool := testsvc.Pool(t)
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	store, err := media.New(context.Background(), media.Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey,
-		Bucket: "outage-" + hex.EncodeToString(rnd[:])}, discard())
-	if err != nil {
-		t.Fatal(err)
+	rec := &recorder{}
+	const n = 6
+	objs := make([]media.Object, n)
+	sm := &slowMedia{positions: map[string]*media.Position{}, calls: map[string]int{}}
+	order := map[string]int{}
+	for i := range objs {
+		objs[i] = media.Object{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1000}
+		order[objs[i].Key] = i
 	}
-	f, err := os.Open(testsvc.Photo(t, "gps_ne.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	obj, err := store.Put(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &outageStore{Store: store}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: o, Rules: demoRules(t), Messenger: &recorder{}, Logger: discard()},
+	// Photo 0 has no position; photos 2 and 4 have one. Photo 4 finishes
+	// long before photo 2.
+	sm.positions[objs[2].Key] = &media.Position{Lat: 51.0251, Lon: 7.5919}
+	sm.positions[objs[4].Key] = &media.Position{Lat: 43.3, Lon: 11.5}
+	sm.delay = func(key string) time.Duration { return time.Duration(n-order[key]) * 60 * time.Millisecond }
+
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: rec, Media: sm, Logger: discard()},
 		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start(t, svc)
-	return svc, o, pool, obj
-}
-
-// TestStorageOutageRetried: a report processed while the object store is
-// down is not routed without its photo's position; it waits (the job
-// retries with backoff) and gets the EXIF position and team copy once the
-// store is back.
-func TestStorageOutageRetried(t *testing.T) {
-	svc, o, pool, obj := outageService(t)
 	ctx := context.Background()
-	o.down.Store(true)
-	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app", Text: "Schlagloch", Media: []media.Object{obj}})
+	r, err := svc.Intake(ctx, dispatch.NewReport{
+		Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:test", Text: "Sechs Fotos", Media: objs,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a failed processing attempt", func() bool {
-		var n int
-		_ = pool.QueryRow(ctx, `SELECT coalesce(max(attempt), 0) FROM river_job WHERE kind = 'process_report' AND errors IS NOT NULL`).Scan(&n)
-		return n >= 1
-	})
-	var processed bool
-	var md *string
-	if err := pool.QueryRow(ctx, `SELECT r.processed_at IS NOT NULL, m.metadata::text FROM reports r JOIN media_objects m ON m.report_id = r.id WHERE r.id = $1`,
-		r.ReportID).Scan(&processed, &md); err != nil {
-		t.Fatal(err)
-	}
-	if processed || md != nil {
-		t.Fatalf("during the outage: processed %v, metadata %v; want neither (nothing baked in)", processed, md)
-	}
-	o.down.Store(false)
-	waitFor(t, "processing after the outage", func() bool {
-		v, err := svc.GetReport(ctx, r.ReportID)
-		return err == nil && v.Report.ProcessedAt != nil
-	})
-	var lat float64
-	var source string
-	var derivative *string
-	if err := pool.QueryRow(ctx, `SELECT r.lat, r.position_source, m.derivative_key FROM reports r JOIN media_objects m ON m.report_id = r.id WHERE r.id = $1`,
-		r.ReportID).Scan(&lat, &source, &derivative); err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(lat-48.137097222222) > 1e-6 || source != "exif" || derivative == nil {
-		t.Fatalf("after the outage: lat %v source %q team copy %v; want the photo's EXIF position and a team copy", lat, source, derivative)
-	}
-}
+	waitFor(t, "the room post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
 
-// TestStorageOutageUrgentRoutesNow: an urgent report does not wait for the
-// store; it is routed at once without the photo's position, and a late job
-// reads the photo when the store is back and completes the position.
-func TestStorageOutageUrgentRoutesNow(t *testing.T) {
-	svc, o, pool, obj := outageService(t)
-	ctx := context.Background()
-	o.down.Store(true)
-	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app", Text: "Wasserrohrbruch",
-		Urgent: true, Media: []media.Object{obj}})
+	v, err := svc.GetReport(ctx, r.ReportID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the urgent report routed", func() bool {
-		v, err := svc.GetReport(ctx, r.ReportID)
-		return err == nil && v.Report.ProcessedAt != nil
-	})
-	var md *string
-	if err := pool.QueryRow(ctx, `SELECT metadata::text FROM media_objects WHERE report_id = $1`, r.ReportID).Scan(&md); err != nil || md != nil {
-		t.Fatalf("metadata %v (%v) stored during the outage", md, err)
+	for i, m := range v.Report.Media {
+		if m.Metadata == nil || m.DerivativeKey == "" || m.ThumbKey == "" {
+			t.Errorf("attachment %d: metadata %v, team copy %q, thumbnail %q", i, m.Metadata, m.DerivativeKey, m.ThumbKey)
+		}
 	}
-	o.down.Store(false)
-	// The late read is due 30 s later; bring it forward.
-	if _, err := pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'media_late'`); err != nil {
-		t.Fatal(err)
+	if p := v.Report.Position; p == nil || v.Report.PositionSource != dispatch.SourceEXIF || p.Lat != 51.0251 {
+		t.Errorf("position %+v from %q, want photo 2's (51.0251) from exif", p, v.Report.PositionSource)
 	}
-	waitFor(t, "the late position", func() bool {
-		var lat *float64
-		_ = pool.QueryRow(ctx, `SELECT lat FROM reports WHERE id = $1 AND position_source = 'exif'`, r.ReportID).Scan(&lat)
-		return lat != nil && math.Abs(*lat-48.137097222222) < 1e-6
-	})
-	_, evs := events(t, svc, r)
-	if countEvents(evs, "location_received") != 1 {
-		t.Fatalf("want one location_received event for the late EXIF position, got %v", evs)
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	for key, c := range sm.calls {
+		if c != 1 {
+			t.Errorf("%s: %d team copies, want 1", key, c)
+		}
+	}
+	if want := min(n, runtime.NumCPU()); sm.peak != want {
+		t.Errorf("%d team copies at once, want %d (attachments %d, CPUs %d)", sm.peak, want, n, runtime.NumCPU())
+	}
+	if len(sm.calls) != n {
+		t.Errorf("%d attachments worked on, want %d", len(sm.calls), n)
 	}
 }

@@ -29,6 +29,9 @@ import (
 // Dispatcher is what the gateway needs from the domain.
 type Dispatcher interface {
 	Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error)
+	// Replay looks up an idempotency key without storing anything; it
+	// returns an error wrapping dispatch.ErrNotFound for a key never seen.
+	Replay(ctx context.Context, channel, sender, key string) (dispatch.Receipt, error)
 	Execute(ctx context.Context, cmd dispatch.Command) (dispatch.CommandResult, error)
 	Reassign(ctx context.Context, cmd dispatch.ReassignCommand) (dispatch.CommandResult, error)
 	Reply(ctx context.Context, cmd dispatch.ReplyCommand) (dispatch.CommandResult, error)
@@ -95,16 +98,23 @@ type Gateway struct {
 	sess      *xmpp.Session
 	connected chan struct{} // closed while a session is up
 	rooms     map[string]*room
-	pending   map[string]chan string // origin-id → room's stanza-id
+	pending   map[string]chan string     // origin-id → room's stanza-id
+	iqs       map[string]chan iqResponse // our IQ requests' ids → waiting caller
+	roomWake  chan struct{}
 	posts     postIDs
 	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
+	omemo     *omemoEdge // nil: OMEMO off (EnableOMEMO)
 }
 
-// New returns a gateway; Run connects it. Attachments are stored in m.
-func New(cfg Config, rules Rules, m Media, logger *slog.Logger) (*Gateway, error) {
+// New returns a gateway that hands what arrives to disp; Run connects it.
+// Attachments are stored in m.
+func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger) (*Gateway, error) {
 	if cfg.Addr == "" || cfg.Domain == "" || cfg.Secret == "" {
 		return nil, errors.New("gateway: addr, domain and secret are required")
+	}
+	if disp == nil || rules == nil || m == nil {
+		return nil, errors.New("gateway: dispatcher, rules and media are required")
 	}
 	if _, err := jid.Parse(cfg.Domain); err != nil {
 		return nil, fmt.Errorf("gateway: bad domain %q: %w", cfg.Domain, err)
@@ -120,6 +130,7 @@ func New(cfg Config, rules Rules, m Media, logger *slog.Logger) (*Gateway, error
 		return nil, err
 	}
 	return &Gateway{
+		disp:      disp,
 		media:     m,
 		fetch:     fetch,
 		limiter:   newSenderLimiter(cfg.RatePerMinute, cfg.Burst),
@@ -130,6 +141,8 @@ func New(cfg Config, rules Rules, m Media, logger *slog.Logger) (*Gateway, error
 		connected: make(chan struct{}),
 		rooms:     map[string]*room{},
 		pending:   map[string]chan string{},
+		iqs:       map[string]chan iqResponse{},
+		roomWake:  make(chan struct{}, 1),
 	}, nil
 }
 
@@ -160,9 +173,9 @@ func (g *Gateway) State() string {
 
 // Run keeps the component connected until ctx ends, reconnecting with
 // jittered exponential backoff capped at Config.MaxBackoff, and at once
-// when a server that refused connections accepts them again. Incoming reports and commands go to disp.
-func (g *Gateway) Run(ctx context.Context, disp Dispatcher) error {
-	g.disp = disp
+// when a server that refused connections accepts them again. Incoming
+// reports and commands go to the dispatcher given to New.
+func (g *Gateway) Run(ctx context.Context) error {
 	g.running.Store(true)
 	defer g.running.Store(false)
 	var wg sync.WaitGroup
@@ -268,7 +281,10 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 		conn.Close()
 	})
 	defer stop()
-	go g.joinRooms(ctx)
+	go g.manageRooms(ctx)
+	if g.omemo != nil {
+		go g.omemo.prepare(ctx, g)
+	}
 	err = sess.Serve(xmpp.HandlerFunc(g.handle))
 
 	g.mu.Lock()
@@ -330,7 +346,26 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	case "iq":
 		iq := new(inIQ)
 		if err := d.Decode(iq); err != nil {
-			g.log.Warn("malformed iq dropped", "err", err)
+			g.log.Warn("malformed iq answered with bad-request", "err", err)
+			b := &inIQ{Type: "get"}
+			for _, a := range start.Attr {
+				switch a.Name.Local {
+				case "from":
+					b.From = a.Value
+				case "to":
+					b.To = a.Value
+				case "id":
+					b.ID = a.Value
+				case "type":
+					b.Type = a.Value
+				}
+			}
+			if b.Type == "get" || b.Type == "set" {
+				g.iqFail(t, b, "modify", "bad-request")
+			}
+			return nil
+		}
+		if g.omemo != nil && g.omemo.interceptIQ(g, t, iq) {
 			return nil
 		}
 		g.answerIQ(t, iq)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 func xmlName(space, local string) xml.Name { return xml.Name{Space: space, Local: local} }
@@ -61,13 +63,24 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	roomJID, nick := strings.ToLower(j.Bare().String()), j.Resourcepart()
-	cmd, ok := g.roomCommand(ctx, roomJID, m)
-	if !ok {
+	if !looksLikeCommand(m) {
 		return
 	}
+	// Who wrote it, by real JID, and may they act here? Checked before any
+	// lookup, whatever the server's room configuration lets in.
 	actor := g.occupantJID(roomJID, nick)
+	rs := g.rules.Current()
 	if actor == "" {
-		g.roomReply(ctx, roomJID, "Ich kann "+nick+" keiner Adresse zuordnen: der Raum muss nicht-anonym sein.")
+		g.roomReply(ctx, roomJID, nick+": "+T(teamLanguage(rs, roomJID), "room_anonymous"))
+		return
+	}
+	if !mayAct(rs, roomJID, actor) {
+		g.log.Warn("room command from a non-member refused", "room", roomJID)
+		g.roomReply(ctx, roomJID, nick+": "+T(teamLanguage(rs, roomJID), "room_not_member"))
+		return
+	}
+	cmd, ok := g.roomCommand(ctx, roomJID, m)
+	if !ok {
 		return
 	}
 	res, err := g.runCommand(ctx, cmd, actor, roomJID)
@@ -101,6 +114,38 @@ func (g *Gateway) runCommand(ctx context.Context, cmd roomCommand, actor, room s
 		return g.disp.Unmerge(ctx, dispatch.UnmergeCommand{Ref: cmd.Ref, Actor: actor, Via: via, Dispatcher: disp})
 	}
 	return g.disp.Execute(ctx, dispatch.Command{Action: cmd.Action, Ref: cmd.Ref, Actor: actor, Via: via, Room: room, Dispatcher: disp})
+}
+
+// looksLikeCommand is a cheap test, without lookups, whether a room
+// message could be a command: typed, a reply, or a reaction.
+func looksLikeCommand(m *inMessage) bool {
+	if r := m.Reactions; r != nil && r.ID != "" {
+		for _, e := range r.Reactions {
+			if slices.Contains(thumbsUp, strings.TrimSpace(e)) {
+				return true
+			}
+		}
+		return false
+	}
+	body := withoutQuote(m.body())
+	if _, ok := parseRoomCommand(body); ok {
+		return true
+	}
+	if m.Reply != nil && m.Reply.ID != "" {
+		_, ok := parseBareCommand(body)
+		return ok
+	}
+	return false
+}
+
+// teamLanguage is the language of the first team using a room.
+func teamLanguage(rs *routing.RuleSet, roomJID string) string {
+	for _, t := range rs.Teams() {
+		if strings.EqualFold(t.Room, roomJID) {
+			return t.Language
+		}
+	}
+	return "de"
 }
 
 // thumbsUp are the reactions that take an incident.
@@ -166,12 +211,21 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	sender := bare(m.From)
+	if m.Encrypted != nil {
+		// Strangers and unknown addresses are refused below as usual.
+		local := strings.ToLower(to.Localpart())
+		if addr, ok := g.rules.Current().Address(local); ok && addr.Allows(sender) {
+			if !g.openEncrypted(ctx, m, local, addr.Language) {
+				return
+			}
+		}
+	}
 	body := strings.TrimSpace(m.body())
 	oob := make([]string, 0, len(m.OOB))
 	for _, o := range m.OOB {
 		oob = append(oob, strings.TrimSpace(o.URL))
 	}
-	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil) {
+	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil && len(m.decrypted) == 0) {
 		return // chat states, receipts, markers
 	}
 	local := strings.ToLower(to.Localpart())
@@ -222,7 +276,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	}
 	if in.IdempotencyKey != "" {
 		// A resent message must not download its attachment again.
-		if rec, err := g.replayed(ctx, in); err == nil {
+		if rec, err := g.disp.Replay(ctx, in.Channel, in.Sender, in.IdempotencyKey); err == nil {
 			g.sendReceipt(ctx, m, local)
 			g.log.Info("xmpp message replayed", "case", rec.CaseNumber)
 			return
@@ -236,6 +290,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			in.Text = geo.Label
 		}
 	}
+	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
 	for _, f := range failed {
 		g.reply(ctx, m, local, T(lang, "attachment_failed", f))
 	}
@@ -287,17 +342,6 @@ func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender
 	}
 	g.sendReceipt(ctx, m, local)
 	return true
-}
-
-// replayed looks up an idempotency key without storing anything.
-func (g *Gateway) replayed(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error) {
-	r, ok := g.disp.(interface {
-		Replay(ctx context.Context, channel, sender, key string) (dispatch.Receipt, error)
-	})
-	if !ok {
-		return dispatch.Receipt{}, dispatch.ErrNotFound
-	}
-	return r.Replay(ctx, in.Channel, in.Sender, in.IdempotencyKey)
 }
 
 // sendReceipt answers an XEP-0184 request once the message is committed.
@@ -370,22 +414,36 @@ func (g *Gateway) onPresence(ctx context.Context, p *inPresence) {
 	}
 }
 
-// answerIQ answers disco#info, disco#items, vCard and ping. Anything else
-// gets service-unavailable from Serve. Runs in the handler, writing on t.
+// answerIQ answers every IQ request (RFC 6120 §8.2.3: a get or set must
+// get a result or an error): disco#info, disco#items, vCard and ping get
+// results; an unknown address item-not-found; any other request
+// service-unavailable (RFC 6120 §8.4). Results and errors of our own
+// requests go to the caller waiting for them. Runs in the handler,
+// writing on t.
 func (g *Gateway) answerIQ(t xmlstream.TokenReadEncoder, iq *inIQ) {
-	if iq.Type != "get" {
+	switch iq.Type {
+	case "result", "error":
+		g.deliverIQResponse(iq)
+		return
+	case "get", "set":
+	default:
+		g.iqFail(t, iq, "modify", "bad-request")
 		return
 	}
 	to, err := jid.Parse(iq.To)
 	if err != nil {
+		g.iqFail(t, iq, "modify", "jid-malformed")
 		return
 	}
 	local := strings.ToLower(to.Localpart())
 	rs := g.rules.Current()
 	addr, isAddr := rs.Address(local)
 	if local != "" && !isAddr {
-		_ = t.Encode(iqError{ID: iq.ID, From: iq.To, To: iq.From, Type: "error",
-			Error: stanzaErr("cancel", "item-not-found", "")})
+		g.iqFail(t, iq, "cancel", "item-not-found")
+		return
+	}
+	if iq.Type == "set" {
+		g.iqFail(t, iq, "cancel", "service-unavailable")
 		return
 	}
 	res := iqResult{ID: iq.ID, From: iq.To, To: iq.From, Type: "result"}
@@ -418,9 +476,18 @@ func (g *Gateway) answerIQ(t xmlstream.TokenReadEncoder, iq *inIQ) {
 		res.Payload = &vcard{FN: name, Desc: desc}
 	case xmlName("urn:xmpp:ping", "ping"):
 	default:
+		g.iqFail(t, iq, "cancel", "service-unavailable")
 		return
 	}
 	_ = t.Encode(res)
+}
+
+// iqFail answers an IQ request with a stanza error.
+func (g *Gateway) iqFail(t xmlstream.TokenReadEncoder, iq *inIQ, typ, cond string) {
+	if iq.ID == "" || iq.From == "" {
+		return
+	}
+	_ = t.Encode(iqError{ID: iq.ID, From: iq.To, To: iq.From, Type: "error", Error: stanzaErr(typ, cond, "")})
 }
 
 type iqResult struct {

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -11,26 +13,49 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// ErrRoomUnusable means the gateway does not post into a room: it is not
+// a team room of the rules, the gateway does not own it, or its nick
+// there is taken. The error text says which.
+var ErrRoomUnusable = errors.New("gateway: team room not usable")
+
+// How often the room manager looks at the rules and retries rooms.
+const (
+	roomCheckEvery   = 5 * time.Second
+	roomRejoinEvery  = 20 * time.Second
+	roomProblemRetry = time.Minute
+	roomIQTimeout    = 10 * time.Second
 )
 
 // room is the gateway's view of one team room.
 type room struct {
 	jid       string
-	joined    chan struct{} // closed once our self-presence arrived
+	ready     chan struct{} // closed once joined, owned and configured
+	isReady   bool
 	isJoined  bool
+	aff       string // our affiliation from the self-presence
+	joinErr   string // error condition of a refused join, until handled
+	problem   string // why nothing is posted here ("" = none)
+	synced    string // rules version of the last member-list sync
+	lastJoin  time.Time
 	occupants map[string]string // nick → real bare JID (non-anonymous rooms)
 }
 
 func newRoom(j string) *room {
-	return &room{jid: j, joined: make(chan struct{}), occupants: map[string]string{}}
+	return &room{jid: j, ready: make(chan struct{}), occupants: map[string]string{}}
 }
 
-// reset forgets the join state (connection lost, kicked).
+// reset forgets the join state (connection lost, kicked). A known problem
+// stays until a new join shows it is gone.
 func (r *room) reset() {
-	if r.isJoined {
-		r.joined = make(chan struct{})
-		r.isJoined = false
+	if r.isReady {
+		r.ready = make(chan struct{})
+		r.isReady = false
 	}
+	r.isJoined, r.aff, r.joinErr, r.synced = false, "", "", ""
+	r.lastJoin = time.Time{}
 	r.occupants = map[string]string{}
 }
 
@@ -49,6 +74,46 @@ func (g *Gateway) roomJIDs() []string {
 	return out
 }
 
+// roomMembers is who belongs in a team room: the members of every team
+// that uses it, plus the dispatchers. Sorted bare JIDs.
+func roomMembers(rs *routing.RuleSet, roomJID string) []string {
+	set := map[string]bool{}
+	for _, t := range rs.Teams() {
+		if strings.EqualFold(t.Room, roomJID) {
+			for _, m := range t.Members {
+				set[strings.ToLower(m)] = true
+			}
+		}
+	}
+	for _, d := range rs.Dispatchers() {
+		set[strings.ToLower(d)] = true
+	}
+	out := make([]string, 0, len(set))
+	for m := range set {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// mayAct reports whether actor (a bare JID) may give commands in a room:
+// a member of a team that uses the room, or a dispatcher. It is checked
+// for every command, whatever the server's room configuration says.
+func mayAct(rs *routing.RuleSet, roomJID, actor string) bool {
+	if actor == "" {
+		return false
+	}
+	if rs.IsDispatcher(actor) {
+		return true
+	}
+	for _, t := range rs.Teams() {
+		if strings.EqualFold(t.Room, roomJID) && slices.ContainsFunc(t.Members, func(m string) bool { return strings.EqualFold(m, actor) }) {
+			return true
+		}
+	}
+	return false
+}
+
 func (g *Gateway) isRoomJID(from string) bool {
 	j, err := jid.Parse(from)
 	if err != nil {
@@ -60,9 +125,23 @@ func (g *Gateway) isRoomJID(from string) bool {
 	return ok
 }
 
-// joinRooms joins every team room after a (re)connect and keeps retrying
-// rooms that did not answer, until the connection goes away.
-func (g *Gateway) joinRooms(ctx context.Context) {
+// wakeRooms makes the room manager look at the rooms now.
+func (g *Gateway) wakeRooms() {
+	select {
+	case g.roomWake <- struct{}{}:
+	default:
+	}
+}
+
+// manageRooms makes every team room of the rules usable while the
+// connection lasts: it joins (creating the room if it does not exist),
+// checks that the gateway owns it, configures it members-only and
+// non-anonymous (XEP-0045 §10.2), reserves the gateway's nick, and keeps
+// the member list equal to the rules (§9.5, §10.6), also after a reload.
+// Rooms that fail are retried and reported by RoomStatus.
+func (g *Gateway) manageRooms(ctx context.Context) {
+	t := time.NewTicker(roomCheckEvery)
+	defer t.Stop()
 	for {
 		g.mu.Lock()
 		sess := g.sess
@@ -70,27 +149,206 @@ func (g *Gateway) joinRooms(ctx context.Context) {
 		if sess == nil || ctx.Err() != nil {
 			return
 		}
+		rs := g.rules.Current()
 		for _, r := range g.roomJIDs() {
-			g.mu.Lock()
-			rm, ok := g.rooms[r]
-			if !ok {
-				rm = newRoom(r)
-				g.rooms[r] = rm
-			}
-			joined := rm.isJoined
-			g.mu.Unlock()
-			if !joined {
-				if err := g.sendJoin(ctx, r); err != nil {
-					g.log.Warn("joining room failed", "room", r, "err", err)
-				}
-			}
+			g.stepRoom(ctx, rs, r)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(20 * time.Second):
+		case <-g.roomWake:
+		case <-t.C:
 		}
 	}
+}
+
+// stepRoom moves one room on by one step.
+func (g *Gateway) stepRoom(ctx context.Context, rs *routing.RuleSet, roomJID string) {
+	g.mu.Lock()
+	rm, ok := g.rooms[roomJID]
+	if !ok {
+		rm = newRoom(roomJID)
+		g.rooms[roomJID] = rm
+	}
+	joined, aff, joinErr, ready, problem, synced, last := rm.isJoined, rm.aff, rm.joinErr, rm.isReady, rm.problem, rm.synced, rm.lastJoin
+	rm.joinErr = ""
+	g.mu.Unlock()
+
+	switch {
+	case joinErr != "":
+		g.joinRefused(ctx, roomJID, joinErr)
+	case joined && !ready && aff != "owner":
+		g.setProblem(roomJID, fmt.Sprintf("the gateway is not the room's owner (affiliation %q): make %s an owner of the room, or let the gateway create it (see docs/xmpp-server.md)", cmpOr(aff, "none"), g.cfg.Domain))
+		_ = g.send(ctx, outPresence{From: g.botJID(), To: roomJID + "/" + g.cfg.Nick, Type: "unavailable"})
+		g.mu.Lock()
+		rm.isJoined = false
+		g.mu.Unlock()
+	case joined && !ready:
+		if err := g.setUpRoom(ctx, rs, roomJID); err != nil {
+			g.setProblem(roomJID, err.Error())
+			return
+		}
+		g.markReady(roomJID, rs.Version())
+	case !joined:
+		wait := roomRejoinEvery
+		if problem != "" {
+			wait = roomProblemRetry
+		}
+		if last.IsZero() || time.Since(last) >= wait {
+			g.mu.Lock()
+			rm.lastJoin = time.Now()
+			g.mu.Unlock()
+			if err := g.sendJoin(ctx, roomJID); err != nil {
+				g.log.Warn("joining room failed", "room", roomJID, "err", err)
+			}
+		}
+	case ready && synced != rs.Version():
+		if err := g.syncMembers(ctx, rs, roomJID); err != nil {
+			g.log.Error("updating a team room's member list failed", "room", roomJID, "err", err)
+			return
+		}
+		g.mu.Lock()
+		rm.synced = rs.Version()
+		g.mu.Unlock()
+	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// joinRefused handles a join the room refused. A taken nick is reclaimed
+// when the gateway has the rights (reserving it kicks the squatter, §9.3);
+// otherwise the room is reported.
+func (g *Gateway) joinRefused(ctx context.Context, roomJID, cond string) {
+	switch cond {
+	case "conflict":
+		if err := g.reserveNick(ctx, roomJID); err == nil {
+			g.log.Warn("the gateway's nick was taken in a team room; reserved it and rejoining", "room", roomJID)
+			g.mu.Lock()
+			if rm := g.rooms[roomJID]; rm != nil {
+				rm.lastJoin = time.Time{}
+			}
+			g.mu.Unlock()
+			g.wakeRooms()
+			return
+		}
+		g.setProblem(roomJID, fmt.Sprintf("the nick %q is taken in the room by someone else and the gateway may not reserve it: make %s the room's owner", g.cfg.Nick, g.cfg.Domain))
+	case "registration-required":
+		g.setProblem(roomJID, fmt.Sprintf("the room is members-only and the gateway is not affiliated: make %s the room's owner", g.cfg.Domain))
+	case "not-allowed":
+		g.setProblem(roomJID, "the room does not exist and the server does not let the gateway create it (restrict_room_creation / access_create)")
+	case "forbidden":
+		g.setProblem(roomJID, "the gateway is banned from the room")
+	default:
+		g.setProblem(roomJID, fmt.Sprintf("the room refused the gateway's join (%s)", cmpOr(cond, "no reason given")))
+	}
+}
+
+// setProblem records (and logs once) why a room is not used.
+func (g *Gateway) setProblem(roomJID, problem string) {
+	g.mu.Lock()
+	rm := g.rooms[roomJID]
+	changed := rm != nil && rm.problem != problem
+	if rm != nil {
+		rm.problem = problem
+	}
+	g.mu.Unlock()
+	if changed {
+		g.log.Error("team room not usable; nothing is posted there", "room", roomJID, "reason", problem)
+	}
+}
+
+func (g *Gateway) markReady(roomJID, version string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rm := g.rooms[roomJID]
+	if rm == nil || rm.isReady {
+		return
+	}
+	if rm.problem != "" {
+		g.log.Info("team room usable again", "room", roomJID)
+	}
+	rm.problem, rm.isReady, rm.synced = "", true, version
+	close(rm.ready)
+	g.log.Info("team room ready", "room", roomJID)
+}
+
+// setUpRoom configures a room the gateway owns and syncs its members.
+func (g *Gateway) setUpRoom(ctx context.Context, rs *routing.RuleSet, roomJID string) error {
+	name := roomJID
+	for _, t := range rs.Teams() {
+		if strings.EqualFold(t.Room, roomJID) {
+			name = t.Name
+			break
+		}
+	}
+	qctx, cancel := context.WithTimeout(ctx, roomIQTimeout)
+	defer cancel()
+	if _, err := g.request(qctx, roomJID, "set", teamRoomConfig(name)); err != nil {
+		return fmt.Errorf("the room refused its configuration (members-only, non-anonymous, persistent): %w", err)
+	}
+	if err := g.reserveNick(ctx, roomJID); err != nil {
+		return fmt.Errorf("reserving the gateway's nick %q failed: %w", g.cfg.Nick, err)
+	}
+	if err := g.syncMembers(ctx, rs, roomJID); err != nil {
+		return fmt.Errorf("setting the member list failed: %w", err)
+	}
+	return nil
+}
+
+// reserveNick registers the gateway's nick by affiliating its domain as
+// owner with that nick (XEP-0045 §9.3 item nick; Prosody reserves it).
+func (g *Gateway) reserveNick(ctx context.Context, roomJID string) error {
+	qctx, cancel := context.WithTimeout(ctx, roomIQTimeout)
+	defer cancel()
+	_, err := g.request(qctx, roomJID, "set", adminQuery{Items: []adminItem{{Affiliation: "owner", JID: g.cfg.Domain, Nick: g.cfg.Nick}}})
+	return err
+}
+
+// syncMembers makes the room's member affiliations equal to the rules.
+func (g *Gateway) syncMembers(ctx context.Context, rs *routing.RuleSet, roomJID string) error {
+	list := func(aff string) ([]string, error) {
+		qctx, cancel := context.WithTimeout(ctx, roomIQTimeout)
+		defer cancel()
+		res, err := g.request(qctx, roomJID, "get", adminQuery{Items: []adminItem{{Affiliation: aff}}})
+		if err != nil {
+			return nil, fmt.Errorf("list %ss: %w", aff, err)
+		}
+		out := make([]string, 0, len(res.Items))
+		for _, it := range res.Items {
+			out = append(out, bare(it.JID))
+		}
+		return out, nil
+	}
+	members, err := list("member")
+	if err != nil {
+		return err
+	}
+	var privileged []string
+	for _, aff := range []string{"owner", "admin"} {
+		l, err := list(aff)
+		if err != nil {
+			return err
+		}
+		privileged = append(privileged, l...)
+	}
+	changes := memberChanges(members, privileged, roomMembers(rs, roomJID))
+	for _, c := range changes {
+		qctx, cancel := context.WithTimeout(ctx, roomIQTimeout)
+		_, err := g.request(qctx, roomJID, "set", adminQuery{Items: []adminItem{c}})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("set %s to %s: %w", c.JID, c.Affiliation, err)
+		}
+	}
+	if len(changes) > 0 {
+		g.log.Info("team room member list updated", "room", roomJID, "changes", len(changes))
+	}
+	return nil
 }
 
 func (g *Gateway) sendJoin(ctx context.Context, roomJID string) error {
@@ -102,7 +360,8 @@ func (g *Gateway) sendJoin(ctx context.Context, roomJID string) error {
 // botJID is the full JID the gateway uses as a room occupant.
 func (g *Gateway) botJID() string { return g.cfg.Domain + "/" + g.cfg.Nick }
 
-// roomPresence updates occupants and our own join state. Runs in the handler.
+// roomPresence updates occupants and our own join state. Runs in the
+// handler: it only records and wakes the room manager, never sends.
 func (g *Gateway) roomPresence(p *inPresence) {
 	j, err := jid.Parse(p.From)
 	if err != nil {
@@ -126,31 +385,30 @@ func (g *Gateway) roomPresence(p *inPresence) {
 	switch {
 	case p.Type == "error":
 		if self {
-			g.log.Warn("room refused join", "room", roomJID, "error", fmt.Sprint(p.Error))
+			r.joinErr = cmpOr(p.Error.condition(), "undefined-condition")
+			g.wakeRooms()
 		}
 	case p.Type == "unavailable":
 		if self {
-			g.log.Warn("left room (kicked, banned or room closed); rejoining", "room", roomJID)
+			g.log.Warn("left team room (kicked, banned or room closed); rejoining", "room", roomJID)
 			r.reset()
-			go func() {
-				time.Sleep(2 * time.Second)
-				_ = g.sendJoin(context.Background(), roomJID)
-			}()
+			r.lastJoin = time.Now().Add(-roomRejoinEvery + 2*time.Second)
 			return
 		}
 		delete(r.occupants, nick)
 	default:
+		aff := ""
 		if p.MUCUser != nil {
 			for _, it := range p.MUCUser.Items {
 				if it.JID != "" {
 					r.occupants[nick] = bare(it.JID)
 				}
+				aff = it.Affiliation
 			}
 		}
 		if self && !r.isJoined {
-			r.isJoined = true
-			close(r.joined)
-			g.log.Info("joined room", "room", roomJID)
+			r.isJoined, r.aff = true, aff
+			g.wakeRooms()
 		}
 	}
 }
@@ -165,10 +423,33 @@ func (g *Gateway) occupantJID(roomJID, nick string) string {
 	return ""
 }
 
-// waitJoined waits until the gateway is in the room, joining it if needed.
-func (g *Gateway) waitJoined(ctx context.Context, roomJID string) error {
+// RoomStatus reports the team rooms that are not ready yet (pending) and
+// those the gateway will not post into, with the reason (problems).
+func (g *Gateway) RoomStatus() (pending []string, problems map[string]string) {
+	problems = map[string]string{}
+	want := g.roomJIDs()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, r := range want {
+		rm := g.rooms[r]
+		switch {
+		case rm != nil && rm.problem != "":
+			problems[r] = rm.problem
+		case rm == nil || !rm.isReady:
+			pending = append(pending, r)
+		}
+	}
+	return pending, problems
+}
+
+// waitReady waits until the gateway may post into a room: joined, owned,
+// configured. It fails at once for a room with a known problem.
+func (g *Gateway) waitReady(ctx context.Context, roomJID string) error {
 	if _, err := g.session(ctx); err != nil {
 		return err
+	}
+	if !slices.Contains(g.roomJIDs(), roomJID) {
+		return fmt.Errorf("%w: %s is not a team room in the rules", ErrRoomUnusable, roomJID)
 	}
 	g.mu.Lock()
 	r, ok := g.rooms[roomJID]
@@ -176,21 +457,20 @@ func (g *Gateway) waitJoined(ctx context.Context, roomJID string) error {
 		r = newRoom(roomJID)
 		g.rooms[roomJID] = r
 	}
-	joined, ch := r.isJoined, r.joined
+	ready, ch, problem := r.isReady, r.ready, r.problem
 	g.mu.Unlock()
-	if joined {
+	if ready {
 		return nil
 	}
-	if !ok {
-		if err := g.sendJoin(ctx, roomJID); err != nil {
-			return err
-		}
+	if problem != "" {
+		return fmt.Errorf("%w: %s: %s", ErrRoomUnusable, roomJID, problem)
 	}
+	g.wakeRooms()
 	select {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("not in room %s: %w", roomJID, ctx.Err())
+		return fmt.Errorf("not ready in room %s: %w", roomJID, ctx.Err())
 	}
 }
 
@@ -200,7 +480,7 @@ func (g *Gateway) PostToRoom(ctx context.Context, p dispatch.RoomPost) (string, 
 	roomJID := strings.ToLower(p.Room)
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.ReflectTimeout)
 	defer cancel()
-	if err := g.waitJoined(ctx, roomJID); err != nil {
+	if err := g.waitReady(ctx, roomJID); err != nil {
 		return "", err
 	}
 	ch := make(chan string, 1)
@@ -213,7 +493,7 @@ func (g *Gateway) PostToRoom(ctx context.Context, p dispatch.RoomPost) (string, 
 		g.mu.Unlock()
 	}()
 	msg := outMessage{From: g.botJID(), To: roomJID, ID: p.OriginID, Type: "groupchat", Body: p.Body,
-		OriginID: &outID{ID: p.OriginID}}
+		OriginID: &outID{ID: p.OriginID}, Replace: replaceOf(p.Replaces)}
 	for _, l := range p.Links {
 		msg.OOB = append(msg.OOB, outOOB{URL: l})
 	}
@@ -309,6 +589,11 @@ func (g *Gateway) SendChat(ctx context.Context, m dispatch.ChatMessage) error {
 	id := m.ID
 	if id == "" {
 		id = "fg-" + randomID()
+	}
+	if enc, err := g.encryptChat(ctx, m); err != nil {
+		return fmt.Errorf("encrypt chat message: %w", err)
+	} else if enc != nil {
+		return g.sendEncrypted(ctx, m, id, enc)
 	}
 	return g.send(ctx, outMessage{From: g.addressJID(m.From), To: m.To, ID: id, Type: "chat", Body: m.Body,
 		OriginID: &outID{ID: id}, Request: &outEmpty{XMLName: xmlName(nsReceipts, "request")},

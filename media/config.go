@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"runtime"
 	"time"
 )
 
@@ -36,8 +37,10 @@ const (
 	DefaultMaxConcurrent = 8
 	// DefaultPresignTTL is the lifetime of presigned GET links.
 	DefaultPresignTTL = 15 * time.Minute
-	// DefaultDerivativeMaxEdge is the longest edge of the team copy in pixels.
-	DefaultDerivativeMaxEdge = 2048
+	// DefaultDerivativeMaxEdge is the longest edge of the team copy in
+	// pixels. 1600 lets the JPEG decoder scale a 4032×3024 phone photo by
+	// 1/2 while decoding (at 2048 it would have to decode all 12 MP).
+	DefaultDerivativeMaxEdge = 1600
 	// DefaultThumbMaxEdge is the longest edge of the chat thumbnail.
 	DefaultThumbMaxEdge = 320
 	// DefaultMaxDecodePixels refuses to decode images larger than this
@@ -95,6 +98,10 @@ type Config struct {
 	SSECKey string
 	// DerivativeMaxEdge, ThumbMaxEdge, MaxDecodePixels bound the team copy.
 	DerivativeMaxEdge, ThumbMaxEdge, MaxDecodePixels int
+	// MaxDerivatives caps team copies made at once (each is CPU-bound and
+	// holds the original plus about 10 MB of pixels). Default: the number
+	// of CPUs.
+	MaxDerivatives int
 	// Now is the clock (default time.Now); it dates object keys.
 	Now func() time.Time
 	// Transport is the HTTP transport to S3 (default: minio-go's), e.g. to
@@ -117,6 +124,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.DerivativeMaxEdge = cmp.Or(c.DerivativeMaxEdge, DefaultDerivativeMaxEdge)
 	c.ThumbMaxEdge = cmp.Or(c.ThumbMaxEdge, DefaultThumbMaxEdge)
 	c.MaxDecodePixels = cmp.Or(c.MaxDecodePixels, DefaultMaxDecodePixels)
+	c.MaxDerivatives = cmp.Or(c.MaxDerivatives, runtime.NumCPU())
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -3,17 +3,14 @@ package media
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/fieldgate/fieldgate/media/internal/jpegsalvage"
-	"golang.org/x/image/webp"
+	"github.com/fieldgate/fieldgate/media/internal/vips"
 )
 
 // Derivative is the team copy of an image: upright, re-encoded from pixels
@@ -26,25 +23,30 @@ type Derivative struct {
 
 // MakeDerivative writes the team copy and thumbnail of obj under "team/",
 // applying md.Orientation. Keys derive from obj.Key, so a retry overwrites
-// rather than duplicates. Non-images and HEIC/HEIF (pure Go has no HEVC
-// decoder) return ErrNoDerivative.
+// rather than duplicates. JPEG, PNG, WebP and HEIC/HEIF are decoded by
+// libvips once, shrinking on load; a JPEG libvips cannot read (damaged
+// pixel data) is read again leniently. Other types, images over
+// Config.MaxDecodePixels and unreadable images return ErrNoDerivative. At
+// most Config.MaxDerivatives run at once; further calls wait for a slot or
+// ctx.
 func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (Derivative, error) {
 	if err := validKey(obj.Key); err != nil || !strings.HasPrefix(obj.Key, PrefixOriginal) {
 		return Derivative{}, fmt.Errorf("%w: derivative source %q", ErrInvalidKey, obj.Key)
 	}
-	var decode func(io.Reader) (image.Image, error)
-	var decodeConfig func(io.Reader) (image.Config, error)
+	orientation := md.Orientation
 	switch obj.ContentType {
-	case TypeJPEG:
-		decode, decodeConfig = jpeg.Decode, jpeg.DecodeConfig
-	case TypePNG:
-		decode, decodeConfig = png.Decode, png.DecodeConfig
-	case TypeWebP:
-		decode, decodeConfig = webp.Decode, webp.DecodeConfig
+	case TypeJPEG, TypePNG, TypeWebP:
 	case TypeHEIC, TypeHEIF:
-		return Derivative{}, fmt.Errorf("%w: %s needs a HEVC decoder, which pure Go lacks; teams get the link to no copy", ErrNoDerivative, obj.ContentType)
+		// libheif applies the container's rotation and mirroring (irot,
+		// imir; ISO/IEC 23008-12 §6.5.10); the EXIF orientation inside is
+		// informative only and must not be applied a second time.
+		orientation = 1
 	default:
 		return Derivative{}, fmt.Errorf("%w: %s", ErrNoDerivative, obj.ContentType)
+	}
+	limit, ok := s.rules[obj.ContentType]
+	if !ok {
+		return Derivative{}, fmt.Errorf("%w: %s not allowed", ErrNoDerivative, obj.ContentType)
 	}
 	select {
 	case s.dsem <- struct{}{}:
@@ -53,86 +55,72 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 		return Derivative{}, ctx.Err()
 	}
 
-	src, err := s.client.GetObject(ctx, s.cfg.Bucket, obj.Key, minio.GetObjectOptions{ServerSideEncryption: s.sse})
+	src, err := s.readObject(ctx, obj, limit)
 	if err != nil {
-		return Derivative{}, fmt.Errorf("media: derivative of %s: %w", obj.Key, s.classify(err))
-	}
-	defer src.Close()
-	cfg, err := decodeConfig(src)
-	if err != nil {
-		return Derivative{}, fmt.Errorf("%w: %s: image header unreadable: %w", ErrNoDerivative, obj.Key, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(s.cfg.MaxDecodePixels) {
-		return Derivative{}, fmt.Errorf("%w: %s is %d×%d pixels, over the %d-pixel decode limit",
-			ErrNoDerivative, obj.Key, cfg.Width, cfg.Height, s.cfg.MaxDecodePixels)
-	}
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return Derivative{}, fmt.Errorf("media: derivative of %s: %w", obj.Key, err)
-	}
-	img, err := decodeSafely(decode, src)
-	if err != nil && obj.ContentType == TypeJPEG {
-		// Damaged JPEG: decode what is there, as a browser would.
-		if _, serr := src.Seek(0, io.SeekStart); serr != nil {
-			return Derivative{}, fmt.Errorf("media: derivative of %s: %w", obj.Key, serr)
-		}
-		var partial bool
-		img, partial, err = salvageJPEG(src)
-		if err == nil && partial {
-			s.log.WarnContext(ctx, "team copy made from a partly damaged JPEG", "key", obj.Key)
-		}
-	}
-	if err != nil {
-		return Derivative{}, fmt.Errorf("%w: %s: image unreadable: %w", ErrNoDerivative, obj.Key, err)
-	}
-	full := orient(fit(img, s.cfg.DerivativeMaxEdge), md.Orientation)
-	img = nil // let the decoded original go before encoding
-	thumb := fit(full, s.cfg.ThumbMaxEdge)
-
-	base := PrefixTeam + strings.TrimPrefix(obj.Key, PrefixOriginal)
-	d := Derivative{Key: base + ".jpg", ThumbKey: base + "-thumb.jpg", ContentType: TypeJPEG}
-	var buf bytes.Buffer
-	if obj.ContentType == TypeJPEG {
-		err = jpeg.Encode(&buf, full, &jpeg.Options{Quality: 85})
-	} else { // keep transparency
-		d.Key, d.ContentType = base+".png", TypePNG
-		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, full)
-	}
-	if err != nil {
-		return Derivative{}, fmt.Errorf("media: derivative of %s: encode: %w", obj.Key, err)
-	}
-	d.Size = int64(buf.Len())
-	if err := s.putSmall(ctx, d.Key, d.ContentType, buf.Bytes()); err != nil {
 		return Derivative{}, err
 	}
-	buf.Reset()
-	if err := jpeg.Encode(&buf, flatten(thumb), &jpeg.Options{Quality: 80}); err != nil {
-		return Derivative{}, fmt.Errorf("media: thumbnail of %s: encode: %w", obj.Key, err)
+	opts := vips.Options{
+		MaxEdge:     s.cfg.DerivativeMaxEdge,
+		ThumbEdge:   s.cfg.ThumbMaxEdge,
+		MaxPixels:   int64(s.cfg.MaxDecodePixels),
+		Orientation: orientation,
 	}
-	if err := s.putSmall(ctx, d.ThumbKey, TypeJPEG, buf.Bytes()); err != nil {
+	tc, err := vips.TeamCopy(src, opts)
+	if errors.Is(err, vips.ErrUnreadable) && obj.ContentType == TypeJPEG {
+		// Damaged JPEG: show what is there, as a browser would.
+		opts.Lenient = true
+		var lerr error
+		if tc, lerr = vips.TeamCopy(src, opts); lerr == nil {
+			s.log.WarnContext(ctx, "team copy made from a damaged JPEG", "key", obj.Key, "err", err)
+		}
+		err = lerr
+	}
+	switch {
+	case errors.Is(err, vips.ErrTooLarge):
+		return Derivative{}, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
+	case errors.Is(err, vips.ErrUnreadable):
+		return Derivative{}, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
+	case err != nil:
+		return Derivative{}, fmt.Errorf("media: derivative of %s: %w", obj.Key, err)
+	}
+
+	base := PrefixTeam + strings.TrimPrefix(obj.Key, PrefixOriginal)
+	d := Derivative{Key: base + ".jpg", ThumbKey: base + "-thumb.jpg", ContentType: TypeJPEG, Size: int64(len(tc.Full))}
+	if tc.PNG { // keeps transparency
+		d.Key, d.ContentType = base+".png", TypePNG
+	}
+	if err := s.putSmall(ctx, d.Key, d.ContentType, tc.Full); err != nil {
+		return Derivative{}, err
+	}
+	if err := s.putSmall(ctx, d.ThumbKey, TypeJPEG, tc.Thumb); err != nil {
 		_ = s.Delete(context.WithoutCancel(ctx), d.Key)
 		return Derivative{}, err
 	}
 	return d, nil
 }
 
-// decodeSafely turns a decoder panic into an error: the image decoders are
-// standard library code, but the input is not trusted.
-func decodeSafely(decode func(io.Reader) (image.Image, error), r io.Reader) (img image.Image, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			img, err = nil, fmt.Errorf("decoder panic: %v", p)
-		}
-	}()
-	return decode(r)
-}
-
-func salvageJPEG(r io.Reader) (img image.Image, partial bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			img, partial, err = nil, false, fmt.Errorf("decoder panic: %v", p)
-		}
-	}()
-	return jpegsalvage.Decode(r)
+// readObject reads a whole original into memory (libvips decodes from a
+// buffer), refusing more than limit bytes.
+func (s *Store) readObject(ctx context.Context, obj Object, limit int64) ([]byte, error) {
+	if obj.Size > limit {
+		return nil, fmt.Errorf("%w: %s: %d bytes, over the %d-byte limit of %s", ErrNoDerivative, obj.Key, obj.Size, limit, obj.ContentType)
+	}
+	src, err := s.client.GetObject(ctx, s.cfg.Bucket, obj.Key, minio.GetObjectOptions{ServerSideEncryption: s.sse})
+	if err != nil {
+		return nil, fmt.Errorf("media: derivative of %s: %w", obj.Key, s.classify(err))
+	}
+	defer src.Close()
+	var buf bytes.Buffer
+	if obj.Size > 0 {
+		buf.Grow(int(obj.Size) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(src, limit+1)); err != nil {
+		return nil, fmt.Errorf("media: derivative of %s: read: %w", obj.Key, s.classify(err))
+	}
+	if int64(buf.Len()) > limit {
+		return nil, fmt.Errorf("%w: %s: over the %d-byte limit of %s", ErrNoDerivative, obj.Key, limit, obj.ContentType)
+	}
+	return buf.Bytes(), nil
 }
 
 func (s *Store) putSmall(ctx context.Context, key, ct string, b []byte) error {

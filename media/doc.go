@@ -49,16 +49,21 @@
 //
 // # Team copies
 //
-// MakeDerivative decodes the image (refusing more than 48 MP; two decodes
-// at a time), scales it to at most 2048 px, applies the EXIF orientation
-// and re-encodes it from pixels: the copy carries no metadata at all
-// (position and time live in the database); Metadata.Dropped names what
-// the original had. A JPEG whose pixel data is damaged (corrupted.jpg)
-// is decoded as far as it goes by internal/jpegsalvage, a copy of
-// image/jpeg that returns the partial image as browsers show it. HEIC/HEIF
-// get no derivative: pure Go has no HEVC decoder (ErrNoDerivative).
-// Memory per derivative: the decoded image (≤ 48 MP: about 72 MB as
-// YCbCr 4:2:0) plus two 2048² RGBA frames (32 MB); at most two run at once.
+// MakeDerivative makes the team copy with libvips (internal/vips, a thin
+// cgo binding of our own): the original is read into memory (bounded by
+// its type's size limit), its header checked against MaxDecodePixels
+// (48 MP) before any decoding, then decoded once with shrink-on-load (the
+// JPEG decoder scales the DCT by 1/2…1/8, so a 4032×3024 photo is decoded
+// at 2016×1512 for the 1600 px copy), turned upright by the EXIF
+// orientation that Extract validated, converted to sRGB if it carries a
+// colour profile, and encoded without any metadata (no EXIF, XMP, IPTC,
+// ICC, comments); the thumbnail is made from the same pixels. HEIC/HEIF
+// are decoded by libheif, which applies the container's rotation. A JPEG
+// whose pixel data is damaged (corrupted.jpg), which libvips' own loader
+// gives up on, is read again through libvips' ImageMagick loader, which
+// shows it as far as it goes, as browsers do. Every other libvips loader
+// is blocked. At most MaxDerivatives (default: CPUs) run at once; each
+// holds the original plus about 10 MB of pixels.
 //
 // # Access and encryption
 //
@@ -80,6 +85,9 @@
 //	export FIELDGATE_TEST_S3_ENDPOINT=127.0.0.1:19000 \
 //	  FIELDGATE_TEST_S3_ACCESS_KEY=fieldgate FIELDGATE_TEST_S3_SECRET_KEY=fieldgate-secret
 //	go test -race ./media/...
+//
+// Building needs libvips-dev and pkg-config (deploy/dev/services installs
+// them); a server needs the runtime library libvips42.
 //
 // Optional: MEDIA_TEST_S3_TLS_ENDPOINT and MEDIA_TEST_S3_TLS_CA point
 // TestTLSStore at a MinIO with TLS (exercises SSE-C); MEDIA_RSS=1 runs the

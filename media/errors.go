@@ -11,8 +11,7 @@ var (
 	// ErrUnavailable means the object store cannot be reached or refused our credentials.
 	ErrUnavailable = errors.New("media: object store unavailable")
 	// ErrNoDerivative means no team copy can be made: the type has none (PDF,
-	// MP4, or HEIC, for which pure Go has no HEVC decoder), or the image is
-	// too large or its pixel data unreadable.
+	// MP4), or the image is too large or its pixel data unreadable.
 	ErrNoDerivative = errors.New("media: no derivative for this content type")
 	// ErrInvalidKey means a key was not one this package generates.
 	ErrInvalidKey = errors.New("media: invalid object key")

@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 		core:   minio.Core{Client: client},
 		rules:  make(map[string]int64, len(cfg.Types)),
 		sem:    make(chan struct{}, cfg.MaxConcurrent),
-		dsem:   make(chan struct{}, 2),
+		dsem:   make(chan struct{}, cfg.MaxDerivatives),
 		bufs:   newBufPool(int(cfg.PartSize)),
 	}
 	for _, t := range cfg.Types {

@@ -195,7 +195,11 @@ func TestDerivatives(t *testing.T) {
 	s := newTestStore(t, nil)
 	ctx := context.Background()
 	put := func(name string) (Object, Metadata, []byte) {
-		data, err := os.ReadFile(testsvc.Photo(t, name))
+		path := name
+		if !strings.Contains(name, "/") {
+			path = testsvc.Photo(t, name)
+		}
+		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,10 +266,42 @@ func TestDerivatives(t *testing.T) {
 		})
 	}
 
-	t.Run("HEIC has no derivative", func(t *testing.T) {
-		obj, md, _ := put("gps.heic")
-		if _, err := s.MakeDerivative(ctx, obj, md); !errors.Is(err, ErrNoDerivative) {
-			t.Fatalf("MakeDerivative(HEIC) = %v, want ErrNoDerivative", err)
+	t.Run("HEIC gets an upright team copy without metadata", func(t *testing.T) {
+		obj, md, orig := put("gps.heic")
+		if !bytes.Contains(orig, []byte("iPhone Test")) {
+			t.Fatal("test premise: the original names the phone")
+		}
+		d, err := s.MakeDerivative(ctx, obj, md)
+		if err != nil {
+			t.Fatalf("MakeDerivative(HEIC): %v", err)
+		}
+		if d.ContentType != TypeJPEG {
+			t.Errorf("content type %q, want JPEG", d.ContentType)
+		}
+		b := fetchPresigned(t, s, d.Key)
+		checkNoMetadata(t, "HEIC team copy", b, "iPhone")
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := img.Bounds().Size(); got != image.Pt(320, 240) {
+			t.Errorf("team copy %v, want 320×240", got)
+		}
+		checkUpright(t, img)
+	})
+
+	t.Run("damaged JPEG gets a team copy", func(t *testing.T) {
+		obj, md, _ := put(damagedJPEG)
+		d, err := s.MakeDerivative(ctx, obj, md)
+		if err != nil {
+			t.Fatalf("MakeDerivative(%s): %v", damagedJPEG, err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(fetchPresigned(t, s, d.Key)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := img.Bounds().Size(); got != image.Pt(1024, 768) {
+			t.Errorf("team copy %v, want 1024×768", got)
 		}
 	})
 }

@@ -146,6 +146,16 @@ func (rs *RuleSet) IsDispatcher(bareJID string) bool {
 	return ok
 }
 
+// Dispatchers returns the dispatchers' bare JIDs, sorted.
+func (rs *RuleSet) Dispatchers() []string {
+	out := make([]string, 0, len(rs.dispatchers))
+	for d := range rs.dispatchers {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Areas returns the names of all areas in file order.
 func (rs *RuleSet) Areas() []string {
 	out := make([]string, len(rs.areas))

@@ -34,6 +34,7 @@ type stack struct {
 	db     string
 	s3     *minio.Client
 	bucket string
+	stop   func() // stops serve and waits for it (restart tests)
 }
 
 func (s *stack) getenv(k string) string { return s.env[k] }
@@ -42,26 +43,45 @@ func (s *stack) getenv(k string) string { return s.env[k] }
 func startStack(t *testing.T, extra map[string]string) *stack {
 	t.Helper()
 	s := newStack(t, extra)
+	s.serve()
+
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter"}, s.getenv, &out, testWriter{t}); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	s.token = strings.TrimSpace(out.String())
+	s.waitReady()
+	return s
+}
+
+// serve starts `fieldgate serve` with the stack's environment; s.stop
+// ends it (a test may stop and serve again to restart the gateway).
+func (s *stack) serve() {
+	s.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	var serveErr error
 	go func() {
 		defer close(done)
-		serveErr = run(ctx, []string{"serve"}, s.getenv, pw, testWriter{t})
+		serveErr = run(ctx, []string{"serve"}, s.getenv, pw, testWriter{s.t})
 		pw.Close()
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-			if serveErr != nil && !t.Failed() {
-				t.Errorf("serve returned %v", serveErr)
+	var stopOnce sync.Once
+	s.stop = func() {
+		stopOnce.Do(func() {
+			cancel()
+			select {
+			case <-done:
+				if serveErr != nil && !s.t.Failed() {
+					s.t.Errorf("serve returned %v", serveErr)
+				}
+			case <-time.After(30 * time.Second):
+				s.t.Error("serve did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop within 30s")
-		}
-	})
+		})
+	}
+	s.t.Cleanup(func() { s.stop() })
 	lines := bufio.NewScanner(pr)
 	addrCh := make(chan string, 1)
 	go func() {
@@ -74,18 +94,10 @@ func startStack(t *testing.T, extra map[string]string) *stack {
 	select {
 	case s.base = <-addrCh:
 	case <-done:
-		t.Fatalf("serve failed to start: %v", serveErr)
+		s.t.Fatalf("serve failed to start: %v", serveErr)
 	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start within 60s")
+		s.t.Fatal("serve did not start within 60s")
 	}
-
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter"}, s.getenv, &out, testWriter{t}); err != nil {
-		t.Fatalf("token create: %v", err)
-	}
-	s.token = strings.TrimSpace(out.String())
-	s.waitReady()
-	return s
 }
 
 // newStack configures a stack on the test services without starting it.
@@ -136,7 +148,9 @@ func (s *stack) waitReady() {
 			}
 			_ = json.NewDecoder(resp.Body).Decode(&body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && body.Checks["xmpp"] == "connected" {
+			// Team rooms are created and made members-only at start-up;
+			// members can enter once they are ready.
+			if resp.StatusCode == http.StatusOK && body.Checks["xmpp"] == "connected" && body.Checks["rooms"] == "ok" {
 				return
 			}
 		}
@@ -561,8 +575,8 @@ func TestRulesHotReload(t *testing.T) {
 }
 
 // TestHEICReport: an iPhone HEIC photo is geotagged from its EXIF, the
-// room gets no link to the original (no privacy-safe copy exists), and the
-// API hands the original to the reporter through a checked redirect.
+// room gets a link to its team copy (never to the original), and the API
+// hands the original to the reporter through a checked redirect.
 func TestHEICReport(t *testing.T) {
 	s := startStack(t, nil)
 	room := testsvc.Room("tiefbau", s.suffix)
@@ -579,8 +593,13 @@ func TestHEICReport(t *testing.T) {
 	post := anna.WaitMessage(60*time.Second, "the post", func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
 	})
-	if !strings.Contains(post.Body, fmt.Sprintf("geo:%.6f,%.6f", *heicPhoto.Lat, *heicPhoto.Lon)) || !strings.Contains(post.Body, "keine Vorschau") || len(post.OOB) != 0 {
-		t.Errorf("HEIC post: want the EXIF position, a no-preview line and no link:\n%s\nOOB %v", post.Body, post.OOB)
+	if !strings.Contains(post.Body, fmt.Sprintf("geo:%.6f,%.6f", *heicPhoto.Lat, *heicPhoto.Lon)) || strings.Contains(post.Body, "keine Vorschau") || len(post.OOB) != 1 {
+		t.Errorf("HEIC post: want the EXIF position and one link to the team copy:\n%s\nOOB %v", post.Body, post.OOB)
+	}
+	for _, u := range post.OOB {
+		if !strings.Contains(u, "/team/") {
+			t.Errorf("room link %q is not a team copy", u)
+		}
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequest(http.MethodGet, s.base+rec["status_url"].(string)+"/media/1", nil)

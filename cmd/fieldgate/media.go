@@ -119,14 +119,12 @@ func inspectFile(w io.Writer, name string) (err error) {
 	}
 	fmt.Fprintf(w, "  camera:      %s\n", camera)
 	switch ct {
-	case media.TypeJPEG, media.TypePNG, media.TypeWebP:
+	case media.TypeJPEG, media.TypePNG, media.TypeWebP, media.TypeHEIC, media.TypeHEIF:
 		dropped := "nothing (no metadata found)"
 		if len(md.Dropped) > 0 {
 			dropped = strings.Join(md.Dropped, ", ")
 		}
 		fmt.Fprintf(w, "  team copy:   upright, re-encoded without any metadata; drops: %s\n", dropped)
-	case media.TypeHEIC, media.TypeHEIF:
-		fmt.Fprintf(w, "  team copy:   none (no HEVC decoder in pure Go); the original is never shared\n")
 	default:
 		fmt.Fprintf(w, "  team copy:   none for %s\n", ct)
 	}

@@ -49,7 +49,7 @@ func TestRunMediaInspect(t *testing.T) {
 				taken.Format("2006-01-02 15:04:05"), "1 (normal)", gps.Make + " " + gps.Model, "drops: GPS"}},
 		{"heic", []string{heic.Path}, 0,
 			[]string{"image/heic", fmt.Sprintf("lat=%.8f lon=%.8f alt=%.1f", *heic.Lat, *heic.Lon, *heic.Alt),
-				heic.Make + " " + heic.Model, "no HEVC decoder"}},
+				heic.Make + " " + heic.Model, "team copy:   upright, re-encoded without any metadata"}},
 		{"no gps", []string{photo(t, "orientation_6.jpg")}, 0,
 			[]string{"no position (no GPS data in EXIF)", "6 (rotated 90° clockwise)"}},
 		{"private and broken files", []string{private.Path, photo(t, "gps_no_refs.jpg"), photo(t, "no_exif.jpg"), truncated}, 0,

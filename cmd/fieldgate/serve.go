@@ -21,6 +21,7 @@ import (
 	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway"
+	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/migrations"
 	"github.com/fieldgate/fieldgate/routing"
@@ -147,24 +148,39 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("media storage: %w", err)
 	}
-	gw, err := gateway.New(gateway.Config{
-		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick,
-		Fetch: gateway.FetchConfig{Hosts: cfg.XMPP.UploadHosts, MaxBytes: cfg.XMPP.MaxAttachmentBytes},
-	}, rules, store, log)
-	if err != nil {
-		return err
-	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Messenger: gw, Logger: log},
+	// The service sends through the gateway, the gateway hands what arrives
+	// to the service: the service is built first with a messenger that the
+	// gateway fills in before anything runs (svc.Start below).
+	msgr := &gatewayMessenger{}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Messenger: msgr, Logger: log},
 		dispatchConfig(cfg, loc))
 	if err != nil {
 		return err
+	}
+	gw, err := gateway.New(gateway.Config{
+		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick,
+		Fetch: gateway.FetchConfig{Hosts: cfg.XMPP.UploadHosts, MaxBytes: cfg.XMPP.MaxAttachmentBytes},
+	}, svc, rules, store, log)
+	if err != nil {
+		return err
+	}
+	msgr.Messenger = gw
+	if cfg.OMEMO.Key != "" {
+		sealer, err := omemo.NewSealer(cfg.OMEMO.Key)
+		if err != nil {
+			return fmt.Errorf("omemo key: %w", err)
+		}
+		gw.EnableOMEMO(omemo.New(omemo.NewPG(pool), sealer, log))
 	}
 
 	svc.CountPostgresErrors(pgErrors)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
-	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg}
+	changes := svc.NewChangeFeed()
+	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes,
+		TrustedProxies: cfg.HTTP.TrustedProxies}
+	apiCfg.XMPPRooms = gw.RoomStatus
 	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
 		o, err := newOpen311(cfg, svc, store, rules, loc, log)
 		if err != nil {
@@ -183,7 +199,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.HTTP.TLSCert != "" {
 		scheme = "https"
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv, err := newHTTPServer(cfg, srv.Handler(), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	if err := svc.Start(ctx); err != nil {
 		ln.Close()
@@ -192,13 +212,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		// One replica holds the component connection (XEP-0114 allows one).
-		return svc.LeadXMPP(gctx, cfg.XMPP.Domain, func(ctx context.Context) error { return gw.Run(ctx, svc) })
+		return svc.LeadXMPP(gctx, cfg.XMPP.Domain, gw.Run)
 	})
 	g.Go(func() error { return rules.Watch(gctx) })
+	g.Go(func() error { return changes.Run(gctx) })
 	g.Go(func() error {
 		var err error
 		if cfg.HTTP.TLSCert != "" {
-			err = httpSrv.ServeTLS(ln, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+			err = httpSrv.ServeTLS(ln, "", "") // certificate from httpSrv.TLSConfig
 		} else {
 			err = httpSrv.Serve(ln)
 		}
@@ -273,6 +294,11 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintln(stdout, tok)
 	return nil
 }
+
+// gatewayMessenger is the dispatch service's Messenger: the gateway, set
+// once it is built (it needs the service first). Embedding the interface
+// forwards every Messenger method.
+type gatewayMessenger struct{ dispatch.Messenger }
 
 // staticRules stands in for the rules engine in commands that never route.
 type staticRules struct{}

@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"slices"
+	"strings"
+)
+
+// XEP-0045 owner and admin payloads the gateway sends to its team rooms.
+const (
+	nsMUCOwner = "http://jabber.org/protocol/muc#owner"
+	nsMUCAdmin = "http://jabber.org/protocol/muc#admin"
+	nsXData    = "jabber:x:data"
+)
+
+// ownerConfig is a submitted room configuration form (XEP-0045 §10.2,
+// FORM_TYPE muc#roomconfig, field names from §15.5.3).
+type ownerConfig struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/muc#owner query"`
+	Form    xForm
+}
+
+type xForm struct {
+	XMLName xml.Name `xml:"jabber:x:data x"`
+	Type    string   `xml:"type,attr"`
+	Fields  []xField `xml:"field"`
+}
+
+type xField struct {
+	Var    string   `xml:"var,attr"`
+	Type   string   `xml:"type,attr,omitempty"`
+	Values []string `xml:"value"`
+}
+
+// teamRoomConfig is how every team room must be configured: members-only
+// (strangers cannot enter), non-anonymous (commands are attributed to real
+// JIDs), persistent, hidden from the room directory, no invitations by
+// occupants, archived (stanza-ids for replies and reactions).
+func teamRoomConfig(name string) ownerConfig {
+	f := func(v, val string) xField { return xField{Var: v, Values: []string{val}} }
+	return ownerConfig{Form: xForm{Type: "submit", Fields: []xField{
+		{Var: "FORM_TYPE", Type: "hidden", Values: []string{"http://jabber.org/protocol/muc#roomconfig"}},
+		f("muc#roomconfig_roomname", name),
+		f("muc#roomconfig_membersonly", "1"),
+		f("muc#roomconfig_whois", "anyone"),
+		f("muc#roomconfig_persistentroom", "1"),
+		f("muc#roomconfig_publicroom", "0"),
+		f("muc#roomconfig_allowinvites", "0"),
+		f("muc#roomconfig_passwordprotectedroom", "0"),
+		f("muc#roomconfig_enablearchiving", "1"),
+	}}}
+}
+
+// adminQuery changes or lists affiliations (XEP-0045 §9.3-§9.8, §10.6).
+type adminQuery struct {
+	XMLName xml.Name    `xml:"http://jabber.org/protocol/muc#admin query"`
+	Items   []adminItem `xml:"item"`
+}
+
+type adminItem struct {
+	Affiliation string `xml:"affiliation,attr,omitempty"`
+	JID         string `xml:"jid,attr,omitempty"`
+	Nick        string `xml:"nick,attr,omitempty"`
+}
+
+// memberChanges compares a room's member list with the JIDs that should
+// be members and returns the affiliation changes: "member" for those to
+// add, "none" for those to remove. JIDs that hold owner or admin rights
+// (privileged) are left alone. The result is sorted by JID.
+func memberChanges(current []string, privileged []string, want []string) []adminItem {
+	norm := func(s []string) map[string]bool {
+		m := make(map[string]bool, len(s))
+		for _, j := range s {
+			m[strings.ToLower(strings.TrimSpace(j))] = true
+		}
+		return m
+	}
+	cur, priv, w := norm(current), norm(privileged), norm(want)
+	var out []adminItem
+	for j := range w {
+		if j != "" && !cur[j] && !priv[j] {
+			out = append(out, adminItem{Affiliation: "member", JID: j})
+		}
+	}
+	for j := range cur {
+		if !w[j] {
+			out = append(out, adminItem{Affiliation: "none", JID: j})
+		}
+	}
+	slices.SortFunc(out, func(a, b adminItem) int { return strings.Compare(a.JID, b.JID) })
+	return out
+}

@@ -1,0 +1,40 @@
+#ifndef FIELDGATE_TEAMCOPY_H
+#define FIELDGATE_TEAMCOPY_H
+
+#include <stddef.h>
+
+// fg_init starts libvips once: no operation cache (it would keep
+// references to caller buffers), every loader blocked except the ones we
+// use. Returns 0 on success.
+int fg_init(void);
+
+typedef struct {
+	int max_edge;      // longest edge of the team copy
+	int thumb_edge;    // longest edge of the thumbnail
+	double max_pixels; // refuse sources with more pixels (before decoding)
+	int orientation;   // EXIF orientation 1..8 to apply; 0 or 1: none
+	int magick;        // load with ImageMagick (lenient damaged-JPEG path)
+} fg_opts;
+
+typedef struct {
+	void *full;
+	size_t full_len;
+	void *thumb;
+	size_t thumb_len;
+	int png;                     // team copy is PNG (source has alpha)
+	int width, height;           // of the team copy
+	int src_width, src_height;   // of the source, as stored
+	char *err;                   // set on failure; free with g_free
+} fg_result;
+
+// Return codes of fg_team_copy.
+enum { FG_OK = 0, FG_ERR_UNREADABLE = 1, FG_ERR_TOO_LARGE = 2 };
+
+// fg_team_copy decodes buf once (shrink-on-load), applies the
+// orientation, strips all metadata and encodes the team copy and its
+// thumbnail. buf is only read during the call.
+int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r);
+
+void fg_result_free(fg_result *r);
+
+#endif

@@ -1,0 +1,128 @@
+// Package vips makes the team copy of a photo with libvips: one decode
+// with shrink-on-load, the orientation applied, all metadata stripped,
+// the team copy and its thumbnail encoded from the same pixels.
+//
+// It is a thin cgo binding of our own rather than a general one
+// (govips): the pipeline is one C call, which keeps the caller's buffer
+// inside that call, and needs libvips options the general bindings do not
+// expose (thumbnail without auto-rotation, ImageMagick for damaged JPEGs
+// that libvips' own JPEG loader gives up on after 100 warnings, blocking
+// every other loader). Build needs libvips-dev (pkg-config vips ≥ 8.13);
+// at run time libvips42.
+package vips
+
+/*
+#cgo pkg-config: vips
+#include <stdlib.h>
+#include <glib.h>
+#include "teamcopy.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Errors of TeamCopy; match with errors.Is.
+var (
+	// ErrTooLarge: the source has more pixels than Options.MaxPixels
+	// (found from its header, before any decoding).
+	ErrTooLarge = errors.New("vips: image exceeds the pixel limit")
+	// ErrUnreadable: libvips could not decode the image.
+	ErrUnreadable = errors.New("vips: image unreadable")
+)
+
+// Options bound and shape a team copy.
+type Options struct {
+	MaxEdge   int   // longest edge of the team copy in pixels
+	ThumbEdge int   // longest edge of the thumbnail in pixels
+	MaxPixels int64 // sources with more pixels are refused
+	// Orientation is the EXIF orientation (TIFF tag 0x0112, 1..8) to apply;
+	// 0 or 1 leave the pixels as stored.
+	Orientation int
+	// Lenient decodes with ImageMagick's JPEG reader, which shows a damaged
+	// JPEG as far as it goes, as browsers do (slower; for the fallback only).
+	Lenient bool
+}
+
+// Result is a team copy: Full is JPEG (PNG when the source has alpha),
+// Thumb is always JPEG. Neither carries any metadata (no EXIF, XMP, IPTC
+// or ICC profile; colours were converted to sRGB first).
+type Result struct {
+	Full, Thumb               []byte
+	PNG                       bool
+	Width, Height             int // of Full
+	SourceWidth, SourceHeight int // of the source as stored (before orientation)
+}
+
+var (
+	initOnce sync.Once
+	initErr  error
+)
+
+// Init starts libvips; TeamCopy calls it. It fails when libvips cannot start.
+func Init() error {
+	initOnce.Do(func() {
+		if C.fg_init() != 0 {
+			initErr = errors.New("vips: libvips failed to start")
+		}
+	})
+	return initErr
+}
+
+// TeamCopy decodes src (JPEG, PNG, WebP, HEIC/HEIF) once and returns its
+// team copy and thumbnail. src is not retained. Errors wrap ErrTooLarge or
+// ErrUnreadable with libvips' message.
+func TeamCopy(src []byte, o Options) (Result, error) {
+	if err := Init(); err != nil {
+		return Result{}, err
+	}
+	if len(src) == 0 {
+		return Result{}, fmt.Errorf("%w: empty", ErrUnreadable)
+	}
+	if o.MaxEdge <= 0 || o.ThumbEdge <= 0 || o.MaxPixels <= 0 {
+		return Result{}, fmt.Errorf("vips: options %+v: edges and pixel limit must be > 0", o)
+	}
+	opts := C.fg_opts{
+		max_edge:    C.int(o.MaxEdge),
+		thumb_edge:  C.int(o.ThumbEdge),
+		max_pixels:  C.double(o.MaxPixels),
+		orientation: C.int(o.Orientation),
+	}
+	if o.Lenient {
+		opts.magick = 1
+	}
+	var r C.fg_result
+	code := C.fg_team_copy(unsafe.Pointer(&src[0]), C.size_t(len(src)), &opts, &r)
+	defer C.fg_result_free(&r)
+	res := Result{SourceWidth: int(r.src_width), SourceHeight: int(r.src_height)}
+	switch code {
+	case C.FG_OK:
+	case C.FG_ERR_TOO_LARGE:
+		return res, fmt.Errorf("%w: %d×%d pixels, limit %d", ErrTooLarge, res.SourceWidth, res.SourceHeight, o.MaxPixels)
+	default:
+		msg := "unknown error"
+		if r.err != nil {
+			msg = strings.TrimSpace(C.GoString(r.err))
+		}
+		return res, fmt.Errorf("%w: %s", ErrUnreadable, firstLine(msg))
+	}
+	res.Full = C.GoBytes(r.full, C.int(r.full_len))
+	res.Thumb = C.GoBytes(r.thumb, C.int(r.thumb_len))
+	res.PNG = r.png != 0
+	res.Width, res.Height = int(r.width), int(r.height)
+	return res, nil
+}
+
+// firstLine keeps libvips' first message: a damaged file repeats one per
+// scanline.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

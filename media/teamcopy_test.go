@@ -1,0 +1,291 @@
+package media
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"testing"
+
+	"github.com/fieldgate/fieldgate/media/internal/vips"
+)
+
+// Marker colours at the corners of the upright picture: a mirror or a
+// wrong rotation moves at least one of them.
+var (
+	markTL = color.RGBA{220, 20, 20, 255} // top left: red
+	markTR = color.RGBA{20, 20, 220, 255} // top right: blue
+	markBL = color.RGBA{20, 200, 20, 255} // bottom left: green
+)
+
+// upright draws a w×h grey picture with coloured squares in three corners.
+func upright(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	s := w / 8
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.RGBA{128, 128, 128, 255}
+			switch {
+			case x < s && y < s:
+				c = markTL
+			case x >= w-s && y < s:
+				c = markTR
+			case x < s && y >= h-s:
+				c = markBL
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+// stored returns how a camera stores the upright picture d when it tags
+// it with EXIF orientation o (TIFF 6.0 tag 0x0112): the inverse of what a
+// viewer applies.
+func stored(d *image.RGBA, o int) *image.RGBA {
+	w, h := d.Bounds().Dx(), d.Bounds().Dy()
+	sw, sh := w, h
+	if o >= 5 {
+		sw, sh = h, w
+	}
+	s := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	for sy := 0; sy < sh; sy++ {
+		for sx := 0; sx < sw; sx++ {
+			var x, y int
+			switch o {
+			case 1:
+				x, y = sx, sy
+			case 2: // mirrored horizontally
+				x, y = w-1-sx, sy
+			case 3: // rotated 180°
+				x, y = w-1-sx, h-1-sy
+			case 4: // mirrored vertically
+				x, y = sx, h-1-sy
+			case 5: // transposed
+				x, y = sy, sx
+			case 6: // viewer rotates 90° clockwise
+				x, y = w-1-sy, sx
+			case 7: // transversed
+				x, y = w-1-sy, h-1-sx
+			case 8: // viewer rotates 90° counter-clockwise
+				x, y = sy, h-1-sx
+			}
+			s.SetRGBA(sx, sy, d.RGBAAt(x, y))
+		}
+	}
+	return s
+}
+
+// withMetadata inserts after SOI what phones and cameras write: EXIF with
+// the orientation and a serial number, XMP with an owner, an ICC profile
+// segment, an IPTC segment and a comment.
+func withMetadata(t *testing.T, jpg []byte, orientation int, secret string) []byte {
+	t.Helper()
+	// TIFF, little endian: IFD0 with Orientation (SHORT) and Make (ASCII).
+	val := append([]byte(secret), 0)
+	var tiff bytes.Buffer
+	tiff.WriteString("II*\x00")
+	le := binary.LittleEndian
+	tiff.Write(le.AppendUint32(nil, 8))
+	tiff.Write(le.AppendUint16(nil, 2))
+	entry := func(tag, typ uint16, count, value uint32) {
+		tiff.Write(le.AppendUint16(nil, tag))
+		tiff.Write(le.AppendUint16(nil, typ))
+		tiff.Write(le.AppendUint32(nil, count))
+		tiff.Write(le.AppendUint32(nil, value))
+	}
+	entry(0x010F, 2, uint32(len(val)), 8+2+2*12+4)
+	entry(0x0112, 3, 1, uint32(orientation))
+	tiff.Write(le.AppendUint32(nil, 0))
+	tiff.Write(val)
+	seg := func(marker byte, payload []byte) []byte {
+		b := []byte{0xFF, marker, 0, 0}
+		binary.BigEndian.PutUint16(b[2:], uint16(len(payload)+2))
+		return append(b, payload...)
+	}
+	var out bytes.Buffer
+	out.Write(jpg[:2])
+	out.Write(seg(0xE1, append([]byte("Exif\x00\x00"), tiff.Bytes()...)))
+	out.Write(seg(0xE1, []byte("http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta><dc:creator>"+secret+"</dc:creator></x:xmpmeta>")))
+	out.Write(seg(0xE2, []byte("ICC_PROFILE\x00\x01\x01"+secret)))
+	out.Write(seg(0xED, []byte("Photoshop 3.0\x00"+secret)))
+	out.Write(seg(0xFE, []byte(secret)))
+	out.Write(jpg[2:])
+	return out.Bytes()
+}
+
+func encodeJPEG(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// near reports whether two colours differ by at most 40 per channel (JPEG
+// and resampling blur the marker edges, not their middles).
+func near(a color.Color, b color.RGBA) bool {
+	r, g, bl, _ := a.RGBA()
+	d := func(x uint32, y uint8) bool { v := int(x>>8) - int(y); return v > -40 && v < 40 }
+	return d(r, b.R) && d(g, b.G) && d(bl, b.B)
+}
+
+// checkMarkers decodes a team copy and checks its size and the markers.
+func checkMarkers(t *testing.T, name string, b []byte, wantW, wantH int) {
+	t.Helper()
+	img, err := jpeg.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: does not decode: %v", name, err)
+	}
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	if w != wantW || h != wantH {
+		t.Fatalf("%s: %d×%d, want %d×%d", name, w, h, wantW, wantH)
+	}
+	in := w / 32 // well inside each marker square (w/8)
+	for _, c := range []struct {
+		x, y int
+		want color.RGBA
+		name string
+	}{{in, in, markTL, "top left red"}, {w - 1 - in, in, markTR, "top right blue"}, {in, h - 1 - in, markBL, "bottom left green"}} {
+		if got := img.At(c.x, c.y); !near(got, c.want) {
+			t.Errorf("%s: %s at (%d,%d) is %v", name, c.name, c.x, c.y, got)
+		}
+	}
+}
+
+// checkNoMetadata parses the JPEG's segments: nothing but the pixels'
+// own tables may be left, and the secret nowhere.
+func checkNoMetadata(t *testing.T, name string, b []byte, secret string) {
+	t.Helper()
+	info, err := scanJPEG(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("%s: scan: %v", name, err)
+	}
+	if info.tiff != nil || info.xmp || info.iptc || info.icc || info.comment || info.others {
+		t.Errorf("%s: metadata left: exif=%v xmp=%v iptc=%v icc=%v comment=%v other APPn=%v",
+			name, info.tiff != nil, info.xmp, info.iptc, info.icc, info.comment, info.others)
+	}
+	if bytes.Contains(b, []byte(secret)) {
+		t.Errorf("%s contains the secret %q", name, secret)
+	}
+}
+
+var teamOpts = vips.Options{MaxEdge: 400, ThumbEdge: 100, MaxPixels: 48_000_000}
+
+func TestTeamCopyUprightEveryOrientation(t *testing.T) {
+	const secret = "SERIAL-F70501740"
+	d := upright(800, 600)
+	for o := 1; o <= 8; o++ {
+		src := withMetadata(t, encodeJPEG(t, stored(d, o)), o, secret)
+		md, err := Extract(bytes.NewReader(src), int64(len(src)), TypeJPEG)
+		if err != nil || md.Orientation != o {
+			t.Fatalf("orientation %d: Extract = %d, %v", o, md.Orientation, err)
+		}
+		opts := teamOpts
+		opts.Orientation = md.Orientation
+		tc, err := vips.TeamCopy(src, opts)
+		if err != nil {
+			t.Fatalf("orientation %d: %v", o, err)
+		}
+		if tc.PNG {
+			t.Errorf("orientation %d: PNG team copy for a JPEG", o)
+		}
+		checkMarkers(t, "team copy", tc.Full, 400, 300)
+		checkMarkers(t, "thumbnail", tc.Thumb, 100, 75)
+		checkNoMetadata(t, "team copy", tc.Full, secret)
+		checkNoMetadata(t, "thumbnail", tc.Thumb, secret)
+	}
+}
+
+func TestTeamCopySmallImageKeepsSize(t *testing.T) {
+	tc, err := vips.TeamCopy(encodeJPEG(t, upright(320, 240)), teamOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMarkers(t, "team copy", tc.Full, 320, 240)
+	checkMarkers(t, "thumbnail", tc.Thumb, 100, 75)
+}
+
+func TestTeamCopyPNGAlpha(t *testing.T) {
+	img := upright(400, 200)
+	img.SetRGBA(200, 100, color.RGBA{0, 0, 0, 0})
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	tc, err := vips.TeamCopy(b.Bytes(), teamOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tc.PNG {
+		t.Fatal("team copy of a PNG with alpha is not PNG")
+	}
+	out, err := png.Decode(bytes.NewReader(tc.Full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Bounds().Size(); got != image.Pt(400, 200) {
+		t.Errorf("size %v, want 400×200", got)
+	}
+	checkMarkers(t, "thumbnail", tc.Thumb, 100, 50)
+}
+
+func TestTeamCopyRefusesOverPixelLimit(t *testing.T) {
+	// The header says 30000×30000 (900 MP); the pixel data is a few bytes.
+	// The limit must be applied before decoding.
+	src := encodeJPEG(t, image.NewGray(image.Rect(0, 0, 16, 16)))
+	i := bytes.Index(src, []byte{0xFF, 0xC0})
+	if i < 0 {
+		t.Fatal("no SOF0")
+	}
+	binary.BigEndian.PutUint16(src[i+5:], 30000)
+	binary.BigEndian.PutUint16(src[i+7:], 30000)
+	_, err := vips.TeamCopy(src, teamOpts)
+	if !errors.Is(err, vips.ErrTooLarge) {
+		t.Fatalf("TeamCopy(900 MP header) = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestTeamCopyGarbage(t *testing.T) {
+	for _, src := range [][]byte{[]byte("not an image at all"), {0xFF, 0xD8, 0xFF, 0xE0, 0, 2}, {0x89, 'P', 'N', 'G'}} {
+		if _, err := vips.TeamCopy(src, teamOpts); !errors.Is(err, vips.ErrUnreadable) {
+			t.Errorf("TeamCopy(%q) = %v, want ErrUnreadable", src, err)
+		}
+	}
+}
+
+// damagedJPEG is made by testdata/make_damaged.sh: its restart markers
+// are out of sequence, hundreds of libjpeg warnings.
+const damagedJPEG = "testdata/damaged_restart.jpg"
+
+// TestTeamCopyDamagedJPEG: libvips' JPEG loader gives up on a JPEG with
+// broken pixel data; the lenient reader still makes a metadata-free copy
+// of the right size.
+func TestTeamCopyDamagedJPEG(t *testing.T) {
+	src, err := os.ReadFile(damagedJPEG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vips.TeamCopy(src, teamOpts); !errors.Is(err, vips.ErrUnreadable) {
+		t.Errorf("strict TeamCopy(damaged) = %v, want ErrUnreadable (else the lenient path is untested)", err)
+	}
+	opts := teamOpts
+	opts.Lenient = true
+	tc, err := vips.TeamCopy(src, opts)
+	if err != nil {
+		t.Fatalf("lenient TeamCopy: %v", err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(tc.Full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.Bounds().Size(); got != image.Pt(400, 300) {
+		t.Errorf("size %v, want 400×300 (1024×768 scaled)", got)
+	}
+	checkNoMetadata(t, "team copy", tc.Full, "ImageMagick")
+}
