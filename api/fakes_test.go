@@ -157,6 +157,7 @@ func (f *fakeDomain) IncidentDetail(ctx context.Context, ref string) (dispatch.I
 }
 
 func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }
+func (f *fakeDomain) DiscardObjects(context.Context, ...string) {}
 
 func (f *fakeDomain) lastCommand() any {
 	f.mu.Lock()
