@@ -17,6 +17,7 @@ import (
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 // OMEMO is what the gateway needs from gateway/omemo: each function
@@ -29,6 +30,7 @@ type OMEMO interface {
 	NeedsBundle(ctx context.Context, address, jid string, dev uint32) (bool, error)
 	SessionDevices(ctx context.Context, address, jid string) ([]uint32, error)
 	Maintain(ctx context.Context, address string) (bool, error)
+	Fingerprint(ctx context.Context, address string) (string, error)
 }
 
 var _ OMEMO = (*omemo.Manager)(nil)
@@ -106,12 +108,16 @@ func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *in
 		return false
 	}
 	local := strings.ToLower(to.Localpart())
-	if _, isAddr := g.rules.Current().Address(local); !isAddr {
+	addr, isAddr := g.rules.Current().Address(local)
+	if !isAddr {
 		return false
 	}
 	fail := func(typ, cond string) bool {
 		_ = t.Encode(iqError{ID: iq.ID, From: iq.To, To: iq.From, Type: "error", Error: stanzaErr(typ, cond, "")})
 		return true
+	}
+	if addr.Encryption == routing.EncryptionOff {
+		return fail("cancel", "item-not-found") // publishes no keys
 	}
 	if iq.Type != "get" || iq.PubSub.Items == nil {
 		// Nobody may publish to or subscribe at an address's nodes; the
@@ -225,6 +231,10 @@ var omemoTexts = map[string][2]string{
 	"file_failed": {
 		"Eine verschlüsselte Datei konnte nicht übernommen werden (Download oder Prüfung fehlgeschlagen). Die Nachricht wurde NICHT angenommen; bitte erneut senden.",
 		"An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again.",
+	},
+	"required": {
+		"Diese Adresse nimmt nur verschlüsselte Meldungen an. Ihre Nachricht wurde NICHT angenommen: bitte OMEMO-Verschlüsselung einschalten und erneut senden.",
+		"This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again.",
 	},
 	"omemo_off": {
 		"Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden.",
@@ -397,4 +407,65 @@ func (g *Gateway) sendEncrypted(ctx context.Context, cm dispatch.ChatMessage, id
 		OriginID:   &outID{ID: id},
 		Request:    &outEmpty{XMLName: xmlName(nsReceipts, "request")},
 	})
+}
+
+// encryptionPolicy applies the address's OMEMO policy to a 1:1 message
+// and opens it when it is encrypted. It reports false when the message is
+// done with (answered or nothing to file). Strangers and unknown
+// addresses pass through to be refused as usual.
+func (g *Gateway) encryptionPolicy(ctx context.Context, m *inMessage, to jid.JID, sender string) bool {
+	local := strings.ToLower(to.Localpart())
+	addr, ok := g.rules.Current().Address(local)
+	if !ok || !addr.Allows(sender) {
+		return true
+	}
+	if m.Encrypted == nil {
+		if addr.Encryption == routing.EncryptionRequired && strings.TrimSpace(m.body()) != "" {
+			g.reply(ctx, m, local, omemoText(addr.Language, "required"))
+			return false
+		}
+		return true
+	}
+	if addr.Encryption == routing.EncryptionOff {
+		g.reply(ctx, m, local, omemoText(addr.Language, "omemo_off"))
+		return false
+	}
+	return g.openEncrypted(ctx, m, local, addr.Language)
+}
+
+// dataForm is an XEP-0004 result form (for XEP-0128 disco extensions).
+type dataForm struct {
+	Type   string      `xml:"type,attr"`
+	Fields []formField `xml:"field"`
+}
+
+type formField struct {
+	Var    string `xml:"var,attr"`
+	Type   string `xml:"type,attr,omitempty"`
+	Values []string `xml:"value"`
+}
+
+// omemoDiscoForm publishes an address's OMEMO device and fingerprint in
+// its disco#info (XEP-0128), so that people can compare what their client
+// shows with what the town publishes.
+func (g *Gateway) omemoDiscoForm(local string, addr routing.Address) *dataForm {
+	if g.omemo == nil || addr.Encryption == routing.EncryptionOff {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	dl, err := g.omemo.m.DeviceList(ctx, local)
+	if err != nil || len(dl.Devices) == 0 {
+		return nil
+	}
+	fp, err := g.omemo.m.Fingerprint(ctx, local)
+	if err != nil {
+		return nil
+	}
+	return &dataForm{Type: "result", Fields: []formField{
+		{Var: "FORM_TYPE", Type: "hidden", Values: []string{"urn:fieldgate:omemo:0"}},
+		{Var: "device", Values: []string{strconv.FormatUint(uint64(dl.Devices[0].ID), 10)}},
+		{Var: "fingerprint", Values: []string{fp}},
+		{Var: "policy", Values: []string{addr.Encryption}},
+	}}
 }

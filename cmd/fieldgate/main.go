@@ -53,6 +53,7 @@ Usage:
   fieldgate verify-backup DIR | --live    check a backup, or that the database's media exist in S3
   fieldgate restore DIR                 restore a backup into an empty database and a bucket
   fieldgate omemo fingerprints [--config FILE]  OMEMO fingerprints of every function address (to publish)
+  fieldgate omemo trust ADDRESS JID DEVICE FINGERPRINT  pin a correspondent device's verified key
   fieldgate version
 
 Configuration: a YAML file (--config or FIELDGATE_CONFIG) and FIELDGATE_* environment variables; see deploy/fieldgate.example.yaml.

@@ -165,7 +165,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	msgr.Messenger = gw
-	if cfg.OMEMO.Key != "" {
+	if cfg.OMEMO.Key == "" {
+		for _, a := range rules.Current().Addresses() {
+			if a.Encryption == routing.EncryptionRequired {
+				return fmt.Errorf("address %q requires OMEMO encryption, but no key is set: set FIELDGATE_OMEMO_KEY or omemo.key_file (docs/omemo.md)", a.Name)
+			}
+		}
+	} else {
 		sealer, err := omemo.NewSealer(cfg.OMEMO.Key)
 		if err != nil {
 			return fmt.Errorf("omemo key: %w", err)
