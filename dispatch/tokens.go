@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Roles an API token can hold.
@@ -34,10 +35,45 @@ func (t Token) Sender() string { return "token:" + t.Name }
 
 const tokenPrefix = "fg_"
 
-// CreateToken stores a new token and returns its secret, which is shown
-// once: only its SHA-256 is kept. secret may be given (e.g. a fixed dev
-// token); empty generates 32 random bytes.
+// Tokens creates, revokes and checks API tokens. It needs only the
+// database and a clock, so `fieldgate token` uses it without a Service.
+type Tokens struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+// NewTokens returns the token store on pool; now is the clock (nil =
+// time.Now).
+func NewTokens(pool *pgxpool.Pool, now func() time.Time) *Tokens {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tokens{pool: pool, now: func() time.Time { return now().UTC() }}
+}
+
+// tokens is the service's token store.
+func (s *Service) tokens() *Tokens { return &Tokens{pool: s.pool, now: s.now} }
+
+// CreateToken stores a new token and returns its secret (Tokens.Create).
 func (s *Service) CreateToken(ctx context.Context, name string, roles []string, ttl time.Duration, secret string) (string, error) {
+	return s.tokens().Create(ctx, name, roles, ttl, secret)
+}
+
+// RevokeToken disables a token by name (Tokens.Revoke).
+func (s *Service) RevokeToken(ctx context.Context, name string) error {
+	return s.tokens().Revoke(ctx, name)
+}
+
+// Authenticate returns the token for a presented secret (Tokens.Authenticate).
+func (s *Service) Authenticate(ctx context.Context, secret string) (Token, error) {
+	return s.tokens().Authenticate(ctx, secret)
+}
+
+// Create stores a new token and returns its secret, which is shown
+// once: only its SHA-256 is kept. secret may be given (e.g. a fixed dev
+// token); empty generates 32 random bytes. Errors: ErrInvalid for a bad
+// name, role or secret; ErrConflict for a name in use.
+func (s *Tokens) Create(ctx context.Context, name string, roles []string, ttl time.Duration, secret string) (string, error) {
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\n:") {
 		return "", errorf(ErrInvalid, "token name must be 1-64 characters without spaces or colons")
 	}
@@ -75,8 +111,8 @@ func (s *Service) CreateToken(ctx context.Context, name string, roles []string, 
 	return secret, nil
 }
 
-// RevokeToken disables a token by name.
-func (s *Service) RevokeToken(ctx context.Context, name string) error {
+// Revoke disables a token by name; ErrNotFound when there is no active one.
+func (s *Tokens) Revoke(ctx context.Context, name string) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL`, name, s.now())
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
@@ -87,8 +123,9 @@ func (s *Service) RevokeToken(ctx context.Context, name string) error {
 	return nil
 }
 
-// Authenticate returns the token for a presented secret.
-func (s *Service) Authenticate(ctx context.Context, secret string) (Token, error) {
+// Authenticate returns the token for a presented secret; ErrForbidden for
+// a missing, unknown, expired or revoked one.
+func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error) {
 	if secret == "" {
 		return Token{}, errorf(ErrForbidden, "missing bearer token")
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -252,61 +251,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return err
 }
 
-func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
-		fmt.Fprintln(stderr, "usage: fieldgate token create --name NAME --role reporter|dispatcher|team:<id>[,…] [--ttl DURATION] | token revoke --name NAME")
-		return exitError{2}
-	}
-	var name, roles, secretFile string
-	var ttl time.Duration
-	cfg, _, err := commonFlags("token "+args[0], args[1:], getenv, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&name, "name", "", "token name (who uses it, e.g. the app)")
-		fs.StringVar(&roles, "role", dispatch.RoleReporter, "comma-separated roles")
-		fs.DurationVar(&ttl, "ttl", 0, "lifetime (0 = no expiry)")
-		fs.StringVar(&secretFile, "secret-file", "", "use the secret in this file instead of generating one (dev setups)")
-	})
-	if err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: staticRules{}, Logger: newLogger(cfg, stderr)}, dispatch.Config{})
-	if err != nil {
-		return err
-	}
-	if args[0] == "revoke" {
-		if err := svc.RevokeToken(ctx, name); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "token %q revoked\n", name)
-		return nil
-	}
-	secret := ""
-	if secretFile != "" {
-		if err := readSecret(&secret, secretFile); err != nil {
-			return err
-		}
-	}
-	tok, err := svc.CreateToken(ctx, name, strings.Split(roles, ","), ttl, secret)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, tok)
-	return nil
-}
-
 // gatewayMessenger is the dispatch service's Messenger: the gateway, set
 // once it is built (it needs the service first). Embedding the interface
 // forwards every Messenger method.
 type gatewayMessenger struct{ dispatch.Messenger }
-
-// staticRules stands in for the rules engine in commands that never route.
-type staticRules struct{}
-
-func (staticRules) Current() *routing.RuleSet { return nil }
