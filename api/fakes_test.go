@@ -156,7 +156,7 @@ func (f *fakeDomain) IncidentDetail(ctx context.Context, ref string) (dispatch.I
 	return dispatch.IncidentDetail{Incident: inc}, nil
 }
 
-func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }
+func (f *fakeDomain) Ping(context.Context) error                { return f.pingErr }
 func (f *fakeDomain) DiscardObjects(context.Context, ...string) {}
 
 func (f *fakeDomain) lastCommand() any {

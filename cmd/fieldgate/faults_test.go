@@ -696,7 +696,7 @@ func (s *stack) sweeper() *dispatch.Service {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: staticRules{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: noRules{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		dispatch.Config{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }, Sweep: dispatch.SweepConfig{Interval: -1}})
 	if err != nil {
 		s.t.Fatal(err)

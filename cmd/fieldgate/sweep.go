@@ -10,6 +10,7 @@ import (
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/migrations"
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 // runMediaSweep is `fieldgate media sweep [--dry-run] [--grace 1h]`:
@@ -42,7 +43,7 @@ func runMediaSweep(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("media store: %w", err)
 	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: staticRules{}, Logger: log},
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: noRules{}, Logger: log},
 		dispatch.Config{Sweep: dispatch.SweepConfig{Grace: grace, Interval: -1}})
 	if err != nil {
 		return err
@@ -58,3 +59,8 @@ func runMediaSweep(ctx context.Context, args []string, getenv func(string) strin
 	}
 	return err
 }
+
+// noRules stands in for the rules engine in commands that never route.
+type noRules struct{}
+
+func (noRules) Current() *routing.RuleSet { return nil }
