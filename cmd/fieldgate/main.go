@@ -43,6 +43,7 @@ Usage:
   fieldgate migrate [--config FILE]     apply database migrations
   fieldgate token create --name NAME --role ROLE[,ROLE] [--ttl 8760h] [--config FILE]
   fieldgate token revoke --name NAME [--config FILE]
+  fieldgate console-login USER [--role ROLE[,ROLE]] [--ttl 15m]  one-time console login link (roles from the rules by default)
   fieldgate rules check|explain|test …  check and try routing rules (see 'fieldgate rules help')
   fieldgate media inspect FILE…         show what fieldgate reads from photos
   fieldgate media sweep [--dry-run] [--grace 1h]  delete stored objects no report references (orphans)
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], getenv, stderr)
+	case "console-login":
+		return runConsoleLogin(ctx, args[1:], getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, args[1:], getenv, stdout, stderr)
 	case "rules":

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldgate/fieldgate/api"
+	"github.com/fieldgate/fieldgate/api/console"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
@@ -192,6 +193,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		apiCfg.Mount = append(apiCfg.Mount, o.Register)
+	}
+	if cfg.Console.Enabled == nil || *cfg.Console.Enabled {
+		con := console.New(consoleConfig(cfg), pool, svc, rules, svc.TemplateNames, log)
+		apiCfg.Mount = append(apiCfg.Mount, con.Register)
+		apiCfg.Sessions = con
 	}
 	srv := api.New(svc, store, rules, apiCfg, log)
 
