@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"mellium.im/xmlstream"
@@ -41,16 +40,13 @@ var _ OMEMO = (*omemo.Manager)(nil)
 // encrypted.
 type omemoEdge struct {
 	m OMEMO
-
-	mu      sync.Mutex
-	waiting map[string]chan *inIQ // our IQ id → its answer
 }
 
 // EnableOMEMO makes every function address an OMEMO endpoint. Call before
 // Run. Without it, addresses publish no keys and encrypted messages are
 // answered with a request to send unencrypted.
 func (g *Gateway) EnableOMEMO(m OMEMO) {
-	g.omemo = &omemoEdge{m: m, waiting: map[string]chan *inIQ{}}
+	g.omemo = &omemoEdge{m: m}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
@@ -90,17 +86,7 @@ type pubsubIt struct {
 // the answers to the gateway's own queries. It reports whether it handled
 // iq. It runs in the stream handler and writes on t.
 func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *inIQ) bool {
-	if iq.Type == "result" || iq.Type == "error" {
-		e.mu.Lock()
-		ch, ok := e.waiting[iq.ID]
-		delete(e.waiting, iq.ID)
-		e.mu.Unlock()
-		if ok {
-			ch <- iq
-		}
-		return ok
-	}
-	if iq.PubSub == nil {
+	if iq.PubSub == nil || (iq.Type != "get" && iq.Type != "set") {
 		return false
 	}
 	to, err := jid.Parse(iq.To)
@@ -158,15 +144,6 @@ func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *in
 	return true
 }
 
-type outIQ struct {
-	XMLName xml.Name `xml:"iq"`
-	ID      string   `xml:"id,attr"`
-	From    string   `xml:"from,attr"`
-	To      string   `xml:"to,attr"`
-	Type    string   `xml:"type,attr"`
-	Payload any
-}
-
 type pubsubItemsGet struct {
 	XMLName xml.Name `xml:"http://jabber.org/protocol/pubsub pubsub"`
 	Items   struct {
@@ -177,45 +154,28 @@ type pubsubItemsGet struct {
 // fetchItems asks a correspondent's PEP service for the items of node and
 // returns the inner XML of the answer's first item.
 func (e *omemoEdge) fetchItems(ctx context.Context, g *Gateway, from, to, node string) ([]byte, error) {
-	id := "fgq-" + randomID()
-	ch := make(chan *inIQ, 1)
-	e.mu.Lock()
-	e.waiting[id] = ch
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.waiting, id)
-		e.mu.Unlock()
-	}()
 	q := pubsubItemsGet{}
 	q.Items.Node = node
-	if err := g.send(ctx, outIQ{ID: id, From: from, To: to, Type: "get", Payload: q}); err != nil {
-		return nil, err
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r, err := g.requestFrom(ctx, from, to, "get", q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", node, err)
 	}
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(10 * time.Second):
-		return nil, fmt.Errorf("no answer from %s for %s", domainOf(to), node)
-	case iq := <-ch:
-		if iq.Type != "result" {
-			return nil, fmt.Errorf("%s answered an error for %s", domainOf(to), node)
-		}
-		var r struct {
-			Items struct {
-				Item []struct {
-					Inner []byte `xml:",innerxml"`
-				} `xml:"item"`
-			} `xml:"http://jabber.org/protocol/pubsub pubsub>items"`
-		}
-		if err := xml.Unmarshal(append(append([]byte("<iq>"), iq.Inner...), "</iq>"...), &r); err != nil {
-			return nil, fmt.Errorf("answer for %s: %w", node, err)
-		}
-		if len(r.Items.Item) == 0 {
-			return nil, fmt.Errorf("%s has no items on %s", domainOf(to), node)
-		}
-		return r.Items.Item[0].Inner, nil
+	var res struct {
+		Items struct {
+			Item []struct {
+				Inner []byte `xml:",innerxml"`
+			} `xml:"item"`
+		} `xml:"http://jabber.org/protocol/pubsub pubsub>items"`
 	}
+	if err := xml.Unmarshal(append(append([]byte("<iq>"), r.Inner...), "</iq>"...), &res); err != nil {
+		return nil, fmt.Errorf("answer for %s: %w", node, err)
+	}
+	if len(res.Items.Item) == 0 {
+		return nil, fmt.Errorf("%s has no items on %s", domainOf(to), node)
+	}
+	return res.Items.Item[0].Inner, nil
 }
 
 // Texts for encrypted conversations (German, English).
@@ -440,8 +400,8 @@ type dataForm struct {
 }
 
 type formField struct {
-	Var    string `xml:"var,attr"`
-	Type   string `xml:"type,attr,omitempty"`
+	Var    string   `xml:"var,attr"`
+	Type   string   `xml:"type,attr,omitempty"`
 	Values []string `xml:"value"`
 }
 
