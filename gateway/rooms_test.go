@@ -114,7 +114,7 @@ func TestMemberChanges(t *testing.T) {
 }
 
 func TestTeamRoomConfigForm(t *testing.T) {
-	b, err := xml.Marshal(teamRoomConfig("Tiefbau"))
+	b, err := xml.Marshal(teamRoomConfig("Tiefbau", archivingField))
 	if err != nil {
 		t.Fatal(err)
 	}
