@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
@@ -13,7 +14,7 @@ import (
 // evidence on its incident, never as a take; foreign ids are ignored.
 func TestRecordDelivery(t *testing.T) {
 	pool := testsvc.Pool(t)
-	svc := newService(t, pool, &recorder{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "tiefbau", Sender: "token:app", Text: "Wasserrohrbruch"})
 	if err != nil {

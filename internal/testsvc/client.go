@@ -43,6 +43,10 @@ type Message struct {
 		Text string `xml:"text"`
 	} `xml:"error"`
 	Archived *ArchivedMessage `xml:"urn:xmpp:mam:2 result"` // a result of RoomArchive (mam.go)
+	// Replace is set on an XEP-0308 correction: the id of the corrected message.
+	Replace *struct {
+		ID string `xml:"id,attr"`
+	} `xml:"urn:xmpp:message-correct:0 replace"`
 }
 
 // Client is a real XMPP client (c2s, SASL PLAIN on loopback) for tests.
@@ -230,6 +234,9 @@ func (c *Client) Upload(path, contentType string) string {
 		c.t.Fatal(err)
 	}
 	req.ContentLength = int64(len(data))
+	if req.Header == nil { // a slot without PUT headers (ejabberd) leaves it nil
+		req.Header = http.Header{}
+	}
 	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
