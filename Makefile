@@ -36,6 +36,15 @@ test-ejabberd:
 node-deps:
 	cd api/open311/nodeclient && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
+## faults: the fault suite's full form (300 reports per scenario, 20 kill rounds; about 20 minutes);
+## its table goes into deploy/SCALING.md. A short form runs under make test.
+faults:
+	deploy/dev/services start $(CURDIR)/var/test test
+	set -a; source var/test/env; set +a; \
+	  FIELDGATE_FAULTS=full $(GO) test -count=1 -timeout 60m -run 'TestRoomPostOnce|TestFault' -v ./cmd/fieldgate/ 2>&1 | \
+	  grep -v 'level=' | tee var/faults.log; rc=$${PIPESTATUS[0]}; \
+	  deploy/dev/services stop $(CURDIR)/var/test >/dev/null || true; exit $$rc
+
 ## test-short: unit tests only, no services
 test-short:
 	$(GO) test -short -count=1 ./...

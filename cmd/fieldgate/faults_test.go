@@ -155,7 +155,13 @@ func (r *replica) kill() {
 // faultStack is a stack whose gateway runs as replicas.
 func faultStack(t *testing.T, extra map[string]string) (*stack, *replica) {
 	t.Helper()
-	s := newStack(t, extra)
+	return newStack(t, extra).startFaulted()
+}
+
+// startFaulted starts the first replica and creates the API token.
+func (s *stack) startFaulted() (*stack, *replica) {
+	t := s.t
+	t.Helper()
 	r := s.startReplica("r1", nil)
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"token", "create", "--name", "faults-app", "--role", "reporter"}, s.getenv, &out, io.Discard); err != nil {
@@ -514,12 +520,12 @@ type faultRow struct {
 }
 
 func (r faultRow) String() string {
-	return fmt.Sprintf("| %-26s | %8d | %6d | %6d | %11d | %5d | %7d | %6d/%-6d | %7d | %8.1f |", r.scenario, r.accepted, r.stored, r.routed,
+	return fmt.Sprintf("| %-28s | %8d | %6d | %6d | %11d | %5d | %7d | %6d/%-6d | %7d | %8.1f |", r.scenario, r.accepted, r.stored, r.routed,
 		r.once, r.twice, r.missing, r.photosOK, r.photos, r.orphans, r.recovery.Seconds())
 }
 
-const faultTableHeader = "| scenario                   | accepted | stored | routed | posted once | twice | missing | photos (sha256 ok) | orphans | recovery s |\n" +
-	"|----------------------------|---------:|-------:|-------:|------------:|------:|--------:|--------------:|--------:|-----------:|"
+const faultTableHeader = "| scenario                     | accepted | stored | routed | posted once | twice | missing | photos (sha256 ok) | orphans | recovery s |\n" +
+	"|------------------------------|---------:|-------:|-------:|------------:|------:|--------:|--------------:|--------:|-----------:|"
 
 // verify waits until every accepted report is posted (or 3 minutes
 // pass), then counts everything the row reports, from the database, the
