@@ -48,7 +48,7 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 		}
 	}
 	b.WriteString("\n")
-	if t := strings.TrimSpace(rep.Text); t != "" {
+	if t := QuoteUserText(rep.Text); t != "" {
 		b.WriteString(t)
 		b.WriteString("\n")
 	}

@@ -80,7 +80,7 @@ func startStack(t *testing.T, extra map[string]string) *stack {
 	}
 
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter"}, s.getenv, &out, testWriter{t}); err != nil {
+	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter", "--address", "*"}, s.getenv, &out, testWriter{t}); err != nil {
 		t.Fatalf("token create: %v", err)
 	}
 	s.token = strings.TrimSpace(out.String())
@@ -533,7 +533,10 @@ func TestRulesHotReload(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	resp, err := http.Get(s.base + "/metrics")
+	// /metrics needs a token with the metrics role (issue 16).
+	mreq, _ := http.NewRequest(http.MethodGet, s.base+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer "+s.newToken("scraper", "metrics"))
+	resp, err := http.DefaultClient.Do(mreq)
 	if err != nil {
 		t.Fatal(err)
 	}

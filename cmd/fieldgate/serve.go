@@ -109,7 +109,7 @@ func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
 func mediaConfig(cfg *Config) media.Config {
 	return media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL,
+		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL, OriginalTTL: cfg.S3.OriginalTTL,
 		Encryption: cfg.S3.Encryption, MaxConcurrent: cfg.S3.MaxConcurrency,
 	}
 }
@@ -173,6 +173,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes,
 		TrustedProxies: cfg.HTTP.TrustedProxies}
 	apiCfg.XMPPRooms = gw.RoomStatus
+	apiCfg.UploadsPerToken, apiCfg.MinBodyRate = cfg.HTTP.UploadsPerToken, cfg.HTTP.MinBodyRate
+	apiCfg.MetricsElsewhere = cfg.HTTP.MetricsAddr != ""
 	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
 		o, err := newOpen311(cfg, svc, store, rules, loc, log)
 		if err != nil {
@@ -197,11 +199,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	var metricsLn net.Listener
+	if cfg.HTTP.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.HTTP.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (http.metrics_addr): %w", cfg.HTTP.MetricsAddr, err)
+		}
+	}
+	metricsSrv := &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+
 	if err := svc.Start(ctx); err != nil {
 		ln.Close()
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	if metricsLn != nil {
+		g.Go(func() error {
+			if err := metricsSrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		// One replica holds the component connection (XEP-0114 allows one).
 		return svc.LeadXMPP(gctx, cfg.XMPP.Domain, gw.Run)
@@ -224,7 +243,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
-		herr := httpSrv.Shutdown(sctx)
+		herr := errors.Join(httpSrv.Shutdown(sctx), metricsSrv.Shutdown(sctx))
 		qerr := svc.Stop(sctx)
 		return errors.Join(herr, qerr)
 	})
@@ -240,16 +259,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
-		fmt.Fprintln(stderr, "usage: fieldgate token create --name NAME --role reporter|dispatcher|team:<id>[,…] [--ttl DURATION] | token revoke --name NAME")
+		fmt.Fprintln(stderr, "usage: fieldgate token create --name NAME --role reporter|dispatcher|team:<id>[,…] [--address tiefbau,…|*] [--ttl DURATION] | token revoke --name NAME")
 		return exitError{2}
 	}
-	var name, roles, secretFile string
+	var name, roles, secretFile, addresses string
 	var ttl time.Duration
 	cfg, _, err := commonFlags("token "+args[0], args[1:], getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "token name (who uses it, e.g. the app)")
 		fs.StringVar(&roles, "role", dispatch.RoleReporter, "comma-separated roles")
 		fs.DurationVar(&ttl, "ttl", 0, "lifetime (0 = no expiry)")
 		fs.StringVar(&secretFile, "secret-file", "", "use the secret in this file instead of generating one (dev setups)")
+		fs.StringVar(&addresses, "address", "", "comma-separated function addresses it may file to (local parts, or * for all); default: public addresses only")
 	})
 	if err != nil {
 		return err
@@ -279,7 +299,8 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	tok, err := svc.CreateToken(ctx, name, strings.Split(roles, ","), ttl, secret)
+	tok, err := svc.CreateScopedToken(ctx, dispatch.TokenSpec{Name: name, Roles: strings.Split(roles, ","),
+		Addresses: strings.Split(addresses, ","), TTL: ttl, Secret: secret})
 	if err != nil {
 		return err
 	}
