@@ -149,6 +149,9 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 	now := s.now()
 	var fired bool
 	var firedPolicy string
+	// Who is on call is looked up before the row lock is taken (from
+	// memory: calendars are fetched by their own loop, never here).
+	onCall := s.onCallBeforeLock(ctx, s.rules.Current(), a, now)
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		inc, round, origin, err := lockIncident(ctx, tx, a.IncidentID)
 		if errors.Is(err, ErrNotFound) { // deleted by retention
@@ -165,7 +168,7 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 		if !ok || a.Level >= len(pol.Levels) {
 			return completeTx(ctx, tx, job) // the policy changed under us
 		}
-		targets, err := s.alert(ctx, tx, rs, inc, pol, a, now.Sub(inc.CreatedAt))
+		targets, err := s.alert(ctx, tx, rs, inc, pol, a, now.Sub(inc.CreatedAt), onCall)
 		if err != nil {
 			return err
 		}
@@ -209,7 +212,7 @@ func completeTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[
 
 // alert sends one level's messages and records who was alerted; it returns
 // the targets for the audit trail.
-func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc Incident, pol routing.Policy, a escalateArgs, age time.Duration) ([]string, error) {
+func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc Incident, pol routing.Policy, a escalateArgs, age time.Duration, onCall onCallAnswers) ([]string, error) {
 	team, _ := rs.Team(inc.Team)
 	lang := cmp.Or(team.Language, "de")
 	teamName := cmp.Or(team.Name, inc.Team)
@@ -273,8 +276,8 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 		case "oncall":
 			name := cmp.Or(t.Ref, team.OnCall)
 			sched, ok := rs.Schedule(name)
-			who := ""
-			if ok {
+			who, looked := onCall[name]
+			if ok && !looked { // the incident moved to another team since the look-up
 				who, ok = s.onCallAt(ctx, rs, sched, s.now())
 			}
 			if !ok || who == "" {

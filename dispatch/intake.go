@@ -24,11 +24,12 @@ const (
 // sent to anyone before the transaction commits; processing (EXIF, routing,
 // posting) continues in the job queue.
 //
-// XMPP messengers send photo, text and location as separate messages, so a
-// message from the same sender to the same address within the assembly
-// window joins the report being assembled; a later one, while the incident
-// is open, becomes a follow-up. A message whose idempotency key was seen
-// before returns the first receipt with Replayed set and stores nothing.
+// Nothing waits: every report is processed (routed, posted) at once. XMPP
+// messengers send photo, text and location as separate messages, so a
+// message from the same sender to the same address may join the sender's
+// latest case as a part (see group.go for the rules and their defaults);
+// the part completes the case in place. A message whose idempotency key was
+// seen before returns the first receipt with Replayed set and stores nothing.
 func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	if err := s.validate(&in); err != nil {
 		return Receipt{}, err
@@ -54,17 +55,17 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 			in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
 			return fmt.Errorf("lock sender: %w", err)
 		}
+		why := grouping{Reason: ReasonNoRecentCase}
+		prev := ""
 		if in.Channel == ChannelXMPP {
-			ok, err := s.appendToAssembling(ctx, tx, &in, now, &rec)
-			if ok || err != nil {
-				return err
-			}
-			ok, err = s.addFollowUp(ctx, tx, &in, now, &rec)
-			if ok || err != nil {
+			var joined bool
+			var err error
+			joined, why, prev, err = s.joinCase(ctx, tx, &in, now, &rec)
+			if joined || err != nil {
 				return err
 			}
 		}
-		return s.insertNew(ctx, tx, &in, now, &rec)
+		return s.insertNew(ctx, tx, &in, now, &rec, why, prev)
 	})
 	if errors.Is(err, errReplay) {
 		// A concurrent retry won the race; its transaction is the report.
@@ -86,41 +87,95 @@ const (
 	ModeFollowUp = "followup" // added to an open incident after routing
 )
 
-func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) error {
-	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
-	var seq int
-	year := now.In(s.cfg.TimeZone).Year()
-	if err := tx.QueryRow(ctx, `
-		INSERT INTO case_counters (year, last) VALUES ($1, 1)
-		ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
-		RETURNING last`, year).Scan(&seq); err != nil {
-		return fmt.Errorf("next case number: %w", err)
-	}
-	rec.CaseNumber = fmt.Sprintf("%d-%06d", year, seq)
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO incidents (id, case_number, state, address, priority, created_at, updated_at)
-		VALUES ($1, $2, 'received', $3, $4, $5, $5)`,
-		rec.IncidentID, rec.CaseNumber, in.Address, priorityFor(in.Urgent), now); err != nil {
-		return fmt.Errorf("insert incident: %w", err)
+func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string) error {
+	rec.ReportID, rec.Mode = mustV7(), ModeNew
+	var err error
+	if rec.IncidentID, rec.CaseNumber, err = s.newIncident(ctx, tx, in, now); err != nil {
+		return err
 	}
 	if err := s.insertReport(ctx, tx, in, now, rec, "report"); err != nil {
 		return err
 	}
-	if err := insertEvent(ctx, tx, rec.IncidentID, now, "received", in.Sender, in.Channel, "", StateReceived,
-		map[string]any{"address": in.Address, "media": len(in.Media)}); err != nil {
+	detail := map[string]any{"address": in.Address, "media": len(in.Media), "grouping": why.Reason}
+	if prev != "" {
+		detail["not_joined"] = prev
+	}
+	if why.DistanceM > 0 {
+		detail["distance_m"] = int(why.DistanceM)
+	}
+	if err := insertEvent(ctx, tx, rec.IncidentID, now, "received", in.Sender, in.Channel, "", StateReceived, detail); err != nil {
 		return err
 	}
-	at := now
-	if in.Channel == ChannelXMPP && s.cfg.AssemblyWindow > 0 {
-		// Wait for the rest of the messenger's messages before routing.
-		at = now.Add(s.cfg.AssemblyWindow)
-		lang := in.Language
-		if err := s.enqueueChat(ctx, tx, in.Address, in.Sender,
-			T(lang, "received", rec.CaseNumber, int(s.cfg.AssemblyWindow.Seconds()))); err != nil {
+	if prev != "" {
+		// Tell the sender why this did not join their previous case.
+		if err := s.enqueueChat(ctx, tx, in.Address, in.Sender, notJoinedText(in.Language, why, prev, rec.CaseNumber)); err != nil {
 			return err
 		}
 	}
-	return s.enqueueProcessing(ctx, tx, rec.ReportID, at)
+	return s.enqueueProcessing(ctx, tx, rec.ReportID, now)
+}
+
+// joinCase attaches the message to the sender's latest case at this
+// address as a part, if the grouping rules say so. Otherwise it returns why
+// not, and the case it did not join ("" when there was none to consider).
+func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, grouping, string, error) {
+	facts := partFacts{At: now, Position: in.Position,
+		PositionOnly: strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Position != nil}
+	if text, ok := cutNewPrefix(in.Text); ok {
+		in.Text, facts.New = text, true
+		if strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Position == nil {
+			return false, grouping{}, "", errorf(ErrInvalid, "%s", T(in.Language, "new_needs_content"))
+		}
+	}
+	window := max(s.cfg.AssemblyWindow, s.cfg.FollowUpWindow)
+	var c caseForParts
+	var id uuid.UUID
+	var caseNumber string
+	var lat, lon *float64
+	err := tx.QueryRow(ctx, `
+		SELECT i.id, i.case_number, i.state, coalesce(i.owner,''), m.lat, m.lon, max(r.received_at)
+		FROM reports r JOIN incidents i ON i.id = r.incident_id
+		JOIN LATERAL (SELECT lat, lon FROM reports WHERE incident_id = i.id AND kind = 'report'
+		              ORDER BY received_at LIMIT 1) m ON true
+		WHERE r.channel = $1 AND r.sender = $2 AND r.address = $3 AND r.received_at > $4
+		GROUP BY i.id, i.case_number, i.state, i.owner, m.lat, m.lon
+		ORDER BY max(r.received_at) DESC LIMIT 1`,
+		in.Channel, in.Sender, in.Address, now.Add(-window)).Scan(&id, &caseNumber, &c.State, &c.Owner, &lat, &lon, &c.LastPartAt)
+	var cp *caseForParts
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return false, grouping{}, "", fmt.Errorf("find the sender's latest case: %w", err)
+	default:
+		if lat != nil && lon != nil {
+			c.Position = &Position{Lat: *lat, Lon: *lon}
+		}
+		cp = &c
+	}
+	g := decideGrouping(cp, facts, s.groupingRules())
+	if !g.Join {
+		if cp == nil || g.Reason == ReasonWindowPassed || g.Reason == ReasonReporterNew {
+			caseNumber = ""
+		}
+		return false, g, caseNumber, nil
+	}
+	rec.ReportID, rec.IncidentID, rec.CaseNumber, rec.Mode = mustV7(), id, caseNumber, ModeAppended
+	if g.Reason != ReasonWithinWindow {
+		rec.Mode = ModeFollowUp
+	}
+	if err := s.insertReport(ctx, tx, in, now, rec, "followup"); err != nil {
+		return false, g, "", err
+	}
+	if err := insertEvent(ctx, tx, id, now, "grouped", in.Sender, in.Channel, "", "", map[string]any{
+		"reason": g.Reason, "report": rec.ReportID.String(), "media": len(in.Media), "position_source": in.PositionSource,
+	}); err != nil {
+		return false, g, "", err
+	}
+	return true, g, caseNumber, s.enqueueProcessing(ctx, tx, rec.ReportID, now)
+}
+
+func (s *Service) groupingRules() groupingRules {
+	return groupingRules{PartWindow: s.cfg.AssemblyWindow, LocationWindow: s.cfg.FollowUpWindow, Distance: s.cfg.PartDistance}
 }
 
 func (s *Service) insertReport(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, kind string) error {
@@ -159,125 +214,6 @@ func (s *Service) attach(ctx context.Context, tx pgx.Tx, in *NewReport, now time
 		}
 	}
 	return nil
-}
-
-// appendToAssembling adds the message to the sender's report that is still
-// inside its assembly window (not yet routed).
-func (s *Service) appendToAssembling(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, error) {
-	if s.cfg.AssemblyWindow <= 0 {
-		return false, nil
-	}
-	err := tx.QueryRow(ctx, `
-		SELECT id, incident_id, case_number FROM reports
-		WHERE channel = $1 AND sender = $2 AND address = $3 AND kind = 'report'
-		  AND processed_at IS NULL AND received_at > $4
-		ORDER BY received_at DESC LIMIT 1 FOR UPDATE`,
-		in.Channel, in.Sender, in.Address, now.Add(-s.cfg.AssemblyWindow)).Scan(&rec.ReportID, &rec.IncidentID, &rec.CaseNumber)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("find report being assembled: %w", err)
-	}
-	rec.Mode = ModeAppended
-	var lat, lon, alt *float64
-	if in.Position != nil {
-		lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
-	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE reports SET
-		  body = CASE WHEN $2 = '' THEN body WHEN body = '' THEN $2 ELSE body || E'\n' || $2 END,
-		  lat = coalesce(lat, $3), lon = coalesce(lon, $4), alt = CASE WHEN lat IS NULL THEN $5 ELSE alt END,
-		  position_source = CASE WHEN lat IS NULL AND $3::double precision IS NOT NULL THEN $6 ELSE position_source END,
-		  urgent = urgent OR $7
-		WHERE id = $1`, rec.ReportID, in.Text, lat, lon, alt, in.PositionSource, in.Urgent); err != nil {
-		return false, fmt.Errorf("append to report: %w", err)
-	}
-	if utf8.RuneCountInString(in.Text) > 0 {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT char_length(body) FROM reports WHERE id = $1`, rec.ReportID).Scan(&n); err != nil {
-			return false, err
-		}
-		if n > MaxTextRunes {
-			return false, errorf(ErrInvalid, "text too long: %d characters, at most %d", n, MaxTextRunes)
-		}
-	}
-	return true, s.attach(ctx, tx, in, now, rec.ReportID)
-}
-
-// addFollowUp attaches the message to the sender's latest open incident at
-// this address if it was routed within the follow-up window. A text that
-// starts with "neu"/"new" always opens a new report instead.
-func (s *Service) addFollowUp(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, error) {
-	if s.cfg.FollowUpWindow <= 0 || startsNewReport(in.Text) {
-		return false, nil
-	}
-	err := tx.QueryRow(ctx, `
-		SELECT r.incident_id, r.case_number FROM reports r JOIN incidents i ON i.id = r.incident_id
-		WHERE r.channel = $1 AND r.sender = $2 AND r.address = $3 AND r.kind = 'report'
-		  AND r.processed_at IS NOT NULL AND r.received_at > $4
-		  AND i.state NOT IN ('resolved','merged','rejected')
-		ORDER BY r.received_at DESC LIMIT 1`,
-		in.Channel, in.Sender, in.Address, now.Add(-s.cfg.FollowUpWindow)).Scan(&rec.IncidentID, &rec.CaseNumber)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("find open incident: %w", err)
-	}
-	rec.ReportID, rec.Mode = mustV7(), ModeFollowUp
-	if err := s.insertReport(ctx, tx, in, now, rec, "followup"); err != nil {
-		return false, err
-	}
-	if err := insertEvent(ctx, tx, rec.IncidentID, now, "followup", in.Sender, in.Channel, "", "",
-		map[string]any{"media": len(in.Media)}); err != nil {
-		return false, err
-	}
-	if err := s.completeLocation(ctx, tx, in, now, rec.IncidentID); err != nil {
-		return false, err
-	}
-	if err := s.enqueueChat(ctx, tx, in.Address, in.Sender, T(in.Language, "followup_received", rec.CaseNumber)); err != nil {
-		return false, err
-	}
-	return true, s.enqueueProcessing(ctx, tx, rec.ReportID, now)
-}
-
-// completeLocation gives a report that had none the position of its
-// follow-up, and takes its incident out of needs_location.
-func (s *Service) completeLocation(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, incident uuid.UUID) error {
-	if in.Position == nil {
-		return nil
-	}
-	tag, err := tx.Exec(ctx, `
-		UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5
-		WHERE incident_id = $1 AND kind = 'report' AND lat IS NULL`,
-		incident, in.Position.Lat, in.Position.Lon, in.Position.Alt, in.PositionSource)
-	if err != nil {
-		return fmt.Errorf("complete location: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return nil
-	}
-	tag, err = tx.Exec(ctx, `UPDATE incidents SET state = 'routed', updated_at = $2 WHERE id = $1 AND state = 'needs_location'`, incident, now)
-	if err != nil {
-		return fmt.Errorf("leave needs location: %w", err)
-	}
-	from, to := State(""), State("")
-	if tag.RowsAffected() == 1 {
-		from, to = StateNeedsLocation, StateRouted
-	}
-	return insertEvent(ctx, tx, incident, now, "location_received", in.Sender, in.Channel, from, to,
-		map[string]any{"source": in.PositionSource})
-}
-
-func startsNewReport(text string) bool {
-	t := strings.ToLower(strings.TrimSpace(text))
-	for _, p := range []string{"neu ", "neu:", "#neu", "new ", "new:", "#new"} {
-		if strings.HasPrefix(t, p) {
-			return true
-		}
-	}
-	return t == "neu" || t == "new"
 }
 
 func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uuid.UUID, at time.Time) error {

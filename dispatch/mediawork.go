@@ -34,11 +34,14 @@ func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string
 	}
 	pos, source := rep.Position, rep.PositionSource
 	for _, m := range rep.Media {
-		if md := m.Metadata; md != nil && md.Position != nil && source != SourceEXIF {
+		if md := m.Metadata; md != nil && md.Position != nil && source != SourceEXIF && source != SourceXMP {
 			// EXIF of the first photo with a position wins: it is where the
 			// evidence was taken.
 			pos = &Position{Lat: md.Position.Lat, Lon: md.Position.Lon, Alt: md.Position.Alt}
 			source = SourceEXIF
+			if md.PositionSource == media.SourceXMP {
+				source = SourceXMP
+			}
 		}
 	}
 	return pos, source, nil

@@ -43,6 +43,7 @@ const (
 // Position sources, most trusted first.
 const (
 	SourceEXIF    = "exif"
+	SourceXMP     = "xmp" // a photo's GPS only in XMP (exif:GPSLatitude)
 	SourceAPI     = "api"
 	SourceGeoURI  = "geo_uri"
 	SourceXEP0080 = "xep0080"

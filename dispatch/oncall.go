@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -28,4 +29,36 @@ func (s *Service) onCallAt(ctx context.Context, rs *routing.RuleSet, sched routi
 		s.log.WarnContext(ctx, "on-call lookup without calendar", "schedule", sched.Name, "note", a.Note)
 	}
 	return a.Person, ok
+}
+
+// onCallAnswers maps schedule names to the person on call ("" = nobody),
+// as looked up for one escalation step before its row lock.
+type onCallAnswers map[string]string
+
+// onCallBeforeLock looks up, without locking the incident, who is on call
+// for each "oncall" target of the step's level. The incident is read
+// without a lock; if it changes team before the lock is taken, alert
+// looks the new schedule up itself (from memory as well).
+func (s *Service) onCallBeforeLock(ctx context.Context, rs *routing.RuleSet, a escalateArgs, at time.Time) onCallAnswers {
+	var team, policy string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(team,''), policy FROM incidents WHERE id = $1`, a.IncidentID).Scan(&team, &policy); err != nil {
+		return nil // gone, or the database is away: the transaction will tell
+	}
+	pol, ok := rs.Policy(policy)
+	if !ok || a.Level >= len(pol.Levels) {
+		return nil
+	}
+	t, _ := rs.Team(team)
+	out := onCallAnswers{}
+	for _, tg := range pol.Levels[a.Level].Targets {
+		if tg.Kind != "oncall" {
+			continue
+		}
+		name := cmp.Or(tg.Ref, t.OnCall)
+		if sched, ok := rs.Schedule(name); ok {
+			who, _ := s.onCallAt(ctx, rs, sched, at)
+			out[name] = who
+		}
+	}
+	return out
 }

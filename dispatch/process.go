@@ -1,8 +1,11 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,8 +19,15 @@ type processReportWorker struct {
 	s *Service
 }
 
+// errCaseNotReady: a part arrived before its case was routed; try again shortly.
+var errCaseNotReady = errors.New("case not routed yet")
+
 func (w *processReportWorker) Work(ctx context.Context, job *river.Job[processReportArgs]) error {
-	return w.s.processReport(ctx, job.Args.ReportID)
+	err := w.s.processReport(ctx, job.Args.ReportID)
+	if errors.Is(err, errCaseNotReady) {
+		return river.JobSnooze(200 * time.Millisecond)
+	}
+	return err
 }
 
 func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
@@ -28,50 +38,50 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 	if rep.ProcessedAt != nil {
 		return nil
 	}
+	if rep.Kind == "followup" {
+		// A part waits for its case's first report to be routed, so that it
+		// is compared with the case's real position (EXIF included).
+		var routed bool
+		if err := s.pool.QueryRow(ctx, `SELECT processed_at IS NOT NULL FROM reports
+			WHERE incident_id = $1 AND kind = 'report' ORDER BY received_at LIMIT 1`, rep.IncidentID).Scan(&routed); err != nil {
+			return fmt.Errorf("check case routed: %w", err)
+		}
+		if !routed {
+			return errCaseNotReady
+		}
+	}
+	sent := rep.Position
 	pos, source, err := s.readMedia(ctx, &rep)
 	if err != nil {
 		return err
 	}
-
+	flags := plausibilityFlags(rep, sent, pos, s.cfg.PartDistance, s.cfg.MaxPhotoAge)
 	if rep.Kind == "followup" {
-		return s.postFollowUp(ctx, rep)
+		return s.processPart(ctx, rep, pos, source, flags)
 	}
-	rs := s.rules.Current()
-	in := routing.Input{Address: rep.Address, Text: rep.Text, At: rep.ReceivedAt, Urgent: rep.Urgent}
-	if rep.Channel == ChannelXMPP {
-		in.Sender = rep.Sender
-	}
-	if pos != nil {
-		in.Position = &routing.Point{Lat: pos.Lat, Lon: pos.Lon}
-	}
-	dec := rs.Decide(&in)
-	team, ok := rs.Team(dec.Team)
-	if !ok {
-		return fmt.Errorf("routing chose unknown team %q", dec.Team)
-	}
-	priority := dec.Priority
-	if rep.Urgent {
-		priority = "urgent"
-	}
+	return s.route(ctx, rep, pos, source, flags)
+}
 
+// route decides the team of a new case, queues its room post and starts
+// its escalation, and tells an XMPP reporter.
+func (s *Service) route(ctx context.Context, rep Report, pos *Position, source string, flags []flag) error {
+	rs := s.rules.Current()
+	dec, team, priority, err := s.decide(rs, rep, pos)
+	if err != nil {
+		return err
+	}
 	now := s.now()
 	err = s.withTx(ctx, func(tx pgx.Tx) error {
 		var state State
 		if err := tx.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID).Scan(&state); err != nil {
 			return fmt.Errorf("lock incident: %w", err)
 		}
-		var lat, lon, alt *float64
-		if pos != nil {
-			lat, lon, alt = &pos.Lat, &pos.Lon, pos.Alt
+		done, err := markProcessed(ctx, tx, rep.ID, pos, source, now)
+		if err != nil || done || state != StateReceived {
+			return err // processed by an earlier attempt
 		}
-		tag, err := tx.Exec(ctx, `
-			UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5, processed_at = $6
-			WHERE id = $1 AND processed_at IS NULL`, rep.ID, lat, lon, alt, source, now)
-		if err != nil {
-			return fmt.Errorf("update report: %w", err)
-		}
-		if tag.RowsAffected() == 0 || state != StateReceived {
-			return nil // processed by an earlier attempt
+		if err := recordFlags(ctx, tx, rep.IncidentID, now, flags); err != nil {
+			return err
 		}
 		if merged, err := s.mergeDuplicate(ctx, tx, rep, pos, team, dec, priority, now); merged || err != nil {
 			return err
@@ -87,13 +97,7 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 		}); err != nil {
 			return err
 		}
-		rooms := []string{team.Room}
-		for _, cc := range dec.CC {
-			if t, ok := rs.Team(cc); ok && t.Room != "" && t.Room != team.Room {
-				rooms = append(rooms, t.Room)
-			}
-		}
-		for _, room := range rooms {
+		for _, room := range postRooms(rs, team, dec) {
 			if err := s.enqueueRoomPost(ctx, tx, rep.IncidentID, room, ""); err != nil {
 				return err
 			}
@@ -101,27 +105,22 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 		if err := s.startEscalation(ctx, tx, rep.IncidentID, dec.Policy, now, false); err != nil {
 			return err
 		}
-		if rep.Channel == ChannelXMPP {
-			msg := T(rep.Language, "accepted", rep.CaseNumber, team.Name)
-			if dec.District != "" {
-				msg = T(rep.Language, "accepted_district", rep.CaseNumber, team.Name, dec.District)
+		if rep.Channel != ChannelXMPP {
+			return nil
+		}
+		msg := acceptedText(rep.Language, rep.CaseNumber, team, dec.District)
+		if pos == nil {
+			// Routed by the rules that need no position, posted, and the
+			// sender is asked; a location sent later completes it.
+			msg += "\n" + T(rep.Language, "need_location", rep.CaseNumber)
+			if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'needs_location' WHERE id = $1 AND state = 'received'`, rep.IncidentID); err != nil {
+				return fmt.Errorf("mark needs location: %w", err)
 			}
-			if pos == nil {
-				// Routed by the rules that need no position, posted, and the
-				// sender is asked; a location sent later completes it.
-				msg += "\n" + T(rep.Language, "need_location", rep.CaseNumber)
-				if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'needs_location' WHERE id = $1 AND state = 'received'`, rep.IncidentID); err != nil {
-					return fmt.Errorf("mark needs location: %w", err)
-				}
-				if err := insertEvent(ctx, tx, rep.IncidentID, now, "location_requested", "fieldgate", "xmpp", StateReceived, StateNeedsLocation, nil); err != nil {
-					return err
-				}
-			}
-			if err := s.enqueueChat(ctx, tx, rep.Address, rep.Sender, msg); err != nil {
+			if err := insertEvent(ctx, tx, rep.IncidentID, now, "location_requested", "fieldgate", "xmpp", StateReceived, StateNeedsLocation, nil); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.enqueueChat(ctx, tx, rep.Address, rep.Sender, msg)
 	})
 	if err != nil {
 		return fmt.Errorf("route report %s: %w", rep.CaseNumber, err)
@@ -132,26 +131,273 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 	return nil
 }
 
-// postFollowUp marks a follow-up processed and queues it for the rooms
-// that have the incident.
-func (s *Service) postFollowUp(ctx context.Context, rep Report) error {
+// decide runs the rules for a report at a position.
+func (s *Service) decide(rs *routing.RuleSet, rep Report, pos *Position) (routing.Decision, routing.Team, string, error) {
+	in := routing.Input{Address: rep.Address, Text: rep.Text, At: rep.ReceivedAt, Urgent: rep.Urgent}
+	if rep.Channel == ChannelXMPP {
+		in.Sender = rep.Sender
+	}
+	if pos != nil {
+		in.Position = &routing.Point{Lat: pos.Lat, Lon: pos.Lon}
+	}
+	dec := rs.Decide(&in)
+	team, ok := rs.Team(dec.Team)
+	if !ok {
+		return dec, team, "", fmt.Errorf("routing chose unknown team %q", dec.Team)
+	}
+	priority := dec.Priority
+	if rep.Urgent {
+		priority = "urgent"
+	}
+	return dec, team, priority, nil
+}
+
+// postRooms are the team's room and the rooms of teams in copy.
+func postRooms(rs *routing.RuleSet, team routing.Team, dec routing.Decision) []string {
+	var rooms []string
+	if team.Room != "" {
+		rooms = append(rooms, team.Room)
+	}
+	for _, cc := range dec.CC {
+		if t, ok := rs.Team(cc); ok && t.Room != "" && t.Room != team.Room {
+			rooms = append(rooms, t.Room)
+		}
+	}
+	return rooms
+}
+
+func acceptedText(lang, caseNumber string, team routing.Team, district string) string {
+	name := cmp.Or(team.Name, team.ID)
+	if district != "" {
+		return T(lang, "accepted_district", caseNumber, name, district)
+	}
+	return T(lang, "accepted", caseNumber, name)
+}
+
+// markProcessed stores the report's final position and marks it processed;
+// done means an earlier attempt did.
+func markProcessed(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos *Position, source string, now time.Time) (done bool, err error) {
+	var lat, lon, alt *float64
+	if pos != nil {
+		lat, lon, alt = &pos.Lat, &pos.Lon, pos.Alt
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5, processed_at = $6
+		WHERE id = $1 AND processed_at IS NULL`, id, lat, lon, alt, source, now)
+	if err != nil {
+		return false, fmt.Errorf("update report: %w", err)
+	}
+	return tag.RowsAffected() == 0, nil
+}
+
+// processPart completes a case with a part that joined it at intake: it
+// checks again whether the part belongs there (its EXIF position is only
+// known now, and the case may have been taken meanwhile), then corrects
+// the case's room post, re-routes a case that gets its first position,
+// and tells the reporter which case the part joined.
+func (s *Service) processPart(ctx context.Context, rep Report, pos *Position, source string, flags []flag) error {
 	now := s.now()
-	return s.withTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE reports SET processed_at = $2 WHERE id = $1 AND processed_at IS NULL`, rep.ID, now)
+	resplit := false
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID))
 		if err != nil {
-			return fmt.Errorf("mark follow-up processed: %w", err)
+			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return nil
+		var lat, lon *float64
+		var mainID uuid.UUID
+		if err := tx.QueryRow(ctx, `SELECT id, lat, lon FROM reports WHERE incident_id = $1 AND kind = 'report'
+			ORDER BY received_at LIMIT 1`, inc.ID).Scan(&mainID, &lat, &lon); err != nil {
+			return fmt.Errorf("load case position: %w", err)
 		}
-		var team string
-		if err := tx.QueryRow(ctx, `SELECT coalesce(team,'') FROM incidents WHERE id = $1`, rep.IncidentID).Scan(&team); err != nil {
-			return fmt.Errorf("load incident team: %w", err)
+		c := caseForParts{State: inc.State, Owner: inc.Owner}
+		if lat != nil && lon != nil {
+			c.Position = &Position{Lat: *lat, Lon: *lon}
 		}
-		t, ok := s.rules.Current().Team(team)
-		if !ok || t.Room == "" {
-			return nil // not routed yet: the report's own post will not show it, the audit trail does
+		facts := partFacts{At: rep.ReceivedAt, Position: pos,
+			PositionOnly: rep.Text == "" && len(rep.Media) == 0 && pos != nil}
+		if g, split := recheckGrouping(c, facts, s.groupingRules()); split {
+			resplit = true
+			return s.splitPart(ctx, tx, rep, inc, g, now)
 		}
-		return s.enqueueRoomPostFor(ctx, tx, rep.IncidentID, rep.ID, t.Room, "")
+		if done, err := markProcessed(ctx, tx, rep.ID, pos, source, now); err != nil || done {
+			return err
+		}
+		if err := recordFlags(ctx, tx, inc.ID, now, flags); err != nil {
+			return err
+		}
+		if pos != nil && c.Position == nil {
+			return s.locate(ctx, tx, inc, mainID, rep, pos, source, now)
+		}
+		if err := s.enqueueCorrections(ctx, tx, inc.ID, rep.ID); err != nil {
+			return err
+		}
+		return s.tellPartJoined(ctx, tx, rep, inc.CaseNumber, "part_joined")
 	})
+	if err != nil {
+		return fmt.Errorf("process part of %s: %w", rep.CaseNumber, err)
+	}
+	if resplit {
+		s.log.InfoContext(ctx, "part split into a new case", "report", rep.ID)
+	}
+	return nil
+}
+
+func (s *Service) tellPartJoined(ctx context.Context, tx pgx.Tx, rep Report, caseNumber, key string) error {
+	if rep.Channel != ChannelXMPP {
+		return nil
+	}
+	return s.enqueueChat(ctx, tx, rep.Address, rep.Sender, T(rep.Language, key, caseNumber))
+}
+
+// splitPart moves a part out of its case into a new case of its own, which
+// is then processed (routed, posted) like any new report.
+func (s *Service) splitPart(ctx context.Context, tx pgx.Tx, rep Report, from Incident, g grouping, now time.Time) error {
+	nr := NewReport{Channel: rep.Channel, Address: rep.Address, Sender: rep.Sender, Language: rep.Language, Urgent: rep.Urgent}
+	id, caseNumber, err := s.newIncident(ctx, tx, &nr, now)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE reports SET incident_id = $2, case_number = $3, kind = 'report' WHERE id = $1`,
+		rep.ID, id, caseNumber); err != nil {
+		return fmt.Errorf("move part: %w", err)
+	}
+	detail := map[string]any{"reason": g.Reason, "report": rep.ID.String()}
+	if g.DistanceM > 0 {
+		detail["distance_m"] = int(g.DistanceM)
+	}
+	detail["to_case"] = caseNumber
+	if err := insertEvent(ctx, tx, from.ID, now, "part_split", "fieldgate", "rules", "", "", detail); err != nil {
+		return err
+	}
+	detail = map[string]any{"address": rep.Address, "media": len(rep.Media), "grouping": g.Reason, "not_joined": from.CaseNumber}
+	if g.DistanceM > 0 {
+		detail["distance_m"] = int(g.DistanceM)
+	}
+	if err := insertEvent(ctx, tx, id, now, "received", rep.Sender, rep.Channel, "", StateReceived, detail); err != nil {
+		return err
+	}
+	if g.Reason == ReasonFarPosition {
+		if err := recordFlags(ctx, tx, id, now, []flag{{Kind: flagPositionsDisagree, DistanceM: int(g.DistanceM), Other: from.CaseNumber}}); err != nil {
+			return err
+		}
+	}
+	if rep.Channel == ChannelXMPP {
+		if err := s.enqueueChat(ctx, tx, rep.Address, rep.Sender, notJoinedText(rep.Language, g, from.CaseNumber, caseNumber)); err != nil {
+			return err
+		}
+	}
+	return s.enqueueProcessing(ctx, tx, rep.ID, now)
+}
+
+// newIncident opens an incident with the next case number.
+func (s *Service) newIncident(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time) (uuid.UUID, string, error) {
+	id := mustV7()
+	var seq int
+	year := now.In(s.cfg.TimeZone).Year()
+	if err := tx.QueryRow(ctx, `
+		INSERT INTO case_counters (year, last) VALUES ($1, 1)
+		ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
+		RETURNING last`, year).Scan(&seq); err != nil {
+		return uuid.Nil, "", fmt.Errorf("next case number: %w", err)
+	}
+	caseNumber := fmt.Sprintf("%d-%06d", year, seq)
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO incidents (id, case_number, state, address, priority, created_at, updated_at)
+		VALUES ($1, $2, 'received', $3, $4, $5, $5)`,
+		id, caseNumber, in.Address, priorityFor(in.Urgent), now); err != nil {
+		return uuid.Nil, "", fmt.Errorf("insert incident: %w", err)
+	}
+	return id, caseNumber, nil
+}
+
+// locate gives a case without position the position of a part, and
+// re-routes it: if the team changes and nobody has taken it, the case moves
+// (a fresh post in the new room, a note in the old one); a taken case keeps
+// its team and the owner is told.
+func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uuid.UUID, part Report, pos *Position, source string, now time.Time) error {
+	if _, err := tx.Exec(ctx, `UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5 WHERE id = $1`,
+		mainID, pos.Lat, pos.Lon, pos.Alt, source); err != nil {
+		return fmt.Errorf("store case position: %w", err)
+	}
+	from, to := State(""), State("")
+	if inc.State == StateNeedsLocation {
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'routed', updated_at = $2 WHERE id = $1`, inc.ID, now); err != nil {
+			return fmt.Errorf("leave needs location: %w", err)
+		}
+		from, to = StateNeedsLocation, StateRouted
+	}
+	if err := insertEvent(ctx, tx, inc.ID, now, "location_received", part.Sender, part.Channel, from, to,
+		map[string]any{"source": source, "report": part.ID.String()}); err != nil {
+		return err
+	}
+	rs := s.rules.Current()
+	if inc.Owner != "" || inc.State == StateAcknowledged {
+		if inc.Owner != "" {
+			team, _ := rs.Team(inc.Team)
+			if err := s.enqueueChatFor(ctx, tx, inc.ID, "", inc.Owner,
+				T(cmp.Or(team.Language, "de"), "location_owner", inc.CaseNumber, geoText(*pos))); err != nil {
+				return err
+			}
+		}
+		if err := s.enqueueCorrections(ctx, tx, inc.ID, part.ID); err != nil {
+			return err
+		}
+		return s.tellPartJoined(ctx, tx, part, inc.CaseNumber, "location_taken")
+	}
+	main, err := s.loadReport(ctx, tx, mainID)
+	if err != nil {
+		return err
+	}
+	dec, team, priority, err := s.decide(rs, main, pos)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET district = $2, rule = $3, category = $4, updated_at = $5 WHERE id = $1`,
+		inc.ID, dec.District, dec.Rule, dec.Category, now); err != nil {
+		return fmt.Errorf("update district: %w", err)
+	}
+	if team.ID == inc.Team {
+		if err := insertEvent(ctx, tx, inc.ID, now, "rerouted", "fieldgate", "rules", "", "", map[string]any{
+			"team": team.ID, "rule": dec.Rule, "district": dec.District, "rules_version": rs.Version(), "moved": false,
+		}); err != nil {
+			return err
+		}
+		if err := s.enqueueCorrections(ctx, tx, inc.ID, part.ID); err != nil {
+			return err
+		}
+		return s.tellPartJoined(ctx, tx, part, inc.CaseNumber, "location_received")
+	}
+	old, _ := rs.Team(inc.Team)
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET team = $2, priority = $3, policy = $4, escalation_level = 0, updated_at = $5
+		WHERE id = $1`, inc.ID, team.ID, priority, dec.Policy, now); err != nil {
+		return fmt.Errorf("move case: %w", err)
+	}
+	if err := insertEvent(ctx, tx, inc.ID, now, "rerouted", "fieldgate", "rules", "", "", map[string]any{
+		"from_team": inc.Team, "team": team.ID, "rule": dec.Rule, "district": dec.District,
+		"rules_version": rs.Version(), "moved": true,
+	}); err != nil {
+		return err
+	}
+	for _, room := range postRooms(rs, team, dec) {
+		if err := s.enqueueRoomPost(ctx, tx, inc.ID, room, ""); err != nil {
+			return err
+		}
+	}
+	if old.Room != "" && old.Room != team.Room {
+		if err := s.enqueueRoomPost(ctx, tx, inc.ID, old.Room, T(cmp.Or(old.Language, "de"), "moved_old_room",
+			inc.CaseNumber, cmp.Or(team.Name, team.ID), dec.District)); err != nil {
+			return err
+		}
+	}
+	if err := s.startEscalation(ctx, tx, inc.ID, dec.Policy, now, false); err != nil {
+		return err
+	}
+	if part.Channel != ChannelXMPP {
+		return nil
+	}
+	msg := T(part.Language, "location_moved", inc.CaseNumber, cmp.Or(team.Name, team.ID))
+	if dec.District != "" {
+		msg = T(part.Language, "location_moved_district", inc.CaseNumber, cmp.Or(team.Name, team.ID), dec.District)
+	}
+	return s.enqueueChat(ctx, tx, part.Address, part.Sender, msg)
 }

@@ -39,6 +39,9 @@ type RoomPost struct {
 	OriginID string   // stable across retries, so the room's echo can be matched
 	Body     string   // plain text
 	Links    []string // attachment links (sent as XEP-0066 OOB)
+	// Replaces is the OriginID of an earlier post this one corrects
+	// (XEP-0308 Last Message Correction); "" for a new post.
+	Replaces string
 }
 
 // ChatMessage is a 1:1 message from a function address to a person.
@@ -91,15 +94,28 @@ type Config struct {
 	// latest this long. Each poll is one indexed query per queue. Default
 	// 200ms.
 	PollInterval time.Duration
-	// AssemblyWindow: XMPP messages from one sender to one address within
-	// this time form one report (messengers send photo, text and location
-	// separately). Routing waits until it has passed. Default 30s; negative
-	// disables.
+	// AssemblyWindow: an XMPP message from the same sender to the same
+	// address within this time after their latest part of a case joins that
+	// case as a part (messengers send photo, caption and location
+	// separately), unless the grouping rules in group.go keep it apart.
+	// Nothing waits for it: every report is routed and posted at once and a
+	// part completes the post in place. Default 60s; negative disables.
 	AssemblyWindow time.Duration
-	// FollowUpWindow: a later message while the incident is open is a
-	// follow-up if the report was received within this time. Default 2h;
-	// negative disables.
+	// FollowUpWindow: a bare location for a case that has none joins it
+	// within this time after the sender's latest part, and re-routes it.
+	// Default 2h; negative disables.
 	FollowUpWindow time.Duration
+	// PartDistance: a part whose own position is more than this many
+	// metres from its case opens a new case; positions of one report that
+	// disagree by more are flagged. Default 100.
+	PartDistance float64
+	// MaxPhotoAge: a photo taken (EXIF capture time) more than this long
+	// before it was received is flagged in the post and the trail. Default 24h.
+	MaxPhotoAge time.Duration
+	// CorrectionWindow: a part corrects the room post in place (XEP-0308)
+	// while the post is younger than this and the case is not taken; later
+	// it is posted as an addition line. Default 15m.
+	CorrectionWindow time.Duration
 	// EscalationWorkers is how many escalation steps run at once, in their
 	// own queue so that a burst of reports never delays an alert. river
 	// fetches at most this many per fetch cooldown (100ms), so it bounds the
@@ -188,8 +204,11 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, 200*time.Millisecond)
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 5*time.Second)
 	cfg.LeaseRenewInterval = cmp.Or(cfg.LeaseRenewInterval, min(time.Second, cfg.LeaseTTL/3))
-	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 30*time.Second)
+	cfg.AssemblyWindow = cmp.Or(cfg.AssemblyWindow, 60*time.Second)
 	cfg.FollowUpWindow = cmp.Or(cfg.FollowUpWindow, 2*time.Hour)
+	cfg.PartDistance = cmp.Or(cfg.PartDistance, 100)
+	cfg.MaxPhotoAge = cmp.Or(cfg.MaxPhotoAge, 24*time.Hour)
+	cfg.CorrectionWindow = cmp.Or(cfg.CorrectionWindow, 15*time.Minute)
 	cfg.EscalationWorkers = cmp.Or(cfg.EscalationWorkers, 10)
 	cfg.TimerPollInterval = cmp.Or(cfg.TimerPollInterval, min(cfg.PollInterval, 200*time.Millisecond))
 	cfg.DuplicateDistance = cmp.Or(cfg.DuplicateDistance, 30)
@@ -215,6 +234,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &processReportWorker{s: s})
 	river.AddWorker(workers, &roomPostWorker{s: s})
+	river.AddWorker(workers, &roomCorrectWorker{s: s})
 	river.AddWorker(workers, &chatWorker{s: s})
 	river.AddWorker(workers, &escalateWorker{s: s})
 	river.AddWorker(workers, &ackTimeoutWorker{s: s})

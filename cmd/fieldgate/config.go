@@ -124,6 +124,15 @@ type Config struct {
 		// refused and apps upload the photo as multipart "media".
 		MediaURLHosts []string `yaml:"media_url_hosts" env:"MEDIA_URL_HOSTS"`
 	} `yaml:"open311" envPrefix:"OPEN311_"`
+	OMEMO struct {
+		// Key seals the OMEMO keys of every function address at rest: 32
+		// bytes as 64 hex digits or base64 (openssl rand -hex 32). Only from
+		// the environment (FIELDGATE_OMEMO_KEY) or key_file. Without a key,
+		// OMEMO is off: addresses publish no keys and encrypted messages are
+		// answered with a request to send unencrypted.
+		Key     string `yaml:"-" env:"KEY"`
+		KeyFile string `yaml:"key_file" env:"KEY_FILE"`
+	} `yaml:"omemo" envPrefix:"OMEMO_"`
 	Log struct {
 		Format string `yaml:"format" env:"FORMAT"` // "json" (default) or "text"
 		Level  string `yaml:"level" env:"LEVEL"`   // debug, info (default), warn, error
@@ -160,6 +169,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if err := readSecret(&cfg.XMPP.Secret, cfg.XMPP.SecretFile); err != nil {
+		return nil, err
+	}
+	if err := readSecret(&cfg.OMEMO.Key, cfg.OMEMO.KeyFile); err != nil {
 		return nil, err
 	}
 	if err := validateProxies(cfg.HTTP.TrustedProxies); err != nil {

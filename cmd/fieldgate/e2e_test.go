@@ -34,6 +34,7 @@ type stack struct {
 	db     string
 	s3     *minio.Client
 	bucket string
+	stop   func() // stops serve and waits for it (restart tests)
 }
 
 func (s *stack) getenv(k string) string { return s.env[k] }
@@ -42,26 +43,45 @@ func (s *stack) getenv(k string) string { return s.env[k] }
 func startStack(t *testing.T, extra map[string]string) *stack {
 	t.Helper()
 	s := newStack(t, extra)
+	s.serve()
+
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter", "--address", "*"}, s.getenv, &out, testWriter{t}); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	s.token = strings.TrimSpace(out.String())
+	s.waitReady()
+	return s
+}
+
+// serve starts `fieldgate serve` with the stack's environment; s.stop
+// ends it (a test may stop and serve again to restart the gateway).
+func (s *stack) serve() {
+	s.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	var serveErr error
 	go func() {
 		defer close(done)
-		serveErr = run(ctx, []string{"serve"}, s.getenv, pw, testWriter{t})
+		serveErr = run(ctx, []string{"serve"}, s.getenv, pw, testWriter{s.t})
 		pw.Close()
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-			if serveErr != nil && !t.Failed() {
-				t.Errorf("serve returned %v", serveErr)
+	var stopOnce sync.Once
+	s.stop = func() {
+		stopOnce.Do(func() {
+			cancel()
+			select {
+			case <-done:
+				if serveErr != nil && !s.t.Failed() {
+					s.t.Errorf("serve returned %v", serveErr)
+				}
+			case <-time.After(30 * time.Second):
+				s.t.Error("serve did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop within 30s")
-		}
-	})
+		})
+	}
+	s.t.Cleanup(func() { s.stop() })
 	lines := bufio.NewScanner(pr)
 	addrCh := make(chan string, 1)
 	go func() {
@@ -74,18 +94,10 @@ func startStack(t *testing.T, extra map[string]string) *stack {
 	select {
 	case s.base = <-addrCh:
 	case <-done:
-		t.Fatalf("serve failed to start: %v", serveErr)
+		s.t.Fatalf("serve failed to start: %v", serveErr)
 	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start within 60s")
+		s.t.Fatal("serve did not start within 60s")
 	}
-
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter", "--address", "*"}, s.getenv, &out, testWriter{t}); err != nil {
-		t.Fatalf("token create: %v", err)
-	}
-	s.token = strings.TrimSpace(out.String())
-	s.waitReady()
-	return s
 }
 
 // newStack configures a stack on the test services without starting it.

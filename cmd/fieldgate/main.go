@@ -46,10 +46,12 @@ Usage:
   fieldgate rules check|explain|test …  check and try routing rules (see 'fieldgate rules help')
   fieldgate media inspect FILE…         show what fieldgate reads from photos
   fieldgate oncall now|show TEAM --rules FILE  who is on call now (--at TIME) or this week (--week [--from DATE])
+  fieldgate bench --url URL --to ADDRESS --room ROOM --member JID:PW --component-domain D [--load SPEC]…  measure against the raw floor
   fieldgate retention run [--dry-run] [--period 180d] [--category NAME=DUR]…  delete closed incidents past retention
   fieldgate backup --dir DIR [--keep N]   consistent backup: database dump, media objects, manifest
   fieldgate verify-backup DIR | --live    check a backup, or that the database's media exist in S3
   fieldgate restore DIR                 restore a backup into an empty database and a bucket
+  fieldgate omemo fingerprints [--config FILE]  OMEMO fingerprints of every function address (to publish)
   fieldgate version
 
 Configuration: a YAML file (--config or FIELDGATE_CONFIG) and FIELDGATE_* environment variables; see deploy/fieldgate.example.yaml.
@@ -82,6 +84,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runVerifyBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "restore":
 		return runRestore(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], getenv, stdout, stderr)
+	case "omemo":
+		return runOMEMO(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "fieldgate", buildVersion())
 		return nil

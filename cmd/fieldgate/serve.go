@@ -21,6 +21,7 @@ import (
 	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway"
+	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/migrations"
 	"github.com/fieldgate/fieldgate/routing"
@@ -164,6 +165,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	msgr.Messenger = gw
+	if cfg.OMEMO.Key != "" {
+		sealer, err := omemo.NewSealer(cfg.OMEMO.Key)
+		if err != nil {
+			return fmt.Errorf("omemo key: %w", err)
+		}
+		gw.EnableOMEMO(omemo.New(omemo.NewPG(pool), sealer, log))
+	}
 
 	svc.CountPostgresErrors(pgErrors)
 	reg := prometheus.NewRegistry()

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// profanity drives the profanity XMPP client (OMEMO built in, through
+// libsignal-protocol-c; not written by this project) in a tmux session,
+// as a person would: typed commands, and the screen read back.
+type profanity struct {
+	t       *testing.T
+	session string
+}
+
+func startProfanity(t *testing.T, acct testsvc.Account, c2s string) *profanity {
+	t.Helper()
+	for _, bin := range []string{"profanity", "tmux"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			testsvc.Required(t, bin+" (make test installs it)")
+		}
+	}
+	home := t.TempDir()
+	p := &profanity{t: t, session: "fg-omemo-" + randomHex(4)}
+	cmd := fmt.Sprintf("env HOME=%[1]s XDG_CONFIG_HOME=%[1]s/.config XDG_DATA_HOME=%[1]s/.local/share TERM=xterm profanity", home)
+	if out, err := exec.Command("tmux", "new-session", "-d", "-s", p.session, "-x", "220", "-y", "60", cmd).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", p.session).Run() })
+	p.waitScreen(20*time.Second, "Profanity")
+	host, port, _ := strings.Cut(c2s, ":")
+	// The test server has a self-signed certificate; "tls trust" accepts it.
+	p.cmd(fmt.Sprintf("/connect %s server %s port %s tls trust", acct.JID, host, port))
+	p.waitScreen(10*time.Second, "Enter password")
+	p.keys(acct.Password)
+	p.waitScreen(20*time.Second, "logged in successfully")
+	p.cmd("/omemo gen")
+	p.waitScreen(60*time.Second, "Your Device ID is")
+	p.cmd("/omemo trustmode blind") // blind trust before verification, as most deployments
+	p.waitScreen(10*time.Second, "trusted automatically")
+	return p
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (p *profanity) keys(s string) {
+	p.t.Helper()
+	if out, err := exec.Command("tmux", "send-keys", "-t", p.session, "-l", s).CombinedOutput(); err != nil {
+		p.t.Fatalf("tmux send-keys: %v %s", err, out)
+	}
+	if out, err := exec.Command("tmux", "send-keys", "-t", p.session, "Enter").CombinedOutput(); err != nil {
+		p.t.Fatalf("tmux send-keys: %v %s", err, out)
+	}
+}
+
+func (p *profanity) cmd(s string) { p.t.Helper(); p.keys(s) }
+
+func (p *profanity) screen() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-J", "-S", "-200", "-t", p.session).Output()
+	return string(out)
+}
+
+// waitScreen waits until the window shows want.
+func (p *profanity) waitScreen(timeout time.Duration, want string) string {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		sc := p.screen()
+		if strings.Contains(sc, want) {
+			return sc
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("profanity did not show %q within %v; screen:\n%s", want, timeout, sc)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitLine waits until one line of the window contains all of parts.
+func (p *profanity) waitLine(timeout time.Duration, parts ...string) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		sc := p.screen()
+		for _, line := range strings.Split(sc, "\n") {
+			all := true
+			for _, part := range parts {
+				all = all && strings.Contains(line, part)
+			}
+			if all {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("profanity showed no line with %q within %v; screen:\n%s", parts, timeout, sc)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitReport waits for the newest report whose text contains body and
+// returns its case number and number of attachments.
+func (s *stack) waitReport(body string) (string, int) {
+	s.t.Helper()
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var caseNo string
+		var media int
+		err := conn.QueryRow(context.Background(), `SELECT r.case_number, (SELECT count(*) FROM media_objects m WHERE m.report_id = r.id)
+			FROM reports r WHERE strpos(r.body, $1) > 0 ORDER BY r.received_at DESC LIMIT 1`, body).Scan(&caseNo, &media)
+		if err == nil {
+			return caseNo, media
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no report with text %q within 30s (%v)", body, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestOMEMOWithProfanity: an independent OMEMO client (profanity) fetches
+// the address's device list and bundle from the component, sends an
+// encrypted report and an encrypted photo (XEP-0454), and reads the
+// gateway's encrypted answers; a restart of fieldgate between two
+// messages keeps the session.
+func TestOMEMOWithProfanity(t *testing.T) {
+	xenv := testsvc.XMPP(t)
+	s := startStack(t, map[string]string{
+		"FIELDGATE_OMEMO_KEY":         randomHex(32),
+		"FIELDGATE_XMPP_UPLOAD_HOSTS": "http://" + xenv.HTTP,
+	})
+	addr := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	p := startProfanity(t, testsvc.User(t), xenv.C2S)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("profanity's window at the end:\n%s", p.screen())
+		}
+	})
+
+	p.cmd("/msg " + addr)
+	p.cmd("/omemo start")
+	p.waitScreen(20*time.Second, "[OMEMO]") // the chat window is encrypted
+	// Profanity fetches the address's device list and bundle from the
+	// component, then says so in its console window.
+	p.cmd("/win 1")
+	p.waitScreen(30*time.Second, "Blind trust for "+addr)
+	p.cmd("/win 2")
+	p.waitScreen(10*time.Second, "[OMEMO]")
+	first := "Schlagloch verschluesselt " + s.suffix
+	p.cmd(first)
+	caseNo, _ := s.waitReport(first)
+	p.waitLine(60*time.Second, "~ "+addr+":", caseNo)
+
+	// Restart the gateway: the session is in PostgreSQL, sealed.
+	s.stop()
+	s.serve()
+	s.waitReady()
+	second := "Zweite Meldung nach Neustart " + s.suffix
+	p.cmd("neu " + second)
+	caseNo2, _ := s.waitReport(second)
+	p.waitLine(60*time.Second, "~ "+addr+":", caseNo2)
+
+	// An encrypted photo: profanity uploads the ciphertext (XEP-0363) and
+	// sends an aesgcm:// link in the OMEMO message (XEP-0454).
+	photo := filepath.Join(t.TempDir(), "foto.jpg")
+	photoBytes := testJPEG(t)
+	if err := os.WriteFile(photo, photoBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd("/sendfile " + photo)
+	p.waitScreen(30*time.Second, "aesgcm://")
+	deadline := time.Now().Add(30 * time.Second)
+	for s.count("media_objects") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the encrypted photo was not stored")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var sum, ctype string
+	if err := conn.QueryRow(context.Background(), `SELECT sha256, content_type FROM media_objects`).Scan(&sum, &ctype); err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256(photoBytes)
+	want := hex.EncodeToString(digest[:])
+	if sum != want || ctype != "image/jpeg" {
+		t.Errorf("stored photo sha256 %s (%s), want the plaintext's %s", sum, ctype, want)
+	}
+	if n := s.count("reports WHERE body LIKE '%aesgcm://%'"); n != 0 {
+		t.Errorf("%d reports keep the aesgcm link (and its key) as text", n)
+	}
+	var sealed []byte
+	if err := conn.QueryRow(context.Background(), `SELECT identity_private FROM omemo_devices WHERE address = 'tiefbau'`).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if len(sealed) < 60 {
+		t.Errorf("the private identity key is stored in %d bytes: not sealed", len(sealed))
+	}
+}
+
+// TestOMEMOBadInput: messages that cannot be opened are answered, store
+// nothing, and the gateway keeps serving.
+func TestOMEMOBadInput(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32)})
+	addr := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	c := testsvc.Login(t, testsvc.User(t))
+	cases := []struct{ name, key, want string }{
+		{"for another device", `<key rid="1">AAAA</key>`, "nicht für das aktuelle Gerät"},
+		{"garbage key", `<key rid="%d" prekey="true">` + "Z2FyYmFnZQ==" + `</key>`, "konnte nicht gelesen werden"},
+		{"not base64", `<key rid="%d">!!!</key>`, "konnte nicht gelesen werden"},
+	}
+	dev := s.omemoDevice("tiefbau")
+	for _, tc := range cases {
+		key := tc.key
+		if strings.Contains(key, "%d") {
+			key = fmt.Sprintf(key, dev)
+		}
+		id := randomHex(6)
+		c.SendRaw(fmt.Sprintf(`<message to="%s" id="%s" type="chat"><body>fallback</body>`+
+			`<encrypted xmlns="eu.siacs.conversations.axolotl"><header sid="4711">%s<iv>AAAAAAAAAAAAAAAA</iv></header>`+
+			`<payload>AAAA</payload></encrypted></message>`, addr, id, key))
+		c.WaitMessage(30*time.Second, tc.name+" answer", func(m testsvc.Message) bool {
+			return strings.Contains(m.Body, tc.want)
+		})
+	}
+	if n := s.count("reports"); n != 0 {
+		t.Errorf("%d reports stored from messages that could not be opened", n)
+	}
+	// Still serving: a plaintext report is accepted.
+	c.Chat(addr, "Unverschlüsselt "+s.suffix)
+	s.waitReport("Unverschlüsselt " + s.suffix)
+}
+
+func (s *stack) omemoDevice(address string) int64 {
+	s.t.Helper()
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var id int64
+		if err := conn.QueryRow(context.Background(), `SELECT device_id FROM omemo_devices WHERE address = $1`, address).Scan(&id); err == nil {
+			return id
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no OMEMO device for %s", address)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

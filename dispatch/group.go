@@ -1,0 +1,143 @@
+package dispatch
+
+import (
+	"strings"
+	"time"
+)
+
+// Grouping: which case a message joins. Messengers send a photo, its
+// caption and a location as separate messages seconds apart, and a patrol
+// sends several reports in a row. Nothing waits: the first message with
+// content is routed and posted at once, later parts complete that case in
+// place, and these rules (each decision an audit event "grouped" or the
+// "received" event's reason) keep apart what is apart:
+//
+//   - a text starting with "neu"/"new" always opens a new case (reporter_new);
+//   - a part after the case was resolved, rejected or merged opens a new
+//     case (case_closed), and so does one after it was taken (case_taken),
+//     except a bare location for a taken case that has none, which is added
+//     and the owner told (location_for_taken_case);
+//   - a part whose own position (EXIF, XMP, geo:, XEP-0080) is more than
+//     Config.PartDistance (default 100 m) from the case opens a new case
+//     (far_position), also when it was first attached (EXIF is read after
+//     intake: the part is then split off, see processPart);
+//   - a bare location for a case that has none joins it within
+//     Config.FollowUpWindow (default 2 h) of the sender's last part
+//     (late_location) and re-routes it;
+//   - any other part joins within Config.AssemblyWindow (default 60 s) of
+//     the sender's last part of the case (within_part_window), else it opens
+//     a new case (part_window_passed).
+//
+// Grouping reasons, stored in the trail.
+const (
+	ReasonReporterNew      = "reporter_new"
+	ReasonNoRecentCase     = "no_recent_case"
+	ReasonCaseClosed       = "case_closed"
+	ReasonCaseTaken        = "case_taken"
+	ReasonFarPosition      = "far_position"
+	ReasonLateLocation     = "late_location"
+	ReasonLocationForTaken = "location_for_taken_case"
+	ReasonWithinWindow     = "within_part_window"
+	ReasonWindowPassed     = "part_window_passed"
+)
+
+// caseForParts is what grouping needs to know of the sender's latest case.
+type caseForParts struct {
+	State      State
+	Owner      string    // set once someone took it (also the first of two confirmers)
+	Position   *Position // the case's position, nil while it has none
+	LastPartAt time.Time // when the sender's latest part of it arrived
+}
+
+// taken reports whether someone has taken the case.
+func (c caseForParts) taken() bool { return c.Owner != "" || c.State == StateAcknowledged }
+
+// partFacts is what grouping needs to know of a new message.
+type partFacts struct {
+	At           time.Time
+	Position     *Position // its own position, if known
+	PositionOnly bool      // no text and no media: a location and nothing else
+	New          bool      // the sender said "neu"
+}
+
+// grouping is a decision: join the case or open a new one, and why.
+type grouping struct {
+	Join      bool
+	Reason    string
+	DistanceM float64 // for ReasonFarPosition
+}
+
+// groupingRules are the tunables of decideGrouping.
+type groupingRules struct {
+	PartWindow     time.Duration // Config.AssemblyWindow
+	LocationWindow time.Duration // Config.FollowUpWindow
+	Distance       float64       // Config.PartDistance, metres
+}
+
+// decideGrouping decides whether part joins c (nil: the sender has no
+// recent case at this address). It is pure, see the rules above.
+func decideGrouping(c *caseForParts, p partFacts, r groupingRules) grouping {
+	switch {
+	case p.New:
+		return grouping{Reason: ReasonReporterNew}
+	case c == nil:
+		return grouping{Reason: ReasonNoRecentCase}
+	}
+	if g, split := recheckGrouping(*c, p, r); split {
+		return g
+	}
+	if c.taken() {
+		return grouping{Join: true, Reason: ReasonLocationForTaken}
+	}
+	age := p.At.Sub(c.LastPartAt)
+	if p.PositionOnly && c.Position == nil && r.LocationWindow > 0 && age <= r.LocationWindow {
+		return grouping{Join: true, Reason: ReasonLateLocation}
+	}
+	if r.PartWindow > 0 && age <= r.PartWindow {
+		return grouping{Join: true, Reason: ReasonWithinWindow}
+	}
+	return grouping{Reason: ReasonWindowPassed}
+}
+
+// recheckGrouping applies the rules that can change after a part was
+// attached (the case was taken meanwhile, the photo's EXIF is far away):
+// split reports whether the part must leave the case.
+func recheckGrouping(c caseForParts, p partFacts, r groupingRules) (g grouping, split bool) {
+	if !c.State.Open() {
+		return grouping{Reason: ReasonCaseClosed}, true
+	}
+	if c.taken() && !(p.PositionOnly && c.Position == nil) {
+		return grouping{Reason: ReasonCaseTaken}, true
+	}
+	if p.Position != nil && c.Position != nil && r.Distance > 0 {
+		if d := distanceM(p.Position.Lat, p.Position.Lon, c.Position.Lat, c.Position.Lon); d > r.Distance {
+			return grouping{Reason: ReasonFarPosition, DistanceM: d}, true
+		}
+	}
+	return grouping{}, false
+}
+
+// startsNewReport reports whether the sender asked for a new case ("neu …").
+func startsNewReport(text string) bool {
+	_, ok := cutNewPrefix(text)
+	return ok
+}
+
+// cutNewPrefix removes a leading "neu"/"new" (with ":" or "#") from text.
+func cutNewPrefix(text string) (string, bool) {
+	t := strings.TrimSpace(text)
+	low := strings.ToLower(t)
+	for _, p := range []string{"#neu", "#new", "neu", "new"} {
+		if !strings.HasPrefix(low, p) {
+			continue
+		}
+		rest := t[len(p):]
+		switch {
+		case rest == "":
+			return "", true
+		case rest[0] == ':' || rest[0] == ' ' || rest[0] == '\n' || rest[0] == ',' || rest[0] == '!':
+			return strings.TrimSpace(strings.TrimLeft(rest, ":,! \n")), true
+		}
+	}
+	return text, false
+}

@@ -1,0 +1,122 @@
+package dispatch
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fieldgate/fieldgate/media"
+)
+
+func TestDecideGrouping(t *testing.T) {
+	t0 := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	here := &Position{Lat: 51.0251, Lon: 7.5919}
+	near := &Position{Lat: 51.0255, Lon: 7.5919} // ≈45 m
+	far := &Position{Lat: 51.0300, Lon: 7.5919}  // ≈545 m
+	r := groupingRules{PartWindow: 60 * time.Second, LocationWindow: 2 * time.Hour, Distance: 100}
+	open := func(pos *Position, ago time.Duration) *caseForParts {
+		return &caseForParts{State: StateRouted, Position: pos, LastPartAt: t0.Add(-ago)}
+	}
+	cases := []struct {
+		name   string
+		c      *caseForParts
+		p      partFacts
+		join   bool
+		reason string
+	}{
+		{"no case", nil, partFacts{At: t0}, false, ReasonNoRecentCase},
+		{"neu", open(here, time.Second), partFacts{At: t0, New: true}, false, ReasonReporterNew},
+		{"caption after photo", open(here, 3*time.Second), partFacts{At: t0}, true, ReasonWithinWindow},
+		{"photo after caption", open(nil, 3*time.Second), partFacts{At: t0, Position: far}, true, ReasonWithinWindow},
+		{"near photo", open(here, 5*time.Second), partFacts{At: t0, Position: near}, true, ReasonWithinWindow},
+		{"far photo within seconds", open(here, 2*time.Second), partFacts{At: t0, Position: far}, false, ReasonFarPosition},
+		{"far location much later", open(here, time.Hour), partFacts{At: t0, Position: far, PositionOnly: true}, false, ReasonFarPosition},
+		{"late location", open(nil, 20*time.Minute), partFacts{At: t0, Position: far, PositionOnly: true}, true, ReasonLateLocation},
+		{"too late location", open(nil, 3*time.Hour), partFacts{At: t0, Position: far, PositionOnly: true}, false, ReasonWindowPassed},
+		{"text after window", open(here, 2*time.Minute), partFacts{At: t0}, false, ReasonWindowPassed},
+		{"taken", &caseForParts{State: StateAcknowledged, Owner: "anna@x", Position: here, LastPartAt: t0.Add(-time.Second)},
+			partFacts{At: t0}, false, ReasonCaseTaken},
+		{"first of two confirmations", &caseForParts{State: StateRouted, Owner: "anna@x", Position: here, LastPartAt: t0.Add(-time.Second)},
+			partFacts{At: t0}, false, ReasonCaseTaken},
+		{"location for taken case", &caseForParts{State: StateAcknowledged, Owner: "anna@x", LastPartAt: t0.Add(-time.Minute)},
+			partFacts{At: t0, Position: here, PositionOnly: true}, true, ReasonLocationForTaken},
+		{"resolved", &caseForParts{State: StateResolved, Position: here, LastPartAt: t0.Add(-time.Second)}, partFacts{At: t0}, false, ReasonCaseClosed},
+		{"rejected", &caseForParts{State: StateRejected, LastPartAt: t0.Add(-time.Second)}, partFacts{At: t0, Position: here, PositionOnly: true}, false, ReasonCaseClosed},
+		{"merged", &caseForParts{State: StateMerged, LastPartAt: t0.Add(-time.Second)}, partFacts{At: t0}, false, ReasonCaseClosed},
+	}
+	for _, c := range cases {
+		g := decideGrouping(c.c, c.p, r)
+		if g.Join != c.join || g.Reason != c.reason {
+			t.Errorf("%s: got join=%v reason=%s, want join=%v reason=%s", c.name, g.Join, g.Reason, c.join, c.reason)
+		}
+		if g.Reason == ReasonFarPosition && (g.DistanceM < 500 || g.DistanceM > 600) {
+			t.Errorf("%s: distance %.0f m, want about 545", c.name, g.DistanceM)
+		}
+	}
+	// Disabled windows never join anything but a location for a taken case.
+	g := decideGrouping(open(here, time.Second), partFacts{At: t0}, groupingRules{PartWindow: -1, LocationWindow: -1, Distance: 100})
+	if g.Join {
+		t.Errorf("disabled windows joined: %+v", g)
+	}
+}
+
+func TestCutNewPrefix(t *testing.T) {
+	cases := []struct {
+		in, out string
+		ok      bool
+	}{
+		{"neu Gehwegplatte lose", "Gehwegplatte lose", true},
+		{"Neu: Ampel defekt", "Ampel defekt", true},
+		{"#neu Baum", "Baum", true},
+		{"new: tree down", "tree down", true},
+		{"neu", "", true},
+		{"NEU!\nZweite Zeile", "Zweite Zeile", true},
+		{"Neuer Schaden am Gully", "Neuer Schaden am Gully", false},
+		{"newspaper box broken", "newspaper box broken", false},
+		{"Gehweg neu gepflastert", "Gehweg neu gepflastert", false},
+	}
+	for _, c := range cases {
+		out, ok := cutNewPrefix(c.in)
+		if out != c.out || ok != c.ok {
+			t.Errorf("cutNewPrefix(%q) = %q, %v; want %q, %v", c.in, out, ok, c.out, c.ok)
+		}
+	}
+}
+
+func TestPlausibility(t *testing.T) {
+	recv := time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)
+	old := recv.Add(-50 * time.Hour)
+	fresh := recv.Add(-2 * time.Hour)
+	photo := func(taken time.Time, lat, lon float64) MediaObject {
+		md := mediaMetadata(taken, lat, lon)
+		return MediaObject{Metadata: &md}
+	}
+	rep := Report{ReceivedAt: recv, Media: []MediaObject{photo(old, 51.0251, 7.5919)}}
+	flags := plausibilityFlags(rep, nil, nil, 100, 24*time.Hour)
+	if len(flags) != 1 || flags[0].Kind != flagPhotoOld || flags[0].AgeH != 50 {
+		t.Errorf("old photo: flags %+v, want one photo_old of 50 h", flags)
+	}
+	rep = Report{ReceivedAt: recv, Media: []MediaObject{photo(fresh, 51.0251, 7.5919)}}
+	sent := &Position{Lat: 51.0300, Lon: 7.5919}
+	flags = plausibilityFlags(rep, sent, nil, 100, 24*time.Hour)
+	if len(flags) != 1 || flags[0].Kind != flagPositionsDisagree || flags[0].DistanceM < 500 {
+		t.Errorf("geo: and EXIF 545 m apart: flags %+v, want positions_disagree", flags)
+	}
+	if flags := plausibilityFlags(rep, &Position{Lat: 51.0252, Lon: 7.5919}, nil, 100, 24*time.Hour); len(flags) != 0 {
+		t.Errorf("agreeing positions and a fresh photo flagged: %+v", flags)
+	}
+	for _, lang := range []string{"de", "en"} {
+		for _, f := range []flag{{Kind: flagPhotoOld, TakenAt: old, AgeH: 50}, {Kind: flagPositionsDisagree, DistanceM: 545},
+			{Kind: flagPositionsDisagree, DistanceM: 545, Other: "2026-000001"}} {
+			if s := flagText(lang, time.UTC, f); s == "" || containsBadVerb(s) {
+				t.Errorf("flag text %s %+v = %q", lang, f, s)
+			}
+		}
+	}
+}
+
+func mediaMetadata(taken time.Time, lat, lon float64) media.Metadata {
+	return media.Metadata{Taken: &taken, Position: &media.Position{Lat: lat, Lon: lon}}
+}
+
+func containsBadVerb(s string) bool { return strings.Contains(s, "%!") }

@@ -1,0 +1,194 @@
+package dispatch_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// sender sends XMPP messages of one field worker to an address.
+type sender struct {
+	t    *testing.T
+	svc  *dispatch.Service
+	from string
+	to   string
+}
+
+func (s sender) send(key, text string, pos *dispatch.Position) dispatch.Receipt {
+	s.t.Helper()
+	in := dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: s.to, Sender: s.from, IdempotencyKey: key, Text: text, Position: pos}
+	if pos != nil {
+		in.PositionSource = dispatch.SourceGeoURI
+	}
+	r, err := s.svc.Intake(context.Background(), in)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return r
+}
+
+// intakeService runs with the default grouping windows.
+func intakeService(t *testing.T, pool *pgxpool.Pool, msgr dispatch.Messenger) *dispatch.Service {
+	t.Helper()
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: msgr, Logger: discard()},
+		dispatch.Config{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// TestPartsCompleteTheCase: the first message is posted at once; a late
+// location joins and re-routes it, a caption corrects the post in place
+// (XEP-0308), a resent message adds nothing, a location far away and
+// "neu …" open new cases.
+func TestPartsCompleteTheCase(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := intakeService(t, pool, rec)
+	start(t, svc)
+	ctx := context.Background()
+	w := sender{t, svc, "streife1@stadt.localhost", "tiefbau"}
+
+	first := w.send("m1", "Schlagloch, ca. 30 cm tief", nil)
+	waitFor(t, "the first post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+	posts, _ := rec.snapshot()
+	if !strings.Contains(posts[0].Body, "Standort wird erfragt") || posts[0].Replaces != "" {
+		t.Fatalf("first post = %q (replaces %q)", posts[0].Body, posts[0].Replaces)
+	}
+	v, _ := svc.GetReport(ctx, first.ReportID)
+	if v.Incident.State != dispatch.StateNeedsLocation {
+		t.Fatalf("state %s, want needs_location", v.Incident.State)
+	}
+
+	loc := w.send("m2", "", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
+	again := w.send("m2", "", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
+	if loc.Mode != dispatch.ModeFollowUp || loc.CaseNumber != first.CaseNumber || !again.Replayed {
+		t.Fatalf("location: %+v, resent: %+v", loc, again)
+	}
+	waitFor(t, "the corrected post with the position", func() bool {
+		p, _ := rec.snapshot()
+		return len(p) == 2 && p[1].Replaces == posts[0].OriginID && strings.Contains(p[1].Body, "geo:51.025000,7.591940") &&
+			strings.Contains(p[1].Body, "Bezirk Mitte") && strings.Contains(p[1].Body, "Schlagloch")
+	})
+	v, _ = svc.GetReport(ctx, first.ReportID)
+	if v.Incident.State != dispatch.StateRouted || v.Report.Position == nil || v.Report.PositionSource != dispatch.SourceGeoURI || v.Incident.District != "Mitte" {
+		t.Fatalf("after the location: state %s position %+v district %q", v.Incident.State, v.Report.Position, v.Incident.District)
+	}
+
+	caption := w.send("m3", "Absperrung steht jetzt", nil)
+	if caption.Mode != dispatch.ModeAppended || caption.IncidentID != first.IncidentID {
+		t.Fatalf("caption receipt = %+v", caption)
+	}
+	waitFor(t, "the post corrected with the caption", func() bool {
+		p, _ := rec.snapshot()
+		return len(p) == 3 && p[2].Replaces == posts[0].OriginID && strings.Contains(p[2].Body, "Schlagloch, ca. 30 cm tief\nAbsperrung steht jetzt")
+	})
+
+	far := w.send("m4", "", &dispatch.Position{Lat: 51.0300, Lon: 7.59194})
+	if far.CaseNumber == first.CaseNumber || far.Mode != dispatch.ModeNew {
+		t.Fatalf("a location 555 m away joined the case: %+v", far)
+	}
+	fresh := w.send("m5", "neu: Ampel ausgefallen", nil)
+	if fresh.Mode != dispatch.ModeNew || fresh.CaseNumber == far.CaseNumber {
+		t.Fatalf("'neu' did not open a new case: %+v", fresh)
+	}
+	v, _ = svc.GetReport(ctx, fresh.ReportID)
+	if v.Report.Text != "Ampel ausgefallen" {
+		t.Errorf("the 'neu' prefix was kept: %q", v.Report.Text)
+	}
+	waitFor(t, "the reporter's messages", func() bool {
+		_, c := rec.snapshot()
+		var joined, located, notJoined bool
+		for _, m := range c {
+			joined = joined || strings.Contains(m.Body, "Zu Meldung "+first.CaseNumber+" hinzugefügt")
+			located = located || strings.Contains(m.Body, "Standort zu Meldung "+first.CaseNumber+" erhalten")
+			notJoined = notJoined || strings.Contains(m.Body, "von Meldung "+first.CaseNumber+" entfernt") && strings.Contains(m.Body, far.CaseNumber)
+		}
+		return joined && located && notJoined
+	})
+	var reasons []string
+	rows, _ := pool.Query(ctx, `SELECT coalesce(detail->>'reason', detail->>'grouping') FROM incident_events
+		WHERE kind IN ('grouped','received') ORDER BY id`)
+	for rows.Next() {
+		var r string
+		_ = rows.Scan(&r)
+		reasons = append(reasons, r)
+	}
+	rows.Close()
+	want := "no_recent_case late_location within_part_window far_position reporter_new"
+	if strings.Join(reasons, " ") != want {
+		t.Errorf("grouping reasons in the trail = %v, want %s", reasons, want)
+	}
+}
+
+// TestLateLocationMovesTheCase: a text without position goes to the
+// default team at once; a location in the south moves it to Tiefbau Süd
+// (a fresh post there, a note in the old room) and the reporter is told.
+func TestLateLocationMovesTheCase(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := intakeService(t, pool, rec)
+	start(t, svc)
+	ctx := context.Background()
+	w := sender{t, svc, "streife2@stadt.localhost", "tiefbau"}
+	r := w.send("s1", "neu Gehwegplatte lose", nil)
+	waitFor(t, "the first post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+	w.send("s2", "", &dispatch.Position{Lat: 51.0100, Lon: 7.5750}) // Südstadt
+	waitFor(t, "the move", func() bool {
+		p, c := rec.snapshot()
+		var fresh, note, told bool
+		for _, x := range p {
+			fresh = fresh || x.Room == "tiefbau-sued@conference.stadt.localhost" && strings.Contains(x.Body, "Gehwegplatte lose") && x.Replaces == ""
+			note = note || x.Room == "tiefbau@conference.stadt.localhost" && strings.Contains(x.Body, "weitergeleitet")
+		}
+		for _, m := range c {
+			told = told || strings.Contains(m.Body, "Standort erhalten – weitergeleitet an")
+		}
+		return fresh && note && told
+	})
+	v, _ := svc.GetReport(ctx, r.ReportID)
+	if v.Incident.Team != "tiefbau-sued" || v.Incident.District != "Südstadt" || v.Report.Text != "Gehwegplatte lose" {
+		t.Fatalf("after the location: team %q district %q text %q", v.Incident.Team, v.Incident.District, v.Report.Text)
+	}
+	p, _ := rec.snapshot()
+	if strings.Contains(p[0].Body, "neu ") {
+		t.Errorf("the 'neu' prefix is in the post: %q", p[0].Body)
+	}
+}
+
+// TestPartAfterTakeOpensNewCase: once someone took the case, a further
+// text is a new case, and the reporter hears why.
+func TestPartAfterTakeOpensNewCase(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := intakeService(t, pool, rec)
+	start(t, svc)
+	ctx := context.Background()
+	w := sender{t, svc, "streife3@stadt.localhost", "tiefbau"}
+	first := w.send("t1", "Ampel blinkt", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
+	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: first.CaseNumber,
+		Actor: "anna@stadt.localhost", Via: "room", Room: "tiefbau@conference.stadt.localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	next := w.send("t2", "Noch ein Schlagloch daneben", nil)
+	if next.CaseNumber == first.CaseNumber || next.Mode != dispatch.ModeNew {
+		t.Fatalf("a part after the take joined the taken case: %+v", next)
+	}
+	waitFor(t, "the reason", func() bool {
+		_, c := rec.snapshot()
+		for _, m := range c {
+			if strings.Contains(m.Body, "Meldung "+first.CaseNumber+" wird bereits bearbeitet") {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -1,0 +1,113 @@
+package dispatch
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Plausibility flags: no report is dropped for them; they are shown in
+// the room post and kept in the trail (event "plausibility").
+const (
+	// flagPhotoOld: a photo's EXIF capture time is more than
+	// Config.MaxPhotoAge before the report was received. Without a time
+	// zone in the EXIF data the camera's wall clock is read as UTC, so the
+	// age may be off by the zone offset (at most 14 h).
+	flagPhotoOld = "photo_old"
+	// flagPositionsDisagree: positions of one report (a photo's EXIF or XMP
+	// and the position sent with it, or two photos) are more than
+	// Config.PartDistance apart; or a part was split off its case for that.
+	flagPositionsDisagree = "positions_disagree"
+)
+
+// flag is one plausibility finding.
+type flag struct {
+	Kind      string
+	DistanceM int       // flagPositionsDisagree
+	Other     string    // the case the part was split from, if any
+	TakenAt   time.Time // flagPhotoOld
+	AgeH      int       // flagPhotoOld, hours before receipt
+}
+
+// plausibilityFlags checks a report's photos and positions. sent is the
+// position that came with the message (geo:, XEP-0080, API), pos the one
+// the report got (a photo's wins).
+func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge time.Duration) []flag {
+	var flags []flag
+	var seen []*Position
+	if sent != nil {
+		seen = append(seen, sent)
+	}
+	for _, m := range rep.Media {
+		md := m.Metadata
+		if md == nil {
+			continue
+		}
+		if md.Taken != nil && maxAge > 0 && rep.ReceivedAt.Sub(*md.Taken) > maxAge {
+			flags = append(flags, flag{Kind: flagPhotoOld, TakenAt: md.Taken.UTC(),
+				AgeH: int(rep.ReceivedAt.Sub(*md.Taken).Hours())})
+		}
+		if p := md.Position; p != nil {
+			seen = append(seen, &Position{Lat: p.Lat, Lon: p.Lon})
+		}
+	}
+	worst := 0.0
+	for i := range seen {
+		for j := i + 1; j < len(seen); j++ {
+			worst = max(worst, distanceM(seen[i].Lat, seen[i].Lon, seen[j].Lat, seen[j].Lon))
+		}
+	}
+	if distance > 0 && worst > distance {
+		flags = append(flags, flag{Kind: flagPositionsDisagree, DistanceM: int(worst)})
+	}
+	return flags
+}
+
+// recordFlags writes each flag as a "plausibility" event.
+func recordFlags(ctx context.Context, tx pgx.Tx, incident uuid.UUID, now time.Time, flags []flag) error {
+	for _, f := range flags {
+		d := map[string]any{"flag": f.Kind}
+		switch f.Kind {
+		case flagPhotoOld:
+			d["taken_at"], d["age_h"] = f.TakenAt.Format(time.RFC3339), f.AgeH
+		case flagPositionsDisagree:
+			d["distance_m"] = f.DistanceM
+			if f.Other != "" {
+				d["other_case"] = f.Other
+			}
+		}
+		if err := insertEvent(ctx, tx, incident, now, "plausibility", "fieldgate", "rules", "", "", d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flagText renders a flag for the room post.
+func flagText(lang string, loc *time.Location, f flag) string {
+	switch f.Kind {
+	case flagPhotoOld:
+		return T(lang, "flag_photo_old", f.TakenAt.In(loc).Format("02.01.2006 15:04"), fmtAgeH(lang, f.AgeH))
+	case flagPositionsDisagree:
+		if f.Other != "" {
+			return T(lang, "flag_split_far", f.DistanceM, f.Other)
+		}
+		return T(lang, "flag_positions_disagree", f.DistanceM)
+	}
+	return ""
+}
+
+func fmtAgeH(lang string, h int) string {
+	if h >= 48 {
+		return strconv.Itoa(h/24) + " " + T(lang, "unit_d")
+	}
+	return strconv.Itoa(h) + " " + T(lang, "unit_h")
+}
+
+// geoText is a position as a geo URI with six decimals (about 0.1 m).
+func geoText(p Position) string {
+	return "geo:" + strconv.FormatFloat(p.Lat, 'f', 6, 64) + "," + strconv.FormatFloat(p.Lon, 'f', 6, 64)
+}

@@ -1,0 +1,99 @@
+package omemo
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// MaxEncryptedFileBytes caps one aesgcm:// file: AES-GCM authenticates
+// only at the end, so the ciphertext is held in memory until its tag has
+// been checked, and nothing unverified is ever stored.
+const MaxEncryptedFileBytes = 32 << 20
+
+// aesgcmRe finds XEP-0454 links: aesgcm://host/path#<iv><key> in hex,
+// with a 12-byte IV (24 digits; 16-byte IVs, 32 digits, from older
+// clients) and a 32-byte key (64 digits).
+var aesgcmRe = regexp.MustCompile(`aesgcm://[^\s<>"]+#[0-9A-Fa-f]{88,96}`)
+
+// FileLink is an aesgcm:// link split into the https URL to download and
+// the key material from its fragment.
+type FileLink struct {
+	Raw   string // the link as it was in the text
+	HTTPS string
+	iv    []byte
+	key   []byte
+}
+
+// FindFileLinks returns the XEP-0454 links in a decrypted body.
+func FindFileLinks(body string) []FileLink {
+	var out []FileLink
+	for _, raw := range aesgcmRe.FindAllString(body, -1) {
+		if l, err := ParseFileLink(raw); err == nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// ParseFileLink splits one aesgcm:// link (XEP-0454 §3).
+func ParseFileLink(raw string) (FileLink, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "aesgcm" || u.Host == "" || u.User != nil {
+		return FileLink{}, fmt.Errorf("%w: not an aesgcm link", ErrMalformed)
+	}
+	frag, err := hex.DecodeString(u.Fragment)
+	if err != nil {
+		return FileLink{}, fmt.Errorf("%w: aesgcm fragment is not hex", ErrMalformed)
+	}
+	var iv, key []byte
+	switch len(frag) {
+	case 12 + 32:
+		iv, key = frag[:12], frag[12:]
+	case 16 + 32:
+		iv, key = frag[:16], frag[16:]
+	default:
+		return FileLink{}, fmt.Errorf("%w: aesgcm fragment of %d bytes", ErrMalformed, len(frag))
+	}
+	u.Scheme, u.Fragment = "https", ""
+	return FileLink{Raw: raw, HTTPS: u.String(), iv: iv, key: key}, nil
+}
+
+// Open reads the whole ciphertext (at most MaxEncryptedFileBytes plus the
+// tag) from r and returns the plaintext once the GCM tag verified; a
+// tampered or truncated file is refused with ErrUndecryptable.
+func (l FileLink) Open(r io.Reader) ([]byte, error) {
+	ct, err := io.ReadAll(io.LimitReader(r, MaxEncryptedFileBytes+16+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(ct) > MaxEncryptedFileBytes+16 {
+		return nil, fmt.Errorf("%w: encrypted file larger than %d MiB", ErrMalformed, MaxEncryptedFileBytes>>20)
+	}
+	block, err := aes.NewCipher(l.key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	gcm, err := cipher.NewGCMWithNonceSize(block, len(l.iv))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	pt, err := gcm.Open(nil, l.iv, ct, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the file's authentication tag does not match", ErrUndecryptable)
+	}
+	return pt, nil
+}
+
+// StripFileLinks removes the links from a body (they are attachments now).
+func StripFileLinks(body string, links []FileLink) string {
+	for _, l := range links {
+		body = strings.ReplaceAll(body, l.Raw, "")
+	}
+	return strings.TrimSpace(body)
+}

@@ -1,0 +1,400 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp/jid"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/gateway/omemo"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// OMEMO is what the gateway needs from gateway/omemo: each function
+// address is an OMEMO device (XEP-0384 v0.3), keyed by its local part.
+type OMEMO interface {
+	DeviceList(ctx context.Context, address string) (*omemo.DeviceList, error)
+	Bundle(ctx context.Context, address string) (*omemo.Bundle, error)
+	Decrypt(ctx context.Context, address, from string, enc *omemo.Encrypted) (omemo.Decrypted, error)
+	Encrypt(ctx context.Context, address string, rcpts []omemo.Recipient, plaintext []byte) (*omemo.Encrypted, error)
+	NeedsBundle(ctx context.Context, address, jid string, dev uint32) (bool, error)
+	SessionDevices(ctx context.Context, address, jid string) ([]uint32, error)
+	Maintain(ctx context.Context, address string) (bool, error)
+}
+
+var _ OMEMO = (*omemo.Manager)(nil)
+
+// omemoEdge serves the OMEMO PEP nodes of every address (the XMPP
+// server's PEP serves accounts, not components), opens incoming
+// <encrypted/> messages and encrypts answers to correspondents who wrote
+// encrypted.
+type omemoEdge struct {
+	m OMEMO
+
+	mu      sync.Mutex
+	waiting map[string]chan *inIQ // our IQ id → its answer
+}
+
+// EnableOMEMO makes every function address an OMEMO endpoint. Call before
+// Run. Without it, addresses publish no keys and encrypted messages are
+// answered with a request to send unencrypted.
+func (g *Gateway) EnableOMEMO(m OMEMO) {
+	g.omemo = &omemoEdge{m: m, waiting: map[string]chan *inIQ{}}
+}
+
+// Prepare creates or refreshes the keys of every address (so that the
+// first bundle request does not wait for key generation).
+func (e *omemoEdge) prepare(ctx context.Context, g *Gateway) {
+	for _, a := range g.rules.Current().Addresses() {
+		if _, err := e.m.Maintain(ctx, a.Name); err != nil {
+			g.log.Error("omemo keys of an address not ready", "address", a.Name, "err", err)
+		}
+	}
+}
+
+// pubsubQuery is an incoming XEP-0060 request for the items of a node.
+type pubsubQuery struct {
+	Items *struct {
+		Node string `xml:"node,attr"`
+	} `xml:"items"`
+	Publish   *struct{} `xml:"publish"`
+	Subscribe *struct{} `xml:"subscribe"`
+}
+
+type pubsubResult struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/pubsub pubsub"`
+	Items   struct {
+		Node string     `xml:"node,attr"`
+		Item []pubsubIt `xml:"item"`
+	} `xml:"items"`
+}
+
+type pubsubIt struct {
+	ID      string `xml:"id,attr,omitempty"`
+	Payload any
+}
+
+// interceptIQ answers the OMEMO device-list and bundle requests (XEP-0060
+// §6.5 "Retrieve items", XEP-0384 v0.3 §4.2–4.3) for addresses and takes
+// the answers to the gateway's own queries. It reports whether it handled
+// iq. It runs in the stream handler and writes on t.
+func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *inIQ) bool {
+	if iq.Type == "result" || iq.Type == "error" {
+		e.mu.Lock()
+		ch, ok := e.waiting[iq.ID]
+		delete(e.waiting, iq.ID)
+		e.mu.Unlock()
+		if ok {
+			ch <- iq
+		}
+		return ok
+	}
+	if iq.PubSub == nil {
+		return false
+	}
+	to, err := jid.Parse(iq.To)
+	if err != nil {
+		return false
+	}
+	local := strings.ToLower(to.Localpart())
+	if _, isAddr := g.rules.Current().Address(local); !isAddr {
+		return false
+	}
+	fail := func(typ, cond string) bool {
+		_ = t.Encode(iqError{ID: iq.ID, From: iq.To, To: iq.From, Type: "error", Error: stanzaErr(typ, cond, "")})
+		return true
+	}
+	if iq.Type != "get" || iq.PubSub.Items == nil {
+		// Nobody may publish to or subscribe at an address's nodes; the
+		// gateway pushes nothing it was not asked for.
+		return fail("cancel", "forbidden")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	node := iq.PubSub.Items.Node
+	res := pubsubResult{}
+	res.Items.Node = node
+	switch {
+	case node == omemo.NodeDeviceList:
+		dl, err := e.m.DeviceList(ctx, local)
+		if err != nil {
+			g.log.Error("omemo device list", "address", local, "err", err)
+			return fail("wait", "internal-server-error")
+		}
+		res.Items.Item = []pubsubIt{{ID: "current", Payload: dl}}
+	case strings.HasPrefix(node, omemo.NodeBundlesPrefix):
+		dl, err := e.m.DeviceList(ctx, local)
+		if err != nil {
+			return fail("wait", "internal-server-error")
+		}
+		if len(dl.Devices) == 0 || node != omemo.NodeBundlesPrefix+strconv.FormatUint(uint64(dl.Devices[0].ID), 10) {
+			return fail("cancel", "item-not-found")
+		}
+		b, err := e.m.Bundle(ctx, local)
+		if err != nil {
+			g.log.Error("omemo bundle", "address", local, "err", err)
+			return fail("wait", "internal-server-error")
+		}
+		res.Items.Item = []pubsubIt{{ID: "current", Payload: b}}
+	default:
+		return fail("cancel", "item-not-found")
+	}
+	_ = t.Encode(iqResult{ID: iq.ID, From: iq.To, To: iq.From, Type: "result", Payload: res})
+	return true
+}
+
+type outIQ struct {
+	XMLName xml.Name `xml:"iq"`
+	ID      string   `xml:"id,attr"`
+	From    string   `xml:"from,attr"`
+	To      string   `xml:"to,attr"`
+	Type    string   `xml:"type,attr"`
+	Payload any
+}
+
+type pubsubItemsGet struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/pubsub pubsub"`
+	Items   struct {
+		Node string `xml:"node,attr"`
+	} `xml:"items"`
+}
+
+// fetchItems asks a correspondent's PEP service for the items of node and
+// returns the inner XML of the answer's first item.
+func (e *omemoEdge) fetchItems(ctx context.Context, g *Gateway, from, to, node string) ([]byte, error) {
+	id := "fgq-" + randomID()
+	ch := make(chan *inIQ, 1)
+	e.mu.Lock()
+	e.waiting[id] = ch
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.waiting, id)
+		e.mu.Unlock()
+	}()
+	q := pubsubItemsGet{}
+	q.Items.Node = node
+	if err := g.send(ctx, outIQ{ID: id, From: from, To: to, Type: "get", Payload: q}); err != nil {
+		return nil, err
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(10 * time.Second):
+		return nil, fmt.Errorf("no answer from %s for %s", domainOf(to), node)
+	case iq := <-ch:
+		if iq.Type != "result" {
+			return nil, fmt.Errorf("%s answered an error for %s", domainOf(to), node)
+		}
+		var r struct {
+			Items struct {
+				Item []struct {
+					Inner []byte `xml:",innerxml"`
+				} `xml:"item"`
+			} `xml:"http://jabber.org/protocol/pubsub pubsub>items"`
+		}
+		if err := xml.Unmarshal(append(append([]byte("<iq>"), iq.Inner...), "</iq>"...), &r); err != nil {
+			return nil, fmt.Errorf("answer for %s: %w", node, err)
+		}
+		if len(r.Items.Item) == 0 {
+			return nil, fmt.Errorf("%s has no items on %s", domainOf(to), node)
+		}
+		return r.Items.Item[0].Inner, nil
+	}
+}
+
+// Texts for encrypted conversations (German, English).
+var omemoTexts = map[string][2]string{
+	"undecryptable": {
+		"Ihre verschlüsselte Nachricht konnte nicht gelesen werden und wurde NICHT als Meldung angenommen. Bitte Verschlüsselung neu aushandeln (in Conversations: Kontaktdetails → OMEMO-Schlüssel) und die Nachricht erneut senden.",
+		"Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again.",
+	},
+	"not_for_us": {
+		"Ihre Nachricht war nicht für das aktuelle Gerät dieser Adresse verschlüsselt und wurde NICHT angenommen. Bitte die Geräteliste des Kontakts aktualisieren und erneut senden.",
+		"Your message was not encrypted for this address's current device and was NOT accepted. Please refresh the contact's device list and send again.",
+	},
+	"file_failed": {
+		"Eine verschlüsselte Datei konnte nicht übernommen werden (Download oder Prüfung fehlgeschlagen). Die Nachricht wurde NICHT angenommen; bitte erneut senden.",
+		"An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again.",
+	},
+	"omemo_off": {
+		"Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden.",
+		"This address cannot read encrypted messages. Please send the report unencrypted.",
+	},
+}
+
+func omemoText(lang, key string) string {
+	if lang == "en" {
+		return omemoTexts[key][1]
+	}
+	return omemoTexts[key][0]
+}
+
+// openEncrypted replaces the body of an OMEMO message with its plaintext.
+// It reports false when the message is done with: a key-transport message
+// (nothing to file) or one that cannot be opened (the sender is told, in
+// the address's language, that nothing was accepted).
+func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang string) bool {
+	if m.Encrypted == nil {
+		return true
+	}
+	if g.omemo == nil {
+		g.reply(ctx, m, local, omemoText(lang, "omemo_off"))
+		return false
+	}
+	d, err := g.omemo.m.Decrypt(ctx, local, bare(m.From), m.Encrypted)
+	switch {
+	case errors.Is(err, omemo.ErrNotForUs):
+		g.log.Info("omemo message for another device", "address", local)
+		g.reply(ctx, m, local, omemoText(lang, "not_for_us"))
+		return false
+	case err != nil:
+		g.log.Warn("omemo message not decrypted", "address", local, "err", err)
+		g.reply(ctx, m, local, omemoText(lang, "undecryptable"))
+		return false
+	}
+	if d.UsedPreKey {
+		go func() {
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if _, err := g.omemo.m.Maintain(mctx, local); err != nil {
+				g.log.Warn("omemo pre-key refill failed", "address", local, "err", err)
+			}
+		}()
+	}
+	if d.KeyTransport {
+		return false
+	}
+	body := string(d.Plaintext)
+	if links := omemo.FindFileLinks(body); len(links) > 0 {
+		for _, l := range links {
+			obj, err := g.fetchEncrypted(ctx, l)
+			if err != nil {
+				g.log.Warn("omemo file not taken", "address", local, "err", err)
+				g.dropMedia(m.decrypted)
+				g.reply(ctx, m, local, omemoText(lang, "file_failed"))
+				return false
+			}
+			m.decrypted = append(m.decrypted, obj)
+		}
+		body = omemo.StripFileLinks(body, links)
+	}
+	m.Bodies = []string{body}
+	m.OOB = nil // an OMEMO message's OOB names the encrypted file, handled above
+	return true
+}
+
+// fetchEncrypted downloads an XEP-0454 file through the safe fetcher
+// (the https URL must be on the upload allow-list), checks its tag and
+// stores the plaintext.
+func (g *Gateway) fetchEncrypted(ctx context.Context, l omemo.FileLink) (media.Object, error) {
+	u := l.HTTPS
+	if plain := "http" + strings.TrimPrefix(u, "https"); g.fetch.Allowed(u) != nil && g.fetch.Allowed(plain) == nil {
+		u = plain // a loopback upload service allowed as plain http (dev and tests)
+	}
+	rc, err := g.fetch.Fetch(ctx, u)
+	if err != nil {
+		return media.Object{}, err
+	}
+	defer rc.Close()
+	pt, err := l.Open(rc)
+	if err != nil {
+		return media.Object{}, err
+	}
+	return g.media.Put(ctx, bytes.NewReader(pt))
+}
+
+// encryptChat encrypts a 1:1 message to all devices of a correspondent
+// who wrote to this address encrypted. It returns nil (send plaintext)
+// when OMEMO is off or the correspondent never wrote encrypted.
+func (g *Gateway) encryptChat(ctx context.Context, cm dispatch.ChatMessage) (*omemo.Encrypted, error) {
+	if g.omemo == nil || cm.From == "" {
+		return nil, nil
+	}
+	to := bare(cm.To)
+	known, err := g.omemo.m.SessionDevices(ctx, cm.From, to)
+	if err != nil || len(known) == 0 {
+		return nil, err
+	}
+	// All of the correspondent's devices, from their device list; many
+	// servers let only presence subscribers read it (Prosody's default
+	// for PEP), so without it the devices that wrote to us are used.
+	from := g.addressJID(cm.From)
+	devices := known
+	if raw, err := g.omemo.fetchItems(ctx, g, from, to, omemo.NodeDeviceList); err != nil {
+		g.log.Info("omemo device list of a correspondent not readable; encrypting to the devices that wrote", "err", err)
+	} else {
+		var dl omemo.DeviceList
+		if err := xml.Unmarshal(raw, &dl); err == nil && len(dl.Devices) > 0 {
+			devices = devices[:0:0]
+			for _, d := range dl.Devices {
+				devices = append(devices, d.ID)
+			}
+		}
+	}
+	var rcpts []omemo.Recipient
+	for _, dev := range devices {
+		r := omemo.Recipient{JID: to, Device: dev}
+		need, err := g.omemo.m.NeedsBundle(ctx, cm.From, to, dev)
+		if err != nil {
+			return nil, err
+		}
+		if need {
+			braw, err := g.omemo.fetchItems(ctx, g, from, to, omemo.NodeBundlesPrefix+strconv.FormatUint(uint64(dev), 10))
+			if err != nil {
+				g.log.Info("omemo bundle of a recipient device not available", "device", dev, "err", err)
+				continue
+			}
+			var b omemo.Bundle
+			if err := xml.Unmarshal(braw, &b); err != nil {
+				continue
+			}
+			r.Bundle = &b
+		}
+		rcpts = append(rcpts, r)
+	}
+	return g.omemo.m.Encrypt(ctx, cm.From, rcpts, []byte(cm.Body))
+}
+
+// outEncrypted is a message with an OMEMO payload: a fallback body for
+// clients without OMEMO, the XEP-0380 encryption hint and a store hint
+// (XEP-0334) so that servers archive it.
+type outEncrypted struct {
+	XMLName    xml.Name         `xml:"message"`
+	From       string           `xml:"from,attr"`
+	To         string           `xml:"to,attr"`
+	ID         string           `xml:"id,attr"`
+	Type       string           `xml:"type,attr"`
+	Body       string           `xml:"body"`
+	Encrypted  *omemo.Encrypted `xml:"eu.siacs.conversations.axolotl encrypted"`
+	Encryption *encryptionHint  `xml:"urn:xmpp:eme:0 encryption"`
+	Store      *outEmpty        `xml:"store"`
+	OriginID   *outID           `xml:"origin-id"`
+	Request    *outEmpty        `xml:"request,omitempty"`
+}
+
+type encryptionHint struct {
+	Namespace string `xml:"namespace,attr"`
+	Name      string `xml:"name,attr"`
+}
+
+// sendEncrypted sends an OMEMO message built by encryptChat.
+func (g *Gateway) sendEncrypted(ctx context.Context, cm dispatch.ChatMessage, id string, enc *omemo.Encrypted) error {
+	return g.send(ctx, outEncrypted{From: g.addressJID(cm.From), To: cm.To, ID: id, Type: "chat",
+		Body:       "[OMEMO-verschlüsselte Nachricht / OMEMO encrypted message]",
+		Encrypted:  enc,
+		Encryption: &encryptionHint{Namespace: omemo.NS, Name: "OMEMO"},
+		Store:      &outEmpty{XMLName: xmlName("urn:xmpp:hints", "store")},
+		OriginID:   &outID{ID: id},
+		Request:    &outEmpty{XMLName: xmlName(nsReceipts, "request")},
+	})
+}

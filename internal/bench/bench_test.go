@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseLoad(t *testing.T) {
+	l, err := ParseLoad("name=x,mode=xmpp,c=8,rate=2.5,n=40,duration=90s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Name != "x" || l.Mode != ModeXMPP || l.Concurrency != 8 || l.Rate != 2.5 || l.Count != 40 || l.Duration != 90*time.Second {
+		t.Errorf("ParseLoad = %+v", l)
+	}
+	for _, bad := range []string{"c=0", "n=0", "n=1000000", "mode=smtp", "duration=0s", "duration=2h", "c", "colour=red", "photos=/nonexistent"} {
+		if _, err := ParseLoad(bad); err == nil {
+			t.Errorf("ParseLoad(%q) accepted", bad)
+		}
+	}
+}
+
+func TestTargetsOnlyLoopbackOrAllowed(t *testing.T) {
+	l, _ := ParseLoad("n=1")
+	base := Config{URL: "http://127.0.0.1:8080", Token: "t", To: "tiefbau", Room: "r@conference.x", Member: Account{"a@x", "p"},
+		C2SAddr: "127.0.0.1:5222", S3Endpoint: "localhost:9000", DatabaseURL: "postgres://u@[::1]:5432/db",
+		ComponentAddr: "127.0.0.2:5347", ComponentDomain: "bench.x", S3Bucket: "b", Loads: []Load{l}}
+	if err := base.Validate(); err != nil {
+		t.Fatalf("loopback config refused: %v", err)
+	}
+	for name, mutate := range map[string]func(*Config){
+		"public URL":  func(c *Config) { c.URL = "http://203.0.113.5:8080" },
+		"private c2s": func(c *Config) { c.C2SAddr = "192.168.1.10:5222" },
+		"name for S3": func(c *Config) { c.S3Endpoint = "s3.example.org:443" },
+		"database":    func(c *Config) { c.DatabaseURL = "postgres://u@10.0.0.5/db" },
+		"component":   func(c *Config) { c.ComponentAddr = "172.16.0.1:5347" },
+		"no token":    func(c *Config) { c.Token = "" },
+		"xmpp needs worker": func(c *Config) {
+			c.Loads = []Load{{Name: "x", Mode: ModeXMPP, Concurrency: 1, Count: 1, Duration: time.Second}}
+		},
+	} {
+		c := base
+		mutate(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	c := base
+	c.URL, c.AllowHosts = "http://10.99.0.2:8080", []string{"10.99.0.2"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("allowed test host refused: %v", err)
+	}
+}
+
+func TestSummarizeAndRatios(t *testing.T) {
+	var s []Sample
+	for i := 1; i <= 100; i++ {
+		s = append(s, Sample{Kind: KindFieldgate, Start: time.Duration(i-1) * 10 * time.Millisecond, E2E: time.Duration(i) * time.Millisecond, Accept: time.Millisecond})
+	}
+	s = append(s, Sample{Kind: KindFieldgate, Err: "POST: 503"})
+	got := summarize(s)
+	if got.OK != 100 || got.Errors != 1 || got.P50ms != 50 || got.P99ms != 99 || got.AcceptP50ms != 1 {
+		t.Errorf("summarize = %+v", got)
+	}
+	// 100 reports from t=0 to the last reflection at 990ms + 100ms.
+	if want := round3(100 / 1.09); got.Throughput != want {
+		t.Errorf("throughput %v, want %v", got.Throughput, want)
+	}
+	if r := ratio(10, 4); r != 2.5 {
+		t.Errorf("ratio = %v", r)
+	}
+	if r := ratio(1, 0); r != 0 {
+		t.Errorf("ratio by zero = %v", r)
+	}
+	if z := summarize([]Sample{{Err: "x"}}); z.OK != 0 || z.P50ms != 0 {
+		t.Errorf("all failed: %+v", z)
+	}
+}
+
+func TestOutputsWellFormed(t *testing.T) {
+	samples := []Sample{
+		{Load: "l", Kind: KindFloor, Seq: 0, Start: 0, Accept: time.Millisecond, E2E: 5 * time.Millisecond},
+		{Load: "l", Kind: KindFieldgate, Seq: 0, Start: time.Millisecond, Accept: 2 * time.Millisecond, E2E: 40 * time.Millisecond},
+		{Load: "l", Kind: KindFieldgate, Seq: 1, Start: 3 * time.Millisecond, Err: "timeout, \"quoted\""},
+	}
+	var b bytes.Buffer
+	if err := WriteCSV(&b, samples); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil || len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(CSVHeader, ",") || rows[2][5] != "40.000" || rows[3][6] != "timeout, \"quoted\"" {
+		t.Errorf("CSV %q, %v", rows, err)
+	}
+	b.Reset()
+	if err := WritePlot(&b, "l", samples); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&b)
+	if err != nil || img.Bounds().Dx() != 900 {
+		t.Fatalf("plot: %v", err)
+	}
+	b.Reset()
+	res := []Result{{Load: "l", Fieldgate: summarize(samples[1:]), Floor: summarize(samples[:1])}, {Load: "m"}}
+	if err := WriteJSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("JSON lines %q", lines)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"p50_ratio", "throughput_ratio"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON lacks %s: %s", k, lines[0])
+		}
+	}
+	for _, kind := range []string{"fieldgate", "floor"} {
+		sub, _ := m[kind].(map[string]any)
+		for _, k := range []string{"p50_ms", "p99_ms", "throughput_per_s"} {
+			if _, ok := sub[k]; !ok {
+				t.Errorf("JSON %s lacks %s: %s", kind, k, lines[0])
+			}
+		}
+	}
+}
+
+func TestRoomMarkers(t *testing.T) {
+	got := roomMarkers(&inMessage{Type: "groupchat", Body: "🆕 Meldung 2026-000042 · Tiefbau"})
+	if len(got) != 1 || got[0] != "2026-000042" {
+		t.Errorf("case marker %v", got)
+	}
+	got = roomMarkers(&inMessage{Type: "groupchat", Body: floorPrefix + "ab12-x-3"})
+	if len(got) != 1 || got[0] != floorPrefix+"ab12-x-3" {
+		t.Errorf("floor marker %v", got)
+	}
+	if got := roomMarkers(&inMessage{Type: "chat", Body: "Meldung 2026-000042"}); got != nil {
+		t.Errorf("chat counted as room post: %v", got)
+	}
+	if got := replyMarkers(&inMessage{Type: "chat", Body: "Meldung 2026-000043 angenommen, siehe 2026-000042"}); len(got) != 1 || got[0] != "2026-000043" {
+		t.Errorf("reply marker %v", got)
+	}
+}

@@ -1,0 +1,449 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// Position, if set, is sent with report i as Lat+i·0.001 (110 m apart), so
+// that no two reports are merged as duplicates.
+type Position struct{ Lat, Lon float64 }
+
+// Bench runs loads against a gateway and its floor.
+type Bench struct {
+	cfg  Config
+	pos  *Position
+	log  *slog.Logger
+	http *http.Client
+	run  string // this run's token, in every text the bench sends
+
+	member  *client
+	room    *seen
+	comp    *componentConn
+	s3      *minio.Client
+	db      *pgxpool.Pool
+	bucket  string
+	photoMu sync.Mutex
+	photos  map[string][]byte
+}
+
+// New checks cfg and connects to everything the loads need: the room
+// member, the floor's S3 bucket, table and component. Close undoes it.
+func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Bench, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	b := &Bench{cfg: cfg, pos: pos, log: log, run: randToken(4), photos: map[string][]byte{},
+		http: &http.Client{Timeout: cfg.Timeout}}
+	ok := false
+	defer func() {
+		if !ok {
+			b.Close()
+		}
+	}()
+	b.room = newSeen(roomMarkers)
+	var err error
+	if b.member, err = login(ctx, cfg.C2SAddr, cfg.Member, b.room); err != nil {
+		return nil, err
+	}
+	if err := b.member.join(ctx, cfg.Room, "bench-"+b.run); err != nil {
+		return nil, fmt.Errorf("bench: member joins %s: %w", cfg.Room, err)
+	}
+	if b.comp, err = dialComponent(ctx, cfg.ComponentAddr, cfg.ComponentDomain, cfg.ComponentSecret); err != nil {
+		return nil, err
+	}
+	if err := b.comp.join(ctx, cfg.Room); err != nil {
+		return nil, fmt.Errorf("bench: floor component joins %s: %w", cfg.Room, err)
+	}
+	if b.s3, err = minio.New(cfg.S3Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.S3AccessKey, cfg.S3SecretKey, ""), Secure: cfg.S3UseTLS}); err != nil {
+		return nil, fmt.Errorf("bench: s3: %w", err)
+	}
+	b.bucket = cfg.S3Bucket + "-bench-floor"
+	if exists, err := b.s3.BucketExists(ctx, b.bucket); err != nil {
+		return nil, fmt.Errorf("bench: s3 bucket %s: %w", b.bucket, err)
+	} else if !exists {
+		if err := b.s3.MakeBucket(ctx, b.bucket, minio.MakeBucketOptions{}); err != nil {
+			return nil, fmt.Errorf("bench: s3 bucket %s: %w", b.bucket, err)
+		}
+	}
+	if b.db, err = pgxpool.New(ctx, cfg.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("bench: database: %w", err)
+	}
+	if _, err := b.db.Exec(ctx, `CREATE TABLE IF NOT EXISTS fieldgate_bench_floor (id bigserial PRIMARY KEY, run text, body text, at timestamptz)`); err != nil {
+		return nil, fmt.Errorf("bench: floor table: %w", err)
+	}
+	// Let both joins complete before anything is measured.
+	if err := b.probe(ctx); err != nil {
+		return nil, err
+	}
+	ok = true
+	return b, nil
+}
+
+// probe posts one floor message and waits for its reflection: the member
+// and the floor component are in the room.
+func (b *Bench) probe(ctx context.Context) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for i := 0; ; i++ {
+		token := fmt.Sprintf("%s%s-probe-%d", floorPrefix, b.run, i)
+		if err := b.comp.groupchat(ctx, b.cfg.Room, token); err != nil {
+			return fmt.Errorf("bench: floor probe: %w", err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := b.room.wait(wctx, token)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: the room %s did not reflect the floor component's message to the member within 15s (is the component %s allowed to join?)", b.cfg.Room, b.cfg.ComponentDomain)
+		}
+	}
+}
+
+// Close leaves the room, drops the floor table and empties the floor bucket.
+func (b *Bench) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if b.member != nil {
+		b.member.close()
+	}
+	if b.comp != nil {
+		b.comp.close()
+	}
+	if b.db != nil {
+		_, _ = b.db.Exec(ctx, `DELETE FROM fieldgate_bench_floor WHERE run = $1`, b.run)
+		_, _ = b.db.Exec(ctx, `DROP TABLE IF EXISTS fieldgate_bench_floor`)
+		b.db.Close()
+	}
+	if b.s3 != nil {
+		for o := range b.s3.ListObjects(ctx, b.bucket, minio.ListObjectsOptions{Recursive: true}) {
+			if o.Err == nil {
+				_ = b.s3.RemoveObject(ctx, b.bucket, o.Key, minio.RemoveObjectOptions{})
+			}
+		}
+		_ = b.s3.RemoveBucket(ctx, b.bucket)
+	}
+}
+
+// Run measures each load: first the floor with the same photos and
+// concurrency, then fieldgate. Samples go to each as they complete.
+func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
+	var results []Result
+	for _, l := range b.cfg.Loads {
+		r := Result{Load: l.Name, Mode: l.Mode, Count: l.Count, Concurrency: l.Concurrency, Rate: l.Rate}
+		for _, p := range l.Photos {
+			data, err := b.photo(p)
+			if err != nil {
+				return results, err
+			}
+			r.PhotoBytes = max(r.PhotoBytes, int64(len(data)))
+		}
+		b.log.Info("load: floor", "load", l.Name)
+		floor, err := b.drive(ctx, l, KindFloor, func(ctx context.Context, i int, s *Sample) error { return b.floorOp(ctx, l, i, s) }, each)
+		if err != nil {
+			return results, err
+		}
+		b.log.Info("load: fieldgate", "load", l.Name)
+		op := b.httpOp
+		var workers chan *client
+		if l.Mode == ModeXMPP {
+			if workers, err = b.loginWorkers(ctx, l); err != nil {
+				return results, err
+			}
+			op = func(ctx context.Context, l Load, i int, s *Sample) error {
+				w := <-workers
+				defer func() { workers <- w }()
+				return b.xmppOp(ctx, w, l, i, s)
+			}
+		}
+		fg, err := b.drive(ctx, l, KindFieldgate, func(ctx context.Context, i int, s *Sample) error { return op(ctx, l, i, s) }, each)
+		if workers != nil {
+			close(workers)
+			for w := range workers {
+				w.close()
+			}
+		}
+		if err != nil {
+			return results, err
+		}
+		r.Floor, r.Fieldgate = summarize(floor), summarize(fg)
+		r.P50Ratio = ratio(r.Fieldgate.P50ms, r.Floor.P50ms)
+		r.ThroughputRatio = ratio(r.Fieldgate.Throughput, r.Floor.Throughput)
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// drive runs l.Count operations, closed loop (l.Concurrency in flight) or
+// open loop (l.Rate per second), and stops at l.Duration at the latest.
+func (b *Bench) drive(ctx context.Context, l Load, kind string, op func(context.Context, int, *Sample) error, each func(Sample)) ([]Sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.Duration)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		samples []Sample
+		wg      sync.WaitGroup
+	)
+	t0 := time.Now()
+	do := func(i int) {
+		s := Sample{Load: l.Name, Kind: kind, Seq: i, Start: time.Since(t0)}
+		if err := op(ctx, i, &s); err != nil {
+			s.Err = err.Error()
+		}
+		if each != nil {
+			each(s)
+		}
+		mu.Lock()
+		samples = append(samples, s)
+		mu.Unlock()
+	}
+	if l.Rate > 0 {
+		interval := time.Duration(float64(time.Second) / l.Rate)
+	open:
+		for i := 0; i < l.Count; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); do(i) }()
+			select {
+			case <-time.After(time.Until(t0.Add(time.Duration(i+1) * interval))):
+			case <-ctx.Done():
+				break open
+			}
+		}
+	} else {
+		next := make(chan int)
+		for range l.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					do(i)
+				}
+			}()
+		}
+	closed:
+		for i := 0; i < l.Count; i++ {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				break closed
+			}
+		}
+		close(next)
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return samples, err
+	}
+	return samples, nil
+}
+
+func (b *Bench) photo(path string) ([]byte, error) {
+	b.photoMu.Lock()
+	defer b.photoMu.Unlock()
+	if d, ok := b.photos[path]; ok {
+		return d, nil
+	}
+	d, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	b.photos[path] = d
+	return d, nil
+}
+
+// photoFor returns report i's photo (name and bytes), or nil for text only.
+func (b *Bench) photoFor(l Load, i int) (string, []byte, error) {
+	if len(l.Photos) == 0 {
+		return "", nil, nil
+	}
+	p := l.Photos[i%len(l.Photos)]
+	d, err := b.photo(p)
+	return filepath.Base(p), d, err
+}
+
+// floorOp: S3 PUT of the same bytes, one INSERT, one component message
+// into the room, until the member sees it reflected.
+func (b *Bench) floorOp(ctx context.Context, l Load, i int, s *Sample) error {
+	_, data, err := b.photoFor(l, i)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if data != nil {
+		if _, err := b.s3.PutObject(ctx, b.bucket, fmt.Sprintf("%s/%s/%d", b.run, l.Name, i), bytes.NewReader(data), int64(len(data)),
+			minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
+			return fmt.Errorf("floor put: %w", err)
+		}
+	}
+	if _, err := b.db.Exec(ctx, `INSERT INTO fieldgate_bench_floor (run, body, at) VALUES ($1, $2, now())`, b.run, "Bench"); err != nil {
+		return fmt.Errorf("floor insert: %w", err)
+	}
+	s.Accept = time.Since(t0)
+	token := fmt.Sprintf("%s%s-%s-%d", floorPrefix, b.run, l.Name, i)
+	if err := b.comp.groupchat(ctx, b.cfg.Room, token); err != nil {
+		return fmt.Errorf("floor message: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
+	defer cancel()
+	at, err := b.room.wait(wctx, token)
+	if err != nil {
+		return err
+	}
+	s.E2E = at.Sub(t0)
+	return nil
+}
+
+func (b *Bench) text(l Load, i int) string {
+	return fmt.Sprintf("Bench %s %s #%d", b.run, l.Name, i)
+}
+
+// httpOp files report i with POST /api/v1/reports and waits for its post.
+func (b *Bench) httpOp(ctx context.Context, l Load, i int, s *Sample) error {
+	name, data, err := b.photoFor(l, i)
+	if err != nil {
+		return err
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("to", b.cfg.To)
+	_ = mw.WriteField("text", b.text(l, i))
+	if b.pos != nil {
+		_ = mw.WriteField("lat", fmt.Sprintf("%.6f", b.pos.Lat+float64(i)*0.001))
+		_ = mw.WriteField("lon", fmt.Sprintf("%.6f", b.pos.Lon))
+	}
+	if data != nil {
+		fw, err := mw.CreateFormFile("photo", name)
+		if err != nil {
+			return err
+		}
+		_, _ = fw.Write(data)
+	}
+	_ = mw.Close()
+	t0 := time.Now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.cfg.URL+"/api/v1/reports", &body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+b.cfg.Token)
+	req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%s-%s-%d", b.run, l.Name, i))
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST: %w", err)
+	}
+	var rec struct {
+		CaseNumber string `json:"case_number"`
+		Detail     string `json:"detail"`
+	}
+	err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&rec)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || err != nil || rec.CaseNumber == "" {
+		return fmt.Errorf("POST: %s %s", resp.Status, rec.Detail)
+	}
+	s.Accept = time.Since(t0)
+	wctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
+	defer cancel()
+	at, err := b.room.wait(wctx, rec.CaseNumber)
+	if err != nil {
+		return err
+	}
+	s.E2E = at.Sub(t0)
+	return nil
+}
+
+// loginWorkers connects the field workers a load needs (one per report in
+// flight).
+func (b *Bench) loginWorkers(ctx context.Context, l Load) (chan *client, error) {
+	n := l.Concurrency
+	if n > len(b.cfg.Workers) {
+		return nil, fmt.Errorf("bench: load %s: concurrency %d needs %d --workers accounts, have %d", l.Name, n, n, len(b.cfg.Workers))
+	}
+	ch := make(chan *client, n)
+	for _, acct := range b.cfg.Workers[:n] {
+		c, err := login(ctx, b.cfg.C2SAddr, acct, newSeen(replyMarkers))
+		if err != nil {
+			close(ch)
+			for c := range ch {
+				c.close()
+			}
+			return nil, err
+		}
+		ch <- c
+	}
+	return ch, nil
+}
+
+// xmppOp sends report i as a field worker's messenger does: upload the
+// photo (XEP-0363), send a message with the text and the URL (XEP-0066)
+// to the function address, wait for the reply with the case number and
+// for the post in the room.
+func (b *Bench) xmppOp(ctx context.Context, w *client, l Load, i int, s *Sample) error {
+	name, data, err := b.photoFor(l, i)
+	if err != nil {
+		return err
+	}
+	replies := w.got.count()
+	t0 := time.Now()
+	m := outMessage{To: b.cfg.To + "@" + b.cfg.ReportsDomain, ID: randToken(8), Type: "chat", Body: b.text(l, i)}
+	m.OriginID = &originID{ID: m.ID}
+	if data != nil {
+		u, err := w.upload(ctx, name, contentTypeOf(name), data)
+		if err != nil {
+			return err
+		}
+		m.OOB = &oobX{URL: u}
+		m.Body += "\n" + u
+	}
+	if b.pos != nil {
+		m.Body += fmt.Sprintf("\ngeo:%.6f,%.6f", b.pos.Lat+float64(i)*0.001, b.pos.Lon)
+	}
+	if err := w.send(ctx, m); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
+	defer cancel()
+	caseNo, at, err := w.got.next(wctx, replies)
+	if err != nil {
+		return err
+	}
+	s.Accept = at.Sub(t0)
+	at, err = b.room.wait(wctx, caseNo)
+	if err != nil {
+		return err
+	}
+	s.E2E = at.Sub(t0)
+	return nil
+}
+
+func contentTypeOf(name string) string {
+	switch filepath.Ext(name) {
+	case ".png", ".PNG":
+		return "image/png"
+	case ".webp":
+		return "image/webp"
+	case ".heic", ".HEIC":
+		return "image/heic"
+	case ".heif":
+		return "image/heif"
+	}
+	return "image/jpeg"
+}
