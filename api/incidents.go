@@ -32,7 +32,7 @@ func toIncidentJSON(i dispatch.Incident) incidentJSON {
 // incidentNotFound is the one answer for a missing incident and for one
 // the token may not see.
 func incidentNotFound(c *gin.Context) {
-	abort(c, http.StatusNotFound, "not-found", "Not Found", "no incident with this case number")
+	abort(c, http.StatusNotFound, "not-found", "Not Found", "incident not found")
 }
 
 // authorizeIncident loads the incident and checks that the token may act

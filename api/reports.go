@@ -326,12 +326,12 @@ type reportJSON struct {
 func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
 		return dispatch.ReportView{}, false
 	}
 	v, err := s.disp.GetReport(c.Request.Context(), id)
 	if errors.Is(err, dispatch.ErrNotFound) {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
 		return dispatch.ReportView{}, false
 	}
 	if err != nil {
@@ -340,7 +340,7 @@ func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 	}
 	tok := token(c)
 	if !tok.Has(dispatch.RoleDispatcher) && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
 		return dispatch.ReportView{}, false
 	}
 	return v, true

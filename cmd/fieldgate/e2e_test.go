@@ -486,10 +486,11 @@ func TestIncidentAPI(t *testing.T) {
 	team := s.newToken("nord", "team:tiefbau")
 	disp := s.newToken("leitstelle", "dispatcher")
 
-	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", s.token); code != http.StatusForbidden {
+	// Foreign tokens get the 404 of a missing case (issue 16).
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", s.token); code != http.StatusNotFound {
 		t.Errorf("reporter token took an incident: %d %v", code, out)
 	}
-	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", other); code != http.StatusForbidden {
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", other); code != http.StatusNotFound {
 		t.Errorf("another team's token took an incident: %d %v", code, out)
 	}
 	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", team); code != http.StatusOK || out["owner"] != "token:nord" || out["state"] != "acknowledged" {
