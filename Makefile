@@ -2,14 +2,21 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: node-deps run test test-short build vet bench clean services-stop photos
+.PHONY: console node-deps run test test-short build vet bench clean services-stop photos
+
+## console: the dispatcher console's pinned browser libraries (npm ci), copied
+## into api/console/web/static/vendor/ where the binary embeds them
+CONSOLE_WEB := api/console/web
+console: $(CONSOLE_WEB)/static/vendor/leaflet.js
+$(CONSOLE_WEB)/static/vendor/leaflet.js: $(CONSOLE_WEB)/package-lock.json $(CONSOLE_WEB)/build.mjs
+	cd $(CONSOLE_WEB) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node build.mjs
 
 ## run: start PostgreSQL, Prosody, MinIO and the gateway with the demo town (Ctrl-C stops all)
-run:
+run: console
 	deploy/run-local
 
 ## test: start the real services under ./var/test and run every test (race detector on)
-test: node-deps
+test: node-deps console
 	deploy/dev/services start $(CURDIR)/var/test test
 	set -a; source var/test/env; set +a; \
 	  $(GO) test -race -count=1 -timeout 20m ./... ; rc=$$?; \
@@ -23,11 +30,11 @@ node-deps:
 test-short:
 	$(GO) test -short -count=1 ./...
 
-build:
+build: console
 	deploy/dev/services install
 	$(GO) build -o bin/fieldgate ./cmd/fieldgate
 
-vet:
+vet: console
 	deploy/dev/services install
 	$(GO) vet ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

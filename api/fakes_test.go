@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -154,6 +155,10 @@ func (f *fakeDomain) IncidentDetail(ctx context.Context, ref string) (dispatch.I
 		return dispatch.IncidentDetail{}, err
 	}
 	return dispatch.IncidentDetail{Incident: inc}, nil
+}
+
+func (f *fakeDomain) IncidentStats(context.Context, string, time.Time, []string) (dispatch.Stats, error) {
+	return dispatch.Stats{}, nil
 }
 
 func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }

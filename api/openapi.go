@@ -89,6 +89,9 @@ func coreOperations() []Operation {
 		{Method: "GET", Path: "/api/v1/events", Tag: "incidents", Summary: "Server-sent events: every committed change of an incident the caller may see",
 			Description:  "text/event-stream (HTML Living Standard §9.2). Event `incident` with data {kind, at, incident}; event `resync` means reload the list.",
 			ResponseType: "text/event-stream"},
+		{Method: "GET", Path: "/api/v1/stats", Tag: "incidents", Summary: "Time to acknowledge and to resolve (median, 90th percentile, seconds) and escalations per policy",
+			Query:    [][2]string{{"by", "team (default), district or week"}, {"days", "incidents created in the last N days, default 30"}, {"format", "csv for text/csv (RFC 4180)"}},
+			Response: statsJSON{}},
 	}
 }
 

@@ -33,6 +33,7 @@ type Dispatch interface {
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	ListIncidents(ctx context.Context, f dispatch.IncidentFilter) (dispatch.IncidentPage, error)
 	IncidentDetail(ctx context.Context, ref string) (dispatch.IncidentDetail, error)
+	IncidentStats(ctx context.Context, by string, since time.Time, scope []string) (dispatch.Stats, error)
 	Ping(ctx context.Context) error
 }
 
@@ -89,6 +90,8 @@ type Config struct {
 	ExtraOperations []Operation
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Sessions lets /api/v1 accept console session cookies; nil = bearer tokens only.
+	Sessions SessionAuth
 	// Mount adds route groups served beside the API (e.g. Open311 from
 	// api/open311), with the same recovery and metrics middleware.
 	Mount []func(gin.IRouter)
@@ -161,13 +164,14 @@ func (s *Server) Handler() http.Handler {
 		m(r)
 	}
 
-	v1 := r.Group("/api/v1", s.authenticate)
+	v1 := r.Group("/api/v1", s.authenticateAny)
 	v1.POST("/reports", s.createReport)
 	v1.GET("/reports/:id", s.getReport)
 	v1.GET("/reports/:id/media/:n", s.getMedia)
 	v1.GET("/incidents", s.listIncidents)
 	v1.GET("/incidents/:case", s.getIncidentDetail)
 	v1.GET("/events", s.streamEvents)
+	v1.GET("/stats", s.getStats)
 	v1.POST("/incidents/:case/take", s.incidentAction(dispatch.ActionTake))
 	v1.POST("/incidents/:case/resolve", s.incidentAction(dispatch.ActionResolve))
 	// Team tokens act on their team's incidents (authorizeIncident); reject

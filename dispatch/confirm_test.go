@@ -3,8 +3,6 @@ package dispatch_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
-	"github.com/fieldgate/fieldgate/routing"
 )
 
 // confirmRules has a child-welfare team whose policy needs two confirmers
@@ -65,24 +62,6 @@ const (
 	einfachRoom = "einfach@conference.stadt.localhost"
 )
 
-func confirmService(t testing.TB, pool *pgxpool.Pool, msgr dispatch.Messenger) *dispatch.Service {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(p, []byte(confirmRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e, err := routing.NewEngine(p, discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: e, Messenger: msgr, Logger: discard()},
-		dispatch.Config{PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
-}
-
 func take(svc *dispatch.Service, ref, actor, room string) (dispatch.CommandResult, error) {
 	return svc.Execute(context.Background(), dispatch.Command{Action: dispatch.ActionTake, Ref: ref, Actor: actor, Via: "room", Room: room})
 }
@@ -103,7 +82,7 @@ func lastEvent(evs []dispatch.Event, kind string) (dispatch.Event, bool) {
 func TestTwoPersonConfirmation(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := confirmService(t, pool, rec)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Rules: confirmRules})
 	start(t, svc)
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "kinder", Sender: "token:app", Text: "Kind allein in der Wohnung"})
@@ -211,7 +190,7 @@ func TestTwoPersonConfirmation(t *testing.T) {
 func TestOneConfirmerUnchanged(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := confirmService(t, pool, rec)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Rules: confirmRules})
 	start(t, svc)
 	r, err := svc.Intake(context.Background(), dispatch.NewReport{Channel: "api", Address: "einfach", Sender: "token:app", Text: "Bank kaputt"})
 	if err != nil {
@@ -250,7 +229,7 @@ func TestConcurrentSecondConfirmations(t *testing.T) {
 		}
 		t.Cleanup(p.Close)
 		pool = p
-		svcs[i] = confirmService(t, p, &recorder{})
+		svcs[i] = newTestService(t, testServiceOptions{Pool: p, Messenger: &recorder{}, Rules: confirmRules})
 	}
 	ctx := context.Background()
 	r, err := svcs[0].Intake(ctx, dispatch.NewReport{Channel: "api", Address: "kinder", Sender: "token:app", Text: "Kind weint seit Stunden"})

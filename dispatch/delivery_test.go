@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
@@ -14,7 +15,7 @@ import (
 // only from the person alerted; foreign ids and forged evidence are ignored.
 func TestRecordDelivery(t *testing.T) {
 	pool := testsvc.Pool(t)
-	svc := newService(t, pool, &recorder{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "tiefbau", Sender: "token:app", Text: "Wasserrohrbruch"})
 	if err != nil {

@@ -1,11 +1,13 @@
 package dispatch_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -62,7 +64,7 @@ func (r *recorder) snapshot() ([]dispatch.RoomPost, []dispatch.ChatMessage) {
 	return append([]dispatch.RoomPost(nil), r.posts...), append([]dispatch.ChatMessage(nil), r.chats...)
 }
 
-func demoRules(t *testing.T) *routing.Engine {
+func demoRules(t testing.TB) *routing.Engine {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	e, err := routing.NewEngine(filepath.Join(filepath.Dir(file), "..", "deploy", "demo", "rules.yaml"), discard())
@@ -74,10 +76,40 @@ func demoRules(t *testing.T) *routing.Engine {
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newService(t *testing.T, pool *pgxpool.Pool, msgr dispatch.Messenger) *dispatch.Service {
+// testServiceOptions configures newTestService. Zero values: the demo
+// town's rules, a new recorder as Messenger, no media store, the job queue
+// polled every 50 ms, the rest dispatch's defaults.
+type testServiceOptions struct {
+	Pool      *pgxpool.Pool // required: testsvc.Pool(t)
+	Rules     string        // rules file text; "" = RulesFile, or the demo town
+	RulesFile string
+	Messenger dispatch.Messenger
+	Media     dispatch.Media
+	Config    dispatch.Config
+}
+
+// newTestService is the one way dispatch's tests build the service under
+// test (not started: see start).
+func newTestService(t testing.TB, o testServiceOptions) *dispatch.Service {
 	t.Helper()
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: msgr, Logger: discard()},
-		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: 300 * time.Millisecond})
+	var rules *routing.Engine
+	switch {
+	case o.Rules != "":
+		p := filepath.Join(t.TempDir(), "rules.yaml")
+		if err := os.WriteFile(p, []byte(o.Rules), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rules = lifecycleEngine(t, p)
+	case o.RulesFile != "":
+		rules = lifecycleEngine(t, o.RulesFile)
+	default:
+		rules = demoRules(t)
+	}
+	if o.Messenger == nil {
+		o.Messenger = &recorder{}
+	}
+	o.Config.PollInterval = cmp.Or(o.Config.PollInterval, 50*time.Millisecond)
+	svc, err := dispatch.New(dispatch.Deps{Pool: o.Pool, Rules: rules, Messenger: o.Messenger, Media: o.Media, Logger: discard()}, o.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +144,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestIntakeRoutesAndPosts(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := newService(t, pool, rec)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	start(t, svc)
 	ctx := context.Background()
 
@@ -159,7 +191,7 @@ func TestIntakeRoutesAndPosts(t *testing.T) {
 func TestNoPositionAsksForLocation(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := newService(t, pool, rec)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	start(t, svc)
 	r, err := svc.Intake(context.Background(), dispatch.NewReport{
 		Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: "streife2@stadt.localhost", Text: "Gully verstopft", Language: "en",
@@ -179,7 +211,7 @@ func TestNoPositionAsksForLocation(t *testing.T) {
 
 func TestIntakeRejects(t *testing.T) {
 	pool := testsvc.Pool(t)
-	svc := newService(t, pool, &recorder{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	ctx := context.Background()
 	cases := []struct {
 		name string
@@ -207,7 +239,7 @@ func TestIntakeRejects(t *testing.T) {
 // a replayed idempotency key neither gets nor burns a number.
 func TestCaseNumbersGapless(t *testing.T) {
 	pool := testsvc.Pool(t)
-	svc := newService(t, pool, &recorder{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	ctx := context.Background()
 	const n = 40
 	nums := make([]string, n)
@@ -260,7 +292,7 @@ func TestConcurrentTakes(t *testing.T) {
 		}
 		t.Cleanup(p.Close)
 		pools[i] = p
-		svcs[i] = newService(t, p, &recorder{})
+		svcs[i] = newTestService(t, testServiceOptions{Pool: p, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	}
 	ctx := context.Background()
 	r, err := svcs[0].Intake(ctx, dispatch.NewReport{Channel: "api", Address: "tiefbau", Sender: "token:app", Text: "Ampel aus"})
@@ -323,7 +355,7 @@ func TestConcurrentTakes(t *testing.T) {
 
 func TestTakeFromWrongRoomAndAfterResolve(t *testing.T) {
 	pool := testsvc.Pool(t)
-	svc := newService(t, pool, &recorder{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "tiefbau", Sender: "token:app", Text: "Schild umgefahren"})
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 func TestDuplicateMergeAndUnmerge(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := lifecycleService(t, pool, rec, dispatch.Config{AssemblyWindow: -1})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t), Config: dispatch.Config{AssemblyWindow: -1}})
 	start(t, svc)
 	ctx := context.Background()
 	here := &dispatch.Position{Lat: 51.0250, Lon: 7.5900}

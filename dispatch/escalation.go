@@ -227,76 +227,127 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 		summary += "\n" + T(lang, "esc_second_missing", inc.Owner)
 	}
 	var done []string
-	seen := map[string]bool{}
-	room := func(jid, body string, record bool) error {
-		jid = strings.ToLower(jid)
-		if jid == "" || seen[jid] {
-			return nil
+	lookup := func(sched routing.Schedule) (string, bool) {
+		if who, looked := onCall[sched.Name]; looked {
+			return who, true
 		}
-		seen[jid] = true
-		if err := s.enqueueRoomPost(ctx, tx, inc.ID, jid, body); err != nil {
-			return err
-		}
-		done = append(done, "room:"+jid)
-		if record {
-			return recordAlert(ctx, tx, inc.ID, jid, "room", a.Level+1, s.now())
-		}
-		return nil
+		// The incident moved to another team since the look-up before the lock.
+		return s.onCallAt(ctx, rs, sched, s.now())
 	}
-	person := func(jid string) error {
-		jid = strings.ToLower(jid)
-		if jid == "" || seen[jid] {
-			return nil
+	for _, t := range planAlerts(rs, inc, pol.Levels[a.Level], lookup) {
+		if t.Note != "" {
+			done = append(done, t.Note)
 		}
-		seen[jid] = true
-		body := T(lang, "esc_chat", a.Level+1, inc.CaseNumber, teamName, since, summary, n)
-		if err := s.enqueueChatFor(ctx, tx, inc.ID, inc.Address, jid, body); err != nil {
-			return err
+		if t.JID == "" {
+			continue
 		}
-		done = append(done, "person:"+jid)
-		return recordAlert(ctx, tx, inc.ID, jid, "person", a.Level+1, s.now())
-	}
-	for _, t := range pol.Levels[a.Level].Targets {
 		switch t.Kind {
-		case "room":
-			if err := room(team.Room, T(lang, "esc_reminder", inc.CaseNumber, since, n), false); err != nil {
-				return nil, err
-			}
-		case "team":
-			other, ok := rs.Team(t.Ref)
-			if !ok || other.Room == "" {
-				done = append(done, "missing:team:"+t.Ref)
-				continue
-			}
-			olang := cmp.Or(other.Language, "de")
-			body := T(olang, "esc_room", a.Level+1, inc.CaseNumber, teamName, fmtDuration(olang, age), summary, n)
-			if err := room(other.Room, body, !strings.EqualFold(other.Room, team.Room)); err != nil {
-				return nil, err
-			}
-		case "oncall":
-			name := cmp.Or(t.Ref, team.OnCall)
-			sched, ok := rs.Schedule(name)
-			who, looked := onCall[name]
-			if ok && !looked { // the incident moved to another team since the look-up
-				who, ok = s.onCallAt(ctx, rs, sched, s.now())
-			}
-			if !ok || who == "" {
-				done = append(done, "nobody_on_call:"+name)
-				if err := room(team.Room, T(lang, "esc_nobody", inc.CaseNumber, a.Level+1, name), false); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if err := person(who); err != nil {
-				return nil, err
-			}
-		case "person":
-			if err := person(t.Ref); err != nil {
+		case alertReminder:
+			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, T(lang, "esc_reminder", inc.CaseNumber, since, n))
+		case alertNobodyOnCall:
+			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, T(lang, "esc_nobody", inc.CaseNumber, a.Level+1, t.Schedule))
+		case alertTeamRoom:
+			olang := cmp.Or(t.Language, "de")
+			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, T(olang, "esc_room", a.Level+1, inc.CaseNumber, teamName, fmtDuration(olang, age), summary, n))
+		case alertPerson:
+			err = s.enqueueChatFor(ctx, tx, inc.ID, inc.Address, t.JID, T(lang, "esc_chat", a.Level+1, inc.CaseNumber, teamName, since, summary, n))
+		}
+		if err != nil {
+			return nil, err
+		}
+		if t.Kind == alertPerson {
+			done = append(done, "person:"+t.JID)
+		} else {
+			done = append(done, "room:"+t.JID)
+		}
+		if t.Record {
+			if err := recordAlert(ctx, tx, inc.ID, t.JID, t.Kind.recorded(), a.Level+1, s.now()); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return done, nil
+}
+
+// Kinds of alertTarget.
+const (
+	alertReminder     alertKind = iota // a reminder in the incident's own team room
+	alertTeamRoom                      // the alert in a team's room (policy target "team")
+	alertPerson                        // a 1:1 alert (policy target "person", or the on-call person)
+	alertNobodyOnCall                  // nobody is on call: said in the team's room
+	alertMissing                       // a target that does not exist: only noted
+)
+
+type alertKind int
+
+// recorded is the kind stored with a delivery-evidence alert row.
+func (k alertKind) recorded() string {
+	if k == alertPerson {
+		return "person"
+	}
+	return "room"
+}
+
+// alertTarget is one recipient of an escalation level.
+type alertTarget struct {
+	Kind     alertKind
+	JID      string // lower case; "" when nothing is sent (alertMissing, or a room already alerted)
+	Language string // of the team whose room it is (alertTeamRoom)
+	Schedule string // the schedule nobody is on call for (alertNobodyOnCall)
+	// Record says whether the alert is kept as an alert row (delivery
+	// evidence): people, and rooms of other teams.
+	Record bool
+	// Note is the audit-trail entry for a target that could not be
+	// alerted: "missing:team:<id>", "nobody_on_call:<schedule>".
+	Note string
+}
+
+// planAlerts lists whom one escalation level alerts for inc, in the
+// order of the level's targets, each room or person once. onCall answers
+// who is on call under a schedule now. It does no I/O.
+func planAlerts(rs *routing.RuleSet, inc Incident, lv routing.Level, onCall func(routing.Schedule) (string, bool)) []alertTarget {
+	team, _ := rs.Team(inc.Team)
+	var out []alertTarget
+	seen := map[string]bool{}
+	add := func(t alertTarget) {
+		t.JID = strings.ToLower(t.JID)
+		if t.JID == "" || seen[t.JID] {
+			if t.Note == "" {
+				return // nothing to send, nothing to note
+			}
+			t.JID, t.Record = "", false
+		}
+		seen[t.JID] = t.JID != ""
+		out = append(out, t)
+	}
+	for _, tg := range lv.Targets {
+		switch tg.Kind {
+		case "room":
+			add(alertTarget{Kind: alertReminder, JID: team.Room})
+		case "team":
+			other, ok := rs.Team(tg.Ref)
+			if !ok || other.Room == "" {
+				out = append(out, alertTarget{Kind: alertMissing, Note: "missing:team:" + tg.Ref})
+				continue
+			}
+			add(alertTarget{Kind: alertTeamRoom, JID: other.Room, Language: other.Language, Record: !strings.EqualFold(other.Room, team.Room)})
+		case "oncall":
+			name := cmp.Or(tg.Ref, team.OnCall)
+			sched, ok := rs.Schedule(name)
+			who := ""
+			if ok {
+				who, ok = onCall(sched)
+			}
+			if !ok || who == "" {
+				add(alertTarget{Kind: alertNobodyOnCall, JID: team.Room, Schedule: name, Note: "nobody_on_call:" + name})
+				continue
+			}
+			add(alertTarget{Kind: alertPerson, JID: who, Record: true})
+		case "person":
+			add(alertTarget{Kind: alertPerson, JID: tg.Ref, Record: true})
+		}
+	}
+	return out
 }
 
 func recordAlert(ctx context.Context, tx pgx.Tx, incident uuid.UUID, target, kind string, level int, at time.Time) error {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"github.com/fieldgate/fieldgate/oncall"
@@ -143,16 +141,6 @@ func lifecycleEngine(t testing.TB, path string) *routing.Engine {
 	return e
 }
 
-func lifecycleService(t testing.TB, pool *pgxpool.Pool, msgr dispatch.Messenger, cfg dispatch.Config) *dispatch.Service {
-	t.Helper()
-	cfg.PollInterval = 50 * time.Millisecond
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: lifecycleEngine(t, lifecycleRulesFile(t)), Messenger: msgr, Logger: discard()}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
-}
-
 func events(t testing.TB, svc *dispatch.Service, r dispatch.Receipt) (dispatch.Incident, []dispatch.Event) {
 	t.Helper()
 	v, err := svc.GetReport(context.Background(), r.ReportID)
@@ -199,7 +187,7 @@ func chatsTo(chats []dispatch.ChatMessage, to, contains string) int {
 func TestEscalationLevels(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := lifecycleService(t, pool, rec, dispatch.Config{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
 	start(t, svc)
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "tiefbau", Sender: "token:app", Text: "Ampel ausgefallen",
@@ -278,7 +266,7 @@ func TestEscalationLevels(t *testing.T) {
 func TestNoEscalationOnceAcked(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := lifecycleService(t, pool, rec, dispatch.Config{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
 	start(t, svc)
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "tiefbau", Sender: "token:app", Text: "Baum auf Straße"})
@@ -324,7 +312,7 @@ func TestNoEscalationOnceAcked(t *testing.T) {
 func TestAckTimeoutReescalates(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := lifecycleService(t, pool, rec, dispatch.Config{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
 	start(t, svc)
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "gruen", Sender: "token:app", Text: "Ast abgebrochen"})
@@ -377,7 +365,7 @@ func TestAckTimeoutReescalates(t *testing.T) {
 func TestEscalationOnCallFromCalendar(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := lifecycleService(t, pool, rec, dispatch.Config{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
 	start(t, svc)
 	r, err := svc.Intake(context.Background(), dispatch.NewReport{Channel: "api", Address: "nacht", Sender: "token:app", Text: "Kind allein auf dem Spielplatz"})
 	if err != nil {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
@@ -33,17 +30,6 @@ func (s sender) send(key, text string, pos *dispatch.Position) dispatch.Receipt 
 	return r
 }
 
-// intakeService runs with the default grouping windows.
-func intakeService(t *testing.T, pool *pgxpool.Pool, msgr dispatch.Messenger) *dispatch.Service {
-	t.Helper()
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: msgr, Logger: discard()},
-		dispatch.Config{PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
-}
-
 // TestPartsCompleteTheCase: the first message is posted at once; a late
 // location joins and re-routes it, a caption corrects the post in place
 // (XEP-0308), a resent message adds nothing, a location far away and
@@ -51,7 +37,7 @@ func intakeService(t *testing.T, pool *pgxpool.Pool, msgr dispatch.Messenger) *d
 func TestPartsCompleteTheCase(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := intakeService(t, pool, rec)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
 	start(t, svc)
 	ctx := context.Background()
 	w := sender{t, svc, "streife1@stadt.localhost", "tiefbau"}
@@ -134,7 +120,7 @@ func TestPartsCompleteTheCase(t *testing.T) {
 func TestLateLocationMovesTheCase(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := intakeService(t, pool, rec)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
 	start(t, svc)
 	ctx := context.Background()
 	w := sender{t, svc, "streife2@stadt.localhost", "tiefbau"}
@@ -168,7 +154,7 @@ func TestLateLocationMovesTheCase(t *testing.T) {
 func TestPartAfterTakeOpensNewCase(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := intakeService(t, pool, rec)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
 	start(t, svc)
 	ctx := context.Background()
 	w := sender{t, svc, "streife3@stadt.localhost", "tiefbau"}

@@ -110,7 +110,7 @@ func TestEscalationSurvivesKill(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	// Intake through a service that is not started: the child does the rest.
-	intake := lifecycleService(t, pool, &recorder{}, dispatch.Config{})
+	intake := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, RulesFile: lifecycleRulesFile(t)})
 	r, err := intake.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "kill", Sender: "token:app", Text: "Wasserrohrbruch"})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestEscalationSurvivesKill(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(p.Close)
-		start(t, lifecycleService(t, p, rec, dispatch.Config{}))
+		start(t, newTestService(t, testServiceOptions{Pool: p, Messenger: rec, RulesFile: lifecycleRulesFile(t)}))
 	}
 	sent := func() int {
 		n := 0
@@ -193,7 +193,7 @@ func TestEscalationSurvivesKillMidWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	intake := lifecycleService(t, pool, &recorder{}, dispatch.Config{})
+	intake := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, RulesFile: lifecycleRulesFile(t)})
 	r, err := intake.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "kill", Sender: "token:app", Text: "Gasgeruch"})
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +235,7 @@ func TestEscalationSurvivesKillMidWork(t *testing.T) {
 		}
 		t.Cleanup(p.Close)
 		// The shortest rescue river allows with the service's 30s job timeout.
-		start(t, lifecycleService(t, p, rec, dispatch.Config{RescueStuckJobsAfter: 31 * time.Second}))
+		start(t, newTestService(t, testServiceOptions{Pool: p, Messenger: rec, RulesFile: lifecycleRulesFile(t), Config: dispatch.Config{RescueStuckJobsAfter: 31 * time.Second}}))
 	}
 	sent := func() int {
 		n := 0

@@ -40,7 +40,7 @@ func cases(p dispatch.IncidentPage) []string {
 
 func TestListIncidentsFiltersScopeAndPaging(t *testing.T) {
 	pool := testsvc.Pool(t)
-	svc := newService(t, pool, &recorder{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	start(t, svc)
 	ctx := context.Background()
 
@@ -122,7 +122,7 @@ func TestListIncidentsFiltersScopeAndPaging(t *testing.T) {
 
 func TestIncidentDetailHasTrailAndFlags(t *testing.T) {
 	pool := testsvc.Pool(t)
-	svc := newService(t, pool, &recorder{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	start(t, svc)
 	ctx := context.Background()
 	r := fileReport(t, svc, "tiefbau", "Schlagloch", 51.04, 7.58)
@@ -156,7 +156,7 @@ func TestIncidentDetailHasTrailAndFlags(t *testing.T) {
 
 func TestChangeFeedDeliversCommittedChangesByScope(t *testing.T) {
 	pool := testsvc.Pool(t)
-	svc := newService(t, pool, &recorder{})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
 	start(t, svc)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -83,11 +83,7 @@ func TestMediaWorkParallel(t *testing.T) {
 	sm.positions[objs[4].Key] = &media.Position{Lat: 43.3, Lon: 11.5}
 	sm.delay = func(key string) time.Duration { return time.Duration(n-order[key]) * 60 * time.Millisecond }
 
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: rec, Media: sm, Logger: discard()},
-		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm, Config: dispatch.Config{AssemblyWindow: -1}})
 	start(t, svc)
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{

@@ -85,11 +85,8 @@ func TestMetricsCountReportsNotMessages(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
 	clk := &clock{t: time.Now()}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: rec, Logger: discard()},
-		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: 300 * time.Millisecond, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec,
+		Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond, Now: clk.Now}})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(svc.Collectors()...)
 	ctx := context.Background()

@@ -236,10 +236,18 @@ func (s *Service) processPart(ctx context.Context, rep Report, pos *Position, so
 	if err != nil {
 		return fmt.Errorf("process part of %s: %w", rep.CaseNumber, err)
 	}
-	if resplit {
-		s.log.InfoContext(ctx, "part split into a new case", "report", rep.ID)
+	if !resplit {
+		return nil
 	}
-	return nil
+	// The part is now the first report of a case of its own: route it in
+	// this job (its media are read; a new job for the same report would be
+	// refused as a duplicate of this one).
+	own, err := s.loadReport(ctx, s.pool, rep.ID)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "part split into a new case", "case", own.CaseNumber, "from", rep.CaseNumber)
+	return s.route(ctx, own, pos, source, flags)
 }
 
 func (s *Service) tellPartJoined(ctx context.Context, tx pgx.Tx, rep Report, caseNumber, key string) error {
@@ -286,7 +294,7 @@ func (s *Service) splitPart(ctx context.Context, tx pgx.Tx, rep Report, from Inc
 			return err
 		}
 	}
-	return s.enqueueProcessing(ctx, tx, rep.ID, now)
+	return nil
 }
 
 // newIncident opens an incident with the next case number.

@@ -37,7 +37,7 @@ func xmppReport(t *testing.T, svc *dispatch.Service, rec *recorder, sender, text
 func TestReassign(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := lifecycleService(t, pool, rec, dispatch.Config{AssemblyWindow: -1})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t), Config: dispatch.Config{AssemblyWindow: -1}})
 	start(t, svc)
 	ctx := context.Background()
 	r := xmppReport(t, svc, rec, "max@stadt.localhost", "Schlagloch, eigentlich ein umgestürzter Baum", &dispatch.Position{Lat: 51.03, Lon: 7.6})
@@ -102,7 +102,7 @@ func TestReassign(t *testing.T) {
 func TestReject(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := lifecycleService(t, pool, rec, dispatch.Config{AssemblyWindow: -1})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t), Config: dispatch.Config{AssemblyWindow: -1}})
 	start(t, svc)
 	ctx := context.Background()
 	r := xmppReport(t, svc, rec, "max@stadt.localhost", "Schlagloch auf dem Supermarktparkplatz", nil)

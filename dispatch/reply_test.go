@@ -16,8 +16,8 @@ import (
 func TestReply(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := lifecycleService(t, pool, rec, dispatch.Config{AssemblyWindow: -1,
-		Templates: map[string]map[string]string{"gesperrt": {"de": "Die Stelle ist abgesperrt ({case})."}}})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t), Config: dispatch.Config{AssemblyWindow: -1,
+		Templates: map[string]map[string]string{"gesperrt": {"de": "Die Stelle ist abgesperrt ({case})."}}}})
 	start(t, svc)
 	ctx := context.Background()
 	r := xmppReport(t, svc, rec, "max@stadt.localhost", "Schlagloch am Markt", nil)

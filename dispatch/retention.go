@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 )
 
@@ -80,7 +82,48 @@ func (r RetentionResult) Objects() int {
 // RunRetention deletes what has passed its retention period; with dryRun
 // it only lists it.
 func (s *Service) RunRetention(ctx context.Context, dryRun bool) (RetentionResult, error) {
-	return s.retain(ctx, dryRun, time.Time{})
+	return s.retention().Run(ctx, dryRun)
+}
+
+// RetentionMedia deletes stored objects.
+type RetentionMedia interface {
+	Delete(ctx context.Context, keys ...string) error
+}
+
+// Retention deletes closed incidents past their retention period. It
+// needs only the database and the media store, so `fieldgate retention`
+// runs it without a Service.
+type Retention struct {
+	pool  *pgxpool.Pool
+	media RetentionMedia // nil: incidents with media are not deleted
+	cfg   RetentionConfig
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewRetention returns a retention runner; zero cfg fields take their
+// defaults, now nil is time.Now, logger nil is slog.Default().
+func NewRetention(pool *pgxpool.Pool, m RetentionMedia, cfg RetentionConfig, now func() time.Time, logger *slog.Logger) *Retention {
+	if now == nil {
+		now = time.Now
+	}
+	return &Retention{pool: pool, media: m, cfg: cfg.withDefaults(), now: func() time.Time { return now().UTC() },
+		log: cmp.Or(logger, slog.Default())}
+}
+
+// retention is the service's retention runner.
+func (s *Service) retention() *Retention {
+	var m RetentionMedia
+	if s.media != nil {
+		m = s.media
+	}
+	return &Retention{pool: s.pool, media: m, cfg: s.cfg.Retention, now: s.now, log: s.log}
+}
+
+// Run deletes what has passed its retention period; with dryRun it only
+// lists it.
+func (rt *Retention) Run(ctx context.Context, dryRun bool) (RetentionResult, error) {
+	return rt.retain(ctx, dryRun, time.Time{})
 }
 
 type retentionCandidate struct {
@@ -90,9 +133,9 @@ type retentionCandidate struct {
 }
 
 // retain runs retention until done or until the deadline (zero = none).
-func (s *Service) retain(ctx context.Context, dryRun bool, deadline time.Time) (RetentionResult, error) {
+func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time) (RetentionResult, error) {
 	res := RetentionResult{DryRun: dryRun}
-	cands, err := s.retentionCandidates(ctx)
+	cands, err := rt.retentionCandidates(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -101,17 +144,17 @@ func (s *Service) retain(ctx context.Context, dryRun bool, deadline time.Time) (
 			res.More = true
 			break
 		}
-		n := min(len(cands), s.cfg.Retention.Batch)
+		n := min(len(cands), rt.cfg.Batch)
 		batch := cands[:n]
 		cands = cands[n:]
-		done, err := s.retainBatch(ctx, batch, dryRun)
+		done, err := rt.retainBatch(ctx, batch, dryRun)
 		res.Incidents = append(res.Incidents, done...)
 		if err != nil {
 			return res, err
 		}
 	}
 	if len(res.Incidents) > 0 {
-		s.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(), "more", res.More)
+		rt.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(), "more", res.More)
 	}
 	return res, nil
 }
@@ -119,15 +162,15 @@ func (s *Service) retain(ctx context.Context, dryRun bool, deadline time.Time) (
 // retentionCandidates lists closed incidents past their period, merged
 // ones first (they reference the others), leaving out incidents that a
 // kept incident is merged into.
-func (s *Service) retentionCandidates(ctx context.Context) ([]retentionCandidate, error) {
-	cfg := s.cfg.Retention
+func (rt *Retention) retentionCandidates(ctx context.Context) ([]retentionCandidate, error) {
+	cfg := rt.cfg
 	cats := make([]string, 0, len(cfg.Categories))
 	secs := make([]int64, 0, len(cfg.Categories))
 	for c, d := range cfg.Categories {
 		cats = append(cats, c)
 		secs = append(secs, int64(d/time.Second))
 	}
-	rows, err := s.pool.Query(ctx, `
+	rows, err := rt.pool.Query(ctx, `
 		WITH p(cat, secs) AS (SELECT * FROM unnest($1::text[], $2::bigint[]))
 		SELECT i.id, i.case_number, i.state, coalesce(i.team, ''), coalesce(nullif(i.category, ''), i.team, ''),
 		       i.updated_at, i.merged_into IS NOT NULL,
@@ -137,7 +180,7 @@ func (s *Service) retentionCandidates(ctx context.Context) ([]retentionCandidate
 		WHERE i.state IN ('resolved','merged','rejected')
 		  AND i.updated_at < $3::timestamptz - make_interval(secs => coalesce(p.secs, $4))
 		ORDER BY i.merged_into IS NULL, i.updated_at`,
-		cats, secs, s.now(), int64(cfg.Default/time.Second))
+		cats, secs, rt.now(), int64(cfg.Default/time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("retention candidates: %w", err)
 	}
@@ -163,7 +206,7 @@ func (s *Service) retentionCandidates(ctx context.Context) ([]retentionCandidate
 			ids[i] = c.id
 		}
 		var blocked []uuid.UUID
-		if err := s.pool.QueryRow(ctx, `
+		if err := rt.pool.QueryRow(ctx, `
 			SELECT coalesce(array_agg(DISTINCT merged_into), '{}') FROM incidents
 			WHERE merged_into = ANY($1) AND NOT (id = ANY($1))`, ids).Scan(&blocked); err != nil {
 			return nil, fmt.Errorf("retention merge check: %w", err)
@@ -177,14 +220,14 @@ func (s *Service) retentionCandidates(ctx context.Context) ([]retentionCandidate
 
 // retainBatch deletes one batch: media first, then rows and statistics
 // in one transaction.
-func (s *Service) retainBatch(ctx context.Context, batch []retentionCandidate, dryRun bool) ([]RetainedIncident, error) {
+func (rt *Retention) retainBatch(ctx context.Context, batch []retentionCandidate, dryRun bool) ([]RetainedIncident, error) {
 	ids := make([]uuid.UUID, len(batch))
 	byID := make(map[uuid.UUID]*RetainedIncident, len(batch))
 	for i := range batch {
 		ids[i] = batch[i].id
 		byID[batch[i].id] = &batch[i].retained
 	}
-	rows, err := s.pool.Query(ctx, `
+	rows, err := rt.pool.Query(ctx, `
 		SELECT r.incident_id, m.object_key, coalesce(m.derivative_key, ''), coalesce(m.thumb_key, '')
 		FROM media_objects m JOIN reports r ON r.id = m.report_id
 		WHERE r.incident_id = ANY($1) ORDER BY m.created_at, m.id`, ids)
@@ -218,14 +261,14 @@ func (s *Service) retainBatch(ctx context.Context, batch []retentionCandidate, d
 		return out, nil
 	}
 	if len(keys) > 0 {
-		if s.media == nil {
+		if rt.media == nil {
 			return nil, fmt.Errorf("retention: %d media objects to delete but no media store configured", len(keys))
 		}
-		if err := s.media.Delete(ctx, keys...); err != nil {
+		if err := rt.media.Delete(ctx, keys...); err != nil {
 			return nil, fmt.Errorf("retention: delete media: %w", err)
 		}
 	}
-	err = s.withTx(ctx, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, rt.pool, func(tx pgx.Tx) error {
 		// Lock, and skip any incident that was reopened meanwhile (none can
 		// be today, but the state machine may grow).
 		var locked []uuid.UUID
@@ -296,7 +339,7 @@ func (w *retentionWorker) Timeout(*river.Job[retentionArgs]) time.Duration {
 }
 
 func (w *retentionWorker) Work(ctx context.Context, job *river.Job[retentionArgs]) error {
-	res, err := w.s.retain(ctx, false, time.Now().Add(retentionBudget))
+	res, err := w.s.retention().retain(ctx, false, time.Now().Add(retentionBudget))
 	if err != nil {
 		return err
 	}

@@ -75,15 +75,12 @@ func TestRetention(t *testing.T) {
 	})
 
 	rec := &recorder{}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: lifecycleEngine(t, lifecycleRulesFile(t)), Messenger: rec, Logger: discard()},
-		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: -1, Retention: dispatch.RetentionConfig{
+	svc := newTestService(t, testServiceOptions{Pool: pool, Media: store, RulesFile: lifecycleRulesFile(t), Messenger: rec,
+		Config: dispatch.Config{AssemblyWindow: -1, Retention: dispatch.RetentionConfig{
 			Default:    time.Millisecond,
 			Interval:   -1, // the test runs it itself
 			Categories: map[string]time.Duration{"strasse": 365 * 24 * time.Hour},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+		}}})
 	start(t, svc)
 
 	report := func(address, text string, photo bool) dispatch.Receipt {
@@ -189,15 +186,13 @@ func TestRetention(t *testing.T) {
 func TestRetentionJob(t *testing.T) {
 	pool := testsvc.Pool(t)
 	ctx := context.Background()
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: lifecycleEngine(t, lifecycleRulesFile(t)), Messenger: &recorder{}, Logger: discard()},
-		dispatch.Config{PollInterval: 50 * time.Millisecond, Retention: dispatch.RetentionConfig{
+	svc := newTestService(t, testServiceOptions{Pool: pool, RulesFile: lifecycleRulesFile(t),
+		Config: dispatch.Config{Retention: dispatch.RetentionConfig{
 			Default:    time.Millisecond,
 			Categories: map[string]time.Duration{"lang": 365 * 24 * time.Hour},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+		}}})
 	r := map[string]dispatch.Receipt{}
+	var err error
 	for _, name := range []string{"orig", "dup", "open", "dupOfOpen", "blocked", "keptDup"} {
 		if r[name], err = svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "gruen", Sender: "token:app", Text: name}); err != nil {
 			t.Fatal(err)

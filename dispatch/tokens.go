@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Roles an API token can hold.
@@ -63,26 +64,67 @@ func (t Token) Sender() string { return "token:" + t.Name }
 
 const tokenPrefix = "fg_"
 
-// CreateToken stores a new token and returns its secret, which is shown
-// once: only its SHA-256 is kept. secret may be given (e.g. a fixed dev
-// token); empty generates 32 random bytes.
+// Tokens creates, revokes and checks API tokens. It needs only the
+// database and a clock, so `fieldgate token` uses it without a Service.
+type Tokens struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+// NewTokens returns the token store on pool; now is the clock (nil =
+// time.Now).
+func NewTokens(pool *pgxpool.Pool, now func() time.Time) *Tokens {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tokens{pool: pool, now: func() time.Time { return now().UTC() }}
+}
+
+// tokens is the service's token store.
+func (s *Service) tokens() *Tokens { return &Tokens{pool: s.pool, now: s.now} }
+
+// CreateToken stores a new token and returns its secret (Tokens.Create).
 func (s *Service) CreateToken(ctx context.Context, name string, roles []string, ttl time.Duration, secret string) (string, error) {
-	return s.CreateScopedToken(ctx, TokenSpec{Name: name, Roles: roles, TTL: ttl, Secret: secret})
+	return s.tokens().Create(ctx, name, roles, ttl, secret)
+}
+
+// CreateScopedToken stores a token with the addresses it may file to
+// (Tokens.CreateScoped).
+func (s *Service) CreateScopedToken(ctx context.Context, spec TokenSpec) (string, error) {
+	return s.tokens().CreateScoped(ctx, spec)
+}
+
+// RevokeToken disables a token by name (Tokens.Revoke).
+func (s *Service) RevokeToken(ctx context.Context, name string) error {
+	return s.tokens().Revoke(ctx, name)
+}
+
+// Authenticate returns the token for a presented secret (Tokens.Authenticate).
+func (s *Service) Authenticate(ctx context.Context, secret string) (Token, error) {
+	return s.tokens().Authenticate(ctx, secret)
 }
 
 // TokenSpec describes a token to create.
 type TokenSpec struct {
 	Name  string
-	Roles []string // reporter, dispatcher, team:<id>
+	Roles []string // reporter, dispatcher, metrics, team:<id>
 	// Addresses it may file to (local parts, or "*"); empty = public only.
 	Addresses []string
 	TTL       time.Duration // 0 = no expiry
 	Secret    string        // "" = generate
 }
 
-// CreateScopedToken is CreateToken with the addresses the token may file
-// reports to.
-func (s *Service) CreateScopedToken(ctx context.Context, spec TokenSpec) (string, error) {
+// Create stores a new token that may file to public addresses only
+// (CreateScoped without addresses).
+func (s *Tokens) Create(ctx context.Context, name string, roles []string, ttl time.Duration, secret string) (string, error) {
+	return s.CreateScoped(ctx, TokenSpec{Name: name, Roles: roles, TTL: ttl, Secret: secret})
+}
+
+// CreateScoped stores a new token and returns its secret, which is shown
+// once: only its SHA-256 is kept. spec.Secret may be given (e.g. a fixed
+// dev token); empty generates 32 random bytes. Errors: ErrInvalid for a
+// bad name, role, address or secret; ErrConflict for a name in use.
+func (s *Tokens) CreateScoped(ctx context.Context, spec TokenSpec) (string, error) {
 	name, roles, ttl, secret := spec.Name, spec.Roles, spec.TTL, spec.Secret
 	addrs := make([]string, 0, len(spec.Addresses))
 	for _, a := range spec.Addresses {
@@ -132,8 +174,8 @@ func (s *Service) CreateScopedToken(ctx context.Context, spec TokenSpec) (string
 	return secret, nil
 }
 
-// RevokeToken disables a token by name.
-func (s *Service) RevokeToken(ctx context.Context, name string) error {
+// Revoke disables a token by name; ErrNotFound when there is no active one.
+func (s *Tokens) Revoke(ctx context.Context, name string) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL`, name, s.now())
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
@@ -144,8 +186,9 @@ func (s *Service) RevokeToken(ctx context.Context, name string) error {
 	return nil
 }
 
-// Authenticate returns the token for a presented secret.
-func (s *Service) Authenticate(ctx context.Context, secret string) (Token, error) {
+// Authenticate returns the token for a presented secret; ErrForbidden for
+// a missing, unknown, expired or revoked one.
+func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error) {
 	if secret == "" {
 		return Token{}, errorf(ErrForbidden, "missing bearer token")
 	}

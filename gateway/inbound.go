@@ -220,14 +220,8 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	sender := bare(m.From)
-	if m.Encrypted != nil {
-		// Strangers and unknown addresses are refused below as usual.
-		local := strings.ToLower(to.Localpart())
-		if addr, ok := g.rules.Current().Address(local); ok && addr.Allows(sender) {
-			if !g.openEncrypted(ctx, m, local, addr.Language) {
-				return
-			}
-		}
+	if !g.encryptionPolicy(ctx, m, to, sender) {
+		return
 	}
 	body := strings.TrimSpace(m.body())
 	oob := make([]string, 0, len(m.OOB))
@@ -467,6 +461,9 @@ func (g *Gateway) answerIQ(t xmlstream.TokenReadEncoder, iq *inIQ) {
 		for _, f := range []string{nsDiscoInfo, nsDiscoItem, nsReceipts, nsOOB, nsSID, nsGeoloc, nsVCard, "urn:xmpp:ping", nsChatState} {
 			q.Features = append(q.Features, discoFeature{Var: f})
 		}
+		if isAddr {
+			q.Form = g.omemoDiscoForm(local, addr)
+		}
 		res.Payload = q
 	case xmlName(nsDiscoItem, "query"):
 		q := &discoItems{Node: iq.Payload.Node}
@@ -522,6 +519,7 @@ type discoInfo struct {
 	Node       string          `xml:"node,attr,omitempty"`
 	Identities []discoIdentity `xml:"identity"`
 	Features   []discoFeature  `xml:"feature"`
+	Form       *dataForm       `xml:"jabber:x:data x,omitempty"` // XEP-0128 extended information
 }
 
 type discoIdentity struct {

@@ -13,6 +13,7 @@ type iqResponse struct {
 	Type  string
 	Cond  string      // XMPP stanza error condition (RFC 6120 §8.3.3), "" for a result
 	Items []adminItem // muc#admin items of a list answer
+	Inner []byte      // the raw payload (e.g. pubsub items)
 }
 
 // iqStanza is an IQ the gateway sends as a request (RFC 6120 §8.2.3).
@@ -25,9 +26,16 @@ type iqStanza struct {
 	Payload any
 }
 
-// request sends an IQ get or set and waits for its result or error.
-// A stanza error is returned as an *iqError with the condition.
+// request sends an IQ get or set from the component's domain and waits
+// for its result or error. A stanza error is returned as an *iqFailure
+// with the condition.
 func (g *Gateway) request(ctx context.Context, to, typ string, payload any) (iqResponse, error) {
+	return g.requestFrom(ctx, g.cfg.Domain, to, typ, payload)
+}
+
+// requestFrom is request from a JID of the component's domain (a
+// function address asking a correspondent's PEP service, say).
+func (g *Gateway) requestFrom(ctx context.Context, from, to, typ string, payload any) (iqResponse, error) {
 	id := "fgq-" + randomID()
 	ch := make(chan iqResponse, 1)
 	g.mu.Lock()
@@ -38,7 +46,7 @@ func (g *Gateway) request(ctx context.Context, to, typ string, payload any) (iqR
 		delete(g.iqs, id)
 		g.mu.Unlock()
 	}()
-	if err := g.send(ctx, iqStanza{ID: id, From: g.cfg.Domain, To: to, Type: typ, Payload: payload}); err != nil {
+	if err := g.send(ctx, iqStanza{ID: id, From: from, To: to, Type: typ, Payload: payload}); err != nil {
 		return iqResponse{}, err
 	}
 	select {
@@ -69,7 +77,7 @@ func (g *Gateway) deliverIQResponse(iq *inIQ) bool {
 	if !ok {
 		return false
 	}
-	r := iqResponse{Type: iq.Type, Items: iq.AdminItems}
+	r := iqResponse{Type: iq.Type, Items: iq.AdminItems, Inner: iq.Inner}
 	if iq.Type == "error" && iq.Error != nil {
 		r.Cond = iq.Error.condition()
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"mellium.im/xmlstream"
@@ -17,6 +16,7 @@ import (
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 // OMEMO is what the gateway needs from gateway/omemo: each function
@@ -29,6 +29,7 @@ type OMEMO interface {
 	NeedsBundle(ctx context.Context, address, jid string, dev uint32) (bool, error)
 	SessionDevices(ctx context.Context, address, jid string) ([]uint32, error)
 	Maintain(ctx context.Context, address string) (bool, error)
+	Fingerprint(ctx context.Context, address string) (string, error)
 }
 
 var _ OMEMO = (*omemo.Manager)(nil)
@@ -39,16 +40,13 @@ var _ OMEMO = (*omemo.Manager)(nil)
 // encrypted.
 type omemoEdge struct {
 	m OMEMO
-
-	mu      sync.Mutex
-	waiting map[string]chan *inIQ // our IQ id → its answer
 }
 
 // EnableOMEMO makes every function address an OMEMO endpoint. Call before
 // Run. Without it, addresses publish no keys and encrypted messages are
 // answered with a request to send unencrypted.
 func (g *Gateway) EnableOMEMO(m OMEMO) {
-	g.omemo = &omemoEdge{m: m, waiting: map[string]chan *inIQ{}}
+	g.omemo = &omemoEdge{m: m}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
@@ -88,17 +86,7 @@ type pubsubIt struct {
 // the answers to the gateway's own queries. It reports whether it handled
 // iq. It runs in the stream handler and writes on t.
 func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *inIQ) bool {
-	if iq.Type == "result" || iq.Type == "error" {
-		e.mu.Lock()
-		ch, ok := e.waiting[iq.ID]
-		delete(e.waiting, iq.ID)
-		e.mu.Unlock()
-		if ok {
-			ch <- iq
-		}
-		return ok
-	}
-	if iq.PubSub == nil {
+	if iq.PubSub == nil || (iq.Type != "get" && iq.Type != "set") {
 		return false
 	}
 	to, err := jid.Parse(iq.To)
@@ -106,12 +94,16 @@ func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *in
 		return false
 	}
 	local := strings.ToLower(to.Localpart())
-	if _, isAddr := g.rules.Current().Address(local); !isAddr {
+	addr, isAddr := g.rules.Current().Address(local)
+	if !isAddr {
 		return false
 	}
 	fail := func(typ, cond string) bool {
 		_ = t.Encode(iqError{ID: iq.ID, From: iq.To, To: iq.From, Type: "error", Error: stanzaErr(typ, cond, "")})
 		return true
+	}
+	if addr.Encryption == routing.EncryptionOff {
+		return fail("cancel", "item-not-found") // publishes no keys
 	}
 	if iq.Type != "get" || iq.PubSub.Items == nil {
 		// Nobody may publish to or subscribe at an address's nodes; the
@@ -152,15 +144,6 @@ func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *in
 	return true
 }
 
-type outIQ struct {
-	XMLName xml.Name `xml:"iq"`
-	ID      string   `xml:"id,attr"`
-	From    string   `xml:"from,attr"`
-	To      string   `xml:"to,attr"`
-	Type    string   `xml:"type,attr"`
-	Payload any
-}
-
 type pubsubItemsGet struct {
 	XMLName xml.Name `xml:"http://jabber.org/protocol/pubsub pubsub"`
 	Items   struct {
@@ -171,45 +154,28 @@ type pubsubItemsGet struct {
 // fetchItems asks a correspondent's PEP service for the items of node and
 // returns the inner XML of the answer's first item.
 func (e *omemoEdge) fetchItems(ctx context.Context, g *Gateway, from, to, node string) ([]byte, error) {
-	id := "fgq-" + randomID()
-	ch := make(chan *inIQ, 1)
-	e.mu.Lock()
-	e.waiting[id] = ch
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.waiting, id)
-		e.mu.Unlock()
-	}()
 	q := pubsubItemsGet{}
 	q.Items.Node = node
-	if err := g.send(ctx, outIQ{ID: id, From: from, To: to, Type: "get", Payload: q}); err != nil {
-		return nil, err
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r, err := g.requestFrom(ctx, from, to, "get", q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", node, err)
 	}
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(10 * time.Second):
-		return nil, fmt.Errorf("no answer from %s for %s", domainOf(to), node)
-	case iq := <-ch:
-		if iq.Type != "result" {
-			return nil, fmt.Errorf("%s answered an error for %s", domainOf(to), node)
-		}
-		var r struct {
-			Items struct {
-				Item []struct {
-					Inner []byte `xml:",innerxml"`
-				} `xml:"item"`
-			} `xml:"http://jabber.org/protocol/pubsub pubsub>items"`
-		}
-		if err := xml.Unmarshal(append(append([]byte("<iq>"), iq.Inner...), "</iq>"...), &r); err != nil {
-			return nil, fmt.Errorf("answer for %s: %w", node, err)
-		}
-		if len(r.Items.Item) == 0 {
-			return nil, fmt.Errorf("%s has no items on %s", domainOf(to), node)
-		}
-		return r.Items.Item[0].Inner, nil
+	var res struct {
+		Items struct {
+			Item []struct {
+				Inner []byte `xml:",innerxml"`
+			} `xml:"item"`
+		} `xml:"http://jabber.org/protocol/pubsub pubsub>items"`
 	}
+	if err := xml.Unmarshal(append(append([]byte("<iq>"), r.Inner...), "</iq>"...), &res); err != nil {
+		return nil, fmt.Errorf("answer for %s: %w", node, err)
+	}
+	if len(res.Items.Item) == 0 {
+		return nil, fmt.Errorf("%s has no items on %s", domainOf(to), node)
+	}
+	return res.Items.Item[0].Inner, nil
 }
 
 // Texts for encrypted conversations (German, English).
@@ -225,6 +191,10 @@ var omemoTexts = map[string][2]string{
 	"file_failed": {
 		"Eine verschlüsselte Datei konnte nicht übernommen werden (Download oder Prüfung fehlgeschlagen). Die Nachricht wurde NICHT angenommen; bitte erneut senden.",
 		"An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again.",
+	},
+	"required": {
+		"Diese Adresse nimmt nur verschlüsselte Meldungen an. Ihre Nachricht wurde NICHT angenommen: bitte OMEMO-Verschlüsselung einschalten und erneut senden.",
+		"This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again.",
 	},
 	"omemo_off": {
 		"Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden.",
@@ -397,4 +367,65 @@ func (g *Gateway) sendEncrypted(ctx context.Context, cm dispatch.ChatMessage, id
 		OriginID:   &outID{ID: id},
 		Request:    &outEmpty{XMLName: xmlName(nsReceipts, "request")},
 	})
+}
+
+// encryptionPolicy applies the address's OMEMO policy to a 1:1 message
+// and opens it when it is encrypted. It reports false when the message is
+// done with (answered or nothing to file). Strangers and unknown
+// addresses pass through to be refused as usual.
+func (g *Gateway) encryptionPolicy(ctx context.Context, m *inMessage, to jid.JID, sender string) bool {
+	local := strings.ToLower(to.Localpart())
+	addr, ok := g.rules.Current().Address(local)
+	if !ok || !addr.Allows(sender) {
+		return true
+	}
+	if m.Encrypted == nil {
+		if addr.Encryption == routing.EncryptionRequired && strings.TrimSpace(m.body()) != "" {
+			g.reply(ctx, m, local, omemoText(addr.Language, "required"))
+			return false
+		}
+		return true
+	}
+	if addr.Encryption == routing.EncryptionOff {
+		g.reply(ctx, m, local, omemoText(addr.Language, "omemo_off"))
+		return false
+	}
+	return g.openEncrypted(ctx, m, local, addr.Language)
+}
+
+// dataForm is an XEP-0004 result form (for XEP-0128 disco extensions).
+type dataForm struct {
+	Type   string      `xml:"type,attr"`
+	Fields []formField `xml:"field"`
+}
+
+type formField struct {
+	Var    string   `xml:"var,attr"`
+	Type   string   `xml:"type,attr,omitempty"`
+	Values []string `xml:"value"`
+}
+
+// omemoDiscoForm publishes an address's OMEMO device and fingerprint in
+// its disco#info (XEP-0128), so that people can compare what their client
+// shows with what the town publishes.
+func (g *Gateway) omemoDiscoForm(local string, addr routing.Address) *dataForm {
+	if g.omemo == nil || addr.Encryption == routing.EncryptionOff {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	dl, err := g.omemo.m.DeviceList(ctx, local)
+	if err != nil || len(dl.Devices) == 0 {
+		return nil
+	}
+	fp, err := g.omemo.m.Fingerprint(ctx, local)
+	if err != nil {
+		return nil
+	}
+	return &dataForm{Type: "result", Fields: []formField{
+		{Var: "FORM_TYPE", Type: "hidden", Values: []string{"urn:fieldgate:omemo:0"}},
+		{Var: "device", Values: []string{strconv.FormatUint(uint64(dl.Devices[0].ID), 10)}},
+		{Var: "fingerprint", Values: []string{fp}},
+		{Var: "policy", Values: []string{addr.Encryption}},
+	}}
 }

@@ -132,10 +132,20 @@ func TestTeamRoomConfigForm(t *testing.T) {
 	}
 }
 
-// fakeDisp records the commands that reach the domain.
+// fakeDisp records the commands that reach the domain: takes and
+// resolves in cmds, every command (of any type) in all.
 type fakeDisp struct {
-	mu   sync.Mutex
-	cmds []dispatch.Command
+	mu      sync.Mutex
+	cmds    []dispatch.Command
+	all     []any
+	caseErr error // CaseByPost fails with it when set
+}
+
+func (f *fakeDisp) note(c any) (dispatch.CommandResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.all = append(f.all, c)
+	return dispatch.CommandResult{}, nil
 }
 
 func (f *fakeDisp) Intake(context.Context, dispatch.NewReport) (dispatch.Receipt, error) {
@@ -148,21 +158,27 @@ func (f *fakeDisp) Execute(_ context.Context, c dispatch.Command) (dispatch.Comm
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cmds = append(f.cmds, c)
+	f.all = append(f.all, c)
 	return dispatch.CommandResult{}, nil
 }
-func (f *fakeDisp) Reassign(context.Context, dispatch.ReassignCommand) (dispatch.CommandResult, error) {
-	return dispatch.CommandResult{}, nil
+func (f *fakeDisp) Reassign(_ context.Context, c dispatch.ReassignCommand) (dispatch.CommandResult, error) {
+	return f.note(c)
 }
-func (f *fakeDisp) Reply(context.Context, dispatch.ReplyCommand) (dispatch.CommandResult, error) {
-	return dispatch.CommandResult{}, nil
+func (f *fakeDisp) Reply(_ context.Context, c dispatch.ReplyCommand) (dispatch.CommandResult, error) {
+	return f.note(c)
 }
-func (f *fakeDisp) Reject(context.Context, dispatch.RejectCommand) (dispatch.CommandResult, error) {
-	return dispatch.CommandResult{}, nil
+func (f *fakeDisp) Reject(_ context.Context, c dispatch.RejectCommand) (dispatch.CommandResult, error) {
+	return f.note(c)
 }
-func (f *fakeDisp) Unmerge(context.Context, dispatch.UnmergeCommand) (dispatch.CommandResult, error) {
-	return dispatch.CommandResult{}, nil
+func (f *fakeDisp) Unmerge(_ context.Context, c dispatch.UnmergeCommand) (dispatch.CommandResult, error) {
+	return f.note(c)
 }
-func (f *fakeDisp) CaseByPost(context.Context, string, string) (string, error) { return "7", nil }
+func (f *fakeDisp) CaseByPost(context.Context, string, string) (string, error) {
+	if f.caseErr != nil {
+		return "", f.caseErr
+	}
+	return "7", nil
+}
 func (f *fakeDisp) RecordDelivery(context.Context, string, string, string) error {
 	return nil
 }

@@ -202,6 +202,10 @@ func (d *Directory) Refresh(ctx context.Context, rs *routing.RuleSet) error {
 		d.mu.Unlock()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("schedule %s: %w", s.Name, err))
+			continue
+		}
+		if n := len(cal.Warnings); n > 0 {
+			d.log.WarnContext(ctx, "on-call calendar loaded with warnings; see fieldgate oncall check", "schedule", s.Name, "warnings", n, "first_line", cal.Warnings[0].Line) // no text: warnings may name people
 		}
 	}
 	return errors.Join(errs...)

@@ -272,8 +272,8 @@ func (p *calParser) instance(ev *ics.VEvent, masters map[string]*calEvent, exclu
 	master := masters[uid]
 	rid := icsProp(cb, "RECURRENCE-ID")
 	ok, has := p.selected(cb)
-	if !ok && (has || master == nil) || excludedMasters[uid] && !has {
-		return nil // another team's
+	if master == nil && (!ok || excludedMasters[uid] && !has) {
+		return nil // an instance of another team's series, or another team's
 	}
 	if master != nil {
 		vals, bad, err := p.parseValues(rid, master.start.Location(), false)
@@ -291,8 +291,8 @@ func (p *calParser) instance(ev *ics.VEvent, masters map[string]*calEvent, exclu
 			p.warn(lineOf(rid), "%s: RANGE=THISANDFUTURE is not supported: only this instance is changed, later ones keep the series' times", describe(cb))
 		}
 	}
-	if strings.EqualFold(icsValue(cb, "STATUS"), "CANCELLED") {
-		return nil
+	if strings.EqualFold(icsValue(cb, "STATUS"), "CANCELLED") || !ok && has {
+		return nil // cancelled, or moved to another team's shifts
 	}
 	fallback := ""
 	if master != nil {

@@ -254,15 +254,19 @@ func TestSelectTeamShifts(t *testing.T) {
 		"BEGIN:VEVENT", "UID:b", "DTSTART:20261201T070000Z", "DURATION:PT8H",
 		"CATEGORIES:Grünflächen", "X-TEAM:gruen", "SUMMARY:bert@stadt.localhost", "END:VEVENT",
 		"BEGIN:VEVENT", "UID:a", "RECURRENCE-ID:20261202T070000Z", "DTSTART:20261202T090000Z", "DURATION:PT6H",
-		"SUMMARY:cleo@stadt.localhost", "END:VEVENT")
+		"SUMMARY:cleo@stadt.localhost", "END:VEVENT",
+		// the 3rd is handed to the other team
+		"BEGIN:VEVENT", "UID:a", "RECURRENCE-ID:20261203T070000Z", "DTSTART:20261203T070000Z", "DURATION:PT8H",
+		"CATEGORIES:Grünflächen", "X-TEAM:gruen", "SUMMARY:dora@stadt.localhost", "END:VEVENT")
 	from, to := ocUTC(t, "2026-12-01T00:00"), ocUTC(t, "2026-12-04T00:00")
 	tief := parseWith(t, oncall.Options{Select: oncall.Selector{Value: "tiefbau"}}, doc)
 	wantPlan(t, tief, from, to, ""+
 		"12-01T07:00–12-01T15:00 anna@stadt.localhost calendar\n"+
-		"12-02T09:00–12-02T15:00 cleo@stadt.localhost calendar\n"+
-		"12-03T07:00–12-03T15:00 anna@stadt.localhost calendar\n")
+		"12-02T09:00–12-02T15:00 cleo@stadt.localhost calendar\n")
 	gruen := parseWith(t, oncall.Options{Select: oncall.Selector{Property: "X-TEAM", Value: "GRUEN"}}, doc)
-	wantPlan(t, gruen, from, to, "12-01T07:00–12-01T15:00 bert@stadt.localhost calendar\n")
+	wantPlan(t, gruen, from, to, ""+
+		"12-01T07:00–12-01T15:00 bert@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 dora@stadt.localhost calendar\n")
 	all := parseWith(t, oncall.Options{}, doc)
 	if n := len(all.Shifts(from, to)); n != 4 {
 		t.Errorf("without a selector: %d shifts, want 4", n)

@@ -217,6 +217,13 @@ func (c *compiler) compileAddresses(raw *rawFile) {
 		}
 		a.Language = c.language(e.V.Language)
 		a.Open311 = c.compileOpen311(e.Key, e.V.Open311, open311Codes)
+		switch a.Encryption = e.V.Encryption.V; a.Encryption {
+		case "":
+			a.Encryption = EncryptionPreferred
+		case EncryptionPreferred, EncryptionRequired, EncryptionOff:
+		default:
+			c.ps.add(e.V.Encryption.Line, "address %q: encryption %q: use preferred, required or off", e.Key, a.Encryption)
+		}
 		if a.DefaultTeam != "" {
 			if _, ok := rs.teamIdx[a.DefaultTeam]; !ok {
 				c.ps.add(e.V.DefaultTeam.Line, "address %q: unknown team %q%s", e.Key, a.DefaultTeam, c.teamHint(a.DefaultTeam))

@@ -53,6 +53,7 @@ type rawAddress struct {
 	DefaultTeam lined[string] `yaml:"default_team"`
 	Urgent      bool          `yaml:"urgent"`
 	Open311     *rawOpen311   `yaml:"open311"`
+	Encryption  lined[string] `yaml:"encryption"`
 }
 
 type rawPolicy struct {

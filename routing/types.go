@@ -71,7 +71,19 @@ type Address struct {
 	Urgent      bool     // reports to this address are urgent
 	// Open311 publishes the address as an Open311 service; nil = not offered.
 	Open311 *Open311Service
+	// Encryption is the OMEMO policy (XEP-0384): EncryptionPreferred
+	// (default: encrypted and plaintext accepted, answers encrypted to who
+	// wrote encrypted), EncryptionRequired (plaintext refused) or
+	// EncryptionOff (the address publishes no keys).
+	Encryption string
 }
+
+// OMEMO policies of an address.
+const (
+	EncryptionPreferred = "preferred"
+	EncryptionRequired  = "required"
+	EncryptionOff       = "off"
+)
 
 // Allows reports whether bareJID may send to the address. An empty JID
 // (an API report) is allowed only by public addresses: the API edge

@@ -22,7 +22,7 @@ func TestBenchSmoke(t *testing.T) {
 	s := startStack(t, map[string]string{"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "200ms"})
 	xenv := testsvc.XMPP(t)
 	floor := testsvc.Component(t)
-	member := testsvc.DemoUser("anna") // team rooms are members-only: a member of tiefbau watches
+	member := testsvc.DemoUser("anna") // a tiefbau member in the demo rules: team rooms are members-only
 	worker := testsvc.User(t)
 	dir := t.TempDir()
 	photo := testsvc.Photo(t, "orientation_6.jpg")

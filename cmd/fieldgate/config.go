@@ -103,6 +103,36 @@ type Config struct {
 		// File is the routing rules YAML.
 		File string `yaml:"file" env:"FILE"`
 	} `yaml:"rules" envPrefix:"RULES_"`
+	Console struct {
+		// Enabled serves the dispatcher console at /console/. Default true.
+		Enabled *bool `yaml:"enabled" env:"ENABLED"`
+		// PublicURL is how browsers reach fieldgate (login links, OIDC
+		// redirect). Default http://<http.addr>.
+		PublicURL string `yaml:"public_url" env:"PUBLIC_URL"`
+		// SecureCookies marks session cookies Secure. Default: true when
+		// http.tls_cert is set or public_url is https.
+		SecureCookies *bool `yaml:"secure_cookies" env:"SECURE_COOKIES"`
+		// SessionTTL is how long a sign-in lasts. Default 12h.
+		SessionTTL time.Duration `yaml:"session_ttl" env:"SESSION_TTL"`
+		// TileURL is an optional map tile template ({z}/{x}/{y}); empty =
+		// district polygons only, no request leaves the machine.
+		TileURL         string `yaml:"tile_url" env:"TILE_URL"`
+		TileAttribution string `yaml:"tile_attribution" env:"TILE_ATTRIBUTION"`
+		OIDC            struct {
+			// Issuer enables single sign-on (OIDC discovery URL without
+			// /.well-known/openid-configuration).
+			Issuer           string `yaml:"issuer" env:"ISSUER"`
+			ClientID         string `yaml:"client_id" env:"CLIENT_ID"`
+			ClientSecret     string `yaml:"-" env:"CLIENT_SECRET"`
+			ClientSecretFile string `yaml:"client_secret_file" env:"CLIENT_SECRET_FILE"`
+			// GroupsClaim names the ID token's groups claim. Default "groups".
+			GroupsClaim string `yaml:"groups_claim" env:"GROUPS_CLAIM"`
+			// Groups maps a group to roles: dispatcher, team:<id>.
+			Groups map[string][]string `yaml:"groups"`
+			// Scopes requested besides openid. Default profile, email, groups.
+			Scopes []string `yaml:"scopes" env:"SCOPES"`
+		} `yaml:"oidc" envPrefix:"OIDC_"`
+	} `yaml:"console" envPrefix:"CONSOLE_"`
 	Open311 struct {
 		// Enabled serves Open311 GeoReport v2 under /open311/ for the
 		// addresses with an open311 block in the rules. Default true.
@@ -166,6 +196,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config from environment: %w", err)
 	}
 	if err := readSecret(&cfg.S3.SecretKey, cfg.S3.SecretKeyFile); err != nil {
+		return nil, err
+	}
+	if err := readSecret(&cfg.Console.OIDC.ClientSecret, cfg.Console.OIDC.ClientSecretFile); err != nil {
 		return nil, err
 	}
 	if err := readSecret(&cfg.XMPP.Secret, cfg.XMPP.SecretFile); err != nil {

@@ -43,6 +43,7 @@ Usage:
   fieldgate migrate [--config FILE]     apply database migrations
   fieldgate token create --name NAME --role ROLE[,ROLE] [--address ADDR[,ADDR]|*] [--ttl 8760h] [--config FILE]
   fieldgate token revoke --name NAME [--config FILE]
+  fieldgate console-login USER [--role ROLE[,ROLE]] [--ttl 15m]  one-time console login link (roles from the rules by default)
   fieldgate rules check|explain|test …  check and try routing rules (see 'fieldgate rules help')
   fieldgate media inspect FILE…         show what fieldgate reads from photos
   fieldgate oncall now|show TEAM --rules FILE  who is on call now (--at TIME) or this week (--week [--from DATE])
@@ -52,6 +53,7 @@ Usage:
   fieldgate verify-backup DIR | --live    check a backup, or that the database's media exist in S3
   fieldgate restore DIR                 restore a backup into an empty database and a bucket
   fieldgate omemo fingerprints [--config FILE]  OMEMO fingerprints of every function address (to publish)
+  fieldgate omemo trust ADDRESS JID DEVICE FINGERPRINT  pin a correspondent device's verified key
   fieldgate version
 
 Configuration: a YAML file (--config or FIELDGATE_CONFIG) and FIELDGATE_* environment variables; see deploy/fieldgate.example.yaml.
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], getenv, stderr)
+	case "console-login":
+		return runConsoleLogin(ctx, args[1:], getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, args[1:], getenv, stdout, stderr)
 	case "rules":

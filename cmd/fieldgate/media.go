@@ -96,8 +96,8 @@ func inspectFile(w io.Writer, name string) (err error) {
 		if p.Alt != nil {
 			alt = strconv.FormatFloat(*p.Alt, 'f', 1, 64)
 		}
-		fmt.Fprintf(w, "  position:    lat=%s lon=%s alt=%s\n",
-			strconv.FormatFloat(p.Lat, 'f', 8, 64), strconv.FormatFloat(p.Lon, 'f', 8, 64), alt)
+		fmt.Fprintf(w, "  position:    lat=%s lon=%s alt=%s (from %s)\n",
+			strconv.FormatFloat(p.Lat, 'f', 8, 64), strconv.FormatFloat(p.Lon, 'f', 8, 64), alt, md.PositionSource)
 	} else {
 		fmt.Fprintf(w, "  position:    no position (%s)\n", md.NoPositionReason)
 	}

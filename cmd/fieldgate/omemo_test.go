@@ -276,3 +276,54 @@ func (s *stack) omemoDevice(address string) int64 {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestOMEMOPolicy: encryption: required refuses plaintext, off publishes
+// no keys and refuses encrypted messages, and disco#info shows the
+// fingerprint that `fieldgate omemo fingerprints` prints.
+func TestOMEMOPolicy(t *testing.T) {
+	rules, _ := testsvc.DemoRulesWith(t, map[string]string{
+		"    default_team: tiefbau          # no position, or outside the districts": "    default_team: tiefbau\n    encryption: required",
+		"    allow: [public]\n": "    allow: [public]\n    encryption: off\n",
+	})
+	key := randomHex(32)
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": key, "FIELDGATE_RULES_FILE": rules})
+	domain := s.env["FIELDGATE_XMPP_DOMAIN"]
+	c := testsvc.Login(t, testsvc.User(t))
+
+	c.Chat("tiefbau@"+domain, "Klartext "+s.suffix)
+	c.WaitMessage(30*time.Second, "the refusal of plaintext", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, "nur verschlüsselte Meldungen")
+	})
+	c.SendRaw(fmt.Sprintf(`<message to="info@%s" id="%s" type="chat"><body>fallback</body>`+
+		`<encrypted xmlns="eu.siacs.conversations.axolotl"><header sid="4711"><key rid="1">AAAA</key><iv>AAAAAAAAAAAAAAAA</iv></header>`+
+		`<payload>AAAA</payload></encrypted></message>`, domain, randomHex(6)))
+	c.WaitMessage(30*time.Second, "the refusal of encryption", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, "kann verschlüsselte Nachrichten nicht lesen")
+	})
+	if n := s.count("reports"); n != 0 {
+		t.Errorf("%d reports stored against the policy", n)
+	}
+
+	info := c.DiscoInfo("tiefbau@" + domain)
+	var fp string
+	for _, f := range info.Form {
+		if v, ok := f.GetString("fingerprint"); ok {
+			fp = v
+		}
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"omemo", "fingerprints"}, s.getenv, &out, testWriter{t}); err != nil {
+		t.Fatalf("omemo fingerprints: %v", err)
+	}
+	if fp == "" || !strings.Contains(out.String(), "tiefbau@"+domain) || !strings.Contains(out.String(), fp) {
+		t.Errorf("disco fingerprint %q not in `fieldgate omemo fingerprints`:\n%s", fp, out.String())
+	}
+	if strings.Contains(out.String(), "info@") {
+		t.Errorf("an address with encryption: off has keys listed:\n%s", out.String())
+	}
+	for _, f := range c.DiscoInfo("info@" + domain).Form {
+		if _, ok := f.GetString("fingerprint"); ok {
+			t.Error("an address with encryption: off shows a fingerprint")
+		}
+	}
+}

@@ -89,12 +89,7 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return fmt.Errorf("media store: %w", err)
 	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: staticRules{}, Logger: log},
-		dispatch.Config{TimeZone: loc, Retention: ret})
-	if err != nil {
-		return err
-	}
-	res, err := svc.RunRetention(ctx, dryRun)
+	res, err := dispatch.NewRetention(pool, store, ret, nil, log).Run(ctx, dryRun)
 	verb := "deleted"
 	if dryRun {
 		verb = "would delete"

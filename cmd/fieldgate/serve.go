@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldgate/fieldgate/api"
+	"github.com/fieldgate/fieldgate/api/console"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
@@ -165,7 +165,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	msgr.Messenger = gw
-	if cfg.OMEMO.Key != "" {
+	if cfg.OMEMO.Key == "" {
+		for _, a := range rules.Current().Addresses() {
+			if a.Encryption == routing.EncryptionRequired {
+				return fmt.Errorf("address %q requires OMEMO encryption, but no key is set: set FIELDGATE_OMEMO_KEY or omemo.key_file (docs/omemo.md)", a.Name)
+			}
+		}
+	} else {
 		sealer, err := omemo.NewSealer(cfg.OMEMO.Key)
 		if err != nil {
 			return fmt.Errorf("omemo key: %w", err)
@@ -189,6 +195,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		apiCfg.Mount = append(apiCfg.Mount, o.Register)
+	}
+	if cfg.Console.Enabled == nil || *cfg.Console.Enabled {
+		con := console.New(consoleConfig(cfg), pool, svc, rules, svc.TemplateNames, log)
+		apiCfg.Mount = append(apiCfg.Mount, con.Register)
+		apiCfg.Sessions = con
 	}
 	srv := api.New(svc, store, rules, apiCfg, log)
 
@@ -265,63 +276,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return err
 }
 
-func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
-		fmt.Fprintln(stderr, "usage: fieldgate token create --name NAME --role reporter|dispatcher|team:<id>[,…] [--address tiefbau,…|*] [--ttl DURATION] | token revoke --name NAME")
-		return exitError{2}
-	}
-	var name, roles, secretFile, addresses string
-	var ttl time.Duration
-	cfg, _, err := commonFlags("token "+args[0], args[1:], getenv, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&name, "name", "", "token name (who uses it, e.g. the app)")
-		fs.StringVar(&roles, "role", dispatch.RoleReporter, "comma-separated roles")
-		fs.DurationVar(&ttl, "ttl", 0, "lifetime (0 = no expiry)")
-		fs.StringVar(&secretFile, "secret-file", "", "use the secret in this file instead of generating one (dev setups)")
-		fs.StringVar(&addresses, "address", "", "comma-separated function addresses it may file to (local parts, or * for all); default: public addresses only")
-	})
-	if err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: staticRules{}, Logger: newLogger(cfg, stderr)}, dispatch.Config{})
-	if err != nil {
-		return err
-	}
-	if args[0] == "revoke" {
-		if err := svc.RevokeToken(ctx, name); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "token %q revoked\n", name)
-		return nil
-	}
-	secret := ""
-	if secretFile != "" {
-		if err := readSecret(&secret, secretFile); err != nil {
-			return err
-		}
-	}
-	tok, err := svc.CreateScopedToken(ctx, dispatch.TokenSpec{Name: name, Roles: strings.Split(roles, ","),
-		Addresses: strings.Split(addresses, ","), TTL: ttl, Secret: secret})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, tok)
-	return nil
-}
-
 // gatewayMessenger is the dispatch service's Messenger: the gateway, set
 // once it is built (it needs the service first). Embedding the interface
 // forwards every Messenger method.
 type gatewayMessenger struct{ dispatch.Messenger }
-
-// staticRules stands in for the rules engine in commands that never route.
-type staticRules struct{}
-
-func (staticRules) Current() *routing.RuleSet { return nil }

@@ -17,13 +17,12 @@ import (
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-// xmppStack is startStack with the settings XMPP tests need: a short
-// assembly window and Prosody's upload service allowed for fetching.
+// xmppStack is startStack with the settings XMPP tests need: Prosody's
+// upload service allowed for fetching (and the default grouping windows).
 func xmppStack(t *testing.T, extra map[string]string) *stack {
 	t.Helper()
 	env := map[string]string{
-		"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "2s",
-		"FIELDGATE_XMPP_UPLOAD_HOSTS":       "http://" + testsvc.XMPP(t).HTTP,
+		"FIELDGATE_XMPP_UPLOAD_HOSTS": "http://" + testsvc.XMPP(t).HTTP,
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -87,12 +86,13 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 	})
 	caseNo := caseFromReply(t, ack.Body)
 	reporter.SendReport(to, "", "Gehweg abgesackt", "")
-	// Third message: a location share. The photo's EXIF position still
-	// wins (it is where the evidence was taken), but all three are one report.
-	reporter.SendReport(to, "", "geo:51.0251,7.5921", "")
+	// Third message: a location share a few metres away. The photo's EXIF
+	// position still wins (it is where the evidence was taken), but all
+	// three are one case (the parts correct the post, XEP-0308).
+	reporter.SendReport(to, "", fmt.Sprintf("geo:%.5f,%.5f", *photo.Lat, *photo.Lon), "")
 
 	post := anna.WaitMessage(60*time.Second, "the incident post", func(m testsvc.Message) bool {
-		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "Gehweg abgesackt")
 	})
 	if !strings.Contains(post.Body, "Gehweg abgesackt") || !strings.Contains(post.Body, fmt.Sprintf("geo:%.6f,%.6f", *photo.Lat, *photo.Lon)) {
 		t.Errorf("post lacks the assembled text or the EXIF position:\n%s", post.Body)
@@ -113,8 +113,8 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 	if math.Abs(lat-*photo.Lat) > 1e-6 || math.Abs(lon-*photo.Lon) > 1e-6 || source != "exif" || media != 1 {
 		t.Fatalf("stored report: %v,%v from %s with %d media; want %s's EXIF position and 1 photo", lat, lon, source, media, photo.File)
 	}
-	if n := s.count("reports WHERE kind = 'report'"); n != 1 {
-		t.Fatalf("photo, text and location made %d reports, want 1", n)
+	if n := s.count("incidents"); n != 1 {
+		t.Fatalf("photo, text and location made %d cases, want 1", n)
 	}
 	if n := len(s.objects()); n == 0 {
 		t.Fatal("photo not in S3")
@@ -131,7 +131,7 @@ func TestXMPPUploadReportAndAcks(t *testing.T) {
 	// A second report (text and geo: URI, no photo), taken with a 👍.
 	reporter.SendReport(to, "", "neu: Kanaldeckel klappert geo:51.0251,7.5921", "")
 	ack2 := reporter.WaitMessage(20*time.Second, "the second case number", func(m testsvc.Message) bool {
-		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen.") && !strings.Contains(m.Body, caseNo)
+		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen – ") && !strings.Contains(m.Body, caseNo)
 	})
 	case2 := caseFromReply(t, ack2.Body)
 	post2 := ben.WaitMessage(60*time.Second, "the second post", func(m testsvc.Message) bool {
@@ -206,7 +206,8 @@ func TestXMPPBadInput(t *testing.T) {
 	var body string
 	var reports, media int
 	for time.Now().Before(deadline) {
-		if err := s.query(`SELECT count(*), coalesce(max(body),'') FROM reports`).Scan(&reports, &body); err != nil {
+		// The messages are parts of one case (one report row each).
+		if err := s.query(`SELECT count(DISTINCT incident_id), coalesce(string_agg(body, E'\n' ORDER BY received_at),'') FROM reports`).Scan(&reports, &body); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Count(body, "Laterne defekt") >= 1 {
@@ -218,7 +219,7 @@ func TestXMPPBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	if reports != 1 || media != 0 {
-		t.Fatalf("%d reports with %d media; want 1 assembled report and no fetched media", reports, media)
+		t.Fatalf("%d cases with %d media; want 1 case and no fetched media", reports, media)
 	}
 	for _, want := range []string{"169.254.169.254", redirect.URL, big.URL} {
 		if !strings.Contains(body, want) {
@@ -499,7 +500,7 @@ func TestXMPPCraftedStanzas(t *testing.T) {
 	})
 	reporter.SendReport(to, "", "Laterne flackert", "")
 	reporter.WaitMessage(20*time.Second, "an answer after the crafted stanzas", func(m testsvc.Message) bool {
-		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen.")
+		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen – ")
 	})
 	var bodies string
 	if err := s.query(`SELECT string_agg(body, '|' ORDER BY received_at) FROM reports`).Scan(&bodies); err != nil {

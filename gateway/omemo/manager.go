@@ -536,3 +536,23 @@ func sameKey(a, b []byte) bool { return bytes.Equal(a, b) }
 func (m *Manager) SessionDevices(ctx context.Context, address, jid string) ([]uint32, error) {
 	return m.store.SessionDevices(ctx, address, strings.ToLower(jid))
 }
+
+// Pin makes fingerprint (as FormatFingerprint shows it, spaces allowed)
+// the only identity key address accepts from jid's device; a session on
+// another key is dropped, so the device must start a new one.
+func (m *Manager) Pin(ctx context.Context, address, jid string, device uint32, fingerprint string) error {
+	raw, err := hex.DecodeString(strings.ReplaceAll(strings.ReplaceAll(fingerprint, " ", ""), "-", ""))
+	if err != nil || (len(raw) != 32 && len(raw) != 33) {
+		return fmt.Errorf("omemo: a fingerprint is 64 hex digits (spaces allowed)")
+	}
+	if len(raw) == 32 {
+		raw = append([]byte{ecc.DjbType}, raw...)
+	}
+	if _, err := ecc.DecodePoint(raw, 0); err != nil {
+		return fmt.Errorf("omemo: %w", err)
+	}
+	if _, err := m.device(ctx, address); err != nil {
+		return err
+	}
+	return m.store.PinIdentity(ctx, address, strings.ToLower(jid), device, raw)
+}

@@ -140,6 +140,15 @@ func (s *memStore) Identity(_ context.Context, a, j string, d uint32) ([]byte, b
 	v, ok := s.idents[k3(a, j, d)]
 	return v, ok, nil
 }
+func (s *memStore) PinIdentity(_ context.Context, a, j string, d uint32, key []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.idents[k3(a, j, d)]; ok && string(old) != string(key) {
+		delete(s.sess, k3(a, j, d))
+	}
+	s.idents[k3(a, j, d)] = key
+	return nil
+}
 func (s *memStore) PutIdentity(_ context.Context, a, j string, d uint32, key []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -432,6 +441,38 @@ func TestFileLinks(t *testing.T) {
 	for _, bad := range []string{"aesgcm://host/x#00", "aesgcm://user@host/x#" + strings.Repeat("0", 88), "https://host/x#" + strings.Repeat("0", 88)} {
 		if _, err := ParseFileLink(bad); err == nil {
 			t.Errorf("ParseFileLink(%q) accepted", bad)
+		}
+	}
+}
+
+func TestPinnedIdentity(t *testing.T) {
+	ctx := context.Background()
+	gw := party{newManager(t, newMemStore()), "tiefbau"}
+	anna := party{newManager(t, newMemStore()), "anna@stadt.localhost"}
+	dev, _ := anna.m.Device(ctx, anna.addr)
+	// The admin pins another key for anna's device: her real key is refused.
+	other := party{newManager(t, newMemStore()), "other"}
+	fpOther, _ := other.m.Fingerprint(ctx, other.addr)
+	if err := gw.m.Pin(ctx, gw.addr, anna.addr, dev, fpOther); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.m.Decrypt(ctx, gw.addr, anna.addr, send(t, ctx, anna, gw, "x")); !errors.Is(err, ErrUndecryptable) {
+		t.Errorf("a device whose key differs from the pinned one: %v", err)
+	}
+	// Pinning her real fingerprint lets her through.
+	fp, _ := anna.m.Fingerprint(ctx, anna.addr)
+	if err := gw.m.Pin(ctx, gw.addr, anna.addr, dev, fp); err != nil {
+		t.Fatal(err)
+	}
+	anna2 := party{newManager(t, anna.m.store), anna.addr} // fresh sessions on anna's side
+	anna2.m.store.(*memStore).sess = map[string][]byte{}
+	got, err := gw.m.Decrypt(ctx, gw.addr, anna.addr, send(t, ctx, anna2, gw, "verified"))
+	if err != nil || string(got.Plaintext) != "verified" {
+		t.Errorf("pinned key: %q %v", got.Plaintext, err)
+	}
+	for _, bad := range []string{"", "xyz", strings.Repeat("0", 10)} {
+		if err := gw.m.Pin(ctx, gw.addr, anna.addr, dev, bad); err == nil {
+			t.Errorf("Pin(%q) accepted", bad)
 		}
 	}
 }

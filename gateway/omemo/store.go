@@ -44,6 +44,9 @@ type keyStore interface {
 	// trust on first use) and whether an admin pinned it.
 	Identity(ctx context.Context, address, jid string, device uint32) (key []byte, found bool, err error)
 	PutIdentity(ctx context.Context, address, jid string, device uint32, key []byte) error
+	// PinIdentity sets the key an admin verified; a session built on
+	// another key is dropped.
+	PinIdentity(ctx context.Context, address, jid string, device uint32, key []byte) error
 }
 
 // PG keeps OMEMO state in PostgreSQL (migration 00011).
@@ -184,4 +187,28 @@ func (p *PG) PutIdentity(ctx context.Context, address, jid string, device uint32
 	_, err := p.pool.Exec(ctx, `INSERT INTO omemo_identities (address, jid, device_id, identity_key, first_seen) VALUES ($1,$2,$3,$4, now())
 		ON CONFLICT (address, jid, device_id) DO NOTHING`, address, jid, int64(device), key)
 	return err
+}
+
+func (p *PG) PinIdentity(ctx context.Context, address, jid string, device uint32, key []byte) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	var old []byte
+	err = tx.QueryRow(ctx, `SELECT identity_key FROM omemo_identities WHERE address = $1 AND jid = $2 AND device_id = $3 FOR UPDATE`,
+		address, jid, int64(device)).Scan(&old)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if old != nil && string(old) != string(key) {
+		if _, err := tx.Exec(ctx, `DELETE FROM omemo_sessions WHERE address = $1 AND jid = $2 AND device_id = $3`, address, jid, int64(device)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO omemo_identities (address, jid, device_id, identity_key, first_seen, pinned) VALUES ($1,$2,$3,$4, now(), true)
+		ON CONFLICT (address, jid, device_id) DO UPDATE SET identity_key = excluded.identity_key, pinned = true`, address, jid, int64(device), key); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }

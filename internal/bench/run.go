@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,14 +33,18 @@ type Bench struct {
 	http *http.Client
 	run  string // this run's token, in every text the bench sends
 
-	member  *client
-	room    *seen
-	comp    *componentConn
-	s3      *minio.Client
-	db      *pgxpool.Pool
-	bucket  string
-	photoMu sync.Mutex
-	photos  map[string][]byte
+	member *client
+	room   *seen
+	// floorRoom is a room of the floor component's own on the team room's
+	// MUC service: team rooms are members-only, and the gateway keeps
+	// their member lists to the rules.
+	floorRoom string
+	comp      *componentConn
+	s3        *minio.Client
+	db        *pgxpool.Pool
+	bucket    string
+	photoMu   sync.Mutex
+	photos    map[string][]byte
 }
 
 // New checks cfg and connects to everything the loads need: the room
@@ -67,11 +72,16 @@ func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Ben
 	if err := b.member.join(ctx, cfg.Room, "bench-"+b.run); err != nil {
 		return nil, fmt.Errorf("bench: member joins %s: %w", cfg.Room, err)
 	}
+	_, service, _ := strings.Cut(cfg.Room, "@")
+	b.floorRoom = "fieldgate-bench-floor-" + b.run + "@" + service
 	if b.comp, err = dialComponent(ctx, cfg.ComponentAddr, cfg.ComponentDomain, cfg.ComponentSecret); err != nil {
 		return nil, err
 	}
-	if err := b.comp.join(ctx, cfg.Room); err != nil {
-		return nil, fmt.Errorf("bench: floor component joins %s: %w", cfg.Room, err)
+	if err := b.comp.join(ctx, b.floorRoom, "floor"); err != nil {
+		return nil, fmt.Errorf("bench: floor component joins %s: %w", b.floorRoom, err)
+	}
+	if err := b.member.join(ctx, b.floorRoom, "member"); err != nil {
+		return nil, fmt.Errorf("bench: member joins %s: %w", b.floorRoom, err)
 	}
 	if b.s3, err = minio.New(cfg.S3Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.S3AccessKey, cfg.S3SecretKey, ""), Secure: cfg.S3UseTLS}); err != nil {
 		return nil, fmt.Errorf("bench: s3: %w", err)
@@ -90,21 +100,26 @@ func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Ben
 	if _, err := b.db.Exec(ctx, `CREATE TABLE IF NOT EXISTS fieldgate_bench_floor (id bigserial PRIMARY KEY, run text, body text, at timestamptz)`); err != nil {
 		return nil, fmt.Errorf("bench: floor table: %w", err)
 	}
-	// Let both joins complete before anything is measured.
+	// Let the joins complete before anything is measured.
 	if err := b.probe(ctx); err != nil {
 		return nil, err
+	}
+	if why := b.member.refused(cfg.Room); why != "" {
+		return nil, fmt.Errorf("bench: %s may not enter %s (%s): the member must be one the rules name for that team", cfg.Member.JID, cfg.Room, why)
 	}
 	ok = true
 	return b, nil
 }
 
 // probe posts one floor message and waits for its reflection: the member
-// and the floor component are in the room.
+// and the floor component are in the floor room. (Whether the member is
+// in the team room shows in the first report: a members-only room refuses
+// a member the rules do not name.)
 func (b *Bench) probe(ctx context.Context) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for i := 0; ; i++ {
 		token := fmt.Sprintf("%s%s-probe-%d", floorPrefix, b.run, i)
-		if err := b.comp.groupchat(ctx, b.cfg.Room, token); err != nil {
+		if err := b.comp.groupchat(ctx, b.floorRoom, token); err != nil {
 			return fmt.Errorf("bench: floor probe: %w", err)
 		}
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -114,7 +129,11 @@ func (b *Bench) probe(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: the room %s did not reflect the floor component's message to the member within 15s (is the component %s allowed to join?)", b.cfg.Room, b.cfg.ComponentDomain)
+			why := b.comp.lastError()
+			if why == "" {
+				why = "no error returned"
+			}
+			return fmt.Errorf("bench: the room %s did not reflect the floor component's message to the member within 15s (%s; may %s create rooms there?)", b.floorRoom, why, b.cfg.ComponentDomain)
 		}
 	}
 }
@@ -299,7 +318,7 @@ func (b *Bench) floorOp(ctx context.Context, l Load, i int, s *Sample) error {
 	}
 	s.Accept = time.Since(t0)
 	token := fmt.Sprintf("%s%s-%s-%d", floorPrefix, b.run, l.Name, i)
-	if err := b.comp.groupchat(ctx, b.cfg.Room, token); err != nil {
+	if err := b.comp.groupchat(ctx, b.floorRoom, token); err != nil {
 		return fmt.Errorf("floor message: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)

@@ -146,6 +146,9 @@ type client struct {
 	conn net.Conn
 	jid  jid.JID
 	got  *seen
+
+	mu       sync.Mutex
+	refusals map[string]string // room → error condition of a refused join
 }
 
 // login connects acct (bare JID and password) to the c2s server at addr.
@@ -182,7 +185,33 @@ func login(ctx context.Context, addr string, acct Account, got *seen) (*client, 
 }
 
 func (c *client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	if start.Name.Local == "presence" {
+		var e errorStanza
+		var from string
+		for _, a := range start.Attr {
+			if a.Name.Local == "from" {
+				from = a.Value
+			}
+		}
+		if err := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t)).Decode(&e); err == nil && e.Type == "error" {
+			room, _, _ := strings.Cut(from, "/")
+			c.mu.Lock()
+			if c.refusals == nil {
+				c.refusals = map[string]string{}
+			}
+			c.refusals[room] = e.condition()
+			c.mu.Unlock()
+		}
+		return nil
+	}
 	return readMessage(c.got, t, start)
+}
+
+// refused returns why room refused our join, or "".
+func (c *client) refused(room string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refusals[room]
 }
 
 func readMessage(got *seen, t xml.TokenReader, start *xml.StartElement) error {
@@ -242,6 +271,46 @@ type componentConn struct {
 	sess   *xmpp.Session
 	conn   net.Conn
 	domain string
+
+	mu      sync.Mutex
+	lastErr string // the last error stanza the server sent back
+}
+
+// errorStanza is any stanza of type "error" (RFC 6120 §8.3).
+type errorStanza struct {
+	Type  string `xml:"type,attr"`
+	Error struct {
+		Type  string `xml:"type,attr"`
+		Inner []struct {
+			XMLName xml.Name
+		} `xml:",any"`
+	} `xml:"error"`
+}
+
+// condition is the error type and condition (RFC 6120 §8.3.3).
+func (e *errorStanza) condition() string {
+	cond := e.Error.Type
+	for _, in := range e.Error.Inner {
+		cond += " " + in.XMLName.Local
+	}
+	return cond
+}
+
+func (c *componentConn) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	var e errorStanza
+	if err := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t)).Decode(&e); err != nil || e.Type != "error" {
+		return nil
+	}
+	c.mu.Lock()
+	c.lastErr = start.Name.Local + " error: " + e.condition()
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *componentConn) lastError() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastErr
 }
 
 func dialComponent(ctx context.Context, addr, domain, secret string) (*componentConn, error) {
@@ -268,8 +337,10 @@ func dialComponent(ctx context.Context, addr, domain, secret string) (*component
 
 func (c *componentConn) from() string { return c.domain + "/bench-floor" }
 
-func (c *componentConn) join(ctx context.Context, room string) error {
-	return c.sess.Encode(ctx, joinPresence{From: c.from(), To: room + "/bench-floor"})
+// join enters room under a nick of this run (a nick left behind by an
+// earlier run must not block it).
+func (c *componentConn) join(ctx context.Context, room, nick string) error {
+	return c.sess.Encode(ctx, joinPresence{From: c.from(), To: room + "/" + nick})
 }
 
 func (c *componentConn) groupchat(ctx context.Context, room, body string) error {

@@ -43,6 +43,10 @@ type Message struct {
 		Text string `xml:"text"`
 	} `xml:"error"`
 	Archived *ArchivedMessage `xml:"urn:xmpp:mam:2 result"` // a result of RoomArchive (mam.go)
+	// Replace is set on an XEP-0308 correction: the id of the corrected message.
+	Replace *struct {
+		ID string `xml:"id,attr"`
+	} `xml:"urn:xmpp:message-correct:0 replace"`
 }
 
 // Client is a real XMPP client (c2s, SASL PLAIN on loopback) for tests.

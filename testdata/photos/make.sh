@@ -168,7 +168,7 @@ row no_exif.jpg image/jpeg 320 240 - - - - - - - - - "no metadata at all"
 jpeg 320 240 xmp_gps_only.jpg
 ex -XMP-exif:GPSLatitude="51 1 24.24 N" -XMP-exif:GPSLongitude="7 35 31.56 E" \
 	-XMP-tiff:Make=Fieldgate -XMP-tiff:Model="Testkamera XMP" xmp_gps_only.jpg
-row xmp_gps_only.jpg image/jpeg 320 240 - - - - - - - - - "GPS only in an XMP packet (exif:GPSLatitude 51,1.404N / exif:GPSLongitude 7,35.526E = 51.0234, 7.5921), no EXIF: fieldgate reads EXIF GPS only"
+row xmp_gps_only.jpg image/jpeg 320 240 51.0234 7.5921 - - - - - - - "GPS only in an XMP packet (exif:GPSLatitude 51,1.404N / exif:GPSLongitude 7,35.526E = 51.0234, 7.5921), no EXIF: fieldgate reads it from XMP (position source xmp)"
 
 jpeg 320 240 serial_owner.jpg
 ex -Make=Fieldgate -Model="Testkamera SN" -Orientation#=1 \

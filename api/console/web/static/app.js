@@ -1,0 +1,398 @@
+// fieldgate dispatcher console: map, list, incident view, actions, live
+// updates (server-sent events) and numbers. Talks only to this origin.
+"use strict";
+(function () {
+  const $ = (s, el) => (el || document).querySelector(s);
+  const $$ = (s, el) => Array.from((el || document).querySelectorAll(s));
+  const st = {
+    session: null, lang: "de", items: new Map(), selected: new Set(), open: null,
+    map: null, cluster: null, markers: new Map(), districts: null, es: null, view: "map",
+  };
+  window.fg = {
+    state: st,
+    hasMarker: (c) => { const m = st.markers.get(c); return !!(m && st.cluster.hasLayer(m)); },
+    visibleCases: () => $$("#list li").map((li) => li.dataset.case),
+  };
+
+  // ---- texts ---------------------------------------------------------
+  function t(key, args) {
+    const texts = window.FG_TEXTS[st.lang] || window.FG_TEXTS.de;
+    let s = texts[key] ?? window.FG_TEXTS.de[key] ?? key;
+    for (const [k, v] of Object.entries(args || {})) s = s.split("{" + k + "}").join(String(v ?? ""));
+    return s;
+  }
+  function applyTexts() {
+    document.documentElement.lang = st.lang;
+    $$("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
+    $$("[data-tp]").forEach((el) => { el.placeholder = t(el.dataset.tp); });
+    $$(".lang-field").forEach((el) => { el.value = st.lang; });
+    const oidc = $("#sso"); if (oidc) oidc.href = "/console/auth/oidc?lang=" + st.lang;
+  }
+  const fmtTime = (iso) => iso ? new Date(iso).toLocaleString(st.lang === "en" ? "en-GB" : "de-DE", { dateStyle: "short", timeStyle: "short" }) : t("none");
+  function fmtDur(sec) {
+    if (sec == null) return t("none");
+    if (sec < 90) return Math.round(sec) + " s";
+    if (sec < 5400) return Math.round(sec / 60) + " min";
+    if (sec < 172800) return (sec / 3600).toFixed(1) + " h";
+    return (sec / 86400).toFixed(1) + " d";
+  }
+  function toast(msg, bad) {
+    const el = $("#toast"); el.textContent = msg; el.className = "toast" + (bad ? " bad" : ""); el.hidden = false;
+    clearTimeout(toast.timer); toast.timer = setTimeout(() => { el.hidden = true; }, 3500);
+  }
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else if (k === "dataset") Object.assign(e.dataset, v); else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const k of kids.flat()) if (k != null) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+    return e;
+  }
+
+  // ---- HTTP ----------------------------------------------------------
+  async function api(method, path, body) {
+    const opt = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+    if (method !== "GET") opt.headers["X-CSRF-Token"] = st.session.csrf;
+    if (body !== undefined) { opt.headers["Content-Type"] = "application/json"; opt.body = JSON.stringify(body); }
+    const r = await fetch(path, opt);
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) { const e = new Error(data.message || data.detail || r.statusText); e.status = r.status; e.data = data; throw e; }
+    return data;
+  }
+
+  // ---- start ---------------------------------------------------------
+  async function start() {
+    const q = new URLSearchParams(location.search);
+    st.lang = q.get("lang") || localStorage.getItem("fg.lang") || (navigator.language || "de").slice(0, 2);
+    if (st.lang !== "en") st.lang = "de";
+    $$(".lang").forEach((b) => b.addEventListener("click", () => { st.lang = b.dataset.lang; localStorage.setItem("fg.lang", st.lang); applyTexts(); if (st.session?.user) renderAll(); }));
+    const r = await fetch("/console/session", { credentials: "same-origin" });
+    st.session = await r.json();
+    applyTexts();
+    if (!st.session.signed_in) {
+      $("#login").hidden = false;
+      $("#sso").hidden = !st.session.oidc;
+      if (q.get("error")) { $("#login-error").textContent = t("err_" + q.get("error")); $("#login-error").hidden = false; }
+      return;
+    }
+    if (!q.get("lang") && !localStorage.getItem("fg.lang")) { st.lang = st.session.user.language || "de"; applyTexts(); }
+    history.replaceState(null, "", "/console/");
+    $("#app").hidden = false;
+    $("#who").textContent = st.session.user.name;
+    $("#who").title = st.session.user.roles.join(", ");
+    $("#sound").checked = localStorage.getItem("fg.sound") === "1";
+    $("#sound").addEventListener("change", (e) => localStorage.setItem("fg.sound", e.target.checked ? "1" : "0"));
+    $("#logout").addEventListener("click", logout);
+    $$(".tab").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
+    fillSelects();
+    bindFilters();
+    initMap();
+    await loadAll();
+    connect();
+  }
+
+  async function logout() {
+    await fetch("/console/auth/logout", { method: "POST", headers: { "X-CSRF-Token": st.session.csrf }, credentials: "same-origin" });
+    location.href = "/console/";
+  }
+
+  function showView(v) {
+    st.view = v;
+    $$(".tab").forEach((b) => b.classList.toggle("active", b.dataset.view === v));
+    $("#view-map").hidden = v !== "map"; $("#view-numbers").hidden = v !== "numbers";
+    if (v === "numbers") loadNumbers(); else st.map.invalidateSize();
+  }
+
+  function fillSelects() {
+    const teams = st.session.teams;
+    const teamOpts = (sel) => teams.forEach((tm) => sel.append(el("option", { value: tm.id }, tm.name)));
+    teamOpts($("#f-team")); teamOpts($("#bulk-team"));
+    st.session.districts.forEach((d) => $("#f-district").append(el("option", { value: d }, d)));
+    ["received", "needs_location", "routed", "acknowledged", "escalated", "reassigned", "resolved", "rejected", "merged"]
+      .forEach((s) => $("#f-state").append(el("option", { value: s, "data-t": "st_" + s }, t("st_" + s))));
+    $("#bulk-team").hidden = $("#bulk-reassign").hidden = $("#bulk-merge").hidden = !st.session.user.dispatcher;
+    refreshSaved();
+  }
+
+  // ---- filters -------------------------------------------------------
+  const filterIds = ["q", "status", "team", "state", "district", "urgency", "age"];
+  function filters() { const f = {}; filterIds.forEach((k) => { f[k] = $("#f-" + k).value; }); return f; }
+  function setFilters(f) { filterIds.forEach((k) => { $("#f-" + k).value = f[k] ?? (k === "status" ? "open" : ""); }); }
+  function bindFilters() {
+    filterIds.forEach((k) => $("#f-" + k).addEventListener(k === "q" ? "input" : "change", () => {
+      localStorage.setItem("fg.filter", JSON.stringify(filters()));
+      if (k === "status") loadAll(); else renderAll();
+    }));
+    try { setFilters(JSON.parse(localStorage.getItem("fg.filter") || "{}")); } catch (_) { /* a broken saved filter is ignored */ }
+    $("#f-save").addEventListener("click", () => {
+      const name = prompt(t("save_filter_name")); if (!name) return;
+      const saved = JSON.parse(localStorage.getItem("fg.saved") || "{}"); saved[name] = filters();
+      localStorage.setItem("fg.saved", JSON.stringify(saved)); refreshSaved(name);
+    });
+    $("#f-delete").addEventListener("click", () => {
+      const saved = JSON.parse(localStorage.getItem("fg.saved") || "{}"); delete saved[$("#f-saved").value];
+      localStorage.setItem("fg.saved", JSON.stringify(saved)); refreshSaved();
+    });
+    $("#f-saved").addEventListener("change", (e) => {
+      const saved = JSON.parse(localStorage.getItem("fg.saved") || "{}"); const f = saved[e.target.value];
+      if (f) { setFilters(f); loadAll(); }
+    });
+    $("#select-all").addEventListener("change", (e) => {
+      st.selected.clear(); if (e.target.checked) window.fg.visibleCases().forEach((c) => st.selected.add(c)); renderList(visible());
+    });
+    $("#bulk-resolve").addEventListener("click", () => bulk("resolve"));
+    $("#bulk-reassign").addEventListener("click", () => bulk("reassign", { team: $("#bulk-team").value }));
+    $("#bulk-merge").addEventListener("click", () => toast(t("merge_missing"), true));
+  }
+  function refreshSaved(sel) {
+    const s = $("#f-saved"); const saved = JSON.parse(localStorage.getItem("fg.saved") || "{}");
+    s.replaceChildren(el("option", { value: "", "data-t": "saved_filters" }, t("saved_filters")), ...Object.keys(saved).map((n) => el("option", { value: n }, n)));
+    if (sel) s.value = sel;
+  }
+  function matches(it, f, now) {
+    if (f.status === "open" && !it.open) return false;
+    if (f.status === "closed" && it.open) return false;
+    if (f.team && it.team !== f.team) return false;
+    if (f.state && it.state !== f.state) return false;
+    if (f.district && it.district !== f.district) return false;
+    if (f.urgency && it.priority !== f.urgency) return false;
+    if (f.age) {
+      const age = (now - Date.parse(it.created_at)) / 1000, lim = Number(f.age);
+      if (lim > 0 && age > lim) return false;
+      if (lim < 0 && age < -lim) return false;
+    }
+    if (f.q) {
+      const q = f.q.toLowerCase();
+      if (!it.case_number.includes(q) && !(it.text || "").toLowerCase().includes(q)) return false;
+    }
+    return true;
+  }
+  function visible() {
+    const f = filters(), now = Date.now();
+    return Array.from(st.items.values()).filter((it) => matches(it, f, now))
+      .sort((a, b) => (b.created_at > a.created_at ? 1 : b.created_at < a.created_at ? -1 : 0));
+  }
+
+  // ---- data ----------------------------------------------------------
+  async function loadAll() {
+    const status = $("#f-status").value || "open";
+    const items = new Map();
+    let cursor = "";
+    for (let i = 0; i < 20; i++) {
+      const page = await api("GET", "/api/v1/incidents?limit=1000&status=" + status + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+      page.items.forEach((it) => items.set(it.case_number, it));
+      if (!page.next) break;
+      cursor = page.next;
+    }
+    st.items = items;
+    renderAll();
+  }
+
+  function connect() {
+    if (st.es) st.es.close();
+    const es = new EventSource("/api/v1/events");
+    st.es = es;
+    es.onopen = () => { $("#live").textContent = t("live_on"); $("#live").className = "live on"; };
+    es.onerror = () => { $("#live").textContent = t("live_off"); $("#live").className = "live"; };
+    es.addEventListener("resync", () => loadAll());
+    es.addEventListener("incident", (ev) => {
+      const ch = JSON.parse(ev.data); const it = ch.incident;
+      const isNew = !st.items.has(it.case_number);
+      st.items.set(it.case_number, it);
+      if (isNew && it.open && (it.priority === "urgent" || it.urgent) && $("#sound").checked) beep();
+      if (isNew && ch.kind === "received") toast(t("new_case", { c: it.case_number }));
+      scheduleRender();
+      if (st.open === it.case_number) openDetail(it.case_number, true);
+    });
+  }
+  let renderPending = false;
+  function scheduleRender() {
+    if (renderPending) return; renderPending = true;
+    requestAnimationFrame(() => { renderPending = false; renderAll(); });
+  }
+  function beep() {
+    try {
+      const ctx = new AudioContext(); const o = ctx.createOscillator(); const g = ctx.createGain();
+      o.frequency.value = 880; g.gain.value = 0.15; o.connect(g); g.connect(ctx.destination); o.start(); o.stop(ctx.currentTime + 0.35);
+    } catch (_) { /* no audio device */ }
+  }
+
+  // ---- map -----------------------------------------------------------
+  function initMap() {
+    st.map = L.map("map", { zoomControl: true, maxZoom: 19, minZoom: 8 }).setView([51.03, 7.59], 13);
+    if (st.session.tile_url) L.tileLayer(st.session.tile_url, { attribution: st.session.tile_attribution || "", maxZoom: 19 }).addTo(st.map);
+    st.cluster = L.markerClusterGroup({ disableClusteringAtZoom: 16, maxClusterRadius: 45, chunkedLoading: true });
+    st.map.addLayer(st.cluster);
+    fetch("/console/districts.geojson", { credentials: "same-origin" }).then((r) => r.json()).then((gj) => {
+      st.districts = L.geoJSON(gj, {
+        style: () => ({ color: "#2a6fb0", weight: 1.5, fillColor: "#8fb8de", fillOpacity: 0.18 }),
+        onEachFeature: (f, layer) => { if (f.properties?.name) layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "district-label" }); },
+      }).addTo(st.map);
+      st.districts.bringToBack();
+      if (gj.features?.length) st.map.fitBounds(st.districts.getBounds(), { padding: [20, 20] });
+    }).catch(() => {});
+  }
+  function markerFor(it) {
+    const cls = "pin " + (it.open ? (it.state === "acknowledged" ? "acknowledged" : "") + (it.priority === "urgent" || it.priority === "high" ? " urgent" : "") : "closed");
+    const icon = L.divIcon({ className: "", html: '<div class="' + cls + '" data-case="' + it.case_number + '"></div>', iconSize: [16, 16], iconAnchor: [8, 8] });
+    let m = st.markers.get(it.case_number);
+    if (!m) {
+      m = L.marker([it.position.lat, it.position.lon], { icon, title: it.case_number });
+      m.on("click", () => openDetail(it.case_number));
+      st.markers.set(it.case_number, m);
+    } else { m.setLatLng([it.position.lat, it.position.lon]); m.setIcon(icon); }
+    m.options.title = it.case_number + " · " + (it.text || "").slice(0, 60);
+    return m;
+  }
+  function renderMarkers(list) {
+    const layers = [];
+    for (const it of list) if (it.position) layers.push(markerFor(it));
+    st.cluster.clearLayers();
+    st.cluster.addLayers(layers);
+  }
+
+  // ---- list ----------------------------------------------------------
+  function renderAll() {
+    const t0 = performance.now();
+    const list = visible();
+    renderList(list);
+    renderMarkers(list);
+    window.fg.lastRenderMs = performance.now() - t0;
+    window.fg.renders = (window.fg.renders || 0) + 1;
+  }
+  function renderList(list) {
+    const frag = document.createDocumentFragment();
+    for (const it of list) {
+      const li = el("li", { dataset: { case: it.case_number }, class: (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") },
+        el("input", { type: "checkbox", checked: st.selected.has(it.case_number), "aria-label": it.case_number, onclick: (e) => e.stopPropagation(),
+          onchange: (e) => { if (e.target.checked) st.selected.add(it.case_number); else st.selected.delete(it.case_number); updateBulk(); } }),
+        el("div", { class: "body" },
+          el("div", { class: "line1" }, el("span", { class: "case" }, it.case_number),
+            el("span", { class: "badge s-" + it.state }, t("st_" + it.state)),
+            it.priority === "urgent" || it.priority === "high" ? el("span", { class: "badge " + it.priority }, t("prio_" + it.priority)) : null),
+          el("div", { class: "text" }, it.text || "—"),
+          el("div", { class: "meta" }, [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · "))));
+      li.addEventListener("click", () => openDetail(it.case_number));
+      frag.append(li);
+    }
+    $("#list").replaceChildren(frag);
+    $("#count").textContent = t("count", { n: list.length });
+    updateBulk();
+  }
+  function updateBulk() {
+    $("#bulk").hidden = st.selected.size === 0;
+    $("#bulk-count").textContent = t("selected", { n: st.selected.size });
+  }
+  const teamName = (id) => (st.session.teams.find((x) => x.id === id) || {}).name || id || "";
+
+  async function bulk(action, body) {
+    const cases = Array.from(st.selected);
+    if (action === "resolve" && !confirm(t("confirm_bulk_resolve", { n: cases.length }))) return;
+    let failed = 0;
+    for (const c of cases) {
+      try { await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + action, body || {}); } catch (e) { failed++; }
+    }
+    st.selected.clear(); $("#select-all").checked = false;
+    toast(failed ? t("failed", { m: failed + "/" + cases.length }) : t("done"), failed > 0);
+    renderAll();
+  }
+
+  // ---- incident view -------------------------------------------------
+  async function openDetail(c, quiet) {
+    st.open = c;
+    let d;
+    try { d = await api("GET", "/api/v1/incidents/" + encodeURIComponent(c)); } catch (e) { if (!quiet) toast(t("failed", { m: e.message }), true); return; }
+    if (st.open !== c) return;
+    const box = $("#detail");
+    const disp = st.session.user.dispatcher;
+    const pos = d.position;
+    const sections = [
+      el("button", { class: "close link", onclick: () => { box.hidden = true; st.open = null; renderList(visible()); } }, "✕"),
+      el("h2", {}, d.case_number, " ", el("span", { class: "badge s-" + d.state }, t("st_" + d.state)),
+        d.priority === "urgent" || d.priority === "high" ? el("span", { class: "badge " + d.priority }, " " + t("prio_" + d.priority)) : null),
+      el("div", { class: "meta" }, [teamName(d.team), d.district, d.category, fmtTime(d.created_at)].filter(Boolean).join(" · ")),
+      d.owner ? el("div", {}, t("owner", { o: d.owner })) : null,
+      d.merged_into ? el("div", {}, t("merged_into", { c: d.merged_into })) : null,
+      d.duplicates.length ? el("div", {}, t("duplicates", { d: d.duplicates.join(", ") })) : null,
+      el("section", {}, el("h3", {}, t("text")), el("div", { class: "text" }, d.text || "—")),
+      el("section", {}, el("h3", {}, t("position")),
+        pos ? el("div", {}, pos.lat.toFixed(5) + ", " + pos.lon.toFixed(5) + " · " + t("src_" + pos.source)) : el("div", {}, t("no_position")),
+        el("div", { class: "flags" }, d.flags.map((f) => el("span", { class: "badge" }, t("flag_" + f))))),
+    ];
+    const photos = d.reports.flatMap((r) => r.media);
+    if (photos.length) {
+      sections.push(el("section", {}, el("h3", {}, t("photos")), el("div", { class: "photos" }, photos.map((m) =>
+        el("figure", {}, m.team_copy_url ? el("img", { src: m.team_copy_url, alt: "", loading: "lazy" }) : el("div", { class: "badge" }, t("no_preview")),
+          el("figcaption", {}, el("a", { href: m.original_url, target: "_blank", rel: "noopener" }, t("original")), " · " + m.content_type))))));
+    }
+    if (d.alerts.length) {
+      sections.push(el("section", {}, el("h3", {}, t("alerts")), el("table", { class: "alerts" },
+        el("tr", {}, [t("alert_target"), t("alert_level"), t("alert_at"), t("alert_received"), t("alert_read")].map((h) => el("th", {}, h))),
+        d.alerts.map((a) => el("tr", {}, el("td", {}, a.target), el("td", {}, a.level), el("td", {}, fmtTime(a.at)),
+          el("td", {}, a.received_at ? fmtTime(a.received_at) : t("none")), el("td", {}, a.read_at ? fmtTime(a.read_at) : t("none")))))));
+    }
+    sections.push(el("section", {}, el("h3", {}, t("actions")), actionsFor(d, disp)));
+    sections.push(el("section", {}, el("h3", {}, t("timeline")), el("ol", { class: "timeline" }, d.timeline.map((e) =>
+      el("li", {}, el("time", {}, fmtTime(e.at)), eventText(e))))));
+    box.replaceChildren(...sections.filter(Boolean));
+    box.hidden = false;
+    renderList(visible());
+  }
+  function eventText(e) {
+    const d = e.detail || {};
+    const args = { actor: e.actor, via: e.via, team: teamName(d.team), rule: d.rule || "", to_team: teamName(d.to || d.team || d.to_team), reason: d.reason || "", why: d.reason ? " – " + d.reason : "", level: d.level ?? "", kind: e.kind };
+    const key = "ev_" + e.kind;
+    return (window.FG_TEXTS.de[key] ? t(key, args) : t("ev_other", args));
+  }
+  function actionsFor(d, disp) {
+    const c = d.case_number;
+    const act = (path, body) => async () => {
+      try { const r = await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + path, body ? body() : {}); toast(r.message || t("done")); }
+      catch (e) { toast(t("failed", { m: e.data?.message || e.data?.detail || e.message }), true); }
+      openDetail(c, true);
+    };
+    const wrap = el("div", { class: "actions" });
+    if (!d.open) {
+      if (disp && d.state === "merged") wrap.append(el("button", { id: "act-unmerge", onclick: act("unmerge") }, t("unmerge")));
+      return wrap;
+    }
+    wrap.append(el("button", { id: "act-take", class: "primary", onclick: act("take") }, t("take")),
+      el("button", { id: "act-resolve", onclick: act("resolve") }, t("resolve")));
+    const reason = el("input", { id: "act-reason", placeholder: t("reason") });
+    wrap.append(el("div", { class: "group" }, reason, el("button", { id: "act-reject", class: "danger", onclick: act("reject", () => ({ reason: reason.value })) }, t("reject"))));
+    const tpl = el("select", { id: "act-template" }, el("option", { value: "" }, t("template")), (st.session.templates || []).map((n) => el("option", { value: "/" + n }, n)));
+    const reply = el("input", { id: "act-reply-text", placeholder: t("reply_text") });
+    tpl.addEventListener("change", () => { if (tpl.value) reply.value = tpl.value; });
+    wrap.append(el("div", { class: "group" }, tpl, reply, el("button", { id: "act-reply", onclick: act("reply", () => ({ text: reply.value })) }, t("reply"))));
+    if (disp) {
+      const team = el("select", { id: "act-team" }, st.session.teams.filter((x) => x.id !== d.team).map((x) => el("option", { value: x.id }, x.name)));
+      const why = el("input", { id: "act-reassign-reason", placeholder: t("reason") });
+      wrap.append(el("div", { class: "group" }, team, why, el("button", { id: "act-reassign", onclick: act("reassign", () => ({ team: team.value, reason: why.value })) }, t("reassign"))));
+    }
+    return wrap;
+  }
+
+  // ---- numbers -------------------------------------------------------
+  async function loadNumbers() {
+    const by = $("#n-by").value, days = $("#n-days").value;
+    const q = "/api/v1/stats?by=" + by + "&days=" + days;
+    $("#n-csv").href = q + "&format=csv";
+    $("#n-csv").setAttribute("download", "fieldgate-" + by + ".csv");
+    let s;
+    try { s = await api("GET", q); } catch (e) { toast(t("failed", { m: e.message }), true); return; }
+    const head = ["col_key", "col_incidents", "col_ack", "col_ack_median", "col_ack_p90", "col_res_median", "col_res_p90"];
+    $("#n-table thead").replaceChildren(el("tr", {}, head.map((h) => el("th", {}, h === "col_key" ? t("by_" + by) : t(h)))));
+    $("#n-table tbody").replaceChildren(...s.rows.map((r) => el("tr", {},
+      el("td", {}, by === "team" ? teamName(r.key) : r.key || t("none")), el("td", {}, r.incidents), el("td", {}, r.acknowledged),
+      el("td", {}, fmtDur(r.ack_median_s)), el("td", {}, fmtDur(r.ack_p90_s)), el("td", {}, fmtDur(r.resolve_median_s)), el("td", {}, fmtDur(r.resolve_p90_s)))));
+    $("#n-esc thead").replaceChildren(el("tr", {}, ["col_policy", "col_incidents", "col_escalated", "col_escalations"].map((h) => el("th", {}, t(h)))));
+    $("#n-esc tbody").replaceChildren(...s.escalations.map((r) => el("tr", {},
+      el("td", {}, r.policy || t("none")), el("td", {}, r.incidents), el("td", {}, r.escalated), el("td", {}, r.escalations))));
+  }
+  $("#n-by")?.addEventListener("change", loadNumbers);
+  $("#n-days")?.addEventListener("change", loadNumbers);
+
+  start().catch((e) => { console.error(e); document.body.prepend(el("p", { class: "error" }, "fieldgate: " + (e && e.message || e))); });
+})();

@@ -1,0 +1,129 @@
+// Drives the real console in headless Chromium (Debian's
+// chromium-headless-shell, through playwright-core; no browser is
+// downloaded). Started by cmd/fieldgate's TestConsoleInBrowser, which
+// runs fieldgate, the OIDC provider and Prosody and checks the XMPP side.
+// Input: environment FG_BASE, FG_REPORTER_TOKEN, FG_SHOTS (screenshot dir,
+// optional), FG_CHROMIUM. Output: one JSON line per step on stdout.
+import { chromium } from "playwright-core";
+
+const base = process.env.FG_BASE;
+const reporter = process.env.FG_REPORTER_TOKEN;
+const shots = process.env.FG_SHOTS || "";
+const out = (o) => console.log(JSON.stringify(o));
+const fail = (msg) => { out({ step: "fail", error: msg }); process.exit(1); };
+
+async function fileReport(to, text, lat, lon, urgent) {
+  const form = new FormData();
+  form.set("to", to); form.set("text", text); form.set("lat", String(lat)); form.set("lon", String(lon));
+  if (urgent) form.set("urgent", "true");
+  const r = await fetch(base + "/api/v1/reports", { method: "POST", body: form, headers: { Authorization: "Bearer " + reporter } });
+  if (r.status !== 202) fail("POST /api/v1/reports: " + r.status + " " + (await r.text()));
+  return (await r.json()).case_number;
+}
+
+async function signIn(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "de-DE" });
+  const page = await ctx.newPage();
+  page.on("dialog", (d) => d.accept());
+  page.on("pageerror", (e) => out({ step: "pageerror", error: String(e) }));
+  page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") out({ step: "console", text: m.text() }); });
+  await page.goto(base + "/console/");
+  await page.click("#sso");
+  try {
+    await page.waitForSelector("#app:not([hidden])", { timeout: 15000 });
+  } catch (e) {
+    fail("sign-in did not reach the console: at " + page.url() + ": " + (await page.textContent("body")).slice(0, 300));
+  }
+  try {
+    await page.waitForSelector("#live.on", { timeout: 15000 });
+  } catch (e) {
+    fail("the event stream did not connect: " + (await page.textContent("body")).slice(0, 400));
+  }
+  return { ctx, page };
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.FG_CHROMIUM || "/usr/bin/chromium-headless-shell",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+// No request may leave the machine: everything but this origin is refused and reported.
+const offsite = [];
+try {
+  // 1. The dispatcher signs in through the OIDC provider.
+  const { ctx, page } = await signIn(browser);
+  await ctx.route((url) => !url.href.startsWith(base) && !url.href.startsWith(process.env.FG_ISSUER || "-") && !url.protocol.startsWith("data") && !url.protocol.startsWith("blob"),
+    (route) => { offsite.push(route.request().url()); route.abort(); });
+  const who = await page.textContent("#who");
+  out({ step: "signed-in", who });
+
+  // 2. A new report appears live on the map and in the list within 2 s of its POST.
+  const t0 = Date.now();
+  const first = await fileReport("tiefbau", "Schlagloch vor Hausnummer 12, etwa 30 cm tief", 51.0412, 7.5790, true);
+  await page.waitForFunction((c) => window.fg.hasMarker(c) && document.querySelector(`#list li[data-case="${c}"]`), first, { timeout: 10000 });
+  const liveMs = Date.now() - t0;
+  out({ step: "live", case: first, ms: liveMs });
+  if (liveMs > 2000) fail(`report ${first} appeared after ${liveMs} ms, more than 2 s`);
+
+  // Some more cases so that the map shows a town at work.
+  const more = [];
+  for (const [to, text, lat, lon] of [
+    ["info", "Baum auf dem Radweg umgestürzt", 51.0302, 7.5712], ["tiefbau", "Gully verstopft, Wasser steht", 51.0445, 7.6010],
+    ["tiefbau", "Pflaster gelöst am Marktplatz", 51.0266, 7.5932], ["info", "Sperrmüll auf dem Gehweg", 51.0371, 7.5655],
+    ["info", "Spielplatz: Schaukel defekt", 51.0221, 7.5802],
+  ]) more.push(await fileReport(to, text, lat, lon));
+  await page.waitForFunction((cs) => cs.every((c) => document.querySelector(`#list li[data-case="${c}"]`)), more, { timeout: 15000 });
+  if (shots) await page.screenshot({ path: shots + "/console-map.png" });
+
+  // 3. Open the first case and reassign it to Grünflächen.
+  await page.click(`#list li[data-case="${first}"]`);
+  await page.waitForSelector("#detail:not([hidden]) #act-reassign");
+  const detailText = await page.textContent("#detail");
+  if (!detailText.includes("Schlagloch vor Hausnummer 12")) fail("incident view lacks the report text");
+  await page.selectOption("#act-team", "gruenflaechen");
+  await page.fill("#act-reassign-reason", "Baumwurzeln");
+  await page.click("#act-reassign");
+  await page.waitForFunction((c) => window.fg.state.items.get(c)?.team === "gruenflaechen", first, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector("#detail").textContent.includes("Baumwurzeln") || document.querySelector("#detail").textContent.includes("gruenflaechen"), null, { timeout: 10000 });
+  if (shots) await page.screenshot({ path: shots + "/console-incident.png" });
+  out({ step: "reassigned", case: first, team: "gruenflaechen" });
+
+  // 4. Bulk-resolve two cases.
+  await page.click("#detail .close");
+  const two = [more[1], more[2]];
+  for (const c of two) await page.check(`#list li[data-case="${c}"] input[type=checkbox]`);
+  await page.click("#bulk-resolve");
+  for (const c of two) {
+    await page.waitForFunction((c) => window.fg.state.items.get(c)?.state === "resolved", c, { timeout: 10000 });
+  }
+  const states = await page.evaluate(async (cs) => Promise.all(cs.map(async (c) => (await (await fetch("/api/v1/incidents/" + c)).json()).state)), two);
+  if (states.some((s) => s !== "resolved")) fail("bulk resolve left states " + states);
+  out({ step: "bulk-resolved", cases: two });
+
+  // 5. The numbers page.
+  await page.click("#tab-numbers");
+  await page.waitForSelector("#n-table tbody tr");
+  const csv = await page.evaluate(async () => (await fetch(document.querySelector("#n-csv").href)).text());
+  if (!csv.startsWith("team,incidents")) fail("CSV export: " + csv.slice(0, 80));
+  if (shots) await page.screenshot({ path: shots + "/console-numbers.png" });
+  out({ step: "numbers", csv_lines: csv.trim().split("\n").length });
+
+  // 6. A Grünflächen member sees the reassigned case, not Tiefbau's.
+  const other = await fileReport("tiefbau", "Radweg abgesackt", 51.0431, 7.5877);
+  const member = await signIn(browser);
+  const mp = member.page;
+  await mp.waitForSelector(`#list li[data-case="${first}"]`, { timeout: 10000 });
+  const seen = await mp.evaluate(() => window.fg.visibleCases());
+  if (seen.includes(other) || seen.includes(more[0]) === false) fail(`member list ${seen}: must hold Grünflächen's cases only`);
+  const direct = await mp.evaluate(async (c) => (await fetch("/api/v1/incidents/" + c)).status, other);
+  const missing = await mp.evaluate(async () => (await fetch("/api/v1/incidents/2026-999999")).status);
+  if (direct !== 404 || missing !== 404) fail(`member GET of another team's case: ${direct}, of a missing case: ${missing}; want 404 both`);
+  const act = await mp.evaluate(async (c) => (await fetch("/api/v1/incidents/" + c + "/take", { method: "POST", headers: { "X-CSRF-Token": "forged" } })).status, first);
+  if (act !== 403) fail(`a POST with a wrong CSRF token got ${act}, want 403`);
+  out({ step: "member", sees: seen.length, other_case_status: direct });
+  if (offsite.length) fail("requests left the machine: " + offsite.join(", "));
+  out({ step: "done" });
+} catch (e) {
+  fail(String(e && e.stack || e));
+} finally {
+  await browser.close();
+}

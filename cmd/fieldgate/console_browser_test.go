@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// consoleWeb is api/console/web, where the npm packages and the browser
+// script live.
+func consoleWeb(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "api", "console", "web")
+}
+
+// browserTools finds node, chromium-headless-shell and playwright-core;
+// missing ones fail the test under CI=true (make test installs them).
+func browserTools(t *testing.T) (node, chromium, web string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: not in -short")
+	}
+	web = consoleWeb(t)
+	var missing []string
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing = append(missing, "node")
+	}
+	chromium = os.Getenv("FIELDGATE_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium-headless-shell"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		missing = append(missing, "chromium-headless-shell (apt-get install chromium-headless-shell)")
+	}
+	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core")); err != nil {
+		missing = append(missing, "playwright-core (make console)")
+	}
+	if _, err := os.Stat(filepath.Join(web, "static", "vendor", "leaflet.js")); err != nil {
+		missing = append(missing, "vendored Leaflet (make console)")
+	}
+	if len(missing) > 0 {
+		testsvc.Required(t, missing...)
+	}
+	return node, chromium, web
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestConsoleInBrowser drives the console in headless Chromium against the
+// real fieldgate, PostgreSQL, MinIO and Prosody, with an in-process OIDC
+// provider: sign-in, a report live on the map within 2 s, the incident
+// view, a reassignment whose post appears in the new team's room, a bulk
+// resolve, the numbers page, and a team member's restricted view.
+// FIELDGATE_SCREENSHOTS=DIR keeps the screenshots (docs/img is made so).
+func TestConsoleInBrowser(t *testing.T) {
+	node, chromium, web := browserTools(t)
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Shutdown() })
+	// The first sign-in is a dispatcher, the second a Grünflächen member.
+	idp.QueueUser(&mockoidc.MockUser{Subject: "dora", Email: "dora@stadt.localhost", PreferredUsername: "dora@stadt.localhost", Groups: []string{"leitstelle"}})
+	idp.QueueUser(&mockoidc.MockUser{Subject: "gerd", Email: "gerd@stadt.localhost", PreferredUsername: "gerd@stadt.localhost", Groups: []string{"gruen"}})
+	oc := idp.Config()
+
+	port := freePort(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	cfgFile := filepath.Join(t.TempDir(), "fieldgate.yaml")
+	if err := os.WriteFile(cfgFile, []byte(`console:
+  oidc:
+    groups:
+      leitstelle: [dispatcher]
+      gruen: ["team:gruenflaechen"]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, map[string]string{
+		"FIELDGATE_CONFIG":                     cfgFile,
+		"FIELDGATE_HTTP_ADDR":                  "127.0.0.1:" + strconv.Itoa(port),
+		"FIELDGATE_CONSOLE_PUBLIC_URL":         base,
+		"FIELDGATE_CONSOLE_OIDC_ISSUER":        oc.Issuer,
+		"FIELDGATE_CONSOLE_OIDC_CLIENT_ID":     oc.ClientID,
+		"FIELDGATE_CONSOLE_OIDC_CLIENT_SECRET": oc.ClientSecret,
+	})
+
+	// Ben, a member of Grünflächen (the rooms are members-only), watches
+	// its room for the reassigned post.
+	watcher := testsvc.Login(t, testsvc.DemoUser("ben"))
+	watcher.JoinRoom(testsvc.Room("gruenflaechen", s.suffix), "ben-"+s.suffix)
+
+	shots := os.Getenv("FIELDGATE_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if shots, err = filepath.Abs(shots); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "test", "console.mjs"))
+	cmd.Dir = web
+	cmd.Env = append(os.Environ(), "FG_BASE="+base, "FG_REPORTER_TOKEN="+s.token, "FG_SHOTS="+shots,
+		"FG_CHROMIUM="+chromium, "FG_ISSUER="+oc.Issuer)
+	cmd.Stderr = testWriter{t}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]map[string]any{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		t.Log("browser:", line)
+		var step map[string]any
+		if json.Unmarshal([]byte(line), &step) == nil {
+			if name, _ := step["step"].(string); name != "" {
+				steps[name] = step
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
+	}
+	for _, want := range []string{"signed-in", "live", "reassigned", "bulk-resolved", "numbers", "member", "done"} {
+		if steps[want] == nil {
+			t.Fatalf("browser script never reached step %q", want)
+		}
+	}
+	if ms, _ := steps["live"]["ms"].(float64); ms <= 0 || ms > 2000 {
+		t.Errorf("new report on the map after %v ms, want ≤ 2000", ms)
+	}
+	reassigned, _ := steps["reassigned"]["case"].(string)
+	watcher.WaitMessage(60*time.Second, "the reassigned post in Grünflächen's room", func(m testsvc.Message) bool {
+		return m.Type == "groupchat" && strings.Contains(m.Body, reassigned)
+	})
+}
