@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: console node-deps run test test-short build vet bench clean services-stop photos
+.PHONY: console node-deps run test test-ejabberd test-short build vet bench clean services-stop photos
 
 ## console: the dispatcher console's pinned browser libraries (npm ci), copied
 ## into api/console/web/static/vendor/ where the binary embeds them
@@ -20,11 +20,30 @@ test: node-deps console
 	deploy/dev/services start $(CURDIR)/var/test test
 	set -a; source var/test/env; set +a; \
 	  $(GO) test -race -count=1 -timeout 20m ./... ; rc=$$?; \
+	  $(MAKE) --no-print-directory test-ejabberd || rc=1; \
 	  deploy/dev/services stop $(CURDIR)/var/test >/dev/null || true; exit $$rc
+
+## test-ejabberd: the XMPP end-to-end test again, against ejabberd 23.01 instead of Prosody
+## (needs the services of `make test` running; starts and stops ejabberd itself)
+EJABBERD_TESTS ?= ^TestEndToEnd$$
+test-ejabberd:
+	deploy/dev/ejabberd start $(CURDIR)/var/test
+	set -a; source var/test/env; source var/test/ejabberd.env; set +a; \
+	  $(GO) test -race -count=1 -timeout 10m -run '$(EJABBERD_TESTS)' ./cmd/fieldgate/ ; rc=$$?; \
+	  deploy/dev/ejabberd stop $(CURDIR)/var/test || true; exit $$rc
 
 ## node-deps: the pinned npm packages tests drive (the third-party Open311 client)
 node-deps:
 	cd api/open311/nodeclient && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+## faults: the fault suite's full form (300 reports per scenario, 20 kill rounds; about 20 minutes);
+## its table goes into deploy/SCALING.md. A short form runs under make test.
+faults:
+	deploy/dev/services start $(CURDIR)/var/test test
+	set -a; source var/test/env; set +a; \
+	  FIELDGATE_FAULTS=full $(GO) test -count=1 -timeout 60m -run 'TestRoomPostOnce|TestFault' -v ./cmd/fieldgate/ 2>&1 | \
+	  grep -v 'level=' | tee var/faults.log; rc=$${PIPESTATUS[0]}; \
+	  deploy/dev/services stop $(CURDIR)/var/test >/dev/null || true; exit $$rc
 
 ## test-short: unit tests only, no services
 test-short:

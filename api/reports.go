@@ -91,9 +91,7 @@ func (s *Server) createReport(c *gin.Context) {
 		}
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := s.media.Delete(dctx, keys...); err != nil {
-			s.log.Error("deleting objects of a rejected report failed", "objects", len(keys), "err", err)
-		}
+		s.disp.DiscardObjects(dctx, keys...) // retried through the queue if the store refuses
 	}
 	var lat, lon string
 	for {

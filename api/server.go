@@ -35,6 +35,9 @@ type Dispatch interface {
 	IncidentDetail(ctx context.Context, ref string) (dispatch.IncidentDetail, error)
 	IncidentStats(ctx context.Context, by string, since time.Time, scope []string) (dispatch.Stats, error)
 	Ping(ctx context.Context) error
+	// DiscardObjects deletes objects of a request that did not commit,
+	// retrying through the job queue if the store refuses now.
+	DiscardObjects(ctx context.Context, keys ...string)
 }
 
 // Media is what the API needs from the media store.

@@ -62,6 +62,10 @@ func (m *slowMedia) PresignGet(_ context.Context, key string) (string, error) {
 
 func (m *slowMedia) Delete(context.Context, ...string) error { return nil }
 
+func (m *slowMedia) ListOlder(context.Context, string, time.Time, int, func([]string) error) error {
+	return nil
+}
+
 // TestMediaWorkParallel: the attachments of one report are worked on at
 // the same time (at most one per CPU), each once, and the position still
 // comes from the first photo that has one, even when a later photo

@@ -42,6 +42,7 @@ type metrics struct {
 	roomPosts        prometheus.Counter
 	depErrors        *prometheus.CounterVec
 	reclaimed        *prometheus.CounterVec
+	orphansDeleted   prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -60,6 +61,9 @@ func newMetrics() *metrics {
 		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fieldgate_acks_total", Help: "Take/resolve commands, by action and outcome.",
 		}, []string{"action", "outcome"}),
+		orphansDeleted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fieldgate_media_orphans_deleted_total", Help: "Objects under orig/ and team/ that no row referenced, deleted by the orphan sweep.",
+		}),
 		reclaimed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fieldgate_jobs_reclaimed_total", Help: "Running jobs of dead processes handed back to the queue (lease expired), by kind.",
 		}, []string{"kind"}),
@@ -226,7 +230,7 @@ func (h *jobMetricsHook) WorkEnd(_ context.Context, job *rivertype.JobRow, err e
 func (s *Service) Collectors() []prometheus.Collector {
 	m := s.metric
 	return []prometheus.Collector{m.reportsAccepted, m.messagesAccepted, m.routed, m.acks, m.timeToAck,
-		m.timeToResolve, m.escalations, m.jobs, m.jobWait, m.jobRun, m.roomPosts, m.depErrors, m.reclaimed,
+		m.timeToResolve, m.escalations, m.jobs, m.jobWait, m.jobRun, m.roomPosts, m.depErrors, m.reclaimed, m.orphansDeleted,
 		&stateCollector{pool: s.pool, log: s.log, m: m}}
 }
 

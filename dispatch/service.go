@@ -26,6 +26,7 @@ type Media interface {
 	MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error)
 	PresignGet(ctx context.Context, key string) (string, error)
 	Delete(ctx context.Context, keys ...string) error
+	ListOlder(ctx context.Context, prefix string, cutoff time.Time, batch int, fn func(keys []string) error) error
 }
 
 // Rules gives the routing rule set in force right now (it is hot-reloaded).
@@ -140,6 +141,8 @@ type Config struct {
 	// ShowReporterJID: confirmations of replies in the team room name the
 	// reporter's JID. Default false: the room never sees it.
 	ShowReporterJID bool
+	// Sweep: the periodic removal of objects no row references (sweep.go).
+	Sweep SweepConfig
 	// Retention: how long reports, media and personal data are kept.
 	Retention RetentionConfig
 	// ElectXMPPLeader: outgoing messages are sent only by the replica that
@@ -215,6 +218,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.DuplicateWindow = cmp.Or(cfg.DuplicateWindow, 24*time.Hour)
 	cfg.Templates = withDefaultTemplates(cfg.Templates)
 	cfg.Retention = cfg.Retention.withDefaults()
+	cfg.Sweep = cfg.Sweep.withDefaults()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -239,6 +243,9 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	river.AddWorker(workers, &escalateWorker{s: s})
 	river.AddWorker(workers, &ackTimeoutWorker{s: s})
 	river.AddWorker(workers, &retentionWorker{s: s})
+	river.AddWorker(workers, &mediaLateWorker{s: s})
+	river.AddWorker(workers, &deleteObjectsWorker{s: s})
+	river.AddWorker(workers, &sweepWorker{s: s})
 	queues := map[string]river.QueueConfig{
 		queueDefault:    {MaxWorkers: cfg.Workers},
 		queueEscalation: {MaxWorkers: cfg.EscalationWorkers, FetchPollInterval: cfg.TimerPollInterval},
@@ -256,7 +263,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		Logger:               slog.New(warnOnly{s.log.Handler()}).With("component", "queue"),
 		MaxAttempts:          25,
 		RetryPolicy:          retryPolicy{},
-		PeriodicJobs:         s.periodicJobs(),
+		PeriodicJobs:         append(s.periodicJobs(), s.sweepJobs()...),
 		Hooks:                []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}},
 	})
 	if err != nil {

@@ -69,9 +69,7 @@ func (g *Gateway) dropMedia(objs []media.Object) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := g.media.Delete(ctx, keys...); err != nil {
-		g.log.Error("deleting attachments of an unstored message failed", "err", err)
-	}
+	g.disp.DiscardObjects(ctx, keys...) // retried through the queue if the store refuses
 }
 
 // safeURL is a URL fit for logs: scheme and host only (see fetchLogURL).

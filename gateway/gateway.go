@@ -39,6 +39,7 @@ type Dispatcher interface {
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	CaseByPost(ctx context.Context, room, id string) (string, error)
 	RecordDelivery(ctx context.Context, messageID, from, kind string) error
+	DiscardObjects(ctx context.Context, keys ...string)
 }
 
 // Media stores fetched attachments.

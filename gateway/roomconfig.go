@@ -35,8 +35,10 @@ type xField struct {
 // teamRoomConfig is how every team room must be configured: members-only
 // (strangers cannot enter), non-anonymous (commands are attributed to real
 // JIDs), persistent, hidden from the room directory, no invitations by
-// occupants, archived (stanza-ids for replies and reactions).
-func teamRoomConfig(name string) ownerConfig {
+// occupants, archived (stanza-ids for replies and reactions). archiving is
+// the archiving field's name: muc#roomconfig_enablearchiving (Prosody), or
+// "mam" (ejabberd, which refuses a form with a field it does not know).
+func teamRoomConfig(name, archiving string) ownerConfig {
 	f := func(v, val string) xField { return xField{Var: v, Values: []string{val}} }
 	return ownerConfig{Form: xForm{Type: "submit", Fields: []xField{
 		{Var: "FORM_TYPE", Type: "hidden", Values: []string{"http://jabber.org/protocol/muc#roomconfig"}},
@@ -47,9 +49,15 @@ func teamRoomConfig(name string) ownerConfig {
 		f("muc#roomconfig_publicroom", "0"),
 		f("muc#roomconfig_allowinvites", "0"),
 		f("muc#roomconfig_passwordprotectedroom", "0"),
-		f("muc#roomconfig_enablearchiving", "1"),
+		f(archiving, "1"),
 	}}}
 }
+
+// Names of the room archiving field.
+const (
+	archivingField         = "muc#roomconfig_enablearchiving"
+	archivingFieldEjabberd = "mam"
+)
 
 // adminQuery changes or lists affiliations (XEP-0045 §9.3-§9.8, §10.6).
 type adminQuery struct {

@@ -288,7 +288,12 @@ func (g *Gateway) setUpRoom(ctx context.Context, rs *routing.RuleSet, roomJID st
 	}
 	qctx, cancel := context.WithTimeout(ctx, roomIQTimeout)
 	defer cancel()
-	if _, err := g.request(qctx, roomJID, "set", teamRoomConfig(name)); err != nil {
+	_, err := g.request(qctx, roomJID, "set", teamRoomConfig(name, archivingField))
+	if f := (*iqFailure)(nil); errors.As(err, &f) && f.Cond == "bad-request" {
+		// ejabberd knows the archiving field as "mam" only.
+		_, err = g.request(qctx, roomJID, "set", teamRoomConfig(name, archivingFieldEjabberd))
+	}
+	if err != nil {
 		return fmt.Errorf("the room refused its configuration (members-only, non-anonymous, persistent): %w", err)
 	}
 	if err := g.reserveNick(ctx, roomJID); err != nil {

@@ -114,7 +114,7 @@ func TestMemberChanges(t *testing.T) {
 }
 
 func TestTeamRoomConfigForm(t *testing.T) {
-	b, err := xml.Marshal(teamRoomConfig("Tiefbau"))
+	b, err := xml.Marshal(teamRoomConfig("Tiefbau", archivingField))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +182,7 @@ func (f *fakeDisp) CaseByPost(context.Context, string, string) (string, error) {
 func (f *fakeDisp) RecordDelivery(context.Context, string, string, string) error {
 	return nil
 }
+func (f *fakeDisp) DiscardObjects(context.Context, ...string) {}
 
 type staticRules struct{ rs *routing.RuleSet }
 

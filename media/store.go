@@ -200,7 +200,7 @@ func (s *Store) classify(err error) error {
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken":
 		return fmt.Errorf("%w: S3 at %s rejected the credentials (%s): %w", ErrUnavailable, s.cfg.Endpoint, resp.Code, err)
 	}
-	if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway {
+	if resp.StatusCode >= http.StatusInternalServerError { // 5xx: the server's trouble, not the object's
 		return fmt.Errorf("%w: S3 at %s: %w", ErrUnavailable, s.cfg.Endpoint, err)
 	}
 	return err

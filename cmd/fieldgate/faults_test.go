@@ -4,8 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,8 +23,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minio/minio-go/v7"
 
+	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media"
 )
 
 // The fault suite: `fieldgate serve` runs as child processes (this test
@@ -146,7 +155,13 @@ func (r *replica) kill() {
 // faultStack is a stack whose gateway runs as replicas.
 func faultStack(t *testing.T, extra map[string]string) (*stack, *replica) {
 	t.Helper()
-	s := newStack(t, extra)
+	return newStack(t, extra).startFaulted()
+}
+
+// startFaulted starts the first replica and creates the API token.
+func (s *stack) startFaulted() (*stack, *replica) {
+	t := s.t
+	t.Helper()
 	r := s.startReplica("r1", nil)
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"token", "create", "--name", "faults-app", "--role", "reporter", "--address", "*"}, s.getenv, &out, io.Discard); err != nil {
@@ -354,4 +369,451 @@ func TestRoomPostOnceAfterKillBeforeRecord(t *testing.T) {
 		t.Errorf("the suppressed re-send was not logged:\n%s", r.log.String())
 	}
 	t.Logf("recorded from the archive %v after the kill", recovered.Round(time.Millisecond))
+}
+
+// ---- Load with faults ----
+
+// faultLoad is one scenario's load: reports filed concurrently over HTTP
+// by clients that retry (same Idempotency-Key) on 503 and on network
+// errors, as the README tells apps to, against whichever replica is up.
+type faultLoad struct {
+	s     *stack
+	photo []byte // every other report carries it
+
+	mu       sync.Mutex
+	bases    []string          // live replicas' HTTP bases
+	accepted map[string]string // idempotency key → report id
+	errs     []string          // final failures (never retried into success)
+}
+
+func newFaultLoad(s *stack) *faultLoad {
+	photo, err := os.ReadFile(testsvc.Photo(s.t, "orientation_6.jpg")) // no GPS: the API position stands
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return &faultLoad{s: s, photo: photo, accepted: map[string]string{}}
+}
+
+func (l *faultLoad) setBases(b ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bases = b
+}
+
+func (l *faultLoad) base(try int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.bases) == 0 {
+		return ""
+	}
+	return l.bases[try%len(l.bases)]
+}
+
+// file posts report n until it is accepted or 3 minutes have passed.
+func (l *faultLoad) file(n int) {
+	key := fmt.Sprintf("fault-%s-%d", l.s.suffix, n)
+	fields := map[string]string{"to": "tiefbau", "text": fmt.Sprintf("Störung %d", n),
+		"lat": fmt.Sprintf("%.6f", 43.3+float64(n)*0.001), "lon": "11.5"}
+	deadline := time.Now().Add(3 * time.Minute)
+	var last string
+	for try := 0; time.Now().Before(deadline); try++ {
+		status, id, retryAfter, err := l.post(l.base(try), key, fields, n%2 == 0)
+		switch {
+		case err == nil && (status == http.StatusAccepted || status == http.StatusOK):
+			l.mu.Lock()
+			l.accepted[key] = id
+			l.mu.Unlock()
+			return
+		case err != nil:
+			last = err.Error()
+			time.Sleep(200 * time.Millisecond)
+		case status == http.StatusServiceUnavailable:
+			last = "503"
+			time.Sleep(min(retryAfter, time.Second)) // the test does not wait the full Retry-After
+		default:
+			l.mu.Lock()
+			l.errs = append(l.errs, fmt.Sprintf("report %d: status %d", n, status))
+			l.mu.Unlock()
+			return
+		}
+	}
+	l.mu.Lock()
+	l.errs = append(l.errs, fmt.Sprintf("report %d: not accepted within 3 minutes (last: %s)", n, last))
+	l.mu.Unlock()
+}
+
+func (l *faultLoad) post(base, key string, fields map[string]string, withPhoto bool) (int, string, time.Duration, error) {
+	if base == "" {
+		return 0, "", 0, fmt.Errorf("no replica up")
+	}
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	if withPhoto {
+		fw, _ := w.CreateFormFile("photo", "photo.jpg")
+		_, _ = fw.Write(l.photo)
+	}
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/reports", &b)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+l.s.token)
+	req.Header.Set("Idempotency-Key", key)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		return 0, "", 0, err
+	}
+	defer resp.Body.Close()
+	var rec struct {
+		ID string `json:"id"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&rec)
+	ra, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	return resp.StatusCode, rec.ID, time.Duration(ra) * time.Second, nil
+}
+
+// run files n reports with c clients; fault runs once a third of them
+// are accepted and returns when the fault is over (services back).
+func (l *faultLoad) run(n, c int, fault func()) (faultEnd time.Time) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				l.file(i)
+			}
+		}()
+	}
+	faulted := make(chan time.Time, 1)
+	go func() {
+		for {
+			l.mu.Lock()
+			k := len(l.accepted)
+			l.mu.Unlock()
+			if k >= n/3 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		fault()
+		faulted <- time.Now()
+	}()
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return <-faulted
+}
+
+// faultRow is one line of the suite's table.
+type faultRow struct {
+	scenario                              string
+	accepted, stored, routed, once, twice int
+	missing, photos, photosOK, orphans    int
+	recovery                              time.Duration
+}
+
+func (r faultRow) String() string {
+	return fmt.Sprintf("| %-28s | %8d | %6d | %6d | %11d | %5d | %7d | %6d/%-6d | %7d | %8.1f |", r.scenario, r.accepted, r.stored, r.routed,
+		r.once, r.twice, r.missing, r.photosOK, r.photos, r.orphans, r.recovery.Seconds())
+}
+
+const faultTableHeader = "| scenario                     | accepted | stored | routed | posted once | twice | missing | photos (sha256 ok) | orphans | recovery s |\n" +
+	"|------------------------------|---------:|-------:|-------:|------------:|------:|--------:|--------------:|--------:|-----------:|"
+
+// verify waits until every accepted report is posted (or 3 minutes
+// pass), then counts everything the row reports, from the database, the
+// bucket and the room's archive.
+func (l *faultLoad) verify(name string, faultEnd time.Time, since time.Time) faultRow {
+	t := l.s.t
+	t.Helper()
+	ctx := context.Background()
+	conn := l.s.dbConn()
+	row := faultRow{scenario: name}
+	l.mu.Lock()
+	ids := make([]string, 0, len(l.accepted))
+	for _, id := range l.accepted {
+		ids = append(ids, id)
+	}
+	errs := l.errs
+	l.mu.Unlock()
+	for _, e := range errs {
+		t.Errorf("%s: %s", name, e)
+	}
+	row.accepted = len(ids)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var unposted int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM unnest($1::uuid[]) AS r(id)
+			WHERE NOT EXISTS (SELECT 1 FROM reports rp JOIN room_posts p ON p.incident_id = rp.incident_id
+				WHERE rp.id = r.id AND p.posted_at IS NOT NULL)`, ids).Scan(&unposted); err != nil {
+			t.Fatal(err)
+		}
+		if unposted == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var lastPost time.Time
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE rp.processed_at IS NOT NULL),
+			coalesce(max(p.posted_at), now()) FROM reports rp LEFT JOIN room_posts p ON p.incident_id = rp.incident_id
+		WHERE rp.id = ANY($1::uuid[])`, ids).Scan(&row.stored, &row.routed, &lastPost); err != nil {
+		t.Fatal(err)
+	}
+	row.recovery = max(lastPost.Sub(faultEnd), 0)
+	waitQueueIdle(t, conn, 60*time.Second)
+
+	// Posts: every post of each accepted report's incident (its team's
+	// room, and rooms it is copied to), counted in that room's archive.
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	rows, err := conn.Query(ctx, `SELECT r.id::text, p.room, p.origin_id
+		FROM unnest($1::uuid[]) AS r(id) JOIN reports rp ON rp.id = r.id JOIN room_posts p ON p.incident_id = rp.incident_id`, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type post struct{ report, room, origin string }
+	var posts []post
+	for rows.Next() {
+		var p post
+		if err := rows.Scan(&p.report, &p.room, &p.origin); err != nil {
+			t.Fatal(err)
+		}
+		posts = append(posts, p)
+	}
+	rows.Close()
+	seen := map[string]int{} // room + origin-id → times in the archive
+	archives := map[string]bool{}
+	for _, p := range posts {
+		if archives[p.room] {
+			continue
+		}
+		archives[p.room] = true
+		for _, m := range anna.RoomArchive(p.room, since) {
+			if f := m.Forwarded.Message; f.OriginID != nil && strings.HasSuffix(f.From, "/"+l.s.nick) {
+				seen[p.room+" "+f.OriginID.ID]++
+			}
+		}
+	}
+	worst := map[string]int{} // report → 1 all once, 2 some twice, 0 some missing
+	for _, id := range ids {
+		worst[id] = 0
+	}
+	hasPost := map[string]bool{}
+	for _, p := range posts {
+		n := seen[p.room+" "+p.origin]
+		w, ok := worst[p.report]
+		switch {
+		case n == 0:
+			worst[p.report] = -1
+		case n > 1 && w >= 0:
+			worst[p.report] = 2
+		case n == 1 && ok && w == 0:
+			worst[p.report] = 1
+		}
+		hasPost[p.report] = true
+	}
+	for id, w := range worst {
+		switch {
+		case w == 1 && hasPost[id]:
+			row.once++
+		case w == 2:
+			row.twice++
+		default:
+			row.missing++
+		}
+	}
+
+	// Photos: in the bucket, with the SHA-256 of what was sent.
+	want := sha256.Sum256(l.photo)
+	mrows, err := conn.Query(ctx, `SELECT object_key, sha256 FROM media_objects WHERE report_id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type obj struct{ key, sum string }
+	var objs []obj
+	for mrows.Next() {
+		var o obj
+		if err := mrows.Scan(&o.key, &o.sum); err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	mrows.Close()
+	row.photos = len(objs)
+	for _, o := range objs {
+		rc, err := l.s.s3.GetObject(ctx, l.s.bucket, o.key, minio.GetObjectOptions{})
+		if err != nil {
+			continue
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, rc)
+		rc.Close()
+		if err == nil && hex.EncodeToString(h.Sum(nil)) == o.sum && o.sum == hex.EncodeToString(want[:]) {
+			row.photosOK++
+		}
+	}
+	if wantPhotos := (row.accepted + 1) / 2; row.photos < wantPhotos-1 || row.photos > wantPhotos+1 {
+		t.Errorf("%s: %d photos stored for %d accepted reports (every other one has a photo)", name, row.photos, row.accepted)
+	}
+
+	// Orphans: objects no row references, after the sweep has run as a
+	// replica two hours later would run it.
+	sweeper := l.s.sweeper()
+	if _, err := sweeper.SweepOrphans(ctx, false); err != nil {
+		t.Errorf("%s: sweep: %v", name, err)
+	}
+	for o := range l.s.s3.ListObjects(ctx, l.s.bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM media_objects WHERE object_key = $1 OR derivative_key = $1 OR thumb_key = $1`, o.Key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			row.orphans++
+		}
+	}
+	if row.stored != row.accepted || row.routed != row.accepted || row.once != row.accepted || row.twice != 0 || row.missing != 0 ||
+		row.photosOK != row.photos || row.orphans != 0 {
+		t.Errorf("%s: not exactly once:\n%s\n%s", name, faultTableHeader, row)
+	}
+	return row
+}
+
+// sweeper is a dispatch service on the stack's database and bucket whose
+// clock runs two hours ahead, so the orphan sweep judges fresh objects.
+func (s *stack) sweeper() *dispatch.Service {
+	s.t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, s.db)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(pool.Close)
+	store, err := media.New(ctx, media.Config{Endpoint: s.env["FIELDGATE_S3_ENDPOINT"], AccessKey: s.env["FIELDGATE_S3_ACCESS_KEY"],
+		SecretKey: s.env["FIELDGATE_S3_SECRET_KEY"], Bucket: s.bucket}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: noRules{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		dispatch.Config{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }, Sweep: dispatch.SweepConfig{Interval: -1}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return svc
+}
+
+// faultSize is the load per scenario: reports and concurrent clients.
+func faultSize() (n, c int) {
+	if fullFaults() {
+		return 300, 8
+	}
+	return 24, 4
+}
+
+// faultTable collects the rows of the scenarios that ran, for the log.
+var faultTable struct {
+	mu   sync.Mutex
+	rows []faultRow
+}
+
+func reportRow(t *testing.T, r faultRow) {
+	faultTable.mu.Lock()
+	faultTable.rows = append(faultTable.rows, r)
+	faultTable.mu.Unlock()
+	t.Logf("\n%s\n%s", faultTableHeader, r)
+}
+
+// TestFaultGatewayKill: SIGKILL of the only replica under load, once and
+// (full form) three times in a row, restarted each time.
+func TestFaultGatewayKill(t *testing.T) {
+	kills := []int{1}
+	if fullFaults() {
+		kills = []int{1, 3}
+	}
+	for _, k := range kills {
+		t.Run(fmt.Sprintf("kill%d", k), func(t *testing.T) {
+			s, r := faultStack(t, nil)
+			since := time.Now().Add(-time.Minute)
+			l := newFaultLoad(s)
+			l.setBases(r.base)
+			n, c := faultSize()
+			end := l.run(n, c, func() {
+				for i := range k {
+					r.kill()
+					l.setBases()
+					r = s.startReplica(fmt.Sprintf("r%d", i+2), nil)
+					l.setBases(r.base)
+					if i < k-1 {
+						time.Sleep(2 * time.Second)
+					}
+				}
+			})
+			reportRow(t, l.verify(fmt.Sprintf("gateway SIGKILL ×%d", k), end, since))
+		})
+	}
+}
+
+// TestFaultReplicaFailover: two replicas share the load; the one holding
+// the XMPP component is SIGKILLed and not restarted: the survivor takes
+// the component over and finishes the dead one's jobs.
+func TestFaultReplicaFailover(t *testing.T) {
+	s, r1 := faultStack(t, nil)
+	r2 := s.startReplica("r2", nil)
+	since := time.Now().Add(-time.Minute)
+	l := newFaultLoad(s)
+	l.setBases(r1.base, r2.base)
+	n, c := faultSize()
+	end := l.run(n, c, func() {
+		// r1 started first and holds the component lock.
+		r1.kill()
+		l.setBases(r2.base)
+	})
+	reportRow(t, l.verify("2 replicas, holder killed", end, since))
+}
+
+// TestFaultProsodyRestart: the XMPP server stops (cleanly, and in the
+// full form SIGKILLed) for five seconds under load and comes back.
+func TestFaultProsodyRestart(t *testing.T) {
+	testsvc.ExclusiveProsody(t)
+	sigs := []syscall.Signal{syscall.SIGTERM}
+	if fullFaults() {
+		sigs = append(sigs, syscall.SIGKILL)
+	}
+	for _, sig := range sigs {
+		t.Run(sig.String(), func(t *testing.T) {
+			s, r := faultStack(t, nil)
+			since := time.Now().Add(-time.Minute)
+			l := newFaultLoad(s)
+			l.setBases(r.base)
+			n, c := faultSize()
+			end := l.run(n, c, func() {
+				testsvc.RestartProsodyWith(t, sig, func() { time.Sleep(5 * time.Second) })
+			})
+			reportRow(t, l.verify("Prosody "+map[syscall.Signal]string{syscall.SIGTERM: "stop/start", syscall.SIGKILL: "SIGKILL"}[sig], end, since))
+		})
+	}
+}
+
+// TestFaultTable prints the table of every scenario run before it in this
+// process (run the suite with -run 'TestFault' -v to see it whole).
+func TestFaultTable(t *testing.T) {
+	faultTable.mu.Lock()
+	defer faultTable.mu.Unlock()
+	if len(faultTable.rows) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString(faultTableHeader)
+	for _, r := range faultTable.rows {
+		b.WriteString("\n" + r.String())
+	}
+	t.Logf("fault suite (%d reports per scenario):\n%s", func() int { n, _ := faultSize(); return n }(), b.String())
 }

@@ -46,6 +46,7 @@ Usage:
   fieldgate console-login USER [--role ROLE[,ROLE]] [--ttl 15m]  one-time console login link (roles from the rules by default)
   fieldgate rules check|explain|test …  check and try routing rules (see 'fieldgate rules help')
   fieldgate media inspect FILE…         show what fieldgate reads from photos
+  fieldgate media sweep [--dry-run] [--grace 1h]  delete stored objects no report references (orphans)
   fieldgate oncall now|show TEAM --rules FILE  who is on call now (--at TIME) or this week (--week [--from DATE])
   fieldgate bench --url URL --to ADDRESS --room ROOM --member JID:PW --component-domain D [--load SPEC]…  measure against the raw floor
   fieldgate retention run [--dry-run] [--period 180d] [--category NAME=DUR]…  delete closed incidents past retention
@@ -77,6 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "rules":
 		return runRules(ctx, args[1:], stdout, stderr)
 	case "media":
+		if len(args) > 1 && args[1] == "sweep" {
+			return runMediaSweep(ctx, args[2:], getenv, stdout, stderr)
+		}
 		return runMedia(ctx, args[1:], stdout, stderr)
 	case "oncall":
 		return runOncall(ctx, args[1:], stdout, stderr)

@@ -272,6 +272,9 @@ func (c *Client) Upload(path, contentType string) string {
 		c.t.Fatal(err)
 	}
 	req.ContentLength = int64(len(data))
+	if req.Header == nil { // a slot without PUT headers (ejabberd) leaves it nil
+		req.Header = http.Header{}
+	}
 	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

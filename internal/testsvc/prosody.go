@@ -65,6 +65,13 @@ func ExclusiveProsody(t testing.TB) {
 // The test must hold ExclusiveProsody.
 func RestartProsody(t testing.TB, whileDown func()) {
 	t.Helper()
+	RestartProsodyWith(t, syscall.SIGTERM, whileDown)
+}
+
+// RestartProsodyWith is RestartProsody stopping Prosody with sig
+// (SIGKILL: a crash, no stream close sent to anyone).
+func RestartProsodyWith(t testing.TB, sig syscall.Signal, whileDown func()) {
+	t.Helper()
 	if !exclusiveProsody.Load() {
 		t.Fatal("testsvc: RestartProsody needs ExclusiveProsody(t) at the start of the test")
 	}
@@ -79,7 +86,7 @@ func RestartProsody(t testing.TB, whileDown func()) {
 	if err != nil {
 		t.Fatalf("testsvc: prosody pid: %v", err)
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+	if err := syscall.Kill(pid, sig); err != nil {
 		t.Fatalf("testsvc: stop prosody: %v", err)
 	}
 	for i := 0; syscall.Kill(pid, 0) == nil; i++ {

@@ -69,7 +69,9 @@ try {
   for (const [to, text, lat, lon] of [
     ["info", "Baum auf dem Radweg umgestürzt", 51.0302, 7.5712], ["tiefbau", "Gully verstopft, Wasser steht", 51.0445, 7.6010],
     ["tiefbau", "Pflaster gelöst am Marktplatz", 51.0266, 7.5932], ["info", "Sperrmüll auf dem Gehweg", 51.0371, 7.5655],
-    ["info", "Spielplatz: Schaukel defekt", 51.0221, 7.5802],
+    ["info", "Spielplatz: Schaukel defekt", 51.0221, 7.5802], ["tiefbau", "Kanaldeckel klappert laut", 51.0475, 7.5702],
+    ["info", "Hecke ragt weit auf den Gehweg", 51.0335, 7.6105], ["tiefbau", "Schlagloch in der Hafenstraße", 51.0150, 7.6060],
+    ["info", "Lärm von Baustelle nach 22 Uhr", 51.0290, 7.6080], ["tiefbau", "Radweg: Wurzelaufbruch", 51.0190, 7.5750],
   ]) more.push(await fileReport(to, text, lat, lon));
   await page.waitForFunction((cs) => cs.every((c) => document.querySelector(`#list li[data-case="${c}"]`)), more, { timeout: 15000 });
   if (shots) await page.screenshot({ path: shots + "/console-map.png" });
@@ -98,6 +100,12 @@ try {
   const states = await page.evaluate(async (cs) => Promise.all(cs.map(async (c) => (await (await fetch("/api/v1/incidents/" + c)).json()).state)), two);
   if (states.some((s) => s !== "resolved")) fail("bulk resolve left states " + states);
   out({ step: "bulk-resolved", cases: two });
+
+  // A take and a resolve through the same API, so the numbers have times.
+  await page.evaluate(async (c) => {
+    const h = { "X-CSRF-Token": window.fg.state.session.csrf };
+    await fetch("/api/v1/incidents/" + c + "/take", { method: "POST", headers: h });
+  }, more[5]);
 
   // 5. The numbers page.
   await page.click("#tab-numbers");
