@@ -72,6 +72,9 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	roomJID, nick := strings.ToLower(j.Bare().String()), j.Resourcepart()
+	if m.Encrypted != nil && !g.openRoomEncrypted(ctx, m, roomJID, nick) {
+		return
+	}
 	if !looksLikeCommand(m) {
 		return
 	}
@@ -207,8 +210,9 @@ func withoutQuote(body string) string {
 
 func (g *Gateway) roomReply(ctx context.Context, roomJID, text string) {
 	id := "fg-" + randomID()
-	if err := g.send(ctx, outMessage{From: g.botJID(), To: roomJID, ID: id, Type: "groupchat", Body: text,
-		OriginID: &outID{ID: id}}); err != nil {
+	msg := outMessage{From: g.botJID(), To: roomJID, ID: id, Type: "groupchat", Body: text, OriginID: &outID{ID: id}}
+	g.sealRoomMessage(ctx, roomJID, &msg)
+	if err := g.send(ctx, msg); err != nil {
 		g.log.Warn("room reply failed", "room", roomJID, "err", err)
 	}
 }
