@@ -37,9 +37,18 @@ func (g *Gateway) onMessage(ctx context.Context, m *inMessage) {
 	}
 }
 
-// onDelivery records receipts and read markers for our 1:1 alerts.
+// onDelivery records receipts and read markers for our 1:1 alerts, at
+// most 20 a minute per sender (burst 10); the domain keeps only those
+// from the alerted person, once per message.
 func (g *Gateway) onDelivery(ctx context.Context, m *inMessage) {
 	from := bare(m.From)
+	if (m.Received == nil || m.Received.ID == "") && (m.Displayed == nil || m.Displayed.ID == "") {
+		return
+	}
+	if from == "" || !g.deliveries.allow(from, time.Now()) {
+		g.log.Debug("delivery evidence dropped (rate limit)")
+		return
+	}
 	if r := m.Received; r != nil && r.ID != "" {
 		if err := g.disp.RecordDelivery(ctx, r.ID, from, dispatch.DeliveryReceived); err != nil {
 			g.log.Warn("recording a receipt failed", "err", err)
@@ -63,6 +72,9 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	roomJID, nick := strings.ToLower(j.Bare().String()), j.Resourcepart()
+	if m.Encrypted != nil && !g.openRoomEncrypted(ctx, m, roomJID, nick) {
+		return
+	}
 	if !looksLikeCommand(m) {
 		return
 	}
@@ -198,8 +210,9 @@ func withoutQuote(body string) string {
 
 func (g *Gateway) roomReply(ctx context.Context, roomJID, text string) {
 	id := "fg-" + randomID()
-	if err := g.send(ctx, outMessage{From: g.botJID(), To: roomJID, ID: id, Type: "groupchat", Body: text,
-		OriginID: &outID{ID: id}}); err != nil {
+	msg := outMessage{From: g.botJID(), To: roomJID, ID: id, Type: "groupchat", Body: text, OriginID: &outID{ID: id}}
+	g.sealRoomMessage(ctx, roomJID, &msg)
+	if err := g.send(ctx, msg); err != nil {
 		g.log.Warn("room reply failed", "room", roomJID, "err", err)
 	}
 }

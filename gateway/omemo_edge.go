@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mellium.im/xmlstream"
@@ -40,18 +41,39 @@ var _ OMEMO = (*omemo.Manager)(nil)
 // encrypted.
 type omemoEdge struct {
 	m OMEMO
+
+	mu    sync.Mutex
+	lists map[string]deviceListEntry // fromJID + "\n" + jid → cached device list
 }
+
+// deviceListEntry is a fetched device list, or the failure to read one.
+type deviceListEntry struct {
+	devices []uint32
+	ok      bool
+	at      time.Time
+}
+
+// Device lists are cached: a room post encrypts to every member, and must
+// not wait for their servers each time. A list that could not be read is
+// asked for again sooner.
+const (
+	deviceListTTL     = 5 * time.Minute
+	deviceListMissTTL = time.Minute
+)
 
 // EnableOMEMO makes every function address an OMEMO endpoint. Call before
 // Run. Without it, addresses publish no keys and encrypted messages are
 // answered with a request to send unencrypted.
 func (g *Gateway) EnableOMEMO(m OMEMO) {
-	g.omemo = &omemoEdge{m: m}
+	g.omemo = &omemoEdge{m: m, lists: map[string]deviceListEntry{}}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
 // first bundle request does not wait for key generation).
 func (e *omemoEdge) prepare(ctx context.Context, g *Gateway) {
+	if _, err := e.m.Maintain(ctx, roomsDevice); err != nil {
+		g.log.Error("omemo keys for team rooms not ready", "err", err)
+	}
 	for _, a := range g.rules.Current().Addresses() {
 		if _, err := e.m.Maintain(ctx, a.Name); err != nil {
 			g.log.Error("omemo keys of an address not ready", "address", a.Name, "err", err)
@@ -95,6 +117,11 @@ func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *in
 	}
 	local := strings.ToLower(to.Localpart())
 	addr, isAddr := g.rules.Current().Address(local)
+	if local == "" {
+		// The gateway's own device in team rooms.
+		local, isAddr = roomsDevice, true
+		addr = routing.Address{Encryption: routing.EncryptionPreferred}
+	}
 	if !isAddr {
 		return false
 	}
@@ -196,6 +223,10 @@ var omemoTexts = map[string][2]string{
 		"Diese Adresse nimmt nur verschlüsselte Meldungen an. Ihre Nachricht wurde NICHT angenommen: bitte OMEMO-Verschlüsselung einschalten und erneut senden.",
 		"This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again.",
 	},
+	"room_undecryptable": {
+		"Ihre verschlüsselte Nachricht konnte von fieldgate nicht gelesen werden und wurde NICHT ausgeführt. Bitte OMEMO-Geräteliste aktualisieren und erneut senden.",
+		"fieldgate could not read your encrypted message and did NOT act on it. Please refresh the OMEMO device list and send it again.",
+	},
 	"omemo_off": {
 		"Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden.",
 		"This address cannot read encrypted messages. Please send the report unencrypted.",
@@ -295,33 +326,37 @@ func (g *Gateway) encryptChat(ctx context.Context, cm dispatch.ChatMessage) (*om
 	if err != nil || len(known) == 0 {
 		return nil, err
 	}
-	// All of the correspondent's devices, from their device list; many
-	// servers let only presence subscribers read it (Prosody's default
-	// for PEP), so without it the devices that wrote to us are used.
-	from := g.addressJID(cm.From)
-	devices := known
-	if raw, err := g.omemo.fetchItems(ctx, g, from, to, omemo.NodeDeviceList); err != nil {
-		g.log.Info("omemo device list of a correspondent not readable; encrypting to the devices that wrote", "err", err)
-	} else {
-		var dl omemo.DeviceList
-		if err := xml.Unmarshal(raw, &dl); err == nil && len(dl.Devices) > 0 {
-			devices = devices[:0:0]
-			for _, d := range dl.Devices {
-				devices = append(devices, d.ID)
-			}
-		}
+	rcpts, err := g.omemo.recipients(ctx, g, cm.From, g.addressJID(cm.From), to)
+	if err != nil {
+		return nil, err
+	}
+	return g.omemo.m.Encrypt(ctx, cm.From, rcpts, []byte(cm.Body))
+}
+
+// recipients lists the devices of jid that a message from address (as
+// fromJID) is encrypted to: all devices on jid's device list; where the
+// list cannot be read (many servers let only presence subscribers read
+// it: Prosody's default for PEP), the devices that wrote to address.
+// Devices without a session come with their bundle.
+func (e *omemoEdge) recipients(ctx context.Context, g *Gateway, address, fromJID, jid string) ([]omemo.Recipient, error) {
+	devices, err := e.m.SessionDevices(ctx, address, jid)
+	if err != nil {
+		return nil, err
+	}
+	if listed, ok := e.deviceList(ctx, g, fromJID, jid); ok {
+		devices = listed
 	}
 	var rcpts []omemo.Recipient
 	for _, dev := range devices {
-		r := omemo.Recipient{JID: to, Device: dev}
-		need, err := g.omemo.m.NeedsBundle(ctx, cm.From, to, dev)
+		r := omemo.Recipient{JID: jid, Device: dev}
+		need, err := e.m.NeedsBundle(ctx, address, jid, dev)
 		if err != nil {
 			return nil, err
 		}
 		if need {
-			braw, err := g.omemo.fetchItems(ctx, g, from, to, omemo.NodeBundlesPrefix+strconv.FormatUint(uint64(dev), 10))
+			braw, err := e.fetchItems(ctx, g, fromJID, jid, omemo.NodeBundlesPrefix+strconv.FormatUint(uint64(dev), 10))
 			if err != nil {
-				g.log.Info("omemo bundle of a recipient device not available", "device", dev, "err", err)
+				g.log.Debug("omemo bundle of a device not available", "device", dev, "err", err)
 				continue
 			}
 			var b omemo.Bundle
@@ -332,41 +367,119 @@ func (g *Gateway) encryptChat(ctx context.Context, cm dispatch.ChatMessage) (*om
 		}
 		rcpts = append(rcpts, r)
 	}
-	return g.omemo.m.Encrypt(ctx, cm.From, rcpts, []byte(cm.Body))
+	return rcpts, nil
 }
 
-// outEncrypted is a message with an OMEMO payload: a fallback body for
-// clients without OMEMO, the XEP-0380 encryption hint and a store hint
-// (XEP-0334) so that servers archive it.
-type outEncrypted struct {
-	XMLName    xml.Name         `xml:"message"`
-	From       string           `xml:"from,attr"`
-	To         string           `xml:"to,attr"`
-	ID         string           `xml:"id,attr"`
-	Type       string           `xml:"type,attr"`
-	Body       string           `xml:"body"`
-	Encrypted  *omemo.Encrypted `xml:"eu.siacs.conversations.axolotl encrypted"`
-	Encryption *encryptionHint  `xml:"urn:xmpp:eme:0 encryption"`
-	Store      *outEmpty        `xml:"store"`
-	OriginID   *outID           `xml:"origin-id"`
-	Request    *outEmpty        `xml:"request,omitempty"`
+// deviceList returns jid's OMEMO device list as fromJID can read it,
+// from the cache or its PEP service (at most 3 s).
+func (e *omemoEdge) deviceList(ctx context.Context, g *Gateway, fromJID, jid string) ([]uint32, bool) {
+	key := fromJID + "\n" + jid
+	e.mu.Lock()
+	c, hit := e.lists[key]
+	e.mu.Unlock()
+	if hit && (time.Since(c.at) < deviceListMissTTL || (c.ok && time.Since(c.at) < deviceListTTL)) {
+		return c.devices, c.ok
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c = deviceListEntry{at: time.Now()}
+	if raw, err := e.fetchItems(ctx, g, fromJID, jid, omemo.NodeDeviceList); err != nil {
+		g.log.Debug("omemo device list not readable; using the devices that wrote", "err", err)
+	} else {
+		var dl omemo.DeviceList
+		if err := xml.Unmarshal(raw, &dl); err == nil && len(dl.Devices) > 0 {
+			for _, d := range dl.Devices {
+				c.devices = append(c.devices, d.ID)
+			}
+			c.ok = true
+		}
+	}
+	e.mu.Lock()
+	e.lists[key] = c
+	e.mu.Unlock()
+	return c.devices, c.ok
+}
+
+// roomsDevice is the OMEMO device of the gateway itself in team rooms:
+// its occupant's real JID is the component's domain, which has no local
+// part, so the name cannot collide with a function address.
+const roomsDevice = "@rooms"
+
+// sealRoomMessage encrypts a message to a team room for every member's
+// devices (XEP-0384 in a members-only, non-anonymous room) when each
+// member has at least one device the gateway knows; otherwise the post
+// stays plaintext, so that nobody of the team is locked out of a case.
+// Links go inside the encrypted text.
+func (g *Gateway) sealRoomMessage(ctx context.Context, roomJID string, msg *outMessage) {
+	if g.omemo == nil || msg.Body == "" {
+		return
+	}
+	members := roomMembers(g.rules.Current(), roomJID)
+	if len(members) == 0 {
+		return
+	}
+	var rcpts []omemo.Recipient
+	for _, mem := range members {
+		r, err := g.omemo.recipients(ctx, g, roomsDevice, g.cfg.Domain, mem)
+		if err != nil || len(r) == 0 {
+			return // a member without a known device: plaintext
+		}
+		rcpts = append(rcpts, r...)
+	}
+	body := msg.Body
+	for _, o := range msg.OOB {
+		body += "\n" + o.URL
+	}
+	enc, err := g.omemo.m.Encrypt(ctx, roomsDevice, rcpts, []byte(body))
+	if err != nil {
+		g.log.Warn("omemo: room post not encrypted", "room", roomJID, "err", err)
+		return
+	}
+	g.sealed(msg, enc)
+}
+
+// sealed turns msg into an OMEMO message: a fallback body for clients
+// without OMEMO, the XEP-0380 encryption hint and a store hint (XEP-0334)
+// so that servers archive it.
+func (g *Gateway) sealed(msg *outMessage, enc *omemo.Encrypted) {
+	msg.Body = "[OMEMO-verschlüsselte Nachricht / OMEMO encrypted message]"
+	msg.OOB = nil
+	msg.Encrypted = enc
+	msg.Encryption = &encryptionHint{Namespace: omemo.NS, Name: "OMEMO"}
+	msg.Store = &outEmpty{XMLName: xmlName("urn:xmpp:hints", "store")}
 }
 
 type encryptionHint struct {
-	Namespace string `xml:"namespace,attr"`
-	Name      string `xml:"name,attr"`
+	XMLName   xml.Name `xml:"urn:xmpp:eme:0 encryption"`
+	Namespace string   `xml:"namespace,attr"`
+	Name      string   `xml:"name,attr"`
 }
 
-// sendEncrypted sends an OMEMO message built by encryptChat.
-func (g *Gateway) sendEncrypted(ctx context.Context, cm dispatch.ChatMessage, id string, enc *omemo.Encrypted) error {
-	return g.send(ctx, outEncrypted{From: g.addressJID(cm.From), To: cm.To, ID: id, Type: "chat",
-		Body:       "[OMEMO-verschlüsselte Nachricht / OMEMO encrypted message]",
-		Encrypted:  enc,
-		Encryption: &encryptionHint{Namespace: omemo.NS, Name: "OMEMO"},
-		Store:      &outEmpty{XMLName: xmlName("urn:xmpp:hints", "store")},
-		OriginID:   &outID{ID: id},
-		Request:    &outEmpty{XMLName: xmlName(nsReceipts, "request")},
-	})
+// openRoomEncrypted opens a member's OMEMO message in a team room (a
+// command such as "ok 42"). It reports false when there is nothing to act
+// on: a key-transport message, or one that cannot be opened (the writer
+// is told in the room).
+func (g *Gateway) openRoomEncrypted(ctx context.Context, m *inMessage, roomJID, nick string) bool {
+	if g.omemo == nil {
+		return false
+	}
+	actor := g.occupantJID(roomJID, nick)
+	if actor == "" {
+		return false
+	}
+	d, err := g.omemo.m.Decrypt(ctx, roomsDevice, actor, m.Encrypted)
+	if err != nil {
+		if !errors.Is(err, omemo.ErrNotForUs) {
+			g.log.Info("omemo room message not decrypted", "room", roomJID, "err", err)
+			g.roomReply(ctx, roomJID, nick+": "+omemoText(teamLanguage(g.rules.Current(), roomJID), "room_undecryptable"))
+		}
+		return false
+	}
+	if d.KeyTransport {
+		return false
+	}
+	m.Bodies = []string{string(d.Plaintext)}
+	return true
 }
 
 // encryptionPolicy applies the address's OMEMO policy to a 1:1 message

@@ -502,6 +502,7 @@ func (g *Gateway) PostToRoom(ctx context.Context, p dispatch.RoomPost) (string, 
 	for _, l := range p.Links {
 		msg.OOB = append(msg.OOB, outOOB{URL: l})
 	}
+	g.sealRoomMessage(ctx, roomJID, &msg)
 	if err := g.send(ctx, msg); err != nil {
 		return "", err
 	}
@@ -595,12 +596,15 @@ func (g *Gateway) SendChat(ctx context.Context, m dispatch.ChatMessage) error {
 	if id == "" {
 		id = "fg-" + randomID()
 	}
-	if enc, err := g.encryptChat(ctx, m); err != nil {
+	enc, err := g.encryptChat(ctx, m)
+	if err != nil {
 		return fmt.Errorf("encrypt chat message: %w", err)
-	} else if enc != nil {
-		return g.sendEncrypted(ctx, m, id, enc)
 	}
-	return g.send(ctx, outMessage{From: g.addressJID(m.From), To: m.To, ID: id, Type: "chat", Body: m.Body,
+	msg := outMessage{From: g.addressJID(m.From), To: m.To, ID: id, Type: "chat", Body: m.Body,
 		OriginID: &outID{ID: id}, Request: &outEmpty{XMLName: xmlName(nsReceipts, "request")},
-		Markable: &outEmpty{XMLName: xmlName("urn:xmpp:chat-markers:0", "markable")}})
+		Markable: &outEmpty{XMLName: xmlName("urn:xmpp:chat-markers:0", "markable")}}
+	if enc != nil {
+		g.sealed(&msg, enc)
+	}
+	return g.send(ctx, msg)
 }

@@ -162,6 +162,10 @@ type outMessage struct {
 	Markable *outEmpty   `xml:"markable,omitempty"`
 	NoStore  *outEmpty   `xml:"no-store,omitempty"`
 	Error    *outError   `xml:"error,omitempty"`
+	// An OMEMO payload and its hints (omemo_edge.go sealed).
+	Encrypted  *omemo.Encrypted `xml:"eu.siacs.conversations.axolotl encrypted,omitempty"`
+	Encryption *encryptionHint  `xml:"encryption,omitempty"`
+	Store      *outEmpty        `xml:"store,omitempty"`
 }
 
 type outID struct {

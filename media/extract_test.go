@@ -56,6 +56,9 @@ func checkExpected(t *testing.T, e expected, md Metadata) {
 		if math.Abs(md.Position.Lat-*e.Lat) > 1e-9 || math.Abs(md.Position.Lon-*e.Lon) > 1e-9 {
 			t.Errorf("%s: position %.12f,%.12f, want %v,%v", e.File, md.Position.Lat, md.Position.Lon, *e.Lat, *e.Lon)
 		}
+		if md.PositionSource != e.Source {
+			t.Errorf("%s: position source %q, want %q", e.File, md.PositionSource, e.Source)
+		}
 		switch {
 		case e.Alt == nil && md.Position.Alt != nil:
 			t.Errorf("%s: altitude %v, want none", e.File, *md.Position.Alt)

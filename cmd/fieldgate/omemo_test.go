@@ -166,7 +166,7 @@ func TestOMEMOWithProfanity(t *testing.T) {
 	// component, then says so in its console window.
 	p.cmd("/win 1")
 	p.waitScreen(30*time.Second, "Blind trust for "+addr)
-	p.cmd("/win 2")
+	p.cmd("/msg " + addr) // back to the chat window
 	p.waitScreen(10*time.Second, "[OMEMO]")
 	first := "Schlagloch verschluesselt " + s.suffix
 	p.cmd(first)
@@ -326,4 +326,57 @@ func TestOMEMOPolicy(t *testing.T) {
 			t.Error("an address with encryption: off shows a fingerprint")
 		}
 	}
+}
+
+// TestOMEMOTeamRoom: in a members-only team room the gateway is an OMEMO
+// participant. profanity, as the team's member, encrypts "ok N" in the
+// room; the gateway decrypts it and takes the case, and its confirmation
+// and later posts reach the member encrypted.
+func TestOMEMOTeamRoom(t *testing.T) {
+	member := testsvc.User(t)
+	rules, suffix := testsvc.DemoRulesWith(t, map[string]string{
+		"    members: [anna@stadt.localhost, ben@stadt.localhost]": "    members: [" + member.JID + "]",
+		"dispatchers: [dora@stadt.localhost]":                      "dispatchers: []",
+	})
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32), "FIELDGATE_RULES_FILE": rules})
+	room := testsvc.Room("tiefbau", suffix)
+	p := startProfanity(t, member, testsvc.XMPP(t).C2S)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("profanity's window at the end:\n%s", p.screen())
+		}
+	})
+	p.cmd("/join " + room)
+	p.waitScreen(20*time.Second, "You have joined the room")
+	p.cmd("/omemo start")
+	p.waitScreen(20*time.Second, "[OMEMO]")
+
+	file := func(text, lat, lon string) string {
+		body, ct := form(t, map[string]string{"to": "tiefbau", "text": text, "lat": lat, "lon": lon}, nil)
+		resp, rec := s.post(s.token, body, ct)
+		if resp.StatusCode != 202 {
+			t.Fatalf("POST: %s %v", resp.Status, rec)
+		}
+		return rec["case_number"].(string)
+	}
+	first := file("Loch vor Nr. 3 "+suffix, "51.0251", "7.5919")
+	p.waitLine(60*time.Second, "fieldgate", first) // plaintext: the member has no session with the gateway yet
+	seq := strings.TrimLeft(strings.SplitN(first, "-", 2)[1], "0")
+	p.cmd("ok " + seq)
+	p.waitLine(60*time.Second, "~ fieldgate", first, "übernommen von "+member.JID)
+	var state, owner string
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if err := conn.QueryRow(context.Background(), `SELECT state, owner FROM incidents WHERE case_number = $1`, first).Scan(&state, &owner); err != nil {
+		t.Fatal(err)
+	}
+	if state != "acknowledged" || owner != member.JID {
+		t.Fatalf("after the encrypted ok: %s by %q", state, owner)
+	}
+	// The next case's post is encrypted to the member's device.
+	second := file("Gullydeckel fehlt "+suffix, "51.0350", "7.5800")
+	p.waitLine(60*time.Second, "~ fieldgate", "Meldung "+second)
 }

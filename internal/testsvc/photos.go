@@ -20,10 +20,13 @@ type PhotoInfo struct {
 	Type string // content type fieldgate must sniff ("image/jpeg")
 	// Width and Height are the stored pixel size, before orientation.
 	Width, Height int
-	// Lat and Lon are WGS-84 decimal degrees from EXIF GPS (south and west
-	// negative); nil where fieldgate must find no position.
+	// Lat and Lon are WGS-84 decimal degrees (south and west negative);
+	// nil where fieldgate must find no position.
 	Lat, Lon *float64
 	Alt      *float64 // metres above sea level, negative below
+	// Source is where the position comes from: "exif" (the GPS IFD) or
+	// "xmp" (GPS only in an XMP packet); "" without a position.
+	Source string
 	// Taken is EXIF DateTimeOriginal as written ("2006:01:02 15:04:05").
 	Taken       string
 	Orientation int // EXIF orientation 1..8, 0 if absent
@@ -110,7 +113,7 @@ func PhotoExpected(t testing.TB, name string) PhotoInfo {
 }
 
 // photoColumns is the number of tab-separated columns of expected.tsv.
-const photoColumns = 14
+const photoColumns = 15
 
 func parsePhotoRow(line string) (PhotoInfo, error) {
 	c := strings.Split(line, "\t")
@@ -122,7 +125,7 @@ func parsePhotoRow(line string) (PhotoInfo, error) {
 			c[i] = ""
 		}
 	}
-	p := PhotoInfo{File: c[0], Type: c[1], Taken: c[7], Make: c[9], Model: c[10], Serial: c[11], Owner: c[12], Note: c[13]}
+	p := PhotoInfo{File: c[0], Type: c[1], Source: c[7], Taken: c[8], Make: c[10], Model: c[11], Serial: c[12], Owner: c[13], Note: c[14]}
 	var err error
 	if p.Width, err = strconv.Atoi(c[2]); err != nil {
 		return p, fmt.Errorf("width: %v", err)
@@ -146,9 +149,12 @@ func parsePhotoRow(line string) (PhotoInfo, error) {
 	if (p.Lat == nil) != (p.Lon == nil) {
 		return p, fmt.Errorf("lat and lon must both be given or both be absent")
 	}
-	if c[8] != "" {
-		if p.Orientation, err = strconv.Atoi(c[8]); err != nil || p.Orientation < 1 || p.Orientation > 8 {
-			return p, fmt.Errorf("orientation %q", c[8])
+	if (p.Lat == nil) != (p.Source == "") {
+		return p, fmt.Errorf("source %q must be given exactly when there is a position", p.Source)
+	}
+	if c[9] != "" {
+		if p.Orientation, err = strconv.Atoi(c[9]); err != nil || p.Orientation < 1 || p.Orientation > 8 {
+			return p, fmt.Errorf("orientation %q", c[9])
 		}
 	}
 	return p, nil

@@ -52,19 +52,21 @@ func TestPhotosTable(t *testing.T) {
 }
 
 func TestParsePhotoRow(t *testing.T) {
-	p, err := parsePhotoRow("a.jpg\timage/jpeg\t4\t3\t-1.5\t2.25\t-\t2026:01:02 03:04:05\t6\tMk\tMd\tSN\t-\tnote")
+	p, err := parsePhotoRow("a.jpg\timage/jpeg\t4\t3\t-1.5\t2.25\t-\texif\t2026:01:02 03:04:05\t6\tMk\tMd\tSN\t-\tnote")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Lat == nil || *p.Lat != -1.5 || *p.Lon != 2.25 || p.Alt != nil || p.Orientation != 6 || p.Serial != "SN" || p.Owner != "" {
+	if p.Lat == nil || *p.Lat != -1.5 || *p.Lon != 2.25 || p.Alt != nil || p.Source != "exif" || p.Orientation != 6 || p.Serial != "SN" || p.Owner != "" || p.Note != "note" {
 		t.Errorf("parsed %+v", p)
 	}
 	for _, bad := range []string{
-		"a.jpg\timage/jpeg\t4\t3",                                   // too few columns
-		"a.jpg\timage/jpeg\tx\t3\t-\t-\t-\t-\t-\t-\t-\t-\t-\tn",     // width
-		"a.jpg\timage/jpeg\t4\t3\t1\t-\t-\t-\t-\t-\t-\t-\t-\tn",     // lat without lon
-		"a.jpg\timage/jpeg\t4\t3\t-\t-\t-\t-\t9\t-\t-\t-\t-\tn",     // orientation out of range
-		"a.jpg\timage/jpeg\t4\t3\tnorth\t1\t-\t-\t-\t-\t-\t-\t-\tn", // not a number
+		"a.jpg\timage/jpeg\t4\t3",                                         // too few columns
+		"a.jpg\timage/jpeg\tx\t3\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\tn",        // width
+		"a.jpg\timage/jpeg\t4\t3\t1\t-\t-\texif\t-\t-\t-\t-\t-\t-\tn",     // lat without lon
+		"a.jpg\timage/jpeg\t4\t3\t1\t2\t-\t-\t-\t-\t-\t-\t-\t-\tn",        // position without source
+		"a.jpg\timage/jpeg\t4\t3\t-\t-\t-\texif\t-\t-\t-\t-\t-\t-\tn",     // source without position
+		"a.jpg\timage/jpeg\t4\t3\t-\t-\t-\t-\t-\t9\t-\t-\t-\t-\tn",        // orientation out of range
+		"a.jpg\timage/jpeg\t4\t3\tnorth\t1\t-\texif\t-\t-\t-\t-\t-\t-\tn", // not a number
 	} {
 		if _, err := parsePhotoRow(bad); err == nil {
 			t.Errorf("parsePhotoRow(%q) accepted", bad)

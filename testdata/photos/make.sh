@@ -21,9 +21,12 @@
 #   file            name in this folder
 #   type            content type fieldgate must sniff
 #   width height    stored pixel size (before orientation)
-#   lat lon         WGS-84 decimal degrees fieldgate must read from EXIF GPS
-#                   (south and west negative; "-" where it must find none)
+#   lat lon         WGS-84 decimal degrees fieldgate must read (south and west
+#                   negative; "-" where it must find none)
 #   alt_m           altitude in metres above sea level (negative below)
+#   source          where the position comes from: exif (the GPS IFD) or xmp
+#                   (exif:GPSLatitude/GPSLongitude in an XMP packet, used only
+#                   when EXIF has no GPS)
 #   taken           EXIF DateTimeOriginal as written (YYYY:MM:DD hh:mm:ss)
 #   orientation     EXIF orientation 1..8
 #   make model      EXIF Make and Model
@@ -63,7 +66,13 @@ upright() {
 }
 
 rows=()
-row() { rows+=("$(IFS=$'\t'; echo "$*")"); }
+# row FILE TYPE W H LAT LON ALT TAKEN O MAKE MODEL SERIAL OWNER NOTE; the
+# source column is added from $SRC, else exif when there is a position.
+row() {
+	local a=("$@") src=${SRC:-}
+	if [ -z "$src" ]; then if [ "$5" = - ]; then src=-; else src=exif; fi; fi
+	rows+=("$(IFS=$'\t'; echo "${a[*]:0:7}"$'\t'"$src"$'\t'"${a[*]:7}")")
+}
 
 # jpeg W H OUT [quality]: the upright drawing as a JPEG without metadata.
 jpeg() {
@@ -168,7 +177,7 @@ row no_exif.jpg image/jpeg 320 240 - - - - - - - - - "no metadata at all"
 jpeg 320 240 xmp_gps_only.jpg
 ex -XMP-exif:GPSLatitude="51 1 24.24 N" -XMP-exif:GPSLongitude="7 35 31.56 E" \
 	-XMP-tiff:Make=Fieldgate -XMP-tiff:Model="Testkamera XMP" xmp_gps_only.jpg
-row xmp_gps_only.jpg image/jpeg 320 240 51.0234 7.5921 - - - - - - - "GPS only in an XMP packet (exif:GPSLatitude 51,1.404N / exif:GPSLongitude 7,35.526E = 51.0234, 7.5921), no EXIF: fieldgate reads it from XMP (position source xmp)"
+SRC=xmp row xmp_gps_only.jpg image/jpeg 320 240 51.0234 7.5921 - - - - - - - "GPS only in an XMP packet (exif:GPSLatitude 51,1.404N / exif:GPSLongitude 7,35.526E = 51.0234, 7.5921), no EXIF: fieldgate reads it from XMP (position source xmp)"
 
 jpeg 320 240 serial_owner.jpg
 ex -Make=Fieldgate -Model="Testkamera SN" -Orientation#=1 \
@@ -189,13 +198,13 @@ ex -Make=Fieldgate -Model="Testtelefon 12MP" -Orientation#=6 \
 row phone_12mp.jpg image/jpeg 4032 3024 51.0234 7.5921 312 "2026:05:20 16:42:07" 6 Fieldgate "Testtelefon 12MP" - - "4032x3024 (12 MP) phone photo of realistic size, orientation 6, time zone +02:00"
 
 {
-	printf 'file\ttype\twidth\theight\tlat\tlon\talt_m\ttaken\torientation\tmake\tmodel\tserial\towner\tnote\n'
+	printf 'file\ttype\twidth\theight\tlat\tlon\talt_m\tsource\ttaken\torientation\tmake\tmodel\tserial\towner\tnote\n'
 	printf '%s\n' "${rows[@]}"
 } >expected.tsv
 
 # --- check what we wrote with exiftool as an independent reader ----------------
 fail=0
-while IFS=$'\t' read -r file type w h lat lon alt taken o mk md serial owner note; do
+while IFS=$'\t' read -r file type w h lat lon alt src taken o mk md serial owner note; do
 	[ "$file" = file ] && continue
 	got=$(exiftool -n -s3 -f -ImageWidth -ImageHeight "$file" | paste -sd' ')
 	[ "$got" = "$w $h" ] || { echo "make.sh: $file is $got, table says $w $h" >&2; fail=1; }

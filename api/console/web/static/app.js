@@ -10,7 +10,7 @@
   };
   window.fg = {
     state: st,
-    hasMarker: (c) => { const m = st.markers.get(c); return !!(m && st.cluster.hasLayer(m)); },
+    hasMarker: (c) => { const m = st.markers.get(c); return !!(m && m.fgShown && st.cluster.hasLayer(m)); },
     visibleCases: () => $$("#list li").map((li) => li.dataset.case),
   };
 
@@ -28,7 +28,15 @@
     $$(".lang-field").forEach((el) => { el.value = st.lang; });
     const oidc = $("#sso"); if (oidc) oidc.href = "/console/auth/oidc?lang=" + st.lang;
   }
-  const fmtTime = (iso) => iso ? new Date(iso).toLocaleString(st.lang === "en" ? "en-GB" : "de-DE", { dateStyle: "short", timeStyle: "short" }) : t("none");
+  // One formatter per language: building an Intl.DateTimeFormat per call
+  // costs more than everything else in a 1,000-row list.
+  const formatters = {};
+  const fmtTime = (iso) => {
+    if (!iso) return t("none");
+    const f = formatters[st.lang] ||= new Intl.DateTimeFormat(st.lang === "en" ? "en-GB" : "de-DE", { dateStyle: "short", timeStyle: "short" });
+    return f.format(new Date(iso));
+  };
+  const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   function fmtDur(sec) {
     if (sec == null) return t("none");
     if (sec < 90) return Math.round(sec) + " s";
@@ -139,6 +147,15 @@
       const saved = JSON.parse(localStorage.getItem("fg.saved") || "{}"); const f = saved[e.target.value];
       if (f) { setFilters(f); loadAll(); }
     });
+    // One listener for the whole list (1,000 rows need no 2,000 handlers).
+    $("#list").addEventListener("click", (e) => {
+      const li = e.target.closest("li"); if (!li) return;
+      if (e.target.matches("input[type=checkbox]")) {
+        if (e.target.checked) st.selected.add(li.dataset.case); else st.selected.delete(li.dataset.case);
+        updateBulk(); return;
+      }
+      openDetail(li.dataset.case);
+    });
     $("#select-all").addEventListener("change", (e) => {
       st.selected.clear(); if (e.target.checked) window.fg.visibleCases().forEach((c) => st.selected.add(c)); renderList(visible());
     });
@@ -223,7 +240,7 @@
   function initMap() {
     st.map = L.map("map", { zoomControl: true, maxZoom: 19, minZoom: 8 }).setView([51.03, 7.59], 13);
     if (st.session.tile_url) L.tileLayer(st.session.tile_url, { attribution: st.session.tile_attribution || "", maxZoom: 19 }).addTo(st.map);
-    st.cluster = L.markerClusterGroup({ disableClusteringAtZoom: 16, maxClusterRadius: 45, chunkedLoading: true });
+    st.cluster = L.markerClusterGroup({ disableClusteringAtZoom: 16, maxClusterRadius: 45 });
     st.map.addLayer(st.cluster);
     fetch("/console/districts.geojson", { credentials: "same-origin" }).then((r) => r.json()).then((gj) => {
       st.districts = L.geoJSON(gj, {
@@ -236,48 +253,67 @@
   }
   function markerFor(it) {
     const cls = "pin " + (it.open ? (it.state === "acknowledged" ? "acknowledged" : "") + (it.priority === "urgent" || it.priority === "high" ? " urgent" : "") : "closed");
-    const icon = L.divIcon({ className: "", html: '<div class="' + cls + '" data-case="' + it.case_number + '"></div>', iconSize: [16, 16], iconAnchor: [8, 8] });
     let m = st.markers.get(it.case_number);
     if (!m) {
-      m = L.marker([it.position.lat, it.position.lon], { icon, title: it.case_number });
-      m.on("click", () => openDetail(it.case_number));
+      m = L.marker([it.position.lat, it.position.lon], { title: it.case_number });
+      m.fgCase = it.case_number;
+      m.on("click", () => openDetail(m.fgCase));
       st.markers.set(it.case_number, m);
-    } else { m.setLatLng([it.position.lat, it.position.lon]); m.setIcon(icon); }
+    } else {
+      const ll = m.getLatLng();
+      if (ll.lat !== it.position.lat || ll.lng !== it.position.lon) m.setLatLng([it.position.lat, it.position.lon]);
+    }
+    // A new icon only when its look changed: building icons is what costs.
+    if (m.fgClass !== cls) {
+      m.fgClass = cls;
+      m.setIcon(L.divIcon({ className: "", html: '<div class="' + cls + '" data-case="' + it.case_number + '"></div>', iconSize: [16, 16], iconAnchor: [8, 8] }));
+    }
     m.options.title = it.case_number + " · " + (it.text || "").slice(0, 60);
     return m;
   }
+  // renderMarkers changes the cluster layer by difference, so filtering
+  // 1,000 pins moves only those that appear or disappear.
   function renderMarkers(list) {
-    const layers = [];
-    for (const it of list) if (it.position) layers.push(markerFor(it));
-    st.cluster.clearLayers();
-    st.cluster.addLayers(layers);
+    const want = new Set(), add = [];
+    for (const it of list) {
+      if (!it.position) continue;
+      const m = markerFor(it);
+      want.add(m);
+      if (!m.fgShown) add.push(m);
+    }
+    const remove = [];
+    for (const m of st.markers.values()) if (m.fgShown && !want.has(m)) { remove.push(m); m.fgShown = false; }
+    if (remove.length) st.cluster.removeLayers(remove);
+    if (add.length) { st.cluster.addLayers(add); add.forEach((m) => { m.fgShown = true; }); }
   }
 
   // ---- list ----------------------------------------------------------
   function renderAll() {
     const t0 = performance.now();
     const list = visible();
+    const t1 = performance.now();
     renderList(list);
+    const t2 = performance.now();
     renderMarkers(list);
-    window.fg.lastRenderMs = performance.now() - t0;
+    const t3 = performance.now();
+    window.fg.lastRenderMs = t3 - t0;
+    window.fg.lastSplit = { filter: t1 - t0, list: t2 - t1, markers: t3 - t2 };
     window.fg.renders = (window.fg.renders || 0) + 1;
   }
+  // renderList writes the rows as one HTML string (every value escaped):
+  // for 1,000 rows that is several times faster than element by element.
   function renderList(list) {
-    const frag = document.createDocumentFragment();
-    for (const it of list) {
-      const li = el("li", { dataset: { case: it.case_number }, class: (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") },
-        el("input", { type: "checkbox", checked: st.selected.has(it.case_number), "aria-label": it.case_number, onclick: (e) => e.stopPropagation(),
-          onchange: (e) => { if (e.target.checked) st.selected.add(it.case_number); else st.selected.delete(it.case_number); updateBulk(); } }),
-        el("div", { class: "body" },
-          el("div", { class: "line1" }, el("span", { class: "case" }, it.case_number),
-            el("span", { class: "badge s-" + it.state }, t("st_" + it.state)),
-            it.priority === "urgent" || it.priority === "high" ? el("span", { class: "badge " + it.priority }, t("prio_" + it.priority)) : null),
-          el("div", { class: "text" }, it.text || "—"),
-          el("div", { class: "meta" }, [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · "))));
-      li.addEventListener("click", () => openDetail(it.case_number));
-      frag.append(li);
+    const rows = new Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const it = list[i], c = esc(it.case_number);
+      const prio = it.priority === "urgent" || it.priority === "high" ? '<span class="badge ' + it.priority + '">' + esc(t("prio_" + it.priority)) + "</span>" : "";
+      const meta = [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · ");
+      rows[i] = '<li data-case="' + c + '" class="' + (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") + '">' +
+        '<input type="checkbox" aria-label="' + c + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" +
+        '<div class="body"><div class="line1"><span class="case">' + c + '</span><span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
+        '<div class="text">' + esc(it.text || "—") + '</div><div class="meta">' + esc(meta) + "</div></div></li>";
     }
-    $("#list").replaceChildren(frag);
+    $("#list").innerHTML = rows.join("");
     $("#count").textContent = t("count", { n: list.length });
     updateBulk();
   }
