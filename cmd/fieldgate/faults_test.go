@@ -164,7 +164,7 @@ func (s *stack) startFaulted() (*stack, *replica) {
 	t.Helper()
 	r := s.startReplica("r1", nil)
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"token", "create", "--name", "faults-app", "--role", "reporter"}, s.getenv, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"token", "create", "--name", "faults-app", "--role", "reporter", "--address", "*"}, s.getenv, &out, io.Discard); err != nil {
 		t.Fatalf("token create: %v", err)
 	}
 	s.token = strings.TrimSpace(out.String())
