@@ -161,7 +161,11 @@ func (f *fakeDomain) IncidentStats(context.Context, string, time.Time, []string)
 	return dispatch.Stats{}, nil
 }
 
-func (f *fakeDomain) Ping(context.Context) error                { return f.pingErr }
+func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }
+
+func (f *fakeDomain) Merge(context.Context, dispatch.MergeCommand) (dispatch.CommandResult, error) {
+	return dispatch.CommandResult{}, nil
+}
 func (f *fakeDomain) DiscardObjects(context.Context, ...string) {}
 
 func (f *fakeDomain) lastCommand() any {
