@@ -39,6 +39,6 @@ func (s *Service) RecordDelivery(ctx context.Context, messageID, from, kind stri
 		if !exists {
 			return nil
 		}
-		return insertEvent(ctx, tx, incident, s.now(), kind, from, "xmpp", "", "", map[string]any{"message": messageID})
+		return insertEvent(ctx, tx, incident, Event{At: s.now(), Kind: kind, Actor: from, Via: "xmpp", Detail: map[string]any{"message": messageID}})
 	})
 }

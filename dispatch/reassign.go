@@ -70,15 +70,13 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 		}
 		policy := cmp.Or(nt.Policy, inc.Policy)
 		now := s.now()
-		if _, err := tx.Exec(ctx, `
-			UPDATE incidents SET team = $2, policy = $3, state = 'routed', owner = NULL, acknowledged_at = NULL,
-			       escalation_level = 0, updated_at = $4
-			WHERE id = $1`, inc.ID, nt.ID, policy, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, inc.State, StateRouted, now,
+			`, team = $5, policy = $6, owner = NULL, acknowledged_at = NULL, escalation_level = 0`, nt.ID, policy); err != nil {
 			return fmt.Errorf("reassign: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, "reassigned", cmd.Actor, cmd.Via, inc.State, StateRouted, map[string]any{
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "reassigned", Actor: cmd.Actor, Via: cmd.Via, From: inc.State, To: StateRouted, Detail: map[string]any{
 			"from_team": inc.Team, "to_team": nt.ID, "reason": cmd.Reason, "previous_owner": inc.Owner,
-		}); err != nil {
+		}}); err != nil {
 			return err
 		}
 		reason := func(l string) string {
@@ -162,12 +160,10 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 			return nil
 		}
 		now := s.now()
-		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'rejected', reject_reason = $2, updated_at = $3 WHERE id = $1`,
-			inc.ID, reason, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, inc.State, StateRejected, now, `, reject_reason = $5`, reason); err != nil {
 			return fmt.Errorf("reject: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, "rejected", cmd.Actor, cmd.Via, inc.State, StateRejected,
-			map[string]any{"reason": reason, "room": cmd.Room}); err != nil {
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "rejected", Actor: cmd.Actor, Via: cmd.Via, From: inc.State, To: StateRejected, Detail: map[string]any{"reason": reason, "room": cmd.Room}}); err != nil {
 			return err
 		}
 		if team.Room != "" {
