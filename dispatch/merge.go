@@ -70,12 +70,12 @@ func (s *Service) Merge(ctx context.Context, cmd MergeCommand) (CommandResult, e
 			dup.ID, into.ID, now); err != nil {
 			return fmt.Errorf("merge: move duplicates: %w", err)
 		}
-		if err := insertEvent(ctx, tx, dup.ID, now, "merged", cmd.Actor, cmd.Via, dup.State, StateMerged,
-			map[string]any{"into": into.CaseNumber, "manual": true}); err != nil {
+		if err := insertEvent(ctx, tx, dup.ID, Event{At: now, Kind: "merged", Actor: cmd.Actor, Via: cmd.Via, From: dup.State, To: StateMerged,
+			Detail: map[string]any{"into": into.CaseNumber, "manual": true}}); err != nil {
 			return err
 		}
-		if err := insertEvent(ctx, tx, into.ID, now, "duplicate_added", cmd.Actor, cmd.Via, "", "",
-			map[string]any{"case": dup.CaseNumber, "manual": true}); err != nil {
+		if err := insertEvent(ctx, tx, into.ID, Event{At: now, Kind: "duplicate_added", Actor: cmd.Actor, Via: cmd.Via,
+			Detail: map[string]any{"case": dup.CaseNumber, "manual": true}}); err != nil {
 			return err
 		}
 		dup.State = StateMerged
