@@ -103,7 +103,7 @@ func (s *Service) mergeDuplicate(ctx context.Context, tx pgx.Tx, rep Report, pos
 	rs := s.rules.Current()
 	if ot, ok := rs.Team(orig.Team); ok && ot.Room != "" {
 		lang := cmp.Or(ot.Language, "de")
-		text := shorten(strings.TrimSpace(rep.Text), 300)
+		text := QuoteUserText(shorten(strings.TrimSpace(rep.Text), 300))
 		if err := s.enqueueRoomPost(ctx, tx, orig.ID, ot.Room, T(lang, "dup_room", orig.CaseNumber, caseNumber, dist, text)); err != nil {
 			return false, err
 		}

@@ -60,7 +60,7 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 	}
 	b.WriteString("\n")
 	for _, rep := range reps {
-		if t := strings.TrimSpace(rep.Text); t != "" {
+		if t := QuoteUserText(rep.Text); t != "" {
 			b.WriteString(t)
 			b.WriteString("\n")
 		}

@@ -72,11 +72,11 @@ func (g *Gateway) dropMedia(objs []media.Object) {
 	g.disp.DiscardObjects(ctx, keys...) // retried through the queue if the store refuses
 }
 
-// safeURL is a URL fit for logs (no query string, which can carry tokens).
+// safeURL is a URL fit for logs: scheme and host only (see fetchLogURL).
 func safeURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL)"
 	}
-	return u.Scheme + "://" + u.Host + u.EscapedPath()
+	return fetchLogURL(u)
 }

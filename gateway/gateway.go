@@ -91,6 +91,9 @@ type Gateway struct {
 	media   Media
 	fetch   *Fetcher
 	limiter *senderLimiter
+	// deliveries limits receipts and read markers per sender: each one
+	// costs a database transaction, and a flood must not fill the audit trail.
+	deliveries *senderLimiter
 
 	in []chan any // decoded stanzas, one queue per worker
 
@@ -130,19 +133,20 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 		return nil, err
 	}
 	return &Gateway{
-		disp:      disp,
-		media:     m,
-		fetch:     fetch,
-		limiter:   newSenderLimiter(cfg.RatePerMinute, cfg.Burst),
-		cfg:       cfg,
-		log:       cmp.Or(logger, slog.Default()).With("component", "gateway"),
-		rules:     rules,
-		in:        makeQueues(cfg.Workers, 256),
-		connected: make(chan struct{}),
-		rooms:     map[string]*room{},
-		pending:   map[string]chan string{},
-		iqs:       map[string]chan iqResponse{},
-		roomWake:  make(chan struct{}, 1),
+		disp:       disp,
+		media:      m,
+		fetch:      fetch,
+		limiter:    newSenderLimiter(cfg.RatePerMinute, cfg.Burst),
+		deliveries: newSenderLimiter(20, 10),
+		cfg:        cfg,
+		log:        cmp.Or(logger, slog.Default()).With("component", "gateway"),
+		rules:      rules,
+		in:         makeQueues(cfg.Workers, 256),
+		connected:  make(chan struct{}),
+		rooms:      map[string]*room{},
+		pending:    map[string]chan string{},
+		iqs:        map[string]chan iqResponse{},
+		roomWake:   make(chan struct{}, 1),
 	}, nil
 }
 

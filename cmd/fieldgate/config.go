@@ -29,6 +29,15 @@ type Config struct {
 		// ranges) whose X-Forwarded-For/-Proto headers are believed. Default
 		// none. Client addresses are never logged or stored either way.
 		TrustedProxies []string `yaml:"trusted_proxies" env:"TRUSTED_PROXIES"`
+		// MetricsAddr serves /metrics on a separate listener without a
+		// token (keep it internal). Empty: /metrics on the API needs a token
+		// with the metrics role.
+		MetricsAddr string `yaml:"metrics_addr" env:"METRICS_ADDR"`
+		// UploadsPerToken caps concurrent file uploads per API token. Default 2.
+		UploadsPerToken int `yaml:"uploads_per_token" env:"UPLOADS_PER_TOKEN"`
+		// MinBodyRate: request bodies slower than this (bytes/s, averaged
+		// after 15 s) are cut off with 408. Default 1024.
+		MinBodyRate int64 `yaml:"min_body_rate" env:"MIN_BODY_RATE"`
 	} `yaml:"http" envPrefix:"HTTP_"`
 	Database struct {
 		// URL is a PostgreSQL connection URL. Prefer FIELDGATE_DATABASE_URL.
@@ -45,7 +54,8 @@ type Config struct {
 		Region         string        `yaml:"region" env:"REGION"`
 		UseTLS         bool          `yaml:"use_tls" env:"USE_TLS"`
 		PresignTTL     time.Duration `yaml:"presign_ttl" env:"PRESIGN_TTL"`
-		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"` // "", "sse-s3", "sse-c"
+		OriginalTTL    time.Duration `yaml:"original_ttl" env:"ORIGINAL_TTL"` // links to originals (API only), default 5m
+		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"`     // "", "sse-s3", "sse-c"
 		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
 	} `yaml:"s3" envPrefix:"S3_"`
 	XMPP struct {
