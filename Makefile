@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: console node-deps run test test-ejabberd test-short build vet bench clean services-stop photos
+.PHONY: console node-deps run test test-ejabberd test-short build vet bench clean services-stop photos faults
 
 ## console: the dispatcher console's pinned browser libraries (npm ci), copied
 ## into api/console/web/static/vendor/ where the binary embeds them
