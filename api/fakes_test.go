@@ -32,13 +32,12 @@ type fakeDomain struct {
 	reports   map[uuid.UUID]dispatch.ReportView
 	replays   map[string]dispatch.Receipt // idempotency key → receipt
 	intakeErr error                       // returned by Intake when set
+	store     *fakeMedia                  // where DiscardObjects deletes
 	pingErr   error
 	outcome   dispatch.Outcome // of Execute; "" = applied
 
 	intakes  []dispatch.NewReport
 	commands []any // dispatch.Command, ReassignCommand, … in call order
-
-	media *fakeMedia // DiscardObjects deletes here, as the domain's job does
 }
 
 var _ Dispatch = (*fakeDomain)(nil)
@@ -163,10 +162,13 @@ func (f *fakeDomain) IncidentStats(context.Context, string, time.Time, []string)
 	return dispatch.Stats{}, nil
 }
 
-func (f *fakeDomain) Ping(context.Context) error                { return f.pingErr }
+func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }
+
+// DiscardObjects deletes the objects from the fake store, as the domain
+// deletes them from S3.
 func (f *fakeDomain) DiscardObjects(ctx context.Context, keys ...string) {
-	if f.media != nil {
-		_ = f.media.Delete(ctx, keys...)
+	if f.store != nil {
+		_ = f.store.Delete(ctx, keys...)
 	}
 }
 
@@ -261,7 +263,7 @@ type testServer struct {
 func newTestServer(t testing.TB, opts testServerOptions) *testServer {
 	t.Helper()
 	d, m := newFakeDomain(), &fakeMedia{}
-	d.media = m
+	d.store = m
 	srv := New(d, m, staticRules{demoRuleSet(t)}, Config{MaxBodyBytes: opts.MaxBodyBytes, XMPPState: opts.XMPPState},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return &testServer{handler: srv.Handler(), domain: d, media: m}
