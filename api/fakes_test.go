@@ -164,6 +164,10 @@ func (f *fakeDomain) IncidentStats(context.Context, string, time.Time, []string)
 
 func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }
 
+func (f *fakeDomain) Merge(context.Context, dispatch.MergeCommand) (dispatch.CommandResult, error) {
+	return dispatch.CommandResult{}, nil
+}
+
 // DiscardObjects deletes the objects from the fake store, as the domain
 // deletes them from S3.
 func (f *fakeDomain) DiscardObjects(ctx context.Context, keys ...string) {
