@@ -195,16 +195,9 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 		}
 		res.Incident.Owner = owner
 		body := T(lang, "taken_first_room", inc.CaseNumber, cmd.Actor, caseSeq(inc.CaseNumber))
-		if err := s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, body); err != nil {
-			return res, err
-		}
-		if n > 1 {
-			return res, nil
-		}
-		_, err := s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
-			return T(reportLang, "taken_reporter", inc.CaseNumber, team.Name)
-		})
-		return res, err
+		// The reporter hears "wird jetzt bearbeitet" only once the last
+		// confirmation is given.
+		return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, body)
 	}
 	owner := cmp.Or(inc.Owner, cmd.Actor)
 	if _, err := setState(ctx, tx, inc.ID, inc.State, StateAcknowledged, now, `, owner = $5, acknowledged_at = $3`, owner); err != nil {
@@ -216,6 +209,11 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 	}
 	res.Incident.State, res.Incident.Owner = StateAcknowledged, owner
 	if err := s.scheduleAckTimeout(ctx, tx, inc, now); err != nil {
+		return res, err
+	}
+	if _, err := s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
+		return T(reportLang, "taken_reporter", inc.CaseNumber, team.Name)
+	}); err != nil {
 		return res, err
 	}
 	return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, T(lang, "confirmed_room", inc.CaseNumber, cmd.Actor, owner))

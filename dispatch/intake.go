@@ -229,6 +229,11 @@ var errReplay = errors.New("idempotency key already used")
 
 func (s *Service) validate(in *NewReport) error {
 	in.Address = strings.ToLower(strings.TrimSpace(in.Address))
+	if local, _, ok := strings.Cut(in.Address, "@"); ok {
+		// The full address ("tiefbau@reports.stadt.example") names the same
+		// function address, as in `fieldgate rules explain`.
+		in.Address = local
+	}
 	if in.Address == "" {
 		return errorf(ErrInvalid, "missing function address (field 'to')")
 	}

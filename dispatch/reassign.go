@@ -64,7 +64,7 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 			return errorf(ErrConflict, "%s", T(lang, "same_team", inc.CaseNumber, cmp.Or(nt.Name, nt.ID)))
 		}
 		newLang := cmp.Or(nt.Language, "de")
-		history, err := s.history(ctx, tx, inc)
+		history, err := s.history(ctx, tx, inc, newLang)
 		if err != nil {
 			return err
 		}
@@ -229,7 +229,7 @@ func foldName(s string) (string, string) {
 
 // history renders an incident's audit trail for a team room: time, what
 // happened, and who, except reporters, whose JIDs the room never sees.
-func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident) (string, error) {
+func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident, lang string) (string, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT e.at, e.kind, e.actor, e.detail,
 		       EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = e.incident_id AND r.sender = e.actor)
@@ -247,7 +247,7 @@ func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident) (string,
 			return "", fmt.Errorf("scan history: %w", err)
 		}
 		_ = json.Unmarshal(d, &ev.Detail)
-		line := ev.At.In(s.cfg.TimeZone).Format("02.01. 15:04") + " " + ev.Kind
+		line := ev.At.In(s.cfg.TimeZone).Format("02.01. 15:04") + " " + EventName(lang, ev.Kind)
 		switch {
 		case reporter:
 		case ev.Actor != "" && ev.Actor != "fieldgate":

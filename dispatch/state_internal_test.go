@@ -30,3 +30,22 @@ func TestTransitions(t *testing.T) {
 		}
 	}
 }
+
+func TestEventNames(t *testing.T) {
+	for _, lang := range []string{"de", "en"} {
+		for kind := range eventNames["de"] {
+			if _, ok := eventNames[lang][kind]; !ok {
+				t.Errorf("event %s has no %s name", kind, lang)
+			}
+		}
+	}
+	if got := EventName("de", "reassigned"); got != "weitergeleitet" {
+		t.Errorf("EventName(de, reassigned) = %q", got)
+	}
+	if got := EventName("en", "location_received"); got != "location received" {
+		t.Errorf("EventName(en, location_received) = %q", got)
+	}
+	if got := EventName("fr", "unknown_kind"); got != "unknown_kind" {
+		t.Errorf("unknown kind rendered as %q", got)
+	}
+}

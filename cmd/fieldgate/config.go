@@ -75,12 +75,18 @@ type Config struct {
 		MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"MAX_ATTACHMENT_BYTES"`
 	} `yaml:"xmpp" envPrefix:"XMPP_"`
 	Reports struct {
-		// AssemblyWindow: XMPP messages from one sender to one address within
-		// this time form one report. Default 30s.
+		// AssemblyWindow: an XMPP message within this time after the same
+		// sender's last part of a case joins it as a part (nothing waits:
+		// every report is posted at once). Default 60s.
 		AssemblyWindow time.Duration `yaml:"assembly_window" env:"ASSEMBLY_WINDOW"`
-		// FollowUpWindow: later messages while the incident is open are
-		// follow-ups if the report came within this time. Default 2h.
+		// FollowUpWindow: a bare location for a case without one joins and
+		// re-routes it within this time. Default 2h.
 		FollowUpWindow time.Duration `yaml:"follow_up_window" env:"FOLLOW_UP_WINDOW"`
+		// PartDistanceM: a part with its own position farther than this
+		// (metres) from its case opens a new case. Default 100.
+		PartDistanceM float64 `yaml:"part_distance_m" env:"PART_DISTANCE_M"`
+		// MaxPhotoAge: photos taken longer before receipt are flagged. Default 24h.
+		MaxPhotoAge time.Duration `yaml:"max_photo_age" env:"MAX_PHOTO_AGE"`
 		// DuplicateDistanceM: a new report this close (metres) to an open
 		// incident of the same category is linked to it. Default 30.
 		DuplicateDistanceM float64 `yaml:"duplicate_distance_m" env:"DUPLICATE_DISTANCE_M"`

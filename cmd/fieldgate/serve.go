@@ -93,6 +93,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
 	dc := dispatch.Config{
 		TimeZone: loc, AssemblyWindow: cfg.Reports.AssemblyWindow, FollowUpWindow: cfg.Reports.FollowUpWindow,
+		PartDistance: cfg.Reports.PartDistanceM, MaxPhotoAge: cfg.Reports.MaxPhotoAge,
 		DuplicateDistance: cfg.Reports.DuplicateDistanceM, DuplicateWindow: cfg.Reports.DuplicateWindow,
 		ShowReporterJID: cfg.Reports.ShowReporterJID, Templates: cfg.Reports.Templates,
 		ElectXMPPLeader: true,
