@@ -32,6 +32,7 @@ type fakeDomain struct {
 	reports   map[uuid.UUID]dispatch.ReportView
 	replays   map[string]dispatch.Receipt // idempotency key → receipt
 	intakeErr error                       // returned by Intake when set
+	store     *fakeMedia                  // where DiscardObjects deletes
 	pingErr   error
 	outcome   dispatch.Outcome // of Execute; "" = applied
 
@@ -161,8 +162,19 @@ func (f *fakeDomain) IncidentStats(context.Context, string, time.Time, []string)
 	return dispatch.Stats{}, nil
 }
 
-func (f *fakeDomain) Ping(context.Context) error                { return f.pingErr }
-func (f *fakeDomain) DiscardObjects(context.Context, ...string) {}
+func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }
+
+func (f *fakeDomain) Merge(context.Context, dispatch.MergeCommand) (dispatch.CommandResult, error) {
+	return dispatch.CommandResult{}, nil
+}
+
+// DiscardObjects deletes the objects from the fake store, as the domain
+// deletes them from S3.
+func (f *fakeDomain) DiscardObjects(ctx context.Context, keys ...string) {
+	if f.store != nil {
+		_ = f.store.Delete(ctx, keys...)
+	}
+}
 
 func (f *fakeDomain) lastCommand() any {
 	f.mu.Lock()
@@ -255,6 +267,7 @@ type testServer struct {
 func newTestServer(t testing.TB, opts testServerOptions) *testServer {
 	t.Helper()
 	d, m := newFakeDomain(), &fakeMedia{}
+	d.store = m
 	srv := New(d, m, staticRules{demoRuleSet(t)}, Config{MaxBodyBytes: opts.MaxBodyBytes, XMPPState: opts.XMPPState},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return &testServer{handler: srv.Handler(), domain: d, media: m}

@@ -34,6 +34,7 @@ type Dispatch interface {
 	ListIncidents(ctx context.Context, f dispatch.IncidentFilter) (dispatch.IncidentPage, error)
 	IncidentDetail(ctx context.Context, ref string) (dispatch.IncidentDetail, error)
 	IncidentStats(ctx context.Context, by string, since time.Time, scope []string) (dispatch.Stats, error)
+	Merge(ctx context.Context, cmd dispatch.MergeCommand) (dispatch.CommandResult, error)
 	Ping(ctx context.Context) error
 	// DiscardObjects deletes objects of a request that did not commit,
 	// retrying through the job queue if the store refuses now.
@@ -183,6 +184,7 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/incidents/:case/reject", s.incidentCommand("reject"))
 	v1.POST("/incidents/:case/reply", s.incidentCommand("reply"))
 	v1.POST("/incidents/:case/unmerge", s.incidentCommand("unmerge"))
+	v1.POST("/incidents/:case/merge", s.mergeIncident)
 	return r
 }
 
