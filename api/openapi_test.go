@@ -94,6 +94,28 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 }
 
+// TestOpenAPIIncludesMountedGroups documents a route group mounted from
+// elsewhere (as Open311 is in serve) through ExtraOperations.
+func TestOpenAPIIncludesMountedGroups(t *testing.T) {
+	mount := func(r gin.IRouter) {
+		r.GET("/open311/discovery.json", func(*gin.Context) {})
+		r.GET("/open311/v2/*path", func(*gin.Context) {})
+		r.POST("/open311/v2/*path", func(*gin.Context) {})
+	}
+	srv := New(nil, nil, noRules{}, Config{Mount: []func(gin.IRouter){mount}, ExtraOperations: Open311Operations},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	engine := srv.Handler().(*gin.Engine)
+	doc, err := buildOpenAPI(coreOperations(), Open311Operations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range engine.Routes() {
+		if isAPIRoute(r.Path) && doc.Paths.Value(openAPIPath(r.Path)).GetOperation(r.Method) == nil {
+			t.Errorf("%s %s not documented", r.Method, r.Path)
+		}
+	}
+}
+
 func TestOpenAPIRejectsDuplicateOperation(t *testing.T) {
 	op := Operation{Method: "GET", Path: "/x", Tag: "t", Summary: "x", Public: true}
 	if _, err := buildOpenAPI([]Operation{op}, []Operation{op}); err == nil {

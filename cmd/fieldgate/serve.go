@@ -196,6 +196,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		apiCfg.Mount = append(apiCfg.Mount, o.Register)
+		apiCfg.ExtraOperations = append(apiCfg.ExtraOperations, api.Open311Operations...)
 	}
 	if cfg.Console.Enabled == nil || *cfg.Console.Enabled {
 		con := console.New(consoleConfig(cfg), pool, svc, rules, svc.TemplateNames, log)
