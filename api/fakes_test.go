@@ -37,6 +37,8 @@ type fakeDomain struct {
 
 	intakes  []dispatch.NewReport
 	commands []any // dispatch.Command, ReassignCommand, … in call order
+
+	media *fakeMedia // where DiscardObjects deletes
 }
 
 var _ Dispatch = (*fakeDomain)(nil)
@@ -161,8 +163,15 @@ func (f *fakeDomain) IncidentStats(context.Context, string, time.Time, []string)
 	return dispatch.Stats{}, nil
 }
 
-func (f *fakeDomain) Ping(context.Context) error                { return f.pingErr }
-func (f *fakeDomain) DiscardObjects(context.Context, ...string) {}
+func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }
+
+// DiscardObjects deletes from the fake store, as the service does when
+// the store answers (the queued retry is dispatch's own test).
+func (f *fakeDomain) DiscardObjects(ctx context.Context, keys ...string) {
+	if f.media != nil {
+		_ = f.media.Delete(ctx, keys...)
+	}
+}
 
 func (f *fakeDomain) lastCommand() any {
 	f.mu.Lock()
@@ -255,6 +264,7 @@ type testServer struct {
 func newTestServer(t testing.TB, opts testServerOptions) *testServer {
 	t.Helper()
 	d, m := newFakeDomain(), &fakeMedia{}
+	d.media = m
 	srv := New(d, m, staticRules{demoRuleSet(t)}, Config{MaxBodyBytes: opts.MaxBodyBytes, XMPPState: opts.XMPPState},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return &testServer{handler: srv.Handler(), domain: d, media: m}

@@ -33,6 +33,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -49,6 +50,9 @@ type Domain interface {
 	Authenticate(ctx context.Context, secret string) (dispatch.Token, error)
 	ServiceRequests(ctx context.Context, f dispatch.ServiceRequestFilter) ([]dispatch.ServiceRequest, error)
 	GetReport(ctx context.Context, id uuid.UUID) (dispatch.ReportView, error)
+	// DiscardObjects deletes objects of a request that did not commit,
+	// retrying through the durable queue when the store refuses.
+	DiscardObjects(ctx context.Context, keys ...string)
 }
 
 // Media is what Open311 needs from the media store. PresignGet signs
@@ -158,13 +162,32 @@ func (h *Handler) unknown(c *gin.Context) {
 	h.fail(c, f, http.StatusNotFound, msgNoEndpoint)
 }
 
-// handle checks the jurisdiction, then serves in format f.
+// handle checks the query and the jurisdiction, then serves in format f.
 func (h *Handler) handle(f format, serve func(*gin.Context, format)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if h.jurisdictionOK(c, f) {
+		if h.cleanQuery(c, f) && h.jurisdictionOK(c, f) {
 			serve(c, f)
 		}
 	}
+}
+
+// cleanQuery refuses query values that no field can hold: NUL and
+// invalid UTF-8 (GeoReport v2 requires UTF-8 everywhere).
+func (h *Handler) cleanQuery(c *gin.Context, f format) bool {
+	for k, vs := range c.Request.URL.Query() {
+		for _, v := range append(vs, k) {
+			if !cleanText(v) {
+				h.fail(c, f, http.StatusBadRequest, msgBadText, k)
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cleanText reports whether s is UTF-8 without NUL.
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // handleID serves a resource named by its last path segment, "{id}.{format}".
@@ -172,7 +195,7 @@ func (h *Handler) handleID(serve func(*gin.Context, format, string)) gin.Handler
 	return func(c *gin.Context) {
 		file := c.Param("file")
 		dot := strings.LastIndexByte(file, '.')
-		if dot <= 0 {
+		if dot < 0 {
 			h.fail(c, formatXML, http.StatusNotFound, msgFormat)
 			return
 		}
@@ -181,8 +204,13 @@ func (h *Handler) handleID(serve func(*gin.Context, format, string)) gin.Handler
 			h.fail(c, formatXML, http.StatusNotFound, msgFormat)
 			return
 		}
-		if h.jurisdictionOK(c, f) {
-			serve(c, f, file[:dot])
+		id := file[:dot]
+		if !cleanText(id) {
+			h.fail(c, f, http.StatusNotFound, msgNotFound, "")
+			return
+		}
+		if h.cleanQuery(c, f) && h.jurisdictionOK(c, f) {
+			serve(c, f, id)
 		}
 	}
 }
@@ -195,9 +223,11 @@ func (h *Handler) jurisdictionOK(c *gin.Context, f format) bool {
 		// Only the urlencoded body is read here; multipart forms are read
 		// as a stream later and checked there.
 		if ct := c.ContentType(); ct == "application/x-www-form-urlencoded" {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
+			// Form fields only (files come as multipart): a small cap, so that
+			// nobody makes the server hold a large body before the key is checked.
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
 			if err := c.Request.ParseForm(); err != nil {
-				h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+				h.failRead(c, f, err)
 				return false
 			}
 			j = c.Request.PostForm.Get("jurisdiction_id")
