@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: console node-deps run test test-ejabberd test-short build vet bench clean services-stop photos
+.PHONY: console node-deps run test test-ejabberd test-short build vet bench clean services-stop photos faults
 
 ## console: the dispatcher console's pinned browser libraries (npm ci), copied
 ## into api/console/web/static/vendor/ where the binary embeds them
@@ -23,9 +23,10 @@ test: node-deps console
 	  $(MAKE) --no-print-directory test-ejabberd || rc=1; \
 	  deploy/dev/services stop $(CURDIR)/var/test >/dev/null || true; exit $$rc
 
-## test-ejabberd: the XMPP end-to-end test again, against ejabberd 23.01 instead of Prosody
+## test-ejabberd: XMPP tests again, against ejabberd 23.01 instead of Prosody: component,
+## room post and reflection, "ok N", 👍, HTTP upload, reply, reassign
 ## (needs the services of `make test` running; starts and stops ejabberd itself)
-EJABBERD_TESTS ?= ^TestEndToEnd$$
+EJABBERD_TESTS ?= ^(TestEndToEnd|TestXMPPUploadReportAndAcks|TestXMPPReplyAndReassign)$$
 test-ejabberd:
 	deploy/dev/ejabberd start $(CURDIR)/var/test
 	set -a; source var/test/env; source var/test/ejabberd.env; set +a; \

@@ -32,13 +32,12 @@ type fakeDomain struct {
 	reports   map[uuid.UUID]dispatch.ReportView
 	replays   map[string]dispatch.Receipt // idempotency key → receipt
 	intakeErr error                       // returned by Intake when set
+	store     *fakeMedia                  // where DiscardObjects deletes
 	pingErr   error
 	outcome   dispatch.Outcome // of Execute; "" = applied
 
 	intakes  []dispatch.NewReport
 	commands []any // dispatch.Command, ReassignCommand, … in call order
-
-	media *fakeMedia // where DiscardObjects deletes
 }
 
 var _ Dispatch = (*fakeDomain)(nil)
@@ -165,11 +164,15 @@ func (f *fakeDomain) IncidentStats(context.Context, string, time.Time, []string)
 
 func (f *fakeDomain) Ping(context.Context) error { return f.pingErr }
 
-// DiscardObjects deletes from the fake store, as the service does when
-// the store answers (the queued retry is dispatch's own test).
+func (f *fakeDomain) Merge(context.Context, dispatch.MergeCommand) (dispatch.CommandResult, error) {
+	return dispatch.CommandResult{}, nil
+}
+
+// DiscardObjects deletes the objects from the fake store, as the domain
+// deletes them from S3.
 func (f *fakeDomain) DiscardObjects(ctx context.Context, keys ...string) {
-	if f.media != nil {
-		_ = f.media.Delete(ctx, keys...)
+	if f.store != nil {
+		_ = f.store.Delete(ctx, keys...)
 	}
 }
 
@@ -264,7 +267,7 @@ type testServer struct {
 func newTestServer(t testing.TB, opts testServerOptions) *testServer {
 	t.Helper()
 	d, m := newFakeDomain(), &fakeMedia{}
-	d.media = m
+	d.store = m
 	srv := New(d, m, staticRules{demoRuleSet(t)}, Config{MaxBodyBytes: opts.MaxBodyBytes, XMPPState: opts.XMPPState},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return &testServer{handler: srv.Handler(), domain: d, media: m}

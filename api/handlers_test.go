@@ -27,8 +27,8 @@ const (
 )
 
 func (s *testServer) addTokens() {
-	s.domain.tokens[secretApp] = dispatch.Token{Name: "app", Roles: []string{dispatch.RoleReporter}}
-	s.domain.tokens[secretOtherApp] = dispatch.Token{Name: "other", Roles: []string{dispatch.RoleReporter}}
+	s.domain.tokens[secretApp] = dispatch.Token{Name: "app", Roles: []string{dispatch.RoleReporter}, Addresses: []string{"tiefbau"}}
+	s.domain.tokens[secretOtherApp] = dispatch.Token{Name: "other", Roles: []string{dispatch.RoleReporter}, Addresses: []string{"tiefbau"}}
 	s.domain.tokens[secretTiefbau] = dispatch.Token{Name: "tiefbau-tablet", Roles: []string{"team:tiefbau"}}
 	s.domain.tokens[secretGruen] = dispatch.Token{Name: "gruen-tablet", Roles: []string{"team:gruenflaechen"}}
 	s.domain.tokens[secretDispatcher] = dispatch.Token{Name: "leitstelle", Roles: []string{dispatch.RoleDispatcher}}
@@ -112,12 +112,11 @@ func TestAuthentication(t *testing.T) {
 			}
 		})
 	}
-	// Health and metrics need no token.
-	for _, path := range []string{"/healthz", "/metrics"} {
-		if w := s.do(http.MethodGet, path, "", nil, nil); w.Code != http.StatusOK {
-			t.Errorf("GET %s without token: %d", path, w.Code)
-		}
+	// Health needs no token; metrics do (they count child-welfare reports).
+	if w := s.do(http.MethodGet, "/healthz", "", nil, nil); w.Code != http.StatusOK {
+		t.Errorf("GET /healthz without token: %d", w.Code)
 	}
+	checkProblem(t, s.do(http.MethodGet, "/metrics", "", nil, nil), 401, "unauthorized", "metrics")
 }
 
 func TestUnknownRouteAndMethod(t *testing.T) {
@@ -348,8 +347,9 @@ func TestGetMedia(t *testing.T) {
 }
 
 // TestIncidentAuthorization: dispatchers see and act on every incident,
-// team tokens on their team's; others get 404 for reading (they learn
-// nothing) and 403 for acting, and never reach the domain.
+// team tokens on their team's; others get the 404 of a missing case for
+// reading and acting alike (they learn nothing, issue 16), and never
+// reach the domain.
 func TestIncidentAuthorization(t *testing.T) {
 	s := newTestServer(t, testServerOptions{})
 	s.addTokens()
@@ -361,9 +361,9 @@ func TestIncidentAuthorization(t *testing.T) {
 	}{
 		{"dispatcher", secretDispatcher, "2026-000042", 200, 200},
 		{"the team", secretTiefbau, "2026-000042", 200, 200},
-		{"another team", secretGruen, "2026-000042", 404, 403},
-		{"a reporter", secretApp, "2026-000042", 404, 403},
-		{"team, incident without team", secretTiefbau, "2026-000043", 404, 403},
+		{"another team", secretGruen, "2026-000042", 404, 404},
+		{"a reporter", secretApp, "2026-000042", 404, 404},
+		{"team, incident without team", secretTiefbau, "2026-000043", 404, 404},
 		{"dispatcher, incident without team", secretDispatcher, "2026-000043", 200, 200},
 		{"unknown case", secretDispatcher, "2026-999999", 404, 404},
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -28,17 +29,29 @@ func toIncidentJSON(i dispatch.Incident) incidentJSON {
 		District: i.District, Owner: i.Owner, CreatedAt: i.CreatedAt, AcknowledgedAt: i.AcknowledgedAt, ResolvedAt: i.ResolvedAt}
 }
 
+// incidentNotFound is the one answer for a missing incident and for one
+// the token may not see.
+func incidentNotFound(c *gin.Context) {
+	abort(c, http.StatusNotFound, "not-found", "Not Found", "incident not found")
+}
+
 // authorizeIncident loads the incident and checks that the token may act
 // on it: dispatchers on every incident, team:<id> tokens on their team's.
 func (s *Server) authorizeIncident(c *gin.Context) (dispatch.Incident, bool) {
 	inc, err := s.disp.Incident(c.Request.Context(), c.Param("case"))
+	if errors.Is(err, dispatch.ErrNotFound) {
+		incidentNotFound(c)
+		return dispatch.Incident{}, false
+	}
 	if err != nil {
 		s.fail(c, err)
 		return dispatch.Incident{}, false
 	}
 	tok := token(c)
 	if !tok.Has(dispatch.RoleDispatcher) && (inc.Team == "" || !tok.Has("team:"+inc.Team)) {
-		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "this token may not act on incidents of team "+inc.Team)
+		// The same answer as for a case that does not exist: a token must
+		// not learn which case numbers (or teams) exist elsewhere.
+		incidentNotFound(c)
 		return dispatch.Incident{}, false
 	}
 	return inc, true

@@ -1,8 +1,46 @@
 package api
 
 import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fieldgate/fieldgate/dispatch"
 )
+
+// MetricsHandler serves the Prometheus metrics, without authentication:
+// mount it only on a listener that is not reachable from outside (config
+// http.metrics_addr), or behind metricsAuth.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
+}
+
+// metricsAuth lets only tokens with the metrics or dispatcher role read
+// /metrics on the API listener: the counts per address and team tell who
+// reports what (child-welfare cases included).
+func (s *Server) metricsAuth(c *gin.Context) {
+	secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(secret) == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
+		abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized",
+			"/metrics needs 'Authorization: Bearer <token>' of a token with the role metrics (fieldgate token create --role metrics), or set http.metrics_addr")
+		return
+	}
+	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+	if err != nil {
+		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
+		abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", "invalid, expired or revoked token")
+		return
+	}
+	if !tok.Has(dispatch.RoleMetrics) && !tok.Has(dispatch.RoleDispatcher) {
+		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "this token may not read metrics (role 'metrics' needed)")
+		return
+	}
+	c.Next()
+}
 
 // rulesCollector exports which routing rules are in force, so that an
 // admin can see a reload in the metrics (and alert on a stale version).

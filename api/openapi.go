@@ -86,6 +86,8 @@ func coreOperations() []Operation {
 		{Method: "POST", Path: "/api/v1/incidents/:case/reject", Tag: "incidents", Summary: "Reject as not our responsibility, with a reason for the reporter", Body: actionBody{}, Response: incidentJSON{}},
 		{Method: "POST", Path: "/api/v1/incidents/:case/reply", Tag: "incidents", Summary: "Answer the reporter: free text or a Textbaustein (/name)", Body: actionBody{}, Response: incidentJSON{}},
 		{Method: "POST", Path: "/api/v1/incidents/:case/unmerge", Tag: "incidents", Summary: "Undo a duplicate merge (dispatchers)", Response: incidentJSON{}},
+		{Method: "POST", Path: "/api/v1/incidents/:case/merge", Tag: "incidents", Summary: "Mark the case as a duplicate of another open case (dispatchers); unmerge reverses it",
+			Body: mergeBody{}, Response: incidentJSON{}},
 		{Method: "GET", Path: "/api/v1/events", Tag: "incidents", Summary: "Server-sent events: every committed change of an incident the caller may see",
 			Description:  "text/event-stream (HTML Living Standard §9.2). Event `incident` with data {kind, at, incident}; event `resync` means reload the list.",
 			ResponseType: "text/event-stream"},

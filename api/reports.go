@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -47,6 +49,10 @@ func (s *Server) createReport(c *gin.Context) {
 	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
 	if len(key) > 200 {
 		abort(c, http.StatusBadRequest, "invalid", "Bad Request", "Idempotency-Key is longer than 200 characters")
+		return
+	}
+	if err := checkText([]byte(key)); err != nil {
+		abort(c, http.StatusBadRequest, "invalid-text", "Bad Request", "Idempotency-Key: "+strings.TrimPrefix(err.Error(), errBadText.Error()+": "))
 		return
 	}
 	if key != "" {
@@ -118,6 +124,11 @@ func (s *Server) createReport(c *gin.Context) {
 		case "to", "text", "lat", "lon", "urgent", "language":
 			v, err := readField(part)
 			part.Close()
+			if errors.Is(err, errBadText) {
+				cleanup()
+				abort(c, http.StatusBadRequest, "invalid-text", "Bad Request", fmt.Sprintf("form field %q: %s", name, strings.TrimPrefix(err.Error(), errBadText.Error()+": ")))
+				return
+			}
 			if err != nil {
 				cleanup()
 				s.failMultipart(c, err)
@@ -126,6 +137,11 @@ func (s *Server) createReport(c *gin.Context) {
 			switch name {
 			case "to":
 				in.Address = v
+				if msg, ok := s.mayFileTo(tok, v); !ok {
+					cleanup()
+					abort(c, http.StatusForbidden, "address-not-allowed", "Forbidden", msg)
+					return
+				}
 			case "text":
 				in.Text = v
 			case "lat":
@@ -186,6 +202,17 @@ func (s *Server) putPart(ctx context.Context, tok dispatch.Token, part io.Reader
 	return s.media.Put(ctx, br)
 }
 
+// mayFileTo checks the token's address allow-list (dispatch.Token.
+// MayFileTo) against the rules: an unknown address passes here and gets
+// its 422 from the domain. The string is the problem detail otherwise.
+func (s *Server) mayFileTo(tok dispatch.Token, address string) (string, bool) {
+	addr, ok := s.rules.Current().Address(address)
+	if !ok || tok.MayFileTo(addr.Name, addr.Allows("")) {
+		return "", true
+	}
+	return fmt.Sprintf("this token may not file reports to %q: it is not a public address and not among the token's addresses (fieldgate token create --address)", addr.Name), false
+}
+
 func (s *Server) failMultipart(c *gin.Context, err error) {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) || errors.Is(err, errTooSlow) {
@@ -203,7 +230,33 @@ func readField(r io.Reader) (string, error) {
 	if len(b) > maxFieldBytes {
 		return "", fmt.Errorf("form field larger than %d bytes", maxFieldBytes)
 	}
+	if err := checkText(b); err != nil {
+		return "", err
+	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// errBadText is a form field that is not text: not UTF-8, or with a NUL.
+var errBadText = errors.New("not valid text")
+
+// checkText accepts UTF-8 without NUL bytes (PostgreSQL text cannot hold
+// NUL; a byte soup is not a report), and says where it is broken.
+func checkText(b []byte) error {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return fmt.Errorf("%w: NUL byte at offset %d", errBadText, i)
+	}
+	if !utf8.Valid(b) {
+		i := 0
+		for i < len(b) {
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+		}
+		return fmt.Errorf("%w: invalid UTF-8 at offset %d", errBadText, i)
+	}
+	return nil
 }
 
 func parsePosition(lat, lon string) (*dispatch.Position, error) {
@@ -271,17 +324,21 @@ type reportJSON struct {
 func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
 		return dispatch.ReportView{}, false
 	}
 	v, err := s.disp.GetReport(c.Request.Context(), id)
+	if errors.Is(err, dispatch.ErrNotFound) {
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
+		return dispatch.ReportView{}, false
+	}
 	if err != nil {
 		s.fail(c, err)
 		return dispatch.ReportView{}, false
 	}
 	tok := token(c)
 	if !tok.Has(dispatch.RoleDispatcher) && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "no report with this id")
+		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
 		return dispatch.ReportView{}, false
 	}
 	return v, true

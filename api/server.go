@@ -13,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/slots"
@@ -36,6 +35,7 @@ type Dispatch interface {
 	ListIncidents(ctx context.Context, f dispatch.IncidentFilter) (dispatch.IncidentPage, error)
 	IncidentDetail(ctx context.Context, ref string) (dispatch.IncidentDetail, error)
 	IncidentStats(ctx context.Context, by string, since time.Time, scope []string) (dispatch.Stats, error)
+	Merge(ctx context.Context, cmd dispatch.MergeCommand) (dispatch.CommandResult, error)
 	Ping(ctx context.Context) error
 	// DiscardObjects deletes objects of a request that did not commit,
 	// retrying through the job queue if the store refuses now.
@@ -70,6 +70,10 @@ type Config struct {
 	// XMPPRooms reports team rooms not ready yet and rooms the gateway
 	// does not post into (room → reason), for /readyz. nil = not checked.
 	XMPPRooms func() (pending []string, problems map[string]string)
+	// MetricsElsewhere: /metrics is served on a separate listener
+	// (MetricsHandler) and not by the API. Otherwise the API serves it to
+	// tokens with the "metrics" or "dispatcher" role only.
+	MetricsElsewhere bool
 	// Registry receives the HTTP metrics; nil = a new registry.
 	Registry *prometheus.Registry
 	// UploadsPerToken caps the concurrent file uploads of one token; a slot
@@ -156,7 +160,9 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+	if !s.cfg.MetricsElsewhere {
+		r.GET("/metrics", s.metricsAuth, gin.WrapH(s.MetricsHandler()))
+	}
 	r.GET("/api/v1/openapi.json", s.openAPIHandler())
 
 	for _, m := range s.cfg.Mount {
@@ -179,6 +185,7 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/incidents/:case/reject", s.incidentCommand("reject"))
 	v1.POST("/incidents/:case/reply", s.incidentCommand("reply"))
 	v1.POST("/incidents/:case/unmerge", s.incidentCommand("unmerge"))
+	v1.POST("/incidents/:case/merge", s.mergeIncident)
 	return r
 }
 

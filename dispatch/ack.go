@@ -97,17 +97,16 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		now := s.now()
 		to := StateAcknowledged
 		roomKey, reporterKey := "taken_room", "taken_reporter"
-		q := `UPDATE incidents SET state = 'acknowledged', owner = $2, acknowledged_at = $3, updated_at = $3 WHERE id = $1`
+		set := `, owner = $5, acknowledged_at = $3`
 		if cmd.Action == ActionResolve {
 			to = StateResolved
 			roomKey, reporterKey = "resolved_room", "resolved_reporter"
-			q = `UPDATE incidents SET state = 'resolved', owner = coalesce(owner, $2), resolved_at = $3, updated_at = $3 WHERE id = $1`
+			set = `, owner = coalesce(owner, $5), resolved_at = $3`
 		}
-		if _, err := tx.Exec(ctx, q, inc.ID, cmd.Actor, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, inc.State, to, now, set, cmd.Actor); err != nil {
 			return fmt.Errorf("update incident: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, string(cmd.Action), cmd.Actor, cmd.Via, inc.State, to,
-			map[string]any{"room": cmd.Room}); err != nil {
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: string(cmd.Action), Actor: cmd.Actor, Via: cmd.Via, From: inc.State, To: to, Detail: map[string]any{"room": cmd.Room}}); err != nil {
 			return err
 		}
 		res.Outcome = OutcomeApplied
@@ -191,33 +190,30 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 		if _, err := tx.Exec(ctx, `UPDATE incidents SET owner = $2, updated_at = $3 WHERE id = $1`, inc.ID, owner, now); err != nil {
 			return res, fmt.Errorf("update incident: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, string(ActionTake), cmd.Actor, cmd.Via, inc.State, inc.State, detail); err != nil {
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: string(ActionTake), Actor: cmd.Actor, Via: cmd.Via, From: inc.State, To: inc.State, Detail: detail}); err != nil {
 			return res, err
 		}
 		res.Incident.Owner = owner
 		body := T(lang, "taken_first_room", inc.CaseNumber, cmd.Actor, caseSeq(inc.CaseNumber))
-		if err := s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, body); err != nil {
-			return res, err
-		}
-		if n > 1 {
-			return res, nil
-		}
-		_, err := s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
-			return T(reportLang, "taken_reporter", inc.CaseNumber, team.Name)
-		})
-		return res, err
+		// The reporter hears "wird jetzt bearbeitet" only once the last
+		// confirmation is given.
+		return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, body)
 	}
 	owner := cmp.Or(inc.Owner, cmd.Actor)
-	if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'acknowledged', owner = $2, acknowledged_at = $3, updated_at = $3 WHERE id = $1`,
-		inc.ID, owner, now); err != nil {
+	if _, err := setState(ctx, tx, inc.ID, inc.State, StateAcknowledged, now, `, owner = $5, acknowledged_at = $3`, owner); err != nil {
 		return res, fmt.Errorf("update incident: %w", err)
 	}
 	detail["owner"] = owner
-	if err := insertEvent(ctx, tx, inc.ID, now, "confirm", cmd.Actor, cmd.Via, inc.State, StateAcknowledged, detail); err != nil {
+	if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "confirm", Actor: cmd.Actor, Via: cmd.Via, From: inc.State, To: StateAcknowledged, Detail: detail}); err != nil {
 		return res, err
 	}
 	res.Incident.State, res.Incident.Owner = StateAcknowledged, owner
 	if err := s.scheduleAckTimeout(ctx, tx, inc, now); err != nil {
+		return res, err
+	}
+	if _, err := s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
+		return T(reportLang, "taken_reporter", inc.CaseNumber, team.Name)
+	}); err != nil {
 		return res, err
 	}
 	return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, T(lang, "confirmed_room", inc.CaseNumber, cmd.Actor, owner))

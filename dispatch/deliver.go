@@ -125,17 +125,16 @@ func (s *Service) recordRoomPost(ctx context.Context, tx pgx.Tx, a roomPostArgs,
 	if tag.RowsAffected() == 0 {
 		return nil // recorded by another attempt
 	}
-	tag, err = tx.Exec(ctx, `UPDATE incidents SET state = 'routed', updated_at = $2 WHERE id = $1 AND state = 'received'`,
-		a.IncidentID, now)
+	moved, err := setState(ctx, tx, a.IncidentID, StateReceived, StateRouted, now, "")
 	if err != nil {
 		return fmt.Errorf("mark routed: %w", err)
 	}
 	from := State("")
 	to := State("")
-	if tag.RowsAffected() == 1 {
+	if moved {
 		from, to = StateReceived, StateRouted
 	}
-	return insertEvent(ctx, tx, a.IncidentID, now, "posted", "fieldgate", "xmpp", from, to, map[string]any{"room": a.Room})
+	return insertEvent(ctx, tx, a.IncidentID, Event{At: now, Kind: "posted", Actor: "fieldgate", Via: "xmpp", From: from, To: to, Detail: map[string]any{"room": a.Room}})
 }
 
 type chatWorker struct {

@@ -18,7 +18,11 @@ const (
 // RecordDelivery files a receipt or read marker for a 1:1 alert as audit
 // evidence that the person's device got (or showed) it. It never counts as
 // taking the incident: that is always an explicit act. Message ids that
-// are not ours are ignored.
+// are not ours are ignored, and so is evidence from anybody who was not
+// alerted about that incident (from is compared as a bare JID with the
+// alert targets) and a second receipt or marker of the same kind for the
+// same message: evidence cannot be forged or flooded into the audit trail.
+// Rate limiting per sender is the XMPP edge's job.
 func (s *Service) RecordDelivery(ctx context.Context, messageID, from, kind string) error {
 	rest, ok := strings.CutPrefix(messageID, "fgi-")
 	if !ok || len(rest) < 36 {
@@ -32,13 +36,16 @@ func (s *Service) RecordDelivery(ctx context.Context, messageID, from, kind stri
 		return errorf(ErrInvalid, "unknown delivery kind %q", kind)
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incidents WHERE id = $1)`, incident).Scan(&exists); err != nil {
-			return fmt.Errorf("check incident: %w", err)
+		var alerted, seen bool
+		if err := tx.QueryRow(ctx, `SELECT
+				EXISTS (SELECT 1 FROM incident_alerts WHERE incident_id = $1 AND kind = 'person' AND target = $2),
+				EXISTS (SELECT 1 FROM incident_events WHERE incident_id = $1 AND kind = $3 AND detail->>'message' = $4)`,
+			incident, strings.ToLower(from), kind, messageID).Scan(&alerted, &seen); err != nil {
+			return fmt.Errorf("check alert: %w", err)
 		}
-		if !exists {
+		if !alerted || seen {
 			return nil
 		}
-		return insertEvent(ctx, tx, incident, s.now(), kind, from, "xmpp", "", "", map[string]any{"message": messageID})
+		return insertEvent(ctx, tx, incident, Event{At: s.now(), Kind: kind, Actor: from, Via: "xmpp", Detail: map[string]any{"message": messageID}})
 	})
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // TestRecordDelivery: receipts and read markers for an alert are filed as
-// evidence on its incident, never as a take; foreign ids are ignored.
+// evidence on its incident, never as a take, once per message and kind and
+// only from the person alerted; foreign ids and forged evidence are ignored.
 func TestRecordDelivery(t *testing.T) {
 	pool := testsvc.Pool(t)
 	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: &recorder{}, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
@@ -20,16 +21,24 @@ func TestRecordDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// carla was alerted 1:1 about the incident (as escalation records it).
+	if _, err := pool.Exec(ctx, `INSERT INTO incident_alerts (incident_id, target, kind, level, at) VALUES ($1, 'carla@stadt.localhost', 'person', 1, now())`, r.IncidentID); err != nil {
+		t.Fatal(err)
+	}
 	id := fmt.Sprintf("fgi-%s-17", r.IncidentID)
-	for _, c := range []struct{ id, kind string }{
-		{id, dispatch.DeliveryReceived},
-		{id, dispatch.DeliveryDisplayed},
-		{"fg-17", dispatch.DeliveryReceived},                                      // not about an incident
-		{"somebody-elses-id", dispatch.DeliveryReceived},                          // not ours
-		{"fgi-00000000-0000-0000-0000-000000000000-1", dispatch.DeliveryReceived}, // no such incident
+	for _, c := range []struct{ id, from, kind string }{
+		{id, "carla@stadt.localhost", dispatch.DeliveryReceived},
+		{id, "Carla@Stadt.Localhost", dispatch.DeliveryDisplayed},
+		{id, "carla@stadt.localhost", dispatch.DeliveryReceived},                     // a repeat: deduplicated
+		{id, "mallory@stadt.localhost", dispatch.DeliveryReceived},                   // not alerted: forged
+		{id, "mallory@stadt.localhost", dispatch.DeliveryDisplayed},                  // not alerted: forged
+		{"fg-17", "carla@stadt.localhost", dispatch.DeliveryReceived},                // not about an incident
+		{"somebody-elses-id", "carla@stadt.localhost", dispatch.DeliveryReceived},    // not ours
+		{"fgi-00000000-0000-0000-0000-000000000000-1", "carla@stadt.localhost", "x"}, // no such incident
+		{"fgi-00000000-0000-0000-0000-000000000000-1", "carla@stadt.localhost", dispatch.DeliveryReceived},
 	} {
-		if err := svc.RecordDelivery(ctx, c.id, "carla@stadt.localhost", c.kind); err != nil {
-			t.Fatalf("RecordDelivery(%s): %v", c.id, err)
+		if err := svc.RecordDelivery(ctx, c.id, c.from, c.kind); err != nil && c.kind != "x" {
+			t.Fatalf("RecordDelivery(%s, %s): %v", c.id, c.from, err)
 		}
 	}
 	v, err := svc.GetReport(ctx, r.ReportID)

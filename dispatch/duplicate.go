@@ -83,29 +83,27 @@ func (s *Service) mergeDuplicate(ctx context.Context, tx pgx.Tx, rep Report, pos
 	if !orig.State.Open() {
 		return false, nil // closed while we looked
 	}
-	var caseNumber string
-	if err := tx.QueryRow(ctx, `
-		UPDATE incidents SET state = 'merged', merged_into = $2, team = $3, priority = $4, policy = $5, rule = $6,
-		       district = $7, category = $8, updated_at = $9
-		WHERE id = $1 RETURNING case_number`,
-		rep.IncidentID, orig.ID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now).Scan(&caseNumber); err != nil {
+	caseNumber := rep.CaseNumber
+	if _, err := setState(ctx, tx, rep.IncidentID, StateReceived, StateMerged, now,
+		`, merged_into = $5, team = $6, priority = $7, policy = $8, rule = $9, district = $10, category = $11`,
+		orig.ID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category); err != nil {
 		return false, fmt.Errorf("merge incident: %w", err)
 	}
 	dist := int(math.Round(bestDist))
-	if err := insertEvent(ctx, tx, rep.IncidentID, now, "merged", "fieldgate", "rules", StateReceived, StateMerged, map[string]any{
+	if err := insertEvent(ctx, tx, rep.IncidentID, Event{At: now, Kind: "merged", Actor: "fieldgate", Via: "rules", From: StateReceived, To: StateMerged, Detail: map[string]any{
 		"into": orig.CaseNumber, "distance_m": dist, "team": team.ID, "rule": dec.Rule, "category": category,
-	}); err != nil {
+	}}); err != nil {
 		return false, err
 	}
-	if err := insertEvent(ctx, tx, orig.ID, now, "duplicate_added", "fieldgate", "rules", "", "", map[string]any{
+	if err := insertEvent(ctx, tx, orig.ID, Event{At: now, Kind: "duplicate_added", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
 		"case": caseNumber, "distance_m": dist,
-	}); err != nil {
+	}}); err != nil {
 		return false, err
 	}
 	rs := s.rules.Current()
 	if ot, ok := rs.Team(orig.Team); ok && ot.Room != "" {
 		lang := cmp.Or(ot.Language, "de")
-		text := shorten(strings.TrimSpace(rep.Text), 300)
+		text := QuoteUserText(shorten(strings.TrimSpace(rep.Text), 300))
 		if err := s.enqueueRoomPost(ctx, tx, orig.ID, ot.Room, T(lang, "dup_room", orig.CaseNumber, caseNumber, dist, text)); err != nil {
 			return false, err
 		}
@@ -154,16 +152,13 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 			return fmt.Errorf("load merge target: %w", err)
 		}
 		now := s.now()
-		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'received', merged_into = NULL, updated_at = $2 WHERE id = $1`,
-			inc.ID, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, StateMerged, StateReceived, now, `, merged_into = NULL`); err != nil {
 			return fmt.Errorf("unmerge: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, "unmerged", cmd.Actor, cmd.Via, StateMerged, StateReceived,
-			map[string]any{"from": origCase}); err != nil {
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "unmerged", Actor: cmd.Actor, Via: cmd.Via, From: StateMerged, To: StateReceived, Detail: map[string]any{"from": origCase}}); err != nil {
 			return err
 		}
-		if err := insertEvent(ctx, tx, origID, now, "duplicate_removed", cmd.Actor, cmd.Via, "", "",
-			map[string]any{"case": inc.CaseNumber}); err != nil {
+		if err := insertEvent(ctx, tx, origID, Event{At: now, Kind: "duplicate_removed", Actor: cmd.Actor, Via: cmd.Via, Detail: map[string]any{"case": inc.CaseNumber}}); err != nil {
 			return err
 		}
 		if team.Room != "" {

@@ -172,14 +172,13 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'escalated', escalation_level = $2, updated_at = $3 WHERE id = $1`,
-			inc.ID, a.Level+1, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, inc.State, StateEscalated, now, `, escalation_level = $5`, a.Level+1); err != nil {
 			return fmt.Errorf("mark escalated: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, "escalated", "fieldgate", "escalation", inc.State, StateEscalated, map[string]any{
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "escalated", Actor: "fieldgate", Via: "escalation", From: inc.State, To: StateEscalated, Detail: map[string]any{
 			"level": a.Level + 1, "repeat": a.Repeat, "round": a.Round, "policy": pol.Name, "targets": targets,
 			"due": job.ScheduledAt.UTC(), "late_ms": now.Sub(job.ScheduledAt).Milliseconds(),
-		}); err != nil {
+		}}); err != nil {
 			return err
 		}
 		if next, at, ok := nextStep(pol, a, origin); ok {
@@ -455,13 +454,10 @@ func (s *Service) ackTimeout(ctx context.Context, job *river.Job[ackTimeoutArgs]
 		if inc.AcknowledgedAt != nil {
 			held = now.Sub(*inc.AcknowledgedAt)
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE incidents SET state = 'routed', owner = NULL, acknowledged_at = NULL, updated_at = $2 WHERE id = $1`,
-			inc.ID, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, StateAcknowledged, StateRouted, now, `, owner = NULL, acknowledged_at = NULL`); err != nil {
 			return fmt.Errorf("release incident: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, "ack_timeout", "fieldgate", "escalation", StateAcknowledged, StateRouted,
-			map[string]any{"owner": inc.Owner, "held_s": int(held.Seconds()), "round": a.Round}); err != nil {
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "ack_timeout", Actor: "fieldgate", Via: "escalation", From: StateAcknowledged, To: StateRouted, Detail: map[string]any{"owner": inc.Owner, "held_s": int(held.Seconds()), "round": a.Round}}); err != nil {
 			return err
 		}
 		if team.Room != "" {

@@ -187,7 +187,15 @@ func chatsTo(chats []dispatch.ChatMessage, to, contains string) int {
 func TestEscalationLevels(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
+	// The service's clock runs an hour behind: every step of the policy
+	// (1 s … 3 s after the incident) is already due when it is scheduled,
+	// so the chain runs at the queue's pace without waiting on real time.
+	// The order of the steps is what is tested here; when each is due is
+	// nextStep's test (plan_test.go), and TestAckTimeoutReescalates and
+	// TestEscalationOnCallFromCalendar still run on real time.
+	behind := func() time.Time { return time.Now().Add(-time.Hour) }
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t),
+		Config: dispatch.Config{Now: behind}})
 	start(t, svc)
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: "api", Address: "tiefbau", Sender: "token:app", Text: "Ampel ausgefallen",
@@ -196,7 +204,7 @@ func TestEscalationLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	sched, _ := lifecycleEngine(t, lifecycleRulesFile(t)).Current().Schedule("bereitschaft")
-	ans, ok := oncall.At(sched, nil, time.Now())
+	ans, ok := oncall.At(sched, nil, behind())
 	oncall := ans.Person
 	if !ok {
 		t.Fatal("nobody on call in the test schedule")

@@ -103,7 +103,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	if why.DistanceM > 0 {
 		detail["distance_m"] = int(why.DistanceM)
 	}
-	if err := insertEvent(ctx, tx, rec.IncidentID, now, "received", in.Sender, in.Channel, "", StateReceived, detail); err != nil {
+	if err := insertEvent(ctx, tx, rec.IncidentID, Event{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: detail}); err != nil {
 		return err
 	}
 	if prev != "" {
@@ -166,9 +166,9 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	if err := s.insertReport(ctx, tx, in, now, rec, "followup"); err != nil {
 		return false, g, "", err
 	}
-	if err := insertEvent(ctx, tx, id, now, "grouped", in.Sender, in.Channel, "", "", map[string]any{
+	if err := insertEvent(ctx, tx, id, Event{At: now, Kind: "grouped", Actor: in.Sender, Via: in.Channel, Detail: map[string]any{
 		"reason": g.Reason, "report": rec.ReportID.String(), "media": len(in.Media), "position_source": in.PositionSource,
-	}); err != nil {
+	}}); err != nil {
 		return false, g, "", err
 	}
 	return true, g, caseNumber, s.enqueueProcessing(ctx, tx, rec.ReportID, now)
@@ -229,6 +229,11 @@ var errReplay = errors.New("idempotency key already used")
 
 func (s *Service) validate(in *NewReport) error {
 	in.Address = strings.ToLower(strings.TrimSpace(in.Address))
+	if local, _, ok := strings.Cut(in.Address, "@"); ok {
+		// The full address ("tiefbau@reports.stadt.example") names the same
+		// function address, as in `fieldgate rules explain`.
+		in.Address = local
+	}
 	if in.Address == "" {
 		return errorf(ErrInvalid, "missing function address (field 'to')")
 	}
@@ -337,7 +342,10 @@ func (s *Service) findByIdempotencyKey(ctx context.Context, q querier, in NewRep
 	return r, nil
 }
 
-func insertEvent(ctx context.Context, tx pgx.Tx, incident uuid.UUID, at any, kind, actor, via string, from, to State, detail map[string]any) error {
+// insertEvent appends e to the incident's audit trail. Empty From/To
+// mean "no state change" (stored as NULL).
+func insertEvent(ctx context.Context, tx pgx.Tx, incident uuid.UUID, e Event) error {
+	detail := e.Detail
 	if detail == nil {
 		detail = map[string]any{}
 	}
@@ -346,17 +354,17 @@ func insertEvent(ctx context.Context, tx pgx.Tx, incident uuid.UUID, at any, kin
 		return fmt.Errorf("encode event detail: %w", err)
 	}
 	var fromS, toS *string
-	if from != "" {
-		f := string(from)
+	if e.From != "" {
+		f := string(e.From)
 		fromS = &f
 	}
-	if to != "" {
-		t := string(to)
+	if e.To != "" {
+		t := string(e.To)
 		toS = &t
 	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO incident_events (incident_id, at, kind, actor, via, from_state, to_state, detail)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, incident, at, kind, actor, via, fromS, toS, d); err != nil {
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, incident, e.At, e.Kind, e.Actor, e.Via, fromS, toS, d); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
 	return nil

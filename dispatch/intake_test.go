@@ -178,3 +178,55 @@ func TestPartAfterTakeOpensNewCase(t *testing.T) {
 		return false
 	})
 }
+
+// TestTwoPersonRuleAnnouncedAndReporterTold: the post announces the
+// two-person rule, and the reporter hears "wird jetzt bearbeitet" only
+// after the second confirmation.
+func TestTwoPersonRuleAnnouncedAndReporterTold(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Rules: confirmRules})
+	start(t, svc)
+	w := sender{t, svc, "streife1@stadt.localhost", "kinder"}
+	r := w.send("k1", "Kind allein in der Wohnung", nil)
+	waitFor(t, "the post", func() bool {
+		p, _ := rec.snapshot()
+		return postsTo(p, kinderRoom, "Zwei-Personen-Regel: 2 Bestätigungen") == 1
+	})
+	told := func() int {
+		_, c := rec.snapshot()
+		n := 0
+		for _, m := range c {
+			if strings.Contains(m.Body, r.CaseNumber+" wird jetzt von") {
+				n++
+			}
+		}
+		return n
+	}
+	if _, err := take(svc, r.CaseNumber, "anna@stadt.localhost", kinderRoom); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first confirmation", func() bool { p, _ := rec.snapshot(); return postsTo(p, kinderRoom, "zweite Bestätigung nötig") == 1 })
+	if n := told(); n != 0 {
+		t.Fatalf("the reporter was told it is being handled after the first of two confirmations (%d)", n)
+	}
+	if _, err := take(svc, r.CaseNumber, "ben@stadt.localhost", kinderRoom); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reporter's status after the second confirmation", func() bool { return told() == 1 })
+}
+
+// TestFullFunctionAddress: the API accepts "tiefbau@reports.…" as well as "tiefbau".
+func TestFullFunctionAddress(t *testing.T) {
+	pool := testsvc.Pool(t)
+	svc := newTestService(t, testServiceOptions{Pool: pool})
+	r, err := svc.Intake(context.Background(), dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "Tiefbau@reports.stadt.localhost",
+		Sender: "token:app", Text: "Schlagloch", Position: &dispatch.Position{Lat: 51.025, Lon: 7.59194}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := svc.GetReport(context.Background(), r.ReportID)
+	if err != nil || v.Report.Address != "tiefbau" {
+		t.Fatalf("stored address %q (%v), want tiefbau", v.Report.Address, err)
+	}
+}

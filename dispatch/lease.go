@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // A job that was running when its process died stays "running" in the
@@ -18,6 +21,64 @@ import (
 // been renewed without a gap for a whole LeaseTTL hands the running jobs
 // of an expired lease back to the queue; the queue's own rescue stays as
 // the backstop.
+
+// A job can also be left "running" under a live process: when the
+// database went away while the job ran (a restart, a failover), the
+// queue's completion of the finished job is lost. The process knows which
+// jobs it really has in hand (jobsInHand, a queue hook); running jobs in
+// the database under its own id that it does not have are handed back.
+
+// jobsInHand tracks the jobs this process is working, and those it
+// finished recently (their completion may still be on its way).
+type jobsInHand struct {
+	river.HookDefaults
+	mu      sync.Mutex
+	running map[int64]bool
+	ended   map[int64]time.Time
+}
+
+var (
+	_ rivertype.HookWorkBegin = (*jobsInHand)(nil)
+	_ rivertype.HookWorkEnd   = (*jobsInHand)(nil)
+)
+
+func newJobsInHand() *jobsInHand {
+	return &jobsInHand{running: map[int64]bool{}, ended: map[int64]time.Time{}}
+}
+
+func (h *jobsInHand) WorkBegin(_ context.Context, job *rivertype.JobRow) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.running[job.ID] = true
+	return nil
+}
+
+func (h *jobsInHand) WorkEnd(_ context.Context, job *rivertype.JobRow, err error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.running, job.ID)
+	h.ended[job.ID] = time.Now()
+	return err
+}
+
+// lost returns those of ids that this process neither works nor finished
+// within grace, and forgets finishes older than grace.
+func (h *jobsInHand) lost(ids []int64, grace time.Duration) []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, at := range h.ended {
+		if time.Since(at) > grace {
+			delete(h.ended, id)
+		}
+	}
+	var out []int64
+	for _, id := range ids {
+		if _, ended := h.ended[id]; !h.running[id] && !ended {
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 // leaseLoop renews this process's lease and reclaims the jobs of expired
 // leases until ctx ends, then marks the lease expired so that survivors
@@ -65,6 +126,9 @@ func (s *Service) leaseLoop(ctx context.Context) {
 				if time.Since(healthySince) >= ttl {
 					if err := s.reclaimExpired(ctx, conn, id); err != nil && ctx.Err() == nil {
 						s.log.WarnContext(ctx, "reclaiming jobs of dead workers failed", "err", err)
+					}
+					if err := s.reclaimLost(ctx, conn, id); err != nil && ctx.Err() == nil {
+						s.log.WarnContext(ctx, "reclaiming jobs whose completion was lost failed", "err", err)
 					}
 				}
 			}
@@ -145,6 +209,54 @@ func (s *Service) reclaimExpired(ctx context.Context, conn *pgx.Conn, self strin
 		AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.state = 'running'
 			AND j.attempted_by[array_upper(j.attempted_by, 1)] = l.client_id)`); err != nil {
 		return fmt.Errorf("forget old leases: %w", err)
+	}
+	return nil
+}
+
+// reclaimLost hands back jobs "running" under this process's own id for
+// longer than the lease TTL that it does not have in hand: their worker
+// finished, but the queue never heard (the database was away).
+func (s *Service) reclaimLost(ctx context.Context, conn *pgx.Conn, self string) error {
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.LeaseTTL)
+	defer cancel()
+	rows, err := conn.Query(rctx, `SELECT id FROM river_job WHERE state = 'running'
+		AND attempted_by[array_upper(attempted_by, 1)] = $1 AND attempted_at < now() - make_interval(secs => $2)`,
+		self, s.cfg.LeaseTTL.Seconds())
+	if err != nil {
+		return fmt.Errorf("find lost jobs: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("find lost jobs: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find lost jobs: %w", err)
+	}
+	lost := s.inHand.lost(ids, s.cfg.LeaseTTL)
+	if len(lost) == 0 {
+		return nil
+	}
+	tag, err := conn.Exec(rctx, `
+		UPDATE river_job j SET
+			state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded'::river_job_state ELSE 'available'::river_job_state END,
+			finalized_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+			scheduled_at = now(),
+			errors = array_append(coalesce(j.errors, '{}'::jsonb[]), jsonb_build_object(
+				'at', now(), 'attempt', j.attempt, 'trace', '',
+				'error', 'reclaimed: finished or abandoned by its worker, but never completed in the queue'))
+		WHERE j.id = ANY($1) AND j.state = 'running' AND j.attempted_by[array_upper(j.attempted_by, 1)] = $2`, lost, self)
+	if err != nil {
+		return fmt.Errorf("reclaim lost jobs: %w", err)
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		s.log.WarnContext(ctx, "jobs whose completion was lost handed back to the queue", "jobs", n)
+		s.metric.reclaimed.WithLabelValues("lost_completion").Add(float64(n))
 	}
 	return nil
 }

@@ -218,3 +218,40 @@ func TestChangeFeedDeliversCommittedChangesByScope(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+func TestMergeByHandAndUnmerge(t *testing.T) {
+	pool := testsvc.Pool(t)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Config: dispatch.Config{AssemblyWindow: 300 * time.Millisecond}})
+	start(t, svc)
+	ctx := context.Background()
+	a := fileReport(t, svc, "tiefbau", "Schlagloch Nr. 3", 51.04, 7.58)
+	b := fileReport(t, svc, "tiefbau", "Loch in der Straße bei Nr. 3", 51.041, 7.582)
+	if _, err := svc.Merge(ctx, dispatch.MergeCommand{Ref: b.CaseNumber, Into: a.CaseNumber, Actor: "token:d", Via: "api"}); !errors.Is(err, dispatch.ErrForbidden) {
+		t.Errorf("merge without the dispatcher role: %v", err)
+	}
+	if _, err := svc.Merge(ctx, dispatch.MergeCommand{Ref: a.CaseNumber, Into: a.CaseNumber, Actor: "token:d", Via: "api", Dispatcher: true}); !errors.Is(err, dispatch.ErrConflict) {
+		t.Errorf("merge into itself: %v", err)
+	}
+	res, err := svc.Merge(ctx, dispatch.MergeCommand{Ref: b.CaseNumber, Into: a.CaseNumber, Actor: "token:d", Via: "api", Dispatcher: true})
+	if err != nil || res.Incident.State != dispatch.StateMerged {
+		t.Fatalf("merge: %+v %v", res, err)
+	}
+	da, err := svc.IncidentDetail(ctx, a.CaseNumber)
+	if err != nil || fmt.Sprint(da.Duplicates) != fmt.Sprint([]string{b.CaseNumber}) {
+		t.Errorf("duplicates of %s: %v %v", a.CaseNumber, da.Duplicates, err)
+	}
+	open, _ := svc.ListIncidents(ctx, dispatch.IncidentFilter{})
+	if fmt.Sprint(cases(open)) != fmt.Sprint([]string{a.CaseNumber}) {
+		t.Errorf("open after merge: %v", cases(open))
+	}
+	if _, err := svc.Merge(ctx, dispatch.MergeCommand{Ref: a.CaseNumber, Into: b.CaseNumber, Actor: "token:d", Via: "api", Dispatcher: true}); !errors.Is(err, dispatch.ErrConflict) {
+		t.Errorf("merge into a merged case: %v", err)
+	}
+	if _, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: b.CaseNumber, Actor: "token:d", Via: "api", Dispatcher: true}); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := svc.IncidentDetail(ctx, b.CaseNumber)
+	if !db.State.Open() || db.MergedInto != "" {
+		t.Errorf("after unmerge: state %s merged into %q", db.State, db.MergedInto)
+	}
+}

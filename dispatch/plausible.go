@@ -79,7 +79,7 @@ func recordFlags(ctx context.Context, tx pgx.Tx, incident uuid.UUID, now time.Ti
 				d["other_case"] = f.Other
 			}
 		}
-		if err := insertEvent(ctx, tx, incident, now, "plausibility", "fieldgate", "rules", "", "", d); err != nil {
+		if err := insertEvent(ctx, tx, incident, Event{At: now, Kind: "plausibility", Actor: "fieldgate", Via: "rules", Detail: d}); err != nil {
 			return err
 		}
 	}

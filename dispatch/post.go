@@ -60,7 +60,7 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 	}
 	b.WriteString("\n")
 	for _, rep := range reps {
-		if t := strings.TrimSpace(rep.Text); t != "" {
+		if t := QuoteUserText(rep.Text); t != "" {
 			b.WriteString(t)
 			b.WriteString("\n")
 		}
@@ -276,7 +276,6 @@ func (s *Service) correctPost(ctx context.Context, a roomCorrectArgs) error {
 			VALUES ($1,$2,$3,$4,$5,$6)`, post.OriginID, a.IncidentID, a.Room, stanzaID, now, origin); err != nil {
 			return fmt.Errorf("record correction: %w", err)
 		}
-		return insertEvent(ctx, tx, a.IncidentID, now, "post_corrected", "fieldgate", "xmpp", "", "",
-			map[string]any{"room": a.Room, "report": a.ReportID.String()})
+		return insertEvent(ctx, tx, a.IncidentID, Event{At: now, Kind: "post_corrected", Actor: "fieldgate", Via: "xmpp", Detail: map[string]any{"room": a.Room, "report": a.ReportID.String()}})
 	})
 }

@@ -91,10 +91,10 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 			WHERE id = $1`, rep.IncidentID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now); err != nil {
 			return fmt.Errorf("update incident: %w", err)
 		}
-		if err := insertEvent(ctx, tx, rep.IncidentID, now, "routed", "fieldgate", "rules", "", "", map[string]any{
+		if err := insertEvent(ctx, tx, rep.IncidentID, Event{At: now, Kind: "routed", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
 			"team": team.ID, "rule": dec.Rule, "priority": priority, "district": dec.District,
 			"rules_version": rs.Version(), "position_source": source,
-		}); err != nil {
+		}}); err != nil {
 			return err
 		}
 		for _, room := range postRooms(rs, team, dec) {
@@ -113,10 +113,10 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 			// Routed by the rules that need no position, posted, and the
 			// sender is asked; a location sent later completes it.
 			msg += "\n" + T(rep.Language, "need_location", rep.CaseNumber)
-			if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'needs_location' WHERE id = $1 AND state = 'received'`, rep.IncidentID); err != nil {
+			if _, err := setState(ctx, tx, rep.IncidentID, StateReceived, StateNeedsLocation, now, ""); err != nil {
 				return fmt.Errorf("mark needs location: %w", err)
 			}
-			if err := insertEvent(ctx, tx, rep.IncidentID, now, "location_requested", "fieldgate", "xmpp", StateReceived, StateNeedsLocation, nil); err != nil {
+			if err := insertEvent(ctx, tx, rep.IncidentID, Event{At: now, Kind: "location_requested", Actor: "fieldgate", Via: "xmpp", From: StateReceived, To: StateNeedsLocation}); err != nil {
 				return err
 			}
 		}
@@ -274,14 +274,14 @@ func (s *Service) splitPart(ctx context.Context, tx pgx.Tx, rep Report, from Inc
 		detail["distance_m"] = int(g.DistanceM)
 	}
 	detail["to_case"] = caseNumber
-	if err := insertEvent(ctx, tx, from.ID, now, "part_split", "fieldgate", "rules", "", "", detail); err != nil {
+	if err := insertEvent(ctx, tx, from.ID, Event{At: now, Kind: "part_split", Actor: "fieldgate", Via: "rules", Detail: detail}); err != nil {
 		return err
 	}
 	detail = map[string]any{"address": rep.Address, "media": len(rep.Media), "grouping": g.Reason, "not_joined": from.CaseNumber}
 	if g.DistanceM > 0 {
 		detail["distance_m"] = int(g.DistanceM)
 	}
-	if err := insertEvent(ctx, tx, id, now, "received", rep.Sender, rep.Channel, "", StateReceived, detail); err != nil {
+	if err := insertEvent(ctx, tx, id, Event{At: now, Kind: "received", Actor: rep.Sender, Via: rep.Channel, To: StateReceived, Detail: detail}); err != nil {
 		return err
 	}
 	if g.Reason == ReasonFarPosition {
@@ -329,13 +329,12 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 	}
 	from, to := State(""), State("")
 	if inc.State == StateNeedsLocation {
-		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'routed', updated_at = $2 WHERE id = $1`, inc.ID, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, StateNeedsLocation, StateRouted, now, ""); err != nil {
 			return fmt.Errorf("leave needs location: %w", err)
 		}
 		from, to = StateNeedsLocation, StateRouted
 	}
-	if err := insertEvent(ctx, tx, inc.ID, now, "location_received", part.Sender, part.Channel, from, to,
-		map[string]any{"source": source, "report": part.ID.String()}); err != nil {
+	if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "location_received", Actor: part.Sender, Via: part.Channel, From: from, To: to, Detail: map[string]any{"source": source, "report": part.ID.String()}}); err != nil {
 		return err
 	}
 	rs := s.rules.Current()
@@ -365,9 +364,9 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 		return fmt.Errorf("update district: %w", err)
 	}
 	if team.ID == inc.Team {
-		if err := insertEvent(ctx, tx, inc.ID, now, "rerouted", "fieldgate", "rules", "", "", map[string]any{
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "rerouted", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
 			"team": team.ID, "rule": dec.Rule, "district": dec.District, "rules_version": rs.Version(), "moved": false,
-		}); err != nil {
+		}}); err != nil {
 			return err
 		}
 		if err := s.enqueueCorrections(ctx, tx, inc.ID, part.ID); err != nil {
@@ -380,10 +379,10 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 		WHERE id = $1`, inc.ID, team.ID, priority, dec.Policy, now); err != nil {
 		return fmt.Errorf("move case: %w", err)
 	}
-	if err := insertEvent(ctx, tx, inc.ID, now, "rerouted", "fieldgate", "rules", "", "", map[string]any{
+	if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "rerouted", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
 		"from_team": inc.Team, "team": team.ID, "rule": dec.Rule, "district": dec.District,
 		"rules_version": rs.Version(), "moved": true,
-	}); err != nil {
+	}}); err != nil {
 		return err
 	}
 	for _, room := range postRooms(rs, team, dec) {

@@ -64,21 +64,19 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 			return errorf(ErrConflict, "%s", T(lang, "same_team", inc.CaseNumber, cmp.Or(nt.Name, nt.ID)))
 		}
 		newLang := cmp.Or(nt.Language, "de")
-		history, err := s.history(ctx, tx, inc)
+		history, err := s.history(ctx, tx, inc, newLang)
 		if err != nil {
 			return err
 		}
 		policy := cmp.Or(nt.Policy, inc.Policy)
 		now := s.now()
-		if _, err := tx.Exec(ctx, `
-			UPDATE incidents SET team = $2, policy = $3, state = 'routed', owner = NULL, acknowledged_at = NULL,
-			       escalation_level = 0, updated_at = $4
-			WHERE id = $1`, inc.ID, nt.ID, policy, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, inc.State, StateRouted, now,
+			`, team = $5, policy = $6, owner = NULL, acknowledged_at = NULL, escalation_level = 0`, nt.ID, policy); err != nil {
 			return fmt.Errorf("reassign: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, "reassigned", cmd.Actor, cmd.Via, inc.State, StateRouted, map[string]any{
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "reassigned", Actor: cmd.Actor, Via: cmd.Via, From: inc.State, To: StateRouted, Detail: map[string]any{
 			"from_team": inc.Team, "to_team": nt.ID, "reason": cmd.Reason, "previous_owner": inc.Owner,
-		}); err != nil {
+		}}); err != nil {
 			return err
 		}
 		reason := func(l string) string {
@@ -162,12 +160,10 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 			return nil
 		}
 		now := s.now()
-		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'rejected', reject_reason = $2, updated_at = $3 WHERE id = $1`,
-			inc.ID, reason, now); err != nil {
+		if _, err := setState(ctx, tx, inc.ID, inc.State, StateRejected, now, `, reject_reason = $5`, reason); err != nil {
 			return fmt.Errorf("reject: %w", err)
 		}
-		if err := insertEvent(ctx, tx, inc.ID, now, "rejected", cmd.Actor, cmd.Via, inc.State, StateRejected,
-			map[string]any{"reason": reason, "room": cmd.Room}); err != nil {
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "rejected", Actor: cmd.Actor, Via: cmd.Via, From: inc.State, To: StateRejected, Detail: map[string]any{"reason": reason, "room": cmd.Room}}); err != nil {
 			return err
 		}
 		if team.Room != "" {
@@ -233,7 +229,7 @@ func foldName(s string) (string, string) {
 
 // history renders an incident's audit trail for a team room: time, what
 // happened, and who, except reporters, whose JIDs the room never sees.
-func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident) (string, error) {
+func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident, lang string) (string, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT e.at, e.kind, e.actor, e.detail,
 		       EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = e.incident_id AND r.sender = e.actor)
@@ -251,7 +247,7 @@ func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident) (string,
 			return "", fmt.Errorf("scan history: %w", err)
 		}
 		_ = json.Unmarshal(d, &ev.Detail)
-		line := ev.At.In(s.cfg.TimeZone).Format("02.01. 15:04") + " " + ev.Kind
+		line := ev.At.In(s.cfg.TimeZone).Format("02.01. 15:04") + " " + EventName(lang, ev.Kind)
 		switch {
 		case reporter:
 		case ev.Actor != "" && ev.Actor != "fieldgate":

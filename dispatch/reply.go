@@ -112,9 +112,9 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 			return err
 		}
 		now := s.now()
-		if err := insertEvent(ctx, tx, inc.ID, now, "reply", cmd.Actor, cmd.Via, "", "", map[string]any{
+		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "reply", Actor: cmd.Actor, Via: cmd.Via, Detail: map[string]any{
 			"text": render(lang), "template": template, "xmpp_recipients": len(sent), "room": cmd.Room,
-		}); err != nil {
+		}}); err != nil {
 			return err
 		}
 		res = CommandResult{Incident: inc, Outcome: OutcomeApplied}

@@ -180,6 +180,8 @@ type Service struct {
 	leader     atomic.Bool
 	// stopLease ends the lease loop (lease.go) and waits for it.
 	stopLease func()
+	// inHand: the jobs this process is working (lease.go).
+	inHand *jobsInHand
 }
 
 // fetchCooldown is the shortest time between two fetches of one queue
@@ -230,6 +232,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		log:    cmp.Or(deps.Logger, slog.Default()),
 		cfg:    cfg,
 		metric: newMetrics(),
+		inHand: newJobsInHand(),
 	}
 	s.oncall = deps.OnCall
 	if s.oncall == nil {
@@ -264,7 +267,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		MaxAttempts:          25,
 		RetryPolicy:          retryPolicy{},
 		PeriodicJobs:         append(s.periodicJobs(), s.sweepJobs()...),
-		Hooks:                []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}},
+		Hooks:                []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}, s.inHand},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: job queue: %w", err)

@@ -84,6 +84,8 @@ var texts = map[string]map[string]string{
 		"unmerged_room":       "➖ %s ist doch kein Duplikat von %s und wird eigenständig bearbeitet.",
 		"unmerged_reporter":   "Ihre Meldung %s wird nun eigenständig bearbeitet.",
 		"unmerged_reply":      "%s wird wieder eigenständig bearbeitet.",
+		"merged_reply":        "%s wurde als Duplikat mit %s zusammengeführt.",
+		"merge_invalid":       "%s kann nicht mit %s zusammengeführt werden: beide müssen offen und verschieden sein.",
 		"reply_reporter":      "Antwort zu Ihrer Meldung %s (%s):\n%s",
 		"reply_room":          "✉️ Antwort zu %s an den Melder gesendet (%s).",
 		"reply_room_jids":     "✉️ Antwort zu %s an %s gesendet (%s).",
@@ -168,6 +170,8 @@ var texts = map[string]map[string]string{
 		"unmerged_room":           "➖ %s is not a duplicate of %s after all and is handled on its own.",
 		"unmerged_reporter":       "Your report %s is now handled on its own.",
 		"unmerged_reply":          "%s is handled on its own again.",
+		"merged_reply":            "%s was merged into %s as a duplicate.",
+		"merge_invalid":           "%s cannot be merged into %s: both must be open and different.",
 		"reply_reporter":          "Reply to your report %s (%s):\n%s",
 		"reply_room":              "✉️ Reply on %s sent to the reporter (%s).",
 		"reply_room_jids":         "✉️ Reply on %s sent to %s (%s).",
@@ -200,4 +204,41 @@ func notJoinedText(lang string, g grouping, prev, caseNumber string) string {
 		return T(lang, "not_joined_case_closed", prev, caseNumber)
 	}
 	return T(lang, "not_joined_case_taken", prev, caseNumber)
+}
+
+// eventNames are the audit trail's event kinds as people read them.
+var eventNames = map[string]map[string]string{
+	"de": {
+		"received": "eingegangen", "routed": "zugeordnet", "posted": "im Teamraum gemeldet",
+		"location_requested": "Standort angefragt", "location_received": "Standort erhalten",
+		"grouped": "Teil hinzugefügt", "part_split": "Teil abgetrennt", "rerouted": "nach Standort neu zugeordnet",
+		"plausibility": "Plausibilitätshinweis", "post_corrected": "Meldung im Teamraum ergänzt",
+		"take": "übernommen", "resolve": "erledigt", "confirm": "bestätigt", "escalated": "eskaliert",
+		"ack_timeout": "Übernahme abgelaufen", "reassigned": "weitergeleitet", "rejected": "abgelehnt",
+		"merged": "als Duplikat verbunden", "unmerged": "Duplikat getrennt", "duplicate_added": "+1 Meldung",
+		"duplicate_removed": "Duplikat entfernt", "reply": "Antwort an Melder", "room_post": "Nachricht im Teamraum",
+	},
+	"en": {
+		"received": "received", "routed": "routed", "posted": "posted in the team room",
+		"location_requested": "location requested", "location_received": "location received",
+		"grouped": "part added", "part_split": "part split off", "rerouted": "re-routed by location",
+		"plausibility": "plausibility note", "post_corrected": "team room post completed",
+		"take": "taken", "resolve": "resolved", "confirm": "confirmed", "escalated": "escalated",
+		"ack_timeout": "take expired", "reassigned": "reassigned", "rejected": "rejected",
+		"merged": "merged as a duplicate", "unmerged": "duplicate split", "duplicate_added": "+1 report",
+		"duplicate_removed": "duplicate removed", "reply": "reply to the reporter", "room_post": "team room message",
+	},
+}
+
+// EventName renders an audit event kind in lang (German by default); an
+// unknown kind is shown as it is stored.
+func EventName(lang, kind string) string {
+	m, ok := eventNames[lang]
+	if !ok {
+		m = eventNames["de"]
+	}
+	if n, ok := m[kind]; ok {
+		return n
+	}
+	return kind
 }

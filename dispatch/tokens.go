@@ -19,16 +19,45 @@ import (
 const (
 	RoleReporter   = "reporter"   // may file reports and read its own
 	RoleDispatcher = "dispatcher" // may read and act on every incident
+	RoleMetrics    = "metrics"    // may read /metrics only
 )
 
 // Token is an authenticated API client.
 type Token struct {
 	Name  string
 	Roles []string
+	// Addresses are the function addresses (local parts) it may file
+	// reports to; "*" means all. Empty: only public addresses.
+	Addresses []string
 }
+
+// AllAddresses in Token.Addresses lets a token file to every address.
+const AllAddresses = "*"
 
 // Has reports whether the token holds role.
 func (t Token) Has(role string) bool { return slices.Contains(t.Roles, role) }
+
+// Teams returns the teams of the token's team:<id> roles.
+func (t Token) Teams() []string {
+	var out []string
+	for _, r := range t.Roles {
+		if id, ok := strings.CutPrefix(r, "team:"); ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// MayFileTo reports whether the token may file a report to the address
+// named address whose allow-list is public (routing.Address.Allows("")):
+// dispatchers and "*" tokens everywhere, others to the addresses they
+// name and to public ones.
+func (t Token) MayFileTo(address string, public bool) bool {
+	if t.Has(RoleDispatcher) || slices.Contains(t.Addresses, AllAddresses) {
+		return true
+	}
+	return public || slices.ContainsFunc(t.Addresses, func(a string) bool { return strings.EqualFold(a, address) })
+}
 
 // Sender is how reports filed with this token name their sender.
 func (t Token) Sender() string { return "token:" + t.Name }
@@ -59,6 +88,12 @@ func (s *Service) CreateToken(ctx context.Context, name string, roles []string, 
 	return s.tokens().Create(ctx, name, roles, ttl, secret)
 }
 
+// CreateScopedToken stores a token with the addresses it may file to
+// (Tokens.CreateScoped).
+func (s *Service) CreateScopedToken(ctx context.Context, spec TokenSpec) (string, error) {
+	return s.tokens().CreateScoped(ctx, spec)
+}
+
 // RevokeToken disables a token by name (Tokens.Revoke).
 func (s *Service) RevokeToken(ctx context.Context, name string) error {
 	return s.tokens().Revoke(ctx, name)
@@ -69,17 +104,45 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Token, error
 	return s.tokens().Authenticate(ctx, secret)
 }
 
-// Create stores a new token and returns its secret, which is shown
-// once: only its SHA-256 is kept. secret may be given (e.g. a fixed dev
-// token); empty generates 32 random bytes. Errors: ErrInvalid for a bad
-// name, role or secret; ErrConflict for a name in use.
+// TokenSpec describes a token to create.
+type TokenSpec struct {
+	Name  string
+	Roles []string // reporter, dispatcher, metrics, team:<id>
+	// Addresses it may file to (local parts, or "*"); empty = public only.
+	Addresses []string
+	TTL       time.Duration // 0 = no expiry
+	Secret    string        // "" = generate
+}
+
+// Create stores a new token that may file to public addresses only
+// (CreateScoped without addresses).
 func (s *Tokens) Create(ctx context.Context, name string, roles []string, ttl time.Duration, secret string) (string, error) {
+	return s.CreateScoped(ctx, TokenSpec{Name: name, Roles: roles, TTL: ttl, Secret: secret})
+}
+
+// CreateScoped stores a new token and returns its secret, which is shown
+// once: only its SHA-256 is kept. spec.Secret may be given (e.g. a fixed
+// dev token); empty generates 32 random bytes. Errors: ErrInvalid for a
+// bad name, role, address or secret; ErrConflict for a name in use.
+func (s *Tokens) CreateScoped(ctx context.Context, spec TokenSpec) (string, error) {
+	name, roles, ttl, secret := spec.Name, spec.Roles, spec.TTL, spec.Secret
+	addrs := make([]string, 0, len(spec.Addresses))
+	for _, a := range spec.Addresses {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if a == "" {
+			continue
+		}
+		if a != AllAddresses && strings.ContainsAny(a, "@/ \t:") {
+			return "", errorf(ErrInvalid, "address %q: give the local part of a function address (tiefbau), or * for all", a)
+		}
+		addrs = append(addrs, a)
+	}
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\n:") {
 		return "", errorf(ErrInvalid, "token name must be 1-64 characters without spaces or colons")
 	}
 	for _, r := range roles {
-		if r != RoleReporter && r != RoleDispatcher && !strings.HasPrefix(r, "team:") {
-			return "", errorf(ErrInvalid, "unknown role %q (reporter, dispatcher, team:<id>)", r)
+		if r != RoleReporter && r != RoleDispatcher && r != RoleMetrics && !strings.HasPrefix(r, "team:") {
+			return "", errorf(ErrInvalid, "unknown role %q (reporter, dispatcher, metrics, team:<id>)", r)
 		}
 	}
 	if len(roles) == 0 {
@@ -100,8 +163,8 @@ func (s *Tokens) Create(ctx context.Context, name string, roles []string, ttl ti
 		e := s.now().Add(ttl)
 		expires = &e
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, hash, roles, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)`,
-		mustV7(), name, sum[:], roles, s.now(), expires)
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, hash, roles, addresses, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		mustV7(), name, sum[:], roles, addrs, s.now(), expires)
 	if isUniqueViolation(err) {
 		return "", errorf(ErrConflict, "a token named %q exists already", name)
 	}
@@ -132,9 +195,9 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 	sum := sha256.Sum256([]byte(secret))
 	var t Token
 	err := s.pool.QueryRow(ctx, `
-		SELECT name, roles FROM api_tokens
+		SELECT name, roles, addresses FROM api_tokens
 		WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
-		sum[:], s.now()).Scan(&t.Name, &t.Roles)
+		sum[:], s.now()).Scan(&t.Name, &t.Roles, &t.Addresses)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Token{}, errorf(ErrForbidden, "invalid, expired or revoked token")
 	}

@@ -252,10 +252,11 @@ func (f *Fetcher) check(rawURL string) (*url.URL, error) {
 	return &n, nil
 }
 
-// fetchLogURL shows scheme://host/path: the query can carry upload tokens,
-// userinfo credentials, the fragment a key.
+// fetchLogURL shows scheme://host only: the path of an HTTP-upload URL is
+// the credential to the file (Prosody's http_file_share), the query can
+// carry upload tokens, userinfo credentials, the fragment a key.
 func fetchLogURL(u *url.URL) string {
-	return u.Scheme + "://" + u.Host + u.EscapedPath()
+	return u.Scheme + "://" + u.Host + "/…"
 }
 
 // checkRedirect follows at most fetchMaxRedirects redirects, each to an

@@ -37,9 +37,18 @@ func (g *Gateway) onMessage(ctx context.Context, m *inMessage) {
 	}
 }
 
-// onDelivery records receipts and read markers for our 1:1 alerts.
+// onDelivery records receipts and read markers for our 1:1 alerts, at
+// most 20 a minute per sender (burst 10); the domain keeps only those
+// from the alerted person, once per message.
 func (g *Gateway) onDelivery(ctx context.Context, m *inMessage) {
 	from := bare(m.From)
+	if (m.Received == nil || m.Received.ID == "") && (m.Displayed == nil || m.Displayed.ID == "") {
+		return
+	}
+	if from == "" || !g.deliveries.allow(from, time.Now()) {
+		g.log.Debug("delivery evidence dropped (rate limit)")
+		return
+	}
 	if r := m.Received; r != nil && r.ID != "" {
 		if err := g.disp.RecordDelivery(ctx, r.ID, from, dispatch.DeliveryReceived); err != nil {
 			g.log.Warn("recording a receipt failed", "err", err)
@@ -281,7 +290,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		}
 	}
 	var failed []string
-	in.Media, in.Text, failed = g.fetchAttachments(ctx, body, oob)
+	in.Media, in.Text, failed = g.fetchAttachments(ctx, sender, body, oob)
 	if geo.OK {
 		// The position is shown once, on the post's 📍 line.
 		if in.Text = withoutGeoURI(in.Text, geo.URI); in.Text == "" {

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,20 +24,30 @@ func (s *Store) PresignGet(ctx context.Context, key string) (string, error) {
 	return s.presign(ctx, key)
 }
 
-// PresignOriginal returns a short-lived GET URL for an original.
+// PresignOriginal returns a short-lived GET URL for an original, valid
+// for Config.OriginalTTL (default 5 minutes): originals carry the EXIF
+// position and camera data, so the link is handed out only by the
+// authenticated API right when it is used, never posted anywhere.
 func (s *Store) PresignOriginal(ctx context.Context, key string) (string, error) {
 	if err := validKey(key); err != nil {
 		return "", err
 	}
-	return s.presign(ctx, key)
+	return s.presignFor(ctx, key, cmp.Or(s.cfg.OriginalTTL, DefaultOriginalTTL))
 }
 
+// DefaultOriginalTTL is the lifetime of links to originals.
+const DefaultOriginalTTL = 5 * time.Minute
+
 func (s *Store) presign(ctx context.Context, key string) (string, error) {
+	return s.presignFor(ctx, key, s.cfg.PresignTTL)
+}
+
+func (s *Store) presignFor(ctx context.Context, key string, ttl time.Duration) (string, error) {
 	if s.cfg.Encryption == "sse-c" && s.sse != nil {
 		// SSE-C objects need the key in request headers, which a link cannot carry.
 		return "", fmt.Errorf("media: presign %s: not possible with sse-c; serve through the API instead", key)
 	}
-	u, err := s.client.PresignedGetObject(ctx, s.cfg.Bucket, key, s.cfg.PresignTTL, nil)
+	u, err := s.client.PresignedGetObject(ctx, s.cfg.Bucket, key, ttl, nil)
 	if err != nil {
 		return "", fmt.Errorf("media: presign %s: %w", key, err)
 	}

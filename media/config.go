@@ -86,8 +86,12 @@ type Config struct {
 	PartsInFlight int
 	// Types is the allow-list with per-type limits; nil means DefaultTypes().
 	Types []TypeRule
-	// PresignTTL is the lifetime of presigned URLs (default 15m, max 7 days).
+	// PresignTTL is the lifetime of presigned URLs to team copies, the
+	// links posted into team rooms (default 15m, max 7 days).
 	PresignTTL time.Duration
+	// OriginalTTL is the lifetime of links to originals, handed out by the
+	// API only (default DefaultOriginalTTL, 5m; max 7 days).
+	OriginalTTL time.Duration
 	// Encryption is "" (none), "sse-s3" or "sse-c". If the server does not
 	// support it, New logs an error and stores unencrypted, unless
 	// RequireEncryption is set, in which case New fails.

@@ -17,6 +17,8 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 	"github.com/minio/minio-go/v7/pkg/lifecycle"
+
+	"github.com/fieldgate/fieldgate/media/internal/vips"
 )
 
 // Store keeps report media in one S3 bucket: originals under "orig/"
@@ -46,6 +48,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := vips.Init(); err != nil { // fail at start-up, not at the first photo
+		return nil, fmt.Errorf("media: %w", err)
 	}
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:     credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),

@@ -9,6 +9,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"testing"
 
 	"github.com/fieldgate/fieldgate/media/internal/vips"
@@ -288,4 +290,48 @@ func TestTeamCopyDamagedJPEG(t *testing.T) {
 		t.Errorf("size %v, want 400×300 (1024×768 scaled)", got)
 	}
 	checkNoMetadata(t, "team copy", tc.Full, "ImageMagick")
+}
+
+// BenchmarkTeamCopy12MP is the team copy of a 4032×3024 phone photo from
+// memory: one decode at 1/2 scale (shrink-on-load), 1600 px copy and
+// 320 px thumbnail. Compare with BenchmarkDecodeOnly12MP, the decode alone.
+func BenchmarkTeamCopy12MP(b *testing.B) {
+	src, err := os.ReadFile(testsvc.Photo(b, "phone_12mp.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := vips.Options{MaxEdge: DefaultDerivativeMaxEdge, ThumbEdge: DefaultThumbMaxEdge, MaxPixels: DefaultMaxDecodePixels, Orientation: 6}
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		if _, err := vips.TeamCopy(src, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestTeamCopyPhone12MPRotated: a 4032×3024 phone photo tagged "rotate 90°
+// clockwise" is decoded sequentially at 1/2 scale and rotated in memory
+// (rotating the decoder's stream directly fails: it reads only forward).
+func TestTeamCopyPhone12MPRotated(t *testing.T) {
+	src, err := os.ReadFile(testsvc.Photo(t, "phone_12mp.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := Extract(bytes.NewReader(src), int64(len(src)), TypeJPEG)
+	if err != nil || md.Orientation != 6 {
+		t.Fatalf("test premise: orientation 6, got %d, %v", md.Orientation, err)
+	}
+	tc, err := vips.TeamCopy(src, vips.Options{MaxEdge: DefaultDerivativeMaxEdge, ThumbEdge: DefaultThumbMaxEdge,
+		MaxPixels: DefaultMaxDecodePixels, Orientation: md.Orientation})
+	if err != nil {
+		t.Fatalf("strict TeamCopy: %v", err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(tc.Full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.Bounds().Size(); got != image.Pt(1200, 1600) || tc.SourceWidth != 4032 {
+		t.Errorf("team copy %v from %d×%d, want 1200×1600 from 4032×3024", got, tc.SourceWidth, tc.SourceHeight)
+	}
+	checkNoMetadata(t, "team copy", tc.Full, "Testkamera")
 }

@@ -29,6 +29,15 @@ type Config struct {
 		// ranges) whose X-Forwarded-For/-Proto headers are believed. Default
 		// none. Client addresses are never logged or stored either way.
 		TrustedProxies []string `yaml:"trusted_proxies" env:"TRUSTED_PROXIES"`
+		// MetricsAddr serves /metrics on a separate listener without a
+		// token (keep it internal). Empty: /metrics on the API needs a token
+		// with the metrics role.
+		MetricsAddr string `yaml:"metrics_addr" env:"METRICS_ADDR"`
+		// UploadsPerToken caps concurrent file uploads per API token. Default 2.
+		UploadsPerToken int `yaml:"uploads_per_token" env:"UPLOADS_PER_TOKEN"`
+		// MinBodyRate: request bodies slower than this (bytes/s, averaged
+		// after 15 s) are cut off with 408. Default 1024.
+		MinBodyRate int64 `yaml:"min_body_rate" env:"MIN_BODY_RATE"`
 	} `yaml:"http" envPrefix:"HTTP_"`
 	Database struct {
 		// URL is a PostgreSQL connection URL. Prefer FIELDGATE_DATABASE_URL.
@@ -45,7 +54,8 @@ type Config struct {
 		Region         string        `yaml:"region" env:"REGION"`
 		UseTLS         bool          `yaml:"use_tls" env:"USE_TLS"`
 		PresignTTL     time.Duration `yaml:"presign_ttl" env:"PRESIGN_TTL"`
-		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"` // "", "sse-s3", "sse-c"
+		OriginalTTL    time.Duration `yaml:"original_ttl" env:"ORIGINAL_TTL"` // links to originals (API only), default 5m
+		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"`     // "", "sse-s3", "sse-c"
 		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
 	} `yaml:"s3" envPrefix:"S3_"`
 	XMPP struct {
@@ -65,12 +75,18 @@ type Config struct {
 		MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"MAX_ATTACHMENT_BYTES"`
 	} `yaml:"xmpp" envPrefix:"XMPP_"`
 	Reports struct {
-		// AssemblyWindow: XMPP messages from one sender to one address within
-		// this time form one report. Default 30s.
+		// AssemblyWindow: an XMPP message within this time after the same
+		// sender's last part of a case joins it as a part (nothing waits:
+		// every report is posted at once). Default 60s.
 		AssemblyWindow time.Duration `yaml:"assembly_window" env:"ASSEMBLY_WINDOW"`
-		// FollowUpWindow: later messages while the incident is open are
-		// follow-ups if the report came within this time. Default 2h.
+		// FollowUpWindow: a bare location for a case without one joins and
+		// re-routes it within this time. Default 2h.
 		FollowUpWindow time.Duration `yaml:"follow_up_window" env:"FOLLOW_UP_WINDOW"`
+		// PartDistanceM: a part with its own position farther than this
+		// (metres) from its case opens a new case. Default 100.
+		PartDistanceM float64 `yaml:"part_distance_m" env:"PART_DISTANCE_M"`
+		// MaxPhotoAge: photos taken longer before receipt are flagged. Default 24h.
+		MaxPhotoAge time.Duration `yaml:"max_photo_age" env:"MAX_PHOTO_AGE"`
 		// DuplicateDistanceM: a new report this close (metres) to an open
 		// incident of the same category is linked to it. Default 30.
 		DuplicateDistanceM float64 `yaml:"duplicate_distance_m" env:"DUPLICATE_DISTANCE_M"`

@@ -146,7 +146,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
 	}
-	for _, want := range []string{"signed-in", "live", "reassigned", "bulk-resolved", "numbers", "member", "done"} {
+	for _, want := range []string{"signed-in", "live", "reassigned", "bulk-resolved", "bulk-merged", "numbers", "member", "done"} {
 		if steps[want] == nil {
 			t.Fatalf("browser script never reached step %q", want)
 		}

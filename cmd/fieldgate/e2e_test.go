@@ -46,7 +46,7 @@ func startStack(t *testing.T, extra map[string]string) *stack {
 	s.serve()
 
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter"}, s.getenv, &out, testWriter{t}); err != nil {
+	if err := run(context.Background(), []string{"token", "create", "--name", "e2e-app", "--role", "reporter", "--address", "*"}, s.getenv, &out, testWriter{t}); err != nil {
 		t.Fatalf("token create: %v", err)
 	}
 	s.token = strings.TrimSpace(out.String())
@@ -486,10 +486,11 @@ func TestIncidentAPI(t *testing.T) {
 	team := s.newToken("nord", "team:tiefbau")
 	disp := s.newToken("leitstelle", "dispatcher")
 
-	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", s.token); code != http.StatusForbidden {
+	// Foreign tokens get the 404 of a missing case (issue 16).
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", s.token); code != http.StatusNotFound {
 		t.Errorf("reporter token took an incident: %d %v", code, out)
 	}
-	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", other); code != http.StatusForbidden {
+	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", other); code != http.StatusNotFound {
 		t.Errorf("another team's token took an incident: %d %v", code, out)
 	}
 	if code, out := s.call("POST", "/api/v1/incidents/"+caseNo+"/take", team); code != http.StatusOK || out["owner"] != "token:nord" || out["state"] != "acknowledged" {
@@ -545,7 +546,10 @@ func TestRulesHotReload(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	resp, err := http.Get(s.base + "/metrics")
+	// /metrics needs a token with the metrics role (issue 16).
+	mreq, _ := http.NewRequest(http.MethodGet, s.base+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer "+s.newToken("scraper", "metrics"))
+	resp, err := http.DefaultClient.Do(mreq)
 	if err != nil {
 		t.Fatal(err)
 	}

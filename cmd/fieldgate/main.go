@@ -41,7 +41,7 @@ const usage = `fieldgate — reports from the field to the responsible team
 Usage:
   fieldgate serve   [--config FILE]     run the gateway (XMPP component, HTTP API, job queue)
   fieldgate migrate [--config FILE]     apply database migrations
-  fieldgate token create --name NAME --role ROLE[,ROLE] [--ttl 8760h] [--config FILE]
+  fieldgate token create --name NAME --role ROLE[,ROLE] [--address ADDR[,ADDR]|*] [--ttl 8760h] [--config FILE]
   fieldgate token revoke --name NAME [--config FILE]
   fieldgate console-login USER [--role ROLE[,ROLE]] [--ttl 15m]  one-time console login link (roles from the rules by default)
   fieldgate rules check|explain|test …  check and try routing rules (see 'fieldgate rules help')

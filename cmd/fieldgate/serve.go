@@ -94,6 +94,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
 	dc := dispatch.Config{
 		TimeZone: loc, AssemblyWindow: cfg.Reports.AssemblyWindow, FollowUpWindow: cfg.Reports.FollowUpWindow,
+		PartDistance: cfg.Reports.PartDistanceM, MaxPhotoAge: cfg.Reports.MaxPhotoAge,
 		DuplicateDistance: cfg.Reports.DuplicateDistanceM, DuplicateWindow: cfg.Reports.DuplicateWindow,
 		ShowReporterJID: cfg.Reports.ShowReporterJID, Templates: cfg.Reports.Templates,
 		ElectXMPPLeader: true,
@@ -111,7 +112,7 @@ func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
 func mediaConfig(cfg *Config) media.Config {
 	return media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL,
+		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL, OriginalTTL: cfg.S3.OriginalTTL,
 		Encryption: cfg.S3.Encryption, MaxConcurrent: cfg.S3.MaxConcurrency,
 	}
 }
@@ -188,6 +189,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes,
 		TrustedProxies: cfg.HTTP.TrustedProxies}
 	apiCfg.XMPPRooms = gw.RoomStatus
+	apiCfg.UploadsPerToken, apiCfg.MinBodyRate = cfg.HTTP.UploadsPerToken, cfg.HTTP.MinBodyRate
+	apiCfg.MetricsElsewhere = cfg.HTTP.MetricsAddr != ""
 	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
 		o, err := newOpen311(cfg, svc, store, rules, loc, log)
 		if err != nil {
@@ -218,11 +221,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
+	var metricsLn net.Listener
+	if cfg.HTTP.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.HTTP.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (http.metrics_addr): %w", cfg.HTTP.MetricsAddr, err)
+		}
+	}
+	metricsSrv := &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+
 	if err := svc.Start(ctx); err != nil {
 		ln.Close()
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	if metricsLn != nil {
+		g.Go(func() error {
+			if err := metricsSrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		// One replica holds the component connection (XEP-0114 allows one).
 		return svc.LeadXMPP(gctx, cfg.XMPP.Domain, gw.Run)
@@ -245,7 +265,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
-		herr := httpSrv.Shutdown(sctx)
+		herr := errors.Join(httpSrv.Shutdown(sctx), metricsSrv.Shutdown(sctx))
 		qerr := svc.Stop(sctx)
 		return errors.Join(herr, qerr)
 	})

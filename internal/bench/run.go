@@ -77,11 +77,13 @@ func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Ben
 	if b.comp, err = dialComponent(ctx, cfg.ComponentAddr, cfg.ComponentDomain, cfg.ComponentSecret); err != nil {
 		return nil, err
 	}
+	// The component creates the floor room (and owns it); rooms may be
+	// members-only by default, so it admits the member before it enters.
 	if err := b.comp.join(ctx, b.floorRoom, "floor"); err != nil {
 		return nil, fmt.Errorf("bench: floor component joins %s: %w", b.floorRoom, err)
 	}
-	if err := b.member.join(ctx, b.floorRoom, "member"); err != nil {
-		return nil, fmt.Errorf("bench: member joins %s: %w", b.floorRoom, err)
+	if err := b.comp.grantMember(ctx, b.floorRoom, cfg.Member.JID); err != nil {
+		return nil, fmt.Errorf("bench: admit the member to %s: %w", b.floorRoom, err)
 	}
 	if b.s3, err = minio.New(cfg.S3Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.S3AccessKey, cfg.S3SecretKey, ""), Secure: cfg.S3UseTLS}); err != nil {
 		return nil, fmt.Errorf("bench: s3: %w", err)
@@ -118,6 +120,10 @@ func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Ben
 func (b *Bench) probe(ctx context.Context) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for i := 0; ; i++ {
+		// (Re-)enter: a join sent before the membership arrived was refused.
+		if err := b.member.join(ctx, b.floorRoom, "member"); err != nil {
+			return fmt.Errorf("bench: member joins %s: %w", b.floorRoom, err)
+		}
 		token := fmt.Sprintf("%s%s-probe-%d", floorPrefix, b.run, i)
 		if err := b.comp.groupchat(ctx, b.floorRoom, token); err != nil {
 			return fmt.Errorf("bench: floor probe: %w", err)

@@ -343,6 +343,30 @@ func (c *componentConn) join(ctx context.Context, room, nick string) error {
 	return c.sess.Encode(ctx, joinPresence{From: c.from(), To: room + "/" + nick})
 }
 
+// grantMember makes bareJID a member of room (XEP-0045 §9.3), which a
+// members-only room needs before that user may enter. The component must
+// own the room (it created it).
+func (c *componentConn) grantMember(ctx context.Context, room, bareJID string) error {
+	type item struct {
+		Affiliation string `xml:"affiliation,attr"`
+		JID         string `xml:"jid,attr"`
+	}
+	return c.sess.Encode(ctx, struct {
+		XMLName xml.Name `xml:"iq"`
+		From    string   `xml:"from,attr"`
+		To      string   `xml:"to,attr"`
+		ID      string   `xml:"id,attr"`
+		Type    string   `xml:"type,attr"`
+		Query   struct {
+			XMLName xml.Name `xml:"http://jabber.org/protocol/muc#admin query"`
+			Item    item     `xml:"item"`
+		}
+	}{From: c.from(), To: room, ID: randToken(8), Type: "set", Query: struct {
+		XMLName xml.Name `xml:"http://jabber.org/protocol/muc#admin query"`
+		Item    item     `xml:"item"`
+	}{Item: item{Affiliation: "member", JID: bareJID}}})
+}
+
 func (c *componentConn) groupchat(ctx context.Context, room, body string) error {
 	return c.sess.Encode(ctx, outMessage{From: c.from(), To: room, ID: randToken(8), Type: "groupchat", Body: body})
 }

@@ -55,9 +55,20 @@ type Client struct {
 	JID  jid.JID
 	sess *xmpp.Session
 
-	mu   sync.Mutex
-	msgs []Message
-	cond chan struct{}
+	mu     sync.Mutex
+	msgs   []Message
+	others []Stanza // presences and IQs
+	cond   chan struct{}
+}
+
+// Stanza is a presence or IQ a test client received: enough to see a
+// refused room join or an IQ's answer.
+type Stanza struct {
+	Name  string // "presence" or "iq"
+	From  string
+	ID    string
+	Type  string
+	Error string // the defined condition of a stanza error ("" if none)
 }
 
 // Login connects acct to the test server's c2s port and starts reading.
@@ -100,6 +111,33 @@ func Login(t testing.TB, acct Account) *Client {
 }
 
 func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	if start.Name.Local == "presence" || start.Name.Local == "iq" {
+		var v struct {
+			From  string `xml:"from,attr"`
+			ID    string `xml:"id,attr"`
+			Type  string `xml:"type,attr"`
+			Error *struct {
+				Conds []xml.Name `xml:",any"`
+			} `xml:"error"`
+		}
+		if err := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t)).Decode(&v); err != nil {
+			return nil
+		}
+		st := Stanza{Name: start.Name.Local, From: v.From, ID: v.ID, Type: v.Type}
+		if v.Error != nil {
+			for _, n := range v.Error.Conds {
+				if n.Local != "text" && st.Error == "" {
+					st.Error = n.Local
+				}
+			}
+		}
+		c.mu.Lock()
+		c.others = append(c.others, st)
+		close(c.cond)
+		c.cond = make(chan struct{})
+		c.mu.Unlock()
+		return nil
+	}
 	if start.Name.Local != "message" {
 		return nil
 	}
@@ -361,4 +399,49 @@ func (c *Client) SendGeoloc(to, body string, lat, lon float64) {
 		Lat     float64  `xml:"lat"`
 		Lon     float64  `xml:"lon"`
 	}{Lat: lat, Lon: lon}})
+}
+
+// WaitStanza waits for the first received presence or IQ (old or new)
+// that match accepts, failing the test after timeout.
+func (c *Client) WaitStanza(timeout time.Duration, what string, match func(Stanza) bool) Stanza {
+	c.t.Helper()
+	deadline := time.After(timeout)
+	seen := 0
+	for {
+		c.mu.Lock()
+		all, ch := c.others, c.cond
+		c.mu.Unlock()
+		for ; seen < len(all); seen++ {
+			if match(all[seen]) {
+				return all[seen]
+			}
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			c.t.Fatalf("testsvc: %s did not receive %s within %v; got %+v", c.JID, what, timeout, all)
+			return Stanza{}
+		}
+	}
+}
+
+// JoinRoomResult enters a room and waits for the room's answer: "" when
+// the join succeeded (self-presence), else the error condition, e.g.
+// "registration-required" for a members-only room.
+func (c *Client) JoinRoomResult(room, nick string, timeout time.Duration) string {
+	c.t.Helper()
+	c.JoinRoom(room, nick)
+	full := room + "/" + nick
+	st := c.WaitStanza(timeout, "the answer to joining "+full, func(s Stanza) bool {
+		return s.Name == "presence" && strings.EqualFold(s.From, full) && (s.Type == "" || s.Type == "error")
+	})
+	return st.Error
+}
+
+// TrySendRaw sends literal XML and returns the error instead of failing
+// the test: for stanzas the server may answer by closing the stream.
+func (c *Client) TrySendRaw(raw string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.sess.Send(ctx, xml.NewDecoder(strings.NewReader(raw)))
 }

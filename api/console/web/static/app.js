@@ -161,7 +161,13 @@
     });
     $("#bulk-resolve").addEventListener("click", () => bulk("resolve"));
     $("#bulk-reassign").addEventListener("click", () => bulk("reassign", { team: $("#bulk-team").value }));
-    $("#bulk-merge").addEventListener("click", () => toast(t("merge_missing"), true));
+    // Bulk merge: every selected case becomes a duplicate of the oldest one.
+    $("#bulk-merge").addEventListener("click", () => {
+      const sel = Array.from(st.selected).map((c) => st.items.get(c)).filter(Boolean).sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
+      if (sel.length < 2) { toast(t("merge_need_two"), true); return; }
+      st.selected.delete(sel[0].case_number);
+      bulk("merge", { into: sel[0].case_number });
+    });
   }
   function refreshSaved(sel) {
     const s = $("#f-saved"); const saved = JSON.parse(localStorage.getItem("fg.saved") || "{}");
@@ -326,6 +332,7 @@
   async function bulk(action, body) {
     const cases = Array.from(st.selected);
     if (action === "resolve" && !confirm(t("confirm_bulk_resolve", { n: cases.length }))) return;
+    if (action === "merge" && !confirm(t("confirm_bulk_merge", { n: cases.length, c: body.into }))) return;
     let failed = 0;
     for (const c of cases) {
       try { await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + action, body || {}); } catch (e) { failed++; }
@@ -406,6 +413,8 @@
       const team = el("select", { id: "act-team" }, st.session.teams.filter((x) => x.id !== d.team).map((x) => el("option", { value: x.id }, x.name)));
       const why = el("input", { id: "act-reassign-reason", placeholder: t("reason") });
       wrap.append(el("div", { class: "group" }, team, why, el("button", { id: "act-reassign", onclick: act("reassign", () => ({ team: team.value, reason: why.value })) }, t("reassign"))));
+      const into = el("input", { id: "act-merge-into", placeholder: t("merge_into") });
+      wrap.append(el("div", { class: "group" }, into, el("button", { id: "act-merge", onclick: act("merge", () => ({ into: into.value.trim() })) }, t("merge"))));
     }
     return wrap;
   }

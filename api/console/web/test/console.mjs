@@ -101,6 +101,15 @@ try {
   if (states.some((s) => s !== "resolved")) fail("bulk resolve left states " + states);
   out({ step: "bulk-resolved", cases: two });
 
+  // Bulk merge: the newer of two cases becomes a duplicate of the older.
+  const pair = [more[6], more[8]];
+  for (const c of pair) await page.check(`#list li[data-case="${c}"] input[type=checkbox]`);
+  await page.click("#bulk-merge");
+  await page.waitForFunction((c) => window.fg.state.items.get(c)?.state === "merged", more[8], { timeout: 10000 });
+  const merged = await page.evaluate(async (c) => (await (await fetch("/api/v1/incidents/" + c)).json()).duplicates, more[6]);
+  if (!merged.includes(more[8])) fail(`bulk merge: ${more[6]} has duplicates ${merged}`);
+  out({ step: "bulk-merged", into: more[6], duplicate: more[8] });
+
   // A take and a resolve through the same API, so the numbers have times.
   await page.evaluate(async (c) => {
     const h = { "X-CSRF-Token": window.fg.state.session.csrf };
