@@ -97,16 +97,6 @@ func coreOperations() []Operation {
 	}
 }
 
-// Open311Operations documents the Open311 GeoReport v2 routes that
-// api/open311 mounts (its own format and errors; see docs/open311.md).
-var Open311Operations = []Operation{
-	{Method: "GET", Path: "/open311/discovery.json", Tag: "open311", Summary: "Open311 service discovery", Public: true, Response: map[string]any{}},
-	{Method: "GET", Path: "/open311/v2/*path", Tag: "open311", Summary: "Open311 GeoReport v2: services, service definitions, requests (.json or .xml)",
-		Public: true, ResponseType: "application/json"},
-	{Method: "POST", Path: "/open311/v2/*path", Tag: "open311", Summary: "Open311 GeoReport v2: post a service request (requests.json|xml)",
-		Public: true, ResponseType: "application/json"},
-}
-
 var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
 
 // openAPIPath turns /incidents/:case into /incidents/{case}.

@@ -95,17 +95,21 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 }
 
 // TestOpenAPIIncludesMountedGroups documents a route group mounted from
-// elsewhere (as Open311 is in serve) through ExtraOperations.
+// elsewhere (as Open311 is in serve, with open311.Operations) through
+// ExtraOperations.
 func TestOpenAPIIncludesMountedGroups(t *testing.T) {
 	mount := func(r gin.IRouter) {
-		r.GET("/open311/discovery.json", func(*gin.Context) {})
-		r.GET("/open311/v2/*path", func(*gin.Context) {})
-		r.POST("/open311/v2/*path", func(*gin.Context) {})
+		r.GET("/extra/things.json", func(*gin.Context) {})
+		r.POST("/extra/things/:file", func(*gin.Context) {})
 	}
-	srv := New(nil, nil, noRules{}, Config{Mount: []func(gin.IRouter){mount}, ExtraOperations: Open311Operations},
+	extra := []Operation{
+		{Method: "GET", Path: "/extra/things.json", Tag: "extra", Summary: "things", Public: true},
+		{Method: "POST", Path: "/extra/things/:file", Tag: "extra", Summary: "a thing", Public: true},
+	}
+	srv := New(nil, nil, noRules{}, Config{Mount: []func(gin.IRouter){mount}, ExtraOperations: extra},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	engine := srv.Handler().(*gin.Engine)
-	doc, err := buildOpenAPI(coreOperations(), Open311Operations)
+	doc, err := buildOpenAPI(coreOperations(), extra)
 	if err != nil {
 		t.Fatal(err)
 	}
