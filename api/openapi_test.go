@@ -94,6 +94,32 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 }
 
+// TestOpenAPIIncludesMountedGroups documents a route group mounted from
+// elsewhere (as Open311 is in serve, with open311.Operations) through
+// ExtraOperations.
+func TestOpenAPIIncludesMountedGroups(t *testing.T) {
+	mount := func(r gin.IRouter) {
+		r.GET("/extra/things.json", func(*gin.Context) {})
+		r.POST("/extra/things/:file", func(*gin.Context) {})
+	}
+	extra := []Operation{
+		{Method: "GET", Path: "/extra/things.json", Tag: "extra", Summary: "things", Public: true},
+		{Method: "POST", Path: "/extra/things/:file", Tag: "extra", Summary: "a thing", Public: true},
+	}
+	srv := New(nil, nil, noRules{}, Config{Mount: []func(gin.IRouter){mount}, ExtraOperations: extra},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	engine := srv.Handler().(*gin.Engine)
+	doc, err := buildOpenAPI(coreOperations(), extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range engine.Routes() {
+		if isAPIRoute(r.Path) && doc.Paths.Value(openAPIPath(r.Path)).GetOperation(r.Method) == nil {
+			t.Errorf("%s %s not documented", r.Method, r.Path)
+		}
+	}
+}
+
 func TestOpenAPIRejectsDuplicateOperation(t *testing.T) {
 	op := Operation{Method: "GET", Path: "/x", Tag: "t", Summary: "x", Public: true}
 	if _, err := buildOpenAPI([]Operation{op}, []Operation{op}); err == nil {

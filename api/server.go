@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -150,7 +151,7 @@ func (s *Server) Handler() http.Handler {
 		s.log.Error("http: invalid trusted proxies; trusting none", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(s.recoverer, s.observe)
+	r.Use(s.recoverer, s.observe, s.cleanInput)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not-found", "Not Found", "no such endpoint") })
 	r.NoMethod(func(c *gin.Context) {
@@ -218,8 +219,12 @@ func (s *Server) observe(c *gin.Context) {
 const tokenKey = "fieldgate.token"
 
 func (s *Server) authenticate(c *gin.Context) {
+	// The scheme is case-insensitive (RFC 9110 §11.1).
 	h := c.GetHeader("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
+	secret, ok := "", len(h) > 7 && strings.EqualFold(h[:7], "bearer ")
+	if ok {
+		secret = h[7:]
+	}
 	if !ok || strings.TrimSpace(secret) == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
 		abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", "send 'Authorization: Bearer <token>'; create one with 'fieldgate token create'")
@@ -324,3 +329,28 @@ func (s *Server) isDispatcher(c *gin.Context) bool {
 	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
 	return err == nil && tok.Has(dispatch.RoleDispatcher)
 }
+
+// cleanInput refuses, before any handler, a path or query that no field
+// can hold: NUL characters or invalid UTF-8 would only fail later in
+// PostgreSQL as a 500. Open311 checks its own input and answers in its
+// own error shape.
+func (s *Server) cleanInput(c *gin.Context) {
+	if strings.HasPrefix(c.Request.URL.Path, "/open311/") {
+		c.Next()
+		return
+	}
+	bad := !cleanText(c.Request.URL.Path)
+	for k, vs := range c.Request.URL.Query() {
+		bad = bad || !cleanText(k)
+		for _, v := range vs {
+			bad = bad || !cleanText(v)
+		}
+	}
+	if bad {
+		abort(c, http.StatusBadRequest, "invalid", "Bad Request", "the path or a query parameter contains a NUL character or is not valid UTF-8")
+		return
+	}
+	c.Next()
+}
+
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

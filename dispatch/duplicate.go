@@ -143,7 +143,13 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 		team, _ := rs.Team(inc.Team)
 		lang := cmp.Or(team.Language, "de")
 		if inc.State != StateMerged {
-			return errorf(ErrConflict, "%s", T(lang, "not_merged", inc.CaseNumber))
+			// Not a duplicate: undo the grouping of its latest part, if any.
+			reply, ok, err := s.splitLastPart(ctx, tx, inc, lang, cmd.Actor, cmd.Via)
+			if err != nil || !ok {
+				return cmp.Or(err, errorf(ErrConflict, "%s", T(lang, "not_merged", inc.CaseNumber)))
+			}
+			res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: reply}
+			return nil
 		}
 		var origID uuid.UUID
 		var origCase string

@@ -254,6 +254,14 @@ func (s *Service) validate(in *NewReport) error {
 	if !utf8.ValidString(in.Text) {
 		return errorf(ErrInvalid, "text is not valid UTF-8")
 	}
+	if strings.ContainsRune(in.Text, 0) {
+		return errorf(ErrInvalid, "text contains a NUL character")
+	}
+	for k, v := range in.Attributes {
+		if !utf8.ValidString(k+v) || strings.ContainsRune(k+v, 0) {
+			return errorf(ErrInvalid, "field %q contains a NUL character or is not valid UTF-8", k)
+		}
+	}
 	if n := utf8.RuneCountInString(in.Text); n > MaxTextRunes {
 		return errorf(ErrInvalid, "text too long: %d characters, at most %d", n, MaxTextRunes)
 	}

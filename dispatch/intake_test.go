@@ -74,8 +74,16 @@ func TestPartsCompleteTheCase(t *testing.T) {
 	}
 	waitFor(t, "the post corrected with the caption", func() bool {
 		p, _ := rec.snapshot()
-		return len(p) == 3 && p[2].Replaces == posts[0].OriginID && strings.Contains(p[2].Body, "Schlagloch, ca. 30 cm tief\nAbsperrung steht jetzt")
+		last := p[len(p)-1]
+		return len(p) >= 3 && last.Replaces == posts[0].OriginID && strings.Contains(last.Body, "Schlagloch, ca. 30 cm tief\n") &&
+			strings.Contains(last.Body, "Absperrung steht jetzt\n")
 	})
+	if p, _ := rec.snapshot(); len(p) != 3 {
+		for _, x := range p {
+			t.Logf("post (replaces %q): %q", x.Replaces, x.Body)
+		}
+		t.Errorf("%d posts, want the post and two corrections", len(p))
+	}
 
 	far := w.send("m4", "", &dispatch.Position{Lat: 51.0300, Lon: 7.59194})
 	if far.CaseNumber == first.CaseNumber || far.Mode != dispatch.ModeNew {
@@ -228,5 +236,52 @@ func TestFullFunctionAddress(t *testing.T) {
 	v, err := svc.GetReport(context.Background(), r.ReportID)
 	if err != nil || v.Report.Address != "tiefbau" {
 		t.Fatalf("stored address %q (%v), want tiefbau", v.Report.Address, err)
+	}
+}
+
+// TestTrennenSplitsLastPart: a dispatcher's "trennen" on a case that is
+// not a duplicate undoes the grouping of its latest part, which becomes a
+// case of its own, routed and posted; the reporter is told.
+func TestTrennenSplitsLastPart(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
+	start(t, svc)
+	ctx := context.Background()
+	w := sender{t, svc, "streife2@stadt.localhost", "tiefbau"}
+	first := w.send("x1", "Schlagloch", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
+	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+	part := w.send("x2", "Ampel gegenüber ist auch aus", nil)
+	if part.IncidentID != first.IncidentID {
+		t.Fatalf("the part did not join: %+v", part)
+	}
+	waitFor(t, "the part joined", func() bool {
+		v, err := svc.GetReport(ctx, part.ReportID)
+		return err == nil && v.Report.ProcessedAt != nil
+	})
+	if _, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: first.CaseNumber, Actor: "anna@stadt.localhost", Via: "room"}); err == nil {
+		t.Fatal("a member who is no dispatcher split a part off")
+	}
+	res, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: first.CaseNumber, Actor: "dora@stadt.localhost", Via: "room", Dispatcher: true})
+	if err != nil || !strings.Contains(res.Reply, "abgetrennt") {
+		t.Fatalf("trennen: %+v %v", res, err)
+	}
+	waitFor(t, "the split part routed as a case of its own", func() bool {
+		v, err := svc.GetReport(ctx, part.ReportID)
+		return err == nil && v.Report.IncidentID != first.IncidentID && v.Incident.Team == "tiefbau" && v.Report.Kind == "report"
+	})
+	waitFor(t, "its post and the reporter's message", func() bool {
+		p, c := rec.snapshot()
+		posted, told := false, false
+		for _, x := range p {
+			posted = posted || strings.Contains(x.Body, "Ampel gegenüber") && !strings.Contains(x.Body, first.CaseNumber) && x.Replaces == ""
+		}
+		for _, m := range c {
+			told = told || strings.Contains(m.Body, "als eigene Meldung")
+		}
+		return posted && told
+	})
+	if _, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: first.CaseNumber, Actor: "dora@stadt.localhost", Via: "room", Dispatcher: true}); err == nil {
+		t.Error("a case without parts was split again")
 	}
 }

@@ -8,6 +8,10 @@ import (
 // processReportArgs: read EXIF, geotag, route, queue the posts and replies.
 type processReportArgs struct {
 	ReportID uuid.UUID `json:"report_id" river:"unique"`
+	// SplitInto is set when a part was split off into a case of its own
+	// after it had been processed ("trennen"), so that this job is not
+	// refused as a duplicate of the report's first one.
+	SplitInto uuid.UUID `json:"split_into,omitempty" river:"unique"`
 }
 
 func (processReportArgs) Kind() string { return "process_report" }

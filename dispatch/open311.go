@@ -54,7 +54,8 @@ type PublicNote struct {
 	Text string
 }
 
-// ServiceRequests lists reports for Open311, newest first.
+// ServiceRequests lists reports filed over Open311 (channel open311),
+// newest first.
 func (s *Service) ServiceRequests(ctx context.Context, f ServiceRequestFilter) ([]ServiceRequest, error) {
 	if len(f.Addresses) == 0 {
 		return nil, nil
@@ -64,7 +65,9 @@ func (s *Service) ServiceRequests(ctx context.Context, f ServiceRequestFilter) (
 	}
 	f.Limit = min(f.Limit, 1000)
 	args := []any{f.Addresses}
-	where := `r.kind = 'report' AND r.address = ANY($1)`
+	// Only requests filed over Open311: field workers' reports to the same
+	// address (XMPP, REST API) are internal and never listed publicly.
+	where := `r.kind = 'report' AND r.channel = 'open311' AND r.address = ANY($1)`
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where += fmt.Sprintf(" AND "+cond, len(args))

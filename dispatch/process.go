@@ -408,3 +408,54 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 	}
 	return s.enqueueChat(ctx, tx, part.Address, part.Sender, msg)
 }
+
+// splitLastPart undoes the grouping of a case's latest part ("trennen 42"
+// by a dispatcher): the part becomes a case of its own, which is routed and
+// posted like a new report; the case's post is corrected and the reporter
+// told. ok is false when the case has no part.
+func (s *Service) splitLastPart(ctx context.Context, tx pgx.Tx, inc Incident, lang, actor, via string) (string, bool, error) {
+	var partID uuid.UUID
+	err := tx.QueryRow(ctx, `SELECT id FROM reports WHERE incident_id = $1 AND kind = 'followup' AND processed_at IS NOT NULL
+		ORDER BY received_at DESC LIMIT 1 FOR UPDATE`, inc.ID).Scan(&partID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("find latest part: %w", err)
+	}
+	part, err := s.loadReport(ctx, tx, partID)
+	if err != nil {
+		return "", false, err
+	}
+	now := s.now()
+	nr := NewReport{Channel: part.Channel, Address: part.Address, Sender: part.Sender, Language: part.Language, Urgent: part.Urgent}
+	id, caseNumber, err := s.newIncident(ctx, tx, &nr, now)
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE reports SET incident_id = $2, case_number = $3, kind = 'report', processed_at = NULL WHERE id = $1`,
+		part.ID, id, caseNumber); err != nil {
+		return "", false, fmt.Errorf("move part: %w", err)
+	}
+	if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "part_split", Actor: actor, Via: via,
+		Detail: map[string]any{"reason": "dispatcher", "report": part.ID.String(), "to_case": caseNumber}}); err != nil {
+		return "", false, err
+	}
+	if err := insertEvent(ctx, tx, id, Event{At: now, Kind: "received", Actor: part.Sender, Via: part.Channel, To: StateReceived,
+		Detail: map[string]any{"address": part.Address, "media": len(part.Media), "grouping": "split_by_dispatcher", "not_joined": inc.CaseNumber}}); err != nil {
+		return "", false, err
+	}
+	if err := s.enqueueCorrections(ctx, tx, inc.ID, uuid.Nil); err != nil {
+		return "", false, err
+	}
+	if part.Channel == ChannelXMPP {
+		if err := s.enqueueChat(ctx, tx, part.Address, part.Sender, T(part.Language, "part_split_reporter", inc.CaseNumber, caseNumber)); err != nil {
+			return "", false, err
+		}
+	}
+	opts := processReportArgs{}.InsertOpts()
+	if _, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: part.ID, SplitInto: id}, &opts); err != nil {
+		return "", false, fmt.Errorf("enqueue processing: %w", err)
+	}
+	return T(lang, "part_split_reply", inc.CaseNumber, caseNumber), true, nil
+}

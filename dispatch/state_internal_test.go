@@ -49,3 +49,28 @@ func TestEventNames(t *testing.T) {
 		t.Errorf("unknown kind rendered as %q", got)
 	}
 }
+
+// TestTextsComplete: every German text has an English one with the same
+// format verbs, so no text fails at run time in either language.
+func TestTextsComplete(t *testing.T) {
+	verbs := func(s string) string {
+		var v []byte
+		for i := 0; i+1 < len(s); i++ {
+			if s[i] == '%' {
+				v = append(v, s[i+1])
+				i++
+			}
+		}
+		return string(v)
+	}
+	for key, de := range texts["de"] {
+		en, ok := texts["en"][key]
+		if !ok {
+			t.Errorf("text %s has no English version", key)
+			continue
+		}
+		if verbs(de) != verbs(en) {
+			t.Errorf("text %s: German verbs %q, English %q", key, verbs(de), verbs(en))
+		}
+	}
+}

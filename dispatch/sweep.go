@@ -118,18 +118,26 @@ func (s *Service) unreferenced(ctx context.Context, keys []string) ([]string, er
 }
 
 // DiscardObjects deletes objects written for a request that did not
-// commit. If the store refuses now, the delete is queued and retried with
-// backoff; if even that fails (database down too), the sweep finds them.
+// commit, as far as its caller knows: a commit whose answer was lost (the
+// database restarted) may have stored the report after all, so only keys
+// no row references are deleted. If that cannot be checked now, or the
+// store refuses, the delete is queued for a minute later (the job checks
+// again); if even that fails (database down), the sweep finds them.
 func (s *Service) DiscardObjects(ctx context.Context, keys ...string) {
 	if len(keys) == 0 || s.media == nil {
 		return
 	}
-	err := s.media.Delete(ctx, keys...)
+	orphans, err := s.unreferenced(ctx, keys)
 	if err == nil {
-		return
+		if len(orphans) == 0 {
+			return
+		}
+		if err = s.media.Delete(ctx, orphans...); err == nil {
+			return
+		}
 	}
 	s.log.WarnContext(ctx, "deleting objects of an uncommitted request failed; queued for retry", "objects", len(keys), "err", err)
-	if _, qerr := s.queue.Insert(ctx, deleteObjectsArgs{Keys: keys}, nil); qerr != nil {
+	if _, qerr := s.queue.Insert(ctx, deleteObjectsArgs{Keys: keys}, &river.InsertOpts{ScheduledAt: s.now().Add(time.Minute)}); qerr != nil {
 		s.log.ErrorContext(ctx, "queueing the delete failed too; the orphan sweep will remove them", "objects", len(keys), "err", qerr)
 	}
 }

@@ -51,6 +51,8 @@ var texts = map[string]map[string]string{
 		"flag_photo_old":          "Foto aufgenommen am %s, %s vor Eingang – ist es aktuell?",
 		"flag_positions_disagree": "Standortangaben weichen um %d m voneinander ab – bitte prüfen.",
 		"flag_split_far":          "%d m von %s entfernt gemeldet – als eigene Meldung geführt.",
+		"part_split_reporter":     "Die Leitstelle hat Ihre letzte Nachricht zu Meldung %s als eigene Meldung %s abgetrennt.",
+		"part_split_reply":        "Letzter Teil von %s abgetrennt: jetzt eigene Meldung %s.",
 		"two_person":              "👥 Zwei-Personen-Regel: %d Bestätigungen nötig („ok“ von zwei Personen).",
 		"unit_d":                  "Tg.",
 		// lifecycle (escalation, reassignment, duplicates, replies)
@@ -138,6 +140,8 @@ var texts = map[string]map[string]string{
 		"flag_photo_old":          "Photo taken on %s, %s before it was received – is it current?",
 		"flag_positions_disagree": "Positions disagree by %d m – please check.",
 		"flag_split_far":          "Reported %d m away from %s – handled as a case of its own.",
+		"part_split_reporter":     "The control room split your latest message to report %s off into a report of its own, %s.",
+		"part_split_reply":        "Latest part of %s split off: now report %s of its own.",
 		"two_person":              "👥 Two-person rule: %d confirmations needed (“ok” from two people).",
 		"unit_d":                  "d",
 		"unit_s":                  "s",

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 )
 
@@ -15,7 +16,7 @@ import (
 // that were taken (they are now photos of the report), and a short reason
 // per attachment that failed. URLs that are not allowed stay in the text
 // and are never fetched.
-func (g *Gateway) fetchAttachments(ctx context.Context, body string, oob []string) ([]media.Object, string, []string) {
+func (g *Gateway) fetchAttachments(ctx context.Context, sender, body string, oob []string) ([]media.Object, string, []string) {
 	var objs []media.Object
 	var failed []string
 	text := body
@@ -23,7 +24,7 @@ func (g *Gateway) fetchAttachments(ctx context.Context, body string, oob []strin
 		if err := g.fetch.Allowed(u); err != nil {
 			continue
 		}
-		obj, err := g.fetchOne(ctx, u)
+		obj, err := g.fetchOne(ctx, sender, u)
 		if err != nil {
 			g.log.Warn("attachment not taken", "url", safeURL(u), "err", err)
 			failed = append(failed, attachmentReason(err))
@@ -35,7 +36,18 @@ func (g *Gateway) fetchAttachments(ctx context.Context, body string, oob []strin
 	return objs, text, failed
 }
 
-func (g *Gateway) fetchOne(ctx context.Context, u string) (media.Object, error) {
+// fetchOne downloads one attachment of sender. A sender has at most
+// Config.DownloadsPerSender downloads running at once, and a download
+// slower than Config.MinDownloadRate is cut off, so one sender's slow
+// upload host cannot hold the media store's slots.
+func (g *Gateway) fetchOne(ctx context.Context, sender, u string) (media.Object, error) {
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	release, err := g.downloads.Acquire(wctx, sender)
+	cancel()
+	if err != nil {
+		return media.Object{}, err
+	}
+	defer release()
 	if g.media == nil {
 		return media.Object{}, errors.New("no media storage configured")
 	}
@@ -44,13 +56,21 @@ func (g *Gateway) fetchOne(ctx context.Context, u string) (media.Object, error) 
 		return media.Object{}, err
 	}
 	defer rc.Close()
-	return g.media.Put(ctx, rc)
+	return g.media.Put(ctx, slots.NewMinRate(rc, g.cfg.MinDownloadRate, downloadGrace, nil))
 }
+
+// downloadGrace is how long a download may trickle before the minimum
+// rate (Config.MinDownloadRate) applies.
+const downloadGrace = 15 * time.Second
 
 func attachmentReason(err error) string {
 	switch {
 	case errors.Is(err, ErrAttachmentTooLarge), errors.Is(err, media.ErrTooLarge):
 		return "zu groß / too large"
+	case errors.Is(err, slots.ErrTooSlow):
+		return "zu langsam / too slow"
+	case errors.Is(err, slots.ErrBusy):
+		return "zu viele gleichzeitig / too many at once"
 	case errors.Is(err, media.ErrTypeNotAllowed):
 		return "Dateityp nicht erlaubt / file type not allowed"
 	default:

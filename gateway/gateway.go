@@ -22,6 +22,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
@@ -74,6 +75,12 @@ type Config struct {
 	Workers int
 	// Fetch limits attachment downloads (allow-list, size, time-outs).
 	Fetch FetchConfig
+	// DownloadsPerSender caps the attachment downloads of one sender that
+	// run at once. Default 2.
+	DownloadsPerSender int
+	// MinDownloadRate is the slowest average download (bytes per second)
+	// accepted after 15 s; slower ones are cut off. Default 1024.
+	MinDownloadRate int64
 	// RatePerMinute and Burst limit messages per sender. Defaults 30 and 10.
 	RatePerMinute int
 	Burst         int
@@ -94,6 +101,7 @@ type Gateway struct {
 	// deliveries limits receipts and read markers per sender: each one
 	// costs a database transaction, and a flood must not fill the audit trail.
 	deliveries *senderLimiter
+	downloads  *slots.PerKey // attachment downloads per sender
 
 	in []chan any // decoded stanzas, one queue per worker
 
@@ -126,6 +134,8 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 	cfg.ReflectTimeout = cmp.Or(cfg.ReflectTimeout, 15*time.Second)
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 3*time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, 4)
+	cfg.DownloadsPerSender = cmp.Or(cfg.DownloadsPerSender, 2)
+	cfg.MinDownloadRate = cmp.Or(cfg.MinDownloadRate, 1024)
 	cfg.RatePerMinute = cmp.Or(cfg.RatePerMinute, 30)
 	cfg.Burst = cmp.Or(cfg.Burst, 10)
 	fetch, err := NewFetcher(cfg.Fetch)
@@ -138,6 +148,7 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 		fetch:      fetch,
 		limiter:    newSenderLimiter(cfg.RatePerMinute, cfg.Burst),
 		deliveries: newSenderLimiter(20, 10),
+		downloads:  slots.New(cfg.DownloadsPerSender),
 		cfg:        cfg,
 		log:        cmp.Or(logger, slog.Default()).With("component", "gateway"),
 		rules:      rules,

@@ -290,7 +290,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		}
 	}
 	var failed []string
-	in.Media, in.Text, failed = g.fetchAttachments(ctx, body, oob)
+	in.Media, in.Text, failed = g.fetchAttachments(ctx, sender, body, oob)
 	if geo.OK {
 		// The position is shown once, on the post's 📍 line.
 		if in.Text = withoutGeoURI(in.Text, geo.URI); in.Text == "" {

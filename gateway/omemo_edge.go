@@ -227,6 +227,10 @@ var omemoTexts = map[string][2]string{
 		"Ihre verschlüsselte Nachricht konnte von fieldgate nicht gelesen werden und wurde NICHT ausgeführt. Bitte OMEMO-Geräteliste aktualisieren und erneut senden.",
 		"fieldgate could not read your encrypted message and did NOT act on it. Please refresh the OMEMO device list and send it again.",
 	},
+	"unsupported": {
+		"Diese Verschlüsselung kann fieldgate nicht lesen (nur OMEMO, wie in Conversations, Monal, Dino und Gajim). Ihre Nachricht wurde NICHT angenommen: bitte mit OMEMO oder unverschlüsselt erneut senden.",
+		"fieldgate cannot read this encryption (OMEMO only, as in Conversations, Monal, Dino and Gajim). Your message was NOT accepted: please send it again with OMEMO or unencrypted.",
+	},
 	"omemo_off": {
 		"Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden.",
 		"This address cannot read encrypted messages. Please send the report unencrypted.",
@@ -491,6 +495,14 @@ func (g *Gateway) encryptionPolicy(ctx context.Context, m *inMessage, to jid.JID
 	addr, ok := g.rules.Current().Address(local)
 	if !ok || !addr.Allows(sender) {
 		return true
+	}
+	if m.Encrypted == nil && (m.OMEMO2 != nil || m.OpenPGP != nil || m.LegacyPGP != nil ||
+		(m.EME != nil && m.EME.Namespace != omemo.NS)) {
+		// Encrypted in a way the gateway cannot read: the body is only the
+		// sender client's fallback sentence, so nothing is filed.
+		g.log.Info("message in an unsupported encryption refused", "address", local)
+		g.reply(ctx, m, local, omemoText(addr.Language, "unsupported"))
+		return false
 	}
 	if m.Encrypted == nil {
 		if addr.Encryption == routing.EncryptionRequired && strings.TrimSpace(m.body()) != "" {

@@ -87,6 +87,15 @@ type inMessage struct {
 	MAMResult *mamResult   `xml:"urn:xmpp:mam:2 result"` // an archive search result (mam.go)
 	// Encrypted is an OMEMO payload (XEP-0384 v0.3, gateway/omemo).
 	Encrypted *omemo.Encrypted `xml:"eu.siacs.conversations.axolotl encrypted"`
+	// Encryption the gateway cannot open: OMEMO 2 (XEP-0384 v0.8+),
+	// OpenPGP for XMPP (XEP-0373), legacy PGP (XEP-0027), and the generic
+	// XEP-0380 marker. Their body is a fallback sentence, never the report.
+	OMEMO2    *struct{} `xml:"urn:xmpp:omemo:2 encrypted"`
+	OpenPGP   *struct{} `xml:"urn:xmpp:openpgp:0 openpgp"`
+	LegacyPGP *struct{} `xml:"jabber:x:encrypted x"`
+	EME       *struct {
+		Namespace string `xml:"namespace,attr"`
+	} `xml:"urn:xmpp:eme:0 encryption"`
 	// decrypted are the XEP-0454 attachments of an opened OMEMO message,
 	// already stored.
 	decrypted []media.Object

@@ -10,7 +10,8 @@
 // is the incident's state, status_notes the team's replies to the reporter
 // (`antwort N …`), never internal room chat.
 //
-// Routes (format is "xml" or "json" as the resource's extension):
+// Routes (format is "xml" or "json" as the resource's extension; any
+// other path under /open311/ is the API's 404 problem):
 //
 //	GET  /open311/discovery.json            service discovery
 //	GET  /open311/v2/services.{format}      service list
@@ -32,6 +33,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -48,6 +50,9 @@ type Domain interface {
 	Authenticate(ctx context.Context, secret string) (dispatch.Token, error)
 	ServiceRequests(ctx context.Context, f dispatch.ServiceRequestFilter) ([]dispatch.ServiceRequest, error)
 	GetReport(ctx context.Context, id uuid.UUID) (dispatch.ReportView, error)
+	// DiscardObjects deletes objects of a request that did not commit,
+	// retrying through the durable queue when the store refuses.
+	DiscardObjects(ctx context.Context, keys ...string)
 }
 
 // Media is what Open311 needs from the media store. PresignGet signs
@@ -125,47 +130,88 @@ func New(domain Domain, m Media, fetcher Fetcher, rules Rules, cfg Config, logge
 	return &Handler{domain: domain, media: m, fetcher: fetcher, rules: rules, cfg: cfg, log: cmp.Or(logger, slog.Default())}
 }
 
-// Register mounts the routes on r.
+// Register mounts the routes on r: one route per resource and format, so
+// that the route table (and the OpenAPI document, Operations) names them.
 func (h *Handler) Register(r gin.IRouter) {
 	r.GET("/open311/discovery.json", h.discovery)
-	r.GET("/open311/v2/*path", h.route)
-	r.POST("/open311/v2/*path", h.route)
+	for _, f := range []format{formatXML, formatJSON} {
+		ext := "." + string(f)
+		r.GET("/open311/v2/services"+ext, h.handle(f, h.services))
+		r.POST("/open311/v2/requests"+ext, h.handle(f, h.postRequest))
+		r.GET("/open311/v2/requests"+ext, h.handle(f, func(c *gin.Context, f format) { h.getRequests(c, f, "") }))
+	}
+	r.GET("/open311/v2/services/:file", h.handleID(h.serviceDefinition))
+	r.GET("/open311/v2/requests/:file", h.handleID(func(c *gin.Context, f format, id string) { h.getRequests(c, f, id) }))
+	r.GET("/open311/v2/tokens/:file", h.handleID(h.token))
+	// Anything else under /open311/v2/ gets the spec's 404, in the format
+	// its extension asks for.
+	r.GET("/open311/v2/:file", h.unknown)
+	r.POST("/open311/v2/:file", h.unknown)
 }
 
-// route splits "/services/DMV66.json" into resource, id and format.
-func (h *Handler) route(c *gin.Context) {
-	p := strings.TrimPrefix(c.Param("path"), "/")
-	dot := strings.LastIndexByte(p, '.')
-	f := format("")
-	if dot >= 0 {
-		f = format(p[dot+1:])
-		p = p[:dot]
+func (h *Handler) unknown(c *gin.Context) {
+	file := c.Param("file")
+	f := format(file[strings.LastIndexByte(file, '.')+1:])
+	if f != formatJSON {
+		f = formatXML
 	}
-	if f != formatXML && f != formatJSON {
-		// No format to answer in: the spec's error shape, in XML (the
-		// required format).
-		h.fail(c, formatXML, http.StatusNotFound, msgFormat)
+	if !strings.HasSuffix(file, ".xml") && !strings.HasSuffix(file, ".json") {
+		h.fail(c, f, http.StatusNotFound, msgFormat)
 		return
 	}
-	if !h.jurisdictionOK(c, f) {
-		return
+	h.fail(c, f, http.StatusNotFound, msgNoEndpoint)
+}
+
+// handle checks the query and the jurisdiction, then serves in format f.
+func (h *Handler) handle(f format, serve func(*gin.Context, format)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if h.cleanQuery(c, f) && h.jurisdictionOK(c, f) {
+			serve(c, f)
+		}
 	}
-	resource, id, _ := strings.Cut(p, "/")
-	switch {
-	case resource == "services" && id == "" && c.Request.Method == http.MethodGet:
-		h.services(c, f)
-	case resource == "services" && id != "" && c.Request.Method == http.MethodGet:
-		h.serviceDefinition(c, f, id)
-	case resource == "requests" && id == "" && c.Request.Method == http.MethodPost:
-		h.postRequest(c, f)
-	case resource == "requests" && id == "" && c.Request.Method == http.MethodGet:
-		h.getRequests(c, f, "")
-	case resource == "requests" && id != "" && c.Request.Method == http.MethodGet:
-		h.getRequests(c, f, id)
-	case resource == "tokens" && id != "" && c.Request.Method == http.MethodGet:
-		h.token(c, f, id)
-	default:
-		h.fail(c, f, http.StatusNotFound, msgNoEndpoint)
+}
+
+// cleanQuery refuses query values that no field can hold: NUL and
+// invalid UTF-8 (GeoReport v2 requires UTF-8 everywhere).
+func (h *Handler) cleanQuery(c *gin.Context, f format) bool {
+	for k, vs := range c.Request.URL.Query() {
+		for _, v := range append(vs, k) {
+			if !cleanText(v) {
+				h.fail(c, f, http.StatusBadRequest, msgBadText, k)
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cleanText reports whether s is UTF-8 without NUL.
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// handleID serves a resource named by its last path segment, "{id}.{format}".
+func (h *Handler) handleID(serve func(*gin.Context, format, string)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		file := c.Param("file")
+		dot := strings.LastIndexByte(file, '.')
+		if dot < 0 {
+			h.fail(c, formatXML, http.StatusNotFound, msgFormat)
+			return
+		}
+		f := format(file[dot+1:])
+		if f != formatXML && f != formatJSON {
+			h.fail(c, formatXML, http.StatusNotFound, msgFormat)
+			return
+		}
+		id := file[:dot]
+		if !cleanText(id) {
+			h.fail(c, f, http.StatusNotFound, msgNotFound, "")
+			return
+		}
+		if h.cleanQuery(c, f) && h.jurisdictionOK(c, f) {
+			serve(c, f, id)
+		}
 	}
 }
 
@@ -177,9 +223,11 @@ func (h *Handler) jurisdictionOK(c *gin.Context, f format) bool {
 		// Only the urlencoded body is read here; multipart forms are read
 		// as a stream later and checked there.
 		if ct := c.ContentType(); ct == "application/x-www-form-urlencoded" {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
+			// Form fields only (files come as multipart): a small cap, so that
+			// nobody makes the server hold a large body before the key is checked.
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
 			if err := c.Request.ParseForm(); err != nil {
-				h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+				h.failRead(c, f, err)
 				return false
 			}
 			j = c.Request.PostForm.Get("jurisdiction_id")

@@ -74,6 +74,7 @@ type fakeDomain struct {
 	tokens   map[string]dispatch.Token
 	report   dispatch.ReportView
 	fail     error
+	media    *fakeMedia
 }
 
 func (d *fakeDomain) Intake(_ context.Context, in dispatch.NewReport) (dispatch.Receipt, error) {
@@ -109,6 +110,12 @@ func (d *fakeDomain) ServiceRequests(_ context.Context, f dispatch.ServiceReques
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+func (d *fakeDomain) DiscardObjects(ctx context.Context, keys ...string) {
+	if d.media != nil {
+		_ = d.media.Delete(ctx, keys...)
+	}
 }
 
 func (d *fakeDomain) GetReport(_ context.Context, id uuid.UUID) (dispatch.ReportView, error) {
@@ -180,6 +187,7 @@ func newFixture(t *testing.T, cfg Config) fixture {
 		"team-only": {Name: "crm", Roles: []string{"team:tiefbau"}},
 	}}
 	m := &fakeMedia{}
+	d.media = m
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	cfg.TimeZone = berlin
 	cfg.Now = func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC) }
@@ -513,6 +521,8 @@ func TestBadRequestsStoreNothing(t *testing.T) {
 		{"position 0,0", with(func(f url.Values) { f.Set("lat", "0"); f.Set("long", "0") }), "", 400, "lat"},
 		{"media_url not fetched here", with(func(f url.Values) { f.Set("media_url", "http://169.254.169.254/latest/meta-data") }), "", 400, "media_url"},
 		{"unknown field", with(func(f url.Values) { f.Set("password", "x") }), "", 400, "password"},
+		{"NUL in the description", with(func(f url.Values) { f.Set("description", "a\x00b") }), "", 400, "description"},
+		{"invalid UTF-8 in an attribute", with(func(f url.Values) { f.Set("attribute[ort]", "\xff") }), "", 400, "attribute[ort]"},
 		{"wrong jurisdiction_id", goodForm(), "?jurisdiction_id=other.example", 404, "other.example"},
 	}
 	for _, tc := range cases {
@@ -679,6 +689,10 @@ func TestGetRequestsFilters(t *testing.T) {
 		"page_size=5000":            "page_size",
 		"lat=51&long=7":             "radius",
 		"service_code=jugendamt":    "jugendamt",
+		"service_request_id=%00":    "service_request_id",
+		"q=%ff":                     "q",
+		"page=9223372036854775807":  "page",
+		"lat=51&long=7&radius=NaN":  "radius",
 		"jurisdiction_id=other.org": "other.org",
 	}
 	f = newFixture(t, Config{JurisdictionID: "stadt.example"})
@@ -721,6 +735,12 @@ func TestDiscoveryAndTokens(t *testing.T) {
 	assertError(t, f.do(t, http.MethodGet, "/open311/v2/tokens/"+uuid.NewString()+".json", nil, ""), 404, "")
 	assertError(t, f.do(t, http.MethodGet, "/open311/v2/services.csv", nil, ""), 404, "xml")
 	assertError(t, f.do(t, http.MethodGet, "/open311/v2/nothing.json", nil, ""), 404, "")
+	assertError(t, f.do(t, http.MethodGet, "/open311/v2/requests/.json", nil, ""), 404, "")
+	assertError(t, f.do(t, http.MethodGet, "/open311/v2/requests/%00.json", nil, ""), 404, "")
+	// An agency nobody is: an empty list, not an error.
+	if w := f.do(t, http.MethodGet, "/open311/v2/requests.json?agency_responsible=Feuerwehr", nil, ""); w.Code != 200 || strings.TrimSpace(w.Body.String()) != "[]" {
+		t.Errorf("unknown agency: %d %s", w.Code, w.Body)
+	}
 }
 
 func TestEveryTextInBothLanguages(t *testing.T) {
@@ -733,7 +753,7 @@ func TestEveryTextInBothLanguages(t *testing.T) {
 			t.Errorf("message %d: German and English take different arguments: %q / %q", m, tx[0], tx[1])
 		}
 	}
-	for m := msgFormat; m <= msgInvalidReport; m++ {
+	for m := msgFormat; m <= msgBadText; m++ {
 		if _, ok := texts[m]; !ok {
 			t.Errorf("message %d has no text", m)
 		}

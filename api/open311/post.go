@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -29,7 +30,13 @@ var postFields = map[string]bool{
 // contactFields are personal data kept only when Config.StoreContact.
 var contactFields = []string{"email", "phone", "first_name", "last_name"}
 
-const maxFieldBytes = 64 << 10
+// Limits on the text of a POST: one field, all fields of a urlencoded
+// body, and how many fields a multipart body may carry.
+const (
+	maxFieldBytes = 64 << 10
+	maxFormBytes  = 1 << 20
+	maxFields     = 100
+)
 
 type postResultJSON struct {
 	XMLName          xml.Name  `xml:"request" json:"-"`
@@ -63,9 +70,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		}
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := h.media.Delete(dctx, keys...); err != nil {
-			h.log.Error("open311: deleting objects of a refused request failed", "objects", len(keys), "err", err)
-		}
+		h.domain.DiscardObjects(dctx, keys...)
 	}
 	var tok *dispatch.Token
 	auth := func() bool {
@@ -76,8 +81,8 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		if key == "" {
 			key = c.Query("api_key")
 		}
-		if key == "" {
-			key, _ = strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if a := c.GetHeader("Authorization"); key == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+			key = a[7:]
 		}
 		key = strings.TrimSpace(key)
 		if key == "" {
@@ -104,9 +109,9 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 	switch ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); ct {
 	case "application/x-www-form-urlencoded":
 		if c.Request.PostForm == nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
 			if err := c.Request.ParseForm(); err != nil {
-				h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+				h.failRead(c, f, err)
 				return
 			}
 		}
@@ -118,6 +123,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 			h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
 			return
 		}
+		fields := 0
 		for {
 			part, err := mr.NextPart()
 			if err == io.EOF {
@@ -161,6 +167,11 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 			if len(b) > maxFieldBytes {
 				cleanup()
 				h.fail(c, f, http.StatusBadRequest, msgTooLong, name)
+				return
+			}
+			if fields++; fields > maxFields {
+				cleanup()
+				h.fail(c, f, http.StatusBadRequest, msgTooMany, maxFields)
 				return
 			}
 			form.Add(name, string(b))
@@ -231,10 +242,16 @@ func (h *Handler) respondPosted(c *gin.Context, f format, status int, rec dispat
 // It answers the error itself and returns false on bad input.
 func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispatch.Token) (dispatch.NewReport, string, bool) {
 	l := lang(c)
-	for k := range form {
+	for k, vs := range form {
 		if !postFields[k] && !strings.HasPrefix(k, "attribute[") {
 			h.fail(c, f, http.StatusBadRequest, msgField, k)
 			return dispatch.NewReport{}, "", false
+		}
+		for _, v := range append(vs, k) {
+			if !cleanText(v) {
+				h.fail(c, f, http.StatusBadRequest, msgBadText, k)
+				return dispatch.NewReport{}, "", false
+			}
 		}
 	}
 	code := strings.TrimSpace(form.Get("service_code"))
@@ -254,7 +271,7 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 	case lat != "" || long != "":
 		la, err1 := strconv.ParseFloat(lat, 64)
 		lo, err2 := strconv.ParseFloat(long, 64)
-		if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) {
+		if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) || math.IsNaN(la) || math.IsNaN(lo) {
 			h.fail(c, f, http.StatusBadRequest, msgBadPosition)
 			return dispatch.NewReport{}, "", false
 		}

@@ -77,6 +77,9 @@ func detailedStatus(s dispatch.State) string {
 	return "RECEIVED" // received, needs_location, routed, escalated
 }
 
+// maxPage bounds page so that page × page_size cannot overflow.
+const maxPage = 1_000_000
+
 // defaultWindow is how far back a list without dates reaches (the spec
 // suggests the last 90 days).
 const defaultWindow = 90 * 24 * time.Hour
@@ -91,6 +94,9 @@ func (h *Handler) getRequests(c *gin.Context, f format, id string) {
 	}
 	if id != "" {
 		filter.CaseNumbers = []string{id}
+	} else if c.Param("file") != "" {
+		h.fail(c, f, http.StatusNotFound, msgNotFound, "")
+		return
 	} else if !h.parseFilter(c, f, rs, &filter, &pubs) {
 		return
 	}
@@ -179,13 +185,14 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 			}
 		}
 		if len(filter.Teams) == 0 {
-			filter.Teams = []string{"\x00none"} // no such agency: nothing matches
+			write(c, f, http.StatusOK, requestsXML{Requests: []requestJSON{}}, []requestJSON{}) // no such agency
+			return false
 		}
 	}
 	page, size := 1, 50
 	var err error
 	if v := c.Query("page"); v != "" {
-		if page, err = strconv.Atoi(v); err != nil || page < 1 {
+		if page, err = strconv.Atoi(v); err != nil || page < 1 || page > maxPage {
 			h.fail(c, f, http.StatusBadRequest, msgBadPage)
 			return false
 		}
@@ -202,7 +209,7 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 		la, err1 := strconv.ParseFloat(lat, 64)
 		lo, err2 := strconv.ParseFloat(long, 64)
 		r, err3 := strconv.ParseFloat(radius, 64)
-		if err1 != nil || err2 != nil || err3 != nil || !dispatch.ValidPosition(la, lo) || r <= 0 || r > 50000 {
+		if err1 != nil || err2 != nil || err3 != nil || !dispatch.ValidPosition(la, lo) || !(r > 0 && r <= 50000) {
 			h.fail(c, f, http.StatusBadRequest, msgBadRadius)
 			return false
 		}

@@ -46,6 +46,7 @@ const (
 	msgTooManyIDs
 	msgContactDropped
 	msgInvalidReport
+	msgBadText
 )
 
 var texts = map[msg][2]string{ // [de, en]
@@ -84,6 +85,7 @@ var texts = map[msg][2]string{ // [de, en]
 	msgTooManyIDs:      {"Höchstens 100 service_request_id auf einmal", "at most 100 service_request_id at once"},
 	msgContactDropped:  {"Ihre Kontaktdaten (E-Mail, Telefon, Name) wurden nicht gespeichert (Datensparsamkeit).", "Your contact data (email, phone, name) was not stored (data minimisation)."},
 	msgInvalidReport:   {"Meldung abgelehnt: %s", "request refused: %s"},
+	msgBadText:         {"%q enthält ein NUL-Zeichen oder ist kein gültiges UTF-8", "%q contains a NUL character or is not valid UTF-8"},
 }
 
 // lang picks de or en from Accept-Language; German is the default.

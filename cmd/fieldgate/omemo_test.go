@@ -249,6 +249,32 @@ func TestOMEMOBadInput(t *testing.T) {
 			return strings.Contains(m.Body, tc.want)
 		})
 	}
+	// Other encryptions: their body is the client's fallback sentence.
+	for _, payload := range []string{
+		`<encrypted xmlns="urn:xmpp:omemo:2"><header sid="1"/></encrypted>`,
+		`<openpgp xmlns="urn:xmpp:openpgp:0">AAAA</openpgp>`,
+		`<x xmlns="jabber:x:encrypted">AAAA</x>`,
+		`<encryption xmlns="urn:xmpp:eme:0" namespace="urn:example:secret"/>`,
+	} {
+		c.SendRaw(fmt.Sprintf(`<message to="%s" id="%s" type="chat"><body>I sent you an encrypted message.</body>%s</message>`,
+			addr, randomHex(6), payload))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n := 0
+		for _, m := range c.Messages() {
+			if strings.Contains(m.Body, "Diese Verschlüsselung kann fieldgate nicht lesen") {
+				n++
+			}
+		}
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 messages in other encryptions were answered", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if n := s.count("reports"); n != 0 {
 		t.Errorf("%d reports stored from messages that could not be opened", n)
 	}

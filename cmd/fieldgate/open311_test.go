@@ -126,6 +126,21 @@ func TestOpen311RoundTrip(t *testing.T) {
 		t.Errorf("%d reports store contact data although store_contact is off", n)
 	}
 
+	// A field worker's report to the same address is internal: never listed.
+	ib, ict := form(t, map[string]string{"to": "tiefbau", "text": "Intern: Frau Schmidt, Tel 0170-1234567", "lat": "51.0251", "lon": "7.5919"}, nil)
+	if resp, rec := s.post(s.token, ib, ict); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("internal report: %s %v", resp.Status, rec)
+	}
+	lresp, err := http.Get(s.base + "/open311/v2/requests.json?service_code=strassenschaden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, _ := io.ReadAll(lresp.Body)
+	lresp.Body.Close()
+	if strings.Contains(string(listed), "Frau Schmidt") || !strings.Contains(string(listed), caseNo) {
+		t.Errorf("public list must show the Open311 request and not the internal report:\n%s", listed)
+	}
+
 	seq := strings.TrimLeft(strings.SplitN(caseNo, "-", 2)[1], "0")
 	r := s.open311Get(caseNo, "", func(r map[string]any) bool { return r["media_url"] != nil })
 	if r["status"] != "open" || r["agency_responsible"] != "Tiefbau Nord" || r["service_code"] != "strassenschaden" ||

@@ -499,6 +499,36 @@ func (s *stack) xmppSecurity(t *testing.T, caseNo, jaCase string) {
 				}
 			}
 		}},
+		{"a member added by a rules reload can enter, a removed one is out", func(t *testing.T) {
+			path := s.env["FIELDGATE_RULES_FILE"]
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			newcomer := strings.ToLower(stranger1.JID.Bare().String())
+			old := "members: [anna@stadt.localhost, ben@stadt.localhost]"
+			if !strings.Contains(string(b), old) {
+				t.Fatalf("rules lack %q", old)
+			}
+			if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, "members: [ben@stadt.localhost, "+newcomer+"]", 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(40 * time.Second)
+			for i := 0; ; i++ {
+				if got := stranger1.JoinRoomResult(tiefbau, fmt.Sprintf("neu-%d", i), 20*time.Second); got == "" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the member added to the rules cannot enter within 40s")
+				}
+				time.Sleep(2 * time.Second)
+			}
+			// anna was removed from tiefbau: a new join is refused.
+			other := testsvc.Login(t, testsvc.DemoUser("anna"))
+			if got := other.JoinRoomResult(tiefbau, "anna-again", 20*time.Second); got != "registration-required" {
+				t.Errorf("removed member joins: %q, want registration-required", got)
+			}
+		}},
 	}
 	// SSRF URL variants: none is fetched, the text keeps them, S3 gets nothing.
 	for _, u := range []string{

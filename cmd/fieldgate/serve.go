@@ -19,6 +19,7 @@ import (
 
 	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/api/console"
+	"github.com/fieldgate/fieldgate/api/open311"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
@@ -196,6 +197,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		apiCfg.Mount = append(apiCfg.Mount, o.Register)
+		apiCfg.ExtraOperations = append(apiCfg.ExtraOperations, open311.Operations()...)
 	}
 	if cfg.Console.Enabled == nil || *cfg.Console.Enabled {
 		con := console.New(consoleConfig(cfg), pool, svc, rules, svc.TemplateNames, log)
