@@ -362,21 +362,12 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 		iq := new(inIQ)
 		if err := d.Decode(iq); err != nil {
 			g.log.Warn("malformed iq answered with bad-request", "err", err)
-			b := &inIQ{Type: "get"}
-			for _, a := range start.Attr {
-				switch a.Name.Local {
-				case "from":
-					b.From = a.Value
-				case "to":
-					b.To = a.Value
-				case "id":
-					b.ID = a.Value
-				case "type":
-					b.Type = a.Value
-				}
+			h := headerOf(start)
+			if h.typ == "" {
+				h.typ = "get" // a request without a type is answered too
 			}
-			if b.Type == "get" || b.Type == "set" {
-				g.iqFail(t, b, "modify", "bad-request")
+			if h.typ == "get" || h.typ == "set" {
+				g.iqFail(t, &inIQ{From: h.from, To: h.to, ID: h.id, Type: h.typ}, "modify", "bad-request")
 			}
 			return nil
 		}
@@ -392,20 +383,8 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 		g.log.Warn("malformed stanza dropped", "kind", start.Name.Local, "err", err)
 		if start.Name.Local == "message" {
 			// Tell the sender instead of dropping it silently.
-			b := &badStanza{}
-			for _, a := range start.Attr {
-				switch a.Name.Local {
-				case "from":
-					b.from = a.Value
-				case "to":
-					b.to = a.Value
-				case "id":
-					b.id = a.Value
-				case "type":
-					b.typ = a.Value
-				}
-			}
-			v = b
+			b := headerOf(start)
+			v = &b
 		} else {
 			return nil
 		}
@@ -442,6 +421,25 @@ func makeQueues(n, size int) []chan any {
 
 // badStanza is a message that could not be decoded; its sender gets an error.
 type badStanza struct{ from, to, id, typ string }
+
+// headerOf reads the addressing attributes of a stanza that could not be
+// decoded, so that it can still be answered.
+func headerOf(start *xml.StartElement) badStanza {
+	var b badStanza
+	for _, a := range start.Attr {
+		switch a.Name.Local {
+		case "from":
+			b.from = a.Value
+		case "to":
+			b.to = a.Value
+		case "id":
+			b.id = a.Value
+		case "type":
+			b.typ = a.Value
+		}
+	}
+	return b
+}
 
 func senderOf(v any) string {
 	switch s := v.(type) {
