@@ -318,7 +318,7 @@ func TestGoSendxmpp(t *testing.T) {
 // TestProsodyRestart: a report accepted while the XMPP server is down is
 // posted exactly once after the gateway has reconnected and rejoined.
 func TestProsodyRestart(t *testing.T) {
-	testsvc.ExclusiveProsody(t)
+	testsvc.ExclusiveXMPP(t)
 	s := xmppStack(t, nil)
 	room := testsvc.Room("tiefbau", s.suffix)
 	file := func(text string) string {
@@ -338,7 +338,7 @@ func TestProsodyRestart(t *testing.T) {
 	})
 
 	var during string
-	testsvc.RestartProsody(t, func() {
+	testsvc.RestartXMPP(t, func() {
 		during = file("während Prosody nicht läuft")
 		time.Sleep(2 * time.Second) // the post job runs and fails at least once
 	})

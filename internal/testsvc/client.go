@@ -55,6 +55,8 @@ type Client struct {
 	JID  jid.JID
 	sess *xmpp.Session
 
+	closed chan struct{} // closed when the server ended the stream
+
 	mu     sync.Mutex
 	msgs   []Message
 	others []Stanza // presences and IQs
@@ -94,9 +96,10 @@ func Login(t testing.TB, acct Account) *Client {
 		conn.Close()
 		t.Fatalf("testsvc: login %s: %v", acct.JID, err)
 	}
-	c := &Client{t: t, JID: sess.LocalAddr(), sess: sess, cond: make(chan struct{})}
+	c := &Client{t: t, JID: sess.LocalAddr(), sess: sess, cond: make(chan struct{}), closed: make(chan struct{})}
 	go func() {
 		_ = sess.Serve(xmpp.HandlerFunc(c.handle))
+		close(c.closed)
 	}()
 	if err := sess.Encode(ctx, struct {
 		XMLName xml.Name `xml:"presence"`
@@ -436,6 +439,18 @@ func (c *Client) JoinRoomResult(room, nick string, timeout time.Duration) string
 		return s.Name == "presence" && strings.EqualFold(s.From, full) && (s.Type == "" || s.Type == "error")
 	})
 	return st.Error
+}
+
+// WaitClosed waits until the server has ended the client's stream (a
+// stream error such as RFC 6120 §4.9.3.9 <invalid-from/>) and fails the
+// test if it is still open after timeout.
+func (c *Client) WaitClosed(timeout time.Duration, why string) {
+	c.t.Helper()
+	select {
+	case <-c.closed:
+	case <-time.After(timeout):
+		c.t.Fatalf("testsvc: the server kept the stream of %s open for %v after %s", c.JID, timeout, why)
+	}
 }
 
 // TrySendRaw sends literal XML and returns the error instead of failing
