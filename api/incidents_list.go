@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/msg"
 )
 
 // viewScope is the set of teams whose incidents a token may see: nil for
@@ -287,4 +288,4 @@ func (s *Server) getIncidentDetail(c *gin.Context) {
 
 // errIncidentNotFound is what a caller gets for a case it may not see:
 // the same problem as for a case that does not exist.
-var errIncidentNotFound = &dispatch.Error{Kind: dispatch.ErrNotFound, Message: "incident not found"}
+var errIncidentNotFound = &dispatch.Error{Kind: dispatch.ErrNotFound, Text: msg.Texts.IncidentNotFound}

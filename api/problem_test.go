@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,7 +54,7 @@ func TestOutagesAre503WithRetryAfter(t *testing.T) {
 		{"storage down", fmt.Errorf("put: %w", media.ErrUnavailable), http.StatusServiceUnavailable, "storage-unavailable"},
 		{"constraint violated", &pgconn.PgError{Code: "23514", Message: "check violation"}, http.StatusInternalServerError, "internal"},
 		{"plain bug", errors.New("nil map"), http.StatusInternalServerError, "internal"},
-		{"domain error", fmt.Errorf("x: %w", &dispatch.Error{Kind: dispatch.ErrInvalid, Message: "bad"}), http.StatusBadRequest, "invalid"},
+		{"domain error", fmt.Errorf("x: %w", &dispatch.Error{Kind: dispatch.ErrInvalid, Text: msg.Texts.EmptyReport}), http.StatusBadRequest, "invalid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -234,7 +234,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
 		if de := (*dispatch.Error)(nil); asDomain(err, &de) {
-			abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", de.Message)
+			abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", de.In(clientLanguage(c)))
 			return
 		}
 		s.fail(c, err)

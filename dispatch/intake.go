@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -124,7 +126,7 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	if text, ok := cutNewPrefix(in.Text); ok {
 		in.Text, facts.New = text, true
 		if strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Position == nil {
-			return false, grouping{}, "", errorf(ErrInvalid, "%s", T(in.Language, "new_needs_content"))
+			return false, grouping{}, "", newError(ErrInvalid, func(ts msg.Texts) string { return ts.NewNeedsContent() })
 		}
 	}
 	window := max(s.cfg.AssemblyWindow, s.cfg.FollowUpWindow)
@@ -235,45 +237,45 @@ func (s *Service) validate(in *NewReport) error {
 		in.Address = local
 	}
 	if in.Address == "" {
-		return errorf(ErrInvalid, "missing function address (field 'to')")
+		return newError(ErrInvalid, msg.Texts.MissingAddress)
 	}
 	rs := s.rules.Current()
 	addr, ok := rs.Address(in.Address)
 	if !ok {
-		return errorf(ErrNotFound, "unknown function address %q; valid addresses: %s", in.Address, strings.Join(s.AddressNames(), ", "))
+		return newError(ErrNotFound, func(ts msg.Texts) string { return ts.UnknownAddress(in.Address, strings.Join(s.AddressNames(), ", ")) })
 	}
 	if in.Channel == ChannelXMPP && !addr.Allows(in.Sender) {
-		return errorf(ErrForbidden, "sender may not write to %q", in.Address)
+		return newError(ErrForbidden, func(ts msg.Texts) string { return ts.AddressNotAllowed(in.Address) })
 	}
 	if in.Channel != ChannelAPI && in.Channel != ChannelXMPP && in.Channel != ChannelOpen311 {
-		return errorf(ErrInvalid, "unknown channel %q", in.Channel)
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.UnknownChannel(in.Channel) })
 	}
 	if in.Sender == "" {
-		return errorf(ErrInvalid, "missing sender")
+		return newError(ErrInvalid, msg.Texts.MissingSender)
 	}
 	if !utf8.ValidString(in.Text) {
-		return errorf(ErrInvalid, "text is not valid UTF-8")
+		return newError(ErrInvalid, msg.Texts.TextNotUTF8)
 	}
 	if strings.ContainsRune(in.Text, 0) {
-		return errorf(ErrInvalid, "text contains a NUL character")
+		return newError(ErrInvalid, msg.Texts.TextHasNUL)
 	}
 	for k, v := range in.Attributes {
 		if !utf8.ValidString(k+v) || strings.ContainsRune(k+v, 0) {
-			return errorf(ErrInvalid, "field %q contains a NUL character or is not valid UTF-8", k)
+			return newError(ErrInvalid, func(ts msg.Texts) string { return ts.FieldBadText(k) })
 		}
 	}
 	if n := utf8.RuneCountInString(in.Text); n > MaxTextRunes {
-		return errorf(ErrInvalid, "text too long: %d characters, at most %d", n, MaxTextRunes)
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.TextTooLong(n, MaxTextRunes) })
 	}
 	if strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Position == nil {
-		return errorf(ErrInvalid, "empty report: send a text, a photo or a location")
+		return newError(ErrInvalid, msg.Texts.EmptyReport)
 	}
 	if len(in.Media) > MaxMedia {
-		return errorf(ErrInvalid, "too many attachments: %d, at most %d", len(in.Media), MaxMedia)
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.TooManyAttachments(len(in.Media), MaxMedia) })
 	}
 	if p := in.Position; p != nil {
 		if !ValidPosition(p.Lat, p.Lon) {
-			return errorf(ErrInvalid, "position out of range: lat must be in [-90,90], lon in [-180,180], and not 0,0")
+			return newError(ErrInvalid, msg.Texts.PositionOutOfRange)
 		}
 		if in.PositionSource == "" {
 			in.PositionSource = SourceAPI
@@ -292,7 +294,7 @@ func (s *Service) validate(in *NewReport) error {
 		in.Language = "de"
 	}
 	if len(in.IdempotencyKey) > 200 {
-		return errorf(ErrInvalid, "idempotency key too long (at most 200 characters)")
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.IdempotencyKeyTooLong(200) })
 	}
 	if addr.Urgent {
 		in.Urgent = true
