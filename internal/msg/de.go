@@ -566,3 +566,144 @@ func (de) TokenMissing() string {
 func (de) TokenInvalid() string {
 	return "Token ungültig, abgelaufen oder widerrufen."
 }
+
+// API problem details
+
+func (de) BodyTooLarge(limit string) string {
+	return fmt.Sprintf("Die Anfrage ist größer als die eingestellte Grenze von %s.", limit)
+}
+
+func (de) BodyTooSlow() string {
+	return "Der Inhalt der Anfrage kam zu langsam an; bitte über eine bessere Verbindung erneut senden."
+}
+
+func (de) TooManyUploads() string {
+	return "Zu viele gleichzeitige Uploads dieses Clients; bitte warten, bis die laufenden fertig sind."
+}
+
+func (de) StorageUnavailable() string {
+	return "Der Medienspeicher ist nicht erreichbar; nichts wurde gespeichert. Bitte später mit demselben Idempotency-Key erneut senden."
+}
+
+func (de) DatabaseUnavailable() string {
+	return "Die Datenbank ist nicht erreichbar; nichts wurde gespeichert. Bitte später mit demselben Idempotency-Key erneut senden."
+}
+
+func (de) ServerFailed() string {
+	return "Fehler im Server; er wurde protokolliert."
+}
+
+func (de) StatsForbidden() string {
+	return "Zahlen brauchen die Rolle dispatcher oder team:<id>."
+}
+
+func (de) StatsDays(min, max int) string {
+	return fmt.Sprintf("days muss eine ganze Zahl von %d bis %d sein.", min, max)
+}
+
+func (de) MetricsTokenMissing() string {
+	return "/metrics braucht „Authorization: Bearer <token>“ eines Tokens mit der Rolle metrics (fieldgate token create --role metrics), oder http.metrics_addr."
+}
+
+func (de) MetricsForbidden() string {
+	return "Dieses Token darf keine Metriken lesen (Rolle metrics nötig)."
+}
+
+func (de) MergeBody() string {
+	return "Der Inhalt muss JSON sein: {\"into\": \"<Fallnummer>\"}"
+}
+
+func (de) CommandBody() string {
+	return "Der Inhalt muss JSON sein: {\"team\", \"reason\", \"text\"}"
+}
+
+func (de) ReporterRoleNeeded() string {
+	return "Dieses Token darf keine Meldungen einreichen (Rolle reporter nötig)."
+}
+
+func (de) IdempotencyKeyLonger(max int) string {
+	return fmt.Sprintf("Der Idempotency-Key ist länger als %d Zeichen.", max)
+}
+
+func (de) FieldHasNUL(field string, offset int) string {
+	return fmt.Sprintf("%s: NUL-Byte an Stelle %d.", field, offset)
+}
+
+func (de) FieldNotUTF8(field string, offset int) string {
+	return fmt.Sprintf("%s: kein gültiges UTF-8 ab Stelle %d.", field, offset)
+}
+
+func (de) MultipartNeeded() string {
+	return "Bitte die Meldung als multipart/form-data senden (Felder: to, text, photo, lat, lon)."
+}
+
+func (de) MalformedMultipart(detail string) string {
+	return fmt.Sprintf("Fehlerhafter multipart-Inhalt: %s", detail)
+}
+
+func (de) TooManyAttachmentsAtMost(max int) string {
+	return fmt.Sprintf("Zu viele Anhänge: höchstens %d.", max)
+}
+
+func (de) TokenAddressNotAllowed(address string) string {
+	return fmt.Sprintf("Dieses Token darf keine Meldungen an „%s“ einreichen: die Adresse ist nicht öffentlich und nicht unter den Adressen des Tokens (fieldgate token create --address).", address)
+}
+
+func (de) UnknownFormField(name string) string {
+	return fmt.Sprintf("Unbekanntes Formularfeld „%s“ (erwartet: to, text, photo, lat, lon, urgent, language).", name)
+}
+
+func (de) LatLonTogether() string {
+	return "lat und lon müssen zusammen angegeben werden."
+}
+
+func (de) LatLonRange() string {
+	return "lat/lon in Dezimalgrad: lat in [-90,90], lon in [-180,180], nicht 0,0."
+}
+
+func (de) ReportNotFoundID() string {
+	return "Meldung nicht gefunden: keine Meldung mit dieser ID."
+}
+
+func (de) AttachmentCount(n int) string {
+	return fmt.Sprintf("Die Meldung hat %d Anhänge.", n)
+}
+
+func (de) ListForbidden() string {
+	return "Die Fallliste braucht die Rolle dispatcher oder team:<id>."
+}
+
+func (de) NoSuchEndpoint() string {
+	return "Diesen Endpunkt gibt es nicht."
+}
+
+func (de) MethodNotAllowed() string {
+	return "Diese Methode ist an diesem Endpunkt nicht erlaubt."
+}
+
+func (de) BearerMissing() string {
+	return "Bitte „Authorization: Bearer <token>“ senden; ein Token erstellt „fieldgate token create“."
+}
+
+func (de) RequestNotText() string {
+	return "Pfad oder Abfrageparameter enthalten ein NUL-Zeichen oder kein gültiges UTF-8."
+}
+
+func (de) EventsForbidden() string {
+	return "Der Ereignisstrom braucht die Rolle dispatcher oder team:<id>."
+}
+
+func (de) EventsDisabled() string {
+	return "Der Ereignisstrom ist auf diesem Server nicht eingeschaltet."
+}
+
+func (de) CSRFMissing() string {
+	return "Eine angemeldete Konsolen-Anfrage, die etwas ändert, braucht den X-CSRF-Token-Header ihrer Sitzung."
+}
+func (de) FilterLimit(min, max int) string {
+	return fmt.Sprintf("limit muss eine ganze Zahl von %d bis %d sein.", min, max)
+}
+
+func (de) FilterDuration(name string) string {
+	return fmt.Sprintf("%s muss eine Dauer wie 90m, 12h oder 3d sein.", name)
+}

@@ -566,3 +566,144 @@ func (en) TokenMissing() string {
 func (en) TokenInvalid() string {
 	return "invalid, expired or revoked token"
 }
+
+// API problem details
+
+func (en) BodyTooLarge(limit string) string {
+	return fmt.Sprintf("the request is larger than the configured limit of %s", limit)
+}
+
+func (en) BodyTooSlow() string {
+	return "the request body arrived too slowly; send it again on a better connection"
+}
+
+func (en) TooManyUploads() string {
+	return "too many concurrent uploads from this client; wait for the running uploads to finish"
+}
+
+func (en) StorageUnavailable() string {
+	return "media storage is not reachable; nothing was stored, retry later with the same Idempotency-Key"
+}
+
+func (en) DatabaseUnavailable() string {
+	return "the database is not reachable; nothing was stored, retry later with the same Idempotency-Key"
+}
+
+func (en) ServerFailed() string {
+	return "the server failed; the error has been logged"
+}
+
+func (en) StatsForbidden() string {
+	return "numbers need the dispatcher role or a team:<id> role"
+}
+
+func (en) StatsDays(min, max int) string {
+	return fmt.Sprintf("days must be a whole number from %d to %d", min, max)
+}
+
+func (en) MetricsTokenMissing() string {
+	return "/metrics needs 'Authorization: Bearer <token>' of a token with the role metrics (fieldgate token create --role metrics), or set http.metrics_addr"
+}
+
+func (en) MetricsForbidden() string {
+	return "this token may not read metrics (role 'metrics' needed)"
+}
+
+func (en) MergeBody() string {
+	return "body must be JSON: {\"into\": \"<case number>\"}"
+}
+
+func (en) CommandBody() string {
+	return "body must be JSON: {\"team\", \"reason\", \"text\"}"
+}
+
+func (en) ReporterRoleNeeded() string {
+	return "this token may not file reports (role 'reporter' needed)"
+}
+
+func (en) IdempotencyKeyLonger(max int) string {
+	return fmt.Sprintf("Idempotency-Key is longer than %d characters", max)
+}
+
+func (en) FieldHasNUL(field string, offset int) string {
+	return fmt.Sprintf("%s: NUL byte at offset %d", field, offset)
+}
+
+func (en) FieldNotUTF8(field string, offset int) string {
+	return fmt.Sprintf("%s: invalid UTF-8 at offset %d", field, offset)
+}
+
+func (en) MultipartNeeded() string {
+	return "send the report as multipart/form-data (fields: to, text, photo, lat, lon)"
+}
+
+func (en) MalformedMultipart(detail string) string {
+	return fmt.Sprintf("malformed multipart body: %s", detail)
+}
+
+func (en) TooManyAttachmentsAtMost(max int) string {
+	return fmt.Sprintf("too many attachments: at most %d", max)
+}
+
+func (en) TokenAddressNotAllowed(address string) string {
+	return fmt.Sprintf("this token may not file reports to %q: it is not a public address and not among the token's addresses (fieldgate token create --address)", address)
+}
+
+func (en) UnknownFormField(name string) string {
+	return fmt.Sprintf("unknown form field %q (expected to, text, photo, lat, lon, urgent, language)", name)
+}
+
+func (en) LatLonTogether() string {
+	return "lat and lon must be given together"
+}
+
+func (en) LatLonRange() string {
+	return "lat/lon must be decimal degrees: lat in [-90,90], lon in [-180,180], not 0,0"
+}
+
+func (en) ReportNotFoundID() string {
+	return "report not found: no report with this id"
+}
+
+func (en) AttachmentCount(n int) string {
+	return fmt.Sprintf("the report has %d attachments", n)
+}
+
+func (en) ListForbidden() string {
+	return "listing incidents needs the dispatcher role or a team:<id> role"
+}
+
+func (en) NoSuchEndpoint() string {
+	return "no such endpoint"
+}
+
+func (en) MethodNotAllowed() string {
+	return "method not allowed on this endpoint"
+}
+
+func (en) BearerMissing() string {
+	return "send 'Authorization: Bearer <token>'; create one with 'fieldgate token create'"
+}
+
+func (en) RequestNotText() string {
+	return "the path or a query parameter contains a NUL character or is not valid UTF-8"
+}
+
+func (en) EventsForbidden() string {
+	return "the event stream needs the dispatcher role or a team:<id> role"
+}
+
+func (en) EventsDisabled() string {
+	return "the event stream is not enabled on this server"
+}
+
+func (en) CSRFMissing() string {
+	return "a signed-in console request that changes something needs the X-CSRF-Token header of its session"
+}
+func (en) FilterLimit(min, max int) string {
+	return fmt.Sprintf("limit must be a whole number from %d to %d", min, max)
+}
+
+func (en) FilterDuration(name string) string {
+	return fmt.Sprintf("%s must be a duration such as 90m, 12h or 3d", name)
+}

@@ -297,6 +297,80 @@ type Texts interface {
 	// TokenInvalid: “invalid, expired or revoked token”
 	TokenInvalid() string
 
+	// API problem details (RFC 9457 "detail"; titles stay English)
+
+	// BodyTooLarge: “the request is larger than the configured limit of {limit}”
+	BodyTooLarge(limit string) string
+	// BodyTooSlow: “the request body arrived too slowly; send it again on a better connection”
+	BodyTooSlow() string
+	// TooManyUploads: “too many concurrent uploads from this client; wait for the running uploads to finish”
+	TooManyUploads() string
+	// StorageUnavailable: “media storage is not reachable; nothing was stored, retry later with the same Idempotency-Key”
+	StorageUnavailable() string
+	// DatabaseUnavailable: “the database is not reachable; nothing was stored, retry later with the same Idempotency-Key”
+	DatabaseUnavailable() string
+	// ServerFailed: “the server failed; the error has been logged”
+	ServerFailed() string
+	// StatsForbidden: “numbers need the dispatcher role or a team:<id> role”
+	StatsForbidden() string
+	// StatsDays: “days must be a whole number from {min} to {max}”
+	StatsDays(min, max int) string
+	// MetricsTokenMissing: “/metrics needs 'Authorization: Bearer <token>' of a token with the role metrics (fieldgate token create --role metrics), or set http.metrics_addr”
+	MetricsTokenMissing() string
+	// MetricsForbidden: “this token may not read metrics (role 'metrics' needed)”
+	MetricsForbidden() string
+	// MergeBody: “body must be JSON: {"into": "<case number>"}”
+	MergeBody() string
+	// CommandBody: “body must be JSON: {"team", "reason", "text"}”
+	CommandBody() string
+	// ReporterRoleNeeded: “this token may not file reports (role 'reporter' needed)”
+	ReporterRoleNeeded() string
+	// IdempotencyKeyLonger: “Idempotency-Key is longer than {max} characters”
+	IdempotencyKeyLonger(max int) string
+	// FieldHasNUL: “{field}: NUL byte at offset {offset}”
+	FieldHasNUL(field string, offset int) string
+	// FieldNotUTF8: “{field}: invalid UTF-8 at offset {offset}”
+	FieldNotUTF8(field string, offset int) string
+	// MultipartNeeded: “send the report as multipart/form-data (fields: to, text, photo, lat, lon)”
+	MultipartNeeded() string
+	// MalformedMultipart: “malformed multipart body: {detail}”
+	MalformedMultipart(detail string) string
+	// TooManyAttachmentsAtMost: “too many attachments: at most {max}”
+	TooManyAttachmentsAtMost(max int) string
+	// TokenAddressNotAllowed: “this token may not file reports to {address}: it is not a public address and not among the token's addresses (fieldgate token create --address)”
+	TokenAddressNotAllowed(address string) string
+	// UnknownFormField: “unknown form field {name} (expected to, text, photo, lat, lon, urgent, language)”
+	UnknownFormField(name string) string
+	// LatLonTogether: “lat and lon must be given together”
+	LatLonTogether() string
+	// LatLonRange: “lat/lon must be decimal degrees: lat in [-90,90], lon in [-180,180], not 0,0”
+	LatLonRange() string
+	// ReportNotFoundID: “report not found: no report with this id”
+	ReportNotFoundID() string
+	// AttachmentCount: “the report has {n} attachments”
+	AttachmentCount(n int) string
+	// ListForbidden: “listing incidents needs the dispatcher role or a team:<id> role”
+	ListForbidden() string
+	// NoSuchEndpoint: “no such endpoint”
+	NoSuchEndpoint() string
+	// MethodNotAllowed: “method not allowed on this endpoint”
+	MethodNotAllowed() string
+	// BearerMissing: “send 'Authorization: Bearer <token>'; create one with 'fieldgate token create'”
+	BearerMissing() string
+	// RequestNotText: “the path or a query parameter contains a NUL character or is not valid UTF-8”
+	RequestNotText() string
+	// EventsForbidden: “the event stream needs the dispatcher role or a team:<id> role”
+	EventsForbidden() string
+	// EventsDisabled: “the event stream is not enabled on this server”
+	EventsDisabled() string
+	// CSRFMissing: “a signed-in console request that changes something needs the X-CSRF-Token header of its session”
+	CSRFMissing() string
+
+	// FilterLimit: “limit must be a whole number from {min} to {max}”
+	FilterLimit(min, max int) string
+	// FilterDuration: “{name} must be a duration such as 90m, 12h or 3d”
+	FilterDuration(name string) string
+
 	// EventName names an audit event kind (Event.Kind: "received",
 	// "take", …) for a history; an unknown kind is returned as it is.
 	EventName(kind string) string
