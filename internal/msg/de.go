@@ -261,6 +261,10 @@ func (de) AlreadyClosed(caseNumber, state string) string {
 	return fmt.Sprintf("%s ist bereits abgeschlossen (%s).", caseNumber, state)
 }
 
+func (de) NotYourTeam(caseNumber, team string) string {
+	return fmt.Sprintf("%s gehört zum Team %s; nur dessen Mitglieder (und die Leitstelle) können den Fall bearbeiten.", caseNumber, team)
+}
+
 func (de) NotYourRoom(caseNumber string) string {
 	return fmt.Sprintf("%s gehört nicht zu diesem Raum.", caseNumber)
 }

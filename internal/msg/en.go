@@ -261,6 +261,10 @@ func (en) AlreadyClosed(caseNumber, state string) string {
 	return fmt.Sprintf("%s is already closed (%s).", caseNumber, state)
 }
 
+func (en) NotYourTeam(caseNumber, team string) string {
+	return fmt.Sprintf("%s belongs to team %s; only its members (and dispatchers) can handle it.", caseNumber, team)
+}
+
 func (en) NotYourRoom(caseNumber string) string {
 	return fmt.Sprintf("%s does not belong to this room.", caseNumber)
 }

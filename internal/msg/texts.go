@@ -139,6 +139,8 @@ type Texts interface {
 	AlreadyClosed(caseNumber, state string) string
 	// NotYourRoom: “{caseNumber} does not belong to this room.”
 	NotYourRoom(caseNumber string) string
+	// NotYourTeam: “{caseNumber} belongs to team {team}; only its members (and dispatchers) can handle it.”
+	NotYourTeam(caseNumber, team string) string
 	// NotAlerted: “{caseNumber}: you were not alerted for this case; please take it in the team room.”
 	NotAlerted(caseNumber string) string
 	// UnknownCase: “No open case {ref} found.”
