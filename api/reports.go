@@ -54,7 +54,7 @@ func (s *Server) createReport(c *gin.Context) {
 		return
 	}
 	if err := checkText([]byte(key)); err != nil {
-		problem(c, http.StatusBadRequest, "invalid-text", "Bad Request", badTextDetail("Idempotency-Key", err))
+		problem(c, http.StatusBadRequest, "invalid-text", "Bad Request", badTextDetail(err, msg.Texts.KeyHasNUL, msg.Texts.KeyNotUTF8))
 		return
 	}
 	if key != "" {
@@ -128,7 +128,8 @@ func (s *Server) createReport(c *gin.Context) {
 			part.Close()
 			if errors.Is(err, errBadText) {
 				cleanup()
-				problem(c, http.StatusBadRequest, "invalid-text", "Bad Request", badTextDetail(name, err))
+				problem(c, http.StatusBadRequest, "invalid-text", "Bad Request", badTextDetail(err, func(t msg.Texts, at int) string { return t.FieldHasNUL(name, at) },
+					func(t msg.Texts, at int) string { return t.FieldNotUTF8(name, at) }))
 				return
 			}
 			if err != nil {
@@ -256,14 +257,15 @@ func (b badText) Error() string {
 
 func (b badText) Unwrap() error { return errBadText }
 
-// badTextDetail says which field is not text and where.
-func badTextDetail(field string, err error) msg.Text {
+// badTextDetail says where a field is not text (a badText err), with the
+// text for a NUL byte or for invalid UTF-8 at that offset.
+func badTextDetail(err error, nul, notUTF8 func(t msg.Texts, offset int) string) msg.Text {
 	var b badText
 	errors.As(err, &b)
 	if b.nul {
-		return func(t msg.Texts) string { return t.FieldHasNUL(field, b.offset) }
+		return func(t msg.Texts) string { return nul(t, b.offset) }
 	}
-	return func(t msg.Texts) string { return t.FieldNotUTF8(field, b.offset) }
+	return func(t msg.Texts) string { return notUTF8(t, b.offset) }
 }
 
 // checkText accepts UTF-8 without NUL bytes (PostgreSQL text cannot hold

@@ -126,7 +126,12 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	if text, ok := cutNewPrefix(in.Text); ok {
 		in.Text, facts.New = text, true
 		if strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Position == nil {
-			return false, grouping{}, "", newError(ErrInvalid, func(ts msg.Texts) string { return ts.NewNeedsContent() })
+			// A bare "neu": undo the last join, if there is one to undo.
+			undone, err := s.undoLastJoin(ctx, tx, in, now, rec)
+			if err != nil || undone {
+				return undone, grouping{}, "", err
+			}
+			return false, grouping{}, "", newError(ErrInvalid, msg.Texts.NewNeedsContent)
 		}
 	}
 	window := max(s.cfg.AssemblyWindow, s.cfg.FollowUpWindow)
@@ -174,6 +179,65 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 		return false, g, "", err
 	}
 	return true, g, caseNumber, s.enqueueProcessing(ctx, tx, rec.ReportID, now)
+}
+
+// ModeSplit is a bare "neu" that split the sender's last part off its case
+// (undoLastJoin): the receipt names the part's new case.
+const ModeSplit = "split"
+
+// undoLastJoin is the reporter's bare "neu": if their last message to this
+// address was a part that joined a case which may still be split
+// (undoableJoin), the part becomes a case of its own (splitOff; the case's
+// post is corrected, the new case routed and posted, the reporter told its
+// number) and rec is its receipt. It reports false when there is nothing
+// to undo; a part still being processed is ErrConflict (send "neu" again).
+// The "neu" message's idempotency key points at the moved part, so a
+// resend answers with the same receipt instead of splitting again.
+func (s *Service) undoLastJoin(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, error) {
+	var partID, incID uuid.UUID
+	var kind string
+	var joinedAt time.Time
+	err := tx.QueryRow(ctx, `
+		SELECT id, kind, received_at, incident_id FROM reports
+		WHERE channel = $1 AND sender = $2 AND address = $3 AND received_at > $4
+		ORDER BY received_at DESC LIMIT 1`,
+		in.Channel, in.Sender, in.Address, now.Add(-UndoWindow)).Scan(&partID, &kind, &joinedAt, &incID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find the sender's last part: %w", err)
+	}
+	if kind != "followup" {
+		return false, nil
+	}
+	// Lock the case, then decide: a take committed meanwhile wins.
+	inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, incID))
+	if err != nil {
+		return false, err
+	}
+	if !undoableJoin(caseForParts{State: inc.State, Owner: inc.Owner}, joinedAt, now) {
+		return false, nil
+	}
+	part, err := s.loadReport(ctx, tx, partID)
+	if err != nil {
+		return false, err
+	}
+	if part.IncidentID != inc.ID || part.Kind != "followup" {
+		return false, nil // moved by a concurrent split
+	}
+	if part.ProcessedAt == nil {
+		return false, newError(ErrConflict, msg.Texts.UndoNotReady)
+	}
+	id, caseNumber, err := s.splitOff(ctx, tx, inc, part, in.Sender, in.Channel, ReasonReporterNew, msg.Texts.PartSplitByReporter)
+	if err != nil {
+		return false, err
+	}
+	if err := s.attach(ctx, tx, &NewReport{Channel: in.Channel, Sender: in.Sender, IdempotencyKey: in.IdempotencyKey}, now, part.ID); err != nil {
+		return false, err
+	}
+	*rec = Receipt{ReportID: part.ID, IncidentID: id, CaseNumber: caseNumber, Mode: ModeSplit}
+	return true, nil
 }
 
 func (s *Service) groupingRules() groupingRules {

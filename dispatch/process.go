@@ -428,35 +428,48 @@ func (s *Service) splitLastPart(ctx context.Context, tx pgx.Tx, inc Incident, la
 	if err != nil {
 		return "", false, err
 	}
+	_, caseNumber, err := s.splitOff(ctx, tx, inc, part, actor, via, "dispatcher", msg.Texts.PartSplitReporter)
+	if err != nil {
+		return "", false, err
+	}
+	return msg.For(lang).PartSplitReply(inc.CaseNumber, caseNumber), true, nil
+}
+
+// splitOff moves a processed part out of inc into a new case of its own
+// (routed and posted like a new report), corrects inc's post, records why
+// (reason: "dispatcher" for trennen, "reporter_new" for the reporter's
+// bare "neu") and tells an XMPP reporter with tell(old case, new case).
+func (s *Service) splitOff(ctx context.Context, tx pgx.Tx, inc Incident, part Report, actor, via, reason string,
+	tell func(t msg.Texts, from, to string) string) (uuid.UUID, string, error) {
 	now := s.now()
 	nr := NewReport{Channel: part.Channel, Address: part.Address, Sender: part.Sender, Language: part.Language, Urgent: part.Urgent}
 	id, caseNumber, err := s.newIncident(ctx, tx, &nr, now)
 	if err != nil {
-		return "", false, err
+		return uuid.Nil, "", err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE reports SET incident_id = $2, case_number = $3, kind = 'report', processed_at = NULL WHERE id = $1`,
 		part.ID, id, caseNumber); err != nil {
-		return "", false, fmt.Errorf("move part: %w", err)
+		return uuid.Nil, "", fmt.Errorf("move part: %w", err)
 	}
 	if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "part_split", Actor: actor, Via: via,
-		Detail: map[string]any{"reason": "dispatcher", "report": part.ID.String(), "to_case": caseNumber}}); err != nil {
-		return "", false, err
+		Detail: map[string]any{"reason": reason, "report": part.ID.String(), "to_case": caseNumber}}); err != nil {
+		return uuid.Nil, "", err
 	}
 	if err := insertEvent(ctx, tx, id, Event{At: now, Kind: "received", Actor: part.Sender, Via: part.Channel, To: StateReceived,
-		Detail: map[string]any{"address": part.Address, "media": len(part.Media), "grouping": "split_by_dispatcher", "not_joined": inc.CaseNumber}}); err != nil {
-		return "", false, err
+		Detail: map[string]any{"address": part.Address, "media": len(part.Media), "grouping": "split_by_" + reason, "not_joined": inc.CaseNumber}}); err != nil {
+		return uuid.Nil, "", err
 	}
 	if err := s.enqueueCorrections(ctx, tx, inc.ID, uuid.Nil); err != nil {
-		return "", false, err
+		return uuid.Nil, "", err
 	}
 	if part.Channel == ChannelXMPP {
-		if err := s.enqueueChat(ctx, tx, part.Address, part.Sender, msg.For(part.Language).PartSplitReporter(inc.CaseNumber, caseNumber)); err != nil {
-			return "", false, err
+		if err := s.enqueueChat(ctx, tx, part.Address, part.Sender, tell(msg.For(part.Language), inc.CaseNumber, caseNumber)); err != nil {
+			return uuid.Nil, "", err
 		}
 	}
 	opts := processReportArgs{}.InsertOpts()
 	if _, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: part.ID, SplitInto: id}, &opts); err != nil {
-		return "", false, fmt.Errorf("enqueue processing: %w", err)
+		return uuid.Nil, "", fmt.Errorf("enqueue processing: %w", err)
 	}
-	return msg.For(lang).PartSplitReply(inc.CaseNumber, caseNumber), true, nil
+	return id, caseNumber, nil
 }

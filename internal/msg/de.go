@@ -57,6 +57,14 @@ func (de) NewNeedsContent() string {
 	return "Nach „neu“ bitte den Text, ein Foto oder den Standort der neuen Meldung senden."
 }
 
+func (de) PartSplitByReporter(caseNumber, newCase string) string {
+	return fmt.Sprintf("Ihre letzte Nachricht ist von Meldung %s abgetrennt und jetzt die eigene Meldung %s.", caseNumber, newCase)
+}
+
+func (de) UndoNotReady() string {
+	return "Ihre letzte Nachricht wird noch verarbeitet; bitte „neu“ gleich noch einmal senden."
+}
+
 func (de) PartSplitReporter(caseNumber, newCase string) string {
 	return fmt.Sprintf("Die Leitstelle hat Ihre letzte Nachricht zu Meldung %s als eigene Meldung %s abgetrennt.", caseNumber, newCase)
 }
@@ -630,11 +638,19 @@ func (de) IdempotencyKeyLonger(max int) string {
 }
 
 func (de) FieldHasNUL(field string, offset int) string {
-	return fmt.Sprintf("%s: NUL-Byte an Stelle %d.", field, offset)
+	return fmt.Sprintf("Formularfeld „%s“: NUL-Byte an Stelle %d.", field, offset)
+}
+
+func (de) KeyHasNUL(offset int) string {
+	return fmt.Sprintf("Idempotency-Key: NUL-Byte an Stelle %d.", offset)
+}
+
+func (de) KeyNotUTF8(offset int) string {
+	return fmt.Sprintf("Idempotency-Key: kein gültiges UTF-8 ab Stelle %d.", offset)
 }
 
 func (de) FieldNotUTF8(field string, offset int) string {
-	return fmt.Sprintf("%s: kein gültiges UTF-8 ab Stelle %d.", field, offset)
+	return fmt.Sprintf("Formularfeld „%s“: kein gültiges UTF-8 ab Stelle %d.", field, offset)
 }
 
 func (de) MultipartNeeded() string {

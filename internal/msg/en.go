@@ -57,6 +57,14 @@ func (en) NewNeedsContent() string {
 	return "After “new”, please send the new report's text, a photo or the location."
 }
 
+func (en) PartSplitByReporter(caseNumber, newCase string) string {
+	return fmt.Sprintf("Your last message was split off report %s and is now report %s of its own.", caseNumber, newCase)
+}
+
+func (en) UndoNotReady() string {
+	return "Your last message is still being processed; please send “new” again in a moment."
+}
+
 func (en) PartSplitReporter(caseNumber, newCase string) string {
 	return fmt.Sprintf("The control room split your latest message to report %s off into a report of its own, %s.", caseNumber, newCase)
 }
@@ -630,11 +638,19 @@ func (en) IdempotencyKeyLonger(max int) string {
 }
 
 func (en) FieldHasNUL(field string, offset int) string {
-	return fmt.Sprintf("%s: NUL byte at offset %d", field, offset)
+	return fmt.Sprintf("form field %q: NUL byte at offset %d", field, offset)
+}
+
+func (en) KeyHasNUL(offset int) string {
+	return fmt.Sprintf("Idempotency-Key: NUL byte at offset %d", offset)
+}
+
+func (en) KeyNotUTF8(offset int) string {
+	return fmt.Sprintf("Idempotency-Key: invalid UTF-8 at offset %d", offset)
 }
 
 func (en) FieldNotUTF8(field string, offset int) string {
-	return fmt.Sprintf("%s: invalid UTF-8 at offset %d", field, offset)
+	return fmt.Sprintf("form field %q: invalid UTF-8 at offset %d", field, offset)
 }
 
 func (en) MultipartNeeded() string {

@@ -33,6 +33,10 @@ type Texts interface {
 	NewNeedsContent() string
 	// PartSplitReporter: “The control room split your latest message to report {caseNumber} off into a report of its own, {newCase}.”
 	PartSplitReporter(caseNumber, newCase string) string
+	// PartSplitByReporter: “Your last message was split off report {caseNumber} and is now report {newCase} of its own.”
+	PartSplitByReporter(caseNumber, newCase string) string
+	// UndoNotReady: “Your last message is still being processed; please send “new” again in a moment.”
+	UndoNotReady() string
 	// TakenReporter: “Your report {caseNumber} is now being handled by {team}.”
 	TakenReporter(caseNumber, team string) string
 	// ResolvedReporter: “Your report {caseNumber} has been resolved. Thank you!”
@@ -329,10 +333,14 @@ type Texts interface {
 	ReporterRoleNeeded() string
 	// IdempotencyKeyLonger: “Idempotency-Key is longer than {max} characters”
 	IdempotencyKeyLonger(max int) string
-	// FieldHasNUL: “{field}: NUL byte at offset {offset}”
+	// FieldHasNUL: “form field "{field}": NUL byte at offset {offset}”
 	FieldHasNUL(field string, offset int) string
-	// FieldNotUTF8: “{field}: invalid UTF-8 at offset {offset}”
+	// FieldNotUTF8: “form field "{field}": invalid UTF-8 at offset {offset}”
 	FieldNotUTF8(field string, offset int) string
+	// KeyHasNUL: “Idempotency-Key: NUL byte at offset {offset}”
+	KeyHasNUL(offset int) string
+	// KeyNotUTF8: “Idempotency-Key: invalid UTF-8 at offset {offset}”
+	KeyNotUTF8(offset int) string
 	// MultipartNeeded: “send the report as multipart/form-data (fields: to, text, photo, lat, lon)”
 	MultipartNeeded() string
 	// MalformedMultipart: “malformed multipart body: {detail}”
