@@ -219,7 +219,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		case errors.Is(err, media.ErrUnavailable):
 			h.fail(c, f, http.StatusServiceUnavailable, msgStorage)
 		case errors.As(err, &de) && errors.Is(err, dispatch.ErrInvalid):
-			h.fail(c, f, http.StatusBadRequest, msgInvalidReport, de.Message)
+			h.fail(c, f, http.StatusBadRequest, msgInvalidReport, de.In(lang(c)))
 		case errors.As(err, &de) && errors.Is(err, dispatch.ErrNotFound):
 			h.fail(c, f, http.StatusNotFound, msgUnknownService, form.Get("service_code"))
 		default:
