@@ -70,6 +70,9 @@ type Config struct {
 	// is back must not wait for us (a refused port is probed every 250 ms
 	// anyway, see waitReconnect).
 	MaxBackoff time.Duration
+	// RoomRetry is how often a team room the gateway cannot use (not its
+	// owner, its nick taken, the join refused) is tried again. Default 1m.
+	RoomRetry time.Duration
 	// Workers is how many senders' stanzas are handled at once; one
 	// sender's stanzas are always handled one after the other, in order
 	// (see senderQueues). Default 32.
@@ -135,6 +138,7 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 	cfg.ReflectTimeout = cmp.Or(cfg.ReflectTimeout, 15*time.Second)
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 3*time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, 32)
+	cfg.RoomRetry = cmp.Or(cfg.RoomRetry, roomProblemRetry)
 	cfg.DownloadsPerSender = cmp.Or(cfg.DownloadsPerSender, 2)
 	cfg.MinDownloadRate = cmp.Or(cfg.MinDownloadRate, 1024)
 	cfg.RatePerMinute = cmp.Or(cfg.RatePerMinute, 30)

@@ -25,7 +25,7 @@ var ErrRoomUnusable = errors.New("gateway: team room not usable")
 const (
 	roomCheckEvery   = 5 * time.Second
 	roomRejoinEvery  = 20 * time.Second
-	roomProblemRetry = time.Minute
+	roomProblemRetry = time.Minute // default of Config.RoomRetry
 	roomIQTimeout    = 10 * time.Second
 )
 
@@ -192,7 +192,7 @@ func (g *Gateway) stepRoom(ctx context.Context, rs *routing.RuleSet, roomJID str
 	case !joined:
 		wait := roomRejoinEvery
 		if problem != "" {
-			wait = roomProblemRetry
+			wait = g.cfg.RoomRetry
 		}
 		if last.IsZero() || time.Since(last) >= wait {
 			g.mu.Lock()

@@ -73,6 +73,9 @@ type Config struct {
 		UploadHosts []string `yaml:"upload_hosts" env:"UPLOAD_HOSTS"`
 		// MaxAttachmentBytes caps one downloaded attachment. Default 100 MiB.
 		MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"MAX_ATTACHMENT_BYTES"`
+		// RoomRetry: a team room the gateway cannot use (not its owner, its
+		// nick taken) is tried again this often. Default 1m.
+		RoomRetry time.Duration `yaml:"room_retry" env:"ROOM_RETRY"`
 	} `yaml:"xmpp" envPrefix:"XMPP_"`
 	Reports struct {
 		// AssemblyWindow: an XMPP message within this time after the same

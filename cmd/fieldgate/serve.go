@@ -160,7 +160,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	gw, err := gateway.New(gateway.Config{
-		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick,
+		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick, RoomRetry: cfg.XMPP.RoomRetry,
 		Fetch: gateway.FetchConfig{Hosts: cfg.XMPP.UploadHosts, MaxBytes: cfg.XMPP.MaxAttachmentBytes},
 	}, svc, rules, store, log)
 	if err != nil {
