@@ -377,6 +377,10 @@ func (de) TryAgain() string {
 	return "Die Meldung konnte gerade nicht gespeichert werden. Bitte in einer Minute erneut senden."
 }
 
+func (de) RateLimitedSpan(from, until string) string {
+	return fmt.Sprintf("Zu viele Nachrichten in kurzer Zeit: Ihre Nachrichten von %[1]s bis %[2]s habe ich nicht angenommen (Ihr Messenger zeigt sie als nicht zugestellt). Bitte senden Sie sie ab %[2]s erneut.", from, until)
+}
+
 func (de) RateLimited() string {
 	return "Zu viele Nachrichten in kurzer Zeit. Bitte kurz warten und dann erneut senden."
 }

@@ -377,6 +377,10 @@ func (en) TryAgain() string {
 	return "The report could not be stored right now. Please send it again in a minute."
 }
 
+func (en) RateLimitedSpan(from, until string) string {
+	return fmt.Sprintf("Too many messages in a short time: I did not take your messages sent from %[1]s to %[2]s (your messenger marks them as not delivered). Please send them again after %[2]s.", from, until)
+}
+
 func (en) RateLimited() string {
 	return "Too many messages in a short time. Please wait a moment and send again."
 }

@@ -201,6 +201,8 @@ type Texts interface {
 	TryAgain() string
 	// RateLimited: “Too many messages in a short time. Please wait a moment and send again.”
 	RateLimited() string
+	// RateLimitedSpan: “Too many messages in a short time: I did not take your messages sent from {from} to {until} (your messenger marks them as not delivered). Please send them again after {until}.”
+	RateLimitedSpan(from, until string) string
 	// AttachmentFailed: “An attachment could not be taken ({attachment}). The text was accepted; please send the attachment again.”
 	AttachmentFailed(attachment string) string
 	// RoomNotMember: “Only members of this team (and dispatchers) can take or handle reports here.”
