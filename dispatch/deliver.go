@@ -93,7 +93,7 @@ func (w *roomPostWorker) Work(ctx context.Context, job *river.Job[roomPostArgs])
 	post := RoomPost{Room: a.Room, OriginID: a.OriginID, Body: a.Body}
 	if tracked {
 		var err error
-		if post.Body, post.Links, err = s.renderPost(ctx, a.IncidentID, a.ReportID); err != nil {
+		if post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, a.ReportID); err != nil {
 			return err
 		}
 	}

@@ -22,27 +22,27 @@ import (
 // it shows the whole case: every part's text and photos, the position with
 // its source, and plausibility flags. A non-nil reportID renders that part
 // alone as an addition line (the fallback when the post cannot be corrected).
-func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID) (string, []string, error) {
+func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID) (body string, links, teamCopies []string, err error) {
 	inc, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, incidentID))
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	var ids []uuid.UUID
 	if reportID != uuid.Nil {
 		ids = []uuid.UUID{reportID}
 	} else if ids, err = s.caseReports(ctx, incidentID); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	reps := make([]Report, 0, len(ids))
 	for _, id := range ids {
 		rep, err := s.loadReport(ctx, s.pool, id)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		reps = append(reps, rep)
 	}
 	if len(reps) == 0 {
-		return "", nil, fmt.Errorf("incident %s has no report", inc.CaseNumber)
+		return "", nil, nil, fmt.Errorf("incident %s has no report", inc.CaseNumber)
 	}
 	rs := s.rules.Current()
 	team, _ := rs.Team(inc.Team)
@@ -84,7 +84,7 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 	if !addition {
 		flags, err := s.caseFlags(ctx, incidentID)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		for _, f := range flags {
 			b.WriteString("⚠️ " + flagText(lang, s.cfg.TimeZone, f) + "\n")
@@ -93,7 +93,6 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 			b.WriteString(msg.For(lang).TwoPerson(pol.Confirmers) + "\n")
 		}
 	}
-	var links []string
 	if s.media != nil {
 		for _, rep := range reps {
 			for _, m := range rep.Media {
@@ -111,13 +110,14 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 					continue
 				}
 				links = append(links, u)
+				teamCopies = append(teamCopies, m.DerivativeKey)
 				b.WriteString(msg.For(lang).PhotoLine(u) + "\n")
 			}
 		}
 	}
 	n := caseSeq(inc.CaseNumber)
 	b.WriteString(msg.For(lang).Actions(n, n))
-	return b.String(), links, nil
+	return b.String(), links, teamCopies, nil
 }
 
 // caseReports lists the reports of an incident that are processed (or the
@@ -283,7 +283,7 @@ func (s *Service) correctPost(ctx context.Context, a roomCorrectArgs) error {
 		})
 	}
 	post := RoomPost{Room: a.Room, OriginID: "fg-" + mustV7().String(), Replaces: origin}
-	if post.Body, post.Links, err = s.renderPost(ctx, a.IncidentID, uuid.Nil); err != nil {
+	if post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, uuid.Nil); err != nil {
 		return err
 	}
 	stanzaID, err := s.msgr.PostToRoom(ctx, post)

@@ -122,6 +122,7 @@ type Gateway struct {
 	iqs       map[string]chan iqResponse // our IQ requests' ids → waiting caller
 	roomWake  chan struct{}
 	posts     postIDs
+	roomFiles postIDs    // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
 	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
 	omemo     *omemoEdge // nil: OMEMO off (EnableOMEMO)
@@ -371,6 +372,12 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 		v = new(inPresence)
 	case "iq":
 		iq := new(inIQ)
+		var rec *innerRecorder
+		if typ := headerOf(start).typ; typ == "result" || typ == "error" {
+			// An answer to one of our queries: keep its payload (rawxml.go).
+			rec = newInnerRecorder(xmlstream.MultiReader(xmlstream.Token(*start), t))
+			d = xml.NewTokenDecoder(rec)
+		}
 		if err := d.Decode(iq); err != nil {
 			g.log.Warn("malformed iq answered with bad-request", "err", err)
 			h := headerOf(start)
@@ -381,6 +388,9 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 				g.iqFail(t, &inIQ{From: h.from, To: h.to, ID: h.id, Type: h.typ}, "modify", "bad-request")
 			}
 			return nil
+		}
+		if rec != nil {
+			iq.Inner = rec.inner()
 		}
 		if g.omemo != nil && g.omemo.interceptIQ(g, t, iq) {
 			return nil

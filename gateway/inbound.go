@@ -213,7 +213,7 @@ func withoutQuote(body string) string {
 func (g *Gateway) roomReply(ctx context.Context, roomJID, text string) {
 	id := "fg-" + randomID()
 	msg := outMessage{From: g.botJID(), To: roomJID, ID: id, Type: "groupchat", Body: text, OriginID: &outID{ID: id}}
-	g.sealRoomMessage(ctx, roomJID, &msg)
+	g.sealRoomMessage(ctx, roomJID, g.roomRecipients(ctx, roomJID), &msg)
 	if err := g.send(ctx, msg); err != nil {
 		g.log.Warn("room reply failed", "room", roomJID, "err", err)
 	}

@@ -40,7 +40,9 @@ var _ OMEMO = (*omemo.Manager)(nil)
 // <encrypted/> messages and encrypts answers to correspondents who wrote
 // encrypted.
 type omemoEdge struct {
-	m OMEMO
+	m      OMEMO
+	files  OMEMOFiles
+	finder *uploadFinder
 
 	mu    sync.Mutex
 	lists map[string]deviceListEntry // fromJID + "\n" + jid → cached device list
@@ -61,11 +63,13 @@ const (
 	deviceListMissTTL = time.Minute
 )
 
-// EnableOMEMO makes every function address an OMEMO endpoint. Call before
-// Run. Without it, addresses publish no keys and encrypted messages are
-// answered with a request to send unencrypted.
-func (g *Gateway) EnableOMEMO(m OMEMO) {
-	g.omemo = &omemoEdge{m: m, lists: map[string]deviceListEntry{}}
+// EnableOMEMO makes every function address an OMEMO endpoint, and sends
+// team copies into encrypted team rooms as encrypted files (files). Call
+// before Run. Without it, addresses publish no keys and encrypted
+// messages are answered with a request to send unencrypted.
+func (g *Gateway) EnableOMEMO(m OMEMO, files OMEMOFiles) {
+	g.omemo = &omemoEdge{m: m, files: files, finder: &uploadFinder{configured: files.UploadService},
+		lists: map[string]deviceListEntry{}}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
@@ -230,6 +234,14 @@ var omemoTexts = map[string][2]string{
 	"unsupported": {
 		"Diese Verschlüsselung kann fieldgate nicht lesen (nur OMEMO, wie in Conversations, Monal, Dino und Gajim). Ihre Nachricht wurde NICHT angenommen: bitte mit OMEMO oder unverschlüsselt erneut senden.",
 		"fieldgate cannot read this encryption (OMEMO only, as in Conversations, Monal, Dino and Gajim). Your message was NOT accepted: please send it again with OMEMO or unencrypted.",
+	},
+	"room_file": {
+		"🔒 Bild %d: verschlüsselt als eigene Nachricht gesendet",
+		"🔒 Image %d: sent encrypted as a separate message",
+	},
+	"room_file_failed": {
+		"Bild %d konnte nicht verschlüsselt in den Raum gesendet werden; abrufbar über die API/Leitstelle",
+		"Image %d could not be sent encrypted into the room; available through the API/control room",
 	},
 	"omemo_off": {
 		"Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden.",
@@ -409,26 +421,37 @@ func (e *omemoEdge) deviceList(ctx context.Context, g *Gateway, fromJID, jid str
 // part, so the name cannot collide with a function address.
 const roomsDevice = "@rooms"
 
-// sealRoomMessage encrypts a message to a team room for every member's
-// devices (XEP-0384 in a members-only, non-anonymous room) when each
-// member has at least one device the gateway knows; otherwise the post
-// stays plaintext, so that nobody of the team is locked out of a case.
-// Links go inside the encrypted text.
-func (g *Gateway) sealRoomMessage(ctx context.Context, roomJID string, msg *outMessage) {
-	if g.omemo == nil || msg.Body == "" {
-		return
+// roomRecipients lists the devices a message to a team room is encrypted
+// to (XEP-0384 in a members-only, non-anonymous room): every member's,
+// when each member has at least one device the gateway knows. It returns
+// nil when the room's messages stay plaintext (OMEMO off, no members, a
+// member without a known device), so that nobody of the team is locked
+// out of a case.
+func (g *Gateway) roomRecipients(ctx context.Context, roomJID string) []omemo.Recipient {
+	if g.omemo == nil {
+		return nil
 	}
 	members := roomMembers(g.rules.Current(), roomJID)
 	if len(members) == 0 {
-		return
+		return nil
 	}
 	var rcpts []omemo.Recipient
 	for _, mem := range members {
 		r, err := g.omemo.recipients(ctx, g, roomsDevice, g.cfg.Domain, mem)
 		if err != nil || len(r) == 0 {
-			return // a member without a known device: plaintext
+			return nil // a member without a known device: plaintext
 		}
 		rcpts = append(rcpts, r...)
+	}
+	return rcpts
+}
+
+// sealRoomMessage encrypts a message to a team room for rcpts (from
+// roomRecipients; nil leaves it plaintext). Links go inside the
+// encrypted text.
+func (g *Gateway) sealRoomMessage(ctx context.Context, roomJID string, rcpts []omemo.Recipient, msg *outMessage) {
+	if len(rcpts) == 0 || msg.Body == "" {
+		return
 	}
 	body := msg.Body
 	for _, o := range msg.OOB {

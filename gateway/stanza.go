@@ -152,7 +152,7 @@ type inIQ struct {
 	// PubSub is an XEP-0060 request (OMEMO device lists and bundles).
 	PubSub *pubsubQuery `xml:"http://jabber.org/protocol/pubsub pubsub"`
 	// Inner is the raw payload, for answers to the gateway's own queries.
-	Inner []byte `xml:",innerxml"`
+	Inner []byte `xml:"-"`
 }
 
 // outMessage is a message the gateway sends.

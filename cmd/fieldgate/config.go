@@ -177,6 +177,11 @@ type Config struct {
 		// answered with a request to send unencrypted.
 		Key     string `yaml:"-" env:"KEY"`
 		KeyFile string `yaml:"key_file" env:"KEY_FILE"`
+		// UploadService is the XMPP server's HTTP upload service (XEP-0363)
+		// the gateway uploads encrypted team copies to, for encrypted team
+		// rooms (XEP-0454). Default: found among the server's disco#items.
+		// Its host must be in xmpp.upload_hosts.
+		UploadService string `yaml:"upload_service" env:"UPLOAD_SERVICE"`
 	} `yaml:"omemo" envPrefix:"OMEMO_"`
 	Log struct {
 		Format string `yaml:"format" env:"FORMAT"` // "json" (default) or "text"

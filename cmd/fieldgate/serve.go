@@ -179,7 +179,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return fmt.Errorf("omemo key: %w", err)
 		}
-		gw.EnableOMEMO(omemo.New(omemo.NewPG(pool), sealer, log))
+		gw.EnableOMEMO(omemo.New(omemo.NewPG(pool), sealer, log),
+			gateway.OMEMOFiles{Store: store, UploadService: cfg.OMEMO.UploadService})
 	}
 
 	svc.CountPostgresErrors(pgErrors)
