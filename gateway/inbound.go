@@ -289,7 +289,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			return
 		}
 	}
-	var failed []string
+	var failed []error
 	in.Media, in.Text, failed = g.fetchAttachments(ctx, sender, body, oob)
 	if geo.OK {
 		// The position is shown once, on the post's 📍 line.
@@ -298,8 +298,9 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		}
 	}
 	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
-	for _, f := range failed {
-		g.reply(ctx, m, local, msg.For(lang).AttachmentFailed(f))
+	for _, err := range failed {
+		t := msg.For(lang)
+		g.reply(ctx, m, local, t.AttachmentFailed(attachmentReason(t, err)))
 	}
 	rec, err := g.disp.Intake(ctx, in)
 	if err != nil {
