@@ -377,6 +377,10 @@ func (de) TryAgain() string {
 	return "Die Meldung konnte gerade nicht gespeichert werden. Bitte in einer Minute erneut senden."
 }
 
+func (de) RateLimitedSpan(from, until string) string {
+	return fmt.Sprintf("Zu viele Nachrichten in kurzer Zeit: Ihre Nachrichten von %[1]s bis %[2]s habe ich nicht angenommen (Ihr Messenger zeigt sie als nicht zugestellt). Bitte senden Sie sie ab %[2]s erneut.", from, until)
+}
+
 func (de) RateLimited() string {
 	return "Zu viele Nachrichten in kurzer Zeit. Bitte kurz warten und dann erneut senden."
 }
@@ -396,6 +400,16 @@ func (de) RoomAnonymous() string {
 func (de) GeoSuggest(bad, suggest string) string {
 	return fmt.Sprintf("Den Standort „%s“ habe ich nicht übernommen: im geo:-Link trennt ein Komma Breite und Länge, Dezimalstellen stehen nach einem Punkt. Meinten Sie %s? Dann senden Sie ihn bitte genau so.", bad, suggest)
 }
+
+func (de) AttachmentTooLarge() string { return "zu groß" }
+
+func (de) AttachmentTooSlow() string { return "zu langsam" }
+
+func (de) AttachmentTooMany() string { return "zu viele gleichzeitig" }
+
+func (de) AttachmentType() string { return "Dateityp nicht erlaubt" }
+
+func (de) AttachmentUnavailable() string { return "nicht abrufbar" }
 
 func (de) GeoHint(bad, why string) string {
 	return fmt.Sprintf("Den Standort „%s“ habe ich nicht übernommen (%s). Richtig ist z. B. geo:51.0251,7.5919 – Breite, Komma, Länge, Dezimalstellen mit Punkt. Oder teilen Sie Ihren Standort über die Büroklammer.", bad, why)
@@ -726,4 +740,42 @@ func (de) FilterLimit(min, max int) string {
 
 func (de) FilterDuration(name string) string {
 	return fmt.Sprintf("%s muss eine Dauer wie 90m, 12h oder 3d sein.", name)
+}
+
+// Encrypted conversations (OMEMO, XEP-0384)
+
+func (de) OMEMOUndecryptable() string {
+	return "Ihre verschlüsselte Nachricht konnte nicht gelesen werden und wurde NICHT als Meldung angenommen. Bitte Verschlüsselung neu aushandeln (in Conversations: Kontaktdetails → OMEMO-Schlüssel) und die Nachricht erneut senden."
+}
+
+func (de) OMEMONotForUs() string {
+	return "Ihre Nachricht war nicht für das aktuelle Gerät dieser Adresse verschlüsselt und wurde NICHT angenommen. Bitte die Geräteliste des Kontakts aktualisieren und erneut senden."
+}
+
+func (de) OMEMOFileFailed() string {
+	return "Eine verschlüsselte Datei konnte nicht übernommen werden (Download oder Prüfung fehlgeschlagen). Die Nachricht wurde NICHT angenommen; bitte erneut senden."
+}
+
+func (de) OMEMORequired() string {
+	return "Diese Adresse nimmt nur verschlüsselte Meldungen an. Ihre Nachricht wurde NICHT angenommen: bitte OMEMO-Verschlüsselung einschalten und erneut senden."
+}
+
+func (de) OMEMORoomUndecryptable() string {
+	return "Ihre verschlüsselte Nachricht konnte von fieldgate nicht gelesen werden und wurde NICHT ausgeführt. Bitte OMEMO-Geräteliste aktualisieren und erneut senden."
+}
+
+func (de) OMEMOUnsupported() string {
+	return "Diese Verschlüsselung kann fieldgate nicht lesen (nur OMEMO, wie in Conversations, Monal, Dino und Gajim). Ihre Nachricht wurde NICHT angenommen: bitte mit OMEMO oder unverschlüsselt erneut senden."
+}
+
+func (de) OMEMORoomFile(image int) string {
+	return fmt.Sprintf("🔒 Bild %d: verschlüsselt als eigene Nachricht gesendet", image)
+}
+
+func (de) OMEMORoomFileFailed(image int) string {
+	return fmt.Sprintf("Bild %d konnte nicht verschlüsselt in den Raum gesendet werden; abrufbar über die API/Leitstelle", image)
+}
+
+func (de) OMEMOOff() string {
+	return "Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden."
 }

@@ -377,6 +377,10 @@ func (en) TryAgain() string {
 	return "The report could not be stored right now. Please send it again in a minute."
 }
 
+func (en) RateLimitedSpan(from, until string) string {
+	return fmt.Sprintf("Too many messages in a short time: I did not take your messages sent from %[1]s to %[2]s (your messenger marks them as not delivered). Please send them again after %[2]s.", from, until)
+}
+
 func (en) RateLimited() string {
 	return "Too many messages in a short time. Please wait a moment and send again."
 }
@@ -396,6 +400,16 @@ func (en) RoomAnonymous() string {
 func (en) GeoSuggest(bad, suggest string) string {
 	return fmt.Sprintf("I did not take the location “%s”: in a geo: link a comma separates latitude and longitude, and decimals follow a point. Did you mean %s? Then please send it exactly like that.", bad, suggest)
 }
+
+func (en) AttachmentTooLarge() string { return "too large" }
+
+func (en) AttachmentTooSlow() string { return "too slow" }
+
+func (en) AttachmentTooMany() string { return "too many at once" }
+
+func (en) AttachmentType() string { return "file type not allowed" }
+
+func (en) AttachmentUnavailable() string { return "not retrievable" }
 
 func (en) GeoHint(bad, why string) string {
 	return fmt.Sprintf("I did not take the location “%s” (%s). The right form is e.g. geo:51.0251,7.5919 – latitude, comma, longitude, decimals with a point. Or share your location with the paper clip.", bad, why)
@@ -726,4 +740,42 @@ func (en) FilterLimit(min, max int) string {
 
 func (en) FilterDuration(name string) string {
 	return fmt.Sprintf("%s must be a duration such as 90m, 12h or 3d", name)
+}
+
+// Encrypted conversations (OMEMO, XEP-0384)
+
+func (en) OMEMOUndecryptable() string {
+	return "Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again."
+}
+
+func (en) OMEMONotForUs() string {
+	return "Your message was not encrypted for this address's current device and was NOT accepted. Please refresh the contact's device list and send again."
+}
+
+func (en) OMEMOFileFailed() string {
+	return "An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again."
+}
+
+func (en) OMEMORequired() string {
+	return "This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again."
+}
+
+func (en) OMEMORoomUndecryptable() string {
+	return "fieldgate could not read your encrypted message and did NOT act on it. Please refresh the OMEMO device list and send it again."
+}
+
+func (en) OMEMOUnsupported() string {
+	return "fieldgate cannot read this encryption (OMEMO only, as in Conversations, Monal, Dino and Gajim). Your message was NOT accepted: please send it again with OMEMO or unencrypted."
+}
+
+func (en) OMEMORoomFile(image int) string {
+	return fmt.Sprintf("🔒 Image %d: sent encrypted as a separate message", image)
+}
+
+func (en) OMEMORoomFileFailed(image int) string {
+	return fmt.Sprintf("Image %d could not be sent encrypted into the room; available through the API/control room", image)
+}
+
+func (en) OMEMOOff() string {
+	return "This address cannot read encrypted messages. Please send the report unencrypted."
 }

@@ -201,6 +201,8 @@ type Texts interface {
 	TryAgain() string
 	// RateLimited: “Too many messages in a short time. Please wait a moment and send again.”
 	RateLimited() string
+	// RateLimitedSpan: “Too many messages in a short time: I did not take your messages sent from {from} to {until} (your messenger marks them as not delivered). Please send them again after {until}.”
+	RateLimitedSpan(from, until string) string
 	// AttachmentFailed: “An attachment could not be taken ({attachment}). The text was accepted; please send the attachment again.”
 	AttachmentFailed(attachment string) string
 	// RoomNotMember: “Only members of this team (and dispatchers) can take or handle reports here.”
@@ -209,6 +211,16 @@ type Texts interface {
 	RoomAnonymous() string
 	// GeoSuggest: “I did not take the location “{bad}”: in a geo: link a comma separates latitude and longitude, and decimals follow a point. Did you mean {suggest}? Then please send it exactly like that.”
 	GeoSuggest(bad, suggest string) string
+	// AttachmentTooLarge: “too large”
+	AttachmentTooLarge() string
+	// AttachmentTooSlow: “too slow”
+	AttachmentTooSlow() string
+	// AttachmentTooMany: “too many at once”
+	AttachmentTooMany() string
+	// AttachmentType: “file type not allowed”
+	AttachmentType() string
+	// AttachmentUnavailable: “not retrievable”
+	AttachmentUnavailable() string
 	// GeoHint: “I did not take the location “{bad}” ({why}). The right form is e.g. geo:51.0251,7.5919 – latitude, comma, longitude, decimals with a point. Or share your location with the paper clip.”
 	GeoHint(bad, why string) string
 	// GeoMalformed: “not a valid geo: link”
@@ -227,6 +239,27 @@ type Texts interface {
 	UnknownAddressXMPP(addresses string) string
 	// InternalError: “Internal error, please try again.”
 	InternalError() string
+
+	// Encrypted conversations (OMEMO, XEP-0384)
+
+	// OMEMOUndecryptable: “Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again.”
+	OMEMOUndecryptable() string
+	// OMEMONotForUs: “Your message was not encrypted for this address's current device and was NOT accepted. Please refresh the contact's device list and send again.”
+	OMEMONotForUs() string
+	// OMEMOFileFailed: “An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again.”
+	OMEMOFileFailed() string
+	// OMEMORequired: “This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again.”
+	OMEMORequired() string
+	// OMEMORoomUndecryptable: “fieldgate could not read your encrypted message and did NOT act on it. Please refresh the OMEMO device list and send it again.”
+	OMEMORoomUndecryptable() string
+	// OMEMOUnsupported: “fieldgate cannot read this encryption (OMEMO only, as in Conversations, Monal, Dino and Gajim). Your message was NOT accepted: please send it again with OMEMO or unencrypted.”
+	OMEMOUnsupported() string
+	// OMEMORoomFile: “🔒 Image {image}: sent encrypted as a separate message”
+	OMEMORoomFile(image int) string
+	// OMEMORoomFileFailed: “Image {image} could not be sent encrypted into the room; available through the API/control room”
+	OMEMORoomFileFailed(image int) string
+	// OMEMOOff: “This address cannot read encrypted messages. Please send the report unencrypted.”
+	OMEMOOff() string
 
 	// Domain errors (what a request or command did wrong)
 
