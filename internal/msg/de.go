@@ -779,3 +779,149 @@ func (de) OMEMORoomFileFailed(image int) string {
 func (de) OMEMOOff() string {
 	return "Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden."
 }
+
+// Open311 GeoReport v2 error descriptions
+
+func (de) Open311Format() string {
+	return "Unbekanntes Format: Endung .xml oder .json verwenden"
+}
+
+func (de) Open311NoEndpoint() string {
+	return "Diesen Endpunkt gibt es nicht"
+}
+
+func (de) Open311Jurisdiction(id string) string {
+	return fmt.Sprintf("jurisdiction_id %q ist hier unbekannt", id)
+}
+
+func (de) Open311Malformed(detail string) string {
+	return fmt.Sprintf("Anfrage nicht lesbar: %s", detail)
+}
+
+func (de) Open311APIKey() string {
+	return "api_key fehlt oder ist ungültig"
+}
+
+func (de) Open311APIKeyRole() string {
+	return "Dieser api_key darf keine Meldungen einreichen (Rolle reporter nötig)"
+}
+
+func (de) Open311APIKeyAddress(service string) string {
+	return fmt.Sprintf("Dieser api_key darf den Dienst %q nicht nutzen", service)
+}
+
+func (de) Open311UnknownService(code string) string {
+	return fmt.Sprintf("service_code %q nicht gefunden", code)
+}
+
+func (de) Open311NoLocation() string {
+	return "Ort fehlt: lat und long oder address_string angeben"
+}
+
+func (de) Open311BadPosition() string {
+	return "lat/long müssen Dezimalgrad sein (lat -90..90, long -180..180, nicht 0,0)"
+}
+
+func (de) Open311AttrUnknown(attr, service string) string {
+	return fmt.Sprintf("Attribut %q gibt es beim Dienst %q nicht", attr, service)
+}
+
+func (de) Open311AttrRequired(attr string) string {
+	return fmt.Sprintf("Pflichtattribut %q fehlt", attr)
+}
+
+func (de) Open311AttrNumber(attr string) string {
+	return fmt.Sprintf("Attribut %q muss eine Zahl sein", attr)
+}
+
+func (de) Open311AttrDatetime(attr string) string {
+	return fmt.Sprintf("Attribut %q muss ein Zeitpunkt nach ISO 8601 mit Zeitzone sein (z. B. 2026-11-30T08:15:00+01:00)", attr)
+}
+
+func (de) Open311AttrValue(attr, value, allowed string) string {
+	return fmt.Sprintf("Attribut %q: %q ist keiner der erlaubten Werte (%s)", attr, value, allowed)
+}
+
+func (de) Open311AttrTooLong(attr string, max int) string {
+	return fmt.Sprintf("Attribut %q ist zu lang (höchstens %d Zeichen)", attr, max)
+}
+
+func (de) Open311AttrOne(attr string) string {
+	return fmt.Sprintf("Attribut %q erlaubt nur einen Wert", attr)
+}
+
+func (de) Open311MediaURLOff() string {
+	return "media_url wird hier nicht abgerufen; das Foto bitte als multipart-Feld media hochladen"
+}
+
+func (de) Open311MediaURLRefused(reason string) string {
+	return fmt.Sprintf("media_url wurde nicht abgerufen: %s", reason)
+}
+
+func (de) Open311MediaType(detail string) string {
+	return fmt.Sprintf("Dateityp nicht erlaubt: %s", detail)
+}
+
+func (de) Open311MediaTooLarge(detail string) string {
+	return fmt.Sprintf("Datei zu groß: %s", detail)
+}
+
+func (de) Open311TooMany(max int) string {
+	return fmt.Sprintf("Zu viele Anhänge (höchstens %d)", max)
+}
+
+func (de) Open311Field(name string) string {
+	return fmt.Sprintf("Unbekanntes Feld %q", name)
+}
+
+func (de) Open311TooLong(name string) string {
+	return fmt.Sprintf("Feld %q ist zu lang", name)
+}
+
+func (de) Open311NotFound(id string) string {
+	return fmt.Sprintf("Meldung %q nicht gefunden", id)
+}
+
+func (de) Open311TokenNotFound(token string) string {
+	return fmt.Sprintf("Token %q nicht gefunden", token)
+}
+
+func (de) Open311Storage() string {
+	return "Speicher vorübergehend nicht erreichbar; bitte später erneut senden"
+}
+
+func (de) Open311Internal() string {
+	return "Interner Fehler; er wurde protokolliert"
+}
+
+func (de) Open311BadDate(param string) string {
+	return fmt.Sprintf("%s muss ein Zeitpunkt nach ISO 8601 mit Zeitzone sein", param)
+}
+
+func (de) Open311BadStatus() string {
+	return "status muss open oder closed sein"
+}
+
+func (de) Open311BadPage() string {
+	return "page und page_size müssen positive ganze Zahlen sein (page_size höchstens 1000)"
+}
+
+func (de) Open311BadRadius() string {
+	return "lat, long und radius (Meter, höchstens 50000) gehören zusammen"
+}
+
+func (de) Open311TooManyIDs() string {
+	return "Höchstens 100 service_request_id auf einmal"
+}
+
+func (de) Open311ContactDropped() string {
+	return "Ihre Kontaktdaten (E-Mail, Telefon, Name) wurden nicht gespeichert (Datensparsamkeit)."
+}
+
+func (de) Open311InvalidReport(reason string) string {
+	return fmt.Sprintf("Meldung abgelehnt: %s", reason)
+}
+
+func (de) Open311BadText(field string) string {
+	return fmt.Sprintf("%q enthält ein NUL-Zeichen oder ist kein gültiges UTF-8", field)
+}
