@@ -85,7 +85,12 @@ type Config struct {
 	// MinDownloadRate is the slowest average download (bytes per second)
 	// accepted after 15 s; slower ones are cut off. Default 1024.
 	MinDownloadRate int64
-	// RatePerMinute and Burst limit messages per sender. Defaults 30 and 10.
+	// RatePerMinute and Burst limit messages per sender (token bucket):
+	// Burst messages at once, then RatePerMinute on average. Defaults 30
+	// and 30, so that a patrol's burst (a dozen photos with captions and a
+	// location from Conversations) goes through while a flood does not.
+	// A sender over the limit is refused until half the burst has refilled
+	// (30 s by default) and told once which span was not taken.
 	RatePerMinute int
 	Burst         int
 }
@@ -143,7 +148,7 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 	cfg.DownloadsPerSender = cmp.Or(cfg.DownloadsPerSender, 2)
 	cfg.MinDownloadRate = cmp.Or(cfg.MinDownloadRate, 1024)
 	cfg.RatePerMinute = cmp.Or(cfg.RatePerMinute, 30)
-	cfg.Burst = cmp.Or(cfg.Burst, 10)
+	cfg.Burst = cmp.Or(cfg.Burst, 30)
 	fetch, err := NewFetcher(cfg.Fetch)
 	if err != nil {
 		return nil, err

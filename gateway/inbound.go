@@ -254,9 +254,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		g.reply(ctx, m, local, msg.For(lang).NotAllowed(addr.DisplayName))
 		return
 	}
-	if !g.limiter.allow(sender, time.Now()) {
-		g.log.Warn("sender rate-limited", "address", local)
-		g.replyError(ctx, m, "wait", "resource-constraint", msg.For(lang).RateLimited())
+	if !g.limitSender(ctx, m, local, sender, lang, rs, time.Now()) {
 		return
 	}
 	if cmd, ok := parseRoomCommand(body); ok && g.directCommand(ctx, m, local, sender, lang, cmd) {
@@ -291,7 +289,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			return
 		}
 	}
-	var failed []string
+	var failed []error
 	in.Media, in.Text, failed = g.fetchAttachments(ctx, sender, body, oob)
 	if geo.OK {
 		// The position is shown once, on the post's 📍 line.
@@ -300,8 +298,9 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		}
 	}
 	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
-	for _, f := range failed {
-		g.reply(ctx, m, local, msg.For(lang).AttachmentFailed(f))
+	for _, err := range failed {
+		t := msg.For(lang)
+		g.reply(ctx, m, local, t.AttachmentFailed(attachmentReason(t, err)))
 	}
 	rec, err := g.disp.Intake(ctx, in)
 	if err != nil {
@@ -384,6 +383,30 @@ func (g *Gateway) reply(ctx context.Context, m *inMessage, local, text string) {
 		OriginID: &outID{ID: id}}); err != nil {
 		g.log.Warn("reply failed", "err", err)
 	}
+}
+
+// limitSender applies the per-sender rate limit (Config.RatePerMinute,
+// Config.Burst). A refused message gets an error stanza (RFC 6120 §8.3.3.18
+// resource-constraint, type wait; clients mark it as not delivered), and
+// the first refusal of a hold also one chat reply in the sender's language
+// naming the span of time whose messages were not taken and when to resend
+// them; the rest of the hold is refused silently.
+func (g *Gateway) limitSender(ctx context.Context, m *inMessage, local, sender, lang string, rs *routing.RuleSet, now time.Time) bool {
+	ok, notify, until := g.limiter.take(sender, now)
+	if ok {
+		return true
+	}
+	t := msg.For(lang)
+	g.replyError(ctx, m, "wait", "resource-constraint", t.RateLimited())
+	if notify {
+		g.log.Warn("sender rate-limited", "address", local, "until", until)
+		loc := rs.Location()
+		if loc == nil {
+			loc = time.Local
+		}
+		g.reply(ctx, m, local, t.RateLimitedSpan(now.In(loc).Format("15:04:05"), until.In(loc).Format("15:04:05")))
+	}
+	return false
 }
 
 func (g *Gateway) replyError(ctx context.Context, m *inMessage, typ, cond, text string) {

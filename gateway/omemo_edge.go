@@ -16,6 +16,7 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
+	"github.com/fieldgate/fieldgate/internal/msg"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
@@ -209,53 +210,6 @@ func (e *omemoEdge) fetchItems(ctx context.Context, g *Gateway, from, to, node s
 	return res.Items.Item[0].Inner, nil
 }
 
-// Texts for encrypted conversations (German, English).
-var omemoTexts = map[string][2]string{
-	"undecryptable": {
-		"Ihre verschlüsselte Nachricht konnte nicht gelesen werden und wurde NICHT als Meldung angenommen. Bitte Verschlüsselung neu aushandeln (in Conversations: Kontaktdetails → OMEMO-Schlüssel) und die Nachricht erneut senden.",
-		"Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again.",
-	},
-	"not_for_us": {
-		"Ihre Nachricht war nicht für das aktuelle Gerät dieser Adresse verschlüsselt und wurde NICHT angenommen. Bitte die Geräteliste des Kontakts aktualisieren und erneut senden.",
-		"Your message was not encrypted for this address's current device and was NOT accepted. Please refresh the contact's device list and send again.",
-	},
-	"file_failed": {
-		"Eine verschlüsselte Datei konnte nicht übernommen werden (Download oder Prüfung fehlgeschlagen). Die Nachricht wurde NICHT angenommen; bitte erneut senden.",
-		"An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again.",
-	},
-	"required": {
-		"Diese Adresse nimmt nur verschlüsselte Meldungen an. Ihre Nachricht wurde NICHT angenommen: bitte OMEMO-Verschlüsselung einschalten und erneut senden.",
-		"This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again.",
-	},
-	"room_undecryptable": {
-		"Ihre verschlüsselte Nachricht konnte von fieldgate nicht gelesen werden und wurde NICHT ausgeführt. Bitte OMEMO-Geräteliste aktualisieren und erneut senden.",
-		"fieldgate could not read your encrypted message and did NOT act on it. Please refresh the OMEMO device list and send it again.",
-	},
-	"unsupported": {
-		"Diese Verschlüsselung kann fieldgate nicht lesen (nur OMEMO, wie in Conversations, Monal, Dino und Gajim). Ihre Nachricht wurde NICHT angenommen: bitte mit OMEMO oder unverschlüsselt erneut senden.",
-		"fieldgate cannot read this encryption (OMEMO only, as in Conversations, Monal, Dino and Gajim). Your message was NOT accepted: please send it again with OMEMO or unencrypted.",
-	},
-	"room_file": {
-		"🔒 Bild %d: verschlüsselt als eigene Nachricht gesendet",
-		"🔒 Image %d: sent encrypted as a separate message",
-	},
-	"room_file_failed": {
-		"Bild %d konnte nicht verschlüsselt in den Raum gesendet werden; abrufbar über die API/Leitstelle",
-		"Image %d could not be sent encrypted into the room; available through the API/control room",
-	},
-	"omemo_off": {
-		"Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden.",
-		"This address cannot read encrypted messages. Please send the report unencrypted.",
-	},
-}
-
-func omemoText(lang, key string) string {
-	if lang == "en" {
-		return omemoTexts[key][1]
-	}
-	return omemoTexts[key][0]
-}
-
 // openEncrypted replaces the body of an OMEMO message with its plaintext.
 // It reports false when the message is done with: a key-transport message
 // (nothing to file) or one that cannot be opened (the sender is told, in
@@ -265,18 +219,18 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 		return true
 	}
 	if g.omemo == nil {
-		g.reply(ctx, m, local, omemoText(lang, "omemo_off"))
+		g.reply(ctx, m, local, msg.For(lang).OMEMOOff())
 		return false
 	}
 	d, err := g.omemo.m.Decrypt(ctx, local, bare(m.From), m.Encrypted)
 	switch {
 	case errors.Is(err, omemo.ErrNotForUs):
 		g.log.Info("omemo message for another device", "address", local)
-		g.reply(ctx, m, local, omemoText(lang, "not_for_us"))
+		g.reply(ctx, m, local, msg.For(lang).OMEMONotForUs())
 		return false
 	case err != nil:
 		g.log.Warn("omemo message not decrypted", "address", local, "err", err)
-		g.reply(ctx, m, local, omemoText(lang, "undecryptable"))
+		g.reply(ctx, m, local, msg.For(lang).OMEMOUndecryptable())
 		return false
 	}
 	if d.UsedPreKey {
@@ -298,7 +252,7 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 			if err != nil {
 				g.log.Warn("omemo file not taken", "address", local, "err", err)
 				g.dropMedia(m.decrypted)
-				g.reply(ctx, m, local, omemoText(lang, "file_failed"))
+				g.reply(ctx, m, local, msg.For(lang).OMEMOFileFailed())
 				return false
 			}
 			m.decrypted = append(m.decrypted, obj)
@@ -498,7 +452,7 @@ func (g *Gateway) openRoomEncrypted(ctx context.Context, m *inMessage, roomJID, 
 	if err != nil {
 		if !errors.Is(err, omemo.ErrNotForUs) {
 			g.log.Info("omemo room message not decrypted", "room", roomJID, "err", err)
-			g.roomReply(ctx, roomJID, nick+": "+omemoText(teamLanguage(g.rules.Current(), roomJID), "room_undecryptable"))
+			g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(g.rules.Current(), roomJID)).OMEMORoomUndecryptable())
 		}
 		return false
 	}
@@ -524,18 +478,18 @@ func (g *Gateway) encryptionPolicy(ctx context.Context, m *inMessage, to jid.JID
 		// Encrypted in a way the gateway cannot read: the body is only the
 		// sender client's fallback sentence, so nothing is filed.
 		g.log.Info("message in an unsupported encryption refused", "address", local)
-		g.reply(ctx, m, local, omemoText(addr.Language, "unsupported"))
+		g.reply(ctx, m, local, msg.For(addr.Language).OMEMOUnsupported())
 		return false
 	}
 	if m.Encrypted == nil {
 		if addr.Encryption == routing.EncryptionRequired && strings.TrimSpace(m.body()) != "" {
-			g.reply(ctx, m, local, omemoText(addr.Language, "required"))
+			g.reply(ctx, m, local, msg.For(addr.Language).OMEMORequired())
 			return false
 		}
 		return true
 	}
 	if addr.Encryption == routing.EncryptionOff {
-		g.reply(ctx, m, local, omemoText(addr.Language, "omemo_off"))
+		g.reply(ctx, m, local, msg.For(addr.Language).OMEMOOff())
 		return false
 	}
 	return g.openEncrypted(ctx, m, local, addr.Language)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
+	catalogue "github.com/fieldgate/fieldgate/internal/msg" // msg is the stanza in this file
 )
 
 // TeamCopies opens the privacy-safe team copies of photos by their
@@ -63,13 +64,13 @@ func (g *Gateway) sealRoomPost(ctx context.Context, roomJID string, p dispatch.R
 	if n := min(len(p.TeamCopies), len(p.Links)); n > 0 {
 		lang := teamLanguage(g.rules.Current(), roomJID)
 		for i := range n {
-			ref := fmt.Sprintf(omemoText(lang, "room_file"), i+1)
+			ref := catalogue.For(lang).OMEMORoomFile(i + 1)
 			if err := g.sendRoomFile(ctx, roomJID, rcpts, p.TeamCopies[i]); err != nil {
 				if !errors.Is(err, errUploadRefused) {
 					return fmt.Errorf("encrypted photo for %s: %w", roomJID, err)
 				}
 				g.log.Error("photo not sent into an encrypted team room; the post names it without a link", "room", roomJID, "err", err)
-				ref = fmt.Sprintf(omemoText(lang, "room_file_failed"), i+1)
+				ref = catalogue.For(lang).OMEMORoomFileFailed(i + 1)
 			}
 			msg.Body = strings.ReplaceAll(msg.Body, p.Links[i], ref)
 		}

@@ -76,6 +76,12 @@ type Config struct {
 		// RoomRetry: a team room the gateway cannot use (not its owner, its
 		// nick taken) is tried again this often. Default 1m.
 		RoomRetry time.Duration `yaml:"room_retry" env:"ROOM_RETRY"`
+		// SenderBurst messages from one sender are taken at once, then
+		// SenderRatePerMinute on average (defaults 30 and 30). A sender over
+		// the limit is refused until half the burst has refilled and told
+		// once, in their language, which span was not taken.
+		SenderBurst         int `yaml:"sender_burst" env:"SENDER_BURST"`
+		SenderRatePerMinute int `yaml:"sender_rate_per_minute" env:"SENDER_RATE_PER_MINUTE"`
 	} `yaml:"xmpp" envPrefix:"XMPP_"`
 	Reports struct {
 		// AssemblyWindow: an XMPP message within this time after the same

@@ -377,6 +377,10 @@ func (de) TryAgain() string {
 	return "Die Meldung konnte gerade nicht gespeichert werden. Bitte in einer Minute erneut senden."
 }
 
+func (de) RateLimitedSpan(from, until string) string {
+	return fmt.Sprintf("Zu viele Nachrichten in kurzer Zeit: Ihre Nachrichten von %[1]s bis %[2]s habe ich nicht angenommen (Ihr Messenger zeigt sie als nicht zugestellt). Bitte senden Sie sie ab %[2]s erneut.", from, until)
+}
+
 func (de) RateLimited() string {
 	return "Zu viele Nachrichten in kurzer Zeit. Bitte kurz warten und dann erneut senden."
 }
@@ -396,6 +400,16 @@ func (de) RoomAnonymous() string {
 func (de) GeoSuggest(bad, suggest string) string {
 	return fmt.Sprintf("Den Standort „%s“ habe ich nicht übernommen: im geo:-Link trennt ein Komma Breite und Länge, Dezimalstellen stehen nach einem Punkt. Meinten Sie %s? Dann senden Sie ihn bitte genau so.", bad, suggest)
 }
+
+func (de) AttachmentTooLarge() string { return "zu groß" }
+
+func (de) AttachmentTooSlow() string { return "zu langsam" }
+
+func (de) AttachmentTooMany() string { return "zu viele gleichzeitig" }
+
+func (de) AttachmentType() string { return "Dateityp nicht erlaubt" }
+
+func (de) AttachmentUnavailable() string { return "nicht abrufbar" }
 
 func (de) GeoHint(bad, why string) string {
 	return fmt.Sprintf("Den Standort „%s“ habe ich nicht übernommen (%s). Richtig ist z. B. geo:51.0251,7.5919 – Breite, Komma, Länge, Dezimalstellen mit Punkt. Oder teilen Sie Ihren Standort über die Büroklammer.", bad, why)
@@ -726,4 +740,188 @@ func (de) FilterLimit(min, max int) string {
 
 func (de) FilterDuration(name string) string {
 	return fmt.Sprintf("%s muss eine Dauer wie 90m, 12h oder 3d sein.", name)
+}
+
+// Encrypted conversations (OMEMO, XEP-0384)
+
+func (de) OMEMOUndecryptable() string {
+	return "Ihre verschlüsselte Nachricht konnte nicht gelesen werden und wurde NICHT als Meldung angenommen. Bitte Verschlüsselung neu aushandeln (in Conversations: Kontaktdetails → OMEMO-Schlüssel) und die Nachricht erneut senden."
+}
+
+func (de) OMEMONotForUs() string {
+	return "Ihre Nachricht war nicht für das aktuelle Gerät dieser Adresse verschlüsselt und wurde NICHT angenommen. Bitte die Geräteliste des Kontakts aktualisieren und erneut senden."
+}
+
+func (de) OMEMOFileFailed() string {
+	return "Eine verschlüsselte Datei konnte nicht übernommen werden (Download oder Prüfung fehlgeschlagen). Die Nachricht wurde NICHT angenommen; bitte erneut senden."
+}
+
+func (de) OMEMORequired() string {
+	return "Diese Adresse nimmt nur verschlüsselte Meldungen an. Ihre Nachricht wurde NICHT angenommen: bitte OMEMO-Verschlüsselung einschalten und erneut senden."
+}
+
+func (de) OMEMORoomUndecryptable() string {
+	return "Ihre verschlüsselte Nachricht konnte von fieldgate nicht gelesen werden und wurde NICHT ausgeführt. Bitte OMEMO-Geräteliste aktualisieren und erneut senden."
+}
+
+func (de) OMEMOUnsupported() string {
+	return "Diese Verschlüsselung kann fieldgate nicht lesen (nur OMEMO, wie in Conversations, Monal, Dino und Gajim). Ihre Nachricht wurde NICHT angenommen: bitte mit OMEMO oder unverschlüsselt erneut senden."
+}
+
+func (de) OMEMORoomFile(image int) string {
+	return fmt.Sprintf("🔒 Bild %d: verschlüsselt als eigene Nachricht gesendet", image)
+}
+
+func (de) OMEMORoomFileFailed(image int) string {
+	return fmt.Sprintf("Bild %d konnte nicht verschlüsselt in den Raum gesendet werden; abrufbar über die API/Leitstelle", image)
+}
+
+func (de) OMEMOOff() string {
+	return "Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden."
+}
+
+// Open311 GeoReport v2 error descriptions
+
+func (de) Open311Format() string {
+	return "Unbekanntes Format: Endung .xml oder .json verwenden"
+}
+
+func (de) Open311NoEndpoint() string {
+	return "Diesen Endpunkt gibt es nicht"
+}
+
+func (de) Open311Jurisdiction(id string) string {
+	return fmt.Sprintf("jurisdiction_id %q ist hier unbekannt", id)
+}
+
+func (de) Open311Malformed(detail string) string {
+	return fmt.Sprintf("Anfrage nicht lesbar: %s", detail)
+}
+
+func (de) Open311APIKey() string {
+	return "api_key fehlt oder ist ungültig"
+}
+
+func (de) Open311APIKeyRole() string {
+	return "Dieser api_key darf keine Meldungen einreichen (Rolle reporter nötig)"
+}
+
+func (de) Open311APIKeyAddress(service string) string {
+	return fmt.Sprintf("Dieser api_key darf den Dienst %q nicht nutzen", service)
+}
+
+func (de) Open311UnknownService(code string) string {
+	return fmt.Sprintf("service_code %q nicht gefunden", code)
+}
+
+func (de) Open311NoLocation() string {
+	return "Ort fehlt: lat und long oder address_string angeben"
+}
+
+func (de) Open311BadPosition() string {
+	return "lat/long müssen Dezimalgrad sein (lat -90..90, long -180..180, nicht 0,0)"
+}
+
+func (de) Open311AttrUnknown(attr, service string) string {
+	return fmt.Sprintf("Attribut %q gibt es beim Dienst %q nicht", attr, service)
+}
+
+func (de) Open311AttrRequired(attr string) string {
+	return fmt.Sprintf("Pflichtattribut %q fehlt", attr)
+}
+
+func (de) Open311AttrNumber(attr string) string {
+	return fmt.Sprintf("Attribut %q muss eine Zahl sein", attr)
+}
+
+func (de) Open311AttrDatetime(attr string) string {
+	return fmt.Sprintf("Attribut %q muss ein Zeitpunkt nach ISO 8601 mit Zeitzone sein (z. B. 2026-11-30T08:15:00+01:00)", attr)
+}
+
+func (de) Open311AttrValue(attr, value, allowed string) string {
+	return fmt.Sprintf("Attribut %q: %q ist keiner der erlaubten Werte (%s)", attr, value, allowed)
+}
+
+func (de) Open311AttrTooLong(attr string, max int) string {
+	return fmt.Sprintf("Attribut %q ist zu lang (höchstens %d Zeichen)", attr, max)
+}
+
+func (de) Open311AttrOne(attr string) string {
+	return fmt.Sprintf("Attribut %q erlaubt nur einen Wert", attr)
+}
+
+func (de) Open311MediaURLOff() string {
+	return "media_url wird hier nicht abgerufen; das Foto bitte als multipart-Feld media hochladen"
+}
+
+func (de) Open311MediaURLRefused(reason string) string {
+	return fmt.Sprintf("media_url wurde nicht abgerufen: %s", reason)
+}
+
+func (de) Open311MediaType(detail string) string {
+	return fmt.Sprintf("Dateityp nicht erlaubt: %s", detail)
+}
+
+func (de) Open311MediaTooLarge(detail string) string {
+	return fmt.Sprintf("Datei zu groß: %s", detail)
+}
+
+func (de) Open311TooMany(max int) string {
+	return fmt.Sprintf("Zu viele Anhänge (höchstens %d)", max)
+}
+
+func (de) Open311Field(name string) string {
+	return fmt.Sprintf("Unbekanntes Feld %q", name)
+}
+
+func (de) Open311TooLong(name string) string {
+	return fmt.Sprintf("Feld %q ist zu lang", name)
+}
+
+func (de) Open311NotFound(id string) string {
+	return fmt.Sprintf("Meldung %q nicht gefunden", id)
+}
+
+func (de) Open311TokenNotFound(token string) string {
+	return fmt.Sprintf("Token %q nicht gefunden", token)
+}
+
+func (de) Open311Storage() string {
+	return "Speicher vorübergehend nicht erreichbar; bitte später erneut senden"
+}
+
+func (de) Open311Internal() string {
+	return "Interner Fehler; er wurde protokolliert"
+}
+
+func (de) Open311BadDate(param string) string {
+	return fmt.Sprintf("%s muss ein Zeitpunkt nach ISO 8601 mit Zeitzone sein", param)
+}
+
+func (de) Open311BadStatus() string {
+	return "status muss open oder closed sein"
+}
+
+func (de) Open311BadPage() string {
+	return "page und page_size müssen positive ganze Zahlen sein (page_size höchstens 1000)"
+}
+
+func (de) Open311BadRadius() string {
+	return "lat, long und radius (Meter, höchstens 50000) gehören zusammen"
+}
+
+func (de) Open311TooManyIDs() string {
+	return "Höchstens 100 service_request_id auf einmal"
+}
+
+func (de) Open311ContactDropped() string {
+	return "Ihre Kontaktdaten (E-Mail, Telefon, Name) wurden nicht gespeichert (Datensparsamkeit)."
+}
+
+func (de) Open311InvalidReport(reason string) string {
+	return fmt.Sprintf("Meldung abgelehnt: %s", reason)
+}
+
+func (de) Open311BadText(field string) string {
+	return fmt.Sprintf("%q enthält ein NUL-Zeichen oder ist kein gültiges UTF-8", field)
 }

@@ -377,6 +377,10 @@ func (en) TryAgain() string {
 	return "The report could not be stored right now. Please send it again in a minute."
 }
 
+func (en) RateLimitedSpan(from, until string) string {
+	return fmt.Sprintf("Too many messages in a short time: I did not take your messages sent from %[1]s to %[2]s (your messenger marks them as not delivered). Please send them again after %[2]s.", from, until)
+}
+
 func (en) RateLimited() string {
 	return "Too many messages in a short time. Please wait a moment and send again."
 }
@@ -396,6 +400,16 @@ func (en) RoomAnonymous() string {
 func (en) GeoSuggest(bad, suggest string) string {
 	return fmt.Sprintf("I did not take the location “%s”: in a geo: link a comma separates latitude and longitude, and decimals follow a point. Did you mean %s? Then please send it exactly like that.", bad, suggest)
 }
+
+func (en) AttachmentTooLarge() string { return "too large" }
+
+func (en) AttachmentTooSlow() string { return "too slow" }
+
+func (en) AttachmentTooMany() string { return "too many at once" }
+
+func (en) AttachmentType() string { return "file type not allowed" }
+
+func (en) AttachmentUnavailable() string { return "not retrievable" }
 
 func (en) GeoHint(bad, why string) string {
 	return fmt.Sprintf("I did not take the location “%s” (%s). The right form is e.g. geo:51.0251,7.5919 – latitude, comma, longitude, decimals with a point. Or share your location with the paper clip.", bad, why)
@@ -726,4 +740,188 @@ func (en) FilterLimit(min, max int) string {
 
 func (en) FilterDuration(name string) string {
 	return fmt.Sprintf("%s must be a duration such as 90m, 12h or 3d", name)
+}
+
+// Encrypted conversations (OMEMO, XEP-0384)
+
+func (en) OMEMOUndecryptable() string {
+	return "Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again."
+}
+
+func (en) OMEMONotForUs() string {
+	return "Your message was not encrypted for this address's current device and was NOT accepted. Please refresh the contact's device list and send again."
+}
+
+func (en) OMEMOFileFailed() string {
+	return "An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again."
+}
+
+func (en) OMEMORequired() string {
+	return "This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again."
+}
+
+func (en) OMEMORoomUndecryptable() string {
+	return "fieldgate could not read your encrypted message and did NOT act on it. Please refresh the OMEMO device list and send it again."
+}
+
+func (en) OMEMOUnsupported() string {
+	return "fieldgate cannot read this encryption (OMEMO only, as in Conversations, Monal, Dino and Gajim). Your message was NOT accepted: please send it again with OMEMO or unencrypted."
+}
+
+func (en) OMEMORoomFile(image int) string {
+	return fmt.Sprintf("🔒 Image %d: sent encrypted as a separate message", image)
+}
+
+func (en) OMEMORoomFileFailed(image int) string {
+	return fmt.Sprintf("Image %d could not be sent encrypted into the room; available through the API/control room", image)
+}
+
+func (en) OMEMOOff() string {
+	return "This address cannot read encrypted messages. Please send the report unencrypted."
+}
+
+// Open311 GeoReport v2 error descriptions
+
+func (en) Open311Format() string {
+	return "unknown format: use the .xml or .json extension"
+}
+
+func (en) Open311NoEndpoint() string {
+	return "no such endpoint"
+}
+
+func (en) Open311Jurisdiction(id string) string {
+	return fmt.Sprintf("jurisdiction_id %q is not served here", id)
+}
+
+func (en) Open311Malformed(detail string) string {
+	return fmt.Sprintf("malformed request: %s", detail)
+}
+
+func (en) Open311APIKey() string {
+	return "api_key was not provided or is invalid"
+}
+
+func (en) Open311APIKeyRole() string {
+	return "this api_key may not file requests (role reporter needed)"
+}
+
+func (en) Open311APIKeyAddress(service string) string {
+	return fmt.Sprintf("this api_key may not file to service %q", service)
+}
+
+func (en) Open311UnknownService(code string) string {
+	return fmt.Sprintf("service_code %q was not found", code)
+}
+
+func (en) Open311NoLocation() string {
+	return "no location: send lat and long, or address_string"
+}
+
+func (en) Open311BadPosition() string {
+	return "lat/long must be decimal degrees (lat -90..90, long -180..180, not 0,0)"
+}
+
+func (en) Open311AttrUnknown(attr, service string) string {
+	return fmt.Sprintf("attribute %q is not defined for service %q", attr, service)
+}
+
+func (en) Open311AttrRequired(attr string) string {
+	return fmt.Sprintf("required attribute %q is missing", attr)
+}
+
+func (en) Open311AttrNumber(attr string) string {
+	return fmt.Sprintf("attribute %q must be a number", attr)
+}
+
+func (en) Open311AttrDatetime(attr string) string {
+	return fmt.Sprintf("attribute %q must be an ISO 8601 date-time with zone (e.g. 2026-11-30T08:15:00+01:00)", attr)
+}
+
+func (en) Open311AttrValue(attr, value, allowed string) string {
+	return fmt.Sprintf("attribute %q: %q is not one of the allowed values (%s)", attr, value, allowed)
+}
+
+func (en) Open311AttrTooLong(attr string, max int) string {
+	return fmt.Sprintf("attribute %q is too long (at most %d characters)", attr, max)
+}
+
+func (en) Open311AttrOne(attr string) string {
+	return fmt.Sprintf("attribute %q takes a single value", attr)
+}
+
+func (en) Open311MediaURLOff() string {
+	return "media_url is not fetched by this server; upload the photo as the multipart field media"
+}
+
+func (en) Open311MediaURLRefused(reason string) string {
+	return fmt.Sprintf("media_url was not fetched: %s", reason)
+}
+
+func (en) Open311MediaType(detail string) string {
+	return fmt.Sprintf("file type not allowed: %s", detail)
+}
+
+func (en) Open311MediaTooLarge(detail string) string {
+	return fmt.Sprintf("file too large: %s", detail)
+}
+
+func (en) Open311TooMany(max int) string {
+	return fmt.Sprintf("too many attachments (at most %d)", max)
+}
+
+func (en) Open311Field(name string) string {
+	return fmt.Sprintf("unknown field %q", name)
+}
+
+func (en) Open311TooLong(name string) string {
+	return fmt.Sprintf("field %q is too long", name)
+}
+
+func (en) Open311NotFound(id string) string {
+	return fmt.Sprintf("service request %q was not found", id)
+}
+
+func (en) Open311TokenNotFound(token string) string {
+	return fmt.Sprintf("token %q was not found", token)
+}
+
+func (en) Open311Storage() string {
+	return "storage is unavailable; retry later"
+}
+
+func (en) Open311Internal() string {
+	return "internal error; it has been logged"
+}
+
+func (en) Open311BadDate(param string) string {
+	return fmt.Sprintf("%s must be an ISO 8601 date-time with zone", param)
+}
+
+func (en) Open311BadStatus() string {
+	return "status must be open or closed"
+}
+
+func (en) Open311BadPage() string {
+	return "page and page_size must be positive whole numbers (page_size at most 1000)"
+}
+
+func (en) Open311BadRadius() string {
+	return "lat, long and radius (metres, at most 50000) go together"
+}
+
+func (en) Open311TooManyIDs() string {
+	return "at most 100 service_request_id at once"
+}
+
+func (en) Open311ContactDropped() string {
+	return "Your contact data (email, phone, name) was not stored (data minimisation)."
+}
+
+func (en) Open311InvalidReport(reason string) string {
+	return fmt.Sprintf("request refused: %s", reason)
+}
+
+func (en) Open311BadText(field string) string {
+	return fmt.Sprintf("%q contains a NUL character or is not valid UTF-8", field)
 }

@@ -201,6 +201,8 @@ type Texts interface {
 	TryAgain() string
 	// RateLimited: “Too many messages in a short time. Please wait a moment and send again.”
 	RateLimited() string
+	// RateLimitedSpan: “Too many messages in a short time: I did not take your messages sent from {from} to {until} (your messenger marks them as not delivered). Please send them again after {until}.”
+	RateLimitedSpan(from, until string) string
 	// AttachmentFailed: “An attachment could not be taken ({attachment}). The text was accepted; please send the attachment again.”
 	AttachmentFailed(attachment string) string
 	// RoomNotMember: “Only members of this team (and dispatchers) can take or handle reports here.”
@@ -209,6 +211,16 @@ type Texts interface {
 	RoomAnonymous() string
 	// GeoSuggest: “I did not take the location “{bad}”: in a geo: link a comma separates latitude and longitude, and decimals follow a point. Did you mean {suggest}? Then please send it exactly like that.”
 	GeoSuggest(bad, suggest string) string
+	// AttachmentTooLarge: “too large”
+	AttachmentTooLarge() string
+	// AttachmentTooSlow: “too slow”
+	AttachmentTooSlow() string
+	// AttachmentTooMany: “too many at once”
+	AttachmentTooMany() string
+	// AttachmentType: “file type not allowed”
+	AttachmentType() string
+	// AttachmentUnavailable: “not retrievable”
+	AttachmentUnavailable() string
 	// GeoHint: “I did not take the location “{bad}” ({why}). The right form is e.g. geo:51.0251,7.5919 – latitude, comma, longitude, decimals with a point. Or share your location with the paper clip.”
 	GeoHint(bad, why string) string
 	// GeoMalformed: “not a valid geo: link”
@@ -227,6 +239,27 @@ type Texts interface {
 	UnknownAddressXMPP(addresses string) string
 	// InternalError: “Internal error, please try again.”
 	InternalError() string
+
+	// Encrypted conversations (OMEMO, XEP-0384)
+
+	// OMEMOUndecryptable: “Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again.”
+	OMEMOUndecryptable() string
+	// OMEMONotForUs: “Your message was not encrypted for this address's current device and was NOT accepted. Please refresh the contact's device list and send again.”
+	OMEMONotForUs() string
+	// OMEMOFileFailed: “An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again.”
+	OMEMOFileFailed() string
+	// OMEMORequired: “This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again.”
+	OMEMORequired() string
+	// OMEMORoomUndecryptable: “fieldgate could not read your encrypted message and did NOT act on it. Please refresh the OMEMO device list and send it again.”
+	OMEMORoomUndecryptable() string
+	// OMEMOUnsupported: “fieldgate cannot read this encryption (OMEMO only, as in Conversations, Monal, Dino and Gajim). Your message was NOT accepted: please send it again with OMEMO or unencrypted.”
+	OMEMOUnsupported() string
+	// OMEMORoomFile: “🔒 Image {image}: sent encrypted as a separate message”
+	OMEMORoomFile(image int) string
+	// OMEMORoomFileFailed: “Image {image} could not be sent encrypted into the room; available through the API/control room”
+	OMEMORoomFileFailed(image int) string
+	// OMEMOOff: “This address cannot read encrypted messages. Please send the report unencrypted.”
+	OMEMOOff() string
 
 	// Domain errors (what a request or command did wrong)
 
@@ -380,6 +413,81 @@ type Texts interface {
 	FilterLimit(min, max int) string
 	// FilterDuration: “{name} must be a duration such as 90m, 12h or 3d”
 	FilterDuration(name string) string
+
+	// Open311 GeoReport v2 error descriptions (api/open311)
+
+	// Open311Format: “unknown format: use the .xml or .json extension”
+	Open311Format() string
+	// Open311NoEndpoint: “no such endpoint”
+	Open311NoEndpoint() string
+	// Open311Jurisdiction: “jurisdiction_id {id} is not served here”
+	Open311Jurisdiction(id string) string
+	// Open311Malformed: “malformed request: {detail}”
+	Open311Malformed(detail string) string
+	// Open311APIKey: “api_key was not provided or is invalid”
+	Open311APIKey() string
+	// Open311APIKeyRole: “this api_key may not file requests (role reporter needed)”
+	Open311APIKeyRole() string
+	// Open311APIKeyAddress: “this api_key may not file to service {service}”
+	Open311APIKeyAddress(service string) string
+	// Open311UnknownService: “service_code {code} was not found”
+	Open311UnknownService(code string) string
+	// Open311NoLocation: “no location: send lat and long, or address_string”
+	Open311NoLocation() string
+	// Open311BadPosition: “lat/long must be decimal degrees (lat -90..90, long -180..180, not 0,0)”
+	Open311BadPosition() string
+	// Open311AttrUnknown: “attribute {attr} is not defined for service {service}”
+	Open311AttrUnknown(attr, service string) string
+	// Open311AttrRequired: “required attribute {attr} is missing”
+	Open311AttrRequired(attr string) string
+	// Open311AttrNumber: “attribute {attr} must be a number”
+	Open311AttrNumber(attr string) string
+	// Open311AttrDatetime: “attribute {attr} must be an ISO 8601 date-time with zone (e.g. 2026-11-30T08:15:00+01:00)”
+	Open311AttrDatetime(attr string) string
+	// Open311AttrValue: “attribute {attr}: {value} is not one of the allowed values ({allowed})”
+	Open311AttrValue(attr, value, allowed string) string
+	// Open311AttrTooLong: “attribute {attr} is too long (at most {max} characters)”
+	Open311AttrTooLong(attr string, max int) string
+	// Open311AttrOne: “attribute {attr} takes a single value”
+	Open311AttrOne(attr string) string
+	// Open311MediaURLOff: “media_url is not fetched by this server; upload the photo as the multipart field media”
+	Open311MediaURLOff() string
+	// Open311MediaURLRefused: “media_url was not fetched: {reason}”
+	Open311MediaURLRefused(reason string) string
+	// Open311MediaType: “file type not allowed: {detail}”
+	Open311MediaType(detail string) string
+	// Open311MediaTooLarge: “file too large: {detail}”
+	Open311MediaTooLarge(detail string) string
+	// Open311TooMany: “too many attachments (at most {max})”
+	Open311TooMany(max int) string
+	// Open311Field: “unknown field {name}”
+	Open311Field(name string) string
+	// Open311TooLong: “field {name} is too long”
+	Open311TooLong(name string) string
+	// Open311NotFound: “service request {id} was not found”
+	Open311NotFound(id string) string
+	// Open311TokenNotFound: “token {token} was not found”
+	Open311TokenNotFound(token string) string
+	// Open311Storage: “storage is unavailable; retry later”
+	Open311Storage() string
+	// Open311Internal: “internal error; it has been logged”
+	Open311Internal() string
+	// Open311BadDate: “{param} must be an ISO 8601 date-time with zone”
+	Open311BadDate(param string) string
+	// Open311BadStatus: “status must be open or closed”
+	Open311BadStatus() string
+	// Open311BadPage: “page and page_size must be positive whole numbers (page_size at most 1000)”
+	Open311BadPage() string
+	// Open311BadRadius: “lat, long and radius (metres, at most 50000) go together”
+	Open311BadRadius() string
+	// Open311TooManyIDs: “at most 100 service_request_id at once”
+	Open311TooManyIDs() string
+	// Open311ContactDropped: “Your contact data (email, phone, name) was not stored (data minimisation).”
+	Open311ContactDropped() string
+	// Open311InvalidReport: “request refused: {reason}”
+	Open311InvalidReport(reason string) string
+	// Open311BadText: “{field} contains a NUL character or is not valid UTF-8”
+	Open311BadText(field string) string
 
 	// EventName names an audit event kind (Event.Kind: "received",
 	// "take", …) for a history; an unknown kind is returned as it is.
