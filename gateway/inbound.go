@@ -444,6 +444,7 @@ func (g *Gateway) onPresence(ctx context.Context, p *inPresence) {
 			_ = g.send(ctx, outPresence{From: from, To: p.From, Status: addr.Description})
 		}
 	}
+	g.omemoPresence(ctx, p, addr, sender)
 }
 
 // answerIQ answers every IQ request (RFC 6120 §8.2.3: a get or set must

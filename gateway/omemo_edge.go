@@ -44,6 +44,8 @@ type omemoEdge struct {
 	m      OMEMO
 	files  OMEMOFiles
 	finder *uploadFinder
+	subs   DeviceListSubscribers // nil: no device-list notifications
+	caps   capsCache
 
 	mu    sync.Mutex
 	lists map[string]deviceListEntry // fromJID + "\n" + jid → cached device list
@@ -64,13 +66,14 @@ const (
 	deviceListMissTTL = time.Minute
 )
 
-// EnableOMEMO makes every function address an OMEMO endpoint, and sends
-// team copies into encrypted team rooms as encrypted files (files). Call
-// before Run. Without it, addresses publish no keys and encrypted
-// messages are answered with a request to send unencrypted.
-func (g *Gateway) EnableOMEMO(m OMEMO, files OMEMOFiles) {
+// EnableOMEMO makes every function address an OMEMO endpoint, sends
+// team copies into encrypted team rooms as encrypted files (files), and
+// pushes device-list changes to the subscribers recorded in subs (nil:
+// none). Call before Run. Without it, addresses publish no keys and
+// encrypted messages are answered with a request to send unencrypted.
+func (g *Gateway) EnableOMEMO(m OMEMO, files OMEMOFiles, subs DeviceListSubscribers) {
 	g.omemo = &omemoEdge{m: m, files: files, finder: &uploadFinder{configured: files.UploadService},
-		lists: map[string]deviceListEntry{}}
+		subs: subs, lists: map[string]deviceListEntry{}}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
@@ -84,6 +87,7 @@ func (e *omemoEdge) prepare(ctx context.Context, g *Gateway) {
 			g.log.Error("omemo keys of an address not ready", "address", a.Name, "err", err)
 		}
 	}
+	e.announce(ctx, g)
 }
 
 // pubsubQuery is an incoming XEP-0060 request for the items of a node.

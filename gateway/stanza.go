@@ -133,6 +133,7 @@ type inPresence struct {
 	Type    string       `xml:"type,attr"`
 	MUCUser *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
 	Error   *errorElem   `xml:"error"`
+	Caps    *capsElem    `xml:"http://jabber.org/protocol/caps c"` // XEP-0115 (omemo_notify.go)
 }
 
 // inIQ is an incoming IQ: the payload's name, and for answers to our own

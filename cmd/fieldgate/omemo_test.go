@@ -579,3 +579,80 @@ func checkUprightNoMetadata(t *testing.T, path string, team []byte) {
 		t.Error("the test photo has no EXIF to remove")
 	}
 }
+
+// TestOMEMODeviceListPush: the component pushes an address's device list
+// the way PEP does for an account (XEP-0163 §4.3): to a client that
+// subscribes to the address's presence, to a subscriber whose server
+// probes the address when another of its clients comes online, and, when
+// the address's device changes (its keys lost and recreated at start-up),
+// to the subscribers whose entity capabilities (XEP-0115) asked for
+// devicelist+notify, not to the others.
+func TestOMEMODeviceListPush(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32)})
+	addr := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	dev := uint32(s.omemoDevice("tiefbau"))
+	pushed := func(c *testsvc.Client, what string, want uint32) {
+		t.Helper()
+		c.WaitMessage(30*time.Second, what, func(m testsvc.Message) bool { return deviceListOf(m, addr) == want })
+	}
+	acct := testsvc.User(t)
+	c := testsvc.Login(t, acct)
+	c.SendRaw(`<presence type="subscribe" to="` + addr + `"/>`)
+	pushed(c, "the device list on subscription", dev)
+	c2 := testsvc.Login(t, acct) // its server probes the subscribed address
+	pushed(c2, "the device list after the probe", dev)
+
+	other := testsvc.Login(t, testsvc.User(t)) // subscribed, no +notify
+	other.SendRaw(`<presence type="subscribe" to="` + addr + `"/>`)
+	pushed(other, "the device list on subscription", dev)
+
+	node := "https://fieldgate.example/test-client"
+	ver := randomHex(10)
+	c.AdvertiseFeatures("http://jabber.org/protocol/disco#info", "eu.siacs.conversations.axolotl.devicelist+notify")
+	c.SendRaw(`<presence to="` + addr + `"><c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + node + `" ver="` + ver + `"/></presence>`)
+	c.WaitStanza(20*time.Second, "the gateway's question for the client's features", func(st testsvc.Stanza) bool {
+		return st.Name == "iq" && st.Type == "get" && st.From == addr
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for s.count(fmt.Sprintf("omemo_subscribers WHERE address = 'tiefbau' AND jid = '%s' AND notify", acct.JID)) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the subscriber's +notify was not recorded")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The address loses its keys; the restarted gateway creates a new
+	// device and announces it.
+	s.stop()
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), `DELETE FROM omemo_devices WHERE address = 'tiefbau'`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(context.Background())
+	s.serve()
+	s.waitReady()
+	newDev := uint32(s.omemoDevice("tiefbau"))
+	if newDev == dev {
+		t.Fatalf("the recreated device has the old id %d", dev)
+	}
+	pushed(c, "the new device list", newDev)
+	time.Sleep(time.Second) // pushes go out in one pass; give the other one a chance to arrive wrongly
+	for _, m := range other.Messages() {
+		if deviceListOf(m, addr) == newDev {
+			t.Error("a subscriber without devicelist+notify got the change")
+		}
+	}
+}
+
+// deviceListOf returns the device of an address's device-list push (0 if
+// m is none).
+func deviceListOf(m testsvc.Message, addr string) uint32 {
+	if m.From != addr || m.Event == nil || m.Event.Items.Node != "eu.siacs.conversations.axolotl.devicelist" ||
+		len(m.Event.Items.Item) != 1 || len(m.Event.Items.Item[0].Devices) != 1 {
+		return 0
+	}
+	return m.Event.Items.Item[0].Devices[0].ID
+}

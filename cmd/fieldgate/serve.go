@@ -179,8 +179,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return fmt.Errorf("omemo key: %w", err)
 		}
-		gw.EnableOMEMO(omemo.New(omemo.NewPG(pool), sealer, log),
-			gateway.OMEMOFiles{Store: store, UploadService: cfg.OMEMO.UploadService})
+		keys := omemo.NewPG(pool)
+		gw.EnableOMEMO(omemo.New(keys, sealer, log),
+			gateway.OMEMOFiles{Store: store, UploadService: cfg.OMEMO.UploadService}, keys)
 	}
 
 	svc.CountPostgresErrors(pgErrors)
