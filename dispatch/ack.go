@@ -72,7 +72,7 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		if lang == "" {
 			lang = "de"
 		}
-		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+		if err := checkActor(ctx, tx, inc, team, rs, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
 			return err
 		}
 		res.Incident = inc

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -478,44 +479,82 @@ func (s *Service) ackTimeout(ctx context.Context, job *river.Job[ackTimeoutArgs]
 	})
 }
 
-// checkActor decides whether actor may act on inc from where the command
-// came: a dispatcher always; in a room, the incident's team room or a room
-// that was alerted for it; in a 1:1 chat, a person who was alerted for it
-// (e.g. the on-call person answering the alert) or a listed team member.
-// API callers are authorised by the API edge.
-func checkActor(ctx context.Context, tx pgx.Tx, inc Incident, team routing.Team, lang, via, room, actor string, dispatcher bool) error {
+// checkActor decides whether actor (a bare JID, or "token:<name>" for the
+// API) may act on inc from where the command came:
+//   - a dispatcher always;
+//   - in the incident's team room, only a member of the incident's current
+//     team: a room shared by several teams (the demo's jugendamt and
+//     jugendamt-bereitschaft) does not let one team act on the other's
+//     cases, and two people of the other team cannot satisfy a two-person
+//     rule;
+//   - in a room that was alerted for it (a higher room), a member of a team
+//     that uses that room;
+//   - in a 1:1 chat, a member of the incident's team or a person who was
+//     alerted for it (e.g. the on-call person answering the alert).
+//
+// API callers are authorised by the API edge. A refusal is ErrForbidden
+// with the reply in lang.
+func checkActor(ctx context.Context, tx pgx.Tx, inc Incident, team routing.Team, rs *routing.RuleSet, lang, via, room, actor string, dispatcher bool) error {
 	if dispatcher {
 		return nil
 	}
-	target := ""
 	switch {
-	case room != "":
-		if strings.EqualFold(team.Room, room) {
+	case room != "" && strings.EqualFold(team.Room, room):
+		if isMember(team, actor) {
 			return nil
 		}
-		target = room
-	case via == "chat":
-		for _, m := range team.Members {
-			if strings.EqualFold(m, actor) {
-				return nil
-			}
+		return errorf(ErrForbidden, "%s", T(lang, "not_your_team", inc.CaseNumber, cmp.Or(team.Name, inc.Team)))
+	case room != "":
+		alerted, err := wasAlerted(ctx, tx, inc, room)
+		if err != nil {
+			return err
 		}
-		target = actor
-	default:
-		return nil
+		if alerted && memberOfRoomTeam(rs, room, actor) {
+			return nil
+		}
+		return errorf(ErrForbidden, "%s", T(lang, "not_your_room", inc.CaseNumber))
+	case via == "chat":
+		if isMember(team, actor) {
+			return nil
+		}
+		alerted, err := wasAlerted(ctx, tx, inc, actor)
+		if err != nil {
+			return err
+		}
+		if alerted {
+			return nil
+		}
+		return errorf(ErrForbidden, "%s", T(lang, "not_alerted", inc.CaseNumber))
 	}
+	return nil
+}
+
+// isMember reports whether actor is one of team's members (bare JIDs,
+// compared case-insensitively).
+func isMember(team routing.Team, actor string) bool {
+	return actor != "" && slices.ContainsFunc(team.Members, func(m string) bool { return strings.EqualFold(m, actor) })
+}
+
+// memberOfRoomTeam reports whether actor is a member of a team whose room
+// is room.
+func memberOfRoomTeam(rs *routing.RuleSet, room, actor string) bool {
+	for _, t := range rs.Teams() {
+		if strings.EqualFold(t.Room, room) && isMember(t, actor) {
+			return true
+		}
+	}
+	return false
+}
+
+// wasAlerted reports whether target (a room or a person) was alerted for
+// inc outside its team room.
+func wasAlerted(ctx context.Context, tx pgx.Tx, inc Incident, target string) (bool, error) {
 	var ok bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_alerts WHERE incident_id = $1 AND target = $2)`,
 		inc.ID, strings.ToLower(target)).Scan(&ok); err != nil {
-		return fmt.Errorf("check alerts: %w", err)
+		return false, fmt.Errorf("check alerts: %w", err)
 	}
-	if ok {
-		return nil
-	}
-	if room != "" {
-		return errorf(ErrForbidden, "%s", T(lang, "not_your_room", inc.CaseNumber))
-	}
-	return errorf(ErrForbidden, "%s", T(lang, "not_alerted", inc.CaseNumber))
+	return ok, nil
 }
 
 // notifyAlerted tells everyone who was alerted outside the team room (a

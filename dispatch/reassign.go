@@ -140,13 +140,14 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 		if err != nil {
 			return err
 		}
-		team, _ := s.rules.Current().Team(inc.Team)
+		rs := s.rules.Current()
+		team, _ := rs.Team(inc.Team)
 		lang := cmp.Or(team.Language, "de")
+		if err := checkActor(ctx, tx, inc, team, rs, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+			return err
+		}
 		if reason == "" {
 			return errorf(ErrInvalid, "%s", T(lang, "reject_needs_reason", caseSeq(inc.CaseNumber)))
-		}
-		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
-			return err
 		}
 		res.Incident = inc
 		if inc.State == StateMerged {

@@ -73,9 +73,10 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		if err != nil {
 			return err
 		}
-		team, _ := s.rules.Current().Team(inc.Team)
+		rs := s.rules.Current()
+		team, _ := rs.Team(inc.Team)
 		lang := cmp.Or(team.Language, "de")
-		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+		if err := checkActor(ctx, tx, inc, team, rs, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
 			return err
 		}
 		text := strings.TrimSpace(cmd.Text)
