@@ -46,10 +46,26 @@ type pendingPost struct {
 	jobID int64
 }
 
+// DirectPostTimeout bounds a direct post (its transaction is open while
+// the room echoes it); on a slow or broken connection the fallback job
+// takes over.
+const DirectPostTimeout = 5 * time.Second
+
+// connectionState is implemented by a Messenger that knows whether it is
+// connected (the gateway).
+type connectionState interface{ Connected() bool }
+
 // canPostDirect: this process sends outgoing messages itself (it holds the
-// XMPP component, or there is no election).
+// XMPP component, or there is no election) and is connected now; during
+// an outage the queue waits for the connection instead.
 func (s *Service) canPostDirect() bool {
-	return s.msgr != nil && (!s.cfg.ElectXMPPLeader || s.Leader())
+	if s.msgr == nil || (s.cfg.ElectXMPPLeader && !s.Leader()) {
+		return false
+	}
+	if c, ok := s.msgr.(connectionState); ok && !c.Connected() {
+		return false
+	}
+	return true
 }
 
 // enqueueDirectPost records an incident post in tx and queues its durable
@@ -83,6 +99,8 @@ func (s *Service) enqueueDirectPost(ctx context.Context, tx pgx.Tx, incident uui
 // the post may have gone out before the failure.
 func (s *Service) postDirect(ctx context.Context, p *pendingPost) {
 	errQueued := errors.New("the queue job has it")
+	ctx, cancel := context.WithTimeout(ctx, DirectPostTimeout)
+	defer cancel()
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		var posted bool
 		if err := tx.QueryRow(ctx, `SELECT posted_at IS NOT NULL FROM room_posts WHERE origin_id = $1 FOR UPDATE`,
