@@ -34,10 +34,10 @@ func (s *Service) enqueueRoomPostFor(ctx context.Context, tx pgx.Tx, incident, r
 }
 
 // DirectPostFallback is how long the queue job of a post that the routing
-// job sends itself (postDirect) waits before it runs: longer than a post
-// may take (the gateway's reflection timeout, 15 s), so that it runs only
-// when the direct post failed or its process died.
-const DirectPostFallback = 20 * time.Second
+// job sends itself (postDirect) waits before it runs: twice as long as a
+// direct post may take (DirectPostTimeout), so that it runs only when the
+// direct post failed (then it is made due at once) or its process died.
+const DirectPostFallback = 2 * DirectPostTimeout
 
 // pendingPost is an incident post recorded and queued in a routing
 // transaction, which the routing job then sends itself after the commit.
