@@ -140,7 +140,7 @@ func (s *Service) postDirect(ctx context.Context, p *pendingPost) {
 func (s *Service) sendIncidentPost(ctx context.Context, a roomPostArgs) (string, error) {
 	post := RoomPost{Room: a.Room, OriginID: a.OriginID}
 	var err error
-	if post.Body, post.Links, err = s.renderPost(ctx, a.IncidentID, a.ReportID); err != nil {
+	if post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, a.ReportID); err != nil {
 		return "", err
 	}
 	stanzaID, err := s.msgr.PostToRoom(ctx, post)

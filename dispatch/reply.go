@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -85,15 +87,15 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 			name, rest, _ := strings.Cut(text[1:], " ")
 			name = strings.ToLower(name)
 			if _, ok := s.cfg.Templates[name]; !ok {
-				return errorf(ErrNotFound, "%s", T(lang, "unknown_template", name, s.templateNames()))
+				return newError(ErrNotFound, func(ts msg.Texts) string { return ts.UnknownTemplate(name, s.templateNames()) })
 			}
 			template, text = name, strings.TrimSpace(rest)
 		}
 		if text == "" && template == "" {
-			return errorf(ErrInvalid, "%s", T(lang, "reply_empty", caseSeq(inc.CaseNumber), s.templateNames()))
+			return newError(ErrInvalid, func(ts msg.Texts) string { return ts.ReplyEmpty(caseSeq(inc.CaseNumber), s.templateNames()) })
 		}
 		if n := utf8.RuneCountInString(text); n > MaxTextRunes {
-			return errorf(ErrInvalid, "reply too long: %d characters, at most %d", n, MaxTextRunes)
+			return newError(ErrInvalid, func(ts msg.Texts) string { return ts.ReplyTooLong(n, MaxTextRunes) })
 		}
 		render := func(l string) string {
 			body := text
@@ -107,7 +109,7 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		teamName := cmp.Or(team.Name, inc.Team)
 
 		sent, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string {
-			return T(l, "reply_reporter", inc.CaseNumber, teamName, render(l))
+			return msg.For(l).ReplyReporter(inc.CaseNumber, teamName, render(l))
 		})
 		if err != nil {
 			return err
@@ -120,12 +122,12 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		}
 		res = CommandResult{Incident: inc, Outcome: OutcomeApplied}
 		if len(sent) == 0 {
-			res.Reply = T(lang, "reply_api_only", inc.CaseNumber)
+			res.Reply = msg.For(lang).ReplyApiOnly(inc.CaseNumber)
 			return nil
 		}
-		note := T(lang, "reply_room", inc.CaseNumber, cmd.Actor)
+		note := msg.For(lang).ReplyRoom(inc.CaseNumber, cmd.Actor)
 		if s.cfg.ShowReporterJID {
-			note = T(lang, "reply_room_jids", inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor)
+			note = msg.For(lang).ReplyRoomJids(inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor)
 		}
 		if team.Room != "" && cmd.Via == "room" {
 			// The room that has the incident sees that it was answered.

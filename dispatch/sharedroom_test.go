@@ -9,15 +9,16 @@ import (
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-// refusedWith asserts that err is ErrForbidden with exactly the reply want.
-func refusedWith(t *testing.T, what string, err error, want string) {
+// refusedWith asserts that err is ErrForbidden with exactly the reply
+// want when rendered in lang (the room's team language, as the gateway does).
+func refusedWith(t *testing.T, what string, err error, lang, want string) {
 	t.Helper()
 	var de *dispatch.Error
 	if !errors.As(err, &de) || !errors.Is(err, dispatch.ErrForbidden) {
 		t.Fatalf("%s: err = %v, want forbidden", what, err)
 	}
-	if de.Message != want {
-		t.Errorf("%s: reply %q, want %q", what, de.Message, want)
+	if got := de.In(lang); got != want {
+		t.Errorf("%s: reply %q, want %q", what, got, want)
 	}
 }
 
@@ -43,7 +44,7 @@ func TestSharedRoomActsOnlyForOwnTeam(t *testing.T) {
 	// Two members of the other team, one after the other: both refused.
 	for _, other := range []string{"tom@stadt.localhost", "Tina@stadt.localhost"} {
 		_, err := take(svc, night.CaseNumber, other, kinderRoom)
-		refusedWith(t, "ok by "+other, err, wantDE)
+		refusedWith(t, "ok by "+other, err, "de", wantDE)
 	}
 	unchanged := func(when string, wantTakes int) {
 		t.Helper()
@@ -64,13 +65,13 @@ func TestSharedRoomActsOnlyForOwnTeam(t *testing.T) {
 		t.Fatalf("first ok by a member: %v %v", res.Outcome, err)
 	}
 	_, err = take(svc, night.CaseNumber, "tom@stadt.localhost", kinderRoom)
-	refusedWith(t, "second ok by the other team", err, wantDE)
+	refusedWith(t, "second ok by the other team", err, "de", wantDE)
 	_, err = svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: night.CaseNumber, Actor: "tom@stadt.localhost", Via: "reply", Room: kinderRoom})
-	refusedWith(t, "resolve by the other team", err, wantDE)
+	refusedWith(t, "resolve by the other team", err, "de", wantDE)
 	_, err = svc.Reply(ctx, dispatch.ReplyCommand{Ref: night.CaseNumber, Text: "Bitte melden Sie sich unter https://example.net", Actor: "tom@stadt.localhost", Via: "room", Room: kinderRoom})
-	refusedWith(t, "reply by the other team", err, wantDE)
+	refusedWith(t, "reply by the other team", err, "de", wantDE)
 	_, err = svc.Reject(ctx, dispatch.RejectCommand{Ref: night.CaseNumber, Reason: "nicht zuständig", Actor: "tom@stadt.localhost", Via: "room", Room: kinderRoom})
-	refusedWith(t, "reject by the other team", err, wantDE)
+	refusedWith(t, "reject by the other team", err, "de", wantDE)
 	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: night.CaseNumber, Actor: "tom@stadt.localhost", Via: "chat"}); !errors.Is(err, dispatch.ErrForbidden) {
 		t.Fatalf("ok 1:1 by the other team: %v, want forbidden", err)
 	}
@@ -89,7 +90,7 @@ func TestSharedRoomActsOnlyForOwnTeam(t *testing.T) {
 	}
 	waitFor(t, "the day team's post", func() bool { p, _ := rec.snapshot(); return postsTo(p, kinderRoom, day.CaseNumber) == 1 })
 	_, err = take(svc, day.CaseNumber, "anna@stadt.localhost", kinderRoom)
-	refusedWith(t, "ok by the night team", err, day.CaseNumber+" belongs to team Youth Office Day Team; only its members (and dispatchers) can handle it.")
+	refusedWith(t, "ok by the night team", err, "en", day.CaseNumber+" belongs to team Youth Office Day Team; only its members (and dispatchers) can handle it.")
 	if res, err := take(svc, day.CaseNumber, "tom@stadt.localhost", kinderRoom); err != nil || res.Outcome != dispatch.OutcomeApplied {
 		t.Fatalf("first ok by the day team: %v %v", res.Outcome, err)
 	}

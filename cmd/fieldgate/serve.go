@@ -173,7 +173,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	gw, err := gateway.New(gateway.Config{
-		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick,
+		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick, RoomRetry: cfg.XMPP.RoomRetry,
+		Burst: cfg.XMPP.SenderBurst, RatePerMinute: cfg.XMPP.SenderRatePerMinute,
 		Fetch: gateway.FetchConfig{Hosts: cfg.XMPP.UploadHosts, MaxBytes: cfg.XMPP.MaxAttachmentBytes},
 	}, svc, rules, store, log)
 	if err != nil {
@@ -191,7 +192,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return fmt.Errorf("omemo key: %w", err)
 		}
-		gw.EnableOMEMO(omemo.New(omemo.NewPG(pool), sealer, log))
+		keys := omemo.NewPG(pool)
+		gw.EnableOMEMO(omemo.New(keys, sealer, log),
+			gateway.OMEMOFiles{Store: store, UploadService: cfg.OMEMO.UploadService}, keys)
 	}
 
 	svc.CountPostgresErrors(pgErrors)
