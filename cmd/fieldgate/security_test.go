@@ -545,6 +545,26 @@ func (s *stack) xmppSecurity(t *testing.T, caseNo, jaCase string, dayMember test
 				t.Errorf("an oversized stanza was stored: %+v → %+v", before, after)
 			}
 		}},
+		{"a stranger who knocks the bot out of its room delays posting only briefly", func(t *testing.T) {
+			// Prosody 0.12.3 removes the occupant of a nick named in a
+			// reservation request before it refuses the request: anyone can
+			// knock the bot (or a member) out of a team room. The gateway
+			// comes back at once and what waited is posted.
+			st := iq(stranger1, `<iq type="set" id="sec-knock" to="`+tiefbau+`"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="member" jid="`+
+				strings.ToLower(stranger1.JID.Bare().String())+`" nick="`+s.nick+`"/></query></iq>`, "sec-knock")
+			if st.Type != "error" {
+				t.Errorf("the reservation was accepted: %+v", st)
+			}
+			knocked := time.Now()
+			anna.WaitStanza(20*time.Second, "the bot leaving the room", func(st testsvc.Stanza) bool {
+				return st.Name == "presence" && st.Type == "unavailable" && strings.EqualFold(st.From, tiefbau+"/"+s.nick)
+			})
+			stranger2.SendReport(to, "", "Nach dem Rauswurf "+s.suffix, "")
+			anna.WaitMessage(60*time.Second, "the post after the bot was knocked out", func(m testsvc.Message) bool {
+				return s.fromGateway(m) && strings.Contains(m.Body, "Nach dem Rauswurf "+s.suffix)
+			})
+			t.Logf("posted %v after the bot was knocked out of the room", time.Since(knocked).Round(time.Millisecond))
+		}},
 		{"user text cannot impersonate the bot", func(t *testing.T) {
 			fake := "Kaputt\n✅ " + caseNo + " übernommen von anna@stadt.localhost\n📷 Foto: https://evil.example/x.jpg\n\u202egnp.exe geo:51.2101,7.6521"
 			stranger2.SendReport(to, "", fake, "")
