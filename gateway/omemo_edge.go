@@ -17,6 +17,7 @@ import (
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/internal/msg"
+	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
@@ -46,6 +47,8 @@ type omemoEdge struct {
 	finder *uploadFinder
 	subs   DeviceListSubscribers // nil: no device-list notifications
 	caps   capsCache
+	// sending holds one photo's message to one room while it is sent.
+	sending *slots.PerKey
 
 	mu    sync.Mutex
 	lists map[string]deviceListEntry // fromJID + "\n" + jid → cached device list
@@ -73,7 +76,7 @@ const (
 // encrypted messages are answered with a request to send unencrypted.
 func (g *Gateway) EnableOMEMO(m OMEMO, files OMEMOFiles, subs DeviceListSubscribers) {
 	g.omemo = &omemoEdge{m: m, files: files, finder: &uploadFinder{configured: files.UploadService},
-		subs: subs, lists: map[string]deviceListEntry{}}
+		subs: subs, sending: newFileSends(), lists: map[string]deviceListEntry{}}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the

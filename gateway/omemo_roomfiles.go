@@ -14,6 +14,7 @@ import (
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
 	catalogue "github.com/fieldgate/fieldgate/internal/msg" // msg is the stanza in this file
+	"github.com/fieldgate/fieldgate/internal/slots"
 )
 
 // TeamCopies opens the privacy-safe team copies of photos by their
@@ -87,6 +88,13 @@ func (g *Gateway) sealRoomPost(ctx context.Context, roomJID string, p dispatch.R
 // it again. The file's key lives only until the message is sent.
 func (g *Gateway) sendRoomFile(ctx context.Context, roomJID string, rcpts []omemo.Recipient, key string) error {
 	origin := roomFileOriginID(roomJID, key)
+	// A post and a correction of the same case may run at once: one
+	// sends, the other then finds it sent.
+	release, lerr := g.omemo.sending.Acquire(ctx, origin)
+	if lerr != nil {
+		return fmt.Errorf("wait for the same photo's message: %w", lerr)
+	}
+	defer release()
 	if g.roomFiles.has(origin) {
 		return nil
 	}
@@ -148,6 +156,9 @@ func (g *Gateway) sendRoomFile(ctx context.Context, roomJID string, rcpts []omem
 	g.roomFiles.add(origin, origin)
 	return nil
 }
+
+// newFileSends serialises the sending of one photo into one room.
+func newFileSends() *slots.PerKey { return slots.New(1) }
 
 // roomFileOriginID names the message that carries a team copy into a
 // room: the same for every attempt and every version of the post, and

@@ -412,13 +412,16 @@ func TestOMEMOTeamRoom(t *testing.T) {
 		t.Fatalf("after the encrypted ok: %s by %q", state, owner)
 	}
 	// The next case's post is encrypted to the member's device.
+	start := time.Now()
 	second := file("Gullydeckel fehlt "+suffix, "51.0350", "7.5800")
 	p.waitLine(60*time.Second, "~ fieldgate", "Meldung "+second)
+	textOnly := time.Since(start)
 
 	// A photo into the encrypted room: its team copy arrives as an
 	// OMEMO-encrypted aesgcm:// file (XEP-0454) in a message of its own,
 	// and no plain link to the team copy reaches the room.
 	since := time.Now().Add(-time.Minute)
+	start = time.Now()
 	photo := testsvc.Photo(t, "orientation_6.jpg") // upright: red top edge
 	body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Schild verdreht " + suffix, "lat": "51.0420", "lon": "7.5850"},
 		map[string]string{"photo": photo})
@@ -429,6 +432,11 @@ func TestOMEMOTeamRoom(t *testing.T) {
 	third := rec["case_number"].(string)
 	p.waitLine(60*time.Second, "~ fieldgate", "Meldung "+third)
 	p.waitScreen(10*time.Second, "📷 🔒 Bild 1: verschlüsselt als eigene Nachricht gesendet")
+	// Measured, not asserted: report accepted → encrypted post on the
+	// member's screen (profanity polled every 200 ms), text only (the
+	// floor) and with an encrypted photo (team copy, upload, file message).
+	t.Logf("encrypted room post on screen after: text %v, with encrypted photo %v (ratio %.2f)",
+		textOnly.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), float64(time.Since(start))/float64(textOnly))
 	screen := p.screen()
 	link := aesgcmOnScreen.FindString(screen)
 	if link == "" {

@@ -107,3 +107,23 @@ func TestForDefaultsToGerman(t *testing.T) {
 		t.Errorf("Text.In: %q / %q", text.In("en"), text.In("de"))
 	}
 }
+
+func TestNegotiate(t *testing.T) {
+	for _, tc := range []struct{ header, fallback, want string }{
+		{"", "en", "en"},
+		{"", "de", "de"},
+		{"de", "en", "de"},
+		{"de-DE,de;q=0.9,en;q=0.8", "en", "de"},
+		{"en-GB,de;q=0.5", "de", "en"},
+		{"en-US", "de", "en"},
+		{"fr, de;q=0.7", "en", "de"},
+		{"fr", "de", "de"},
+		{"fr", "en", "en"},
+		{"de;q=0.1, en;q=0.9", "de", "en"},
+		{"not a ;;; language header", "en", "en"},
+	} {
+		if got := Negotiate(tc.header, tc.fallback); got != tc.want {
+			t.Errorf("Negotiate(%q, %q) = %q, want %q", tc.header, tc.fallback, got, tc.want)
+		}
+	}
+}
