@@ -14,30 +14,18 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgconn"
-	"golang.org/x/text/language"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 )
 
-// clientLanguages are the languages of problem details, the default first:
-// API clients are programs, whose developers read English.
-var clientLanguages = language.NewMatcher([]language.Tag{language.English, language.German})
-
 // clientLanguage is the catalogue language (msg.For) for the reader of a
-// response: the best match of the request's Accept-Language (RFC 9110
-// §12.5.4) among English and German, English without one.
+// response: the best match of the request's Accept-Language among German
+// and English, else English: API clients are programs, whose developers
+// read English.
 func clientLanguage(c *gin.Context) string {
-	tags, _, err := language.ParseAcceptLanguage(c.GetHeader("Accept-Language"))
-	if err != nil || len(tags) == 0 {
-		return "en"
-	}
-	_, i, _ := clientLanguages.Match(tags...)
-	if i == 1 {
-		return "de"
-	}
-	return "en"
+	return msg.Negotiate(c.GetHeader("Accept-Language"), "en")
 }
 
 // Problem is an RFC 9457 problem detail.

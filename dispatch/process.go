@@ -73,7 +73,9 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 		return err
 	}
 	now := s.now()
+	var direct []*pendingPost
 	err = s.withTx(ctx, func(tx pgx.Tx) error {
+		direct = direct[:0] // a retried transaction queues them again
 		var state State
 		if err := tx.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID).Scan(&state); err != nil {
 			return fmt.Errorf("lock incident: %w", err)
@@ -100,8 +102,12 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 			return err
 		}
 		for _, room := range postRooms(rs, team, dec) {
-			if err := s.enqueueRoomPost(ctx, tx, rep.IncidentID, room, ""); err != nil {
+			p, err := s.enqueueDirectPost(ctx, tx, rep.IncidentID, room)
+			if err != nil {
 				return err
+			}
+			if p != nil {
+				direct = append(direct, p)
 			}
 		}
 		if err := s.startEscalation(ctx, tx, rep.IncidentID, dec.Policy, now, false); err != nil {
@@ -130,6 +136,11 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 	s.metric.routed.WithLabelValues(team.ID).Inc()
 	s.log.InfoContext(ctx, "report routed", "case", rep.CaseNumber, "team", team.ID, "rule", dec.Rule,
 		"priority", priority, "position_source", source)
+	// Posted by this job, one queue hop less; the queued jobs are the
+	// durable fallback (postDirect).
+	for _, p := range direct {
+		s.postDirect(ctx, p)
+	}
 	return nil
 }
 

@@ -14,31 +14,24 @@ import (
 )
 
 // DefaultTemplates are the canned replies ("Textbausteine") used when the
-// configuration names none: name → language → text. "{case}" is replaced
-// by the case number.
+// configuration names none: name → language → text (from the message
+// catalogue). "{case}" is replaced by the case number.
 func DefaultTemplates() map[string]map[string]string {
-	return map[string]map[string]string{
-		"erledigt": {
-			"de": "Der gemeldete Schaden ist behoben. Vielen Dank für Ihren Hinweis!",
-			"en": "The reported problem has been fixed. Thank you for letting us know!",
-		},
-		"unterwegs": {
-			"de": "Wir sind unterwegs und kümmern uns darum.",
-			"en": "We are on our way and will take care of it.",
-		},
-		"nicht-zustaendig": {
-			"de": "Dafür ist die Stadt leider nicht zuständig. Bitte wenden Sie sich an den Eigentümer bzw. die zuständige Stelle.",
-			"en": "Unfortunately the town is not responsible for this. Please contact the owner or the responsible authority.",
-		},
-		"danke": {
-			"de": "Vielen Dank für Ihre Meldung!",
-			"en": "Thank you for your report!",
-		},
-		"standort": {
-			"de": "Bitte senden Sie uns den genauen Standort (in Conversations: Büroklammer → Standort).",
-			"en": "Please send us the exact location (in Conversations: paper clip → location).",
-		},
+	texts := map[string]func(msg.Texts) string{
+		"erledigt":         msg.Texts.TemplateFixed,
+		"unterwegs":        msg.Texts.TemplateOnOurWay,
+		"nicht-zustaendig": msg.Texts.TemplateNotResponsible,
+		"danke":            msg.Texts.TemplateThanks,
+		"standort":         msg.Texts.TemplateLocation,
 	}
+	out := make(map[string]map[string]string, len(texts))
+	for name, text := range texts {
+		out[name] = map[string]string{}
+		for _, lang := range msg.Languages {
+			out[name][lang] = text(msg.For(lang))
+		}
+	}
+	return out
 }
 
 func withDefaultTemplates(given map[string]map[string]string) map[string]map[string]string {

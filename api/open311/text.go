@@ -1,16 +1,13 @@
 package open311
 
 import (
-	"strings"
-
 	"github.com/gin-gonic/gin"
+
+	"github.com/fieldgate/fieldgate/internal/msg"
 )
 
-// lang picks de or en from Accept-Language; German is the default.
+// lang is the language of a description: the best match of
+// Accept-Language among German and English, German by default.
 func lang(c *gin.Context) string {
-	al := strings.ToLower(c.GetHeader("Accept-Language"))
-	if strings.HasPrefix(al, "en") {
-		return "en"
-	}
-	return "de"
+	return msg.Negotiate(c.GetHeader("Accept-Language"), "de")
 }

@@ -58,6 +58,12 @@ type Config struct {
 		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"`     // "", "sse-s3", "sse-c"
 		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
 	} `yaml:"s3" envPrefix:"S3_"`
+	Media struct {
+		// TeamCopyMaxEdge is the longest edge of team copies in pixels
+		// (default 1600); TeamCopyQuality their JPEG quality (default 80).
+		TeamCopyMaxEdge int `yaml:"team_copy_max_edge" env:"TEAM_COPY_MAX_EDGE"`
+		TeamCopyQuality int `yaml:"team_copy_quality" env:"TEAM_COPY_QUALITY"`
+	} `yaml:"media" envPrefix:"MEDIA_"`
 	XMPP struct {
 		// Addr is the XMPP server's component port, host:port.
 		Addr string `yaml:"addr" env:"ADDR"`

@@ -925,3 +925,20 @@ func (de) Open311InvalidReport(reason string) string {
 func (de) Open311BadText(field string) string {
 	return fmt.Sprintf("%q enthält ein NUL-Zeichen oder ist kein gültiges UTF-8", field)
 }
+
+// Console and built-in canned replies
+
+func (de) ConsoleSignIn() string     { return "Anmelden" }
+func (de) ConsoleLinkPrompt() string { return "Mit diesem Einmal-Link anmelden." }
+
+func (de) TemplateFixed() string {
+	return "Der gemeldete Schaden ist behoben. Vielen Dank für Ihren Hinweis!"
+}
+func (de) TemplateOnOurWay() string { return "Wir sind unterwegs und kümmern uns darum." }
+func (de) TemplateNotResponsible() string {
+	return "Dafür ist die Stadt leider nicht zuständig. Bitte wenden Sie sich an den Eigentümer bzw. die zuständige Stelle."
+}
+func (de) TemplateThanks() string { return "Vielen Dank für Ihre Meldung!" }
+func (de) TemplateLocation() string {
+	return "Bitte senden Sie uns den genauen Standort (in Conversations: Büroklammer → Standort)."
+}

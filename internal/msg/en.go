@@ -925,3 +925,20 @@ func (en) Open311InvalidReport(reason string) string {
 func (en) Open311BadText(field string) string {
 	return fmt.Sprintf("%q contains a NUL character or is not valid UTF-8", field)
 }
+
+// Console and built-in canned replies
+
+func (en) ConsoleSignIn() string     { return "Sign in" }
+func (en) ConsoleLinkPrompt() string { return "Sign in with this one-time link." }
+
+func (en) TemplateFixed() string {
+	return "The reported problem has been fixed. Thank you for letting us know!"
+}
+func (en) TemplateOnOurWay() string { return "We are on our way and will take care of it." }
+func (en) TemplateNotResponsible() string {
+	return "Unfortunately the town is not responsible for this. Please contact the owner or the responsible authority."
+}
+func (en) TemplateThanks() string { return "Thank you for your report!" }
+func (en) TemplateLocation() string {
+	return "Please send us the exact location (in Conversations: paper clip → location)."
+}

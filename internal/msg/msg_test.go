@@ -1,6 +1,7 @@
 package msg
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -106,4 +107,47 @@ func TestForDefaultsToGerman(t *testing.T) {
 	if text.In("en") != "No open case 42 found." || text.In("de") != "Keinen offenen Fall 42 gefunden." {
 		t.Errorf("Text.In: %q / %q", text.In("en"), text.In("de"))
 	}
+}
+
+func TestNegotiate(t *testing.T) {
+	for _, tc := range []struct{ header, fallback, want string }{
+		{"", "en", "en"},
+		{"", "de", "de"},
+		{"de", "en", "de"},
+		{"de-DE,de;q=0.9,en;q=0.8", "en", "de"},
+		{"en-GB,de;q=0.5", "de", "en"},
+		{"en-US", "de", "en"},
+		{"fr, de;q=0.7", "en", "de"},
+		{"fr", "de", "de"},
+		{"fr", "en", "en"},
+		{"de;q=0.1, en;q=0.9", "de", "en"},
+		{"not a ;;; language header", "en", "en"},
+	} {
+		if got := Negotiate(tc.header, tc.fallback); got != tc.want {
+			t.Errorf("Negotiate(%q, %q) = %q, want %q", tc.header, tc.fallback, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkRender renders a receipt through the catalogue, as dispatch
+// does (For, then the typed method); BenchmarkSprintfFloor is the bare
+// fmt.Sprintf of the same format, the floor to compare it with.
+func BenchmarkRender(b *testing.B) {
+	lang, caseNo, team, district := benchArgs()
+	for b.Loop() {
+		_ = For(lang).AcceptedDistrict(caseNo, team, district)
+	}
+}
+
+func BenchmarkSprintfFloor(b *testing.B) {
+	_, caseNo, team, district := benchArgs()
+	for b.Loop() {
+		_ = fmt.Sprintf("Meldung %s angenommen – weitergeleitet an %s (Bezirk %s).", caseNo, team, district)
+	}
+}
+
+// benchArgs are values the compiler cannot treat as constants, as at run time.
+func benchArgs() (lang, caseNo, team, district string) {
+	v := strings.Fields("de 2026-000042 Tiefbau-Nord Mitte")
+	return v[0], v[1], v[2], v[3]
 }

@@ -336,6 +336,23 @@ type Texts interface {
 	// TokenInvalid: “invalid, expired or revoked token”
 	TokenInvalid() string
 
+	// ConsoleSignIn: “Sign in” (title and button of the console's one-time link page)
+	ConsoleSignIn() string
+	// ConsoleLinkPrompt: “Sign in with this one-time link.”
+	ConsoleLinkPrompt() string
+	// Built-in canned replies ("antwort 42 /name"; the configuration may replace them)
+
+	// TemplateFixed: “The reported problem has been fixed. Thank you for letting us know!”
+	TemplateFixed() string
+	// TemplateOnOurWay: “We are on our way and will take care of it.”
+	TemplateOnOurWay() string
+	// TemplateNotResponsible: “Unfortunately the town is not responsible for this. Please contact the owner or the responsible authority.”
+	TemplateNotResponsible() string
+	// TemplateThanks: “Thank you for your report!”
+	TemplateThanks() string
+	// TemplateLocation: “Please send us the exact location (in Conversations: paper clip → location).”
+	TemplateLocation() string
+
 	// API problem details (RFC 9457 "detail"; titles stay English)
 
 	// BodyTooLarge: “the request is larger than the configured limit of {limit}”
