@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: console node-deps run test test-ejabberd test-short build vet bench clean services-stop photos faults
+.PHONY: console node-deps run test test-ejabberd test-short build vet bench bench-e2e clean services-stop photos faults
 
 ## console: the dispatcher console's pinned browser libraries (npm ci), copied
 ## into api/console/web/static/vendor/ where the binary embeds them
@@ -64,6 +64,12 @@ vet: console
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./routing/ ./media/
+
+## bench-e2e: fieldgate bench end to end with the standard loads of deploy/SCALING.md
+## (own services at port offset FIELDGATE_BENCH_PORT_OFFSET, default 100; about 10 minutes);
+## results in var/bench/ (table.md, results.json, samples.csv, plot-*.png)
+bench-e2e: console
+	deploy/dev/bench
 
 ## photos: redraw testdata/photos and expected.tsv (needs ImageMagick and exiftool; outputs are committed)
 photos:

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -39,11 +41,11 @@ func (s *Server) streamEvents(c *gin.Context) {
 	tok := token(c)
 	scope, ok := viewScope(tok)
 	if !ok {
-		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "the event stream needs the dispatcher role or a team:<id> role")
+		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.EventsForbidden)
 		return
 	}
 	if s.cfg.Changes == nil {
-		abort(c, http.StatusServiceUnavailable, "unavailable", "Service Unavailable", "the event stream is not enabled on this server")
+		problem(c, http.StatusServiceUnavailable, "unavailable", "Service Unavailable", msg.Texts.EventsDisabled)
 		return
 	}
 	sub := s.cfg.Changes.Subscribe(scope, 0)

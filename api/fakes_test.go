@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -52,7 +54,7 @@ func newFakeDomain() *fakeDomain {
 }
 
 func notFound(what string) error {
-	return &dispatch.Error{Kind: dispatch.ErrNotFound, Message: what + " not found"}
+	return &dispatch.Error{Kind: dispatch.ErrNotFound, Text: msg.Fixed(what + " not found")}
 }
 
 func (f *fakeDomain) Intake(_ context.Context, in dispatch.NewReport) (dispatch.Receipt, error) {
@@ -89,7 +91,7 @@ func (f *fakeDomain) Authenticate(_ context.Context, secret string) (dispatch.To
 	if t, ok := f.tokens[secret]; ok {
 		return t, nil
 	}
-	return dispatch.Token{}, &dispatch.Error{Kind: dispatch.ErrForbidden, Message: "invalid or expired token"}
+	return dispatch.Token{}, &dispatch.Error{Kind: dispatch.ErrForbidden, Text: msg.Texts.TokenInvalid}
 }
 
 func (f *fakeDomain) Incident(_ context.Context, ref string) (dispatch.Incident, error) {
@@ -108,7 +110,7 @@ func (f *fakeDomain) record(cmd any, ref string, dispatcherOnly, isDispatcher bo
 	defer f.mu.Unlock()
 	f.commands = append(f.commands, cmd)
 	if dispatcherOnly && !isDispatcher {
-		return dispatch.CommandResult{}, &dispatch.Error{Kind: dispatch.ErrForbidden, Message: "only dispatchers may do this"}
+		return dispatch.CommandResult{}, &dispatch.Error{Kind: dispatch.ErrForbidden, Text: msg.Texts.DispatcherOnly}
 	}
 	return dispatch.CommandResult{Incident: f.incidents[ref], Outcome: dispatch.OutcomeApplied}, nil
 }

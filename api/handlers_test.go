@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -232,10 +234,10 @@ func TestCreateReportRejected(t *testing.T) {
 		{name: "executable", secret: secretApp, fields: [][2]string{{"to", "tiefbau"}}, files: [][2]string{jpeg, {"photo", "MZ\x90\x00"}},
 			status: 415, slug: "attachment-type", detail: "not allowed"},
 		{name: "unknown address", secret: secretApp, fields: [][2]string{{"to", "nirgendwo"}}, files: [][2]string{jpeg},
-			intake: &dispatch.Error{Kind: dispatch.ErrNotFound, Message: `unknown function address "nirgendwo"`},
+			intake: &dispatch.Error{Kind: dispatch.ErrNotFound, Text: func(t msg.Texts) string { return t.UnknownAddress("nirgendwo", "tiefbau") }},
 			status: 422, slug: "unknown-address", detail: "nirgendwo"},
 		{name: "empty report", secret: secretApp, fields: [][2]string{{"to", "tiefbau"}},
-			intake: &dispatch.Error{Kind: dispatch.ErrInvalid, Message: "empty report: send a text, a photo or a position"},
+			intake: &dispatch.Error{Kind: dispatch.ErrInvalid, Text: msg.Texts.EmptyReport},
 			status: 400, slug: "invalid", detail: "empty report"},
 		{name: "internal error stays in the log", secret: secretApp, fields: [][2]string{{"to", "tiefbau"}}, files: [][2]string{jpeg},
 			intake: errors.New("pq: secret internals"),

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -32,7 +34,7 @@ func toIncidentJSON(i dispatch.Incident) incidentJSON {
 // incidentNotFound is the one answer for a missing incident and for one
 // the token may not see.
 func incidentNotFound(c *gin.Context) {
-	abort(c, http.StatusNotFound, "not-found", "Not Found", "incident not found")
+	problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.IncidentNotFound)
 }
 
 // authorizeIncident loads the incident and checks that the token may act
@@ -109,7 +111,7 @@ func (s *Server) incidentCommand(kind string) gin.HandlerFunc {
 		if c.Request.ContentLength != 0 {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFieldBytes)
 			if err := c.ShouldBindJSON(&body); err != nil {
-				abort(c, http.StatusBadRequest, "invalid", "Bad Request", "body must be JSON: {\"team\", \"reason\", \"text\"}")
+				problem(c, http.StatusBadRequest, "invalid", "Bad Request", msg.Texts.CommandBody)
 				return
 			}
 		}

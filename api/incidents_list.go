@@ -1,10 +1,13 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fieldgate/fieldgate/internal/msg"
 
 	"github.com/gin-gonic/gin"
 
@@ -85,12 +88,14 @@ func (s *Server) listIncidents(c *gin.Context) {
 	tok := token(c)
 	scope, ok := viewScope(tok)
 	if !ok {
-		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "listing incidents needs the dispatcher role or a team:<id> role")
+		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.ListForbidden)
 		return
 	}
 	f, err := incidentFilter(c, s.now())
 	if err != nil {
-		abort(c, http.StatusBadRequest, "invalid-filter", "Bad Request", err.Error())
+		var fe filterError
+		errors.As(err, &fe)
+		problem(c, http.StatusBadRequest, "invalid-filter", "Bad Request", fe.text)
 		return
 	}
 	f.Scope = scope
@@ -107,9 +112,11 @@ func (s *Server) listIncidents(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-type filterError string
+// filterError is a query parameter of the incident list that cannot be
+// read; text says which and how it should look.
+type filterError struct{ text msg.Text }
 
-func (e filterError) Error() string { return string(e) }
+func (e filterError) Error() string { return e.text.In("en") }
 
 // incidentFilter reads the list filters from the query string.
 func incidentFilter(c *gin.Context, now time.Time) (dispatch.IncidentFilter, error) {
@@ -130,7 +137,7 @@ func incidentFilter(c *gin.Context, now time.Time) (dispatch.IncidentFilter, err
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			return f, filterError("limit must be a whole number from 1 to 1000")
+			return f, filterError{func(t msg.Texts) string { return t.FilterLimit(1, 1000) }}
 		}
 		f.Limit = n
 	}
@@ -141,7 +148,7 @@ func incidentFilter(c *gin.Context, now time.Time) (dispatch.IncidentFilter, err
 		}
 		d, err := parseAge(v)
 		if err != nil {
-			return f, filterError(name + " must be a duration such as 90m, 12h or 3d")
+			return f, filterError{func(t msg.Texts) string { return t.FilterDuration(name) }}
 		}
 		*dst = now.Add(-d)
 	}
@@ -153,13 +160,13 @@ func parseAge(v string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(v, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n < 0 || n > 3650 {
-			return 0, filterError("bad days")
+			return 0, errors.New("bad days")
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, filterError("bad duration")
+		return 0, errors.New("bad duration")
 	}
 	return d, nil
 }
@@ -190,6 +197,7 @@ type detailReportJSON struct {
 type timelineJSON struct {
 	At     time.Time      `json:"at"`
 	Kind   string         `json:"kind"`
+	Label  string         `json:"label"` // Kind for people, in the client's language (Accept-Language)
 	Actor  string         `json:"actor,omitempty"`
 	Via    string         `json:"via,omitempty"`
 	From   string         `json:"from_state,omitempty"`
@@ -274,7 +282,7 @@ func (s *Server) getIncidentDetail(c *gin.Context) {
 		if reporterEvents[e.Kind] && !dispatcher {
 			actor = "reporter"
 		}
-		out.Timeline = append(out.Timeline, timelineJSON{At: e.At, Kind: e.Kind, Actor: actor, Via: e.Via,
+		out.Timeline = append(out.Timeline, timelineJSON{At: e.At, Kind: e.Kind, Label: msg.For(clientLanguage(c)).EventName(e.Kind), Actor: actor, Via: e.Via,
 			From: string(e.From), To: string(e.To), Detail: e.Detail})
 	}
 	for _, a := range d.Alerts {
@@ -287,4 +295,4 @@ func (s *Server) getIncidentDetail(c *gin.Context) {
 
 // errIncidentNotFound is what a caller gets for a case it may not see:
 // the same problem as for a case that does not exist.
-var errIncidentNotFound = &dispatch.Error{Kind: dispatch.ErrNotFound, Message: "incident not found"}
+var errIncidentNotFound = &dispatch.Error{Kind: dispatch.ErrNotFound, Text: msg.Texts.IncidentNotFound}

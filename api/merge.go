@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -23,7 +25,7 @@ func (s *Server) mergeIncident(c *gin.Context) {
 	var body mergeBody
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFieldBytes)
 	if err := c.ShouldBindJSON(&body); err != nil || body.Into == "" {
-		abort(c, http.StatusBadRequest, "invalid", "Bad Request", `body must be JSON: {"into": "<case number>"}`)
+		problem(c, http.StatusBadRequest, "invalid", "Bad Request", msg.Texts.MergeBody)
 		return
 	}
 	tok := token(c)

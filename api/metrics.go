@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,18 +27,17 @@ func (s *Server) metricsAuth(c *gin.Context) {
 	secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if !ok || strings.TrimSpace(secret) == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
-		abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized",
-			"/metrics needs 'Authorization: Bearer <token>' of a token with the role metrics (fieldgate token create --role metrics), or set http.metrics_addr")
+		problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", msg.Texts.MetricsTokenMissing)
 		return
 	}
 	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
-		abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", "invalid, expired or revoked token")
+		problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", msg.Texts.TokenInvalid)
 		return
 	}
 	if !tok.Has(dispatch.RoleMetrics) && !tok.Has(dispatch.RoleDispatcher) {
-		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "this token may not read metrics (role 'metrics' needed)")
+		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.MetricsForbidden)
 		return
 	}
 	c.Next()

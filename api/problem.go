@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -17,6 +19,14 @@ import (
 	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 )
+
+// clientLanguage is the catalogue language (msg.For) for the reader of a
+// response: the best match of the request's Accept-Language among German
+// and English, else English: API clients are programs, whose developers
+// read English.
+func clientLanguage(c *gin.Context) string {
+	return msg.Negotiate(c.GetHeader("Accept-Language"), "en")
+}
 
 // Problem is an RFC 9457 problem detail.
 type Problem struct {
@@ -43,23 +53,23 @@ func (s *Server) fail(c *gin.Context, err error) {
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &maxErr):
-		abort(c, http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large",
-			"the request is larger than the configured limit of "+humanBytes(maxErr.Limit))
+		problem(c, http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large",
+			func(t msg.Texts) string { return t.BodyTooLarge(humanBytes(maxErr.Limit)) })
 	case errors.Is(err, errTooSlow):
-		abort(c, http.StatusRequestTimeout, "too-slow", "Request Timeout", "the request body arrived too slowly; send it again on a better connection")
+		problem(c, http.StatusRequestTimeout, "too-slow", "Request Timeout", msg.Texts.BodyTooSlow)
 	case errors.Is(err, slots.ErrBusy):
 		c.Header("Retry-After", "10")
-		abort(c, http.StatusTooManyRequests, "too-many-uploads", "Too Many Requests", err.Error()+"; wait for the running uploads to finish")
+		problem(c, http.StatusTooManyRequests, "too-many-uploads", "Too Many Requests", msg.Texts.TooManyUploads)
 	case errors.Is(err, media.ErrTooLarge):
 		abort(c, http.StatusRequestEntityTooLarge, "attachment-too-large", "Attachment too large", err.Error())
 	case errors.Is(err, media.ErrTypeNotAllowed):
 		abort(c, http.StatusUnsupportedMediaType, "attachment-type", "Attachment type not allowed", err.Error())
 	case errors.Is(err, media.ErrUnavailable):
 		s.log.WarnContext(c.Request.Context(), "storage unavailable", "route", c.FullPath(), "err", err)
-		unavailable(c, "storage-unavailable", "Storage unavailable", "media storage is not reachable; nothing was stored, retry later with the same Idempotency-Key")
+		unavailableProblem(c, "storage-unavailable", "Storage unavailable", msg.Texts.StorageUnavailable)
 	case databaseUnavailable(err):
 		s.log.WarnContext(c.Request.Context(), "database unavailable", "route", c.FullPath(), "err", err)
-		unavailable(c, "database-unavailable", "Database unavailable", "the database is not reachable; nothing was stored, retry later with the same Idempotency-Key")
+		unavailableProblem(c, "database-unavailable", "Database unavailable", msg.Texts.DatabaseUnavailable)
 	case errors.As(err, &de):
 		status, slug := http.StatusInternalServerError, "internal"
 		switch {
@@ -75,10 +85,10 @@ func (s *Server) fail(c *gin.Context, err error) {
 		case errors.Is(err, dispatch.ErrConflict):
 			status, slug = http.StatusConflict, "conflict"
 		}
-		abort(c, status, slug, http.StatusText(status), de.Message)
+		problem(c, status, slug, http.StatusText(status), de.Text)
 	default:
 		s.log.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
-		abort(c, http.StatusInternalServerError, "internal", "Internal error", "the server failed; the error has been logged")
+		problem(c, http.StatusInternalServerError, "internal", "Internal error", msg.Texts.ServerFailed)
 	}
 	if status := c.Writer.Status(); status >= 400 && status < 500 {
 		s.log.InfoContext(c.Request.Context(), "request rejected", "route", c.FullPath(), "status", status, "err", err)
@@ -89,6 +99,17 @@ func (s *Server) fail(c *gin.Context, err error) {
 // 503: outages of the database or storage are usually over within seconds
 // (a restart, a failover).
 const RetryAfterSeconds = 5
+
+// problem writes a problem whose detail is text in the client's language
+// (clientLanguage) and stops the handler chain.
+func problem(c *gin.Context, status int, slug, title string, text msg.Text) {
+	abort(c, status, slug, title, text.In(clientLanguage(c)))
+}
+
+// unavailableProblem is unavailable with a detail in the client's language.
+func unavailableProblem(c *gin.Context, slug, title string, text msg.Text) {
+	unavailable(c, slug, title, text.In(clientLanguage(c)))
+}
 
 // unavailable answers 503 with Retry-After: an outage of a service we
 // depend on, which a client should retry (RFC 9110 §15.6.4).

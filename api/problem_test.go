@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/msg"
 	"github.com/fieldgate/fieldgate/media"
 )
 
@@ -52,7 +53,7 @@ func TestOutagesAre503WithRetryAfter(t *testing.T) {
 		{"storage down", fmt.Errorf("put: %w", media.ErrUnavailable), http.StatusServiceUnavailable, "storage-unavailable"},
 		{"constraint violated", &pgconn.PgError{Code: "23514", Message: "check violation"}, http.StatusInternalServerError, "internal"},
 		{"plain bug", errors.New("nil map"), http.StatusInternalServerError, "internal"},
-		{"domain error", fmt.Errorf("x: %w", &dispatch.Error{Kind: dispatch.ErrInvalid, Message: "bad"}), http.StatusBadRequest, "invalid"},
+		{"domain error", fmt.Errorf("x: %w", &dispatch.Error{Kind: dispatch.ErrInvalid, Text: msg.Texts.EmptyReport}), http.StatusBadRequest, "invalid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,5 +79,33 @@ func TestOutagesAre503WithRetryAfter(t *testing.T) {
 				t.Errorf("Retry-After %q for status %d", ra, tc.status)
 			}
 		})
+	}
+}
+
+// TestProblemDetailLanguage: a domain error's detail is rendered in the
+// language the client asks for (Accept-Language), English without one.
+func TestProblemDetailLanguage(t *testing.T) {
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	domain := &dispatch.Error{Kind: dispatch.ErrInvalid, Text: func(t msg.Texts) string { return t.TextTooLong(5000, 4000) }}
+	for accept, want := range map[string]string{
+		"":                          "text too long: 5000 characters, at most 4000",
+		"de":                        "Text zu lang: 5000 Zeichen, höchstens 4000.",
+		"de-DE,de;q=0.9,en;q=0.8":   "Text zu lang: 5000 Zeichen, höchstens 4000.",
+		"en-GB,de;q=0.5":            "text too long: 5000 characters, at most 4000",
+		"fr, de;q=0.7":              "Text zu lang: 5000 Zeichen, höchstens 4000.",
+		"not a ;;; language header": "text too long: 5000 characters, at most 4000",
+	} {
+		w := httptest.NewRecorder()
+		c, _ := gin.CreateTestContext(w)
+		c.Request = httptest.NewRequest(http.MethodPost, "/api/v1/incidents/1/take", nil)
+		c.Request.Header.Set("Accept-Language", accept)
+		s.fail(c, fmt.Errorf("take: %w", domain))
+		var p Problem
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+			t.Fatal(err)
+		}
+		if w.Code != http.StatusBadRequest || p.Detail != want {
+			t.Errorf("Accept-Language %q: %d %q, want 400 %q", accept, w.Code, p.Detail, want)
+		}
 	}
 }

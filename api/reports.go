@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
@@ -43,16 +45,16 @@ func (s *Server) createReport(c *gin.Context) {
 	ctx := c.Request.Context()
 	tok := token(c)
 	if !tok.Has(dispatch.RoleReporter) && !tok.Has(dispatch.RoleDispatcher) {
-		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "this token may not file reports (role 'reporter' needed)")
+		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.ReporterRoleNeeded)
 		return
 	}
 	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
 	if len(key) > 200 {
-		abort(c, http.StatusBadRequest, "invalid", "Bad Request", "Idempotency-Key is longer than 200 characters")
+		problem(c, http.StatusBadRequest, "invalid", "Bad Request", func(t msg.Texts) string { return t.IdempotencyKeyLonger(200) })
 		return
 	}
 	if err := checkText([]byte(key)); err != nil {
-		abort(c, http.StatusBadRequest, "invalid-text", "Bad Request", "Idempotency-Key: "+strings.TrimPrefix(err.Error(), errBadText.Error()+": "))
+		problem(c, http.StatusBadRequest, "invalid-text", "Bad Request", badTextDetail(err, msg.Texts.KeyHasNUL, msg.Texts.KeyNotUTF8))
 		return
 	}
 	if key != "" {
@@ -68,14 +70,14 @@ func (s *Server) createReport(c *gin.Context) {
 	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		abort(c, http.StatusUnsupportedMediaType, "content-type", "Unsupported Media Type", "send the report as multipart/form-data (fields: to, text, photo, lat, lon)")
+		problem(c, http.StatusUnsupportedMediaType, "content-type", "Unsupported Media Type", msg.Texts.MultipartNeeded)
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer,
 		newMinRateReader(c.Writer, c.Request.Body, s.cfg.MinBodyRate, s.cfg.BodyGrace, s.cfg.Now), s.cfg.MaxBodyBytes)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		abort(c, http.StatusBadRequest, "multipart", "Bad Request", "malformed multipart body: "+err.Error())
+		problem(c, http.StatusBadRequest, "multipart", "Bad Request", func(t msg.Texts) string { return t.MalformedMultipart(err.Error()) })
 		return
 	}
 
@@ -110,7 +112,7 @@ func (s *Server) createReport(c *gin.Context) {
 			if len(stored) >= dispatch.MaxMedia {
 				part.Close()
 				cleanup()
-				abort(c, http.StatusBadRequest, "invalid", "Bad Request", fmt.Sprintf("too many attachments: at most %d", dispatch.MaxMedia))
+				problem(c, http.StatusBadRequest, "invalid", "Bad Request", func(t msg.Texts) string { return t.TooManyAttachmentsAtMost(dispatch.MaxMedia) })
 				return
 			}
 			obj, err := s.putPart(ctx, tok, part)
@@ -126,7 +128,8 @@ func (s *Server) createReport(c *gin.Context) {
 			part.Close()
 			if errors.Is(err, errBadText) {
 				cleanup()
-				abort(c, http.StatusBadRequest, "invalid-text", "Bad Request", fmt.Sprintf("form field %q: %s", name, strings.TrimPrefix(err.Error(), errBadText.Error()+": ")))
+				problem(c, http.StatusBadRequest, "invalid-text", "Bad Request", badTextDetail(err, func(t msg.Texts, at int) string { return t.FieldHasNUL(name, at) },
+					func(t msg.Texts, at int) string { return t.FieldNotUTF8(name, at) }))
 				return
 			}
 			if err != nil {
@@ -137,9 +140,9 @@ func (s *Server) createReport(c *gin.Context) {
 			switch name {
 			case "to":
 				in.Address = v
-				if msg, ok := s.mayFileTo(tok, v); !ok {
+				if text, ok := s.mayFileTo(tok, v); !ok {
 					cleanup()
-					abort(c, http.StatusForbidden, "address-not-allowed", "Forbidden", msg)
+					problem(c, http.StatusForbidden, "address-not-allowed", "Forbidden", text)
 					return
 				}
 			case "text":
@@ -156,13 +159,13 @@ func (s *Server) createReport(c *gin.Context) {
 		default:
 			part.Close()
 			cleanup()
-			abort(c, http.StatusBadRequest, "invalid", "Bad Request", fmt.Sprintf("unknown form field %q (expected to, text, photo, lat, lon, urgent, language)", name))
+			problem(c, http.StatusBadRequest, "invalid", "Bad Request", func(t msg.Texts) string { return t.UnknownFormField(name) })
 			return
 		}
 	}
-	if pos, err := parsePosition(lat, lon); err != nil {
+	if pos, bad := parsePosition(lat, lon); bad != nil {
 		cleanup()
-		abort(c, http.StatusBadRequest, "invalid", "Bad Request", err.Error())
+		problem(c, http.StatusBadRequest, "invalid", "Bad Request", bad)
 		return
 	} else if pos != nil {
 		in.Position = pos
@@ -205,12 +208,12 @@ func (s *Server) putPart(ctx context.Context, tok dispatch.Token, part io.Reader
 // mayFileTo checks the token's address allow-list (dispatch.Token.
 // MayFileTo) against the rules: an unknown address passes here and gets
 // its 422 from the domain. The string is the problem detail otherwise.
-func (s *Server) mayFileTo(tok dispatch.Token, address string) (string, bool) {
+func (s *Server) mayFileTo(tok dispatch.Token, address string) (msg.Text, bool) {
 	addr, ok := s.rules.Current().Address(address)
 	if !ok || tok.MayFileTo(addr.Name, addr.Allows("")) {
-		return "", true
+		return nil, true
 	}
-	return fmt.Sprintf("this token may not file reports to %q: it is not a public address and not among the token's addresses (fieldgate token create --address)", addr.Name), false
+	return func(t msg.Texts) string { return t.TokenAddressNotAllowed(addr.Name) }, false
 }
 
 func (s *Server) failMultipart(c *gin.Context, err error) {
@@ -219,7 +222,7 @@ func (s *Server) failMultipart(c *gin.Context, err error) {
 		s.fail(c, err)
 		return
 	}
-	abort(c, http.StatusBadRequest, "multipart", "Bad Request", "malformed multipart body: "+err.Error())
+	problem(c, http.StatusBadRequest, "multipart", "Bad Request", func(t msg.Texts) string { return t.MalformedMultipart(err.Error()) })
 }
 
 func readField(r io.Reader) (string, error) {
@@ -239,11 +242,37 @@ func readField(r io.Reader) (string, error) {
 // errBadText is a form field that is not text: not UTF-8, or with a NUL.
 var errBadText = errors.New("not valid text")
 
+// badText is errBadText with where the bad byte is.
+type badText struct {
+	nul    bool // a NUL byte, else invalid UTF-8
+	offset int  // of the first bad byte
+}
+
+func (b badText) Error() string {
+	if b.nul {
+		return fmt.Sprintf("%v: NUL byte at offset %d", errBadText, b.offset)
+	}
+	return fmt.Sprintf("%v: invalid UTF-8 at offset %d", errBadText, b.offset)
+}
+
+func (b badText) Unwrap() error { return errBadText }
+
+// badTextDetail says where a field is not text (a badText err), with the
+// text for a NUL byte or for invalid UTF-8 at that offset.
+func badTextDetail(err error, nul, notUTF8 func(t msg.Texts, offset int) string) msg.Text {
+	var b badText
+	errors.As(err, &b)
+	if b.nul {
+		return func(t msg.Texts) string { return nul(t, b.offset) }
+	}
+	return func(t msg.Texts) string { return notUTF8(t, b.offset) }
+}
+
 // checkText accepts UTF-8 without NUL bytes (PostgreSQL text cannot hold
 // NUL; a byte soup is not a report), and says where it is broken.
 func checkText(b []byte) error {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
-		return fmt.Errorf("%w: NUL byte at offset %d", errBadText, i)
+		return badText{nul: true, offset: i}
 	}
 	if !utf8.Valid(b) {
 		i := 0
@@ -254,22 +283,22 @@ func checkText(b []byte) error {
 			}
 			i += n
 		}
-		return fmt.Errorf("%w: invalid UTF-8 at offset %d", errBadText, i)
+		return badText{offset: i}
 	}
 	return nil
 }
 
-func parsePosition(lat, lon string) (*dispatch.Position, error) {
+func parsePosition(lat, lon string) (*dispatch.Position, msg.Text) {
 	if lat == "" && lon == "" {
 		return nil, nil
 	}
 	if lat == "" || lon == "" {
-		return nil, errors.New("lat and lon must be given together")
+		return nil, msg.Texts.LatLonTogether
 	}
 	la, err1 := strconv.ParseFloat(lat, 64)
 	lo, err2 := strconv.ParseFloat(lon, 64)
 	if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) {
-		return nil, errors.New("lat/lon must be decimal degrees: lat in [-90,90], lon in [-180,180], not 0,0")
+		return nil, msg.Texts.LatLonRange
 	}
 	return &dispatch.Position{Lat: la, Lon: lo}, nil
 }
@@ -296,6 +325,7 @@ type mediaJSON struct {
 type eventJSON struct {
 	At    time.Time `json:"at"`
 	Kind  string    `json:"kind"`
+	Label string    `json:"label"` // Kind for people, in the client's language (Accept-Language)
 	State string    `json:"state,omitempty"`
 	Actor string    `json:"actor,omitempty"`
 }
@@ -324,12 +354,12 @@ type reportJSON struct {
 func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
+		problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.ReportNotFoundID)
 		return dispatch.ReportView{}, false
 	}
 	v, err := s.disp.GetReport(c.Request.Context(), id)
 	if errors.Is(err, dispatch.ErrNotFound) {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
+		problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.ReportNotFoundID)
 		return dispatch.ReportView{}, false
 	}
 	if err != nil {
@@ -338,7 +368,7 @@ func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 	}
 	tok := token(c)
 	if !tok.Has(dispatch.RoleDispatcher) && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", "report not found: no report with this id")
+		problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.ReportNotFoundID)
 		return dispatch.ReportView{}, false
 	}
 	return v, true
@@ -354,7 +384,7 @@ func (s *Server) getMedia(c *gin.Context) {
 	}
 	n, err := strconv.Atoi(c.Param("n"))
 	if err != nil || n < 1 || n > len(v.Report.Media) {
-		abort(c, http.StatusNotFound, "not-found", "Not Found", fmt.Sprintf("the report has %d attachments", len(v.Report.Media)))
+		problem(c, http.StatusNotFound, "not-found", "Not Found", func(t msg.Texts) string { return t.AttachmentCount(len(v.Report.Media)) })
 		return
 	}
 	u, err := s.media.PresignOriginal(c.Request.Context(), v.Report.Media[n-1].Object.Key)
@@ -373,6 +403,7 @@ func (s *Server) getReport(c *gin.Context) {
 	}
 	tok := token(c)
 	dispatcher := tok.Has(dispatch.RoleDispatcher)
+	texts := msg.For(clientLanguage(c))
 	out := reportJSON{
 		ID: v.Report.ID.String(), CaseNumber: v.Report.CaseNumber, State: string(v.Incident.State),
 		Address: v.Report.Address, Team: v.Incident.Team, Priority: v.Incident.Priority, District: v.Incident.District,
@@ -389,7 +420,7 @@ func (s *Server) getReport(c *gin.Context) {
 		out.Media = append(out.Media, mediaJSON{ContentType: m.Object.ContentType, Size: m.Object.Size, SHA256: m.Object.SHA256})
 	}
 	for _, e := range v.Events {
-		ej := eventJSON{At: e.At, Kind: e.Kind, State: string(e.To)}
+		ej := eventJSON{At: e.At, Kind: e.Kind, Label: texts.EventName(e.Kind), State: string(e.To)}
 		if dispatcher {
 			ej.Actor = e.Actor
 		}

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -153,9 +155,11 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.Use(s.recoverer, s.observe, s.cleanInput)
 	r.HandleMethodNotAllowed = true
-	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not-found", "Not Found", "no such endpoint") })
+	r.NoRoute(func(c *gin.Context) {
+		problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.NoSuchEndpoint)
+	})
 	r.NoMethod(func(c *gin.Context) {
-		abort(c, http.StatusMethodNotAllowed, "method", "Method Not Allowed", "method not allowed on this endpoint")
+		problem(c, http.StatusMethodNotAllowed, "method", "Method Not Allowed", msg.Texts.MethodNotAllowed)
 	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -194,7 +198,7 @@ func (s *Server) recoverer(c *gin.Context) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in handler", "route", c.FullPath(), "panic", p)
-			abort(c, http.StatusInternalServerError, "internal", "Internal error", "the server failed; the error has been logged")
+			problem(c, http.StatusInternalServerError, "internal", "Internal error", msg.Texts.ServerFailed)
 		}
 	}()
 	c.Next()
@@ -227,14 +231,14 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	if !ok || strings.TrimSpace(secret) == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
-		abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", "send 'Authorization: Bearer <token>'; create one with 'fieldgate token create'")
+		problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", msg.Texts.BearerMissing)
 		return
 	}
 	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
 		if de := (*dispatch.Error)(nil); asDomain(err, &de) {
-			abort(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", de.Message)
+			problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", de.Text)
 			return
 		}
 		s.fail(c, err)
@@ -347,7 +351,7 @@ func (s *Server) cleanInput(c *gin.Context) {
 		}
 	}
 	if bad {
-		abort(c, http.StatusBadRequest, "invalid", "Bad Request", "the path or a query parameter contains a NUL character or is not valid UTF-8")
+		problem(c, http.StatusBadRequest, "invalid", "Bad Request", msg.Texts.RequestNotText)
 		return
 	}
 	c.Next()

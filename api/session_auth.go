@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -42,7 +44,7 @@ func (s *Server) authenticateAny(c *gin.Context) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
 		if got := c.GetHeader(csrfHeader); got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(csrf)) != 1 {
-			abort(c, http.StatusForbidden, "csrf", "Forbidden", "a signed-in console request that changes something needs the X-CSRF-Token header of its session")
+			problem(c, http.StatusForbidden, "csrf", "Forbidden", msg.Texts.CSRFMissing)
 			return
 		}
 	}

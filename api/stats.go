@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -42,14 +44,14 @@ type statsJSON struct {
 func (s *Server) getStats(c *gin.Context) {
 	scope, ok := viewScope(token(c))
 	if !ok {
-		abort(c, http.StatusForbidden, "forbidden", "Forbidden", "numbers need the dispatcher role or a team:<id> role")
+		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.StatsForbidden)
 		return
 	}
 	days := 30
 	if v := c.Query("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 3660 {
-			abort(c, http.StatusBadRequest, "invalid-filter", "Bad Request", "days must be a whole number from 1 to 3660")
+			problem(c, http.StatusBadRequest, "invalid-filter", "Bad Request", func(t msg.Texts) string { return t.StatsDays(1, 3660) })
 			return
 		}
 		days = n

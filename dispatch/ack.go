@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldgate/fieldgate/routing"
@@ -72,22 +74,23 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		if lang == "" {
 			lang = "de"
 		}
-		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+		if err := checkActor(ctx, tx, inc, team, rs, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
 			return err
 		}
 		res.Incident = inc
 		switch {
 		case inc.State == StateMerged:
 			res.Outcome = OutcomeClosed
-			res.Reply, err = mergedReply(ctx, tx, inc, lang)
+			reply, err := mergedReply(ctx, tx, inc)
+			res.Reply = reply.In(lang)
 			return err
 		case !inc.State.Open():
 			res.Outcome = OutcomeClosed
-			res.Reply = T(lang, "closed", inc.CaseNumber, string(inc.State))
+			res.Reply = msg.For(lang).AlreadyClosed(inc.CaseNumber, string(inc.State))
 			return nil
 		case cmd.Action == ActionTake && inc.State == StateAcknowledged:
 			res.Outcome = OutcomeAlreadyTaken
-			res.Reply = T(lang, "already_taken", inc.CaseNumber, inc.Owner)
+			res.Reply = msg.For(lang).AlreadyTaken(inc.CaseNumber, inc.Owner)
 			return nil
 		}
 		if pol, ok := rs.Policy(inc.Policy); ok && pol.Confirmers > 1 && cmd.Action == ActionTake {
@@ -96,11 +99,13 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		}
 		now := s.now()
 		to := StateAcknowledged
-		roomKey, reporterKey := "taken_room", "taken_reporter"
+		roomText := msg.For(lang).TakenRoom
+		reporterText := func(t msg.Texts) string { return t.TakenReporter(inc.CaseNumber, team.Name) }
 		set := `, owner = $5, acknowledged_at = $3`
 		if cmd.Action == ActionResolve {
 			to = StateResolved
-			roomKey, reporterKey = "resolved_room", "resolved_reporter"
+			roomText = msg.For(lang).ResolvedRoom
+			reporterText = func(t msg.Texts) string { return t.ResolvedReporter(inc.CaseNumber) }
 			set = `, owner = coalesce(owner, $5), resolved_at = $3`
 		}
 		if _, err := setState(ctx, tx, inc.ID, inc.State, to, now, set, cmd.Actor); err != nil {
@@ -118,24 +123,21 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 			}
 		}
 		if team.Room != "" {
-			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, T(lang, roomKey, inc.CaseNumber, cmd.Actor)); err != nil {
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, roomText(inc.CaseNumber, cmd.Actor)); err != nil {
 				return err
 			}
 		}
-		if err := s.notifyAlerted(ctx, tx, inc, cmd.Actor, lang, roomKey); err != nil {
+		if err := s.notifyAlerted(ctx, tx, inc, cmd.Actor, roomText(inc.CaseNumber, cmd.Actor)); err != nil {
 			return err
 		}
 		_, err = s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
-			if cmd.Action == ActionTake {
-				return T(reportLang, reporterKey, inc.CaseNumber, team.Name)
-			}
-			return T(reportLang, reporterKey, inc.CaseNumber)
+			return reporterText(msg.For(reportLang))
 		})
 		return err
 	})
 	var de *Error
 	if errors.As(err, &de) && errors.Is(err, ErrNotFound) {
-		de.Message = T("de", "unknown_case", cmd.Ref)
+		de.Text = func(t msg.Texts) string { return t.UnknownCase(cmd.Ref) }
 	}
 	outcome := string(res.Outcome)
 	if err != nil {
@@ -171,7 +173,7 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 	actor := strings.ToLower(cmd.Actor)
 	if slices.Contains(done, actor) {
 		res.Outcome = OutcomeAlreadyConfirmed
-		res.Reply = T(lang, "already_confirmed")
+		res.Reply = msg.For(lang).AlreadyConfirmed()
 		return res, nil
 	}
 	now := s.now()
@@ -194,7 +196,7 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 			return res, err
 		}
 		res.Incident.Owner = owner
-		body := T(lang, "taken_first_room", inc.CaseNumber, cmd.Actor, caseSeq(inc.CaseNumber))
+		body := msg.For(lang).TakenFirstRoom(inc.CaseNumber, cmd.Actor, caseSeq(inc.CaseNumber))
 		// The reporter hears "wird jetzt bearbeitet" only once the last
 		// confirmation is given.
 		return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, body)
@@ -212,11 +214,11 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 		return res, err
 	}
 	if _, err := s.notifyReporters(ctx, tx, inc.ID, func(reportLang string) string {
-		return T(reportLang, "taken_reporter", inc.CaseNumber, team.Name)
+		return msg.For(reportLang).TakenReporter(inc.CaseNumber, team.Name)
 	}); err != nil {
 		return res, err
 	}
-	return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, T(lang, "confirmed_room", inc.CaseNumber, cmd.Actor, owner))
+	return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, msg.For(lang).ConfirmedRoom(inc.CaseNumber, cmd.Actor, owner))
 }
 
 // tellConfirmation posts body in the team room and to everyone alerted

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,11 +16,14 @@ import (
 )
 
 // confirmRules has a child-welfare team whose policy needs two confirmers
-// and reminds its room every 300ms from 1.5s on, and a team whose policy
-// says confirmers: 1 explicitly.
-const confirmRules = `
+// and reminds its room every 300ms from 1.5s on, a day team (English)
+// that shares its room, and a team whose policy says confirmers: 1
+// explicitly. member0…member19 are members of kinder for the concurrency
+// test.
+var confirmRules = `
 version: 1
 timezone: Europe/Berlin
+dispatchers: [dora@stadt.localhost]
 policies:
   kindeswohl:
     confirmers: 2
@@ -38,11 +42,18 @@ teams:
     name: Jugendamt Bereitschaft
     room: kinder@conference.stadt.localhost
     policy: kindeswohl
-    members: [anna@stadt.localhost, ben@stadt.localhost]
+    members: [anna@stadt.localhost, ben@stadt.localhost, carl@stadt.localhost` + numberedMembers(20) + `]
+  kindertag:
+    name: Youth Office Day Team
+    room: kinder@conference.stadt.localhost
+    language: en
+    policy: kindeswohl
+    members: [tom@stadt.localhost, tina@stadt.localhost]
   einfach:
     name: Einfach
     room: einfach@conference.stadt.localhost
     policy: einfach
+    members: [anna@stadt.localhost]
   leitstelle:
     name: Leitstelle
     room: leitstelle@conference.stadt.localhost
@@ -50,12 +61,24 @@ addresses:
   kinder:
     allow: [public]
     default_team: kinder
+  kindertag:
+    allow: [public]
+    default_team: kindertag
   einfach:
     allow: [public]
     default_team: einfach
 default:
   team: leitstelle
 `
+
+// numberedMembers is ", member0@stadt.localhost, …" for a YAML flow list.
+func numberedMembers(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ", member%d@stadt.localhost", i)
+	}
+	return b.String()
+}
 
 const (
 	kinderRoom  = "kinder@conference.stadt.localhost"

@@ -33,6 +33,123 @@ func (s *Service) enqueueRoomPostFor(ctx context.Context, tx pgx.Tx, incident, r
 	return nil
 }
 
+// DirectPostFallback is how long the queue job of a post that the routing
+// job sends itself (postDirect) waits before it runs: twice as long as a
+// direct post may take (DirectPostTimeout), so that it runs only when the
+// direct post failed (then it is made due at once) or its process died.
+const DirectPostFallback = 2 * DirectPostTimeout
+
+// pendingPost is an incident post recorded and queued in a routing
+// transaction, which the routing job then sends itself after the commit.
+type pendingPost struct {
+	args  roomPostArgs
+	jobID int64
+}
+
+// DirectPostTimeout bounds a direct post (its transaction is open while
+// the room echoes it); on a slow or broken connection the fallback job
+// takes over.
+const DirectPostTimeout = 5 * time.Second
+
+// connectionState is implemented by a Messenger that knows whether it is
+// connected (the gateway).
+type connectionState interface{ Connected() bool }
+
+// canPostDirect: this process sends outgoing messages itself (it holds the
+// XMPP component, or there is no election) and is connected now; during
+// an outage the queue waits for the connection instead.
+func (s *Service) canPostDirect() bool {
+	if s.msgr == nil || (s.cfg.ElectXMPPLeader && !s.Leader()) {
+		return false
+	}
+	if c, ok := s.msgr.(connectionState); ok && !c.Connected() {
+		return false
+	}
+	return true
+}
+
+// enqueueDirectPost records an incident post in tx and queues its durable
+// fallback job DirectPostFallback from now; after the commit the caller
+// sends it at once with postDirect (one queue hop less from routing to the
+// room). Where this process does not send (a standby replica), the job is
+// due at once, as enqueueRoomPost's.
+func (s *Service) enqueueDirectPost(ctx context.Context, tx pgx.Tx, incident uuid.UUID, room string) (*pendingPost, error) {
+	if !s.canPostDirect() {
+		return nil, s.enqueueRoomPost(ctx, tx, incident, room, "")
+	}
+	a := roomPostArgs{IncidentID: incident, Room: strings.ToLower(room), OriginID: "fg-" + mustV7().String(), Direct: true}
+	if _, err := tx.Exec(ctx, `INSERT INTO room_posts (origin_id, incident_id, room) VALUES ($1,$2,$3)`,
+		a.OriginID, incident, a.Room); err != nil {
+		return nil, fmt.Errorf("record room post: %w", err)
+	}
+	res, err := s.queue.InsertTx(ctx, tx, a, &river.InsertOpts{ScheduledAt: s.now().Add(DirectPostFallback)})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue room post: %w", err)
+	}
+	return &pendingPost{args: a, jobID: res.Job.ID}, nil
+}
+
+// postDirect sends a post queued by enqueueDirectPost, exactly once with
+// its fallback job: in one transaction it locks the post's record, takes
+// the job out of the queue (refused once the job runs or ran), sends,
+// waits for the room's echo and records the post; the commit makes the
+// record and the job's removal one. If anything fails the transaction
+// rolls back, the job is back and made due at once; it then checks the
+// room's archive (XEP-0313) for the origin-id before it sends, because
+// the post may have gone out before the failure.
+func (s *Service) postDirect(ctx context.Context, p *pendingPost) {
+	errQueued := errors.New("the queue job has it")
+	ctx, cancel := context.WithTimeout(ctx, DirectPostTimeout)
+	defer cancel()
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		var posted bool
+		if err := tx.QueryRow(ctx, `SELECT posted_at IS NOT NULL FROM room_posts WHERE origin_id = $1 FOR UPDATE`,
+			p.args.OriginID).Scan(&posted); err != nil {
+			return fmt.Errorf("lock room post: %w", err)
+		}
+		if posted {
+			return errQueued
+		}
+		if _, err := s.queue.JobDeleteTx(ctx, tx, p.jobID); err != nil {
+			if errors.Is(err, rivertype.ErrJobRunning) || errors.Is(err, rivertype.ErrNotFound) {
+				return errQueued
+			}
+			return fmt.Errorf("take post job %d: %w", p.jobID, err)
+		}
+		stanzaID, err := s.sendIncidentPost(ctx, p.args)
+		if err != nil {
+			return err
+		}
+		return s.recordRoomPost(ctx, tx, p.args, stanzaID)
+	})
+	switch {
+	case err == nil:
+		s.metric.roomPosts.Inc()
+		return
+	case errors.Is(err, errQueued):
+		return
+	}
+	s.log.WarnContext(ctx, "direct room post failed; its queue job posts it", "room", p.args.Room, "origin_id", p.args.OriginID, "err", err)
+	if _, rerr := s.queue.JobRetry(context.WithoutCancel(ctx), p.jobID); rerr != nil && !errors.Is(rerr, rivertype.ErrNotFound) {
+		s.log.WarnContext(ctx, "could not make the post job due now; it runs on schedule", "job", p.jobID, "err", rerr)
+	}
+}
+
+// sendIncidentPost renders an incident post as the case is now and sends
+// it, returning the room's stanza-id once the room has echoed it.
+func (s *Service) sendIncidentPost(ctx context.Context, a roomPostArgs) (string, error) {
+	post := RoomPost{Room: a.Room, OriginID: a.OriginID}
+	var err error
+	if post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, a.ReportID); err != nil {
+		return "", err
+	}
+	stanzaID, err := s.msgr.PostToRoom(ctx, post)
+	if err != nil {
+		return "", fmt.Errorf("post to %s: %w", a.Room, err)
+	}
+	return stanzaID, nil
+}
+
 func (s *Service) enqueueChat(ctx context.Context, tx pgx.Tx, from, to, body string) error {
 	return s.enqueueChatFor(ctx, tx, uuid.Nil, from, to, body)
 }
@@ -72,7 +189,9 @@ func (w *roomPostWorker) Work(ctx context.Context, job *river.Job[roomPostArgs])
 			return completeJobTx(ctx, s, job, nil)
 		}
 	}
-	if job.Attempt > 1 {
+	// A direct post (postDirect) may have gone out before its transaction
+	// failed: its job looks in the archive even on its first attempt.
+	if job.Attempt > 1 || a.Direct {
 		stanzaID, found, err := s.msgr.FindRoomPost(ctx, a.Room, a.OriginID, job.CreatedAt.Add(-archiveSlack))
 		switch {
 		case errors.Is(err, ErrNoArchive):
@@ -90,16 +209,15 @@ func (w *roomPostWorker) Work(ctx context.Context, job *river.Job[roomPostArgs])
 			})
 		}
 	}
-	post := RoomPost{Room: a.Room, OriginID: a.OriginID, Body: a.Body}
+	var stanzaID string
+	var err error
 	if tracked {
-		var err error
-		if post.Body, post.Links, err = s.renderPost(ctx, a.IncidentID, a.ReportID); err != nil {
-			return err
-		}
+		stanzaID, err = s.sendIncidentPost(ctx, a)
+	} else if stanzaID, err = s.msgr.PostToRoom(ctx, RoomPost{Room: a.Room, OriginID: a.OriginID, Body: a.Body}); err != nil {
+		err = fmt.Errorf("post to %s: %w", a.Room, err)
 	}
-	stanzaID, err := s.msgr.PostToRoom(ctx, post)
 	if err != nil {
-		return fmt.Errorf("post to %s: %w", a.Room, err)
+		return err
 	}
 	return completeJobTx(ctx, s, job, func(tx pgx.Tx) error {
 		if !tracked {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -33,7 +35,7 @@ func (s *Service) RecordDelivery(ctx context.Context, messageID, from, kind stri
 		return nil
 	}
 	if kind != DeliveryReceived && kind != DeliveryDisplayed {
-		return errorf(ErrInvalid, "unknown delivery kind %q", kind)
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.UnknownDeliveryKind(kind) })
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
 		var alerted, seen bool

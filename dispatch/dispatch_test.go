@@ -365,7 +365,9 @@ func TestTakeFromWrongRoomAndAfterResolve(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE incidents SET team = 'tiefbau', state = 'routed'"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: r.CaseNumber, Actor: "x@stadt.localhost", Via: "room", Room: "leitstelle@conference.stadt.localhost"})
+	// ben is a member of tiefbau and of gruenflaechen: membership is not
+	// enough in a room the incident does not belong to.
+	_, err = svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: r.CaseNumber, Actor: "ben@stadt.localhost", Via: "room", Room: "gruenflaechen@conference.stadt.localhost"})
 	if !errors.Is(err, dispatch.ErrForbidden) {
 		t.Fatalf("take from another team's room: err = %v, want forbidden", err)
 	}

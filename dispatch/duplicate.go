@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
@@ -104,12 +106,12 @@ func (s *Service) mergeDuplicate(ctx context.Context, tx pgx.Tx, rep Report, pos
 	if ot, ok := rs.Team(orig.Team); ok && ot.Room != "" {
 		lang := cmp.Or(ot.Language, "de")
 		text := QuoteUserText(shorten(strings.TrimSpace(rep.Text), 300))
-		if err := s.enqueueRoomPost(ctx, tx, orig.ID, ot.Room, T(lang, "dup_room", orig.CaseNumber, caseNumber, dist, text)); err != nil {
+		if err := s.enqueueRoomPost(ctx, tx, orig.ID, ot.Room, msg.For(lang).DupRoom(orig.CaseNumber, caseNumber, dist, text)); err != nil {
 			return false, err
 		}
 	}
 	if rep.Channel == ChannelXMPP {
-		if err := s.enqueueChat(ctx, tx, rep.Address, rep.Sender, T(rep.Language, "dup_reporter", caseNumber, orig.CaseNumber)); err != nil {
+		if err := s.enqueueChat(ctx, tx, rep.Address, rep.Sender, msg.For(rep.Language).DupReporter(caseNumber, orig.CaseNumber)); err != nil {
 			return false, err
 		}
 	}
@@ -131,7 +133,7 @@ type UnmergeCommand struct {
 // to its team, escalates by its policy, and its reporters are told.
 func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResult, error) {
 	if !cmd.Dispatcher {
-		return CommandResult{}, errorf(ErrForbidden, "%s", T("de", "dispatcher_only"))
+		return CommandResult{}, newError(ErrForbidden, func(ts msg.Texts) string { return ts.DispatcherOnly() })
 	}
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
@@ -146,7 +148,7 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 			// Not a duplicate: undo the grouping of its latest part, if any.
 			reply, ok, err := s.splitLastPart(ctx, tx, inc, lang, cmd.Actor, cmd.Via)
 			if err != nil || !ok {
-				return cmp.Or(err, errorf(ErrConflict, "%s", T(lang, "not_merged", inc.CaseNumber)))
+				return cmp.Or(err, newError(ErrConflict, func(ts msg.Texts) string { return ts.NotMerged(inc.CaseNumber) }))
 			}
 			res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: reply}
 			return nil
@@ -172,18 +174,18 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, ""); err != nil {
 				return err
 			}
-			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, T(lang, "unmerged_room", inc.CaseNumber, origCase)); err != nil {
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, msg.For(lang).UnmergedRoom(inc.CaseNumber, origCase)); err != nil {
 				return err
 			}
 		}
 		if err := s.startEscalation(ctx, tx, inc.ID, inc.Policy, now, false); err != nil {
 			return err
 		}
-		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return T(l, "unmerged_reporter", inc.CaseNumber) }); err != nil {
+		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return msg.For(l).UnmergedReporter(inc.CaseNumber) }); err != nil {
 			return err
 		}
 		inc.State = StateReceived
-		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: T(lang, "unmerged_reply", inc.CaseNumber)}
+		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: msg.For(lang).UnmergedReply(inc.CaseNumber)}
 		return nil
 	})
 	if err != nil {
@@ -196,8 +198,8 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 // unknownCase gives an unknown case reference the chat text people understand.
 func unknownCase(err error, ref string) error {
 	var de *Error
-	if errors.As(err, &de) && errors.Is(err, ErrNotFound) && de.Message == "incident not found" {
-		de.Message = T("de", "unknown_case", ref)
+	if errors.As(err, &de) && errors.Is(err, errNoIncident) {
+		de.Text = func(t msg.Texts) string { return t.UnknownCase(ref) }
 	}
 	return err
 }

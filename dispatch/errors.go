@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/fieldgate/fieldgate/internal/msg"
 )
 
 // Domain errors. Edges map them to HTTP statuses and chat replies in one
@@ -17,17 +19,31 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
-// Error carries a domain error kind plus a message safe to show to users.
+// errNoIncident is the ErrNotFound of a case reference that matches no
+// incident, told apart so that commands can name the reference.
+var errNoIncident = fmt.Errorf("incident %w", ErrNotFound)
+
+// Error carries a domain error kind plus the text a person reads about it,
+// not yet rendered: the edge that knows the reader renders it with In
+// (gateway replies in the sender's or team's language, API problem
+// details in the client's).
 type Error struct {
-	Kind    error  // one of the sentinels above
-	Message string // English, for logs and API problems
+	Kind error    // one of the sentinels above (or wraps one)
+	Text msg.Text // what went wrong, for the reader
 }
 
-func (e *Error) Error() string { return e.Message }
+// Error is the English text, for logs.
+func (e *Error) Error() string { return e.Text.In("en") }
+
+// Unwrap makes errors.Is(err, ErrNotFound) etc. work.
 func (e *Error) Unwrap() error { return e.Kind }
 
-func errorf(kind error, format string, args ...any) error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+// In renders the error's text in lang (German unless "en").
+func (e *Error) In(lang string) string { return e.Text.In(lang) }
+
+// newError returns an *Error of kind with text.
+func newError(kind error, text msg.Text) error {
+	return &Error{Kind: kind, Text: text}
 }
 
 // isUniqueViolation reports whether err is PostgreSQL's unique_violation.

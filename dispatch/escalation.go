@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fieldgate/fieldgate/internal/msg"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -223,7 +226,7 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 	}
 	if inc.Owner != "" && inc.State != StateAcknowledged {
 		// Two-person policy: one has confirmed, the second is missing.
-		summary += "\n" + T(lang, "esc_second_missing", inc.Owner)
+		summary += "\n" + msg.For(lang).EscSecondMissing(inc.Owner)
 	}
 	var done []string
 	lookup := func(sched routing.Schedule) (string, bool) {
@@ -242,14 +245,14 @@ func (s *Service) alert(ctx context.Context, tx pgx.Tx, rs *routing.RuleSet, inc
 		}
 		switch t.Kind {
 		case alertReminder:
-			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, T(lang, "esc_reminder", inc.CaseNumber, since, n))
+			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, msg.For(lang).EscReminder(inc.CaseNumber, since, n))
 		case alertNobodyOnCall:
-			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, T(lang, "esc_nobody", inc.CaseNumber, a.Level+1, t.Schedule))
+			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, msg.For(lang).EscNobody(inc.CaseNumber, a.Level+1, t.Schedule))
 		case alertTeamRoom:
 			olang := cmp.Or(t.Language, "de")
-			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, T(olang, "esc_room", a.Level+1, inc.CaseNumber, teamName, fmtDuration(olang, age), summary, n))
+			err = s.enqueueRoomPost(ctx, tx, inc.ID, t.JID, msg.For(olang).EscRoom(a.Level+1, inc.CaseNumber, teamName, fmtDuration(olang, age), summary, n))
 		case alertPerson:
-			err = s.enqueueChatFor(ctx, tx, inc.ID, inc.Address, t.JID, T(lang, "esc_chat", a.Level+1, inc.CaseNumber, teamName, since, summary, n))
+			err = s.enqueueChatFor(ctx, tx, inc.ID, inc.Address, t.JID, msg.For(lang).EscChat(a.Level+1, inc.CaseNumber, teamName, since, summary, n))
 		}
 		if err != nil {
 			return nil, err
@@ -377,7 +380,7 @@ func (s *Service) summary(ctx context.Context, q querier, inc Incident, lang str
 		la, lo := strconv.FormatFloat(*lat, 'f', 6, 64), strconv.FormatFloat(*lon, 'f', 6, 64)
 		loc := "📍 "
 		if inc.District != "" {
-			loc += T(lang, "district", inc.District) + " · "
+			loc += msg.For(lang).DistrictLabel(inc.District) + " · "
 		}
 		parts = append(parts, loc+"https://www.openstreetmap.org/?mlat="+la+"&mlon="+lo+"#map=18/"+la+"/"+lo)
 	}
@@ -394,7 +397,7 @@ func shorten(s string, n int) string {
 
 // fmtDuration renders a delay as people say it: "45 Sek.", "30 Min.", "2 Std. 5 Min.".
 func fmtDuration(lang string, d time.Duration) string {
-	sec, mins, hours := T(lang, "unit_s"), T(lang, "unit_min"), T(lang, "unit_h")
+	sec, mins, hours := msg.For(lang).UnitS(), msg.For(lang).UnitMin(), msg.For(lang).UnitH()
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%d %s", int(d.Seconds()), sec)
@@ -462,12 +465,12 @@ func (s *Service) ackTimeout(ctx context.Context, job *river.Job[ackTimeoutArgs]
 		}
 		if team.Room != "" {
 			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room,
-				T(lang, "ack_timeout_room", inc.CaseNumber, inc.Owner, fmtDuration(lang, held), caseSeq(inc.CaseNumber))); err != nil {
+				msg.For(lang).AckTimeoutRoom(inc.CaseNumber, inc.Owner, fmtDuration(lang, held), caseSeq(inc.CaseNumber))); err != nil {
 				return err
 			}
 		}
 		if strings.Contains(inc.Owner, "@") {
-			if err := s.enqueueChat(ctx, tx, inc.Address, inc.Owner, T(lang, "ack_timeout_owner", inc.CaseNumber, fmtDuration(lang, held))); err != nil {
+			if err := s.enqueueChat(ctx, tx, inc.Address, inc.Owner, msg.For(lang).AckTimeoutOwner(inc.CaseNumber, fmtDuration(lang, held))); err != nil {
 				return err
 			}
 		}
@@ -478,51 +481,89 @@ func (s *Service) ackTimeout(ctx context.Context, job *river.Job[ackTimeoutArgs]
 	})
 }
 
-// checkActor decides whether actor may act on inc from where the command
-// came: a dispatcher always; in a room, the incident's team room or a room
-// that was alerted for it; in a 1:1 chat, a person who was alerted for it
-// (e.g. the on-call person answering the alert) or a listed team member.
-// API callers are authorised by the API edge.
-func checkActor(ctx context.Context, tx pgx.Tx, inc Incident, team routing.Team, lang, via, room, actor string, dispatcher bool) error {
+// checkActor decides whether actor (a bare JID, or "token:<name>" for the
+// API) may act on inc from where the command came:
+//   - a dispatcher always;
+//   - in the incident's team room, only a member of the incident's current
+//     team: a room shared by several teams (the demo's jugendamt and
+//     jugendamt-bereitschaft) does not let one team act on the other's
+//     cases, and two people of the other team cannot satisfy a two-person
+//     rule;
+//   - in a room that was alerted for it (a higher room), a member of a team
+//     that uses that room;
+//   - in a 1:1 chat, a member of the incident's team or a person who was
+//     alerted for it (e.g. the on-call person answering the alert).
+//
+// API callers are authorised by the API edge. A refusal is ErrForbidden
+// with the reply as a msg.Text (lang is not used).
+func checkActor(ctx context.Context, tx pgx.Tx, inc Incident, team routing.Team, rs *routing.RuleSet, lang, via, room, actor string, dispatcher bool) error {
 	if dispatcher {
 		return nil
 	}
-	target := ""
 	switch {
-	case room != "":
-		if strings.EqualFold(team.Room, room) {
+	case room != "" && strings.EqualFold(team.Room, room):
+		if isMember(team, actor) {
 			return nil
 		}
-		target = room
-	case via == "chat":
-		for _, m := range team.Members {
-			if strings.EqualFold(m, actor) {
-				return nil
-			}
+		return newError(ErrForbidden, func(ts msg.Texts) string { return ts.NotYourTeam(inc.CaseNumber, cmp.Or(team.Name, inc.Team)) })
+	case room != "":
+		alerted, err := wasAlerted(ctx, tx, inc, room)
+		if err != nil {
+			return err
 		}
-		target = actor
-	default:
-		return nil
+		if alerted && memberOfRoomTeam(rs, room, actor) {
+			return nil
+		}
+		return newError(ErrForbidden, func(ts msg.Texts) string { return ts.NotYourRoom(inc.CaseNumber) })
+	case via == "chat":
+		if isMember(team, actor) {
+			return nil
+		}
+		alerted, err := wasAlerted(ctx, tx, inc, actor)
+		if err != nil {
+			return err
+		}
+		if alerted {
+			return nil
+		}
+		return newError(ErrForbidden, func(ts msg.Texts) string { return ts.NotAlerted(inc.CaseNumber) })
 	}
+	return nil
+}
+
+// isMember reports whether actor is one of team's members (bare JIDs,
+// compared case-insensitively).
+func isMember(team routing.Team, actor string) bool {
+	return actor != "" && slices.ContainsFunc(team.Members, func(m string) bool { return strings.EqualFold(m, actor) })
+}
+
+// memberOfRoomTeam reports whether actor is a member of a team whose room
+// is room.
+func memberOfRoomTeam(rs *routing.RuleSet, room, actor string) bool {
+	for _, t := range rs.Teams() {
+		if strings.EqualFold(t.Room, room) && isMember(t, actor) {
+			return true
+		}
+	}
+	return false
+}
+
+// wasAlerted reports whether target (a room or a person) was alerted for
+// inc outside its team room.
+func wasAlerted(ctx context.Context, tx pgx.Tx, inc Incident, target string) (bool, error) {
 	var ok bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_alerts WHERE incident_id = $1 AND target = $2)`,
 		inc.ID, strings.ToLower(target)).Scan(&ok); err != nil {
-		return fmt.Errorf("check alerts: %w", err)
+		return false, fmt.Errorf("check alerts: %w", err)
 	}
-	if ok {
-		return nil
-	}
-	if room != "" {
-		return errorf(ErrForbidden, "%s", T(lang, "not_your_room", inc.CaseNumber))
-	}
-	return errorf(ErrForbidden, "%s", T(lang, "not_alerted", inc.CaseNumber))
+	return ok, nil
 }
 
 // notifyAlerted tells everyone who was alerted outside the team room (a
 // higher room, on-call and named persons) what became of the incident, so
 // nobody sets out for a case that is taken. The actor is not told.
-func (s *Service) notifyAlerted(ctx context.Context, tx pgx.Tx, inc Incident, actor, lang, key string) error {
-	return s.tellAlerted(ctx, tx, inc, actor, T(lang, key, inc.CaseNumber, actor))
+func (s *Service) notifyAlerted(ctx context.Context, tx pgx.Tx, inc Incident, actor, text string) error {
+	return s.tellAlerted(ctx, tx, inc, actor, text)
 }
 
 // tellAlerted sends body to everyone alerted outside the team room except
@@ -563,16 +604,16 @@ func (s *Service) tellAlerted(ctx context.Context, tx pgx.Tx, inc Incident, acto
 }
 
 // mergedReply is the answer to a command on a merged incident.
-func mergedReply(ctx context.Context, tx pgx.Tx, inc Incident, lang string) (string, error) {
+func mergedReply(ctx context.Context, tx pgx.Tx, inc Incident) (msg.Text, error) {
 	var target string
 	err := tx.QueryRow(ctx, `SELECT o.case_number FROM incidents i JOIN incidents o ON o.id = i.merged_into WHERE i.id = $1`, inc.ID).Scan(&target)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return T(lang, "closed", inc.CaseNumber, string(inc.State)), nil
+		return func(t msg.Texts) string { return t.AlreadyClosed(inc.CaseNumber, string(inc.State)) }, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("load merge target: %w", err)
+		return nil, fmt.Errorf("load merge target: %w", err)
 	}
-	return T(lang, "merged_closed", inc.CaseNumber, target, caseSeq(target)), nil
+	return func(t msg.Texts) string { return t.MergedClosed(inc.CaseNumber, target, caseSeq(target)) }, nil
 }
 
 // exactTimers inserts every job scheduled for later (escalation steps, ack

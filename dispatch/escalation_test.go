@@ -83,6 +83,7 @@ teams:
     name: Ordnungsamt
     room: ordnung@conference.stadt.localhost
     policy: slow
+    members: [otto@stadt.localhost]
   leitstelle:
     name: Leitstelle
     room: leitstelle@conference.stadt.localhost
@@ -247,9 +248,9 @@ func TestEscalationLevels(t *testing.T) {
 	if !errors.Is(err, dispatch.ErrForbidden) {
 		t.Fatalf("take by a stranger 1:1: err = %v, want forbidden", err)
 	}
-	_, err = svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: r.CaseNumber, Actor: "x@stadt.localhost", Via: "room", Room: "gruen@conference.stadt.localhost"})
+	_, err = svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: r.CaseNumber, Actor: "gina@stadt.localhost", Via: "room", Room: "gruen@conference.stadt.localhost"})
 	if !errors.Is(err, dispatch.ErrForbidden) {
-		t.Fatalf("take from an unrelated room: err = %v, want forbidden", err)
+		t.Fatalf("take by a member of an unrelated room: err = %v, want forbidden", err)
 	}
 	res, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: r.CaseNumber, Actor: oncall, Via: "chat"})
 	if err != nil || res.Outcome != dispatch.OutcomeApplied {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 )
 
@@ -164,7 +166,7 @@ func (f *ChangeFeed) load(ctx context.Context, payload string) (IncidentChange, 
 		return IncidentChange{}, err
 	}
 	if len(page.Items) == 0 {
-		return IncidentChange{}, errorf(ErrNotFound, "incident not found")
+		return IncidentChange{}, newError(errNoIncident, msg.Texts.IncidentNotFound)
 	}
 	ch.Incident = page.Items[0]
 	return ch, nil

@@ -28,6 +28,12 @@ import (
 //     the sender's last part of the case (within_part_window), else it opens
 //     a new case (part_window_passed).
 //
+// Every join can be undone: a dispatcher's "trennen 42" splits the case's
+// latest part off, and so does the reporter's bare "neu"/"new" (nothing
+// else in the message) when their last message was a part that joined a
+// case, at most UndoWindow (10 min) ago, and nobody has taken the case yet
+// (undoableJoin; the trail records part_split with reason reporter_new).
+//
 // Grouping reasons, stored in the trail.
 const (
 	ReasonReporterNew      = "reporter_new"
@@ -40,6 +46,20 @@ const (
 	ReasonWithinWindow     = "within_part_window"
 	ReasonWindowPassed     = "part_window_passed"
 )
+
+// UndoWindow is how long after a part joined a case the reporter's bare
+// "neu" still splits it off again: long enough to notice the receipt
+// ("Zu Meldung … hinzugefügt"), short enough that nobody has acted on the
+// completed case in the meantime.
+const UndoWindow = 10 * time.Minute
+
+// undoableJoin reports whether the reporter's bare "neu" at now may undo
+// the join of their last part (joined at joinedAt) to case c: within
+// UndoWindow, while the case is open and nobody has taken it.
+func undoableJoin(c caseForParts, joinedAt, now time.Time) bool {
+	age := now.Sub(joinedAt)
+	return c.State.Open() && !c.taken() && age >= 0 && age <= UndoWindow
+}
 
 // caseForParts is what grouping needs to know of the sender's latest case.
 type caseForParts struct {

@@ -120,3 +120,29 @@ func mediaMetadata(taken time.Time, lat, lon float64) media.Metadata {
 }
 
 func containsBadVerb(s string) bool { return strings.Contains(s, "%!") }
+
+func TestUndoableJoin(t *testing.T) {
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		c    caseForParts
+		age  time.Duration
+		want bool
+	}{
+		{"just joined", caseForParts{State: StateRouted}, 5 * time.Second, true},
+		{"needs location", caseForParts{State: StateNeedsLocation}, time.Minute, true},
+		{"escalated, not taken", caseForParts{State: StateEscalated}, time.Minute, true},
+		{"at the window's end", caseForParts{State: StateRouted}, UndoWindow, true},
+		{"after the window", caseForParts{State: StateRouted}, UndoWindow + time.Second, false},
+		{"taken", caseForParts{State: StateAcknowledged, Owner: "anna@stadt.localhost"}, time.Minute, false},
+		{"first of two confirmations", caseForParts{State: StateRouted, Owner: "anna@stadt.localhost"}, time.Minute, false},
+		{"resolved", caseForParts{State: StateResolved}, time.Minute, false},
+		{"rejected", caseForParts{State: StateRejected}, time.Minute, false},
+		{"merged", caseForParts{State: StateMerged}, time.Minute, false},
+		{"clock skew: joined in the future", caseForParts{State: StateRouted}, -time.Minute, false},
+	} {
+		if got := undoableJoin(tc.c, now.Add(-tc.age), now); got != tc.want {
+			t.Errorf("%s: undoableJoin = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -124,7 +126,12 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	if text, ok := cutNewPrefix(in.Text); ok {
 		in.Text, facts.New = text, true
 		if strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Position == nil {
-			return false, grouping{}, "", errorf(ErrInvalid, "%s", T(in.Language, "new_needs_content"))
+			// A bare "neu": undo the last join, if there is one to undo.
+			undone, err := s.undoLastJoin(ctx, tx, in, now, rec)
+			if err != nil || undone {
+				return undone, grouping{}, "", err
+			}
+			return false, grouping{}, "", newError(ErrInvalid, msg.Texts.NewNeedsContent)
 		}
 	}
 	window := max(s.cfg.AssemblyWindow, s.cfg.FollowUpWindow)
@@ -172,6 +179,65 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 		return false, g, "", err
 	}
 	return true, g, caseNumber, s.enqueueProcessing(ctx, tx, rec.ReportID, now)
+}
+
+// ModeSplit is a bare "neu" that split the sender's last part off its case
+// (undoLastJoin): the receipt names the part's new case.
+const ModeSplit = "split"
+
+// undoLastJoin is the reporter's bare "neu": if their last message to this
+// address was a part that joined a case which may still be split
+// (undoableJoin), the part becomes a case of its own (splitOff; the case's
+// post is corrected, the new case routed and posted, the reporter told its
+// number) and rec is its receipt. It reports false when there is nothing
+// to undo; a part still being processed is ErrConflict (send "neu" again).
+// The "neu" message's idempotency key points at the moved part, so a
+// resend answers with the same receipt instead of splitting again.
+func (s *Service) undoLastJoin(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, error) {
+	var partID, incID uuid.UUID
+	var kind string
+	var joinedAt time.Time
+	err := tx.QueryRow(ctx, `
+		SELECT id, kind, received_at, incident_id FROM reports
+		WHERE channel = $1 AND sender = $2 AND address = $3 AND received_at > $4
+		ORDER BY received_at DESC LIMIT 1`,
+		in.Channel, in.Sender, in.Address, now.Add(-UndoWindow)).Scan(&partID, &kind, &joinedAt, &incID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find the sender's last part: %w", err)
+	}
+	if kind != "followup" {
+		return false, nil
+	}
+	// Lock the case, then decide: a take committed meanwhile wins.
+	inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, incID))
+	if err != nil {
+		return false, err
+	}
+	if !undoableJoin(caseForParts{State: inc.State, Owner: inc.Owner}, joinedAt, now) {
+		return false, nil
+	}
+	part, err := s.loadReport(ctx, tx, partID)
+	if err != nil {
+		return false, err
+	}
+	if part.IncidentID != inc.ID || part.Kind != "followup" {
+		return false, nil // moved by a concurrent split
+	}
+	if part.ProcessedAt == nil {
+		return false, newError(ErrConflict, msg.Texts.UndoNotReady)
+	}
+	id, caseNumber, err := s.splitOff(ctx, tx, inc, part, in.Sender, in.Channel, ReasonReporterNew, msg.Texts.PartSplitByReporter)
+	if err != nil {
+		return false, err
+	}
+	if err := s.attach(ctx, tx, &NewReport{Channel: in.Channel, Sender: in.Sender, IdempotencyKey: in.IdempotencyKey}, now, part.ID); err != nil {
+		return false, err
+	}
+	*rec = Receipt{ReportID: part.ID, IncidentID: id, CaseNumber: caseNumber, Mode: ModeSplit}
+	return true, nil
 }
 
 func (s *Service) groupingRules() groupingRules {
@@ -235,45 +301,45 @@ func (s *Service) validate(in *NewReport) error {
 		in.Address = local
 	}
 	if in.Address == "" {
-		return errorf(ErrInvalid, "missing function address (field 'to')")
+		return newError(ErrInvalid, msg.Texts.MissingAddress)
 	}
 	rs := s.rules.Current()
 	addr, ok := rs.Address(in.Address)
 	if !ok {
-		return errorf(ErrNotFound, "unknown function address %q; valid addresses: %s", in.Address, strings.Join(s.AddressNames(), ", "))
+		return newError(ErrNotFound, func(ts msg.Texts) string { return ts.UnknownAddress(in.Address, strings.Join(s.AddressNames(), ", ")) })
 	}
 	if in.Channel == ChannelXMPP && !addr.Allows(in.Sender) {
-		return errorf(ErrForbidden, "sender may not write to %q", in.Address)
+		return newError(ErrForbidden, func(ts msg.Texts) string { return ts.AddressNotAllowed(in.Address) })
 	}
 	if in.Channel != ChannelAPI && in.Channel != ChannelXMPP && in.Channel != ChannelOpen311 {
-		return errorf(ErrInvalid, "unknown channel %q", in.Channel)
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.UnknownChannel(in.Channel) })
 	}
 	if in.Sender == "" {
-		return errorf(ErrInvalid, "missing sender")
+		return newError(ErrInvalid, msg.Texts.MissingSender)
 	}
 	if !utf8.ValidString(in.Text) {
-		return errorf(ErrInvalid, "text is not valid UTF-8")
+		return newError(ErrInvalid, msg.Texts.TextNotUTF8)
 	}
 	if strings.ContainsRune(in.Text, 0) {
-		return errorf(ErrInvalid, "text contains a NUL character")
+		return newError(ErrInvalid, msg.Texts.TextHasNUL)
 	}
 	for k, v := range in.Attributes {
 		if !utf8.ValidString(k+v) || strings.ContainsRune(k+v, 0) {
-			return errorf(ErrInvalid, "field %q contains a NUL character or is not valid UTF-8", k)
+			return newError(ErrInvalid, func(ts msg.Texts) string { return ts.FieldBadText(k) })
 		}
 	}
 	if n := utf8.RuneCountInString(in.Text); n > MaxTextRunes {
-		return errorf(ErrInvalid, "text too long: %d characters, at most %d", n, MaxTextRunes)
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.TextTooLong(n, MaxTextRunes) })
 	}
 	if strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Position == nil {
-		return errorf(ErrInvalid, "empty report: send a text, a photo or a location")
+		return newError(ErrInvalid, msg.Texts.EmptyReport)
 	}
 	if len(in.Media) > MaxMedia {
-		return errorf(ErrInvalid, "too many attachments: %d, at most %d", len(in.Media), MaxMedia)
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.TooManyAttachments(len(in.Media), MaxMedia) })
 	}
 	if p := in.Position; p != nil {
 		if !ValidPosition(p.Lat, p.Lon) {
-			return errorf(ErrInvalid, "position out of range: lat must be in [-90,90], lon in [-180,180], and not 0,0")
+			return newError(ErrInvalid, msg.Texts.PositionOutOfRange)
 		}
 		if in.PositionSource == "" {
 			in.PositionSource = SourceAPI
@@ -292,7 +358,7 @@ func (s *Service) validate(in *NewReport) error {
 		in.Language = "de"
 	}
 	if len(in.IdempotencyKey) > 200 {
-		return errorf(ErrInvalid, "idempotency key too long (at most 200 characters)")
+		return newError(ErrInvalid, func(ts msg.Texts) string { return ts.IdempotencyKeyTooLong(200) })
 	}
 	if addr.Urgent {
 		in.Urgent = true

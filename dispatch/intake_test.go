@@ -2,11 +2,13 @@ package dispatch_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/google/uuid"
 )
 
 // sender sends XMPP messages of one field worker to an address.
@@ -28,6 +30,15 @@ func (s sender) send(key, text string, pos *dispatch.Position) dispatch.Receipt 
 		s.t.Fatal(err)
 	}
 	return r
+}
+
+// waitProcessed waits until the report's processing job has run.
+func waitProcessed(t *testing.T, svc *dispatch.Service, what string, report uuid.UUID) {
+	t.Helper()
+	waitFor(t, what, func() bool {
+		v, err := svc.GetReport(context.Background(), report)
+		return err == nil && v.Report.ProcessedAt != nil
+	})
 }
 
 // TestPartsCompleteTheCase: the first message is posted at once; a late
@@ -239,26 +250,31 @@ func TestFullFunctionAddress(t *testing.T) {
 	}
 }
 
+// caseWithPart starts a service and has field worker from send a report
+// with a position to tiefbau, then a text that joins it as a part; it
+// returns once the part is processed.
+func caseWithPart(t *testing.T, from, text, partText string) (*dispatch.Service, *recorder, dispatch.Receipt, dispatch.Receipt) {
+	t.Helper()
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: testsvc.Pool(t), Messenger: rec})
+	start(t, svc)
+	w := sender{t, svc, from, "tiefbau"}
+	first := w.send("first", text, &dispatch.Position{Lat: 51.025, Lon: 7.59194})
+	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+	part := w.send("part", partText, nil)
+	if part.IncidentID != first.IncidentID || part.Mode != dispatch.ModeAppended {
+		t.Fatalf("the part did not join: %+v", part)
+	}
+	waitProcessed(t, svc, "the part processed", part.ReportID)
+	return svc, rec, first, part
+}
+
 // TestTrennenSplitsLastPart: a dispatcher's "trennen" on a case that is
 // not a duplicate undoes the grouping of its latest part, which becomes a
 // case of its own, routed and posted; the reporter is told.
 func TestTrennenSplitsLastPart(t *testing.T) {
-	pool := testsvc.Pool(t)
-	rec := &recorder{}
-	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
-	start(t, svc)
+	svc, rec, first, part := caseWithPart(t, "streife2@stadt.localhost", "Schlagloch", "Ampel gegenüber ist auch aus")
 	ctx := context.Background()
-	w := sender{t, svc, "streife2@stadt.localhost", "tiefbau"}
-	first := w.send("x1", "Schlagloch", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
-	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
-	part := w.send("x2", "Ampel gegenüber ist auch aus", nil)
-	if part.IncidentID != first.IncidentID {
-		t.Fatalf("the part did not join: %+v", part)
-	}
-	waitFor(t, "the part joined", func() bool {
-		v, err := svc.GetReport(ctx, part.ReportID)
-		return err == nil && v.Report.ProcessedAt != nil
-	})
 	if _, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: first.CaseNumber, Actor: "anna@stadt.localhost", Via: "room"}); err == nil {
 		t.Fatal("a member who is no dispatcher split a part off")
 	}
@@ -284,4 +300,94 @@ func TestTrennenSplitsLastPart(t *testing.T) {
 	if _, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: first.CaseNumber, Actor: "dora@stadt.localhost", Via: "room", Dispatcher: true}); err == nil {
 		t.Error("a case without parts was split again")
 	}
+}
+
+// TestBareNeuUndoesLastJoin: a reporter's bare "neu" right after a part
+// joined their case splits that part off into a case of its own (routed and
+// posted, the old post corrected, the trail and the reporter told); a
+// resend of the same "neu" does not split again; with nothing to undo, or
+// once the case is taken, "neu" alone asks for the new report's content.
+func TestBareNeuUndoesLastJoin(t *testing.T) {
+	svc, rec, first, part := caseWithPart(t, "streife5@stadt.localhost", "Gullydeckel fehlt", "Laterne flackert")
+	ctx := context.Background()
+	w := sender{t, svc, "streife5@stadt.localhost", "tiefbau"}
+
+	undo := w.send("n3", "neu", nil)
+	if undo.Mode != dispatch.ModeSplit || undo.ReportID != part.ReportID || undo.CaseNumber == first.CaseNumber {
+		t.Fatalf("bare neu: %+v, want the part %s as a new case", undo, part.ReportID)
+	}
+	waitFor(t, "the split part routed as a case of its own", func() bool {
+		v, err := svc.GetReport(ctx, part.ReportID)
+		return err == nil && v.Report.IncidentID == undo.IncidentID && v.Report.Kind == "report" && v.Incident.Team == "tiefbau"
+	})
+	v, err := svc.GetReport(ctx, first.ReportID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := false
+	for _, e := range v.Events {
+		split = split || e.Kind == "part_split" && e.Detail["reason"] == dispatch.ReasonReporterNew && e.Detail["to_case"] == undo.CaseNumber && e.Actor == w.from
+	}
+	if !split {
+		t.Errorf("no part_split event with reason %s on %s: %+v", dispatch.ReasonReporterNew, first.CaseNumber, v.Events)
+	}
+	waitFor(t, "the new case's post, the corrected old post and the reporter's message", func() bool {
+		p, c := rec.snapshot()
+		posted, corrected, told := false, false, false
+		for _, x := range p {
+			posted = posted || strings.Contains(x.Body, undo.CaseNumber) && strings.Contains(x.Body, "Laterne flackert") && x.Replaces == ""
+			corrected = corrected || x.Replaces != "" && strings.Contains(x.Body, first.CaseNumber) && !strings.Contains(x.Body, "Laterne flackert")
+		}
+		for _, m := range c {
+			told = told || m.To == w.from && strings.Contains(m.Body, "von Meldung "+first.CaseNumber+" abgetrennt und jetzt die eigene Meldung "+undo.CaseNumber)
+		}
+		return posted && corrected && told
+	})
+
+	// The same "neu" again (a client's resend): the same receipt, no new split.
+	again := w.send("n3", "neu", nil)
+	if again.CaseNumber != undo.CaseNumber || !again.Replayed {
+		t.Errorf("resent neu: %+v, want the replayed receipt of %s", again, undo.CaseNumber)
+	}
+	// A new "neu": the last message is now a case of its own, nothing to undo.
+	if _, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: w.from, IdempotencyKey: "n4", Text: "neu"}); !errors.Is(err, dispatch.ErrInvalid) ||
+		!strings.Contains(msgDE(err), "Nach „neu“ bitte den Text") {
+		t.Errorf("neu with nothing to undo: %v", err)
+	}
+
+	// A part of a taken case cannot be split off by the reporter.
+	third := w.send("n5", "Baustellenschild umgefallen", &dispatch.Position{Lat: 51.0301, Lon: 7.6001})
+	waitFor(t, "the third post", func() bool {
+		p, _ := rec.snapshot()
+		for _, x := range p {
+			if strings.Contains(x.Body, third.CaseNumber) {
+				return true
+			}
+		}
+		return false
+	})
+	joined := w.send("n6", "liegt auf dem Radweg", nil)
+	if joined.IncidentID != third.IncidentID {
+		t.Fatalf("the part did not join: %+v", joined)
+	}
+	waitProcessed(t, svc, "the part processed", joined.ReportID)
+	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: third.CaseNumber,
+		Actor: "anna@stadt.localhost", Via: "room", Room: "tiefbau@conference.stadt.localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: w.from, IdempotencyKey: "n7", Text: "neu"}); !errors.Is(err, dispatch.ErrInvalid) {
+		t.Errorf("neu after the take: %v, want the request for content", err)
+	}
+	if v, err := svc.GetReport(ctx, joined.ReportID); err != nil || v.Report.IncidentID != third.IncidentID {
+		t.Errorf("the part of the taken case moved: %+v %v", v.Report, err)
+	}
+}
+
+// msgDE is a domain error as a German reader sees it.
+func msgDE(err error) string {
+	var de *dispatch.Error
+	if errors.As(err, &de) {
+		return de.In("de")
+	}
+	return ""
 }

@@ -27,6 +27,9 @@ type roomPostArgs struct {
 	Room       string    `json:"room"`
 	OriginID   string    `json:"origin_id"`
 	Body       string    `json:"body,omitempty"`
+	// Direct: the routing job sends this post itself (postDirect); the job
+	// is its fallback and may find it sent already.
+	Direct bool `json:"direct,omitempty"`
 }
 
 func (roomPostArgs) Kind() string                 { return "room_post" }

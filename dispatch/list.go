@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -114,7 +116,7 @@ func listQuery(f IncidentFilter) (string, []any, int, error) {
 	case limit == 0:
 		limit = 100
 	case limit < 0 || limit > 1000:
-		return "", nil, 0, errorf(ErrInvalid, "limit must be between 1 and 1000")
+		return "", nil, 0, newError(ErrInvalid, func(ts msg.Texts) string { return ts.ListLimit(1, 1000) })
 	}
 	var where []string
 	var args []any
@@ -138,7 +140,7 @@ func listQuery(f IncidentFilter) (string, []any, int, error) {
 		switch f.Priority {
 		case "low", "normal", "high", "urgent":
 		default:
-			return "", nil, 0, errorf(ErrInvalid, "urgency must be low, normal, high or urgent")
+			return "", nil, 0, newError(ErrInvalid, msg.Texts.ListUrgency)
 		}
 		where = append(where, "i.priority = "+arg(f.Priority))
 	}
@@ -150,13 +152,13 @@ func listQuery(f IncidentFilter) (string, []any, int, error) {
 		where = append(where, "i.state = ANY("+arg(closed)+")")
 	case StatusAll:
 	default:
-		return "", nil, 0, errorf(ErrInvalid, "status must be open, closed or all")
+		return "", nil, 0, newError(ErrInvalid, msg.Texts.ListStatus)
 	}
 	if len(f.States) > 0 {
 		states := make([]string, len(f.States))
 		for n, st := range f.States {
 			if !knownState(st) {
-				return "", nil, 0, errorf(ErrInvalid, "unknown state %q", st)
+				return "", nil, 0, newError(ErrInvalid, func(ts msg.Texts) string { return ts.ListUnknownState(string(st)) })
 			}
 			states[n] = string(st)
 		}
@@ -170,7 +172,7 @@ func listQuery(f IncidentFilter) (string, []any, int, error) {
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		if len(q) > 200 {
-			return "", nil, 0, errorf(ErrInvalid, "search text is longer than 200 characters")
+			return "", nil, 0, newError(ErrInvalid, func(ts msg.Texts) string { return ts.ListSearchTooLong(200) })
 		}
 		p := arg("%" + likeEscape(q) + "%")
 		where = append(where, "(i.case_number ILIKE "+p+" OR EXISTS (SELECT 1 FROM reports q WHERE q.incident_id = i.id AND q.body ILIKE "+p+"))")
@@ -224,7 +226,7 @@ func encodeCursor(at time.Time, id uuid.UUID) string {
 }
 
 func decodeCursor(c string) (time.Time, uuid.UUID, error) {
-	bad := errorf(ErrInvalid, "cursor is not one this server issued")
+	bad := newError(ErrInvalid, msg.Texts.ListBadCursor)
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return time.Time{}, uuid.Nil, bad

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -25,7 +27,7 @@ type MergeCommand struct {
 // merged into Ref move to Into, so there are no chains. Both must be open.
 func (s *Service) Merge(ctx context.Context, cmd MergeCommand) (CommandResult, error) {
 	if !cmd.Dispatcher {
-		return CommandResult{}, errorf(ErrForbidden, "%s", T("de", "dispatcher_only"))
+		return CommandResult{}, newError(ErrForbidden, func(ts msg.Texts) string { return ts.DispatcherOnly() })
 	}
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
@@ -59,7 +61,7 @@ func (s *Service) Merge(ctx context.Context, cmd MergeCommand) (CommandResult, e
 		team, _ := rs.Team(into.Team)
 		lang := cmp.Or(team.Language, "de")
 		if dup.ID == into.ID || !dup.State.Open() || !into.State.Open() {
-			return errorf(ErrConflict, "%s", T(lang, "merge_invalid", dup.CaseNumber, into.CaseNumber))
+			return newError(ErrConflict, func(ts msg.Texts) string { return ts.MergeInvalid(dup.CaseNumber, into.CaseNumber) })
 		}
 		now := s.now()
 		if _, err := tx.Exec(ctx, `UPDATE incidents SET state = 'merged', merged_into = $2, updated_at = $3 WHERE id = $1`,
@@ -79,7 +81,7 @@ func (s *Service) Merge(ctx context.Context, cmd MergeCommand) (CommandResult, e
 			return err
 		}
 		dup.State = StateMerged
-		res = CommandResult{Incident: dup, Outcome: OutcomeApplied, Reply: T(lang, "merged_reply", dup.CaseNumber, into.CaseNumber)}
+		res = CommandResult{Incident: dup, Outcome: OutcomeApplied, Reply: msg.For(lang).MergedReply(dup.CaseNumber, into.CaseNumber)}
 		return nil
 	})
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -90,21 +92,21 @@ func recordFlags(ctx context.Context, tx pgx.Tx, incident uuid.UUID, now time.Ti
 func flagText(lang string, loc *time.Location, f flag) string {
 	switch f.Kind {
 	case flagPhotoOld:
-		return T(lang, "flag_photo_old", f.TakenAt.In(loc).Format("02.01.2006 15:04"), fmtAgeH(lang, f.AgeH))
+		return msg.For(lang).FlagPhotoOld(f.TakenAt.In(loc).Format("02.01.2006 15:04"), fmtAgeH(lang, f.AgeH))
 	case flagPositionsDisagree:
 		if f.Other != "" {
-			return T(lang, "flag_split_far", f.DistanceM, f.Other)
+			return msg.For(lang).FlagSplitFar(f.DistanceM, f.Other)
 		}
-		return T(lang, "flag_positions_disagree", f.DistanceM)
+		return msg.For(lang).FlagPositionsDisagree(f.DistanceM)
 	}
 	return ""
 }
 
 func fmtAgeH(lang string, h int) string {
 	if h >= 48 {
-		return strconv.Itoa(h/24) + " " + T(lang, "unit_d")
+		return strconv.Itoa(h/24) + " " + msg.For(lang).UnitD()
 	}
-	return strconv.Itoa(h) + " " + T(lang, "unit_h")
+	return strconv.Itoa(h) + " " + msg.For(lang).UnitH()
 }
 
 // geoText is a position as a geo URI with six decimals (about 0.1 m).

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -20,27 +22,27 @@ import (
 // it shows the whole case: every part's text and photos, the position with
 // its source, and plausibility flags. A non-nil reportID renders that part
 // alone as an addition line (the fallback when the post cannot be corrected).
-func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID) (string, []string, error) {
+func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID) (body string, links, teamCopies []string, err error) {
 	inc, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, incidentID))
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	var ids []uuid.UUID
 	if reportID != uuid.Nil {
 		ids = []uuid.UUID{reportID}
 	} else if ids, err = s.caseReports(ctx, incidentID); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	reps := make([]Report, 0, len(ids))
 	for _, id := range ids {
 		rep, err := s.loadReport(ctx, s.pool, id)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		reps = append(reps, rep)
 	}
 	if len(reps) == 0 {
-		return "", nil, fmt.Errorf("incident %s has no report", inc.CaseNumber)
+		return "", nil, nil, fmt.Errorf("incident %s has no report", inc.CaseNumber)
 	}
 	rs := s.rules.Current()
 	team, _ := rs.Team(inc.Team)
@@ -50,12 +52,12 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 	var b strings.Builder
 	addition := reportID != uuid.Nil
 	if addition {
-		b.WriteString(T(lang, "followup_post", inc.CaseNumber))
+		b.WriteString(msg.For(lang).FollowupPost(inc.CaseNumber))
 	} else {
 		b.WriteString("🆕 ")
-		b.WriteString(T(lang, "post_header", inc.CaseNumber, teamName))
+		b.WriteString(msg.For(lang).PostHeader(inc.CaseNumber, teamName))
 		if inc.Priority == "urgent" {
-			b.WriteString(" · ⚠️ " + T(lang, "urgent"))
+			b.WriteString(" · ⚠️ " + msg.For(lang).UrgentLabel())
 		}
 	}
 	b.WriteString("\n")
@@ -72,26 +74,25 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 		lon := strconv.FormatFloat(p.Lon, 'f', 6, 64)
 		b.WriteString("📍 ")
 		if inc.District != "" && !addition {
-			b.WriteString(T(lang, "district", inc.District) + " · ")
+			b.WriteString(msg.For(lang).DistrictLabel(inc.District) + " · ")
 		}
 		fmt.Fprintf(&b, "geo:%s,%s · https://www.openstreetmap.org/?mlat=%s&mlon=%s#map=18/%s/%s", lat, lon, lat, lon, lat, lon)
-		b.WriteString(" · " + T(lang, "source", sourceNames(lang, reps)) + "\n")
+		b.WriteString(" · " + msg.For(lang).PositionSource(sourceNames(lang, reps)) + "\n")
 	case !addition:
-		b.WriteString(T(lang, "no_position") + "\n")
+		b.WriteString(msg.For(lang).NoPosition() + "\n")
 	}
 	if !addition {
 		flags, err := s.caseFlags(ctx, incidentID)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		for _, f := range flags {
 			b.WriteString("⚠️ " + flagText(lang, s.cfg.TimeZone, f) + "\n")
 		}
 		if pol, ok := rs.Policy(inc.Policy); ok && pol.Confirmers > 1 {
-			b.WriteString(T(lang, "two_person", pol.Confirmers) + "\n")
+			b.WriteString(msg.For(lang).TwoPerson(pol.Confirmers) + "\n")
 		}
 	}
-	var links []string
 	if s.media != nil {
 		for _, rep := range reps {
 			for _, m := range rep.Media {
@@ -99,23 +100,24 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 					// No privacy-safe team copy (HEIC, PDF, video, undecodable):
 					// the original is never linked in a room; dispatchers and the
 					// team fetch it through the API, which checks their rights.
-					b.WriteString(T(lang, "attachment_no_preview", m.Object.ContentType, humanSize(m.Object.Size), inc.CaseNumber) + "\n")
+					b.WriteString(msg.For(lang).AttachmentNoPreview(m.Object.ContentType, humanSize(m.Object.Size), inc.CaseNumber) + "\n")
 					continue
 				}
 				u, err := s.media.PresignGet(ctx, m.DerivativeKey)
 				if err != nil {
 					s.log.WarnContext(ctx, "photo link failed", "case", inc.CaseNumber, "err", err)
-					b.WriteString(T(lang, "attachment_no_preview", m.Object.ContentType, humanSize(m.Object.Size), inc.CaseNumber) + "\n")
+					b.WriteString(msg.For(lang).AttachmentNoPreview(m.Object.ContentType, humanSize(m.Object.Size), inc.CaseNumber) + "\n")
 					continue
 				}
 				links = append(links, u)
-				b.WriteString(T(lang, "photo", u) + "\n")
+				teamCopies = append(teamCopies, m.DerivativeKey)
+				b.WriteString(msg.For(lang).PhotoLine(u) + "\n")
 			}
 		}
 	}
 	n := caseSeq(inc.CaseNumber)
-	b.WriteString(T(lang, "actions", n, n))
-	return b.String(), links, nil
+	b.WriteString(msg.For(lang).Actions(n, n))
+	return b.String(), links, teamCopies, nil
 }
 
 // caseReports lists the reports of an incident that are processed (or the
@@ -173,9 +175,26 @@ func sourceNames(lang string, reps []Report) string {
 			continue
 		}
 		seen[r.PositionSource] = true
-		names = append(names, T(lang, "source_"+r.PositionSource))
+		names = append(names, sourceName(msg.For(lang), r.PositionSource))
 	}
 	return strings.Join(names, ", ")
+}
+
+// sourceName names a position source (Report.PositionSource) for a post.
+func sourceName(t msg.Texts, source string) string {
+	switch source {
+	case SourceEXIF:
+		return t.SourceEXIF()
+	case SourceXMP:
+		return t.SourceXMP()
+	case SourceAPI:
+		return t.SourceAPI()
+	case SourceGeoURI:
+		return t.SourceGeoURI()
+	case SourceXEP0080:
+		return t.SourceXEP0080()
+	}
+	return source
 }
 
 func humanSize(n int64) string {
@@ -264,7 +283,7 @@ func (s *Service) correctPost(ctx context.Context, a roomCorrectArgs) error {
 		})
 	}
 	post := RoomPost{Room: a.Room, OriginID: "fg-" + mustV7().String(), Replaces: origin}
-	if post.Body, post.Links, err = s.renderPost(ctx, a.IncidentID, uuid.Nil); err != nil {
+	if post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, uuid.Nil); err != nil {
 		return err
 	}
 	stanzaID, err := s.msgr.PostToRoom(ctx, post)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -71,7 +73,9 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 		return err
 	}
 	now := s.now()
+	var direct []*pendingPost
 	err = s.withTx(ctx, func(tx pgx.Tx) error {
+		direct = direct[:0] // a retried transaction queues them again
 		var state State
 		if err := tx.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID).Scan(&state); err != nil {
 			return fmt.Errorf("lock incident: %w", err)
@@ -98,8 +102,12 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 			return err
 		}
 		for _, room := range postRooms(rs, team, dec) {
-			if err := s.enqueueRoomPost(ctx, tx, rep.IncidentID, room, ""); err != nil {
+			p, err := s.enqueueDirectPost(ctx, tx, rep.IncidentID, room)
+			if err != nil {
 				return err
+			}
+			if p != nil {
+				direct = append(direct, p)
 			}
 		}
 		if err := s.startEscalation(ctx, tx, rep.IncidentID, dec.Policy, now, false); err != nil {
@@ -108,11 +116,11 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 		if rep.Channel != ChannelXMPP {
 			return nil
 		}
-		msg := acceptedText(rep.Language, rep.CaseNumber, team, dec.District)
+		text := acceptedText(rep.Language, rep.CaseNumber, team, dec.District)
 		if pos == nil {
 			// Routed by the rules that need no position, posted, and the
 			// sender is asked; a location sent later completes it.
-			msg += "\n" + T(rep.Language, "need_location", rep.CaseNumber)
+			text += "\n" + msg.For(rep.Language).NeedLocation(rep.CaseNumber)
 			if _, err := setState(ctx, tx, rep.IncidentID, StateReceived, StateNeedsLocation, now, ""); err != nil {
 				return fmt.Errorf("mark needs location: %w", err)
 			}
@@ -120,7 +128,7 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 				return err
 			}
 		}
-		return s.enqueueChat(ctx, tx, rep.Address, rep.Sender, msg)
+		return s.enqueueChat(ctx, tx, rep.Address, rep.Sender, text)
 	})
 	if err != nil {
 		return fmt.Errorf("route report %s: %w", rep.CaseNumber, err)
@@ -128,6 +136,11 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 	s.metric.routed.WithLabelValues(team.ID).Inc()
 	s.log.InfoContext(ctx, "report routed", "case", rep.CaseNumber, "team", team.ID, "rule", dec.Rule,
 		"priority", priority, "position_source", source)
+	// Posted by this job, one queue hop less; the queued jobs are the
+	// durable fallback (postDirect).
+	for _, p := range direct {
+		s.postDirect(ctx, p)
+	}
 	return nil
 }
 
@@ -169,9 +182,9 @@ func postRooms(rs *routing.RuleSet, team routing.Team, dec routing.Decision) []s
 func acceptedText(lang, caseNumber string, team routing.Team, district string) string {
 	name := cmp.Or(team.Name, team.ID)
 	if district != "" {
-		return T(lang, "accepted_district", caseNumber, name, district)
+		return msg.For(lang).AcceptedDistrict(caseNumber, name, district)
 	}
-	return T(lang, "accepted", caseNumber, name)
+	return msg.For(lang).Accepted(caseNumber, name)
 }
 
 // markProcessed stores the report's final position and marks it processed;
@@ -231,7 +244,7 @@ func (s *Service) processPart(ctx context.Context, rep Report, pos *Position, so
 		if err := s.enqueueCorrections(ctx, tx, inc.ID, rep.ID); err != nil {
 			return err
 		}
-		return s.tellPartJoined(ctx, tx, rep, inc.CaseNumber, "part_joined")
+		return s.tellPartJoined(ctx, tx, rep, msg.Texts.PartJoined, inc.CaseNumber)
 	})
 	if err != nil {
 		return fmt.Errorf("process part of %s: %w", rep.CaseNumber, err)
@@ -250,11 +263,11 @@ func (s *Service) processPart(ctx context.Context, rep Report, pos *Position, so
 	return s.route(ctx, own, pos, source, flags)
 }
 
-func (s *Service) tellPartJoined(ctx context.Context, tx pgx.Tx, rep Report, caseNumber, key string) error {
+func (s *Service) tellPartJoined(ctx context.Context, tx pgx.Tx, rep Report, text func(msg.Texts, string) string, caseNumber string) error {
 	if rep.Channel != ChannelXMPP {
 		return nil
 	}
-	return s.enqueueChat(ctx, tx, rep.Address, rep.Sender, T(rep.Language, key, caseNumber))
+	return s.enqueueChat(ctx, tx, rep.Address, rep.Sender, text(msg.For(rep.Language), caseNumber))
 }
 
 // splitPart moves a part out of its case into a new case of its own, which
@@ -342,14 +355,14 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 		if inc.Owner != "" {
 			team, _ := rs.Team(inc.Team)
 			if err := s.enqueueChatFor(ctx, tx, inc.ID, "", inc.Owner,
-				T(cmp.Or(team.Language, "de"), "location_owner", inc.CaseNumber, geoText(*pos))); err != nil {
+				msg.For(cmp.Or(team.Language, "de")).LocationOwner(inc.CaseNumber, geoText(*pos))); err != nil {
 				return err
 			}
 		}
 		if err := s.enqueueCorrections(ctx, tx, inc.ID, part.ID); err != nil {
 			return err
 		}
-		return s.tellPartJoined(ctx, tx, part, inc.CaseNumber, "location_taken")
+		return s.tellPartJoined(ctx, tx, part, msg.Texts.LocationTaken, inc.CaseNumber)
 	}
 	main, err := s.loadReport(ctx, tx, mainID)
 	if err != nil {
@@ -372,7 +385,7 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 		if err := s.enqueueCorrections(ctx, tx, inc.ID, part.ID); err != nil {
 			return err
 		}
-		return s.tellPartJoined(ctx, tx, part, inc.CaseNumber, "location_received")
+		return s.tellPartJoined(ctx, tx, part, msg.Texts.LocationReceived, inc.CaseNumber)
 	}
 	old, _ := rs.Team(inc.Team)
 	if _, err := tx.Exec(ctx, `UPDATE incidents SET team = $2, priority = $3, policy = $4, escalation_level = 0, updated_at = $5
@@ -391,8 +404,7 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 		}
 	}
 	if old.Room != "" && old.Room != team.Room {
-		if err := s.enqueueRoomPost(ctx, tx, inc.ID, old.Room, T(cmp.Or(old.Language, "de"), "moved_old_room",
-			inc.CaseNumber, cmp.Or(team.Name, team.ID), dec.District)); err != nil {
+		if err := s.enqueueRoomPost(ctx, tx, inc.ID, old.Room, msg.For(cmp.Or(old.Language, "de")).MovedOldRoom(inc.CaseNumber, cmp.Or(team.Name, team.ID), dec.District)); err != nil {
 			return err
 		}
 	}
@@ -402,11 +414,11 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 	if part.Channel != ChannelXMPP {
 		return nil
 	}
-	msg := T(part.Language, "location_moved", inc.CaseNumber, cmp.Or(team.Name, team.ID))
+	text := msg.For(part.Language).LocationMoved(inc.CaseNumber, cmp.Or(team.Name, team.ID))
 	if dec.District != "" {
-		msg = T(part.Language, "location_moved_district", inc.CaseNumber, cmp.Or(team.Name, team.ID), dec.District)
+		text = msg.For(part.Language).LocationMovedDistrict(inc.CaseNumber, cmp.Or(team.Name, team.ID), dec.District)
 	}
-	return s.enqueueChat(ctx, tx, part.Address, part.Sender, msg)
+	return s.enqueueChat(ctx, tx, part.Address, part.Sender, text)
 }
 
 // splitLastPart undoes the grouping of a case's latest part ("trennen 42"
@@ -427,35 +439,48 @@ func (s *Service) splitLastPart(ctx context.Context, tx pgx.Tx, inc Incident, la
 	if err != nil {
 		return "", false, err
 	}
+	_, caseNumber, err := s.splitOff(ctx, tx, inc, part, actor, via, "dispatcher", msg.Texts.PartSplitReporter)
+	if err != nil {
+		return "", false, err
+	}
+	return msg.For(lang).PartSplitReply(inc.CaseNumber, caseNumber), true, nil
+}
+
+// splitOff moves a processed part out of inc into a new case of its own
+// (routed and posted like a new report), corrects inc's post, records why
+// (reason: "dispatcher" for trennen, "reporter_new" for the reporter's
+// bare "neu") and tells an XMPP reporter with tell(old case, new case).
+func (s *Service) splitOff(ctx context.Context, tx pgx.Tx, inc Incident, part Report, actor, via, reason string,
+	tell func(t msg.Texts, from, to string) string) (uuid.UUID, string, error) {
 	now := s.now()
 	nr := NewReport{Channel: part.Channel, Address: part.Address, Sender: part.Sender, Language: part.Language, Urgent: part.Urgent}
 	id, caseNumber, err := s.newIncident(ctx, tx, &nr, now)
 	if err != nil {
-		return "", false, err
+		return uuid.Nil, "", err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE reports SET incident_id = $2, case_number = $3, kind = 'report', processed_at = NULL WHERE id = $1`,
 		part.ID, id, caseNumber); err != nil {
-		return "", false, fmt.Errorf("move part: %w", err)
+		return uuid.Nil, "", fmt.Errorf("move part: %w", err)
 	}
 	if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "part_split", Actor: actor, Via: via,
-		Detail: map[string]any{"reason": "dispatcher", "report": part.ID.String(), "to_case": caseNumber}}); err != nil {
-		return "", false, err
+		Detail: map[string]any{"reason": reason, "report": part.ID.String(), "to_case": caseNumber}}); err != nil {
+		return uuid.Nil, "", err
 	}
 	if err := insertEvent(ctx, tx, id, Event{At: now, Kind: "received", Actor: part.Sender, Via: part.Channel, To: StateReceived,
-		Detail: map[string]any{"address": part.Address, "media": len(part.Media), "grouping": "split_by_dispatcher", "not_joined": inc.CaseNumber}}); err != nil {
-		return "", false, err
+		Detail: map[string]any{"address": part.Address, "media": len(part.Media), "grouping": "split_by_" + reason, "not_joined": inc.CaseNumber}}); err != nil {
+		return uuid.Nil, "", err
 	}
 	if err := s.enqueueCorrections(ctx, tx, inc.ID, uuid.Nil); err != nil {
-		return "", false, err
+		return uuid.Nil, "", err
 	}
 	if part.Channel == ChannelXMPP {
-		if err := s.enqueueChat(ctx, tx, part.Address, part.Sender, T(part.Language, "part_split_reporter", inc.CaseNumber, caseNumber)); err != nil {
-			return "", false, err
+		if err := s.enqueueChat(ctx, tx, part.Address, part.Sender, tell(msg.For(part.Language), inc.CaseNumber, caseNumber)); err != nil {
+			return uuid.Nil, "", err
 		}
 	}
 	opts := processReportArgs{}.InsertOpts()
 	if _, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: part.ID, SplitInto: id}, &opts); err != nil {
-		return "", false, fmt.Errorf("enqueue processing: %w", err)
+		return uuid.Nil, "", fmt.Errorf("enqueue processing: %w", err)
 	}
-	return T(lang, "part_split_reply", inc.CaseNumber, caseNumber), true, nil
+	return id, caseNumber, nil
 }

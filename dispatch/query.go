@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
@@ -28,7 +30,7 @@ func scanReport(row pgx.Row) (Report, error) {
 	err := row.Scan(&r.ID, &r.IncidentID, &r.CaseNumber, &r.Kind, &r.Channel, &r.Address, &r.Sender, &r.Language, &r.Text,
 		&lat, &lon, &alt, &r.PositionSource, &r.Urgent, &r.ReceivedAt, &r.ProcessedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Report{}, errorf(ErrNotFound, "report not found")
+		return Report{}, newError(ErrNotFound, msg.Texts.ReportNotFound)
 	}
 	if err != nil {
 		return Report{}, fmt.Errorf("load report: %w", err)
@@ -90,7 +92,7 @@ func scanIncident(row pgx.Row) (Incident, error) {
 	err := row.Scan(&i.ID, &i.CaseNumber, &i.State, &i.Address, &i.Team, &i.Priority, &i.Policy, &i.Rule, &i.District,
 		&i.Category, &i.Owner, &i.EscalationLevel, &i.CreatedAt, &i.UpdatedAt, &i.AcknowledgedAt, &i.ResolvedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Incident{}, errorf(ErrNotFound, "incident not found")
+		return Incident{}, newError(errNoIncident, msg.Texts.IncidentNotFound)
 	}
 	if err != nil {
 		return Incident{}, fmt.Errorf("load incident: %w", err)
@@ -141,12 +143,12 @@ func incidentByRef(ctx context.Context, q rowQuerier, ref string, lock bool) (In
 	}
 	n, err := strconv.Atoi(num)
 	if err != nil || n <= 0 || n > 999999 {
-		return Incident{}, errorf(ErrInvalid, "not a case number: %q", ref)
+		return Incident{}, newError(ErrInvalid, func(ts msg.Texts) string { return ts.NotACaseNumber(ref) })
 	}
 	if year != "" {
 		y, err := strconv.Atoi(year)
 		if err != nil || y < 2000 || y > 9999 {
-			return Incident{}, errorf(ErrInvalid, "not a case number: %q", ref)
+			return Incident{}, newError(ErrInvalid, func(ts msg.Texts) string { return ts.NotACaseNumber(ref) })
 		}
 		return scanIncident(q.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE case_number = $1`+suffix,
 			fmt.Sprintf("%04d-%06d", y, n)))

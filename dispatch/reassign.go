@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldgate/fieldgate/routing"
@@ -31,7 +33,7 @@ type ReassignCommand struct {
 // learn where their report went. The incident goes to state routed.
 func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandResult, error) {
 	if !cmd.Dispatcher {
-		return CommandResult{}, errorf(ErrForbidden, "%s", T("de", "dispatcher_only"))
+		return CommandResult{}, newError(ErrForbidden, func(ts msg.Texts) string { return ts.DispatcherOnly() })
 	}
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
@@ -43,14 +45,14 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 		old, _ := rs.Team(inc.Team)
 		lang := cmp.Or(old.Language, "de")
 		if inc.State == StateMerged {
-			reply, err := mergedReply(ctx, tx, inc, lang)
+			reply, err := mergedReply(ctx, tx, inc)
 			if err != nil {
 				return err
 			}
-			return errorf(ErrConflict, "%s", reply)
+			return newError(ErrConflict, reply)
 		}
 		if !inc.State.Open() {
-			return errorf(ErrConflict, "%s", T(lang, "closed", inc.CaseNumber, string(inc.State)))
+			return newError(ErrConflict, func(ts msg.Texts) string { return ts.AlreadyClosed(inc.CaseNumber, string(inc.State)) })
 		}
 		nt, ok := findTeam(rs, cmd.Team)
 		if !ok {
@@ -58,10 +60,10 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 			for _, t := range rs.Teams() {
 				names = append(names, t.ID)
 			}
-			return errorf(ErrNotFound, "%s", T(lang, "unknown_team", cmd.Team, strings.Join(names, ", ")))
+			return newError(ErrNotFound, func(ts msg.Texts) string { return ts.UnknownTeam(cmd.Team, strings.Join(names, ", ")) })
 		}
 		if nt.ID == inc.Team {
-			return errorf(ErrConflict, "%s", T(lang, "same_team", inc.CaseNumber, cmp.Or(nt.Name, nt.ID)))
+			return newError(ErrConflict, func(ts msg.Texts) string { return ts.SameTeam(inc.CaseNumber, cmp.Or(nt.Name, nt.ID)) })
 		}
 		newLang := cmp.Or(nt.Language, "de")
 		history, err := s.history(ctx, tx, inc, newLang)
@@ -83,20 +85,19 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 			if strings.TrimSpace(cmd.Reason) == "" {
 				return ""
 			}
-			return T(l, "reason", strings.TrimSpace(cmd.Reason))
+			return msg.For(l).ReasonSuffix(strings.TrimSpace(cmd.Reason))
 		}
 		if nt.Room != "" {
 			if err := s.enqueueRoomPost(ctx, tx, inc.ID, nt.Room, ""); err != nil {
 				return err
 			}
-			if err := s.enqueueRoomPost(ctx, tx, inc.ID, nt.Room, T(newLang, "reassigned_new", inc.CaseNumber,
-				cmp.Or(nt.Name, nt.ID), cmd.Actor, cmp.Or(old.Name, inc.Team), reason(newLang), history)); err != nil {
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, nt.Room, msg.For(newLang).ReassignedNew(inc.CaseNumber, cmp.Or(nt.Name, nt.ID), cmd.Actor, cmp.Or(old.Name, inc.Team), reason(newLang), history)); err != nil {
 				return err
 			}
 		}
 		if old.Room != "" && !strings.EqualFold(old.Room, nt.Room) {
 			if err := s.enqueueRoomPost(ctx, tx, inc.ID, old.Room,
-				T(lang, "reassigned_old", inc.CaseNumber, cmp.Or(nt.Name, nt.ID), cmd.Actor, reason(lang))); err != nil {
+				msg.For(lang).ReassignedOld(inc.CaseNumber, cmp.Or(nt.Name, nt.ID), cmd.Actor, reason(lang))); err != nil {
 				return err
 			}
 		}
@@ -104,12 +105,12 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 			return err
 		}
 		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string {
-			return T(l, "reassigned_reporter", inc.CaseNumber, cmp.Or(nt.Name, nt.ID))
+			return msg.For(l).ReassignedReporter(inc.CaseNumber, cmp.Or(nt.Name, nt.ID))
 		}); err != nil {
 			return err
 		}
 		inc.Team, inc.Policy, inc.State, inc.Owner, inc.AcknowledgedAt, inc.EscalationLevel = nt.ID, policy, StateRouted, "", nil, 0
-		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: T(lang, "reassigned_reply", inc.CaseNumber, cmp.Or(nt.Name, nt.ID))}
+		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: msg.For(lang).ReassignedReply(inc.CaseNumber, cmp.Or(nt.Name, nt.ID))}
 		return nil
 	})
 	if err != nil {
@@ -140,23 +141,25 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 		if err != nil {
 			return err
 		}
-		team, _ := s.rules.Current().Team(inc.Team)
+		rs := s.rules.Current()
+		team, _ := rs.Team(inc.Team)
 		lang := cmp.Or(team.Language, "de")
-		if reason == "" {
-			return errorf(ErrInvalid, "%s", T(lang, "reject_needs_reason", caseSeq(inc.CaseNumber)))
-		}
-		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+		if err := checkActor(ctx, tx, inc, team, rs, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
 			return err
+		}
+		if reason == "" {
+			return newError(ErrInvalid, func(ts msg.Texts) string { return ts.RejectNeedsReason(caseSeq(inc.CaseNumber)) })
 		}
 		res.Incident = inc
 		if inc.State == StateMerged {
 			res.Outcome = OutcomeClosed
-			res.Reply, err = mergedReply(ctx, tx, inc, lang)
+			reply, err := mergedReply(ctx, tx, inc)
+			res.Reply = reply.In(lang)
 			return err
 		}
 		if !inc.State.Open() {
 			res.Outcome = OutcomeClosed
-			res.Reply = T(lang, "closed", inc.CaseNumber, string(inc.State))
+			res.Reply = msg.For(lang).AlreadyClosed(inc.CaseNumber, string(inc.State))
 			return nil
 		}
 		now := s.now()
@@ -167,16 +170,16 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 			return err
 		}
 		if team.Room != "" {
-			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, T(lang, "rejected_room", inc.CaseNumber, cmd.Actor, reason)); err != nil {
+			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, msg.For(lang).RejectedRoom(inc.CaseNumber, cmd.Actor, reason)); err != nil {
 				return err
 			}
 		}
-		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return T(l, "rejected_reporter", inc.CaseNumber, reason) }); err != nil {
+		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return msg.For(l).RejectedReporter(inc.CaseNumber, reason) }); err != nil {
 			return err
 		}
 		res.Incident.State = StateRejected
 		res.Outcome = OutcomeApplied
-		res.Reply = T(lang, "rejected_reply", inc.CaseNumber)
+		res.Reply = msg.For(lang).RejectedReply(inc.CaseNumber)
 		return nil
 	})
 	if err != nil {

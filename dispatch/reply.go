@@ -8,35 +8,30 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/jackc/pgx/v5"
 )
 
 // DefaultTemplates are the canned replies ("Textbausteine") used when the
-// configuration names none: name → language → text. "{case}" is replaced
-// by the case number.
+// configuration names none: name → language → text (from the message
+// catalogue). "{case}" is replaced by the case number.
 func DefaultTemplates() map[string]map[string]string {
-	return map[string]map[string]string{
-		"erledigt": {
-			"de": "Der gemeldete Schaden ist behoben. Vielen Dank für Ihren Hinweis!",
-			"en": "The reported problem has been fixed. Thank you for letting us know!",
-		},
-		"unterwegs": {
-			"de": "Wir sind unterwegs und kümmern uns darum.",
-			"en": "We are on our way and will take care of it.",
-		},
-		"nicht-zustaendig": {
-			"de": "Dafür ist die Stadt leider nicht zuständig. Bitte wenden Sie sich an den Eigentümer bzw. die zuständige Stelle.",
-			"en": "Unfortunately the town is not responsible for this. Please contact the owner or the responsible authority.",
-		},
-		"danke": {
-			"de": "Vielen Dank für Ihre Meldung!",
-			"en": "Thank you for your report!",
-		},
-		"standort": {
-			"de": "Bitte senden Sie uns den genauen Standort (in Conversations: Büroklammer → Standort).",
-			"en": "Please send us the exact location (in Conversations: paper clip → location).",
-		},
+	texts := map[string]func(msg.Texts) string{
+		"erledigt":         msg.Texts.TemplateFixed,
+		"unterwegs":        msg.Texts.TemplateOnOurWay,
+		"nicht-zustaendig": msg.Texts.TemplateNotResponsible,
+		"danke":            msg.Texts.TemplateThanks,
+		"standort":         msg.Texts.TemplateLocation,
 	}
+	out := make(map[string]map[string]string, len(texts))
+	for name, text := range texts {
+		out[name] = map[string]string{}
+		for _, lang := range msg.Languages {
+			out[name][lang] = text(msg.For(lang))
+		}
+	}
+	return out
 }
 
 func withDefaultTemplates(given map[string]map[string]string) map[string]map[string]string {
@@ -73,9 +68,10 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		if err != nil {
 			return err
 		}
-		team, _ := s.rules.Current().Team(inc.Team)
+		rs := s.rules.Current()
+		team, _ := rs.Team(inc.Team)
 		lang := cmp.Or(team.Language, "de")
-		if err := checkActor(ctx, tx, inc, team, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
+		if err := checkActor(ctx, tx, inc, team, rs, lang, cmd.Via, cmd.Room, cmd.Actor, cmd.Dispatcher); err != nil {
 			return err
 		}
 		text := strings.TrimSpace(cmd.Text)
@@ -84,15 +80,15 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 			name, rest, _ := strings.Cut(text[1:], " ")
 			name = strings.ToLower(name)
 			if _, ok := s.cfg.Templates[name]; !ok {
-				return errorf(ErrNotFound, "%s", T(lang, "unknown_template", name, s.templateNames()))
+				return newError(ErrNotFound, func(ts msg.Texts) string { return ts.UnknownTemplate(name, s.templateNames()) })
 			}
 			template, text = name, strings.TrimSpace(rest)
 		}
 		if text == "" && template == "" {
-			return errorf(ErrInvalid, "%s", T(lang, "reply_empty", caseSeq(inc.CaseNumber), s.templateNames()))
+			return newError(ErrInvalid, func(ts msg.Texts) string { return ts.ReplyEmpty(caseSeq(inc.CaseNumber), s.templateNames()) })
 		}
 		if n := utf8.RuneCountInString(text); n > MaxTextRunes {
-			return errorf(ErrInvalid, "reply too long: %d characters, at most %d", n, MaxTextRunes)
+			return newError(ErrInvalid, func(ts msg.Texts) string { return ts.ReplyTooLong(n, MaxTextRunes) })
 		}
 		render := func(l string) string {
 			body := text
@@ -106,7 +102,7 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		teamName := cmp.Or(team.Name, inc.Team)
 
 		sent, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string {
-			return T(l, "reply_reporter", inc.CaseNumber, teamName, render(l))
+			return msg.For(l).ReplyReporter(inc.CaseNumber, teamName, render(l))
 		})
 		if err != nil {
 			return err
@@ -119,12 +115,12 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		}
 		res = CommandResult{Incident: inc, Outcome: OutcomeApplied}
 		if len(sent) == 0 {
-			res.Reply = T(lang, "reply_api_only", inc.CaseNumber)
+			res.Reply = msg.For(lang).ReplyApiOnly(inc.CaseNumber)
 			return nil
 		}
-		note := T(lang, "reply_room", inc.CaseNumber, cmd.Actor)
+		note := msg.For(lang).ReplyRoom(inc.CaseNumber, cmd.Actor)
 		if s.cfg.ShowReporterJID {
-			note = T(lang, "reply_room_jids", inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor)
+			note = msg.For(lang).ReplyRoomJids(inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor)
 		}
 		if team.Room != "" && cmd.Via == "room" {
 			// The room that has the incident sees that it was answered.

@@ -100,19 +100,19 @@ func TestRetention(t *testing.T) {
 		waitFor(t, "routing of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
 		return r
 	}
-	resolve := func(r dispatch.Receipt, room string) {
+	resolve := func(r dispatch.Receipt, room, member string) {
 		t.Helper()
-		if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: r.CaseNumber, Actor: "anna@stadt.localhost", Via: "room", Room: room}); err != nil {
+		if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: r.CaseNumber, Actor: member, Via: "room", Room: room}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber, Actor: "anna@stadt.localhost", Via: "room", Room: room}); err != nil {
+		if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber, Actor: member, Via: "room", Room: room}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	gone := report("gruen", "Ast auf dem Weg", true) // category = team gruen: default period
-	resolve(gone, roomGruen)
+	resolve(gone, roomGruen, "gina@stadt.localhost")
 	kept := report("info", "Schlagloch", true) // category strasse: a year
-	resolve(kept, roomOrdnung)
+	resolve(kept, roomOrdnung, "otto@stadt.localhost")
 	open := report("gruen", "Hecke zu hoch", true) // open: never deleted
 	before := bucketKeys(t, mc, bucket)
 	if len(before) != 9 {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -19,7 +21,7 @@ func (s *Service) CaseByPost(ctx context.Context, room, id string) (string, erro
 		WHERE p.room = $1 AND (p.stanza_id = $2 OR p.origin_id = $2)
 		LIMIT 1`, strings.ToLower(room), id).Scan(&c)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", errorf(ErrNotFound, "that message is not an incident post")
+		return "", newError(ErrNotFound, msg.Texts.NotAnIncidentPost)
 	}
 	if err != nil {
 		return "", fmt.Errorf("find post: %w", err)

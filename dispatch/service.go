@@ -39,7 +39,10 @@ type RoomPost struct {
 	Room     string   // bare JID of the MUC room
 	OriginID string   // stable across retries, so the room's echo can be matched
 	Body     string   // plain text
-	Links    []string // attachment links (sent as XEP-0066 OOB)
+	Links    []string // attachment links (sent as XEP-0066 OOB), each also named in Body
+	// TeamCopies are the object keys of the team copies behind Links, in
+	// the same order: an encrypted room gets the files themselves.
+	TeamCopies []string
 	// Replaces is the OriginID of an earlier post this one corrects
 	// (XEP-0308 Last Message Correction); "" for a new post.
 	Replaces string

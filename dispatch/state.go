@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -42,7 +44,7 @@ func CanTransition(from, to State) bool {
 // fails with ErrConflict for a transition the table does not allow.
 func setState(ctx context.Context, tx pgx.Tx, id uuid.UUID, from, to State, now time.Time, set string, args ...any) (bool, error) {
 	if !CanTransition(from, to) {
-		return false, errorf(ErrConflict, "incident state %s cannot become %s", from, to)
+		return false, newError(ErrConflict, func(ts msg.Texts) string { return ts.StateTransition(string(from), string(to)) })
 	}
 	tag, err := tx.Exec(ctx, `UPDATE incidents SET state = $2, updated_at = $3`+set+` WHERE id = $1 AND state = $4`,
 		append([]any{id, string(to), now, string(from)}, args...)...)

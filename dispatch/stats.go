@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/fieldgate/fieldgate/internal/msg"
 )
 
 // Stats groupings.
@@ -55,7 +57,7 @@ func (s *Service) IncidentStats(ctx context.Context, by string, since time.Time,
 	case StatsByWeek:
 		key = "to_char(date_trunc('week', created_at AT TIME ZONE $3), 'IYYY-\"W\"IW')"
 	default:
-		return Stats{}, errorf(ErrInvalid, "stats: by must be team, district or week")
+		return Stats{}, newError(ErrInvalid, msg.Texts.StatsBy)
 	}
 	out := Stats{Since: since, Rows: []StatsRow{}, Escalations: []PolicyStats{}}
 	rows, err := s.pool.Query(ctx, `

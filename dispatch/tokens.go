@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -133,20 +135,20 @@ func (s *Tokens) CreateScoped(ctx context.Context, spec TokenSpec) (string, erro
 			continue
 		}
 		if a != AllAddresses && strings.ContainsAny(a, "@/ \t:") {
-			return "", errorf(ErrInvalid, "address %q: give the local part of a function address (tiefbau), or * for all", a)
+			return "", newError(ErrInvalid, func(ts msg.Texts) string { return ts.TokenAddress(a) })
 		}
 		addrs = append(addrs, a)
 	}
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\n:") {
-		return "", errorf(ErrInvalid, "token name must be 1-64 characters without spaces or colons")
+		return "", newError(ErrInvalid, msg.Texts.TokenName)
 	}
 	for _, r := range roles {
 		if r != RoleReporter && r != RoleDispatcher && r != RoleMetrics && !strings.HasPrefix(r, "team:") {
-			return "", errorf(ErrInvalid, "unknown role %q (reporter, dispatcher, metrics, team:<id>)", r)
+			return "", newError(ErrInvalid, func(ts msg.Texts) string { return ts.TokenRole(r) })
 		}
 	}
 	if len(roles) == 0 {
-		return "", errorf(ErrInvalid, "a token needs at least one role")
+		return "", newError(ErrInvalid, msg.Texts.TokenNoRole)
 	}
 	if secret == "" {
 		var b [32]byte
@@ -155,7 +157,7 @@ func (s *Tokens) CreateScoped(ctx context.Context, spec TokenSpec) (string, erro
 		}
 		secret = tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	} else if len(secret) < 24 {
-		return "", errorf(ErrInvalid, "a given token secret must be at least 24 characters")
+		return "", newError(ErrInvalid, func(ts msg.Texts) string { return ts.TokenSecretShort(24) })
 	}
 	sum := sha256.Sum256([]byte(secret))
 	var expires *time.Time
@@ -166,7 +168,7 @@ func (s *Tokens) CreateScoped(ctx context.Context, spec TokenSpec) (string, erro
 	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, hash, roles, addresses, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 		mustV7(), name, sum[:], roles, addrs, s.now(), expires)
 	if isUniqueViolation(err) {
-		return "", errorf(ErrConflict, "a token named %q exists already", name)
+		return "", newError(ErrConflict, func(ts msg.Texts) string { return ts.TokenExists(name) })
 	}
 	if err != nil {
 		return "", fmt.Errorf("create token: %w", err)
@@ -181,7 +183,7 @@ func (s *Tokens) Revoke(ctx context.Context, name string) error {
 		return fmt.Errorf("revoke token: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return errorf(ErrNotFound, "no active token named %q", name)
+		return newError(ErrNotFound, func(ts msg.Texts) string { return ts.TokenNotFound(name) })
 	}
 	return nil
 }
@@ -190,7 +192,7 @@ func (s *Tokens) Revoke(ctx context.Context, name string) error {
 // a missing, unknown, expired or revoked one.
 func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error) {
 	if secret == "" {
-		return Token{}, errorf(ErrForbidden, "missing bearer token")
+		return Token{}, newError(ErrForbidden, msg.Texts.TokenMissing)
 	}
 	sum := sha256.Sum256([]byte(secret))
 	var t Token
@@ -199,7 +201,7 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 		WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
 		sum[:], s.now()).Scan(&t.Name, &t.Roles, &t.Addresses)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Token{}, errorf(ErrForbidden, "invalid, expired or revoked token")
+		return Token{}, newError(ErrForbidden, msg.Texts.TokenInvalid)
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("authenticate: %w", err)

@@ -7,18 +7,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 )
 
 // fetchAttachments downloads the allowed attachment URLs of a message into
 // media storage. It returns the stored objects, the text without the URLs
-// that were taken (they are now photos of the report), and a short reason
-// per attachment that failed. URLs that are not allowed stay in the text
+// that were taken (they are now photos of the report), and the error of
+// each attachment that failed (attachmentReason words it for the sender). URLs that are not allowed stay in the text
 // and are never fetched.
-func (g *Gateway) fetchAttachments(ctx context.Context, sender, body string, oob []string) ([]media.Object, string, []string) {
+func (g *Gateway) fetchAttachments(ctx context.Context, sender, body string, oob []string) ([]media.Object, string, []error) {
 	var objs []media.Object
-	var failed []string
+	var failed []error
 	text := body
 	for _, u := range ExtractURLs(body, oob) {
 		if err := g.fetch.Allowed(u); err != nil {
@@ -27,7 +29,7 @@ func (g *Gateway) fetchAttachments(ctx context.Context, sender, body string, oob
 		obj, err := g.fetchOne(ctx, sender, u)
 		if err != nil {
 			g.log.Warn("attachment not taken", "url", safeURL(u), "err", err)
-			failed = append(failed, attachmentReason(err))
+			failed = append(failed, err)
 			continue
 		}
 		objs = append(objs, obj)
@@ -63,18 +65,19 @@ func (g *Gateway) fetchOne(ctx context.Context, sender, u string) (media.Object,
 // rate (Config.MinDownloadRate) applies.
 const downloadGrace = 15 * time.Second
 
-func attachmentReason(err error) string {
+// attachmentReason says in t's language why an attachment was not taken.
+func attachmentReason(t msg.Texts, err error) string {
 	switch {
 	case errors.Is(err, ErrAttachmentTooLarge), errors.Is(err, media.ErrTooLarge):
-		return "zu groß / too large"
+		return t.AttachmentTooLarge()
 	case errors.Is(err, slots.ErrTooSlow):
-		return "zu langsam / too slow"
+		return t.AttachmentTooSlow()
 	case errors.Is(err, slots.ErrBusy):
-		return "zu viele gleichzeitig / too many at once"
+		return t.AttachmentTooMany()
 	case errors.Is(err, media.ErrTypeNotAllowed):
-		return "Dateityp nicht erlaubt / file type not allowed"
+		return t.AttachmentType()
 	default:
-		return "nicht abrufbar / not retrievable"
+		return t.AttachmentUnavailable()
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -71,7 +70,12 @@ type Config struct {
 	// is back must not wait for us (a refused port is probed every 250 ms
 	// anyway, see waitReconnect).
 	MaxBackoff time.Duration
-	// Workers handle incoming stanzas. Default 4.
+	// RoomRetry is how often a team room the gateway cannot use (not its
+	// owner, its nick taken, the join refused) is tried again. Default 1m.
+	RoomRetry time.Duration
+	// Workers is how many senders' stanzas are handled at once; one
+	// sender's stanzas are always handled one after the other, in order
+	// (see senderQueues). Default 32.
 	Workers int
 	// Fetch limits attachment downloads (allow-list, size, time-outs).
 	Fetch FetchConfig
@@ -81,7 +85,12 @@ type Config struct {
 	// MinDownloadRate is the slowest average download (bytes per second)
 	// accepted after 15 s; slower ones are cut off. Default 1024.
 	MinDownloadRate int64
-	// RatePerMinute and Burst limit messages per sender. Defaults 30 and 10.
+	// RatePerMinute and Burst limit messages per sender (token bucket):
+	// Burst messages at once, then RatePerMinute on average. Defaults 30
+	// and 30, so that a patrol's burst (a dozen photos with captions and a
+	// location from Conversations) goes through while a flood does not.
+	// A sender over the limit is refused until half the burst has refilled
+	// (30 s by default) and told once which span was not taken.
 	RatePerMinute int
 	Burst         int
 }
@@ -103,7 +112,7 @@ type Gateway struct {
 	deliveries *senderLimiter
 	downloads  *slots.PerKey // attachment downloads per sender
 
-	in []chan any // decoded stanzas, one queue per worker
+	in *senderQueues // decoded stanzas, in order per sender
 
 	mu        sync.Mutex
 	sess      *xmpp.Session
@@ -113,6 +122,7 @@ type Gateway struct {
 	iqs       map[string]chan iqResponse // our IQ requests' ids → waiting caller
 	roomWake  chan struct{}
 	posts     postIDs
+	roomFiles postIDs    // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
 	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
 	omemo     *omemoEdge // nil: OMEMO off (EnableOMEMO)
@@ -133,16 +143,17 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 	cfg.Nick = cmp.Or(cfg.Nick, "fieldgate")
 	cfg.ReflectTimeout = cmp.Or(cfg.ReflectTimeout, 15*time.Second)
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 3*time.Second)
-	cfg.Workers = cmp.Or(cfg.Workers, 4)
+	cfg.Workers = cmp.Or(cfg.Workers, 32)
+	cfg.RoomRetry = cmp.Or(cfg.RoomRetry, roomProblemRetry)
 	cfg.DownloadsPerSender = cmp.Or(cfg.DownloadsPerSender, 2)
 	cfg.MinDownloadRate = cmp.Or(cfg.MinDownloadRate, 1024)
 	cfg.RatePerMinute = cmp.Or(cfg.RatePerMinute, 30)
-	cfg.Burst = cmp.Or(cfg.Burst, 10)
+	cfg.Burst = cmp.Or(cfg.Burst, 30)
 	fetch, err := NewFetcher(cfg.Fetch)
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{
+	g := &Gateway{
 		disp:       disp,
 		media:      m,
 		fetch:      fetch,
@@ -152,14 +163,21 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 		cfg:        cfg,
 		log:        cmp.Or(logger, slog.Default()).With("component", "gateway"),
 		rules:      rules,
-		in:         makeQueues(cfg.Workers, 256),
 		connected:  make(chan struct{}),
 		rooms:      map[string]*room{},
 		pending:    map[string]chan string{},
 		iqs:        map[string]chan iqResponse{},
 		roomWake:   make(chan struct{}, 1),
-	}, nil
+	}
+	g.in = newSenderQueues(cfg.Workers, queuePerSender, queueTotal, g.handleStanza)
+	return g, nil
 }
+
+// Bounds of the incoming queues: stanzas waiting per sender and in all.
+const (
+	queuePerSender = 256
+	queueTotal     = 4096
+)
 
 // Connected reports whether the component connection is up.
 func (g *Gateway) Connected() bool {
@@ -193,15 +211,7 @@ func (g *Gateway) State() string {
 func (g *Gateway) Run(ctx context.Context) error {
 	g.running.Store(true)
 	defer g.running.Store(false)
-	var wg sync.WaitGroup
-	for _, q := range g.in {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			g.work(ctx, q)
-		}()
-	}
-	defer wg.Wait()
+	defer g.in.wait()
 	backoff := reconnectMin
 	for {
 		start := time.Now()
@@ -300,7 +310,9 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 	if g.omemo != nil {
 		go g.omemo.prepare(ctx, g)
 	}
-	err = sess.Serve(xmpp.HandlerFunc(g.handle))
+	err = sess.Serve(xmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+		return g.handle(ctx, t, start)
+	}))
 
 	g.mu.Lock()
 	g.sess = nil
@@ -348,7 +360,7 @@ func (g *Gateway) send(ctx context.Context, v any) error {
 // handle runs inside Serve: decode, hand off, never send on the session
 // (except IQ replies through t, which Serve expects) and never fail the
 // stream for a bad stanza.
-func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	// t yields the stanza's inner tokens and its end element; the decoder
 	// must see the start element too or it refuses the unmatched end.
 	d := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t))
@@ -360,6 +372,12 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 		v = new(inPresence)
 	case "iq":
 		iq := new(inIQ)
+		var rec *innerRecorder
+		if typ := headerOf(start).typ; typ == "result" || typ == "error" {
+			// An answer to one of our queries: keep its payload (rawxml.go).
+			rec = newInnerRecorder(xmlstream.MultiReader(xmlstream.Token(*start), t))
+			d = xml.NewTokenDecoder(rec)
+		}
 		if err := d.Decode(iq); err != nil {
 			g.log.Warn("malformed iq answered with bad-request", "err", err)
 			h := headerOf(start)
@@ -370,6 +388,9 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 				g.iqFail(t, &inIQ{From: h.from, To: h.to, ID: h.id, Type: h.typ}, "modify", "bad-request")
 			}
 			return nil
+		}
+		if rec != nil {
+			iq.Inner = rec.inner()
 		}
 		if g.omemo != nil && g.omemo.interceptIQ(g, t, iq) {
 			return nil
@@ -401,22 +422,13 @@ func (g *Gateway) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) 
 	if m, ok := v.(*inMessage); ok && m.Type == "groupchat" && g.reflected(m) {
 		return nil
 	}
-	// One sender's stanzas always go to the same worker, in order: the
-	// parts of a report must not overtake each other.
-	select {
-	case g.in[shard(senderOf(v), len(g.in))] <- v:
-	default:
+	// One sender's stanzas are handled in order (the parts of a report
+	// must not overtake each other), different senders in parallel: a slow
+	// attachment download holds up nobody else.
+	if !g.in.submit(ctx, senderOf(v), v) {
 		g.log.Warn("incoming queue full, stanza dropped", "kind", start.Name.Local)
 	}
 	return nil
-}
-
-func makeQueues(n, size int) []chan any {
-	qs := make([]chan any, n)
-	for i := range qs {
-		qs[i] = make(chan any, size)
-	}
-	return qs
 }
 
 // badStanza is a message that could not be decoded; its sender gets an error.
@@ -453,36 +465,23 @@ func senderOf(v any) string {
 	return ""
 }
 
-func shard(key string, n int) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
-	return int(h.Sum32() % uint32(n))
-}
-
-func (g *Gateway) work(ctx context.Context, q <-chan any) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case v := <-q:
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						g.log.Error("panic handling stanza", "panic", r)
-					}
-				}()
-				switch s := v.(type) {
-				case *inMessage:
-					g.onMessage(ctx, s)
-				case *inPresence:
-					g.onPresence(ctx, s)
-				case *badStanza:
-					if s.typ != "error" && s.typ != "groupchat" && s.from != "" {
-						_ = g.send(ctx, outMessage{From: s.to, To: s.from, ID: s.id, Type: "error",
-							Error: stanzaErr("modify", "bad-request", "malformed message / fehlerhafte Nachricht")})
-					}
-				}
-			}()
+// handleStanza handles one decoded stanza; a panic is logged and the
+// next stanza is handled.
+func (g *Gateway) handleStanza(ctx context.Context, v any) {
+	defer func() {
+		if r := recover(); r != nil {
+			g.log.Error("panic handling stanza", "panic", r)
+		}
+	}()
+	switch s := v.(type) {
+	case *inMessage:
+		g.onMessage(ctx, s)
+	case *inPresence:
+		g.onPresence(ctx, s)
+	case *badStanza:
+		if s.typ != "error" && s.typ != "groupchat" && s.from != "" {
+			_ = g.send(ctx, outMessage{From: s.to, To: s.from, ID: s.id, Type: "error",
+				Error: stanzaErr("modify", "bad-request", "malformed message / fehlerhafte Nachricht")})
 		}
 	}
 }

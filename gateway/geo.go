@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/fieldgate/fieldgate/internal/msg"
 )
 
 // geoSchemeRE finds where a geo URI may start in free text.
@@ -297,11 +299,15 @@ func withoutGeoURI(text, uri string) string {
 // in the sender's language.
 func geoHint(lang string, f geoFound) string {
 	if f.Suggest != "" {
-		return T(lang, "geo_suggest", f.Bad, f.Suggest)
+		return msg.For(lang).GeoSuggest(f.Bad, f.Suggest)
 	}
-	why := map[geoProblem]string{
-		geoMalformed: "geo_malformed", geoCommaDecimal: "geo_comma_decimal", geoImprecise: "geo_imprecise",
-		geoOutOfRange: "geo_out_of_range", geoOtherCRS: "geo_other_crs",
+	t := msg.For(lang)
+	why := map[geoProblem]func() string{
+		geoMalformed: t.GeoMalformed, geoCommaDecimal: t.GeoCommaDecimal, geoImprecise: t.GeoImprecise,
+		geoOutOfRange: t.GeoOutOfRange, geoOtherCRS: t.GeoOtherCRS,
 	}[f.Problem]
-	return T(lang, "geo_hint", f.Bad, T(lang, why))
+	if why == nil {
+		why = t.GeoMalformed
+	}
+	return t.GeoHint(f.Bad, why())
 }

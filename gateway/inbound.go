@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 
@@ -83,12 +85,12 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	actor := g.occupantJID(roomJID, nick)
 	rs := g.rules.Current()
 	if actor == "" {
-		g.roomReply(ctx, roomJID, nick+": "+T(teamLanguage(rs, roomJID), "room_anonymous"))
+		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).RoomAnonymous())
 		return
 	}
 	if !mayAct(rs, roomJID, actor) {
 		g.log.Warn("room command from a non-member refused", "room", roomJID)
-		g.roomReply(ctx, roomJID, nick+": "+T(teamLanguage(rs, roomJID), "room_not_member"))
+		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).RoomNotMember())
 		return
 	}
 	cmd, ok := g.roomCommand(ctx, roomJID, m)
@@ -99,10 +101,10 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &de):
-		g.roomReply(ctx, roomJID, nick+": "+de.Message)
+		g.roomReply(ctx, roomJID, nick+": "+de.In(teamLanguage(rs, roomJID)))
 	case err != nil:
 		g.log.Error("room command failed", "room", roomJID, "err", err)
-		g.roomReply(ctx, roomJID, nick+": Interner Fehler, bitte erneut versuchen.")
+		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).InternalError())
 	case res.Reply != "":
 		g.roomReply(ctx, roomJID, nick+": "+res.Reply)
 	}
@@ -211,7 +213,7 @@ func withoutQuote(body string) string {
 func (g *Gateway) roomReply(ctx context.Context, roomJID, text string) {
 	id := "fg-" + randomID()
 	msg := outMessage{From: g.botJID(), To: roomJID, ID: id, Type: "groupchat", Body: text, OriginID: &outID{ID: id}}
-	g.sealRoomMessage(ctx, roomJID, &msg)
+	g.sealRoomMessage(ctx, roomJID, g.roomRecipients(ctx, roomJID), &msg)
 	if err := g.send(ctx, msg); err != nil {
 		g.log.Warn("room reply failed", "room", roomJID, "err", err)
 	}
@@ -244,20 +246,18 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			names = append(names, g.addressJID(a.Name))
 		}
 		g.replyError(ctx, m, "cancel", "item-not-found",
-			"Unbekannte Adresse. Gültige Adressen / valid addresses: "+strings.Join(names, ", "))
+			msg.For(m.Lang).UnknownAddressXMPP(strings.Join(names, ", ")))
 		return
 	}
 	lang := addr.Language
 	if !addr.Allows(sender) {
-		g.reply(ctx, m, local, T(lang, "not_allowed", addr.DisplayName))
+		g.reply(ctx, m, local, msg.For(lang).NotAllowed(addr.DisplayName))
 		return
 	}
-	if !g.limiter.allow(sender, time.Now()) {
-		g.log.Warn("sender rate-limited", "address", local)
-		g.replyError(ctx, m, "wait", "resource-constraint", T(lang, "rate_limited"))
+	if !g.limitSender(ctx, m, local, sender, lang, rs, time.Now()) {
 		return
 	}
-	if cmd, ok := parseRoomCommand(body); ok && g.directCommand(ctx, m, local, sender, cmd) {
+	if cmd, ok := parseRoomCommand(body); ok && g.directCommand(ctx, m, local, sender, lang, cmd) {
 		// An alerted person answering a 1:1 alert ("ok 42"): a take, not a report.
 		return
 	}
@@ -277,7 +277,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	if geo.Problem != geoOK && in.Position == nil && len(oob) == 0 && strings.TrimSpace(withoutGeoURI(body, geo.Bad)) == "" {
 		// Only a geo URI that gives no position: never a place read wrongly,
 		// nothing stored; the sender gets the right form.
-		g.reply(ctx, m, local, geoHint(lang, geo)+" "+T(lang, "geo_only_hint"))
+		g.reply(ctx, m, local, geoHint(lang, geo)+" "+msg.For(lang).GeoOnlyHint())
 		g.sendReceipt(ctx, m, local)
 		return
 	}
@@ -289,7 +289,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			return
 		}
 	}
-	var failed []string
+	var failed []error
 	in.Media, in.Text, failed = g.fetchAttachments(ctx, sender, body, oob)
 	if geo.OK {
 		// The position is shown once, on the post's 📍 line.
@@ -298,8 +298,9 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		}
 	}
 	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
-	for _, f := range failed {
-		g.reply(ctx, m, local, T(lang, "attachment_failed", f))
+	for _, err := range failed {
+		t := msg.For(lang)
+		g.reply(ctx, m, local, t.AttachmentFailed(attachmentReason(t, err)))
 	}
 	rec, err := g.disp.Intake(ctx, in)
 	if err != nil {
@@ -308,11 +309,11 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &de):
-		g.reply(ctx, m, local, T(lang, "rejected", de.Message))
+		g.reply(ctx, m, local, msg.For(lang).ReportRejected(de.In(lang)))
 		return
 	case err != nil:
 		g.log.Error("intake failed", "address", local, "err", err)
-		g.replyError(ctx, m, "wait", "internal-server-error", T(lang, "try_again"))
+		g.replyError(ctx, m, "wait", "internal-server-error", msg.For(lang).TryAgain())
 		return
 	}
 	if rec.Replayed {
@@ -330,7 +331,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 // false, and does nothing, when the sender may not act on that case or the
 // case does not exist: then the text was a report that merely starts like
 // a command ("OK 3 Schlaglöcher …") and is taken as one.
-func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender string, cmd roomCommand) bool {
+func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender, lang string, cmd roomCommand) bool {
 	cmd.Via = "chat"
 	res, err := g.runCommand(ctx, cmd, sender, "")
 	var de *dispatch.Error
@@ -338,10 +339,10 @@ func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender
 	case errors.As(err, &de) && (errors.Is(err, dispatch.ErrForbidden) || errors.Is(err, dispatch.ErrNotFound)):
 		return false
 	case errors.As(err, &de):
-		g.reply(ctx, m, local, de.Message)
+		g.reply(ctx, m, local, de.In(lang))
 	case err != nil:
 		g.log.Error("chat command failed", "err", err)
-		g.reply(ctx, m, local, "Interner Fehler, bitte erneut versuchen.")
+		g.reply(ctx, m, local, msg.For(lang).InternalError())
 	case res.Reply != "":
 		g.reply(ctx, m, local, res.Reply)
 	default:
@@ -384,6 +385,30 @@ func (g *Gateway) reply(ctx context.Context, m *inMessage, local, text string) {
 	}
 }
 
+// limitSender applies the per-sender rate limit (Config.RatePerMinute,
+// Config.Burst). A refused message gets an error stanza (RFC 6120 §8.3.3.18
+// resource-constraint, type wait; clients mark it as not delivered), and
+// the first refusal of a hold also one chat reply in the sender's language
+// naming the span of time whose messages were not taken and when to resend
+// them; the rest of the hold is refused silently.
+func (g *Gateway) limitSender(ctx context.Context, m *inMessage, local, sender, lang string, rs *routing.RuleSet, now time.Time) bool {
+	ok, notify, until := g.limiter.take(sender, now)
+	if ok {
+		return true
+	}
+	t := msg.For(lang)
+	g.replyError(ctx, m, "wait", "resource-constraint", t.RateLimited())
+	if notify {
+		g.log.Warn("sender rate-limited", "address", local, "until", until)
+		loc := rs.Location()
+		if loc == nil {
+			loc = time.Local
+		}
+		g.reply(ctx, m, local, t.RateLimitedSpan(now.In(loc).Format("15:04:05"), until.In(loc).Format("15:04:05")))
+	}
+	return false
+}
+
 func (g *Gateway) replyError(ctx context.Context, m *inMessage, typ, cond, text string) {
 	if err := g.send(ctx, outMessage{From: m.To, To: m.From, ID: m.ID, Type: "error",
 		Error: stanzaErr(typ, cond, text)}); err != nil {
@@ -419,6 +444,7 @@ func (g *Gateway) onPresence(ctx context.Context, p *inPresence) {
 			_ = g.send(ctx, outPresence{From: from, To: p.From, Status: addr.Description})
 		}
 	}
+	g.omemoPresence(ctx, p, addr, sender)
 }
 
 // answerIQ answers every IQ request (RFC 6120 §8.2.3: a get or set must

@@ -16,6 +16,8 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/gateway/omemo"
+	"github.com/fieldgate/fieldgate/internal/msg"
+	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
@@ -40,7 +42,13 @@ var _ OMEMO = (*omemo.Manager)(nil)
 // <encrypted/> messages and encrypts answers to correspondents who wrote
 // encrypted.
 type omemoEdge struct {
-	m OMEMO
+	m      OMEMO
+	files  OMEMOFiles
+	finder *uploadFinder
+	subs   DeviceListSubscribers // nil: no device-list notifications
+	caps   capsCache
+	// sending holds one photo's message to one room while it is sent.
+	sending *slots.PerKey
 
 	mu    sync.Mutex
 	lists map[string]deviceListEntry // fromJID + "\n" + jid → cached device list
@@ -61,11 +69,14 @@ const (
 	deviceListMissTTL = time.Minute
 )
 
-// EnableOMEMO makes every function address an OMEMO endpoint. Call before
-// Run. Without it, addresses publish no keys and encrypted messages are
-// answered with a request to send unencrypted.
-func (g *Gateway) EnableOMEMO(m OMEMO) {
-	g.omemo = &omemoEdge{m: m, lists: map[string]deviceListEntry{}}
+// EnableOMEMO makes every function address an OMEMO endpoint, sends
+// team copies into encrypted team rooms as encrypted files (files), and
+// pushes device-list changes to the subscribers recorded in subs (nil:
+// none). Call before Run. Without it, addresses publish no keys and
+// encrypted messages are answered with a request to send unencrypted.
+func (g *Gateway) EnableOMEMO(m OMEMO, files OMEMOFiles, subs DeviceListSubscribers) {
+	g.omemo = &omemoEdge{m: m, files: files, finder: &uploadFinder{configured: files.UploadService},
+		subs: subs, sending: newFileSends(), lists: map[string]deviceListEntry{}}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
@@ -79,6 +90,7 @@ func (e *omemoEdge) prepare(ctx context.Context, g *Gateway) {
 			g.log.Error("omemo keys of an address not ready", "address", a.Name, "err", err)
 		}
 	}
+	e.announce(ctx, g)
 }
 
 // pubsubQuery is an incoming XEP-0060 request for the items of a node.
@@ -205,45 +217,6 @@ func (e *omemoEdge) fetchItems(ctx context.Context, g *Gateway, from, to, node s
 	return res.Items.Item[0].Inner, nil
 }
 
-// Texts for encrypted conversations (German, English).
-var omemoTexts = map[string][2]string{
-	"undecryptable": {
-		"Ihre verschlüsselte Nachricht konnte nicht gelesen werden und wurde NICHT als Meldung angenommen. Bitte Verschlüsselung neu aushandeln (in Conversations: Kontaktdetails → OMEMO-Schlüssel) und die Nachricht erneut senden.",
-		"Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again.",
-	},
-	"not_for_us": {
-		"Ihre Nachricht war nicht für das aktuelle Gerät dieser Adresse verschlüsselt und wurde NICHT angenommen. Bitte die Geräteliste des Kontakts aktualisieren und erneut senden.",
-		"Your message was not encrypted for this address's current device and was NOT accepted. Please refresh the contact's device list and send again.",
-	},
-	"file_failed": {
-		"Eine verschlüsselte Datei konnte nicht übernommen werden (Download oder Prüfung fehlgeschlagen). Die Nachricht wurde NICHT angenommen; bitte erneut senden.",
-		"An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again.",
-	},
-	"required": {
-		"Diese Adresse nimmt nur verschlüsselte Meldungen an. Ihre Nachricht wurde NICHT angenommen: bitte OMEMO-Verschlüsselung einschalten und erneut senden.",
-		"This address accepts encrypted reports only. Your message was NOT accepted: please switch on OMEMO encryption and send it again.",
-	},
-	"room_undecryptable": {
-		"Ihre verschlüsselte Nachricht konnte von fieldgate nicht gelesen werden und wurde NICHT ausgeführt. Bitte OMEMO-Geräteliste aktualisieren und erneut senden.",
-		"fieldgate could not read your encrypted message and did NOT act on it. Please refresh the OMEMO device list and send it again.",
-	},
-	"unsupported": {
-		"Diese Verschlüsselung kann fieldgate nicht lesen (nur OMEMO, wie in Conversations, Monal, Dino und Gajim). Ihre Nachricht wurde NICHT angenommen: bitte mit OMEMO oder unverschlüsselt erneut senden.",
-		"fieldgate cannot read this encryption (OMEMO only, as in Conversations, Monal, Dino and Gajim). Your message was NOT accepted: please send it again with OMEMO or unencrypted.",
-	},
-	"omemo_off": {
-		"Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden.",
-		"This address cannot read encrypted messages. Please send the report unencrypted.",
-	},
-}
-
-func omemoText(lang, key string) string {
-	if lang == "en" {
-		return omemoTexts[key][1]
-	}
-	return omemoTexts[key][0]
-}
-
 // openEncrypted replaces the body of an OMEMO message with its plaintext.
 // It reports false when the message is done with: a key-transport message
 // (nothing to file) or one that cannot be opened (the sender is told, in
@@ -253,18 +226,18 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 		return true
 	}
 	if g.omemo == nil {
-		g.reply(ctx, m, local, omemoText(lang, "omemo_off"))
+		g.reply(ctx, m, local, msg.For(lang).OMEMOOff())
 		return false
 	}
 	d, err := g.omemo.m.Decrypt(ctx, local, bare(m.From), m.Encrypted)
 	switch {
 	case errors.Is(err, omemo.ErrNotForUs):
 		g.log.Info("omemo message for another device", "address", local)
-		g.reply(ctx, m, local, omemoText(lang, "not_for_us"))
+		g.reply(ctx, m, local, msg.For(lang).OMEMONotForUs())
 		return false
 	case err != nil:
 		g.log.Warn("omemo message not decrypted", "address", local, "err", err)
-		g.reply(ctx, m, local, omemoText(lang, "undecryptable"))
+		g.reply(ctx, m, local, msg.For(lang).OMEMOUndecryptable())
 		return false
 	}
 	if d.UsedPreKey {
@@ -286,7 +259,7 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 			if err != nil {
 				g.log.Warn("omemo file not taken", "address", local, "err", err)
 				g.dropMedia(m.decrypted)
-				g.reply(ctx, m, local, omemoText(lang, "file_failed"))
+				g.reply(ctx, m, local, msg.For(lang).OMEMOFileFailed())
 				return false
 			}
 			m.decrypted = append(m.decrypted, obj)
@@ -409,26 +382,37 @@ func (e *omemoEdge) deviceList(ctx context.Context, g *Gateway, fromJID, jid str
 // part, so the name cannot collide with a function address.
 const roomsDevice = "@rooms"
 
-// sealRoomMessage encrypts a message to a team room for every member's
-// devices (XEP-0384 in a members-only, non-anonymous room) when each
-// member has at least one device the gateway knows; otherwise the post
-// stays plaintext, so that nobody of the team is locked out of a case.
-// Links go inside the encrypted text.
-func (g *Gateway) sealRoomMessage(ctx context.Context, roomJID string, msg *outMessage) {
-	if g.omemo == nil || msg.Body == "" {
-		return
+// roomRecipients lists the devices a message to a team room is encrypted
+// to (XEP-0384 in a members-only, non-anonymous room): every member's,
+// when each member has at least one device the gateway knows. It returns
+// nil when the room's messages stay plaintext (OMEMO off, no members, a
+// member without a known device), so that nobody of the team is locked
+// out of a case.
+func (g *Gateway) roomRecipients(ctx context.Context, roomJID string) []omemo.Recipient {
+	if g.omemo == nil {
+		return nil
 	}
 	members := roomMembers(g.rules.Current(), roomJID)
 	if len(members) == 0 {
-		return
+		return nil
 	}
 	var rcpts []omemo.Recipient
 	for _, mem := range members {
 		r, err := g.omemo.recipients(ctx, g, roomsDevice, g.cfg.Domain, mem)
 		if err != nil || len(r) == 0 {
-			return // a member without a known device: plaintext
+			return nil // a member without a known device: plaintext
 		}
 		rcpts = append(rcpts, r...)
+	}
+	return rcpts
+}
+
+// sealRoomMessage encrypts a message to a team room for rcpts (from
+// roomRecipients; nil leaves it plaintext). Links go inside the
+// encrypted text.
+func (g *Gateway) sealRoomMessage(ctx context.Context, roomJID string, rcpts []omemo.Recipient, msg *outMessage) {
+	if len(rcpts) == 0 || msg.Body == "" {
+		return
 	}
 	body := msg.Body
 	for _, o := range msg.OOB {
@@ -475,7 +459,7 @@ func (g *Gateway) openRoomEncrypted(ctx context.Context, m *inMessage, roomJID, 
 	if err != nil {
 		if !errors.Is(err, omemo.ErrNotForUs) {
 			g.log.Info("omemo room message not decrypted", "room", roomJID, "err", err)
-			g.roomReply(ctx, roomJID, nick+": "+omemoText(teamLanguage(g.rules.Current(), roomJID), "room_undecryptable"))
+			g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(g.rules.Current(), roomJID)).OMEMORoomUndecryptable())
 		}
 		return false
 	}
@@ -501,18 +485,18 @@ func (g *Gateway) encryptionPolicy(ctx context.Context, m *inMessage, to jid.JID
 		// Encrypted in a way the gateway cannot read: the body is only the
 		// sender client's fallback sentence, so nothing is filed.
 		g.log.Info("message in an unsupported encryption refused", "address", local)
-		g.reply(ctx, m, local, omemoText(addr.Language, "unsupported"))
+		g.reply(ctx, m, local, msg.For(addr.Language).OMEMOUnsupported())
 		return false
 	}
 	if m.Encrypted == nil {
 		if addr.Encryption == routing.EncryptionRequired && strings.TrimSpace(m.body()) != "" {
-			g.reply(ctx, m, local, omemoText(addr.Language, "required"))
+			g.reply(ctx, m, local, msg.For(addr.Language).OMEMORequired())
 			return false
 		}
 		return true
 	}
 	if addr.Encryption == routing.EncryptionOff {
-		g.reply(ctx, m, local, omemoText(addr.Language, "omemo_off"))
+		g.reply(ctx, m, local, msg.For(addr.Language).OMEMOOff())
 		return false
 	}
 	return g.openEncrypted(ctx, m, local, addr.Language)

@@ -8,6 +8,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+	"github.com/fieldgate/fieldgate/internal/slots"
+
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
 )
@@ -124,13 +127,14 @@ func TestAttachmentReason(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("fetch: %w", ErrAttachmentTooLarge), "zu groß / too large"},
-		{fmt.Errorf("put: %w", media.ErrTooLarge), "zu groß / too large"},
-		{fmt.Errorf("put: %w", media.ErrTypeNotAllowed), "Dateityp nicht erlaubt / file type not allowed"},
-		{errors.New("dial tcp: connection refused"), "nicht abrufbar / not retrievable"},
+		{fmt.Errorf("fetch: %w", ErrAttachmentTooLarge), "zu groß"},
+		{fmt.Errorf("put: %w", media.ErrTooLarge), "zu groß"},
+		{fmt.Errorf("put: %w", media.ErrTypeNotAllowed), "Dateityp nicht erlaubt"},
+		{fmt.Errorf("download: %w", slots.ErrTooSlow), "zu langsam"},
+		{errors.New("dial tcp: connection refused"), "nicht abrufbar"},
 	}
 	for _, c := range cases {
-		if got := attachmentReason(c.err); got != c.want {
+		if got := attachmentReason(msg.For("de"), c.err); got != c.want {
 			t.Errorf("attachmentReason(%v) = %q, want %q", c.err, got, c.want)
 		}
 	}

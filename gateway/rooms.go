@@ -25,7 +25,7 @@ var ErrRoomUnusable = errors.New("gateway: team room not usable")
 const (
 	roomCheckEvery   = 5 * time.Second
 	roomRejoinEvery  = 20 * time.Second
-	roomProblemRetry = time.Minute
+	roomProblemRetry = time.Minute // default of Config.RoomRetry
 	roomIQTimeout    = 10 * time.Second
 )
 
@@ -192,7 +192,7 @@ func (g *Gateway) stepRoom(ctx context.Context, rs *routing.RuleSet, roomJID str
 	case !joined:
 		wait := roomRejoinEvery
 		if problem != "" {
-			wait = roomProblemRetry
+			wait = g.cfg.RoomRetry
 		}
 		if last.IsZero() || time.Since(last) >= wait {
 			g.mu.Lock()
@@ -480,29 +480,41 @@ func (g *Gateway) waitReady(ctx context.Context, roomJID string) error {
 }
 
 // PostToRoom sends a post and waits for the room to reflect it; only then
-// is it delivered. It implements dispatch.Messenger.
+// is it delivered. In an encrypted team room its team copies go first, as
+// encrypted files (sealRoomPost). It implements dispatch.Messenger.
 func (g *Gateway) PostToRoom(ctx context.Context, p dispatch.RoomPost) (string, error) {
 	roomJID := strings.ToLower(p.Room)
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.ReflectTimeout)
+	rctx, cancel := context.WithTimeout(ctx, g.cfg.ReflectTimeout)
 	defer cancel()
-	if err := g.waitReady(ctx, roomJID); err != nil {
+	if err := g.waitReady(rctx, roomJID); err != nil {
 		return "", err
 	}
-	ch := make(chan string, 1)
-	g.mu.Lock()
-	g.pending[p.OriginID] = ch
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		delete(g.pending, p.OriginID)
-		g.mu.Unlock()
-	}()
 	msg := outMessage{From: g.botJID(), To: roomJID, ID: p.OriginID, Type: "groupchat", Body: p.Body,
 		OriginID: &outID{ID: p.OriginID}, Replace: replaceOf(p.Replaces)}
 	for _, l := range p.Links {
 		msg.OOB = append(msg.OOB, outOOB{URL: l})
 	}
-	g.sealRoomMessage(ctx, roomJID, &msg)
+	if err := g.sealRoomPost(ctx, roomJID, p, &msg); err != nil {
+		return "", err
+	}
+	return g.postAndAwaitEcho(ctx, roomJID, msg)
+}
+
+// postAndAwaitEcho sends msg, whose id is its origin-id, to the room and
+// waits (at most ReflectTimeout) for the room to reflect it; it returns
+// the room's stanza-id.
+func (g *Gateway) postAndAwaitEcho(ctx context.Context, roomJID string, msg outMessage) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.ReflectTimeout)
+	defer cancel()
+	ch := make(chan string, 1)
+	g.mu.Lock()
+	g.pending[msg.OriginID.ID] = ch
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.pending, msg.OriginID.ID)
+		g.mu.Unlock()
+	}()
 	if err := g.send(ctx, msg); err != nil {
 		return "", err
 	}

@@ -133,6 +133,7 @@ type inPresence struct {
 	Type    string       `xml:"type,attr"`
 	MUCUser *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
 	Error   *errorElem   `xml:"error"`
+	Caps    *capsElem    `xml:"http://jabber.org/protocol/caps c"` // XEP-0115 (omemo_notify.go)
 }
 
 // inIQ is an incoming IQ: the payload's name, and for answers to our own
@@ -152,7 +153,7 @@ type inIQ struct {
 	// PubSub is an XEP-0060 request (OMEMO device lists and bundles).
 	PubSub *pubsubQuery `xml:"http://jabber.org/protocol/pubsub pubsub"`
 	// Inner is the raw payload, for answers to the gateway's own queries.
-	Inner []byte `xml:",innerxml"`
+	Inner []byte `xml:"-"`
 }
 
 // outMessage is a message the gateway sends.

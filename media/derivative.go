@@ -64,6 +64,7 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 		ThumbEdge:   s.cfg.ThumbMaxEdge,
 		MaxPixels:   int64(s.cfg.MaxDecodePixels),
 		Orientation: orientation,
+		Quality:     s.cfg.TeamCopyQuality,
 	}
 	tc, err := vips.TeamCopy(src, opts)
 	if errors.Is(err, vips.ErrUnreadable) && obj.ContentType == TypeJPEG {

@@ -292,23 +292,6 @@ func TestTeamCopyDamagedJPEG(t *testing.T) {
 	checkNoMetadata(t, "team copy", tc.Full, "ImageMagick")
 }
 
-// BenchmarkTeamCopy12MP is the team copy of a 4032×3024 phone photo from
-// memory: one decode at 1/2 scale (shrink-on-load), 1600 px copy and
-// 320 px thumbnail. Compare with BenchmarkDecodeOnly12MP, the decode alone.
-func BenchmarkTeamCopy12MP(b *testing.B) {
-	src, err := os.ReadFile(testsvc.Photo(b, "phone_12mp.jpg"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	opts := vips.Options{MaxEdge: DefaultDerivativeMaxEdge, ThumbEdge: DefaultThumbMaxEdge, MaxPixels: DefaultMaxDecodePixels, Orientation: 6}
-	b.SetBytes(int64(len(src)))
-	for b.Loop() {
-		if _, err := vips.TeamCopy(src, opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // TestTeamCopyPhone12MPRotated: a 4032×3024 phone photo tagged "rotate 90°
 // clockwise" is decoded sequentially at 1/2 scale and rotated in memory
 // (rotating the decoder's stream directly fails: it reads only forward).

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -66,20 +68,24 @@ func RolesFromRules(r Rules, user string) []string {
 // linkPage shows a button that signs in with the link: a GET never uses
 // the link up, so a mail scanner or chat preview that opens it does not
 // spend it.
+// Its texts come from the catalogue in the browser's language (German
+// unless Accept-Language prefers English).
 var linkPageTmpl = template.Must(template.New("link").Parse(`<!doctype html>
-<html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>fieldgate – Anmelden</title><link rel="stylesheet" href="/console/static/app.css"></head>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>fieldgate – {{.Title}}</title><link rel="stylesheet" href="/console/static/app.css"></head>
 <body class="login"><main class="login-box"><h1>fieldgate</h1>
-<form method="post" action="/console/auth/link"><input type="hidden" name="t" value="{{.}}">
-<p>Mit diesem Einmal-Link anmelden. <span lang="en">(Sign in with this one-time link.)</span></p>
-<button type="submit" id="link-login">Anmelden / Sign in</button></form></main></body></html>`))
+<form method="post" action="/console/auth/link"><input type="hidden" name="t" value="{{.Token}}">
+<p>{{.Prompt}}</p>
+<button type="submit" id="link-login">{{.Title}}</button></form></main></body></html>`))
 
 func (c *Console) linkPage(g *gin.Context) {
 	g.Header("Cache-Control", "no-store")
 	g.Header("Referrer-Policy", "no-referrer")
 	g.Status(http.StatusOK)
 	g.Header("Content-Type", "text/html; charset=utf-8")
-	_ = linkPageTmpl.Execute(g.Writer, g.Query("t"))
+	lang := msg.Negotiate(g.GetHeader("Accept-Language"), msg.Default)
+	t := msg.For(lang)
+	_ = linkPageTmpl.Execute(g.Writer, struct{ Lang, Title, Prompt, Token string }{lang, t.ConsoleSignIn(), t.ConsoleLinkPrompt(), g.Query("t")})
 }
 
 // linkLogin spends a login link (form field t) and starts a session.

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -17,10 +19,9 @@ const (
 	maxTextRunes   = 4000
 )
 
-// attrError is a refused attribute: a message and its arguments.
+// attrError is a refused attribute: what the client is told.
 type attrError struct {
-	m    msg
-	args []any
+	text msg.Text
 }
 
 // attributeValues collects attribute[code] (and attribute[code][] for
@@ -40,7 +41,7 @@ func attributeValues(form url.Values, svc *routing.Open311Service) (map[string]s
 	}
 	for code := range given {
 		if !slices.ContainsFunc(svc.Attributes, func(a routing.Open311Attribute) bool { return a.Code == code }) {
-			return nil, nil, &attrError{msgAttrUnknown, []any{code, svc.Code}}
+			return nil, nil, &attrError{func(t msg.Texts) string { return t.Open311AttrUnknown(code, svc.Code) }}
 		}
 	}
 	values := map[string]string{}
@@ -49,12 +50,12 @@ func attributeValues(form url.Values, svc *routing.Open311Service) (map[string]s
 		vs := nonEmpty(given[a.Code])
 		if len(vs) == 0 {
 			if a.Required {
-				return nil, nil, &attrError{msgAttrRequired, []any{a.Code}}
+				return nil, nil, &attrError{func(t msg.Texts) string { return t.Open311AttrRequired(a.Code) }}
 			}
 			continue
 		}
 		if a.Datatype != "multivaluelist" && len(vs) > 1 {
-			return nil, nil, &attrError{msgAttrOne, []any{a.Code}}
+			return nil, nil, &attrError{func(t msg.Texts) string { return t.Open311AttrOne(a.Code) }}
 		}
 		shown := make([]string, 0, len(vs))
 		for _, v := range vs {
@@ -90,11 +91,11 @@ func checkValue(a routing.Open311Attribute, v string) (string, *attrError) {
 	case "number":
 		if _, err := strconv.ParseFloat(v, 64); err != nil || strings.ContainsAny(v, "xXpP_") || strings.EqualFold(v, "nan") ||
 			strings.Contains(strings.ToLower(v), "inf") {
-			return "", &attrError{msgAttrNumber, []any{a.Code}}
+			return "", &attrError{func(t msg.Texts) string { return t.Open311AttrNumber(a.Code) }}
 		}
 	case "datetime":
 		if _, err := time.Parse(time.RFC3339, v); err != nil {
-			return "", &attrError{msgAttrDatetime, []any{a.Code}}
+			return "", &attrError{func(t msg.Texts) string { return t.Open311AttrDatetime(a.Code) }}
 		}
 	case "singlevaluelist", "multivaluelist":
 		for _, val := range a.Values {
@@ -106,14 +107,14 @@ func checkValue(a routing.Open311Attribute, v string) (string, *attrError) {
 		for i, val := range a.Values {
 			keys[i] = val.Key
 		}
-		return "", &attrError{msgAttrValue, []any{a.Code, v, strings.Join(keys, ", ")}}
+		return "", &attrError{func(t msg.Texts) string { return t.Open311AttrValue(a.Code, v, strings.Join(keys, ", ")) }}
 	case "text":
 		if utf8.RuneCountInString(v) > maxTextRunes {
-			return "", &attrError{msgAttrTooLong, []any{a.Code, maxTextRunes}}
+			return "", &attrError{func(t msg.Texts) string { return t.Open311AttrTooLong(a.Code, maxTextRunes) }}
 		}
 	default: // string
 		if utf8.RuneCountInString(v) > maxStringRunes {
-			return "", &attrError{msgAttrTooLong, []any{a.Code, maxStringRunes}}
+			return "", &attrError{func(t msg.Texts) string { return t.Open311AttrTooLong(a.Code, maxStringRunes) }}
 		}
 	}
 	return v, nil

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 )
 
@@ -54,8 +56,8 @@ type apiErrors struct {
 
 // fail answers with the spec's error list; the description is in the
 // caller's language (Accept-Language de or en, default de).
-func (h *Handler) fail(c *gin.Context, f format, status int, m msg, args ...any) {
-	e := apiError{Code: status, Description: text(lang(c), m, args...)}
+func (h *Handler) fail(c *gin.Context, f format, status int, text msg.Text) {
+	e := apiError{Code: status, Description: text.In(lang(c))}
 	write(c, f, status, apiErrors{Errors: []apiError{e}}, []apiError{e})
 	c.Abort()
 }

@@ -35,6 +35,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
@@ -156,10 +158,10 @@ func (h *Handler) unknown(c *gin.Context) {
 		f = formatXML
 	}
 	if !strings.HasSuffix(file, ".xml") && !strings.HasSuffix(file, ".json") {
-		h.fail(c, f, http.StatusNotFound, msgFormat)
+		h.fail(c, f, http.StatusNotFound, msg.Texts.Open311Format)
 		return
 	}
-	h.fail(c, f, http.StatusNotFound, msgNoEndpoint)
+	h.fail(c, f, http.StatusNotFound, msg.Texts.Open311NoEndpoint)
 }
 
 // handle checks the query and the jurisdiction, then serves in format f.
@@ -177,7 +179,7 @@ func (h *Handler) cleanQuery(c *gin.Context, f format) bool {
 	for k, vs := range c.Request.URL.Query() {
 		for _, v := range append(vs, k) {
 			if !cleanText(v) {
-				h.fail(c, f, http.StatusBadRequest, msgBadText, k)
+				h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311BadText(k) })
 				return false
 			}
 		}
@@ -196,17 +198,17 @@ func (h *Handler) handleID(serve func(*gin.Context, format, string)) gin.Handler
 		file := c.Param("file")
 		dot := strings.LastIndexByte(file, '.')
 		if dot < 0 {
-			h.fail(c, formatXML, http.StatusNotFound, msgFormat)
+			h.fail(c, formatXML, http.StatusNotFound, msg.Texts.Open311Format)
 			return
 		}
 		f := format(file[dot+1:])
 		if f != formatXML && f != formatJSON {
-			h.fail(c, formatXML, http.StatusNotFound, msgFormat)
+			h.fail(c, formatXML, http.StatusNotFound, msg.Texts.Open311Format)
 			return
 		}
 		id := file[:dot]
 		if !cleanText(id) {
-			h.fail(c, f, http.StatusNotFound, msgNotFound, "")
+			h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311NotFound("") })
 			return
 		}
 		if h.cleanQuery(c, f) && h.jurisdictionOK(c, f) {
@@ -234,7 +236,7 @@ func (h *Handler) jurisdictionOK(c *gin.Context, f format) bool {
 		}
 	}
 	if j != "" && h.cfg.JurisdictionID != "" && j != h.cfg.JurisdictionID {
-		h.fail(c, f, http.StatusNotFound, msgJurisdiction, j)
+		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311Jurisdiction(j) })
 		return false
 	}
 	return true

@@ -742,20 +742,3 @@ func TestDiscoveryAndTokens(t *testing.T) {
 		t.Errorf("unknown agency: %d %s", w.Code, w.Body)
 	}
 }
-
-func TestEveryTextInBothLanguages(t *testing.T) {
-	verbs := regexp.MustCompile(`%[qsdv]`)
-	for m, tx := range texts {
-		if tx[0] == "" || tx[1] == "" {
-			t.Errorf("message %d lacks a language", m)
-		}
-		if len(verbs.FindAllString(tx[0], -1)) != len(verbs.FindAllString(tx[1], -1)) {
-			t.Errorf("message %d: German and English take different arguments: %q / %q", m, tx[0], tx[1])
-		}
-	}
-	for m := msgFormat; m <= msgBadText; m++ {
-		if _, ok := texts[m]; !ok {
-			t.Errorf("message %d has no text", m)
-		}
-	}
-}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -86,7 +88,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		}
 		key = strings.TrimSpace(key)
 		if key == "" {
-			h.fail(c, f, http.StatusForbidden, msgAPIKey)
+			h.fail(c, f, http.StatusForbidden, msg.Texts.Open311APIKey)
 			return false
 		}
 		t, err := h.domain.Authenticate(ctx, key)
@@ -95,11 +97,11 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 				h.serverError(c, f, err)
 				return false
 			}
-			h.fail(c, f, http.StatusForbidden, msgAPIKey)
+			h.fail(c, f, http.StatusForbidden, msg.Texts.Open311APIKey)
 			return false
 		}
 		if !t.Has(dispatch.RoleReporter) && !t.Has(dispatch.RoleDispatcher) {
-			h.fail(c, f, http.StatusForbidden, msgAPIKeyRole)
+			h.fail(c, f, http.StatusForbidden, msg.Texts.Open311APIKeyRole)
 			return false
 		}
 		tok = &t
@@ -120,7 +122,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
 		mr, err := c.Request.MultipartReader()
 		if err != nil {
-			h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+			h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311Malformed(err.Error()) })
 			return
 		}
 		fields := 0
@@ -144,7 +146,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 				if len(stored) >= dispatch.MaxMedia {
 					part.Close()
 					cleanup()
-					h.fail(c, f, http.StatusBadRequest, msgTooMany, dispatch.MaxMedia)
+					h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311TooMany(dispatch.MaxMedia) })
 					return
 				}
 				obj, err := h.media.Put(ctx, part)
@@ -166,23 +168,25 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 			}
 			if len(b) > maxFieldBytes {
 				cleanup()
-				h.fail(c, f, http.StatusBadRequest, msgTooLong, name)
+				h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311TooLong(name) })
 				return
 			}
 			if fields++; fields > maxFields {
 				cleanup()
-				h.fail(c, f, http.StatusBadRequest, msgTooMany, maxFields)
+				h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311TooMany(maxFields) })
 				return
 			}
 			form.Add(name, string(b))
 		}
 	default:
-		h.fail(c, f, http.StatusBadRequest, msgMalformed, "send application/x-www-form-urlencoded or multipart/form-data")
+		h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string {
+			return t.Open311Malformed("send application/x-www-form-urlencoded or multipart/form-data")
+		})
 		return
 	}
 	if j := form.Get("jurisdiction_id"); j != "" && h.cfg.JurisdictionID != "" && j != h.cfg.JurisdictionID {
 		cleanup()
-		h.fail(c, f, http.StatusNotFound, msgJurisdiction, j)
+		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311Jurisdiction(j) })
 		return
 	}
 	if !auth() {
@@ -217,11 +221,11 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		var de *dispatch.Error
 		switch {
 		case errors.Is(err, media.ErrUnavailable):
-			h.fail(c, f, http.StatusServiceUnavailable, msgStorage)
+			h.fail(c, f, http.StatusServiceUnavailable, msg.Texts.Open311Storage)
 		case errors.As(err, &de) && errors.Is(err, dispatch.ErrInvalid):
-			h.fail(c, f, http.StatusBadRequest, msgInvalidReport, de.Message)
+			h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311InvalidReport(de.In(lang(c))) })
 		case errors.As(err, &de) && errors.Is(err, dispatch.ErrNotFound):
-			h.fail(c, f, http.StatusNotFound, msgUnknownService, form.Get("service_code"))
+			h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311UnknownService(form.Get("service_code")) })
 		default:
 			h.serverError(c, f, err)
 		}
@@ -244,12 +248,12 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 	l := lang(c)
 	for k, vs := range form {
 		if !postFields[k] && !strings.HasPrefix(k, "attribute[") {
-			h.fail(c, f, http.StatusBadRequest, msgField, k)
+			h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311Field(k) })
 			return dispatch.NewReport{}, "", false
 		}
 		for _, v := range append(vs, k) {
 			if !cleanText(v) {
-				h.fail(c, f, http.StatusBadRequest, msgBadText, k)
+				h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311BadText(k) })
 				return dispatch.NewReport{}, "", false
 			}
 		}
@@ -257,11 +261,11 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 	code := strings.TrimSpace(form.Get("service_code"))
 	addr, ok := service(h.rules.Current(), code)
 	if !ok {
-		h.fail(c, f, http.StatusNotFound, msgUnknownService, code)
+		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311UnknownService(code) })
 		return dispatch.NewReport{}, "", false
 	}
 	if may, ok := any(tok).(interface{ MayFile(string) bool }); ok && !may.MayFile(addr.Name) {
-		h.fail(c, f, http.StatusForbidden, msgAPIKeyAddress, code)
+		h.fail(c, f, http.StatusForbidden, func(t msg.Texts) string { return t.Open311APIKeyAddress(code) })
 		return dispatch.NewReport{}, "", false
 	}
 	in := dispatch.NewReport{Channel: dispatch.ChannelOpen311, Address: addr.Name, Sender: tok.Sender(), Language: l}
@@ -272,17 +276,17 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 		la, err1 := strconv.ParseFloat(lat, 64)
 		lo, err2 := strconv.ParseFloat(long, 64)
 		if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) || math.IsNaN(la) || math.IsNaN(lo) {
-			h.fail(c, f, http.StatusBadRequest, msgBadPosition)
+			h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311BadPosition)
 			return dispatch.NewReport{}, "", false
 		}
 		in.Position, in.PositionSource = &dispatch.Position{Lat: la, Lon: lo}, dispatch.SourceAPI
 	case addrString == "":
-		h.fail(c, f, http.StatusBadRequest, msgNoLocation)
+		h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311NoLocation)
 		return dispatch.NewReport{}, "", false
 	}
 	values, lines, aerr := attributeValues(form, addr.Open311)
 	if aerr != nil {
-		h.fail(c, f, http.StatusBadRequest, aerr.m, aerr.args...)
+		h.fail(c, f, http.StatusBadRequest, aerr.text)
 		return dispatch.NewReport{}, "", false
 	}
 	values["service_code"] = code
@@ -306,7 +310,7 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 		}
 	}
 	if contact && !h.cfg.StoreContact {
-		notice = strings.TrimSpace(notice + " " + text(l, msgContactDropped))
+		notice = strings.TrimSpace(notice + " " + msg.For(l).Open311ContactDropped())
 	}
 	in.Attributes = values
 	return in, notice, true
@@ -315,14 +319,14 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 // fetchMedia downloads media_url through the safe fetcher into the store.
 func (h *Handler) fetchMedia(c *gin.Context, f format, u string) (media.Object, bool) {
 	if h.fetcher == nil {
-		h.fail(c, f, http.StatusBadRequest, msgMediaURLOff)
+		h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311MediaURLOff)
 		return media.Object{}, false
 	}
 	ctx := c.Request.Context()
 	body, err := h.fetcher.Fetch(ctx, u)
 	if err != nil {
 		h.log.InfoContext(ctx, "open311: media_url refused", "err", err)
-		h.fail(c, f, http.StatusBadRequest, msgMediaURLRefused, publicReason(err))
+		h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311MediaURLRefused(publicReason(err)) })
 		return media.Object{}, false
 	}
 	defer body.Close()
@@ -350,11 +354,11 @@ func (h *Handler) failMedia(c *gin.Context, f format, err error) {
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.Is(err, media.ErrTypeNotAllowed):
-		h.fail(c, f, http.StatusUnsupportedMediaType, msgMediaType, err.Error())
+		h.fail(c, f, http.StatusUnsupportedMediaType, func(t msg.Texts) string { return t.Open311MediaType(err.Error()) })
 	case errors.Is(err, media.ErrTooLarge), errors.As(err, &maxErr):
-		h.fail(c, f, http.StatusRequestEntityTooLarge, msgMediaTooLarge, fmt.Sprint(err))
+		h.fail(c, f, http.StatusRequestEntityTooLarge, func(t msg.Texts) string { return t.Open311MediaTooLarge(fmt.Sprint(err)) })
 	case errors.Is(err, media.ErrUnavailable):
-		h.fail(c, f, http.StatusServiceUnavailable, msgStorage)
+		h.fail(c, f, http.StatusServiceUnavailable, msg.Texts.Open311Storage)
 	default:
 		h.failRead(c, f, err)
 	}
@@ -363,15 +367,17 @@ func (h *Handler) failMedia(c *gin.Context, f format, err error) {
 func (h *Handler) failRead(c *gin.Context, f format, err error) {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		h.fail(c, f, http.StatusRequestEntityTooLarge, msgMediaTooLarge, fmt.Sprintf("body over %d bytes", maxErr.Limit))
+		h.fail(c, f, http.StatusRequestEntityTooLarge, func(t msg.Texts) string {
+			return t.Open311MediaTooLarge(fmt.Sprintf("body over %d bytes", maxErr.Limit))
+		})
 		return
 	}
-	h.fail(c, f, http.StatusBadRequest, msgMalformed, err.Error())
+	h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311Malformed(err.Error()) })
 }
 
 func (h *Handler) serverError(c *gin.Context, f format, err error) {
 	h.log.ErrorContext(c.Request.Context(), "open311 request failed", "route", c.Request.URL.Path, "err", err)
-	h.fail(c, f, http.StatusInternalServerError, msgInternal)
+	h.fail(c, f, http.StatusInternalServerError, msg.Texts.Open311Internal)
 }
 
 func isDomain(err error) bool {

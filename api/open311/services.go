@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/routing"
@@ -73,7 +75,7 @@ type definitionJSON struct {
 func (h *Handler) serviceDefinition(c *gin.Context, f format, code string) {
 	a, ok := service(h.rules.Current(), code)
 	if !ok {
-		h.fail(c, f, http.StatusNotFound, msgUnknownService, code)
+		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311UnknownService(code) })
 		return
 	}
 	write(c, f, http.StatusOK, definition(a.Open311), nil)

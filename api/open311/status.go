@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldgate/fieldgate/internal/msg"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
@@ -95,7 +97,7 @@ func (h *Handler) getRequests(c *gin.Context, f format, id string) {
 	if id != "" {
 		filter.CaseNumbers = []string{id}
 	} else if c.Param("file") != "" {
-		h.fail(c, f, http.StatusNotFound, msgNotFound, "")
+		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311NotFound("") })
 		return
 	} else if !h.parseFilter(c, f, rs, &filter, &pubs) {
 		return
@@ -109,7 +111,7 @@ func (h *Handler) getRequests(c *gin.Context, f format, id string) {
 		return
 	}
 	if id != "" && len(list) == 0 {
-		h.fail(c, f, http.StatusNotFound, msgNotFound, id)
+		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311NotFound(id) })
 		return
 	}
 	ext := c.Query("extensions") == "true"
@@ -125,7 +127,7 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 	if ids := c.Query("service_request_id"); ids != "" {
 		filter.CaseNumbers = splitList(ids)
 		if len(filter.CaseNumbers) > 100 {
-			h.fail(c, f, http.StatusBadRequest, msgTooManyIDs)
+			h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311TooManyIDs)
 			return false
 		}
 	}
@@ -134,7 +136,7 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 		for _, code := range splitList(codes) {
 			a, ok := service(rs, code)
 			if !ok {
-				h.fail(c, f, http.StatusNotFound, msgUnknownService, code)
+				h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311UnknownService(code) })
 				return false
 			}
 			keep = append(keep, a)
@@ -149,7 +151,7 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 		if v := c.Query(d.name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				h.fail(c, f, http.StatusBadRequest, msgBadDate, d.name)
+				h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311BadDate(d.name) })
 				return false
 			}
 			*d.dst = &t
@@ -168,7 +170,7 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 			case statusClosed:
 				closed = true
 			default:
-				h.fail(c, f, http.StatusBadRequest, msgBadStatus)
+				h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311BadStatus)
 				return false
 			}
 		}
@@ -193,13 +195,13 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 	var err error
 	if v := c.Query("page"); v != "" {
 		if page, err = strconv.Atoi(v); err != nil || page < 1 || page > maxPage {
-			h.fail(c, f, http.StatusBadRequest, msgBadPage)
+			h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311BadPage)
 			return false
 		}
 	}
 	if v := c.Query("page_size"); v != "" {
 		if size, err = strconv.Atoi(v); err != nil || size < 1 || size > 1000 {
-			h.fail(c, f, http.StatusBadRequest, msgBadPage)
+			h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311BadPage)
 			return false
 		}
 	}
@@ -210,7 +212,7 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 		lo, err2 := strconv.ParseFloat(long, 64)
 		r, err3 := strconv.ParseFloat(radius, 64)
 		if err1 != nil || err2 != nil || err3 != nil || !dispatch.ValidPosition(la, lo) || !(r > 0 && r <= 50000) {
-			h.fail(c, f, http.StatusBadRequest, msgBadRadius)
+			h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311BadRadius)
 			return false
 		}
 		filter.Near, filter.RadiusM = &dispatch.Position{Lat: la, Lon: lo}, r
@@ -319,7 +321,7 @@ type tokensXML struct {
 func (h *Handler) token(c *gin.Context, f format, tok string) {
 	id, err := uuid.Parse(tok)
 	if err != nil {
-		h.fail(c, f, http.StatusNotFound, msgTokenNotFound, tok)
+		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311TokenNotFound(tok) })
 		return
 	}
 	v, err := h.domain.GetReport(c.Request.Context(), id)
@@ -328,7 +330,7 @@ func (h *Handler) token(c *gin.Context, f format, tok string) {
 		return
 	}
 	if err != nil || v.Report.Channel != dispatch.ChannelOpen311 {
-		h.fail(c, f, http.StatusNotFound, msgTokenNotFound, tok)
+		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311TokenNotFound(tok) })
 		return
 	}
 	t := tokenJSON{ServiceRequestID: v.Report.CaseNumber, Token: tok}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,7 @@ func (l *loadSpecs) Set(v string) error {
 }
 
 const benchUsage = `usage: fieldgate bench [--config FILE] --url URL --to ADDRESS --room ROOM --member JID:PASSWORD --c2s HOST:PORT
-                       --component-domain DOMAIN [--load SPEC]… [--csv FILE] [--plot PREFIX] [--json]
+                       --component-domain DOMAIN [--load SPEC]… [--csv FILE] [--plot PREFIX] [--json] [--out DIR]
 
 Sends reports to a running gateway and measures, per load, the acceptance
 latency, the end-to-end latency until the team room reflects the post (seen
@@ -40,21 +41,27 @@ the configuration (as for serve); the API token from --token or
 FIELDGATE_BENCH_TOKEN. Only loopback addresses (and --allow-host) are
 targets; every load is bounded in count and time.
 
-A load SPEC is name=NAME,mode=http|xmpp,photos=DIR|FILE,c=N,rate=R,n=N,duration=D
-(c: reports in flight; rate: reports per second, open loop; n: how many).
+A load SPEC is name=NAME,mode=http|xmpp,photos=DIR|FILE,c=N,rate=R,n=N,duration=D,target=T
+(c: reports in flight; rate: reports per second, open loop; n: how many;
+T: what the load must reach as ratios to the floor, terms joined by +:
+p50<=X, throughput>=X, links — the table then says met or not met).
+--out DIR writes everything at once: table.txt, table.md (the table of
+deploy/SCALING.md), results.json, samples.csv and plot-LOAD.png.
+deploy/dev/bench (make bench-e2e) sets up services, gateway, token and
+accounts and runs the standard loads with --out var/bench.
 `
 
 // runBench is `fieldgate bench`.
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var (
-		bc                              bench.Config
-		loads                           loadSpecs
-		member, workers, allow, csvPath string
-		plotPrefix, photos, mode        string
-		workerCount, conc, count        int
-		rate, lat, lon                  float64
-		duration                        time.Duration
-		asJSON                          bool
+		bc                               bench.Config
+		loads                            loadSpecs
+		member, workers, allow, csvPath  string
+		plotPrefix, photos, mode, outDir string
+		workerCount, conc, count         int
+		rate, lat, lon                   float64
+		duration                         time.Duration
+		asJSON                           bool
 	)
 	cfg, fs, err := commonFlags("bench", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
@@ -81,6 +88,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fs.StringVar(&csvPath, "csv", "", "write every sample to this CSV file")
 		fs.StringVar(&plotPrefix, "plot", "", "write PREFIX-LOAD.png: latency over time per load")
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object per load instead of the table")
+		fs.StringVar(&outDir, "out", "", "write table.txt, table.md, results.json, samples.csv and plot-LOAD.png into this directory")
 	})
 	if err != nil {
 		return err
@@ -99,6 +107,17 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	bc.Loads = loads
+	if outDir != "" {
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
+			return err
+		}
+		if csvPath == "" {
+			csvPath = filepath.Join(outDir, "samples.csv")
+		}
+		if plotPrefix == "" {
+			plotPrefix = filepath.Join(outDir, "plot")
+		}
+	}
 	if bc.Member, err = parseAccount(member); err != nil {
 		return fmt.Errorf("--member: %w", err)
 	}
@@ -153,10 +172,25 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if outDir != "" {
+		for name, write := range map[string]func(io.Writer) error{
+			"table.txt":    func(w io.Writer) error { bench.WriteTable(w, results); return nil },
+			"table.md":     func(w io.Writer) error { bench.WriteMarkdown(w, results); return nil },
+			"results.json": func(w io.Writer) error { return bench.WriteJSON(w, results) },
+		} {
+			if err := writeFile(filepath.Join(outDir, name), write); err != nil {
+				return err
+			}
+		}
+	}
 	if asJSON {
 		return bench.WriteJSON(stdout, results)
 	}
 	bench.WriteTable(stdout, results)
+	if outDir != "" {
+		fmt.Fprintln(stdout)
+		bench.WriteMarkdown(stdout, results)
+	}
 	return nil
 }
 

@@ -58,6 +58,12 @@ type Config struct {
 		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"`     // "", "sse-s3", "sse-c"
 		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
 	} `yaml:"s3" envPrefix:"S3_"`
+	Media struct {
+		// TeamCopyMaxEdge is the longest edge of team copies in pixels
+		// (default 1600); TeamCopyQuality their JPEG quality (default 80).
+		TeamCopyMaxEdge int `yaml:"team_copy_max_edge" env:"TEAM_COPY_MAX_EDGE"`
+		TeamCopyQuality int `yaml:"team_copy_quality" env:"TEAM_COPY_QUALITY"`
+	} `yaml:"media" envPrefix:"MEDIA_"`
 	XMPP struct {
 		// Addr is the XMPP server's component port, host:port.
 		Addr string `yaml:"addr" env:"ADDR"`
@@ -78,6 +84,15 @@ type Config struct {
 		InternalUploadHosts []string `yaml:"internal_upload_hosts" env:"INTERNAL_UPLOAD_HOSTS"`
 		// MaxAttachmentBytes caps one downloaded attachment. Default 100 MiB.
 		MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"MAX_ATTACHMENT_BYTES"`
+		// RoomRetry: a team room the gateway cannot use (not its owner, its
+		// nick taken) is tried again this often. Default 1m.
+		RoomRetry time.Duration `yaml:"room_retry" env:"ROOM_RETRY"`
+		// SenderBurst messages from one sender are taken at once, then
+		// SenderRatePerMinute on average (defaults 30 and 30). A sender over
+		// the limit is refused until half the burst has refilled and told
+		// once, in their language, which span was not taken.
+		SenderBurst         int `yaml:"sender_burst" env:"SENDER_BURST"`
+		SenderRatePerMinute int `yaml:"sender_rate_per_minute" env:"SENDER_RATE_PER_MINUTE"`
 	} `yaml:"xmpp" envPrefix:"XMPP_"`
 	Reports struct {
 		// AssemblyWindow: an XMPP message within this time after the same
@@ -173,6 +188,11 @@ type Config struct {
 		// answered with a request to send unencrypted.
 		Key     string `yaml:"-" env:"KEY"`
 		KeyFile string `yaml:"key_file" env:"KEY_FILE"`
+		// UploadService is the XMPP server's HTTP upload service (XEP-0363)
+		// the gateway uploads encrypted team copies to, for encrypted team
+		// rooms (XEP-0454). Default: found among the server's disco#items.
+		// Its host must be in xmpp.upload_hosts.
+		UploadService string `yaml:"upload_service" env:"UPLOAD_SERVICE"`
 	} `yaml:"omemo" envPrefix:"OMEMO_"`
 	Log struct {
 		Format string `yaml:"format" env:"FORMAT"` // "json" (default) or "text"

@@ -34,7 +34,8 @@ type stack struct {
 	db     string
 	s3     *minio.Client
 	bucket string
-	stop   func() // stops serve and waits for it (restart tests)
+	stop   func()    // stops serve and waits for it (restart tests)
+	logs   io.Writer // if set, also gets serve's log
 }
 
 func (s *stack) getenv(k string) string { return s.env[k] }
@@ -64,7 +65,11 @@ func (s *stack) serve() {
 	var serveErr error
 	go func() {
 		defer close(done)
-		serveErr = run(ctx, []string{"serve"}, s.getenv, pw, testWriter{s.t})
+		var stderr io.Writer = testWriter{s.t}
+		if s.logs != nil {
+			stderr = io.MultiWriter(stderr, s.logs)
+		}
+		serveErr = run(ctx, []string{"serve"}, s.getenv, pw, stderr)
 		pw.Close()
 	}()
 	var stopOnce sync.Once

@@ -274,6 +274,58 @@ func TestIntakeSequences(t *testing.T) {
 				t.Errorf("cases %+v, want the taken case untouched and a new one", cs)
 			}
 		}},
+		{"a location for a taken case without one", func(t *testing.T, w worker) {
+			w.c.SendReport(to, "", "Straßenlaterne brennt tagsüber", "")
+			first := reply(t, w.c, "the case number", "angenommen", "fehlt der Standort")
+			caseNo := caseFromReply(t, first.Body)
+			post(t, anna, "the post without position", func(m testsvc.Message) bool {
+				return strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "Standort wird erfragt")
+			})
+			anna.Groupchat(nord, "ok "+shortRef(caseNo))
+			reply(t, w.c, "the take", caseNo, "bearbeitet")
+			cs := waitCases(t, s.db, w.jid, 1, func(cs []intakeCase) bool { return cs[0].State == "acknowledged" })
+			if cs[0].Lat != nil {
+				t.Fatalf("case %+v has a position before the location was sent", cs[0])
+			}
+			w.c.SendReport(to, "", "geo:51.0251,7.5919", "")
+			reply(t, w.c, "the reporter's receipt", "Standort zu Meldung "+caseNo+" erhalten und an die Bearbeitung weitergegeben")
+			waitMsg(t, anna, "the owner's 1:1 notice", func(m testsvc.Message) bool {
+				_, domain, _ := strings.Cut(to, "@")
+				from := strings.SplitN(m.From, "/", 2)[0] // the component itself or one of its addresses
+				return m.Type != "groupchat" && (from == domain || strings.HasSuffix(from, "@"+domain)) &&
+					strings.Contains(m.Body, "Standort zu "+caseNo+" nachgereicht: geo:51.025100,7.591900")
+			})
+			post(t, anna, "the addition line in the room", func(m testsvc.Message) bool {
+				return m.Replace == nil && strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "geo:51.025100,7.591900")
+			})
+			cs = waitCases(t, s.db, w.jid, 1, located)
+			if cs[0].Number != caseNo || cs[0].State != "acknowledged" || cs[0].Team != "tiefbau" || cs[0].Reports != 2 ||
+				!near(cs[0].Lat, 51.0251) || !near(cs[0].Lon, 7.5919) || cs[0].Source != "geo_uri" {
+				t.Errorf("case %+v, want %s still taken by Tiefbau Nord, with the geo: URI's position and both parts", cs[0], caseNo)
+			}
+		}},
+		{"a bare neu undoes the last join", func(t *testing.T, w worker) {
+			w.c.SendReport(to, "", "Wasserrohrbruch geo:51.0251,7.5919", "")
+			first := reply(t, w.c, "the case number", "angenommen – weitergeleitet an Tiefbau Nord")
+			caseNo := caseFromReply(t, first.Body)
+			post(t, anna, "the post", func(m testsvc.Message) bool { return strings.Contains(m.Body, caseNo) && m.Replace == nil })
+			w.c.SendReport(to, "", "Ampel an der Kreuzung ist aus", "")
+			reply(t, w.c, "the part receipt", "Zu Meldung "+caseNo+" hinzugefügt")
+			// The corrected post shows the part was processed: "neu" now undoes it.
+			post(t, anna, "the corrected post", func(m testsvc.Message) bool {
+				return m.Replace != nil && strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "Ampel an der Kreuzung")
+			})
+			w.c.SendReport(to, "", "neu", "")
+			told := reply(t, w.c, "the split", "von Meldung "+caseNo+" abgetrennt und jetzt die eigene Meldung")
+			newNo := strings.TrimSuffix(strings.Fields(strings.SplitN(told.Body, "eigene Meldung ", 2)[1])[0], ".")
+			post(t, anna, "the new case's post", func(m testsvc.Message) bool {
+				return m.Replace == nil && strings.Contains(m.Body, newNo) && strings.Contains(m.Body, "Ampel an der Kreuzung")
+			})
+			cs := waitCases(t, s.db, w.jid, 2, func(cs []intakeCase) bool { return cs[1].Team != "" })
+			if cs[0].Number != caseNo || cs[0].Reports != 1 || cs[1].Number != newNo || cs[1].Reports != 1 {
+				t.Errorf("cases %+v, want %s with its first message and %s with the split part", cs, caseNo, newNo)
+			}
+		}},
 	}
 	// Each sequence has a field worker of its own (leased for the whole
 	// test): one worker's later sequence would rightly join its earlier case.

@@ -1,20 +1,27 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"image/jpeg"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
 
+	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
@@ -36,7 +43,7 @@ func startProfanity(t *testing.T, acct testsvc.Account, c2s string) *profanity {
 	home := t.TempDir()
 	p := &profanity{t: t, session: "fg-omemo-" + randomHex(4)}
 	cmd := fmt.Sprintf("env HOME=%[1]s XDG_CONFIG_HOME=%[1]s/.config XDG_DATA_HOME=%[1]s/.local/share TERM=xterm profanity", home)
-	if out, err := exec.Command("tmux", "new-session", "-d", "-s", p.session, "-x", "220", "-y", "60", cmd).CombinedOutput(); err != nil {
+	if out, err := exec.Command("tmux", "new-session", "-d", "-s", p.session, "-x", "320", "-y", "60", cmd).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", p.session).Run() })
@@ -364,9 +371,11 @@ func TestOMEMOTeamRoom(t *testing.T) {
 		"    members: [anna@stadt.localhost, ben@stadt.localhost]": "    members: [" + member.JID + "]",
 		"dispatchers: [dora@stadt.localhost]":                      "dispatchers: []",
 	})
-	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32), "FIELDGATE_RULES_FILE": rules})
+	xenv := testsvc.XMPP(t)
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32), "FIELDGATE_RULES_FILE": rules,
+		"FIELDGATE_XMPP_UPLOAD_HOSTS": "http://" + xenv.HTTP})
 	room := testsvc.Room("tiefbau", suffix)
-	p := startProfanity(t, member, testsvc.XMPP(t).C2S)
+	p := startProfanity(t, member, xenv.C2S)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("profanity's window at the end:\n%s", p.screen())
@@ -403,6 +412,270 @@ func TestOMEMOTeamRoom(t *testing.T) {
 		t.Fatalf("after the encrypted ok: %s by %q", state, owner)
 	}
 	// The next case's post is encrypted to the member's device.
+	start := time.Now()
 	second := file("Gullydeckel fehlt "+suffix, "51.0350", "7.5800")
 	p.waitLine(60*time.Second, "~ fieldgate", "Meldung "+second)
+	textOnly := time.Since(start)
+
+	// A photo into the encrypted room: its team copy arrives as an
+	// OMEMO-encrypted aesgcm:// file (XEP-0454) in a message of its own,
+	// and no plain link to the team copy reaches the room.
+	since := time.Now().Add(-time.Minute)
+	start = time.Now()
+	photo := testsvc.Photo(t, "orientation_6.jpg") // upright: red top edge
+	body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Schild verdreht " + suffix, "lat": "51.0420", "lon": "7.5850"},
+		map[string]string{"photo": photo})
+	resp, rec := s.post(s.token, body, ct)
+	if resp.StatusCode != 202 {
+		t.Fatalf("POST: %s %v", resp.Status, rec)
+	}
+	third := rec["case_number"].(string)
+	p.waitLine(60*time.Second, "~ fieldgate", "Meldung "+third)
+	p.waitScreen(10*time.Second, "📷 🔒 Bild 1: verschlüsselt als eigene Nachricht gesendet")
+	// Measured, not asserted: report accepted → encrypted post on the
+	// member's screen (profanity polled every 200 ms), text only (the
+	// floor) and with an encrypted photo (team copy, upload, file message).
+	t.Logf("encrypted room post on screen after: text %v, with encrypted photo %v (ratio %.2f)",
+		textOnly.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), float64(time.Since(start))/float64(textOnly))
+	screen := p.screen()
+	link := aesgcmOnScreen.FindString(screen)
+	if link == "" {
+		t.Fatalf("no aesgcm:// link on profanity's screen")
+	}
+	if strings.Contains(screen, s.env["FIELDGATE_S3_ENDPOINT"]) {
+		t.Errorf("the decrypted post still links the team copy in the object store:\n%s", screen)
+	}
+	teamCopy := s.teamCopy(third)
+	got := downloadFile(t, link)
+	if !bytes.Equal(got, teamCopy) {
+		t.Fatalf("the encrypted file (%d bytes) is not the case's team copy (%d bytes)", len(got), len(teamCopy))
+	}
+	checkUprightNoMetadata(t, photo, got)
+
+	// What the room itself holds (its archive, XEP-0313): one file message,
+	// and no link to the team copy in any body or XEP-0066 element.
+	archive := testsvc.Login(t, member).RoomArchive(room, since)
+	files := 0
+	for _, m := range archive {
+		msg := m.Forwarded.Message
+		if msg.OriginID != nil && strings.HasPrefix(msg.OriginID.ID, "fgf-") {
+			files++
+		}
+		for _, text := range append([]string{msg.Body}, msg.OOB...) {
+			if strings.Contains(text, s.env["FIELDGATE_S3_ENDPOINT"]) || strings.Contains(text, "/team/") || strings.Contains(text, "X-Amz-") {
+				t.Errorf("the room got a plain link to a photo: %q", text)
+			}
+		}
+	}
+	if files != 1 {
+		t.Errorf("%d encrypted file messages in the room, want 1", files)
+	}
+
+	// Exactly once: a part that joins a case shows the case again (an
+	// XEP-0308 correction of its post). After a restart nothing is in
+	// memory: the photo's message is found in the room's archive by its
+	// origin-id and not sent again.
+	reporter := testsvc.Login(t, testsvc.User(t))
+	addr := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	url := reporter.Upload(testsvc.Photo(t, "orientation_3.jpg"), "image/jpeg")
+	reporter.SendReport(addr, "", url, url)
+	receipt := reporter.WaitMessage(30*time.Second, "the receipt", func(m testsvc.Message) bool {
+		return caseNumberRe.MatchString(m.Body)
+	})
+	fourth := caseNumberRe.FindString(receipt.Body)
+	p.waitScreen(60*time.Second, "Meldung "+fourth)
+	s.stop()
+	s.serve()
+	s.waitReady()
+	reporter.Chat(addr, "Nachtrag Ampel "+suffix)
+	p.waitScreen(60*time.Second, "Nachtrag Ampel "+suffix)
+	files = 0
+	for _, m := range testsvc.Login(t, member).RoomArchive(room, since) {
+		if o := m.Forwarded.Message.OriginID; o != nil && strings.HasPrefix(o.ID, "fgf-") {
+			files++
+		}
+	}
+	if files != 2 {
+		t.Errorf("%d encrypted file messages in the room after the correction, want 2 (one per photo)", files)
+	}
+}
+
+var caseNumberRe = regexp.MustCompile(`\d{4}-\d{6}`)
+
+var aesgcmOnScreen = regexp.MustCompile(`aesgcm://[^\s]+#[0-9a-f]{88}`)
+
+// teamCopy returns the team copy of a case's first photo from the bucket.
+func (s *stack) teamCopy(caseNo string) []byte {
+	s.t.Helper()
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var key string
+	if err := conn.QueryRow(context.Background(), `SELECT m.derivative_key FROM media_objects m JOIN reports r ON r.id = m.report_id
+		WHERE r.case_number = $1 AND m.derivative_key IS NOT NULL`, caseNo).Scan(&key); err != nil {
+		s.t.Fatalf("team copy of %s: %v", caseNo, err)
+	}
+	obj, err := s.s3.GetObject(context.Background(), s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	if err != nil {
+		s.t.Fatalf("read team copy %s: %v", key, err)
+	}
+	return b
+}
+
+// downloadFile fetches an aesgcm:// file (the test's upload service
+// speaks plain http on loopback) and decrypts it with the key from the
+// link's fragment, checking its GCM tag.
+func downloadFile(t *testing.T, link string) []byte {
+	t.Helper()
+	l, err := omemo.ParseFileLink(link)
+	if err != nil {
+		t.Fatalf("link %q: %v", link, err)
+	}
+	resp, err := http.Get("http://" + strings.TrimPrefix(l.HTTPS, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("download of the encrypted file: %s", resp.Status)
+	}
+	plain, err := l.Open(resp.Body)
+	if err != nil {
+		t.Fatalf("decrypt the file with the link's key: %v", err)
+	}
+	return plain
+}
+
+// checkUprightNoMetadata checks that team is a JPEG of the photo at path
+// (EXIF orientation 6: stored on its side) turned upright, red along its
+// top edge, with no metadata left.
+func checkUprightNoMetadata(t *testing.T, path string, team []byte) {
+	t.Helper()
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := jpeg.DecodeConfig(bytes.NewReader(orig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(team))
+	if err != nil {
+		t.Fatalf("the team copy is not a JPEG: %v", err)
+	}
+	b := img.Bounds()
+	if b.Dx() != stored.Height || b.Dy() != stored.Width {
+		t.Errorf("team copy %dx%d, want the stored %dx%d turned upright", b.Dx(), b.Dy(), stored.Width, stored.Height)
+	}
+	r, g, bl, _ := img.At(b.Dx()/2, 1).RGBA()
+	if r < 2*g || r < 2*bl {
+		t.Errorf("top edge is not red (r=%d g=%d b=%d): not upright", r>>8, g>>8, bl>>8)
+	}
+	for _, meta := range []string{"Exif\x00", "Fieldgate", "Testkamera", "http://ns.adobe.com/xap"} {
+		if bytes.Contains(team, []byte(meta)) {
+			t.Errorf("team copy still carries %q", meta)
+		}
+	}
+	if !bytes.Contains(orig, []byte("Exif\x00")) {
+		t.Error("the test photo has no EXIF to remove")
+	}
+}
+
+// TestOMEMODeviceListPush: the component pushes an address's device list
+// the way PEP does for an account (XEP-0163 §4.3): to a client that
+// subscribes to the address's presence, to a subscriber whose server
+// probes the address when another of its clients comes online, and, when
+// the address's device changes (its keys lost and recreated at start-up),
+// to the subscribers whose entity capabilities (XEP-0115) asked for
+// devicelist+notify, not to the others.
+func TestOMEMODeviceListPush(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32)})
+	addr := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	dev := uint32(s.omemoDevice("tiefbau"))
+	pushed := func(c *testsvc.Client, what string, want uint32) {
+		t.Helper()
+		c.WaitMessage(30*time.Second, what, func(m testsvc.Message) bool { return deviceListOf(m, addr) == want })
+	}
+	acct := testsvc.User(t)
+	c := testsvc.Login(t, acct)
+	c.SendRaw(`<presence type="subscribe" to="` + addr + `"/>`)
+	pushed(c, "the device list on subscription", dev)
+	c2 := testsvc.Login(t, acct) // its server probes the subscribed address
+	pushed(c2, "the device list after the probe", dev)
+
+	other := testsvc.Login(t, testsvc.User(t)) // subscribed, no +notify
+	other.SendRaw(`<presence type="subscribe" to="` + addr + `"/>`)
+	pushed(other, "the device list on subscription", dev)
+
+	node := "https://fieldgate.example/test-client"
+	ver := randomHex(10)
+	c.AdvertiseFeatures("http://jabber.org/protocol/disco#info", "eu.siacs.conversations.axolotl.devicelist+notify")
+	c.SendRaw(`<presence to="` + addr + `"><c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + node + `" ver="` + ver + `"/></presence>`)
+	c.WaitStanza(20*time.Second, "the gateway's question for the client's features", func(st testsvc.Stanza) bool {
+		return st.Name == "iq" && st.Type == "get" && st.From == addr
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for s.count(fmt.Sprintf("omemo_subscribers WHERE address = 'tiefbau' AND jid = '%s' AND notify", acct.JID)) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the subscriber's +notify was not recorded")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The address and the gateway's room device lose their keys; the
+	// restarted gateway creates new devices and announces them: the
+	// address's to the subscriber that asked, the room device's to every
+	// team member (anna is one in the demo rules).
+	roomDev := uint32(s.omemoDevice("@rooms"))
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	deadline = time.Now().Add(20 * time.Second)
+	for s.count("omemo_announced WHERE address = '@rooms'") != 1 { // the room device is pushed on a change only
+		if time.Now().After(deadline) {
+			t.Fatal("the first start did not record its announced devices")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.stop()
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), `DELETE FROM omemo_devices WHERE address IN ('tiefbau', '@rooms')`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(context.Background())
+	s.serve()
+	s.waitReady()
+	newDev := uint32(s.omemoDevice("tiefbau"))
+	if newDev == dev {
+		t.Fatalf("the recreated device has the old id %d", dev)
+	}
+	pushed(c, "the new device list", newDev)
+	newRoomDev := uint32(s.omemoDevice("@rooms"))
+	anna.WaitMessage(30*time.Second, "the room device's new list", func(m testsvc.Message) bool {
+		return newRoomDev != roomDev && deviceListOf(m, s.env["FIELDGATE_XMPP_DOMAIN"]) == newRoomDev
+	})
+	time.Sleep(time.Second) // pushes go out in one pass; give the other one a chance to arrive wrongly
+	for _, m := range other.Messages() {
+		if deviceListOf(m, addr) == newDev {
+			t.Error("a subscriber without devicelist+notify got the change")
+		}
+	}
+}
+
+// deviceListOf returns the device of an address's device-list push (0 if
+// m is none).
+func deviceListOf(m testsvc.Message, addr string) uint32 {
+	if m.From != addr || m.Event == nil || m.Event.Items.Node != "eu.siacs.conversations.axolotl.devicelist" ||
+		len(m.Event.Items.Item) != 1 || len(m.Event.Items.Item[0].Devices) != 1 {
+		return 0
+	}
+	return m.Event.Items.Item[0].Devices[0].ID
 }

@@ -107,7 +107,19 @@ func multipartBody(fields map[string]string, files map[string][]byte) (io.Reader
 }
 
 func TestSecurity(t *testing.T) {
-	s := xmppStack(t, nil)
+	// The day team jugendamt shares its room with jugendamt-bereitschaft;
+	// in the demo it has no members, here it gets one. Its office hours
+	// shrink to one minute on holidays, so that the child-welfare address
+	// routes to the on-call team (two-person rule) at any test time.
+	dayMember := testsvc.User(t)
+	dayTeam := "    oncall: jugendamt-bereitschaft\n    policy: urgent\n"
+	officeHours := "      - {days: [mon-thu], hours: \"08:00-16:00\"}\n      - {days: [fri], hours: \"08:00-13:00\"}\n"
+	rules, suffix := testsvc.DemoRulesWith(t, map[string]string{
+		dayTeam:     dayTeam + "    members: [" + strings.ToLower(dayMember.JID) + "]\n",
+		officeHours: "      - {days: [holiday], hours: \"00:00-00:01\"}\n",
+	})
+	s := xmppStack(t, map[string]string{"FIELDGATE_RULES_FILE": rules})
+	s.suffix = suffix
 	photo, err := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +152,18 @@ func TestSecurity(t *testing.T) {
 	jaCase := r.JSON["case_number"].(string)
 	s.waitRouted(caseNo)
 	s.waitRouted(jaCase)
+	// On a holiday just after midnight the address still routes to the
+	// day team: the suite needs the on-call team's case.
+	var jaTeam string
+	if err := s.query(`SELECT team FROM incidents WHERE case_number = $1`, jaCase).Scan(&jaTeam); err != nil {
+		t.Fatal(err)
+	}
+	if jaTeam != "jugendamt-bereitschaft" {
+		r = s.do("POST", "/api/v1/incidents/"+jaCase+"/reassign", disp, "application/json", strings.NewReader(`{"team":"jugendamt-bereitschaft","reason":"Test"}`), nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("reassign the child-welfare case to the on-call team: %d %s", r.Status, r.Body)
+		}
+	}
 
 	s.settle(caseNo, jaCase)
 	missingCase := strings.SplitN(caseNo, "-", 2)[0] + "-999999"
@@ -304,7 +328,7 @@ func TestSecurity(t *testing.T) {
 		})
 	}
 
-	t.Run("xmpp", func(t *testing.T) { s.xmppSecurity(t, caseNo, jaCase) })
+	t.Run("xmpp", func(t *testing.T) { s.xmppSecurity(t, caseNo, jaCase, dayMember) })
 	t.Run("slow uploads do not stall others", func(t *testing.T) { s.slowUploads(t, scoped, other, photo) })
 }
 
@@ -348,7 +372,10 @@ func (s *stack) waitRouted(caseNo string) {
 	}
 }
 
-func (s *stack) xmppSecurity(t *testing.T, caseNo, jaCase string) {
+// xmppSecurity runs the XMPP cases. jaCase belongs to jugendamt-bereitschaft
+// (two-person rule, member carla), dayMember is a member of jugendamt, the
+// team that shares its room.
+func (s *stack) xmppSecurity(t *testing.T, caseNo, jaCase string, dayMember testsvc.Account) {
 	tiefbau, jugendamt := testsvc.Room("tiefbau", s.suffix), testsvc.Room("jugendamt", s.suffix)
 	stranger1 := testsvc.Login(t, testsvc.User(t))
 	stranger2 := testsvc.Login(t, testsvc.User(t))
@@ -417,6 +444,47 @@ func (s *stack) xmppSecurity(t *testing.T, caseNo, jaCase string) {
 			anna.WaitMessage(20*time.Second, "the refusal", func(m testsvc.Message) bool {
 				return s.fromGateway(m) && strings.HasPrefix(m.Body, "anna-"+s.suffix+":") && strings.Contains(m.Body, jaCase)
 			})
+			unchanged(t, jaCase, before)
+		}},
+		{"a member of the team sharing the room cannot act on the other team's case", func(t *testing.T) {
+			day := testsvc.Login(t, dayMember)
+			nick := "tag-" + s.suffix
+			if got := day.JoinRoomResult(jugendamt, nick, 20*time.Second); got != "" {
+				t.Fatalf("the day team's member cannot enter the shared room: %q", got)
+			}
+			before := s.secState(jaCase)
+			want := nick + ": " + jaCase + " gehört zum Team Jugendamt Bereitschaft; nur dessen Mitglieder (und die Leitstelle) können den Fall bearbeiten."
+			for _, cmd := range []string{"ok " + ref(jaCase), "erledigt " + ref(jaCase), "antwort " + ref(jaCase) + " Bitte hier klicken: https://evil.example", "abgelehnt " + ref(jaCase) + " nicht zuständig"} {
+				day.Groupchat(jugendamt, cmd)
+				day.WaitMessage(20*time.Second, "the refusal of "+strings.Fields(cmd)[0], func(m testsvc.Message) bool {
+					return s.fromGateway(m) && m.Body == want
+				})
+			}
+			unchanged(t, jaCase, before)
+		}},
+		{"one member of each team sharing the room does not satisfy the two-person rule", func(t *testing.T) {
+			carla := testsvc.Login(t, testsvc.DemoUser("carla"))
+			day := testsvc.Login(t, dayMember)
+			cnick, dnick := "carla-"+s.suffix, "tag2-"+s.suffix
+			for who, c := range map[string]*testsvc.Client{cnick: carla, dnick: day} {
+				if got := c.JoinRoomResult(jugendamt, who, 20*time.Second); got != "" {
+					t.Fatalf("%s cannot enter the shared room: %q", who, got)
+				}
+			}
+			carla.Groupchat(jugendamt, "ok "+ref(jaCase))
+			carla.WaitMessage(20*time.Second, "the first confirmation", func(m testsvc.Message) bool {
+				return s.fromGateway(m) && strings.Contains(m.Body, jaCase+" übernommen von carla@stadt.localhost – zweite Bestätigung nötig")
+			})
+			s.settle(jaCase)
+			before := s.secState(jaCase)
+			if before.Confirmations != 1 || before.Owner != "carla@stadt.localhost" || before.State == "acknowledged" {
+				t.Fatalf("after carla's ok: %+v, want one confirmation by carla, not acknowledged", before)
+			}
+			day.Groupchat(jugendamt, "ok "+ref(jaCase))
+			day.WaitMessage(20*time.Second, "the refusal", func(m testsvc.Message) bool {
+				return s.fromGateway(m) && m.Body == dnick+": "+jaCase+" gehört zum Team Jugendamt Bereitschaft; nur dessen Mitglieder (und die Leitstelle) können den Fall bearbeiten."
+			})
+			time.Sleep(time.Second)
 			unchanged(t, jaCase, before)
 		}},
 		{"unknown IQ gets service-unavailable", func(t *testing.T) {
@@ -497,6 +565,26 @@ func (s *stack) xmppSecurity(t *testing.T, caseNo, jaCase string) {
 			if after.Reports != before.Reports || after.Objects != before.Objects {
 				t.Errorf("an oversized stanza was stored: %+v → %+v", before, after)
 			}
+		}},
+		{"a stranger who knocks the bot out of its room delays posting only briefly", func(t *testing.T) {
+			// Prosody 0.12.3 removes the occupant of a nick named in a
+			// reservation request before it refuses the request: anyone can
+			// knock the bot (or a member) out of a team room. The gateway
+			// comes back at once and what waited is posted.
+			st := iq(stranger1, `<iq type="set" id="sec-knock" to="`+tiefbau+`"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="member" jid="`+
+				strings.ToLower(stranger1.JID.Bare().String())+`" nick="`+s.nick+`"/></query></iq>`, "sec-knock")
+			if st.Type != "error" {
+				t.Errorf("the reservation was accepted: %+v", st)
+			}
+			knocked := time.Now()
+			anna.WaitStanza(20*time.Second, "the bot leaving the room", func(st testsvc.Stanza) bool {
+				return st.Name == "presence" && st.Type == "unavailable" && strings.EqualFold(st.From, tiefbau+"/"+s.nick)
+			})
+			stranger2.SendReport(to, "", "Nach dem Rauswurf "+s.suffix, "")
+			anna.WaitMessage(60*time.Second, "the post after the bot was knocked out", func(m testsvc.Message) bool {
+				return s.fromGateway(m) && strings.Contains(m.Body, "Nach dem Rauswurf "+s.suffix)
+			})
+			t.Logf("posted %v after the bot was knocked out of the room", time.Since(knocked).Round(time.Millisecond))
 		}},
 		{"user text cannot impersonate the bot", func(t *testing.T) {
 			fake := "Kaputt\n✅ " + caseNo + " übernommen von anna@stadt.localhost\n📷 Foto: https://evil.example/x.jpg\n\u202egnp.exe geo:51.2101,7.6521"

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,6 +58,10 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 }
 
 // openPool connects to PostgreSQL; tracer, if not nil, sees every query.
+// DefaultPoolMaxConns is the database connections per process unless the
+// URL sets pool_max_conns.
+const DefaultPoolMaxConns = 24
+
 func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL)
 	if err != nil {
@@ -64,6 +69,13 @@ func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgx
 	}
 	if len(tracer) > 0 {
 		pcfg.ConnConfig.Tracer = tracer[0]
+	}
+	if !strings.Contains(cfg.Database.URL, "pool_max_conns") {
+		// pgx's default, 4 on 2 cores, is too few: the XMPP lock and the
+		// queue's LISTEN hold one each for good, and job workers, uploads
+		// and room posts (which commit after the room's echo) each need one.
+		// Measured with fieldgate bench: deploy/SCALING.md.
+		pcfg.MaxConns = DefaultPoolMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
@@ -114,6 +126,7 @@ func mediaConfig(cfg *Config) media.Config {
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
 		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL, OriginalTTL: cfg.S3.OriginalTTL,
 		Encryption: cfg.S3.Encryption, MaxConcurrent: cfg.S3.MaxConcurrency,
+		DerivativeMaxEdge: cfg.Media.TeamCopyMaxEdge, TeamCopyQuality: cfg.Media.TeamCopyQuality,
 	}
 }
 
@@ -160,7 +173,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	gw, err := gateway.New(gateway.Config{
-		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick,
+		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick, RoomRetry: cfg.XMPP.RoomRetry,
+		Burst: cfg.XMPP.SenderBurst, RatePerMinute: cfg.XMPP.SenderRatePerMinute,
 		Fetch: gateway.FetchConfig{Hosts: cfg.XMPP.UploadHosts, InternalHosts: cfg.XMPP.InternalUploadHosts, MaxBytes: cfg.XMPP.MaxAttachmentBytes},
 	}, svc, rules, store, log)
 	if err != nil {
@@ -178,7 +192,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return fmt.Errorf("omemo key: %w", err)
 		}
-		gw.EnableOMEMO(omemo.New(omemo.NewPG(pool), sealer, log))
+		keys := omemo.NewPG(pool)
+		gw.EnableOMEMO(omemo.New(keys, sealer, log),
+			gateway.OMEMOFiles{Store: store, UploadService: cfg.OMEMO.UploadService}, keys)
 	}
 
 	svc.CountPostgresErrors(pgErrors)

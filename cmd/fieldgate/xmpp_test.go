@@ -496,7 +496,7 @@ func TestXMPPCraftedStanzas(t *testing.T) {
 	}
 	reporter.SendReport(to, "", strings.Repeat("Ü", 5000), "")
 	reporter.WaitMessage(20*time.Second, "the refusal of an oversized text", func(m testsvc.Message) bool {
-		return strings.Contains(m.Body, "Meldung nicht angenommen") && strings.Contains(m.Body, "too long")
+		return strings.Contains(m.Body, "Meldung nicht angenommen") && strings.Contains(m.Body, "Text zu lang")
 	})
 	reporter.SendReport(to, "", "Laterne flackert", "")
 	// Wait for this report itself: ejabberd passes the deeply nested

@@ -97,3 +97,45 @@ func StripFileLinks(body string, links []FileLink) string {
 	}
 	return strings.TrimSpace(body)
 }
+
+// SealedFile is a file encrypted for an aesgcm:// link (XEP-0454 §3): the
+// ciphertext with its 16-byte GCM tag appended, to upload, and the
+// fragment (hex of the 12-byte IV and the 32-byte AES-256 key) that turns
+// the upload's download URL into the link.
+type SealedFile struct {
+	Ciphertext []byte
+	fragment   string
+}
+
+// SealFile encrypts plaintext with a fresh AES-256-GCM key and 12-byte IV
+// read from random (crypto/rand.Reader in production). The key exists
+// only inside the returned value: once the link is sent, nothing keeps it.
+func SealFile(random io.Reader, plaintext []byte) (SealedFile, error) {
+	secret := make([]byte, 12+32)
+	if _, err := io.ReadFull(random, secret); err != nil {
+		return SealedFile{}, fmt.Errorf("omemo: file key: %w", err)
+	}
+	iv, key := secret[:12], secret[12:]
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return SealedFile{}, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return SealedFile{}, err
+	}
+	return SealedFile{Ciphertext: gcm.Seal(nil, iv, plaintext, nil), fragment: hex.EncodeToString(secret)}, nil
+}
+
+// Link returns the aesgcm:// link for the ciphertext uploaded to getURL,
+// the download URL of an XEP-0363 slot (https; plain http is accepted for
+// loopback dev services, whose links then name http hosts).
+func (f SealedFile) Link(getURL string) (string, error) {
+	u, err := url.Parse(getURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return "", fmt.Errorf("%w: upload download URL is not a plain http(s) URL", ErrMalformed)
+	}
+	u.Scheme = "aesgcm"
+	u.Fragment = f.fragment
+	return u.String(), nil
+}

@@ -93,7 +93,7 @@ func TestOutputsWellFormed(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()
-	if err != nil || len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(CSVHeader, ",") || rows[2][5] != "40.000" || rows[3][6] != "timeout, \"quoted\"" {
+	if err != nil || len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(CSVHeader, ",") || rows[2][5] != "40.000" || rows[3][7] != "timeout, \"quoted\"" {
 		t.Errorf("CSV %q, %v", rows, err)
 	}
 	b.Reset()
@@ -146,5 +146,73 @@ func TestRoomMarkers(t *testing.T) {
 	}
 	if got := replyMarkers(&inMessage{Type: "chat", Body: "Meldung 2026-000043 angenommen, siehe 2026-000042"}); len(got) != 1 || got[0] != "2026-000043" {
 		t.Errorf("reply marker %v", got)
+	}
+}
+
+func TestRoomMarkersLink(t *testing.T) {
+	got := roomMarkers(&inMessage{Type: "groupchat", Body: "🆕 Meldung 2026-000042\n📷 http://s3/x", OOB: []oobX{{URL: "http://s3/x"}}})
+	if len(got) != 2 || got[0] != "2026-000042" || got[1] != linkKey("2026-000042") {
+		t.Errorf("post with a photo link: %v", got)
+	}
+	got = roomMarkers(&inMessage{Type: "groupchat", Body: "🆕 Meldung 2026-000043\n📎 Anhang image/heic – keine Vorschau"})
+	if len(got) != 1 {
+		t.Errorf("post without a link counted as linked: %v", got)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	tg, err := ParseTarget("throughput>=0.5+p50<=3")
+	if err != nil || tg.MinThroughputRate != 0.5 || tg.MaxP50Ratio != 3 || tg.Links {
+		t.Fatalf("ParseTarget = %+v, %v", tg, err)
+	}
+	for _, bad := range []string{"", "p50<3", "throughput>=x", "p50<=-1", "fast"} {
+		if _, err := ParseTarget(bad); err == nil {
+			t.Errorf("ParseTarget(%q) accepted", bad)
+		}
+	}
+	ok := Result{Fieldgate: Summary{OK: 10, Linked: 10}, P50Ratio: 2.9, ThroughputRatio: 0.5}
+	if !tg.Met(ok) {
+		t.Errorf("%+v should meet %s", ok, tg)
+	}
+	for name, r := range map[string]Result{
+		"slow p50":   {Fieldgate: Summary{OK: 10}, P50Ratio: 3.1, ThroughputRatio: 0.9},
+		"throughput": {Fieldgate: Summary{OK: 10}, P50Ratio: 1, ThroughputRatio: 0.49},
+		"errors":     {Fieldgate: Summary{OK: 10, Errors: 1}, P50Ratio: 1, ThroughputRatio: 1},
+		"nothing":    {},
+	} {
+		if tg.Met(r) {
+			t.Errorf("%s: %+v meets %s", name, r, tg)
+		}
+	}
+	links, _ := ParseTarget("links")
+	if links.Met(Result{Fieldgate: Summary{OK: 3, Linked: 2}}) || !links.Met(Result{Fieldgate: Summary{OK: 3, Linked: 3}}) {
+		t.Error("links target: every post must carry its link")
+	}
+	l, err := ParseLoad("name=x,n=2,target=p50<=5")
+	if err != nil || l.Target.MaxP50Ratio != 5 {
+		t.Errorf("ParseLoad target: %+v %v", l, err)
+	}
+}
+
+func TestWriteMarkdown(t *testing.T) {
+	met := false
+	r := Result{Load: "12mp-c1", Count: 20, Concurrency: 1, PhotoBytes: 1,
+		Floor:     Summary{OK: 20, P50ms: 54.5, P99ms: 155, Throughput: 14.2},
+		Fieldgate: Summary{OK: 20, P50ms: 955, P99ms: 1350, Throughput: 1.08, Linked: 20, LinkP50ms: 955, LinkP99ms: 1350},
+		P50Ratio:  17.5, ThroughputRatio: 0.08, Target: "p50 ≤ 5×", TargetMet: &met, LoadAvg: [2]float64{19, 21}}
+	var b bytes.Buffer
+	WriteMarkdown(&b, []Result{r})
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want header, rule and one row: %q", lines)
+	}
+	row := lines[2]
+	for _, want := range []string{"| 12mp-c1, c=1, n=20 |", "54.5 ms / 155 ms", "955 ms / 1.35 s", "(20 of 20)", "17.5×", "0.08×", "19.0–21.0", "p50 ≤ 5× — **not met**"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("row lacks %q: %s", want, row)
+		}
+	}
+	if strings.Count(lines[0], "|") != strings.Count(row, "|") {
+		t.Errorf("header and row differ in columns:\n%s\n%s", lines[0], row)
 	}
 }

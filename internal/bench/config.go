@@ -35,6 +35,9 @@ type Load struct {
 	// Count is the number of reports; Duration bounds the whole load.
 	Count    int
 	Duration time.Duration
+	// Target is what the load must reach (optional); the table says met
+	// or not met.
+	Target Target
 }
 
 // Account is an XMPP account (bare JID and password).
@@ -78,7 +81,8 @@ const (
 	maxDuration = time.Hour
 )
 
-// ParseLoad reads a load from "name=12mp-c8,mode=http,photos=DIR|FILE,c=8,rate=0,n=50,duration=5m".
+// ParseLoad reads a load from "name=12mp-c8,mode=http,photos=DIR|FILE,c=8,rate=0,n=50,duration=5m,target=throughput>=0.25"
+// (target: see ParseTarget).
 func ParseLoad(spec string) (Load, error) {
 	l := Load{Mode: ModeHTTP, Concurrency: 1, Count: 30, Duration: 5 * time.Minute}
 	for _, kv := range strings.Split(spec, ",") {
@@ -102,8 +106,10 @@ func ParseLoad(spec string) (Load, error) {
 			l.Count, err = strconv.Atoi(v)
 		case "duration":
 			l.Duration, err = time.ParseDuration(v)
+		case "target":
+			l.Target, err = ParseTarget(v)
 		default:
-			err = fmt.Errorf("unknown key (name, mode, photos, c, rate, n, duration)")
+			err = fmt.Errorf("unknown key (name, mode, photos, c, rate, n, duration, target)")
 		}
 		if err != nil {
 			return Load{}, fmt.Errorf("bench: load %q: %s: %w", spec, k, err)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/image/font"
@@ -19,7 +20,7 @@ import (
 )
 
 // CSVHeader is the first line of WriteCSV's output.
-var CSVHeader = []string{"load", "kind", "seq", "start_ms", "accept_ms", "e2e_ms", "error"}
+var CSVHeader = []string{"load", "kind", "seq", "start_ms", "accept_ms", "e2e_ms", "link_ms", "error"}
 
 // WriteCSV writes one line per sample (times in milliseconds).
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -29,7 +30,7 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 	}
 	f := func(d time.Duration) string { return strconv.FormatFloat(ms(d), 'f', 3, 64) }
 	for _, s := range samples {
-		if err := cw.Write([]string{s.Load, s.Kind, strconv.Itoa(s.Seq), f(s.Start), f(s.Accept), f(s.E2E), s.Err}); err != nil {
+		if err := cw.Write([]string{s.Load, s.Kind, strconv.Itoa(s.Seq), f(s.Start), f(s.Accept), f(s.E2E), f(s.Link), s.Err}); err != nil {
 			return err
 		}
 	}
@@ -64,7 +65,59 @@ func WriteTable(w io.Writer, results []Result) {
 			fmt.Fprintf(w, "%-14s %-5s %5d %4d  %-9s %9.1f %9.1f %9.1f %9.2f %8d   %s\n",
 				r.Load, r.Mode, r.Count, r.Concurrency, k.name, k.s.AcceptP50ms, k.s.P50ms, k.s.P99ms, k.s.Throughput, k.s.Errors, ratios)
 		}
+		if r.PhotoBytes > 0 {
+			fmt.Fprintf(w, "%-14s photo linked in the room: %d of %d, p50 %.1f ms, p99 %.1f ms\n",
+				"", r.Fieldgate.Linked, r.Fieldgate.OK, r.Fieldgate.LinkP50ms, r.Fieldgate.LinkP99ms)
+		}
+		if r.TargetMet != nil {
+			fmt.Fprintf(w, "%-14s target %s: %s (load average %.1f → %.1f)\n", "", r.Target, metText(*r.TargetMet), r.LoadAvg[0], r.LoadAvg[1])
+		}
 	}
+}
+
+func metText(met bool) string {
+	if met {
+		return "met"
+	}
+	return "NOT MET"
+}
+
+// WriteMarkdown writes the results as the table of deploy/SCALING.md:
+// per load the floor's and fieldgate's figures, their ratios, the time
+// until the photo's team copy was linked in the room, the machine's load
+// average during the load, and the target with met or not met.
+func WriteMarkdown(w io.Writer, results []Result) {
+	fmt.Fprintln(w, "| load | floor p50 / p99 | floor per s | fieldgate accept p50 | fieldgate p50 / p99 (POST → post in room) | photo linked p50 / p99 | fieldgate per s | p50 ratio | throughput ratio | load avg | target |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, r := range results {
+		linked := "–"
+		if r.PhotoBytes > 0 {
+			linked = fmt.Sprintf("%s / %s (%d of %d)", msText(r.Fieldgate.LinkP50ms), msText(r.Fieldgate.LinkP99ms), r.Fieldgate.Linked, r.Fieldgate.OK)
+		}
+		target := "–"
+		if r.TargetMet != nil {
+			target = r.Target + " — **" + strings.ToLower(metText(*r.TargetMet)) + "**"
+		}
+		errs := ""
+		if n := r.Fieldgate.Errors + r.Floor.Errors; n > 0 {
+			errs = fmt.Sprintf(" (%d errors)", n)
+		}
+		fmt.Fprintf(w, "| %s, c=%d, n=%d%s | %s / %s | %.1f | %s | %s / %s | %s | %.2f | %.1f× | %.2f× | %.1f–%.1f | %s |\n",
+			r.Load, r.Concurrency, r.Count, errs, msText(r.Floor.P50ms), msText(r.Floor.P99ms), r.Floor.Throughput,
+			msText(r.Fieldgate.AcceptP50ms), msText(r.Fieldgate.P50ms), msText(r.Fieldgate.P99ms), linked,
+			r.Fieldgate.Throughput, r.P50Ratio, r.ThroughputRatio, r.LoadAvg[0], r.LoadAvg[1], target)
+	}
+}
+
+// msText prints milliseconds as people read them: 54.5 ms, 1.35 s.
+func msText(v float64) string {
+	if v >= 1000 {
+		return strconv.FormatFloat(v/1000, 'f', 2, 64) + " s"
+	}
+	if v >= 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
 }
 
 // Plot colours: the floor grey, fieldgate blue, errors red.

@@ -175,6 +175,7 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 	var results []Result
 	for _, l := range b.cfg.Loads {
 		r := Result{Load: l.Name, Mode: l.Mode, Count: l.Count, Concurrency: l.Concurrency, Rate: l.Rate}
+		r.LoadAvg[0] = loadAverage()
 		for _, p := range l.Photos {
 			data, err := b.photo(p)
 			if err != nil {
@@ -213,6 +214,11 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 		r.Floor, r.Fieldgate = summarize(floor), summarize(fg)
 		r.P50Ratio = ratio(r.Fieldgate.P50ms, r.Floor.P50ms)
 		r.ThroughputRatio = ratio(r.Fieldgate.Throughput, r.Floor.Throughput)
+		r.LoadAvg[1] = loadAverage()
+		if !l.Target.IsZero() {
+			met := l.Target.Met(r)
+			r.Target, r.TargetMet = l.Target.String(), &met
+		}
 		results = append(results, r)
 	}
 	return results, nil
@@ -392,7 +398,25 @@ func (b *Bench) httpOp(ctx context.Context, l Load, i int, s *Sample) error {
 		return err
 	}
 	s.E2E = at.Sub(t0)
+	if data != nil {
+		b.waitLink(ctx, rec.CaseNumber, t0, s)
+	}
 	return nil
+}
+
+// LinkWait is how long after a case's post the bench waits for a post
+// that links the photo's team copy (a correction, XEP-0308, if the first
+// post went out without it).
+const LinkWait = 15 * time.Second
+
+// waitLink records when the room first showed caseNumber with a link to
+// a team copy; s.Link stays 0 when none came within LinkWait.
+func (b *Bench) waitLink(ctx context.Context, caseNumber string, t0 time.Time, s *Sample) {
+	ctx, cancel := context.WithTimeout(ctx, LinkWait)
+	defer cancel()
+	if at, err := b.room.wait(ctx, linkKey(caseNumber)); err == nil {
+		s.Link = at.Sub(t0)
+	}
 }
 
 // loginWorkers connects the field workers a load needs (one per report in
@@ -456,6 +480,9 @@ func (b *Bench) xmppOp(ctx context.Context, w *client, l Load, i int, s *Sample)
 		return err
 	}
 	s.E2E = at.Sub(t0)
+	if data != nil {
+		b.waitLink(ctx, caseNo, t0, s)
+	}
 	return nil
 }
 

@@ -21,7 +21,11 @@ type Sample struct {
 	// Accept is until the sender was told the case number (fieldgate) or
 	// the row was committed (floor); E2E until the room reflected the post.
 	Accept, E2E time.Duration
-	Err         string
+	// Link is until the room showed a post of the case that links the
+	// photo's team copy (photo reports only; 0: none within LinkWait
+	// after the post). It equals E2E when the first post carries the link.
+	Link time.Duration
+	Err  string
 }
 
 // Summary is one kind of one load, as in the --json output.
@@ -33,6 +37,11 @@ type Summary struct {
 	AcceptP50ms float64 `json:"accept_p50_ms"`
 	AcceptP99ms float64 `json:"accept_p99_ms"`
 	Throughput  float64 `json:"throughput_per_s"`
+	// Linked counts reports whose post linked the photo's team copy;
+	// LinkP50ms/LinkP99ms are the latencies until it did (photo loads).
+	Linked    int     `json:"linked,omitempty"`
+	LinkP50ms float64 `json:"link_p50_ms,omitempty"`
+	LinkP99ms float64 `json:"link_p99_ms,omitempty"`
 }
 
 // Result is one load's figures: fieldgate's, the floor's and their ratios
@@ -49,6 +58,14 @@ type Result struct {
 	Floor           Summary `json:"floor"`
 	P50Ratio        float64 `json:"p50_ratio"`
 	ThroughputRatio float64 `json:"throughput_ratio"`
+	// Target is the load's target as text; TargetMet whether it was reached
+	// (absent without a target).
+	Target    string `json:"target,omitempty"`
+	TargetMet *bool  `json:"target_met,omitempty"`
+	// LoadAvg is the machine's 1-minute load average when the load began
+	// and ended (-1: unknown): figures from a busy machine are not
+	// comparable with a quiet one's.
+	LoadAvg [2]float64 `json:"load_avg_1m"`
 }
 
 // summarize computes percentiles (nearest rank) of the successful samples
@@ -56,7 +73,7 @@ type Result struct {
 // to the last room reflection.
 func summarize(samples []Sample) Summary {
 	var s Summary
-	var e2e, acc []time.Duration
+	var e2e, acc, link []time.Duration
 	var first, last time.Duration = -1, 0
 	for _, x := range samples {
 		if x.Err != "" {
@@ -66,6 +83,9 @@ func summarize(samples []Sample) Summary {
 		s.OK++
 		e2e = append(e2e, x.E2E)
 		acc = append(acc, x.Accept)
+		if x.Link > 0 {
+			link = append(link, x.Link)
+		}
 		if first < 0 || x.Start < first {
 			first = x.Start
 		}
@@ -76,6 +96,8 @@ func summarize(samples []Sample) Summary {
 	}
 	s.P50ms, s.P99ms = ms(percentile(e2e, 50)), ms(percentile(e2e, 99))
 	s.AcceptP50ms, s.AcceptP99ms = ms(percentile(acc, 50)), ms(percentile(acc, 99))
+	s.Linked = len(link)
+	s.LinkP50ms, s.LinkP99ms = ms(percentile(link, 50)), ms(percentile(link, 99))
 	if span := last - first; span > 0 {
 		s.Throughput = round3(float64(s.OK) / span.Seconds())
 	}

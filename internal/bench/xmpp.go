@@ -26,6 +26,9 @@ type inMessage struct {
 	From    string   `xml:"from,attr"`
 	Type    string   `xml:"type,attr"`
 	Body    string   `xml:"body"`
+	// OOB are the links of the message (XEP-0066): fieldgate's room post
+	// links each photo's team copy this way.
+	OOB []oobX `xml:"jabber:x:oob x"`
 }
 
 type outMessage struct {
@@ -379,12 +382,22 @@ func (c *componentConn) close() {
 	_ = c.conn.Close()
 }
 
-// roomMarkers returns the case numbers and floor tokens in a room message.
+// linkKey marks the first room message of a case that links a photo.
+func linkKey(caseNumber string) string { return "link:" + caseNumber }
+
+// roomMarkers returns the case numbers and floor tokens in a room message,
+// and linkKey of each case number when the message carries a link
+// (XEP-0066) to a team copy.
 func roomMarkers(m *inMessage) []string {
 	if m.Type != "groupchat" {
 		return nil
 	}
 	keys := caseRE.FindAllString(m.Body, -1)
+	if len(m.OOB) > 0 {
+		for _, k := range keys {
+			keys = append(keys, linkKey(k))
+		}
+	}
 	if i := strings.Index(m.Body, floorPrefix); i >= 0 {
 		keys = append(keys, strings.TrimSpace(m.Body[i:]))
 	}

@@ -47,6 +47,22 @@ type Message struct {
 	Replace *struct {
 		ID string `xml:"id,attr"`
 	} `xml:"urn:xmpp:message-correct:0 replace"`
+	// Event is an XEP-0060 event notification (a PEP push).
+	Event *PubSubEvent `xml:"http://jabber.org/protocol/pubsub#event event"`
+}
+
+// PubSubEvent is an XEP-0060 event notification: its node and items, with
+// the device ids of an OMEMO device list (XEP-0384 v0.3).
+type PubSubEvent struct {
+	Items struct {
+		Node string `xml:"node,attr"`
+		Item []struct {
+			ID      string `xml:"id,attr"`
+			Devices []struct {
+				ID uint32 `xml:"id,attr"`
+			} `xml:"eu.siacs.conversations.axolotl list>device"`
+		} `xml:"item"`
+	} `xml:"items"`
 }
 
 // Client is a real XMPP client (c2s, SASL PLAIN on loopback) for tests.
@@ -57,10 +73,38 @@ type Client struct {
 
 	closed chan struct{} // closed when the server ended the stream
 
-	mu     sync.Mutex
-	msgs   []Message
-	others []Stanza // presences and IQs
-	cond   chan struct{}
+	mu       sync.Mutex
+	msgs     []Message
+	others   []Stanza // presences and IQs
+	cond     chan struct{}
+	features []string // answered to disco#info (AdvertiseFeatures)
+}
+
+// AdvertiseFeatures makes the client answer disco#info queries (XEP-0030,
+// also for an XEP-0115 caps node) with these features, as a messenger
+// does; without it they get service-unavailable.
+func (c *Client) AdvertiseFeatures(features ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.features = features
+}
+
+type discoInfoResult struct {
+	XMLName xml.Name `xml:"iq"`
+	Type    string   `xml:"type,attr"`
+	ID      string   `xml:"id,attr"`
+	To      string   `xml:"to,attr"`
+	Query   struct {
+		XMLName  xml.Name `xml:"http://jabber.org/protocol/disco#info query"`
+		Node     string   `xml:"node,attr,omitempty"`
+		Identity struct {
+			Category string `xml:"category,attr"`
+			Type     string `xml:"type,attr"`
+		} `xml:"identity"`
+		Features []struct {
+			Var string `xml:"var,attr"`
+		} `xml:"feature"`
+	}
 }
 
 // Stanza is a presence or IQ a test client received: enough to see a
@@ -122,9 +166,26 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 			Error *struct {
 				Conds []xml.Name `xml:",any"`
 			} `xml:"error"`
+			DiscoInfo *struct {
+				Node string `xml:"node,attr"`
+			} `xml:"http://jabber.org/protocol/disco#info query"`
 		}
 		if err := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t)).Decode(&v); err != nil {
 			return nil
+		}
+		c.mu.Lock()
+		features := c.features
+		c.mu.Unlock()
+		if start.Name.Local == "iq" && v.Type == "get" && v.DiscoInfo != nil && features != nil {
+			r := discoInfoResult{Type: "result", ID: v.ID, To: v.From}
+			r.Query.Node = v.DiscoInfo.Node
+			r.Query.Identity.Category, r.Query.Identity.Type = "client", "pc"
+			for _, f := range features {
+				r.Query.Features = append(r.Query.Features, struct {
+					Var string `xml:"var,attr"`
+				}{f})
+			}
+			_ = t.Encode(r)
 		}
 		st := Stanza{Name: start.Name.Local, From: v.From, ID: v.ID, Type: v.Type}
 		if v.Error != nil {

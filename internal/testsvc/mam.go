@@ -20,8 +20,9 @@ type ArchivedMessage struct {
 
 // ArchivedBody is the archived message itself.
 type ArchivedBody struct {
-	From     string `xml:"from,attr"`
-	Body     string `xml:"body"`
+	From     string   `xml:"from,attr"`
+	Body     string   `xml:"body"`
+	OOB      []string `xml:"jabber:x:oob x>url"`
 	OriginID *struct {
 		ID string `xml:"id,attr"`
 	} `xml:"urn:xmpp:sid:0 origin-id"`

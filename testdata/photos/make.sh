@@ -55,11 +55,11 @@ cat >"$tmp/raw.config" <<'EOF'
 EOF
 ex() { exiftool -config "$tmp/raw.config" -q -overwrite_original "$@"; }
 
-# upright W H OUT: the upright test drawing as a lossless PNG.
+# upright W H OUT [NOISE]: the upright test drawing as a lossless PNG.
 upright() {
 	local w=$1 h=$2 out=$3 bt=$(($2 / 8)) bl=$(($1 / 8))
 	convert -seed 19 -size "${w}x${h}" gradient:'#8a8f96-#3c4148' \
-		-attenuate 0.6 +noise Gaussian \
+		-attenuate "${4:-0.6}" +noise Gaussian \
 		-fill '#e00000' -draw "rectangle 0,0 $((w - 1)),$((bt - 1))" \
 		-fill '#00c000' -draw "rectangle 0,$bt $((bl - 1)),$((h - 1))" \
 		"$out"
@@ -196,6 +196,17 @@ ex -Make=Fieldgate -Model="Testtelefon 12MP" -Orientation#=6 \
 	-GPSLongitudeRaw="7/1 35/1 3156/100" -GPSLongitudeRef=E \
 	-GPSAltitude=312 -GPSAltitudeRef#=0 phone_12mp.jpg
 row phone_12mp.jpg image/jpeg 4032 3024 51.0234 7.5921 312 "2026:05:20 16:42:07" 6 Fieldgate "Testtelefon 12MP" - - "4032x3024 (12 MP) phone photo of realistic size, orientation 6, time zone +02:00"
+
+# --- a small photo as messengers send it, for benchmarks ------------------------
+# 450x600 upright, 135 KB (4:2:0 chroma like phone encoders, quality 96),
+# stored sideways with orientation 6 as phones do.
+upright 450 600 "$tmp/m.png" 0.65
+convert "$tmp/m.png" -rotate 270 -strip -sampling-factor 2x2 -quality 96 messenger_450x600.jpg
+ex -Make=Fieldgate -Model="Testtelefon klein" -Orientation#=6 \
+	-DateTimeOriginal="2026:05:20 16:45:30" \
+	-GPSLatitudeRaw="51/1 1/1 2424/100" -GPSLatitudeRef=N \
+	-GPSLongitudeRaw="7/1 35/1 3156/100" -GPSLongitudeRef=E messenger_450x600.jpg
+row messenger_450x600.jpg image/jpeg 600 450 51.0234 7.5921 - "2026:05:20 16:45:30" 6 Fieldgate "Testtelefon klein" - - "135 KB photo, 450x600 upright (stored 600x450, orientation 6), as messengers send it; for fieldgate bench"
 
 {
 	printf 'file\ttype\twidth\theight\tlat\tlon\talt_m\tsource\ttaken\torientation\tmake\tmodel\tserial\towner\tnote\n'

@@ -1,4 +1,5 @@
 #include <malloc.h>
+#include <string.h>
 #include <vips/vips.h>
 
 #include "teamcopy.h"
@@ -44,16 +45,61 @@ static int to_srgb8(VipsImage *in, VipsImage **out) {
 	return vips_colourspace(in, out, VIPS_INTERPRETATION_sRGB, NULL);
 }
 
-// shrink decodes at most max_edge pixels on the longest edge, without
-// applying any orientation.
-static int shrink(const void *buf, size_t len, VipsImage *hdr, const fg_opts *o, int to_srgb, VipsImage **out) {
-	const char *profile = to_srgb ? "srgb" : NULL;
-	if (o->magick)
-		return vips_thumbnail_image(hdr, out, o->max_edge, "height", o->max_edge,
-			"size", VIPS_SIZE_DOWN, "no_rotate", TRUE, "export_profile", profile, NULL);
-	return vips_thumbnail_buffer((void *)buf, len, out, o->max_edge, "height", o->max_edge,
-		"size", VIPS_SIZE_DOWN, "no_rotate", TRUE, "export_profile", profile,
-		"option_string", "fail_on=none", NULL);
+// jpeg_shrink is the largest JPEG shrink-on-load factor (8, 4, 2; the
+// decoder scales the DCT, ITU-T T.81 §A.3.3) that still leaves at least
+// max_edge pixels on the longest edge.
+static int jpeg_shrink(int longest, int max_edge) {
+	for (int f = 8; f > 1; f /= 2)
+		if (longest / f >= max_edge)
+			return f;
+	return 1;
+}
+
+// decode renders the source into memory, at most a JPEG-shrink factor
+// above max_edge, as 8-bit sRGB (an embedded colour profile, e.g. Display
+// P3 on iPhones, is converted first; a broken one is ignored), without
+// applying any orientation. Sequential access: the decoder reads forward.
+static int decode(const void *buf, size_t len, VipsImage *hdr, const fg_opts *o, VipsImage **out) {
+	VipsImage *t[3] = {0};
+	int rc = -1;
+	int longest = VIPS_MAX(hdr->Xsize, hdr->Ysize);
+	const char *loader = vips_foreign_find_load_buffer(buf, len);
+	if (!o->magick && loader && strcmp(loader, "VipsForeignLoadJpegBuffer") == 0) {
+		if (vips_jpegload_buffer((void *)buf, len, &t[0], "shrink", jpeg_shrink(longest, o->max_edge),
+				"access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_NONE, "autorotate", FALSE, NULL))
+			goto out;
+	} else {
+		t[0] = hdr;
+		g_object_ref(hdr);
+	}
+	VipsImage *in = t[0];
+	if (vips_image_get_typeof(in, VIPS_META_ICC_NAME)) {
+		if (vips_icc_transform(in, &t[1], "srgb", "embedded", TRUE, "intent", VIPS_INTENT_PERCEPTUAL, NULL) == 0)
+			in = t[1];
+		else
+			vips_error_clear();
+	}
+	if (to_srgb8(in, &t[2]))
+		goto out;
+	if (!(*out = vips_image_copy_memory(t[2])))
+		goto out;
+	rc = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		if (t[i])
+			g_object_unref(t[i]);
+	return rc;
+}
+
+// fit scales in down (never up) so that its longest edge is at most edge
+// pixels. Triangle (linear) filter: for the last factor below 2 after
+// shrink-on-load it looks the same at chat size as Lanczos3 and costs
+// about half (media/PERFORMANCE.md).
+static int fit(VipsImage *in, int edge, VipsImage **out) {
+	int longest = VIPS_MAX(in->Xsize, in->Ysize);
+	if (longest <= edge)
+		return vips_copy(in, out, NULL);
+	return vips_resize(in, out, (double)edge / longest, "kernel", VIPS_KERNEL_LINEAR, NULL);
 }
 
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
@@ -78,52 +124,40 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 		goto out;
 	}
 
-	// 2. Decode and shrink in one pass: vips_thumbnail lets the JPEG
-	// decoder scale the DCT (1/2, 1/4, 1/8) and never holds the full image.
-	// An embedded colour profile (Display P3 on iPhones) is converted to
-	// sRGB before it is stripped; if it is broken, the pixels are taken as
-	// they are.
-	int icc = vips_image_get_typeof(hdr, VIPS_META_ICC_NAME) != 0;
-	if (shrink(buf, len, hdr, o, icc, &t[1]) && (!icc || shrink(buf, len, hdr, o, 0, &t[1])))
+	// 2. Decode once, shrinking on load: a 12 MP JPEG is decoded at 1/2
+	// scale and never held at full size.
+	if (decode(buf, len, hdr, o, &t[1]))
 		goto err;
 
-	// 3. Decode once: the shrunk image is rendered into memory (the
-	// decoder reads sequentially; rotating needs random access), and both
-	// encodings are made from it.
-	if (to_srgb8(t[1], &t[2]))
+	// 3. The rest of the way to max_edge, then upright by the orientation
+	// the caller read and validated; rendered once, both encodings are
+	// made from it.
+	if (fit(t[1], o->max_edge, &t[2]))
 		goto err;
-	if (!(t[3] = vips_image_copy_memory(t[2])))
-		goto err;
-
-	// 4. Upright by the orientation the caller read and validated.
-	t[5] = t[3];
-	g_object_ref(t[5]);
+	VipsImage *sized = t[2];
 	if (o->orientation >= 2 && o->orientation <= 8) {
-		VipsImage *rot = NULL;
-		if (vips_copy(t[3], &t[4], NULL))
+		if (vips_copy(t[2], &t[3], NULL))
 			goto err;
-		vips_image_set_int(t[4], VIPS_META_ORIENTATION, o->orientation);
-		if (vips_autorot(t[4], &rot, NULL))
+		vips_image_set_int(t[3], VIPS_META_ORIENTATION, o->orientation);
+		if (vips_autorot(t[3], &t[4], NULL))
 			goto err;
-		g_object_unref(t[5]);
-		t[5] = vips_image_copy_memory(rot);
-		g_object_unref(rot);
-		if (!t[5])
-			goto err;
+		sized = t[4];
 	}
+	if (!(t[5] = vips_image_copy_memory(sized)))
+		goto err;
 	VipsImage *full = t[5];
 	r->width = full->Xsize;
 	r->height = full->Ysize;
 	r->png = vips_image_hasalpha(full);
+	// Baseline JPEG without optimised Huffman tables: that pass costs as
+	// much as the encoding itself for a 1600 px copy.
 	if (r->png) {
 		if (vips_pngsave_buffer(full, &r->full, &r->full_len, "strip", TRUE, "compression", 3, NULL))
 			goto err;
-	} else if (vips_jpegsave_buffer(full, &r->full, &r->full_len, "Q", 85, "strip", TRUE,
-			"optimize_coding", TRUE, NULL))
+	} else if (vips_jpegsave_buffer(full, &r->full, &r->full_len, "Q", o->quality, "strip", TRUE, NULL))
 		goto err;
 
-	if (vips_thumbnail_image(full, &t[6], o->thumb_edge, "height", o->thumb_edge,
-			"size", VIPS_SIZE_DOWN, "no_rotate", TRUE, NULL))
+	if (fit(full, o->thumb_edge, &t[6]))
 		goto err;
 	VipsImage *thumb = t[6];
 	if (vips_image_hasalpha(thumb)) {

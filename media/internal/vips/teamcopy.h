@@ -14,6 +14,7 @@ typedef struct {
 	double max_pixels; // refuse sources with more pixels (before decoding)
 	int orientation;   // EXIF orientation 1..8 to apply; 0 or 1: none
 	int magick;        // load with ImageMagick (lenient damaged-JPEG path)
+	int quality;       // JPEG quality of the team copy, 1..100
 } fg_opts;
 
 typedef struct {

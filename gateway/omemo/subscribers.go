@@ -1,0 +1,78 @@
+package omemo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Subscribe records that jid (bare) is subscribed to the presence of
+// address, and so to its device list (XEP-0163 §4.3: a presence
+// subscription is a PEP subscription). Migration 00013.
+func (p *PG) Subscribe(ctx context.Context, address, jid string) error {
+	if _, err := p.pool.Exec(ctx, `INSERT INTO omemo_subscribers (address, jid, subscribed_at) VALUES ($1, $2, now())
+		ON CONFLICT (address, jid) DO NOTHING`, address, jid); err != nil {
+		return fmt.Errorf("record subscriber of %s: %w", address, err)
+	}
+	return nil
+}
+
+// Unsubscribe forgets a subscriber.
+func (p *PG) Unsubscribe(ctx context.Context, address, jid string) error {
+	if _, err := p.pool.Exec(ctx, `DELETE FROM omemo_subscribers WHERE address = $1 AND jid = $2`, address, jid); err != nil {
+		return fmt.Errorf("forget subscriber of %s: %w", address, err)
+	}
+	return nil
+}
+
+// SetNotify records whether a subscriber's client asked for device-list
+// notifications (its entity capabilities, XEP-0115, list
+// eu.siacs.conversations.axolotl.devicelist+notify). It reports false
+// for a JID that is not subscribed (nothing is recorded then).
+func (p *PG) SetNotify(ctx context.Context, address, jid string, notify bool) (bool, error) {
+	tag, err := p.pool.Exec(ctx, `UPDATE omemo_subscribers SET notify = $3 WHERE address = $1 AND jid = $2`, address, jid, notify)
+	if err != nil {
+		return false, fmt.Errorf("record notify of a subscriber of %s: %w", address, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// Notified lists the subscribers of address that asked for device-list
+// notifications.
+func (p *PG) Notified(ctx context.Context, address string) ([]string, error) {
+	rows, err := p.pool.Query(ctx, `SELECT jid FROM omemo_subscribers WHERE address = $1 AND notify ORDER BY jid`, address)
+	if err != nil {
+		return nil, fmt.Errorf("load subscribers of %s: %w", address, err)
+	}
+	jids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("load subscribers of %s: %w", address, err)
+	}
+	return jids, nil
+}
+
+// Announced returns the device last announced for address (ok false if
+// none was).
+func (p *PG) Announced(ctx context.Context, address string) (uint32, bool, error) {
+	var dev int64
+	err := p.pool.QueryRow(ctx, `SELECT device_id FROM omemo_announced WHERE address = $1`, address).Scan(&dev)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("load announced device of %s: %w", address, err)
+	}
+	return uint32(dev), true, nil
+}
+
+// SetAnnounced records the device announced for address.
+func (p *PG) SetAnnounced(ctx context.Context, address string, device uint32) error {
+	if _, err := p.pool.Exec(ctx, `INSERT INTO omemo_announced (address, device_id, announced_at) VALUES ($1, $2, now())
+		ON CONFLICT (address) DO UPDATE SET device_id = excluded.device_id, announced_at = excluded.announced_at`,
+		address, int64(device)); err != nil {
+		return fmt.Errorf("record announced device of %s: %w", address, err)
+	}
+	return nil
+}
