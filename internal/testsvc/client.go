@@ -489,6 +489,19 @@ func (c *Client) WaitStanza(timeout time.Duration, what string, match func(Stanz
 	}
 }
 
+// HasStanza reports whether a presence or IQ that match accepts was
+// received so far.
+func (c *Client) HasStanza(match func(Stanza) bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.others {
+		if match(st) {
+			return true
+		}
+	}
+	return false
+}
+
 // JoinRoomResult enters a room and waits for the room's answer: "" when
 // the join succeeded (self-presence), else the error condition, e.g.
 // "registration-required" for a members-only room.
