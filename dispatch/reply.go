@@ -115,12 +115,12 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		}
 		res = CommandResult{Incident: inc, Outcome: OutcomeApplied}
 		if len(sent) == 0 {
-			res.Reply = func(t msg.Texts) string { return t.ReplyApiOnly(inc.CaseNumber) }
+			res.Reply = func(t msg.Texts) string { return t.ReplyAPIOnly(inc.CaseNumber) }
 			return nil
 		}
 		note := msg.Text(func(t msg.Texts) string { return t.ReplyRoom(inc.CaseNumber, cmd.Actor) })
 		if s.cfg.ShowReporterJID {
-			note = func(t msg.Texts) string { return t.ReplyRoomJids(inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor) }
+			note = func(t msg.Texts) string { return t.ReplyRoomJIDs(inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor) }
 		}
 		if team.Room != "" && cmd.Via == "room" {
 			// The room that has the incident sees that it was answered.
