@@ -8,6 +8,7 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/google/uuid"
 )
 
 // sender sends XMPP messages of one field worker to an address.
@@ -29,6 +30,15 @@ func (s sender) send(key, text string, pos *dispatch.Position) dispatch.Receipt 
 		s.t.Fatal(err)
 	}
 	return r
+}
+
+// waitProcessed waits until the report's processing job has run.
+func waitProcessed(t *testing.T, svc *dispatch.Service, what string, report uuid.UUID) {
+	t.Helper()
+	waitFor(t, what, func() bool {
+		v, err := svc.GetReport(context.Background(), report)
+		return err == nil && v.Report.ProcessedAt != nil
+	})
 }
 
 // TestPartsCompleteTheCase: the first message is posted at once; a late
@@ -240,31 +250,36 @@ func TestFullFunctionAddress(t *testing.T) {
 	}
 }
 
+// caseWithPart starts a service and has field worker from send a report
+// with a position to tiefbau, then a text that joins it as a part; it
+// returns once the part is processed.
+func caseWithPart(t *testing.T, from, text, partText string) (*dispatch.Service, *recorder, dispatch.Receipt, dispatch.Receipt) {
+	t.Helper()
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: testsvc.Pool(t), Messenger: rec})
+	start(t, svc)
+	w := sender{t, svc, from, "tiefbau"}
+	first := w.send("first", text, &dispatch.Position{Lat: 51.025, Lon: 7.59194})
+	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+	part := w.send("part", partText, nil)
+	if part.IncidentID != first.IncidentID || part.Mode != dispatch.ModeAppended {
+		t.Fatalf("the part did not join: %+v", part)
+	}
+	waitProcessed(t, svc, "the part processed", part.ReportID)
+	return svc, rec, first, part
+}
+
 // TestTrennenSplitsLastPart: a dispatcher's "trennen" on a case that is
 // not a duplicate undoes the grouping of its latest part, which becomes a
 // case of its own, routed and posted; the reporter is told.
 func TestTrennenSplitsLastPart(t *testing.T) {
-	pool := testsvc.Pool(t)
-	rec := &recorder{}
-	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
-	start(t, svc)
+	svc, rec, first, part := caseWithPart(t, "streife2@stadt.localhost", "Schlagloch", "Ampel gegenüber ist auch aus")
 	ctx := context.Background()
-	w := sender{t, svc, "streife2@stadt.localhost", "tiefbau"}
-	first := w.send("x1", "Schlagloch", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
-	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
-	part := w.send("x2", "Ampel gegenüber ist auch aus", nil)
-	if part.IncidentID != first.IncidentID {
-		t.Fatalf("the part did not join: %+v", part)
-	}
-	waitFor(t, "the part joined", func() bool {
-		v, err := svc.GetReport(ctx, part.ReportID)
-		return err == nil && v.Report.ProcessedAt != nil
-	})
 	if _, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: first.CaseNumber, Actor: "anna@stadt.localhost", Via: "room"}); err == nil {
 		t.Fatal("a member who is no dispatcher split a part off")
 	}
 	res, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: first.CaseNumber, Actor: "dora@stadt.localhost", Via: "room", Dispatcher: true})
-	if err != nil || !strings.Contains(res.Reply, "abgetrennt") {
+	if err != nil || !strings.Contains(res.Reply.In("de"), "abgetrennt") {
 		t.Fatalf("trennen: %+v %v", res, err)
 	}
 	waitFor(t, "the split part routed as a case of its own", func() bool {
@@ -293,22 +308,9 @@ func TestTrennenSplitsLastPart(t *testing.T) {
 // resend of the same "neu" does not split again; with nothing to undo, or
 // once the case is taken, "neu" alone asks for the new report's content.
 func TestBareNeuUndoesLastJoin(t *testing.T) {
-	pool := testsvc.Pool(t)
-	rec := &recorder{}
-	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
-	start(t, svc)
+	svc, rec, first, part := caseWithPart(t, "streife5@stadt.localhost", "Gullydeckel fehlt", "Laterne flackert")
 	ctx := context.Background()
 	w := sender{t, svc, "streife5@stadt.localhost", "tiefbau"}
-	first := w.send("n1", "Gullydeckel fehlt", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
-	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
-	part := w.send("n2", "Laterne flackert", nil)
-	if part.IncidentID != first.IncidentID || part.Mode != dispatch.ModeAppended {
-		t.Fatalf("the part did not join: %+v", part)
-	}
-	waitFor(t, "the part processed", func() bool {
-		v, err := svc.GetReport(ctx, part.ReportID)
-		return err == nil && v.Report.ProcessedAt != nil
-	})
 
 	undo := w.send("n3", "neu", nil)
 	if undo.Mode != dispatch.ModeSplit || undo.ReportID != part.ReportID || undo.CaseNumber == first.CaseNumber {
@@ -368,10 +370,7 @@ func TestBareNeuUndoesLastJoin(t *testing.T) {
 	if joined.IncidentID != third.IncidentID {
 		t.Fatalf("the part did not join: %+v", joined)
 	}
-	waitFor(t, "the part processed", func() bool {
-		v, err := svc.GetReport(ctx, joined.ReportID)
-		return err == nil && v.Report.ProcessedAt != nil
-	})
+	waitProcessed(t, svc, "the part processed", joined.ReportID)
 	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: third.CaseNumber,
 		Actor: "anna@stadt.localhost", Via: "room", Room: "tiefbau@conference.stadt.localhost"}); err != nil {
 		t.Fatal(err)

@@ -105,8 +105,8 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	case err != nil:
 		g.log.Error("room command failed", "room", roomJID, "err", err)
 		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).InternalError())
-	case res.Reply != "":
-		g.roomReply(ctx, roomJID, nick+": "+res.Reply)
+	case res.Reply != nil:
+		g.roomReply(ctx, roomJID, nick+": "+res.Reply.In(teamLanguage(rs, roomJID)))
 	}
 }
 
@@ -343,8 +343,8 @@ func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender
 	case err != nil:
 		g.log.Error("chat command failed", "err", err)
 		g.reply(ctx, m, local, msg.For(lang).InternalError())
-	case res.Reply != "":
-		g.reply(ctx, m, local, res.Reply)
+	case res.Reply != nil:
+		g.reply(ctx, m, local, res.Reply.In(lang))
 	default:
 		g.reply(ctx, m, local, "✅ "+res.Incident.CaseNumber)
 	}

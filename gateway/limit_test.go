@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 func TestSenderLimiter(t *testing.T) {
@@ -111,5 +114,32 @@ func TestPostIDs(t *testing.T) {
 	}
 	if len(p.ids) > maxPostIDs {
 		t.Fatalf("map grew to %d", len(p.ids))
+	}
+}
+
+// BenchmarkSenderLimiter measures one take (map lookup under the mutex,
+// hold check, token bucket) among 1000 senders; BenchmarkTokenBucketFloor
+// is the raw x/time/rate bucket alone, the floor to compare it with.
+func BenchmarkSenderLimiter(b *testing.B) {
+	l := newSenderLimiter(30, 30)
+	senders := make([]string, 1000)
+	for i := range senders {
+		senders[i] = "streife" + strconv.Itoa(i) + "@stadt.example"
+	}
+	now := time.Unix(1_700_000_000, 0)
+	i := 0
+	for b.Loop() {
+		l.take(senders[i%len(senders)], now.Add(time.Duration(i)*time.Millisecond))
+		i++
+	}
+}
+
+func BenchmarkTokenBucketFloor(b *testing.B) {
+	lim := rate.NewLimiter(rate.Limit(0.5), 30)
+	now := time.Unix(1_700_000_000, 0)
+	i := 0
+	for b.Loop() {
+		lim.AllowN(now.Add(time.Duration(i)*time.Millisecond), 1)
+		i++
 	}
 }

@@ -629,14 +629,25 @@ func TestOMEMODeviceListPush(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// The address loses its keys; the restarted gateway creates a new
-	// device and announces it.
+	// The address and the gateway's room device lose their keys; the
+	// restarted gateway creates new devices and announces them: the
+	// address's to the subscriber that asked, the room device's to every
+	// team member (anna is one in the demo rules).
+	roomDev := uint32(s.omemoDevice("@rooms"))
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	deadline = time.Now().Add(20 * time.Second)
+	for s.count("omemo_announced WHERE address = '@rooms'") != 1 { // the room device is pushed on a change only
+		if time.Now().After(deadline) {
+			t.Fatal("the first start did not record its announced devices")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	s.stop()
 	conn, err := pgx.Connect(context.Background(), s.db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(context.Background(), `DELETE FROM omemo_devices WHERE address = 'tiefbau'`); err != nil {
+	if _, err := conn.Exec(context.Background(), `DELETE FROM omemo_devices WHERE address IN ('tiefbau', '@rooms')`); err != nil {
 		t.Fatal(err)
 	}
 	conn.Close(context.Background())
@@ -647,6 +658,10 @@ func TestOMEMODeviceListPush(t *testing.T) {
 		t.Fatalf("the recreated device has the old id %d", dev)
 	}
 	pushed(c, "the new device list", newDev)
+	newRoomDev := uint32(s.omemoDevice("@rooms"))
+	anna.WaitMessage(30*time.Second, "the room device's new list", func(m testsvc.Message) bool {
+		return newRoomDev != roomDev && deviceListOf(m, s.env["FIELDGATE_XMPP_DOMAIN"]) == newRoomDev
+	})
 	time.Sleep(time.Second) // pushes go out in one pass; give the other one a chance to arrive wrongly
 	for _, m := range other.Messages() {
 		if deviceListOf(m, addr) == newDev {

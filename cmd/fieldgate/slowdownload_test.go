@@ -14,8 +14,9 @@ import (
 )
 
 // trickleServer is an HTTP upload host that sends a photo's first 4 KiB at
-// once and then 512 bytes every 100 ms (5 KiB/s, above the minimum rate, so
-// the gateway keeps waiting) until release is closed, then the rest.
+// once and then 192 bytes every 100 ms (1.9 KiB/s, above the gateway's
+// minimum rate of 1 KiB/s, so it keeps waiting; the whole photo would take
+// about 25 s) until release is closed, then the rest.
 type trickleServer struct {
 	*httptest.Server
 	started  chan struct{} // closed when the first bytes are out
@@ -46,7 +47,7 @@ func newTrickleServer(t *testing.T, photo []byte) *trickleServer {
 				_, _ = w.Write(photo[sent:])
 				sent = len(photo)
 			case <-tick.C:
-				n := min(512, len(photo)-sent)
+				n := min(192, len(photo)-sent)
 				_, _ = w.Write(photo[sent : sent+n])
 				_ = rc.Flush()
 				sent += n

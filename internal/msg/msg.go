@@ -22,6 +22,12 @@ const Default = "de"
 // For returns the texts in lang: "en" (or "en-…") for English, German for
 // anything else, including "".
 func For(lang string) Texts {
+	switch lang { // the tags stored everywhere, without Normalize's work
+	case "de", "":
+		return de{}
+	case "en":
+		return en{}
+	}
 	if Normalize(lang) == "en" {
 		return en{}
 	}

@@ -1,6 +1,7 @@
 package msg
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -126,4 +127,27 @@ func TestNegotiate(t *testing.T) {
 			t.Errorf("Negotiate(%q, %q) = %q, want %q", tc.header, tc.fallback, got, tc.want)
 		}
 	}
+}
+
+// BenchmarkRender renders a receipt through the catalogue, as dispatch
+// does (For, then the typed method); BenchmarkSprintfFloor is the bare
+// fmt.Sprintf of the same format, the floor to compare it with.
+func BenchmarkRender(b *testing.B) {
+	lang, caseNo, team, district := benchArgs()
+	for b.Loop() {
+		_ = For(lang).AcceptedDistrict(caseNo, team, district)
+	}
+}
+
+func BenchmarkSprintfFloor(b *testing.B) {
+	_, caseNo, team, district := benchArgs()
+	for b.Loop() {
+		_ = fmt.Sprintf("Meldung %s angenommen – weitergeleitet an %s (Bezirk %s).", caseNo, team, district)
+	}
+}
+
+// benchArgs are values the compiler cannot treat as constants, as at run time.
+func benchArgs() (lang, caseNo, team, district string) {
+	v := strings.Fields("de 2026-000042 Tiefbau-Nord Mitte")
+	return v[0], v[1], v[2], v[3]
 }
