@@ -123,6 +123,10 @@ func (de) DistrictLabel(district string) string {
 	return fmt.Sprintf("Bezirk %s", district)
 }
 
+func (de) ActionsTaken(resolveSeq int) string {
+	return fmt.Sprintf("Erledigt: „erledigt %d“", resolveSeq)
+}
+
 func (de) Actions(takeSeq, resolveSeq int) string {
 	return fmt.Sprintf("Übernehmen: „ok %d“ · Erledigt: „erledigt %d“", takeSeq, resolveSeq)
 }

@@ -123,6 +123,10 @@ func (en) DistrictLabel(district string) string {
 	return fmt.Sprintf("district %s", district)
 }
 
+func (en) ActionsTaken(resolveSeq int) string {
+	return fmt.Sprintf("Resolve: “erledigt %d”", resolveSeq)
+}
+
 func (en) Actions(takeSeq, resolveSeq int) string {
 	return fmt.Sprintf("Take: “ok %d” · Resolve: “erledigt %d”", takeSeq, resolveSeq)
 }

@@ -68,6 +68,8 @@ type Texts interface {
 	DistrictLabel(district string) string
 	// Actions: “Take: “ok {takeSeq}” · Resolve: “erledigt {resolveSeq}””
 	Actions(takeSeq, resolveSeq int) string
+	// ActionsTaken: “Resolve: “erledigt {resolveSeq}””
+	ActionsTaken(resolveSeq int) string
 	// PhotoLine: “📷 {url}”
 	PhotoLine(url string) string
 	// AttachmentNoPreview: “📎 Attachment {contentType}, {size} – no preview; available through the API/control room (case {caseNumber})”
