@@ -118,7 +118,7 @@ func (f *fakeDomain) record(cmd any, ref string, dispatcherOnly, isDispatcher bo
 func (f *fakeDomain) Execute(_ context.Context, cmd dispatch.Command) (dispatch.CommandResult, error) {
 	res, err := f.record(cmd, cmd.Ref, false, cmd.Dispatcher)
 	if f.outcome != "" {
-		res.Outcome, res.Reply = f.outcome, "already taken by someone else"
+		res.Outcome, res.Reply = f.outcome, func(t msg.Texts) string { return t.AlreadyTaken("2026-000001", "anna@stadt.localhost") }
 	}
 	return res, err
 }

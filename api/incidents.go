@@ -84,7 +84,7 @@ func (s *Server) incidentAction(action dispatch.Action) gin.HandlerFunc {
 			return
 		}
 		out := toIncidentJSON(res.Incident)
-		out.Outcome, out.Message = string(res.Outcome), res.Reply
+		out.Outcome, out.Message = string(res.Outcome), res.Reply.In(clientLanguage(c))
 		status := http.StatusOK
 		if res.Outcome != dispatch.OutcomeApplied {
 			status = http.StatusConflict
@@ -134,7 +134,7 @@ func (s *Server) incidentCommand(kind string) gin.HandlerFunc {
 			return
 		}
 		out := toIncidentJSON(res.Incident)
-		out.Outcome, out.Message = string(res.Outcome), res.Reply
+		out.Outcome, out.Message = string(res.Outcome), res.Reply.In(clientLanguage(c))
 		status := http.StatusOK
 		if res.Outcome != "" && res.Outcome != dispatch.OutcomeApplied {
 			status = http.StatusConflict

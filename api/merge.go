@@ -40,6 +40,6 @@ func (s *Server) mergeIncident(c *gin.Context) {
 		return
 	}
 	out := toIncidentJSON(res.Incident)
-	out.Outcome, out.Message = string(res.Outcome), res.Reply
+	out.Outcome, out.Message = string(res.Outcome), res.Reply.In(clientLanguage(c))
 	c.JSON(http.StatusOK, out)
 }

@@ -52,9 +52,10 @@ const (
 type CommandResult struct {
 	Incident Incident
 	Outcome  Outcome
-	// Reply is the short text for the person who sent the command, in the
-	// team's language. Empty when the room is told through the queue.
-	Reply string
+	// Reply is the short text for the person who sent the command, rendered
+	// by the edge in its reader's language (the room's team, the chat
+	// address, the API client). Nil when the room is told through the queue.
+	Reply msg.Text
 }
 
 // Execute applies a take or resolve. The incident row is locked for the
@@ -82,15 +83,15 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		case inc.State == StateMerged:
 			res.Outcome = OutcomeClosed
 			reply, err := mergedReply(ctx, tx, inc)
-			res.Reply = reply.In(lang)
+			res.Reply = reply
 			return err
 		case !inc.State.Open():
 			res.Outcome = OutcomeClosed
-			res.Reply = msg.For(lang).AlreadyClosed(inc.CaseNumber, string(inc.State))
+			res.Reply = func(t msg.Texts) string { return t.AlreadyClosed(inc.CaseNumber, string(inc.State)) }
 			return nil
 		case cmd.Action == ActionTake && inc.State == StateAcknowledged:
 			res.Outcome = OutcomeAlreadyTaken
-			res.Reply = msg.For(lang).AlreadyTaken(inc.CaseNumber, inc.Owner)
+			res.Reply = func(t msg.Texts) string { return t.AlreadyTaken(inc.CaseNumber, inc.Owner) }
 			return nil
 		}
 		if pol, ok := rs.Policy(inc.Policy); ok && pol.Confirmers > 1 && cmd.Action == ActionTake {
@@ -173,7 +174,7 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 	actor := strings.ToLower(cmd.Actor)
 	if slices.Contains(done, actor) {
 		res.Outcome = OutcomeAlreadyConfirmed
-		res.Reply = msg.For(lang).AlreadyConfirmed()
+		res.Reply = func(t msg.Texts) string { return t.AlreadyConfirmed() }
 		return res, nil
 	}
 	now := s.now()

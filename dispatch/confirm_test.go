@@ -151,8 +151,8 @@ func TestTwoPersonConfirmation(t *testing.T) {
 	if err != nil || res.Outcome != dispatch.OutcomeAlreadyConfirmed {
 		t.Fatalf("same person again: %v %v, want already_confirmed", res.Outcome, err)
 	}
-	if want := "Sie haben bereits bestätigt; eine zweite Person muss bestätigen."; res.Reply != want {
-		t.Errorf("reply %q, want %q", res.Reply, want)
+	if want := "Sie haben bereits bestätigt; eine zweite Person muss bestätigen."; res.Reply.In("de") != want {
+		t.Errorf("reply %q, want %q", res.Reply.In("de"), want)
 	}
 	inc, evs = events(t, svc, r)
 	if inc.State == dispatch.StateAcknowledged || countEvents(evs, "take") != 1 || countEvents(evs, "confirm") != 0 {

@@ -98,35 +98,22 @@ func (s *Service) enqueueDirectPost(ctx context.Context, tx pgx.Tx, incident uui
 // room's archive (XEP-0313) for the origin-id before it sends, because
 // the post may have gone out before the failure.
 func (s *Service) postDirect(ctx context.Context, p *pendingPost) {
-	errQueued := errors.New("the queue job has it")
 	ctx, cancel := context.WithTimeout(ctx, DirectPostTimeout)
 	defer cancel()
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		var posted bool
-		if err := tx.QueryRow(ctx, `SELECT posted_at IS NOT NULL FROM room_posts WHERE origin_id = $1 FOR UPDATE`,
-			p.args.OriginID).Scan(&posted); err != nil {
-			return fmt.Errorf("lock room post: %w", err)
-		}
-		if posted {
-			return errQueued
-		}
-		if _, err := s.queue.JobDeleteTx(ctx, tx, p.jobID); err != nil {
-			if errors.Is(err, rivertype.ErrJobRunning) || errors.Is(err, rivertype.ErrNotFound) {
-				return errQueued
-			}
-			return fmt.Errorf("take post job %d: %w", p.jobID, err)
-		}
-		stanzaID, err := s.sendIncidentPost(ctx, p.args)
-		if err != nil {
-			return err
-		}
-		return s.recordRoomPost(ctx, tx, p.args, stanzaID)
-	})
+	// Rendered before the transaction: it reads committed rows through the
+	// pool, and a transaction waiting for a second connection could starve
+	// the pool.
+	post, err := s.renderIncidentPost(ctx, p.args)
+	if err == nil {
+		err = s.withTx(ctx, func(tx pgx.Tx) error {
+			return s.claimAndPost(ctx, tx, p, post)
+		})
+	}
 	switch {
 	case err == nil:
 		s.metric.roomPosts.Inc()
 		return
-	case errors.Is(err, errQueued):
+	case errors.Is(err, errPostQueued):
 		return
 	}
 	s.log.WarnContext(ctx, "direct room post failed; its queue job posts it", "room", p.args.Room, "origin_id", p.args.OriginID, "err", err)
@@ -135,12 +122,48 @@ func (s *Service) postDirect(ctx context.Context, p *pendingPost) {
 	}
 }
 
+// errPostQueued: a direct post is left to its queue job, which runs or
+// ran, or the post is recorded already.
+var errPostQueued = errors.New("the queue job has the post")
+
+// claimAndPost is postDirect's transaction: lock the post's record, take
+// its job out of the queue (errPostQueued if that is too late), send,
+// record.
+func (s *Service) claimAndPost(ctx context.Context, tx pgx.Tx, p *pendingPost, post RoomPost) error {
+	var posted bool
+	if err := tx.QueryRow(ctx, `SELECT posted_at IS NOT NULL FROM room_posts WHERE origin_id = $1 FOR UPDATE`,
+		p.args.OriginID).Scan(&posted); err != nil {
+		return fmt.Errorf("lock room post: %w", err)
+	}
+	if posted {
+		return errPostQueued
+	}
+	if _, err := s.queue.JobDeleteTx(ctx, tx, p.jobID); err != nil {
+		if errors.Is(err, rivertype.ErrJobRunning) || errors.Is(err, rivertype.ErrNotFound) {
+			return errPostQueued
+		}
+		return fmt.Errorf("take post job %d: %w", p.jobID, err)
+	}
+	stanzaID, err := s.msgr.PostToRoom(ctx, post)
+	if err != nil {
+		return fmt.Errorf("post to %s: %w", p.args.Room, err)
+	}
+	return s.recordRoomPost(ctx, tx, p.args, stanzaID)
+}
+
+// renderIncidentPost renders an incident post as the case is now.
+func (s *Service) renderIncidentPost(ctx context.Context, a roomPostArgs) (RoomPost, error) {
+	post := RoomPost{Room: a.Room, OriginID: a.OriginID}
+	var err error
+	post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, a.ReportID)
+	return post, err
+}
+
 // sendIncidentPost renders an incident post as the case is now and sends
 // it, returning the room's stanza-id once the room has echoed it.
 func (s *Service) sendIncidentPost(ctx context.Context, a roomPostArgs) (string, error) {
-	post := RoomPost{Room: a.Room, OriginID: a.OriginID}
-	var err error
-	if post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, a.ReportID); err != nil {
+	post, err := s.renderIncidentPost(ctx, a)
+	if err != nil {
 		return "", err
 	}
 	stanzaID, err := s.msgr.PostToRoom(ctx, post)

@@ -146,7 +146,7 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 		lang := cmp.Or(team.Language, "de")
 		if inc.State != StateMerged {
 			// Not a duplicate: undo the grouping of its latest part, if any.
-			reply, ok, err := s.splitLastPart(ctx, tx, inc, lang, cmd.Actor, cmd.Via)
+			reply, ok, err := s.splitLastPart(ctx, tx, inc, cmd.Actor, cmd.Via)
 			if err != nil || !ok {
 				return cmp.Or(err, newError(ErrConflict, func(ts msg.Texts) string { return ts.NotMerged(inc.CaseNumber) }))
 			}
@@ -185,7 +185,7 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 			return err
 		}
 		inc.State = StateReceived
-		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: msg.For(lang).UnmergedReply(inc.CaseNumber)}
+		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: func(t msg.Texts) string { return t.UnmergedReply(inc.CaseNumber) }}
 		return nil
 	})
 	if err != nil {

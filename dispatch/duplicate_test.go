@@ -59,7 +59,7 @@ func TestDuplicateMergeAndUnmerge(t *testing.T) {
 	}
 
 	res, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: dup.CaseNumber, Actor: "otto@stadt.localhost", Via: "room", Room: roomOrdnung})
-	if err != nil || res.Outcome != dispatch.OutcomeClosed || !strings.Contains(res.Reply, "Duplikat von "+first.CaseNumber) {
+	if err != nil || res.Outcome != dispatch.OutcomeClosed || !strings.Contains(res.Reply.In("de"), "Duplikat von "+first.CaseNumber) {
 		t.Fatalf("take on the duplicate: %+v %v", res, err)
 	}
 

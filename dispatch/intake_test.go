@@ -279,7 +279,7 @@ func TestTrennenSplitsLastPart(t *testing.T) {
 		t.Fatal("a member who is no dispatcher split a part off")
 	}
 	res, err := svc.Unmerge(ctx, dispatch.UnmergeCommand{Ref: first.CaseNumber, Actor: "dora@stadt.localhost", Via: "room", Dispatcher: true})
-	if err != nil || !strings.Contains(res.Reply, "abgetrennt") {
+	if err != nil || !strings.Contains(res.Reply.In("de"), "abgetrennt") {
 		t.Fatalf("trennen: %+v %v", res, err)
 	}
 	waitFor(t, "the split part routed as a case of its own", func() bool {

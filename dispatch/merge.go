@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 
@@ -57,9 +56,6 @@ func (s *Service) Merge(ctx context.Context, cmd MergeCommand) (CommandResult, e
 		if into, err = incidentByRef(ctx, tx, into.CaseNumber, false); err != nil {
 			return err
 		}
-		rs := s.rules.Current()
-		team, _ := rs.Team(into.Team)
-		lang := cmp.Or(team.Language, "de")
 		if dup.ID == into.ID || !dup.State.Open() || !into.State.Open() {
 			return newError(ErrConflict, func(ts msg.Texts) string { return ts.MergeInvalid(dup.CaseNumber, into.CaseNumber) })
 		}
@@ -81,7 +77,7 @@ func (s *Service) Merge(ctx context.Context, cmd MergeCommand) (CommandResult, e
 			return err
 		}
 		dup.State = StateMerged
-		res = CommandResult{Incident: dup, Outcome: OutcomeApplied, Reply: msg.For(lang).MergedReply(dup.CaseNumber, into.CaseNumber)}
+		res = CommandResult{Incident: dup, Outcome: OutcomeApplied, Reply: func(t msg.Texts) string { return t.MergedReply(dup.CaseNumber, into.CaseNumber) }}
 		return nil
 	})
 	if err != nil {

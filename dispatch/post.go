@@ -116,7 +116,12 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 		}
 	}
 	n := caseSeq(inc.CaseNumber)
-	b.WriteString(msg.For(lang).Actions(n, n))
+	if inc.State == StateAcknowledged {
+		// Taken (by both confirmers under the two-person rule): only resolving is left.
+		b.WriteString(msg.For(lang).ActionsTaken(n))
+	} else {
+		b.WriteString(msg.For(lang).Actions(n, n))
+	}
 	return b.String(), links, teamCopies, nil
 }
 

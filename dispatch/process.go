@@ -425,25 +425,25 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 // by a dispatcher): the part becomes a case of its own, which is routed and
 // posted like a new report; the case's post is corrected and the reporter
 // told. ok is false when the case has no part.
-func (s *Service) splitLastPart(ctx context.Context, tx pgx.Tx, inc Incident, lang, actor, via string) (string, bool, error) {
+func (s *Service) splitLastPart(ctx context.Context, tx pgx.Tx, inc Incident, actor, via string) (msg.Text, bool, error) {
 	var partID uuid.UUID
 	err := tx.QueryRow(ctx, `SELECT id FROM reports WHERE incident_id = $1 AND kind = 'followup' AND processed_at IS NOT NULL
 		ORDER BY received_at DESC LIMIT 1 FOR UPDATE`, inc.ID).Scan(&partID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("find latest part: %w", err)
+		return nil, false, fmt.Errorf("find latest part: %w", err)
 	}
 	part, err := s.loadReport(ctx, tx, partID)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	_, caseNumber, err := s.splitOff(ctx, tx, inc, part, actor, via, "dispatcher", msg.Texts.PartSplitReporter)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
-	return msg.For(lang).PartSplitReply(inc.CaseNumber, caseNumber), true, nil
+	return func(t msg.Texts) string { return t.PartSplitReply(inc.CaseNumber, caseNumber) }, true, nil
 }
 
 // splitOff moves a processed part out of inc into a new case of its own

@@ -110,7 +110,7 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 			return err
 		}
 		inc.Team, inc.Policy, inc.State, inc.Owner, inc.AcknowledgedAt, inc.EscalationLevel = nt.ID, policy, StateRouted, "", nil, 0
-		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: msg.For(lang).ReassignedReply(inc.CaseNumber, cmp.Or(nt.Name, nt.ID))}
+		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: func(t msg.Texts) string { return t.ReassignedReply(inc.CaseNumber, cmp.Or(nt.Name, nt.ID)) }}
 		return nil
 	})
 	if err != nil {
@@ -154,12 +154,12 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 		if inc.State == StateMerged {
 			res.Outcome = OutcomeClosed
 			reply, err := mergedReply(ctx, tx, inc)
-			res.Reply = reply.In(lang)
+			res.Reply = reply
 			return err
 		}
 		if !inc.State.Open() {
 			res.Outcome = OutcomeClosed
-			res.Reply = msg.For(lang).AlreadyClosed(inc.CaseNumber, string(inc.State))
+			res.Reply = func(t msg.Texts) string { return t.AlreadyClosed(inc.CaseNumber, string(inc.State)) }
 			return nil
 		}
 		now := s.now()
@@ -179,7 +179,7 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 		}
 		res.Incident.State = StateRejected
 		res.Outcome = OutcomeApplied
-		res.Reply = msg.For(lang).RejectedReply(inc.CaseNumber)
+		res.Reply = func(t msg.Texts) string { return t.RejectedReply(inc.CaseNumber) }
 		return nil
 	})
 	if err != nil {

@@ -115,16 +115,16 @@ func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, e
 		}
 		res = CommandResult{Incident: inc, Outcome: OutcomeApplied}
 		if len(sent) == 0 {
-			res.Reply = msg.For(lang).ReplyApiOnly(inc.CaseNumber)
+			res.Reply = func(t msg.Texts) string { return t.ReplyAPIOnly(inc.CaseNumber) }
 			return nil
 		}
-		note := msg.For(lang).ReplyRoom(inc.CaseNumber, cmd.Actor)
+		note := msg.Text(func(t msg.Texts) string { return t.ReplyRoom(inc.CaseNumber, cmd.Actor) })
 		if s.cfg.ShowReporterJID {
-			note = msg.For(lang).ReplyRoomJids(inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor)
+			note = func(t msg.Texts) string { return t.ReplyRoomJIDs(inc.CaseNumber, strings.Join(sent, ", "), cmd.Actor) }
 		}
 		if team.Room != "" && cmd.Via == "room" {
 			// The room that has the incident sees that it was answered.
-			return s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, note)
+			return s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, note.In(lang))
 		}
 		res.Reply = note
 		return nil

@@ -81,7 +81,7 @@ func TestReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err = svc.Reply(ctx, dispatch.ReplyCommand{Ref: api.CaseNumber, Text: "/unterwegs", Actor: "token:console", Via: "api", Dispatcher: true})
-	if err != nil || !strings.Contains(res.Reply, "im Verlauf gespeichert") {
+	if err != nil || !strings.Contains(res.Reply.In("de"), "im Verlauf gespeichert") {
 		t.Fatalf("reply to an API reporter: %+v %v", res, err)
 	}
 	v, err := svc.GetReport(ctx, api.ReportID)

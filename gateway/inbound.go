@@ -105,8 +105,8 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	case err != nil:
 		g.log.Error("room command failed", "room", roomJID, "err", err)
 		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).InternalError())
-	case res.Reply != "":
-		g.roomReply(ctx, roomJID, nick+": "+res.Reply)
+	case res.Reply != nil:
+		g.roomReply(ctx, roomJID, nick+": "+res.Reply.In(teamLanguage(rs, roomJID)))
 	}
 }
 
@@ -343,8 +343,8 @@ func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender
 	case err != nil:
 		g.log.Error("chat command failed", "err", err)
 		g.reply(ctx, m, local, msg.For(lang).InternalError())
-	case res.Reply != "":
-		g.reply(ctx, m, local, res.Reply)
+	case res.Reply != nil:
+		g.reply(ctx, m, local, res.Reply.In(lang))
 	default:
 		g.reply(ctx, m, local, "✅ "+res.Incident.CaseNumber)
 	}
@@ -409,6 +409,20 @@ func (g *Gateway) limitSender(ctx context.Context, m *inMessage, local, sender, 
 	return false
 }
 
+// limitPresence applies the per-sender limits of messages
+// (Config.RatePerMinute, Config.Burst) to presence that costs work (an
+// answer, a database row, a disco#info query), in buckets of their own
+// so that a client's presence at login does not use up its reports. A
+// refused presence is dropped without an answer (an answer would double
+// the flood); the first refusal of a hold is logged.
+func (g *Gateway) limitPresence(sender string, now time.Time) bool {
+	ok, notify, until := g.presences.take(sender, now)
+	if !ok && notify {
+		g.log.Warn("sender's presence rate-limited", "sender_domain", domainOf(sender), "until", until)
+	}
+	return ok
+}
+
 func (g *Gateway) replyError(ctx context.Context, m *inMessage, typ, cond, text string) {
 	if err := g.send(ctx, outMessage{From: m.To, To: m.From, ID: m.ID, Type: "error",
 		Error: stanzaErr(typ, cond, text)}); err != nil {
@@ -416,10 +430,16 @@ func (g *Gateway) replyError(ctx context.Context, m *inMessage, typ, cond, text 
 	}
 }
 
-// onPresence answers subscriptions and probes for function addresses.
+// onPresence answers subscriptions and probes for function addresses,
+// under the per-sender limits of messages (limitPresence).
 func (g *Gateway) onPresence(ctx context.Context, p *inPresence) {
+	switch p.Type {
+	case "subscribe", "probe", "", "unsubscribe", "unsubscribed":
+	default:
+		return // unavailable, subscribed, error: nothing to answer or record
+	}
 	to, err := jid.Parse(p.To)
-	if err != nil {
+	if err != nil || !g.limitPresence(bare(p.From), time.Now()) {
 		return
 	}
 	addr, ok := g.rules.Current().Address(strings.ToLower(to.Localpart()))

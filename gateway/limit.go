@@ -39,10 +39,13 @@ func newSenderLimiter(perMinute, burst int) *senderLimiter {
 	return &senderLimiter{every: every, burst: burst, hold: hold, buckets: map[string]*bucket{}}
 }
 
-// allow reports whether sender may send one more stanza now.
+// allow reports whether sender may send one more stanza now: the plain
+// token bucket, without take's hold (for traffic nobody is told about,
+// such as delivery receipts). Use either allow or take on one limiter.
 func (l *senderLimiter) allow(sender string, now time.Time) bool {
-	ok, _, _ := l.take(sender, now)
-	return ok
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bucket(sender, now).lim.AllowN(now, 1)
 }
 
 // take reports whether sender may send one more stanza now. When not,
@@ -51,6 +54,20 @@ func (l *senderLimiter) allow(sender string, now time.Time) bool {
 func (l *senderLimiter) take(sender string, now time.Time) (ok, notify bool, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.bucket(sender, now)
+	if now.Before(b.heldUntil) {
+		return false, false, b.heldUntil
+	}
+	if b.lim.AllowN(now, 1) {
+		return true, false, time.Time{}
+	}
+	b.heldUntil = now.Add(l.hold)
+	return false, true, b.heldUntil
+}
+
+// bucket returns sender's bucket, made on first use; idle ones (10 min,
+// not held) are dropped now and then. l.mu must be held.
+func (l *senderLimiter) bucket(sender string, now time.Time) *bucket {
 	if now.Sub(l.sweep) > 10*time.Minute {
 		for k, b := range l.buckets {
 			if now.Sub(b.seen) > 10*time.Minute && now.After(b.heldUntil) {
@@ -65,12 +82,5 @@ func (l *senderLimiter) take(sender string, now time.Time) (ok, notify bool, unt
 		l.buckets[sender] = b
 	}
 	b.seen = now
-	if now.Before(b.heldUntil) {
-		return false, false, b.heldUntil
-	}
-	if b.lim.AllowN(now, 1) {
-		return true, false, time.Time{}
-	}
-	b.heldUntil = now.Add(l.hold)
-	return false, true, b.heldUntil
+	return b
 }

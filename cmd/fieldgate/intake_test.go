@@ -295,9 +295,12 @@ func TestIntakeSequences(t *testing.T) {
 				return m.Type != "groupchat" && (from == domain || strings.HasSuffix(from, "@"+domain)) &&
 					strings.Contains(m.Body, "Standort zu "+caseNo+" nachgereicht: geo:51.025100,7.591900")
 			})
-			post(t, anna, "the addition line in the room", func(m testsvc.Message) bool {
+			add := post(t, anna, "the addition line in the room", func(m testsvc.Message) bool {
 				return m.Replace == nil && strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "geo:51.025100,7.591900")
 			})
+			if strings.Contains(add.Body, "Übernehmen") || !strings.Contains(add.Body, "erledigt "+shortRef(caseNo)) {
+				t.Errorf("the addition to a taken case offers to take it, or not to resolve it:\n%s", add.Body)
+			}
 			cs = waitCases(t, s.db, w.jid, 1, located)
 			if cs[0].Number != caseNo || cs[0].State != "acknowledged" || cs[0].Team != "tiefbau" || cs[0].Reports != 2 ||
 				!near(cs[0].Lat, 51.0251) || !near(cs[0].Lon, 7.5919) || cs[0].Source != "geo_uri" {

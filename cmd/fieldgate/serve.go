@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,10 +57,6 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 }
 
 // openPool connects to PostgreSQL; tracer, if not nil, sees every query.
-// DefaultPoolMaxConns is the database connections per process unless the
-// URL sets pool_max_conns.
-const DefaultPoolMaxConns = 24
-
 func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL)
 	if err != nil {
@@ -69,13 +64,6 @@ func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgx
 	}
 	if len(tracer) > 0 {
 		pcfg.ConnConfig.Tracer = tracer[0]
-	}
-	if !strings.Contains(cfg.Database.URL, "pool_max_conns") {
-		// pgx's default, 4 on 2 cores, is too few: the XMPP lock and the
-		// queue's LISTEN hold one each for good, and job workers, uploads
-		// and room posts (which commit after the room's echo) each need one.
-		// Measured with fieldgate bench: deploy/SCALING.md.
-		pcfg.MaxConns = DefaultPoolMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {

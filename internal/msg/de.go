@@ -123,6 +123,10 @@ func (de) DistrictLabel(district string) string {
 	return fmt.Sprintf("Bezirk %s", district)
 }
 
+func (de) ActionsTaken(resolveSeq int) string {
+	return fmt.Sprintf("Erledigt: „erledigt %d“", resolveSeq)
+}
+
 func (de) Actions(takeSeq, resolveSeq int) string {
 	return fmt.Sprintf("Übernehmen: „ok %d“ · Erledigt: „erledigt %d“", takeSeq, resolveSeq)
 }
@@ -251,7 +255,7 @@ func (de) ReplyRoom(caseNumber, actor string) string {
 	return fmt.Sprintf("✉️ Antwort zu %s an den Melder gesendet (%s).", caseNumber, actor)
 }
 
-func (de) ReplyRoomJids(caseNumber, recipients, actor string) string {
+func (de) ReplyRoomJIDs(caseNumber, recipients, actor string) string {
 	return fmt.Sprintf("✉️ Antwort zu %s an %s gesendet (%s).", caseNumber, recipients, actor)
 }
 
@@ -333,7 +337,7 @@ func (de) PartSplitReply(caseNumber, newCase string) string {
 	return fmt.Sprintf("Letzter Teil von %s abgetrennt: jetzt eigene Meldung %s.", caseNumber, newCase)
 }
 
-func (de) ReplyApiOnly(caseNumber string) string {
+func (de) ReplyAPIOnly(caseNumber string) string {
 	return fmt.Sprintf("%s wurde über die App/API gemeldet: die Antwort ist im Verlauf gespeichert, der Melder kann sie dort abrufen.", caseNumber)
 }
 

@@ -123,6 +123,10 @@ func (en) DistrictLabel(district string) string {
 	return fmt.Sprintf("district %s", district)
 }
 
+func (en) ActionsTaken(resolveSeq int) string {
+	return fmt.Sprintf("Resolve: “erledigt %d”", resolveSeq)
+}
+
 func (en) Actions(takeSeq, resolveSeq int) string {
 	return fmt.Sprintf("Take: “ok %d” · Resolve: “erledigt %d”", takeSeq, resolveSeq)
 }
@@ -251,7 +255,7 @@ func (en) ReplyRoom(caseNumber, actor string) string {
 	return fmt.Sprintf("✉️ Reply on %s sent to the reporter (%s).", caseNumber, actor)
 }
 
-func (en) ReplyRoomJids(caseNumber, recipients, actor string) string {
+func (en) ReplyRoomJIDs(caseNumber, recipients, actor string) string {
 	return fmt.Sprintf("✉️ Reply on %s sent to %s (%s).", caseNumber, recipients, actor)
 }
 
@@ -333,7 +337,7 @@ func (en) PartSplitReply(caseNumber, newCase string) string {
 	return fmt.Sprintf("Latest part of %s split off: now report %s of its own.", caseNumber, newCase)
 }
 
-func (en) ReplyApiOnly(caseNumber string) string {
+func (en) ReplyAPIOnly(caseNumber string) string {
 	return fmt.Sprintf("%s was reported through the app/API: the reply is stored in its history, where the reporter can read it.", caseNumber)
 }
 

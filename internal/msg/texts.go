@@ -68,6 +68,8 @@ type Texts interface {
 	DistrictLabel(district string) string
 	// Actions: “Take: “ok {takeSeq}” · Resolve: “erledigt {resolveSeq}””
 	Actions(takeSeq, resolveSeq int) string
+	// ActionsTaken: “Resolve: “erledigt {resolveSeq}””
+	ActionsTaken(resolveSeq int) string
 	// PhotoLine: “📷 {url}”
 	PhotoLine(url string) string
 	// AttachmentNoPreview: “📎 Attachment {contentType}, {size} – no preview; available through the API/control room (case {caseNumber})”
@@ -130,8 +132,8 @@ type Texts interface {
 	UnmergedRoom(caseNumber, original string) string
 	// ReplyRoom: “✉️ Reply on {caseNumber} sent to the reporter ({actor}).”
 	ReplyRoom(caseNumber, actor string) string
-	// ReplyRoomJids: “✉️ Reply on {caseNumber} sent to {recipients} ({actor}).”
-	ReplyRoomJids(caseNumber, recipients, actor string) string
+	// ReplyRoomJIDs: “✉️ Reply on {caseNumber} sent to {recipients} ({actor}).”
+	ReplyRoomJIDs(caseNumber, recipients, actor string) string
 
 	// Answers to commands (room, 1:1 chat, API)
 
@@ -173,8 +175,8 @@ type Texts interface {
 	MergeInvalid(caseNumber, into string) string
 	// PartSplitReply: “Latest part of {caseNumber} split off: now report {newCase} of its own.”
 	PartSplitReply(caseNumber, newCase string) string
-	// ReplyApiOnly: “{caseNumber} was reported through the app/API: the reply is stored in its history, where the reporter can read it.”
-	ReplyApiOnly(caseNumber string) string
+	// ReplyAPIOnly: “{caseNumber} was reported through the app/API: the reply is stored in its history, where the reporter can read it.”
+	ReplyAPIOnly(caseNumber string) string
 	// ReplyEmpty: “Please give a text or a canned text: “antwort {seq} /erledigt”. Canned texts: {templates}”
 	ReplyEmpty(seq int, templates string) string
 	// UnknownTemplate: “No canned text “/{name}”. Available: {templates}”
