@@ -93,6 +93,9 @@ type Config struct {
 	// (30 s by default) and told once which span was not taken.
 	RatePerMinute int
 	Burst         int
+	// DeviceListSubscribers caps the device-list subscribers (OMEMO,
+	// omemo_notify.go) recorded per function address. Default 10000.
+	DeviceListSubscribers int
 }
 
 // ErrNotConnected means there is no component connection right now.
@@ -107,6 +110,9 @@ type Gateway struct {
 	media   Media
 	fetch   *Fetcher
 	limiter *senderLimiter
+	// presences limits presence per sender like messages, in buckets of
+	// their own (inbound.go limitPresence).
+	presences *senderLimiter
 	// deliveries limits receipts and read markers per sender: each one
 	// costs a database transaction, and a flood must not fill the audit trail.
 	deliveries *senderLimiter
@@ -149,6 +155,7 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 	cfg.MinDownloadRate = cmp.Or(cfg.MinDownloadRate, 1024)
 	cfg.RatePerMinute = cmp.Or(cfg.RatePerMinute, 30)
 	cfg.Burst = cmp.Or(cfg.Burst, 30)
+	cfg.DeviceListSubscribers = cmp.Or(cfg.DeviceListSubscribers, 10000)
 	fetch, err := NewFetcher(cfg.Fetch)
 	if err != nil {
 		return nil, err
@@ -158,6 +165,7 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 		media:      m,
 		fetch:      fetch,
 		limiter:    newSenderLimiter(cfg.RatePerMinute, cfg.Burst),
+		presences:  newSenderLimiter(cfg.RatePerMinute, cfg.Burst),
 		deliveries: newSenderLimiter(20, 10),
 		downloads:  slots.New(cfg.DownloadsPerSender),
 		cfg:        cfg,

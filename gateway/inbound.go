@@ -409,6 +409,20 @@ func (g *Gateway) limitSender(ctx context.Context, m *inMessage, local, sender, 
 	return false
 }
 
+// limitPresence applies the per-sender limits of messages
+// (Config.RatePerMinute, Config.Burst) to presence that costs work (an
+// answer, a database row, a disco#info query), in buckets of their own
+// so that a client's presence at login does not use up its reports. A
+// refused presence is dropped without an answer (an answer would double
+// the flood); the first refusal of a hold is logged.
+func (g *Gateway) limitPresence(sender string, now time.Time) bool {
+	ok, notify, until := g.presences.take(sender, now)
+	if !ok && notify {
+		g.log.Warn("sender's presence rate-limited", "sender_domain", domainOf(sender), "until", until)
+	}
+	return ok
+}
+
 func (g *Gateway) replyError(ctx context.Context, m *inMessage, typ, cond, text string) {
 	if err := g.send(ctx, outMessage{From: m.To, To: m.From, ID: m.ID, Type: "error",
 		Error: stanzaErr(typ, cond, text)}); err != nil {
@@ -416,10 +430,16 @@ func (g *Gateway) replyError(ctx context.Context, m *inMessage, typ, cond, text 
 	}
 }
 
-// onPresence answers subscriptions and probes for function addresses.
+// onPresence answers subscriptions and probes for function addresses,
+// under the per-sender limits of messages (limitPresence).
 func (g *Gateway) onPresence(ctx context.Context, p *inPresence) {
+	switch p.Type {
+	case "subscribe", "probe", "", "unsubscribe", "unsubscribed":
+	default:
+		return // unavailable, subscribed, error: nothing to answer or record
+	}
 	to, err := jid.Parse(p.To)
-	if err != nil {
+	if err != nil || !g.limitPresence(bare(p.From), time.Now()) {
 		return
 	}
 	addr, ok := g.rules.Current().Address(strings.ToLower(to.Localpart()))

@@ -47,6 +47,7 @@ type omemoEdge struct {
 	finder *uploadFinder
 	subs   DeviceListSubscribers // nil: no device-list notifications
 	caps   capsCache
+	capLog capLog // when a subscriber cap was last logged (omemo_notify.go)
 	// sending holds one photo's message to one room while it is sent.
 	sending *slots.PerKey
 

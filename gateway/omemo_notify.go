@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"sync"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 // OMEMO device list; whose client asked for notifications; and which
 // device each address last announced (*omemo.PG).
 type DeviceListSubscribers interface {
-	Subscribe(ctx context.Context, address, jid string) error
+	Subscribe(ctx context.Context, address, jid string, limit int) error
+	Subscribed(ctx context.Context, address, jid string) (bool, error)
 	Unsubscribe(ctx context.Context, address, jid string) error
 	SetNotify(ctx context.Context, address, jid string, notify bool) (subscribed bool, err error)
 	Notified(ctx context.Context, address string) ([]string, error)
@@ -61,6 +63,37 @@ type capsCache struct {
 }
 
 const maxCapsCache = 1000
+
+// Bounds of a caps node and ver worth asking about: a ver is a base64
+// hash (XEP-0115 §5.1, 28 characters for SHA-1, 88 for SHA-512), a node
+// a client's URI; anything longer is not a real client's.
+const (
+	maxCapsNode = 512
+	maxCapsVer  = 128
+)
+
+// capLog says at most once per capLogEvery and address that an address
+// reached its cap of device-list subscribers.
+type capLog struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+const capLogEvery = 10 * time.Minute
+
+// due reports whether the cap of address should be logged now.
+func (c *capLog) due(address string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil {
+		c.last = map[string]time.Time{}
+	}
+	if t, ok := c.last[address]; ok && now.Sub(t) < capLogEvery {
+		return false
+	}
+	c.last[address] = now
+	return true
+}
 
 func (c *capsCache) get(key string) (notify, ok bool) {
 	c.mu.Lock()
@@ -187,11 +220,19 @@ func (g *Gateway) omemoPresence(ctx context.Context, p *inPresence, addr routing
 		return
 	}
 	if !addr.Allows(sender) {
-		return
+		return // nobody who may not write to the address gets a row
 	}
 	switch p.Type {
 	case "subscribe", "probe":
-		if err := e.subs.Subscribe(ctx, addr.Name, sender); err != nil {
+		err := e.subs.Subscribe(ctx, addr.Name, sender, g.cfg.DeviceListSubscribers)
+		if errors.Is(err, omemo.ErrTooManySubscribers) {
+			if e.capLog.due(addr.Name, time.Now()) {
+				g.log.Warn("omemo: address has reached its cap of device-list subscribers; new subscribers get no device-list pushes (they can still fetch the list)",
+					"address", addr.Name, "cap", g.cfg.DeviceListSubscribers)
+			}
+			return
+		}
+		if err != nil {
 			g.log.Warn("omemo: subscriber not recorded", "address", addr.Name, "err", err)
 			return
 		}
@@ -199,11 +240,18 @@ func (g *Gateway) omemoPresence(ctx context.Context, p *inPresence, addr routing
 			g.log.Warn("omemo: device list not pushed", "address", addr.Name, "err", err)
 		}
 	case "":
-		if p.Caps == nil || p.Caps.Node == "" || p.Caps.Ver == "" || p.From == sender {
+		if p.Caps == nil || p.Caps.Node == "" || p.Caps.Ver == "" || p.From == sender ||
+			len(p.Caps.Node) > maxCapsNode || len(p.Caps.Ver) > maxCapsVer {
 			return
 		}
 		notify, ok := e.caps.get(p.Caps.Node + "#" + p.Caps.Ver)
 		if !ok {
+			// Ask a client for its features only when the answer matters:
+			// a sender who is no subscriber costs no query.
+			subscribed, err := e.subs.Subscribed(ctx, addr.Name, sender)
+			if err != nil || !subscribed {
+				return
+			}
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
 			r, err := g.requestFrom(ctx, g.addressJID(addr.Name), p.From, "get", discoInfoNode{Node: p.Caps.Node + "#" + p.Caps.Ver})

@@ -8,15 +8,52 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// ErrTooManySubscribers means an address already has as many
+// device-list subscribers as it may keep (Subscribe's limit).
+var ErrTooManySubscribers = errors.New("omemo: the address has reached its cap of device-list subscribers")
+
 // Subscribe records that jid (bare) is subscribed to the presence of
 // address, and so to its device list (XEP-0163 §4.3: a presence
-// subscription is a PEP subscription). Migration 00013.
-func (p *PG) Subscribe(ctx context.Context, address, jid string) error {
-	if _, err := p.pool.Exec(ctx, `INSERT INTO omemo_subscribers (address, jid, subscribed_at) VALUES ($1, $2, now())
-		ON CONFLICT (address, jid) DO NOTHING`, address, jid); err != nil {
+// subscription is a PEP subscription). Migration 00013. An address keeps
+// at most limit subscribers: a new one beyond that is refused with
+// ErrTooManySubscribers (one already recorded stays and gets nil). The
+// count and the insert are serialised per address (a transaction-scoped
+// advisory lock), so concurrent subscribers cannot overshoot the cap.
+func (p *PG) Subscribe(ctx context.Context, address, jid string, limit int) error {
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('omemo_subscribers ' || $1, 0))`, address); err != nil {
+			return err
+		}
+		var exists bool
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM omemo_subscribers WHERE address = $1 AND jid = $2),
+			(SELECT count(*) FROM omemo_subscribers WHERE address = $1)`, address, jid).Scan(&exists, &n); err != nil {
+			return err
+		}
+		switch {
+		case exists:
+			return nil
+		case n >= limit:
+			return ErrTooManySubscribers
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO omemo_subscribers (address, jid, subscribed_at) VALUES ($1, $2, now())
+			ON CONFLICT (address, jid) DO NOTHING`, address, jid)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("record subscriber of %s: %w", address, err)
 	}
 	return nil
+}
+
+// Subscribed reports whether jid (bare) is a recorded subscriber of address.
+func (p *PG) Subscribed(ctx context.Context, address, jid string) (bool, error) {
+	var ok bool
+	if err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM omemo_subscribers WHERE address = $1 AND jid = $2)`,
+		address, jid).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look up subscriber of %s: %w", address, err)
+	}
+	return ok, nil
 }
 
 // Unsubscribe forgets a subscriber.
