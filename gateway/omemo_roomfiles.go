@@ -88,16 +88,34 @@ func (g *Gateway) sealRoomPost(ctx context.Context, roomJID string, p dispatch.R
 // it again. The file's key lives only until the message is sent.
 func (g *Gateway) sendRoomFile(ctx context.Context, roomJID string, rcpts []omemo.Recipient, key string) error {
 	origin := roomFileOriginID(roomJID, key)
-	// A post and a correction of the same case may run at once: one
-	// sends, the other then finds it sent.
-	release, lerr := g.omemo.sending.Acquire(ctx, origin)
-	if lerr != nil {
-		return fmt.Errorf("wait for the same photo's message: %w", lerr)
+	return sendOnce(ctx, g.omemo.sending, &g.roomFiles, origin, func(ctx context.Context) error {
+		return g.sendRoomFileMessage(ctx, roomJID, rcpts, key, origin)
+	})
+}
+
+// sendOnce runs send for origin unless it succeeded before (sent), one
+// at a time per origin: a post and a correction of the same case may run
+// at once; one sends, the other then finds it sent. A failed send is
+// tried again by the next caller.
+func sendOnce(ctx context.Context, sending *slots.PerKey, sent *postIDs, origin string, send func(context.Context) error) error {
+	release, err := sending.Acquire(ctx, origin)
+	if err != nil {
+		return fmt.Errorf("wait for the same photo's message: %w", err)
 	}
 	defer release()
-	if g.roomFiles.has(origin) {
+	if sent.has(origin) {
 		return nil
 	}
+	if err := send(ctx); err != nil {
+		return err
+	}
+	sent.add(origin, origin)
+	return nil
+}
+
+// sendRoomFileMessage sends the message of one team copy (origin, see
+// sendRoomFile) unless the room's archive shows an earlier one.
+func (g *Gateway) sendRoomFileMessage(ctx context.Context, roomJID string, rcpts []omemo.Recipient, key, origin string) error {
 	_, found, err := g.FindRoomPost(ctx, roomJID, origin, time.Now().Add(-roomFileSearch))
 	switch {
 	case errors.Is(err, dispatch.ErrNoArchive):
@@ -106,7 +124,6 @@ func (g *Gateway) sendRoomFile(ctx context.Context, roomJID string, rcpts []omem
 	case err != nil:
 		return err
 	case found:
-		g.roomFiles.add(origin, origin)
 		return nil
 	}
 	files := g.omemo.files
@@ -153,7 +170,6 @@ func (g *Gateway) sendRoomFile(ctx context.Context, roomJID string, rcpts []omem
 	if _, err := g.postAndAwaitEcho(ctx, roomJID, msg); err != nil {
 		return err
 	}
-	g.roomFiles.add(origin, origin)
 	return nil
 }
 

@@ -93,12 +93,17 @@ func (g *Gateway) requestSlot(ctx context.Context, service, filename string, siz
 }
 
 // put uploads body to an XEP-0363 PUT URL, which must be on the fetch
-// allow-list (the upload services of trusted domains), with the slot's
-// headers. A 4xx answer (but 408 and 429) is final.
+// allow-list (the upload services of trusted domains), as must its GET
+// URL, with the slot's headers. A 4xx answer (but 408 and 429) is final.
 func (f *Fetcher) put(ctx context.Context, s uploadSlot, contentType string, body []byte) error {
 	u, err := f.check(s.PutURL)
 	if err != nil {
 		return fmt.Errorf("%w: PUT URL: %w (add the upload service to xmpp.upload_hosts)", errUploadRefused, err)
+	}
+	// Team members' clients download from the GET URL: it must be a host
+	// we trust as well, not wherever a slot answer points them.
+	if _, err := f.check(s.GetURL); err != nil {
+		return fmt.Errorf("%w: GET URL: %w (add the upload service to xmpp.upload_hosts)", errUploadRefused, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()

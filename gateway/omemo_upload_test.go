@@ -82,7 +82,7 @@ func TestUploadPut(t *testing.T) {
 	}
 	ctx := context.Background()
 	slot := func(path string) uploadSlot {
-		return uploadSlot{PutURL: srv.URL + path, Header: http.Header{"Authorization": {"Basic eA=="}}}
+		return uploadSlot{PutURL: srv.URL + path, GetURL: srv.URL + path, Header: http.Header{"Authorization": {"Basic eA=="}}}
 	}
 	if err := f.put(ctx, slot("/ok"), "image/jpeg", []byte("ciphertext")); err != nil {
 		t.Fatal(err)

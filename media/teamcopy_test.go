@@ -318,3 +318,45 @@ func TestTeamCopyPhone12MPRotated(t *testing.T) {
 	}
 	checkNoMetadata(t, "team copy", tc.Full, "Testkamera")
 }
+
+// TestTeamCopyEdgeAndQuality: the configured long edge is met exactly,
+// also where shrink-on-load alone reaches it (2016 and 1008 px from a
+// 4032 px photo decoded at 1/2 and 1/4), and the quality is applied.
+func TestTeamCopyEdgeAndQuality(t *testing.T) {
+	src, err := os.ReadFile(testsvc.Photo(t, "phone_12mp.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for edge, want := range map[int]image.Point{2016: image.Pt(1512, 2016), 1008: image.Pt(756, 1008)} {
+		tc, err := vips.TeamCopy(src, vips.Options{MaxEdge: edge, ThumbEdge: DefaultThumbMaxEdge, MaxPixels: DefaultMaxDecodePixels, Orientation: 6})
+		if err != nil {
+			t.Fatalf("edge %d: %v", edge, err)
+		}
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(tc.Full))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := image.Pt(cfg.Width, cfg.Height); got != want {
+			t.Errorf("edge %d: team copy %v, want %v", edge, got, want)
+		}
+	}
+	small, err := os.ReadFile(testsvc.Photo(t, "messenger_450x600.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := map[int]int{}
+	for _, q := range []int{50, 95} {
+		tc, err := vips.TeamCopy(small, vips.Options{MaxEdge: DefaultDerivativeMaxEdge, ThumbEdge: DefaultThumbMaxEdge, MaxPixels: DefaultMaxDecodePixels, Orientation: 6, Quality: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes[q] = len(tc.Full)
+		checkNoMetadata(t, "team copy", tc.Full, "Testtelefon")
+	}
+	if sizes[95] < 2*sizes[50] {
+		t.Errorf("quality 95 gave %d bytes, quality 50 %d: quality not applied", sizes[95], sizes[50])
+	}
+	if _, err := vips.TeamCopy(small, vips.Options{MaxEdge: 1600, ThumbEdge: 320, MaxPixels: DefaultMaxDecodePixels, Quality: 101}); err == nil {
+		t.Error("quality 101 accepted")
+	}
+}

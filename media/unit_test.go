@@ -46,6 +46,9 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 	if c.PartSize != DefaultPartSize || c.MaxConcurrent != DefaultMaxConcurrent || c.PresignTTL != DefaultPresignTTL || len(c.Types) != 7 {
 		t.Errorf("defaults not applied: %+v", c)
 	}
+	if c.DerivativeMaxEdge != 1600 || c.ThumbMaxEdge != 320 || c.TeamCopyQuality != 80 {
+		t.Errorf("team copy defaults: edge %d, thumbnail %d, quality %d; want 1600, 320, 80", c.DerivativeMaxEdge, c.ThumbMaxEdge, c.TeamCopyQuality)
+	}
 	for name, bad := range map[string]Config{
 		"no endpoint":   {Bucket: "b"},
 		"no bucket":     {Endpoint: "x:1"},
@@ -56,6 +59,11 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 		"sse-c no key":  {Endpoint: "x:1", Bucket: "b", Encryption: "sse-c"},
 		"sse-c bad key": {Endpoint: "x:1", Bucket: "b", Encryption: "sse-c", SSECKey: "c2hvcnQ="},
 		"ttl too long":  {Endpoint: "x:1", Bucket: "b", PresignTTL: 8 * 24 * time.Hour},
+		"tiny copy":     {Endpoint: "x:1", Bucket: "b", DerivativeMaxEdge: 100},
+		"huge copy":     {Endpoint: "x:1", Bucket: "b", DerivativeMaxEdge: 10000},
+		"thumb > copy":  {Endpoint: "x:1", Bucket: "b", DerivativeMaxEdge: 400, ThumbMaxEdge: 500},
+		"quality 101":   {Endpoint: "x:1", Bucket: "b", TeamCopyQuality: 101},
+		"quality < 0":   {Endpoint: "x:1", Bucket: "b", TeamCopyQuality: -5},
 	} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -295,6 +295,20 @@ func TestSecurity(t *testing.T) {
 		{name: "executable as photo", method: "POST", path: "/api/v1/reports", token: scoped, body: form(tiefbau("x"), map[string][]byte{"photo": append([]byte("MZ\x90\x00"), make([]byte, 600)...)}), check: problem(415, "attachment-type", "not allowed")},
 		{name: "HTML as photo", method: "POST", path: "/api/v1/reports", token: scoped, body: form(tiefbau("x"), map[string][]byte{"photo": []byte("<html><script>alert(1)</script></html>")}), check: problem(415, "attachment-type", "not allowed")},
 		{name: "empty photo", method: "POST", path: "/api/v1/reports", token: scoped, body: form(tiefbau("x"), map[string][]byte{"photo": {}}), check: problem(415, "attachment-type", "empty")},
+
+		// Hostile Accept-Language (review, issue 20): precise problems in a
+		// catalogue language, English unless German is preferred; a header
+		// of 100,000 entries is read only as far as its first entries.
+		{name: "Accept-Language wildcard", method: "GET", path: "/api/v1/incidents/" + caseNo, token: teamSued,
+			header: map[string]string{"Accept-Language": "*"}, check: notFound},
+		{name: "Accept-Language refusing everything", method: "GET", path: "/api/v1/incidents/" + caseNo, token: teamSued,
+			header: map[string]string{"Accept-Language": "de;q=0, en;q=0"}, check: notFound},
+		{name: "Accept-Language with odd weights", method: "GET", path: "/api/v1/incidents/" + caseNo, token: teamSued,
+			header: map[string]string{"Accept-Language": "de;q=-1, xx;q=2, en;q=1.5"}, check: notFound},
+		{name: "Accept-Language of 100000 entries", method: "GET", path: "/api/v1/incidents/" + caseNo,
+			header: map[string]string{"Accept-Language": "de, " + strings.Repeat("en;q=0.1, ", 90_000) + "en"}, check: problem(401, "unauthorized", "Bitte „Authorization: Bearer")},
+		{name: "Accept-Language of 100000 entries on a report", method: "POST", path: "/api/v1/reports", token: scoped, body: form(tiefbau("Stra\xdfe"), nil),
+			header: map[string]string{"Accept-Language": strings.Repeat("xx;q=0.9, ", 90_000) + "de"}, check: problem(400, "invalid-text", "invalid UTF-8")},
 	}
 	for _, c := range httpCases {
 		t.Run("http/"+c.name, func(t *testing.T) {

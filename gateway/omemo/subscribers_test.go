@@ -82,3 +82,28 @@ func TestSubscriberCap(t *testing.T) {
 		t.Errorf("%d subscribers after unsubscribe and subscribe, want %d", n, limit)
 	}
 }
+
+// BenchmarkSubscribe records a new subscriber under the cap (transaction,
+// advisory lock, count, insert); BenchmarkSubscribeFloor is the bare
+// INSERT it replaced, on the same database: report the ratio.
+func BenchmarkSubscribe(b *testing.B) {
+	pool := testsvc.Pool(b)
+	pg := omemo.NewPG(pool)
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		if err := pg.Subscribe(ctx, "info", fmt.Sprintf("s%d@stadt.localhost", i), 1<<30); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSubscribeFloor(b *testing.B) {
+	pool := testsvc.Pool(b)
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		if _, err := pool.Exec(ctx, `INSERT INTO omemo_subscribers (address, jid, subscribed_at) VALUES ($1, $2, now())
+			ON CONFLICT (address, jid) DO NOTHING`, "info", fmt.Sprintf("s%d@stadt.localhost", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

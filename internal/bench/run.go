@@ -106,8 +106,17 @@ func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Ben
 	if err := b.probe(ctx); err != nil {
 		return nil, err
 	}
-	if why := b.member.refused(cfg.Room); why != "" {
-		return nil, fmt.Errorf("bench: %s may not enter %s (%s): the member must be one the rules name for that team", cfg.Member.JID, cfg.Room, why)
+	// The gateway sets the team room's member list when it joins; a
+	// gateway that has just started may not have yet: try again a while.
+	for deadline := time.Now().Add(15 * time.Second); b.member.refused(cfg.Room) != ""; {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("bench: %s may not enter %s (%s): the member must be one the rules name for that team", cfg.Member.JID, cfg.Room, b.member.refused(cfg.Room))
+		}
+		time.Sleep(500 * time.Millisecond)
+		if err := b.member.join(ctx, cfg.Room, "bench-"+b.run); err != nil {
+			return nil, fmt.Errorf("bench: member joins %s: %w", cfg.Room, err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	ok = true
 	return b, nil

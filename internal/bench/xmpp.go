@@ -196,14 +196,17 @@ func (c *client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 				from = a.Value
 			}
 		}
-		if err := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t)).Decode(&e); err == nil && e.Type == "error" {
-			room, _, _ := strings.Cut(from, "/")
-			c.mu.Lock()
-			if c.refusals == nil {
-				c.refusals = map[string]string{}
-			}
+		err := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t)).Decode(&e)
+		room, _, _ := strings.Cut(from, "/")
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.refusals == nil {
+			c.refusals = map[string]string{}
+		}
+		if err == nil && e.Type == "error" {
 			c.refusals[room] = e.condition()
-			c.mu.Unlock()
+		} else if err == nil && e.Type != "unavailable" {
+			delete(c.refusals, room) // a later join went through
 		}
 		return nil
 	}

@@ -1,14 +1,26 @@
 package msg
 
-import "golang.org/x/text/language"
+import (
+	"strings"
+
+	"golang.org/x/text/language"
+)
 
 var matcher = language.NewMatcher([]language.Tag{language.German, language.English})
 
 // Negotiate picks the catalogue language ("de" or "en") for an HTTP
 // Accept-Language header (RFC 9110 §12.5.4, weights honoured): the best
 // match among German and English, or fallback when the header is absent,
-// malformed or names neither.
+// malformed or names neither. Only the first maxAcceptLanguage bytes
+// are read (whole entries): parsing costs time in the header's length,
+// and a client's real list is far shorter.
 func Negotiate(acceptLanguage, fallback string) string {
+	if len(acceptLanguage) > maxAcceptLanguage {
+		acceptLanguage = acceptLanguage[:maxAcceptLanguage]
+		if i := strings.LastIndexByte(acceptLanguage, ','); i >= 0 {
+			acceptLanguage = acceptLanguage[:i]
+		}
+	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(tags) == 0 {
 		return fallback
@@ -19,3 +31,8 @@ func Negotiate(acceptLanguage, fallback string) string {
 	}
 	return Languages[i]
 }
+
+// maxAcceptLanguage bounds the Accept-Language read by Negotiate. A
+// browser sends well under 100 bytes; 100,000 entries (900 kB, under Go's
+// 1 MB header limit) would cost about 0.1 s of CPU per request.
+const maxAcceptLanguage = 512

@@ -462,6 +462,13 @@ func (c *Client) SendGeoloc(to, body string, lat, lon float64) {
 	}{Lat: lat, Lon: lon}})
 }
 
+// Stanzas returns the presences and IQs received so far.
+func (c *Client) Stanzas() []Stanza {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Stanza(nil), c.others...)
+}
+
 // WaitStanza waits for the first received presence or IQ (old or new)
 // that match accepts, failing the test after timeout.
 func (c *Client) WaitStanza(timeout time.Duration, what string, match func(Stanza) bool) Stanza {
