@@ -77,6 +77,11 @@ type Config struct {
 		// "host" or "host:port" for https, "http://host:port" for plain http
 		// (loopback dev setups only). Any other URL stays text.
 		UploadHosts []string `yaml:"upload_hosts" env:"UPLOAD_HOSTS"`
+		// InternalUploadHosts are upload services on the operator's own
+		// private network, exactly "host:port" (compose: "prosody:5280"),
+		// fetched over plain http and allowed to resolve to private
+		// addresses. Empty by default.
+		InternalUploadHosts []string `yaml:"internal_upload_hosts" env:"INTERNAL_UPLOAD_HOSTS"`
 		// MaxAttachmentBytes caps one downloaded attachment. Default 100 MiB.
 		MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"MAX_ATTACHMENT_BYTES"`
 		// RoomRetry: a team room the gateway cannot use (not its owner, its
