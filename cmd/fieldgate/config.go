@@ -241,6 +241,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err := validateProxies(cfg.HTTP.TrustedProxies); err != nil {
 		return nil, err
 	}
+	if cfg.XMPP.SenderBurst < 0 || cfg.XMPP.SenderRatePerMinute < 0 || cfg.XMPP.RoomRetry < 0 {
+		return nil, errors.New("config: xmpp.sender_burst, xmpp.sender_rate_per_minute and xmpp.room_retry must not be negative (0 or unset: the default)")
+	}
 	if cfg.HTTP.Addr == "" {
 		cfg.HTTP.Addr = "127.0.0.1:8080"
 	}
