@@ -23,14 +23,24 @@ test: node-deps console
 	  $(MAKE) --no-print-directory test-ejabberd || rc=1; \
 	  deploy/dev/services stop $(CURDIR)/var/test >/dev/null || true; exit $$rc
 
-## test-ejabberd: XMPP tests again, against ejabberd 23.01 instead of Prosody: component,
-## room post and reflection, "ok N", 👍, HTTP upload, reply, reassign
+## test-ejabberd: the XMPP suite again, against ejabberd 23.01 instead of Prosody: every test
+## of the packages that talk XMPP (cmd/fieldgate, gateway, internal/testsvc), with the
+## helpers in internal/testsvc knowing which server they talk to (deploy/dev/ejabberd runs
+## deploy/ejabberd.yml.snippet's settings; deploy/ejabberd_test.go proves it)
 ## (needs the services of `make test` running; starts and stops ejabberd itself)
-EJABBERD_TESTS ?= ^(TestEndToEnd|TestXMPPUploadReportAndAcks|TestXMPPReplyAndReassign)$$
+## Not yet on ejabberd (open findings of issue 14, each failing there today):
+## TestScaleOutKillComponentHolder (under bench load the replica that takes the component
+## over gets no answers from the rooms for minutes; deploy/SCALING.md), TestRoomNotOwnedByGateway
+## and TestRoomNickTakenBeforeGateway (the problem is detected and reported, but the room does
+## not recover after its owner makes the gateway an owner), TestOMEMOTeamRoom (profanity sees
+## no encrypted post in the OMEMO team room). Every other test runs.
+EJABBERD_PKGS ?= ./cmd/fieldgate/ ./gateway/... ./internal/testsvc/
+EJABBERD_SKIP ?= ^(TestScaleOutKillComponentHolder|TestRoomNotOwnedByGateway|TestRoomNickTakenBeforeGateway|TestOMEMOTeamRoom)$$
 test-ejabberd:
 	deploy/dev/ejabberd start $(CURDIR)/var/test
-	set -a; source var/test/env; source var/test/ejabberd.env; set +a; \
-	  $(GO) test -race -count=1 -timeout 10m -run '$(EJABBERD_TESTS)' ./cmd/fieldgate/ ; rc=$$?; \
+	set -a; source var/test/env; source var/test/ejabberd.env; set +a; t0=$$SECONDS; \
+	  $(GO) test -race -count=1 -timeout 20m -skip '$(EJABBERD_SKIP)' $(EJABBERD_PKGS) ; rc=$$?; \
+	  echo "test-ejabberd: $$((SECONDS - t0)) s"; \
 	  deploy/dev/ejabberd stop $(CURDIR)/var/test || true; exit $$rc
 
 ## node-deps: the pinned npm packages tests drive (the third-party Open311 client)

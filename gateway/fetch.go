@@ -27,6 +27,14 @@ type FetchConfig struct {
 	// prefixed "http://" ("http://127.0.0.1:5280") allows plain http for
 	// exactly that host:port; it must name a loopback host (dev only).
 	Hosts []string
+	// InternalHosts are upload services on the operator's own private
+	// network, each exactly "host:port" (a compose or Kubernetes service
+	// name such as "prosody:5280"): fetched over plain http, and the only
+	// entries whose names may resolve to private (RFC 1918, RFC 4193) or
+	// loopback addresses. Link-local (cloud metadata) and reserved ranges
+	// stay refused, and no other host or port is opened up. Empty by
+	// default; never name a host that users can point elsewhere.
+	InternalHosts []string
 	// MaxBytes caps one attachment. Default 100 MiB.
 	MaxBytes int64
 	// Timeout bounds the whole download, redirects and body included.
@@ -64,6 +72,8 @@ type Fetcher struct {
 	// dialable maps every allow-listed "host:port" to whether it is a
 	// plain-http dev entry (and so may connect to loopback).
 	dialable map[string]bool
+	// internal holds the "host:port" of every InternalHosts entry.
+	internal map[string]bool
 	// checkAddr vets each address the dialer is about to connect to; tests
 	// swap it to reach TLS test servers on loopback.
 	checkAddr func(ip netip.Addr, loopbackOK bool) error
@@ -84,6 +94,7 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		log:       cmp.Or(cfg.Logger, slog.Default()).With("component", "fetch"),
 		allowed:   map[string]bool{},
 		dialable:  map[string]bool{},
+		internal:  map[string]bool{},
 		checkAddr: checkDialAddr,
 	}
 	for _, e := range cfg.Hosts {
@@ -93,6 +104,15 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		}
 		f.allowed[scheme+"://"+hostport] = true
 		f.dialable[hostport] = f.dialable[hostport] || scheme == "http"
+	}
+	for _, e := range cfg.InternalHosts {
+		hostport, err := parseInternalEntry(e)
+		if err != nil {
+			return nil, err
+		}
+		f.allowed["http://"+hostport] = true
+		f.dialable[hostport] = true
+		f.internal[hostport] = true
 	}
 	tr := &http.Transport{
 		Proxy:                  nil, // never HTTP(S)_PROXY from the environment
@@ -155,6 +175,34 @@ func parseAllowEntry(entry string) (scheme, hostport string, err error) {
 		return bad("plain http only for loopback dev entries")
 	}
 	return scheme, net.JoinHostPort(host, port), nil
+}
+
+// parseInternalEntry checks an InternalHosts entry, "host:port" (an
+// "http://" prefix is accepted), and returns its canonical host:port.
+func parseInternalEntry(entry string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("gateway: fetch internal upload host %q: %s", entry, why)
+	}
+	rest := strings.TrimSpace(entry)
+	if l := strings.ToLower(rest); strings.HasPrefix(l, "http://") {
+		rest = rest[len("http://"):]
+	} else if strings.Contains(l, "://") {
+		return bad("internal upload hosts are fetched over plain http: give host:port")
+	}
+	if rest == "" || strings.ContainsAny(rest, "/?#@\\%*") {
+		return bad("want host:port")
+	}
+	host, port, err := net.SplitHostPort(rest)
+	if err != nil {
+		return bad("want host:port with an explicit port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return bad("bad port")
+	}
+	if host, err = canonicalHost(host); err != nil {
+		return bad(err.Error())
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 func defaultPort(scheme string) string {
@@ -283,7 +331,8 @@ func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, err
 	if host, err = canonicalHost(host); err != nil {
 		return nil, fmt.Errorf("%w: dial %q: %w", ErrURLNotAllowed, addr, err)
 	}
-	loopbackOK, ok := f.dialable[net.JoinHostPort(host, port)]
+	hostport := net.JoinHostPort(host, port)
+	loopbackOK, ok := f.dialable[hostport]
 	if !ok {
 		return nil, fmt.Errorf("%w: dial %s: not on the allow-list", ErrURLNotAllowed, addr)
 	}
@@ -297,10 +346,20 @@ func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, err
 			if err != nil {
 				return fmt.Errorf("%w: address %q: %w", ErrURLNotAllowed, address, err)
 			}
-			return f.checkAddr(ap.Addr(), loopbackOK)
+			return f.vetAddr(hostport, ap.Addr(), loopbackOK)
 		},
 	}
 	return d.DialContext(ctx, network, addr)
+}
+
+// vetAddr decides whether the dialer may connect to ip for the
+// allow-listed hostport: an internal upload host may reach private and
+// loopback addresses, everything else goes through checkAddr.
+func (f *Fetcher) vetAddr(hostport string, ip netip.Addr, loopbackOK bool) error {
+	if a := ip.Unmap(); f.internal[hostport] && (a.IsPrivate() || a.IsLoopback()) {
+		return nil
+	}
+	return f.checkAddr(ip, loopbackOK)
 }
 
 // blockedPrefixes are never connected to, besides what netip classifies

@@ -77,6 +77,11 @@ type Config struct {
 		// "host" or "host:port" for https, "http://host:port" for plain http
 		// (loopback dev setups only). Any other URL stays text.
 		UploadHosts []string `yaml:"upload_hosts" env:"UPLOAD_HOSTS"`
+		// InternalUploadHosts are upload services on the operator's own
+		// private network, exactly "host:port" (compose: "prosody:5280"),
+		// fetched over plain http and allowed to resolve to private
+		// addresses. Empty by default.
+		InternalUploadHosts []string `yaml:"internal_upload_hosts" env:"INTERNAL_UPLOAD_HOSTS"`
 		// MaxAttachmentBytes caps one downloaded attachment. Default 100 MiB.
 		MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"MAX_ATTACHMENT_BYTES"`
 		// RoomRetry: a team room the gateway cannot use (not its owner, its
@@ -235,6 +240,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if err := validateProxies(cfg.HTTP.TrustedProxies); err != nil {
 		return nil, err
+	}
+	if cfg.XMPP.SenderBurst < 0 || cfg.XMPP.SenderRatePerMinute < 0 || cfg.XMPP.RoomRetry < 0 {
+		return nil, errors.New("config: xmpp.sender_burst, xmpp.sender_rate_per_minute and xmpp.room_retry must not be negative (0 or unset: the default)")
 	}
 	if cfg.HTTP.Addr == "" {
 		cfg.HTTP.Addr = "127.0.0.1:8080"

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,7 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/loader"
+	composetypes "github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
+
+	"github.com/fieldgate/fieldgate/gateway"
 )
 
 // repoFile is a path from the repository root.
@@ -205,5 +211,113 @@ func TestDockerfile(t *testing.T) {
 	}
 	if user == "" || user == "root" || strings.HasPrefix(user, "0") {
 		t.Errorf("runtime stage runs as %q, want a non-root user", user)
+	}
+}
+
+// TestComposeSpec loads compose.yaml with the Compose Specification's own
+// loader (compose-go, which `docker compose config` uses): the schema, the
+// references between services, volumes and files. No Docker engine runs
+// in CI, so this is as far as compose is checked without one. It also
+// checks the paths inside the compose network that fieldgate depends on:
+// every host it is told to reach is a service of the file, the upload
+// URL Prosody hands out there is one the fetcher accepts, and the domains
+// match Prosody's configuration.
+func TestComposeSpec(t *testing.T) {
+	b, err := os.ReadFile(repoFile("compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs(repoFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := loader.LoadWithContext(t.Context(), composetypes.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []composetypes.ConfigFile{{Filename: filepath.Join(root, "compose.yaml"), Content: b}},
+		Environment: composetypes.Mapping{},
+	})
+	if err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	if p.Name != "fieldgate" || len(p.Services) != 4 {
+		t.Fatalf("project %q with %d services", p.Name, len(p.Services))
+	}
+	fg, err := p.GetService("fieldgate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for k, v := range fg.Environment {
+		if v != nil {
+			env[k] = *v
+		}
+	}
+	if rf, ok := strings.CutPrefix(env["FIELDGATE_RULES_FILE"], "/usr/share/fieldgate/demo/"); ok {
+		env["FIELDGATE_RULES_FILE"] = repoFile("deploy", "demo", rf)
+	}
+	cfg, err := loadConfig("", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("fieldgate's configuration in compose.yaml: %v", err)
+	}
+	hostOf := func(what, hostport string) {
+		t.Helper()
+		host, _, err := net.SplitHostPort(hostport)
+		if err != nil {
+			t.Errorf("%s %q: %v", what, hostport, err)
+			return
+		}
+		if _, err := p.GetService(host); err != nil {
+			t.Errorf("%s %q: no compose service %s", what, hostport, host)
+		}
+	}
+	hostOf("s3.endpoint", cfg.S3.Endpoint)
+	hostOf("xmpp.addr", cfg.XMPP.Addr)
+	if u, err := url.Parse(cfg.Database.URL); err != nil {
+		t.Errorf("database.url: %v", err)
+	} else {
+		hostOf("database.url", u.Host)
+	}
+
+	// Prosody's upload service hands out http_external_url; the gateway
+	// must be allowed to fetch it, over the compose network.
+	lua, err := os.ReadFile(repoFile("deploy", "compose", "prosody.cfg.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*http_external_url\s*=\s*"([^"]+)"`).FindSubmatch(lua)
+	if m == nil {
+		t.Fatal("deploy/compose/prosody.cfg.lua sets no http_external_url")
+	}
+	slotURL := strings.TrimSuffix(string(m[1]), "/") + "/upload/abc123/photo.jpg"
+	u, err := url.Parse(slotURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostOf("prosody's http_external_url", u.Host)
+	f, err := gateway.NewFetcher(gateway.FetchConfig{Hosts: cfg.XMPP.UploadHosts, InternalHosts: cfg.XMPP.InternalUploadHosts})
+	if err != nil {
+		t.Fatalf("the upload allow-list in compose.yaml: %v", err)
+	}
+	if err := f.Allowed(slotURL); err != nil {
+		t.Errorf("the gateway in compose would not fetch Prosody's uploads: %v", err)
+	}
+	for _, d := range []string{`Component "` + cfg.XMPP.Domain + `"`, `VirtualHost "stadt.localhost"`, `Component "conference.stadt.localhost" "muc"`, `admins = { "` + cfg.XMPP.Domain + `" }`} {
+		if !strings.Contains(string(lua), d) {
+			t.Errorf("deploy/compose/prosody.cfg.lua lacks %s (the demo town's domains and the gateway's room rights)", d)
+		}
+	}
+	// The demo town's people have accounts (prosody-init.sh).
+	initScript, err := os.ReadFile(repoFile("deploy", "compose", "prosody-init.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(env["FIELDGATE_RULES_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, jid := range regexp.MustCompile(`([a-z0-9]+)@stadt\.localhost`).FindAllSubmatch(rules, -1) {
+		if !regexp.MustCompile(`for u in [^;]*\b` + string(jid[1]) + `\b`).Match(initScript) {
+			t.Errorf("%s@stadt.localhost is in the demo rules but prosody-init.sh creates no account for it", jid[1])
+		}
 	}
 }

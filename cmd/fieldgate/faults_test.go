@@ -803,7 +803,7 @@ func TestFaultReplicaFailover(t *testing.T) {
 // TestFaultProsodyRestart: the XMPP server stops (cleanly, and in the
 // full form SIGKILLed) for five seconds under load and comes back.
 func TestFaultProsodyRestart(t *testing.T) {
-	testsvc.ExclusiveProsody(t)
+	testsvc.ExclusiveXMPP(t)
 	sigs := []syscall.Signal{syscall.SIGTERM}
 	if fullFaults() {
 		sigs = append(sigs, syscall.SIGKILL)
@@ -816,7 +816,7 @@ func TestFaultProsodyRestart(t *testing.T) {
 			l.setBases(r.base)
 			n, c := faultSize()
 			end := l.run(n, c, func() {
-				testsvc.RestartProsodyWith(t, sig, func() { time.Sleep(5 * time.Second) })
+				testsvc.RestartXMPPWith(t, sig, func() { time.Sleep(5 * time.Second) })
 			})
 			reportRow(t, l.verify("Prosody "+map[syscall.Signal]string{syscall.SIGTERM: "stop/start", syscall.SIGKILL: "SIGKILL"}[sig], end, since))
 		})

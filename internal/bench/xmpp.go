@@ -254,6 +254,9 @@ func (c *client) upload(ctx context.Context, name, contentType string, data []by
 		return "", fmt.Errorf("bench: upload request: %w", err)
 	}
 	req.ContentLength = int64(len(data))
+	if req.Header == nil { // a slot without <header/> elements (ejabberd) gives none
+		req.Header = http.Header{}
+	}
 	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -71,6 +71,8 @@ type Client struct {
 	JID  jid.JID
 	sess *xmpp.Session
 
+	closed chan struct{} // closed when the server ended the stream
+
 	mu       sync.Mutex
 	msgs     []Message
 	others   []Stanza // presences and IQs
@@ -138,9 +140,10 @@ func Login(t testing.TB, acct Account) *Client {
 		conn.Close()
 		t.Fatalf("testsvc: login %s: %v", acct.JID, err)
 	}
-	c := &Client{t: t, JID: sess.LocalAddr(), sess: sess, cond: make(chan struct{})}
+	c := &Client{t: t, JID: sess.LocalAddr(), sess: sess, cond: make(chan struct{}), closed: make(chan struct{})}
 	go func() {
 		_ = sess.Serve(xmpp.HandlerFunc(c.handle))
+		close(c.closed)
 	}()
 	if err := sess.Encode(ctx, struct {
 		XMLName xml.Name `xml:"presence"`
@@ -493,6 +496,19 @@ func (c *Client) WaitStanza(timeout time.Duration, what string, match func(Stanz
 	}
 }
 
+// HasStanza reports whether a presence or IQ that match accepts was
+// received so far.
+func (c *Client) HasStanza(match func(Stanza) bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.others {
+		if match(st) {
+			return true
+		}
+	}
+	return false
+}
+
 // JoinRoomResult enters a room and waits for the room's answer: "" when
 // the join succeeded (self-presence), else the error condition, e.g.
 // "registration-required" for a members-only room.
@@ -504,6 +520,18 @@ func (c *Client) JoinRoomResult(room, nick string, timeout time.Duration) string
 		return s.Name == "presence" && strings.EqualFold(s.From, full) && (s.Type == "" || s.Type == "error")
 	})
 	return st.Error
+}
+
+// WaitClosed waits until the server has ended the client's stream (a
+// stream error such as RFC 6120 §4.9.3.9 <invalid-from/>) and fails the
+// test if it is still open after timeout.
+func (c *Client) WaitClosed(timeout time.Duration, why string) {
+	c.t.Helper()
+	select {
+	case <-c.closed:
+	case <-time.After(timeout):
+		c.t.Fatalf("testsvc: the server kept the stream of %s open for %v after %s", c.JID, timeout, why)
+	}
 }
 
 // TrySendRaw sends literal XML and returns the error instead of failing

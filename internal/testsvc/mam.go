@@ -28,8 +28,8 @@ type ArchivedBody struct {
 	} `xml:"urn:xmpp:sid:0 origin-id"`
 }
 
-// RoomArchive returns every message the room's archive (Prosody's
-// muc_mam) holds since since, oldest first, paging through it. It is how
+// RoomArchive returns every message the room's archive (XEP-0313:
+// Prosody's mod_muc_mam, ejabberd's mod_mam) holds since since, oldest first, paging through it. It is how
 // a test counts what a room really got, independent of who was joined.
 func (c *Client) RoomArchive(room string, since time.Time) []ArchivedMessage {
 	c.t.Helper()

@@ -1,6 +1,7 @@
 // Package testsvc hands the real services started by deploy/dev/services
 // (make test) to integration tests: PostgreSQL (db.go), S3 (MinIO) and
-// Prosody, plus leases on the XMPP component names and test accounts that
+// Prosody, or ejabberd from deploy/dev/ejabberd in the second pass
+// (xmpp.go, xmppserver.go), plus leases on the XMPP component names and test accounts that
 // parallel test packages must not share.
 //
 // Every helper reads FIELDGATE_TEST_* variables from the environment (the
