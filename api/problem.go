@@ -61,9 +61,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 		c.Header("Retry-After", "10")
 		problem(c, http.StatusTooManyRequests, "too-many-uploads", "Too Many Requests", msg.Texts.TooManyUploads)
 	case errors.Is(err, media.ErrTooLarge):
-		abort(c, http.StatusRequestEntityTooLarge, "attachment-too-large", "Attachment too large", err.Error())
+		problem(c, http.StatusRequestEntityTooLarge, "attachment-too-large", "Attachment too large", attachmentTooLargeText(err))
 	case errors.Is(err, media.ErrTypeNotAllowed):
-		abort(c, http.StatusUnsupportedMediaType, "attachment-type", "Attachment type not allowed", err.Error())
+		problem(c, http.StatusUnsupportedMediaType, "attachment-type", "Attachment type not allowed", attachmentTypeText(err))
 	case errors.Is(err, media.ErrUnavailable):
 		s.log.WarnContext(c.Request.Context(), "storage unavailable", "route", c.FullPath(), "err", err)
 		unavailableProblem(c, "storage-unavailable", "Storage unavailable", msg.Texts.StorageUnavailable)
@@ -150,4 +150,29 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// attachmentTooLargeText words a media.ErrTooLarge with the type and limit
+// its *media.TooLargeError carries.
+func attachmentTooLargeText(err error) msg.Text {
+	var tl *media.TooLargeError
+	if !errors.As(err, &tl) {
+		return msg.Texts.AttachmentTooLarge
+	}
+	return func(t msg.Texts) string { return t.ProblemAttachmentTooLarge(tl.ContentType, tl.Limit) }
+}
+
+// attachmentTypeText words a media.ErrTypeNotAllowed with the type its
+// *media.TypeNotAllowedError detected.
+func attachmentTypeText(err error) msg.Text {
+	var tn *media.TypeNotAllowedError
+	switch {
+	case !errors.As(err, &tn):
+		return msg.Texts.AttachmentType
+	case tn.Empty:
+		return msg.Texts.ProblemAttachmentEmpty
+	case tn.Detected == "":
+		return func(t msg.Texts) string { return t.ProblemAttachmentUnknownType(strings.Join(tn.Allowed, ", ")) }
+	}
+	return func(t msg.Texts) string { return t.ProblemAttachmentType(tn.Detected, strings.Join(tn.Allowed, ", ")) }
 }

@@ -240,7 +240,7 @@ func (g *Gateway) joinRefused(ctx context.Context, roomJID, cond string) {
 	case "registration-required":
 		g.setProblem(roomJID, fmt.Sprintf("the room is members-only and the gateway is not affiliated: make %s the room's owner", g.cfg.Domain))
 	case "not-allowed":
-		g.setProblem(roomJID, "the room does not exist and the server does not let the gateway create it (restrict_room_creation / access_create)")
+		g.setProblem(roomJID, fmt.Sprintf("the room does not exist and the server does not let the gateway create it: let %s create rooms on the room service (Prosody: list it in the MUC component's admins; ejabberd: access_create), or have a server admin create the room and make %s its owner (see docs/xmpp-server.md)", g.cfg.Domain, g.cfg.Domain))
 	case "forbidden":
 		g.setProblem(roomJID, "the gateway is banned from the room")
 	default:

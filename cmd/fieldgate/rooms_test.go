@@ -57,7 +57,14 @@ func (s *stack) waitRooms(token, what string, timeout time.Duration, cond func(r
 // docs/xmpp-server.md says. Unusable rooms are retried every 2 s.
 func foreignRoomStack(t *testing.T) (*stack, string) {
 	t.Helper()
-	room := fmt.Sprintf("tiefbau-%x@offen.stadt.localhost", time.Now().UnixNano())
+	return roomStackOn(t, "offen.stadt.localhost")
+}
+
+// roomStackOn configures (without starting) a stack whose tiefbau team
+// room is a fresh room on the test server's room service service.
+func roomStackOn(t *testing.T, service string) (*stack, string) {
+	t.Helper()
+	room := fmt.Sprintf("tiefbau-%x@%s", time.Now().UnixNano(), service)
 	rules, suffix := testsvc.DemoRulesWith(t, map[string]string{
 		"    room: tiefbau@conference.stadt.localhost\n": "    room: " + room + "\n",
 	})
@@ -79,7 +86,25 @@ func TestRoomNotOwnedByGateway(t *testing.T) {
 		t.Fatalf("creating the room first: %q", got)
 	}
 	notOwner := "the gateway is not the room's owner"
-	s.roomFailure(t, room, []string{notOwner}, []string{notOwner}, owner, owner)
+	s.roomFailure(t, room, []string{notOwner}, []string{notOwner}, owner, owner, nil)
+}
+
+// TestRoomGatewayMayNotCreate: the team room does not exist and the room
+// service lets only its admins create rooms (restrict_room_creation, the
+// gateway no admin: gesperrt.stadt.localhost in deploy/dev/prosody.cfg.lua.in).
+// /readyz reports the room degraded with that reason (to a dispatcher
+// only), the log says so, a report for the team is stored and readable but
+// not posted. Once the admin creates the room and makes the gateway an
+// owner, the room is set up and the waiting post goes out.
+func TestRoomGatewayMayNotCreate(t *testing.T) {
+	s, room := roomStackOn(t, "gesperrt.stadt.localhost")
+	admin := testsvc.Login(t, testsvc.RoomAdmin(t))
+	mayNot := "the room does not exist and the server does not let the gateway create it"
+	s.roomFailure(t, room, []string{mayNot}, []string{mayNot}, admin, admin, func() {
+		if got := admin.JoinRoomResult(room, "raumadmin", 20*time.Second); got != "" {
+			t.Fatalf("the admin creating the room: %q", got)
+		}
+	})
 }
 
 // TestRoomNickTakenBeforeGateway: someone created the team room and took
@@ -101,7 +126,7 @@ func TestRoomNickTakenBeforeGateway(t *testing.T) {
 		t.Fatalf("second occupant: %q", got)
 	}
 	nickTaken := fmt.Sprintf("the nick %q is taken in the room by someone else and the gateway may not reserve it", s.nick)
-	s.roomFailure(t, room, []string{nickTaken}, []string{nickTaken, "the gateway is not the room's owner"}, squatter, nil)
+	s.roomFailure(t, room, []string{nickTaken}, []string{nickTaken, "the gateway is not the room's owner"}, squatter, nil, nil)
 	squatter.WaitStanza(10*time.Second, "the squatter removed from the gateway's nick", func(st testsvc.Stanza) bool {
 		return st.Name == "presence" && st.Type == "unavailable" && st.From == room+"/"+s.nick
 	})
@@ -114,7 +139,8 @@ func TestRoomNickTakenBeforeGateway(t *testing.T) {
 // posted; then owner makes the gateway an owner, and the room must become
 // usable and the waiting post go out: watcher (if not nil) stays in the
 // room and sees it live, otherwise a member reads it from the history.
-func (s *stack) roomFailure(t *testing.T, room string, logWant, readyWant []string, owner, watcher *testsvc.Client) {
+// create (if not nil) makes owner create the room first, at fix time.
+func (s *stack) roomFailure(t *testing.T, room string, logWant, readyWant []string, owner, watcher *testsvc.Client, create func()) {
 	logs := &lockedBuffer{}
 	s.logs = logs
 	s.serve()
@@ -172,7 +198,11 @@ func (s *stack) roomFailure(t *testing.T, room string, logWant, readyWant []stri
 		t.Fatalf("%d posts recorded as delivered into the unusable room", posted)
 	}
 
-	// Fixed: the room's owner makes the gateway an owner.
+	// Fixed: the room's owner (creating it first if need be) makes the
+	// gateway an owner.
+	if create != nil {
+		create()
+	}
 	domain := s.env["FIELDGATE_XMPP_DOMAIN"]
 	owner.SendRaw(`<iq type="set" id="make-owner" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="owner" jid="` + domain + `"/></query></iq>`)
 	if st := owner.WaitStanza(20*time.Second, "the affiliation change", func(st testsvc.Stanza) bool { return st.ID == "make-owner" }); st.Type != "result" {

@@ -415,6 +415,16 @@ func (de) AttachmentType() string { return "Dateityp nicht erlaubt" }
 
 func (de) AttachmentUnavailable() string { return "nicht abrufbar" }
 
+func (de) AttachmentTooLargeLimit(contentType string, limitBytes int64) string {
+	return fmt.Sprintf("zu groß, höchstens %s für %s", size(limitBytes, ","), contentType)
+}
+
+func (de) AttachmentTypeDetected(contentType string) string {
+	return fmt.Sprintf("Dateityp %s nicht erlaubt", contentType)
+}
+
+func (de) AttachmentEmpty() string { return "leere Datei" }
+
 func (de) GeoHint(bad, why string) string {
 	return fmt.Sprintf("Den Standort „%s“ habe ich nicht übernommen (%s). Richtig ist z. B. geo:51.0251,7.5919 – Breite, Komma, Länge, Dezimalstellen mit Punkt. Oder teilen Sie Ihren Standort über die Büroklammer.", bad, why)
 }
@@ -601,6 +611,22 @@ func (de) TokenInvalid() string {
 
 func (de) BodyTooLarge(limit string) string {
 	return fmt.Sprintf("Die Anfrage ist größer als die eingestellte Grenze von %s.", limit)
+}
+
+func (de) ProblemAttachmentTooLarge(contentType string, limitBytes int64) string {
+	return fmt.Sprintf("Ein Anhang vom Typ %s ist größer als die für diesen Typ erlaubten %s; nichts wurde gespeichert.", contentType, size(limitBytes, ","))
+}
+
+func (de) ProblemAttachmentType(contentType, allowed string) string {
+	return fmt.Sprintf("Der Dateityp %s eines Anhangs (am Inhalt erkannt) ist nicht erlaubt; erlaubt sind %s. Nichts wurde gespeichert.", contentType, allowed)
+}
+
+func (de) ProblemAttachmentUnknownType(allowed string) string {
+	return fmt.Sprintf("Der Dateityp eines Anhangs ist nicht erlaubt: er ist an seinem Inhalt nicht zu erkennen; erlaubt sind %s. Nichts wurde gespeichert.", allowed)
+}
+
+func (de) ProblemAttachmentEmpty() string {
+	return "Ein Anhang ist leer; nichts wurde gespeichert."
 }
 
 func (de) BodyTooSlow() string {
@@ -862,12 +888,12 @@ func (de) Open311MediaURLRefused(reason string) string {
 	return fmt.Sprintf("media_url wurde nicht abgerufen: %s", reason)
 }
 
-func (de) Open311MediaType(detail string) string {
-	return fmt.Sprintf("Dateityp nicht erlaubt: %s", detail)
+func (de) Open311MediaType(contentType string) string {
+	return fmt.Sprintf("Dateityp nicht erlaubt: %s", contentType)
 }
 
-func (de) Open311MediaTooLarge(detail string) string {
-	return fmt.Sprintf("Datei zu groß: %s", detail)
+func (de) Open311MediaTooLarge(limitBytes int64) string {
+	return fmt.Sprintf("Datei zu groß: höchstens %s", size(limitBytes, ","))
 }
 
 func (de) Open311TooMany(max int) string {

@@ -415,6 +415,16 @@ func (en) AttachmentType() string { return "file type not allowed" }
 
 func (en) AttachmentUnavailable() string { return "not retrievable" }
 
+func (en) AttachmentTooLargeLimit(contentType string, limitBytes int64) string {
+	return fmt.Sprintf("too large, at most %s for %s", size(limitBytes, "."), contentType)
+}
+
+func (en) AttachmentTypeDetected(contentType string) string {
+	return fmt.Sprintf("file type %s not allowed", contentType)
+}
+
+func (en) AttachmentEmpty() string { return "empty file" }
+
 func (en) GeoHint(bad, why string) string {
 	return fmt.Sprintf("I did not take the location “%s” (%s). The right form is e.g. geo:51.0251,7.5919 – latitude, comma, longitude, decimals with a point. Or share your location with the paper clip.", bad, why)
 }
@@ -601,6 +611,22 @@ func (en) TokenInvalid() string {
 
 func (en) BodyTooLarge(limit string) string {
 	return fmt.Sprintf("the request is larger than the configured limit of %s", limit)
+}
+
+func (en) ProblemAttachmentTooLarge(contentType string, limitBytes int64) string {
+	return fmt.Sprintf("An attachment of type %s is larger than the %s allowed for that type; nothing was stored.", contentType, size(limitBytes, "."))
+}
+
+func (en) ProblemAttachmentType(contentType, allowed string) string {
+	return fmt.Sprintf("The file type %s of an attachment (detected from its content) is not allowed; allowed are %s. Nothing was stored.", contentType, allowed)
+}
+
+func (en) ProblemAttachmentUnknownType(allowed string) string {
+	return fmt.Sprintf("The file type of an attachment is not allowed: it is not recognised from its content; allowed are %s. Nothing was stored.", allowed)
+}
+
+func (en) ProblemAttachmentEmpty() string {
+	return "An attachment is empty; nothing was stored."
 }
 
 func (en) BodyTooSlow() string {
@@ -862,12 +888,12 @@ func (en) Open311MediaURLRefused(reason string) string {
 	return fmt.Sprintf("media_url was not fetched: %s", reason)
 }
 
-func (en) Open311MediaType(detail string) string {
-	return fmt.Sprintf("file type not allowed: %s", detail)
+func (en) Open311MediaType(contentType string) string {
+	return fmt.Sprintf("file type not allowed: %s", contentType)
 }
 
-func (en) Open311MediaTooLarge(detail string) string {
-	return fmt.Sprintf("file too large: %s", detail)
+func (en) Open311MediaTooLarge(limitBytes int64) string {
+	return fmt.Sprintf("file too large: at most %s", size(limitBytes, "."))
 }
 
 func (en) Open311TooMany(max int) string {

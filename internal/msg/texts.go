@@ -221,6 +221,12 @@ type Texts interface {
 	AttachmentTooMany() string
 	// AttachmentType: “file type not allowed”
 	AttachmentType() string
+	// AttachmentTooLargeLimit: “too large, at most {limitBytes} for {contentType}” (limitBytes in bytes, shown in KiB/MiB/GiB)
+	AttachmentTooLargeLimit(contentType string, limitBytes int64) string
+	// AttachmentTypeDetected: “file type {contentType} not allowed”
+	AttachmentTypeDetected(contentType string) string
+	// AttachmentEmpty: “empty file”
+	AttachmentEmpty() string
 	// AttachmentUnavailable: “not retrievable”
 	AttachmentUnavailable() string
 	// GeoHint: “I did not take the location “{bad}” ({why}). The right form is e.g. geo:51.0251,7.5919 – latitude, comma, longitude, decimals with a point. Or share your location with the paper clip.”
@@ -359,6 +365,14 @@ type Texts interface {
 
 	// BodyTooLarge: “the request is larger than the configured limit of {limit}”
 	BodyTooLarge(limit string) string
+	// ProblemAttachmentTooLarge: “An attachment of type {contentType} is larger than the {limitBytes} allowed for that type; nothing was stored.” (limitBytes in bytes, shown in KiB/MiB/GiB)
+	ProblemAttachmentTooLarge(contentType string, limitBytes int64) string
+	// ProblemAttachmentType: “The file type {contentType} of an attachment (detected from its content) is not allowed; allowed are {allowed}. Nothing was stored.”
+	ProblemAttachmentType(contentType, allowed string) string
+	// ProblemAttachmentUnknownType: “The file type of an attachment is not allowed: it is not recognised from its content; allowed are {allowed}. Nothing was stored.”
+	ProblemAttachmentUnknownType(allowed string) string
+	// ProblemAttachmentEmpty: “An attachment is empty; nothing was stored.”
+	ProblemAttachmentEmpty() string
 	// BodyTooSlow: “the request body arrived too slowly; send it again on a better connection”
 	BodyTooSlow() string
 	// TooManyUploads: “too many concurrent uploads from this client; wait for the running uploads to finish”
@@ -473,10 +487,10 @@ type Texts interface {
 	Open311MediaURLOff() string
 	// Open311MediaURLRefused: “media_url was not fetched: {reason}”
 	Open311MediaURLRefused(reason string) string
-	// Open311MediaType: “file type not allowed: {detail}”
-	Open311MediaType(detail string) string
-	// Open311MediaTooLarge: “file too large: {detail}”
-	Open311MediaTooLarge(detail string) string
+	// Open311MediaType: “file type not allowed: {contentType}”
+	Open311MediaType(contentType string) string
+	// Open311MediaTooLarge: “file too large: at most {limitBytes}” (limitBytes in bytes, shown in KiB/MiB/GiB)
+	Open311MediaTooLarge(limitBytes int64) string
 	// Open311TooMany: “too many attachments (at most {max})”
 	Open311TooMany(max int) string
 	// Open311Field: “unknown field {name}”

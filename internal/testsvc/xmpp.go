@@ -105,6 +105,17 @@ func User(t testing.TB) Account {
 	return Account{JID: lease(t, "user", slots) + "@" + domain, Password: "test"}
 }
 
+// RoomAdmin leases the account raumadmin@stadt.localhost (password
+// "test"), the only admin of the test server's room service
+// gesperrt.stadt.localhost, where nobody else may create rooms
+// (deploy/dev/prosody.cfg.lua.in). It blocks up to two minutes while
+// another test holds it.
+func RoomAdmin(t testing.TB) Account {
+	t.Helper()
+	XMPP(t)
+	return Account{JID: lease(t, "user", []string{"raumadmin"}) + "@" + domain, Password: "test"}
+}
+
 // demoUsers are the demo town's accounts seeded by deploy/dev/services.
 var demoUsers = map[string]bool{
 	"streife1": true, "streife2": true, // field workers
