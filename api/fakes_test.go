@@ -203,7 +203,7 @@ func (m *fakeMedia) Put(_ context.Context, r io.Reader) (media.Object, error) {
 		return media.Object{}, err
 	}
 	if bytes.HasPrefix(b, []byte("MZ")) {
-		return media.Object{}, fmt.Errorf("put: %w: detected type application/octet-stream is not allowed", media.ErrTypeNotAllowed)
+		return media.Object{}, fmt.Errorf("put: %w", &media.TypeNotAllowedError{Detected: "application/octet-stream"})
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

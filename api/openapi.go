@@ -11,6 +11,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3gen"
 	"github.com/gin-gonic/gin"
+
+	"github.com/fieldgate/fieldgate/internal/msg"
 )
 
 // Operation documents one HTTP route for the OpenAPI 3 document served at
@@ -194,7 +196,7 @@ func (s *Server) openAPIHandler() gin.HandlerFunc {
 		once.Do(func() { doc, err = buildOpenAPI(coreOperations(), s.cfg.ExtraOperations) })
 		if err != nil {
 			s.log.Error("openapi document", "err", err)
-			abort(c, http.StatusInternalServerError, "internal", "Internal error", err.Error())
+			problem(c, probInternal, msg.Texts.ServerFailed)
 			return
 		}
 		c.Header("Cache-Control", "no-cache")

@@ -128,3 +128,31 @@ func TestDirectPostLostEchoNotRepeated(t *testing.T) {
 		t.Errorf("state %s, want routed", v.Incident.State)
 	}
 }
+
+// offline is a recorder that says it is not connected.
+type offline struct{ recorder }
+
+func (*offline) Connected() bool { return false }
+
+// TestDirectPostNotWhileDisconnected: a messenger that is not connected is
+// not tried directly; the post's job is due at once (not after the
+// fallback delay) and posts when the queue runs it.
+func TestDirectPostNotWhileDisconnected(t *testing.T) {
+	pool := testsvc.Pool(t)
+	m := &offline{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: m})
+	start(t, svc)
+	t0 := time.Now()
+	r := directReport(t, svc)
+	waitFor(t, "post recorded by its job", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	if d := time.Since(t0); d >= dispatch.DirectPostFallback {
+		t.Errorf("posted after %v: the job waited for the fallback delay", d)
+	}
+	// A direct post would have taken its job out of the queue.
+	if n := postJobs(t, pool, r.CaseNumber); n != 1 {
+		t.Errorf("%d room_post jobs for the case, want 1 (worked by the queue)", n)
+	}
+	if posts, _ := m.snapshot(); len(posts) != 1 {
+		t.Errorf("%d posts, want 1", len(posts))
+	}
+}

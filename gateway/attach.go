@@ -67,7 +67,15 @@ const downloadGrace = 15 * time.Second
 
 // attachmentReason says in t's language why an attachment was not taken.
 func attachmentReason(t msg.Texts, err error) string {
+	var tooLarge *media.TooLargeError
+	var badType *media.TypeNotAllowedError
 	switch {
+	case errors.As(err, &tooLarge):
+		return t.AttachmentTooLargeLimit(tooLarge.ContentType, tooLarge.Limit)
+	case errors.As(err, &badType) && badType.Empty:
+		return t.AttachmentEmpty()
+	case errors.As(err, &badType) && badType.Detected != "":
+		return t.AttachmentTypeDetected(badType.Detected)
 	case errors.Is(err, ErrAttachmentTooLarge), errors.Is(err, media.ErrTooLarge):
 		return t.AttachmentTooLarge()
 	case errors.Is(err, slots.ErrTooSlow):

@@ -130,6 +130,9 @@ func TestAttachmentReason(t *testing.T) {
 		{fmt.Errorf("fetch: %w", ErrAttachmentTooLarge), "zu groß"},
 		{fmt.Errorf("put: %w", media.ErrTooLarge), "zu groß"},
 		{fmt.Errorf("put: %w", media.ErrTypeNotAllowed), "Dateityp nicht erlaubt"},
+		{fmt.Errorf("put: %w", &media.TooLargeError{ContentType: "image/jpeg", Limit: 50 << 20}), "zu groß, höchstens 50,0 MiB für image/jpeg"},
+		{fmt.Errorf("put: %w", &media.TypeNotAllowedError{Detected: "text/html"}), "Dateityp text/html nicht erlaubt"},
+		{fmt.Errorf("put: %w", &media.TypeNotAllowedError{Empty: true}), "leere Datei"},
 		{fmt.Errorf("download: %w", slots.ErrTooSlow), "zu langsam"},
 		{errors.New("dial tcp: connection refused"), "nicht abrufbar"},
 	}

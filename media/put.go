@@ -47,12 +47,12 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 	}
 	head = head[:n]
 	if n == 0 {
-		return Object{}, fmt.Errorf("%w: empty body", ErrTypeNotAllowed)
+		return Object{}, s.typeNotAllowed("", true)
 	}
 	ct := Sniff(head)
 	limit, ok := s.rules[ct]
 	if !ok {
-		return Object{}, fmt.Errorf("%w: detected %q", ErrTypeNotAllowed, ct)
+		return Object{}, s.typeNotAllowed(ct, false)
 	}
 	obj := Object{Key: newKey(PrefixOriginal, s.cfg.Now()), ContentType: ct}
 	if s.keyHook != nil {
@@ -103,7 +103,7 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		}
 	}()
 	if int64(n) > limit {
-		return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
+		return 0, &TooLargeError{ContentType: ct, Limit: limit}
 	}
 	if eof {
 		// One PUT. Our SHA-256 travels as x-amz-checksum-sha256, a signed
@@ -166,11 +166,11 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 	}
 	for part := 1; ; part++ {
 		if part > maxPartCount {
-			return 0, fmt.Errorf("%w: more than %d parts", ErrTooLarge, maxPartCount)
+			return 0, &TooLargeError{ContentType: ct, Limit: limit} // Config keeps limits within maxPartCount parts
 		}
 		total += int64(n)
 		if total > limit {
-			return 0, fmt.Errorf("%w: %s over %d bytes", ErrTooLarge, ct, limit)
+			return 0, &TooLargeError{ContentType: ct, Limit: limit}
 		}
 		if len(queue) == s.cfg.PartsInFlight {
 			if err := wait(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"mime"
@@ -352,11 +351,19 @@ func publicReason(err error) string {
 
 func (h *Handler) failMedia(c *gin.Context, f format, err error) {
 	var maxErr *http.MaxBytesError
+	var tooLarge *media.TooLargeError
+	var badType *media.TypeNotAllowedError
 	switch {
+	case errors.As(err, &badType) && badType.Detected != "":
+		h.fail(c, f, http.StatusUnsupportedMediaType, func(t msg.Texts) string { return t.Open311MediaType(badType.Detected) })
 	case errors.Is(err, media.ErrTypeNotAllowed):
-		h.fail(c, f, http.StatusUnsupportedMediaType, func(t msg.Texts) string { return t.Open311MediaType(err.Error()) })
-	case errors.Is(err, media.ErrTooLarge), errors.As(err, &maxErr):
-		h.fail(c, f, http.StatusRequestEntityTooLarge, func(t msg.Texts) string { return t.Open311MediaTooLarge(fmt.Sprint(err)) })
+		h.fail(c, f, http.StatusUnsupportedMediaType, msg.Texts.AttachmentType)
+	case errors.As(err, &tooLarge):
+		h.fail(c, f, http.StatusRequestEntityTooLarge, func(t msg.Texts) string { return t.Open311MediaTooLarge(tooLarge.Limit) })
+	case errors.As(err, &maxErr):
+		h.fail(c, f, http.StatusRequestEntityTooLarge, func(t msg.Texts) string { return t.Open311MediaTooLarge(maxErr.Limit) })
+	case errors.Is(err, media.ErrTooLarge):
+		h.fail(c, f, http.StatusRequestEntityTooLarge, msg.Texts.AttachmentTooLarge)
 	case errors.Is(err, media.ErrUnavailable):
 		h.fail(c, f, http.StatusServiceUnavailable, msg.Texts.Open311Storage)
 	default:
@@ -368,7 +375,7 @@ func (h *Handler) failRead(c *gin.Context, f format, err error) {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		h.fail(c, f, http.StatusRequestEntityTooLarge, func(t msg.Texts) string {
-			return t.Open311MediaTooLarge(fmt.Sprintf("body over %d bytes", maxErr.Limit))
+			return t.Open311MediaTooLarge(maxErr.Limit)
 		})
 		return
 	}

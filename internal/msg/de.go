@@ -415,6 +415,16 @@ func (de) AttachmentType() string { return "Dateityp nicht erlaubt" }
 
 func (de) AttachmentUnavailable() string { return "nicht abrufbar" }
 
+func (de) AttachmentTooLargeLimit(contentType string, limitBytes int64) string {
+	return fmt.Sprintf("zu groß, höchstens %s für %s", size(limitBytes, ","), contentType)
+}
+
+func (de) AttachmentTypeDetected(contentType string) string {
+	return fmt.Sprintf("Dateityp %s nicht erlaubt", contentType)
+}
+
+func (de) AttachmentEmpty() string { return "leere Datei" }
+
 func (de) GeoHint(bad, why string) string {
 	return fmt.Sprintf("Den Standort „%s“ habe ich nicht übernommen (%s). Richtig ist z. B. geo:51.0251,7.5919 – Breite, Komma, Länge, Dezimalstellen mit Punkt. Oder teilen Sie Ihren Standort über die Büroklammer.", bad, why)
 }
@@ -597,10 +607,72 @@ func (de) TokenInvalid() string {
 	return "Token ungültig, abgelaufen oder widerrufen."
 }
 
+// API problem titles
+
+func (de) TitleInvalid() string { return "Ungültige Anfrage" }
+
+func (de) TitleInvalidText() string { return "Ungültiger Text" }
+
+func (de) TitleInvalidFilter() string { return "Ungültiger Filter" }
+
+func (de) TitleMultipart() string { return "Fehlerhafter Multipart-Inhalt" }
+
+func (de) TitleUnauthorized() string { return "Nicht angemeldet" }
+
+func (de) TitleForbidden() string { return "Nicht erlaubt" }
+
+func (de) TitleAddressNotAllowed() string { return "Adresse für dieses Token nicht erlaubt" }
+
+func (de) TitleCSRF() string { return "Websiteübergreifende Anfrage abgelehnt" }
+
+func (de) TitleNotFound() string { return "Nicht gefunden" }
+
+func (de) TitleMethod() string { return "Methode nicht erlaubt" }
+
+func (de) TitleTooSlow() string { return "Anfrage zu langsam" }
+
+func (de) TitleConflict() string { return "Widerspruch zum Stand des Falls" }
+
+func (de) TitleBodyTooLarge() string { return "Anfrage zu groß" }
+
+func (de) TitleAttachmentTooLarge() string { return "Anhang zu groß" }
+
+func (de) TitleContentType() string { return "Inhaltstyp nicht unterstützt" }
+
+func (de) TitleAttachmentType() string { return "Dateityp des Anhangs nicht erlaubt" }
+
+func (de) TitleUnknownAddress() string { return "Unbekannte Funktionsadresse" }
+
+func (de) TitleTooManyUploads() string { return "Zu viele Uploads gleichzeitig" }
+
+func (de) TitleInternal() string { return "Interner Fehler" }
+
+func (de) TitleUnavailable() string { return "Dienst nicht verfügbar" }
+
+func (de) TitleDatabaseUnavailable() string { return "Datenbank nicht erreichbar" }
+
+func (de) TitleStorageUnavailable() string { return "Speicher nicht erreichbar" }
+
 // API problem details
 
-func (de) BodyTooLarge(limit string) string {
-	return fmt.Sprintf("Die Anfrage ist größer als die eingestellte Grenze von %s.", limit)
+func (de) BodyTooLarge(limitBytes int64) string {
+	return fmt.Sprintf("Die Anfrage ist größer als die eingestellte Grenze von %s.", size(limitBytes, ","))
+}
+
+func (de) ProblemAttachmentTooLarge(contentType string, limitBytes int64) string {
+	return fmt.Sprintf("Ein Anhang vom Typ %s ist größer als die für diesen Typ erlaubten %s; nichts wurde gespeichert.", contentType, size(limitBytes, ","))
+}
+
+func (de) ProblemAttachmentType(contentType, allowed string) string {
+	return fmt.Sprintf("Der Dateityp %s eines Anhangs (am Inhalt erkannt) ist nicht erlaubt; erlaubt sind %s. Nichts wurde gespeichert.", contentType, allowed)
+}
+
+func (de) ProblemAttachmentUnknownType(allowed string) string {
+	return fmt.Sprintf("Der Dateityp eines Anhangs ist nicht erlaubt: er ist an seinem Inhalt nicht zu erkennen; erlaubt sind %s. Nichts wurde gespeichert.", allowed)
+}
+
+func (de) ProblemAttachmentEmpty() string {
+	return "Ein Anhang ist leer; nichts wurde gespeichert."
 }
 
 func (de) BodyTooSlow() string {
@@ -862,12 +934,12 @@ func (de) Open311MediaURLRefused(reason string) string {
 	return fmt.Sprintf("media_url wurde nicht abgerufen: %s", reason)
 }
 
-func (de) Open311MediaType(detail string) string {
-	return fmt.Sprintf("Dateityp nicht erlaubt: %s", detail)
+func (de) Open311MediaType(contentType string) string {
+	return fmt.Sprintf("Dateityp nicht erlaubt: %s", contentType)
 }
 
-func (de) Open311MediaTooLarge(detail string) string {
-	return fmt.Sprintf("Datei zu groß: %s", detail)
+func (de) Open311MediaTooLarge(limitBytes int64) string {
+	return fmt.Sprintf("Datei zu groß: höchstens %s", size(limitBytes, ","))
 }
 
 func (de) Open311TooMany(max int) string {

@@ -415,6 +415,16 @@ func (en) AttachmentType() string { return "file type not allowed" }
 
 func (en) AttachmentUnavailable() string { return "not retrievable" }
 
+func (en) AttachmentTooLargeLimit(contentType string, limitBytes int64) string {
+	return fmt.Sprintf("too large, at most %s for %s", size(limitBytes, "."), contentType)
+}
+
+func (en) AttachmentTypeDetected(contentType string) string {
+	return fmt.Sprintf("file type %s not allowed", contentType)
+}
+
+func (en) AttachmentEmpty() string { return "empty file" }
+
 func (en) GeoHint(bad, why string) string {
 	return fmt.Sprintf("I did not take the location “%s” (%s). The right form is e.g. geo:51.0251,7.5919 – latitude, comma, longitude, decimals with a point. Or share your location with the paper clip.", bad, why)
 }
@@ -597,10 +607,72 @@ func (en) TokenInvalid() string {
 	return "invalid, expired or revoked token"
 }
 
+// API problem titles
+
+func (en) TitleInvalid() string { return "Invalid request" }
+
+func (en) TitleInvalidText() string { return "Invalid text" }
+
+func (en) TitleInvalidFilter() string { return "Invalid filter" }
+
+func (en) TitleMultipart() string { return "Malformed multipart body" }
+
+func (en) TitleUnauthorized() string { return "Not authenticated" }
+
+func (en) TitleForbidden() string { return "Forbidden" }
+
+func (en) TitleAddressNotAllowed() string { return "Address not allowed for this token" }
+
+func (en) TitleCSRF() string { return "Cross-site request refused" }
+
+func (en) TitleNotFound() string { return "Not found" }
+
+func (en) TitleMethod() string { return "Method not allowed" }
+
+func (en) TitleTooSlow() string { return "Request too slow" }
+
+func (en) TitleConflict() string { return "Conflict with the case's state" }
+
+func (en) TitleBodyTooLarge() string { return "Request body too large" }
+
+func (en) TitleAttachmentTooLarge() string { return "Attachment too large" }
+
+func (en) TitleContentType() string { return "Unsupported content type" }
+
+func (en) TitleAttachmentType() string { return "Attachment type not allowed" }
+
+func (en) TitleUnknownAddress() string { return "Unknown function address" }
+
+func (en) TitleTooManyUploads() string { return "Too many uploads at once" }
+
+func (en) TitleInternal() string { return "Internal error" }
+
+func (en) TitleUnavailable() string { return "Service unavailable" }
+
+func (en) TitleDatabaseUnavailable() string { return "Database unavailable" }
+
+func (en) TitleStorageUnavailable() string { return "Storage unavailable" }
+
 // API problem details
 
-func (en) BodyTooLarge(limit string) string {
-	return fmt.Sprintf("the request is larger than the configured limit of %s", limit)
+func (en) BodyTooLarge(limitBytes int64) string {
+	return fmt.Sprintf("the request is larger than the configured limit of %s", size(limitBytes, "."))
+}
+
+func (en) ProblemAttachmentTooLarge(contentType string, limitBytes int64) string {
+	return fmt.Sprintf("An attachment of type %s is larger than the %s allowed for that type; nothing was stored.", contentType, size(limitBytes, "."))
+}
+
+func (en) ProblemAttachmentType(contentType, allowed string) string {
+	return fmt.Sprintf("The file type %s of an attachment (detected from its content) is not allowed; allowed are %s. Nothing was stored.", contentType, allowed)
+}
+
+func (en) ProblemAttachmentUnknownType(allowed string) string {
+	return fmt.Sprintf("The file type of an attachment is not allowed: it is not recognised from its content; allowed are %s. Nothing was stored.", allowed)
+}
+
+func (en) ProblemAttachmentEmpty() string {
+	return "An attachment is empty; nothing was stored."
 }
 
 func (en) BodyTooSlow() string {
@@ -862,12 +934,12 @@ func (en) Open311MediaURLRefused(reason string) string {
 	return fmt.Sprintf("media_url was not fetched: %s", reason)
 }
 
-func (en) Open311MediaType(detail string) string {
-	return fmt.Sprintf("file type not allowed: %s", detail)
+func (en) Open311MediaType(contentType string) string {
+	return fmt.Sprintf("file type not allowed: %s", contentType)
 }
 
-func (en) Open311MediaTooLarge(detail string) string {
-	return fmt.Sprintf("file too large: %s", detail)
+func (en) Open311MediaTooLarge(limitBytes int64) string {
+	return fmt.Sprintf("file too large: at most %s", size(limitBytes, "."))
 }
 
 func (en) Open311TooMany(max int) string {

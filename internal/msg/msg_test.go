@@ -29,6 +29,8 @@ func TestTextsComplete(t *testing.T) {
 				case reflect.Int:
 					n := 7001 + j
 					args, want = append(args, reflect.ValueOf(n)), append(want, strconv.Itoa(n))
+				case reflect.Int64: // a size in bytes, shown in MiB
+					args, want = append(args, reflect.ValueOf(int64(3<<20)+int64(j))), append(want, "MiB")
 				default:
 					t.Fatalf("%s: parameter %d has type %s; add a sample value", m.Name, j, m.Type.In(j))
 				}
