@@ -319,6 +319,7 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 	sctx, endSession := context.WithCancel(ctx)
 	defer endSession()
 	go g.manageRooms(ctx)
+	go g.retryXMPPQueue(ctx)
 	if g.omemo != nil {
 		go g.omemo.housekeep(sctx, g)
 	}
