@@ -41,11 +41,11 @@ func (s *Server) streamEvents(c *gin.Context) {
 	tok := token(c)
 	scope, ok := viewScope(tok)
 	if !ok {
-		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.EventsForbidden)
+		problem(c, probForbidden, msg.Texts.EventsForbidden)
 		return
 	}
 	if s.cfg.Changes == nil {
-		problem(c, http.StatusServiceUnavailable, "unavailable", "Service Unavailable", msg.Texts.EventsDisabled)
+		problem(c, probUnavailable, msg.Texts.EventsDisabled)
 		return
 	}
 	sub := s.cfg.Changes.Subscribe(scope, 0)

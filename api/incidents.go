@@ -34,7 +34,7 @@ func toIncidentJSON(i dispatch.Incident) incidentJSON {
 // incidentNotFound is the one answer for a missing incident and for one
 // the token may not see.
 func incidentNotFound(c *gin.Context) {
-	problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.IncidentNotFound)
+	problem(c, probNotFound, msg.Texts.IncidentNotFound)
 }
 
 // authorizeIncident loads the incident and checks that the token may act
@@ -111,7 +111,7 @@ func (s *Server) incidentCommand(kind string) gin.HandlerFunc {
 		if c.Request.ContentLength != 0 {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFieldBytes)
 			if err := c.ShouldBindJSON(&body); err != nil {
-				problem(c, http.StatusBadRequest, "invalid", "Bad Request", msg.Texts.CommandBody)
+				problem(c, probInvalid, msg.Texts.CommandBody)
 				return
 			}
 		}

@@ -88,14 +88,14 @@ func (s *Server) listIncidents(c *gin.Context) {
 	tok := token(c)
 	scope, ok := viewScope(tok)
 	if !ok {
-		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.ListForbidden)
+		problem(c, probForbidden, msg.Texts.ListForbidden)
 		return
 	}
 	f, err := incidentFilter(c, s.now())
 	if err != nil {
 		var fe filterError
 		errors.As(err, &fe)
-		problem(c, http.StatusBadRequest, "invalid-filter", "Bad Request", fe.text)
+		problem(c, probInvalidFilter, fe.text)
 		return
 	}
 	f.Scope = scope

@@ -25,7 +25,7 @@ func (s *Server) mergeIncident(c *gin.Context) {
 	var body mergeBody
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFieldBytes)
 	if err := c.ShouldBindJSON(&body); err != nil || body.Into == "" {
-		problem(c, http.StatusBadRequest, "invalid", "Bad Request", msg.Texts.MergeBody)
+		problem(c, probInvalid, msg.Texts.MergeBody)
 		return
 	}
 	tok := token(c)

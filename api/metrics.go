@@ -27,17 +27,17 @@ func (s *Server) metricsAuth(c *gin.Context) {
 	secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if !ok || strings.TrimSpace(secret) == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
-		problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", msg.Texts.MetricsTokenMissing)
+		problem(c, probUnauthorized, msg.Texts.MetricsTokenMissing)
 		return
 	}
 	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
-		problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", msg.Texts.TokenInvalid)
+		problem(c, probUnauthorized, msg.Texts.TokenInvalid)
 		return
 	}
 	if !tok.Has(dispatch.RoleMetrics) && !tok.Has(dispatch.RoleDispatcher) {
-		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.MetricsForbidden)
+		problem(c, probForbidden, msg.Texts.MetricsForbidden)
 		return
 	}
 	c.Next()

@@ -196,7 +196,7 @@ func (s *Server) openAPIHandler() gin.HandlerFunc {
 		once.Do(func() { doc, err = buildOpenAPI(coreOperations(), s.cfg.ExtraOperations) })
 		if err != nil {
 			s.log.Error("openapi document", "err", err)
-			problem(c, http.StatusInternalServerError, "internal", "Internal error", msg.Texts.ServerFailed)
+			problem(c, probInternal, msg.Texts.ServerFailed)
 			return
 		}
 		c.Header("Cache-Control", "no-cache")

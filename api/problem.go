@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -36,12 +35,49 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// problemKind is one problem type (RFC 9457 §3.1): the slug of its type
+// URI (problemType), its HTTP status, and its title (§3.1.3), which is
+// rendered in the client's language but never changes from occurrence to
+// occurrence of the type.
+type problemKind struct {
+	slug   string
+	status int
+	title  msg.Text
+}
+
+// The problem types of the API. A new one gets a title in the catalogue.
+var (
+	probInvalid             = problemKind{"invalid", http.StatusBadRequest, msg.Texts.TitleInvalid}
+	probInvalidText         = problemKind{"invalid-text", http.StatusBadRequest, msg.Texts.TitleInvalidText}
+	probInvalidFilter       = problemKind{"invalid-filter", http.StatusBadRequest, msg.Texts.TitleInvalidFilter}
+	probMultipart           = problemKind{"multipart", http.StatusBadRequest, msg.Texts.TitleMultipart}
+	probUnauthorized        = problemKind{"unauthorized", http.StatusUnauthorized, msg.Texts.TitleUnauthorized}
+	probForbidden           = problemKind{"forbidden", http.StatusForbidden, msg.Texts.TitleForbidden}
+	probAddressNotAllowed   = problemKind{"address-not-allowed", http.StatusForbidden, msg.Texts.TitleAddressNotAllowed}
+	probCSRF                = problemKind{"csrf", http.StatusForbidden, msg.Texts.TitleCSRF}
+	probNotFound            = problemKind{"not-found", http.StatusNotFound, msg.Texts.TitleNotFound}
+	probMethod              = problemKind{"method", http.StatusMethodNotAllowed, msg.Texts.TitleMethod}
+	probTooSlow             = problemKind{"too-slow", http.StatusRequestTimeout, msg.Texts.TitleTooSlow}
+	probConflict            = problemKind{"conflict", http.StatusConflict, msg.Texts.TitleConflict}
+	probBodyTooLarge        = problemKind{"body-too-large", http.StatusRequestEntityTooLarge, msg.Texts.TitleBodyTooLarge}
+	probAttachmentTooLarge  = problemKind{"attachment-too-large", http.StatusRequestEntityTooLarge, msg.Texts.TitleAttachmentTooLarge}
+	probContentType         = problemKind{"content-type", http.StatusUnsupportedMediaType, msg.Texts.TitleContentType}
+	probAttachmentType      = problemKind{"attachment-type", http.StatusUnsupportedMediaType, msg.Texts.TitleAttachmentType}
+	probUnknownAddress      = problemKind{"unknown-address", http.StatusUnprocessableEntity, msg.Texts.TitleUnknownAddress}
+	probTooManyUploads      = problemKind{"too-many-uploads", http.StatusTooManyRequests, msg.Texts.TitleTooManyUploads}
+	probInternal            = problemKind{"internal", http.StatusInternalServerError, msg.Texts.TitleInternal}
+	probUnavailable         = problemKind{"unavailable", http.StatusServiceUnavailable, msg.Texts.TitleUnavailable}
+	probDatabaseUnavailable = problemKind{"database-unavailable", http.StatusServiceUnavailable, msg.Texts.TitleDatabaseUnavailable}
+	probStorageUnavailable  = problemKind{"storage-unavailable", http.StatusServiceUnavailable, msg.Texts.TitleStorageUnavailable}
+)
+
 func problemType(slug string) string { return "urn:fieldgate:problem:" + slug }
 
-// abort writes a problem and stops the handler chain.
-func abort(c *gin.Context, status int, slug, title, detail string) {
+// abort writes a problem of kind, its title and detail in the client's
+// language (clientLanguage), and stops the handler chain.
+func abort(c *gin.Context, kind problemKind, detail string) {
 	c.Header("Content-Type", "application/problem+json")
-	c.AbortWithStatusJSON(status, Problem{Type: problemType(slug), Title: title, Status: status, Detail: detail})
+	c.AbortWithStatusJSON(kind.status, Problem{Type: problemType(kind.slug), Title: kind.title.In(clientLanguage(c)), Status: kind.status, Detail: detail})
 	// gin overwrites Content-Type in AbortWithStatusJSON; set it again.
 	c.Writer.Header().Set("Content-Type", "application/problem+json")
 }
@@ -53,42 +89,41 @@ func (s *Server) fail(c *gin.Context, err error) {
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &maxErr):
-		problem(c, http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large",
-			func(t msg.Texts) string { return t.BodyTooLarge(humanBytes(maxErr.Limit)) })
+		problem(c, probBodyTooLarge, func(t msg.Texts) string { return t.BodyTooLarge(maxErr.Limit) })
 	case errors.Is(err, errTooSlow):
-		problem(c, http.StatusRequestTimeout, "too-slow", "Request Timeout", msg.Texts.BodyTooSlow)
+		problem(c, probTooSlow, msg.Texts.BodyTooSlow)
 	case errors.Is(err, slots.ErrBusy):
 		c.Header("Retry-After", "10")
-		problem(c, http.StatusTooManyRequests, "too-many-uploads", "Too Many Requests", msg.Texts.TooManyUploads)
+		problem(c, probTooManyUploads, msg.Texts.TooManyUploads)
 	case errors.Is(err, media.ErrTooLarge):
-		problem(c, http.StatusRequestEntityTooLarge, "attachment-too-large", "Attachment too large", attachmentTooLargeText(err))
+		problem(c, probAttachmentTooLarge, attachmentTooLargeText(err))
 	case errors.Is(err, media.ErrTypeNotAllowed):
-		problem(c, http.StatusUnsupportedMediaType, "attachment-type", "Attachment type not allowed", attachmentTypeText(err))
+		problem(c, probAttachmentType, attachmentTypeText(err))
 	case errors.Is(err, media.ErrUnavailable):
 		s.log.WarnContext(c.Request.Context(), "storage unavailable", "route", c.FullPath(), "err", err)
-		unavailableProblem(c, "storage-unavailable", "Storage unavailable", msg.Texts.StorageUnavailable)
+		unavailableProblem(c, probStorageUnavailable, msg.Texts.StorageUnavailable)
 	case databaseUnavailable(err):
 		s.log.WarnContext(c.Request.Context(), "database unavailable", "route", c.FullPath(), "err", err)
-		unavailableProblem(c, "database-unavailable", "Database unavailable", msg.Texts.DatabaseUnavailable)
+		unavailableProblem(c, probDatabaseUnavailable, msg.Texts.DatabaseUnavailable)
 	case errors.As(err, &de):
-		status, slug := http.StatusInternalServerError, "internal"
+		kind := probInternal
 		switch {
 		case errors.Is(err, dispatch.ErrInvalid):
-			status, slug = http.StatusBadRequest, "invalid"
+			kind = probInvalid
 		case errors.Is(err, dispatch.ErrNotFound):
-			status, slug = http.StatusNotFound, "not-found"
+			kind = probNotFound
 			if c.FullPath() == "/api/v1/reports" {
-				status, slug = http.StatusUnprocessableEntity, "unknown-address"
+				kind = probUnknownAddress
 			}
 		case errors.Is(err, dispatch.ErrForbidden):
-			status, slug = http.StatusForbidden, "forbidden"
+			kind = probForbidden
 		case errors.Is(err, dispatch.ErrConflict):
-			status, slug = http.StatusConflict, "conflict"
+			kind = probConflict
 		}
-		problem(c, status, slug, http.StatusText(status), de.Text)
+		problem(c, kind, de.Text)
 	default:
 		s.log.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
-		problem(c, http.StatusInternalServerError, "internal", "Internal error", msg.Texts.ServerFailed)
+		problem(c, probInternal, msg.Texts.ServerFailed)
 	}
 	if status := c.Writer.Status(); status >= 400 && status < 500 {
 		s.log.InfoContext(c.Request.Context(), "request rejected", "route", c.FullPath(), "status", status, "err", err)
@@ -100,22 +135,18 @@ func (s *Server) fail(c *gin.Context, err error) {
 // (a restart, a failover).
 const RetryAfterSeconds = 5
 
-// problem writes a problem whose detail is text in the client's language
-// (clientLanguage) and stops the handler chain.
-func problem(c *gin.Context, status int, slug, title string, text msg.Text) {
-	abort(c, status, slug, title, text.In(clientLanguage(c)))
+// problem writes a problem of kind whose title and detail (text) are in
+// the client's language (clientLanguage) and stops the handler chain.
+func problem(c *gin.Context, kind problemKind, text msg.Text) {
+	abort(c, kind, text.In(clientLanguage(c)))
 }
 
-// unavailableProblem is unavailable with a detail in the client's language.
-func unavailableProblem(c *gin.Context, slug, title string, text msg.Text) {
-	unavailable(c, slug, title, text.In(clientLanguage(c)))
-}
-
-// unavailable answers 503 with Retry-After: an outage of a service we
-// depend on, which a client should retry (RFC 9110 §15.6.4).
-func unavailable(c *gin.Context, slug, title, detail string) {
+// unavailableProblem answers a problem of kind (a 503) with Retry-After:
+// an outage of a service we depend on, which a client should retry (RFC
+// 9110 §15.6.4).
+func unavailableProblem(c *gin.Context, kind problemKind, text msg.Text) {
 	c.Header("Retry-After", strconv.Itoa(RetryAfterSeconds))
-	abort(c, http.StatusServiceUnavailable, slug, title, detail)
+	problem(c, kind, text)
 }
 
 // databaseUnavailable reports whether err means PostgreSQL cannot be
@@ -138,18 +169,6 @@ func databaseUnavailable(err error) bool {
 	}
 	// pgx reports a connection that died mid-statement as closed.
 	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // attachmentTooLargeText words a media.ErrTooLarge with the type and limit

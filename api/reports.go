@@ -45,16 +45,16 @@ func (s *Server) createReport(c *gin.Context) {
 	ctx := c.Request.Context()
 	tok := token(c)
 	if !tok.Has(dispatch.RoleReporter) && !tok.Has(dispatch.RoleDispatcher) {
-		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.ReporterRoleNeeded)
+		problem(c, probForbidden, msg.Texts.ReporterRoleNeeded)
 		return
 	}
 	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
 	if len(key) > 200 {
-		problem(c, http.StatusBadRequest, "invalid", "Bad Request", func(t msg.Texts) string { return t.IdempotencyKeyLonger(200) })
+		problem(c, probInvalid, func(t msg.Texts) string { return t.IdempotencyKeyLonger(200) })
 		return
 	}
 	if err := checkText([]byte(key)); err != nil {
-		problem(c, http.StatusBadRequest, "invalid-text", "Bad Request", badTextDetail(err, msg.Texts.KeyHasNUL, msg.Texts.KeyNotUTF8))
+		problem(c, probInvalidText, badTextDetail(err, msg.Texts.KeyHasNUL, msg.Texts.KeyNotUTF8))
 		return
 	}
 	if key != "" {
@@ -70,14 +70,14 @@ func (s *Server) createReport(c *gin.Context) {
 	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		problem(c, http.StatusUnsupportedMediaType, "content-type", "Unsupported Media Type", msg.Texts.MultipartNeeded)
+		problem(c, probContentType, msg.Texts.MultipartNeeded)
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer,
 		newMinRateReader(c.Writer, c.Request.Body, s.cfg.MinBodyRate, s.cfg.BodyGrace, s.cfg.Now), s.cfg.MaxBodyBytes)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		problem(c, http.StatusBadRequest, "multipart", "Bad Request", func(t msg.Texts) string { return t.MalformedMultipart(err.Error()) })
+		problem(c, probMultipart, func(t msg.Texts) string { return t.MalformedMultipart(err.Error()) })
 		return
 	}
 
@@ -112,7 +112,7 @@ func (s *Server) createReport(c *gin.Context) {
 			if len(stored) >= dispatch.MaxMedia {
 				part.Close()
 				cleanup()
-				problem(c, http.StatusBadRequest, "invalid", "Bad Request", func(t msg.Texts) string { return t.TooManyAttachmentsAtMost(dispatch.MaxMedia) })
+				problem(c, probInvalid, func(t msg.Texts) string { return t.TooManyAttachmentsAtMost(dispatch.MaxMedia) })
 				return
 			}
 			obj, err := s.putPart(ctx, tok, part)
@@ -128,7 +128,7 @@ func (s *Server) createReport(c *gin.Context) {
 			part.Close()
 			if errors.Is(err, errBadText) {
 				cleanup()
-				problem(c, http.StatusBadRequest, "invalid-text", "Bad Request", badTextDetail(err, func(t msg.Texts, at int) string { return t.FieldHasNUL(name, at) },
+				problem(c, probInvalidText, badTextDetail(err, func(t msg.Texts, at int) string { return t.FieldHasNUL(name, at) },
 					func(t msg.Texts, at int) string { return t.FieldNotUTF8(name, at) }))
 				return
 			}
@@ -142,7 +142,7 @@ func (s *Server) createReport(c *gin.Context) {
 				in.Address = v
 				if text, ok := s.mayFileTo(tok, v); !ok {
 					cleanup()
-					problem(c, http.StatusForbidden, "address-not-allowed", "Forbidden", text)
+					problem(c, probAddressNotAllowed, text)
 					return
 				}
 			case "text":
@@ -159,13 +159,13 @@ func (s *Server) createReport(c *gin.Context) {
 		default:
 			part.Close()
 			cleanup()
-			problem(c, http.StatusBadRequest, "invalid", "Bad Request", func(t msg.Texts) string { return t.UnknownFormField(name) })
+			problem(c, probInvalid, func(t msg.Texts) string { return t.UnknownFormField(name) })
 			return
 		}
 	}
 	if pos, bad := parsePosition(lat, lon); bad != nil {
 		cleanup()
-		problem(c, http.StatusBadRequest, "invalid", "Bad Request", bad)
+		problem(c, probInvalid, bad)
 		return
 	} else if pos != nil {
 		in.Position = pos
@@ -222,7 +222,7 @@ func (s *Server) failMultipart(c *gin.Context, err error) {
 		s.fail(c, err)
 		return
 	}
-	problem(c, http.StatusBadRequest, "multipart", "Bad Request", func(t msg.Texts) string { return t.MalformedMultipart(err.Error()) })
+	problem(c, probMultipart, func(t msg.Texts) string { return t.MalformedMultipart(err.Error()) })
 }
 
 func readField(r io.Reader) (string, error) {
@@ -354,12 +354,12 @@ type reportJSON struct {
 func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.ReportNotFoundID)
+		problem(c, probNotFound, msg.Texts.ReportNotFoundID)
 		return dispatch.ReportView{}, false
 	}
 	v, err := s.disp.GetReport(c.Request.Context(), id)
 	if errors.Is(err, dispatch.ErrNotFound) {
-		problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.ReportNotFoundID)
+		problem(c, probNotFound, msg.Texts.ReportNotFoundID)
 		return dispatch.ReportView{}, false
 	}
 	if err != nil {
@@ -368,7 +368,7 @@ func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 	}
 	tok := token(c)
 	if !tok.Has(dispatch.RoleDispatcher) && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
-		problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.ReportNotFoundID)
+		problem(c, probNotFound, msg.Texts.ReportNotFoundID)
 		return dispatch.ReportView{}, false
 	}
 	return v, true
@@ -384,7 +384,7 @@ func (s *Server) getMedia(c *gin.Context) {
 	}
 	n, err := strconv.Atoi(c.Param("n"))
 	if err != nil || n < 1 || n > len(v.Report.Media) {
-		problem(c, http.StatusNotFound, "not-found", "Not Found", func(t msg.Texts) string { return t.AttachmentCount(len(v.Report.Media)) })
+		problem(c, probNotFound, func(t msg.Texts) string { return t.AttachmentCount(len(v.Report.Media)) })
 		return
 	}
 	u, err := s.media.PresignOriginal(c.Request.Context(), v.Report.Media[n-1].Object.Key)

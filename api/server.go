@@ -156,10 +156,10 @@ func (s *Server) Handler() http.Handler {
 	r.Use(s.recoverer, s.observe, s.cleanInput)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) {
-		problem(c, http.StatusNotFound, "not-found", "Not Found", msg.Texts.NoSuchEndpoint)
+		problem(c, probNotFound, msg.Texts.NoSuchEndpoint)
 	})
 	r.NoMethod(func(c *gin.Context) {
-		problem(c, http.StatusMethodNotAllowed, "method", "Method Not Allowed", msg.Texts.MethodNotAllowed)
+		problem(c, probMethod, msg.Texts.MethodNotAllowed)
 	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -198,7 +198,7 @@ func (s *Server) recoverer(c *gin.Context) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in handler", "route", c.FullPath(), "panic", p)
-			problem(c, http.StatusInternalServerError, "internal", "Internal error", msg.Texts.ServerFailed)
+			problem(c, probInternal, msg.Texts.ServerFailed)
 		}
 	}()
 	c.Next()
@@ -231,14 +231,14 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	if !ok || strings.TrimSpace(secret) == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
-		problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", msg.Texts.BearerMissing)
+		problem(c, probUnauthorized, msg.Texts.BearerMissing)
 		return
 	}
 	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
 		if de := (*dispatch.Error)(nil); asDomain(err, &de) {
-			problem(c, http.StatusUnauthorized, "unauthorized", "Unauthorized", de.Text)
+			problem(c, probUnauthorized, de.Text)
 			return
 		}
 		s.fail(c, err)
@@ -351,7 +351,7 @@ func (s *Server) cleanInput(c *gin.Context) {
 		}
 	}
 	if bad {
-		problem(c, http.StatusBadRequest, "invalid", "Bad Request", msg.Texts.RequestNotText)
+		problem(c, probInvalid, msg.Texts.RequestNotText)
 		return
 	}
 	c.Next()

@@ -44,7 +44,7 @@ func (s *Server) authenticateAny(c *gin.Context) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
 		if got := c.GetHeader(csrfHeader); got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(csrf)) != 1 {
-			problem(c, http.StatusForbidden, "csrf", "Forbidden", msg.Texts.CSRFMissing)
+			problem(c, probCSRF, msg.Texts.CSRFMissing)
 			return
 		}
 	}

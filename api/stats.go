@@ -44,14 +44,14 @@ type statsJSON struct {
 func (s *Server) getStats(c *gin.Context) {
 	scope, ok := viewScope(token(c))
 	if !ok {
-		problem(c, http.StatusForbidden, "forbidden", "Forbidden", msg.Texts.StatsForbidden)
+		problem(c, probForbidden, msg.Texts.StatsForbidden)
 		return
 	}
 	days := 30
 	if v := c.Query("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 3660 {
-			problem(c, http.StatusBadRequest, "invalid-filter", "Bad Request", func(t msg.Texts) string { return t.StatsDays(1, 3660) })
+			problem(c, probInvalidFilter, func(t msg.Texts) string { return t.StatsDays(1, 3660) })
 			return
 		}
 		days = n

@@ -315,6 +315,7 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 	})
 	defer stop()
 	go g.manageRooms(ctx)
+	go g.retryXMPPQueue(ctx)
 	if g.omemo != nil {
 		go g.omemo.prepare(ctx, g)
 	}

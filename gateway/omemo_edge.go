@@ -48,6 +48,10 @@ type omemoEdge struct {
 	subs   DeviceListSubscribers // nil: no device-list notifications
 	caps   capsCache
 	capLog capLog // when a subscriber cap was last logged (omemo_notify.go)
+	// reads limits device-list and bundle requests per sender like
+	// messages: they are answered from the database inside the stream's
+	// read loop, so a flood would hold up every other stanza.
+	reads *senderLimiter
 	// sending holds one photo's message to one room while it is sent.
 	sending *slots.PerKey
 
@@ -77,7 +81,8 @@ const (
 // encrypted messages are answered with a request to send unencrypted.
 func (g *Gateway) EnableOMEMO(m OMEMO, files OMEMOFiles, subs DeviceListSubscribers) {
 	g.omemo = &omemoEdge{m: m, files: files, finder: &uploadFinder{configured: files.UploadService},
-		subs: subs, sending: newFileSends(), lists: map[string]deviceListEntry{}}
+		subs: subs, sending: newFileSends(), lists: map[string]deviceListEntry{},
+		reads: newSenderLimiter(g.cfg.RatePerMinute, g.cfg.Burst)}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
@@ -149,6 +154,9 @@ func (e *omemoEdge) interceptIQ(g *Gateway, t xmlstream.TokenReadEncoder, iq *in
 		// Nobody may publish to or subscribe at an address's nodes; the
 		// gateway pushes nothing it was not asked for.
 		return fail("cancel", "forbidden")
+	}
+	if !e.reads.allow(bare(iq.From), time.Now()) {
+		return fail("wait", "resource-constraint") // RFC 6120 §8.3.3.18
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"mellium.im/xmlstream"
+
 	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/routing"
 )
@@ -190,5 +192,47 @@ func TestSubscriberCapLogged(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "subscriber not recorded") {
 		t.Errorf("the cap is logged as a failure:\n%s", logs)
+	}
+}
+
+// recordingEncoder is the stream's encoder as interceptIQ sees it; it
+// keeps what was answered.
+type recordingEncoder struct {
+	xmlstream.TokenReadEncoder
+	out []any
+}
+
+func (r *recordingEncoder) Encode(v any) error { r.out = append(r.out, v); return nil }
+
+// TestPubSubReadFloodLimited: device-list requests, answered from the
+// database inside the stream's read loop, are limited per sender (burst
+// 3); the rest get an error (wait, resource-constraint) at once, another
+// sender is still answered.
+func TestPubSubReadFloodLimited(t *testing.T) {
+	g, _, _ := newPresenceGateway(t, 3)
+	ask := func(from string) string {
+		enc := &recordingEncoder{}
+		iq := &inIQ{From: from, To: "tiefbau@reports.stadt.example", ID: "q", Type: "get", PubSub: &pubsubQuery{}}
+		iq.PubSub.Items = &struct {
+			Node string `xml:"node,attr"`
+		}{Node: omemo.NodeDeviceList}
+		if !g.omemo.interceptIQ(g, enc, iq) || len(enc.out) != 1 {
+			t.Fatalf("request not answered once: %+v", enc.out)
+		}
+		if e, ok := enc.out[0].(iqError); ok {
+			return e.Error.Type + " " + e.Error.Cond.XMLName.Local
+		}
+		return "result"
+	}
+	var got []string
+	for i := range 10 {
+		got = append(got, ask(fmt.Sprintf("mallory@evil.example/r%d", i)))
+	}
+	want := "result result result wait resource-constraint wait resource-constraint"
+	if s := strings.Join(got[:5], " "); s != want {
+		t.Errorf("answers %q, want %q", s, want)
+	}
+	if a := ask("anna@stadt.example/phone"); a != "result" {
+		t.Errorf("another sender got %q", a)
 	}
 }

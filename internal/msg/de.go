@@ -607,10 +607,56 @@ func (de) TokenInvalid() string {
 	return "Token ungültig, abgelaufen oder widerrufen."
 }
 
+// API problem titles
+
+func (de) TitleInvalid() string { return "Ungültige Anfrage" }
+
+func (de) TitleInvalidText() string { return "Ungültiger Text" }
+
+func (de) TitleInvalidFilter() string { return "Ungültiger Filter" }
+
+func (de) TitleMultipart() string { return "Fehlerhafter Multipart-Inhalt" }
+
+func (de) TitleUnauthorized() string { return "Nicht angemeldet" }
+
+func (de) TitleForbidden() string { return "Nicht erlaubt" }
+
+func (de) TitleAddressNotAllowed() string { return "Adresse für dieses Token nicht erlaubt" }
+
+func (de) TitleCSRF() string { return "Websiteübergreifende Anfrage abgelehnt" }
+
+func (de) TitleNotFound() string { return "Nicht gefunden" }
+
+func (de) TitleMethod() string { return "Methode nicht erlaubt" }
+
+func (de) TitleTooSlow() string { return "Anfrage zu langsam" }
+
+func (de) TitleConflict() string { return "Widerspruch zum Stand des Falls" }
+
+func (de) TitleBodyTooLarge() string { return "Anfrage zu groß" }
+
+func (de) TitleAttachmentTooLarge() string { return "Anhang zu groß" }
+
+func (de) TitleContentType() string { return "Inhaltstyp nicht unterstützt" }
+
+func (de) TitleAttachmentType() string { return "Dateityp des Anhangs nicht erlaubt" }
+
+func (de) TitleUnknownAddress() string { return "Unbekannte Funktionsadresse" }
+
+func (de) TitleTooManyUploads() string { return "Zu viele Uploads gleichzeitig" }
+
+func (de) TitleInternal() string { return "Interner Fehler" }
+
+func (de) TitleUnavailable() string { return "Dienst nicht verfügbar" }
+
+func (de) TitleDatabaseUnavailable() string { return "Datenbank nicht erreichbar" }
+
+func (de) TitleStorageUnavailable() string { return "Speicher nicht erreichbar" }
+
 // API problem details
 
-func (de) BodyTooLarge(limit string) string {
-	return fmt.Sprintf("Die Anfrage ist größer als die eingestellte Grenze von %s.", limit)
+func (de) BodyTooLarge(limitBytes int64) string {
+	return fmt.Sprintf("Die Anfrage ist größer als die eingestellte Grenze von %s.", size(limitBytes, ","))
 }
 
 func (de) ProblemAttachmentTooLarge(contentType string, limitBytes int64) string {

@@ -607,10 +607,56 @@ func (en) TokenInvalid() string {
 	return "invalid, expired or revoked token"
 }
 
+// API problem titles
+
+func (en) TitleInvalid() string { return "Invalid request" }
+
+func (en) TitleInvalidText() string { return "Invalid text" }
+
+func (en) TitleInvalidFilter() string { return "Invalid filter" }
+
+func (en) TitleMultipart() string { return "Malformed multipart body" }
+
+func (en) TitleUnauthorized() string { return "Not authenticated" }
+
+func (en) TitleForbidden() string { return "Forbidden" }
+
+func (en) TitleAddressNotAllowed() string { return "Address not allowed for this token" }
+
+func (en) TitleCSRF() string { return "Cross-site request refused" }
+
+func (en) TitleNotFound() string { return "Not found" }
+
+func (en) TitleMethod() string { return "Method not allowed" }
+
+func (en) TitleTooSlow() string { return "Request too slow" }
+
+func (en) TitleConflict() string { return "Conflict with the case's state" }
+
+func (en) TitleBodyTooLarge() string { return "Request body too large" }
+
+func (en) TitleAttachmentTooLarge() string { return "Attachment too large" }
+
+func (en) TitleContentType() string { return "Unsupported content type" }
+
+func (en) TitleAttachmentType() string { return "Attachment type not allowed" }
+
+func (en) TitleUnknownAddress() string { return "Unknown function address" }
+
+func (en) TitleTooManyUploads() string { return "Too many uploads at once" }
+
+func (en) TitleInternal() string { return "Internal error" }
+
+func (en) TitleUnavailable() string { return "Service unavailable" }
+
+func (en) TitleDatabaseUnavailable() string { return "Database unavailable" }
+
+func (en) TitleStorageUnavailable() string { return "Storage unavailable" }
+
 // API problem details
 
-func (en) BodyTooLarge(limit string) string {
-	return fmt.Sprintf("the request is larger than the configured limit of %s", limit)
+func (en) BodyTooLarge(limitBytes int64) string {
+	return fmt.Sprintf("the request is larger than the configured limit of %s", size(limitBytes, "."))
 }
 
 func (en) ProblemAttachmentTooLarge(contentType string, limitBytes int64) string {

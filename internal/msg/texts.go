@@ -361,10 +361,57 @@ type Texts interface {
 	// TemplateLocation: “Please send us the exact location (in Conversations: paper clip → location).”
 	TemplateLocation() string
 
-	// API problem details (RFC 9457 "detail"; titles stay English)
+	// API problem titles (RFC 9457 §3.1.3 "title": one per problem type, the same for every occurrence in a language)
 
-	// BodyTooLarge: “the request is larger than the configured limit of {limit}”
-	BodyTooLarge(limit string) string
+	// TitleInvalid: “Invalid request” (type urn:fieldgate:problem:invalid)
+	TitleInvalid() string
+	// TitleInvalidText: “Invalid text” (type urn:fieldgate:problem:invalid-text)
+	TitleInvalidText() string
+	// TitleInvalidFilter: “Invalid filter” (type urn:fieldgate:problem:invalid-filter)
+	TitleInvalidFilter() string
+	// TitleMultipart: “Malformed multipart body” (type urn:fieldgate:problem:multipart)
+	TitleMultipart() string
+	// TitleUnauthorized: “Not authenticated” (type urn:fieldgate:problem:unauthorized)
+	TitleUnauthorized() string
+	// TitleForbidden: “Forbidden” (type urn:fieldgate:problem:forbidden)
+	TitleForbidden() string
+	// TitleAddressNotAllowed: “Address not allowed for this token” (type urn:fieldgate:problem:address-not-allowed)
+	TitleAddressNotAllowed() string
+	// TitleCSRF: “Cross-site request refused” (type urn:fieldgate:problem:csrf)
+	TitleCSRF() string
+	// TitleNotFound: “Not found” (type urn:fieldgate:problem:not-found)
+	TitleNotFound() string
+	// TitleMethod: “Method not allowed” (type urn:fieldgate:problem:method)
+	TitleMethod() string
+	// TitleTooSlow: “Request too slow” (type urn:fieldgate:problem:too-slow)
+	TitleTooSlow() string
+	// TitleConflict: “Conflict with the case's state” (type urn:fieldgate:problem:conflict)
+	TitleConflict() string
+	// TitleBodyTooLarge: “Request body too large” (type urn:fieldgate:problem:body-too-large)
+	TitleBodyTooLarge() string
+	// TitleAttachmentTooLarge: “Attachment too large” (type urn:fieldgate:problem:attachment-too-large)
+	TitleAttachmentTooLarge() string
+	// TitleContentType: “Unsupported content type” (type urn:fieldgate:problem:content-type)
+	TitleContentType() string
+	// TitleAttachmentType: “Attachment type not allowed” (type urn:fieldgate:problem:attachment-type)
+	TitleAttachmentType() string
+	// TitleUnknownAddress: “Unknown function address” (type urn:fieldgate:problem:unknown-address)
+	TitleUnknownAddress() string
+	// TitleTooManyUploads: “Too many uploads at once” (type urn:fieldgate:problem:too-many-uploads)
+	TitleTooManyUploads() string
+	// TitleInternal: “Internal error” (type urn:fieldgate:problem:internal)
+	TitleInternal() string
+	// TitleUnavailable: “Service unavailable” (type urn:fieldgate:problem:unavailable)
+	TitleUnavailable() string
+	// TitleDatabaseUnavailable: “Database unavailable” (type urn:fieldgate:problem:database-unavailable)
+	TitleDatabaseUnavailable() string
+	// TitleStorageUnavailable: “Storage unavailable” (type urn:fieldgate:problem:storage-unavailable)
+	TitleStorageUnavailable() string
+
+	// API problem details (RFC 9457 "detail")
+
+	// BodyTooLarge: “the request is larger than the configured limit of {limitBytes}” (limitBytes in bytes, shown in KiB/MiB/GiB)
+	BodyTooLarge(limitBytes int64) string
 	// ProblemAttachmentTooLarge: “An attachment of type {contentType} is larger than the {limitBytes} allowed for that type; nothing was stored.” (limitBytes in bytes, shown in KiB/MiB/GiB)
 	ProblemAttachmentTooLarge(contentType string, limitBytes int64) string
 	// ProblemAttachmentType: “The file type {contentType} of an attachment (detected from its content) is not allowed; allowed are {allowed}. Nothing was stored.”
