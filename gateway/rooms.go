@@ -670,7 +670,8 @@ func (g *Gateway) SendChat(ctx context.Context, m dispatch.ChatMessage) error {
 		OriginID: &outID{ID: id}, Request: &outEmpty{XMLName: xmlName(nsReceipts, "request")},
 		Markable: &outEmpty{XMLName: xmlName("urn:xmpp:chat-markers:0", "markable")}}
 	if enc != nil {
-		g.sealed(&msg, enc)
+		addr, _ := g.rules.Current().Address(m.From) // the address's language; German if it has none
+		g.sealed(&msg, enc, addr.Language)
 	}
 	return g.send(ctx, msg)
 }

@@ -856,6 +856,10 @@ func (de) OMEMOOff() string {
 	return "Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden."
 }
 
+func (de) OMEMOFallback() string {
+	return "[OMEMO-verschlüsselte Nachricht – Ihr Messenger kann sie nicht anzeigen]"
+}
+
 // Open311 GeoReport v2 error descriptions
 
 func (de) Open311Format() string {

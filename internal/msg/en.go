@@ -856,6 +856,10 @@ func (en) OMEMOOff() string {
 	return "This address cannot read encrypted messages. Please send the report unencrypted."
 }
 
+func (en) OMEMOFallback() string {
+	return "[OMEMO encrypted message – your client cannot show it]"
+}
+
 // Open311 GeoReport v2 error descriptions
 
 func (en) Open311Format() string {

@@ -268,6 +268,8 @@ type Texts interface {
 	OMEMORoomFileFailed(image int) string
 	// OMEMOOff: “This address cannot read encrypted messages. Please send the report unencrypted.”
 	OMEMOOff() string
+	// OMEMOFallback: “[OMEMO encrypted message – your client cannot show it]” (the plaintext body of an encrypted message, XEP-0384 §7, for clients without OMEMO)
+	OMEMOFallback() string
 
 	// Domain errors (what a request or command did wrong)
 
