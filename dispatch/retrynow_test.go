@@ -48,6 +48,53 @@ func postJob(t *testing.T, pool *pgxpool.Pool, caseNumber string) (attempt int, 
 // for its own room makes it due at once, and it is then posted once.
 // RetryXMPPQueue finds nothing left to move.
 func TestRetryRoomPostsWhenRoomUsable(t *testing.T) {
+	pool, svc, m, r := waitingPost(t)
+	ctx := context.Background()
+	if n, err := svc.RetryRoomPosts(ctx, "leitstelle@conference.stadt.localhost"); err != nil || n != 0 {
+		t.Fatalf("RetryRoomPosts(another room) = %d, %v; want 0", n, err)
+	}
+	if _, state, due := postJob(t, pool, r.CaseNumber); due || state == "running" {
+		t.Fatalf("the post job was moved by another room's retry: %s, due %v", state, due)
+	}
+	n, err := svc.RetryRoomPosts(ctx, "Tiefbau@conference.stadt.localhost")
+	if err != nil || n != 1 {
+		t.Fatalf("RetryRoomPosts(tiefbau) = %d, %v; want 1", n, err)
+	}
+	postedOnceNow(t, pool, m, r.CaseNumber)
+	if n, err := svc.RetryXMPPQueue(ctx); err != nil || n != 0 {
+		t.Errorf("RetryXMPPQueue after delivery = %d, %v; want 0", n, err)
+	}
+}
+
+// TestRetryXMPPQueueAfterReconnect: a post that failed while the gateway
+// was disconnected is made due at once by RetryXMPPQueue and posted once.
+func TestRetryXMPPQueueAfterReconnect(t *testing.T) {
+	pool, svc, m, r := waitingPost(t)
+	n, err := svc.RetryXMPPQueue(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("RetryXMPPQueue = %d, %v; want 1", n, err)
+	}
+	postedOnceNow(t, pool, m, r.CaseNumber)
+}
+
+// postedOnceNow checks that a case's post job is due now (or done) and
+// that the post then goes out once.
+func postedOnceNow(t *testing.T, pool *pgxpool.Pool, m *blockedRoom, caseNumber string) {
+	t.Helper()
+	attempt, state, due := postJob(t, pool, caseNumber)
+	if state != "completed" && (!due || state == "retryable") {
+		t.Fatalf("after the retry the job is %s (attempt %d), due %v; want due now", state, attempt, due)
+	}
+	waitFor(t, "the post recorded", func() bool { p, _ := postedAt(t, pool, caseNumber); return p == 1 })
+	if posts, _ := m.snapshot(); len(posts) != 1 {
+		t.Errorf("%d posts, want 1", len(posts))
+	}
+}
+
+// waitingPost files a report whose room post fails three times and then
+// waits 4 s for its next attempt; the messenger accepts posts from then on.
+func waitingPost(t *testing.T) (*pgxpool.Pool, *dispatch.Service, *blockedRoom, dispatch.Receipt) {
+	t.Helper()
 	pool := testsvc.Pool(t)
 	m := &blockedRoom{}
 	m.blocked.Store(true)
@@ -60,26 +107,5 @@ func TestRetryRoomPostsWhenRoomUsable(t *testing.T) {
 		return attempt >= 3 && state != "running" && !due
 	})
 	m.blocked.Store(false)
-	ctx := context.Background()
-	if n, err := svc.RetryRoomPosts(ctx, "leitstelle@conference.stadt.localhost"); err != nil || n != 0 {
-		t.Fatalf("RetryRoomPosts(another room) = %d, %v; want 0", n, err)
-	}
-	if _, state, due := postJob(t, pool, r.CaseNumber); due || state == "running" {
-		t.Fatalf("the post job was moved by another room's retry: %s, due %v", state, due)
-	}
-	n, err := svc.RetryRoomPosts(ctx, "Tiefbau@conference.stadt.localhost")
-	if err != nil || n != 1 {
-		t.Fatalf("RetryRoomPosts(tiefbau) = %d, %v; want 1", n, err)
-	}
-	attempt, state, due := postJob(t, pool, r.CaseNumber)
-	if state != "completed" && (!due || state == "retryable") {
-		t.Fatalf("after RetryRoomPosts the job is %s (attempt %d), due %v; want due now", state, attempt, due)
-	}
-	waitFor(t, "the post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
-	if posts, _ := m.snapshot(); len(posts) != 1 {
-		t.Errorf("%d posts, want 1", len(posts))
-	}
-	if n, err := svc.RetryXMPPQueue(ctx); err != nil || n != 0 {
-		t.Errorf("RetryXMPPQueue after delivery = %d, %v; want 0", n, err)
-	}
+	return pool, svc, m, r
 }
