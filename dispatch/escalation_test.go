@@ -181,6 +181,19 @@ func chatsTo(chats []dispatch.ChatMessage, to, contains string) int {
 	return n
 }
 
+// chatsNotFrom returns the chats not sent from the function address
+// (local part) address: 1:1 messages to team members come from the case's
+// address, which is in their roster, never from the bare component domain.
+func chatsNotFrom(chats []dispatch.ChatMessage, address string) []dispatch.ChatMessage {
+	var bad []dispatch.ChatMessage
+	for _, c := range chats {
+		if c.From != address {
+			bad = append(bad, c)
+		}
+	}
+	return bad
+}
+
 // TestEscalationLevels: an unacknowledged incident is reminded in its room
 // (twice: level 1 repeats once), then the Leitstelle room is alerted, then
 // the on-call person and a named person 1:1; the alerted person takes it
@@ -215,6 +228,9 @@ func TestEscalationLevels(t *testing.T) {
 		return chatsTo(c, oncall, "Eskalation Stufe 3") == 1 && chatsTo(c, "eve@stadt.localhost", "Eskalation Stufe 3") == 1
 	})
 	posts, chats := rec.snapshot()
+	if bad := chatsNotFrom(chats, "tiefbau"); len(bad) != 0 {
+		t.Errorf("1:1 alerts not from the case's address tiefbau: %+v", bad)
+	}
 	if n := postsTo(posts, "tiefbau@conference.stadt.localhost", "⏰ Erinnerung: "+r.CaseNumber); n != 2 {
 		t.Errorf("%d reminders in the team room, want 2 (level 1 and its repeat)", n)
 	}
@@ -345,6 +361,9 @@ func TestAckTimeoutReescalates(t *testing.T) {
 	if chatsTo(chats, "gina@stadt.localhost", "wieder freigegeben") != 1 {
 		t.Errorf("the owner was not told: %+v", chats)
 	}
+	if bad := chatsNotFrom(chats, "gruen"); len(bad) != 0 {
+		t.Errorf("1:1 notices not from the case's address gruen: %+v", bad)
+	}
 	inc, evs := events(t, svc, r)
 	if inc.State != dispatch.StateEscalated || inc.Owner != "" || countEvents(evs, "ack_timeout") != 1 {
 		t.Errorf("after the ack timeout: state %s owner %q, %d ack_timeout events", inc.State, inc.Owner, countEvents(evs, "ack_timeout"))
@@ -387,5 +406,8 @@ func TestEscalationOnCallFromCalendar(t *testing.T) {
 	_, chats := rec.snapshot()
 	if chatsTo(chats, "fallback@stadt.localhost", "") != 0 {
 		t.Errorf("the rotation's person was alerted although the calendar names another: %+v", chats)
+	}
+	if bad := chatsNotFrom(chats, "nacht"); len(bad) != 0 {
+		t.Errorf("1:1 alerts not from the case's address nacht: %+v", bad)
 	}
 }

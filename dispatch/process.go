@@ -354,7 +354,7 @@ func (s *Service) locate(ctx context.Context, tx pgx.Tx, inc Incident, mainID uu
 	if inc.Owner != "" || inc.State == StateAcknowledged {
 		if inc.Owner != "" {
 			team, _ := rs.Team(inc.Team)
-			if err := s.enqueueChatFor(ctx, tx, inc.ID, "", inc.Owner,
+			if err := s.enqueueChatFor(ctx, tx, inc.ID, inc.Address, inc.Owner,
 				msg.For(cmp.Or(team.Language, "de")).LocationOwner(inc.CaseNumber, geoText(*pos))); err != nil {
 				return err
 			}

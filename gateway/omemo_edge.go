@@ -54,6 +54,10 @@ type omemoEdge struct {
 	reads *senderLimiter
 	// sending holds one photo's message to one room while it is sent.
 	sending *slots.PerKey
+	// contacts forgets correspondents not heard from for contactRetention
+	// (omemo_housekeep.go); nil: nothing is forgotten.
+	contacts         OMEMOContacts
+	contactRetention time.Duration
 
 	mu    sync.Mutex
 	lists map[string]deviceListEntry // fromJID + "\n" + jid → cached device list
@@ -432,18 +436,18 @@ func (g *Gateway) sealRoomMessage(ctx context.Context, roomJID string, rcpts []o
 		g.log.Warn("omemo: room post not encrypted", "room", roomJID, "err", err)
 		return
 	}
-	g.sealed(msg, enc)
+	g.sealed(msg, enc, teamLanguage(g.rules.Current(), roomJID))
 }
 
-// sealed turns msg into an OMEMO message: a fallback body for clients
-// without OMEMO, the XEP-0380 encryption hint and a store hint (XEP-0334)
-// so that servers archive it.
-func (g *Gateway) sealed(msg *outMessage, enc *omemo.Encrypted) {
-	msg.Body = "[OMEMO-verschlüsselte Nachricht / OMEMO encrypted message]"
-	msg.OOB = nil
-	msg.Encrypted = enc
-	msg.Encryption = &encryptionHint{Namespace: omemo.NS, Name: "OMEMO"}
-	msg.Store = &outEmpty{XMLName: xmlName("urn:xmpp:hints", "store")}
+// sealed turns m into an OMEMO message: a fallback body for clients
+// without OMEMO (XEP-0384 §7) in lang, the XEP-0380 encryption hint and a
+// store hint (XEP-0334) so that servers archive it.
+func (g *Gateway) sealed(m *outMessage, enc *omemo.Encrypted, lang string) {
+	m.Body = msg.For(lang).OMEMOFallback()
+	m.OOB = nil
+	m.Encrypted = enc
+	m.Encryption = &encryptionHint{Namespace: omemo.NS, Name: "OMEMO"}
+	m.Store = &outEmpty{XMLName: xmlName("urn:xmpp:hints", "store")}
 }
 
 type encryptionHint struct {

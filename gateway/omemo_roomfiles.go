@@ -166,7 +166,7 @@ func (g *Gateway) sendRoomFileMessage(ctx context.Context, roomJID string, rcpts
 		return fmt.Errorf("encrypt file message: %w", err)
 	}
 	msg := outMessage{From: g.botJID(), To: roomJID, ID: origin, Type: "groupchat", OriginID: &outID{ID: origin}}
-	g.sealed(&msg, enc)
+	g.sealed(&msg, enc, teamLanguage(g.rules.Current(), roomJID))
 	if _, err := g.postAndAwaitEcho(ctx, roomJID, msg); err != nil {
 		return err
 	}

@@ -188,7 +188,9 @@ func (g *Gateway) stepRoom(ctx context.Context, rs *routing.RuleSet, roomJID str
 			g.setProblem(roomJID, err.Error())
 			return
 		}
-		g.markReady(roomJID, rs.Version())
+		if g.markReady(roomJID, rs.Version()) {
+			go g.retryRoomPosts(ctx, roomJID)
+		}
 	case !joined:
 		wait := roomRejoinEvery
 		if problem != "" {
@@ -262,19 +264,71 @@ func (g *Gateway) setProblem(roomJID, problem string) {
 	}
 }
 
-func (g *Gateway) markReady(roomJID, version string) {
+// markReady records a room as usable; it reports whether the room had a
+// problem before (it is usable again).
+func (g *Gateway) markReady(roomJID, version string) (again bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	rm := g.rooms[roomJID]
 	if rm == nil || rm.isReady {
-		return
+		return false
 	}
-	if rm.problem != "" {
+	again = rm.problem != ""
+	if again {
 		g.log.Info("team room usable again", "room", roomJID)
 	}
 	rm.problem, rm.isReady, rm.synced = "", true, version
 	close(rm.ready)
 	g.log.Info("team room ready", "room", roomJID)
+	return again
+}
+
+// waitingRetrier is implemented by a Dispatcher that can make deliveries
+// waiting out a retry backoff due at once (dispatch.Service).
+type waitingRetrier interface {
+	RetryRoomPosts(ctx context.Context, room string) (int, error)
+	RetryXMPPQueue(ctx context.Context) (int, error)
+}
+
+var _ waitingRetrier = (*dispatch.Service)(nil)
+
+// retryTimeout bounds one call that makes waiting deliveries due.
+const retryTimeout = 10 * time.Second
+
+// retryRoomPosts makes the posts for a room that became usable again go
+// out now instead of after their retry backoff (up to minutes).
+func (g *Gateway) retryRoomPosts(ctx context.Context, roomJID string) {
+	r, ok := g.disp.(waitingRetrier)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, retryTimeout)
+	defer cancel()
+	n, err := r.RetryRoomPosts(ctx, roomJID)
+	if err != nil {
+		g.log.Warn("could not make the room's waiting posts due now; they go out after their backoff", "room", roomJID, "err", err)
+		return
+	}
+	g.log.Info("waiting posts made due now", "room", roomJID, "jobs", n)
+}
+
+// retryXMPPQueue makes everything that failed to go out while the
+// component was disconnected go out now instead of after its backoff.
+func (g *Gateway) retryXMPPQueue(ctx context.Context) {
+	r, ok := g.disp.(waitingRetrier)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, retryTimeout)
+	defer cancel()
+	n, err := r.RetryXMPPQueue(ctx)
+	if err != nil {
+		g.log.Warn("could not make waiting XMPP deliveries due now; they go out after their backoff", "err", err)
+		return
+	}
+	if n > 0 {
+		g.log.Info("waiting XMPP deliveries made due now", "jobs", n)
+	}
 }
 
 // setUpRoom configures a room the gateway owns and syncs its members.
@@ -616,7 +670,8 @@ func (g *Gateway) SendChat(ctx context.Context, m dispatch.ChatMessage) error {
 		OriginID: &outID{ID: id}, Request: &outEmpty{XMLName: xmlName(nsReceipts, "request")},
 		Markable: &outEmpty{XMLName: xmlName("urn:xmpp:chat-markers:0", "markable")}}
 	if enc != nil {
-		g.sealed(&msg, enc)
+		addr, _ := g.rules.Current().Address(m.From) // the address's language; German if it has none
+		g.sealed(&msg, enc, addr.Language)
 	}
 	return g.send(ctx, msg)
 }

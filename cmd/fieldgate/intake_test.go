@@ -289,12 +289,14 @@ func TestIntakeSequences(t *testing.T) {
 			}
 			w.c.SendReport(to, "", "geo:51.0251,7.5919", "")
 			reply(t, w.c, "the reporter's receipt", "Standort zu Meldung "+caseNo+" erhalten und an die Bearbeitung weitergegeben")
-			waitMsg(t, anna, "the owner's 1:1 notice", func(m testsvc.Message) bool {
-				_, domain, _ := strings.Cut(to, "@")
-				from := strings.SplitN(m.From, "/", 2)[0] // the component itself or one of its addresses
-				return m.Type != "groupchat" && (from == domain || strings.HasSuffix(from, "@"+domain)) &&
-					strings.Contains(m.Body, "Standort zu "+caseNo+" nachgereicht: geo:51.025100,7.591900")
+			notice := waitMsg(t, anna, "the owner's 1:1 notice", func(m testsvc.Message) bool {
+				return m.Type != "groupchat" && strings.Contains(m.Body, "Standort zu "+caseNo+" nachgereicht: geo:51.025100,7.591900")
 			})
+			// From the case's function address (in the owner's roster like
+			// the reporter's), not from the bare component domain.
+			if from := strings.SplitN(notice.From, "/", 2)[0]; !strings.EqualFold(from, to) {
+				t.Errorf("the owner's notice comes from %q, want the case's address %s", from, to)
+			}
 			add := post(t, anna, "the addition line in the room", func(m testsvc.Message) bool {
 				return m.Replace == nil && strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "geo:51.025100,7.591900")
 			})

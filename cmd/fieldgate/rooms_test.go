@@ -233,6 +233,7 @@ func (s *stack) roomFailure(t *testing.T, room string, logWant, readyWant []stri
 		anna.WaitMessage(20*time.Second, "the post in the room's history", seen)
 	}
 	t.Logf("post delivered %v after the fix", time.Since(start).Round(time.Millisecond))
+	s.waitLog(logs, "waiting posts made due now", room)
 }
 
 // waitLog waits up to 10 s for a log line that contains every one of parts.

@@ -108,15 +108,16 @@ func multipartBody(fields map[string]string, files map[string][]byte) (io.Reader
 
 func TestSecurity(t *testing.T) {
 	// The day team jugendamt shares its room with jugendamt-bereitschaft;
-	// in the demo it has no members, here it gets one. Its office hours
+	// here its demo members are replaced by one test account. Its office hours
 	// shrink to one minute on holidays, so that the child-welfare address
 	// routes to the on-call team (two-person rule) at any test time.
 	dayMember := testsvc.User(t)
 	dayTeam := "    oncall: jugendamt-bereitschaft\n    policy: urgent\n"
+	dayMembers := "    members: [frieda@stadt.localhost, carla@stadt.localhost]\n"
 	officeHours := "      - {days: [mon-thu], hours: \"08:00-16:00\"}\n      - {days: [fri], hours: \"08:00-13:00\"}\n"
 	rules, suffix := testsvc.DemoRulesWith(t, map[string]string{
-		dayTeam:     dayTeam + "    members: [" + strings.ToLower(dayMember.JID) + "]\n",
-		officeHours: "      - {days: [holiday], hours: \"00:00-00:01\"}\n",
+		dayTeam + dayMembers: dayTeam + "    members: [" + strings.ToLower(dayMember.JID) + "]\n",
+		officeHours:          "      - {days: [holiday], hours: \"00:00-00:01\"}\n",
 	})
 	s := xmppStack(t, map[string]string{"FIELDGATE_RULES_FILE": rules})
 	s.suffix = suffix

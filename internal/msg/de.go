@@ -856,6 +856,10 @@ func (de) OMEMOOff() string {
 	return "Diese Adresse kann verschlüsselte Nachrichten nicht lesen. Bitte die Meldung unverschlüsselt senden."
 }
 
+func (de) OMEMOFallback() string {
+	return "[OMEMO-verschlüsselte Nachricht – Ihr Messenger kann sie nicht anzeigen]"
+}
+
 // Open311 GeoReport v2 error descriptions
 
 func (de) Open311Format() string {
@@ -929,6 +933,8 @@ func (de) Open311AttrOne(attr string) string {
 func (de) Open311MediaURLOff() string {
 	return "media_url wird hier nicht abgerufen; das Foto bitte als multipart-Feld media hochladen"
 }
+
+func (de) URLHostNotAllowed() string { return "Server nicht erlaubt" }
 
 func (de) Open311MediaURLRefused(reason string) string {
 	return fmt.Sprintf("media_url wurde nicht abgerufen: %s", reason)

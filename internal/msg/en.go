@@ -856,6 +856,10 @@ func (en) OMEMOOff() string {
 	return "This address cannot read encrypted messages. Please send the report unencrypted."
 }
 
+func (en) OMEMOFallback() string {
+	return "[OMEMO encrypted message – your client cannot show it]"
+}
+
 // Open311 GeoReport v2 error descriptions
 
 func (en) Open311Format() string {
@@ -929,6 +933,8 @@ func (en) Open311AttrOne(attr string) string {
 func (en) Open311MediaURLOff() string {
 	return "media_url is not fetched by this server; upload the photo as the multipart field media"
 }
+
+func (en) URLHostNotAllowed() string { return "host not allowed" }
 
 func (en) Open311MediaURLRefused(reason string) string {
 	return fmt.Sprintf("media_url was not fetched: %s", reason)

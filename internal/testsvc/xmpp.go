@@ -120,12 +120,15 @@ func RoomAdmin(t testing.TB) Account {
 var demoUsers = map[string]bool{
 	"streife1": true, "streife2": true, // field workers
 	"anna": true, "ben": true, // Tiefbau
-	"carla": true, // Jugendamt on-call
-	"dora":  true, // dispatcher
+	"carla":  true, // Jugendamt on-call
+	"emil":   true, // Tiefbau Süd
+	"frieda": true, // Jugendamt
+	"greta":  true, // Ordnungsamt
+	"dora":   true, // dispatcher
 }
 
 // DemoUser returns a demo account (streife1, streife2, anna, ben, carla,
-// dora) with its dev password "<name>-demo". It is not leased: tests that
+// dora, emil, frieda, greta) with its dev password "<name>-demo". It is not leased: tests that
 // log in with it must not depend on being alone. It panics on an unknown
 // name.
 func DemoUser(name string) Account {
