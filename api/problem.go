@@ -24,7 +24,7 @@ import (
 // and English, else English: API clients are programs, whose developers
 // read English.
 func clientLanguage(c *gin.Context) string {
-	return msg.Negotiate(c.GetHeader("Accept-Language"), "en")
+	return msg.NegotiateHTTP(c.Request.Header, c.Writer.Header(), "en")
 }
 
 // Problem is an RFC 9457 problem detail.

@@ -314,10 +314,14 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 		conn.Close()
 	})
 	defer stop()
+	// sctx ends with this session, so that what runs for one session does
+	// not pile up over reconnects.
+	sctx, endSession := context.WithCancel(ctx)
+	defer endSession()
 	go g.manageRooms(ctx)
 	go g.retryXMPPQueue(ctx)
 	if g.omemo != nil {
-		go g.omemo.prepare(ctx, g)
+		go g.omemo.housekeep(sctx, g)
 	}
 	err = sess.Serve(xmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 		return g.handle(ctx, t, start)

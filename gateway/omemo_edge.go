@@ -54,6 +54,10 @@ type omemoEdge struct {
 	reads *senderLimiter
 	// sending holds one photo's message to one room while it is sent.
 	sending *slots.PerKey
+	// contacts forgets correspondents not heard from for contactRetention
+	// (omemo_housekeep.go); nil: nothing is forgotten.
+	contacts         OMEMOContacts
+	contactRetention time.Duration
 
 	mu    sync.Mutex
 	lists map[string]deviceListEntry // fromJID + "\n" + jid → cached device list

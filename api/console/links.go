@@ -83,7 +83,7 @@ func (c *Console) linkPage(g *gin.Context) {
 	g.Header("Referrer-Policy", "no-referrer")
 	g.Status(http.StatusOK)
 	g.Header("Content-Type", "text/html; charset=utf-8")
-	lang := msg.Negotiate(g.GetHeader("Accept-Language"), msg.Default)
+	lang := msg.NegotiateHTTP(g.Request.Header, g.Writer.Header(), msg.Default)
 	t := msg.For(lang)
 	_ = linkPageTmpl.Execute(g.Writer, struct{ Lang, Title, Prompt, Token string }{lang, t.ConsoleSignIn(), t.ConsoleLinkPrompt(), g.Query("t")})
 }

@@ -325,7 +325,8 @@ func (h *Handler) fetchMedia(c *gin.Context, f format, u string) (media.Object, 
 	body, err := h.fetcher.Fetch(ctx, u)
 	if err != nil {
 		h.log.InfoContext(ctx, "open311: media_url refused", "err", err)
-		h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311MediaURLRefused(publicReason(err)) })
+		reason := publicReason(err)
+		h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311MediaURLRefused(reason(t)) })
 		return media.Object{}, false
 	}
 	defer body.Close()
@@ -338,15 +339,16 @@ func (h *Handler) fetchMedia(c *gin.Context, f format, u string) (media.Object, 
 }
 
 // publicReason says why a URL was not fetched without echoing anything
-// about the target (no addresses, no paths).
-func publicReason(err error) string {
+// about the target (no addresses, no paths). The fetcher's errors are
+// matched by their text: this package does not import the gateway.
+func publicReason(err error) msg.Text {
 	switch {
 	case strings.Contains(err.Error(), "not allowed"):
-		return "host not allowed"
+		return msg.Texts.URLHostNotAllowed
 	case strings.Contains(err.Error(), "too large"):
-		return "file too large"
+		return msg.Texts.AttachmentTooLarge
 	}
-	return "download failed"
+	return msg.Texts.AttachmentUnavailable
 }
 
 func (h *Handler) failMedia(c *gin.Context, f format, err error) {

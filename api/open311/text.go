@@ -9,5 +9,5 @@ import (
 // lang is the language of a description: the best match of
 // Accept-Language among German and English, German by default.
 func lang(c *gin.Context) string {
-	return msg.Negotiate(c.GetHeader("Accept-Language"), "de")
+	return msg.NegotiateHTTP(c.Request.Header, c.Writer.Header(), "de")
 }

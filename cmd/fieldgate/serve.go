@@ -183,6 +183,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		keys := omemo.NewPG(pool)
 		gw.EnableOMEMO(omemo.New(keys, sealer, log),
 			gateway.OMEMOFiles{Store: store, UploadService: cfg.OMEMO.UploadService}, keys)
+		gw.ForgetOMEMOContactsAfter(keys, time.Duration(cfg.Retention.Days)*24*time.Hour)
 	}
 
 	svc.CountPostgresErrors(pgErrors)

@@ -19,6 +19,7 @@ var ErrTooManySubscribers = errors.New("omemo: the address has reached its cap o
 // ErrTooManySubscribers (one already recorded stays and gets nil). The
 // count and the insert are serialised per address (a transaction-scoped
 // advisory lock), so concurrent subscribers cannot overshoot the cap.
+// A subscriber already recorded is marked as seen (ForgetInactive).
 func (p *PG) Subscribe(ctx context.Context, address, jid string, limit int) error {
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('omemo_subscribers ' || $1, 0))`, address); err != nil {
@@ -32,7 +33,8 @@ func (p *PG) Subscribe(ctx context.Context, address, jid string, limit int) erro
 		}
 		switch {
 		case exists:
-			return nil
+			_, err := tx.Exec(ctx, `UPDATE omemo_subscribers SET seen_at = now() WHERE address = $1 AND jid = $2`, address, jid)
+			return err
 		case n >= limit:
 			return ErrTooManySubscribers
 		}
@@ -67,9 +69,10 @@ func (p *PG) Unsubscribe(ctx context.Context, address, jid string) error {
 // SetNotify records whether a subscriber's client asked for device-list
 // notifications (its entity capabilities, XEP-0115, list
 // eu.siacs.conversations.axolotl.devicelist+notify). It reports false
-// for a JID that is not subscribed (nothing is recorded then).
+// for a JID that is not subscribed (nothing is recorded then). It also
+// marks the subscriber as seen (ForgetInactive).
 func (p *PG) SetNotify(ctx context.Context, address, jid string, notify bool) (bool, error) {
-	tag, err := p.pool.Exec(ctx, `UPDATE omemo_subscribers SET notify = $3 WHERE address = $1 AND jid = $2`, address, jid, notify)
+	tag, err := p.pool.Exec(ctx, `UPDATE omemo_subscribers SET notify = $3, seen_at = now() WHERE address = $1 AND jid = $2`, address, jid, notify)
 	if err != nil {
 		return false, fmt.Errorf("record notify of a subscriber of %s: %w", address, err)
 	}

@@ -934,6 +934,8 @@ func (de) Open311MediaURLOff() string {
 	return "media_url wird hier nicht abgerufen; das Foto bitte als multipart-Feld media hochladen"
 }
 
+func (de) URLHostNotAllowed() string { return "Server nicht erlaubt" }
+
 func (de) Open311MediaURLRefused(reason string) string {
 	return fmt.Sprintf("media_url wurde nicht abgerufen: %s", reason)
 }

@@ -934,6 +934,8 @@ func (en) Open311MediaURLOff() string {
 	return "media_url is not fetched by this server; upload the photo as the multipart field media"
 }
 
+func (en) URLHostNotAllowed() string { return "host not allowed" }
+
 func (en) Open311MediaURLRefused(reason string) string {
 	return fmt.Sprintf("media_url was not fetched: %s", reason)
 }

@@ -1,6 +1,8 @@
 package msg
 
 import (
+	"net/http"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -36,3 +38,19 @@ func Negotiate(acceptLanguage, fallback string) string {
 // browser sends well under 100 bytes; 100,000 entries (900 kB, under Go's
 // 1 MB header limit) would cost about 0.1 s of CPU per request.
 const maxAcceptLanguage = 512
+
+// NegotiateHTTP is Negotiate for an HTTP exchange: it reads the request's
+// Accept-Language and marks the response as chosen by it, so that a
+// shared cache does not hand one client's language to another (RFC 9110
+// §12.5.5 Vary, §8.5 Content-Language). It may be called more than once
+// per response.
+func NegotiateHTTP(req, resp http.Header, fallback string) string {
+	lang := Negotiate(req.Get("Accept-Language"), fallback)
+	if !slices.ContainsFunc(resp.Values("Vary"), func(v string) bool {
+		return strings.Contains(strings.ToLower(v), "accept-language")
+	}) {
+		resp.Add("Vary", "Accept-Language")
+	}
+	resp.Set("Content-Language", lang)
+	return lang
+}

@@ -534,6 +534,8 @@ type Texts interface {
 	Open311AttrOne(attr string) string
 	// Open311MediaURLOff: “media_url is not fetched by this server; upload the photo as the multipart field media”
 	Open311MediaURLOff() string
+	// URLHostNotAllowed: “host not allowed” (why a media_url was not fetched)
+	URLHostNotAllowed() string
 	// Open311MediaURLRefused: “media_url was not fetched: {reason}”
 	Open311MediaURLRefused(reason string) string
 	// Open311MediaType: “file type not allowed: {contentType}”
