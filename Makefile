@@ -33,7 +33,7 @@ test: node-deps console
 ## over gets no answers from the rooms for minutes; deploy/SCALING.md), TestRoomNotOwnedByGateway
 ## and TestRoomNickTakenBeforeGateway (the problem is detected and reported, but the room does
 ## not recover after its owner makes the gateway an owner), TestRoomGatewayMayNotCreate (the
-## same recovery; deploy/dev/ejabberd has no admin-only room service and raumadmin account yet),
+## reason is detected right on ejabberd's admin-only room service too; the same recovery fails),
 ## TestOMEMOTeamRoom (profanity sees no encrypted post in the OMEMO team room), TestBenchSmoke
 ## (sometimes: ejabberd does not reflect the gateway's direct room posts, "direct room post
 ## failed ... did not reflect the post", the same symptom as the scale-out test). Every other

@@ -100,13 +100,13 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 					// No privacy-safe team copy (HEIC, PDF, video, undecodable):
 					// the original is never linked in a room; dispatchers and the
 					// team fetch it through the API, which checks their rights.
-					b.WriteString(msg.For(lang).AttachmentNoPreview(m.Object.ContentType, humanSize(m.Object.Size), inc.CaseNumber) + "\n")
+					b.WriteString(msg.For(lang).AttachmentNoPreview(m.Object.ContentType, m.Object.Size, inc.CaseNumber) + "\n")
 					continue
 				}
 				u, err := s.media.PresignGet(ctx, m.DerivativeKey)
 				if err != nil {
 					s.log.WarnContext(ctx, "photo link failed", "case", inc.CaseNumber, "err", err)
-					b.WriteString(msg.For(lang).AttachmentNoPreview(m.Object.ContentType, humanSize(m.Object.Size), inc.CaseNumber) + "\n")
+					b.WriteString(msg.For(lang).AttachmentNoPreview(m.Object.ContentType, m.Object.Size, inc.CaseNumber) + "\n")
 					continue
 				}
 				links = append(links, u)
@@ -200,16 +200,6 @@ func sourceName(t msg.Texts, source string) string {
 		return t.SourceXEP0080()
 	}
 	return source
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // roomCorrectArgs: bring a case's room post up to date after a part

@@ -241,13 +241,36 @@ func (g *Gateway) joinRefused(ctx context.Context, roomJID, cond string) {
 		g.setProblem(roomJID, fmt.Sprintf("the nick %q is taken in the room by someone else and the gateway may not reserve it: make %s the room's owner", g.cfg.Nick, g.cfg.Domain))
 	case "registration-required":
 		g.setProblem(roomJID, fmt.Sprintf("the room is members-only and the gateway is not affiliated: make %s the room's owner", g.cfg.Domain))
-	case "not-allowed":
-		g.setProblem(roomJID, fmt.Sprintf("the room does not exist and the server does not let the gateway create it: let %s create rooms on the room service (Prosody: list it in the MUC component's admins; ejabberd: access_create), or have a server admin create the room and make %s its owner (see docs/xmpp-server.md)", g.cfg.Domain, g.cfg.Domain))
+	case "not-allowed": // Prosody's answer when creation is restricted
+		g.setProblem(roomJID, g.mayNotCreate())
 	case "forbidden":
+		// ejabberd refuses a creation that access_create denies with
+		// forbidden, as it refuses a banned user: a room that does not
+		// exist tells them apart.
+		if g.roomMissing(ctx, roomJID) {
+			g.setProblem(roomJID, g.mayNotCreate())
+			return
+		}
 		g.setProblem(roomJID, "the gateway is banned from the room")
 	default:
 		g.setProblem(roomJID, fmt.Sprintf("the room refused the gateway's join (%s)", cmpOr(cond, "no reason given")))
 	}
+}
+
+// mayNotCreate is the reason for a room that does not exist and that
+// the server does not let the gateway create.
+func (g *Gateway) mayNotCreate() string {
+	return fmt.Sprintf("the room does not exist and the server does not let the gateway create it: let %s create rooms on the room service (Prosody: list it in the MUC component's admins; ejabberd: access_create), or have a server admin create the room and make %s its owner (see docs/xmpp-server.md)", g.cfg.Domain, g.cfg.Domain)
+}
+
+// roomMissing asks the room for its disco#info (XEP-0045 §6.4): a room
+// that does not exist answers item-not-found.
+func (g *Gateway) roomMissing(ctx context.Context, roomJID string) bool {
+	qctx, cancel := context.WithTimeout(ctx, roomIQTimeout)
+	defer cancel()
+	_, err := g.request(qctx, roomJID, "get", discoInfo{})
+	f := (*iqFailure)(nil)
+	return errors.As(err, &f) && f.Cond == "item-not-found"
 }
 
 // setProblem records (and logs once) why a room is not used.

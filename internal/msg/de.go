@@ -135,8 +135,8 @@ func (de) PhotoLine(url string) string {
 	return fmt.Sprintf("📷 %s", url)
 }
 
-func (de) AttachmentNoPreview(contentType, size, caseNumber string) string {
-	return fmt.Sprintf("📎 Anhang %s, %s – keine Vorschau; abrufbar über die API/Leitstelle (Fall %s)", contentType, size, caseNumber)
+func (de) AttachmentNoPreview(contentType string, sizeBytes int64, caseNumber string) string {
+	return fmt.Sprintf("📎 Anhang %s, %s – keine Vorschau; abrufbar über die API/Leitstelle (Fall %s)", contentType, size(sizeBytes, ","), caseNumber)
 }
 
 func (de) PositionSource(sources string) string {

@@ -135,8 +135,8 @@ func (en) PhotoLine(url string) string {
 	return fmt.Sprintf("📷 %s", url)
 }
 
-func (en) AttachmentNoPreview(contentType, size, caseNumber string) string {
-	return fmt.Sprintf("📎 Attachment %s, %s – no preview; available through the API/control room (case %s)", contentType, size, caseNumber)
+func (en) AttachmentNoPreview(contentType string, sizeBytes int64, caseNumber string) string {
+	return fmt.Sprintf("📎 Attachment %s, %s – no preview; available through the API/control room (case %s)", contentType, size(sizeBytes, "."), caseNumber)
 }
 
 func (en) PositionSource(sources string) string {

@@ -72,8 +72,8 @@ type Texts interface {
 	ActionsTaken(resolveSeq int) string
 	// PhotoLine: “📷 {url}”
 	PhotoLine(url string) string
-	// AttachmentNoPreview: “📎 Attachment {contentType}, {size} – no preview; available through the API/control room (case {caseNumber})”
-	AttachmentNoPreview(contentType, size, caseNumber string) string
+	// AttachmentNoPreview: “📎 Attachment {contentType}, {sizeBytes, as KiB/MiB in the language's decimal notation} – no preview; available through the API/control room (case {caseNumber})”
+	AttachmentNoPreview(contentType string, sizeBytes int64, caseNumber string) string
 	// PositionSource: “source: {sources}”
 	PositionSource(sources string) string
 	// SourceExif: “photo (EXIF)”
