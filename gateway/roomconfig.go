@@ -35,7 +35,12 @@ type xField struct {
 // teamRoomConfig is how every team room must be configured: members-only
 // (strangers cannot enter), non-anonymous (commands are attributed to real
 // JIDs), persistent, hidden from the room directory, no invitations by
-// occupants, archived (stanza-ids for replies and reactions). archiving is
+// occupants, unmoderated, archived (stanza-ids for replies and reactions).
+// Unmoderated changes nothing for members (all of them are participants,
+// XEP-0045 §5.1.2), but ejabberd before 23.10 admits a member removed from
+// a moderated room again with the role it remembers for her (its commit
+// 3eecf4ae8, "Remove existing role information for users that are kicked
+// from room"); without moderation it asks her affiliation. archiving is
 // the archiving field's name: muc#roomconfig_enablearchiving (Prosody), or
 // "mam" (ejabberd, which refuses a form with a field it does not know).
 func teamRoomConfig(name, archiving string) ownerConfig {
@@ -48,6 +53,7 @@ func teamRoomConfig(name, archiving string) ownerConfig {
 		f("muc#roomconfig_persistentroom", "1"),
 		f("muc#roomconfig_publicroom", "0"),
 		f("muc#roomconfig_allowinvites", "0"),
+		f("muc#roomconfig_moderatedroom", "0"),
 		f("muc#roomconfig_passwordprotectedroom", "0"),
 		f(archiving, "1"),
 	}}}

@@ -125,6 +125,7 @@ func TestTeamRoomConfigForm(t *testing.T) {
 		`<field var="muc#roomconfig_whois"><value>anyone</value></field>`,
 		`<field var="muc#roomconfig_persistentroom"><value>1</value></field>`,
 		`<field var="muc#roomconfig_allowinvites"><value>0</value></field>`,
+		`<field var="muc#roomconfig_moderatedroom"><value>0</value></field>`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("room config lacks %s:\n%s", want, b)

@@ -657,15 +657,6 @@ func (s *stack) xmppSecurity(t *testing.T, caseNo, jaCase string, dayMember test
 			// ... and a new join is refused.
 			other := testsvc.Login(t, testsvc.DemoUser("anna"))
 			got := other.JoinRoomResult(tiefbau, "anna-again", 20*time.Second)
-			if got != "registration-required" && testsvc.XMPP(t).Server == testsvc.Ejabberd && got == "" {
-				// Known: ejabberd 23.01 accepts the member-list change,
-				// puts her out and refuses strangers, yet admits her next
-				// join (see deploy/ejabberd.yml.snippet). Not fieldgate's
-				// to fix in the room; commands from her still count for
-				// nothing (rules membership is checked on every command).
-				t.Logf("ejabberd 23.01 let the removed member rejoin (known server deviation)")
-				return
-			}
 			if got != "registration-required" {
 				t.Errorf("removed member joins: %q, want registration-required", got)
 			}
