@@ -44,6 +44,11 @@ type Config struct {
 		URL string `yaml:"url" env:"URL"`
 		// AutoMigrate applies pending migrations at start-up. Default true.
 		AutoMigrate *bool `yaml:"auto_migrate" env:"AUTO_MIGRATE"`
+		// MaxConns is the most connections one process opens (HTTP
+		// intake, job workers and the gateway share them). 0: pgx's
+		// default, the larger of 4 and the number of CPUs; a
+		// pool_max_conns in URL wins over both.
+		MaxConns int `yaml:"max_conns" env:"MAX_CONNS"`
 	} `yaml:"database" envPrefix:"DATABASE_"`
 	S3 struct {
 		Endpoint       string        `yaml:"endpoint" env:"ENDPOINT"` // host:port
@@ -243,6 +248,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if cfg.XMPP.SenderBurst < 0 || cfg.XMPP.SenderRatePerMinute < 0 || cfg.XMPP.RoomRetry < 0 {
 		return nil, errors.New("config: xmpp.sender_burst, xmpp.sender_rate_per_minute and xmpp.room_retry must not be negative (0 or unset: the default)")
+	}
+	if cfg.Database.MaxConns < 0 {
+		return nil, errors.New("config: database.max_conns must not be negative (0 or unset: the default)")
 	}
 	if cfg.HTTP.Addr == "" {
 		cfg.HTTP.Addr = "127.0.0.1:8080"

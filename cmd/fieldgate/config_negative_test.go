@@ -30,6 +30,15 @@ func TestConfigRefusesNegativeLimits(t *testing.T) {
 			t.Errorf("%v: err = %v, want the keys named", bad, err)
 		}
 	}
+	neg := func(k string) string {
+		if k == "FIELDGATE_DATABASE_MAX_CONNS" {
+			return "-1"
+		}
+		return base[k]
+	}
+	if _, err := loadConfig("", neg); err == nil || !strings.Contains(err.Error(), "database.max_conns") {
+		t.Errorf("negative database.max_conns: err = %v, want the key named", err)
+	}
 	if _, err := loadConfig("", func(k string) string { return base[k] }); err != nil {
 		t.Errorf("defaults refused: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,6 +65,9 @@ func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgx
 	}
 	if len(tracer) > 0 {
 		pcfg.ConnConfig.Tracer = tracer[0]
+	}
+	if cfg.Database.MaxConns > 0 && !strings.Contains(cfg.Database.URL, "pool_max_conns") {
+		pcfg.MaxConns = int32(cfg.Database.MaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
