@@ -178,7 +178,7 @@ func (g *Gateway) stepRoom(ctx context.Context, rs *routing.RuleSet, roomJID str
 	case joinErr != "":
 		g.joinRefused(ctx, roomJID, joinErr)
 	case joined && !ready && aff != "owner":
-		g.setProblem(roomJID, fmt.Sprintf("the gateway is not the room's owner (affiliation %q): make %s an owner of the room, or let the gateway create it (see docs/xmpp-server.md)", cmpOr(aff, "none"), g.cfg.Domain))
+		g.setProblem(roomJID, fmt.Sprintf("the gateway is not the room's owner (affiliation %q): %s, or let the gateway create it (see docs/xmpp-server.md)", cmpOr(aff, "none"), g.makeOwner()))
 		_ = g.send(ctx, outPresence{From: g.botJID(), To: roomJID + "/" + g.cfg.Nick, Type: "unavailable"})
 		g.mu.Lock()
 		rm.isJoined = false
@@ -238,9 +238,9 @@ func (g *Gateway) joinRefused(ctx context.Context, roomJID, cond string) {
 			g.wakeRooms()
 			return
 		}
-		g.setProblem(roomJID, fmt.Sprintf("the nick %q is taken in the room by someone else and the gateway may not reserve it: make %s the room's owner", g.cfg.Nick, g.cfg.Domain))
+		g.setProblem(roomJID, fmt.Sprintf("the nick %q is taken in the room by someone else and the gateway may not reserve it: %s", g.cfg.Nick, g.makeOwner()))
 	case "registration-required":
-		g.setProblem(roomJID, fmt.Sprintf("the room is members-only and the gateway is not affiliated: make %s the room's owner", g.cfg.Domain))
+		g.setProblem(roomJID, fmt.Sprintf("the room is members-only and the gateway is not affiliated: %s", g.makeOwner()))
 	case "not-allowed": // Prosody's answer when creation is restricted
 		g.setProblem(roomJID, g.mayNotCreate())
 	case "forbidden":
@@ -255,6 +255,15 @@ func (g *Gateway) joinRefused(ctx context.Context, roomJID, cond string) {
 	default:
 		g.setProblem(roomJID, fmt.Sprintf("the room refused the gateway's join (%s)", cmpOr(cond, "no reason given")))
 	}
+}
+
+// makeOwner says how to make the gateway a room's owner. ejabberd (23.01
+// and later, mod_muc_room process_item_change) answers a room owner's
+// XEP-0045 §10.3 owner grant for a JID without a local part, such as the
+// component's domain, with success yet drops it: there only an admin of
+// the room service (access_admin) owns rooms.
+func (g *Gateway) makeOwner() string {
+	return fmt.Sprintf("make %s an owner of the room (Prosody), or an admin of the room service (ejabberd: access_admin; ejabberd ignores a room owner's grant to a domain)", g.cfg.Domain)
 }
 
 // mayNotCreate is the reason for a room that does not exist and that
