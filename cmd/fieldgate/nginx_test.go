@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -97,6 +98,31 @@ func TestNginxExample(t *testing.T) {
 		t.Errorf("GET /metrics through nginx: %s, want 403", resp.Status)
 	}
 
+	// The event stream (its own location: unbuffered, long reads) is open
+	// before the report, and must carry its incident through the proxy.
+	evReq, _ := http.NewRequest(http.MethodGet, base+"/api/v1/events", nil)
+	evReq.Header.Set("Authorization", "Bearer "+s.newToken("leitstelle", "dispatcher"))
+	evCtx, evCancel := context.WithCancel(context.Background())
+	defer evCancel()
+	stream, err := client.Transport.RoundTrip(evReq.WithContext(evCtx))
+	if err != nil {
+		t.Fatalf("GET /api/v1/events through nginx: %v", err)
+	}
+	defer stream.Body.Close()
+	if stream.StatusCode != http.StatusOK || stream.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /api/v1/events through nginx: %s %s", stream.Status, stream.Header.Get("Content-Type"))
+	}
+	incidentEvent := make(chan string, 1)
+	go func() {
+		lines := bufio.NewScanner(stream.Body)
+		for lines.Scan() {
+			if lines.Text() == "event: incident" {
+				incidentEvent <- lines.Text()
+				return
+			}
+		}
+	}()
+
 	// An authenticated report with an 8 MB photo, with a forged client address.
 	photo, err := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
 	if err != nil {
@@ -119,6 +145,12 @@ func TestNginxExample(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted || !bytes.Contains(receipt, []byte(`"case_number"`)) {
 		t.Fatalf("POST report through nginx: %s %s (%s)", resp.Status, receipt, ngx.errors())
+	}
+
+	select {
+	case <-incidentEvent:
+	case <-time.After(60 * time.Second):
+		t.Error("no incident event through nginx within 60s of the report")
 	}
 
 	// Without a token the proxy passes fieldgate's refusal on.
