@@ -12,17 +12,7 @@ import (
 // step1Packages returns the package names of the `apt-get install` line in
 // the first shell block of section "## 1. Packages" of an operations page.
 func step1Packages(doc string) []string {
-	_, section, ok := strings.Cut(doc, "\n## 1. Packages\n")
-	if !ok {
-		return nil
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	_, block, ok := strings.Cut(section, "```sh\n")
-	if !ok {
-		return nil
-	}
-	block, _, _ = strings.Cut(block, "```")
-	for _, line := range strings.Split(block, "\n") {
+	for _, line := range shBlock(doc, "## 1. Packages") {
 		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "apt-get install")
 		if !ok {
 			continue
