@@ -144,9 +144,9 @@ type uploadFinder struct {
 }
 
 // uploadService returns the JID of the XEP-0363 service the gateway
-// uploads to: the configured one, or the first item of the XMPP server's
-// domain (the component's parent domain) whose disco#info has the
-// feature urn:xmpp:http:upload:0 (XEP-0363 §3).
+// uploads to: the configured one, or the item of the XMPP server's
+// domain (the component's parent domain) whose disco#info first answers
+// with the feature urn:xmpp:http:upload:0 (XEP-0363 §3).
 func (g *Gateway) uploadService(ctx context.Context, f *uploadFinder) (string, error) {
 	if f.configured != "" {
 		return f.configured, nil
@@ -188,20 +188,29 @@ func (g *Gateway) discoverUpload(ctx context.Context) (string, error) {
 	if err := xml.Unmarshal(append(append([]byte("<iq>"), r.Inner...), "</iq>"...), &items); err != nil {
 		return "", fmt.Errorf("disco#items of %s: %w", server, err)
 	}
-	asked := 0
+	// All items are asked at once: a server may list domains that never
+	// answer (ejabberd lists every component domain of a listener, and
+	// routes those not connected to whichever component is), and one of
+	// them must not use up the time for the rest.
+	var cands []string
 	for _, it := range items.Items {
-		if strings.EqualFold(it.JID, g.cfg.Domain) {
-			continue
+		if !strings.EqualFold(it.JID, g.cfg.Domain) && len(cands) < 20 {
+			cands = append(cands, it.JID)
 		}
-		if asked++; asked > 20 {
-			break
-		}
-		r, err := g.request(ctx, it.JID, "get", discoInfoGet{})
-		if err != nil {
-			continue
-		}
-		if hasFeature(r.Inner, nsHTTPUpload) {
-			return it.JID, nil
+	}
+	answers := make(chan string, len(cands))
+	for _, j := range cands {
+		go func() {
+			r, err := g.request(ctx, j, "get", discoInfoGet{})
+			if err != nil || !hasFeature(r.Inner, nsHTTPUpload) {
+				j = ""
+			}
+			answers <- j
+		}()
+	}
+	for range cands {
+		if j := <-answers; j != "" {
+			return j, nil
 		}
 	}
 	return "", fmt.Errorf("%w: %s lists no service with %s; set omemo.upload_service", errUploadRefused, server, nsHTTPUpload)
