@@ -30,14 +30,13 @@ test: node-deps console
 ## (needs the services of `make test` running; starts and stops ejabberd itself)
 ## Not yet on ejabberd (open findings of issue 14, each failing there today):
 ## TestScaleOutKillComponentHolder (under bench load the replica that takes the component
-## over gets no answers from the rooms for minutes; deploy/SCALING.md), TestRoomNickTakenBeforeGateway
-## (ejabberd drops the gateway's nick reservation, so the squatter stays),
+## over gets no answers from the rooms for minutes; deploy/SCALING.md),
 ## TestOMEMOTeamRoom (profanity sees no encrypted post in the OMEMO team room), TestBenchSmoke
 ## (sometimes: ejabberd does not reflect the gateway's direct room posts, "direct room post
 ## failed ... did not reflect the post", the same symptom as the scale-out test). Every other
 ## test runs.
 EJABBERD_PKGS ?= ./cmd/fieldgate/ ./gateway/... ./internal/testsvc/
-EJABBERD_SKIP ?= ^(TestScaleOutKillComponentHolder|TestRoomNickTakenBeforeGateway|TestOMEMOTeamRoom|TestBenchSmoke)$$
+EJABBERD_SKIP ?= ^(TestScaleOutKillComponentHolder|TestOMEMOTeamRoom|TestBenchSmoke)$$
 test-ejabberd:
 	deploy/dev/ejabberd start $(CURDIR)/var/test
 	set -a; source var/test/env; source var/test/ejabberd.env; set +a; t0=$$SECONDS; \

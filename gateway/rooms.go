@@ -40,6 +40,7 @@ type room struct {
 	problem   string // why nothing is posted here ("" = none)
 	synced    string // rules version of the last member-list sync
 	lastJoin  time.Time
+	reclaimed time.Time         // last time the gateway took its nick back
 	occupants map[string]string // nick → real bare JID (non-anonymous rooms)
 }
 
@@ -223,19 +224,28 @@ func cmpOr(s, def string) string {
 }
 
 // joinRefused handles a join the room refused. A taken nick is reclaimed
-// when the gateway has the rights (reserving it kicks the squatter, §9.3);
-// otherwise the room is reported.
+// when the gateway has the rights: it reserves the nick (§9.3; Prosody
+// then removes the occupant) and rejoins at once, at most once per
+// roomRejoinEvery: ejabberd answers the reservation with success but drops
+// it (no owner affiliation for a domain), and the occupant stays, so
+// rejoining at once again would loop. Otherwise the room is reported.
 func (g *Gateway) joinRefused(ctx context.Context, roomJID, cond string) {
 	switch cond {
 	case "conflict":
 		if err := g.reserveNick(ctx, roomJID); err == nil {
-			g.log.Warn("the gateway's nick was taken in a team room; reserved it and rejoining", "room", roomJID)
 			g.mu.Lock()
-			if rm := g.rooms[roomJID]; rm != nil {
-				rm.lastJoin = time.Time{}
+			rm := g.rooms[roomJID]
+			again := rm != nil && time.Since(rm.reclaimed) < roomRejoinEvery
+			if rm != nil && !again {
+				rm.reclaimed, rm.lastJoin = time.Now(), time.Time{}
 			}
 			g.mu.Unlock()
-			g.wakeRooms()
+			if !again {
+				g.log.Warn("the gateway's nick was taken in a team room; reserved it and rejoining", "room", roomJID)
+				g.wakeRooms()
+				return
+			}
+			g.setProblem(roomJID, fmt.Sprintf("the nick %q is taken in the room and stays taken after the gateway reserved it (ejabberd keeps no reservation for a domain): its occupant must leave the room or change nick", g.cfg.Nick))
 			return
 		}
 		g.setProblem(roomJID, fmt.Sprintf("the nick %q is taken in the room by someone else and the gateway may not reserve it: %s", g.cfg.Nick, g.makeOwner()))
