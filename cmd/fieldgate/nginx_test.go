@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,8 @@ func TestNginxExample(t *testing.T) {
 	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != base+"/readyz" {
 		t.Errorf("port 80: %s → %q, want 301 → %s/readyz", resp.Status, resp.Header.Get("Location"), base)
 	}
+
+	measureNginx(t, client, base, s, phone)
 
 	// No client address anywhere: nginx's logs, fieldgate's log, the database.
 	access := ngx.read("fieldgate.access.log")
@@ -422,4 +425,54 @@ func (s *stack) tablesContaining(text string) []string {
 		}
 	}
 	return found
+}
+
+// measureNginx logs what the proxy costs: the median of a few 8 MB photo
+// reports and of /healthz requests through nginx against the same
+// requests straight to fieldgate (the floor), in the same run. A
+// measurement, not an assertion.
+func measureNginx(t *testing.T, proxied *http.Client, base string, s *stack, photo string) {
+	t.Helper()
+	direct := &http.Client{Timeout: 60 * time.Second}
+	report := func(c *http.Client, url string) time.Duration {
+		body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Messung"}, map[string]string{"photo": photo})
+		req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/reports", body)
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		t0 := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST report to %s: %s", url, resp.Status)
+		}
+		return time.Since(t0)
+	}
+	health := func(c *http.Client, url string) time.Duration {
+		t0 := time.Now()
+		resp, err := c.Get(url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return time.Since(t0)
+	}
+	median := func(n int, f func() time.Duration) time.Duration {
+		d := make([]time.Duration, n)
+		for i := range d {
+			d[i] = f()
+		}
+		slices.Sort(d)
+		return d[n/2]
+	}
+	health(proxied, base) // warm both connections
+	health(direct, s.base)
+	hp, hd := median(21, func() time.Duration { return health(proxied, base) }), median(21, func() time.Duration { return health(direct, s.base) })
+	rp, rd := median(3, func() time.Duration { return report(proxied, base) }), median(3, func() time.Duration { return report(direct, s.base) })
+	t.Logf("nginx cost: /healthz %v via nginx (HTTPS, HTTP/2) vs %v direct = %.2fx; 8 MB photo report %v vs %v = %.2fx",
+		hp, hd, float64(hp)/float64(hd), rp, rd, float64(rp)/float64(rd))
 }
