@@ -33,8 +33,10 @@ test: node-deps console
 ## over gets no answers from the rooms for minutes; deploy/SCALING.md),
 ## TestBenchSmoke
 ## (sometimes: ejabberd does not reflect the gateway's direct room posts, "direct room post
-## failed ... did not reflect the post", the same symptom as the scale-out test). Every other
-## test runs.
+## failed ... did not reflect the post", the same symptom as the scale-out test; a likely cause,
+## ejabberd giving every component connection all the listener's domains, is off since
+## global_routes: false; it passed 2 of 2 runs alone since, not yet tried in the full pass).
+## Every other test runs.
 EJABBERD_PKGS ?= ./cmd/fieldgate/ ./gateway/... ./internal/testsvc/
 EJABBERD_SKIP ?= ^(TestScaleOutKillComponentHolder|TestBenchSmoke)$$
 test-ejabberd:
