@@ -3,12 +3,21 @@ package media
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,20 +26,24 @@ import (
 
 // TestTLSStore runs Put/ReadMetadata/derivative and SSE-C against an S3
 // over TLS, where minio-go signs and checksums differently than over plain
-// HTTP. It needs MEDIA_TEST_S3_TLS_ENDPOINT and MEDIA_TEST_S3_TLS_CA (PEM);
-// keys come from FIELDGATE_TEST_S3_*.
+// HTTP. It starts a MinIO of its own with a certificate it makes
+// (FIELDGATE_TEST_MINIO_BIN, the binary `deploy/dev/services` runs), or
+// uses MEDIA_TEST_S3_TLS_ENDPOINT and MEDIA_TEST_S3_TLS_CA (PEM) with the
+// keys of FIELDGATE_TEST_S3_*.
 func TestTLSStore(t *testing.T) {
 	env := testS3(t)
 	ep, caFile := os.Getenv("MEDIA_TEST_S3_TLS_ENDPOINT"), os.Getenv("MEDIA_TEST_S3_TLS_CA")
+	var pemBytes []byte
 	if ep == "" || caFile == "" {
-		t.Skip("MEDIA_TEST_S3_TLS_ENDPOINT / MEDIA_TEST_S3_TLS_CA not set")
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		t.Fatal(err)
+		ep, pemBytes = startTLSMinIO(t, env.AccessKey, env.SecretKey)
+	} else {
+		var err error
+		if pemBytes, err = os.ReadFile(caFile); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
+	if !pool.AppendCertsFromPEM(pemBytes) {
 		t.Fatal("no certificate in CA file")
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
@@ -69,5 +82,92 @@ func TestTLSStore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// startTLSMinIO starts a MinIO serving TLS on a free loopback port with a
+// self-signed certificate for 127.0.0.1 made here, and returns its
+// host:port and the certificate (PEM). It stops with the test.
+func startTLSMinIO(t *testing.T, accessKey, secretKey string) (string, []byte) {
+	t.Helper()
+	bin := os.Getenv("FIELDGATE_TEST_MINIO_BIN")
+	if bin == "" {
+		testsvc.Required(t, "FIELDGATE_TEST_MINIO_BIN")
+	}
+	dir := t.TempDir()
+	certs := filepath.Join(dir, "certs")
+	if err := os.Mkdir(certs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(certs, "public.crt"), certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(certs, "private.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	console, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	consoleAddr := console.Addr().String()
+	console.Close()
+	cmd := exec.Command(bin, "server", "--quiet", "--address", addr, "--console-address", consoleAddr,
+		"--certs-dir", certs, filepath.Join(dir, "data"))
+	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+accessKey, "MINIO_ROOT_PASSWORD="+secretKey,
+		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
+	logPath := filepath.Join(dir, "minio.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start MinIO: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Get("https://" + addr + "/minio/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr, certPEM
+			}
+		}
+		if time.Now().After(deadline) {
+			output, _ := os.ReadFile(logPath)
+			t.Fatalf("TLS MinIO on %s not ready after 30 s (last error %v); its output:\n%s", addr, err, output)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
