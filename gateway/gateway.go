@@ -364,10 +364,26 @@ func (g *Gateway) send(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Encode(ctx, v); err != nil {
+	wctx, release := writeContext(ctx)
+	err = s.Encode(wctx, v)
+	release()
+	if err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
 	return nil
+}
+
+// writeContext returns the context for one write on the XMPP session: it
+// ends when ctx ends during the write, and never after release.
+// mellium.im/xmpp v0.23.0 turns a write's context into a connection
+// deadline from a goroutine; with a context that ends right after the
+// write returned (any caller's deferred cancel), that goroutine may
+// still set the deadline into the past while the next write, from
+// another goroutine, is running, which then fails with "i/o timeout".
+func writeContext(ctx context.Context) (context.Context, func()) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	return wctx, func() { stop() }
 }
 
 // handle runs inside Serve: decode, hand off, never send on the session

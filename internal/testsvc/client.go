@@ -145,7 +145,7 @@ func Login(t testing.TB, acct Account) *Client {
 		_ = sess.Serve(xmpp.HandlerFunc(c.handle))
 		close(c.closed)
 	}()
-	if err := sess.Encode(ctx, struct {
+	if err := sess.Encode(noWriteDeadline, struct {
 		XMLName xml.Name `xml:"presence"`
 	}{}); err != nil {
 		t.Fatalf("testsvc: initial presence: %v", err)
@@ -217,12 +217,19 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 	return nil
 }
 
+// noWriteDeadline is the context of every write of the test client.
+// mellium.im/xmpp v0.23.0 turns a write context into a connection
+// deadline from a goroutine: when the context ends right after the write
+// returned (a deferred cancel), that goroutine may still set the
+// deadline into the past while the next write runs, which then fails
+// with "i/o timeout" (seen as flaky sends in tight loops). A context
+// that never ends sets no deadline; the tests have their own time-outs.
+var noWriteDeadline = context.Background()
+
 // Send sends a raw stanza (a struct that marshals to XML).
 func (c *Client) Send(v any) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.sess.Encode(ctx, v); err != nil {
+	if err := c.sess.Encode(noWriteDeadline, v); err != nil {
 		c.t.Fatalf("testsvc: send: %v", err)
 	}
 }
@@ -230,9 +237,7 @@ func (c *Client) Send(v any) {
 // SendRaw sends literal XML (for crafted-stanza tests).
 func (c *Client) SendRaw(raw string) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.sess.Send(ctx, xml.NewDecoder(strings.NewReader(raw))); err != nil {
+	if err := c.sess.Send(noWriteDeadline, xml.NewDecoder(strings.NewReader(raw))); err != nil {
 		c.t.Fatalf("testsvc: send raw: %v", err)
 	}
 }
@@ -537,7 +542,5 @@ func (c *Client) WaitClosed(timeout time.Duration, why string) {
 // TrySendRaw sends literal XML and returns the error instead of failing
 // the test: for stanzas the server may answer by closing the stream.
 func (c *Client) TrySendRaw(raw string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return c.sess.Send(ctx, xml.NewDecoder(strings.NewReader(raw)))
+	return c.sess.Send(noWriteDeadline, xml.NewDecoder(strings.NewReader(raw)))
 }
