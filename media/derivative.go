@@ -22,18 +22,66 @@ type Derivative struct {
 }
 
 // MakeDerivative writes the team copy and thumbnail of obj under "team/",
-// applying md.Orientation. Keys derive from obj.Key, so a retry overwrites
-// rather than duplicates. JPEG, PNG, WebP and HEIC/HEIF are decoded by
-// libvips once, shrinking on load; a JPEG libvips cannot read (damaged
-// pixel data) is read again leniently. Other types, images over
-// Config.MaxDecodePixels and unreadable images return ErrNoDerivative. At
-// most Config.MaxDerivatives run at once; further calls wait for a slot or
+// applying md.Orientation, reading the original from S3 (one GET of the
+// whole object, at most its type's size limit). It is
+// MakeDerivativeFrom for a caller that no longer holds the bytes. At most
+// Config.MaxDerivatives run at once (the slot is taken before the read, so
+// originals in memory are bounded too); further calls wait for a slot or
 // ctx.
 func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (Derivative, error) {
-	if err := validKey(obj.Key); err != nil || !strings.HasPrefix(obj.Key, PrefixOriginal) {
-		return Derivative{}, fmt.Errorf("%w: derivative source %q", ErrInvalidKey, obj.Key)
+	orientation, limit, err := s.derivativeSource(obj, md)
+	if err != nil {
+		return Derivative{}, err
 	}
-	orientation := md.Orientation
+	if err := s.derivativeSlot(ctx); err != nil {
+		return Derivative{}, err
+	}
+	defer func() { <-s.dsem }()
+	src, err := s.readObject(ctx, obj, limit)
+	if err != nil {
+		return Derivative{}, err
+	}
+	return s.makeDerivative(ctx, obj, orientation, src)
+}
+
+// MakeDerivativeFrom is MakeDerivative from the original's bytes the
+// caller already holds (the intake path, which has just stored them), so
+// that S3 is not read again. src must be the whole object obj names: when
+// obj.Size is set, len(src) must equal it, and src may not exceed the size
+// limit of obj.ContentType. src is only read, and not retained after the
+// call. Keys, orientation handling (md.Orientation; HEIC/HEIF are already
+// upright from their container), the lenient path for damaged JPEGs, the
+// pixel limit (Config.MaxDecodePixels, checked on the header before
+// decoding) and the Config.MaxDerivatives bound are those of
+// MakeDerivative. Errors: ErrInvalidKey for a key outside "orig/",
+// ErrNoDerivative for types without a team copy, oversized or unreadable
+// images and a src that does not match obj, S3 errors classified as by
+// Put, ctx.Err() while waiting for a slot.
+func (s *Store) MakeDerivativeFrom(ctx context.Context, obj Object, md Metadata, src []byte) (Derivative, error) {
+	orientation, limit, err := s.derivativeSource(obj, md)
+	if err != nil {
+		return Derivative{}, err
+	}
+	if obj.Size > 0 && int64(len(src)) != obj.Size {
+		return Derivative{}, fmt.Errorf("%w: %s: %d bytes given for an object of %d", ErrNoDerivative, obj.Key, len(src), obj.Size)
+	}
+	if int64(len(src)) > limit {
+		return Derivative{}, fmt.Errorf("%w: %s: %d bytes, over the %d-byte limit of %s", ErrNoDerivative, obj.Key, len(src), limit, obj.ContentType)
+	}
+	if err := s.derivativeSlot(ctx); err != nil {
+		return Derivative{}, err
+	}
+	defer func() { <-s.dsem }()
+	return s.makeDerivative(ctx, obj, orientation, src)
+}
+
+// derivativeSource checks that obj can have a team copy and returns the
+// orientation to apply and the size limit of its type.
+func (s *Store) derivativeSource(obj Object, md Metadata) (orientation int, limit int64, err error) {
+	if err := validKey(obj.Key); err != nil || !strings.HasPrefix(obj.Key, PrefixOriginal) {
+		return 0, 0, fmt.Errorf("%w: derivative source %q", ErrInvalidKey, obj.Key)
+	}
+	orientation = md.Orientation
 	switch obj.ContentType {
 	case TypeJPEG, TypePNG, TypeWebP:
 	case TypeHEIC, TypeHEIF:
@@ -42,23 +90,31 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 		// informative only and must not be applied a second time.
 		orientation = 1
 	default:
-		return Derivative{}, fmt.Errorf("%w: %s", ErrNoDerivative, obj.ContentType)
+		return 0, 0, fmt.Errorf("%w: %s", ErrNoDerivative, obj.ContentType)
 	}
 	limit, ok := s.rules[obj.ContentType]
 	if !ok {
-		return Derivative{}, fmt.Errorf("%w: %s not allowed", ErrNoDerivative, obj.ContentType)
+		return 0, 0, fmt.Errorf("%w: %s not allowed", ErrNoDerivative, obj.ContentType)
 	}
+	return orientation, limit, nil
+}
+
+// derivativeSlot waits for one of Config.MaxDerivatives slots; the caller
+// releases it with <-s.dsem.
+func (s *Store) derivativeSlot(ctx context.Context) error {
 	select {
 	case s.dsem <- struct{}{}:
-		defer func() { <-s.dsem }()
+		return nil
 	case <-ctx.Done():
-		return Derivative{}, ctx.Err()
+		return ctx.Err()
 	}
+}
 
-	src, err := s.readObject(ctx, obj, limit)
-	if err != nil {
-		return Derivative{}, err
-	}
+// makeDerivative decodes src once with libvips (shrink-on-load), falls
+// back to the lenient reader for a damaged JPEG, and stores the team copy
+// and thumbnail under keys derived from obj.Key, so that a retry
+// overwrites rather than duplicates.
+func (s *Store) makeDerivative(ctx context.Context, obj Object, orientation int, src []byte) (Derivative, error) {
 	opts := vips.Options{
 		MaxEdge:     s.cfg.DerivativeMaxEdge,
 		ThumbEdge:   s.cfg.ThumbMaxEdge,

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"image"
@@ -9,10 +10,12 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
 
 	"github.com/fieldgate/fieldgate/internal/testsvc"
-	"testing"
-
 	"github.com/fieldgate/fieldgate/media/internal/vips"
 )
 
@@ -358,5 +361,94 @@ func TestTeamCopyEdgeAndQuality(t *testing.T) {
 	}
 	if _, err := vips.TeamCopy(small, vips.Options{MaxEdge: 1600, ThumbEdge: 320, MaxPixels: DefaultMaxDecodePixels, Quality: 101}); err == nil {
 		t.Error("quality 101 accepted")
+	}
+}
+
+// TestDerivativeFromBytes: the from-bytes twins give what the S3 readers
+// give for the same object (same metadata, same team copy under the same
+// keys), refuse bytes that are not the object's, and keep the bound on
+// team copies made at once.
+func TestDerivativeFromBytes(t *testing.T) {
+	s := newTestStore(t, func(c *Config) { c.MaxDerivatives = 1 })
+	ctx := context.Background()
+	for _, name := range []string{"orientation_6.jpg", "gps.heic", "serial_owner.jpg", damagedJPEG} {
+		t.Run(name, func(t *testing.T) {
+			path := name
+			if !strings.Contains(name, "/") {
+				path = testsvc.Photo(t, name)
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := s.Put(ctx, bytes.NewReader(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := s.ReadMetadata(ctx, obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.ReadMetadataFrom(ctx, obj, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("ReadMetadataFrom = %+v\nReadMetadata     = %+v", got, want)
+			}
+			sniffed, err := s.ReadMetadataFrom(ctx, Object{Key: obj.Key}, src)
+			if err != nil || !reflect.DeepEqual(sniffed, want) {
+				t.Errorf("ReadMetadataFrom(key only) = %+v, %v; want %+v", sniffed, err, want)
+			}
+
+			fromS3, err := s.MakeDerivative(ctx, obj, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copyS3 := fetchPresigned(t, s, fromS3.Key)
+			thumbS3 := fetchPresigned(t, s, fromS3.ThumbKey)
+			fromMem, err := s.MakeDerivativeFrom(ctx, obj, got, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fromMem != fromS3 {
+				t.Errorf("MakeDerivativeFrom = %+v, MakeDerivative = %+v", fromMem, fromS3)
+			}
+			if !bytes.Equal(fetchPresigned(t, s, fromMem.Key), copyS3) || !bytes.Equal(fetchPresigned(t, s, fromMem.ThumbKey), thumbS3) {
+				t.Error("team copy from bytes differs from the one read from S3")
+			}
+			if _, err := s.MakeDerivativeFrom(ctx, obj, got, src[:len(src)-1]); !errors.Is(err, ErrNoDerivative) {
+				t.Errorf("MakeDerivativeFrom(short src) = %v, want ErrNoDerivative", err)
+			}
+			if _, err := s.ReadMetadataFrom(ctx, obj, src[:len(src)-1]); err == nil {
+				t.Error("ReadMetadataFrom(short src) accepted")
+			}
+		})
+	}
+
+	src, err := os.ReadFile(testsvc.Photo(t, "orientation_1.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.Put(ctx, bytes.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MakeDerivativeFrom(ctx, Object{Key: "team/x.jpg", ContentType: TypeJPEG}, Metadata{}, src); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("MakeDerivativeFrom(team key) = %v, want ErrInvalidKey", err)
+	}
+	pdf := obj
+	pdf.ContentType = TypePDF
+	if _, err := s.MakeDerivativeFrom(ctx, pdf, Metadata{}, src); !errors.Is(err, ErrNoDerivative) {
+		t.Errorf("MakeDerivativeFrom(PDF) = %v, want ErrNoDerivative", err)
+	}
+	// The only slot is taken: the call waits for it and gives up with ctx.
+	s.dsem <- struct{}{}
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = s.MakeDerivativeFrom(wctx, obj, Metadata{}, src)
+	cancel()
+	<-s.dsem
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("MakeDerivativeFrom with no free slot = %v, want context.DeadlineExceeded", err)
 	}
 }
