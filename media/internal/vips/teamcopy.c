@@ -55,12 +55,15 @@ static int jpeg_shrink(int longest, int max_edge) {
 	return 1;
 }
 
-// decode renders the source into memory, at most a JPEG-shrink factor
-// above max_edge, as 8-bit sRGB (an embedded colour profile, e.g. Display
-// P3 on iPhones, is converted first; a broken one is ignored), without
-// applying any orientation. Sequential access: the decoder reads forward.
+// decode opens the source for one forward pass, at most a JPEG-shrink
+// factor above max_edge, as 8-bit sRGB (an embedded colour profile, e.g.
+// Display P3 on iPhones, is converted first; a broken one is ignored),
+// without applying any orientation. Nothing is rendered yet: the first
+// resize runs while the decoder reads (sequential access), so the decoded
+// image is never held in memory whole.
 static int decode(const void *buf, size_t len, VipsImage *hdr, const fg_opts *o, VipsImage **out) {
-	VipsImage *t[3] = {0};
+	VipsImage *t[2] = {0};
+	VipsImage *in = hdr;
 	int rc = -1;
 	int longest = VIPS_MAX(hdr->Xsize, hdr->Ysize);
 	const char *loader = vips_foreign_find_load_buffer(buf, len);
@@ -68,42 +71,116 @@ static int decode(const void *buf, size_t len, VipsImage *hdr, const fg_opts *o,
 		if (vips_jpegload_buffer((void *)buf, len, &t[0], "shrink", jpeg_shrink(longest, o->max_edge),
 				"access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_NONE, "autorotate", FALSE, NULL))
 			goto out;
-	} else {
-		t[0] = hdr;
-		g_object_ref(hdr);
+		in = t[0];
 	}
-	VipsImage *in = t[0];
 	if (vips_image_get_typeof(in, VIPS_META_ICC_NAME)) {
 		if (vips_icc_transform(in, &t[1], "srgb", "embedded", TRUE, "intent", VIPS_INTENT_PERCEPTUAL, NULL) == 0)
 			in = t[1];
 		else
 			vips_error_clear();
 	}
-	if (to_srgb8(in, &t[2]))
-		goto out;
-	if (!(*out = vips_image_copy_memory(t[2])))
-		goto out;
-	rc = 0;
+	rc = to_srgb8(in, out);
 out:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (t[i])
 			g_object_unref(t[i]);
 	return rc;
 }
 
-// fit scales in down (never up) so that its longest edge is at most edge
-// pixels. Triangle (linear) filter: for the last factor below 2 after
-// shrink-on-load it looks the same at chat size as Lanczos3 and costs
-// about half (media/PERFORMANCE.md).
-static int fit(VipsImage *in, int edge, VipsImage **out) {
+// vshrink scales in vertically to exactly height rows: a box shrink by
+// the integer part of the factor beyond 2 (as vips_resize does), then a
+// triangle (linear) filter for the rest. Only vertical: libvips 8.14
+// reduces vertically with vector code (orc) and horizontally with scalar
+// code, 5 against 45 CPU-ms for 2016×1512 → 1600×1200
+// (media/PERFORMANCE.md), so the caller transposes instead of reducing
+// horizontally. Reads its input forward only.
+static int vshrink(VipsImage *in, int height, VipsImage **out) {
+	VipsImage *box = NULL;
+	if (in->Ysize <= height)
+		return vips_copy(in, out, NULL);
+	int k = (int)((double)in->Ysize / height / 2.0);
+	if (k >= 2) {
+		if (vips_shrinkv(in, &box, k, NULL))
+			return -1;
+		in = box;
+	}
+	int rc = in->Ysize <= height ? vips_copy(in, out, NULL)
+		: vips_reducev(in, out, (double)in->Ysize / height, "kernel", VIPS_KERNEL_LINEAR, NULL);
+	if (box)
+		g_object_unref(box);
+	return rc;
+}
+
+// turned is the EXIF orientation that makes upright an image already
+// rotated 90° clockwise from the stored one (TIFF 6.0 tag 0x0112; index:
+// the stored image's orientation): A[turned[o]] = A[o] · rot270.
+static const int turned[9] = {0, 8, 7, 6, 5, 2, 1, 4, 3};
+
+// orient applies EXIF orientation o (1..8) to in, lazily; in must allow
+// random access (in memory).
+static int orient(VipsImage *in, int o, VipsImage **out) {
+	VipsImage *tagged = NULL;
+	if (o < 2 || o > 8)
+		return vips_copy(in, out, NULL);
+	if (vips_copy(in, &tagged, NULL))
+		return -1;
+	vips_image_set_int(tagged, VIPS_META_ORIENTATION, o);
+	int rc = vips_autorot(tagged, out, NULL);
+	g_object_unref(tagged);
+	return rc;
+}
+
+// fit renders in into memory with its longest edge at most edge pixels
+// (never enlarged), stored orientation unchanged except that it may come
+// out turned 90° clockwise; *o is updated to the orientation that makes
+// the result upright. Scaling is vertical, transpose, vertical again: see
+// vshrink.
+static VipsImage *fit(VipsImage *in, int edge, int *o) {
+	VipsImage *t[3] = {0}, *res = NULL;
+	double f = (double)VIPS_MAX(in->Xsize, in->Ysize) / edge;
+	if (f <= 1.0)
+		return vips_image_copy_memory(in);
+	int w = VIPS_MAX(1, (int)(in->Xsize / f + 0.5)), h = VIPS_MAX(1, (int)(in->Ysize / f + 0.5));
+	if (vshrink(in, h, &t[0]) || !(t[1] = vips_image_copy_memory(t[0])) ||
+			vips_rot(t[1], &t[2], VIPS_ANGLE_D90, NULL))
+		goto out;
+	VipsImage *v = NULL;
+	if (vshrink(t[2], w, &v))
+		goto out;
+	res = vips_image_copy_memory(v);
+	g_object_unref(v);
+	if (res)
+		*o = turned[*o >= 1 && *o <= 8 ? *o : 1];
+out:
+	for (int i = 0; i < 3; i++)
+		if (t[i])
+			g_object_unref(t[i]);
+	return res;
+}
+
+// thumb scales a small in-memory image to at most edge pixels: a box
+// shrink by the integer factor, then a linear filter for the rest.
+static int thumb(VipsImage *in, int edge, VipsImage **out) {
+	VipsImage *box = NULL;
 	int longest = VIPS_MAX(in->Xsize, in->Ysize);
 	if (longest <= edge)
 		return vips_copy(in, out, NULL);
-	return vips_resize(in, out, (double)edge / longest, "kernel", VIPS_KERNEL_LINEAR, NULL);
+	int k = longest / edge;
+	if (k >= 2) {
+		if (vips_shrink(in, &box, k, k, NULL))
+			return -1;
+		in = box;
+		longest = VIPS_MAX(in->Xsize, in->Ysize);
+	}
+	int rc = longest <= edge ? vips_copy(in, out, NULL)
+		: vips_resize(in, out, (double)edge / longest, "kernel", VIPS_KERNEL_LINEAR, NULL);
+	if (box)
+		g_object_unref(box);
+	return rc;
 }
 
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
-	VipsImage *t[8] = {0};
+	VipsImage *t[7] = {0};
 	int code = FG_ERR_UNREADABLE;
 	memset(r, 0, sizeof(*r));
 
@@ -124,28 +201,19 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 		goto out;
 	}
 
-	// 2. Decode once, shrinking on load: a 12 MP JPEG is decoded at 1/2
-	// scale and never held at full size.
-	if (decode(buf, len, hdr, o, &t[1]))
-		goto err;
-
-	// 3. The rest of the way to max_edge, then upright by the orientation
-	// the caller read and validated; rendered once, both encodings are
-	// made from it.
-	if (fit(t[1], o->max_edge, &t[2]))
+	// 2. One forward pass of the decoder, shrinking on load (a 12 MP JPEG
+	// is decoded at 1/2 scale), straight into the first resize; the
+	// result, at most max_edge, is the only full image held in memory.
+	int orientation = o->orientation;
+	if (decode(buf, len, hdr, o, &t[1]) || !(t[2] = fit(t[1], o->max_edge, &orientation)))
 		goto err;
 	VipsImage *sized = t[2];
-	if (o->orientation >= 2 && o->orientation <= 8) {
-		if (vips_copy(t[2], &t[3], NULL))
-			goto err;
-		vips_image_set_int(t[3], VIPS_META_ORIENTATION, o->orientation);
-		if (vips_autorot(t[3], &t[4], NULL))
-			goto err;
-		sized = t[4];
-	}
-	if (!(t[5] = vips_image_copy_memory(sized)))
+
+	// 3. Upright by the orientation the caller read and validated (lazy:
+	// computed while encoding), then both encodings from the same pixels.
+	if (orient(sized, orientation, &t[3]))
 		goto err;
-	VipsImage *full = t[5];
+	VipsImage *full = t[3];
 	r->width = full->Xsize;
 	r->height = full->Ysize;
 	r->png = vips_image_hasalpha(full);
@@ -157,25 +225,27 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 	} else if (vips_jpegsave_buffer(full, &r->full, &r->full_len, "Q", o->quality, "strip", TRUE, NULL))
 		goto err;
 
-	if (fit(full, o->thumb_edge, &t[6]))
+	// 4. The thumbnail from the stored-orientation pixels (rotating the
+	// small image is cheaper than reading the rotated large one again).
+	if (thumb(sized, o->thumb_edge, &t[4]) || orient(t[4], orientation, &t[5]))
 		goto err;
-	VipsImage *thumb = t[6];
-	if (vips_image_hasalpha(thumb)) {
+	VipsImage *th = t[5];
+	if (vips_image_hasalpha(th)) {
 		VipsArrayDouble *white = vips_array_double_newv(3, 255.0, 255.0, 255.0);
-		int e = vips_flatten(thumb, &t[7], "background", white, NULL);
+		int e = vips_flatten(th, &t[6], "background", white, NULL);
 		vips_area_unref(VIPS_AREA(white));
 		if (e)
 			goto err;
-		thumb = t[7];
+		th = t[6];
 	}
-	if (vips_jpegsave_buffer(thumb, &r->thumb, &r->thumb_len, "Q", 80, "strip", TRUE, NULL))
+	if (vips_jpegsave_buffer(th, &r->thumb, &r->thumb_len, "Q", 80, "strip", TRUE, NULL))
 		goto err;
 	code = FG_OK;
 	goto out;
 err:
 	code = fail(r, FG_ERR_UNREADABLE);
 out:
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 7; i++)
 		if (t[i])
 			g_object_unref(t[i]);
 	if (code != FG_OK) {
