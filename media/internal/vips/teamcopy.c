@@ -87,18 +87,19 @@ out:
 	return rc;
 }
 
-// vshrink scales in vertically to exactly height rows: a box shrink by
-// the integer part of the factor beyond 2 (as vips_resize does), then a
-// triangle (linear) filter for the rest. Only vertical: libvips 8.14
+// vshrink scales in vertically to exactly height rows with a triangle
+// (linear) filter, after a box shrink by the integer part of the factor
+// beyond 8 (which bounds the filter's taps). Only vertical: libvips 8.14
 // reduces vertically with vector code (orc) and horizontally with scalar
-// code, 5 against 45 CPU-ms for 2016×1512 → 1600×1200
-// (media/PERFORMANCE.md), so the caller transposes instead of reducing
+// code, 5 against 45 CPU-ms for 2016×1512 → 1600×1200, and its box
+// shrinks are slower than the vector reduce below a factor of 8
+// (media/PERFORMANCE.md); so the caller transposes instead of reducing
 // horizontally. Reads its input forward only.
 static int vshrink(VipsImage *in, int height, VipsImage **out) {
 	VipsImage *box = NULL;
 	if (in->Ysize <= height)
 		return vips_copy(in, out, NULL);
-	int k = (int)((double)in->Ysize / height / 2.0);
+	int k = (int)((double)in->Ysize / height / 8.0);
 	if (k >= 2) {
 		if (vips_shrinkv(in, &box, k, NULL))
 			return -1;
@@ -158,27 +159,6 @@ out:
 	return res;
 }
 
-// thumb scales a small in-memory image to at most edge pixels: a box
-// shrink by the integer factor, then a linear filter for the rest.
-static int thumb(VipsImage *in, int edge, VipsImage **out) {
-	VipsImage *box = NULL;
-	int longest = VIPS_MAX(in->Xsize, in->Ysize);
-	if (longest <= edge)
-		return vips_copy(in, out, NULL);
-	int k = longest / edge;
-	if (k >= 2) {
-		if (vips_shrink(in, &box, k, k, NULL))
-			return -1;
-		in = box;
-		longest = VIPS_MAX(in->Xsize, in->Ysize);
-	}
-	int rc = longest <= edge ? vips_copy(in, out, NULL)
-		: vips_resize(in, out, (double)edge / longest, "kernel", VIPS_KERNEL_LINEAR, NULL);
-	if (box)
-		g_object_unref(box);
-	return rc;
-}
-
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 	VipsImage *t[7] = {0};
 	int code = FG_ERR_UNREADABLE;
@@ -225,9 +205,11 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 	} else if (vips_jpegsave_buffer(full, &r->full, &r->full_len, "Q", o->quality, "strip", TRUE, NULL))
 		goto err;
 
-	// 4. The thumbnail from the stored-orientation pixels (rotating the
-	// small image is cheaper than reading the rotated large one again).
-	if (thumb(sized, o->thumb_edge, &t[4]) || orient(t[4], orientation, &t[5]))
+	// 4. The thumbnail from the team copy's pixels before orientation
+	// (turning the small image is cheaper than reading the turned large
+	// one again), scaled the same way.
+	int thumb_orientation = orientation;
+	if (!(t[4] = fit(sized, o->thumb_edge, &thumb_orientation)) || orient(t[4], thumb_orientation, &t[5]))
 		goto err;
 	VipsImage *th = t[5];
 	if (vips_image_hasalpha(th)) {
