@@ -31,9 +31,9 @@ typedef struct {
 // Return codes of fg_team_copy.
 enum { FG_OK = 0, FG_ERR_UNREADABLE = 1, FG_ERR_TOO_LARGE = 2 };
 
-// fg_team_copy decodes buf once (shrink-on-load), applies the
-// orientation, strips all metadata and encodes the team copy and its
-// thumbnail. buf is only read during the call.
+// fg_team_copy decodes buf once (shrink-on-load), scales it, applies the
+// orientation and encodes the team copy and its thumbnail without any
+// metadata. buf is only read during the call.
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r);
 
 void fg_result_free(fg_result *r);
