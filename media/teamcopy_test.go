@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -182,28 +183,66 @@ func checkNoMetadata(t *testing.T, name string, b []byte, secret string) {
 
 var teamOpts = vips.Options{MaxEdge: 400, ThumbEdge: 100, MaxPixels: 48_000_000}
 
+// TestTeamCopyUprightEveryOrientation runs every orientation through
+// both decoders: libjpeg directly (a plain JPEG) and libvips (the same
+// JPEG with an ICC profile segment, which only libvips converts).
 func TestTeamCopyUprightEveryOrientation(t *testing.T) {
 	const secret = "SERIAL-F70501740"
 	d := upright(800, 600)
 	for o := 1; o <= 8; o++ {
-		src := withMetadata(t, encodeJPEG(t, stored(d, o)), o, secret)
-		md, err := Extract(bytes.NewReader(src), int64(len(src)), TypeJPEG)
-		if err != nil || md.Orientation != o {
-			t.Fatalf("orientation %d: Extract = %d, %v", o, md.Orientation, err)
+		plain := encodeJPEG(t, stored(d, o))
+		for decoder, src := range map[string][]byte{vips.DecoderLibjpeg: plain, vips.DecoderLibvips: withMetadata(t, plain, o, secret)} {
+			opts := teamOpts
+			opts.Orientation = o
+			if decoder == vips.DecoderLibvips {
+				md, err := Extract(bytes.NewReader(src), int64(len(src)), TypeJPEG)
+				if err != nil || md.Orientation != o {
+					t.Fatalf("orientation %d: Extract = %d, %v", o, md.Orientation, err)
+				}
+				opts.Orientation = md.Orientation
+			}
+			tc, err := vips.TeamCopy(src, opts)
+			if err != nil {
+				t.Fatalf("orientation %d, %s: %v", o, decoder, err)
+			}
+			if tc.Decoder != decoder {
+				t.Errorf("orientation %d: decoded by %q, want %q", o, tc.Decoder, decoder)
+			}
+			if tc.PNG {
+				t.Errorf("orientation %d: PNG team copy for a JPEG", o)
+			}
+			name := fmt.Sprintf("orientation %d, %s: ", o, decoder)
+			checkMarkers(t, name+"team copy", tc.Full, 400, 300)
+			checkMarkers(t, name+"thumbnail", tc.Thumb, 100, 75)
+			checkNoMetadata(t, name+"team copy", tc.Full, secret)
+			checkNoMetadata(t, name+"thumbnail", tc.Thumb, secret)
 		}
-		opts := teamOpts
-		opts.Orientation = md.Orientation
-		tc, err := vips.TeamCopy(src, opts)
-		if err != nil {
-			t.Fatalf("orientation %d: %v", o, err)
-		}
-		if tc.PNG {
-			t.Errorf("orientation %d: PNG team copy for a JPEG", o)
-		}
-		checkMarkers(t, "team copy", tc.Full, 400, 300)
-		checkMarkers(t, "thumbnail", tc.Thumb, 100, 75)
-		checkNoMetadata(t, "team copy", tc.Full, secret)
-		checkNoMetadata(t, "thumbnail", tc.Thumb, secret)
+	}
+}
+
+// TestTeamCopyGreyJPEG: a one-component JPEG takes the libjpeg path and
+// comes out grey at the right size.
+func TestTeamCopyGreyJPEG(t *testing.T) {
+	g := image.NewGray(image.Rect(0, 0, 800, 400))
+	for i := range g.Pix {
+		g.Pix[i] = 90
+	}
+	tc, err := vips.TeamCopy(encodeJPEG(t, g), teamOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Decoder != vips.DecoderLibjpeg {
+		t.Errorf("decoded by %q, want libjpeg", tc.Decoder)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(tc.Full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.Bounds().Size(); got != image.Pt(400, 200) {
+		t.Errorf("size %v, want 400×200", got)
+	}
+	if r, gr, b, _ := img.At(200, 100).RGBA(); r>>8 < 80 || r>>8 > 100 || r != gr || gr != b {
+		t.Errorf("middle pixel %v, want grey 90", img.At(200, 100))
 	}
 }
 
@@ -285,6 +324,9 @@ func TestTeamCopyDamagedJPEG(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lenient TeamCopy: %v", err)
 	}
+	if tc.Decoder != vips.DecoderMagick {
+		t.Errorf("lenient copy decoded by %q", tc.Decoder)
+	}
 	img, err := jpeg.Decode(bytes.NewReader(tc.Full))
 	if err != nil {
 		t.Fatal(err)
@@ -293,6 +335,31 @@ func TestTeamCopyDamagedJPEG(t *testing.T) {
 		t.Errorf("size %v, want 400×300 (1024×768 scaled)", got)
 	}
 	checkNoMetadata(t, "team copy", tc.Full, "ImageMagick")
+}
+
+// TestTeamCopyTruncatedJPEG: a JPEG cut off inside its scan data makes
+// libjpeg warn; the copy is then made by libvips, which shows what is
+// there, at the right size.
+func TestTeamCopyTruncatedJPEG(t *testing.T) {
+	src, err := os.ReadFile(testsvc.Photo(t, "truncated.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := vips.TeamCopy(src, teamOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Decoder != vips.DecoderLibvips {
+		t.Errorf("decoded by %q, want libvips after libjpeg's warning", tc.Decoder)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(tc.Full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := image.Pt(cfg.Width, cfg.Height); got != image.Pt(400, 300) {
+		t.Errorf("team copy %v, want 400×300 (640×480 scaled)", got)
+	}
+	checkNoMetadata(t, "team copy", tc.Full, "Testkamera")
 }
 
 // TestTeamCopyPhone12MPRotated: a 4032×3024 phone photo tagged "rotate 90°
@@ -318,6 +385,9 @@ func TestTeamCopyPhone12MPRotated(t *testing.T) {
 	}
 	if got := img.Bounds().Size(); got != image.Pt(1200, 1600) || tc.SourceWidth != 4032 {
 		t.Errorf("team copy %v from %d×%d, want 1200×1600 from 4032×3024", got, tc.SourceWidth, tc.SourceHeight)
+	}
+	if tc.Decoder != vips.DecoderLibjpeg {
+		t.Errorf("decoded by %q, want libjpeg (the fast path of plain phone photos)", tc.Decoder)
 	}
 	checkNoMetadata(t, "team copy", tc.Full, "Testkamera")
 }

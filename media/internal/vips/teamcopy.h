@@ -25,8 +25,12 @@ typedef struct {
 	int png;                     // team copy is PNG (source has alpha)
 	int width, height;           // of the team copy
 	int src_width, src_height;   // of the source, as stored
+	int decoder;                 // FG_DECODER_*: which decoder read the pixels
 	char *err;                   // set on failure; free with g_free
 } fg_result;
+
+// Decoders of fg_result.decoder.
+enum { FG_DECODER_LIBJPEG = 1, FG_DECODER_LIBVIPS = 2, FG_DECODER_MAGICK = 3 };
 
 // Return codes of fg_team_copy.
 enum { FG_OK = 0, FG_ERR_UNREADABLE = 1, FG_ERR_TOO_LARGE = 2 };

@@ -18,7 +18,7 @@ package vips
 
 /*
 #cgo pkg-config: vips
-#cgo LDFLAGS: -lyuv
+#cgo LDFLAGS: -lyuv -ljpeg
 #include <stdlib.h>
 #include <glib.h>
 #include "teamcopy.h"
@@ -66,7 +66,19 @@ type Result struct {
 	PNG                       bool
 	Width, Height             int // of Full
 	SourceWidth, SourceHeight int // of the source as stored (before orientation)
+	// Decoder says which decoder read the pixels: DecoderLibjpeg (JPEGs
+	// without a colour profile or damage), DecoderLibvips (every other
+	// type, profiles, damaged JPEGs libvips still reads), DecoderMagick
+	// (Options.Lenient).
+	Decoder string
 }
+
+// Decoders of Result.Decoder.
+const (
+	DecoderLibjpeg = "libjpeg"
+	DecoderLibvips = "libvips"
+	DecoderMagick  = "ImageMagick"
+)
 
 // DefaultQuality is the team copy's JPEG quality when Options.Quality is
 // 0: a 1600 px phone photo is about 130 KB, and encoding it without
@@ -132,6 +144,7 @@ func TeamCopy(src []byte, o Options) (Result, error) {
 	res.Full = C.GoBytes(r.full, C.int(r.full_len))
 	res.Thumb = C.GoBytes(r.thumb, C.int(r.thumb_len))
 	res.PNG = r.png != 0
+	res.Decoder = map[C.int]string{C.FG_DECODER_LIBJPEG: DecoderLibjpeg, C.FG_DECODER_LIBVIPS: DecoderLibvips, C.FG_DECODER_MAGICK: DecoderMagick}[r.decoder]
 	res.Width, res.Height = int(r.width), int(r.height)
 	return res, nil
 }
