@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"strings"
@@ -520,5 +521,56 @@ func TestDerivativeFromBytes(t *testing.T) {
 	<-s.dsem
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("MakeDerivativeFrom with no free slot = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// TestTeamCopyMangledJPEGs feeds truncated and bit-flipped versions of a
+// phone photo through both decoders (libjpeg's error exits and warnings
+// end in the libvips path): each either gives a team copy of the right
+// size or ErrUnreadable, and the process survives.
+func TestTeamCopyMangledJPEGs(t *testing.T) {
+	src, err := os.ReadFile(testsvc.Photo(t, "messenger_450x600.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := 120
+	if testing.Short() {
+		variants = 30
+	}
+	rng := rand.New(rand.NewPCG(17, 1))
+	decoders := map[string]int{}
+	for i := range variants {
+		b := bytes.Clone(src)
+		switch i % 3 {
+		case 0: // cut anywhere, also inside the headers
+			b = b[:rng.IntN(len(b))]
+		case 1: // flip bytes in the headers (tables, frame header)
+			for range 1 + rng.IntN(4) {
+				b[2+rng.IntN(min(len(b)-2, 700))] ^= byte(1 + rng.IntN(255))
+			}
+		case 2: // flip bytes in the entropy-coded data
+			for range 1 + rng.IntN(8) {
+				b[700+rng.IntN(len(b)-700)] ^= byte(1 + rng.IntN(255))
+			}
+		}
+		tc, err := vips.TeamCopy(b, vips.Options{MaxEdge: 300, ThumbEdge: 100, MaxPixels: DefaultMaxDecodePixels, Orientation: 6})
+		if err != nil {
+			if !errors.Is(err, vips.ErrUnreadable) && !errors.Is(err, vips.ErrTooLarge) {
+				t.Errorf("variant %d: %v, want ErrUnreadable or ErrTooLarge", i, err)
+			}
+			decoders["error"]++
+			continue
+		}
+		decoders[tc.Decoder]++
+		if _, err := jpeg.DecodeConfig(bytes.NewReader(tc.Full)); err != nil {
+			t.Errorf("variant %d: team copy does not decode: %v", i, err)
+		}
+		if max(tc.Width, tc.Height) > 300 || tc.Width <= 0 || tc.Height <= 0 {
+			t.Errorf("variant %d: team copy %d×%d, want a long edge of at most 300", i, tc.Width, tc.Height)
+		}
+	}
+	t.Logf("outcomes: %v", decoders)
+	if decoders[vips.DecoderLibvips] == 0 || decoders["error"] == 0 {
+		t.Errorf("outcomes %v: the variants reach neither the libvips fallback nor an error", decoders)
 	}
 }
