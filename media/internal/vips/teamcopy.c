@@ -347,7 +347,6 @@ out:
 }
 
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
-	VipsImage *t[1] = {0};
 	pixels px = {0}, full = {0}, th = {0};
 	int code = FG_ERR_UNREADABLE;
 	memset(r, 0, sizeof(*r));
@@ -361,7 +360,6 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 			"fail_on", VIPS_FAIL_ON_NONE, NULL);
 	if (!hdr)
 		return fail(r, FG_ERR_UNREADABLE);
-	t[0] = hdr;
 	r->src_width = hdr->Xsize;
 	r->src_height = hdr->Ysize;
 	if (hdr->Xsize <= 0 || hdr->Ysize <= 0 || (double)hdr->Xsize * hdr->Ysize > o->max_pixels) {
@@ -400,9 +398,7 @@ err:
 		vips_error("fieldgate", "out of memory or image too large to scale");
 	code = fail(r, FG_ERR_UNREADABLE);
 out:
-	for (int i = 0; i < 1; i++)
-		if (t[i])
-			g_object_unref(t[i]);
+	g_object_unref(hdr);
 	pixels_free(&px);
 	pixels_free(&full);
 	pixels_free(&th);
