@@ -25,9 +25,9 @@ type Derivative struct {
 // applying md.Orientation, reading the original from S3 (one GET of the
 // whole object, at most its type's size limit). It is
 // MakeDerivativeFrom for a caller that no longer holds the bytes. At most
-// Config.MaxDerivatives run at once (the slot is taken before the read, so
-// originals in memory are bounded too); further calls wait for a slot or
-// ctx.
+// Config.MaxDerivatives read and decode at once (the slot is taken before
+// the read, so originals in memory are bounded too, and given back before
+// the copies are stored); further calls wait for a slot or ctx.
 func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (Derivative, error) {
 	orientation, limit, err := s.derivativeSource(obj, md)
 	if err != nil {
@@ -36,12 +36,16 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 	if err := s.derivativeSlot(ctx); err != nil {
 		return Derivative{}, err
 	}
-	defer func() { <-s.dsem }()
 	src, err := s.readObject(ctx, obj, limit)
+	var tc vips.Result
+	if err == nil {
+		tc, err = s.teamCopy(ctx, obj, orientation, src)
+	}
+	<-s.dsem
 	if err != nil {
 		return Derivative{}, err
 	}
-	return s.makeDerivative(ctx, obj, orientation, src)
+	return s.storeDerivative(ctx, obj, tc)
 }
 
 // MakeDerivativeFrom is MakeDerivative from the original's bytes the
@@ -71,8 +75,12 @@ func (s *Store) MakeDerivativeFrom(ctx context.Context, obj Object, md Metadata,
 	if err := s.derivativeSlot(ctx); err != nil {
 		return Derivative{}, err
 	}
-	defer func() { <-s.dsem }()
-	return s.makeDerivative(ctx, obj, orientation, src)
+	tc, err := s.teamCopy(ctx, obj, orientation, src)
+	<-s.dsem
+	if err != nil {
+		return Derivative{}, err
+	}
+	return s.storeDerivative(ctx, obj, tc)
 }
 
 // derivativeSource checks that obj can have a team copy and returns the
@@ -110,11 +118,9 @@ func (s *Store) derivativeSlot(ctx context.Context) error {
 	}
 }
 
-// makeDerivative decodes src once with libvips (shrink-on-load), falls
-// back to the lenient reader for a damaged JPEG, and stores the team copy
-// and thumbnail under keys derived from obj.Key, so that a retry
-// overwrites rather than duplicates.
-func (s *Store) makeDerivative(ctx context.Context, obj Object, orientation int, src []byte) (Derivative, error) {
+// teamCopy decodes src once (shrink-on-load) and makes the team copy and
+// thumbnail, reading a damaged JPEG again leniently.
+func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src []byte) (vips.Result, error) {
 	opts := vips.Options{
 		MaxEdge:     s.cfg.DerivativeMaxEdge,
 		ThumbEdge:   s.cfg.ThumbMaxEdge,
@@ -134,23 +140,32 @@ func (s *Store) makeDerivative(ctx context.Context, obj Object, orientation int,
 	}
 	switch {
 	case errors.Is(err, vips.ErrTooLarge):
-		return Derivative{}, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
+		return tc, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
 	case errors.Is(err, vips.ErrUnreadable):
-		return Derivative{}, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
+		return tc, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
 	case err != nil:
-		return Derivative{}, fmt.Errorf("media: derivative of %s: %w", obj.Key, err)
+		return tc, fmt.Errorf("media: derivative of %s: %w", obj.Key, err)
 	}
+	return tc, nil
+}
 
+// storeDerivative stores the team copy and thumbnail at once under keys
+// derived from obj.Key, so that a retry overwrites rather than
+// duplicates; if either fails, neither is left.
+func (s *Store) storeDerivative(ctx context.Context, obj Object, tc vips.Result) (Derivative, error) {
 	base := PrefixTeam + strings.TrimPrefix(obj.Key, PrefixOriginal)
 	d := Derivative{Key: base + ".jpg", ThumbKey: base + "-thumb.jpg", ContentType: TypeJPEG, Size: int64(len(tc.Full))}
 	if tc.PNG { // keeps transparency
 		d.Key, d.ContentType = base+".png", TypePNG
 	}
-	if err := s.putSmall(ctx, d.Key, d.ContentType, tc.Full); err != nil {
-		return Derivative{}, err
+	thumbErr := make(chan error, 1)
+	go func() { thumbErr <- s.putSmall(ctx, d.ThumbKey, TypeJPEG, tc.Thumb) }()
+	err := s.putSmall(ctx, d.Key, d.ContentType, tc.Full)
+	if terr := <-thumbErr; err == nil {
+		err = terr
 	}
-	if err := s.putSmall(ctx, d.ThumbKey, TypeJPEG, tc.Thumb); err != nil {
-		_ = s.Delete(context.WithoutCancel(ctx), d.Key)
+	if err != nil {
+		_ = s.Delete(context.WithoutCancel(ctx), d.Key, d.ThumbKey)
 		return Derivative{}, err
 	}
 	return d, nil
