@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -572,5 +573,116 @@ func TestTeamCopyMangledJPEGs(t *testing.T) {
 	t.Logf("outcomes: %v", decoders)
 	if decoders[vips.DecoderLibvips] == 0 || decoders["error"] == 0 {
 		t.Errorf("outcomes %v: the variants reach neither the libvips fallback nor an error", decoders)
+	}
+}
+
+// Colorants (D50-adapted XYZ, ICC.1:2010 Annex E) of the test profiles.
+var (
+	sRGBColorants = [3][3]float64{{0.4361, 0.2225, 0.0139}, {0.3851, 0.7169, 0.0971}, {0.1431, 0.0606, 0.7141}}
+	p3Colorants   = [3][3]float64{{0.5151, 0.2412, -0.0011}, {0.2919, 0.6922, 0.0419}, {0.1572, 0.0666, 0.7841}}
+)
+
+// iccProfile writes a minimal ICC v2 RGB display profile (ICC.1:2001-04:
+// header §6.1, tag table §6.2, XYZType §6.5.26) with the given colorants
+// and sRGB's tone curve (parametricCurveType, function 3, IEC 61966-2-1)
+// for all three channels, as phones embed them (Display P3 uses sRGB's
+// curve too).
+func iccProfile(colorants [3][3]float64) []byte {
+	be := binary.BigEndian
+	s15 := func(b []byte, v float64) []byte { return be.AppendUint32(b, uint32(int32(math.Round(v*65536)))) }
+	xyzTag := func(x, y, z float64) []byte {
+		b := append([]byte("XYZ "), 0, 0, 0, 0)
+		return s15(s15(s15(b, x), y), z)
+	}
+	para := append([]byte("para"), 0, 0, 0, 0, 0, 3, 0, 0)
+	for _, v := range []float64{2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045} {
+		para = s15(para, v)
+	}
+	type tag struct {
+		sig  string
+		data []byte
+	}
+	tags := []tag{{"wtpt", xyzTag(0.9642, 1, 0.8249)}}
+	for i, sig := range []string{"rXYZ", "gXYZ", "bXYZ"} {
+		c := colorants[i]
+		tags = append(tags, tag{sig, xyzTag(c[0], c[1], c[2])})
+	}
+	for _, sig := range []string{"rTRC", "gTRC", "bTRC"} {
+		tags = append(tags, tag{sig, para})
+	}
+	off := 128 + 4 + 12*len(tags)
+	var table, data []byte
+	table = be.AppendUint32(table, uint32(len(tags)))
+	for _, t := range tags {
+		table = append(table, t.sig...)
+		table = be.AppendUint32(table, uint32(off+len(data)))
+		table = be.AppendUint32(table, uint32(len(t.data)))
+		data = append(data, t.data...)
+		for len(data)%4 != 0 {
+			data = append(data, 0)
+		}
+	}
+	h := make([]byte, 0, 128)
+	h = be.AppendUint32(h, uint32(128+len(table)+len(data)))
+	h = append(h, 0, 0, 0, 0, 0x02, 0x10, 0, 0)
+	h = append(h, "mntrRGB XYZ "...)
+	h = append(h, make([]byte, 12)...) // date
+	h = append(h, "acsp"...)
+	h = append(h, make([]byte, 24)...) // platform, flags, manufacturer, model, attributes
+	h = be.AppendUint32(h, 0)          // perceptual
+	h = s15(s15(s15(h, 0.9642), 1), 0.8249)
+	h = append(h, make([]byte, 128-len(h))...)
+	return append(append(h, table...), data...)
+}
+
+// withICC inserts the profile as one APP2 segment after SOI (ICC.1:2010
+// Annex B.4: "ICC_PROFILE\0", sequence number 1 of 1).
+func withICC(jpg, icc []byte) []byte {
+	payload := append([]byte("ICC_PROFILE\x00\x01\x01"), icc...)
+	seg := []byte{0xFF, 0xE2, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	return append(append(append([]byte{}, jpg[:2]...), append(seg, payload...)...), jpg[2:]...)
+}
+
+// TestTeamCopyColourProfiles: a JPEG tagged sRGB takes the libjpeg path
+// unchanged; one tagged Display P3 is converted by libvips (its red and
+// green come out more saturated in sRGB, its blue lower); a broken
+// profile is ignored by libvips.
+func TestTeamCopyColourProfiles(t *testing.T) {
+	flat := image.NewRGBA(image.Rect(0, 0, 400, 300))
+	for i := 0; i < len(flat.Pix); i += 4 {
+		copy(flat.Pix[i:], []byte{200, 100, 50, 255})
+	}
+	plain := encodeJPEG(t, flat)
+	middle := func(t *testing.T, src []byte) (r, g, b int, decoder string) {
+		t.Helper()
+		tc, err := vips.TeamCopy(src, teamOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNoMetadata(t, "team copy", tc.Full, "ICC_PROFILE")
+		img, err := jpeg.Decode(bytes.NewReader(tc.Full))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cr, cg, cb, _ := img.At(200, 150).RGBA()
+		return int(cr >> 8), int(cg >> 8), int(cb >> 8), tc.Decoder
+	}
+	near := func(a, b int) bool { return a-b <= 3 && b-a <= 3 }
+
+	r0, g0, b0, _ := middle(t, plain)
+	r, g, b, dec := middle(t, withICC(plain, iccProfile(sRGBColorants)))
+	if dec != vips.DecoderLibjpeg || !near(r, r0) || !near(g, g0) || !near(b, b0) {
+		t.Errorf("sRGB-tagged: (%d,%d,%d) by %s, want (%d,%d,%d) by libjpeg", r, g, b, dec, r0, g0, b0)
+	}
+	r, g, b, dec = middle(t, withICC(plain, iccProfile(p3Colorants)))
+	t.Logf("plain (%d,%d,%d); tagged Display P3: (%d,%d,%d)", r0, g0, b0, r, g, b)
+	if dec != vips.DecoderLibvips || r < r0+8 || b > b0-4 {
+		t.Errorf("P3-tagged: (%d,%d,%d) by %s, want converted by libvips: red above %d, blue below %d", r, g, b, dec, r0+8, b0-4)
+	}
+	broken := withICC(plain, []byte("not a profile at all, just bytes"))
+	r, g, b, dec = middle(t, broken)
+	if dec != vips.DecoderLibvips || !near(r, r0) || !near(g, g0) || !near(b, b0) {
+		t.Errorf("broken profile: (%d,%d,%d) by %s, want (%d,%d,%d) (ignored) by libvips", r, g, b, dec, r0, g0, b0)
 	}
 }

@@ -5,6 +5,8 @@
 #include <vips/vips.h>
 #include <libyuv.h>
 #include <jpeglib.h>
+#include <lcms2.h>
+#include <math.h>
 
 #include "teamcopy.h"
 
@@ -259,14 +261,60 @@ static int has_icc(j_decompress_ptr c) {
 	return 0;
 }
 
+// is_srgb reports whether an ICC profile describes sRGB (IEC 61966-2-1),
+// as many Android cameras tag their JPEGs: an RGB matrix/TRC profile
+// (ICC.1:2010 §F.3) whose colorants are sRGB's (D50-adapted, within
+// 0.002) and whose tone curves are sRGB's (within 1/255 at 17 points).
+// Such pixels already are what the team copy needs; converting them
+// (libvips: through Lab in floating point) cost 90 CPU-ms per 12 MP photo
+// (media/PERFORMANCE.md). Any other profile goes to libvips.
+static int is_srgb(const void *icc, size_t len) {
+	static const cmsTagSignature xyz[3] = {cmsSigRedColorantTag, cmsSigGreenColorantTag, cmsSigBlueColorantTag};
+	static const cmsTagSignature trc[3] = {cmsSigRedTRCTag, cmsSigGreenTRCTag, cmsSigBlueTRCTag};
+	cmsContext ctx = cmsCreateContext(NULL, NULL); // errors stay in this call
+	if (!ctx)
+		return 0;
+	cmsHPROFILE p = cmsOpenProfileFromMemTHR(ctx, icc, len), s = cmsCreate_sRGBProfileTHR(ctx);
+	int ok = p && s && cmsGetColorSpace(p) == cmsSigRgbData && cmsIsMatrixShaper(p) &&
+		!cmsIsTag(p, cmsSigAToB0Tag) && !cmsIsTag(p, cmsSigAToB1Tag) && !cmsIsTag(p, cmsSigAToB2Tag);
+	for (int i = 0; ok && i < 3; i++) {
+		const cmsCIEXYZ *a = cmsReadTag(p, xyz[i]), *b = cmsReadTag(s, xyz[i]);
+		const cmsToneCurve *ta = cmsReadTag(p, trc[i]), *tb = cmsReadTag(s, trc[i]);
+		ok = a && b && ta && tb && fabs(a->X - b->X) < 0.002 && fabs(a->Y - b->Y) < 0.002 && fabs(a->Z - b->Z) < 0.002;
+		for (int k = 0; ok && k <= 16; k++)
+			ok = fabsf(cmsEvalToneCurveFloat(ta, k / 16.0f) - cmsEvalToneCurveFloat(tb, k / 16.0f)) < 1.0f / 255;
+	}
+	if (p)
+		cmsCloseProfile(p);
+	if (s)
+		cmsCloseProfile(s);
+	cmsDeleteContext(ctx);
+	return ok;
+}
+
+// srgb_tagged reports whether the JPEG's ICC profile (if any: none is
+// sRGB by convention) is sRGB.
+static int srgb_tagged(j_decompress_ptr c) {
+	JOCTET *icc = NULL;
+	unsigned int len = 0;
+	if (!has_icc(c))
+		return 1;
+	if (!jpeg_read_icc_profile(c, &icc, &len))
+		return 0;
+	int ok = is_srgb(icc, len);
+	free(icc);
+	return ok;
+}
+
 // decode_jpeg decodes a JPEG with libjpeg directly into libyuv's ARGB
 // layout (libjpeg-turbo's JCS_EXT_BGRA), DCT-scaled by 1/shrink: the
 // decode libvips' loader does, without its copies, thread hand-offs and
 // colour-order conversion (45 → 38 CPU-ms for the 12 MP photo at 1/2,
 // media/PERFORMANCE.md). It returns 1 with *out filled, or 0 when libvips
-// should decode instead: an ICC profile to convert, CMYK/YCCK, any
-// warning about damaged data, or an error. Only YCbCr, RGB and greyscale
-// JPEGs without a profile take this path (most phone photos).
+// should decode instead: an ICC profile other than sRGB to convert,
+// CMYK/YCCK, any warning about damaged data, or an error. Only YCbCr, RGB
+// and greyscale JPEGs without a profile or with an sRGB one take this path
+// (most phone photos).
 static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixels, pixels *out) {
 	// libjpeg's error handling by longjmp (its example.c): c and e live
 	// in memory (their addresses are taken), the pixels in *out (the
@@ -286,8 +334,8 @@ static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixel
 	}
 	jpeg_create_decompress(&c);
 	jpeg_mem_src(&c, (const unsigned char *)buf, len);
-	jpeg_save_markers(&c, JPEG_APP0 + 2, 12);
-	if (jpeg_read_header(&c, TRUE) != JPEG_HEADER_OK || e.warned || has_icc(&c) ||
+	jpeg_save_markers(&c, JPEG_APP0 + 2, 0xFFFF);
+	if (jpeg_read_header(&c, TRUE) != JPEG_HEADER_OK || e.warned || !srgb_tagged(&c) ||
 			(double)c.image_width * c.image_height > max_pixels ||
 			(c.jpeg_color_space != JCS_YCbCr && c.jpeg_color_space != JCS_GRAYSCALE && c.jpeg_color_space != JCS_RGB))
 		longjmp(e.jump, 1);

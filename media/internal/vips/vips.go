@@ -18,7 +18,8 @@ package vips
 
 /*
 #cgo pkg-config: vips
-#cgo LDFLAGS: -lyuv -ljpeg
+#cgo pkg-config: lcms2
+#cgo LDFLAGS: -lyuv -ljpeg -lm
 #include <stdlib.h>
 #include <glib.h>
 #include "teamcopy.h"
