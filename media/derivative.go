@@ -21,32 +21,65 @@ type Derivative struct {
 	Size                       int64
 }
 
-// MakeDerivative writes the team copy and thumbnail of obj under "team/",
-// applying md.Orientation. Keys derive from obj.Key, so a retry overwrites
-// rather than duplicates. JPEG, PNG, WebP and HEIC/HEIF are decoded by
-// libvips once, shrinking on load; a JPEG libvips cannot read (damaged
-// pixel data) is read again leniently. Other types, images over
-// Config.MaxDecodePixels and unreadable images return ErrNoDerivative. At
-// most Config.MaxDerivatives run at once; further calls wait for a slot or
-// ctx.
+// MakeDerivative reads obj from S3 and calls MakeDerivativeFrom with its
+// bytes; see there. The read is refused for more than the type's size
+// limit.
 func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (Derivative, error) {
-	if err := validKey(obj.Key); err != nil || !strings.HasPrefix(obj.Key, PrefixOriginal) {
-		return Derivative{}, fmt.Errorf("%w: derivative source %q", ErrInvalidKey, obj.Key)
-	}
-	orientation := md.Orientation
-	switch obj.ContentType {
-	case TypeJPEG, TypePNG, TypeWebP:
-	case TypeHEIC, TypeHEIF:
-		// libheif applies the container's rotation and mirroring (irot,
-		// imir; ISO/IEC 23008-12 §6.5.10); the EXIF orientation inside is
-		// informative only and must not be applied a second time.
-		orientation = 1
-	default:
-		return Derivative{}, fmt.Errorf("%w: %s", ErrNoDerivative, obj.ContentType)
+	if err := derivativeSource(obj); err != nil {
+		return Derivative{}, err
 	}
 	limit, ok := s.rules[obj.ContentType]
 	if !ok {
 		return Derivative{}, fmt.Errorf("%w: %s not allowed", ErrNoDerivative, obj.ContentType)
+	}
+	src, err := s.readObject(ctx, obj, limit)
+	if err != nil {
+		return Derivative{}, err
+	}
+	return s.MakeDerivativeFrom(ctx, obj, md, src)
+}
+
+// derivativeSource checks that obj is an original of a type that gets a
+// team copy.
+func derivativeSource(obj Object) error {
+	if err := validKey(obj.Key); err != nil || !strings.HasPrefix(obj.Key, PrefixOriginal) {
+		return fmt.Errorf("%w: derivative source %q", ErrInvalidKey, obj.Key)
+	}
+	switch obj.ContentType {
+	case TypeJPEG, TypePNG, TypeWebP, TypeHEIC, TypeHEIF:
+		return nil
+	default:
+		return fmt.Errorf("%w: %s", ErrNoDerivative, obj.ContentType)
+	}
+}
+
+// MakeDerivativeFrom writes the team copy and thumbnail of obj under "team/",
+// made from src, the original's bytes the caller holds (e.g. kept from the
+// upload, so that S3 is not read again), applying md.Orientation. Keys
+// derive from obj.Key, so a retry overwrites rather than duplicates. JPEG,
+// PNG, WebP and HEIC/HEIF are decoded by libvips once, shrinking on load; a
+// JPEG libvips cannot read (damaged pixel data) is read again leniently.
+// Other types, sources over the type's size limit, images over
+// Config.MaxDecodePixels and unreadable images return ErrNoDerivative. At
+// most Config.MaxDerivatives run at once; further calls wait for a slot or
+// ctx.
+func (s *Store) MakeDerivativeFrom(ctx context.Context, obj Object, md Metadata, src []byte) (Derivative, error) {
+	if err := derivativeSource(obj); err != nil {
+		return Derivative{}, err
+	}
+	orientation := md.Orientation
+	if obj.ContentType == TypeHEIC || obj.ContentType == TypeHEIF {
+		// libheif applies the container's rotation and mirroring (irot,
+		// imir; ISO/IEC 23008-12 §6.5.10); the EXIF orientation inside is
+		// informative only and must not be applied a second time.
+		orientation = 1
+	}
+	limit, ok := s.rules[obj.ContentType]
+	if !ok {
+		return Derivative{}, fmt.Errorf("%w: %s not allowed", ErrNoDerivative, obj.ContentType)
+	}
+	if int64(len(src)) > limit {
+		return Derivative{}, fmt.Errorf("%w: %s: %d bytes, over the %d-byte limit of %s", ErrNoDerivative, obj.Key, len(src), limit, obj.ContentType)
 	}
 	select {
 	case s.dsem <- struct{}{}:
@@ -55,10 +88,6 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 		return Derivative{}, ctx.Err()
 	}
 
-	src, err := s.readObject(ctx, obj, limit)
-	if err != nil {
-		return Derivative{}, err
-	}
 	opts := vips.Options{
 		MaxEdge:     s.cfg.DerivativeMaxEdge,
 		ThumbEdge:   s.cfg.ThumbMaxEdge,

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -42,6 +43,23 @@ func (s *Store) ReadMetadata(ctx context.Context, obj Object) (Metadata, error) 
 		ct = Sniff(head[:n])
 	}
 	md, err := Extract(ra, size, ct)
+	if err != nil {
+		return md, fmt.Errorf("media: metadata of %s: %w", obj.Key, err)
+	}
+	return md, nil
+}
+
+// ReadMetadataFrom is ReadMetadata on src, the original's bytes the caller
+// holds (e.g. kept from the upload), without reading S3.
+func (s *Store) ReadMetadataFrom(ctx context.Context, obj Object, src []byte) (Metadata, error) {
+	if err := validKey(obj.Key); err != nil {
+		return Metadata{}, err
+	}
+	ct := obj.ContentType
+	if ct == "" {
+		ct = Sniff(src[:min(len(src), SniffLen)])
+	}
+	md, err := Extract(bytes.NewReader(src), int64(len(src)), ct)
 	if err != nil {
 		return md, fmt.Errorf("media: metadata of %s: %w", obj.Key, err)
 	}
