@@ -6,7 +6,7 @@
 
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libvips-dev pkg-config \
+ && apt-get install -y --no-install-recommends libvips-dev libyuv-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -16,10 +16,10 @@ ARG VERSION=dev
 RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/fieldgate ./cmd/fieldgate
 
 FROM debian:bookworm-slim
-# libvips42 (with libheif for HEIC) for team copies; ca-certificates for S3
+# libvips42 (with libheif for HEIC) and libyuv0 for team copies; ca-certificates for S3
 # and XMPP over TLS; postgresql-client-15 for `fieldgate backup`/`restore`.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libvips42 ca-certificates postgresql-client-15 \
+ && apt-get install -y --no-install-recommends libvips42 libyuv0 ca-certificates postgresql-client-15 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 65532 fieldgate \
  && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin fieldgate

@@ -21,73 +21,106 @@ type Derivative struct {
 	Size                       int64
 }
 
-// MakeDerivative reads obj from S3 and calls MakeDerivativeFrom with its
-// bytes; see there. The read is refused for more than the type's size
-// limit.
+// MakeDerivative writes the team copy and thumbnail of obj under "team/",
+// applying md.Orientation, reading the original from S3 (one GET of the
+// whole object, at most its type's size limit). It is
+// MakeDerivativeFrom for a caller that no longer holds the bytes. At most
+// Config.MaxDerivatives read and decode at once (the slot is taken before
+// the read, so originals in memory are bounded too, and given back before
+// the copies are stored); further calls wait for a slot or ctx.
 func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (Derivative, error) {
-	if err := derivativeSource(obj); err != nil {
-		return Derivative{}, err
-	}
-	limit, ok := s.rules[obj.ContentType]
-	if !ok {
-		return Derivative{}, fmt.Errorf("%w: %s not allowed", ErrNoDerivative, obj.ContentType)
-	}
-	src, err := s.readObject(ctx, obj, limit)
+	orientation, limit, err := s.derivativeSource(obj, md)
 	if err != nil {
 		return Derivative{}, err
 	}
-	return s.MakeDerivativeFrom(ctx, obj, md, src)
-}
-
-// derivativeSource checks that obj is an original of a type that gets a
-// team copy.
-func derivativeSource(obj Object) error {
-	if err := validKey(obj.Key); err != nil || !strings.HasPrefix(obj.Key, PrefixOriginal) {
-		return fmt.Errorf("%w: derivative source %q", ErrInvalidKey, obj.Key)
-	}
-	switch obj.ContentType {
-	case TypeJPEG, TypePNG, TypeWebP, TypeHEIC, TypeHEIF:
-		return nil
-	default:
-		return fmt.Errorf("%w: %s", ErrNoDerivative, obj.ContentType)
-	}
-}
-
-// MakeDerivativeFrom writes the team copy and thumbnail of obj under "team/",
-// made from src, the original's bytes the caller holds (e.g. kept from the
-// upload, so that S3 is not read again), applying md.Orientation. Keys
-// derive from obj.Key, so a retry overwrites rather than duplicates. JPEG,
-// PNG, WebP and HEIC/HEIF are decoded by libvips once, shrinking on load; a
-// JPEG libvips cannot read (damaged pixel data) is read again leniently.
-// Other types, sources over the type's size limit, images over
-// Config.MaxDecodePixels and unreadable images return ErrNoDerivative. At
-// most Config.MaxDerivatives run at once; further calls wait for a slot or
-// ctx.
-func (s *Store) MakeDerivativeFrom(ctx context.Context, obj Object, md Metadata, src []byte) (Derivative, error) {
-	if err := derivativeSource(obj); err != nil {
+	if err := s.derivativeSlot(ctx); err != nil {
 		return Derivative{}, err
 	}
-	orientation := md.Orientation
-	if obj.ContentType == TypeHEIC || obj.ContentType == TypeHEIF {
-		// libheif applies the container's rotation and mirroring (irot,
-		// imir; ISO/IEC 23008-12 §6.5.10); the EXIF orientation inside is
-		// informative only and must not be applied a second time.
-		orientation = 1
+	src, err := s.readObject(ctx, obj, limit)
+	var tc vips.Result
+	if err == nil {
+		tc, err = s.teamCopy(ctx, obj, orientation, src)
 	}
-	limit, ok := s.rules[obj.ContentType]
-	if !ok {
-		return Derivative{}, fmt.Errorf("%w: %s not allowed", ErrNoDerivative, obj.ContentType)
+	<-s.dsem
+	if err != nil {
+		return Derivative{}, err
+	}
+	return s.storeDerivative(ctx, obj, tc)
+}
+
+// MakeDerivativeFrom is MakeDerivative from the original's bytes the
+// caller already holds (the intake path, which has just stored them), so
+// that S3 is not read again. src must be the whole object obj names: when
+// obj.Size is set, len(src) must equal it, and src may not exceed the size
+// limit of obj.ContentType. src is only read, and not retained after the
+// call. Keys, orientation handling (md.Orientation; HEIC/HEIF are already
+// upright from their container), the lenient path for damaged JPEGs, the
+// pixel limit (Config.MaxDecodePixels, checked on the header before
+// decoding) and the Config.MaxDerivatives bound are those of
+// MakeDerivative. Errors: ErrInvalidKey for a key outside "orig/",
+// ErrNoDerivative for types without a team copy, oversized or unreadable
+// images and a src that does not match obj, S3 errors classified as by
+// Put, ctx.Err() while waiting for a slot.
+func (s *Store) MakeDerivativeFrom(ctx context.Context, obj Object, md Metadata, src []byte) (Derivative, error) {
+	orientation, limit, err := s.derivativeSource(obj, md)
+	if err != nil {
+		return Derivative{}, err
+	}
+	if obj.Size > 0 && int64(len(src)) != obj.Size {
+		return Derivative{}, fmt.Errorf("%w: %s: %d bytes given for an object of %d", ErrNoDerivative, obj.Key, len(src), obj.Size)
 	}
 	if int64(len(src)) > limit {
 		return Derivative{}, fmt.Errorf("%w: %s: %d bytes, over the %d-byte limit of %s", ErrNoDerivative, obj.Key, len(src), limit, obj.ContentType)
 	}
+	if err := s.derivativeSlot(ctx); err != nil {
+		return Derivative{}, err
+	}
+	tc, err := s.teamCopy(ctx, obj, orientation, src)
+	<-s.dsem
+	if err != nil {
+		return Derivative{}, err
+	}
+	return s.storeDerivative(ctx, obj, tc)
+}
+
+// derivativeSource checks that obj can have a team copy and returns the
+// orientation to apply and the size limit of its type.
+func (s *Store) derivativeSource(obj Object, md Metadata) (orientation int, limit int64, err error) {
+	if err := validKey(obj.Key); err != nil || !strings.HasPrefix(obj.Key, PrefixOriginal) {
+		return 0, 0, fmt.Errorf("%w: derivative source %q", ErrInvalidKey, obj.Key)
+	}
+	orientation = md.Orientation
+	switch obj.ContentType {
+	case TypeJPEG, TypePNG, TypeWebP:
+	case TypeHEIC, TypeHEIF:
+		// libheif applies the container's rotation and mirroring (irot,
+		// imir; ISO/IEC 23008-12 §6.5.10); the EXIF orientation inside is
+		// informative only and must not be applied a second time.
+		orientation = 1
+	default:
+		return 0, 0, fmt.Errorf("%w: %s", ErrNoDerivative, obj.ContentType)
+	}
+	limit, ok := s.rules[obj.ContentType]
+	if !ok {
+		return 0, 0, fmt.Errorf("%w: %s not allowed", ErrNoDerivative, obj.ContentType)
+	}
+	return orientation, limit, nil
+}
+
+// derivativeSlot waits for one of Config.MaxDerivatives slots; the caller
+// releases it with <-s.dsem.
+func (s *Store) derivativeSlot(ctx context.Context) error {
 	select {
 	case s.dsem <- struct{}{}:
-		defer func() { <-s.dsem }()
+		return nil
 	case <-ctx.Done():
-		return Derivative{}, ctx.Err()
+		return ctx.Err()
 	}
+}
 
+// teamCopy decodes src once (shrink-on-load) and makes the team copy and
+// thumbnail, reading a damaged JPEG again leniently.
+func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src []byte) (vips.Result, error) {
 	opts := vips.Options{
 		MaxEdge:     s.cfg.DerivativeMaxEdge,
 		ThumbEdge:   s.cfg.ThumbMaxEdge,
@@ -107,23 +140,32 @@ func (s *Store) MakeDerivativeFrom(ctx context.Context, obj Object, md Metadata,
 	}
 	switch {
 	case errors.Is(err, vips.ErrTooLarge):
-		return Derivative{}, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
+		return tc, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
 	case errors.Is(err, vips.ErrUnreadable):
-		return Derivative{}, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
+		return tc, fmt.Errorf("%w: %s: %w", ErrNoDerivative, obj.Key, err)
 	case err != nil:
-		return Derivative{}, fmt.Errorf("media: derivative of %s: %w", obj.Key, err)
+		return tc, fmt.Errorf("media: derivative of %s: %w", obj.Key, err)
 	}
+	return tc, nil
+}
 
+// storeDerivative stores the team copy and thumbnail at once under keys
+// derived from obj.Key, so that a retry overwrites rather than
+// duplicates; if either fails, neither is left.
+func (s *Store) storeDerivative(ctx context.Context, obj Object, tc vips.Result) (Derivative, error) {
 	base := PrefixTeam + strings.TrimPrefix(obj.Key, PrefixOriginal)
 	d := Derivative{Key: base + ".jpg", ThumbKey: base + "-thumb.jpg", ContentType: TypeJPEG, Size: int64(len(tc.Full))}
 	if tc.PNG { // keeps transparency
 		d.Key, d.ContentType = base+".png", TypePNG
 	}
-	if err := s.putSmall(ctx, d.Key, d.ContentType, tc.Full); err != nil {
-		return Derivative{}, err
+	thumbErr := make(chan error, 1)
+	go func() { thumbErr <- s.putSmall(ctx, d.ThumbKey, TypeJPEG, tc.Thumb) }()
+	err := s.putSmall(ctx, d.Key, d.ContentType, tc.Full)
+	if terr := <-thumbErr; err == nil {
+		err = terr
 	}
-	if err := s.putSmall(ctx, d.ThumbKey, TypeJPEG, tc.Thumb); err != nil {
-		_ = s.Delete(context.WithoutCancel(ctx), d.Key)
+	if err != nil {
+		_ = s.Delete(context.WithoutCancel(ctx), d.Key, d.ThumbKey)
 		return Derivative{}, err
 	}
 	return d, nil

@@ -86,8 +86,8 @@
 //	  FIELDGATE_TEST_S3_ACCESS_KEY=fieldgate FIELDGATE_TEST_S3_SECRET_KEY=fieldgate-secret
 //	go test -race ./media/...
 //
-// Building needs libvips-dev and pkg-config (deploy/dev/services installs
-// them); a server needs the runtime library libvips42.
+// Building needs libvips-dev, libyuv-dev and pkg-config (deploy/dev/services
+// installs them); a server needs the runtime libraries libvips42 and libyuv0.
 //
 // Optional: MEDIA_TEST_S3_TLS_ENDPOINT and MEDIA_TEST_S3_TLS_CA point
 // TestTLSStore at a MinIO with TLS (exercises SSE-C); MEDIA_RSS=1 runs the

@@ -49,10 +49,22 @@ func (s *Store) ReadMetadata(ctx context.Context, obj Object) (Metadata, error) 
 	return md, nil
 }
 
-// ReadMetadataFrom is ReadMetadata on src, the original's bytes the caller
-// holds (e.g. kept from the upload), without reading S3.
+// ReadMetadataFrom is ReadMetadata from the object's bytes the caller
+// already holds (the intake path, which has just stored them): no S3
+// request at all. src must be the whole object obj names (when obj.Size is
+// set, len(src) must equal it; a mismatch is an error). The result is
+// Extract's on the same bytes, exactly what ReadMetadata returns for the
+// stored object: EXIF position, time and orientation from the structural
+// validator plus goexif. An empty obj.ContentType is sniffed from src.
+// obj.Key is only checked and used in error messages.
 func (s *Store) ReadMetadataFrom(ctx context.Context, obj Object, src []byte) (Metadata, error) {
 	if err := validKey(obj.Key); err != nil {
+		return Metadata{}, err
+	}
+	if obj.Size > 0 && int64(len(src)) != obj.Size {
+		return Metadata{}, fmt.Errorf("media: metadata of %s: %d bytes given for an object of %d", obj.Key, len(src), obj.Size)
+	}
+	if err := ctx.Err(); err != nil {
 		return Metadata{}, err
 	}
 	ct := obj.ContentType

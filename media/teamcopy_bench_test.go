@@ -3,6 +3,7 @@ package media
 import (
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -69,4 +70,47 @@ func BenchmarkTeamCopyPhotos(b *testing.B) {
 			benchTeamCopy(b, src, vips.Options{MaxEdge: DefaultDerivativeMaxEdge, ThumbEdge: DefaultThumbMaxEdge, MaxPixels: DefaultMaxDecodePixels, Orientation: 6})
 		})
 	}
+}
+
+// BenchmarkTeamCopy12MPParallel makes team copies of the 12 MP photo from
+// as many goroutines as there are CPUs: Config.MaxDerivatives' default,
+// so what a busy gateway does (fieldgate bench's c=8 queues behind it).
+// It reports CPU-ms per copy and the process's peak RSS (VmHWM: the
+// peak of the whole benchmark binary so far, MB).
+func BenchmarkTeamCopy12MPParallel(b *testing.B) {
+	src, err := os.ReadFile(testsvc.Photo(b, "phone_12mp.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := vips.Options{MaxEdge: DefaultDerivativeMaxEdge, ThumbEdge: DefaultThumbMaxEdge, MaxPixels: DefaultMaxDecodePixels, Orientation: 6}
+	b.SetBytes(int64(len(src)))
+	c0 := cpuTime(b)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := vips.TeamCopy(src, opts); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(cpuTime(b)-c0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(peakRSSMB(b), "peak-RSS-MB")
+}
+
+// peakRSSMB is VmHWM of /proc/self/status in MB (0 where there is none).
+func peakRSSMB(b *testing.B) float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var n float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(kb), "%f kB", &n); err != nil {
+				b.Fatalf("VmHWM %q: %v", kb, err)
+			}
+			return n / 1000
+		}
+	}
+	return 0
 }

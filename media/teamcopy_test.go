@@ -2,17 +2,22 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
 
 	"github.com/fieldgate/fieldgate/internal/testsvc"
-	"testing"
-
 	"github.com/fieldgate/fieldgate/media/internal/vips"
 )
 
@@ -179,28 +184,66 @@ func checkNoMetadata(t *testing.T, name string, b []byte, secret string) {
 
 var teamOpts = vips.Options{MaxEdge: 400, ThumbEdge: 100, MaxPixels: 48_000_000}
 
+// TestTeamCopyUprightEveryOrientation runs every orientation through
+// both decoders: libjpeg directly (a plain JPEG) and libvips (the same
+// JPEG with an ICC profile segment, which only libvips converts).
 func TestTeamCopyUprightEveryOrientation(t *testing.T) {
 	const secret = "SERIAL-F70501740"
 	d := upright(800, 600)
 	for o := 1; o <= 8; o++ {
-		src := withMetadata(t, encodeJPEG(t, stored(d, o)), o, secret)
-		md, err := Extract(bytes.NewReader(src), int64(len(src)), TypeJPEG)
-		if err != nil || md.Orientation != o {
-			t.Fatalf("orientation %d: Extract = %d, %v", o, md.Orientation, err)
+		plain := encodeJPEG(t, stored(d, o))
+		for decoder, src := range map[string][]byte{vips.DecoderLibjpeg: plain, vips.DecoderLibvips: withMetadata(t, plain, o, secret)} {
+			opts := teamOpts
+			opts.Orientation = o
+			if decoder == vips.DecoderLibvips {
+				md, err := Extract(bytes.NewReader(src), int64(len(src)), TypeJPEG)
+				if err != nil || md.Orientation != o {
+					t.Fatalf("orientation %d: Extract = %d, %v", o, md.Orientation, err)
+				}
+				opts.Orientation = md.Orientation
+			}
+			tc, err := vips.TeamCopy(src, opts)
+			if err != nil {
+				t.Fatalf("orientation %d, %s: %v", o, decoder, err)
+			}
+			if tc.Decoder != decoder {
+				t.Errorf("orientation %d: decoded by %q, want %q", o, tc.Decoder, decoder)
+			}
+			if tc.PNG {
+				t.Errorf("orientation %d: PNG team copy for a JPEG", o)
+			}
+			name := fmt.Sprintf("orientation %d, %s: ", o, decoder)
+			checkMarkers(t, name+"team copy", tc.Full, 400, 300)
+			checkMarkers(t, name+"thumbnail", tc.Thumb, 100, 75)
+			checkNoMetadata(t, name+"team copy", tc.Full, secret)
+			checkNoMetadata(t, name+"thumbnail", tc.Thumb, secret)
 		}
-		opts := teamOpts
-		opts.Orientation = md.Orientation
-		tc, err := vips.TeamCopy(src, opts)
-		if err != nil {
-			t.Fatalf("orientation %d: %v", o, err)
-		}
-		if tc.PNG {
-			t.Errorf("orientation %d: PNG team copy for a JPEG", o)
-		}
-		checkMarkers(t, "team copy", tc.Full, 400, 300)
-		checkMarkers(t, "thumbnail", tc.Thumb, 100, 75)
-		checkNoMetadata(t, "team copy", tc.Full, secret)
-		checkNoMetadata(t, "thumbnail", tc.Thumb, secret)
+	}
+}
+
+// TestTeamCopyGreyJPEG: a one-component JPEG takes the libjpeg path and
+// comes out grey at the right size.
+func TestTeamCopyGreyJPEG(t *testing.T) {
+	g := image.NewGray(image.Rect(0, 0, 800, 400))
+	for i := range g.Pix {
+		g.Pix[i] = 90
+	}
+	tc, err := vips.TeamCopy(encodeJPEG(t, g), teamOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Decoder != vips.DecoderLibjpeg {
+		t.Errorf("decoded by %q, want libjpeg", tc.Decoder)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(tc.Full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.Bounds().Size(); got != image.Pt(400, 200) {
+		t.Errorf("size %v, want 400×200", got)
+	}
+	if r, gr, b, _ := img.At(200, 100).RGBA(); r>>8 < 80 || r>>8 > 100 || r != gr || gr != b {
+		t.Errorf("middle pixel %v, want grey 90", img.At(200, 100))
 	}
 }
 
@@ -282,6 +325,9 @@ func TestTeamCopyDamagedJPEG(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lenient TeamCopy: %v", err)
 	}
+	if tc.Decoder != vips.DecoderMagick {
+		t.Errorf("lenient copy decoded by %q", tc.Decoder)
+	}
 	img, err := jpeg.Decode(bytes.NewReader(tc.Full))
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +336,31 @@ func TestTeamCopyDamagedJPEG(t *testing.T) {
 		t.Errorf("size %v, want 400×300 (1024×768 scaled)", got)
 	}
 	checkNoMetadata(t, "team copy", tc.Full, "ImageMagick")
+}
+
+// TestTeamCopyTruncatedJPEG: a JPEG cut off inside its scan data makes
+// libjpeg warn; the copy is then made by libvips, which shows what is
+// there, at the right size.
+func TestTeamCopyTruncatedJPEG(t *testing.T) {
+	src, err := os.ReadFile(testsvc.Photo(t, "truncated.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := vips.TeamCopy(src, teamOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Decoder != vips.DecoderLibvips {
+		t.Errorf("decoded by %q, want libvips after libjpeg's warning", tc.Decoder)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(tc.Full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := image.Pt(cfg.Width, cfg.Height); got != image.Pt(400, 300) {
+		t.Errorf("team copy %v, want 400×300 (640×480 scaled)", got)
+	}
+	checkNoMetadata(t, "team copy", tc.Full, "Testkamera")
 }
 
 // TestTeamCopyPhone12MPRotated: a 4032×3024 phone photo tagged "rotate 90°
@@ -315,6 +386,9 @@ func TestTeamCopyPhone12MPRotated(t *testing.T) {
 	}
 	if got := img.Bounds().Size(); got != image.Pt(1200, 1600) || tc.SourceWidth != 4032 {
 		t.Errorf("team copy %v from %d×%d, want 1200×1600 from 4032×3024", got, tc.SourceWidth, tc.SourceHeight)
+	}
+	if tc.Decoder != vips.DecoderLibjpeg {
+		t.Errorf("decoded by %q, want libjpeg (the fast path of plain phone photos)", tc.Decoder)
 	}
 	checkNoMetadata(t, "team copy", tc.Full, "Testkamera")
 }
@@ -358,5 +432,145 @@ func TestTeamCopyEdgeAndQuality(t *testing.T) {
 	}
 	if _, err := vips.TeamCopy(small, vips.Options{MaxEdge: 1600, ThumbEdge: 320, MaxPixels: DefaultMaxDecodePixels, Quality: 101}); err == nil {
 		t.Error("quality 101 accepted")
+	}
+}
+
+// TestDerivativeFromBytes: the from-bytes twins give what the S3 readers
+// give for the same object (same metadata, same team copy under the same
+// keys), refuse bytes that are not the object's, and keep the bound on
+// team copies made at once.
+func TestDerivativeFromBytes(t *testing.T) {
+	s := newTestStore(t, func(c *Config) { c.MaxDerivatives = 1 })
+	ctx := context.Background()
+	for _, name := range []string{"orientation_6.jpg", "gps.heic", "serial_owner.jpg", damagedJPEG} {
+		t.Run(name, func(t *testing.T) {
+			path := name
+			if !strings.Contains(name, "/") {
+				path = testsvc.Photo(t, name)
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := s.Put(ctx, bytes.NewReader(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := s.ReadMetadata(ctx, obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.ReadMetadataFrom(ctx, obj, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("ReadMetadataFrom = %+v\nReadMetadata     = %+v", got, want)
+			}
+			sniffed, err := s.ReadMetadataFrom(ctx, Object{Key: obj.Key}, src)
+			if err != nil || !reflect.DeepEqual(sniffed, want) {
+				t.Errorf("ReadMetadataFrom(key only) = %+v, %v; want %+v", sniffed, err, want)
+			}
+
+			fromS3, err := s.MakeDerivative(ctx, obj, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copyS3 := fetchPresigned(t, s, fromS3.Key)
+			thumbS3 := fetchPresigned(t, s, fromS3.ThumbKey)
+			fromMem, err := s.MakeDerivativeFrom(ctx, obj, got, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fromMem != fromS3 {
+				t.Errorf("MakeDerivativeFrom = %+v, MakeDerivative = %+v", fromMem, fromS3)
+			}
+			if !bytes.Equal(fetchPresigned(t, s, fromMem.Key), copyS3) || !bytes.Equal(fetchPresigned(t, s, fromMem.ThumbKey), thumbS3) {
+				t.Error("team copy from bytes differs from the one read from S3")
+			}
+			if _, err := s.MakeDerivativeFrom(ctx, obj, got, src[:len(src)-1]); !errors.Is(err, ErrNoDerivative) {
+				t.Errorf("MakeDerivativeFrom(short src) = %v, want ErrNoDerivative", err)
+			}
+			if _, err := s.ReadMetadataFrom(ctx, obj, src[:len(src)-1]); err == nil {
+				t.Error("ReadMetadataFrom(short src) accepted")
+			}
+		})
+	}
+
+	src, err := os.ReadFile(testsvc.Photo(t, "orientation_1.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.Put(ctx, bytes.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MakeDerivativeFrom(ctx, Object{Key: "team/x.jpg", ContentType: TypeJPEG}, Metadata{}, src); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("MakeDerivativeFrom(team key) = %v, want ErrInvalidKey", err)
+	}
+	pdf := obj
+	pdf.ContentType = TypePDF
+	if _, err := s.MakeDerivativeFrom(ctx, pdf, Metadata{}, src); !errors.Is(err, ErrNoDerivative) {
+		t.Errorf("MakeDerivativeFrom(PDF) = %v, want ErrNoDerivative", err)
+	}
+	// The only slot is taken: the call waits for it and gives up with ctx.
+	s.dsem <- struct{}{}
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = s.MakeDerivativeFrom(wctx, obj, Metadata{}, src)
+	cancel()
+	<-s.dsem
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("MakeDerivativeFrom with no free slot = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// TestTeamCopyMangledJPEGs feeds truncated and bit-flipped versions of a
+// phone photo through both decoders (libjpeg's error exits and warnings
+// end in the libvips path): each either gives a team copy of the right
+// size or ErrUnreadable, and the process survives.
+func TestTeamCopyMangledJPEGs(t *testing.T) {
+	src, err := os.ReadFile(testsvc.Photo(t, "messenger_450x600.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := 120
+	if testing.Short() {
+		variants = 30
+	}
+	rng := rand.New(rand.NewPCG(17, 1))
+	decoders := map[string]int{}
+	for i := range variants {
+		b := bytes.Clone(src)
+		switch i % 3 {
+		case 0: // cut anywhere, also inside the headers
+			b = b[:rng.IntN(len(b))]
+		case 1: // flip bytes in the headers (tables, frame header)
+			for range 1 + rng.IntN(4) {
+				b[2+rng.IntN(min(len(b)-2, 700))] ^= byte(1 + rng.IntN(255))
+			}
+		case 2: // flip bytes in the entropy-coded data
+			for range 1 + rng.IntN(8) {
+				b[700+rng.IntN(len(b)-700)] ^= byte(1 + rng.IntN(255))
+			}
+		}
+		tc, err := vips.TeamCopy(b, vips.Options{MaxEdge: 300, ThumbEdge: 100, MaxPixels: DefaultMaxDecodePixels, Orientation: 6})
+		if err != nil {
+			if !errors.Is(err, vips.ErrUnreadable) && !errors.Is(err, vips.ErrTooLarge) {
+				t.Errorf("variant %d: %v, want ErrUnreadable or ErrTooLarge", i, err)
+			}
+			decoders["error"]++
+			continue
+		}
+		decoders[tc.Decoder]++
+		if _, err := jpeg.DecodeConfig(bytes.NewReader(tc.Full)); err != nil {
+			t.Errorf("variant %d: team copy does not decode: %v", i, err)
+		}
+		if max(tc.Width, tc.Height) > 300 || tc.Width <= 0 || tc.Height <= 0 {
+			t.Errorf("variant %d: team copy %d×%d, want a long edge of at most 300", i, tc.Width, tc.Height)
+		}
+	}
+	t.Logf("outcomes: %v", decoders)
+	if decoders[vips.DecoderLibvips] == 0 || decoders["error"] == 0 {
+		t.Errorf("outcomes %v: the variants reach neither the libvips fallback nor an error", decoders)
 	}
 }

@@ -1,6 +1,10 @@
 #include <malloc.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <vips/vips.h>
+#include <libyuv.h>
+#include <jpeglib.h>
 
 #include "teamcopy.h"
 
@@ -12,6 +16,13 @@ int fg_init(void) {
 	// worker threads then keep tens of MB each. Two arenas: 8 photos at
 	// once measured 201 MB peak RSS instead of 339 MB (media/PERFORMANCE.md).
 	mallopt(M_ARENA_MAX, 2);
+	// A team copy allocates about 45 MB in buffers of up to 12 MB (12 MP
+	// photo); from fresh mmaps every page faults and is zeroed again on
+	// each photo. Kept in the heap (up to 64 MB free per arena before it
+	// is trimmed) they are reused: 12 MP copy 96 -> 78 CPU-ms
+	// (media/PERFORMANCE.md), for RSS that stays at its first peak.
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
 	if (VIPS_INIT("fieldgate"))
 		return -1;
@@ -55,55 +66,288 @@ static int jpeg_shrink(int longest, int max_edge) {
 	return 1;
 }
 
-// decode renders the source into memory, at most a JPEG-shrink factor
-// above max_edge, as 8-bit sRGB (an embedded colour profile, e.g. Display
-// P3 on iPhones, is converted first; a broken one is ignored), without
-// applying any orientation. Sequential access: the decoder reads forward.
-static int decode(const void *buf, size_t len, VipsImage *hdr, const fg_opts *o, VipsImage **out) {
-	VipsImage *t[3] = {0};
+// decode opens the source for one forward pass, at most a JPEG-shrink
+// factor above max_edge, as 8-bit sRGB (an embedded colour profile, e.g.
+// Display P3 on iPhones, is converted first; a broken one is ignored),
+// without applying any orientation. Nothing is decoded yet.
+static int decode(const void *buf, size_t len, VipsImage *hdr, int jpeg, int shrink, VipsImage **out) {
+	VipsImage *t[2] = {0};
+	VipsImage *in = hdr;
 	int rc = -1;
-	int longest = VIPS_MAX(hdr->Xsize, hdr->Ysize);
-	const char *loader = vips_foreign_find_load_buffer(buf, len);
-	if (!o->magick && loader && strcmp(loader, "VipsForeignLoadJpegBuffer") == 0) {
-		if (vips_jpegload_buffer((void *)buf, len, &t[0], "shrink", jpeg_shrink(longest, o->max_edge),
+	if (jpeg) {
+		if (vips_jpegload_buffer((void *)buf, len, &t[0], "shrink", shrink,
 				"access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_NONE, "autorotate", FALSE, NULL))
 			goto out;
-	} else {
-		t[0] = hdr;
-		g_object_ref(hdr);
+		in = t[0];
 	}
-	VipsImage *in = t[0];
 	if (vips_image_get_typeof(in, VIPS_META_ICC_NAME)) {
 		if (vips_icc_transform(in, &t[1], "srgb", "embedded", TRUE, "intent", VIPS_INTENT_PERCEPTUAL, NULL) == 0)
 			in = t[1];
 		else
 			vips_error_clear();
 	}
-	if (to_srgb8(in, &t[2]))
-		goto out;
-	if (!(*out = vips_image_copy_memory(t[2])))
-		goto out;
-	rc = 0;
+	rc = to_srgb8(in, out);
 out:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (t[i])
 			g_object_unref(t[i]);
 	return rc;
 }
 
-// fit scales in down (never up) so that its longest edge is at most edge
-// pixels. Triangle (linear) filter: for the last factor below 2 after
-// shrink-on-load it looks the same at chat size as Lanczos3 and costs
-// about half (media/PERFORMANCE.md).
-static int fit(VipsImage *in, int edge, VipsImage **out) {
+// Largest edge libyuv scales and rotates (its ARGBScale refuses more).
+#define YUV_MAX_EDGE 32768
+
+// presize shrinks in while it is decoded, by the integer part of the
+// factor to max_edge, when that is 2 or more (sources without
+// shrink-on-load: PNG, WebP, HEIC; and huge panoramas): the pixels held
+// in memory stay near the team copy's size. A box filter, forward only.
+static int presize(VipsImage *in, int max_edge, VipsImage **out) {
 	int longest = VIPS_MAX(in->Xsize, in->Ysize);
-	if (longest <= edge)
-		return vips_copy(in, out, NULL);
-	return vips_resize(in, out, (double)edge / longest, "kernel", VIPS_KERNEL_LINEAR, NULL);
+	int k = longest / max_edge;
+	if (k >= 2)
+		return vips_shrink(in, out, k, k, NULL);
+	if (longest > YUV_MAX_EDGE) // only with max_edge > 16384: not configurable
+		return vips_resize(in, out, (double)max_edge / longest, NULL);
+	return vips_copy(in, out, NULL);
+}
+
+// pixels is a 4-byte-per-pixel image in memory (libyuv's ARGB layout,
+// whose operations here do not care which byte is which).
+typedef struct {
+	uint8_t *p;
+	int w, h;
+} pixels;
+
+static int pixels_new(pixels *px, int w, int h) {
+	px->w = w;
+	px->h = h;
+	px->p = g_try_malloc((size_t)w * h * 4);
+	return px->p ? 0 : -1;
+}
+
+static void pixels_free(pixels *px) {
+	g_free(px->p);
+	px->p = NULL;
+}
+
+// scaled fits src into edge pixels (never enlarged) and applies EXIF
+// orientation o (TIFF 6.0 tag 0x0112, 1..8: rotate clockwise, then mirror
+// horizontally), with libyuv's SIMD code: halving with a 2×2 box filter
+// while the factor is 2 or more, then a bilinear filter for the rest
+// (libyuv's ARGB scaler samples only 2×2 source pixels per output pixel,
+// which aliases at larger factors). For 2016×1512 → 1600×1200 about 3 ms
+// each for the scale and the turn, where libvips 8.14 needs 45 ms for
+// its horizontal reduce alone (media/PERFORMANCE.md).
+static int scaled(const pixels *src, int edge, int o, pixels *out) {
+	static const struct {
+		enum RotationMode rot;
+		int mirror;
+	} orient[9] = {{kRotate0, 0}, {kRotate0, 0}, {kRotate0, 1}, {kRotate180, 0}, {kRotate180, 1},
+		{kRotate90, 1}, {kRotate90, 0}, {kRotate270, 1}, {kRotate270, 0}};
+	pixels cur = *src, next = {0};
+	int owned = 0; // cur is ours to free
+	int rc = -1;
+	if (o < 1 || o > 8)
+		o = 1;
+	double f = (double)VIPS_MAX(src->w, src->h) / edge;
+	int w = VIPS_MAX(1, (int)(src->w / f + 0.5)), h = VIPS_MAX(1, (int)(src->h / f + 0.5));
+	while (f > 1.0) {
+		int half = cur.w >= 2 * w && cur.h >= 2 * h;
+		if (pixels_new(&next, half ? cur.w / 2 : w, half ? cur.h / 2 : h) ||
+				ARGBScale(cur.p, cur.w * 4, cur.w, cur.h, next.p, next.w * 4, next.w, next.h,
+					half ? kFilterBox : kFilterBilinear))
+			goto out;
+		if (owned)
+			pixels_free(&cur);
+		cur = next, owned = 1, next = (pixels){0};
+		if (!half)
+			break;
+	}
+	if (orient[o].rot != kRotate0) {
+		int quarter = orient[o].rot == kRotate90 || orient[o].rot == kRotate270;
+		if (pixels_new(&next, quarter ? cur.h : cur.w, quarter ? cur.w : cur.h) ||
+				ARGBRotate(cur.p, cur.w * 4, next.p, next.w * 4, cur.w, cur.h, orient[o].rot))
+			goto out;
+		if (owned)
+			pixels_free(&cur);
+		cur = next, owned = 1, next = (pixels){0};
+	}
+	if (orient[o].mirror || !owned) {
+		if (pixels_new(&next, cur.w, cur.h))
+			goto out;
+		if (orient[o].mirror ? ARGBMirror(cur.p, cur.w * 4, next.p, next.w * 4, cur.w, cur.h)
+				     : ARGBCopy(cur.p, cur.w * 4, next.p, next.w * 4, cur.w, cur.h))
+			goto out;
+		if (owned)
+			pixels_free(&cur);
+		cur = next, owned = 1, next = (pixels){0};
+	}
+	*out = cur;
+	owned = 0;
+	rc = 0;
+out:
+	if (owned)
+		pixels_free(&cur);
+	pixels_free(&next);
+	return rc;
+}
+
+// encode writes px as JPEG (alpha flattened on white) or, with keep_alpha,
+// PNG, without any metadata. bands is the source's: 3 (px holds libyuv
+// ARGB made from RGB) or 4 (px holds RGBA bytes).
+static int encode(const pixels *px, int bands, int keep_alpha, int quality, void **buf, size_t *len) {
+	VipsImage *t[2] = {0};
+	uint8_t *rgb = NULL;
+	int rc = -1;
+	if (bands == 3) {
+		if (!(rgb = g_try_malloc((size_t)px->w * px->h * 3)) ||
+				ARGBToRAW(px->p, px->w * 4, rgb, px->w * 3, px->w, px->h))
+			goto out;
+		t[0] = vips_image_new_from_memory(rgb, (size_t)px->w * px->h * 3, px->w, px->h, 3, VIPS_FORMAT_UCHAR);
+	} else
+		t[0] = vips_image_new_from_memory(px->p, (size_t)px->w * px->h * 4, px->w, px->h, 4, VIPS_FORMAT_UCHAR);
+	if (!t[0])
+		goto out;
+	t[0]->Type = VIPS_INTERPRETATION_sRGB;
+	VipsImage *img = t[0];
+	if (bands == 4 && keep_alpha) {
+		rc = vips_pngsave_buffer(img, buf, len, "strip", TRUE, "compression", 3, NULL);
+		goto out;
+	}
+	if (bands == 4) {
+		VipsArrayDouble *white = vips_array_double_newv(3, 255.0, 255.0, 255.0);
+		int e = vips_flatten(img, &t[1], "background", white, NULL);
+		vips_area_unref(VIPS_AREA(white));
+		if (e)
+			goto out;
+		img = t[1];
+	}
+	// Baseline JPEG without optimised Huffman tables: that pass costs as
+	// much as the encoding itself for a 1600 px copy.
+	rc = vips_jpegsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, NULL);
+out:
+	for (int i = 0; i < 2; i++)
+		if (t[i])
+			g_object_unref(t[i]);
+	g_free(rgb);
+	return rc;
+}
+
+// jpeg_error ends a libjpeg call by longjmp instead of exit(), and
+// notes warnings (corrupt data) without printing them.
+typedef struct {
+	struct jpeg_error_mgr pub;
+	jmp_buf jump;
+	int warned;
+} jpeg_error;
+
+static void jpeg_fail(j_common_ptr c) { longjmp(((jpeg_error *)c->err)->jump, 1); }
+
+static void jpeg_note(j_common_ptr c, int level) {
+	if (level < 0)
+		((jpeg_error *)c->err)->warned = 1;
+}
+
+static void jpeg_quiet(j_common_ptr c) {}
+
+// has_icc reports whether the JPEG carries an ICC profile (APP2
+// "ICC_PROFILE", ICC.1:2010 Annex B.4); saved by jpeg_save_markers.
+static int has_icc(j_decompress_ptr c) {
+	for (jpeg_saved_marker_ptr m = c->marker_list; m; m = m->next)
+		if (m->marker == JPEG_APP0 + 2 && m->data_length >= 12 && memcmp(m->data, "ICC_PROFILE", 12) == 0)
+			return 1;
+	return 0;
+}
+
+// decode_jpeg decodes a JPEG with libjpeg directly into libyuv's ARGB
+// layout (libjpeg-turbo's JCS_EXT_BGRA), DCT-scaled by 1/shrink: the
+// decode libvips' loader does, without its copies, thread hand-offs and
+// colour-order conversion (45 → 38 CPU-ms for the 12 MP photo at 1/2,
+// media/PERFORMANCE.md). It returns 1 with *out filled, or 0 when libvips
+// should decode instead: an ICC profile to convert, CMYK/YCCK, any
+// warning about damaged data, or an error. Only YCbCr, RGB and greyscale
+// JPEGs without a profile take this path (most phone photos).
+static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixels, pixels *out) {
+	// libjpeg's error handling by longjmp (its example.c): c and e live
+	// in memory (their addresses are taken), the pixels in *out (the
+	// caller's, zeroed), so nothing here is left indeterminate by the jump.
+	struct jpeg_decompress_struct c;
+	jpeg_error e;
+	memset(&c, 0, sizeof(c));
+	c.err = jpeg_std_error(&e.pub);
+	e.pub.error_exit = jpeg_fail;
+	e.pub.emit_message = jpeg_note;
+	e.pub.output_message = jpeg_quiet;
+	e.warned = 0;
+	if (setjmp(e.jump)) {
+		jpeg_destroy_decompress(&c);
+		pixels_free(out);
+		return 0;
+	}
+	jpeg_create_decompress(&c);
+	jpeg_mem_src(&c, (const unsigned char *)buf, len);
+	jpeg_save_markers(&c, JPEG_APP0 + 2, 12);
+	if (jpeg_read_header(&c, TRUE) != JPEG_HEADER_OK || e.warned || has_icc(&c) ||
+			(double)c.image_width * c.image_height > max_pixels ||
+			(c.jpeg_color_space != JCS_YCbCr && c.jpeg_color_space != JCS_GRAYSCALE && c.jpeg_color_space != JCS_RGB))
+		longjmp(e.jump, 1);
+	c.scale_num = 1;
+	c.scale_denom = shrink;
+	c.out_color_space = JCS_EXT_BGRA;
+	jpeg_start_decompress(&c);
+	if (c.output_components != 4 || pixels_new(out, c.output_width, c.output_height))
+		longjmp(e.jump, 1);
+	while (c.output_scanline < c.output_height && !e.warned) {
+		JSAMPROW row = out->p + (size_t)c.output_scanline * out->w * 4;
+		jpeg_read_scanlines(&c, &row, 1);
+	}
+	if (e.warned)
+		longjmp(e.jump, 1);
+	jpeg_finish_decompress(&c);
+	jpeg_destroy_decompress(&c);
+	if (e.warned) {
+		pixels_free(out);
+		return 0;
+	}
+	return 1;
+}
+
+// decode_vips decodes with libvips (every type, the lenient path, colour
+// profiles) into 4 bytes per pixel: libyuv's ARGB layout made from RGB
+// (*bands 3) or RGBA as it is (*bands 4).
+static int decode_vips(const void *buf, size_t len, VipsImage *hdr, int jpeg, int shrink, int max_edge, pixels *out, int *bands) {
+	VipsImage *t[2] = {0};
+	uint8_t *raw = NULL;
+	int rc = -1;
+	if (decode(buf, len, hdr, jpeg, shrink, &t[0]) || presize(t[0], max_edge, &t[1]))
+		goto out;
+	*bands = t[1]->Bands;
+	if (t[1]->BandFmt != VIPS_FORMAT_UCHAR || (*bands != 3 && *bands != 4)) {
+		vips_error("fieldgate", "%d bands of format %d after conversion to sRGB", *bands, t[1]->BandFmt);
+		goto out;
+	}
+	size_t size;
+	if (!(raw = vips_image_write_to_memory(t[1], &size)))
+		goto out;
+	if (*bands == 4) {
+		*out = (pixels){raw, t[1]->Xsize, t[1]->Ysize};
+		raw = NULL;
+	} else if (pixels_new(out, t[1]->Xsize, t[1]->Ysize) ||
+			RAWToARGB(raw, out->w * 3, out->p, out->w * 4, out->w, out->h)) {
+		pixels_free(out);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++)
+		if (t[i])
+			g_object_unref(t[i]);
+	g_free(raw);
+	return rc;
 }
 
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
-	VipsImage *t[8] = {0};
+	pixels px = {0}, full = {0}, th = {0};
 	int code = FG_ERR_UNREADABLE;
 	memset(r, 0, sizeof(*r));
 
@@ -116,7 +360,6 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 			"fail_on", VIPS_FAIL_ON_NONE, NULL);
 	if (!hdr)
 		return fail(r, FG_ERR_UNREADABLE);
-	t[0] = hdr;
 	r->src_width = hdr->Xsize;
 	r->src_height = hdr->Ysize;
 	if (hdr->Xsize <= 0 || hdr->Ysize <= 0 || (double)hdr->Xsize * hdr->Ysize > o->max_pixels) {
@@ -124,60 +367,41 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 		goto out;
 	}
 
-	// 2. Decode once, shrinking on load: a 12 MP JPEG is decoded at 1/2
-	// scale and never held at full size.
-	if (decode(buf, len, hdr, o, &t[1]))
-		goto err;
-
-	// 3. The rest of the way to max_edge, then upright by the orientation
-	// the caller read and validated; rendered once, both encodings are
-	// made from it.
-	if (fit(t[1], o->max_edge, &t[2]))
-		goto err;
-	VipsImage *sized = t[2];
-	if (o->orientation >= 2 && o->orientation <= 8) {
-		if (vips_copy(t[2], &t[3], NULL))
+	// 2. Decode once, shrinking on load (a 12 MP JPEG is decoded at 1/2
+	// scale, never at full size), into memory as 4 bytes per pixel.
+	const char *loader = vips_foreign_find_load_buffer(buf, len);
+	int jpeg = !o->magick && loader && strcmp(loader, "VipsForeignLoadJpegBuffer") == 0;
+	int shrink = jpeg ? jpeg_shrink(VIPS_MAX(hdr->Xsize, hdr->Ysize), o->max_edge) : 1;
+	int bands = 3;
+	r->decoder = FG_DECODER_LIBJPEG;
+	if (!(jpeg && decode_jpeg(buf, len, shrink, o->max_pixels, &px))) {
+		r->decoder = o->magick ? FG_DECODER_MAGICK : FG_DECODER_LIBVIPS;
+		if (decode_vips(buf, len, hdr, jpeg, shrink, o->max_edge, &px, &bands))
 			goto err;
-		vips_image_set_int(t[3], VIPS_META_ORIENTATION, o->orientation);
-		if (vips_autorot(t[3], &t[4], NULL))
-			goto err;
-		sized = t[4];
 	}
-	if (!(t[5] = vips_image_copy_memory(sized)))
-		goto err;
-	VipsImage *full = t[5];
-	r->width = full->Xsize;
-	r->height = full->Ysize;
-	r->png = vips_image_hasalpha(full);
-	// Baseline JPEG without optimised Huffman tables: that pass costs as
-	// much as the encoding itself for a 1600 px copy.
-	if (r->png) {
-		if (vips_pngsave_buffer(full, &r->full, &r->full_len, "strip", TRUE, "compression", 3, NULL))
-			goto err;
-	} else if (vips_jpegsave_buffer(full, &r->full, &r->full_len, "Q", o->quality, "strip", TRUE, NULL))
-		goto err;
 
-	if (fit(full, o->thumb_edge, &t[6]))
+	// 3. Scaled and upright by the orientation the caller read and
+	// validated; the thumbnail from the team copy's pixels.
+	if (scaled(&px, o->max_edge, o->orientation, &full) || scaled(&full, o->thumb_edge, 1, &th))
 		goto err;
-	VipsImage *thumb = t[6];
-	if (vips_image_hasalpha(thumb)) {
-		VipsArrayDouble *white = vips_array_double_newv(3, 255.0, 255.0, 255.0);
-		int e = vips_flatten(thumb, &t[7], "background", white, NULL);
-		vips_area_unref(VIPS_AREA(white));
-		if (e)
-			goto err;
-		thumb = t[7];
-	}
-	if (vips_jpegsave_buffer(thumb, &r->thumb, &r->thumb_len, "Q", 80, "strip", TRUE, NULL))
+	pixels_free(&px);
+	r->width = full.w;
+	r->height = full.h;
+	r->png = bands == 4;
+	if (encode(&full, bands, 1, o->quality, &r->full, &r->full_len) ||
+			encode(&th, bands, 0, 80, &r->thumb, &r->thumb_len))
 		goto err;
 	code = FG_OK;
 	goto out;
 err:
+	if (!vips_error_buffer()[0])
+		vips_error("fieldgate", "out of memory or image too large to scale");
 	code = fail(r, FG_ERR_UNREADABLE);
 out:
-	for (int i = 0; i < 8; i++)
-		if (t[i])
-			g_object_unref(t[i]);
+	g_object_unref(hdr);
+	pixels_free(&px);
+	pixels_free(&full);
+	pixels_free(&th);
 	if (code != FG_OK) {
 		g_free(r->full);
 		g_free(r->thumb);

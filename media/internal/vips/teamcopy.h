@@ -25,15 +25,19 @@ typedef struct {
 	int png;                     // team copy is PNG (source has alpha)
 	int width, height;           // of the team copy
 	int src_width, src_height;   // of the source, as stored
+	int decoder;                 // FG_DECODER_*: which decoder read the pixels
 	char *err;                   // set on failure; free with g_free
 } fg_result;
+
+// Decoders of fg_result.decoder.
+enum { FG_DECODER_LIBJPEG = 1, FG_DECODER_LIBVIPS = 2, FG_DECODER_MAGICK = 3 };
 
 // Return codes of fg_team_copy.
 enum { FG_OK = 0, FG_ERR_UNREADABLE = 1, FG_ERR_TOO_LARGE = 2 };
 
-// fg_team_copy decodes buf once (shrink-on-load), applies the
-// orientation, strips all metadata and encodes the team copy and its
-// thumbnail. buf is only read during the call.
+// fg_team_copy decodes buf once (shrink-on-load), scales it, applies the
+// orientation and encodes the team copy and its thumbnail without any
+// metadata. buf is only read during the call.
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r);
 
 void fg_result_free(fg_result *r);

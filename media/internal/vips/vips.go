@@ -1,18 +1,24 @@
-// Package vips makes the team copy of a photo with libvips: one decode
-// with shrink-on-load, the orientation applied, all metadata stripped,
-// the team copy and its thumbnail encoded from the same pixels.
+// Package vips makes the team copy of a photo: libvips decodes it once
+// with shrink-on-load (JPEG DCT scaling, ITU-T T.81 §A.3.3; libheif for
+// HEIC/HEIF; ImageMagick for damaged JPEGs) and converts it to sRGB;
+// libyuv scales it to the team copy's edge and turns it upright by the
+// EXIF orientation (SIMD code: libvips 8.14 reduces horizontally and
+// rotates with scalar code, about 60 of its 110 CPU-ms for a 12 MP photo,
+// media/PERFORMANCE.md); libvips encodes the team copy and its thumbnail,
+// without any metadata, from the same pixels.
 //
 // It is a thin cgo binding of our own rather than a general one
 // (govips): the pipeline is one C call, which keeps the caller's buffer
 // inside that call, and needs libvips options the general bindings do not
-// expose (thumbnail without auto-rotation, ImageMagick for damaged JPEGs
-// that libvips' own JPEG loader gives up on after 100 warnings, blocking
-// every other loader). Build needs libvips-dev (pkg-config vips ≥ 8.13);
-// at run time libvips42.
+// expose (no auto-rotation, ImageMagick for damaged JPEGs that libvips'
+// own JPEG loader gives up on after 100 warnings, blocking every other
+// loader). Build needs libvips-dev (pkg-config vips ≥ 8.13) and
+// libyuv-dev; at run time libvips42 and libyuv0.
 package vips
 
 /*
 #cgo pkg-config: vips
+#cgo LDFLAGS: -lyuv -ljpeg
 #include <stdlib.h>
 #include <glib.h>
 #include "teamcopy.h"
@@ -60,7 +66,19 @@ type Result struct {
 	PNG                       bool
 	Width, Height             int // of Full
 	SourceWidth, SourceHeight int // of the source as stored (before orientation)
+	// Decoder says which decoder read the pixels: DecoderLibjpeg (JPEGs
+	// without a colour profile or damage), DecoderLibvips (every other
+	// type, profiles, damaged JPEGs libvips still reads), DecoderMagick
+	// (Options.Lenient).
+	Decoder string
 }
+
+// Decoders of Result.Decoder.
+const (
+	DecoderLibjpeg = "libjpeg"
+	DecoderLibvips = "libvips"
+	DecoderMagick  = "ImageMagick"
+)
 
 // DefaultQuality is the team copy's JPEG quality when Options.Quality is
 // 0: a 1600 px phone photo is about 130 KB, and encoding it without
@@ -126,6 +144,7 @@ func TeamCopy(src []byte, o Options) (Result, error) {
 	res.Full = C.GoBytes(r.full, C.int(r.full_len))
 	res.Thumb = C.GoBytes(r.thumb, C.int(r.thumb_len))
 	res.PNG = r.png != 0
+	res.Decoder = map[C.int]string{C.FG_DECODER_LIBJPEG: DecoderLibjpeg, C.FG_DECODER_LIBVIPS: DecoderLibvips, C.FG_DECODER_MAGICK: DecoderMagick}[r.decoder]
 	res.Width, res.Height = int(r.width), int(r.height)
 	return res, nil
 }
