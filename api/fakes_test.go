@@ -197,6 +197,11 @@ type fakeMedia struct {
 
 var _ Media = (*fakeMedia)(nil)
 
+func (m *fakeMedia) PutKeep(ctx context.Context, r io.Reader, _ int64) (media.Object, []byte, error) {
+	obj, err := m.Put(ctx, r)
+	return obj, nil, err
+}
+
 func (m *fakeMedia) Put(_ context.Context, r io.Reader) (media.Object, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {

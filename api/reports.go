@@ -83,6 +83,7 @@ func (s *Server) createReport(c *gin.Context) {
 
 	in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Sender: tok.Sender(), IdempotencyKey: key}
 	var stored []media.Object
+	var kept int64 // bytes of in.Originals
 	cleanup := func() {
 		if len(stored) == 0 {
 			return
@@ -115,7 +116,7 @@ func (s *Server) createReport(c *gin.Context) {
 				problem(c, probInvalid, func(t msg.Texts) string { return t.TooManyAttachmentsAtMost(dispatch.MaxMedia) })
 				return
 			}
-			obj, err := s.putPart(ctx, tok, part)
+			obj, body, err := s.putPart(ctx, tok, part, keepOriginals-kept)
 			part.Close()
 			if err != nil {
 				cleanup()
@@ -123,6 +124,13 @@ func (s *Server) createReport(c *gin.Context) {
 				return
 			}
 			stored = append(stored, obj)
+			if body != nil {
+				if in.Originals == nil {
+					in.Originals = map[string][]byte{}
+				}
+				in.Originals[obj.Key] = body
+				kept += int64(len(body))
+			}
 		case "to", "text", "lat", "lon", "urgent", "language":
 			v, err := readField(part)
 			part.Close()
@@ -187,22 +195,28 @@ func (s *Server) createReport(c *gin.Context) {
 	s.respondReceipt(c, http.StatusAccepted, rec)
 }
 
-// putPart stores one file part. The token's upload slot is taken only
-// once the part's first bytes (enough to sniff its type) have arrived, so
-// a client that opens uploads and stalls holds no slot of anyone's.
-func (s *Server) putPart(ctx context.Context, tok dispatch.Token, part io.Reader) (media.Object, error) {
+// keepOriginals bounds the attachment bytes one report keeps in memory
+// from its upload until it is processed right after the commit (photos
+// are then not read back from S3). Larger attachments are read from S3.
+const keepOriginals = 16 << 20
+
+// putPart stores one file part, and returns its bytes if they are at most
+// keep. The token's upload slot is taken only once the part's first bytes
+// (enough to sniff its type) have arrived, so a client that opens uploads
+// and stalls holds no slot of anyone's.
+func (s *Server) putPart(ctx context.Context, tok dispatch.Token, part io.Reader, keep int64) (media.Object, []byte, error) {
 	br := bufio.NewReaderSize(part, media.SniffLen)
 	if _, err := br.Peek(media.SniffLen); err != nil && !errors.Is(err, io.EOF) {
-		return media.Object{}, err
+		return media.Object{}, nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.SlotWait)
 	release, err := s.uploads.Acquire(wctx, tok.Name)
 	cancel()
 	if err != nil {
-		return media.Object{}, err
+		return media.Object{}, nil, err
 	}
 	defer release()
-	return s.media.Put(ctx, br)
+	return s.media.PutKeep(ctx, br, keep)
 }
 
 // mayFileTo checks the token's address allow-list (dispatch.Token.

@@ -47,6 +47,9 @@ type Dispatch interface {
 // Media is what the API needs from the media store.
 type Media interface {
 	Put(ctx context.Context, r io.Reader) (media.Object, error)
+	// PutKeep is Put that also returns the body's bytes if it is at most
+	// keep bytes (nil otherwise).
+	PutKeep(ctx context.Context, r io.Reader, keep int64) (media.Object, []byte, error)
 	Delete(ctx context.Context, keys ...string) error
 	PresignOriginal(ctx context.Context, key string) (string, error)
 	Ping(ctx context.Context) error

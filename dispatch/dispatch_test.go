@@ -109,7 +109,7 @@ func newTestService(t testing.TB, o testServiceOptions) *dispatch.Service {
 		o.Messenger = &recorder{}
 	}
 	o.Config.PollInterval = cmp.Or(o.Config.PollInterval, 50*time.Millisecond)
-	svc, err := dispatch.New(dispatch.Deps{Pool: o.Pool, Rules: rules, Messenger: o.Messenger, Media: o.Media, Logger: discard()}, o.Config)
+	svc, err := dispatch.New(dispatch.Deps{Pool: o.Pool, Rules: rules, Messenger: o.Messenger, Media: o.Media, Logger: testLogger()}, o.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,4 +390,11 @@ func mustLoc(t *testing.T) *time.Location {
 		t.Fatal(err)
 	}
 	return l
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("FG_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return discard()
 }

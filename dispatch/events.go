@@ -134,6 +134,11 @@ func (f *ChangeFeed) listen(ctx context.Context, resync bool) error {
 		if err != nil {
 			return err
 		}
+		if !f.watched() {
+			// Nobody is subscribed: loading the change (two queries, one
+			// of them the list query) would be work for no one.
+			continue
+		}
 		ch, err := f.load(ctx, n.Payload)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) { // deleted by retention meanwhile
@@ -144,6 +149,13 @@ func (f *ChangeFeed) listen(ctx context.Context, resync bool) error {
 		}
 		f.broadcast(ch, false)
 	}
+}
+
+// watched reports whether anyone is subscribed.
+func (f *ChangeFeed) watched() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs) > 0
 }
 
 // load reads the event and its incident named by a notification payload.

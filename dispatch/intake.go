@@ -48,27 +48,40 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 
 	now := s.now()
 	var rec Receipt
+	// Processed right after the commit, in this process, if a slot is
+	// free (direct.go); otherwise by the queue.
+	proc := processing{Direct: s.reserveDirect()}
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		rec = Receipt{}
-		// One sender's messages to one address are taken one at a time (on
-		// any replica), so that concurrent parts of one report join it
-		// instead of each opening a report of its own.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-			in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
-			return fmt.Errorf("lock sender: %w", err)
-		}
+		proc.JobID = 0
 		why := grouping{Reason: ReasonNoRecentCase}
 		prev := ""
 		if in.Channel == ChannelXMPP {
+			// One sender's messages to one address are taken one at a
+			// time (on any replica), so that concurrent parts of one
+			// report join it instead of each opening a report of its own.
+			// Only messenger reports are grouped; an API client's reports
+			// (one token sends for a whole fleet) never wait for each other.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+				in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
+				return fmt.Errorf("lock sender: %w", err)
+			}
 			var joined bool
 			var err error
-			joined, why, prev, err = s.joinCase(ctx, tx, &in, now, &rec)
+			joined, why, prev, err = s.joinCase(ctx, tx, &in, now, &rec, &proc)
 			if joined || err != nil {
 				return err
 			}
 		}
-		return s.insertNew(ctx, tx, &in, now, &rec, why, prev)
+		return s.insertNew(ctx, tx, &in, now, &rec, why, prev, &proc)
 	})
+	if proc.Direct {
+		if err == nil && proc.JobID != 0 {
+			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, originals: in.Originals})
+		} else {
+			s.releaseDirect()
+		}
+	}
 	if errors.Is(err, errReplay) {
 		// A concurrent retry won the race; its transaction is the report.
 		return s.findByIdempotencyKey(ctx, s.pool, in)
@@ -89,7 +102,7 @@ const (
 	ModeFollowUp = "followup" // added to an open incident after routing
 )
 
-func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string) error {
+func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) error {
 	rec.ReportID, rec.Mode = mustV7(), ModeNew
 	var err error
 	if rec.IncidentID, rec.CaseNumber, err = s.newIncident(ctx, tx, in, now); err != nil {
@@ -114,13 +127,14 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 			return err
 		}
 	}
-	return s.enqueueProcessing(ctx, tx, rec.ReportID, now)
+	proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, proc.Direct)
+	return err
 }
 
 // joinCase attaches the message to the sender's latest case at this
 // address as a part, if the grouping rules say so. Otherwise it returns why
 // not, and the case it did not join ("" when there was none to consider).
-func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, grouping, string, error) {
+func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, proc *processing) (bool, grouping, string, error) {
 	facts := partFacts{At: now, Position: in.Position,
 		PositionOnly: strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Position != nil}
 	if text, ok := cutNewPrefix(in.Text); ok {
@@ -178,7 +192,8 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	}}); err != nil {
 		return false, g, "", err
 	}
-	return true, g, caseNumber, s.enqueueProcessing(ctx, tx, rec.ReportID, now)
+	proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, proc.Direct)
+	return true, g, caseNumber, err
 }
 
 // ModeSplit is a bare "neu" that split the sender's last part off its case
@@ -278,15 +293,6 @@ func (s *Service) attach(ctx context.Context, tx pgx.Tx, in *NewReport, now time
 			mustV7(), reportID, m.Key, m.ContentType, m.Size, m.SHA256, now); err != nil {
 			return fmt.Errorf("insert media object: %w", err)
 		}
-	}
-	return nil
-}
-
-func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uuid.UUID, at time.Time) error {
-	opts := processReportArgs{}.InsertOpts()
-	opts.ScheduledAt = at
-	if _, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts); err != nil {
-		return fmt.Errorf("enqueue processing: %w", err)
 	}
 	return nil
 }

@@ -37,7 +37,10 @@ const MediaPatience = 2 * time.Minute
 // fault and is never stored as its metadata: readMedia returns the error so
 // that the job retries, or, once the report may not wait any longer (see
 // MediaPatience), leaves that photo unread and queues a late read.
-func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string, error) {
+//
+// originals are attachments' bytes in hand (direct.go), by object key;
+// those are read from memory instead of S3.
+func (s *Service) readMedia(ctx context.Context, rep *Report, originals map[string][]byte) (*Position, string, error) {
 	mayDefer := rep.Urgent || s.now().Sub(rep.ReceivedAt) >= MediaPatience
 	var deferred atomic.Bool
 	var mu sync.Mutex
@@ -51,7 +54,7 @@ func (s *Service) readMedia(ctx context.Context, rep *Report) (*Position, string
 				continue
 			}
 			g.Go(func() error {
-				md, err := s.readOneMedium(gctx, rep.CaseNumber, m)
+				md, err := s.readOneMedium(gctx, rep.CaseNumber, m, originals[m.Object.Key])
 				if err == nil || !errors.Is(err, errStorageDown) || !mayDefer {
 					return err
 				}
@@ -99,8 +102,16 @@ var errStorageDown = errors.New("object store unavailable")
 // readOneMedium reads one attachment's metadata, makes its team copy and
 // saves both. A storage outage saves nothing and returns an error wrapping
 // errStorageDown (with what was read, if the metadata was).
-func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *MediaObject) (media.Metadata, error) {
-	md, err := s.media.ReadMetadata(ctx, m.Object)
+//
+// src, if not nil, is the original's bytes in hand: then S3 is not read.
+func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *MediaObject, src []byte) (media.Metadata, error) {
+	var md media.Metadata
+	var err error
+	if src != nil {
+		md, err = s.media.ReadMetadataFrom(ctx, m.Object, src)
+	} else {
+		md, err = s.media.ReadMetadata(ctx, m.Object)
+	}
 	if err != nil {
 		s.metric.dependencyError(err)
 		if storageTransient(err) {
@@ -109,7 +120,12 @@ func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *Media
 		s.log.WarnContext(ctx, "photo metadata unreadable", "case", caseNumber, "object", m.Object.Key, "err", err)
 		md = media.Metadata{NoPositionReason: "metadata unreadable"}
 	}
-	d, err := s.media.MakeDerivative(ctx, m.Object, md)
+	var d media.Derivative
+	if src != nil {
+		d, err = s.media.MakeDerivativeFrom(ctx, m.Object, md, src)
+	} else {
+		d, err = s.media.MakeDerivative(ctx, m.Object, md)
+	}
 	switch {
 	case err == nil:
 		m.DerivativeKey, m.ThumbKey = d.Key, d.ThumbKey
@@ -162,7 +178,7 @@ func (w *mediaLateWorker) Work(ctx context.Context, job *river.Job[mediaLateArgs
 	}
 	rep.Urgent = false
 	rep.ReceivedAt = s.now() // never defer again: wait for the store
-	pos, source, err := s.readMedia(ctx, &rep)
+	pos, source, err := s.readMedia(ctx, &rep, nil)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,14 @@ func (m *slowMedia) MakeDerivative(ctx context.Context, obj media.Object, _ medi
 	return media.Derivative{Key: base + ".jpg", ThumbKey: base + "-thumb.jpg", ContentType: media.TypeJPEG}, nil
 }
 
+func (m *slowMedia) ReadMetadataFrom(ctx context.Context, obj media.Object, _ []byte) (media.Metadata, error) {
+	return m.ReadMetadata(ctx, obj)
+}
+
+func (m *slowMedia) MakeDerivativeFrom(ctx context.Context, obj media.Object, md media.Metadata, _ []byte) (media.Derivative, error) {
+	return m.MakeDerivative(ctx, obj, md)
+}
+
 func (m *slowMedia) PresignGet(_ context.Context, key string) (string, error) {
 	return "https://s3.invalid/" + key, nil
 }

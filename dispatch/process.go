@@ -25,14 +25,17 @@ type processReportWorker struct {
 var errCaseNotReady = errors.New("case not routed yet")
 
 func (w *processReportWorker) Work(ctx context.Context, job *river.Job[processReportArgs]) error {
-	err := w.s.processReport(ctx, job.Args.ReportID)
+	err := w.s.processReport(ctx, job.Args.ReportID, nil)
 	if errors.Is(err, errCaseNotReady) {
 		return river.JobSnooze(200 * time.Millisecond)
 	}
 	return err
 }
 
-func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
+// processReport reads a report's media, then routes it (a new case) or
+// completes its case with it (a part). d is the direct run after the intake
+// commit (direct.go), nil for the queue job.
+func (s *Service) processReport(ctx context.Context, reportID uuid.UUID, d *directRun) error {
 	rep, err := s.loadReport(ctx, s.pool, reportID)
 	if err != nil {
 		return err
@@ -53,20 +56,24 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID) error {
 		}
 	}
 	sent := rep.Position
-	pos, source, err := s.readMedia(ctx, &rep)
+	var originals map[string][]byte
+	if d != nil {
+		originals = d.originals
+	}
+	pos, source, err := s.readMedia(ctx, &rep, originals)
 	if err != nil {
 		return err
 	}
 	flags := plausibilityFlags(rep, sent, pos, s.cfg.PartDistance, s.cfg.MaxPhotoAge)
 	if rep.Kind == "followup" {
-		return s.processPart(ctx, rep, pos, source, flags)
+		return s.processPart(ctx, rep, pos, source, flags, d)
 	}
-	return s.route(ctx, rep, pos, source, flags)
+	return s.route(ctx, rep, pos, source, flags, d)
 }
 
 // route decides the team of a new case, queues its room post and starts
 // its escalation, and tells an XMPP reporter.
-func (s *Service) route(ctx context.Context, rep Report, pos *Position, source string, flags []flag) error {
+func (s *Service) route(ctx context.Context, rep Report, pos *Position, source string, flags []flag, d *directRun) error {
 	rs := s.rules.Current()
 	dec, team, priority, err := s.decide(rs, rep, pos)
 	if err != nil {
@@ -76,6 +83,9 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 	var direct []*pendingPost
 	err = s.withTx(ctx, func(tx pgx.Tx) error {
 		direct = direct[:0] // a retried transaction queues them again
+		if err := s.claimJob(ctx, tx, d); err != nil {
+			return err
+		}
 		var state State
 		if err := tx.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID).Scan(&state); err != nil {
 			return fmt.Errorf("lock incident: %w", err)
@@ -208,10 +218,13 @@ func markProcessed(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos *Position, 
 // known now, and the case may have been taken meanwhile), then corrects
 // the case's room post, re-routes a case that gets its first position,
 // and tells the reporter which case the part joined.
-func (s *Service) processPart(ctx context.Context, rep Report, pos *Position, source string, flags []flag) error {
+func (s *Service) processPart(ctx context.Context, rep Report, pos *Position, source string, flags []flag, d *directRun) error {
 	now := s.now()
 	resplit := false
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if err := s.claimJob(ctx, tx, d); err != nil {
+			return err
+		}
 		inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID))
 		if err != nil {
 			return err
@@ -260,7 +273,7 @@ func (s *Service) processPart(ctx context.Context, rep Report, pos *Position, so
 		return err
 	}
 	s.log.InfoContext(ctx, "part split into a new case", "case", own.CaseNumber, "from", rep.CaseNumber)
-	return s.route(ctx, own, pos, source, flags)
+	return s.route(ctx, own, pos, source, flags, nil)
 }
 
 func (s *Service) tellPartJoined(ctx context.Context, tx pgx.Tx, rep Report, text func(msg.Texts, string) string, caseNumber string) error {

@@ -24,6 +24,9 @@ import (
 type Media interface {
 	ReadMetadata(ctx context.Context, obj media.Object) (media.Metadata, error)
 	MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error)
+	// The same, from the original's bytes in hand (no S3 read).
+	ReadMetadataFrom(ctx context.Context, obj media.Object, src []byte) (media.Metadata, error)
+	MakeDerivativeFrom(ctx context.Context, obj media.Object, md media.Metadata, src []byte) (media.Derivative, error)
 	PresignGet(ctx context.Context, key string) (string, error)
 	Delete(ctx context.Context, keys ...string) error
 	ListOlder(ctx context.Context, prefix string, cutoff time.Time, batch int, fn func(keys []string) error) error
@@ -79,8 +82,12 @@ type Config struct {
 	TimeZone *time.Location
 	// XMPPWorkers is how many outgoing messages are sent at once. Default 4.
 	XMPPWorkers int
-	// Workers is how many reports are processed at once. Default 8.
+	// Workers is how many reports are processed at once by the queue, and
+	// again how many right after their intake commit (direct.go). Default 8.
 	Workers int
+	// ProcessFallback is how long the processing job of a report processed
+	// right after its commit waits before it runs (direct.go). Default 15s.
+	ProcessFallback time.Duration
 	// RescueStuckJobsAfter is how soon a job whose worker died is retried.
 	// river's default is an hour; an alert must not wait that long. Default 1m.
 	RescueStuckJobsAfter time.Duration
@@ -185,6 +192,11 @@ type Service struct {
 	stopLease func()
 	// inHand: the jobs this process is working (lease.go).
 	inHand *jobsInHand
+	// Direct processing after the intake commit (direct.go): its slots
+	// and the context of its runs (ended by Stop once they had their time).
+	direct *directSlots
+	bg     context.Context
+	stopBg context.CancelFunc
 }
 
 // fetchCooldown is the shortest time between two fetches of one queue
@@ -208,6 +220,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	cfg.TimeZone = cmp.Or(cfg.TimeZone, mustBerlin())
 	cfg.XMPPWorkers = cmp.Or(cfg.XMPPWorkers, 4)
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
+	cfg.ProcessFallback = cmp.Or(cfg.ProcessFallback, DefaultProcessFallback)
 	cfg.RescueStuckJobsAfter = cmp.Or(cfg.RescueStuckJobsAfter, time.Minute)
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, 200*time.Millisecond)
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 5*time.Second)
@@ -236,7 +249,9 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		cfg:    cfg,
 		metric: newMetrics(),
 		inHand: newJobsInHand(),
+		direct: newDirectSlots(cfg.Workers),
 	}
+	s.bg, s.stopBg = context.WithCancel(context.Background())
 	s.oncall = deps.OnCall
 	if s.oncall == nil {
 		s.oncall = oncall.NewDirectory(oncall.DirectoryConfig{Now: cfg.Now, Logger: s.log})
@@ -305,6 +320,7 @@ func (s *Service) Start(ctx context.Context) error {
 		cancel()
 	}()
 	s.stopLease = func() { cancel(); <-done }
+	s.direct.setRunning(true)
 	return nil
 }
 
@@ -313,7 +329,11 @@ func (s *Service) Stop(ctx context.Context) error {
 	if s.stopOnCall != nil {
 		s.stopOnCall()
 	}
+	// Direct runs finish as the queue's jobs do, until ctx ends.
+	directDone := make(chan struct{})
+	go func() { s.stopDirect(ctx); close(directDone) }()
 	err := s.queue.Stop(ctx)
+	<-directDone
 	if s.stopLease != nil {
 		s.stopLease()
 	}

@@ -33,26 +33,35 @@ type Object struct {
 // Config.MaxConcurrent uploads run at once; further calls wait for a slot
 // or ctx. On any error no object or upload part is left behind.
 func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
+	obj, _, err := s.PutKeep(ctx, r, 0)
+	return obj, err
+}
+
+// PutKeep is Put that also returns a copy of the body when it is at most
+// keep bytes and went up in one PUT (at most Config.PartSize): the caller
+// can then work on the original (metadata, team copy) without reading it
+// back from S3. Larger bodies return nil bytes.
+func (s *Store) PutKeep(ctx context.Context, r io.Reader, keep int64) (Object, []byte, error) {
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()
 	case <-ctx.Done():
-		return Object{}, fmt.Errorf("media: put: waiting for an upload slot: %w", ctx.Err())
+		return Object{}, nil, fmt.Errorf("media: put: waiting for an upload slot: %w", ctx.Err())
 	}
 
 	head := make([]byte, SniffLen)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return Object{}, fmt.Errorf("media: put: read body: %w", err)
+		return Object{}, nil, fmt.Errorf("media: put: read body: %w", err)
 	}
 	head = head[:n]
 	if n == 0 {
-		return Object{}, s.typeNotAllowed("", true)
+		return Object{}, nil, s.typeNotAllowed("", true)
 	}
 	ct := Sniff(head)
 	limit, ok := s.rules[ct]
 	if !ok {
-		return Object{}, s.typeNotAllowed(ct, false)
+		return Object{}, nil, s.typeNotAllowed(ct, false)
 	}
 	obj := Object{Key: newKey(PrefixOriginal, s.cfg.Now()), ContentType: ct}
 	if s.keyHook != nil {
@@ -61,21 +70,28 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 	h := sha256.New()
 	// Read at most limit+1 bytes: the extra byte proves the body too large.
 	body := io.TeeReader(io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1), h)
-	size, err := s.upload(ctx, obj.Key, ct, body, limit, h)
+	var kept []byte
+	size, err := s.upload(ctx, obj.Key, ct, body, limit, h, func(b []byte) {
+		if int64(len(b)) <= keep {
+			kept = bytes.Clone(b)
+		}
+	})
 	if err != nil {
-		return Object{}, err
+		return Object{}, nil, err
 	}
 	obj.Size = size
 	obj.SHA256 = hex.EncodeToString(h.Sum(nil))
 	s.log.DebugContext(ctx, "stored original", "key", obj.Key, "type", ct, "size", size)
-	return obj, nil
+	return obj, kept, nil
 }
 
 // upload writes body to key: one PUT if it fits in one part, else a
 // multipart upload that reads the next part while earlier ones upload.
 // Any failure aborts the upload and removes the key. whole is the SHA-256
-// being computed of body as it is read.
-func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64, whole hash.Hash) (size int64, err error) {
+// being computed of body as it is read. stored, if not nil, sees the whole
+// body of a one-PUT upload once it is stored (the bytes are not the
+// caller's to keep: copy them).
+func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64, whole hash.Hash, stored func([]byte)) (size int64, err error) {
 	opts := minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, PartSize: uint64(s.cfg.PartSize)}
 	defer func() {
 		if err != nil {
@@ -119,6 +135,9 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		body.revoke()
 		if err != nil {
 			return 0, fmt.Errorf("media: put %s: %w", key, s.classify(err))
+		}
+		if stored != nil {
+			stored(buf[:n])
 		}
 		return int64(n), nil
 	}

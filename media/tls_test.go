@@ -135,11 +135,19 @@ func startTLSMinIO(t *testing.T, accessKey, secretKey string) (string, []byte) {
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		// Ready is not enough: until its object layer is up, MinIO answers
+		// S3 requests with 503 "Server not initialized yet". An anonymous
+		// ListBuckets gets 403 once it is.
 		resp, err := client.Get("https://" + addr + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return addr, certPEM
+				if resp, err = client.Get("https://" + addr + "/"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusServiceUnavailable {
+						return addr, certPEM
+					}
+				}
 			}
 		}
 		if time.Now().After(deadline) {

@@ -1,0 +1,196 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// DefaultProcessFallback is how long, by default (Config.ProcessFallback),
+// the processing job of a report that is processed right after its commit
+// (direct processing) waits before it runs: it runs only if the direct run
+// failed (then it is made due at once) or its process died. A direct run
+// that is still working by then loses nothing: whichever of the two
+// commits the processing first does it, the other finds the job gone or
+// the report processed.
+const DefaultProcessFallback = 15 * time.Second
+
+// directRun is a report's processing right after its intake commit, in the
+// intake's process, without a queue hop. Its processing job was queued in
+// the intake transaction, due Config.ProcessFallback later, as the durable
+// fallback; the routing transaction takes that job out of the queue
+// (claimJob), so the processing commits exactly once.
+type directRun struct {
+	jobID int64
+	// originals are attachments' bytes kept from the upload, by object
+	// key: read from memory instead of S3.
+	originals map[string][]byte
+	claimed   bool
+}
+
+// errProcessQueued: the report's processing job runs or ran; the direct
+// run leaves the report to it.
+var errProcessQueued = errors.New("the processing job has the report")
+
+// directSlots bounds direct runs at Config.Workers at once: a report
+// that finds no free slot is processed by its job, due at once. The
+// originals they keep in memory are bounded by OriginalsBudget; a report
+// whose originals do not fit reads them from S3.
+type directSlots struct {
+	free chan struct{}
+	// mu orders reserving (running, wg.Add) against stopping, and guards
+	// kept.
+	mu      sync.Mutex
+	running bool
+	wg      sync.WaitGroup
+	kept    int64
+}
+
+// OriginalsBudget bounds the bytes of attachments that all direct runs of
+// a process keep in memory from the upload at once (NewReport.Originals).
+const OriginalsBudget = 64 << 20
+
+func newDirectSlots(n int) *directSlots { return &directSlots{free: make(chan struct{}, n)} }
+
+// keep admits originals of n bytes into the budget; false if they do not
+// fit (then they are dropped and read from S3).
+func (d *directSlots) keep(n int64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.kept+n > OriginalsBudget {
+		return false
+	}
+	d.kept += n
+	return true
+}
+
+func (d *directSlots) unkeep(n int64) {
+	d.mu.Lock()
+	d.kept -= n
+	d.mu.Unlock()
+}
+
+// setRunning opens (Start) or closes (Stop) the slots.
+func (d *directSlots) setRunning(on bool) {
+	d.mu.Lock()
+	d.running = on
+	d.mu.Unlock()
+}
+
+// reserveDirect takes a slot without waiting; false if none is free or
+// the service does not run (not started, or stopping).
+func (s *Service) reserveDirect() bool {
+	d := s.direct
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.running {
+		return false
+	}
+	select {
+	case d.free <- struct{}{}:
+		d.wg.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Service) releaseDirect() {
+	<-s.direct.free
+	s.direct.wg.Done()
+}
+
+// stopDirect closes the slots and waits for the runs in flight until ctx
+// ends; then it cancels them (their fallback jobs do the rest).
+func (s *Service) stopDirect(ctx context.Context) {
+	s.direct.setRunning(false)
+	finished := make(chan struct{})
+	go func() { s.direct.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		s.stopBg()
+		<-finished
+	}
+	s.stopBg()
+}
+
+// startDirect processes a committed report in the background, holding the
+// slot reserveDirect took. A failure leaves the report to its job, made
+// due at once.
+func (s *Service) startDirect(reportID uuid.UUID, d *directRun) {
+	var size int64
+	for _, b := range d.originals {
+		size += int64(len(b))
+	}
+	if !s.direct.keep(size) {
+		d.originals, size = nil, 0
+	}
+	go func() {
+		defer s.releaseDirect()
+		defer s.direct.unkeep(size)
+		ctx := s.bg
+		err := s.processReport(ctx, reportID, d)
+		switch {
+		case err == nil, errors.Is(err, errProcessQueued):
+			return
+		case errors.Is(err, errCaseNotReady):
+			// A part whose case is not routed yet: its job waits for it.
+		default:
+			s.log.WarnContext(ctx, "direct processing failed; the queue job processes the report", "report", reportID, "err", err)
+		}
+		if _, rerr := s.queue.JobRetry(context.WithoutCancel(ctx), d.jobID); rerr != nil && !errors.Is(rerr, rivertype.ErrNotFound) {
+			s.log.WarnContext(ctx, "could not make the processing job due now; it runs on schedule", "job", d.jobID, "err", rerr)
+		}
+	}()
+}
+
+// claimJob takes a direct run's fallback job out of the queue in the
+// transaction that commits the processing; errProcessQueued if the job
+// runs or ran. No-op for a queue job (d nil) and after the first claim.
+func (s *Service) claimJob(ctx context.Context, tx pgx.Tx, d *directRun) error {
+	if d == nil || d.claimed {
+		return nil
+	}
+	if _, err := s.queue.JobDeleteTx(ctx, tx, d.jobID); err != nil {
+		if errors.Is(err, rivertype.ErrJobRunning) || errors.Is(err, rivertype.ErrNotFound) {
+			return errProcessQueued
+		}
+		return fmt.Errorf("take processing job %d: %w", d.jobID, err)
+	}
+	d.claimed = true
+	return nil
+}
+
+// enqueueProcessing queues a report's processing job in the intake
+// transaction: due at once, or Config.ProcessFallback later when the report is
+// processed directly after the commit (direct). It returns the job's id.
+func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uuid.UUID, at time.Time, direct bool) (int64, error) {
+	opts := processReportArgs{}.InsertOpts()
+	opts.ScheduledAt = at
+	if direct {
+		opts.ScheduledAt = at.Add(s.cfg.ProcessFallback)
+	}
+	res, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue processing: %w", err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		return 0, nil
+	}
+	return res.Job.ID, nil
+}
+
+// processing is how an intake transaction queues its report's processing:
+// Direct asks for a fallback job (direct run after the commit); JobID is
+// the queued job (0: none was queued, e.g. a replayed message).
+type processing struct {
+	Direct bool
+	JobID  int64
+}

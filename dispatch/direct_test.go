@@ -1,0 +1,171 @@
+package dispatch_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// processJobs counts a report's process_report jobs, in any state.
+func processJobs(t *testing.T, pool *pgxpool.Pool, report uuid.UUID) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+		WHERE kind = 'process_report' AND args->>'report_id' = $1`, report.String()).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// eventCount counts a case's audit events of one kind.
+func eventCount(t *testing.T, pool *pgxpool.Pool, incident uuid.UUID, kind string) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM incident_events WHERE incident_id = $1 AND kind = $2`,
+		incident, kind).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDirectProcessingNoQueueHop: a report is processed right after its
+// intake commit, in the intake's process; its fallback job leaves the
+// queue in the routing commit, so it never runs (the fallback is far off
+// here: a run through the queue would not finish within the test).
+func TestDirectProcessingNoQueueHop(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Config: dispatch.Config{ProcessFallback: time.Hour}})
+	start(t, svc)
+	r := directReport(t, svc)
+	waitFor(t, "post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	if n := processJobs(t, pool, r.ReportID); n != 0 {
+		t.Errorf("%d process_report jobs left for a report processed directly, want 0", n)
+	}
+	v, err := svc.GetReport(context.Background(), r.ReportID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Incident.Team != "tiefbau" || v.Incident.State != dispatch.StateRouted {
+		t.Errorf("incident team %q state %s, want tiefbau routed", v.Incident.Team, v.Incident.State)
+	}
+}
+
+// TestDirectProcessingRacesItsJob: the fallback job is due at once, so the
+// queue and the direct run process each report at the same time; each
+// report is still routed once and posted once.
+func TestDirectProcessingRacesItsJob(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Config: dispatch.Config{ProcessFallback: time.Nanosecond, DuplicateDistance: -1}})
+	start(t, svc)
+	const n = 12
+	recs := make([]dispatch.Receipt, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r, err := svc.Intake(context.Background(), dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau",
+				Sender: "token:app", Text: fmt.Sprintf("Schlagloch %d", i), Position: &dispatch.Position{Lat: 51.025, Lon: 7.59194},
+				PositionSource: dispatch.SourceAPI})
+			if err != nil {
+				t.Error(err)
+			}
+			recs[i] = r
+		})
+	}
+	wg.Wait()
+	for _, r := range recs {
+		waitFor(t, "post recorded for "+r.CaseNumber, func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p >= 1 })
+	}
+	time.Sleep(300 * time.Millisecond) // a second processing would post again now
+	for _, r := range recs {
+		if got := eventCount(t, pool, r.IncidentID, "routed"); got != 1 {
+			t.Errorf("%s routed %d times, want 1", r.CaseNumber, got)
+		}
+		if p, total := postedAt(t, pool, r.CaseNumber); p != 1 || total != 1 {
+			t.Errorf("%s: %d of %d posts recorded, want 1 of 1", r.CaseNumber, p, total)
+		}
+	}
+	if posts, _ := rec.snapshot(); len(posts) != n {
+		t.Errorf("%d posts in the room, want %d", len(posts), n)
+	}
+}
+
+// TestDirectProcessingHungFallsBack: a direct run hangs before its
+// routing commit (its team copy never finishes, as in a process that died
+// or froze); its fallback job, due after Config.ProcessFallback, processes
+// the report, and when the hung run finally ends (the process stops) the
+// report is still routed once and posted once.
+func TestDirectProcessingHungFallsBack(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	hm := &hangOnce{slowMedia: slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 0 }}}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: hm,
+		Config: dispatch.Config{ProcessFallback: time.Second, AssemblyWindow: -1}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	obj := media.Object{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1000}
+	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:test",
+		Text: "Foto", Media: []media.Object{obj}, Position: &dispatch.Position{Lat: 51.025, Lon: 7.59194}, PositionSource: dispatch.SourceAPI,
+		Originals: map[string][]byte{obj.Key: []byte("bytes in hand")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the direct run hanging", func() bool { return hm.hanging.Load() })
+	waitFor(t, "post recorded by the fallback job", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	if !hm.hanging.Load() {
+		t.Fatal("the direct run ended before the fallback job processed the report: nothing was proven")
+	}
+	// Stop gives the hung run a second, then cancels it; it has ended
+	// when Stop returns.
+	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+	defer scancel()
+	_ = svc.Stop(sctx)
+	if got := eventCount(t, pool, r.IncidentID, "routed"); got != 1 {
+		t.Errorf("routed %d times, want 1", got)
+	}
+	if posts, _ := rec.snapshot(); len(posts) != 1 {
+		t.Errorf("%d posts, want 1", len(posts))
+	}
+	if !hm.sawBytes.Load() {
+		t.Error("the direct run did not get the original's bytes in hand")
+	}
+}
+
+// hangOnce is a slowMedia whose first team copy (the direct run's) hangs
+// until its context ends; later ones (the fallback job's) are at once.
+type hangOnce struct {
+	slowMedia
+	first    sync.Once
+	hanging  atomic.Bool
+	sawBytes atomic.Bool
+}
+
+func (h *hangOnce) MakeDerivativeFrom(ctx context.Context, obj media.Object, md media.Metadata, src []byte) (media.Derivative, error) {
+	h.sawBytes.Store(string(src) == "bytes in hand")
+	return h.MakeDerivative(ctx, obj, md)
+}
+
+func (h *hangOnce) MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error) {
+	hang := false
+	h.first.Do(func() { hang = true })
+	if hang {
+		h.hanging.Store(true)
+		<-ctx.Done()
+		return media.Derivative{}, ctx.Err()
+	}
+	return h.slowMedia.MakeDerivative(ctx, obj, md)
+}
