@@ -94,6 +94,9 @@ func (s *Server) createReport(c *gin.Context) {
 		}
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
+		for _, p := range in.Prepared { // their team copies go too
+			keys = append(keys, p.Outputs(dctx)...)
+		}
 		s.disp.DiscardObjects(dctx, keys...) // retried through the queue if the store refuses
 	}
 	var lat, lon string
@@ -124,7 +127,15 @@ func (s *Server) createReport(c *gin.Context) {
 				return
 			}
 			stored = append(stored, obj)
-			if body != nil {
+			switch p := s.disp.PrepareMedium(obj, body); {
+			case p != nil:
+				// Its team copy is made while the rest arrives.
+				if in.Prepared == nil {
+					in.Prepared = map[string]*dispatch.PreparedMedium{}
+				}
+				in.Prepared[obj.Key] = p
+				kept += int64(len(body))
+			case body != nil:
 				if in.Originals == nil {
 					in.Originals = map[string][]byte{}
 				}

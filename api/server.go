@@ -42,6 +42,9 @@ type Dispatch interface {
 	// DiscardObjects deletes objects of a request that did not commit,
 	// retrying through the job queue if the store refuses now.
 	DiscardObjects(ctx context.Context, keys ...string)
+	// PrepareMedium starts an attachment's metadata and team copy from
+	// its bytes while the report is still arriving (nil: not now).
+	PrepareMedium(obj media.Object, src []byte) *dispatch.PreparedMedium
 }
 
 // Media is what the API needs from the media store.

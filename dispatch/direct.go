@@ -29,9 +29,25 @@ const DefaultProcessFallback = 15 * time.Second
 type directRun struct {
 	jobID int64
 	// originals are attachments' bytes kept from the upload, by object
-	// key: read from memory instead of S3.
+	// key: read from memory instead of S3; prepared are attachments
+	// worked on while the report was received.
 	originals map[string][]byte
+	prepared  map[string]*PreparedMedium
 	claimed   bool
+}
+
+// held is what a run holds of one attachment.
+type held struct {
+	src      []byte
+	prepared *PreparedMedium
+}
+
+// held returns what d holds of the attachment key (nothing for a nil d).
+func (d *directRun) held(key string) held {
+	if d == nil {
+		return held{}
+	}
+	return held{src: d.originals[key], prepared: d.prepared[key]}
 }
 
 // errProcessQueued: the report's processing job runs or ran; the direct

@@ -169,3 +169,47 @@ func (h *hangOnce) MakeDerivative(ctx context.Context, obj media.Object, md medi
 	}
 	return h.slowMedia.MakeDerivative(ctx, obj, md)
 }
+
+// TestPreparedMediumUsedOnce: an attachment's metadata and team copy,
+// started while its report arrived (PrepareMedium), are what the direct
+// run uses: the team copy is made once, and the post links it.
+func TestPreparedMediumUsedOnce(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	obj := media.Object{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1000}
+	sm := &slowMedia{calls: map[string]int{}, positions: map[string]*media.Position{obj.Key: {Lat: 51.0251, Lon: 7.5919}},
+		delay: func(string) time.Duration { return 50 * time.Millisecond }}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm, Config: dispatch.Config{AssemblyWindow: -1}})
+	start(t, svc)
+	p := svc.PrepareMedium(obj, []byte("the photo"))
+	if p == nil {
+		t.Fatal("PrepareMedium refused a small photo")
+	}
+	r, err := svc.Intake(context.Background(), dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:test",
+		Text: "Foto", Media: []media.Object{obj}, Prepared: map[string]*dispatch.PreparedMedium{obj.Key: p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	v, err := svc.GetReport(context.Background(), r.ReportID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := v.Report.Media[0]; m.DerivativeKey == "" || m.Metadata == nil {
+		t.Errorf("attachment: team copy %q, metadata %v", m.DerivativeKey, m.Metadata)
+	}
+	if v.Report.PositionSource != dispatch.SourceEXIF {
+		t.Errorf("position source %q, want exif (from the prepared metadata)", v.Report.PositionSource)
+	}
+	if posts, _ := rec.snapshot(); len(posts) != 1 || len(posts[0].TeamCopies) != 1 {
+		t.Errorf("posts %+v, want one with the team copy", posts)
+	}
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	if c := sm.calls[obj.Key]; c != 1 {
+		t.Errorf("%d team copies made, want 1", c)
+	}
+	if out := p.Outputs(context.Background()); len(out) != 2 {
+		t.Errorf("outputs %v, want the team copy and its thumbnail", out)
+	}
+}

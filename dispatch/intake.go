@@ -77,7 +77,7 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	})
 	if proc.Direct {
 		if err == nil && proc.JobID != 0 {
-			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, originals: in.Originals})
+			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, originals: in.Originals, prepared: in.Prepared})
 		} else {
 			s.releaseDirect()
 		}

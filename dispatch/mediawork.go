@@ -38,9 +38,9 @@ const MediaPatience = 2 * time.Minute
 // that the job retries, or, once the report may not wait any longer (see
 // MediaPatience), leaves that photo unread and queues a late read.
 //
-// originals are attachments' bytes in hand (direct.go), by object key;
-// those are read from memory instead of S3.
-func (s *Service) readMedia(ctx context.Context, rep *Report, originals map[string][]byte) (*Position, string, error) {
+// in, for a direct run (direct.go), has attachments worked on already or
+// their bytes in hand; those are not read from S3.
+func (s *Service) readMedia(ctx context.Context, rep *Report, in *directRun) (*Position, string, error) {
 	mayDefer := rep.Urgent || s.now().Sub(rep.ReceivedAt) >= MediaPatience
 	var deferred atomic.Bool
 	var mu sync.Mutex
@@ -54,7 +54,7 @@ func (s *Service) readMedia(ctx context.Context, rep *Report, originals map[stri
 				continue
 			}
 			g.Go(func() error {
-				md, err := s.readOneMedium(gctx, rep.CaseNumber, m, originals[m.Object.Key])
+				md, err := s.readOneMedium(gctx, rep.CaseNumber, m, in.held(m.Object.Key))
 				if err == nil || !errors.Is(err, errStorageDown) || !mayDefer {
 					return err
 				}
@@ -103,32 +103,30 @@ var errStorageDown = errors.New("object store unavailable")
 // saves both. A storage outage saves nothing and returns an error wrapping
 // errStorageDown (with what was read, if the metadata was).
 //
-// src, if not nil, is the original's bytes in hand: then S3 is not read.
-func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *MediaObject, src []byte) (media.Metadata, error) {
-	var md media.Metadata
-	var err error
-	if src != nil {
-		md, err = s.media.ReadMetadataFrom(ctx, m.Object, src)
-	} else {
-		md, err = s.media.ReadMetadata(ctx, m.Object)
-	}
-	if err != nil {
-		s.metric.dependencyError(err)
-		if storageTransient(err) {
-			return media.Metadata{}, fmt.Errorf("%w: read metadata: %w", errStorageDown, err)
+// in has what the caller holds of the attachment: the work done already
+// while its report was received (Prepared), else its bytes (then S3 is
+// not read).
+func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *MediaObject, in held) (media.Metadata, error) {
+	var r mediumResult
+	if in.prepared != nil {
+		var err error
+		if r, err = in.prepared.result(ctx); err != nil {
+			return media.Metadata{}, fmt.Errorf("%w: %w", errNotPrepared, err)
 		}
-		s.log.WarnContext(ctx, "photo metadata unreadable", "case", caseNumber, "object", m.Object.Key, "err", err)
-		md = media.Metadata{NoPositionReason: "metadata unreadable"}
-	}
-	var d media.Derivative
-	if src != nil {
-		d, err = s.media.MakeDerivativeFrom(ctx, m.Object, md, src)
 	} else {
-		d, err = s.media.MakeDerivative(ctx, m.Object, md)
+		r = s.workMedium(ctx, m.Object, in.src)
 	}
-	switch {
+	md := r.md
+	if r.mdErr != nil {
+		s.metric.dependencyError(r.mdErr)
+		if storageTransient(r.mdErr) {
+			return media.Metadata{}, fmt.Errorf("%w: read metadata: %w", errStorageDown, r.mdErr)
+		}
+		s.log.WarnContext(ctx, "photo metadata unreadable", "case", caseNumber, "object", m.Object.Key, "err", r.mdErr)
+	}
+	switch err := r.dErr; {
 	case err == nil:
-		m.DerivativeKey, m.ThumbKey = d.Key, d.ThumbKey
+		m.DerivativeKey, m.ThumbKey = r.d.Key, r.d.ThumbKey
 	case errors.Is(err, media.ErrNoDerivative):
 	case storageTransient(err):
 		s.metric.dependencyError(err)

@@ -71,6 +71,10 @@ type NewReport struct {
 	// the upload so that processing right after the commit need not read
 	// S3 again (optional; anything missing is read from S3).
 	Originals map[string][]byte
+	// Prepared are attachments of Media, by object key, whose metadata
+	// and team copy were worked on while the report arrived
+	// (Service.PrepareMedium).
+	Prepared map[string]*PreparedMedium
 	// Attributes are structured fields a channel collected (Open311
 	// attribute values, address_string); stored with the report as JSON.
 	Attributes map[string]string

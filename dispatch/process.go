@@ -56,11 +56,7 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID, d *dire
 		}
 	}
 	sent := rep.Position
-	var originals map[string][]byte
-	if d != nil {
-		originals = d.originals
-	}
-	pos, source, err := s.readMedia(ctx, &rep, originals)
+	pos, source, err := s.readMedia(ctx, &rep, d)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,96 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// PreparedMedium is an attachment's metadata and team copy, worked on from
+// its bytes while the rest of its report is still arriving and being
+// committed (PrepareMedium): the report's processing after the commit
+// finds them done instead of starting them then. Pass it in
+// NewReport.Prepared.
+type PreparedMedium struct {
+	done chan struct{}
+	res  mediumResult
+}
+
+// mediumResult is what reading one attachment gave: its metadata and team
+// copy, each with the error that stopped it.
+type mediumResult struct {
+	md    media.Metadata
+	mdErr error
+	d     media.Derivative
+	dErr  error
+}
+
+// PrepareMedium starts reading obj's metadata and making its team copy
+// from src, the bytes just stored, in the background (bounded like every
+// team copy by the media store's decode slots). It returns nil when there
+// is no media store or the bytes do not fit the memory kept for originals
+// (OriginalsBudget): the report's processing then reads them as usual.
+// Work on a report that is not accepted is discarded with Outputs.
+func (s *Service) PrepareMedium(obj media.Object, src []byte) *PreparedMedium {
+	if s.media == nil || src == nil || !s.direct.keep(int64(len(src))) {
+		return nil
+	}
+	p := &PreparedMedium{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		defer s.direct.unkeep(int64(len(src)))
+		p.res = s.workMedium(s.bg, obj, src)
+	}()
+	return p
+}
+
+// result waits for the work.
+func (p *PreparedMedium) result(ctx context.Context) (mediumResult, error) {
+	select {
+	case <-p.done:
+		return p.res, nil
+	case <-ctx.Done():
+		return mediumResult{}, ctx.Err()
+	}
+}
+
+// Outputs waits for the work and returns the keys of the objects it
+// stored (the team copy and thumbnail), for a report that was not
+// accepted: its caller deletes them with the original.
+func (p *PreparedMedium) Outputs(ctx context.Context) []string {
+	r, err := p.result(ctx)
+	if err != nil || r.dErr != nil {
+		return nil
+	}
+	return []string{r.d.Key, r.d.ThumbKey}
+}
+
+// workMedium reads an attachment's metadata and makes its team copy, from
+// src if not nil, else from S3. A storage failure of the metadata read
+// leaves the team copy unmade (it would fail the same way).
+func (s *Service) workMedium(ctx context.Context, obj media.Object, src []byte) mediumResult {
+	var r mediumResult
+	if src != nil {
+		r.md, r.mdErr = s.media.ReadMetadataFrom(ctx, obj, src)
+	} else {
+		r.md, r.mdErr = s.media.ReadMetadata(ctx, obj)
+	}
+	if r.mdErr != nil {
+		if storageTransient(r.mdErr) {
+			r.dErr = r.mdErr
+			return r
+		}
+		r.md = media.Metadata{NoPositionReason: "metadata unreadable"}
+	}
+	if src != nil {
+		r.d, r.dErr = s.media.MakeDerivativeFrom(ctx, obj, r.md, src)
+	} else {
+		r.d, r.dErr = s.media.MakeDerivative(ctx, obj, r.md)
+	}
+	return r
+}
+
+// errNotPrepared: a prepared medium's work was cut short (its process is
+// stopping); it is read again.
+var errNotPrepared = errors.New("prepared medium not finished")
