@@ -350,14 +350,15 @@ static void to_srgb(pixels *px, const profile *prof) {
 }
 
 // decode_jpeg decodes a JPEG with libjpeg directly into libyuv's ARGB
-// layout (libjpeg-turbo's JCS_EXT_BGRA), DCT-scaled by 1/shrink: the
+// layout (libjpeg-turbo's JCS_EXT_BGRA), DCT-scaled (jpeg_shrink), after
+// checking the pixel bound on the header: the
 // decode libvips' loader does, without its copies, thread hand-offs and
 // colour-order conversion (45 → 38 CPU-ms for the 12 MP photo at 1/2,
 // media/PERFORMANCE.md). It returns 1 with *out filled (and *prof, an RGB
 // profile other than sRGB for to_srgb, if the JPEG has one), or 0 when
 // libvips should decode instead: CMYK/YCCK, a profile that is not RGB,
 // any warning about damaged data, or an error.
-static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixels, pixels *out, profile *prof) {
+static int decode_jpeg(const void *buf, size_t len, const fg_opts *o, pixels *out, profile *prof, fg_result *r) {
 	// libjpeg's error handling by longjmp (its example.c): c and e live
 	// in memory (their addresses are taken), the pixels in *out (the
 	// caller's, zeroed), so nothing here is left indeterminate by the jump.
@@ -380,11 +381,11 @@ static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixel
 	jpeg_mem_src(&c, (const unsigned char *)buf, len);
 	jpeg_save_markers(&c, JPEG_APP0 + 2, 0xFFFF);
 	if (jpeg_read_header(&c, TRUE) != JPEG_HEADER_OK || e.warned || !jpeg_profile(&c, prof) ||
-			(double)c.image_width * c.image_height > max_pixels ||
+			c.image_width == 0 || c.image_height == 0 || (double)c.image_width * c.image_height > o->max_pixels ||
 			(c.jpeg_color_space != JCS_YCbCr && c.jpeg_color_space != JCS_GRAYSCALE && c.jpeg_color_space != JCS_RGB))
 		longjmp(e.jump, 1);
 	c.scale_num = 1;
-	c.scale_denom = shrink;
+	c.scale_denom = jpeg_shrink(VIPS_MAX(c.image_width, c.image_height), o->max_edge);
 	c.out_color_space = JCS_EXT_BGRA;
 	jpeg_start_decompress(&c);
 	if (c.output_components != 4 || pixels_new(out, c.output_width, c.output_height))
@@ -403,6 +404,8 @@ static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixel
 		prof->p = NULL;
 		return 0;
 	}
+	r->src_width = c.image_width;
+	r->src_height = c.image_height;
 	return 1;
 }
 
@@ -446,31 +449,34 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 	int code = FG_ERR_UNREADABLE;
 	memset(r, 0, sizeof(*r));
 
-	// 1. Header only: the pixel bound is checked before any decoding.
+	// 1. Phone JPEGs: libjpeg reads the header, checks the pixel bound and
+	// decodes once, shrinking on load (a 12 MP photo at 1/2 scale, never at
+	// full size), into memory as 4 bytes per pixel. Neither libvips nor
+	// its EXIF parser (libexif) reads them.
 	VipsImage *hdr = NULL;
-	if (o->magick)
-		vips_magickload_buffer((void *)buf, len, &hdr, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-	else
-		hdr = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL,
-			"fail_on", VIPS_FAIL_ON_NONE, NULL);
-	if (!hdr)
-		return fail(r, FG_ERR_UNREADABLE);
-	r->src_width = hdr->Xsize;
-	r->src_height = hdr->Ysize;
-	if (hdr->Xsize <= 0 || hdr->Ysize <= 0 || (double)hdr->Xsize * hdr->Ysize > o->max_pixels) {
-		code = FG_ERR_TOO_LARGE;
-		goto out;
-	}
-
-	// 2. Decode once, shrinking on load (a 12 MP JPEG is decoded at 1/2
-	// scale, never at full size), into memory as 4 bytes per pixel.
-	const char *loader = vips_foreign_find_load_buffer(buf, len);
-	int jpeg = !o->magick && loader && strcmp(loader, "VipsForeignLoadJpegBuffer") == 0;
-	int shrink = jpeg ? jpeg_shrink(VIPS_MAX(hdr->Xsize, hdr->Ysize), o->max_edge) : 1;
 	int bands = 3;
 	r->decoder = FG_DECODER_LIBJPEG;
-	if (!(jpeg && decode_jpeg(buf, len, shrink, o->max_pixels, &px, &prof))) {
+	int jpeg = !o->magick && len >= 3 && memcmp(buf, "\xFF\xD8\xFF", 3) == 0;
+	if (!(jpeg && decode_jpeg(buf, len, o, &px, &prof, r))) {
+		// 2. Everything else through libvips: the header first, so that
+		// the pixel bound is checked before any decoding.
 		r->decoder = o->magick ? FG_DECODER_MAGICK : FG_DECODER_LIBVIPS;
+		if (o->magick)
+			vips_magickload_buffer((void *)buf, len, &hdr, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+		else
+			hdr = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL,
+				"fail_on", VIPS_FAIL_ON_NONE, NULL);
+		if (!hdr)
+			return fail(r, FG_ERR_UNREADABLE);
+		r->src_width = hdr->Xsize;
+		r->src_height = hdr->Ysize;
+		if (hdr->Xsize <= 0 || hdr->Ysize <= 0 || (double)hdr->Xsize * hdr->Ysize > o->max_pixels) {
+			code = FG_ERR_TOO_LARGE;
+			goto out;
+		}
+		const char *loader = vips_foreign_find_load_buffer(buf, len);
+		jpeg = !o->magick && loader && strcmp(loader, "VipsForeignLoadJpegBuffer") == 0;
+		int shrink = jpeg ? jpeg_shrink(VIPS_MAX(hdr->Xsize, hdr->Ysize), o->max_edge) : 1;
 		if (decode_vips(buf, len, hdr, jpeg, shrink, o->max_edge, &px, &bands))
 			goto err;
 	}
@@ -497,7 +503,8 @@ err:
 		vips_error("fieldgate", "out of memory or image too large to scale");
 	code = fail(r, FG_ERR_UNREADABLE);
 out:
-	g_object_unref(hdr);
+	if (hdr)
+		g_object_unref(hdr);
 	free(prof.p);
 	pixels_free(&px);
 	pixels_free(&full);
