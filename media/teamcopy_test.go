@@ -2,10 +2,12 @@ package media
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -644,10 +646,32 @@ func withICC(jpg, icc []byte) []byte {
 	return append(append(append([]byte{}, jpg[:2]...), append(seg, payload...)...), jpg[2:]...)
 }
 
+// withICCP inserts the profile into a PNG as its iCCP chunk (PNG 1.2
+// §4.2.2.4: name, compression method 0, zlib stream) after IHDR.
+func withICCP(t *testing.T, png, icc []byte) []byte {
+	t.Helper()
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	if _, err := zw.Write(icc); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := append([]byte("test profile\x00\x00"), z.Bytes()...)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	chunk = append(chunk, "iCCP"...)
+	chunk = append(chunk, data...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	const ihdrEnd = 8 + 4 + 4 + 13 + 4 // signature, IHDR length, type, data, CRC
+	return append(append(append([]byte{}, png[:ihdrEnd]...), chunk...), png[ihdrEnd:]...)
+}
+
 // TestTeamCopyColourProfiles: a JPEG tagged sRGB takes the libjpeg path
-// unchanged; one tagged Display P3 is converted by libvips (its red and
-// green come out more saturated in sRGB, its blue lower); a broken
-// profile is ignored by libvips.
+// unchanged; one tagged Display P3 is converted after scaling with lcms2
+// to what libvips makes of a PNG with the same pixels and profile (its
+// red more saturated in sRGB, its blue lower); a broken profile is
+// ignored by libvips.
 func TestTeamCopyColourProfiles(t *testing.T) {
 	flat := image.NewRGBA(image.Rect(0, 0, 400, 300))
 	for i := 0; i < len(flat.Pix); i += 4 {
@@ -675,10 +699,18 @@ func TestTeamCopyColourProfiles(t *testing.T) {
 	if dec != vips.DecoderLibjpeg || !near(r, r0) || !near(g, g0) || !near(b, b0) {
 		t.Errorf("sRGB-tagged: (%d,%d,%d) by %s, want (%d,%d,%d) by libjpeg", r, g, b, dec, r0, g0, b0)
 	}
+	var pngBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, flat); err != nil {
+		t.Fatal(err)
+	}
+	vr, vg, vb, vdec := middle(t, withICCP(t, pngBuf.Bytes(), iccProfile(p3Colorants)))
 	r, g, b, dec = middle(t, withICC(plain, iccProfile(p3Colorants)))
-	t.Logf("plain (%d,%d,%d); tagged Display P3: (%d,%d,%d)", r0, g0, b0, r, g, b)
-	if dec != vips.DecoderLibvips || r < r0+8 || b > b0-4 {
-		t.Errorf("P3-tagged: (%d,%d,%d) by %s, want converted by libvips: red above %d, blue below %d", r, g, b, dec, r0+8, b0-4)
+	t.Logf("plain (%d,%d,%d); tagged Display P3: (%d,%d,%d) by %s, as PNG (%d,%d,%d) by %s", r0, g0, b0, r, g, b, dec, vr, vg, vb, vdec)
+	if vdec != vips.DecoderLibvips || vr < r0+8 || vb > b0-4 {
+		t.Errorf("P3-tagged PNG: (%d,%d,%d) by %s, want converted by libvips: red above %d, blue below %d", vr, vg, vb, vdec, r0+8, b0-4)
+	}
+	if dec != vips.DecoderLibjpeg || !near(r, vr) || !near(g, vg) || !near(b, vb) {
+		t.Errorf("P3-tagged JPEG: (%d,%d,%d) by %s, want (%d,%d,%d) as libvips converts it, by libjpeg", r, g, b, dec, vr, vg, vb)
 	}
 	broken := withICC(plain, []byte("not a profile at all, just bytes"))
 	r, g, b, dec = middle(t, broken)

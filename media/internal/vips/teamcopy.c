@@ -265,9 +265,9 @@ static int has_icc(j_decompress_ptr c) {
 // as many Android cameras tag their JPEGs: an RGB matrix/TRC profile
 // (ICC.1:2010 §F.3) whose colorants are sRGB's (D50-adapted, within
 // 0.002) and whose tone curves are sRGB's (within 1/255 at 17 points).
-// Such pixels already are what the team copy needs; converting them
-// (libvips: through Lab in floating point) cost 90 CPU-ms per 12 MP photo
-// (media/PERFORMANCE.md). Any other profile goes to libvips.
+// Such pixels already are what the team copy needs: no conversion at all
+// (libvips' conversion through Lab in floating point cost 90 CPU-ms per
+// 12 MP photo, media/PERFORMANCE.md).
 static int is_srgb(const void *icc, size_t len) {
 	static const cmsTagSignature xyz[3] = {cmsSigRedColorantTag, cmsSigGreenColorantTag, cmsSigBlueColorantTag};
 	static const cmsTagSignature trc[3] = {cmsSigRedTRCTag, cmsSigGreenTRCTag, cmsSigBlueTRCTag};
@@ -292,30 +292,73 @@ static int is_srgb(const void *icc, size_t len) {
 	return ok;
 }
 
-// srgb_tagged reports whether the JPEG's ICC profile (if any: none is
-// sRGB by convention) is sRGB.
-static int srgb_tagged(j_decompress_ptr c) {
-	JOCTET *icc = NULL;
-	unsigned int len = 0;
+// profile is an ICC profile to convert from (p NULL: none, the pixels
+// are sRGB already).
+typedef struct {
+	JOCTET *p;
+	unsigned int len;
+} profile;
+
+// jpeg_profile reads the JPEG's ICC profile into *prof, leaving it empty
+// when there is none or it is sRGB. It returns 0 when libvips should
+// decode instead: a profile that is not RGB (CMYK, grey) or that libjpeg
+// cannot reassemble.
+static int jpeg_profile(j_decompress_ptr c, profile *prof) {
 	if (!has_icc(c))
 		return 1;
-	if (!jpeg_read_icc_profile(c, &icc, &len))
+	if (!jpeg_read_icc_profile(c, &prof->p, &prof->len))
 		return 0;
-	int ok = is_srgb(icc, len);
-	free(icc);
-	return ok;
+	cmsContext ctx = cmsCreateContext(NULL, NULL);
+	cmsHPROFILE p = ctx ? cmsOpenProfileFromMemTHR(ctx, prof->p, prof->len) : NULL;
+	int rgb = p && cmsGetColorSpace(p) == cmsSigRgbData;
+	if (p)
+		cmsCloseProfile(p);
+	if (ctx)
+		cmsDeleteContext(ctx);
+	if (!rgb || is_srgb(prof->p, prof->len)) {
+		free(prof->p);
+		prof->p = NULL;
+	}
+	return rgb;
+}
+
+// to_srgb converts px (libyuv ARGB: B, G, R, A bytes) in place from the
+// profile to sRGB with lcms2 (8-bit, perceptual intent, as libvips'
+// vips_icc_transform would). It runs on the scaled team copy (1600×1200:
+// about 30 CPU-ms, and 4–5 ms to build the transform) rather than on the
+// decoded image, and replaces libvips' conversion through Lab in floating
+// point (about 90 CPU-ms for a 12 MP photo, media/PERFORMANCE.md). A
+// profile lcms2 cannot use is ignored, as libvips ignores it.
+static void to_srgb(pixels *px, const profile *prof) {
+	cmsContext ctx = cmsCreateContext(NULL, NULL);
+	if (!ctx)
+		return;
+	cmsHPROFILE in = cmsOpenProfileFromMemTHR(ctx, prof->p, prof->len), out = cmsCreate_sRGBProfileTHR(ctx);
+	cmsHTRANSFORM t = in && out ? cmsCreateTransformTHR(ctx, in, TYPE_BGRA_8, out, TYPE_BGRA_8, INTENT_PERCEPTUAL, 0) : NULL;
+	if (t) {
+		for (int y = 0; y < px->h; y++) {
+			uint8_t *row = px->p + (size_t)y * px->w * 4;
+			cmsDoTransform(t, row, row, px->w);
+		}
+		cmsDeleteTransform(t);
+	}
+	if (in)
+		cmsCloseProfile(in);
+	if (out)
+		cmsCloseProfile(out);
+	cmsDeleteContext(ctx);
 }
 
 // decode_jpeg decodes a JPEG with libjpeg directly into libyuv's ARGB
-// layout (libjpeg-turbo's JCS_EXT_BGRA), DCT-scaled by 1/shrink: the
+// layout (libjpeg-turbo's JCS_EXT_BGRA), DCT-scaled (jpeg_shrink), after
+// checking the pixel bound on the header: the
 // decode libvips' loader does, without its copies, thread hand-offs and
 // colour-order conversion (45 → 38 CPU-ms for the 12 MP photo at 1/2,
-// media/PERFORMANCE.md). It returns 1 with *out filled, or 0 when libvips
-// should decode instead: an ICC profile other than sRGB to convert,
-// CMYK/YCCK, any warning about damaged data, or an error. Only YCbCr, RGB
-// and greyscale JPEGs without a profile or with an sRGB one take this path
-// (most phone photos).
-static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixels, pixels *out) {
+// media/PERFORMANCE.md). It returns 1 with *out filled (and *prof, an RGB
+// profile other than sRGB for to_srgb, if the JPEG has one), or 0 when
+// libvips should decode instead: CMYK/YCCK, a profile that is not RGB,
+// any warning about damaged data, or an error.
+static int decode_jpeg(const void *buf, size_t len, const fg_opts *o, pixels *out, profile *prof, fg_result *r) {
 	// libjpeg's error handling by longjmp (its example.c): c and e live
 	// in memory (their addresses are taken), the pixels in *out (the
 	// caller's, zeroed), so nothing here is left indeterminate by the jump.
@@ -330,17 +373,19 @@ static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixel
 	if (setjmp(e.jump)) {
 		jpeg_destroy_decompress(&c);
 		pixels_free(out);
+		free(prof->p);
+		prof->p = NULL;
 		return 0;
 	}
 	jpeg_create_decompress(&c);
 	jpeg_mem_src(&c, (const unsigned char *)buf, len);
 	jpeg_save_markers(&c, JPEG_APP0 + 2, 0xFFFF);
-	if (jpeg_read_header(&c, TRUE) != JPEG_HEADER_OK || e.warned || !srgb_tagged(&c) ||
-			(double)c.image_width * c.image_height > max_pixels ||
+	if (jpeg_read_header(&c, TRUE) != JPEG_HEADER_OK || e.warned || !jpeg_profile(&c, prof) ||
+			c.image_width == 0 || c.image_height == 0 || (double)c.image_width * c.image_height > o->max_pixels ||
 			(c.jpeg_color_space != JCS_YCbCr && c.jpeg_color_space != JCS_GRAYSCALE && c.jpeg_color_space != JCS_RGB))
 		longjmp(e.jump, 1);
 	c.scale_num = 1;
-	c.scale_denom = shrink;
+	c.scale_denom = jpeg_shrink(VIPS_MAX(c.image_width, c.image_height), o->max_edge);
 	c.out_color_space = JCS_EXT_BGRA;
 	jpeg_start_decompress(&c);
 	if (c.output_components != 4 || pixels_new(out, c.output_width, c.output_height))
@@ -355,8 +400,12 @@ static int decode_jpeg(const void *buf, size_t len, int shrink, double max_pixel
 	jpeg_destroy_decompress(&c);
 	if (e.warned) {
 		pixels_free(out);
+		free(prof->p);
+		prof->p = NULL;
 		return 0;
 	}
+	r->src_width = c.image_width;
+	r->src_height = c.image_height;
 	return 1;
 }
 
@@ -396,41 +445,49 @@ out:
 
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 	pixels px = {0}, full = {0}, th = {0};
+	profile prof = {0};
 	int code = FG_ERR_UNREADABLE;
 	memset(r, 0, sizeof(*r));
 
-	// 1. Header only: the pixel bound is checked before any decoding.
+	// 1. Phone JPEGs: libjpeg reads the header, checks the pixel bound and
+	// decodes once, shrinking on load (a 12 MP photo at 1/2 scale, never at
+	// full size), into memory as 4 bytes per pixel. Neither libvips nor
+	// its EXIF parser (libexif) reads them.
 	VipsImage *hdr = NULL;
-	if (o->magick)
-		vips_magickload_buffer((void *)buf, len, &hdr, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-	else
-		hdr = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL,
-			"fail_on", VIPS_FAIL_ON_NONE, NULL);
-	if (!hdr)
-		return fail(r, FG_ERR_UNREADABLE);
-	r->src_width = hdr->Xsize;
-	r->src_height = hdr->Ysize;
-	if (hdr->Xsize <= 0 || hdr->Ysize <= 0 || (double)hdr->Xsize * hdr->Ysize > o->max_pixels) {
-		code = FG_ERR_TOO_LARGE;
-		goto out;
-	}
-
-	// 2. Decode once, shrinking on load (a 12 MP JPEG is decoded at 1/2
-	// scale, never at full size), into memory as 4 bytes per pixel.
-	const char *loader = vips_foreign_find_load_buffer(buf, len);
-	int jpeg = !o->magick && loader && strcmp(loader, "VipsForeignLoadJpegBuffer") == 0;
-	int shrink = jpeg ? jpeg_shrink(VIPS_MAX(hdr->Xsize, hdr->Ysize), o->max_edge) : 1;
 	int bands = 3;
 	r->decoder = FG_DECODER_LIBJPEG;
-	if (!(jpeg && decode_jpeg(buf, len, shrink, o->max_pixels, &px))) {
+	int jpeg = !o->magick && len >= 3 && memcmp(buf, "\xFF\xD8\xFF", 3) == 0;
+	if (!(jpeg && decode_jpeg(buf, len, o, &px, &prof, r))) {
+		// 2. Everything else through libvips: the header first, so that
+		// the pixel bound is checked before any decoding.
 		r->decoder = o->magick ? FG_DECODER_MAGICK : FG_DECODER_LIBVIPS;
+		if (o->magick)
+			vips_magickload_buffer((void *)buf, len, &hdr, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+		else
+			hdr = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL,
+				"fail_on", VIPS_FAIL_ON_NONE, NULL);
+		if (!hdr)
+			return fail(r, FG_ERR_UNREADABLE);
+		r->src_width = hdr->Xsize;
+		r->src_height = hdr->Ysize;
+		if (hdr->Xsize <= 0 || hdr->Ysize <= 0 || (double)hdr->Xsize * hdr->Ysize > o->max_pixels) {
+			code = FG_ERR_TOO_LARGE;
+			goto out;
+		}
+		const char *loader = vips_foreign_find_load_buffer(buf, len);
+		jpeg = !o->magick && loader && strcmp(loader, "VipsForeignLoadJpegBuffer") == 0;
+		int shrink = jpeg ? jpeg_shrink(VIPS_MAX(hdr->Xsize, hdr->Ysize), o->max_edge) : 1;
 		if (decode_vips(buf, len, hdr, jpeg, shrink, o->max_edge, &px, &bands))
 			goto err;
 	}
 
 	// 3. Scaled and upright by the orientation the caller read and
 	// validated; the thumbnail from the team copy's pixels.
-	if (scaled(&px, o->max_edge, o->orientation, &full) || scaled(&full, o->thumb_edge, 1, &th))
+	if (scaled(&px, o->max_edge, o->orientation, &full))
+		goto err;
+	if (prof.p)
+		to_srgb(&full, &prof);
+	if (scaled(&full, o->thumb_edge, 1, &th))
 		goto err;
 	pixels_free(&px);
 	r->width = full.w;
@@ -446,7 +503,9 @@ err:
 		vips_error("fieldgate", "out of memory or image too large to scale");
 	code = fail(r, FG_ERR_UNREADABLE);
 out:
-	g_object_unref(hdr);
+	if (hdr)
+		g_object_unref(hdr);
+	free(prof.p);
 	pixels_free(&px);
 	pixels_free(&full);
 	pixels_free(&th);

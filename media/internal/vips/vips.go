@@ -1,19 +1,22 @@
-// Package vips makes the team copy of a photo: libvips decodes it once
-// with shrink-on-load (JPEG DCT scaling, ITU-T T.81 §A.3.3; libheif for
-// HEIC/HEIF; ImageMagick for damaged JPEGs) and converts it to sRGB;
-// libyuv scales it to the team copy's edge and turns it upright by the
-// EXIF orientation (SIMD code: libvips 8.14 reduces horizontally and
-// rotates with scalar code, about 60 of its 110 CPU-ms for a 12 MP photo,
-// media/PERFORMANCE.md); libvips encodes the team copy and its thumbnail,
-// without any metadata, from the same pixels.
+// Package vips makes the team copy of a photo from one decode with
+// shrink-on-load (JPEG DCT scaling, ITU-T T.81 §A.3.3): libjpeg decodes
+// phone JPEGs directly; libvips everything else (PNG, WebP, HEIC/HEIF
+// through libheif, CMYK and damaged JPEGs, ImageMagick when its own JPEG
+// loader gives up) and converts it to sRGB. libyuv scales the pixels to
+// the team copy's edge and turns them upright by the EXIF orientation
+// (SIMD code: libvips 8.14 reduces horizontally and rotates with scalar
+// code, about 60 of its 110 CPU-ms for a 12 MP photo); lcms2 converts a
+// JPEG's colour profile other than sRGB on the scaled pixels; libvips
+// encodes the team copy and its thumbnail, without any metadata, from the
+// same pixels. Figures: media/PERFORMANCE.md.
 //
 // It is a thin cgo binding of our own rather than a general one
 // (govips): the pipeline is one C call, which keeps the caller's buffer
 // inside that call, and needs libvips options the general bindings do not
 // expose (no auto-rotation, ImageMagick for damaged JPEGs that libvips'
 // own JPEG loader gives up on after 100 warnings, blocking every other
-// loader). Build needs libvips-dev (pkg-config vips ≥ 8.13) and
-// libyuv-dev; at run time libvips42 and libyuv0.
+// loader). Build needs libvips-dev (pkg-config vips ≥ 8.13, which brings
+// libjpeg and lcms2) and libyuv-dev; at run time libvips42 and libyuv0.
 package vips
 
 /*
@@ -67,9 +70,10 @@ type Result struct {
 	PNG                       bool
 	Width, Height             int // of Full
 	SourceWidth, SourceHeight int // of the source as stored (before orientation)
-	// Decoder says which decoder read the pixels: DecoderLibjpeg (JPEGs
-	// without a colour profile or damage), DecoderLibvips (every other
-	// type, profiles, damaged JPEGs libvips still reads), DecoderMagick
+	// Decoder says which decoder read the pixels: DecoderLibjpeg (YCbCr,
+	// RGB and grey JPEGs without damage, with no colour profile or an RGB
+	// one), DecoderLibvips (every other type, CMYK, other or unreadable
+	// profiles, damaged JPEGs libvips still reads), DecoderMagick
 	// (Options.Lenient).
 	Decoder string
 }
