@@ -36,14 +36,18 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	if err := s.validate(&in); err != nil {
 		return Receipt{}, err
 	}
-	if in.IdempotencyKey != "" {
+	switch {
+	case in.IdempotencyKey == "":
+		in.IdempotencyKey = "generated:" + uuid.NewString()
+	case in.Channel == ChannelAPI:
+		// The API asked (Replay) before it read the body; a retry that
+		// raced it is caught by the key's insert (errReplay below).
+	default:
 		if r, err := s.findByIdempotencyKey(ctx, s.pool, in); err == nil {
 			return r, nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return Receipt{}, err
 		}
-	} else {
-		in.IdempotencyKey = "generated:" + uuid.NewString()
 	}
 
 	now := s.now()
