@@ -172,7 +172,7 @@ func (f *fakeDomain) Merge(context.Context, dispatch.MergeCommand) (dispatch.Com
 
 // DiscardObjects deletes the objects from the fake store, as the domain
 // deletes them from S3.
-func (f *fakeDomain) PrepareMedium(media.Object, []byte) *dispatch.PreparedMedium { return nil }
+func (f *fakeDomain) HoldMedium(*dispatch.NewReport, media.Object, []byte) {}
 
 func (f *fakeDomain) DiscardObjects(ctx context.Context, keys ...string) {
 	if f.store != nil {

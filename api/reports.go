@@ -83,7 +83,6 @@ func (s *Server) createReport(c *gin.Context) {
 
 	in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Sender: tok.Sender(), IdempotencyKey: key}
 	var stored []media.Object
-	var kept int64 // bytes of in.Originals
 	cleanup := func() {
 		if len(stored) == 0 {
 			return
@@ -94,9 +93,7 @@ func (s *Server) createReport(c *gin.Context) {
 		}
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		for _, p := range in.Prepared { // their team copies go too
-			keys = append(keys, p.Outputs(dctx)...)
-		}
+		keys = append(keys, in.PreparedOutputs(dctx)...) // their team copies go too
 		s.disp.DiscardObjects(dctx, keys...) // retried through the queue if the store refuses
 	}
 	var lat, lon string
@@ -119,7 +116,7 @@ func (s *Server) createReport(c *gin.Context) {
 				problem(c, probInvalid, func(t msg.Texts) string { return t.TooManyAttachmentsAtMost(dispatch.MaxMedia) })
 				return
 			}
-			obj, body, err := s.putPart(ctx, tok, part, keepOriginals-kept)
+			obj, body, err := s.putPart(ctx, tok, part, in.HeldRoom())
 			part.Close()
 			if err != nil {
 				cleanup()
@@ -127,21 +124,8 @@ func (s *Server) createReport(c *gin.Context) {
 				return
 			}
 			stored = append(stored, obj)
-			switch p := s.disp.PrepareMedium(obj, body); {
-			case p != nil:
-				// Its team copy is made while the rest arrives.
-				if in.Prepared == nil {
-					in.Prepared = map[string]*dispatch.PreparedMedium{}
-				}
-				in.Prepared[obj.Key] = p
-				kept += int64(len(body))
-			case body != nil:
-				if in.Originals == nil {
-					in.Originals = map[string][]byte{}
-				}
-				in.Originals[obj.Key] = body
-				kept += int64(len(body))
-			}
+			// Its team copy is made while the rest arrives.
+			s.disp.HoldMedium(&in, obj, body)
 		case "to", "text", "lat", "lon", "urgent", "language":
 			v, err := readField(part)
 			part.Close()
@@ -205,11 +189,6 @@ func (s *Server) createReport(c *gin.Context) {
 	}
 	s.respondReceipt(c, http.StatusAccepted, rec)
 }
-
-// keepOriginals bounds the attachment bytes one report keeps in memory
-// from its upload until it is processed right after the commit (photos
-// are then not read back from S3). Larger attachments are read from S3.
-const keepOriginals = 16 << 20
 
 // putPart stores one file part, and returns its bytes if they are at most
 // keep. The token's upload slot is taken only once the part's first bytes

@@ -42,9 +42,9 @@ type Dispatch interface {
 	// DiscardObjects deletes objects of a request that did not commit,
 	// retrying through the job queue if the store refuses now.
 	DiscardObjects(ctx context.Context, keys ...string)
-	// PrepareMedium starts an attachment's metadata and team copy from
-	// its bytes while the report is still arriving (nil: not now).
-	PrepareMedium(obj media.Object, src []byte) *dispatch.PreparedMedium
+	// HoldMedium gives a report the bytes of an attachment just stored
+	// (its team copy is started at once, or the bytes are kept).
+	HoldMedium(in *dispatch.NewReport, obj media.Object, body []byte)
 }
 
 // Media is what the API needs from the media store.

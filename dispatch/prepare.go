@@ -91,6 +91,50 @@ func (s *Service) workMedium(ctx context.Context, obj media.Object, src []byte) 
 	return r
 }
 
+// MaxHeldPerReport bounds the attachment bytes one report holds in memory
+// from its upload until it is processed (HoldMedium); larger attachments
+// are read back from S3.
+const MaxHeldPerReport = 16 << 20
+
+// HeldRoom is how many more attachment bytes in may hold (HoldMedium):
+// pass it as the keep limit of the upload (media.Store.PutKeep).
+func (in *NewReport) HeldRoom() int64 {
+	return max(0, MaxHeldPerReport-in.held)
+}
+
+// HoldMedium gives in the bytes of an attachment just stored (obj, one of
+// in.Media): its metadata and team copy are started at once if there is
+// room (PrepareMedium), else its bytes are kept for the processing after
+// the commit. Bodies over HeldRoom and nil bodies are not held.
+func (s *Service) HoldMedium(in *NewReport, obj media.Object, body []byte) {
+	if body == nil || int64(len(body)) > in.HeldRoom() {
+		return
+	}
+	in.held += int64(len(body))
+	if p := s.PrepareMedium(obj, body); p != nil {
+		if in.Prepared == nil {
+			in.Prepared = map[string]*PreparedMedium{}
+		}
+		in.Prepared[obj.Key] = p
+		return
+	}
+	if in.Originals == nil {
+		in.Originals = map[string][]byte{}
+	}
+	in.Originals[obj.Key] = body
+}
+
+// PreparedOutputs waits for in's prepared attachments and returns the keys
+// of the team copies they stored, for a report that was not accepted: its
+// caller deletes them with the originals.
+func (in *NewReport) PreparedOutputs(ctx context.Context) []string {
+	var keys []string
+	for _, p := range in.Prepared {
+		keys = append(keys, p.Outputs(ctx)...)
+	}
+	return keys
+}
+
 // errNotPrepared: a prepared medium's work was cut short (its process is
 // stopping); it is read again.
 var errNotPrepared = errors.New("prepared medium not finished")

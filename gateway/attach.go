@@ -9,6 +9,7 @@ import (
 
 	"github.com/fieldgate/fieldgate/internal/msg"
 
+	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 )
@@ -18,7 +19,10 @@ import (
 // that were taken (they are now photos of the report), and the error of
 // each attachment that failed (attachmentReason words it for the sender). URLs that are not allowed stay in the text
 // and are never fetched.
-func (g *Gateway) fetchAttachments(ctx context.Context, sender, body string, oob []string) ([]media.Object, string, []error) {
+//
+// The bytes of small attachments are given to in (HoldMedium), so that
+// their team copies are made while the report is committed.
+func (g *Gateway) fetchAttachments(ctx context.Context, in *dispatch.NewReport, sender, body string, oob []string) ([]media.Object, string, []error) {
 	var objs []media.Object
 	var failed []error
 	text := body
@@ -26,13 +30,14 @@ func (g *Gateway) fetchAttachments(ctx context.Context, sender, body string, oob
 		if err := g.fetch.Allowed(u); err != nil {
 			continue
 		}
-		obj, err := g.fetchOne(ctx, sender, u)
+		obj, data, err := g.fetchOne(ctx, sender, u, in.HeldRoom())
 		if err != nil {
 			g.log.Warn("attachment not taken", "url", safeURL(u), "err", err)
 			failed = append(failed, err)
 			continue
 		}
 		objs = append(objs, obj)
+		g.disp.HoldMedium(in, obj, data)
 		text = strings.TrimSpace(strings.ReplaceAll(text, u, ""))
 	}
 	return objs, text, failed
@@ -42,23 +47,24 @@ func (g *Gateway) fetchAttachments(ctx context.Context, sender, body string, oob
 // Config.DownloadsPerSender downloads running at once, and a download
 // slower than Config.MinDownloadRate is cut off, so one sender's slow
 // upload host cannot hold the media store's slots.
-func (g *Gateway) fetchOne(ctx context.Context, sender, u string) (media.Object, error) {
+// It also returns the bytes if they are at most keep.
+func (g *Gateway) fetchOne(ctx context.Context, sender, u string, keep int64) (media.Object, []byte, error) {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	release, err := g.downloads.Acquire(wctx, sender)
 	cancel()
 	if err != nil {
-		return media.Object{}, err
+		return media.Object{}, nil, err
 	}
 	defer release()
 	if g.media == nil {
-		return media.Object{}, errors.New("no media storage configured")
+		return media.Object{}, nil, errors.New("no media storage configured")
 	}
 	rc, err := g.fetch.Fetch(ctx, u)
 	if err != nil {
-		return media.Object{}, err
+		return media.Object{}, nil, err
 	}
 	defer rc.Close()
-	return g.media.Put(ctx, slots.NewMinRate(rc, g.cfg.MinDownloadRate, downloadGrace, nil))
+	return g.media.PutKeep(ctx, slots.NewMinRate(rc, g.cfg.MinDownloadRate, downloadGrace, nil), keep)
 }
 
 // downloadGrace is how long a download may trickle before the minimum
@@ -90,7 +96,8 @@ func attachmentReason(t msg.Texts, err error) string {
 }
 
 // dropMedia deletes objects of a message that was not stored.
-func (g *Gateway) dropMedia(objs []media.Object) {
+func (g *Gateway) dropMedia(in *dispatch.NewReport) {
+	objs := in.Media
 	if len(objs) == 0 || g.media == nil {
 		return
 	}
@@ -100,6 +107,7 @@ func (g *Gateway) dropMedia(objs []media.Object) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	keys = append(keys, in.PreparedOutputs(ctx)...) // their team copies go too
 	g.disp.DiscardObjects(ctx, keys...) // retried through the queue if the store refuses
 }
 

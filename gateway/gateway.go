@@ -40,11 +40,17 @@ type Dispatcher interface {
 	CaseByPost(ctx context.Context, room, id string) (string, error)
 	RecordDelivery(ctx context.Context, messageID, from, kind string) error
 	DiscardObjects(ctx context.Context, keys ...string)
+	// HoldMedium gives a report the bytes of an attachment just stored
+	// (its team copy is started at once, or the bytes are kept).
+	HoldMedium(in *dispatch.NewReport, obj media.Object, body []byte)
 }
 
 // Media stores fetched attachments.
 type Media interface {
 	Put(ctx context.Context, r io.Reader) (media.Object, error)
+	// PutKeep is Put that also returns the body's bytes if they are at
+	// most keep bytes (nil otherwise).
+	PutKeep(ctx context.Context, r io.Reader, keep int64) (media.Object, []byte, error)
 	Delete(ctx context.Context, keys ...string) error
 }
 

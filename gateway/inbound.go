@@ -290,7 +290,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		}
 	}
 	var failed []error
-	in.Media, in.Text, failed = g.fetchAttachments(ctx, sender, body, oob)
+	in.Media, in.Text, failed = g.fetchAttachments(ctx, &in, sender, body, oob)
 	if geo.OK {
 		// The position is shown once, on the post's 📍 line.
 		if in.Text = withoutGeoURI(in.Text, geo.URI); in.Text == "" {
@@ -304,7 +304,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	}
 	rec, err := g.disp.Intake(ctx, in)
 	if err != nil {
-		g.dropMedia(in.Media)
+		g.dropMedia(&in)
 	}
 	var de *dispatch.Error
 	switch {
@@ -317,7 +317,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	if rec.Replayed {
-		g.dropMedia(in.Media)
+		g.dropMedia(&in)
 	}
 	g.sendReceipt(ctx, m, local)
 	if geo.Problem != geoOK && in.Position == nil {

@@ -271,7 +271,7 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 			obj, err := g.fetchEncrypted(ctx, l)
 			if err != nil {
 				g.log.Warn("omemo file not taken", "address", local, "err", err)
-				g.dropMedia(m.decrypted)
+				g.dropMedia(&dispatch.NewReport{Media: m.decrypted})
 				g.reply(ctx, m, local, msg.For(lang).OMEMOFileFailed())
 				return false
 			}

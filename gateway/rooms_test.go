@@ -183,7 +183,8 @@ func (f *fakeDisp) CaseByPost(context.Context, string, string) (string, error) {
 func (f *fakeDisp) RecordDelivery(context.Context, string, string, string) error {
 	return nil
 }
-func (f *fakeDisp) DiscardObjects(context.Context, ...string) {}
+func (f *fakeDisp) DiscardObjects(context.Context, ...string)            {}
+func (f *fakeDisp) HoldMedium(*dispatch.NewReport, media.Object, []byte) {}
 
 type staticRules struct{ rs *routing.RuleSet }
 
@@ -193,6 +194,9 @@ type noMedia struct{}
 
 func (noMedia) Put(context.Context, io.Reader) (media.Object, error) { return media.Object{}, nil }
 func (noMedia) Delete(context.Context, ...string) error              { return nil }
+func (noMedia) PutKeep(context.Context, io.Reader, int64) (media.Object, []byte, error) {
+	return media.Object{}, nil, nil
+}
 
 func newTestGateway(t *testing.T) (*Gateway, *fakeDisp) {
 	t.Helper()
