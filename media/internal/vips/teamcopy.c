@@ -18,7 +18,7 @@ int fg_init(void) {
 	// worker threads then keep tens of MB each. Two arenas: 8 photos at
 	// once measured 201 MB peak RSS instead of 339 MB (media/PERFORMANCE.md).
 	mallopt(M_ARENA_MAX, 2);
-	// A team copy allocates about 45 MB in buffers of up to 12 MB (12 MP
+	// A team copy allocates about 35 MB in buffers of up to 12 MB (12 MP
 	// photo); from fresh mmaps every page faults and is zeroed again on
 	// each photo. Kept in the heap (up to 64 MB free per arena before it
 	// is trimmed) they are reused: 12 MP copy 96 -> 78 CPU-ms
