@@ -717,4 +717,17 @@ func TestTeamCopyColourProfiles(t *testing.T) {
 	if dec != vips.DecoderLibvips || !near(r, r0) || !near(g, g0) || !near(b, b0) {
 		t.Errorf("broken profile: (%d,%d,%d) by %s, want (%d,%d,%d) (ignored) by libvips", r, g, b, dec, r0, g0, b0)
 	}
+
+	// Profiles damaged anywhere (lcms2 parses them in both decoders'
+	// paths): a copy or ErrUnreadable, never a crash.
+	rng := rand.New(rand.NewPCG(17, 2))
+	for i := range 60 {
+		icc := iccProfile(p3Colorants)
+		for range 1 + rng.IntN(6) {
+			icc[rng.IntN(len(icc))] ^= byte(1 + rng.IntN(255))
+		}
+		if _, err := vips.TeamCopy(withICC(plain, icc), teamOpts); err != nil && !errors.Is(err, vips.ErrUnreadable) {
+			t.Errorf("damaged profile %d: %v", i, err)
+		}
+	}
 }

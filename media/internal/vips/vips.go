@@ -6,9 +6,10 @@
 // the team copy's edge and turns them upright by the EXIF orientation
 // (SIMD code: libvips 8.14 reduces horizontally and rotates with scalar
 // code, about 60 of its 110 CPU-ms for a 12 MP photo); lcms2 converts a
-// JPEG's colour profile other than sRGB on the scaled pixels; libvips
-// encodes the team copy and its thumbnail, without any metadata, from the
-// same pixels. Figures: media/PERFORMANCE.md.
+// JPEG's colour profile other than sRGB on the scaled pixels; libjpeg
+// encodes the team copy and its thumbnail (libvips when they keep alpha:
+// PNG), without any metadata, from the same pixels. Figures:
+// media/PERFORMANCE.md.
 //
 // It is a thin cgo binding of our own rather than a general one
 // (govips): the pipeline is one C call, which keeps the caller's buffer
