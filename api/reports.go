@@ -94,7 +94,7 @@ func (s *Server) createReport(c *gin.Context) {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		keys = append(keys, in.PreparedOutputs(dctx)...) // their team copies go too
-		s.disp.DiscardObjects(dctx, keys...) // retried through the queue if the store refuses
+		s.disp.DiscardObjects(dctx, keys...)             // retried through the queue if the store refuses
 	}
 	var lat, lon string
 	for {

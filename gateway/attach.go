@@ -108,7 +108,7 @@ func (g *Gateway) dropMedia(in *dispatch.NewReport) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	keys = append(keys, in.PreparedOutputs(ctx)...) // their team copies go too
-	g.disp.DiscardObjects(ctx, keys...) // retried through the queue if the store refuses
+	g.disp.DiscardObjects(ctx, keys...)             // retried through the queue if the store refuses
 }
 
 // safeURL is a URL fit for logs: scheme and host only (see fetchLogURL).
