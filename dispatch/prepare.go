@@ -32,18 +32,27 @@ type mediumResult struct {
 // is no media store or the bytes do not fit the memory kept for originals
 // (OriginalsBudget): the report's processing then reads them as usual.
 // Work on a report that is not accepted is discarded with Outputs.
+//
+// Each work is charged at least minPreparedCharge against the budget, so
+// that many tiny attachments start at most OriginalsBudget /
+// minPreparedCharge works (goroutines waiting for a decode slot) at once.
 func (s *Service) PrepareMedium(obj media.Object, src []byte) *PreparedMedium {
-	if s.media == nil || src == nil || !s.direct.keep(int64(len(src))) {
+	charge := max(int64(len(src)), minPreparedCharge)
+	if s.media == nil || src == nil || !s.direct.keep(charge) {
 		return nil
 	}
 	p := &PreparedMedium{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		defer s.direct.unkeep(int64(len(src)))
+		defer s.direct.unkeep(charge)
 		p.res = s.workMedium(s.bg, obj, src)
 	}()
 	return p
 }
+
+// minPreparedCharge is the least a prepared medium counts against
+// OriginalsBudget (1024 works at once at most).
+const minPreparedCharge = 64 << 10
 
 // result waits for the work.
 func (p *PreparedMedium) result(ctx context.Context) (mediumResult, error) {
@@ -104,24 +113,24 @@ func (in *NewReport) HeldRoom() int64 {
 
 // HoldMedium gives in the bytes of an attachment just stored (obj, one of
 // in.Media): its metadata and team copy are started at once if there is
-// room (PrepareMedium), else its bytes are kept for the processing after
-// the commit. Bodies over HeldRoom and nil bodies are not held.
+// room in OriginalsBudget (PrepareMedium). Otherwise the bytes are not
+// held (the processing reads them back from S3): holding them outside the
+// budget until the report's request ends would let many concurrent
+// requests pin unbounded memory. Bodies over HeldRoom and nil bodies are
+// not held.
 func (s *Service) HoldMedium(in *NewReport, obj media.Object, body []byte) {
 	if body == nil || int64(len(body)) > in.HeldRoom() {
 		return
 	}
-	in.held += int64(len(body))
-	if p := s.PrepareMedium(obj, body); p != nil {
-		if in.Prepared == nil {
-			in.Prepared = map[string]*PreparedMedium{}
-		}
-		in.Prepared[obj.Key] = p
+	p := s.PrepareMedium(obj, body)
+	if p == nil {
 		return
 	}
-	if in.Originals == nil {
-		in.Originals = map[string][]byte{}
+	in.held += int64(len(body))
+	if in.Prepared == nil {
+		in.Prepared = map[string]*PreparedMedium{}
 	}
-	in.Originals[obj.Key] = body
+	in.Prepared[obj.Key] = p
 }
 
 // PreparedOutputs waits for in's prepared attachments and returns the keys

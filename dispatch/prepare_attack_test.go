@@ -1,0 +1,129 @@
+package dispatch_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// gatedMedia is a slowMedia whose team copies from bytes in hand wait
+// until gate is closed, then fail with fail (nil: succeed): prepared work
+// that is stuck behind busy decode slots, as under load.
+type gatedMedia struct {
+	slowMedia
+	gate chan struct{}
+	fail error
+}
+
+func (g *gatedMedia) MakeDerivativeFrom(ctx context.Context, obj media.Object, md media.Metadata, src []byte) (media.Derivative, error) {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return media.Derivative{}, ctx.Err()
+	}
+	if g.fail != nil {
+		return media.Derivative{}, g.fail
+	}
+	return g.slowMedia.MakeDerivative(ctx, obj, md)
+}
+
+func newGatedService(t *testing.T, fail error) (*dispatch.Service, *gatedMedia) {
+	t.Helper()
+	gm := &gatedMedia{slowMedia: slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 0 }},
+		gate: make(chan struct{}), fail: fail}
+	svc := newTestService(t, testServiceOptions{Pool: testsvc.Pool(t), Media: gm})
+	return svc, gm
+}
+
+func attackObject() media.Object {
+	return media.Object{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1}
+}
+
+// TestHeldBytesStayInOriginalsBudget: while the prepared work of earlier
+// uploads fills the memory budget for originals (OriginalsBudget), further
+// uploads must not be held in memory outside it: each concurrent request
+// would otherwise pin up to MaxHeldPerReport until its body ends, so a
+// client with many slow requests could make the process hold unbounded
+// memory. Once the stuck work ends (here: it fails), the budget is free
+// again.
+func TestHeldBytesStayInOriginalsBudget(t *testing.T) {
+	svc, gm := newGatedService(t, errors.New("team copy failed"))
+	photo := make([]byte, dispatch.MaxHeldPerReport)
+	filling := make([]*dispatch.NewReport, dispatch.OriginalsBudget/dispatch.MaxHeldPerReport)
+	for i := range filling {
+		in := &dispatch.NewReport{}
+		svc.HoldMedium(in, attackObject(), photo)
+		if len(in.Prepared) != 1 {
+			t.Fatalf("upload %d within the budget was not prepared", i)
+		}
+		filling[i] = in
+	}
+	var beyond int64
+	for range 8 {
+		in := &dispatch.NewReport{}
+		svc.HoldMedium(in, attackObject(), photo)
+		for _, b := range in.Originals {
+			beyond += int64(len(b))
+		}
+		if len(in.Prepared) != 0 {
+			t.Fatal("an upload was prepared although the budget was full")
+		}
+	}
+	if beyond > 0 {
+		t.Errorf("%d MiB of attachment bytes held outside OriginalsBudget (%d MiB) by 8 more uploads", beyond>>20, dispatch.OriginalsBudget>>20)
+	}
+
+	close(gm.gate)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, in := range filling {
+		if out := in.PreparedOutputs(ctx); len(out) != 0 {
+			t.Errorf("a failed team copy has outputs %v", out)
+		}
+	}
+	in := &dispatch.NewReport{}
+	svc.HoldMedium(in, attackObject(), photo)
+	if len(in.Prepared) != 1 {
+		t.Error("the budget was not released by prepared work that failed")
+	}
+	_ = in.PreparedOutputs(ctx)
+}
+
+// TestPreparedSmallAttachmentsBounded: many tiny attachments (the budget
+// counts bytes) must not start an unbounded number of prepared works, each
+// a goroutine waiting for a decode slot.
+func TestPreparedSmallAttachmentsBounded(t *testing.T) {
+	svc, gm := newGatedService(t, nil)
+	before := runtime.NumGoroutine()
+	tiny := make([]byte, media.SniffLen)
+	var prepared []*dispatch.PreparedMedium
+	for range 20000 {
+		if p := svc.PrepareMedium(attackObject(), tiny); p != nil {
+			prepared = append(prepared, p)
+		}
+	}
+	grown := runtime.NumGoroutine() - before
+	close(gm.gate)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, p := range prepared {
+		if out := p.Outputs(ctx); len(out) != 2 {
+			t.Fatalf("prepared work did not finish: outputs %v", out)
+		}
+	}
+	const bound = 2048
+	if len(prepared) > bound || grown > bound {
+		t.Errorf("20000 tiny attachments: %d prepared at once (%d goroutines), want at most %d", len(prepared), grown, bound)
+	}
+	if len(prepared) == 0 {
+		t.Error("no tiny attachment was prepared")
+	}
+}
