@@ -54,7 +54,9 @@ func (d *directRun) held(key string) held {
 // run leaves the report to it.
 var errProcessQueued = errors.New("the processing job has the report")
 
-// directSlots bounds direct runs at Config.Workers at once: a report
+// directSlots bounds direct runs at twice Config.Workers at once (the
+// queue works Config.Workers; a direct run costs less, no fetch and no
+// completion, and mostly waits on the database and the room): a report
 // that finds no free slot is processed by its job, due at once. The
 // originals they keep in memory are bounded by OriginalsBudget; a report
 // whose originals do not fit reads them from S3.

@@ -83,7 +83,7 @@ type Config struct {
 	// XMPPWorkers is how many outgoing messages are sent at once. Default 4.
 	XMPPWorkers int
 	// Workers is how many reports are processed at once by the queue, and
-	// again how many right after their intake commit (direct.go). Default 8.
+	// twice as many right after their intake commit (direct.go). Default 8.
 	Workers int
 	// ProcessFallback is how long the processing job of a report processed
 	// right after its commit waits before it runs (direct.go). Default 15s.
@@ -249,7 +249,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		cfg:    cfg,
 		metric: newMetrics(),
 		inHand: newJobsInHand(),
-		direct: newDirectSlots(cfg.Workers),
+		direct: newDirectSlots(2 * cfg.Workers),
 	}
 	s.bg, s.stopBg = context.WithCancel(context.Background())
 	s.oncall = deps.OnCall
