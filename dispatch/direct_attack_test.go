@@ -123,3 +123,54 @@ func TestPreparedTeamCopyStorageDown(t *testing.T) {
 		t.Errorf("posts %+v, want one with the team copy", posts)
 	}
 }
+
+// TestPreparedUsedWithoutDirectSlot: reports that find every direct slot
+// busy are processed by their queue job in the same process; the job uses
+// the team copies already prepared from the upload instead of making them
+// a second time from S3 (under a burst, when CPU is short, that doubled
+// the image work of every report beyond Config.Workers).
+func TestPreparedUsedWithoutDirectSlot(t *testing.T) {
+	pool := testsvc.Pool(t)
+	first := attackObject()
+	sm := &slowMedia{calls: map[string]int{}, delay: func(key string) time.Duration {
+		if key == first.Key {
+			return 3 * time.Second // holds the one direct slot
+		}
+		return 20 * time.Millisecond
+	}}
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm,
+		Config: dispatch.Config{Workers: 1, ProcessFallback: time.Hour, DuplicateDistance: -1}})
+	start(t, svc)
+	file := func(obj media.Object, i int) dispatch.Receipt {
+		in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
+			Text: fmt.Sprintf("Foto %d", i), Media: []media.Object{obj}}
+		svc.HoldMedium(&in, obj, []byte("photo bytes"))
+		if len(in.Prepared) != 1 {
+			t.Fatal("the photo was not prepared")
+		}
+		r, err := svc.Intake(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	file(first, 0)
+	var objs []media.Object
+	var recs []dispatch.Receipt
+	for i := range 3 {
+		obj := attackObject()
+		objs = append(objs, obj)
+		recs = append(recs, file(obj, i+1))
+	}
+	for _, r := range recs {
+		waitFor(t, "case "+r.CaseNumber+" posted", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	}
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	for _, o := range objs {
+		if c := sm.calls[o.Key]; c != 1 {
+			t.Errorf("%d team copies made of a photo processed by its job, want 1 (the prepared one)", c)
+		}
+	}
+}
