@@ -125,6 +125,10 @@ func TestHostileJPEGsThroughTheAPI(t *testing.T) {
 		"33x17 orientation 0":  exifOrientation(t, 33, 17, 0, false),
 		"33x17 orientation 99": exifOrientation(t, 33, 17, 99, true),
 	}
+	// Real pixels beyond and just below the decode bound (48 MP): the
+	// first is refused by its header, the second shrunk on load.
+	inputs["12000x12000 grey (144 MP)"] = greyJPEG(t, 12000, 12000)
+	inputs["7900x6000 grey (47 MP)"] = greyJPEG(t, 7900, 6000)
 	rng := rand.New(rand.NewPCG(17, 17))
 	start := sofOffset(small) + 20
 	for i := range 12 {
@@ -217,6 +221,21 @@ func TestHostileJPEGsThroughTheAPI(t *testing.T) {
 	if r, err := http.Get(s.base + "/readyz"); err != nil || r.StatusCode != http.StatusOK {
 		t.Errorf("readyz after the attack: %v %v", r, err)
 	}
+}
+
+// greyJPEG encodes a uniform grey JPEG of w×h pixels (small: every block
+// is the same).
+func greyJPEG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	g := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range g.Pix {
+		g.Pix[i] = 128
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, g, &jpeg.Options{Quality: 50}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // postBytes files a report to tiefbau with photo as its one attachment.
