@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -12,6 +13,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -251,4 +253,94 @@ func (s *stack) postBytes(text string, photo []byte) (*http.Response, map[string
 	_, _ = fw.Write(photo)
 	w.Close()
 	return s.post(s.token, &b, w.FormDataContentType())
+}
+
+// TestIdempotentRetriesWithPhotos: concurrent retries of one report (same
+// Idempotency-Key) with a photo race past the API's early replay lookup
+// (Intake no longer looks again); one is filed, the others answer with its
+// receipt, and their originals and prepared team copies are all deleted:
+// the bucket holds the one report's original, team copy and thumbnail.
+func TestIdempotentRetriesWithPhotos(t *testing.T) {
+	s := startStack(t, nil)
+	photo, err := os.ReadFile(testsvc.Photo(t, "messenger_450x600.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	codes := make([]int, n)
+	cases := make([]string, n)
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var b bytes.Buffer
+			w := multipart.NewWriter(&b)
+			_ = w.WriteField("to", "tiefbau")
+			_ = w.WriteField("text", "Ampel defekt")
+			fw, _ := w.CreateFormFile("photo", "photo.jpg")
+			_, _ = fw.Write(photo)
+			w.Close()
+			req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/reports", &b)
+			req.Header.Set("Content-Type", w.FormDataContentType())
+			req.Header.Set("Authorization", "Bearer "+s.token)
+			req.Header.Set("Idempotency-Key", "retry-photo-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			codes[i] = resp.StatusCode
+			cases[i], _ = out["case_number"].(string)
+			ids[i], _ = out["id"].(string)
+		})
+	}
+	wg.Wait()
+	accepted := 0
+	for i := range n {
+		if codes[i] == http.StatusAccepted {
+			accepted++
+		} else if codes[i] != http.StatusOK {
+			t.Errorf("retry %d: status %d", i, codes[i])
+		}
+		if cases[i] == "" || cases[i] != cases[0] || ids[i] != ids[0] {
+			t.Fatalf("receipts differ across retries: %v %v", cases, ids)
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("%d retries answered 202, want 1 (the others 200)", accepted)
+	}
+	if c := s.count("reports"); c != 1 {
+		t.Fatalf("%d reports for one idempotency key", c)
+	}
+	conn, err := pgx.Connect(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var keys []string
+	for end := time.Now().Add(30 * time.Second); ; {
+		var orig string
+		var tc, thumb *string
+		if err := conn.QueryRow(context.Background(), `SELECT object_key, derivative_key, thumb_key FROM media_objects WHERE report_id = $1`,
+			ids[0]).Scan(&orig, &tc, &thumb); err != nil {
+			t.Fatal(err)
+		}
+		if tc != nil && thumb != nil {
+			keys = []string{orig, *tc, *thumb}
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the report's team copy was not made within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got := s.objects()
+	slices.Sort(got)
+	slices.Sort(keys)
+	if !slices.Equal(got, keys) {
+		t.Errorf("bucket holds %v, want only the filed report's %v", got, keys)
+	}
 }
