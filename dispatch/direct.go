@@ -42,12 +42,20 @@ type held struct {
 	prepared *PreparedMedium
 }
 
-// held returns what d holds of the attachment key (nothing for a nil d).
-func (d *directRun) held(key string) held {
-	if d == nil {
-		return held{}
+// held returns what the process holds of the attachment key: what d (nil
+// for a queue job) holds, else work prepared in this process for a report
+// whose direct run did not take it (no free slot; a part whose case was
+// not routed yet), so that its queue job does not make the team copy a
+// second time. Prepared work is taken once.
+func (s *Service) held(d *directRun, key string) held {
+	var h held
+	if d != nil {
+		h = held{src: d.originals[key], prepared: d.prepared[key]}
 	}
-	return held{src: d.originals[key], prepared: d.prepared[key]}
+	if p := s.direct.takePrepared(key); h.prepared == nil {
+		h.prepared = p
+	}
+	return h
 }
 
 // errProcessQueued: the report's processing job runs or ran; the direct
@@ -68,6 +76,37 @@ type directSlots struct {
 	running bool
 	wg      sync.WaitGroup
 	kept    int64
+	// prepared is the prepared work of this process by object key, until
+	// a run takes it or it expires (PrepareMedium).
+	prepared map[string]*PreparedMedium
+}
+
+// offerPrepared makes p the prepared work of the attachment key.
+func (d *directSlots) offerPrepared(key string, p *PreparedMedium) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.prepared == nil {
+		d.prepared = map[string]*PreparedMedium{}
+	}
+	d.prepared[key] = p
+}
+
+// takePrepared returns and forgets the prepared work of key (nil if none).
+func (d *directSlots) takePrepared(key string) *PreparedMedium {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.prepared[key]
+	delete(d.prepared, key)
+	return p
+}
+
+// forgetPrepared forgets p if it is still the prepared work of key.
+func (d *directSlots) forgetPrepared(key string, p *PreparedMedium) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.prepared[key] == p {
+		delete(d.prepared, key)
+	}
 }
 
 // OriginalsBudget bounds the bytes of attachments that all direct runs of

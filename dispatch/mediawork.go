@@ -54,7 +54,7 @@ func (s *Service) readMedia(ctx context.Context, rep *Report, in *directRun) (*P
 				continue
 			}
 			g.Go(func() error {
-				md, err := s.readOneMedium(gctx, rep.CaseNumber, m, in.held(m.Object.Key))
+				md, err := s.readOneMedium(gctx, rep.CaseNumber, m, s.held(in, m.Object.Key))
 				if err == nil || !errors.Is(err, errStorageDown) || !mayDefer {
 					return err
 				}

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/fieldgate/fieldgate/media"
 )
@@ -13,8 +14,9 @@ import (
 // finds them done instead of starting them then. Pass it in
 // NewReport.Prepared.
 type PreparedMedium struct {
-	done chan struct{}
-	res  mediumResult
+	done   chan struct{}
+	res    mediumResult
+	forget func() // drops it from the process's prepared work
 }
 
 // mediumResult is what reading one attachment gave: its metadata and team
@@ -42,13 +44,24 @@ func (s *Service) PrepareMedium(obj media.Object, src []byte) *PreparedMedium {
 		return nil
 	}
 	p := &PreparedMedium{done: make(chan struct{})}
+	p.forget = func() { s.direct.forgetPrepared(obj.Key, p) }
+	// Also for the report's queue job in this process, if no direct run
+	// takes it (Service.held), until preparedKeep after the work ends.
+	s.direct.offerPrepared(obj.Key, p)
 	go func() {
 		defer close(p.done)
 		defer s.direct.unkeep(charge)
 		p.res = s.workMedium(s.bg, obj, src)
+		time.AfterFunc(preparedKeep, p.forget)
 	}()
 	return p
 }
+
+// preparedKeep is how long finished prepared work waits for its report's
+// queue job in this process (a report that found no free direct slot is
+// processed by its job, due at once; a part waits for its case) before it
+// is dropped and the job, wherever it runs, reads the photo from S3.
+const preparedKeep = time.Minute
 
 // minPreparedCharge is the least a prepared medium counts against
 // OriginalsBudget (1024 works at once at most).
@@ -68,6 +81,9 @@ func (p *PreparedMedium) result(ctx context.Context) (mediumResult, error) {
 // stored (the team copy and thumbnail), for a report that was not
 // accepted: its caller deletes them with the original.
 func (p *PreparedMedium) Outputs(ctx context.Context) []string {
+	if p.forget != nil {
+		p.forget()
+	}
 	r, err := p.result(ctx)
 	if err != nil || r.dErr != nil {
 		return nil
