@@ -250,4 +250,61 @@ func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uui
 type processing struct {
 	Direct bool
 	JobID  int64
+	// Routed: the report was routed in its intake transaction
+	// (routeAtIntake); its posts are sent after the commit.
+	Routed *routedAtIntake
+}
+
+// routedAtIntake is a report routed in its intake transaction.
+type routedAtIntake struct {
+	rep   Report
+	plan  routePlan
+	posts []*pendingPost
+}
+
+// routeAtIntake routes a new report without attachments in its intake
+// transaction, when it is to be processed in this process (proc.Direct):
+// there is nothing to read for it, so the processing job, its queue hop
+// and a transaction of its own would only cost. It runs in a savepoint:
+// if routing fails, the report is still accepted and processed as any
+// report (direct run, then its job). routed reports whether it did.
+func (s *Service) routeAtIntake(ctx context.Context, tx pgx.Tx, in *NewReport, rec *Receipt, now time.Time, proc *processing) (routed bool, err error) {
+	proc.Routed = nil
+	if !proc.Direct || len(in.Media) > 0 {
+		return false, nil
+	}
+	rep := Report{ID: rec.ReportID, IncidentID: rec.IncidentID, CaseNumber: rec.CaseNumber, Kind: "report",
+		Channel: in.Channel, Address: in.Address, Sender: in.Sender, Language: in.Language, Text: in.Text,
+		Position: in.Position, PositionSource: in.PositionSource, Urgent: in.Urgent, ReceivedAt: now}
+	plan, err := s.planRoute(rep, rep.Position)
+	if err != nil {
+		s.log.WarnContext(ctx, "routing at intake failed; the processing job routes the report", "case", rec.CaseNumber, "err", err)
+		return false, nil
+	}
+	sp, err := tx.Begin(ctx) // a savepoint
+	if err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	posts, err := s.routeTx(ctx, sp, rep, rep.Position, rep.PositionSource, nil, plan, now)
+	if err == nil {
+		err = sp.Commit(ctx)
+	}
+	if err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return false, fmt.Errorf("roll back to savepoint: %w (after %w)", rerr, err)
+		}
+		s.log.WarnContext(ctx, "routing at intake failed; the processing job routes the report", "case", rec.CaseNumber, "err", err)
+		return false, nil
+	}
+	proc.Routed = &routedAtIntake{rep: rep, plan: plan, posts: posts}
+	return true, nil
+}
+
+// startPosting sends the posts of a report routed at intake after the
+// commit, holding the slot reserveDirect took.
+func (s *Service) startPosting(r *routedAtIntake) {
+	go func() {
+		defer s.releaseDirect()
+		s.afterRouting(s.bg, r.rep, r.rep.Position, r.rep.PositionSource, r.plan, r.posts)
+	}()
 }

@@ -213,3 +213,30 @@ func TestPreparedMediumUsedOnce(t *testing.T) {
 		t.Errorf("outputs %v, want the team copy and its thumbnail", out)
 	}
 }
+
+// TestTextReportRoutedInIntakeCommit: a report without attachments is
+// routed in its intake transaction (nothing to read for it): when Intake
+// returns, the case has its team, and no processing job was ever queued.
+func TestTextReportRoutedInIntakeCommit(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
+	start(t, svc)
+	r := directReport(t, svc)
+	var team *string
+	var processed bool
+	if err := pool.QueryRow(context.Background(), `SELECT i.team, r.processed_at IS NOT NULL FROM incidents i JOIN reports r ON r.incident_id = i.id
+		WHERE r.id = $1`, r.ReportID).Scan(&team, &processed); err != nil {
+		t.Fatal(err)
+	}
+	if team == nil || *team != "tiefbau" || !processed {
+		t.Errorf("right after intake: team %v, processed %v; want routed to tiefbau in the intake commit", team, processed)
+	}
+	if n := processJobs(t, pool, r.ReportID); n != 0 {
+		t.Errorf("%d process_report jobs for a text report routed at intake, want 0", n)
+	}
+	waitFor(t, "post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	if got := eventCount(t, pool, r.IncidentID, "routed"); got != 1 {
+		t.Errorf("routed %d times, want 1", got)
+	}
+}

@@ -80,7 +80,9 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 		return s.insertNew(ctx, tx, &in, now, &rec, why, prev, &proc)
 	})
 	if proc.Direct {
-		if err == nil && proc.JobID != 0 {
+		if err == nil && proc.Routed != nil {
+			s.startPosting(proc.Routed)
+		} else if err == nil && proc.JobID != 0 {
 			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, originals: in.Originals, prepared: in.Prepared})
 		} else {
 			s.releaseDirect()
@@ -130,6 +132,9 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		if err := s.enqueueChat(ctx, tx, in.Address, in.Sender, notJoinedText(in.Language, why, prev, rec.CaseNumber)); err != nil {
 			return err
 		}
+	}
+	if routed, err := s.routeAtIntake(ctx, tx, in, rec, now, proc); routed || err != nil {
+		return err
 	}
 	proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, proc.Direct)
 	return err

@@ -70,87 +70,116 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID, d *dire
 // route decides the team of a new case, queues its room post and starts
 // its escalation, and tells an XMPP reporter.
 func (s *Service) route(ctx context.Context, rep Report, pos *Position, source string, flags []flag, d *directRun) error {
-	rs := s.rules.Current()
-	dec, team, priority, err := s.decide(rs, rep, pos)
+	plan, err := s.planRoute(rep, pos)
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	var direct []*pendingPost
 	err = s.withTx(ctx, func(tx pgx.Tx) error {
-		direct = direct[:0] // a retried transaction queues them again
 		if err := s.claimJob(ctx, tx, d); err != nil {
 			return err
 		}
-		var state State
-		if err := tx.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID).Scan(&state); err != nil {
-			return fmt.Errorf("lock incident: %w", err)
-		}
-		done, err := markProcessed(ctx, tx, rep.ID, pos, source, now)
-		if err != nil || done || state != StateReceived {
-			return err // processed by an earlier attempt
-		}
-		if err := recordFlags(ctx, tx, rep.IncidentID, now, flags); err != nil {
-			return err
-		}
-		if merged, err := s.mergeDuplicate(ctx, tx, rep, pos, team, dec, priority, now); merged || err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE incidents SET team = $2, priority = $3, policy = $4, rule = $5, district = $6, category = $7, updated_at = $8
-			WHERE id = $1`, rep.IncidentID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now); err != nil {
-			return fmt.Errorf("update incident: %w", err)
-		}
-		if err := insertEvent(ctx, tx, rep.IncidentID, Event{At: now, Kind: "routed", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
-			"team": team.ID, "rule": dec.Rule, "priority": priority, "district": dec.District,
-			"rules_version": rs.Version(), "position_source": source,
-		}}); err != nil {
-			return err
-		}
-		for _, room := range postRooms(rs, team, dec) {
-			p, err := s.enqueueDirectPost(ctx, tx, rep.IncidentID, room)
-			if err != nil {
-				return err
-			}
-			if p != nil {
-				direct = append(direct, p)
-			}
-		}
-		if err := s.startEscalation(ctx, tx, rep.IncidentID, dec.Policy, now, false); err != nil {
-			return err
-		}
-		if rep.Channel != ChannelXMPP {
-			return nil
-		}
-		text := acceptedText(rep.Language, rep.CaseNumber, team, dec.District)
-		if pos == nil {
-			// Routed by the rules that need no position, posted, and the
-			// sender is asked; a location sent later completes it.
-			text += "\n" + msg.For(rep.Language).NeedLocation(rep.CaseNumber)
-			if _, err := setState(ctx, tx, rep.IncidentID, StateReceived, StateNeedsLocation, now, ""); err != nil {
-				return fmt.Errorf("mark needs location: %w", err)
-			}
-			if err := insertEvent(ctx, tx, rep.IncidentID, Event{At: now, Kind: "location_requested", Actor: "fieldgate", Via: "xmpp", From: StateReceived, To: StateNeedsLocation}); err != nil {
-				return err
-			}
-		}
-		return s.enqueueChat(ctx, tx, rep.Address, rep.Sender, text)
+		var err error
+		direct, err = s.routeTx(ctx, tx, rep, pos, source, flags, plan, s.now())
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("route report %s: %w", rep.CaseNumber, err)
 	}
-	s.metric.routed.WithLabelValues(team.ID).Inc()
-	s.log.InfoContext(ctx, "report routed", "case", rep.CaseNumber, "team", team.ID, "rule", dec.Rule,
-		"priority", priority, "position_source", source)
-	// Posted by this job, one queue hop less; the queued jobs are the
-	// durable fallback (postDirect). The report is rendered as committed.
+	s.afterRouting(ctx, rep, pos, source, plan, direct)
+	return nil
+}
+
+// routePlan is a report's routing decision, made before its transaction.
+type routePlan struct {
+	rs       *routing.RuleSet
+	dec      routing.Decision
+	team     routing.Team
+	priority string
+}
+
+func (s *Service) planRoute(rep Report, pos *Position) (routePlan, error) {
+	rs := s.rules.Current()
+	dec, team, priority, err := s.decide(rs, rep, pos)
+	return routePlan{rs: rs, dec: dec, team: team, priority: priority}, err
+}
+
+// routeTx routes a new case in tx by plan: it stores the report's final
+// position, gives the incident its team, records why, queues the room
+// posts (returned for postDirect after the commit, where this process
+// sends them) and starts the escalation; an XMPP reporter is told. A
+// report processed before, or merged as a duplicate, queues nothing.
+func (s *Service) routeTx(ctx context.Context, tx pgx.Tx, rep Report, pos *Position, source string, flags []flag, plan routePlan, now time.Time) ([]*pendingPost, error) {
+	rs, dec, team, priority := plan.rs, plan.dec, plan.team, plan.priority
+	var state State
+	if err := tx.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID).Scan(&state); err != nil {
+		return nil, fmt.Errorf("lock incident: %w", err)
+	}
+	done, err := markProcessed(ctx, tx, rep.ID, pos, source, now)
+	if err != nil || done || state != StateReceived {
+		return nil, err // processed by an earlier attempt
+	}
+	if err := recordFlags(ctx, tx, rep.IncidentID, now, flags); err != nil {
+		return nil, err
+	}
+	if merged, err := s.mergeDuplicate(ctx, tx, rep, pos, team, dec, priority, now); merged || err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE incidents SET team = $2, priority = $3, policy = $4, rule = $5, district = $6, category = $7, updated_at = $8
+		WHERE id = $1`, rep.IncidentID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now); err != nil {
+		return nil, fmt.Errorf("update incident: %w", err)
+	}
+	if err := insertEvent(ctx, tx, rep.IncidentID, Event{At: now, Kind: "routed", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
+		"team": team.ID, "rule": dec.Rule, "priority": priority, "district": dec.District,
+		"rules_version": rs.Version(), "position_source": source,
+	}}); err != nil {
+		return nil, err
+	}
+	var direct []*pendingPost
+	for _, room := range postRooms(rs, team, dec) {
+		p, err := s.enqueueDirectPost(ctx, tx, rep.IncidentID, room)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			direct = append(direct, p)
+		}
+	}
+	if err := s.startEscalation(ctx, tx, rep.IncidentID, dec.Policy, now, false); err != nil {
+		return nil, err
+	}
+	if rep.Channel != ChannelXMPP {
+		return direct, nil
+	}
+	text := acceptedText(rep.Language, rep.CaseNumber, team, dec.District)
+	if pos == nil {
+		// Routed by the rules that need no position, posted, and the
+		// sender is asked; a location sent later completes it.
+		text += "\n" + msg.For(rep.Language).NeedLocation(rep.CaseNumber)
+		if _, err := setState(ctx, tx, rep.IncidentID, StateReceived, StateNeedsLocation, now, ""); err != nil {
+			return nil, fmt.Errorf("mark needs location: %w", err)
+		}
+		if err := insertEvent(ctx, tx, rep.IncidentID, Event{At: now, Kind: "location_requested", Actor: "fieldgate", Via: "xmpp", From: StateReceived, To: StateNeedsLocation}); err != nil {
+			return nil, err
+		}
+	}
+	return direct, s.enqueueChat(ctx, tx, rep.Address, rep.Sender, text)
+}
+
+// afterRouting counts and logs a committed routing and sends its posts
+// (one queue hop less; the queued jobs are the durable fallback,
+// postDirect), rendering the report as committed.
+func (s *Service) afterRouting(ctx context.Context, rep Report, pos *Position, source string, plan routePlan, direct []*pendingPost) {
+	s.metric.routed.WithLabelValues(plan.team.ID).Inc()
+	s.log.InfoContext(ctx, "report routed", "case", rep.CaseNumber, "team", plan.team.ID, "rule", plan.dec.Rule,
+		"priority", plan.priority, "position_source", source)
 	routed := rep
 	routed.Position, routed.PositionSource = pos, source
 	for _, p := range direct {
 		p.known = &routed
 		s.postDirect(ctx, p)
 	}
-	return nil
 }
 
 // decide runs the rules for a report at a position.
