@@ -44,6 +44,8 @@ const DirectPostFallback = 2 * DirectPostTimeout
 type pendingPost struct {
 	args  roomPostArgs
 	jobID int64
+	// known is the routed report as committed, for the rendering.
+	known *Report
 }
 
 // DirectPostTimeout bounds a direct post (its transaction is open while
@@ -103,7 +105,7 @@ func (s *Service) postDirect(ctx context.Context, p *pendingPost) {
 	// Rendered before the transaction: it reads committed rows through the
 	// pool, and a transaction waiting for a second connection could starve
 	// the pool.
-	post, err := s.renderIncidentPost(ctx, p.args)
+	post, err := s.renderIncidentPost(ctx, p.args, p.known)
 	if err == nil {
 		err = s.withTx(ctx, func(tx pgx.Tx) error {
 			return s.claimAndPost(ctx, tx, p, post)
@@ -152,17 +154,17 @@ func (s *Service) claimAndPost(ctx context.Context, tx pgx.Tx, p *pendingPost, p
 }
 
 // renderIncidentPost renders an incident post as the case is now.
-func (s *Service) renderIncidentPost(ctx context.Context, a roomPostArgs) (RoomPost, error) {
+func (s *Service) renderIncidentPost(ctx context.Context, a roomPostArgs, known *Report) (RoomPost, error) {
 	post := RoomPost{Room: a.Room, OriginID: a.OriginID}
 	var err error
-	post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, a.ReportID)
+	post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, a.ReportID, known)
 	return post, err
 }
 
 // sendIncidentPost renders an incident post as the case is now and sends
 // it, returning the room's stanza-id once the room has echoed it.
 func (s *Service) sendIncidentPost(ctx context.Context, a roomPostArgs) (string, error) {
-	post, err := s.renderIncidentPost(ctx, a)
+	post, err := s.renderIncidentPost(ctx, a, nil)
 	if err != nil {
 		return "", err
 	}

@@ -22,7 +22,9 @@ import (
 // it shows the whole case: every part's text and photos, the position with
 // its source, and plausibility flags. A non-nil reportID renders that part
 // alone as an addition line (the fallback when the post cannot be corrected).
-func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID) (body string, links, teamCopies []string, err error) {
+// known, if not nil, is one of the case's reports as it was just committed
+// (the routing job's): it is not read again.
+func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID, known *Report) (body string, links, teamCopies []string, err error) {
 	inc, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, incidentID))
 	if err != nil {
 		return "", nil, nil, err
@@ -35,6 +37,10 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 	}
 	reps := make([]Report, 0, len(ids))
 	for _, id := range ids {
+		if known != nil && known.ID == id {
+			reps = append(reps, *known)
+			continue
+		}
 		rep, err := s.loadReport(ctx, s.pool, id)
 		if err != nil {
 			return "", nil, nil, err
@@ -278,7 +284,7 @@ func (s *Service) correctPost(ctx context.Context, a roomCorrectArgs) error {
 		})
 	}
 	post := RoomPost{Room: a.Room, OriginID: "fg-" + mustV7().String(), Replaces: origin}
-	if post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, uuid.Nil); err != nil {
+	if post.Body, post.Links, post.TeamCopies, err = s.renderPost(ctx, a.IncidentID, uuid.Nil, nil); err != nil {
 		return err
 	}
 	stanzaID, err := s.msgr.PostToRoom(ctx, post)

@@ -143,8 +143,11 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 	s.log.InfoContext(ctx, "report routed", "case", rep.CaseNumber, "team", team.ID, "rule", dec.Rule,
 		"priority", priority, "position_source", source)
 	// Posted by this job, one queue hop less; the queued jobs are the
-	// durable fallback (postDirect).
+	// durable fallback (postDirect). The report is rendered as committed.
+	routed := rep
+	routed.Position, routed.PositionSource = pos, source
 	for _, p := range direct {
+		p.known = &routed
 		s.postDirect(ctx, p)
 	}
 	return nil
