@@ -109,8 +109,10 @@ func (d *directSlots) forgetPrepared(key string, p *PreparedMedium) {
 	}
 }
 
-// OriginalsBudget bounds the bytes of attachments that all direct runs of
-// a process keep in memory from the upload at once (NewReport.Originals).
+// OriginalsBudget bounds the bytes of attachments that a process keeps in
+// memory from the upload at once: those being prepared (PrepareMedium,
+// each counted at least minPreparedCharge) and direct runs'
+// NewReport.Originals. Bytes that do not fit are read back from S3.
 const OriginalsBudget = 64 << 20
 
 func newDirectSlots(n int) *directSlots { return &directSlots{free: make(chan struct{}, n)} }

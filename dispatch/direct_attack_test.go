@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -11,6 +12,18 @@ import (
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"github.com/fieldgate/fieldgate/media"
 )
+
+// filePrepared files an API report to tiefbau with one photo obj whose
+// team copy is prepared from its bytes (HoldMedium), as the API does.
+func filePrepared(svc *dispatch.Service, obj media.Object, text string) (dispatch.Receipt, error) {
+	in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app", Text: text,
+		Position: &dispatch.Position{Lat: 51.025, Lon: 7.59194}, PositionSource: dispatch.SourceAPI, Media: []media.Object{obj}}
+	svc.HoldMedium(&in, obj, []byte("photo bytes"))
+	if len(in.Prepared) != 1 {
+		return dispatch.Receipt{}, errors.New("the photo was not prepared")
+	}
+	return svc.Intake(context.Background(), in)
+}
 
 // TestStopDuringDirectRunsLosesNothing: direct runs that hang on their
 // prepared team copies (as on a stuck decode) when the service stops, and
@@ -33,12 +46,7 @@ func TestStopDuringDirectRunsLosesNothing(t *testing.T) {
 	var mu sync.Mutex
 	var recs []dispatch.Receipt
 	file := func(i int) {
-		in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
-			Text: fmt.Sprintf("Schlagloch %d", i), Position: &dispatch.Position{Lat: 51.025, Lon: 7.59194}, PositionSource: dispatch.SourceAPI}
-		obj := attackObject()
-		in.Media = append(in.Media, obj)
-		svc1.HoldMedium(&in, obj, []byte("photo bytes"))
-		r, err := svc1.Intake(context.Background(), in)
+		r, err := filePrepared(svc1, attackObject(), fmt.Sprintf("Schlagloch %d", i))
 		if err != nil {
 			t.Errorf("intake %d: %v", i, err)
 			return
@@ -97,14 +105,7 @@ func TestPreparedTeamCopyStorageDown(t *testing.T) {
 	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: gm,
 		Config: dispatch.Config{ProcessFallback: time.Hour}})
 	start(t, svc)
-	in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app", Text: "Foto"}
-	obj := attackObject()
-	in.Media = append(in.Media, obj)
-	svc.HoldMedium(&in, obj, []byte("photo bytes"))
-	if len(in.Prepared) != 1 {
-		t.Fatal("the photo was not prepared")
-	}
-	r, err := svc.Intake(context.Background(), in)
+	r, err := filePrepared(svc, attackObject(), "Foto")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,13 +144,7 @@ func TestPreparedUsedWithoutDirectSlot(t *testing.T) {
 		Config: dispatch.Config{Workers: 1, ProcessFallback: time.Hour, DuplicateDistance: -1}})
 	start(t, svc)
 	file := func(obj media.Object, i int) dispatch.Receipt {
-		in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
-			Text: fmt.Sprintf("Foto %d", i), Media: []media.Object{obj}}
-		svc.HoldMedium(&in, obj, []byte("photo bytes"))
-		if len(in.Prepared) != 1 {
-			t.Fatal("the photo was not prepared")
-		}
-		r, err := svc.Intake(context.Background(), in)
+		r, err := filePrepared(svc, obj, fmt.Sprintf("Foto %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}

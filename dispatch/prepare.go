@@ -16,7 +16,8 @@ import (
 type PreparedMedium struct {
 	done   chan struct{}
 	res    mediumResult
-	forget func() // drops it from the process's prepared work
+	forget func()             // drops it from the process's prepared work
+	cancel context.CancelFunc // stops the work (Outputs)
 }
 
 // mediumResult is what reading one attachment gave: its metadata and team
@@ -43,15 +44,17 @@ func (s *Service) PrepareMedium(obj media.Object, src []byte) *PreparedMedium {
 	if s.media == nil || src == nil || !s.direct.keep(charge) {
 		return nil
 	}
-	p := &PreparedMedium{done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(s.bg)
+	p := &PreparedMedium{done: make(chan struct{}), cancel: cancel}
 	p.forget = func() { s.direct.forgetPrepared(obj.Key, p) }
 	// Also for the report's queue job in this process, if no direct run
 	// takes it (Service.held), until preparedKeep after the work ends.
 	s.direct.offerPrepared(obj.Key, p)
 	go func() {
 		defer close(p.done)
+		defer cancel()
 		defer s.direct.unkeep(charge)
-		p.res = s.workMedium(s.bg, obj, src)
+		p.res = s.workMedium(ctx, obj, src)
 		time.AfterFunc(preparedKeep, p.forget)
 	}()
 	return p
@@ -77,12 +80,15 @@ func (p *PreparedMedium) result(ctx context.Context) (mediumResult, error) {
 	}
 }
 
-// Outputs waits for the work and returns the keys of the objects it
-// stored (the team copy and thumbnail), for a report that was not
-// accepted: its caller deletes them with the original.
+// Outputs is for a report that was not accepted: it stops the work (a
+// team copy still waiting for a decode slot is not made; one being
+// stored is not kept), waits for it and returns the keys of the objects
+// it stored (the team copy and thumbnail): its caller deletes them with
+// the original.
 func (p *PreparedMedium) Outputs(ctx context.Context) []string {
 	if p.forget != nil {
 		p.forget()
+		p.cancel()
 	}
 	r, err := p.result(ctx)
 	if err != nil || r.dErr != nil {

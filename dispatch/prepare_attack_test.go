@@ -115,9 +115,7 @@ func TestPreparedSmallAttachmentsBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, p := range prepared {
-		if out := p.Outputs(ctx); len(out) != 2 {
-			t.Fatalf("prepared work did not finish: outputs %v", out)
-		}
+		_ = p.Outputs(ctx) // a refused report's cleanup
 	}
 	const bound = 2048
 	if len(prepared) > bound || grown > bound {
@@ -125,5 +123,47 @@ func TestPreparedSmallAttachmentsBounded(t *testing.T) {
 	}
 	if len(prepared) == 0 {
 		t.Error("no tiny attachment was prepared")
+	}
+}
+
+// TestRefusedReportStopsPreparedWork: a report that is not accepted stops
+// its attachments' prepared work: team copies still waiting for a decode
+// slot are not made for nothing, the refusal is answered at once instead
+// of after them, and their memory budget is free again.
+func TestRefusedReportStopsPreparedWork(t *testing.T) {
+	svc, _ := newGatedService(t, nil) // the gate stays shut: no decode slot
+	photo := make([]byte, dispatch.MaxHeldPerReport)
+	var refused []*dispatch.NewReport
+	for range dispatch.OriginalsBudget / dispatch.MaxHeldPerReport {
+		in := &dispatch.NewReport{}
+		svc.HoldMedium(in, attackObject(), photo)
+		if len(in.Prepared) != 1 {
+			t.Fatal("an upload within the budget was not prepared")
+		}
+		refused = append(refused, in)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	began := time.Now()
+	for _, in := range refused {
+		if out := in.PreparedOutputs(ctx); len(out) != 0 {
+			t.Errorf("a stopped team copy has outputs %v", out)
+		}
+	}
+	if took := time.Since(began); took > time.Second {
+		t.Errorf("discarding the refused reports' prepared work took %v: it waited for team copies nobody wants", took)
+	}
+	waitForBudget := time.Now().Add(5 * time.Second)
+	for {
+		in := &dispatch.NewReport{}
+		svc.HoldMedium(in, attackObject(), photo)
+		if len(in.Prepared) == 1 {
+			_ = in.PreparedOutputs(ctx)
+			break
+		}
+		if time.Now().After(waitForBudget) {
+			t.Fatal("the budget of the refused reports' prepared work was not released")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
