@@ -75,7 +75,7 @@ type NewReport struct {
 	// and team copy were worked on while the report arrived
 	// (Service.PrepareMedium).
 	Prepared map[string]*PreparedMedium
-	held     int64 // bytes in Originals and Prepared (HoldMedium)
+	held     int64 // bytes of Prepared (HoldMedium)
 	// Attributes are structured fields a channel collected (Open311
 	// attribute values, address_string); stored with the report as JSON.
 	Attributes map[string]string
