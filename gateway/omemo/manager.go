@@ -258,8 +258,22 @@ func (m *Manager) Maintain(ctx context.Context, address string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	newest := spks[len(spks)-1]
-	if m.now().Sub(time.Unix(newest.Timestamp(), 0)) > SignedPreKeyMaxAge { // libsignal stamps seconds
+	if len(spks) == 0 {
+		// A device without a signed pre-key: another replica is creating
+		// it this moment (create writes the device before its keys), or its
+		// creator died between the two writes. It gets one, signed by the
+		// stored identity key like any other, and its bundle is published
+		// again; whichever replica's write lands last is the one kept.
+		spk, err := keyhelper.GenerateSignedPreKey(d.keys, 1, m.ser.SignedPreKeyRecord)
+		if err != nil {
+			return false, err
+		}
+		if err := m.store.PutSignedPreKey(ctx, address, 1, m.sealer.seal(encodeSignedPreKey(spk), placeSPK(address, 1))); err != nil {
+			return false, err
+		}
+		m.log.WarnContext(ctx, "omemo device had no signed pre-key; made one", "address", address, "device", d.id)
+		changed = true
+	} else if newest := spks[len(spks)-1]; m.now().Sub(time.Unix(newest.Timestamp(), 0)) > SignedPreKeyMaxAge { // libsignal stamps seconds
 		id := newest.ID() + 1
 		spk, err := keyhelper.GenerateSignedPreKey(d.keys, id, m.ser.SignedPreKeyRecord)
 		if err != nil {

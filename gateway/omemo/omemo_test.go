@@ -377,6 +377,33 @@ func TestSignedPreKeyRotation(t *testing.T) {
 	}
 }
 
+// TestMaintainDeviceWithoutSignedPreKey: a device whose signed pre-key
+// is not (yet) stored (another replica writes the device before its keys;
+// a creator that died between the two writes) is given one, instead of
+// the housekeeping crashing the gateway (seen in CI: index out of range).
+func TestMaintainDeviceWithoutSignedPreKey(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	gw := newManager(t, st)
+	if _, err := gw.Bundle(ctx, "tiefbau"); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	clear(st.spk["tiefbau"])
+	st.mu.Unlock()
+	changed, err := gw.Maintain(ctx, "tiefbau")
+	if err != nil || !changed {
+		t.Fatalf("Maintain of a device without a signed pre-key: changed=%v err=%v, want a new one", changed, err)
+	}
+	b, err := gw.Bundle(ctx, "tiefbau")
+	if err != nil {
+		t.Fatalf("bundle after the repair: %v", err)
+	}
+	if b.SignedPreKeyPublic.ID != 1 || b.SignedPreKeyPublic.Value == "" {
+		t.Errorf("signed pre-key %+v, want id 1 with a key", b.SignedPreKeyPublic)
+	}
+}
+
 func TestBundleXML(t *testing.T) {
 	ctx := context.Background()
 	gw := newManager(t, newMemStore())
