@@ -93,11 +93,17 @@ func TestBackupRestore(t *testing.T) {
 			t.Fatalf("report %d: %s %v", i, resp.Status, out)
 		}
 	}
-	// Wait until the team copies exist, so that the backup has them too.
+	// Wait until the team copies exist (so that the backup has them too)
+	// and every report is processed and its post recorded: the source
+	// database is compared with the restored one below, so nothing may
+	// change after the backup.
 	deadline := time.Now().Add(60 * time.Second)
-	for len(rows(t, s.db, `SELECT id FROM media_objects WHERE derivative_key IS NOT NULL`)) < n {
+	for len(rows(t, s.db, `SELECT id FROM media_objects WHERE derivative_key IS NOT NULL`)) < n ||
+		len(rows(t, s.db, `SELECT id FROM reports WHERE processed_at IS NOT NULL`)) < n ||
+		len(rows(t, s.db, `SELECT origin_id FROM room_posts WHERE posted_at IS NULL`)) > 0 ||
+		len(rows(t, s.db, `SELECT id FROM incidents WHERE state = 'received'`)) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("team copies not made within 60s")
+			t.Fatal("reports not processed and posted within 60s")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
