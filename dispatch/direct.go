@@ -28,34 +28,25 @@ const DefaultProcessFallback = 15 * time.Second
 // (claimJob), so the processing commits exactly once.
 type directRun struct {
 	jobID int64
-	// originals are attachments' bytes kept from the upload, by object
-	// key: read from memory instead of S3; prepared are attachments
-	// worked on while the report was received.
-	originals map[string][]byte
-	prepared  map[string]*PreparedMedium
-	claimed   bool
+	// prepared are attachments worked on while the report was received.
+	prepared map[string]*PreparedMedium
+	claimed  bool
 }
 
-// held is what a run holds of one attachment.
-type held struct {
-	src      []byte
-	prepared *PreparedMedium
-}
-
-// held returns what the process holds of the attachment key: what d (nil
-// for a queue job) holds, else work prepared in this process for a report
-// whose direct run did not take it (no free slot; a part whose case was
-// not routed yet), so that its queue job does not make the team copy a
-// second time. Prepared work is taken once.
-func (s *Service) held(d *directRun, key string) held {
-	var h held
+// held returns the work prepared in this process for the attachment key
+// (nil if none): d's (nil for a queue job), else that of a report whose
+// direct run did not take it (no free slot; a part whose case was not
+// routed yet), so that its queue job does not make the team copy a second
+// time. Prepared work is taken once.
+func (s *Service) held(d *directRun, key string) *PreparedMedium {
+	var p *PreparedMedium
 	if d != nil {
-		h = held{src: d.originals[key], prepared: d.prepared[key]}
+		p = d.prepared[key]
 	}
-	if p := s.direct.takePrepared(key); h.prepared == nil {
-		h.prepared = p
+	if q := s.direct.takePrepared(key); p == nil {
+		p = q
 	}
-	return h
+	return p
 }
 
 // errProcessQueued: the report's processing job runs or ran; the direct
@@ -65,9 +56,7 @@ var errProcessQueued = errors.New("the processing job has the report")
 // directSlots bounds direct runs at twice Config.Workers at once (the
 // queue works Config.Workers; a direct run costs less, no fetch and no
 // completion, and mostly waits on the database and the room): a report
-// that finds no free slot is processed by its job, due at once. The
-// originals they keep in memory are bounded by OriginalsBudget; a report
-// whose originals do not fit reads them from S3.
+// that finds no free slot is processed by its job, due at once.
 type directSlots struct {
 	free chan struct{}
 	// mu orders reserving (running, wg.Add) against stopping, and guards
@@ -110,9 +99,9 @@ func (d *directSlots) forgetPrepared(key string, p *PreparedMedium) {
 }
 
 // OriginalsBudget bounds the bytes of attachments that a process keeps in
-// memory from the upload at once: those being prepared (PrepareMedium,
-// each counted at least minPreparedCharge) and direct runs'
-// NewReport.Originals. Bytes that do not fit are read back from S3.
+// memory from the upload at once, while they are prepared (PrepareMedium,
+// each counted at least minPreparedCharge). Bytes that do not fit are read
+// back from S3.
 const OriginalsBudget = 64 << 20
 
 func newDirectSlots(n int) *directSlots { return &directSlots{free: make(chan struct{}, n)} }
@@ -184,16 +173,8 @@ func (s *Service) stopDirect(ctx context.Context) {
 // slot reserveDirect took. A failure leaves the report to its job, made
 // due at once.
 func (s *Service) startDirect(reportID uuid.UUID, d *directRun) {
-	var size int64
-	for _, b := range d.originals {
-		size += int64(len(b))
-	}
-	if !s.direct.keep(size) {
-		d.originals, size = nil, 0
-	}
 	go func() {
 		defer s.releaseDirect()
-		defer s.direct.unkeep(size)
 		ctx := s.bg
 		err := s.processReport(ctx, reportID, d)
 		switch {

@@ -83,7 +83,7 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 		if err == nil && proc.Routed != nil {
 			s.startPosting(proc.Routed)
 		} else if err == nil && proc.JobID != 0 {
-			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, originals: in.Originals, prepared: in.Prepared})
+			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared})
 		} else {
 			s.releaseDirect()
 		}

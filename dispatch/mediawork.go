@@ -38,8 +38,8 @@ const MediaPatience = 2 * time.Minute
 // that the job retries, or, once the report may not wait any longer (see
 // MediaPatience), leaves that photo unread and queues a late read.
 //
-// in, for a direct run (direct.go), has attachments worked on already or
-// their bytes in hand; those are not read from S3.
+// in, for a direct run (direct.go), has attachments worked on already
+// while the report arrived; those are not read from S3.
 func (s *Service) readMedia(ctx context.Context, rep *Report, in *directRun) (*Position, string, error) {
 	mayDefer := rep.Urgent || s.now().Sub(rep.ReceivedAt) >= MediaPatience
 	var deferred atomic.Bool
@@ -103,18 +103,17 @@ var errStorageDown = errors.New("object store unavailable")
 // saves both. A storage outage saves nothing and returns an error wrapping
 // errStorageDown (with what was read, if the metadata was).
 //
-// in has what the caller holds of the attachment: the work done already
-// while its report was received (Prepared), else its bytes (then S3 is
-// not read).
-func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *MediaObject, in held) (media.Metadata, error) {
+// prepared, if not nil, is the work done already while its report was
+// received (PrepareMedium); then S3 is not read.
+func (s *Service) readOneMedium(ctx context.Context, caseNumber string, m *MediaObject, prepared *PreparedMedium) (media.Metadata, error) {
 	var r mediumResult
-	if in.prepared != nil {
+	if prepared != nil {
 		var err error
-		if r, err = in.prepared.result(ctx); err != nil {
+		if r, err = prepared.result(ctx); err != nil {
 			return media.Metadata{}, fmt.Errorf("%w: %w", errNotPrepared, err)
 		}
 	} else {
-		r = s.workMedium(ctx, m.Object, in.src)
+		r = s.workMedium(ctx, m.Object, nil)
 	}
 	md := r.md
 	if r.mdErr != nil {

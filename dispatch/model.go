@@ -67,10 +67,6 @@ type NewReport struct {
 	PositionSource string    // SourceAPI, SourceGeoURI, SourceXEP0080
 	Urgent         bool
 	Media          []media.Object // already stored in S3
-	// Originals are the bytes of some of Media, by object key, kept from
-	// the upload so that processing right after the commit need not read
-	// S3 again (optional; anything missing is read from S3).
-	Originals map[string][]byte
 	// Prepared are attachments of Media, by object key, whose metadata
 	// and team copy were worked on while the report arrived
 	// (Service.PrepareMedium).
