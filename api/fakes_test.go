@@ -38,8 +38,9 @@ type fakeDomain struct {
 	pingErr   error
 	outcome   dispatch.Outcome // of Execute; "" = applied
 
-	intakes  []dispatch.NewReport
-	commands []any // dispatch.Command, ReassignCommand, … in call order
+	intakes       []dispatch.NewReport
+	replayLookups int   // calls of Replay
+	commands      []any // dispatch.Command, ReassignCommand, … in call order
 }
 
 var _ Dispatch = (*fakeDomain)(nil)
@@ -63,6 +64,9 @@ func (f *fakeDomain) Intake(_ context.Context, in dispatch.NewReport) (dispatch.
 	if f.intakeErr != nil {
 		return dispatch.Receipt{}, f.intakeErr
 	}
+	if r, ok := f.replays[in.Channel+"|"+in.Sender+"|"+in.IdempotencyKey]; ok && in.IdempotencyKey != "" {
+		return r, nil // as dispatch.Intake: the key's insert finds it taken, nothing is stored
+	}
 	f.intakes = append(f.intakes, in)
 	return dispatch.Receipt{ReportID: uuid.New(), IncidentID: uuid.New(), CaseNumber: fmt.Sprintf("2026-%06d", len(f.intakes)), Mode: dispatch.ModeNew}, nil
 }
@@ -70,6 +74,7 @@ func (f *fakeDomain) Intake(_ context.Context, in dispatch.NewReport) (dispatch.
 func (f *fakeDomain) Replay(_ context.Context, channel, sender, key string) (dispatch.Receipt, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.replayLookups++
 	if r, ok := f.replays[channel+"|"+sender+"|"+key]; ok {
 		return r, nil
 	}

@@ -258,6 +258,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 	g.Go(func() error { return rules.Watch(gctx) })
 	g.Go(func() error { return changes.Run(gctx) })
+	g.Go(func() error { return svc.WatchTokens(gctx) }) // revocations reach the token cache at once
 	g.Go(func() error {
 		var err error
 		if cfg.HTTP.TLSCert != "" {
