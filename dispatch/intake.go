@@ -54,7 +54,10 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	var rec Receipt
 	// Processed right after the commit, in this process, if a slot is
 	// free (direct.go); otherwise by the queue.
-	proc := processing{Direct: s.reserveDirect()}
+	// A report without attachments needs no slot: it is routed in its
+	// intake transaction, and only its posts are sent afterwards.
+	proc := processing{Slot: len(in.Media) > 0}
+	proc.Direct = s.reserveDirect(proc.Slot)
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		rec = Receipt{}
 		proc.JobID = 0
@@ -81,11 +84,11 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	})
 	if proc.Direct {
 		if err == nil && proc.Routed != nil {
-			s.startPosting(proc.Routed)
+			s.startPosting(proc.Routed, proc.Slot)
 		} else if err == nil && proc.JobID != 0 {
-			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared})
+			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared}, proc.Slot)
 		} else {
-			s.releaseDirect()
+			s.releaseDirect(proc.Slot)
 		}
 	}
 	if errors.Is(err, errReplay) {
