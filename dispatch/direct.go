@@ -226,6 +226,10 @@ func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uui
 	opts.ScheduledAt = at
 	if direct {
 		opts.ScheduledAt = at.Add(s.cfg.ProcessFallback)
+		// Nobody waits for a fallback: river's scheduler makes it due
+		// (a few seconds late), not an insert notification to every
+		// producer after every report (exactTimers).
+		opts.Tags = []string{tagFallback}
 	}
 	res, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts)
 	if err != nil {

@@ -115,15 +115,17 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	if routed, err := s.insertRouted(ctx, tx, in, now, rec, why, prev, proc); routed || err != nil {
 		return err
 	}
-	rec.ReportID, rec.Mode = mustV7(), ModeNew
-	var err error
-	if rec.IncidentID, rec.CaseNumber, err = s.newIncident(ctx, tx, in, now); err != nil {
+	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
+	var b pgx.Batch
+	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, &rec.CaseNumber)
+	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
+	queueAttach(&b, in, now, rec.ReportID)
+	sql, args, err := eventsInsert(rec.IncidentID, []Event{{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}})
+	if err != nil {
 		return err
 	}
-	if err := s.insertReport(ctx, tx, in, now, rec, "report"); err != nil {
-		return err
-	}
-	if err := insertEvent(ctx, tx, rec.IncidentID, Event{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}); err != nil {
+	b.Queue(sql, args...)
+	if err := sendBatch(ctx, tx, &b); err != nil {
 		return err
 	}
 	if prev != "" {

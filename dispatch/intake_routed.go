@@ -67,41 +67,11 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	// One batch: the case number is drawn and the incident opened in one
 	// statement, the statements after it read the number from the row.
 	var b pgx.Batch
-	year := now.In(s.cfg.TimeZone).Year()
 	var caseNumber string
-	b.Queue(`
-		WITH c AS (
-			INSERT INTO case_counters (year, last) VALUES ($1, 1)
-			ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
-			RETURNING last
-		)
-		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
-		                       escalation_round, escalation_started_at, created_at, updated_at)
-		SELECT $2, $1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END,
-		       $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $11
-		FROM c RETURNING case_number`,
-		year, rep.IncidentID, string(state), in.Address, team.ID, plan.priority, dec.Policy, dec.Rule, dec.District, dec.Category, now,
-	).QueryRow(func(row pgx.Row) error { return row.Scan(&caseNumber) })
-	var lat, lon, alt *float64
-	if in.Position != nil {
-		lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
-	}
-	b.Queue(`
-		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
-		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at)
-		SELECT $1, $2, i.case_number, 'report', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13
-		FROM incidents i WHERE i.id = $2`,
-		rep.ID, rep.IncidentID, in.Channel, in.Address, in.Sender,
-		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes))
-	b.Queue(`
-		INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)
-		ON CONFLICT DO NOTHING`, in.Channel, in.Sender, in.IdempotencyKey, rep.ID, now,
-	).Exec(func(tag pgconn.CommandTag) error {
-		if tag.RowsAffected() == 0 {
-			return errReplay
-		}
-		return nil
-	})
+	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
+		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now, &caseNumber)
+	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true)
+	queueAttach(&b, in, now, rep.ID)
 	sql, args, err := eventsInsert(rep.IncidentID, events)
 	if err != nil {
 		return false, err
@@ -115,11 +85,8 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 			p.args.OriginID, rep.IncidentID, p.args.Room, now.Add(DirectPostFallback))
 		posts = append(posts, p)
 	}
-	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		if errors.Is(err, errReplay) {
-			return false, errReplay
-		}
-		return false, fmt.Errorf("insert routed report: %w", err)
+	if err := sendBatch(ctx, tx, &b); err != nil {
+		return false, err
 	}
 
 	// The timers and the reporter's reply: one queue insert.
@@ -146,6 +113,96 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	rec.ReportID, rec.IncidentID, rec.CaseNumber, rec.Mode = rep.ID, rep.IncidentID, caseNumber, ModeNew
 	proc.Routed = &routedAtIntake{rep: rep, plan: plan, posts: posts}
 	return true, nil
+}
+
+// openIncident is a new incident as queueIncident inserts it; Team ""
+// leaves it unrouted, Escalating starts its first escalation round now.
+type openIncident struct {
+	ID                               uuid.UUID
+	State                            State
+	Address, Team, Priority          string
+	Policy, Rule, District, Category string
+	Escalating                       bool
+}
+
+// queueIncident queues the insert of a new incident with the next case
+// number of now's year (in Config.TimeZone), scanned into caseNumber. The
+// statements queued after it may read the number from the incident row.
+func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, caseNumber *string) {
+	var team *string
+	if inc.Team != "" {
+		team = &inc.Team
+	}
+	round := 0
+	var started *time.Time
+	if inc.Escalating {
+		round, started = 1, &now
+	}
+	b.Queue(`
+		WITH c AS (
+			INSERT INTO case_counters (year, last) VALUES ($1, 1)
+			ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
+			RETURNING last
+		)
+		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
+		                       escalation_round, escalation_started_at, created_at, updated_at)
+		SELECT $2, $1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END,
+		       $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13
+		FROM c RETURNING case_number`,
+		now.In(s.cfg.TimeZone).Year(), inc.ID, string(inc.State), inc.Address, team, inc.Priority,
+		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now,
+	).QueryRow(func(row pgx.Row) error { return row.Scan(caseNumber) })
+}
+
+// queueReport queues the insert of a report of incident, with the
+// incident's case number; processed marks it processed now.
+func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind string, now time.Time, processed bool) {
+	var lat, lon, alt *float64
+	if in.Position != nil {
+		lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
+	}
+	var processedAt *time.Time
+	if processed {
+		processedAt = &now
+	}
+	b.Queue(`
+		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
+		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at)
+		SELECT $1, $2, i.case_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+		FROM incidents i WHERE i.id = $2`,
+		id, incident, kind, in.Channel, in.Address, in.Sender,
+		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt)
+}
+
+// queueAttach queues attach's statements: the message's idempotency key
+// (errReplay from sendBatch if it was used before) and its media.
+func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID) {
+	b.Queue(`
+		INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)
+		ON CONFLICT DO NOTHING`, in.Channel, in.Sender, in.IdempotencyKey, reportID, now,
+	).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return errReplay
+		}
+		return nil
+	})
+	for _, m := range in.Media {
+		b.Queue(`
+			INSERT INTO media_objects (id, report_id, object_key, content_type, size_bytes, sha256, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+			mustV7(), reportID, m.Key, m.ContentType, m.Size, m.SHA256, now)
+	}
+}
+
+// sendBatch sends b in tx as one round trip.
+func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if errors.Is(err, errReplay) {
+			return errReplay
+		}
+		return fmt.Errorf("insert report: %w", err)
+	}
+	return nil
 }
 
 // receivedDetail is the detail of a new report's "received" event.
