@@ -286,6 +286,14 @@ func (s *Service) routeAtIntake(ctx context.Context, tx pgx.Tx, in *NewReport, r
 // startPosting sends the posts of a report routed at intake after the
 // commit, holding the slot reserveDirect took.
 func (s *Service) startPosting(r *routedAtIntake) {
+	// The case is this one report, routed as planned, with no flags (it
+	// has no attachments): its posts are rendered without reading it back.
+	c := &knownCase{inc: Incident{ID: r.rep.IncidentID, CaseNumber: r.rep.CaseNumber, State: StateReceived,
+		Address: r.rep.Address, Team: r.plan.team.ID, Priority: r.plan.priority, Policy: r.plan.dec.Policy,
+		Rule: r.plan.dec.Rule, District: r.plan.dec.District, Category: r.plan.dec.Category}, reps: []Report{r.rep}}
+	for _, p := range r.posts {
+		p.case_ = c
+	}
 	go func() {
 		defer s.releaseDirect()
 		s.afterRouting(s.bg, r.rep, r.rep.Position, r.rep.PositionSource, r.plan, r.posts)

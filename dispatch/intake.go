@@ -109,6 +109,9 @@ const (
 )
 
 func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) error {
+	if routed, err := s.insertRouted(ctx, tx, in, now, rec, why, prev, proc); routed || err != nil {
+		return err
+	}
 	rec.ReportID, rec.Mode = mustV7(), ModeNew
 	var err error
 	if rec.IncidentID, rec.CaseNumber, err = s.newIncident(ctx, tx, in, now); err != nil {
@@ -117,14 +120,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	if err := s.insertReport(ctx, tx, in, now, rec, "report"); err != nil {
 		return err
 	}
-	detail := map[string]any{"address": in.Address, "media": len(in.Media), "grouping": why.Reason}
-	if prev != "" {
-		detail["not_joined"] = prev
-	}
-	if why.DistanceM > 0 {
-		detail["distance_m"] = int(why.DistanceM)
-	}
-	if err := insertEvent(ctx, tx, rec.IncidentID, Event{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: detail}); err != nil {
+	if err := insertEvent(ctx, tx, rec.IncidentID, Event{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}); err != nil {
 		return err
 	}
 	if prev != "" {
@@ -434,18 +430,9 @@ func insertEvent(ctx context.Context, tx pgx.Tx, incident uuid.UUID, e Event) er
 	if err != nil {
 		return fmt.Errorf("encode event detail: %w", err)
 	}
-	var fromS, toS *string
-	if e.From != "" {
-		f := string(e.From)
-		fromS = &f
-	}
-	if e.To != "" {
-		t := string(e.To)
-		toS = &t
-	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO incident_events (incident_id, at, kind, actor, via, from_state, to_state, detail)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, incident, e.At, e.Kind, e.Actor, e.Via, fromS, toS, d); err != nil {
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, incident, e.At, e.Kind, e.Actor, e.Via, stateOrNil(e.From), stateOrNil(e.To), d); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
 	return nil
