@@ -34,6 +34,7 @@ type fakeDomain struct {
 	reports   map[uuid.UUID]dispatch.ReportView
 	replays   map[string]dispatch.Receipt // idempotency key → receipt
 	intakeErr error                       // returned by Intake when set
+	authErr   error                       // returned by Authenticate when set
 	store     *fakeMedia                  // where DiscardObjects deletes
 	pingErr   error
 	outcome   dispatch.Outcome // of Execute; "" = applied
@@ -93,6 +94,9 @@ func (f *fakeDomain) GetReport(_ context.Context, id uuid.UUID) (dispatch.Report
 func (f *fakeDomain) Authenticate(_ context.Context, secret string) (dispatch.Token, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.authErr != nil {
+		return dispatch.Token{}, f.authErr
+	}
 	if t, ok := f.tokens[secret]; ok {
 		return t, nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // tokenNotifyChannel is the PostgreSQL channel the api_tokens trigger
@@ -247,4 +248,31 @@ func (s *Tokens) CacheStats() TokenCacheStats {
 		return TokenCacheStats{}
 	}
 	return s.cache.stats()
+}
+
+// collectors export the cache's work: fieldgate_api_token_cache_lookups_total
+// {result="hit|miss"} and fieldgate_api_token_cache_listening (1 while
+// revocations reach the cache, 0 while it caches nothing). None without a
+// cache.
+func (s *Tokens) collectors() []prometheus.Collector {
+	c := s.cache
+	if c == nil {
+		return nil
+	}
+	const lookups = "fieldgate_api_token_cache_lookups_total"
+	const lookupsHelp = "API token checks answered from this process's cache (hit) or read from PostgreSQL (miss, unknown secrets included)."
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: lookups, Help: lookupsHelp, ConstLabels: prometheus.Labels{"result": "hit"}},
+			func() float64 { return float64(c.hits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: lookups, Help: lookupsHelp, ConstLabels: prometheus.Labels{"result": "miss"}},
+			func() float64 { return float64(c.misses.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fieldgate_api_token_cache_listening",
+			Help: "1 while the API token cache listens for revocations (and caches), 0 while it reads every token from PostgreSQL."},
+			func() float64 {
+				if c.stats().Live {
+					return 1
+				}
+				return 0
+			}),
+	}
 }

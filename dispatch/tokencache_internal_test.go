@@ -4,9 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func liveCache(t *testing.T, cfg TokenCacheConfig) *tokenCache {
@@ -187,5 +191,34 @@ func TestTokenCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := c.stats().Len; n > 64 {
 		t.Fatalf("%d entries over the bound", n)
+	}
+}
+
+func TestTokenCacheMetrics(t *testing.T) {
+	t0 := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	tokens := NewTokens(nil, func() time.Time { return t0 }).WithCache(TokenCacheConfig{}, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(tokens.collectors()...)
+	c := tokens.cache
+	h := hashOf("secret-a")
+	c.get(h, t0) // miss: not listening yet
+	c.reset(true)
+	c.put(h, c.gen, cachedToken{tok: Token{Name: "app"}, readAt: t0})
+	c.get(h, t0)
+	c.get(h, t0)
+	want := `
+# HELP fieldgate_api_token_cache_listening 1 while the API token cache listens for revocations (and caches), 0 while it reads every token from PostgreSQL.
+# TYPE fieldgate_api_token_cache_listening gauge
+fieldgate_api_token_cache_listening 1
+# HELP fieldgate_api_token_cache_lookups_total API token checks answered from this process's cache (hit) or read from PostgreSQL (miss, unknown secrets included).
+# TYPE fieldgate_api_token_cache_lookups_total counter
+fieldgate_api_token_cache_lookups_total{result="hit"} 2
+fieldgate_api_token_cache_lookups_total{result="miss"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	if NewTokens(nil, nil).WithCache(TokenCacheConfig{MaxAge: -1}, nil).collectors() != nil {
+		t.Fatal("a disabled cache exports metrics")
 	}
 }

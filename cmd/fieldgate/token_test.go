@@ -28,10 +28,10 @@ func TestTokenRevokedWhileServing(t *testing.T) {
 			t.Fatalf("before revoking: %d %v", code, out)
 		}
 	}
-	start := time.Now()
 	if err := run(context.Background(), []string{"token", "revoke", "--name", "revoke-me"}, s.getenv, io.Discard, testWriter{t}); err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now() // the revocation has committed
 	for {
 		code, out := s.call(http.MethodGet, path, token)
 		if code == http.StatusUnauthorized {
@@ -41,11 +41,11 @@ func TestTokenRevokedWhileServing(t *testing.T) {
 			t.Fatalf("while revoking: %d %v", code, out)
 		}
 		if time.Since(start) > 500*time.Millisecond {
-			t.Fatalf("the revoked token still works %v after `fieldgate token revoke` started", time.Since(start))
+			t.Fatalf("the revoked token still works %v after `fieldgate token revoke` committed", time.Since(start))
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	t.Logf("refused %v after `fieldgate token revoke` started", time.Since(start))
+	t.Logf("refused %v after `fieldgate token revoke` committed", time.Since(start))
 	// Other tokens are served as before.
 	if code, out := s.call(http.MethodGet, path, s.token); code != http.StatusNotFound {
 		t.Fatalf("another token after the revocation: %d %v", code, out)
