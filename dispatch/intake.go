@@ -86,7 +86,7 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 		if err == nil && proc.Routed != nil {
 			s.startPosting(proc.Routed, proc.Slot)
 		} else if err == nil && proc.JobID != 0 {
-			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared}, proc.Slot)
+			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared, rep: proc.Rep}, proc.Slot)
 		} else {
 			s.releaseDirect(proc.Slot)
 		}
@@ -119,7 +119,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	var b pgx.Batch
 	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, &rec.CaseNumber)
 	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
-	queueAttach(&b, in, now, rec.ReportID)
+	rows := queueAttach(&b, in, now, rec.ReportID)
 	sql, args, err := eventsInsert(rec.IncidentID, []Event{{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}})
 	if err != nil {
 		return err
@@ -128,6 +128,10 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	if err := sendBatch(ctx, tx, &b); err != nil {
 		return err
 	}
+	// The direct run takes the report as written here, not read back.
+	proc.Rep = &Report{ID: rec.ReportID, IncidentID: rec.IncidentID, CaseNumber: rec.CaseNumber, Kind: "report",
+		Channel: in.Channel, Address: in.Address, Sender: in.Sender, Language: in.Language, Text: in.Text,
+		Position: in.Position, PositionSource: in.PositionSource, Urgent: in.Urgent, ReceivedAt: now, Media: rows}
 	if prev != "" {
 		// Tell the sender why this did not join their previous case.
 		if err := s.enqueueChat(ctx, tx, in.Address, in.Sender, notJoinedText(in.Language, why, prev, rec.CaseNumber)); err != nil {

@@ -71,7 +71,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
 		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now, &caseNumber)
 	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true)
-	queueAttach(&b, in, now, rep.ID)
+	_ = queueAttach(&b, in, now, rep.ID) // no media here
 	sql, args, err := eventsInsert(rep.IncidentID, events)
 	if err != nil {
 		return false, err
@@ -175,8 +175,9 @@ func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind strin
 }
 
 // queueAttach queues attach's statements: the message's idempotency key
-// (errReplay from sendBatch if it was used before) and its media.
-func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID) {
+// (errReplay from sendBatch if it was used before) and its media, whose
+// rows it returns.
+func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID) []MediaObject {
 	b.Queue(`
 		INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)
 		ON CONFLICT DO NOTHING`, in.Channel, in.Sender, in.IdempotencyKey, reportID, now,
@@ -186,12 +187,16 @@ func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID)
 		}
 		return nil
 	})
+	var rows []MediaObject
 	for _, m := range in.Media {
+		id := mustV7()
 		b.Queue(`
 			INSERT INTO media_objects (id, report_id, object_key, content_type, size_bytes, sha256, created_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			mustV7(), reportID, m.Key, m.ContentType, m.Size, m.SHA256, now)
+			id, reportID, m.Key, m.ContentType, m.Size, m.SHA256, now)
+		rows = append(rows, MediaObject{ID: id, Object: m})
 	}
+	return rows
 }
 
 // sendBatch sends b in tx as one round trip.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fieldgate/fieldgate/internal/msg"
@@ -36,9 +37,15 @@ func (w *processReportWorker) Work(ctx context.Context, job *river.Job[processRe
 // completes its case with it (a part). d is the direct run after the intake
 // commit (direct.go), nil for the queue job.
 func (s *Service) processReport(ctx context.Context, reportID uuid.UUID, d *directRun) error {
-	rep, err := s.loadReport(ctx, s.pool, reportID)
-	if err != nil {
-		return err
+	var rep Report
+	if d != nil && d.rep != nil && !d.claimed {
+		rep = *d.rep
+		rep.Media = slices.Clone(rep.Media)
+	} else {
+		var err error
+		if rep, err = s.loadReport(ctx, s.pool, reportID); err != nil {
+			return err
+		}
 	}
 	if rep.ProcessedAt != nil {
 		return nil
@@ -85,6 +92,16 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 	})
 	if err != nil {
 		return fmt.Errorf("route report %s: %w", rep.CaseNumber, err)
+	}
+	if rep.Channel != ChannelXMPP {
+		// Only messenger reports get parts: this case is this report,
+		// and its posts are rendered without reading it back.
+		routed := rep
+		routed.Position, routed.PositionSource = pos, source
+		c := routedCase(routed, plan, flags)
+		for _, p := range direct {
+			p.case_ = &c
+		}
 	}
 	s.afterRouting(ctx, rep, pos, source, plan, direct)
 	return nil
