@@ -116,6 +116,16 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		return err
 	}
 	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
+	// A report with attachments is processed after the commit: its job
+	// is queued before the batch, which draws the case number (every
+	// intake waits for the counter row until this transaction commits).
+	queued := len(in.Media) > 0
+	if queued {
+		var err error
+		if proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, proc.Direct); err != nil {
+			return err
+		}
+	}
 	var b pgx.Batch
 	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, &rec.CaseNumber)
 	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
@@ -137,6 +147,9 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		if err := s.enqueueChat(ctx, tx, in.Address, in.Sender, notJoinedText(in.Language, why, prev, rec.CaseNumber)); err != nil {
 			return err
 		}
+	}
+	if queued {
+		return nil
 	}
 	if routed, err := s.routeAtIntake(ctx, tx, in, rec, now, proc); routed || err != nil {
 		return err

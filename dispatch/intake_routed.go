@@ -64,6 +64,26 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		events = append(events, Event{At: now, Kind: "location_requested", Actor: "fieldgate", Via: "xmpp", From: StateReceived, To: StateNeedsLocation})
 	}
 
+	// The escalation timer. Queued before the batch: the batch draws the
+	// case number, whose counter row every intake waits for until this
+	// transaction commits, so nothing but the commit may follow it. A
+	// messenger report's reply names the case number: it follows the
+	// batch, with the timer in the same queue insert.
+	var timers, reply []river.InsertManyParams
+	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
+		a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
+		opts := a.InsertOpts()
+		opts.ScheduledAt = now.Add(pol.Levels[0].After)
+		timers = append(timers, river.InsertManyParams{Args: a, InsertOpts: &opts})
+	}
+	if rep.Channel == ChannelXMPP {
+		reply = timers
+	} else if len(timers) > 0 {
+		if _, err := s.queue.InsertManyTx(ctx, tx, timers); err != nil {
+			return false, fmt.Errorf("enqueue escalation: %w", err)
+		}
+	}
+
 	// One batch: the case number is drawn and the incident opened in one
 	// statement, the statements after it read the number from the row.
 	var b pgx.Batch
@@ -88,24 +108,16 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	if err := sendBatch(ctx, tx, &b); err != nil {
 		return false, err
 	}
-
-	// The timers and the reporter's reply: one queue insert.
-	var jobs []river.InsertManyParams
-	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
-		a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
-		opts := a.InsertOpts()
-		opts.ScheduledAt = now.Add(pol.Levels[0].After)
-		jobs = append(jobs, river.InsertManyParams{Args: a, InsertOpts: &opts})
-	}
 	if rep.Channel == ChannelXMPP {
 		text := acceptedText(rep.Language, caseNumber, team, dec.District)
 		if rep.Position == nil {
 			text += "\n" + msg.For(rep.Language).NeedLocation(caseNumber)
 		}
-		jobs = append(jobs, river.InsertManyParams{Args: chatArgs{From: rep.Address, To: rep.Sender, Body: text}})
+		reply = append(reply, river.InsertManyParams{Args: chatArgs{From: rep.Address, To: rep.Sender, Body: text}})
 	}
-	if len(jobs) > 0 {
-		if _, err := s.queue.InsertManyTx(ctx, tx, jobs); err != nil {
+
+	if len(reply) > 0 {
+		if _, err := s.queue.InsertManyTx(ctx, tx, reply); err != nil {
 			return false, fmt.Errorf("enqueue escalation and reply: %w", err)
 		}
 	}
