@@ -127,7 +127,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		}
 	}
 	var b pgx.Batch
-	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, &rec.CaseNumber)
+	queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now)
 	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
 	rows := queueAttach(&b, in, now, rec.ReportID)
 	sql, args, err := eventsInsert(rec.IncidentID, []Event{{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}})
@@ -135,6 +135,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		return err
 	}
 	b.Queue(sql, args...)
+	s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
 	if err := sendBatch(ctx, tx, &b); err != nil {
 		return err
 	}

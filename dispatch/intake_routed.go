@@ -84,12 +84,11 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		}
 	}
 
-	// One batch: the case number is drawn and the incident opened in one
-	// statement, the statements after it read the number from the row.
+	// One batch (one round trip), the case number drawn last.
 	var b pgx.Batch
 	var caseNumber string
-	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
-		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now, &caseNumber)
+	queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
+		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now)
 	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true)
 	_ = queueAttach(&b, in, now, rep.ID) // no media here
 	sql, args, err := eventsInsert(rep.IncidentID, events)
@@ -105,6 +104,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 			p.args.OriginID, rep.IncidentID, p.args.Room, now.Add(DirectPostFallback))
 		posts = append(posts, p)
 	}
+	s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
 	if err := sendBatch(ctx, tx, &b); err != nil {
 		return false, err
 	}
@@ -137,10 +137,10 @@ type openIncident struct {
 	Escalating                       bool
 }
 
-// queueIncident queues the insert of a new incident with the next case
-// number of now's year (in Config.TimeZone), scanned into caseNumber. The
-// statements queued after it may read the number from the incident row.
-func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, caseNumber *string) {
+// queueIncident queues the insert of a new incident. Its case number is
+// a placeholder until queueCaseNumber, which must be the batch's last
+// statement.
+func queueIncident(b *pgx.Batch, inc openIncident, now time.Time) {
 	var team *string
 	if inc.Team != "" {
 		team = &inc.Team
@@ -151,23 +151,39 @@ func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, c
 		round, started = 1, &now
 	}
 	b.Queue(`
+		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
+		                       escalation_round, escalation_started_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+		inc.ID, pendingCaseNumber(inc.ID), string(inc.State), inc.Address, team, inc.Priority,
+		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now)
+}
+
+// pendingCaseNumber stands in for a new incident's case number within its
+// intake transaction, until queueCaseNumber draws it.
+func pendingCaseNumber(incident uuid.UUID) string { return "pending-" + incident.String() }
+
+// queueCaseNumber queues the draw of the next case number of now's year (in
+// Config.TimeZone) for a new incident and its report, scanned into
+// caseNumber. Case numbers have no gaps, so every intake waits for the
+// counter row until the transaction before it commits: this is the
+// batch's last statement, and only the commit may follow it.
+func (s *Service) queueCaseNumber(b *pgx.Batch, incident, report uuid.UUID, now time.Time, caseNumber *string) {
+	b.Queue(`
 		WITH c AS (
 			INSERT INTO case_counters (year, last) VALUES ($1, 1)
 			ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
 			RETURNING last
+		), i AS (
+			UPDATE incidents SET case_number = $1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END
+			FROM c WHERE id = $2 RETURNING case_number
 		)
-		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
-		                       escalation_round, escalation_started_at, created_at, updated_at)
-		SELECT $2, $1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END,
-		       $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13
-		FROM c RETURNING case_number`,
-		now.In(s.cfg.TimeZone).Year(), inc.ID, string(inc.State), inc.Address, team, inc.Priority,
-		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now,
+		UPDATE reports r SET case_number = i.case_number FROM i WHERE r.id = $3 RETURNING i.case_number`,
+		now.In(s.cfg.TimeZone).Year(), incident, report,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(caseNumber) })
 }
 
-// queueReport queues the insert of a report of incident, with the
-// incident's case number; processed marks it processed now.
+// queueReport queues the insert of a report of incident (a new one: its
+// case number is pending); processed marks it processed now.
 func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind string, now time.Time, processed bool) {
 	var lat, lon, alt *float64
 	if in.Position != nil {
@@ -180,9 +196,8 @@ func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind strin
 	b.Queue(`
 		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
 		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at)
-		SELECT $1, $2, i.case_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
-		FROM incidents i WHERE i.id = $2`,
-		id, incident, kind, in.Channel, in.Address, in.Sender,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		id, incident, pendingCaseNumber(incident), kind, in.Channel, in.Address, in.Sender,
 		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt)
 }
 
