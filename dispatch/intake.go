@@ -58,30 +58,16 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	// intake transaction, and only its posts are sent afterwards.
 	proc := processing{Slot: len(in.Media) > 0}
 	proc.Direct = s.reserveDirect(proc.Slot)
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		rec = Receipt{}
-		proc.JobID = 0
-		why := grouping{Reason: ReasonNoRecentCase}
-		prev := ""
-		if in.Channel == ChannelXMPP {
-			// One sender's messages to one address are taken one at a
-			// time (on any replica), so that concurrent parts of one
-			// report join it instead of each opening a report of its own.
-			// Only messenger reports are grouped; an API client's reports
-			// (one token sends for a whole fleet) never wait for each other.
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-				in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
-				return fmt.Errorf("lock sender: %w", err)
-			}
-			var joined bool
-			var err error
-			joined, why, prev, err = s.joinCase(ctx, tx, &in, now, &rec, &proc)
-			if joined || err != nil {
-				return err
-			}
-		}
-		return s.insertNew(ctx, tx, &in, now, &rec, why, prev, &proc)
-	})
+	var err error
+	routed := false
+	if in.Channel != ChannelXMPP {
+		// Never grouped with other messages: routed at once, if it can
+		// be, in one batch that is its own transaction (insertRouted).
+		routed, err = s.insertRouted(ctx, nil, &in, now, &rec, grouping{Reason: ReasonNoRecentCase}, "", &proc)
+	}
+	if !routed && err == nil {
+		err = s.intakeTx(ctx, &in, now, &rec, &proc)
+	}
 	if proc.Direct {
 		if err == nil && proc.Routed != nil {
 			s.startPosting(proc.Routed, proc.Slot)
@@ -102,6 +88,36 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	s.log.InfoContext(ctx, "report accepted", "case", rec.CaseNumber, "report", rec.ReportID,
 		"channel", in.Channel, "address", in.Address, "media", len(in.Media), "mode", rec.Mode)
 	return rec, nil
+}
+
+// intakeTx stores a message in one transaction: as a part of the sender's
+// case (messenger messages), or as a new report, routed at once where it
+// can be. A retried transaction starts afresh.
+func (s *Service) intakeTx(ctx context.Context, in *NewReport, now time.Time, rec *Receipt, proc *processing) error {
+	return s.withTx(ctx, func(tx pgx.Tx) error {
+		*rec = Receipt{}
+		proc.JobID = 0
+		why := grouping{Reason: ReasonNoRecentCase}
+		prev := ""
+		if in.Channel == ChannelXMPP {
+			// One sender's messages to one address are taken one at a
+			// time (on any replica), so that concurrent parts of one
+			// report join it instead of each opening a report of its own.
+			// Only messenger reports are grouped; an API client's reports
+			// (one token sends for a whole fleet) never wait for each other.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+				in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
+				return fmt.Errorf("lock sender: %w", err)
+			}
+			var joined bool
+			var err error
+			joined, why, prev, err = s.joinCase(ctx, tx, in, now, rec, proc)
+			if joined || err != nil {
+				return err
+			}
+		}
+		return s.insertNew(ctx, tx, in, now, rec, why, prev, proc)
+	})
 }
 
 // Modes of an accepted message.

@@ -28,9 +28,22 @@ import (
 // report takes the general way (insertNew): the rules fail, the report
 // may be a duplicate, a message of the sender's is to be explained, or
 // posts cannot be sent from here.
+//
+// With tx nil (a report that is not a messenger message, so never grouped
+// with others), the batch is its own transaction (implicit, committed
+// with the batch: no round trip for the commit while the case number's
+// counter row is held), and the escalation timer is queued just before
+// it; if the batch then fails, the timer finds no incident and ends.
 func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) (bool, error) {
-	if !proc.Direct || len(in.Media) > 0 || prev != "" || !s.canPostDirect() {
+	if !proc.Direct || len(in.Media) > 0 || prev != "" || !s.canPostDirect() || (tx == nil && in.Channel == ChannelXMPP) {
 		return false, nil
+	}
+	var q interface {
+		rowQuerier
+		batchSender
+	} = s.pool
+	if tx != nil {
+		q = tx
 	}
 	rep := Report{ID: mustV7(), IncidentID: mustV7(), Kind: "report",
 		Channel: in.Channel, Address: in.Address, Sender: in.Sender, Language: in.Language, Text: in.Text,
@@ -41,7 +54,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	}
 	rs, dec, team := plan.rs, plan.dec, plan.team
 	if s.cfg.DuplicateDistance > 0 && rep.Position != nil {
-		dup, _, err := s.findDuplicate(ctx, tx, team.ID, cmp.Or(dec.Category, team.ID), *rep.Position, now, rep.IncidentID)
+		dup, _, err := s.findDuplicate(ctx, q, team.ID, cmp.Or(dec.Category, team.ID), *rep.Position, now, rep.IncidentID)
 		if err != nil {
 			return false, err
 		}
@@ -76,9 +89,14 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		opts.ScheduledAt = now.Add(pol.Levels[0].After)
 		timers = append(timers, river.InsertManyParams{Args: a, InsertOpts: &opts})
 	}
-	if rep.Channel == ChannelXMPP {
+	switch {
+	case rep.Channel == ChannelXMPP:
 		reply = timers
-	} else if len(timers) > 0 {
+	case len(timers) > 0 && tx == nil:
+		if _, err := s.queue.InsertMany(ctx, timers); err != nil {
+			return false, fmt.Errorf("enqueue escalation: %w", err)
+		}
+	case len(timers) > 0:
 		if _, err := s.queue.InsertManyTx(ctx, tx, timers); err != nil {
 			return false, fmt.Errorf("enqueue escalation: %w", err)
 		}
@@ -105,7 +123,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		posts = append(posts, p)
 	}
 	s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
-	if err := sendBatch(ctx, tx, &b); err != nil {
+	if err := sendBatch(ctx, q, &b); err != nil {
 		return false, err
 	}
 	if rep.Channel == ChannelXMPP {
@@ -226,9 +244,15 @@ func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID)
 	return rows
 }
 
-// sendBatch sends b in tx as one round trip.
-func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+// batchSender sends a batch: a transaction, or the pool (then the batch
+// is one implicit transaction, committed at its end).
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// sendBatch sends b as one round trip.
+func sendBatch(ctx context.Context, q batchSender, b *pgx.Batch) error {
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		if errors.Is(err, errReplay) {
 			return errReplay
 		}
