@@ -34,12 +34,14 @@ type fakeDomain struct {
 	reports   map[uuid.UUID]dispatch.ReportView
 	replays   map[string]dispatch.Receipt // idempotency key → receipt
 	intakeErr error                       // returned by Intake when set
+	authErr   error                       // returned by Authenticate when set
 	store     *fakeMedia                  // where DiscardObjects deletes
 	pingErr   error
 	outcome   dispatch.Outcome // of Execute; "" = applied
 
-	intakes  []dispatch.NewReport
-	commands []any // dispatch.Command, ReassignCommand, … in call order
+	intakes       []dispatch.NewReport
+	replayLookups int   // calls of Replay
+	commands      []any // dispatch.Command, ReassignCommand, … in call order
 }
 
 var _ Dispatch = (*fakeDomain)(nil)
@@ -63,6 +65,9 @@ func (f *fakeDomain) Intake(_ context.Context, in dispatch.NewReport) (dispatch.
 	if f.intakeErr != nil {
 		return dispatch.Receipt{}, f.intakeErr
 	}
+	if r, ok := f.replays[in.Channel+"|"+in.Sender+"|"+in.IdempotencyKey]; ok && in.IdempotencyKey != "" {
+		return r, nil // as dispatch.Intake: the key's insert finds it taken, nothing is stored
+	}
 	f.intakes = append(f.intakes, in)
 	return dispatch.Receipt{ReportID: uuid.New(), IncidentID: uuid.New(), CaseNumber: fmt.Sprintf("2026-%06d", len(f.intakes)), Mode: dispatch.ModeNew}, nil
 }
@@ -70,6 +75,7 @@ func (f *fakeDomain) Intake(_ context.Context, in dispatch.NewReport) (dispatch.
 func (f *fakeDomain) Replay(_ context.Context, channel, sender, key string) (dispatch.Receipt, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.replayLookups++
 	if r, ok := f.replays[channel+"|"+sender+"|"+key]; ok {
 		return r, nil
 	}
@@ -88,6 +94,9 @@ func (f *fakeDomain) GetReport(_ context.Context, id uuid.UUID) (dispatch.Report
 func (f *fakeDomain) Authenticate(_ context.Context, secret string) (dispatch.Token, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.authErr != nil {
+		return dispatch.Token{}, f.authErr
+	}
 	if t, ok := f.tokens[secret]; ok {
 		return t, nil
 	}

@@ -182,23 +182,61 @@ func TestCreateReport(t *testing.T) {
 	}
 }
 
+// TestCreateReportReplay: a retry with a used Idempotency-Key gets the
+// first receipt and stores nothing. A small body is read first and the
+// intake's key insert catches the replay (no lookup before); a large one
+// asks before its body is read.
 func TestCreateReportReplay(t *testing.T) {
-	s := newTestServer(t, testServerOptions{})
-	s.addTokens()
-	first := dispatch.Receipt{ReportID: uuid.New(), CaseNumber: "2026-000007", Replayed: true}
-	s.domain.replays[dispatch.ChannelAPI+"|token:app|key-1"] = first
-	body, ct := multipartBody(t, [][2]string{{"to", "tiefbau"}, {"text", "again"}}, [][2]string{{"photo", "\xff\xd8\xff"}})
-	w := s.do(http.MethodPost, "/api/v1/reports", secretApp, body, map[string]string{"Content-Type": ct, "Idempotency-Key": "key-1"})
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"replayed":true`) || !strings.Contains(w.Body.String(), first.CaseNumber) {
-		t.Fatalf("replay: %d %s", w.Code, w.Body.String())
+	big := strings.Repeat("\xff", replayLookupMinBytes)
+	cases := []struct {
+		name    string
+		photo   string
+		lookups int // Replay calls before the body is read
+	}{
+		{"small body: the intake catches it", "\xff\xd8\xff", 0},
+		{"large body: asked before reading", "\xff\xd8\xff" + big, 1},
 	}
-	if len(s.domain.intakes) != 0 || s.media.count() != 0 {
-		t.Errorf("a replay stored %d reports and %d objects", len(s.domain.intakes), s.media.count())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, testServerOptions{})
+			s.addTokens()
+			first := dispatch.Receipt{ReportID: uuid.New(), CaseNumber: "2026-000007", Replayed: true}
+			s.domain.replays[dispatch.ChannelAPI+"|token:app|key-1"] = first
+			body, ct := multipartBody(t, [][2]string{{"to", "tiefbau"}, {"text", "again"}}, [][2]string{{"photo", tc.photo}})
+			w := s.do(http.MethodPost, "/api/v1/reports", secretApp, body, map[string]string{"Content-Type": ct, "Idempotency-Key": "key-1"})
+			if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"replayed":true`) || !strings.Contains(w.Body.String(), first.CaseNumber) {
+				t.Fatalf("replay: %d %s", w.Code, w.Body.String())
+			}
+			if len(s.domain.intakes) != 0 || s.media.count() != 0 {
+				t.Errorf("a replay stored %d reports and %d objects", len(s.domain.intakes), s.media.count())
+			}
+			if s.domain.replayLookups != tc.lookups {
+				t.Errorf("%d lookups before reading a %d-byte body, want %d", s.domain.replayLookups, len(body), tc.lookups)
+			}
+			// The same key from another token is another report.
+			w = s.do(http.MethodPost, "/api/v1/reports", secretOtherApp, body, map[string]string{"Content-Type": ct, "Idempotency-Key": "key-1"})
+			if w.Code != http.StatusAccepted || len(s.domain.intakes) != 1 || s.domain.intakes[0].IdempotencyKey != "key-1" {
+				t.Errorf("other token, same key: %d, %d intakes", w.Code, len(s.domain.intakes))
+			}
+		})
 	}
-	// The same key from another token is another report.
-	w = s.do(http.MethodPost, "/api/v1/reports", secretOtherApp, body, map[string]string{"Content-Type": ct, "Idempotency-Key": "key-1"})
-	if w.Code != http.StatusAccepted || len(s.domain.intakes) != 1 || s.domain.intakes[0].IdempotencyKey != "key-1" {
-		t.Errorf("other token, same key: %d, %d intakes", w.Code, len(s.domain.intakes))
+}
+
+func TestAskReplayFirst(t *testing.T) {
+	for _, tc := range []struct {
+		length int64
+		want   bool
+	}{
+		{-1, true}, // chunked: size unknown
+		{0, false},
+		{2 << 10, false}, // a text report
+		{replayLookupMinBytes - 1, false},
+		{replayLookupMinBytes, true},
+		{12 << 20, true}, // a phone photo
+	} {
+		if got := askReplayFirst(tc.length); got != tc.want {
+			t.Errorf("askReplayFirst(%d) = %v, want %v", tc.length, got, tc.want)
+		}
 	}
 }
 

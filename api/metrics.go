@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/fieldgate/fieldgate/internal/msg"
 
@@ -24,13 +23,17 @@ func (s *Server) MetricsHandler() http.Handler {
 // /metrics on the API listener: the counts per address and team tell who
 // reports what (child-welfare cases included).
 func (s *Server) metricsAuth(c *gin.Context) {
-	secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(secret) == "" {
+	secret, ok := bearerSecret(c.GetHeader("Authorization"))
+	if !ok {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
 		problem(c, probUnauthorized, msg.Texts.MetricsTokenMissing)
 		return
 	}
-	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+	tok, err := s.disp.Authenticate(c.Request.Context(), secret)
+	if de := (*dispatch.Error)(nil); err != nil && !asDomain(err, &de) {
+		s.fail(c, err) // the database is down: 503, not "invalid token"
+		return
+	}
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
 		problem(c, probUnauthorized, msg.Texts.TokenInvalid)

@@ -38,6 +38,22 @@ type receiptJSON struct {
 	Replayed   bool   `json:"replayed,omitempty"`
 }
 
+// replayLookupMinBytes: a request whose body is at least this large (or of
+// unknown length, chunked) asks whether its Idempotency-Key was used
+// before it reads the body, so that a retried upload of megabytes is
+// answered without storing it again. A smaller body is read first: the
+// intake's key insert catches a replay (dispatch.Intake returns the first
+// receipt, Replayed) and the parts stored meanwhile are deleted. That
+// spares every small report (text, a messenger photo) one SELECT, and
+// costs a replay a rolled-back intake transaction: retries are rare.
+const replayLookupMinBytes = 256 << 10
+
+// askReplayFirst reports whether a request body of contentLength bytes
+// (-1: unknown) asks for an earlier receipt before it is read.
+func askReplayFirst(contentLength int64) bool {
+	return contentLength < 0 || contentLength >= replayLookupMinBytes
+}
+
 // createReport streams a multipart report: every file part goes straight to
 // S3, the report is committed after the last part, and any failure deletes
 // what was stored, so a rejected request leaves nothing behind.
@@ -57,7 +73,7 @@ func (s *Server) createReport(c *gin.Context) {
 		problem(c, probInvalidText, badTextDetail(err, msg.Texts.KeyHasNUL, msg.Texts.KeyNotUTF8))
 		return
 	}
-	if key != "" {
+	if key != "" && askReplayFirst(c.Request.ContentLength) {
 		rec, err := s.disp.Replay(ctx, dispatch.ChannelAPI, tok.Sender(), key)
 		if err == nil {
 			s.respondReceipt(c, http.StatusOK, rec)

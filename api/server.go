@@ -228,19 +228,25 @@ func (s *Server) observe(c *gin.Context) {
 
 const tokenKey = "fieldgate.token"
 
-func (s *Server) authenticate(c *gin.Context) {
-	// The scheme is case-insensitive (RFC 9110 §11.1).
-	h := c.GetHeader("Authorization")
-	secret, ok := "", len(h) > 7 && strings.EqualFold(h[:7], "bearer ")
-	if ok {
-		secret = h[7:]
+// bearerSecret returns the token of an "Authorization: Bearer <token>"
+// header (RFC 6750 §2.1; the scheme is case-insensitive, RFC 9110 §11.1),
+// or false when there is none.
+func bearerSecret(header string) (string, bool) {
+	if len(header) <= 7 || !strings.EqualFold(header[:7], "bearer ") {
+		return "", false
 	}
-	if !ok || strings.TrimSpace(secret) == "" {
+	secret := strings.TrimSpace(header[7:])
+	return secret, secret != ""
+}
+
+func (s *Server) authenticate(c *gin.Context) {
+	secret, ok := bearerSecret(c.GetHeader("Authorization"))
+	if !ok {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate"`)
 		problem(c, probUnauthorized, msg.Texts.BearerMissing)
 		return
 	}
-	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+	tok, err := s.disp.Authenticate(c.Request.Context(), secret)
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_token"`)
 		if de := (*dispatch.Error)(nil); asDomain(err, &de) {
@@ -332,11 +338,11 @@ func (s *Server) readyz(c *gin.Context) {
 // token. It never fails the request: endpoints that are open to everyone
 // use it to decide how much to show.
 func (s *Server) isDispatcher(c *gin.Context) bool {
-	secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(secret) == "" {
+	secret, ok := bearerSecret(c.GetHeader("Authorization"))
+	if !ok {
 		return false
 	}
-	tok, err := s.disp.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+	tok, err := s.disp.Authenticate(c.Request.Context(), secret)
 	return err == nil && tok.Has(dispatch.RoleDispatcher)
 }
 

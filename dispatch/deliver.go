@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,25 +34,30 @@ func (s *Service) enqueueRoomPostFor(ctx context.Context, tx pgx.Tx, incident, r
 	return nil
 }
 
-// DirectPostFallback is how long the queue job of a post that the routing
-// job sends itself (postDirect) waits before it runs: twice as long as a
-// direct post may take (DirectPostTimeout), so that it runs only when the
-// direct post failed (then it is made due at once) or its process died.
+// DirectPostFallback is how long after its routing a post that this
+// process sends itself (postDirect) is handed to the queue if it is not
+// recorded as sent by then: twice as long as a direct post may take
+// (DirectPostTimeout), so that the queue sees only posts whose direct
+// attempt failed (those are handed over at once) or whose process died.
 const DirectPostFallback = 2 * DirectPostTimeout
 
-// pendingPost is an incident post recorded and queued in a routing
-// transaction, which the routing job then sends itself after the commit.
-type pendingPost struct {
-	args  roomPostArgs
-	jobID int64
-	// known is the routed report as committed, for the rendering.
-	known *Report
-}
-
-// DirectPostTimeout bounds a direct post (its transaction is open while
-// the room echoes it); on a slow or broken connection the fallback job
-// takes over.
+// DirectPostTimeout bounds a direct post, from its routing until the room
+// has echoed it; after that only the queue may send it.
 const DirectPostTimeout = 5 * time.Second
+
+// pendingPost is an incident post recorded in a routing transaction, which
+// the routing process sends itself after the commit.
+type pendingPost struct {
+	args roomPostArgs
+	// deadline is when the direct attempt must have been echoed
+	// (DirectPostTimeout after the routing, wall clock).
+	deadline time.Time
+	// known is the routed report as committed, for the rendering; case,
+	// if not nil, is the whole case as committed (a report routed at
+	// intake), so that nothing is read again.
+	known *Report
+	case_ *knownCase
+}
 
 // connectionState is implemented by a Messenger that knows whether it is
 // connected (the gateway).
@@ -70,87 +76,139 @@ func (s *Service) canPostDirect() bool {
 	return true
 }
 
-// enqueueDirectPost records an incident post in tx and queues its durable
-// fallback job DirectPostFallback from now; after the commit the caller
-// sends it at once with postDirect (one queue hop less from routing to the
-// room). Where this process does not send (a standby replica), the job is
-// due at once, as enqueueRoomPost's.
-func (s *Service) enqueueDirectPost(ctx context.Context, tx pgx.Tx, incident uuid.UUID, room string) (*pendingPost, error) {
+// enqueueDirectPost records an incident post in tx for postDirect to send
+// after the commit. No job is queued for it: its record carries a
+// hand-over time DirectPostFallback ahead, and a post not recorded as sent
+// by then (its process died) is queued by handOverPosts. Where this process
+// does not send (a standby replica, or the connection is down), the post is
+// queued at once, as enqueueRoomPost does.
+func (s *Service) enqueueDirectPost(ctx context.Context, tx pgx.Tx, incident uuid.UUID, room string, now time.Time) (*pendingPost, error) {
 	if !s.canPostDirect() {
 		return nil, s.enqueueRoomPost(ctx, tx, incident, room, "")
 	}
 	a := roomPostArgs{IncidentID: incident, Room: strings.ToLower(room), OriginID: "fg-" + mustV7().String(), Direct: true}
-	if _, err := tx.Exec(ctx, `INSERT INTO room_posts (origin_id, incident_id, room) VALUES ($1,$2,$3)`,
-		a.OriginID, incident, a.Room); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO room_posts (origin_id, incident_id, room, handover_at) VALUES ($1,$2,$3,$4)`,
+		a.OriginID, incident, a.Room, now.Add(DirectPostFallback)); err != nil {
 		return nil, fmt.Errorf("record room post: %w", err)
 	}
-	res, err := s.queue.InsertTx(ctx, tx, a, &river.InsertOpts{ScheduledAt: s.now().Add(DirectPostFallback)})
-	if err != nil {
-		return nil, fmt.Errorf("enqueue room post: %w", err)
-	}
-	return &pendingPost{args: a, jobID: res.Job.ID}, nil
+	return &pendingPost{args: a, deadline: time.Now().Add(DirectPostTimeout)}, nil
 }
 
-// postDirect sends a post queued by enqueueDirectPost, exactly once with
-// its fallback job: in one transaction it locks the post's record, takes
-// the job out of the queue (refused once the job runs or ran), sends,
-// waits for the room's echo and records the post; the commit makes the
-// record and the job's removal one. If anything fails the transaction
-// rolls back, the job is back and made due at once; it then checks the
-// room's archive (XEP-0313) for the origin-id before it sends, because
-// the post may have gone out before the failure.
+// postDirect sends a post recorded by enqueueDirectPost and records it as
+// sent once the room has echoed it; no transaction is open while it waits
+// for the echo. Exactly once with the queue: the queue gets the post only
+// from handOverPosts, after the direct attempt's deadline has passed (the
+// attempt gives up at its deadline) or after the attempt failed. A failed
+// attempt may still have reached the room (a lost echo), so the job looks
+// in the room's archive (XEP-0313) for the origin-id before it sends.
 func (s *Service) postDirect(ctx context.Context, p *pendingPost) {
-	ctx, cancel := context.WithTimeout(ctx, DirectPostTimeout)
+	ctx, cancel := context.WithDeadline(ctx, p.deadline)
 	defer cancel()
-	// Rendered before the transaction: it reads committed rows through the
-	// pool, and a transaction waiting for a second connection could starve
-	// the pool.
-	post, err := s.renderIncidentPost(ctx, p.args, p.known)
+	var post RoomPost
+	var err error
+	if p.case_ != nil {
+		post = RoomPost{Room: p.args.Room, OriginID: p.args.OriginID}
+		post.Body, post.Links, post.TeamCopies, err = s.renderCase(ctx, *p.case_, false)
+	} else {
+		post, err = s.renderIncidentPost(ctx, p.args, p.known)
+	}
+	var stanzaID string
 	if err == nil {
-		err = s.withTx(ctx, func(tx pgx.Tx) error {
-			return s.claimAndPost(ctx, tx, p, post)
-		})
+		if stanzaID, err = s.msgr.PostToRoom(ctx, post); err != nil {
+			err = fmt.Errorf("post to %s: %w", p.args.Room, err)
+		}
 	}
-	switch {
-	case err == nil:
-		s.metric.roomPosts.Inc()
-		return
-	case errors.Is(err, errPostQueued):
-		return
+	if err == nil {
+		// The post is out: record it even if the deadline passes now.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), DirectPostTimeout)
+		err = s.recordDirectPost(rctx, p.args, stanzaID)
+		rcancel()
+		if err == nil {
+			s.metric.roomPosts.Inc()
+			return
+		}
 	}
-	s.log.WarnContext(ctx, "direct room post failed; its queue job posts it", "room", p.args.Room, "origin_id", p.args.OriginID, "err", err)
-	if _, rerr := s.queue.JobRetry(context.WithoutCancel(ctx), p.jobID); rerr != nil && !errors.Is(rerr, rivertype.ErrNotFound) {
-		s.log.WarnContext(ctx, "could not make the post job due now; it runs on schedule", "job", p.jobID, "err", rerr)
+	s.log.WarnContext(ctx, "direct room post failed; the queue posts it", "room", p.args.Room, "origin_id", p.args.OriginID, "err", err)
+	hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), DirectPostTimeout)
+	defer hcancel()
+	if _, herr := s.handOverPosts(hctx, p.args.OriginID); herr != nil {
+		s.log.WarnContext(ctx, "could not queue the post now; it is queued at its hand-over time", "origin_id", p.args.OriginID, "err", herr)
 	}
 }
 
-// errPostQueued: a direct post is left to its queue job, which runs or
-// ran, or the post is recorded already.
-var errPostQueued = errors.New("the queue job has the post")
-
-// claimAndPost is postDirect's transaction: lock the post's record, take
-// its job out of the queue (errPostQueued if that is too late), send,
-// record.
-func (s *Service) claimAndPost(ctx context.Context, tx pgx.Tx, p *pendingPost, post RoomPost) error {
-	var posted bool
-	if err := tx.QueryRow(ctx, `SELECT posted_at IS NOT NULL FROM room_posts WHERE origin_id = $1 FOR UPDATE`,
-		p.args.OriginID).Scan(&posted); err != nil {
-		return fmt.Errorf("lock room post: %w", err)
-	}
-	if posted {
-		return errPostQueued
-	}
-	if _, err := s.queue.JobDeleteTx(ctx, tx, p.jobID); err != nil {
-		if errors.Is(err, rivertype.ErrJobRunning) || errors.Is(err, rivertype.ErrNotFound) {
-			return errPostQueued
-		}
-		return fmt.Errorf("take post job %d: %w", p.jobID, err)
-	}
-	stanzaID, err := s.msgr.PostToRoom(ctx, post)
+// recordDirectPost marks a direct post as sent, with the room's stanza-id,
+// and the incident routed if it still waited for its post, in one
+// statement: the same record as recordRoomPost.
+func (s *Service) recordDirectPost(ctx context.Context, a roomPostArgs, stanzaID string) error {
+	detail, err := json.Marshal(map[string]any{"room": a.Room})
 	if err != nil {
-		return fmt.Errorf("post to %s: %w", p.args.Room, err)
+		return fmt.Errorf("encode event detail: %w", err)
 	}
-	return s.recordRoomPost(ctx, tx, p.args, stanzaID)
+	if _, err := s.pool.Exec(ctx, `
+		WITH p AS (
+			UPDATE room_posts SET stanza_id = $2, posted_at = $3, handover_at = NULL
+			WHERE origin_id = $1 AND posted_at IS NULL RETURNING incident_id
+		), moved AS (
+			UPDATE incidents i SET state = 'routed', updated_at = $3
+			FROM p WHERE i.id = p.incident_id AND i.state = 'received' RETURNING i.id
+		)
+		INSERT INTO incident_events (incident_id, at, kind, actor, via, from_state, to_state, detail)
+		SELECT p.incident_id, $3, 'posted', 'fieldgate', 'xmpp',
+			CASE WHEN EXISTS (SELECT 1 FROM moved) THEN 'received' END,
+			CASE WHEN EXISTS (SELECT 1 FROM moved) THEN 'routed' END, $4
+		FROM p`, a.OriginID, stanzaID, s.now(), detail); err != nil {
+		return fmt.Errorf("record room post: %w", err)
+	}
+	return nil
+}
+
+// handOverBatch is the most posts one handOverPosts call queues.
+const handOverBatch = 500
+
+// handOverPosts queues, as room_post jobs, the direct posts that are not
+// recorded as sent: the one with origin-id origin (a failed direct
+// attempt), or with origin "" those whose hand-over time has come (their
+// process died or hung; every process calls this once a second, see
+// leaseLoop). Each post is handed over once: its hand-over time is cleared
+// in the transaction that queues its job. It returns how many it queued.
+func (s *Service) handOverPosts(ctx context.Context, origin string) (int, error) {
+	var n int
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE room_posts SET handover_at = NULL
+			WHERE origin_id IN (
+				SELECT origin_id FROM room_posts
+				WHERE posted_at IS NULL AND handover_at IS NOT NULL AND (origin_id = $1 OR ($1 = '' AND handover_at <= $2))
+				ORDER BY handover_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+			RETURNING origin_id, incident_id, room`, origin, s.now(), handOverBatch)
+		if err != nil {
+			return fmt.Errorf("hand over room posts: %w", err)
+		}
+		var params []river.InsertManyParams
+		for rows.Next() {
+			a := roomPostArgs{Direct: true}
+			if err := rows.Scan(&a.OriginID, &a.IncidentID, &a.Room); err != nil {
+				rows.Close()
+				return fmt.Errorf("hand over room posts: %w", err)
+			}
+			params = append(params, river.InsertManyParams{Args: a})
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("hand over room posts: %w", err)
+		}
+		n = len(params)
+		if n == 0 {
+			return nil
+		}
+		if _, err := s.queue.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("queue handed-over room posts: %w", err)
+		}
+		return nil
+	})
+	if n > 0 && err == nil {
+		s.log.InfoContext(ctx, "room posts handed to the queue", "posts", n)
+	}
+	return n, err
 }
 
 // renderIncidentPost renders an incident post as the case is now.

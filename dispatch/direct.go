@@ -131,14 +131,21 @@ func (d *directSlots) setRunning(on bool) {
 	d.mu.Unlock()
 }
 
-// reserveDirect takes a slot without waiting; false if none is free or
-// the service does not run (not started, or stopping).
-func (s *Service) reserveDirect() bool {
+// reserveDirect admits a direct run: with slot, it takes one of the slots
+// without waiting (attachments: real work); without, it only counts the
+// run for Stop (a report without attachments is routed in its intake
+// transaction, and what is left is sending its posts). false if no slot
+// is free or the service does not run (not started, or stopping).
+func (s *Service) reserveDirect(slot bool) bool {
 	d := s.direct
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.running {
 		return false
+	}
+	if !slot {
+		d.wg.Add(1)
+		return true
 	}
 	select {
 	case d.free <- struct{}{}:
@@ -149,8 +156,11 @@ func (s *Service) reserveDirect() bool {
 	}
 }
 
-func (s *Service) releaseDirect() {
-	<-s.direct.free
+// releaseDirect ends a run admitted by reserveDirect(slot).
+func (s *Service) releaseDirect(slot bool) {
+	if slot {
+		<-s.direct.free
+	}
 	s.direct.wg.Done()
 }
 
@@ -172,9 +182,9 @@ func (s *Service) stopDirect(ctx context.Context) {
 // startDirect processes a committed report in the background, holding the
 // slot reserveDirect took. A failure leaves the report to its job, made
 // due at once.
-func (s *Service) startDirect(reportID uuid.UUID, d *directRun) {
+func (s *Service) startDirect(reportID uuid.UUID, d *directRun, slot bool) {
 	go func() {
-		defer s.releaseDirect()
+		defer s.releaseDirect(slot)
 		ctx := s.bg
 		err := s.processReport(ctx, reportID, d)
 		switch {
@@ -216,6 +226,10 @@ func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uui
 	opts.ScheduledAt = at
 	if direct {
 		opts.ScheduledAt = at.Add(s.cfg.ProcessFallback)
+		// Nobody waits for a fallback: river's scheduler makes it due
+		// (a few seconds late), not an insert notification to every
+		// producer after every report (exactTimers).
+		opts.Tags = []string{tagFallback}
 	}
 	res, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts)
 	if err != nil {
@@ -232,7 +246,9 @@ func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uui
 // the queued job (0: none was queued, e.g. a replayed message).
 type processing struct {
 	Direct bool
-	JobID  int64
+	// Slot: the direct run holds one of the slots (reserveDirect).
+	Slot  bool
+	JobID int64
 	// Routed: the report was routed in its intake transaction
 	// (routeAtIntake); its posts are sent after the commit.
 	Routed *routedAtIntake
@@ -284,10 +300,18 @@ func (s *Service) routeAtIntake(ctx context.Context, tx pgx.Tx, in *NewReport, r
 }
 
 // startPosting sends the posts of a report routed at intake after the
-// commit, holding the slot reserveDirect took.
-func (s *Service) startPosting(r *routedAtIntake) {
+// commit, in the run reserveDirect admitted.
+func (s *Service) startPosting(r *routedAtIntake, slot bool) {
+	// The case is this one report, routed as planned, with no flags (it
+	// has no attachments): its posts are rendered without reading it back.
+	c := &knownCase{inc: Incident{ID: r.rep.IncidentID, CaseNumber: r.rep.CaseNumber, State: StateReceived,
+		Address: r.rep.Address, Team: r.plan.team.ID, Priority: r.plan.priority, Policy: r.plan.dec.Policy,
+		Rule: r.plan.dec.Rule, District: r.plan.dec.District, Category: r.plan.dec.Category}, reps: []Report{r.rep}}
+	for _, p := range r.posts {
+		p.case_ = c
+	}
 	go func() {
-		defer s.releaseDirect()
+		defer s.releaseDirect(slot)
 		s.afterRouting(s.bg, r.rep, r.rep.Position, r.rep.PositionSource, r.plan, r.posts)
 	}()
 }

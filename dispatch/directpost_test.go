@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -154,5 +155,124 @@ func TestDirectPostNotWhileDisconnected(t *testing.T) {
 	}
 	if posts, _ := m.snapshot(); len(posts) != 1 {
 		t.Errorf("%d posts, want 1", len(posts))
+	}
+}
+
+// deadPost records, as a process that died between its routing commit and
+// its direct post would leave it, a post of the case's incident that is
+// due for hand-over, with the given origin-id.
+func deadPost(t *testing.T, pool *pgxpool.Pool, caseNumber, origin string) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), `
+		INSERT INTO room_posts (origin_id, incident_id, room, handover_at)
+		SELECT $2, p.incident_id, p.room, now() - interval '1 second'
+		FROM room_posts p JOIN incidents i ON p.incident_id = i.id WHERE i.case_number = $1 LIMIT 1`, caseNumber, origin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func postsWithOrigin(posts []dispatch.RoomPost, origin string) int {
+	n := 0
+	for _, p := range posts {
+		if p.OriginID == origin {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDirectPostHandedOverWhenItsProcessDied: a direct post has no queue
+// job; when its process dies before recording it, a live process hands it
+// to the queue at its hand-over time, and it is posted once.
+func TestDirectPostHandedOverWhenItsProcessDied(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
+	start(t, svc)
+	r := directReport(t, svc)
+	waitFor(t, "post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	deadPost(t, pool, r.CaseNumber, "fg-dead-1")
+	waitFor(t, "handed-over post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 2 })
+	posts, _ := rec.snapshot()
+	if n := postsWithOrigin(posts, "fg-dead-1"); n != 1 {
+		t.Errorf("handed-over post sent %d times, want 1", n)
+	}
+	if n := postJobs(t, pool, r.CaseNumber); n != 1 {
+		t.Errorf("%d room_post jobs, want 1 (the hand-over's)", n)
+	}
+}
+
+// TestHandOverOnceAcrossReplicas: two replicas hand over the same 40 due
+// posts at once; every post gets one job and is sent once.
+func TestHandOverOnceAcrossReplicas(t *testing.T) {
+	url := testsvc.DatabaseURL(t)
+	recs := []*recorder{{}, {}}
+	var svcs []*dispatch.Service
+	var pool *pgxpool.Pool
+	for i := range recs {
+		p, err := pgxpool.New(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		pool = p
+		svcs = append(svcs, newTestService(t, testServiceOptions{Pool: p, Messenger: recs[i]}))
+	}
+	start(t, svcs[0])
+	r := directReport(t, svcs[0])
+	waitFor(t, "post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	const n = 40
+	for i := range n {
+		deadPost(t, pool, r.CaseNumber, fmt.Sprintf("fg-dead-%d", i))
+	}
+	start(t, svcs[1])
+	waitFor(t, "all handed-over posts recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == n+1 })
+	a, _ := recs[0].snapshot()
+	b, _ := recs[1].snapshot()
+	for i := range n {
+		o := fmt.Sprintf("fg-dead-%d", i)
+		if got := postsWithOrigin(a, o) + postsWithOrigin(b, o); got != 1 {
+			t.Errorf("%s sent %d times, want 1", o, got)
+		}
+	}
+	if got := postJobs(t, pool, r.CaseNumber); got != n {
+		t.Errorf("%d room_post jobs, want %d (one per handed-over post)", got, n)
+	}
+}
+
+// hung is a recorder whose room never echoes: a direct post waits until
+// its deadline.
+type hung struct {
+	recorder
+	calls atomic.Int32
+}
+
+func (h *hung) PostToRoom(ctx context.Context, p dispatch.RoomPost) (string, error) {
+	if h.calls.Add(1) == 1 {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	return h.recorder.PostToRoom(ctx, p)
+}
+
+// TestDirectPostGivesUpAtItsDeadline: a direct post whose room does not
+// answer gives up at DirectPostTimeout and hands the post to the queue,
+// which sends it once.
+func TestDirectPostGivesUpAtItsDeadline(t *testing.T) {
+	pool := testsvc.Pool(t)
+	m := &hung{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: m})
+	start(t, svc)
+	t0 := time.Now()
+	r := directReport(t, svc)
+	waitFor(t, "post recorded by the queue", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+	if d := time.Since(t0); d < dispatch.DirectPostTimeout || d >= dispatch.DirectPostFallback {
+		t.Errorf("posted after %v, want between the direct deadline %v and the hand-over time %v", d, dispatch.DirectPostTimeout, dispatch.DirectPostFallback)
+	}
+	if posts, _ := m.snapshot(); len(posts) != 1 {
+		t.Errorf("%d posts, want 1", len(posts))
+	}
+	if c := m.calls.Load(); c != 2 {
+		t.Errorf("%d post attempts, want 2 (direct, then the job)", c)
 	}
 }

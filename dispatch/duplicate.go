@@ -39,41 +39,9 @@ func (s *Service) mergeDuplicate(ctx context.Context, tx pgx.Tx, rep Report, pos
 		return false, nil
 	}
 	category := cmp.Or(dec.Category, team.ID)
-	// A bounding box (generous in longitude) narrows the candidates; the
-	// exact distance is computed here.
-	dLat := s.cfg.DuplicateDistance / 111_000 * 1.1
-	dLon := dLat / math.Max(math.Cos(pos.Lat*math.Pi/180), 0.01)
-	rows, err := tx.Query(ctx, `
-		SELECT i.id, r.lat, r.lon FROM incidents i
-		JOIN LATERAL (SELECT lat, lon FROM reports
-		              WHERE incident_id = i.id AND kind = 'report' AND lat IS NOT NULL
-		              ORDER BY received_at LIMIT 1) r ON true
-		WHERE i.team = $1 AND coalesce(nullif(i.category, ''), i.team) = $2
-		  AND i.state NOT IN ('resolved','merged','rejected')
-		  AND i.created_at > $3 AND i.created_at < (SELECT created_at FROM incidents WHERE id = $4) AND i.id <> $4
-		  AND r.lat BETWEEN $5 AND $6 AND r.lon BETWEEN $7 AND $8
-		ORDER BY i.created_at LIMIT 50`,
-		team.ID, category, rep.ReceivedAt.Add(-s.cfg.DuplicateWindow), rep.IncidentID,
-		pos.Lat-dLat, pos.Lat+dLat, pos.Lon-dLon, pos.Lon+dLon)
+	best, bestDist, err := s.findDuplicate(ctx, tx, team.ID, category, *pos, rep.ReceivedAt, rep.IncidentID)
 	if err != nil {
-		return false, fmt.Errorf("find duplicate candidates: %w", err)
-	}
-	var best uuid.UUID
-	bestDist := math.Inf(1)
-	for rows.Next() {
-		var id uuid.UUID
-		var lat, lon float64
-		if err := rows.Scan(&id, &lat, &lon); err != nil {
-			rows.Close()
-			return false, fmt.Errorf("scan duplicate candidate: %w", err)
-		}
-		if d := distanceM(pos.Lat, pos.Lon, lat, lon); d <= s.cfg.DuplicateDistance && d < bestDist {
-			best, bestDist = id, d
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, fmt.Errorf("find duplicate candidates: %w", err)
+		return false, err
 	}
 	if best == uuid.Nil {
 		return false, nil
@@ -211,4 +179,48 @@ func distanceM(lat1, lon1, lat2, lon2 float64) float64 {
 	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
 	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
 	return 2 * r * math.Asin(math.Min(1, math.Sqrt(a)))
+}
+
+// findDuplicate finds the open incident of team and category, opened
+// within Config.DuplicateWindow before at (and before the incident
+// exclude, if it exists), whose first report lies closest to pos and
+// within Config.DuplicateDistance; uuid.Nil if there is none.
+func (s *Service) findDuplicate(ctx context.Context, tx pgx.Tx, team, category string, pos Position, at time.Time, exclude uuid.UUID) (uuid.UUID, float64, error) {
+	// A bounding box (generous in longitude) narrows the candidates; the
+	// exact distance is computed here.
+	dLat := s.cfg.DuplicateDistance / 111_000 * 1.1
+	dLon := dLat / math.Max(math.Cos(pos.Lat*math.Pi/180), 0.01)
+	rows, err := tx.Query(ctx, `
+		SELECT i.id, r.lat, r.lon FROM incidents i
+		JOIN LATERAL (SELECT lat, lon FROM reports
+		              WHERE incident_id = i.id AND kind = 'report' AND lat IS NOT NULL
+		              ORDER BY received_at LIMIT 1) r ON true
+		WHERE i.team = $1 AND coalesce(nullif(i.category, ''), i.team) = $2
+		  AND i.state NOT IN ('resolved','merged','rejected')
+		  AND i.created_at > $3 AND i.created_at < coalesce((SELECT created_at FROM incidents WHERE id = $4), $9) AND i.id <> $4
+		  AND r.lat BETWEEN $5 AND $6 AND r.lon BETWEEN $7 AND $8
+		ORDER BY i.created_at LIMIT 50`,
+		team, category, at.Add(-s.cfg.DuplicateWindow), exclude,
+		pos.Lat-dLat, pos.Lat+dLat, pos.Lon-dLon, pos.Lon+dLon, at)
+	if err != nil {
+		return uuid.Nil, 0, fmt.Errorf("find duplicate candidates: %w", err)
+	}
+	var best uuid.UUID
+	bestDist := math.Inf(1)
+	for rows.Next() {
+		var id uuid.UUID
+		var lat, lon float64
+		if err := rows.Scan(&id, &lat, &lon); err != nil {
+			rows.Close()
+			return uuid.Nil, 0, fmt.Errorf("scan duplicate candidate: %w", err)
+		}
+		if d := distanceM(pos.Lat, pos.Lon, lat, lon); d <= s.cfg.DuplicateDistance && d < bestDist {
+			best, bestDist = id, d
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return uuid.Nil, 0, fmt.Errorf("find duplicate candidates: %w", err)
+	}
+	return best, bestDist, nil
 }

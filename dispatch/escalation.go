@@ -625,12 +625,28 @@ func mergedReply(ctx context.Context, tx pgx.Tx, inc Incident) (msg.Text, error)
 // failover. Every producer's fetch already skips available jobs that are
 // not yet due, so such a job is picked up at the first fetch after it is
 // due (within Config.PollInterval) by whichever replica polls first.
+//
+// Only jobs due within exactTimerHorizon, and not tagged tagFallback, are
+// made exact: every available job's insert notifies its queue's producers,
+// which then fetch at once, for nothing when the job is due in half an
+// hour (an escalation step after every report) or is a fallback that
+// normally never runs (a processing job after every photo report). A timer
+// further ahead is at most a few seconds late (15s after a failover), a
+// small part of its wait.
 type exactTimers struct{ river.HookDefaults }
+
+// exactTimerHorizon: jobs due later than this are left to river's
+// scheduler.
+const exactTimerHorizon = time.Minute
+
+// tagFallback marks a job whose timer nobody waits for (exactTimers).
+const tagFallback = "fallback"
 
 var _ rivertype.HookInsertBegin = (*exactTimers)(nil)
 
 func (*exactTimers) InsertBegin(_ context.Context, p *rivertype.JobInsertParams) error {
-	if p.State == rivertype.JobStateScheduled {
+	if p.State == rivertype.JobStateScheduled && !slices.Contains(p.Tags, tagFallback) &&
+		(p.ScheduledAt == nil || time.Until(*p.ScheduledAt) <= exactTimerHorizon) {
 		p.State = rivertype.JobStateAvailable
 	}
 	return nil

@@ -54,7 +54,10 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	var rec Receipt
 	// Processed right after the commit, in this process, if a slot is
 	// free (direct.go); otherwise by the queue.
-	proc := processing{Direct: s.reserveDirect()}
+	// A report without attachments needs no slot: it is routed in its
+	// intake transaction, and only its posts are sent afterwards.
+	proc := processing{Slot: len(in.Media) > 0}
+	proc.Direct = s.reserveDirect(proc.Slot)
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		rec = Receipt{}
 		proc.JobID = 0
@@ -81,11 +84,11 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	})
 	if proc.Direct {
 		if err == nil && proc.Routed != nil {
-			s.startPosting(proc.Routed)
+			s.startPosting(proc.Routed, proc.Slot)
 		} else if err == nil && proc.JobID != 0 {
-			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared})
+			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared}, proc.Slot)
 		} else {
-			s.releaseDirect()
+			s.releaseDirect(proc.Slot)
 		}
 	}
 	if errors.Is(err, errReplay) {
@@ -109,22 +112,20 @@ const (
 )
 
 func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) error {
-	rec.ReportID, rec.Mode = mustV7(), ModeNew
-	var err error
-	if rec.IncidentID, rec.CaseNumber, err = s.newIncident(ctx, tx, in, now); err != nil {
+	if routed, err := s.insertRouted(ctx, tx, in, now, rec, why, prev, proc); routed || err != nil {
 		return err
 	}
-	if err := s.insertReport(ctx, tx, in, now, rec, "report"); err != nil {
+	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
+	var b pgx.Batch
+	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, &rec.CaseNumber)
+	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
+	queueAttach(&b, in, now, rec.ReportID)
+	sql, args, err := eventsInsert(rec.IncidentID, []Event{{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}})
+	if err != nil {
 		return err
 	}
-	detail := map[string]any{"address": in.Address, "media": len(in.Media), "grouping": why.Reason}
-	if prev != "" {
-		detail["not_joined"] = prev
-	}
-	if why.DistanceM > 0 {
-		detail["distance_m"] = int(why.DistanceM)
-	}
-	if err := insertEvent(ctx, tx, rec.IncidentID, Event{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: detail}); err != nil {
+	b.Queue(sql, args...)
+	if err := sendBatch(ctx, tx, &b); err != nil {
 		return err
 	}
 	if prev != "" {
@@ -434,18 +435,9 @@ func insertEvent(ctx context.Context, tx pgx.Tx, incident uuid.UUID, e Event) er
 	if err != nil {
 		return fmt.Errorf("encode event detail: %w", err)
 	}
-	var fromS, toS *string
-	if e.From != "" {
-		f := string(e.From)
-		fromS = &f
-	}
-	if e.To != "" {
-		t := string(e.To)
-		toS = &t
-	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO incident_events (incident_id, at, kind, actor, via, from_state, to_state, detail)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, incident, e.At, e.Kind, e.Actor, e.Via, fromS, toS, d); err != nil {
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, incident, e.At, e.Kind, e.Actor, e.Via, stateOrNil(e.From), stateOrNil(e.To), d); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
 	return nil

@@ -131,6 +131,11 @@ func (s *Service) leaseLoop(ctx context.Context) {
 						s.log.WarnContext(ctx, "reclaiming jobs whose completion was lost failed", "err", err)
 					}
 				}
+				// Direct posts whose process died before recording them
+				// go to the queue (deliver.go).
+				if _, err := s.handOverPosts(ctx, ""); err != nil && ctx.Err() == nil {
+					s.log.WarnContext(ctx, "handing room posts to the queue failed", "err", err)
+				}
 			}
 		}
 		select {

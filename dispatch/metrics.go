@@ -229,9 +229,9 @@ func (h *jobMetricsHook) WorkEnd(_ context.Context, job *rivertype.JobRow, err e
 // open incidents and the job queue from PostgreSQL on each scrape.
 func (s *Service) Collectors() []prometheus.Collector {
 	m := s.metric
-	return []prometheus.Collector{m.reportsAccepted, m.messagesAccepted, m.routed, m.acks, m.timeToAck,
+	return append([]prometheus.Collector{m.reportsAccepted, m.messagesAccepted, m.routed, m.acks, m.timeToAck,
 		m.timeToResolve, m.escalations, m.jobs, m.jobWait, m.jobRun, m.roomPosts, m.depErrors, m.reclaimed, m.orphansDeleted,
-		&stateCollector{pool: s.pool, log: s.log, m: m}}
+		&stateCollector{pool: s.pool, log: s.log, m: m}}, s.tok.collectors()...)
 }
 
 // PostgresErrorTracer is a pgx query tracer that counts connection-level

@@ -25,28 +25,63 @@ import (
 // known, if not nil, is one of the case's reports as it was just committed
 // (the routing job's): it is not read again.
 func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID, known *Report) (body string, links, teamCopies []string, err error) {
-	inc, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, incidentID))
+	c, err := s.loadCase(ctx, incidentID, reportID, known)
 	if err != nil {
 		return "", nil, nil, err
 	}
+	return s.renderCase(ctx, c, reportID != uuid.Nil)
+}
+
+// knownCase is what a post shows of an incident: the incident, its
+// reports (first report first) and its plausibility flags.
+type knownCase struct {
+	inc   Incident
+	reps  []Report
+	flags []flag
+}
+
+// loadCase reads what renderCase shows: the incident with its reports, or
+// with the one report reportID; flags only for a whole case.
+func (s *Service) loadCase(ctx context.Context, incidentID, reportID uuid.UUID, known *Report) (knownCase, error) {
+	var c knownCase
+	inc, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, incidentID))
+	if err != nil {
+		return c, err
+	}
+	c.inc = inc
 	var ids []uuid.UUID
 	if reportID != uuid.Nil {
 		ids = []uuid.UUID{reportID}
 	} else if ids, err = s.caseReports(ctx, incidentID); err != nil {
-		return "", nil, nil, err
+		return c, err
 	}
-	reps := make([]Report, 0, len(ids))
+	c.reps = make([]Report, 0, len(ids))
 	for _, id := range ids {
 		if known != nil && known.ID == id {
-			reps = append(reps, *known)
+			c.reps = append(c.reps, *known)
 			continue
 		}
 		rep, err := s.loadReport(ctx, s.pool, id)
 		if err != nil {
-			return "", nil, nil, err
+			return c, err
 		}
-		reps = append(reps, rep)
+		c.reps = append(c.reps, rep)
 	}
+	if len(c.reps) == 0 {
+		return c, fmt.Errorf("incident %s has no report", inc.CaseNumber)
+	}
+	if reportID == uuid.Nil {
+		if c.flags, err = s.caseFlags(ctx, incidentID); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// renderCase renders a case loaded by loadCase (or known as committed); an
+// addition renders its one report as an addition line.
+func (s *Service) renderCase(ctx context.Context, c knownCase, addition bool) (body string, links, teamCopies []string, err error) {
+	inc, reps := c.inc, c.reps
 	if len(reps) == 0 {
 		return "", nil, nil, fmt.Errorf("incident %s has no report", inc.CaseNumber)
 	}
@@ -56,7 +91,6 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 	teamName := cmp.Or(team.Name, inc.Team)
 
 	var b strings.Builder
-	addition := reportID != uuid.Nil
 	if addition {
 		b.WriteString(msg.For(lang).FollowupPost(inc.CaseNumber))
 	} else {
@@ -88,11 +122,7 @@ func (s *Service) renderPost(ctx context.Context, incidentID, reportID uuid.UUID
 		b.WriteString(msg.For(lang).NoPosition() + "\n")
 	}
 	if !addition {
-		flags, err := s.caseFlags(ctx, incidentID)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		for _, f := range flags {
+		for _, f := range c.flags {
 			b.WriteString("⚠️ " + flagText(lang, s.cfg.TimeZone, f) + "\n")
 		}
 		if pol, ok := rs.Policy(inc.Policy); ok && pol.Confirmers > 1 {

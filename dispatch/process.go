@@ -138,7 +138,7 @@ func (s *Service) routeTx(ctx context.Context, tx pgx.Tx, rep Report, pos *Posit
 	}
 	var direct []*pendingPost
 	for _, room := range postRooms(rs, team, dec) {
-		p, err := s.enqueueDirectPost(ctx, tx, rep.IncidentID, room)
+		p, err := s.enqueueDirectPost(ctx, tx, rep.IncidentID, room, now)
 		if err != nil {
 			return nil, err
 		}

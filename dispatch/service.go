@@ -159,6 +159,9 @@ type Config struct {
 	// holds the XMPP lock (see LeadXMPP). Default false: this process
 	// sends whenever it has a Messenger (single instance, tests).
 	ElectXMPPLeader bool
+	// TokenCache: the in-process cache of authenticated API tokens, kept
+	// in step by WatchTokens (tokencache.go).
+	TokenCache TokenCacheConfig
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -197,6 +200,8 @@ type Service struct {
 	direct *directSlots
 	bg     context.Context
 	stopBg context.CancelFunc
+	// tok checks API tokens, with a cache (tokens.go, tokencache.go).
+	tok *Tokens
 }
 
 // fetchCooldown is the shortest time between two fetches of one queue
@@ -252,6 +257,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		direct: newDirectSlots(2 * cfg.Workers),
 	}
 	s.bg, s.stopBg = context.WithCancel(context.Background())
+	s.tok = NewTokens(s.pool, cfg.Now).WithCache(cfg.TokenCache, s.log)
 	s.oncall = deps.OnCall
 	if s.oncall == nil {
 		s.oncall = oncall.NewDirectory(oncall.DirectoryConfig{Now: cfg.Now, Logger: s.log})

@@ -1,12 +1,15 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -68,22 +71,47 @@ const tokenPrefix = "fg_"
 
 // Tokens creates, revokes and checks API tokens. It needs only the
 // database and a clock, so `fieldgate token` uses it without a Service.
+// With WithCache and Watch it keeps authenticated tokens in memory
+// (tokencache.go).
 type Tokens struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool  *pgxpool.Pool
+	now   func() time.Time
+	log   *slog.Logger
+	cfg   TokenCacheConfig
+	cache *tokenCache // nil: every Authenticate reads the database
 }
 
 // NewTokens returns the token store on pool; now is the clock (nil =
-// time.Now).
+// time.Now). It caches nothing.
 func NewTokens(pool *pgxpool.Pool, now func() time.Time) *Tokens {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tokens{pool: pool, now: func() time.Time { return now().UTC() }}
+	return &Tokens{pool: pool, now: func() time.Time { return now().UTC() }, log: slog.Default()}
 }
 
-// tokens is the service's token store.
-func (s *Service) tokens() *Tokens { return &Tokens{pool: s.pool, now: s.now} }
+// WithCache returns the store with an in-process cache of authenticated
+// tokens (see TokenCacheConfig), logging to log (nil = slog.Default()).
+// The cache is used only while Watch runs; a negative cfg.MaxAge returns
+// the store without one.
+func (s *Tokens) WithCache(cfg TokenCacheConfig, log *slog.Logger) *Tokens {
+	if cfg.MaxAge < 0 {
+		return s
+	}
+	cfg = cfg.withDefaults()
+	return &Tokens{pool: s.pool, now: s.now, log: cmp.Or(log, s.log), cfg: cfg, cache: newTokenCache(cfg)}
+}
+
+// tokens is the service's token store, with the cache that WatchTokens
+// keeps in step.
+func (s *Service) tokens() *Tokens { return s.tok }
+
+// WatchTokens runs the service's token cache until ctx ends (Tokens.Watch).
+// Until it runs, every request's token is read from the database.
+func (s *Service) WatchTokens(ctx context.Context) error { return s.tok.Watch(ctx) }
+
+// TokenCacheStats reports the service's token cache counters.
+func (s *Service) TokenCacheStats() TokenCacheStats { return s.tok.CacheStats() }
 
 // CreateToken stores a new token and returns its secret (Tokens.Create).
 func (s *Service) CreateToken(ctx context.Context, name string, roles []string, ttl time.Duration, secret string) (string, error) {
@@ -176,35 +204,67 @@ func (s *Tokens) CreateScoped(ctx context.Context, spec TokenSpec) (string, erro
 	return secret, nil
 }
 
-// Revoke disables a token by name; ErrNotFound when there is no active one.
+// Revoke disables a token by name; ErrNotFound when there is no active
+// one. The api_tokens trigger (migration 00015) announces it on commit, so
+// every process's cache forgets the token at once (Watch); this process's
+// own cache forgets it before Revoke returns.
 func (s *Tokens) Revoke(ctx context.Context, name string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL`, name, s.now())
+	rows, err := s.pool.Query(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL RETURNING hash`, name, s.now())
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	hashes, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if len(hashes) == 0 {
 		return newError(ErrNotFound, func(ts msg.Texts) string { return ts.TokenNotFound(name) })
+	}
+	if s.cache != nil {
+		for _, h := range hashes {
+			s.cache.notified(hex.EncodeToString(h))
+		}
 	}
 	return nil
 }
 
 // Authenticate returns the token for a presented secret; ErrForbidden for
-// a missing, unknown, expired or revoked one.
+// a missing, unknown, expired or revoked one. With a cache (WithCache,
+// while Watch runs) a token that authenticated within the cache's MaxAge
+// and has not expired since is answered from memory; everything else,
+// unknown secrets included, is read from the database as without one.
 func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error) {
 	if secret == "" {
 		return Token{}, newError(ErrForbidden, msg.Texts.TokenMissing)
 	}
 	sum := sha256.Sum256([]byte(secret))
+	now := s.now()
+	var gen uint64
+	cacheable := false
+	if s.cache != nil {
+		if t, ok := s.cache.get(sum, now); ok {
+			return t, nil
+		}
+		gen, cacheable = s.cache.begin()
+	}
 	var t Token
+	var expires *time.Time
 	err := s.pool.QueryRow(ctx, `
-		SELECT name, roles, addresses FROM api_tokens
+		SELECT name, roles, addresses, expires_at FROM api_tokens
 		WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
-		sum[:], s.now()).Scan(&t.Name, &t.Roles, &t.Addresses)
+		sum[:], now).Scan(&t.Name, &t.Roles, &t.Addresses, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Token{}, newError(ErrForbidden, msg.Texts.TokenInvalid)
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if cacheable {
+		e := cachedToken{tok: t.clone(), readAt: now}
+		if expires != nil {
+			e.expires = *expires
+		}
+		s.cache.put(sum, gen, e)
 	}
 	return t, nil
 }

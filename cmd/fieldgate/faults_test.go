@@ -298,9 +298,12 @@ func TestRoomPostOnceAfterKill(t *testing.T) {
 
 // TestRoomPostOnceAfterKillBeforeRecord kills the gateway in the harder
 // window: the room has reflected the post, but its record has not
-// committed (a trigger makes the record wait for a lock the test holds).
-// The restarted gateway must find the post in the room's archive by its
-// origin-id, record it, and not post again.
+// committed (a trigger makes the record wait for a lock the test holds,
+// and the record's statement dies with its process: the test ends its
+// database session too, else the waiting statement would still commit).
+// The restarted gateway hands the post to its queue at its hand-over
+// time and must find it in the room's archive by its origin-id, record
+// it, and not post again.
 func TestRoomPostOnceAfterKillBeforeRecord(t *testing.T) {
 	s, r := faultStack(t, nil)
 	conn := s.dbConn()
@@ -330,6 +333,11 @@ func TestRoomPostOnceAfterKillBeforeRecord(t *testing.T) {
 	}
 	r.kill()
 	killed := time.Now()
+	var ended int
+	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()`).Scan(&ended); err != nil || ended != 1 {
+		t.Fatalf("ended %d waiting record statements (%v), want 1", ended, err)
+	}
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(18018)`); err != nil {
 		t.Fatal(err)
 	}

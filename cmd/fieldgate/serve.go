@@ -101,7 +101,7 @@ func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
 		PartDistance: cfg.Reports.PartDistanceM, MaxPhotoAge: cfg.Reports.MaxPhotoAge,
 		DuplicateDistance: cfg.Reports.DuplicateDistanceM, DuplicateWindow: cfg.Reports.DuplicateWindow,
 		ShowReporterJID: cfg.Reports.ShowReporterJID, Templates: cfg.Reports.Templates,
-		ElectXMPPLeader: true,
+		ElectXMPPLeader: true, TokenCache: dispatch.TokenCacheConfig{MaxAge: cfg.HTTP.TokenCacheMaxAge},
 	}
 	dc.Retention.Default = time.Duration(cfg.Retention.Days) * 24 * time.Hour
 	if len(cfg.Retention.CategoryDays) > 0 {
@@ -258,6 +258,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 	g.Go(func() error { return rules.Watch(gctx) })
 	g.Go(func() error { return changes.Run(gctx) })
+	g.Go(func() error { return svc.WatchTokens(gctx) }) // revocations reach the token cache at once
 	g.Go(func() error {
 		var err error
 		if cfg.HTTP.TLSCert != "" {

@@ -1,0 +1,250 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fieldgate/fieldgate/internal/msg"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/riverqueue/river"
+)
+
+// insertRouted opens the incident of a new report without attachments
+// already routed, when the report is processed in this process
+// (proc.Direct) and posted from here: the routing is decided before
+// anything is written, so the incident, the report, its idempotency key,
+// its trail and its room posts go to the database as one batch of
+// statements (one round trip), and the timers and replies as one queue
+// insert. It stores what routeAtIntake would, without the savepoint, the
+// lock and the updates. It returns false, having written nothing, when the
+// report takes the general way (insertNew): the rules fail, the report
+// may be a duplicate, a message of the sender's is to be explained, or
+// posts cannot be sent from here.
+func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) (bool, error) {
+	if !proc.Direct || len(in.Media) > 0 || prev != "" || !s.canPostDirect() {
+		return false, nil
+	}
+	rep := Report{ID: mustV7(), IncidentID: mustV7(), Kind: "report",
+		Channel: in.Channel, Address: in.Address, Sender: in.Sender, Language: in.Language, Text: in.Text,
+		Position: in.Position, PositionSource: in.PositionSource, Urgent: in.Urgent, ReceivedAt: now}
+	plan, err := s.planRoute(rep, rep.Position)
+	if err != nil {
+		return false, nil // routeAtIntake logs it
+	}
+	rs, dec, team := plan.rs, plan.dec, plan.team
+	if s.cfg.DuplicateDistance > 0 && rep.Position != nil {
+		dup, _, err := s.findDuplicate(ctx, tx, team.ID, cmp.Or(dec.Category, team.ID), *rep.Position, now, rep.IncidentID)
+		if err != nil {
+			return false, err
+		}
+		if dup != uuid.Nil {
+			return false, nil // mergeDuplicate merges it
+		}
+	}
+	state := StateReceived
+	events := []Event{
+		{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)},
+		{At: now, Kind: "routed", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
+			"team": team.ID, "rule": dec.Rule, "priority": plan.priority, "district": dec.District,
+			"rules_version": rs.Version(), "position_source": rep.PositionSource,
+		}},
+	}
+	if rep.Channel == ChannelXMPP && rep.Position == nil {
+		// Routed by the rules that need no position, posted, and the
+		// sender is asked; a location sent later completes it.
+		state = StateNeedsLocation
+		events = append(events, Event{At: now, Kind: "location_requested", Actor: "fieldgate", Via: "xmpp", From: StateReceived, To: StateNeedsLocation})
+	}
+
+	// One batch: the case number is drawn and the incident opened in one
+	// statement, the statements after it read the number from the row.
+	var b pgx.Batch
+	var caseNumber string
+	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
+		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now, &caseNumber)
+	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true)
+	queueAttach(&b, in, now, rep.ID)
+	sql, args, err := eventsInsert(rep.IncidentID, events)
+	if err != nil {
+		return false, err
+	}
+	b.Queue(sql, args...)
+	var posts []*pendingPost
+	deadline := time.Now().Add(DirectPostTimeout)
+	for _, room := range postRooms(rs, team, dec) {
+		p := &pendingPost{args: roomPostArgs{IncidentID: rep.IncidentID, Room: strings.ToLower(room), OriginID: "fg-" + mustV7().String(), Direct: true}, deadline: deadline}
+		b.Queue(`INSERT INTO room_posts (origin_id, incident_id, room, handover_at) VALUES ($1,$2,$3,$4)`,
+			p.args.OriginID, rep.IncidentID, p.args.Room, now.Add(DirectPostFallback))
+		posts = append(posts, p)
+	}
+	if err := sendBatch(ctx, tx, &b); err != nil {
+		return false, err
+	}
+
+	// The timers and the reporter's reply: one queue insert.
+	var jobs []river.InsertManyParams
+	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
+		a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
+		opts := a.InsertOpts()
+		opts.ScheduledAt = now.Add(pol.Levels[0].After)
+		jobs = append(jobs, river.InsertManyParams{Args: a, InsertOpts: &opts})
+	}
+	if rep.Channel == ChannelXMPP {
+		text := acceptedText(rep.Language, caseNumber, team, dec.District)
+		if rep.Position == nil {
+			text += "\n" + msg.For(rep.Language).NeedLocation(caseNumber)
+		}
+		jobs = append(jobs, river.InsertManyParams{Args: chatArgs{From: rep.Address, To: rep.Sender, Body: text}})
+	}
+	if len(jobs) > 0 {
+		if _, err := s.queue.InsertManyTx(ctx, tx, jobs); err != nil {
+			return false, fmt.Errorf("enqueue escalation and reply: %w", err)
+		}
+	}
+	rep.CaseNumber = caseNumber
+	rec.ReportID, rec.IncidentID, rec.CaseNumber, rec.Mode = rep.ID, rep.IncidentID, caseNumber, ModeNew
+	proc.Routed = &routedAtIntake{rep: rep, plan: plan, posts: posts}
+	return true, nil
+}
+
+// openIncident is a new incident as queueIncident inserts it; Team ""
+// leaves it unrouted, Escalating starts its first escalation round now.
+type openIncident struct {
+	ID                               uuid.UUID
+	State                            State
+	Address, Team, Priority          string
+	Policy, Rule, District, Category string
+	Escalating                       bool
+}
+
+// queueIncident queues the insert of a new incident with the next case
+// number of now's year (in Config.TimeZone), scanned into caseNumber. The
+// statements queued after it may read the number from the incident row.
+func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, caseNumber *string) {
+	var team *string
+	if inc.Team != "" {
+		team = &inc.Team
+	}
+	round := 0
+	var started *time.Time
+	if inc.Escalating {
+		round, started = 1, &now
+	}
+	b.Queue(`
+		WITH c AS (
+			INSERT INTO case_counters (year, last) VALUES ($1, 1)
+			ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
+			RETURNING last
+		)
+		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
+		                       escalation_round, escalation_started_at, created_at, updated_at)
+		SELECT $2, $1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END,
+		       $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13
+		FROM c RETURNING case_number`,
+		now.In(s.cfg.TimeZone).Year(), inc.ID, string(inc.State), inc.Address, team, inc.Priority,
+		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now,
+	).QueryRow(func(row pgx.Row) error { return row.Scan(caseNumber) })
+}
+
+// queueReport queues the insert of a report of incident, with the
+// incident's case number; processed marks it processed now.
+func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind string, now time.Time, processed bool) {
+	var lat, lon, alt *float64
+	if in.Position != nil {
+		lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
+	}
+	var processedAt *time.Time
+	if processed {
+		processedAt = &now
+	}
+	b.Queue(`
+		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
+		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at)
+		SELECT $1, $2, i.case_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+		FROM incidents i WHERE i.id = $2`,
+		id, incident, kind, in.Channel, in.Address, in.Sender,
+		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt)
+}
+
+// queueAttach queues attach's statements: the message's idempotency key
+// (errReplay from sendBatch if it was used before) and its media.
+func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID) {
+	b.Queue(`
+		INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)
+		ON CONFLICT DO NOTHING`, in.Channel, in.Sender, in.IdempotencyKey, reportID, now,
+	).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return errReplay
+		}
+		return nil
+	})
+	for _, m := range in.Media {
+		b.Queue(`
+			INSERT INTO media_objects (id, report_id, object_key, content_type, size_bytes, sha256, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+			mustV7(), reportID, m.Key, m.ContentType, m.Size, m.SHA256, now)
+	}
+}
+
+// sendBatch sends b in tx as one round trip.
+func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if errors.Is(err, errReplay) {
+			return errReplay
+		}
+		return fmt.Errorf("insert report: %w", err)
+	}
+	return nil
+}
+
+// receivedDetail is the detail of a new report's "received" event.
+func receivedDetail(in *NewReport, why grouping, prev string) map[string]any {
+	detail := map[string]any{"address": in.Address, "media": len(in.Media), "grouping": why.Reason}
+	if prev != "" {
+		detail["not_joined"] = prev
+	}
+	if why.DistanceM > 0 {
+		detail["distance_m"] = int(why.DistanceM)
+	}
+	return detail
+}
+
+// eventsInsert is one INSERT of an incident's events, in their order.
+func eventsInsert(incident any, events []Event) (string, []any, error) {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO incident_events (incident_id, at, kind, actor, via, from_state, to_state, detail) VALUES `)
+	args := []any{incident}
+	for i, e := range events {
+		detail := e.Detail
+		if detail == nil {
+			detail = map[string]any{}
+		}
+		d, err := json.Marshal(detail)
+		if err != nil {
+			return "", nil, fmt.Errorf("encode event detail: %w", err)
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&sb, "($1, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, e.At, e.Kind, e.Actor, e.Via, stateOrNil(e.From), stateOrNil(e.To), d)
+	}
+	return sb.String(), args, nil
+}
+
+func stateOrNil(s State) *string {
+	if s == "" {
+		return nil
+	}
+	v := string(s)
+	return &v
+}
