@@ -38,6 +38,11 @@ type Config struct {
 		// MinBodyRate: request bodies slower than this (bytes/s, averaged
 		// after 15 s) are cut off with 408. Default 1024.
 		MinBodyRate int64 `yaml:"min_body_rate" env:"MIN_BODY_RATE"`
+		// TokenCacheMaxAge: an API token is read from the database again
+		// at the latest this long after it was cached; revocations reach
+		// every replica at once (LISTEN/NOTIFY) and this bounds them only
+		// if that fails. Default 30s; negative turns the cache off.
+		TokenCacheMaxAge time.Duration `yaml:"token_cache_max_age" env:"TOKEN_CACHE_MAX_AGE"`
 	} `yaml:"http" envPrefix:"HTTP_"`
 	Database struct {
 		// URL is a PostgreSQL connection URL. Prefer FIELDGATE_DATABASE_URL.

@@ -16,7 +16,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	path := filepath.Join(dir, "fieldgate.yaml")
 	yaml := `
-http: {addr: "127.0.0.1:9999"}
+http: {addr: "127.0.0.1:9999", token_cache_max_age: 5s}
 database: {url: "postgres://db/fieldgate"}
 s3: {endpoint: "s3:9000", bucket: yaml-bucket}
 xmpp: {addr: "xmpp:5347", domain: reports.stadt.example, secret_file: ` + secret + `, upload_hosts: [upload.stadt.example]}
@@ -48,6 +48,9 @@ retention: {days: 90, category_days: {gefahr: 365}}
 	dc := dispatchConfig(cfg, time.UTC)
 	if dc.Retention.Default != 90*24*time.Hour || dc.Retention.Categories["gefahr"] != 365*24*time.Hour {
 		t.Errorf("retention %+v", dc.Retention)
+	}
+	if dc.TokenCache.MaxAge != 5*time.Second {
+		t.Errorf("token cache %+v", dc.TokenCache)
 	}
 
 	// Unknown keys and missing required values are errors that name them.

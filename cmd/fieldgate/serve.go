@@ -101,7 +101,7 @@ func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
 		PartDistance: cfg.Reports.PartDistanceM, MaxPhotoAge: cfg.Reports.MaxPhotoAge,
 		DuplicateDistance: cfg.Reports.DuplicateDistanceM, DuplicateWindow: cfg.Reports.DuplicateWindow,
 		ShowReporterJID: cfg.Reports.ShowReporterJID, Templates: cfg.Reports.Templates,
-		ElectXMPPLeader: true,
+		ElectXMPPLeader: true, TokenCache: dispatch.TokenCacheConfig{MaxAge: cfg.HTTP.TokenCacheMaxAge},
 	}
 	dc.Retention.Default = time.Duration(cfg.Retention.Days) * 24 * time.Hour
 	if len(cfg.Retention.CategoryDays) > 0 {
