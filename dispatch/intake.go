@@ -24,7 +24,8 @@ const (
 
 // Intake commits a report durably and returns its case number. Nothing is
 // sent to anyone before the transaction commits; processing (EXIF, routing,
-// posting) continues in the job queue.
+// posting) continues right after it in this process (direct.go), with a
+// queue job or a hand-over time as the durable fallback.
 //
 // Nothing waits: every report is processed (routed, posted) at once. XMPP
 // messengers send photo, text and location as separate messages, so a
@@ -40,8 +41,9 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	case in.IdempotencyKey == "":
 		in.IdempotencyKey = "generated:" + uuid.NewString()
 	case in.Channel == ChannelAPI:
-		// The API asked (Replay) before it read the body; a retry that
-		// raced it is caught by the key's insert (errReplay below).
+		// The API asked (Replay) before it read a large body; a small
+		// one's retry, and one that raced the question, is caught by the
+		// key's insert (errReplay below), which rolls everything back.
 	default:
 		if r, err := s.findByIdempotencyKey(ctx, s.pool, in); err == nil {
 			return r, nil
