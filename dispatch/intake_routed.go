@@ -115,12 +115,8 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	}
 	b.Queue(sql, args...)
 	var posts []*pendingPost
-	deadline := time.Now().Add(DirectPostTimeout)
 	for _, room := range postRooms(rs, team, dec) {
-		p := &pendingPost{args: roomPostArgs{IncidentID: rep.IncidentID, Room: strings.ToLower(room), OriginID: "fg-" + mustV7().String(), Direct: true}, deadline: deadline}
-		b.Queue(`INSERT INTO room_posts (origin_id, incident_id, room, handover_at) VALUES ($1,$2,$3,$4)`,
-			p.args.OriginID, rep.IncidentID, p.args.Room, now.Add(DirectPostFallback))
-		posts = append(posts, p)
+		posts = append(posts, s.queueDirectPost(&b, rep.IncidentID, room, now))
 	}
 	s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
 	if err := sendBatch(ctx, q, &b); err != nil {
