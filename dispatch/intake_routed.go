@@ -216,18 +216,14 @@ func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind strin
 }
 
 // queueAttach queues attach's statements: the message's idempotency key
-// (errReplay from sendBatch if it was used before) and its media, whose
-// rows it returns.
+// (errReplay from sendBatch if it was used before: the batch fails) and
+// its media, whose rows it returns.
 func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID) []MediaObject {
-	b.Queue(`
-		INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)
-		ON CONFLICT DO NOTHING`, in.Channel, in.Sender, in.IdempotencyKey, reportID, now,
-	).Exec(func(tag pgconn.CommandTag) error {
-		if tag.RowsAffected() == 0 {
-			return errReplay
-		}
-		return nil
-	})
+	// A used key fails the statement on the server, so that the whole
+	// batch is rolled back there even where it is its own (implicit)
+	// transaction; sendBatch turns the violation into errReplay.
+	b.Queue(`INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)`,
+		in.Channel, in.Sender, in.IdempotencyKey, reportID, now)
 	var rows []MediaObject
 	for _, m := range in.Media {
 		id := mustV7()
@@ -246,10 +242,10 @@ type batchSender interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// sendBatch sends b as one round trip.
+// sendBatch sends b as one round trip; a used idempotency key is errReplay.
 func sendBatch(ctx context.Context, q batchSender, b *pgx.Batch) error {
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
-		if errors.Is(err, errReplay) {
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "idempotency_keys" {
 			return errReplay
 		}
 		return fmt.Errorf("insert report: %w", err)
