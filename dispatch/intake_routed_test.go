@@ -3,7 +3,6 @@ package dispatch_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -44,24 +43,7 @@ func TestRoutedIntakeReplaysStoreOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	uniq := map[string]bool{}
-	for _, c := range nums {
-		uniq[c] = true
-	}
-	if len(uniq) != n/2 {
-		t.Fatalf("%d distinct case numbers for %d keys", len(uniq), n/2)
-	}
-	var sorted []string
-	for c := range uniq {
-		sorted = append(sorted, c)
-	}
-	sort.Strings(sorted)
-	year := time.Now().In(mustLoc(t)).Year()
-	for i, c := range sorted {
-		if want := fmt.Sprintf("%d-%06d", year, i+1); c != want {
-			t.Fatalf("case numbers have a gap: %v", sorted)
-		}
-	}
+	assertGapless(t, nums, n/2)
 	waitFor(t, "every report posted", func() bool {
 		var posted int
 		_ = pool.QueryRow(ctx, `SELECT count(*) FROM room_posts WHERE posted_at IS NOT NULL`).Scan(&posted)
