@@ -76,25 +76,20 @@ func (s *Service) canPostDirect() bool {
 	return true
 }
 
-// enqueueDirectPost records an incident post in tx for postDirect to send
-// after the commit. No job is queued for it: its record carries a
-// hand-over time DirectPostFallback ahead, and a post not recorded as sent
-// by then (its process died) is queued by handOverPosts. Where this process
-// does not send (a standby replica, or the connection is down), the post is
-// queued at once, as enqueueRoomPost does.
-func (s *Service) enqueueDirectPost(ctx context.Context, tx pgx.Tx, incident uuid.UUID, room string, now time.Time) (*pendingPost, error) {
-	if !s.canPostDirect() {
-		return nil, s.enqueueRoomPost(ctx, tx, incident, room, "")
-	}
+// queueDirectPost queues, in a routing transaction's batch, the record of
+// an incident post for postDirect to send after the commit, for a process
+// that sends (canPostDirect; else enqueueRoomPost queues the post). No job
+// is queued for it: its record carries a hand-over time DirectPostFallback
+// ahead, and a post not recorded as sent by then (its process died) is
+// queued by handOverPosts.
+func (s *Service) queueDirectPost(b *pgx.Batch, incident uuid.UUID, room string, now time.Time) *pendingPost {
 	a := roomPostArgs{IncidentID: incident, Room: strings.ToLower(room), OriginID: "fg-" + mustV7().String(), Direct: true}
-	if _, err := tx.Exec(ctx, `INSERT INTO room_posts (origin_id, incident_id, room, handover_at) VALUES ($1,$2,$3,$4)`,
-		a.OriginID, incident, a.Room, now.Add(DirectPostFallback)); err != nil {
-		return nil, fmt.Errorf("record room post: %w", err)
-	}
-	return &pendingPost{args: a, deadline: time.Now().Add(DirectPostTimeout)}, nil
+	b.Queue(`INSERT INTO room_posts (origin_id, incident_id, room, handover_at) VALUES ($1,$2,$3,$4)`,
+		a.OriginID, incident, a.Room, now.Add(DirectPostFallback))
+	return &pendingPost{args: a, deadline: time.Now().Add(DirectPostTimeout)}
 }
 
-// postDirect sends a post recorded by enqueueDirectPost and records it as
+// postDirect sends a post recorded by queueDirectPost and records it as
 // sent once the room has echoed it; no transaction is open while it waits
 // for the echo. Exactly once with the queue: the queue gets the post only
 // from handOverPosts, after the direct attempt's deadline has passed (the

@@ -28,6 +28,8 @@ const DefaultProcessFallback = 15 * time.Second
 // (claimJob), so the processing commits exactly once.
 type directRun struct {
 	jobID int64
+	// rep is the report as its intake wrote it (nil: read it).
+	rep *Report
 	// prepared are attachments worked on while the report was received.
 	prepared map[string]*PreparedMedium
 	claimed  bool
@@ -249,6 +251,8 @@ type processing struct {
 	// Slot: the direct run holds one of the slots (reserveDirect).
 	Slot  bool
 	JobID int64
+	// Rep is the new report as written, for the direct run.
+	Rep *Report
 	// Routed: the report was routed in its intake transaction
 	// (routeAtIntake); its posts are sent after the commit.
 	Routed *routedAtIntake
@@ -304,14 +308,19 @@ func (s *Service) routeAtIntake(ctx context.Context, tx pgx.Tx, in *NewReport, r
 func (s *Service) startPosting(r *routedAtIntake, slot bool) {
 	// The case is this one report, routed as planned, with no flags (it
 	// has no attachments): its posts are rendered without reading it back.
-	c := &knownCase{inc: Incident{ID: r.rep.IncidentID, CaseNumber: r.rep.CaseNumber, State: StateReceived,
-		Address: r.rep.Address, Team: r.plan.team.ID, Priority: r.plan.priority, Policy: r.plan.dec.Policy,
-		Rule: r.plan.dec.Rule, District: r.plan.dec.District, Category: r.plan.dec.Category}, reps: []Report{r.rep}}
+	c := routedCase(r.rep, r.plan, nil)
 	for _, p := range r.posts {
-		p.case_ = c
+		p.case_ = &c
 	}
 	go func() {
 		defer s.releaseDirect(slot)
 		s.afterRouting(s.bg, r.rep, r.rep.Position, r.rep.PositionSource, r.plan, r.posts)
 	}()
+}
+
+// routedCase is a case of one report just routed by plan, as committed.
+func routedCase(rep Report, plan routePlan, flags []flag) knownCase {
+	return knownCase{inc: Incident{ID: rep.IncidentID, CaseNumber: rep.CaseNumber, State: StateReceived,
+		Address: rep.Address, Team: plan.team.ID, Priority: plan.priority, Policy: plan.dec.Policy,
+		Rule: plan.dec.Rule, District: plan.dec.District, Category: plan.dec.Category}, reps: []Report{rep}, flags: flags}
 }

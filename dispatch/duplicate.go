@@ -185,12 +185,12 @@ func distanceM(lat1, lon1, lat2, lon2 float64) float64 {
 // within Config.DuplicateWindow before at (and before the incident
 // exclude, if it exists), whose first report lies closest to pos and
 // within Config.DuplicateDistance; uuid.Nil if there is none.
-func (s *Service) findDuplicate(ctx context.Context, tx pgx.Tx, team, category string, pos Position, at time.Time, exclude uuid.UUID) (uuid.UUID, float64, error) {
+func (s *Service) findDuplicate(ctx context.Context, q rowQuerier, team, category string, pos Position, at time.Time, exclude uuid.UUID) (uuid.UUID, float64, error) {
 	// A bounding box (generous in longitude) narrows the candidates; the
 	// exact distance is computed here.
 	dLat := s.cfg.DuplicateDistance / 111_000 * 1.1
 	dLon := dLat / math.Max(math.Cos(pos.Lat*math.Pi/180), 0.01)
-	rows, err := tx.Query(ctx, `
+	rows, err := q.Query(ctx, `
 		SELECT i.id, r.lat, r.lon FROM incidents i
 		JOIN LATERAL (SELECT lat, lon FROM reports
 		              WHERE incident_id = i.id AND kind = 'report' AND lat IS NOT NULL

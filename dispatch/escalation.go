@@ -72,7 +72,11 @@ type escalateWorker struct {
 }
 
 func (w *escalateWorker) Work(ctx context.Context, job *river.Job[escalateArgs]) error {
-	return w.s.escalate(ctx, job)
+	err := w.s.escalate(ctx, job)
+	if errors.Is(err, errIncidentNotYet) {
+		return river.JobSnooze(100 * time.Millisecond)
+	}
+	return err
 }
 
 type ackTimeoutWorker struct {
@@ -147,6 +151,14 @@ func lockIncident(ctx context.Context, tx pgx.Tx, id uuid.UUID) (inc Incident, r
 
 // escalate works one step. Everything it does, including completing the
 // job, commits in one transaction.
+// orphanTimerGrace is how long an escalation step waits for an incident
+// it does not find: its incident's batch may not have committed yet
+// (insertRouted queues the timer just before it). After that the incident
+// is gone (retention) or was never stored, and the step ends.
+const orphanTimerGrace = 30 * time.Second
+
+var errIncidentNotYet = errors.New("incident not committed yet")
+
 func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) error {
 	a := job.Args
 	now := s.now()
@@ -157,7 +169,12 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 	onCall := s.onCallBeforeLock(ctx, s.rules.Current(), a, now)
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		inc, round, origin, err := lockIncident(ctx, tx, a.IncidentID)
-		if errors.Is(err, ErrNotFound) { // deleted by retention
+		if errors.Is(err, ErrNotFound) && time.Since(job.CreatedAt) < orphanTimerGrace {
+			// The timer of a report routed at intake is queued just
+			// before its incident's batch commits (insertRouted).
+			return errIncidentNotYet
+		}
+		if errors.Is(err, ErrNotFound) { // deleted by retention, or never committed
 			return completeTx(ctx, tx, job)
 		}
 		if err != nil {

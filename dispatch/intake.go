@@ -24,7 +24,8 @@ const (
 
 // Intake commits a report durably and returns its case number. Nothing is
 // sent to anyone before the transaction commits; processing (EXIF, routing,
-// posting) continues in the job queue.
+// posting) continues right after it in this process (direct.go), with a
+// queue job or a hand-over time as the durable fallback.
 //
 // Nothing waits: every report is processed (routed, posted) at once. XMPP
 // messengers send photo, text and location as separate messages, so a
@@ -40,8 +41,9 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	case in.IdempotencyKey == "":
 		in.IdempotencyKey = "generated:" + uuid.NewString()
 	case in.Channel == ChannelAPI:
-		// The API asked (Replay) before it read the body; a retry that
-		// raced it is caught by the key's insert (errReplay below).
+		// The API asked (Replay) before it read a large body; a small
+		// one's retry, and one that raced the question, is caught by the
+		// key's insert (errReplay below), which rolls everything back.
 	default:
 		if r, err := s.findByIdempotencyKey(ctx, s.pool, in); err == nil {
 			return r, nil
@@ -58,35 +60,21 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	// intake transaction, and only its posts are sent afterwards.
 	proc := processing{Slot: len(in.Media) > 0}
 	proc.Direct = s.reserveDirect(proc.Slot)
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		rec = Receipt{}
-		proc.JobID = 0
-		why := grouping{Reason: ReasonNoRecentCase}
-		prev := ""
-		if in.Channel == ChannelXMPP {
-			// One sender's messages to one address are taken one at a
-			// time (on any replica), so that concurrent parts of one
-			// report join it instead of each opening a report of its own.
-			// Only messenger reports are grouped; an API client's reports
-			// (one token sends for a whole fleet) never wait for each other.
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-				in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
-				return fmt.Errorf("lock sender: %w", err)
-			}
-			var joined bool
-			var err error
-			joined, why, prev, err = s.joinCase(ctx, tx, &in, now, &rec, &proc)
-			if joined || err != nil {
-				return err
-			}
-		}
-		return s.insertNew(ctx, tx, &in, now, &rec, why, prev, &proc)
-	})
+	var err error
+	routed := false
+	if in.Channel != ChannelXMPP {
+		// Never grouped with other messages: routed at once, if it can
+		// be, in one batch that is its own transaction (insertRouted).
+		routed, err = s.insertRouted(ctx, nil, &in, now, &rec, grouping{Reason: ReasonNoRecentCase}, "", &proc)
+	}
+	if !routed && err == nil {
+		err = s.intakeTx(ctx, &in, now, &rec, &proc)
+	}
 	if proc.Direct {
 		if err == nil && proc.Routed != nil {
 			s.startPosting(proc.Routed, proc.Slot)
 		} else if err == nil && proc.JobID != 0 {
-			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared}, proc.Slot)
+			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared, rep: proc.Rep}, proc.Slot)
 		} else {
 			s.releaseDirect(proc.Slot)
 		}
@@ -104,6 +92,36 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	return rec, nil
 }
 
+// intakeTx stores a message in one transaction: as a part of the sender's
+// case (messenger messages), or as a new report, routed at once where it
+// can be. A retried transaction starts afresh.
+func (s *Service) intakeTx(ctx context.Context, in *NewReport, now time.Time, rec *Receipt, proc *processing) error {
+	return s.withTx(ctx, func(tx pgx.Tx) error {
+		*rec = Receipt{}
+		proc.JobID = 0
+		why := grouping{Reason: ReasonNoRecentCase}
+		prev := ""
+		if in.Channel == ChannelXMPP {
+			// One sender's messages to one address are taken one at a
+			// time (on any replica), so that concurrent parts of one
+			// report join it instead of each opening a report of its own.
+			// Only messenger reports are grouped; an API client's reports
+			// (one token sends for a whole fleet) never wait for each other.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+				in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
+				return fmt.Errorf("lock sender: %w", err)
+			}
+			var joined bool
+			var err error
+			joined, why, prev, err = s.joinCase(ctx, tx, in, now, rec, proc)
+			if joined || err != nil {
+				return err
+			}
+		}
+		return s.insertNew(ctx, tx, in, now, rec, why, prev, proc)
+	})
+}
+
 // Modes of an accepted message.
 const (
 	ModeNew      = "new"      // opened a new report and incident
@@ -116,23 +134,41 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		return err
 	}
 	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
+	// A report with attachments is processed after the commit: its job
+	// is queued before the batch, which draws the case number (every
+	// intake waits for the counter row until this transaction commits).
+	queued := len(in.Media) > 0
+	if queued {
+		var err error
+		if proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, proc.Direct); err != nil {
+			return err
+		}
+	}
 	var b pgx.Batch
-	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, &rec.CaseNumber)
+	queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now)
 	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
-	queueAttach(&b, in, now, rec.ReportID)
+	rows := queueAttach(&b, in, now, rec.ReportID)
 	sql, args, err := eventsInsert(rec.IncidentID, []Event{{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}})
 	if err != nil {
 		return err
 	}
 	b.Queue(sql, args...)
+	s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
 	if err := sendBatch(ctx, tx, &b); err != nil {
 		return err
 	}
+	// The direct run takes the report as written here, not read back.
+	proc.Rep = &Report{ID: rec.ReportID, IncidentID: rec.IncidentID, CaseNumber: rec.CaseNumber, Kind: "report",
+		Channel: in.Channel, Address: in.Address, Sender: in.Sender, Language: in.Language, Text: in.Text,
+		Position: in.Position, PositionSource: in.PositionSource, Urgent: in.Urgent, ReceivedAt: now, Media: rows}
 	if prev != "" {
 		// Tell the sender why this did not join their previous case.
 		if err := s.enqueueChat(ctx, tx, in.Address, in.Sender, notJoinedText(in.Language, why, prev, rec.CaseNumber)); err != nil {
 			return err
 		}
+	}
+	if queued {
+		return nil
 	}
 	if routed, err := s.routeAtIntake(ctx, tx, in, rec, now, proc); routed || err != nil {
 		return err

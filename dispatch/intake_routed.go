@@ -28,9 +28,22 @@ import (
 // report takes the general way (insertNew): the rules fail, the report
 // may be a duplicate, a message of the sender's is to be explained, or
 // posts cannot be sent from here.
+//
+// With tx nil (a report that is not a messenger message, so never grouped
+// with others), the batch is its own transaction (implicit, committed
+// with the batch: no round trip for the commit while the case number's
+// counter row is held), and the escalation timer is queued just before
+// it; if the batch then fails, the timer finds no incident and ends.
 func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) (bool, error) {
-	if !proc.Direct || len(in.Media) > 0 || prev != "" || !s.canPostDirect() {
+	if !proc.Direct || len(in.Media) > 0 || prev != "" || !s.canPostDirect() || (tx == nil && in.Channel == ChannelXMPP) {
 		return false, nil
+	}
+	var q interface {
+		rowQuerier
+		batchSender
+	} = s.pool
+	if tx != nil {
+		q = tx
 	}
 	rep := Report{ID: mustV7(), IncidentID: mustV7(), Kind: "report",
 		Channel: in.Channel, Address: in.Address, Sender: in.Sender, Language: in.Language, Text: in.Text,
@@ -41,7 +54,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	}
 	rs, dec, team := plan.rs, plan.dec, plan.team
 	if s.cfg.DuplicateDistance > 0 && rep.Position != nil {
-		dup, _, err := s.findDuplicate(ctx, tx, team.ID, cmp.Or(dec.Category, team.ID), *rep.Position, now, rep.IncidentID)
+		dup, _, err := s.findDuplicate(ctx, q, team.ID, cmp.Or(dec.Category, team.ID), *rep.Position, now, rep.IncidentID)
 		if err != nil {
 			return false, err
 		}
@@ -64,48 +77,61 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		events = append(events, Event{At: now, Kind: "location_requested", Actor: "fieldgate", Via: "xmpp", From: StateReceived, To: StateNeedsLocation})
 	}
 
-	// One batch: the case number is drawn and the incident opened in one
-	// statement, the statements after it read the number from the row.
+	// The escalation timer. Queued before the batch: the batch draws the
+	// case number, whose counter row every intake waits for until this
+	// transaction commits, so nothing but the commit may follow it. A
+	// messenger report's reply names the case number: it follows the
+	// batch, with the timer in the same queue insert.
+	var timers, reply []river.InsertManyParams
+	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
+		a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
+		opts := a.InsertOpts()
+		opts.ScheduledAt = now.Add(pol.Levels[0].After)
+		timers = append(timers, river.InsertManyParams{Args: a, InsertOpts: &opts})
+	}
+	switch {
+	case rep.Channel == ChannelXMPP:
+		reply = timers
+	case len(timers) > 0 && tx == nil:
+		if _, err := s.queue.InsertMany(ctx, timers); err != nil {
+			return false, fmt.Errorf("enqueue escalation: %w", err)
+		}
+	case len(timers) > 0:
+		if _, err := s.queue.InsertManyTx(ctx, tx, timers); err != nil {
+			return false, fmt.Errorf("enqueue escalation: %w", err)
+		}
+	}
+
+	// One batch (one round trip), the case number drawn last.
 	var b pgx.Batch
 	var caseNumber string
-	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
-		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now, &caseNumber)
+	queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
+		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now)
 	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true)
-	queueAttach(&b, in, now, rep.ID)
+	_ = queueAttach(&b, in, now, rep.ID) // no media here
 	sql, args, err := eventsInsert(rep.IncidentID, events)
 	if err != nil {
 		return false, err
 	}
 	b.Queue(sql, args...)
 	var posts []*pendingPost
-	deadline := time.Now().Add(DirectPostTimeout)
 	for _, room := range postRooms(rs, team, dec) {
-		p := &pendingPost{args: roomPostArgs{IncidentID: rep.IncidentID, Room: strings.ToLower(room), OriginID: "fg-" + mustV7().String(), Direct: true}, deadline: deadline}
-		b.Queue(`INSERT INTO room_posts (origin_id, incident_id, room, handover_at) VALUES ($1,$2,$3,$4)`,
-			p.args.OriginID, rep.IncidentID, p.args.Room, now.Add(DirectPostFallback))
-		posts = append(posts, p)
+		posts = append(posts, s.queueDirectPost(&b, rep.IncidentID, room, now))
 	}
-	if err := sendBatch(ctx, tx, &b); err != nil {
+	s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
+	if err := sendBatch(ctx, q, &b); err != nil {
 		return false, err
-	}
-
-	// The timers and the reporter's reply: one queue insert.
-	var jobs []river.InsertManyParams
-	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
-		a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
-		opts := a.InsertOpts()
-		opts.ScheduledAt = now.Add(pol.Levels[0].After)
-		jobs = append(jobs, river.InsertManyParams{Args: a, InsertOpts: &opts})
 	}
 	if rep.Channel == ChannelXMPP {
 		text := acceptedText(rep.Language, caseNumber, team, dec.District)
 		if rep.Position == nil {
 			text += "\n" + msg.For(rep.Language).NeedLocation(caseNumber)
 		}
-		jobs = append(jobs, river.InsertManyParams{Args: chatArgs{From: rep.Address, To: rep.Sender, Body: text}})
+		reply = append(reply, river.InsertManyParams{Args: chatArgs{From: rep.Address, To: rep.Sender, Body: text}})
 	}
-	if len(jobs) > 0 {
-		if _, err := s.queue.InsertManyTx(ctx, tx, jobs); err != nil {
+
+	if len(reply) > 0 {
+		if _, err := s.queue.InsertManyTx(ctx, tx, reply); err != nil {
 			return false, fmt.Errorf("enqueue escalation and reply: %w", err)
 		}
 	}
@@ -125,10 +151,10 @@ type openIncident struct {
 	Escalating                       bool
 }
 
-// queueIncident queues the insert of a new incident with the next case
-// number of now's year (in Config.TimeZone), scanned into caseNumber. The
-// statements queued after it may read the number from the incident row.
-func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, caseNumber *string) {
+// queueIncident queues the insert of a new incident. Its case number is
+// a placeholder until queueCaseNumber, which must be the batch's last
+// statement.
+func queueIncident(b *pgx.Batch, inc openIncident, now time.Time) {
 	var team *string
 	if inc.Team != "" {
 		team = &inc.Team
@@ -139,23 +165,39 @@ func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, c
 		round, started = 1, &now
 	}
 	b.Queue(`
+		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
+		                       escalation_round, escalation_started_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+		inc.ID, pendingCaseNumber(inc.ID), string(inc.State), inc.Address, team, inc.Priority,
+		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now)
+}
+
+// pendingCaseNumber stands in for a new incident's case number within its
+// intake transaction, until queueCaseNumber draws it.
+func pendingCaseNumber(incident uuid.UUID) string { return "pending-" + incident.String() }
+
+// queueCaseNumber queues the draw of the next case number of now's year (in
+// Config.TimeZone) for a new incident and its report, scanned into
+// caseNumber. Case numbers have no gaps, so every intake waits for the
+// counter row until the transaction before it commits: this is the
+// batch's last statement, and only the commit may follow it.
+func (s *Service) queueCaseNumber(b *pgx.Batch, incident, report uuid.UUID, now time.Time, caseNumber *string) {
+	b.Queue(`
 		WITH c AS (
 			INSERT INTO case_counters (year, last) VALUES ($1, 1)
 			ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
 			RETURNING last
+		), i AS (
+			UPDATE incidents SET case_number = $1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END
+			FROM c WHERE id = $2 RETURNING case_number
 		)
-		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
-		                       escalation_round, escalation_started_at, created_at, updated_at)
-		SELECT $2, $1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END,
-		       $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13
-		FROM c RETURNING case_number`,
-		now.In(s.cfg.TimeZone).Year(), inc.ID, string(inc.State), inc.Address, team, inc.Priority,
-		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now,
+		UPDATE reports r SET case_number = i.case_number FROM i WHERE r.id = $3 RETURNING i.case_number`,
+		now.In(s.cfg.TimeZone).Year(), incident, report,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(caseNumber) })
 }
 
-// queueReport queues the insert of a report of incident, with the
-// incident's case number; processed marks it processed now.
+// queueReport queues the insert of a report of incident (a new one: its
+// case number is pending); processed marks it processed now.
 func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind string, now time.Time, processed bool) {
 	var lat, lon, alt *float64
 	if in.Position != nil {
@@ -168,36 +210,42 @@ func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind strin
 	b.Queue(`
 		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
 		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at)
-		SELECT $1, $2, i.case_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
-		FROM incidents i WHERE i.id = $2`,
-		id, incident, kind, in.Channel, in.Address, in.Sender,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		id, incident, pendingCaseNumber(incident), kind, in.Channel, in.Address, in.Sender,
 		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt)
 }
 
 // queueAttach queues attach's statements: the message's idempotency key
-// (errReplay from sendBatch if it was used before) and its media.
-func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID) {
-	b.Queue(`
-		INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)
-		ON CONFLICT DO NOTHING`, in.Channel, in.Sender, in.IdempotencyKey, reportID, now,
-	).Exec(func(tag pgconn.CommandTag) error {
-		if tag.RowsAffected() == 0 {
-			return errReplay
-		}
-		return nil
-	})
+// (errReplay from sendBatch if it was used before: the batch fails) and
+// its media, whose rows it returns.
+func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID) []MediaObject {
+	// A used key fails the statement on the server, so that the whole
+	// batch is rolled back there even where it is its own (implicit)
+	// transaction; sendBatch turns the violation into errReplay.
+	b.Queue(`INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at) VALUES ($1,$2,$3,$4,$5)`,
+		in.Channel, in.Sender, in.IdempotencyKey, reportID, now)
+	var rows []MediaObject
 	for _, m := range in.Media {
+		id := mustV7()
 		b.Queue(`
 			INSERT INTO media_objects (id, report_id, object_key, content_type, size_bytes, sha256, created_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			mustV7(), reportID, m.Key, m.ContentType, m.Size, m.SHA256, now)
+			id, reportID, m.Key, m.ContentType, m.Size, m.SHA256, now)
+		rows = append(rows, MediaObject{ID: id, Object: m})
 	}
+	return rows
 }
 
-// sendBatch sends b in tx as one round trip.
-func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		if errors.Is(err, errReplay) {
+// batchSender sends a batch: a transaction, or the pool (then the batch
+// is one implicit transaction, committed at its end).
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// sendBatch sends b as one round trip; a used idempotency key is errReplay.
+func sendBatch(ctx context.Context, q batchSender, b *pgx.Batch) error {
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "idempotency_keys" {
 			return errReplay
 		}
 		return fmt.Errorf("insert report: %w", err)

@@ -70,6 +70,17 @@ func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge
 
 // recordFlags writes each flag as a "plausibility" event.
 func recordFlags(ctx context.Context, tx pgx.Tx, incident uuid.UUID, now time.Time, flags []flag) error {
+	for _, e := range flagEvents(now, flags) {
+		if err := insertEvent(ctx, tx, incident, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flagEvents are the "plausibility" events of flags.
+func flagEvents(now time.Time, flags []flag) []Event {
+	var events []Event
 	for _, f := range flags {
 		d := map[string]any{"flag": f.Kind}
 		switch f.Kind {
@@ -81,11 +92,9 @@ func recordFlags(ctx context.Context, tx pgx.Tx, incident uuid.UUID, now time.Ti
 				d["other_case"] = f.Other
 			}
 		}
-		if err := insertEvent(ctx, tx, incident, Event{At: now, Kind: "plausibility", Actor: "fieldgate", Via: "rules", Detail: d}); err != nil {
-			return err
-		}
+		events = append(events, Event{At: now, Kind: "plausibility", Actor: "fieldgate", Via: "rules", Detail: d})
 	}
-	return nil
+	return events
 }
 
 // flagText renders a flag for the room post.

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fieldgate/fieldgate/internal/msg"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 
 	"github.com/fieldgate/fieldgate/routing"
@@ -36,9 +38,15 @@ func (w *processReportWorker) Work(ctx context.Context, job *river.Job[processRe
 // completes its case with it (a part). d is the direct run after the intake
 // commit (direct.go), nil for the queue job.
 func (s *Service) processReport(ctx context.Context, reportID uuid.UUID, d *directRun) error {
-	rep, err := s.loadReport(ctx, s.pool, reportID)
-	if err != nil {
-		return err
+	var rep Report
+	if d != nil && d.rep != nil && !d.claimed {
+		rep = *d.rep
+		rep.Media = slices.Clone(rep.Media)
+	} else {
+		var err error
+		if rep, err = s.loadReport(ctx, s.pool, reportID); err != nil {
+			return err
+		}
 	}
 	if rep.ProcessedAt != nil {
 		return nil
@@ -86,6 +94,16 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 	if err != nil {
 		return fmt.Errorf("route report %s: %w", rep.CaseNumber, err)
 	}
+	if rep.Channel != ChannelXMPP {
+		// Only messenger reports get parts: this case is this report,
+		// and its posts are rendered without reading it back.
+		routed := rep
+		routed.Position, routed.PositionSource = pos, source
+		c := routedCase(routed, plan, flags)
+		for _, p := range direct {
+			p.case_ = &c
+		}
+	}
 	s.afterRouting(ctx, rep, pos, source, plan, direct)
 	return nil
 }
@@ -111,43 +129,77 @@ func (s *Service) planRoute(rep Report, pos *Position) (routePlan, error) {
 // report processed before, or merged as a duplicate, queues nothing.
 func (s *Service) routeTx(ctx context.Context, tx pgx.Tx, rep Report, pos *Position, source string, flags []flag, plan routePlan, now time.Time) ([]*pendingPost, error) {
 	rs, dec, team, priority := plan.rs, plan.dec, plan.team, plan.priority
+	// The lock and the processed mark in one round trip.
 	var state State
-	if err := tx.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID).Scan(&state); err != nil {
-		return nil, fmt.Errorf("lock incident: %w", err)
-	}
-	done, err := markProcessed(ctx, tx, rep.ID, pos, source, now)
-	if err != nil || done || state != StateReceived {
-		return nil, err // processed by an earlier attempt
-	}
-	if err := recordFlags(ctx, tx, rep.IncidentID, now, flags); err != nil {
+	var done bool
+	var b pgx.Batch
+	b.Queue(`SELECT state FROM incidents WHERE id = $1 FOR UPDATE`, rep.IncidentID).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&state); err != nil {
+			return fmt.Errorf("lock incident: %w", err)
+		}
+		return nil
+	})
+	queueMarkProcessed(&b, rep.ID, pos, source, now, &done)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, err
 	}
-	if merged, err := s.mergeDuplicate(ctx, tx, rep, pos, team, dec, priority, now); merged || err != nil {
-		return nil, err
+	if done || state != StateReceived {
+		return nil, nil // processed by an earlier attempt
 	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE incidents SET team = $2, priority = $3, policy = $4, rule = $5, district = $6, category = $7, updated_at = $8
-		WHERE id = $1`, rep.IncidentID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now); err != nil {
-		return nil, fmt.Errorf("update incident: %w", err)
-	}
-	if err := insertEvent(ctx, tx, rep.IncidentID, Event{At: now, Kind: "routed", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
-		"team": team.ID, "rule": dec.Rule, "priority": priority, "district": dec.District,
-		"rules_version": rs.Version(), "position_source": source,
-	}}); err != nil {
-		return nil, err
-	}
-	var direct []*pendingPost
-	for _, room := range postRooms(rs, team, dec) {
-		p, err := s.enqueueDirectPost(ctx, tx, rep.IncidentID, room, now)
-		if err != nil {
+	events := flagEvents(now, flags)
+	if s.cfg.DuplicateDistance > 0 && pos != nil {
+		// A duplicate is merged with its flags recorded.
+		if err := recordFlags(ctx, tx, rep.IncidentID, now, flags); err != nil {
 			return nil, err
 		}
-		if p != nil {
-			direct = append(direct, p)
+		if merged, err := s.mergeDuplicate(ctx, tx, rep, pos, team, dec, priority, now); merged || err != nil {
+			return nil, err
+		}
+		events = nil
+	}
+	// The routing, its trail, the posts' records and the escalation
+	// round (startEscalation's) in one round trip.
+	events = append(events, Event{At: now, Kind: "routed", Actor: "fieldgate", Via: "rules", Detail: map[string]any{
+		"team": team.ID, "rule": dec.Rule, "priority": priority, "district": dec.District,
+		"rules_version": rs.Version(), "position_source": source,
+	}})
+	b = pgx.Batch{}
+	var round int
+	b.Queue(`
+		UPDATE incidents SET team = $2, priority = $3, policy = $4, rule = $5, district = $6, category = $7, updated_at = $8,
+			escalation_round = escalation_round + 1, escalation_started_at = $8
+		WHERE id = $1 RETURNING escalation_round`, rep.IncidentID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now,
+	).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&round); err != nil {
+			return fmt.Errorf("update incident: %w", err)
+		}
+		return nil
+	})
+	sql, args, err := eventsInsert(rep.IncidentID, events)
+	if err != nil {
+		return nil, err
+	}
+	b.Queue(sql, args...)
+	rooms := postRooms(rs, team, dec)
+	var direct []*pendingPost
+	if s.canPostDirect() {
+		for _, room := range rooms {
+			direct = append(direct, s.queueDirectPost(&b, rep.IncidentID, room, now))
+		}
+		rooms = nil
+	}
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, err
+	}
+	for _, room := range rooms { // this process does not send: queued
+		if err := s.enqueueRoomPost(ctx, tx, rep.IncidentID, room, ""); err != nil {
+			return nil, err
 		}
 	}
-	if err := s.startEscalation(ctx, tx, rep.IncidentID, dec.Policy, now, false); err != nil {
-		return nil, err
+	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
+		if err := s.enqueueStep(ctx, tx, escalateArgs{IncidentID: rep.IncidentID, Round: round}, now.Add(pol.Levels[0].After)); err != nil {
+			return nil, err
+		}
 	}
 	if rep.Channel != ChannelXMPP {
 		return direct, nil
@@ -223,6 +275,22 @@ func acceptedText(lang, caseNumber string, team routing.Team, district string) s
 		return msg.For(lang).AcceptedDistrict(caseNumber, name, district)
 	}
 	return msg.For(lang).Accepted(caseNumber, name)
+}
+
+// queueMarkProcessed queues markProcessed's statement; done is set when
+// an earlier attempt had marked the report.
+func queueMarkProcessed(b *pgx.Batch, id uuid.UUID, pos *Position, source string, now time.Time, done *bool) {
+	var lat, lon, alt *float64
+	if pos != nil {
+		lat, lon, alt = &pos.Lat, &pos.Lon, pos.Alt
+	}
+	b.Queue(`
+		UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5, processed_at = $6
+		WHERE id = $1 AND processed_at IS NULL`, id, lat, lon, alt, source, now,
+	).Exec(func(tag pgconn.CommandTag) error {
+		*done = tag.RowsAffected() == 0
+		return nil
+	})
 }
 
 // markProcessed stores the report's final position and marks it processed;
