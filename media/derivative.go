@@ -13,9 +13,11 @@ import (
 	"github.com/fieldgate/fieldgate/media/internal/vips"
 )
 
-// Derivative is the team copy of an image: upright, re-encoded from pixels
-// (so it carries no metadata at all), at most Config.DerivativeMaxEdge
-// pixels on its longest edge, with a chat thumbnail.
+// Derivative is the team copy of an image: upright, without any metadata,
+// at most Config.DerivativeMaxEdge pixels on its longest edge, with a
+// chat thumbnail. It is re-encoded from pixels, or, for a JPEG that needs
+// no pixel work, the original's image data copied losslessly with only
+// the segments a decoder needs (lossless.go).
 type Derivative struct {
 	Key, ThumbKey, ContentType string
 	Size                       int64
@@ -118,8 +120,9 @@ func (s *Store) derivativeSlot(ctx context.Context) error {
 	}
 }
 
-// teamCopy decodes src once (shrink-on-load) and makes the team copy and
-// thumbnail, reading a damaged JPEG again leniently.
+// teamCopy makes the team copy and thumbnail: losslessly for a JPEG
+// that needs no pixel work (lossless.go), else by decoding src once
+// (shrink-on-load), reading a damaged JPEG again leniently.
 func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src []byte) (vips.Result, error) {
 	opts := vips.Options{
 		MaxEdge:     s.cfg.DerivativeMaxEdge,
@@ -128,6 +131,15 @@ func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src [
 		Orientation: orientation,
 		Quality:     s.cfg.TeamCopyQuality,
 	}
+	if obj.ContentType == TypeJPEG && orientation <= 1 {
+		tc, err := losslessTeamCopy(src, opts)
+		if err == nil {
+			s.paths.lossless.Add(1)
+			return tc, nil
+		}
+		s.log.DebugContext(ctx, "team copy re-encoded", "key", obj.Key, "why", err)
+	}
+	s.paths.converted.Add(1)
 	tc, err := vips.TeamCopy(src, opts)
 	if errors.Is(err, vips.ErrUnreadable) && obj.ContentType == TypeJPEG {
 		// Damaged JPEG: show what is there, as a browser would.

@@ -35,6 +35,8 @@ type Store struct {
 	// encNote explains why encryption is off when it was requested.
 	encNote string
 	bufs    *bufPool
+	// paths counts team copies by how they were made (lossless.go).
+	paths teamCopyPaths
 	// keyHook, if set (tests only), sees each key Put generates.
 	keyHook func(key string)
 }

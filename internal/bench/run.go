@@ -192,11 +192,13 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 			}
 			r.PhotoBytes = max(r.PhotoBytes, int64(len(data)))
 		}
+		cpu0 := b.watchedCPU()
 		b.log.Info("load: floor", "load", l.Name)
 		floor, err := b.drive(ctx, l, KindFloor, func(ctx context.Context, i int, s *Sample) error { return b.floorOp(ctx, l, i, s) }, each)
 		if err != nil {
 			return results, err
 		}
+		cpu1 := b.watchedCPU()
 		b.log.Info("load: fieldgate", "load", l.Name)
 		op := b.httpOp
 		var workers chan *client
@@ -220,6 +222,8 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 		if err != nil {
 			return results, err
 		}
+		cpu2 := b.watchedCPU()
+		r.CPU = cpuPerOp(b.cfg.Watch, cpu0, cpu1, cpu2, len(floor), len(fg))
 		r.Floor, r.Fieldgate = summarize(floor), summarize(fg)
 		r.P50Ratio = ratio(r.Fieldgate.P50ms, r.Floor.P50ms)
 		r.ThroughputRatio = ratio(r.Fieldgate.Throughput, r.Floor.Throughput)
@@ -507,4 +511,54 @@ func contentTypeOf(name string) string {
 		return "image/heif"
 	}
 	return "image/jpeg"
+}
+
+// watchedCPU reads the CPU time of every watched process tree (nil
+// without any). A process that is gone, or no /proc, is logged and left
+// out of the results: the load's figures still count.
+func (b *Bench) watchedCPU() map[int]time.Duration {
+	if len(b.cfg.Watch) == 0 {
+		return nil
+	}
+	roots := make([]int, len(b.cfg.Watch))
+	for i, w := range b.cfg.Watch {
+		roots[i] = w.PID
+	}
+	cpu, err := treeCPU(roots)
+	if err != nil {
+		b.log.Warn("bench: no CPU times", "err", err)
+		return nil
+	}
+	for _, w := range b.cfg.Watch {
+		if _, ok := cpu[w.PID]; !ok {
+			b.log.Warn("bench: watched process is gone", "name", w.Name, "pid", w.PID)
+		}
+	}
+	return cpu
+}
+
+// cpuPerOp turns three readings (before the floor, between the phases,
+// after fieldgate's) into CPU milliseconds per operation of each phase,
+// for the processes present in all three.
+func cpuPerOp(watch []Watched, before, between, after map[int]time.Duration, floorOps, fieldgateOps int) []CPUUse {
+	if len(watch) == 0 {
+		return nil
+	}
+	per := func(d time.Duration, n int) float64 {
+		if n == 0 {
+			return 0
+		}
+		return float64(d) / float64(time.Millisecond) / float64(n)
+	}
+	var out []CPUUse
+	for _, w := range watch {
+		t0, ok0 := before[w.PID]
+		t1, ok1 := between[w.PID]
+		t2, ok2 := after[w.PID]
+		if !ok0 || !ok1 || !ok2 {
+			continue // gone (or restarted) during the load: no honest figure
+		}
+		out = append(out, CPUUse{Name: w.Name, FloorMs: per(t1-t0, floorOps), FieldgateMs: per(t2-t1, fieldgateOps)})
+	}
+	return out
 }

@@ -140,7 +140,17 @@ static void pixels_free(pixels *px) {
 // which aliases at larger factors). For 2016×1512 → 1600×1200 about 3 ms
 // each for the scale and the turn, where libvips 8.14 needs 45 ms for
 // its horizontal reduce alone (media/PERFORMANCE.md).
+static int scaled_to(const pixels *src, int w, int h, int o, pixels *out);
+
 static int scaled(const pixels *src, int edge, int o, pixels *out) {
+	double f = (double)VIPS_MAX(src->w, src->h) / edge;
+	if (f <= 1.0)
+		return scaled_to(src, src->w, src->h, o, out);
+	return scaled_to(src, VIPS_MAX(1, (int)(src->w / f + 0.5)), VIPS_MAX(1, (int)(src->h / f + 0.5)), o, out);
+}
+
+// scaled_to is scaled to exactly w×h pixels (before orientation).
+static int scaled_to(const pixels *src, int w, int h, int o, pixels *out) {
 	static const struct {
 		enum RotationMode rot;
 		int mirror;
@@ -151,9 +161,7 @@ static int scaled(const pixels *src, int edge, int o, pixels *out) {
 	int rc = -1;
 	if (o < 1 || o > 8)
 		o = 1;
-	double f = (double)VIPS_MAX(src->w, src->h) / edge;
-	int w = VIPS_MAX(1, (int)(src->w / f + 0.5)), h = VIPS_MAX(1, (int)(src->h / f + 0.5));
-	while (f > 1.0) {
+	while (cur.w != w || cur.h != h) {
 		int half = cur.w >= 2 * w && cur.h >= 2 * h;
 		if (pixels_new(&next, half ? cur.w / 2 : w, half ? cur.h / 2 : h) ||
 				ARGBScale(cur.p, cur.w * 4, cur.w, cur.h, next.p, next.w * 4, next.w, next.h,
@@ -347,7 +355,8 @@ static void to_srgb(pixels *px, const profile *prof) {
 }
 
 // decode_jpeg decodes a JPEG with libjpeg directly into libyuv's ARGB
-// layout (libjpeg-turbo's JCS_EXT_BGRA), DCT-scaled (jpeg_shrink), after
+// layout (libjpeg-turbo's JCS_EXT_BGRA), DCT-scaled (jpeg_shrink to
+// edge; with ycc_only, YCbCr and grey JPEGs only), after
 // checking the pixel bound on the header: the
 // decode libvips' loader does, without its copies, thread hand-offs and
 // colour-order conversion (45 → 38 CPU-ms for the 12 MP photo at 1/2,
@@ -355,7 +364,7 @@ static void to_srgb(pixels *px, const profile *prof) {
 // profile other than sRGB for to_srgb, if the JPEG has one), or 0 when
 // libvips should decode instead: CMYK/YCCK, a profile that is not RGB,
 // any warning about damaged data, or an error.
-static int decode_jpeg(const void *buf, size_t len, const fg_opts *o, pixels *out, profile *prof, fg_result *r) {
+static int decode_jpeg(const void *buf, size_t len, const fg_opts *o, int edge, int ycc_only, pixels *out, profile *prof, fg_result *r) {
 	// libjpeg's error handling by longjmp (its example.c): c and e live
 	// in memory (their addresses are taken), the pixels in *out (the
 	// caller's, zeroed), so nothing here is left indeterminate by the jump.
@@ -379,10 +388,10 @@ static int decode_jpeg(const void *buf, size_t len, const fg_opts *o, pixels *ou
 	jpeg_save_markers(&c, JPEG_APP0 + 2, 0xFFFF);
 	if (jpeg_read_header(&c, TRUE) != JPEG_HEADER_OK || e.warned || !jpeg_profile(&c, prof) ||
 			c.image_width == 0 || c.image_height == 0 || (double)c.image_width * c.image_height > o->max_pixels ||
-			(c.jpeg_color_space != JCS_YCbCr && c.jpeg_color_space != JCS_GRAYSCALE && c.jpeg_color_space != JCS_RGB))
+			(c.jpeg_color_space != JCS_YCbCr && c.jpeg_color_space != JCS_GRAYSCALE && (ycc_only || c.jpeg_color_space != JCS_RGB)))
 		longjmp(e.jump, 1);
 	c.scale_num = 1;
-	c.scale_denom = jpeg_shrink(VIPS_MAX(c.image_width, c.image_height), o->max_edge);
+	c.scale_denom = jpeg_shrink(VIPS_MAX(c.image_width, c.image_height), edge);
 	c.out_color_space = JCS_EXT_BGRA;
 	jpeg_start_decompress(&c);
 	if (c.output_components != 4 || pixels_new(out, c.output_width, c.output_height))
@@ -497,7 +506,7 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 	int bands = 3;
 	r->decoder = FG_DECODER_LIBJPEG;
 	int jpeg = !o->magick && len >= 3 && memcmp(buf, "\xFF\xD8\xFF", 3) == 0;
-	if (!(jpeg && decode_jpeg(buf, len, o, &px, &prof, r))) {
+	if (!(jpeg && decode_jpeg(buf, len, o, o->max_edge, 0, &px, &prof, r))) {
 		// 2. Everything else through libvips: the header first, so that
 		// the pixel bound is checked before any decoding.
 		r->decoder = o->magick ? FG_DECODER_MAGICK : FG_DECODER_LIBVIPS;
@@ -556,6 +565,61 @@ out:
 	}
 	return code;
 }
+
+int fg_jpeg_thumbnail(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
+	pixels px = {0}, th = {0};
+	profile prof = {0};
+	int code = FG_ERR_UNREADABLE;
+	memset(r, 0, sizeof(*r));
+	r->decoder = FG_DECODER_LIBJPEG;
+	if (len < 3 || memcmp(buf, "\xFF\xD8\xFF", 3) != 0 || !decode_jpeg(buf, len, o, o->thumb_edge, 1, &px, &prof, r)) {
+		vips_error("fieldgate", "not a clean YCbCr or grey JPEG for libjpeg");
+		return fail(r, FG_ERR_UNREADABLE);
+	}
+	// The thumbnail's size is that of the team copy's path (scaled from
+	// the full-size pixels), not of the DCT-scaled ones, which round up.
+	int w = r->src_width, h = r->src_height;
+	double f = (double)VIPS_MAX(w, h) / o->thumb_edge;
+	if (f > 1.0)
+		w = VIPS_MAX(1, (int)(w / f + 0.5)), h = VIPS_MAX(1, (int)(h / f + 0.5));
+	if (prof.p || scaled_to(&px, w, h, 1, &th) || encode_jpeg(&th, 80, &r->thumb, &r->thumb_len)) {
+		if (!vips_error_buffer()[0])
+			vips_error("fieldgate", "out of memory or colour profile left");
+		code = fail(r, FG_ERR_UNREADABLE);
+		goto out;
+	}
+	r->width = r->src_width;
+	r->height = r->src_height;
+	code = FG_OK;
+out:
+	free(prof.p);
+	pixels_free(&px);
+	pixels_free(&th);
+	if (code != FG_OK) {
+		g_free(r->thumb);
+		r->thumb = NULL;
+	}
+	return code;
+}
+
+int fg_jpeg_pixels(const void *buf, size_t len, double max_pixels, fg_result *r) {
+	pixels px = {0};
+	profile prof = {0};
+	fg_opts o = {.max_pixels = max_pixels};
+	memset(r, 0, sizeof(*r));
+	if (len < 3 || memcmp(buf, "\xFF\xD8\xFF", 3) != 0 || !decode_jpeg(buf, len, &o, 1 << 30, 0, &px, &prof, r)) {
+		vips_error("fieldgate", "libjpeg cannot decode it without warnings");
+		return fail(r, FG_ERR_UNREADABLE);
+	}
+	free(prof.p);
+	r->full = px.p;
+	r->full_len = (size_t)px.w * px.h * 4;
+	r->width = px.w;
+	r->height = px.h;
+	return FG_OK;
+}
+
+int fg_is_srgb(const void *icc, size_t len) { return is_srgb(icc, len); }
 
 void fg_result_free(fg_result *r) {
 	g_free(r->full);

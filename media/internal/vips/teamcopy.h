@@ -40,6 +40,21 @@ enum { FG_OK = 0, FG_ERR_UNREADABLE = 1, FG_ERR_TOO_LARGE = 2 };
 // metadata. buf is only read during the call.
 int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r);
 
+// fg_jpeg_thumbnail makes only the thumbnail (r->thumb) of a JPEG whose
+// team copy is the file itself: libjpeg decodes it DCT-scaled to about
+// thumb_edge. Any libjpeg warning or error, a colour space other than
+// YCbCr or grey, a colour profile or more than max_pixels is
+// FG_ERR_UNREADABLE. r->width, r->height are the source's.
+int fg_jpeg_thumbnail(const void *buf, size_t len, const fg_opts *o, fg_result *r);
+
+// fg_jpeg_pixels decodes a JPEG with libjpeg at full size into
+// r->full (B, G, R, A bytes per pixel, r->width × r->height); a warning,
+// error or more than max_pixels is FG_ERR_UNREADABLE.
+int fg_jpeg_pixels(const void *buf, size_t len, double max_pixels, fg_result *r);
+
+// fg_is_srgb reports whether an ICC profile describes sRGB (1) or not (0).
+int fg_is_srgb(const void *icc, size_t len);
+
 void fg_result_free(fg_result *r);
 
 #endif

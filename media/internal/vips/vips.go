@@ -155,6 +155,81 @@ func TeamCopy(src []byte, o Options) (Result, error) {
 	return res, nil
 }
 
+// JPEGThumbnail makes only the thumbnail of a JPEG that is its own team
+// copy (media's lossless path): libjpeg decodes src DCT-scaled (1/2…1/8,
+// ITU-T T.81 §A.3.3) to about o.ThumbEdge, libyuv scales it to the size
+// TeamCopy's thumbnail of the same image has (longest edge o.ThumbEdge,
+// never enlarged), libjpeg encodes it at quality 80 without metadata.
+// o.Orientation and o.Quality are not used (the source must be upright).
+// Result.Full is nil; Width and Height are the source's (those of the team
+// copy). The decode checks the whole entropy-coded data: any libjpeg
+// warning (damaged data) or error, a colour space other than YCbCr or
+// grey, an ICC profile or more than o.MaxPixels is ErrUnreadable, and the
+// caller should make the team copy with TeamCopy instead.
+func JPEGThumbnail(src []byte, o Options) (Result, error) {
+	if err := Init(); err != nil {
+		return Result{}, err
+	}
+	if len(src) == 0 {
+		return Result{}, fmt.Errorf("%w: empty", ErrUnreadable)
+	}
+	if o.ThumbEdge <= 0 || o.MaxPixels <= 0 {
+		return Result{}, fmt.Errorf("vips: options %+v: thumbnail edge and pixel limit must be > 0", o)
+	}
+	opts := C.fg_opts{thumb_edge: C.int(o.ThumbEdge), max_edge: C.int(o.ThumbEdge), max_pixels: C.double(o.MaxPixels)}
+	var r C.fg_result
+	code := C.fg_jpeg_thumbnail(unsafe.Pointer(&src[0]), C.size_t(len(src)), &opts, &r)
+	defer C.fg_result_free(&r)
+	if code != C.FG_OK {
+		msg := "unknown error"
+		if r.err != nil {
+			msg = strings.TrimSpace(C.GoString(r.err))
+		}
+		return Result{}, fmt.Errorf("%w: %s", ErrUnreadable, firstLine(msg))
+	}
+	return Result{
+		Thumb: C.GoBytes(r.thumb, C.int(r.thumb_len)),
+		Width: int(r.width), Height: int(r.height), SourceWidth: int(r.src_width), SourceHeight: int(r.src_height),
+		Decoder: DecoderLibjpeg,
+	}, nil
+}
+
+// JPEGPixels decodes a JPEG with libjpeg at full size, as stored (no
+// orientation, no colour conversion), into 4 bytes per pixel (B, G, R,
+// 255) and returns them with the width and height. Any libjpeg warning
+// (damaged data) or error, or more than maxPixels, is ErrUnreadable. It
+// is how tests compare a lossless copy with its original, pixel for pixel.
+func JPEGPixels(src []byte, maxPixels int64) (pix []byte, width, height int, err error) {
+	if err := Init(); err != nil {
+		return nil, 0, 0, err
+	}
+	if len(src) == 0 {
+		return nil, 0, 0, fmt.Errorf("%w: empty", ErrUnreadable)
+	}
+	var r C.fg_result
+	code := C.fg_jpeg_pixels(unsafe.Pointer(&src[0]), C.size_t(len(src)), C.double(maxPixels), &r)
+	defer C.fg_result_free(&r)
+	if code != C.FG_OK {
+		msg := "unknown error"
+		if r.err != nil {
+			msg = strings.TrimSpace(C.GoString(r.err))
+		}
+		return nil, 0, 0, fmt.Errorf("%w: %s", ErrUnreadable, firstLine(msg))
+	}
+	return C.GoBytes(r.full, C.int(r.full_len)), int(r.width), int(r.height), nil
+}
+
+// IsSRGB reports whether icc is an ICC profile that describes sRGB (IEC
+// 61966-2-1): an RGB matrix/TRC profile with sRGB's colorants (within
+// 0.002) and tone curves (within 1/255), the test TeamCopy uses to skip
+// the conversion. Pixels tagged with it look the same untagged.
+func IsSRGB(icc []byte) bool {
+	if len(icc) == 0 {
+		return false
+	}
+	return C.fg_is_srgb(unsafe.Pointer(&icc[0]), C.size_t(len(icc))) == 1
+}
+
 // firstLine keeps libvips' first message: a damaged file repeats one per
 // scanline.
 func firstLine(s string) string {
