@@ -174,6 +174,10 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
 	}
 	if err := sendBatch(ctx, q, &b); err != nil {
+		if tx == nil && proc.JobID != 0 {
+			s.dropJobs(ctx, []int64{proc.JobID})
+			proc.JobID = 0
+		}
 		return err
 	}
 	// The direct run takes the report as written here, not read back.

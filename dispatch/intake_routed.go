@@ -83,6 +83,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	// messenger report's reply names the case number: it follows the
 	// batch, with the timer in the same queue insert.
 	var timers, reply []river.InsertManyParams
+	var queuedBefore []int64 // jobs committed before the batch
 	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
 		a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
 		opts := a.InsertOpts()
@@ -93,8 +94,12 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	case rep.Channel == ChannelXMPP:
 		reply = timers
 	case len(timers) > 0 && tx == nil:
-		if _, err := s.queue.InsertMany(ctx, timers); err != nil {
+		res, err := s.queue.InsertMany(ctx, timers)
+		if err != nil {
 			return false, fmt.Errorf("enqueue escalation: %w", err)
+		}
+		for _, r := range res {
+			queuedBefore = append(queuedBefore, r.Job.ID)
 		}
 	case len(timers) > 0:
 		if _, err := s.queue.InsertManyTx(ctx, tx, timers); err != nil {
@@ -123,6 +128,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
 	}
 	if err := sendBatch(ctx, q, &b); err != nil {
+		s.dropJobs(ctx, queuedBefore)
 		return false, err
 	}
 	if rep.Channel == ChannelXMPP {
@@ -262,6 +268,17 @@ func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID)
 		rows = append(rows, MediaObject{ID: id, Object: m})
 	}
 	return rows
+}
+
+// dropJobs deletes jobs queued just before a batch that failed (a
+// replay): they would find nothing. Best effort: a job left over waits
+// for its incident or report a while, then ends.
+func (s *Service) dropJobs(ctx context.Context, ids []int64) {
+	for _, id := range ids {
+		if _, err := s.queue.JobDelete(context.WithoutCancel(ctx), id); err != nil {
+			s.log.WarnContext(ctx, "job of a report not stored left in the queue; it ends by itself", "job", id, "err", err)
+		}
+	}
 }
 
 // batchSender sends a batch: a transaction, or the pool (then the batch
