@@ -14,6 +14,20 @@ import (
 	"github.com/fieldgate/fieldgate/internal/bench"
 )
 
+// watchSpecs is the repeatable --cpu flag.
+type watchSpecs []bench.Watched
+
+func (w *watchSpecs) String() string { return fmt.Sprint(len(*w), " processes") }
+
+func (w *watchSpecs) Set(v string) error {
+	p, err := bench.ParseWatched(v)
+	if err != nil {
+		return err
+	}
+	*w = append(*w, p)
+	return nil
+}
+
 // loadSpecs is the repeatable --load flag.
 type loadSpecs []bench.Load
 
@@ -29,7 +43,7 @@ func (l *loadSpecs) Set(v string) error {
 }
 
 const benchUsage = `usage: fieldgate bench [--config FILE] --url URL --to ADDRESS --room ROOM --member JID:PASSWORD --c2s HOST:PORT
-                       --component-domain DOMAIN [--load SPEC]… [--csv FILE] [--plot PREFIX] [--json] [--out DIR]
+                       --component-domain DOMAIN [--load SPEC]… [--cpu NAME=PID]… [--csv FILE] [--plot PREFIX] [--json] [--out DIR]
 
 Sends reports to a running gateway and measures, per load, the acceptance
 latency, the end-to-end latency until the team room reflects the post (seen
@@ -45,6 +59,9 @@ A load SPEC is name=NAME,mode=http|xmpp,photos=DIR|FILE,c=N,rate=R,n=N,duration=
 (c: reports in flight; rate: reports per second, open loop; n: how many;
 T: what the load must reach as ratios to the floor, terms joined by +:
 p50<=X, throughput>=X, links — the table then says met or not met).
+--cpu NAME=PID (repeatable; PID "self" is the bench) splits the CPU time
+of that process and its children by phase: CPU-ms per operation of the
+floor and of fieldgate, in the table and the JSON (Linux /proc).
 --out DIR writes everything at once: table.txt, table.md (the table of
 deploy/SCALING.md), results.json, samples.csv and plot-LOAD.png.
 deploy/dev/bench (make bench-e2e) sets up services, gateway, token and
@@ -56,6 +73,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	var (
 		bc                               bench.Config
 		loads                            loadSpecs
+		watch                            watchSpecs
 		member, workers, allow, csvPath  string
 		plotPrefix, photos, mode, outDir string
 		workerCount, conc, count         int
@@ -78,6 +96,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fs.Float64Var(&lat, "lat", 0, "position of report i: lat + i·0.001 (with --lon; 0 = none sent)")
 		fs.Float64Var(&lon, "lon", 0, "longitude sent with every report")
 		fs.DurationVar(&bc.Timeout, "timeout", 2*time.Minute, "how long one report may take to reach the room")
+		fs.Var(&watch, "cpu", "NAME=PID of a process (with its children) whose CPU per operation is measured in each phase (repeatable)")
 		fs.Var(&loads, "load", "a load SPEC (repeatable); without it, one load from --mode --photos --c --rate --n --duration")
 		fs.StringVar(&mode, "mode", bench.ModeHTTP, "http or xmpp")
 		fs.StringVar(&photos, "photos", "", "a photo or a directory of photos, one attached per report in turn (default: text only)")
@@ -106,7 +125,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	bc.Loads = loads
+	bc.Loads, bc.Watch = loads, watch
 	if outDir != "" {
 		if err := os.MkdirAll(outDir, 0o755); err != nil {
 			return err

@@ -34,6 +34,7 @@ func TestBenchSmoke(t *testing.T) {
 		"--load", "name=text,n=3,c=2,duration=2m",
 		"--load", "name=photo,n=2,c=1,duration=2m,photos=" + photo,
 		"--load", "name=xmpp,mode=xmpp,n=1,c=1,duration=2m,photos=" + photo,
+		"--cpu", "bench=self",
 		"--csv", filepath.Join(dir, "s.csv"), "--plot", filepath.Join(dir, "p"), "--json"}
 	if err := run(context.Background(), args, s.getenv, &out, &errb); err != nil {
 		t.Fatalf("bench: %v\n%s", err, errb.String())
@@ -50,12 +51,20 @@ func TestBenchSmoke(t *testing.T) {
 			Floor           struct{ OK, Errors int }
 			P50Ratio        *float64 `json:"p50_ratio"`
 			ThroughputRatio *float64 `json:"throughput_ratio"`
+			CPU             []struct {
+				Name        string
+				FloorMs     *float64 `json:"floor_ms_per_op"`
+				FieldgateMs *float64 `json:"fieldgate_ms_per_op"`
+			}
 		}
 		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil {
 			t.Fatalf("line %d: %v: %s", i, err, lines[i])
 		}
 		if r.Load != name || r.Fieldgate.OK != r.Count || r.Floor.OK != r.Count || r.P50Ratio == nil || *r.P50Ratio <= 0 || r.ThroughputRatio == nil || *r.ThroughputRatio <= 0 {
 			t.Errorf("load %s: %s", name, lines[i])
+		}
+		if len(r.CPU) != 1 || r.CPU[0].Name != "bench" || r.CPU[0].FloorMs == nil || *r.CPU[0].FloorMs < 0 || r.CPU[0].FieldgateMs == nil || *r.CPU[0].FieldgateMs < 0 {
+			t.Errorf("load %s: want the CPU of --cpu bench=self per phase: %s", name, lines[i])
 		}
 	}
 	f, err := os.Open(filepath.Join(dir, "s.csv"))

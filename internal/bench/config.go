@@ -73,6 +73,9 @@ type Config struct {
 	// Timeout bounds each report's wait for its room post. Default 2m.
 	Timeout time.Duration
 	Loads   []Load
+	// Watch are processes (with their children) whose CPU time each
+	// result splits by phase, per operation (Linux /proc only).
+	Watch []Watched
 }
 
 // maxCount and maxDuration bound every load: a bench stops by itself.

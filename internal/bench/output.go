@@ -69,6 +69,13 @@ func WriteTable(w io.Writer, results []Result) {
 			fmt.Fprintf(w, "%-14s photo linked in the room: %d of %d, p50 %.1f ms, p99 %.1f ms\n",
 				"", r.Fieldgate.Linked, r.Fieldgate.OK, r.Fieldgate.LinkP50ms, r.Fieldgate.LinkP99ms)
 		}
+		if len(r.CPU) > 0 {
+			var parts []string
+			for _, c := range r.CPU {
+				parts = append(parts, fmt.Sprintf("%s %.2f / %.2f", c.Name, c.FloorMs, c.FieldgateMs))
+			}
+			fmt.Fprintf(w, "%-14s CPU-ms per operation, floor / fieldgate: %s\n", "", strings.Join(parts, ", "))
+		}
 		if r.TargetMet != nil {
 			fmt.Fprintf(w, "%-14s target %s: %s (load average %.1f → %.1f)\n", "", r.Target, metText(*r.TargetMet), r.LoadAvg[0], r.LoadAvg[1])
 		}

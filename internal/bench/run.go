@@ -192,8 +192,16 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 			}
 			r.PhotoBytes = max(r.PhotoBytes, int64(len(data)))
 		}
+		cpu0, err := b.watchedCPU()
+		if err != nil {
+			return results, err
+		}
 		b.log.Info("load: floor", "load", l.Name)
 		floor, err := b.drive(ctx, l, KindFloor, func(ctx context.Context, i int, s *Sample) error { return b.floorOp(ctx, l, i, s) }, each)
+		if err != nil {
+			return results, err
+		}
+		cpu1, err := b.watchedCPU()
 		if err != nil {
 			return results, err
 		}
@@ -220,6 +228,11 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 		if err != nil {
 			return results, err
 		}
+		cpu2, err := b.watchedCPU()
+		if err != nil {
+			return results, err
+		}
+		r.CPU = cpuPerOp(b.cfg.Watch, cpu0, cpu1, cpu2, len(floor), len(fg))
 		r.Floor, r.Fieldgate = summarize(floor), summarize(fg)
 		r.P50Ratio = ratio(r.Fieldgate.P50ms, r.Floor.P50ms)
 		r.ThroughputRatio = ratio(r.Fieldgate.Throughput, r.Floor.Throughput)
@@ -507,4 +520,37 @@ func contentTypeOf(name string) string {
 		return "image/heif"
 	}
 	return "image/jpeg"
+}
+
+// watchedCPU reads the CPU time of every watched process tree (nil
+// without any).
+func (b *Bench) watchedCPU() (map[int]time.Duration, error) {
+	if len(b.cfg.Watch) == 0 {
+		return nil, nil
+	}
+	roots := make([]int, len(b.cfg.Watch))
+	for i, w := range b.cfg.Watch {
+		roots[i] = w.PID
+	}
+	return treeCPU(roots)
+}
+
+// cpuPerOp turns three readings (before the floor, between the phases,
+// after fieldgate's) into CPU milliseconds per operation of each phase.
+func cpuPerOp(watch []Watched, before, between, after map[int]time.Duration, floorOps, fieldgateOps int) []CPUUse {
+	if len(watch) == 0 {
+		return nil
+	}
+	per := func(d time.Duration, n int) float64 {
+		if n == 0 {
+			return 0
+		}
+		return float64(d) / float64(time.Millisecond) / float64(n)
+	}
+	out := make([]CPUUse, len(watch))
+	for i, w := range watch {
+		out[i] = CPUUse{Name: w.Name, FloorMs: per(between[w.PID]-before[w.PID], floorOps),
+			FieldgateMs: per(after[w.PID]-between[w.PID], fieldgateOps)}
+	}
+	return out
 }

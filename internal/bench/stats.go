@@ -66,6 +66,9 @@ type Result struct {
 	// and ended (-1: unknown): figures from a busy machine are not
 	// comparable with a quiet one's.
 	LoadAvg [2]float64 `json:"load_avg_1m"`
+	// CPU is what each watched process used per operation in the floor's
+	// phase and in fieldgate's (Config.Watch; absent without).
+	CPU []CPUUse `json:"cpu,omitempty"`
 }
 
 // summarize computes percentiles (nearest rank) of the successful samples
