@@ -233,7 +233,16 @@ func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uui
 		// producer after every report (exactTimers).
 		opts.Tags = []string{tagFallback}
 	}
-	res, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts)
+	var res *rivertype.JobInsertResult
+	var err error
+	if tx == nil {
+		// Queued before its report's batch, which is its own transaction
+		// (insertNew): a job that does not find its report waits for it
+		// (processReportWorker).
+		res, err = s.queue.Insert(ctx, processReportArgs{ReportID: reportID}, &opts)
+	} else {
+		res, err = s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("enqueue processing: %w", err)
 	}

@@ -61,13 +61,19 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	proc := processing{Slot: len(in.Media) > 0}
 	proc.Direct = s.reserveDirect(proc.Slot)
 	var err error
-	routed := false
+	stored := false
 	if in.Channel != ChannelXMPP {
-		// Never grouped with other messages: routed at once, if it can
-		// be, in one batch that is its own transaction (insertRouted).
-		routed, err = s.insertRouted(ctx, nil, &in, now, &rec, grouping{Reason: ReasonNoRecentCase}, "", &proc)
+		// Never grouped with other messages: stored in one batch that is
+		// its own transaction, routed at once if it can be
+		// (insertRouted), or with its attachments, processed right after
+		// by this process (insertNew).
+		stored, err = s.insertRouted(ctx, nil, &in, now, &rec, grouping{Reason: ReasonNoRecentCase}, "", &proc)
+		if !stored && err == nil && len(in.Media) > 0 && proc.Direct {
+			stored = true
+			err = s.insertNew(ctx, nil, &in, now, &rec, grouping{Reason: ReasonNoRecentCase}, "", &proc)
+		}
 	}
-	if !routed && err == nil {
+	if !stored && err == nil {
 		err = s.intakeTx(ctx, &in, now, &rec, &proc)
 	}
 	if proc.Direct {
@@ -129,9 +135,20 @@ const (
 	ModeFollowUp = "followup" // added to an open incident after routing
 )
 
+// insertNew opens a new incident with the report. With tx nil (a report
+// with attachments that is not a messenger message, processed right after
+// by this process) its batch is its own transaction, and its processing
+// job is queued just before it.
 func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) error {
 	if routed, err := s.insertRouted(ctx, tx, in, now, rec, why, prev, proc); routed || err != nil {
 		return err
+	}
+	if tx == nil && (len(in.Media) == 0 || prev != "") {
+		return errors.New("intake: a report without attachments needs a transaction")
+	}
+	var q batchSender = s.pool
+	if tx != nil {
+		q = tx
 	}
 	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
 	// A report with attachments is processed after the commit: its job
@@ -154,7 +171,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	}
 	b.Queue(sql, args...)
 	s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
-	if err := sendBatch(ctx, tx, &b); err != nil {
+	if err := sendBatch(ctx, q, &b); err != nil {
 		return err
 	}
 	// The direct run takes the report as written here, not read back.

@@ -3,13 +3,15 @@ package dispatch_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media"
 )
 
 // TestRoutedIntakeReplaysStoreOnce: API reports routed at intake are
@@ -41,24 +43,7 @@ func TestRoutedIntakeReplaysStoreOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	uniq := map[string]bool{}
-	for _, c := range nums {
-		uniq[c] = true
-	}
-	if len(uniq) != n/2 {
-		t.Fatalf("%d distinct case numbers for %d keys", len(uniq), n/2)
-	}
-	var sorted []string
-	for c := range uniq {
-		sorted = append(sorted, c)
-	}
-	sort.Strings(sorted)
-	year := time.Now().In(mustLoc(t)).Year()
-	for i, c := range sorted {
-		if want := fmt.Sprintf("%d-%06d", year, i+1); c != want {
-			t.Fatalf("case numbers have a gap: %v", sorted)
-		}
-	}
+	assertGapless(t, nums, n/2)
 	waitFor(t, "every report posted", func() bool {
 		var posted int
 		_ = pool.QueryRow(ctx, `SELECT count(*) FROM room_posts WHERE posted_at IS NOT NULL`).Scan(&posted)
@@ -87,5 +72,61 @@ func TestRoutedIntakeReplaysStoreOnce(t *testing.T) {
 	}
 	if posts, _ := rec.snapshot(); len(posts) != n/2 {
 		t.Errorf("%d posts, want %d", len(posts), n/2)
+	}
+}
+
+// TestPhotoIntakeReplaysStoreOnce: API reports with a photo, processed
+// right after their intake, are stored by a batch that is its own
+// transaction, their processing job queued just before it. 10 keys, each
+// filed twice at once: one report, one attachment row and one post per
+// key; a replay's batch leaves nothing (its processing job, queued
+// before, finds no report: it waits for it, then ends).
+func TestPhotoIntakeReplaysStoreOnce(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 0 }}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm})
+	start(t, svc)
+	ctx := context.Background()
+	const keys = 10
+	var wg sync.WaitGroup
+	for i := range 2 * keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			obj := media.Object{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1000}
+			if _, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
+				IdempotencyKey: fmt.Sprintf("p%d", i%keys), Text: "Foto", Media: []media.Object{obj},
+				Position: &dispatch.Position{Lat: 51.02 + float64(i%keys)*0.01, Lon: 7.59}, PositionSource: dispatch.SourceAPI}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "every report posted", func() bool {
+		var posted int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM room_posts WHERE posted_at IS NOT NULL`).Scan(&posted)
+		return posted == keys
+	})
+	for _, q := range []struct {
+		sql  string
+		want int
+	}{
+		{`SELECT count(*) FROM incidents`, keys},
+		{`SELECT count(*) FROM reports WHERE processed_at IS NOT NULL`, keys},
+		{`SELECT count(*) FROM media_objects`, keys},
+		{`SELECT count(*) FROM room_posts`, keys},
+		{`SELECT last FROM case_counters`, keys},
+	} {
+		var got int
+		if err := pool.QueryRow(ctx, q.sql).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != q.want {
+			t.Errorf("%s = %d, want %d", q.sql, got, q.want)
+		}
+	}
+	if posts, _ := rec.snapshot(); len(posts) != keys {
+		t.Errorf("%d posts, want %d", len(posts), keys)
 	}
 }

@@ -28,8 +28,17 @@ var errCaseNotReady = errors.New("case not routed yet")
 
 func (w *processReportWorker) Work(ctx context.Context, job *river.Job[processReportArgs]) error {
 	err := w.s.processReport(ctx, job.Args.ReportID, nil)
-	if errors.Is(err, errCaseNotReady) {
+	switch {
+	case errors.Is(err, errCaseNotReady):
 		return river.JobSnooze(200 * time.Millisecond)
+	case errors.Is(err, ErrNotFound) && time.Since(job.CreatedAt) < orphanTimerGrace:
+		// Queued just before its report's batch (insertNew without a
+		// transaction), which has not committed yet.
+		return river.JobSnooze(time.Second)
+	case errors.Is(err, ErrNotFound):
+		// The batch failed (a replay), or retention deleted the report.
+		w.s.log.InfoContext(ctx, "processing job without its report; nothing to do", "report", job.Args.ReportID)
+		return nil
 	}
 	return err
 }

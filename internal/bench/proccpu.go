@@ -94,7 +94,7 @@ func parseProcTimes(line string) (procStat, error) {
 // every live process under it (itself included) with the children each
 // has reaped, so a PostgreSQL backend that exits between two calls still
 // counts (in its parent's reaped time). Processes that cannot be read are
-// left out; a root that is gone gives an error.
+// left out, and so is a root that is gone.
 func treeCPU(roots []int) (map[int]time.Duration, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -114,17 +114,17 @@ func treeCPU(roots []int) (map[int]time.Duration, error) {
 			procs[pid] = st
 		}
 	}
-	return sumTrees(procs, roots)
+	return sumTrees(procs, roots), nil
 }
 
-// sumTrees adds up the CPU time of each root's tree in procs.
-func sumTrees(procs map[int]procStat, roots []int) (map[int]time.Duration, error) {
+// sumTrees adds up the CPU time of each root's tree in procs; roots not
+// in procs are not in the result.
+func sumTrees(procs map[int]procStat, roots []int) map[int]time.Duration {
 	out := make(map[int]time.Duration, len(roots))
 	for _, r := range roots {
-		if _, ok := procs[r]; !ok {
-			return nil, fmt.Errorf("bench: process %d is gone", r)
+		if _, ok := procs[r]; ok {
+			out[r] = 0
 		}
-		out[r] = 0
 	}
 	for pid, st := range procs {
 		// Walk up to a root (or the top); depth bounded against loops.
@@ -140,7 +140,7 @@ func sumTrees(procs map[int]procStat, roots []int) (map[int]time.Duration, error
 			p = parent.ppid
 		}
 	}
-	return out, nil
+	return out
 }
 
 // ParseWatched reads NAME=PID ("prosody=759"); PID "self" is this process.

@@ -192,19 +192,13 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 			}
 			r.PhotoBytes = max(r.PhotoBytes, int64(len(data)))
 		}
-		cpu0, err := b.watchedCPU()
-		if err != nil {
-			return results, err
-		}
+		cpu0 := b.watchedCPU()
 		b.log.Info("load: floor", "load", l.Name)
 		floor, err := b.drive(ctx, l, KindFloor, func(ctx context.Context, i int, s *Sample) error { return b.floorOp(ctx, l, i, s) }, each)
 		if err != nil {
 			return results, err
 		}
-		cpu1, err := b.watchedCPU()
-		if err != nil {
-			return results, err
-		}
+		cpu1 := b.watchedCPU()
 		b.log.Info("load: fieldgate", "load", l.Name)
 		op := b.httpOp
 		var workers chan *client
@@ -228,10 +222,7 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 		if err != nil {
 			return results, err
 		}
-		cpu2, err := b.watchedCPU()
-		if err != nil {
-			return results, err
-		}
+		cpu2 := b.watchedCPU()
 		r.CPU = cpuPerOp(b.cfg.Watch, cpu0, cpu1, cpu2, len(floor), len(fg))
 		r.Floor, r.Fieldgate = summarize(floor), summarize(fg)
 		r.P50Ratio = ratio(r.Fieldgate.P50ms, r.Floor.P50ms)
@@ -523,20 +514,32 @@ func contentTypeOf(name string) string {
 }
 
 // watchedCPU reads the CPU time of every watched process tree (nil
-// without any).
-func (b *Bench) watchedCPU() (map[int]time.Duration, error) {
+// without any). A process that is gone, or no /proc, is logged and left
+// out of the results: the load's figures still count.
+func (b *Bench) watchedCPU() map[int]time.Duration {
 	if len(b.cfg.Watch) == 0 {
-		return nil, nil
+		return nil
 	}
 	roots := make([]int, len(b.cfg.Watch))
 	for i, w := range b.cfg.Watch {
 		roots[i] = w.PID
 	}
-	return treeCPU(roots)
+	cpu, err := treeCPU(roots)
+	if err != nil {
+		b.log.Warn("bench: no CPU times", "err", err)
+		return nil
+	}
+	for _, w := range b.cfg.Watch {
+		if _, ok := cpu[w.PID]; !ok {
+			b.log.Warn("bench: watched process is gone", "name", w.Name, "pid", w.PID)
+		}
+	}
+	return cpu
 }
 
 // cpuPerOp turns three readings (before the floor, between the phases,
-// after fieldgate's) into CPU milliseconds per operation of each phase.
+// after fieldgate's) into CPU milliseconds per operation of each phase,
+// for the processes present in all three.
 func cpuPerOp(watch []Watched, before, between, after map[int]time.Duration, floorOps, fieldgateOps int) []CPUUse {
 	if len(watch) == 0 {
 		return nil
@@ -547,10 +550,15 @@ func cpuPerOp(watch []Watched, before, between, after map[int]time.Duration, flo
 		}
 		return float64(d) / float64(time.Millisecond) / float64(n)
 	}
-	out := make([]CPUUse, len(watch))
-	for i, w := range watch {
-		out[i] = CPUUse{Name: w.Name, FloorMs: per(between[w.PID]-before[w.PID], floorOps),
-			FieldgateMs: per(after[w.PID]-between[w.PID], fieldgateOps)}
+	var out []CPUUse
+	for _, w := range watch {
+		t0, ok0 := before[w.PID]
+		t1, ok1 := between[w.PID]
+		t2, ok2 := after[w.PID]
+		if !ok0 || !ok1 || !ok2 {
+			continue // gone (or restarted) during the load: no honest figure
+		}
+		out = append(out, CPUUse{Name: w.Name, FloorMs: per(t1-t0, floorOps), FieldgateMs: per(t2-t1, fieldgateOps)})
 	}
 	return out
 }
