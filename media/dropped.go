@@ -20,8 +20,9 @@ var droppedTags = []struct {
 }
 
 // dropped lists what the team copy removes. The team copy is re-encoded
-// from pixels, so it carries no metadata at all; this list names what the
-// original had that matters for privacy.
+// from pixels or, losslessly, keeps only the segments a decoder needs
+// (lossless.go), so it carries no metadata at all; this list names what
+// the original had that matters for privacy.
 func dropped(rep tiffReport, j jpegInfo) []string {
 	var out []string
 	if rep.hasGPS {

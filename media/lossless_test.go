@@ -368,6 +368,44 @@ func TestLosslessJPEGRefuses(t *testing.T) {
 	}
 }
 
+// encodeJPEGQuality encodes img with image/jpeg at quality q.
+func encodeJPEGQuality(t *testing.T, img image.Image, q int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: q}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestIJGQuality: the quality estimated from a luminance table scaled as
+// libjpeg's jpeg_set_quality does (and the photos' encoders did) is the
+// quality it was made with, within 1.
+func TestIJGQuality(t *testing.T) {
+	for _, q := range []int{30, 50, 75, 80, 85, 90, 96, 100} { // below 30 entries clip at 255
+		scale := 200 - 2*q
+		if q < 50 {
+			scale = 5000 / q
+		}
+		table := make([]uint16, 64)
+		for i, s := range stdLuminance {
+			table[i] = uint16(min(255, max(1, (int(s)*scale+50)/100)))
+		}
+		if got := ijgQuality(table); got < q-1 || got > q+1 {
+			t.Errorf("quality %d estimated as %d", q, got)
+		}
+	}
+	for name, want := range map[string]int{messengerUprightJPEG: 80, testsvc.Photo(t, "messenger_450x600.jpg"): 96, progressiveJPEG: 80} {
+		_, err := losslessJPEG(readFile(t, name), losslessLimits{maxEdge: 1600, maxPixels: DefaultMaxDecodePixels, maxQuality: want - 1})
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("quality about %d,", want)) {
+			t.Errorf("%s with quality limit %d: %v, want refused as quality %d", name, want-1, err, want)
+		}
+		if _, err := losslessJPEG(readFile(t, name), losslessLimits{maxEdge: 1600, maxPixels: DefaultMaxDecodePixels, maxQuality: want}); err != nil {
+			t.Errorf("%s with quality limit %d: %v", name, want, err)
+		}
+	}
+}
+
 // unitStore is a Store for team copies without S3.
 func unitStore() *Store {
 	cfg, err := Config{Endpoint: "unused:9000", Bucket: "unused", AccessKey: "a", SecretKey: "b"}.withDefaults()
@@ -397,7 +435,8 @@ func TestTeamCopyPaths(t *testing.T) {
 		"messenger upright, every metadata": {everyMetadata(t, messenger, secret), 1},
 		"progressive with restart markers":  {readFile(t, progressiveRestartJPEG), 0},
 		"restart markers, every metadata":   {everyMetadata(t, readFile(t, restartJPEG), secret), 1},
-		"orientation_1.jpg":                 {readFile(t, testsvc.Photo(t, "orientation_1.jpg")), 1},
+		"orientation_1.jpg (quality 90)":    {readFile(t, testsvc.Photo(t, "orientation_1.jpg")), 1},
+		"image/jpeg at quality 85":          {encodeJPEGQuality(t, upright(333, 201), 85), 1},
 		"serial_owner.jpg":                  {readFile(t, testsvc.Photo(t, "serial_owner.jpg")), 1},
 	}
 	converted := map[string]input{
@@ -406,8 +445,11 @@ func TestTeamCopyPaths(t *testing.T) {
 		"CMYK":                                  {readFile(t, cmykJPEG), 1},
 		"Display P3 profile":                    {p3, 1},
 		"12 MP (over the edge)":                 {phone, 1},
-		"truncated.jpg":                         {readFile(t, testsvc.Photo(t, "truncated.jpg")), 1},
-		"damaged restart markers":               {readFile(t, damagedJPEG), 1},
+		"quality 95 (over 80 + 10)":             {encodeJPEG(t, upright(333, 201)), 1},
+		"messenger_450x600.jpg turned by metadata only (quality 96)": {
+			readFile(t, testsvc.Photo(t, "messenger_450x600.jpg")), 1},
+		"truncated.jpg":           {readFile(t, testsvc.Photo(t, "truncated.jpg")), 1},
+		"damaged restart markers": {readFile(t, damagedJPEG), 1},
 	}
 	for want, inputs := range map[string]map[string]input{"lossless": lossless, "converted": converted} {
 		for name, in := range inputs {

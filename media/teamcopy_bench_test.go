@@ -114,3 +114,43 @@ func peakRSSMB(b *testing.B) float64 {
 	}
 	return 0
 }
+
+// BenchmarkTeamCopyLossless is the team copy of the upright messenger
+// photo (450×600, orientation 1, quality 80, 44 KB) by the converting path (what
+// every JPEG took before the lossless path) and by the lossless path
+// (segment walk, sRGB check, DCT-scaled thumbnail), plus the walk alone.
+// The stored benchmark photo messenger_450x600.jpg (orientation 6) takes
+// the converting path either way: BenchmarkTeamCopyPhotos.
+func BenchmarkTeamCopyLossless(b *testing.B) {
+	src, err := os.ReadFile(messengerUprightJPEG)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := vips.Options{MaxEdge: DefaultDerivativeMaxEdge, ThumbEdge: DefaultThumbMaxEdge, MaxPixels: DefaultMaxDecodePixels, Orientation: 1}
+	for _, path := range []struct {
+		name string
+		copy func() (vips.Result, error)
+	}{
+		{"converting", func() (vips.Result, error) { return vips.TeamCopy(src, opts) }},
+		{"lossless", func() (vips.Result, error) { return losslessTeamCopy(src, opts) }},
+		{"walk-only", func() (vips.Result, error) {
+			c, err := losslessJPEG(src, losslessLimits{maxEdge: opts.MaxEdge, maxPixels: opts.MaxPixels})
+			return vips.Result{Full: c.data}, err
+		}},
+	} {
+		b.Run(path.name, func(b *testing.B) {
+			b.SetBytes(int64(len(src)))
+			var size int
+			c0 := cpuTime(b)
+			for b.Loop() {
+				tc, err := path.copy()
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(tc.Full)
+			}
+			b.ReportMetric(float64(cpuTime(b)-c0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64(size)/1000, "KB")
+		})
+	}
+}
