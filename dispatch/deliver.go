@@ -169,13 +169,22 @@ const handOverBatch = 500
 func (s *Service) handOverPosts(ctx context.Context, origin string) (int, error) {
 	var n int
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
+		// Two queries, so that each uses its index: the primary key, or
+		// the partial index of posts waiting for their hand-over.
+		sql, args := `
 			UPDATE room_posts SET handover_at = NULL
 			WHERE origin_id IN (
 				SELECT origin_id FROM room_posts
-				WHERE posted_at IS NULL AND handover_at IS NOT NULL AND (origin_id = $1 OR ($1 = '' AND handover_at <= $2))
-				ORDER BY handover_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-			RETURNING origin_id, incident_id, room`, origin, s.now(), handOverBatch)
+				WHERE posted_at IS NULL AND handover_at IS NOT NULL AND handover_at <= $1
+				ORDER BY handover_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING origin_id, incident_id, room`, []any{s.now(), handOverBatch}
+		if origin != "" {
+			sql, args = `
+			UPDATE room_posts SET handover_at = NULL
+			WHERE origin_id = $1 AND posted_at IS NULL AND handover_at IS NOT NULL
+			RETURNING origin_id, incident_id, room`, []any{origin}
+		}
+		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return fmt.Errorf("hand over room posts: %w", err)
 		}

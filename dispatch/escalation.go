@@ -74,7 +74,7 @@ type escalateWorker struct {
 func (w *escalateWorker) Work(ctx context.Context, job *river.Job[escalateArgs]) error {
 	err := w.s.escalate(ctx, job)
 	if errors.Is(err, errIncidentNotYet) {
-		return river.JobSnooze(100 * time.Millisecond)
+		return river.JobSnooze(500 * time.Millisecond)
 	}
 	return err
 }
@@ -151,11 +151,13 @@ func lockIncident(ctx context.Context, tx pgx.Tx, id uuid.UUID) (inc Incident, r
 
 // escalate works one step. Everything it does, including completing the
 // job, commits in one transaction.
-// orphanTimerGrace is how long an escalation step waits for an incident
-// it does not find: its incident's batch may not have committed yet
-// (insertRouted queues the timer just before it). After that the incident
-// is gone (retention) or was never stored, and the step ends.
-const orphanTimerGrace = 30 * time.Second
+// orphanTimerGrace is how long an escalation step (or a processing job)
+// waits for an incident (report) it does not find: its batch may not have
+// committed yet (insertRouted and insertNew queue the job just before it;
+// a batch that fails deletes it, dropJobs). After that the incident is
+// gone (retention) or was never stored (its process died between the two),
+// and the job ends.
+const orphanTimerGrace = 10 * time.Second
 
 var errIncidentNotYet = errors.New("incident not committed yet")
 

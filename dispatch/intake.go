@@ -162,7 +162,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		}
 	}
 	var b pgx.Batch
-	queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now)
+	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, tx == nil, &rec.CaseNumber)
 	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
 	rows := queueAttach(&b, in, now, rec.ReportID)
 	sql, args, err := eventsInsert(rec.IncidentID, []Event{{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}})
@@ -170,8 +170,14 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		return err
 	}
 	b.Queue(sql, args...)
-	s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
+	if tx != nil {
+		s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
+	}
 	if err := sendBatch(ctx, q, &b); err != nil {
+		if tx == nil && proc.JobID != 0 {
+			s.dropJobs(ctx, []int64{proc.JobID})
+			proc.JobID = 0
+		}
 		return err
 	}
 	// The direct run takes the report as written here, not read back.

@@ -83,6 +83,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	// messenger report's reply names the case number: it follows the
 	// batch, with the timer in the same queue insert.
 	var timers, reply []river.InsertManyParams
+	var queuedBefore []int64 // jobs committed before the batch
 	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
 		a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
 		opts := a.InsertOpts()
@@ -93,8 +94,12 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	case rep.Channel == ChannelXMPP:
 		reply = timers
 	case len(timers) > 0 && tx == nil:
-		if _, err := s.queue.InsertMany(ctx, timers); err != nil {
+		res, err := s.queue.InsertMany(ctx, timers)
+		if err != nil {
 			return false, fmt.Errorf("enqueue escalation: %w", err)
+		}
+		for _, r := range res {
+			queuedBefore = append(queuedBefore, r.Job.ID)
 		}
 	case len(timers) > 0:
 		if _, err := s.queue.InsertManyTx(ctx, tx, timers); err != nil {
@@ -102,11 +107,12 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		}
 	}
 
-	// One batch (one round trip), the case number drawn last.
+	// One batch (one round trip); in a transaction, the case number is
+	// drawn last (queueIncident).
 	var b pgx.Batch
 	var caseNumber string
-	queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
-		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now)
+	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
+		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now, tx == nil, &caseNumber)
 	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true)
 	_ = queueAttach(&b, in, now, rep.ID) // no media here
 	sql, args, err := eventsInsert(rep.IncidentID, events)
@@ -118,8 +124,11 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	for _, room := range postRooms(rs, team, dec) {
 		posts = append(posts, s.queueDirectPost(&b, rep.IncidentID, room, now))
 	}
-	s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
+	if tx != nil {
+		s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
+	}
 	if err := sendBatch(ctx, q, &b); err != nil {
+		s.dropJobs(ctx, queuedBefore)
 		return false, err
 	}
 	if rep.Channel == ChannelXMPP {
@@ -151,10 +160,13 @@ type openIncident struct {
 	Escalating                       bool
 }
 
-// queueIncident queues the insert of a new incident. Its case number is
-// a placeholder until queueCaseNumber, which must be the batch's last
-// statement.
-func queueIncident(b *pgx.Batch, inc openIncident, now time.Time) {
+// queueIncident queues the insert of a new incident. With drawNow its
+// case number is drawn in the same statement and scanned into caseNumber:
+// for a batch that is its own transaction, where the commit follows the
+// batch's last statement on the server, without a round trip. Otherwise
+// it is a placeholder until queueCaseNumber, which must then be the
+// batch's last statement.
+func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, drawNow bool, caseNumber *string) {
 	var team *string
 	if inc.Team != "" {
 		team = &inc.Team
@@ -164,13 +176,33 @@ func queueIncident(b *pgx.Batch, inc openIncident, now time.Time) {
 	if inc.Escalating {
 		round, started = 1, &now
 	}
+	if !drawNow {
+		b.Queue(`
+			INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
+			                       escalation_round, escalation_started_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+			inc.ID, pendingCaseNumber(inc.ID), string(inc.State), inc.Address, team, inc.Priority,
+			inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now)
+		return
+	}
 	b.Queue(`
+		WITH c AS (
+			INSERT INTO case_counters (year, last) VALUES ($1, 1)
+			ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
+			RETURNING last
+		)
 		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
 		                       escalation_round, escalation_started_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
-		inc.ID, pendingCaseNumber(inc.ID), string(inc.State), inc.Address, team, inc.Priority,
-		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now)
+		SELECT $2, `+caseNumberSQL+`, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13
+		FROM c RETURNING case_number`,
+		now.In(s.cfg.TimeZone).Year(), inc.ID, string(inc.State), inc.Address, team, inc.Priority,
+		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now,
+	).QueryRow(func(row pgx.Row) error { return row.Scan(caseNumber) })
 }
+
+// caseNumberSQL formats year $1 and the counter c.last as a case number
+// (2026-000042; more digits past 999999).
+const caseNumberSQL = `$1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END`
 
 // pendingCaseNumber stands in for a new incident's case number within its
 // intake transaction, until queueCaseNumber draws it.
@@ -188,7 +220,7 @@ func (s *Service) queueCaseNumber(b *pgx.Batch, incident, report uuid.UUID, now 
 			ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1
 			RETURNING last
 		), i AS (
-			UPDATE incidents SET case_number = $1::text || '-' || CASE WHEN c.last < 1000000 THEN lpad(c.last::text, 6, '0') ELSE c.last::text END
+			UPDATE incidents SET case_number = `+caseNumberSQL+`
 			FROM c WHERE id = $2 RETURNING case_number
 		)
 		UPDATE reports r SET case_number = i.case_number FROM i WHERE r.id = $3 RETURNING i.case_number`,
@@ -196,8 +228,9 @@ func (s *Service) queueCaseNumber(b *pgx.Batch, incident, report uuid.UUID, now 
 	).QueryRow(func(row pgx.Row) error { return row.Scan(caseNumber) })
 }
 
-// queueReport queues the insert of a report of incident (a new one: its
-// case number is pending); processed marks it processed now.
+// queueReport queues the insert of a report of a new incident, with the
+// incident's case number (or its placeholder); processed marks it
+// processed now.
 func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind string, now time.Time, processed bool) {
 	var lat, lon, alt *float64
 	if in.Position != nil {
@@ -210,8 +243,9 @@ func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind strin
 	b.Queue(`
 		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
 		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		id, incident, pendingCaseNumber(incident), kind, in.Channel, in.Address, in.Sender,
+		SELECT $1, $2, i.case_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+		FROM incidents i WHERE i.id = $2`,
+		id, incident, kind, in.Channel, in.Address, in.Sender,
 		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt)
 }
 
@@ -234,6 +268,17 @@ func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID)
 		rows = append(rows, MediaObject{ID: id, Object: m})
 	}
 	return rows
+}
+
+// dropJobs deletes jobs queued just before a batch that failed (a
+// replay): they would find nothing. Best effort: a job left over waits
+// for its incident or report a while, then ends.
+func (s *Service) dropJobs(ctx context.Context, ids []int64) {
+	for _, id := range ids {
+		if _, err := s.queue.JobDelete(context.WithoutCancel(ctx), id); err != nil {
+			s.log.WarnContext(ctx, "job of a report not stored left in the queue; it ends by itself", "job", id, "err", err)
+		}
+	}
 }
 
 // batchSender sends a batch: a transaction, or the pool (then the batch

@@ -61,6 +61,10 @@ func TestRoutedIntakeReplaysStoreOnce(t *testing.T) {
 		{`SELECT count(*) FROM incidents WHERE case_number LIKE 'pending-%'`, 0},
 		{`SELECT count(*) FROM reports r JOIN incidents i ON r.incident_id = i.id WHERE r.case_number <> i.case_number`, 0},
 		{`SELECT last FROM case_counters`, n / 2},
+		// The replays' escalation timers, queued before their batches
+		// failed, are gone.
+		{`SELECT count(*) FROM river_job WHERE kind = 'escalate'`, n / 2},
+		{`SELECT count(*) FROM river_job j WHERE kind = 'escalate' AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id::text = j.args->>'incident_id')`, 0},
 	} {
 		var got int
 		if err := pool.QueryRow(ctx, q.sql).Scan(&got); err != nil {
@@ -79,8 +83,8 @@ func TestRoutedIntakeReplaysStoreOnce(t *testing.T) {
 // right after their intake, are stored by a batch that is its own
 // transaction, their processing job queued just before it. 10 keys, each
 // filed twice at once: one report, one attachment row and one post per
-// key; a replay's batch leaves nothing (its processing job, queued
-// before, finds no report: it waits for it, then ends).
+// key; a replay's batch leaves nothing, and its processing job, queued
+// before it, is deleted.
 func TestPhotoIntakeReplaysStoreOnce(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
@@ -117,6 +121,7 @@ func TestPhotoIntakeReplaysStoreOnce(t *testing.T) {
 		{`SELECT count(*) FROM media_objects`, keys},
 		{`SELECT count(*) FROM room_posts`, keys},
 		{`SELECT last FROM case_counters`, keys},
+		{`SELECT count(*) FROM river_job j WHERE kind = 'process_report' AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id::text = j.args->>'report_id')`, 0},
 	} {
 		var got int
 		if err := pool.QueryRow(ctx, q.sql).Scan(&got); err != nil {
