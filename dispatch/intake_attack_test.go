@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"sync"
@@ -180,5 +181,110 @@ func TestPoolIntakeCancelledAfterCommitLosesNothing(t *testing.T) {
 				t.Errorf("committed photo report %s (case %s) is neither processed nor has a processing job (Intake: %v)", reportID, caseNumber, err)
 			}
 		})
+	}
+}
+
+// waitLockWaiters waits until n sessions of the test database wait for a
+// lock.
+func waitLockWaiters(t *testing.T, pool *pgxpool.Pool, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d intakes waiting for a lock", n), func() bool {
+		var got int
+		_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got)
+		return got >= n
+	})
+}
+
+// holdCaseCounter makes every intake's case-number draw wait until the
+// returned release is called, as a concurrent intake that drew it and has
+// not committed yet does: it holds the counter rows of this year and its
+// neighbours (whatever the configured time zone).
+func holdCaseCounter(t *testing.T, pool *pgxpool.Pool) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO case_counters (year, last) SELECT y, 0 FROM generate_series($1::int - 1, $1::int + 1) y
+		ON CONFLICT (year) DO UPDATE SET last = case_counters.last`, time.Now().Year()); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Commit(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// TestPhotoRetryAcrossIntakePathsNoDeadlock: an app retries a photo
+// report (same Idempotency-Key) while the first attempt is still being
+// stored. The first attempt found a free direct slot: its batch is its own
+// transaction and draws the case number first, then writes the key. The
+// retry found none (the slots were busy): it is stored in a transaction
+// that writes the key first and draws the case number last. Both wait for
+// the counter held by a third intake. Before the fix the two took the
+// counter and the key in opposite orders: a deadlock, and one attempt got
+// a server error (500) instead of the other's receipt.
+func TestPhotoRetryAcrossIntakePathsNoDeadlock(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	busy := "orig/2026/11/busy-" + uuid.Must(uuid.NewV7()).String()
+	sm := &slowMedia{calls: map[string]int{}, delay: func(key string) time.Duration {
+		if key == busy {
+			return 4 * time.Second
+		}
+		return 0
+	}}
+	// Workers 1: two direct slots.
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm, Config: dispatch.Config{Workers: 1}})
+	start(t, svc)
+	ctx := context.Background()
+	photo := func(key string) dispatch.NewReport {
+		return dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app", IdempotencyKey: key,
+			Text: "Foto", Media: []media.Object{{Key: key, ContentType: media.TypeJPEG, Size: 1000}},
+			Position: &dispatch.Position{Lat: 51.03, Lon: 7.59}, PositionSource: dispatch.SourceAPI}
+	}
+	// One slot busy for a while.
+	if _, err := svc.Intake(ctx, photo(busy)); err != nil {
+		t.Fatal(err)
+	}
+	release := holdCaseCounter(t, pool)
+	key := "orig/2026/11/retry-" + uuid.Must(uuid.NewV7()).String()
+	type result struct {
+		r   dispatch.Receipt
+		err error
+	}
+	first, retry := make(chan result, 1), make(chan result, 1)
+	go func() {
+		r, err := svc.Intake(ctx, photo(key)) // takes the last slot
+		first <- result{r, err}
+	}()
+	waitLockWaiters(t, pool, 1)
+	go func() {
+		r, err := svc.Intake(ctx, photo(key)) // no slot left
+		retry <- result{r, err}
+	}()
+	waitLockWaiters(t, pool, 2)
+	release()
+	a, b := <-first, <-retry
+	if a.err != nil || b.err != nil {
+		t.Fatalf("first attempt: %v; retry: %v", a.err, b.err)
+	}
+	if a.r.CaseNumber != b.r.CaseNumber || a.r.ReportID != b.r.ReportID {
+		t.Errorf("first attempt %+v, retry %+v: want the same receipt", a.r, b.r)
+	}
+	var incidents int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&incidents); err != nil {
+		t.Fatal(err)
+	}
+	if incidents != 2 {
+		t.Errorf("%d incidents, want 2 (the busy one and the retried one)", incidents)
 	}
 }
