@@ -123,7 +123,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	b.Queue(sql, args...)
 	var posts []*pendingPost
 	for _, room := range postRooms(rs, team, dec) {
-		posts = append(posts, s.queueDirectPost(&b, rep.IncidentID, room, now))
+		posts = append(posts, s.queueDirectPost(&b, rep.IncidentID, room))
 	}
 	if tx != nil {
 		s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
