@@ -170,9 +170,9 @@ const handOverBatch = 500
 
 // handOverPosts queues, as room_post jobs, the direct posts that are not
 // recorded as sent: the one with origin-id origin (a failed direct
-// attempt), or with origin "" those whose hand-over time has come by the database's clock (their
-// process died or hung; every process calls this once a second, see
-// leaseLoop). Each post is handed over once: its hand-over time is cleared
+// attempt), or with origin "" those whose hand-over time has come by the
+// database's clock (their process died or hung; every process calls this
+// once a second, see leaseLoop). Each post is handed over once: its hand-over time is cleared
 // in the transaction that queues its job. It returns how many it queued.
 func (s *Service) handOverPosts(ctx context.Context, origin string) (int, error) {
 	var n int
