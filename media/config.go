@@ -110,6 +110,8 @@ type Config struct {
 	// (pixels; defaults 1600, 320, 48 MP).
 	DerivativeMaxEdge, ThumbMaxEdge, MaxDecodePixels int
 	// TeamCopyQuality is the team copy's JPEG quality, 1..100 (default 80).
+	// An upright JPEG within the edge saved at up to this quality + 10 is
+	// copied losslessly instead (its own quality kept; lossless.go).
 	TeamCopyQuality int
 	// MaxDerivatives caps team copies made at once (each is CPU-bound and
 	// holds the original plus about 10 MB of pixels). Default: the number

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/fieldgate/fieldgate/media/internal/vips"
@@ -79,7 +80,8 @@ type jpegCopy struct {
 // losslessBytesPerPixel bytes per pixel. Anything else is an error
 // wrapping errNotLossless that says why. The ICC profile, if any, is
 // returned for the caller to check (only sRGB may be dropped). It
-// neither decodes nor allocates more than the copy.
+// decodes nothing and allocates the copy (once the frame header
+// qualifies), the profile and the quantisation tables.
 func losslessJPEG(src []byte, lim losslessLimits) (jpegCopy, error) {
 	fail := func(format string, a ...any) (jpegCopy, error) {
 		return jpegCopy{}, fmt.Errorf("%w: "+format, append([]any{errNotLossless}, a...)...)
@@ -87,7 +89,9 @@ func losslessJPEG(src []byte, lim losslessLimits) (jpegCopy, error) {
 	if len(src) < 4 || src[0] != 0xFF || src[1] != 0xD8 {
 		return fail("no SOI")
 	}
-	out := make([]byte, 0, len(src))
+	// Room for the whole copy only once the frame header qualifies: a
+	// 12 MP photo is refused there without a copy of its bytes.
+	out := make([]byte, 0, 2048)
 	out = append(out, 0xFF, 0xD8)
 	var (
 		frame                []byte // SOF payload
@@ -178,6 +182,7 @@ func losslessJPEG(src []byte, lim losslessLimits) (jpegCopy, error) {
 					lumaTable = int(c[2])
 				}
 			}
+			out = slices.Grow(out, len(src)-len(out))
 			out = append(out, seg...)
 		case marker >= 0xC1 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC:
 			return fail("frame type 0x%02X (extended, lossless, hierarchical or arithmetic)", marker)
