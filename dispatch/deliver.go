@@ -82,11 +82,19 @@ func (s *Service) canPostDirect() bool {
 // is queued for it: its record carries a hand-over time DirectPostFallback
 // ahead, and a post not recorded as sent by then (its process died) is
 // queued by handOverPosts.
-func (s *Service) queueDirectPost(b *pgx.Batch, incident uuid.UUID, room string, now time.Time) *pendingPost {
+//
+// The hand-over time is the database's clock (clock_timestamp when the
+// record is written, after the deadline was set here), and handOverPosts
+// compares it with the database's clock too: replicas whose clocks
+// disagree by more than DirectPostFallback - DirectPostTimeout would
+// otherwise hand over a post whose direct attempt is still running.
+func (s *Service) queueDirectPost(b *pgx.Batch, incident uuid.UUID, room string) *pendingPost {
 	a := roomPostArgs{IncidentID: incident, Room: strings.ToLower(room), OriginID: "fg-" + mustV7().String(), Direct: true}
-	b.Queue(`INSERT INTO room_posts (origin_id, incident_id, room, handover_at) VALUES ($1,$2,$3,$4)`,
-		a.OriginID, incident, a.Room, now.Add(DirectPostFallback))
-	return &pendingPost{args: a, deadline: time.Now().Add(DirectPostTimeout)}
+	deadline := time.Now().Add(DirectPostTimeout)
+	b.Queue(`INSERT INTO room_posts (origin_id, incident_id, room, handover_at)
+		VALUES ($1,$2,$3, clock_timestamp() + $4 * interval '1 millisecond')`,
+		a.OriginID, incident, a.Room, DirectPostFallback.Milliseconds())
+	return &pendingPost{args: a, deadline: deadline}
 }
 
 // postDirect sends a post recorded by queueDirectPost and records it as
@@ -162,9 +170,9 @@ const handOverBatch = 500
 
 // handOverPosts queues, as room_post jobs, the direct posts that are not
 // recorded as sent: the one with origin-id origin (a failed direct
-// attempt), or with origin "" those whose hand-over time has come (their
-// process died or hung; every process calls this once a second, see
-// leaseLoop). Each post is handed over once: its hand-over time is cleared
+// attempt), or with origin "" those whose hand-over time has come by the
+// database's clock (their process died or hung; every process calls this
+// once a second, see leaseLoop). Each post is handed over once: its hand-over time is cleared
 // in the transaction that queues its job. It returns how many it queued.
 func (s *Service) handOverPosts(ctx context.Context, origin string) (int, error) {
 	var n int
@@ -175,9 +183,9 @@ func (s *Service) handOverPosts(ctx context.Context, origin string) (int, error)
 			UPDATE room_posts SET handover_at = NULL
 			WHERE origin_id IN (
 				SELECT origin_id FROM room_posts
-				WHERE posted_at IS NULL AND handover_at IS NOT NULL AND handover_at <= $1
-				ORDER BY handover_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-			RETURNING origin_id, incident_id, room`, []any{s.now(), handOverBatch}
+				WHERE posted_at IS NULL AND handover_at IS NOT NULL AND handover_at <= clock_timestamp()
+				ORDER BY handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+			RETURNING origin_id, incident_id, room`, []any{handOverBatch}
 		if origin != "" {
 			sql, args = `
 			UPDATE room_posts SET handover_at = NULL

@@ -162,6 +162,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		}
 	}
 	var b pgx.Batch
+	queueKeyLock(&b, in)
 	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, tx == nil, &rec.CaseNumber)
 	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
 	rows := queueAttach(&b, in, now, rec.ReportID)
@@ -173,8 +174,8 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	if tx != nil {
 		s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
 	}
-	if err := sendBatch(ctx, q, &b); err != nil {
-		if tx == nil && proc.JobID != 0 {
+	if err := sendPoolBatch(ctx, q, &b, tx == nil); err != nil {
+		if tx == nil && proc.JobID != 0 && batchRolledBack(err) {
 			s.dropJobs(ctx, []int64{proc.JobID})
 			proc.JobID = 0
 		}

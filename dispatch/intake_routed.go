@@ -112,6 +112,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	// drawn last (queueIncident).
 	var b pgx.Batch
 	var caseNumber string
+	queueKeyLock(&b, in)
 	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
 		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now, tx == nil, &caseNumber)
 	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true)
@@ -123,13 +124,15 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	b.Queue(sql, args...)
 	var posts []*pendingPost
 	for _, room := range postRooms(rs, team, dec) {
-		posts = append(posts, s.queueDirectPost(&b, rep.IncidentID, room, now))
+		posts = append(posts, s.queueDirectPost(&b, rep.IncidentID, room))
 	}
 	if tx != nil {
 		s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
 	}
-	if err := sendBatch(ctx, q, &b); err != nil {
-		s.dropJobs(ctx, queuedBefore)
+	if err := sendPoolBatch(ctx, q, &b, tx == nil); err != nil {
+		if batchRolledBack(err) {
+			s.dropJobs(ctx, queuedBefore)
+		}
 		return false, err
 	}
 	if rep.Channel == ChannelXMPP {
@@ -271,6 +274,22 @@ func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID)
 	return rows
 }
 
+// queueKeyLock queues, as a batch's first statement, a lock on the
+// message's idempotency key until the commit, for channels whose new
+// reports may be stored either by a batch that is its own transaction
+// (the case number drawn first, then the key written) or in a transaction
+// (the key written, then the case number drawn last): without it, two
+// attempts with one key, one on each path, would wait for each other (a
+// deadlock, and one attempt failed instead of answered with the other's
+// receipt). Messenger messages are only stored in transactions, and a
+// generated key is never retried.
+func queueKeyLock(b *pgx.Batch, in *NewReport) {
+	if in.Channel == ChannelXMPP || strings.HasPrefix(in.IdempotencyKey, "generated:") {
+		return
+	}
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`, in.Channel+"\n"+in.Sender+"\n"+in.IdempotencyKey)
+}
+
 // dropJobs deletes jobs queued just before a batch that failed (a
 // replay): they would find nothing. Best effort: a job left over waits
 // for its incident or report a while, then ends.
@@ -280,6 +299,34 @@ func (s *Service) dropJobs(ctx context.Context, ids []int64) {
 			s.log.WarnContext(ctx, "job of a report not stored left in the queue; it ends by itself", "job", id, "err", err)
 		}
 	}
+}
+
+// poolBatchTimeout bounds a batch that is its own transaction
+// (sendPoolBatch).
+const poolBatchTimeout = 30 * time.Second
+
+// sendPoolBatch is sendBatch; a batch that is its own transaction (pool)
+// runs to its end even if ctx ends (the client hung up): once sent, it may
+// commit on the server while its answer is lost, and then its report is
+// accepted, but the caller would take it for failed.
+func sendPoolBatch(ctx context.Context, q batchSender, b *pgx.Batch, pool bool) error {
+	if pool {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), poolBatchTimeout)
+		defer cancel()
+	}
+	return sendBatch(ctx, q, b)
+}
+
+// batchRolledBack reports whether a batch's error says that the server
+// rolled it back (a statement failed: a replay, a constraint), so that
+// jobs queued for it may be deleted. Any other error (the connection
+// broke, a context ended) leaves the outcome unknown: the batch may have
+// committed, and its jobs must stay (a job that finds nothing ends by
+// itself after orphanTimerGrace).
+func batchRolledBack(err error) bool {
+	var pe *pgconn.PgError
+	return errors.Is(err, errReplay) || errors.As(err, &pe)
 }
 
 // batchSender sends a batch: a transaction, or the pool (then the batch

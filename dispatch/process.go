@@ -193,7 +193,7 @@ func (s *Service) routeTx(ctx context.Context, tx pgx.Tx, rep Report, pos *Posit
 	var direct []*pendingPost
 	if s.canPostDirect() {
 		for _, room := range rooms {
-			direct = append(direct, s.queueDirectPost(&b, rep.IncidentID, room, now))
+			direct = append(direct, s.queueDirectPost(&b, rep.IncidentID, room))
 		}
 		rooms = nil
 	}

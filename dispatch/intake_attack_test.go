@@ -1,0 +1,290 @@
+package dispatch_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// stallDialer dials PostgreSQL for a pool whose connections, once they
+// have written marker (a parameter of the statement under test), deliver
+// nothing more from the server until unstall, or until the client gives
+// up (a read deadline set in the past, as pgx does when its context
+// ends): a slow network or a starved client between the server's commit
+// and the client reading it.
+type stallDialer struct {
+	marker  []byte
+	unstall chan struct{}
+}
+
+func (d *stallDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &stallConn{Conn: c, d: d, expired: make(chan struct{})}, nil
+}
+
+type stallConn struct {
+	net.Conn
+	d       *stallDialer
+	mu      sync.Mutex
+	stalled bool
+	expired chan struct{}
+	gone    bool
+}
+
+func (c *stallConn) Write(p []byte) (int, error) {
+	if bytes.Contains(p, c.d.marker) {
+		c.mu.Lock()
+		c.stalled = true
+		c.mu.Unlock()
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *stallConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	stalled := c.stalled
+	c.mu.Unlock()
+	if stalled {
+		select {
+		case <-c.d.unstall:
+		case <-c.expired:
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *stallConn) SetDeadline(t time.Time) error { c.expire(t); return c.Conn.SetDeadline(t) }
+
+func (c *stallConn) SetReadDeadline(t time.Time) error { c.expire(t); return c.Conn.SetReadDeadline(t) }
+
+func (c *stallConn) expire(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stalled && !t.IsZero() && !t.After(time.Now()) && !c.gone {
+		c.gone = true
+		close(c.expired)
+	}
+}
+
+// TestPoolIntakeCancelledAfterCommitLosesNothing: an API report's batch
+// that is its own transaction (no attachments: routed at intake; with a
+// photo: processed right after) commits on the server, and the caller's
+// context ends before the answer has arrived (the client hung up; the
+// database's answer was slow). The report is accepted (a retry with its
+// key is answered with its receipt), so it must keep its escalation timer
+// (text) and be processed (photo). Before the fix, Intake returned the
+// context's error and deleted the jobs queued before the batch, as if the
+// batch had failed: a committed case that never escalated, a photo report
+// never processed (whose upload the API then deleted as uncommitted).
+func TestPoolIntakeCancelledAfterCommitLosesNothing(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 0 }}
+
+	for _, tc := range []struct {
+		name  string
+		media []media.Object
+	}{
+		{"text", nil},
+		{"photo", []media.Object{{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1000}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "hangup-" + tc.name
+			d := &stallDialer{marker: []byte(key), unstall: make(chan struct{})}
+			var once sync.Once
+			unstall := func() { once.Do(func() { close(d.unstall) }) }
+			t.Cleanup(unstall)
+			cfg := pool.Config().Copy()
+			cfg.ConnConfig.DialFunc = d.dial
+			stalling, err := pgxpool.NewWithConfig(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(stalling.Close)
+			svc := newTestService(t, testServiceOptions{Pool: stalling, Messenger: rec, Media: sm})
+			start(t, svc)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			var got dispatch.Receipt
+			go func() {
+				r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
+					IdempotencyKey: key, Text: "Schlagloch " + tc.name, Media: tc.media,
+					Position: &dispatch.Position{Lat: 51.03, Lon: 7.59}, PositionSource: dispatch.SourceAPI})
+				got = r
+				done <- err
+			}()
+			// The batch has committed on the server; its answer is held.
+			var reportID, incidentID uuid.UUID
+			var caseNumber string
+			waitFor(t, "the report committed", func() bool {
+				return pool.QueryRow(context.Background(), `SELECT r.id, r.incident_id, r.case_number FROM idempotency_keys k
+					JOIN reports r ON r.id = k.report_id WHERE k.key = $1`, key).Scan(&reportID, &incidentID, &caseNumber) == nil
+			})
+			cancel() // the client hangs up before the answer arrives
+			time.Sleep(300 * time.Millisecond)
+			unstall()
+			err = <-done
+			t.Logf("Intake: %v", err)
+
+			// Whatever Intake answered, the committed report must be
+			// whole.
+			if err == nil && (got.ReportID != reportID || got.CaseNumber != caseNumber) {
+				t.Errorf("receipt %+v, database has report %s case %s", got, reportID, caseNumber)
+			}
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("Intake: %v", err)
+			}
+			if len(tc.media) == 0 {
+				var timers int
+				if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+					WHERE kind = 'escalate' AND args->>'incident_id' = $1`, incidentID.String()).Scan(&timers); err != nil {
+					t.Fatal(err)
+				}
+				if timers != 1 {
+					t.Errorf("committed case %s has %d escalation timers, want 1 (Intake: %v)", caseNumber, timers, err)
+				}
+				return
+			}
+			var jobs int
+			if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+				WHERE kind = 'process_report' AND args->>'report_id' = $1`, reportID.String()).Scan(&jobs); err != nil {
+				t.Fatal(err)
+			}
+			var processed bool
+			if err := pool.QueryRow(context.Background(), `SELECT processed_at IS NOT NULL FROM reports WHERE id = $1`, reportID).Scan(&processed); err != nil {
+				t.Fatal(err)
+			}
+			if jobs == 0 && !processed && err == nil {
+				waitFor(t, "the photo report processed", func() bool {
+					_ = pool.QueryRow(context.Background(), `SELECT processed_at IS NOT NULL FROM reports WHERE id = $1`, reportID).Scan(&processed)
+					return processed
+				})
+			}
+			if jobs == 0 && !processed {
+				t.Errorf("committed photo report %s (case %s) is neither processed nor has a processing job (Intake: %v)", reportID, caseNumber, err)
+			}
+		})
+	}
+}
+
+// waitLockWaiters waits until n sessions of the test database wait for a
+// lock.
+func waitLockWaiters(t *testing.T, pool *pgxpool.Pool, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d intakes waiting for a lock", n), func() bool {
+		var got int
+		_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got)
+		return got >= n
+	})
+}
+
+// holdCaseCounter makes every intake's case-number draw wait until the
+// returned release is called, as a concurrent intake that drew it and has
+// not committed yet does: it holds the counter rows of this year and its
+// neighbours (whatever the configured time zone).
+func holdCaseCounter(t *testing.T, pool *pgxpool.Pool) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO case_counters (year, last) SELECT y, 0 FROM generate_series($1::int - 1, $1::int + 1) y
+		ON CONFLICT (year) DO UPDATE SET last = case_counters.last`, time.Now().Year()); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Commit(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// TestPhotoRetryAcrossIntakePathsNoDeadlock: an app retries a photo
+// report (same Idempotency-Key) while the first attempt is still being
+// stored. The first attempt found a free direct slot: its batch is its own
+// transaction and draws the case number first, then writes the key. The
+// retry found none (the slots were busy): it is stored in a transaction
+// that writes the key first and draws the case number last. Both wait for
+// the counter held by a third intake. Before the fix the two took the
+// counter and the key in opposite orders: a deadlock, and one attempt got
+// a server error (500) instead of the other's receipt.
+func TestPhotoRetryAcrossIntakePathsNoDeadlock(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	busy := "orig/2026/11/busy-" + uuid.Must(uuid.NewV7()).String()
+	sm := &slowMedia{calls: map[string]int{}, delay: func(key string) time.Duration {
+		if key == busy {
+			return 4 * time.Second
+		}
+		return 0
+	}}
+	// Workers 1: two direct slots.
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm, Config: dispatch.Config{Workers: 1}})
+	start(t, svc)
+	ctx := context.Background()
+	photo := func(key string) dispatch.NewReport {
+		return dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app", IdempotencyKey: key,
+			Text: "Foto", Media: []media.Object{{Key: key, ContentType: media.TypeJPEG, Size: 1000}},
+			Position: &dispatch.Position{Lat: 51.03, Lon: 7.59}, PositionSource: dispatch.SourceAPI}
+	}
+	// One slot busy for a while.
+	if _, err := svc.Intake(ctx, photo(busy)); err != nil {
+		t.Fatal(err)
+	}
+	release := holdCaseCounter(t, pool)
+	key := "orig/2026/11/retry-" + uuid.Must(uuid.NewV7()).String()
+	type result struct {
+		r   dispatch.Receipt
+		err error
+	}
+	first, retry := make(chan result, 1), make(chan result, 1)
+	go func() {
+		r, err := svc.Intake(ctx, photo(key)) // takes the last slot
+		first <- result{r, err}
+	}()
+	waitLockWaiters(t, pool, 1)
+	go func() {
+		r, err := svc.Intake(ctx, photo(key)) // no slot left
+		retry <- result{r, err}
+	}()
+	waitLockWaiters(t, pool, 2)
+	release()
+	a, b := <-first, <-retry
+	if a.err != nil || b.err != nil {
+		t.Fatalf("first attempt: %v; retry: %v", a.err, b.err)
+	}
+	if a.r.CaseNumber != b.r.CaseNumber || a.r.ReportID != b.r.ReportID {
+		t.Errorf("first attempt %+v, retry %+v: want the same receipt", a.r, b.r)
+	}
+	var incidents int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&incidents); err != nil {
+		t.Fatal(err)
+	}
+	if incidents != 2 {
+		t.Errorf("%d incidents, want 2 (the busy one and the retried one)", incidents)
+	}
+}
