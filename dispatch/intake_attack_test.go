@@ -288,3 +288,46 @@ func TestPhotoRetryAcrossIntakePathsNoDeadlock(t *testing.T) {
 		t.Errorf("%d incidents, want 2 (the busy one and the retried one)", incidents)
 	}
 }
+
+// TestReplayDoesNotWaitForTheCaseCounter: an API client retries a small
+// report whose key is used (the API asks Replay first only for large
+// bodies; a small one's retry is caught by the intake). Every intake waits
+// for the year's case counter while another holds it; a retry must not:
+// it draws no number, so a client (or an attacker with a token) repeating
+// a key neither waits behind nor holds up everyone's intake. Before the
+// fix the retry's batch drew the case number first and failed only at the
+// key, after waiting for the counter (and holding it in turn).
+func TestReplayDoesNotWaitForTheCaseCounter(t *testing.T) {
+	pool := testsvc.Pool(t)
+	svc := newTestService(t, testServiceOptions{Pool: pool})
+	start(t, svc)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		media []media.Object
+	}{
+		{"text", nil},
+		{"photo", []media.Object{{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1000}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
+				IdempotencyKey: "replay-" + tc.name, Text: "Schlagloch", Media: tc.media,
+				Position: &dispatch.Position{Lat: 51.04, Lon: 7.6}, PositionSource: dispatch.SourceAPI}
+			first, err := svc.Intake(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			release := holdCaseCounter(t, pool)
+			defer release()
+			rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			again, err := svc.Intake(rctx, in)
+			if err != nil {
+				t.Fatalf("retry while the case counter is held: %v", err)
+			}
+			if !again.Replayed || again.CaseNumber != first.CaseNumber || again.ReportID != first.ReportID {
+				t.Errorf("retry answered %+v, want the replayed receipt of %+v", again, first)
+			}
+		})
+	}
+}
