@@ -110,9 +110,15 @@ type Config struct {
 	// (pixels; defaults 1600, 320, 48 MP).
 	DerivativeMaxEdge, ThumbMaxEdge, MaxDecodePixels int
 	// TeamCopyQuality is the team copy's JPEG quality, 1..100 (default 80).
-	// An upright JPEG within the edge saved at up to this quality + 10 is
-	// copied losslessly instead (its own quality kept; lossless.go).
 	TeamCopyQuality int
+	// LosslessTeamCopy (default off): an upright sRGB JPEG within the edge,
+	// saved at up to TeamCopyQuality + 10, is copied losslessly instead of
+	// re-encoded, its metadata dropped (lossless.go; about 1.5 CPU-ms less
+	// per messenger photo). Off by default because re-encoding also
+	// disarms the photo: with it on, the sender's entropy-coded data
+	// reaches every team member's phone byte for byte, checked only by
+	// libjpeg decoding it without a warning.
+	LosslessTeamCopy bool
 	// MaxDerivatives caps team copies made at once (each is CPU-bound and
 	// holds the original plus about 10 MB of pixels). Default: the number
 	// of CPUs.

@@ -121,7 +121,8 @@ func (s *Store) derivativeSlot(ctx context.Context) error {
 }
 
 // teamCopy makes the team copy and thumbnail: losslessly for a JPEG
-// that needs no pixel work (lossless.go), else by decoding src once
+// that needs no pixel work if Config.LosslessTeamCopy is on (lossless.go),
+// else by decoding src once
 // (shrink-on-load), reading a damaged JPEG again leniently.
 func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src []byte) (vips.Result, error) {
 	opts := vips.Options{
@@ -131,7 +132,7 @@ func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src [
 		Orientation: orientation,
 		Quality:     s.cfg.TeamCopyQuality,
 	}
-	if obj.ContentType == TypeJPEG && orientation <= 1 {
+	if s.cfg.LosslessTeamCopy && obj.ContentType == TypeJPEG && orientation <= 1 {
 		tc, err := losslessTeamCopy(src, opts)
 		if err == nil {
 			s.paths.lossless.Add(1)

@@ -65,7 +65,9 @@
 // is blocked. At most MaxDerivatives (default: CPUs) run at once; each
 // holds the original plus about 10 MB of pixels.
 //
-// A JPEG that needs no pixel work (orientation 1 or none, at most
+// With Config.LosslessTeamCopy on (default off: re-encoding also disarms
+// the sender's image data before it reaches the team's phones), a JPEG
+// that needs no pixel work (orientation 1 or none, at most
 // DerivativeMaxEdge on its longest edge, baseline or progressive Huffman,
 // 8-bit YCbCr or grey, no colour profile or an sRGB one, well-formed to
 // its EOI, at most 1 byte per pixel) is not decoded for its team copy:

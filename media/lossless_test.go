@@ -408,7 +408,7 @@ func TestIJGQuality(t *testing.T) {
 
 // unitStore is a Store for team copies without S3.
 func unitStore() *Store {
-	cfg, err := Config{Endpoint: "unused:9000", Bucket: "unused", AccessKey: "a", SecretKey: "b"}.withDefaults()
+	cfg, err := Config{Endpoint: "unused:9000", Bucket: "unused", AccessKey: "a", SecretKey: "b", LosslessTeamCopy: true}.withDefaults()
 	if err != nil {
 		panic(err)
 	}
@@ -684,7 +684,7 @@ func FuzzLosslessJPEG(f *testing.F) {
 // fields as the converting path gives), stored byte for byte, with the
 // original's pixels and no metadata; a rotated one is converted.
 func TestLosslessDerivativeStored(t *testing.T) {
-	s := newTestStore(t, nil)
+	s := newTestStore(t, func(c *Config) { c.LosslessTeamCopy = true })
 	ctx := context.Background()
 	for _, c := range []struct {
 		path     string

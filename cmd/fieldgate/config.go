@@ -73,6 +73,10 @@ type Config struct {
 		// (default 1600); TeamCopyQuality their JPEG quality (default 80).
 		TeamCopyMaxEdge int `yaml:"team_copy_max_edge" env:"TEAM_COPY_MAX_EDGE"`
 		TeamCopyQuality int `yaml:"team_copy_quality" env:"TEAM_COPY_QUALITY"`
+		// LosslessTeamCopy copies upright JPEGs losslessly instead of
+		// re-encoding them (default off: re-encoding disarms the photo;
+		// media.Config.LosslessTeamCopy).
+		LosslessTeamCopy bool `yaml:"lossless_team_copy" env:"LOSSLESS_TEAM_COPY"`
 	} `yaml:"media" envPrefix:"MEDIA_"`
 	XMPP struct {
 		// Addr is the XMPP server's component port, host:port.

@@ -119,6 +119,7 @@ func mediaConfig(cfg *Config) media.Config {
 		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL, OriginalTTL: cfg.S3.OriginalTTL,
 		Encryption: cfg.S3.Encryption, MaxConcurrent: cfg.S3.MaxConcurrency,
 		DerivativeMaxEdge: cfg.Media.TeamCopyMaxEdge, TeamCopyQuality: cfg.Media.TeamCopyQuality,
+		LosslessTeamCopy: cfg.Media.LosslessTeamCopy,
 	}
 }
 
