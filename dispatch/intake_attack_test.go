@@ -331,3 +331,65 @@ func TestReplayDoesNotWaitForTheCaseCounter(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolBatchFailingMidwayStoresNothing: a statement in the middle of
+// an intake batch that is its own transaction fails on the server (here a
+// trigger refuses the report row, after the incident's insert drew the
+// case number). Nothing is stored: no incident, report, key, event or
+// post record, the counter is not advanced (the next report gets the next
+// number: no gap), and the jobs queued before the batch are gone.
+func TestPoolBatchFailingMidwayStoresNothing(t *testing.T) {
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `
+		CREATE FUNCTION refuse_marked_report() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.body LIKE '%refuse-me%' THEN RAISE EXCEPTION 'refused by test trigger'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_marked_report BEFORE INSERT ON reports FOR EACH ROW EXECUTE FUNCTION refuse_marked_report();`); err != nil {
+		t.Fatal(err)
+	}
+	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 0 }}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Media: sm})
+	start(t, svc)
+	report := func(text, key string, withPhoto bool) dispatch.NewReport {
+		in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app", IdempotencyKey: key, Text: text,
+			Position: &dispatch.Position{Lat: 51.05, Lon: 7.61}, PositionSource: dispatch.SourceAPI}
+		if withPhoto {
+			in.Media = []media.Object{{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1000}}
+		}
+		return in
+	}
+	var nums []string
+	for i, withPhoto := range []bool{false, true} {
+		if _, err := svc.Intake(ctx, report("refuse-me", fmt.Sprintf("bad-%d", i), withPhoto)); err == nil {
+			t.Fatalf("intake with a refused report row succeeded (photo %v)", withPhoto)
+		}
+		for _, q := range []string{
+			`SELECT count(*) FROM incidents`, `SELECT count(*) FROM reports`, `SELECT count(*) FROM idempotency_keys`,
+			`SELECT count(*) FROM incident_events`, `SELECT count(*) FROM room_posts`, `SELECT count(*) FROM media_objects`,
+			`SELECT coalesce(sum(last), 0) FROM case_counters`,
+			`SELECT count(*) FROM river_job WHERE kind IN ('escalate', 'process_report')`,
+		} {
+			var n int
+			if err := pool.QueryRow(ctx, q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("after a refused batch (photo %v): %s = %d, want 0", withPhoto, q, n)
+			}
+		}
+	}
+	for i, withPhoto := range []bool{false, true} {
+		// Different positions, so that the second is not a duplicate.
+		in := report("Schlagloch", fmt.Sprintf("good-%d", i), withPhoto)
+		in.Position.Lat += float64(i) * 0.01
+		r, err := svc.Intake(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nums = append(nums, r.CaseNumber)
+	}
+	assertGapless(t, nums, 2)
+}

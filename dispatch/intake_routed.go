@@ -33,7 +33,8 @@ import (
 // with others), the batch is its own transaction (implicit, committed
 // with the batch: no round trip for the commit while the case number's
 // counter row is held), and the escalation timer is queued just before
-// it: deleted again if the batch fails (dropJobs); if the process dies in
+// it: deleted again if the server rolled the batch back (dropJobs); if
+// the outcome is unknown (the connection broke) or the process dies in
 // between, the timer waits for its incident a while, then ends.
 func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) (bool, error) {
 	if !proc.Direct || len(in.Media) > 0 || prev != "" || !s.canPostDirect() || (tx == nil && in.Channel == ChannelXMPP) {
