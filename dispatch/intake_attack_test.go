@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -392,4 +395,93 @@ func TestPoolBatchFailingMidwayStoresNothing(t *testing.T) {
 		nums = append(nums, r.CaseNumber)
 	}
 	assertGapless(t, nums, 2)
+}
+
+// TestXMPPIntakeNeverShowsThePlaceholder: messenger reports are stored in
+// a transaction whose rows carry a placeholder case number until the
+// batch's last statement draws the number. 12 senders at once, half
+// without a position (needs_location, asked for one), half with one: every
+// receipt, reply, room post and report view names a real case number, the
+// numbers have no gaps, and a report without a position waits in
+// needs_location while one with a position becomes routed only once its
+// post is recorded.
+func TestXMPPIntakeNeverShowsThePlaceholder(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
+	start(t, svc)
+	ctx := context.Background()
+	const n = 12
+	receipts := make([]dispatch.Receipt, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: fmt.Sprintf("tester%d@stadt.localhost", i+1),
+				IdempotencyKey: fmt.Sprintf("m-%d", i), Text: "Schlagloch"}
+			if i%2 == 1 {
+				in.Position, in.PositionSource = &dispatch.Position{Lat: 51.02 + float64(i)*0.002, Lon: 7.59}, dispatch.SourceGeoURI
+			}
+			r, err := svc.Intake(ctx, in)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			receipts[i] = r
+		}()
+	}
+	wg.Wait()
+	nums := make([]string, n)
+	caseNumber := regexp.MustCompile(`^\d{4}-\d{6}$`)
+	for i, r := range receipts {
+		nums[i] = r.CaseNumber
+		if !caseNumber.MatchString(r.CaseNumber) {
+			t.Errorf("receipt %d names case %q", i, r.CaseNumber)
+		}
+	}
+	assertGapless(t, nums, n)
+	waitFor(t, "a post and a reply per report", func() bool {
+		p, c := rec.snapshot()
+		return len(p) >= n && len(c) >= n
+	})
+	posts, chats := rec.snapshot()
+	for _, p := range posts {
+		if strings.Contains(p.Body, "pending") {
+			t.Errorf("room post shows the placeholder: %q", p.Body)
+		}
+	}
+	for _, c := range chats {
+		if strings.Contains(c.Body, "pending") {
+			t.Errorf("reply shows the placeholder: %q", c.Body)
+		}
+	}
+	for i, r := range receipts {
+		if !slices.ContainsFunc(chats, func(c dispatch.ChatMessage) bool { return strings.Contains(c.Body, r.CaseNumber) }) {
+			t.Errorf("no reply names case %s", r.CaseNumber)
+		}
+		want := dispatch.StateNeedsLocation
+		if i%2 == 1 {
+			want = dispatch.StateRouted
+		}
+		waitFor(t, "the report's state", func() bool {
+			v, err := svc.GetReport(ctx, r.ReportID)
+			return err == nil && v.Incident.State == want
+		})
+		v, err := svc.GetReport(ctx, r.ReportID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Incident.CaseNumber != r.CaseNumber || v.Report.CaseNumber != r.CaseNumber {
+			t.Errorf("report view: incident %q report %q, receipt %q", v.Incident.CaseNumber, v.Report.CaseNumber, r.CaseNumber)
+		}
+	}
+	var early int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM incidents i WHERE state = 'routed'
+		AND NOT EXISTS (SELECT 1 FROM room_posts p WHERE p.incident_id = i.id AND p.posted_at IS NOT NULL)`).Scan(&early); err != nil {
+		t.Fatal(err)
+	}
+	if early != 0 {
+		t.Errorf("%d incidents routed without a recorded post", early)
+	}
 }
