@@ -485,3 +485,60 @@ func TestXMPPIntakeNeverShowsThePlaceholder(t *testing.T) {
 		t.Errorf("%d incidents routed without a recorded post", early)
 	}
 }
+
+// TestRetriesAcrossReplicasStoreOnce: an app's retries of text and photo
+// reports reach two replicas at once (a load balancer), each replica with
+// two direct slots, so that photo attempts are stored on either intake
+// path. Every key is one report; nobody gets an error; the case numbers
+// have no gaps.
+func TestRetriesAcrossReplicasStoreOnce(t *testing.T) {
+	url := testsvc.DatabaseURL(t)
+	var svcs []*dispatch.Service
+	var pool *pgxpool.Pool
+	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 50 * time.Millisecond }}
+	for range 2 {
+		p, err := pgxpool.New(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		pool = p
+		svc := newTestService(t, testServiceOptions{Pool: p, Media: sm, Config: dispatch.Config{Workers: 1}})
+		start(t, svc)
+		svcs = append(svcs, svc)
+	}
+	ctx := context.Background()
+	const keys = 12
+	nums := make([]string, 3*keys)
+	var wg sync.WaitGroup
+	for i := range 3 * keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := i % keys
+			in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
+				IdempotencyKey: fmt.Sprintf("x%d", k), Text: "Schlagloch",
+				Position: &dispatch.Position{Lat: 51.02 + float64(k)*0.01, Lon: 7.59}, PositionSource: dispatch.SourceAPI}
+			if k%2 == 1 {
+				in.Media = []media.Object{{Key: fmt.Sprintf("orig/2026/11/x%d-%d", k, i), ContentType: media.TypeJPEG, Size: 1000}}
+			}
+			r, err := svcs[i%2].Intake(ctx, in)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			nums[i] = r.CaseNumber
+		}()
+	}
+	wg.Wait()
+	assertGapless(t, nums, keys)
+	for _, q := range []string{`SELECT count(*) FROM incidents`, `SELECT count(*) FROM reports`, `SELECT count(*) FROM idempotency_keys`} {
+		var got int
+		if err := pool.QueryRow(ctx, q).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != keys {
+			t.Errorf("%s = %d, want %d", q, got, keys)
+		}
+	}
+}
