@@ -33,7 +33,8 @@ import (
 // with others), the batch is its own transaction (implicit, committed
 // with the batch: no round trip for the commit while the case number's
 // counter row is held), and the escalation timer is queued just before
-// it: deleted again if the batch fails (dropJobs); if the process dies in
+// it: deleted again if the server rolled the batch back (dropJobs); if
+// the outcome is unknown (the connection broke) or the process dies in
 // between, the timer waits for its incident a while, then ends.
 func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) (bool, error) {
 	if !proc.Direct || len(in.Media) > 0 || prev != "" || !s.canPostDirect() || (tx == nil && in.Channel == ChannelXMPP) {
@@ -274,11 +275,15 @@ func queueAttach(b *pgx.Batch, in *NewReport, now time.Time, reportID uuid.UUID)
 	return rows
 }
 
-// queueKeyLock queues, as a batch's first statement, a lock on the
-// message's idempotency key until the commit, for channels whose new
-// reports may be stored either by a batch that is its own transaction
-// (the case number drawn first, then the key written) or in a transaction
-// (the key written, then the case number drawn last): without it, two
+// queueKeyLock queues, as a batch's first statements, a lock on the
+// message's idempotency key until the commit, and the key's check: a used
+// key fails the batch there (errReplay), before the case number is drawn,
+// so that a retry neither waits for the case counter nor holds it (the
+// statement re-inserts the key's own row, a unique violation, only if it
+// exists). It is for channels whose new reports may be stored either by
+// a batch that is its own transaction (the case number drawn first, then
+// the key written) or in a transaction (the key written, then the case
+// number drawn last): without the lock, two
 // attempts with one key, one on each path, would wait for each other (a
 // deadlock, and one attempt failed instead of answered with the other's
 // receipt). Messenger messages are only stored in transactions, and a
@@ -288,6 +293,9 @@ func queueKeyLock(b *pgx.Batch, in *NewReport) {
 		return
 	}
 	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`, in.Channel+"\n"+in.Sender+"\n"+in.IdempotencyKey)
+	b.Queue(`INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at)
+		SELECT channel, sender, key, report_id, created_at FROM idempotency_keys
+		WHERE channel = $1 AND sender = $2 AND key = $3`, in.Channel, in.Sender, in.IdempotencyKey)
 }
 
 // dropJobs deletes jobs queued just before a batch that failed (a
