@@ -151,13 +151,15 @@ func lockIncident(ctx context.Context, tx pgx.Tx, id uuid.UUID) (inc Incident, r
 
 // escalate works one step. Everything it does, including completing the
 // job, commits in one transaction.
-// orphanTimerGrace is how long an escalation step (or a processing job)
-// waits for an incident (report) it does not find: its batch may not have
-// committed yet (insertRouted and insertNew queue the job just before it;
-// a batch that fails deletes it, dropJobs). After that the incident is
-// gone (retention) or was never stored (its process died between the two),
-// and the job ends.
-const orphanTimerGrace = 10 * time.Second
+// orphanTimerGrace is how long after its creation an escalation step (or
+// a processing job) waits for an incident (report) it does not find: its
+// batch may not have committed yet (insertRouted and insertNew queue the
+// job just before it, and the batch may take up to poolBatchTimeout; one
+// that failed deletes it, dropJobs). After that the incident is gone
+// (retention) or was never stored (its process died between the two),
+// and the job ends. Generous, because both clocks (the job's creation, the
+// process's now) may disagree by some seconds.
+const orphanTimerGrace = 2 * time.Minute
 
 var errIncidentNotYet = errors.New("incident not committed yet")
 
