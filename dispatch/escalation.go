@@ -154,12 +154,13 @@ func lockIncident(ctx context.Context, tx pgx.Tx, id uuid.UUID) (inc Incident, r
 // orphanTimerGrace is how long after its creation an escalation step (or
 // a processing job) waits for an incident (report) it does not find: its
 // batch may not have committed yet (insertRouted and insertNew queue the
-// job just before it, and the batch may take up to poolBatchTimeout; one
-// that failed deletes it, dropJobs). After that the incident is gone
-// (retention) or was never stored (its process died between the two),
-// and the job ends. Generous, because both clocks (the job's creation, the
-// process's now) may disagree by some seconds.
-const orphanTimerGrace = 2 * time.Minute
+// job just before it, and the batch is given up after poolBatchTimeout;
+// one that failed deletes it, dropJobs). After that the incident is gone
+// (retention) or was never stored (its process died between the two, or
+// the database went away with the batch's outcome unknown), and the job
+// ends. The margin covers clocks that disagree by some seconds (the job's
+// creation is the database's, now the process's).
+const orphanTimerGrace = poolBatchTimeout + 10*time.Second
 
 var errIncidentNotYet = errors.New("incident not committed yet")
 

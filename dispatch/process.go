@@ -34,7 +34,7 @@ func (w *processReportWorker) Work(ctx context.Context, job *river.Job[processRe
 	case errors.Is(err, ErrNotFound) && time.Since(job.CreatedAt) < orphanTimerGrace:
 		// Queued just before its report's batch (insertNew without a
 		// transaction), which has not committed yet.
-		return river.JobSnooze(5 * time.Second)
+		return river.JobSnooze(2 * time.Second)
 	case errors.Is(err, ErrNotFound):
 		// The batch failed (a replay), or retention deleted the report.
 		w.s.log.InfoContext(ctx, "processing job without its report; nothing to do", "report", job.Args.ReportID)
