@@ -124,6 +124,9 @@ func (s *Service) intakeTx(ctx context.Context, in *NewReport, now time.Time, re
 				return err
 			}
 		}
+		if routed, err := s.insertRouted(ctx, tx, in, now, rec, why, prev, proc); routed || err != nil {
+			return err
+		}
 		return s.insertNew(ctx, tx, in, now, rec, why, prev, proc)
 	})
 }
@@ -135,14 +138,12 @@ const (
 	ModeFollowUp = "followup" // added to an open incident after routing
 )
 
-// insertNew opens a new incident with the report. With tx nil (a report
+// insertNew opens a new incident with the report, unrouted (its caller
+// tried insertRouted first). With tx nil (a report
 // with attachments that is not a messenger message, processed right after
 // by this process) its batch is its own transaction, and its processing
 // job is queued just before it.
 func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) error {
-	if routed, err := s.insertRouted(ctx, tx, in, now, rec, why, prev, proc); routed || err != nil {
-		return err
-	}
 	if tx == nil && (len(in.Media) == 0 || prev != "") {
 		return errors.New("intake: a report without attachments needs a transaction")
 	}
