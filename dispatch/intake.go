@@ -60,6 +60,14 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	// intake transaction, and only its posts are sent afterwards.
 	proc := processing{Slot: len(in.Media) > 0}
 	proc.Direct = s.reserveDirect(proc.Slot)
+	handed := false // to a run that releases the slot (startPosting, startDirect)
+	defer func() {
+		// Also where the intake panics: a slot never released would
+		// leave Stop waiting for the run forever.
+		if proc.Direct && !handed {
+			s.releaseDirect(proc.Slot)
+		}
+	}()
 	var err error
 	stored := false
 	if in.Channel != ChannelXMPP {
@@ -76,13 +84,13 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 	if !stored && err == nil {
 		err = s.intakeTx(ctx, &in, now, &rec, &proc)
 	}
-	if proc.Direct {
-		if err == nil && proc.Routed != nil {
+	if proc.Direct && err == nil {
+		if proc.Routed != nil {
+			handed = true
 			s.startPosting(proc.Routed, proc.Slot)
-		} else if err == nil && proc.JobID != 0 {
+		} else if proc.JobID != 0 {
+			handed = true
 			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared, rep: proc.Rep}, proc.Slot)
-		} else {
-			s.releaseDirect(proc.Slot)
 		}
 	}
 	if errors.Is(err, errReplay) {

@@ -33,6 +33,11 @@ type Config struct {
 		// token (keep it internal). Empty: /metrics on the API needs a token
 		// with the metrics role.
 		MetricsAddr string `yaml:"metrics_addr" env:"METRICS_ADDR"`
+		// Pprof adds Go's profiler (net/http/pprof, /debug/pprof/) to the
+		// metrics_addr listener, for measuring a server under load (see
+		// deploy/SCALING.md). Default false; ignored without metrics_addr.
+		// A profile shows no report content, but keep the listener internal.
+		Pprof bool `yaml:"pprof" env:"PPROF"`
 		// UploadsPerToken caps concurrent file uploads per API token. Default 2.
 		UploadsPerToken int `yaml:"uploads_per_token" env:"UPLOADS_PER_TOKEN"`
 		// MinBodyRate: request bodies slower than this (bytes/s, averaged

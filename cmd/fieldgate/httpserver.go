@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"regexp"
 	"sync"
@@ -142,4 +143,21 @@ func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	}
 	r.log.Info("tls certificate reloaded", "file", r.certFile, "not_after", r.cert.Leaf.NotAfter)
 	return r.cert, nil
+}
+
+// metricsMux serves metrics on every path of the internal listener
+// (http.metrics_addr) and, with withPprof, Go's profiler under
+// /debug/pprof/ (net/http/pprof: profile?seconds=N, heap, goroutine, …).
+func metricsMux(metrics http.Handler, withPprof bool) http.Handler {
+	if !withPprof {
+		return metrics
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

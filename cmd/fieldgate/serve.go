@@ -238,7 +238,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return fmt.Errorf("listen on %s (http.metrics_addr): %w", cfg.HTTP.MetricsAddr, err)
 		}
 	}
-	metricsSrv := &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	metricsSrv := &http.Server{Handler: metricsMux(srv.MetricsHandler(), cfg.HTTP.Pprof), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 
 	if err := svc.Start(ctx); err != nil {
 		ln.Close()
