@@ -202,6 +202,9 @@ type Service struct {
 	stopBg context.CancelFunc
 	// tok checks API tokens, with a cache (tokens.go, tokencache.go).
 	tok *Tokens
+	// intakes groups the batches of concurrent new reports into one
+	// transaction (groupcommit.go).
+	intakes *intakeGroup
 }
 
 // fetchCooldown is the shortest time between two fetches of one queue
@@ -256,6 +259,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		inHand: newJobsInHand(),
 		direct: newDirectSlots(2 * cfg.Workers),
 	}
+	s.intakes = &intakeGroup{q: deps.Pool}
 	s.bg, s.stopBg = context.WithCancel(context.Background())
 	s.tok = NewTokens(s.pool, cfg.Now).WithCache(cfg.TokenCache, s.log)
 	s.oncall = deps.OnCall
