@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -17,6 +18,8 @@ import (
 // sends the batches of concurrent intakes that are their own
 // transaction (insertRouted with the pool) as one batch, one implicit
 // transaction: one commit, one holder of the counter row, for all of them.
+// The records of direct room posts (recordDirectPost) are grouped the same
+// way: one commit for the posts the rooms echoed meanwhile.
 // While a group is in flight, the next intakes gather; the first of them
 // sends the next group when the one before has ended (leader and
 // followers, no goroutine of its own), so an idle system sends a report's
@@ -34,16 +37,18 @@ import (
 // time the counter row is held by one transaction).
 const maxGroupBatches = 64
 
-// intakeGroup gathers the batches of concurrent intakes (see above).
-type intakeGroup struct {
-	q batchSender
+// batchGroup gathers the batches of concurrent callers, each its own
+// transaction, into groups (see above). timeout bounds each send.
+type batchGroup struct {
+	q       batchSender
+	timeout time.Duration
 
 	mu      sync.Mutex
 	busy    bool // a group is being sent
 	pending []*groupedBatch
 }
 
-// groupedBatch is one intake's batch waiting in a group.
+// groupedBatch is one caller's batch waiting in a group.
 type groupedBatch struct {
 	b    *pgx.Batch
 	done chan error    // its outcome
@@ -51,9 +56,10 @@ type groupedBatch struct {
 }
 
 // send sends b, its own transaction, alone or with the batches of other
-// intakes; its error is sendBatch's for b alone. Like sendPoolBatch, it
-// runs to its end, bounded by poolBatchTimeout, even if ctx ends.
-func (g *intakeGroup) send(ctx context.Context, b *pgx.Batch) error {
+// callers; its error is sendBatch's for b alone. Like sendPoolBatch, it
+// runs to its end, bounded by g.timeout, even if ctx ends: once sent, it
+// may commit while its answer is lost.
+func (g *batchGroup) send(ctx context.Context, b *pgx.Batch) error {
 	me := &groupedBatch{b: b, done: make(chan error, 1), lead: make(chan struct{})}
 	g.mu.Lock()
 	if g.busy {
@@ -89,9 +95,9 @@ func (g *intakeGroup) send(ctx context.Context, b *pgx.Batch) error {
 
 // sendGroup sends group as one transaction and tells each batch its
 // outcome; if the group fails, each batch is sent again alone.
-func (g *intakeGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
+func (g *batchGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
 	if len(group) == 1 {
-		group[0].done <- sendPoolBatch(ctx, g.q, group[0].b, true)
+		group[0].done <- g.sendOne(ctx, group[0].b)
 		return
 	}
 	// Copies of the queued statements: pgx notes on a queued statement
@@ -104,13 +110,20 @@ func (g *intakeGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
 			all.QueuedQueries = append(all.QueuedQueries, &cp)
 		}
 	}
-	if err := sendPoolBatch(ctx, g.q, &all, true); err == nil {
+	if err := g.sendOne(ctx, &all); err == nil {
 		for _, gb := range group {
 			gb.done <- nil
 		}
 		return
 	}
 	for _, gb := range group {
-		gb.done <- sendPoolBatch(ctx, g.q, gb.b, true)
+		gb.done <- g.sendOne(ctx, gb.b)
 	}
+}
+
+// sendOne sends b as one implicit transaction, bounded by g.timeout.
+func (g *batchGroup) sendOne(ctx context.Context, b *pgx.Batch) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
+	defer cancel()
+	return sendBatch(ctx, g.q, b)
 }

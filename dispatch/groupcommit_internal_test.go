@@ -54,7 +54,7 @@ func (r fakeResults) Close() error { return r.err }
 // intake gets an error.
 func TestIntakeGroupGathersWhileOneIsInFlight(t *testing.T) {
 	f := &fakeSender{release: make(chan struct{})}
-	g := &intakeGroup{q: f}
+	g := &batchGroup{q: f, timeout: time.Minute}
 	ctx := context.Background()
 	errs := make([]error, 6)
 	var wg sync.WaitGroup
@@ -95,7 +95,7 @@ func TestIntakeGroupGathersWhileOneIsInFlight(t *testing.T) {
 // batches; the rest go in the next one, and every intake is answered.
 func TestIntakeGroupCapsAGroup(t *testing.T) {
 	f := &fakeSender{release: make(chan struct{})}
-	g := &intakeGroup{q: f}
+	g := &batchGroup{q: f, timeout: time.Minute}
 	ctx := context.Background()
 	n := maxGroupBatches + 10
 	var wg sync.WaitGroup
