@@ -173,7 +173,9 @@ func TestPutCheckedRefusesWrongChecksum(t *testing.T) {
 	body := []byte("team copy bytes as encoded")
 	sent := []byte("team copy bytes as changed")
 	sum := sha256.Sum256(body)
-	key := func() string { return PrefixTeam + strings.TrimPrefix(newKey(PrefixOriginal, time.Now()), PrefixOriginal) + ".jpg" }
+	key := func() string {
+		return PrefixTeam + strings.TrimPrefix(newKey(PrefixOriginal, time.Now()), PrefixOriginal) + ".jpg"
+	}
 	err := s.putChecked(ctx, key(), bytes.NewReader(sent), int64(len(sent)), sum[:], minio.PutObjectOptions{ContentType: TypeJPEG})
 	if err == nil {
 		t.Fatal("a body that does not match its checksum was stored")
