@@ -136,11 +136,6 @@ func (s *Service) leaseLoop(ctx context.Context) {
 				if _, err := s.handOverPosts(ctx, ""); err != nil && ctx.Err() == nil {
 					s.log.WarnContext(ctx, "handing room posts to the queue failed", "err", err)
 				}
-				// Escalation steps armed on incidents, due within a
-				// minute, go to the queue (escalation_handover.go).
-				if _, err := s.handOverEscalations(ctx); err != nil && ctx.Err() == nil {
-					s.log.WarnContext(ctx, "handing escalation steps to the queue failed", "err", err)
-				}
 			}
 		}
 		select {

@@ -312,7 +312,12 @@ func (s *Service) Start(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// Armed escalation steps are handed over by a loop of their own,
+		// which a failing lease renewal does not stop.
+		handedOver := make(chan struct{})
+		go func() { defer close(handedOver); s.handOverLoop(lctx) }()
 		s.leaseLoop(lctx)
+		<-handedOver
 	}()
 	stopped := s.queue.Stopped()
 	go func() {
