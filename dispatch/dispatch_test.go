@@ -405,3 +405,9 @@ func testLogger() *slog.Logger {
 	}
 	return discard()
 }
+
+// escalationTimersSQL counts an incident's ($1, text) escalation timers:
+// its escalate jobs and the first step armed on its row
+// (escalation_handover.go), which the hand-over turns into a job.
+const escalationTimersSQL = `SELECT (SELECT count(*) FROM river_job WHERE kind = 'escalate' AND args->>'incident_id' = $1) +
+	(SELECT count(*) FROM incidents WHERE id::text = $1 AND escalation_due_at IS NOT NULL)`

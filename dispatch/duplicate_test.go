@@ -54,8 +54,8 @@ func TestDuplicateMergeAndUnmerge(t *testing.T) {
 		t.Errorf("original has no duplicate_added event: %v", origEvs)
 	}
 	var escalations int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'escalate' AND args->>'incident_id' = $1`, dup.IncidentID.String()).Scan(&escalations); err != nil || escalations != 0 {
-		t.Errorf("%d escalation jobs for the duplicate, want 0", escalations)
+	if err := pool.QueryRow(ctx, escalationTimersSQL, dup.IncidentID.String()).Scan(&escalations); err != nil || escalations != 0 {
+		t.Errorf("%d escalation timers for the duplicate, want 0", escalations)
 	}
 
 	res, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: dup.CaseNumber, Actor: "otto@stadt.localhost", Via: "room", Room: roomOrdnung})
@@ -79,8 +79,8 @@ func TestDuplicateMergeAndUnmerge(t *testing.T) {
 			chatsTo(c, "eva@stadt.localhost", dup.CaseNumber+" wird nun eigenständig") == 1
 	})
 	waitFor(t, "state routed", func() bool { inc, _ := events(t, svc, dup); return inc.State == dispatch.StateRouted })
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'escalate' AND args->>'incident_id' = $1`, dup.IncidentID.String()).Scan(&escalations); err != nil || escalations != 1 {
-		t.Errorf("%d escalation jobs after unmerge, want 1", escalations)
+	if err := pool.QueryRow(ctx, escalationTimersSQL, dup.IncidentID.String()).Scan(&escalations); err != nil || escalations != 1 {
+		t.Errorf("%d escalation timers after unmerge, want 1", escalations)
 	}
 	res, err = svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionTake, Ref: dup.CaseNumber, Actor: "otto@stadt.localhost", Via: "room", Room: roomOrdnung})
 	if err != nil || res.Outcome != dispatch.OutcomeApplied {

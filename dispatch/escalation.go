@@ -28,7 +28,10 @@ import (
 // round 1; an acknowledged incident that passes its policy's ack timeout,
 // a reassignment and an unmerge start the next round. A round is a chain of
 // scheduled jobs, one per step: step (level, repeat) is due at the round's
-// origin + level.After + repeat·level.RepeatEvery. Each job is unique by
+// origin + level.After + repeat·level.RepeatEvery. A round's first step
+// due later than exactTimerHorizon is first armed on the incident row and
+// queued by a replica's hand-over about a minute before it is due
+// (escalation_handover.go): a new report costs no queue insert. Each job is unique by
 // (incident, round, level, repeat), so however many replicas insert it,
 // it exists once; its worker locks the incident row, re-checks that the
 // incident is still open, unacknowledged and in the same round, sends the
@@ -98,13 +101,22 @@ func (s *Service) startEscalation(ctx context.Context, tx pgx.Tx, incident uuid.
 	if ok && immediate && len(pol.Levels) > 0 {
 		origin = now.Add(-pol.Levels[0].After)
 	}
+	// The first step is armed on the incident if it is due later than
+	// exactTimerHorizon (escalation_handover.go), else queued now; a step
+	// armed for the previous round is disarmed either way.
+	steps := ok && len(pol.Levels) > 0
+	var armed *time.Time
+	if steps && armOnIncident(origin.Add(pol.Levels[0].After).Sub(now)) {
+		due := origin.Add(pol.Levels[0].After)
+		armed = &due
+	}
 	var round int
 	if err := tx.QueryRow(ctx, `
-		UPDATE incidents SET escalation_round = escalation_round + 1, escalation_started_at = $2
-		WHERE id = $1 RETURNING escalation_round`, incident, origin).Scan(&round); err != nil {
+		UPDATE incidents SET escalation_round = escalation_round + 1, escalation_started_at = $2, escalation_due_at = $3
+		WHERE id = $1 RETURNING escalation_round`, incident, origin, armed).Scan(&round); err != nil {
 		return fmt.Errorf("start escalation round: %w", err)
 	}
-	if !ok || len(pol.Levels) == 0 {
+	if !steps || armed != nil {
 		return nil
 	}
 	return s.enqueueStep(ctx, tx, escalateArgs{IncidentID: incident, Round: round}, origin.Add(pol.Levels[0].After))

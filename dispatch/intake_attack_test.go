@@ -156,8 +156,7 @@ func TestPoolIntakeCancelledAfterCommitLosesNothing(t *testing.T) {
 			}
 			if len(tc.media) == 0 {
 				var timers int
-				if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
-					WHERE kind = 'escalate' AND args->>'incident_id' = $1`, incidentID.String()).Scan(&timers); err != nil {
+				if err := pool.QueryRow(context.Background(), escalationTimersSQL, incidentID.String()).Scan(&timers); err != nil {
 					t.Fatal(err)
 				}
 				if timers != 1 {

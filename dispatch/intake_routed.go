@@ -79,18 +79,27 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		events = append(events, Event{At: now, Kind: "location_requested", Actor: "fieldgate", Via: "xmpp", From: StateReceived, To: StateNeedsLocation})
 	}
 
-	// The escalation timer. Queued before the batch: the batch draws the
-	// case number, whose counter row every intake waits for until this
-	// transaction commits, so nothing but the commit may follow it. A
-	// messenger report's reply names the case number: it follows the
-	// batch, with the timer in the same queue insert.
+	// The escalation timer. Due later than exactTimerHorizon (the usual
+	// case: minutes), it is armed on the incident row the batch writes
+	// (escalation_handover.go). Due sooner, it is queued before the
+	// batch: the batch draws the case number, whose counter row every
+	// intake waits for until this transaction commits, so nothing but the
+	// commit may follow it. A messenger report's reply names the case
+	// number: it follows the batch, with the timer in the same queue
+	// insert.
 	var timers, reply []river.InsertManyParams
 	var queuedBefore []int64 // jobs committed before the batch
+	var armed *time.Time
 	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
-		a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
-		opts := a.InsertOpts()
-		opts.ScheduledAt = now.Add(pol.Levels[0].After)
-		timers = append(timers, river.InsertManyParams{Args: a, InsertOpts: &opts})
+		due := now.Add(pol.Levels[0].After)
+		if armOnIncident(pol.Levels[0].After) {
+			armed = &due
+		} else {
+			a := escalateArgs{IncidentID: rep.IncidentID, Round: 1}
+			opts := a.InsertOpts()
+			opts.ScheduledAt = due
+			timers = append(timers, river.InsertManyParams{Args: a, InsertOpts: &opts})
+		}
 	}
 	switch {
 	case rep.Channel == ChannelXMPP:
@@ -115,7 +124,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	var caseNumber string
 	queueKeyLock(&b, in)
 	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
-		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true}, now, tx == nil, &caseNumber)
+		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true, EscalationDue: armed}, now, tx == nil, &caseNumber)
 	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true, 0)
 	_ = queueAttach(&b, in, now, rep.ID) // no media here
 	sql, args, err := eventsInsert(rep.IncidentID, events)
@@ -156,13 +165,16 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 }
 
 // openIncident is a new incident as queueIncident inserts it; Team ""
-// leaves it unrouted, Escalating starts its first escalation round now.
+// leaves it unrouted, Escalating starts its first escalation round now,
+// EscalationDue (if set) arms the round's first step on the incident
+// (escalation_handover.go).
 type openIncident struct {
 	ID                               uuid.UUID
 	State                            State
 	Address, Team, Priority          string
 	Policy, Rule, District, Category string
 	Escalating                       bool
+	EscalationDue                    *time.Time
 }
 
 // queueIncident queues the insert of a new incident. With drawNow its
@@ -184,10 +196,10 @@ func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, d
 	if !drawNow {
 		b.Queue(`
 			INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
-			                       escalation_round, escalation_started_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+			                       escalation_round, escalation_started_at, escalation_due_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13)`,
 			inc.ID, pendingCaseNumber(inc.ID), string(inc.State), inc.Address, team, inc.Priority,
-			inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now)
+			inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now, inc.EscalationDue)
 		return
 	}
 	b.Queue(`
@@ -197,11 +209,11 @@ func (s *Service) queueIncident(b *pgx.Batch, inc openIncident, now time.Time, d
 			RETURNING last
 		)
 		INSERT INTO incidents (id, case_number, state, address, team, priority, policy, rule, district, category,
-		                       escalation_round, escalation_started_at, created_at, updated_at)
-		SELECT $2, `+caseNumberSQL+`, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13
+		                       escalation_round, escalation_started_at, escalation_due_at, created_at, updated_at)
+		SELECT $2, `+caseNumberSQL+`, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13
 		FROM c RETURNING case_number`,
 		now.In(s.cfg.TimeZone).Year(), inc.ID, string(inc.State), inc.Address, team, inc.Priority,
-		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now,
+		inc.Policy, inc.Rule, inc.District, inc.Category, round, started, now, inc.EscalationDue,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(caseNumber) })
 }
 

@@ -141,6 +141,11 @@ func (s *Service) leaseLoop(ctx context.Context) {
 				if _, err := s.handOverProcessing(ctx, uuid.Nil); err != nil && ctx.Err() == nil {
 					s.log.WarnContext(ctx, "handing reports to the queue failed", "err", err)
 				}
+				// Escalation steps armed on incidents, due within a
+				// minute, go to the queue (escalation_handover.go).
+				if _, err := s.handOverEscalations(ctx); err != nil && ctx.Err() == nil {
+					s.log.WarnContext(ctx, "handing escalation steps to the queue failed", "err", err)
+				}
 			}
 		}
 		select {

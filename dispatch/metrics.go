@@ -267,6 +267,7 @@ func (t *PostgresErrorTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, data
 type stateCollector struct {
 	pool interface {
 		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	}
 	log *slog.Logger
 	m   *metrics
@@ -279,7 +280,7 @@ var (
 		"Jobs in the queue that are not finished, by queue and state (available, scheduled, retryable, running).",
 		[]string{"queue", "state"}, nil)
 	descQueueOldestDue = prometheus.NewDesc("fieldgate_queue_oldest_due_seconds",
-		"How long the oldest job that is due but not yet started has been waiting, by queue (0 when none). For the escalation queue this is how late an escalation is.",
+		"How long the oldest job that is due but not yet started has been waiting, by queue (0 when none). For the escalation queue this is how late an escalation is (including first steps armed on their incident and not yet queued).",
 		[]string{"queue"}, nil)
 	descStateUp = prometheus.NewDesc("fieldgate_metrics_database_up",
 		"1 if the database gauges (incidents, queue) could be read at this scrape, else 0.", nil, nil)
@@ -350,6 +351,14 @@ func (c *stateCollector) collect(ctx context.Context, ch chan<- prometheus.Metri
 	if err != nil {
 		return err
 	}
+	// An escalation step armed on its incident (escalation_handover.go)
+	// and past due without having been handed over is late as well.
+	if err := c.pool.QueryRow(ctx, `
+		SELECT coalesce(extract(epoch FROM now() - min(escalation_due_at)), 0)::float8
+		FROM incidents WHERE escalation_due_at <= now()`).Scan(&age); err != nil {
+		return err
+	}
+	oldest[queueEscalation] = max(oldest[queueEscalation], age)
 	for k, v := range counts {
 		ch <- prometheus.MustNewConstMetric(descQueueJobs, prometheus.GaugeValue, float64(v), k[0], k[1])
 	}

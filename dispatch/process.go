@@ -171,10 +171,19 @@ func (s *Service) routeTx(ctx context.Context, tx pgx.Tx, rep Report, pos *Posit
 	}})
 	b = pgx.Batch{}
 	var round int
+	// The round's first step: armed on the incident if it is due later
+	// than exactTimerHorizon (escalation_handover.go), else queued below.
+	pol, hasPolicy := rs.Policy(dec.Policy)
+	hasPolicy = hasPolicy && len(pol.Levels) > 0
+	var armed *time.Time
+	if hasPolicy && armOnIncident(pol.Levels[0].After) {
+		due := now.Add(pol.Levels[0].After)
+		armed = &due
+	}
 	b.Queue(`
 		UPDATE incidents SET team = $2, priority = $3, policy = $4, rule = $5, district = $6, category = $7, updated_at = $8,
-			escalation_round = escalation_round + 1, escalation_started_at = $8
-		WHERE id = $1 RETURNING escalation_round`, rep.IncidentID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now,
+			escalation_round = escalation_round + 1, escalation_started_at = $8, escalation_due_at = $9
+		WHERE id = $1 RETURNING escalation_round`, rep.IncidentID, team.ID, priority, dec.Policy, dec.Rule, dec.District, dec.Category, now, armed,
 	).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&round); err != nil {
 			return fmt.Errorf("update incident: %w", err)
@@ -202,7 +211,7 @@ func (s *Service) routeTx(ctx context.Context, tx pgx.Tx, rep Report, pos *Posit
 			return nil, err
 		}
 	}
-	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
+	if hasPolicy && armed == nil {
 		if err := s.enqueueStep(ctx, tx, escalateArgs{IncidentID: rep.IncidentID, Round: round}, now.Add(pol.Levels[0].After)); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,91 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+)
+
+// Armed escalation steps
+//
+// Most incidents are acknowledged within minutes and never escalate, yet
+// each needs its first escalation step to be durable from the moment it is
+// accepted. Queuing that step as a job cost every new report a queue insert
+// (river's job row with its indexes, and outside a transaction river's own
+// BEGIN/INSERT/COMMIT): at 300 text reports/s a quarter of fieldgate's and
+// a third of PostgreSQL's CPU per report (deploy/SCALING.md, fifth round).
+// A first step due later than exactTimerHorizon is therefore armed on the
+// incident (incidents.escalation_due_at, written by the statement that
+// writes the incident anyway), and handOverEscalations, run by every
+// replica's lease loop each second, queues it as the "escalate" job
+// scheduled for its due time once that is within the horizon, clearing the
+// column in the same transaction: a step is queued exactly once however
+// many replicas hand over (rows locked FOR UPDATE SKIP LOCKED), and lost by
+// no crash (until the commit it stays armed). The job is then an exact
+// timer (exactTimers), so the step fires on time as before. A replica whose
+// clock runs ahead only queues earlier; the job carries the due time.
+
+// armOnIncident reports whether a round's first step due after wait is
+// armed on its incident rather than queued at once.
+func armOnIncident(wait time.Duration) bool { return wait > exactTimerHorizon }
+
+// handOverBatchEscalations is the most steps one handOverEscalations call
+// queues.
+const handOverBatchEscalations = 500
+
+// handOverEscalations queues, as escalate jobs scheduled for their due
+// time, the armed first steps (incidents.escalation_due_at) due within
+// exactTimerHorizon of the service's clock, and disarms them in the same
+// transaction. It returns how many it queued. The job's worker decides, as
+// for every step, whether the incident still escalates (still open,
+// unacknowledged and in the same round).
+func (s *Service) handOverEscalations(ctx context.Context) (int, error) {
+	var n int
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			WITH due AS (
+				SELECT id, escalation_round, escalation_due_at FROM incidents
+				WHERE escalation_due_at <= $1
+				ORDER BY escalation_due_at LIMIT $2
+				FOR UPDATE SKIP LOCKED
+			)
+			UPDATE incidents i SET escalation_due_at = NULL FROM due
+			WHERE i.id = due.id
+			RETURNING due.id, due.escalation_round, due.escalation_due_at`,
+			s.now().Add(exactTimerHorizon), handOverBatchEscalations)
+		if err != nil {
+			return fmt.Errorf("disarm due escalation steps: %w", err)
+		}
+		var params []river.InsertManyParams
+		for rows.Next() {
+			var id uuid.UUID
+			var round int
+			var due time.Time
+			if err := rows.Scan(&id, &round, &due); err != nil {
+				rows.Close()
+				return fmt.Errorf("read due escalation step: %w", err)
+			}
+			a := escalateArgs{IncidentID: id, Round: round}
+			opts := a.InsertOpts()
+			opts.ScheduledAt = due
+			params = append(params, river.InsertManyParams{Args: a, InsertOpts: &opts})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("disarm due escalation steps: %w", err)
+		}
+		if len(params) == 0 {
+			return nil
+		}
+		if _, err := s.queue.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("queue due escalation steps: %w", err)
+		}
+		n = len(params)
+		return nil
+	})
+	return n, err
+}
