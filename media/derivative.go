@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -208,11 +209,10 @@ func (s *Store) readObject(ctx context.Context, obj Object, limit int64) ([]byte
 	return buf.Bytes(), nil
 }
 
+// putSmall stores a team copy or thumbnail (b, in memory) under key,
+// checked by its SHA-256 as the originals are (putChecked).
 func (s *Store) putSmall(ctx context.Context, key, ct string, b []byte) error {
-	_, err := s.client.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(b), int64(len(b)),
+	sum := sha256.Sum256(b)
+	return s.putChecked(ctx, key, bytes.NewReader(b), int64(len(b)), sum[:],
 		minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, CacheControl: "private, max-age=900"})
-	if err != nil {
-		return fmt.Errorf("media: put %s: %w", key, s.classify(err))
-	}
-	return nil
 }

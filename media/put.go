@@ -122,19 +122,13 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		return 0, &TooLargeError{ContentType: ct, Limit: limit}
 	}
 	if eof {
-		// One PUT. Our SHA-256 travels as x-amz-checksum-sha256, a signed
-		// header the server checks the body against: that protects the
-		// bytes as a signed payload would, without minio-go and the server
-		// hashing them a second time.
-		sum := whole.Sum(nil) // body is drained: this is the hash of buf[:n]
-		single := opts
-		single.DisableContentSha256 = true
-		single.UserMetadata = map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum[:])}
+		// One PUT, with the SHA-256 computed while the body was read
+		// (body is drained: this is the hash of buf[:n]).
 		body := newBodyReader(buf[:n])
-		_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, body, int64(n), "", "", single)
+		err := s.putChecked(ctx, key, body, int64(n), whole.Sum(nil), opts)
 		body.revoke()
 		if err != nil {
-			return 0, fmt.Errorf("media: put %s: %w", key, s.classify(err))
+			return 0, err
 		}
 		if stored != nil {
 			stored(buf[:n])
@@ -236,6 +230,26 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		return 0, fmt.Errorf("media: put %s: complete: %w", key, s.classify(err))
 	}
 	return total, nil
+}
+
+// putChecked stores body (size bytes, whose SHA-256 is sum) under key in
+// one PUT. The SHA-256 travels as x-amz-checksum-sha256 (AWS S3 API,
+// "Checking object integrity"), a header covered by the request's
+// Signature V4, and the server refuses a body that does not match it
+// (BadDigest): that protects the bytes as a signed payload would, over
+// TLS and plain HTTP alike, while the payload itself is sent as
+// UNSIGNED-PAYLOAD. minio-go's default over plain HTTP, the streaming
+// signature (aws-chunked, an HMAC-SHA256 per 64 KiB chunk), would hash
+// the bytes a second time in this process and again in the server, and
+// over TLS it adds a trailing CRC32C instead. Errors are classified as
+// by Put.
+func (s *Store) putChecked(ctx context.Context, key string, body io.Reader, size int64, sum []byte, opts minio.PutObjectOptions) error {
+	opts.DisableContentSha256 = true
+	opts.UserMetadata = map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum)}
+	if _, err := s.core.PutObject(ctx, s.cfg.Bucket, key, body, size, "", "", opts); err != nil {
+		return fmt.Errorf("media: put %s: %w", key, s.classify(err))
+	}
+	return nil
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
@@ -157,6 +159,37 @@ func TestPutMultipartHash(t *testing.T) {
 	}
 	if got := readObject(t, s, obj.Key); !bytes.Equal(got, data) {
 		t.Error("multipart object differs from input")
+	}
+}
+
+// TestPutCheckedRefusesWrongChecksum shows that the server checks the
+// body of a one-PUT upload (originals, team copies, thumbnails) against
+// the signed x-amz-checksum-sha256 header: bytes changed on the way are
+// refused and nothing is stored. The payload itself is unsigned, so this
+// header is what protects it over plain HTTP.
+func TestPutCheckedRefusesWrongChecksum(t *testing.T) {
+	s := newTestStore(t, nil)
+	ctx := context.Background()
+	body := []byte("team copy bytes as encoded")
+	sent := []byte("team copy bytes as changed")
+	sum := sha256.Sum256(body)
+	key := func() string {
+		return PrefixTeam + strings.TrimPrefix(newKey(PrefixOriginal, time.Now()), PrefixOriginal) + ".jpg"
+	}
+	err := s.putChecked(ctx, key(), bytes.NewReader(sent), int64(len(sent)), sum[:], minio.PutObjectOptions{ContentType: TypeJPEG})
+	if err == nil {
+		t.Fatal("a body that does not match its checksum was stored")
+	}
+	t.Logf("refused: %v", err)
+	if keys := listKeys(t, s); len(keys) != 0 {
+		t.Errorf("objects left: %v", keys)
+	}
+	right := key()
+	if err := s.putChecked(ctx, right, bytes.NewReader(body), int64(len(body)), sum[:], minio.PutObjectOptions{ContentType: TypeJPEG}); err != nil {
+		t.Fatalf("matching checksum refused: %v", err)
+	}
+	if got := readObject(t, s, right); !bytes.Equal(got, body) {
+		t.Errorf("stored %q, want %q", got, body)
 	}
 }
 
