@@ -26,6 +26,11 @@ type processReportWorker struct {
 // errCaseNotReady: a part arrived before its case was routed; try again shortly.
 var errCaseNotReady = errors.New("case not routed yet")
 
+// errProcessedBefore: the routing transaction found the report processed
+// (a direct run and its handed-over job raced, or a retry); it commits
+// nothing, and the run that processed it counted and posted it.
+var errProcessedBefore = errors.New("report processed before")
+
 func (w *processReportWorker) Work(ctx context.Context, job *river.Job[processReportArgs]) error {
 	err := w.s.processReport(ctx, job.Args.ReportID, nil)
 	switch {
@@ -97,6 +102,9 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 		direct, err = s.routeTx(ctx, tx, rep, pos, source, flags, plan, s.now())
 		return err
 	})
+	if errors.Is(err, errProcessedBefore) {
+		return nil // the run that processed it counted and posted it
+	}
 	if err != nil {
 		return fmt.Errorf("route report %s: %w", rep.CaseNumber, err)
 	}
@@ -149,7 +157,10 @@ func (s *Service) routeTx(ctx context.Context, tx pgx.Tx, rep Report, pos *Posit
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, err
 	}
-	if done || state != StateReceived {
+	if done {
+		return nil, errProcessedBefore
+	}
+	if state != StateReceived {
 		return nil, nil // processed by an earlier attempt
 	}
 	events := flagEvents(now, flags)
