@@ -9,25 +9,34 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
 
 // DefaultProcessFallback is how long, by default (Config.ProcessFallback),
-// the processing job of a report that is processed right after its commit
-// (direct processing) waits before it runs: it runs only if the direct run
-// failed (then it is made due at once) or its process died. A direct run
-// that is still working by then loses nothing: whichever of the two
-// commits the processing first does it, the other finds the job gone or
-// the report processed.
+// a report that is processed right after its commit (direct processing)
+// waits for that run before the queue gets it: its hand-over time (a
+// report stored by a batch of its own) or its fallback job (a report
+// stored in a transaction) is that far ahead, and the queue processes it
+// only if the direct run failed (then at once) or its process died or
+// hung. A direct run that is still working by then loses nothing:
+// whichever of the two commits the processing first does it (the routing
+// transaction locks the incident and marks the report processed only if
+// it was not), the other finds the job gone or the report processed.
 const DefaultProcessFallback = 15 * time.Second
 
 // directRun is a report's processing right after its intake commit, in the
-// intake's process, without a queue hop. Its processing job was queued in
-// the intake transaction, due Config.ProcessFallback later, as the durable
-// fallback; the routing transaction takes that job out of the queue
-// (claimJob), so the processing commits exactly once.
+// intake's process, without a queue hop. Its durable fallback is either
+// the report's hand-over time (handover: no job; the statement that marks
+// the report processed clears it, and handOverProcessing queues a job
+// for a report whose time has come), or a processing job queued in the
+// intake transaction, due Config.ProcessFallback later, which the routing
+// transaction takes out of the queue (claimJob). Either way the
+// processing commits exactly once.
 type directRun struct {
-	jobID int64
+	// jobID is the fallback job (0: none, handover).
+	jobID    int64
+	handover bool
 	// rep is the report as its intake wrote it (nil: read it).
 	rep *Report
 	// prepared are attachments worked on while the report was received.
@@ -182,8 +191,9 @@ func (s *Service) stopDirect(ctx context.Context) {
 }
 
 // startDirect processes a committed report in the background, holding the
-// slot reserveDirect took. A failure leaves the report to its job, made
-// due at once.
+// slot reserveDirect took. A failure (also a run cancelled by Stop) leaves
+// the report to the queue at once: its job is made due, or the report is
+// handed over.
 func (s *Service) startDirect(reportID uuid.UUID, d *directRun, slot bool) {
 	go func() {
 		defer s.releaseDirect(slot)
@@ -197,17 +207,87 @@ func (s *Service) startDirect(reportID uuid.UUID, d *directRun, slot bool) {
 		default:
 			s.log.WarnContext(ctx, "direct processing failed; the queue job processes the report", "report", reportID, "err", err)
 		}
+		if d.handover {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handOverTimeout)
+			defer cancel()
+			if _, herr := s.handOverProcessing(hctx, reportID); herr != nil {
+				s.log.WarnContext(ctx, "could not queue the report now; it is queued at its hand-over time", "report", reportID, "err", herr)
+			}
+			return
+		}
 		if _, rerr := s.queue.JobRetry(context.WithoutCancel(ctx), d.jobID); rerr != nil && !errors.Is(rerr, rivertype.ErrNotFound) {
 			s.log.WarnContext(ctx, "could not make the processing job due now; it runs on schedule", "job", d.jobID, "err", rerr)
 		}
 	}()
 }
 
+// handOverTimeout bounds the hand-over after a failed direct run.
+const handOverTimeout = 5 * time.Second
+
+// handOverProcessing queues, as process_report jobs due at once, reports
+// stored with a processing hand-over time (insertNew) that are not
+// processed: the report id (a failed direct run), or with uuid.Nil those
+// whose hand-over time has come by the database's clock (their process
+// died or hung; every process calls this once a second, see leaseLoop).
+// The time is written and compared by the database's clock, so that
+// replicas whose clocks disagree cannot hand over a report early. Each
+// report is handed over once: its hand-over time is cleared in the
+// transaction that queues its job (rows another process is handing over
+// are skipped, FOR UPDATE SKIP LOCKED). It returns how many it queued.
+func (s *Service) handOverProcessing(ctx context.Context, report uuid.UUID) (int, error) {
+	var n int
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		// Two queries, so that each uses its index: the primary key, or
+		// the partial index of reports waiting for their hand-over.
+		sql, args := `
+			UPDATE reports SET processing_handover_at = NULL
+			WHERE id IN (
+				SELECT id FROM reports
+				WHERE processed_at IS NULL AND processing_handover_at IS NOT NULL
+				  AND processing_handover_at <= clock_timestamp()
+				ORDER BY processing_handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+			RETURNING id`, []any{handOverBatch}
+		if report != uuid.Nil {
+			sql, args = `
+			UPDATE reports SET processing_handover_at = NULL
+			WHERE id = $1 AND processed_at IS NULL AND processing_handover_at IS NOT NULL
+			RETURNING id`, []any{report}
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return fmt.Errorf("hand over reports: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return fmt.Errorf("hand over reports: %w", err)
+		}
+		n = len(ids)
+		if n == 0 {
+			return nil
+		}
+		params := make([]river.InsertManyParams, 0, n)
+		for _, id := range ids {
+			opts := processReportArgs{}.InsertOpts()
+			params = append(params, river.InsertManyParams{Args: processReportArgs{ReportID: id}, InsertOpts: &opts})
+		}
+		if _, err := s.queue.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("queue handed-over reports: %w", err)
+		}
+		return nil
+	})
+	if n > 0 && err == nil {
+		s.log.InfoContext(ctx, "reports handed to the queue for processing", "reports", n)
+	}
+	return n, err
+}
+
 // claimJob takes a direct run's fallback job out of the queue in the
 // transaction that commits the processing; errProcessQueued if the job
-// runs or ran. No-op for a queue job (d nil) and after the first claim.
+// runs or ran. No-op for a queue job (d nil), for a run without a job
+// (handover: the processed mark clears its hand-over time) and after the
+// first claim.
 func (s *Service) claimJob(ctx context.Context, tx pgx.Tx, d *directRun) error {
-	if d == nil || d.claimed {
+	if d == nil || d.claimed || d.jobID == 0 {
 		return nil
 	}
 	if _, err := s.queue.JobDeleteTx(ctx, tx, d.jobID); err != nil {
@@ -223,6 +303,7 @@ func (s *Service) claimJob(ctx context.Context, tx pgx.Tx, d *directRun) error {
 // enqueueProcessing queues a report's processing job in the intake
 // transaction: due at once, or Config.ProcessFallback later when the report is
 // processed directly after the commit (direct). It returns the job's id.
+// (A report stored without a transaction has no job: insertNew.)
 func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uuid.UUID, at time.Time, direct bool) (int64, error) {
 	opts := processReportArgs{}.InsertOpts()
 	opts.ScheduledAt = at
@@ -233,16 +314,7 @@ func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uui
 		// producer after every report (exactTimers).
 		opts.Tags = []string{tagFallback}
 	}
-	var res *rivertype.JobInsertResult
-	var err error
-	if tx == nil {
-		// Queued before its report's batch, which is its own transaction
-		// (insertNew): a job that does not find its report waits for it
-		// (processReportWorker).
-		res, err = s.queue.Insert(ctx, processReportArgs{ReportID: reportID}, &opts)
-	} else {
-		res, err = s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts)
-	}
+	res, err := s.queue.InsertTx(ctx, tx, processReportArgs{ReportID: reportID}, &opts)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue processing: %w", err)
 	}
@@ -253,13 +325,16 @@ func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uui
 }
 
 // processing is how an intake transaction queues its report's processing:
-// Direct asks for a fallback job (direct run after the commit); JobID is
+// Direct asks for a fallback (direct run after the commit); JobID is
 // the queued job (0: none was queued, e.g. a replayed message).
 type processing struct {
 	Direct bool
 	// Slot: the direct run holds one of the slots (reserveDirect).
 	Slot  bool
 	JobID int64
+	// Handover: the report was stored with a processing hand-over time
+	// and has no job (insertNew without a transaction).
+	Handover bool
 	// Rep is the new report as written, for the direct run.
 	Rep *Report
 	// Routed: the report was routed in its intake transaction

@@ -29,8 +29,8 @@ func filePrepared(svc *dispatch.Service, obj media.Object, text string) (dispatc
 // prepared team copies (as on a stuck decode) when the service stops, and
 // reports filed while it stops, are all processed exactly once by the next
 // process (here a second service on the same database): a cancelled direct
-// run must make its fallback job due at once, since its fallback here is an
-// hour away.
+// run must hand its report to the queue at once, since its hand-over time
+// here is an hour away.
 func TestStopDuringDirectRunsLosesNothing(t *testing.T) {
 	pool := testsvc.Pool(t)
 	gm := &gatedMedia{slowMedia: slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 0 }}, gate: make(chan struct{})}
@@ -93,8 +93,8 @@ func TestStopDuringDirectRunsLosesNothing(t *testing.T) {
 }
 
 // TestPreparedTeamCopyStorageDown: the object store fails during an
-// attachment's prepared team copy; the direct run leaves the report to its
-// job (due at once, although its fallback is an hour away), which makes
+// attachment's prepared team copy; the direct run hands the report to the
+// queue at once (although its hand-over time is an hour away), whose job makes
 // the team copy from S3: the report is routed once, with its team copy.
 func TestPreparedTeamCopyStorageDown(t *testing.T) {
 	pool := testsvc.Pool(t)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
@@ -38,10 +39,10 @@ func eventCount(t *testing.T, pool *pgxpool.Pool, incident uuid.UUID, kind strin
 	return n
 }
 
-// TestDirectProcessingNoQueueHop: a report is processed right after its
-// intake commit, in the intake's process; its fallback job leaves the
-// queue in the routing commit, so it never runs (the fallback is far off
-// here: a run through the queue would not finish within the test).
+// TestDirectProcessingNoQueueHop: a text report is routed in its intake
+// commit and posted by the intake's process; no processing job is queued
+// for it (the fallback is far off here: a run through the queue would not
+// finish within the test). Photo reports: TestDirectPhotoProcessingQueuesNoJob.
 func TestDirectProcessingNoQueueHop(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
@@ -61,22 +62,39 @@ func TestDirectProcessingNoQueueHop(t *testing.T) {
 	}
 }
 
-// TestDirectProcessingRacesItsJob: the fallback job is due at once, so the
-// queue and the direct run process each report at the same time; each
-// report is still routed once and posted once.
-func TestDirectProcessingRacesItsJob(t *testing.T) {
+// TestDirectProcessingRacesItsHandOver: photo reports whose hand-over time
+// is due at once, with team copies that take up to 1.4 s, so that the
+// lease loop (once a second) hands several of them to the queue while
+// their direct run is still working: the queue job and the direct run
+// process the same report at the same time. Each report is still routed
+// once and posted once.
+func TestDirectProcessingRacesItsHandOver(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Config: dispatch.Config{ProcessFallback: time.Nanosecond, DuplicateDistance: -1}})
+	var mu sync.Mutex
+	delays := map[string]time.Duration{}
+	sm := &slowMedia{calls: map[string]int{}, delay: func(key string) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return delays[key]
+	}}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm,
+		Config: dispatch.Config{ProcessFallback: time.Nanosecond, Workers: 8, DuplicateDistance: -1, AssemblyWindow: -1}})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(svc.Collectors()...)
 	start(t, svc)
 	const n = 12
 	recs := make([]dispatch.Receipt, n)
 	var wg sync.WaitGroup
 	for i := range n {
+		obj := media.Object{Key: "orig/2026/11/" + uuid.Must(uuid.NewV7()).String(), ContentType: media.TypeJPEG, Size: 1000}
+		mu.Lock()
+		delays[obj.Key] = time.Duration(i%8) * 200 * time.Millisecond
+		mu.Unlock()
 		wg.Go(func() {
 			r, err := svc.Intake(context.Background(), dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau",
-				Sender: "token:app", Text: fmt.Sprintf("Schlagloch %d", i), Position: &dispatch.Position{Lat: 51.025, Lon: 7.59194},
-				PositionSource: dispatch.SourceAPI})
+				Sender: "token:app", Text: fmt.Sprintf("Schlagloch %d", i), Media: []media.Object{obj},
+				Position: &dispatch.Position{Lat: 51.025, Lon: 7.59194}, PositionSource: dispatch.SourceAPI})
 			if err != nil {
 				t.Error(err)
 			}
@@ -87,7 +105,8 @@ func TestDirectProcessingRacesItsJob(t *testing.T) {
 	for _, r := range recs {
 		waitFor(t, "post recorded for "+r.CaseNumber, func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p >= 1 })
 	}
-	time.Sleep(300 * time.Millisecond) // a second processing would post again now
+	time.Sleep(2 * time.Second) // a second processing would post again now
+	raced := 0
 	for _, r := range recs {
 		if got := eventCount(t, pool, r.IncidentID, "routed"); got != 1 {
 			t.Errorf("%s routed %d times, want 1", r.CaseNumber, got)
@@ -95,7 +114,16 @@ func TestDirectProcessingRacesItsJob(t *testing.T) {
 		if p, total := postedAt(t, pool, r.CaseNumber); p != 1 || total != 1 {
 			t.Errorf("%s: %d of %d posts recorded, want 1 of 1", r.CaseNumber, p, total)
 		}
+		raced += processJobs(t, pool, r.ReportID)
 	}
+	if raced == 0 {
+		t.Error("no report was handed over while its direct run worked: nothing was proven")
+	}
+	// The run that lost the race counts nothing.
+	if got := value(t, reg, "fieldgate_reports_routed_total", map[string]string{"team": "tiefbau"}); got != n {
+		t.Errorf("fieldgate_reports_routed_total = %v, want %d", got, n)
+	}
+	t.Logf("%d of %d reports handed to the queue during their direct run", raced, n)
 	if posts, _ := rec.snapshot(); len(posts) != n {
 		t.Errorf("%d posts in the room, want %d", len(posts), n)
 	}
@@ -103,9 +131,10 @@ func TestDirectProcessingRacesItsJob(t *testing.T) {
 
 // TestDirectProcessingHungFallsBack: a direct run hangs before its
 // routing commit (its team copy never finishes, as in a process that died
-// or froze); its fallback job, due after Config.ProcessFallback, processes
-// the report, and when the hung run finally ends (the process stops) the
-// report is still routed once and posted once.
+// or froze); at its hand-over time, Config.ProcessFallback after the
+// intake, the report is handed to the queue, whose job processes it, and
+// when the hung run finally ends (the process stops) the report is still
+// routed once and posted once.
 func TestDirectProcessingHungFallsBack(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}

@@ -21,13 +21,20 @@ import (
 // A first step due later than exactTimerHorizon is therefore armed on the
 // incident (incidents.escalation_due_at, written by the statement that
 // writes the incident anyway), and handOverEscalations, run by every
-// replica's lease loop each second, queues it as the "escalate" job
+// replica's handOverLoop each second, queues it as the "escalate" job
 // scheduled for its due time once that is within the horizon, clearing the
 // column in the same transaction: a step is queued exactly once however
 // many replicas hand over (rows locked FOR UPDATE SKIP LOCKED), and lost by
 // no crash (until the commit it stays armed). The job is then an exact
-// timer (exactTimers), so the step fires on time as before. A replica whose
-// clock runs ahead only queues earlier; the job carries the due time.
+// timer (exactTimers), so the step fires on time as before.
+//
+// The loop is its own, not the lease loop's: a replica whose worker lease
+// cannot be renewed (its lease connection fails, the lease table is
+// locked) still escalates, as the queue's jobs do. "Within the horizon"
+// is judged by the later of the replica's clock and the database's: the
+// job fires by the database's clock, so a replica whose clock lags does
+// not hold a step back (once the replica that armed it is gone), and one
+// whose clock runs ahead only queues earlier; the job carries the due time.
 
 // armOnIncident reports whether a round's first step due after wait is
 // armed on its incident rather than queued at once.
@@ -37,10 +44,32 @@ func armOnIncident(wait time.Duration) bool { return wait > exactTimerHorizon }
 // queues.
 const handOverBatchEscalations = 500
 
+// handOverInterval is how often a replica hands armed steps over; steps
+// are queued exactTimerHorizon ahead, so this only needs to be well below
+// that.
+const handOverInterval = time.Second
+
+// handOverLoop hands armed escalation steps to the queue every
+// handOverInterval until ctx ends.
+func (s *Service) handOverLoop(ctx context.Context) {
+	tick := time.NewTicker(handOverInterval)
+	defer tick.Stop()
+	for {
+		if _, err := s.handOverEscalations(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "handing escalation steps to the queue failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // handOverEscalations queues, as escalate jobs scheduled for their due
 // time, the armed first steps (incidents.escalation_due_at) due within
-// exactTimerHorizon of the service's clock, and disarms them in the same
-// transaction. It returns how many it queued. The job's worker decides, as
+// exactTimerHorizon of the later of the service's and the database's
+// clock, and disarms them in the same transaction. It returns how many it queued. The job's worker decides, as
 // for every step, whether the incident still escalates (still open,
 // unacknowledged and in the same round).
 func (s *Service) handOverEscalations(ctx context.Context) (int, error) {
@@ -49,14 +78,14 @@ func (s *Service) handOverEscalations(ctx context.Context) (int, error) {
 		rows, err := tx.Query(ctx, `
 			WITH due AS (
 				SELECT id, escalation_round, escalation_due_at FROM incidents
-				WHERE escalation_due_at <= $1
+				WHERE escalation_due_at <= greatest($1, now() + make_interval(secs => $3))
 				ORDER BY escalation_due_at LIMIT $2
 				FOR UPDATE SKIP LOCKED
 			)
 			UPDATE incidents i SET escalation_due_at = NULL FROM due
 			WHERE i.id = due.id
 			RETURNING due.id, due.escalation_round, due.escalation_due_at`,
-			s.now().Add(exactTimerHorizon), handOverBatchEscalations)
+			s.now().Add(exactTimerHorizon), handOverBatchEscalations, exactTimerHorizon.Seconds())
 		if err != nil {
 			return fmt.Errorf("disarm due escalation steps: %w", err)
 		}

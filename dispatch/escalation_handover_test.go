@@ -43,14 +43,9 @@ default:
 func TestArmedEscalationStepHandedOverOnce(t *testing.T) {
 	pool := testsvc.Pool(t)
 	ctx := context.Background()
-	// The intake's clock runs 60 s behind: its steps (65 s) are armed, and
-	// due 5 s from now by the other replicas' clocks (the intake's own
-	// hand-over would queue them in 5 s).
-	intake := newTestService(t, testServiceOptions{Pool: pool, Rules: armedRules,
-		Config: dispatch.Config{Now: func() time.Time { return time.Now().Add(-60 * time.Second) }}})
+	intake := newTestService(t, testServiceOptions{Pool: pool, Rules: armedRules})
 	start(t, intake) // routes at intake (a started service posts itself)
 	const n = 12
-	due := map[string]time.Time{}
 	for i := range n {
 		r, err := intake.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "bau", Sender: "token:app",
 			Text: fmt.Sprintf("Bauzaun umgefallen %d", i)})
@@ -66,9 +61,14 @@ func TestArmedEscalationStepHandedOverOnce(t *testing.T) {
 		if at == nil || jobs != 0 {
 			t.Fatalf("incident %s: armed %v, %d escalate jobs; want armed and no job", r.CaseNumber, at, jobs)
 		}
-		due[r.IncidentID.String()] = *at
 	}
 
+	// The steps come due 5 s from now (a minute less of waiting); the
+	// intake and two more replicas race to hand them over.
+	due := bringDue(t, pool, 5*time.Second)
+	if len(due) != n {
+		t.Fatalf("%d armed steps, want %d", len(due), n)
+	}
 	for range 2 {
 		start(t, newTestService(t, testServiceOptions{Pool: pool, Rules: armedRules}))
 	}
@@ -125,10 +125,15 @@ func TestArmedEscalationStepHandedOverOnce(t *testing.T) {
 func TestArmedEscalationStepPastDueIsLate(t *testing.T) {
 	pool := testsvc.Pool(t)
 	ctx := context.Background()
-	svc := newTestService(t, testServiceOptions{Pool: pool, Rules: armedRules,
-		Config: dispatch.Config{Now: func() time.Time { return time.Now().Add(-time.Hour) }}})
-	start(t, svc) // routes at intake; its own hand-over comes 5 s later by its clock
+	svc := newTestService(t, testServiceOptions{Pool: pool, Rules: armedRules})
+	start(t, svc) // routes at intake
 	if _, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "bau", Sender: "token:app", Text: "Ampel aus"}); err != nil {
+		t.Fatal(err)
+	}
+	// No replica runs any more, and the step was due 65 s after a report
+	// an hour ago.
+	stopNow(t, svc)
+	if _, err := pool.Exec(ctx, `UPDATE incidents SET escalation_due_at = now() - interval '1 hour' + interval '65 s'`); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()

@@ -88,9 +88,9 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 		if proc.Routed != nil {
 			handed = true
 			s.startPosting(proc.Routed, proc.Slot)
-		} else if proc.JobID != 0 {
+		} else if proc.JobID != 0 || proc.Handover {
 			handed = true
-			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, prepared: in.Prepared, rep: proc.Rep}, proc.Slot)
+			s.startDirect(rec.ReportID, &directRun{jobID: proc.JobID, handover: proc.Handover, prepared: in.Prepared, rep: proc.Rep}, proc.Slot)
 		}
 	}
 	if errors.Is(err, errReplay) {
@@ -112,7 +112,7 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 func (s *Service) intakeTx(ctx context.Context, in *NewReport, now time.Time, rec *Receipt, proc *processing) error {
 	return s.withTx(ctx, func(tx pgx.Tx) error {
 		*rec = Receipt{}
-		proc.JobID = 0
+		proc.JobID, proc.Handover = 0, false
 		why := grouping{Reason: ReasonNoRecentCase}
 		prev := ""
 		if in.Channel == ChannelXMPP {
@@ -147,24 +147,33 @@ const (
 )
 
 // insertNew opens a new incident with the report, unrouted (its caller
-// tried insertRouted first). With tx nil (a report
-// with attachments that is not a messenger message, processed right after
-// by this process) its batch is its own transaction, and its processing
-// job is queued just before it.
+// tried insertRouted first). With tx nil (a report with attachments that
+// is not a messenger message, processed right after by this process) its
+// batch is its own transaction, and no job is queued for it: the report
+// row carries a processing hand-over time, Config.ProcessFallback ahead by
+// the database's clock, and is queued only if it is not processed by then
+// (handOverProcessing: its process died or hung) or its direct run failed.
+// In a transaction, a report with attachments gets its processing job in
+// that transaction (due at once, or as the fallback of a direct run).
 func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) error {
-	if tx == nil && (len(in.Media) == 0 || prev != "") {
-		return errors.New("intake: a report without attachments needs a transaction")
+	if tx == nil && (len(in.Media) == 0 || prev != "" || !proc.Direct) {
+		return errors.New("intake: only a report with attachments processed directly is stored without a transaction")
 	}
 	var q batchSender = s.pool
 	if tx != nil {
 		q = tx
 	}
 	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
-	// A report with attachments is processed after the commit: its job
-	// is queued before the batch, which draws the case number (every
-	// intake waits for the counter row until this transaction commits).
+	// A report with attachments is processed after the commit. In a
+	// transaction its job is queued before the batch, which draws the
+	// case number (every intake waits for the counter row until this
+	// transaction commits); alone, it carries its hand-over time instead.
 	queued := len(in.Media) > 0
-	if queued {
+	var handover time.Duration
+	proc.Handover = tx == nil
+	if proc.Handover {
+		handover = s.cfg.ProcessFallback
+	} else if queued {
 		var err error
 		if proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, proc.Direct); err != nil {
 			return err
@@ -173,7 +182,7 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	var b pgx.Batch
 	queueKeyLock(&b, in)
 	s.queueIncident(&b, openIncident{ID: rec.IncidentID, State: StateReceived, Address: in.Address, Priority: priorityFor(in.Urgent)}, now, tx == nil, &rec.CaseNumber)
-	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false)
+	queueReport(&b, in, rec.ReportID, rec.IncidentID, "report", now, false, handover)
 	rows := queueAttach(&b, in, now, rec.ReportID)
 	sql, args, err := eventsInsert(rec.IncidentID, []Event{{At: now, Kind: "received", Actor: in.Sender, Via: in.Channel, To: StateReceived, Detail: receivedDetail(in, why, prev)}})
 	if err != nil {
@@ -184,10 +193,9 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
 	}
 	if err := sendPoolBatch(ctx, q, &b, tx == nil); err != nil {
-		if tx == nil && proc.JobID != 0 && batchRolledBack(err) {
-			s.dropJobs(ctx, []int64{proc.JobID})
-			proc.JobID = 0
-		}
+		// Alone, nothing is left to undo: if the batch committed after
+		// all (its answer was lost), the report is handed over in time.
+		proc.Handover = false
 		return err
 	}
 	// The direct run takes the report as written here, not read back.

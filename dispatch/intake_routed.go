@@ -125,7 +125,7 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	queueKeyLock(&b, in)
 	s.queueIncident(&b, openIncident{ID: rep.IncidentID, State: state, Address: in.Address, Team: team.ID, Priority: plan.priority,
 		Policy: dec.Policy, Rule: dec.Rule, District: dec.District, Category: dec.Category, Escalating: true, EscalationDue: armed}, now, tx == nil, &caseNumber)
-	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true)
+	queueReport(&b, in, rep.ID, rep.IncidentID, "report", now, true, 0)
 	_ = queueAttach(&b, in, now, rep.ID) // no media here
 	sql, args, err := eventsInsert(rep.IncidentID, events)
 	if err != nil {
@@ -252,8 +252,9 @@ func (s *Service) queueCaseNumber(b *pgx.Batch, incident, report uuid.UUID, now 
 
 // queueReport queues the insert of a report of a new incident, with the
 // incident's case number (or its placeholder); processed marks it
-// processed now.
-func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind string, now time.Time, processed bool) {
+// processed now; handover > 0 gives it a processing hand-over time that
+// far ahead of the database's clock (direct.go, handOverProcessing).
+func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind string, now time.Time, processed bool, handover time.Duration) {
 	var lat, lon, alt *float64
 	if in.Position != nil {
 		lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
@@ -262,13 +263,20 @@ func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind strin
 	if processed {
 		processedAt = &now
 	}
+	var handoverMS *int64
+	if handover > 0 {
+		ms := handover.Milliseconds()
+		handoverMS = &ms
+	}
 	b.Queue(`
 		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
-		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at)
-		SELECT $1, $2, i.case_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at,
+		                     processing_handover_at)
+		SELECT $1, $2, i.case_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+		       clock_timestamp() + $17::bigint * interval '1 millisecond'
 		FROM incidents i WHERE i.id = $2`,
 		id, incident, kind, in.Channel, in.Address, in.Sender,
-		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt)
+		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt, handoverMS)
 }
 
 // queueAttach queues attach's statements: the message's idempotency key

@@ -123,6 +123,7 @@ func TestPhotoIntakeReplaysStoreOnce(t *testing.T) {
 		{`SELECT count(*) FROM room_posts`, keys},
 		{`SELECT last FROM case_counters`, keys},
 		{`SELECT count(*) FROM river_job j WHERE kind = 'process_report' AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id::text = j.args->>'report_id')`, 0},
+		{`SELECT count(*) FROM reports WHERE processing_handover_at IS NOT NULL`, 0},
 	} {
 		var got int
 		if err := pool.QueryRow(ctx, q.sql).Scan(&got); err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -136,10 +137,9 @@ func (s *Service) leaseLoop(ctx context.Context) {
 				if _, err := s.handOverPosts(ctx, ""); err != nil && ctx.Err() == nil {
 					s.log.WarnContext(ctx, "handing room posts to the queue failed", "err", err)
 				}
-				// Escalation steps armed on incidents, due within a
-				// minute, go to the queue (escalation_handover.go).
-				if _, err := s.handOverEscalations(ctx); err != nil && ctx.Err() == nil {
-					s.log.WarnContext(ctx, "handing escalation steps to the queue failed", "err", err)
+				// So do reports whose direct run never finished (direct.go).
+				if _, err := s.handOverProcessing(ctx, uuid.Nil); err != nil && ctx.Err() == nil {
+					s.log.WarnContext(ctx, "handing reports to the queue failed", "err", err)
 				}
 			}
 		}

@@ -26,17 +26,19 @@ type processReportWorker struct {
 // errCaseNotReady: a part arrived before its case was routed; try again shortly.
 var errCaseNotReady = errors.New("case not routed yet")
 
+// errProcessedBefore: the routing transaction found the report processed
+// (a direct run and its handed-over job raced, or a retry); it commits
+// nothing, and the run that processed it counted and posted it.
+var errProcessedBefore = errors.New("report processed before")
+
 func (w *processReportWorker) Work(ctx context.Context, job *river.Job[processReportArgs]) error {
 	err := w.s.processReport(ctx, job.Args.ReportID, nil)
 	switch {
 	case errors.Is(err, errCaseNotReady):
 		return river.JobSnooze(200 * time.Millisecond)
-	case errors.Is(err, ErrNotFound) && time.Since(job.CreatedAt) < orphanTimerGrace:
-		// Queued just before its report's batch (insertNew without a
-		// transaction), which has not committed yet.
-		return river.JobSnooze(2 * time.Second)
 	case errors.Is(err, ErrNotFound):
-		// The batch failed (a replay), or retention deleted the report.
+		// Retention deleted the report. (Every processing job is queued
+		// in its report's transaction, or from its row: handOverProcessing.)
 		w.s.log.InfoContext(ctx, "processing job without its report; nothing to do", "report", job.Args.ReportID)
 		return nil
 	}
@@ -100,6 +102,9 @@ func (s *Service) route(ctx context.Context, rep Report, pos *Position, source s
 		direct, err = s.routeTx(ctx, tx, rep, pos, source, flags, plan, s.now())
 		return err
 	})
+	if errors.Is(err, errProcessedBefore) {
+		return nil // the run that processed it counted and posted it
+	}
 	if err != nil {
 		return fmt.Errorf("route report %s: %w", rep.CaseNumber, err)
 	}
@@ -152,7 +157,10 @@ func (s *Service) routeTx(ctx context.Context, tx pgx.Tx, rep Report, pos *Posit
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, err
 	}
-	if done || state != StateReceived {
+	if done {
+		return nil, errProcessedBefore
+	}
+	if state != StateReceived {
 		return nil, nil // processed by an earlier attempt
 	}
 	events := flagEvents(now, flags)
@@ -296,14 +304,15 @@ func acceptedText(lang, caseNumber string, team routing.Team, district string) s
 }
 
 // queueMarkProcessed queues markProcessed's statement; done is set when
-// an earlier attempt had marked the report.
+// an earlier attempt had marked the report. The mark clears the report's
+// processing hand-over time (handOverProcessing) in the same statement.
 func queueMarkProcessed(b *pgx.Batch, id uuid.UUID, pos *Position, source string, now time.Time, done *bool) {
 	var lat, lon, alt *float64
 	if pos != nil {
 		lat, lon, alt = &pos.Lat, &pos.Lon, pos.Alt
 	}
 	b.Queue(`
-		UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5, processed_at = $6
+		UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5, processed_at = $6, processing_handover_at = NULL
 		WHERE id = $1 AND processed_at IS NULL`, id, lat, lon, alt, source, now,
 	).Exec(func(tag pgconn.CommandTag) error {
 		*done = tag.RowsAffected() == 0
@@ -319,7 +328,7 @@ func markProcessed(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos *Position, 
 		lat, lon, alt = &pos.Lat, &pos.Lon, pos.Alt
 	}
 	tag, err := tx.Exec(ctx, `
-		UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5, processed_at = $6
+		UPDATE reports SET lat = $2, lon = $3, alt = $4, position_source = $5, processed_at = $6, processing_handover_at = NULL
 		WHERE id = $1 AND processed_at IS NULL`, id, lat, lon, alt, source, now)
 	if err != nil {
 		return false, fmt.Errorf("update report: %w", err)

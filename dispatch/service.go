@@ -85,8 +85,9 @@ type Config struct {
 	// Workers is how many reports are processed at once by the queue, and
 	// twice as many right after their intake commit (direct.go). Default 8.
 	Workers int
-	// ProcessFallback is how long the processing job of a report processed
-	// right after its commit waits before it runs (direct.go). Default 15s.
+	// ProcessFallback is how long a report processed right after its
+	// commit waits for that run before the queue gets it: its hand-over
+	// time, or its fallback job (direct.go). Default 15s.
 	ProcessFallback time.Duration
 	// RescueStuckJobsAfter is how soon a job whose worker died is retried.
 	// river's default is an hour; an alert must not wait that long. Default 1m.
@@ -318,7 +319,12 @@ func (s *Service) Start(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// Armed escalation steps are handed over by a loop of their own,
+		// which a failing lease renewal does not stop.
+		handedOver := make(chan struct{})
+		go func() { defer close(handedOver); s.handOverLoop(lctx) }()
 		s.leaseLoop(lctx)
+		<-handedOver
 	}()
 	stopped := s.queue.Stopped()
 	go func() {

@@ -3,10 +3,12 @@ package media
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -162,6 +164,9 @@ func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src [
 	return tc, nil
 }
 
+// putSmallTimeout bounds the PUTs of a team copy and its thumbnail.
+const putSmallTimeout = time.Minute
+
 // storeDerivative stores the team copy and thumbnail at once under keys
 // derived from obj.Key, so that a retry overwrites rather than
 // duplicates; if either fails, neither is left.
@@ -171,11 +176,21 @@ func (s *Store) storeDerivative(ctx context.Context, obj Object, tc vips.Result)
 	if tc.PNG { // keeps transparency
 		d.Key, d.ContentType = base+".png", TypePNG
 	}
+	// The PUTs are not cut short when ctx ends (a report that was not
+	// accepted stops its prepared work): a PUT the client abandons may
+	// still complete in the server after the delete below, and leave a
+	// team copy nobody references. They finish (at most putSmallTimeout),
+	// and are then deleted.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), putSmallTimeout)
+	defer cancel()
 	thumbErr := make(chan error, 1)
-	go func() { thumbErr <- s.putSmall(ctx, d.ThumbKey, TypeJPEG, tc.Thumb) }()
-	err := s.putSmall(ctx, d.Key, d.ContentType, tc.Full)
+	go func() { thumbErr <- s.putSmall(pctx, d.ThumbKey, TypeJPEG, tc.Thumb) }()
+	err := s.putSmall(pctx, d.Key, d.ContentType, tc.Full)
 	if terr := <-thumbErr; err == nil {
 		err = terr
+	}
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("media: derivative of %s: %w", obj.Key, ctx.Err())
 	}
 	if err != nil {
 		_ = s.Delete(context.WithoutCancel(ctx), d.Key, d.ThumbKey)
@@ -208,11 +223,10 @@ func (s *Store) readObject(ctx context.Context, obj Object, limit int64) ([]byte
 	return buf.Bytes(), nil
 }
 
+// putSmall stores a team copy or thumbnail (b, in memory) under key,
+// checked by its SHA-256 as the originals are (putChecked).
 func (s *Store) putSmall(ctx context.Context, key, ct string, b []byte) error {
-	_, err := s.client.PutObject(ctx, s.cfg.Bucket, key, bytes.NewReader(b), int64(len(b)),
+	sum := sha256.Sum256(b)
+	return s.putChecked(ctx, key, bytes.NewReader(b), int64(len(b)), sum[:],
 		minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, CacheControl: "private, max-age=900"})
-	if err != nil {
-		return fmt.Errorf("media: put %s: %w", key, s.classify(err))
-	}
-	return nil
 }

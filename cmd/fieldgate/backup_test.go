@@ -108,6 +108,11 @@ func TestBackupRestore(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// The demo town's first escalation steps are minutes away: armed on
+	// the incidents (dispatch/escalation_handover.go), and restored so.
+	if got := len(rows(t, s.db, `SELECT id FROM incidents WHERE escalation_due_at IS NOT NULL`)); got != n {
+		t.Fatalf("%d escalation steps armed before the backup, want %d", got, n)
+	}
 	dir := t.TempDir()
 	out, err := runCmd(t, s.getenv, "backup", "--dir", dir, "--keep", "2")
 	if err != nil {
@@ -142,7 +147,7 @@ func TestBackupRestore(t *testing.T) {
 	t.Log(strings.TrimSpace(out))
 	for _, q := range []string{
 		`SELECT id, case_number, kind, channel, address, sender, body, lat, lon FROM reports ORDER BY id`,
-		`SELECT id, case_number, state, team, owner, created_at FROM incidents ORDER BY id`,
+		`SELECT id, case_number, state, team, owner, created_at, escalation_round, escalation_due_at FROM incidents ORDER BY id`,
 		`SELECT id, incident_id, kind, actor, from_state, to_state, detail FROM incident_events ORDER BY id`,
 		`SELECT object_key, sha256, size_bytes, derivative_key, thumb_key FROM media_objects ORDER BY object_key`,
 		`SELECT name, hash FROM api_tokens ORDER BY name`,
