@@ -208,9 +208,8 @@ type fakeMedia struct {
 
 var _ Media = (*fakeMedia)(nil)
 
-func (m *fakeMedia) PutKeep(ctx context.Context, r io.Reader, _ int64) (media.Object, []byte, error) {
-	obj, err := m.Put(ctx, r)
-	return obj, nil, err
+func (m *fakeMedia) PutHold(ctx context.Context, r io.Reader, _ int64, _ func(media.Object, []byte)) (media.Object, error) {
+	return m.Put(ctx, r)
 }
 
 func (m *fakeMedia) Put(_ context.Context, r io.Reader) (media.Object, error) {

@@ -142,16 +142,23 @@ func (s *Server) createReport(c *gin.Context) {
 				problem(c, probInvalid, func(t msg.Texts) string { return t.TooManyAttachmentsAtMost(dispatch.MaxMedia) })
 				return
 			}
-			obj, body, err := s.putPart(ctx, tok, part, in.HeldRoom())
+			// Its team copy is made while it is stored and the rest arrives;
+			// if storing fails, cleanup removes what it made.
+			held := false
+			obj, err := s.putPart(ctx, tok, part, in.HeldRoom(), func(obj media.Object, body []byte) {
+				held = true
+				stored = append(stored, obj)
+				s.disp.HoldMedium(&in, obj, body)
+			})
 			part.Close()
 			if err != nil {
 				cleanup()
 				s.fail(c, err)
 				return
 			}
-			stored = append(stored, obj)
-			// Its team copy is made while the rest arrives.
-			s.disp.HoldMedium(&in, obj, body)
+			if !held { // too large, or over the report's room
+				stored = append(stored, obj)
+			}
 		case "to", "text", "lat", "lon", "urgent", "language":
 			v, err := readField(part)
 			part.Close()
@@ -216,23 +223,23 @@ func (s *Server) createReport(c *gin.Context) {
 	s.respondReceipt(c, http.StatusAccepted, rec)
 }
 
-// putPart stores one file part, and returns its bytes if they are at most
-// keep. The token's upload slot is taken only once the part's first bytes
+// putPart stores one file part, handing it to hold before it is stored
+// if it is at most keep bytes (media.Store.PutHold). The token's upload slot is taken only once the part's first bytes
 // (enough to sniff its type) have arrived, so a client that opens uploads
 // and stalls holds no slot of anyone's.
-func (s *Server) putPart(ctx context.Context, tok dispatch.Token, part io.Reader, keep int64) (media.Object, []byte, error) {
+func (s *Server) putPart(ctx context.Context, tok dispatch.Token, part io.Reader, keep int64, hold func(media.Object, []byte)) (media.Object, error) {
 	br := bufio.NewReaderSize(part, media.SniffLen)
 	if _, err := br.Peek(media.SniffLen); err != nil && !errors.Is(err, io.EOF) {
-		return media.Object{}, nil, err
+		return media.Object{}, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.SlotWait)
 	release, err := s.uploads.Acquire(wctx, tok.Name)
 	cancel()
 	if err != nil {
-		return media.Object{}, nil, err
+		return media.Object{}, err
 	}
 	defer release()
-	return s.media.PutKeep(ctx, br, keep)
+	return s.media.PutHold(ctx, br, keep, hold)
 }
 
 // mayFileTo checks the token's address allow-list (dispatch.Token.

@@ -50,9 +50,9 @@ type Dispatch interface {
 // Media is what the API needs from the media store.
 type Media interface {
 	Put(ctx context.Context, r io.Reader) (media.Object, error)
-	// PutKeep is Put that also returns the body's bytes if it is at most
-	// keep bytes (nil otherwise).
-	PutKeep(ctx context.Context, r io.Reader, keep int64) (media.Object, []byte, error)
+	// PutHold is Put that hands the object and its bytes to hold before
+	// storing them, if they are at most keep bytes (media.Store.PutHold).
+	PutHold(ctx context.Context, r io.Reader, keep int64, hold func(media.Object, []byte)) (media.Object, error)
 	Delete(ctx context.Context, keys ...string) error
 	PresignOriginal(ctx context.Context, key string) (string, error)
 	Ping(ctx context.Context) error

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -163,6 +164,9 @@ func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src [
 	return tc, nil
 }
 
+// putSmallTimeout bounds the PUTs of a team copy and its thumbnail.
+const putSmallTimeout = time.Minute
+
 // storeDerivative stores the team copy and thumbnail at once under keys
 // derived from obj.Key, so that a retry overwrites rather than
 // duplicates; if either fails, neither is left.
@@ -172,11 +176,21 @@ func (s *Store) storeDerivative(ctx context.Context, obj Object, tc vips.Result)
 	if tc.PNG { // keeps transparency
 		d.Key, d.ContentType = base+".png", TypePNG
 	}
+	// The PUTs are not cut short when ctx ends (a report that was not
+	// accepted stops its prepared work): a PUT the client abandons may
+	// still complete in the server after the delete below, and leave a
+	// team copy nobody references. They finish (at most putSmallTimeout),
+	// and are then deleted.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), putSmallTimeout)
+	defer cancel()
 	thumbErr := make(chan error, 1)
-	go func() { thumbErr <- s.putSmall(ctx, d.ThumbKey, TypeJPEG, tc.Thumb) }()
-	err := s.putSmall(ctx, d.Key, d.ContentType, tc.Full)
+	go func() { thumbErr <- s.putSmall(pctx, d.ThumbKey, TypeJPEG, tc.Thumb) }()
+	err := s.putSmall(pctx, d.Key, d.ContentType, tc.Full)
 	if terr := <-thumbErr; err == nil {
 		err = terr
+	}
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("media: derivative of %s: %w", obj.Key, ctx.Err())
 	}
 	if err != nil {
 		_ = s.Delete(context.WithoutCancel(ctx), d.Key, d.ThumbKey)

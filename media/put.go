@@ -33,8 +33,7 @@ type Object struct {
 // Config.MaxConcurrent uploads run at once; further calls wait for a slot
 // or ctx. On any error no object or upload part is left behind.
 func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
-	obj, _, err := s.PutKeep(ctx, r, 0)
-	return obj, err
+	return s.put(ctx, r, 0, nil, nil)
 }
 
 // PutKeep is Put that also returns a copy of the body when it is at most
@@ -42,26 +41,51 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
 // can then work on the original (metadata, team copy) without reading it
 // back from S3. Larger bodies return nil bytes.
 func (s *Store) PutKeep(ctx context.Context, r io.Reader, keep int64) (Object, []byte, error) {
+	var kept []byte
+	obj, err := s.put(ctx, r, keep, nil, func(b []byte) { kept = bytes.Clone(b) })
+	if err != nil {
+		return Object{}, nil, err
+	}
+	return obj, kept, nil
+}
+
+// PutHold is Put that hands the body to hold before storing it: once the
+// whole body has been read and hashed, if it is at most keep bytes and
+// goes up in one PUT (at most Config.PartSize), hold is called with the
+// Object as it is being stored (key, type, size, SHA-256) and a copy of
+// the bytes, and only then is the PUT sent. The caller's work on the
+// original (metadata, team copy) so overlaps its upload to S3 instead of
+// following it. hold runs on the caller's goroutine and must not block.
+// If PutHold then returns an error, the object is not stored (as with
+// Put, nothing is left behind): the caller must discard whatever it
+// started from the bytes, including objects it derived under other keys.
+func (s *Store) PutHold(ctx context.Context, r io.Reader, keep int64, hold func(Object, []byte)) (Object, error) {
+	return s.put(ctx, r, keep, hold, nil)
+}
+
+// put is Put, calling hold (PutHold) before the single PUT or kept
+// (PutKeep) after it, for a body of at most keep bytes in one PUT.
+func (s *Store) put(ctx context.Context, r io.Reader, keep int64, hold func(Object, []byte), kept func([]byte)) (Object, error) {
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()
 	case <-ctx.Done():
-		return Object{}, nil, fmt.Errorf("media: put: waiting for an upload slot: %w", ctx.Err())
+		return Object{}, fmt.Errorf("media: put: waiting for an upload slot: %w", ctx.Err())
 	}
 
 	head := make([]byte, SniffLen)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return Object{}, nil, fmt.Errorf("media: put: read body: %w", err)
+		return Object{}, fmt.Errorf("media: put: read body: %w", err)
 	}
 	head = head[:n]
 	if n == 0 {
-		return Object{}, nil, s.typeNotAllowed("", true)
+		return Object{}, s.typeNotAllowed("", true)
 	}
 	ct := Sniff(head)
 	limit, ok := s.rules[ct]
 	if !ok {
-		return Object{}, nil, s.typeNotAllowed(ct, false)
+		return Object{}, s.typeNotAllowed(ct, false)
 	}
 	obj := Object{Key: newKey(PrefixOriginal, s.cfg.Now()), ContentType: ct}
 	if s.keyHook != nil {
@@ -70,28 +94,35 @@ func (s *Store) PutKeep(ctx context.Context, r io.Reader, keep int64) (Object, [
 	h := sha256.New()
 	// Read at most limit+1 bytes: the extra byte proves the body too large.
 	body := io.TeeReader(io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1), h)
-	var kept []byte
-	size, err := s.upload(ctx, obj.Key, ct, body, limit, h, func(b []byte) {
-		if int64(len(b)) <= keep {
-			kept = bytes.Clone(b)
+	whole := func(b, sum []byte) {
+		if hold != nil && int64(len(b)) <= keep {
+			o := obj
+			o.Size, o.SHA256 = int64(len(b)), hex.EncodeToString(sum)
+			hold(o, bytes.Clone(b))
 		}
-	})
+	}
+	stored := func(b []byte) {
+		if kept != nil && int64(len(b)) <= keep {
+			kept(b)
+		}
+	}
+	size, err := s.upload(ctx, obj.Key, ct, body, limit, h, whole, stored)
 	if err != nil {
-		return Object{}, nil, err
+		return Object{}, err
 	}
 	obj.Size = size
 	obj.SHA256 = hex.EncodeToString(h.Sum(nil))
 	s.log.DebugContext(ctx, "stored original", "key", obj.Key, "type", ct, "size", size)
-	return obj, kept, nil
+	return obj, nil
 }
 
 // upload writes body to key: one PUT if it fits in one part, else a
 // multipart upload that reads the next part while earlier ones upload.
-// Any failure aborts the upload and removes the key. whole is the SHA-256
-// being computed of body as it is read. stored, if not nil, sees the whole
-// body of a one-PUT upload once it is stored (the bytes are not the
-// caller's to keep: copy them).
-func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64, whole hash.Hash, stored func([]byte)) (size int64, err error) {
+// Any failure aborts the upload and removes the key. h is the SHA-256
+// being computed of body as it is read. For a one-PUT upload, whole sees
+// the body and its SHA-256 before the PUT, and stored the body once it is
+// stored (neither may keep the bytes: copy them).
+func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64, h hash.Hash, whole func(b, sum []byte), stored func([]byte)) (size int64, err error) {
 	opts := minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, PartSize: uint64(s.cfg.PartSize)}
 	defer func() {
 		if err != nil {
@@ -124,15 +155,15 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 	if eof {
 		// One PUT, with the SHA-256 computed while the body was read
 		// (body is drained: this is the hash of buf[:n]).
+		sum := h.Sum(nil)
+		whole(buf[:n], sum)
 		body := newBodyReader(buf[:n])
-		err := s.putChecked(ctx, key, body, int64(n), whole.Sum(nil), opts)
+		err := s.putChecked(ctx, key, body, int64(n), sum, opts)
 		body.revoke()
 		if err != nil {
 			return 0, err
 		}
-		if stored != nil {
-			stored(buf[:n])
-		}
+		stored(buf[:n])
 		return int64(n), nil
 	}
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media/internal/vips"
 )
 
 func TestStorePhotosRoundTrip(t *testing.T) {
@@ -190,6 +192,88 @@ func TestPutCheckedRefusesWrongChecksum(t *testing.T) {
 	}
 	if got := readObject(t, s, right); !bytes.Equal(got, body) {
 		t.Errorf("stored %q, want %q", got, body)
+	}
+}
+
+// TestPutHold checks that PutHold hands over the object and a copy of its
+// bytes before the PUT (the object is not in S3 yet when hold runs) with
+// the key, size and SHA-256 it is then stored under; that bodies over
+// keep or over one part are not handed over; and that a PUT failing after
+// hold leaves nothing and returns the error (the caller then discards
+// what it made from the bytes).
+func TestPutHold(t *testing.T) {
+	s := newTestStore(t, func(c *Config) { c.PartSize = 5 << 20 })
+	ctx := context.Background()
+	photo, err := os.ReadFile(testsvc.Photo(t, "phone_12mp.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []Object
+	var heldBody []byte
+	obj, err := s.PutHold(ctx, bytes.NewReader(photo), int64(len(photo)), func(o Object, b []byte) {
+		if _, err := s.client.StatObject(ctx, s.cfg.Bucket, o.Key, minio.StatObjectOptions{}); err == nil {
+			t.Error("object already stored when hold runs")
+		}
+		held, heldBody = append(held, o), b
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(photo)
+	switch {
+	case len(held) != 1:
+		t.Fatalf("hold called %d times, want 1", len(held))
+	case held[0] != obj:
+		t.Errorf("held %+v, stored %+v", held[0], obj)
+	case obj.SHA256 != hex.EncodeToString(sum[:]) || obj.Size != int64(len(photo)) || obj.ContentType != TypeJPEG:
+		t.Errorf("stored %+v, want SHA-256 %x, %d bytes, %s", obj, sum, len(photo), TypeJPEG)
+	case !bytes.Equal(heldBody, photo):
+		t.Error("held bytes differ from the body")
+	}
+	if got := readObject(t, s, obj.Key); !bytes.Equal(got, photo) {
+		t.Error("stored object differs from the body")
+	}
+
+	calls := 0
+	count := func(Object, []byte) { calls++ }
+	if _, err := s.PutHold(ctx, bytes.NewReader(photo), int64(len(photo))-1, count); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutHold(ctx, bigJPEG(6<<20), 16<<20, count); err != nil { // two parts
+		t.Fatal(err)
+	}
+	if calls != 0 {
+		t.Errorf("hold called %d times for bodies over keep or one part", calls)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	before := len(listKeys(t, s))
+	var key string
+	_, err = s.PutHold(cctx, bytes.NewReader(photo), int64(len(photo)), func(o Object, _ []byte) { key = o.Key; cancel() })
+	if err == nil {
+		t.Fatal("PutHold succeeded although its context ended before the PUT")
+	}
+	if keys := listKeys(t, s); len(keys) != before || slices.Contains(keys, key) {
+		t.Errorf("a failed PutHold left objects: %v", keys)
+	}
+}
+
+// TestStoreDerivativeCanceledLeavesNothing: a team copy whose context
+// ends (its report was not accepted) is stored to the end and then
+// deleted, rather than its PUTs being abandoned in flight, where the
+// server could complete one after the delete.
+func TestStoreDerivativeCanceledLeavesNothing(t *testing.T) {
+	s := newTestStore(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	obj := Object{Key: newKey(PrefixOriginal, time.Now()), ContentType: TypeJPEG}
+	_, err := s.storeDerivative(ctx, obj, vips.Result{Full: []byte("team copy"), Thumb: []byte("thumb")})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("storeDerivative = %v, want context.Canceled", err)
+	}
+	if keys := listKeys(t, s); len(keys) != 0 {
+		t.Errorf("objects left: %v", keys)
 	}
 }
 
