@@ -141,13 +141,15 @@ func (s *Service) postDirect(ctx context.Context, p *pendingPost) {
 
 // recordDirectPost marks a direct post as sent, with the room's stanza-id,
 // and the incident routed if it still waited for its post, in one
-// statement: the same record as recordRoomPost.
+// statement: the same record as recordRoomPost. It runs to its end (bounded
+// by DirectPostTimeout) even if ctx ends.
 func (s *Service) recordDirectPost(ctx context.Context, a roomPostArgs, stanzaID string) error {
 	detail, err := json.Marshal(map[string]any{"room": a.Room})
 	if err != nil {
 		return fmt.Errorf("encode event detail: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, `
+	var b pgx.Batch
+	b.Queue(`
 		WITH p AS (
 			UPDATE room_posts SET stanza_id = $2, posted_at = $3, handover_at = NULL
 			WHERE origin_id = $1 AND posted_at IS NULL RETURNING incident_id
@@ -159,7 +161,9 @@ func (s *Service) recordDirectPost(ctx context.Context, a roomPostArgs, stanzaID
 		SELECT p.incident_id, $3, 'posted', 'fieldgate', 'xmpp',
 			CASE WHEN EXISTS (SELECT 1 FROM moved) THEN 'received' END,
 			CASE WHEN EXISTS (SELECT 1 FROM moved) THEN 'routed' END, $4
-		FROM p`, a.OriginID, stanzaID, s.now(), detail); err != nil {
+		FROM p`, a.OriginID, stanzaID, s.now(), detail)
+	// With the records of other direct posts (groupcommit.go).
+	if err := s.postRecords.send(ctx, &b); err != nil {
 		return fmt.Errorf("record room post: %w", err)
 	}
 	return nil

@@ -139,7 +139,12 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	if tx != nil {
 		s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
 	}
-	if err := sendPoolBatch(ctx, q, &b, tx == nil); err != nil {
+	if tx == nil {
+		err = s.intakes.send(ctx, &b) // with concurrent intakes' (groupcommit.go)
+	} else {
+		err = sendBatch(ctx, tx, &b)
+	}
+	if err != nil {
 		if batchRolledBack(err) {
 			s.dropJobs(ctx, queuedBefore)
 		}

@@ -203,6 +203,10 @@ type Service struct {
 	stopBg context.CancelFunc
 	// tok checks API tokens, with a cache (tokens.go, tokencache.go).
 	tok *Tokens
+	// intakes and postRecords group the batches of concurrent new
+	// reports, and the records of concurrent direct room posts, into one
+	// transaction each (groupcommit.go).
+	intakes, postRecords *batchGroup
 }
 
 // fetchCooldown is the shortest time between two fetches of one queue
@@ -257,6 +261,8 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		inHand: newJobsInHand(),
 		direct: newDirectSlots(2 * cfg.Workers),
 	}
+	s.intakes = &batchGroup{q: deps.Pool, timeout: poolBatchTimeout}
+	s.postRecords = &batchGroup{q: deps.Pool, timeout: DirectPostTimeout}
 	s.bg, s.stopBg = context.WithCancel(context.Background())
 	s.tok = NewTokens(s.pool, cfg.Now).WithCache(cfg.TokenCache, s.log)
 	s.oncall = deps.OnCall

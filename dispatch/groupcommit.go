@@ -1,0 +1,129 @@
+package dispatch
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Group commit of new reports
+//
+// Every new report draws its case number from the year's counter row, and
+// case numbers have no gaps, so each intake holds that row from its draw
+// to its commit and the next one waits: under load the intakes queue at
+// the counter, one commit after the other, each with its own round trip,
+// statements, WAL record and wake-up of the next waiter. intakeGroup
+// sends the batches of concurrent intakes that are their own
+// transaction (insertRouted with the pool) as one batch, one implicit
+// transaction: one commit, one holder of the counter row, for all of them.
+// The records of direct room posts (recordDirectPost) are grouped the same
+// way: one commit for the posts the rooms echoed meanwhile.
+// While a group is in flight, the next intakes gather; the first of them
+// sends the next group when the one before has ended (leader and
+// followers, no goroutine of its own), so an idle system sends a report's
+// batch at once and a busy one sends fewer, larger ones.
+//
+// All or nothing: when a group fails (one report's Idempotency-Key was
+// used before, a constraint, a lost connection, a deadlock with a single
+// batch), nothing of it is committed by the server, or, if the
+// connection broke, possibly all of it; each batch is then sent again on
+// its own, which gives each report the answer it would have had alone (a
+// replay of a report the group did commit fails on its idempotency key
+// and is answered from the stored report).
+
+// maxGroupBatches bounds the batches of one group (its statements, the
+// time the counter row is held by one transaction).
+const maxGroupBatches = 64
+
+// batchGroup gathers the batches of concurrent callers, each its own
+// transaction, into groups (see above). timeout bounds each send.
+type batchGroup struct {
+	q       batchSender
+	timeout time.Duration
+
+	mu      sync.Mutex
+	busy    bool // a group is being sent
+	pending []*groupedBatch
+}
+
+// groupedBatch is one caller's batch waiting in a group.
+type groupedBatch struct {
+	b    *pgx.Batch
+	done chan error    // its outcome
+	lead chan struct{} // closed when it is to send the next group
+}
+
+// send sends b, its own transaction, alone or with the batches of other
+// callers; its error is sendBatch's for b alone. Like sendPoolBatch, it
+// runs to its end, bounded by g.timeout, even if ctx ends: once sent, it
+// may commit while its answer is lost.
+func (g *batchGroup) send(ctx context.Context, b *pgx.Batch) error {
+	me := &groupedBatch{b: b, done: make(chan error, 1), lead: make(chan struct{})}
+	g.mu.Lock()
+	if g.busy {
+		g.pending = append(g.pending, me)
+		g.mu.Unlock()
+		select {
+		case err := <-me.done:
+			return err
+		case <-me.lead:
+		}
+		g.mu.Lock()
+	} else {
+		g.busy = true
+		g.pending = append(g.pending, me)
+	}
+	// This intake sends the group: those waiting now, itself among them.
+	n := min(len(g.pending), maxGroupBatches)
+	group := g.pending[:n:n]
+	g.pending = g.pending[n:]
+	g.mu.Unlock()
+
+	g.sendGroup(ctx, group)
+
+	g.mu.Lock()
+	if len(g.pending) > 0 {
+		close(g.pending[0].lead) // the next intake sends the next group
+	} else {
+		g.busy = false
+	}
+	g.mu.Unlock()
+	return <-me.done
+}
+
+// sendGroup sends group as one transaction and tells each batch its
+// outcome; if the group fails, each batch is sent again alone.
+func (g *batchGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
+	if len(group) == 1 {
+		group[0].done <- g.sendOne(ctx, group[0].b)
+		return
+	}
+	// Copies of the queued statements: pgx notes on a queued statement
+	// the prepared statement of the connection that sent it, and a batch
+	// sent again alone may go over another connection.
+	var all pgx.Batch
+	for _, gb := range group {
+		for _, q := range gb.b.QueuedQueries {
+			cp := *q
+			all.QueuedQueries = append(all.QueuedQueries, &cp)
+		}
+	}
+	if err := g.sendOne(ctx, &all); err == nil {
+		for _, gb := range group {
+			gb.done <- nil
+		}
+		return
+	}
+	for _, gb := range group {
+		gb.done <- g.sendOne(ctx, gb.b)
+	}
+}
+
+// sendOne sends b as one implicit transaction, bounded by g.timeout.
+func (g *batchGroup) sendOne(ctx context.Context, b *pgx.Batch) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
+	defer cancel()
+	return sendBatch(ctx, g.q, b)
+}
