@@ -163,10 +163,10 @@ func lockIncident(ctx context.Context, tx pgx.Tx, id uuid.UUID) (inc Incident, r
 
 // escalate works one step. Everything it does, including completing the
 // job, commits in one transaction.
-// orphanTimerGrace is how long after its creation an escalation step (or
-// a processing job) waits for an incident (report) it does not find: its
-// batch may not have committed yet (insertRouted and insertNew queue the
-// job just before it, and the batch is given up after poolBatchTimeout;
+// orphanTimerGrace is how long after its creation an escalation step
+// waits for an incident it does not find: its batch may not have
+// committed yet (insertRouted queues the job just before it, and the
+// batch is given up after poolBatchTimeout;
 // one that failed deletes it, dropJobs). After that the incident is gone
 // (retention) or was never stored (its process died between the two, or
 // the database went away with the batch's outcome unknown), and the job

@@ -1,11 +1,14 @@
 package dispatch_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -347,10 +350,11 @@ func TestArmedStepQueuedAsExactTimer(t *testing.T) {
 }
 
 // TestArmedStepRacesWithCommands: while two replicas hand armed steps
-// over, dispatchers take, resolve, reject, reassign and merge the same
-// incidents. No incident escalates for a round that is over or after it
-// was closed or taken; untouched incidents escalate once; a reassigned one
-// has its new round's step armed, once; no step is queued twice.
+// over, dispatchers take, resolve, reject, reassign, merge and merge and
+// unmerge the same incidents. No incident escalates for a round that is
+// over or after it was closed or taken; untouched incidents escalate once;
+// a reassigned or unmerged one has its new round's step armed, once; no
+// step is queued twice.
 func TestArmedStepRacesWithCommands(t *testing.T) {
 	url := testsvc.DatabaseURL(t)
 	pools := []*pgxpool.Pool{newPool(t, url), newPool(t, url)}
@@ -360,10 +364,11 @@ func TestArmedStepRacesWithCommands(t *testing.T) {
 		svcs[i] = newTestService(t, testServiceOptions{Pool: pools[i], Rules: armedAttackRules})
 		start(t, svcs[i])
 	}
-	const groups = 6 // take, resolve, reject, reassign, merge, untouched
-	const n = 5 * groups
+	const groups = 7 // take, resolve, reject, reassign, merge, merge and unmerge, untouched
+	const n = 4 * groups
 	recs := armedIntake(t, svcs[0], pools[0], n, apiReport())
-	untouched := func(i int) bool { return i%groups == 5 }
+	untouched := func(i int) bool { return i%groups == 6 }
+	newRound := func(i int) bool { return i%groups == 3 || i%groups == 5 }
 
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -389,9 +394,12 @@ func TestArmedStepRacesWithCommands(t *testing.T) {
 				res, err = svc.Reject(ctx, dispatch.RejectCommand{Ref: r.CaseNumber, Reason: "kein Fall", Actor: "dora@stadt.localhost", Via: "api", Dispatcher: true})
 			case 3:
 				res, err = svc.Reassign(ctx, dispatch.ReassignCommand{Ref: r.CaseNumber, Team: "gruen", Actor: "dora@stadt.localhost", Via: "api", Dispatcher: true})
-			case 4:
+			case 4, 5:
 				// Into the untouched incident of its group.
-				res, err = svc.Merge(ctx, dispatch.MergeCommand{Ref: r.CaseNumber, Into: recs[i+1].CaseNumber, Actor: "dora@stadt.localhost", Via: "api", Dispatcher: true})
+				res, err = svc.Merge(ctx, dispatch.MergeCommand{Ref: r.CaseNumber, Into: recs[i-i%groups+6].CaseNumber, Actor: "dora@stadt.localhost", Via: "api", Dispatcher: true})
+				if err == nil && i%groups == 5 {
+					res, err = svcs[(i+1)%2].Unmerge(ctx, dispatch.UnmergeCommand{Ref: r.CaseNumber, Actor: "dora@stadt.localhost", Via: "api", Dispatcher: true})
+				}
 			}
 			if err == nil && res.Outcome != dispatch.OutcomeApplied {
 				err = fmt.Errorf("outcome %s", res.Outcome)
@@ -438,8 +446,8 @@ func TestArmedStepRacesWithCommands(t *testing.T) {
 			FROM incidents WHERE id = $1`, r.IncidentID, r.IncidentID.String()).Scan(&round, &armed, &open); err != nil {
 			t.Fatal(err)
 		}
-		if i%groups == 3 && (round != 2 || !armed || open != 0) {
-			t.Errorf("reassigned %s: round %d, armed %v, %d unfinished escalate jobs; want round 2 armed, none unfinished", r.CaseNumber, round, armed, open)
+		if newRound(i) && (round != 2 || !armed || open != 0) {
+			t.Errorf("%s (group %d, a new round): round %d, armed %v, %d unfinished escalate jobs; want round 2 armed, none unfinished", r.CaseNumber, i%groups, round, armed, open)
 		}
 		if open != 0 {
 			t.Errorf("%s (group %d): %d unfinished escalate jobs", r.CaseNumber, i%groups, open)
@@ -561,4 +569,59 @@ func TestArmedStepQueuedByDownMigration(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	assertEscalatedOnce(t, after, due)
+}
+
+// TestArmedStepSurvivesKilledReplica: a replica processes a report (the
+// intake's service is not started, so the report is routed by the
+// replica's processing job, routeTx, which arms the step) and is SIGKILLed
+// before any hand-over; a fresh replica hands the step over and it
+// escalates once.
+func TestArmedStepSurvivesKilledReplica(t *testing.T) {
+	url := testsvc.DatabaseURL(t)
+	rulesPath := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(armedAttackRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "child.log")
+	var childOut bytes.Buffer
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=1", "FG_KILLTEST_DB="+url, "FG_KILLTEST_RULES="+rulesPath, "FG_KILLTEST_OUT="+out)
+	cmd.Stdout, cmd.Stderr = &childOut, &childOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	ctx := context.Background()
+	pool := newPool(t, url)
+	intake := newTestService(t, testServiceOptions{Pool: pool, RulesFile: rulesPath})
+	r, err := intake.Intake(ctx, apiReport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the child to route the report and arm its step", func() bool {
+		var armed bool
+		_ = pool.QueryRow(ctx, `SELECT escalation_due_at IS NOT NULL FROM incidents WHERE id = $1`, r.IncidentID).Scan(&armed)
+		return armed
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	killed = true
+	if jobs := escalateJobs(t, pool); len(jobs) != 0 {
+		t.Fatalf("escalate jobs %v before any hand-over; want the step armed only", jobs)
+	}
+	due := bringDue(t, pool, 2*time.Second)
+	start(t, newTestService(t, testServiceOptions{Pool: newPool(t, url), RulesFile: rulesPath}))
+	waitFor(t, "the escalation after the kill", func() bool { return len(escalations(t, pool)) == 1 })
+	assertEscalatedOnce(t, pool, due)
+	if b, _ := os.ReadFile(out); bytes.Contains(b, []byte("Eskalation")) {
+		t.Errorf("the killed child escalated:\n%s", b)
+	}
 }

@@ -598,6 +598,21 @@ func (l *faultLoad) verify(name string, faultEnd time.Time, since time.Time) fau
 	}
 	waitQueueIdle(t, conn, 60*time.Second)
 
+	// Escalation: every open incident under a policy has its current
+	// round's first step, armed on its row or queued (a step lost to the
+	// fault would never escalate).
+	var escalating, untimed int
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE i.escalation_due_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'escalate'
+				AND j.args->>'incident_id' = i.id::text AND (j.args->>'round')::int = i.escalation_round))
+		FROM incidents i WHERE i.id IN (SELECT incident_id FROM reports WHERE id = ANY($1::uuid[]))
+		AND i.state NOT IN ('merged', 'resolved', 'rejected') AND coalesce(i.policy, '') <> ''`, ids).Scan(&escalating, &untimed); err != nil {
+		t.Fatal(err)
+	}
+	if escalating == 0 || untimed > 0 {
+		t.Errorf("%s: %d of %d open incidents under a policy have no escalation step, armed or queued", name, untimed, escalating)
+	}
+
 	// Posts: every post of each accepted report's incident (its team's
 	// room, and rooms it is copied to), counted in that room's archive.
 	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
