@@ -187,7 +187,7 @@ func (s *Service) handOverPosts(ctx context.Context, origin string) (int, error)
 			UPDATE room_posts SET handover_at = NULL
 			WHERE origin_id IN (
 				SELECT origin_id FROM room_posts
-				WHERE posted_at IS NULL AND handover_at IS NOT NULL AND handover_at <= clock_timestamp()
+				WHERE posted_at IS NULL AND handover_at IS NOT NULL AND handover_at <= (SELECT clock_timestamp()) -- a value: an index condition
 				ORDER BY handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 			RETURNING origin_id, incident_id, room`, []any{handOverBatch}
 		if origin != "" {

@@ -244,7 +244,7 @@ func (s *Service) handOverProcessing(ctx context.Context, report uuid.UUID) (int
 			WHERE id IN (
 				SELECT id FROM reports
 				WHERE processed_at IS NULL AND processing_handover_at IS NOT NULL
-				  AND processing_handover_at <= clock_timestamp()
+				  AND processing_handover_at <= (SELECT clock_timestamp()) -- a value: an index condition
 				ORDER BY processing_handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 			RETURNING id`, []any{handOverBatch}
 		if report != uuid.Nil {
