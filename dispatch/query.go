@@ -71,13 +71,25 @@ func (s *Service) loadReport(ctx context.Context, q rowQuerier, id uuid.UUID) (R
 	return r, rows.Err()
 }
 
+// saveMediaMetadata saves an attachment's metadata and, unless an earlier
+// run saved one already, its team copy's keys; m gets the keys saved.
+// First run wins: a direct run and its handed-over job may both make a
+// team copy, and the post of the first links its copy; the later copy is
+// then an orphan, which the orphan sweep deletes.
 func (s *Service) saveMediaMetadata(ctx context.Context, m *MediaObject) error {
 	md, err := json.Marshal(m.Metadata)
 	if err != nil {
 		return fmt.Errorf("encode metadata: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `UPDATE media_objects SET metadata = $2, derivative_key = nullif($3,''), thumb_key = nullif($4,'') WHERE id = $1`,
-		m.ID, md, m.DerivativeKey, m.ThumbKey)
+	err = s.pool.QueryRow(ctx, `
+		UPDATE media_objects SET metadata = $2,
+			derivative_key = coalesce(derivative_key, nullif($3,'')),
+			thumb_key = CASE WHEN derivative_key IS NULL THEN nullif($4,'') ELSE thumb_key END
+		WHERE id = $1 RETURNING coalesce(derivative_key,''), coalesce(thumb_key,'')`,
+		m.ID, md, m.DerivativeKey, m.ThumbKey).Scan(&m.DerivativeKey, &m.ThumbKey)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // deleted meanwhile (retention): nothing to keep
+	}
 	if err != nil {
 		return fmt.Errorf("save metadata: %w", err)
 	}
