@@ -261,6 +261,44 @@ func TestArmedStepHandedOverByLaggingReplica(t *testing.T) {
 	assertEscalatedOnce(t, pool, due)
 }
 
+// TestArmedStepHandedOverByHurryingReplica: a replica whose clock runs
+// five minutes ahead hands steps due in 70 s over at once (a replica with
+// a true clock would wait 10 s); the job carries the due time and is not
+// started before it.
+func TestArmedStepHandedOverByHurryingReplica(t *testing.T) {
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	intake := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
+	start(t, intake)
+	armedIntake(t, intake, pool, 2, apiReport())
+	stopNow(t, intake)
+
+	hurrying := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules,
+		Config: dispatch.Config{Now: func() time.Time { return time.Now().Add(5 * time.Minute) }}})
+	start(t, hurrying)
+	due := bringDue(t, pool, 70*time.Second)
+	waitFor(t, "the hurrying replica to hand both steps over", func() bool { return len(escalateJobs(t, pool)) == len(due) })
+	time.Sleep(2 * time.Second) // time for a job to start early
+	rows, err := pool.Query(ctx, `SELECT args->>'incident_id', scheduled_at, attempted_at FROM river_job WHERE kind = 'escalate'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	var scheduled time.Time
+	var attempted *time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&id, &scheduled, &attempted}, func() error {
+		if !scheduled.Equal(due[id]) || attempted != nil {
+			t.Errorf("incident %s: job scheduled for %v (armed for %v), started %v; want not started before then", id, scheduled, due[id], attempted)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if esc := escalations(t, pool); len(esc) != 0 {
+		t.Errorf("escalated before the due time: %v", esc)
+	}
+}
+
 // TestArmedStepSurvivesKilledHandOver: the hand-over's connection dies
 // inside its transaction (after it disarmed the steps, while its queue
 // insert waits), as when its process is killed. Nothing was lost: the
