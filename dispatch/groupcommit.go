@@ -56,9 +56,9 @@ type groupedBatch struct {
 }
 
 // send sends b, its own transaction, alone or with the batches of other
-// callers; its error is sendBatch's for b alone. Like sendPoolBatch, it
-// runs to its end, bounded by g.timeout, even if ctx ends: once sent, it
-// may commit while its answer is lost.
+// callers; its error is sendBatch's for b alone. It runs to its end,
+// bounded by g.timeout, even if ctx ends: once sent, it may commit while
+// its answer is lost.
 func (g *batchGroup) send(ctx context.Context, b *pgx.Batch) error {
 	me := &groupedBatch{b: b, done: make(chan error, 1), lead: make(chan struct{})}
 	g.mu.Lock()

@@ -192,7 +192,12 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 	if tx != nil {
 		s.queueCaseNumber(&b, rec.IncidentID, rec.ReportID, now, &rec.CaseNumber)
 	}
-	if err := sendPoolBatch(ctx, q, &b, tx == nil); err != nil {
+	if tx == nil {
+		err = s.intakes.send(ctx, &b) // with concurrent intakes' (groupcommit.go)
+	} else {
+		err = sendBatch(ctx, q, &b)
+	}
+	if err != nil {
 		// Alone, nothing is left to undo: if the batch committed after
 		// all (its answer was lost), the report is handed over in time.
 		proc.Handover = false

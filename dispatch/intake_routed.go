@@ -334,22 +334,12 @@ func (s *Service) dropJobs(ctx context.Context, ids []int64) {
 	}
 }
 
-// poolBatchTimeout bounds a batch that is its own transaction
-// (sendPoolBatch).
+// poolBatchTimeout bounds a batch that is its own transaction (sent by
+// Service.intakes, groupcommit.go). Such a batch runs to its end even if
+// its caller's context ends (the client hung up): once sent, it may commit
+// on the server while its answer is lost, and then its report is accepted,
+// but the caller would take it for failed.
 const poolBatchTimeout = 30 * time.Second
-
-// sendPoolBatch is sendBatch; a batch that is its own transaction (pool)
-// runs to its end even if ctx ends (the client hung up): once sent, it may
-// commit on the server while its answer is lost, and then its report is
-// accepted, but the caller would take it for failed.
-func sendPoolBatch(ctx context.Context, q batchSender, b *pgx.Batch, pool bool) error {
-	if pool {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), poolBatchTimeout)
-		defer cancel()
-	}
-	return sendBatch(ctx, q, b)
-}
 
 // batchRolledBack reports whether a batch's error says that the server
 // rolled it back (a statement failed: a replay, a constraint), so that

@@ -393,6 +393,10 @@ func TestTeamCopyPhone12MPRotated(t *testing.T) {
 	if tc.Decoder != vips.DecoderLibjpeg {
 		t.Errorf("decoded by %q, want libjpeg (the fast path of plain phone photos)", tc.Decoder)
 	}
+	// Shrink-on-load: decoded at 1/2 (DCT scaling), never at full size.
+	if tc.DecodedWidth != 2016 || tc.DecodedHeight != 1512 {
+		t.Errorf("decoded at %d×%d, want 2016×1512 (1/2 of 4032×3024)", tc.DecodedWidth, tc.DecodedHeight)
+	}
 	checkNoMetadata(t, "team copy", tc.Full, "Testkamera")
 }
 

@@ -412,6 +412,8 @@ static int decode_jpeg(const void *buf, size_t len, const fg_opts *o, int edge, 
 	}
 	r->src_width = c.image_width;
 	r->src_height = c.image_height;
+	r->decoded_width = c.output_width;
+	r->decoded_height = c.output_height;
 	return 1;
 }
 
@@ -460,13 +462,15 @@ static int encode_jpeg(const pixels *px, int quality, void **buf, size_t *len) {
 
 // decode_vips decodes with libvips (every type, the lenient path, colour
 // profiles) into 4 bytes per pixel: libyuv's ARGB layout made from RGB
-// (*bands 3) or RGBA as it is (*bands 4).
-static int decode_vips(const void *buf, size_t len, VipsImage *hdr, int jpeg, int shrink, int max_edge, pixels *out, int *bands) {
+// (*bands 3) or RGBA as it is (*bands 4). *decoded gets the size the
+// loader produced (after shrink-on-load, before presize), no pixels.
+static int decode_vips(const void *buf, size_t len, VipsImage *hdr, int jpeg, int shrink, int max_edge, pixels *out, pixels *decoded, int *bands) {
 	VipsImage *t[2] = {0};
 	uint8_t *raw = NULL;
 	int rc = -1;
 	if (decode(buf, len, hdr, jpeg, shrink, &t[0]) || presize(t[0], max_edge, &t[1]))
 		goto out;
+	*decoded = (pixels){NULL, t[0]->Xsize, t[0]->Ysize};
 	*bands = t[1]->Bands;
 	if (t[1]->BandFmt != VIPS_FORMAT_UCHAR || (*bands != 3 && *bands != 4)) {
 		vips_error("fieldgate", "%d bands of format %d after conversion to sRGB", *bands, t[1]->BandFmt);
@@ -526,8 +530,11 @@ int fg_team_copy(const void *buf, size_t len, const fg_opts *o, fg_result *r) {
 		const char *loader = vips_foreign_find_load_buffer(buf, len);
 		jpeg = !o->magick && loader && strcmp(loader, "VipsForeignLoadJpegBuffer") == 0;
 		int shrink = jpeg ? jpeg_shrink(VIPS_MAX(hdr->Xsize, hdr->Ysize), o->max_edge) : 1;
-		if (decode_vips(buf, len, hdr, jpeg, shrink, o->max_edge, &px, &bands))
+		pixels decoded = {0};
+		if (decode_vips(buf, len, hdr, jpeg, shrink, o->max_edge, &px, &decoded, &bands))
 			goto err;
+		r->decoded_width = decoded.w;
+		r->decoded_height = decoded.h;
 	}
 
 	// 3. Scaled and upright by the orientation the caller read and

@@ -25,6 +25,7 @@ typedef struct {
 	int png;                     // team copy is PNG (source has alpha)
 	int width, height;           // of the team copy
 	int src_width, src_height;   // of the source, as stored
+	int decoded_width, decoded_height; // of the pixels the decoder produced (shrink-on-load)
 	int decoder;                 // FG_DECODER_*: which decoder read the pixels
 	char *err;                   // set on failure; free with g_free
 } fg_result;

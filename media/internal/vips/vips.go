@@ -71,6 +71,11 @@ type Result struct {
 	PNG                       bool
 	Width, Height             int // of Full
 	SourceWidth, SourceHeight int // of the source as stored (before orientation)
+	// DecodedWidth, DecodedHeight are the size of the pixels the decoder
+	// produced: below the source's when it shrank on load (JPEG DCT
+	// scaling, ITU-T T.81 §A.3.3; 2016×1512 for a 4032×3024 photo and a
+	// 1600 px team copy).
+	DecodedWidth, DecodedHeight int
 	// Decoder says which decoder read the pixels: DecoderLibjpeg (YCbCr,
 	// RGB and grey JPEGs without damage, with no colour profile or an RGB
 	// one), DecoderLibvips (every other type, CMYK, other or unreadable
@@ -152,6 +157,7 @@ func TeamCopy(src []byte, o Options) (Result, error) {
 	res.PNG = r.png != 0
 	res.Decoder = map[C.int]string{C.FG_DECODER_LIBJPEG: DecoderLibjpeg, C.FG_DECODER_LIBVIPS: DecoderLibvips, C.FG_DECODER_MAGICK: DecoderMagick}[r.decoder]
 	res.Width, res.Height = int(r.width), int(r.height)
+	res.DecodedWidth, res.DecodedHeight = int(r.decoded_width), int(r.decoded_height)
 	return res, nil
 }
 
