@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -81,23 +82,42 @@ func (g *batchGroup) send(ctx context.Context, b *pgx.Batch) error {
 	g.pending = g.pending[n:]
 	g.mu.Unlock()
 
-	g.sendGroup(ctx, group)
-
-	g.mu.Lock()
-	if len(g.pending) > 0 {
-		close(g.pending[0].lead) // the next intake sends the next group
-	} else {
-		g.busy = false
-	}
-	g.mu.Unlock()
+	func() {
+		defer g.passOn() // also if sendGroup panics: the others go on
+		g.sendGroup(ctx, group)
+	}()
 	return <-me.done
 }
 
+// passOn lets the next waiting caller send the next group, or ends the
+// busy time.
+func (g *batchGroup) passOn() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) > 0 {
+		close(g.pending[0].lead)
+	} else {
+		g.busy = false
+	}
+}
+
+// errGroupAborted answers the batches of a group whose sender panicked.
+var errGroupAborted = errors.New("dispatch: batch group aborted")
+
 // sendGroup sends group as one transaction and tells each batch its
-// outcome; if the group fails, each batch is sent again alone.
+// outcome; if the group fails, each batch is sent again alone. If it
+// panics, the batches not yet answered get errGroupAborted (whether they
+// committed is unknown) and the panic goes on.
 func (g *batchGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
+	answered := 0
+	defer func() {
+		for _, gb := range group[answered:] {
+			gb.done <- errGroupAborted
+		}
+	}()
 	if len(group) == 1 {
 		group[0].done <- g.sendOne(ctx, group[0].b)
+		answered = 1
 		return
 	}
 	// Copies of the queued statements: pgx notes on a queued statement
@@ -114,10 +134,12 @@ func (g *batchGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
 		for _, gb := range group {
 			gb.done <- nil
 		}
+		answered = len(group)
 		return
 	}
 	for _, gb := range group {
 		gb.done <- g.sendOne(ctx, gb.b)
+		answered++
 	}
 }
 

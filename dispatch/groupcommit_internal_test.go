@@ -144,3 +144,50 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// panicSender panics on its first send, as a bug in a statement's result
+// handling would.
+type panicSender struct {
+	fakeSender
+	once sync.Once
+}
+
+func (p *panicSender) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	p.once.Do(func() { <-p.release; panic("boom") })
+	return p.fakeSender.SendBatch(ctx, b)
+}
+
+// TestIntakeGroupSurvivesAPanickingSend: a group whose send panics
+// answers its batches with an error and lets the next group go; intake
+// does not stall.
+func TestIntakeGroupSurvivesAPanickingSend(t *testing.T) {
+	// One release for both waits: the panicking send's and fakeSender's.
+	p := &panicSender{fakeSender: fakeSender{release: make(chan struct{})}}
+	g := &batchGroup{q: p, timeout: time.Minute}
+	ctx := context.Background()
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		_ = g.send(ctx, batchOf("r0"))
+	}()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	errs := make(chan error, 2)
+	for i := 1; i <= 2; i++ {
+		go func() { errs <- g.send(ctx, batchOf(fmt.Sprintf("r%d", i))) }()
+	}
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 2 })
+	close(p.release)
+	if r := <-panicked; r == nil {
+		t.Fatal("the panic was swallowed")
+	}
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Errorf("a batch after the panicking group: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("intake stalled after a panicking group")
+		}
+	}
+}
