@@ -116,6 +116,16 @@ func armedIntake(t *testing.T, svc *dispatch.Service, pool *pgxpool.Pool, n int,
 	return out
 }
 
+// armByGoneReplica arms n steps through a replica that then stops: no
+// replica runs afterwards until the test starts one.
+func armByGoneReplica(t *testing.T, pool *pgxpool.Pool, n int) {
+	t.Helper()
+	svc := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
+	start(t, svc)
+	armedIntake(t, svc, pool, n, apiReport())
+	stopNow(t, svc)
+}
+
 func apiReport() dispatch.NewReport {
 	return dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "bau", Sender: "token:app", Text: "Bauzaun umgefallen"}
 }
@@ -247,10 +257,7 @@ func TestArmedStepHandedOverWhileLeaseRenewalFails(t *testing.T) {
 // lagging replica's clock to reach the due time (two minutes late).
 func TestArmedStepHandedOverByLaggingReplica(t *testing.T) {
 	pool := testsvc.Pool(t)
-	intake := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
-	start(t, intake)
-	armedIntake(t, intake, pool, 2, apiReport())
-	stopNow(t, intake)
+	armByGoneReplica(t, pool, 2)
 
 	lagging := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules,
 		Config: dispatch.Config{Now: func() time.Time { return time.Now().Add(-3 * time.Minute) }}})
@@ -269,10 +276,7 @@ func TestArmedStepHandedOverByLaggingReplica(t *testing.T) {
 func TestArmedStepHandedOverByHurryingReplica(t *testing.T) {
 	pool := testsvc.Pool(t)
 	ctx := context.Background()
-	intake := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
-	start(t, intake)
-	armedIntake(t, intake, pool, 2, apiReport())
-	stopNow(t, intake)
+	armByGoneReplica(t, pool, 2)
 
 	hurrying := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules,
 		Config: dispatch.Config{Now: func() time.Time { return time.Now().Add(5 * time.Minute) }}})
@@ -574,10 +578,7 @@ func TestArmedStepQueuedByDownMigration(t *testing.T) {
 	url := testsvc.DatabaseURL(t)
 	pool := newPool(t, url)
 	ctx := context.Background()
-	svc := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
-	start(t, svc)
-	armedIntake(t, svc, pool, 2, apiReport())
-	stopNow(t, svc)
+	armByGoneReplica(t, pool, 2)
 	due := bringDue(t, pool, 2*time.Second)
 
 	db := stdlib.OpenDBFromPool(newPool(t, url))
