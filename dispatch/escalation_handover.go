@@ -69,9 +69,10 @@ func (s *Service) handOverLoop(ctx context.Context) {
 // handOverEscalations queues, as escalate jobs scheduled for their due
 // time, the armed first steps (incidents.escalation_due_at) due within
 // exactTimerHorizon of the later of the service's and the database's
-// clock, and disarms them in the same transaction. It returns how many it queued. The job's worker decides, as
-// for every step, whether the incident still escalates (still open,
-// unacknowledged and in the same round).
+// clock, and disarms them in the same transaction. It returns how many it
+// queued. The job's worker decides, as for every step, whether the
+// incident still escalates (still open, unacknowledged and in the same
+// round).
 func (s *Service) handOverEscalations(ctx context.Context) (int, error) {
 	var n int
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
