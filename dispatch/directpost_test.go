@@ -276,3 +276,43 @@ func TestDirectPostGivesUpAtItsDeadline(t *testing.T) {
 		t.Errorf("%d post attempts, want 2 (direct, then the job)", c)
 	}
 }
+
+// TestDirectPostHandedOverWhileLeaseRenewalFails: a post whose process
+// died is handed over although the surviving replica cannot renew its
+// worker lease (the lease table is locked): hand-overs do not depend on
+// the lease (handover.go).
+func TestDirectPostHandedOverWhileLeaseRenewalFails(t *testing.T) {
+	url := testsvc.DatabaseURL(t)
+	pool, admin := newPool(t, url), newPool(t, url)
+	ctx := context.Background()
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
+	start(t, svc)
+	r := directReport(t, svc)
+	waitFor(t, "post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
+
+	tx, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE worker_leases IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	renewalBlocked := func() bool {
+		var n int
+		_ = admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%worker_leases%'`).Scan(&n)
+		return n > 0
+	}
+	waitFor(t, "a lease renewal to wait for the lock", renewalBlocked)
+	deadPost(t, pool, r.CaseNumber, "fg-dead-lease")
+	waitFor(t, "handed-over post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 2 })
+	if !renewalBlocked() {
+		t.Fatal("the lease renewals no longer wait for the lock: the test proves nothing")
+	}
+	posts, _ := rec.snapshot()
+	if n := postsWithOrigin(posts, "fg-dead-lease"); n != 1 {
+		t.Errorf("handed-over post sent %d times, want 1", n)
+	}
+}

@@ -21,7 +21,7 @@ import (
 // A first step due later than exactTimerHorizon is therefore armed on the
 // incident (incidents.escalation_due_at, written by the statement that
 // writes the incident anyway), and handOverEscalations, run by every
-// replica's handOverLoop each second, queues it as the "escalate" job
+// replica's handOverLoop (handover.go) each second, queues it as the "escalate" job
 // scheduled for its due time once that is within the horizon, clearing the
 // column in the same transaction: a step is queued exactly once however
 // many replicas hand over (rows locked FOR UPDATE SKIP LOCKED), and lost by
@@ -43,28 +43,6 @@ func armOnIncident(wait time.Duration) bool { return wait > exactTimerHorizon }
 // handOverBatchEscalations is the most steps one handOverEscalations call
 // queues.
 const handOverBatchEscalations = 500
-
-// handOverInterval is how often a replica hands armed steps over; steps
-// are queued exactTimerHorizon ahead, so this only needs to be well below
-// that.
-const handOverInterval = time.Second
-
-// handOverLoop hands armed escalation steps to the queue every
-// handOverInterval until ctx ends.
-func (s *Service) handOverLoop(ctx context.Context) {
-	tick := time.NewTicker(handOverInterval)
-	defer tick.Stop()
-	for {
-		if _, err := s.handOverEscalations(ctx); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "handing escalation steps to the queue failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
 
 // handOverEscalations queues, as escalate jobs scheduled for their due
 // time, the armed first steps (incidents.escalation_due_at) due within

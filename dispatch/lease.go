@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -131,15 +130,6 @@ func (s *Service) leaseLoop(ctx context.Context) {
 					if err := s.reclaimLost(ctx, conn, id); err != nil && ctx.Err() == nil {
 						s.log.WarnContext(ctx, "reclaiming jobs whose completion was lost failed", "err", err)
 					}
-				}
-				// Direct posts whose process died before recording them
-				// go to the queue (deliver.go).
-				if _, err := s.handOverPosts(ctx, ""); err != nil && ctx.Err() == nil {
-					s.log.WarnContext(ctx, "handing room posts to the queue failed", "err", err)
-				}
-				// So do reports whose direct run never finished (direct.go).
-				if _, err := s.handOverProcessing(ctx, uuid.Nil); err != nil && ctx.Err() == nil {
-					s.log.WarnContext(ctx, "handing reports to the queue failed", "err", err)
 				}
 			}
 		}

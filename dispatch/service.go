@@ -319,8 +319,9 @@ func (s *Service) Start(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// Armed escalation steps are handed over by a loop of their own,
-		// which a failing lease renewal does not stop.
+		// What a process committed but did not finish goes to the queue
+		// by a loop of its own, which a failing lease renewal does not
+		// stop (handover.go).
 		handedOver := make(chan struct{})
 		go func() { defer close(handedOver); s.handOverLoop(lctx) }()
 		s.leaseLoop(lctx)
