@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -130,18 +131,32 @@ func (g *batchGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
 			all.QueuedQueries = append(all.QueuedQueries, &cp)
 		}
 	}
-	if err := g.sendOne(ctx, &all); err == nil {
+	err := g.sendOne(ctx, &all)
+	if err == nil {
 		for _, gb := range group {
 			gb.done <- nil
 		}
 		answered = len(group)
 		return
 	}
+	// Rolled back by the server, or (the connection broke, the timeout)
+	// possibly committed: then a batch's replay may be the group's own
+	// commit of it, and its caller must not take it for rolled back.
+	unknown := !batchRolledBack(err)
 	for _, gb := range group {
-		gb.done <- g.sendOne(ctx, gb.b)
+		err := g.sendOne(ctx, gb.b)
+		if unknown && errors.Is(err, errReplay) {
+			err = fmt.Errorf("%w (%w)", errReplay, errMaybeStoredByGroup)
+		}
+		gb.done <- err
 		answered++
 	}
 }
+
+// errMaybeStoredByGroup marks the replay of a batch whose group failed
+// with its outcome unknown: the key may be the batch's own, stored by the
+// group (batchRolledBack is false for it).
+var errMaybeStoredByGroup = errors.New("dispatch: its group may have stored it")
 
 // sendOne sends b as one implicit transaction, bounded by g.timeout.
 func (g *batchGroup) sendOne(ctx context.Context, b *pgx.Batch) error {

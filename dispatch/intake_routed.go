@@ -348,6 +348,9 @@ const poolBatchTimeout = 30 * time.Second
 // committed, and its jobs must stay (a job that finds nothing ends by
 // itself after orphanTimerGrace).
 func batchRolledBack(err error) bool {
+	if errors.Is(err, errMaybeStoredByGroup) {
+		return false // groupcommit.go: the group may have committed it
+	}
 	var pe *pgconn.PgError
 	return errors.Is(err, errReplay) || errors.As(err, &pe)
 }

@@ -1,0 +1,123 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// Attacks on the group commit of new reports (groupcommit.go) with real
+// PostgreSQL.
+
+// lostAnswerSender sends every batch to the real pool; a group (a batch
+// of more than one intake) is committed there, and then its answer is
+// lost, as when the connection breaks after the server's commit.
+type lostAnswerSender struct {
+	q         batchSender
+	perIntake int // statements of one intake's batch
+}
+
+func (l lostAnswerSender) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if len(b.QueuedQueries) <= l.perIntake {
+		return l.q.SendBatch(ctx, b)
+	}
+	if err := l.q.SendBatch(ctx, b).Close(); err != nil {
+		return fakeResults{err: err}
+	}
+	return fakeResults{err: io.ErrUnexpectedEOF}
+}
+
+// newAttackService is a Service on the real test database with the demo
+// town's rules.
+func newAttackService(t *testing.T) *Service {
+	t.Helper()
+	pool := testsvc.Pool(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rules, err := routing.NewEngine(filepath.Join("..", "deploy", "demo", "rules.yaml"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Deps{Pool: pool, Rules: rules, Logger: log}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// attackBatch is a new report's batch as insertNew queues it alone (key
+// lock, incident with its case number, report, idempotency key).
+func (s *Service) attackBatch(key string, caseNumber *string) *pgx.Batch {
+	in := &NewReport{Channel: ChannelAPI, Address: "tiefbau", Sender: "token:attack", IdempotencyKey: key, Text: "Schlagloch", Language: "de"}
+	var b pgx.Batch
+	now := time.Now()
+	incident, report := uuid.New(), uuid.New()
+	queueKeyLock(&b, in)
+	s.queueIncident(&b, openIncident{ID: incident, State: StateReceived, Address: in.Address, Priority: "normal"}, now, true, caseNumber)
+	queueReport(&b, in, report, incident, "report", now, false, 0)
+	_ = queueAttach(&b, in, now, report)
+	return &b
+}
+
+// TestGroupCommittedAnswerLostReplayIsNotRolledBack: a group commits on
+// the server and its answer is lost (the connection broke). Each batch,
+// sent again alone, fails on its own idempotency key: its report IS
+// stored, by the group. The caller answers from the stored report
+// (errReplay), but must not take the batch for rolled back: insertRouted
+// deletes the escalation jobs it queued before a rolled-back batch
+// (dropJobs), which here belong to a stored report.
+func TestGroupCommittedAnswerLostReplayIsNotRolledBack(t *testing.T) {
+	s := newAttackService(t)
+	ctx := context.Background()
+	var probe string
+	per := len(s.attackBatch("probe", &probe).QueuedQueries)
+	g := &batchGroup{q: lostAnswerSender{q: s.pool, perIntake: per}, timeout: 30 * time.Second}
+
+	// A slow first batch keeps the group busy while the others gather.
+	var hold pgx.Batch
+	hold.Queue(`SELECT pg_sleep(0.3)`)
+	const n = 5
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = g.send(ctx, &hold) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	for i := range n {
+		var cn string
+		b := s.attackBatch(fmt.Sprintf("lost-%d", i), &cn)
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = g.send(ctx, b) }()
+	}
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == n })
+	wg.Wait()
+
+	var reports, last int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM reports WHERE sender = 'token:attack'`).Scan(&reports); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT last FROM case_counters`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if reports != n || last != n {
+		t.Fatalf("%d reports stored, counter at %d; want %d and %d (the group committed once)", reports, last, n, n)
+	}
+	for i, err := range errs {
+		if !errors.Is(err, errReplay) {
+			t.Errorf("intake %d: %v; want errReplay (answered from its stored report)", i, err)
+		}
+		if batchRolledBack(err) {
+			t.Errorf("intake %d: %v counts as rolled back, but the group stored its report: its queued jobs would be deleted", i, err)
+		}
+	}
+}
