@@ -284,28 +284,13 @@ func TestDirectPostGivesUpAtItsDeadline(t *testing.T) {
 func TestDirectPostHandedOverWhileLeaseRenewalFails(t *testing.T) {
 	url := testsvc.DatabaseURL(t)
 	pool, admin := newPool(t, url), newPool(t, url)
-	ctx := context.Background()
 	rec := &recorder{}
 	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
 	start(t, svc)
 	r := directReport(t, svc)
 	waitFor(t, "post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 1 })
 
-	tx, err := admin.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `LOCK TABLE worker_leases IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	renewalBlocked := func() bool {
-		var n int
-		_ = admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE '%worker_leases%'`).Scan(&n)
-		return n > 0
-	}
-	waitFor(t, "a lease renewal to wait for the lock", renewalBlocked)
+	renewalBlocked := blockLeaseRenewals(t, admin)
 	deadPost(t, pool, r.CaseNumber, "fg-dead-lease")
 	waitFor(t, "handed-over post recorded", func() bool { p, _ := postedAt(t, pool, r.CaseNumber); return p == 2 })
 	if !renewalBlocked() {

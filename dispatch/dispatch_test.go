@@ -411,3 +411,27 @@ func testLogger() *slog.Logger {
 // (escalation_handover.go), which the hand-over turns into a job.
 const escalationTimersSQL = `SELECT (SELECT count(*) FROM river_job WHERE kind = 'escalate' AND args->>'incident_id' = $1) +
 	(SELECT count(*) FROM incidents WHERE id::text = $1 AND escalation_due_at IS NOT NULL)`
+
+// blockLeaseRenewals locks the worker lease table until the test ends, so
+// that every lease renewal waits and fails, and waits until one does; the
+// returned func reports whether renewals still wait for the lock.
+func blockLeaseRenewals(t *testing.T, admin *pgxpool.Pool) func() bool {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	if _, err := tx.Exec(ctx, `LOCK TABLE worker_leases IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	blocked := func() bool {
+		var n int
+		_ = admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%worker_leases%'`).Scan(&n)
+		return n > 0
+	}
+	waitFor(t, "a lease renewal to wait for the lock", blocked)
+	return blocked
+}

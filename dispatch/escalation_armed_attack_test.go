@@ -221,26 +221,11 @@ func stopNow(t *testing.T, svc *dispatch.Service) {
 func TestArmedStepHandedOverWhileLeaseRenewalFails(t *testing.T) {
 	url := testsvc.DatabaseURL(t)
 	pool, admin := newPool(t, url), newPool(t, url)
-	ctx := context.Background()
 	svc := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
 	start(t, svc)
 	armedIntake(t, svc, pool, 2, apiReport())
 
-	tx, err := admin.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `LOCK TABLE worker_leases IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	renewalBlocked := func() bool {
-		var n int
-		_ = admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE '%worker_leases%'`).Scan(&n)
-		return n > 0
-	}
-	waitFor(t, "a lease renewal to wait for the lock", renewalBlocked)
+	renewalBlocked := blockLeaseRenewals(t, admin)
 	due := bringDue(t, pool, 2*time.Second)
 	waitFor(t, "both armed steps to escalate while the lease cannot be renewed", func() bool {
 		return len(escalations(t, pool)) == len(due)
