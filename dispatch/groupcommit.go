@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,12 +127,7 @@ func (g *batchGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
 	// the prepared statement of the connection that sent it, and a batch
 	// sent again alone may go over another connection.
 	var all pgx.Batch
-	for _, gb := range group {
-		for _, q := range gb.b.QueuedQueries {
-			cp := *q
-			all.QueuedQueries = append(all.QueuedQueries, &cp)
-		}
-	}
+	all.QueuedQueries = groupQueries(group)
 	err := g.sendOne(ctx, &all)
 	if err == nil {
 		for _, gb := range group {
@@ -163,4 +160,42 @@ func (g *batchGroup) sendOne(ctx context.Context, b *pgx.Batch) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
 	defer cancel()
 	return sendBatch(ctx, g.q, b)
+}
+
+// groupQueries is the statements of group's batches, copied, in their
+// order, except that the idempotency keys' locks and checks
+// (queueKeyLock) come first, in the order of their keys. Alone, a batch
+// takes its key's lock before it draws the case number, so it never holds
+// the counter row while it waits for a key that a transaction intake
+// holds while it waits for the counter row; in a group, the batch before
+// it would already hold the counter row: a deadlock, broken by PostgreSQL
+// only after deadlock_timeout. In the order of their keys, two groups
+// (two replicas) take their keys' locks without waiting for each other in
+// a cycle.
+func groupQueries(group []*groupedBatch) []*pgx.QueuedQuery {
+	type keyLock struct {
+		key         string
+		lock, check *pgx.QueuedQuery
+	}
+	var locks []keyLock
+	var rest []*pgx.QueuedQuery
+	for _, gb := range group {
+		qs := gb.b.QueuedQueries
+		for i := 0; i < len(qs); i++ {
+			cp := *qs[i]
+			if cp.SQL == keyLockSQL && i+1 < len(qs) && qs[i+1].SQL == keyCheckSQL && len(cp.Arguments) == 1 {
+				check := *qs[i+1]
+				locks = append(locks, keyLock{key: fmt.Sprint(cp.Arguments[0]), lock: &cp, check: &check})
+				i++
+				continue
+			}
+			rest = append(rest, &cp)
+		}
+	}
+	slices.SortStableFunc(locks, func(a, b keyLock) int { return strings.Compare(a.key, b.key) })
+	all := make([]*pgx.QueuedQuery, 0, 2*len(locks)+len(rest))
+	for _, l := range locks {
+		all = append(all, l.lock, l.check)
+	}
+	return append(all, rest...)
 }

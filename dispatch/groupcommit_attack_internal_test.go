@@ -121,3 +121,102 @@ func TestGroupCommittedAnswerLostReplayIsNotRolledBack(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupKeyLockDoesNotDeadlockWithTransactionIntake: a report retried
+// with one Idempotency-Key is stored on both paths at once: in a
+// transaction (which takes the key's lock, writes the key, and draws the
+// case number last) and by a pool batch grouped after another report.
+// Alone, the pool batch takes the key's lock before it draws the case
+// number (queueKeyLock), so the two never wait for each other. In a group,
+// the batch before it already holds the counter row when it asks for the
+// key: a deadlock, which PostgreSQL breaks after deadlock_timeout (1 s),
+// the group failing and being sent again. The group must take its keys'
+// locks first: no deadlock, no stall, every caller answered.
+func TestGroupKeyLockDoesNotDeadlockWithTransactionIntake(t *testing.T) {
+	s := newAttackService(t)
+	ctx := context.Background()
+	const key = "retried"
+	var timeout time.Duration
+	var dl string
+	if err := s.pool.QueryRow(ctx, `SHOW deadlock_timeout`).Scan(&dl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT $1::interval`, dl).Scan(&timeout); err != nil {
+		t.Fatal(err)
+	}
+
+	// The transaction path takes the key's lock and writes the key.
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	in := &NewReport{Channel: ChannelAPI, Address: "tiefbau", Sender: "token:attack", IdempotencyKey: key, Text: "Schlagloch", Language: "de"}
+	now := time.Now()
+	incident, report := uuid.New(), uuid.New()
+	var first pgx.Batch
+	queueKeyLock(&first, in)
+	var txCase string
+	s.queueIncident(&first, openIncident{ID: incident, State: StateReceived, Address: in.Address, Priority: "normal"}, now, false, &txCase)
+	queueReport(&first, in, report, incident, "report", now, false, 0)
+	_ = queueAttach(&first, in, now, report)
+	if err := sendBatch(ctx, tx, &first); err != nil {
+		t.Fatal(err)
+	}
+
+	// The pool path: a fresh report and the retry, grouped.
+	g := &batchGroup{q: s.pool, timeout: 30 * time.Second}
+	var hold pgx.Batch
+	hold.Queue(`SELECT pg_sleep(0.2)`)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = g.send(ctx, &hold) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	var freshCase, retryCase string
+	fresh, retry := s.attackBatch("fresh", &freshCase), s.attackBatch(key, &retryCase)
+	var freshErr, retryErr error
+	start := time.Now()
+	wg.Add(1)
+	go func() { defer wg.Done(); freshErr = g.send(ctx, fresh) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 1 })
+	wg.Add(1)
+	go func() { defer wg.Done(); retryErr = g.send(ctx, retry) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 2 })
+
+	// The group waits for the key's lock; then the transaction draws the
+	// case number and commits.
+	waitUntil(t, func() bool {
+		var waiting bool
+		_ = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)`).Scan(&waiting)
+		return waiting
+	})
+	var last pgx.Batch
+	s.queueCaseNumber(&last, incident, report, now, &txCase)
+	txErr := sendBatch(ctx, tx, &last)
+	if txErr == nil {
+		txErr = tx.Commit(ctx)
+	}
+	wg.Wait()
+	took := time.Since(start)
+
+	if txErr != nil {
+		t.Errorf("transaction intake: %v", txErr)
+	}
+	if freshErr != nil {
+		t.Errorf("fresh report: %v", freshErr)
+	}
+	if !errors.Is(retryErr, errReplay) {
+		t.Errorf("retry: %v; want errReplay (answered from the transaction's report)", retryErr)
+	}
+	if took >= timeout {
+		t.Errorf("the intakes took %v, at least deadlock_timeout %v: the group deadlocked with the transaction", took, timeout)
+	}
+	var reports, counter int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), (SELECT last FROM case_counters) FROM reports WHERE sender = 'token:attack'`).Scan(&reports, &counter); err != nil {
+		t.Fatal(err)
+	}
+	if reports != 2 || counter != 2 {
+		t.Errorf("%d reports, counter at %d; want 2 and 2", reports, counter)
+	}
+	t.Logf("transaction intake and the group answered in %v (case numbers %s, %s)", took, txCase, freshCase)
+}

@@ -317,11 +317,18 @@ func queueKeyLock(b *pgx.Batch, in *NewReport) {
 	if in.Channel == ChannelXMPP || strings.HasPrefix(in.IdempotencyKey, "generated:") {
 		return
 	}
-	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`, in.Channel+"\n"+in.Sender+"\n"+in.IdempotencyKey)
-	b.Queue(`INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at)
-		SELECT channel, sender, key, report_id, created_at FROM idempotency_keys
-		WHERE channel = $1 AND sender = $2 AND key = $3`, in.Channel, in.Sender, in.IdempotencyKey)
+	b.Queue(keyLockSQL, in.Channel+"\n"+in.Sender+"\n"+in.IdempotencyKey)
+	b.Queue(keyCheckSQL, in.Channel, in.Sender, in.IdempotencyKey)
 }
+
+// keyLockSQL and keyCheckSQL are queueKeyLock's statements (a group takes
+// its batches' key locks first, groupcommit.go).
+const (
+	keyLockSQL  = `SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`
+	keyCheckSQL = `INSERT INTO idempotency_keys (channel, sender, key, report_id, created_at)
+		SELECT channel, sender, key, report_id, created_at FROM idempotency_keys
+		WHERE channel = $1 AND sender = $2 AND key = $3`
+)
 
 // dropJobs deletes jobs queued just before a batch that failed (a
 // replay): they would find nothing. Best effort: a job left over waits
