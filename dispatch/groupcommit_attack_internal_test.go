@@ -220,3 +220,138 @@ func TestGroupKeyLockDoesNotDeadlockWithTransactionIntake(t *testing.T) {
 	}
 	t.Logf("transaction intake and the group answered in %v (case numbers %s, %s)", took, txCase, freshCase)
 }
+
+// holdCounter holds this year's case counter row in a transaction until
+// the returned release commits it (as an intake that drew a number and
+// has not committed yet).
+func holdCounter(t *testing.T, s *Service) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO case_counters (year, last) VALUES ($1, 0)
+		ON CONFLICT (year) DO UPDATE SET last = case_counters.last`, time.Now().In(s.cfg.TimeZone).Year()); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Commit(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// TestGroupKilledInFlightAnswersEveryIntake: the connection of a group
+// waiting for the case counter is killed (pg_terminate_backend): nothing
+// of it committed. Each batch is sent again alone and stored once, with
+// the case number its caller is told, also those without a client
+// Idempotency-Key (a generated key, no key lock).
+func TestGroupKilledInFlightAnswersEveryIntake(t *testing.T) {
+	s := newAttackService(t)
+	ctx := context.Background()
+	g := &batchGroup{q: s.pool, timeout: 30 * time.Second}
+	release := holdCounter(t, s)
+
+	var hold pgx.Batch
+	hold.Queue(`SELECT pg_sleep(0.2)`)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = g.send(ctx, &hold) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	const n = 6
+	nums := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		key := fmt.Sprintf("killed-%d", i)
+		if i%2 == 1 {
+			key = "generated:" + uuid.NewString()
+		}
+		b := s.attackBatch(key, &nums[i])
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = g.send(ctx, b) }()
+	}
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == n })
+	// The group waits for the counter: kill its connection.
+	var killed bool
+	waitUntil(t, func() bool {
+		_ = s.pool.QueryRow(ctx, `SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%case_counters%'`).Scan(&killed)
+		return killed
+	})
+	release()
+	wg.Wait()
+
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("intake %d: %v", i, err)
+		}
+	}
+	rows, err := s.pool.Query(ctx, `SELECT case_number FROM reports WHERE sender = 'token:attack' ORDER BY case_number`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != n {
+		t.Fatalf("%d reports stored, want %d: %v", len(stored), n, stored)
+	}
+	told := map[string]bool{}
+	for _, c := range nums {
+		told[c] = true
+	}
+	year := time.Now().In(s.cfg.TimeZone).Year()
+	for i, c := range stored {
+		if want := fmt.Sprintf("%d-%06d", year, i+1); c != want {
+			t.Errorf("stored case number %d is %s, want %s (no gaps)", i, c, want)
+		}
+		if !told[c] {
+			t.Errorf("case number %s stored but told to no caller (told %v)", c, nums)
+		}
+	}
+}
+
+// TestGroupFollowerWithCancelledContextGetsTheOutcome: callers whose
+// context has ended, as follower and as the one who sends the group,
+// still get the group's outcome: their reports are stored and they are
+// told so, not an error for an accepted report.
+func TestGroupFollowerWithCancelledContextGetsTheOutcome(t *testing.T) {
+	s := newAttackService(t)
+	g := &batchGroup{q: s.pool, timeout: 30 * time.Second}
+	release := holdCounter(t, s)
+	gone, cancel := context.WithCancel(context.Background())
+	var first, second, third string
+	var errFirst, errSecond, errThird error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); errFirst = g.send(gone, s.attackBatch("c1", &first)) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	wg.Add(2)
+	go func() { defer wg.Done(); errSecond = g.send(gone, s.attackBatch("c2", &second)) }()
+	go func() { defer wg.Done(); errThird = g.send(gone, s.attackBatch("c3", &third)) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 2 })
+	cancel() // the clients hung up while waiting
+	time.Sleep(50 * time.Millisecond)
+	release()
+	wg.Wait()
+	for i, err := range []error{errFirst, errSecond, errThird} {
+		if err != nil {
+			t.Errorf("intake %d: %v; want its report stored and told", i, err)
+		}
+	}
+	var stored int
+	if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM reports WHERE sender = 'token:attack' AND case_number IN ($1, $2, $3)`,
+		first, second, third).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 3 {
+		t.Errorf("%d of the 3 told case numbers (%s, %s, %s) stored", stored, first, second, third)
+	}
+}
