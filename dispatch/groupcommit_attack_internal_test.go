@@ -355,3 +355,119 @@ func TestGroupFollowerWithCancelledContextGetsTheOutcome(t *testing.T) {
 		t.Errorf("%d of the 3 told case numbers (%s, %s, %s) stored", stored, first, second, third)
 	}
 }
+
+// TestPostRecordGroupWithRetainedIncident: the direct posts of three
+// incidents are recorded in one group; one incident was deleted by
+// retention meanwhile (its room post with it). Its record finds nothing
+// to mark and fails nothing: the others are recorded (posted, routed, a
+// "posted" event) in the same group.
+func TestPostRecordGroupWithRetainedIncident(t *testing.T) {
+	s := newAttackService(t)
+	ctx := context.Background()
+	ids := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	for i, id := range ids {
+		if _, err := s.pool.Exec(ctx, `
+			INSERT INTO incidents (id, case_number, state, address, priority, escalation_round, created_at, updated_at)
+			VALUES ($1, $2, 'received', 'tiefbau', 'normal', 0, now(), now())`, id, fmt.Sprintf("post-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.pool.Exec(ctx, `INSERT INTO room_posts (origin_id, incident_id, room) VALUES ($1, $2, 'tiefbau@rooms')`,
+			fmt.Sprintf("origin-%d", i), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Retention removes the first incident (retention.go's order).
+	for _, q := range []string{`DELETE FROM room_posts WHERE incident_id = $1`, `DELETE FROM incidents WHERE id = $1`} {
+		if _, err := s.pool.Exec(ctx, q, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var hold pgx.Batch
+	hold.Queue(`SELECT pg_sleep(0.2)`)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = s.postRecords.send(ctx, &hold) }()
+	waitUntil(t, func() bool { s.postRecords.mu.Lock(); defer s.postRecords.mu.Unlock(); return s.postRecords.busy })
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.recordDirectPost(ctx, roomPostArgs{IncidentID: id, Room: "tiefbau@rooms", OriginID: fmt.Sprintf("origin-%d", i)}, fmt.Sprintf("stanza-%d", i))
+		}()
+	}
+	waitUntil(t, func() bool { s.postRecords.mu.Lock(); defer s.postRecords.mu.Unlock(); return len(s.postRecords.pending) == len(ids) })
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("record %d: %v", i, err)
+		}
+	}
+	var posted, routed, events int
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM room_posts WHERE posted_at IS NOT NULL),
+		(SELECT count(*) FROM incidents WHERE state = 'routed'), (SELECT count(*) FROM incident_events WHERE kind = 'posted')`).Scan(&posted, &routed, &events); err != nil {
+		t.Fatal(err)
+	}
+	if posted != 2 || routed != 2 || events != 2 {
+		t.Errorf("%d posts recorded, %d incidents routed, %d posted events; want 2 each", posted, routed, events)
+	}
+}
+
+// TestGroupWithReplayTellsStoredCaseNumbers: a replay (a used
+// Idempotency-Key) among fresh reports fails the group; the group had
+// already drawn case numbers into the fresh reports' receipts before it
+// failed. Sent again alone, each fresh report is stored once with the
+// case number its caller is told, without gaps; the replay is errReplay.
+func TestGroupWithReplayTellsStoredCaseNumbers(t *testing.T) {
+	s := newAttackService(t)
+	ctx := context.Background()
+	var used string
+	if err := s.intakes.send(ctx, s.attackBatch("used", &used)); err != nil {
+		t.Fatal(err)
+	}
+	g := &batchGroup{q: s.pool, timeout: 30 * time.Second}
+	release := holdCounter(t, s)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = g.send(ctx, s.attackBatch("first", new(string))) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	const n = 5
+	nums := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		key := fmt.Sprintf("fresh-%d", i)
+		if i == n-1 {
+			key = "used" // last: the fresh ones drew their numbers first
+		}
+		b := s.attackBatch(key, &nums[i])
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = g.send(ctx, b) }()
+	}
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == n })
+	release()
+	wg.Wait()
+	if !errors.Is(errs[n-1], errReplay) || batchRolledBack(errs[n-1]) != true {
+		t.Errorf("replay: %v; want errReplay, rolled back", errs[n-1])
+	}
+	for i := range n - 1 {
+		if errs[i] != nil {
+			t.Errorf("fresh %d: %v", i, errs[i])
+			continue
+		}
+		var stored int
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM reports r JOIN idempotency_keys k ON k.report_id = r.id
+			WHERE k.key = $1 AND r.case_number = $2`, fmt.Sprintf("fresh-%d", i), nums[i]).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored != 1 {
+			t.Errorf("fresh %d told %s, stored with it %d times", i, nums[i], stored)
+		}
+	}
+	var reports, counter int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), (SELECT max(last) FROM case_counters) FROM reports`).Scan(&reports, &counter); err != nil {
+		t.Fatal(err)
+	}
+	if reports != n+1 || counter != n+1 { // "used", "first" and the n-1 fresh
+		t.Errorf("%d reports, counter at %d; want %d each", reports, counter, n+1)
+	}
+}
