@@ -396,7 +396,11 @@ func TestPostRecordGroupWithRetainedIncident(t *testing.T) {
 			errs[i] = s.recordDirectPost(ctx, roomPostArgs{IncidentID: id, Room: "tiefbau@rooms", OriginID: fmt.Sprintf("origin-%d", i)}, fmt.Sprintf("stanza-%d", i))
 		}()
 	}
-	waitUntil(t, func() bool { s.postRecords.mu.Lock(); defer s.postRecords.mu.Unlock(); return len(s.postRecords.pending) == len(ids) })
+	waitUntil(t, func() bool {
+		s.postRecords.mu.Lock()
+		defer s.postRecords.mu.Unlock()
+		return len(s.postRecords.pending) == len(ids)
+	})
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
