@@ -61,7 +61,8 @@ type groupedBatch struct {
 
 // send sends b, its own transaction, alone or with the batches of other
 // callers; its error is sendBatch's for b alone. It runs to its end,
-// bounded by g.timeout, even if ctx ends: once sent, it may commit while
+// bounded by g.timeout (twice if its group fails and is sent again batch
+// by batch), even if ctx ends: once sent, it may commit while
 // its answer is lost.
 func (g *batchGroup) send(ctx context.Context, b *pgx.Batch) error {
 	me := &groupedBatch{b: b, done: make(chan error, 1), lead: make(chan struct{})}
@@ -140,8 +141,13 @@ func (g *batchGroup) sendGroup(ctx context.Context, group []*groupedBatch) {
 	// possibly committed: then a batch's replay may be the group's own
 	// commit of it, and its caller must not take it for rolled back.
 	unknown := !batchRolledBack(err)
+	// The re-sends share one timeout: each with its own, one after the
+	// other, the last caller of a group stuck on a lock would wait for
+	// them all (65 timeouts), and every intake arriving meanwhile too.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
+	defer cancel()
 	for _, gb := range group {
-		err := g.sendOne(ctx, gb.b)
+		err := sendBatch(rctx, g.q, gb.b)
 		if unknown && errors.Is(err, errReplay) {
 			err = fmt.Errorf("%w (%w)", errReplay, errMaybeStoredByGroup)
 		}

@@ -475,3 +475,51 @@ func TestGroupWithReplayTellsStoredCaseNumbers(t *testing.T) {
 		t.Errorf("%d reports, counter at %d; want %d each", reports, counter, n+1)
 	}
 }
+
+// TestGroupTimeoutBoundsEveryCaller: the case counter is held by a
+// transaction that does not end (a stuck intake). A group times out
+// (batchGroup.timeout) and is sent again batch by batch; each re-send
+// must not get a timeout of its own one after the other, or the last of
+// a group of 64 would wait 65 timeouts (half an hour with
+// poolBatchTimeout), and every intake arriving meanwhile behind it. Each
+// caller is answered within a few timeouts: the group's, the re-sends'
+// together, and the group before it.
+func TestGroupTimeoutBoundsEveryCaller(t *testing.T) {
+	s := newAttackService(t)
+	ctx := context.Background()
+	const timeout = 500 * time.Millisecond
+	g := &batchGroup{q: s.pool, timeout: timeout}
+	release := holdCounter(t, s)
+	defer release()
+
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = g.send(ctx, s.attackBatch("stuck-0", new(string))) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	const n = 4
+	took := make([]time.Duration, n)
+	errs := make([]error, n)
+	for i := range n {
+		b := s.attackBatch(fmt.Sprintf("stuck-%d", i+1), new(string))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = g.send(ctx, b)
+			took[i] = time.Since(start)
+		}()
+	}
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == n })
+	wg.Wait()
+	for i := range n {
+		if errs[i] == nil {
+			t.Errorf("intake %d stored while the counter is held", i)
+		}
+		// The batch before (1 timeout), the group (1), its re-sends (1),
+		// and some slack for a loaded machine.
+		if took[i] > 4*timeout+timeout/2 {
+			t.Errorf("intake %d answered after %v, more than 4.5 timeouts of %v (each re-send timed out on its own)", i, took[i], timeout)
+		}
+	}
+	t.Logf("answered after %v (timeout %v)", took, timeout)
+}
