@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -296,7 +298,10 @@ func TestArmedStepHandedOverByHurryingReplica(t *testing.T) {
 // escalates once.
 func TestArmedStepSurvivesKilledHandOver(t *testing.T) {
 	url := testsvc.DatabaseURL(t)
-	pool, admin := newPool(t, url), newPool(t, url)
+	// While river_job is locked, each queue's fetch holds one of the
+	// pool's connections waiting (three queues, and river's listener):
+	// enough connections that the hand-overs still get theirs.
+	pool, admin := newPool(t, withPoolMaxConns(t, url, 12)), newPool(t, url)
 	ctx := context.Background()
 	svc := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
 	start(t, svc)
@@ -652,4 +657,17 @@ func TestArmedStepSurvivesKilledReplica(t *testing.T) {
 	if b, _ := os.ReadFile(out); bytes.Contains(b, []byte("Eskalation")) {
 		t.Errorf("the killed child escalated:\n%s", b)
 	}
+}
+
+// withPoolMaxConns sets pgxpool's pool_max_conns on a database URL.
+func withPoolMaxConns(t *testing.T, url string, n int) string {
+	t.Helper()
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(n))
+	u.RawQuery = q.Encode()
+	return u.String()
 }
