@@ -224,9 +224,10 @@ func (s *Server) createReport(c *gin.Context) {
 }
 
 // putPart stores one file part, handing it to hold before it is stored
-// if it is at most keep bytes (media.Store.PutHold). The token's upload slot is taken only once the part's first bytes
-// (enough to sniff its type) have arrived, so a client that opens uploads
-// and stalls holds no slot of anyone's.
+// if it is at most keep bytes (media.Store.PutHold). The token's upload
+// slot is taken only once the part's first bytes (enough to sniff its
+// type) have arrived, so a client that opens uploads and stalls holds no
+// slot of anyone's.
 func (s *Server) putPart(ctx context.Context, tok dispatch.Token, part io.Reader, keep int64, hold func(media.Object, []byte)) (media.Object, error) {
 	br := bufio.NewReaderSize(part, media.SniffLen)
 	if _, err := br.Peek(media.SniffLen); err != nil && !errors.Is(err, io.EOF) {
