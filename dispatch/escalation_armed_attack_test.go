@@ -6,11 +6,9 @@ import (
 	"fmt"
 	neturl "net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -616,20 +614,7 @@ func TestArmedStepSurvivesKilledReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "child.log")
-	var childOut bytes.Buffer
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=1", "FG_KILLTEST_DB="+url, "FG_KILLTEST_RULES="+rulesPath, "FG_KILLTEST_OUT="+out)
-	cmd.Stdout, cmd.Stderr = &childOut, &childOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
+	killChild := startReplicaChild(t, url, rulesPath, out)
 	ctx := context.Background()
 	pool := newPool(t, url)
 	intake := newTestService(t, testServiceOptions{Pool: pool, RulesFile: rulesPath})
@@ -642,11 +627,9 @@ func TestArmedStepSurvivesKilledReplica(t *testing.T) {
 		_ = pool.QueryRow(ctx, `SELECT escalation_due_at IS NOT NULL FROM incidents WHERE id = $1`, r.IncidentID).Scan(&armed)
 		return armed
 	})
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := killChild(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
-	killed = true
 	if jobs := escalateJobs(t, pool); len(jobs) != 0 {
 		t.Fatalf("escalate jobs %v before any hand-over; want the step armed only", jobs)
 	}

@@ -12,30 +12,6 @@ import (
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-// armedRules: a first escalation step 65 s after the report, past the
-// exact-timer horizon (a minute), so that it is armed on the incident.
-const armedRules = `
-version: 1
-timezone: Europe/Berlin
-policies:
-  spaet:
-    levels:
-      - after: 65s
-        notify: room
-teams:
-  bau:
-    name: Bau
-    room: bau@conference.stadt.localhost
-    policy: spaet
-    members: [anna@stadt.localhost]
-addresses:
-  bau:
-    allow: [public]
-    default_team: bau
-default:
-  team: bau
-`
-
 // TestArmedEscalationStepHandedOverOnce: a new incident's first
 // escalation step, due in over a minute, is armed on the incident (no
 // queue job at intake); two replicas' hand-overs race for the armed steps,
@@ -43,7 +19,7 @@ default:
 func TestArmedEscalationStepHandedOverOnce(t *testing.T) {
 	pool := testsvc.Pool(t)
 	ctx := context.Background()
-	intake := newTestService(t, testServiceOptions{Pool: pool, Rules: armedRules})
+	intake := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
 	start(t, intake) // routes at intake (a started service posts itself)
 	const n = 12
 	for i := range n {
@@ -70,7 +46,7 @@ func TestArmedEscalationStepHandedOverOnce(t *testing.T) {
 		t.Fatalf("%d armed steps, want %d", len(due), n)
 	}
 	for range 2 {
-		start(t, newTestService(t, testServiceOptions{Pool: pool, Rules: armedRules}))
+		start(t, newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules}))
 	}
 	waitFor(t, "every incident escalated", func() bool {
 		var got int
@@ -125,13 +101,13 @@ func TestArmedEscalationStepHandedOverOnce(t *testing.T) {
 func TestArmedEscalationStepPastDueIsLate(t *testing.T) {
 	pool := testsvc.Pool(t)
 	ctx := context.Background()
-	svc := newTestService(t, testServiceOptions{Pool: pool, Rules: armedRules})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Rules: armedAttackRules})
 	start(t, svc) // routes at intake
 	if _, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "bau", Sender: "token:app", Text: "Ampel aus"}); err != nil {
 		t.Fatal(err)
 	}
-	// No replica runs any more, and the step was due 65 s after a report
-	// an hour ago.
+	// No replica runs any more, and the step was due an hour ago plus
+	// 65 s.
 	stopNow(t, svc)
 	if _, err := pool.Exec(ctx, `UPDATE incidents SET escalation_due_at = now() - interval '1 hour' + interval '65 s'`); err != nil {
 		t.Fatal(err)

@@ -81,13 +81,12 @@ func TestHelperProcess(t *testing.T) {
 	time.Sleep(2 * time.Minute) // until SIGKILL
 }
 
-// TestEscalationSurvivesKill: a replica routes an incident (scheduling its
-// escalation 2s ahead) and is SIGKILLed before the escalation is due; two
-// fresh replicas on the same database then send the escalation exactly once.
-func TestEscalationSurvivesKill(t *testing.T) {
-	url := testsvc.DatabaseURL(t)
-	rulesPath := lifecycleRulesFile(t)
-	out := filepath.Join(t.TempDir(), "child.log")
+// startReplicaChild runs TestHelperProcess in a child process: a replica
+// on the database at url with the rules at rulesPath, writing what it sends
+// to out. killChild SIGKILLs it and waits for it to end; the test's end
+// kills it in any case.
+func startReplicaChild(t *testing.T, url, rulesPath, out string) (killChild func() error) {
+	t.Helper()
 	var childOut bytes.Buffer
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=1", "FG_KILLTEST_DB="+url, "FG_KILLTEST_RULES="+rulesPath, "FG_KILLTEST_OUT="+out)
@@ -95,13 +94,27 @@ func TestEscalationSurvivesKill(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = cmd.Process.Kill()
+	var once sync.Once
+	var err error
+	killChild = func() error {
+		once.Do(func() {
+			err = cmd.Process.Signal(syscall.SIGKILL)
 			_ = cmd.Wait()
-		}
-	})
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = killChild() })
+	return killChild
+}
+
+// TestEscalationSurvivesKill: a replica routes an incident (scheduling its
+// escalation 2s ahead) and is SIGKILLed before the escalation is due; two
+// fresh replicas on the same database then send the escalation exactly once.
+func TestEscalationSurvivesKill(t *testing.T) {
+	url := testsvc.DatabaseURL(t)
+	rulesPath := lifecycleRulesFile(t)
+	out := filepath.Join(t.TempDir(), "child.log")
+	killChild := startReplicaChild(t, url, rulesPath, out)
 
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, url)
@@ -120,11 +133,9 @@ func TestEscalationSurvivesKill(t *testing.T) {
 		err := pool.QueryRow(ctx, `SELECT scheduled_at FROM river_job WHERE kind = 'escalate' AND state IN ('available','scheduled')`).Scan(&due)
 		return err == nil
 	})
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := killChild(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
-	killed = true
 	if time.Now().After(due) {
 		t.Fatalf("the child was killed only after the escalation was due (%v); the test proves nothing", due)
 	}
@@ -173,20 +184,7 @@ func TestEscalationSurvivesKillMidWork(t *testing.T) {
 	url := testsvc.DatabaseURL(t)
 	rulesPath := lifecycleRulesFile(t)
 	out := filepath.Join(t.TempDir(), "child.log")
-	var childOut bytes.Buffer
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=1", "FG_KILLTEST_DB="+url, "FG_KILLTEST_RULES="+rulesPath, "FG_KILLTEST_OUT="+out)
-	cmd.Stdout, cmd.Stderr = &childOut, &childOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
+	killChild := startReplicaChild(t, url, rulesPath, out)
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
@@ -217,11 +215,9 @@ func TestEscalationSurvivesKillMidWork(t *testing.T) {
 		return state == "running"
 	})
 	time.Sleep(200 * time.Millisecond) // into the row lock
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := killChild(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
-	killed = true
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
