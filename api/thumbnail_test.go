@@ -59,10 +59,10 @@ type detailLinks struct {
 
 // TestThumbnailURLByRole: a photo filed over the real API gets its team
 // copy and thumbnail from the real pipeline into the real MinIO; the
-// incident JSON and the report JSON link the thumbnail for the dispatcher
-// and the incident's team only, the link fetches a JPEG of at most 320 px
-// on its longest edge, a photo without thumbnail gets no link, and no
-// presigned link is ever logged.
+// incident JSON, the report JSON and the list's cover-thumbnail redirect
+// link the thumbnail for the dispatcher and the incident's team only, the
+// link fetches a JPEG of at most 320 px on its longest edge, a photo
+// without thumbnail gets no link, and no presigned link is ever logged.
 func TestThumbnailURLByRole(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: not in -short")
@@ -219,6 +219,31 @@ func TestThumbnailURLByRole(t *testing.T) {
 		t.Errorf("another team's GET of the report: %d, want 404", st)
 	}
 
+	// The list's cover thumbnail: a redirect to the same thumbnail for
+	// those who may see the case, the 404 of a missing case for others.
+	cover := func(who, ref string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/incidents/"+ref+"/thumbnail", nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[who])
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusFound {
+			return resp.StatusCode, resp.Header.Get("Location")
+		}
+		return resp.StatusCode, string(b)
+	}
+	if st, loc := cover("tief", rec.CaseNumber); st != http.StatusFound || fetchImage(t, loc) != thumb {
+		t.Errorf("cover thumbnail for the team: %d, want 302 to the %+v thumbnail", st, thumb)
+	}
+	_, missing := cover("sued", "2026-999999")
+	if st, body := cover("sued", rec.CaseNumber); st != http.StatusNotFound || body != missing {
+		t.Errorf("cover thumbnail for another team: %d %s, want the 404 of a missing case %s", st, body, missing)
+	}
+
 	// Without a thumbnail (as for rows from before thumbnails were kept)
 	// there is no link, and the team copy stays.
 	if _, err := pool.Exec(ctx, `UPDATE media_objects SET thumb_key = NULL WHERE report_id = $1`, rec.ID); err != nil {
@@ -228,6 +253,9 @@ func TestThumbnailURLByRole(t *testing.T) {
 	if st := get("disp", "/api/v1/incidents/"+rec.CaseNumber, &d); st != http.StatusOK || len(d.Reports) != 1 || len(d.Reports[0].Media) != 1 ||
 		d.Reports[0].Media[0].ThumbnailURL != "" || d.Reports[0].Media[0].TeamCopyURL == "" {
 		t.Errorf("without a thumbnail: %d %+v, want a team copy and no thumbnail_url", st, d)
+	}
+	if st, body := cover("disp", rec.CaseNumber); st != http.StatusNotFound || !strings.Contains(body, rec.CaseNumber) {
+		t.Errorf("cover thumbnail without a thumbnail: %d %s, want a 404 naming the case", st, body)
 	}
 	if strings.Contains(logs.String(), "X-Amz-Signature") || strings.Contains(logs.String(), "X-Amz-Credential") {
 		t.Errorf("a presigned link was logged:\n%s", logs.String())
