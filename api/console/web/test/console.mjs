@@ -119,7 +119,26 @@ try {
   await page.keyboard.press("Escape");
   await page.waitForSelector("#photo-view:not([open])", { state: "attached", timeout: 5000 });
   if (!(await page.evaluate(() => document.activeElement?.matches("#detail .photos button.thumb")))) fail("the focus did not return to the thumbnail");
-  out({ step: "thumbs", case: pic, thumb: [thumb.w, thumb.h], team_copy: [full.w, full.h] });
+
+  // The list row shows the cover thumbnail through its stable URL; list
+  // re-renders (a search typed and cleared) fetch nothing again.
+  const rowSel = `#list li[data-case="${pic}"] img.row-thumb`;
+  await page.waitForFunction((s) => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0; }, rowSel, { timeout: 20000 });
+  const row = await page.$eval(rowSel, (i) => ({ w: i.naturalWidth, h: i.naturalHeight, shown: i.getBoundingClientRect().width }));
+  if (Math.max(row.w, row.h) > 320 || row.shown > 64) fail("row thumbnail " + JSON.stringify(row));
+  const fetched = [];
+  const onReq = (r) => { if (r.url().includes("/thumbnail") || r.url().includes("-thumb.jpg")) fetched.push(r.url().split("?")[0]); };
+  page.on("request", onReq);
+  for (const q of ["Wasser", "", "Wasserrohr", ""]) {
+    const before = await page.evaluate(() => window.fg.renders);
+    await page.fill("#f-q", q);
+    await page.waitForFunction((n) => window.fg.renders > n, before, { timeout: 5000 });
+  }
+  await page.waitForSelector(rowSel, { timeout: 5000 });
+  await page.waitForTimeout(300);
+  page.off("request", onReq);
+  if (fetched.length) fail("list re-renders fetched the row thumbnail again: " + fetched.join(", "));
+  out({ step: "thumbs", case: pic, thumb: [thumb.w, thumb.h], team_copy: [full.w, full.h], row: [row.w, row.h], refetched: fetched });
 
   // 4. Bulk-resolve two cases.
   await page.click("#detail .close");
