@@ -245,6 +245,10 @@ func (m *fakeMedia) PresignOriginal(_ context.Context, key string) (string, erro
 	return "https://s3.example/" + key + "?X-Amz-Signature=x", nil
 }
 
+func (m *fakeMedia) PresignGet(_ context.Context, key string) (string, error) {
+	return "https://s3.example/" + key + "?X-Amz-Signature=t", nil
+}
+
 func (m *fakeMedia) Ping(context.Context) error { return nil }
 
 func (m *fakeMedia) count() int {

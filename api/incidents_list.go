@@ -178,6 +178,12 @@ type detailMediaJSON struct {
 	// TeamCopyURL is a short-lived link to the privacy-safe copy (upright,
 	// metadata removed); absent for files without one (HEIC, PDF, video).
 	TeamCopyURL string `json:"team_copy_url,omitempty"`
+	// ThumbnailURL is a short-lived link (s3.presign_ttl, like
+	// TeamCopyURL) to the thumbnail made from the team copy: JPEG, longest
+	// edge at most 320 px (media.DefaultThumbMaxEdge), upright, metadata
+	// removed; absent while there is none (not processed yet, or a file
+	// without a team copy).
+	ThumbnailURL string `json:"thumbnail_url,omitempty"`
 	// OriginalURL is the authenticated API path that redirects to the original.
 	OriginalURL string `json:"original_url"`
 }
@@ -273,7 +279,7 @@ func (s *Server) getIncidentDetail(c *gin.Context) {
 		for n, m := range r.Media {
 			out.Media++
 			rj.Media = append(rj.Media, detailMediaJSON{N: n + 1, ContentType: m.Object.ContentType, Size: m.Object.Size,
-				TeamCopyURL: d.TeamCopyURLs[m.ID], OriginalURL: "/api/v1/reports/" + r.ID.String() + "/media/" + strconv.Itoa(n+1)})
+				TeamCopyURL: d.TeamCopyURLs[m.ID], ThumbnailURL: d.ThumbnailURLs[m.ID], OriginalURL: "/api/v1/reports/" + r.ID.String() + "/media/" + strconv.Itoa(n+1)})
 		}
 		out.Reports = append(out.Reports, rj)
 	}

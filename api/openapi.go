@@ -76,12 +76,19 @@ func coreOperations() []Operation {
 			Description: "Send Idempotency-Key so that a retry never files twice. Errors: 413 too large, 415 file type, 422 unknown address.",
 			Form:        "to (function address), text, photo (repeatable file), lat, lon (WGS 84 decimal degrees), urgent, language (de|en)",
 			Response:    receiptJSON{}},
-		{Method: "GET", Path: "/api/v1/reports/:id", Tag: "reports", Summary: "A report's state, team, position, media and trail", Response: reportJSON{}},
+		{Method: "GET", Path: "/api/v1/reports/:id", Tag: "reports", Summary: "A report's state, team, position, media and trail",
+			Description: "For the reporter's own token, the incident's team (team:<id>) and dispatchers; others get 404. " +
+				"media[].thumbnail_url (JPEG, longest edge ≤ 320 px, upright, no metadata; presigned S3 GET valid for s3.presign_ttl) " +
+				"only for callers that may see the incident (dispatchers, its team), never for the reporter's token; absent while there is no thumbnail.",
+			Response: reportJSON{}},
 		{Method: "GET", Path: "/api/v1/reports/:id/media/:n", Tag: "reports", Summary: "Redirect to a short-lived link to attachment n (1-based), the original", Status: http.StatusFound},
 		{Method: "GET", Path: "/api/v1/incidents", Tag: "incidents", Summary: "List incidents the caller may see, newest first, with cursor paging",
 			Query: listQuery, Response: incidentPageJSON{}},
 		{Method: "GET", Path: "/api/v1/incidents/:case", Tag: "incidents", Summary: "An incident with reports, photos, position flags, timeline and alerts",
-			Description: caseDesc, Response: incidentDetailJSON{}},
+			Description: caseDesc + " Each photo has team_copy_url (≤ 1600 px) and thumbnail_url (≤ 320 px), both JPEG, upright, metadata removed, " +
+				"presigned S3 GETs valid for s3.presign_ttl, each absent while there is none (not processed yet, or no team copy: PDF, video, a failed copy); " +
+				"original_url is this API's redirect to the original (GET /api/v1/reports/{id}/media/{n}).",
+			Response: incidentDetailJSON{}},
 		{Method: "POST", Path: "/api/v1/incidents/:case/take", Tag: "incidents", Summary: "Take (acknowledge) the incident; 409 if someone was first", Description: caseDesc, Response: incidentJSON{}},
 		{Method: "POST", Path: "/api/v1/incidents/:case/resolve", Tag: "incidents", Summary: "Resolve the incident; the reporter is told", Description: caseDesc, Response: incidentJSON{}},
 		{Method: "POST", Path: "/api/v1/incidents/:case/reassign", Tag: "incidents", Summary: "Move to another team (dispatchers)", Body: actionBody{}, Response: incidentJSON{}},

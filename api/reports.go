@@ -358,6 +358,12 @@ type mediaJSON struct {
 	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
 	SHA256      string `json:"sha256"`
+	// ThumbnailURL is a short-lived link (s3.presign_ttl) to the
+	// thumbnail (JPEG, longest edge at most 320 px, upright, metadata
+	// removed), as in the incident view and for the same callers: those
+	// who may see the incident (dispatchers, its team), not the reporter's
+	// token. Absent while there is none.
+	ThumbnailURL string `json:"thumbnail_url,omitempty"`
 }
 
 type eventJSON struct {
@@ -434,6 +440,21 @@ func (s *Server) getMedia(c *gin.Context) {
 	c.Redirect(http.StatusFound, u)
 }
 
+// thumbnailURL signs a link to a thumbnail key, or returns "" when there
+// is none or the store cannot sign (logged without the link: a presigned
+// URL is a credential).
+func (s *Server) thumbnailURL(ctx context.Context, key string) string {
+	if key == "" || s.media == nil {
+		return ""
+	}
+	u, err := s.media.PresignGet(ctx, key)
+	if err != nil {
+		s.log.WarnContext(ctx, "presign thumbnail", "err", err)
+		return ""
+	}
+	return u
+}
+
 func (s *Server) getReport(c *gin.Context) {
 	v, ok := s.viewableReport(c)
 	if !ok {
@@ -454,8 +475,13 @@ func (s *Server) getReport(c *gin.Context) {
 	if p := v.Report.Position; p != nil {
 		out.Position = &positionJSON{Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Source: v.Report.PositionSource}
 	}
+	seesIncident := mayView(tok, v.Incident.Team)
 	for _, m := range v.Report.Media {
-		out.Media = append(out.Media, mediaJSON{ContentType: m.Object.ContentType, Size: m.Object.Size, SHA256: m.Object.SHA256})
+		mj := mediaJSON{ContentType: m.Object.ContentType, Size: m.Object.Size, SHA256: m.Object.SHA256}
+		if seesIncident {
+			mj.ThumbnailURL = s.thumbnailURL(c.Request.Context(), m.ThumbKey)
+		}
+		out.Media = append(out.Media, mj)
 	}
 	for _, e := range v.Events {
 		ej := eventJSON{At: e.At, Kind: e.Kind, Label: texts.EventName(e.Kind), State: string(e.To)}

@@ -55,6 +55,9 @@ type Media interface {
 	PutHold(ctx context.Context, r io.Reader, keep int64, hold func(media.Object, []byte)) (media.Object, error)
 	Delete(ctx context.Context, keys ...string) error
 	PresignOriginal(ctx context.Context, key string) (string, error)
+	// PresignGet signs a link to a "team/" key (team copy, thumbnail),
+	// valid for s3.presign_ttl; originals are refused.
+	PresignGet(ctx context.Context, key string) (string, error)
 	Ping(ctx context.Context) error
 }
 

@@ -279,8 +279,12 @@ type IncidentDetail struct {
 	// TeamCopyURLs holds a short-lived link per media object ID to its
 	// privacy-safe team copy (absent when there is none).
 	TeamCopyURLs map[uuid.UUID]string
-	Events       []Event // the whole audit trail, oldest first
-	Alerts       []Alert
+	// ThumbnailURLs holds a short-lived link per media object ID to its
+	// thumbnail (longest edge media.Config.ThumbMaxEdge, 320 px by
+	// default), absent when there is none.
+	ThumbnailURLs map[uuid.UUID]string
+	Events        []Event // the whole audit trail, oldest first
+	Alerts        []Alert
 }
 
 // IncidentDetail loads an incident by case reference with its reports,
@@ -290,7 +294,7 @@ func (s *Service) IncidentDetail(ctx context.Context, ref string) (IncidentDetai
 	if err != nil {
 		return IncidentDetail{}, err
 	}
-	d := IncidentDetail{Incident: inc, TeamCopyURLs: map[uuid.UUID]string{}}
+	d := IncidentDetail{Incident: inc, TeamCopyURLs: map[uuid.UUID]string{}, ThumbnailURLs: map[uuid.UUID]string{}}
 	if err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT o.case_number FROM incidents i JOIN incidents o ON o.id = i.merged_into WHERE i.id = $1),'')`,
 		inc.ID).Scan(&d.MergedInto); err != nil {
 		return IncidentDetail{}, fmt.Errorf("load merge: %w", err)
@@ -321,6 +325,13 @@ func (s *Service) IncidentDetail(ctx context.Context, ref string) (IncidentDetai
 					d.TeamCopyURLs[m.ID] = u
 				} else {
 					s.log.WarnContext(ctx, "presign team copy", "err", err)
+				}
+			}
+			if m.ThumbKey != "" && s.media != nil {
+				if u, err := s.media.PresignGet(ctx, m.ThumbKey); err == nil {
+					d.ThumbnailURLs[m.ID] = u
+				} else {
+					s.log.WarnContext(ctx, "presign thumbnail", "err", err)
 				}
 			}
 		}

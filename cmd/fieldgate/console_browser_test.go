@@ -71,7 +71,8 @@ func freePort(t *testing.T) int {
 // TestConsoleInBrowser drives the console in headless Chromium against the
 // real fieldgate, PostgreSQL, MinIO and Prosody, with an in-process OIDC
 // provider: sign-in, a report live on the map within 2 s, the incident
-// view, a reassignment whose post appears in the new team's room, a bulk
+// view, a reassignment whose post appears in the new team's room, a
+// photo's thumbnail in the incident view opening its team copy, a bulk
 // resolve, the numbers page, and a team member's restricted view.
 // FIELDGATE_SCREENSHOTS=DIR keeps the screenshots (docs/img is made so).
 func TestConsoleInBrowser(t *testing.T) {
@@ -122,7 +123,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "test", "console.mjs"))
 	cmd.Dir = web
 	cmd.Env = append(os.Environ(), "FG_BASE="+base, "FG_REPORTER_TOKEN="+s.token, "FG_SHOTS="+shots,
-		"FG_CHROMIUM="+chromium, "FG_ISSUER="+oc.Issuer)
+		"FG_CHROMIUM="+chromium, "FG_ISSUER="+oc.Issuer, "FG_PHOTO="+testsvc.Photo(t, "messenger_450x600.jpg"),
+		"FG_S3=http://"+s.env["FIELDGATE_S3_ENDPOINT"]+"/")
 	cmd.Stderr = testWriter{t}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -146,10 +148,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
 	}
-	for _, want := range []string{"signed-in", "live", "reassigned", "bulk-resolved", "bulk-merged", "numbers", "member", "done"} {
+	for _, want := range []string{"signed-in", "live", "reassigned", "thumbs", "bulk-resolved", "bulk-merged", "numbers", "member", "done"} {
 		if steps[want] == nil {
 			t.Fatalf("browser script never reached step %q", want)
 		}
+	}
+	// The grid's thumbnail and the team copy the photo view opened, as
+	// the browser decoded them (natural size): ≤ 320 px and 450×600.
+	if th, _ := steps["thumbs"]["thumb"].([]any); len(th) != 2 || max(th[0].(float64), th[1].(float64)) > 320 || th[0].(float64) < 1 {
+		t.Errorf("thumbnail in the incident view: %v px, want a longest edge of 1..320", th)
+	}
+	if tc, _ := steps["thumbs"]["team_copy"].([]any); len(tc) != 2 || tc[0].(float64) != 450 || tc[1].(float64) != 600 {
+		t.Errorf("team copy in the photo view: %v px, want 450×600", tc)
 	}
 	if ms, _ := steps["live"]["ms"].(float64); ms <= 0 || ms > 2000 {
 		t.Errorf("new report on the map after %v ms, want ≤ 2000", ms)

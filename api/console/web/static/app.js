@@ -96,6 +96,7 @@
     $$(".tab").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
     fillSelects();
     bindFilters();
+    bindPhotoView();
     initMap();
     await loadAll();
     connect();
@@ -365,11 +366,7 @@
         el("div", { class: "flags" }, d.flags.map((f) => el("span", { class: "badge" }, t("flag_" + f))))),
     ];
     const photos = d.reports.flatMap((r) => r.media);
-    if (photos.length) {
-      sections.push(el("section", {}, el("h3", {}, t("photos")), el("div", { class: "photos" }, photos.map((m) =>
-        el("figure", {}, m.team_copy_url ? el("img", { src: m.team_copy_url, alt: "", loading: "lazy" }) : el("div", { class: "badge" }, t("no_preview")),
-          el("figcaption", {}, el("a", { href: m.original_url, target: "_blank", rel: "noopener" }, t("original")), " · " + m.content_type))))));
-    }
+    if (photos.length) sections.push(el("section", {}, el("h3", {}, t("photos")), photoGrid(photos)));
     if (d.alerts.length) {
       sections.push(el("section", {}, el("h3", {}, t("alerts")), el("table", { class: "alerts" },
         el("tr", {}, [t("alert_target"), t("alert_level"), t("alert_at"), t("alert_received"), t("alert_read")].map((h) => el("th", {}, h))),
@@ -383,6 +380,66 @@
     box.hidden = false;
     renderList(visible());
   }
+  // ---- photos --------------------------------------------------------
+  // photoGrid shows each attachment as its thumbnail (≤ 320 px) in a fixed
+  // box; the thumbnail is a button that opens the team copy in the photo
+  // view. Without a thumbnail (not processed yet, HEIC before its copy)
+  // the team copy stands in, without either the "no preview" badge.
+  function photoGrid(photos) {
+    const n = photos.length;
+    return el("ul", { class: "photos" }, photos.map((m, i) => {
+      const args = { n: i + 1, m: n };
+      const src = m.thumbnail_url || m.team_copy_url;
+      let preview;
+      if (src) {
+        const img = el("img", { src, alt: t("photo_alt", args), loading: "lazy", decoding: "async", width: 130, height: 98 });
+        // A thumbnail that does not load falls back to the team copy, then to the badge.
+        img.addEventListener("error", () => {
+          if (m.team_copy_url && img.getAttribute("src") !== m.team_copy_url) img.src = m.team_copy_url;
+          else img.closest(".thumb")?.replaceWith(el("div", { class: "badge no-preview" }, t("no_preview")));
+        });
+        preview = m.team_copy_url
+          ? el("button", { type: "button", class: "thumb", title: t("photo_open", args), "aria-label": t("photo_open", args), onclick: () => openPhoto(photos, i) }, img)
+          : el("span", { class: "thumb" }, img);
+      } else {
+        preview = el("div", { class: "badge no-preview" }, t("no_preview"));
+      }
+      return el("li", {}, el("figure", {}, preview,
+        el("figcaption", {}, el("a", { href: m.original_url, target: "_blank", rel: "noopener" }, t("original")), " · " + m.content_type)));
+    }));
+  }
+  // openPhoto shows photo i's team copy in the modal photo view (Esc
+  // closes it and gives the focus back to the thumbnail; ←/→ step).
+  function openPhoto(photos, i) {
+    const dlg = $("#photo-view");
+    const withCopy = photos.map((m, k) => [m, k]).filter(([m]) => m.team_copy_url);
+    let at = withCopy.findIndex(([, k]) => k === i);
+    const show = () => {
+      const [m, k] = withCopy[at], args = { n: k + 1, m: photos.length };
+      $("#photo-view-title").textContent = t("photo_alt", args);
+      $("#photo-full").alt = t("photo_full_alt", args);
+      $("#photo-full").src = m.team_copy_url;
+      $("#photo-original").href = m.original_url;
+      $("#photo-prev").hidden = $("#photo-next").hidden = withCopy.length < 2;
+    };
+    dlg.fgStep = (by) => { at = (at + by + withCopy.length) % withCopy.length; show(); };
+    show();
+    if (!dlg.open) dlg.showModal();
+    $("#photo-close").focus();
+  }
+  function bindPhotoView() {
+    const dlg = $("#photo-view");
+    $("#photo-close").addEventListener("click", () => dlg.close());
+    $("#photo-prev").addEventListener("click", () => dlg.fgStep(-1));
+    $("#photo-next").addEventListener("click", () => dlg.fgStep(1));
+    dlg.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowLeft") dlg.fgStep(-1); else if (e.key === "ArrowRight") dlg.fgStep(1);
+    });
+    // A click on the backdrop (outside the picture and its bar) closes it.
+    dlg.addEventListener("click", (e) => { if (e.target === dlg) dlg.close(); });
+    dlg.addEventListener("close", () => { $("#photo-full").removeAttribute("src"); });
+  }
+
   function eventText(e) {
     const d = e.detail || {};
     const args = { actor: e.actor, via: e.via, team: teamName(d.team), rule: d.rule || "", to_team: teamName(d.to || d.team || d.to_team), reason: d.reason || "", why: d.reason ? " – " + d.reason : "", level: d.level ?? "", kind: e.kind };

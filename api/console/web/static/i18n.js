@@ -39,6 +39,8 @@ window.FG_TEXTS = {
     col_key: "Gruppe", col_incidents: "Fälle", col_ack: "Übernommen", col_ack_median: "bis Übernahme (Median)", col_ack_p90: "bis Übernahme (90 %)",
     col_res_median: "bis Erledigung (Median)", col_res_p90: "bis Erledigung (90 %)", col_policy: "Eskalationsrichtlinie", col_escalated: "Eskaliert", col_escalations: "Eskalationen",
     escalations_title: "Eskalationen je Richtlinie", new_case: "Neuer Fall {c}",
+    photo_alt: "Foto {n} von {m}", photo_open: "Foto {n} von {m} vergrößern", photo_full_alt: "Foto {n} von {m}: Teamkopie (aufrecht, ohne Metadaten)",
+    photo_prev: "← Vorheriges", photo_next: "Nächstes →", close: "Schließen",
   },
   en: {
     login_sub: "Dispatch: open reports on the map", login_sso: "Sign in with single sign-on",
@@ -78,5 +80,7 @@ window.FG_TEXTS = {
     col_key: "Group", col_incidents: "Cases", col_ack: "Taken", col_ack_median: "to take (median)", col_ack_p90: "to take (90th pct.)",
     col_res_median: "to resolve (median)", col_res_p90: "to resolve (90th pct.)", col_policy: "Escalation policy", col_escalated: "Escalated", col_escalations: "Escalations",
     escalations_title: "Escalations per policy", new_case: "New case {c}",
+    photo_alt: "Photo {n} of {m}", photo_open: "Enlarge photo {n} of {m}", photo_full_alt: "Photo {n} of {m}: team copy (upright, metadata removed)",
+    photo_prev: "← Previous", photo_next: "Next →", close: "Close",
   },
 };

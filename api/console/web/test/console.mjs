@@ -3,7 +3,10 @@
 // downloaded). Started by cmd/fieldgate's TestConsoleInBrowser, which
 // runs fieldgate, the OIDC provider and Prosody and checks the XMPP side.
 // Input: environment FG_BASE, FG_REPORTER_TOKEN, FG_SHOTS (screenshot dir,
-// optional), FG_CHROMIUM. Output: one JSON line per step on stdout.
+// optional), FG_CHROMIUM, FG_PHOTO (a JPEG larger than the 320 px
+// thumbnail), FG_S3 (origin of the presigned links, the one other origin
+// the page may load from). Output: one JSON line per step on stdout.
+import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const base = process.env.FG_BASE;
@@ -12,10 +15,11 @@ const shots = process.env.FG_SHOTS || "";
 const out = (o) => console.log(JSON.stringify(o));
 const fail = (msg) => { out({ step: "fail", error: msg }); process.exit(1); };
 
-async function fileReport(to, text, lat, lon, urgent) {
+async function fileReport(to, text, lat, lon, urgent, photo) {
   const form = new FormData();
   form.set("to", to); form.set("text", text); form.set("lat", String(lat)); form.set("lon", String(lon));
   if (urgent) form.set("urgent", "true");
+  if (photo) form.set("photo", new Blob([readFileSync(photo)], { type: "image/jpeg" }), "foto.jpg");
   const r = await fetch(base + "/api/v1/reports", { method: "POST", body: form, headers: { Authorization: "Bearer " + reporter } });
   if (r.status !== 202) fail("POST /api/v1/reports: " + r.status + " " + (await r.text()));
   return (await r.json()).case_number;
@@ -51,7 +55,8 @@ const offsite = [];
 try {
   // 1. The dispatcher signs in through the OIDC provider.
   const { ctx, page } = await signIn(browser);
-  await ctx.route((url) => !url.href.startsWith(base) && !url.href.startsWith(process.env.FG_ISSUER || "-") && !url.protocol.startsWith("data") && !url.protocol.startsWith("blob"),
+  await ctx.route((url) => !url.href.startsWith(base) && !url.href.startsWith(process.env.FG_ISSUER || "-") && !url.href.startsWith(process.env.FG_S3 || "-") &&
+    !url.protocol.startsWith("data") && !url.protocol.startsWith("blob"),
     (route) => { offsite.push(route.request().url()); route.abort(); });
   const who = await page.textContent("#who");
   out({ step: "signed-in", who });
@@ -88,6 +93,33 @@ try {
   await page.waitForFunction(() => document.querySelector("#detail").textContent.includes("Baumwurzeln") || document.querySelector("#detail").textContent.includes("gruenflaechen"), null, { timeout: 10000 });
   if (shots) await page.screenshot({ path: shots + "/console-incident.png" });
   out({ step: "reassigned", case: first, team: "gruenflaechen" });
+
+  // A photo's incident view shows its thumbnail (≤ 320 px) in the grid;
+  // activating it by keyboard opens the team copy, Esc closes it.
+  const pic = await fileReport("tiefbau", "Wasserrohrbruch, Foto anbei", 51.0380, 7.5860, false, process.env.FG_PHOTO);
+  let media;
+  for (let i = 0; i < 300 && !media?.thumbnail_url; i++) {
+    media = await page.evaluate(async (c) => (await (await fetch("/api/v1/incidents/" + c)).json()).reports?.[0]?.media?.[0], pic);
+    if (!media?.thumbnail_url) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!media?.thumbnail_url || !media.team_copy_url) fail(`no thumbnail_url for ${pic} after 30 s: ${JSON.stringify(media)}`);
+  await page.waitForSelector(`#list li[data-case="${pic}"]`, { timeout: 10000 });
+  await page.click(`#list li[data-case="${pic}"]`);
+  const thumbSel = "#detail .photos button.thumb img";
+  await page.waitForFunction((s) => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0; }, thumbSel, { timeout: 10000 });
+  const thumb = await page.$eval(thumbSel, (i) => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.currentSrc, alt: i.alt, lazy: i.loading }));
+  if (thumb.src !== media.thumbnail_url) fail("the grid does not show the thumbnail: " + thumb.src.split("?")[0]);
+  if (Math.max(thumb.w, thumb.h) > 320 || thumb.lazy !== "lazy" || !thumb.alt.startsWith("Foto 1")) fail("thumbnail " + JSON.stringify({ ...thumb, src: undefined }));
+  await page.focus("#detail .photos button.thumb");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => { const i = document.querySelector("#photo-view[open] #photo-full"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 10000 });
+  const full = await page.$eval("#photo-full", (i) => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.currentSrc }));
+  if (full.src !== media.team_copy_url || Math.max(full.w, full.h) <= 320) fail("the photo view does not show the team copy: " + JSON.stringify({ ...full, src: full.src.split("?")[0] }));
+  if (shots) await page.screenshot({ path: shots + "/console-photo.png" });
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("#photo-view:not([open])", { state: "attached", timeout: 5000 });
+  if (!(await page.evaluate(() => document.activeElement?.matches("#detail .photos button.thumb")))) fail("the focus did not return to the thumbnail");
+  out({ step: "thumbs", case: pic, thumb: [thumb.w, thumb.h], team_copy: [full.w, full.h] });
 
   // 4. Bulk-resolve two cases.
   await page.click("#detail .close");
