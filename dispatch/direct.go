@@ -16,8 +16,9 @@ import (
 // DefaultProcessFallback is how long, by default (Config.ProcessFallback),
 // a report that is processed right after its commit (direct processing)
 // waits for that run before the queue gets it: its hand-over time (a
-// report stored by a batch of its own) or its fallback job (a report
-// stored in a transaction) is that far ahead, and the queue processes it
+// report or messenger part with attachments, or a messenger part) or its
+// fallback job (a text report whose routing at intake failed) is that far
+// ahead, and the queue processes it
 // only if the direct run failed (then at once) or its process died or
 // hung. A direct run that is still working by then loses nothing:
 // whichever of the two commits the processing first does it (the routing
@@ -303,7 +304,8 @@ func (s *Service) claimJob(ctx context.Context, tx pgx.Tx, d *directRun) error {
 // enqueueProcessing queues a report's processing job in the intake
 // transaction: due at once, or Config.ProcessFallback later when the report is
 // processed directly after the commit (direct). It returns the job's id.
-// (A report stored without a transaction has no job: insertNew.)
+// (A report with attachments or a part processed directly has no job but
+// a hand-over time: insertNew, joinCase.)
 func (s *Service) enqueueProcessing(ctx context.Context, tx pgx.Tx, reportID uuid.UUID, at time.Time, direct bool) (int64, error) {
 	opts := processReportArgs{}.InsertOpts()
 	opts.ScheduledAt = at
@@ -333,7 +335,7 @@ type processing struct {
 	Slot  bool
 	JobID int64
 	// Handover: the report was stored with a processing hand-over time
-	// and has no job (insertNew without a transaction).
+	// and has no job (insertNew, joinCase: processed directly).
 	Handover bool
 	// Rep is the new report as written, for the direct run.
 	Rep *Report

@@ -27,11 +27,12 @@ import (
 // TestPhotoReportSurvivesKillBeforeItsProcessing.
 const killChildFallback = 4 * time.Second
 
-// TestHelperPhotoProcess is the child of
-// TestPhotoReportSurvivesKillBeforeItsProcessing: a replica that takes a
-// photo report over its API path (stored by a batch of its own, processed
-// right after the commit by this process, no queue job), prints its
-// receipt, and runs until it is killed.
+// TestHelperPhotoProcess is the child of photoReportSurvivesKill: a
+// replica that takes a photo report over the path of FG_KILLTEST_CHANNEL
+// (the API's: stored by a batch of its own; the messenger's: stored in a
+// transaction of its sender), processed right after the commit by this
+// process with no queue job, prints its receipt, and runs until it is
+// killed.
 func TestHelperPhotoProcess(t *testing.T) {
 	if os.Getenv("FG_KILLTEST_CHILD") != "photo" {
 		t.Skip("helper process of TestPhotoReportSurvivesKillBeforeItsProcessing")
@@ -63,8 +64,7 @@ func TestHelperPhotoProcess(t *testing.T) {
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
-		Text: "Schlagloch mit Foto", Media: []media.Object{obj}, IdempotencyKey: "kill-photo-1"})
+	r, err := svc.Intake(ctx, killPhotoReport(os.Getenv("FG_KILLTEST_CHANNEL"), obj))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,16 +72,34 @@ func TestHelperPhotoProcess(t *testing.T) {
 	time.Sleep(2 * time.Minute) // until SIGKILL
 }
 
-// TestPhotoReportSurvivesKillBeforeItsProcessing: a replica commits a
-// photo report (no queue job: its row carries a hand-over time) and is
+// killPhotoReport is the photo report of photoReportSurvivesKill, sent
+// over channel.
+func killPhotoReport(channel string, obj media.Object) dispatch.NewReport {
+	in := dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
+		Text: "Schlagloch mit Foto", Media: []media.Object{obj}, IdempotencyKey: "kill-photo-1"}
+	if channel == dispatch.ChannelXMPP {
+		in.Channel, in.Sender = dispatch.ChannelXMPP, "streife1@stadt.localhost"
+	}
+	return in
+}
+
+// TestPhotoReportSurvivesKillBeforeItsProcessing: photoReportSurvivesKill
+// over the API; the messenger's: TestMessengerPhotoReportSurvivesKill.
+func TestPhotoReportSurvivesKillBeforeItsProcessing(t *testing.T) {
+	photoReportSurvivesKill(t, dispatch.ChannelAPI)
+}
+
+// photoReportSurvivesKill: a replica commits a photo report sent over
+// channel (no queue job: its row carries a hand-over time) and is
 // SIGKILLed while its direct run is inside the routing transaction (held
 // up on a lock the test holds, after the EXIF and team-copy work against
 // the real object store). Nothing of the routing commits. Two fresh
 // replicas on the same database then find the report at its hand-over
 // time, queue it once, and process it once: one routing, one post, one
 // job; the killed replica posted nothing; a retry of the same request is
-// answered with the same receipt.
-func TestPhotoReportSurvivesKillBeforeItsProcessing(t *testing.T) {
+// answered with the same receipt. A messenger's reporter is told the case
+// once, by the fresh replicas.
+func photoReportSurvivesKill(t *testing.T, channel string) {
 	ctx := context.Background()
 	url := testsvc.DatabaseURL(t)
 	env := testsvc.S3(t)
@@ -124,7 +142,7 @@ func TestPhotoReportSurvivesKillBeforeItsProcessing(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "child.log")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPhotoProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=photo", "FG_KILLTEST_DB="+url, "FG_KILLTEST_OUT="+out,
-		"FG_KILLTEST_BUCKET="+bucket, "FG_KILLTEST_OBJECT="+string(objJSON))
+		"FG_KILLTEST_BUCKET="+bucket, "FG_KILLTEST_OBJECT="+string(objJSON), "FG_KILLTEST_CHANNEL="+channel)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -218,8 +236,23 @@ func TestPhotoReportSurvivesKillBeforeItsProcessing(t *testing.T) {
 	if posts != 1 {
 		t.Errorf("%d posts by the fresh replicas, want 1", posts)
 	}
-	if b, _ := os.ReadFile(out); strings.Contains(string(b), "room\t") {
-		t.Errorf("the killed child posted:\n%s", b)
+	if channel == dispatch.ChannelXMPP {
+		told := func() int {
+			n := 0
+			for _, rec := range rooms {
+				_, c := rec.snapshot()
+				n += chatsTo(c, "streife1@stadt.localhost", caseNumber)
+			}
+			return n
+		}
+		waitFor(t, "the reporter told the case", func() bool { return told() > 0 })
+		time.Sleep(500 * time.Millisecond) // time for a second message to show
+		if n := told(); n != 1 {
+			t.Errorf("the reporter was told the case %d times, want 1", n)
+		}
+	}
+	if b, _ := os.ReadFile(out); strings.Contains(string(b), "room\t") || strings.Contains(string(b), "chat\t") {
+		t.Errorf("the killed child posted or told:\n%s", b)
 	}
 	if n := eventCount(t, pool, incidentID, "routed"); n != 1 {
 		t.Errorf("routed %d times, want 1", n)
@@ -238,8 +271,7 @@ func TestPhotoReportSurvivesKillBeforeItsProcessing(t *testing.T) {
 		t.Errorf("processed report: media %+v, position source %q; want its team copy and the EXIF position", v.Report.Media, v.Report.PositionSource)
 	}
 	// The client, which may not have had its answer, retries: the same receipt.
-	again, err := replicas[1].Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "tiefbau", Sender: "token:app",
-		Text: "Schlagloch mit Foto", Media: []media.Object{obj}, IdempotencyKey: "kill-photo-1"})
+	again, err := replicas[1].Intake(ctx, killPhotoReport(channel, obj))
 	if err != nil {
 		t.Fatal(err)
 	}

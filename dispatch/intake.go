@@ -149,12 +149,14 @@ const (
 // insertNew opens a new incident with the report, unrouted (its caller
 // tried insertRouted first). With tx nil (a report with attachments that
 // is not a messenger message, processed right after by this process) its
-// batch is its own transaction, and no job is queued for it: the report
-// row carries a processing hand-over time, Config.ProcessFallback ahead by
-// the database's clock, and is queued only if it is not processed by then
-// (handOverProcessing: its process died or hung) or its direct run failed.
-// In a transaction, a report with attachments gets its processing job in
-// that transaction (due at once, or as the fallback of a direct run).
+// batch is its own transaction. A report with attachments processed
+// right after the commit by this process (proc.Direct), alone or in a
+// transaction (a messenger message), gets no queue job: its row carries a
+// processing hand-over time, Config.ProcessFallback ahead by the
+// database's clock, and is queued only if it is not processed by then
+// (handOverProcessing: its process died or hung) or its direct run
+// failed. A report with attachments that found no free direct slot gets
+// its processing job, due at once, in its transaction.
 func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) error {
 	if tx == nil && (len(in.Media) == 0 || prev != "" || !proc.Direct) {
 		return errors.New("intake: only a report with attachments processed directly is stored without a transaction")
@@ -164,13 +166,13 @@ func (s *Service) insertNew(ctx context.Context, tx pgx.Tx, in *NewReport, now t
 		q = tx
 	}
 	rec.ReportID, rec.IncidentID, rec.Mode = mustV7(), mustV7(), ModeNew
-	// A report with attachments is processed after the commit. In a
-	// transaction its job is queued before the batch, which draws the
-	// case number (every intake waits for the counter row until this
-	// transaction commits); alone, it carries its hand-over time instead.
+	// A report with attachments is processed after the commit: directly,
+	// with its hand-over time as the fallback, or by its job. The job is
+	// queued before the batch, which draws the case number (every intake
+	// waits for the counter row until this transaction commits).
 	queued := len(in.Media) > 0
 	var handover time.Duration
-	proc.Handover = tx == nil
+	proc.Handover = queued && proc.Direct
 	if proc.Handover {
 		handover = s.cfg.ProcessFallback
 	} else if queued {
@@ -276,7 +278,13 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	if g.Reason != ReasonWithinWindow {
 		rec.Mode = ModeFollowUp
 	}
-	if err := s.insertReport(ctx, tx, in, now, rec, "followup"); err != nil {
+	// A part processed right after the commit by this process carries a
+	// hand-over time instead of a fallback job (as insertNew's reports).
+	var handover time.Duration
+	if proc.Direct {
+		proc.Handover, handover = true, s.cfg.ProcessFallback
+	}
+	if err := s.insertReport(ctx, tx, in, now, rec, "followup", handover); err != nil {
 		return false, g, "", err
 	}
 	if err := insertEvent(ctx, tx, id, Event{At: now, Kind: "grouped", Actor: in.Sender, Via: in.Channel, Detail: map[string]any{
@@ -284,7 +292,10 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	}}); err != nil {
 		return false, g, "", err
 	}
-	proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, proc.Direct)
+	if proc.Direct {
+		return true, g, caseNumber, nil
+	}
+	proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, false)
 	return true, g, caseNumber, err
 }
 
@@ -351,17 +362,22 @@ func (s *Service) groupingRules() groupingRules {
 	return groupingRules{PartWindow: s.cfg.AssemblyWindow, LocationWindow: s.cfg.FollowUpWindow, Distance: s.cfg.PartDistance}
 }
 
-func (s *Service) insertReport(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, kind string) error {
+// insertReport inserts a report of an existing incident; handover > 0
+// gives it a processing hand-over time that far ahead of the database's
+// clock (direct.go, handOverProcessing).
+func (s *Service) insertReport(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, kind string, handover time.Duration) error {
 	var lat, lon, alt *float64
 	if in.Position != nil {
 		lat, lon, alt = &in.Position.Lat, &in.Position.Lon, in.Position.Alt
 	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
-		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes,
+		                     processing_handover_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,
+		        clock_timestamp() + $17::bigint * interval '1 millisecond')`,
 		rec.ReportID, rec.IncidentID, rec.CaseNumber, kind, in.Channel, in.Address, in.Sender,
-		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes)); err != nil {
+		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), handoverMillis(handover)); err != nil {
 		return fmt.Errorf("insert report: %w", err)
 	}
 	return s.attach(ctx, tx, in, now, rec.ReportID)

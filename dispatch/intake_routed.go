@@ -263,11 +263,6 @@ func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind strin
 	if processed {
 		processedAt = &now
 	}
-	var handoverMS *int64
-	if handover > 0 {
-		ms := handover.Milliseconds()
-		handoverMS = &ms
-	}
 	b.Queue(`
 		INSERT INTO reports (id, incident_id, case_number, kind, channel, address, sender,
 		                     language, body, lat, lon, alt, position_source, urgent, received_at, attributes, processed_at,
@@ -276,7 +271,18 @@ func queueReport(b *pgx.Batch, in *NewReport, id, incident uuid.UUID, kind strin
 		       clock_timestamp() + $17::bigint * interval '1 millisecond'
 		FROM incidents i WHERE i.id = $2`,
 		id, incident, kind, in.Channel, in.Address, in.Sender,
-		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt, handoverMS)
+		in.Language, in.Text, lat, lon, alt, in.PositionSource, in.Urgent, now, nilIfEmpty(in.Attributes), processedAt, handoverMillis(handover))
+}
+
+// handoverMillis is a processing hand-over delay as the statements that
+// write it take it: milliseconds after the database's clock_timestamp(),
+// nil (no hand-over time) for 0.
+func handoverMillis(handover time.Duration) *int64 {
+	if handover <= 0 {
+		return nil
+	}
+	ms := handover.Milliseconds()
+	return &ms
 }
 
 // queueAttach queues attach's statements: the message's idempotency key

@@ -18,6 +18,7 @@ type PreparedMedium struct {
 	res    mediumResult
 	forget func()             // drops it from the process's prepared work
 	cancel context.CancelFunc // stops the work (Outputs)
+	held   int64              // bytes it counts in its report's HeldRoom
 }
 
 // mediumResult is what reading one attachment gave: its metadata and team
@@ -128,7 +129,7 @@ func (s *Service) workMedium(ctx context.Context, obj media.Object, src []byte) 
 const MaxHeldPerReport = 16 << 20
 
 // HeldRoom is how many more attachment bytes in may hold (HoldMedium):
-// pass it as the keep limit of the upload (media.Store.PutKeep).
+// pass it as the keep limit of the upload (media.Store.PutHold).
 func (in *NewReport) HeldRoom() int64 {
 	return max(0, MaxHeldPerReport-in.held)
 }
@@ -148,11 +149,28 @@ func (s *Service) HoldMedium(in *NewReport, obj media.Object, body []byte) {
 	if p == nil {
 		return
 	}
-	in.held += int64(len(body))
+	p.held = int64(len(body))
+	in.held += p.held
 	if in.Prepared == nil {
 		in.Prepared = map[string]*PreparedMedium{}
 	}
 	in.Prepared[obj.Key] = p
+}
+
+// DropHeld is for an attachment given to HoldMedium before it was stored
+// (media.Store.PutHold) whose storing then failed: it stops and forgets
+// the work prepared from its bytes (the report goes on without it, its
+// bytes no longer count against HeldRoom) and returns the keys of the
+// objects that work stored (team copy and thumbnail), which its caller
+// deletes. Nothing for a key that holds nothing.
+func (in *NewReport) DropHeld(ctx context.Context, key string) []string {
+	p := in.Prepared[key]
+	if p == nil {
+		return nil
+	}
+	delete(in.Prepared, key)
+	in.held -= p.held
+	return p.Outputs(ctx)
 }
 
 // PreparedOutputs waits for in's prepared attachments and returns the keys

@@ -20,8 +20,11 @@ import (
 // each attachment that failed (attachmentReason words it for the sender). URLs that are not allowed stay in the text
 // and are never fetched.
 //
-// The bytes of small attachments are given to in (HoldMedium), so that
-// their team copies are made while the report is committed.
+// The bytes of small attachments are given to in (HoldMedium) once they
+// are downloaded, before they are stored, so that their team copies are
+// made while the original goes up to S3 and the report is committed. An
+// attachment whose storing then fails is dropped from in with what was
+// made from it.
 func (g *Gateway) fetchAttachments(ctx context.Context, in *dispatch.NewReport, sender, body string, oob []string) ([]media.Object, string, []error) {
 	var objs []media.Object
 	var failed []error
@@ -30,41 +33,59 @@ func (g *Gateway) fetchAttachments(ctx context.Context, in *dispatch.NewReport, 
 		if err := g.fetch.Allowed(u); err != nil {
 			continue
 		}
-		obj, data, err := g.fetchOne(ctx, sender, u, in.HeldRoom())
+		var held string // the key given to HoldMedium
+		obj, err := g.fetchOne(ctx, sender, u, in.HeldRoom(), func(obj media.Object, data []byte) {
+			held = obj.Key
+			g.disp.HoldMedium(in, obj, data)
+		})
 		if err != nil {
+			if held != "" {
+				g.dropHeld(in, held)
+			}
 			g.log.Warn("attachment not taken", "url", safeURL(u), "err", err)
 			failed = append(failed, err)
 			continue
 		}
 		objs = append(objs, obj)
-		g.disp.HoldMedium(in, obj, data)
 		text = strings.TrimSpace(strings.ReplaceAll(text, u, ""))
 	}
 	return objs, text, failed
 }
 
-// fetchOne downloads one attachment of sender. A sender has at most
-// Config.DownloadsPerSender downloads running at once, and a download
-// slower than Config.MinDownloadRate is cut off, so one sender's slow
-// upload host cannot hold the media store's slots.
-// It also returns the bytes if they are at most keep.
-func (g *Gateway) fetchOne(ctx context.Context, sender, u string, keep int64) (media.Object, []byte, error) {
+// fetchOne downloads one attachment of sender and stores it, handing it
+// to hold before it is stored if it is at most keep bytes
+// (media.Store.PutHold). A sender has at most Config.DownloadsPerSender
+// downloads running at once, and a download slower than
+// Config.MinDownloadRate is cut off, so one sender's slow upload host
+// cannot hold the media store's slots.
+func (g *Gateway) fetchOne(ctx context.Context, sender, u string, keep int64, hold func(media.Object, []byte)) (media.Object, error) {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	release, err := g.downloads.Acquire(wctx, sender)
 	cancel()
 	if err != nil {
-		return media.Object{}, nil, err
+		return media.Object{}, err
 	}
 	defer release()
 	if g.media == nil {
-		return media.Object{}, nil, errors.New("no media storage configured")
+		return media.Object{}, errors.New("no media storage configured")
 	}
 	rc, err := g.fetch.Fetch(ctx, u)
 	if err != nil {
-		return media.Object{}, nil, err
+		return media.Object{}, err
 	}
 	defer rc.Close()
-	return g.media.PutKeep(ctx, slots.NewMinRate(rc, g.cfg.MinDownloadRate, downloadGrace, nil), keep)
+	return g.media.PutHold(ctx, slots.NewMinRate(rc, g.cfg.MinDownloadRate, downloadGrace, nil), keep, hold)
+}
+
+// dropHeld drops from in an attachment that was given to HoldMedium but
+// not stored, and deletes what its prepared work stored (its team copy
+// and thumbnail). The original itself was not stored (PutHold).
+func (g *Gateway) dropHeld(in *dispatch.NewReport, key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if keys := in.DropHeld(ctx, key); len(keys) > 0 {
+		g.disp.DiscardObjects(ctx, keys...) // retried through the queue if the store refuses
+	}
 }
 
 // downloadGrace is how long a download may trickle before the minimum

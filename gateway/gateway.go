@@ -48,9 +48,11 @@ type Dispatcher interface {
 // Media stores fetched attachments.
 type Media interface {
 	Put(ctx context.Context, r io.Reader) (media.Object, error)
-	// PutKeep is Put that also returns the body's bytes if they are at
-	// most keep bytes (nil otherwise).
-	PutKeep(ctx context.Context, r io.Reader, keep int64) (media.Object, []byte, error)
+	// PutHold is Put that hands the object and a copy of its bytes to
+	// hold before they are stored, if they are at most keep bytes
+	// (media.Store.PutHold). If it then fails, nothing of the object is
+	// stored and the caller discards what it started from the bytes.
+	PutHold(ctx context.Context, r io.Reader, keep int64, hold func(media.Object, []byte)) (media.Object, error)
 	Delete(ctx context.Context, keys ...string) error
 }
 

@@ -194,8 +194,8 @@ type noMedia struct{}
 
 func (noMedia) Put(context.Context, io.Reader) (media.Object, error) { return media.Object{}, nil }
 func (noMedia) Delete(context.Context, ...string) error              { return nil }
-func (noMedia) PutKeep(context.Context, io.Reader, int64) (media.Object, []byte, error) {
-	return media.Object{}, nil, nil
+func (noMedia) PutHold(context.Context, io.Reader, int64, func(media.Object, []byte)) (media.Object, error) {
+	return media.Object{}, nil
 }
 
 func newTestGateway(t *testing.T) (*Gateway, *fakeDisp) {
