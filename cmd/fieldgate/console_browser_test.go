@@ -73,7 +73,8 @@ func freePort(t *testing.T) int {
 // provider: sign-in, a report live on the map within 2 s, the incident
 // view, a reassignment whose post appears in the new team's room, a
 // photo's thumbnail in its list row (not fetched again by re-renders) and
-// in the incident view, opening its team copy, a bulk resolve, the numbers page, and a team member's restricted view.
+// in the incident view, opening its team copy, a PDF without preview, a
+// bulk resolve, the numbers page, and a team member's restricted view.
 // FIELDGATE_SCREENSHOTS=DIR keeps the screenshots (docs/img is made so).
 func TestConsoleInBrowser(t *testing.T) {
 	node, chromium, web := browserTools(t)

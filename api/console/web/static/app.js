@@ -148,19 +148,6 @@
       const saved = JSON.parse(localStorage.getItem("fg.saved") || "{}"); const f = saved[e.target.value];
       if (f) { setFilters(f); loadAll(); }
     });
-    // A row thumbnail that does not load (none yet) is hidden (error does
-    // not bubble: caught on the way down).
-    $("#list").addEventListener("error", (e) => {
-      if (!e.target.matches?.("img.row-thumb")) return;
-      const c = e.target.dataset.case, miss = noThumb.get(c) || { tries: 0 };
-      miss.tries++;
-      if (miss.tries <= thumbRetry.length) {
-        miss.until = Date.now() + thumbRetry[miss.tries - 1];
-        setTimeout(scheduleRender, thumbRetry[miss.tries - 1] + 50);
-      }
-      noThumb.set(c, miss);
-      e.target.remove();
-    }, true);
     // One listener for the whole list (1,000 rows need no 2,000 handlers).
     $("#list").addEventListener("click", (e) => {
       const li = e.target.closest("li"); if (!li) return;
@@ -329,7 +316,7 @@
       const prio = it.priority === "urgent" || it.priority === "high" ? '<span class="badge ' + it.priority + '">' + esc(t("prio_" + it.priority)) + "</span>" : "";
       const meta = [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · ");
       rows[i] = '<li data-case="' + c + '" class="' + (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") + '">' +
-        '<input type="checkbox" aria-label="' + c + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it, c) +
+        '<input type="checkbox" aria-label="' + c + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
         '<div class="body"><div class="line1"><span class="case">' + c + '</span><span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
         '<div class="text">' + esc(it.text || "—") + '</div><div class="meta">' + esc(meta) + "</div></div></li>";
     }
@@ -337,19 +324,20 @@
     $("#count").textContent = t("count", { n: list.length });
     updateBulk();
   }
-  // rowThumb is the first photo's thumbnail of a row with photos. Its URL
-  // is stable (GET /api/v1/incidents/{case}/thumbnail redirects to a
-  // presigned link), so re-rendering the list costs nothing: the browser
-  // reuses the image, and loads it only for rows it shows (lazy; rows off
-  // screen are skipped by content-visibility). A case without a thumbnail
-  // yet (404: its photo is being processed, or a PDF) is asked again after
-  // 2, 10 and 30 s, then not before the page is loaded again.
-  const noThumb = new Map(); // case → { tries, until }
-  const thumbRetry = [2000, 10000, 30000];
-  function rowThumb(it, c) {
-    const miss = noThumb.get(it.case_number);
-    if (!it.media || (miss && (miss.tries > thumbRetry.length || miss.until > Date.now()))) return "";
-    return '<img class="row-thumb" src="/api/v1/incidents/' + encodeURIComponent(it.case_number) + '/thumbnail" alt="" loading="lazy" decoding="async" width="44" height="44" data-case="' + c + '">';
+  // rowThumb is the first photo's thumbnail of a row with photos, as a
+  // CSS background: rows off screen are not styled (content-visibility),
+  // so only the rows shown load theirs, and 1,000 rows cost no image
+  // elements. Its URL is stable (GET /api/v1/incidents/{case}/thumbnail
+  // redirects to a presigned link), so re-rendering the list fetches
+  // nothing again. The browser keeps a failed image for the page too, so
+  // the URL carries the incident's updated_at (ignored by the server): a
+  // case whose photo was not processed when its row was first drawn (404,
+  // an empty box) asks again once the case changes (it is posted to its
+  // team after its team copy and thumbnail are made).
+  function rowThumb(it) {
+    if (!it.media) return "";
+    return '<span class="row-thumb" style="background-image:url(/api/v1/incidents/' + encodeURIComponent(it.case_number) +
+      "/thumbnail?v=" + encodeURIComponent(it.updated_at || "") + ')"></span>';
   }
   function updateBulk() {
     $("#bulk").hidden = st.selected.size === 0;
