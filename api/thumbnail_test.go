@@ -15,9 +15,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -25,24 +26,6 @@ import (
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
-
-// lockedBuffer collects the log of the service and the API.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type mediaLinks struct {
 	TeamCopyURL  string `json:"team_copy_url"`
@@ -57,6 +40,105 @@ type detailLinks struct {
 	} `json:"reports"`
 }
 
+// thumbEnv is the API on the real dispatch service, PostgreSQL and MinIO
+// (its own bucket), with a token per role and the log in logs.
+type thumbEnv struct {
+	srv    *httptest.Server
+	pool   *pgxpool.Pool
+	store  *media.Store
+	bucket string
+	tokens map[string]string // app (reporter), disp, tief (team:tiefbau), sued (team:tiefbau-sued)
+	logs   *testsvc.LogBuffer
+}
+
+func newThumbEnv(tb testing.TB) *thumbEnv {
+	tb.Helper()
+	ctx := context.Background()
+	e := &thumbEnv{pool: testsvc.Pool(tb), logs: &testsvc.LogBuffer{}, tokens: map[string]string{}}
+	s3 := testsvc.S3(tb)
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	e.bucket = "thumbs-" + hex.EncodeToString(rnd[:])
+	var err error
+	e.store, err = media.New(ctx, media.Config{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: e.bucket}, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rules, err := routing.NewEngine(testsvc.RepoRoot(tb)+"/deploy/demo/rules.yaml", log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := dispatch.New(dispatch.Deps{Pool: e.pool, Media: e.store, Rules: rules, Logger: log},
+		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: -1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	if err := svc.Start(sctx); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		cancel()
+		c, c2 := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c2()
+		_ = svc.Stop(c)
+	})
+	e.srv = httptest.NewServer(api.New(svc, e.store, rules, api.Config{}, log).Handler())
+	tb.Cleanup(e.srv.Close)
+	for name, spec := range map[string]dispatch.TokenSpec{
+		"app":  {Roles: []string{"reporter"}, Addresses: []string{"*"}},
+		"disp": {Roles: []string{dispatch.RoleDispatcher}},
+		"tief": {Roles: []string{"team:tiefbau"}},
+		"sued": {Roles: []string{"team:tiefbau-sued"}},
+	} {
+		spec.Name = name
+		if e.tokens[name], err = svc.CreateScopedToken(ctx, spec); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return e
+}
+
+// receipt is the answer to POST /api/v1/reports.
+type receipt struct {
+	ID         string `json:"id"`
+	CaseNumber string `json:"case_number"`
+}
+
+// filePhoto files messenger_450x600.jpg to Tiefbau with the reporter's
+// token over the API.
+func (e *thumbEnv) filePhoto(tb testing.TB) receipt {
+	tb.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("to", "tiefbau")
+	_ = w.WriteField("text", "Schlagloch mit Foto")
+	_ = w.WriteField("lat", "51.04")
+	_ = w.WriteField("lon", "7.58")
+	photo, err := os.ReadFile(testsvc.Photo(tb, "messenger_450x600.jpg"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fw, _ := w.CreateFormFile("photo", "foto.jpg")
+	_, _ = fw.Write(photo)
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/reports", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+e.tokens["app"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rec receipt
+	_ = json.NewDecoder(resp.Body).Decode(&rec)
+	if resp.StatusCode != http.StatusAccepted {
+		tb.Fatalf("POST /api/v1/reports: %s", resp.Status)
+	}
+	return rec
+}
+
 // TestThumbnailURLByRole: a photo filed over the real API gets its team
 // copy and thumbnail from the real pipeline into the real MinIO; the
 // incident JSON, the report JSON and the list's cover-thumbnail redirect
@@ -68,50 +150,8 @@ func TestThumbnailURLByRole(t *testing.T) {
 		t.Skip("integration test: not in -short")
 	}
 	ctx := context.Background()
-	pool := testsvc.Pool(t)
-	s3 := testsvc.S3(t)
-	logs := &lockedBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	store, err := media.New(ctx, media.Config{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey,
-		Bucket: "thumbs-" + hex.EncodeToString(rnd[:])}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := routing.NewEngine(testsvc.RepoRoot(t)+"/deploy/demo/rules.yaml", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Logger: log},
-		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	if err := svc.Start(sctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		c, c2 := context.WithTimeout(context.Background(), 5*time.Second)
-		defer c2()
-		_ = svc.Stop(c)
-	})
-	srv := httptest.NewServer(api.New(svc, store, rules, api.Config{}, log).Handler())
-	t.Cleanup(srv.Close)
-	tokens := map[string]string{}
-	for name, spec := range map[string]dispatch.TokenSpec{
-		"app":  {Roles: []string{"reporter"}, Addresses: []string{"*"}},
-		"disp": {Roles: []string{dispatch.RoleDispatcher}},
-		"tief": {Roles: []string{"team:tiefbau"}},
-		"sued": {Roles: []string{"team:tiefbau-sued"}},
-	} {
-		spec.Name = name
-		if tokens[name], err = svc.CreateScopedToken(ctx, spec); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e := newThumbEnv(t)
+	srv, pool, tokens, logs := e.srv, e.pool, e.tokens, e.logs
 	get := func(who, path string, into any) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
@@ -133,36 +173,8 @@ func TestThumbnailURLByRole(t *testing.T) {
 		return resp.StatusCode
 	}
 
-	// File a messenger photo (600×450 stored, 450×600 upright) to Tiefbau over the API.
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	_ = w.WriteField("to", "tiefbau")
-	_ = w.WriteField("text", "Schlagloch mit Foto")
-	_ = w.WriteField("lat", "51.04")
-	_ = w.WriteField("lon", "7.58")
-	photo, err := os.ReadFile(testsvc.Photo(t, "messenger_450x600.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw, _ := w.CreateFormFile("photo", "foto.jpg")
-	_, _ = fw.Write(photo)
-	w.Close()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/reports", &body)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+tokens["app"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		ID         string `json:"id"`
-		CaseNumber string `json:"case_number"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&rec)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /api/v1/reports: %s", resp.Status)
-	}
+	// A messenger photo (600×450 stored, 450×600 upright) filed to Tiefbau over the API.
+	rec := e.filePhoto(t)
 
 	// The team copy and thumbnail are made after the commit.
 	var d detailLinks
