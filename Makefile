@@ -26,7 +26,8 @@ test: node-deps console
 ## test-ejabberd: the XMPP suite again, against ejabberd 23.01 instead of Prosody: every test
 ## of the packages that talk XMPP (cmd/fieldgate, gateway, internal/testsvc), with the
 ## helpers in internal/testsvc knowing which server they talk to (deploy/dev/ejabberd runs
-## deploy/ejabberd.yml.snippet's settings; deploy/ejabberd_test.go proves it)
+## deploy/ejabberd.yml.snippet's settings; deploy/ejabberd_test.go proves it), and the server
+## checks of deploy/ (TestXMPPServer*: ejabberd's sockets without Nagle's algorithm)
 ## (needs the services of `make test` running; starts and stops ejabberd itself)
 ## Every test runs there; EJABBERD_SKIP can leave some out by name (a -skip pattern).
 EJABBERD_PKGS ?= ./cmd/fieldgate/ ./gateway/... ./internal/testsvc/
@@ -35,6 +36,7 @@ test-ejabberd:
 	deploy/dev/ejabberd start $(CURDIR)/var/test
 	set -a; source var/test/env; source var/test/ejabberd.env; set +a; t0=$$SECONDS; \
 	  $(GO) test -race -count=1 -timeout 20m -skip '$(EJABBERD_SKIP)' $(EJABBERD_PKGS) ; rc=$$?; \
+	  $(GO) test -race -count=1 -run '^TestXMPPServer' ./deploy/ || rc=1; \
 	  echo "test-ejabberd: $$((SECONDS - t0)) s"; \
 	  deploy/dev/ejabberd stop $(CURDIR)/var/test || true; exit $$rc
 

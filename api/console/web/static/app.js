@@ -316,13 +316,28 @@
       const prio = it.priority === "urgent" || it.priority === "high" ? '<span class="badge ' + it.priority + '">' + esc(t("prio_" + it.priority)) + "</span>" : "";
       const meta = [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · ");
       rows[i] = '<li data-case="' + c + '" class="' + (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") + '">' +
-        '<input type="checkbox" aria-label="' + c + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" +
+        '<input type="checkbox" aria-label="' + c + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
         '<div class="body"><div class="line1"><span class="case">' + c + '</span><span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
         '<div class="text">' + esc(it.text || "—") + '</div><div class="meta">' + esc(meta) + "</div></div></li>";
     }
     $("#list").innerHTML = rows.join("");
     $("#count").textContent = t("count", { n: list.length });
     updateBulk();
+  }
+  // rowThumb is the first photo's thumbnail of a row with photos, as a
+  // CSS background: rows off screen are not styled (content-visibility),
+  // so only the rows shown load theirs, and 1,000 rows cost no image
+  // elements. Its URL is stable (GET /api/v1/incidents/{case}/thumbnail
+  // redirects to a presigned link), so re-rendering the list fetches
+  // nothing again. The browser keeps a failed image for the page too, so
+  // the URL carries the incident's updated_at (ignored by the server): a
+  // case whose photo was not processed when its row was first drawn (404,
+  // an empty box) asks again once the case changes (it is posted to its
+  // team after its team copy and thumbnail are made).
+  function rowThumb(it) {
+    if (!it.media) return "";
+    return '<span class="row-thumb" style="background-image:url(/api/v1/incidents/' + encodeURIComponent(it.case_number) +
+      "/thumbnail?v=" + encodeURIComponent(it.updated_at || "") + ')"></span>';
   }
   function updateBulk() {
     $("#bulk").hidden = st.selected.size === 0;
