@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -161,5 +162,58 @@ func TestMessengerPartBeforeItsCaseIsRouted(t *testing.T) {
 	}
 	if _, c := rec.snapshot(); chatsTo(c, sender, r.CaseNumber) != 2 {
 		t.Errorf("the reporter got %d messages naming the case, want 2 (accepted, part added): %+v", chatsTo(c, sender, r.CaseNumber), c)
+	}
+}
+
+// TestMessengerReplyNotLeftToThePoll: a messenger photo report far from
+// the sender's previous case gets two replies queued a few milliseconds
+// apart by the same process, the "not joined" notice (intake transaction)
+// and "accepted" (routing transaction). river drops an insert notification
+// for a queue within its fetch cooldown of the previous one; the second
+// reply must still be sent at once, not at the queue's next poll (2 s
+// here). At a 5 ms cooldown 11 of 15 replies waited for the poll; one in
+// ten is allowed, as the 1 ms window can still meet on a loaded machine.
+func TestMessengerReplyNotLeftToThePoll(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 0 }}
+	const poll = 2 * time.Second
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm,
+		Config: dispatch.Config{DuplicateDistance: -1, PollInterval: poll}})
+	start(t, svc)
+	const n = 10
+	const sender = "streife1@stadt.localhost"
+	late := 0
+	for i := range n {
+		t0 := time.Now()
+		r, err := svc.Intake(context.Background(), dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: sender,
+			IdempotencyKey: fmt.Sprintf("origin:poll-%d", i), Media: []media.Object{attackObject()},
+			Position: &dispatch.Position{Lat: 51.025 + float64(i)*0.01, Lon: 7.59194}, PositionSource: dispatch.SourceGeoURI})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && r.Mode != dispatch.ModeNew {
+			t.Fatalf("report %d: mode %s, want a new case (1 km from the previous one)", i, r.Mode)
+		}
+		accepted := func() bool {
+			_, c := rec.snapshot()
+			return chatsTo(c, sender, r.CaseNumber+" angenommen") > 0
+		}
+		for !accepted() {
+			if time.Since(t0) > 2*poll+5*time.Second {
+				t.Fatalf("%s: no reply after %v", r.CaseNumber, time.Since(t0))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if d := time.Since(t0); d > poll/2 {
+			late++
+			t.Logf("%s: accepted after %v, left to the poll", r.CaseNumber, d.Round(time.Millisecond))
+		}
+	}
+	if _, c := rec.snapshot(); chatsTo(c, sender, "entfernt") != n-1 {
+		t.Errorf("%d \"not joined\" notices, want %d: the replies did not come in pairs", chatsTo(c, sender, "entfernt"), n-1)
+	}
+	if late > 1 {
+		t.Errorf("%d of %d \"accepted\" replies waited for the queue's poll, want at most 1", late, n)
 	}
 }
