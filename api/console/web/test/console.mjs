@@ -145,6 +145,19 @@ try {
     return { w: i.naturalWidth, h: i.naturalHeight, shown: el.getBoundingClientRect().width, url: new URL(url).pathname };
   });
   if (Math.max(row.w, row.h) > 320 || row.shown > 64 || !row.url.endsWith(`/api/v1/incidents/${pic}/thumbnail`)) fail("row thumbnail " + JSON.stringify(row));
+  // A photo without a thumbnail (an incident JSON without thumbnail_url,
+  // as before its processing) shows its team copy in the grid instead.
+  const detailURL = base + "/api/v1/incidents/" + pic;
+  await page.route(detailURL, async (route) => {
+    const r = await route.fetch(); const d = await r.json();
+    d.reports.forEach((rep) => rep.media.forEach((m) => { delete m.thumbnail_url; }));
+    await route.fulfill({ response: r, json: d });
+  });
+  await page.click(`#list li[data-case="${pic}"]`);
+  await page.waitForFunction((u) => { const i = document.querySelector("#detail .photos button.thumb img"); return i && i.complete && i.naturalWidth > 0 && i.currentSrc.split("?")[0] === u; },
+    object(media.team_copy_url), { timeout: 10000 });
+  await page.unroute(detailURL);
+
   // A PDF has no preview: the incident view says so, and its row asks
   // for a thumbnail (404) no more than once however often the list is drawn.
   const pdf = await fileReport("tiefbau", "Bescheid als PDF", 51.0381, 7.5861, false,
