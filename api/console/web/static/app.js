@@ -381,7 +381,7 @@
         el("div", { class: "flags" }, d.flags.map((f) => el("span", { class: "badge" }, t("flag_" + f))))),
     ];
     const photos = d.reports.flatMap((r) => r.media);
-    if (photos.length) sections.push(el("section", {}, el("h3", {}, t("photos")), photoGrid(photos)));
+    if (photos.length) sections.push(el("section", {}, el("h3", {}, t("photos")), reuseGrid(c, photos)));
     if (d.alerts.length) {
       sections.push(el("section", {}, el("h3", {}, t("alerts")), el("table", { class: "alerts" },
         el("tr", {}, [t("alert_target"), t("alert_level"), t("alert_at"), t("alert_received"), t("alert_read")].map((h) => el("th", {}, h))),
@@ -422,6 +422,21 @@
       return el("li", {}, el("figure", {}, preview,
         el("figcaption", {}, el("a", { href: m.original_url, target: "_blank", rel: "noopener" }, t("original")), " · " + m.content_type)));
     }));
+  }
+  // reuseGrid keeps the photo grid of the case on screen when the view is
+  // redrawn for a change of the case (live updates) and its photos are
+  // the same objects: the links are signed anew on every load, and new
+  // links would fetch every picture again and take the focus from it.
+  // A grid older than a minute is rebuilt, so its links stay valid
+  // (s3.presign_ttl is far longer).
+  function reuseGrid(c, photos) {
+    const object = (u) => (u || "").split("?")[0];
+    const key = c + " " + photos.map((m) => object(m.thumbnail_url) + "|" + object(m.team_copy_url) + "|" + m.original_url).join(" ");
+    const old = $("#detail .photos");
+    if (old && old.fgKey === key && Date.now() - old.fgAt < 60000 && st.lang === old.fgLang) return old;
+    const grid = photoGrid(photos);
+    Object.assign(grid, { fgKey: key, fgAt: Date.now(), fgLang: st.lang });
+    return grid;
   }
   // openPhoto shows photo i's team copy in the modal photo view (Esc
   // closes it and gives the focus back to the thumbnail; ←/→ step).

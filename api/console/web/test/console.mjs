@@ -145,6 +145,19 @@ try {
     return { w: i.naturalWidth, h: i.naturalHeight, shown: el.getBoundingClientRect().width, url: new URL(url).pathname };
   });
   if (Math.max(row.w, row.h) > 320 || row.shown > 64 || !row.url.endsWith(`/api/v1/incidents/${pic}/thumbnail`)) fail("row thumbnail " + JSON.stringify(row));
+  // A live update of the open case (someone takes it) redraws the view
+  // but keeps its pictures: nothing is fetched again.
+  await page.evaluate(() => { document.querySelector("#detail .photos img").fgMark = 1; });
+  const again = [];
+  // (The list row asks for its thumbnail again: its URL carries updated_at.)
+  const onAgain = (r) => { if (r.url().includes("-thumb.jpg") && !r.redirectedFrom()) again.push(r.url().split("?")[0]); };
+  page.on("request", onAgain);
+  await page.evaluate(async (c) => fetch("/api/v1/incidents/" + c + "/take", { method: "POST", headers: { "X-CSRF-Token": window.fg.state.session.csrf } }), pic);
+  await page.waitForFunction(() => document.querySelector("#detail").textContent.includes("übernommen von"), null, { timeout: 10000 });
+  page.off("request", onAgain);
+  const kept = await page.evaluate(() => document.querySelector("#detail .photos img")?.fgMark === 1);
+  if (!kept || again.length) fail(`a live update of the open case rebuilt the photo grid (kept ${kept}) or fetched ${again.join(", ")}`);
+
   // A photo without a thumbnail (an incident JSON without thumbnail_url,
   // as before its processing) shows its team copy in the grid instead.
   const detailURL = base + "/api/v1/incidents/" + pic;
