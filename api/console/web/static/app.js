@@ -61,7 +61,7 @@
 
   // ---- HTTP ----------------------------------------------------------
   async function api(method, path, body) {
-    const opt = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+    const opt = { method, headers: { Accept: "application/json", "Accept-Language": st.lang }, credentials: "same-origin" };
     if (method !== "GET") opt.headers["X-CSRF-Token"] = st.session.csrf;
     if (body !== undefined) { opt.headers["Content-Type"] = "application/json"; opt.body = JSON.stringify(body); }
     const r = await fetch(path, opt);
@@ -473,8 +473,12 @@
   function eventText(e) {
     const d = e.detail || {};
     const args = { actor: e.actor, via: e.via, team: teamName(d.team), rule: d.rule || "", to_team: teamName(d.to || d.team || d.to_team), reason: d.reason || "", why: d.reason ? " – " + d.reason : "", level: d.level ?? "", kind: e.kind };
+    if (d.flag) args.flag = window.FG_TEXTS.de["flag_" + d.flag] ? t("flag_" + d.flag) : d.flag;
     const key = "ev_" + e.kind;
-    return (window.FG_TEXTS.de[key] ? t(key, args) : t("ev_other", args));
+    if (window.FG_TEXTS.de[key]) return t(key, args);
+    // A kind the console has no text for: the server's name of it (label,
+    // in the console's language: api() sends it as Accept-Language).
+    return e.label && e.label !== e.kind ? e.label + (e.actor ? " (" + e.actor + ")" : "") : t("ev_other", args);
   }
   function actionsFor(d, disp) {
     const c = d.case_number;

@@ -123,12 +123,15 @@ try {
   const object = (u) => u.split("?")[0];
   if (object(thumb.src) !== object(media.thumbnail_url)) fail("the grid does not show the thumbnail: " + thumb.src.split("?")[0]);
   if (Math.max(thumb.w, thumb.h) > 320 || thumb.lazy !== "lazy" || !thumb.alt.startsWith("Foto 1")) fail("thumbnail " + JSON.stringify({ ...thumb, src: undefined }));
+  // The photo is older than 24 h: its plausibility note reads as words, not as an event kind.
+  const trail = await page.textContent("#detail .timeline");
+  if (!trail.includes("Plausibilitätshinweis: Foto älter als 24 h") || trail.includes("plausibility")) fail("timeline: " + trail.slice(0, 400));
+  if (shots) await page.locator("#detail").screenshot({ path: shots + "/console-photos.png" });
   await page.focus("#detail .photos button.thumb");
   await page.keyboard.press("Enter");
   await page.waitForFunction(() => { const i = document.querySelector("#photo-view[open] #photo-full"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 10000 });
   const full = await page.$eval("#photo-full", (i) => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.currentSrc }));
   if (object(full.src) !== object(media.team_copy_url) || Math.max(full.w, full.h) <= 320) fail("the photo view does not show the team copy: " + JSON.stringify({ ...full, src: full.src.split("?")[0] }));
-  if (shots) await page.screenshot({ path: shots + "/console-photo.png" });
   await page.keyboard.press("Escape");
   await page.waitForSelector("#photo-view:not([open])", { state: "attached", timeout: 5000 });
   if (!(await page.evaluate(() => document.activeElement?.matches("#detail .photos button.thumb")))) fail("the focus did not return to the thumbnail");
