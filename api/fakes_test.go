@@ -28,16 +28,17 @@ import (
 // fakeDomain is the one fake of Dispatch: tokens, incidents and reports in
 // maps, and a record of every call that changes something.
 type fakeDomain struct {
-	mu        sync.Mutex
-	tokens    map[string]dispatch.Token    // secret → token
-	incidents map[string]dispatch.Incident // case number → incident
-	reports   map[uuid.UUID]dispatch.ReportView
-	replays   map[string]dispatch.Receipt // idempotency key → receipt
-	intakeErr error                       // returned by Intake when set
-	authErr   error                       // returned by Authenticate when set
-	store     *fakeMedia                  // where DiscardObjects deletes
-	pingErr   error
-	outcome   dispatch.Outcome // of Execute; "" = applied
+	mu           sync.Mutex
+	tokens       map[string]dispatch.Token    // secret → token
+	incidents    map[string]dispatch.Incident // case number → incident
+	reports      map[uuid.UUID]dispatch.ReportView
+	replays      map[string]dispatch.Receipt // idempotency key → receipt
+	intakeErr    error                       // returned by Intake when set
+	authErr      error                       // returned by Authenticate when set
+	store        *fakeMedia                  // where DiscardObjects deletes
+	pingErr      error
+	noThumbnails bool             // IncidentCoverThumbnail finds none
+	outcome      dispatch.Outcome // of Execute; "" = applied
 
 	intakes       []dispatch.NewReport
 	replayLookups int   // calls of Replay
@@ -167,6 +168,19 @@ func (f *fakeDomain) IncidentDetail(ctx context.Context, ref string) (dispatch.I
 		return dispatch.IncidentDetail{}, err
 	}
 	return dispatch.IncidentDetail{Incident: inc}, nil
+}
+
+// IncidentCoverThumbnail gives every incident of the fake the same
+// thumbnail key, or none (ErrNotFound) when f.noThumbnails is set.
+func (f *fakeDomain) IncidentCoverThumbnail(ctx context.Context, ref string) (dispatch.CoverThumbnail, error) {
+	inc, err := f.Incident(ctx, ref)
+	if err != nil {
+		return dispatch.CoverThumbnail{}, err
+	}
+	if f.noThumbnails {
+		return dispatch.CoverThumbnail{Team: inc.Team}, &dispatch.Error{Kind: dispatch.ErrNotFound, Text: func(t msg.Texts) string { return t.NoThumbnail(inc.CaseNumber) }}
+	}
+	return dispatch.CoverThumbnail{Team: inc.Team, Key: "team/2026/01/cover-thumb.jpg"}, nil
 }
 
 func (f *fakeDomain) IncidentStats(context.Context, string, time.Time, []string) (dispatch.Stats, error) {

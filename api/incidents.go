@@ -142,3 +142,34 @@ func (s *Server) incidentCommand(kind string) gin.HandlerFunc {
 		c.JSON(status, out)
 	}
 }
+
+// getIncidentThumbnail serves GET /api/v1/incidents/{case}/thumbnail: a
+// 302 redirect to a short-lived presigned link (s3.presign_ttl) to the
+// incident's cover thumbnail (JPEG, longest edge ≤ 320 px; the first
+// thumbnail of its oldest report that has one), for the list rows of the
+// console. The URL is stable, so a list refresh costs nothing: the
+// browser loads it only for rows it shows (loading="lazy"), keeps the
+// image for the page, and caches the redirect for a minute (private,
+// varying by credentials). A caller that may not see the case gets the
+// 404 of a missing case; a case without a thumbnail a 404 that says so.
+func (s *Server) getIncidentThumbnail(c *gin.Context) {
+	cover, err := s.disp.IncidentCoverThumbnail(c.Request.Context(), c.Param("case"))
+	if (err == nil || errors.Is(err, dispatch.ErrNotFound)) && !mayView(token(c), cover.Team) {
+		err = errIncidentNotFound
+	}
+	if err == nil && s.media == nil {
+		err = errors.New("api: thumbnail: no media store")
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	u, err := s.media.PresignGet(c.Request.Context(), cover.Key)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "private, max-age=60")
+	c.Header("Vary", "Authorization, Cookie")
+	c.Redirect(http.StatusFound, u)
+}

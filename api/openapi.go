@@ -89,6 +89,11 @@ func coreOperations() []Operation {
 				"presigned S3 GETs valid for s3.presign_ttl, each absent while there is none (not processed yet, or no team copy: PDF, video, a failed copy); " +
 				"original_url is this API's redirect to the original (GET /api/v1/reports/{id}/media/{n}).",
 			Response: incidentDetailJSON{}},
+		{Method: "GET", Path: "/api/v1/incidents/:case/thumbnail", Tag: "incidents", Summary: "Redirect to a short-lived link to the incident's cover thumbnail (≤ 320 px JPEG)",
+			Description: caseDesc + " The cover is the first thumbnail of the oldest report that has one; a case without one answers 404 saying so. " +
+				"The URL is stable, so the console's list can show it lazily per visible row; the redirect (to a presigned S3 GET valid for s3.presign_ttl) " +
+				"may be cached privately for 60 s (Vary: Authorization, Cookie).",
+			Status: http.StatusFound},
 		{Method: "POST", Path: "/api/v1/incidents/:case/take", Tag: "incidents", Summary: "Take (acknowledge) the incident; 409 if someone was first", Description: caseDesc, Response: incidentJSON{}},
 		{Method: "POST", Path: "/api/v1/incidents/:case/resolve", Tag: "incidents", Summary: "Resolve the incident; the reporter is told", Description: caseDesc, Response: incidentJSON{}},
 		{Method: "POST", Path: "/api/v1/incidents/:case/reassign", Tag: "incidents", Summary: "Move to another team (dispatchers)", Body: actionBody{}, Response: incidentJSON{}},

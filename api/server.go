@@ -36,6 +36,7 @@ type Dispatch interface {
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	ListIncidents(ctx context.Context, f dispatch.IncidentFilter) (dispatch.IncidentPage, error)
 	IncidentDetail(ctx context.Context, ref string) (dispatch.IncidentDetail, error)
+	IncidentCoverThumbnail(ctx context.Context, ref string) (dispatch.CoverThumbnail, error)
 	IncidentStats(ctx context.Context, by string, since time.Time, scope []string) (dispatch.Stats, error)
 	Merge(ctx context.Context, cmd dispatch.MergeCommand) (dispatch.CommandResult, error)
 	Ping(ctx context.Context) error
@@ -188,6 +189,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/reports/:id/media/:n", s.getMedia)
 	v1.GET("/incidents", s.listIncidents)
 	v1.GET("/incidents/:case", s.getIncidentDetail)
+	v1.GET("/incidents/:case/thumbnail", s.getIncidentThumbnail)
 	v1.GET("/events", s.streamEvents)
 	v1.GET("/stats", s.getStats)
 	v1.POST("/incidents/:case/take", s.incidentAction(dispatch.ActionTake))

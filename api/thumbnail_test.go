@@ -15,9 +15,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -25,24 +26,6 @@ import (
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
-
-// lockedBuffer collects the log of the service and the API.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type mediaLinks struct {
 	TeamCopyURL  string `json:"team_copy_url"`
@@ -57,50 +40,52 @@ type detailLinks struct {
 	} `json:"reports"`
 }
 
-// TestThumbnailURLByRole: a photo filed over the real API gets its team
-// copy and thumbnail from the real pipeline into the real MinIO; the
-// incident JSON and the report JSON link the thumbnail for the dispatcher
-// and the incident's team only, the link fetches a JPEG of at most 320 px
-// on its longest edge, a photo without thumbnail gets no link, and no
-// presigned link is ever logged.
-func TestThumbnailURLByRole(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: not in -short")
-	}
+// thumbEnv is the API on the real dispatch service, PostgreSQL and MinIO
+// (its own bucket), with a token per role and the log in logs.
+type thumbEnv struct {
+	srv    *httptest.Server
+	pool   *pgxpool.Pool
+	store  *media.Store
+	bucket string
+	tokens map[string]string // app (reporter), disp, tief (team:tiefbau), sued (team:tiefbau-sued)
+	logs   *testsvc.LogBuffer
+}
+
+func newThumbEnv(tb testing.TB) *thumbEnv {
+	tb.Helper()
 	ctx := context.Background()
-	pool := testsvc.Pool(t)
-	s3 := testsvc.S3(t)
-	logs := &lockedBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := &thumbEnv{pool: testsvc.Pool(tb), logs: &testsvc.LogBuffer{}, tokens: map[string]string{}}
+	s3 := testsvc.S3(tb)
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
-	store, err := media.New(ctx, media.Config{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey,
-		Bucket: "thumbs-" + hex.EncodeToString(rnd[:])}, log)
+	e.bucket = "thumbs-" + hex.EncodeToString(rnd[:])
+	var err error
+	e.store, err = media.New(ctx, media.Config{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: e.bucket}, log)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	rules, err := routing.NewEngine(testsvc.RepoRoot(t)+"/deploy/demo/rules.yaml", log)
+	rules, err := routing.NewEngine(testsvc.RepoRoot(tb)+"/deploy/demo/rules.yaml", log)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: rules, Logger: log},
+	svc, err := dispatch.New(dispatch.Deps{Pool: e.pool, Media: e.store, Rules: rules, Logger: log},
 		dispatch.Config{PollInterval: 50 * time.Millisecond, AssemblyWindow: -1})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	if err := svc.Start(sctx); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		c, c2 := context.WithTimeout(context.Background(), 5*time.Second)
 		defer c2()
 		_ = svc.Stop(c)
 	})
-	srv := httptest.NewServer(api.New(svc, store, rules, api.Config{}, log).Handler())
-	t.Cleanup(srv.Close)
-	tokens := map[string]string{}
+	e.srv = httptest.NewServer(api.New(svc, e.store, rules, api.Config{}, log).Handler())
+	tb.Cleanup(e.srv.Close)
 	for name, spec := range map[string]dispatch.TokenSpec{
 		"app":  {Roles: []string{"reporter"}, Addresses: []string{"*"}},
 		"disp": {Roles: []string{dispatch.RoleDispatcher}},
@@ -108,10 +93,65 @@ func TestThumbnailURLByRole(t *testing.T) {
 		"sued": {Roles: []string{"team:tiefbau-sued"}},
 	} {
 		spec.Name = name
-		if tokens[name], err = svc.CreateScopedToken(ctx, spec); err != nil {
-			t.Fatal(err)
+		if e.tokens[name], err = svc.CreateScopedToken(ctx, spec); err != nil {
+			tb.Fatal(err)
 		}
 	}
+	return e
+}
+
+// receipt is the answer to POST /api/v1/reports.
+type receipt struct {
+	ID         string `json:"id"`
+	CaseNumber string `json:"case_number"`
+}
+
+// filePhoto files messenger_450x600.jpg to Tiefbau with the reporter's
+// token over the API.
+func (e *thumbEnv) filePhoto(tb testing.TB) receipt {
+	tb.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("to", "tiefbau")
+	_ = w.WriteField("text", "Schlagloch mit Foto")
+	_ = w.WriteField("lat", "51.04")
+	_ = w.WriteField("lon", "7.58")
+	photo, err := os.ReadFile(testsvc.Photo(tb, "messenger_450x600.jpg"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fw, _ := w.CreateFormFile("photo", "foto.jpg")
+	_, _ = fw.Write(photo)
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/reports", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+e.tokens["app"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rec receipt
+	_ = json.NewDecoder(resp.Body).Decode(&rec)
+	if resp.StatusCode != http.StatusAccepted {
+		tb.Fatalf("POST /api/v1/reports: %s", resp.Status)
+	}
+	return rec
+}
+
+// TestThumbnailURLByRole: a photo filed over the real API gets its team
+// copy and thumbnail from the real pipeline into the real MinIO; the
+// incident JSON, the report JSON and the list's cover-thumbnail redirect
+// link the thumbnail for the dispatcher and the incident's team only, the
+// link fetches a JPEG of at most 320 px on its longest edge, a photo
+// without thumbnail gets no link, and no presigned link is ever logged.
+func TestThumbnailURLByRole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: not in -short")
+	}
+	ctx := context.Background()
+	e := newThumbEnv(t)
+	srv, pool, tokens, logs := e.srv, e.pool, e.tokens, e.logs
 	get := func(who, path string, into any) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
@@ -133,36 +173,8 @@ func TestThumbnailURLByRole(t *testing.T) {
 		return resp.StatusCode
 	}
 
-	// File a messenger photo (600×450 stored, 450×600 upright) to Tiefbau over the API.
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	_ = w.WriteField("to", "tiefbau")
-	_ = w.WriteField("text", "Schlagloch mit Foto")
-	_ = w.WriteField("lat", "51.04")
-	_ = w.WriteField("lon", "7.58")
-	photo, err := os.ReadFile(testsvc.Photo(t, "messenger_450x600.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw, _ := w.CreateFormFile("photo", "foto.jpg")
-	_, _ = fw.Write(photo)
-	w.Close()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/reports", &body)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+tokens["app"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		ID         string `json:"id"`
-		CaseNumber string `json:"case_number"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&rec)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /api/v1/reports: %s", resp.Status)
-	}
+	// A messenger photo (600×450 stored, 450×600 upright) filed to Tiefbau over the API.
+	rec := e.filePhoto(t)
 
 	// The team copy and thumbnail are made after the commit.
 	var d detailLinks
@@ -219,6 +231,31 @@ func TestThumbnailURLByRole(t *testing.T) {
 		t.Errorf("another team's GET of the report: %d, want 404", st)
 	}
 
+	// The list's cover thumbnail: a redirect to the same thumbnail for
+	// those who may see the case, the 404 of a missing case for others.
+	cover := func(who, ref string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/incidents/"+ref+"/thumbnail", nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[who])
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusFound {
+			return resp.StatusCode, resp.Header.Get("Location")
+		}
+		return resp.StatusCode, string(b)
+	}
+	if st, loc := cover("tief", rec.CaseNumber); st != http.StatusFound || fetchImage(t, loc) != thumb {
+		t.Errorf("cover thumbnail for the team: %d, want 302 to the %+v thumbnail", st, thumb)
+	}
+	_, missing := cover("sued", "2026-999999")
+	if st, body := cover("sued", rec.CaseNumber); st != http.StatusNotFound || body != missing {
+		t.Errorf("cover thumbnail for another team: %d %s, want the 404 of a missing case %s", st, body, missing)
+	}
+
 	// Without a thumbnail (as for rows from before thumbnails were kept)
 	// there is no link, and the team copy stays.
 	if _, err := pool.Exec(ctx, `UPDATE media_objects SET thumb_key = NULL WHERE report_id = $1`, rec.ID); err != nil {
@@ -228,6 +265,9 @@ func TestThumbnailURLByRole(t *testing.T) {
 	if st := get("disp", "/api/v1/incidents/"+rec.CaseNumber, &d); st != http.StatusOK || len(d.Reports) != 1 || len(d.Reports[0].Media) != 1 ||
 		d.Reports[0].Media[0].ThumbnailURL != "" || d.Reports[0].Media[0].TeamCopyURL == "" {
 		t.Errorf("without a thumbnail: %d %+v, want a team copy and no thumbnail_url", st, d)
+	}
+	if st, body := cover("disp", rec.CaseNumber); st != http.StatusNotFound || !strings.Contains(body, rec.CaseNumber) {
+		t.Errorf("cover thumbnail without a thumbnail: %d %s, want a 404 naming the case", st, body)
 	}
 	if strings.Contains(logs.String(), "X-Amz-Signature") || strings.Contains(logs.String(), "X-Amz-Credential") {
 		t.Errorf("a presigned link was logged:\n%s", logs.String())

@@ -33,20 +33,7 @@ type Object struct {
 // Config.MaxConcurrent uploads run at once; further calls wait for a slot
 // or ctx. On any error no object or upload part is left behind.
 func (s *Store) Put(ctx context.Context, r io.Reader) (Object, error) {
-	return s.put(ctx, r, 0, nil, nil)
-}
-
-// PutKeep is Put that also returns a copy of the body when it is at most
-// keep bytes and went up in one PUT (at most Config.PartSize): the caller
-// can then work on the original (metadata, team copy) without reading it
-// back from S3. Larger bodies return nil bytes.
-func (s *Store) PutKeep(ctx context.Context, r io.Reader, keep int64) (Object, []byte, error) {
-	var kept []byte
-	obj, err := s.put(ctx, r, keep, nil, func(b []byte) { kept = bytes.Clone(b) })
-	if err != nil {
-		return Object{}, nil, err
-	}
-	return obj, kept, nil
+	return s.put(ctx, r, 0, nil)
 }
 
 // PutHold is Put that hands the body to hold before storing it: once the
@@ -60,12 +47,12 @@ func (s *Store) PutKeep(ctx context.Context, r io.Reader, keep int64) (Object, [
 // Put, nothing is left behind): the caller must discard whatever it
 // started from the bytes, including objects it derived under other keys.
 func (s *Store) PutHold(ctx context.Context, r io.Reader, keep int64, hold func(Object, []byte)) (Object, error) {
-	return s.put(ctx, r, keep, hold, nil)
+	return s.put(ctx, r, keep, hold)
 }
 
-// put is Put, calling hold (PutHold) before the single PUT or kept
-// (PutKeep) after it, for a body of at most keep bytes in one PUT.
-func (s *Store) put(ctx context.Context, r io.Reader, keep int64, hold func(Object, []byte), kept func([]byte)) (Object, error) {
+// put is Put, calling hold (PutHold) before the single PUT for a body of
+// at most keep bytes in one PUT.
+func (s *Store) put(ctx context.Context, r io.Reader, keep int64, hold func(Object, []byte)) (Object, error) {
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()
@@ -101,12 +88,7 @@ func (s *Store) put(ctx context.Context, r io.Reader, keep int64, hold func(Obje
 			hold(o, bytes.Clone(b))
 		}
 	}
-	stored := func(b []byte) {
-		if kept != nil && int64(len(b)) <= keep {
-			kept(b)
-		}
-	}
-	size, err := s.upload(ctx, obj.Key, ct, body, limit, h, whole, stored)
+	size, err := s.upload(ctx, obj.Key, ct, body, limit, h, whole)
 	if err != nil {
 		return Object{}, err
 	}
@@ -120,9 +102,9 @@ func (s *Store) put(ctx context.Context, r io.Reader, keep int64, hold func(Obje
 // multipart upload that reads the next part while earlier ones upload.
 // Any failure aborts the upload and removes the key. h is the SHA-256
 // being computed of body as it is read. For a one-PUT upload, whole sees
-// the body and its SHA-256 before the PUT, and stored the body once it is
-// stored (neither may keep the bytes: copy them).
-func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64, h hash.Hash, whole func(b, sum []byte), stored func([]byte)) (size int64, err error) {
+// the body and its SHA-256 before the PUT (it may not keep the bytes:
+// copy them).
+func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limit int64, h hash.Hash, whole func(b, sum []byte)) (size int64, err error) {
 	opts := minio.PutObjectOptions{ContentType: ct, ServerSideEncryption: s.sse, PartSize: uint64(s.cfg.PartSize)}
 	defer func() {
 		if err != nil {
@@ -163,7 +145,6 @@ func (s *Store) upload(ctx context.Context, key, ct string, body io.Reader, limi
 		if err != nil {
 			return 0, err
 		}
-		stored(buf[:n])
 		return int64(n), nil
 	}
 

@@ -69,3 +69,15 @@ retention: {days: 90, category_days: {gefahr: 365}}
 		t.Errorf("a secret in the YAML file must be refused: %v", err)
 	}
 }
+
+func TestServeGCPercent(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if pct, set := serveGCPercent(env(nil)); !set || pct != defaultServeGCPercent || pct <= 100 {
+		t.Fatalf("GOGC unset: got %d, %v; want the server default %d (above Go's 100)", pct, set, defaultServeGCPercent)
+	}
+	for _, v := range []string{"50", "off"} {
+		if _, set := serveGCPercent(env(map[string]string{"GOGC": v})); set {
+			t.Fatalf("GOGC=%s: the server overrode the operator's setting", v)
+		}
+	}
+}

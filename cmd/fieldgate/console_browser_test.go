@@ -72,8 +72,9 @@ func freePort(t *testing.T) int {
 // real fieldgate, PostgreSQL, MinIO and Prosody, with an in-process OIDC
 // provider: sign-in, a report live on the map within 2 s, the incident
 // view, a reassignment whose post appears in the new team's room, a
-// photo's thumbnail in the incident view opening its team copy, a bulk
-// resolve, the numbers page, and a team member's restricted view.
+// photo's thumbnail in its list row (not fetched again by re-renders) and
+// in the incident view, opening its team copy, a PDF without preview, a
+// bulk resolve, the numbers page, and a team member's restricted view.
 // FIELDGATE_SCREENSHOTS=DIR keeps the screenshots (docs/img is made so).
 func TestConsoleInBrowser(t *testing.T) {
 	node, chromium, web := browserTools(t)
@@ -157,6 +158,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	// the browser decoded them (natural size): ≤ 320 px and 450×600.
 	if th, _ := steps["thumbs"]["thumb"].([]any); len(th) != 2 || max(th[0].(float64), th[1].(float64)) > 320 || th[0].(float64) < 1 {
 		t.Errorf("thumbnail in the incident view: %v px, want a longest edge of 1..320", th)
+	}
+	if row, _ := steps["thumbs"]["row"].([]any); len(row) != 2 || max(row[0].(float64), row[1].(float64)) > 320 || row[0].(float64) < 1 {
+		t.Errorf("thumbnail in the list row: %v px, want a longest edge of 1..320", row)
 	}
 	if tc, _ := steps["thumbs"]["team_copy"].([]any); len(tc) != 2 || tc[0].(float64) != 450 || tc[1].(float64) != 600 {
 		t.Errorf("team copy in the photo view: %v px, want 450×600", tc)

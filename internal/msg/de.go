@@ -779,6 +779,10 @@ func (de) AttachmentCount(n int) string {
 	return fmt.Sprintf("Die Meldung hat %d Anhänge.", n)
 }
 
+func (de) NoThumbnail(caseNumber string) string {
+	return fmt.Sprintf("Fall %s hat (noch) kein Vorschaubild.", caseNumber)
+}
+
 func (de) ListForbidden() string {
 	return "Die Fallliste braucht die Rolle dispatcher oder team:<id>."
 }

@@ -779,6 +779,10 @@ func (en) AttachmentCount(n int) string {
 	return fmt.Sprintf("the report has %d attachments", n)
 }
 
+func (en) NoThumbnail(caseNumber string) string {
+	return fmt.Sprintf("case %s has no thumbnail (yet)", caseNumber)
+}
+
 func (en) ListForbidden() string {
 	return "listing incidents needs the dispatcher role or a team:<id> role"
 }

@@ -474,6 +474,8 @@ type Texts interface {
 	ReportNotFoundID() string
 	// AttachmentCount: “the report has {n} attachments”
 	AttachmentCount(n int) string
+	// NoThumbnail: “case {caseNumber} has no thumbnail (yet)”
+	NoThumbnail(caseNumber string) string
 	// ListForbidden: “listing incidents needs the dispatcher role or a team:<id> role”
 	ListForbidden() string
 	// NoSuchEndpoint: “no such endpoint”

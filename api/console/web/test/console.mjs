@@ -19,7 +19,8 @@ async function fileReport(to, text, lat, lon, urgent, photo) {
   const form = new FormData();
   form.set("to", to); form.set("text", text); form.set("lat", String(lat)); form.set("lon", String(lon));
   if (urgent) form.set("urgent", "true");
-  if (photo) form.set("photo", new Blob([readFileSync(photo)], { type: "image/jpeg" }), "foto.jpg");
+  if (photo instanceof Blob) form.set("photo", photo, "anhang");
+  else if (photo) form.set("photo", new Blob([readFileSync(photo)], { type: "image/jpeg" }), "foto.jpg");
   const r = await fetch(base + "/api/v1/reports", { method: "POST", body: form, headers: { Authorization: "Bearer " + reporter } });
   if (r.status !== 202) fail("POST /api/v1/reports: " + r.status + " " + (await r.text()));
   return (await r.json()).case_number;
@@ -96,6 +97,16 @@ try {
 
   // A photo's incident view shows its thumbnail (≤ 320 px) in the grid;
   // activating it by keyboard opens the team copy, Esc closes it.
+  // Which list rows' thumbnails arrived: the image behind a 302 of
+  // /api/v1/incidents/{case}/thumbnail (the incident view links it directly).
+  const rowLoaded = new Set(), rowResponses = [];
+  page.on("response", (r) => {
+    const from = r.request().redirectedFrom()?.url() || r.url();
+    const m = from.match(/\/api\/v1\/incidents\/([^/]+)\/thumbnail/);
+    if (!m) return;
+    rowResponses.push([m[1], r.status()]);
+    if (r.status() === 200 && r.request().redirectedFrom()) rowLoaded.add(decodeURIComponent(m[1]));
+  });
   const pic = await fileReport("tiefbau", "Wasserrohrbruch, Foto anbei", 51.0380, 7.5860, false, process.env.FG_PHOTO);
   let media;
   for (let i = 0; i < 300 && !media?.thumbnail_url; i++) {
@@ -108,18 +119,84 @@ try {
   const thumbSel = "#detail .photos button.thumb img";
   await page.waitForFunction((s) => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0; }, thumbSel, { timeout: 10000 });
   const thumb = await page.$eval(thumbSel, (i) => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.currentSrc, alt: i.alt, lazy: i.loading }));
-  if (thumb.src !== media.thumbnail_url) fail("the grid does not show the thumbnail: " + thumb.src.split("?")[0]);
+  // Links are signed anew on each load of the incident: compare the object, not the signature.
+  const object = (u) => u.split("?")[0];
+  if (object(thumb.src) !== object(media.thumbnail_url)) fail("the grid does not show the thumbnail: " + thumb.src.split("?")[0]);
   if (Math.max(thumb.w, thumb.h) > 320 || thumb.lazy !== "lazy" || !thumb.alt.startsWith("Foto 1")) fail("thumbnail " + JSON.stringify({ ...thumb, src: undefined }));
+  // The photo is older than 24 h: its plausibility note reads as words, not as an event kind.
+  const trail = await page.textContent("#detail .timeline");
+  if (!trail.includes("Plausibilitätshinweis: Foto älter als 24 h") || trail.includes("plausibility")) fail("timeline: " + trail.slice(0, 400));
+  if (shots) await page.locator("#detail").screenshot({ path: shots + "/console-photos.png" });
   await page.focus("#detail .photos button.thumb");
   await page.keyboard.press("Enter");
   await page.waitForFunction(() => { const i = document.querySelector("#photo-view[open] #photo-full"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 10000 });
   const full = await page.$eval("#photo-full", (i) => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.currentSrc }));
-  if (full.src !== media.team_copy_url || Math.max(full.w, full.h) <= 320) fail("the photo view does not show the team copy: " + JSON.stringify({ ...full, src: full.src.split("?")[0] }));
-  if (shots) await page.screenshot({ path: shots + "/console-photo.png" });
+  if (object(full.src) !== object(media.team_copy_url) || Math.max(full.w, full.h) <= 320) fail("the photo view does not show the team copy: " + JSON.stringify({ ...full, src: full.src.split("?")[0] }));
   await page.keyboard.press("Escape");
   await page.waitForSelector("#photo-view:not([open])", { state: "attached", timeout: 5000 });
   if (!(await page.evaluate(() => document.activeElement?.matches("#detail .photos button.thumb")))) fail("the focus did not return to the thumbnail");
-  out({ step: "thumbs", case: pic, thumb: [thumb.w, thumb.h], team_copy: [full.w, full.h] });
+
+  // The list row shows the cover thumbnail (a CSS background) through
+  // its stable URL; list re-renders (a search typed and cleared) fetch
+  // nothing again.
+  const rowSel = `#list li[data-case="${pic}"] .row-thumb`;
+  for (let i = 0; i < 200 && !rowLoaded.has(pic); i++) await page.waitForTimeout(100);
+  if (!rowLoaded.has(pic)) fail("the list row never loaded its thumbnail: " + JSON.stringify(rowResponses));
+  const row = await page.$eval(rowSel, async (el) => {
+    const url = getComputedStyle(el).backgroundImage.replace(/^url\("?|"?\)$/g, "");
+    const i = new Image(); i.src = url; await i.decode();
+    return { w: i.naturalWidth, h: i.naturalHeight, shown: el.getBoundingClientRect().width, url: new URL(url).pathname };
+  });
+  if (Math.max(row.w, row.h) > 320 || row.shown > 64 || !row.url.endsWith(`/api/v1/incidents/${pic}/thumbnail`)) fail("row thumbnail " + JSON.stringify(row));
+  // A live update of the open case (someone takes it) redraws the view
+  // but keeps its pictures: nothing is fetched again.
+  await page.evaluate(() => { document.querySelector("#detail .photos img").fgMark = 1; });
+  const again = [];
+  // (The list row asks for its thumbnail again: its URL carries updated_at.)
+  const onAgain = (r) => { if (r.url().includes("-thumb.jpg") && !r.redirectedFrom()) again.push(r.url().split("?")[0]); };
+  page.on("request", onAgain);
+  await page.evaluate(async (c) => fetch("/api/v1/incidents/" + c + "/take", { method: "POST", headers: { "X-CSRF-Token": window.fg.state.session.csrf } }), pic);
+  await page.waitForFunction(() => document.querySelector("#detail").textContent.includes("übernommen von"), null, { timeout: 10000 });
+  page.off("request", onAgain);
+  const kept = await page.evaluate(() => document.querySelector("#detail .photos img")?.fgMark === 1);
+  if (!kept || again.length) fail(`a live update of the open case rebuilt the photo grid (kept ${kept}) or fetched ${again.join(", ")}`);
+
+  // A photo without a thumbnail (an incident JSON without thumbnail_url,
+  // as before its processing) shows its team copy in the grid instead.
+  const detailURL = base + "/api/v1/incidents/" + pic;
+  await page.route(detailURL, async (route) => {
+    const r = await route.fetch(); const d = await r.json();
+    d.reports.forEach((rep) => rep.media.forEach((m) => { delete m.thumbnail_url; }));
+    await route.fulfill({ response: r, json: d });
+  });
+  await page.click(`#list li[data-case="${pic}"]`);
+  await page.waitForFunction((u) => { const i = document.querySelector("#detail .photos button.thumb img"); return i && i.complete && i.naturalWidth > 0 && i.currentSrc.split("?")[0] === u; },
+    object(media.team_copy_url), { timeout: 10000 });
+  await page.unroute(detailURL);
+
+  // A PDF has no preview: the incident view says so, and its row asks
+  // for a thumbnail (404) no more than once however often the list is drawn.
+  const pdf = await fileReport("tiefbau", "Bescheid als PDF", 51.0381, 7.5861, false,
+    new Blob(["%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"], { type: "application/pdf" }));
+  await page.waitForSelector(`#list li[data-case="${pdf}"] .row-thumb`, { timeout: 10000 });
+  await page.click(`#list li[data-case="${pdf}"]`);
+  await page.waitForFunction((c) => document.querySelector("#detail h2")?.textContent.startsWith(c), pdf, { timeout: 10000 });
+  const pdfView = await page.$eval("#detail .photos", (p) => ({ badge: p.querySelector(".no-preview")?.textContent, imgs: p.querySelectorAll("img").length, original: !!p.querySelector("figcaption a") }));
+  if (pdfView.badge !== "keine Vorschau" || pdfView.imgs !== 0 || !pdfView.original) fail("PDF in the incident view: " + JSON.stringify(pdfView));
+  const fetched = [];
+  const onReq = (r) => { if (r.url().includes("/thumbnail") || r.url().includes("-thumb.jpg")) fetched.push(r.url().split("?")[0]); };
+  page.on("request", onReq);
+  for (const q of ["Wasser", "", "Wasserrohr", ""]) {
+    const before = await page.evaluate(() => window.fg.renders);
+    await page.fill("#f-q", q);
+    await page.waitForFunction((n) => window.fg.renders > n, before, { timeout: 5000 });
+  }
+  await page.waitForSelector(rowSel, { timeout: 5000 });
+  await page.waitForTimeout(300);
+  page.off("request", onReq);
+  if (fetched.length) fail("list re-renders fetched the row thumbnail again: " + fetched.join(", "));
+  out({ step: "thumbs", case: pic, thumb: [thumb.w, thumb.h], team_copy: [full.w, full.h], row: [row.w, row.h], row_responses: rowResponses.filter(([c]) => c === pic).map(([, s]) => s),
+    pdf_responses: rowResponses.filter(([c]) => c === pdf).map(([, s]) => s), refetched: fetched });
 
   // 4. Bulk-resolve two cases.
   await page.click("#detail .close");

@@ -1,6 +1,7 @@
 // Measures the console with many open incidents in headless Chromium:
 // time from navigation until the list and the map hold them all, one full
-// render, and filtering. Not a timed test: it prints the numbers.
+// render, filtering, and how many row thumbnails the page fetches. Not a
+// timed test: it prints the numbers.
 // Input: FG_BASE, FG_TOKEN (a dispatcher API token), FG_EXPECT (how many
 // open incidents), FG_CHROMIUM.
 import { chromium } from "playwright-core";
@@ -16,8 +17,16 @@ try {
   await page.fill("#token-input", process.env.FG_TOKEN);
   await page.click("#token-login");
   await page.waitForSelector("#app:not([hidden])");
+  // Row thumbnails: how many the page asks the API for (each is one
+  // presigned redirect) and how many reach the object store, per load.
+  let thumbRequests = 0, thumbObjects = 0;
+  page.on("request", (r) => {
+    if (r.url().startsWith(base) && r.url().includes("/thumbnail")) thumbRequests++;
+    else if (r.url().includes("-thumb.jpg")) thumbObjects++;
+  });
   const runs = [];
   for (let i = 0; i < 3; i++) {
+    thumbRequests = thumbObjects = 0;
     const t0 = Date.now();
     await page.goto(base + "/console/");
     await page.waitForFunction((n) => document.querySelectorAll("#list li").length >= n && window.fg.state.cluster.getLayers().length >= n, expect, { timeout: 30000, polling: 20 });
@@ -40,7 +49,9 @@ try {
       const cleared = await set("f-urgency", "", "change");
       return { search: q, team_and_urgency: combined, cleared };
     });
-    runs.push({ load_ms: load, render_ms: Math.round(render), split, filter });
+    await page.waitForTimeout(500);
+    const thumbs = { requests: thumbRequests, objects: thumbObjects, rows_with_photo: await page.evaluate(() => [...window.fg.state.items.values()].filter((it) => it.media > 0).length) };
+    runs.push({ load_ms: load, render_ms: Math.round(render), split, filter, thumbs });
   }
   console.log(JSON.stringify({ incidents: expect, runs }));
 } finally {
