@@ -22,7 +22,7 @@ import (
 // sockets it accepts for clients (c2s) and for components (XEP-0114): with
 // Nagle's algorithm on, a small write that follows one not yet
 // acknowledged waits for the peer's delayed ACK, up to 40 ms on Linux
-// (docs/xmpp-server.md, "Nagle's algorithm"). It reads the option from the
+// (docs/xmpp-server.md, "ejabberd and Nagle's algorithm"). It reads the option from the
 // kernel on the server's own socket for this test's connection: the
 // socket is copied out of the server process with pidfd_getfd(2) (Linux
 // 5.6; needs the right to ptrace the server: root, as in CI) and read with

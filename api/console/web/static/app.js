@@ -61,7 +61,7 @@
 
   // ---- HTTP ----------------------------------------------------------
   async function api(method, path, body) {
-    const opt = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+    const opt = { method, headers: { Accept: "application/json", "Accept-Language": st.lang }, credentials: "same-origin" };
     if (method !== "GET") opt.headers["X-CSRF-Token"] = st.session.csrf;
     if (body !== undefined) { opt.headers["Content-Type"] = "application/json"; opt.body = JSON.stringify(body); }
     const r = await fetch(path, opt);
@@ -381,7 +381,7 @@
         el("div", { class: "flags" }, d.flags.map((f) => el("span", { class: "badge" }, t("flag_" + f))))),
     ];
     const photos = d.reports.flatMap((r) => r.media);
-    if (photos.length) sections.push(el("section", {}, el("h3", {}, t("photos")), photoGrid(photos)));
+    if (photos.length) sections.push(el("section", {}, el("h3", {}, t("photos")), reuseGrid(c, photos)));
     if (d.alerts.length) {
       sections.push(el("section", {}, el("h3", {}, t("alerts")), el("table", { class: "alerts" },
         el("tr", {}, [t("alert_target"), t("alert_level"), t("alert_at"), t("alert_received"), t("alert_read")].map((h) => el("th", {}, h))),
@@ -423,6 +423,21 @@
         el("figcaption", {}, el("a", { href: m.original_url, target: "_blank", rel: "noopener" }, t("original")), " · " + m.content_type)));
     }));
   }
+  // reuseGrid keeps the photo grid of the case on screen when the view is
+  // redrawn for a change of the case (live updates) and its photos are
+  // the same objects: the links are signed anew on every load, and new
+  // links would fetch every picture again and take the focus from it.
+  // A grid older than a minute is rebuilt, so its links stay valid
+  // (s3.presign_ttl is far longer).
+  function reuseGrid(c, photos) {
+    const object = (u) => (u || "").split("?")[0];
+    const key = c + " " + photos.map((m) => object(m.thumbnail_url) + "|" + object(m.team_copy_url) + "|" + m.original_url).join(" ");
+    const old = $("#detail .photos");
+    if (old && old.fgKey === key && Date.now() - old.fgAt < 60000 && st.lang === old.fgLang) return old;
+    const grid = photoGrid(photos);
+    Object.assign(grid, { fgKey: key, fgAt: Date.now(), fgLang: st.lang });
+    return grid;
+  }
   // openPhoto shows photo i's team copy in the modal photo view (Esc
   // closes it and gives the focus back to the thumbnail; ←/→ step).
   function openPhoto(photos, i) {
@@ -458,8 +473,12 @@
   function eventText(e) {
     const d = e.detail || {};
     const args = { actor: e.actor, via: e.via, team: teamName(d.team), rule: d.rule || "", to_team: teamName(d.to || d.team || d.to_team), reason: d.reason || "", why: d.reason ? " – " + d.reason : "", level: d.level ?? "", kind: e.kind };
+    if (d.flag) args.flag = window.FG_TEXTS.de["flag_" + d.flag] ? t("flag_" + d.flag) : d.flag;
     const key = "ev_" + e.kind;
-    return (window.FG_TEXTS.de[key] ? t(key, args) : t("ev_other", args));
+    if (window.FG_TEXTS.de[key]) return t(key, args);
+    // A kind the console has no text for: the server's name of it (label,
+    // in the console's language: api() sends it as Accept-Language).
+    return e.label && e.label !== e.kind ? e.label + (e.actor ? " (" + e.actor + ")" : "") : t("ev_other", args);
   }
   function actionsFor(d, disp) {
     const c = d.case_number;

@@ -41,6 +41,7 @@ window.FG_TEXTS = {
     escalations_title: "Eskalationen je Richtlinie", new_case: "Neuer Fall {c}",
     photo_alt: "Foto {n} von {m}", photo_open: "Foto {n} von {m} vergrößern", photo_full_alt: "Foto {n} von {m}: Teamkopie (aufrecht, ohne Metadaten)",
     photo_prev: "← Vorheriges", photo_next: "Nächstes →", close: "Schließen",
+    ev_plausibility: "Plausibilitätshinweis: {flag}", flag_positions_disagree: "Standorte der Meldung weichen voneinander ab",
   },
   en: {
     login_sub: "Dispatch: open reports on the map", login_sso: "Sign in with single sign-on",
@@ -82,5 +83,6 @@ window.FG_TEXTS = {
     escalations_title: "Escalations per policy", new_case: "New case {c}",
     photo_alt: "Photo {n} of {m}", photo_open: "Enlarge photo {n} of {m}", photo_full_alt: "Photo {n} of {m}: team copy (upright, metadata removed)",
     photo_prev: "← Previous", photo_next: "Next →", close: "Close",
+    ev_plausibility: "plausibility note: {flag}", flag_positions_disagree: "positions within the report disagree",
   },
 };

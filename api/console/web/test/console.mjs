@@ -123,12 +123,15 @@ try {
   const object = (u) => u.split("?")[0];
   if (object(thumb.src) !== object(media.thumbnail_url)) fail("the grid does not show the thumbnail: " + thumb.src.split("?")[0]);
   if (Math.max(thumb.w, thumb.h) > 320 || thumb.lazy !== "lazy" || !thumb.alt.startsWith("Foto 1")) fail("thumbnail " + JSON.stringify({ ...thumb, src: undefined }));
+  // The photo is older than 24 h: its plausibility note reads as words, not as an event kind.
+  const trail = await page.textContent("#detail .timeline");
+  if (!trail.includes("Plausibilitätshinweis: Foto älter als 24 h") || trail.includes("plausibility")) fail("timeline: " + trail.slice(0, 400));
+  if (shots) await page.locator("#detail").screenshot({ path: shots + "/console-photos.png" });
   await page.focus("#detail .photos button.thumb");
   await page.keyboard.press("Enter");
   await page.waitForFunction(() => { const i = document.querySelector("#photo-view[open] #photo-full"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 10000 });
   const full = await page.$eval("#photo-full", (i) => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.currentSrc }));
   if (object(full.src) !== object(media.team_copy_url) || Math.max(full.w, full.h) <= 320) fail("the photo view does not show the team copy: " + JSON.stringify({ ...full, src: full.src.split("?")[0] }));
-  if (shots) await page.screenshot({ path: shots + "/console-photo.png" });
   await page.keyboard.press("Escape");
   await page.waitForSelector("#photo-view:not([open])", { state: "attached", timeout: 5000 });
   if (!(await page.evaluate(() => document.activeElement?.matches("#detail .photos button.thumb")))) fail("the focus did not return to the thumbnail");
@@ -145,6 +148,32 @@ try {
     return { w: i.naturalWidth, h: i.naturalHeight, shown: el.getBoundingClientRect().width, url: new URL(url).pathname };
   });
   if (Math.max(row.w, row.h) > 320 || row.shown > 64 || !row.url.endsWith(`/api/v1/incidents/${pic}/thumbnail`)) fail("row thumbnail " + JSON.stringify(row));
+  // A live update of the open case (someone takes it) redraws the view
+  // but keeps its pictures: nothing is fetched again.
+  await page.evaluate(() => { document.querySelector("#detail .photos img").fgMark = 1; });
+  const again = [];
+  // (The list row asks for its thumbnail again: its URL carries updated_at.)
+  const onAgain = (r) => { if (r.url().includes("-thumb.jpg") && !r.redirectedFrom()) again.push(r.url().split("?")[0]); };
+  page.on("request", onAgain);
+  await page.evaluate(async (c) => fetch("/api/v1/incidents/" + c + "/take", { method: "POST", headers: { "X-CSRF-Token": window.fg.state.session.csrf } }), pic);
+  await page.waitForFunction(() => document.querySelector("#detail").textContent.includes("übernommen von"), null, { timeout: 10000 });
+  page.off("request", onAgain);
+  const kept = await page.evaluate(() => document.querySelector("#detail .photos img")?.fgMark === 1);
+  if (!kept || again.length) fail(`a live update of the open case rebuilt the photo grid (kept ${kept}) or fetched ${again.join(", ")}`);
+
+  // A photo without a thumbnail (an incident JSON without thumbnail_url,
+  // as before its processing) shows its team copy in the grid instead.
+  const detailURL = base + "/api/v1/incidents/" + pic;
+  await page.route(detailURL, async (route) => {
+    const r = await route.fetch(); const d = await r.json();
+    d.reports.forEach((rep) => rep.media.forEach((m) => { delete m.thumbnail_url; }));
+    await route.fulfill({ response: r, json: d });
+  });
+  await page.click(`#list li[data-case="${pic}"]`);
+  await page.waitForFunction((u) => { const i = document.querySelector("#detail .photos button.thumb img"); return i && i.complete && i.naturalWidth > 0 && i.currentSrc.split("?")[0] === u; },
+    object(media.team_copy_url), { timeout: 10000 });
+  await page.unroute(detailURL);
+
   // A PDF has no preview: the incident view says so, and its row asks
   // for a thumbnail (404) no more than once however often the list is drawn.
   const pdf = await fileReport("tiefbau", "Bescheid als PDF", 51.0381, 7.5861, false,
