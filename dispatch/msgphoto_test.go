@@ -35,13 +35,13 @@ func processed(t *testing.T, pool *pgxpool.Pool, report uuid.UUID) bool {
 // photo that joins its case as a part, are each stored in their sender's
 // intake transaction with a hand-over time Config.ProcessFallback ahead
 // (by the database's clock) and no process_report job: while their
-// direct runs work (each team copy takes 500 ms) there is no job, and
+// direct runs work (each team copy takes 1.5 s) there is no job, and
 // after them the hand-over times are cleared and there is still none. The
 // report is routed once and its reporter told once.
 func TestMessengerPhotoProcessingQueuesNoJob(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 500 * time.Millisecond }}
+	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 1500 * time.Millisecond }}
 	const fallback = time.Minute
 	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm,
 		Config: dispatch.Config{ProcessFallback: fallback, AssemblyWindow: time.Minute, DuplicateDistance: -1}})
@@ -62,7 +62,7 @@ func TestMessengerPhotoProcessingQueuesNoJob(t *testing.T) {
 		t.Helper()
 		ahead, set := handover(t, pool, r.ReportID)
 		if processed(t, pool, r.ReportID) {
-			t.Fatalf("%s processed before it was checked (the team copy takes 500 ms): the test proves nothing", what)
+			t.Fatalf("%s processed before it was checked (the team copy takes 1.5 s): the test proves nothing", what)
 		}
 		if !set || ahead > fallback || ahead < fallback-10*time.Second {
 			t.Errorf("%s right after intake: hand-over time set %v, %v ahead; want about %v ahead", what, set, ahead, fallback)
@@ -113,7 +113,7 @@ func TestMessengerPhotoProcessingQueuesNoJob(t *testing.T) {
 }
 
 // TestMessengerPartBeforeItsCaseIsRouted: a text that joins a messenger
-// photo report while the report's team copy is still being made (1 s)
+// photo report while the report's team copy is still being made (1.5 s)
 // finds its case not routed; its direct run hands it to the queue at
 // once (its hand-over time is cleared, one job), and the job completes
 // the case with it after the report is routed: routed once, the part
@@ -121,7 +121,7 @@ func TestMessengerPhotoProcessingQueuesNoJob(t *testing.T) {
 func TestMessengerPartBeforeItsCaseIsRouted(t *testing.T) {
 	pool := testsvc.Pool(t)
 	rec := &recorder{}
-	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return time.Second }}
+	sm := &slowMedia{calls: map[string]int{}, delay: func(string) time.Duration { return 1500 * time.Millisecond }}
 	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, Media: sm,
 		Config: dispatch.Config{ProcessFallback: time.Minute, AssemblyWindow: time.Minute, DuplicateDistance: -1}})
 	start(t, svc)
