@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 const engineRulesV1 = `
@@ -31,23 +32,8 @@ rules:
 default: {team: b}
 `
 
-// syncBuffer is a log sink safe for the watcher goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects log output written from other goroutines.
+type syncBuffer = testsvc.LogBuffer
 
 func newTestEngine(t *testing.T, opts ...EngineOption) (*Engine, string, *syncBuffer) {
 	t.Helper()

@@ -69,22 +69,8 @@ type replica struct {
 	done chan struct{}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer collects log output written from other goroutines.
+type syncBuffer = testsvc.LogBuffer
 
 // startReplica starts `fieldgate serve` with the stack's environment
 // (plus extra) in a child process and waits until it listens; the stack's

@@ -31,23 +31,8 @@ func selfSigned(t *testing.T, cn string) (certPEM, keyPEM []byte, cert *x509.Cer
 	return certPEM, keyPEM, cert
 }
 
-// lockedBuffer collects log output written from the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects log output written from other goroutines.
+type lockedBuffer = testsvc.LogBuffer
 
 // TestTLSServesAndReloadsCertificate serves HTTPS from certificate files,
 // replaces them (a renewal) and sees the new certificate on the next
