@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/fieldgate/fieldgate/internal/msg"
@@ -149,9 +151,10 @@ func (s *Server) incidentCommand(kind string) gin.HandlerFunc {
 // thumbnail of its oldest report that has one), for the list rows of the
 // console. The URL is stable, so a list refresh costs nothing: the
 // browser loads it only for rows it shows (loading="lazy"), keeps the
-// image for the page, and caches the redirect for a minute (private,
-// varying by credentials). A caller that may not see the case gets the
-// 404 of a missing case; a case without a thumbnail a 404 that says so.
+// image for the page, and caches the redirect for a minute or half the
+// link's lifetime if that is shorter (private, varying by credentials).
+// A caller that may not see the case gets the 404 of a missing case; a
+// case without a thumbnail a 404 that says so.
 func (s *Server) getIncidentThumbnail(c *gin.Context) {
 	cover, err := s.disp.IncidentCoverThumbnail(c.Request.Context(), c.Param("case"))
 	if (err == nil || errors.Is(err, dispatch.ErrNotFound)) && !mayView(token(c), cover.Team) {
@@ -169,7 +172,24 @@ func (s *Server) getIncidentThumbnail(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Cache-Control", "private, max-age=60")
+	c.Header("Cache-Control", "private, max-age="+strconv.Itoa(redirectMaxAge(u)))
 	c.Header("Vary", "Authorization, Cookie")
 	c.Redirect(http.StatusFound, u)
+}
+
+// redirectMaxAge is how many seconds a redirect to the presigned link u
+// may be cached: a minute, but at most half of the link's lifetime
+// (X-Amz-Expires, AWS Signature Version 4 query authentication), so that
+// a cached redirect never leads to an expired link when s3.presign_ttl
+// is short; 0 when u does not say how long it lives.
+func redirectMaxAge(u string) int {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return 0
+	}
+	expires, err := strconv.Atoi(parsed.Query().Get("X-Amz-Expires"))
+	if err != nil || expires < 0 {
+		return 0
+	}
+	return min(60, expires/2)
 }

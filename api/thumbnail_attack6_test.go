@@ -1,0 +1,100 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fieldgate/fieldgate/api"
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media"
+	"github.com/fieldgate/fieldgate/routing"
+)
+
+// TestCoverThumbnailRedirectNotCachedPastItsLink: with a presign_ttl
+// shorter than the redirect's minute of caching, the cached 302 of
+// GET /incidents/{case}/thumbnail must not outlive the signed link it
+// points to (a browser would follow it to MinIO's 403 "Request has
+// expired"). Real PostgreSQL and MinIO: a photo processed by the real
+// pipeline, served by a second API whose store signs for 2 s.
+func TestCoverThumbnailRedirectNotCachedPastItsLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: not in -short")
+	}
+	ctx := context.Background()
+	e := newThumbEnv(t)
+	rec := e.filePhoto(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var key string
+		_ = e.pool.QueryRow(ctx, `SELECT coalesce(thumb_key, '') FROM media_objects WHERE report_id = $1`, rec.ID).Scan(&key)
+		if key != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no thumbnail for %s within 30 s", rec.CaseNumber)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	const ttl = 2 * time.Second
+	s3 := testsvc.S3(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	short, err := media.New(ctx, media.Config{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey,
+		Bucket: e.bucket, PresignTTL: ttl}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := routing.NewEngine(testsvc.RepoRoot(t)+"/deploy/demo/rules.yaml", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := dispatch.New(dispatch.Deps{Pool: e.pool, Media: short, Rules: rules, Logger: log}, dispatch.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(svc, short, rules, api.Config{}, log).Handler())
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/incidents/"+rec.CaseNumber+"/thumbnail", nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens["tief"])
+	signed := time.Now()
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, cc := resp.Header.Get("Location"), resp.Header.Get("Cache-Control")
+	if resp.StatusCode != http.StatusFound || loc == "" {
+		t.Fatalf("cover thumbnail: %s, want a 302", resp.Status)
+	}
+	maxAge := -1
+	for _, d := range strings.Split(cc, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(d), "max-age="); ok {
+			maxAge, _ = strconv.Atoi(v)
+		}
+	}
+	if !strings.Contains(cc, "private") || maxAge < 0 {
+		t.Fatalf("Cache-Control %q, want private with a max-age", cc)
+	}
+	if time.Duration(maxAge)*time.Second >= ttl {
+		t.Fatalf("Cache-Control %q for a link signed for %s: a cached redirect would lead to an expired link", cc, ttl)
+	}
+	// At the end of its freshness the cached redirect's link still works.
+	time.Sleep(time.Until(signed.Add(time.Duration(maxAge) * time.Second)))
+	got, err := http.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Body.Close()
+	if got.StatusCode != http.StatusOK {
+		t.Errorf("the redirect's link %s after max-age=%d: %s, want 200", media.PrefixTeam, maxAge, got.Status)
+	}
+}
