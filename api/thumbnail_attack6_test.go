@@ -98,3 +98,55 @@ func TestCoverThumbnailRedirectNotCachedPastItsLink(t *testing.T) {
 		t.Errorf("the redirect's link %s after max-age=%d: %s, want 200", media.PrefixTeam, maxAge, got.Status)
 	}
 }
+
+// TestCoverThumbnailAnswersAsTheIncidentView: for callers that may not see
+// a case (another team, the reporter's token, no token, a made-up token)
+// and for malformed case references (path traversal, very long, unicode
+// digits, signs, control characters), GET /incidents/{case}/thumbnail
+// gives exactly the incident view's answer (status, problem+json body), so
+// the thumbnail tells nobody more than the incident view does; nothing
+// answers with a signed link.
+func TestCoverThumbnailAnswersAsTheIncidentView(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: not in -short")
+	}
+	e := newThumbEnv(t)
+	rec := e.filePhoto(t)
+	do := func(secret, path string) (int, string, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if secret != "" {
+			req.Header.Set("Authorization", "Bearer "+secret)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+	refs := []string{rec.CaseNumber, strings.TrimLeft(rec.CaseNumber[5:], "0"), "2026-999999", "..%2F..%2Fteam",
+		"%2e%2e", strings.Repeat("9", 4096), "2026-%D9%A4%D9%A2", "%EF%BC%94%EF%BC%92", "+42", "-1", "0", "2026-0000001",
+		"%2342", "42%00", "42%0A", "1999-000001"}
+	callers := map[string]string{"another team": e.tokens["sued"], "reporter": e.tokens["app"], "no token": "",
+		"made-up token": "fg_" + strings.Repeat("a", 40), "dispatcher": e.tokens["disp"]}
+	for who, secret := range callers {
+		for _, ref := range refs {
+			st, ct, body := do(secret, "/api/v1/incidents/"+ref)
+			tst, tct, tbody := do(secret, "/api/v1/incidents/"+ref+"/thumbnail")
+			if who == "dispatcher" && st == http.StatusOK {
+				continue // may see it: the thumbnail's own answer (checked in TestThumbnailURLByRole)
+			}
+			if tst != st || tct != ct || tbody != body {
+				t.Errorf("%s, case %.40q: thumbnail %d %s %s, incident view %d %s %s", who, ref, tst, tct, tbody, st, ct, body)
+			}
+			if st < 400 || !strings.HasPrefix(ct, "application/problem+json") || strings.Contains(tbody, "X-Amz-Signature") {
+				t.Errorf("%s, case %.40q: %d %s, want a problem+json error", who, ref, st, ct)
+			}
+		}
+	}
+}
