@@ -100,7 +100,8 @@ func TestCoverThumbnailRedirectNotCachedPastItsLink(t *testing.T) {
 }
 
 // TestCoverThumbnailAnswersAsTheIncidentView: for callers that may not see
-// a case (another team, the reporter's token, no token, a made-up token)
+// a case (another team, the reporter's token, no token, a made-up token,
+// a revoked and an expired dispatcher's token)
 // and for malformed case references (path traversal, very long, unicode
 // digits, signs, control characters), GET /incidents/{case}/thumbnail
 // gives exactly the incident view's answer (status, problem+json body), so
@@ -134,6 +135,20 @@ func TestCoverThumbnailAnswersAsTheIncidentView(t *testing.T) {
 		"%2342", "42%00", "42%0A", "1999-000001"}
 	callers := map[string]string{"another team": e.tokens["sued"], "reporter": e.tokens["app"], "no token": "",
 		"made-up token": "fg_" + strings.Repeat("a", 40), "dispatcher": e.tokens["disp"]}
+	// A dispatcher's token that was revoked, and one that has expired.
+	tokens := dispatch.NewTokens(e.pool, nil)
+	ctx := context.Background()
+	var err error
+	for who, spec := range map[string]dispatch.TokenSpec{"revoked dispatcher": {Name: "revoked-" + rec.ID, Roles: []string{dispatch.RoleDispatcher}},
+		"expired dispatcher": {Name: "expired-" + rec.ID, Roles: []string{dispatch.RoleDispatcher}, TTL: time.Millisecond}} {
+		if callers[who], err = tokens.CreateScoped(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tokens.Revoke(ctx, "revoked-"+rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
 	for who, secret := range callers {
 		for _, ref := range refs {
 			st, ct, body := do(secret, "/api/v1/incidents/"+ref)
