@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,8 +22,8 @@ import (
 // that one PUT; the team copy's PUTs made from the held bytes meanwhile
 // reach MinIO). The reporter is told in German that one attachment was
 // not taken, the report is accepted with the other photo, and nothing of
-// the refused one is left in the bucket (no original, no team copy, no
-// thumbnail). Real fieldgate serve, PostgreSQL, Prosody, MinIO.
+// the refused one is left in the bucket (no original, and not the team
+// copy and thumbnail that were stored while its PUT waited). Real fieldgate serve, PostgreSQL, Prosody, MinIO.
 func TestMessengerPhotoStorageFullMidMessage(t *testing.T) {
 	photo, err := os.ReadFile(testsvc.Photo(t, "messenger_450x600.jpg"))
 	if err != nil {
@@ -39,9 +40,18 @@ func TestMessengerPhotoStorageFullMidMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var refused atomic.Int32
+	var s *stack
+	var mu sync.Mutex
+	var early []string // the refused photo's team objects, made while its PUT waited (mu)
 	upstream := httputil.NewSingleHostReverseProxy(target)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/orig/") && refused.CompareAndSwap(0, 1) {
+			// The refusal comes once the team copy made from the held bytes is stored.
+			mu.Lock()
+			defer mu.Unlock()
+			for deadline := time.Now().Add(20 * time.Second); len(early) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				early = slices.DeleteFunc(s.objects(), func(k string) bool { return !strings.HasPrefix(k, "team/") })
+			}
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusInsufficientStorage)
 			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>XMinioStorageFull</Code>` +
@@ -52,7 +62,7 @@ func TestMessengerPhotoStorageFullMidMessage(t *testing.T) {
 	}))
 	t.Cleanup(proxy.Close)
 
-	s := xmppStack(t, map[string]string{
+	s = xmppStack(t, map[string]string{
 		"FIELDGATE_S3_ENDPOINT":       proxy.Listener.Addr().String(),
 		"FIELDGATE_XMPP_UPLOAD_HOSTS": "http://" + testsvc.XMPP(t).HTTP + ",http://" + host.Listener.Addr().String(),
 	})
@@ -66,8 +76,10 @@ func TestMessengerPhotoStorageFullMidMessage(t *testing.T) {
 		return strings.HasPrefix(m.Body, "Meldung ")
 	})
 	caseNo := caseFromReply(t, reply.Body)
-	if refused.Load() != 1 {
-		t.Fatalf("the proxy refused %d PUTs, want 1", refused.Load())
+	mu.Lock()
+	defer mu.Unlock()
+	if refused.Load() != 1 || len(early) != 2 {
+		t.Fatalf("the proxy refused %d PUTs, after team objects %v; want 1, after the refused photo's team copy and thumbnail", refused.Load(), early)
 	}
 	var media int
 	if err := s.query(`SELECT count(*) FROM media_objects m JOIN reports r ON r.id = m.report_id WHERE r.case_number = $1`, caseNo).Scan(&media); err != nil {
@@ -91,8 +103,8 @@ func TestMessengerPhotoStorageFullMidMessage(t *testing.T) {
 		}
 		if len(orig) == 1 && len(team) == 2 {
 			base := "team/" + strings.TrimSuffix(strings.TrimPrefix(orig[0], "orig/"), ".jpg")
-			if !slices.ContainsFunc(team, func(k string) bool { return strings.HasPrefix(k, base) }) {
-				t.Errorf("team objects %v are not the stored original %s's", team, orig[0])
+			if !slices.ContainsFunc(team, func(k string) bool { return strings.HasPrefix(k, base) }) || slices.ContainsFunc(team, func(k string) bool { return slices.Contains(early, k) }) {
+				t.Errorf("team objects %v are not the stored original %s's (the refused photo's were %v)", team, orig[0], early)
 			}
 			break
 		}
