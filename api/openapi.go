@@ -92,7 +92,7 @@ func coreOperations() []Operation {
 		{Method: "GET", Path: "/api/v1/incidents/:case/thumbnail", Tag: "incidents", Summary: "Redirect to a short-lived link to the incident's cover thumbnail (≤ 320 px JPEG)",
 			Description: caseDesc + " The cover is the first thumbnail of the oldest report that has one; a case without one answers 404 saying so. " +
 				"The URL is stable, so the console's list can show it lazily per visible row; the redirect (to a presigned S3 GET valid for s3.presign_ttl) " +
-				"may be cached privately for 60 s (Vary: Authorization, Cookie).",
+				"may be cached privately for 60 s, or half the link's lifetime if s3.presign_ttl is under 2 minutes (Vary: Authorization, Cookie).",
 			Status: http.StatusFound},
 		{Method: "POST", Path: "/api/v1/incidents/:case/take", Tag: "incidents", Summary: "Take (acknowledge) the incident; 409 if someone was first", Description: caseDesc, Response: incidentJSON{}},
 		{Method: "POST", Path: "/api/v1/incidents/:case/resolve", Tag: "incidents", Summary: "Resolve the incident; the reporter is told", Description: caseDesc, Response: incidentJSON{}},
