@@ -97,6 +97,24 @@ func TestCoverThumbnailRedirectNotCachedPastItsLink(t *testing.T) {
 	if got.StatusCode != http.StatusOK {
 		t.Errorf("the redirect's link %s after max-age=%d: %s, want 200", media.PrefixTeam, maxAge, got.Status)
 	}
+
+	// Neither the link nor the case number is a metric label.
+	mreq, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer "+e.tokens["disp"])
+	mresp, err := http.DefaultClient.Do(mreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if mresp.StatusCode != http.StatusOK || !strings.Contains(string(metrics), "/api/v1/incidents/:case/thumbnail") {
+		t.Errorf("/metrics: %s, want the thumbnail route among its labels", mresp.Status)
+	}
+	for _, secret := range []string{"X-Amz-", rec.CaseNumber, "thumb.jpg"} {
+		if strings.Contains(string(metrics), secret) {
+			t.Errorf("/metrics contains %q", secret)
+		}
+	}
 }
 
 // TestCoverThumbnailAnswersAsTheIncidentView: for callers that may not see
