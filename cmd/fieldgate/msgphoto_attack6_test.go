@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +30,11 @@ func TestMessengerPhotoStorageFullMidMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	var thirdGets atomic.Int32
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/upload/drei.jpg" {
+			thirdGets.Add(1)
+		}
 		w.Header().Set("Content-Type", "image/jpeg")
 		_, _ = w.Write(photo)
 	}))
@@ -112,5 +117,24 @@ func TestMessengerPhotoStorageFullMidMessage(t *testing.T) {
 			t.Fatalf("bucket holds originals %v and team objects %v, want the stored photo's original, team copy and thumbnail only", orig, team)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The same upload URL twice in the body and once as the out-of-band
+	// link: one download, one photo, a new report (not a follow-up; the
+	// same bytes as the first photo, so it is linked to that case).
+	third := host.URL + "/upload/drei.jpg"
+	reporter.SendReport(s.address("tiefbau"), "", "neu Noch ein Foto "+third+" "+third, third)
+	caseRE := regexp.MustCompile(`\b\d{4}-\d{6}\b`)
+	var dup string // a duplicate of the first photo: told it was linked to caseNo
+	reporter.WaitMessage(60*time.Second, "the second case number", func(m testsvc.Message) bool {
+		dup = caseRE.FindString(m.Body)
+		return dup != "" && dup != caseNo
+	})
+	if err := s.query(`SELECT count(*) FROM media_objects m JOIN reports r ON r.id = m.report_id WHERE r.case_number = $1`,
+		dup).Scan(&media); err != nil {
+		t.Fatal(err)
+	}
+	if media != 1 || thirdGets.Load() != 1 {
+		t.Errorf("a message naming one upload three times: %d downloads, %d photos stored; want 1, 1", thirdGets.Load(), media)
 	}
 }
