@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"github.com/fieldgate/fieldgate/routing"
@@ -166,12 +167,8 @@ func TestGroupKeyLockDoesNotDeadlockWithTransactionIntake(t *testing.T) {
 
 	// The pool path: a fresh report and the retry, grouped.
 	g := &batchGroup{q: s.pool, timeout: 30 * time.Second}
-	var hold pgx.Batch
-	hold.Queue(`SELECT pg_sleep(0.2)`)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = g.send(ctx, &hold) }()
-	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	occupyGroup(ctx, t, g, &wg)
 	var freshCase, retryCase string
 	fresh, retry := s.attackBatch("fresh", &freshCase), s.attackBatch(key, &retryCase)
 	var freshErr, retryErr error
@@ -221,18 +218,30 @@ func TestGroupKeyLockDoesNotDeadlockWithTransactionIntake(t *testing.T) {
 	t.Logf("transaction intake and the group answered in %v (case numbers %s, %s)", took, txCase, freshCase)
 }
 
-// holdCounter holds this year's case counter row in a transaction until
-// the returned release commits it (as an intake that drew a number and
-// has not committed yet).
-func holdCounter(t *testing.T, s *Service) (release func()) {
+// occupyGroup makes g busy sending a batch that takes 0.2 s (wg counts
+// it), so that the batches sent next gather into one group.
+func occupyGroup(ctx context.Context, t *testing.T, g *batchGroup, wg *sync.WaitGroup) {
+	t.Helper()
+	var hold pgx.Batch
+	hold.Queue(`SELECT pg_sleep(0.2)`)
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = g.send(ctx, &hold) }()
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+}
+
+// holdCaseCounter makes every intake's case-number draw wait until the
+// returned release is called, as a concurrent intake that drew it and has
+// not committed yet does: it holds the counter rows of this year and its
+// neighbours (whatever the configured time zone).
+func holdCaseCounter(t *testing.T, pool *pgxpool.Pool) (release func()) {
 	t.Helper()
 	ctx := context.Background()
-	tx, err := s.pool.Begin(ctx)
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO case_counters (year, last) VALUES ($1, 0)
-		ON CONFLICT (year) DO UPDATE SET last = case_counters.last`, time.Now().In(s.cfg.TimeZone).Year()); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO case_counters (year, last) SELECT y, 0 FROM generate_series($1::int - 1, $1::int + 1) y
+		ON CONFLICT (year) DO UPDATE SET last = case_counters.last`, time.Now().Year()); err != nil {
 		t.Fatal(err)
 	}
 	var once sync.Once
@@ -256,14 +265,10 @@ func TestGroupKilledInFlightAnswersEveryIntake(t *testing.T) {
 	s := newAttackService(t)
 	ctx := context.Background()
 	g := &batchGroup{q: s.pool, timeout: 30 * time.Second}
-	release := holdCounter(t, s)
+	release := holdCaseCounter(t, s.pool)
 
-	var hold pgx.Batch
-	hold.Queue(`SELECT pg_sleep(0.2)`)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = g.send(ctx, &hold) }()
-	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+	occupyGroup(ctx, t, g, &wg)
 	const n = 6
 	nums := make([]string, n)
 	errs := make([]error, n)
@@ -325,7 +330,7 @@ func TestGroupKilledInFlightAnswersEveryIntake(t *testing.T) {
 func TestGroupFollowerWithCancelledContextGetsTheOutcome(t *testing.T) {
 	s := newAttackService(t)
 	g := &batchGroup{q: s.pool, timeout: 30 * time.Second}
-	release := holdCounter(t, s)
+	release := holdCaseCounter(t, s.pool)
 	gone, cancel := context.WithCancel(context.Background())
 	var first, second, third string
 	var errFirst, errSecond, errThird error
@@ -382,12 +387,8 @@ func TestPostRecordGroupWithRetainedIncident(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var hold pgx.Batch
-	hold.Queue(`SELECT pg_sleep(0.2)`)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = s.postRecords.send(ctx, &hold) }()
-	waitUntil(t, func() bool { s.postRecords.mu.Lock(); defer s.postRecords.mu.Unlock(); return s.postRecords.busy })
+	occupyGroup(ctx, t, s.postRecords, &wg)
 	errs := make([]error, len(ids))
 	for i, id := range ids {
 		wg.Add(1)
@@ -430,7 +431,7 @@ func TestGroupWithReplayTellsStoredCaseNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &batchGroup{q: s.pool, timeout: 30 * time.Second}
-	release := holdCounter(t, s)
+	release := holdCaseCounter(t, s.pool)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = g.send(ctx, s.attackBatch("first", new(string))) }()
@@ -489,7 +490,7 @@ func TestGroupTimeoutBoundsEveryCaller(t *testing.T) {
 	ctx := context.Background()
 	const timeout = 500 * time.Millisecond
 	g := &batchGroup{q: s.pool, timeout: timeout}
-	release := holdCounter(t, s)
+	release := holdCaseCounter(t, s.pool)
 	defer release()
 
 	var wg sync.WaitGroup

@@ -55,7 +55,7 @@ func TestTwoReplicasGroupRetriesWithoutDeadlock(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	release := holdCaseCounter(t, pool)
+	release := dispatch.HoldCaseCounter(t, pool)
 	receipts := make([]dispatch.Receipt, len(calls))
 	errs := make([]error, len(calls))
 	var wg sync.WaitGroup

@@ -200,33 +200,6 @@ func waitLockWaiters(t *testing.T, pool *pgxpool.Pool, n int) {
 	})
 }
 
-// holdCaseCounter makes every intake's case-number draw wait until the
-// returned release is called, as a concurrent intake that drew it and has
-// not committed yet does: it holds the counter rows of this year and its
-// neighbours (whatever the configured time zone).
-func holdCaseCounter(t *testing.T, pool *pgxpool.Pool) (release func()) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO case_counters (year, last) SELECT y, 0 FROM generate_series($1::int - 1, $1::int + 1) y
-		ON CONFLICT (year) DO UPDATE SET last = case_counters.last`, time.Now().Year()); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			if err := tx.Commit(ctx); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(release)
-	return release
-}
-
 // TestPhotoRetryAcrossIntakePathsNoDeadlock: an app retries a photo
 // report (same Idempotency-Key) while the first attempt is still being
 // stored. The first attempt found a free direct slot: its batch is its own
@@ -259,7 +232,7 @@ func TestPhotoRetryAcrossIntakePathsNoDeadlock(t *testing.T) {
 	if _, err := svc.Intake(ctx, photo(busy)); err != nil {
 		t.Fatal(err)
 	}
-	release := holdCaseCounter(t, pool)
+	release := dispatch.HoldCaseCounter(t, pool)
 	key := "orig/2026/11/retry-" + uuid.Must(uuid.NewV7()).String()
 	type result struct {
 		r   dispatch.Receipt
@@ -321,7 +294,7 @@ func TestReplayDoesNotWaitForTheCaseCounter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			release := holdCaseCounter(t, pool)
+			release := dispatch.HoldCaseCounter(t, pool)
 			defer release()
 			rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
