@@ -247,14 +247,17 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	var id uuid.UUID
 	var caseNumber string
 	var lat, lon *float64
+	// The case of the sender's latest message within the window: one
+	// step back along reports_sender_idx, however many messages the
+	// window holds.
 	err := tx.QueryRow(ctx, `
-		SELECT i.id, i.case_number, i.state, coalesce(i.owner,''), m.lat, m.lon, max(r.received_at)
-		FROM reports r JOIN incidents i ON i.id = r.incident_id
+		SELECT i.id, i.case_number, i.state, coalesce(i.owner,''), m.lat, m.lon, r.received_at
+		FROM (SELECT incident_id, received_at FROM reports
+		      WHERE channel = $1 AND sender = $2 AND address = $3 AND received_at > $4
+		      ORDER BY received_at DESC LIMIT 1) r
+		JOIN incidents i ON i.id = r.incident_id
 		JOIN LATERAL (SELECT lat, lon FROM reports WHERE incident_id = i.id AND kind = 'report'
-		              ORDER BY received_at LIMIT 1) m ON true
-		WHERE r.channel = $1 AND r.sender = $2 AND r.address = $3 AND r.received_at > $4
-		GROUP BY i.id, i.case_number, i.state, i.owner, m.lat, m.lon
-		ORDER BY max(r.received_at) DESC LIMIT 1`,
+		              ORDER BY received_at LIMIT 1) m ON true`,
 		in.Channel, in.Sender, in.Address, now.Add(-window)).Scan(&id, &caseNumber, &c.State, &c.Owner, &lat, &lon, &c.LastPartAt)
 	var cp *caseForParts
 	switch {

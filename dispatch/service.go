@@ -169,7 +169,12 @@ type Config struct {
 
 // Deps are the service's collaborators.
 type Deps struct {
-	Pool      *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// QueuePool, if set, holds the job queue's own connections (river's
+	// fetches, completions, leader election, LISTEN and maintenance);
+	// nil: Pool. Jobs inserted or completed in a transaction of the
+	// service use that transaction's connection.
+	QueuePool *pgxpool.Pool
 	Media     Media
 	Rules     Rules
 	Messenger Messenger       // nil: outgoing messages stay queued (e.g. `fieldgate migrate`)
@@ -292,7 +297,11 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	if s.msgr != nil && !cfg.ElectXMPPLeader {
 		queues[queueXMPP] = river.QueueConfig{MaxWorkers: cfg.XMPPWorkers}
 	}
-	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
+	queuePool := deps.QueuePool
+	if queuePool == nil {
+		queuePool = deps.Pool
+	}
+	client, err := river.NewClient(riverpgxv5.New(queuePool), &river.Config{
 		Queues:               queues,
 		Workers:              workers,
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
