@@ -401,7 +401,7 @@ func (s *Service) suppressed(ctx context.Context, kind, evidence string, jobID i
 // delivered message's job running, to be rescued and sent again. If the job
 // is no longer ours (reclaimed after a lost lease), record still commits.
 func completeJobTx[T river.JobArgs](ctx context.Context, s *Service, job *river.Job[T], record func(tx pgx.Tx) error) error {
-	return s.withTx(ctx, func(tx pgx.Tx) error {
+	return s.withJobTx(ctx, func(tx pgx.Tx) error {
 		if record != nil {
 			if err := record(tx); err != nil {
 				return err

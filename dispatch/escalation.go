@@ -184,7 +184,7 @@ func (s *Service) escalate(ctx context.Context, job *river.Job[escalateArgs]) er
 	// Who is on call is looked up before the row lock is taken (from
 	// memory: calendars are fetched by their own loop, never here).
 	onCall := s.onCallBeforeLock(ctx, s.rules.Current(), a, now)
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
+	err := s.withJobTx(ctx, func(tx pgx.Tx) error {
 		inc, round, origin, err := lockIncident(ctx, tx, a.IncidentID)
 		if errors.Is(err, ErrNotFound) && time.Since(job.CreatedAt) < orphanTimerGrace {
 			// The timer of a report routed at intake is queued just
@@ -473,7 +473,7 @@ func (s *Service) scheduleAckTimeout(ctx context.Context, tx pgx.Tx, inc Inciden
 func (s *Service) ackTimeout(ctx context.Context, job *river.Job[ackTimeoutArgs]) error {
 	a := job.Args
 	now := s.now()
-	return s.withTx(ctx, func(tx pgx.Tx) error {
+	return s.withJobTx(ctx, func(tx pgx.Tx) error {
 		inc, round, _, err := lockIncident(ctx, tx, a.IncidentID)
 		if errors.Is(err, ErrNotFound) {
 			return completeTx(ctx, tx, job)

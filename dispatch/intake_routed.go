@@ -26,8 +26,9 @@ import (
 // insert. It stores what routeAtIntake would, without the savepoint, the
 // lock and the updates. It returns false, having written nothing, when the
 // report takes the general way (insertNew): the rules fail, the report
-// may be a duplicate, a message of the sender's is to be explained, or
-// posts cannot be sent from here.
+// may be a duplicate, or posts cannot be sent from here. A messenger
+// message that did not join the sender's previous case (prev) is told
+// why in its reply.
 //
 // With tx nil (a report that is not a messenger message, so never grouped
 // with others), the batch is its own transaction (implicit, committed
@@ -37,7 +38,7 @@ import (
 // the outcome is unknown (the connection broke) or the process dies in
 // between, the timer waits for its incident a while, then ends.
 func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, why grouping, prev string, proc *processing) (bool, error) {
-	if !proc.Direct || len(in.Media) > 0 || prev != "" || !s.canPostDirect() || (tx == nil && in.Channel == ChannelXMPP) {
+	if !proc.Direct || len(in.Media) > 0 || !s.canPostDirect() || (tx == nil && in.Channel == ChannelXMPP) {
 		return false, nil
 	}
 	var q interface {
@@ -152,6 +153,11 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	}
 	if rep.Channel == ChannelXMPP {
 		text := acceptedText(rep.Language, caseNumber, team, dec.District)
+		if prev != "" {
+			// Why it did not join the sender's previous case, in the
+			// same message.
+			text = notJoinedText(rep.Language, why, prev, caseNumber) + "\n" + text
+		}
 		if rep.Position == nil {
 			text += "\n" + msg.For(rep.Language).NeedLocation(caseNumber)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
@@ -390,4 +391,60 @@ func msgDE(err error) string {
 		return de.In("de")
 	}
 	return ""
+}
+
+// TestNotJoinedTextReportOneReply: a field worker's second text report,
+// 1 km from the first and within the window, is a case of its own,
+// routed at intake like the first: the reporter gets one reply that says
+// why it did not join the first case and where the new one went, and
+// the new incident's trail is the lean one (received, routed, posted).
+func TestNotJoinedTextReportOneReply(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
+	start(t, svc)
+	ctx := context.Background()
+	w := sender{t, svc, "streife2@stadt.localhost", "tiefbau"}
+	first := w.send("n1", "Schlagloch vor Hausnummer 12", &dispatch.Position{Lat: 51.0251, Lon: 7.59194})
+	second := w.send("n2", "Gullydeckel fehlt", &dispatch.Position{Lat: 51.0341, Lon: 7.59194})
+	if second.Mode != dispatch.ModeNew || second.CaseNumber == first.CaseNumber {
+		t.Fatalf("second report %+v joined the first %s", second, first.CaseNumber)
+	}
+	waitFor(t, "both cases posted", func() bool { p, _ := rec.snapshot(); return len(p) == 2 })
+	waitFor(t, "the replies", func() bool { _, c := rec.snapshot(); return chatsTo(c, w.from, second.CaseNumber) > 0 })
+	time.Sleep(200 * time.Millisecond) // a second reply would be queued by now
+	_, chats := rec.snapshot()
+	if n := chatsTo(chats, w.from, second.CaseNumber); n != 1 {
+		t.Fatalf("%d replies name %s, want 1: %+v", n, second.CaseNumber, chats)
+	}
+	for _, c := range chats {
+		if strings.Contains(c.Body, second.CaseNumber) &&
+			(!strings.Contains(c.Body, "von Meldung "+first.CaseNumber+" entfernt") || !strings.Contains(c.Body, second.CaseNumber+" angenommen")) {
+			t.Errorf("the reply does not say both why and where: %q", c.Body)
+		}
+	}
+	trail := func() string {
+		var kinds []string
+		rows, err := pool.Query(ctx, `SELECT kind FROM incident_events WHERE incident_id = $1 ORDER BY id`, second.IncidentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			kinds = append(kinds, k)
+		}
+		return strings.Join(kinds, " ")
+	}
+	const want = "received routed posted"
+	deadline := time.Now().Add(10 * time.Second)
+	for got := trail(); got != want; got = trail() {
+		if time.Now().After(deadline) {
+			t.Fatalf("trail of the second incident %q, want %q", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -185,6 +185,9 @@ type Deps struct {
 // Service runs the incident lifecycle.
 type Service struct {
 	pool   *pgxpool.Pool
+	// queuePool: the job queue's connections (Deps.QueuePool, or pool);
+	// transactions that complete a job run on it (withJobTx).
+	queuePool *pgxpool.Pool
 	media  Media
 	rules  Rules
 	msgr   Messenger
@@ -297,11 +300,11 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	if s.msgr != nil && !cfg.ElectXMPPLeader {
 		queues[queueXMPP] = river.QueueConfig{MaxWorkers: cfg.XMPPWorkers}
 	}
-	queuePool := deps.QueuePool
-	if queuePool == nil {
-		queuePool = deps.Pool
+	s.queuePool = deps.QueuePool
+	if s.queuePool == nil {
+		s.queuePool = deps.Pool
 	}
-	client, err := river.NewClient(riverpgxv5.New(queuePool), &river.Config{
+	client, err := river.NewClient(riverpgxv5.New(s.queuePool), &river.Config{
 		Queues:               queues,
 		Workers:              workers,
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
@@ -393,4 +396,13 @@ func mustBerlin() *time.Location {
 // withTx runs fn in a transaction and commits it.
 func (s *Service) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// withJobTx is withTx on the job queue's connections, for a transaction
+// that completes a job (river.JobCompleteTx): river's completion joins
+// river_job with an array of job ids, which a plan cached on a
+// connection while river_job was small would answer by reading the
+// whole table (Deps.QueuePool).
+func (s *Service) withJobTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.queuePool, fn)
 }

@@ -54,10 +54,12 @@ type Config struct {
 		URL string `yaml:"url" env:"URL"`
 		// AutoMigrate applies pending migrations at start-up. Default true.
 		AutoMigrate *bool `yaml:"auto_migrate" env:"AUTO_MIGRATE"`
-		// MaxConns is the most connections one process opens (HTTP
-		// intake, job workers and the gateway share them). 0: pgx's
-		// default, the larger of 4 and the number of CPUs; a
-		// pool_max_conns in URL wins over both.
+		// MaxConns is the most connections each of a process's two pools
+		// opens: the main one (HTTP intake, job workers and the gateway
+		// share it) and the job queue's (its fetches, completions and
+		// LISTEN; every statement planned for its arguments, see
+		// openQueuePool). 0: pgx's default, the larger of 4 and the
+		// number of CPUs; a pool_max_conns in URL wins over both.
 		MaxConns int `yaml:"max_conns" env:"MAX_CONNS"`
 	} `yaml:"database" envPrefix:"DATABASE_"`
 	S3 struct {

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"strings"
 	"testing"
@@ -144,8 +146,18 @@ func TestRoomMarkers(t *testing.T) {
 	if got := roomMarkers(&inMessage{Type: "chat", Body: "Meldung 2026-000042"}); got != nil {
 		t.Errorf("chat counted as room post: %v", got)
 	}
-	if got := replyMarkers(&inMessage{Type: "chat", Body: "Meldung 2026-000043 angenommen, siehe 2026-000042"}); len(got) != 1 || got[0] != "2026-000043" {
-		t.Errorf("reply marker %v", got)
+	// A reply that says why the message did not join the worker's
+	// previous case names that case first: the worker's new case is the
+	// first one it has not seen.
+	got = replyMarkers(&inMessage{Type: "chat", Body: "Ihre Nachricht liegt 900 m von Meldung 2026-000042 entfernt und ist daher die neue Meldung 2026-000043.\nMeldung 2026-000043 angenommen – weitergeleitet an Tiefbau."})
+	if fmt.Sprint(got) != "[2026-000042 2026-000043 2026-000043]" {
+		t.Errorf("reply markers %v", got)
+	}
+	s := newSeen(replyMarkers)
+	s.add(&inMessage{Type: "chat", Body: "Meldung 2026-000042 angenommen"}, time.Now())
+	s.add(&inMessage{Type: "chat", Body: "Ihre Nachricht liegt 900 m von Meldung 2026-000042 entfernt und ist daher die neue Meldung 2026-000043.\nMeldung 2026-000043 angenommen – weitergeleitet an Tiefbau."}, time.Now())
+	if key, _, err := s.next(context.Background(), 1); err != nil || key != "2026-000043" {
+		t.Errorf("second case seen %q (%v), want 2026-000043", key, err)
 	}
 }
 

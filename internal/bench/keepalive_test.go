@@ -11,9 +11,11 @@ import (
 )
 
 // TestKeepAliveTransportReusesConnections: c concurrent simulated field
-// workers keep c connections; net/http's default transport keeps 2 idle
-// ones and would open new ones all the time (which the server's CPU
-// figures would then include).
+// workers keep about c connections; net/http's default transport keeps 2
+// idle ones and would open new ones all the time (which the server's CPU
+// figures would then include: about 300 here). A few more than c may be
+// opened on a busy machine: a request dials when no idle connection is
+// there yet, and the one being returned meanwhile is kept as well.
 func TestKeepAliveTransportReusesConnections(t *testing.T) {
 	var opened atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +54,7 @@ func TestKeepAliveTransportReusesConnections(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if n := opened.Load(); n > c {
-		t.Fatalf("%d connections opened for %d requests by %d workers; want at most %d", n, c*each, c, c)
+	if n := opened.Load(); n > 2*c {
+		t.Fatalf("%d connections opened for %d requests by %d workers; want at most %d", n, c*each, c, 2*c)
 	}
 }

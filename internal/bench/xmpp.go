@@ -407,10 +407,13 @@ func roomMarkers(m *inMessage) []string {
 	return keys
 }
 
-// replyMarkers returns the case numbers in a 1:1 reply to a field worker.
+// replyMarkers returns the case numbers in a 1:1 reply to a field worker,
+// in their order: a reply may name the worker's previous case before the
+// new one ("… 900 m von Meldung 2026-000042 entfernt … die neue Meldung
+// 2026-000043"); the worker's seen keeps only those it had not seen.
 func replyMarkers(m *inMessage) []string {
 	if m.Type == "groupchat" || m.Type == "error" {
 		return nil
 	}
-	return caseRE.FindAllString(m.Body, 1)
+	return caseRE.FindAllString(m.Body, -1)
 }
