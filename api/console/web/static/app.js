@@ -472,7 +472,11 @@
 
   function eventText(e) {
     const d = e.detail || {};
-    const args = { actor: e.actor, via: e.via, team: teamName(d.team), rule: d.rule || "", to_team: teamName(d.to || d.team || d.to_team), reason: d.reason || "", why: d.reason ? " – " + d.reason : "", level: d.level ?? "", kind: e.kind };
+    const args = { actor: e.actor, via: e.via, team: teamName(d.team), rule: d.rule || "", to_team: teamName(d.to || d.team || d.to_team), reason: d.reason || "", why: d.reason ? " – " + d.reason : "", level: d.level ?? "", kind: e.kind,
+      // A post names its room (an incident with copies to other teams is
+      // posted once per room): the room's local part, "tiefbau" of
+      // tiefbau@conference.stadt.example.
+      room: String(d.room || "").split("@")[0] };
     if (d.flag) args.flag = window.FG_TEXTS.de["flag_" + d.flag] ? t("flag_" + d.flag) : d.flag;
     const key = "ev_" + e.kind;
     if (window.FG_TEXTS.de[key]) return t(key, args);

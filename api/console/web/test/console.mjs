@@ -126,6 +126,11 @@ try {
   // The photo is older than 24 h: its plausibility note reads as words, not as an event kind.
   const trail = await page.textContent("#detail .timeline");
   if (!trail.includes("Plausibilitätshinweis: Foto älter als 24 h") || trail.includes("plausibility")) fail("timeline: " + trail.slice(0, 400));
+  // Posted once per room (the rule copies it to the Leitstelle): each post names its room.
+  await page.waitForFunction(() => {
+    const s = document.querySelector("#detail .timeline")?.textContent || "";
+    return /im Raum „tiefbau[^“]*“ gepostet/.test(s) && /im Raum „leitstelle[^“]*“ gepostet/.test(s);
+  }, null, { timeout: 20000 }).catch(async () => fail("the posts do not name their rooms: " + (await page.textContent("#detail .timeline")).slice(0, 600)));
   if (shots) await page.locator("#detail").screenshot({ path: shots + "/console-photos.png" });
   await page.focus("#detail .photos button.thumb");
   await page.keyboard.press("Enter");
