@@ -33,13 +33,16 @@ func TestCoverThumbnailRedirectNotCachedPastItsLink(t *testing.T) {
 	rec := e.filePhoto(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var key string
-		_ = e.pool.QueryRow(ctx, `SELECT coalesce(thumb_key, '') FROM media_objects WHERE report_id = $1`, rec.ID).Scan(&key)
-		if key != "" {
+		// The thumbnail is recorded by the report's processing, its team
+		// (whose token may see it) by the routing right after.
+		var key, team string
+		_ = e.pool.QueryRow(ctx, `SELECT coalesce(m.thumb_key, ''), coalesce(i.team, '') FROM media_objects m
+			JOIN reports r ON r.id = m.report_id JOIN incidents i ON i.id = r.incident_id WHERE m.report_id = $1`, rec.ID).Scan(&key, &team)
+		if key != "" && team != "" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no thumbnail for %s within 30 s", rec.CaseNumber)
+			t.Fatalf("no thumbnail or team for %s within 30 s (thumbnail %q, team %q)", rec.CaseNumber, key, team)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
