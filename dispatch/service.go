@@ -184,17 +184,17 @@ type Deps struct {
 
 // Service runs the incident lifecycle.
 type Service struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
 	// queuePool: the job queue's connections (Deps.QueuePool, or pool);
 	// transactions that complete a job run on it (withJobTx).
 	queuePool *pgxpool.Pool
-	media  Media
-	rules  Rules
-	msgr   Messenger
-	log    *slog.Logger
-	cfg    Config
-	queue  *river.Client[pgx.Tx]
-	metric *metrics
+	media     Media
+	rules     Rules
+	msgr      Messenger
+	log       *slog.Logger
+	cfg       Config
+	queue     *river.Client[pgx.Tx]
+	metric    *metrics
 	// oncall answers who is on call from memory; its own loop refreshes
 	// the imported calendars (never inside an incident transaction).
 	oncall     OnCallDirectory

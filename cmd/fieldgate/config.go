@@ -59,7 +59,8 @@ type Config struct {
 		// share it) and the job queue's (its fetches, completions and
 		// LISTEN; every statement planned for its arguments, see
 		// openQueuePool). 0: pgx's default, the larger of 4 and the
-		// number of CPUs; a pool_max_conns in URL wins over both.
+		// number of CPUs; a pool_max_conns in URL wins over both. serve
+		// needs at least 2 (the XMPP leader's session holds one).
 		MaxConns int `yaml:"max_conns" env:"MAX_CONNS"`
 	} `yaml:"database" envPrefix:"DATABASE_"`
 	S3 struct {

@@ -200,6 +200,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer pool.Close()
+	if n := pool.Config().MaxConns; n < 2 {
+		// The XMPP leader's session (dispatch.LeadXMPP) holds one of the
+		// main pool's connections for as long as it leads.
+		return fmt.Errorf("database.max_conns (or pool_max_conns in database.url) is %d: serve needs at least 2, the XMPP leader's session holds one", n)
+	}
 	if cfg.Database.AutoMigrate == nil || *cfg.Database.AutoMigrate {
 		if err := migrations.Up(ctx, pool, log); err != nil {
 			return err

@@ -35,6 +35,11 @@ type Bench struct {
 
 	member *client
 	room   *seen
+	// replies holds each field worker's case numbers seen in replies
+	// for the whole run: a worker logs in afresh for every load, and its
+	// first reply in a load may name its last case of the one before
+	// ("… von Meldung A entfernt … die neue Meldung B").
+	replies map[string]*seen
 	// floorRoom is a room of the floor component's own on the team room's
 	// MUC service: team rooms are members-only, and the gateway keeps
 	// their member lists to the rules.
@@ -441,7 +446,15 @@ func (b *Bench) loginWorkers(ctx context.Context, l Load) (chan *client, error) 
 	}
 	ch := make(chan *client, n)
 	for _, acct := range b.cfg.Workers[:n] {
-		c, err := login(ctx, b.cfg.C2SAddr, acct, newSeen(replyMarkers))
+		got := b.replies[acct.JID]
+		if got == nil {
+			got = newSeen(replyMarkers)
+			if b.replies == nil {
+				b.replies = map[string]*seen{}
+			}
+			b.replies[acct.JID] = got
+		}
+		c, err := login(ctx, b.cfg.C2SAddr, acct, got)
 		if err != nil {
 			close(ch)
 			for c := range ch {
