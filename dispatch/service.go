@@ -376,9 +376,19 @@ func (s *Service) Stop(ctx context.Context) error {
 	return err
 }
 
-// Ping checks the database.
+// Ping checks the database: the service's connections and, when it has
+// its own (Deps.QueuePool), the job queue's.
 func (s *Service) Ping(ctx context.Context) error {
-	return s.pool.Ping(ctx)
+	if err := s.pool.Ping(ctx); err != nil {
+		return err
+	}
+	if s.queuePool != s.pool {
+		// Jobs (replies, escalations, fallbacks) stall without them.
+		if err := s.queuePool.Ping(ctx); err != nil {
+			return fmt.Errorf("job queue's connections: %w", err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

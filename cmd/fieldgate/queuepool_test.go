@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 // TestQueuePoolPlansForTheArguments: a statement shaped like the job
@@ -80,5 +84,34 @@ func TestQueuePoolPlansForTheArguments(t *testing.T) {
 	if p := plan(main); !strings.Contains(p, "Seq Scan on river_job") {
 		t.Logf("main pool: no longer the whole table (PostgreSQL plans this differently now):\n%s", p)
 		t.Errorf("the main pool's cached plan no longer scans river_job: check whether the queue still needs its own pool")
+	}
+}
+
+// TestReadinessSeesTheQueuePool: a replica whose job queue cannot reach
+// PostgreSQL (its pool closed here; in production, max_connections
+// reached) is not ready: replies, escalations and fallbacks would stall
+// while the API still answered.
+func TestReadinessSeesTheQueuePool(t *testing.T) {
+	ctx := context.Background()
+	pool := testsvc.Pool(t)
+	qp, err := openQueuePool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rules, err := routing.NewEngine(testsvc.RepoRoot(t)+"/deploy/demo/rules.yaml", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := dispatch.New(dispatch.Deps{Pool: pool, QueuePool: qp, Rules: rules, Logger: log}, dispatch.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Ping(ctx); err != nil {
+		t.Fatalf("ping with both pools open: %v", err)
+	}
+	qp.Close()
+	if err := svc.Ping(ctx); err == nil || !strings.Contains(err.Error(), "job queue") {
+		t.Fatalf("ping with the queue's pool closed: %v, want an error naming the job queue", err)
 	}
 }

@@ -112,6 +112,14 @@ func openQueuePool(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Pool, erro
 	if err != nil {
 		return nil, fmt.Errorf("database config (job queue): %w", err)
 	}
+	// As openPool: a server (or pooler) that refuses or never answers the
+	// SET stops the start with its reason instead of a hang.
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := qp.Ping(pctx); err != nil {
+		qp.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL (job queue's connections): %w", err)
+	}
 	return qp, nil
 }
 
