@@ -86,7 +86,7 @@ func (en) RejectedReporter(caseNumber, reason string) string {
 }
 
 func (en) DupReporter(caseNumber, original string) string {
-	return fmt.Sprintf("Your report %s concerns the same case as %s, which is already being handled. We added it there – thank you!", caseNumber, original)
+	return fmt.Sprintf("Your report %s concerns the same case as %s, which has already been reported. We added it there – thank you!", caseNumber, original)
 }
 
 func (en) UnmergedReporter(caseNumber string) string {
