@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -446,5 +447,65 @@ func TestNotJoinedTextReportOneReply(t *testing.T) {
 			t.Fatalf("trail of the second incident %q, want %q", got, want)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNotJoinedTextReportRetriedAtOnce: the messenger resends a message
+// that opens a case of its own (1 km from the sender's previous one) five
+// times at once, with one origin-id, while the first is being stored.
+// One incident, one post and one reply come of it, and every attempt is
+// answered with its case number.
+func TestNotJoinedTextReportRetriedAtOnce(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
+	start(t, svc)
+	ctx := context.Background()
+	const from = "streife4@stadt.localhost"
+	w := sender{t, svc, from, "tiefbau"}
+	first := w.send("r1", "Ampel ausgefallen", &dispatch.Position{Lat: 51.0251, Lon: 7.59194})
+	waitFor(t, "the first post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
+
+	const attempts = 5
+	receipts := make([]dispatch.Receipt, attempts)
+	errs := make([]error, attempts)
+	var wg sync.WaitGroup
+	for i := range attempts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			receipts[i], errs[i] = svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: from,
+				IdempotencyKey: "r2", Text: "Baum auf der Fahrbahn", Position: &dispatch.Position{Lat: 51.0341, Lon: 7.59194},
+				PositionSource: dispatch.SourceGeoURI})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		if receipts[i].IncidentID != receipts[0].IncidentID || receipts[i].CaseNumber != receipts[0].CaseNumber || receipts[i].CaseNumber == first.CaseNumber {
+			t.Fatalf("attempt %d answered %+v, attempt 0 %+v (first case %s)", i, receipts[i], receipts[0], first.CaseNumber)
+		}
+	}
+	second := receipts[0]
+	var incidents int
+	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT incident_id) FROM reports WHERE sender = $1`, from).Scan(&incidents); err != nil {
+		t.Fatal(err)
+	}
+	if incidents != 2 {
+		t.Errorf("%d incidents for the sender, want 2", incidents)
+	}
+	waitFor(t, "the second post and its reply", func() bool {
+		p, c := rec.snapshot()
+		return len(p) == 2 && chatsTo(c, from, second.CaseNumber) > 0
+	})
+	time.Sleep(200 * time.Millisecond) // a second post or reply would be out by now
+	posts, chats := rec.snapshot()
+	if len(posts) != 2 || chatsTo(chats, from, second.CaseNumber) != 1 {
+		t.Errorf("%d posts and %d replies naming %s, want 2 and 1", len(posts), chatsTo(chats, from, second.CaseNumber), second.CaseNumber)
+	}
+	if n := eventCount(t, pool, second.IncidentID, "received"); n != 1 {
+		t.Errorf("%d received events for %s, want 1", n, second.CaseNumber)
 	}
 }
