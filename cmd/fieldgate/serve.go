@@ -74,13 +74,20 @@ func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgx
 	if err != nil {
 		return nil, fmt.Errorf("database config: %w", err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
+	if err := pingPool(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("cannot reach PostgreSQL: %w", err)
 	}
 	return pool, nil
+}
+
+// pingPool checks within 10 s that pool can connect and answer: a server
+// (or pooler) that refuses, or never answers, stops the start with its
+// reason instead of a hang.
+func pingPool(ctx context.Context, pool *pgxpool.Pool) error {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return pool.Ping(pctx)
 }
 
 // openQueuePool opens the job queue's own connections (river's fetches,
@@ -112,11 +119,8 @@ func openQueuePool(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Pool, erro
 	if err != nil {
 		return nil, fmt.Errorf("database config (job queue): %w", err)
 	}
-	// As openPool: a server (or pooler) that refuses or never answers the
-	// SET stops the start with its reason instead of a hang.
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := qp.Ping(pctx); err != nil {
+	// Connecting runs the SET.
+	if err := pingPool(ctx, qp); err != nil {
 		qp.Close()
 		return nil, fmt.Errorf("cannot reach PostgreSQL (job queue's connections): %w", err)
 	}
