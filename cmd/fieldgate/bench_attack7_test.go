@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -37,15 +35,7 @@ func TestBenchXMPPLoadsInARow(t *testing.T) {
 	if err := run(context.Background(), args, s.getenv, &out, &errb); err != nil {
 		t.Fatalf("bench: %v\n%s", err, errb.String())
 	}
-	f, err := os.Open(filepath.Join(dir, "s.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, filepath.Join(dir, "s.csv"))
 	n := 0
 	for _, r := range rows[1:] {
 		if r[1] != "fieldgate" {

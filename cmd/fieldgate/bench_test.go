@@ -67,15 +67,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("load %s: want the CPU of --cpu bench=self per phase: %s", name, lines[i])
 		}
 	}
-	f, err := os.Open(filepath.Join(dir, "s.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, filepath.Join(dir, "s.csv"))
 	if len(rows) != 1+2*(3+2+1) || rows[0][0] != "load" {
 		t.Errorf("CSV has %d rows, want a header and one per report and floor operation: %q", len(rows), rows)
 	}
@@ -101,4 +93,19 @@ func TestBenchRefusesOtherHosts(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Fatalf("bench against 198.51.100.7 = %v, want refused", err)
 	}
+}
+
+// readCSV reads the whole CSV file at path (fieldgate bench --csv).
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

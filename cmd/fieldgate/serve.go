@@ -70,24 +70,24 @@ func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgx
 	if cfg.Database.MaxConns > 0 && !strings.Contains(cfg.Database.URL, "pool_max_conns") {
 		pcfg.MaxConns = int32(cfg.Database.MaxConns)
 	}
+	return connectPool(ctx, pcfg)
+}
+
+// connectPool opens a pool with pcfg and checks within 10 s that it can
+// connect and answer: a server (or pooler) that refuses, or never
+// answers, stops the start with its reason instead of a hang.
+func connectPool(ctx context.Context, pcfg *pgxpool.Config) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("database config: %w", err)
 	}
-	if err := pingPool(ctx, pool); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("cannot reach PostgreSQL: %w", err)
 	}
 	return pool, nil
-}
-
-// pingPool checks within 10 s that pool can connect and answer: a server
-// (or pooler) that refuses, or never answers, stops the start with its
-// reason instead of a hang.
-func pingPool(ctx context.Context, pool *pgxpool.Pool) error {
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	return pool.Ping(pctx)
 }
 
 // openQueuePool opens the job queue's own connections (river's fetches,
@@ -115,14 +115,10 @@ func openQueuePool(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Pool, erro
 		_, err := c.Exec(ctx, "SET plan_cache_mode = force_custom_plan")
 		return err
 	}
-	qp, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("database config (job queue): %w", err)
-	}
 	// Connecting runs the SET.
-	if err := pingPool(ctx, qp); err != nil {
-		qp.Close()
-		return nil, fmt.Errorf("cannot reach PostgreSQL (job queue's connections): %w", err)
+	qp, err := connectPool(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("job queue's connections: %w", err)
 	}
 	return qp, nil
 }

@@ -61,7 +61,7 @@ func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Ben
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
 	}
-	b := &Bench{cfg: cfg, pos: pos, log: log, run: randToken(4), photos: map[string][]byte{},
+	b := &Bench{cfg: cfg, pos: pos, log: log, run: randToken(4), photos: map[string][]byte{}, replies: map[string]*seen{},
 		http: &http.Client{Timeout: cfg.Timeout, Transport: keepAliveTransport()}}
 	ok := false
 	defer func() {
@@ -449,9 +449,6 @@ func (b *Bench) loginWorkers(ctx context.Context, l Load) (chan *client, error) 
 		got := b.replies[acct.JID]
 		if got == nil {
 			got = newSeen(replyMarkers)
-			if b.replies == nil {
-				b.replies = map[string]*seen{}
-			}
 			b.replies[acct.JID] = got
 		}
 		c, err := login(ctx, b.cfg.C2SAddr, acct, got)
