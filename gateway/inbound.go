@@ -420,13 +420,18 @@ func withoutLeadingQuote(body string) string {
 	return strings.Join(lines[i:], "\n")
 }
 
-// senderLanguage is the language replies to a sender are written in: the
-// stanza's xml:lang when the catalogue speaks it ("en-GB" is English),
-// else the function address's language.
+// senderLanguage is the language replies to a sender are written in:
+// the function address's language, unless the stanza's xml:lang names
+// another language of the catalogue other than English. "en" says
+// nothing about the sender: Prosody stamps every stanza of a client that
+// declared no stream language with "en" (util/xmppstream.lua), and
+// Conversations declares "en" whatever the phone's language
+// (LocalizedContent.STREAM_LANGUAGE), so it is the tag of most German
+// field workers too. A "de" is only there when the client chose it.
 func senderLanguage(xmlLang, addrLang string) string {
 	primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(xmlLang)), "-")
 	primary, _, _ = strings.Cut(primary, "_")
-	if slices.Contains(msg.Languages, primary) {
+	if primary != "en" && slices.Contains(msg.Languages, primary) {
 		return primary
 	}
 	return addrLang

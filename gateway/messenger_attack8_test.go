@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"mellium.im/xmpp/stream"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 // The stanza shapes in this file are those real messengers send (taken
@@ -113,7 +116,7 @@ func newMessengerGateway(t *testing.T) (*Gateway, *intakeDisp, *wire) {
 	d := &intakeDisp{}
 	g, err := New(Config{Addr: "127.0.0.1:1", Domain: "reports.stadt.example", Secret: "s",
 		Fetch: FetchConfig{Hosts: []string{"upload.stadt.example"}}},
-		d, staticRules{loadTestRules(t)}, noMedia{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		d, staticRules{loadRules(t, strings.Replace(testRules, "addresses:\n", "addresses:\n  info:\n    display_name: Info\n    language: en\n    allow: [public]\n", 1))}, noMedia{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +145,20 @@ func deliver(t *testing.T, g *Gateway, raw string) {
 }
 
 const fromPatrol = `from="streife1@stadt.example/phone" to="tiefbau@reports.stadt.example"`
+
+// loadRules loads a rules file with the given text.
+func loadRules(t *testing.T, text string) *routing.RuleSet {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := routing.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
 
 func near(a, b float64) bool { return math.Abs(a-b) < 3e-5 }
 
@@ -233,25 +250,33 @@ func TestGeolocWithBadNumberKeepsTheReport(t *testing.T) {
 	}
 }
 
-// TestRepliesInTheSendersLanguage: a sender whose stanzas carry
-// xml:lang="en" (or "en-GB") is answered in English, one with "de" or a
-// language the catalogue does not speak in the address's language; the
-// report is stored with that language for later status messages.
+// TestRepliesInTheSendersLanguage: xml:lang="en" is what Prosody stamps
+// on the stanzas of every client that declared no language, and what
+// Conversations declares on every phone, so it leaves a German address
+// German (for reports and for the unknown-address error); a "de" the
+// client chose makes an English address answer in German.
 func TestRepliesInTheSendersLanguage(t *testing.T) {
-	for _, c := range []struct{ lang, want, word string }{
-		{"en", "en", "location"}, {"en-GB", "en", "location"}, {"de", "de", "Standort"}, {"fr", "de", "Standort"}, {"", "de", "Standort"},
+	for _, c := range []struct{ to, lang, want, word string }{
+		{"tiefbau", "en", "de", "Standort"}, {"tiefbau", "en-GB", "de", "Standort"}, {"tiefbau", "", "de", "Standort"},
+		{"tiefbau", "fr", "de", "Standort"}, {"info", "de-DE", "de", "Standort"}, {"info", "en", "en", "location"},
+		{"info", "", "en", "location"},
 	} {
 		g, d, w := newMessengerGateway(t)
-		deliver(t, g, `<message `+fromPatrol+` id="l1" type="chat" xml:lang="`+c.lang+`"><body>geo:51,7</body></message>`)
+		to := `from="streife1@stadt.example/phone" to="` + c.to + `@reports.stadt.example"`
+		deliver(t, g, `<message `+to+` id="l1" type="chat" xml:lang="`+c.lang+`"><body>geo:51,7</body></message>`)
 		replies := bodies(w.sent(t))
 		if len(replies) != 1 || !strings.Contains(replies[0], c.word) {
-			t.Errorf("xml:lang %q: replies %q, want %q", c.lang, replies, c.word)
+			t.Errorf("%s, xml:lang %q: replies %q, want %q", c.to, c.lang, replies, c.word)
 		}
-		g, d, _ = newMessengerGateway(t)
-		deliver(t, g, `<message `+fromPatrol+` id="l2" type="chat" xml:lang="`+c.lang+`"><body>Schlagloch</body></message>`)
+		deliver(t, g, `<message `+to+` id="l2" type="chat" xml:lang="`+c.lang+`"><body>Schlagloch</body></message>`)
 		if r := d.got(); len(r) != 1 || r[0].Language != c.want {
-			t.Errorf("xml:lang %q: report %+v, want language %s", c.lang, r, c.want)
+			t.Errorf("%s, xml:lang %q: report %+v, want language %s", c.to, c.lang, r, c.want)
 		}
+	}
+	g, _, w := newMessengerGateway(t)
+	deliver(t, g, `<message from="streife1@stadt.example/phone" to="gibtsnicht@reports.stadt.example" id="u1" type="chat" xml:lang="en"><body>Hallo</body></message>`)
+	if s := w.sent(t); len(s) != 1 || s[0].Error == nil || !strings.Contains(s[0].Error.Text, "Unbekannte") {
+		t.Errorf("unknown address: %+v, want a German error", s)
 	}
 }
 
