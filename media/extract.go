@@ -51,9 +51,10 @@ func ioErr(err error) error {
 	return ioError{err}
 }
 
-// Extract reads position, time, orientation and camera from a JPEG or
-// HEIC/HEIF file. It is safe on any input: it reads only bounded regions of
-// r, validates and rewrites the TIFF structure before goexif sees it, and
+// Extract reads position, time, orientation and camera from a JPEG
+// (Exif and XMP APP1 segments), PNG (eXIf chunk, XMP iTXt chunk), WebP
+// (EXIF and "XMP " chunks) or HEIC/HEIF (Exif item) file. It is safe on
+// any input: it reads only bounded regions of r, validates and rewrites the TIFF structure before goexif sees it, and
 // never panics. Malformed metadata is not an error: the result says why
 // there is no position. An error means r itself failed.
 func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err error) {
@@ -77,6 +78,19 @@ func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err er
 			if jinfo.truncated {
 				md.NoPositionReason = "no EXIF data (file truncated)"
 			}
+		}
+	case TypePNG, TypeWebP:
+		scan := scanPNG
+		if contentType == TypeWebP {
+			scan = scanWebP
+		}
+		jinfo, err = scan(r, size)
+		if err != nil {
+			return Metadata{}, err
+		}
+		raw = jinfo.tiff
+		if raw == nil {
+			md.NoPositionReason = "no EXIF data"
 		}
 	case TypeHEIC, TypeHEIF:
 		var why string
