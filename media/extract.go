@@ -203,7 +203,11 @@ func position(x *exif.Exif, hasGPS bool) (*Position, string) {
 	return p, ""
 }
 
-// degrees reads a GPS coordinate (degrees, minutes, seconds rationals).
+// degrees reads a GPS coordinate (EXIF 2.32 §4.6.6 GPSLatitude: degrees,
+// minutes, seconds as RATIONALs; one value of decimal degrees, or two of
+// degrees and decimal minutes, as phones write them, are read too).
+// Minutes or seconds over 60 are refused; exactly 60 (a rounded 59.9996)
+// is kept.
 func degrees(x *exif.Exif, name exif.FieldName) (float64, string) {
 	t, err := x.Get(name)
 	if err != nil {
@@ -227,7 +231,13 @@ func degrees(x *exif.Exif, name exif.FieldName) (float64, string) {
 		if n < 0 || d < 0 {
 			return 0, "is negative"
 		}
-		v += float64(n) / float64(d) / div
+		part := float64(n) / float64(d)
+		if i > 0 && part > 60 {
+			// 75 minutes is not a place but a broken writer: summing it
+			// (as exiftool does) would move the point by degrees.
+			return 0, "has minutes or seconds over 60"
+		}
+		v += part / div
 	}
 	return v, ""
 }

@@ -46,4 +46,25 @@ exiftool -q -overwrite_original -XMP-exif:GPSLatitude=51.0234 -XMP-exif:GPSLongi
 cp "$tmp/s6.png" xmp_o6.png
 exiftool -q -overwrite_original -XMP-exif:GPSLatitude=51.0234 -XMP-exif:GPSLongitude=7.5921 \
 	-XMP-tiff:Orientation#=6 xmp_o6.png
+# HEIC (ISO/IEC 23008-12): the HEIF rule is that the transformative
+# properties (irot, imir) say how to show the picture and the EXIF
+# orientation inside is informative only (§6.5.10 note; iPhones write
+# both, consistent). heif_props.py adds the properties ImageMagick does
+# not write. heic_irot3.heic: stored as for orientation 6, irot 3 (270°
+# anti-clockwise = 90° clockwise); heic_irot3_exif6.heic the same with
+# EXIF orientation 6 and GPS (must not be turned twice);
+# heic_imir1.heic: stored mirrored left-right, imir 1;
+# heic_imir0.heic: stored mirrored top-bottom, imir 0;
+# heic_exif6_only.heic: stored as for orientation 6, EXIF orientation 6,
+# no irot: HEIF readers show it as stored.
+convert "$tmp/s6.png" -quality 90 "$tmp/s6.heic"
+../heif_props.py "$tmp/s6.heic" heic_irot3.heic irot:3
+../heif_props.py "$tmp/s6.heic" heic_irot3_exif6.heic irot:3
+exiftool -q -overwrite_original -Orientation#=6 "${tags[@]}" heic_irot3_exif6.heic
+convert "$tmp/s2.png" -quality 90 "$tmp/s2.heic"
+../heif_props.py "$tmp/s2.heic" heic_imir1.heic imir:1
+convert "$tmp/s4.png" -quality 90 "$tmp/s4.heic"
+../heif_props.py "$tmp/s4.heic" heic_imir0.heic imir:0
+cp "$tmp/s6.heic" heic_exif6_only.heic
+exiftool -q -overwrite_original -Orientation#=6 heic_exif6_only.heic
 ls -l
