@@ -158,3 +158,19 @@ func TestRuleCaseAndUntilDate(t *testing.T) {
 		"12-07T07:00–12-07T15:00 ben@stadt.localhost calendar\n"+
 		"12-14T07:00–12-14T15:00 ben@stadt.localhost calendar\n")
 }
+
+// Two exports of one calendar saved into one file: each event counts in
+// its latest version only (highest SEQUENCE), with a warning naming the
+// ignored one; before, the old version stayed as a ghost shift.
+func TestOldAndNewExportInOneFile(t *testing.T) {
+	old := icsDoc("BEGIN:VEVENT", "UID:w1", "SEQUENCE:0", "DTSTART:20261201T080000Z", "DTEND:20261201T160000Z", "SUMMARY:anna@stadt.localhost", "END:VEVENT")
+	cur := icsDoc("BEGIN:VEVENT", "UID:w1", "SEQUENCE:2", "DTSTART:20261201T100000Z", "DTEND:20261201T180000Z", "SUMMARY:ben@stadt.localhost", "END:VEVENT")
+	for _, doc := range []string{old + cur, cur + old} {
+		cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, doc)
+		wantPlan(t, cal, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"),
+			"12-01T10:00–12-01T18:00 ben@stadt.localhost calendar\n")
+		if len(cal.Warnings) != 1 || !strings.Contains(cal.Warnings[0].Msg, "appears more than once") {
+			t.Errorf("warnings %q, want one about the old version", notes(cal))
+		}
+	}
+}

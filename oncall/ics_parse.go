@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -299,6 +300,7 @@ func (p *calParser) build(objects []*ics.Calendar) (*Calendar, error) {
 			}
 		}
 	}
+	events = p.latestVersions(events)
 	masters := map[string]*calEvent{}
 	excludedMasters := map[string]bool{} // UIDs of series another team's selector dropped
 	var instances []zonedEvent
@@ -556,4 +558,64 @@ func cmpOr[T comparable](s, def T) T {
 		return def
 	}
 	return s
+}
+
+// latestVersions keeps one version of each event: a UID (and, for a
+// changed instance, RECURRENCE-ID) that appears more than once, as in
+// two exports of one calendar saved into one file, counts only in its
+// latest version (RFC 5545 §3.8.7.4: the highest SEQUENCE, then the
+// latest LAST-MODIFIED, then the last in the file). Each other version
+// gets a Warning.
+func (p *calParser) latestVersions(events []zonedEvent) []zonedEvent {
+	key := func(cb *ics.ComponentBase) string {
+		uid := icsValue(cb, "UID")
+		if uid == "" {
+			return ""
+		}
+		k := uid + "\x00"
+		if rid := icsProp(cb, "RECURRENCE-ID"); rid != nil {
+			k += icsParam(rid, "TZID") + "\x00" + strings.TrimSpace(rid.Value)
+		}
+		return k
+	}
+	newer := func(a, b *ics.ComponentBase) bool { // a is newer than b (b comes earlier in the file)
+		sa, _ := strconv.Atoi(icsValue(a, "SEQUENCE"))
+		sb, _ := strconv.Atoi(icsValue(b, "SEQUENCE"))
+		if sa != sb {
+			return sa > sb
+		}
+		return icsValue(a, "LAST-MODIFIED") >= icsValue(b, "LAST-MODIFIED")
+	}
+	best := map[string]int{}
+	dup := false
+	for i, e := range events {
+		k := key(&e.ComponentBase)
+		if k == "" {
+			continue
+		}
+		j, seen := best[k]
+		if !seen {
+			best[k] = i
+			continue
+		}
+		dup = true
+		if newer(&e.ComponentBase, &events[j].ComponentBase) {
+			best[k] = i
+		}
+	}
+	if !dup {
+		return events
+	}
+	out := events[:0:0]
+	for i, e := range events {
+		cb := &e.ComponentBase
+		k := key(cb)
+		if k == "" || best[k] == i {
+			out = append(out, e)
+			continue
+		}
+		p.warn(eventLine(cb), "%s appears more than once; the version at line %d (SEQUENCE %s) is used, this one is ignored",
+			describe(cb), eventLine(&events[best[k]].ComponentBase), cmpOr(icsValue(&events[best[k]].ComponentBase, "SEQUENCE"), "0"))
+	}
+	return out
 }

@@ -1,8 +1,10 @@
 package routing
 
 import (
+	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // Areas are polygons in longitude (x) / latitude (y) degrees. Point in
@@ -411,10 +413,13 @@ func (a *area) strictlyContains(q pt) bool {
 // of its surrounding district): positions there are in both areas, so
 // the order of the rules decides silently. Shared borders are fine: a
 // polygon counts as enclosed only when every vertex of its outer ring is
-// strictly inside the other area.
+// strictly inside the other area. An area enclosing several others (the
+// whole town, drawn as an area of its own) gets one warning.
 func checkEnclaves(file string, areas []area, ps *problems) {
+	enclosed := make([][]int, len(areas)) // per outer area, the areas inside it
 	for bi := range areas {
 		b := &areas[bi]
+	polys:
 		for pi := range b.polys {
 			pb := &b.polys[pi]
 			for ai := range areas {
@@ -430,16 +435,30 @@ func checkEnclaves(file string, areas []area, ps *problems) {
 					}
 				}
 				if inside {
-					ps.warnIn(file, b.line, "area %q lies inside area %q (line %d), which has no hole for it: a position there is in both areas, so the first matching rule decides and %q is named as the district; cut a hole into %q (a second ring, RFC 7946 §3.1.6; QGIS: Vector › Geoprocessing › Difference)",
-						b.name, a.name, a.line, cmpFirst(areas, ai, bi), a.name)
-					break
+					enclosed[ai] = append(enclosed[ai], bi)
+					break polys
 				}
 			}
 		}
 	}
-}
-
-// cmpFirst names whichever of areas i and j comes first in the file.
-func cmpFirst(areas []area, i, j int) string {
-	return areas[min(i, j)].name
+	for ai, inner := range enclosed {
+		a := &areas[ai]
+		switch {
+		case len(inner) == 1:
+			b := &areas[inner[0]]
+			ps.warnIn(file, b.line, "area %q lies inside area %q (line %d), which has no hole for it: a position there is in both areas, so the first matching rule decides and %q is named as the district; cut a hole into %q (a second ring, RFC 7946 §3.1.6; QGIS: Vector › Geoprocessing › Difference)",
+				b.name, a.name, a.line, areas[min(ai, inner[0])].name, a.name)
+		case len(inner) > 1:
+			names := make([]string, 0, 5)
+			for _, bi := range inner[:min(len(inner), 5)] {
+				names = append(names, fmt.Sprintf("%q", areas[bi].name))
+			}
+			more := ""
+			if len(inner) > 5 {
+				more = fmt.Sprintf(" and %d more", len(inner)-5)
+			}
+			ps.warnIn(file, a.line, "area %q wholly contains areas %s%s: a position there is in both, so the first matching rule decides; if %q is meant to cover them (the whole town), put the rules of the inner areas first; if they are enclaves, cut holes into %q",
+				a.name, strings.Join(names, ", "), more, a.name, a.name)
+		}
+	}
 }

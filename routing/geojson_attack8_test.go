@@ -208,3 +208,17 @@ func TestCRSSpellingsAttack8(t *testing.T) {
 		}
 	}
 }
+
+// An area for the whole town around every district gets one warning,
+// not one per district.
+func TestWholeTownAreaOneWarning(t *testing.T) {
+	areas, ps := parseGeo8(t, `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"name":"Stadtgebiet"},"geometry":{"type":"Polygon","coordinates":[[[7.4,50.9],[7.8,50.9],[7.8,51.2],[7.4,51.2],[7.4,50.9]]]}},
+{"type":"Feature","properties":{"name":"Nord"},"geometry":{"type":"Polygon","coordinates":[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]}},
+{"type":"Feature","properties":{"name":"Ost"},"geometry":{"type":"Polygon","coordinates":[[[7.6,51.0],[7.7,51.0],[7.7,51.1],[7.6,51.1],[7.6,51.0]]]}}]}`, "name")
+	checkEnclaves("d.geojson", areas, ps)
+	if len(ps.warnings) != 1 || ps.warnings[0].Line != 2 {
+		t.Fatalf("warnings %v, want one at line 2", ps.warnings)
+	}
+	wantProblem(t, ps.warnings, `area "Stadtgebiet" wholly contains areas "Nord", "Ost"`, "put the rules of the inner areas first")
+}
