@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,21 +17,34 @@ import (
 
 // fetchAttachments downloads the allowed attachment URLs of a message into
 // media storage. It returns the stored objects, the text without the URLs
-// that were taken (they are now photos of the report), and the error of
-// each attachment that failed (attachmentReason words it for the sender). URLs that are not allowed stay in the text
-// and are never fetched.
+// that were taken (they are now photos of the report), the error of
+// each attachment that failed (attachmentReason words it for the sender),
+// and the hosts of attachments sent as files (XEP-0066 OOB, XEP-0447
+// sources) that are not allowed. URLs that are not allowed stay in the
+// text and are never fetched.
 //
 // The bytes of small attachments are given to in (HoldMedium) once they
 // are downloaded, before they are stored, so that their team copies are
 // made while the original goes up to S3 and the report is committed. An
 // attachment whose storing then fails is dropped from in with what was
 // made from it.
-func (g *Gateway) fetchAttachments(ctx context.Context, in *dispatch.NewReport, sender, body string, oob []string) ([]media.Object, string, []error) {
+func (g *Gateway) fetchAttachments(ctx context.Context, in *dispatch.NewReport, sender, body string, oob []string) ([]media.Object, string, []error, []string) {
 	var objs []media.Object
 	var failed []error
+	var refused []string
 	text := body
 	for _, u := range ExtractURLs(body, oob) {
 		if err := g.fetch.Allowed(u); err != nil {
+			if slices.Contains(oob, u) {
+				if h := hostOf(u); !slices.Contains(refused, h) {
+					refused = append(refused, h)
+				}
+				if !strings.Contains(text, u) {
+					// A file shared without its URL in the body: the
+					// team still sees where it is.
+					text = strings.TrimSpace(text + "\n" + u)
+				}
+			}
 			continue
 		}
 		var held string // the key given to HoldMedium
@@ -49,7 +63,7 @@ func (g *Gateway) fetchAttachments(ctx context.Context, in *dispatch.NewReport, 
 		objs = append(objs, obj)
 		text = strings.TrimSpace(strings.ReplaceAll(text, u, ""))
 	}
-	return objs, text, failed
+	return objs, text, failed, refused
 }
 
 // fetchOne downloads one attachment of sender and stores it, handing it
@@ -139,4 +153,14 @@ func safeURL(raw string) string {
 		return "(unparsable URL)"
 	}
 	return fetchLogURL(u)
+}
+
+// hostOf is the host name of a URL, for telling a sender which server a
+// refused file was on (nothing of its path or query).
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	return u.Hostname()
 }

@@ -141,7 +141,7 @@ func TestMessengerTeamCopyMadeWhileOriginalIsStored(t *testing.T) {
 		IdempotencyKey: "origin:team-early", Language: "de"}
 	url := s.base + "/upload/abc/foto.jpg"
 	var failed []error
-	in.Media, in.Text, failed = s.g.fetchAttachments(ctx, &in, in.Sender, "Schlagloch "+url, []string{url})
+	in.Media, in.Text, failed, _ = s.g.fetchAttachments(ctx, &in, in.Sender, "Schlagloch "+url, []string{url})
 	if len(failed) > 0 || len(in.Media) != 1 {
 		t.Fatalf("fetched %d attachments, failed %v; want 1, none", len(in.Media), failed)
 	}
@@ -213,7 +213,7 @@ func TestMessengerAttachmentNotStoredDropsItsTeamCopy(t *testing.T) {
 		IdempotencyKey: "origin:put-fails", Language: "de"}
 	first, second := s.base+"/upload/a/eins.jpg", s.base+"/upload/b/zwei.jpg"
 	var failed []error
-	in.Media, in.Text, failed = s.g.fetchAttachments(ctx, &in, in.Sender, first+" "+second, []string{first, second})
+	in.Media, in.Text, failed, _ = s.g.fetchAttachments(ctx, &in, in.Sender, first+" "+second, []string{first, second})
 	if len(failed) != 1 || !errors.Is(failed[0], context.Canceled) {
 		t.Errorf("failed %v, want the first attachment's canceled PUT", failed)
 	}

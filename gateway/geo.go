@@ -28,6 +28,9 @@ const (
 	geoImprecise               // whole degrees only (±111 km): almost always a mangled comma-decimal
 	geoOutOfRange              // latitude outside ±90, longitude outside ±180, or 0,0
 	geoOtherCRS                // crs other than wgs84 (RFC 5870 §3.4.1)
+	geoShortLink               // a map service's short link (maplink.go): never opened
+	geoCoarseLink              // a map link that names an area (a short OpenStreetMap code)
+	geoBadGeoloc               // an XEP-0080 geoloc without a valid lat/lon
 )
 
 // geoFound is the result of looking for geo URIs in a message.
@@ -305,9 +308,42 @@ func geoHint(lang string, f geoFound) string {
 	why := map[geoProblem]func() string{
 		geoMalformed: t.GeoMalformed, geoCommaDecimal: t.GeoCommaDecimal, geoImprecise: t.GeoImprecise,
 		geoOutOfRange: t.GeoOutOfRange, geoOtherCRS: t.GeoOtherCRS,
+		geoShortLink: t.GeoShortLink, geoCoarseLink: t.GeoCoarseLink, geoBadGeoloc: t.GeoLocationInvalid,
 	}[f.Problem]
 	if why == nil {
 		why = t.GeoMalformed
 	}
 	return t.GeoHint(f.Bad, why())
+}
+
+// position reads an XEP-0080 User Location's lat and lon (decimal
+// degrees, XEP-0080 §4: xs:decimal). ok is false when either is missing;
+// found then tells whether the element had a position that is not valid
+// (not a number, out of range, 0,0), which the sender is told about.
+func (gl *geolocElem) position() (p geoPoint, ok bool, found geoFound) {
+	if gl == nil || (gl.Lat == nil && gl.Lon == nil) {
+		return geoPoint{}, false, geoFound{}
+	}
+	lat, lon := "", ""
+	if gl.Lat != nil {
+		lat = strings.TrimSpace(*gl.Lat)
+	}
+	if gl.Lon != nil {
+		lon = strings.TrimSpace(*gl.Lon)
+	}
+	la, err1 := strconv.ParseFloat(lat, 64)
+	lo, err2 := strconv.ParseFloat(lon, 64)
+	if err1 != nil || err2 != nil || la != la || lo != lo || la < -90 || la > 90 || lo < -180 || lo > 180 || (la == 0 && lo == 0) {
+		return geoPoint{}, false, geoFound{Problem: geoBadGeoloc, Bad: clip(lat, 24) + "," + clip(lon, 24)}
+	}
+	return geoPoint{Lat: la, Lon: lo}, true, geoFound{}
+}
+
+// clip shortens s to at most n runes, for echoing input back.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }

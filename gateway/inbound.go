@@ -229,10 +229,21 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	if !g.encryptionPolicy(ctx, m, to, sender) {
 		return
 	}
-	body := strings.TrimSpace(m.body())
+	if m.Reactions != nil || m.Type == "headline" {
+		// An XEP-0444 reaction to one of our messages (some clients add
+		// the emoji as a fallback body) is no report; a headline is an
+		// automatic notice that is not to be answered (RFC 6121 §5.2.2).
+		return
+	}
+	body := strings.TrimSpace(reportText(m))
 	oob := make([]string, 0, len(m.OOB))
 	for _, o := range m.OOB {
 		oob = append(oob, strings.TrimSpace(o.URL))
+	}
+	for _, f := range m.FileSharing {
+		for _, u := range f.URLs {
+			oob = append(oob, strings.TrimSpace(u.Target))
+		}
 	}
 	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil && len(m.decrypted) == 0) {
 		return // chat states, receipts, markers
@@ -246,10 +257,10 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			names = append(names, g.addressJID(a.Name))
 		}
 		g.replyError(ctx, m, "cancel", "item-not-found",
-			msg.For(m.Lang).UnknownAddressXMPP(strings.Join(names, ", ")))
+			msg.For(senderLanguage(m.Lang, "")).UnknownAddressXMPP(strings.Join(names, ", ")))
 		return
 	}
-	lang := addr.Language
+	lang := senderLanguage(m.Lang, addr.Language)
 	if !addr.Allows(sender) {
 		g.reply(ctx, m, local, msg.For(lang).NotAllowed(addr.DisplayName))
 		return
@@ -266,13 +277,21 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		IdempotencyKey: idempotencyKey(m),
 	}
 	geo := findGeo(body)
+	if !geo.OK {
+		// A map app's share link (OpenStreetMap, Google, Apple, OsmAnd).
+		if ml := findMapLink(body); ml.OK || (geo.Problem == geoOK && ml.Problem != geoOK) {
+			geo = ml
+		}
+	}
 	if geo.OK {
 		p := geo.Point
 		in.Position = &dispatch.Position{Lat: p.Lat, Lon: p.Lon, Alt: p.Alt}
 		in.PositionSource = dispatch.SourceGeoURI
-	} else if gl := m.Geoloc; gl != nil && gl.Lat != nil && gl.Lon != nil && dispatch.ValidPosition(*gl.Lat, *gl.Lon) {
-		in.Position = &dispatch.Position{Lat: *gl.Lat, Lon: *gl.Lon}
+	} else if p, ok, bad := m.Geoloc.position(); ok {
+		in.Position = &dispatch.Position{Lat: p.Lat, Lon: p.Lon}
 		in.PositionSource = dispatch.SourceXEP0080
+	} else if geo.Problem == geoOK && bad.Problem != geoOK {
+		geo = bad
 	}
 	if geo.Problem != geoOK && in.Position == nil && len(oob) == 0 && strings.TrimSpace(withoutGeoURI(body, geo.Bad)) == "" {
 		// Only a geo URI that gives no position: never a place read wrongly,
@@ -290,17 +309,28 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		}
 	}
 	var failed []error
-	in.Media, in.Text, failed = g.fetchAttachments(ctx, &in, sender, body, oob)
+	var refused []string
+	in.Media, in.Text, failed, refused = g.fetchAttachments(ctx, &in, sender, in.Text, oob)
 	if geo.OK {
 		// The position is shown once, on the post's 📍 line.
 		if in.Text = withoutGeoURI(in.Text, geo.URI); in.Text == "" {
 			in.Text = geo.Label
 		}
 	}
+	if m.Replace != nil && m.Replace.ID != "" && in.Text != "" {
+		// An XEP-0308 correction of an earlier message: its text is added
+		// to the report marked as a correction, never as a second,
+		// unmarked fact beside the one it corrects.
+		in.Text = msg.For(addr.Language).CorrectionPrefix() + " " + in.Text
+		in.Attributes = map[string]string{"xmpp_corrects": clip(m.Replace.ID, 128)}
+	}
 	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
 	for _, err := range failed {
 		t := msg.For(lang)
 		g.reply(ctx, m, local, t.AttachmentFailed(attachmentReason(t, err)))
+	}
+	for _, host := range refused {
+		g.reply(ctx, m, local, msg.For(lang).AttachmentHostNotAllowed(host))
 	}
 	rec, err := g.disp.Intake(ctx, in)
 	if err != nil {
@@ -325,6 +355,86 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	}
 	g.log.Info("xmpp report accepted", "case", rec.CaseNumber, "address", local, "mode", rec.Mode,
 		"replayed", rec.Replayed, "media", len(in.Media))
+}
+
+// reportText is what a 1:1 message says: its body (stanza.go body)
+// without the parts that are only a fallback for clients lacking a
+// feature (XEP-0428): the quote of an XEP-0461 reply, so that the quoted
+// text does not become report text twice. A reply without fallback
+// markup loses its leading "> " quote lines instead. A subject
+// (RFC 6121 §5.2.4; Gajim's single messages) goes before the body.
+func reportText(m *inMessage) string {
+	body := m.body()
+	for _, f := range m.Fallbacks {
+		if f.For == nsReply {
+			body = withoutRanges(body, f)
+		}
+	}
+	if m.Reply != nil && len(m.Fallbacks) == 0 {
+		body = withoutLeadingQuote(body)
+	}
+	if m.Subject != nil {
+		if subj := strings.TrimSpace(*m.Subject); subj != "" && subj != strings.TrimSpace(body) {
+			body = subj + "\n" + body
+		}
+	}
+	return body
+}
+
+// withoutRanges removes from body the ranges of an XEP-0428 fallback
+// (Unicode code points, start inclusive, end exclusive; no range: all of
+// it). Ranges outside the body are ignored.
+func withoutRanges(body string, f fallbackElem) string {
+	if len(f.Bodies) == 0 {
+		return ""
+	}
+	r := []rune(body)
+	drop := make([]bool, len(r))
+	for _, b := range f.Bodies {
+		if b.Start == nil && b.End == nil {
+			return ""
+		}
+		if b.Start == nil || b.End == nil || *b.Start < 0 || *b.End > len(r) || *b.Start >= *b.End {
+			continue
+		}
+		for i := *b.Start; i < *b.End; i++ {
+			drop[i] = true
+		}
+	}
+	keep := make([]rune, 0, len(r))
+	for i, c := range r {
+		if !drop[i] {
+			keep = append(keep, c)
+		}
+	}
+	return string(keep)
+}
+
+// withoutLeadingQuote drops the "> quoted" lines at the start of a reply.
+func withoutLeadingQuote(body string) string {
+	lines := strings.Split(body, "\n")
+	i := 0
+	for i < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i]), ">") {
+		i++
+	}
+	return strings.Join(lines[i:], "\n")
+}
+
+// senderLanguage is the language replies to a sender are written in:
+// the function address's language, unless the stanza's xml:lang names
+// another language of the catalogue other than English. "en" says
+// nothing about the sender: Prosody stamps every stanza of a client that
+// declared no stream language with "en" (util/xmppstream.lua), and
+// Conversations declares "en" whatever the phone's language
+// (LocalizedContent.STREAM_LANGUAGE), so it is the tag of most German
+// field workers too. A "de" is only there when the client chose it.
+func senderLanguage(xmlLang, addrLang string) string {
+	primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(xmlLang)), "-")
+	primary, _, _ = strings.Cut(primary, "_")
+	if primary != "en" && slices.Contains(msg.Languages, primary) {
+		return primary
+	}
+	return addrLang
 }
 
 // directCommand runs a command sent 1:1 to a function address. It reports

@@ -279,7 +279,7 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 		}
 		body = omemo.StripFileLinks(body, links)
 	}
-	m.Bodies = []string{body}
+	m.Bodies = oneBody(body)
 	m.OOB = nil // an OMEMO message's OOB names the encrypted file, handled above
 	return true
 }
@@ -479,7 +479,7 @@ func (g *Gateway) openRoomEncrypted(ctx context.Context, m *inMessage, roomJID, 
 	if d.KeyTransport {
 		return false
 	}
-	m.Bodies = []string{string(d.Plaintext)}
+	m.Bodies = oneBody(string(d.Plaintext))
 	return true
 }
 

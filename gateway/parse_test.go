@@ -37,7 +37,7 @@ func TestDecodeMessage(t *testing.T) {
 	if len(m.OOB) != 1 || m.OOB[0].URL != "https://upload.stadt.example/abc/foto.jpg" {
 		t.Errorf("OOB %+v", m.OOB)
 	}
-	if m.Geoloc == nil || m.Geoloc.Lat == nil || *m.Geoloc.Lat != 51.0234 || *m.Geoloc.Lon != 7.5921 || *m.Geoloc.Accuracy != 12 {
+	if m.Geoloc == nil || m.Geoloc.Lat == nil || *m.Geoloc.Lat != "51.0234" || *m.Geoloc.Lon != "7.5921" || *m.Geoloc.Accuracy != "12" {
 		t.Errorf("geoloc %+v", m.Geoloc)
 	}
 	if m.Request == nil || m.Received != nil {
@@ -218,11 +218,11 @@ func TestRoomCommandByReactionAndReply(t *testing.T) {
 			t.Errorf("reaction %q became %+v", e, cmd)
 		}
 	}
-	reply := &inMessage{Type: "groupchat", Bodies: []string{"> Meldung 7\nerledigt"}, Reply: &replyElem{ID: "post-1"}}
+	reply := &inMessage{Type: "groupchat", Bodies: oneBody("> Meldung 7\nerledigt"), Reply: &replyElem{ID: "post-1"}}
 	if cmd, ok := g.roomCommand(ctx, room, reply); !ok || cmd.Kind != cmdResolve || cmd.Action != dispatch.ActionResolve || cmd.Ref != "7" || cmd.Via != "reply" {
 		t.Errorf("reply erledigt: %+v %v", cmd, ok)
 	}
-	if cmd, ok := g.roomCommand(ctx, room, &inMessage{Type: "groupchat", Bodies: []string{"ok"}}); ok {
+	if cmd, ok := g.roomCommand(ctx, room, &inMessage{Type: "groupchat", Bodies: oneBody("ok")}); ok {
 		t.Errorf("a bare ok that replies to nothing became %+v", cmd)
 	}
 	d.caseErr = dispatch.ErrNotFound

@@ -240,10 +240,10 @@ func TestRoomCommandsOnlyFromMembers(t *testing.T) {
 		m.From, m.Type = room+"/"+nick, "groupchat"
 		g.onRoomMessage(ctx, &m)
 	}
-	text := func(s string) inMessage { return inMessage{Bodies: []string{s}} }
+	text := func(s string) inMessage { return inMessage{Bodies: oneBody(s)} }
 	say(ja, "fremd1", text("ok 7"))
 	say(ja, "fremd2", text("ok 7"))
-	say(ja, "fremd1", inMessage{Bodies: []string{"> 🆕 Meldung\nok"}, Reply: &replyElem{ID: "post-1"}})
+	say(ja, "fremd1", inMessage{Bodies: oneBody("> 🆕 Meldung\nok"), Reply: &replyElem{ID: "post-1"}})
 	say(ja, "fremd2", inMessage{Reactions: &reactElem{ID: "post-1", Reactions: []string{"👍"}}})
 	say(ja, "anna", text("ok 7"))
 	say(ja, "anon", text("erledigt 7"))
@@ -263,10 +263,10 @@ func TestLooksLikeCommand(t *testing.T) {
 		m    inMessage
 		want bool
 	}{
-		{inMessage{Bodies: []string{"ok 42"}}, true},
-		{inMessage{Bodies: []string{"Guten Morgen"}}, false},
-		{inMessage{Bodies: []string{"ok"}}, false},
-		{inMessage{Bodies: []string{"> x\nok"}, Reply: &replyElem{ID: "1"}}, true},
+		{inMessage{Bodies: oneBody("ok 42")}, true},
+		{inMessage{Bodies: oneBody("Guten Morgen")}, false},
+		{inMessage{Bodies: oneBody("ok")}, false},
+		{inMessage{Bodies: oneBody("> x\nok"), Reply: &replyElem{ID: "1"}}, true},
 		{inMessage{Reactions: &reactElem{ID: "1", Reactions: []string{"❤️"}}}, false},
 		{inMessage{Reactions: &reactElem{ID: "1", Reactions: []string{"👍"}}}, true},
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/xml"
+	"strings"
 
 	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/media"
@@ -35,10 +36,38 @@ type oobElem struct {
 	Desc string `xml:"desc,omitempty"`
 }
 
+// geolocElem is an XEP-0080 User Location. Its numbers are read as text
+// (geolocElem.position): a client's "51,02" must not make the whole
+// message undecodable and lose the report with it.
 type geolocElem struct {
-	Lat      *float64 `xml:"lat"`
-	Lon      *float64 `xml:"lon"`
-	Accuracy *float64 `xml:"accuracy"`
+	Lat      *string `xml:"lat"`
+	Lon      *string `xml:"lon"`
+	Accuracy *string `xml:"accuracy"`
+}
+
+// bodyElem is one <body>; a message may carry several in different
+// languages (RFC 6121 §5.2.3).
+type bodyElem struct {
+	Lang string `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	Text string `xml:",chardata"`
+}
+
+// sfsElem is an XEP-0447 file share: where to download the file.
+type sfsElem struct {
+	URLs []struct {
+		Target string `xml:"target,attr"`
+	} `xml:"sources>url-data"`
+}
+
+// fallbackElem is an XEP-0428 fallback indication: the body ranges (in
+// Unicode code points, end exclusive) that only serve clients without
+// the feature For. No range means the whole body.
+type fallbackElem struct {
+	For    string `xml:"for,attr"`
+	Bodies []struct {
+		Start *int `xml:"start,attr"`
+		End   *int `xml:"end,attr"`
+	} `xml:"body"`
 }
 
 type mucUserElem struct {
@@ -64,18 +93,26 @@ type mucCode struct {
 
 // inMessage is an incoming message with the extensions fieldgate reads.
 type inMessage struct {
-	XMLName   xml.Name     `xml:"message"`
-	From      string       `xml:"from,attr"`
-	To        string       `xml:"to,attr"`
-	ID        string       `xml:"id,attr"`
-	Type      string       `xml:"type,attr"`
-	Lang      string       `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
-	Bodies    []string     `xml:"body"`
-	Subject   *string      `xml:"subject"`
-	OriginID  *idElem      `xml:"urn:xmpp:sid:0 origin-id"`
-	StanzaIDs []idElem     `xml:"urn:xmpp:sid:0 stanza-id"`
-	OOB       []oobElem    `xml:"jabber:x:oob x"`
-	Geoloc    *geolocElem  `xml:"http://jabber.org/protocol/geoloc geoloc"`
+	XMLName   xml.Name    `xml:"message"`
+	From      string      `xml:"from,attr"`
+	To        string      `xml:"to,attr"`
+	ID        string      `xml:"id,attr"`
+	Type      string      `xml:"type,attr"`
+	Lang      string      `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	Bodies    []bodyElem  `xml:"body"`
+	Subject   *string     `xml:"subject"`
+	OriginID  *idElem     `xml:"urn:xmpp:sid:0 origin-id"`
+	StanzaIDs []idElem    `xml:"urn:xmpp:sid:0 stanza-id"`
+	OOB       []oobElem   `xml:"jabber:x:oob x"`
+	Geoloc    *geolocElem `xml:"http://jabber.org/protocol/geoloc geoloc"`
+	// Files shared the XEP-0447 way (Dino, Cheogram): their sources' URLs
+	// are attachments like XEP-0066 OOB ones.
+	FileSharing []sfsElem `xml:"urn:xmpp:sfs:0 file-sharing"`
+	// Fallbacks (XEP-0428) say which part of the body is only there for
+	// clients without a feature, e.g. the quote of an XEP-0461 reply.
+	Fallbacks []fallbackElem `xml:"urn:xmpp:fallback:0 fallback"`
+	// Replace marks an XEP-0308 correction of the sender's message ID.
+	Replace   *idElem      `xml:"urn:xmpp:message-correct:0 replace"`
 	Request   *struct{}    `xml:"urn:xmpp:receipts request"`
 	Received  *idElem      `xml:"urn:xmpp:receipts received"`
 	Displayed *idElem      `xml:"urn:xmpp:chat-markers:0 displayed"`
@@ -116,13 +153,23 @@ type errorElem struct {
 	Conds []xml.Name `xml:",any"`
 }
 
-// body returns the first body (clients send one; xml:lang variants are rare).
+// body returns the message's body. Of several (RFC 6121 §5.2.3: one per
+// xml:lang) it is the one in the stanza's own language, else the one
+// without a language of its own, else the first.
 func (m *inMessage) body() string {
 	if len(m.Bodies) == 0 {
 		return ""
 	}
-	return m.Bodies[0]
+	for _, b := range m.Bodies {
+		if b.Lang == "" || strings.EqualFold(b.Lang, m.Lang) {
+			return b.Text
+		}
+	}
+	return m.Bodies[0].Text
 }
+
+// oneBody is the bodies of a message with the single body s.
+func oneBody(s string) []bodyElem { return []bodyElem{{Text: s}} }
 
 // inPresence is an incoming presence.
 type inPresence struct {

@@ -28,8 +28,12 @@
 // never sees the file. Extract:
 //
 //  1. reads only bounded regions: the JPEG segment headers and the Exif
-//     APP1 payload (≤ 64 KiB), or for HEIC/HEIF the meta box (≤ 4 MiB) and
-//     the Exif item (≤ 256 KiB);
+//     APP1 payload (≤ 64 KiB); for PNG the chunk headers (≤ 512 chunks,
+//     stepping over ≤ 64 IDAT chunks to an eXIf after the image data, as
+//     ImageMagick writes it), the eXIf chunk (≤ 256 KiB) and an XMP iTXt
+//     chunk (≤ 64 KiB); for WebP the RIFF chunk headers, the EXIF chunk
+//     (≤ 256 KiB) and the "XMP " chunk (≤ 64 KiB); for HEIC/HEIF the meta
+//     box (≤ 4 MiB) and the Exif item (≤ 256 KiB);
 //  2. validates that TIFF with its own small parser: IFD0 and the Exif,
 //     GPS and Interop sub-IFDs only (fixed depth, each offset visited once,
 //     the IFD chain is not followed), ≤ 512 entries per IFD and 1024 in

@@ -49,7 +49,7 @@ func dropped(rep tiffReport, j jpegInfo) []string {
 		out = append(out, "ICC profile")
 	}
 	if j.comment {
-		out = append(out, "JPEG comment")
+		out = append(out, "comment or text chunks")
 	}
 	if j.others {
 		out = append(out, "other application segments")

@@ -51,9 +51,10 @@ func ioErr(err error) error {
 	return ioError{err}
 }
 
-// Extract reads position, time, orientation and camera from a JPEG or
-// HEIC/HEIF file. It is safe on any input: it reads only bounded regions of
-// r, validates and rewrites the TIFF structure before goexif sees it, and
+// Extract reads position, time, orientation and camera from a JPEG
+// (Exif and XMP APP1 segments), PNG (eXIf chunk, XMP iTXt chunk), WebP
+// (EXIF and "XMP " chunks) or HEIC/HEIF (Exif item) file. It is safe on
+// any input: it reads only bounded regions of r, validates and rewrites the TIFF structure before goexif sees it, and
 // never panics. Malformed metadata is not an error: the result says why
 // there is no position. An error means r itself failed.
 func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err error) {
@@ -78,6 +79,19 @@ func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err er
 				md.NoPositionReason = "no EXIF data (file truncated)"
 			}
 		}
+	case TypePNG, TypeWebP:
+		scan := scanPNG
+		if contentType == TypeWebP {
+			scan = scanWebP
+		}
+		jinfo, err = scan(r, size)
+		if err != nil {
+			return Metadata{}, err
+		}
+		raw = jinfo.tiff
+		if raw == nil {
+			md.NoPositionReason = "no EXIF data"
+		}
 	case TypeHEIC, TypeHEIF:
 		var why string
 		raw, why, err = findHEIFExif(r, size)
@@ -95,12 +109,35 @@ func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err er
 	if raw != nil {
 		md, rep = fromTIFF(raw)
 	}
+	if jinfo.tiff2 != nil {
+		withSecondExif(&md, &rep, jinfo.tiff2)
+	}
 	withXMPPosition(&md, jinfo.xmpPosition)
 	if md.Orientation == 0 && jinfo.xmpOrientation != 0 {
 		md.Orientation = jinfo.xmpOrientation
 	}
 	md.Dropped = dropped(rep, jinfo)
 	return md, nil
+}
+
+// withSecondExif reads a JPEG's second Exif APP1 segment: the first one
+// (the camera's) wins for everything it has, as in exiftool and browsers,
+// but when it has no GPS IFD at all the second one's position is taken
+// (exiftool shows it too: an app that geotags afterwards may add its own
+// segment). What the team copy drops includes the second's tags.
+func withSecondExif(md *Metadata, rep *tiffReport, raw []byte) {
+	md2, rep2 := fromTIFF(raw)
+	if md.Position == nil && !rep.hasGPS && !rep.badGPS && md2.Position != nil {
+		md.Position, md.NoPositionReason = md2.Position, ""
+	}
+	rep.hasGPS = rep.hasGPS || rep2.hasGPS
+	rep.hasThumb = rep.hasThumb || rep2.hasThumb
+	if rep.tags == nil {
+		rep.tags = map[uint16]bool{}
+	}
+	for t := range rep2.tags {
+		rep.tags[t] = true
+	}
 }
 
 // fromTIFF cleans raw and reads it with goexif.
@@ -189,7 +226,11 @@ func position(x *exif.Exif, hasGPS bool) (*Position, string) {
 	return p, ""
 }
 
-// degrees reads a GPS coordinate (degrees, minutes, seconds rationals).
+// degrees reads a GPS coordinate (EXIF 2.32 §4.6.6 GPSLatitude: degrees,
+// minutes, seconds as RATIONALs; one value of decimal degrees, or two of
+// degrees and decimal minutes, as phones write them, are read too).
+// Minutes or seconds over 60 are refused; exactly 60 (a rounded 59.9996)
+// is kept.
 func degrees(x *exif.Exif, name exif.FieldName) (float64, string) {
 	t, err := x.Get(name)
 	if err != nil {
@@ -213,7 +254,13 @@ func degrees(x *exif.Exif, name exif.FieldName) (float64, string) {
 		if n < 0 || d < 0 {
 			return 0, "is negative"
 		}
-		v += float64(n) / float64(d) / div
+		part := float64(n) / float64(d)
+		if i > 0 && part > 60 {
+			// 75 minutes is not a place but a broken writer: summing it
+			// (as exiftool does) would move the point by degrees.
+			return 0, "has minutes or seconds over 60"
+		}
+		v += part / div
 	}
 	return v, ""
 }

@@ -16,9 +16,9 @@ import (
 // the JPEG APP segments and, for the HEIC, the meta box and Exif item.
 const seedPrefix = 96 << 10
 
-// FuzzExtract runs the whole extraction path (JPEG/HEIF container walk,
+// FuzzExtract runs the whole extraction path (JPEG/PNG/WebP/HEIF container walk,
 // TIFF validation and rewrite, goexif, value checks) on arbitrary bytes,
-// as sniffed and forced to JPEG and HEIC. Run it under a memory limit:
+// as sniffed and forced to JPEG, HEIC, PNG and WebP. Run it under a memory limit:
 //
 //	(ulimit -v 4000000; go test -run '^$' -fuzz FuzzExtract -fuzztime 10m ./media/)
 func FuzzExtract(f *testing.F) {
@@ -31,13 +31,15 @@ func FuzzExtract(f *testing.F) {
 		paths = append(paths, p.Path)
 	}
 	more, _ := filepath.Glob("testdata/goexif-corrupt/*")
+	a8, _ := filepath.Glob("testdata/attack8/*")
+	more = append(more, a8...)
 	for _, p := range append(paths, more...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b[:min(len(b), seedPrefix)])
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, ct := range []string{Sniff(data), TypeJPEG, TypeHEIC} {
+		for _, ct := range []string{Sniff(data), TypeJPEG, TypeHEIC, TypePNG, TypeWebP} {
 			md, err := Extract(bytes.NewReader(data), int64(len(data)), ct)
 			if err != nil {
 				t.Fatalf("Extract(%s): %v", ct, err)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,11 +76,19 @@ type Options struct {
 // Events naming nobody, or several people, are skipped with a Warning.
 // Cancelled events and instances are skipped.
 //
+// Input (RFC 5545 §3.1, §3.4): UTF-8 with or without a byte order mark,
+// or UTF-16 with one; CRLF, LF or CR line ends; one or several
+// VCALENDAR objects. A calendar whose METHOD is an iTIP message other
+// than PUBLISH, REQUEST or ADD (RFC 5546: CANCEL, REPLY, …) is refused.
+// STATUS:TENTATIVE events count, with a Warning.
+//
 // Times (RFC 5545 §3.3.5, §3.8.5): TZID names an IANA zone (also with a
 // prefix such as "/mozilla.org/…/Europe/Berlin"), a common Windows zone
 // name, or a VTIMEZONE whose X-LIC-LOCATION is an IANA name or whose
-// offsets match Options.Location. Floating DTSTART values are in
-// Options.Location. EXDATE, RDATE and RECURRENCE-ID values without TZID
+// offsets match Options.Location. Floating DTSTART values are in the
+// calendar object's X-WR-TIMEZONE if it names a zone, else in
+// Options.Location; DATE values are days in Options.Location. An UNTIL
+// written as a DATE in the rule of a DATE-TIME series includes that day. EXDATE, RDATE and RECURRENCE-ID values without TZID
 // or Z are read in the event's own zone (its DTSTART's: UTC, the TZID, or
 // the floating zone); their DATE values name that date in the event's
 // zone. An event's end is kept in wall-clock terms for every occurrence:
@@ -140,12 +149,72 @@ func ParseCalendar(r io.Reader, opt Options) (*Calendar, error) {
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := parseICS(clean)
-	if err != nil {
-		return nil, errorf(ErrInvalid, "calendar: %v", err)
+	// An iCalendar stream may hold several calendar objects (RFC 5545
+	// §3.4, icalstream = 1*icalobject): concatenated exports, or a
+	// server's merged feed. Each is parsed on its own.
+	var objects []*ics.Calendar
+	for _, chunk := range splitObjects(clean) {
+		parsed, err := parseICS(chunk)
+		if err != nil {
+			return nil, errorf(ErrInvalid, "calendar: %v", err)
+		}
+		if err := checkMethod(parsed); err != nil {
+			return nil, err
+		}
+		objects = append(objects, parsed)
 	}
 	p := &calParser{loc: opt.Location, sel: opt.Select, tz: map[string]*time.Location{}, vtz: map[string]*ics.VTimezone{}, cal: &Calendar{}}
-	return p.build(parsed)
+	return p.build(objects)
+}
+
+// splitObjects splits sanitized text after each END:VCALENDAR line;
+// text after the last one is kept with it (the parser then reports it).
+func splitObjects(clean []byte) [][]byte {
+	const end = "END:VCALENDAR\r\n"
+	var out [][]byte
+	for {
+		i := bytes.Index(clean, []byte(end))
+		if i < 0 || len(bytes.TrimSpace(clean[i+len(end):])) == 0 {
+			return append(out, clean)
+		}
+		out = append(out, clean[:i+len(end)])
+		clean = clean[i+len(end):]
+	}
+}
+
+// checkMethod refuses iTIP messages (RFC 5546 §1.4) that are not a
+// calendar's content: a saved cancellation or reply mail lists events
+// that must not be read as shifts.
+func checkMethod(c *ics.Calendar) error {
+	for _, pr := range c.CalendarProperties {
+		if !strings.EqualFold(pr.IANAToken, "METHOD") {
+			continue
+		}
+		switch m := strings.ToUpper(strings.TrimSpace(pr.Value)); m {
+		case "", "PUBLISH", "REQUEST", "ADD":
+		default:
+			return errorf(ErrInvalid, "calendar: METHOD:%s is an iTIP %s message (RFC 5546), not a shift plan; export or subscribe to the calendar itself", m, strings.ToLower(m))
+		}
+	}
+	return nil
+}
+
+// floatingZone is the zone of a calendar object's floating date-times:
+// its X-WR-TIMEZONE (Apple, Google, Nextcloud) if that names an IANA
+// zone, else the town's.
+func (p *calParser) floatingZone(c *ics.Calendar) *time.Location {
+	for _, pr := range c.CalendarProperties {
+		if strings.EqualFold(pr.IANAToken, "X-WR-TIMEZONE") {
+			if l := loadIANA(pr.Value); l != nil {
+				return l
+			}
+			if name, ok := windowsZones[strings.TrimSpace(pr.Value)]; ok {
+				return loadIANA(name)
+			}
+			p.warn(lineOf(&ics.IANAProperty{BaseProperty: pr.BaseProperty}), "X-WR-TIMEZONE %q is not a known time zone; floating times are read in %s", pr.Value, p.loc)
+		}
+	}
+	return p.loc
 }
 
 // parseICS runs the library parser, turning a panic on crafted input into
@@ -161,7 +230,8 @@ func parseICS(data []byte) (cal *ics.Calendar, err error) {
 
 // calParser turns the parsed components into a Calendar.
 type calParser struct {
-	loc       *time.Location
+	loc       *time.Location // the town's zone: DATE values, VTIMEZONE matching
+	float     *time.Location // floating date-times of the current calendar object
 	sel       Selector
 	tz        map[string]*time.Location // resolved TZIDs
 	vtz       map[string]*ics.VTimezone
@@ -209,25 +279,37 @@ func (p *calParser) selected(cb *ics.ComponentBase) (ok, has bool) {
 	return false, has
 }
 
-func (p *calParser) build(parsed *ics.Calendar) (*Calendar, error) {
-	var events []*ics.VEvent
-	for _, c := range parsed.Components {
-		switch c := c.(type) {
-		case *ics.VTimezone:
-			if id := icsValue(&c.ComponentBase, "TZID"); id != "" {
-				p.vtz[id] = c
+// zonedEvent is a VEVENT with the floating zone of its calendar object.
+type zonedEvent struct {
+	*ics.VEvent
+	float *time.Location
+}
+
+func (p *calParser) build(objects []*ics.Calendar) (*Calendar, error) {
+	var events []zonedEvent
+	for _, parsed := range objects {
+		float := p.floatingZone(parsed)
+		for _, c := range parsed.Components {
+			switch c := c.(type) {
+			case *ics.VTimezone:
+				if id := icsValue(&c.ComponentBase, "TZID"); id != "" {
+					p.vtz[id] = c
+				}
+			case *ics.VEvent:
+				events = append(events, zonedEvent{c, float})
 			}
-		case *ics.VEvent:
-			events = append(events, c)
 		}
 	}
+	events = p.latestVersions(events)
 	masters := map[string]*calEvent{}
 	excludedMasters := map[string]bool{} // UIDs of series another team's selector dropped
-	var instances []*ics.VEvent
-	for _, ev := range events {
+	var instances []zonedEvent
+	for _, zev := range events {
+		ev := zev.VEvent
+		p.float = zev.float
 		cb := &ev.ComponentBase
 		if icsProp(cb, "RECURRENCE-ID") != nil {
-			instances = append(instances, ev)
+			instances = append(instances, zev)
 			continue
 		}
 		if ok, _ := p.selected(cb); !ok {
@@ -254,8 +336,9 @@ func (p *calParser) build(parsed *ics.Calendar) (*Calendar, error) {
 	}
 	// A changed or cancelled instance replaces the occurrence it names,
 	// whether the series comes from RRULE or RDATE (RFC 5545 §3.8.4.4).
-	for _, ev := range instances {
-		if err := p.instance(ev, masters, excludedMasters); err != nil {
+	for _, zev := range instances {
+		p.float = zev.float
+		if err := p.instance(zev.VEvent, masters, excludedMasters); err != nil {
 			return nil, err
 		}
 	}
@@ -342,9 +425,13 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 	if ds == nil {
 		return nil, errors.New("no DTSTART")
 	}
-	start, allDay, err := p.single(ds, p.loc)
+	start, allDay, err := p.single(ds, cmpOr(p.float, p.loc))
 	if err != nil {
 		return nil, fmt.Errorf("DTSTART (line %d): %w", lineOf(ds), err)
+	}
+	if allDay && icsParam(ds, "TZID") == "" { // a DATE names a day in the town
+		y, m, d := start.Date()
+		start = time.Date(y, m, d, 0, 0, 0, 0, p.loc)
 	}
 	if y := start.Year(); y < 1900 || y > 2200 {
 		return nil, fmt.Errorf("DTSTART year %d out of range", y)
@@ -371,6 +458,9 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 	case allDay:
 		ce.endDays = 1
 	}
+	if strings.EqualFold(icsValue(cb, "STATUS"), "TENTATIVE") {
+		p.warn(ce.line, "%s is STATUS:TENTATIVE: %s is counted as on call, but the shift is not confirmed; confirm it (STATUS:CONFIRMED) or remove it", describe(cb), person)
+	}
 	if e := ce.end(start); !e.After(start) {
 		return nil, errors.New("ends before it starts")
 	} else if e.Sub(start) > 366*24*time.Hour {
@@ -383,7 +473,7 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 	var firstBad error
 	for _, name := range []string{"RRULE", "EXRULE"} {
 		for _, pr := range icsProps(cb, name) {
-			r, err := parseRule(pr.Value, start)
+			r, err := parseRule(untilDateInclusive(pr.Value, allDay), start)
 			if err != nil {
 				err = fmt.Errorf("%s %s (line %d): %v", name, pr.Value, lineOf(pr), err)
 				if name == "RRULE" && firstBad == nil {
@@ -462,9 +552,70 @@ func clockSecs(t time.Time) int {
 	return h*3600 + m*60 + s
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
+func cmpOr[T comparable](s, def T) T {
+	var zero T
+	if s == zero {
 		return def
 	}
 	return s
+}
+
+// latestVersions keeps one version of each event: a UID (and, for a
+// changed instance, RECURRENCE-ID) that appears more than once, as in
+// two exports of one calendar saved into one file, counts only in its
+// latest version (RFC 5545 §3.8.7.4: the highest SEQUENCE, then the
+// latest LAST-MODIFIED, then the last in the file). Each other version
+// gets a Warning.
+func (p *calParser) latestVersions(events []zonedEvent) []zonedEvent {
+	key := func(cb *ics.ComponentBase) string {
+		uid := icsValue(cb, "UID")
+		if uid == "" {
+			return ""
+		}
+		k := uid + "\x00"
+		if rid := icsProp(cb, "RECURRENCE-ID"); rid != nil {
+			k += icsParam(rid, "TZID") + "\x00" + strings.TrimSpace(rid.Value)
+		}
+		return k
+	}
+	newer := func(a, b *ics.ComponentBase) bool { // a is newer than b (b comes earlier in the file)
+		sa, _ := strconv.Atoi(icsValue(a, "SEQUENCE"))
+		sb, _ := strconv.Atoi(icsValue(b, "SEQUENCE"))
+		if sa != sb {
+			return sa > sb
+		}
+		return icsValue(a, "LAST-MODIFIED") >= icsValue(b, "LAST-MODIFIED")
+	}
+	best := map[string]int{}
+	dup := false
+	for i, e := range events {
+		k := key(&e.ComponentBase)
+		if k == "" {
+			continue
+		}
+		j, seen := best[k]
+		if !seen {
+			best[k] = i
+			continue
+		}
+		dup = true
+		if newer(&e.ComponentBase, &events[j].ComponentBase) {
+			best[k] = i
+		}
+	}
+	if !dup {
+		return events
+	}
+	out := events[:0:0]
+	for i, e := range events {
+		cb := &e.ComponentBase
+		k := key(cb)
+		if k == "" || best[k] == i {
+			out = append(out, e)
+			continue
+		}
+		p.warn(eventLine(cb), "%s appears more than once; the version at line %d (SEQUENCE %s) is used, this one is ignored",
+			describe(cb), eventLine(&events[best[k]].ComponentBase), cmpOr(icsValue(&events[best[k]].ComponentBase, "SEQUENCE"), "0"))
+	}
+	return out
 }

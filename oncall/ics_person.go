@@ -25,7 +25,10 @@ func eventPerson(cb *ics.ComponentBase) (string, error) {
 	if j := jidInText(icsValue(cb, "SUMMARY")); j != "" {
 		return j, nil
 	}
-	org := normalizePerson(icsValue(cb, "ORGANIZER"))
+	org := ""
+	if o := icsProp(cb, "ORGANIZER"); o != nil {
+		org = attendeeAddress(o)
+	}
 	atts := icsProps(cb, "ATTENDEE")
 	// Exporters that do not track replies write no PARTSTAT at all; then
 	// every attendee counts. Otherwise a missing PARTSTAT is its default,
@@ -34,7 +37,7 @@ func eventPerson(cb *ics.ComponentBase) (string, error) {
 	var taking []string
 	orgTakes := false
 	for _, a := range atts {
-		j := normalizePerson(a.Value)
+		j := attendeeAddress(a)
 		if j == "" || !takesPart(a, tracked) {
 			continue
 		}
@@ -56,6 +59,16 @@ func eventPerson(cb *ics.ComponentBase) (string, error) {
 		return org, nil
 	}
 	return "", nil
+}
+
+// attendeeAddress is the JID of an ATTENDEE or ORGANIZER: its mailto:
+// or xmpp: value, else its EMAIL parameter (RFC 7986 §6.2), which iCloud
+// and Nextcloud write beside a urn:uuid: value.
+func attendeeAddress(a *ics.IANAProperty) string {
+	if j := normalizePerson(a.Value); j != "" {
+		return j
+	}
+	return normalizePerson(icsParam(a, "EMAIL"))
 }
 
 // takesPart reports whether an attendee counts as on call: an individual

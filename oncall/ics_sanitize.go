@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/encoding/unicode"
 )
 
 // Structural limits for imported calendars (untrusted input).
@@ -34,6 +36,8 @@ var keptProps = map[string]bool{
 	"EXDATE": true, "RDATE": true, "RECURRENCE-ID": true, "ATTENDEE": true, "ORGANIZER": true,
 	"CATEGORIES": true, "X-FIELDGATE-PERSON": true, "TZID": true, "X-LIC-LOCATION": true,
 	"TZOFFSETFROM": true, "TZOFFSETTO": true,
+	"METHOD": true, "X-WR-TIMEZONE": true, // calendar-level (RFC 5546 §1.4; Apple, Google)
+	"SEQUENCE": true, "LAST-MODIFIED": true, // which version of an event is the latest
 }
 
 // sanitize unfolds content lines (RFC 5545 §3.1), drops the properties not
@@ -41,7 +45,10 @@ var keptProps = map[string]bool{
 // limits and returns the lines with upper-case names, each tagged with
 // its line number.
 func sanitize(data []byte, extra ...string) ([]byte, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	data, err := decodeText(data)
+	if err != nil {
+		return nil, err
+	}
 	var out bytes.Buffer
 	depth, lineNo := 0, 0
 	var cur []byte
@@ -96,7 +103,7 @@ func sanitize(data []byte, extra ...string) ([]byte, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), MaxCalendarSize+1)
 	for sc.Scan() {
 		lineNo++
-		l := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
+		l := sc.Bytes()
 		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') {
 			if len(cur)+len(l) > MaxCalendarSize {
 				return nil, errorf(ErrInvalid, "calendar: line %d too long", lineNo)
@@ -122,6 +129,29 @@ func sanitize(data []byte, extra ...string) ([]byte, error) {
 		return nil, errorf(ErrInvalid, "calendar: empty")
 	}
 	return out.Bytes(), nil
+}
+
+// decodeText returns the calendar as UTF-8 text with LF line ends: a
+// UTF-8 byte order mark is dropped, UTF-16 with a byte order mark (as
+// some Windows tools save .ics files) is decoded, and CRLF as well as
+// lone CR line ends (classic Mac OS exports) become LF, so that line
+// numbers stay those an editor shows.
+func decodeText(data []byte) ([]byte, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte("\xef\xbb\xbf")):
+		data = data[3:]
+	case bytes.HasPrefix(data, []byte("\xff\xfe")), bytes.HasPrefix(data, []byte("\xfe\xff")):
+		d, err := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Bytes(data)
+		if err != nil {
+			return nil, errorf(ErrInvalid, "calendar: not valid UTF-16 text: %v; save the file as UTF-8", err)
+		}
+		data = d
+	}
+	if bytes.IndexByte(data, '\r') >= 0 {
+		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
+	}
+	return data, nil
 }
 
 func containsFold(list []string, s string) bool {

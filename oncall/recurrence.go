@@ -174,6 +174,9 @@ func parseRule(value string, start time.Time) (recurRule, error) {
 	if strings.ContainsAny(value, "\n\r") {
 		return recurRule{}, errors.New("malformed")
 	}
+	// Rule part names and values are case-insensitive (RFC 5545 §3.1,
+	// §3.3.10: ABNF literals); rrule-go reads upper case only.
+	value = strings.ToUpper(value)
 	opt, err := rrule.StrToROptionInLocation(value, start.Location())
 	if err != nil {
 		return recurRule{}, err
@@ -259,4 +262,23 @@ func explicitDefaults(opt *rrule.ROption, start time.Time) {
 	opt.Byhour = []int{start.Hour()}
 	opt.Byminute = []int{start.Minute()}
 	opt.Bysecond = []int{start.Second()}
+}
+
+// untilDateInclusive rewrites an UNTIL written as a DATE in the rule of an
+// event whose DTSTART is a DATE-TIME (RFC 5545 §3.3.10 wants the same
+// value type; some exporters write the date alone) to the end of that
+// day, as libical-based calendars (Thunderbird, Evolution) read it: a
+// series "until 14 December" includes that day's shift.
+func untilDateInclusive(rule string, allDay bool) string {
+	if allDay {
+		return rule
+	}
+	parts := strings.Split(rule, ";")
+	for i, part := range parts {
+		k, v, ok := strings.Cut(part, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "UNTIL") && len(strings.TrimSpace(v)) == 8 {
+			parts[i] = k + "=" + strings.TrimSpace(v) + "T235959"
+		}
+	}
+	return strings.Join(parts, ";")
 }

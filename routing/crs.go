@@ -26,6 +26,8 @@ var geographicCodes = map[string]string{
 	"4326": "WGS 84",
 	"4258": "ETRS89",
 	"4269": "NAD83",
+	"4979": "WGS 84 (3D)", // geographic 3D: latitude, longitude, height
+	"4937": "ETRS89 (3D)",
 }
 
 // projectedNames names projected CRSs common on European open-data
@@ -39,10 +41,10 @@ var projectedNames = map[string]string{
 }
 
 var (
-	crs84Re   = regexp.MustCompile(`(?i)^(urn:ogc:def:crs:ogc:(1\.3)?:crs84|https?://www\.opengis\.net/def/crs/ogc/1\.3/crs84|(ogc:)?crs84)$`)
-	shortRe   = regexp.MustCompile(`(?i)^epsg:+(\d+)$`)                                        // EPSG:4326: traditional x/y order
-	gmlRe     = regexp.MustCompile(`(?i)^https?://www\.opengis\.net/gml/srs/epsg\.xml#(\d+)$`) // also x/y
-	authorRe  = regexp.MustCompile(`(?i)^urn:(x-)?ogc:def:crs:epsg:[0-9.]*:(\d+)$`)            // EPSG axis order
+	crs84Re   = regexp.MustCompile(`(?i)^(urn:ogc:def:crs:ogc:[0-9.]*:crs84|https?://www\.opengis\.net/def/crs/ogc/[0-9.]+/crs84|(ogc:)?crs:?84|wgs ?84)$`) // also WMS "CRS:84"
+	shortRe   = regexp.MustCompile(`(?i)^epsg:+(\d+)$`)                                                                                                     // EPSG:4326: traditional x/y order
+	gmlRe     = regexp.MustCompile(`(?i)^https?://www\.opengis\.net/gml/srs/epsg\.xml#(\d+)$`)                                                              // also x/y
+	authorRe  = regexp.MustCompile(`(?i)^urn:(x-)?ogc:def:crs:epsg:([0-9.]*:)?(\d+)$`)                                                                      // EPSG axis order (also without the version field)
 	authorURL = regexp.MustCompile(`(?i)^https?://www\.opengis\.net/def/crs/epsg/[0-9.]+/(\d+)$`)
 )
 

@@ -1,8 +1,10 @@
 package routing
 
 import (
+	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // Areas are polygons in longitude (x) / latitude (y) degrees. Point in
@@ -370,4 +372,93 @@ func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// classify reports whether q is on one of p's rings (within onEdgeEps)
+// or else strictly inside p.
+func (p *polygon) classify(q pt) (in, on bool) {
+	if !p.box.contains(q) {
+		return false, false
+	}
+	nb := len(p.bandStart) - 1
+	k := p.band(q.y, nb)
+	for _, ei := range p.bandEdges[p.bandStart[k]:p.bandStart[k+1]] {
+		o, cross := edgeTest(&p.edges[ei], q)
+		if o {
+			return false, true
+		}
+		in = in != cross
+	}
+	return in, false
+}
+
+// strictlyContains reports whether q lies inside the area and on none of
+// its boundaries.
+func (a *area) strictlyContains(q pt) bool {
+	if !a.box.contains(q) {
+		return false
+	}
+	for i := range a.polys {
+		if in, on := a.polys[i].classify(q); on {
+			return false
+		} else if in {
+			return true
+		}
+	}
+	return false
+}
+
+// checkEnclaves warns about a polygon of one area lying wholly inside
+// another area that has no hole for it (an enclave district drawn on top
+// of its surrounding district): positions there are in both areas, so
+// the order of the rules decides silently. Shared borders are fine: a
+// polygon counts as enclosed only when every vertex of its outer ring is
+// strictly inside the other area. An area enclosing several others (the
+// whole town, drawn as an area of its own) gets one warning.
+func checkEnclaves(file string, areas []area, ps *problems) {
+	enclosed := make([][]int, len(areas)) // per outer area, the areas inside it
+	for bi := range areas {
+		b := &areas[bi]
+	polys:
+		for pi := range b.polys {
+			pb := &b.polys[pi]
+			for ai := range areas {
+				a := &areas[ai]
+				if ai == bi || !a.box.contains(pt{pb.box.minX, pb.box.minY}) || !a.box.contains(pt{pb.box.maxX, pb.box.maxY}) {
+					continue
+				}
+				inside := true
+				for _, v := range pb.rings[0] {
+					if !a.strictlyContains(v) {
+						inside = false
+						break
+					}
+				}
+				if inside {
+					enclosed[ai] = append(enclosed[ai], bi)
+					break polys
+				}
+			}
+		}
+	}
+	for ai, inner := range enclosed {
+		a := &areas[ai]
+		switch {
+		case len(inner) == 1:
+			b := &areas[inner[0]]
+			ps.warnIn(file, b.line, "area %q lies inside area %q (line %d), which has no hole for it: a position there is in both areas, so the first matching rule decides and %q is named as the district; cut a hole into %q (a second ring, RFC 7946 §3.1.6; QGIS: Vector › Geoprocessing › Difference)",
+				b.name, a.name, a.line, areas[min(ai, inner[0])].name, a.name)
+		case len(inner) > 1:
+			names := make([]string, 0, 5)
+			for _, bi := range inner[:min(len(inner), 5)] {
+				names = append(names, fmt.Sprintf("%q", areas[bi].name))
+			}
+			more := ""
+			if len(inner) > 5 {
+				more = fmt.Sprintf(" and %d more", len(inner)-5)
+			}
+			ps.warnIn(file, a.line, "area %q wholly contains areas %s%s: a position there is in both, so the first matching rule decides; if %q is meant to cover them (the whole town), put the rules of the inner areas first; if they are enclaves, cut holes into %q",
+				a.name, strings.Join(names, ", "), more, a.name, a.name)
+		}
+	}
 }

@@ -5,6 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 )
 
 // parseGeoJSON reads a FeatureCollection of Polygon and MultiPolygon
@@ -53,6 +58,10 @@ func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []are
 			return nil
 		}
 		key, _ := t.(string)
+		if esriKeys[key] {
+			fail(1, "this is Esri JSON (ArcGIS %q), not GeoJSON: request the ArcGIS service with f=geojson, or convert it: ogr2ogr -f GeoJSON -t_srs EPSG:4326 -lco RFC7946=YES districts.geojson %s", key, filepath.Base(file))
+			return nil
+		}
 		if key != "features" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
@@ -80,7 +89,7 @@ func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []are
 				syntax(err)
 				return nil
 			}
-			a, ok := f.toArea(file, line, nameProp, order, fail)
+			a, ok := f.toArea(file, line, nameProp, order, fail, warn)
 			if !ok {
 				continue
 			}
@@ -102,41 +111,108 @@ func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []are
 	return areas
 }
 
+// esriKeys are top-level members of Esri JSON, which looks like GeoJSON
+// but is not.
+var esriKeys = map[string]bool{"geometryType": true, "spatialReference": true, "fieldAliases": true, "displayFieldName": true}
+
 type geoFeature struct {
 	Type       string         `json:"type"`
 	Properties map[string]any `json:"properties"`
-	Geometry   *struct {
-		Type        string          `json:"type"`
-		Coordinates json.RawMessage `json:"coordinates"`
-	} `json:"geometry"`
+	Geometry   *geoGeometry   `json:"geometry"`
 }
 
-func (f *geoFeature) toArea(file string, line int, nameProp string, order axisOrder, fail func(int, string, ...any)) (area, bool) {
-	name, _ := f.Properties[nameProp].(string)
+// geoGeometry is a GeoJSON geometry object (RFC 7946 §3.1).
+type geoGeometry struct {
+	Type        string          `json:"type"`
+	Coordinates json.RawMessage `json:"coordinates"`
+	Geometries  []geoGeometry   `json:"geometries"` // GeometryCollection (§3.1.8)
+}
+
+// polygons collects the polygons of a Polygon, a MultiPolygon, or a
+// GeometryCollection of those (as QGIS and ArcGIS export dissolved
+// districts); any other member is an error naming it.
+func (g *geoGeometry) polygons(depth int) ([][][][]float64, error) {
+	switch g.Type {
+	case "Polygon":
+		var p [][][]float64
+		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
+			return nil, fmt.Errorf("Polygon coordinates: %v", err)
+		}
+		return [][][][]float64{p}, nil
+	case "MultiPolygon":
+		var ps [][][][]float64
+		if err := json.Unmarshal(g.Coordinates, &ps); err != nil {
+			return nil, fmt.Errorf("MultiPolygon coordinates: %v", err)
+		}
+		return ps, nil
+	case "GeometryCollection":
+		if depth > 0 {
+			return nil, fmt.Errorf("nested GeometryCollection (RFC 7946 §3.1.8 advises against it); use a MultiPolygon")
+		}
+		var out [][][][]float64
+		for i := range g.Geometries {
+			ps, err := g.Geometries[i].polygons(depth + 1)
+			if err != nil {
+				return nil, fmt.Errorf("GeometryCollection member %d: %w", i+1, err)
+			}
+			out = append(out, ps...)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("geometry type %q is not supported (use Polygon or MultiPolygon)", g.Type)
+}
+
+// featureName is a feature's name property: a string, or an integer
+// (district numbers, as QGIS and shapefiles write them).
+func featureName(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+	}
+	return ""
+}
+
+// propertyNames lists a feature's properties for an error message.
+func propertyNames(props map[string]any) string {
+	if len(props) == 0 {
+		return "it has no properties"
+	}
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, fmt.Sprintf("%q", k))
+	}
+	sort.Strings(names)
+	if len(names) > 10 {
+		names = append(names[:10], "…")
+	}
+	return "it has " + strings.Join(names, ", ") + "; set areas.name_property to the one holding the district's name"
+}
+
+func (f *geoFeature) toArea(file string, line int, nameProp string, order axisOrder, fail, warn func(int, string, ...any)) (area, bool) {
+	name := featureName(f.Properties[nameProp])
 	if name == "" {
-		fail(line, "feature has no %q property (the area's name)", nameProp)
+		if v, ok := f.Properties[nameProp]; ok && v != nil {
+			fail(line, "feature's %q property is %v, not a name (a string or a whole number)", nameProp, v)
+		} else {
+			fail(line, "feature has no %q property (the area's name): %s", nameProp, propertyNames(f.Properties))
+		}
 		return area{}, false
 	}
 	if f.Geometry == nil {
-		fail(line, "area %q has no geometry", name)
+		fail(line, "area %q has no geometry (null): draw the district or remove the feature", name)
 		return area{}, false
 	}
-	var polys [][][][]float64
-	switch f.Geometry.Type {
-	case "Polygon":
-		var p [][][]float64
-		if err := json.Unmarshal(f.Geometry.Coordinates, &p); err != nil {
-			fail(line, "area %q: Polygon coordinates: %v", name, err)
-			return area{}, false
-		}
-		polys = [][][][]float64{p}
-	case "MultiPolygon":
-		if err := json.Unmarshal(f.Geometry.Coordinates, &polys); err != nil {
-			fail(line, "area %q: MultiPolygon coordinates: %v", name, err)
-			return area{}, false
-		}
-	default:
-		fail(line, "area %q: geometry type %q is not supported (use Polygon or MultiPolygon)", name, f.Geometry.Type)
+	polys, err := f.Geometry.polygons(0)
+	if err != nil {
+		fail(line, "area %q: %v", name, err)
+		return area{}, false
+	}
+	if len(polys) == 0 {
+		fail(line, "area %q has no polygons (empty coordinates): draw the district or remove the feature", name)
 		return area{}, false
 	}
 	a := area{name: name, line: line, box: emptyBBox()}
@@ -179,13 +255,20 @@ func (f *geoFeature) toArea(file string, line int, nameProp string, order axisOr
 			if !ok {
 				continue
 			}
+			if r[0] != r[len(r)-1] {
+				// Refused rather than closed: a ring that lost positions at
+				// its end would be closed by a wrong straight line.
+				fail(line, "%s is not closed: first position [%g, %g] differs from last [%g, %g] (RFC 7946 §3.1.6: the last position repeats the first; add it, or repair the layer with QGIS Fix geometries)", what, r[0].x, r[0].y, r[len(r)-1].x, r[len(r)-1].y)
+				ok = false
+				continue
+			}
 			if len(r) < 4 {
 				fail(line, "%s has %d positions; a closed ring needs at least 4", what, len(r))
 				ok = false
 				continue
 			}
-			if r[0] != r[len(r)-1] {
-				fail(line, "%s is not closed: first position [%g, %g] differs from last [%g, %g]", what, r[0].x, r[0].y, r[len(r)-1].x, r[len(r)-1].y)
+			if err := ringProblem(r); err != "" {
+				fail(line, "%s %s", what, err)
 				ok = false
 				continue
 			}
@@ -202,4 +285,24 @@ func (f *geoFeature) toArea(file string, line int, nameProp string, order axisOr
 	}
 	a.cosLat = cosDeg((a.box.minY + a.box.maxY) / 2)
 	return a, true
+}
+
+// ringProblem says why a closed ring cannot be a district boundary, or
+// "": it encloses no area (all positions on one point or line), or it
+// spans more than 180° of longitude, i.e. crosses the antimeridian,
+// which RFC 7946 §3.1.9 wants cut in two.
+func ringProblem(r []pt) string {
+	b := emptyBBox()
+	twice := 0.0
+	for i := 0; i+1 < len(r); i++ {
+		b.extend(r[i])
+		twice += (r[i].x-r[0].x)*(r[i+1].y-r[0].y) - (r[i+1].x-r[0].x)*(r[i].y-r[0].y)
+	}
+	if b.maxX-b.minX > 180 {
+		return fmt.Sprintf("spans %g° of longitude: it crosses the antimeridian (±180°); cut it in two there (RFC 7946 §3.1.9, e.g. ogr2ogr -wrapdateline)", b.maxX-b.minX)
+	}
+	if math.Abs(twice)/2 < 1e-12 { // about 0.01 m²
+		return "encloses no area: its positions lie on one point or line"
+	}
+	return ""
 }

@@ -168,6 +168,7 @@ func (c *compiler) compileAreas(raw *rawFile, hash interface{ Write([]byte) (int
 		rs.areaIdx[rs.areas[i].name] = int32(i)
 	}
 	checkFarAway(p, rs.areas, c.ps)
+	checkEnclaves(p, rs.areas, c.ps)
 	c.checkCentre(raw.Areas)
 	for _, g := range raw.Areas.Groups {
 		if _, clash := rs.areaIdx[g.Key]; clash {

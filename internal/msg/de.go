@@ -449,6 +449,24 @@ func (de) GeoOtherCRS() string {
 	return "anderes Koordinatensystem als WGS 84"
 }
 
+func (de) CorrectionPrefix() string { return "✏️ Korrektur:" }
+
+func (de) GeoShortLink() string {
+	return "ein Kurzlink; fieldgate öffnet keine Links und sieht den Standort darin deshalb nicht"
+}
+
+func (de) GeoCoarseLink() string {
+	return "der Kartenlink nennt ein Gebiet, keinen Ort"
+}
+
+func (de) GeoLocationInvalid() string {
+	return "der geteilte Standort (XEP-0080) hat keine gültige Breite und Länge"
+}
+
+func (de) AttachmentHostNotAllowed(host string) string {
+	return fmt.Sprintf("Die Datei bei %s wurde nicht abgerufen: fieldgate übernimmt Dateien nur von den Upload-Diensten freigegebener Server. Der Link steht als Text in der Meldung; bitte das Foto als Datei über Ihr eigenes Konto senden.", host)
+}
+
 func (de) GeoOnlyHint() string {
 	return "Es wurde nichts gespeichert."
 }

@@ -449,6 +449,24 @@ func (en) GeoOtherCRS() string {
 	return "coordinate system other than WGS 84"
 }
 
+func (en) CorrectionPrefix() string { return "✏️ Correction:" }
+
+func (en) GeoShortLink() string {
+	return "a short link; fieldgate opens no links, so it cannot see the position in it"
+}
+
+func (en) GeoCoarseLink() string {
+	return "the map link names an area, not a place"
+}
+
+func (en) GeoLocationInvalid() string {
+	return "the shared location (XEP-0080) has no valid latitude and longitude"
+}
+
+func (en) AttachmentHostNotAllowed(host string) string {
+	return fmt.Sprintf("The file at %s was not fetched: fieldgate only takes files from the upload services of approved servers. The link is kept as text in the report; please send the photo as a file through your own account.", host)
+}
+
 func (en) GeoOnlyHint() string {
 	return "Nothing was stored."
 }

@@ -241,6 +241,16 @@ type Texts interface {
 	GeoOutOfRange() string
 	// GeoOtherCRS: “coordinate system other than WGS 84”
 	GeoOtherCRS() string
+	// CorrectionPrefix: “✏️ Correction:” (before the text of an XEP-0308 correction added to a report)
+	CorrectionPrefix() string
+	// GeoShortLink: “a short link; fieldgate opens no links, so it cannot see the position in it”
+	GeoShortLink() string
+	// GeoCoarseLink: “the map link names an area, not a place”
+	GeoCoarseLink() string
+	// GeoLocationInvalid: “the shared location (XEP-0080) has no valid latitude and longitude”
+	GeoLocationInvalid() string
+	// AttachmentHostNotAllowed: “The file at {host} was not fetched: fieldgate only takes files from the upload services of approved servers. The link is kept as text in the report; please send the photo as a file through your own account.”
+	AttachmentHostNotAllowed(host string) string
 	// GeoOnlyHint: “Nothing was stored.”
 	GeoOnlyHint() string
 	// UnknownAddressXMPP: “Unknown address. Valid addresses: {addresses}”

@@ -1,0 +1,251 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fieldgate/fieldgate/media/internal/vips"
+)
+
+// attack8Fixture reads a file written by testdata/make_attack8.sh.
+func attack8Fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "attack8", name))
+	if err != nil {
+		t.Fatalf("%v (run media/testdata/make_attack8.sh)", err)
+	}
+	return b
+}
+
+// attack8Upright and attack8Taken are what make_attack8.sh draws and tags.
+const (
+	attack8W, attack8H = 256, 192
+	attack8Lat         = 51.0234
+	attack8Lon         = 7.5921
+	attack8Serial      = "SECRET-SN-4711"
+)
+
+var attack8Taken = time.Date(2026, 5, 20, 10, 15, 0, 0, time.FixedZone("", 2*3600))
+
+// attack8Photos are the PNG and WebP photos with EXIF (orientation in the
+// name) of make_attack8.sh, and the content type they sniff as.
+func attack8Photos() map[string]int {
+	out := map[string]int{"png_o6_late.png": 6}
+	for o := 1; o <= 8; o++ {
+		out[fmt.Sprintf("png_o%d.png", o)] = o
+		out[fmt.Sprintf("webp_o%d.webp", o)] = o
+	}
+	return out
+}
+
+// TestExtractPNGWebPAttack8: PNG (eXIf chunk, before or after the image
+// data) and WebP (RIFF EXIF chunk) photos give the position, capture
+// time, orientation and camera exiftool shows, and name the metadata the
+// team copy drops. Before, Extract answered "no EXIF support" for both:
+// the position was lost and the team copy left sideways or mirrored.
+func TestExtractPNGWebPAttack8(t *testing.T) {
+	for name, o := range attack8Photos() {
+		b := attack8Fixture(t, name)
+		ct := Sniff(b[:min(len(b), SniffLen)])
+		md, err := Extract(bytes.NewReader(b), int64(len(b)), ct)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := md.Position
+		if p == nil || math.Abs(p.Lat-attack8Lat) > 1e-6 || math.Abs(p.Lon-attack8Lon) > 1e-6 || md.PositionSource != SourceEXIF {
+			t.Errorf("%s (%s): position %+v from %q (%s), want %v, %v from exif", name, ct, p, md.PositionSource, md.NoPositionReason, attack8Lat, attack8Lon)
+		}
+		if md.Orientation != o {
+			t.Errorf("%s: orientation %d, want %d", name, md.Orientation, o)
+		}
+		if md.Taken == nil || !md.Taken.Equal(attack8Taken) || !md.TakenZoneKnown {
+			t.Errorf("%s: taken %v (zone known %v), want %v", name, md.Taken, md.TakenZoneKnown, attack8Taken)
+		}
+		if md.Make != "Fieldgate" || md.Model != "Testkamera A8" {
+			t.Errorf("%s: camera %q %q", name, md.Make, md.Model)
+		}
+		for _, want := range []string{"GPS", "serial number", "capture time"} {
+			if !slices.Contains(md.Dropped, want) {
+				t.Errorf("%s: Dropped %v lacks %q", name, md.Dropped, want)
+			}
+		}
+	}
+}
+
+// TestExtractXMPOnlyPNGWebPAttack8: GPS and orientation only in XMP (PNG
+// iTXt "XML:com.adobe.xmp", WebP "XMP " chunk) are read as from a JPEG's
+// XMP segment.
+func TestExtractXMPOnlyPNGWebPAttack8(t *testing.T) {
+	for _, name := range []string{"xmp_o6.png", "xmp_o6.webp"} {
+		b := attack8Fixture(t, name)
+		md, err := Extract(bytes.NewReader(b), int64(len(b)), Sniff(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := md.Position; p == nil || math.Abs(p.Lat-attack8Lat) > 1e-6 || math.Abs(p.Lon-attack8Lon) > 1e-6 || md.PositionSource != SourceXMP {
+			t.Errorf("%s: position %+v from %q (%s), want XMP's", name, p, md.PositionSource, md.NoPositionReason)
+		}
+		if md.Orientation != 6 || !slices.Contains(md.Dropped, "XMP") {
+			t.Errorf("%s: orientation %d, dropped %v; want 6 and XMP", name, md.Orientation, md.Dropped)
+		}
+	}
+}
+
+// TestTeamCopyPNGWebPUprightAttack8: the team copy of every PNG and WebP
+// orientation is upright and not mirrored (the three corner markers where
+// the upright drawing has them), at the drawing's size, without the
+// serial number or any metadata segment.
+func TestTeamCopyPNGWebPUprightAttack8(t *testing.T) {
+	for name := range attack8Photos() {
+		b := attack8Fixture(t, name)
+		md, err := Extract(bytes.NewReader(b), int64(len(b)), Sniff(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := teamOpts
+		opts.Orientation = md.Orientation
+		tc, err := vips.TeamCopy(b, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if tc.PNG {
+			t.Fatalf("%s: PNG team copy for an opaque picture", name)
+		}
+		checkMarkers(t, name+" team copy", tc.Full, attack8W, attack8H)
+		checkMarkers(t, name+" thumbnail", tc.Thumb, 100, 75)
+		checkNoMetadata(t, name+" team copy", tc.Full, attack8Serial)
+	}
+}
+
+// pngChunk encodes one PNG chunk with its CRC.
+func pngChunk(typ string, data []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	b = append(b, typ...)
+	b = append(b, data...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+}
+
+// TestExtractHostilePNGWebPAttack8: broken PNG and WebP containers (chunk
+// lengths past the end, a crafted TIFF loop in eXIf, a thousand chunks,
+// no image data, a WebP EXIF chunk with JPEG's "Exif\0\0" prefix) never
+// fail or panic: the result says why there is no position, or reads it.
+func TestExtractHostilePNGWebPAttack8(t *testing.T) {
+	png := attack8Fixture(t, "png_o6.png")
+	webp := attack8Fixture(t, "webp_o6.webp")
+	loopTIFF := craftedLoop()[4+2+6 : len(craftedLoop())-2] // the TIFF of the JPEG
+	gpsTIFF := craftedGPS(deg(52), deg(13), 'N', 'E')
+	gpsTIFF = gpsTIFF[4+2+6 : len(gpsTIFF)-2]
+	sig := []byte("\x89PNG\r\n\x1a\n")
+	ihdr := pngChunk("IHDR", []byte{0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0})
+	many := slices.Clone(sig)
+	many = append(many, ihdr...)
+	for range 1000 {
+		many = append(many, pngChunk("tEXt", []byte("k\x00v"))...)
+	}
+	many = append(many, pngChunk("eXIf", gpsTIFF)...)
+	riff := func(chunks ...[]byte) []byte {
+		body := []byte("WEBP")
+		for _, c := range chunks {
+			body = append(body, c...)
+		}
+		return append(append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(len(body)))...), body...)
+	}
+	wchunk := func(typ string, p []byte) []byte {
+		c := append([]byte(typ), binary.LittleEndian.AppendUint32(nil, uint32(len(p)))...)
+		c = append(c, p...)
+		if len(p)%2 == 1 {
+			c = append(c, 0)
+		}
+		return c
+	}
+	cases := []struct {
+		name, ct string
+		b        []byte
+		wantPos  bool
+	}{
+		{"PNG cut in its EXIF", TypePNG, png[:len(png)/2], false},
+		{"PNG chunk length past the end", TypePNG, append(slices.Clone(sig), 0xFF, 0xFF, 0xFF, 0xF0, 'e', 'X', 'I', 'f', 'I', 'I'), false},
+		{"PNG eXIf with an IFD loop", TypePNG, slices.Concat(sig, ihdr, pngChunk("eXIf", loopTIFF), pngChunk("IEND", nil)), false},
+		{"PNG eXIf with Exif prefix", TypePNG, slices.Concat(sig, ihdr, pngChunk("eXIf", append([]byte("Exif\x00\x00"), gpsTIFF...)), pngChunk("IEND", nil)), true},
+		{"PNG with 1000 text chunks before eXIf", TypePNG, many, false},
+		{"PNG signature only", TypePNG, sig, false},
+		{"WebP EXIF with Exif prefix", TypeWebP, riff(wchunk("EXIF", append([]byte("Exif\x00\x00"), gpsTIFF...))), true},
+		{"WebP EXIF chunk past the end", TypeWebP, riff(append([]byte("EXIF"), 0xFF, 0xFF, 0xFF, 0x7F, 'M', 'M')), false},
+		{"WebP odd chunk padding then EXIF", TypeWebP, riff(wchunk("ICCP", []byte{1, 2, 3}), wchunk("EXIF", gpsTIFF)), true},
+		{"WebP cut in its EXIF", TypeWebP, webp[:len(webp)-40], false},
+	}
+	for _, c := range cases {
+		md, err := Extract(bytes.NewReader(c.b), int64(len(c.b)), c.ct)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		checkInvariants(t, md)
+		if got := md.Position != nil; got != c.wantPos {
+			t.Errorf("%s: position %+v (%s), want one: %v", c.name, md.Position, md.NoPositionReason, c.wantPos)
+		}
+		if md.Position == nil && md.NoPositionReason == "" {
+			t.Errorf("%s: no position and no reason", c.name)
+		}
+	}
+}
+
+// TestPNGWebPTeamCopyExiftoolAttack8 stores PNG and WebP photos in the
+// real S3 server, reads their metadata back with ranged GETs and makes
+// the team copies: upright, and exiftool finds nothing in them but the
+// file's own structure.
+func TestPNGWebPTeamCopyExiftoolAttack8(t *testing.T) {
+	exiftool := requireTool(t, "exiftool")
+	s := newTestStore(t, nil)
+	ctx := context.Background()
+	for _, name := range []string{"png_o6_late.png", "webp_o5.webp", "png_o7.png"} {
+		b := attack8Fixture(t, name)
+		obj, err := s.Put(ctx, bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := s.ReadMetadata(ctx, Object{Key: obj.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md.Position == nil || md.Orientation != attack8Photos()[name] {
+			t.Errorf("%s from S3: position %+v (%s), orientation %d", name, md.Position, md.NoPositionReason, md.Orientation)
+		}
+		d, err := s.MakeDerivative(ctx, obj, md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := fetchPresigned(t, s, d.Key)
+		checkMarkers(t, name+" stored team copy", full, attack8W, attack8H)
+		path := filepath.Join(t.TempDir(), "tc.jpg")
+		if err := os.WriteFile(path, full, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(exiftool, "-a", "-G0", "-s", "-n", path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("exiftool: %v: %s", err, out)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			group, _, _ := strings.Cut(line, " ")
+			switch strings.Trim(group, "[]") {
+			case "ExifTool", "System", "File", "JFIF", "Composite":
+			default:
+				t.Errorf("%s team copy: exiftool finds %q", name, line)
+			}
+		}
+		if strings.Contains(string(out), "GPS") || bytes.Contains(full, []byte(attack8Serial)) {
+			t.Errorf("%s team copy keeps GPS or the serial number", name)
+		}
+	}
+}
