@@ -109,12 +109,35 @@ func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err er
 	if raw != nil {
 		md, rep = fromTIFF(raw)
 	}
+	if jinfo.tiff2 != nil {
+		withSecondExif(&md, &rep, jinfo.tiff2)
+	}
 	withXMPPosition(&md, jinfo.xmpPosition)
 	if md.Orientation == 0 && jinfo.xmpOrientation != 0 {
 		md.Orientation = jinfo.xmpOrientation
 	}
 	md.Dropped = dropped(rep, jinfo)
 	return md, nil
+}
+
+// withSecondExif reads a JPEG's second Exif APP1 segment: the first one
+// (the camera's) wins for everything it has, as in exiftool and browsers,
+// but when it has no GPS IFD at all the second one's position is taken
+// (exiftool shows it too: an app that geotags afterwards may add its own
+// segment). What the team copy drops includes the second's tags.
+func withSecondExif(md *Metadata, rep *tiffReport, raw []byte) {
+	md2, rep2 := fromTIFF(raw)
+	if md.Position == nil && !rep.hasGPS && !rep.badGPS && md2.Position != nil {
+		md.Position, md.NoPositionReason = md2.Position, ""
+	}
+	rep.hasGPS = rep.hasGPS || rep2.hasGPS
+	rep.hasThumb = rep.hasThumb || rep2.hasThumb
+	if rep.tags == nil {
+		rep.tags = map[uint16]bool{}
+	}
+	for t := range rep2.tags {
+		rep.tags[t] = true
+	}
 }
 
 // fromTIFF cleans raw and reads it with goexif.
