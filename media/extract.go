@@ -32,6 +32,24 @@ type Metadata struct {
 	Dropped []string
 }
 
+// TakenAt is the instant the photo was taken: Taken itself when the photo
+// says its UTC offset (EXIF OffsetTimeOriginal, 0x9011), else Taken's wall
+// clock read in loc, the zone the town's reporters live in (phones without
+// an offset write local time; read as UTC, a photo taken at 10:15 in
+// Berlin in summer would be shown as 12:15 and judged two hours younger).
+// nil when Taken is nil; loc nil means UTC.
+func (md Metadata) TakenAt(loc *time.Location) *time.Time {
+	if md.Taken == nil || md.TakenZoneKnown {
+		return md.Taken
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	w := md.Taken.UTC()
+	t := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
+	return &t
+}
+
 // Position is a WGS-84 position; Alt is metres above sea level, if known.
 type Position struct {
 	Lat, Lon float64
