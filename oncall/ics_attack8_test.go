@@ -174,3 +174,37 @@ func TestOldAndNewExportInOneFile(t *testing.T) {
 		}
 	}
 }
+
+// An EXDATE or RECURRENCE-ID that names no occurrence of its series (a
+// floating value on a UTC series, another time of day) removes nothing;
+// before, that was silent and the "cancelled" shift stayed. Now each
+// one is named with its line.
+func TestExclusionMatchingNothingWarned(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:u", "DTSTART:20261201T070000Z", "DURATION:PT8H", "RRULE:FREQ=DAILY;COUNT=3",
+		"EXDATE:20261202T080000", "SUMMARY:anna@stadt.localhost", "END:VEVENT", // line 8
+		"BEGIN:VEVENT", "UID:b", "DTSTART;TZID=Europe/Berlin:20261201T080000", "DURATION:PT8H", "RRULE:FREQ=WEEKLY;BYDAY=TU,TH",
+		"EXDATE;TZID=Europe/Berlin:20261203T000000", "EXDATE;VALUE=DATE:20261202,20261208", "SUMMARY:ben@stadt.localhost", "END:VEVENT", // lines 16, 17
+		"BEGIN:VEVENT", "UID:b", "RECURRENCE-ID;TZID=Europe/Berlin:20261210T090000", "DTSTART;TZID=Europe/Berlin:20261210T100000",
+		"DURATION:PT8H", "SUMMARY:carla@stadt.localhost", "END:VEVENT")) // RECURRENCE-ID: line 22
+	wantWarning(t, cal, 8, "EXDATE value 20261202T080000 UTC matches no occurrence of the series (they start at 07:00 UTC)")
+	wantWarning(t, cal, 16, "EXDATE value 20261203T000000 CET matches no occurrence")
+	wantWarning(t, cal, 17, "EXDATE value 20261202 names a day without an occurrence")
+	wantWarning(t, cal, 22, "the changed instance is added, but no occurrence is replaced")
+	if len(cal.Warnings) != 4 {
+		t.Errorf("warnings %q, want 4 (20261208 is a Tuesday of the series)", notes(cal))
+	}
+	// what they do not remove stays
+	wantPlan(t, cal, ocUTC(t, "2026-12-02T00:00"), ocUTC(t, "2026-12-04T00:00"), ""+
+		"12-02T07:00–12-02T15:00 anna@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 anna@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 ben@stadt.localhost calendar\n")
+}
+
+// An event with a time but no end (RFC 5545 §3.6.1: no length) is
+// skipped with a warning that says so.
+func TestEventWithoutEndNamed(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20261201T080000", "SUMMARY:anna@stadt.localhost", "END:VEVENT"))
+	wantWarning(t, cal, 3, "has no DTEND or DURATION")
+}

@@ -238,6 +238,7 @@ type calParser struct {
 	cal       *Calendar
 	warned    int
 	dates     int // EXDATE/RDATE values so far
+	exChecks  []exCheck
 	recurring int // events with an RRULE so far
 }
 
@@ -342,6 +343,7 @@ func (p *calParser) build(objects []*ics.Calendar) (*Calendar, error) {
 			return nil, err
 		}
 	}
+	p.checkExclusions()
 	if n := p.warned - len(p.cal.Warnings); n > 0 {
 		p.cal.Warnings = append(p.cal.Warnings, Warning{Msg: fmt.Sprintf("… and %d more warnings", n)})
 	}
@@ -367,8 +369,10 @@ func (p *calParser) instance(ev *ics.VEvent, masters map[string]*calEvent, exclu
 			p.warn(lineOf(rid), "%s: RECURRENCE-ID %s; the instance is added but the occurrence it replaces is kept", describe(cb), strings.Join(bad, ", "))
 		case vals[0].date:
 			master.exDays[vals[0].day] = true
+			p.exChecks = append(p.exChecks, exCheck{master, vals[0], lineOf(rid), "RECURRENCE-ID " + strings.TrimSpace(rid.Value), describe(cb)})
 		default:
 			master.exInst[vals[0].Unix()] = true
+			p.exChecks = append(p.exChecks, exCheck{master, vals[0], lineOf(rid), "RECURRENCE-ID " + strings.TrimSpace(rid.Value), describe(cb)})
 		}
 		if strings.EqualFold(icsParam(rid, "RANGE"), "THISANDFUTURE") {
 			p.warn(lineOf(rid), "%s: RANGE=THISANDFUTURE is not supported: only this instance is changed, later ones keep the series' times", describe(cb))
@@ -457,6 +461,8 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 		ce.endDays, ce.exact = days, exact
 	case allDay:
 		ce.endDays = 1
+	default:
+		return nil, errors.New("has no DTEND or DURATION: an event of no length (RFC 5545 §3.6.1) puts nobody on call; give the shift its end")
 	}
 	if strings.EqualFold(icsValue(cb, "STATUS"), "TENTATIVE") {
 		p.warn(ce.line, "%s is STATUS:TENTATIVE: %s is counted as on call, but the shift is not confirmed; confirm it (STATUS:CONFIRMED) or remove it", describe(cb), person)
@@ -511,8 +517,10 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 				switch {
 				case name == "EXDATE" && v.date:
 					ce.exDays[v.day] = true
+					p.exChecks = append(p.exChecks, exCheck{ce, v, lineOf(pr), "EXDATE value " + v.Format("20060102"), describe(cb)})
 				case name == "EXDATE":
 					ce.exInst[v.Unix()] = true
+					p.exChecks = append(p.exChecks, exCheck{ce, v, lineOf(pr), "EXDATE value " + v.In(start.Location()).Format("20060102T150405 MST"), describe(cb)})
 				case !v.end.IsZero():
 					ce.periods = append(ce.periods, v)
 				case v.date && !allDay: // the date at DTSTART's time of day
@@ -618,4 +626,38 @@ func (p *calParser) latestVersions(events []zonedEvent) []zonedEvent {
 			describe(cb), eventLine(&events[best[k]].ComponentBase), cmpOr(icsValue(&events[best[k]].ComponentBase, "SEQUENCE"), "0"))
 	}
 	return out
+}
+
+// exCheck is an EXDATE value or RECURRENCE-ID to be matched against the
+// occurrences of its series.
+type exCheck struct {
+	ev   *calEvent
+	at   icsTime
+	line int
+	what string // as the warning names it
+	desc string // the event, see describe
+}
+
+// checkExclusions warns about each EXDATE value and RECURRENCE-ID that
+// names no occurrence of its series (a different time of day or zone
+// than the series', as some exporters write them): the occurrence it
+// was meant to remove or replace stays, and only a person reading the
+// warning can tell which one was meant.
+func (p *calParser) checkExclusions() {
+	budget := maxIterPerQuery
+	for _, c := range p.exChecks {
+		if c.ev.hasOccurrence(c.at, &budget) || budget <= 0 {
+			continue
+		}
+		effect := "nothing is removed"
+		if strings.HasPrefix(c.what, "RECURRENCE-ID") {
+			effect = "the changed instance is added, but no occurrence is replaced"
+		}
+		if c.at.date {
+			p.warn(c.line, "%s: %s names a day without an occurrence of the series; %s", c.desc, c.what, effect)
+		} else {
+			p.warn(c.line, "%s: %s matches no occurrence of the series (they start at %s); %s: write it with the series' time and zone",
+				c.desc, c.what, c.ev.start.Format("15:04 MST"), effect)
+		}
+	}
 }

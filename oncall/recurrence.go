@@ -282,3 +282,35 @@ func untilDateInclusive(rule string, allDay bool) string {
 	}
 	return strings.Join(parts, ";")
 }
+
+// hasOccurrence reports whether the series (DTSTART, RDATEs and RRULEs,
+// before exclusions) has an occurrence starting at v, or for a DATE value
+// on that day in the event's zone.
+func (e *calEvent) hasOccurrence(v icsTime, budget *int) bool {
+	loc := e.start.Location()
+	from, to := v.Time, v.Time.Add(time.Second)
+	match := func(o time.Time) bool { return o.Equal(v.Time) }
+	if v.date {
+		y, m, d := v.Date()
+		from, to = time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		match = func(o time.Time) bool { return civilDay(o.In(loc)) == v.day }
+	}
+	found := match(e.start)
+	for _, r := range e.rdates {
+		found = found || match(r)
+	}
+	for _, pd := range e.periods {
+		found = found || match(pd.Time)
+	}
+	for _, r := range e.rules {
+		if found {
+			break
+		}
+		r.each(e.start, from, to, budget, func(o time.Time) {
+			if !o.Before(from) {
+				found = found || match(o)
+			}
+		})
+	}
+	return found
+}
