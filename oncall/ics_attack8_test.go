@@ -208,3 +208,21 @@ func TestEventWithoutEndNamed(t *testing.T) {
 		"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20261201T080000", "SUMMARY:anna@stadt.localhost", "END:VEVENT"))
 	wantWarning(t, cal, 3, "has no DTEND or DURATION")
 }
+
+// A SUMMARY naming two people ("Tausch: anna für ben") does not say who
+// is on call; before, the first one was taken silently. The event is
+// skipped with a warning unless X-FIELDGATE-PERSON decides.
+func TestSummaryWithTwoPeopleAmbiguous(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:a", "DTSTART:20261201T070000Z", "DURATION:PT8H", "SUMMARY:Tausch: anna@stadt.localhost für Ben@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:b", "DTSTART:20261202T070000Z", "DURATION:PT8H", "SUMMARY:Tausch: anna@stadt.localhost für ben@stadt.localhost",
+		"X-FIELDGATE-PERSON:ben@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:c", "DTSTART:20261203T070000Z", "DURATION:PT8H", "SUMMARY:carla@stadt.localhost (carla@stadt.localhost)", "END:VEVENT"))
+	wantWarning(t, cal, 3, "ambiguous: SUMMARY names 2 people (anna@stadt.localhost, ben@stadt.localhost)")
+	if len(cal.Warnings) != 1 {
+		t.Errorf("warnings %q, want one", notes(cal))
+	}
+	wantPlan(t, cal, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"), ""+
+		"12-02T07:00–12-02T15:00 ben@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 carla@stadt.localhost calendar\n")
+}

@@ -66,7 +66,8 @@ type Options struct {
 //
 // Who is on call during an event, first match wins:
 //  1. an X-FIELDGATE-PERSON property: a JID, or an xmpp:/mailto: URI;
-//  2. a JID in SUMMARY, e.g. "Bereitschaft: carla@stadt.localhost";
+//  2. a JID in SUMMARY, e.g. "Bereitschaft: carla@stadt.localhost" (a
+//     SUMMARY naming several people is ambiguous);
 //  3. the one ATTENDEE other than the ORGANIZER who takes part: an
 //     individual whose PARTSTAT is ACCEPTED (declined, tentative,
 //     delegated and needs-action attendees do not count; an exporter

@@ -94,10 +94,16 @@ func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []are
 				continue
 			}
 			if prev, dup := seen[a.name]; dup {
-				fail(line, "area %q is defined twice (first at line %d)", a.name, prev)
+				// Shapefile-based exports (ArcGIS, QGIS without Dissolve)
+				// write a district with several parts as several features.
+				b := &areas[prev]
+				warn(line, "area %q is also defined at line %d: the polygons of both features are joined into one area (dissolve them into one MultiPolygon feature, e.g. QGIS Vector › Geoprocessing › Dissolve, to silence this; rename one if they are different districts)", a.name, b.line)
+				b.polys = append(b.polys, a.polys...)
+				b.box.union(a.box)
+				b.cosLat = cosDeg((b.box.minY + b.box.maxY) / 2)
 				continue
 			}
-			seen[a.name] = line
+			seen[a.name] = len(areas)
 			areas = append(areas, a)
 		}
 		if _, err := dec.Token(); err != nil {

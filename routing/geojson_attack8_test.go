@@ -222,3 +222,25 @@ func TestWholeTownAreaOneWarning(t *testing.T) {
 	}
 	wantProblem(t, ps.warnings, `area "Stadtgebiet" wholly contains areas "Nord", "Ost"`, "put the rules of the inner areas first")
 }
+
+// A district with an island part, exported from a shapefile as two
+// features of the same name, is one area (before: refused as "defined
+// twice"), with a warning naming both lines.
+func TestMultipartDistrictAsSeveralFeatures(t *testing.T) {
+	areas, ps := parseGeo8(t, `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"name":"Nordstadt","OBJECTID":1},"geometry":{"type":"Polygon","coordinates":[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]}},
+{"type":"Feature","properties":{"name":"Hafen","OBJECTID":2},"geometry":{"type":"Polygon","coordinates":[[[7.6,51.0],[7.7,51.0],[7.7,51.1],[7.6,51.1],[7.6,51.0]]]}},
+{"type":"Feature","properties":{"name":"Nordstadt","OBJECTID":3},"geometry":{"type":"Polygon","coordinates":[[[7.8,51.0],[7.81,51.0],[7.81,51.01],[7.8,51.01],[7.8,51.0]]]}}]}`, "name")
+	if len(ps.list) > 0 || len(areas) != 2 {
+		t.Fatalf("%d areas, problems %v", len(areas), ps.list)
+	}
+	if len(ps.warnings) != 1 || ps.warnings[0].Line != 4 {
+		t.Fatalf("warnings %v, want one at line 4", ps.warnings)
+	}
+	wantProblem(t, ps.warnings, `area "Nordstadt" is also defined at line 2`, "joined", "Dissolve")
+	for q, want := range map[pt]string{{7.55, 51.05}: "Nordstadt", {7.805, 51.005}: "Nordstadt", {7.75, 51.005}: "", {7.65, 51.05}: "Hafen"} {
+		if got := districtsAt(areas, q); got != want {
+			t.Errorf("%v in %q, want %q", q, got, want)
+		}
+	}
+}
