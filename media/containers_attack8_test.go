@@ -249,3 +249,52 @@ func TestPNGWebPTeamCopyExiftoolAttack8(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractPNGLongImageDataAttack8: a PNG whose image data is split
+// into more IDAT chunks than the walk steps over (libpng writes 8 KiB
+// chunks: a 20 MB PNG has 2,500), with its eXIf after them as
+// ImageMagick writes it, still gives its position, read from the file's
+// end; read from S3 the same way within ReadMetadata's budget. A fake
+// "eXIf" inside the image data (wrong CRC) is not taken. Before, the
+// walk gave up at the 64th IDAT: "no EXIF data".
+func TestExtractPNGLongImageDataAttack8(t *testing.T) {
+	sig := []byte("\x89PNG\r\n\x1a\n")
+	gpsTIFF := craftedGPS(deg(52), deg(13), 'N', 'E')
+	gpsTIFF = gpsTIFF[4+2+6 : len(gpsTIFF)-2]
+	b := slices.Concat(sig, pngChunk("IHDR", []byte{0, 0, 1, 0, 0, 0, 1, 0, 8, 2, 0, 0, 0}))
+	junk := bytes.Repeat([]byte{0x55}, 8<<10)
+	for i := range 300 {
+		data := junk
+		if i == 299 { // a chunk of image data that contains a fake eXIf
+			data = slices.Concat(junk[:100], []byte{0, 0, 0, 4}, []byte("eXIfII*\x00"), []byte{1, 2, 3, 4}, junk[:100])
+		}
+		b = append(b, pngChunk("IDAT", data)...)
+	}
+	b = slices.Concat(b, pngChunk("eXIf", gpsTIFF), pngChunk("tEXt", []byte("date:create\x002026-05-20")), pngChunk("IEND", nil))
+	md, err := Extract(bytes.NewReader(b), int64(len(b)), TypePNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := md.Position; p == nil || p.Lat != 52 || p.Lon != 13 {
+		t.Errorf("position %+v (%s), want 52, 13", p, md.NoPositionReason)
+	}
+	// Without the real eXIf, the fake one must not count.
+	noExif := slices.Concat(b[:bytes.LastIndex(b, []byte("eXIf"))-4], pngChunk("IEND", nil))
+	md, err = Extract(bytes.NewReader(noExif), int64(len(noExif)), TypePNG)
+	if err != nil || md.Position != nil || md.NoPositionReason == "" {
+		t.Errorf("without eXIf: %+v (%s), %v; want no position and a reason", md.Position, md.NoPositionReason, err)
+	}
+	if testing.Short() {
+		return
+	}
+	s := newTestStore(t, nil)
+	ctx := context.Background()
+	obj, err := s.Put(ctx, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err = s.ReadMetadata(ctx, Object{Key: obj.Key})
+	if err != nil || md.Position == nil {
+		t.Errorf("from S3: %+v (%s), %v", md.Position, md.NoPositionReason, err)
+	}
+}
