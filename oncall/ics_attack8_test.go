@@ -226,3 +226,22 @@ func TestSummaryWithTwoPeopleAmbiguous(t *testing.T) {
 		"12-02T07:00–12-02T15:00 ben@stadt.localhost calendar\n"+
 		"12-03T07:00–12-03T15:00 carla@stadt.localhost calendar\n")
 }
+
+// A wall-clock time that occurs twice (the night the clocks go back) is
+// its first occurrence (RFC 5545 §3.3.5): 02:30 on 25 October 2026 in
+// Berlin is 00:30 UTC (CEST), for DTSTART, for RRULE occurrences, for a
+// shift's end and for EXDATE. Before, it was the second one (01:30 UTC).
+func TestAmbiguousLocalTimeFirstOccurrence(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20261025T023000", "DTEND;TZID=Europe/Berlin:20261025T063000", "SUMMARY:anna@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:b", "DTSTART;TZID=Europe/Berlin:20261023T023000", "DTEND;TZID=Europe/Berlin:20261023T063000", "RRULE:FREQ=DAILY;COUNT=4",
+		"EXDATE;TZID=Europe/Berlin:20261024T023000", "SUMMARY:ben@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:c", "DTSTART:20261024T200000", "DTEND:20261025T023000", "SUMMARY:carla@stadt.localhost", "END:VEVENT"))
+	wantNoWarnings(t, cal)
+	wantPlan(t, cal, ocUTC(t, "2026-10-23T00:00"), ocUTC(t, "2026-10-27T00:00"), ""+
+		"10-23T00:30–10-23T04:30 ben@stadt.localhost calendar\n"+
+		"10-24T18:00–10-25T00:30 carla@stadt.localhost calendar\n"+ // ends at the first 02:30
+		"10-25T00:30–10-25T05:30 anna@stadt.localhost calendar\n"+ // 6 h: 02:30 CEST to 06:30 CET
+		"10-25T00:30–10-25T05:30 ben@stadt.localhost calendar\n"+
+		"10-26T01:30–10-26T05:30 ben@stadt.localhost calendar\n")
+}

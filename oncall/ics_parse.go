@@ -527,7 +527,7 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 				case v.date && !allDay: // the date at DTSTART's time of day
 					y, m, d := v.Date()
 					hh, mm, ss := start.Clock()
-					ce.rdates = append(ce.rdates, time.Date(y, m, d, hh, mm, ss, 0, start.Location()))
+					ce.rdates = append(ce.rdates, firstOccurrence(time.Date(y, m, d, hh, mm, ss, 0, start.Location())))
 				case v.date:
 					y, m, d := v.Date()
 					ce.rdates = append(ce.rdates, time.Date(y, m, d, 0, 0, 0, 0, start.Location()))

@@ -54,7 +54,7 @@ type recurRule struct {
 func (e *calEvent) end(o time.Time) time.Time {
 	y, m, d := o.Date()
 	hh, mm, ss := o.Clock()
-	return time.Date(y, m, d+e.endDays, hh, mm, ss+e.endSecs, o.Nanosecond(), o.Location()).Add(e.exact)
+	return firstOccurrence(time.Date(y, m, d+e.endDays, hh, mm, ss+e.endSecs, o.Nanosecond(), o.Location())).Add(e.exact)
 }
 
 // span is an upper bound of end(o)-o.
@@ -131,7 +131,7 @@ func (r recurRule) each(start, lookFrom, to time.Time, budget *int, f func(time.
 		if !ok || !o.Before(to) {
 			break
 		}
-		f(o)
+		f(firstOccurrence(o))
 	}
 }
 
@@ -313,4 +313,32 @@ func (e *calEvent) hasOccurrence(v icsTime, budget *int) bool {
 		})
 	}
 	return found
+}
+
+// firstOccurrence resolves a wall-clock time that occurs twice (the hour
+// the clocks go back) to its first occurrence, as RFC 5545 §3.3.5 asks:
+// 02:30 on the last Sunday of October in Europe/Berlin is 02:30 CEST
+// (00:30 UTC), not CET. time.Date picks the later one. Times in the gap
+// of a forward change already come out as RFC 5545 wants (read with the
+// offset before the gap).
+func firstOccurrence(t time.Time) time.Time {
+	zoneStart, _ := t.ZoneBounds()
+	if zoneStart.IsZero() || t.Sub(zoneStart) >= 3*time.Hour {
+		return t // no change of offset in the last three hours
+	}
+	_, off := t.Zone()
+	_, before := zoneStart.Add(-time.Second).Zone()
+	if before <= off {
+		return t
+	}
+	e := t.Add(-time.Duration(before-off) * time.Second)
+	if _, eo := e.Zone(); eo != before {
+		return t
+	}
+	ey, em, ed := e.Date()
+	y, m, d := t.Date()
+	if ey == y && em == m && ed == d && clockSecs(e) == clockSecs(t) {
+		return e
+	}
+	return t
 }
