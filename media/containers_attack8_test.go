@@ -298,3 +298,41 @@ func TestExtractPNGLongImageDataAttack8(t *testing.T) {
 		t.Errorf("from S3: %+v (%s), %v", md.Position, md.NoPositionReason, err)
 	}
 }
+
+// BenchmarkExtractContainersAttack8 measures Extract on the same EXIF
+// (make_attack8.sh's orientation 6 photo) in a JPEG APP1 segment, a PNG
+// eXIf chunk and a WebP EXIF chunk, against a raw floor measured in the
+// same run: validating and reading that TIFF alone (fromTIFF: cleanTIFF
+// and goexif, no container). The ratio is what each container walk adds.
+func BenchmarkExtractContainersAttack8(b *testing.B) {
+	png := attack8Fixture(b, "png_o6.png")
+	info, err := scanPNG(bytes.NewReader(png), int64(len(png)))
+	if err != nil || info.tiff == nil {
+		b.Fatalf("no eXIf: %v", err)
+	}
+	b.Run("floor-tiff", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if md, _ := fromTIFF(info.tiff); md.Position == nil {
+				b.Fatal("no position")
+			}
+		}
+	})
+	files := map[string][]byte{
+		"png":  png,
+		"webp": attack8Fixture(b, "webp_o6.webp"),
+		"jpeg": jpegWithTIFF(info.tiff),
+	}
+	for _, name := range []string{"jpeg", "png", "webp"} {
+		data := files[name]
+		ct := Sniff(data)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if md, err := Extract(bytes.NewReader(data), int64(len(data)), ct); err != nil || md.Position == nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
