@@ -41,7 +41,7 @@ var attack8Taken = time.Date(2026, 5, 20, 10, 15, 0, 0, time.FixedZone("", 2*360
 // attack8Photos are the PNG and WebP photos with EXIF (orientation in the
 // name) of make_attack8.sh, and the content type they sniff as.
 func attack8Photos() map[string]int {
-	out := map[string]int{"png_o6_late.png": 6}
+	out := map[string]int{"png_o6_late.png": 6, "png16_o7.png": 7, "webp_lossy_o6.webp": 6}
 	for o := 1; o <= 8; o++ {
 		out[fmt.Sprintf("png_o%d.png", o)] = o
 		out[fmt.Sprintf("webp_o%d.webp", o)] = o

@@ -35,6 +35,12 @@ for o in 1 2 3 4 5 6 7 8; do
 	cp "$tmp/s$o.png" "png_o$o.png"
 	exiftool -q -overwrite_original -Orientation#=$o "${tags[@]}" "png_o$o.png"
 done
+# 16-bit RGB PNG (orientation 7) and lossy WebP (VP8 in a VP8X file,
+# orientation 6), as editors and messengers write them.
+convert "$tmp/s7.png" -depth 16 png48:png16_o7.png
+exiftool -q -overwrite_original -Orientation#=7 "${tags[@]}" png16_o7.png
+convert "$tmp/s6.png" -quality 90 webp_lossy_o6.webp
+exiftool -q -overwrite_original -Orientation#=6 "${tags[@]}" webp_lossy_o6.webp
 # ImageMagick carries EXIF into a PNG as an eXIf chunk after IDAT.
 convert "$tmp/s6.png" "$tmp/s6.jpg"
 exiftool -q -overwrite_original -Orientation#=6 "${tags[@]}" "$tmp/s6.jpg"
