@@ -105,6 +105,13 @@ func newPolygon(rings [][]pt) polygon {
 	if p.bandH <= 0 {
 		nb, p.bandH = 1, 1
 	}
+	// Edges spanning many bands (a comb of long north-south edges) would
+	// make the index grow with edges × bands; fewer, taller bands keep it
+	// within maxBandEntries per edge, at the cost of slower tests.
+	for nb > 1 && p.bandEntries(nb) > maxBandEntries*len(p.edges) {
+		nb = max(nb/4, 1)
+		p.bandH = (p.box.maxY - p.box.minY) / float64(nb)
+	}
 	counts := make([]int32, nb+1)
 	for _, e := range p.edges {
 		a, b := p.band(min(e.y1, e.y2), nb), p.band(max(e.y1, e.y2), nb)
@@ -127,6 +134,18 @@ func newPolygon(rings [][]pt) polygon {
 	}
 	p.classifyCells()
 	return p
+}
+
+// maxBandEntries bounds the band index to this many entries per edge.
+const maxBandEntries = 16
+
+// bandEntries is the size of the band index with nb bands.
+func (p *polygon) bandEntries(nb int) int {
+	n := 0
+	for _, e := range p.edges {
+		n += p.band(max(e.y1, e.y2), nb) - p.band(min(e.y1, e.y2), nb) + 1
+	}
+	return n
 }
 
 // classifyCells builds the cell grid: a cell an edge's box (grown by

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -101,4 +102,38 @@ func TestLargeDistrictFileLoads(t *testing.T) {
 		t.Errorf("Bezirk 0's centre is not in Bezirk 0 alone")
 	}
 	t.Logf("%d bytes", len(data))
+}
+
+// A polygon of many long north-south edges (a comb) made the band index
+// grow with edges × bands: 40,000 edges took 640 MB and 2.6 s to load,
+// and a 10 MB file of this shape would exhaust memory. The index is now
+// bounded per edge, and answers stay those of the naive test.
+func TestCombPolygonIndexBounded(t *testing.T) {
+	teeth := 20000
+	if testing.Short() {
+		teeth = 2000
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Kamm"},"geometry":{"type":"Polygon","coordinates":[[`)
+	for i := range teeth {
+		x := 7.0 + float64(i)*0.00001
+		fmt.Fprintf(&b, "[%.6f,51.0],[%.6f,51.1],", x, x+0.000005)
+	}
+	fmt.Fprintf(&b, "[%.6f,50.9],[7.0,50.9],[7.0,51.0]]]}}]}", 7.0+float64(teeth)*0.00001)
+	ps := &problems{}
+	areas := parseGeoJSON("d.geojson", b.Bytes(), "name", ps)
+	if len(areas) != 1 || len(ps.list) > 0 {
+		t.Fatalf("%d areas, %v", len(areas), ps.list)
+	}
+	p := &areas[0].polys[0]
+	if n, limit := len(p.bandEdges), maxBandEntries*len(p.edges); n > limit {
+		t.Errorf("band index has %d entries, more than %d", n, limit)
+	}
+	rnd := rand.New(rand.NewPCG(8, 8))
+	for range 2000 {
+		q := pt{7.0 + rnd.Float64()*0.00001*float64(teeth), 50.9 + rnd.Float64()*0.2}
+		if areas[0].contains(q) != areas[0].containsNaive(q) {
+			t.Fatalf("%v: indexed and naive test differ", q)
+		}
+	}
 }
