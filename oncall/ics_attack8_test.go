@@ -245,3 +245,21 @@ func TestAmbiguousLocalTimeFirstOccurrence(t *testing.T) {
 		"10-25T00:30–10-25T05:30 ben@stadt.localhost calendar\n"+
 		"10-26T01:30–10-26T05:30 ben@stadt.localhost calendar\n")
 }
+
+// A meeting Outlook marked "Abgesagt:" in its SUMMARY without
+// STATUS:CANCELLED is what a reader sees as cancelled: it still counts
+// (no status says otherwise) but is named with a warning, so that
+// `oncall check` fails until the plan is cleaned up.
+func TestCancelledPrefixWithoutStatusWarned(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:a", "DTSTART:20261201T070000Z", "DURATION:PT8H", "SUMMARY:Abgesagt: Rufbereitschaft anna@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:b", "DTSTART:20261202T070000Z", "DURATION:PT8H", "SUMMARY:Abgesagt: Rufbereitschaft ben@stadt.localhost", "STATUS:CANCELLED", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:c", "DTSTART:20261203T070000Z", "DURATION:PT8H", "SUMMARY:Rufbereitschaft (nicht abgesagt) carla@stadt.localhost", "END:VEVENT"))
+	wantWarning(t, cal, 3, `SUMMARY begins with "Abgesagt:"`)
+	if len(cal.Warnings) != 1 {
+		t.Errorf("warnings %q, want one", notes(cal))
+	}
+	wantPlan(t, cal, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"), ""+
+		"12-01T07:00–12-01T15:00 anna@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 carla@stadt.localhost calendar\n")
+}

@@ -465,6 +465,9 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 	default:
 		return nil, errors.New("has no DTEND or DURATION: an event of no length (RFC 5545 §3.6.1) puts nobody on call; give the shift its end")
 	}
+	if prefix := cancelledPrefix(icsValue(cb, "SUMMARY")); prefix != "" {
+		p.warn(ce.line, "%s: SUMMARY begins with %q, as Outlook marks a cancelled meeting, but the event is not STATUS:CANCELLED: %s is counted as on call; delete the event or remove the prefix", describe(cb), prefix, person)
+	}
 	if strings.EqualFold(icsValue(cb, "STATUS"), "TENTATIVE") {
 		p.warn(ce.line, "%s is STATUS:TENTATIVE: %s is counted as on call, but the shift is not confirmed; confirm it (STATUS:CONFIRMED) or remove it", describe(cb), person)
 	}
@@ -661,4 +664,19 @@ func (p *calParser) checkExclusions() {
 				c.desc, c.what, c.ev.start.Format("15:04 MST"), effect)
 		}
 	}
+}
+
+// cancelledPrefixes are the SUMMARY prefixes Outlook and Exchange put on
+// a cancelled meeting left in a calendar, by language.
+var cancelledPrefixes = []string{"Abgesagt:", "Canceled:", "Cancelled:", "Storniert:", "Annulé :", "Annulé:", "Geannuleerd:", "Cancelado:", "Annullato:"}
+
+// cancelledPrefix returns the prefix a SUMMARY begins with, or "".
+func cancelledPrefix(summary string) string {
+	summary = strings.TrimSpace(summary)
+	for _, p := range cancelledPrefixes {
+		if len(summary) >= len(p) && strings.EqualFold(summary[:len(p)], p) {
+			return p
+		}
+	}
+	return ""
 }
