@@ -195,6 +195,12 @@ func position(x *exif.Exif, hasGPS bool) (*Position, string) {
 	if !hasGPS {
 		return nil, "no GPS data in EXIF"
 	}
+	if strings.EqualFold(strings.TrimSpace(tagString(x, exif.GPSStatus)), "V") {
+		// EXIF 2.32 §4.6.6 GPSStatus: "V" is a measurement interrupted
+		// (exiftool: "Measurement Void"); cameras keep the last fix there,
+		// which may be far from where the photo was taken.
+		return nil, "GPS fix void (GPSStatus V)"
+	}
 	latRef, lonRef := tagString(x, exif.GPSLatitudeRef), tagString(x, exif.GPSLongitudeRef)
 	lat, latWhy := degrees(x, exif.GPSLatitude)
 	lon, lonWhy := degrees(x, exif.GPSLongitude)
