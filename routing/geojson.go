@@ -200,6 +200,16 @@ func propertyNames(props map[string]any) string {
 
 func (f *geoFeature) toArea(file string, line int, nameProp string, order axisOrder, fail, warn func(int, string, ...any)) (area, bool) {
 	name := featureName(f.Properties[nameProp])
+	if f.Geometry != nil {
+		switch f.Geometry.Type {
+		case "Point", "MultiPoint", "LineString", "MultiLineString":
+			// OpenStreetMap exports (Overpass, osmtogeojson) carry label
+			// and admin_centre nodes and unassembled boundary ways beside
+			// the district polygons.
+			warn(line, "feature %q is a %s, not an area: skipped (only Polygon and MultiPolygon features are districts)", name, f.Geometry.Type)
+			return area{}, false
+		}
+	}
 	if name == "" {
 		if v, ok := f.Properties[nameProp]; ok && v != nil {
 			fail(line, "feature's %q property is %v, not a name (a string or a whole number)", nameProp, v)

@@ -244,3 +244,20 @@ func TestMultipartDistrictAsSeveralFeatures(t *testing.T) {
 		}
 	}
 }
+
+// An OpenStreetMap export (Overpass/osmtogeojson): district relations as
+// MultiPolygons with "@id" ids, beside the admin_centre node (a Point
+// with the town's name) and an unassembled boundary way: the Point and
+// the LineString are skipped with a warning each (before, the whole file
+// was refused), the districts load.
+func TestOverpassExportSkipsPointsAndLines(t *testing.T) {
+	areas, ps := parseGeo8(t, `{"type":"FeatureCollection","generator":"overpass-turbo","copyright":"The data included in this document is from www.openstreetmap.org. The data is made available under ODbL.","timestamp":"2026-11-29T12:00:00Z","features":[
+{"type":"Feature","properties":{"@id":"relation/1001","admin_level":"10","boundary":"administrative","name":"Nordstadt","type":"boundary"},"geometry":{"type":"MultiPolygon","coordinates":[[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]]},"id":"relation/1001"},
+{"type":"Feature","properties":{"@id":"node/42","name":"Musterstadt","place":"town","@relations":[{"role":"admin_centre","rel":1000}]},"geometry":{"type":"Point","coordinates":[7.55,51.05]},"id":"node/42"},
+{"type":"Feature","properties":{"@id":"way/77","name":"Südstadt"},"geometry":{"type":"LineString","coordinates":[[7.5,50.9],[7.6,50.9],[7.6,51.0]]},"id":"way/77"}]}`, "name")
+	if len(ps.list) > 0 || len(areas) != 1 || areas[0].name != "Nordstadt" {
+		t.Fatalf("%d areas, problems %v", len(areas), ps.list)
+	}
+	wantProblem(t, ps.warnings, `feature "Musterstadt" is a Point, not an area: skipped`)
+	wantProblem(t, ps.warnings, `feature "Südstadt" is a LineString, not an area: skipped`)
+}
