@@ -2,10 +2,15 @@ package media
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"strings"
 	"testing"
 
 	"github.com/fieldgate/fieldgate/media/internal/vips"
@@ -47,5 +52,46 @@ func TestTeamCopyExtremeAspectAttack8(t *testing.T) {
 				t.Errorf("%v %s: pixel %v, want the grey 200", size, name, c)
 			}
 		}
+	}
+}
+
+// TestTeamCopyDeclaredBombsAttack8: PNG and WebP headers that declare
+// 60000×60000 (IHDR) and 16383×16383 (VP8X canvas and VP8L header, the
+// format's largest) over a few bytes of data are refused from the header,
+// before any decoding, with ErrNoDerivative wrapping vips.ErrTooLarge
+// (JPEG: TestTeamCopyRefusesOverPixelLimit); their metadata is still read.
+func TestTeamCopyDeclaredBombsAttack8(t *testing.T) {
+	s := unitStore()
+	s.rules = map[string]int64{TypePNG: 50 << 20, TypeWebP: 50 << 20}
+	png := bytes.Clone(attack8Fixture(t, "png_o6.png"))
+	binary.BigEndian.PutUint32(png[16:], 60000) // IHDR width, height
+	binary.BigEndian.PutUint32(png[20:], 60000)
+	badCRC := bytes.Clone(png)                                           // the IHDR's CRC no longer matches
+	binary.BigEndian.PutUint32(png[29:], crc32.ChecksumIEEE(png[12:29])) // type and data
+	webp := bytes.Clone(attack8Fixture(t, "webp_o6.webp"))
+	x := bytes.Index(webp, []byte("VP8X")) + 12 // canvas width−1, height−1: 24 bits each
+	copy(webp[x:], []byte{0xFE, 0x3F, 0, 0xFE, 0x3F, 0})
+	l := bytes.Index(webp, []byte("VP8L")) + 9 // after the 0x2F signature: 14 bits each
+	bits := binary.LittleEndian.Uint32(webp[l:])&^(1<<28-1) | 16382 | 16382<<14
+	binary.LittleEndian.PutUint32(webp[l:], bits)
+	for _, c := range []struct {
+		ct string
+		b  []byte
+	}{{TypePNG, png}, {TypeWebP, webp}} {
+		obj := Object{Key: "orig/2026/05/01a22e03-36bc-732b-b670-3a0238863223", ContentType: c.ct}
+		md, err := Extract(bytes.NewReader(c.b), int64(len(c.b)), c.ct)
+		if err != nil || md.Position == nil || md.Orientation != 6 {
+			t.Errorf("%s: metadata %+v orientation %d, %v", c.ct, md.Position, md.Orientation, err)
+		}
+		_, err = s.teamCopy(context.Background(), obj, md.Orientation, c.b)
+		if !errors.Is(err, ErrNoDerivative) || !errors.Is(err, vips.ErrTooLarge) {
+			t.Errorf("%s: %v, want ErrNoDerivative and vips.ErrTooLarge", c.ct, err)
+		}
+	}
+	// A broken IHDR CRC: refused as unreadable, with a reason (libpng's
+	// complaint is only a warning; the error used to end in ": ").
+	_, err := vips.TeamCopy(badCRC, teamOpts)
+	if !errors.Is(err, vips.ErrUnreadable) || strings.HasSuffix(err.Error(), ": ") {
+		t.Errorf("PNG with a bad IHDR CRC: %q, want ErrUnreadable with a reason", err)
 	}
 }
