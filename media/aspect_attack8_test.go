@@ -61,8 +61,6 @@ func TestTeamCopyExtremeAspectAttack8(t *testing.T) {
 // before any decoding, with ErrNoDerivative wrapping vips.ErrTooLarge
 // (JPEG: TestTeamCopyRefusesOverPixelLimit); their metadata is still read.
 func TestTeamCopyDeclaredBombsAttack8(t *testing.T) {
-	s := unitStore()
-	s.rules = map[string]int64{TypePNG: 50 << 20, TypeWebP: 50 << 20}
 	png := bytes.Clone(attack8Fixture(t, "png_o6.png"))
 	binary.BigEndian.PutUint32(png[16:], 60000) // IHDR width, height
 	binary.BigEndian.PutUint32(png[20:], 60000)
@@ -78,7 +76,7 @@ func TestTeamCopyDeclaredBombsAttack8(t *testing.T) {
 		ct string
 		b  []byte
 	}{{TypePNG, png}, {TypeWebP, webp}} {
-		obj := Object{Key: "orig/2026/05/01a22e03-36bc-732b-b670-3a0238863223", ContentType: c.ct}
+		s, obj := attack8Store(c.ct)
 		md, err := Extract(bytes.NewReader(c.b), int64(len(c.b)), c.ct)
 		if err != nil || md.Position == nil || md.Orientation != 6 {
 			t.Errorf("%s: metadata %+v orientation %d, %v", c.ct, md.Position, md.Orientation, err)

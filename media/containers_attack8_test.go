@@ -28,6 +28,14 @@ func attack8Fixture(t testing.TB, name string) []byte {
 	return b
 }
 
+// attack8Store is a Store for team copies without S3 (unitStore) that
+// allows ct, and an original of type ct for it to copy.
+func attack8Store(ct string) (*Store, Object) {
+	s := unitStore()
+	s.rules = map[string]int64{ct: 50 << 20}
+	return s, Object{Key: "orig/2026/05/01a22e03-36bc-732b-b670-3a0238863223", ContentType: ct}
+}
+
 // attack8Upright and attack8Taken are what make_attack8.sh draws and tags.
 const (
 	attack8W, attack8H = 256, 192

@@ -22,10 +22,8 @@ import (
 // tiled HEIC, §6.6.2.3) is assembled whole. Metadata is still read from
 // the Exif item.
 func TestTeamCopyHEICTransformsAttack8(t *testing.T) {
-	s := unitStore()
-	s.rules = map[string]int64{TypeHEIC: 50 << 20}
 	ctx := context.Background()
-	obj := Object{Key: "orig/2026/05/01a22e03-36bc-732b-b670-3a0238863223", ContentType: TypeHEIC}
+	s, obj := attack8Store(TypeHEIC)
 	for _, c := range []struct {
 		name        string
 		orientation int // what Extract reports from the Exif item
@@ -84,9 +82,7 @@ func TestTeamCopyHEICTransformsAttack8(t *testing.T) {
 // refused before any pixels are allocated (libheif's security limit or
 // our pixel limit): no team copy, a clear error, the metadata still read.
 func TestTeamCopyHEICGridBombAttack8(t *testing.T) {
-	s := unitStore()
-	s.rules = map[string]int64{TypeHEIC: 50 << 20}
-	obj := Object{Key: "orig/2026/05/01a22e03-36bc-732b-b670-3a0238863223", ContentType: TypeHEIC}
+	s, obj := attack8Store(TypeHEIC)
 	grid := attack8Fixture(t, "heic_grid.heic")
 	patch := func(box string, gap, at int) []byte { // two uint32 at at and at+gap after the type
 		b := bytes.Clone(grid)

@@ -58,9 +58,7 @@ func TestExtractExifSegmentsAttack8(t *testing.T) {
 		{"GPS in both: the first wins", afterSOI(base, exif(0, gpsA), exif(0, gpsB)), 51.2551, 0},
 		{"orientation in both: the first wins", afterSOI(base, exif(0, orientationTIFF(1, "CAMERA-ONE")), exif(0, orientationTIFF(3, "APP-TWO"))), 0, 1},
 	}
-	s := unitStore()
-	s.rules = map[string]int64{TypeJPEG: 50 << 20}
-	obj := Object{Key: "orig/2026/05/01a22e03-36bc-732b-b670-3a0238863223", ContentType: TypeJPEG}
+	s, obj := attack8Store(TypeJPEG)
 	for _, c := range cases {
 		md, err := Extract(bytes.NewReader(c.b), int64(len(c.b)), TypeJPEG)
 		if err != nil {

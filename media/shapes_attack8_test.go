@@ -23,9 +23,7 @@ import (
 //     GPS in an extension segment: read. A GPSCoordinate cut in two by the
 //     segment boundary is not read at all, never read as a shorter value.
 func TestPhoneShapesAttack8(t *testing.T) {
-	s := unitStore()
-	s.rules = map[string]int64{TypeJPEG: 50 << 20}
-	obj := Object{Key: "orig/2026/05/01a22e03-36bc-732b-b670-3a0238863223", ContentType: TypeJPEG}
+	s, obj := attack8Store(TypeJPEG)
 	ctx := context.Background()
 
 	t.Run("MPO and gain map", func(t *testing.T) {
