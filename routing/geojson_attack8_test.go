@@ -261,3 +261,34 @@ func TestOverpassExportSkipsPointsAndLines(t *testing.T) {
 	wantProblem(t, ps.warnings, `feature "Musterstadt" is a Point, not an area: skipped`)
 	wantProblem(t, ps.warnings, `feature "Südstadt" is a LineString, not an area: skipped`)
 }
+
+// Positions in the other axis order than they are read: a hand-written
+// [latitude, longitude] file without "crs", or a file whose "crs" says
+// latitude first (urn:ogc:def:crs:EPSG::4326) while its positions are
+// [longitude, latitude] (an exporter that ignores the axis order). With
+// areas.centre set, the districts lie far from it as read but near it
+// exchanged: the file is refused, naming the fix (before: a warning, and
+// every district was in the wrong place).
+func TestAxisOrderContradictedByCentre(t *testing.T) {
+	rules := "teams: {a: {room: a@c.example}}\nareas: {file: districts.geojson, centre: {lat: 51.05, lon: 7.55}}\ndefault: {team: a}\n"
+	lonLat := `[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]`
+	latLon := `[[[51.0,7.5],[51.0,7.6],[51.1,7.6],[51.1,7.5],[51.0,7.5]]]`
+	doc := func(crs, ring string) string {
+		c := ""
+		if crs != "" {
+			c = `"crs":{"type":"name","properties":{"name":"` + crs + `"}},`
+		}
+		return `{"type":"FeatureCollection",` + c + `"features":[{"type":"Feature","properties":{"name":"A"},"geometry":{"type":"Polygon","coordinates":` + ring + `}}]}`
+	}
+	for _, c := range []struct{ crs, ring string }{{"", latLon}, {"urn:ogc:def:crs:EPSG::4326", lonLat}, {"EPSG:4326", latLon}} {
+		_, err := Load(writeRules(t, rules, doc(c.crs, c.ring)))
+		if err == nil || !strings.Contains(err.Error(), "with latitude and longitude exchanged within") || !strings.Contains(err.Error(), "ogr2ogr") {
+			t.Errorf("crs %q: err %v, want a refusal naming the exchanged axes", c.crs, err)
+		}
+	}
+	for _, c := range []struct{ crs, ring string }{{"", lonLat}, {"urn:ogc:def:crs:EPSG::4326", latLon}, {"urn:ogc:def:crs:OGC:1.3:CRS84", lonLat}} {
+		if _, err := Load(writeRules(t, rules, doc(c.crs, c.ring))); err != nil {
+			t.Errorf("crs %q: %v", c.crs, err)
+		}
+	}
+}
