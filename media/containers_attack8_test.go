@@ -112,8 +112,9 @@ func TestExtractXMPOnlyPNGWebPAttack8(t *testing.T) {
 
 // TestTeamCopyPNGWebPUprightAttack8: the team copy of every PNG and WebP
 // orientation is upright and not mirrored (the three corner markers where
-// the upright drawing has them), at the drawing's size, without the
-// serial number or any metadata segment.
+// the upright drawing has them), at the drawing's size or scaled to a
+// smaller configured edge, without the serial number or any metadata
+// segment.
 func TestTeamCopyPNGWebPUprightAttack8(t *testing.T) {
 	for name := range attack8Photos() {
 		b := attack8Fixture(t, name)
@@ -133,6 +134,13 @@ func TestTeamCopyPNGWebPUprightAttack8(t *testing.T) {
 		checkMarkers(t, name+" team copy", tc.Full, attack8W, attack8H)
 		checkMarkers(t, name+" thumbnail", tc.Thumb, 100, 75)
 		checkNoMetadata(t, name+" team copy", tc.Full, attack8Serial)
+		// A configured edge below the photo's: scaled to it, still upright.
+		opts.MaxEdge = 128
+		tc, err = vips.TeamCopy(b, opts)
+		if err != nil {
+			t.Fatalf("%s at 128 px: %v", name, err)
+		}
+		checkMarkers(t, name+" team copy at 128 px", tc.Full, 128, 96)
 	}
 }
 

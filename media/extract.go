@@ -323,8 +323,23 @@ func gpsTime(x *exif.Exif) *time.Time {
 	return &t
 }
 
+// exifTime parses an EXIF date and time, "YYYY:MM:DD HH:MM:SS" (EXIF 2.32
+// §4.6.5 DateTimeOriginal), as a wall clock labelled UTC. Writers that use
+// "-" or "/" between the date's parts or ISO 8601's "T" before the time,
+// or add fractional seconds, are read too (exiftool shows them as they
+// are). Blank, zeroed ("0000:00:00 00:00:00") and impossible values and
+// years before 1900 are no time.
 func exifTime(s string) (time.Time, bool) {
-	t, err := time.Parse("2006:01:02 15:04:05", strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if len(s) > 19 && s[19] == '.' && strings.Trim(s[20:], "0123456789") == "" {
+		s = s[:19]
+	}
+	if len(s) != 19 || s[4] != s[7] || !strings.ContainsRune(":-/", rune(s[4])) || (s[10] != ' ' && s[10] != 'T') {
+		return time.Time{}, false
+	}
+	b := []byte(s)
+	b[4], b[7], b[10] = ':', ':', ' '
+	t, err := time.Parse("2006:01:02 15:04:05", string(b))
 	if err != nil || t.Year() < 1900 {
 		return time.Time{}, false
 	}

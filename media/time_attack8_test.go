@@ -80,3 +80,23 @@ func TestExtractCaptureTimesAttack8(t *testing.T) {
 		}
 	}
 }
+
+// TestEXIFTimeFormsAttack8: DateTimeOriginal as writers other than
+// cameras put it (ISO 8601 separators, fractional seconds) is read as the
+// same wall clock; broken values are no time. Before, only the exact
+// EXIF form was read and the others lost the capture time.
+func TestEXIFTimeFormsAttack8(t *testing.T) {
+	want := time.Date(2026, 5, 20, 10, 15, 0, 0, time.UTC)
+	for _, s := range []string{"2026:05:20 10:15:00", " 2026:05:20 10:15:00 ", "2026-05-20 10:15:00", "2026-05-20T10:15:00",
+		"2026/05/20 10:15:00", "2026:05:20 10:15:00.123"} {
+		if got, ok := exifTime(s); !ok || !got.Equal(want) {
+			t.Errorf("exifTime(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "                   ", "0000:00:00 00:00:00", "2026:13:20 10:15:00", "2026:05:20 25:15:00",
+		"2026-05:20 10:15:00", "2026:05:20 10:15:00+02:00", "2026:05:20", "1899:12:31 23:59:59", "2026:05:20 10:15:00.1x"} {
+		if got, ok := exifTime(s); ok {
+			t.Errorf("exifTime(%q) = %v, want no time", s, got)
+		}
+	}
+}
