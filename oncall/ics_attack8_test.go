@@ -263,3 +263,23 @@ func TestCancelledPrefixWithoutStatusWarned(t *testing.T) {
 		"12-01T07:00–12-01T15:00 anna@stadt.localhost calendar\n"+
 		"12-03T07:00–12-03T15:00 carla@stadt.localhost calendar\n")
 }
+
+// Outlook's "Customized Time Zone" (a VTIMEZONE whose daylight offset
+// equals the standard one) is not the town's zone: its events are
+// skipped with a warning that says why and how to export instead; so is
+// an unknown TZID without VTIMEZONE.
+func TestCustomizedTimeZoneNamed(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VTIMEZONE", "TZID:Customized Time Zone",
+		"BEGIN:STANDARD", "DTSTART:16010101T000000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0100", "END:STANDARD",
+		"BEGIN:DAYLIGHT", "DTSTART:16010101T000000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0100", "END:DAYLIGHT", "END:VTIMEZONE",
+		"BEGIN:VEVENT", "UID:a", `DTSTART;TZID="Customized Time Zone":20260701T080000`, `DTEND;TZID="Customized Time Zone":20260701T160000`,
+		"SUMMARY:anna@stadt.localhost", "END:VEVENT", // BEGIN:VEVENT at line 16
+		"BEGIN:VEVENT", "UID:b", "DTSTART;TZID=Pacific Daylight Time:20260701T080000", "DURATION:PT8H",
+		"SUMMARY:ben@stadt.localhost", "END:VEVENT")) // line 22
+	wantWarning(t, cal, 16, `unknown time zone "Customized Time Zone": its VTIMEZONE names no IANA zone`)
+	wantWarning(t, cal, 22, `unknown time zone "Pacific Daylight Time": neither an IANA nor a known Windows zone name`)
+	if cal.Events() != 0 {
+		t.Errorf("%d events, want none", cal.Events())
+	}
+}

@@ -3,6 +3,7 @@ package routing
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,6 +16,9 @@ import (
 // parseGeoJSON reads a FeatureCollection of Polygon and MultiPolygon
 // features. Every problem is reported with the line of its feature.
 func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []area {
+	// A UTF-8 byte order mark, as Windows editors and some ArcGIS exports
+	// write it; RFC 8259 §8.1 lets a parser ignore it.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	lineAt := func(off int64) int {
 		// skip separators to the start of the next value
@@ -142,12 +146,20 @@ func (g *geoGeometry) polygons(depth int) ([][][][]float64, error) {
 	case "Polygon":
 		var p [][][]float64
 		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
+			var ps [][][][]float64
+			if json.Unmarshal(g.Coordinates, &ps) == nil {
+				return nil, errors.New(`Polygon coordinates are nested like a MultiPolygon's ([[[[lon, lat], …]]]): set "type": "MultiPolygon" or remove one level of brackets`)
+			}
 			return nil, fmt.Errorf("Polygon coordinates: %v", err)
 		}
 		return [][][][]float64{p}, nil
 	case "MultiPolygon":
 		var ps [][][][]float64
 		if err := json.Unmarshal(g.Coordinates, &ps); err != nil {
+			var p [][][]float64
+			if json.Unmarshal(g.Coordinates, &p) == nil {
+				return nil, errors.New(`MultiPolygon coordinates are nested like a Polygon's ([[[lon, lat], …]]): set "type": "Polygon" or add one level of brackets`)
+			}
 			return nil, fmt.Errorf("MultiPolygon coordinates: %v", err)
 		}
 		return ps, nil

@@ -292,3 +292,21 @@ func TestAxisOrderContradictedByCentre(t *testing.T) {
 		}
 	}
 }
+
+// A byte order mark (Notepad, some ArcGIS exports) is ignored (RFC 8259
+// §8.1; before: "invalid character 'ï'"), and coordinates nested one
+// level off for their type name the fix.
+func TestBOMAndNestingMismatch(t *testing.T) {
+	ring := `[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.0]]`
+	doc := func(typ, coords string) string {
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"A"},"geometry":{"type":"` + typ + `","coordinates":` + coords + `}}]}`
+	}
+	areas, ps := parseGeo8(t, "\xef\xbb\xbf"+doc("Polygon", "["+ring+"]"), "name")
+	if len(areas) != 1 || len(ps.list) > 0 {
+		t.Errorf("with BOM: %d areas, %v", len(areas), ps.list)
+	}
+	_, ps = parseGeo8(t, doc("MultiPolygon", "["+ring+"]"), "name")
+	wantProblem(t, ps.list, `set "type": "Polygon" or add one level of brackets`)
+	_, ps = parseGeo8(t, doc("Polygon", "[["+ring+"]]"), "name")
+	wantProblem(t, ps.list, `set "type": "MultiPolygon" or remove one level of brackets`)
+}
