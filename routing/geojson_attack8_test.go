@@ -310,3 +310,33 @@ func TestBOMAndNestingMismatch(t *testing.T) {
 	_, ps = parseGeo8(t, doc("Polygon", "[["+ring+"]]"), "name")
 	wantProblem(t, ps.list, `set "type": "MultiPolygon" or remove one level of brackets`)
 }
+
+// Arbitrary district files give problems, never a panic or a polygon
+// whose indexed test differs from the naive one.
+func FuzzParseGeoJSON(f *testing.F) {
+	for _, name := range []string{"qgis_districts.geojson", "enclave_no_hole.geojson", "geometrycollection.geojson"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "attack8", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4258"}},"features":[{"type":"Feature","properties":{"name":1},"geometry":{"type":"GeometryCollection","geometries":[{"type":"GeometryCollection","geometries":[]}]}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		ps := &problems{}
+		areas := parseGeoJSON("f.geojson", data, "name", ps)
+		checkFarAway("f.geojson", areas, ps)
+		checkEnclaves("f.geojson", areas, ps)
+		for i := range areas {
+			b := areas[i].box
+			for _, q := range []pt{{b.minX, b.minY}, {(b.minX + b.maxX) / 2, (b.minY + b.maxY) / 2}, {b.maxX, b.maxY}} {
+				if areas[i].contains(q) != areas[i].containsNaive(q) {
+					t.Fatalf("%v: indexed and naive test differ for %q", q, areas[i].name)
+				}
+			}
+		}
+	})
+}
