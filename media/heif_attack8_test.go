@@ -109,3 +109,33 @@ func TestTeamCopyHEICGridBombAttack8(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractHEICExifHeaderFormsAttack8: the HEIC Exif item (ISO/IEC
+// 23008-12 Annex A.2.1: a 4-byte offset to the TIFF header, then usually
+// "Exif\0\0") as some writers store it without the offset, starting with
+// "Exif\0\0" or with the TIFF header itself. exiftool reads both
+// ("Missing Exif header"); so do we (before: "Exif item header offset out
+// of range", the position lost).
+func TestExtractHEICExifHeaderFormsAttack8(t *testing.T) {
+	orig := attack8Fixture(t, "heic_irot3_exif6.heic")
+	i := bytes.Index(orig, []byte("\x00\x00\x00\x06Exif\x00\x00"))
+	if i < 0 {
+		t.Fatal("test premise: no Exif item with offset 6")
+	}
+	// The item keeps its place and length; the bytes after the shorter
+	// header move up and leave the item's tail as padding.
+	moved := func(drop int) []byte {
+		b := bytes.Clone(orig)
+		copy(b[i:], orig[i+drop:])
+		return b
+	}
+	for name, b := range map[string][]byte{"with offset": orig, "Exif\\0\\0 without offset": moved(4), "TIFF header only": moved(10)} {
+		md, err := Extract(bytes.NewReader(b), int64(len(b)), TypeHEIC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := md.Position; p == nil || math.Abs(p.Lat-attack8Lat) > 1e-6 || md.Orientation != 6 {
+			t.Errorf("%s: position %+v (%s), orientation %d", name, p, md.NoPositionReason, md.Orientation)
+		}
+	}
+}
