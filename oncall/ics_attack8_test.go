@@ -161,7 +161,8 @@ func TestRuleCaseAndUntilDate(t *testing.T) {
 
 // Two exports of one calendar saved into one file: each event counts in
 // its latest version only (highest SEQUENCE), with a warning naming the
-// ignored one; before, the old version stayed as a ghost shift.
+// ignored one; before, the old version stayed as a ghost shift. Copies
+// with equal SEQUENCE all count.
 func TestOldAndNewExportInOneFile(t *testing.T) {
 	old := icsDoc("BEGIN:VEVENT", "UID:w1", "SEQUENCE:0", "DTSTART:20261201T080000Z", "DTEND:20261201T160000Z", "SUMMARY:anna@stadt.localhost", "END:VEVENT")
 	cur := icsDoc("BEGIN:VEVENT", "UID:w1", "SEQUENCE:2", "DTSTART:20261201T100000Z", "DTEND:20261201T180000Z", "SUMMARY:ben@stadt.localhost", "END:VEVENT")
@@ -169,10 +170,18 @@ func TestOldAndNewExportInOneFile(t *testing.T) {
 		cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, doc)
 		wantPlan(t, cal, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"),
 			"12-01T10:00–12-01T18:00 ben@stadt.localhost calendar\n")
-		if len(cal.Warnings) != 1 || !strings.Contains(cal.Warnings[0].Msg, "appears more than once") {
+		if len(cal.Warnings) != 1 || !strings.Contains(cal.Warnings[0].Msg, "(SEQUENCE 0) is an older version of the event at line") {
 			t.Errorf("warnings %q, want one about the old version", notes(cal))
 		}
 	}
+	// A tool that writes one UID for every event (no SEQUENCE): all count.
+	same := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:dienstplan", "DTSTART:20261201T080000Z", "DTEND:20261201T160000Z", "SUMMARY:anna@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:dienstplan", "DTSTART:20261202T080000Z", "DTEND:20261202T160000Z", "SUMMARY:ben@stadt.localhost", "END:VEVENT"))
+	wantNoWarnings(t, same)
+	wantPlan(t, same, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"), ""+
+		"12-01T08:00–12-01T16:00 anna@stadt.localhost calendar\n"+
+		"12-02T08:00–12-02T16:00 ben@stadt.localhost calendar\n")
 }
 
 // An EXDATE or RECURRENCE-ID that names no occurrence of its series (a

@@ -572,12 +572,12 @@ func cmpOr[T comparable](s, def T) T {
 	return s
 }
 
-// latestVersions keeps one version of each event: a UID (and, for a
-// changed instance, RECURRENCE-ID) that appears more than once, as in
-// two exports of one calendar saved into one file, counts only in its
-// latest version (RFC 5545 §3.8.7.4: the highest SEQUENCE, then the
-// latest LAST-MODIFIED, then the last in the file). Each other version
-// gets a Warning.
+// latestVersions drops superseded versions of an event: where a UID
+// (and, for a changed instance, RECURRENCE-ID) appears more than once,
+// as in two exports of one calendar saved into one file, only the
+// copies with the highest SEQUENCE (RFC 5545 §3.8.7.4) count; each
+// dropped one gets a Warning. Copies with equal SEQUENCE all count, as
+// before: exporters that write one UID for every event exist.
 func (p *calParser) latestVersions(events []zonedEvent) []zonedEvent {
 	key := func(cb *ics.ComponentBase) string {
 		uid := icsValue(cb, "UID")
@@ -590,44 +590,42 @@ func (p *calParser) latestVersions(events []zonedEvent) []zonedEvent {
 		}
 		return k
 	}
-	newer := func(a, b *ics.ComponentBase) bool { // a is newer than b (b comes earlier in the file)
-		sa, _ := strconv.Atoi(icsValue(a, "SEQUENCE"))
-		sb, _ := strconv.Atoi(icsValue(b, "SEQUENCE"))
-		if sa != sb {
-			return sa > sb
-		}
-		return icsValue(a, "LAST-MODIFIED") >= icsValue(b, "LAST-MODIFIED")
+	seq := func(cb *ics.ComponentBase) int {
+		n, _ := strconv.Atoi(icsValue(cb, "SEQUENCE"))
+		return n
 	}
-	best := map[string]int{}
-	dup := false
+	type latest struct{ seq, at int }
+	best := map[string]latest{}
+	superseded := false
 	for i, e := range events {
 		k := key(&e.ComponentBase)
 		if k == "" {
 			continue
 		}
-		j, seen := best[k]
-		if !seen {
-			best[k] = i
-			continue
-		}
-		dup = true
-		if newer(&e.ComponentBase, &events[j].ComponentBase) {
-			best[k] = i
+		n := seq(&e.ComponentBase)
+		b, seen := best[k]
+		switch {
+		case !seen || n > b.seq:
+			superseded = superseded || seen
+			best[k] = latest{n, i}
+		case n < b.seq:
+			superseded = true
 		}
 	}
-	if !dup {
+	if !superseded {
 		return events
 	}
 	out := events[:0:0]
-	for i, e := range events {
+	for _, e := range events {
 		cb := &e.ComponentBase
 		k := key(cb)
-		if k == "" || best[k] == i {
+		if k == "" || seq(cb) == best[k].seq {
 			out = append(out, e)
 			continue
 		}
-		p.warn(eventLine(cb), "%s appears more than once; the version at line %d (SEQUENCE %s) is used, this one is ignored",
-			describe(cb), eventLine(&events[best[k]].ComponentBase), cmpOr(icsValue(&events[best[k]].ComponentBase, "SEQUENCE"), "0"))
+		b := best[k]
+		p.warn(eventLine(cb), "%s (SEQUENCE %d) is an older version of the event at line %d (SEQUENCE %d): ignored",
+			describe(cb), seq(cb), eventLine(&events[b.at].ComponentBase), b.seq)
 	}
 	return out
 }
