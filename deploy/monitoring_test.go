@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/IBM/pgxpoolprometheus"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 )
@@ -43,10 +47,31 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	if len(names) < 10 {
 		t.Fatalf("found only %d fieldgate metric names in the sources: %v", len(names), names)
 	}
+	// The database pools' metrics come from github.com/IBM/pgxpoolprometheus
+	// (registered by fieldgate serve): their names as the collector
+	// describes them, for a pool that never connects (pgxpool connects
+	// on first use).
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	descs := make(chan *prometheus.Desc, 64)
+	pgxpoolprometheus.NewCollector(pool, nil).Describe(descs)
+	close(descs)
+	fq := regexp.MustCompile(`fqName: "([a-z0-9_]+)"`)
+	for d := range descs {
+		if m := fq.FindStringSubmatch(d.String()); m != nil {
+			names[m[1]] = true
+		}
+	}
+	if !names["pgxpool_empty_acquire_wait_time_ns"] {
+		t.Fatalf("the pool collector does not describe pgxpool_empty_acquire_wait_time_ns: %v", names)
+	}
 	return names
 }
 
-var metricRef = regexp.MustCompile(`\b((?:fieldgate|go|process)_[a-z0-9_]+|up)\b`)
+var metricRef = regexp.MustCompile(`\b((?:fieldgate|go|process|pgxpool)_[a-z0-9_]+|up)\b`)
 
 // checkExpr checks that expr is balanced, that its range selectors are
 // Prometheus durations, and that every metric it names exists.

@@ -28,6 +28,14 @@ func attack8Fixture(t testing.TB, name string) []byte {
 	return b
 }
 
+// attack8Store is a Store for team copies without S3 (unitStore) that
+// allows ct, and an original of type ct for it to copy.
+func attack8Store(ct string) (*Store, Object) {
+	s := unitStore()
+	s.rules = map[string]int64{ct: 50 << 20}
+	return s, Object{Key: "orig/2026/05/01a22e03-36bc-732b-b670-3a0238863223", ContentType: ct}
+}
+
 // attack8Upright and attack8Taken are what make_attack8.sh draws and tags.
 const (
 	attack8W, attack8H = 256, 192
@@ -41,7 +49,7 @@ var attack8Taken = time.Date(2026, 5, 20, 10, 15, 0, 0, time.FixedZone("", 2*360
 // attack8Photos are the PNG and WebP photos with EXIF (orientation in the
 // name) of make_attack8.sh, and the content type they sniff as.
 func attack8Photos() map[string]int {
-	out := map[string]int{"png_o6_late.png": 6}
+	out := map[string]int{"png_o6_late.png": 6, "png16_o7.png": 7, "webp_lossy_o6.webp": 6}
 	for o := 1; o <= 8; o++ {
 		out[fmt.Sprintf("png_o%d.png", o)] = o
 		out[fmt.Sprintf("webp_o%d.webp", o)] = o
@@ -104,8 +112,9 @@ func TestExtractXMPOnlyPNGWebPAttack8(t *testing.T) {
 
 // TestTeamCopyPNGWebPUprightAttack8: the team copy of every PNG and WebP
 // orientation is upright and not mirrored (the three corner markers where
-// the upright drawing has them), at the drawing's size, without the
-// serial number or any metadata segment.
+// the upright drawing has them), at the drawing's size or scaled to a
+// smaller configured edge, without the serial number or any metadata
+// segment.
 func TestTeamCopyPNGWebPUprightAttack8(t *testing.T) {
 	for name := range attack8Photos() {
 		b := attack8Fixture(t, name)
@@ -125,6 +134,13 @@ func TestTeamCopyPNGWebPUprightAttack8(t *testing.T) {
 		checkMarkers(t, name+" team copy", tc.Full, attack8W, attack8H)
 		checkMarkers(t, name+" thumbnail", tc.Thumb, 100, 75)
 		checkNoMetadata(t, name+" team copy", tc.Full, attack8Serial)
+		// A configured edge below the photo's: scaled to it, still upright.
+		opts.MaxEdge = 128
+		tc, err = vips.TeamCopy(b, opts)
+		if err != nil {
+			t.Fatalf("%s at 128 px: %v", name, err)
+		}
+		checkMarkers(t, name+" team copy at 128 px", tc.Full, 128, 96)
 	}
 }
 
@@ -247,5 +263,92 @@ func TestPNGWebPTeamCopyExiftoolAttack8(t *testing.T) {
 		if strings.Contains(string(out), "GPS") || bytes.Contains(full, []byte(attack8Serial)) {
 			t.Errorf("%s team copy keeps GPS or the serial number", name)
 		}
+	}
+}
+
+// TestExtractPNGLongImageDataAttack8: a PNG whose image data is split
+// into more IDAT chunks than the walk steps over (libpng writes 8 KiB
+// chunks: a 20 MB PNG has 2,500), with its eXIf after them as
+// ImageMagick writes it, still gives its position, read from the file's
+// end; read from S3 the same way within ReadMetadata's budget. A fake
+// "eXIf" inside the image data (wrong CRC) is not taken. Before, the
+// walk gave up at the 64th IDAT: "no EXIF data".
+func TestExtractPNGLongImageDataAttack8(t *testing.T) {
+	sig := []byte("\x89PNG\r\n\x1a\n")
+	gpsTIFF := craftedGPS(deg(52), deg(13), 'N', 'E')
+	gpsTIFF = gpsTIFF[4+2+6 : len(gpsTIFF)-2]
+	b := slices.Concat(sig, pngChunk("IHDR", []byte{0, 0, 1, 0, 0, 0, 1, 0, 8, 2, 0, 0, 0}))
+	junk := bytes.Repeat([]byte{0x55}, 8<<10)
+	for i := range 300 {
+		data := junk
+		if i == 299 { // a chunk of image data that contains a fake eXIf
+			data = slices.Concat(junk[:100], []byte{0, 0, 0, 4}, []byte("eXIfII*\x00"), []byte{1, 2, 3, 4}, junk[:100])
+		}
+		b = append(b, pngChunk("IDAT", data)...)
+	}
+	b = slices.Concat(b, pngChunk("eXIf", gpsTIFF), pngChunk("tEXt", []byte("date:create\x002026-05-20")), pngChunk("IEND", nil))
+	md, err := Extract(bytes.NewReader(b), int64(len(b)), TypePNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := md.Position; p == nil || p.Lat != 52 || p.Lon != 13 {
+		t.Errorf("position %+v (%s), want 52, 13", p, md.NoPositionReason)
+	}
+	// Without the real eXIf, the fake one must not count.
+	noExif := slices.Concat(b[:bytes.LastIndex(b, []byte("eXIf"))-4], pngChunk("IEND", nil))
+	md, err = Extract(bytes.NewReader(noExif), int64(len(noExif)), TypePNG)
+	if err != nil || md.Position != nil || md.NoPositionReason == "" {
+		t.Errorf("without eXIf: %+v (%s), %v; want no position and a reason", md.Position, md.NoPositionReason, err)
+	}
+	if testing.Short() {
+		return
+	}
+	s := newTestStore(t, nil)
+	ctx := context.Background()
+	obj, err := s.Put(ctx, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err = s.ReadMetadata(ctx, Object{Key: obj.Key})
+	if err != nil || md.Position == nil {
+		t.Errorf("from S3: %+v (%s), %v", md.Position, md.NoPositionReason, err)
+	}
+}
+
+// BenchmarkExtractContainersAttack8 measures Extract on the same EXIF
+// (make_attack8.sh's orientation 6 photo) in a JPEG APP1 segment, a PNG
+// eXIf chunk and a WebP EXIF chunk, against a raw floor measured in the
+// same run: validating and reading that TIFF alone (fromTIFF: cleanTIFF
+// and goexif, no container). The ratio is what each container walk adds.
+func BenchmarkExtractContainersAttack8(b *testing.B) {
+	png := attack8Fixture(b, "png_o6.png")
+	info, err := scanPNG(bytes.NewReader(png), int64(len(png)))
+	if err != nil || info.tiff == nil {
+		b.Fatalf("no eXIf: %v", err)
+	}
+	b.Run("floor-tiff", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if md, _ := fromTIFF(info.tiff); md.Position == nil {
+				b.Fatal("no position")
+			}
+		}
+	})
+	files := map[string][]byte{
+		"png":  png,
+		"webp": attack8Fixture(b, "webp_o6.webp"),
+		"jpeg": jpegWithTIFF(info.tiff),
+	}
+	for _, name := range []string{"jpeg", "png", "webp"} {
+		data := files[name]
+		ct := Sniff(data)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if md, err := Extract(bytes.NewReader(data), int64(len(data)), ct); err != nil || md.Position == nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -59,7 +59,10 @@
 // (48 MP) before any decoding, then decoded once with shrink-on-load (the
 // JPEG decoder scales the DCT by 1/2…1/8, so a 4032×3024 photo is decoded
 // at 2016×1512 for the 1600 px copy), turned upright by the EXIF
-// orientation that Extract validated, converted to sRGB if it carries a
+// orientation that Extract validated (a JPEG's, a WebP's EXIF chunk's, a
+// PNG's eXIf chunk's wherever it stands: ImageMagick writes it after the
+// image data, where browsers ignore it, with the pixels as the camera
+// stored them), converted to sRGB if it carries a
 // colour profile, and encoded without any metadata (no EXIF, XMP, IPTC,
 // ICC, comments); the thumbnail is made from the same pixels. HEIC/HEIF
 // are decoded by libheif, which applies the container's rotation. A JPEG

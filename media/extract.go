@@ -32,6 +32,24 @@ type Metadata struct {
 	Dropped []string
 }
 
+// TakenAt is the instant the photo was taken: Taken itself when the photo
+// says its UTC offset (EXIF OffsetTimeOriginal, 0x9011), else Taken's wall
+// clock read in loc, the zone the town's reporters live in (phones without
+// an offset write local time; read as UTC, a photo taken at 10:15 in
+// Berlin in summer would be shown as 12:15 and judged two hours younger).
+// nil when Taken is nil; loc nil means UTC.
+func (md Metadata) TakenAt(loc *time.Location) *time.Time {
+	if md.Taken == nil || md.TakenZoneKnown {
+		return md.Taken
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	w := md.Taken.UTC()
+	t := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
+	return &t
+}
+
 // Position is a WGS-84 position; Alt is metres above sea level, if known.
 type Position struct {
 	Lat, Lon float64
@@ -109,12 +127,35 @@ func Extract(r io.ReaderAt, size int64, contentType string) (md Metadata, err er
 	if raw != nil {
 		md, rep = fromTIFF(raw)
 	}
+	if jinfo.tiff2 != nil {
+		withSecondExif(&md, &rep, jinfo.tiff2)
+	}
 	withXMPPosition(&md, jinfo.xmpPosition)
 	if md.Orientation == 0 && jinfo.xmpOrientation != 0 {
 		md.Orientation = jinfo.xmpOrientation
 	}
 	md.Dropped = dropped(rep, jinfo)
 	return md, nil
+}
+
+// withSecondExif reads a JPEG's second Exif APP1 segment: the first one
+// (the camera's) wins for everything it has, as in exiftool and browsers,
+// but when it has no GPS IFD at all the second one's position is taken
+// (exiftool shows it too: an app that geotags afterwards may add its own
+// segment). What the team copy drops includes the second's tags.
+func withSecondExif(md *Metadata, rep *tiffReport, raw []byte) {
+	md2, rep2 := fromTIFF(raw)
+	if md.Position == nil && !rep.hasGPS && !rep.badGPS && md2.Position != nil {
+		md.Position, md.NoPositionReason = md2.Position, ""
+	}
+	rep.hasGPS = rep.hasGPS || rep2.hasGPS
+	rep.hasThumb = rep.hasThumb || rep2.hasThumb
+	if rep.tags == nil {
+		rep.tags = map[uint16]bool{}
+	}
+	for t := range rep2.tags {
+		rep.tags[t] = true
+	}
 }
 
 // fromTIFF cleans raw and reads it with goexif.
@@ -153,6 +194,12 @@ func fromTIFF(raw []byte) (Metadata, tiffReport) {
 func position(x *exif.Exif, hasGPS bool) (*Position, string) {
 	if !hasGPS {
 		return nil, "no GPS data in EXIF"
+	}
+	if strings.EqualFold(strings.TrimSpace(tagString(x, exif.GPSStatus)), "V") {
+		// EXIF 2.32 §4.6.6 GPSStatus: "V" is a measurement interrupted
+		// (exiftool: "Measurement Void"); cameras keep the last fix there,
+		// which may be far from where the photo was taken.
+		return nil, "GPS fix void (GPSStatus V)"
 	}
 	latRef, lonRef := tagString(x, exif.GPSLatitudeRef), tagString(x, exif.GPSLongitudeRef)
 	lat, latWhy := degrees(x, exif.GPSLatitude)
@@ -276,8 +323,23 @@ func gpsTime(x *exif.Exif) *time.Time {
 	return &t
 }
 
+// exifTime parses an EXIF date and time, "YYYY:MM:DD HH:MM:SS" (EXIF 2.32
+// §4.6.5 DateTimeOriginal), as a wall clock labelled UTC. Writers that use
+// "-" or "/" between the date's parts or ISO 8601's "T" before the time,
+// or add fractional seconds, are read too (exiftool shows them as they
+// are). Blank, zeroed ("0000:00:00 00:00:00") and impossible values and
+// years before 1900 are no time.
 func exifTime(s string) (time.Time, bool) {
-	t, err := time.Parse("2006:01:02 15:04:05", strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if len(s) > 19 && s[19] == '.' && strings.Trim(s[20:], "0123456789") == "" {
+		s = s[:19]
+	}
+	if len(s) != 19 || s[4] != s[7] || !strings.ContainsRune(":-/", rune(s[4])) || (s[10] != ' ' && s[10] != 'T') {
+		return time.Time{}, false
+	}
+	b := []byte(s)
+	b[4], b[7], b[10] = ':', ':', ' '
+	t, err := time.Parse("2006:01:02 15:04:05", string(b))
 	if err != nil || t.Year() < 1900 {
 		return time.Time{}, false
 	}

@@ -86,7 +86,9 @@ func ascii(tag uint16, s string) gpsField   { return gpsField{tag, 2, []byte(s)}
 //   - 75 minutes: exiftool shows 52.25, a degree off the writer's
 //     intent whatever it was: refused (before: read as 52.25);
 //   - latitude as ASCII or DOUBLE (exiftool reads both): refused, stated;
-//   - a GPS pointer outside the segment or back at IFD0: refused, stated.
+//   - a GPS pointer outside the segment or back at IFD0: refused, stated;
+//   - GPSStatus V (measurement interrupted; exiftool: "Measurement Void",
+//     and still shows the last fix): refused, stated; A: read.
 func TestExtractGPSShapesAttack8(t *testing.T) {
 	for _, bo := range []string{"II", "MM"} {
 		lat := field(2, rats(bo, false, 51, 1, 15306, 1000, 0, 1))
@@ -107,6 +109,7 @@ func TestExtractGPSShapesAttack8(t *testing.T) {
 			{"refs without NUL", []gpsField{ascii(1, "N"), lat, ascii(3, "E"), lon}, wantLat, math.NaN()},
 			{"SRATIONAL", []gpsField{n, field(2, rats(bo, true, 51, 1, 15306, 1000, 0, 1)), e, field(4, rats(bo, true, 7, 1, 35526, 1000, 0, 1))}, wantLat, math.NaN()},
 			{"below sea level, BYTE ref", []gpsField{n, lat, e, lon, {5, 1, []byte{1}}, field(6, rats(bo, false, 125, 10))}, wantLat, -12.5},
+			{"GPSStatus A (measurement active)", []gpsField{n, lat, e, lon, ascii(9, "A\x00")}, wantLat, math.NaN()},
 			{"60 seconds (rounded)", []gpsField{n, field(2, rats(bo, false, 51, 1, 15, 1, 60, 1)), e, lon}, 51 + 16.0/60, math.NaN()},
 		}
 		for _, c := range ok {
@@ -144,6 +147,7 @@ func TestExtractGPSShapesAttack8(t *testing.T) {
 			{"DOUBLE latitude", "wrong type", 0, []gpsField{n, {2, 12, o.AppendUint64(nil, math.Float64bits(51.0234))}, e, lon}},
 			{"GPS pointer outside the segment", "malformed", 0x7fff0000, []gpsField{n, lat, e, lon}},
 			{"GPS pointer at IFD0", "malformed", 8, []gpsField{n, lat, e, lon}},
+			{"GPSStatus V (measurement void)", "void", 0, []gpsField{n, lat, e, lon, ascii(9, "V\x00")}},
 		}
 		for _, c := range refused {
 			b := gpsJPEG(bo, c.gpsAt, c.f...)

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 )
@@ -235,6 +236,12 @@ func exifFromMeta(r io.ReaderAt, size int64, meta []byte) ([]byte, string, error
 	// ExifDataBlock: 4-byte offset to the TIFF header, usually after "Exif\0\0".
 	if len(data) < 4 {
 		return nil, "Exif item too short", nil
+	}
+	if h := string(data[:4]); h == "II*\x00" || h == "MM\x00*" || h == "Exif" {
+		// Some writers leave the offset out and start with "Exif\0\0" or
+		// the TIFF header itself (exiftool reads both, warning "Missing
+		// Exif header").
+		return bytes.TrimPrefix(data, []byte("Exif\x00\x00")), "", nil
 	}
 	skip := uint64(binary.BigEndian.Uint32(data))
 	data = data[4:]

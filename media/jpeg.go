@@ -9,6 +9,7 @@ import (
 // jpegInfo is what scanJPEG finds before the image data.
 type jpegInfo struct {
 	tiff            []byte // payload of the first Exif APP1 segment (≤ 64 KiB)
+	tiff2           []byte // payload of a second Exif APP1 segment, if any
 	xmp, iptc, icc  bool
 	comment, others bool
 	xmpOrientation  int
@@ -85,8 +86,17 @@ func scanJPEG(r io.ReaderAt, size int64) (jpegInfo, error) {
 				return info, err
 			}
 			switch {
-			case bytes.HasPrefix(p, []byte("Exif\x00\x00")) && info.tiff == nil:
-				info.tiff = p[6:]
+			case len(p) >= 6 && bytes.HasPrefix(p, []byte("Exif\x00")):
+				// CIPA DC-008 §4.7.2: "Exif", NUL, a padding byte that is
+				// NUL by the standard and 0xFF from some writers (exiftool
+				// reads either). A second Exif segment (an app that added
+				// its own without removing the camera's) is kept apart.
+				switch {
+				case info.tiff == nil:
+					info.tiff = p[6:]
+				case info.tiff2 == nil:
+					info.tiff2 = p[6:]
+				}
 			case bytes.HasPrefix(p, []byte("http://ns.adobe.com/xap/1.0/")), bytes.HasPrefix(p, []byte("http://ns.adobe.com/xmp/extension/")):
 				info.xmp = true
 				if info.xmpOrientation == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"hash/crc32"
 	"io"
 )
 
@@ -15,7 +16,8 @@ const (
 	// maxPNGIDATs is how many image data chunks the walk steps over to
 	// find an eXIf after them (ImageMagick writes it there): each step
 	// reads one 8-byte header, at most one 64 KiB block of a ranged read
-	// each, which keeps the walk inside ReadMetadata's read budget.
+	// each, which keeps the walk inside ReadMetadata's read budget. Past
+	// it, the file's end is searched instead (pngTailExif).
 	maxPNGIDATs = 64
 	// maxXMPPacket bounds an XMP packet read from a PNG iTXt chunk or a
 	// WebP "XMP " chunk, as a JPEG APP1 segment bounds it.
@@ -57,6 +59,13 @@ func scanPNG(r io.ReaderAt, size int64) (jpegInfo, error) {
 			return info, nil
 		case "IDAT":
 			if idats++; idats > maxPNGIDATs {
+				if info.tiff == nil {
+					tail, err := pngTailExif(r, size)
+					if err != nil {
+						return info, err
+					}
+					info.tiff = tail
+				}
 				return info, nil
 			}
 		case "eXIf":
@@ -94,6 +103,40 @@ func scanPNG(r io.ReaderAt, size int64) (jpegInfo, error) {
 		off = payloadOff + length + 4 // CRC
 	}
 	return info, nil
+}
+
+// pngTailWindow is how much of a PNG's end pngTailExif reads: an eXIf
+// chunk (at most maxTIFFBytes taken) and the text chunks ImageMagick
+// writes after it.
+const pngTailWindow = maxTIFFBytes + 64<<10
+
+// pngTailExif finds an eXIf chunk in the last pngTailWindow bytes of a PNG
+// whose image data is too long to step over chunk by chunk (ImageMagick
+// writes eXIf after IDAT, right before its text chunks and IEND). A chunk
+// counts only if its length fits and its CRC-32 (PNG §5.3) matches, so
+// compressed image data that happens to contain "eXIf" is not taken for
+// one. nil if there is none.
+func pngTailExif(r io.ReaderAt, size int64) ([]byte, error) {
+	start := max(int64(len(pngSignature)), size-pngTailWindow)
+	tail, err := readAtMost(r, start, size-start)
+	if err != nil {
+		return nil, err
+	}
+	for end := len(tail); ; {
+		i := bytes.LastIndex(tail[:end], []byte("eXIf"))
+		if i < 4 {
+			return nil, nil
+		}
+		end = i
+		n := int(binary.BigEndian.Uint32(tail[i-4:]))
+		if n < 0 || n > len(tail)-i-8 {
+			continue
+		}
+		if crc32.ChecksumIEEE(tail[i:i+4+n]) != binary.BigEndian.Uint32(tail[i+4+n:]) {
+			continue
+		}
+		return bytes.TrimPrefix(tail[i+4:i+4+min(n, maxTIFFBytes+6)], []byte("Exif\x00\x00")), nil
+	}
 }
 
 // pngXMP returns the XMP packet of an iTXt chunk payload p whose keyword

@@ -158,3 +158,137 @@ func TestRuleCaseAndUntilDate(t *testing.T) {
 		"12-07T07:00–12-07T15:00 ben@stadt.localhost calendar\n"+
 		"12-14T07:00–12-14T15:00 ben@stadt.localhost calendar\n")
 }
+
+// Two exports of one calendar saved into one file: each event counts in
+// its latest version only (highest SEQUENCE), with a warning naming the
+// ignored one; before, the old version stayed as a ghost shift. Copies
+// with equal SEQUENCE all count.
+func TestOldAndNewExportInOneFile(t *testing.T) {
+	old := icsDoc("BEGIN:VEVENT", "UID:w1", "SEQUENCE:0", "DTSTART:20261201T080000Z", "DTEND:20261201T160000Z", "SUMMARY:anna@stadt.localhost", "END:VEVENT")
+	cur := icsDoc("BEGIN:VEVENT", "UID:w1", "SEQUENCE:2", "DTSTART:20261201T100000Z", "DTEND:20261201T180000Z", "SUMMARY:ben@stadt.localhost", "END:VEVENT")
+	for _, doc := range []string{old + cur, cur + old} {
+		cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, doc)
+		wantPlan(t, cal, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"),
+			"12-01T10:00–12-01T18:00 ben@stadt.localhost calendar\n")
+		if len(cal.Warnings) != 1 || !strings.Contains(cal.Warnings[0].Msg, "(SEQUENCE 0) is an older version of the event at line") {
+			t.Errorf("warnings %q, want one about the old version", notes(cal))
+		}
+	}
+	// A tool that writes one UID for every event (no SEQUENCE): all count.
+	same := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:dienstplan", "DTSTART:20261201T080000Z", "DTEND:20261201T160000Z", "SUMMARY:anna@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:dienstplan", "DTSTART:20261202T080000Z", "DTEND:20261202T160000Z", "SUMMARY:ben@stadt.localhost", "END:VEVENT"))
+	wantNoWarnings(t, same)
+	wantPlan(t, same, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"), ""+
+		"12-01T08:00–12-01T16:00 anna@stadt.localhost calendar\n"+
+		"12-02T08:00–12-02T16:00 ben@stadt.localhost calendar\n")
+}
+
+// An EXDATE or RECURRENCE-ID that names no occurrence of its series (a
+// floating value on a UTC series, another time of day) removes nothing;
+// before, that was silent and the "cancelled" shift stayed. Now each
+// one is named with its line.
+func TestExclusionMatchingNothingWarned(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:u", "DTSTART:20261201T070000Z", "DURATION:PT8H", "RRULE:FREQ=DAILY;COUNT=3",
+		"EXDATE:20261202T080000", "SUMMARY:anna@stadt.localhost", "END:VEVENT", // line 8
+		"BEGIN:VEVENT", "UID:b", "DTSTART;TZID=Europe/Berlin:20261201T080000", "DURATION:PT8H", "RRULE:FREQ=WEEKLY;BYDAY=TU,TH",
+		"EXDATE;TZID=Europe/Berlin:20261203T000000", "EXDATE;VALUE=DATE:20261202,20261208", "SUMMARY:ben@stadt.localhost", "END:VEVENT", // lines 16, 17
+		"BEGIN:VEVENT", "UID:b", "RECURRENCE-ID;TZID=Europe/Berlin:20261210T090000", "DTSTART;TZID=Europe/Berlin:20261210T100000",
+		"DURATION:PT8H", "SUMMARY:carla@stadt.localhost", "END:VEVENT")) // RECURRENCE-ID: line 22
+	wantWarning(t, cal, 8, "EXDATE value 20261202T080000 UTC matches no occurrence of the series (they start at 07:00 UTC)")
+	wantWarning(t, cal, 16, "EXDATE value 20261203T000000 CET matches no occurrence")
+	wantWarning(t, cal, 17, "EXDATE value 20261202 names a day without an occurrence")
+	wantWarning(t, cal, 22, "the changed instance is added, but no occurrence is replaced")
+	if len(cal.Warnings) != 4 {
+		t.Errorf("warnings %q, want 4 (20261208 is a Tuesday of the series)", notes(cal))
+	}
+	// what they do not remove stays
+	wantPlan(t, cal, ocUTC(t, "2026-12-02T00:00"), ocUTC(t, "2026-12-04T00:00"), ""+
+		"12-02T07:00–12-02T15:00 anna@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 anna@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 ben@stadt.localhost calendar\n")
+}
+
+// An event with a time but no end (RFC 5545 §3.6.1: no length) is
+// skipped with a warning that says so.
+func TestEventWithoutEndNamed(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20261201T080000", "SUMMARY:anna@stadt.localhost", "END:VEVENT"))
+	wantWarning(t, cal, 3, "has no DTEND or DURATION")
+}
+
+// A SUMMARY naming two people ("Tausch: anna für ben") does not say who
+// is on call; before, the first one was taken silently. The event is
+// skipped with a warning unless X-FIELDGATE-PERSON decides.
+func TestSummaryWithTwoPeopleAmbiguous(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:a", "DTSTART:20261201T070000Z", "DURATION:PT8H", "SUMMARY:Tausch: anna@stadt.localhost für Ben@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:b", "DTSTART:20261202T070000Z", "DURATION:PT8H", "SUMMARY:Tausch: anna@stadt.localhost für ben@stadt.localhost",
+		"X-FIELDGATE-PERSON:ben@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:c", "DTSTART:20261203T070000Z", "DURATION:PT8H", "SUMMARY:carla@stadt.localhost (carla@stadt.localhost)", "END:VEVENT"))
+	wantWarning(t, cal, 3, "ambiguous: SUMMARY names 2 people (anna@stadt.localhost, ben@stadt.localhost)")
+	if len(cal.Warnings) != 1 {
+		t.Errorf("warnings %q, want one", notes(cal))
+	}
+	wantPlan(t, cal, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"), ""+
+		"12-02T07:00–12-02T15:00 ben@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 carla@stadt.localhost calendar\n")
+}
+
+// A wall-clock time that occurs twice (the night the clocks go back) is
+// its first occurrence (RFC 5545 §3.3.5): 02:30 on 25 October 2026 in
+// Berlin is 00:30 UTC (CEST), for DTSTART, for RRULE occurrences, for a
+// shift's end and for EXDATE. Before, it was the second one (01:30 UTC).
+func TestAmbiguousLocalTimeFirstOccurrence(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:a", "DTSTART;TZID=Europe/Berlin:20261025T023000", "DTEND;TZID=Europe/Berlin:20261025T063000", "SUMMARY:anna@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:b", "DTSTART;TZID=Europe/Berlin:20261023T023000", "DTEND;TZID=Europe/Berlin:20261023T063000", "RRULE:FREQ=DAILY;COUNT=4",
+		"EXDATE;TZID=Europe/Berlin:20261024T023000", "SUMMARY:ben@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:c", "DTSTART:20261024T200000", "DTEND:20261025T023000", "SUMMARY:carla@stadt.localhost", "END:VEVENT"))
+	wantNoWarnings(t, cal)
+	wantPlan(t, cal, ocUTC(t, "2026-10-23T00:00"), ocUTC(t, "2026-10-27T00:00"), ""+
+		"10-23T00:30–10-23T04:30 ben@stadt.localhost calendar\n"+
+		"10-24T18:00–10-25T00:30 carla@stadt.localhost calendar\n"+ // ends at the first 02:30
+		"10-25T00:30–10-25T05:30 anna@stadt.localhost calendar\n"+ // 6 h: 02:30 CEST to 06:30 CET
+		"10-25T00:30–10-25T05:30 ben@stadt.localhost calendar\n"+
+		"10-26T01:30–10-26T05:30 ben@stadt.localhost calendar\n")
+}
+
+// A meeting Outlook marked "Abgesagt:" in its SUMMARY without
+// STATUS:CANCELLED is what a reader sees as cancelled: it still counts
+// (no status says otherwise) but is named with a warning, so that
+// `oncall check` fails until the plan is cleaned up.
+func TestCancelledPrefixWithoutStatusWarned(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VEVENT", "UID:a", "DTSTART:20261201T070000Z", "DURATION:PT8H", "SUMMARY:Abgesagt: Rufbereitschaft anna@stadt.localhost", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:b", "DTSTART:20261202T070000Z", "DURATION:PT8H", "SUMMARY:Abgesagt: Rufbereitschaft ben@stadt.localhost", "STATUS:CANCELLED", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:c", "DTSTART:20261203T070000Z", "DURATION:PT8H", "SUMMARY:Rufbereitschaft (nicht abgesagt) carla@stadt.localhost", "END:VEVENT"))
+	wantWarning(t, cal, 3, `SUMMARY begins with "Abgesagt:"`)
+	if len(cal.Warnings) != 1 {
+		t.Errorf("warnings %q, want one", notes(cal))
+	}
+	wantPlan(t, cal, ocUTC(t, "2026-11-30T00:00"), ocUTC(t, "2026-12-07T00:00"), ""+
+		"12-01T07:00–12-01T15:00 anna@stadt.localhost calendar\n"+
+		"12-03T07:00–12-03T15:00 carla@stadt.localhost calendar\n")
+}
+
+// Outlook's "Customized Time Zone" (a VTIMEZONE whose daylight offset
+// equals the standard one) is not the town's zone: its events are
+// skipped with a warning that says why and how to export instead; so is
+// an unknown TZID without VTIMEZONE.
+func TestCustomizedTimeZoneNamed(t *testing.T) {
+	cal := parseWith(t, oncall.Options{Location: ocBerlin(t)}, icsDoc(
+		"BEGIN:VTIMEZONE", "TZID:Customized Time Zone",
+		"BEGIN:STANDARD", "DTSTART:16010101T000000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0100", "END:STANDARD",
+		"BEGIN:DAYLIGHT", "DTSTART:16010101T000000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0100", "END:DAYLIGHT", "END:VTIMEZONE",
+		"BEGIN:VEVENT", "UID:a", `DTSTART;TZID="Customized Time Zone":20260701T080000`, `DTEND;TZID="Customized Time Zone":20260701T160000`,
+		"SUMMARY:anna@stadt.localhost", "END:VEVENT", // BEGIN:VEVENT at line 16
+		"BEGIN:VEVENT", "UID:b", "DTSTART;TZID=Pacific Daylight Time:20260701T080000", "DURATION:PT8H",
+		"SUMMARY:ben@stadt.localhost", "END:VEVENT")) // line 22
+	wantWarning(t, cal, 16, `unknown time zone "Customized Time Zone": its VTIMEZONE names no IANA zone`)
+	wantWarning(t, cal, 22, `unknown time zone "Pacific Daylight Time": neither an IANA nor a known Windows zone name`)
+	if cal.Events() != 0 {
+		t.Errorf("%d events, want none", cal.Events())
+	}
+}

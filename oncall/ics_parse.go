@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,8 @@ type Options struct {
 //
 // Who is on call during an event, first match wins:
 //  1. an X-FIELDGATE-PERSON property: a JID, or an xmpp:/mailto: URI;
-//  2. a JID in SUMMARY, e.g. "Bereitschaft: carla@stadt.localhost";
+//  2. a JID in SUMMARY, e.g. "Bereitschaft: carla@stadt.localhost" (a
+//     SUMMARY naming several people is ambiguous);
 //  3. the one ATTENDEE other than the ORGANIZER who takes part: an
 //     individual whose PARTSTAT is ACCEPTED (declined, tentative,
 //     delegated and needs-action attendees do not count; an exporter
@@ -237,6 +239,7 @@ type calParser struct {
 	cal       *Calendar
 	warned    int
 	dates     int // EXDATE/RDATE values so far
+	exChecks  []exCheck
 	recurring int // events with an RRULE so far
 }
 
@@ -299,6 +302,7 @@ func (p *calParser) build(objects []*ics.Calendar) (*Calendar, error) {
 			}
 		}
 	}
+	events = p.latestVersions(events)
 	masters := map[string]*calEvent{}
 	excludedMasters := map[string]bool{} // UIDs of series another team's selector dropped
 	var instances []zonedEvent
@@ -340,6 +344,7 @@ func (p *calParser) build(objects []*ics.Calendar) (*Calendar, error) {
 			return nil, err
 		}
 	}
+	p.checkExclusions()
 	if n := p.warned - len(p.cal.Warnings); n > 0 {
 		p.cal.Warnings = append(p.cal.Warnings, Warning{Msg: fmt.Sprintf("… and %d more warnings", n)})
 	}
@@ -365,8 +370,10 @@ func (p *calParser) instance(ev *ics.VEvent, masters map[string]*calEvent, exclu
 			p.warn(lineOf(rid), "%s: RECURRENCE-ID %s; the instance is added but the occurrence it replaces is kept", describe(cb), strings.Join(bad, ", "))
 		case vals[0].date:
 			master.exDays[vals[0].day] = true
+			p.exChecks = append(p.exChecks, exCheck{master, vals[0], lineOf(rid), "RECURRENCE-ID " + strings.TrimSpace(rid.Value), describe(cb)})
 		default:
 			master.exInst[vals[0].Unix()] = true
+			p.exChecks = append(p.exChecks, exCheck{master, vals[0], lineOf(rid), "RECURRENCE-ID " + strings.TrimSpace(rid.Value), describe(cb)})
 		}
 		if strings.EqualFold(icsParam(rid, "RANGE"), "THISANDFUTURE") {
 			p.warn(lineOf(rid), "%s: RANGE=THISANDFUTURE is not supported: only this instance is changed, later ones keep the series' times", describe(cb))
@@ -455,6 +462,11 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 		ce.endDays, ce.exact = days, exact
 	case allDay:
 		ce.endDays = 1
+	default:
+		return nil, errors.New("has no DTEND or DURATION: an event of no length (RFC 5545 §3.6.1) puts nobody on call; give the shift its end")
+	}
+	if prefix := cancelledPrefix(icsValue(cb, "SUMMARY")); prefix != "" {
+		p.warn(ce.line, "%s: SUMMARY begins with %q, as Outlook marks a cancelled meeting, but the event is not STATUS:CANCELLED: %s is counted as on call; delete the event or remove the prefix", describe(cb), prefix, person)
 	}
 	if strings.EqualFold(icsValue(cb, "STATUS"), "TENTATIVE") {
 		p.warn(ce.line, "%s is STATUS:TENTATIVE: %s is counted as on call, but the shift is not confirmed; confirm it (STATUS:CONFIRMED) or remove it", describe(cb), person)
@@ -509,14 +521,16 @@ func (p *calParser) event(ev *ics.VEvent, fallbackPerson string) (*calEvent, err
 				switch {
 				case name == "EXDATE" && v.date:
 					ce.exDays[v.day] = true
+					p.exChecks = append(p.exChecks, exCheck{ce, v, lineOf(pr), "EXDATE value " + v.Format("20060102"), describe(cb)})
 				case name == "EXDATE":
 					ce.exInst[v.Unix()] = true
+					p.exChecks = append(p.exChecks, exCheck{ce, v, lineOf(pr), "EXDATE value " + v.In(start.Location()).Format("20060102T150405 MST"), describe(cb)})
 				case !v.end.IsZero():
 					ce.periods = append(ce.periods, v)
 				case v.date && !allDay: // the date at DTSTART's time of day
 					y, m, d := v.Date()
 					hh, mm, ss := start.Clock()
-					ce.rdates = append(ce.rdates, time.Date(y, m, d, hh, mm, ss, 0, start.Location()))
+					ce.rdates = append(ce.rdates, firstOccurrence(time.Date(y, m, d, hh, mm, ss, 0, start.Location())))
 				case v.date:
 					y, m, d := v.Date()
 					ce.rdates = append(ce.rdates, time.Date(y, m, d, 0, 0, 0, 0, start.Location()))
@@ -556,4 +570,111 @@ func cmpOr[T comparable](s, def T) T {
 		return def
 	}
 	return s
+}
+
+// latestVersions drops superseded versions of an event: where a UID
+// (and, for a changed instance, RECURRENCE-ID) appears more than once,
+// as in two exports of one calendar saved into one file, only the
+// copies with the highest SEQUENCE (RFC 5545 §3.8.7.4) count; each
+// dropped one gets a Warning. Copies with equal SEQUENCE all count, as
+// before: exporters that write one UID for every event exist.
+func (p *calParser) latestVersions(events []zonedEvent) []zonedEvent {
+	key := func(cb *ics.ComponentBase) string {
+		uid := icsValue(cb, "UID")
+		if uid == "" {
+			return ""
+		}
+		k := uid + "\x00"
+		if rid := icsProp(cb, "RECURRENCE-ID"); rid != nil {
+			k += icsParam(rid, "TZID") + "\x00" + strings.TrimSpace(rid.Value)
+		}
+		return k
+	}
+	seq := func(cb *ics.ComponentBase) int {
+		n, _ := strconv.Atoi(icsValue(cb, "SEQUENCE"))
+		return n
+	}
+	type latest struct{ seq, at int }
+	best := map[string]latest{}
+	superseded := false
+	for i, e := range events {
+		k := key(&e.ComponentBase)
+		if k == "" {
+			continue
+		}
+		n := seq(&e.ComponentBase)
+		b, seen := best[k]
+		switch {
+		case !seen || n > b.seq:
+			superseded = superseded || seen
+			best[k] = latest{n, i}
+		case n < b.seq:
+			superseded = true
+		}
+	}
+	if !superseded {
+		return events
+	}
+	out := events[:0:0]
+	for _, e := range events {
+		cb := &e.ComponentBase
+		k := key(cb)
+		if k == "" || seq(cb) == best[k].seq {
+			out = append(out, e)
+			continue
+		}
+		b := best[k]
+		p.warn(eventLine(cb), "%s (SEQUENCE %d) is an older version of the event at line %d (SEQUENCE %d): ignored",
+			describe(cb), seq(cb), eventLine(&events[b.at].ComponentBase), b.seq)
+	}
+	return out
+}
+
+// exCheck is an EXDATE value or RECURRENCE-ID to be matched against the
+// occurrences of its series.
+type exCheck struct {
+	ev   *calEvent
+	at   icsTime
+	line int
+	what string // as the warning names it
+	desc string // the event, see describe
+}
+
+// checkExclusions warns about each EXDATE value and RECURRENCE-ID that
+// names no occurrence of its series (a different time of day or zone
+// than the series', as some exporters write them): the occurrence it
+// was meant to remove or replace stays, and only a person reading the
+// warning can tell which one was meant.
+func (p *calParser) checkExclusions() {
+	budget := maxIterPerQuery
+	for _, c := range p.exChecks {
+		if c.ev.hasOccurrence(c.at, &budget) || budget <= 0 {
+			continue
+		}
+		effect := "nothing is removed"
+		if strings.HasPrefix(c.what, "RECURRENCE-ID") {
+			effect = "the changed instance is added, but no occurrence is replaced"
+		}
+		if c.at.date {
+			p.warn(c.line, "%s: %s names a day without an occurrence of the series; %s", c.desc, c.what, effect)
+		} else {
+			p.warn(c.line, "%s: %s matches no occurrence of the series (they start at %s); %s: write it with the series' time and zone",
+				c.desc, c.what, c.ev.start.Format("15:04 MST"), effect)
+		}
+	}
+}
+
+// cancelledPrefixes are the SUMMARY prefixes Outlook and Exchange put on
+// a cancelled meeting left in a calendar, by language.
+var cancelledPrefixes = []string{"Abgesagt:", "Canceled:", "Cancelled:", "Storniert:", "Annulé :", "Annulé:", "Geannuleerd:", "Cancelado:", "Annullato:"}
+
+// cancelledPrefix returns the prefix a SUMMARY begins with, or "".
+func cancelledPrefix(summary string) string {
+	summary = strings.TrimSpace(summary)
+	for _, p := range cancelledPrefixes {
+		if len(summary) >= len(p) && strings.EqualFold(summary[:len(p)], p) {
+			return p
+		}
+	}
+	return ""
 }

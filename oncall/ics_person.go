@@ -22,8 +22,13 @@ func eventPerson(cb *ics.ComponentBase) (string, error) {
 		}
 		return "", fmt.Errorf("X-FIELDGATE-PERSON %q is not a JID", v)
 	}
-	if j := jidInText(icsValue(cb, "SUMMARY")); j != "" {
-		return j, nil
+	switch js := jidsInText(icsValue(cb, "SUMMARY")); len(js) {
+	case 0:
+	case 1:
+		return js[0], nil
+	default: // "Tausch: anna@… für ben@…" – who is on call is a guess
+		return "", fmt.Errorf("ambiguous: SUMMARY names %d people (%s); name the person on call with X-FIELDGATE-PERSON, or name only that person in SUMMARY",
+			len(js), strings.Join(js, ", "))
 	}
 	org := ""
 	if o := icsProp(cb, "ORGANIZER"); o != nil {
@@ -91,8 +96,9 @@ func takesPart(a *ics.IANAProperty, tracked bool) bool {
 	return false // NEEDS-ACTION, DECLINED, TENTATIVE, DELEGATED, …
 }
 
-// jidInText finds the first bare JID in free text.
-func jidInText(s string) string {
+// jidsInText finds the distinct bare JIDs in free text, in order.
+func jidsInText(s string) []string {
+	var out []string
 	for f := range strings.FieldsFuncSeq(s, func(r rune) bool {
 		return strings.ContainsRune(" \t,;:()<>[]\"'", r)
 	}) {
@@ -100,11 +106,11 @@ func jidInText(s string) string {
 			continue
 		}
 		f = strings.TrimRight(f, ".")
-		if j := normalizePerson(f); j != "" {
-			return j
+		if j := normalizePerson(f); j != "" && !slices.Contains(out, j) {
+			out = append(out, j)
 		}
 	}
-	return ""
+	return out
 }
 
 // normalizePerson turns "carla@stadt.localhost", "xmpp:carla@…" or

@@ -37,6 +37,7 @@ var keptProps = map[string]bool{
 	"CATEGORIES": true, "X-FIELDGATE-PERSON": true, "TZID": true, "X-LIC-LOCATION": true,
 	"TZOFFSETFROM": true, "TZOFFSETTO": true,
 	"METHOD": true, "X-WR-TIMEZONE": true, // calendar-level (RFC 5546 §1.4; Apple, Google)
+	"SEQUENCE": true, // which version of an event is the latest
 }
 
 // sanitize unfolds content lines (RFC 5545 §3.1), drops the properties not

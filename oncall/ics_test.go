@@ -338,6 +338,11 @@ func TestCalendarSkipAheadMatchesLibrary(t *testing.T) {
 		}
 		var want []string
 		for _, o := range lib.Between(from.Add(-time.Minute), to, true) {
+			// a wall-clock time that occurs twice is its first occurrence
+			// (RFC 5545 §3.3.5); the library gives the second
+			if e := o.Add(-time.Hour); e.Format("2006-01-02T15:04") == o.Format("2006-01-02T15:04") {
+				o = e
+			}
 			if o.Add(time.Minute).After(from) && o.Before(to) {
 				want = append(want, o.Format(time.RFC3339))
 			}

@@ -106,6 +106,7 @@ func parseDateTime(v string, loc *time.Location) (time.Time, error) {
 		t, err = time.Parse("20060102T150405Z", v)
 	} else {
 		t, err = time.ParseInLocation("20060102T150405", v, loc)
+		t = firstOccurrence(t)
 	}
 	if err != nil {
 		return time.Time{}, errors.New("is not a DATE-TIME (YYYYMMDDTHHMMSS, optionally Z)")

@@ -54,7 +54,7 @@ type recurRule struct {
 func (e *calEvent) end(o time.Time) time.Time {
 	y, m, d := o.Date()
 	hh, mm, ss := o.Clock()
-	return time.Date(y, m, d+e.endDays, hh, mm, ss+e.endSecs, o.Nanosecond(), o.Location()).Add(e.exact)
+	return firstOccurrence(time.Date(y, m, d+e.endDays, hh, mm, ss+e.endSecs, o.Nanosecond(), o.Location())).Add(e.exact)
 }
 
 // span is an upper bound of end(o)-o.
@@ -131,7 +131,7 @@ func (r recurRule) each(start, lookFrom, to time.Time, budget *int, f func(time.
 		if !ok || !o.Before(to) {
 			break
 		}
-		f(o)
+		f(firstOccurrence(o))
 	}
 }
 
@@ -281,4 +281,64 @@ func untilDateInclusive(rule string, allDay bool) string {
 		}
 	}
 	return strings.Join(parts, ";")
+}
+
+// hasOccurrence reports whether the series (DTSTART, RDATEs and RRULEs,
+// before exclusions) has an occurrence starting at v, or for a DATE value
+// on that day in the event's zone.
+func (e *calEvent) hasOccurrence(v icsTime, budget *int) bool {
+	loc := e.start.Location()
+	from, to := v.Time, v.Time.Add(time.Second)
+	match := func(o time.Time) bool { return o.Equal(v.Time) }
+	if v.date {
+		y, m, d := v.Date()
+		from, to = time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		match = func(o time.Time) bool { return civilDay(o.In(loc)) == v.day }
+	}
+	found := match(e.start)
+	for _, r := range e.rdates {
+		found = found || match(r)
+	}
+	for _, pd := range e.periods {
+		found = found || match(pd.Time)
+	}
+	for _, r := range e.rules {
+		if found {
+			break
+		}
+		r.each(e.start, from, to, budget, func(o time.Time) {
+			if !o.Before(from) {
+				found = found || match(o)
+			}
+		})
+	}
+	return found
+}
+
+// firstOccurrence resolves a wall-clock time that occurs twice (the hour
+// the clocks go back) to its first occurrence, as RFC 5545 §3.3.5 asks:
+// 02:30 on the last Sunday of October in Europe/Berlin is 02:30 CEST
+// (00:30 UTC), not CET. time.Date picks the later one. Times in the gap
+// of a forward change already come out as RFC 5545 wants (read with the
+// offset before the gap).
+func firstOccurrence(t time.Time) time.Time {
+	zoneStart, _ := t.ZoneBounds()
+	if zoneStart.IsZero() || t.Sub(zoneStart) >= 3*time.Hour {
+		return t // no change of offset in the last three hours
+	}
+	_, off := t.Zone()
+	_, before := zoneStart.Add(-time.Second).Zone()
+	if before <= off {
+		return t
+	}
+	e := t.Add(-time.Duration(before-off) * time.Second)
+	if _, eo := e.Zone(); eo != before {
+		return t
+	}
+	ey, em, ed := e.Date()
+	y, m, d := t.Date()
+	if ey == y && em == m && ed == d && clockSecs(e) == clockSecs(t) {
+		return e
+	}
+	return t
 }

@@ -29,16 +29,24 @@ var windowsZones = map[string]string{
 func (p *calParser) zone(id string) (*time.Location, error) {
 	if l, ok := p.tz[id]; ok {
 		if l == nil {
-			return nil, fmt.Errorf("unknown time zone %q", id)
+			return nil, p.unknownZone(id)
 		}
 		return l, nil
 	}
 	l := p.resolveZone(id)
 	p.tz[id] = l
 	if l == nil {
-		return nil, fmt.Errorf("unknown time zone %q", id)
+		return nil, p.unknownZone(id)
 	}
 	return l, nil
+}
+
+// unknownZone explains why a TZID could not be used.
+func (p *calParser) unknownZone(id string) error {
+	if p.vtz[id] != nil {
+		return fmt.Errorf("unknown time zone %q: its VTIMEZONE names no IANA zone (X-LIC-LOCATION) and its offsets are not those of the town's zone %s; export the calendar in %s or with IANA zone names", id, p.loc, p.loc)
+	}
+	return fmt.Errorf("unknown time zone %q: neither an IANA nor a known Windows zone name, and the calendar has no VTIMEZONE for it; export it with IANA zone names (Europe/Berlin) or in UTC", id)
 }
 
 func (p *calParser) resolveZone(id string) *time.Location {

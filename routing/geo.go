@@ -1,8 +1,10 @@
 package routing
 
 import (
+	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // Areas are polygons in longitude (x) / latitude (y) degrees. Point in
@@ -103,6 +105,13 @@ func newPolygon(rings [][]pt) polygon {
 	if p.bandH <= 0 {
 		nb, p.bandH = 1, 1
 	}
+	// Edges spanning many bands (a comb of long north-south edges) would
+	// make the index grow with edges × bands; fewer, taller bands keep it
+	// within maxBandEntries per edge, at the cost of slower tests.
+	for nb > 1 && p.bandEntries(nb) > maxBandEntries*len(p.edges) {
+		nb = max(nb/4, 1)
+		p.bandH = (p.box.maxY - p.box.minY) / float64(nb)
+	}
 	counts := make([]int32, nb+1)
 	for _, e := range p.edges {
 		a, b := p.band(min(e.y1, e.y2), nb), p.band(max(e.y1, e.y2), nb)
@@ -125,6 +134,18 @@ func newPolygon(rings [][]pt) polygon {
 	}
 	p.classifyCells()
 	return p
+}
+
+// maxBandEntries bounds the band index to this many entries per edge.
+const maxBandEntries = 16
+
+// bandEntries is the size of the band index with nb bands.
+func (p *polygon) bandEntries(nb int) int {
+	n := 0
+	for _, e := range p.edges {
+		n += p.band(max(e.y1, e.y2), nb) - p.band(min(e.y1, e.y2), nb) + 1
+	}
+	return n
 }
 
 // classifyCells builds the cell grid: a cell an edge's box (grown by
@@ -411,10 +432,13 @@ func (a *area) strictlyContains(q pt) bool {
 // of its surrounding district): positions there are in both areas, so
 // the order of the rules decides silently. Shared borders are fine: a
 // polygon counts as enclosed only when every vertex of its outer ring is
-// strictly inside the other area.
+// strictly inside the other area. An area enclosing several others (the
+// whole town, drawn as an area of its own) gets one warning.
 func checkEnclaves(file string, areas []area, ps *problems) {
+	enclosed := make([][]int, len(areas)) // per outer area, the areas inside it
 	for bi := range areas {
 		b := &areas[bi]
+	polys:
 		for pi := range b.polys {
 			pb := &b.polys[pi]
 			for ai := range areas {
@@ -430,16 +454,30 @@ func checkEnclaves(file string, areas []area, ps *problems) {
 					}
 				}
 				if inside {
-					ps.warnIn(file, b.line, "area %q lies inside area %q (line %d), which has no hole for it: a position there is in both areas, so the first matching rule decides and %q is named as the district; cut a hole into %q (a second ring, RFC 7946 §3.1.6; QGIS: Vector › Geoprocessing › Difference)",
-						b.name, a.name, a.line, cmpFirst(areas, ai, bi), a.name)
-					break
+					enclosed[ai] = append(enclosed[ai], bi)
+					break polys
 				}
 			}
 		}
 	}
-}
-
-// cmpFirst names whichever of areas i and j comes first in the file.
-func cmpFirst(areas []area, i, j int) string {
-	return areas[min(i, j)].name
+	for ai, inner := range enclosed {
+		a := &areas[ai]
+		switch {
+		case len(inner) == 1:
+			b := &areas[inner[0]]
+			ps.warnIn(file, b.line, "area %q lies inside area %q (line %d), which has no hole for it: a position there is in both areas, so the first matching rule decides and %q is named as the district; cut a hole into %q (a second ring, RFC 7946 §3.1.6; QGIS: Vector › Geoprocessing › Difference)",
+				b.name, a.name, a.line, areas[min(ai, inner[0])].name, a.name)
+		case len(inner) > 1:
+			names := make([]string, 0, 5)
+			for _, bi := range inner[:min(len(inner), 5)] {
+				names = append(names, fmt.Sprintf("%q", areas[bi].name))
+			}
+			more := ""
+			if len(inner) > 5 {
+				more = fmt.Sprintf(" and %d more", len(inner)-5)
+			}
+			ps.warnIn(file, a.line, "area %q wholly contains areas %s%s: a position there is in both, so the first matching rule decides; if %q is meant to cover them (the whole town), put the rules of the inner areas first; if they are enclaves, cut holes into %q",
+				a.name, strings.Join(names, ", "), more, a.name, a.name)
+		}
+	}
 }

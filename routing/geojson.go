@@ -3,6 +3,7 @@ package routing
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,6 +16,9 @@ import (
 // parseGeoJSON reads a FeatureCollection of Polygon and MultiPolygon
 // features. Every problem is reported with the line of its feature.
 func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []area {
+	// A UTF-8 byte order mark, as Windows editors and some ArcGIS exports
+	// write it; RFC 8259 §8.1 lets a parser ignore it.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	lineAt := func(off int64) int {
 		// skip separators to the start of the next value
@@ -94,10 +98,16 @@ func parseGeoJSON(file string, data []byte, nameProp string, ps *problems) []are
 				continue
 			}
 			if prev, dup := seen[a.name]; dup {
-				fail(line, "area %q is defined twice (first at line %d)", a.name, prev)
+				// Shapefile-based exports (ArcGIS, QGIS without Dissolve)
+				// write a district with several parts as several features.
+				b := &areas[prev]
+				warn(line, "area %q is also defined at line %d: the polygons of both features are joined into one area (dissolve them into one MultiPolygon feature, e.g. QGIS Vector › Geoprocessing › Dissolve, to silence this; rename one if they are different districts)", a.name, b.line)
+				b.polys = append(b.polys, a.polys...)
+				b.box.union(a.box)
+				b.cosLat = cosDeg((b.box.minY + b.box.maxY) / 2)
 				continue
 			}
-			seen[a.name] = line
+			seen[a.name] = len(areas)
 			areas = append(areas, a)
 		}
 		if _, err := dec.Token(); err != nil {
@@ -136,12 +146,20 @@ func (g *geoGeometry) polygons(depth int) ([][][][]float64, error) {
 	case "Polygon":
 		var p [][][]float64
 		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
+			var ps [][][][]float64
+			if json.Unmarshal(g.Coordinates, &ps) == nil {
+				return nil, errors.New(`Polygon coordinates are nested like a MultiPolygon's ([[[[lon, lat], …]]]): set "type": "MultiPolygon" or remove one level of brackets`)
+			}
 			return nil, fmt.Errorf("Polygon coordinates: %v", err)
 		}
 		return [][][][]float64{p}, nil
 	case "MultiPolygon":
 		var ps [][][][]float64
 		if err := json.Unmarshal(g.Coordinates, &ps); err != nil {
+			var p [][][]float64
+			if json.Unmarshal(g.Coordinates, &p) == nil {
+				return nil, errors.New(`MultiPolygon coordinates are nested like a Polygon's ([[[lon, lat], …]]): set "type": "Polygon" or add one level of brackets`)
+			}
 			return nil, fmt.Errorf("MultiPolygon coordinates: %v", err)
 		}
 		return ps, nil
@@ -194,6 +212,16 @@ func propertyNames(props map[string]any) string {
 
 func (f *geoFeature) toArea(file string, line int, nameProp string, order axisOrder, fail, warn func(int, string, ...any)) (area, bool) {
 	name := featureName(f.Properties[nameProp])
+	if f.Geometry != nil {
+		switch f.Geometry.Type {
+		case "Point", "MultiPoint", "LineString", "MultiLineString":
+			// OpenStreetMap exports (Overpass, osmtogeojson) carry label
+			// and admin_centre nodes and unassembled boundary ways beside
+			// the district polygons.
+			warn(line, "feature %q is a %s, not an area: skipped (only Polygon and MultiPolygon features are districts)", name, f.Geometry.Type)
+			return area{}, false
+		}
+	}
 	if name == "" {
 		if v, ok := f.Properties[nameProp]; ok && v != nil {
 			fail(line, "feature's %q property is %v, not a name (a string or a whole number)", nameProp, v)

@@ -208,3 +208,135 @@ func TestCRSSpellingsAttack8(t *testing.T) {
 		}
 	}
 }
+
+// An area for the whole town around every district gets one warning,
+// not one per district.
+func TestWholeTownAreaOneWarning(t *testing.T) {
+	areas, ps := parseGeo8(t, `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"name":"Stadtgebiet"},"geometry":{"type":"Polygon","coordinates":[[[7.4,50.9],[7.8,50.9],[7.8,51.2],[7.4,51.2],[7.4,50.9]]]}},
+{"type":"Feature","properties":{"name":"Nord"},"geometry":{"type":"Polygon","coordinates":[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]}},
+{"type":"Feature","properties":{"name":"Ost"},"geometry":{"type":"Polygon","coordinates":[[[7.6,51.0],[7.7,51.0],[7.7,51.1],[7.6,51.1],[7.6,51.0]]]}}]}`, "name")
+	checkEnclaves("d.geojson", areas, ps)
+	if len(ps.warnings) != 1 || ps.warnings[0].Line != 2 {
+		t.Fatalf("warnings %v, want one at line 2", ps.warnings)
+	}
+	wantProblem(t, ps.warnings, `area "Stadtgebiet" wholly contains areas "Nord", "Ost"`, "put the rules of the inner areas first")
+}
+
+// A district with an island part, exported from a shapefile as two
+// features of the same name, is one area (before: refused as "defined
+// twice"), with a warning naming both lines.
+func TestMultipartDistrictAsSeveralFeatures(t *testing.T) {
+	areas, ps := parseGeo8(t, `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"name":"Nordstadt","OBJECTID":1},"geometry":{"type":"Polygon","coordinates":[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]}},
+{"type":"Feature","properties":{"name":"Hafen","OBJECTID":2},"geometry":{"type":"Polygon","coordinates":[[[7.6,51.0],[7.7,51.0],[7.7,51.1],[7.6,51.1],[7.6,51.0]]]}},
+{"type":"Feature","properties":{"name":"Nordstadt","OBJECTID":3},"geometry":{"type":"Polygon","coordinates":[[[7.8,51.0],[7.81,51.0],[7.81,51.01],[7.8,51.01],[7.8,51.0]]]}}]}`, "name")
+	if len(ps.list) > 0 || len(areas) != 2 {
+		t.Fatalf("%d areas, problems %v", len(areas), ps.list)
+	}
+	if len(ps.warnings) != 1 || ps.warnings[0].Line != 4 {
+		t.Fatalf("warnings %v, want one at line 4", ps.warnings)
+	}
+	wantProblem(t, ps.warnings, `area "Nordstadt" is also defined at line 2`, "joined", "Dissolve")
+	for q, want := range map[pt]string{{7.55, 51.05}: "Nordstadt", {7.805, 51.005}: "Nordstadt", {7.75, 51.005}: "", {7.65, 51.05}: "Hafen"} {
+		if got := districtsAt(areas, q); got != want {
+			t.Errorf("%v in %q, want %q", q, got, want)
+		}
+	}
+}
+
+// An OpenStreetMap export (Overpass/osmtogeojson): district relations as
+// MultiPolygons with "@id" ids, beside the admin_centre node (a Point
+// with the town's name) and an unassembled boundary way: the Point and
+// the LineString are skipped with a warning each (before, the whole file
+// was refused), the districts load.
+func TestOverpassExportSkipsPointsAndLines(t *testing.T) {
+	areas, ps := parseGeo8(t, `{"type":"FeatureCollection","generator":"overpass-turbo","copyright":"The data included in this document is from www.openstreetmap.org. The data is made available under ODbL.","timestamp":"2026-11-29T12:00:00Z","features":[
+{"type":"Feature","properties":{"@id":"relation/1001","admin_level":"10","boundary":"administrative","name":"Nordstadt","type":"boundary"},"geometry":{"type":"MultiPolygon","coordinates":[[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]]},"id":"relation/1001"},
+{"type":"Feature","properties":{"@id":"node/42","name":"Musterstadt","place":"town","@relations":[{"role":"admin_centre","rel":1000}]},"geometry":{"type":"Point","coordinates":[7.55,51.05]},"id":"node/42"},
+{"type":"Feature","properties":{"@id":"way/77","name":"Südstadt"},"geometry":{"type":"LineString","coordinates":[[7.5,50.9],[7.6,50.9],[7.6,51.0]]},"id":"way/77"}]}`, "name")
+	if len(ps.list) > 0 || len(areas) != 1 || areas[0].name != "Nordstadt" {
+		t.Fatalf("%d areas, problems %v", len(areas), ps.list)
+	}
+	wantProblem(t, ps.warnings, `feature "Musterstadt" is a Point, not an area: skipped`)
+	wantProblem(t, ps.warnings, `feature "Südstadt" is a LineString, not an area: skipped`)
+}
+
+// Positions in the other axis order than they are read: a hand-written
+// [latitude, longitude] file without "crs", or a file whose "crs" says
+// latitude first (urn:ogc:def:crs:EPSG::4326) while its positions are
+// [longitude, latitude] (an exporter that ignores the axis order). With
+// areas.centre set, the districts lie far from it as read but near it
+// exchanged: the file is refused, naming the fix (before: a warning, and
+// every district was in the wrong place).
+func TestAxisOrderContradictedByCentre(t *testing.T) {
+	rules := "teams: {a: {room: a@c.example}}\nareas: {file: districts.geojson, centre: {lat: 51.05, lon: 7.55}}\ndefault: {team: a}\n"
+	lonLat := `[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]`
+	latLon := `[[[51.0,7.5],[51.0,7.6],[51.1,7.6],[51.1,7.5],[51.0,7.5]]]`
+	doc := func(crs, ring string) string {
+		c := ""
+		if crs != "" {
+			c = `"crs":{"type":"name","properties":{"name":"` + crs + `"}},`
+		}
+		return `{"type":"FeatureCollection",` + c + `"features":[{"type":"Feature","properties":{"name":"A"},"geometry":{"type":"Polygon","coordinates":` + ring + `}}]}`
+	}
+	for _, c := range []struct{ crs, ring string }{{"", latLon}, {"urn:ogc:def:crs:EPSG::4326", lonLat}, {"EPSG:4326", latLon}} {
+		_, err := Load(writeRules(t, rules, doc(c.crs, c.ring)))
+		if err == nil || !strings.Contains(err.Error(), "with latitude and longitude exchanged within") || !strings.Contains(err.Error(), "ogr2ogr") {
+			t.Errorf("crs %q: err %v, want a refusal naming the exchanged axes", c.crs, err)
+		}
+	}
+	for _, c := range []struct{ crs, ring string }{{"", lonLat}, {"urn:ogc:def:crs:EPSG::4326", latLon}, {"urn:ogc:def:crs:OGC:1.3:CRS84", lonLat}} {
+		if _, err := Load(writeRules(t, rules, doc(c.crs, c.ring))); err != nil {
+			t.Errorf("crs %q: %v", c.crs, err)
+		}
+	}
+}
+
+// A byte order mark (Notepad, some ArcGIS exports) is ignored (RFC 8259
+// §8.1; before: "invalid character 'ï'"), and coordinates nested one
+// level off for their type name the fix.
+func TestBOMAndNestingMismatch(t *testing.T) {
+	ring := `[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.0]]`
+	doc := func(typ, coords string) string {
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"A"},"geometry":{"type":"` + typ + `","coordinates":` + coords + `}}]}`
+	}
+	areas, ps := parseGeo8(t, "\xef\xbb\xbf"+doc("Polygon", "["+ring+"]"), "name")
+	if len(areas) != 1 || len(ps.list) > 0 {
+		t.Errorf("with BOM: %d areas, %v", len(areas), ps.list)
+	}
+	_, ps = parseGeo8(t, doc("MultiPolygon", "["+ring+"]"), "name")
+	wantProblem(t, ps.list, `set "type": "Polygon" or add one level of brackets`)
+	_, ps = parseGeo8(t, doc("Polygon", "[["+ring+"]]"), "name")
+	wantProblem(t, ps.list, `set "type": "MultiPolygon" or remove one level of brackets`)
+}
+
+// Arbitrary district files give problems, never a panic or a polygon
+// whose indexed test differs from the naive one.
+func FuzzParseGeoJSON(f *testing.F) {
+	for _, name := range []string{"qgis_districts.geojson", "enclave_no_hole.geojson", "geometrycollection.geojson"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "attack8", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4258"}},"features":[{"type":"Feature","properties":{"name":1},"geometry":{"type":"GeometryCollection","geometries":[{"type":"GeometryCollection","geometries":[]}]}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		ps := &problems{}
+		areas := parseGeoJSON("f.geojson", data, "name", ps)
+		checkFarAway("f.geojson", areas, ps)
+		checkEnclaves("f.geojson", areas, ps)
+		for i := range areas {
+			b := areas[i].box
+			for _, q := range []pt{{b.minX, b.minY}, {(b.minX + b.maxX) / 2, (b.minY + b.maxY) / 2}, {b.maxX, b.maxY}} {
+				if areas[i].contains(q) != areas[i].containsNaive(q) {
+					t.Fatalf("%v: indexed and naive test differ for %q", q, areas[i].name)
+				}
+			}
+		}
+	})
+}

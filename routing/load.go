@@ -169,7 +169,7 @@ func (c *compiler) compileAreas(raw *rawFile, hash interface{ Write([]byte) (int
 	}
 	checkFarAway(p, rs.areas, c.ps)
 	checkEnclaves(p, rs.areas, c.ps)
-	c.checkCentre(raw.Areas)
+	c.checkCentre(raw.Areas, p)
 	for _, g := range raw.Areas.Groups {
 		if _, clash := rs.areaIdx[g.Key]; clash {
 			c.ps.add(g.Line, "area group %q has the same name as an area", g.Key)

@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 )
 
 // plausibleKm: when every area lies farther than this from the town's
@@ -46,8 +47,13 @@ func (rs *RuleSet) AreasFarFrom(ps []Point) (km float64, far bool) {
 	return km, km > plausibleKm
 }
 
-// checkCentre warns when all areas lie far from the configured centre.
-func (c *compiler) checkCentre(raw *rawAreas) {
+// checkCentre warns when all areas lie far from the configured centre,
+// and refuses the district file when they lie far from it as read but
+// near it with latitude and longitude exchanged: then the file's axis
+// order is the other one (a [latitude, longitude] file without "crs",
+// or a "crs" member naming the wrong order), and every district would be
+// in the wrong place.
+func (c *compiler) checkCentre(raw *rawAreas, geoFile string) {
 	if raw.Centre == nil || len(c.rs.areas) == 0 {
 		return
 	}
@@ -57,6 +63,11 @@ func (c *compiler) checkCentre(raw *rawAreas) {
 		return
 	}
 	if km, far := c.rs.AreasFarFrom([]Point{p}); far {
+		if swappedKm := c.rs.distanceToAreasKm(Point{Lat: p.Lon, Lon: p.Lat}); swappedKm <= plausibleKm {
+			c.ps.addIn(geoFile, 1, "all %d areas lie %.0f km or more from the town's centre (areas.centre %.4f, %.4f), but with latitude and longitude exchanged within %.0f km: the positions are in the other axis order than they were read (GeoJSON is [longitude, latitude], RFC 7946 §3.1.1; a \"crs\" member such as urn:ogc:def:crs:EPSG::4326 means [latitude, longitude]); fix the file or its \"crs\" member, e.g. ogr2ogr -f GeoJSON -t_srs EPSG:4326 -lco RFC7946=YES fixed.geojson %s",
+				len(c.rs.areas), km, p.Lat, p.Lon, swappedKm, filepath.Base(geoFile))
+			return
+		}
 		c.ps.warnIn(c.path, raw.Centre.Line, "%s", farMessage(len(c.rs.areas), km, fmt.Sprintf("the town's centre (areas.centre %.4f, %.4f)", p.Lat, p.Lon)))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -562,6 +563,12 @@ func TestRulesHotReload(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(metrics), `fieldgate_rules_info{version="`+v2+`"} 1`) {
 		t.Errorf("metrics do not show rules version %s", v2)
+	}
+	// Both database pools, each with its size (database.max_conns).
+	for _, pool := range []string{"main", "queue"} {
+		if !regexp.MustCompile(`(?m)^pgxpool_max_conns\{pool="` + pool + `"\} [1-9][0-9]*$`).Match(metrics) {
+			t.Errorf("metrics lack the %s pool's size (pgxpool_max_conns{pool=%q})", pool, pool)
+		}
 	}
 
 	if err := os.WriteFile(path, []byte(changed+"\nrules: [broken\n"), 0o644); err != nil {

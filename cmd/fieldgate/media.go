@@ -112,7 +112,12 @@ func inspectFile(w io.Writer, name string) (err error) {
 	if md.GPSTime != nil {
 		fmt.Fprintf(w, "  GPS time:    %s\n", md.GPSTime.UTC().Format("2006-01-02 15:04:05Z"))
 	}
-	fmt.Fprintf(w, "  orientation: %s\n", orientationText(md.Orientation))
+	orientation := orientationText(md.Orientation)
+	if (ct == media.TypeHEIC || ct == media.TypeHEIF) && md.Orientation > 1 {
+		// ISO/IEC 23008-12: irot/imir turn the picture; EXIF only describes.
+		orientation += " in EXIF, informative only: the container's irot/imir apply"
+	}
+	fmt.Fprintf(w, "  orientation: %s\n", orientation)
 	camera := strings.TrimSpace(md.Make + " " + md.Model)
 	if camera == "" {
 		camera = "unknown"

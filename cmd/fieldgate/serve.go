@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/pgxpoolprometheus"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -268,6 +269,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
+	// Both pools' connections and waits (pgxpool_*{pool="main"|"queue"}):
+	// a pool that runs empty under load shows as pgxpool_empty_acquire.
+	reg.MustRegister(pgxpoolprometheus.NewCollector(pool, map[string]string{"pool": "main"}),
+		pgxpoolprometheus.NewCollector(queuePool, map[string]string{"pool": "queue"}))
 	changes := svc.NewChangeFeed()
 	apiCfg := api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, XMPPState: gw.State, Registry: reg, Changes: changes,
 		TrustedProxies: cfg.HTTP.TrustedProxies}

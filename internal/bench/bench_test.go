@@ -228,3 +228,27 @@ func TestWriteMarkdown(t *testing.T) {
 		t.Errorf("header and row differ in columns:\n%s\n%s", lines[0], row)
 	}
 }
+
+// TestPastRoomArchiveLimit: the bench warns from the load that brings a
+// run's rooms past 9,000 messages (Prosody's file archive quota is 10,000
+// per room), counting every load before it.
+func TestPastRoomArchiveLimit(t *testing.T) {
+	for _, c := range []struct {
+		counts []int
+		want   string
+	}{
+		{[]int{1000, 5000, 1000}, ""},
+		{[]int{9000}, ""},
+		{[]int{9001}, "l0"},
+		{[]int{5000, 4000, 1, 20}, "l2"},
+		{[]int{12000, 10}, "l0"},
+	} {
+		var loads []Load
+		for i, n := range c.counts {
+			loads = append(loads, Load{Name: fmt.Sprintf("l%d", i), Count: n})
+		}
+		if got := pastRoomArchiveLimit(loads); got != c.want {
+			t.Errorf("counts %v: %q, want %q", c.counts, got, c.want)
+		}
+	}
+}

@@ -239,3 +239,25 @@ func randToken(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// roomArchiveLimit is Prosody's default quota of archived messages per
+// room in its file storage (storage_archive_item_limit, 10,000); beyond
+// it every 100th message rewrites the room's whole archive
+// (docs/xmpp-server.md), which the figures would then measure.
+const roomArchiveLimit = 10_000
+
+// pastRoomArchiveLimit returns the first load after which one run has
+// sent more messages into one room than roomArchiveLimit allows, with a
+// margin for the probes and the team's own messages (every load's floor
+// messages go into the run's floor room, every report's post into the
+// team room), or "" if none does.
+func pastRoomArchiveLimit(loads []Load) string {
+	n := 0
+	for _, l := range loads {
+		n += l.Count
+		if n > roomArchiveLimit*9/10 {
+			return l.Name
+		}
+	}
+	return ""
+}

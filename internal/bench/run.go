@@ -187,6 +187,10 @@ func (b *Bench) Close() {
 // concurrency, then fieldgate. Samples go to each as they complete.
 func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 	var results []Result
+	if name := pastRoomArchiveLimit(b.cfg.Loads); name != "" {
+		b.log.Warn("bench: from this load on, a room holds over 9,000 messages of this run; Prosody's file archive keeps at most storage_archive_item_limit (default 10,000) per room and then rewrites it every 100 messages, which the figures would measure (docs/xmpp-server.md)",
+			"load", name)
+	}
 	for _, l := range b.cfg.Loads {
 		r := Result{Load: l.Name, Mode: l.Mode, Count: l.Count, Concurrency: l.Concurrency, Rate: l.Rate}
 		r.LoadAvg[0] = loadAverage()

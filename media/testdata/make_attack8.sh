@@ -35,6 +35,12 @@ for o in 1 2 3 4 5 6 7 8; do
 	cp "$tmp/s$o.png" "png_o$o.png"
 	exiftool -q -overwrite_original -Orientation#=$o "${tags[@]}" "png_o$o.png"
 done
+# 16-bit RGB PNG (orientation 7) and lossy WebP (VP8 in a VP8X file,
+# orientation 6), as editors and messengers write them.
+convert "$tmp/s7.png" -depth 16 png48:png16_o7.png
+exiftool -q -overwrite_original -Orientation#=7 "${tags[@]}" png16_o7.png
+convert "$tmp/s6.png" -quality 90 webp_lossy_o6.webp
+exiftool -q -overwrite_original -Orientation#=6 "${tags[@]}" webp_lossy_o6.webp
 # ImageMagick carries EXIF into a PNG as an eXIf chunk after IDAT.
 convert "$tmp/s6.png" "$tmp/s6.jpg"
 exiftool -q -overwrite_original -Orientation#=6 "${tags[@]}" "$tmp/s6.jpg"
@@ -67,4 +73,11 @@ convert "$tmp/s4.png" -quality 90 "$tmp/s4.heic"
 ../heif_props.py "$tmp/s4.heic" heic_imir0.heic imir:0
 cp "$tmp/s6.heic" heic_exif6_only.heic
 exiftool -q -overwrite_original -Orientation#=6 heic_exif6_only.heic
+# heic_grid.heic: the primary image a 2×2 'grid' of 128×96 HEVC tiles
+# (ISO/IEC 23008-12 §6.6.2.3), as iPhones store every photo, with EXIF GPS.
+for g in 0+0 128+0 0+96 128+96; do
+	convert png_o1.png -crop "128x96+$g" +repage -strip -quality 90 "$tmp/t_$g.heic"
+done
+../heif_grid.py heic_grid.heic 2 2 "$tmp/t_0+0.heic" "$tmp/t_128+0.heic" "$tmp/t_0+96.heic" "$tmp/t_128+96.heic"
+exiftool -q -overwrite_original "${tags[@]}" heic_grid.heic
 ls -l

@@ -106,8 +106,10 @@ out:
 static int presize(VipsImage *in, int max_edge, VipsImage **out) {
 	int longest = VIPS_MAX(in->Xsize, in->Ysize);
 	int k = longest / max_edge;
+	// A strip thinner than k pixels (a 1×40000 PNG) keeps its short
+	// edge: shrunk by k it would have none ("shrunk to nothing").
 	if (k >= 2)
-		return vips_shrink(in, out, k, k, NULL);
+		return vips_shrink(in, out, VIPS_MIN(k, in->Xsize), VIPS_MIN(k, in->Ysize), NULL);
 	if (longest > YUV_MAX_EDGE) // only with max_edge > 16384: not configurable
 		return vips_resize(in, out, (double)max_edge / longest, NULL);
 	return vips_copy(in, out, NULL);

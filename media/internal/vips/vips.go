@@ -146,11 +146,7 @@ func TeamCopy(src []byte, o Options) (Result, error) {
 	case C.FG_ERR_TOO_LARGE:
 		return res, fmt.Errorf("%w: %d×%d pixels, limit %d", ErrTooLarge, res.SourceWidth, res.SourceHeight, o.MaxPixels)
 	default:
-		msg := "unknown error"
-		if r.err != nil {
-			msg = strings.TrimSpace(C.GoString(r.err))
-		}
-		return res, fmt.Errorf("%w: %s", ErrUnreadable, firstLine(msg))
+		return res, fmt.Errorf("%w: %s", ErrUnreadable, errText(&r))
 	}
 	res.Full = C.GoBytes(r.full, C.int(r.full_len))
 	res.Thumb = C.GoBytes(r.thumb, C.int(r.thumb_len))
@@ -187,11 +183,7 @@ func JPEGThumbnail(src []byte, o Options) (Result, error) {
 	code := C.fg_jpeg_thumbnail(unsafe.Pointer(&src[0]), C.size_t(len(src)), &opts, &r)
 	defer C.fg_result_free(&r)
 	if code != C.FG_OK {
-		msg := "unknown error"
-		if r.err != nil {
-			msg = strings.TrimSpace(C.GoString(r.err))
-		}
-		return Result{}, fmt.Errorf("%w: %s", ErrUnreadable, firstLine(msg))
+		return Result{}, fmt.Errorf("%w: %s", ErrUnreadable, errText(&r))
 	}
 	return Result{
 		Thumb: C.GoBytes(r.thumb, C.int(r.thumb_len)),
@@ -216,11 +208,7 @@ func JPEGPixels(src []byte, maxPixels int64) (pix []byte, width, height int, err
 	code := C.fg_jpeg_pixels(unsafe.Pointer(&src[0]), C.size_t(len(src)), C.double(maxPixels), &r)
 	defer C.fg_result_free(&r)
 	if code != C.FG_OK {
-		msg := "unknown error"
-		if r.err != nil {
-			msg = strings.TrimSpace(C.GoString(r.err))
-		}
-		return nil, 0, 0, fmt.Errorf("%w: %s", ErrUnreadable, firstLine(msg))
+		return nil, 0, 0, fmt.Errorf("%w: %s", ErrUnreadable, errText(&r))
 	}
 	return C.GoBytes(r.full, C.int(r.full_len)), int(r.width), int(r.height), nil
 }
@@ -234,6 +222,20 @@ func IsSRGB(icc []byte) bool {
 		return false
 	}
 	return C.fg_is_srgb(unsafe.Pointer(&icc[0]), C.size_t(len(icc))) == 1
+}
+
+// errText is the decoder's first message about a failure, or a sentence
+// saying it gave none (libpng reports a bad chunk CRC only as a warning,
+// which we silence, leaving the error buffer empty).
+func errText(r *C.fg_result) string {
+	msg := ""
+	if r.err != nil {
+		msg = firstLine(strings.TrimSpace(C.GoString(r.err)))
+	}
+	if msg == "" {
+		return "the decoder gave up without a reason (damaged or not an image)"
+	}
+	return msg
 }
 
 // firstLine keeps libvips' first message: a damaged file repeats one per
