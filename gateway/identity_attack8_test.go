@@ -11,7 +11,7 @@ import (
 // the gateway encodes.
 type iqWire struct{ out []string }
 
-func (w *iqWire) Token() (xml.Token, error) { return nil, io.EOF }
+func (w *iqWire) Token() (xml.Token, error)   { return nil, io.EOF }
 func (w *iqWire) EncodeToken(xml.Token) error { return nil }
 func (w *iqWire) Flush() error                { return nil }
 func (w *iqWire) EncodeElement(v any, _ xml.StartElement) error {

@@ -3,10 +3,10 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/xml"
 	"io"
 	"log/slog"
-	"crypto/rand"
 	"math"
 	"net/http"
 	"os"
