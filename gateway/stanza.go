@@ -265,7 +265,24 @@ type outPresence struct {
 	Type    string    `xml:"type,attr,omitempty"`
 	MUC     *outMUC   `xml:"x,omitempty"`
 	Status  string    `xml:"status,omitempty"`
+	// Nick is the function address's display name (XEP-0172 User
+	// Nickname): Conversations shows it for a contact the user saved
+	// without a name, instead of the bare local part ("tiefbau").
+	Nick *outNick `xml:"nick,omitempty"`
 	Error   *outError `xml:"error,omitempty"`
+}
+
+type outNick struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/nick nick"`
+	Name    string   `xml:",chardata"`
+}
+
+// nickOf is the XEP-0172 element for name; nil for "".
+func nickOf(name string) *outNick {
+	if name == "" {
+		return nil
+	}
+	return &outNick{Name: name}
 }
 
 type outMUC struct {
