@@ -334,7 +334,7 @@ func (gl *geolocElem) position() (p geoPoint, ok bool, found geoFound) {
 	la, err1 := strconv.ParseFloat(lat, 64)
 	lo, err2 := strconv.ParseFloat(lon, 64)
 	if err1 != nil || err2 != nil || la != la || lo != lo || la < -90 || la > 90 || lo < -180 || lo > 180 || (la == 0 && lo == 0) {
-		return geoPoint{}, false, geoFound{Problem: geoBadGeoloc, Bad: clip(lat, 24) + "," + clip(lon, 24)}
+		return geoPoint{}, false, geoFound{Problem: geoBadGeoloc, Bad: "lat " + clip(lat, 24) + " · lon " + clip(lon, 24)}
 	}
 	return geoPoint{Lat: la, Lon: lo}, true, geoFound{}
 }

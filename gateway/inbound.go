@@ -308,6 +308,9 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			return
 		}
 	}
+	if in.Text, ok = g.takePlainFileLinks(ctx, m, local, lang, in.Text); !ok {
+		return
+	}
 	var failed []error
 	var refused []string
 	in.Media, in.Text, failed, refused = g.fetchAttachments(ctx, &in, sender, in.Text, oob)
@@ -610,15 +613,23 @@ func (g *Gateway) answerIQ(t xmlstream.TokenReadEncoder, iq *inIQ) {
 		return
 	}
 	res := iqResult{ID: iq.ID, From: iq.To, To: iq.From, Type: "result"}
+	if isDisco := iq.Payload.XMLName.Space == nsDiscoInfo || iq.Payload.XMLName.Space == nsDiscoItem; isDisco && iq.Payload.Node != "" {
+		// The gateway has no disco nodes (it sends no XEP-0115 caps): a
+		// node that does not exist is item-not-found (XEP-0030 §3.2, §4.2).
+		g.iqFail(t, iq, "cancel", "item-not-found")
+		return
+	}
 	switch iq.Payload.XMLName {
 	case xmlName(nsDiscoInfo, "query"):
 		q := &discoInfo{Node: iq.Payload.Node}
 		if isAddr {
 			q.Identities = []discoIdentity{{Category: "client", Type: "bot", Name: addr.DisplayName}}
 		} else {
-			q.Identities = []discoIdentity{{Category: "gateway", Type: "fieldgate", Name: "fieldgate"}}
+			// A registered category and type (XEP-0030 registry):
+			// "gateway/fieldgate" was neither.
+			q.Identities = []discoIdentity{{Category: "component", Type: "generic", Name: "fieldgate"}}
 		}
-		for _, f := range []string{nsDiscoInfo, nsDiscoItem, nsReceipts, nsOOB, nsSID, nsGeoloc, nsVCard, "urn:xmpp:ping", nsChatState} {
+		for _, f := range []string{nsDiscoInfo, nsDiscoItem, nsReceipts, nsOOB, nsSID, nsGeoloc, nsVCard, "urn:xmpp:ping", nsChatState, nsCorrect} {
 			q.Features = append(q.Features, discoFeature{Var: f})
 		}
 		if isAddr {

@@ -3,10 +3,12 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/xml"
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +21,8 @@ import (
 	"mellium.im/xmpp/stream"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/gateway/omemo"
+	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -111,12 +115,19 @@ func bodies(ms []sentMessage) []string {
 
 // newMessengerGateway is a gateway for testRules whose sends go to the
 // returned wire and whose reports to the returned domain.
-func newMessengerGateway(t *testing.T) (*Gateway, *intakeDisp, *wire) {
+func newMessengerGateway(t *testing.T, hosts ...string) (*Gateway, *intakeDisp, *wire) {
+	t.Helper()
+	return newMessengerGatewayMedia(t, noMedia{}, hosts...)
+}
+
+// newMessengerGatewayMedia is newMessengerGateway storing attachments in m
+// and fetching from hosts besides upload.stadt.example.
+func newMessengerGatewayMedia(t *testing.T, m Media, hosts ...string) (*Gateway, *intakeDisp, *wire) {
 	t.Helper()
 	d := &intakeDisp{}
 	g, err := New(Config{Addr: "127.0.0.1:1", Domain: "reports.stadt.example", Secret: "s",
-		Fetch: FetchConfig{Hosts: []string{"upload.stadt.example"}}},
-		d, staticRules{loadRules(t, strings.Replace(testRules, "addresses:\n", "addresses:\n  info:\n    display_name: Info\n    language: en\n    allow: [public]\n", 1))}, noMedia{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		Fetch: FetchConfig{Hosts: append([]string{"upload.stadt.example"}, hosts...)}},
+		d, staticRules{loadRules(t, strings.Replace(testRules, "addresses:\n", "addresses:\n  info:\n    display_name: Info\n    language: en\n    allow: [public]\n", 1))}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,5 +380,88 @@ func TestMessageShapesOfRealClients(t *testing.T) {
 	r, _ = run(`<message ` + fromPatrol + ` id="s6" type="chat"><body>Schlagloch vor Nr. 14</body><replace xmlns="urn:xmpp:message-correct:0" id="s0"/><origin-id xmlns="urn:xmpp:sid:0" id="s6"/></message>`)
 	if len(r) != 1 || r[0].Text != "✏️ Korrektur: Schlagloch vor Nr. 14" || r[0].Attributes["xmpp_corrects"] != "s0" || r[0].IdempotencyKey != "origin:s6" {
 		t.Errorf("correction: %+v", r)
+	}
+}
+
+// keptMedia keeps what is stored, by generated key.
+type keptMedia struct {
+	mu      sync.Mutex
+	objects map[string][]byte
+	deleted []string
+}
+
+func (k *keptMedia) Put(_ context.Context, r io.Reader) (media.Object, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return media.Object{}, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.objects == nil {
+		k.objects = map[string][]byte{}
+	}
+	key := "obj-" + strconv.Itoa(len(k.objects)+1)
+	k.objects[key] = b
+	return media.Object{Key: key, Size: int64(len(b))}, nil
+}
+
+func (k *keptMedia) PutHold(ctx context.Context, r io.Reader, _ int64, _ func(media.Object, []byte)) (media.Object, error) {
+	return k.Put(ctx, r)
+}
+
+func (k *keptMedia) Delete(_ context.Context, keys ...string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.deleted = append(k.deleted, keys...)
+	return nil
+}
+
+// TestPlainAesgcmLinkNeverBecomesText: an XEP-0454 aesgcm:// link in a
+// message that was not encrypted carries the file's key in its fragment.
+// From an allowed upload host the file is fetched and opened and the
+// link leaves the text; from any other host nothing is fetched, nothing
+// of the message is stored, and the sender is asked to send it again.
+func TestPlainAesgcmLinkNeverBecomesText(t *testing.T) {
+	photo := []byte("\xff\xd8\xff\xe0 not really a photo")
+	sealed, err := omemo.SealFile(rand.Reader, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, entry := devServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write(sealed.Ciphertext) })
+	link, err := sealed.Link(srv.URL + "/upload/abc/photo.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	km := &keptMedia{}
+	g, d, w := newMessengerGatewayMedia(t, km, entry)
+	deliver(t, g, `<message `+fromPatrol+` id="a1" type="chat"><body>Schaden `+xmlEscape(link)+`</body></message>`)
+	r := d.got()
+	if len(r) != 1 || r[0].Text != "Schaden" || len(r[0].Media) != 1 || !bytes.Equal(km.objects[r[0].Media[0].Key], photo) {
+		t.Fatalf("reports %+v, stored %d objects, replies %q", r, len(km.objects), bodies(w.sent(t)))
+	}
+	frag := link[strings.IndexByte(link, '#')+1:]
+	for _, b := range bodies(w.sent(t)) {
+		if strings.Contains(b, frag) {
+			t.Errorf("a reply repeats the key: %q", b)
+		}
+	}
+
+	foreign, err := sealed.Link("https://files.elsewhere.example/u/photo.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, d, w = newMessengerGatewayMedia(t, &keptMedia{}, entry)
+	deliver(t, g, `<message `+fromPatrol+` id="a2" type="chat"><body>Schaden `+xmlEscape(foreign)+`</body><request xmlns="urn:xmpp:receipts"/></message>`)
+	if r := d.got(); len(r) != 0 {
+		t.Fatalf("stored although its file was not taken: %+v", r)
+	}
+	sent := w.sent(t)
+	if replies := bodies(sent); len(replies) != 1 || !strings.Contains(replies[0], "NICHT angenommen") {
+		t.Errorf("replies %q, want one saying the message was not accepted", replies)
+	}
+	for _, m := range sent {
+		if m.Received != nil {
+			t.Errorf("a receipt for a message that was not stored: %+v", m)
+		}
 	}
 }

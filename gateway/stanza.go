@@ -24,6 +24,7 @@ const (
 	nsVCard     = "vcard-temp"
 	nsStanzas   = "urn:ietf:params:xml:ns:xmpp-stanzas"
 	nsChatState = "http://jabber.org/protocol/chatstates"
+	nsCorrect   = "urn:xmpp:message-correct:0" // XEP-0308
 )
 
 type idElem struct {

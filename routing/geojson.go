@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // parseGeoJSON reads a FeatureCollection of Polygon and MultiPolygon
@@ -185,13 +187,21 @@ func (g *geoGeometry) polygons(depth int) ([][][][]float64, error) {
 func featureName(v any) string {
 	switch v := v.(type) {
 	case string:
-		return v
+		return norm.NFC.String(strings.TrimSpace(v))
 	case float64:
 		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
 			return strconv.FormatFloat(v, 'f', -1, 64)
 		}
 	}
 	return ""
+}
+
+// areaKey is how an area name from the rules file finds its area:
+// without surrounding spaces (padded shapefile fields) and in Unicode
+// NFC, so that "Südstadt" typed on one system matches the decomposed
+// "Su\u0308dstadt" another one exported.
+func areaKey(name string) string {
+	return norm.NFC.String(strings.TrimSpace(name))
 }
 
 // propertyNames lists a feature's properties for an error message.

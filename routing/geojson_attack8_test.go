@@ -340,3 +340,31 @@ func FuzzParseGeoJSON(f *testing.F) {
 		}
 	})
 }
+
+// Area names from a shapefile (padded with spaces) or in decomposed
+// Unicode (macOS: "Su\u0308dstadt") match the rules file's "Südstadt";
+// before, the rule was refused with an unknown area that looked
+// identical to the known one.
+func TestAreaNamesPaddedAndDecomposed(t *testing.T) {
+	geo := `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"name":"Su\u0308dstadt"},"geometry":{"type":"Polygon","coordinates":[[[7.5,51.0],[7.6,51.0],[7.6,51.1],[7.5,51.1],[7.5,51.0]]]}},
+{"type":"Feature","properties":{"name":"Hafen     "},"geometry":{"type":"Polygon","coordinates":[[[7.6,51.0],[7.7,51.0],[7.7,51.1],[7.6,51.1],[7.6,51.0]]]}}]}`
+	rules := `
+teams: {sued: {room: sued@c.example}, hafen: {room: hafen@c.example}, rest: {room: rest@c.example}}
+areas: {file: districts.geojson, groups: {alle: ["Südstadt", "Hafen"]}}
+rules:
+  - {name: sued, match: {area: "Südstadt"}, team: sued}
+  - {name: hafen, match: {area: [Hafen]}, team: hafen}
+default: {team: rest}
+`
+	rs := mustLoad(t, rules, geo)
+	for _, c := range []struct {
+		lon            float64
+		team, district string
+	}{{7.55, "sued", "Südstadt"}, {7.65, "hafen", "Hafen"}} {
+		d := rs.Decide(&Input{Address: "x", Position: pos(51.05, c.lon), At: local("2026-11-30T10:00")})
+		if d.Team != c.team || d.District != c.district {
+			t.Errorf("lon %v: team %q district %q, want %q %q", c.lon, d.Team, d.District, c.team, c.district)
+		}
+	}
+}

@@ -165,17 +165,17 @@ func (c *compiler) compileAreas(raw *rawFile, hash interface{ Write([]byte) (int
 	}
 	rs.areas = parseGeoJSON(p, bytes.Clone(data), prop, c.ps)
 	for i := range rs.areas {
-		rs.areaIdx[rs.areas[i].name] = int32(i)
+		rs.areaIdx[areaKey(rs.areas[i].name)] = int32(i)
 	}
 	checkFarAway(p, rs.areas, c.ps)
 	checkEnclaves(p, rs.areas, c.ps)
 	c.checkCentre(raw.Areas, p)
 	for _, g := range raw.Areas.Groups {
-		if _, clash := rs.areaIdx[g.Key]; clash {
+		if _, clash := rs.areaIdx[areaKey(g.Key)]; clash {
 			c.ps.add(g.Line, "area group %q has the same name as an area", g.Key)
 		}
 		for i, n := range g.V.V {
-			if _, ok := rs.areaIdx[n]; !ok {
+			if _, ok := rs.areaIdx[areaKey(n)]; !ok {
 				c.ps.add(g.V.lineOf(i), "area group %q: unknown area %q%s", g.Key, n, c.areaHint(n))
 			}
 		}

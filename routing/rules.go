@@ -252,13 +252,13 @@ func (c *compiler) areaIDs(l strList, what string) []int32 {
 		ids = append(ids, id)
 	}
 	for i, n := range l.V {
-		if id, ok := c.rs.areaIdx[n]; ok {
+		if id, ok := c.rs.areaIdx[areaKey(n)]; ok {
 			add(id)
 			continue
 		}
 		if g, ok := c.areaGroups[n]; ok {
 			for _, m := range g {
-				if id, ok := c.rs.areaIdx[m]; ok {
+				if id, ok := c.rs.areaIdx[areaKey(m)]; ok {
 					add(id)
 				}
 			}

@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+)
+
+// iqWire is the handler's token stream for an IQ answer: it keeps what
+// the gateway encodes.
+type iqWire struct{ out []string }
+
+func (w *iqWire) Token() (xml.Token, error)   { return nil, io.EOF }
+func (w *iqWire) EncodeToken(xml.Token) error { return nil }
+func (w *iqWire) Flush() error                { return nil }
+func (w *iqWire) EncodeElement(v any, _ xml.StartElement) error {
+	return w.Encode(v)
+}
+func (w *iqWire) Encode(v any) error {
+	b, err := xml.Marshal(v)
+	w.out = append(w.out, string(b))
+	return err
+}
+
+func askIQ(t *testing.T, g *Gateway, raw string) string {
+	t.Helper()
+	var iq inIQ
+	if err := xml.Unmarshal([]byte(raw), &iq); err != nil {
+		t.Fatal(err)
+	}
+	w := &iqWire{}
+	g.answerIQ(w, &iq)
+	if len(w.out) != 1 {
+		t.Fatalf("%d answers to %s", len(w.out), raw)
+	}
+	return w.out[0]
+}
+
+// TestDiscoAsClientsAskIt: what Conversations, Monal, Dino and Gajim ask
+// a contact and its service. A function address is a bot (XEP-0030
+// client/bot) that announces XEP-0308 corrections; the domain has a
+// registered identity; a node the gateway does not have is
+// item-not-found (XEP-0030 §3.2), not the address's features again;
+// version and time are refused without a word about the build.
+func TestDiscoAsClientsAskIt(t *testing.T) {
+	g, _ := newTestGateway(t)
+	q := func(to, payload string) string {
+		return askIQ(t, g, `<iq type="get" id="q1" from="streife1@stadt.example/phone" to="`+to+`">`+payload+`</iq>`)
+	}
+	addr := q("tiefbau@reports.stadt.example", `<query xmlns="http://jabber.org/protocol/disco#info"/>`)
+	for _, want := range []string{`category="client" type="bot" name="Tiefbau"`, `var="urn:xmpp:message-correct:0"`, `var="urn:xmpp:receipts"`} {
+		if !strings.Contains(addr, want) {
+			t.Errorf("disco#info of the address lacks %s: %s", want, addr)
+		}
+	}
+	if dom := q("reports.stadt.example", `<query xmlns="http://jabber.org/protocol/disco#info"/>`); !strings.Contains(dom, `category="component" type="generic"`) {
+		t.Errorf("disco#info of the domain: %s", dom)
+	}
+	for _, payload := range []string{
+		`<query xmlns="http://jabber.org/protocol/disco#info" node="urn:xmpp:vcard4"/>`,
+		`<query xmlns="http://jabber.org/protocol/disco#info" node="http://conversations.im#abc="/>`,
+		`<query xmlns="http://jabber.org/protocol/disco#items" node="http://jabber.org/protocol/commands"/>`,
+	} {
+		if a := q("reports.stadt.example", payload); !strings.Contains(a, "item-not-found") {
+			t.Errorf("%s answered %s, want item-not-found", payload, a)
+		}
+	}
+	for _, payload := range []string{`<query xmlns="jabber:iq:version"/>`, `<time xmlns="urn:xmpp:time"/>`} {
+		a := q("tiefbau@reports.stadt.example", payload)
+		if !strings.Contains(a, "service-unavailable") || strings.Contains(a, "version>") {
+			t.Errorf("%s answered %s", payload, a)
+		}
+	}
+	if a := q("tiefbau@reports.stadt.example", `<ping xmlns="urn:xmpp:ping"/>`); !strings.Contains(a, `type="result"`) {
+		t.Errorf("ping answered %s", a)
+	}
+}
