@@ -4,6 +4,7 @@ package routing
 // export, and the ways they go wrong.
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -366,5 +367,45 @@ default: {team: rest}
 		if d.Team != c.team || d.District != c.district {
 			t.Errorf("lon %v: team %q district %q, want %q %q", c.lon, d.Team, d.District, c.team, c.district)
 		}
+	}
+}
+
+// The districts a map shows are those routing uses: a WFS file in
+// [latitude, longitude] order (crs urn:ogc:def:crs:EPSG::4326) comes out
+// as [longitude, latitude], with the name in properties.name whatever
+// the name property, Point features left out, features of one name
+// joined. (The console served the raw file, so such districts were drawn
+// with exchanged axes, and labels needed a property called "name".)
+func TestDistrictsGeoJSONAsRoutingReadsThem(t *testing.T) {
+	geo := `{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4326"}},"features":[
+{"type":"Feature","properties":{"BEZ":"Nord"},"geometry":{"type":"Polygon","coordinates":[[[51.0,7.5],[51.0,7.6],[51.1,7.6],[51.1,7.5],[51.0,7.5]]]}},
+{"type":"Feature","properties":{"BEZ":"Rathaus"},"geometry":{"type":"Point","coordinates":[51.05,7.55]}},
+{"type":"Feature","properties":{"BEZ":"Nord"},"geometry":{"type":"Polygon","coordinates":[[[51.2,7.5],[51.2,7.51],[51.21,7.51],[51.2,7.5]]]}}]}`
+	rs := mustLoad(t, "teams: {a: {room: a@c.example}}\nareas: {file: districts.geojson, name_property: BEZ}\ndefault: {team: a}\n", geo)
+	var fc struct {
+		Type     string
+		Features []struct {
+			Properties map[string]string
+			Geometry   struct {
+				Type        string
+				Coordinates [][][][]float64
+			}
+		}
+	}
+	if err := json.Unmarshal(rs.DistrictsGeoJSON(), &fc); err != nil {
+		t.Fatal(err)
+	}
+	if fc.Type != "FeatureCollection" || len(fc.Features) != 1 {
+		t.Fatalf("%+v", fc)
+	}
+	f := fc.Features[0]
+	if f.Properties["name"] != "Nord" || f.Geometry.Type != "MultiPolygon" || len(f.Geometry.Coordinates) != 2 {
+		t.Fatalf("feature %+v", f)
+	}
+	if first := f.Geometry.Coordinates[0][0][0]; first[0] != 7.5 || first[1] != 51.0 {
+		t.Errorf("first position %v, want [7.5, 51] (longitude first)", first)
+	}
+	if &rs.DistrictsGeoJSON()[0] != &rs.DistrictsGeoJSON()[0] {
+		t.Errorf("built more than once")
 	}
 }

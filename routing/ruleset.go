@@ -32,6 +32,9 @@ type RuleSet struct {
 	areaIdx map[string]int32
 	grid    *grid
 
+	districtsOnce sync.Once // builds districtsJSON, see DistrictsGeoJSON
+	districtsJSON []byte
+
 	rules    []rule
 	def      action
 	addrDefs []*action // per address: its default team, or nil

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -168,22 +167,13 @@ func contains(s []string, v string) bool {
 }
 
 // districts serves the rules' district polygons (GeoJSON, RFC 7946) for
-// the map. The file is the one the rules name, never a path from a request.
+// the map, as routing reads them (longitude first, name in
+// properties.name), never a file named by a request.
 func (c *Console) districts(g *gin.Context) {
-	rs := c.rules.Current()
-	if rs != nil {
-		for _, f := range rs.Files() {
-			if strings.HasSuffix(f, ".geojson") || strings.HasSuffix(f, ".json") {
-				data, err := os.ReadFile(f)
-				if err != nil {
-					c.log.WarnContext(g.Request.Context(), "read districts", "err", err)
-					break
-				}
-				g.Header("Cache-Control", "private, max-age=300")
-				g.Data(http.StatusOK, "application/geo+json", data)
-				return
-			}
-		}
+	if rs := c.rules.Current(); rs != nil {
+		g.Header("Cache-Control", "private, max-age=300")
+		g.Data(http.StatusOK, "application/geo+json", rs.DistrictsGeoJSON())
+		return
 	}
 	g.Data(http.StatusOK, "application/geo+json", []byte(`{"type":"FeatureCollection","features":[]}`))
 }
