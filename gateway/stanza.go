@@ -258,18 +258,18 @@ type outText struct {
 
 // outPresence is a presence the gateway sends.
 type outPresence struct {
-	XMLName xml.Name  `xml:"presence"`
-	From    string    `xml:"from,attr"`
-	To      string    `xml:"to,attr"`
-	ID      string    `xml:"id,attr,omitempty"`
-	Type    string    `xml:"type,attr,omitempty"`
-	MUC     *outMUC   `xml:"x,omitempty"`
-	Status  string    `xml:"status,omitempty"`
+	XMLName xml.Name `xml:"presence"`
+	From    string   `xml:"from,attr"`
+	To      string   `xml:"to,attr"`
+	ID      string   `xml:"id,attr,omitempty"`
+	Type    string   `xml:"type,attr,omitempty"`
+	MUC     *outMUC  `xml:"x,omitempty"`
+	Status  string   `xml:"status,omitempty"`
 	// Nick is the function address's display name (XEP-0172 User
 	// Nickname): Conversations shows it for a contact the user saved
 	// without a name, instead of the bare local part ("tiefbau").
-	Nick *outNick `xml:"nick,omitempty"`
-	Error   *outError `xml:"error,omitempty"`
+	Nick  *outNick  `xml:"nick,omitempty"`
+	Error *outError `xml:"error,omitempty"`
 }
 
 type outNick struct {
