@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -346,6 +348,36 @@ func BenchmarkExtractContainersAttack8(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if md, err := Extract(bytes.NewReader(data), int64(len(data)), ct); err != nil || md.Position == nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTeamCopyPNGOrientationAttack8 measures what applying a PNG's
+// or WebP's EXIF orientation costs (the fix of this file): the team copy
+// of a 2000×1500 PNG at the default 1600 px edge with orientation 6 and 5
+// (turned, turned and mirrored), against orientation 1 in the same run as
+// the floor.
+func BenchmarkTeamCopyPNGOrientationAttack8(b *testing.B) {
+	img := image.NewRGBA(image.Rect(0, 0, 2000, 1500))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i*7 + i/8000)
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
+		b.Fatal(err)
+	}
+	src := buf.Bytes()
+	for _, o := range []int{1, 6, 5} {
+		b.Run(fmt.Sprintf("orientation-%d", o), func(b *testing.B) {
+			opts := vips.Options{MaxEdge: 1600, ThumbEdge: 320, MaxPixels: 48_000_000, Orientation: o}
+			for b.Loop() {
+				if _, err := vips.TeamCopy(src, opts); err != nil {
 					b.Fatal(err)
 				}
 			}
