@@ -76,3 +76,30 @@ func TestDiscoAsClientsAskIt(t *testing.T) {
 		t.Errorf("ping answered %s", a)
 	}
 }
+
+// TestSubscriptionAsClientsExpect: a subscription request from an
+// allowed sender is approved at once (no "waiting for approval"), and the
+// approval and the address's presence carry its display name (XEP-0172)
+// so that Conversations names the contact "Tiefbau", not "tiefbau"; a
+// probe is answered with the same presence.
+func TestSubscriptionAsClientsExpect(t *testing.T) {
+	g, _, w := newMessengerGateway(t)
+	presence := func(raw string) {
+		var p inPresence
+		if err := xml.Unmarshal([]byte(raw), &p); err != nil {
+			t.Fatal(err)
+		}
+		g.onPresence(t.Context(), &p)
+	}
+	presence(`<presence type="subscribe" from="streife1@stadt.example" to="tiefbau@reports.stadt.example"/>`)
+	presence(`<presence type="probe" from="streife1@stadt.example" to="tiefbau@reports.stadt.example"/>`)
+	w.mu.Lock()
+	out := w.out.String()
+	w.mu.Unlock()
+	if !strings.Contains(out, `type="subscribed"`) {
+		t.Errorf("the subscription was not approved:\n%s", out)
+	}
+	if n := strings.Count(out, `<nick xmlns="http://jabber.org/protocol/nick">Tiefbau</nick>`); n != 3 {
+		t.Errorf("%d presences with the display name, want 3 (subscribed, available, probe answer):\n%s", n, out)
+	}
+}

@@ -570,11 +570,11 @@ func (g *Gateway) onPresence(ctx context.Context, p *inPresence) {
 			_ = g.send(ctx, outPresence{From: from, To: sender, Type: "unsubscribed"})
 			return
 		}
-		_ = g.send(ctx, outPresence{From: from, To: sender, Type: "subscribed"})
-		_ = g.send(ctx, outPresence{From: from, To: sender, Status: addr.Description})
+		_ = g.send(ctx, outPresence{From: from, To: sender, Type: "subscribed", Nick: nickOf(addr.DisplayName)})
+		_ = g.send(ctx, outPresence{From: from, To: sender, Status: addr.Description, Nick: nickOf(addr.DisplayName)})
 	case "probe", "":
 		if addr.Allows(sender) {
-			_ = g.send(ctx, outPresence{From: from, To: p.From, Status: addr.Description})
+			_ = g.send(ctx, outPresence{From: from, To: p.From, Status: addr.Description, Nick: nickOf(addr.DisplayName)})
 		}
 	}
 	g.omemoPresence(ctx, p, addr, sender)

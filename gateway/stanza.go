@@ -258,14 +258,31 @@ type outText struct {
 
 // outPresence is a presence the gateway sends.
 type outPresence struct {
-	XMLName xml.Name  `xml:"presence"`
-	From    string    `xml:"from,attr"`
-	To      string    `xml:"to,attr"`
-	ID      string    `xml:"id,attr,omitempty"`
-	Type    string    `xml:"type,attr,omitempty"`
-	MUC     *outMUC   `xml:"x,omitempty"`
-	Status  string    `xml:"status,omitempty"`
-	Error   *outError `xml:"error,omitempty"`
+	XMLName xml.Name `xml:"presence"`
+	From    string   `xml:"from,attr"`
+	To      string   `xml:"to,attr"`
+	ID      string   `xml:"id,attr,omitempty"`
+	Type    string   `xml:"type,attr,omitempty"`
+	MUC     *outMUC  `xml:"x,omitempty"`
+	Status  string   `xml:"status,omitempty"`
+	// Nick is the function address's display name (XEP-0172 User
+	// Nickname): Conversations shows it for a contact the user saved
+	// without a name, instead of the bare local part ("tiefbau").
+	Nick  *outNick  `xml:"nick,omitempty"`
+	Error *outError `xml:"error,omitempty"`
+}
+
+type outNick struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/nick nick"`
+	Name    string   `xml:",chardata"`
+}
+
+// nickOf is the XEP-0172 element for name; nil for "".
+func nickOf(name string) *outNick {
+	if name == "" {
+		return nil
+	}
+	return &outNick{Name: name}
 }
 
 type outMUC struct {

@@ -15,10 +15,12 @@ const (
 	maxPNGChunks = 512
 	// maxPNGIDATs is how many image data chunks the walk steps over to
 	// find an eXIf after them (ImageMagick writes it there): each step
-	// reads one 8-byte header, at most one 64 KiB block of a ranged read
-	// each, which keeps the walk inside ReadMetadata's read budget. Past
-	// it, the file's end is searched instead (pngTailExif).
-	maxPNGIDATs = 64
+	// reads one 8-byte header, one 64 KiB block of a ranged read from S3
+	// each. Past it, the file's end is searched instead (pngTailExif),
+	// which is where such an eXIf stands: an 18.6 MB ImageMagick PNG (569
+	// IDAT chunks of 32 KiB) took 154 ms from MinIO with 64 steps, 21 ms
+	// with 8.
+	maxPNGIDATs = 8
 	// maxXMPPacket bounds an XMP packet read from a PNG iTXt chunk or a
 	// WebP "XMP " chunk, as a JPEG APP1 segment bounds it.
 	maxXMPPacket = 64 << 10
