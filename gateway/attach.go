@@ -58,6 +58,12 @@ func (g *Gateway) fetchAttachments(ctx context.Context, in *dispatch.NewReport, 
 			}
 			g.log.Warn("attachment not taken", "url", safeURL(u), "err", err)
 			failed = append(failed, err)
+			if !strings.Contains(text, u) {
+				// A file shared without its URL in the body (XEP-0447,
+				// OOB only): the report keeps where it is, as for a
+				// URL in the text, and is not left empty.
+				text = strings.TrimSpace(text + "\n" + u)
+			}
 			continue
 		}
 		objs = append(objs, obj)
@@ -128,6 +134,16 @@ func attachmentReason(t msg.Texts, err error) string {
 	default:
 		return t.AttachmentUnavailable()
 	}
+}
+
+// attachmentRetryable reports whether sending an attachment again may
+// succeed where it failed with err: not when it is too large, of a type
+// not allowed, or empty.
+func attachmentRetryable(err error) bool {
+	var tooLarge *media.TooLargeError
+	var badType *media.TypeNotAllowedError
+	return !errors.As(err, &tooLarge) && !errors.As(err, &badType) && !errors.Is(err, ErrAttachmentTooLarge) &&
+		!errors.Is(err, media.ErrTooLarge) && !errors.Is(err, media.ErrTypeNotAllowed)
 }
 
 // dropMedia deletes objects of a message that was not stored.

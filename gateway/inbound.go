@@ -336,7 +336,11 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
 	for _, err := range failed {
 		t := msg.For(lang)
-		g.reply(ctx, m, local, t.AttachmentFailed(attachmentReason(t, err)))
+		if attachmentRetryable(err) {
+			g.reply(ctx, m, local, t.AttachmentFailed(attachmentReason(t, err)))
+		} else {
+			g.reply(ctx, m, local, t.AttachmentNotTaken(attachmentReason(t, err)))
+		}
 	}
 	for _, host := range refused {
 		g.reply(ctx, m, local, msg.For(lang).AttachmentHostNotAllowed(host))

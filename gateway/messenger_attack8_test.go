@@ -504,3 +504,51 @@ func TestTypedCoordinates(t *testing.T) {
 		t.Errorf("reports %+v", r)
 	}
 }
+
+// refusingMedia refuses every attachment as a type not allowed (an
+// iPhone's video/quicktime, say).
+type refusingMedia struct{ noMedia }
+
+func (refusingMedia) PutHold(_ context.Context, r io.Reader, _ int64, _ func(media.Object, []byte)) (media.Object, error) {
+	_, _ = io.Copy(io.Discard, r)
+	return media.Object{}, &media.TypeNotAllowedError{Detected: "video/quicktime"}
+}
+
+// TestFailedFileOnlyMessage: a file shared without a body (XEP-0447, or
+// OOB alone) that cannot be taken still makes a report that names where
+// the file is, never an "empty report" refusal after "the text was
+// accepted"; the sender is asked to send it again only when that can
+// help (a download that failed), not for a type that is not allowed.
+func TestFailedFileOnlyMessage(t *testing.T) {
+	srv, entry := devServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/b/") {
+			http.Error(w, "gone", http.StatusNotFound)
+			return
+		}
+		w.Write([]byte("\x00\x00\x00\x14ftypqt  "))
+	})
+	sfs := func(url string) string {
+		return `<message ` + fromPatrol + ` id="f1" type="chat"><file-sharing xmlns="urn:xmpp:sfs:0"><file xmlns="urn:xmpp:file:metadata:0"><name>IMG_0001.MOV</name></file>` +
+			`<sources><url-data xmlns="http://jabber.org/protocol/url-data" target="` + url + `"/></sources></file-sharing></message>`
+	}
+	for _, c := range []struct {
+		name   string
+		m      Media
+		url    string
+		resend bool
+	}{
+		{"type not allowed", refusingMedia{}, srv.URL + "/upload/a/IMG_0001.MOV", false},
+		{"download failed", noMedia{}, srv.URL + "/upload/b/IMG_0002.jpg", true},
+	} {
+		g, d, w := newMessengerGatewayMedia(t, c.m, entry)
+		deliver(t, g, sfs(c.url))
+		r := d.got()
+		if len(r) != 1 || r[0].Text != c.url || len(r[0].Media) != 0 {
+			t.Errorf("%s: reports %+v", c.name, r)
+		}
+		replies := bodies(w.sent(t))
+		if len(replies) != 1 || strings.Contains(replies[0], "erneut senden") != c.resend {
+			t.Errorf("%s: replies %q, want one that asks to resend: %v", c.name, replies, c.resend)
+		}
+	}
+}

@@ -449,6 +449,10 @@ func (de) GeoOtherCRS() string {
 	return "anderes Koordinatensystem als WGS 84"
 }
 
+func (de) AttachmentNotTaken(attachment string) string {
+	return fmt.Sprintf("Ein Anhang konnte nicht übernommen werden (%s); sein Link steht als Text in der Meldung.", attachment)
+}
+
 func (de) CorrectionPrefix() string { return "✏️ Korrektur:" }
 
 func (de) GeoShortLink() string {

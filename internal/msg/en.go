@@ -449,6 +449,10 @@ func (en) GeoOtherCRS() string {
 	return "coordinate system other than WGS 84"
 }
 
+func (en) AttachmentNotTaken(attachment string) string {
+	return fmt.Sprintf("An attachment could not be taken (%s); its link is kept as text in the report.", attachment)
+}
+
 func (en) CorrectionPrefix() string { return "✏️ Correction:" }
 
 func (en) GeoShortLink() string {

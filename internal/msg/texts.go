@@ -241,6 +241,8 @@ type Texts interface {
 	GeoOutOfRange() string
 	// GeoOtherCRS: “coordinate system other than WGS 84”
 	GeoOtherCRS() string
+	// AttachmentNotTaken: “An attachment could not be taken ({attachment}); its link is kept as text in the report.” (for failures that sending again does not cure: too large, type not allowed, empty)
+	AttachmentNotTaken(attachment string) string
 	// CorrectionPrefix: “✏️ Correction:” (before the text of an XEP-0308 correction added to a report)
 	CorrectionPrefix() string
 	// GeoShortLink: “a short link; fieldgate opens no links, so it cannot see the position in it”
