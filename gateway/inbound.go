@@ -283,6 +283,12 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			geo = ml
 		}
 	}
+	if !geo.OK {
+		// Coordinates pasted from a map app ("51.0251, 7.5919", DMS).
+		if c := findCoordinates(body); c.OK {
+			geo = c
+		}
+	}
 	if geo.OK {
 		p := geo.Point
 		in.Position = &dispatch.Position{Lat: p.Lat, Lon: p.Lon, Alt: p.Alt}

@@ -465,3 +465,42 @@ func TestPlainAesgcmLinkNeverBecomesText(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedCoordinates: coordinates pasted from map apps, decimal or in
+// degrees, minutes and seconds, with hemisphere letters (German "O" for
+// east), are the position; numbers that are no coordinates are not.
+func TestTypedCoordinates(t *testing.T) {
+	for text, want := range map[string][2]float64{
+		"Schlagloch 51.0251, 7.5919":                  {51.0251, 7.5919},
+		"Schlagloch 51.025100,7.591900 Ecke Ringstr.": {51.0251, 7.5919},
+		"51.0251 7.5919":                              {51.0251, 7.5919},
+		"Standort: 51.0251° N, 7.5919° E":             {51.0251, 7.5919},
+		"Standort: 51.0251° N, 7.5919° O":             {51.0251, 7.5919},
+		"-33.8688, 151.2093 Sydney":                   {-33.8688, 151.2093},
+		"40.7128° S, 74.0060° W":                      {-40.7128, -74.006},
+		`Baum 51°01'30.4"N 7°35'30.8"E`:               {51.025111, 7.591889},
+		`51° 1′ 30,4″ N, 7° 35′ 30,8″ O`:              {51.025111, 7.591889},
+	} {
+		f := findCoordinates(text)
+		if !f.OK || !near(f.Point.Lat, want[0]) || !near(f.Point.Lon, want[1]) {
+			t.Errorf("%q: %+v, want %v", text, f, want)
+			continue
+		}
+		if rest := withoutGeoURI(text, f.URI); strings.ContainsAny(rest, "0123456789°") {
+			t.Errorf("%q: the coordinates stay in the text: %q", text, rest)
+		}
+	}
+	for _, text := range []string{
+		"Hausnummer 12, 7.5 m breit", "Zähler 1234.5678 9", "Version 1.2.3456 7.8901", "geo 95.0000, 7.5919",
+		"0.0000, 0.0000", "Telefon 0221.12345678", "51.0251", "12.34567890123",
+	} {
+		if f := findCoordinates(text); f.OK {
+			t.Errorf("%q read as a position: %+v", text, f)
+		}
+	}
+	g, d, _ := newMessengerGateway(t)
+	deliver(t, g, `<message `+fromPatrol+` id="c1" type="chat"><body>Ampel aus 51.0251, 7.5919</body></message>`)
+	if r := d.got(); len(r) != 1 || r[0].Position == nil || r[0].Text != "Ampel aus" {
+		t.Errorf("reports %+v", r)
+	}
+}

@@ -151,7 +151,7 @@ func (f *Fetcher) load(ctx context.Context, url string, opt Options) (*Calendar,
 		return nil, fmt.Errorf("fetch calendar %s: %s: %w", shown, resp.Status, ErrUnavailable)
 	}
 	if resp.ContentLength > MaxCalendarSize {
-		return nil, errorf(ErrInvalid, "calendar %s: larger than %d bytes", shown, MaxCalendarSize)
+		return nil, errorf(ErrInvalid, "calendar %s: larger than %d bytes; export only the shift calendar, or a shorter period", shown, MaxCalendarSize)
 	}
 	cal, err := ParseCalendar(resp.Body, opt)
 	if err != nil {

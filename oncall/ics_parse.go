@@ -140,7 +140,7 @@ func ParseCalendar(r io.Reader, opt Options) (*Calendar, error) {
 		return nil, fmt.Errorf("read calendar: %w", err)
 	}
 	if len(data) > MaxCalendarSize {
-		return nil, errorf(ErrInvalid, "calendar: larger than %d bytes", MaxCalendarSize)
+		return nil, errorf(ErrInvalid, "calendar: larger than %d bytes; export only the shift calendar, or a shorter period", MaxCalendarSize)
 	}
 	var extra []string
 	if opt.Select.Property != "" {
