@@ -331,15 +331,15 @@ func (f *geoFeature) toArea(file string, line int, nameProp string, order axisOr
 // which RFC 7946 §3.1.9 wants cut in two.
 func ringProblem(r []pt) string {
 	b := emptyBBox()
-	twice := 0.0
+	twice := 0.0 // of the fan's triangles, unsigned: a bow-tie's signed area may be 0
 	for i := 0; i+1 < len(r); i++ {
 		b.extend(r[i])
-		twice += (r[i].x-r[0].x)*(r[i+1].y-r[0].y) - (r[i+1].x-r[0].x)*(r[i].y-r[0].y)
+		twice += math.Abs((r[i].x-r[0].x)*(r[i+1].y-r[0].y) - (r[i+1].x-r[0].x)*(r[i].y-r[0].y))
 	}
 	if b.maxX-b.minX > 180 {
 		return fmt.Sprintf("spans %g° of longitude: it crosses the antimeridian (±180°); cut it in two there (RFC 7946 §3.1.9, e.g. ogr2ogr -wrapdateline)", b.maxX-b.minX)
 	}
-	if math.Abs(twice)/2 < 1e-12 { // about 0.01 m²
+	if twice/2 < 1e-12 { // about 0.01 m²
 		return "encloses no area: its positions lie on one point or line"
 	}
 	return ""

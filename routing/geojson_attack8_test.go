@@ -409,3 +409,31 @@ func TestDistrictsGeoJSONAsRoutingReadsThem(t *testing.T) {
 		t.Errorf("built more than once")
 	}
 }
+
+// A ring that crosses itself (a bow-tie from careless digitising) or a
+// hole that crosses its outer ring loads, but with a warning naming the
+// spot and the repair; touching at a vertex is no crossing.
+func TestSelfCrossingRingsWarned(t *testing.T) {
+	doc := `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"name":"Schleife"},"geometry":{"type":"Polygon","coordinates":[[[7.5,51.0],[7.6,51.1],[7.6,51.0],[7.5,51.1],[7.5,51.0]]]}},
+{"type":"Feature","properties":{"name":"Loch"},"geometry":{"type":"Polygon","coordinates":[[[7.7,51.0],[7.8,51.0],[7.8,51.1],[7.7,51.1],[7.7,51.0]],[[7.75,51.05],[7.85,51.05],[7.85,51.06],[7.75,51.06],[7.75,51.05]]]}},
+{"type":"Feature","properties":{"name":"Beruehrt"},"geometry":{"type":"Polygon","coordinates":[[[7.9,51.0],[8.0,51.0],[8.0,51.1],[7.9,51.1],[7.9,51.0]],[[7.9,51.05],[7.95,51.04],[7.95,51.06],[7.9,51.05]]]}}]}`
+	areas, ps := parseGeo8(t, doc, "name")
+	if len(areas) != 3 || len(ps.list) > 0 {
+		t.Fatalf("%d areas, %v", len(areas), ps.list)
+	}
+	checkCrossings("d.geojson", areas, ps)
+	if len(ps.warnings) != 2 {
+		t.Fatalf("warnings %v, want two", ps.warnings)
+	}
+	wantProblem(t, ps.warnings, `area "Schleife": its boundary crosses itself near [7.550000, 51.050000]`, "Fix Geometries")
+	wantProblem(t, ps.warnings, `area "Loch": its boundary crosses itself near [7.800000, 51.05`)
+	// the fixtures of real exports have none
+	for _, f := range []string{"qgis_districts.geojson", "enclave_no_hole.geojson", "geometrycollection.geojson"} {
+		areas, ps := parseGeo8(t, readFixture8(t, f), map[bool]string{true: "Bezirk", false: "name"}[f == "geometrycollection.geojson"])
+		checkCrossings(f, areas, ps)
+		if len(ps.warnings)+len(ps.list) > 0 {
+			t.Errorf("%s: %v %v", f, ps.list, ps.warnings)
+		}
+	}
+}

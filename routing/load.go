@@ -169,6 +169,7 @@ func (c *compiler) compileAreas(raw *rawFile, hash interface{ Write([]byte) (int
 	}
 	checkFarAway(p, rs.areas, c.ps)
 	checkEnclaves(p, rs.areas, c.ps)
+	checkCrossings(p, rs.areas, c.ps)
 	c.checkCentre(raw.Areas, p)
 	for _, g := range raw.Areas.Groups {
 		if _, clash := rs.areaIdx[areaKey(g.Key)]; clash {
