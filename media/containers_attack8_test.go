@@ -2,8 +2,10 @@ package media
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -51,7 +53,7 @@ var attack8Taken = time.Date(2026, 5, 20, 10, 15, 0, 0, time.FixedZone("", 2*360
 // attack8Photos are the PNG and WebP photos with EXIF (orientation in the
 // name) of make_attack8.sh, and the content type they sniff as.
 func attack8Photos() map[string]int {
-	out := map[string]int{"png_o6_late.png": 6, "png16_o7.png": 7, "webp_lossy_o6.webp": 6}
+	out := map[string]int{"png_o6_late.png": 6, "png16_o7.png": 7, "webp_lossy_o6.webp": 6, "png_exiv2_o6.png": 6}
 	for o := 1; o <= 8; o++ {
 		out[fmt.Sprintf("png_o%d.png", o)] = o
 		out[fmt.Sprintf("webp_o%d.webp", o)] = o
@@ -60,10 +62,11 @@ func attack8Photos() map[string]int {
 }
 
 // TestExtractPNGWebPAttack8: PNG (eXIf chunk, before or after the image
-// data) and WebP (RIFF EXIF chunk) photos give the position, capture
-// time, orientation and camera exiftool shows, and name the metadata the
-// team copy drops. Before, Extract answered "no EXIF support" for both:
-// the position was lost and the team copy left sideways or mirrored.
+// data, or exiv2's zTXt "Raw profile type exif") and WebP (RIFF EXIF
+// chunk) photos give the position, capture time, orientation and camera
+// exiftool shows, and name the metadata the team copy drops. Before,
+// Extract answered "no EXIF support" for both: the position was lost and
+// the team copy left sideways or mirrored.
 func TestExtractPNGWebPAttack8(t *testing.T) {
 	for name, o := range attack8Photos() {
 		b := attack8Fixture(t, name)
@@ -156,7 +159,8 @@ func pngChunk(typ string, data []byte) []byte {
 
 // TestExtractHostilePNGWebPAttack8: broken PNG and WebP containers (chunk
 // lengths past the end, a crafted TIFF loop in eXIf, a thousand chunks,
-// no image data, a WebP EXIF chunk with JPEG's "Exif\0\0" prefix) never
+// no image data, a WebP EXIF chunk with JPEG's "Exif\0\0" prefix, raw
+// profiles that are not hex, claim 10⁹ bytes or inflate to 20 MB) never
 // fail or panic: the result says why there is no position, or reads it.
 func TestExtractHostilePNGWebPAttack8(t *testing.T) {
 	png := attack8Fixture(t, "png_o6.png")
@@ -187,11 +191,31 @@ func TestExtractHostilePNGWebPAttack8(t *testing.T) {
 		}
 		return c
 	}
+	ztxt := func(keyword string, text []byte) []byte {
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(text)
+		zw.Close()
+		return pngChunk("zTXt", slices.Concat([]byte(keyword), []byte{0, 0}, z.Bytes()))
+	}
+	rawProfile := func(tiff []byte, length int) []byte { // as exiv2 writes it: 36 bytes a line
+		h := hex.EncodeToString(append([]byte("Exif\x00\x00"), tiff...))
+		var lines []string
+		for len(h) > 72 {
+			lines, h = append(lines, h[:72]), h[72:]
+		}
+		return fmt.Appendf(nil, "\nexif\n%8d\n%s\n", length, strings.Join(append(lines, h), "\n"))
+	}
 	cases := []struct {
 		name, ct string
 		b        []byte
 		wantPos  bool
 	}{
+		{"PNG raw profile (exiv2)", TypePNG, slices.Concat(sig, ihdr, ztxt("Raw profile type exif", rawProfile(gpsTIFF, len(gpsTIFF)+6)), pngChunk("IEND", nil)), true},
+		{"PNG raw profile, not hex", TypePNG, slices.Concat(sig, ihdr, ztxt("Raw profile type exif", []byte("\nexif\n 40\nzzzz")), pngChunk("IEND", nil)), false},
+		{"PNG raw profile, length 10⁹", TypePNG, slices.Concat(sig, ihdr, ztxt("Raw profile type APP1", rawProfile(gpsTIFF, 1_000_000_000)), pngChunk("IEND", nil)), true},
+		{"PNG raw profile, 20 MB of zeros inflated", TypePNG, slices.Concat(sig, ihdr, ztxt("Raw profile type exif", make([]byte, 20<<20)), pngChunk("IEND", nil)), false},
+		{"PNG raw profile with an IFD loop", TypePNG, slices.Concat(sig, ihdr, ztxt("Raw profile type exif", rawProfile(loopTIFF, len(loopTIFF)+6)), pngChunk("IEND", nil)), false},
 		{"PNG cut in its EXIF", TypePNG, png[:len(png)/2], false},
 		{"PNG chunk length past the end", TypePNG, append(slices.Clone(sig), 0xFF, 0xFF, 0xFF, 0xF0, 'e', 'X', 'I', 'f', 'I', 'I'), false},
 		{"PNG eXIf with an IFD loop", TypePNG, slices.Concat(sig, ihdr, pngChunk("eXIf", loopTIFF), pngChunk("IEND", nil)), false},

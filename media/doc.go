@@ -31,7 +31,8 @@
 //     APP1 payload (≤ 64 KiB); for PNG the chunk headers (≤ 512 chunks,
 //     stepping over ≤ 8 IDAT chunks, then the last 320 KiB for an eXIf
 //     after the image data, as ImageMagick writes it), the eXIf chunk
-//     (≤ 256 KiB) and an XMP iTXt chunk (≤ 64 KiB); for WebP the RIFF chunk headers, the EXIF chunk
+//     (≤ 256 KiB) and text chunks (≤ 576 KiB read and inflated: XMP,
+//     exiv2's hex "Raw profile type exif"); for WebP the RIFF chunk headers, the EXIF chunk
 //     (≤ 256 KiB) and the "XMP " chunk (≤ 64 KiB); for HEIC/HEIF the meta
 //     box (≤ 4 MiB) and the Exif item (≤ 256 KiB);
 //  2. validates that TIFF with its own small parser: IFD0 and the Exif,

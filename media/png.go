@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"encoding/hex"
 	"hash/crc32"
 	"io"
+	"strconv"
 )
 
 // Limits of the PNG chunk walk.
@@ -31,23 +33,34 @@ var pngSignature = []byte("\x89PNG\r\n\x1a\n")
 // scanPNG walks the chunks of a PNG (W3C PNG Specification, 3rd edition,
 // §5.3 chunk layout) and returns what scanJPEG returns for a JPEG: the
 // TIFF payload of the eXIf chunk (§11.3.6.1; at most one, before or after
-// the image data; an "Exif\0\0" prefix of early writers is skipped), the
+// the image data; an "Exif\0\0" prefix of early writers is skipped), or
+// else of a "Raw profile type exif" (or "APP1") text chunk, where exiv2
+// (GIMP, digiKam, darktable, Shotwell) and old ImageMagick put EXIF; the
 // XMP packet of an iTXt chunk with keyword "XML:com.adobe.xmp" (read for
-// position and orientation as in a JPEG), and which other metadata the
+// position and orientation as in a JPEG); and which other metadata the
 // team copy drops (iCCP, tEXt/zTXt/iTXt, tIME). It reads 8-byte chunk
 // headers and only the payloads it needs, each bounded.
 func scanPNG(r io.ReaderAt, size int64) (jpegInfo, error) {
-	var info jpegInfo
+	info, raw, err := walkPNG(r, size)
+	if info.tiff == nil {
+		info.tiff = raw
+	}
+	return info, err
+}
+
+// walkPNG is scanPNG's chunk walk; raw is the TIFF of a raw-profile text
+// chunk, if any.
+func walkPNG(r io.ReaderAt, size int64) (info jpegInfo, raw []byte, err error) {
 	off := int64(len(pngSignature))
 	idats := 0
 	var hdr [8]byte
 	for n := 0; n < maxPNGChunks; n++ {
 		if off+12 > size {
 			info.truncated = true
-			return info, nil
+			return info, raw, nil
 		}
 		if _, err := r.ReadAt(hdr[:], off); err != nil {
-			return info, ioErr(err)
+			return info, raw, ioErr(err)
 		}
 		length := int64(binary.BigEndian.Uint32(hdr[:4]))
 		typ := string(hdr[4:8])
@@ -58,53 +71,135 @@ func scanPNG(r io.ReaderAt, size int64) (jpegInfo, error) {
 		}
 		switch typ {
 		case "IEND":
-			return info, nil
+			return info, raw, nil
 		case "IDAT":
 			if idats++; idats > maxPNGIDATs {
 				if info.tiff == nil {
-					tail, err := pngTailExif(r, size)
-					if err != nil {
-						return info, err
-					}
-					info.tiff = tail
+					info.tiff, err = pngTailExif(r, size)
 				}
-				return info, nil
+				return info, raw, err
 			}
 		case "eXIf":
 			if info.tiff == nil {
 				p, err := readAtMost(r, payloadOff, min(length, maxTIFFBytes+6))
 				if err != nil {
-					return info, err
+					return info, raw, err
 				}
 				info.tiff = bytes.TrimPrefix(p, []byte("Exif\x00\x00"))
 			}
-		case "iTXt":
-			p, err := readAtMost(r, payloadOff, min(length, maxXMPPacket))
+		case "tEXt", "zTXt", "iTXt":
+			p, err := readAtMost(r, payloadOff, min(length, maxPNGText))
 			if err != nil {
-				return info, err
+				return info, raw, err
 			}
-			if packet, ok := pngXMP(p); ok {
+			keyword, text, ok := pngText(typ, p)
+			switch {
+			case !ok:
+				info.comment = true
+			case keyword == "XML:com.adobe.xmp":
 				info.xmp = true
 				if info.xmpOrientation == 0 {
-					info.xmpOrientation = xmpOrientation(packet)
+					info.xmpOrientation = xmpOrientation(text)
 				}
 				if info.xmpPosition == nil {
-					info.xmpPosition = xmpGPS(packet)
+					info.xmpPosition = xmpGPS(text)
 				}
-			} else {
+			case (keyword == "Raw profile type exif" || keyword == "Raw profile type APP1") && raw == nil:
+				raw = rawProfileTIFF(text)
+				if raw == nil {
+					info.comment = true
+				}
+			default:
 				info.comment = true
 			}
-		case "tEXt", "zTXt", "tIME":
+		case "tIME":
 			info.comment = true
 		case "iCCP":
 			info.icc = true
 		}
 		if info.truncated {
-			return info, nil
+			return info, raw, nil
 		}
 		off = payloadOff + length + 4 // CRC
 	}
-	return info, nil
+	return info, raw, nil
+}
+
+// maxPNGText bounds a text chunk read (compressed or not) and its
+// inflated text: an XMP packet (maxXMPPacket) or a raw EXIF profile, hex
+// with line breaks (about 2.1 characters per byte of maxTIFFBytes).
+const maxPNGText = 2*maxTIFFBytes + 64<<10
+
+// pngText returns the keyword and text of a tEXt, zTXt or iTXt chunk
+// payload (PNG §11.3.3), inflating compressed text up to maxPNGText
+// bytes (a damaged stream keeps what inflated). ok is false for a
+// malformed chunk.
+func pngText(typ string, p []byte) (keyword string, text []byte, ok bool) {
+	k, rest, found := bytes.Cut(p, []byte{0})
+	if !found || len(k) == 0 || len(k) > 79 {
+		return "", nil, false
+	}
+	compressed := false
+	switch typ {
+	case "zTXt":
+		if len(rest) < 1 {
+			return "", nil, false
+		}
+		compressed, rest = true, rest[1:]
+	case "iTXt":
+		if len(rest) < 2 {
+			return "", nil, false
+		}
+		compressed, rest = rest[0] == 1, rest[2:]
+		for range 2 { // language tag, translated keyword
+			var ok bool
+			if _, rest, ok = bytes.Cut(rest, []byte{0}); !ok {
+				return "", nil, false
+			}
+		}
+	}
+	if !compressed {
+		return string(k), rest, true
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(rest))
+	if err != nil {
+		return "", nil, false
+	}
+	defer zr.Close()
+	text, _ = io.ReadAll(io.LimitReader(zr, maxPNGText))
+	return string(k), text, true
+}
+
+// rawProfileTIFF decodes ImageMagick's and exiv2's raw profile text
+// ("\n<name>\n<decimal length>\n<hex digits in lines>") and returns its
+// TIFF (the data starts with "Exif\0\0", which is skipped), at most
+// maxTIFFBytes; nil if it is not one.
+func rawProfileTIFF(text []byte) []byte {
+	fields := bytes.Fields(text)
+	if len(fields) < 3 {
+		return nil
+	}
+	n, err := strconv.Atoi(string(fields[1]))
+	if err != nil || n <= 0 {
+		return nil
+	}
+	n = min(n, maxTIFFBytes+6)
+	out := make([]byte, 0, n)
+	for _, line := range fields[2:] {
+		if len(out) >= n {
+			break
+		}
+		b, err := hex.DecodeString(string(line))
+		if err != nil {
+			return nil
+		}
+		out = append(out, b...)
+	}
+	out = bytes.TrimPrefix(out[:min(len(out), n)], []byte("Exif\x00\x00"))
+	if len(out) < 8 {
+		return nil
+	}
+	return out
 }
 
 // pngTailWindow is how much of a PNG's end pngTailExif reads: an eXIf
@@ -139,33 +234,4 @@ func pngTailExif(r io.ReaderAt, size int64) ([]byte, error) {
 		}
 		return bytes.TrimPrefix(tail[i+4:i+4+min(n, maxTIFFBytes+6)], []byte("Exif\x00\x00")), nil
 	}
-}
-
-// pngXMP returns the XMP packet of an iTXt chunk payload p whose keyword
-// is "XML:com.adobe.xmp" (XMP Specification Part 3, §1.1.5), inflating it
-// (at most maxXMPPacket bytes) when the chunk is compressed.
-func pngXMP(p []byte) ([]byte, bool) {
-	const keyword = "XML:com.adobe.xmp\x00"
-	if !bytes.HasPrefix(p, []byte(keyword)) || len(p) < len(keyword)+2 {
-		return nil, false
-	}
-	compressed := p[len(keyword)] == 1
-	rest := p[len(keyword)+2:]
-	for range 2 { // language tag, translated keyword
-		i := bytes.IndexByte(rest, 0)
-		if i < 0 {
-			return nil, false
-		}
-		rest = rest[i+1:]
-	}
-	if !compressed {
-		return rest, true
-	}
-	zr, err := zlib.NewReader(bytes.NewReader(rest))
-	if err != nil {
-		return nil, false
-	}
-	defer zr.Close()
-	packet, _ := io.ReadAll(io.LimitReader(zr, maxXMPPacket)) // a damaged stream keeps what inflated
-	return packet, true
 }

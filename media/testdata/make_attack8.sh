@@ -10,8 +10,8 @@
 # the RIFF "EXIF" chunk (RFC 9649 §2.7.1.5); PNG files keep it in eXIf,
 # once after the image data (where ImageMagick writes it: png_o*_late.png)
 # and once before it (where exiftool puts it: png_o*.png). Plus XMP-only
-# variants (GPS as XMP GPSCoordinate "51,1.404N"). Needs ImageMagick and
-# exiftool. The expected values are in the test, stated from the tags
+# variants (GPS as XMP GPSCoordinate "51,1.404N"). Needs ImageMagick with
+# HEIC support, exiftool, exiv2 and python3. The expected values are in the test, stated from the tags
 # written here; `exiftool -n -GPS* -Orientation -DateTimeOriginal FILE`
 # shows the same.
 set -euo pipefail
@@ -41,6 +41,14 @@ convert "$tmp/s7.png" -depth 16 png48:png16_o7.png
 exiftool -q -overwrite_original -Orientation#=7 "${tags[@]}" png16_o7.png
 convert "$tmp/s6.png" -quality 90 webp_lossy_o6.webp
 exiftool -q -overwrite_original -Orientation#=6 "${tags[@]}" webp_lossy_o6.webp
+# exiv2 (the library of GIMP, digiKam, darktable, Shotwell) writes EXIF
+# into a PNG as a zTXt "Raw profile type exif" chunk (hex), not as eXIf.
+cp "$tmp/s6.png" png_exiv2_o6.png
+exiv2 -M"set Exif.Image.Orientation 6" -M"set Exif.Image.Make Fieldgate" -M"set Exif.Image.Model Testkamera A8" \
+	-M"set Exif.GPSInfo.GPSLatitudeRef N" -M"set Exif.GPSInfo.GPSLatitude 51/1 1/1 2424/100" \
+	-M"set Exif.GPSInfo.GPSLongitudeRef E" -M"set Exif.GPSInfo.GPSLongitude 7/1 35/1 3156/100" \
+	-M"set Exif.Photo.DateTimeOriginal 2026:05:20 10:15:00" -M"set Exif.Photo.OffsetTimeOriginal +02:00" \
+	-M"set Exif.Photo.BodySerialNumber SECRET-SN-4711" png_exiv2_o6.png
 # ImageMagick carries EXIF into a PNG as an eXIf chunk after IDAT.
 convert "$tmp/s6.png" "$tmp/s6.jpg"
 exiftool -q -overwrite_original -Orientation#=6 "${tags[@]}" "$tmp/s6.jpg"
