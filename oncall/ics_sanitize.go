@@ -103,7 +103,7 @@ func sanitize(data []byte, extra ...string) ([]byte, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), MaxCalendarSize+1)
 	for sc.Scan() {
 		lineNo++
-		l := sc.Bytes()
+		l := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
 		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') {
 			if len(cur)+len(l) > MaxCalendarSize {
 				return nil, errorf(ErrInvalid, "calendar: line %d too long", lineNo)
@@ -133,9 +133,9 @@ func sanitize(data []byte, extra ...string) ([]byte, error) {
 
 // decodeText returns the calendar as UTF-8 text with LF line ends: a
 // UTF-8 byte order mark is dropped, UTF-16 with a byte order mark (as
-// some Windows tools save .ics files) is decoded, and CRLF as well as
-// lone CR line ends (classic Mac OS exports) become LF, so that line
-// numbers stay those an editor shows.
+// some Windows tools save .ics files) is decoded, and lone CR line ends
+// (classic Mac OS exports) become LF, so that line numbers stay those an
+// editor shows.
 func decodeText(data []byte) ([]byte, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte("\xef\xbb\xbf")):
@@ -147,11 +147,11 @@ func decodeText(data []byte) ([]byte, error) {
 		}
 		data = d
 	}
-	if bytes.IndexByte(data, '\r') >= 0 {
+	if cr := bytes.Count(data, []byte("\r")); cr > 0 && cr != bytes.Count(data, []byte("\r\n")) {
 		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
 	}
-	return data, nil
+	return data, nil // CRLF alone is left to the line scanner
 }
 
 func containsFold(list []string, s string) bool {

@@ -36,7 +36,8 @@ func largeDistricts(n, vertices int) []byte {
 }
 
 // BenchmarkLargeDistrictFile: reading a 10 MB, 250,000-position district
-// file as Load does (parse, index, plausibility and enclave checks)
+// file as Load does (parse, index, plausibility, enclave and crossing
+// checks)
 // against the floor of decoding the same JSON with encoding/json alone.
 func BenchmarkLargeDistrictFile(b *testing.B) {
 	data := largeDistricts(10, 2500)
@@ -70,6 +71,7 @@ func BenchmarkLargeDistrictFile(b *testing.B) {
 			areas := parseGeoJSON("big.geojson", data, "name", ps)
 			checkFarAway("big.geojson", areas, ps)
 			checkEnclaves("big.geojson", areas, ps)
+			checkCrossings("big.geojson", areas, ps)
 			if len(areas) != 101 || len(ps.list) > 0 || len(ps.warnings) != 1 {
 				b.Fatalf("%d areas, %v, %v", len(areas), ps.list, ps.warnings)
 			}
