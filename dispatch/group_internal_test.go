@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,17 +93,17 @@ func TestPlausibility(t *testing.T) {
 		return MediaObject{Metadata: &md}
 	}
 	rep := Report{ReceivedAt: recv, Media: []MediaObject{photo(old, 51.0251, 7.5919)}}
-	flags := plausibilityFlags(rep, nil, nil, 100, 24*time.Hour)
+	flags := plausibilityFlags(rep, nil, nil, 100, 24*time.Hour, time.UTC)
 	if len(flags) != 1 || flags[0].Kind != flagPhotoOld || flags[0].AgeH != 50 {
 		t.Errorf("old photo: flags %+v, want one photo_old of 50 h", flags)
 	}
 	rep = Report{ReceivedAt: recv, Media: []MediaObject{photo(fresh, 51.0251, 7.5919)}}
 	sent := &Position{Lat: 51.0300, Lon: 7.5919}
-	flags = plausibilityFlags(rep, sent, nil, 100, 24*time.Hour)
+	flags = plausibilityFlags(rep, sent, nil, 100, 24*time.Hour, time.UTC)
 	if len(flags) != 1 || flags[0].Kind != flagPositionsDisagree || flags[0].DistanceM < 500 {
 		t.Errorf("geo: and EXIF 545 m apart: flags %+v, want positions_disagree", flags)
 	}
-	if flags := plausibilityFlags(rep, &Position{Lat: 51.0252, Lon: 7.5919}, nil, 100, 24*time.Hour); len(flags) != 0 {
+	if flags := plausibilityFlags(rep, &Position{Lat: 51.0252, Lon: 7.5919}, nil, 100, 24*time.Hour, time.UTC); len(flags) != 0 {
 		t.Errorf("agreeing positions and a fresh photo flagged: %+v", flags)
 	}
 	for _, lang := range []string{"de", "en"} {
@@ -143,6 +144,43 @@ func TestUndoableJoin(t *testing.T) {
 	} {
 		if got := undoableJoin(tc.c, now.Add(-tc.age), now); got != tc.want {
 			t.Errorf("%s: undoableJoin = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPhotoAgeInTheTownsZone: a capture time without its UTC offset is
+// the camera's wall clock in the town's zone (media.Metadata.TakenAt), so
+// a Berlin photo taken at 13:00 in summer (11:00 UTC) is 25 hours old at
+// 12:00 UTC the next day, not 23; one that says its offset is read as it
+// says. Both the room post's flag and the incident list's flag read it so.
+func TestPhotoAgeInTheTownsZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	wall := time.Date(2026, 6, 30, 13, 0, 0, 0, time.UTC) // the camera's 13:00, labelled UTC
+	for _, c := range []struct {
+		name      string
+		zoneKnown bool
+		wantOld   bool
+		wantAgeH  int
+	}{
+		{"wall clock in Berlin", false, true, 25},
+		{"offset stated (UTC)", true, false, 0},
+	} {
+		md := mediaMetadata(wall, 51.0251, 7.5919)
+		md.TakenZoneKnown = c.zoneKnown
+		rep := Report{ReceivedAt: recv, Media: []MediaObject{{Metadata: &md}}}
+		flags := plausibilityFlags(rep, nil, nil, 0, 24*time.Hour, berlin)
+		old := len(flags) == 1 && flags[0].Kind == flagPhotoOld
+		if old != c.wantOld || (old && flags[0].AgeH != c.wantAgeH) {
+			t.Errorf("%s: flags %+v, want photo_old %v (%d h)", c.name, flags, c.wantOld, c.wantAgeH)
+		}
+		rep.Position, rep.PositionSource = &Position{Lat: 51.0251, Lon: 7.5919}, SourceEXIF
+		_, _, listFlags := plausibility([]Report{rep}, "Nordstadt", berlin)
+		if slices.Contains(listFlags, FlagPhotoOld) != c.wantOld {
+			t.Errorf("%s: list flags %v, want photo_old %v", c.name, listFlags, c.wantOld)
 		}
 	}
 }

@@ -343,7 +343,7 @@ func (s *Service) IncidentDetail(ctx context.Context, ref string) (IncidentDetai
 	if d.Alerts, err = s.alerts(ctx, inc.ID); err != nil {
 		return IncidentDetail{}, err
 	}
-	d.Position, d.PositionSource, d.Flags = plausibility(d.Reports, inc.District)
+	d.Position, d.PositionSource, d.Flags = plausibility(d.Reports, inc.District, s.cfg.TimeZone)
 	return d, nil
 }
 
@@ -396,8 +396,9 @@ func (s *Service) alerts(ctx context.Context, incident uuid.UUID) ([]Alert, erro
 }
 
 // plausibility picks the incident's position (the first located report)
-// and flags what makes it doubtful. It is pure so it can be unit-tested.
-func plausibility(reports []Report, district string) (*Position, string, []string) {
+// and flags what makes it doubtful. A capture time without its UTC offset
+// is read in loc, the town's zone. It is pure so it can be unit-tested.
+func plausibility(reports []Report, district string, loc *time.Location) (*Position, string, []string) {
 	var pos *Position
 	var src string
 	flags := []string{}
@@ -416,7 +417,7 @@ func plausibility(reports []Report, district string) (*Position, string, []strin
 	for _, r := range reports {
 		for _, m := range r.Media {
 			if md := m.Metadata; md != nil {
-				if md.Taken != nil && r.ReceivedAt.Sub(*md.Taken) > 24*time.Hour {
+				if taken := md.TakenAt(loc); taken != nil && r.ReceivedAt.Sub(*taken) > 24*time.Hour {
 					flags = appendOnce(flags, FlagPhotoOld)
 				}
 				if md.Position != nil && pos != nil &&

@@ -34,7 +34,7 @@ func TestPlausibilityFlags(t *testing.T) {
 		{"old photo whose GPS disagrees", []Report{{Position: here, PositionSource: SourceGeoURI, ReceivedAt: at,
 			Media: photo(&media.Position{Lat: far.Lat, Lon: far.Lon}, &old)}}, "Nordstadt", []string{FlagPhotoOld, FlagSourcesDiffer, FlagSenderPosition}, SourceGeoURI},
 	} {
-		pos, src, flags := plausibility(tc.reports, tc.district)
+		pos, src, flags := plausibility(tc.reports, tc.district, time.UTC)
 		if fmt.Sprint(flags) != fmt.Sprint(tc.want) || src != tc.wantSrc || (pos == nil) != (tc.wantSrc == "") {
 			t.Errorf("%s: flags %v source %q pos %v; want %v %q", tc.name, flags, src, pos, tc.want, tc.wantSrc)
 		}

@@ -36,8 +36,9 @@ type flag struct {
 
 // plausibilityFlags checks a report's photos and positions. sent is the
 // position that came with the message (geo:, XEP-0080, API), pos the one
-// the report got (a photo's wins).
-func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge time.Duration) []flag {
+// the report got (a photo's wins). A capture time without its UTC offset
+// is the camera's wall clock in loc, the town's zone (media.Metadata.TakenAt).
+func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge time.Duration, loc *time.Location) []flag {
 	var flags []flag
 	var seen []*Position
 	if sent != nil {
@@ -48,9 +49,9 @@ func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge
 		if md == nil {
 			continue
 		}
-		if md.Taken != nil && maxAge > 0 && rep.ReceivedAt.Sub(*md.Taken) > maxAge {
-			flags = append(flags, flag{Kind: flagPhotoOld, TakenAt: md.Taken.UTC(),
-				AgeH: int(rep.ReceivedAt.Sub(*md.Taken).Hours())})
+		if taken := md.TakenAt(loc); taken != nil && maxAge > 0 && rep.ReceivedAt.Sub(*taken) > maxAge {
+			flags = append(flags, flag{Kind: flagPhotoOld, TakenAt: taken.UTC(),
+				AgeH: int(rep.ReceivedAt.Sub(*taken).Hours())})
 		}
 		if p := md.Position; p != nil {
 			seen = append(seen, &Position{Lat: p.Lat, Lon: p.Lon})

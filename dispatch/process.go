@@ -79,7 +79,7 @@ func (s *Service) processReport(ctx context.Context, reportID uuid.UUID, d *dire
 	if err != nil {
 		return err
 	}
-	flags := plausibilityFlags(rep, sent, pos, s.cfg.PartDistance, s.cfg.MaxPhotoAge)
+	flags := plausibilityFlags(rep, sent, pos, s.cfg.PartDistance, s.cfg.MaxPhotoAge, s.cfg.TimeZone)
 	if rep.Kind == "followup" {
 		return s.processPart(ctx, rep, pos, source, flags, d)
 	}
