@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -62,10 +63,21 @@ func mapLink(raw string) geoFound {
 	case host == "osmand.net":
 		return firstPosition(pairOf(q.Get("lat"), q.Get("lon")), coords(q.Get("pin")), mapFragment(u.Fragment))
 	case host == "maps.apple.com" || host == "maps.apple":
-		return firstPosition(coords(q.Get("coordinate")), coords(q.Get("ll")), coords(q.Get("q")), coords(q.Get("sll")))
+		f := firstPosition(coords(q.Get("coordinate")), coords(q.Get("ll")), coords(q.Get("q")), coords(q.Get("sll")))
+		if name := cmp.Or(q.Get("name"), q.Get("q")); f.OK && !coords(name).OK {
+			f.Label = placeLabel(name)
+		}
+		return f
 	case isGoogleMaps(host, u.Path):
-		return firstPosition(googlePlace(u.Path), coords(strings.TrimPrefix(q.Get("q"), "loc:")),
+		f := firstPosition(googlePlace(u.Path), coords(strings.TrimPrefix(q.Get("q"), "loc:")),
 			coords(q.Get("query")), coords(q.Get("ll")), coords(q.Get("center")), googleView(u.Path))
+		if name, ok := strings.CutPrefix(u.Path, "/maps/place/"); f.OK && ok {
+			name, _, _ = strings.Cut(name, "/")
+			if n, err := url.QueryUnescape(name); err == nil && !coords(n).OK && !strings.HasPrefix(n, "@") {
+				f.Label = placeLabel(n)
+			}
+		}
+		return f
 	case host == "maps.app.goo.gl" || host == "goo.gl" && strings.HasPrefix(u.Path, "/maps") ||
 		host == "g.co" && strings.HasPrefix(u.Path, "/kgs/") || host == "omaps.app" || host == "ge0.me":
 		return geoFound{Problem: geoShortLink}
@@ -209,4 +221,10 @@ func osmShortLink(code string) geoFound {
 		return geoFound{Problem: geoOutOfRange}
 	}
 	return geoFound{Point: geoPoint{Lat: lat, Lon: lon}, OK: true}
+}
+
+// placeLabel is a place name from a map link, fit to stand as the
+// report's text when the link was all of it: trimmed, at most 120 runes.
+func placeLabel(name string) string {
+	return clip(strings.Join(strings.Fields(name), " "), 120)
 }

@@ -224,6 +224,18 @@ func TestMapLinksGiveThePosition(t *testing.T) {
 			t.Errorf("%s: replies %q, want one hint naming the link and the right form", short, replies)
 		}
 	}
+	// A link that was all of the message leaves its place's name as text.
+	for link, label := range map[string]string{
+		"https://www.google.de/maps/place/Rathaus+L%C3%BCdenscheid/@51.0240,7.5900,17z/data=!3d51.0251!4d7.5919": "Rathaus Lüdenscheid",
+		"https://maps.apple.com/?ll=51.0251,7.5919&q=Spielplatz%20Sternplatz":                                "Spielplatz Sternplatz",
+		"https://maps.apple.com/?ll=51.0251,7.5919&q=51.0251,7.5919":                                         "",
+	} {
+		g, d, _ := newMessengerGateway(t)
+		deliver(t, g, `<message `+fromPatrol+` id="m4" type="chat"><body>`+xmlEscape(link)+`</body></message>`)
+		if r := d.got(); len(r) != 1 || r[0].Position == nil || r[0].Text != label {
+			t.Errorf("%s: reports %+v, want text %q", link, r, label)
+		}
+	}
 	// A search for an address is no position, and stays the report's text.
 	g, d, _ := newMessengerGateway(t)
 	deliver(t, g, `<message `+fromPatrol+` id="m3" type="chat"><body>Baum https://maps.google.com/?q=Hauptstra%C3%9Fe+3</body></message>`)
