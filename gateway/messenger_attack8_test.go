@@ -227,8 +227,8 @@ func TestMapLinksGiveThePosition(t *testing.T) {
 	// A link that was all of the message leaves its place's name as text.
 	for link, label := range map[string]string{
 		"https://www.google.de/maps/place/Rathaus+L%C3%BCdenscheid/@51.0240,7.5900,17z/data=!3d51.0251!4d7.5919": "Rathaus Lüdenscheid",
-		"https://maps.apple.com/?ll=51.0251,7.5919&q=Spielplatz%20Sternplatz":                                "Spielplatz Sternplatz",
-		"https://maps.apple.com/?ll=51.0251,7.5919&q=51.0251,7.5919":                                         "",
+		"https://maps.apple.com/?ll=51.0251,7.5919&q=Spielplatz%20Sternplatz":                                    "Spielplatz Sternplatz",
+		"https://maps.apple.com/?ll=51.0251,7.5919&q=51.0251,7.5919":                                             "",
 	} {
 		g, d, _ := newMessengerGateway(t)
 		deliver(t, g, `<message `+fromPatrol+` id="m4" type="chat"><body>`+xmlEscape(link)+`</body></message>`)
