@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/fieldgate/fieldgate/dispatch"
 )
 
 // iqWire is the handler's token stream for an IQ answer: it keeps what
@@ -101,5 +103,40 @@ func TestSubscriptionAsClientsExpect(t *testing.T) {
 	}
 	if n := strings.Count(out, `<nick xmlns="http://jabber.org/protocol/nick">Tiefbau</nick>`); n != 3 {
 		t.Errorf("%d presences with the display name, want 3 (subscribed, available, probe answer):\n%s", n, out)
+	}
+}
+
+// TestRoomPrivateMessages: a private message to the gateway's nick in a
+// team room (XEP-0045 §7.5) is neither a report nor an "unknown address":
+// a member's "ok 7" takes the case as in the room, a stranger's is
+// refused, other text gets a hint; every answer goes back privately.
+func TestRoomPrivateMessages(t *testing.T) {
+	g, d, w := newMessengerGateway(t)
+	room := "tiefbau@conference.stadt.example"
+	occupy(g, room, "anna", "anna@stadt.example")
+	occupy(g, room, "fremd", "mallory@evil.example")
+	pm := func(nick, body string) {
+		deliver(t, g, `<message from="`+room+`/`+nick+`" to="reports.stadt.example/fieldgate" type="chat" id="p1"><body>`+body+`</body><x xmlns="http://jabber.org/protocol/muc#user"/></message>`)
+	}
+	pm("anna", "ok 7")
+	pm("fremd", "ok 7")
+	pm("anna", "Wer fährt raus?")
+	d.fakeDisp.mu.Lock()
+	cmds := append([]dispatch.Command(nil), d.cmds...)
+	d.fakeDisp.mu.Unlock()
+	if len(cmds) != 1 || cmds[0].Actor != "anna@stadt.example" || cmds[0].Ref != "7" || cmds[0].Room != room {
+		t.Errorf("commands %+v, want anna's take of 7 in the room", cmds)
+	}
+	if r := d.got(); len(r) != 0 {
+		t.Errorf("private messages became reports: %+v", r)
+	}
+	sent := w.sent(t)
+	if len(sent) != 3 {
+		t.Fatalf("%d answers, want 3: %+v", len(sent), sent)
+	}
+	for i, want := range []string{"✅", "Nur Mitglieder", "nur Befehle"} {
+		if s := sent[i]; s.Type != "chat" || !strings.HasPrefix(s.To, room+"/") || s.Error != nil || !strings.Contains(s.Body, want) {
+			t.Errorf("answer %d = %+v, want a private chat containing %q", i, s, want)
+		}
 	}
 }

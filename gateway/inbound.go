@@ -34,6 +34,10 @@ func (g *Gateway) onMessage(ctx context.Context, m *inMessage) {
 	case "groupchat":
 		g.onRoomMessage(ctx, m)
 	default:
+		if g.isRoomJID(m.From) {
+			g.onRoomPrivateMessage(ctx, m)
+			return
+		}
 		g.onDelivery(ctx, m)
 		g.onDirectMessage(ctx, m)
 	}

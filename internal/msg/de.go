@@ -453,6 +453,10 @@ func (de) AttachmentNotTaken(attachment string) string {
 	return fmt.Sprintf("Ein Anhang konnte nicht übernommen werden (%s); sein Link steht als Text in der Meldung.", attachment)
 }
 
+func (de) RoomPrivateHint() string {
+	return "Hier verstehe ich nur Befehle wie „ok 42“, „erledigt 42“ oder „antwort 42 Text“. Meldungen bitte an eine Funktionsadresse senden, alles andere im Raum schreiben."
+}
+
 func (de) CorrectionPrefix() string { return "✏️ Korrektur:" }
 
 func (de) GeoShortLink() string {

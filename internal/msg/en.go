@@ -453,6 +453,10 @@ func (en) AttachmentNotTaken(attachment string) string {
 	return fmt.Sprintf("An attachment could not be taken (%s); its link is kept as text in the report.", attachment)
 }
 
+func (en) RoomPrivateHint() string {
+	return "Here I only understand commands such as “ok 42”, “erledigt 42” or “antwort 42 text”. Please send reports to a function address, and write everything else in the room."
+}
+
 func (en) CorrectionPrefix() string { return "✏️ Correction:" }
 
 func (en) GeoShortLink() string {

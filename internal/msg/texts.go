@@ -209,6 +209,8 @@ type Texts interface {
 	AttachmentFailed(attachment string) string
 	// RoomNotMember: “Only members of this team (and dispatchers) can take or handle reports here.”
 	RoomNotMember() string
+	// RoomPrivateHint: “Here I only understand commands such as “ok 42”, “erledigt 42” or “antwort 42 text”. Please send reports to a function address, and write everything else in the room.” (answer to a private message in a team room)
+	RoomPrivateHint() string
 	// RoomAnonymous: “I cannot tell who you are: the room must be non-anonymous.”
 	RoomAnonymous() string
 	// GeoSuggest: “I did not take the location “{bad}”: in a geo: link a comma separates latitude and longitude, and decimals follow a point. Did you mean {suggest}? Then please send it exactly like that.”
