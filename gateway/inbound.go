@@ -240,6 +240,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	body := strings.TrimSpace(reportText(m))
+	retract := m.retracts()
 	oob := make([]string, 0, len(m.OOB))
 	for _, o := range m.OOB {
 		oob = append(oob, strings.TrimSpace(o.URL))
@@ -249,7 +250,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			oob = append(oob, strings.TrimSpace(u.Target))
 		}
 	}
-	if sender == "" || (body == "" && len(oob) == 0 && m.Geoloc == nil && len(m.decrypted) == 0) {
+	if sender == "" || (!retract && body == "" && len(oob) == 0 && m.Geoloc == nil && len(m.decrypted) == 0) {
 		return // chat states, receipts, markers
 	}
 	local := strings.ToLower(to.Localpart())
@@ -270,6 +271,14 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	if !g.limitSender(ctx, m, local, sender, lang, rs, time.Now()) {
+		return
+	}
+	if retract {
+		// XEP-0424: what was reported stays (a dispatcher may already act
+		// on it); the sender is told so instead of their client's
+		// fallback sentence becoming a report.
+		g.reply(ctx, m, local, msg.For(lang).RetractNotSupported())
+		g.sendReceipt(ctx, m, local)
 		return
 	}
 	if cmd, ok := parseRoomCommand(body); ok && g.directCommand(ctx, m, local, sender, lang, cmd) {
@@ -382,12 +391,9 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 // (RFC 6121 §5.2.4; Gajim's single messages) goes before the body.
 func reportText(m *inMessage) string {
 	body := m.body()
-	for _, f := range m.Fallbacks {
-		if f.For == nsReply {
-			body = withoutRanges(body, f)
-		}
-	}
-	if m.Reply != nil && len(m.Fallbacks) == 0 {
+	if len(m.Fallbacks) > 0 {
+		body = withoutFallbacks(body, m.Fallbacks)
+	} else if m.Reply != nil {
 		body = withoutLeadingQuote(body)
 	}
 	if m.Subject != nil {
@@ -398,24 +404,30 @@ func reportText(m *inMessage) string {
 	return body
 }
 
-// withoutRanges removes from body the ranges of an XEP-0428 fallback
-// (Unicode code points, start inclusive, end exclusive; no range: all of
-// it). Ranges outside the body are ignored.
-func withoutRanges(body string, f fallbackElem) string {
-	if len(f.Bodies) == 0 {
-		return ""
-	}
+// withoutFallbacks removes from body what XEP-0428 fallbacks mark as
+// there only for clients lacking a feature, whatever the feature: the
+// quote of an XEP-0461 reply, the "attempted to retract" sentence of an
+// XEP-0424 retraction, the URL of an XEP-0447 file share. Ranges count
+// Unicode code points from the start of the body (start inclusive, end
+// exclusive) and all refer to the body as sent; a fallback without a
+// range is the whole body; ranges outside the body are ignored.
+func withoutFallbacks(body string, fbs []fallbackElem) string {
 	r := []rune(body)
 	drop := make([]bool, len(r))
-	for _, b := range f.Bodies {
-		if b.Start == nil && b.End == nil {
+	for _, f := range fbs {
+		if len(f.Bodies) == 0 {
 			return ""
 		}
-		if b.Start == nil || b.End == nil || *b.Start < 0 || *b.End > len(r) || *b.Start >= *b.End {
-			continue
-		}
-		for i := *b.Start; i < *b.End; i++ {
-			drop[i] = true
+		for _, b := range f.Bodies {
+			if b.Start == nil && b.End == nil {
+				return ""
+			}
+			if b.Start == nil || b.End == nil || *b.Start < 0 || *b.End > len(r) || *b.Start >= *b.End {
+				continue
+			}
+			for i := *b.Start; i < *b.End; i++ {
+				drop[i] = true
+			}
 		}
 	}
 	keep := make([]rune, 0, len(r))

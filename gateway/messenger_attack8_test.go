@@ -564,3 +564,38 @@ func TestFailedFileOnlyMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestRetractionAndOtherFallbacks: an XEP-0424 retraction (v1, and v0 in
+// an XEP-0422 fastening) carries a fallback sentence for old clients; it
+// becomes no report, and the sender is told the report stays. Fallback
+// text of any feature (an XEP-0447 share's URL, several ranges at once)
+// is taken out of the report text.
+func TestRetractionAndOtherFallbacks(t *testing.T) {
+	fallback := "This person attempted to retract a previous message, but it's unsupported by your client."
+	for name, raw := range map[string]string{
+		"v1": `<message ` + fromPatrol + ` id="x1" type="chat"><body>` + fallback + `</body><retract xmlns="urn:xmpp:message-retract:1" id="txt1"/>` +
+			`<fallback xmlns="urn:xmpp:fallback:0" for="urn:xmpp:message-retract:1"/><store xmlns="urn:xmpp:hints"/><request xmlns="urn:xmpp:receipts"/></message>`,
+		"v0": `<message ` + fromPatrol + ` id="x2" type="chat"><body>` + fallback + `</body><apply-to xmlns="urn:xmpp:fasten:0" id="txt1"><retract xmlns="urn:xmpp:message-retract:0"/></apply-to>` +
+			`<fallback xmlns="urn:xmpp:fallback:0"/></message>`,
+		"v1 without fallback markup": `<message ` + fromPatrol + ` id="x3" type="chat"><body>` + fallback + `</body><retract xmlns="urn:xmpp:message-retract:1" id="txt1"/></message>`,
+	} {
+		g, d, w := newMessengerGateway(t)
+		deliver(t, g, raw)
+		if r := d.got(); len(r) != 0 {
+			t.Errorf("%s: the retraction became a report: %+v", name, r)
+		}
+		if replies := bodies(w.sent(t)); len(replies) != 1 || !strings.Contains(replies[0], "bleibt bestehen") {
+			t.Errorf("%s: replies %q", name, replies)
+		}
+	}
+	g, d, _ := newMessengerGateway(t)
+	url := "https://upload.elsewhere.example/f/a.jpg"
+	body := "> Meldung 1\nBitte schnell " + url
+	deliver(t, g, `<message `+fromPatrol+` id="x4" type="chat"><body>`+body+`</body>`+
+		`<reply xmlns="urn:xmpp:reply:0" id="fg-1"/><fallback xmlns="urn:xmpp:fallback:0" for="urn:xmpp:reply:0"><body start="0" end="12"/></fallback>`+
+		`<fallback xmlns="urn:xmpp:fallback:0" for="urn:xmpp:sfs:0"><body start="26" end="`+strconv.Itoa(26+len(url))+`"/></fallback>`+
+		`<file-sharing xmlns="urn:xmpp:sfs:0"><sources><url-data xmlns="http://jabber.org/protocol/url-data" target="`+url+`"/></sources></file-sharing></message>`)
+	if r := d.got(); len(r) != 1 || strings.TrimSpace(strings.ReplaceAll(r[0].Text, url, "")) != "Bitte schnell" || strings.Count(r[0].Text, url) != 1 {
+		t.Errorf("reports %+v", r)
+	}
+}

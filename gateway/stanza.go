@@ -112,6 +112,12 @@ type inMessage struct {
 	// Fallbacks (XEP-0428) say which part of the body is only there for
 	// clients without a feature, e.g. the quote of an XEP-0461 reply.
 	Fallbacks []fallbackElem `xml:"urn:xmpp:fallback:0 fallback"`
+	// Retract and ApplyTo are an XEP-0424 retraction (v1, and v0 inside
+	// an XEP-0422 fastening).
+	Retract *idElem `xml:"urn:xmpp:message-retract:1 retract"`
+	ApplyTo *struct {
+		Retract *struct{} `xml:"urn:xmpp:message-retract:0 retract"`
+	} `xml:"urn:xmpp:fasten:0 apply-to"`
 	// Replace marks an XEP-0308 correction of the sender's message ID.
 	Replace   *idElem      `xml:"urn:xmpp:message-correct:0 replace"`
 	Request   *struct{}    `xml:"urn:xmpp:receipts request"`
@@ -167,6 +173,11 @@ func (m *inMessage) body() string {
 		}
 	}
 	return m.Bodies[0].Text
+}
+
+// retracts reports whether the message retracts an earlier one (XEP-0424).
+func (m *inMessage) retracts() bool {
+	return m.Retract != nil || (m.ApplyTo != nil && m.ApplyTo.Retract != nil)
 }
 
 // oneBody is the bodies of a message with the single body s.

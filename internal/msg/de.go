@@ -457,6 +457,10 @@ func (de) RoomPrivateHint() string {
 	return "Hier verstehe ich nur Befehle wie „ok 42“, „erledigt 42“ oder „antwort 42 Text“. Meldungen bitte an eine Funktionsadresse senden, alles andere im Raum schreiben."
 }
 
+func (de) RetractNotSupported() string {
+	return "Eine gesendete Nachricht kann hier nicht zurückgezogen werden: Ihre Meldung bleibt bestehen. Wenn darin etwas falsch war, schreiben Sie bitte kurz, was."
+}
+
 func (de) CorrectionPrefix() string { return "✏️ Korrektur:" }
 
 func (de) GeoShortLink() string {

@@ -457,6 +457,10 @@ func (en) RoomPrivateHint() string {
 	return "Here I only understand commands such as “ok 42”, “erledigt 42” or “antwort 42 text”. Please send reports to a function address, and write everything else in the room."
 }
 
+func (en) RetractNotSupported() string {
+	return "A sent message cannot be withdrawn here: your report stays as it is. If something in it was wrong, please write briefly what."
+}
+
 func (en) CorrectionPrefix() string { return "✏️ Correction:" }
 
 func (en) GeoShortLink() string {
