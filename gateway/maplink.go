@@ -22,7 +22,9 @@ var mapLinkRE = regexp.MustCompile(`(?i)https?://[^\s<>"]+`)
 //     ?center= (Maps URLs API), /maps/@LAT,LON,ZOOMz, /maps/place/…/@…,
 //     where the place's own !3dLAT!4dLON wins over the view's centre;
 //   - Apple Maps: ?ll=, ?q=, ?sll=, ?coordinate=;
-//   - OsmAnd: ?lat=&lon=, ?pin=LAT,LON, #ZOOM/LAT/LON.
+//   - OsmAnd: ?lat=&lon=, ?pin=LAT,LON, #ZOOM/LAT/LON;
+//   - Waze ?ll=, Bing Maps ?cp=LAT~LON, HERE /l/LAT,LON, and the
+//     destination of Google and Apple directions (?daddr=, ?destination=).
 //
 // Short links that only a request to the map service could resolve
 // (maps.app.goo.gl, goo.gl/maps, …) are never fetched (no requests to
@@ -63,14 +65,16 @@ func mapLink(raw string) geoFound {
 	case host == "osmand.net":
 		return firstPosition(pairOf(q.Get("lat"), q.Get("lon")), coords(q.Get("pin")), mapFragment(u.Fragment))
 	case host == "maps.apple.com" || host == "maps.apple":
-		f := firstPosition(coords(q.Get("coordinate")), coords(q.Get("ll")), coords(q.Get("q")), coords(q.Get("sll")))
+		f := firstPosition(coords(q.Get("coordinate")), coords(q.Get("ll")), coords(q.Get("q")), coords(q.Get("sll")),
+			coords(q.Get("daddr")))
 		if name := cmp.Or(q.Get("name"), q.Get("q")); f.OK && !coords(name).OK {
 			f.Label = placeLabel(name)
 		}
 		return f
 	case isGoogleMaps(host, u.Path):
 		f := firstPosition(googlePlace(u.Path), coords(strings.TrimPrefix(q.Get("q"), "loc:")),
-			coords(q.Get("query")), coords(q.Get("ll")), coords(q.Get("center")), googleView(u.Path))
+			coords(q.Get("query")), coords(q.Get("ll")), coords(q.Get("center")), coords(q.Get("destination")),
+			coords(q.Get("daddr")), googleView(u.Path))
 		if name, ok := strings.CutPrefix(u.Path, "/maps/place/"); f.OK && ok {
 			name, _, _ = strings.Cut(name, "/")
 			if n, err := url.QueryUnescape(name); err == nil && !coords(n).OK && !strings.HasPrefix(n, "@") {
@@ -78,6 +82,17 @@ func mapLink(raw string) geoFound {
 			}
 		}
 		return f
+	case host == "waze.com" || host == "ul.waze.com":
+		return firstPosition(coords(q.Get("ll")), coords(q.Get("to")))
+	case host == "bing.com" && strings.HasPrefix(u.Path, "/maps"):
+		return firstPosition(coords(strings.Replace(q.Get("cp"), "~", ",", 1)), coords(q.Get("where1")))
+	case host == "share.here.com" || host == "wego.here.com":
+		if rest, ok := strings.CutPrefix(u.Path, "/l/"); ok {
+			lat, rest, _ := strings.Cut(rest, ",")
+			lon, _, _ := strings.Cut(rest, ",")
+			return pairOf(lat, lon)
+		}
+		return firstPosition(coords(q.Get("map")))
 	case host == "maps.app.goo.gl" || host == "goo.gl" && strings.HasPrefix(u.Path, "/maps") ||
 		host == "g.co" && strings.HasPrefix(u.Path, "/kgs/") || host == "omaps.app" || host == "ge0.me":
 		return geoFound{Problem: geoShortLink}

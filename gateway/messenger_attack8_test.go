@@ -195,6 +195,11 @@ func TestMapLinksGiveThePosition(t *testing.T) {
 		{"https://maps.apple.com/?ll=51.0251,7.5919&q=Dropped%20Pin", 51.0251, 7.5919},
 		{"https://maps.apple.com/place?coordinate=51.0251,7.5919&name=Marked%20Location", 51.0251, 7.5919},
 		{"https://osmand.net/map?pin=51.0251,7.5919#17/51.0251/7.5919", 51.0251, 7.5919},
+		{"https://www.google.com/maps/dir/?api=1&destination=51.0251,7.5919", 51.0251, 7.5919},
+		{"https://maps.google.com/maps?saddr=Current+Location&daddr=51.0251,7.5919", 51.0251, 7.5919},
+		{"https://ul.waze.com/ul?ll=51.0251%2C7.5919&navigate=yes", 51.0251, 7.5919},
+		{"https://www.bing.com/maps?cp=51.0251~7.5919&lvl=17", 51.0251, 7.5919},
+		{"https://share.here.com/l/51.0251,7.5919,Schlagloch?z=17", 51.0251, 7.5919},
 		{"geo:0,0?q=51.0251,7.5919(Schlagloch)", 51.0251, 7.5919},
 		{"GEO:51.0251,7.5919;crs=wgs84;u=12", 51.0251, 7.5919},
 	}
