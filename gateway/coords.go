@@ -21,7 +21,11 @@ var (
 // written so that it can be dropped from the report text. A pair out of
 // range, or 0,0, gives nothing.
 func findCoordinates(text string) geoFound {
-	if m := dmsCoordsRE.FindStringSubmatchIndex(text); m != nil {
+	// Numbers inside links are the links' business (maplink.go): a map
+	// view's centre is no place. Blanked, not cut, so that positions
+	// still index the text.
+	scan := mapLinkRE.ReplaceAllStringFunc(text, func(u string) string { return strings.Repeat(" ", len(u)) })
+	if m := dmsCoordsRE.FindStringSubmatchIndex(scan); m != nil {
 		s := func(i int) string { return text[m[2*i]:m[2*i+1]] }
 		lat, ok1 := dms(s(1), s(2), s(3), s(4))
 		lon, ok2 := dms(s(5), s(6), s(7), s(8))
@@ -32,7 +36,7 @@ func findCoordinates(text string) geoFound {
 			}
 		}
 	}
-	for _, m := range decimalCoordsRE.FindAllStringSubmatchIndex(text, 8) {
+	for _, m := range decimalCoordsRE.FindAllStringSubmatchIndex(scan, 8) {
 		s := func(i int) string {
 			if m[2*i] < 0 {
 				return ""

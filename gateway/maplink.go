@@ -112,18 +112,37 @@ func isGoogleMaps(host, path string) bool {
 	return name == "google" && (path == "/maps" || strings.HasPrefix(path, "/maps/"))
 }
 
-// firstPosition is the first of the candidates that is a position.
+// firstPosition is the first of the candidates that is a position, else
+// the first that says why it is none.
 func firstPosition(cands ...geoFound) geoFound {
+	var why geoFound
 	for _, c := range cands {
 		if c.OK {
 			return c
 		}
+		if why.Problem == geoOK {
+			why = c
+		}
 	}
-	return geoFound{}
+	return why
+}
+
+// minViewZoom is the least zoom at which the centre of a shared map view
+// (not a marker) is taken as the place: at 15 the screen spans some
+// hundred metres; a view of the whole town says nothing about where.
+const minViewZoom = 15
+
+// viewAt is the centre lat,lon of a map view at zoom, or why not.
+func viewAt(lat, lon, zoom string) geoFound {
+	f := pairOf(lat, lon)
+	if z, err := strconv.ParseFloat(zoom, 64); f.OK && (err != nil || z < minViewZoom) {
+		return geoFound{Problem: geoCoarseLink}
+	}
+	return f
 }
 
 var (
-	googleViewRE  = regexp.MustCompile(`/@(-?\d{1,3}\.\d+),(-?\d{1,3}\.\d+)(?:,|$)`)
+	googleViewRE  = regexp.MustCompile(`/@(-?\d{1,3}\.\d+),(-?\d{1,3}\.\d+)(?:,(\d+(?:\.\d+)?)z)?`)
 	googlePlaceRE = regexp.MustCompile(`!3d(-?\d{1,3}\.\d+)!4d(-?\d{1,3}\.\d+)`)
 )
 
@@ -133,7 +152,10 @@ func googleView(path string) geoFound {
 	if m == nil {
 		return geoFound{}
 	}
-	return pairOf(m[1], m[2])
+	if m[3] == "" {
+		return pairOf(m[1], m[2]) // "@lat,lon,123m": a street-level view
+	}
+	return viewAt(m[1], m[2], m[3])
 }
 
 // googlePlace is the place of a /maps/place/… link (its data's !3d!4d).
@@ -154,7 +176,7 @@ func mapFragment(frag string) geoFound {
 	if len(parts) != 3 {
 		return geoFound{}
 	}
-	return pairOf(parts[1], parts[2])
+	return viewAt(parts[1], parts[2], parts[0])
 }
 
 // coords reads "LAT,LON" (spaces and a "+" sign allowed) as map

@@ -218,7 +218,8 @@ func TestMapLinksGiveThePosition(t *testing.T) {
 			t.Errorf("%s: the link is still report text: %q", c.link, r[0].Text)
 		}
 	}
-	for _, short := range []string{"https://maps.app.goo.gl/AbCdEf123", "https://goo.gl/maps/xyz", "https://osm.org/go/0EEQhq--"} {
+	for _, short := range []string{"https://maps.app.goo.gl/AbCdEf123", "https://goo.gl/maps/xyz", "https://osm.org/go/0EEQhq--",
+		"https://www.openstreetmap.org/#map=11/51.0251/7.5919", "https://www.google.com/maps/@51.0251,7.5919,12z"} {
 		g, d, w := newMessengerGateway(t)
 		deliver(t, g, `<message `+fromPatrol+` id="m2" type="chat"><body>`+short+`</body></message>`)
 		if r := d.got(); len(r) != 0 {
@@ -510,6 +511,7 @@ func TestTypedCoordinates(t *testing.T) {
 	for _, text := range []string{
 		"Hausnummer 12, 7.5 m breit", "Zähler 1234.5678 9", "Version 1.2.3456 7.8901", "geo 95.0000, 7.5919",
 		"0.0000, 0.0000", "Telefon 0221.12345678", "51.0251", "12.34567890123",
+		"https://www.google.com/maps/@51.0251,7.5919,12z", "https://example.org/a/51.0251/7.5919/x",
 	} {
 		if f := findCoordinates(text); f.OK {
 			t.Errorf("%q read as a position: %+v", text, f)
