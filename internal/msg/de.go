@@ -156,7 +156,7 @@ func (de) SourceAPI() string {
 }
 
 func (de) SourceGeoURI() string {
-	return "geo:-Link"
+	return "Ortsangabe in der Nachricht (geo:-Link, Kartenlink, Koordinaten)"
 }
 
 func (de) SourceXEP0080() string {

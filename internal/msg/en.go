@@ -156,7 +156,7 @@ func (en) SourceAPI() string {
 }
 
 func (en) SourceGeoURI() string {
-	return "geo: link"
+	return "position in the message (geo: link, map link, coordinates)"
 }
 
 func (en) SourceXEP0080() string {

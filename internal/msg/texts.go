@@ -82,7 +82,7 @@ type Texts interface {
 	SourceXMP() string
 	// SourceApi: “app”
 	SourceAPI() string
-	// SourceGeoURI: “geo: link”
+	// SourceGeoURI: “position in the message (geo: link, map link, coordinates)”
 	SourceGeoURI() string
 	// SourceXEP0080: “shared location (XEP-0080)”
 	SourceXEP0080() string
