@@ -230,13 +230,13 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	sender := bare(m.From)
-	if !g.encryptionPolicy(ctx, m, to, sender) {
-		return
-	}
 	if m.Reactions != nil || m.Type == "headline" {
 		// An XEP-0444 reaction to one of our messages (some clients add
 		// the emoji as a fallback body) is no report; a headline is an
 		// automatic notice that is not to be answered (RFC 6121 §5.2.2).
+		return
+	}
+	if !g.encryptionPolicy(ctx, m, to, sender) {
 		return
 	}
 	body := strings.TrimSpace(reportText(m))

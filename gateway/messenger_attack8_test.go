@@ -127,7 +127,7 @@ func newMessengerGatewayMedia(t *testing.T, m Media, hosts ...string) (*Gateway,
 	d := &intakeDisp{}
 	g, err := New(Config{Addr: "127.0.0.1:1", Domain: "reports.stadt.example", Secret: "s",
 		Fetch: FetchConfig{Hosts: append([]string{"upload.stadt.example"}, hosts...)}},
-		d, staticRules{loadRules(t, strings.Replace(testRules, "addresses:\n", "addresses:\n  info:\n    display_name: Info\n    language: en\n    allow: [public]\n", 1))}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		d, staticRules{loadRules(t, strings.Replace(testRules, "addresses:\n", "addresses:\n  info:\n    display_name: Info\n    language: en\n    allow: [public]\n  geheim:\n    display_name: Geheim\n    encryption: required\n    allow: [public]\n", 1))}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,5 +604,29 @@ func TestRetractionAndOtherFallbacks(t *testing.T) {
 		`<file-sharing xmlns="urn:xmpp:sfs:0"><sources><url-data xmlns="http://jabber.org/protocol/url-data" target="`+url+`"/></sources></file-sharing></message>`)
 	if r := d.got(); len(r) != 1 || strings.TrimSpace(strings.ReplaceAll(r[0].Text, url, "")) != "Bitte schnell" || strings.Count(r[0].Text, url) != 1 {
 		t.Errorf("reports %+v", r)
+	}
+}
+
+// TestFallbackOnlyToEncryptedAddress: a reaction or a retraction sent in
+// plaintext to an address that requires OMEMO carries only a fallback
+// body; it is not answered with "please encrypt", and the retraction gets
+// its own answer.
+func TestFallbackOnlyToEncryptedAddress(t *testing.T) {
+	to := `from="streife1@stadt.example/phone" to="geheim@reports.stadt.example"`
+	g, d, w := newMessengerGateway(t)
+	deliver(t, g, `<message `+to+` id="e1" type="chat"><body>👍</body><reactions xmlns="urn:xmpp:reactions:0" id="fg-1"><reaction>👍</reaction></reactions></message>`)
+	if s := w.sent(t); len(s) != 0 {
+		t.Errorf("a reaction was answered: %+v", s)
+	}
+	deliver(t, g, `<message `+to+` id="e2" type="chat"><body>This person attempted to retract a previous message, but it's unsupported by your client.</body><retract xmlns="urn:xmpp:message-retract:1" id="x"/><fallback xmlns="urn:xmpp:fallback:0" for="urn:xmpp:message-retract:1"/></message>`)
+	if replies := bodies(w.sent(t)); len(replies) != 1 || !strings.Contains(replies[0], "bleibt bestehen") {
+		t.Errorf("retraction: replies %q", replies)
+	}
+	deliver(t, g, `<message `+to+` id="e3" type="chat"><body>Klartext</body></message>`)
+	if replies := bodies(w.sent(t)); len(replies) != 2 || strings.Contains(replies[1], "bleibt bestehen") {
+		t.Errorf("plaintext to a required address: replies %q, want the OMEMO hint", replies)
+	}
+	if r := d.got(); len(r) != 0 {
+		t.Errorf("stored: %+v", r)
 	}
 }

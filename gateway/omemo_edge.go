@@ -502,7 +502,7 @@ func (g *Gateway) encryptionPolicy(ctx context.Context, m *inMessage, to jid.JID
 		return false
 	}
 	if m.Encrypted == nil {
-		if addr.Encryption == routing.EncryptionRequired && strings.TrimSpace(m.body()) != "" {
+		if addr.Encryption == routing.EncryptionRequired && strings.TrimSpace(reportText(m)) != "" && !m.retracts() {
 			g.reply(ctx, m, local, msg.For(addr.Language).OMEMORequired())
 			return false
 		}
