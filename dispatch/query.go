@@ -149,6 +149,11 @@ func incidentByRef(ctx context.Context, q rowQuerier, ref string, lock bool) (In
 	if lock {
 		suffix = " FOR UPDATE"
 	}
+	if id, err := uuid.Parse(ref); err == nil && len(ref) == 36 {
+		// The incident's id, as the gateway reads it from a reply to a
+		// 1:1 alert (whose message id names the incident).
+		return scanIncident(q.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`+suffix, id))
+	}
 	year, num, hasYear := strings.Cut(ref, "-")
 	if !hasYear {
 		num, year = year, ""

@@ -285,6 +285,10 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		// An alerted person answering a 1:1 alert ("ok 42"): a take, not a report.
 		return
 	}
+	if cmd, ok := alertReplyCommand(m, body); ok && g.directCommand(ctx, m, local, sender, lang, cmd) {
+		// "ok" as an XEP-0461 reply to a 1:1 alert, as in a team room.
+		return
+	}
 	in := dispatch.NewReport{
 		Channel: dispatch.ChannelXMPP, Address: local, Sender: sender, Language: lang, Text: body,
 		IdempotencyKey: idempotencyKey(m),
@@ -464,6 +468,28 @@ func senderLanguage(xmlLang, addrLang string) string {
 		return primary
 	}
 	return addrLang
+}
+
+// alertReplyCommand recognises a bare take or resolve ("ok",
+// "erledigt") sent as an XEP-0461 reply to a 1:1 alert, whose message id
+// ("fgi-" + incident id + "-" + job) names the incident.
+func alertReplyCommand(m *inMessage, body string) (roomCommand, bool) {
+	if m.Reply == nil {
+		return roomCommand{}, false
+	}
+	rest, ok := strings.CutPrefix(m.Reply.ID, "fgi-")
+	if !ok || len(rest) < 36 {
+		return roomCommand{}, false
+	}
+	action, ok := parseBareCommand(body)
+	if !ok {
+		return roomCommand{}, false
+	}
+	kind := cmdTake
+	if action == dispatch.ActionResolve {
+		kind = cmdResolve
+	}
+	return roomCommand{Kind: kind, Action: action, Ref: rest[:36]}, true
 }
 
 // directCommand runs a command sent 1:1 to a function address. It reports

@@ -630,3 +630,32 @@ func TestFallbackOnlyToEncryptedAddress(t *testing.T) {
 		t.Errorf("stored: %+v", r)
 	}
 }
+
+// TestReplyOkToAlert: "ok" sent as an XEP-0461 reply (Conversations'
+// swipe) to a 1:1 alert takes the alert's incident, named by the alert's
+// message id, instead of becoming a report "ok"; a reply "ok" to any
+// other message stays text.
+func TestReplyOkToAlert(t *testing.T) {
+	const inc = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+	g, d, w := newMessengerGateway(t)
+	deliver(t, g, `<message `+fromPatrol+` id="o1" type="chat"><body>&gt; 🚨 Meldung 2026-000042
+ok</body><reply xmlns="urn:xmpp:reply:0" to="tiefbau@reports.stadt.example" id="fgi-`+inc+`-17"/>`+
+		`<fallback xmlns="urn:xmpp:fallback:0" for="urn:xmpp:reply:0"><body start="0" end="23"/></fallback></message>`)
+	d.fakeDisp.mu.Lock()
+	cmds := append([]dispatch.Command(nil), d.cmds...)
+	d.fakeDisp.mu.Unlock()
+	if len(cmds) != 1 || cmds[0].Ref != inc || cmds[0].Action != dispatch.ActionTake || cmds[0].Actor != "streife1@stadt.example" {
+		t.Errorf("commands %+v, want a take of the alert's incident", cmds)
+	}
+	if r := d.got(); len(r) != 0 {
+		t.Errorf("the answer to an alert became a report: %+v", r)
+	}
+	if replies := bodies(w.sent(t)); len(replies) != 1 {
+		t.Errorf("replies %q", replies)
+	}
+	g, d, _ = newMessengerGateway(t)
+	deliver(t, g, `<message `+fromPatrol+` id="o2" type="chat"><body>ok</body><reply xmlns="urn:xmpp:reply:0" id="fg-1"/></message>`)
+	if r := d.got(); len(r) != 1 {
+		t.Errorf("a reply 'ok' to a confirmation: reports %+v", r)
+	}
+}
