@@ -184,3 +184,20 @@ func TestPhotoAgeInTheTownsZone(t *testing.T) {
 		}
 	}
 }
+
+// TestSeveralOldPhotosOneFlag: a report with two photos older than the
+// limit gets one photo-old flag, for the oldest of them (the room post
+// repeated the line for each photo).
+func TestSeveralOldPhotosOneFlag(t *testing.T) {
+	recv := time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)
+	photo := func(taken time.Time) MediaObject {
+		md := mediaMetadata(taken, 51.0251, 7.5919)
+		return MediaObject{Metadata: &md}
+	}
+	rep := Report{ReceivedAt: recv, Media: []MediaObject{
+		photo(recv.Add(-30 * time.Hour)), photo(recv.Add(-50 * time.Hour)), photo(recv.Add(-50 * time.Hour)), photo(recv.Add(-time.Hour))}}
+	flags := plausibilityFlags(rep, nil, nil, 100, 24*time.Hour, time.UTC)
+	if len(flags) != 1 || flags[0].Kind != flagPhotoOld || flags[0].AgeH != 50 {
+		t.Errorf("flags %+v, want one photo_old of 50 h", flags)
+	}
+}

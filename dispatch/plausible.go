@@ -44,18 +44,23 @@ func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge
 	if sent != nil {
 		seen = append(seen, sent)
 	}
+	var oldest *time.Time // the oldest photo older than maxAge: one flag per report
 	for _, m := range rep.Media {
 		md := m.Metadata
 		if md == nil {
 			continue
 		}
-		if taken := md.TakenAt(loc); taken != nil && maxAge > 0 && rep.ReceivedAt.Sub(*taken) > maxAge {
-			flags = append(flags, flag{Kind: flagPhotoOld, TakenAt: taken.UTC(),
-				AgeH: int(rep.ReceivedAt.Sub(*taken).Hours())})
+		if taken := md.TakenAt(loc); taken != nil && maxAge > 0 && rep.ReceivedAt.Sub(*taken) > maxAge &&
+			(oldest == nil || taken.Before(*oldest)) {
+			oldest = taken
 		}
 		if p := md.Position; p != nil {
 			seen = append(seen, &Position{Lat: p.Lat, Lon: p.Lon})
 		}
+	}
+	if oldest != nil {
+		flags = append(flags, flag{Kind: flagPhotoOld, TakenAt: oldest.UTC(),
+			AgeH: int(rep.ReceivedAt.Sub(*oldest).Hours())})
 	}
 	worst := 0.0
 	for i := range seen {

@@ -122,8 +122,12 @@ func (s *Service) renderCase(ctx context.Context, c knownCase, addition bool) (b
 		b.WriteString(msg.For(lang).NoPosition() + "\n")
 	}
 	if !addition {
+		written := map[string]bool{} // the case's parts may flag alike
 		for _, f := range c.flags {
-			b.WriteString("⚠️ " + flagText(lang, s.cfg.TimeZone, f) + "\n")
+			if line := "⚠️ " + flagText(lang, s.cfg.TimeZone, f) + "\n"; !written[line] {
+				written[line] = true
+				b.WriteString(line)
+			}
 		}
 		if pol, ok := rs.Policy(inc.Policy); ok && pol.Confirmers > 1 {
 			b.WriteString(msg.For(lang).TwoPerson(pol.Confirmers) + "\n")
