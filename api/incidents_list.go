@@ -223,7 +223,7 @@ type alertJSON struct {
 type detailPositionJSON struct {
 	positionJSON
 	// Flags are plausibility warnings: no_position, sources_differ,
-	// photo_old, outside_area, sender_position.
+	// photo_old, photo_time_future, outside_area, sender_position.
 	Flags []string `json:"flags"`
 }
 

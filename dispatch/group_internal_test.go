@@ -201,3 +201,50 @@ func TestSeveralOldPhotosOneFlag(t *testing.T) {
 		t.Errorf("flags %+v, want one photo_old of 50 h", flags)
 	}
 }
+
+// TestPhotoTakenAfterItsReceipt: a capture time more than an hour after
+// the report's receipt (a wrong camera clock) is flagged once per report,
+// with the latest such time, in the room post's flags and the incident
+// list's; half an hour after (clocks that differ a little) is not.
+func TestPhotoTakenAfterItsReceipt(t *testing.T) {
+	recv := time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)
+	photo := func(taken time.Time) MediaObject {
+		md := mediaMetadata(taken, 51.0251, 7.5919)
+		md.TakenZoneKnown = true
+		return MediaObject{Metadata: &md}
+	}
+	for _, c := range []struct {
+		name   string
+		taken  []time.Time
+		want   bool
+		wantAt time.Time
+	}{
+		{"half an hour after", []time.Time{recv.Add(30 * time.Minute)}, false, time.Time{}},
+		{"a year after, and two days", []time.Time{recv.Add(48 * time.Hour), recv.AddDate(1, 0, 0), recv.Add(-time.Hour)}, true, recv.AddDate(1, 0, 0)},
+	} {
+		rep := Report{ReceivedAt: recv, Position: &Position{Lat: 51.0251, Lon: 7.5919}, PositionSource: SourceEXIF}
+		for _, at := range c.taken {
+			rep.Media = append(rep.Media, photo(at))
+		}
+		var future []flag
+		for _, f := range plausibilityFlags(rep, nil, nil, 100, 24*time.Hour, time.UTC) {
+			if f.Kind == flagPhotoFuture {
+				future = append(future, f)
+			}
+		}
+		if got := len(future) == 1; got != c.want || len(future) > 1 || (got && !future[0].TakenAt.Equal(c.wantAt)) {
+			t.Errorf("%s: future flags %+v, want %v at %s", c.name, future, c.want, c.wantAt)
+		}
+		for _, f := range future {
+			for _, lang := range []string{"de", "en"} {
+				if s := flagText(lang, time.UTC, f); !strings.Contains(s, c.wantAt.Format("02.01.2006 15:04")) {
+					t.Errorf("%s: %s text %q lacks the capture time", c.name, lang, s)
+				}
+			}
+		}
+		_, _, listFlags := plausibility([]Report{rep}, "Nordstadt", time.UTC)
+		if slices.Contains(listFlags, FlagPhotoFuture) != c.want {
+			t.Errorf("%s: list flags %v, want photo_time_future %v", c.name, listFlags, c.want)
+		}
+	}
+}

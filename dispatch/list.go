@@ -248,11 +248,12 @@ func decodeCursor(c string) (time.Time, uuid.UUID, error) {
 
 // Plausibility flags of an incident's position.
 const (
-	FlagNoPosition     = "no_position"     // no report brought a position
-	FlagSourcesDiffer  = "sources_differ"  // reports' positions lie more than 250 m apart
-	FlagPhotoOld       = "photo_old"       // a photo's capture time is more than 24 h before its report
-	FlagOutsideArea    = "outside_area"    // the position lies in no district of the rules
-	FlagSenderPosition = "sender_position" // the position is the sender's, not a photo's GPS
+	FlagNoPosition     = "no_position"       // no report brought a position
+	FlagSourcesDiffer  = "sources_differ"    // reports' positions lie more than 250 m apart
+	FlagPhotoOld       = "photo_old"         // a photo's capture time is more than 24 h before its report
+	FlagPhotoFuture    = "photo_time_future" // a photo's capture time is more than 1 h after its report (a wrong camera clock)
+	FlagOutsideArea    = "outside_area"      // the position lies in no district of the rules
+	FlagSenderPosition = "sender_position"   // the position is the sender's, not a photo's GPS
 )
 
 // Alert is someone alerted about an incident outside its team room, with
@@ -419,6 +420,9 @@ func plausibility(reports []Report, district string, loc *time.Location) (*Posit
 			if md := m.Metadata; md != nil {
 				if taken := md.TakenAt(loc); taken != nil && r.ReceivedAt.Sub(*taken) > 24*time.Hour {
 					flags = appendOnce(flags, FlagPhotoOld)
+				}
+				if taken := md.TakenAt(loc); taken != nil && taken.After(r.ReceivedAt.Add(photoFutureTolerance)) {
+					flags = appendOnce(flags, FlagPhotoFuture)
 				}
 				if md.Position != nil && pos != nil &&
 					distanceM(pos.Lat, pos.Lon, md.Position.Lat, md.Position.Lon) > 250 {

@@ -15,22 +15,32 @@ import (
 // the room post and kept in the trail (event "plausibility").
 const (
 	// flagPhotoOld: a photo's EXIF capture time is more than
-	// Config.MaxPhotoAge before the report was received. Without a time
-	// zone in the EXIF data the camera's wall clock is read as UTC, so the
-	// age may be off by the zone offset (at most 14 h).
+	// Config.MaxPhotoAge before the report was received. Without its UTC
+	// offset (EXIF OffsetTimeOriginal) the camera's wall clock is read in
+	// the town's zone (media.Metadata.TakenAt).
 	flagPhotoOld = "photo_old"
+	// flagPhotoFuture: a photo's capture time is more than
+	// photoFutureTolerance after the report was received: the camera's
+	// clock (or its time zone) is wrong, so its time says nothing.
+	flagPhotoFuture = "photo_time_future"
 	// flagPositionsDisagree: positions of one report (a photo's EXIF or XMP
 	// and the position sent with it, or two photos) are more than
 	// Config.PartDistance apart; or a part was split off its case for that.
 	flagPositionsDisagree = "positions_disagree"
 )
 
+// photoFutureTolerance is how far after its receipt a photo's capture
+// time may lie before it is flagged: phones set their clocks from the
+// network, but a camera without a time zone read in the town's zone may be
+// off by the difference of zones.
+const photoFutureTolerance = time.Hour
+
 // flag is one plausibility finding.
 type flag struct {
 	Kind      string
 	DistanceM int       // flagPositionsDisagree
 	Other     string    // the case the part was split from, if any
-	TakenAt   time.Time // flagPhotoOld
+	TakenAt   time.Time // flagPhotoOld, flagPhotoFuture
 	AgeH      int       // flagPhotoOld, hours before receipt
 }
 
@@ -45,6 +55,7 @@ func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge
 		seen = append(seen, sent)
 	}
 	var oldest *time.Time // the oldest photo older than maxAge: one flag per report
+	var future *time.Time // the latest photo taken after the receipt: one flag per report
 	for _, m := range rep.Media {
 		md := m.Metadata
 		if md == nil {
@@ -54,6 +65,10 @@ func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge
 			(oldest == nil || taken.Before(*oldest)) {
 			oldest = taken
 		}
+		if taken := md.TakenAt(loc); taken != nil && taken.After(rep.ReceivedAt.Add(photoFutureTolerance)) &&
+			(future == nil || taken.After(*future)) {
+			future = taken
+		}
 		if p := md.Position; p != nil {
 			seen = append(seen, &Position{Lat: p.Lat, Lon: p.Lon})
 		}
@@ -61,6 +76,9 @@ func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge
 	if oldest != nil {
 		flags = append(flags, flag{Kind: flagPhotoOld, TakenAt: oldest.UTC(),
 			AgeH: int(rep.ReceivedAt.Sub(*oldest).Hours())})
+	}
+	if future != nil {
+		flags = append(flags, flag{Kind: flagPhotoFuture, TakenAt: future.UTC()})
 	}
 	worst := 0.0
 	for i := range seen {
@@ -92,6 +110,8 @@ func flagEvents(now time.Time, flags []flag) []Event {
 		switch f.Kind {
 		case flagPhotoOld:
 			d["taken_at"], d["age_h"] = f.TakenAt.Format(time.RFC3339), f.AgeH
+		case flagPhotoFuture:
+			d["taken_at"] = f.TakenAt.Format(time.RFC3339)
 		case flagPositionsDisagree:
 			d["distance_m"] = f.DistanceM
 			if f.Other != "" {
@@ -108,6 +128,8 @@ func flagText(lang string, loc *time.Location, f flag) string {
 	switch f.Kind {
 	case flagPhotoOld:
 		return msg.For(lang).FlagPhotoOld(f.TakenAt.In(loc).Format("02.01.2006 15:04"), fmtAgeH(lang, f.AgeH))
+	case flagPhotoFuture:
+		return msg.For(lang).FlagPhotoFuture(f.TakenAt.In(loc).Format("02.01.2006 15:04"))
 	case flagPositionsDisagree:
 		if f.Other != "" {
 			return msg.For(lang).FlagSplitFar(f.DistanceM, f.Other)

@@ -171,6 +171,10 @@ func (de) FlagPhotoOld(takenAt, age string) string {
 	return fmt.Sprintf("Foto aufgenommen am %s, %s vor Eingang – ist es aktuell?", takenAt, age)
 }
 
+func (de) FlagPhotoFuture(takenAt string) string {
+	return fmt.Sprintf("Foto laut Kamera aufgenommen am %s, also nach Eingang – stimmt die Uhr der Kamera?", takenAt)
+}
+
 func (de) FlagPositionsDisagree(distanceM int) string {
 	return fmt.Sprintf("Standortangaben weichen um %d m voneinander ab – bitte prüfen.", distanceM)
 }

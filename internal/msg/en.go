@@ -171,6 +171,10 @@ func (en) FlagPhotoOld(takenAt, age string) string {
 	return fmt.Sprintf("Photo taken on %s, %s before it was received – is it current?", takenAt, age)
 }
 
+func (en) FlagPhotoFuture(takenAt string) string {
+	return fmt.Sprintf("Photo taken on %s by the camera's clock, after it was received – is the camera's clock right?", takenAt)
+}
+
 func (en) FlagPositionsDisagree(distanceM int) string {
 	return fmt.Sprintf("Positions disagree by %d m – please check.", distanceM)
 }

@@ -90,6 +90,8 @@ type Texts interface {
 	TwoPerson(confirmers int) string
 	// FlagPhotoOld: “Photo taken on {takenAt}, {age} before it was received – is it current?”
 	FlagPhotoOld(takenAt, age string) string
+	// FlagPhotoFuture: “Photo taken on {takenAt}, after it was received – is the camera's clock right?”
+	FlagPhotoFuture(takenAt string) string
 	// FlagPositionsDisagree: “Positions disagree by {distanceM} m – please check.”
 	FlagPositionsDisagree(distanceM int) string
 	// FlagSplitFar: “Reported {distanceM} m away from {other} – handled as a case of its own.”
