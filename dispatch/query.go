@@ -142,7 +142,10 @@ func (s *Service) GetReport(ctx context.Context, id uuid.UUID) (ReportView, erro
 }
 
 // incidentByRef finds an incident by a case reference as people type it:
-// "2026-000042", "2026-42" or just "42" (the newest case with that number).
+// "2026-000042", "2026-42" or just "42" (the newest case with that number),
+// or by its id (a UUID, as the gateway reads it from the message id of a
+// 1:1 alert that a reply answers). It does not authorise: callers check
+// the actor's rights on the incident it returns.
 func incidentByRef(ctx context.Context, q rowQuerier, ref string, lock bool) (Incident, error) {
 	ref = strings.TrimSpace(strings.TrimPrefix(ref, "#"))
 	suffix := ""
