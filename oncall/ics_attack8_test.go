@@ -250,7 +250,7 @@ func TestAmbiguousLocalTimeFirstOccurrence(t *testing.T) {
 	wantPlan(t, cal, ocUTC(t, "2026-10-23T00:00"), ocUTC(t, "2026-10-27T00:00"), ""+
 		"10-23T00:30–10-23T04:30 ben@stadt.localhost calendar\n"+
 		"10-24T18:00–10-25T00:30 carla@stadt.localhost calendar\n"+ // ends at the first 02:30
-		"10-25T00:30–10-25T05:30 anna@stadt.localhost calendar\n"+ // 6 h: 02:30 CEST to 06:30 CET
+		"10-25T00:30–10-25T05:30 anna@stadt.localhost calendar\n"+ // 5 h: 02:30 CEST (00:30 UTC) to 06:30 CET (05:30 UTC)
 		"10-25T00:30–10-25T05:30 ben@stadt.localhost calendar\n"+
 		"10-26T01:30–10-26T05:30 ben@stadt.localhost calendar\n")
 }
