@@ -418,10 +418,11 @@ func plausibility(reports []Report, district string, loc *time.Location) (*Posit
 	for _, r := range reports {
 		for _, m := range r.Media {
 			if md := m.Metadata; md != nil {
-				if taken := md.TakenAt(loc); taken != nil && r.ReceivedAt.Sub(*taken) > 24*time.Hour {
+				old, future := photoTime(md.TakenAt(loc), r.ReceivedAt, 24*time.Hour)
+				if old {
 					flags = appendOnce(flags, FlagPhotoOld)
 				}
-				if taken := md.TakenAt(loc); taken != nil && taken.After(r.ReceivedAt.Add(photoFutureTolerance)) {
+				if future {
 					flags = appendOnce(flags, FlagPhotoFuture)
 				}
 				if md.Position != nil && pos != nil &&

@@ -35,6 +35,16 @@ const (
 // off by the difference of zones.
 const photoFutureTolerance = time.Hour
 
+// photoTime says whether a photo taken at taken (nil: unknown) was older
+// than maxAge (0: no limit) when its report was received, or taken more
+// than photoFutureTolerance after that.
+func photoTime(taken *time.Time, received time.Time, maxAge time.Duration) (old, future bool) {
+	if taken == nil {
+		return false, false
+	}
+	return maxAge > 0 && received.Sub(*taken) > maxAge, taken.After(received.Add(photoFutureTolerance))
+}
+
 // flag is one plausibility finding.
 type flag struct {
 	Kind      string
@@ -61,12 +71,12 @@ func plausibilityFlags(rep Report, sent, pos *Position, distance float64, maxAge
 		if md == nil {
 			continue
 		}
-		if taken := md.TakenAt(loc); taken != nil && maxAge > 0 && rep.ReceivedAt.Sub(*taken) > maxAge &&
-			(oldest == nil || taken.Before(*oldest)) {
+		taken := md.TakenAt(loc)
+		old, late := photoTime(taken, rep.ReceivedAt, maxAge)
+		if old && (oldest == nil || taken.Before(*oldest)) {
 			oldest = taken
 		}
-		if taken := md.TakenAt(loc); taken != nil && taken.After(rep.ReceivedAt.Add(photoFutureTolerance)) &&
-			(future == nil || taken.After(*future)) {
+		if late && (future == nil || taken.After(*future)) {
 			future = taken
 		}
 		if p := md.Position; p != nil {
