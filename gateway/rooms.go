@@ -514,6 +514,33 @@ func (g *Gateway) roomPresence(p *inPresence) {
 	}
 }
 
+// bindOccupant records in m, as the handler reads it, the real JID
+// behind the room nick that sent it. Room presence is applied inline but
+// room messages wait in their room's queue, so by the time a command is
+// handled its nick may belong to someone else (left, and another occupant,
+// maybe a dispatcher, took the nick): the command belongs to whoever
+// held the nick when it was sent. Runs in the handler.
+func (g *Gateway) bindOccupant(m *inMessage) {
+	j, err := jid.Parse(m.From)
+	if err != nil || j.Resourcepart() == "" {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r := g.rooms[strings.ToLower(j.Bare().String())]; r != nil {
+		m.occupant, m.bound = r.occupants[j.Resourcepart()], true
+	}
+}
+
+// senderJID returns the real bare JID of the occupant who sent m from
+// roomJID/nick: the one bound when it was read, else the current one.
+func (g *Gateway) senderJID(m *inMessage, roomJID, nick string) string {
+	if m.bound {
+		return m.occupant
+	}
+	return g.occupantJID(roomJID, nick)
+}
+
 // occupantJID returns the real bare JID behind a room nick, or "".
 func (g *Gateway) occupantJID(roomJID, nick string) string {
 	g.mu.Lock()
