@@ -1092,3 +1092,4 @@ func (de) IdempotencyKeyReused(caseNumber string) string {
 func (de) AuthorizationTwice() string {
 	return "Bitte genau einen Authorization-Header senden, nicht mehrere"
 }
+func (de) TitleIdempotencyKeyReused() string { return "Idempotency-Key wiederverwendet" }

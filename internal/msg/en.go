@@ -1089,4 +1089,5 @@ func (en) UrgentValue(value string) string {
 func (en) IdempotencyKeyReused(caseNumber string) string {
 	return fmt.Sprintf("this Idempotency-Key was used for report %s with different content; use a new key for a new report", caseNumber)
 }
-func (en) AuthorizationTwice() string { return "send one Authorization header, not several" }
+func (en) AuthorizationTwice() string        { return "send one Authorization header, not several" }
+func (en) TitleIdempotencyKeyReused() string { return "Idempotency-Key reused" }

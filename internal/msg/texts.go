@@ -613,6 +613,8 @@ type Texts interface {
 	IdempotencyKeyReused(caseNumber string) string
 	// AuthorizationTwice: “send one Authorization header, not several”
 	AuthorizationTwice() string
+	// TitleIdempotencyKeyReused: “Idempotency-Key reused” (type urn:fieldgate:problem:idempotency-key-reused)
+	TitleIdempotencyKeyReused() string
 
 	// EventName names an audit event kind (Event.Kind: "received",
 	// "take", …) for a history; an unknown kind is returned as it is.
