@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,11 @@ func (s *Server) createReport(c *gin.Context) {
 	tok := token(c)
 	if !tok.Has(dispatch.RoleReporter) && !tok.Has(dispatch.RoleDispatcher) {
 		problem(c, probForbidden, msg.Texts.ReporterRoleNeeded)
+		return
+	}
+	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
+		// Said before it is sent: refused before a byte of it is read.
+		s.fail(c, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes})
 		return
 	}
 	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
@@ -129,6 +135,7 @@ func (s *Server) createReport(c *gin.Context) {
 	}
 	var lat, lon string
 	var sums []string // SHA-256 (hex) of each file, in order
+	seen := map[string]bool{}
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -178,6 +185,13 @@ func (s *Server) createReport(c *gin.Context) {
 			}
 			sums = append(sums, obj.SHA256)
 		case "to", "text", "lat", "lon", "urgent", "language":
+			if seen[name] { // which one would count?
+				part.Close()
+				cleanup()
+				problem(c, probInvalid, func(t msg.Texts) string { return t.FieldTwice(name) })
+				return
+			}
+			seen[name] = true
 			v, err := readField(part)
 			part.Close()
 			if errors.Is(err, errBadText) {
@@ -206,7 +220,13 @@ func (s *Server) createReport(c *gin.Context) {
 			case "lon":
 				lon = v
 			case "urgent":
-				in.Urgent = v == "true" || v == "1" || v == "yes"
+				urgent, ok := parseFlag(v)
+				if !ok {
+					cleanup()
+					problem(c, probInvalid, func(t msg.Texts) string { return t.UrgentValue(v) })
+					return
+				}
+				in.Urgent = urgent
 			case "language":
 				in.Language = v
 			}
@@ -349,12 +369,35 @@ func checkText(b []byte) error {
 	return nil
 }
 
+// parseFlag reads a yes/no form field as forms and apps send it: an
+// HTML checkbox sends "on", apps "true" or "1"; an empty field is no.
+// Anything else is not guessed at (ok false): an urgent report read as
+// not urgent would wait.
+func parseFlag(v string) (flag, ok bool) {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes", "on":
+		return true, true
+	case "false", "0", "no", "off", "":
+		return false, true
+	}
+	return false, false
+}
+
+// decimalDegrees is the form of lat and lon: a decimal number such as
+// 51.0251 or -7.5, as every phone's location API gives it. strconv's
+// other forms (1e1, 0x1p5, 5_1, Inf) are not positions anyone sends.
+var decimalDegrees = regexp.MustCompile(`^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$`)
+
+// parsePosition reads the lat and lon fields (WGS 84 decimal degrees).
 func parsePosition(lat, lon string) (*dispatch.Position, msg.Text) {
 	if lat == "" && lon == "" {
 		return nil, nil
 	}
 	if lat == "" || lon == "" {
 		return nil, msg.Texts.LatLonTogether
+	}
+	if !decimalDegrees.MatchString(lat) || !decimalDegrees.MatchString(lon) {
+		return nil, msg.Texts.LatLonRange
 	}
 	la, err1 := strconv.ParseFloat(lat, 64)
 	lo, err2 := strconv.ParseFloat(lon, 64)
