@@ -286,7 +286,8 @@ func TestOMEMOFileLinksBounded(t *testing.T) {
 	// One photo, its link repeated twenty times: one download, one file.
 	text := "Ein Foto zwanzigmal " + s.suffix
 	send(text + "\n" + strings.Repeat(link(100)+"\n", 20))
-	_, media := s.waitReport(text)
+	caseNo, media := s.waitReport(text)
+	waitOMEMOReply(c, phone, addrJID, caseNo) // the client reads the answer: its session is established
 	if media != 1 || hits.Load() != 1 {
 		t.Errorf("one link repeated: %d files stored, %d downloads; want 1 and 1", media, hits.Load())
 	}
