@@ -459,6 +459,9 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 	if m, ok := v.(*inMessage); ok && m.Type == "groupchat" && g.reflected(m) {
 		return nil
 	}
+	if m, ok := v.(*inMessage); ok && g.roomConfigChanged(m) {
+		return nil
+	}
 	if m, ok := v.(*inMessage); ok {
 		g.bindOccupant(m) // before it waits in its room's queue (rooms.go)
 	}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"mellium.im/xmpp/disco/info"
 
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
@@ -97,5 +100,80 @@ func TestRoomCommandBoundToNickHolderAtSending(t *testing.T) {
 	}
 	if team != "tiefbau" || moved != 0 {
 		t.Fatalf("%s after ben's weiter under the dispatcher's nick: team %q, %d reassign events; want tiefbau and none (ben is no dispatcher)", caseB, team, moved)
+	}
+}
+
+// TestRoomOpenedByAnAdminIsClosedAgain attacks the team room's
+// configuration with real Prosody (or ejabberd): a co-owner of the room
+// (as a town's XMPP admin is) makes it open to everyone and
+// semi-anonymous while the gateway is in it, and a stranger walks in. The
+// gateway must close the room again (members-only, non-anonymous), the
+// stranger must be out, and the next incident must reach the team but not
+// the stranger.
+func TestRoomOpenedByAnAdminIsClosedAgain(t *testing.T) {
+	s, room := roomStackOn(t, "offen.stadt.localhost")
+	owner := testsvc.Login(t, testsvc.User(t))
+	if got := owner.JoinRoomResult(room, "besitzer", 20*time.Second); got != "" {
+		t.Fatalf("creating the room: %q", got)
+	}
+	domain := s.env["FIELDGATE_XMPP_DOMAIN"]
+	owner.SendRaw(`<iq type="set" id="make-owner" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="owner" jid="` + domain + `"/></query></iq>`)
+	if st := owner.WaitStanza(20*time.Second, "the owner grant", func(st testsvc.Stanza) bool { return st.ID == "make-owner" }); st.Type != "result" {
+		t.Fatalf("making the gateway owner: %+v", st)
+	}
+	if testsvc.XMPP(t).Server == testsvc.Ejabberd {
+		ejabberdMUCAdmin(t, "grant", domain)
+		t.Cleanup(func() { ejabberdMUCAdmin(t, "revoke", domain) })
+	}
+	s.serve()
+	s.token = s.secToken("open-app", "reporter", "*")
+	disp := s.secToken("open-disp", "dispatcher", "")
+	s.waitRooms(disp, "ok", 60*time.Second, func(r roomsReadiness) bool { return r.Checks["rooms"] == "ok" })
+	closed := func() bool {
+		f := owner.DiscoInfo(room).Features
+		has := func(v string) bool { return slices.ContainsFunc(f, func(x info.Feature) bool { return x.Var == v }) }
+		return has("muc_membersonly") && has("muc_nonanonymous")
+	}
+	if !closed() {
+		t.Fatal("the gateway did not make the room members-only and non-anonymous")
+	}
+
+	owner.SendRaw(`<iq type="set" id="open-room" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#owner">` +
+		`<x xmlns="jabber:x:data" type="submit"><field var="FORM_TYPE"><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
+		`<field var="muc#roomconfig_membersonly"><value>0</value></field><field var="muc#roomconfig_whois"><value>moderators</value></field></x></query></iq>`)
+	if st := owner.WaitStanza(20*time.Second, "the new configuration", func(st testsvc.Stanza) bool { return st.ID == "open-room" }); st.Type != "result" {
+		t.Fatalf("opening the room: %+v", st)
+	}
+	stranger := testsvc.Login(t, testsvc.User(t))
+	if got := stranger.JoinRoomResult(room, "neugierig", 20*time.Second); got == "" {
+		// Inside for a moment: it must be put out.
+		stranger.WaitStanza(20*time.Second, "the stranger put out of the team room", func(st testsvc.Stanza) bool {
+			return st.Name == "presence" && st.Type == "unavailable" && strings.EqualFold(st.From, room+"/neugierig")
+		})
+	} else if got != "registration-required" {
+		t.Fatalf("the stranger's join: %q", got)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !closed(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the room is still open 20 s after the admin opened it")
+		}
+	}
+	if got := stranger.JoinRoomResult(room, "neugierig2", 20*time.Second); got != "registration-required" {
+		t.Fatalf("the stranger's second join: %q, want registration-required", got)
+	}
+
+	body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": "Ampel dunkel " + s.suffix}, nil)
+	rep := s.do("POST", "/api/v1/reports", s.token, ct, body, nil)
+	if rep.Status != http.StatusAccepted {
+		t.Fatalf("report: %d %s", rep.Status, rep.Body)
+	}
+	caseNo := rep.JSON["case_number"].(string)
+	owner.WaitMessage(60*time.Second, "the post in the closed room", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
+	})
+	for _, m := range stranger.Messages() {
+		if strings.Contains(m.Body, caseNo) {
+			t.Fatalf("the stranger got the post: %q", m.Body)
+		}
 	}
 }
