@@ -12,6 +12,7 @@
     state: st,
     hasMarker: (c) => { const m = st.markers.get(c); return !!(m && m.fgShown && st.cluster.hasLayer(m)); },
     visibleCases: () => $$("#list li").map((li) => li.dataset.case),
+    fmtTime: (iso) => fmtTime(iso),
   };
 
   // ---- texts ---------------------------------------------------------
