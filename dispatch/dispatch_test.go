@@ -116,7 +116,7 @@ func newTestService(t testing.TB, o testServiceOptions) *dispatch.Service {
 	return svc
 }
 
-func start(t *testing.T, svc *dispatch.Service) {
+func start(t testing.TB, svc *dispatch.Service) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := svc.Start(ctx); err != nil {
@@ -130,7 +130,7 @@ func start(t *testing.T, svc *dispatch.Service) {
 	})
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

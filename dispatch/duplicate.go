@@ -27,7 +27,8 @@ import (
 // pointing at the older incident; it is never posted or escalated on its
 // own. The older incident's room sees "+1 report" and the reporter learns
 // the case number that already covers it. Unmerge undoes this and routes
-// the incident on its own.
+// the incident on its own. A case its reporter opened with "neu" is no
+// duplicate of an incident holding one of their own reports (findDuplicate).
 
 // mergeDuplicate links the report's incident to an older open incident
 // nearby if there is one; it runs inside processReport's transaction with
@@ -39,7 +40,7 @@ func (s *Service) mergeDuplicate(ctx context.Context, tx pgx.Tx, rep Report, pos
 		return false, nil
 	}
 	category := cmp.Or(dec.Category, team.ID)
-	best, bestDist, err := s.findDuplicate(ctx, tx, team.ID, category, *pos, rep.ReceivedAt, rep.IncidentID)
+	best, bestDist, err := s.findDuplicate(ctx, tx, team.ID, category, *pos, rep.ReceivedAt, rep.IncidentID, reporter{rep.Channel, rep.Sender}, false)
 	if err != nil {
 		return false, err
 	}
@@ -181,11 +182,21 @@ func distanceM(lat1, lon1, lat2, lon2 float64) float64 {
 	return 2 * r * math.Asin(math.Min(1, math.Sqrt(a)))
 }
 
+// reporter is who sent a report: its channel and sender (bare JID or
+// "token:<name>").
+type reporter struct{ Channel, Sender string }
+
 // findDuplicate finds the open incident of team and category, opened
 // within Config.DuplicateWindow before at (and before the incident
 // exclude, if it exists), whose first report lies closest to pos and
 // within Config.DuplicateDistance; uuid.Nil if there is none.
-func (s *Service) findDuplicate(ctx context.Context, q rowQuerier, team, category string, pos Position, at time.Time, exclude uuid.UUID) (uuid.UUID, float64, error) {
+//
+// The report of incident exclude comes from its sender: when the sender
+// opened it with "neu" (reporterNew, or its "received" event's grouping
+// reason says so), an incident holding one of that sender's own reports is
+// no candidate: they said it is something else.
+func (s *Service) findDuplicate(ctx context.Context, q rowQuerier, team, category string, pos Position, at time.Time, exclude uuid.UUID,
+	sender reporter, reporterNew bool) (uuid.UUID, float64, error) {
 	// A bounding box (generous in longitude) narrows the candidates; the
 	// exact distance is computed here.
 	dLat := s.cfg.DuplicateDistance / 111_000 * 1.1
@@ -199,9 +210,13 @@ func (s *Service) findDuplicate(ctx context.Context, q rowQuerier, team, categor
 		  AND i.state NOT IN ('resolved','merged','rejected')
 		  AND i.created_at > $3 AND i.created_at < coalesce((SELECT created_at FROM incidents WHERE id = $4), $9) AND i.id <> $4
 		  AND r.lat BETWEEN $5 AND $6 AND r.lon BETWEEN $7 AND $8
+		  AND NOT EXISTS (
+		      SELECT 1 FROM reports o WHERE o.incident_id = i.id AND o.channel = $10 AND o.sender = $11
+		        AND ($12 OR EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = $4 AND e.kind = 'received'
+		                             AND e.detail->>'grouping' = '`+ReasonReporterNew+`')))
 		ORDER BY i.created_at LIMIT 50`,
 		team, category, at.Add(-s.cfg.DuplicateWindow), exclude,
-		pos.Lat-dLat, pos.Lat+dLat, pos.Lon-dLon, pos.Lon+dLon, at)
+		pos.Lat-dLat, pos.Lat+dLat, pos.Lon-dLon, pos.Lon+dLon, at, sender.Channel, sender.Sender, reporterNew)
 	if err != nil {
 		return uuid.Nil, 0, fmt.Errorf("find duplicate candidates: %w", err)
 	}

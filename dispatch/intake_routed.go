@@ -57,7 +57,8 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	}
 	rs, dec, team := plan.rs, plan.dec, plan.team
 	if s.cfg.DuplicateDistance > 0 && rep.Position != nil {
-		dup, _, err := s.findDuplicate(ctx, q, team.ID, cmp.Or(dec.Category, team.ID), *rep.Position, now, rep.IncidentID)
+		dup, _, err := s.findDuplicate(ctx, q, team.ID, cmp.Or(dec.Category, team.ID), *rep.Position, now, rep.IncidentID,
+			reporter{rep.Channel, rep.Sender}, why.Reason == ReasonReporterNew)
 		if err != nil {
 			return false, err
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // fileReport files an API report and waits until it is routed.
-func fileReport(t *testing.T, svc *dispatch.Service, to, text string, lat, lon float64) dispatch.Receipt {
+func fileReport(t testing.TB, svc *dispatch.Service, to, text string, lat, lon float64) dispatch.Receipt {
 	t.Helper()
 	ctx := context.Background()
 	r, err := svc.Intake(ctx, dispatch.NewReport{

@@ -459,6 +459,12 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 	if m, ok := v.(*inMessage); ok && m.Type == "groupchat" && g.reflected(m) {
 		return nil
 	}
+	if m, ok := v.(*inMessage); ok && g.roomConfigChanged(m) {
+		return nil
+	}
+	if m, ok := v.(*inMessage); ok {
+		g.bindOccupant(m) // before it waits in its room's queue (rooms.go)
+	}
 	// One sender's stanzas are handled in order (the parts of a report
 	// must not overtake each other), different senders in parallel: a slow
 	// attachment download holds up nobody else.

@@ -86,7 +86,7 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	}
 	// Who wrote it, by real JID, and may they act here? Checked before any
 	// lookup, whatever the server's room configuration lets in.
-	actor := g.occupantJID(roomJID, nick)
+	actor := g.senderJID(m, roomJID, nick)
 	rs := g.rules.Current()
 	if actor == "" {
 		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).RoomAnonymous())

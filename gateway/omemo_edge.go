@@ -464,7 +464,7 @@ func (g *Gateway) openRoomEncrypted(ctx context.Context, m *inMessage, roomJID, 
 	if g.omemo == nil {
 		return false
 	}
-	actor := g.occupantJID(roomJID, nick)
+	actor := g.senderJID(m, roomJID, nick)
 	if actor == "" {
 		return false
 	}

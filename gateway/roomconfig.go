@@ -75,6 +75,7 @@ type adminItem struct {
 	Affiliation string `xml:"affiliation,attr,omitempty"`
 	JID         string `xml:"jid,attr,omitempty"`
 	Nick        string `xml:"nick,attr,omitempty"`
+	Role        string `xml:"role,attr,omitempty"`
 }
 
 // memberChanges compares a room's member list with the JIDs that should

@@ -35,7 +35,7 @@ func (g *Gateway) onRoomPrivateMessage(ctx context.Context, m *inMessage) {
 		g.privateReply(ctx, m.From, t.RoomPrivateHint())
 		return
 	}
-	actor := g.occupantJID(roomJID, nick)
+	actor := g.senderJID(m, roomJID, nick)
 	switch {
 	case actor == "":
 		g.privateReply(ctx, m.From, t.RoomAnonymous())

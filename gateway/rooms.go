@@ -42,10 +42,11 @@ type room struct {
 	lastJoin  time.Time
 	reclaimed time.Time         // last time the gateway took its nick back
 	occupants map[string]string // nick → real bare JID (non-anonymous rooms)
+	elevated  map[string]bool   // nicks of occupants with owner or admin affiliation
 }
 
 func newRoom(j string) *room {
-	return &room{jid: j, ready: make(chan struct{}), occupants: map[string]string{}}
+	return &room{jid: j, ready: make(chan struct{}), occupants: map[string]string{}, elevated: map[string]bool{}}
 }
 
 // reset forgets the join state (connection lost, kicked). A known problem
@@ -57,7 +58,7 @@ func (r *room) reset() {
 	}
 	r.isJoined, r.aff, r.joinErr, r.synced = false, "", "", ""
 	r.lastJoin = time.Time{}
-	r.occupants = map[string]string{}
+	r.occupants, r.elevated = map[string]string{}, map[string]bool{}
 }
 
 // roomJIDs lists the rooms of all teams in the current rules.
@@ -398,7 +399,34 @@ func (g *Gateway) setUpRoom(ctx context.Context, rs *routing.RuleSet, roomJID st
 	if err := g.syncMembers(ctx, rs, roomJID); err != nil {
 		return fmt.Errorf("setting the member list failed: %w", err)
 	}
+	g.kickStrangers(ctx, rs, roomJID)
 	return nil
+}
+
+// kickStrangers removes from the room (XEP-0045 §8.2, role none) every
+// occupant who is neither a member of its teams, a dispatcher, nor an
+// owner or admin of the room; members-only rooms on Prosody have put them
+// out already (status 322), servers that do not are covered here.
+func (g *Gateway) kickStrangers(ctx context.Context, rs *routing.RuleSet, roomJID string) {
+	members := roomMembers(rs, roomJID)
+	g.mu.Lock()
+	var strangers []string
+	if r := g.rooms[roomJID]; r != nil {
+		for nick, real := range r.occupants {
+			if nick != g.cfg.Nick && !slices.Contains(members, real) && !r.elevated[nick] {
+				strangers = append(strangers, nick)
+			}
+		}
+	}
+	g.mu.Unlock()
+	for _, nick := range strangers {
+		qctx, cancel := context.WithTimeout(ctx, roomIQTimeout)
+		_, err := g.request(qctx, roomJID, "set", adminQuery{Items: []adminItem{{Nick: nick, Role: "none"}}})
+		cancel()
+		if err != nil {
+			g.log.Warn("putting a stranger out of a team room failed", "room", roomJID, "err", err)
+		}
+	}
 }
 
 // reserveNick registers the gateway's nick by affiliating its domain as
@@ -497,21 +525,102 @@ func (g *Gateway) roomPresence(p *inPresence) {
 			return
 		}
 		delete(r.occupants, nick)
+		delete(r.elevated, nick)
 	default:
-		aff := ""
+		aff, real := "", ""
 		if p.MUCUser != nil {
 			for _, it := range p.MUCUser.Items {
 				if it.JID != "" {
-					r.occupants[nick] = bare(it.JID)
+					real = bare(it.JID)
+					r.occupants[nick] = real
 				}
 				aff = it.Affiliation
 			}
+		}
+		if privileged(aff) {
+			r.elevated[nick] = true
+		} else {
+			delete(r.elevated, nick)
 		}
 		if self && !r.isJoined {
 			r.isJoined, r.aff = true, aff
 			g.wakeRooms()
 		}
+		if !self && !privileged(aff) && !slices.Contains(roomMembers(g.rules.Current(), roomJID), real) {
+			// Someone the rules do not let in is inside: an affiliation or
+			// the configuration was changed behind the gateway's back.
+			g.unready(r, "an occupant who is not a member of the room's teams entered")
+		}
 	}
+}
+
+// privileged reports whether a room affiliation is owner or admin, which
+// the gateway leaves alone (memberChanges).
+func privileged(aff string) bool { return aff == "owner" || aff == "admin" }
+
+// roomConfigChanged reports whether m is a room's notice that its
+// configuration changed (XEP-0045 §10.2.1 status 104; 170-174 for
+// logging and anonymity) and then makes the gateway set the room up
+// again. Runs in the handler.
+func (g *Gateway) roomConfigChanged(m *inMessage) bool {
+	if m.Type != "groupchat" || m.MUCUser == nil {
+		return false
+	}
+	j, err := jid.Parse(m.From)
+	if err != nil || j.Resourcepart() != "" {
+		return false
+	}
+	changed := slices.ContainsFunc(m.MUCUser.Statuses, func(c mucCode) bool { return c.Code == 104 || c.Code >= 170 && c.Code <= 174 })
+	if !changed {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r := g.rooms[strings.ToLower(j.Bare().String())]; r != nil {
+		g.unready(r, "the room's configuration was changed")
+	}
+	return true
+}
+
+// unready makes a ready room wait for the room manager to configure it,
+// sync its members and put out strangers again (setUpRoom) before
+// anything more is posted there: between an admin opening a team room
+// and the gateway closing it, no incident goes in. g.mu is held.
+func (g *Gateway) unready(r *room, why string) {
+	if !r.isReady {
+		return // being set up: setUpRoom sees the room as it is now
+	}
+	g.log.Warn("team room changed behind the gateway's back; setting it up again before posting", "room", r.jid, "reason", why)
+	r.ready = make(chan struct{})
+	r.isReady, r.synced = false, ""
+	g.wakeRooms()
+}
+
+// bindOccupant records in m, as the handler reads it, the real JID
+// behind the room nick that sent it. Room presence is applied inline but
+// room messages wait in their room's queue, so by the time a command is
+// handled its nick may belong to someone else (left, and another occupant,
+// maybe a dispatcher, took the nick): the command belongs to whoever
+// held the nick when it was sent. Runs in the handler.
+func (g *Gateway) bindOccupant(m *inMessage) {
+	j, err := jid.Parse(m.From)
+	if err != nil || j.Resourcepart() == "" {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r := g.rooms[strings.ToLower(j.Bare().String())]; r != nil {
+		m.occupant, m.bound = r.occupants[j.Resourcepart()], true
+	}
+}
+
+// senderJID returns the real bare JID of the occupant who sent m from
+// roomJID/nick: the one bound when it was read, else the current one.
+func (g *Gateway) senderJID(m *inMessage, roomJID, nick string) string {
+	if m.bound {
+		return m.occupant
+	}
+	return g.occupantJID(roomJID, nick)
 }
 
 // occupantJID returns the real bare JID behind a room nick, or "".

@@ -143,6 +143,11 @@ type inMessage struct {
 	// decrypted are the XEP-0454 attachments of an opened OMEMO message,
 	// already stored.
 	decrypted []media.Object
+	// occupant is the real bare JID behind the sending room nick when the
+	// message was read (bindOccupant), "" for an anonymous occupant;
+	// bound says it was looked up.
+	occupant string
+	bound    bool
 }
 
 type replyElem struct {

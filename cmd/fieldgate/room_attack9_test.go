@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"mellium.im/xmpp/disco/info"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// fileCase sends text from a fresh reporter to the tiefbau address and
+// returns the case number of the answer.
+func (s *stack) fileCase(t *testing.T, text string) (string, *testsvc.Client) {
+	t.Helper()
+	reporter := testsvc.Login(t, testsvc.User(t))
+	reporter.SendReport(s.address("tiefbau"), "", text, "")
+	ack := reporter.WaitMessage(30*time.Second, "the case number for "+text, func(m testsvc.Message) bool {
+		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen")
+	})
+	return caseFromReply(t, ack.Body), reporter
+}
+
+// TestRoomCommandBoundToNickHolderAtSending attacks the nick → JID
+// binding with real Prosody and PostgreSQL. The room's commands are
+// handled one after another; while anna's "ok" waits (its incident row is
+// locked), ben, a team member but no dispatcher, writes "weiter … " under
+// the nick the dispatcher dora usually has, leaves, and dora enters with
+// that nick. ben's command must count as ben's (refused: only dispatchers
+// reassign), not as dora's, whoever holds the nick when it is handled.
+func TestRoomCommandBoundToNickHolderAtSending(t *testing.T) {
+	s := xmppStack(t, nil)
+	room := testsvc.Room("tiefbau", s.suffix)
+	caseA, _ := s.fileCase(t, "Gully verstopft geo:51.0251,7.5921")
+	caseB, _ := s.fileCase(t, "Bank beschädigt geo:51.0261,7.5931")
+	s.waitRouted(caseA)
+	s.waitRouted(caseB)
+
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	ben := testsvc.Login(t, testsvc.DemoUser("ben"))
+	dora := testsvc.Login(t, testsvc.DemoUser("dora"))
+	annaNick, sharedNick := "anna-"+s.suffix, "leitung-"+s.suffix
+	if got := anna.JoinRoomResult(room, annaNick, 20*time.Second); got != "" {
+		t.Fatalf("anna joins: %q", got)
+	}
+	if got := ben.JoinRoomResult(room, sharedNick, 20*time.Second); got != "" {
+		t.Fatalf("ben joins as %s: %q", sharedNick, got)
+	}
+
+	// Hold case A's row so that anna's take waits in the room's queue.
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM incidents WHERE case_number = $1 FOR UPDATE`, caseA); err != nil {
+		t.Fatal(err)
+	}
+	anna.Groupchat(room, "ok "+shortRef(caseA))
+	anna.WaitMessage(20*time.Second, "anna's ok reflected", func(m testsvc.Message) bool {
+		return m.From == room+"/"+annaNick && m.Body == "ok "+shortRef(caseA)
+	})
+	ben.Groupchat(room, "weiter "+shortRef(caseB)+" gruenflaechen")
+	ben.WaitMessage(20*time.Second, "ben's weiter reflected", func(m testsvc.Message) bool {
+		return m.From == room+"/"+sharedNick && strings.HasPrefix(m.Body, "weiter ")
+	})
+	ben.SendRaw(`<presence type="unavailable" to="` + room + `/` + sharedNick + `"/>`)
+	ben.WaitStanza(20*time.Second, "ben out of the room", func(st testsvc.Stanza) bool {
+		return st.Name == "presence" && st.Type == "unavailable" && st.From == room+"/"+sharedNick
+	})
+	if got := dora.JoinRoomResult(room, sharedNick, 20*time.Second); got != "" {
+		t.Fatalf("dora joins as %s: %q", sharedNick, got)
+	}
+	time.Sleep(300 * time.Millisecond) // the gateway sees dora's presence too
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	anna.WaitMessage(30*time.Second, "anna's take of "+caseA, func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseA) && strings.Contains(m.Body, "anna@stadt.localhost")
+	})
+	dora.WaitMessage(30*time.Second, "the answer to the weiter under "+sharedNick, func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.HasPrefix(m.Body, sharedNick+": ")
+	})
+	var team string
+	var moved int
+	if err := s.query(`SELECT team, (SELECT count(*) FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'reassigned')
+		FROM incidents i WHERE case_number = $1`, caseB).Scan(&team, &moved); err != nil {
+		t.Fatal(err)
+	}
+	if team != "tiefbau" || moved != 0 {
+		t.Fatalf("%s after ben's weiter under the dispatcher's nick: team %q, %d reassign events; want tiefbau and none (ben is no dispatcher)", caseB, team, moved)
+	}
+}
+
+// TestRoomOpenedByAnAdminIsClosedAgain attacks the team room's
+// configuration with real Prosody (or ejabberd): a co-owner of the room
+// (as a town's XMPP admin is) makes it open to everyone and
+// semi-anonymous while the gateway is in it, and a stranger walks in. The
+// gateway must close the room again (members-only, non-anonymous), the
+// stranger must be out, and the next incident must reach the team but not
+// the stranger.
+func TestRoomOpenedByAnAdminIsClosedAgain(t *testing.T) {
+	s, room := roomStackOn(t, "offen.stadt.localhost")
+	owner := testsvc.Login(t, testsvc.User(t))
+	if got := owner.JoinRoomResult(room, "besitzer", 20*time.Second); got != "" {
+		t.Fatalf("creating the room: %q", got)
+	}
+	domain := s.env["FIELDGATE_XMPP_DOMAIN"]
+	owner.SendRaw(`<iq type="set" id="make-owner" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="owner" jid="` + domain + `"/></query></iq>`)
+	if st := owner.WaitStanza(20*time.Second, "the owner grant", func(st testsvc.Stanza) bool { return st.ID == "make-owner" }); st.Type != "result" {
+		t.Fatalf("making the gateway owner: %+v", st)
+	}
+	if testsvc.XMPP(t).Server == testsvc.Ejabberd {
+		ejabberdMUCAdmin(t, "grant", domain)
+		t.Cleanup(func() { ejabberdMUCAdmin(t, "revoke", domain) })
+	}
+	s.serve()
+	s.token = s.secToken("open-app", "reporter", "*")
+	disp := s.secToken("open-disp", "dispatcher", "")
+	s.waitRooms(disp, "ok", 60*time.Second, func(r roomsReadiness) bool { return r.Checks["rooms"] == "ok" })
+	closed := func() bool {
+		f := owner.DiscoInfo(room).Features
+		has := func(v string) bool { return slices.ContainsFunc(f, func(x info.Feature) bool { return x.Var == v }) }
+		return has("muc_membersonly") && has("muc_nonanonymous")
+	}
+	if !closed() {
+		t.Fatal("the gateway did not make the room members-only and non-anonymous")
+	}
+
+	owner.SendRaw(`<iq type="set" id="open-room" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#owner">` +
+		`<x xmlns="jabber:x:data" type="submit"><field var="FORM_TYPE"><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
+		`<field var="muc#roomconfig_membersonly"><value>0</value></field><field var="muc#roomconfig_whois"><value>moderators</value></field></x></query></iq>`)
+	if st := owner.WaitStanza(20*time.Second, "the new configuration", func(st testsvc.Stanza) bool { return st.ID == "open-room" }); st.Type != "result" {
+		t.Fatalf("opening the room: %+v", st)
+	}
+	stranger := testsvc.Login(t, testsvc.User(t))
+	if got := stranger.JoinRoomResult(room, "neugierig", 20*time.Second); got == "" {
+		// Inside for a moment: it must be put out.
+		stranger.WaitStanza(20*time.Second, "the stranger put out of the team room", func(st testsvc.Stanza) bool {
+			return st.Name == "presence" && st.Type == "unavailable" && strings.EqualFold(st.From, room+"/neugierig")
+		})
+	} else if got != "registration-required" {
+		t.Fatalf("the stranger's join: %q", got)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !closed(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the room is still open 20 s after the admin opened it")
+		}
+	}
+	if got := stranger.JoinRoomResult(room, "neugierig2", 20*time.Second); got != "registration-required" {
+		t.Fatalf("the stranger's second join: %q, want registration-required", got)
+	}
+
+	body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": "Ampel dunkel " + s.suffix}, nil)
+	rep := s.do("POST", "/api/v1/reports", s.token, ct, body, nil)
+	if rep.Status != http.StatusAccepted {
+		t.Fatalf("report: %d %s", rep.Status, rep.Body)
+	}
+	caseNo := rep.JSON["case_number"].(string)
+	owner.WaitMessage(60*time.Second, "the post in the closed room", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
+	})
+	for _, m := range stranger.Messages() {
+		if strings.Contains(m.Body, caseNo) {
+			t.Fatalf("the stranger got the post: %q", m.Body)
+		}
+	}
+}
