@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,9 +232,16 @@ func (e *omemoEdge) fetchItems(ctx context.Context, g *Gateway, from, to, node s
 }
 
 // openEncrypted replaces the body of an OMEMO message with its plaintext.
-// It reports false when the message is done with: a key-transport message
-// (nothing to file) or one that cannot be opened (the sender is told, in
-// the address's language, that nothing was accepted).
+// It reports false when the message is done with: a resent message that
+// was filed already (only its receipt is sent again), a key-transport
+// message (nothing to file) or one that cannot be opened (the sender is
+// told, in the address's language, that nothing was accepted).
+//
+// XEP-0454 files (aesgcm:// links) stay in the body: they are downloaded
+// by takePlainFileLinks after the sender's rate limit and the
+// idempotency check, like every attachment, so that a flood or a resent
+// message costs no download. A message with more links than a report may
+// have files (dispatch.MaxMedia) is refused before any download.
 func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang string) bool {
 	if m.Encrypted == nil {
 		return true
@@ -242,6 +250,17 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 		g.reply(ctx, m, local, msg.For(lang).OMEMOOff())
 		return false
 	}
+	if key := idempotencyKey(m); key != "" {
+		// A client resends a message whose acknowledgement it missed
+		// (XEP-0198) with the same ciphertext, which the Signal session
+		// has consumed and refuses as a duplicate: the sender would be
+		// told that a filed report was not accepted.
+		if rec, err := g.disp.Replay(ctx, dispatch.ChannelXMPP, bare(m.From), key); err == nil {
+			g.sendReceipt(ctx, m, local)
+			g.log.Info("xmpp message replayed", "case", rec.CaseNumber, "encrypted", true)
+			return false
+		}
+	}
 	d, err := g.omemo.m.Decrypt(ctx, local, bare(m.From), m.Encrypted)
 	switch {
 	case errors.Is(err, omemo.ErrNotForUs):
@@ -249,10 +268,11 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 		g.reply(ctx, m, local, msg.For(lang).OMEMONotForUs())
 		return false
 	case err != nil:
-		g.log.Warn("omemo message not decrypted", "address", local, "err", err)
+		g.log.Warn("omemo message not decrypted", "address", local, "device", m.Encrypted.Header.SID, "err", err)
 		g.reply(ctx, m, local, msg.For(lang).OMEMOUndecryptable())
 		return false
 	}
+	g.omemo.sawDevice(g.addressJID(local), bare(m.From), d.SenderDevice)
 	if d.UsedPreKey {
 		go func() {
 			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -266,22 +286,44 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 		return false
 	}
 	body := string(d.Plaintext)
-	if links := omemo.FindFileLinks(body); len(links) > 0 {
-		for _, l := range links {
-			obj, err := g.fetchEncrypted(ctx, l)
-			if err != nil {
-				g.log.Warn("omemo file not taken", "address", local, "err", err)
-				g.dropMedia(&dispatch.NewReport{Media: m.decrypted})
-				g.reply(ctx, m, local, msg.For(lang).OMEMOFileFailed())
-				return false
-			}
-			m.decrypted = append(m.decrypted, obj)
-		}
-		body = omemo.StripFileLinks(body, links)
+	if n := len(omemo.FindFileLinks(body)); n > dispatch.MaxMedia {
+		t := msg.For(lang)
+		g.reply(ctx, m, local, t.ReportRejected(t.TooManyAttachments(n, dispatch.MaxMedia)))
+		return false
 	}
 	m.Bodies = oneBody(body)
-	m.OOB = nil // an OMEMO message's OOB names the encrypted file, handled above
+	m.OOB = nil // an OMEMO message's OOB names the encrypted file, which the body links
+	// Fallback markup (XEP-0428) outside the encryption that marks the
+	// body as a fallback for clients without this encryption refers to
+	// the sentence just replaced; applied to the plaintext it would drop
+	// the report. Markup for other features (a reply's quote) is kept:
+	// clients count its ranges in the plaintext.
+	m.Fallbacks = slices.DeleteFunc(m.Fallbacks, func(f fallbackElem) bool { return encryptionFallback(f.For) })
 	return true
+}
+
+// encryptionFallback reports whether an XEP-0428 fallback's "for" names
+// an end-to-end encryption (OMEMO in either version, XEP-0380), whose
+// fallback body is only a sentence for clients without it.
+func encryptionFallback(ns string) bool {
+	switch ns {
+	case omemo.NS, "urn:xmpp:omemo:2", "urn:xmpp:omemo:1", "urn:xmpp:eme:0":
+		return true
+	}
+	return false
+}
+
+// sawDevice forgets the cached device list of jid (as read by fromJID)
+// when one of jid's devices wrote that the list does not name: a device
+// added since the list was read (a new phone), which must get the answer
+// to its report; the next answer reads the list again.
+func (e *omemoEdge) sawDevice(fromJID, jid string, dev uint32) {
+	key := fromJID + "\n" + jid
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, hit := e.lists[key]; hit && !slices.Contains(c.devices, dev) {
+		delete(e.lists, key)
+	}
 }
 
 // fetchEncrypted downloads an XEP-0454 file through the safe fetcher
@@ -476,6 +518,7 @@ func (g *Gateway) openRoomEncrypted(ctx context.Context, m *inMessage, roomJID, 
 		}
 		return false
 	}
+	g.omemo.sawDevice(g.cfg.Domain, actor, d.SenderDevice)
 	if d.KeyTransport {
 		return false
 	}

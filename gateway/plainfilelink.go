@@ -23,6 +23,11 @@ func (g *Gateway) takePlainFileLinks(ctx context.Context, m *inMessage, local, l
 	if len(links) == 0 {
 		return text, true
 	}
+	if len(links) > dispatch.MaxMedia {
+		t := msg.For(lang) // refused before any download, not after them all
+		g.reply(ctx, m, local, t.ReportRejected(t.TooManyAttachments(len(links), dispatch.MaxMedia)))
+		return "", false
+	}
 	for _, l := range links {
 		obj, err := g.fetchEncrypted(ctx, l)
 		if err != nil {

@@ -30,11 +30,18 @@ type FileLink struct {
 	key   []byte
 }
 
-// FindFileLinks returns the XEP-0454 links in a decrypted body.
+// FindFileLinks returns the XEP-0454 links in a decrypted body, each
+// distinct link once (a link repeated in the text is one file, downloaded
+// once), in the order they first appear.
 func FindFileLinks(body string) []FileLink {
 	var out []FileLink
+	seen := map[string]bool{}
 	for _, raw := range aesgcmRe.FindAllString(body, -1) {
+		if seen[raw] {
+			continue
+		}
 		if l, err := ParseFileLink(raw); err == nil {
+			seen[raw] = true
 			out = append(out, l)
 		}
 	}

@@ -407,7 +407,7 @@ func (m *Manager) Decrypt(ctx context.Context, address, from string, enc *Encryp
 		keyAndTag, err = cipher.Decrypt(ctx, sm)
 	}
 	if err != nil {
-		return Decrypted{}, fmt.Errorf("%w: %w", ErrUndecryptable, err)
+		return Decrypted{}, redact(fmt.Errorf("%w: %w", ErrUndecryptable, err), from)
 	}
 	if enc.Payload == "" {
 		out.KeyTransport = true
@@ -472,19 +472,19 @@ func (m *Manager) encryptKey(ctx context.Context, d *device, r Recipient, keyAnd
 		return Key{}, err
 	} else if !found {
 		if r.Bundle == nil {
-			return Key{}, fmt.Errorf("omemo: no session with %s/%d and no bundle", jid, r.Device)
+			return Key{}, fmt.Errorf("omemo: no session with device %d of a correspondent at %s and no bundle", r.Device, domainOf(jid))
 		}
 		b, err := parseBundle(r.Bundle, r.Device)
 		if err != nil {
 			return Key{}, err
 		}
 		if err := builder.ProcessBundle(ctx, b); err != nil {
-			return Key{}, fmt.Errorf("omemo: session with %s/%d: %w", jid, r.Device, err)
+			return Key{}, redact(fmt.Errorf("omemo: session with device %d: %w", r.Device, err), jid)
 		}
 	}
 	msg, err := session.NewCipher(builder, remote).Encrypt(ctx, keyAndTag)
 	if err != nil {
-		return Key{}, err
+		return Key{}, redact(err, jid)
 	}
 	return Key{RID: r.Device, PreKey: msg.Type() == protocol.PREKEY_TYPE, Value: b64(msg.Serialize())}, nil
 }

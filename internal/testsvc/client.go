@@ -49,6 +49,24 @@ type Message struct {
 	} `xml:"urn:xmpp:message-correct:0 replace"`
 	// Event is an XEP-0060 event notification (a PEP push).
 	Event *PubSubEvent `xml:"http://jabber.org/protocol/pubsub#event event"`
+	// OMEMO is the <encrypted/> element of an OMEMO message (XEP-0384 v0.3).
+	OMEMO *OMEMOElement `xml:"eu.siacs.conversations.axolotl encrypted"`
+}
+
+// OMEMOElement is an OMEMO message's <encrypted/> as received: the
+// sender's device, one Signal message (base64) per recipient device, the
+// IV and the payload.
+type OMEMOElement struct {
+	Header struct {
+		SID  uint32 `xml:"sid,attr"`
+		Keys []struct {
+			RID    uint32 `xml:"rid,attr"`
+			PreKey bool   `xml:"prekey,attr"`
+			Value  string `xml:",chardata"`
+		} `xml:"key"`
+		IV string `xml:"iv"`
+	} `xml:"header"`
+	Payload string `xml:"payload"`
 }
 
 // PubSubEvent is an XEP-0060 event notification: its node and items, with

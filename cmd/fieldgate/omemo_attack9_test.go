@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldgate/fieldgate/gateway/omemo"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// omemoPeer is an OMEMO device driven by the test: a field worker's phone
+// or tablet, or an attacker's crafted client. Its Signal side is
+// go.mau.fi/libsignal (through gateway/omemo's Manager, on the test's
+// PostgreSQL under a key of its own); it reaches the gateway only through
+// XMPP stanzas on the real Prosody, and so can send what a client would
+// resend or an attacker would craft, byte for byte.
+type omemoPeer struct {
+	t   *testing.T
+	m   *omemo.Manager
+	key string // the Manager's own-device key
+	jid string // the account's bare JID
+	dev uint32
+}
+
+func (s *stack) omemoManager() *omemo.Manager {
+	s.t.Helper()
+	pool, err := pgxpool.New(context.Background(), s.db)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(pool.Close)
+	sealer, err := omemo.NewSealer(s.env["FIELDGATE_OMEMO_KEY"])
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return omemo.New(omemo.NewPG(pool), sealer, nil)
+}
+
+func newOMEMOPeer(s *stack, m *omemo.Manager, jid, key string) *omemoPeer {
+	s.t.Helper()
+	dev, err := m.Device(context.Background(), key)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return &omemoPeer{t: s.t, m: m, key: key, jid: jid, dev: dev}
+}
+
+// encrypt seals text for the address's device; gw reads the bundle the
+// gateway serves (the same rows), for the first message.
+func (p *omemoPeer) encrypt(gw *omemo.Manager, local, addrJID, text string) *omemo.Encrypted {
+	p.t.Helper()
+	ctx := context.Background()
+	dev, err := gw.Device(ctx, local)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	r := omemo.Recipient{JID: addrJID, Device: dev}
+	if need, err := p.m.NeedsBundle(ctx, p.key, addrJID, dev); err != nil {
+		p.t.Fatal(err)
+	} else if need {
+		if r.Bundle, err = gw.Bundle(ctx, local); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	enc, err := p.m.Encrypt(ctx, p.key, []omemo.Recipient{r}, []byte(text))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return enc
+}
+
+// open decrypts a message the gateway sent; false if it carries no key
+// for this device.
+func (p *omemoPeer) open(from string, m testsvc.Message) (string, bool) {
+	if m.OMEMO == nil {
+		return "", false
+	}
+	enc := &omemo.Encrypted{Header: omemo.Header{SID: m.OMEMO.Header.SID, IV: m.OMEMO.Header.IV}, Payload: m.OMEMO.Payload}
+	for _, k := range m.OMEMO.Header.Keys {
+		enc.Header.Keys = append(enc.Header.Keys, omemo.Key{RID: k.RID, PreKey: k.PreKey, Value: k.Value})
+	}
+	d, err := p.m.Decrypt(context.Background(), p.key, from, enc)
+	if err != nil {
+		return "", false
+	}
+	return string(d.Plaintext), true
+}
+
+// omemoStanza is a message as Conversations sends one: fallback body,
+// <encrypted/>, origin-id, receipt request, XEP-0380 hint, store hint.
+func omemoStanza(t *testing.T, to, id string, enc *omemo.Encrypted) string {
+	t.Helper()
+	raw, err := xml.Marshal(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`<message to="%s" id="%s" type="chat">`+
+		`<body>I sent you an OMEMO encrypted message but your client doesn’t seem to support that. Find more information on https://conversations.im/omemo</body>`+
+		`%s<origin-id xmlns="urn:xmpp:sid:0" id="%s"/><request xmlns="urn:xmpp:receipts"/>`+
+		`<encryption xmlns="urn:xmpp:eme:0" name="OMEMO" namespace="eu.siacs.conversations.axolotl"/>`+
+		`<store xmlns="urn:xmpp:hints"/></message>`, to, id, raw, id)
+}
+
+// publishDeviceList publishes the account's OMEMO device list on its own
+// PEP service, readable by anyone (publish-options access_model open, as
+// Conversations publishes it), and deletes the node when the test ends.
+func publishDeviceList(t *testing.T, c *testsvc.Client, devs ...uint32) {
+	t.Helper()
+	var list strings.Builder
+	for _, d := range devs {
+		fmt.Fprintf(&list, `<device id="%d"/>`, d)
+	}
+	id := "pub-" + randomHex(6)
+	c.SendRaw(fmt.Sprintf(`<iq type="set" id="%s"><pubsub xmlns="http://jabber.org/protocol/pubsub">`+
+		`<publish node="%s"><item id="current"><list xmlns="%s">%s</list></item></publish>`+
+		`<publish-options><x xmlns="jabber:x:data" type="submit">`+
+		`<field var="FORM_TYPE" type="hidden"><value>http://jabber.org/protocol/pubsub#publish-options</value></field>`+
+		`<field var="pubsub#access_model"><value>open</value></field></x></publish-options></pubsub></iq>`,
+		id, omemo.NodeDeviceList, omemo.NS, list.String()))
+	if st := c.WaitStanza(15*time.Second, "the device list's publish result", func(st testsvc.Stanza) bool {
+		return st.Name == "iq" && st.ID == id
+	}); st.Type != "result" {
+		t.Fatalf("publishing the device list: %s %s", st.Type, st.Error)
+	}
+}
+
+func deleteDeviceList(c *testsvc.Client) {
+	c.SendRaw(fmt.Sprintf(`<iq type="set" id="del-%s"><pubsub xmlns="http://jabber.org/protocol/pubsub#owner"><delete node="%s"/></pubsub></iq>`,
+		randomHex(6), omemo.NodeDeviceList))
+}
+
+// waitOMEMOReply waits for an encrypted message from addrJID that peer
+// can open and that contains want; it returns the message.
+func waitOMEMOReply(c *testsvc.Client, peer *omemoPeer, addrJID, want string) testsvc.Message {
+	peer.t.Helper()
+	return c.WaitMessage(30*time.Second, fmt.Sprintf("an answer with %q that device %d can open", want, peer.dev), func(m testsvc.Message) bool {
+		if !strings.HasPrefix(m.From, addrJID) {
+			return false
+		}
+		text, ok := peer.open(addrJID, m)
+		return ok && strings.Contains(text, want)
+	})
+}
+
+// TestOMEMOResentAndSecondDevice: a field worker's client resends an
+// encrypted report whose acknowledgement it missed (XEP-0198 resends the
+// stanza as it was, with the same ciphertext), and a second device of the
+// same account (a tablet next to the phone) writes after the first
+// report was answered.
+//
+// Before: the resent message was refused by the Signal session as a
+// duplicate and the worker was told „konnte nicht gelesen werden und
+// wurde NICHT als Meldung angenommen“ about a report that was filed; and
+// the tablet's report was answered encrypted only to the phone (the
+// device list read for the first answer was cached for 5 minutes), so
+// the device that wrote could not read its case number.
+func TestOMEMOResentAndSecondDevice(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32)})
+	addrJID := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	user := testsvc.User(t)
+	c := testsvc.Login(t, user)
+	deleteDeviceList(c)
+	t.Cleanup(func() { deleteDeviceList(c) })
+	s.omemoDevice("tiefbau")
+	m := s.omemoManager()
+	phone := newOMEMOPeer(s, m, user.JID, user.JID)
+	publishDeviceList(t, c, phone.dev)
+
+	text := "Ampel ausgefallen verschluesselt " + s.suffix
+	id := "msg-" + randomHex(8)
+	stanza := omemoStanza(t, addrJID, id, phone.encrypt(m, "tiefbau", addrJID, text))
+	c.SendRaw(stanza)
+	caseNo, _ := s.waitReport(text)
+	reply := waitOMEMOReply(c, phone, addrJID, caseNo)
+	if strings.Contains(reply.Body, caseNo) {
+		t.Errorf("the answer to an encrypted report carries the case number in the clear: %q", reply.Body)
+	}
+	if n := s.count("reports WHERE body LIKE '%OMEMO encrypted message%' OR body LIKE '%conversations.im%'"); n != 0 {
+		t.Errorf("%d reports hold the client's fallback sentence", n)
+	}
+
+	// The same stanza again, as a client resends it.
+	c.SendRaw(stanza)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		receipts := 0
+		for _, msg := range c.Messages() {
+			if msg.Received != nil && msg.Received.ID == id {
+				receipts++
+			}
+			if strings.Contains(msg.Body, "NICHT") {
+				t.Fatalf("a resent, already filed report was answered %q", msg.Body)
+			}
+		}
+		if receipts >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the resent report got %d receipts, want 2 (it is filed)", receipts)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := s.count("reports WHERE body LIKE '%Ampel ausgefallen verschluesselt%'"); n != 1 {
+		t.Errorf("%d reports from one message sent twice, want 1", n)
+	}
+
+	// A tablet of the same account appears: its client publishes the new
+	// list, then writes. Its answer must be readable on the tablet (and
+	// the phone, as every listed device).
+	tablet := newOMEMOPeer(s, m, user.JID, user.JID+"#tablet")
+	publishDeviceList(t, c, phone.dev, tablet.dev)
+	text2 := "Zweite Meldung vom Tablet " + s.suffix
+	c.SendRaw(omemoStanza(t, addrJID, "msg-"+randomHex(8), tablet.encrypt(m, "tiefbau", addrJID, text2)))
+	caseNo2, _ := s.waitReport(text2)
+	answer := waitOMEMOReply(c, tablet, addrJID, caseNo2)
+	if _, ok := phone.open(addrJID, answer); !ok {
+		t.Error("the answer to the tablet's report is not readable on the phone, which the device list also names")
+	}
+}
+
+// TestOMEMOFileLinksBounded: aesgcm:// links (XEP-0454) in an encrypted
+// report cost downloads only within the limits of every attachment.
+//
+// Before: a link repeated twenty times was downloaded and stored twenty
+// times (one report with twenty copies of the photo); a message with 21
+// links was downloaded completely before intake refused it for too many
+// attachments; and files were downloaded (and stored, never referenced)
+// before the sender's rate limit refused the message.
+func TestOMEMOFileLinksBounded(t *testing.T) {
+	photo := testJPEG(t)
+	sealed, err := omemo.SealFile(rand.Reader, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write(sealed.Ciphertext)
+	}))
+	t.Cleanup(srv.Close)
+	s := startStack(t, map[string]string{
+		"FIELDGATE_OMEMO_KEY":                   randomHex(32),
+		"FIELDGATE_XMPP_UPLOAD_HOSTS":           srv.URL,
+		"FIELDGATE_XMPP_SENDER_BURST":           "2",
+		"FIELDGATE_XMPP_SENDER_RATE_PER_MINUTE": "1",
+	})
+	addrJID := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	host := strings.TrimPrefix(srv.URL, "http://")
+	link := func(n int) string {
+		l, err := sealed.Link(fmt.Sprintf("http://%s/up/%d/foto.jpg", host, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	user := testsvc.User(t)
+	c := testsvc.Login(t, user)
+	s.omemoDevice("tiefbau")
+	m := s.omemoManager()
+	phone := newOMEMOPeer(s, m, user.JID, user.JID)
+	send := func(text string) {
+		c.SendRaw(omemoStanza(t, addrJID, "msg-"+randomHex(8), phone.encrypt(m, "tiefbau", addrJID, text)))
+	}
+
+	// 21 files: more than a report may have; refused before downloading.
+	var many []string
+	for i := range 21 {
+		many = append(many, link(i))
+	}
+	send("Viele Fotos " + s.suffix + "\n" + strings.Join(many, "\n"))
+	waitOMEMOReplyOrPlain(c, phone, addrJID, "Zu viele Anhänge: 21, höchstens 20")
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d downloads for a message refused for its 21 files, want 0", n)
+	}
+
+	// One photo, its link repeated twenty times: one download, one file.
+	text := "Ein Foto zwanzigmal " + s.suffix
+	send(text + "\n" + strings.Repeat(link(100)+"\n", 20))
+	_, media := s.waitReport(text)
+	if media != 1 || hits.Load() != 1 {
+		t.Errorf("one link repeated: %d files stored, %d downloads; want 1 and 1", media, hits.Load())
+	}
+
+	// Burst 2, one used: of three more messages with a photo each, one is
+	// taken; the two the rate limit refuses download nothing.
+	before := hits.Load()
+	for i := range 3 {
+		send(fmt.Sprintf("Flut %d %s\n%s", i, s.suffix, link(200+i)))
+	}
+	s.waitReport("Flut 0 " + s.suffix)
+	c.WaitMessage(30*time.Second, "the rate limit's refusal", func(m testsvc.Message) bool {
+		return m.Error != nil && m.Error.Type == "wait"
+	})
+	time.Sleep(2 * time.Second) // the third message's fate
+	if n := hits.Load() - before; n != 1 {
+		t.Errorf("%d downloads for three messages of which the rate limit let one through, want 1", n)
+	}
+	if n := s.count("media_objects"); n != 2 {
+		t.Errorf("%d media objects, want 2", n)
+	}
+}
+
+// waitOMEMOReplyOrPlain waits for a message from addrJID that contains
+// want, in the clear or encrypted to peer.
+func waitOMEMOReplyOrPlain(c *testsvc.Client, peer *omemoPeer, addrJID, want string) {
+	peer.t.Helper()
+	c.WaitMessage(30*time.Second, fmt.Sprintf("an answer with %q", want), func(m testsvc.Message) bool {
+		if !strings.HasPrefix(m.From, addrJID) {
+			return false
+		}
+		if strings.Contains(m.Body, want) {
+			return true
+		}
+		text, ok := peer.open(addrJID, m)
+		return ok && strings.Contains(text, want)
+	})
+}

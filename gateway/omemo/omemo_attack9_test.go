@@ -1,0 +1,89 @@
+package omemo
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestErrorsNameNoCorrespondent: what Decrypt and Encrypt return is
+// logged by the gateway, so it names a correspondent by domain only.
+// libsignal's own error for a message on a session the gateway does not
+// have reads "no session found for user anna@stadt.localhost:<device>".
+func TestErrorsNameNoCorrespondent(t *testing.T) {
+	ctx := context.Background()
+	gwStore := newMemStore()
+	gw := party{newManager(t, gwStore), "tiefbau@reports.stadt.localhost"}
+	anna := party{newManager(t, newMemStore()), "anna@stadt.localhost"}
+
+	// A session anna has and the gateway lost (its retention forgot it,
+	// or it was dropped by a pin): anna's next message is a plain
+	// SignalMessage the gateway cannot open.
+	first := send(t, ctx, anna, gw, "erste")
+	if _, err := gw.m.Decrypt(ctx, gw.addr, anna.addr, first); err != nil {
+		t.Fatal(err)
+	}
+	reply := send(t, ctx, gw, anna, "Meldung angenommen")
+	if _, err := anna.m.Decrypt(ctx, anna.addr, gw.addr, reply); err != nil {
+		t.Fatal(err)
+	}
+	adev, _ := anna.m.Device(ctx, anna.addr)
+	if err := gwStore.DeleteSession(ctx, gw.addr, anna.addr, adev); err != nil {
+		t.Fatal(err)
+	}
+	second := send(t, ctx, anna, gw, "zweite")
+	if second.Header.Keys[0].PreKey {
+		t.Fatal("anna's second message should be a plain SignalMessage")
+	}
+	_, err := gw.m.Decrypt(ctx, gw.addr, anna.addr, second)
+	if !errors.Is(err, ErrUndecryptable) {
+		t.Fatalf("decrypt without session: %v, want ErrUndecryptable", err)
+	}
+	if strings.Contains(err.Error(), "anna") {
+		t.Errorf("Decrypt's error names the correspondent: %q", err)
+	}
+	if !strings.Contains(err.Error(), "stadt.localhost") {
+		t.Errorf("Decrypt's error should still name the correspondent's domain: %q", err)
+	}
+
+	// Encrypting to a device without session or bundle: the error (and
+	// the warning Encrypt logs) names no JID either.
+	_, err = gw.m.Encrypt(ctx, gw.addr, []Recipient{{JID: "bert@stadt.localhost", Device: 77}}, []byte("x"))
+	if err == nil || strings.Contains(err.Error(), "bert") {
+		t.Errorf("Encrypt's error: %v; want one that names no JID", err)
+	}
+}
+
+// TestFindFileLinksOnce: the same aesgcm:// link repeated in a message is
+// one file, downloaded once (before, each repetition was downloaded and
+// stored again: 20 repetitions of a 32 MiB link cost 640 MiB).
+func TestFindFileLinksOnce(t *testing.T) {
+	link := "aesgcm://upload.example/abc/foto.jpg#" + strings.Repeat("0a", 12) + strings.Repeat("1b", 32)
+	other := "aesgcm://upload.example/def/foto.jpg#" + strings.Repeat("0a", 12) + strings.Repeat("1b", 32)
+	body := strings.Repeat(link+"\n", 20) + other + " " + link
+	got := FindFileLinks(body)
+	if len(got) != 2 || got[0].Raw != link || got[1].Raw != other {
+		t.Fatalf("FindFileLinks found %d links, want the two distinct ones in order", len(got))
+	}
+	if rest := StripFileLinks(body, got); rest != "" {
+		t.Errorf("after stripping: %q", rest)
+	}
+}
+
+// TestRedactLeavesDomainsAlone: a JID without a local part (the
+// component's own domain, the room device's peer) is nobody's.
+func TestRedactLeavesDomainsAlone(t *testing.T) {
+	base := errors.New("no session found for user reports.stadt.localhost:5")
+	if err := redact(base, "reports.stadt.localhost"); err != base {
+		t.Errorf("redact changed %v to %v", base, err)
+	}
+	err := redact(base, "x@y")
+	if err != base {
+		t.Errorf("redact changed an error that does not name the JID: %v", err)
+	}
+	wrapped := redact(errors.Join(ErrUndecryptable, errors.New("user a@b.example:3")), "a@b.example")
+	if !errors.Is(wrapped, ErrUndecryptable) || strings.Contains(wrapped.Error(), "a@") || !strings.Contains(wrapped.Error(), "…@b.example:3") {
+		t.Errorf("redacted: %v", wrapped)
+	}
+}
