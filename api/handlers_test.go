@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"mime/multipart"
@@ -202,6 +204,9 @@ func TestCreateReportReplay(t *testing.T) {
 			s.addTokens()
 			first := dispatch.Receipt{ReportID: uuid.New(), CaseNumber: "2026-000007", Replayed: true}
 			s.domain.replays[dispatch.ChannelAPI+"|token:app|key-1"] = first
+			sum := sha256.Sum256([]byte(tc.photo))
+			s.domain.reports[first.ReportID] = dispatch.ReportView{Report: dispatch.Report{ID: first.ReportID, CaseNumber: first.CaseNumber,
+				Address: "tiefbau", Text: "again", Media: []dispatch.MediaObject{{Object: media.Object{SHA256: hex.EncodeToString(sum[:])}}}}}
 			body, ct := multipartBody(t, [][2]string{{"to", "tiefbau"}, {"text", "again"}}, [][2]string{{"photo", tc.photo}})
 			w := s.do(http.MethodPost, "/api/v1/reports", secretApp, body, map[string]string{"Content-Type": ct, "Idempotency-Key": "key-1"})
 			if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"replayed":true`) || !strings.Contains(w.Body.String(), first.CaseNumber) {

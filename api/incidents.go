@@ -110,12 +110,8 @@ func (s *Server) incidentCommand(kind string) gin.HandlerFunc {
 			return
 		}
 		var body actionBody
-		if c.Request.ContentLength != 0 {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFieldBytes)
-			if err := c.ShouldBindJSON(&body); err != nil {
-				problem(c, probInvalid, msg.Texts.CommandBody)
-				return
-			}
+		if !s.readJSONObject(c, &body, true, msg.Texts.CommandBody) {
+			return
 		}
 		tok := token(c)
 		ctx, actor, disp := c.Request.Context(), tok.Sender(), tok.Has(dispatch.RoleDispatcher)

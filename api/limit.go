@@ -43,3 +43,12 @@ func (m *minRateReader) Read(p []byte) (int, error) {
 }
 
 func (m *minRateReader) Close() error { return m.r.Close() }
+
+// MinRateBody wraps the request body r as the API's report uploads are:
+// a read that waits longer than grace for data, or a body averaging less
+// than minRate bytes per second after grace, fails with an error that
+// wraps slots.ErrTooSlow. For route groups mounted beside the API
+// (Open311), so that no body can trickle for ever.
+func MinRateBody(w http.ResponseWriter, r io.ReadCloser, minRate int64, grace time.Duration, now func() time.Time) io.ReadCloser {
+	return newMinRateReader(w, r, minRate, grace, now)
+}

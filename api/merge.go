@@ -23,8 +23,10 @@ func (s *Server) mergeIncident(c *gin.Context) {
 		return
 	}
 	var body mergeBody
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFieldBytes)
-	if err := c.ShouldBindJSON(&body); err != nil || body.Into == "" {
+	if !s.readJSONObject(c, &body, false, msg.Texts.MergeBody) {
+		return
+	}
+	if body.Into == "" {
 		problem(c, probInvalid, msg.Texts.MergeBody)
 		return
 	}

@@ -47,28 +47,29 @@ type problemKind struct {
 
 // The problem types of the API. A new one gets a title in the catalogue.
 var (
-	probInvalid             = problemKind{"invalid", http.StatusBadRequest, msg.Texts.TitleInvalid}
-	probInvalidText         = problemKind{"invalid-text", http.StatusBadRequest, msg.Texts.TitleInvalidText}
-	probInvalidFilter       = problemKind{"invalid-filter", http.StatusBadRequest, msg.Texts.TitleInvalidFilter}
-	probMultipart           = problemKind{"multipart", http.StatusBadRequest, msg.Texts.TitleMultipart}
-	probUnauthorized        = problemKind{"unauthorized", http.StatusUnauthorized, msg.Texts.TitleUnauthorized}
-	probForbidden           = problemKind{"forbidden", http.StatusForbidden, msg.Texts.TitleForbidden}
-	probAddressNotAllowed   = problemKind{"address-not-allowed", http.StatusForbidden, msg.Texts.TitleAddressNotAllowed}
-	probCSRF                = problemKind{"csrf", http.StatusForbidden, msg.Texts.TitleCSRF}
-	probNotFound            = problemKind{"not-found", http.StatusNotFound, msg.Texts.TitleNotFound}
-	probMethod              = problemKind{"method", http.StatusMethodNotAllowed, msg.Texts.TitleMethod}
-	probTooSlow             = problemKind{"too-slow", http.StatusRequestTimeout, msg.Texts.TitleTooSlow}
-	probConflict            = problemKind{"conflict", http.StatusConflict, msg.Texts.TitleConflict}
-	probBodyTooLarge        = problemKind{"body-too-large", http.StatusRequestEntityTooLarge, msg.Texts.TitleBodyTooLarge}
-	probAttachmentTooLarge  = problemKind{"attachment-too-large", http.StatusRequestEntityTooLarge, msg.Texts.TitleAttachmentTooLarge}
-	probContentType         = problemKind{"content-type", http.StatusUnsupportedMediaType, msg.Texts.TitleContentType}
-	probAttachmentType      = problemKind{"attachment-type", http.StatusUnsupportedMediaType, msg.Texts.TitleAttachmentType}
-	probUnknownAddress      = problemKind{"unknown-address", http.StatusUnprocessableEntity, msg.Texts.TitleUnknownAddress}
-	probTooManyUploads      = problemKind{"too-many-uploads", http.StatusTooManyRequests, msg.Texts.TitleTooManyUploads}
-	probInternal            = problemKind{"internal", http.StatusInternalServerError, msg.Texts.TitleInternal}
-	probUnavailable         = problemKind{"unavailable", http.StatusServiceUnavailable, msg.Texts.TitleUnavailable}
-	probDatabaseUnavailable = problemKind{"database-unavailable", http.StatusServiceUnavailable, msg.Texts.TitleDatabaseUnavailable}
-	probStorageUnavailable  = problemKind{"storage-unavailable", http.StatusServiceUnavailable, msg.Texts.TitleStorageUnavailable}
+	probInvalid              = problemKind{"invalid", http.StatusBadRequest, msg.Texts.TitleInvalid}
+	probInvalidText          = problemKind{"invalid-text", http.StatusBadRequest, msg.Texts.TitleInvalidText}
+	probInvalidFilter        = problemKind{"invalid-filter", http.StatusBadRequest, msg.Texts.TitleInvalidFilter}
+	probMultipart            = problemKind{"multipart", http.StatusBadRequest, msg.Texts.TitleMultipart}
+	probUnauthorized         = problemKind{"unauthorized", http.StatusUnauthorized, msg.Texts.TitleUnauthorized}
+	probForbidden            = problemKind{"forbidden", http.StatusForbidden, msg.Texts.TitleForbidden}
+	probAddressNotAllowed    = problemKind{"address-not-allowed", http.StatusForbidden, msg.Texts.TitleAddressNotAllowed}
+	probCSRF                 = problemKind{"csrf", http.StatusForbidden, msg.Texts.TitleCSRF}
+	probNotFound             = problemKind{"not-found", http.StatusNotFound, msg.Texts.TitleNotFound}
+	probMethod               = problemKind{"method", http.StatusMethodNotAllowed, msg.Texts.TitleMethod}
+	probTooSlow              = problemKind{"too-slow", http.StatusRequestTimeout, msg.Texts.TitleTooSlow}
+	probConflict             = problemKind{"conflict", http.StatusConflict, msg.Texts.TitleConflict}
+	probBodyTooLarge         = problemKind{"body-too-large", http.StatusRequestEntityTooLarge, msg.Texts.TitleBodyTooLarge}
+	probAttachmentTooLarge   = problemKind{"attachment-too-large", http.StatusRequestEntityTooLarge, msg.Texts.TitleAttachmentTooLarge}
+	probContentType          = problemKind{"content-type", http.StatusUnsupportedMediaType, msg.Texts.TitleContentType}
+	probAttachmentType       = problemKind{"attachment-type", http.StatusUnsupportedMediaType, msg.Texts.TitleAttachmentType}
+	probUnknownAddress       = problemKind{"unknown-address", http.StatusUnprocessableEntity, msg.Texts.TitleUnknownAddress}
+	probIdempotencyKeyReused = problemKind{"idempotency-key-reused", http.StatusUnprocessableEntity, msg.Texts.TitleIdempotencyKeyReused}
+	probTooManyUploads       = problemKind{"too-many-uploads", http.StatusTooManyRequests, msg.Texts.TitleTooManyUploads}
+	probInternal             = problemKind{"internal", http.StatusInternalServerError, msg.Texts.TitleInternal}
+	probUnavailable          = problemKind{"unavailable", http.StatusServiceUnavailable, msg.Texts.TitleUnavailable}
+	probDatabaseUnavailable  = problemKind{"database-unavailable", http.StatusServiceUnavailable, msg.Texts.TitleDatabaseUnavailable}
+	probStorageUnavailable   = problemKind{"storage-unavailable", http.StatusServiceUnavailable, msg.Texts.TitleStorageUnavailable}
 )
 
 func problemType(slug string) string { return "urn:fieldgate:problem:" + slug }

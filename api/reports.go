@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +71,11 @@ func (s *Server) createReport(c *gin.Context) {
 		problem(c, probForbidden, msg.Texts.ReporterRoleNeeded)
 		return
 	}
+	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
+		// Said before it is sent: refused before a byte of it is read.
+		s.fail(c, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes})
+		return
+	}
 	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
 	if len(key) > 200 {
 		problem(c, probInvalid, func(t msg.Texts) string { return t.IdempotencyKeyLonger(200) })
@@ -76,13 +85,15 @@ func (s *Server) createReport(c *gin.Context) {
 		problem(c, probInvalidText, badTextDetail(err, msg.Texts.KeyHasNUL, msg.Texts.KeyNotUTF8))
 		return
 	}
+	// prior is the receipt of a large body's key used before: the body is
+	// then read and its files hashed, not stored, to compare it with the
+	// report the key filed (sameAsPrior).
+	var prior *dispatch.Receipt
 	if key != "" && askReplayFirst(c.Request.ContentLength) {
 		rec, err := s.disp.Replay(ctx, dispatch.ChannelAPI, tok.Sender(), key)
 		if err == nil {
-			s.respondReceipt(c, http.StatusOK, rec)
-			return
-		}
-		if !errors.Is(err, dispatch.ErrNotFound) {
+			prior = &rec
+		} else if !errors.Is(err, dispatch.ErrNotFound) {
 			s.fail(c, err)
 			return
 		}
@@ -123,6 +134,8 @@ func (s *Server) createReport(c *gin.Context) {
 		s.disp.DiscardObjects(dctx, keys...)             // retried through the queue if the store refuses
 	}
 	var lat, lon string
+	var sums []string // SHA-256 (hex) of each file, in order
+	seen := map[string]bool{}
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -136,11 +149,22 @@ func (s *Server) createReport(c *gin.Context) {
 		name := part.FormName()
 		switch name {
 		case "photo", "file", "media":
-			if len(stored) >= dispatch.MaxMedia {
+			if len(sums) >= dispatch.MaxMedia {
 				part.Close()
 				cleanup()
 				problem(c, probInvalid, func(t msg.Texts) string { return t.TooManyAttachmentsAtMost(dispatch.MaxMedia) })
 				return
+			}
+			if prior != nil { // a retry: compared, not stored
+				h := sha256.New()
+				_, err := io.Copy(h, part)
+				part.Close()
+				if err != nil {
+					s.failMultipart(c, err)
+					return
+				}
+				sums = append(sums, hex.EncodeToString(h.Sum(nil)))
+				continue
 			}
 			// Its team copy is made while it is stored and the rest arrives;
 			// if storing fails, cleanup removes what it made.
@@ -159,7 +183,15 @@ func (s *Server) createReport(c *gin.Context) {
 			if !held { // too large, or over the report's room
 				stored = append(stored, obj)
 			}
+			sums = append(sums, obj.SHA256)
 		case "to", "text", "lat", "lon", "urgent", "language":
+			if seen[name] { // which one would count?
+				part.Close()
+				cleanup()
+				problem(c, probInvalid, func(t msg.Texts) string { return t.FieldTwice(name) })
+				return
+			}
+			seen[name] = true
 			v, err := readField(part)
 			part.Close()
 			if errors.Is(err, errBadText) {
@@ -188,7 +220,13 @@ func (s *Server) createReport(c *gin.Context) {
 			case "lon":
 				lon = v
 			case "urgent":
-				in.Urgent = v == "true" || v == "1" || v == "yes"
+				urgent, ok := parseFlag(v)
+				if !ok {
+					cleanup()
+					problem(c, probInvalid, func(t msg.Texts) string { return t.UrgentValue(v) })
+					return
+				}
+				in.Urgent = urgent
 			case "language":
 				in.Language = v
 			}
@@ -207,6 +245,10 @@ func (s *Server) createReport(c *gin.Context) {
 		in.Position = pos
 		in.PositionSource = dispatch.SourceAPI
 	}
+	if prior != nil {
+		s.respondReplay(c, *prior, in, sums)
+		return
+	}
 	in.Media = stored
 	rec, err := s.disp.Intake(ctx, in)
 	if err != nil {
@@ -215,9 +257,10 @@ func (s *Server) createReport(c *gin.Context) {
 		return
 	}
 	if rec.Replayed {
-		// A concurrent request with the same key won; ours adds nothing.
+		// The key was used before (a retry, or a concurrent request that
+		// won); ours adds nothing.
 		cleanup()
-		s.respondReceipt(c, http.StatusOK, rec)
+		s.respondReplay(c, rec, in, sums)
 		return
 	}
 	s.respondReceipt(c, http.StatusAccepted, rec)
@@ -326,6 +369,26 @@ func checkText(b []byte) error {
 	return nil
 }
 
+// parseFlag reads a yes/no form field as forms and apps send it: an
+// HTML checkbox sends "on", apps "true" or "1"; an empty field is no.
+// Anything else is not guessed at (ok false): an urgent report read as
+// not urgent would wait.
+func parseFlag(v string) (flag, ok bool) {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes", "on":
+		return true, true
+	case "false", "0", "no", "off", "":
+		return false, true
+	}
+	return false, false
+}
+
+// decimalDegrees is the form of lat and lon: a decimal number such as
+// 51.0251 or -7.5, as every phone's location API gives it. strconv's
+// other forms (1e1, 0x1p5, 5_1, Inf) are not positions anyone sends.
+var decimalDegrees = regexp.MustCompile(`^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$`)
+
+// parsePosition reads the lat and lon fields (WGS 84 decimal degrees).
 func parsePosition(lat, lon string) (*dispatch.Position, msg.Text) {
 	if lat == "" && lon == "" {
 		return nil, nil
@@ -333,12 +396,68 @@ func parsePosition(lat, lon string) (*dispatch.Position, msg.Text) {
 	if lat == "" || lon == "" {
 		return nil, msg.Texts.LatLonTogether
 	}
+	if !decimalDegrees.MatchString(lat) || !decimalDegrees.MatchString(lon) {
+		return nil, msg.Texts.LatLonRange
+	}
 	la, err1 := strconv.ParseFloat(lat, 64)
 	lo, err2 := strconv.ParseFloat(lon, 64)
 	if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) {
 		return nil, msg.Texts.LatLonRange
 	}
 	return &dispatch.Position{Lat: la, Lon: lo}, nil
+}
+
+// respondReplay answers a request whose Idempotency-Key filed a report
+// before: with that report's receipt (200) if the request is the same
+// report again (a retry), else 422 (draft-ietf-httpapi-idempotency-key-
+// header §2.7: a key reused with another payload), so that a client that
+// reuses a key for a new report learns it was not filed instead of
+// getting another report's case number. The same report: the same
+// function address, text, position given (or none), urgency and files
+// (by SHA-256, in any order).
+func (s *Server) respondReplay(c *gin.Context, rec dispatch.Receipt, in dispatch.NewReport, sums []string) {
+	v, err := s.disp.GetReport(c.Request.Context(), rec.ReportID)
+	if err != nil && !errors.Is(err, dispatch.ErrNotFound) {
+		s.fail(c, err)
+		return
+	}
+	// A report deleted since (retention) takes its key along: nothing
+	// to compare with, the receipt is all there is.
+	if err == nil && !s.sameReport(v.Report, in, sums) {
+		problem(c, probIdempotencyKeyReused, func(t msg.Texts) string { return t.IdempotencyKeyReused(rec.CaseNumber) })
+		return
+	}
+	rec.Replayed = true
+	s.respondReceipt(c, http.StatusOK, rec)
+}
+
+// sameReport reports whether the request in (its files' SHA-256 sums)
+// files the same report as the stored one.
+func (s *Server) sameReport(r dispatch.Report, in dispatch.NewReport, sums []string) bool {
+	address := strings.ToLower(strings.TrimSpace(in.Address))
+	address, _, _ = strings.Cut(address, "@")
+	addr, _ := s.rules.Current().Address(address)
+	if addr.Name != "" {
+		address = addr.Name
+	}
+	if address != r.Address || in.Text != r.Text || (in.Urgent || addr.Urgent) != r.Urgent {
+		return false
+	}
+	if p := in.Position; p != nil {
+		if r.PositionSource != dispatch.SourceAPI || r.Position == nil || r.Position.Lat != p.Lat || r.Position.Lon != p.Lon {
+			return false
+		}
+	} else if r.PositionSource == dispatch.SourceAPI {
+		return false
+	}
+	stored := make([]string, 0, len(r.Media))
+	for _, m := range r.Media {
+		stored = append(stored, m.Object.SHA256)
+	}
+	slices.Sort(stored)
+	sums = slices.Clone(sums)
+	slices.Sort(sums)
+	return slices.Equal(stored, sums)
 }
 
 func (s *Server) respondReceipt(c *gin.Context, status int, rec dispatch.Receipt) {

@@ -167,7 +167,12 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 }
 
 // Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return headAsGet{s.engine()} }
+
+// Routes lists the routes Handler serves (HEAD is served for every GET).
+func (s *Server) Routes() gin.RoutesInfo { return s.engine().Routes() }
+
+func (s *Server) engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
@@ -213,6 +218,20 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/incidents/:case/unmerge", s.incidentCommand("unmerge"))
 	v1.POST("/incidents/:case/merge", s.mergeIncident)
 	return r
+}
+
+// headAsGet serves HEAD like GET (RFC 9110 §9.3.2: every general-purpose
+// server supports HEAD; load balancers and link checkers send it): the
+// same status and header fields, and net/http writes no content for a
+// HEAD request. gin routes HEAD only where it is registered.
+type headAsGet struct{ h http.Handler }
+
+func (h headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+	}
+	h.h.ServeHTTP(w, r)
 }
 
 // recoverer turns a panic into a 500 problem and keeps serving.
@@ -365,10 +384,18 @@ func (s *Server) isDispatcher(c *gin.Context) bool {
 // cleanInput refuses, before any handler, a path or query that no field
 // can hold: NUL characters or invalid UTF-8 would only fail later in
 // PostgreSQL as a 500. Open311 checks its own input and answers in its
-// own error shape.
+// own error shape. It also refuses more than one Authorization header
+// (RFC 9110 §11.6.2 defines one credential per request, RFC 6750 §3.1
+// calls several invalid_request): which one counts would depend on who
+// reads the request, a proxy or fieldgate.
 func (s *Server) cleanInput(c *gin.Context) {
 	if strings.HasPrefix(c.Request.URL.Path, "/open311/") {
 		c.Next()
+		return
+	}
+	if len(c.Request.Header.Values("Authorization")) > 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="fieldgate", error="invalid_request"`)
+		problem(c, probInvalid, msg.Texts.AuthorizationTwice)
 		return
 	}
 	bad := !cleanText(c.Request.URL.Path)

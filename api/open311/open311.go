@@ -40,6 +40,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
@@ -97,6 +98,12 @@ type Config struct {
 	PublishDescriptions *bool
 	// MaxBodyBytes caps a POST body. Default 50 MiB.
 	MaxBodyBytes int64
+	// MinBodyRate is the slowest average POST body (bytes per second)
+	// accepted after BodyGrace, and BodyGrace how long one read of it may
+	// wait (http.min_body_rate, as for the API); slower bodies get 408.
+	// Defaults 1024 and 15s.
+	MinBodyRate int64
+	BodyGrace   time.Duration
 	// TimeZone for dates in answers. Default Europe/Berlin.
 	TimeZone *time.Location
 	// Now is the clock. Default time.Now.
@@ -116,6 +123,8 @@ type Handler struct {
 // New builds the handler. fetcher may be nil: media_url is then refused.
 func New(domain Domain, m Media, fetcher Fetcher, rules Rules, cfg Config, logger *slog.Logger) *Handler {
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 50<<20)
+	cfg.MinBodyRate = cmp.Or(cfg.MinBodyRate, 1024)
+	cfg.BodyGrace = cmp.Or(cfg.BodyGrace, 15*time.Second)
 	if cfg.TimeZone == nil {
 		cfg.TimeZone, _ = time.LoadLocation("Europe/Berlin")
 		if cfg.TimeZone == nil {
@@ -165,8 +174,17 @@ func (h *Handler) unknown(c *gin.Context) {
 }
 
 // handle checks the query and the jurisdiction, then serves in format f.
+// A POST body over MaxBodyBytes by its Content-Length is refused before
+// it is read; a body that stalls or trickles is cut off (408).
 func (h *Handler) handle(f format, serve func(*gin.Context, format)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if c.Request.Method == http.MethodPost {
+			if c.Request.ContentLength > h.cfg.MaxBodyBytes {
+				h.failRead(c, f, &http.MaxBytesError{Limit: h.cfg.MaxBodyBytes})
+				return
+			}
+			c.Request.Body = api.MinRateBody(c.Writer, c.Request.Body, h.cfg.MinBodyRate, h.cfg.BodyGrace, h.cfg.Now)
+		}
 		if h.cleanQuery(c, f) && h.jurisdictionOK(c, f) {
 			serve(c, f)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
 )
 
@@ -379,6 +380,10 @@ func (h *Handler) failRead(c *gin.Context, f format, err error) {
 		h.fail(c, f, http.StatusRequestEntityTooLarge, func(t msg.Texts) string {
 			return t.Open311MediaTooLarge(maxErr.Limit)
 		})
+		return
+	}
+	if errors.Is(err, slots.ErrTooSlow) {
+		h.fail(c, f, http.StatusRequestTimeout, msg.Texts.BodyTooSlow)
 		return
 	}
 	h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311Malformed(err.Error()) })

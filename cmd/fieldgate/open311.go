@@ -23,6 +23,6 @@ func newOpen311(cfg *Config, domain open311.Domain, m open311.Media, rules open3
 		JurisdictionID: cfg.Open311.JurisdictionID, BaseURL: cfg.Open311.BaseURL,
 		Contact: cfg.Open311.Contact, KeyService: cfg.Open311.KeyService,
 		StoreContact: cfg.Open311.StoreContact, PublishDescriptions: cfg.Open311.PublishDescriptions,
-		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TimeZone: loc,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MinBodyRate: cfg.HTTP.MinBodyRate, TimeZone: loc,
 	}, log), nil
 }

@@ -1062,3 +1062,34 @@ func (de) TemplateThanks() string { return "Vielen Dank für Ihre Meldung!" }
 func (de) TemplateLocation() string {
 	return "Bitte senden Sie uns den genauen Standort (in Conversations: Büroklammer → Standort)."
 }
+
+// Strict request input (HTTP API)
+
+func (de) JSONContentType() string {
+	return "Bitte den Rumpf als JSON mit Content-Type: application/json senden"
+}
+func (de) JSONNotUTF8(offset int) string {
+	return fmt.Sprintf("Der JSON-Rumpf ist kein gültiges UTF-8 (Byte %d)", offset)
+}
+func (de) JSONDuplicateMember(name string) string {
+	return fmt.Sprintf("Das JSON-Feld %q kommt mehrfach vor", name)
+}
+func (de) JSONUnknownMember(name, known string) string {
+	return fmt.Sprintf("Unbekanntes JSON-Feld %q; bekannt sind: %s", name, known)
+}
+func (de) JSONMemberNUL(name string) string {
+	return fmt.Sprintf("Das JSON-Feld %q enthält ein NUL-Zeichen", name)
+}
+func (de) FieldTwice(name string) string {
+	return fmt.Sprintf("Das Formularfeld %q kommt mehrfach vor", name)
+}
+func (de) UrgentValue(value string) string {
+	return fmt.Sprintf("urgent muss true oder false sein (auch 1/0, yes/no, on/off), nicht %q", value)
+}
+func (de) IdempotencyKeyReused(caseNumber string) string {
+	return fmt.Sprintf("Dieser Idempotency-Key wurde schon für Meldung %s mit anderem Inhalt verwendet; bitte für eine neue Meldung einen neuen Schlüssel senden", caseNumber)
+}
+func (de) AuthorizationTwice() string {
+	return "Bitte genau einen Authorization-Header senden, nicht mehrere"
+}
+func (de) TitleIdempotencyKeyReused() string { return "Idempotency-Key wiederverwendet" }

@@ -1062,3 +1062,32 @@ func (en) TemplateThanks() string { return "Thank you for your report!" }
 func (en) TemplateLocation() string {
 	return "Please send us the exact location (in Conversations: paper clip → location)."
 }
+
+// Strict request input (HTTP API)
+
+func (en) JSONContentType() string {
+	return "send the body as JSON with Content-Type: application/json"
+}
+func (en) JSONNotUTF8(offset int) string {
+	return fmt.Sprintf("the JSON body is not valid UTF-8 (byte %d)", offset)
+}
+func (en) JSONDuplicateMember(name string) string {
+	return fmt.Sprintf("JSON member %q appears more than once", name)
+}
+func (en) JSONUnknownMember(name, known string) string {
+	return fmt.Sprintf("unknown JSON member %q; known: %s", name, known)
+}
+func (en) JSONMemberNUL(name string) string {
+	return fmt.Sprintf("JSON member %q contains a NUL character", name)
+}
+func (en) FieldTwice(name string) string {
+	return fmt.Sprintf("form field %q appears more than once", name)
+}
+func (en) UrgentValue(value string) string {
+	return fmt.Sprintf("urgent must be true or false (also 1/0, yes/no, on/off), not %q", value)
+}
+func (en) IdempotencyKeyReused(caseNumber string) string {
+	return fmt.Sprintf("this Idempotency-Key was used for report %s with different content; use a new key for a new report", caseNumber)
+}
+func (en) AuthorizationTwice() string        { return "send one Authorization header, not several" }
+func (en) TitleIdempotencyKeyReused() string { return "Idempotency-Key reused" }

@@ -593,6 +593,29 @@ type Texts interface {
 	// Open311BadText: “{field} contains a NUL character or is not valid UTF-8”
 	Open311BadText(field string) string
 
+	// Strict request input (HTTP API)
+
+	// JSONContentType: “send the body as JSON with Content-Type: application/json”
+	JSONContentType() string
+	// JSONNotUTF8: “the JSON body is not valid UTF-8 (byte {offset})”
+	JSONNotUTF8(offset int) string
+	// JSONDuplicateMember: “JSON member "{name}" appears more than once”
+	JSONDuplicateMember(name string) string
+	// JSONUnknownMember: “unknown JSON member "{name}"; known: {known}”
+	JSONUnknownMember(name, known string) string
+	// JSONMemberNUL: “JSON member "{name}" contains a NUL character”
+	JSONMemberNUL(name string) string
+	// FieldTwice: “form field "{name}" appears more than once”
+	FieldTwice(name string) string
+	// UrgentValue: “urgent must be true or false (also 1/0, yes/no, on/off), not "{value}"”
+	UrgentValue(value string) string
+	// IdempotencyKeyReused: “this Idempotency-Key was used for report {caseNumber} with different content; use a new key for a new report”
+	IdempotencyKeyReused(caseNumber string) string
+	// AuthorizationTwice: “send one Authorization header, not several”
+	AuthorizationTwice() string
+	// TitleIdempotencyKeyReused: “Idempotency-Key reused” (type urn:fieldgate:problem:idempotency-key-reused)
+	TitleIdempotencyKeyReused() string
+
 	// EventName names an audit event kind (Event.Kind: "received",
 	// "take", …) for a history; an unknown kind is returned as it is.
 	EventName(kind string) string

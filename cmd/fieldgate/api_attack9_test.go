@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// TestAPIAttack9 attacks a real `fieldgate serve` (PostgreSQL, MinIO,
+// Prosody) over HTTP with what a careless client or an attacker sends and
+// the repository's other tests do not: each answer must be precise, store
+// nothing it should not, and leave the server serving.
+func TestAPIAttack9(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OPEN311_JURISDICTION_ID": "stadt.example"})
+	photo, err := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disp := s.secToken("a9-disp", "dispatcher", "")
+	body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": "Schlagloch", "lat": "51.0251", "lon": "7.5919"}, nil)
+	r := s.do("POST", "/api/v1/reports", s.token, ct, body, nil)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("report: %d %s", r.Status, r.Body)
+	}
+	caseNo, reportID := r.JSON["case_number"].(string), r.JSON["id"].(string)
+	s.waitRouted(caseNo)
+
+	// A JSON \u0000 in a command's text reached PostgreSQL: 500.
+	t.Run("NUL escape in a reply", func(t *testing.T) {
+		s.settle(caseNo)
+		before := s.secState(caseNo)
+		for _, c := range []struct{ action, body string }{
+			{"reply", `{"text":"Wir kommen\u0000"}`},
+			{"reject", `{"reason":"\u0000"}`},
+			{"reassign", `{"team":"gruenflaechen","reason":"a\u0000b"}`},
+		} {
+			r := s.do("POST", "/api/v1/incidents/"+caseNo+"/"+c.action, disp, "application/json", strings.NewReader(c.body), map[string]string{"Accept-Language": "de"})
+			if r.Status != http.StatusBadRequest || r.JSON["type"] != "urn:fieldgate:problem:invalid-text" || !strings.Contains(fmt.Sprint(r.JSON["detail"]), "NUL-Zeichen") {
+				t.Errorf("%s: want 400 invalid-text in German, got %d %s", c.action, r.Status, r.Body)
+			}
+		}
+		if after := s.secState(caseNo); after != before {
+			t.Errorf("the refused commands changed %+v to %+v", before, after)
+		}
+	})
+
+	// A key reused for another report answered with the first report's
+	// receipt: the new report was lost while the client believed it filed.
+	t.Run("Idempotency-Key reused for another report", func(t *testing.T) {
+		post := func(text string, files map[string][]byte) httpResult {
+			body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": text}, files)
+			return s.do("POST", "/api/v1/reports", s.token, ct, body, map[string]string{"Idempotency-Key": "a9-key", "Accept-Language": "en"})
+		}
+		first := post("Ampel defekt", map[string][]byte{"photo": photo})
+		if first.Status != http.StatusAccepted {
+			t.Fatalf("first: %d %s", first.Status, first.Body)
+		}
+		reports := s.count("reports")
+		if again := post("Ampel defekt", map[string][]byte{"photo": photo}); again.Status != http.StatusOK || again.JSON["case_number"] != first.JSON["case_number"] {
+			t.Errorf("retry: %d %s", again.Status, again.Body)
+		}
+		for name, files := range map[string]map[string][]byte{"another text": nil, "another photo": {"photo": testJPEG(t)}} {
+			r := post("Baum umgestürzt", files)
+			if r.Status != http.StatusUnprocessableEntity || r.JSON["type"] != "urn:fieldgate:problem:idempotency-key-reused" ||
+				!strings.Contains(fmt.Sprint(r.JSON["detail"]), first.JSON["case_number"].(string)) {
+				t.Errorf("%s: want 422 idempotency-key-reused, got %d %s", name, r.Status, r.Body)
+			}
+		}
+		if n := s.count("reports"); n != reports {
+			t.Errorf("%d reports stored by the retry and the reuses", n-reports)
+		}
+		s.waitOnlyReferencedObjects()
+	})
+
+	// An HTML checkbox sends urgent=on, which was read as not urgent.
+	t.Run("urgent from a checkbox", func(t *testing.T) {
+		body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": "Wasserrohrbruch", "urgent": "on"}, nil)
+		r := s.do("POST", "/api/v1/reports", s.token, ct, body, nil)
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		var urgent bool
+		if err := s.query(`SELECT urgent FROM reports WHERE case_number = $1`, r.JSON["case_number"]).Scan(&urgent); err != nil || !urgent {
+			t.Errorf("urgent=on stored as urgent=%v (%v)", urgent, err)
+		}
+	})
+
+	// HEAD was 405 everywhere (a load balancer's HEAD health check failed).
+	t.Run("HEAD", func(t *testing.T) {
+		for _, c := range []struct {
+			path, token string
+			status      int
+		}{{"/healthz", "", 200}, {"/api/v1/reports/" + reportID, s.token, 200}, {"/api/v1/reports/" + reportID, "", 401}, {"/open311/v2/services.json", "", 200}} {
+			r := s.do("HEAD", c.path, c.token, "", nil, nil)
+			if r.Status != c.status || r.Body != "" {
+				t.Errorf("HEAD %s: %d %q, want %d without content", c.path, r.Status, r.Body, c.status)
+			}
+		}
+	})
+
+	t.Run("two Authorization headers", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", s.base+"/api/v1/incidents/"+caseNo, nil)
+		req.Header.Add("Authorization", "Bearer "+s.token)
+		req.Header.Add("Authorization", "Bearer "+disp)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("two Authorization headers: %d, want 400", resp.StatusCode)
+		}
+	})
+
+	// A body declared larger than the limit was read (and its files
+	// stored) up to the limit before 413; an Open311 body that stalls was
+	// waited for without end.
+	t.Run("declared too large, stalled", func(t *testing.T) {
+		answer := func(path, contentLength string, wait time.Duration) string {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: %s\r\n\r\n"+
+				"--b\r\nContent-Disposition: form-data; name=\"api_key\"\r\n\r\n%s\r\n--b\r\nContent-Disposition: form-data; name=\"media\"; filename=\"a.jpg\"\r\n\r\n\xff\xd8\xff",
+				path, s.token, contentLength, s.token)
+			_ = conn.SetReadDeadline(time.Now().Add(wait))
+			line, err := bufio.NewReader(conn).ReadString('\n')
+			if err != nil {
+				return err.Error()
+			}
+			return strings.TrimSpace(line)
+		}
+		for _, path := range []string{"/api/v1/reports", "/open311/v2/requests.json"} {
+			if got := answer(path, "1000000000000", 5*time.Second); got != "HTTP/1.1 413 Request Entity Too Large" {
+				t.Errorf("%s, 1 TB declared: %q, want 413 at once", path, got)
+			}
+		}
+		if got := answer("/open311/v2/requests.json", "100000", 30*time.Second); got != "HTTP/1.1 408 Request Timeout" {
+			t.Errorf("stalled Open311 body: %q, want 408 after 15 s", got)
+		}
+		// Everyone else is still served.
+		if code, out := s.call("GET", "/api/v1/reports/"+reportID, s.token); code != http.StatusOK {
+			t.Errorf("after the attacks: %d %v", code, out)
+		}
+	})
+}
