@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -125,7 +126,17 @@ type Server struct {
 
 	requests *prometheus.HistogramVec
 	uploads  *slots.PerKey
+
+	closing   chan struct{} // closed by CloseStreams
+	closeOnce sync.Once
 }
+
+// CloseStreams ends every open event stream (GET /api/v1/events) and
+// those opened later. Register it with http.Server.RegisterOnShutdown:
+// Shutdown waits for connections to go idle, which a stream never does,
+// so without it every stop of a server a console is open on waits out
+// the shutdown timeout and fails. Browsers reconnect to the next server.
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // New builds the API server.
 func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *Server {
@@ -142,7 +153,7 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 		reg = prometheus.NewRegistry()
 	}
 	s := &Server{disp: disp, media: m, rules: rules, cfg: cfg, log: cmp.Or(logger, slog.Default()), reg: reg,
-		uploads: slots.New(cfg.UploadsPerToken),
+		uploads: slots.New(cfg.UploadsPerToken), closing: make(chan struct{}),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "fieldgate_http_request_duration_seconds", Help: "HTTP requests by route and status.",
 			Buckets: prometheus.DefBuckets,

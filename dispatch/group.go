@@ -21,6 +21,10 @@ import (
 //     Config.PartDistance (default 100 m) from the case opens a new case
 //     (far_position), also when it was first attached (EXIF is read after
 //     intake: the part is then split off, see processPart);
+//   - an XEP-0308 correction joins the case of the message it corrects
+//     (found by that message's id) while that case is open, also after
+//     the part window and after it was taken (correction); a correction
+//     of a message fieldgate does not know is grouped like any message;
 //   - a bare location for a case that has none joins it within
 //     Config.FollowUpWindow (default 2 h) of the sender's last part
 //     (late_location) and re-routes it;
@@ -43,6 +47,7 @@ const (
 	ReasonFarPosition      = "far_position"
 	ReasonLateLocation     = "late_location"
 	ReasonLocationForTaken = "location_for_taken_case"
+	ReasonCorrection       = "correction"
 	ReasonWithinWindow     = "within_part_window"
 	ReasonWindowPassed     = "part_window_passed"
 )
@@ -78,6 +83,7 @@ type partFacts struct {
 	Position     *Position // its own position, if known
 	PositionOnly bool      // no text and no media: a location and nothing else
 	New          bool      // the sender said "neu"
+	Correction   bool      // an XEP-0308 correction of a message of the case
 }
 
 // grouping is a decision: join the case or open a new one, and why.
@@ -106,6 +112,9 @@ func decideGrouping(c *caseForParts, p partFacts, r groupingRules) grouping {
 	if g, split := recheckGrouping(*c, p, r); split {
 		return g
 	}
+	if p.Correction {
+		return grouping{Join: true, Reason: ReasonCorrection}
+	}
 	if c.taken() {
 		return grouping{Join: true, Reason: ReasonLocationForTaken}
 	}
@@ -126,7 +135,7 @@ func recheckGrouping(c caseForParts, p partFacts, r groupingRules) (g grouping, 
 	if !c.State.Open() {
 		return grouping{Reason: ReasonCaseClosed}, true
 	}
-	if c.taken() && !(p.PositionOnly && c.Position == nil) {
+	if c.taken() && !(p.PositionOnly && c.Position == nil) && !p.Correction {
 		return grouping{Reason: ReasonCaseTaken}, true
 	}
 	if p.Position != nil && c.Position != nil && r.Distance > 0 {

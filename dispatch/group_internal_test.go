@@ -44,6 +44,12 @@ func TestDecideGrouping(t *testing.T) {
 		{"resolved", &caseForParts{State: StateResolved, Position: here, LastPartAt: t0.Add(-time.Second)}, partFacts{At: t0}, false, ReasonCaseClosed},
 		{"rejected", &caseForParts{State: StateRejected, LastPartAt: t0.Add(-time.Second)}, partFacts{At: t0, Position: here, PositionOnly: true}, false, ReasonCaseClosed},
 		{"merged", &caseForParts{State: StateMerged, LastPartAt: t0.Add(-time.Second)}, partFacts{At: t0}, false, ReasonCaseClosed},
+		{"correction after the window", open(here, time.Hour), partFacts{At: t0, Correction: true}, true, ReasonCorrection},
+		{"correction of a taken case", &caseForParts{State: StateAcknowledged, Owner: "anna@x", Position: here, LastPartAt: t0.Add(-time.Hour)},
+			partFacts{At: t0, Correction: true}, true, ReasonCorrection},
+		{"correction of a resolved case", &caseForParts{State: StateResolved, Position: here, LastPartAt: t0.Add(-time.Second)},
+			partFacts{At: t0, Correction: true}, false, ReasonCaseClosed},
+		{"correction with a far position", open(here, time.Minute), partFacts{At: t0, Position: far, Correction: true}, false, ReasonFarPosition},
 	}
 	for _, c := range cases {
 		g := decideGrouping(c.c, c.p, r)

@@ -242,29 +242,58 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 			return false, grouping{}, "", newError(ErrInvalid, msg.Texts.NewNeedsContent)
 		}
 	}
-	window := max(s.cfg.AssemblyWindow, s.cfg.FollowUpWindow)
 	var c caseForParts
 	var id uuid.UUID
 	var caseNumber string
 	var lat, lon *float64
-	// The case of the sender's latest message within the window: one
-	// step back along reports_sender_idx, however many messages the
-	// window holds.
-	err := tx.QueryRow(ctx, `
-		SELECT i.id, i.case_number, i.state, coalesce(i.owner,''), m.lat, m.lon, r.received_at
-		FROM (SELECT incident_id, received_at FROM reports
-		      WHERE channel = $1 AND sender = $2 AND address = $3 AND received_at > $4
-		      ORDER BY received_at DESC LIMIT 1) r
-		JOIN incidents i ON i.id = r.incident_id
-		JOIN LATERAL (SELECT lat, lon FROM reports WHERE incident_id = i.id AND kind = 'report'
-		              ORDER BY received_at LIMIT 1) m ON true`,
-		in.Channel, in.Sender, in.Address, now.Add(-window)).Scan(&id, &caseNumber, &c.State, &c.Owner, &lat, &lon, &c.LastPartAt)
+	found := false
+	if corrects := in.Attributes[AttrCorrects]; corrects != "" && !facts.New {
+		// An XEP-0308 correction: the case of the message it corrects, by
+		// that message's id (as its idempotency key: origin-id or id).
+		err := tx.QueryRow(ctx, `
+			SELECT i.id, i.case_number, i.state, coalesce(i.owner,''), m.lat, m.lon, r.received_at
+			FROM idempotency_keys k
+			JOIN reports r ON r.id = k.report_id
+			JOIN incidents i ON i.id = r.incident_id
+			JOIN LATERAL (SELECT lat, lon FROM reports WHERE incident_id = i.id AND kind = 'report'
+			              ORDER BY received_at LIMIT 1) m ON true
+			WHERE k.channel = $1 AND k.sender = $2 AND k.key = ANY($3) AND r.address = $4
+			ORDER BY r.received_at DESC LIMIT 1`,
+			in.Channel, in.Sender, []string{"origin:" + corrects, "id:" + corrects}, in.Address).Scan(&id, &caseNumber, &c.State, &c.Owner, &lat, &lon, &c.LastPartAt)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return false, grouping{}, "", fmt.Errorf("find the corrected message's case: %w", err)
+		case c.State.Open():
+			found, facts.Correction = true, true
+		}
+	}
+	if !found {
+		window := max(s.cfg.AssemblyWindow, s.cfg.FollowUpWindow)
+		c = caseForParts{}
+		lat, lon = nil, nil
+		// The case of the sender's latest message within the window: one
+		// step back along reports_sender_idx, however many messages the
+		// window holds.
+		err := tx.QueryRow(ctx, `
+			SELECT i.id, i.case_number, i.state, coalesce(i.owner,''), m.lat, m.lon, r.received_at
+			FROM (SELECT incident_id, received_at FROM reports
+			      WHERE channel = $1 AND sender = $2 AND address = $3 AND received_at > $4
+			      ORDER BY received_at DESC LIMIT 1) r
+			JOIN incidents i ON i.id = r.incident_id
+			JOIN LATERAL (SELECT lat, lon FROM reports WHERE incident_id = i.id AND kind = 'report'
+			              ORDER BY received_at LIMIT 1) m ON true`,
+			in.Channel, in.Sender, in.Address, now.Add(-window)).Scan(&id, &caseNumber, &c.State, &c.Owner, &lat, &lon, &c.LastPartAt)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return false, grouping{}, "", fmt.Errorf("find the sender's latest case: %w", err)
+		default:
+			found = true
+		}
+	}
 	var cp *caseForParts
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return false, grouping{}, "", fmt.Errorf("find the sender's latest case: %w", err)
-	default:
+	if found {
 		if lat != nil && lon != nil {
 			c.Position = &Position{Lat: *lat, Lon: *lon}
 		}
@@ -298,7 +327,8 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	if proc.Direct {
 		return true, g, caseNumber, nil
 	}
-	proc.JobID, err = s.enqueueProcessing(ctx, tx, rec.ReportID, now, false)
+	jobID, err := s.enqueueProcessing(ctx, tx, rec.ReportID, now, false)
+	proc.JobID = jobID
 	return true, g, caseNumber, err
 }
 

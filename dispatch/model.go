@@ -77,6 +77,11 @@ type NewReport struct {
 	Attributes map[string]string
 }
 
+// AttrCorrects is the attribute of an XMPP report that corrects an earlier
+// message of its sender (XEP-0308 §3): that message's id. The report joins
+// the case of the corrected message while it is open (see group.go).
+const AttrCorrects = "xmpp_corrects"
+
 // Receipt is what the sender is told.
 type Receipt struct {
 	ReportID   uuid.UUID
@@ -123,6 +128,7 @@ type Report struct {
 	ReceivedAt     time.Time
 	ProcessedAt    *time.Time
 	Media          []MediaObject
+	Corrects       string // the message id an XMPP correction corrects (AttrCorrects), "" for none
 }
 
 // MediaObject is a stored attachment of a report.

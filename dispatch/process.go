@@ -363,7 +363,7 @@ func (s *Service) processPart(ctx context.Context, rep Report, pos *Position, so
 			c.Position = &Position{Lat: *lat, Lon: *lon}
 		}
 		facts := partFacts{At: rep.ReceivedAt, Position: pos,
-			PositionOnly: rep.Text == "" && len(rep.Media) == 0 && pos != nil}
+			PositionOnly: rep.Text == "" && len(rep.Media) == 0 && pos != nil, Correction: rep.Corrects != ""}
 		if g, split := recheckGrouping(c, facts, s.groupingRules()); split {
 			resplit = true
 			return s.splitPart(ctx, tx, rep, inc, g, now)

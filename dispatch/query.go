@@ -22,13 +22,13 @@ type rowQuerier interface {
 }
 
 const reportColumns = `id, incident_id, case_number, kind, channel, address, sender, language, body,
-	lat, lon, alt, position_source, urgent, received_at, processed_at`
+	lat, lon, alt, position_source, urgent, received_at, processed_at, coalesce(attributes->>'` + AttrCorrects + `', '')`
 
 func scanReport(row pgx.Row) (Report, error) {
 	var r Report
 	var lat, lon, alt *float64
 	err := row.Scan(&r.ID, &r.IncidentID, &r.CaseNumber, &r.Kind, &r.Channel, &r.Address, &r.Sender, &r.Language, &r.Text,
-		&lat, &lon, &alt, &r.PositionSource, &r.Urgent, &r.ReceivedAt, &r.ProcessedAt)
+		&lat, &lon, &alt, &r.PositionSource, &r.Urgent, &r.ReceivedAt, &r.ProcessedAt, &r.Corrects)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Report{}, newError(ErrNotFound, msg.Texts.ReportNotFound)
 	}

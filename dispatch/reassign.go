@@ -28,7 +28,8 @@ type ReassignCommand struct {
 }
 
 // Reassign gives an open incident to another team: the new team gets a
-// fresh post and the history, the old room is told, ownership is cleared,
+// fresh post and the history, the old room and everyone alerted for the
+// old team are told (and their alerts end), ownership is cleared,
 // escalation restarts under the new team's policy, and the reporters
 // learn where their report went. The incident goes to state routed.
 func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandResult, error) {
@@ -100,6 +101,16 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 				msg.For(lang).ReassignedOld(inc.CaseNumber, cmp.Or(nt.Name, nt.ID), cmd.Actor, reason(lang))); err != nil {
 				return err
 			}
+		}
+		// Whoever was alerted for the old team (on-call and named persons,
+		// a higher room) learns where the case went; their alert no longer
+		// lets them act on it (checkActor) nor tells them what the new team
+		// does with it. The new team's escalation alerts afresh.
+		if err := s.tellAlerted(ctx, tx, inc, cmd.Actor, msg.For(lang).ReassignedOld(inc.CaseNumber, cmp.Or(nt.Name, nt.ID), cmd.Actor, reason(lang))); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM incident_alerts WHERE incident_id = $1`, inc.ID); err != nil {
+			return fmt.Errorf("reassign: end the old team's alerts: %w", err)
 		}
 		if err := s.startEscalation(ctx, tx, inc.ID, policy, now, false); err != nil {
 			return err

@@ -348,7 +348,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		// to the report marked as a correction, never as a second,
 		// unmarked fact beside the one it corrects.
 		in.Text = msg.For(addr.Language).CorrectionPrefix() + " " + in.Text
-		in.Attributes = map[string]string{"xmpp_corrects": clip(m.Replace.ID, 128)}
+		in.Attributes = map[string]string{dispatch.AttrCorrects: clip(m.Replace.ID, 128)}
 	}
 	in.Media = append(in.Media, m.decrypted...) // XEP-0454 files of an OMEMO message
 	for _, err := range failed {
