@@ -440,7 +440,17 @@ func (s *Server) sameReport(r dispatch.Report, in dispatch.NewReport, sums []str
 	if addr.Name != "" {
 		address = addr.Name
 	}
-	if address != r.Address || in.Text != r.Text || (in.Urgent || addr.Urgent) != r.Urgent {
+	in.Address, in.Urgent = address, in.Urgent || addr.Urgent
+	return SameReport(r, in, sums)
+}
+
+// SameReport reports whether the request in, with files of the SHA-256
+// sums (hex) sums, would file the stored report r again: the same
+// function address (in.Address as the rules name it), text, urgency,
+// position given by the client (or none) and files in any order. It
+// tells a retry from an Idempotency-Key reused for another report.
+func SameReport(r dispatch.Report, in dispatch.NewReport, sums []string) bool {
+	if in.Address != r.Address || in.Text != r.Text || in.Urgent != r.Urgent {
 		return false
 	}
 	if p := in.Position; p != nil {

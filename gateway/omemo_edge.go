@@ -53,6 +53,12 @@ type omemoEdge struct {
 	// messages: they are answered from the database inside the stream's
 	// read loop, so a flood would hold up every other stanza.
 	reads *senderLimiter
+	// sessions limits per sender the messages that may start a Signal
+	// session (PreKeySignalMessages): each can use a one-time pre-key,
+	// store a session and an identity key and start a refill, before the
+	// message's own rate limit is reached (key-transport messages never
+	// reach it).
+	sessions *senderLimiter
 	// sending holds one photo's message to one room while it is sent.
 	sending *slots.PerKey
 	// contacts forgets correspondents not heard from for contactRetention
@@ -87,7 +93,7 @@ const (
 func (g *Gateway) EnableOMEMO(m OMEMO, files OMEMOFiles, subs DeviceListSubscribers) {
 	g.omemo = &omemoEdge{m: m, files: files, finder: &uploadFinder{configured: files.UploadService},
 		subs: subs, sending: newFileSends(), lists: map[string]deviceListEntry{},
-		reads: newSenderLimiter(g.cfg.RatePerMinute, g.cfg.Burst)}
+		reads: newSenderLimiter(g.cfg.RatePerMinute, g.cfg.Burst), sessions: newSenderLimiter(g.cfg.RatePerMinute, g.cfg.Burst)}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
@@ -261,6 +267,10 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 			return false
 		}
 	}
+	if startsSession(m.Encrypted) && !g.omemo.sessions.allow(bare(m.From), time.Now()) {
+		g.replyError(ctx, m, "wait", "resource-constraint", msg.For(lang).RateLimited()) // RFC 6120 §8.3.3.18
+		return false
+	}
 	d, err := g.omemo.m.Decrypt(ctx, local, bare(m.From), m.Encrypted)
 	switch {
 	case errors.Is(err, omemo.ErrNotForUs):
@@ -300,6 +310,12 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 	// clients count its ranges in the plaintext.
 	m.Fallbacks = slices.DeleteFunc(m.Fallbacks, func(f fallbackElem) bool { return encryptionFallback(f.For) })
 	return true
+}
+
+// startsSession reports whether an OMEMO message carries a
+// PreKeySignalMessage (prekey="true"), which may build a new session.
+func startsSession(enc *omemo.Encrypted) bool {
+	return slices.ContainsFunc(enc.Header.Keys, func(k omemo.Key) bool { return k.PreKey })
 }
 
 // encryptionFallback reports whether an XEP-0428 fallback's "for" names

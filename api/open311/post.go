@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
@@ -211,7 +212,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		in.IdempotencyKey = key
 		if rec, err := h.domain.Replay(ctx, dispatch.ChannelOpen311, in.Sender, key); err == nil {
 			cleanup()
-			h.respondPosted(c, f, http.StatusOK, rec, notice)
+			h.respondReplay(c, f, rec, in, notice)
 			return
 		}
 	}
@@ -231,10 +232,38 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		}
 		return
 	}
-	if rec.Replayed {
+	if rec.Replayed { // a concurrent request with the key won
 		cleanup()
+		h.respondReplay(c, f, rec, in, notice)
+		return
 	}
 	h.respondPosted(c, f, http.StatusCreated, rec, notice)
+}
+
+// respondReplay answers a request whose Idempotency-Key filed a request
+// before: with its receipt (200) if this is the same request again (a
+// retry), else 422 (draft-ietf-httpapi-idempotency-key-header §2.7), so
+// that a client reusing a key learns its new request was not filed
+// instead of getting another one's service_request_id.
+func (h *Handler) respondReplay(c *gin.Context, f format, rec dispatch.Receipt, in dispatch.NewReport, notice string) {
+	v, err := h.domain.GetReport(c.Request.Context(), rec.ReportID)
+	if err != nil && !errors.Is(err, dispatch.ErrNotFound) {
+		h.serverError(c, f, err)
+		return
+	}
+	sums := make([]string, 0, len(in.Media))
+	for _, m := range in.Media {
+		sums = append(sums, m.SHA256)
+	}
+	if addr, ok := h.rules.Current().Address(in.Address); ok && addr.Urgent {
+		in.Urgent = true
+	}
+	// A request deleted since (retention) takes its key along.
+	if err == nil && !api.SameReport(v.Report, in, sums) {
+		h.fail(c, f, http.StatusUnprocessableEntity, func(t msg.Texts) string { return t.IdempotencyKeyReused(rec.CaseNumber) })
+		return
+	}
+	h.respondPosted(c, f, http.StatusOK, rec, notice)
 }
 
 func (h *Handler) respondPosted(c *gin.Context, f format, status int, rec dispatch.Receipt, notice string) {

@@ -1019,7 +1019,7 @@ func (en) Open311Internal() string {
 }
 
 func (en) Open311BadDate(param string) string {
-	return fmt.Sprintf("%s must be an ISO 8601 date-time with zone", param)
+	return fmt.Sprintf("%s must be a date or date-time in W3C form, such as 2026-11-30 or 2026-11-30T08:00:00+01:00", param)
 }
 
 func (en) Open311BadStatus() string {
