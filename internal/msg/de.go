@@ -309,6 +309,10 @@ func (de) SameTeam(caseNumber, team string) string {
 	return fmt.Sprintf("%s ist bereits bei %s.", caseNumber, team)
 }
 
+func (de) ReassignedMeanwhile(caseNumber, team string) string {
+	return fmt.Sprintf("%s ist inzwischen bei %s (jemand anderes hat den Fall gerade weitergeleitet); bitte prüfen und bei Bedarf erneut weiterleiten.", caseNumber, team)
+}
+
 func (de) ReassignedReply(caseNumber, team string) string {
 	return fmt.Sprintf("%s an %s weitergeleitet.", caseNumber, team)
 }

@@ -309,6 +309,10 @@ func (en) SameTeam(caseNumber, team string) string {
 	return fmt.Sprintf("%s is already with %s.", caseNumber, team)
 }
 
+func (en) ReassignedMeanwhile(caseNumber, team string) string {
+	return fmt.Sprintf("%s is with %s by now (someone else just reassigned it); please check and reassign again if needed.", caseNumber, team)
+}
+
 func (en) ReassignedReply(caseNumber, team string) string {
 	return fmt.Sprintf("%s reassigned to %s.", caseNumber, team)
 }

@@ -161,6 +161,9 @@ type Texts interface {
 	UnknownTeam(team, teams string) string
 	// SameTeam: “{caseNumber} is already with {team}.”
 	SameTeam(caseNumber, team string) string
+	// ReassignedMeanwhile: “{caseNumber} was moved to {team} meanwhile; …”
+	// (a reassignment that raced another one and lost).
+	ReassignedMeanwhile(caseNumber, team string) string
 	// ReassignedReply: “{caseNumber} reassigned to {team}.”
 	ReassignedReply(caseNumber, team string) string
 	// RejectNeedsReason: “Please give a reason: “abgelehnt {seq} reason”.”
