@@ -388,6 +388,11 @@ func parseFlag(v string) (flag, ok bool) {
 // other forms (1e1, 0x1p5, 5_1, Inf) are not positions anyone sends.
 var decimalDegrees = regexp.MustCompile(`^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$`)
 
+// DecimalDegrees reports whether v is written as decimal degrees (an
+// optional sign, digits, an optional decimal point and fraction), the
+// form of every latitude and longitude parameter of the HTTP edge.
+func DecimalDegrees(v string) bool { return decimalDegrees.MatchString(v) }
+
 // parsePosition reads the lat and lon fields (WGS 84 decimal degrees).
 func parsePosition(lat, lon string) (*dispatch.Position, msg.Text) {
 	if lat == "" && lon == "" {
@@ -396,7 +401,7 @@ func parsePosition(lat, lon string) (*dispatch.Position, msg.Text) {
 	if lat == "" || lon == "" {
 		return nil, msg.Texts.LatLonTogether
 	}
-	if !decimalDegrees.MatchString(lat) || !decimalDegrees.MatchString(lon) {
+	if !DecimalDegrees(lat) || !DecimalDegrees(lon) {
 		return nil, msg.Texts.LatLonRange
 	}
 	la, err1 := strconv.ParseFloat(lat, 64)
