@@ -68,6 +68,8 @@ func (s *Server) streamEvents(c *gin.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.closing: // the server shuts down
+			return
 		case <-tick.C:
 			fmt.Fprint(w, ": ping\n\n")
 			w.Flush()

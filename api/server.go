@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -125,7 +126,17 @@ type Server struct {
 
 	requests *prometheus.HistogramVec
 	uploads  *slots.PerKey
+
+	closing   chan struct{} // closed by CloseStreams
+	closeOnce sync.Once
 }
+
+// CloseStreams ends every open event stream (GET /api/v1/events) and
+// those opened later. Register it with http.Server.RegisterOnShutdown:
+// Shutdown waits for connections to go idle, which a stream never does,
+// so without it every stop of a server a console is open on waits out
+// the shutdown timeout and fails. Browsers reconnect to the next server.
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // New builds the API server.
 func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *Server {
@@ -142,7 +153,7 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 		reg = prometheus.NewRegistry()
 	}
 	s := &Server{disp: disp, media: m, rules: rules, cfg: cfg, log: cmp.Or(logger, slog.Default()), reg: reg,
-		uploads: slots.New(cfg.UploadsPerToken),
+		uploads: slots.New(cfg.UploadsPerToken), closing: make(chan struct{}),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "fieldgate_http_request_duration_seconds", Help: "HTTP requests by route and status.",
 			Buckets: prometheus.DefBuckets,
@@ -168,7 +179,7 @@ func (s *Server) engine() *gin.Engine {
 		s.log.Error("http: invalid trusted proxies; trusting none", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(s.recoverer, s.observe, s.cleanInput)
+	r.Use(s.recoverer, s.observe, noSniff, s.cleanInput)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) {
 		problem(c, probNotFound, msg.Texts.NoSuchEndpoint)
@@ -188,7 +199,7 @@ func (s *Server) engine() *gin.Engine {
 		m(r)
 	}
 
-	v1 := r.Group("/api/v1", s.authenticateAny)
+	v1 := r.Group("/api/v1", noStore, s.authenticateAny)
 	v1.POST("/reports", s.createReport)
 	v1.GET("/reports/:id", s.getReport)
 	v1.GET("/reports/:id/media/:n", s.getMedia)
@@ -221,6 +232,24 @@ func (h headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Method = http.MethodGet
 	}
 	h.h.ServeHTTP(w, r)
+}
+
+// noSniff tells browsers to take every answer as its Content-Type says
+// (a JSON answer quoting a report's text is never run as a script or
+// rendered as HTML).
+func noSniff(c *gin.Context) {
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Next()
+}
+
+// noStore keeps /api/v1 answers out of every cache (RFC 9111 §5.2.2.5):
+// they carry personal data (a report's text and position, who took a
+// case) also to a browser with a console session, whose private cache
+// would keep them on disk. A handler may set its own (the thumbnail
+// redirect).
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
 }
 
 // recoverer turns a panic into a 500 problem and keeps serving.

@@ -53,6 +53,12 @@ type omemoEdge struct {
 	// messages: they are answered from the database inside the stream's
 	// read loop, so a flood would hold up every other stanza.
 	reads *senderLimiter
+	// sessions limits per sender the messages that may start a Signal
+	// session (PreKeySignalMessages): each can use a one-time pre-key,
+	// store a session and an identity key and start a refill, before the
+	// message's own rate limit is reached (key-transport messages never
+	// reach it).
+	sessions *senderLimiter
 	// sending holds one photo's message to one room while it is sent.
 	sending *slots.PerKey
 	// contacts forgets correspondents not heard from for contactRetention
@@ -87,7 +93,7 @@ const (
 func (g *Gateway) EnableOMEMO(m OMEMO, files OMEMOFiles, subs DeviceListSubscribers) {
 	g.omemo = &omemoEdge{m: m, files: files, finder: &uploadFinder{configured: files.UploadService},
 		subs: subs, sending: newFileSends(), lists: map[string]deviceListEntry{},
-		reads: newSenderLimiter(g.cfg.RatePerMinute, g.cfg.Burst)}
+		reads: newSenderLimiter(g.cfg.RatePerMinute, g.cfg.Burst), sessions: newSenderLimiter(g.cfg.RatePerMinute, g.cfg.Burst)}
 }
 
 // Prepare creates or refreshes the keys of every address (so that the
@@ -261,6 +267,10 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 			return false
 		}
 	}
+	if startsSession(m.Encrypted) && !g.omemo.sessions.allow(bare(m.From), time.Now()) {
+		g.replyError(ctx, m, "wait", "resource-constraint", msg.For(lang).RateLimited()) // RFC 6120 §8.3.3.18
+		return false
+	}
 	d, err := g.omemo.m.Decrypt(ctx, local, bare(m.From), m.Encrypted)
 	switch {
 	case errors.Is(err, omemo.ErrNotForUs):
@@ -300,6 +310,12 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 	// clients count its ranges in the plaintext.
 	m.Fallbacks = slices.DeleteFunc(m.Fallbacks, func(f fallbackElem) bool { return encryptionFallback(f.For) })
 	return true
+}
+
+// startsSession reports whether an OMEMO message carries a
+// PreKeySignalMessage (prekey="true"), which may build a new session.
+func startsSession(enc *omemo.Encrypted) bool {
+	return slices.ContainsFunc(enc.Header.Keys, func(k omemo.Key) bool { return k.PreKey })
 }
 
 // encryptionFallback reports whether an XEP-0428 fallback's "for" names
@@ -376,7 +392,7 @@ func (e *omemoEdge) recipients(ctx context.Context, g *Gateway, address, fromJID
 		return nil, err
 	}
 	if listed, ok := e.deviceList(ctx, g, fromJID, jid); ok {
-		devices = listed
+		devices = boundDevices(listed, devices)
 	}
 	var rcpts []omemo.Recipient
 	for _, dev := range devices {
@@ -400,6 +416,33 @@ func (e *omemoEdge) recipients(ctx context.Context, g *Gateway, address, fromJID
 		rcpts = append(rcpts, r)
 	}
 	return rcpts, nil
+}
+
+// maxDevicesPerJID bounds how many devices of one correspondent a message
+// is encrypted to. A device list is the correspondent's own PEP data:
+// hostile, it names thousands of ids (each a database look-up and a
+// bundle request to their server, with the answer's ratchet step and key
+// in every message), or one id thousands of times. People have a phone, a
+// desktop, a tablet; Conversations, Dino and Monal keep dead ids for a while.
+const maxDevicesPerJID = 32
+
+// boundDevices returns the ids of a device list once each, at most
+// maxDevicesPerJID of them: first those that have a session (they wrote
+// or were written to), then the others in the list's order.
+func boundDevices(listed, sessions []uint32) []uint32 {
+	out := make([]uint32, 0, min(len(listed), maxDevicesPerJID))
+	add := func(d uint32, want bool) {
+		if len(out) < maxDevicesPerJID && slices.Contains(sessions, d) == want && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	for _, d := range listed {
+		add(d, true)
+	}
+	for _, d := range listed {
+		add(d, false)
+	}
+	return out
 }
 
 // deviceList returns jid's OMEMO device list as fromJID can read it,

@@ -80,8 +80,8 @@ type adminItem struct {
 
 // memberChanges compares a room's member list with the JIDs that should
 // be members and returns the affiliation changes: "member" for those to
-// add, "none" for those to remove. JIDs that hold owner or admin rights
-// (privileged) are left alone. The result is sorted by JID.
+// add, "none" for those to remove. JIDs that hold owner or admin rights,
+// or are banned (privileged), are left alone. The result is sorted by JID.
 func memberChanges(current []string, privileged []string, want []string) []adminItem {
 	norm := func(s []string) map[string]bool {
 		m := make(map[string]bool, len(s))

@@ -457,15 +457,26 @@ func (g *Gateway) syncMembers(ctx context.Context, rs *routing.RuleSet, roomJID 
 	if err != nil {
 		return err
 	}
+	// Owners and admins keep their rights, and a ban (outcast) that a room
+	// admin imposed stays: the gateway never lifts it by making the banned
+	// JID a member again, even if the rules still list it.
 	var privileged []string
-	for _, aff := range []string{"owner", "admin"} {
+	banned := 0
+	want := roomMembers(rs, roomJID)
+	for _, aff := range []string{"owner", "admin", "outcast"} {
 		l, err := list(aff)
 		if err != nil {
 			return err
 		}
 		privileged = append(privileged, l...)
+		if aff == "outcast" {
+			banned = len(slices.DeleteFunc(l, func(j string) bool { return !slices.Contains(want, j) }))
+		}
 	}
-	changes := memberChanges(members, privileged, roomMembers(rs, roomJID))
+	if banned > 0 {
+		g.log.Warn("team members banned from their team room; the gateway leaves the ban alone (lift it, or remove them from the rules)", "room", roomJID, "banned", banned)
+	}
+	changes := memberChanges(members, privileged, want)
 	for _, c := range changes {
 		qctx, cancel := context.WithTimeout(ctx, roomIQTimeout)
 		_, err := g.request(qctx, roomJID, "set", adminQuery{Items: []adminItem{c}})

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,10 @@ type Config struct {
 	TileURL string
 	// TileAttribution is shown on the map when TileURL is set.
 	TileAttribution string
+	// TimeZone is the town's IANA zone (time_zone), in which the page
+	// shows every time, whatever the dispatcher's computer is set to.
+	// Default Europe/Berlin.
+	TimeZone string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -93,6 +98,7 @@ func New(cfg Config, pool *pgxpool.Pool, tokens Tokens, rules Rules, templates f
 		cfg.OIDC.Scopes = []string{"profile", "email", "groups"}
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	cfg.TimeZone = cmp.Or(cfg.TimeZone, "Europe/Berlin")
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -105,20 +111,100 @@ func New(cfg Config, pool *pgxpool.Pool, tokens Tokens, rules Rules, templates f
 func (c *Console) now() time.Time { return c.cfg.Now().UTC() }
 
 // Register adds the console's routes: the page under /console/, sign-in
-// under /console/auth/, and / redirecting to the console.
+// under /console/auth/, and / redirecting to the console. Every answer
+// forbids framing, and sign-in and logout refuse forms posted by other
+// sites.
 func (c *Console) Register(r gin.IRouter) {
-	r.GET("/", func(g *gin.Context) { g.Redirect(http.StatusFound, "/console/") })
-	r.GET("/console", func(g *gin.Context) { g.Redirect(http.StatusMovedPermanently, "/console/") })
-	r.GET("/console/", c.page)
-	r.GET("/console/static/*file", c.static)
-	r.GET("/console/session", c.sessionInfo)
-	r.GET("/console/districts.geojson", c.districts)
-	r.GET("/console/auth/oidc", c.oidcStart)
-	r.GET("/console/auth/callback", c.oidcCallback)
-	r.GET("/console/auth/link", c.linkPage)
-	r.POST("/console/auth/link", c.linkLogin)
-	r.POST("/console/auth/token", c.tokenLogin)
-	r.POST("/console/auth/logout", c.logout)
+	g := r.Group("", securityHeaders)
+	g.GET("/", func(g *gin.Context) { g.Redirect(http.StatusFound, "/console/") })
+	g.GET("/console", func(g *gin.Context) { g.Redirect(http.StatusMovedPermanently, "/console/") })
+	g.GET("/console/", c.page)
+	g.GET("/console/static/*file", c.static)
+	g.GET("/console/session", c.sessionInfo)
+	g.GET("/console/districts.geojson", c.districts)
+	g.GET("/console/auth/oidc", c.oidcStart)
+	g.GET("/console/auth/callback", c.oidcCallback)
+	g.GET("/console/auth/link", c.linkPage)
+	g.POST("/console/auth/link", c.sameSite, c.linkLogin)
+	g.POST("/console/auth/token", c.sameSite, c.tokenLogin)
+	g.POST("/console/auth/logout", c.sameSite, c.logout)
+}
+
+// securityHeaders forbids framing every console answer, the one-time link
+// page included (clickjacking; CSP Level 2 frame-ancestors and, for old
+// browsers, X-Frame-Options, RFC 7034), and content sniffing. The page
+// itself sets its full Content-Security-Policy.
+func securityHeaders(g *gin.Context) {
+	h := g.Writer.Header()
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	g.Next()
+}
+
+// sameSite refuses a sign-in or logout form that a page of another site
+// posted (login CSRF: an attacker's token or link would sign the victim
+// into the attacker's account, and whatever the victim then types goes to
+// the attacker's view). It reads Fetch Metadata (Sec-Fetch-Site, W3C),
+// which every current browser sends, else the Origin header (RFC 6454);
+// a request with neither (curl, scripts) is no browser's cross-site form.
+func (c *Console) sameSite(g *gin.Context) {
+	if c.crossSite(g.Request) {
+		c.log.WarnContext(g.Request.Context(), "console: cross-site form refused", "path", g.Request.URL.Path)
+		if strings.HasSuffix(g.Request.URL.Path, "/logout") {
+			g.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "cross-site"})
+			return
+		}
+		c.loginFailed(g, g.PostForm("language"), "origin")
+		g.Abort()
+		return
+	}
+	g.Next()
+}
+
+func (c *Console) crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return false
+	case "":
+	default:
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return true // "null": a sandboxed frame or a data: page
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return false
+	}
+	pub, err := url.Parse(c.cfg.PublicURL)
+	return err != nil || c.cfg.PublicURL == "" || !strings.EqualFold(pub.Host, u.Host)
+}
+
+// liveRoles keeps the console roles that mean something under the rules
+// in force: dispatcher, and team:<id> of a team that still exists (a
+// group mapped to a team the rules dropped gives no role).
+func (c *Console) liveRoles(roles []string) []string {
+	roles = consoleRoles(roles)
+	rs := c.rules.Current()
+	if rs == nil {
+		return roles
+	}
+	teams := map[string]bool{}
+	for _, t := range rs.Teams() {
+		teams[t.ID] = true
+	}
+	out := []string{}
+	for _, r := range roles {
+		if id, isTeam := strings.CutPrefix(r, "team:"); !isTeam || teams[id] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ErrNoRole means the account maps to no console role (dispatcher, team:<id>).
@@ -147,7 +233,7 @@ func (c *Console) sessionInfo(g *gin.Context) {
 		districts = append(districts, rs.Areas()...)
 	}
 	out := gin.H{"signed_in": ok, "oidc": c.cfg.OIDC.Issuer != "", "teams": teams, "districts": districts,
-		"tile_url": c.cfg.TileURL, "tile_attribution": c.cfg.TileAttribution}
+		"tile_url": c.cfg.TileURL, "tile_attribution": c.cfg.TileAttribution, "time_zone": c.cfg.TimeZone}
 	if ok {
 		out["user"] = gin.H{"subject": s.Subject, "name": cmp.Or(s.Name, s.Subject), "roles": s.Roles, "method": s.Method,
 			"language": s.Language, "expires_at": s.ExpiresAt, "dispatcher": contains(s.Roles, dispatch.RoleDispatcher)}
@@ -207,7 +293,7 @@ func (c *Console) tokenLogin(g *gin.Context) {
 		return
 	}
 	roles := consoleRoles(tok.Roles)
-	if err := c.createSession(g.Request.Context(), g.Writer, Session{Subject: tok.Name, Name: tok.Name, Roles: roles, Method: "token", Language: lang}); err != nil {
+	if err := c.createSession(g.Request.Context(), g.Writer, g.Request, Session{Subject: tok.Name, Name: tok.Name, Roles: roles, Method: "token", Language: lang}); err != nil {
 		c.loginError(g, lang, err)
 		return
 	}

@@ -106,7 +106,7 @@ func (c *Console) linkLogin(g *gin.Context) {
 		c.loginError(g, "", err)
 		return
 	}
-	if err := c.createSession(ctx, g.Writer, Session{Subject: subject, Name: subject, Roles: roles, Method: "link"}); err != nil {
+	if err := c.createSession(ctx, g.Writer, g.Request, Session{Subject: subject, Name: subject, Roles: roles, Method: "link"}); err != nil {
 		c.loginError(g, "", err)
 		return
 	}

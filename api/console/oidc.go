@@ -121,7 +121,7 @@ func (c *Console) oidcCallback(g *gin.Context) {
 		subject = idt.Subject
 	}
 	roles := c.groupRoles(claims[c.cfg.OIDC.GroupsClaim])
-	if err := c.createSession(ctx, g.Writer, Session{Subject: subject, Name: firstString(claims, "name", "preferred_username", "email"),
+	if err := c.createSession(ctx, g.Writer, g.Request, Session{Subject: subject, Name: firstString(claims, "name", "preferred_username", "email"),
 		Roles: roles, Method: "oidc", Language: lang}); err != nil {
 		c.loginError(g, lang, err)
 		return

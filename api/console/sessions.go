@@ -16,9 +16,23 @@ import (
 	"github.com/fieldgate/fieldgate/dispatch"
 )
 
-// CookieName is the session cookie. Its value is a random secret; the
-// database keeps only its SHA-256.
+// CookieName is the session cookie over plain HTTP. Its value is a
+// random secret; the database keeps only its SHA-256.
 const CookieName = "fieldgate_session"
+
+// SecureCookieName is the session cookie when cookies are Secure (HTTPS).
+// The __Host- prefix (RFC 6265bis §4.1.3.2) makes the browser refuse it
+// unless it is Secure, has Path=/ and no Domain: a neighbouring subdomain
+// cannot plant or overwrite it (cookie tossing, session fixation).
+const SecureCookieName = "__Host-fieldgate_session"
+
+// cookieName is the session cookie's name for this console.
+func (c *Console) cookieName() string {
+	if c.cfg.SecureCookies {
+		return SecureCookieName
+	}
+	return CookieName
+}
 
 // CSRFHeader carries the session's CSRF token on every unsafe request.
 const CSRFHeader = "X-CSRF-Token"
@@ -59,8 +73,11 @@ func csrfFor(secret string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// createSession stores a session and sets its cookie.
-func (c *Console) createSession(ctx context.Context, w http.ResponseWriter, s Session) error {
+// createSession stores a session and sets its cookie. A session the
+// request already carried ends: a sign-in always gets a fresh secret and
+// leaves no second live session behind (session fixation).
+func (c *Console) createSession(ctx context.Context, w http.ResponseWriter, r *http.Request, s Session) error {
+	s.Roles = c.liveRoles(s.Roles)
 	if len(s.Roles) == 0 {
 		return ErrNoRole
 	}
@@ -82,14 +99,19 @@ func (c *Console) createSession(ctx context.Context, w http.ResponseWriter, s Se
 	if _, err := c.pool.Exec(ctx, `DELETE FROM console_sessions WHERE expires_at < $1`, now); err != nil {
 		c.log.WarnContext(ctx, "delete expired sessions", "err", err)
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: secret, Path: "/", HttpOnly: true, Secure: c.cfg.SecureCookies,
+	if ck, err := r.Cookie(c.cookieName()); err == nil && ck.Value != "" && ck.Value != secret {
+		if _, err := c.pool.Exec(ctx, `DELETE FROM console_sessions WHERE hash = $1`, hashSecret(ck.Value)); err != nil {
+			return fmt.Errorf("end previous session: %w", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(), Value: secret, Path: "/", HttpOnly: true, Secure: c.cfg.SecureCookies,
 		SameSite: http.SameSiteLaxMode, Expires: s.ExpiresAt})
 	return nil
 }
 
 // session loads the session of the request's cookie; ok=false if none.
 func (c *Console) session(ctx context.Context, r *http.Request) (Session, bool, error) {
-	ck, err := r.Cookie(CookieName)
+	ck, err := r.Cookie(c.cookieName())
 	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
 		return Session{}, false, nil
 	}
@@ -125,12 +147,12 @@ func CSRFValid(want, got string) bool {
 }
 
 func (c *Console) deleteSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	if ck, err := r.Cookie(CookieName); err == nil && ck.Value != "" {
+	if ck, err := r.Cookie(c.cookieName()); err == nil && ck.Value != "" {
 		if _, err := c.pool.Exec(ctx, `DELETE FROM console_sessions WHERE hash = $1`, hashSecret(ck.Value)); err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: c.cfg.SecureCookies,
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(), Value: "", Path: "/", HttpOnly: true, Secure: c.cfg.SecureCookies,
 		SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	return nil
 }

@@ -25,7 +25,7 @@ func consoleConfig(cfg *Config) console.Config {
 	}
 	return console.Config{
 		PublicURL: public, SecureCookies: secure, SessionTTL: c.SessionTTL,
-		TileURL: c.TileURL, TileAttribution: c.TileAttribution,
+		TileURL: c.TileURL, TileAttribution: c.TileAttribution, TimeZone: cfg.TimeZone,
 		OIDC: console.OIDCConfig{Issuer: c.OIDC.Issuer, ClientID: c.OIDC.ClientID, ClientSecret: c.OIDC.ClientSecret,
 			GroupsClaim: c.OIDC.GroupsClaim, Groups: c.OIDC.Groups, Scopes: c.OIDC.Scopes},
 	}

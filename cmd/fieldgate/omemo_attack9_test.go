@@ -98,7 +98,7 @@ func (p *omemoPeer) open(from string, m testsvc.Message) (string, bool) {
 
 // omemoStanza is a message as Conversations sends one: fallback body,
 // <encrypted/>, origin-id, receipt request, XEP-0380 hint, store hint.
-func omemoStanza(t *testing.T, to, id string, enc *omemo.Encrypted) string {
+func omemoStanza(t *testing.T, to, id string, enc *omemo.Encrypted, extra ...string) string {
 	t.Helper()
 	raw, err := xml.Marshal(enc)
 	if err != nil {
@@ -108,7 +108,7 @@ func omemoStanza(t *testing.T, to, id string, enc *omemo.Encrypted) string {
 		`<body>I sent you an OMEMO encrypted message but your client doesn’t seem to support that. Find more information on https://conversations.im/omemo</body>`+
 		`%s<origin-id xmlns="urn:xmpp:sid:0" id="%s"/><request xmlns="urn:xmpp:receipts"/>`+
 		`<encryption xmlns="urn:xmpp:eme:0" name="OMEMO" namespace="eu.siacs.conversations.axolotl"/>`+
-		`<store xmlns="urn:xmpp:hints"/></message>`, to, id, raw, id)
+		`<store xmlns="urn:xmpp:hints"/>%s</message>`, to, id, raw, id, strings.Join(extra, ""))
 }
 
 // publishDeviceList publishes the account's OMEMO device list on its own
@@ -286,7 +286,8 @@ func TestOMEMOFileLinksBounded(t *testing.T) {
 	// One photo, its link repeated twenty times: one download, one file.
 	text := "Ein Foto zwanzigmal " + s.suffix
 	send(text + "\n" + strings.Repeat(link(100)+"\n", 20))
-	_, media := s.waitReport(text)
+	caseNo, media := s.waitReport(text)
+	waitOMEMOReply(c, phone, addrJID, caseNo) // the client reads the answer: its session is established
 	if media != 1 || hits.Load() != 1 {
 		t.Errorf("one link repeated: %d files stored, %d downloads; want 1 and 1", media, hits.Load())
 	}
@@ -324,4 +325,26 @@ func waitOMEMOReplyOrPlain(c *testsvc.Client, peer *omemoPeer, addrJID, want str
 		text, ok := peer.open(addrJID, m)
 		return ok && strings.Contains(text, want)
 	})
+}
+
+// TestOMEMOEncryptionFallbackMarkup: a client that marks its fallback
+// body as such (XEP-0428 <fallback for="eu.siacs.conversations.axolotl"/>,
+// without a range: the whole body) has its report filed with the
+// decrypted text, which the markup does not refer to.
+//
+// Before: the markup was applied to the plaintext, which left the report
+// empty; the message was dropped silently like a chat state.
+func TestOMEMOEncryptionFallbackMarkup(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32)})
+	addrJID := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	user := testsvc.User(t)
+	c := testsvc.Login(t, user)
+	s.omemoDevice("tiefbau")
+	m := s.omemoManager()
+	phone := newOMEMOPeer(s, m, user.JID, user.JID)
+	text := "Baum auf Fahrbahn " + s.suffix
+	c.SendRaw(omemoStanza(t, addrJID, "msg-"+randomHex(8), phone.encrypt(m, "tiefbau", addrJID, text),
+		`<fallback xmlns="urn:xmpp:fallback:0" for="eu.siacs.conversations.axolotl"/>`))
+	caseNo, _ := s.waitReport(text)
+	waitOMEMOReply(c, phone, addrJID, caseNo)
 }

@@ -309,6 +309,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ln.Close()
 		return err
 	}
+	httpSrv.RegisterOnShutdown(srv.CloseStreams) // open consoles' event streams would hold Shutdown
 
 	var metricsLn net.Listener
 	if cfg.HTTP.MetricsAddr != "" {

@@ -161,6 +161,9 @@ type Texts interface {
 	UnknownTeam(team, teams string) string
 	// SameTeam: “{caseNumber} is already with {team}.”
 	SameTeam(caseNumber, team string) string
+	// ReassignedMeanwhile: “{caseNumber} was moved to {team} meanwhile; …”
+	// (a reassignment that raced another one and lost).
+	ReassignedMeanwhile(caseNumber, team string) string
 	// ReassignedReply: “{caseNumber} reassigned to {team}.”
 	ReassignedReply(caseNumber, team string) string
 	// RejectNeedsReason: “Please give a reason: “abgelehnt {seq} reason”.”
@@ -578,7 +581,7 @@ type Texts interface {
 	Open311Storage() string
 	// Open311Internal: “internal error; it has been logged”
 	Open311Internal() string
-	// Open311BadDate: “{param} must be an ISO 8601 date-time with zone”
+	// Open311BadDate: “{param} must be a date or date-time in W3C form, such as 2026-11-30 or 2026-11-30T08:00:00+01:00”
 	Open311BadDate(param string) string
 	// Open311BadStatus: “status must be open or closed”
 	Open311BadStatus() string

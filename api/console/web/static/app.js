@@ -12,6 +12,7 @@
     state: st,
     hasMarker: (c) => { const m = st.markers.get(c); return !!(m && m.fgShown && st.cluster.hasLayer(m)); },
     visibleCases: () => $$("#list li").map((li) => li.dataset.case),
+    fmtTime: (iso) => fmtTime(iso),
   };
 
   // ---- texts ---------------------------------------------------------
@@ -25,15 +26,20 @@
     document.documentElement.lang = st.lang;
     $$("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
     $$("[data-tp]").forEach((el) => { el.placeholder = t(el.dataset.tp); });
+    // Fields without a visible label get their name for screen readers (WCAG 2.1, 4.1.2).
+    $$("[data-ta]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.ta)); });
     $$(".lang-field").forEach((el) => { el.value = st.lang; });
     const oidc = $("#sso"); if (oidc) oidc.href = "/console/auth/oidc?lang=" + st.lang;
   }
   // One formatter per language: building an Intl.DateTimeFormat per call
-  // costs more than everything else in a 1,000-row list.
+  // costs more than everything else in a 1,000-row list. Times are shown
+  // in the town's zone (time_zone of the configuration, with its daylight
+  // saving time), not in whatever zone the dispatcher's computer is set to.
   const formatters = {};
   const fmtTime = (iso) => {
     if (!iso) return t("none");
-    const f = formatters[st.lang] ||= new Intl.DateTimeFormat(st.lang === "en" ? "en-GB" : "de-DE", { dateStyle: "short", timeStyle: "short" });
+    const f = formatters[st.lang] ||= new Intl.DateTimeFormat(st.lang === "en" ? "en-GB" : "de-DE",
+      { dateStyle: "short", timeStyle: "short", timeZone: st.session?.time_zone || "Europe/Berlin" });
     return f.format(new Date(iso));
   };
   const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -60,14 +66,34 @@
   }
 
   // ---- HTTP ----------------------------------------------------------
-  async function api(method, path, body) {
+  // api calls /api/v1 with the session cookie. When the session ended
+  // (expired, signed out in another tab: 401) or a newer sign-in changed
+  // its CSRF token (403 csrf), it asks /console/session once: signed in
+  // again (in another tab), it retries with the new token; otherwise it
+  // says so in a banner and leaves the page as it is, so nothing typed is
+  // lost and the same button works once the user has signed in again.
+  async function api(method, path, body, retried) {
     const opt = { method, headers: { Accept: "application/json", "Accept-Language": st.lang }, credentials: "same-origin" };
     if (method !== "GET") opt.headers["X-CSRF-Token"] = st.session.csrf;
     if (body !== undefined) { opt.headers["Content-Type"] = "application/json"; opt.body = JSON.stringify(body); }
     const r = await fetch(path, opt);
     const data = await r.json().catch(() => ({}));
+    if ((r.status === 401 || (r.status === 403 && /csrf$/.test(data.type || ""))) && !retried) {
+      if (await refreshSession()) return api(method, path, body, true);
+    }
+    if (r.status === 401) { const e = new Error(t("session_expired")); e.status = 401; e.data = { message: t("session_expired") }; throw e; }
     if (!r.ok) { const e = new Error(data.message || data.detail || r.statusText); e.status = r.status; e.data = data; throw e; }
     return data;
+  }
+  // refreshSession asks whether this browser is signed in (again) and
+  // takes the CSRF token of its session; it shows or hides the banner.
+  async function refreshSession() {
+    let s;
+    try { s = await (await fetch("/console/session", { credentials: "same-origin" })).json(); } catch (_) { return false; }
+    const ok = !!s.signed_in;
+    if (ok) { st.session.csrf = s.csrf; st.session.user = s.user; }
+    $("#expired").hidden = ok;
+    return ok;
   }
 
   // ---- start ---------------------------------------------------------
@@ -93,6 +119,7 @@
     $("#sound").checked = localStorage.getItem("fg.sound") === "1";
     $("#sound").addEventListener("change", (e) => localStorage.setItem("fg.sound", e.target.checked ? "1" : "0"));
     $("#logout").addEventListener("click", logout);
+    $("#expired-login").addEventListener("click", () => setTimeout(refreshSession, 1000));
     $$(".tab").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
     fillSelects();
     bindFilters();
@@ -214,12 +241,31 @@
     renderAll();
   }
 
+  // connect opens the event stream. The stream carries no history: after
+  // any interruption (the server restarted, the laptop slept, the network
+  // dropped) the list is loaded anew once the stream is back, so nothing
+  // that changed meanwhile is missing and nothing is doubled (cases are
+  // keyed by number). EventSource retries by itself after a network
+  // error, but gives up for good on an HTTP error (a proxy's 502 while
+  // the server restarts, 401 once the session ended): then the page
+  // tries again every few seconds, asking first whether it is still
+  // signed in.
   function connect() {
     if (st.es) st.es.close();
+    clearTimeout(connect.timer);
     const es = new EventSource("/api/v1/events");
     st.es = es;
-    es.onopen = () => { $("#live").textContent = t("live_on"); $("#live").className = "live on"; };
-    es.onerror = () => { $("#live").textContent = t("live_off"); $("#live").className = "live"; };
+    es.onopen = () => {
+      $("#live").textContent = t("live_on"); $("#live").className = "live on";
+      if (st.streamLost) { st.streamLost = false; window.fg.resyncs = (window.fg.resyncs || 0) + 1; loadAll().catch(() => {}); }
+    };
+    es.onerror = () => {
+      $("#live").textContent = t("live_off"); $("#live").className = "live";
+      st.streamLost = true;
+      if (es.readyState === EventSource.CLOSED && st.es === es) {
+        connect.timer = setTimeout(async () => { if (await refreshSession()) connect(); else es.onerror(); }, 3000);
+      }
+    };
     es.addEventListener("resync", () => loadAll());
     es.addEventListener("incident", (ev) => {
       const ch = JSON.parse(ev.data); const it = ch.incident;
@@ -228,7 +274,7 @@
       if (isNew && it.open && (it.priority === "urgent" || it.urgent) && $("#sound").checked) beep();
       if (isNew && ch.kind === "received") toast(t("new_case", { c: it.case_number }));
       scheduleRender();
-      if (st.open === it.case_number) openDetail(it.case_number, true);
+      if (st.open === it.case_number) openDetail(it.case_number, true, true);
     });
   }
   let renderPending = false;
@@ -252,7 +298,8 @@
     fetch("/console/districts.geojson", { credentials: "same-origin" }).then((r) => r.json()).then((gj) => {
       st.districts = L.geoJSON(gj, {
         style: () => ({ color: "#2a6fb0", weight: 1.5, fillColor: "#8fb8de", fillOpacity: 0.18 }),
-        onEachFeature: (f, layer) => { if (f.properties?.name) layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "district-label" }); },
+        // Leaflet takes a tooltip string as HTML: the name from the rules' file is escaped.
+        onEachFeature: (f, layer) => { if (f.properties?.name) layer.bindTooltip(esc(f.properties.name), { permanent: true, direction: "center", className: "district-label" }); },
       }).addTo(st.map);
       st.districts.bringToBack();
       if (gj.features?.length) st.map.fitBounds(st.districts.getBounds(), { padding: [20, 20] });
@@ -273,7 +320,7 @@
     // A new icon only when its look changed: building icons is what costs.
     if (m.fgClass !== cls) {
       m.fgClass = cls;
-      m.setIcon(L.divIcon({ className: "", html: '<div class="' + cls + '" data-case="' + it.case_number + '"></div>', iconSize: [16, 16], iconAnchor: [8, 8] }));
+      m.setIcon(L.divIcon({ className: "", html: '<div class="' + cls + '" data-case="' + esc(it.case_number) + '"></div>', iconSize: [16, 16], iconAnchor: [8, 8] }));
     }
     m.options.title = it.case_number + " · " + (it.text || "").slice(0, 60);
     return m;
@@ -316,7 +363,7 @@
       const prio = it.priority === "urgent" || it.priority === "high" ? '<span class="badge ' + it.priority + '">' + esc(t("prio_" + it.priority)) + "</span>" : "";
       const meta = [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · ");
       rows[i] = '<li data-case="' + c + '" class="' + (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") + '">' +
-        '<input type="checkbox" aria-label="' + c + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
+        '<input type="checkbox" aria-label="' + esc(t("select_case", { c: it.case_number })) + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
         '<div class="body"><div class="line1"><span class="case">' + c + '</span><span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
         '<div class="text">' + esc(it.text || "—") + '</div><div class="meta">' + esc(meta) + "</div></div></li>";
     }
@@ -351,7 +398,10 @@
     if (action === "merge" && !confirm(t("confirm_bulk_merge", { n: cases.length, c: body.into }))) return;
     let failed = 0;
     for (const c of cases) {
-      try { await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + action, body || {}); } catch (e) { failed++; }
+      // A reassignment names the team the list showed: a case someone
+      // else moved meanwhile is not moved again (409, counted as failed).
+      const b = action === "reassign" ? { ...body, from_team: st.items.get(c)?.team } : body;
+      try { await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + action, b || {}); } catch (e) { failed++; }
     }
     st.selected.clear(); $("#select-all").checked = false;
     toast(failed ? t("failed", { m: failed + "/" + cases.length }) : t("done"), failed > 0);
@@ -359,7 +409,9 @@
   }
 
   // ---- incident view -------------------------------------------------
-  async function openDetail(c, quiet) {
+  // openDetail shows case c; quiet: no toast on failure; keep: a live
+  // redraw, which keeps what the user typed in the view.
+  async function openDetail(c, quiet, keep) {
     st.open = c;
     let d;
     try { d = await api("GET", "/api/v1/incidents/" + encodeURIComponent(c)); } catch (e) { if (!quiet) toast(t("failed", { m: e.message }), true); return; }
@@ -368,7 +420,7 @@
     const disp = st.session.user.dispatcher;
     const pos = d.position;
     const sections = [
-      el("button", { class: "close link", onclick: () => { box.hidden = true; st.open = null; renderList(visible()); } }, "✕"),
+      el("button", { class: "close link", "aria-label": t("close"), title: t("close"), onclick: () => { box.hidden = true; st.open = null; renderList(visible()); } }, "✕"),
       el("h2", {}, d.case_number, " ", el("span", { class: "badge s-" + d.state }, t("st_" + d.state)),
         d.priority === "urgent" || d.priority === "high" ? el("span", { class: "badge " + d.priority }, " " + t("prio_" + d.priority)) : null),
       el("div", { class: "meta" }, [teamName(d.team), d.district, d.category, fmtTime(d.created_at)].filter(Boolean).join(" · ")),
@@ -391,9 +443,28 @@
     sections.push(el("section", {}, el("h3", {}, t("actions")), actionsFor(d, disp)));
     sections.push(el("section", {}, el("h3", {}, t("timeline")), el("ol", { class: "timeline" }, d.timeline.map((e) =>
       el("li", {}, el("time", {}, fmtTime(e.at)), eventText(e))))));
+    const typed = keep && box.fgCase === c ? keepTyped(box) : null;
     box.replaceChildren(...sections.filter(Boolean));
+    box.fgCase = c;
+    if (typed) typed();
     box.hidden = false;
     renderList(visible());
+  }
+  // keepTyped remembers the values of the view's fields and the focus
+  // (a reason, a reply being written) and returns a function that puts
+  // them back after the view was redrawn for a live change of the case.
+  function keepTyped(box) {
+    const vals = $$("input[id], select[id]", box).map((f) => [f.id, f.value]);
+    const focus = document.activeElement && box.contains(document.activeElement) ? document.activeElement : null;
+    const fid = focus?.id, sel = focus && "selectionStart" in focus ? [focus.selectionStart, focus.selectionEnd] : null;
+    return () => {
+      for (const [id, v] of vals) {
+        const f = box.querySelector("#" + CSS.escape(id));
+        if (f && v && (!f.options || [...f.options].some((o) => o.value === v))) f.value = v;
+      }
+      const f = fid && box.querySelector("#" + CSS.escape(fid));
+      if (f) { f.focus(); if (sel) try { f.setSelectionRange(sel[0], sel[1]); } catch (_) { /* not a text field */ } }
+    };
   }
   // ---- photos --------------------------------------------------------
   // photoGrid shows each attachment as its thumbnail (≤ 320 px) in a fixed
@@ -488,7 +559,7 @@
     const c = d.case_number;
     const act = (path, body) => async () => {
       try { const r = await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + path, body ? body() : {}); toast(r.message || t("done")); }
-      catch (e) { toast(t("failed", { m: e.data?.message || e.data?.detail || e.message }), true); }
+      catch (e) { toast(t("failed", { m: e.data?.message || e.data?.detail || e.message }), true); return; }
       openDetail(c, true);
     };
     const wrap = el("div", { class: "actions" });
@@ -498,17 +569,17 @@
     }
     wrap.append(el("button", { id: "act-take", class: "primary", onclick: act("take") }, t("take")),
       el("button", { id: "act-resolve", onclick: act("resolve") }, t("resolve")));
-    const reason = el("input", { id: "act-reason", placeholder: t("reason") });
+    const reason = el("input", { id: "act-reason", placeholder: t("reason"), "aria-label": t("reject_reason") });
     wrap.append(el("div", { class: "group" }, reason, el("button", { id: "act-reject", class: "danger", onclick: act("reject", () => ({ reason: reason.value })) }, t("reject"))));
-    const tpl = el("select", { id: "act-template" }, el("option", { value: "" }, t("template")), (st.session.templates || []).map((n) => el("option", { value: "/" + n }, n)));
-    const reply = el("input", { id: "act-reply-text", placeholder: t("reply_text") });
+    const tpl = el("select", { id: "act-template", "aria-label": t("template") }, el("option", { value: "" }, t("template")), (st.session.templates || []).map((n) => el("option", { value: "/" + n }, n)));
+    const reply = el("input", { id: "act-reply-text", placeholder: t("reply_text"), "aria-label": t("reply_text") });
     tpl.addEventListener("change", () => { if (tpl.value) reply.value = tpl.value; });
     wrap.append(el("div", { class: "group" }, tpl, reply, el("button", { id: "act-reply", onclick: act("reply", () => ({ text: reply.value })) }, t("reply"))));
     if (disp) {
-      const team = el("select", { id: "act-team" }, st.session.teams.filter((x) => x.id !== d.team).map((x) => el("option", { value: x.id }, x.name)));
-      const why = el("input", { id: "act-reassign-reason", placeholder: t("reason") });
-      wrap.append(el("div", { class: "group" }, team, why, el("button", { id: "act-reassign", onclick: act("reassign", () => ({ team: team.value, reason: why.value })) }, t("reassign"))));
-      const into = el("input", { id: "act-merge-into", placeholder: t("merge_into") });
+      const team = el("select", { id: "act-team", "aria-label": t("reassign_to") }, st.session.teams.filter((x) => x.id !== d.team).map((x) => el("option", { value: x.id }, x.name)));
+      const why = el("input", { id: "act-reassign-reason", placeholder: t("reason"), "aria-label": t("reassign_reason") });
+      wrap.append(el("div", { class: "group" }, team, why, el("button", { id: "act-reassign", onclick: act("reassign", () => ({ team: team.value, reason: why.value, from_team: d.team })) }, t("reassign"))));
+      const into = el("input", { id: "act-merge-into", placeholder: t("merge_into"), "aria-label": t("merge_into") });
       wrap.append(el("div", { class: "group" }, into, el("button", { id: "act-merge", onclick: act("merge", () => ({ into: into.value.trim() })) }, t("merge"))));
     }
     return wrap;

@@ -42,6 +42,11 @@ window.FG_TEXTS = {
     photo_alt: "Foto {n} von {m}", photo_open: "Foto {n} von {m} vergrößern", photo_full_alt: "Foto {n} von {m}: Teamkopie (aufrecht, ohne Metadaten)",
     photo_prev: "← Vorheriges", photo_next: "Nächstes →", close: "Schließen",
     ev_plausibility: "Plausibilitätshinweis: {flag}", flag_positions_disagree: "Standorte der Meldung weichen voneinander ab",
+    src_xmp: "Foto-GPS (XMP)", err_origin: "Die Anmeldung kam von einer fremden Seite und wurde abgewiesen; bitte hier anmelden.",
+    session_expired: "Ihre Anmeldung ist abgelaufen. Ihre Eingaben bleiben erhalten: bitte neu anmelden und dann erneut senden.",
+    session_expired_login: "Neu anmelden (neuer Tab)",
+    lbl_status: "Offene oder abgeschlossene Fälle", lbl_state: "Zustand", lbl_district: "Bezirk", lbl_urgency: "Dringlichkeit", lbl_age: "Alter",
+    reassign_to: "Weiterleiten an Team", reassign_reason: "Begründung der Weiterleitung", reject_reason: "Begründung der Ablehnung", select_case: "Fall {c} auswählen",
   },
   en: {
     login_sub: "Dispatch: open reports on the map", login_sso: "Sign in with single sign-on",
@@ -84,5 +89,10 @@ window.FG_TEXTS = {
     photo_alt: "Photo {n} of {m}", photo_open: "Enlarge photo {n} of {m}", photo_full_alt: "Photo {n} of {m}: team copy (upright, metadata removed)",
     photo_prev: "← Previous", photo_next: "Next →", close: "Close",
     ev_plausibility: "plausibility note: {flag}", flag_positions_disagree: "positions within the report disagree",
+    src_xmp: "photo GPS (XMP)", err_origin: "The sign-in came from another site and was refused; please sign in here.",
+    session_expired: "Your sign-in has expired. What you typed is kept: please sign in again, then send once more.",
+    session_expired_login: "Sign in again (new tab)",
+    lbl_status: "Open or closed cases", lbl_state: "State", lbl_district: "District", lbl_urgency: "Urgency", lbl_age: "Age",
+    reassign_to: "Reassign to team", reassign_reason: "Reason for reassigning", reject_reason: "Reason for rejecting", select_case: "Select case {c}",
   },
 };

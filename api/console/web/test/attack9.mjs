@@ -1,0 +1,161 @@
+// Uses the real console in headless Chromium as a dispatcher and as an
+// attacker would (cmd/fieldgate's TestConsoleAttack9InBrowser runs
+// fieldgate, the OIDC provider and the services, and restarts the server
+// when this script prints the step "restart", answering on stdin).
+// Input: environment FG_BASE, FG_REPORTER_TOKEN, FG_DISPATCHER_TOKEN (a
+// second dispatcher, acting through the API), FG_CHROMIUM, FG_DISTRICT
+// (a district name written as HTML in the rules' file). Output: one JSON
+// line per step on stdout.
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const base = process.env.FG_BASE;
+const out = (o) => console.log(JSON.stringify(o));
+const fail = (msg) => { out({ step: "fail", error: msg }); process.exit(1); };
+// A finding that does not stop the later steps: all are reported, the
+// script fails at the end.
+const problems = [];
+const problem = (msg) => { problems.push(msg); out({ step: "problem", error: msg }); };
+const stdin = createInterface({ input: process.stdin });
+const nextLine = () => new Promise((resolve) => stdin.once("line", resolve));
+
+async function apiAs(token, method, path, body) {
+  const r = await fetch(base + path, { method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+  return { status: r.status, data: await r.json().catch(() => ({})) };
+}
+async function fileReport(to, text, lat, lon) {
+  const form = new FormData();
+  form.set("to", to); form.set("text", text); form.set("lat", String(lat)); form.set("lon", String(lon));
+  const r = await fetch(base + "/api/v1/reports", { method: "POST", body: form, headers: { Authorization: "Bearer " + process.env.FG_REPORTER_TOKEN } });
+  if (r.status !== 202) fail("POST /api/v1/reports: " + r.status + " " + (await r.text()));
+  return (await r.json()).case_number;
+}
+const row = (c) => `#list li[data-case="${c}"]`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.FG_CHROMIUM || "/usr/bin/chromium-headless-shell",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+try {
+  // The dispatcher's laptop is set to New York time; the town is in Europe/Berlin.
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "de-DE", timezoneId: "America/New_York" });
+  const page = await ctx.newPage();
+  page.on("dialog", (d) => d.accept());
+  page.on("pageerror", (e) => out({ step: "pageerror", error: String(e) }));
+  await page.goto(base + "/console/");
+  await page.click("#sso");
+  await page.waitForSelector("#app:not([hidden])", { timeout: 15000 });
+  await page.waitForSelector("#live.on", { timeout: 15000 });
+  const cookie = (await ctx.cookies(base)).find((c) => c.name.endsWith("fieldgate_session"));
+  if (!cookie || !cookie.httpOnly || cookie.sameSite !== "Lax" || cookie.path !== "/") fail("session cookie " + JSON.stringify({ ...cookie, value: undefined }));
+  out({ step: "signed-in", who: await page.textContent("#who") });
+
+  // 1. HTML from a field worker (report text) and from the rules' file
+  // (a district name, shown as a Leaflet tooltip, which takes HTML) stays text.
+  const evil = '<img src=x id=fgxss2> Gully <b id="fgxss3">verstopft</b>';
+  const c1 = await fileReport("tiefbau", evil, 51.0412, 7.5790);
+  await page.waitForSelector(row(c1), { timeout: 10000 });
+  await page.click(row(c1));
+  await page.waitForFunction((c) => document.querySelector("#detail h2")?.textContent.startsWith(c), c1, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll(".district-label").length > 3, null, { timeout: 10000 });
+  const x = await page.evaluate(([c, d]) => ({
+    injected: ["fgxss", "fgxss2", "fgxss3"].filter((id) => document.getElementById(id)),
+    label: [...document.querySelectorAll(".district-label")].map((e) => e.textContent).find((s) => s.startsWith("Hafen")),
+    option: [...document.querySelectorAll("#f-district option")].some((o) => o.value === d && o.textContent === d),
+    row: document.querySelector(`#list li[data-case="${c}"] .text`).textContent,
+    detail: document.querySelector("#detail .text").textContent,
+  }), [c1, process.env.FG_DISTRICT]);
+  if (x.injected.length || x.label !== process.env.FG_DISTRICT || !x.option || x.row !== evil || x.detail !== evil) problem("HTML was taken as markup: " + JSON.stringify(x));
+  out({ step: "xss", ...x });
+
+  // 2. Times in the town's zone, also on both nights of a DST change.
+  const it = await page.evaluate((c) => window.fg.state.items.get(c), c1);
+  const want = new Intl.DateTimeFormat("de-DE", { dateStyle: "short", timeStyle: "short", timeZone: "Europe/Berlin" }).format(new Date(it.created_at));
+  const meta = await page.textContent(row(c1) + " .meta");
+  const dst = await page.evaluate(() => ["2026-03-29T00:30:00Z", "2026-03-29T01:30:00Z", "2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"].map((window.fg.fmtTime || (() => "no fmtTime"))));
+  const wantDST = ["29.03.26, 01:30", "29.03.26, 03:30", "25.10.26, 02:30", "25.10.26, 02:30"];
+  if (!meta.includes(want) || JSON.stringify(dst) !== JSON.stringify(wantDST)) problem(`times: row "${meta}" (want ${want}), DST ${JSON.stringify(dst)} (want ${JSON.stringify(wantDST)})`);
+  out({ step: "time-zone", row: meta, dst });
+
+  // 3. Every field and button has a name for screen readers (a label,
+  // aria-label or words, not a placeholder or a "✕"), and every badge
+  // has a contrast of at least 4.5:1 (WCAG 2.1 AA, 1.4.3, small text).
+  const a11y = await page.evaluate(() => {
+    const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
+    const words = (s) => /[\p{L}\p{N}]/u.test(s || "");
+    const name = (e) => e.getAttribute("aria-label") || (e.getAttribute("aria-labelledby") || "").split(" ").map((id) => document.getElementById(id)?.textContent || "").join(" ").trim() ||
+      [...(e.labels || [])].map((l) => l.textContent).join(" ").trim() || (e.tagName === "BUTTON" ? e.textContent.trim() : "") || e.title;
+    const unnamed = [...document.querySelectorAll("#app input:not([type=hidden]), #app select, #app button, #app textarea")]
+      .filter(shown).filter((e) => !words(name(e))).map((e) => e.id || e.outerHTML.slice(0, 60));
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+    const bg = (e) => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
+    const low = [...document.querySelectorAll(".badge")].filter(shown).map((e) => {
+      const a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));
+      return [e.className, e.textContent, Math.round(((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) * 100) / 100];
+    }).filter(([, , r]) => r < 4.5);
+    return { unnamed, low };
+  });
+  if (a11y.unnamed.length || a11y.low.length) problem("accessibility: " + JSON.stringify(a11y));
+  out({ step: "labels" });
+
+  // 4. A colleague takes the open case while the dispatcher types a reply:
+  // the view shows the change and keeps the text and the focus.
+  const typed = "Wir kümmern uns heute noch darum";
+  await page.fill("#act-reply-text", typed);
+  await page.focus("#act-reply-text");
+  const took = await apiAs(process.env.FG_DISPATCHER_TOKEN, "POST", `/api/v1/incidents/${c1}/take`);
+  if (took.status !== 200) fail("colleague's take: " + JSON.stringify(took));
+  await page.waitForFunction(() => document.querySelector("#detail").textContent.includes("übernommen von token:kollegin"), null, { timeout: 10000 })
+    .catch(async () => fail("the colleague's take did not show: " + (await page.textContent("#detail")).slice(0, 500)));
+  const kept = await page.evaluate(() => ({ value: document.querySelector("#act-reply-text")?.value, focus: document.activeElement?.id }));
+  if (kept.value !== typed || kept.focus !== "act-reply-text") problem("a live change of the open case lost the typed reply: " + JSON.stringify(kept));
+  out({ step: "live-keeps-input", ...kept });
+
+  // 5. The session ends in another tab (signed out there). Sending the
+  // reply says so in German, keeps the text; after signing in again (in
+  // that tab) the same button sends it.
+  const other = await ctx.newPage();
+  await other.goto(base + "/console/");
+  await other.waitForSelector("#app:not([hidden])", { timeout: 10000 });
+  await other.click("#logout");
+  await other.waitForSelector("#login:not([hidden])", { timeout: 10000 });
+  await page.click("#act-reply");
+  await page.waitForSelector("#expired:not([hidden])", { timeout: 5000 }).catch(async () =>
+    problem("no notice of the ended session: toast " + JSON.stringify(await page.textContent("#toast"))));
+  const exp = await page.evaluate(() => ({ text: document.querySelector("#expired")?.textContent, value: document.querySelector("#act-reply-text")?.value }));
+  if (!exp.text?.includes("Anmeldung ist abgelaufen") || exp.value !== typed) problem("ended session: " + JSON.stringify(exp));
+  out({ step: "expired", ...exp });
+  await other.click("#sso");
+  await other.waitForSelector("#app:not([hidden])", { timeout: 15000 });
+  if (await page.$("#act-reply-text")) await page.fill("#act-reply-text", typed); // (an older page lost it)
+  await page.click("#act-reply");
+  await page.waitForFunction(() => document.querySelector("#detail .timeline")?.textContent.includes("Antwort an die meldende Person"), null, { timeout: 10000 })
+    .catch(async () => problem("the reply after signing in again did not go out: toast " + JSON.stringify(await page.textContent("#toast"))));
+  if (await page.$("#expired:not([hidden])")) problem("the notice stayed after signing in again");
+  await other.close();
+  out({ step: "relogin" });
+
+  // 6. The server restarts while the stream's reconnects fail with HTTP
+  // errors (a proxy's 502); a case filed meanwhile appears once the
+  // stream is back, without a reload, and nothing twice.
+  await page.waitForSelector("#live.on", { timeout: 15000 }).catch(() => problem("the stream did not come back after signing in again"));
+  await page.route("**/api/v1/events", (route) => route.fulfill({ status: 502, contentType: "text/plain", body: "Bad Gateway" }));
+  out({ step: "restart" });
+  if ((await nextLine()) !== "restarted") fail("the server was not restarted");
+  const c3 = await fileReport("info", "Baum auf dem Radweg, gemeldet während der Neustart lief", 51.0302, 7.5712);
+  await page.waitForFunction(() => !document.querySelector("#live").classList.contains("on"), null, { timeout: 10000 });
+  await page.unroute("**/api/v1/events");
+  await page.waitForSelector(row(c3), { timeout: 15000 }).catch(() => fail(`case ${c3}, filed while the stream was down, never appeared`));
+  await page.waitForSelector("#live.on", { timeout: 10000 });
+  const cases = await page.evaluate(() => window.fg.visibleCases());
+  if (new Set(cases).size !== cases.length) fail("cases listed twice: " + cases.join(", "));
+  out({ step: "resynced", case: c3 });
+  if (problems.length) fail(problems.length + " problems: " + problems.join(" | "));
+  out({ step: "done" });
+} catch (e) {
+  fail(String(e && e.stack || e));
+} finally {
+  await browser.close();
+  stdin.close();
+}

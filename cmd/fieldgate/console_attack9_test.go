@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// TestConsoleAttack9InBrowser uses the console in headless Chromium as a
+// dispatcher whose laptop is set to New York time and as an attacker
+// would, against the real fieldgate on PostgreSQL, MinIO and Prosody,
+// signed in through the OIDC provider (api/console/web/test/attack9.mjs):
+// HTML in a district name of the rules' file and in a report's text stays
+// text (map tooltips, list, incident view); times show in the town's zone
+// (Europe/Berlin, across both DST changes); every form field has a name
+// for screen readers and badges have WCAG AA contrast; a live change of
+// the open case keeps the reply being typed; a session ended in another
+// tab shows a German banner, keeps the typed reply, and the same button
+// works after signing in again; and after a restart of the server, during
+// which the stream's reconnects failed with HTTP errors (as behind a
+// proxy), a case filed meanwhile appears without a reload.
+func TestConsoleAttack9InBrowser(t *testing.T) {
+	node, chromium, web := browserTools(t)
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Shutdown() })
+	for range 2 { // signed in, and again after the session ended
+		idp.QueueUser(&mockoidc.MockUser{Subject: "dora", Email: "dora@stadt.localhost", PreferredUsername: "dora@stadt.localhost", Groups: []string{"leitstelle"}})
+	}
+	oc := idp.Config()
+
+	// A district whose name an admin (or whoever edits the file) wrote as HTML.
+	const evilDistrict = `Hafen <img src=x id=fgxss>`
+	rules, _ := testsvc.DemoRulesWith(t, map[string]string{"sued: [Südstadt, Hafen]": `sued: [Südstadt, "` + evilDistrict + `"]`})
+	gj := filepath.Join(filepath.Dir(rules), "districts.geojson")
+	b, err := os.ReadFile(gj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte(`"Hafen"`), []byte(strconv.Quote(evilDistrict)), 1)
+	if err := os.WriteFile(gj, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	port := freePort(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	cfgFile := filepath.Join(t.TempDir(), "fieldgate.yaml")
+	if err := os.WriteFile(cfgFile, []byte("console:\n  oidc:\n    groups:\n      leitstelle: [dispatcher]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, map[string]string{
+		"FIELDGATE_CONFIG":                     cfgFile,
+		"FIELDGATE_RULES_FILE":                 rules,
+		"FIELDGATE_HTTP_ADDR":                  "127.0.0.1:" + strconv.Itoa(port),
+		"FIELDGATE_CONSOLE_PUBLIC_URL":         base,
+		"FIELDGATE_CONSOLE_OIDC_ISSUER":        oc.Issuer,
+		"FIELDGATE_CONSOLE_OIDC_CLIENT_ID":     oc.ClientID,
+		"FIELDGATE_CONSOLE_OIDC_CLIENT_SECRET": oc.ClientSecret,
+	})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--name", "kollegin", "--role", "dispatcher"}, s.getenv, &out, testWriter{t}); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "test", "attack9.mjs"))
+	cmd.Dir = web
+	cmd.Env = append(os.Environ(), "FG_BASE="+base, "FG_REPORTER_TOKEN="+s.token, "FG_DISPATCHER_TOKEN="+strings.TrimSpace(out.String()),
+		"FG_CHROMIUM="+chromium, "FG_DISTRICT="+evilDistrict)
+	cmd.Stderr = testWriter{t}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]map[string]any{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		t.Log("browser:", line)
+		var step map[string]any
+		if json.Unmarshal([]byte(line), &step) != nil {
+			continue
+		}
+		name, _ := step["step"].(string)
+		steps[name] = step
+		if name == "restart" { // the script blocked the stream; restart the server under it
+			s.stop()
+			s.serve()
+			s.waitReady()
+			_, _ = io.WriteString(stdin, "restarted\n")
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
+	}
+	for _, want := range []string{"signed-in", "xss", "time-zone", "labels", "live-keeps-input", "expired", "relogin", "restart", "resynced", "done"} {
+		if steps[want] == nil {
+			t.Fatalf("browser script never reached step %q", want)
+		}
+	}
+}
+
+// A server a console is open on stops at once and cleanly: its event
+// stream ends when the shutdown begins (before, Shutdown waited for the
+// stream to go idle, which it never does, and serve failed with "context
+// deadline exceeded" after 15 s on every stop and restart).
+func TestServeStopsWithAnOpenEventStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	s := startStack(t, nil)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--name", "wand", "--role", "dispatcher"}, s.getenv, &out, testWriter{t}); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	req, _ := http.NewRequest("GET", s.base+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(out.String()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/events: %d", resp.StatusCode)
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
+	start := time.Now()
+	s.stop() // fails the test if serve returns an error
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("serve took %v to stop with an event stream open, want < 5 s", took)
+	}
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Error("the event stream is still open after the server stopped")
+	}
+}
+
+// Two dispatchers reassign the same case at the same instant, each to
+// another team, each naming the team they saw (from_team, as the console
+// sends it): one wins, the other gets 409 and a German message that names
+// where the case is now; the case ends where the winner sent it. Raced on
+// purpose, several times.
+func TestTwoDispatchersReassignAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	s := startStack(t, nil)
+	tokens := []string{s.newToken("disp-a", "dispatcher"), s.newToken("disp-b", "dispatcher")}
+	targets := []string{"gruenflaechen", "ordnungsamt"}
+	names := map[string]string{"gruenflaechen": "Grünflächen", "ordnungsamt": "Ordnungsamt"}
+	for round := range 4 {
+		c := s.fileReport(round, "Ast auf der Fahrbahn")
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if _, inc := s.call("GET", "/api/v1/incidents/"+c, tokens[0]); inc["team"] == "tiefbau" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never reached team tiefbau", c)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		type answer struct {
+			status int
+			body   map[string]any
+		}
+		answers := make([]answer, 2)
+		start := make(chan struct{})
+		done := make(chan int, 2)
+		for i := range 2 {
+			go func() {
+				defer func() { done <- i }()
+				b, _ := json.Marshal(map[string]string{"team": targets[i], "from_team": "tiefbau", "reason": "Zuständigkeit"})
+				req, _ := http.NewRequest("POST", s.base+"/api/v1/incidents/"+c+"/reassign", bytes.NewReader(b))
+				req.Header.Set("Authorization", "Bearer "+tokens[i])
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept-Language", "de")
+				<-start
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				answers[i].status = resp.StatusCode
+				_ = json.NewDecoder(resp.Body).Decode(&answers[i].body)
+			}()
+		}
+		close(start)
+		<-done
+		<-done
+		win, lose := 0, 1
+		if answers[1].status == http.StatusOK {
+			win, lose = 1, 0
+		}
+		if answers[win].status != http.StatusOK || answers[lose].status != http.StatusConflict {
+			t.Fatalf("round %d: answers %d and %d (%v / %v), want one 200 and one 409", round, answers[0].status, answers[1].status, answers[0].body, answers[1].body)
+		}
+		detail, _ := answers[lose].body["detail"].(string)
+		if !strings.Contains(detail, "inzwischen bei "+names[targets[win]]) {
+			t.Errorf("round %d: the loser's message %q does not say where the case is now (%s)", round, detail, names[targets[win]])
+		}
+		if _, inc := s.call("GET", "/api/v1/incidents/"+c, tokens[0]); inc["team"] != targets[win] {
+			t.Errorf("round %d: %s is with %v, want the winner's %s", round, c, inc["team"], targets[win])
+		}
+	}
+}
