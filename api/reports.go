@@ -545,7 +545,7 @@ func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 		return dispatch.ReportView{}, false
 	}
 	tok := token(c)
-	if !tok.Has(dispatch.RoleDispatcher) && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
+	if v.Report.Sender != tok.Sender() && !mayView(tok, v.Incident.Team) {
 		problem(c, probNotFound, msg.Texts.ReportNotFoundID)
 		return dispatch.ReportView{}, false
 	}
@@ -603,7 +603,7 @@ func (s *Server) getReport(c *gin.Context) {
 		Text: v.Report.Text, ReceivedAt: v.Report.ReceivedAt, Acknowledged: v.Incident.AcknowledgedAt,
 		Resolved: v.Incident.ResolvedAt, Media: []mediaJSON{}, Events: []eventJSON{},
 	}
-	if dispatcher || tok.Has("team:"+v.Incident.Team) {
+	if mayView(tok, v.Incident.Team) {
 		out.Owner = v.Incident.Owner
 	}
 	if p := v.Report.Position; p != nil {
