@@ -52,7 +52,7 @@ func (s *Server) authorizeIncident(c *gin.Context) (dispatch.Incident, bool) {
 		return dispatch.Incident{}, false
 	}
 	tok := token(c)
-	if !tok.Has(dispatch.RoleDispatcher) && (inc.Team == "" || !tok.Has("team:"+inc.Team)) {
+	if !mayView(tok, inc.Team) {
 		// The same answer as for a case that does not exist: a token must
 		// not learn which case numbers (or teams) exist elsewhere.
 		incidentNotFound(c)
@@ -97,9 +97,12 @@ func (s *Server) incidentAction(action dispatch.Action) gin.HandlerFunc {
 
 // actionBody is the JSON body of reassign, reject and reply.
 type actionBody struct {
-	Team   string `json:"team"`
-	Reason string `json:"reason"`
-	Text   string `json:"text"`
+	Team string `json:"team"`
+	// FromTeam (reassign, optional): the team the caller saw the incident
+	// with; 409 if it has moved to another team meanwhile.
+	FromTeam string `json:"from_team,omitempty"`
+	Reason   string `json:"reason"`
+	Text     string `json:"text"`
 }
 
 // incidentCommand runs a dispatcher or team command with a JSON body.
@@ -119,7 +122,7 @@ func (s *Server) incidentCommand(kind string) gin.HandlerFunc {
 		var err error
 		switch kind {
 		case "reassign":
-			res, err = s.disp.Reassign(ctx, dispatch.ReassignCommand{Ref: inc.CaseNumber, Team: body.Team, Reason: body.Reason, Actor: actor, Via: "api", Dispatcher: disp})
+			res, err = s.disp.Reassign(ctx, dispatch.ReassignCommand{Ref: inc.CaseNumber, Team: body.Team, FromTeam: body.FromTeam, Reason: body.Reason, Actor: actor, Via: "api", Dispatcher: disp})
 		case "reject":
 			res, err = s.disp.Reject(ctx, dispatch.RejectCommand{Ref: inc.CaseNumber, Reason: body.Reason, Actor: actor, Via: "api", Dispatcher: true})
 		case "reply":

@@ -22,6 +22,10 @@ type ReassignCommand struct {
 	Actor  string // bare JID or "token:<name>"
 	Via    string // "room", "chat", "api"
 	Reason string // optional, shown to both rooms and kept in the audit trail
+	// FromTeam, when set, is the team id the caller saw the incident with:
+	// if it is with another team by now (two dispatchers reassigning it at
+	// once), the command fails with ErrConflict instead of moving it again.
+	FromTeam string
 	// Dispatcher must be true: the gateway sets it from rs.IsDispatcher, the
 	// API from the token's dispatcher role.
 	Dispatcher bool
@@ -54,6 +58,10 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 		}
 		if !inc.State.Open() {
 			return newError(ErrConflict, func(ts msg.Texts) string { return ts.AlreadyClosed(inc.CaseNumber, string(inc.State)) })
+		}
+		if cmd.FromTeam != "" && cmd.FromTeam != inc.Team {
+			cur, _ := rs.Team(inc.Team)
+			return newError(ErrConflict, func(ts msg.Texts) string { return ts.ReassignedMeanwhile(inc.CaseNumber, cmp.Or(cur.Name, inc.Team)) })
 		}
 		nt, ok := findTeam(rs, cmd.Team)
 		if !ok {

@@ -73,6 +73,7 @@ type fakeDomain struct {
 	filters  []dispatch.ServiceRequestFilter
 	tokens   map[string]dispatch.Token
 	report   dispatch.ReportView
+	replays  map[string]dispatch.Receipt // Idempotency-Key → receipt
 	fail     error
 	media    *fakeMedia
 }
@@ -87,7 +88,10 @@ func (d *fakeDomain) Intake(_ context.Context, in dispatch.NewReport) (dispatch.
 	return dispatch.Receipt{ReportID: uuid.MustParse("01900000-0000-7000-8000-000000000001"), CaseNumber: "2026-000042"}, nil
 }
 
-func (d *fakeDomain) Replay(context.Context, string, string, string) (dispatch.Receipt, error) {
+func (d *fakeDomain) Replay(_ context.Context, _, _, key string) (dispatch.Receipt, error) {
+	if r, ok := d.replays[key]; ok {
+		return r, nil
+	}
 	return dispatch.Receipt{}, dispatch.ErrNotFound
 }
 

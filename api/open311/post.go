@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/fieldgate/fieldgate/api"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/slots"
 	"github.com/fieldgate/fieldgate/media"
@@ -211,7 +211,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		in.IdempotencyKey = key
 		if rec, err := h.domain.Replay(ctx, dispatch.ChannelOpen311, in.Sender, key); err == nil {
 			cleanup()
-			h.respondPosted(c, f, http.StatusOK, rec, notice)
+			h.respondReplay(c, f, rec, in, notice)
 			return
 		}
 	}
@@ -231,10 +231,38 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		}
 		return
 	}
-	if rec.Replayed {
+	if rec.Replayed { // a concurrent request with the key won
 		cleanup()
+		h.respondReplay(c, f, rec, in, notice)
+		return
 	}
 	h.respondPosted(c, f, http.StatusCreated, rec, notice)
+}
+
+// respondReplay answers a request whose Idempotency-Key filed a request
+// before: with its receipt (200) if this is the same request again (a
+// retry), else 422 (draft-ietf-httpapi-idempotency-key-header §2.7), so
+// that a client reusing a key learns its new request was not filed
+// instead of getting another one's service_request_id.
+func (h *Handler) respondReplay(c *gin.Context, f format, rec dispatch.Receipt, in dispatch.NewReport, notice string) {
+	v, err := h.domain.GetReport(c.Request.Context(), rec.ReportID)
+	if err != nil && !errors.Is(err, dispatch.ErrNotFound) {
+		h.serverError(c, f, err)
+		return
+	}
+	sums := make([]string, 0, len(in.Media))
+	for _, m := range in.Media {
+		sums = append(sums, m.SHA256)
+	}
+	if addr, ok := h.rules.Current().Address(in.Address); ok && addr.Urgent {
+		in.Urgent = true
+	}
+	// A request deleted since (retention) takes its key along.
+	if err == nil && !api.SameReport(v.Report, in, sums) {
+		h.fail(c, f, http.StatusUnprocessableEntity, func(t msg.Texts) string { return t.IdempotencyKeyReused(rec.CaseNumber) })
+		return
+	}
+	h.respondPosted(c, f, http.StatusOK, rec, notice)
 }
 
 func (h *Handler) respondPosted(c *gin.Context, f format, status int, rec dispatch.Receipt, notice string) {
@@ -249,6 +277,10 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 	for k, vs := range form {
 		if !postFields[k] && !strings.HasPrefix(k, "attribute[") {
 			h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311Field(k) })
+			return dispatch.NewReport{}, "", false
+		}
+		if len(vs) > 1 && postFields[k] { // which one would count? (attributes check their own)
+			h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.FieldTwice(k) })
 			return dispatch.NewReport{}, "", false
 		}
 		for _, v := range append(vs, k) {
@@ -275,7 +307,7 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 	case lat != "" || long != "":
 		la, err1 := strconv.ParseFloat(lat, 64)
 		lo, err2 := strconv.ParseFloat(long, 64)
-		if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) || math.IsNaN(la) || math.IsNaN(lo) {
+		if err1 != nil || err2 != nil || !api.DecimalDegrees(lat) || !api.DecimalDegrees(long) || !dispatch.ValidPosition(la, lo) {
 			h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311BadPosition)
 			return dispatch.NewReport{}, "", false
 		}

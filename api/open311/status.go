@@ -3,6 +3,7 @@ package open311
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -149,7 +150,7 @@ func (h *Handler) parseFilter(c *gin.Context, f format, rs *routing.RuleSet, fil
 	}{{"start_date", &filter.From}, {"end_date", &filter.To}, {"updated_after", &filter.UpdatedAfter}}
 	for _, d := range dates {
 		if v := c.Query(d.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
+			t, err := parseDateParam(v, d.name == "end_date", h.cfg.TimeZone)
 			if err != nil {
 				h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311BadDate(d.name) })
 				return false
@@ -335,4 +336,40 @@ func (h *Handler) token(c *gin.Context, f format, tok string) {
 	}
 	t := tokenJSON{ServiceRequestID: v.Report.CaseNumber, Token: tok}
 	write(c, f, http.StatusOK, tokensXML{Requests: []tokenJSON{t}}, []tokenJSON{t})
+}
+
+// parseDateParam reads start_date, end_date or updated_after in the forms
+// of W3C's "Date and Time Formats" note (the ISO 8601 profile GeoReport v2
+// names): YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss[.s]]TZD. Two
+// forms clients send are read too: a date-time without zone designator,
+// in the town's time zone loc, and a zone whose "+" arrived as a space
+// (an unencoded query). A date alone starts at midnight in loc; as the
+// (exclusive) end, end is the end of the day, month or year it names.
+func parseDateParam(v string, end bool, loc *time.Location) (time.Time, error) {
+	if len(v) > len("2006-01-02T15:04") && strings.Count(v, " ") == 1 {
+		v = strings.Replace(v, " ", "+", 1)
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	for _, p := range []struct {
+		layout       string
+		years, month int
+		days         int
+	}{{"2006-01-02", 0, 0, 1}, {"2006-01", 0, 1, 0}, {"2006", 1, 0, 0}} {
+		if t, err := time.ParseInLocation(p.layout, v, loc); err == nil {
+			if end {
+				t = t.AddDate(p.years, p.month, p.days)
+			}
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("open311: %q is not a W3C date-time", v)
 }

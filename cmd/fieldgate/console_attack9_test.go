@@ -160,3 +160,74 @@ func TestServeStopsWithAnOpenEventStream(t *testing.T) {
 		t.Error("the event stream is still open after the server stopped")
 	}
 }
+
+// Two dispatchers reassign the same case at the same instant, each to
+// another team, each naming the team they saw (from_team, as the console
+// sends it): one wins, the other gets 409 and a German message that names
+// where the case is now; the case ends where the winner sent it. Raced on
+// purpose, several times.
+func TestTwoDispatchersReassignAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	s := startStack(t, nil)
+	tokens := []string{s.newToken("disp-a", "dispatcher"), s.newToken("disp-b", "dispatcher")}
+	targets := []string{"gruenflaechen", "ordnungsamt"}
+	names := map[string]string{"gruenflaechen": "Grünflächen", "ordnungsamt": "Ordnungsamt"}
+	for round := range 4 {
+		c := s.fileReport(round, "Ast auf der Fahrbahn")
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if _, inc := s.call("GET", "/api/v1/incidents/"+c, tokens[0]); inc["team"] == "tiefbau" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never reached team tiefbau", c)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		type answer struct {
+			status int
+			body   map[string]any
+		}
+		answers := make([]answer, 2)
+		start := make(chan struct{})
+		done := make(chan int, 2)
+		for i := range 2 {
+			go func() {
+				defer func() { done <- i }()
+				b, _ := json.Marshal(map[string]string{"team": targets[i], "from_team": "tiefbau", "reason": "Zuständigkeit"})
+				req, _ := http.NewRequest("POST", s.base+"/api/v1/incidents/"+c+"/reassign", bytes.NewReader(b))
+				req.Header.Set("Authorization", "Bearer "+tokens[i])
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept-Language", "de")
+				<-start
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				answers[i].status = resp.StatusCode
+				_ = json.NewDecoder(resp.Body).Decode(&answers[i].body)
+			}()
+		}
+		close(start)
+		<-done
+		<-done
+		win, lose := 0, 1
+		if answers[1].status == http.StatusOK {
+			win, lose = 1, 0
+		}
+		if answers[win].status != http.StatusOK || answers[lose].status != http.StatusConflict {
+			t.Fatalf("round %d: answers %d and %d (%v / %v), want one 200 and one 409", round, answers[0].status, answers[1].status, answers[0].body, answers[1].body)
+		}
+		detail, _ := answers[lose].body["detail"].(string)
+		if !strings.Contains(detail, "inzwischen bei "+names[targets[win]]) {
+			t.Errorf("round %d: the loser's message %q does not say where the case is now (%s)", round, detail, names[targets[win]])
+		}
+		if _, inc := s.call("GET", "/api/v1/incidents/"+c, tokens[0]); inc["team"] != targets[win] {
+			t.Errorf("round %d: %s is with %v, want the winner's %s", round, c, inc["team"], targets[win])
+		}
+	}
+}

@@ -309,6 +309,10 @@ func (de) SameTeam(caseNumber, team string) string {
 	return fmt.Sprintf("%s ist bereits bei %s.", caseNumber, team)
 }
 
+func (de) ReassignedMeanwhile(caseNumber, team string) string {
+	return fmt.Sprintf("%s ist inzwischen bei %s (jemand anderes hat den Fall gerade weitergeleitet); bitte prüfen und bei Bedarf erneut weiterleiten.", caseNumber, team)
+}
+
 func (de) ReassignedReply(caseNumber, team string) string {
 	return fmt.Sprintf("%s an %s weitergeleitet.", caseNumber, team)
 }
@@ -459,6 +463,10 @@ func (de) AttachmentNotTaken(attachment string) string {
 
 func (de) RoomPrivateHint() string {
 	return "Hier verstehe ich nur Befehle wie „ok 42“, „erledigt 42“ oder „antwort 42 Text“. Meldungen bitte an eine Funktionsadresse senden, alles andere im Raum schreiben."
+}
+
+func (de) LanguageChosen() string {
+	return "Ab jetzt antworte ich Ihnen auf Deutsch. (Für Englisch schreiben Sie „english“.)"
 }
 
 func (de) RetractNotSupported() string {
@@ -1015,7 +1023,7 @@ func (de) Open311Internal() string {
 }
 
 func (de) Open311BadDate(param string) string {
-	return fmt.Sprintf("%s muss ein Zeitpunkt nach ISO 8601 mit Zeitzone sein", param)
+	return fmt.Sprintf("%s muss ein Datum oder Zeitpunkt in W3C-Form sein, etwa 2026-11-30 oder 2026-11-30T08:00:00+01:00", param)
 }
 
 func (de) Open311BadStatus() string {

@@ -309,6 +309,10 @@ func (en) SameTeam(caseNumber, team string) string {
 	return fmt.Sprintf("%s is already with %s.", caseNumber, team)
 }
 
+func (en) ReassignedMeanwhile(caseNumber, team string) string {
+	return fmt.Sprintf("%s is with %s by now (someone else just reassigned it); please check and reassign again if needed.", caseNumber, team)
+}
+
 func (en) ReassignedReply(caseNumber, team string) string {
 	return fmt.Sprintf("%s reassigned to %s.", caseNumber, team)
 }
@@ -459,6 +463,10 @@ func (en) AttachmentNotTaken(attachment string) string {
 
 func (en) RoomPrivateHint() string {
 	return "Here I only understand commands such as “ok 42”, “erledigt 42” or “antwort 42 text”. Please send reports to a function address, and write everything else in the room."
+}
+
+func (en) LanguageChosen() string {
+	return "From now on I answer you in English. (Write “deutsch” for German.)"
 }
 
 func (en) RetractNotSupported() string {
@@ -1015,7 +1023,7 @@ func (en) Open311Internal() string {
 }
 
 func (en) Open311BadDate(param string) string {
-	return fmt.Sprintf("%s must be an ISO 8601 date-time with zone", param)
+	return fmt.Sprintf("%s must be a date or date-time in W3C form, such as 2026-11-30 or 2026-11-30T08:00:00+01:00", param)
 }
 
 func (en) Open311BadStatus() string {

@@ -161,6 +161,9 @@ type Texts interface {
 	UnknownTeam(team, teams string) string
 	// SameTeam: “{caseNumber} is already with {team}.”
 	SameTeam(caseNumber, team string) string
+	// ReassignedMeanwhile: “{caseNumber} was moved to {team} meanwhile; …”
+	// (a reassignment that raced another one and lost).
+	ReassignedMeanwhile(caseNumber, team string) string
 	// ReassignedReply: “{caseNumber} reassigned to {team}.”
 	ReassignedReply(caseNumber, team string) string
 	// RejectNeedsReason: “Please give a reason: “abgelehnt {seq} reason”.”
@@ -211,6 +214,8 @@ type Texts interface {
 	AttachmentFailed(attachment string) string
 	// RoomNotMember: “Only members of this team (and dispatchers) can take or handle reports here.”
 	RoomNotMember() string
+	// LanguageChosen: “From now on I answer you in English. (Write “deutsch” for German.)” (answer to “english”/“deutsch” sent to a function address, in the chosen language)
+	LanguageChosen() string
 	// RetractNotSupported: “A sent message cannot be withdrawn here: your report stays as it is. If something in it was wrong, please write briefly what.” (answer to an XEP-0424 retraction)
 	RetractNotSupported() string
 	// RoomPrivateHint: “Here I only understand commands such as “ok 42”, “erledigt 42” or “antwort 42 text”. Please send reports to a function address, and write everything else in the room.” (answer to a private message in a team room)
@@ -576,7 +581,7 @@ type Texts interface {
 	Open311Storage() string
 	// Open311Internal: “internal error; it has been logged”
 	Open311Internal() string
-	// Open311BadDate: “{param} must be an ISO 8601 date-time with zone”
+	// Open311BadDate: “{param} must be a date or date-time in W3C form, such as 2026-11-30 or 2026-11-30T08:00:00+01:00”
 	Open311BadDate(param string) string
 	// Open311BadStatus: “status must be open or closed”
 	Open311BadStatus() string

@@ -398,7 +398,10 @@
     if (action === "merge" && !confirm(t("confirm_bulk_merge", { n: cases.length, c: body.into }))) return;
     let failed = 0;
     for (const c of cases) {
-      try { await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + action, body || {}); } catch (e) { failed++; }
+      // A reassignment names the team the list showed: a case someone
+      // else moved meanwhile is not moved again (409, counted as failed).
+      const b = action === "reassign" ? { ...body, from_team: st.items.get(c)?.team } : body;
+      try { await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + action, b || {}); } catch (e) { failed++; }
     }
     st.selected.clear(); $("#select-all").checked = false;
     toast(failed ? t("failed", { m: failed + "/" + cases.length }) : t("done"), failed > 0);
@@ -575,7 +578,7 @@
     if (disp) {
       const team = el("select", { id: "act-team", "aria-label": t("reassign_to") }, st.session.teams.filter((x) => x.id !== d.team).map((x) => el("option", { value: x.id }, x.name)));
       const why = el("input", { id: "act-reassign-reason", placeholder: t("reason"), "aria-label": t("reassign_reason") });
-      wrap.append(el("div", { class: "group" }, team, why, el("button", { id: "act-reassign", onclick: act("reassign", () => ({ team: team.value, reason: why.value })) }, t("reassign"))));
+      wrap.append(el("div", { class: "group" }, team, why, el("button", { id: "act-reassign", onclick: act("reassign", () => ({ team: team.value, reason: why.value, from_team: d.team })) }, t("reassign"))));
       const into = el("input", { id: "act-merge-into", placeholder: t("merge_into"), "aria-label": t("merge_into") });
       wrap.append(el("div", { class: "group" }, into, el("button", { id: "act-merge", onclick: act("merge", () => ({ into: into.value.trim() })) }, t("merge"))));
     }
