@@ -52,7 +52,7 @@ func (s *Server) authorizeIncident(c *gin.Context) (dispatch.Incident, bool) {
 		return dispatch.Incident{}, false
 	}
 	tok := token(c)
-	if !tok.Has(dispatch.RoleDispatcher) && (inc.Team == "" || !tok.Has("team:"+inc.Team)) {
+	if !mayView(tok, inc.Team) {
 		// The same answer as for a case that does not exist: a token must
 		// not learn which case numbers (or teams) exist elsewhere.
 		incidentNotFound(c)

@@ -6,6 +6,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldgate/fieldgate/dispatch"
 )
 
 // TestReportFormStrict: a report form is read as it was meant or refused
@@ -122,5 +126,32 @@ func TestHTTPHygiene(t *testing.T) {
 	checkProblem(t, rec, http.StatusBadRequest, "invalid", "one Authorization header")
 	if !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_request"`) {
 		t.Errorf("WWW-Authenticate %q", rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+// TestPersonalAnswersNotCached: every /api/v1 answer carries
+// Cache-Control: no-store (GET /api/v1/reports/{id}, a report's text and
+// position, had none, so a console browser kept it in its cache), and
+// every answer X-Content-Type-Options: nosniff.
+func TestPersonalAnswersNotCached(t *testing.T) {
+	s := newTestServer(t, testServerOptions{})
+	s.addTokens()
+	id := uuid.New()
+	s.domain.reports[id] = dispatch.ReportView{Report: dispatch.Report{ID: id, Sender: "token:app", Address: "tiefbau", Text: "Schlagloch vor Nr. 12",
+		Position: &dispatch.Position{Lat: 51.02, Lon: 7.58}}, Incident: dispatch.Incident{Team: "tiefbau"}}
+	for _, c := range []struct{ method, path, secret string }{
+		{http.MethodGet, "/api/v1/reports/" + id.String(), secretApp},
+		{http.MethodGet, "/api/v1/reports/00000000-0000-7000-8000-000000000000", secretApp},
+		{http.MethodGet, "/api/v1/incidents", secretDispatcher},
+		{http.MethodGet, "/api/v1/incidents", ""},
+	} {
+		w := s.do(c.method, c.path, c.secret, nil, nil)
+		if w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s (%d): Cache-Control %q, X-Content-Type-Options %q", c.method, c.path, w.Code,
+				w.Header().Get("Cache-Control"), w.Header().Get("X-Content-Type-Options"))
+		}
+	}
+	if w := s.do(http.MethodGet, "/healthz", "", nil, nil); w.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("/healthz without nosniff")
 	}
 }

@@ -388,6 +388,11 @@ func parseFlag(v string) (flag, ok bool) {
 // other forms (1e1, 0x1p5, 5_1, Inf) are not positions anyone sends.
 var decimalDegrees = regexp.MustCompile(`^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$`)
 
+// DecimalDegrees reports whether v is written as decimal degrees (an
+// optional sign, digits, an optional decimal point and fraction), the
+// form of every latitude and longitude parameter of the HTTP edge.
+func DecimalDegrees(v string) bool { return decimalDegrees.MatchString(v) }
+
 // parsePosition reads the lat and lon fields (WGS 84 decimal degrees).
 func parsePosition(lat, lon string) (*dispatch.Position, msg.Text) {
 	if lat == "" && lon == "" {
@@ -396,7 +401,7 @@ func parsePosition(lat, lon string) (*dispatch.Position, msg.Text) {
 	if lat == "" || lon == "" {
 		return nil, msg.Texts.LatLonTogether
 	}
-	if !decimalDegrees.MatchString(lat) || !decimalDegrees.MatchString(lon) {
+	if !DecimalDegrees(lat) || !DecimalDegrees(lon) {
 		return nil, msg.Texts.LatLonRange
 	}
 	la, err1 := strconv.ParseFloat(lat, 64)
@@ -540,7 +545,7 @@ func (s *Server) viewableReport(c *gin.Context) (dispatch.ReportView, bool) {
 		return dispatch.ReportView{}, false
 	}
 	tok := token(c)
-	if !tok.Has(dispatch.RoleDispatcher) && v.Report.Sender != tok.Sender() && !tok.Has("team:"+v.Incident.Team) {
+	if v.Report.Sender != tok.Sender() && !mayView(tok, v.Incident.Team) {
 		problem(c, probNotFound, msg.Texts.ReportNotFoundID)
 		return dispatch.ReportView{}, false
 	}
@@ -598,7 +603,7 @@ func (s *Server) getReport(c *gin.Context) {
 		Text: v.Report.Text, ReceivedAt: v.Report.ReceivedAt, Acknowledged: v.Incident.AcknowledgedAt,
 		Resolved: v.Incident.ResolvedAt, Media: []mediaJSON{}, Events: []eventJSON{},
 	}
-	if dispatcher || tok.Has("team:"+v.Incident.Team) {
+	if mayView(tok, v.Incident.Team) {
 		out.Owner = v.Incident.Owner
 	}
 	if p := v.Report.Position; p != nil {

@@ -179,7 +179,7 @@ func (s *Server) engine() *gin.Engine {
 		s.log.Error("http: invalid trusted proxies; trusting none", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(s.recoverer, s.observe, s.cleanInput)
+	r.Use(s.recoverer, s.observe, noSniff, s.cleanInput)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) {
 		problem(c, probNotFound, msg.Texts.NoSuchEndpoint)
@@ -199,7 +199,7 @@ func (s *Server) engine() *gin.Engine {
 		m(r)
 	}
 
-	v1 := r.Group("/api/v1", s.authenticateAny)
+	v1 := r.Group("/api/v1", noStore, s.authenticateAny)
 	v1.POST("/reports", s.createReport)
 	v1.GET("/reports/:id", s.getReport)
 	v1.GET("/reports/:id/media/:n", s.getMedia)
@@ -232,6 +232,24 @@ func (h headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Method = http.MethodGet
 	}
 	h.h.ServeHTTP(w, r)
+}
+
+// noSniff tells browsers to take every answer as its Content-Type says
+// (a JSON answer quoting a report's text is never run as a script or
+// rendered as HTML).
+func noSniff(c *gin.Context) {
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Next()
+}
+
+// noStore keeps /api/v1 answers out of every cache (RFC 9111 §5.2.2.5):
+// they carry personal data (a report's text and position, who took a
+// case) also to a browser with a console session, whose private cache
+// would keep them on disk. A handler may set its own (the thumbnail
+// redirect).
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
 }
 
 // recoverer turns a panic into a 500 problem and keeps serving.

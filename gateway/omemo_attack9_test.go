@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"mellium.im/xmpp/jid"
 
@@ -61,5 +63,72 @@ func TestPreKeyFloodLimited(t *testing.T) {
 	send("mallory@evil.example/r01", 1000, false)
 	if n := fake.decrypts.Load(); n != 5 {
 		t.Errorf("another sender's set-up or an established session's message was not opened (%d decrypts, want 5)", n)
+	}
+}
+
+// devicesOMEMO has sessions with some devices and counts the bundle
+// look-ups for the others.
+type devicesOMEMO struct {
+	OMEMO
+	sessions []uint32
+	lookups  atomic.Int32
+}
+
+func (d *devicesOMEMO) SessionDevices(context.Context, string, string) ([]uint32, error) {
+	return d.sessions, nil
+}
+
+func (d *devicesOMEMO) NeedsBundle(_ context.Context, _, _ string, dev uint32) (bool, error) {
+	d.lookups.Add(1)
+	return !slices.Contains(d.sessions, dev), nil
+}
+
+// TestHostileDeviceListBounded: a correspondent's device list (their own
+// PEP data) with 5,000 ids, one of them 1,000 times, costs at most
+// maxDevicesPerJID look-ups per answer, and the device that wrote (it has
+// a session) is always among them, once.
+//
+// Before: every listed id was looked up and, without a session, its
+// bundle asked for at the correspondent's server (10 s each at most),
+// and a repeated id got one key per repetition.
+func TestHostileDeviceListBounded(t *testing.T) {
+	g, err := New(Config{Addr: "127.0.0.1:1", Domain: "reports.stadt.example", Secret: "s"},
+		&fakeDisp{}, staticRules{loadTestRules(t)}, noMedia{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &devicesOMEMO{sessions: []uint32{4711}}
+	g.EnableOMEMO(fake, OMEMOFiles{}, nil)
+	var listed []uint32
+	for i := range 5000 {
+		listed = append(listed, uint32(i+1))
+	}
+	for range 1000 {
+		listed = append(listed, 4711)
+	}
+	from, worker := "tiefbau@reports.stadt.example", "mallory@evil.example"
+	g.omemo.lists[from+"\n"+worker] = deviceListEntry{devices: listed, ok: true, at: time.Now()}
+	rcpts, err := g.omemo.recipients(offline(), g, "tiefbau", from, worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := fake.lookups.Load(); n > maxDevicesPerJID {
+		t.Errorf("%d device look-ups for one answer, want at most %d", n, maxDevicesPerJID)
+	}
+	found := 0
+	for _, r := range rcpts {
+		if r.Device == 4711 {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Errorf("the device that wrote is a recipient %d times, want once", found)
+	}
+}
+
+func TestBoundDevices(t *testing.T) {
+	got := boundDevices([]uint32{1, 2, 2, 3, 9, 3}, []uint32{9, 3})
+	if want := []uint32{3, 9, 1, 2}; !slices.Equal(got, want) {
+		t.Errorf("boundDevices = %v, want %v", got, want)
 	}
 }

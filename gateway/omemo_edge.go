@@ -392,7 +392,7 @@ func (e *omemoEdge) recipients(ctx context.Context, g *Gateway, address, fromJID
 		return nil, err
 	}
 	if listed, ok := e.deviceList(ctx, g, fromJID, jid); ok {
-		devices = listed
+		devices = boundDevices(listed, devices)
 	}
 	var rcpts []omemo.Recipient
 	for _, dev := range devices {
@@ -416,6 +416,33 @@ func (e *omemoEdge) recipients(ctx context.Context, g *Gateway, address, fromJID
 		rcpts = append(rcpts, r)
 	}
 	return rcpts, nil
+}
+
+// maxDevicesPerJID bounds how many devices of one correspondent a message
+// is encrypted to. A device list is the correspondent's own PEP data:
+// hostile, it names thousands of ids (each a database look-up and a
+// bundle request to their server, with the answer's ratchet step and key
+// in every message), or one id thousands of times. People have a phone, a
+// desktop, a tablet; Conversations, Dino and Monal keep dead ids for a while.
+const maxDevicesPerJID = 32
+
+// boundDevices returns the ids of a device list once each, at most
+// maxDevicesPerJID of them: first those that have a session (they wrote
+// or were written to), then the others in the list's order.
+func boundDevices(listed, sessions []uint32) []uint32 {
+	out := make([]uint32, 0, min(len(listed), maxDevicesPerJID))
+	add := func(d uint32, want bool) {
+		if len(out) < maxDevicesPerJID && slices.Contains(sessions, d) == want && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	for _, d := range listed {
+		add(d, true)
+	}
+	for _, d := range listed {
+		add(d, false)
+	}
+	return out
 }
 
 // deviceList returns jid's OMEMO device list as fromJID can read it,

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -280,6 +279,10 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 			h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311Field(k) })
 			return dispatch.NewReport{}, "", false
 		}
+		if len(vs) > 1 && postFields[k] { // which one would count? (attributes check their own)
+			h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.FieldTwice(k) })
+			return dispatch.NewReport{}, "", false
+		}
 		for _, v := range append(vs, k) {
 			if !cleanText(v) {
 				h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311BadText(k) })
@@ -304,7 +307,7 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 	case lat != "" || long != "":
 		la, err1 := strconv.ParseFloat(lat, 64)
 		lo, err2 := strconv.ParseFloat(long, 64)
-		if err1 != nil || err2 != nil || !dispatch.ValidPosition(la, lo) || math.IsNaN(la) || math.IsNaN(lo) {
+		if err1 != nil || err2 != nil || !api.DecimalDegrees(lat) || !api.DecimalDegrees(long) || !dispatch.ValidPosition(la, lo) {
 			h.fail(c, f, http.StatusBadRequest, msg.Texts.Open311BadPosition)
 			return dispatch.NewReport{}, "", false
 		}
