@@ -47,7 +47,7 @@ type Manager struct {
 
 // New builds a Manager on a store (NewPG) with the at-rest key.
 func New(store keyStore, sealer *Sealer, logger *slog.Logger) *Manager {
-	routeLibLogs(cmp.Or(logger, slog.Default()))
+	routeLibLogs()
 	return &Manager{store: store, sealer: sealer, ser: serialize.NewProtoBufSerializer(),
 		log: cmp.Or(logger, slog.Default()), now: time.Now, locks: map[string]*sync.Mutex{}}
 }

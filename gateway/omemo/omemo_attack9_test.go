@@ -1,9 +1,13 @@
 package omemo
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -87,3 +91,55 @@ func TestRedactLeavesDomainsAlone(t *testing.T) {
 		t.Errorf("redacted: %v", wrapped)
 	}
 }
+
+// TestNoSecretsInDebugLog: with the log at debug level (log.level: debug,
+// as an operator sets it to look into a problem), a conversation and a
+// message the gateway cannot open leave no key material and no
+// correspondent's JID in the log.
+//
+// Before: libsignal's own log lines were passed on at debug level:
+// "Using cipherKey: [...]" (each message's key), "Decrypting ciphertext
+// with record: …" (the whole session, root and chain keys), and
+// "no session found for user anna@stadt.localhost:…".
+func TestNoSecretsInDebugLog(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := NewSealer(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	gw := party{New(newMemStore(), s, logger), "tiefbau@reports.stadt.localhost"}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil)) // the correspondents' side
+	anna := party{New(newMemStore(), s, quiet), "anna@stadt.localhost"}
+	for _, text := range []string{"erste", "zweite"} {
+		if _, err := gw.m.Decrypt(ctx, gw.addr, anna.addr, send(t, ctx, anna, gw, text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back := send(t, ctx, gw, anna, "Meldung angenommen")
+	if _, err := anna.m.Decrypt(ctx, anna.addr, gw.addr, back); err != nil {
+		t.Fatal(err)
+	}
+	stranger := party{New(newMemStore(), s, quiet), "bert@stadt.localhost"}
+	enc := send(t, ctx, stranger, gw, "x")
+	enc.Header.Keys[0].PreKey = false // a SignalMessage without a session
+	_, _ = gw.m.Decrypt(ctx, gw.addr, stranger.addr, enc)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, bad := range []string{"cipherKey", "record", "MAC", "anna@", "bert@"} {
+		if strings.Contains(buf.String(), bad) {
+			t.Errorf("the debug log holds %q:\n%.2000s", bad, buf.String())
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
