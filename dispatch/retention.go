@@ -68,6 +68,9 @@ type RetentionResult struct {
 	Incidents []RetainedIncident
 	// More is set when the run stopped at its time budget with work left.
 	More bool
+	// SenderLanguages counts the messenger senders' language choices
+	// deleted (dispatch/language.go).
+	SenderLanguages int64
 }
 
 // Objects counts the S3 objects in the result.
@@ -153,8 +156,12 @@ func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time
 			return res, err
 		}
 	}
-	if len(res.Incidents) > 0 {
-		rt.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(), "more", res.More)
+	if res.SenderLanguages, err = rt.retainSenderLanguages(ctx, dryRun); err != nil {
+		return res, err
+	}
+	if len(res.Incidents) > 0 || res.SenderLanguages > 0 {
+		rt.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(),
+			"sender_languages", res.SenderLanguages, "more", res.More)
 	}
 	return res, nil
 }

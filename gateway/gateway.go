@@ -139,7 +139,8 @@ type Gateway struct {
 	roomFiles postIDs    // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
 	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
-	omemo     *omemoEdge // nil: OMEMO off (EnableOMEMO)
+	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)
+	langs     *languageCache // nil: senders cannot choose a language (RememberLanguages)
 }
 
 // New returns a gateway that hands what arrives to disp; Run connects it.

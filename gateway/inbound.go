@@ -265,7 +265,7 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 			msg.For(senderLanguage(m.Lang, "")).UnknownAddressXMPP(strings.Join(names, ", ")))
 		return
 	}
-	lang := senderLanguage(m.Lang, addr.Language)
+	lang := g.langs.forSender(ctx, sender, senderLanguage(m.Lang, addr.Language), time.Now())
 	if !addr.Allows(sender) {
 		g.reply(ctx, m, local, msg.For(lang).NotAllowed(addr.DisplayName))
 		return
@@ -279,6 +279,10 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		// fallback sentence becoming a report.
 		g.reply(ctx, m, local, msg.For(lang).RetractNotSupported())
 		g.sendReceipt(ctx, m, local)
+		return
+	}
+	if choice, ok := parseLanguageChoice(body); ok && g.langs != nil && len(oob) == 0 && m.Geoloc == nil {
+		g.chooseLanguage(ctx, m, local, sender, choice, lang)
 		return
 	}
 	if cmd, ok := parseRoomCommand(body); ok && g.directCommand(ctx, m, local, sender, lang, cmd) {

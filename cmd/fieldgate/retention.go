@@ -103,6 +103,6 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "%s %d incidents, %d media objects\n", verb, len(res.Incidents), res.Objects())
+	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices\n", verb, len(res.Incidents), res.Objects(), res.SenderLanguages)
 	return err
 }

@@ -265,6 +265,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		gw.ForgetOMEMOContactsAfter(keys, time.Duration(cfg.Retention.Days)*24*time.Hour)
 	}
 
+	gw.RememberLanguages(svc) // "english" / "deutsch" to a function address
 	svc.CountPostgresErrors(pgErrors)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -465,6 +465,10 @@ func (de) RoomPrivateHint() string {
 	return "Hier verstehe ich nur Befehle wie „ok 42“, „erledigt 42“ oder „antwort 42 Text“. Meldungen bitte an eine Funktionsadresse senden, alles andere im Raum schreiben."
 }
 
+func (de) LanguageChosen() string {
+	return "Ab jetzt antworte ich Ihnen auf Deutsch. (Für Englisch schreiben Sie „english“.)"
+}
+
 func (de) RetractNotSupported() string {
 	return "Eine gesendete Nachricht kann hier nicht zurückgezogen werden: Ihre Meldung bleibt bestehen. Wenn darin etwas falsch war, schreiben Sie bitte kurz, was."
 }

@@ -465,6 +465,10 @@ func (en) RoomPrivateHint() string {
 	return "Here I only understand commands such as “ok 42”, “erledigt 42” or “antwort 42 text”. Please send reports to a function address, and write everything else in the room."
 }
 
+func (en) LanguageChosen() string {
+	return "From now on I answer you in English. (Write “deutsch” for German.)"
+}
+
 func (en) RetractNotSupported() string {
 	return "A sent message cannot be withdrawn here: your report stays as it is. If something in it was wrong, please write briefly what."
 }

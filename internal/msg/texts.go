@@ -214,6 +214,8 @@ type Texts interface {
 	AttachmentFailed(attachment string) string
 	// RoomNotMember: “Only members of this team (and dispatchers) can take or handle reports here.”
 	RoomNotMember() string
+	// LanguageChosen: “From now on I answer you in English. (Write “deutsch” for German.)” (answer to “english”/“deutsch” sent to a function address, in the chosen language)
+	LanguageChosen() string
 	// RetractNotSupported: “A sent message cannot be withdrawn here: your report stays as it is. If something in it was wrong, please write briefly what.” (answer to an XEP-0424 retraction)
 	RetractNotSupported() string
 	// RoomPrivateHint: “Here I only understand commands such as “ok 42”, “erledigt 42” or “antwort 42 text”. Please send reports to a function address, and write everything else in the room.” (answer to a private message in a team room)
