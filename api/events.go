@@ -31,6 +31,11 @@ type changeJSON struct {
 // heartbeat keeps proxies from closing an idle stream.
 const heartbeat = 15 * time.Second
 
+// authRecheck is how often a stream checks that its session or token
+// still holds: a logout, an expired session or a revoked token ends the
+// stream within this time, not when the browser goes away.
+const authRecheck = 5 * time.Second
+
 // streamEvents serves GET /api/v1/events as server-sent events (HTML
 // Living Standard §9.2, text/event-stream): one event "incident" per
 // committed change of an incident the caller may see, with the audit
@@ -60,9 +65,14 @@ func (s *Server) streamEvents(c *gin.Context) {
 	// A first comment and retry hint, so the client knows it is connected.
 	fmt.Fprint(w, ": fieldgate events\nretry: 2000\n\n")
 	w.Flush()
+	if isHead(c.Request) { // no content follows; the stream would never end
+		return
+	}
 
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
+	recheck := time.NewTicker(authRecheck)
+	defer recheck.Stop()
 	ctx := c.Request.Context()
 	for {
 		select {
@@ -70,6 +80,10 @@ func (s *Server) streamEvents(c *gin.Context) {
 			return
 		case <-s.closing: // the server shuts down
 			return
+		case <-recheck.C:
+			if !s.stillAuthorized(c) {
+				return
+			}
 		case <-tick.C:
 			fmt.Fprint(w, ": ping\n\n")
 			w.Flush()

@@ -24,6 +24,25 @@ type SessionAuth interface {
 // changes something (the console sends it; a cross-site form cannot).
 const csrfHeader = "X-CSRF-Token"
 
+// stillAuthorized reports whether the request's credentials still hold,
+// for a long-lived event stream that asks every authRecheck: the bearer
+// token not revoked or expired, the console session not ended (logout,
+// expiry). If the answer cannot be had (the database is down), the
+// stream goes on.
+func (s *Server) stillAuthorized(c *gin.Context) bool {
+	ctx := c.Request.Context()
+	if secret, ok := bearerSecret(c.GetHeader("Authorization")); ok {
+		_, err := s.disp.Authenticate(ctx, secret)
+		de := (*dispatch.Error)(nil)
+		return err == nil || !asDomain(err, &de)
+	}
+	if s.cfg.Sessions == nil {
+		return true
+	}
+	_, _, ok, err := s.cfg.Sessions.Session(ctx, c.Request)
+	return ok || err != nil
+}
+
 // authenticateAny accepts a bearer token, else a console session; a
 // session's unsafe requests must carry the CSRF header.
 func (s *Server) authenticateAny(c *gin.Context) {

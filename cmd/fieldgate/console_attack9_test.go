@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,4 +232,103 @@ func TestTwoDispatchersReassignAtOnce(t *testing.T) {
 			t.Errorf("round %d: %s is with %v, want the winner's %s", round, c, inc["team"], targets[win])
 		}
 	}
+}
+
+// A console's live stream ends with its session: after logout (in another
+// tab, or anywhere) the stream delivers no further incident, and a
+// revoked token's stream ends too (before, both went on until the browser
+// closed, a signed-out laptop kept receiving every team's cases).
+func TestEventStreamEndsWithTheSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	s := startStack(t, nil)
+	disp := s.newToken("leitstand", "dispatcher")
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := cl.PostForm(s.base+"/console/auth/token", url.Values{"token": {disp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = cl.Get(s.base + "/console/session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct {
+		SignedIn bool   `json:"signed_in"`
+		CSRF     string `json:"csrf"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	if !sess.SignedIn {
+		t.Fatal("token sign-in failed")
+	}
+	// stream opens GET /api/v1/events and sends each incident event's data line.
+	stream := func(c *http.Client, token string) <-chan string {
+		req, _ := http.NewRequest("GET", s.base+"/api/v1/events", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		r, err := c.Do(req)
+		if err != nil || r.StatusCode != http.StatusOK {
+			t.Fatalf("GET /api/v1/events: %v %v", r, err)
+		}
+		lines := make(chan string, 16)
+		go func() {
+			defer close(lines)
+			defer r.Body.Close()
+			sc := bufio.NewScanner(r.Body)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "data:") {
+					lines <- sc.Text()
+				}
+			}
+		}()
+		return lines
+	}
+	// ended waits until the stream closes, failing if it carries case c.
+	ended := func(what string, lines <-chan string, c string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case l, open := <-lines:
+				if !open {
+					return
+				}
+				if strings.Contains(l, c) {
+					t.Errorf("%s: the stream still delivered %s", what, c)
+				}
+			case <-timeout:
+				t.Errorf("%s: the stream is still open after 10 s", what)
+				return
+			}
+		}
+	}
+	live := stream(cl, "")
+	first := s.fileReport(0, "vor der Abmeldung")
+	for l := range live {
+		if strings.Contains(l, first) {
+			break
+		}
+	}
+	req, _ := http.NewRequest("POST", s.base+"/console/auth/logout", nil)
+	req.Header.Set("X-CSRF-Token", sess.CSRF)
+	resp, err = cl.Do(req)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	time.Sleep(6 * time.Second) // past one recheck
+	ended("after logout", live, s.fileReport(1, "nach der Abmeldung"))
+
+	revoked := s.newToken("kiosk", "dispatcher")
+	lines := stream(http.DefaultClient, revoked)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "revoke", "--name", "kiosk"}, s.getenv, &out, testWriter{t}); err != nil {
+		t.Fatalf("token revoke: %v", err)
+	}
+	time.Sleep(6 * time.Second)
+	ended("after revoking the token", lines, s.fileReport(2, "nach dem Widerruf"))
 }
