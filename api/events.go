@@ -65,6 +65,9 @@ func (s *Server) streamEvents(c *gin.Context) {
 	// A first comment and retry hint, so the client knows it is connected.
 	fmt.Fprint(w, ": fieldgate events\nretry: 2000\n\n")
 	w.Flush()
+	if isHead(c.Request) { // no content follows; the stream would never end
+		return
+	}
 
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()

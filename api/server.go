@@ -228,11 +228,17 @@ type headAsGet struct{ h http.Handler }
 
 func (h headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		r = r.Clone(r.Context())
+		r = r.Clone(context.WithValue(r.Context(), headKey{}, true))
 		r.Method = http.MethodGet
 	}
 	h.h.ServeHTTP(w, r)
 }
+
+type headKey struct{}
+
+// isHead reports whether r is a HEAD request served as GET: a handler
+// that streams stops after its header fields.
+func isHead(r *http.Request) bool { return r.Context().Value(headKey{}) != nil }
 
 // noSniff tells browsers to take every answer as its Content-Type says
 // (a JSON answer quoting a report's text is never run as a script or

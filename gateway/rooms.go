@@ -250,6 +250,8 @@ func (g *Gateway) joinRefused(ctx context.Context, roomJID, cond string) {
 			return
 		}
 		g.setProblem(roomJID, fmt.Sprintf("the nick %q is taken in the room by someone else and the gateway may not reserve it: %s", g.cfg.Nick, g.makeOwner()))
+	case "gone":
+		g.setProblem(roomJID, "the room was destroyed (XEP-0045 §10.9) and the XMPP server keeps its address blocked (Prosody: a tombstone for muc_tombstone_expiry, 31 days) except for the room service's admins: make the gateway an admin of the room service and it creates the room again, or give the team another room in the rules")
 	case "registration-required":
 		g.setProblem(roomJID, fmt.Sprintf("the room is members-only and the gateway is not affiliated: %s", g.makeOwner()))
 	case "not-allowed": // Prosody's answer when creation is restricted

@@ -103,6 +103,30 @@ func TestAPIAttack9(t *testing.T) {
 				t.Errorf("HEAD %s: %d %q, want %d without content", c.path, r.Status, r.Body, c.status)
 			}
 		}
+		// HEAD of the event stream ends with its header fields: the next
+		// request on the connection is answered at once.
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "HEAD /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", disp)
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(conn)
+		var statuses []string
+		for len(statuses) < 2 {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Errorf("HEAD /api/v1/events, then GET /healthz on the connection: %v after %q", err, statuses)
+				break
+			}
+			if strings.HasPrefix(line, "HTTP/1.1 ") {
+				statuses = append(statuses, strings.TrimSpace(line))
+			}
+		}
+		if len(statuses) == 2 && (statuses[0] != "HTTP/1.1 200 OK" || statuses[1] != "HTTP/1.1 200 OK") {
+			t.Errorf("HEAD /api/v1/events, GET /healthz: %q", statuses)
+		}
 	})
 
 	t.Run("two Authorization headers", func(t *testing.T) {

@@ -222,3 +222,69 @@ func TestRoomBanByAdminSticks(t *testing.T) {
 		t.Fatalf("ben's join after the gateway set the room up again: %q, want a refusal (still banned)", got)
 	}
 }
+
+// TestRoomDestroyedByAdmin: a co-owner destroys the team room
+// (XEP-0045 §10.9) while the gateway is in it, and a report arrives right
+// then. Prosody keeps a tombstone of a destroyed room (31 days) that only
+// the room service's admins may replace, and the gateway is none here, so
+// the room stays unusable: /readyz must say why and what to do, and the
+// report is stored with its post waiting, not dropped. (ejabberd keeps no
+// tombstone: there the gateway creates the room again and posts once.)
+func TestRoomDestroyedByAdmin(t *testing.T) {
+	s, room, owner := sharedOwnerRoom(t)
+	ownerSet(t, owner, room, "destroy", "http://jabber.org/protocol/muc#owner", `<destroy><reason>aufräumen</reason></destroy>`)
+	body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": "Kanaldeckel fehlt " + s.suffix}, nil)
+	rep := s.do("POST", "/api/v1/reports", s.token, ct, body, nil)
+	if rep.Status != http.StatusAccepted {
+		t.Fatalf("report: %d %s", rep.Status, rep.Body)
+	}
+	caseNo := rep.JSON["case_number"].(string)
+	disp := s.secToken("destroy-disp", "dispatcher", "")
+	if testsvc.XMPP(t).Server == testsvc.Ejabberd {
+		// ejabberd keeps no tombstone, and the gateway is an admin of its
+		// room service here: it creates the room again, and the post
+		// appears there once.
+		anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
+			n := 0
+			if anna.JoinRoomResult(room, "anna-"+s.suffix, 20*time.Second) == "" {
+				for _, m := range anna.RoomArchive(room, time.Now().Add(-time.Hour)) {
+					if b := m.Forwarded.Message.Body; strings.Contains(b, caseNo) && strings.Contains(b, "Kanaldeckel") {
+						n++
+					}
+				}
+			}
+			if n == 1 {
+				return
+			}
+			if n > 1 || time.Now().After(deadline) {
+				t.Fatalf("%d posts of %s in the room made again, want 1", n, caseNo)
+			}
+		}
+	}
+	r := s.waitRooms(disp, "degraded", 30*time.Second, func(r roomsReadiness) bool { return r.Checks["rooms"] == "degraded" })
+	p := r.Rooms.Problems[room]
+	t.Logf("/readyz after the destruction: %s", p)
+	if !strings.Contains(p, "destroyed") || !strings.Contains(p, "admin of the room service") {
+		t.Errorf("/readyz's reason for the destroyed room %q does not say it was destroyed and what to do", p)
+	}
+	// The post waits in the queue (after the direct attempt fails, within
+	// the reflect timeout) for a usable room.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var jobs, posted int
+		if err := s.query(`SELECT (SELECT count(*) FROM river_job WHERE kind = 'room_post' AND state IN ('available','retryable','scheduled','running')
+			AND args->>'room' = $1), (SELECT count(*) FROM room_posts rp JOIN incidents i ON i.id = rp.incident_id
+			WHERE i.case_number = $2 AND rp.posted_at IS NOT NULL)`, room, caseNo).Scan(&jobs, &posted); err != nil {
+			t.Fatal(err)
+		}
+		if posted != 0 {
+			t.Fatalf("%s recorded as posted into the destroyed room", caseNo)
+		}
+		if jobs > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the post of %s into the destroyed room is not waiting in the queue: dropped", caseNo)
+		}
+	}
+}
