@@ -73,9 +73,10 @@ func coreOperations() []Operation {
 		{Method: "GET", Path: "/metrics", Tag: "operations", Summary: "Prometheus metrics", Public: true, ResponseType: "text/plain"},
 		{Method: "GET", Path: "/api/v1/openapi.json", Tag: "operations", Summary: "This document (OpenAPI 3.0)", Public: true, Response: map[string]any{}},
 		{Method: "POST", Path: "/api/v1/reports", Tag: "reports", Summary: "File a report", Status: http.StatusAccepted,
-			Description: "Send Idempotency-Key so that a retry never files twice. Errors: 413 too large, 415 file type, 422 unknown address.",
-			Form:        "to (function address), text, photo (repeatable file), lat, lon (WGS 84 decimal degrees), urgent, language (de|en)",
-			Response:    receiptJSON{}},
+			Description: "Send Idempotency-Key so that a retry never files twice: the same report again gets its receipt (200), another report under a used key 422 idempotency-key-reused. " +
+				"Each field at most once. Errors: 400 malformed, 408 body too slow, 413 too large (a Content-Length over the limit before the body is read), 415 file type, 422 unknown address.",
+			Form:     "to (function address), text, photo (repeatable file), lat, lon (WGS 84 decimal degrees, e.g. 51.0251), urgent (true|false, 1|0, yes|no, on|off), language (de|en)",
+			Response: receiptJSON{}},
 		{Method: "GET", Path: "/api/v1/reports/:id", Tag: "reports", Summary: "A report's state, team, position, media and trail",
 			Description: "For the reporter's own token, the incident's team (team:<id>) and dispatchers; others get 404. " +
 				"media[].thumbnail_url (JPEG, longest edge ≤ 320 px, upright, no metadata; presigned S3 GET valid for s3.presign_ttl) " +

@@ -110,9 +110,6 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 		if err != nil {
 			return err
 		}
-		rs := s.rules.Current()
-		team, _ := rs.Team(inc.Team)
-		lang := cmp.Or(team.Language, "de")
 		if inc.State != StateMerged {
 			// Not a duplicate: undo the grouping of its latest part, if any.
 			reply, ok, err := s.splitLastPart(ctx, tx, inc, cmd.Actor, cmd.Via)
@@ -122,46 +119,57 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 			res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: reply}
 			return nil
 		}
-		var origID uuid.UUID
-		var origCase string
-		if err := tx.QueryRow(ctx, `SELECT o.id, o.case_number FROM incidents i JOIN incidents o ON o.id = i.merged_into WHERE i.id = $1`,
-			inc.ID).Scan(&origID, &origCase); err != nil {
-			return fmt.Errorf("load merge target: %w", err)
-		}
-		now := s.now()
-		if _, err := setState(ctx, tx, inc.ID, StateMerged, StateReceived, now, `, merged_into = NULL`); err != nil {
-			return fmt.Errorf("unmerge: %w", err)
-		}
-		if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "unmerged", Actor: cmd.Actor, Via: cmd.Via, From: StateMerged, To: StateReceived, Detail: map[string]any{"from": origCase}}); err != nil {
-			return err
-		}
-		if err := insertEvent(ctx, tx, origID, Event{At: now, Kind: "duplicate_removed", Actor: cmd.Actor, Via: cmd.Via, Detail: map[string]any{"case": inc.CaseNumber}}); err != nil {
-			return err
-		}
-		if team.Room != "" {
-			// The full post; its delivery moves the incident to routed.
-			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, ""); err != nil {
-				return err
-			}
-			if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, msg.For(lang).UnmergedRoom(inc.CaseNumber, origCase)); err != nil {
-				return err
-			}
-		}
-		if err := s.startEscalation(ctx, tx, inc.ID, inc.Policy, now, false); err != nil {
-			return err
-		}
-		if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return msg.For(l).UnmergedReporter(inc.CaseNumber) }); err != nil {
-			return err
-		}
-		inc.State = StateReceived
-		res = CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: func(t msg.Texts) string { return t.UnmergedReply(inc.CaseNumber) }}
-		return nil
+		res, err = s.unmergeTx(ctx, tx, inc, cmd.Actor, cmd.Via)
+		return err
 	})
 	if err != nil {
 		return CommandResult{}, unknownCase(err, cmd.Ref)
 	}
 	s.log.InfoContext(ctx, "unmerged", "case", res.Incident.CaseNumber, "via", cmd.Via)
 	return res, nil
+}
+
+// unmergeTx turns the merged incident inc (locked in tx) back into one of
+// its own, on behalf of actor: the trail of both incidents records it, the
+// incident is posted to its team and escalates by its policy, and its
+// reporters are told.
+func (s *Service) unmergeTx(ctx context.Context, tx pgx.Tx, inc Incident, actor, via string) (CommandResult, error) {
+	rs := s.rules.Current()
+	team, _ := rs.Team(inc.Team)
+	lang := cmp.Or(team.Language, "de")
+	var origID uuid.UUID
+	var origCase string
+	if err := tx.QueryRow(ctx, `SELECT o.id, o.case_number FROM incidents i JOIN incidents o ON o.id = i.merged_into WHERE i.id = $1`,
+		inc.ID).Scan(&origID, &origCase); err != nil {
+		return CommandResult{}, fmt.Errorf("load merge target: %w", err)
+	}
+	now := s.now()
+	if _, err := setState(ctx, tx, inc.ID, StateMerged, StateReceived, now, `, merged_into = NULL`); err != nil {
+		return CommandResult{}, fmt.Errorf("unmerge: %w", err)
+	}
+	if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: "unmerged", Actor: actor, Via: via, From: StateMerged, To: StateReceived, Detail: map[string]any{"from": origCase}}); err != nil {
+		return CommandResult{}, err
+	}
+	if err := insertEvent(ctx, tx, origID, Event{At: now, Kind: "duplicate_removed", Actor: actor, Via: via, Detail: map[string]any{"case": inc.CaseNumber}}); err != nil {
+		return CommandResult{}, err
+	}
+	if team.Room != "" {
+		// The full post; its delivery moves the incident to routed.
+		if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, ""); err != nil {
+			return CommandResult{}, err
+		}
+		if err := s.enqueueRoomPost(ctx, tx, inc.ID, team.Room, msg.For(lang).UnmergedRoom(inc.CaseNumber, origCase)); err != nil {
+			return CommandResult{}, err
+		}
+	}
+	if err := s.startEscalation(ctx, tx, inc.ID, inc.Policy, now, false); err != nil {
+		return CommandResult{}, err
+	}
+	if _, err := s.notifyReporters(ctx, tx, inc.ID, func(l string) string { return msg.For(l).UnmergedReporter(inc.CaseNumber) }); err != nil {
+		return CommandResult{}, err
+	}
+	inc.State = StateReceived
+	return CommandResult{Incident: inc, Outcome: OutcomeApplied, Reply: func(t msg.Texts) string { return t.UnmergedReply(inc.CaseNumber) }}, nil
 }
 
 // unknownCase gives an unknown case reference the chat text people understand.

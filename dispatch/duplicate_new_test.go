@@ -1,6 +1,8 @@
 package dispatch_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -30,5 +32,55 @@ func TestReporterNewIsNoDuplicateOfTheirOwnCase(t *testing.T) {
 	other := xmppReport(t, svc, rec, "eva@stadt.localhost", "neu: Auto parkt in der Einfahrt", here)
 	if inc, _ := events(t, svc, other); inc.State != dispatch.StateMerged {
 		t.Errorf("eva's report at the same spot: state %s, want merged as a duplicate", inc.State)
+	}
+}
+
+// The reporter told "same case as …" who answers a bare "neu" within the
+// undo window separates their report: it is posted to its team as a case
+// of its own, and they are told. A merge made by a dispatcher is not
+// theirs to undo.
+func TestReporterNewUndoesDuplicateMerge(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
+	start(t, svc)
+	ctx := context.Background()
+	here := &dispatch.Position{Lat: 51.0250, Lon: 7.5900}
+
+	first := xmppReport(t, svc, rec, "max@stadt.localhost", "Schlagloch vor Nr. 3", here)
+	dup := xmppReport(t, svc, rec, "eva@stadt.localhost", "Schlagloch, tief und gefährlich", here)
+	if inc, _ := events(t, svc, dup); inc.State != dispatch.StateMerged {
+		t.Fatalf("eva's report: state %s, want merged", inc.State)
+	}
+	waitFor(t, "the duplicate notice with the hint", func() bool {
+		_, c := rec.snapshot()
+		return chatsTo(c, "eva@stadt.localhost", "denselben Fall wie "+first.CaseNumber) == 1 && chatsTo(c, "eva@stadt.localhost", "„neu“") == 1
+	})
+	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "info", Sender: "eva@stadt.localhost", Text: "neu", IdempotencyKey: "origin:neu-1"})
+	if err != nil || r.CaseNumber != dup.CaseNumber || r.Mode != dispatch.ModeSplit {
+		t.Fatalf("bare neu after the merge: %+v %v; want the duplicate %s split off", r, err, dup.CaseNumber)
+	}
+	waitFor(t, "the unmerged case's own post and the reporter's notice", func() bool {
+		p, c := rec.snapshot()
+		return postsTo(p, roomOrdnung, "Meldung "+dup.CaseNumber+" ·") == 1 && chatsTo(c, "eva@stadt.localhost", dup.CaseNumber+" wird nun eigenständig") == 1
+	})
+	if inc, evs := events(t, svc, dup); inc.State == dispatch.StateMerged || countEvents(evs, "unmerged") != 1 {
+		t.Errorf("after neu: state %s, events %v", inc.State, evs)
+	}
+	// Resent, the same "neu" gets the same answer and changes nothing.
+	if again, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "info", Sender: "eva@stadt.localhost", Text: "neu", IdempotencyKey: "origin:neu-1"}); err != nil || again.CaseNumber != dup.CaseNumber {
+		t.Errorf("resent neu: %+v %v", again, err)
+	}
+
+	// ida's report merged by a dispatcher stays merged.
+	ida := xmppReport(t, svc, rec, "ida@stadt.localhost", "Schlagloch an der Ecke", &dispatch.Position{Lat: 51.0300, Lon: 7.5900})
+	if _, err := svc.Merge(ctx, dispatch.MergeCommand{Ref: ida.CaseNumber, Into: first.CaseNumber, Actor: "dora@stadt.localhost", Via: "room", Dispatcher: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "info", Sender: "ida@stadt.localhost", Text: "neu"}); !errors.Is(err, dispatch.ErrInvalid) {
+		t.Errorf("bare neu after a dispatcher's merge: %v, want the hint that neu needs content", err)
+	}
+	if inc, _ := events(t, svc, ida); inc.State != dispatch.StateMerged {
+		t.Errorf("a dispatcher's merge was undone by the reporter: state %s", inc.State)
 	}
 }

@@ -342,6 +342,8 @@ const ModeSplit = "split"
 // post is corrected, the new case routed and posted, the reporter told its
 // number) and rec is its receipt. It reports false when there is nothing
 // to undo; a part still being processed is ErrConflict (send "neu" again).
+// A last report that the rules merged as a duplicate is unmerged instead
+// (undoDuplicate).
 // The "neu" message's idempotency key points at the moved part, so a
 // resend answers with the same receipt instead of splitting again.
 func (s *Service) undoLastJoin(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt) (bool, error) {
@@ -360,7 +362,7 @@ func (s *Service) undoLastJoin(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		return false, fmt.Errorf("find the sender's last part: %w", err)
 	}
 	if kind != "followup" {
-		return false, nil
+		return s.undoDuplicate(ctx, tx, in, now, rec, partID, incID, joinedAt)
 	}
 	// Lock the case, then decide: a take committed meanwhile wins.
 	inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, incID))
@@ -388,6 +390,41 @@ func (s *Service) undoLastJoin(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		return false, err
 	}
 	*rec = Receipt{ReportID: part.ID, IncidentID: id, CaseNumber: caseNumber, Mode: ModeSplit}
+	return true, nil
+}
+
+// undoDuplicate is the reporter's bare "neu" after their last report was
+// merged as a duplicate by the rules (duplicate.go), within UndoWindow of
+// that report: it is not the same case, the reporter says, so the incident
+// is unmerged as a dispatcher's "trennen" would (posted to its team, the
+// reporter told). A merge made by a dispatcher stays: the reporter may not
+// overrule it. It reports false when there is nothing to undo.
+func (s *Service) undoDuplicate(ctx context.Context, tx pgx.Tx, in *NewReport, now time.Time, rec *Receipt, reportID, incID uuid.UUID, sentAt time.Time) (bool, error) {
+	if age := now.Sub(sentAt); age < 0 || age > UndoWindow {
+		return false, nil
+	}
+	inc, err := scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1 FOR UPDATE`, incID))
+	if err != nil {
+		return false, err
+	}
+	if inc.State != StateMerged {
+		return false, nil
+	}
+	var byRules bool
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT actor = 'fieldgate' FROM incident_events
+		WHERE incident_id = $1 AND kind = 'merged' ORDER BY id DESC LIMIT 1), false)`, inc.ID).Scan(&byRules); err != nil {
+		return false, fmt.Errorf("find who merged %s: %w", inc.CaseNumber, err)
+	}
+	if !byRules {
+		return false, nil
+	}
+	if _, err := s.unmergeTx(ctx, tx, inc, in.Sender, in.Channel); err != nil {
+		return false, err
+	}
+	if err := s.attach(ctx, tx, &NewReport{Channel: in.Channel, Sender: in.Sender, IdempotencyKey: in.IdempotencyKey}, now, reportID); err != nil {
+		return false, err
+	}
+	*rec = Receipt{ReportID: reportID, IncidentID: inc.ID, CaseNumber: inc.CaseNumber, Mode: ModeSplit}
 	return true, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,52 @@ func TestAPIAttack9(t *testing.T) {
 		}
 		if n := s.count("reports"); n != reports {
 			t.Errorf("%d reports stored by the retry and the reuses", n-reports)
+		}
+		s.waitOnlyReferencedObjects()
+	})
+
+	// Eight requests race with one key, half of them another report: one
+	// files, the same report again gets its receipt, the other 422; one
+	// report and its objects stay, nothing else.
+	t.Run("Idempotency-Key raced with two bodies", func(t *testing.T) {
+		reports := s.count("reports")
+		texts := []string{"Laterne defekt", "Gully verstopft"}
+		results := make([]httpResult, 8)
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Go(func() {
+				body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": texts[i%2]}, map[string][]byte{"photo": photo})
+				results[i] = s.do("POST", "/api/v1/reports", s.token, ct, body, map[string]string{"Idempotency-Key": "a9-race"})
+			})
+		}
+		wg.Wait()
+		winner := -1
+		for i, r := range results {
+			if r.Status == http.StatusAccepted {
+				if winner >= 0 {
+					t.Fatalf("two requests filed: %s and %s", results[winner].Body, r.Body)
+				}
+				winner = i
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("none filed: %+v", results)
+		}
+		for i, r := range results {
+			switch {
+			case i == winner:
+			case i%2 == winner%2:
+				if r.Status != http.StatusOK || r.JSON["case_number"] != results[winner].JSON["case_number"] {
+					t.Errorf("same report %d: %d %s", i, r.Status, r.Body)
+				}
+			default:
+				if r.Status != http.StatusUnprocessableEntity || r.JSON["type"] != "urn:fieldgate:problem:idempotency-key-reused" {
+					t.Errorf("other report %d: %d %s", i, r.Status, r.Body)
+				}
+			}
+		}
+		if n := s.count("reports"); n != reports+1 {
+			t.Errorf("%d reports stored by the race, want 1", n-reports)
 		}
 		s.waitOnlyReferencedObjects()
 	})

@@ -86,7 +86,7 @@ func (de) RejectedReporter(caseNumber, reason string) string {
 }
 
 func (de) DupReporter(caseNumber, original string) string {
-	return fmt.Sprintf("Ihre Meldung %s betrifft denselben Fall wie %s, der bereits gemeldet ist. Wir haben sie dort angefügt – vielen Dank!", caseNumber, original)
+	return fmt.Sprintf("Ihre Meldung %s betrifft denselben Fall wie %s, der bereits gemeldet ist. Wir haben sie dort angefügt – vielen Dank! Ist es doch etwas anderes, antworten Sie innerhalb von 10 Minuten „neu“.", caseNumber, original)
 }
 
 func (de) UnmergedReporter(caseNumber string) string {

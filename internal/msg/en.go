@@ -86,7 +86,7 @@ func (en) RejectedReporter(caseNumber, reason string) string {
 }
 
 func (en) DupReporter(caseNumber, original string) string {
-	return fmt.Sprintf("Your report %s concerns the same case as %s, which has already been reported. We added it there – thank you!", caseNumber, original)
+	return fmt.Sprintf("Your report %s concerns the same case as %s, which has already been reported. We added it there – thank you! If it is something else, answer “new” within 10 minutes.", caseNumber, original)
 }
 
 func (en) UnmergedReporter(caseNumber string) string {

@@ -45,7 +45,7 @@ type Texts interface {
 	ReassignedReporter(caseNumber, team string) string
 	// RejectedReporter: “Your report {caseNumber} is not our responsibility: {reason}”
 	RejectedReporter(caseNumber, reason string) string
-	// DupReporter: “Your report {caseNumber} concerns the same case as {original}, which has already been reported. We added it there – thank you!”
+	// DupReporter: “Your report {caseNumber} concerns the same case as {original}, which has already been reported. We added it there – thank you! If it is something else, answer “new” within 10 minutes.” (a bare “neu”/“new” then unmerges it: dispatch.undoDuplicate)
 	DupReporter(caseNumber, original string) string
 	// UnmergedReporter: “Your report {caseNumber} is now handled on its own.”
 	UnmergedReporter(caseNumber string) string

@@ -124,6 +124,7 @@
     fillSelects();
     bindFilters();
     bindPhotoView();
+    $("#detail").addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("#photo-view").open) closeDetail(); });
     initMap();
     await loadAll();
     connect();
@@ -364,10 +365,15 @@
       const meta = [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · ");
       rows[i] = '<li data-case="' + c + '" class="' + (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") + '">' +
         '<input type="checkbox" aria-label="' + esc(t("select_case", { c: it.case_number })) + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
-        '<div class="body"><div class="line1"><span class="case">' + c + '</span><span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
+        '<div class="body"><div class="line1"><button type="button" class="case" aria-label="' + esc(t("open_case", { c: it.case_number })) + '">' + c + "</button>" +
+        '<span<span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
         '<div class="text">' + esc(it.text || "—") + '</div><div class="meta">' + esc(meta) + "</div></div></li>";
     }
+    // The rows are new elements: a keyboard user's focus on a row (its
+    // case button or checkbox) is put back on the same case's row.
+    const act = document.activeElement, fc = act?.closest?.("#list li")?.dataset.case;
     $("#list").innerHTML = rows.join("");
+    if (fc) $(`#list li[data-case="${CSS.escape(fc)}"] ${act.matches("input") ? "input" : "button.case"}`)?.focus({ preventScroll: true });
     $("#count").textContent = t("count", { n: list.length });
     updateBulk();
   }
@@ -420,8 +426,8 @@
     const disp = st.session.user.dispatcher;
     const pos = d.position;
     const sections = [
-      el("button", { class: "close link", "aria-label": t("close"), title: t("close"), onclick: () => { box.hidden = true; st.open = null; renderList(visible()); } }, "✕"),
-      el("h2", {}, d.case_number, " ", el("span", { class: "badge s-" + d.state }, t("st_" + d.state)),
+      el("button", { class: "close link", "aria-label": t("close"), title: t("close"), onclick: () => closeDetail() }, "✕"),
+      el("h2", { tabindex: "-1" }, d.case_number, " ", el("span", { class: "badge s-" + d.state }, t("st_" + d.state)),
         d.priority === "urgent" || d.priority === "high" ? el("span", { class: "badge " + d.priority }, " " + t("prio_" + d.priority)) : null),
       el("div", { class: "meta" }, [teamName(d.team), d.district, d.category, fmtTime(d.created_at)].filter(Boolean).join(" · ")),
       d.owner ? el("div", {}, t("owner", { o: d.owner })) : null,
@@ -448,7 +454,17 @@
     box.fgCase = c;
     if (typed) typed();
     box.hidden = false;
+    // Opened by the user (not redrawn): the focus goes to the view, so a
+    // keyboard or screen-reader user is where the case is.
+    if (!quiet) box.querySelector("h2").focus();
     renderList(visible());
+  }
+  // closeDetail hides the incident view and gives the keyboard focus back
+  // to the case's row (the view is also closed with Esc).
+  function closeDetail() {
+    const c = st.open;
+    $("#detail").hidden = true; st.open = null; renderList(visible());
+    $(`#list li[data-case="${CSS.escape(c || "")}"] button.case`)?.focus();
   }
   // keepTyped remembers the values of the view's fields and the focus
   // (a reason, a reply being written) and returns a function that puts
