@@ -295,6 +295,7 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 	if d.KeyTransport {
 		return false
 	}
+	m.opened = true
 	body := string(d.Plaintext)
 	if n := len(omemo.FindFileLinks(body)); n > dispatch.MaxMedia {
 		t := msg.For(lang)
@@ -379,6 +380,23 @@ func (g *Gateway) encryptChat(ctx context.Context, cm dispatch.ChatMessage) (*om
 		return nil, err
 	}
 	return g.omemo.m.Encrypt(ctx, cm.From, rcpts, []byte(cm.Body))
+}
+
+// sealAnswer encrypts an immediate answer (a hint, a refusal, the result
+// of a 1:1 command) to a message the gateway decrypted, like the receipt
+// (encryptChat): to the writer's devices. It reports false when that
+// fails; the answer is then not sent at all, since it may name case
+// numbers and colleagues, which must not go in the clear to someone who
+// wrote encrypted.
+func (g *Gateway) sealAnswer(ctx context.Context, local string, out *outMessage) bool {
+	enc, err := g.encryptChat(ctx, dispatch.ChatMessage{From: local, To: out.To, Body: out.Body})
+	if err != nil || enc == nil {
+		g.log.Warn("omemo: answer to an encrypted message could not be encrypted; not sent", "address", local, "err", err)
+		return false
+	}
+	addr, _ := g.rules.Current().Address(local)
+	g.sealed(out, enc, addr.Language)
+	return true
 }
 
 // recipients lists the devices of jid that a message from address (as
