@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -287,4 +288,74 @@ func TestRoomDestroyedByAdmin(t *testing.T) {
 			t.Fatalf("the post of %s into the destroyed room is not waiting in the queue: dropped", caseNo)
 		}
 	}
+}
+
+// TestRoomTakeRaceAndCorrection drives takes with real clients: anna and
+// ben send "ok" for the same case at the same instant, 20 times over
+// (exactly one wins each time, the other is told who has it); a typed
+// take with odd casing and a hash ("OK #7"); and a take written wrong
+// and then corrected (XEP-0308), which takes the corrected case.
+func TestRoomTakeRaceAndCorrection(t *testing.T) {
+	s := xmppStack(t, map[string]string{"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "1ms"})
+	room := testsvc.Room("tiefbau", s.suffix)
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	ben := testsvc.Login(t, testsvc.DemoUser("ben"))
+	an, bn := "anna-"+s.suffix, "ben-"+s.suffix
+	for c, n := range map[*testsvc.Client]string{anna: an, ben: bn} {
+		if got := c.JoinRoomResult(room, n, 20*time.Second); got != "" {
+			t.Fatalf("%s joins: %q", n, got)
+		}
+	}
+	const races = 20
+	reporter := testsvc.Login(t, testsvc.User(t))
+	var cases []string
+	for i := 0; i < races+2; i++ {
+		reporter.SendReport(s.address("tiefbau"), "", fmt.Sprintf("neu Gehweg %d abgesackt geo:51.0251,7.59%02d", i, 10+i), "")
+	}
+	for deadline := time.Now().Add(60 * time.Second); len(cases) < races+2; time.Sleep(200 * time.Millisecond) {
+		cases = cases[:0]
+		rows := s.query(`SELECT coalesce(string_agg(case_number, ' ' ORDER BY case_number), '') FROM incidents WHERE state = 'routed' AND team = 'tiefbau'`)
+		var all string
+		if err := rows.Scan(&all); err != nil {
+			t.Fatal(err)
+		}
+		cases = strings.Fields(all)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d cases routed to tiefbau within 60 s", len(cases), races+2)
+		}
+	}
+	for _, c := range cases[:races] {
+		go anna.Groupchat(room, "ok "+shortRef(c))
+		go ben.Groupchat(room, "ok "+shortRef(c))
+	}
+	for _, c := range cases[:races] {
+		anna.WaitMessage(30*time.Second, "the loser told who has "+c, func(m testsvc.Message) bool {
+			return s.fromGateway(m) && (strings.HasPrefix(m.Body, an+": "+c+" ist bereits von ben@stadt.localhost übernommen") ||
+				strings.HasPrefix(m.Body, bn+": "+c+" ist bereits von anna@stadt.localhost übernommen"))
+		})
+		var takes int
+		var owner string
+		if err := s.query(`SELECT owner, (SELECT count(*) FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'take')
+			FROM incidents i WHERE case_number = $1`, c).Scan(&owner, &takes); err != nil {
+			t.Fatal(err)
+		}
+		if takes != 1 || (owner != "anna@stadt.localhost" && owner != "ben@stadt.localhost") {
+			t.Errorf("%s: %d takes, owner %q; want exactly one", c, takes, owner)
+		}
+	}
+
+	odd, corrected := cases[races], cases[races+1]
+	ben.Groupchat(room, "OK #"+shortRef(odd)+" fahre hin")
+	anna.WaitMessage(30*time.Second, "ben's take of "+odd, func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, odd+" übernommen von ben@stadt.localhost")
+	})
+	anna.SendRaw(`<message to="` + room + `" type="groupchat" id="typo-1"><body>ok 99999</body></message>`)
+	anna.WaitMessage(30*time.Second, "the answer to the wrong number", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.HasPrefix(m.Body, an+": ") && strings.Contains(m.Body, "99999")
+	})
+	anna.SendRaw(`<message to="` + room + `" type="groupchat" id="typo-2"><body>ok ` + shortRef(corrected) + `</body>` +
+		`<replace xmlns="urn:xmpp:message-correct:0" id="typo-1"/></message>`)
+	anna.WaitMessage(30*time.Second, "anna's corrected take of "+corrected, func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, corrected+" übernommen von anna@stadt.localhost")
+	})
 }

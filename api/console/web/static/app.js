@@ -228,16 +228,27 @@
   }
 
   // ---- data ----------------------------------------------------------
+  // loadAll loads the list anew. On a slow network loads overlap (the
+  // status switched twice, a reconnect): only the newest one's answer is
+  // used, and changes the stream brought while it loaded are laid over its
+  // pages (they may be newer than the snapshot the pages were read from).
+  let loadSeq = 0;
   async function loadAll() {
+    const seq = ++loadSeq;
     const status = $("#f-status").value || "open";
-    const items = new Map();
+    const items = new Map(), since = new Map();
+    st.sinceLoad = since;
     let cursor = "";
     for (let i = 0; i < 20; i++) {
       const page = await api("GET", "/api/v1/incidents?limit=1000&status=" + status + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+      if (seq !== loadSeq) return;
       page.items.forEach((it) => items.set(it.case_number, it));
       if (!page.next) break;
       cursor = page.next;
     }
+    const time = (it) => Date.parse(it?.updated_at || "") || 0;
+    for (const [c, it] of since) if (!items.has(c) || time(items.get(c)) <= time(it)) items.set(c, it);
+    st.sinceLoad = null;
     st.items = items;
     renderAll();
   }
@@ -272,6 +283,7 @@
       const ch = JSON.parse(ev.data); const it = ch.incident;
       const isNew = !st.items.has(it.case_number);
       st.items.set(it.case_number, it);
+      st.sinceLoad?.set(it.case_number, it);
       if (isNew && it.open && (it.priority === "urgent" || it.urgent) && $("#sound").checked) beep();
       if (isNew && ch.kind === "received") toast(t("new_case", { c: it.case_number }));
       scheduleRender();

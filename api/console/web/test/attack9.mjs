@@ -145,6 +145,29 @@ try {
   await page.click(row(c1) + " .text");
   await page.waitForSelector("#detail:not([hidden]) #act-reply-text", { timeout: 10000 });
 
+  // 3c. A slow network: the list's answers take 2.5 s. A case filed while
+  // the list loads is not lost when the (older) answer arrives, and of two
+  // loads (status "open", then at once "all") the older answer does not
+  // win: the closed case stays in the list of all cases.
+  let fetched = 0, delivered = 0;
+  await page.route(/\/api\/v1\/incidents\?.*status=open/, async (route) => {
+    const r = await route.fetch(); fetched++;
+    await new Promise((res) => setTimeout(res, 2500));
+    await route.fulfill({ response: r }); delivered++;
+  });
+  await page.selectOption("#f-status", "open");
+  while (fetched < 1) await new Promise((res) => setTimeout(res, 50));
+  const cS = await fileReport("info", "Ampel blinkt nur gelb", 51.0335, 7.6105);
+  while (delivered < 1) await new Promise((res) => setTimeout(res, 50));
+  await page.waitForSelector(row(cS), { timeout: 3000 }).catch(() => problem(`case ${cS}, filed while the list loaded, is missing once it loaded`));
+  await page.selectOption("#f-status", "open");
+  await page.selectOption("#f-status", "all");
+  while (delivered < 2) await new Promise((res) => setTimeout(res, 50));
+  await page.waitForTimeout(300);
+  if (!(await page.$(`#list li.closed[data-case="${cR}"]`))) problem(`an older answer (open cases) replaced the list of all cases: ${cR} is missing`);
+  await page.unroute(/\/api\/v1\/incidents\?.*status=open/);
+  out({ step: "slow-network", case: cS });
+
   // 4. A colleague takes the open case while the dispatcher types a reply:
   // the view shows the change and keeps the text and the focus.
   const typed = "Wir kümmern uns heute noch darum";
