@@ -179,7 +179,7 @@ func (s *Server) engine() *gin.Engine {
 		s.log.Error("http: invalid trusted proxies; trusting none", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(s.recoverer, s.observe, noSniff, s.cleanInput)
+	r.Use(s.recoverer, s.observe, noSniff, s.bodyDeadline, s.cleanInput)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) {
 		problem(c, probNotFound, msg.Texts.NoSuchEndpoint)
@@ -245,6 +245,22 @@ func isHead(r *http.Request) bool { return r.Context().Value(headKey{}) != nil }
 // rendered as HTML).
 func noSniff(c *gin.Context) {
 	c.Header("X-Content-Type-Options", "nosniff")
+	c.Next()
+}
+
+// bodyDeadline bounds the wait for a request's body to BodyGrace: the
+// server has no overall read timeout (uploads may take long; their
+// readers extend the deadline while data flows, minRateReader), so a
+// request that declares a body and never sends it held its connection
+// for ever, also where no handler reads it: net/http waits for up to
+// 256 KiB of an unread body before it answers. Requests without a body
+// get no deadline: the connection's read after the request (which
+// notices a client going away, e.g. from the event stream) must not
+// time out.
+func (s *Server) bodyDeadline(c *gin.Context) {
+	if c.Request.ContentLength != 0 {
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(s.cfg.Now().Add(s.cfg.BodyGrace))
+	}
 	c.Next()
 }
 
