@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fieldgate/fieldgate/internal/msg"
@@ -77,18 +78,29 @@ func (s *Server) getStats(c *gin.Context) {
 		w := csv.NewWriter(c.Writer)
 		_ = w.Write([]string{by, "incidents", "acknowledged", "ack_median_s", "ack_p90_s", "resolve_median_s", "resolve_p90_s"})
 		for _, r := range out.Rows {
-			_ = w.Write([]string{r.Key, strconv.Itoa(r.Incidents), strconv.Itoa(r.Acknowledged),
+			_ = w.Write([]string{csvText(r.Key), strconv.Itoa(r.Incidents), strconv.Itoa(r.Acknowledged),
 				num(r.AckMedianS), num(r.AckP90S), num(r.ResolveMedianS), num(r.ResolveP90S)})
 		}
 		_ = w.Write(nil)
 		_ = w.Write([]string{"policy", "incidents", "escalated", "escalations"})
 		for _, p := range out.Escalations {
-			_ = w.Write([]string{p.Policy, strconv.Itoa(p.Incidents), strconv.Itoa(p.Escalated), strconv.Itoa(p.Escalations)})
+			_ = w.Write([]string{csvText(p.Policy), strconv.Itoa(p.Incidents), strconv.Itoa(p.Escalated), strconv.Itoa(p.Escalations)})
 		}
 		w.Flush()
 		return
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// csvText defuses a name (district, policy: from the rules' files) that a
+// spreadsheet opening the export would run as a formula (CSV injection,
+// OWASP): a cell that starts with =, +, -, @, tab or CR gets a leading
+// apostrophe, which spreadsheets show as text.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func num(f *float64) string {

@@ -548,8 +548,11 @@ func (g *Gateway) reply(ctx context.Context, m *inMessage, local, text string) {
 	if typ != "chat" && typ != "normal" {
 		typ = "chat"
 	}
-	if err := g.send(ctx, outMessage{From: g.addressJID(local), To: m.From, ID: id, Type: typ, Body: text,
-		OriginID: &outID{ID: id}}); err != nil {
+	out := outMessage{From: g.addressJID(local), To: m.From, ID: id, Type: typ, Body: text, OriginID: &outID{ID: id}}
+	if m.opened && !g.sealAnswer(ctx, local, &out) {
+		return // never in the clear to someone who wrote encrypted
+	}
+	if err := g.send(ctx, out); err != nil {
 		g.log.Warn("reply failed", "err", err)
 	}
 }

@@ -32,6 +32,7 @@ type OMEMO interface {
 	Encrypt(ctx context.Context, address string, rcpts []omemo.Recipient, plaintext []byte) (*omemo.Encrypted, error)
 	NeedsBundle(ctx context.Context, address, jid string, dev uint32) (bool, error)
 	SessionDevices(ctx context.Context, address, jid string) ([]uint32, error)
+	WroteEncrypted(ctx context.Context, address, jid string) (bool, error)
 	Maintain(ctx context.Context, address string) (bool, error)
 	Fingerprint(ctx context.Context, address string) (string, error)
 }
@@ -295,6 +296,7 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 	if d.KeyTransport {
 		return false
 	}
+	m.opened = true
 	body := string(d.Plaintext)
 	if n := len(omemo.FindFileLinks(body)); n > dispatch.MaxMedia {
 		t := msg.For(lang)
@@ -364,14 +366,17 @@ func (g *Gateway) fetchEncrypted(ctx context.Context, l omemo.FileLink) (media.O
 
 // encryptChat encrypts a 1:1 message to all devices of a correspondent
 // who wrote to this address encrypted. It returns nil (send plaintext)
-// when OMEMO is off or the correspondent never wrote encrypted.
+// when OMEMO is off or the correspondent never wrote encrypted. One who
+// did but whose sessions are gone (dropped by `fieldgate omemo trust`
+// for a changed key, or lost) gets new sessions from their bundles; if
+// none can be built, the error says so and nothing goes in the clear.
 func (g *Gateway) encryptChat(ctx context.Context, cm dispatch.ChatMessage) (*omemo.Encrypted, error) {
 	if g.omemo == nil || cm.From == "" {
 		return nil, nil
 	}
 	to := bare(cm.To)
-	known, err := g.omemo.m.SessionDevices(ctx, cm.From, to)
-	if err != nil || len(known) == 0 {
+	wrote, err := g.omemo.m.WroteEncrypted(ctx, cm.From, to)
+	if err != nil || !wrote {
 		return nil, err
 	}
 	rcpts, err := g.omemo.recipients(ctx, g, cm.From, g.addressJID(cm.From), to)
@@ -379,6 +384,23 @@ func (g *Gateway) encryptChat(ctx context.Context, cm dispatch.ChatMessage) (*om
 		return nil, err
 	}
 	return g.omemo.m.Encrypt(ctx, cm.From, rcpts, []byte(cm.Body))
+}
+
+// sealAnswer encrypts an immediate answer (a hint, a refusal, the result
+// of a 1:1 command) to a message the gateway decrypted, like the receipt
+// (encryptChat): to the writer's devices. It reports false when that
+// fails; the answer is then not sent at all, since it may name case
+// numbers and colleagues, which must not go in the clear to someone who
+// wrote encrypted.
+func (g *Gateway) sealAnswer(ctx context.Context, local string, out *outMessage) bool {
+	enc, err := g.encryptChat(ctx, dispatch.ChatMessage{From: local, To: out.To, Body: out.Body})
+	if err != nil || enc == nil {
+		g.log.Warn("omemo: answer to an encrypted message could not be encrypted; not sent", "address", local, "err", err)
+		return false
+	}
+	addr, _ := g.rules.Current().Address(local)
+	g.sealed(out, enc, addr.Language)
+	return true
 }
 
 // recipients lists the devices of jid that a message from address (as

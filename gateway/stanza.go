@@ -143,6 +143,9 @@ type inMessage struct {
 	// decrypted are the XEP-0454 attachments of an opened OMEMO message,
 	// already stored.
 	decrypted []media.Object
+	// opened is set on an OMEMO message the gateway decrypted: answers to
+	// it go encrypted too (sealAnswer).
+	opened bool
 	// occupant is the real bare JID behind the sending room nick when the
 	// message was read (bindOccupant), "" for an anonymous occupant;
 	// bound says it was looked up.

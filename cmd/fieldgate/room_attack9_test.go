@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,7 +19,13 @@ import (
 // returns the case number of the answer.
 func (s *stack) fileCase(t *testing.T, text string) (string, *testsvc.Client) {
 	t.Helper()
-	reporter := testsvc.Login(t, testsvc.User(t))
+	return s.fileCaseAs(t, testsvc.User(t), text)
+}
+
+// fileCaseAs is fileCase from the account acct.
+func (s *stack) fileCaseAs(t *testing.T, acct testsvc.Account, text string) (string, *testsvc.Client) {
+	t.Helper()
+	reporter := testsvc.Login(t, acct)
 	reporter.SendReport(s.address("tiefbau"), "", text, "")
 	ack := reporter.WaitMessage(30*time.Second, "the case number for "+text, func(m testsvc.Message) bool {
 		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen")
@@ -286,5 +293,148 @@ func TestRoomDestroyedByAdmin(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the post of %s into the destroyed room is not waiting in the queue: dropped", caseNo)
 		}
+	}
+}
+
+// TestRoomTakeRaceAndCorrection drives takes with real clients: anna and
+// ben send "ok" for the same case at the same instant, 20 times over
+// (exactly one wins each time, the other is told who has it); a typed
+// take with odd casing and a hash ("OK #7"); and a take written wrong
+// and then corrected (XEP-0308), which takes the corrected case.
+func TestRoomTakeRaceAndCorrection(t *testing.T) {
+	s := xmppStack(t, map[string]string{"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "1ms"})
+	room := testsvc.Room("tiefbau", s.suffix)
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	ben := testsvc.Login(t, testsvc.DemoUser("ben"))
+	an, bn := "anna-"+s.suffix, "ben-"+s.suffix
+	for c, n := range map[*testsvc.Client]string{anna: an, ben: bn} {
+		if got := c.JoinRoomResult(room, n, 20*time.Second); got != "" {
+			t.Fatalf("%s joins: %q", n, got)
+		}
+	}
+	const races = 20
+	reporter := testsvc.Login(t, testsvc.User(t))
+	var cases []string
+	for i := 0; i < races+2; i++ {
+		reporter.SendReport(s.address("tiefbau"), "", fmt.Sprintf("neu Gehweg %d abgesackt geo:51.0251,7.59%02d", i, 10+i), "")
+	}
+	for deadline := time.Now().Add(60 * time.Second); len(cases) < races+2; time.Sleep(200 * time.Millisecond) {
+		cases = cases[:0]
+		rows := s.query(`SELECT coalesce(string_agg(case_number, ' ' ORDER BY case_number), '') FROM incidents WHERE state = 'routed' AND team = 'tiefbau'`)
+		var all string
+		if err := rows.Scan(&all); err != nil {
+			t.Fatal(err)
+		}
+		cases = strings.Fields(all)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d cases routed to tiefbau within 60 s", len(cases), races+2)
+		}
+	}
+	for _, c := range cases[:races] {
+		go anna.Groupchat(room, "ok "+shortRef(c))
+		go ben.Groupchat(room, "ok "+shortRef(c))
+	}
+	for _, c := range cases[:races] {
+		anna.WaitMessage(30*time.Second, "the loser told who has "+c, func(m testsvc.Message) bool {
+			return s.fromGateway(m) && (strings.HasPrefix(m.Body, an+": "+c+" ist bereits von ben@stadt.localhost übernommen") ||
+				strings.HasPrefix(m.Body, bn+": "+c+" ist bereits von anna@stadt.localhost übernommen"))
+		})
+		var takes int
+		var owner string
+		if err := s.query(`SELECT owner, (SELECT count(*) FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'take')
+			FROM incidents i WHERE case_number = $1`, c).Scan(&owner, &takes); err != nil {
+			t.Fatal(err)
+		}
+		if takes != 1 || (owner != "anna@stadt.localhost" && owner != "ben@stadt.localhost") {
+			t.Errorf("%s: %d takes, owner %q; want exactly one", c, takes, owner)
+		}
+	}
+
+	odd, corrected := cases[races], cases[races+1]
+	ben.Groupchat(room, "OK #"+shortRef(odd)+" fahre hin")
+	anna.WaitMessage(30*time.Second, "ben's take of "+odd, func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, odd+" übernommen von ben@stadt.localhost")
+	})
+	anna.SendRaw(`<message to="` + room + `" type="groupchat" id="typo-1"><body>ok 99999</body></message>`)
+	anna.WaitMessage(30*time.Second, "the answer to the wrong number", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.HasPrefix(m.Body, an+": ") && strings.Contains(m.Body, "99999")
+	})
+	anna.SendRaw(`<message to="` + room + `" type="groupchat" id="typo-2"><body>ok ` + shortRef(corrected) + `</body>` +
+		`<replace xmlns="urn:xmpp:message-correct:0" id="typo-1"/></message>`)
+	anna.WaitMessage(30*time.Second, "anna's corrected take of "+corrected, func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, corrected+" übernommen von anna@stadt.localhost")
+	})
+}
+
+// TestReporterOfflineToldOnce: the field worker goes offline right after
+// the case number; the team takes the case meanwhile. The news waits on
+// the worker's own server (RFC 6121 §8.5.2.2 offline storage; on the test
+// ejabberd, the worker's archive) and arrives exactly once when the worker
+// comes back, naming the team, never the member who took it.
+func TestReporterOfflineToldOnce(t *testing.T) {
+	s := xmppStack(t, nil)
+	room := testsvc.Room("tiefbau", s.suffix)
+	acct := testsvc.User(t)
+	caseNo, reporter := s.fileCaseAs(t, acct, "Poller umgefahren geo:51.0251,7.5921")
+	reporter.SendRaw(`<presence type="unavailable"/>`)
+	time.Sleep(500 * time.Millisecond)
+	s.waitRouted(caseNo)
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	if got := anna.JoinRoomResult(room, "anna-"+s.suffix, 20*time.Second); got != "" {
+		t.Fatalf("anna joins: %q", got)
+	}
+	anna.Groupchat(room, "ok "+shortRef(caseNo))
+	anna.WaitMessage(30*time.Second, "the take", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo+" übernommen von anna@stadt.localhost")
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var sent int
+		if err := s.query(`SELECT count(*) FROM river_job WHERE kind = 'chat_message' AND state = 'completed' AND args->>'to' = $1 AND args->>'body' LIKE '%bearbeitet%'`, acct.JID).Scan(&sent); err != nil {
+			t.Fatal(err)
+		}
+		if sent == 1 {
+			break
+		}
+		if sent > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d messages about the take handed to the XMPP server, want 1", sent)
+		}
+	}
+	back := testsvc.Login(t, acct)
+	if testsvc.XMPP(t).Server == testsvc.Ejabberd {
+		// The test ejabberd has no offline storage (mod_offline) but
+		// archives every user's messages (mod_mam default: always), which
+		// Conversations, Monal, Dino and Gajim fetch when they come back.
+		n := 0
+		for _, m := range back.RoomArchive(acct.JID, time.Now().Add(-time.Hour)) {
+			if b := m.Forwarded.Message.Body; strings.Contains(b, caseNo) && strings.Contains(b, "bearbeitet") {
+				n++
+				if b != "Ihre Meldung "+caseNo+" wird jetzt von Tiefbau Nord bearbeitet." {
+					t.Errorf("the reporter was told %q", b)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("the reporter's archive holds the news %d times, want once", n)
+		}
+		return
+	}
+	got := back.WaitMessage(30*time.Second, "the news kept while offline", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "bearbeitet")
+	})
+	if got.Body != "Ihre Meldung "+caseNo+" wird jetzt von Tiefbau Nord bearbeitet." {
+		t.Errorf("the reporter was told %q", got.Body)
+	}
+	time.Sleep(2 * time.Second)
+	n := 0
+	for _, m := range back.Messages() {
+		if strings.Contains(m.Body, "bearbeitet") {
+			n++
+		}
+		if strings.Contains(m.Body, "anna") {
+			t.Errorf("the reporter learnt who took the case: %q", m.Body)
+		}
+	}
+	if n != 1 {
+		t.Errorf("the reporter got the news %d times, want once", n)
 	}
 }

@@ -124,6 +124,7 @@
     fillSelects();
     bindFilters();
     bindPhotoView();
+    $("#detail").addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("#photo-view").open) closeDetail(); });
     initMap();
     await loadAll();
     connect();
@@ -227,16 +228,27 @@
   }
 
   // ---- data ----------------------------------------------------------
+  // loadAll loads the list anew. On a slow network loads overlap (the
+  // status switched twice, a reconnect): only the newest one's answer is
+  // used, and changes the stream brought while it loaded are laid over its
+  // pages (they may be newer than the snapshot the pages were read from).
+  let loadSeq = 0;
   async function loadAll() {
+    const seq = ++loadSeq;
     const status = $("#f-status").value || "open";
-    const items = new Map();
+    const items = new Map(), since = new Map();
+    st.sinceLoad = since;
     let cursor = "";
     for (let i = 0; i < 20; i++) {
       const page = await api("GET", "/api/v1/incidents?limit=1000&status=" + status + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+      if (seq !== loadSeq) return;
       page.items.forEach((it) => items.set(it.case_number, it));
       if (!page.next) break;
       cursor = page.next;
     }
+    const time = (it) => Date.parse(it?.updated_at || "") || 0;
+    for (const [c, it] of since) if (!items.has(c) || time(items.get(c)) <= time(it)) items.set(c, it);
+    st.sinceLoad = null;
     st.items = items;
     renderAll();
   }
@@ -271,6 +283,7 @@
       const ch = JSON.parse(ev.data); const it = ch.incident;
       const isNew = !st.items.has(it.case_number);
       st.items.set(it.case_number, it);
+      st.sinceLoad?.set(it.case_number, it);
       if (isNew && it.open && (it.priority === "urgent" || it.urgent) && $("#sound").checked) beep();
       if (isNew && ch.kind === "received") toast(t("new_case", { c: it.case_number }));
       scheduleRender();
@@ -364,10 +377,15 @@
       const meta = [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · ");
       rows[i] = '<li data-case="' + c + '" class="' + (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") + '">' +
         '<input type="checkbox" aria-label="' + esc(t("select_case", { c: it.case_number })) + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
-        '<div class="body"><div class="line1"><span class="case">' + c + '</span><span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
+        '<div class="body"><div class="line1"><button type="button" class="case" aria-label="' + esc(t("open_case", { c: it.case_number })) + '">' + c + "</button>" +
+        '<span<span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
         '<div class="text">' + esc(it.text || "—") + '</div><div class="meta">' + esc(meta) + "</div></div></li>";
     }
+    // The rows are new elements: a keyboard user's focus on a row (its
+    // case button or checkbox) is put back on the same case's row.
+    const act = document.activeElement, fc = act?.closest?.("#list li")?.dataset.case;
     $("#list").innerHTML = rows.join("");
+    if (fc) $(`#list li[data-case="${CSS.escape(fc)}"] ${act.matches("input") ? "input" : "button.case"}`)?.focus({ preventScroll: true });
     $("#count").textContent = t("count", { n: list.length });
     updateBulk();
   }
@@ -420,8 +438,8 @@
     const disp = st.session.user.dispatcher;
     const pos = d.position;
     const sections = [
-      el("button", { class: "close link", "aria-label": t("close"), title: t("close"), onclick: () => { box.hidden = true; st.open = null; renderList(visible()); } }, "✕"),
-      el("h2", {}, d.case_number, " ", el("span", { class: "badge s-" + d.state }, t("st_" + d.state)),
+      el("button", { class: "close link", "aria-label": t("close"), title: t("close"), onclick: () => closeDetail() }, "✕"),
+      el("h2", { tabindex: "-1" }, d.case_number, " ", el("span", { class: "badge s-" + d.state }, t("st_" + d.state)),
         d.priority === "urgent" || d.priority === "high" ? el("span", { class: "badge " + d.priority }, " " + t("prio_" + d.priority)) : null),
       el("div", { class: "meta" }, [teamName(d.team), d.district, d.category, fmtTime(d.created_at)].filter(Boolean).join(" · ")),
       d.owner ? el("div", {}, t("owner", { o: d.owner })) : null,
@@ -448,7 +466,17 @@
     box.fgCase = c;
     if (typed) typed();
     box.hidden = false;
+    // Opened by the user (not redrawn): the focus goes to the view, so a
+    // keyboard or screen-reader user is where the case is.
+    if (!quiet) box.querySelector("h2").focus();
     renderList(visible());
+  }
+  // closeDetail hides the incident view and gives the keyboard focus back
+  // to the case's row (the view is also closed with Esc).
+  function closeDetail() {
+    const c = st.open;
+    $("#detail").hidden = true; st.open = null; renderList(visible());
+    $(`#list li[data-case="${CSS.escape(c || "")}"] button.case`)?.focus();
   }
   // keepTyped remembers the values of the view's fields and the focus
   // (a reason, a reply being written) and returns a function that puts

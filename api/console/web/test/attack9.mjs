@@ -77,6 +77,17 @@ try {
   if (!meta.includes(want) || JSON.stringify(dst) !== JSON.stringify(wantDST)) problem(`times: row "${meta}" (want ${want}), DST ${JSON.stringify(dst)} (want ${JSON.stringify(wantDST)})`);
   out({ step: "time-zone", row: meta, dst });
 
+  // A closed case is in the list too (status "all"), for the contrast check.
+  const cR = await fileReport("info", "Sperrmüll abgeholt", 51.0371, 7.5655);
+  for (let i = 0; i < 100; i++) {
+    const r = await apiAs(process.env.FG_DISPATCHER_TOKEN, "POST", `/api/v1/incidents/${cR}/resolve`);
+    if (r.status === 200) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await page.selectOption("#f-status", "all");
+  await page.waitForFunction((c) => document.querySelector(`#list li.closed[data-case="${c}"]`), cR, { timeout: 10000 })
+    .catch(() => problem("the resolved case is not in the list of all cases"));
+
   // 3. Every field and button has a name for screen readers (a label,
   // aria-label or words, not a placeholder or a "✕"), and every badge
   // has a contrast of at least 4.5:1 (WCAG 2.1 AA, 1.4.3, small text).
@@ -90,14 +101,72 @@ try {
     const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
     const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
     const bg = (e) => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
-    const low = [...document.querySelectorAll(".badge")].filter(shown).map((e) => {
-      const a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));
+    // The text's colour as painted: blended with the background by the opacity of it and its ancestors.
+    const painted = (e) => {
+      let a = 1; for (let p = e; p; p = p.parentElement) a *= Number(getComputedStyle(p).opacity);
+      const fg = rgb(getComputedStyle(e).color), b = bg(e);
+      return [fg.slice(0, 3).map((c, i) => c * a + b[i] * (1 - a)), b];
+    };
+    const low = [...document.querySelectorAll(".badge, #list .case, #list .text, #list .meta")].filter(shown).map((e) => {
+      const [fg, back] = painted(e), a = lum(fg), b = lum(back);
       return [e.className, e.textContent, Math.round(((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) * 100) / 100];
     }).filter(([, , r]) => r < 4.5);
     return { unnamed, low };
   });
   if (a11y.unnamed.length || a11y.low.length) problem("accessibility: " + JSON.stringify(a11y));
   out({ step: "labels" });
+
+  // 3b. Keyboard only: from the search field, Tab reaches a case in the
+  // list, Enter opens it with the focus in the view, Esc closes it and
+  // gives the focus back to the row; a live update of the list keeps it.
+  await page.keyboard.press("Escape");
+  await page.focus("#f-q");
+  let reached = null;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(() => document.activeElement?.matches("#list li *") ? document.activeElement.closest("li").dataset.case : null);
+    if (reached && !(await page.evaluate(() => document.activeElement.matches("button.case")))) reached = null; // its checkbox: go on
+  }
+  if (!reached) problem("Tab never reaches a case in the list (only its checkbox)");
+  else {
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((c) => document.querySelector("#detail:not([hidden]) h2")?.textContent.startsWith(c) && document.activeElement === document.querySelector("#detail h2"), reached, { timeout: 5000 })
+      .catch(() => problem("Enter on a case did not open it with the focus in the view"));
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("#detail", { state: "hidden", timeout: 5000 }).catch(() => problem("Esc did not close the incident view"));
+    const back = await page.evaluate(() => document.activeElement?.closest("li")?.dataset.case);
+    if (back !== reached) problem(`after Esc the focus is on ${back}, not on the row of ${reached}`);
+    const cK = await fileReport("info", "Laterne defekt", 51.0290, 7.6080);
+    await page.waitForSelector(row(cK), { timeout: 10000 });
+    const still = await page.evaluate(() => document.activeElement?.closest("li")?.dataset.case);
+    if (still !== reached) problem(`a live update moved the focus from the row of ${reached} to ${still}`);
+  }
+  out({ step: "keyboard", case: reached });
+  await page.click(row(c1) + " .text");
+  await page.waitForSelector("#detail:not([hidden]) #act-reply-text", { timeout: 10000 });
+
+  // 3c. A slow network: the list's answers take 2.5 s. A case filed while
+  // the list loads is not lost when the (older) answer arrives, and of two
+  // loads (status "open", then at once "all") the older answer does not
+  // win: the closed case stays in the list of all cases.
+  let fetched = 0, delivered = 0;
+  await page.route(/\/api\/v1\/incidents\?.*status=open/, async (route) => {
+    const r = await route.fetch(); fetched++;
+    await new Promise((res) => setTimeout(res, 2500));
+    await route.fulfill({ response: r }); delivered++;
+  });
+  await page.selectOption("#f-status", "open");
+  while (fetched < 1) await new Promise((res) => setTimeout(res, 50));
+  const cS = await fileReport("info", "Ampel blinkt nur gelb", 51.0335, 7.6105);
+  while (delivered < 1) await new Promise((res) => setTimeout(res, 50));
+  await page.waitForSelector(row(cS), { timeout: 3000 }).catch(() => problem(`case ${cS}, filed while the list loaded, is missing once it loaded`));
+  await page.selectOption("#f-status", "open");
+  await page.selectOption("#f-status", "all");
+  while (delivered < 2) await new Promise((res) => setTimeout(res, 50));
+  await page.waitForTimeout(300);
+  if (!(await page.$(`#list li.closed[data-case="${cR}"]`))) problem(`an older answer (open cases) replaced the list of all cases: ${cR} is missing`);
+  await page.unroute(/\/api\/v1\/incidents\?.*status=open/);
+  out({ step: "slow-network", case: cS });
 
   // 4. A colleague takes the open case while the dispatcher types a reply:
   // the view shows the change and keeps the text and the focus.
