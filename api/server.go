@@ -295,10 +295,23 @@ func (s *Server) observe(c *gin.Context) {
 		route = "unmatched"
 	}
 	status := c.Writer.Status()
-	s.requests.WithLabelValues(route, c.Request.Method, http.StatusText(status)).Observe(time.Since(start).Seconds())
+	s.requests.WithLabelValues(route, methodLabel(c.Request.Method), http.StatusText(status)).Observe(time.Since(start).Seconds())
 	if route != "/healthz" && route != "/metrics" {
 		s.log.Info("http", "method", c.Request.Method, "route", route, "status", status, "duration", time.Since(start).Round(time.Microsecond))
 	}
+}
+
+// methodLabel is the method label of the request metrics: one of the
+// methods of RFC 9110 §9 and PATCH, else "other". net/http accepts any
+// token as a method, and each one a client made up (XFOO1, XFOO2, …) was
+// a new time series: memory without bound, and a Prometheus flooded.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodTrace, http.MethodConnect:
+		return m
+	}
+	return "other"
 }
 
 const tokenKey = "fieldgate.token"
