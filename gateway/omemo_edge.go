@@ -32,6 +32,7 @@ type OMEMO interface {
 	Encrypt(ctx context.Context, address string, rcpts []omemo.Recipient, plaintext []byte) (*omemo.Encrypted, error)
 	NeedsBundle(ctx context.Context, address, jid string, dev uint32) (bool, error)
 	SessionDevices(ctx context.Context, address, jid string) ([]uint32, error)
+	WroteEncrypted(ctx context.Context, address, jid string) (bool, error)
 	Maintain(ctx context.Context, address string) (bool, error)
 	Fingerprint(ctx context.Context, address string) (string, error)
 }
@@ -365,14 +366,17 @@ func (g *Gateway) fetchEncrypted(ctx context.Context, l omemo.FileLink) (media.O
 
 // encryptChat encrypts a 1:1 message to all devices of a correspondent
 // who wrote to this address encrypted. It returns nil (send plaintext)
-// when OMEMO is off or the correspondent never wrote encrypted.
+// when OMEMO is off or the correspondent never wrote encrypted. One who
+// did but whose sessions are gone (dropped by `fieldgate omemo trust`
+// for a changed key, or lost) gets new sessions from their bundles; if
+// none can be built, the error says so and nothing goes in the clear.
 func (g *Gateway) encryptChat(ctx context.Context, cm dispatch.ChatMessage) (*omemo.Encrypted, error) {
 	if g.omemo == nil || cm.From == "" {
 		return nil, nil
 	}
 	to := bare(cm.To)
-	known, err := g.omemo.m.SessionDevices(ctx, cm.From, to)
-	if err != nil || len(known) == 0 {
+	wrote, err := g.omemo.m.WroteEncrypted(ctx, cm.From, to)
+	if err != nil || !wrote {
 		return nil, err
 	}
 	rcpts, err := g.omemo.recipients(ctx, g, cm.From, g.addressJID(cm.From), to)

@@ -134,6 +134,36 @@ func publishDeviceList(t *testing.T, c *testsvc.Client, devs ...uint32) {
 	}
 }
 
+// publishBundle publishes the peer's bundle (XEP-0384 v0.3 §4.3) on the
+// account's PEP service, readable by anyone, and deletes it at the end.
+func publishBundle(t *testing.T, c *testsvc.Client, p *omemoPeer) {
+	t.Helper()
+	b, err := p.m.Bundle(context.Background(), p.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := xml.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := fmt.Sprintf("%s%d", omemo.NodeBundlesPrefix, p.dev)
+	id := "pub-" + randomHex(6)
+	c.SendRaw(fmt.Sprintf(`<iq type="set" id="%s"><pubsub xmlns="http://jabber.org/protocol/pubsub">`+
+		`<publish node="%s"><item id="current">%s</item></publish>`+
+		`<publish-options><x xmlns="jabber:x:data" type="submit">`+
+		`<field var="FORM_TYPE" type="hidden"><value>http://jabber.org/protocol/pubsub#publish-options</value></field>`+
+		`<field var="pubsub#access_model"><value>open</value></field></x></publish-options></pubsub></iq>`, id, node, raw))
+	if st := c.WaitStanza(15*time.Second, "the bundle's publish result", func(st testsvc.Stanza) bool {
+		return st.Name == "iq" && st.ID == id
+	}); st.Type != "result" {
+		t.Fatalf("publishing the bundle: %s %s", st.Type, st.Error)
+	}
+	t.Cleanup(func() {
+		c.SendRaw(fmt.Sprintf(`<iq type="set" id="del-%s"><pubsub xmlns="http://jabber.org/protocol/pubsub#owner"><delete node="%s"/></pubsub></iq>`,
+			randomHex(6), node))
+	})
+}
+
 func deleteDeviceList(c *testsvc.Client) {
 	c.SendRaw(fmt.Sprintf(`<iq type="set" id="del-%s"><pubsub xmlns="http://jabber.org/protocol/pubsub#owner"><delete node="%s"/></pubsub></iq>`,
 		randomHex(6), omemo.NodeDeviceList))
@@ -332,4 +362,64 @@ func TestOMEMOEncryptionFallbackMarkup(t *testing.T) {
 		`<fallback xmlns="urn:xmpp:fallback:0" for="eu.siacs.conversations.axolotl"/>`))
 	caseNo, _ := s.waitReport(text)
 	waitOMEMOReply(c, phone, addrJID, caseNo)
+}
+
+// TestOMEMOAnswerAfterSessionLost: a field worker wrote encrypted; then
+// the gateway's session with their device is gone (an admin pinned a
+// verified new key with `fieldgate omemo trust`, which drops the session
+// on the old one; or it was lost). A team member's answer to the case,
+// which may concern a child, must reach the worker encrypted, from a new
+// session built on the bundle the worker's client publishes.
+//
+// Before: without a session the answer went in the clear, with the
+// team's text in the body.
+func TestOMEMOAnswerAfterSessionLost(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32)})
+	addrJID := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	user := testsvc.User(t)
+	c := testsvc.Login(t, user)
+	deleteDeviceList(c)
+	t.Cleanup(func() { deleteDeviceList(c) })
+	s.omemoDevice("tiefbau")
+	m := s.omemoManager()
+	phone := newOMEMOPeer(s, m, user.JID, user.JID)
+	publishDeviceList(t, c, phone.dev)
+	publishBundle(t, c, phone)
+
+	text := "Schaden am Spielplatz " + s.suffix
+	c.SendRaw(omemoStanza(t, addrJID, "msg-"+randomHex(8), phone.encrypt(m, "tiefbau", addrJID, text)))
+	caseNo, _ := s.waitReport(text)
+	waitOMEMOReply(c, phone, addrJID, caseNo)
+
+	if n := s.count(fmt.Sprintf("omemo_sessions WHERE address = 'tiefbau' AND jid = '%s'", user.JID)); n != 1 {
+		t.Fatalf("%d sessions with the worker, want 1", n)
+	}
+	pool, err := pgxpool.New(context.Background(), s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(context.Background(), `DELETE FROM omemo_sessions WHERE address = 'tiefbau' AND jid = $1`, user.JID); err != nil {
+		t.Fatal(err)
+	}
+
+	var out strings.Builder
+	if err := run(context.Background(), []string{"token", "create", "--name", "omemo9-dispatcher", "--role", "dispatcher"}, s.getenv, &out, testWriter{t}); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	answer := "Rueckfrage zum Spielplatz " + s.suffix
+	r := s.do("POST", "/api/v1/incidents/"+caseNo+"/reply", strings.TrimSpace(out.String()), "application/json",
+		strings.NewReader(`{"text":"`+answer+`"}`), nil)
+	if r.Status/100 != 2 {
+		t.Fatalf("reply: %d %s", r.Status, r.Body)
+	}
+	got := waitOMEMOReply(c, phone, addrJID, answer)
+	for _, msg := range c.Messages() {
+		if strings.Contains(msg.Body, "Rueckfrage") {
+			t.Fatalf("the team's answer went in the clear: %q", msg.Body)
+		}
+	}
+	if got.OMEMO == nil || len(got.OMEMO.Header.Keys) == 0 || !got.OMEMO.Header.Keys[0].PreKey {
+		t.Error("the answer should start a new session (a pre-key message)")
+	}
 }

@@ -551,6 +551,20 @@ func (m *Manager) SessionDevices(ctx context.Context, address, jid string) ([]ui
 	return m.store.SessionDevices(ctx, address, strings.ToLower(jid))
 }
 
+// WroteEncrypted reports whether jid has written to address encrypted
+// and is still remembered for it: a session, or a device's identity key
+// (kept after its session was dropped by a pin or lost, until retention
+// forgets the correspondent). Messages to such a correspondent must be
+// encrypted or not sent.
+func (m *Manager) WroteEncrypted(ctx context.Context, address, jid string) (bool, error) {
+	jid = strings.ToLower(jid)
+	if devs, err := m.store.SessionDevices(ctx, address, jid); err != nil || len(devs) > 0 {
+		return len(devs) > 0, err
+	}
+	devs, err := m.store.IdentityDevices(ctx, address, jid)
+	return len(devs) > 0, err
+}
+
 // Pin makes fingerprint (as FormatFingerprint shows it, spaces allowed)
 // the only identity key address accepts from jid's device; a session on
 // another key is dropped, so the device must start a new one.

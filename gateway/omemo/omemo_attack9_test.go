@@ -143,3 +143,29 @@ func TestNoSecretsInDebugLog(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestWroteEncryptedOutlivesSession: a correspondent whose session was
+// dropped (a pin of another key) is still one who writes encrypted; a
+// stranger is not.
+func TestWroteEncryptedOutlivesSession(t *testing.T) {
+	ctx := context.Background()
+	gwStore := newMemStore()
+	gw := party{newManager(t, gwStore), "tiefbau"}
+	anna := party{newManager(t, newMemStore()), "anna@stadt.localhost"}
+	if _, err := gw.m.Decrypt(ctx, gw.addr, anna.addr, send(t, ctx, anna, party{gw.m, gw.addr}, "x")); err != nil {
+		t.Fatal(err)
+	}
+	adev, _ := anna.m.Device(ctx, anna.addr)
+	if err := gw.m.Pin(ctx, gw.addr, anna.addr, adev, strings.Repeat("ab", 32)); err != nil {
+		t.Fatal(err)
+	}
+	if devs, _ := gw.m.SessionDevices(ctx, gw.addr, anna.addr); len(devs) != 0 {
+		t.Fatalf("the pin of another key kept the session: %v", devs)
+	}
+	if wrote, err := gw.m.WroteEncrypted(ctx, gw.addr, "Anna@stadt.localhost"); err != nil || !wrote {
+		t.Errorf("WroteEncrypted after the session was dropped: %v, %v; want true", wrote, err)
+	}
+	if wrote, err := gw.m.WroteEncrypted(ctx, gw.addr, "bert@stadt.localhost"); err != nil || wrote {
+		t.Errorf("WroteEncrypted for a stranger: %v, %v; want false", wrote, err)
+	}
+}

@@ -134,6 +134,19 @@ func (s *memStore) SessionDevices(_ context.Context, a, j string) ([]uint32, err
 	}
 	return out, nil
 }
+func (s *memStore) IdentityDevices(_ context.Context, a, j string) ([]uint32, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []uint32
+	for k := range s.idents {
+		var d uint32
+		if p := strings.Split(k, "\n"); p[0] == a && p[1] == j {
+			fmt.Sscan(p[2], &d)
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
 func (s *memStore) Identity(_ context.Context, a, j string, d uint32) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -43,6 +43,8 @@ type keyStore interface {
 	// Identity is a remote device's identity key as first seen (blind
 	// trust on first use) and whether an admin pinned it.
 	Identity(ctx context.Context, address, jid string, device uint32) (key []byte, found bool, err error)
+	// IdentityDevices lists jid's devices whose identity key is kept.
+	IdentityDevices(ctx context.Context, address, jid string) ([]uint32, error)
 	PutIdentity(ctx context.Context, address, jid string, device uint32, key []byte) error
 	// PinIdentity sets the key an admin verified; a session built on
 	// another key is dropped.
@@ -157,7 +159,17 @@ func (p *PG) DeleteSession(ctx context.Context, address, jid string, device uint
 }
 
 func (p *PG) SessionDevices(ctx context.Context, address, jid string) ([]uint32, error) {
-	rows, err := p.pool.Query(ctx, `SELECT device_id FROM omemo_sessions WHERE address = $1 AND jid = $2 ORDER BY device_id`, address, jid)
+	return p.devices(ctx, `SELECT device_id FROM omemo_sessions WHERE address = $1 AND jid = $2 ORDER BY device_id`, address, jid)
+}
+
+// IdentityDevices lists jid's devices whose identity key address keeps
+// (first seen, or pinned).
+func (p *PG) IdentityDevices(ctx context.Context, address, jid string) ([]uint32, error) {
+	return p.devices(ctx, `SELECT device_id FROM omemo_identities WHERE address = $1 AND jid = $2 ORDER BY device_id`, address, jid)
+}
+
+func (p *PG) devices(ctx context.Context, query, address, jid string) ([]uint32, error) {
+	rows, err := p.pool.Query(ctx, query, address, jid)
 	if err != nil {
 		return nil, err
 	}
