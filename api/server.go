@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -185,6 +186,10 @@ func (s *Server) engine() *gin.Engine {
 		problem(c, probNotFound, msg.Texts.NoSuchEndpoint)
 	})
 	r.NoMethod(func(c *gin.Context) {
+		// gin lists the registered methods; HEAD is served wherever GET is.
+		if allow := c.Writer.Header().Get("Allow"); slices.Contains(strings.Split(allow, ", "), http.MethodGet) {
+			c.Header("Allow", allow+", "+http.MethodHead)
+		}
 		problem(c, probMethod, msg.Texts.MethodNotAllowed)
 	})
 

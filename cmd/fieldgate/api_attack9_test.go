@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -124,6 +125,23 @@ func TestAPIAttack9(t *testing.T) {
 			t.Errorf("%d reports stored by the race, want 1", n-reports)
 		}
 		s.waitOnlyReferencedObjects()
+	})
+
+	// Open311 ignored a key over 200 bytes (a retry filed twice) and sent
+	// one with invalid UTF-8 to PostgreSQL (500).
+	t.Run("Open311 Idempotency-Key unusable", func(t *testing.T) {
+		reports := s.count("reports")
+		for _, key := range []string{strings.Repeat("k", 201), strings.Repeat("k", 201), "k\xff"} {
+			form := url.Values{"api_key": {s.token}, "service_code": {"strassenschaden"}, "lat": {"51.0251"}, "long": {"7.5919"},
+				"description": {"Schlagloch"}, "attribute[schaden]": {"schlagloch"}}
+			r := s.do("POST", "/open311/v2/requests.json", "", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), map[string]string{"Idempotency-Key": key})
+			if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":400`) {
+				t.Errorf("key %q: %d %s", key[:3], r.Status, r.Body)
+			}
+		}
+		if n := s.count("reports"); n != reports {
+			t.Errorf("%d reports filed", n-reports)
+		}
 	})
 
 	// An HTML checkbox sends urgent=on, which was read as not urgent.
