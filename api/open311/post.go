@@ -93,6 +93,10 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		if tok != nil {
 			return true
 		}
+		if len(c.Request.Header.Values("Authorization")) > 1 { // which one would count? (RFC 6750 §3.1)
+			h.fail(c, f, http.StatusBadRequest, msg.Texts.AuthorizationTwice)
+			return false
+		}
 		key := form.Get("api_key")
 		if key == "" {
 			key = c.Query("api_key")
