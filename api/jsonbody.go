@@ -31,7 +31,8 @@ import (
 // An empty body leaves dst as it is and is accepted when optional.
 // badShape is the detail for a body that is not the expected object.
 func (s *Server) readJSONObject(c *gin.Context, dst any, optional bool, badShape msg.Text) bool {
-	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxFieldBytes))
+	body := newMinRateReader(c.Writer, c.Request.Body, s.cfg.MinBodyRate, s.cfg.BodyGrace, s.cfg.Now)
+	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, body, maxFieldBytes))
 	if err != nil {
 		s.fail(c, err)
 		return false

@@ -19,7 +19,13 @@ import (
 // returns the case number of the answer.
 func (s *stack) fileCase(t *testing.T, text string) (string, *testsvc.Client) {
 	t.Helper()
-	reporter := testsvc.Login(t, testsvc.User(t))
+	return s.fileCaseAs(t, testsvc.User(t), text)
+}
+
+// fileCaseAs is fileCase from the account acct.
+func (s *stack) fileCaseAs(t *testing.T, acct testsvc.Account, text string) (string, *testsvc.Client) {
+	t.Helper()
+	reporter := testsvc.Login(t, acct)
 	reporter.SendReport(s.address("tiefbau"), "", text, "")
 	ack := reporter.WaitMessage(30*time.Second, "the case number for "+text, func(m testsvc.Message) bool {
 		return strings.HasPrefix(m.Body, "Meldung ") && strings.Contains(m.Body, "angenommen")
@@ -358,4 +364,77 @@ func TestRoomTakeRaceAndCorrection(t *testing.T) {
 	anna.WaitMessage(30*time.Second, "anna's corrected take of "+corrected, func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, corrected+" übernommen von anna@stadt.localhost")
 	})
+}
+
+// TestReporterOfflineToldOnce: the field worker goes offline right after
+// the case number; the team takes the case meanwhile. The news waits on
+// the worker's own server (RFC 6121 §8.5.2.2 offline storage; on the test
+// ejabberd, the worker's archive) and arrives exactly once when the worker
+// comes back, naming the team, never the member who took it.
+func TestReporterOfflineToldOnce(t *testing.T) {
+	s := xmppStack(t, nil)
+	room := testsvc.Room("tiefbau", s.suffix)
+	acct := testsvc.User(t)
+	caseNo, reporter := s.fileCaseAs(t, acct, "Poller umgefahren geo:51.0251,7.5921")
+	reporter.SendRaw(`<presence type="unavailable"/>`)
+	time.Sleep(500 * time.Millisecond)
+	s.waitRouted(caseNo)
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	if got := anna.JoinRoomResult(room, "anna-"+s.suffix, 20*time.Second); got != "" {
+		t.Fatalf("anna joins: %q", got)
+	}
+	anna.Groupchat(room, "ok "+shortRef(caseNo))
+	anna.WaitMessage(30*time.Second, "the take", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, caseNo+" übernommen von anna@stadt.localhost")
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var sent int
+		if err := s.query(`SELECT count(*) FROM river_job WHERE kind = 'chat_message' AND state = 'completed' AND args->>'to' = $1 AND args->>'body' LIKE '%bearbeitet%'`, acct.JID).Scan(&sent); err != nil {
+			t.Fatal(err)
+		}
+		if sent == 1 {
+			break
+		}
+		if sent > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d messages about the take handed to the XMPP server, want 1", sent)
+		}
+	}
+	back := testsvc.Login(t, acct)
+	if testsvc.XMPP(t).Server == testsvc.Ejabberd {
+		// The test ejabberd has no offline storage (mod_offline) but
+		// archives every user's messages (mod_mam default: always), which
+		// Conversations, Monal, Dino and Gajim fetch when they come back.
+		n := 0
+		for _, m := range back.RoomArchive(acct.JID, time.Now().Add(-time.Hour)) {
+			if b := m.Forwarded.Message.Body; strings.Contains(b, caseNo) && strings.Contains(b, "bearbeitet") {
+				n++
+				if b != "Ihre Meldung "+caseNo+" wird jetzt von Tiefbau Nord bearbeitet." {
+					t.Errorf("the reporter was told %q", b)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("the reporter's archive holds the news %d times, want once", n)
+		}
+		return
+	}
+	got := back.WaitMessage(30*time.Second, "the news kept while offline", func(m testsvc.Message) bool {
+		return strings.Contains(m.Body, caseNo) && strings.Contains(m.Body, "bearbeitet")
+	})
+	if got.Body != "Ihre Meldung "+caseNo+" wird jetzt von Tiefbau Nord bearbeitet." {
+		t.Errorf("the reporter was told %q", got.Body)
+	}
+	time.Sleep(2 * time.Second)
+	n := 0
+	for _, m := range back.Messages() {
+		if strings.Contains(m.Body, "bearbeitet") {
+			n++
+		}
+		if strings.Contains(m.Body, "anna") {
+			t.Errorf("the reporter learnt who took the case: %q", m.Body)
+		}
+	}
+	if n != 1 {
+		t.Errorf("the reporter got the news %d times, want once", n)
+	}
 }
