@@ -117,6 +117,9 @@ func TestHTTPHygiene(t *testing.T) {
 	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "POST" {
 		t.Errorf("HEAD on a POST-only route: %d Allow %q", w.Code, w.Header().Get("Allow"))
 	}
+	if w := s.do(http.MethodDelete, "/healthz", "", nil, nil); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("DELETE /healthz: %d Allow %q, want GET, HEAD", w.Code, w.Header().Get("Allow"))
+	}
 
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/incidents", nil)
 	req.Header.Add("Authorization", "Bearer "+secretTiefbau)

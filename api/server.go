@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -179,12 +180,16 @@ func (s *Server) engine() *gin.Engine {
 		s.log.Error("http: invalid trusted proxies; trusting none", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(s.recoverer, s.observe, noSniff, s.cleanInput)
+	r.Use(s.recoverer, s.observe, noSniff, s.bodyDeadline, s.cleanInput)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) {
 		problem(c, probNotFound, msg.Texts.NoSuchEndpoint)
 	})
 	r.NoMethod(func(c *gin.Context) {
+		// gin lists the registered methods; HEAD is served wherever GET is.
+		if allow := c.Writer.Header().Get("Allow"); slices.Contains(strings.Split(allow, ", "), http.MethodGet) {
+			c.Header("Allow", allow+", "+http.MethodHead)
+		}
 		problem(c, probMethod, msg.Texts.MethodNotAllowed)
 	})
 
@@ -248,6 +253,22 @@ func noSniff(c *gin.Context) {
 	c.Next()
 }
 
+// bodyDeadline bounds the wait for a request's body to BodyGrace: the
+// server has no overall read timeout (uploads may take long; their
+// readers extend the deadline while data flows, minRateReader), so a
+// request that declares a body and never sends it held its connection
+// for ever, also where no handler reads it: net/http waits for up to
+// 256 KiB of an unread body before it answers. Requests without a body
+// get no deadline: the connection's read after the request (which
+// notices a client going away, e.g. from the event stream) must not
+// time out.
+func (s *Server) bodyDeadline(c *gin.Context) {
+	if c.Request.ContentLength != 0 {
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(s.cfg.Now().Add(s.cfg.BodyGrace))
+	}
+	c.Next()
+}
+
 // noStore keeps /api/v1 answers out of every cache (RFC 9111 §5.2.2.5):
 // they carry personal data (a report's text and position, who took a
 // case) also to a browser with a console session, whose private cache
@@ -279,10 +300,23 @@ func (s *Server) observe(c *gin.Context) {
 		route = "unmatched"
 	}
 	status := c.Writer.Status()
-	s.requests.WithLabelValues(route, c.Request.Method, http.StatusText(status)).Observe(time.Since(start).Seconds())
+	s.requests.WithLabelValues(route, methodLabel(c.Request.Method), http.StatusText(status)).Observe(time.Since(start).Seconds())
 	if route != "/healthz" && route != "/metrics" {
 		s.log.Info("http", "method", c.Request.Method, "route", route, "status", status, "duration", time.Since(start).Round(time.Microsecond))
 	}
+}
+
+// methodLabel is the method label of the request metrics: one of the
+// methods of RFC 9110 §9 and PATCH, else "other". net/http accepts any
+// token as a method, and each one a client made up (XFOO1, XFOO2, …) was
+// a new time series: memory without bound, and a Prometheus flooded.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodTrace, http.MethodConnect:
+		return m
+	}
+	return "other"
 }
 
 const tokenKey = "fieldgate.token"

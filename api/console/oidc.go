@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -134,12 +135,29 @@ func hashNonce(n string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// groupRoles maps the groups claim (a list of strings) to roles.
+// groupRoles maps the groups claim to roles. Identity providers write it
+// as a list of strings (Keycloak, Authentik, Dex, Entra ID), a single
+// string (one group), or an object whose keys are the names (Zitadel's
+// project roles claim, urn:zitadel:iam:org:project:roles).
 func (c *Console) groupRoles(v any) []string {
 	var roles []string
-	list, _ := v.([]any)
-	for _, g := range list {
-		name, _ := g.(string)
+	var names []string
+	switch g := v.(type) {
+	case string:
+		names = []string{g}
+	case []any:
+		for _, x := range g {
+			if s, ok := x.(string); ok {
+				names = append(names, s)
+			}
+		}
+	case map[string]any:
+		for k := range g {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+	}
+	for _, name := range names {
 		name = strings.TrimPrefix(name, "/") // Keycloak writes group paths
 		for _, r := range c.cfg.OIDC.Groups[name] {
 			if !contains(roles, r) {

@@ -2,6 +2,8 @@ package open311
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +46,23 @@ func TestPostFormStrict(t *testing.T) {
 	form["lat"], form["long"] = []string{"+51.0251"}, []string{"7.5919"}
 	if w := f.post(t, "/open311/v2/requests.json", form); w.Code != http.StatusCreated {
 		t.Errorf("signed decimal degrees: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestTwoAuthorizationHeaders: a POST with two Authorization headers is
+// refused (400, as the API does) instead of the first one counting.
+func TestTwoAuthorizationHeaders(t *testing.T) {
+	f := newFixture(t, Config{})
+	form := goodForm()
+	form.Del("api_key")
+	req := httptest.NewRequest(http.MethodPost, "/open311/v2/requests.json", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Add("Authorization", "Bearer good-key")
+	req.Header.Add("Authorization", "Bearer team-only")
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, req)
+	assertError(t, w, http.StatusBadRequest, "Authorization")
+	if len(f.domain.intakes) != 0 {
+		t.Errorf("filed %d", len(f.domain.intakes))
 	}
 }

@@ -33,8 +33,10 @@ var postFields = map[string]bool{
 var contactFields = []string{"email", "phone", "first_name", "last_name"}
 
 // Limits on the text of a POST: one field, all fields of a urlencoded
-// body, and how many fields a multipart body may carry.
+// body, how many fields a multipart body may carry, and the bytes of an
+// Idempotency-Key (as the API's).
 const (
+	maxKeyBytes   = 200
 	maxFieldBytes = 64 << 10
 	maxFormBytes  = 1 << 20
 	maxFields     = 100
@@ -60,6 +62,18 @@ type postResultsXML struct {
 // then refused is deleted.
 func (h *Handler) postRequest(c *gin.Context, f format) {
 	ctx := c.Request.Context()
+	// A key that cannot be kept is refused before anything is read: a
+	// long one was ignored (a retry filed twice), one with a NUL or
+	// invalid UTF-8 reached PostgreSQL (500).
+	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
+	if len(key) > maxKeyBytes {
+		h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.IdempotencyKeyLonger(maxKeyBytes) })
+		return
+	}
+	if !cleanText(key) {
+		h.fail(c, f, http.StatusBadRequest, func(t msg.Texts) string { return t.Open311BadText("Idempotency-Key") })
+		return
+	}
 	form := url.Values{}
 	var stored []media.Object
 	cleanup := func() {
@@ -78,6 +92,10 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 	auth := func() bool {
 		if tok != nil {
 			return true
+		}
+		if len(c.Request.Header.Values("Authorization")) > 1 { // which one would count? (RFC 6750 §3.1)
+			h.fail(c, f, http.StatusBadRequest, msg.Texts.AuthorizationTwice)
+			return false
 		}
 		key := form.Get("api_key")
 		if key == "" {
@@ -207,7 +225,7 @@ func (h *Handler) postRequest(c *gin.Context, f format) {
 		stored = append(stored, obj)
 	}
 	in.Media = stored
-	if key := strings.TrimSpace(c.GetHeader("Idempotency-Key")); key != "" && len(key) <= 200 {
+	if key != "" {
 		in.IdempotencyKey = key
 		if rec, err := h.domain.Replay(ctx, dispatch.ChannelOpen311, in.Sender, key); err == nil {
 			cleanup()

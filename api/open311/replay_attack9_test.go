@@ -76,3 +76,29 @@ func (f fixture) doHeader(t *testing.T, target string, form url.Values, header m
 	f.h.ServeHTTP(w, req)
 	return w
 }
+
+// TestIdempotencyKeyRefusedWhenUnusable: an Idempotency-Key over 200
+// bytes was ignored, so that a retry filed the request twice, and one
+// with a NUL or invalid UTF-8 reached PostgreSQL (a 500 on the real
+// service). Both are 400 now, before anything is read or stored.
+func TestIdempotencyKeyRefusedWhenUnusable(t *testing.T) {
+	for _, c := range []struct{ name, key, detail string }{
+		{"201 bytes", strings.Repeat("k", 201), "200"},
+		{"invalid UTF-8", "k\xff", "Idempotency-Key"},
+		{"NUL", "k\x00k", "Idempotency-Key"},
+	} {
+		for _, format := range []string{"json", "xml"} {
+			f := newFixture(t, Config{})
+			w := f.doHeader(t, "/open311/v2/requests."+format, goodForm(), map[string]string{"Idempotency-Key": c.key})
+			assertError(t, w, http.StatusBadRequest, c.detail)
+			if len(f.domain.intakes) != 0 {
+				t.Errorf("%s %s: filed %d", c.name, format, len(f.domain.intakes))
+			}
+		}
+	}
+	f := newFixture(t, Config{})
+	if w := f.doHeader(t, "/open311/v2/requests.json", goodForm(), map[string]string{"Idempotency-Key": strings.Repeat("k", 200)}); w.Code != http.StatusCreated ||
+		len(f.domain.intakes) != 1 || f.domain.intakes[0].IdempotencyKey != strings.Repeat("k", 200) {
+		t.Errorf("a 200-byte key: %d %s", w.Code, w.Body)
+	}
+}

@@ -371,13 +371,16 @@
   // for 1,000 rows that is several times faster than element by element.
   function renderList(list) {
     const rows = new Array(list.length);
+    // The rows' labels from two texts split once around the case number
+    // (formatting a text per row costs as much as the rest of the row).
+    const [selA, selB] = t("select_case", { c: "\u0001" }).split("\u0001"), [openA, openB] = t("open_case", { c: "\u0001" }).split("\u0001");
     for (let i = 0; i < list.length; i++) {
       const it = list[i], c = esc(it.case_number);
       const prio = it.priority === "urgent" || it.priority === "high" ? '<span class="badge ' + it.priority + '">' + esc(t("prio_" + it.priority)) + "</span>" : "";
       const meta = [teamName(it.team), it.district, fmtTime(it.created_at), it.owner ? t("owner", { o: it.owner }) : null].filter(Boolean).join(" · ");
       rows[i] = '<li data-case="' + c + '" class="' + (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") + '">' +
-        '<input type="checkbox" aria-label="' + esc(t("select_case", { c: it.case_number })) + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
-        '<div class="body"><div class="line1"><button type="button" class="case" aria-label="' + esc(t("open_case", { c: it.case_number })) + '">' + c + "</button>" +
+        '<input type="checkbox" aria-label="' + esc(selA) + c + esc(selB) + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
+        '<div class="body"><div class="line1"><button type="button" class="case" aria-label="' + esc(openA) + c + esc(openB) + '">' + c + "</button>" +
         '<span<span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
         '<div class="text">' + esc(it.text || "—") + '</div><div class="meta">' + esc(meta) + "</div></div></li>";
     }
