@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -48,16 +47,9 @@ func (s *Server) readJSONObject(c *gin.Context, dst any, optional bool, badShape
 		problem(c, probContentType, msg.Texts.JSONContentType)
 		return false
 	}
-	if !utf8.Valid(b) {
-		at := 0
-		for at < len(b) {
-			r, n := utf8.DecodeRune(b[at:])
-			if r == utf8.RuneError && n <= 1 {
-				break
-			}
-			at += n
-		}
-		problem(c, probInvalidText, func(t msg.Texts) string { return t.JSONNotUTF8(at) })
+	var bad badText // a raw NUL is not JSON: the decoder refuses it below
+	if err := checkText(b); errors.As(err, &bad) && !bad.nul {
+		problem(c, probInvalidText, func(t msg.Texts) string { return t.JSONNotUTF8(bad.offset) })
 		return false
 	}
 	known := jsonNames(dst)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -422,4 +423,50 @@ func TestOMEMOAnswerAfterSessionLost(t *testing.T) {
 	if got.OMEMO == nil || len(got.OMEMO.Header.Keys) == 0 || !got.OMEMO.Header.Keys[0].PreKey {
 		t.Error("the answer should start a new session (a pre-key message)")
 	}
+}
+
+// TestOMEMOReceiptLatency measures, never asserts: the time from sending
+// a report to reading its receipt, encrypted (the test's OMEMO device
+// encrypts, the gateway decrypts, files, and encrypts the receipt, which
+// the device decrypts) against plaintext from another account in the
+// same run (the floor), median of seven each, logged as a ratio.
+func TestOMEMOReceiptLatency(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32)})
+	addrJID := "tiefbau@" + s.env["FIELDGATE_XMPP_DOMAIN"]
+	worker, plain := testsvc.User(t), testsvc.User(t)
+	c, cp := testsvc.Login(t, worker), testsvc.Login(t, plain)
+	s.omemoDevice("tiefbau")
+	m := s.omemoManager()
+	phone := newOMEMOPeer(s, m, worker.JID, worker.JID)
+	const n = 7
+	var enc, clear []time.Duration
+	for i := range n {
+		text := fmt.Sprintf("Messung verschluesselt %d %s", i, s.suffix)
+		start := time.Now()
+		c.SendRaw(omemoStanza(t, addrJID, "msg-"+randomHex(8), phone.encrypt(m, "tiefbau", addrJID, text)))
+		c.WaitMessage(30*time.Second, "the encrypted receipt", func(msg testsvc.Message) bool {
+			got, ok := phone.open(addrJID, msg) // an answer opens once: older ones fail now
+			return ok && strings.Contains(got, "Meldung 20")
+		})
+		enc = append(enc, time.Since(start))
+		seen := len(cp.Messages())
+		start = time.Now()
+		cp.Chat(addrJID, fmt.Sprintf("Messung Klartext %d %s", i, s.suffix))
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			all := cp.Messages()
+			if slices.ContainsFunc(all[seen:], func(msg testsvc.Message) bool { return strings.Contains(msg.Body, "Meldung 20") }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no plaintext receipt")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		clear = append(clear, time.Since(start))
+	}
+	slices.Sort(enc)
+	slices.Sort(clear)
+	t.Logf("report to receipt, median of %d: encrypted %v, plaintext %v (ratio %.2f)", n, enc[n/2], clear[n/2],
+		float64(enc[n/2])/float64(clear[n/2]))
 }

@@ -169,3 +169,32 @@ func TestWroteEncryptedOutlivesSession(t *testing.T) {
 		t.Errorf("WroteEncrypted for a stranger: %v, %v; want false", wrote, err)
 	}
 }
+
+// TestForgedSenderRefused: a session belongs to the bare JID that built
+// it. anna's messages (her first, a pre-key message, and a later one on
+// the session) delivered as if from mallory (a captured stanza sent from
+// another account) open nothing: mallory has no session with anna's
+// device, and the one-time pre-key anna's first message used is gone.
+// Nothing is filed as mallory's with anna's words; anna's session goes on.
+func TestForgedSenderRefused(t *testing.T) {
+	ctx := context.Background()
+	gw := party{newManager(t, newMemStore()), "tiefbau"}
+	anna := party{newManager(t, newMemStore()), "anna@stadt.localhost"}
+	first := send(t, ctx, anna, gw, "erste")
+	if _, err := gw.m.Decrypt(ctx, gw.addr, anna.addr, first); err != nil {
+		t.Fatal(err)
+	}
+	back := send(t, ctx, gw, anna, "angenommen")
+	if _, err := anna.m.Decrypt(ctx, anna.addr, gw.addr, back); err != nil {
+		t.Fatal(err)
+	}
+	second := send(t, ctx, anna, gw, "zweite")
+	for name, enc := range map[string]*Encrypted{"pre-key message": first, "session message": second} {
+		if d, err := gw.m.Decrypt(ctx, gw.addr, "mallory@evil.example", enc); !errors.Is(err, ErrUndecryptable) {
+			t.Errorf("anna's %s as mallory's: %q, %v; want ErrUndecryptable", name, d.Plaintext, err)
+		}
+	}
+	if d, err := gw.m.Decrypt(ctx, gw.addr, anna.addr, second); err != nil || string(d.Plaintext) != "zweite" {
+		t.Errorf("anna's own message after the forgeries: %q, %v", d.Plaintext, err)
+	}
+}
