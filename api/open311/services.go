@@ -99,11 +99,17 @@ func definition(s *routing.Open311Service) definitionJSON {
 func (h *Handler) discovery(c *gin.Context) {
 	base := strings.TrimSuffix(h.cfg.BaseURL, "/")
 	if base == "" {
+		// Behind the TLS proxy the operations guide sets up (deploy/nginx:
+		// X-Forwarded-Proto https), the endpoint is https: advertising
+		// http sent clients' api_key and personal data in clear text.
+		// A URL made from the request is its own: no cache may keep it
+		// for others (a Host of an attacker's choosing).
 		scheme := "http"
-		if c.Request.TLS != nil {
+		if c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") {
 			scheme = "https"
 		}
 		base = scheme + "://" + c.Request.Host
+		c.Header("Cache-Control", "no-store")
 	}
 	changeset := h.datetime(h.rules.Current().LoadedAt())
 	c.JSON(http.StatusOK, gin.H{
