@@ -129,6 +129,19 @@ func (s *Service) RevokeToken(ctx context.Context, name string) error {
 	return s.tokens().Revoke(ctx, name)
 }
 
+// TokenActive reports whether a token of this name is neither revoked nor
+// expired: a console session signed in with an API token lasts only as
+// long as the token (api/console asks on each request of such a session).
+func (s *Service) TokenActive(ctx context.Context, name string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_tokens
+		WHERE name = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2))`, name, s.now()).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("token active: %w", err)
+	}
+	return ok, nil
+}
+
 // Authenticate returns the token for a presented secret (Tokens.Authenticate).
 func (s *Service) Authenticate(ctx context.Context, secret string) (Token, error) {
 	return s.tokens().Authenticate(ctx, secret)

@@ -69,7 +69,12 @@ type OIDCConfig struct {
 // Tokens authenticates API tokens (dispatch.Service).
 type Tokens interface {
 	Authenticate(ctx context.Context, secret string) (dispatch.Token, error)
+	// TokenActive reports whether a token of this name is neither revoked
+	// nor expired: a session signed in with it ends with it.
+	TokenActive(ctx context.Context, name string) (bool, error)
 }
+
+var _ Tokens = (*dispatch.Service)(nil)
 
 // Rules gives the rules in force: teams for the filters, districts for the map.
 type Rules interface {

@@ -155,3 +155,28 @@ func TestSessionInfoNamesTheTownsZone(t *testing.T) {
 		}
 	}
 }
+
+// A console session signed in with an API token ends when the token is
+// revoked (a kiosk's token revoked after the kiosk went missing): before,
+// it lasted its 12 hours.
+func TestRevokingATokenEndsItsConsoleSession(t *testing.T) {
+	e := newEnv(t, console.Config{})
+	tok, _ := e.svc.CreateToken(e.ctx, "kiosk", []string{dispatch.RoleDispatcher}, 0, "")
+	c := client(t)
+	do(t, c, "POST", e.srv.URL+"/console/auth/token", url.Values{"token": {tok}}, nil)
+	if !e.session(t, c).SignedIn {
+		t.Fatal("token sign-in failed")
+	}
+	if r := do(t, c, "GET", e.srv.URL+"/api/v1/incidents", nil, nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("list with the session: %d", r.StatusCode)
+	}
+	if err := e.svc.RevokeToken(e.ctx, "kiosk"); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.session(t, c); s.SignedIn {
+		t.Errorf("the session outlived its revoked token: %+v", s)
+	}
+	if r := do(t, c, "GET", e.srv.URL+"/api/v1/incidents", nil, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("list after revoking the token: %d, want 401", r.StatusCode)
+	}
+}

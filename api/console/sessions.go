@@ -126,6 +126,18 @@ func (c *Console) session(ctx context.Context, r *http.Request) (Session, bool, 
 	if err != nil {
 		return Session{}, false, fmt.Errorf("load session: %w", err)
 	}
+	if s.Method == "token" { // signed in with an API token: revoking it ends the session
+		active, err := c.tokens.TokenActive(ctx, s.Subject)
+		if err != nil {
+			return Session{}, false, err
+		}
+		if !active {
+			if _, err := c.pool.Exec(ctx, `DELETE FROM console_sessions WHERE hash = $1`, hashSecret(ck.Value)); err != nil {
+				return Session{}, false, fmt.Errorf("end session of a revoked token: %w", err)
+			}
+			return Session{}, false, nil
+		}
+	}
 	s.CSRF = csrfFor(ck.Value)
 	return s, true, nil
 }
