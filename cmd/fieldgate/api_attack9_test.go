@@ -144,6 +144,26 @@ func TestAPIAttack9(t *testing.T) {
 		}
 	})
 
+	// A key for public addresses only was refused by the API but filed to
+	// a restricted address over Open311.
+	t.Run("Open311 key address list", func(t *testing.T) {
+		public := s.secToken("a9-public", "reporter", "")
+		reports := s.count("reports")
+		form := url.Values{"api_key": {public}, "service_code": {"strassenschaden"}, "lat": {"51.0251"}, "long": {"7.5919"},
+			"description": {"Schlagloch"}, "attribute[schaden]": {"schlagloch"}}
+		r := s.do("POST", "/open311/v2/requests.json", "", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), nil)
+		if r.Status != http.StatusForbidden || !strings.Contains(r.Body, "strassenschaden") {
+			t.Errorf("Open311: %d %s, want 403", r.Status, r.Body)
+		}
+		body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": "Schlagloch"}, nil)
+		if r := s.do("POST", "/api/v1/reports", public, ct, body, nil); r.Status != http.StatusForbidden {
+			t.Errorf("API: %d %s, want 403", r.Status, r.Body)
+		}
+		if n := s.count("reports"); n != reports {
+			t.Errorf("%d reports filed", n-reports)
+		}
+	})
+
 	// An HTML checkbox sends urgent=on, which was read as not urgent.
 	t.Run("urgent from a checkbox", func(t *testing.T) {
 		body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": "Wasserrohrbruch", "urgent": "on"}, nil)
