@@ -314,7 +314,10 @@ func (h *Handler) newReport(c *gin.Context, f format, form url.Values, tok dispa
 		h.fail(c, f, http.StatusNotFound, func(t msg.Texts) string { return t.Open311UnknownService(code) })
 		return dispatch.NewReport{}, "", false
 	}
-	if may, ok := any(tok).(interface{ MayFile(string) bool }); ok && !may.MayFile(addr.Name) {
+	// The key's address list, as in the API (dispatch.Token.MayFileTo).
+	// This checked for a method Token does not have, so it never ran: a
+	// key for public addresses only filed to any published one.
+	if !tok.MayFileTo(addr.Name, addr.Allows("")) {
 		h.fail(c, f, http.StatusForbidden, func(t msg.Texts) string { return t.Open311APIKeyAddress(code) })
 		return dispatch.NewReport{}, "", false
 	}

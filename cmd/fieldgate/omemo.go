@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"mellium.im/xmpp/jid"
+
 	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/migrations"
 	"github.com/fieldgate/fieldgate/routing"
@@ -61,17 +63,26 @@ func runOMEMO(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	m := omemo.New(omemo.NewPG(pool), sealer, newLogger(cfg, stderr))
 	if pin != nil {
-		if _, ok := rs.Address(pin[0]); !ok {
+		// The address as the gateway keys it (its name in the rules, not
+		// as typed: "Tiefbau" would get keys of its own and a pin the
+		// gateway never reads), and the correspondent's bare JID as the
+		// gateway sees it (normalised; a resource is no account).
+		addr, ok := rs.Address(pin[0])
+		if !ok {
 			return fmt.Errorf("unknown function address %q", pin[0])
+		}
+		who, err := jid.Parse(strings.TrimPrefix(pin[1], "xmpp:"))
+		if err != nil || who.Localpart() == "" || who.Resourcepart() != "" {
+			return fmt.Errorf("JID %q: give the account's bare JID, e.g. anna@stadt.example (no /resource)", pin[1])
 		}
 		dev, err := strconv.ParseUint(pin[2], 10, 31)
 		if err != nil || dev == 0 {
 			return fmt.Errorf("device %q: a device id is a number from 1 to 2147483647", pin[2])
 		}
-		if err := m.Pin(ctx, pin[0], pin[1], uint32(dev), pin[3]); err != nil {
+		if err := m.Pin(ctx, addr.Name, who.String(), uint32(dev), pin[3]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s trusts only %s for %s device %d\n", pin[0], omemo.FormatFingerprint(mustHexKey(pin[3])), pin[1], dev)
+		fmt.Fprintf(stdout, "%s trusts only %s for %s device %d\n", addr.Name, omemo.FormatFingerprint(mustHexKey(pin[3])), who, dev)
 		return nil
 	}
 	for _, a := range rs.Addresses() {

@@ -470,3 +470,37 @@ func TestOMEMOReceiptLatency(t *testing.T) {
 	t.Logf("report to receipt, median of %d: encrypted %v, plaintext %v (ratio %.2f)", n, enc[n/2], clear[n/2],
 		float64(enc[n/2])/float64(clear[n/2]))
 }
+
+// TestOMEMOTrustAsTyped: an admin pins a verified key typing the address
+// and the JID as people write them ("Tiefbau", "Anna@Stadt.localhost");
+// the pin lands where the gateway reads it. A JID with a resource is
+// refused with a clear error instead of a pin nobody reads.
+//
+// Before: "Tiefbau" got an OMEMO device (keys, 100 pre-keys) of its own
+// and the pin was stored under it; the gateway, which keys the address
+// "tiefbau", kept trusting the first key it had seen. "anna@…/phone" was
+// pinned under the full JID, also never read.
+func TestOMEMOTrustAsTyped(t *testing.T) {
+	s := startStack(t, map[string]string{"FIELDGATE_OMEMO_KEY": randomHex(32)})
+	s.omemoDevice("tiefbau")
+	fp := strings.Repeat("ab", 32)
+	trust := func(args ...string) error {
+		var out strings.Builder
+		return run(context.Background(), append([]string{"omemo", "trust"}, args...), s.getenv, &out, testWriter{t})
+	}
+	if err := trust("Tiefbau", "Anna@Stadt.localhost", "4711", fp); err != nil {
+		t.Fatalf("omemo trust: %v", err)
+	}
+	if n := s.count("omemo_devices WHERE address <> lower(address)"); n != 0 {
+		t.Errorf("%d OMEMO devices created for an address as typed", n)
+	}
+	if n := s.count("omemo_identities WHERE address = 'tiefbau' AND jid = 'anna@stadt.localhost' AND device_id = 4711 AND pinned"); n != 1 {
+		t.Errorf("the pin is not where the gateway reads it (%d rows)", n)
+	}
+	if err := trust("tiefbau", "anna@stadt.localhost/phone", "4711", fp); err == nil || !strings.Contains(err.Error(), "bare JID") {
+		t.Errorf("a JID with a resource: %v, want a refusal naming the bare JID", err)
+	}
+	if n := s.count("omemo_identities WHERE jid LIKE '%/%'"); n != 0 {
+		t.Errorf("%d pins under a full JID", n)
+	}
+}
