@@ -48,7 +48,8 @@ type receiptJSON struct {
 // replayLookupMinBytes: a request whose body is at least this large (or of
 // unknown length, chunked) asks whether its Idempotency-Key was used
 // before it reads the body, so that a retried upload of megabytes is
-// answered without storing it again. A smaller body is read first: the
+// read and hashed, not stored again, to tell a retry from another report
+// under the same key (respondReplay). A smaller body is read first: the
 // intake's key insert catches a replay (dispatch.Intake returns the first
 // receipt, Replayed) and the parts stored meanwhile are deleted. That
 // spares every small report (text, a messenger photo) one SELECT, and
@@ -87,7 +88,7 @@ func (s *Server) createReport(c *gin.Context) {
 	}
 	// prior is the receipt of a large body's key used before: the body is
 	// then read and its files hashed, not stored, to compare it with the
-	// report the key filed (sameAsPrior).
+	// report the key filed (respondReplay).
 	var prior *dispatch.Receipt
 	if key != "" && askReplayFirst(c.Request.ContentLength) {
 		rec, err := s.disp.Replay(ctx, dispatch.ChannelAPI, tok.Sender(), key)

@@ -132,3 +132,20 @@ func TestBoundDevices(t *testing.T) {
 		t.Errorf("boundDevices = %v, want %v", got, want)
 	}
 }
+
+// TestSawDeviceForgetsStaleList: a device that writes and is not on the
+// cached device list (a member's or worker's new device) drops the cached
+// list, so the next message reads it again; a listed device keeps it.
+func TestSawDeviceForgetsStaleList(t *testing.T) {
+	e := &omemoEdge{lists: map[string]deviceListEntry{}}
+	key := "reports.stadt.example\nanna@stadt.example"
+	e.lists[key] = deviceListEntry{devices: []uint32{1, 2}, ok: true, at: time.Now()}
+	e.sawDevice("reports.stadt.example", "anna@stadt.example", 2)
+	if _, ok := e.lists[key]; !ok {
+		t.Fatal("a listed device dropped the cached list")
+	}
+	e.sawDevice("reports.stadt.example", "anna@stadt.example", 3)
+	if _, ok := e.lists[key]; ok {
+		t.Error("a device the cached list does not name left the list cached")
+	}
+}

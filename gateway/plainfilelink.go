@@ -8,9 +8,11 @@ import (
 	"github.com/fieldgate/fieldgate/internal/msg"
 )
 
-// takePlainFileLinks handles XEP-0454 aesgcm:// links in a message that
-// was not OMEMO-encrypted (a forwarded OMEMO file, a client that fell
-// back to plaintext). The fragment of such a link is the file's key, a
+// takePlainFileLinks handles XEP-0454 aesgcm:// links in a message's
+// text: of an OMEMO message after decryption (openEncrypted leaves them
+// in the body so that they are downloaded only here, after the rate limit
+// and the idempotency check), or of one that was not encrypted (a
+// forwarded OMEMO file, a client that fell back to plaintext). The fragment of such a link is the file's key, a
 // secret that must never become report text or a room post; so each file
 // is fetched (allowed upload hosts only, like every attachment) and
 // opened as in an OMEMO message, and the links are taken out of the
@@ -31,7 +33,7 @@ func (g *Gateway) takePlainFileLinks(ctx context.Context, m *inMessage, local, l
 	for _, l := range links {
 		obj, err := g.fetchEncrypted(ctx, l)
 		if err != nil {
-			g.log.Warn("aesgcm file of a plaintext message not taken", "address", local, "url", safeURL(l.HTTPS), "err", err)
+			g.log.Warn("aesgcm file not taken", "address", local, "encrypted", m.opened, "url", safeURL(l.HTTPS), "err", err)
 			g.dropMedia(&dispatch.NewReport{Media: m.decrypted})
 			m.decrypted = nil
 			g.reply(ctx, m, local, msg.For(lang).OMEMOFileFailed())

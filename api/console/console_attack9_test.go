@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oauth2-proxy/mockoidc"
+
 	"github.com/fieldgate/fieldgate/api/console"
 	"github.com/fieldgate/fieldgate/dispatch"
 )
@@ -178,5 +180,59 @@ func TestRevokingATokenEndsItsConsoleSession(t *testing.T) {
 	}
 	if r := do(t, c, "GET", e.srv.URL+"/api/v1/incidents", nil, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("list after revoking the token: %d, want 401", r.StatusCode)
+	}
+}
+
+// The groups the identity provider sends at a sign-in hold for the user's
+// other sessions too: removed from the dispatchers' group, a user signing
+// in on a second device is no dispatcher on the first one either; with no
+// group left, every session of theirs ends.
+func TestGroupsChangedAtSignInHoldForOtherSessions(t *testing.T) {
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Shutdown() })
+	oc := idp.Config()
+	e := newEnv(t, console.Config{OIDC: console.OIDCConfig{Issuer: oc.Issuer, ClientID: oc.ClientID, ClientSecret: oc.ClientSecret,
+		Groups: map[string][]string{"leitstelle": {"dispatcher"}, "tiefbau-staff": {"team:tiefbau"}}}})
+	user := func(groups ...string) *mockoidc.MockUser {
+		return &mockoidc.MockUser{Subject: "u-7", PreferredUsername: "petra@stadt.localhost", Groups: groups}
+	}
+	signIn := func() *http.Client {
+		c := client(t)
+		u := e.srv.URL + "/console/auth/oidc"
+		for range 5 {
+			r := do(t, c, "GET", u, nil, nil)
+			loc := r.Header.Get("Location")
+			if strings.HasPrefix(loc, "/console/") {
+				return c
+			}
+			if strings.HasPrefix(loc, "/") {
+				loc = e.srv.URL + loc
+			}
+			u = loc
+		}
+		t.Fatal("sign-in redirect loop")
+		return nil
+	}
+	idp.QueueUser(user("leitstelle", "tiefbau-staff"))
+	laptop := signIn()
+	if s := e.session(t, laptop); len(s.User.Roles) != 2 {
+		t.Fatalf("first sign-in: %+v", s)
+	}
+	idp.QueueUser(user("tiefbau-staff"))
+	phone := signIn()
+	for name, c := range map[string]*http.Client{"laptop": laptop, "phone": phone} {
+		if s := e.session(t, c); !s.SignedIn || len(s.User.Roles) != 1 || s.User.Roles[0] != "team:tiefbau" {
+			t.Errorf("%s after the groups changed: %+v, want team:tiefbau only", name, s)
+		}
+	}
+	idp.QueueUser(user("andere"))
+	signIn()
+	for name, c := range map[string]*http.Client{"laptop": laptop, "phone": phone} {
+		if s := e.session(t, c); s.SignedIn {
+			t.Errorf("%s still signed in after a sign-in without any group: %+v", name, s)
+		}
 	}
 }

@@ -124,8 +124,20 @@ func (c *Console) oidcCallback(g *gin.Context) {
 	roles := c.groupRoles(claims[c.cfg.OIDC.GroupsClaim])
 	if err := c.createSession(ctx, g.Writer, g.Request, Session{Subject: subject, Name: firstString(claims, "name", "preferred_username", "email"),
 		Roles: roles, Method: "oidc", Language: lang}); err != nil {
+		if errors.Is(err, ErrNoRole) {
+			// The provider says the user has no role any more: their
+			// sessions on other devices end too.
+			if _, derr := c.pool.Exec(ctx, `DELETE FROM console_sessions WHERE subject = $1 AND method = 'oidc'`, subject); derr != nil {
+				c.log.WarnContext(ctx, "end sessions of a user without role", "err", derr)
+			}
+		}
 		c.loginError(g, lang, err)
 		return
+	}
+	// The groups the provider sends now hold for the user's other sessions
+	// too (other devices, signed in under the old groups).
+	if _, err := c.pool.Exec(ctx, `UPDATE console_sessions SET roles = $2 WHERE subject = $1 AND method = 'oidc'`, subject, c.liveRoles(roles)); err != nil {
+		c.log.WarnContext(ctx, "update roles of other sessions", "err", err)
 	}
 	g.Redirect(http.StatusSeeOther, "/console/")
 }

@@ -164,6 +164,33 @@ func TestAPIAttack9(t *testing.T) {
 		}
 	})
 
+	// A client that goes away in the middle of its second photo: the first,
+	// stored already, is deleted; no report, no object stays.
+	t.Run("client gone mid-upload", func(t *testing.T) {
+		reports := s.count("reports")
+		for _, c := range []struct{ path, fields, file string }{
+			{"/api/v1/reports", "--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\ntiefbau\r\n", "photo"},
+			{"/open311/v2/requests.json", "--b\r\nContent-Disposition: form-data; name=\"api_key\"\r\n\r\n" + s.token + "\r\n", "media"},
+		} {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			part := func(n int) string {
+				return fmt.Sprintf("--b\r\nContent-Disposition: form-data; name=%q; filename=\"%d.jpg\"\r\n\r\n", c.file, n)
+			}
+			body := c.fields + part(1) + string(photo) + "\r\n" + part(2) + string(photo[:len(photo)/2])
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: %d\r\n\r\n%s",
+				c.path, s.token, len(body)+len(photo), body)
+			time.Sleep(time.Second) // the first photo is stored
+			conn.Close()
+		}
+		s.waitOnlyReferencedObjects()
+		if n := s.count("reports"); n != reports {
+			t.Errorf("%d reports from uploads cut off", n-reports)
+		}
+	})
+
 	// An HTML checkbox sends urgent=on, which was read as not urgent.
 	t.Run("urgent from a checkbox", func(t *testing.T) {
 		body, ct := multipartBody(map[string]string{"to": "tiefbau", "text": "Wasserrohrbruch", "urgent": "on"}, nil)

@@ -198,3 +198,48 @@ func TestForgedSenderRefused(t *testing.T) {
 		t.Errorf("anna's own message after the forgeries: %q, %v", d.Plaintext, err)
 	}
 }
+
+// TestHostileBundles: a correspondent's bundle is their own PEP data.
+// Wrong key lengths, a key of another type, an identity key that signed
+// nothing, no pre-keys, garbage pre-keys: each is refused as ErrMalformed
+// (the device is left out of the message, Encrypt logs why), never a
+// panic; a bundle with thousands of pre-keys is used with one of them.
+func TestHostileBundles(t *testing.T) {
+	ctx := context.Background()
+	anna := newManager(t, newMemStore())
+	good := func() *Bundle {
+		b, err := anna.Bundle(ctx, "anna@stadt.localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cases := map[string]func(b *Bundle){
+		"identity key of 31 bytes":      func(b *Bundle) { b.IdentityKey = b64(make([]byte, 31)) },
+		"identity key of 64 bytes":      func(b *Bundle) { b.IdentityKey = b64(make([]byte, 64)) },
+		"identity key of another type":  func(b *Bundle) { raw := make([]byte, 33); raw[0] = 0x07; b.IdentityKey = b64(raw) },
+		"identity key that signed none": func(b *Bundle) { b.IdentityKey = b64(append([]byte{5}, make([]byte, 32)...)) },
+		"signature of 63 bytes":         func(b *Bundle) { b.SignedPreKeySignature = b64(make([]byte, 63)) },
+		"signed pre-key not base64":     func(b *Bundle) { b.SignedPreKeyPublic.Value = "!!" },
+		"no pre-keys":                   func(b *Bundle) { b.PreKeys = nil },
+		"garbage pre-keys": func(b *Bundle) {
+			for i := range b.PreKeys {
+				b.PreKeys[i].Value = b64([]byte("x"))
+			}
+		},
+	}
+	for name, spoil := range cases {
+		b := good()
+		spoil(b)
+		if _, err := parseBundle(b, 7); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want ErrMalformed", name, err)
+		}
+	}
+	b := good()
+	for len(b.PreKeys) < 5000 {
+		b.PreKeys = append(b.PreKeys, b.PreKeys...)
+	}
+	if pb, err := parseBundle(b, 7); err != nil || pb == nil {
+		t.Errorf("a bundle with %d pre-keys: %v", len(b.PreKeys), err)
+	}
+}

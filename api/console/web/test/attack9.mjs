@@ -31,6 +31,11 @@ async function fileReport(to, text, lat, lon) {
   return (await r.json()).case_number;
 }
 const row = (c) => `#list li[data-case="${c}"]`;
+// until waits for cond (a function of this script's state), at most 10 s.
+async function until(cond, what) {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((res) => setTimeout(res, 50));
+  if (!cond()) fail("waited 10 s in vain for " + what);
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.FG_CHROMIUM || "/usr/bin/chromium-headless-shell",
@@ -156,13 +161,13 @@ try {
     await route.fulfill({ response: r }); delivered++;
   });
   await page.selectOption("#f-status", "open");
-  while (fetched < 1) await new Promise((res) => setTimeout(res, 50));
+  await until(() => fetched >= 1, "the list request");
   const cS = await fileReport("info", "Ampel blinkt nur gelb", 51.0335, 7.6105);
-  while (delivered < 1) await new Promise((res) => setTimeout(res, 50));
+  await until(() => delivered >= 1, "the delayed list answer");
   await page.waitForSelector(row(cS), { timeout: 3000 }).catch(() => problem(`case ${cS}, filed while the list loaded, is missing once it loaded`));
   await page.selectOption("#f-status", "open");
   await page.selectOption("#f-status", "all");
-  while (delivered < 2) await new Promise((res) => setTimeout(res, 50));
+  await until(() => delivered >= 2, "the second delayed list answer");
   await page.waitForTimeout(300);
   if (!(await page.$(`#list li.closed[data-case="${cR}"]`))) problem(`an older answer (open cases) replaced the list of all cases: ${cR} is missing`);
   await page.unroute(/\/api\/v1\/incidents\?.*status=open/);
@@ -220,6 +225,19 @@ try {
   const cases = await page.evaluate(() => window.fg.visibleCases());
   if (new Set(cases).size !== cases.length) fail("cases listed twice: " + cases.join(", "));
   out({ step: "resynced", case: c3 });
+
+  // 7. The page is opened while the server cannot answer (a proxy's 502):
+  // it says so in German, not with the browser's English error, and
+  // comes up by itself once the server answers.
+  const fresh = await ctx.newPage();
+  let refused = 0;
+  await fresh.route("**/console/session", (route) => (refused++ < 1 ? route.fulfill({ status: 502, contentType: "text/html", body: "<h1>502 Bad Gateway</h1>" }) : route.continue()));
+  await fresh.goto(base + "/console/");
+  const msg = await fresh.waitForSelector(".error", { timeout: 5000 }).then((e) => e.textContent()).catch(() => "");
+  if (!msg.includes("nicht erreichbar")) problem("page opened during a 502: " + JSON.stringify(msg));
+  await fresh.waitForSelector("#app:not([hidden])", { timeout: 15000 }).catch(() => problem("the page opened during a 502 did not come up by itself"));
+  await fresh.close();
+  out({ step: "unreachable", message: msg });
   if (problems.length) fail(problems.length + " problems: " + problems.join(" | "));
   out({ step: "done" });
 } catch (e) {
