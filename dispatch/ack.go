@@ -22,6 +22,9 @@ type Action string
 const (
 	ActionTake    Action = "take"
 	ActionResolve Action = "resolve"
+	// ActionRelease gives a take back ("zurück 42"): the incident is open
+	// again and its escalation starts over. Only the owner or a dispatcher.
+	ActionRelease Action = "release"
 )
 
 // Command is a team member's take or resolve, from a room, a 1:1 chat or the API.
@@ -46,6 +49,8 @@ const (
 	// OutcomeAlreadyConfirmed: the actor has already confirmed an incident
 	// whose policy needs a second, different person.
 	OutcomeAlreadyConfirmed Outcome = "already_confirmed"
+	// OutcomeNotYours: a release by someone who does not hold the incident.
+	OutcomeNotYours Outcome = "not_yours"
 )
 
 // CommandResult is the incident after the command, and what happened.
@@ -58,10 +63,10 @@ type CommandResult struct {
 	Reply msg.Text
 }
 
-// Execute applies a take or resolve. The incident row is locked for the
-// decision, so of any number of concurrent takes exactly one is applied and
-// the others learn who has it. Under a policy with two confirmers a take is
-// a confirmation (see confirm).
+// Execute applies a take, resolve or release. The incident row is locked
+// for the decision, so of any number of concurrent takes exactly one is
+// applied and the others learn who has it. Under a policy with two
+// confirmers a take is a confirmation (see confirm); a release is release's.
 func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, error) {
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
@@ -93,6 +98,10 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 			res.Outcome = OutcomeAlreadyTaken
 			res.Reply = func(t msg.Texts) string { return t.AlreadyTaken(inc.CaseNumber, inc.Owner) }
 			return nil
+		}
+		if cmd.Action == ActionRelease {
+			res, err = s.release(ctx, tx, cmd, inc, team, lang)
+			return err
 		}
 		if pol, ok := rs.Policy(inc.Policy); ok && pol.Confirmers > 1 && cmd.Action == ActionTake {
 			res, err = s.confirm(ctx, tx, cmd, inc, team, lang, pol.Confirmers)
@@ -220,6 +229,39 @@ func (s *Service) confirm(ctx context.Context, tx pgx.Tx, cmd Command, inc Incid
 		return res, err
 	}
 	return res, s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, msg.For(lang).ConfirmedRoom(inc.CaseNumber, cmd.Actor, owner))
+}
+
+// release gives the owner's take back (a 👍 or "ok" by mistake, or
+// someone who cannot go after all), with the incident row locked: it is
+// open again (routed, no owner), the room and everyone alerted are told,
+// and the escalation starts over from its first level, as for a new
+// incident. Only the owner or a dispatcher may; anyone else learns that
+// it is not theirs.
+func (s *Service) release(ctx context.Context, tx pgx.Tx, cmd Command, inc Incident, team routing.Team, lang string) (CommandResult, error) {
+	res := CommandResult{Incident: inc}
+	if inc.State != StateAcknowledged || !(cmd.Dispatcher || strings.EqualFold(inc.Owner, cmd.Actor)) {
+		res.Outcome = OutcomeNotYours
+		res.Reply = func(t msg.Texts) string { return t.NotYourTake(inc.CaseNumber) }
+		return res, nil
+	}
+	now := s.now()
+	if _, err := setState(ctx, tx, inc.ID, StateAcknowledged, StateRouted, now, `, owner = NULL, acknowledged_at = NULL`); err != nil {
+		return res, fmt.Errorf("release incident: %w", err)
+	}
+	if err := insertEvent(ctx, tx, inc.ID, Event{At: now, Kind: string(ActionRelease), Actor: cmd.Actor, Via: cmd.Via, From: StateAcknowledged, To: StateRouted,
+		Detail: map[string]any{"room": cmd.Room, "owner": inc.Owner}}); err != nil {
+		return res, err
+	}
+	body := msg.For(lang).ReleasedRoom(inc.CaseNumber, cmd.Actor, caseSeq(inc.CaseNumber))
+	if err := s.tellConfirmation(ctx, tx, inc, team, cmd.Actor, body); err != nil {
+		return res, err
+	}
+	if err := s.startEscalation(ctx, tx, inc.ID, inc.Policy, now, false); err != nil {
+		return res, err
+	}
+	res.Outcome = OutcomeApplied
+	res.Incident.State, res.Incident.Owner, res.Incident.AcknowledgedAt = StateRouted, "", nil
+	return res, nil
 }
 
 // tellConfirmation posts body in the team room and to everyone alerted

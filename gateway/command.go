@@ -15,13 +15,14 @@ const (
 	cmdReply    = "reply"    // antwort 42 Text | antwort 42 /erledigt
 	cmdReject   = "reject"   // abgelehnt 42 Grund
 	cmdUnmerge  = "unmerge"  // trennen 42
+	cmdRelease  = "release"  // zurück 42: give a take back
 )
 
 // roomCommand is a command typed in a team room: "ok 42",
 // "übernehme 2026-000042", "erledigt #42", "weiter 42 grünflächen".
 type roomCommand struct {
 	Kind   string
-	Action dispatch.Action // for take and resolve
+	Action dispatch.Action // for take, resolve and release
 	Ref    string
 	Arg    string // team, reply text or reason
 	Via    string // "room", "reply", "reaction", "chat"
@@ -34,6 +35,7 @@ var verbs = map[string]string{
 	"antwort": cmdReply, "reply": cmdReply,
 	"abgelehnt": cmdReject, "ablehnen": cmdReject, "reject": cmdReject,
 	"trennen": cmdUnmerge, "unmerge": cmdUnmerge,
+	"zurück": cmdRelease, "zurueck": cmdRelease, "abgeben": cmdRelease, "release": cmdRelease,
 }
 
 var commandRE = regexp.MustCompile(`(?is)^\s*([\p{L}]+)\s*[:#]?\s*#?(\d{4}-\d{1,6}|\d{1,6})\b\s*(.*)$`)
@@ -54,6 +56,8 @@ func parseRoomCommand(body string) (roomCommand, bool) {
 		c.Action = dispatch.ActionTake
 	case cmdResolve:
 		c.Action = dispatch.ActionResolve
+	case cmdRelease:
+		c.Action = dispatch.ActionRelease
 	case cmdReassign, cmdReply, cmdReject:
 		if c.Arg == "" {
 			return roomCommand{}, false // "weiter 42" without a team is just text

@@ -313,8 +313,9 @@ func TestRoomDestroyedByAdmin(t *testing.T) {
 // TestRoomTakeRaceAndCorrection drives takes with real clients: anna and
 // ben send "ok" for the same case at the same instant, 20 times over
 // (exactly one wins each time, the other is told who has it); a typed
-// take with odd casing and a hash ("OK #7"); and a take written wrong
-// and then corrected (XEP-0308), which takes the corrected case.
+// take with odd casing and a hash ("OK #7"); a take written wrong and
+// then corrected (XEP-0308), which takes the corrected case; and that
+// take given back ("zurück"), by its owner only, so another can take it.
 func TestRoomTakeRaceAndCorrection(t *testing.T) {
 	s := xmppStack(t, map[string]string{"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "1ms"})
 	room := testsvc.Room("tiefbau", s.suffix)
@@ -377,6 +378,19 @@ func TestRoomTakeRaceAndCorrection(t *testing.T) {
 		`<replace xmlns="urn:xmpp:message-correct:0" id="typo-1"/></message>`)
 	anna.WaitMessage(30*time.Second, "anna's corrected take of "+corrected, func(m testsvc.Message) bool {
 		return s.fromGateway(m) && strings.Contains(m.Body, corrected+" übernommen von anna@stadt.localhost")
+	})
+	// ben cannot give anna's take back; anna can, and ben takes it then.
+	ben.Groupchat(room, "zurück "+shortRef(corrected))
+	ben.WaitMessage(30*time.Second, "the refusal of ben's release", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && m.Body == bn+": "+corrected+" ist nicht von Ihnen übernommen; zurückgeben kann nur, wer den Fall übernommen hat (oder die Leitstelle)."
+	})
+	anna.Groupchat(room, "Zurück "+shortRef(corrected))
+	ben.WaitMessage(30*time.Second, "anna's release", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.HasPrefix(m.Body, "🔁 "+corrected+" von anna@stadt.localhost zurückgegeben")
+	})
+	ben.Groupchat(room, "ok "+shortRef(corrected))
+	ben.WaitMessage(30*time.Second, "ben's take after the release", func(m testsvc.Message) bool {
+		return s.fromGateway(m) && strings.Contains(m.Body, corrected+" übernommen von ben@stadt.localhost")
 	})
 }
 

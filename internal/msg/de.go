@@ -269,6 +269,14 @@ func (de) AlreadyTaken(caseNumber, owner string) string {
 	return fmt.Sprintf("%s ist bereits von %s übernommen.", caseNumber, owner)
 }
 
+func (de) ReleasedRoom(caseNumber, actor string, seq int) string {
+	return fmt.Sprintf("🔁 %s von %s zurückgegeben – wieder offen, die Eskalation beginnt erneut. Übernehmen mit „ok %d“", caseNumber, actor, seq)
+}
+
+func (de) NotYourTake(caseNumber string) string {
+	return fmt.Sprintf("%s ist nicht von Ihnen übernommen; zurückgeben kann nur, wer den Fall übernommen hat (oder die Leitstelle).", caseNumber)
+}
+
 func (de) AlreadyConfirmed() string {
 	return "Sie haben bereits bestätigt; eine zweite Person muss bestätigen."
 }

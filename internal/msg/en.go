@@ -269,6 +269,14 @@ func (en) AlreadyTaken(caseNumber, owner string) string {
 	return fmt.Sprintf("%s has already been taken by %s.", caseNumber, owner)
 }
 
+func (en) ReleasedRoom(caseNumber, actor string, seq int) string {
+	return fmt.Sprintf("🔁 %s given back by %s – open again, escalation restarts. Take: “ok %d”", caseNumber, actor, seq)
+}
+
+func (en) NotYourTake(caseNumber string) string {
+	return fmt.Sprintf("%s is not taken by you; only whoever took it (or the dispatch centre) can give it back.", caseNumber)
+}
+
 func (en) AlreadyConfirmed() string {
 	return "You have already confirmed; a second person must confirm."
 }

@@ -141,6 +141,10 @@ type Texts interface {
 
 	// AlreadyTaken: “{caseNumber} has already been taken by {owner}.”
 	AlreadyTaken(caseNumber, owner string) string
+	// ReleasedRoom: “🔁 {caseNumber} given back by {actor} – open again, escalation restarts. Take: “ok {seq}””
+	ReleasedRoom(caseNumber, actor string, seq int) string
+	// NotYourTake: “{caseNumber} is not taken by you; only whoever took it (or the dispatch centre) can give it back.”
+	NotYourTake(caseNumber string) string
 	// AlreadyConfirmed: “You have already confirmed; a second person must confirm.”
 	AlreadyConfirmed() string
 	// AlreadyClosed: “{caseNumber} is already closed ({state}).”

@@ -103,6 +103,7 @@
     if (st.lang !== "en") st.lang = "de";
     $$(".lang").forEach((b) => b.addEventListener("click", () => { st.lang = b.dataset.lang; localStorage.setItem("fg.lang", st.lang); applyTexts(); if (st.session?.user) renderAll(); }));
     const r = await fetch("/console/session", { credentials: "same-origin" });
+    if (!r.ok) throw new Error("GET /console/session: " + r.status);
     st.session = await r.json();
     applyTexts();
     if (!st.session.signed_in) {
@@ -636,5 +637,12 @@
   $("#n-by")?.addEventListener("change", loadNumbers);
   $("#n-days")?.addEventListener("change", loadNumbers);
 
-  start().catch((e) => { console.error(e); document.body.prepend(el("p", { class: "error" }, "fieldgate: " + (e && e.message || e))); });
+  // The server not reachable while the page loads (a restart, a proxy's
+  // 502): say so in the user's language and load the page again shortly,
+  // instead of a browser's English error text and a dead page.
+  start().catch((e) => {
+    console.error(e);
+    document.body.prepend(el("p", { class: "error", id: "start-error", role: "alert" }, t("err_unreachable")));
+    setTimeout(() => location.reload(), 5000);
+  });
 })();

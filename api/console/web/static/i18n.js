@@ -46,7 +46,7 @@ window.FG_TEXTS = {
     session_expired: "Ihre Anmeldung ist abgelaufen. Ihre Eingaben bleiben erhalten: bitte neu anmelden und dann erneut senden.",
     session_expired_login: "Neu anmelden (neuer Tab)",
     lbl_status: "Offene oder abgeschlossene Fälle", lbl_state: "Zustand", lbl_district: "Bezirk", lbl_urgency: "Dringlichkeit", lbl_age: "Alter",
-    reassign_to: "Weiterleiten an Team", reassign_reason: "Begründung der Weiterleitung", reject_reason: "Begründung der Ablehnung", select_case: "Fall {c} auswählen", open_case: "Fall {c} öffnen",
+    reassign_to: "Weiterleiten an Team", reassign_reason: "Begründung der Weiterleitung", reject_reason: "Begründung der Ablehnung", err_unreachable: "fieldgate ist gerade nicht erreichbar; die Seite lädt in einigen Sekunden neu.", select_case: "Fall {c} auswählen", open_case: "Fall {c} öffnen",
   },
   en: {
     login_sub: "Dispatch: open reports on the map", login_sso: "Sign in with single sign-on",
@@ -93,6 +93,6 @@ window.FG_TEXTS = {
     session_expired: "Your sign-in has expired. What you typed is kept: please sign in again, then send once more.",
     session_expired_login: "Sign in again (new tab)",
     lbl_status: "Open or closed cases", lbl_state: "State", lbl_district: "District", lbl_urgency: "Urgency", lbl_age: "Age",
-    reassign_to: "Reassign to team", reassign_reason: "Reason for reassigning", reject_reason: "Reason for rejecting", select_case: "Select case {c}", open_case: "Open case {c}",
+    reassign_to: "Reassign to team", reassign_reason: "Reason for reassigning", reject_reason: "Reason for rejecting", err_unreachable: "fieldgate cannot be reached just now; the page reloads in a few seconds.", select_case: "Select case {c}", open_case: "Open case {c}",
   },
 };

@@ -225,6 +225,19 @@ try {
   const cases = await page.evaluate(() => window.fg.visibleCases());
   if (new Set(cases).size !== cases.length) fail("cases listed twice: " + cases.join(", "));
   out({ step: "resynced", case: c3 });
+
+  // 7. The page is opened while the server cannot answer (a proxy's 502):
+  // it says so in German, not with the browser's English error, and
+  // comes up by itself once the server answers.
+  const fresh = await ctx.newPage();
+  let refused = 0;
+  await fresh.route("**/console/session", (route) => (refused++ < 1 ? route.fulfill({ status: 502, contentType: "text/html", body: "<h1>502 Bad Gateway</h1>" }) : route.continue()));
+  await fresh.goto(base + "/console/");
+  const msg = await fresh.waitForSelector(".error", { timeout: 5000 }).then((e) => e.textContent()).catch(() => "");
+  if (!msg.includes("nicht erreichbar")) problem("page opened during a 502: " + JSON.stringify(msg));
+  await fresh.waitForSelector("#app:not([hidden])", { timeout: 15000 }).catch(() => problem("the page opened during a 502 did not come up by itself"));
+  await fresh.close();
+  out({ step: "unreachable", message: msg });
   if (problems.length) fail(problems.length + " problems: " + problems.join(" | "));
   out({ step: "done" });
 } catch (e) {
