@@ -467,14 +467,26 @@ func boundDevices(listed, sessions []uint32) []uint32 {
 	return out
 }
 
+// deviceListChatTTL is how long a list read for a 1:1 answer is used: a
+// device the person removed from their list (a lost phone) must not get
+// the next answer; the answers to one message (receipt, hints) share a
+// read.
+const deviceListChatTTL = 2 * time.Second
+
 // deviceList returns jid's OMEMO device list as fromJID can read it,
-// from the cache or its PEP service (at most 3 s).
+// from the cache or its PEP service (at most 3 s). Lists for team rooms
+// (fromJID is the component's domain) are used for deviceListTTL, those
+// for 1:1 answers for deviceListChatTTL.
 func (e *omemoEdge) deviceList(ctx context.Context, g *Gateway, fromJID, jid string) ([]uint32, bool) {
 	key := fromJID + "\n" + jid
 	e.mu.Lock()
 	c, hit := e.lists[key]
 	e.mu.Unlock()
-	if hit && (time.Since(c.at) < deviceListMissTTL || (c.ok && time.Since(c.at) < deviceListTTL)) {
+	ttl := deviceListTTL
+	if fromJID != g.cfg.Domain {
+		ttl = deviceListChatTTL
+	}
+	if hit && ((!c.ok && time.Since(c.at) < deviceListMissTTL) || (c.ok && time.Since(c.at) < ttl)) {
 		return c.devices, c.ok
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)

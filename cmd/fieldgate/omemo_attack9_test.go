@@ -257,6 +257,21 @@ func TestOMEMOResentAndSecondDevice(t *testing.T) {
 	if _, ok := phone.open(addrJID, answer); !ok {
 		t.Error("the answer to the tablet's report is not readable on the phone, which the device list also names")
 	}
+
+	// The phone is lost: the worker removes it from the device list. The
+	// next answer is not encrypted to it (before: the list read for the
+	// previous answer was used for five minutes).
+	publishDeviceList(t, c, tablet.dev)
+	time.Sleep(2500 * time.Millisecond)
+	text3 := "Dritte Meldung nach Verlust des Telefons " + s.suffix
+	c.SendRaw(omemoStanza(t, addrJID, "msg-"+randomHex(8), tablet.encrypt(m, "tiefbau", addrJID, text3)))
+	caseNo3, _ := s.waitReport(text3)
+	third := waitOMEMOReply(c, tablet, addrJID, caseNo3)
+	for _, k := range third.OMEMO.Header.Keys {
+		if k.RID == phone.dev {
+			t.Errorf("the answer after the phone left the device list is still encrypted to it")
+		}
+	}
 }
 
 // TestOMEMOFileLinksBounded: aesgcm:// links (XEP-0454) in an encrypted

@@ -382,7 +382,7 @@
       rows[i] = '<li data-case="' + c + '" class="' + (it.open ? "" : "closed") + (st.open === it.case_number ? " sel" : "") + '">' +
         '<input type="checkbox" aria-label="' + esc(selA) + c + esc(selB) + '"' + (st.selected.has(it.case_number) ? " checked" : "") + ">" + rowThumb(it) +
         '<div class="body"><div class="line1"><button type="button" class="case" aria-label="' + esc(openA) + c + esc(openB) + '">' + c + "</button>" +
-        '<span<span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
+        '<span class="badge s-' + esc(it.state) + '">' + esc(t("st_" + it.state)) + "</span>" + prio + "</div>" +
         '<div class="text">' + esc(it.text || "—") + '</div><div class="meta">' + esc(meta) + "</div></div></li>";
     }
     // The rows are new elements: a keyboard user's focus on a row (its

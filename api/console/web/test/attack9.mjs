@@ -69,8 +69,11 @@ try {
     option: [...document.querySelectorAll("#f-district option")].some((o) => o.value === d && o.textContent === d),
     row: document.querySelector(`#list li[data-case="${c}"] .text`).textContent,
     detail: document.querySelector("#detail .text").textContent,
+    // The row's markup as the parser built it: a button and badges, nothing else.
+    markup: [...new Set([...document.querySelectorAll("#list li .line1 > *")].map((e) => e.tagName + "." + e.className.split(" ")[0]))].sort(),
   }), [c1, process.env.FG_DISTRICT]);
-  if (x.injected.length || x.label !== process.env.FG_DISTRICT || !x.option || x.row !== evil || x.detail !== evil) problem("HTML was taken as markup: " + JSON.stringify(x));
+  if (x.injected.length || x.label !== process.env.FG_DISTRICT || !x.option || x.row !== evil || x.detail !== evil ||
+    x.markup.some((m) => !["BUTTON.case", "SPAN.badge"].includes(m))) problem("HTML was taken as markup: " + JSON.stringify(x));
   out({ step: "xss", ...x });
 
   // 2. Times in the town's zone, also on both nights of a DST change.
