@@ -184,7 +184,9 @@ func (s *Tokens) CreateScoped(ctx context.Context, spec TokenSpec) (string, erro
 		return "", newError(ErrInvalid, msg.Texts.TokenName)
 	}
 	for _, r := range roles {
-		if r != RoleReporter && r != RoleDispatcher && r != RoleMetrics && !strings.HasPrefix(r, "team:") {
+		team, isTeam := strings.CutPrefix(r, "team:")
+		// "team:" alone (--role "team:$TEAM" with TEAM unset) names no team.
+		if (r != RoleReporter && r != RoleDispatcher && r != RoleMetrics && !isTeam) || (isTeam && strings.TrimSpace(team) == "") {
 			return "", newError(ErrInvalid, func(ts msg.Texts) string { return ts.TokenRole(r) })
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/migrations"
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 // runToken creates or revokes an API token. It needs only the database.
@@ -46,6 +47,9 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "token %q revoked\n", name)
 		return nil
 	}
+	if err := checkTokenTeams(cfg.Rules.File, strings.Split(roles, ",")); err != nil {
+		return err
+	}
 	secret := ""
 	if secretFile != "" {
 		if err := readSecret(&secret, secretFile); err != nil {
@@ -59,4 +63,39 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// checkTokenTeams refuses team:<id> roles of teams the rules file does not
+// define: such a token would see nothing, and a typo ("team:tiefbau-nord"
+// for "tiefbau") would go unnoticed until someone asks why. Without a
+// rules file configured nothing is checked.
+func checkTokenTeams(rulesFile string, roles []string) error {
+	if rulesFile == "" {
+		return nil
+	}
+	var unknown []string
+	var rs *routing.RuleSet
+	for _, r := range roles {
+		team, ok := strings.CutPrefix(r, "team:")
+		if !ok || strings.TrimSpace(team) == "" {
+			continue // CreateScoped refuses an empty team
+		}
+		if rs == nil {
+			var err error
+			if rs, err = routing.Load(rulesFile); err != nil {
+				return fmt.Errorf("rules (to check the token's teams): %w", err)
+			}
+		}
+		if _, found := rs.Team(team); !found {
+			unknown = append(unknown, team)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	var known []string
+	for _, t := range rs.Teams() {
+		known = append(known, t.ID)
+	}
+	return fmt.Errorf("token: no team %s in %s (teams: %s)", strings.Join(unknown, ", "), rulesFile, strings.Join(known, ", "))
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,5 +145,32 @@ func (s *stack) waitOnlyReferencedObjects() {
 			s.t.Fatalf("objects no report references, 30s after the retries: %v", stray)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestTokenTeamRolesChecked: `token create` refuses a team role that
+// names no team ("team:", what --role "team:$TEAM" gives with TEAM unset)
+// or a team the rules do not define, naming the teams that exist; a
+// token of a real team is created.
+func TestTokenTeamRolesChecked(t *testing.T) {
+	s := startStack(t, nil)
+	create := func(role string) (string, error) {
+		var out, errOut strings.Builder
+		err := run(context.Background(), []string{"token", "create", "--name", "t-" + strings.NewReplacer(":", "-").Replace(role), "--role", role}, s.getenv, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if _, err := create("team:"); err == nil {
+		t.Error(`role "team:" accepted`)
+	}
+	out, err := create("team:tiefbau-nrd")
+	if err == nil || !strings.Contains(err.Error(), "tiefbau-nrd") || !strings.Contains(err.Error(), "tiefbau") {
+		t.Errorf("unknown team: %v %q; want a refusal naming it and the teams", err, out)
+	}
+	if out, err := create("team:tiefbau"); err != nil || len(strings.TrimSpace(out)) < 24 {
+		t.Errorf("token of a real team: %v %q", err, out)
+	}
+	var n int
+	if err := s.query(`SELECT count(*) FROM api_tokens WHERE name LIKE 't-team-%'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d tokens stored (%v), want only the real team's", n, err)
 	}
 }
