@@ -84,3 +84,31 @@ func TestRoomChangedBehindTheGatewaysBack(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRoomBookkeepingPerMessage is what every incoming message now
+// costs the handler before it is queued (roomConfigChanged and
+// bindOccupant), for a 1:1 report and for a room command, against the
+// floor of parsing its sender's JID once.
+func BenchmarkRoomBookkeepingPerMessage(b *testing.B) {
+	g, _ := newTestGateway(&testing.T{})
+	room := "tiefbau@conference.stadt.example"
+	occupy(g, room, "anna", "anna@stadt.example")
+	for _, c := range []struct{ name, from, typ string }{
+		{"chat", "streife1@stadt.example/phone", "chat"},
+		{"groupchat", room + "/anna", "groupchat"},
+	} {
+		b.Run("floor-"+c.name, func(b *testing.B) {
+			for b.Loop() {
+				_ = bare(c.from)
+			}
+		})
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				m := inMessage{From: c.from, Type: c.typ}
+				if !g.roomConfigChanged(&m) {
+					g.bindOccupant(&m)
+				}
+			}
+		})
+	}
+}
