@@ -229,6 +229,29 @@ try {
   if (new Set(cases).size !== cases.length) fail("cases listed twice: " + cases.join(", "));
   out({ step: "resynced", case: c3 });
 
+  // 6b. In English the page shows no German text of its own (the
+  // catalogue's German texts; not what users wrote, such as the names of
+  // Textbausteine in their list, nor a server message toasted before the
+  // switch).
+  await page.click("header .lang[data-lang=en]");
+  await page.click(row(c1) + " .text");
+  await page.waitForFunction(() => document.querySelector("#detail:not([hidden]) .timeline")?.textContent.includes("report received"), null, { timeout: 10000 })
+    .catch(() => problem("the English incident view did not show"));
+  const leftovers = await page.evaluate(() => {
+    const de = window.FG_TEXTS.de, en = window.FG_TEXTS.en;
+    const app = document.querySelector("#app").cloneNode(true);
+    app.querySelectorAll("#toast, #act-template").forEach((e) => e.remove());
+    document.body.append(app); const shown = app.innerText; app.remove();
+    return Object.keys(de).filter((k) => !de[k].includes("{") && de[k] !== en[k] && de[k].length >= 4 && shown.includes(de[k])).map((k) => {
+      const where = [...document.querySelectorAll("#app *")].filter((e) => e.children.length === 0 && e.textContent.includes(de[k]) && e.getClientRects().length)
+        .map((e) => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className + " in " + (e.closest("[id]")?.id || ""));
+      return k + ": " + de[k] + " (" + where.join("; ") + ")";
+    });
+  });
+  if (leftovers.length) problem("German texts in the English page: " + leftovers.join(", ") + " toast: " + (await page.textContent("#toast")));
+  await page.click("header .lang[data-lang=de]");
+  out({ step: "english", leftovers });
+
   // 7. The page is opened while the server cannot answer (a proxy's 502):
   // it says so in German, not with the browser's English error, and
   // comes up by itself once the server answers.
