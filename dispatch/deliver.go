@@ -13,6 +13,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 func (s *Service) enqueueRoomPost(ctx context.Context, tx pgx.Tx, incident uuid.UUID, room, body string) error {
@@ -28,7 +30,8 @@ func (s *Service) enqueueRoomPostFor(ctx context.Context, tx pgx.Tx, incident, r
 			return fmt.Errorf("record room post: %w", err)
 		}
 	}
-	if _, err := s.queue.InsertTx(ctx, tx, roomPostArgs{IncidentID: incident, ReportID: report, Room: room, OriginID: origin, Body: body}, nil); err != nil {
+	if _, err := s.queue.InsertTx(ctx, tx, roomPostArgs{IncidentID: incident, ReportID: report, Room: room, Team: teamOfRoom(s.rules.Current(), room),
+		OriginID: origin, Body: body}, nil); err != nil {
 		return fmt.Errorf("enqueue room post: %w", err)
 	}
 	return nil
@@ -288,6 +291,25 @@ func (w *roomPostWorker) Work(ctx context.Context, job *river.Job[roomPostArgs])
 			return completeJobTx(ctx, s, job, nil)
 		}
 	}
+	rs := s.rules.Current()
+	if a.Team == "" && teamOfRoom(rs, a.Room) == "" {
+		// A direct post handed over, or a job of an earlier release: the
+		// post is about its incident, for that incident's team.
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(team, '') FROM incidents WHERE id = $1`, a.IncidentID).Scan(&a.Team); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("load team of %s: %w", a.IncidentID, err)
+		}
+	}
+	if room, moved := roomNow(rs, a); moved {
+		// The team's room changed in the rules (the old one was destroyed,
+		// or renamed) while the post waited: it goes to the team's room now.
+		if tracked {
+			if _, err := s.pool.Exec(ctx, `UPDATE room_posts SET room = $2 WHERE origin_id = $1 AND posted_at IS NULL`, a.OriginID, room); err != nil {
+				return fmt.Errorf("move room post %s: %w", a.OriginID, err)
+			}
+		}
+		s.log.InfoContext(ctx, "room post goes to the team's new room", "team", a.Team, "from", a.Room, "to", room, "origin_id", a.OriginID)
+		a.Room = room
+	}
 	// A direct post (postDirect) may have gone out before its transaction
 	// failed: its job looks in the archive even on its first attempt.
 	if job.Attempt > 1 || a.Direct {
@@ -416,4 +438,29 @@ func completeJobTx[T river.JobArgs](ctx context.Context, s *Service, job *river.
 		}
 		return nil
 	})
+}
+
+// teamOfRoom is the first team of rs whose room is room, "" for none.
+func teamOfRoom(rs *routing.RuleSet, room string) string {
+	for _, t := range rs.Teams() {
+		if strings.EqualFold(t.Room, room) {
+			return t.ID
+		}
+	}
+	return ""
+}
+
+// roomNow is where a queued post goes: its room while that is still a
+// team's room in rs, else the current room of the team it was queued for
+// (moved true). A post whose team is gone, or has no room now, keeps its
+// room (the gateway refuses it and the queue retries: an admin sees it).
+func roomNow(rs *routing.RuleSet, a roomPostArgs) (string, bool) {
+	if a.Team == "" || teamOfRoom(rs, a.Room) != "" {
+		return a.Room, false
+	}
+	t, ok := rs.Team(a.Team)
+	if !ok || t.Room == "" {
+		return a.Room, false
+	}
+	return strings.ToLower(t.Room), true
 }

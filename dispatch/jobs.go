@@ -25,8 +25,13 @@ type roomPostArgs struct {
 	IncidentID uuid.UUID `json:"incident_id"`
 	ReportID   uuid.UUID `json:"report_id,omitempty"` // set for a follow-up post
 	Room       string    `json:"room"`
-	OriginID   string    `json:"origin_id"`
-	Body       string    `json:"body,omitempty"`
+	// Team is the team whose room Room was when the post was queued ("" in
+	// direct posts and jobs of earlier releases: the incident's team is
+	// taken then): if the rules give that team another room before the post
+	// goes out, it goes there (roomNow).
+	Team     string `json:"team,omitempty"`
+	OriginID string `json:"origin_id"`
+	Body     string `json:"body,omitempty"`
 	// Direct: the routing job sends this post itself (postDirect); the job
 	// is its fallback and may find it sent already.
 	Direct bool `json:"direct,omitempty"`
