@@ -273,10 +273,18 @@ func (g *Gateway) openEncrypted(ctx context.Context, m *inMessage, local, lang s
 		return false
 	}
 	d, err := g.omemo.m.Decrypt(ctx, local, bare(m.From), m.Encrypted)
+	var changed *omemo.KeyChangedError
 	switch {
 	case errors.Is(err, omemo.ErrNotForUs):
 		g.log.Info("omemo message for another device", "address", local)
 		g.reply(ctx, m, local, msg.For(lang).OMEMONotForUs())
+		return false
+	case errors.As(err, &changed):
+		// The admin pins the new key with `fieldgate omemo trust` once the
+		// sender has shown it (their messenger's own fingerprint) to them.
+		g.log.Warn("omemo message from a device whose key changed; refused until the new key is pinned",
+			"address", local, "device", changed.Device, "fingerprint", changed.Fingerprint, "domain", domainOf(bare(m.From)))
+		g.reply(ctx, m, local, msg.For(lang).OMEMOKeyChanged(int(changed.Device), changed.Fingerprint))
 		return false
 	case err != nil:
 		g.log.Warn("omemo message not decrypted", "address", local, "device", m.Encrypted.Header.SID, "err", err)

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -22,6 +23,7 @@ import (
 	"go.mau.fi/libsignal/protocol"
 	"go.mau.fi/libsignal/serialize"
 	"go.mau.fi/libsignal/session"
+	"go.mau.fi/libsignal/signalerror"
 	"go.mau.fi/libsignal/state/record"
 	"go.mau.fi/libsignal/util/keyhelper"
 	"go.mau.fi/libsignal/util/optional"
@@ -391,10 +393,14 @@ func (m *Manager) Decrypt(ctx context.Context, address, from string, enc *Encryp
 	cipher := session.NewCipher(session.NewBuilder(st, st, st, st, remote, m.ser), remote)
 	out := Decrypted{SenderDevice: enc.Header.SID}
 	var keyAndTag []byte
+	var shown []byte // the identity key a pre-key message presents
 	if key.PreKey {
 		msg, perr := protocol.NewPreKeySignalMessageFromBytes(raw, m.ser.PreKeySignalMessage, m.ser.SignalMessage)
 		if perr != nil {
 			return Decrypted{}, fmt.Errorf("%w: %v", ErrMalformed, perr)
+		}
+		if ik := msg.IdentityKey(); ik != nil {
+			shown = ik.Serialize()
 		}
 		keyAndTag, err = cipher.DecryptMessage(ctx, msg)
 		out.UsedPreKey = err == nil
@@ -405,6 +411,13 @@ func (m *Manager) Decrypt(ctx context.Context, address, from string, enc *Encryp
 			return Decrypted{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		keyAndTag, err = cipher.Decrypt(ctx, sm)
+	}
+	if errors.Is(err, signalerror.ErrUntrustedIdentity) {
+		kc := &KeyChangedError{Device: enc.Header.SID}
+		if shown != nil {
+			kc.Fingerprint = FormatFingerprint(shown)
+		}
+		err = fmt.Errorf("%w: %w", kc, err)
 	}
 	if err != nil {
 		return Decrypted{}, redact(fmt.Errorf("%w: %w", ErrUndecryptable, err), from)

@@ -16,6 +16,22 @@ var (
 	ErrNoKey         = errors.New("omemo: no key configured")
 )
 
+// KeyChangedError is a message from a device whose identity key is not
+// the one the gateway trusts for it: the key it showed first (blind trust
+// on first use), or the one an admin pinned with `fieldgate omemo trust`.
+// A reinstalled messenger that kept its device id, or an attacker, sends
+// such messages; none is opened until an admin pins the new key.
+// Fingerprint is the new key as clients show it (FormatFingerprint), ""
+// when the message did not present it (only pre-key messages do).
+type KeyChangedError struct {
+	Device      uint32
+	Fingerprint string
+}
+
+func (e *KeyChangedError) Error() string {
+	return fmt.Sprintf("omemo: identity key of device %d changed", e.Device)
+}
+
 // encryptPayload encrypts plaintext with a fresh AES-128-GCM key and a
 // 12-byte IV, as OMEMO 0.3 clients do: the payload is the ciphertext
 // without the tag, and key||tag (32 bytes) is what the Signal session of

@@ -874,6 +874,14 @@ func (de) FilterDuration(name string) string {
 
 // Encrypted conversations (OMEMO, XEP-0384)
 
+func (de) OMEMOKeyChanged(device int, fingerprint string) string {
+	fp := ""
+	if fingerprint != "" {
+		fp = " (" + fingerprint + ")"
+	}
+	return fmt.Sprintf("Der Schlüssel Ihres Geräts %d hat sich geändert (z. B. nach einer Neuinstallation des Messengers). Zum Schutz Ihrer Meldungen lese ich damit Verschlüsseltes erst, wenn die IT der Stadt den neuen Schlüssel bestätigt hat. Ihre Nachricht wurde NICHT angenommen. Bitte zeigen Sie der IT den Fingerabdruck Ihres Geräts%s, wie Ihr Messenger ihn anzeigt; bis dahin bitte unverschlüsselt senden, wenn Ihre Stadt das erlaubt.", device, fp)
+}
+
 func (de) OMEMOUndecryptable() string {
 	return "Ihre verschlüsselte Nachricht konnte nicht gelesen werden und wurde NICHT als Meldung angenommen. Bitte Verschlüsselung neu aushandeln (in Conversations: Kontaktdetails → OMEMO-Schlüssel) und die Nachricht erneut senden."
 }

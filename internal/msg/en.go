@@ -874,6 +874,14 @@ func (en) FilterDuration(name string) string {
 
 // Encrypted conversations (OMEMO, XEP-0384)
 
+func (en) OMEMOKeyChanged(device int, fingerprint string) string {
+	fp := ""
+	if fingerprint != "" {
+		fp = " (" + fingerprint + ")"
+	}
+	return fmt.Sprintf("The key of your device %d has changed (for example after reinstalling the messenger). To protect your reports I read nothing encrypted with it until the town's IT has confirmed the new key. Your message was NOT accepted. Please show IT the fingerprint of your device%s as your messenger shows it; until then send without encryption if your town allows it.", device, fp)
+}
+
 func (en) OMEMOUndecryptable() string {
 	return "Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again."
 }

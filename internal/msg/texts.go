@@ -279,6 +279,8 @@ type Texts interface {
 
 	// OMEMOUndecryptable: “Your encrypted message could not be read and was NOT accepted as a report. Please renegotiate encryption (in Conversations: contact details → OMEMO keys) and send the message again.”
 	OMEMOUndecryptable() string
+	// OMEMOKeyChanged: “The key of your device {device} has changed (for example after reinstalling the messenger). To protect your reports I read nothing encrypted with it until the town's IT has confirmed the new key. Your message was NOT accepted. Please show IT the fingerprint of your device ({fingerprint}) as your messenger shows it; until then send without encryption if your town allows it.”
+	OMEMOKeyChanged(device int, fingerprint string) string
 	// OMEMONotForUs: “Your message was not encrypted for this address's current device and was NOT accepted. Please refresh the contact's device list and send again.”
 	OMEMONotForUs() string
 	// OMEMOFileFailed: “An encrypted file could not be taken (download or check failed). The message was NOT accepted; please send it again.”
