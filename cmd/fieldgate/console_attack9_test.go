@@ -120,7 +120,7 @@ func TestConsoleAttack9InBrowser(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
 	}
-	for _, want := range []string{"signed-in", "xss", "time-zone", "labels", "keyboard", "slow-network", "live-keeps-input", "expired", "relogin", "restart", "resynced", "english", "unreachable", "done"} {
+	for _, want := range []string{"signed-in", "xss", "time-zone", "labels", "keyboard", "slow-network", "live-keeps-input", "expired", "relogin", "restart", "resynced", "bulk-failure", "english", "unreachable", "done"} {
 		if steps[want] == nil {
 			t.Fatalf("browser script never reached step %q", want)
 		}

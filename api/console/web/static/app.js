@@ -52,7 +52,8 @@
   }
   function toast(msg, bad) {
     const el = $("#toast"); el.textContent = msg; el.className = "toast" + (bad ? " bad" : ""); el.hidden = false;
-    clearTimeout(toast.timer); toast.timer = setTimeout(() => { el.hidden = true; }, 3500);
+    // A failure stays longer: it may name several cases and reasons.
+    clearTimeout(toast.timer); toast.timer = setTimeout(() => { el.hidden = true; }, bad ? 12000 : 3500);
   }
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
@@ -418,15 +419,18 @@
     const cases = Array.from(st.selected);
     if (action === "resolve" && !confirm(t("confirm_bulk_resolve", { n: cases.length }))) return;
     if (action === "merge" && !confirm(t("confirm_bulk_merge", { n: cases.length, c: body.into }))) return;
-    let failed = 0;
+    // Which cases failed and why is said, and they stay selected (to look
+    // at them or try again); the rest is done.
+    const failures = [];
     for (const c of cases) {
       // A reassignment names the team the list showed: a case someone
       // else moved meanwhile is not moved again (409, counted as failed).
       const b = action === "reassign" ? { ...body, from_team: st.items.get(c)?.team } : body;
-      try { await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + action, b || {}); } catch (e) { failed++; }
+      try { await api("POST", "/api/v1/incidents/" + encodeURIComponent(c) + "/" + action, b || {}); }
+      catch (e) { failures.push(c + ": " + (e.data?.message || e.data?.detail || e.message)); }
     }
-    st.selected.clear(); $("#select-all").checked = false;
-    toast(failed ? t("failed", { m: failed + "/" + cases.length }) : t("done"), failed > 0);
+    st.selected = new Set(failures.map((f) => f.split(": ")[0])); $("#select-all").checked = false;
+    toast(failures.length ? t("failed", { m: failures.length + "/" + cases.length + " – " + failures.join(" · ") }) : t("done"), failures.length > 0);
     renderAll();
   }
 

@@ -229,6 +229,19 @@ try {
   if (new Set(cases).size !== cases.length) fail("cases listed twice: " + cases.join(", "));
   out({ step: "resynced", case: c3 });
 
+  // 6a. A bulk reassignment of a closed and an open case: the open one
+  // moves; the message names the closed one and why, and it stays selected.
+  await page.click("#detail .close");
+  for (const c of [cR, c1]) await page.check(row(c) + " input[type=checkbox]");
+  await page.selectOption("#bulk-team", "ordnungsamt");
+  await page.click("#bulk-reassign");
+  await page.waitForFunction((c) => window.fg.state.items.get(c)?.team === "ordnungsamt", c1, { timeout: 10000 }).catch(() => problem("bulk reassign did not move the open case"));
+  await page.waitForSelector("#toast.bad:not([hidden])", { timeout: 5000 }).catch(() => {});
+  const bulkMsg = await page.textContent("#toast");
+  const stillSelected = await page.evaluate((c) => document.querySelector(`#list li[data-case="${c}"] input[type=checkbox]`)?.checked, cR);
+  if (!bulkMsg.includes("1/2") || !bulkMsg.includes(cR + ":") || !stillSelected) problem(`bulk failure: message ${JSON.stringify(bulkMsg)}, ${cR} still selected: ${stillSelected}`);
+  out({ step: "bulk-failure", message: bulkMsg });
+
   // 6b. In English the page shows no German text of its own (the
   // catalogue's German texts; not what users wrote, such as the names of
   // Textbausteine in their list, nor a server message toasted before the
