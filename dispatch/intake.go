@@ -247,7 +247,7 @@ func (s *Service) joinCase(ctx context.Context, tx pgx.Tx, in *NewReport, now ti
 	var caseNumber string
 	var lat, lon *float64
 	found := false
-	if corrects := in.Attributes[AttrCorrects]; corrects != "" && !facts.New {
+	if corrects := in.Attributes[AttrCorrects]; corrects != "" && in.Channel == ChannelXMPP && !facts.New {
 		// An XEP-0308 correction: the case of the message it corrects, by
 		// that message's id (as its idempotency key: origin-id or id).
 		err := tx.QueryRow(ctx, `
