@@ -376,6 +376,8 @@ type faultLoad struct {
 
 	mu       sync.Mutex
 	bases    []string             // live replicas' HTTP bases
+	spread   bool                 // first tries go round-robin over bases (else to the first)
+	rr       int
 	accepted map[string]string    // idempotency key → report id
 	at       map[string]time.Time // report id → when the client got its receipt
 	errs     []string             // final failures (never retried into success)
@@ -400,6 +402,10 @@ func (l *faultLoad) base(try int) string {
 	defer l.mu.Unlock()
 	if len(l.bases) == 0 {
 		return ""
+	}
+	if l.spread {
+		l.rr++
+		return l.bases[l.rr%len(l.bases)]
 	}
 	return l.bases[try%len(l.bases)]
 }

@@ -1,0 +1,457 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// The chaos test: three `fieldgate serve` replicas on a durable
+// PostgreSQL, a MinIO and the XMPP server of their own, under a sustained
+// mixed load (HTTP text and photo reports retried with their
+// Idempotency-Key, messenger reports from real c2s clients, takes written
+// into the team room), while faults strike at random moments: SIGKILL or
+// SIGTERM of a replica (the component holder more often), every database
+// session terminated, PostgreSQL crashed and restarted, MinIO stopped and
+// started, the XMPP server stopped or crashed. At the end, after
+// quiescence, the invariants are checked from the real stores (the
+// database, the bucket, the rooms' archives and what the clients got).
+//
+// The randomness is seeded; the seed is logged: FIELDGATE_CHAOS_SEED
+// replays a run's choice of faults (their timing against the load still
+// varies). FIELDGATE_CHAOS_SECONDS sets how long faults strike (default
+// 45 s; the whole test takes about two minutes more for start-up,
+// recovery and the checks).
+
+// chaosSeed returns the run's seed (FIELDGATE_CHAOS_SEED or the clock).
+func chaosSeed(t *testing.T) uint64 {
+	t.Helper()
+	if v := os.Getenv("FIELDGATE_CHAOS_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("FIELDGATE_CHAOS_SEED: %v", err)
+		}
+		return n
+	}
+	return uint64(time.Now().UnixNano())
+}
+
+func chaosDuration(t *testing.T) time.Duration {
+	t.Helper()
+	if v := os.Getenv("FIELDGATE_CHAOS_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			t.Fatalf("FIELDGATE_CHAOS_SECONDS: %q", v)
+		}
+		return time.Duration(n) * time.Second
+	}
+	return 45 * time.Second
+}
+
+// messengerLoad is a field worker on a real messenger: it sends reports
+// (sometimes a second part right after the first) to the tiefbau address
+// over c2s; the client is replaced (logged in again) after the XMPP
+// server restarts. Everything it received, in every session, is kept.
+type messengerLoad struct {
+	t    *testing.T
+	acct testsvc.Account
+	to   string
+	tag  string
+
+	mu       sync.Mutex
+	client   *testsvc.Client
+	sessions []*testsvc.Client
+	skip     map[*testsvc.Client]int // messages a session had at its start (an earlier test's offline messages)
+	sent     int
+	failed   int
+}
+
+// login connects a new session (test goroutine only: Login may fail the
+// test) and waits a moment for offline messages of earlier tests.
+func (m *messengerLoad) login() {
+	c := testsvc.Login(m.t, m.acct)
+	time.Sleep(300 * time.Millisecond)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.client = c
+	m.sessions = append(m.sessions, c)
+	m.skip[c] = len(c.Messages())
+}
+
+// send sends report n (and, for every third, a second part 500 ms later).
+func (m *messengerLoad) send(n int) {
+	m.mu.Lock()
+	c := m.client
+	m.mu.Unlock()
+	texts := []string{fmt.Sprintf("Chaos %s Meldung %d Schlagloch", m.tag, n)}
+	if n%3 == 0 {
+		texts = append(texts, fmt.Sprintf("Chaos %s Meldung %d Nachtrag", m.tag, n))
+	}
+	for i, text := range texts {
+		if i > 0 {
+			time.Sleep(500 * time.Millisecond)
+		}
+		id := fmt.Sprintf("chaos-%s-%d-%d", m.tag, n, i)
+		raw := fmt.Sprintf(`<message to=%q id=%q type="chat"><body>%s</body><request xmlns="urn:xmpp:receipts"/><origin-id xmlns="urn:xmpp:sid:0" id=%q/></message>`,
+			m.to, id, text, id)
+		err := c.TrySendRaw(raw)
+		m.mu.Lock()
+		if err != nil {
+			m.failed++
+		} else {
+			m.sent++
+		}
+		m.mu.Unlock()
+	}
+}
+
+// received returns every message of every session but those a session
+// had at its start.
+func (m *messengerLoad) received() []testsvc.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []testsvc.Message
+	for _, c := range m.sessions {
+		out = append(out, c.Messages()[m.skip[c]:]...)
+	}
+	return out
+}
+
+// chaos is the running system and what it has done to it.
+type chaos struct {
+	t    *testing.T
+	s    *stack
+	pg   *durablePG
+	s3   *privateMinIO
+	l    *faultLoad
+	reps []*replica
+	n    int // replicas started
+
+	faults []string
+}
+
+func (c *chaos) bases() []string {
+	var b []string
+	for _, r := range c.reps {
+		if r != nil {
+			b = append(b, r.base)
+		}
+	}
+	return b
+}
+
+// holder returns the index of the replica that reports the XMPP
+// component connected (-1 if none does).
+func (c *chaos) holder() int {
+	for i, r := range c.reps {
+		if r != nil && xmppState(r.base) == "connected" {
+			return i
+		}
+	}
+	return -1
+}
+
+// restart replaces replica i by a new process.
+func (c *chaos) restart(i int) {
+	c.n++
+	c.reps[i] = c.s.startReplica(fmt.Sprintf("r%d", c.n), nil)
+	c.l.setBases(c.bases()...)
+}
+
+// stopReplica ends replica i with sig and waits for it (SIGTERM: up to
+// 40 s for the graceful shutdown, then SIGKILL).
+func (c *chaos) stopReplica(i int, sig syscall.Signal) {
+	r := c.reps[i]
+	c.reps[i] = nil
+	c.l.setBases(c.bases()...)
+	_ = r.cmd.Process.Signal(sig)
+	select {
+	case <-r.done:
+	case <-time.After(40 * time.Second):
+		c.t.Errorf("replica %s did not end within 40 s of %v", r.name, sig)
+		r.kill()
+	}
+}
+
+// terminateSessions ends every database session but the caller's.
+func (c *chaos) terminateSessions() int {
+	conn, err := pgx.Connect(context.Background(), c.pg.url())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&n); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+// strike runs one random fault and brings the system back.
+func (c *chaos) strike(rng *rand.Rand, relogin func()) {
+	pick := rng.IntN(100)
+	switch {
+	case pick < 30: // SIGKILL, the component holder two times in three
+		i := rng.IntN(len(c.reps))
+		if h := c.holder(); h >= 0 && rng.IntN(3) < 2 {
+			i = h
+		}
+		c.record("SIGKILL %s (holder: %v)", c.reps[i].name, i == c.holder())
+		c.stopReplica(i, syscall.SIGKILL)
+		time.Sleep(time.Duration(rng.IntN(3000)) * time.Millisecond)
+		c.restart(i)
+	case pick < 45: // SIGTERM
+		i := rng.IntN(len(c.reps))
+		c.record("SIGTERM %s", c.reps[i].name)
+		c.stopReplica(i, syscall.SIGTERM)
+		c.restart(i)
+	case pick < 60:
+		n := c.terminateSessions()
+		c.record("pg_terminate_backend ×%d", n)
+	case pick < 70:
+		down := time.Duration(500+rng.IntN(2500)) * time.Millisecond
+		c.record("PostgreSQL immediate restart, down %v", down)
+		c.pg.restartImmediate(down)
+	case pick < 82:
+		down := time.Duration(500+rng.IntN(4500)) * time.Millisecond
+		c.record("MinIO stop/start, down %v", down)
+		c.s3.stop()
+		time.Sleep(down)
+		c.s3.start()
+	default:
+		sig := syscall.SIGTERM
+		if rng.IntN(2) == 0 {
+			sig = syscall.SIGKILL
+		}
+		down := time.Duration(500+rng.IntN(3000)) * time.Millisecond
+		c.record("XMPP server %v, down %v", sig, down)
+		testsvc.RestartXMPPWith(c.t, sig, func() { time.Sleep(down) })
+		relogin()
+	}
+}
+
+func (c *chaos) record(format string, args ...any) {
+	f := fmt.Sprintf(format, args...)
+	c.faults = append(c.faults, time.Now().Format("15:04:05.000")+" "+f)
+	c.t.Logf("chaos: %s", f)
+}
+
+// TestChaosExactlyOnce is the chaos run; see the comment at the top.
+func TestChaosExactlyOnce(t *testing.T) {
+	testsvc.ExclusiveXMPP(t)
+	seed := chaosSeed(t)
+	t.Logf("chaos seed %d (replay the faults: FIELDGATE_CHAOS_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x6368616f73))
+	pg := startDurablePG(t)
+	m3 := startPrivateMinIO(t)
+	s := newStack(t, map[string]string{
+		"FIELDGATE_XMPP_UPLOAD_HOSTS":       "http://" + testsvc.XMPP(t).HTTP,
+		"FIELDGATE_REPORTS_ASSEMBLY_WINDOW": "2s",
+	})
+	s.useServices(pg, m3)
+	s, r1 := s.startFaulted()
+	c := &chaos{t: t, s: s, pg: pg, s3: m3, l: newFaultLoad(s), reps: []*replica{r1, nil, nil}, n: 1}
+	c.l.spread = true
+	c.restart(1)
+	c.restart(2)
+	since := time.Now().Add(-time.Minute)
+
+	room := testsvc.Room("tiefbau", s.suffix)
+	workers := []*messengerLoad{
+		{t: t, acct: testsvc.User(t), to: s.address("tiefbau"), tag: "a", skip: map[*testsvc.Client]int{}},
+		{t: t, acct: testsvc.User(t), to: s.address("tiefbau"), tag: "b", skip: map[*testsvc.Client]int{}},
+	}
+	var anna *testsvc.Client
+	annaNick := "anna-" + s.suffix
+	relogin := func() {
+		for _, w := range workers {
+			w.login()
+		}
+		anna = testsvc.Login(t, testsvc.DemoUser("anna"))
+		anna.JoinRoom(room, annaNick)
+	}
+	relogin()
+
+	// The load: 4 HTTP clients and the two messenger workers until stop.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c.l.file(int(next.Add(1)))
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+	}
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				w.send(n)
+				select {
+				case <-stop:
+					return
+				case <-time.After(3 * time.Second):
+				}
+			}
+		}()
+	}
+
+	// Faults at random moments, takes in between.
+	taken := map[string]bool{}
+	take := func() {
+		conn, err := pgx.Connect(context.Background(), pg.url())
+		if err != nil {
+			return // the database may be restarting
+		}
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(context.Background(), `SELECT i.case_number FROM incidents i
+			WHERE i.state = 'routed' AND EXISTS (SELECT 1 FROM room_posts p WHERE p.incident_id = i.id AND p.posted_at IS NOT NULL)
+			ORDER BY i.case_number LIMIT 3`)
+		if err != nil {
+			return
+		}
+		cases, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return
+		}
+		for _, cn := range cases {
+			if taken[cn] {
+				continue
+			}
+			if err := anna.TrySendRaw(fmt.Sprintf(`<message to=%q id="take-%s" type="groupchat"><body>ok %s</body></message>`, room, cn, cn)); err == nil {
+				taken[cn] = true
+			}
+		}
+	}
+	end := time.Now().Add(chaosDuration(t))
+	for time.Now().Before(end) {
+		pause := time.Duration(2000+rng.IntN(4000)) * time.Millisecond
+		for t0 := time.Now(); time.Since(t0) < pause; time.Sleep(500 * time.Millisecond) {
+			take()
+		}
+		c.strike(rng, relogin)
+	}
+	faultEnd := time.Now()
+	close(stop)
+	wg.Wait()
+	t.Logf("faults (%d):\n%s", len(c.faults), strings.Join(c.faults, "\n"))
+
+	// Invariants of the HTTP reports (stored, routed, posted once, photos,
+	// no orphans, escalation armed).
+	row := c.l.verify("chaos", faultEnd, since)
+	t.Logf("\n%s\n%s", faultTableHeader, row)
+
+	ctx := context.Background()
+	conn := s.dbConn()
+	archive := testsvc.Login(t, testsvc.DemoUser("anna")).RoomArchive(room, since)
+
+	// Every message of the gateway in the room (incident posts,
+	// confirmations of takes, escalations) is there at most once.
+	perOrigin := map[string]int{}
+	for _, am := range archive {
+		if f := am.Forwarded.Message; f.OriginID != nil && strings.HasSuffix(f.From, "/"+s.nick) {
+			perOrigin[f.OriginID.ID]++
+		}
+	}
+	for o, n := range perOrigin {
+		if n > 1 {
+			t.Errorf("the gateway's message %s is in the room %d times", o, n)
+		}
+	}
+
+	// Messenger reports: every case filed from a messenger worker got its
+	// "angenommen" answer exactly once.
+	for _, w := range workers {
+		w := w
+		// Answers sent while a session was gone are offline messages: a
+		// last session collects them.
+		w.login()
+		time.Sleep(time.Second)
+		rows, err := conn.Query(ctx, `SELECT DISTINCT i.case_number FROM reports r JOIN incidents i ON i.id = r.incident_id
+			WHERE r.channel = 'xmpp' AND r.sender = $1`, w.acct.JID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, msg := range w.received() {
+			if cn, ok := strings.CutPrefix(msg.Body, "Meldung "); ok {
+				if cn, _, ok := strings.Cut(cn, " angenommen"); ok {
+					got[cn]++
+				}
+			}
+		}
+		once := 0
+		for _, cn := range cases {
+			switch got[cn] {
+			case 1:
+				once++
+			case 0:
+				t.Errorf("messenger %s: case %s got no answer", w.tag, cn)
+			default:
+				t.Errorf("messenger %s: case %s answered %d times", w.tag, cn, got[cn])
+			}
+		}
+		t.Logf("messenger %s: %d messages sent (%d sends failed), %d cases, answered once %d", w.tag, w.sent, w.failed, len(cases), once)
+		if len(cases) == 0 {
+			t.Errorf("messenger %s: no case stored", w.tag)
+		}
+	}
+
+	// Takes: each counted once; a take sent is recorded.
+	var takes, twice int
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE n > 1) FROM
+		(SELECT incident_id, count(*) AS n FROM incident_events WHERE kind = 'take' GROUP BY incident_id) t`).Scan(&takes, &twice); err != nil {
+		t.Fatal(err)
+	}
+	var notTaken []string
+	for cn := range taken {
+		var st string
+		if err := conn.QueryRow(ctx, `SELECT state FROM incidents WHERE case_number = $1`, cn).Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		if st == "routed" {
+			notTaken = append(notTaken, cn)
+		}
+	}
+	t.Logf("takes sent %d, recorded %d, twice %d, still open %v", len(taken), takes, twice, notTaken)
+	if twice > 0 {
+		t.Errorf("%d incidents taken more than once", twice)
+	}
+
+	// No job stuck: nothing left running or retrying.
+	var stuck int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state IN ('running','retryable','available')
+		AND kind IN ('process_report','room_post','chat_message')`).Scan(&stuck); err != nil {
+		t.Fatal(err)
+	}
+	if stuck > 0 {
+		t.Errorf("%d jobs still running, retryable or available after quiescence", stuck)
+	}
+}
