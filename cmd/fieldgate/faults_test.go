@@ -195,10 +195,35 @@ func waitQueueIdle(t *testing.T, conn *pgx.Conn, within time.Duration) time.Dura
 			return time.Since(start)
 		}
 		if time.Since(start) > within {
-			t.Fatalf("%d jobs still unfinished after %v", open, within)
+			t.Fatalf("%d jobs still unfinished after %v:\n%s", open, within, unfinishedJobs(t, conn))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// unfinishedJobs describes the unfinished jobs, for a failure message.
+func unfinishedJobs(t *testing.T, conn *pgx.Conn) string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), `SELECT id, kind, state, attempt, scheduled_at, left(args::text, 200),
+			left(coalesce(errors[array_length(errors, 1)]->>'error', ''), 300)
+		FROM river_job WHERE kind IN ('process_report','room_post','chat_message') AND state NOT IN ('completed','discarded','cancelled')
+		ORDER BY id LIMIT 20`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id int64
+		var attempt int
+		var kind, state, args, last string
+		var at time.Time
+		if err := rows.Scan(&id, &kind, &state, &attempt, &at, &args, &last); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "  job %d %s %s attempt %d due %s args %s last error %q\n", id, kind, state, attempt, at.Format(time.RFC3339Nano), args, last)
+	}
+	return b.String()
 }
 
 // postCounts counts, for each incident post recorded in room_posts, how
