@@ -76,6 +76,7 @@ type messengerLoad struct {
 	skip     map[*testsvc.Client]int // messages a session had at its start (an earlier test's offline messages)
 	sent     int
 	failed   int
+	ids      []string // ids of the messages sent
 }
 
 // login connects a new session (test goroutine only: Login may fail the
@@ -112,6 +113,7 @@ func (m *messengerLoad) send(n int) {
 			m.failed++
 		} else {
 			m.sent++
+			m.ids = append(m.ids, id)
 		}
 		m.mu.Unlock()
 	}
@@ -430,7 +432,35 @@ func TestChaosExactlyOnce(t *testing.T) {
 				t.Errorf("messenger %s: case %s answered %d times", w.tag, cn, got[cn])
 			}
 		}
-		t.Logf("messenger %s: %d messages sent (%d sends failed), %d cases, answered once %d (repeats of an answer's id %d)", w.tag, w.sent, w.failed, len(cases), once, repeats)
+		// Each message sent: stored (its origin-id is a stored key), or
+		// refused with an error the messenger shows, or lost in the XMPP
+		// server (sent to a component connection that died). Stored and
+		// told it failed must not happen: the worker would send it again.
+		bounced := map[string]bool{}
+		for _, msg := range w.received() {
+			if msg.Type == "error" {
+				bounced[msg.ID] = true
+			}
+		}
+		var stored, refused, lost int
+		for _, id := range w.ids {
+			var n int
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys WHERE channel = 'xmpp' AND key = $1`, "origin:"+id).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case n > 0 && bounced[id]:
+				t.Errorf("messenger %s: message %s stored, and its sender was told it failed", w.tag, id)
+			case n > 0:
+				stored++
+			case bounced[id]:
+				refused++
+			default:
+				lost++
+			}
+		}
+		t.Logf("messenger %s: %d messages sent (%d sends failed): stored %d, refused with an error %d, lost without a word %d; %d cases, answered once %d (repeats of an answer's id %d)",
+			w.tag, w.sent, w.failed, stored, refused, lost, len(cases), once, repeats)
 		if len(cases) == 0 {
 			t.Errorf("messenger %s: no case stored", w.tag)
 		}
@@ -452,7 +482,15 @@ func TestChaosExactlyOnce(t *testing.T) {
 			notTaken = append(notTaken, cn)
 		}
 	}
-	t.Logf("takes sent %d, recorded %d, twice %d, still open %v", len(taken), takes, twice, notTaken)
+	// A take that was not applied should have been answered (an error
+	// in the room); one neither applied nor answered was lost unseen.
+	answered := 0
+	for _, am := range archive {
+		if f := am.Forwarded.Message; strings.HasSuffix(f.From, "/"+s.nick) && strings.HasPrefix(f.Body, annaNick+": ") {
+			answered++
+		}
+	}
+	t.Logf("takes sent %d, recorded %d, twice %d, still open %v; answers to the taker in the room %d", len(taken), takes, twice, notTaken, answered)
 	if twice > 0 {
 		t.Errorf("%d incidents taken more than once", twice)
 	}
