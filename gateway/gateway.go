@@ -38,6 +38,10 @@ type Dispatcher interface {
 	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	CaseByPost(ctx context.Context, room, id string) (string, error)
+	// ClaimRoomCommand claims a room message by the room's stanza-id as a
+	// command to carry out: true the first time, false if it was claimed
+	// before (by this or another gateway, live or from the history).
+	ClaimRoomCommand(ctx context.Context, room, stanzaID string) (bool, error)
 	RecordDelivery(ctx context.Context, messageID, from, kind string) error
 	DiscardObjects(ctx context.Context, keys ...string)
 	// HoldMedium gives a report the bytes of an attachment just stored
@@ -464,6 +468,7 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 		return nil
 	}
 	if m, ok := v.(*inMessage); ok {
+		g.markHistory(m)
 		g.bindOccupant(m) // before it waits in its room's queue (rooms.go)
 	}
 	// One sender's stanzas are handled in order (the parts of a report

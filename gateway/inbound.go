@@ -70,14 +70,18 @@ func (g *Gateway) onDelivery(ctx context.Context, m *inMessage) {
 // onRoomMessage handles commands in a team room: typed ("ok 42"), as an
 // XEP-0461 reply to an incident post ("ok"), or as an XEP-0444 👍 reaction.
 func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
-	if m.Delay != nil || m.Subject != nil {
-		return // history or topic, not a live command
+	if (m.Delay != nil && !m.history) || m.Subject != nil {
+		return // delayed by someone else than the room as we joined, or the topic
 	}
 	j, err := jid.Parse(m.From)
 	if err != nil {
 		return
 	}
 	roomJID, nick := strings.ToLower(j.Bare().String()), j.Resourcepart()
+	stanzaID := roomStanzaID(m, roomJID)
+	if m.history && (stanzaID == "" || nick == g.cfg.Nick) {
+		return // a history message that cannot be claimed once, or our own
+	}
 	if m.Encrypted != nil && !g.openRoomEncrypted(ctx, m, roomJID, nick) {
 		return
 	}
@@ -85,8 +89,16 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	// Who wrote it, by real JID, and may they act here? Checked before any
-	// lookup, whatever the server's room configuration lets in.
+	// lookup, whatever the server's room configuration lets in. A command
+	// from the history (written while no gateway was in the room) is the
+	// author's the room names, never whoever holds the nick now.
 	actor := g.senderJID(m, roomJID, nick)
+	if m.history {
+		if actor = historySender(m); actor == "" {
+			g.log.Warn("room command in the history without its author's JID ignored", "room", roomJID)
+			return
+		}
+	}
 	rs := g.rules.Current()
 	if actor == "" {
 		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).RoomAnonymous())
@@ -100,6 +112,22 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	cmd, ok := g.roomCommand(ctx, roomJID, m)
 	if !ok {
 		return
+	}
+	if stanzaID != "" {
+		// Once, whichever gateway sees it first: live, or in the history
+		// sent to the next one that joins.
+		first, err := g.disp.ClaimRoomCommand(ctx, roomJID, stanzaID)
+		if err != nil {
+			g.log.Error("room command failed", "room", roomJID, "err", err)
+			g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).InternalError())
+			return
+		}
+		if !first {
+			return
+		}
+		if m.history {
+			g.log.Info("room command from the history carried out", "room", roomJID, "stanza_id", stanzaID)
+		}
 	}
 	res, err := g.runCommand(ctx, cmd, actor, roomJID)
 	var de *dispatch.Error

@@ -31,15 +31,18 @@ const (
 
 // room is the gateway's view of one team room.
 type room struct {
-	jid       string
-	ready     chan struct{} // closed once joined, owned and configured
-	isReady   bool
-	isJoined  bool
-	aff       string // our affiliation from the self-presence
-	joinErr   string // error condition of a refused join, until handled
-	problem   string // why nothing is posted here ("" = none)
-	synced    string // rules version of the last member-list sync
-	lastJoin  time.Time
+	jid      string
+	ready    chan struct{} // closed once joined, owned and configured
+	isReady  bool
+	isJoined bool
+	aff      string // our affiliation from the self-presence
+	joinErr  string // error condition of a refused join, until handled
+	problem  string // why nothing is posted here ("" = none)
+	synced   string // rules version of the last member-list sync
+	lastJoin time.Time
+	// history: the gateway has joined and the room's subject, which ends
+	// the history sent on joining, has not come yet (markHistory).
+	history   bool
 	reclaimed time.Time         // last time the gateway took its nick back
 	occupants map[string]string // nick → real bare JID (non-anonymous rooms)
 	elevated  map[string]bool   // nicks of occupants with owner or admin affiliation
@@ -56,7 +59,7 @@ func (r *room) reset() {
 		r.ready = make(chan struct{})
 		r.isReady = false
 	}
-	r.isJoined, r.aff, r.joinErr, r.synced = false, "", "", ""
+	r.isJoined, r.aff, r.joinErr, r.synced, r.history = false, "", "", "", false
 	r.lastJoin = time.Time{}
 	r.occupants, r.elevated = map[string]string{}, map[string]bool{}
 }
@@ -495,9 +498,17 @@ func (g *Gateway) syncMembers(ctx context.Context, rs *routing.RuleSet, roomJID 
 
 func (g *Gateway) sendJoin(ctx context.Context, roomJID string) error {
 	p := outPresence{From: g.botJID(), To: roomJID + "/" + g.cfg.Nick, MUC: &outMUC{}}
-	p.MUC.History.MaxStanzas = 0
+	p.MUC.History.Seconds = int(roomHistoryWindow.Seconds())
 	return g.send(ctx, p)
 }
+
+// roomHistoryWindow is how far back the gateway asks for a room's
+// history when it joins: commands written while no gateway was in the
+// room (a fail-over, a reconnect, the XMPP server restarting) are carried
+// out from it, each once (dispatch.ClaimRoomCommand). The room sends at
+// most the messages it keeps as history (Prosody: max_history_messages,
+// default 20; ejabberd: history_size, default 20).
+const roomHistoryWindow = 5 * time.Minute
 
 // botJID is the full JID the gateway uses as a room occupant.
 func (g *Gateway) botJID() string { return g.cfg.Domain + "/" + g.cfg.Nick }
@@ -556,7 +567,7 @@ func (g *Gateway) roomPresence(p *inPresence) {
 			delete(r.elevated, nick)
 		}
 		if self && !r.isJoined {
-			r.isJoined, r.aff = true, aff
+			r.isJoined, r.aff, r.history = true, aff, true
 			g.wakeRooms()
 		}
 		if !self && !privileged(aff) && !slices.Contains(roomMembers(g.rules.Current(), roomJID), real) {
@@ -625,6 +636,62 @@ func (g *Gateway) bindOccupant(m *inMessage) {
 	if r := g.rooms[strings.ToLower(j.Bare().String())]; r != nil {
 		m.occupant, m.bound = r.occupants[j.Resourcepart()], true
 	}
+}
+
+// markHistory marks m as a message of the room's history if it came
+// between the gateway's join and the room's subject, delayed by the room
+// itself (XEP-0045 §7.2.15: the room sends the history, then the subject;
+// XEP-0203 delay from the room, which Prosody strips from occupants'
+// own messages). Runs in the handler, in the order the room sent.
+func (g *Gateway) markHistory(m *inMessage) {
+	if m.Type != "groupchat" {
+		return
+	}
+	j, err := jid.Parse(m.From)
+	if err != nil {
+		return
+	}
+	roomJID := strings.ToLower(j.Bare().String())
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r := g.rooms[roomJID]
+	if r == nil || !r.history {
+		return
+	}
+	if m.Subject != nil && len(m.Bodies) == 0 {
+		r.history = false
+		return
+	}
+	m.history = m.Delay != nil && strings.EqualFold(m.Delay.From, roomJID)
+}
+
+// historySender is the real bare JID the room gives for the author of a
+// history message (muc#user item, in a non-anonymous room), "" if it
+// gives none or more than one.
+func historySender(m *inMessage) string {
+	real := ""
+	if m.MUCUser != nil {
+		for _, it := range m.MUCUser.Items {
+			if it.JID == "" {
+				continue
+			}
+			if real != "" && real != bare(it.JID) {
+				return ""
+			}
+			real = bare(it.JID)
+		}
+	}
+	return real
+}
+
+// roomStanzaID is the stanza-id the room roomJID gave m (XEP-0359), "" if none.
+func roomStanzaID(m *inMessage, roomJID string) string {
+	for _, s := range m.StanzaIDs {
+		if strings.EqualFold(s.By, roomJID) {
+			return s.ID
+		}
+	}
+	return ""
 }
 
 // senderJID returns the real bare JID of the occupant who sent m from
@@ -762,12 +829,7 @@ func (g *Gateway) reflected(m *inMessage) bool {
 		return false
 	}
 	if m.OriginID != nil {
-		stanzaID := ""
-		for _, s := range m.StanzaIDs {
-			if strings.EqualFold(s.By, roomJID) {
-				stanzaID = s.ID
-			}
-		}
+		stanzaID := roomStanzaID(m, roomJID)
 		if stanzaID != "" {
 			g.posts.add(stanzaID, m.OriginID.ID)
 		}

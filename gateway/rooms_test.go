@@ -174,6 +174,10 @@ func (f *fakeDisp) Reject(_ context.Context, c dispatch.RejectCommand) (dispatch
 func (f *fakeDisp) Unmerge(_ context.Context, c dispatch.UnmergeCommand) (dispatch.CommandResult, error) {
 	return f.note(c)
 }
+func (f *fakeDisp) ClaimRoomCommand(context.Context, string, string) (bool, error) {
+	return true, nil
+}
+
 func (f *fakeDisp) CaseByPost(context.Context, string, string) (string, error) {
 	if f.caseErr != nil {
 		return "", f.caseErr
