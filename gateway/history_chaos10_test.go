@@ -64,4 +64,10 @@ func TestRoomHistoryCommands(t *testing.T) {
 	if len(d.cmds) != 2 {
 		t.Fatalf("commands after joining again: %+v", d.cmds)
 	}
+	// A live message ends the history too (a server that sends no subject).
+	handle(&inMessage{From: ja + "/carla", Type: "groupchat", Bodies: oneBody("moin")})
+	handle(delayed(ja, "carla@stadt.example"))
+	if len(d.cmds) != 2 {
+		t.Fatalf("a delayed message after a live one was taken for history: %+v", d.cmds)
+	}
 }

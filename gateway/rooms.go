@@ -658,11 +658,13 @@ func (g *Gateway) markHistory(m *inMessage) {
 	if r == nil || !r.history {
 		return
 	}
-	if m.Subject != nil && len(m.Bodies) == 0 {
+	if (m.Subject != nil && len(m.Bodies) == 0) || m.Delay == nil {
+		// The subject ends the history; so does a live message, should a
+		// server send no subject.
 		r.history = false
 		return
 	}
-	m.history = m.Delay != nil && strings.EqualFold(m.Delay.From, roomJID)
+	m.history = strings.EqualFold(m.Delay.From, roomJID)
 }
 
 // historySender is the real bare JID the room gives for the author of a
