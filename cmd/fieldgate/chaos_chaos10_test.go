@@ -139,7 +139,8 @@ type chaos struct {
 	s3   *privateMinIO
 	l    *faultLoad
 	reps []*replica
-	n    int // replicas started
+	all  []*replica // every replica started
+	n    int        // replicas started
 
 	faults []string
 }
@@ -169,6 +170,7 @@ func (c *chaos) holder() int {
 func (c *chaos) restart(i int) {
 	c.n++
 	c.reps[i] = c.s.startReplica(fmt.Sprintf("r%d", c.n), nil)
+	c.all = append(c.all, c.reps[i])
 	c.l.setBases(c.bases()...)
 }
 
@@ -265,7 +267,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 	})
 	s.useServices(pg, m3)
 	s, r1 := s.startFaulted()
-	c := &chaos{t: t, s: s, pg: pg, s3: m3, l: newFaultLoad(s), reps: []*replica{r1, nil, nil}, n: 1}
+	c := &chaos{t: t, s: s, pg: pg, s3: m3, l: newFaultLoad(s), reps: []*replica{r1, nil, nil}, all: []*replica{r1}, n: 1}
 	c.l.spread = true
 	c.restart(1)
 	c.restart(2)
@@ -326,6 +328,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 
 	// Faults at random moments, takes in between.
 	taken := map[string]bool{}
+	takenAt := map[string]string{}
 	take := func() {
 		conn, err := pgx.Connect(context.Background(), pg.url())
 		if err != nil {
@@ -348,6 +351,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 			}
 			if err := anna.TrySendRaw(fmt.Sprintf(`<message to=%q id="take-%s" type="groupchat"><body>ok %s</body></message>`, room, cn, cn)); err == nil {
 				taken[cn] = true
+				takenAt[cn] = time.Now().Format("15:04:05.000")
 			}
 		}
 	}
@@ -479,7 +483,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if st == "routed" {
-			notTaken = append(notTaken, cn)
+			notTaken = append(notTaken, cn+" (sent "+takenAt[cn]+")")
 		}
 	}
 	// A take that was not applied should have been answered (an error
@@ -493,6 +497,18 @@ func TestChaosExactlyOnce(t *testing.T) {
 	t.Logf("takes sent %d, recorded %d, twice %d, still open %v; answers to the taker in the room %d", len(taken), takes, twice, notTaken, answered)
 	if twice > 0 {
 		t.Errorf("%d incidents taken more than once", twice)
+	}
+	if len(notTaken) > 0 {
+		// What the replicas said about room commands, for the takes not applied.
+		var lines []string
+		for _, r := range c.all {
+			for _, l := range strings.Split(r.log.String(), "\n") {
+				if strings.Contains(l, "room command") {
+					lines = append(lines, r.name+": "+l)
+				}
+			}
+		}
+		t.Logf("room command log lines:\n%s", strings.Join(lines, "\n"))
 	}
 
 	// No job stuck: nothing left running or retrying.
