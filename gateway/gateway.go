@@ -468,7 +468,6 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 		return nil
 	}
 	if m, ok := v.(*inMessage); ok {
-		g.markHistory(m)
 		g.bindOccupant(m) // before it waits in its room's queue (rooms.go)
 	}
 	// One sender's stanzas are handled in order (the parts of a report

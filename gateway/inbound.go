@@ -71,7 +71,7 @@ func (g *Gateway) onDelivery(ctx context.Context, m *inMessage) {
 // XEP-0461 reply to an incident post ("ok"), or as an XEP-0444 👍 reaction.
 func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	if (m.Delay != nil && !m.history) || m.Subject != nil {
-		return // delayed by someone else than the room as we joined, or the topic
+		return // history or topic sent to us, not a live command
 	}
 	j, err := jid.Parse(m.From)
 	if err != nil {
@@ -79,8 +79,8 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	}
 	roomJID, nick := strings.ToLower(j.Bare().String()), j.Resourcepart()
 	stanzaID := roomStanzaID(m, roomJID)
-	if m.history && (stanzaID == "" || nick == g.cfg.Nick) {
-		return // a history message that cannot be claimed once, or our own
+	if m.history && (stanzaID == "" || nick == g.cfg.Nick || m.Encrypted != nil) {
+		return // an archived message that cannot be claimed once, our own, or sealed
 	}
 	if m.Encrypted != nil && !g.openRoomEncrypted(ctx, m, roomJID, nick) {
 		return
@@ -90,12 +90,12 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	}
 	// Who wrote it, by real JID, and may they act here? Checked before any
 	// lookup, whatever the server's room configuration lets in. A command
-	// from the history (written while no gateway was in the room) is the
-	// author's the room names, never whoever holds the nick now.
+	// from the archive (written while no gateway was in the room) is the
+	// author's the archive names, never whoever holds the nick now.
 	actor := g.senderJID(m, roomJID, nick)
 	if m.history {
 		if actor = historySender(m); actor == "" {
-			g.log.Warn("room command in the history without its author's JID ignored", "room", roomJID)
+			g.log.Warn("room command in the archive without its author's JID ignored", "room", roomJID)
 			return
 		}
 	}
@@ -114,8 +114,8 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	if stanzaID != "" {
-		// Once, whichever gateway sees it first: live, or in the history
-		// sent to the next one that joins.
+		// Once, whichever gateway sees it first: live, or in the archive
+		// when the next one joins (catchUpRoom).
 		first, err := g.disp.ClaimRoomCommand(ctx, roomJID, stanzaID)
 		if err != nil {
 			g.log.Error("room command failed", "room", roomJID, "err", err)
@@ -126,7 +126,7 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 			return
 		}
 		if m.history {
-			g.log.Info("room command from the history carried out", "room", roomJID, "stanza_id", stanzaID)
+			g.log.Info("room command from the archive carried out", "room", roomJID, "stanza_id", stanzaID)
 		}
 	}
 	res, err := g.runCommand(ctx, cmd, actor, roomJID)

@@ -28,21 +28,22 @@ type mamResult struct {
 	QueryID   string `xml:"queryid,attr"`
 	ID        string `xml:"id,attr"`
 	Forwarded struct {
-		Message struct {
-			From     string  `xml:"from,attr"`
-			OriginID *idElem `xml:"urn:xmpp:sid:0 origin-id"`
-		} `xml:"message"`
+		Message inMessage `xml:"message"`
 	} `xml:"urn:xmpp:forward:0 forwarded"`
 }
 
 // mamSearch is one running search: the handler fills it while the query's
-// results arrive, before the query's IQ result ends the page.
+// results arrive, before the query's IQ result ends the page. It looks
+// for our post with the origin-id origin, or, with collect, keeps every
+// message.
 type mamSearch struct {
 	room, origin, nick string
+	collect            bool
 
 	mu       sync.Mutex
 	stanzaID string
 	found    bool
+	got      []inMessage
 }
 
 // mamQueries tracks running searches by query id.
@@ -83,14 +84,27 @@ func (g *Gateway) FindRoomPost(ctx context.Context, room, originID string, since
 	if err != nil {
 		return "", false, fmt.Errorf("%w: bad room %q: %w", dispatch.ErrNoArchive, room, err)
 	}
-	roomJID = roomJID.Bare()
+	search := &mamSearch{room: strings.ToLower(roomJID.Bare().String()), origin: originID, nick: g.cfg.Nick}
+	if err := g.searchArchive(ctx, roomJID.Bare(), since, search); err != nil {
+		return "", false, err
+	}
+	search.mu.Lock()
+	defer search.mu.Unlock()
+	return search.stanzaID, search.found, nil
+}
+
+// searchArchive pages through the room's archive (XEP-0313, XEP-0059)
+// from since until search has found its post or the archive ends, at most
+// mamMaxPages pages, within mamTimeout. A room without an archive, or
+// one that refuses the gateway, gives an error wrapping
+// dispatch.ErrNoArchive, and so does an archive longer than that.
+func (g *Gateway) searchArchive(ctx context.Context, roomJID jid.JID, since time.Time, search *mamSearch) error {
 	ctx, cancel := context.WithTimeout(ctx, mamTimeout)
 	defer cancel()
 	sess, err := g.session(ctx)
 	if err != nil {
-		return "", false, err
+		return err
 	}
-	search := &mamSearch{room: strings.ToLower(roomJID.String()), origin: originID, nick: g.cfg.Nick}
 	page := ""
 	for range mamMaxPages {
 		q := history.Query{ID: randomID(), Start: since, Limit: mamPageSize, PageID: page}
@@ -102,24 +116,56 @@ func (g *Gateway) FindRoomPost(ctx context.Context, room, originID string, since
 			if errors.As(err, &se) {
 				switch se.Condition {
 				case stanza.FeatureNotImplemented, stanza.ServiceUnavailable, stanza.Forbidden, stanza.ItemNotFound, stanza.NotAllowed:
-					return "", false, fmt.Errorf("%w: %s answered %s", dispatch.ErrNoArchive, roomJID, se.Condition)
+					return fmt.Errorf("%w: %s answered %s", dispatch.ErrNoArchive, roomJID, se.Condition)
 				}
 			}
-			return "", false, fmt.Errorf("search archive of %s: %w", roomJID, err)
+			return fmt.Errorf("search archive of %s: %w", roomJID, err)
 		}
 		search.mu.Lock()
-		id, found := search.stanzaID, search.found
+		found := search.found
 		search.mu.Unlock()
-		if found {
-			return id, true, nil
-		}
-		if res.Complete || res.Set.Last == "" {
-			return "", false, nil
+		if found || res.Complete || res.Set.Last == "" {
+			return nil
 		}
 		page = res.Set.Last
 	}
-	return "", false, fmt.Errorf("%w: more than %d messages in %s since %s", dispatch.ErrNoArchive,
+	return fmt.Errorf("%w: more than %d messages in %s since %s", dispatch.ErrNoArchive,
 		mamPageSize*mamMaxPages, roomJID, since.UTC().Format(time.RFC3339))
+}
+
+// roomCatchUpWindow is how far back a gateway that has joined a team room
+// reads the room's archive for commands written while no gateway was in
+// it (catchUpRoom). Claims of room commands are kept longer
+// (dispatch.ClaimRoomCommand).
+const roomCatchUpWindow = 5 * time.Minute
+
+// catchUpRoom carries out the commands ("ok 42", a 👍, a reply) written
+// into a team room while no gateway was in it (a fail-over, a reconnect,
+// the XMPP server restarting): once the gateway has joined, it reads the
+// room's archive (XEP-0313) of the last roomCatchUpWindow and hands each
+// command to the room command handler as an archived message, as the
+// author the archive names (muc#user item of a non-anonymous room).
+// Commands carried out before, live or by another gateway, are claimed
+// already and skipped (dispatch.ClaimRoomCommand). A room without an
+// archive is not caught up (logged).
+func (g *Gateway) catchUpRoom(ctx context.Context, roomJID string) {
+	room, err := jid.Parse(roomJID)
+	if err != nil {
+		return
+	}
+	search := &mamSearch{room: strings.ToLower(room.Bare().String()), collect: true}
+	if err := g.searchArchive(ctx, room.Bare(), time.Now().Add(-roomCatchUpWindow), search); err != nil {
+		g.log.Warn("reading the room's archive for commands written while the gateway was away failed", "room", roomJID, "err", err)
+		return
+	}
+	search.mu.Lock()
+	msgs := search.got
+	search.mu.Unlock()
+	for i := range msgs {
+		if m := &msgs[i]; looksLikeCommand(m) {
+			g.onRoomMessage(ctx, m)
+		}
+	}
 }
 
 // mamResultIn records one archive result. Runs in the handler, so every
@@ -131,6 +177,17 @@ func (g *Gateway) mamResultIn(m *inMessage) {
 		return // not a search of ours, or not from the room we asked
 	}
 	fwd := r.Forwarded.Message
+	if s.collect {
+		// An archived room message: the result's id is the room's
+		// stanza-id of it (XEP-0313 §5.1.1, XEP-0359).
+		fwd.Type, fwd.history = "groupchat", true
+		fwd.StanzaIDs = []idElem{{ID: r.ID, By: s.room}}
+		fwd.Delay, fwd.MAMResult = nil, nil
+		s.mu.Lock()
+		s.got = append(s.got, fwd)
+		s.mu.Unlock()
+		return
+	}
 	from, err := jid.Parse(fwd.From)
 	if err != nil || fwd.OriginID == nil || fwd.OriginID.ID != s.origin || from.Resourcepart() != s.nick {
 		return

@@ -31,18 +31,15 @@ const (
 
 // room is the gateway's view of one team room.
 type room struct {
-	jid      string
-	ready    chan struct{} // closed once joined, owned and configured
-	isReady  bool
-	isJoined bool
-	aff      string // our affiliation from the self-presence
-	joinErr  string // error condition of a refused join, until handled
-	problem  string // why nothing is posted here ("" = none)
-	synced   string // rules version of the last member-list sync
-	lastJoin time.Time
-	// history: the gateway has joined and the room's subject, which ends
-	// the history sent on joining, has not come yet (markHistory).
-	history   bool
+	jid       string
+	ready     chan struct{} // closed once joined, owned and configured
+	isReady   bool
+	isJoined  bool
+	aff       string // our affiliation from the self-presence
+	joinErr   string // error condition of a refused join, until handled
+	problem   string // why nothing is posted here ("" = none)
+	synced    string // rules version of the last member-list sync
+	lastJoin  time.Time
 	reclaimed time.Time         // last time the gateway took its nick back
 	occupants map[string]string // nick → real bare JID (non-anonymous rooms)
 	elevated  map[string]bool   // nicks of occupants with owner or admin affiliation
@@ -59,7 +56,7 @@ func (r *room) reset() {
 		r.ready = make(chan struct{})
 		r.isReady = false
 	}
-	r.isJoined, r.aff, r.joinErr, r.synced, r.history = false, "", "", "", false
+	r.isJoined, r.aff, r.joinErr, r.synced = false, "", "", ""
 	r.lastJoin = time.Time{}
 	r.occupants, r.elevated = map[string]string{}, map[string]bool{}
 }
@@ -196,6 +193,7 @@ func (g *Gateway) stepRoom(ctx context.Context, rs *routing.RuleSet, roomJID str
 		if g.markReady(roomJID, rs.Version()) {
 			go g.retryRoomPosts(ctx, roomJID)
 		}
+		go g.catchUpRoom(ctx, roomJID)
 	case !joined:
 		wait := roomRejoinEvery
 		if problem != "" {
@@ -498,17 +496,9 @@ func (g *Gateway) syncMembers(ctx context.Context, rs *routing.RuleSet, roomJID 
 
 func (g *Gateway) sendJoin(ctx context.Context, roomJID string) error {
 	p := outPresence{From: g.botJID(), To: roomJID + "/" + g.cfg.Nick, MUC: &outMUC{}}
-	p.MUC.History.Seconds = int(roomHistoryWindow.Seconds())
+	p.MUC.History.MaxStanzas = 0
 	return g.send(ctx, p)
 }
-
-// roomHistoryWindow is how far back the gateway asks for a room's
-// history when it joins: commands written while no gateway was in the
-// room (a fail-over, a reconnect, the XMPP server restarting) are carried
-// out from it, each once (dispatch.ClaimRoomCommand). The room sends at
-// most the messages it keeps as history (Prosody: max_history_messages,
-// default 20; ejabberd: history_size, default 20).
-const roomHistoryWindow = 5 * time.Minute
 
 // botJID is the full JID the gateway uses as a room occupant.
 func (g *Gateway) botJID() string { return g.cfg.Domain + "/" + g.cfg.Nick }
@@ -567,7 +557,7 @@ func (g *Gateway) roomPresence(p *inPresence) {
 			delete(r.elevated, nick)
 		}
 		if self && !r.isJoined {
-			r.isJoined, r.aff, r.history = true, aff, true
+			r.isJoined, r.aff = true, aff
 			g.wakeRooms()
 		}
 		if !self && !privileged(aff) && !slices.Contains(roomMembers(g.rules.Current(), roomJID), real) {
@@ -638,38 +628,10 @@ func (g *Gateway) bindOccupant(m *inMessage) {
 	}
 }
 
-// markHistory marks m as a message of the room's history if it came
-// between the gateway's join and the room's subject, delayed by the room
-// itself (XEP-0045 §7.2.15: the room sends the history, then the subject;
-// XEP-0203 delay from the room, which Prosody strips from occupants'
-// own messages). Runs in the handler, in the order the room sent.
-func (g *Gateway) markHistory(m *inMessage) {
-	if m.Type != "groupchat" {
-		return
-	}
-	j, err := jid.Parse(m.From)
-	if err != nil {
-		return
-	}
-	roomJID := strings.ToLower(j.Bare().String())
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	r := g.rooms[roomJID]
-	if r == nil || !r.history {
-		return
-	}
-	if (m.Subject != nil && len(m.Bodies) == 0) || m.Delay == nil {
-		// The subject ends the history; so does a live message, should a
-		// server send no subject.
-		r.history = false
-		return
-	}
-	m.history = strings.EqualFold(m.Delay.From, roomJID)
-}
-
-// historySender is the real bare JID the room gives for the author of a
-// history message (muc#user item, in a non-anonymous room), "" if it
-// gives none or more than one.
+// historySender is the real bare JID the room's archive gives for the
+// author of an archived message (muc#user item, in a non-anonymous room),
+// "" if it gives none or more than one (an occupant's own forged item
+// beside the room's).
 func historySender(m *inMessage) string {
 	real := ""
 	if m.MUCUser != nil {

@@ -125,7 +125,7 @@ type inMessage struct {
 	Displayed *idElem      `xml:"urn:xmpp:chat-markers:0 displayed"`
 	Reply     *replyElem   `xml:"urn:xmpp:reply:0 reply"`
 	Reactions *reactElem   `xml:"urn:xmpp:reactions:0 reactions"`
-	Delay     *delayElem   `xml:"urn:xmpp:delay delay"`
+	Delay     *struct{}    `xml:"urn:xmpp:delay delay"`
 	MUCUser   *mucUserElem `xml:"http://jabber.org/protocol/muc#user x"`
 	Error     *errorElem   `xml:"error"`
 	MAMResult *mamResult   `xml:"urn:xmpp:mam:2 result"` // an archive search result (mam.go)
@@ -151,16 +151,9 @@ type inMessage struct {
 	// bound says it was looked up.
 	occupant string
 	bound    bool
-	// history is set on a message of the room's history sent as the
-	// gateway joined (markHistory): delayed by the room itself, between
-	// the gateway's join and the room's subject (XEP-0045 §7.2.15).
+	// history is set on a message of the room's archive that the gateway
+	// asked for itself (catchUpRoom), never on one it was sent.
 	history bool
-}
-
-// delayElem is XEP-0203 delayed delivery: who delayed it, and when.
-type delayElem struct {
-	From  string `xml:"from,attr"`
-	Stamp string `xml:"stamp,attr"`
 }
 
 type replyElem struct {
@@ -316,10 +309,8 @@ func nickOf(name string) *outNick {
 
 type outMUC struct {
 	XMLName xml.Name `xml:"http://jabber.org/protocol/muc x"`
-	// History asks for the room's messages of the last Seconds
-	// (XEP-0045 §7.2.15); the room sends at most as many as it keeps.
 	History struct {
-		Seconds int `xml:"seconds,attr"`
+		MaxStanzas int `xml:"maxstanzas,attr"`
 	} `xml:"history"`
 }
 
