@@ -37,20 +37,30 @@ func (s *Service) Incident(ctx context.Context, ref string) (Incident, error) {
 }
 
 // roomCommandKeep is how long a claimed room command is remembered: longer
-// than the room history a gateway asks for when it joins (gateway
-// roomHistoryWindow), so a command is never carried out twice.
+// than the archive a gateway reads when it joins a room (gateway
+// roomCatchUpWindow), so a command is never carried out twice.
 const roomCommandKeep = time.Hour
 
 // ClaimRoomCommand claims the room message with the room's stanza-id
 // (XEP-0359) as a command to carry out. It returns true the first time,
-// false if it was claimed before: handled live by this or another
-// gateway, or already taken from the room's history (XEP-0045 §7.2.15)
-// by a gateway that joined. Claims older than roomCommandKeep are deleted
-// on the way (no personal data: room and id).
-func (s *Service) ClaimRoomCommand(ctx context.Context, room, stanzaID string) (bool, error) {
+// false if it was claimed before: carried out live by this or another
+// gateway, or already read from the room's archive (XEP-0313) by a
+// gateway that joined. archivedAt is when the room archived a message
+// read from its archive (zero for a live one): one archived before the
+// claims began (the migration that made them) is never claimed, since
+// the gateway that carried it out then claimed nothing. Claims older than
+// roomCommandKeep are deleted on the way (no personal data: room and id).
+func (s *Service) ClaimRoomCommand(ctx context.Context, room, stanzaID string, archivedAt time.Time) (bool, error) {
+	var at *time.Time
+	if !archivedAt.IsZero() {
+		at = &archivedAt
+	}
 	var b pgx.Batch
-	b.Queue(`DELETE FROM room_commands WHERE claimed_at < now() - $1 * interval '1 second'`, roomCommandKeep.Seconds())
-	claim := b.Queue(`INSERT INTO room_commands (room, stanza_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, strings.ToLower(room), stanzaID)
+	b.Queue(`DELETE FROM room_commands WHERE claimed_at < now() - $1 * interval '1 second' AND room <> ''`, roomCommandKeep.Seconds())
+	claim := b.Queue(`INSERT INTO room_commands (room, stanza_id)
+		SELECT $1, $2 WHERE $3::timestamptz IS NULL
+			OR $3 >= (SELECT claimed_at FROM room_commands WHERE room = '' AND stanza_id = 'claims-since')
+		ON CONFLICT DO NOTHING`, strings.ToLower(room), stanzaID, at)
 	first := false
 	claim.Exec(func(tag pgconn.CommandTag) error {
 		first = tag.RowsAffected() == 1

@@ -40,8 +40,9 @@ type Dispatcher interface {
 	CaseByPost(ctx context.Context, room, id string) (string, error)
 	// ClaimRoomCommand claims a room message by the room's stanza-id as a
 	// command to carry out: true the first time, false if it was claimed
-	// before (by this or another gateway, live or from the history).
-	ClaimRoomCommand(ctx context.Context, room, stanzaID string) (bool, error)
+	// before (by this or another gateway, live or from the archive);
+	// archivedAt is when the room archived one read from its archive.
+	ClaimRoomCommand(ctx context.Context, room, stanzaID string, archivedAt time.Time) (bool, error)
 	RecordDelivery(ctx context.Context, messageID, from, kind string) error
 	DiscardObjects(ctx context.Context, keys ...string)
 	// HoldMedium gives a report the bytes of an attachment just stored

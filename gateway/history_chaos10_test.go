@@ -11,8 +11,8 @@ import (
 // are carried out as their author's, the one the archive names; never as
 // whoever holds the nick now, and not at all when the archive names no
 // author or two (an occupant's forged muc#user item beside the room's),
-// when the result carries no stanza-id (it could not be claimed once), or
-// when it is the gateway's own. A delayed message the gateway was sent
+// when the result carries no stanza-id (it could not be claimed once) or
+// no archive time, or when it is the gateway's own. A delayed message the gateway was sent
 // (history, or a client's forged delay) is never a command.
 func TestRoomArchiveCommands(t *testing.T) {
 	g, d := newTestGateway(t)
@@ -29,6 +29,11 @@ func TestRoomArchiveCommands(t *testing.T) {
 		var r mamResult
 		r.QueryID, r.ID = "q1", "arch-"+string(rune('a'+n))
 		r.Forwarded.Message = inMessage{From: ja + "/" + nick, Bodies: oneBody("ok 7")}
+		if nick != "nostamp" {
+			r.Forwarded.Delay = &struct {
+				Stamp string `xml:"stamp,attr"`
+			}{Stamp: "2026-12-01T02:00:00Z"}
+		}
 		if len(authors) > 0 {
 			r.Forwarded.Message.MUCUser = &mucUserElem{}
 			for _, a := range authors {
@@ -41,8 +46,9 @@ func TestRoomArchiveCommands(t *testing.T) {
 	result("carla")                                            // author not named
 	result("carla", "eve@evil.example", "carla@stadt.example") // two authors named
 	result(g.cfg.Nick, "carla@stadt.example")                  // our own
+	result("nostamp", "carla@stadt.example")                   // no archive time: not checkable against the claims\' start
 	g.mam.remove("q1")
-	if len(search.got) != 4 || !search.got[0].history || search.got[0].Type != "groupchat" ||
+	if len(search.got) != 5 || search.got[0].archivedAt.IsZero() || !search.got[0].history || search.got[0].Type != "groupchat" ||
 		len(search.got[0].StanzaIDs) != 1 || search.got[0].StanzaIDs[0].ID != "arch-b" || search.got[0].StanzaIDs[0].By != ja {
 		t.Fatalf("collected %+v", search.got)
 	}

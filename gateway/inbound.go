@@ -79,7 +79,7 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	}
 	roomJID, nick := strings.ToLower(j.Bare().String()), j.Resourcepart()
 	stanzaID := roomStanzaID(m, roomJID)
-	if m.history && (stanzaID == "" || nick == g.cfg.Nick || m.Encrypted != nil) {
+	if m.history && (stanzaID == "" || m.archivedAt.IsZero() || nick == g.cfg.Nick || m.Encrypted != nil) {
 		return // an archived message that cannot be claimed once, our own, or sealed
 	}
 	if m.Encrypted != nil && !g.openRoomEncrypted(ctx, m, roomJID, nick) {
@@ -116,7 +116,7 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	if stanzaID != "" {
 		// Once, whichever gateway sees it first: live, or in the archive
 		// when the next one joins (catchUpRoom).
-		first, err := g.disp.ClaimRoomCommand(ctx, roomJID, stanzaID)
+		first, err := g.disp.ClaimRoomCommand(ctx, roomJID, stanzaID, m.archivedAt)
 		if err != nil {
 			g.log.Error("room command failed", "room", roomJID, "err", err)
 			g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).InternalError())

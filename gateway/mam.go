@@ -28,6 +28,10 @@ type mamResult struct {
 	QueryID   string `xml:"queryid,attr"`
 	ID        string `xml:"id,attr"`
 	Forwarded struct {
+		// Delay is when the room archived it (XEP-0297, XEP-0203).
+		Delay *struct {
+			Stamp string `xml:"stamp,attr"`
+		} `xml:"urn:xmpp:delay delay"`
 		Message inMessage `xml:"message"`
 	} `xml:"urn:xmpp:forward:0 forwarded"`
 }
@@ -182,6 +186,9 @@ func (g *Gateway) mamResultIn(m *inMessage) {
 		// stanza-id of it (XEP-0313 §5.1.1, XEP-0359).
 		fwd.Type, fwd.history = "groupchat", true
 		fwd.StanzaIDs = []idElem{{ID: r.ID, By: s.room}}
+		if d := r.Forwarded.Delay; d != nil {
+			fwd.archivedAt, _ = time.Parse(time.RFC3339, d.Stamp) // zero if absent: not carried out
+		}
 		fwd.Delay, fwd.MAMResult = nil, nil
 		s.mu.Lock()
 		s.got = append(s.got, fwd)

@@ -174,7 +174,7 @@ func (f *fakeDisp) Reject(_ context.Context, c dispatch.RejectCommand) (dispatch
 func (f *fakeDisp) Unmerge(_ context.Context, c dispatch.UnmergeCommand) (dispatch.CommandResult, error) {
 	return f.note(c)
 }
-func (f *fakeDisp) ClaimRoomCommand(context.Context, string, string) (bool, error) {
+func (f *fakeDisp) ClaimRoomCommand(context.Context, string, string, time.Time) (bool, error) {
 	return true, nil
 }
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/xml"
 	"strings"
+	"time"
 
 	"github.com/fieldgate/fieldgate/gateway/omemo"
 	"github.com/fieldgate/fieldgate/media"
@@ -152,8 +153,10 @@ type inMessage struct {
 	occupant string
 	bound    bool
 	// history is set on a message of the room's archive that the gateway
-	// asked for itself (catchUpRoom), never on one it was sent.
-	history bool
+	// asked for itself (catchUpRoom), never on one it was sent; archivedAt
+	// is when the room archived it.
+	history    bool
+	archivedAt time.Time
 }
 
 type replyElem struct {
