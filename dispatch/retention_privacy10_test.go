@@ -1,0 +1,172 @@
+package dispatch_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/fieldgate/fieldgate/dispatch"
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+	"github.com/fieldgate/fieldgate/media"
+)
+
+// tablesHolding lists the tables of the database (every table of the
+// schema, fieldgate's and river's) with a row whose text form contains
+// one of needles, as "table: needle". Finished jobs of the queue are left
+// out: river's job cleaner deletes them a day (discarded ones a week)
+// after they finished, on the database's clock, which the test cannot
+// move; jobs still to run are counted.
+func tablesHolding(t *testing.T, pool *pgxpool.Pool, needles ...string) []string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := pool.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) < 10 {
+		t.Fatalf("only %d tables found: %v", len(tables), tables)
+	}
+	var hits []string
+	for _, tab := range tables {
+		for _, n := range needles {
+			var c int
+			where := ""
+			if tab == "river_job" {
+				where = " AND x.finalized_at IS NULL"
+			}
+			if err := pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %q AS x WHERE strpos(lower(x::text), lower($1)) > 0%s`, tab, where), n).
+				Scan(&c); err != nil {
+				t.Fatalf("scan %s: %v", tab, err)
+			}
+			if c > 0 {
+				hits = append(hits, fmt.Sprintf("%s: %d rows with %q", tab, c, n))
+			}
+		}
+	}
+	return hits
+}
+
+// TestRetentionLeavesNothingOfTheReporter: a messenger reporter writes a
+// case with a photo and chooses English, the team answers them, takes
+// and resolves it; an Open311 citizen's request with contact data is
+// rejected. A retention run (the injected clock 200 days on, default
+// period) must leave no row anywhere in the database that names the
+// reporters or holds their text, and no object in the bucket. The test
+// scans every table, so a store added later without retention fails it.
+func TestRetentionLeavesNothingOfTheReporter(t *testing.T) {
+	env := testsvc.S3(t)
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	tag := hex.EncodeToString(rnd[:])
+	bucket := "priv-" + tag
+	store, err := media.New(ctx, media.Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: bucket}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := minio.New(env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(env.AccessKey, env.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, k := range bucketKeys(t, mc, bucket) {
+			_ = mc.RemoveObject(context.Background(), bucket, k, minio.RemoveObjectOptions{})
+		}
+		_ = mc.RemoveBucket(context.Background(), bucket)
+	})
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Media: store, RulesFile: lifecycleRulesFile(t), Messenger: rec,
+		Config: dispatch.Config{AssemblyWindow: -1, Retention: dispatch.RetentionConfig{Interval: -1}}})
+	start(t, svc)
+
+	reporter := "melder-" + tag + "@stadt.localhost"
+	secret := "Geheimnis" + tag
+	citizen := "buerger-" + tag + "@example.org"
+	if err := svc.SetSenderLanguage(ctx, dispatch.ChannelXMPP, reporter, "en"); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := store.Put(ctx, bytes.NewReader(testJPEG(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "gruen", Sender: reporter,
+		IdempotencyKey: "origin-" + tag, Language: "en", Text: "neu Kind allein am Teich " + secret,
+		Position: &dispatch.Position{Lat: 51.0251, Lon: 7.5919}, PositionSource: dispatch.SourceXEP0080,
+		Media: []media.Object{obj}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the post of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
+	if _, err := svc.Reply(ctx, dispatch.ReplyCommand{Ref: r.CaseNumber, Text: "Wir kommen, " + secret, Actor: "gina@stadt.localhost",
+		Via: "room", Room: roomGruen}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []dispatch.Action{dispatch.ActionTake, dispatch.ActionResolve} {
+		if _, err := svc.Execute(ctx, dispatch.Command{Action: a, Ref: r.CaseNumber, Actor: "gina@stadt.localhost", Via: "room", Room: roomGruen}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelOpen311, Address: "gruen", Sender: "token:app", Text: "Müll " + secret,
+		Position:   &dispatch.Position{Lat: 51.03, Lon: 7.6}, PositionSource: dispatch.SourceAPI,
+		Attributes: map[string]string{"contact_email": citizen, "service_code": "gruen"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the post of "+o.CaseNumber, func() bool { _, evs := events(t, svc, o); return countEvents(evs, "posted") > 0 })
+	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: o.CaseNumber, Actor: "gina@stadt.localhost",
+		Via: "room", Room: roomGruen}); err != nil {
+		t.Fatal(err)
+	}
+	// Everything the queue had to do for these cases is done.
+	waitFor(t, "the answer to the reporter", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, c := range rec.chats {
+			if strings.Contains(c.Body, secret) {
+				return true
+			}
+		}
+		return false
+	})
+	needles := []string{reporter, secret, citizen}
+	if hits := tablesHolding(t, pool, needles...); len(hits) == 0 {
+		t.Fatal("the scan finds nothing before retention: it cannot see anything")
+	} else {
+		t.Logf("before retention: %v", hits)
+	}
+
+	later := func() time.Time { return time.Now().Add(200 * 24 * time.Hour) }
+	res, err := dispatch.NewRetention(pool, store, dispatch.RetentionConfig{}, later, discard()).Run(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Incidents) != 2 {
+		t.Fatalf("retention deleted %d incidents, want 2: %+v", len(res.Incidents), res)
+	}
+	for _, h := range tablesHolding(t, pool, needles...) {
+		t.Errorf("after retention: %s", h)
+	}
+	if left := bucketKeys(t, mc, bucket); len(left) != 0 {
+		t.Errorf("objects left in the bucket: %v", left)
+	}
+}
