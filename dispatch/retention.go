@@ -27,7 +27,9 @@ import (
 // until they go too. S3 objects are deleted before the rows that name
 // them, so a failure leaves rows to retry, never orphaned objects.
 // Completed jobs of the message queue (which carry message bodies) are
-// removed by river's job cleaner after a day.
+// removed by river's job cleaner after a day. Each run also deletes the
+// language choices of senders with nothing left (language.go) and the
+// console's expired login links and sessions.
 
 // RetentionConfig says how long incidents are kept.
 type RetentionConfig struct {
@@ -71,6 +73,9 @@ type RetentionResult struct {
 	// SenderLanguages counts the messenger senders' language choices
 	// deleted (dispatch/language.go).
 	SenderLanguages int64
+	// ConsoleSignIns counts the expired console login links and sessions
+	// deleted.
+	ConsoleSignIns int64
 }
 
 // Objects counts the S3 objects in the result.
@@ -138,6 +143,7 @@ type retentionCandidate struct {
 // retain runs retention until done or until the deadline (zero = none).
 func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time) (RetentionResult, error) {
 	res := RetentionResult{DryRun: dryRun}
+	gone := []uuid.UUID{} // not nil: NULL would match no report in retainSenderLanguages
 	cands, err := rt.retentionCandidates(ctx)
 	if err != nil {
 		return res, err
@@ -150,20 +156,59 @@ func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time
 		n := min(len(cands), rt.cfg.Batch)
 		batch := cands[:n]
 		cands = cands[n:]
+		for _, c := range batch {
+			gone = append(gone, c.id)
+		}
 		done, err := rt.retainBatch(ctx, batch, dryRun)
 		res.Incidents = append(res.Incidents, done...)
 		if err != nil {
 			return res, err
 		}
 	}
-	if res.SenderLanguages, err = rt.retainSenderLanguages(ctx, dryRun); err != nil {
+	if res.SenderLanguages, err = rt.retainSenderLanguages(ctx, dryRun, gone); err != nil {
 		return res, err
 	}
-	if len(res.Incidents) > 0 || res.SenderLanguages > 0 {
+	if res.ConsoleSignIns, err = rt.retainConsoleSignIns(ctx, dryRun); err != nil {
+		return res, err
+	}
+	if len(res.Incidents) > 0 || res.SenderLanguages > 0 || res.ConsoleSignIns > 0 {
 		rt.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(),
-			"sender_languages", res.SenderLanguages, "more", res.More)
+			"sender_languages", res.SenderLanguages, "console_sign_ins", res.ConsoleSignIns, "more", res.More)
 	}
 	return res, nil
+}
+
+// retainConsoleSignIns deletes the console's login links and sessions
+// that have expired: they name a user, their roles and when they signed
+// in, and an expired one is good for nothing (a link is refused after
+// its expiry whether or not it was used).
+func (rt *Retention) retainConsoleSignIns(ctx context.Context, dryRun bool) (int64, error) {
+	var total int64
+	for _, table := range []string{"console_login_links", "console_sessions"} {
+		n, err := rt.deleteWhere(ctx, dryRun, table, `expires_at < $1`, rt.now())
+		if err != nil {
+			return total, fmt.Errorf("expired %s: %w", table, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// deleteWhere deletes the rows of from (a table, with an alias if where
+// uses one) that match where, or with dryRun counts them.
+func (rt *Retention) deleteWhere(ctx context.Context, dryRun bool, from, where string, args ...any) (int64, error) {
+	if dryRun {
+		var n int64
+		if err := rt.pool.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count: %w", err)
+		}
+		return n, nil
+	}
+	tag, err := rt.pool.Exec(ctx, `DELETE FROM `+from+` WHERE `+where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // retentionCandidates lists closed incidents past their period, merged

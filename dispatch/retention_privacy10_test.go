@@ -14,6 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/fieldgate/fieldgate/api/console"
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"github.com/fieldgate/fieldgate/media"
@@ -127,7 +128,7 @@ func TestRetentionLeavesNothingOfTheReporter(t *testing.T) {
 		}
 	}
 	o, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelOpen311, Address: "gruen", Sender: "token:app", Text: "Müll " + secret,
-		Position:   &dispatch.Position{Lat: 51.03, Lon: 7.6}, PositionSource: dispatch.SourceAPI,
+		Position: &dispatch.Position{Lat: 51.03, Lon: 7.6}, PositionSource: dispatch.SourceAPI,
 		Attributes: map[string]string{"contact_email": citizen, "service_code": "gruen"}})
 	if err != nil {
 		t.Fatal(err)
@@ -168,5 +169,100 @@ func TestRetentionLeavesNothingOfTheReporter(t *testing.T) {
 	}
 	if left := bucketKeys(t, mc, bucket); len(left) != 0 {
 		t.Errorf("objects left in the bucket: %v", left)
+	}
+}
+
+// TestRetentionForgetsConsoleSignIns: console login links (the user's
+// address, roles, when it was made and used) and console sessions are
+// kept only until they expire; before, nothing ever deleted a login link
+// and an expired session went only when someone signed in again, so the
+// database kept a record of every sign-in for good. The dry run counts
+// them, the run deletes them, an unexpired link and session stay.
+func TestRetentionForgetsConsoleSignIns(t *testing.T) {
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if _, err := console.CreateLoginLink(ctx, pool, "https://fieldgate.example", "old.dispatcher@stadt.localhost",
+		[]string{"dispatcher"}, 15*time.Minute, now.Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := console.CreateLoginLink(ctx, pool, "https://fieldgate.example", "new.dispatcher@stadt.localhost",
+		[]string{"dispatcher"}, 15*time.Minute, now); err != nil {
+		t.Fatal(err)
+	}
+	for i, exp := range []time.Time{now.Add(-time.Hour), now.Add(time.Hour)} {
+		if _, err := pool.Exec(ctx, `INSERT INTO console_sessions (hash, subject, display_name, roles, method, created_at, expires_at)
+			VALUES ($1, $2, 'Erika Muster', '{dispatcher}', 'oidc', $3, $4)`,
+			[]byte{byte(i)}, fmt.Sprintf("user%d@stadt.localhost", i), exp.Add(-12*time.Hour), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt := dispatch.NewRetention(pool, nil, dispatch.RetentionConfig{}, func() time.Time { return now }, discard())
+	dry, err := rt.Run(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.ConsoleSignIns != 2 {
+		t.Errorf("dry run counts %d expired console sign-ins, want 2 (a link and a session)", dry.ConsoleSignIns)
+	}
+	res, err := rt.Run(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ConsoleSignIns != 2 {
+		t.Errorf("the run deleted %d console sign-ins, want 2", res.ConsoleSignIns)
+	}
+	var old, kept int
+	if err := pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM console_login_links WHERE subject = 'old.dispatcher@stadt.localhost') +
+		(SELECT count(*) FROM console_sessions WHERE subject = 'user0@stadt.localhost'),
+		(SELECT count(*) FROM console_login_links WHERE subject = 'new.dispatcher@stadt.localhost') +
+		(SELECT count(*) FROM console_sessions WHERE subject = 'user1@stadt.localhost')`).Scan(&old, &kept); err != nil {
+		t.Fatal(err)
+	}
+	if old != 0 || kept != 2 {
+		t.Errorf("after retention %d expired and %d current sign-ins are left, want 0 and 2", old, kept)
+	}
+}
+
+// TestRetentionDryRunCountsLanguageChoices: a messenger reporter who chose
+// English and whose only case is past its period. The dry run must say
+// that their language choice goes too, as the run then deletes it; before,
+// the dry run counted only choices of senders who had no report left
+// already, so it said 0 and the run deleted 1.
+func TestRetentionDryRunCountsLanguageChoices(t *testing.T) {
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	svc := newTestService(t, testServiceOptions{Pool: pool, RulesFile: lifecycleRulesFile(t),
+		Config: dispatch.Config{AssemblyWindow: -1, Retention: dispatch.RetentionConfig{Interval: -1}}})
+	start(t, svc)
+	sender := "englisch@stadt.localhost"
+	if err := svc.SetSenderLanguage(ctx, dispatch.ChannelXMPP, sender, "en"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "gruen", Sender: sender, Language: "en", Text: "neu Ast"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the post of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
+	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber, Actor: "gina@stadt.localhost",
+		Via: "room", Room: roomGruen}); err != nil {
+		t.Fatal(err)
+	}
+	later := func() time.Time { return time.Now().Add(200 * 24 * time.Hour) }
+	rt := dispatch.NewRetention(pool, nil, dispatch.RetentionConfig{}, later, discard())
+	dry, err := rt.Run(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rt.Run(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dry.Incidents) != 1 || len(res.Incidents) != 1 || res.SenderLanguages != 1 {
+		t.Fatalf("run: %d incidents, %d language choices; want 1 and 1", len(res.Incidents), res.SenderLanguages)
+	}
+	if dry.SenderLanguages != res.SenderLanguages {
+		t.Errorf("the dry run said %d language choices would go, the run deleted %d", dry.SenderLanguages, res.SenderLanguages)
 	}
 }

@@ -103,6 +103,7 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices\n", verb, len(res.Incidents), res.Objects(), res.SenderLanguages)
+	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices, %d expired console sign-ins\n", verb,
+		len(res.Incidents), res.Objects(), res.SenderLanguages, res.ConsoleSignIns)
 	return err
 }
