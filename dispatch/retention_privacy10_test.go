@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,131 @@ func TestRetentionDryRunCountsLanguageChoices(t *testing.T) {
 	}
 	if dry.SenderLanguages != res.SenderLanguages {
 		t.Errorf("the dry run said %d language choices would go, the run deleted %d", dry.SenderLanguages, res.SenderLanguages)
+	}
+}
+
+// unmergeDuring is the media store of a retention run that lets a
+// dispatcher unmerge a case right after the run deleted objects: it
+// starts the unmerge and returns once the unmerge finished or waits for a
+// lock in this database (pg_stat_activity; the sleep only paces the poll).
+type unmergeDuring struct {
+	store *media.Store
+	pool  *pgxpool.Pool
+	svc   *dispatch.Service
+	ref   string
+	done  chan error
+}
+
+func (u *unmergeDuring) Delete(ctx context.Context, keys ...string) error {
+	if err := u.store.Delete(ctx, keys...); err != nil {
+		return err
+	}
+	go func() {
+		_, err := u.svc.Unmerge(context.Background(), dispatch.UnmergeCommand{Ref: u.ref, Actor: "leitstelle@stadt.localhost",
+			Via: "api", Dispatcher: true})
+		u.done <- err
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-u.done:
+			u.done <- err
+			return nil
+		default:
+		}
+		var waiting int
+		if err := u.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			return err
+		}
+		if waiting > 0 {
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("the unmerge neither finished nor waited within 20s")
+}
+
+// TestRetentionRaceWithUnmerge: a duplicate merged long ago is due for
+// retention, and a dispatcher unmerges it while the run is deleting. The
+// run deleted the photos first and then skipped the incident, which was
+// open again: a reopened case without its photos (team copy and original
+// gone, the rows naming them left). Now the run locks the incidents
+// before it deletes objects, so the unmerge waits and then finds the case
+// gone, or the case stays whole.
+func TestRetentionRaceWithUnmerge(t *testing.T) {
+	env := testsvc.S3(t)
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	bucket := "race-" + hex.EncodeToString(rnd[:])
+	store, err := media.New(ctx, media.Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: bucket}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := minio.New(env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(env.AccessKey, env.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, k := range bucketKeys(t, mc, bucket) {
+			_ = mc.RemoveObject(context.Background(), bucket, k, minio.RemoveObjectOptions{})
+		}
+		_ = mc.RemoveBucket(context.Background(), bucket)
+	})
+	svc := newTestService(t, testServiceOptions{Pool: pool, Media: store, RulesFile: lifecycleRulesFile(t),
+		Config: dispatch.Config{AssemblyWindow: -1, Retention: dispatch.RetentionConfig{Interval: -1}}})
+	start(t, svc)
+	report := func(text string) dispatch.Receipt {
+		t.Helper()
+		obj, err := store.Put(ctx, bytes.NewReader(testJPEG(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "gruen", Sender: "token:app", Text: text,
+			Media: []media.Object{obj}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the post of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
+		return r
+	}
+	orig, dup := report("Baum umgestürzt"), report("Baum liegt auf dem Weg")
+	if _, err := svc.Merge(ctx, dispatch.MergeCommand{Ref: dup.CaseNumber, Into: orig.CaseNumber, Actor: "leitstelle@stadt.localhost",
+		Via: "api", Dispatcher: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The original is still open; the duplicate's period has passed.
+	u := &unmergeDuring{store: store, pool: pool, svc: svc, ref: dup.CaseNumber, done: make(chan error, 1)}
+	later := func() time.Time { return time.Now().Add(200 * 24 * time.Hour) }
+	if _, err := dispatch.NewRetention(pool, u, dispatch.RetentionConfig{}, later, discard()).Run(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var unmergeErr error
+	select {
+	case unmergeErr = <-u.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the unmerge did not finish")
+	}
+	var state string
+	err = pool.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1`, dup.IncidentID).Scan(&state)
+	if err != nil {
+		// Deleted: then the unmerge must have failed, and no row names an object.
+		if unmergeErr == nil {
+			t.Errorf("the unmerge succeeded but the case is gone")
+		}
+		return
+	}
+	var keys []string
+	if err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(k), '{}') FROM media_objects m JOIN reports r ON r.id = m.report_id,
+		unnest(array[m.object_key, m.derivative_key, m.thumb_key]) k WHERE r.incident_id = $1 AND k IS NOT NULL`, dup.IncidentID).Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	have := bucketKeys(t, mc, bucket)
+	for _, k := range keys {
+		if !slices.Contains(have, k) {
+			t.Errorf("case %s is %s again (unmerge: %v) but its object %s was deleted", dup.CaseNumber, state, unmergeErr, k)
+		}
 	}
 }
