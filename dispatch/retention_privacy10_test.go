@@ -67,22 +67,16 @@ func tablesHolding(t *testing.T, pool *pgxpool.Pool, needles ...string) []string
 	return hits
 }
 
-// TestRetentionLeavesNothingOfTheReporter: a messenger reporter writes a
-// case with a photo and chooses English, the team answers them, takes
-// and resolves it; an Open311 citizen's request with contact data is
-// rejected. A retention run (the injected clock 200 days on, default
-// period) must leave no row anywhere in the database that names the
-// reporters or holds their text, and no object in the bucket. The test
-// scans every table, so a store added later without retention fails it.
-func TestRetentionLeavesNothingOfTheReporter(t *testing.T) {
+// testBucket is a media store on a bucket of its own, emptied and removed
+// when the test ends, with a client to list it.
+func testBucket(t *testing.T) (*media.Store, *minio.Client, string) {
+	t.Helper()
 	env := testsvc.S3(t)
-	pool := testsvc.Pool(t)
-	ctx := context.Background()
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
-	tag := hex.EncodeToString(rnd[:])
-	bucket := "priv-" + tag
-	store, err := media.New(ctx, media.Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: bucket}, discard())
+	bucket := "ret-" + hex.EncodeToString(rnd[:])
+	store, err := media.New(context.Background(), media.Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey,
+		Bucket: bucket}, discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +90,21 @@ func TestRetentionLeavesNothingOfTheReporter(t *testing.T) {
 		}
 		_ = mc.RemoveBucket(context.Background(), bucket)
 	})
+	return store, mc, bucket
+}
+
+// TestRetentionLeavesNothingOfTheReporter: a messenger reporter writes a
+// case with a photo and chooses English, the team answers them, takes
+// and resolves it; an Open311 citizen's request with contact data is
+// rejected. A retention run (the injected clock 200 days on, default
+// period) must leave no row anywhere in the database that names the
+// reporters or holds their text, and no object in the bucket. The test
+// scans every table, so a store added later without retention fails it.
+func TestRetentionLeavesNothingOfTheReporter(t *testing.T) {
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	store, mc, bucket := testBucket(t)
+	tag := bucket
 	rec := &recorder{}
 	svc := newTestService(t, testServiceOptions{Pool: pool, Media: store, RulesFile: lifecycleRulesFile(t), Messenger: rec,
 		Config: dispatch.Config{AssemblyWindow: -1, Retention: dispatch.RetentionConfig{Interval: -1}}})
@@ -318,26 +327,9 @@ func (u *unmergeDuring) Delete(ctx context.Context, keys ...string) error {
 // before it deletes objects, so the unmerge waits and then finds the case
 // gone, or the case stays whole.
 func TestRetentionRaceWithUnmerge(t *testing.T) {
-	env := testsvc.S3(t)
 	pool := testsvc.Pool(t)
 	ctx := context.Background()
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	bucket := "race-" + hex.EncodeToString(rnd[:])
-	store, err := media.New(ctx, media.Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: bucket}, discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc, err := minio.New(env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(env.AccessKey, env.SecretKey, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, k := range bucketKeys(t, mc, bucket) {
-			_ = mc.RemoveObject(context.Background(), bucket, k, minio.RemoveObjectOptions{})
-		}
-		_ = mc.RemoveBucket(context.Background(), bucket)
-	})
+	store, mc, bucket := testBucket(t)
 	svc := newTestService(t, testServiceOptions{Pool: pool, Media: store, RulesFile: lifecycleRulesFile(t),
 		Config: dispatch.Config{AssemblyWindow: -1, Retention: dispatch.RetentionConfig{Interval: -1}}})
 	start(t, svc)
@@ -373,7 +365,7 @@ func TestRetentionRaceWithUnmerge(t *testing.T) {
 		t.Fatal("the unmerge did not finish")
 	}
 	var state string
-	err = pool.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1`, dup.IncidentID).Scan(&state)
+	err := pool.QueryRow(ctx, `SELECT state FROM incidents WHERE id = $1`, dup.IncidentID).Scan(&state)
 	if err != nil {
 		// Deleted: then the unmerge must have failed, and no row names an object.
 		if unmergeErr == nil {
