@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,50 +52,18 @@ func TestConsoleNoticesAStalledEventStream(t *testing.T) {
 		"FIELDGATE_CONSOLE_OIDC_CLIENT_SECRET": oc.ClientSecret,
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "test", "stall10.mjs"))
-	cmd.Dir = web
-	cmd.Env = append(os.Environ(), "FG_BASE="+base, "FG_API="+api, "FG_REPORTER_TOKEN="+s.token, "FG_CHROMIUM="+chromium)
-	cmd.Stderr = testWriter{t}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	steps := map[string]map[string]any{}
 	frozen := 0
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		t.Log("browser:", line)
-		var step map[string]any
-		if json.Unmarshal([]byte(line), &step) != nil {
-			continue
-		}
-		name, _ := step["step"].(string)
-		steps[name] = step
-		if name == "freeze" {
+	steps := browserScript(t, 2*time.Minute, node, web, "stall10.mjs", []string{"FG_BASE=" + base, "FG_API=" + api, "FG_REPORTER_TOKEN=" + s.token, "FG_CHROMIUM=" + chromium},
+		[]string{"signed-in", "seen", "live-again", "done"},
+		func(name string, _ map[string]any) string {
+			if name != "freeze" {
+				return ""
+			}
 			frozen = proxy.freezeStreams()
-			_, _ = io.WriteString(stdin, "frozen\n")
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
-	}
+			return "frozen"
+		})
 	if frozen == 0 {
 		t.Fatal("the proxy found no event stream to freeze: the test tested nothing")
-	}
-	for _, want := range []string{"signed-in", "seen", "live-again", "done"} {
-		if steps[want] == nil {
-			t.Fatalf("browser script never reached step %q", want)
-		}
 	}
 	seen := steps["seen"]
 	if off, _ := seen["wentOff"].(bool); !off {
