@@ -24,6 +24,11 @@ type ServiceRequestFilter struct {
 	RadiusM      float64
 	Limit        int // default 50, at most 1000
 	Offset       int
+	// PublicTeams, when not nil, leaves out requests whose incident is
+	// with, or was ever routed or reassigned to, a team not in it
+	// (routing.RuleSet.Open311Teams): a case handed to the youth welfare
+	// office is not public.
+	PublicTeams []string
 }
 
 // ServiceRequest is one report as Open311 shows it: the first report of
@@ -77,6 +82,11 @@ func (s *Service) ServiceRequests(ctx context.Context, f ServiceRequestFilter) (
 	}
 	if len(f.Teams) > 0 {
 		add("i.team = ANY($%d)", f.Teams)
+	}
+	if f.PublicTeams != nil {
+		add(`(i.team IS NULL OR i.team = ANY($%[1]d)) AND NOT EXISTS (SELECT 1 FROM incident_events e
+			WHERE e.incident_id = i.id AND e.kind IN ('routed','reassigned')
+			  AND NOT coalesce(e.detail->>'to_team', e.detail->>'team', '') = ANY($%[1]d))`, f.PublicTeams)
 	}
 	if f.From != nil {
 		add("r.received_at >= $%d", *f.From)

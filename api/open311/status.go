@@ -90,7 +90,7 @@ const defaultWindow = 90 * 24 * time.Hour
 // getRequests answers GET requests (id == "") and GET requests/{id}.
 func (h *Handler) getRequests(c *gin.Context, f format, id string) {
 	rs := h.rules.Current()
-	filter := dispatch.ServiceRequestFilter{}
+	filter := dispatch.ServiceRequestFilter{PublicTeams: rs.Open311Teams()}
 	var pubs []routing.Address
 	for _, a := range published(rs) {
 		pubs = append(pubs, a)
