@@ -3,6 +3,7 @@ package dispatch
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -26,11 +27,23 @@ import (
 // deleted. An incident that other (kept) incidents are merged into waits
 // until they go too. S3 objects are deleted before the rows that name
 // them (in the transaction that holds the incidents' locks), so a failure
-// leaves rows to retry, never orphaned objects.
+// leaves rows to retry, never orphaned objects. While `fieldgate backup`
+// runs (BackupLock) nothing is deleted: the backup copies the objects its
+// snapshot names.
 // Completed jobs of the message queue (which carry message bodies) are
 // removed by river's job cleaner after a day. Each run also deletes the
 // language choices of senders with nothing left (language.go) and the
 // console's expired login links and sessions.
+
+// BackupLock is the PostgreSQL advisory lock key that `fieldgate backup`
+// holds (shared) from before its snapshot until it has copied the objects
+// the snapshot names; retention deletes objects only while it can hold
+// the lock exclusively.
+const BackupLock int64 = 0x66676261636b7570 // "fgbackup"
+
+// ErrBackupRunning is a retention run's error when a backup holds
+// BackupLock: nothing more was deleted, the run has to come again.
+var ErrBackupRunning = errors.New("retention: a backup is running")
 
 // RetentionConfig says how long incidents are kept.
 type RetentionConfig struct {
@@ -145,6 +158,7 @@ type retentionCandidate struct {
 func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time) (RetentionResult, error) {
 	res := RetentionResult{DryRun: dryRun}
 	gone := []uuid.UUID{} // not nil: NULL would match no report in retainSenderLanguages
+	var backup error      // ErrBackupRunning, returned at the end
 	cands, err := rt.retentionCandidates(ctx)
 	if err != nil {
 		return res, err
@@ -157,11 +171,19 @@ func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time
 		n := min(len(cands), rt.cfg.Batch)
 		batch := cands[:n]
 		cands = cands[n:]
-		for _, c := range batch {
-			gone = append(gone, c.id)
-		}
 		done, err := rt.retainBatch(ctx, batch, dryRun)
+		if err == nil {
+			for _, c := range batch {
+				gone = append(gone, c.id)
+			}
+		}
 		res.Incidents = append(res.Incidents, done...)
+		if errors.Is(err, ErrBackupRunning) {
+			// The rest waits for the next run; what does not touch
+			// objects goes on.
+			res.More, backup = true, err
+			break
+		}
 		if err != nil {
 			return res, err
 		}
@@ -176,7 +198,7 @@ func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time
 		rt.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(),
 			"sender_languages", res.SenderLanguages, "console_sign_ins", res.ConsoleSignIns, "more", res.More)
 	}
-	return res, nil
+	return res, backup
 }
 
 // retainConsoleSignIns deletes the console's login links and sessions
@@ -288,6 +310,13 @@ func (rt *Retention) retainBatch(ctx context.Context, batch []retentionCandidate
 	}
 	var out []RetainedIncident
 	err := pgx.BeginFunc(ctx, rt.pool, func(tx pgx.Tx) error {
+		var free bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, BackupLock).Scan(&free); err != nil {
+			return fmt.Errorf("retention: backup lock: %w", err)
+		}
+		if !free {
+			return ErrBackupRunning
+		}
 		var locked []uuid.UUID
 		if err := tx.QueryRow(ctx, `
 			SELECT coalesce(array_agg(id), '{}') FROM (SELECT id FROM incidents
@@ -410,6 +439,10 @@ type retentionWorker struct {
 	s *Service
 }
 
+// retentionBackupWait is how long the retention job waits when a backup
+// is running.
+const retentionBackupWait = 10 * time.Minute
+
 // retentionBudget keeps a run well inside the job timeout, so the stuck
 // job rescuer never starts a second copy while one is still deleting.
 const retentionBudget = 20 * time.Second
@@ -420,6 +453,10 @@ func (w *retentionWorker) Timeout(*river.Job[retentionArgs]) time.Duration {
 
 func (w *retentionWorker) Work(ctx context.Context, job *river.Job[retentionArgs]) error {
 	res, err := w.s.retention().retain(ctx, false, time.Now().Add(retentionBudget))
+	if errors.Is(err, ErrBackupRunning) {
+		w.s.log.InfoContext(ctx, "retention waits for a backup", "again_in", retentionBackupWait)
+		return river.JobSnooze(retentionBackupWait)
+	}
 	if err != nil {
 		return err
 	}

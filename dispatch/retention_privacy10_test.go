@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -383,5 +384,59 @@ func TestRetentionRaceWithUnmerge(t *testing.T) {
 		if !slices.Contains(have, k) {
 			t.Errorf("case %s is %s again (unmerge: %v) but its object %s was deleted", dup.CaseNumber, state, unmergeErr, k)
 		}
+	}
+}
+
+// TestRetentionWaitsForABackup: `fieldgate backup` dumps the database
+// from a snapshot and then copies every object the snapshot names; a
+// retention run (the server's daily job) that deleted objects meanwhile
+// made the copy fail, and the night had no backup. The backup holds
+// dispatch.BackupLock (shared) while it runs; retention deletes nothing
+// then and says so (ErrBackupRunning), and deletes once the backup ended.
+func TestRetentionWaitsForABackup(t *testing.T) {
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	store, mc, bucket := testBucket(t)
+	svc := newTestService(t, testServiceOptions{Pool: pool, Media: store, RulesFile: lifecycleRulesFile(t),
+		Config: dispatch.Config{AssemblyWindow: -1, Retention: dispatch.RetentionConfig{Interval: -1}}})
+	start(t, svc)
+	obj, err := store.Put(ctx, bytes.NewReader(testJPEG(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelAPI, Address: "gruen", Sender: "token:app", Text: "Ast",
+		Media: []media.Object{obj}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the post of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
+	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber, Actor: "gina@stadt.localhost",
+		Via: "room", Room: roomGruen}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the team copy", func() bool { return len(bucketKeys(t, mc, bucket)) == 3 })
+
+	backup, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backup.Release()
+	if _, err := backup.Exec(ctx, `SELECT pg_advisory_lock_shared($1)`, dispatch.BackupLock); err != nil {
+		t.Fatal(err)
+	}
+	later := func() time.Time { return time.Now().Add(200 * 24 * time.Hour) }
+	rt := dispatch.NewRetention(pool, store, dispatch.RetentionConfig{}, later, discard())
+	res, err := rt.Run(ctx, false)
+	if !errors.Is(err, dispatch.ErrBackupRunning) || len(res.Incidents) != 0 || !res.More {
+		t.Errorf("retention during a backup: %+v, %v; want nothing deleted, more to do and ErrBackupRunning", res, err)
+	}
+	if n := len(bucketKeys(t, mc, bucket)); n != 3 {
+		t.Errorf("retention deleted objects during a backup: %d of 3 left", n)
+	}
+	if _, err := backup.Exec(ctx, `SELECT pg_advisory_unlock_shared($1)`, dispatch.BackupLock); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := rt.Run(ctx, false); err != nil || len(res.Incidents) != 1 || len(bucketKeys(t, mc, bucket)) != 0 {
+		t.Errorf("retention after the backup: %+v, %v, %d objects left", res, err, len(bucketKeys(t, mc, bucket)))
 	}
 }
