@@ -94,6 +94,17 @@ func testBucket(t *testing.T) (*media.Store, *minio.Client, string) {
 	return store, mc, bucket
 }
 
+// postedAndResolved waits for r's post and resolves it as gina in the
+// green team's room.
+func postedAndResolved(t *testing.T, svc *dispatch.Service, r dispatch.Receipt) {
+	t.Helper()
+	waitFor(t, "the post of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
+	if _, err := svc.Execute(context.Background(), dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber,
+		Actor: "gina@stadt.localhost", Via: "room", Room: roomGruen}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRetentionLeavesNothingOfTheReporter: a messenger reporter writes a
 // case with a photo and chooses English, the team answers them, takes
 // and resolves it; an Open311 citizen's request with contact data is
@@ -144,11 +155,7 @@ func TestRetentionLeavesNothingOfTheReporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the post of "+o.CaseNumber, func() bool { _, evs := events(t, svc, o); return countEvents(evs, "posted") > 0 })
-	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: o.CaseNumber, Actor: "gina@stadt.localhost",
-		Via: "room", Room: roomGruen}); err != nil {
-		t.Fatal(err)
-	}
+	postedAndResolved(t, svc, o)
 	// Everything the queue had to do for these cases is done.
 	waitFor(t, "the answer to the reporter", func() bool {
 		rec.mu.Lock()
@@ -255,11 +262,7 @@ func TestRetentionDryRunCountsLanguageChoices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the post of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
-	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber, Actor: "gina@stadt.localhost",
-		Via: "room", Room: roomGruen}); err != nil {
-		t.Fatal(err)
-	}
+	postedAndResolved(t, svc, r)
 	later := func() time.Time { return time.Now().Add(200 * 24 * time.Hour) }
 	rt := dispatch.NewRetention(pool, nil, dispatch.RetentionConfig{}, later, discard())
 	dry, err := rt.Run(ctx, true)
@@ -409,11 +412,7 @@ func TestRetentionWaitsForABackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the post of "+r.CaseNumber, func() bool { _, evs := events(t, svc, r); return countEvents(evs, "posted") > 0 })
-	if _, err := svc.Execute(ctx, dispatch.Command{Action: dispatch.ActionResolve, Ref: r.CaseNumber, Actor: "gina@stadt.localhost",
-		Via: "room", Room: roomGruen}); err != nil {
-		t.Fatal(err)
-	}
+	postedAndResolved(t, svc, r)
 	waitFor(t, "the team copy", func() bool { return len(bucketKeys(t, mc, bucket)) == 3 })
 
 	backup, err := pool.Acquire(ctx)

@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/fieldgate/fieldgate/dispatch"
-	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 // TestBackupWaitsForRetentionsDeletes: a retention run that deletes
@@ -22,23 +17,9 @@ import (
 // the night's backup). Here the test holds the lock as retention would:
 // the backup must wait for it, then succeed.
 func TestBackupWaitsForRetentionsDeletes(t *testing.T) {
-	url := testsvc.DatabaseURL(t)
-	s3 := testsvc.S3(t)
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	bucket := "bak-lock-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		if mc, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")}); err == nil {
-			removeBucket(mc, bucket)
-		}
-	})
-	env := map[string]string{
-		"FIELDGATE_DATABASE_URL": url, "FIELDGATE_S3_ENDPOINT": s3.Endpoint, "FIELDGATE_S3_ACCESS_KEY": s3.AccessKey,
-		"FIELDGATE_S3_SECRET_KEY": s3.SecretKey, "FIELDGATE_S3_BUCKET": bucket, "FIELDGATE_XMPP_ADDR": "127.0.0.1:1",
-		"FIELDGATE_XMPP_DOMAIN": "reports.example", "FIELDGATE_XMPP_SECRET": "x", "FIELDGATE_RULES_FILE": "rules.yaml",
-	}
+	getenv := cliEnv(t, "bak-lock-")
 	ctx := context.Background()
-	retention, err := pgx.Connect(ctx, url)
+	retention, err := pgx.Connect(ctx, getenv("FIELDGATE_DATABASE_URL"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +29,7 @@ func TestBackupWaitsForRetentionsDeletes(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := runCmd(t, func(k string) string { return env[k] }, "backup", "--dir", t.TempDir())
+		_, err := runCmd(t, getenv, "backup", "--dir", t.TempDir())
 		done <- err
 	}()
 	deadline := time.Now().Add(60 * time.Second)
