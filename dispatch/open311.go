@@ -84,9 +84,12 @@ func (s *Service) ServiceRequests(ctx context.Context, f ServiceRequestFilter) (
 		add("i.team = ANY($%d)", f.Teams)
 	}
 	if f.PublicTeams != nil {
-		add(`(i.team IS NULL OR i.team = ANY($%[1]d)) AND NOT EXISTS (SELECT 1 FROM incident_events e
-			WHERE e.incident_id = i.id AND e.kind IN ('routed','reassigned')
-			  AND NOT coalesce(e.detail->>'to_team', e.detail->>'team', '') = ANY($%[1]d))`, f.PublicTeams)
+		// A scalar subquery, evaluated row by row along the ordered scan
+		// until the page is full: as NOT EXISTS, PostgreSQL makes it an
+		// anti-join over the whole trail (50 ms at 20,000 requests, growing
+		// with the table, for an anonymous read).
+		add(`(i.team IS NULL OR i.team = ANY($%[1]d)) AND (SELECT bool_and(coalesce(e.detail->>'to_team', e.detail->>'team', '') = ANY($%[1]d))
+			FROM incident_events e WHERE e.incident_id = i.id AND e.kind IN ('routed','reassigned')) IS NOT FALSE`, f.PublicTeams)
 	}
 	if f.From != nil {
 		add("r.received_at >= $%d", *f.From)
