@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/migrations"
 )
@@ -121,6 +122,19 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	// A failed backup leaves nothing behind that looks like a backup.
 	defer os.RemoveAll(tmp)
 
+	// Retention deletes no objects while this is held (dispatch.BackupLock),
+	// so every object the snapshot names is still there to copy.
+	lock, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer lock.Release()
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock_shared($1)`, dispatch.BackupLock); err != nil {
+		return fmt.Errorf("backup: wait for retention: %w", err)
+	}
+	defer func() {
+		_, _ = lock.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock_shared($1)`, dispatch.BackupLock)
+	}()
 	m := backupManifest{Format: backupFormat, CreatedAt: now, Version: buildVersion(), Bucket: store.Bucket(), Counts: map[string]int64{}}
 	if err := dumpDatabase(ctx, cfg, pool, tmp, &m); err != nil {
 		return err
