@@ -494,13 +494,13 @@ func TestChaosExactlyOnce(t *testing.T) {
 	}
 	// A take that was not applied should have been answered (an error
 	// in the room); one neither applied nor answered was lost unseen.
-	answered := 0
+	var answers []string
 	for _, am := range archive {
 		if f := am.Forwarded.Message; strings.HasSuffix(f.From, "/"+s.nick) && strings.HasPrefix(f.Body, annaNick+": ") {
-			answered++
+			answers = append(answers, f.Body)
 		}
 	}
-	t.Logf("takes sent %d, recorded %d, twice %d, still open %v; answers to the taker in the room %d", len(taken), takes, twice, notTaken, answered)
+	t.Logf("takes sent %d, recorded %d, twice %d, still open %v; answers to the taker in the room %d: %q", len(taken), takes, twice, notTaken, len(answers), answers)
 	if twice > 0 {
 		t.Errorf("%d incidents taken more than once", twice)
 	}
