@@ -266,6 +266,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if cfg.XMPP.SenderBurst < 0 || cfg.XMPP.SenderRatePerMinute < 0 || cfg.XMPP.RoomRetry < 0 {
 		return nil, errors.New("config: xmpp.sender_burst, xmpp.sender_rate_per_minute and xmpp.room_retry must not be negative (0 or unset: the default)")
 	}
+	if err := validateRetention(cfg.Retention.Days, cfg.Retention.CategoryDays); err != nil {
+		return nil, err
+	}
 	if cfg.Database.MaxConns < 0 {
 		return nil, errors.New("config: database.max_conns must not be negative (0 or unset: the default)")
 	}
@@ -324,5 +327,26 @@ func readSecret(dst *string, file string) error {
 		return fmt.Errorf("read secret file: %w", err)
 	}
 	*dst = strings.TrimSpace(string(b))
+	return nil
+}
+
+// validateRetention refuses retention periods that would delete closed
+// incidents at once: a negative retention.days (0 is the default, 180), and
+// a category period below one day. The retention job reads a period of 0
+// as "delete when closed" and a negative one as a cutoff in the future.
+func validateRetention(days int, categoryDays map[string]int) error {
+	if days < 0 {
+		return fmt.Errorf("config: retention.days is %d; want a positive number of days (0 or unset: the default, 180)", days)
+	}
+	var bad []string
+	for c, d := range categoryDays {
+		if d < 1 {
+			bad = append(bad, fmt.Sprintf("%s: %d", c, d))
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return fmt.Errorf("config: retention.category_days %s; want at least 1 day per category (leave a category out for retention.days)", strings.Join(bad, ", "))
+	}
 	return nil
 }
