@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,6 +110,11 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	unlock, err := lockBackupDir(dir, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	now := time.Now().UTC()
 	final := filepath.Join(dir, backupPrefix+now.Format("20060102T150405Z"))
 	tmp := final + ".tmp"
@@ -298,6 +304,43 @@ func (m *backupManifest) summary() string {
 	}
 	return fmt.Sprintf("database %d bytes (schema %d), %d objects (%d originals), %d incidents, %d reports, %d events",
 		m.Database.Bytes, m.SchemaVersion, len(m.Objects), originals, m.Counts["incidents"], m.Counts["reports"], m.Counts["incident_events"])
+}
+
+// lockBackupDir takes an exclusive lock on dir (flock(2) on the directory
+// itself, released when the process ends however it ends), so that one
+// backup at a time writes there, and then deletes the incomplete backups
+// (fieldgate-backup-<time>.tmp) that a run killed before its own cleanup
+// left behind: they hold personal data, and --keep never counts them.
+// Another backup holding the lock is an error naming dir.
+func lockBackupDir(dir string, log *slog.Logger) (unlock func(), err error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		d.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("backup: another backup is writing into %s; try again when it has finished", dir)
+		}
+		return nil, fmt.Errorf("backup: lock %s: %w", dir, err)
+	}
+	unlock = func() { d.Close() } // closing the last descriptor releases the lock
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), backupPrefix) || !strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			unlock()
+			return nil, fmt.Errorf("backup: delete the incomplete backup %s: %w", e.Name(), err)
+		}
+		log.Warn("incomplete backup of an interrupted run deleted", "dir", e.Name())
+	}
+	return unlock, nil
 }
 
 // pruneBackups deletes all but the newest keep complete backups in dir.

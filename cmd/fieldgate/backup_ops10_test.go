@@ -1,0 +1,95 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// backupEnv is the environment of `fieldgate backup` against a migrated
+// test database and a fresh bucket (removed after the test).
+func backupEnv(t *testing.T) func(string) string {
+	t.Helper()
+	s3 := testsvc.S3(t)
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	bucket := "bk-ops-" + hex.EncodeToString(rnd[:])
+	t.Cleanup(func() {
+		if mc, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")}); err == nil {
+			removeBucket(mc, bucket)
+		}
+	})
+	env := map[string]string{
+		"FIELDGATE_DATABASE_URL": testsvc.DatabaseURL(t), "FIELDGATE_S3_ENDPOINT": s3.Endpoint, "FIELDGATE_S3_ACCESS_KEY": s3.AccessKey,
+		"FIELDGATE_S3_SECRET_KEY": s3.SecretKey, "FIELDGATE_S3_BUCKET": bucket, "FIELDGATE_XMPP_ADDR": "127.0.0.1:1",
+		"FIELDGATE_XMPP_DOMAIN": "reports.example", "FIELDGATE_XMPP_SECRET": "x", "FIELDGATE_RULES_FILE": "rules.yaml",
+	}
+	return func(k string) string { return env[k] }
+}
+
+// TestBackupDeletesWhatAKilledBackupLeftBehind: a backup killed before its
+// own cleanup (SIGKILL at systemd's stop timeout, the OOM killer, a power
+// cut) leaves fieldgate-backup-<time>.tmp/ with a full copy of the
+// database and photos. --keep never counted it and no later run touched
+// it: personal data kept for good, outside every retention period, and
+// the disk filling with each one. Now each backup, holding the directory's
+// lock, deletes such leftovers first; a second backup started while one
+// runs is refused (naming the directory) instead of deleting the running
+// one's files.
+func TestBackupDeletesWhatAKilledBackupLeftBehind(t *testing.T) {
+	getenv := backupEnv(t)
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "fieldgate-backup-20261129T023000Z.tmp")
+	photo := filepath.Join(stale, "objects", "orig", "ab", "cd", "photo")
+	if err := os.MkdirAll(filepath.Dir(photo), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(photo, []byte("a reporter's photo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, getenv, "backup", "--dir", dir, "--keep", "1")
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the killed backup's %s is still there after a backup (stat: %v)", filepath.Base(stale), err)
+	}
+	done, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-*"))
+	if len(done) != 1 || strings.HasSuffix(done[0], ".tmp") || !strings.Contains(out, done[0]) {
+		t.Fatalf("backups in dir: %v; said %q", done, out)
+	}
+
+	// Another backup is writing into dir (it holds the lock, as runBackup
+	// does): a second one leaves its files alone and says why.
+	running := filepath.Join(dir, "fieldgate-backup-20261130T023000Z.tmp")
+	if err := os.Mkdir(running, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runCmd(t, getenv, "backup", "--dir", dir, "--keep", "1")
+	if err == nil || !strings.Contains(err.Error(), "another backup") || !strings.Contains(err.Error(), dir) {
+		t.Errorf("backup while another runs: %v, want a refusal naming the directory", err)
+	}
+	if _, err := os.Stat(running); err != nil {
+		t.Errorf("the running backup's directory: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-*")); len(left) != 2 {
+		t.Errorf("after the refused backup: %v, want the earlier backup and the running one's directory", left)
+	}
+}
