@@ -93,3 +93,63 @@ func TestBackupDeletesWhatAKilledBackupLeftBehind(t *testing.T) {
 		t.Errorf("after the refused backup: %v, want the earlier backup and the running one's directory", left)
 	}
 }
+
+// TestRestoreCanBeRepeatedAfterTheObjectStoreFailed: an admin restores
+// onto a spare host at night with a mistyped S3 secret key (or MinIO not
+// yet started). restore put the dump into the database first and only
+// then reached the bucket: it failed there, and every later attempt with
+// the right key was refused because the database was no longer empty, so
+// the admin had to find out how to drop and recreate it. Now the objects
+// go first and the database last (in one transaction), so a failed restore
+// leaves the database empty and simply runs again.
+func TestRestoreCanBeRepeatedAfterTheObjectStoreFailed(t *testing.T) {
+	getenv := backupEnv(t)
+	dir := t.TempDir()
+	if _, err := runCmd(t, getenv, "backup", "--dir", dir); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	bk, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-*"))
+	if len(bk) != 1 {
+		t.Fatalf("backups: %v", bk)
+	}
+	target := testsvc.EmptyDatabaseURL(t)
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	bucket := "bk-ops-restore-" + hex.EncodeToString(rnd[:])
+	s3 := testsvc.S3(t)
+	t.Cleanup(func() {
+		if mc, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")}); err == nil {
+			removeBucket(mc, bucket)
+		}
+	})
+	wrongKey := true
+	restoreEnv := func(k string) string {
+		switch k {
+		case "FIELDGATE_DATABASE_URL":
+			return target
+		case "FIELDGATE_S3_BUCKET":
+			return bucket
+		case "FIELDGATE_S3_SECRET_KEY":
+			if wrongKey {
+				return "mistyped-secret"
+			}
+		}
+		return getenv(k)
+	}
+	if _, err := runCmd(t, restoreEnv, "restore", bk[0]); err == nil {
+		t.Fatal("restore with a wrong S3 secret key succeeded")
+	} else {
+		t.Logf("first attempt: %v", err)
+	}
+	if n := len(rows(t, target, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)); n != 0 {
+		t.Errorf("the failed restore left %d tables in the database", n)
+	}
+	wrongKey = false
+	out, err := runCmd(t, restoreEnv, "restore", bk[0])
+	if err != nil {
+		t.Fatalf("restore again with the right key: %v", err)
+	}
+	if !strings.Contains(out, "restored") {
+		t.Errorf("restore said %q", out)
+	}
+}
