@@ -144,6 +144,11 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("backup: %w", err)
 	}
 	log.Info("backup written", "dir", final, "objects", len(m.Objects), "database_bytes", m.Database.Bytes)
+	if err := recordBackup(ctx, pool, &m); err != nil {
+		// The backup is complete; only the alert on missing backups
+		// (fieldgate_backup_last_success_timestamp_seconds) does not see it.
+		log.Warn("backup complete, but not recorded for monitoring", "err", err)
+	}
 	fmt.Fprintf(stdout, "backup %s: %s\n", final, m.summary())
 	if keep > 0 {
 		return pruneBackups(dir, keep, log)

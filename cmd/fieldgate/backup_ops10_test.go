@@ -3,11 +3,15 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -151,5 +155,52 @@ func TestRestoreCanBeRepeatedAfterTheObjectStoreFailed(t *testing.T) {
 	}
 	if !strings.Contains(out, "restored") {
 		t.Errorf("restore said %q", out)
+	}
+}
+
+// TestMonitoringSeesWhetherBackupsRun: the nightly backup is a command
+// started by a timer; when it fails (pg_dump older than the upgraded
+// PostgreSQL server, a full backup disk, a wrong S3 key) the unit goes
+// "failed" and nobody looks. Nothing in /metrics or the alerts said that
+// backups had stopped, so a town found out when it needed one. Now each
+// verified backup is recorded in the database and every server exports
+// fieldgate_backup_last_success_timestamp_seconds (0 while none is
+// recorded), on which FieldgateBackupMissing fires
+// (deploy/monitoring/alerts_test.yaml).
+func TestMonitoringSeesWhetherBackupsRun(t *testing.T) {
+	s := startStack(t, nil)
+	token := s.newToken("scraper", "metrics")
+	scrape := func() float64 {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "fieldgate_backup_last_success_timestamp_seconds "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatalf("%q: %v", l, err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("/metrics has no fieldgate_backup_last_success_timestamp_seconds (%s %d bytes)", resp.Status, len(b))
+		return 0
+	}
+	if v := scrape(); v != 0 {
+		t.Errorf("before any backup: %v, want 0", v)
+	}
+	before := time.Now()
+	if _, err := runCmd(t, s.getenv, "backup", "--dir", t.TempDir()); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	v := scrape()
+	if at := time.Unix(int64(v), 0); at.Before(before.Add(-5*time.Second)) || at.After(time.Now().Add(5*time.Second)) {
+		t.Errorf("after a backup at %s: %v (%s)", before.Format(time.RFC3339), v, at.Format(time.RFC3339))
 	}
 }

@@ -270,6 +270,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
+	reg.MustRegister(backupCollector{db: pool, log: log}) // when the last backup finished
 	// Both pools' connections and waits (pgxpool_*{pool="main"|"queue"}):
 	// a pool that runs empty under load shows as pgxpool_empty_acquire.
 	reg.MustRegister(pgxpoolprometheus.NewCollector(pool, map[string]string{"pool": "main"}),
