@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -248,16 +249,16 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "FIELDGATE_", Environment: environ}); err != nil {
 		return nil, fmt.Errorf("config from environment: %w", err)
 	}
-	if err := readSecret(&cfg.S3.SecretKey, cfg.S3.SecretKeyFile); err != nil {
+	if err := readSecret(&cfg.S3.SecretKey, "s3.secret_key_file", cfg.S3.SecretKeyFile); err != nil {
 		return nil, err
 	}
-	if err := readSecret(&cfg.Console.OIDC.ClientSecret, cfg.Console.OIDC.ClientSecretFile); err != nil {
+	if err := readSecret(&cfg.Console.OIDC.ClientSecret, "console.oidc.client_secret_file", cfg.Console.OIDC.ClientSecretFile); err != nil {
 		return nil, err
 	}
-	if err := readSecret(&cfg.XMPP.Secret, cfg.XMPP.SecretFile); err != nil {
+	if err := readSecret(&cfg.XMPP.Secret, "xmpp.secret_file", cfg.XMPP.SecretFile); err != nil {
 		return nil, err
 	}
-	if err := readSecret(&cfg.OMEMO.Key, cfg.OMEMO.KeyFile); err != nil {
+	if err := readSecret(&cfg.OMEMO.Key, "omemo.key_file", cfg.OMEMO.KeyFile); err != nil {
 		return nil, err
 	}
 	if err := validateProxies(cfg.HTTP.TrustedProxies); err != nil {
@@ -318,16 +319,34 @@ var envKeys = func() []string {
 	return out
 }()
 
-func readSecret(dst *string, file string) error {
+// readSecret reads the secret named key (the configuration key of the
+// file, e.g. "omemo.key_file") from file, unless the environment gave it
+// already. fieldgate reads the file as its own user: under
+// deploy/fieldgate.service a dynamic user, which cannot read a root-only
+// file. A file that holds nothing is an error, not "no secret" (an empty
+// omemo.key_file would silently turn OMEMO off).
+func readSecret(dst *string, key, file string) error {
 	if *dst != "" || file == "" {
 		return nil
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("read secret file: %w", err)
+		return fmt.Errorf("config: %s: %w%s", key, err, secretFileHint(err))
 	}
 	*dst = strings.TrimSpace(string(b))
+	if *dst == "" {
+		return fmt.Errorf("config: %s: %s is empty", key, file)
+	}
 	return nil
+}
+
+// secretFileHint explains a secret file fieldgate may not read.
+func secretFileHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return " (fieldgate reads it as its own user; the systemd unit's dynamic user cannot read a root-only file: " +
+		"put the secret into /etc/fieldgate/fieldgate.env, which systemd reads as root, docs/operations.md step 5)"
 }
 
 // validateRetention refuses retention periods that would delete closed

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -54,5 +56,43 @@ func TestConfigRefusesRetentionPeriodsThatDeleteAtOnce(t *testing.T) {
 	cfg, err := loadConfig("", opsBaseEnv(map[string]string{"FIELDGATE_RETENTION_CATEGORY_DAYS": "gefahr:365"}))
 	if err != nil || cfg.Retention.CategoryDays["gefahr"] != 365 {
 		t.Errorf("a valid category period: %v %v", cfg, err)
+	}
+}
+
+// TestConfigSecretFileErrorsNameTheKey: docs/omemo.md has the admin write
+// the OMEMO key to a root-only file (mode 0400) and set omemo.key_file;
+// deploy/fieldgate.service runs fieldgate as a dynamic user, which cannot
+// read it. The server stopped with "read secret file: open …: permission
+// denied", naming neither the key nor the way out. An empty key file
+// (install -m 0600 /dev/null …, then forgotten) silently turned OMEMO off.
+// Now each error names the configuration key, a permission error says to
+// put the secret into fieldgate.env, and an empty file is refused.
+func TestConfigSecretFileErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "omemo.key")
+	if err := os.WriteFile(empty, []byte("\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig("", opsBaseEnv(map[string]string{"FIELDGATE_OMEMO_KEY_FILE": empty})); err == nil ||
+		!strings.Contains(err.Error(), "omemo.key_file") || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("an empty omemo.key_file: err = %v, want it refused, naming the key", err)
+	}
+	missing := filepath.Join(dir, "s3.secret")
+	if _, err := loadConfig("", opsBaseEnv(map[string]string{"FIELDGATE_S3_SECRET_KEY_FILE": missing})); err == nil ||
+		!strings.Contains(err.Error(), "s3.secret_key_file") || !strings.Contains(err.Error(), missing) {
+		t.Errorf("a missing s3.secret_key_file: err = %v, want the key and the path named", err)
+	}
+	// The error os.ReadFile gives the unit's dynamic user for a root-only
+	// file (tests run as root, who may read it).
+	denied := &fs.PathError{Op: "open", Path: "/etc/fieldgate/omemo.key", Err: syscall.EACCES}
+	if h := secretFileHint(denied); !strings.Contains(h, "fieldgate.env") {
+		t.Errorf("hint for %v: %q, want the way out named", denied, h)
+	}
+	if h := secretFileHint(&fs.PathError{Op: "open", Path: missing, Err: syscall.ENOENT}); h != "" {
+		t.Errorf("hint for a missing file: %q, want none", h)
+	}
+	// A secret in the environment wins over the file, which is not read.
+	if _, err := loadConfig("", opsBaseEnv(map[string]string{"FIELDGATE_OMEMO_KEY_FILE": missing, "FIELDGATE_OMEMO_KEY": "k"})); err != nil {
+		t.Errorf("FIELDGATE_OMEMO_KEY with a missing key file: %v", err)
 	}
 }
