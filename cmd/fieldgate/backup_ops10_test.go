@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -202,5 +204,42 @@ func TestMonitoringSeesWhetherBackupsRun(t *testing.T) {
 	v := scrape()
 	if at := time.Unix(int64(v), 0); at.Before(before.Add(-5*time.Second)) || at.After(time.Now().Add(5*time.Second)) {
 		t.Errorf("after a backup at %s: %v (%s)", before.Format(time.RFC3339), v, at.Format(time.RFC3339))
+	}
+}
+
+// TestSSECKeyReachesTheObjectStore: deploy/fieldgate.example.yaml offers
+// s3.encryption "sse-c" with the key "from FIELDGATE_S3_SSEC_KEY", and
+// the store's error asked for FIELDGATE_MEDIA_SSEC_KEY; the configuration
+// read neither, so sse-c could never start ("sse-c needs a base64 32-byte
+// key") whatever the admin set. And s3.require_encryption did not exist:
+// encryption the server refuses was only logged, and photos were stored
+// unencrypted. Now FIELDGATE_S3_SSEC_KEY (or s3.ssec_key_file) reaches
+// the store, a missing key stops the start naming both, and
+// s3.require_encryption refuses to store unencrypted (here: sse-c over
+// plain HTTP, which MinIO refuses).
+func TestSSECKeyReachesTheObjectStore(t *testing.T) {
+	getenv := backupEnv(t)
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	with := func(extra map[string]string) func(string) string {
+		return func(k string) string {
+			if v, ok := extra[k]; ok {
+				return v
+			}
+			return getenv(k)
+		}
+	}
+	for _, name := range []string{"FIELDGATE_S3_SSEC_KEY", "FIELDGATE_MEDIA_SSEC_KEY"} {
+		_, err := runCmd(t, with(map[string]string{"FIELDGATE_S3_ENCRYPTION": "sse-c", name: key}), "media", "sweep", "--dry-run")
+		if name == "FIELDGATE_S3_SSEC_KEY" && err != nil {
+			t.Errorf("sse-c with %s set: %v", name, err)
+		}
+		if name == "FIELDGATE_MEDIA_SSEC_KEY" && (err == nil || !strings.Contains(err.Error(), "FIELDGATE_S3_SSEC_KEY")) {
+			t.Errorf("sse-c with only %s (never read): %v, want the key's real name", name, err)
+		}
+	}
+	_, err := runCmd(t, with(map[string]string{"FIELDGATE_S3_ENCRYPTION": "sse-c", "FIELDGATE_S3_SSEC_KEY": key,
+		"FIELDGATE_S3_REQUIRE_ENCRYPTION": "true"}), "media", "sweep", "--dry-run")
+	if err == nil || !strings.Contains(err.Error(), "required but unavailable") {
+		t.Errorf("required sse-c over plain HTTP: %v, want a refusal", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +77,15 @@ type Config struct {
 		OriginalTTL    time.Duration `yaml:"original_ttl" env:"ORIGINAL_TTL"` // links to originals (API only), default 5m
 		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"`     // "", "sse-s3", "sse-c"
 		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
+		// SSECKey is the sse-c key, the base64 of 32 bytes (openssl rand
+		// -base64 32); only from the environment (FIELDGATE_S3_SSEC_KEY) or
+		// ssec_key_file. Lose it and the photos are lost.
+		SSECKey     string `yaml:"-" env:"SSEC_KEY"`
+		SSECKeyFile string `yaml:"ssec_key_file" env:"SSEC_KEY_FILE"`
+		// RequireEncryption refuses to start when the server does not
+		// accept the requested encryption, instead of logging an error and
+		// storing unencrypted. Default false.
+		RequireEncryption bool `yaml:"require_encryption" env:"REQUIRE_ENCRYPTION"`
 	} `yaml:"s3" envPrefix:"S3_"`
 	Media struct {
 		// TeamCopyMaxEdge is the longest edge of team copies in pixels
@@ -260,6 +270,14 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if err := readSecret(&cfg.OMEMO.Key, "omemo.key_file", cfg.OMEMO.KeyFile); err != nil {
 		return nil, err
+	}
+	if err := readSecret(&cfg.S3.SSECKey, "s3.ssec_key_file", cfg.S3.SSECKeyFile); err != nil {
+		return nil, err
+	}
+	if cfg.S3.Encryption == "sse-c" {
+		if k, err := base64.StdEncoding.DecodeString(cfg.S3.SSECKey); err != nil || len(k) != 32 {
+			return nil, errors.New("config: s3.encryption sse-c needs its key, the base64 of 32 bytes (openssl rand -base64 32), in FIELDGATE_S3_SSEC_KEY or s3.ssec_key_file")
+		}
 	}
 	if err := validateProxies(cfg.HTTP.TrustedProxies); err != nil {
 		return nil, err

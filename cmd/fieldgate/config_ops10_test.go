@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 // opsBaseEnv is the smallest valid environment for loadConfig.
@@ -94,5 +96,20 @@ func TestConfigSecretFileErrorsNameTheKey(t *testing.T) {
 	// A secret in the environment wins over the file, which is not read.
 	if _, err := loadConfig("", opsBaseEnv(map[string]string{"FIELDGATE_OMEMO_KEY_FILE": missing, "FIELDGATE_OMEMO_KEY": "k"})); err != nil {
 		t.Errorf("FIELDGATE_OMEMO_KEY with a missing key file: %v", err)
+	}
+}
+
+// TestExampleConfigLoads: docs/operations.md step 5 has the admin copy
+// deploy/fieldgate.example.yaml and edit it; fieldgate refuses unknown
+// keys, so a key in the example that the binary does not know would stop
+// every new installation at its first start.
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := loadConfig(filepath.Join(testsvc.RepoRoot(t), "deploy", "fieldgate.example.yaml"), opsBaseEnv(map[string]string{
+		"FIELDGATE_S3_SECRET_KEY": "s", "FIELDGATE_XMPP_SECRET": "s"}))
+	if err != nil {
+		t.Fatalf("the example configuration: %v", err)
+	}
+	if cfg.S3.Encryption != "sse-s3" || cfg.Retention.Days != 180 {
+		t.Errorf("example read as %+v", cfg.S3)
 	}
 }

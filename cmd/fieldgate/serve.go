@@ -159,7 +159,7 @@ func mediaConfig(cfg *Config) media.Config {
 	return media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
 		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL, OriginalTTL: cfg.S3.OriginalTTL,
-		Encryption: cfg.S3.Encryption, MaxConcurrent: cfg.S3.MaxConcurrency,
+		Encryption: cfg.S3.Encryption, SSECKey: cfg.S3.SSECKey, RequireEncryption: cfg.S3.RequireEncryption, MaxConcurrent: cfg.S3.MaxConcurrency,
 		DerivativeMaxEdge: cfg.Media.TeamCopyMaxEdge, TeamCopyQuality: cfg.Media.TeamCopyQuality,
 		LosslessTeamCopy: cfg.Media.LosslessTeamCopy,
 	}
