@@ -387,3 +387,70 @@ func validateRetention(days int, categoryDays map[string]int) error {
 	}
 	return nil
 }
+
+// checkConfigEnv refuses FIELDGATE_<SECTION>_* variables in environ
+// (os.Environ's "NAME=value" form) that are no configuration key, where
+// SECTION is one of the configuration's sections (HTTP, S3, RETENTION, …):
+// a misspelt name would otherwise be ignored silently, as the YAML file's
+// unknown keys are not. Other FIELDGATE_* variables (FIELDGATE_CONFIG, the
+// test and development scripts') pass. The error names each variable and
+// the key closest to it, never a value.
+func checkConfigEnv(environ []string) error {
+	known := map[string]bool{"FIELDGATE_CONFIG": true}
+	sections := map[string][]string{}
+	for _, k := range envKeys {
+		known[k] = true
+		sec, _, _ := strings.Cut(strings.TrimPrefix(k, "FIELDGATE_"), "_")
+		sections[sec] = append(sections[sec], k)
+	}
+	var bad []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		rest, ok := strings.CutPrefix(name, "FIELDGATE_")
+		if !ok || known[name] {
+			continue
+		}
+		sec, _, _ := strings.Cut(rest, "_")
+		if keys := sections[sec]; len(keys) > 0 {
+			bad = append(bad, fmt.Sprintf("%s (did you mean %s?)", name, closest(name, keys)))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return fmt.Errorf("config: unknown environment variable %s; deploy/fieldgate.example.yaml lists the keys (key a.b_c is FIELDGATE_A_B_C)",
+		strings.Join(bad, ", "))
+}
+
+// closest returns the candidate with the smallest edit distance to s.
+func closest(s string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		if d := editDistance(s, c); bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

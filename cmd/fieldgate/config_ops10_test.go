@@ -113,3 +113,34 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("example read as %+v", cfg.S3)
 	}
 }
+
+// TestMisspeltEnvironmentVariableRefused: the YAML file refuses unknown
+// keys, but a misspelt FIELDGATE_* variable was silently ignored: with
+// FIELDGATE_RETENTION_DAY=30 in fieldgate.env personal data stayed 180
+// days; with FIELDGATE_S3_USETLS=true photos went to S3 in plain HTTP.
+// Now a variable in a configuration section's namespace that is no key
+// stops every command at start, naming the key it is closest to; other
+// FIELDGATE_* variables (the test and development scripts') pass.
+func TestMisspeltEnvironmentVariableRefused(t *testing.T) {
+	err := checkConfigEnv([]string{"PATH=/usr/bin", "FIELDGATE_S3_BUCKET=x", "FIELDGATE_RETENTION_DAY=30",
+		"FIELDGATE_S3_USETLS=true", "FIELDGATE_TEST_PORT_OFFSET=3600", "FIELDGATE_CONFIG=/etc/fieldgate/fieldgate.yaml", "FIELDGATE_FAULTS=full"})
+	if err == nil {
+		t.Fatal("misspelt variables accepted")
+	}
+	for _, want := range []string{"FIELDGATE_RETENTION_DAY", "FIELDGATE_RETENTION_DAYS", "FIELDGATE_S3_USETLS", "FIELDGATE_S3_USE_TLS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "=30") || strings.Contains(err.Error(), "TEST_PORT") {
+		t.Errorf("error %q shows a value or an unrelated variable", err)
+	}
+	t.Log(err)
+	var all []string
+	for _, k := range envKeys {
+		all = append(all, k+"=1")
+	}
+	if err := checkConfigEnv(append(all, "FIELDGATE_CONFIG=x", "FIELDGATE_TEST_DATABASE_URL=x", "FIELDGATE_BENCH_RATE=1")); err != nil {
+		t.Errorf("every configuration key and unrelated variables: %v", err)
+	}
+}
