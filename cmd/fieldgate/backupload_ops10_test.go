@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-
-	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
 // TestBackupWhileReportsArrive backs up while photo reports keep arriving
@@ -65,13 +63,7 @@ func TestBackupWhileReportsArrive(t *testing.T) {
 	if len(bk) != 1 {
 		t.Fatalf("backups: %v", bk)
 	}
-	target := map[string]string{}
-	for k, v := range s.env {
-		target[k] = v
-	}
-	target["FIELDGATE_DATABASE_URL"] = testsvc.EmptyDatabaseURL(t)
-	target["FIELDGATE_S3_BUCKET"] = s.bucket + "-load"
-	t.Cleanup(func() { removeBucket(s.s3, target["FIELDGATE_S3_BUCKET"]) })
+	target := restoreTarget(t, s, "-load")
 	out, err = runCmd(t, func(k string) string { return target[k] }, "restore", bk[0])
 	if err != nil {
 		t.Fatalf("restore of a backup taken during intake: %v", err)
