@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/IBM/pgxpoolprometheus"
@@ -186,6 +189,14 @@ func serveGCPercent(getenv func(string) string) (int, bool) {
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// SIGHUP (systemctl reload) reloads the rules once rules.Watch below
+	// listens for it. Until then Go's default action would end the process,
+	// and systemd counts a death by SIGHUP as a clean exit that
+	// Restart=on-failure does not restart: take it from the first moment
+	// (a full channel drops it; the rules are read at start anyway).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, _, err := commonFlags("serve", args, getenv, stderr, nil)
 	if err != nil {
 		return err
