@@ -28,8 +28,20 @@ type changeJSON struct {
 	Incident *incidentSummaryJSON `json:"incident,omitempty"`
 }
 
-// heartbeat keeps proxies from closing an idle stream.
-const heartbeat = 15 * time.Second
+// DefaultEventsHeartbeat is how often an event stream sends its
+// heartbeat event (Config.EventsHeartbeat).
+const DefaultEventsHeartbeat = 15 * time.Second
+
+// heartbeatJSON is the data of a "heartbeat" event: the interval until
+// the next one, so that a client can tell a stream that stalled (a proxy
+// that buffers, a connection half-open after a laptop slept or the
+// network changed) from a quiet one. SSE comments would keep proxies
+// from closing the stream too, but EventSource never shows them to the
+// page, so a page could not tell.
+type heartbeatJSON struct {
+	IntervalMS int64     `json:"interval_ms"`
+	At         time.Time `json:"at"`
+}
 
 // authRecheck is how often a stream checks that its session or token
 // still holds: a logout, an expired session or a revoked token ends the
@@ -40,8 +52,11 @@ const authRecheck = 5 * time.Second
 // Living Standard §9.2, text/event-stream): one event "incident" per
 // committed change of an incident the caller may see, with the audit
 // event's id as the SSE id; "resync" when changes may have been missed
-// (reload the list). The stream ends when the client falls behind; the
-// browser's EventSource reconnects by itself.
+// (reload the list); "heartbeat" ({interval_ms, at}) when the stream
+// opens and every Config.EventsHeartbeat after: a client that has seen
+// nothing for well over interval_ms should close the stream, open it
+// again and reload, as after "resync". The stream ends when the client
+// falls behind; the browser's EventSource reconnects by itself.
 func (s *Server) streamEvents(c *gin.Context) {
 	tok := token(c)
 	scope, ok := viewScope(tok)
@@ -69,7 +84,12 @@ func (s *Server) streamEvents(c *gin.Context) {
 		return
 	}
 
-	tick := time.NewTicker(heartbeat)
+	every := s.cfg.EventsHeartbeat
+	beat := func() {
+		writeEvent(w, 0, "heartbeat", heartbeatJSON{IntervalMS: every.Milliseconds(), At: s.now()})
+	}
+	beat()
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	recheck := time.NewTicker(authRecheck)
 	defer recheck.Stop()
@@ -85,8 +105,7 @@ func (s *Server) streamEvents(c *gin.Context) {
 				return
 			}
 		case <-tick.C:
-			fmt.Fprint(w, ": ping\n\n")
-			w.Flush()
+			beat()
 		case ch, open := <-sub.C:
 			if !open {
 				writeEvent(w, 0, "resync", changeJSON{Kind: dispatch.ChangeResync, At: s.now()})

@@ -242,7 +242,13 @@ type incidentDetailJSON struct {
 
 // reporterEvents are audit events whose actor is the reporter: their JID
 // is personal data that only dispatchers see.
-var reporterEvents = map[string]bool{"received": true, "followup": true, "location_received": true}
+var reporterEvents = map[string]bool{"received": true, "followup": true, "location_received": true, "grouped": true}
+
+// byReporter reports whether e's actor is the reporter: a reporter event,
+// or a part the reporter split off with a bare "neu".
+func byReporter(e dispatch.Event) bool {
+	return reporterEvents[e.Kind] || e.Kind == "part_split" && e.Detail["reason"] == dispatch.ReasonReporterNew
+}
 
 // getIncidentDetail serves GET /api/v1/incidents/{case}: the incident
 // with its reports, photos, position and flags, whole audit trail and
@@ -285,7 +291,7 @@ func (s *Server) getIncidentDetail(c *gin.Context) {
 	}
 	for _, e := range d.Events {
 		actor := e.Actor
-		if reporterEvents[e.Kind] && !dispatcher {
+		if byReporter(e) && !dispatcher {
 			actor = "reporter"
 		}
 		out.Timeline = append(out.Timeline, timelineJSON{At: e.At, Kind: e.Kind, Label: msg.For(clientLanguage(c)).EventName(e.Kind), Actor: actor, Via: e.Via,

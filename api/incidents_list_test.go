@@ -188,10 +188,32 @@ func TestEventStreamFiltersByViewer(t *testing.T) {
 	hole := e.file(t, "tiefbau", "Schlagloch", 51.04, 7.58)
 	tree := e.file(t, "info", "Baum umgestürzt", 51.03, 7.57)
 
+	// The first event of a stream is its heartbeat, with the interval.
+	for who, sc := range map[string]*bufio.Scanner{"gruen": gruen, "tief": tief} {
+		var event, data string
+		for sc.Scan() && data == "" {
+			if v, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				event = v
+			}
+			if v, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				data = v
+			}
+		}
+		var hb struct {
+			IntervalMS int64 `json:"interval_ms"`
+		}
+		if event != "heartbeat" || json.Unmarshal([]byte(data), &hb) != nil || hb.IntervalMS != 15000 {
+			t.Fatalf("first event for %s: %q %s, want a heartbeat with interval_ms 15000", who, event, data)
+		}
+	}
 	firstCase := func(sc *bufio.Scanner) string {
+		event := ""
 		for sc.Scan() {
 			line := sc.Text()
-			if data, ok := strings.CutPrefix(line, "data: "); ok {
+			if v, ok := strings.CutPrefix(line, "event: "); ok {
+				event = v
+			}
+			if data, ok := strings.CutPrefix(line, "data: "); ok && event == "incident" {
 				var ch struct {
 					Incident struct {
 						CaseNumber string `json:"case_number"`

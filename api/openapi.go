@@ -104,7 +104,7 @@ func coreOperations() []Operation {
 		{Method: "POST", Path: "/api/v1/incidents/:case/merge", Tag: "incidents", Summary: "Mark the case as a duplicate of another open case (dispatchers); unmerge reverses it",
 			Body: mergeBody{}, Response: incidentJSON{}},
 		{Method: "GET", Path: "/api/v1/events", Tag: "incidents", Summary: "Server-sent events: every committed change of an incident the caller may see",
-			Description:  "text/event-stream (HTML Living Standard §9.2). Event `incident` with data {kind, at, incident}; event `resync` means reload the list.",
+			Description:  "text/event-stream (HTML Living Standard §9.2). Event `incident` with data {kind, at, incident}; event `resync` means reload the list; event `heartbeat` with data {interval_ms, at} when the stream opens and every interval_ms after (http.events_heartbeat, default 15 s): a client that has seen no event for well over interval_ms should reconnect and reload.",
 			ResponseType: "text/event-stream"},
 		{Method: "GET", Path: "/api/v1/stats", Tag: "incidents", Summary: "Time to acknowledge and to resolve (median, 90th percentile, seconds) and escalations per policy",
 			Query:    [][2]string{{"by", "team (default), district or week"}, {"days", "incidents created in the last N days, default 30"}, {"format", "csv for text/csv (RFC 4180)"}},

@@ -104,6 +104,9 @@ type Config struct {
 	SlotWait time.Duration
 	// Changes feeds GET /api/v1/events; nil = the stream answers 503.
 	Changes Changes
+	// EventsHeartbeat is how often GET /api/v1/events sends its
+	// "heartbeat" event. Default DefaultEventsHeartbeat (15s).
+	EventsHeartbeat time.Duration
 	// ExtraOperations documents route groups registered elsewhere (Open311)
 	// in /api/v1/openapi.json.
 	ExtraOperations []Operation
@@ -146,6 +149,9 @@ func New(disp Dispatch, m Media, rules Rules, cfg Config, logger *slog.Logger) *
 	cfg.MinBodyRate = cmp.Or(cfg.MinBodyRate, 1024)
 	cfg.BodyGrace = cmp.Or(cfg.BodyGrace, 15*time.Second)
 	cfg.SlotWait = cmp.Or(cfg.SlotWait, 10*time.Second)
+	if cfg.EventsHeartbeat <= 0 {
+		cfg.EventsHeartbeat = DefaultEventsHeartbeat
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

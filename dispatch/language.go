@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldgate/fieldgate/internal/msg"
@@ -50,25 +51,15 @@ func (s *Service) SetSenderLanguage(ctx context.Context, channel, sender, lang s
 // retainSenderLanguages deletes the language choices of senders who have
 // no report left (retention deleted them, or they never sent one) and
 // chose longer ago than the default retention period; it returns how many
-// it deleted (with dryRun: would delete).
-func (rt *Retention) retainSenderLanguages(ctx context.Context, dryRun bool) (int64, error) {
-	sql := `DELETE FROM sender_languages l`
-	if dryRun {
-		sql = `SELECT count(*) FROM sender_languages l`
-	}
-	sql += ` WHERE l.set_at < $1::timestamptz - make_interval(secs => $2)
-		AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.channel = l.channel AND r.sender = l.sender)`
-	args := []any{rt.now(), int64(rt.cfg.Default.Seconds())}
-	if dryRun {
-		var n int64
-		if err := rt.pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
-			return 0, fmt.Errorf("count expired sender languages: %w", err)
-		}
-		return n, nil
-	}
-	tag, err := rt.pool.Exec(ctx, sql, args...)
+// it deleted (with dryRun: would delete). gone are the incidents this run
+// deleted (or, in a dry run, would delete): their reports do not count as
+// left, so that a dry run counts what the run will delete.
+func (rt *Retention) retainSenderLanguages(ctx context.Context, dryRun bool, gone []uuid.UUID) (int64, error) {
+	n, err := rt.deleteWhere(ctx, dryRun, "sender_languages l", `l.set_at < $1::timestamptz - make_interval(secs => $2)
+		AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.channel = l.channel AND r.sender = l.sender
+		                AND NOT (r.incident_id = ANY($3::uuid[])))`, rt.now(), int64(rt.cfg.Default.Seconds()), gone)
 	if err != nil {
-		return 0, fmt.Errorf("delete expired sender languages: %w", err)
+		return 0, fmt.Errorf("expired sender languages: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

@@ -24,6 +24,11 @@ type ServiceRequestFilter struct {
 	RadiusM      float64
 	Limit        int // default 50, at most 1000
 	Offset       int
+	// PublicTeams, when not nil, leaves out requests whose incident is
+	// with, or was ever routed or reassigned to, a team not in it
+	// (routing.RuleSet.Open311Teams): a case handed to the youth welfare
+	// office is not public.
+	PublicTeams []string
 }
 
 // ServiceRequest is one report as Open311 shows it: the first report of
@@ -77,6 +82,14 @@ func (s *Service) ServiceRequests(ctx context.Context, f ServiceRequestFilter) (
 	}
 	if len(f.Teams) > 0 {
 		add("i.team = ANY($%d)", f.Teams)
+	}
+	if f.PublicTeams != nil {
+		// A scalar subquery, evaluated row by row along the ordered scan
+		// until the page is full: as NOT EXISTS, PostgreSQL makes it an
+		// anti-join over the whole trail (50 ms at 20,000 requests, growing
+		// with the table, for an anonymous read).
+		add(`(i.team IS NULL OR i.team = ANY($%[1]d)) AND (SELECT bool_and(coalesce(e.detail->>'to_team', e.detail->>'team', '') = ANY($%[1]d))
+			FROM incident_events e WHERE e.incident_id = i.id AND e.kind IN ('routed','reassigned')) IS NOT FALSE`, f.PublicTeams)
 	}
 	if f.From != nil {
 		add("r.received_at >= $%d", *f.From)

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,9 +26,24 @@ import (
 // incident_stats (counts, time to acknowledge). Open incidents are never
 // deleted. An incident that other (kept) incidents are merged into waits
 // until they go too. S3 objects are deleted before the rows that name
-// them, so a failure leaves rows to retry, never orphaned objects.
+// them (in the transaction that holds the incidents' locks), so a failure
+// leaves rows to retry, never orphaned objects. While `fieldgate backup`
+// runs (BackupLock) nothing is deleted: the backup copies the objects its
+// snapshot names.
 // Completed jobs of the message queue (which carry message bodies) are
-// removed by river's job cleaner after a day.
+// removed by river's job cleaner after a day. Each run also deletes the
+// language choices of senders with nothing left (language.go) and the
+// console's expired login links and sessions.
+
+// BackupLock is the PostgreSQL advisory lock key that `fieldgate backup`
+// holds (shared) from before its snapshot until it has copied the objects
+// the snapshot names; retention deletes objects only while it can hold
+// the lock exclusively.
+const BackupLock int64 = 0x66676261636b7570 // "fgbackup"
+
+// ErrBackupRunning is a retention run's error when a backup holds
+// BackupLock: nothing more was deleted, the run has to come again.
+var ErrBackupRunning = errors.New("retention: a backup is running")
 
 // RetentionConfig says how long incidents are kept.
 type RetentionConfig struct {
@@ -71,6 +87,9 @@ type RetentionResult struct {
 	// SenderLanguages counts the messenger senders' language choices
 	// deleted (dispatch/language.go).
 	SenderLanguages int64
+	// ConsoleSignIns counts the expired console login links and sessions
+	// deleted.
+	ConsoleSignIns int64
 }
 
 // Objects counts the S3 objects in the result.
@@ -138,6 +157,8 @@ type retentionCandidate struct {
 // retain runs retention until done or until the deadline (zero = none).
 func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time) (RetentionResult, error) {
 	res := RetentionResult{DryRun: dryRun}
+	gone := []uuid.UUID{} // not nil: NULL would match no report in retainSenderLanguages
+	var backup error      // ErrBackupRunning, returned at the end
 	cands, err := rt.retentionCandidates(ctx)
 	if err != nil {
 		return res, err
@@ -151,19 +172,66 @@ func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time
 		batch := cands[:n]
 		cands = cands[n:]
 		done, err := rt.retainBatch(ctx, batch, dryRun)
+		if err == nil {
+			for _, c := range batch {
+				gone = append(gone, c.id)
+			}
+		}
 		res.Incidents = append(res.Incidents, done...)
+		if errors.Is(err, ErrBackupRunning) {
+			// The rest waits for the next run; what does not touch
+			// objects goes on.
+			res.More, backup = true, err
+			break
+		}
 		if err != nil {
 			return res, err
 		}
 	}
-	if res.SenderLanguages, err = rt.retainSenderLanguages(ctx, dryRun); err != nil {
+	if res.SenderLanguages, err = rt.retainSenderLanguages(ctx, dryRun, gone); err != nil {
 		return res, err
 	}
-	if len(res.Incidents) > 0 || res.SenderLanguages > 0 {
-		rt.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(),
-			"sender_languages", res.SenderLanguages, "more", res.More)
+	if res.ConsoleSignIns, err = rt.retainConsoleSignIns(ctx, dryRun); err != nil {
+		return res, err
 	}
-	return res, nil
+	if len(res.Incidents) > 0 || res.SenderLanguages > 0 || res.ConsoleSignIns > 0 {
+		rt.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(),
+			"sender_languages", res.SenderLanguages, "console_sign_ins", res.ConsoleSignIns, "more", res.More)
+	}
+	return res, backup
+}
+
+// retainConsoleSignIns deletes the console's login links and sessions
+// that have expired: they name a user, their roles and when they signed
+// in, and an expired one is good for nothing (a link is refused after
+// its expiry whether or not it was used).
+func (rt *Retention) retainConsoleSignIns(ctx context.Context, dryRun bool) (int64, error) {
+	var total int64
+	for _, table := range []string{"console_login_links", "console_sessions"} {
+		n, err := rt.deleteWhere(ctx, dryRun, table, `expires_at < $1`, rt.now())
+		if err != nil {
+			return total, fmt.Errorf("expired %s: %w", table, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// deleteWhere deletes the rows of from (a table, with an alias if where
+// uses one) that match where, or with dryRun counts them.
+func (rt *Retention) deleteWhere(ctx context.Context, dryRun bool, from, where string, args ...any) (int64, error) {
+	if dryRun {
+		var n int64
+		if err := rt.pool.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count: %w", err)
+		}
+		return n, nil
+	}
+	tag, err := rt.pool.Exec(ctx, `DELETE FROM `+from+` WHERE `+where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // retentionCandidates lists closed incidents past their period, merged
@@ -225,103 +293,137 @@ func (rt *Retention) retentionCandidates(ctx context.Context) ([]retentionCandid
 	}
 }
 
-// retainBatch deletes one batch: media first, then rows and statistics
-// in one transaction.
+// retainBatch deletes one batch in one transaction: it locks the
+// incidents that are still closed (a merged duplicate can be unmerged at
+// any time), deletes their media objects and then their rows, keeping
+// statistics. The lock is held while the objects are deleted, so an
+// unmerge waits and then finds the case gone instead of reopening a case
+// whose photos are gone. A failed delete rolls back the rows; objects
+// already deleted stay deleted and the next run deletes the rows.
 func (rt *Retention) retainBatch(ctx context.Context, batch []retentionCandidate, dryRun bool) ([]RetainedIncident, error) {
 	ids := make([]uuid.UUID, len(batch))
-	byID := make(map[uuid.UUID]*RetainedIncident, len(batch))
 	for i := range batch {
 		ids[i] = batch[i].id
-		byID[batch[i].id] = &batch[i].retained
-	}
-	rows, err := rt.pool.Query(ctx, `
-		SELECT r.incident_id, m.object_key, coalesce(m.derivative_key, ''), coalesce(m.thumb_key, '')
-		FROM media_objects m JOIN reports r ON r.id = m.report_id
-		WHERE r.incident_id = ANY($1) ORDER BY m.created_at, m.id`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("retention media: %w", err)
-	}
-	var keys []string
-	for rows.Next() {
-		var id uuid.UUID
-		var k [3]string
-		if err := rows.Scan(&id, &k[0], &k[1], &k[2]); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("scan retention media: %w", err)
-		}
-		for _, key := range k {
-			if key != "" {
-				byID[id].Media = append(byID[id].Media, key)
-				keys = append(keys, key)
-			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("retention media: %w", err)
-	}
-	out := make([]RetainedIncident, len(batch))
-	for i := range batch {
-		out[i] = batch[i].retained
 	}
 	if dryRun {
-		return out, nil
+		return rt.retainedWithMedia(ctx, rt.pool, batch, ids)
 	}
-	if len(keys) > 0 {
-		if rt.media == nil {
-			return nil, fmt.Errorf("retention: %d media objects to delete but no media store configured", len(keys))
+	var out []RetainedIncident
+	err := pgx.BeginFunc(ctx, rt.pool, func(tx pgx.Tx) error {
+		var free bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, BackupLock).Scan(&free); err != nil {
+			return fmt.Errorf("retention: backup lock: %w", err)
 		}
-		if err := rt.media.Delete(ctx, keys...); err != nil {
-			return nil, fmt.Errorf("retention: delete media: %w", err)
+		if !free {
+			return ErrBackupRunning
 		}
-	}
-	err = pgx.BeginFunc(ctx, rt.pool, func(tx pgx.Tx) error {
-		// Lock, and skip any incident that was reopened meanwhile (none can
-		// be today, but the state machine may grow).
 		var locked []uuid.UUID
 		if err := tx.QueryRow(ctx, `
 			SELECT coalesce(array_agg(id), '{}') FROM (SELECT id FROM incidents
 			WHERE id = ANY($1) AND state IN ('resolved','merged','rejected') FOR UPDATE) l`, ids).Scan(&locked); err != nil {
 			return fmt.Errorf("lock incidents: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO incident_stats AS s (month, team, category, priority, final_state, incidents, reports, media,
-			                                 acknowledged, ack_seconds, max_escalation)
-			SELECT date_trunc('month', i.created_at AT TIME ZONE 'UTC')::date, coalesce(i.team, ''),
-			       coalesce(nullif(i.category, ''), i.team, ''), i.priority, i.state, count(*),
-			       sum((SELECT count(*) FROM reports r WHERE r.incident_id = i.id)),
-			       sum((SELECT count(*) FROM media_objects m JOIN reports r ON r.id = m.report_id WHERE r.incident_id = i.id)),
-			       count(t.first_take), coalesce(sum(extract(epoch FROM t.first_take - i.created_at))::bigint, 0),
-			       max(i.escalation_level)
-			FROM incidents i
-			LEFT JOIN LATERAL (SELECT min(at) AS first_take FROM incident_events e
-			                   WHERE e.incident_id = i.id AND e.kind = 'take') t ON true
-			WHERE i.id = ANY($1)
-			GROUP BY 1, 2, 3, 4, 5
-			ON CONFLICT (month, team, category, priority, final_state) DO UPDATE SET
-			  incidents = s.incidents + excluded.incidents, reports = s.reports + excluded.reports,
-			  media = s.media + excluded.media, acknowledged = s.acknowledged + excluded.acknowledged,
-			  ack_seconds = s.ack_seconds + excluded.ack_seconds,
-			  max_escalation = greatest(s.max_escalation, excluded.max_escalation)`, locked); err != nil {
-			return fmt.Errorf("retention statistics: %w", err)
+		var err error
+		if out, err = rt.retainedWithMedia(ctx, tx, batch, locked); err != nil {
+			return err
 		}
-		for _, q := range []string{
-			`DELETE FROM incident_events WHERE incident_id = ANY($1)`,
-			`DELETE FROM room_posts WHERE incident_id = ANY($1)`,
-			`DELETE FROM incident_alerts WHERE incident_id = ANY($1)`,
-			`DELETE FROM reports WHERE incident_id = ANY($1)`, // media_objects, idempotency_keys cascade
-			`DELETE FROM incidents WHERE id = ANY($1)`,
-		} {
-			if _, err := tx.Exec(ctx, q, locked); err != nil {
-				return fmt.Errorf("retention delete: %w", err)
+		var keys []string
+		for _, inc := range out {
+			keys = append(keys, inc.Media...)
+		}
+		if len(keys) > 0 {
+			if rt.media == nil {
+				return fmt.Errorf("retention: %d media objects to delete but no media store configured", len(keys))
+			}
+			if err := rt.media.Delete(ctx, keys...); err != nil {
+				return fmt.Errorf("retention: delete media: %w", err)
 			}
 		}
-		return nil
+		return retainRows(ctx, tx, locked)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// retainedWithMedia returns the incidents of batch whose id is in ids,
+// in batch order, each with the S3 keys of its reports' media.
+func (rt *Retention) retainedWithMedia(ctx context.Context, q rowQuerier, batch []retentionCandidate, ids []uuid.UUID) ([]RetainedIncident, error) {
+	byID := make(map[uuid.UUID]*RetainedIncident, len(ids))
+	for i := range batch {
+		if slices.Contains(ids, batch[i].id) {
+			byID[batch[i].id] = &batch[i].retained
+		}
+	}
+	rows, err := q.Query(ctx, `
+		SELECT r.incident_id, m.object_key, coalesce(m.derivative_key, ''), coalesce(m.thumb_key, '')
+		FROM media_objects m JOIN reports r ON r.id = m.report_id
+		WHERE r.incident_id = ANY($1) ORDER BY m.created_at, m.id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("retention media: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var k [3]string
+		if err := rows.Scan(&id, &k[0], &k[1], &k[2]); err != nil {
+			return nil, fmt.Errorf("scan retention media: %w", err)
+		}
+		for _, key := range k {
+			if key != "" {
+				byID[id].Media = append(byID[id].Media, key)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("retention media: %w", err)
+	}
+	out := make([]RetainedIncident, 0, len(byID))
+	for i := range batch {
+		if r, ok := byID[batch[i].id]; ok {
+			out = append(out, *r)
+		}
+	}
+	return out, nil
+}
+
+// retainRows deletes the locked incidents' rows, adding them to the
+// anonymous statistics first.
+func retainRows(ctx context.Context, tx pgx.Tx, locked []uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO incident_stats AS s (month, team, category, priority, final_state, incidents, reports, media,
+		                                 acknowledged, ack_seconds, max_escalation)
+		SELECT date_trunc('month', i.created_at AT TIME ZONE 'UTC')::date, coalesce(i.team, ''),
+		       coalesce(nullif(i.category, ''), i.team, ''), i.priority, i.state, count(*),
+		       sum((SELECT count(*) FROM reports r WHERE r.incident_id = i.id)),
+		       sum((SELECT count(*) FROM media_objects m JOIN reports r ON r.id = m.report_id WHERE r.incident_id = i.id)),
+		       count(t.first_take), coalesce(sum(extract(epoch FROM t.first_take - i.created_at))::bigint, 0),
+		       max(i.escalation_level)
+		FROM incidents i
+		LEFT JOIN LATERAL (SELECT min(at) AS first_take FROM incident_events e
+		                   WHERE e.incident_id = i.id AND e.kind = 'take') t ON true
+		WHERE i.id = ANY($1)
+		GROUP BY 1, 2, 3, 4, 5
+		ON CONFLICT (month, team, category, priority, final_state) DO UPDATE SET
+		  incidents = s.incidents + excluded.incidents, reports = s.reports + excluded.reports,
+		  media = s.media + excluded.media, acknowledged = s.acknowledged + excluded.acknowledged,
+		  ack_seconds = s.ack_seconds + excluded.ack_seconds,
+		  max_escalation = greatest(s.max_escalation, excluded.max_escalation)`, locked); err != nil {
+		return fmt.Errorf("retention statistics: %w", err)
+	}
+	for _, q := range []string{
+		`DELETE FROM incident_events WHERE incident_id = ANY($1)`,
+		`DELETE FROM room_posts WHERE incident_id = ANY($1)`,
+		`DELETE FROM incident_alerts WHERE incident_id = ANY($1)`,
+		`DELETE FROM reports WHERE incident_id = ANY($1)`, // media_objects, idempotency_keys cascade
+		`DELETE FROM incidents WHERE id = ANY($1)`,
+	} {
+		if _, err := tx.Exec(ctx, q, locked); err != nil {
+			return fmt.Errorf("retention delete: %w", err)
+		}
+	}
+	return nil
 }
 
 // retentionArgs is one retention run; Seq counts continuations of a run
@@ -337,6 +439,10 @@ type retentionWorker struct {
 	s *Service
 }
 
+// retentionBackupWait is how long the retention job waits when a backup
+// is running.
+const retentionBackupWait = 10 * time.Minute
+
 // retentionBudget keeps a run well inside the job timeout, so the stuck
 // job rescuer never starts a second copy while one is still deleting.
 const retentionBudget = 20 * time.Second
@@ -347,6 +453,10 @@ func (w *retentionWorker) Timeout(*river.Job[retentionArgs]) time.Duration {
 
 func (w *retentionWorker) Work(ctx context.Context, job *river.Job[retentionArgs]) error {
 	res, err := w.s.retention().retain(ctx, false, time.Now().Add(retentionBudget))
+	if errors.Is(err, ErrBackupRunning) {
+		w.s.log.InfoContext(ctx, "retention waits for a backup", "again_in", retentionBackupWait)
+		return river.JobSnooze(retentionBackupWait)
+	}
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package dispatch_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/internal/testsvc"
@@ -53,26 +50,9 @@ func bucketKeys(t *testing.T, c *minio.Client, bucket string) []string {
 // anonymous statistics row; a dry run only lists them; open incidents and
 // categories with a longer period stay.
 func TestRetention(t *testing.T) {
-	env := testsvc.S3(t)
 	pool := testsvc.Pool(t)
 	ctx := context.Background()
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	bucket := "ret-" + hex.EncodeToString(rnd[:])
-	store, err := media.New(ctx, media.Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: bucket}, discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc, err := minio.New(env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(env.AccessKey, env.SecretKey, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, k := range bucketKeys(t, mc, bucket) {
-			_ = mc.RemoveObject(context.Background(), bucket, k, minio.RemoveObjectOptions{})
-		}
-		_ = mc.RemoveBucket(context.Background(), bucket)
-	})
+	store, mc, bucket := testBucket(t)
 
 	rec := &recorder{}
 	svc := newTestService(t, testServiceOptions{Pool: pool, Media: store, RulesFile: lifecycleRulesFile(t), Messenger: rec,

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -108,4 +109,40 @@ func (c *compiler) compileOpen311(addr string, raw *rawOpen311, codes map[string
 		svc.Attributes = append(svc.Attributes, at)
 	}
 	return svc
+}
+
+// Open311Teams returns the ids of the teams that a report to a published
+// (Open311) address can be routed to by the rules: the published
+// addresses' default teams (the file's default for those without one) and
+// the teams of rules that name no address or a published one. A request
+// handed to any other team (a dispatcher's reassignment to the youth
+// welfare office) is no longer public. Never nil.
+func (rs *RuleSet) Open311Teams() []string {
+	published := map[int32]bool{}
+	teams := []string{}
+	add := func(team string) {
+		if team != "" && !slices.Contains(teams, team) {
+			teams = append(teams, team)
+		}
+	}
+	for i, a := range rs.addrs {
+		if a.Open311 == nil {
+			continue
+		}
+		published[int32(i)] = true
+		if d := rs.addrDefs[i]; d != nil {
+			add(d.team)
+		} else {
+			add(rs.def.team)
+		}
+	}
+	if len(published) == 0 {
+		return teams
+	}
+	for _, r := range rs.rules {
+		if len(r.addrs) == 0 || slices.ContainsFunc(r.addrs, func(a int32) bool { return published[a] }) {
+			add(r.act.team)
+		}
+	}
+	return teams
 }

@@ -92,7 +92,8 @@ type Config struct {
 	// report. Default false (data minimisation): they are accepted but
 	// dropped, and the service_notice says so.
 	StoreContact bool
-	// PublishDescriptions shows the reporter's description in GET
+	// PublishDescriptions shows the reporter's description, and the
+	// values of free-text attributes (datatypes string and text), in GET
 	// requests. Default true (the address's open311 block is the town's
 	// decision to publish); reporter identity is never shown.
 	PublishDescriptions *bool

@@ -90,7 +90,7 @@ const defaultWindow = 90 * 24 * time.Hour
 // getRequests answers GET requests (id == "") and GET requests/{id}.
 func (h *Handler) getRequests(c *gin.Context, f format, id string) {
 	rs := h.rules.Current()
-	filter := dispatch.ServiceRequestFilter{}
+	filter := dispatch.ServiceRequestFilter{PublicTeams: rs.Open311Teams()}
 	var pubs []routing.Address
 	for _, a := range published(rs) {
 		pubs = append(pubs, a)
@@ -296,6 +296,9 @@ func (h *Handler) requestView(c *gin.Context, rs *routing.RuleSet, sr dispatch.S
 			e.Delegation = append(e.Delegation, teamName(t))
 		}
 		for _, a := range svc.Attributes {
+			if freeText(a) && !*h.cfg.PublishDescriptions {
+				continue // typed by the reporter like the description, and as private
+			}
 			if v, ok := sr.Attributes[a.Code]; ok {
 				e.Attributes = append(e.Attributes, attrValueJSON{Code: a.Code, Value: v})
 			}
@@ -303,6 +306,13 @@ func (h *Handler) requestView(c *gin.Context, rs *routing.RuleSet, sr dispatch.S
 		r.ExtendedAttributes = e
 	}
 	return r
+}
+
+// freeText reports whether an attribute's value is what the reporter
+// typed (GeoReport v2 datatypes string and text), not a choice from the
+// service definition, a number or a date.
+func freeText(a routing.Open311Attribute) bool {
+	return a.Datatype == "string" || a.Datatype == "text"
 }
 
 type tokenJSON struct {

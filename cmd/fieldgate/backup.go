@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/migrations"
 )
@@ -119,33 +119,43 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	now := time.Now().UTC()
 	final := filepath.Join(dir, backupPrefix+now.Format("20060102T150405Z"))
 	tmp := final + ".tmp"
+	if err := os.MkdirAll(filepath.Join(tmp, backupObjectsDir), 0o700); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	// A failed backup leaves nothing behind that looks like a backup.
 	defer os.RemoveAll(tmp)
-	var m *backupManifest
-	for attempt := 1; ; attempt++ {
-		m, err = writeBackup(ctx, cfg, pool, store, tmp, now)
-		if err == nil {
-			break
-		}
-		// Retention deletes a closed incident's objects, then its rows:
-		// an object of the snapshot that is gone with its row was deleted
-		// after the snapshot, and a new snapshot no longer lists it. One
-		// the database still references is lost: that fails the backup.
-		var oe *objectCopyError
-		if attempt == 3 || !errors.As(err, &oe) {
-			return err
-		}
-		if ref, qerr := referencedObject(ctx, pool, oe.key); qerr != nil || ref {
-			return err
-		}
-		log.Warn("an object of the backup's snapshot was deleted since, with its database row (retention); starting again with a new snapshot",
-			"attempt", attempt, "err", err)
+
+	// Retention deletes no objects while this is held (dispatch.BackupLock),
+	// so every object the snapshot names is still there to copy.
+	lock, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer lock.Release()
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock_shared($1)`, dispatch.BackupLock); err != nil {
+		return fmt.Errorf("backup: wait for retention: %w", err)
+	}
+	defer func() {
+		_, _ = lock.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock_shared($1)`, dispatch.BackupLock)
+	}()
+	m := backupManifest{Format: backupFormat, CreatedAt: now, Version: buildVersion(), Bucket: store.Bucket(), Counts: map[string]int64{}}
+	if err := dumpDatabase(ctx, cfg, pool, tmp, &m); err != nil {
+		return err
+	}
+	if err := copyObjects(ctx, store, tmp, m.Objects); err != nil {
+		return err
+	}
+	if err := writeManifest(tmp, &m); err != nil {
+		return err
+	}
+	if _, err := verifyBackupDir(ctx, tmp); err != nil {
+		return fmt.Errorf("backup failed its own verification: %w", err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	log.Info("backup written", "dir", final, "objects", len(m.Objects), "database_bytes", m.Database.Bytes)
-	if err := recordBackup(ctx, pool, m); err != nil {
+	if err := recordBackup(ctx, pool, &m); err != nil {
 		// The backup is complete; only the alert on missing backups
 		// (fieldgate_backup_last_success_timestamp_seconds) does not see it.
 		log.Warn("backup complete, but not recorded for monitoring", "err", err)
@@ -156,52 +166,6 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	return nil
 }
-
-// writeBackup writes one backup into tmp (emptied first): the database
-// dump of a new snapshot, its objects and the manifest, and verifies it.
-func writeBackup(ctx context.Context, cfg *Config, pool *pgxpool.Pool, store *media.Store, tmp string, now time.Time) (*backupManifest, error) {
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Join(tmp, backupObjectsDir), 0o700); err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
-	}
-	m := &backupManifest{Format: backupFormat, CreatedAt: now, Version: buildVersion(), Bucket: store.Bucket(), Counts: map[string]int64{}}
-	if err := dumpDatabase(ctx, cfg, pool, tmp, m); err != nil {
-		return nil, err
-	}
-	backupSnapshotTaken()
-	if err := copyObjects(ctx, store, tmp, m.Objects); err != nil {
-		return nil, err
-	}
-	if err := writeManifest(tmp, m); err != nil {
-		return nil, err
-	}
-	if _, err := verifyBackupDir(ctx, tmp); err != nil {
-		return nil, fmt.Errorf("backup failed its own verification: %w", err)
-	}
-	return m, nil
-}
-
-// objectCopyError is an object of the snapshot that could not be read.
-type objectCopyError struct {
-	key string
-	err error
-}
-
-func (e *objectCopyError) Error() string { return "backup: " + e.err.Error() }
-func (e *objectCopyError) Unwrap() error { return e.err }
-
-// referencedObject reports whether a media_objects row names key now.
-func referencedObject(ctx context.Context, pool *pgxpool.Pool, key string) (bool, error) {
-	var ref bool
-	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM media_objects WHERE object_key = $1 OR derivative_key = $1 OR thumb_key = $1)`, key).Scan(&ref)
-	return ref, err
-}
-
-// backupSnapshotTaken runs after the snapshot is dumped and before its
-// objects are copied; tests delete objects there as retention would.
-var backupSnapshotTaken = func() {}
 
 // dumpDatabase runs pg_dump on a snapshot exported by a transaction that
 // also reads the media references and row counts, so all three agree.
@@ -273,7 +237,7 @@ func copyObjects(ctx context.Context, store *media.Store, dir string, objs []bac
 		g.Go(func() error {
 			r, ct, err := store.Open(gctx, o.Key)
 			if err != nil {
-				return &objectCopyError{key: o.Key, err: err}
+				return fmt.Errorf("backup: %w", err)
 			}
 			defer r.Close()
 			path := filepath.Join(dir, backupObjectsDir, filepath.FromSlash(o.Key))

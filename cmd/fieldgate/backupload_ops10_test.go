@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -9,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // TestBackupWhileReportsArrive backs up while photo reports keep arriving
@@ -69,70 +66,4 @@ func TestBackupWhileReportsArrive(t *testing.T) {
 		t.Fatalf("restore of a backup taken during intake: %v", err)
 	}
 	t.Log(strings.TrimSpace(out))
-}
-
-// TestBackupWhileRetentionDeletes: retention deletes a closed incident's
-// photos and then its rows while the nightly backup copies the objects its
-// snapshot lists (minutes, for a town's photos). The backup failed on the
-// first object retention had deleted ("media: open …: not found") and
-// wrote nothing that night. Now an object that is gone together with its
-// database row was deleted after the snapshot: the backup starts again
-// with a new snapshot (at most three times). An object that is gone while
-// the database still references it fails the backup, as before.
-func TestBackupWhileRetentionDeletes(t *testing.T) {
-	s := startStack(t, nil)
-	const n = 2
-	for i := range n {
-		body, ct := form(t, map[string]string{"to": "tiefbau", "text": fmt.Sprintf("Ast %d", i), "lat": fmt.Sprint(51.01 + float64(i)*0.01), "lon": "7.59"},
-			map[string]string{"photo": backupJPEG(t, i)})
-		if resp, out := s.post(s.token, body, ct); resp.StatusCode != 202 {
-			t.Fatalf("report %d: %s %v", i, resp.Status, out)
-		}
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for len(rows(t, s.db, `SELECT id FROM media_objects WHERE derivative_key IS NOT NULL AND thumb_key IS NOT NULL`)) < n {
-		if time.Now().After(deadline) {
-			t.Fatal("team copies not made within 60s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	// What retention does to one incident after the backup's snapshot:
-	// its objects first, then its rows.
-	retain := func(deleteRow bool) {
-		r := rows(t, s.db, `SELECT object_key || ' ' || derivative_key || ' ' || thumb_key FROM media_objects ORDER BY object_key LIMIT 1`)
-		keys := strings.Fields(r[0])
-		for _, k := range keys {
-			if err := s.s3.RemoveObject(context.Background(), s.bucket, k, minio.RemoveObjectOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if deleteRow {
-			rows(t, s.db, `DELETE FROM media_objects WHERE object_key = '`+keys[0]+`' RETURNING id`)
-		}
-	}
-	calls := 0
-	backupSnapshotTaken = func() {
-		if calls++; calls == 1 {
-			retain(true)
-		}
-	}
-	t.Cleanup(func() { backupSnapshotTaken = func() {} })
-	dir := t.TempDir()
-	out, err := runCmd(t, s.getenv, "backup", "--dir", dir)
-	if err != nil {
-		t.Fatalf("backup while retention deleted an incident's photos: %v", err)
-	}
-	if calls != 2 || !strings.Contains(out, fmt.Sprintf("(%d originals)", n-1)) {
-		t.Errorf("backup took %d snapshots and says %q; want 2 snapshots, the second without the deleted photo", calls, out)
-	}
-	if _, err := runCmd(t, s.getenv, "verify-backup", strings.Fields(out)[1][:len(strings.Fields(out)[1])-1]); err != nil {
-		t.Errorf("verify-backup: %v", err)
-	}
-
-	// An object lost while its row remains is no retention: the backup fails.
-	backupSnapshotTaken = func() {}
-	retain(false)
-	if _, err := runCmd(t, s.getenv, "backup", "--dir", t.TempDir()); err == nil {
-		t.Error("a backup with an object missing that the database references succeeded")
-	}
 }

@@ -52,6 +52,12 @@ type Config struct {
 		// every replica at once (LISTEN/NOTIFY) and this bounds them only
 		// if that fails. Default 30s; negative turns the cache off.
 		TokenCacheMaxAge time.Duration `yaml:"token_cache_max_age" env:"TOKEN_CACHE_MAX_AGE"`
+		// EventsHeartbeat is how often GET /api/v1/events (the console's
+		// live updates) sends a heartbeat event; a console that sees none
+		// for well over it reconnects and reloads its list. Lower it if a
+		// proxy in front closes idle connections sooner. Default 15s;
+		// between 1s and 5m.
+		EventsHeartbeat time.Duration `yaml:"events_heartbeat" env:"EVENTS_HEARTBEAT"`
 	} `yaml:"http" envPrefix:"HTTP_"`
 	Database struct {
 		// URL is a PostgreSQL connection URL. Prefer FIELDGATE_DATABASE_URL.
@@ -292,6 +298,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if cfg.Database.MaxConns < 0 {
 		return nil, errors.New("config: database.max_conns must not be negative (0 or unset: the default)")
+	}
+	if h := cfg.HTTP.EventsHeartbeat; h != 0 && (h < time.Second || h > 5*time.Minute) {
+		return nil, fmt.Errorf("config: http.events_heartbeat %s: must be between 1s and 5m (unset: 15s)", h)
 	}
 	if cfg.HTTP.Addr == "" {
 		cfg.HTTP.Addr = "127.0.0.1:8080"

@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -81,50 +80,19 @@ func TestConsoleAttack9InBrowser(t *testing.T) {
 		t.Fatalf("token create: %v", err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "test", "attack9.mjs"))
-	cmd.Dir = web
-	cmd.Env = append(os.Environ(), "FG_BASE="+base, "FG_REPORTER_TOKEN="+s.token, "FG_DISPATCHER_TOKEN="+strings.TrimSpace(out.String()),
-		"FG_CHROMIUM="+chromium, "FG_DISTRICT="+evilDistrict)
-	cmd.Stderr = testWriter{t}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	steps := map[string]map[string]any{}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		t.Log("browser:", line)
-		var step map[string]any
-		if json.Unmarshal([]byte(line), &step) != nil {
-			continue
-		}
-		name, _ := step["step"].(string)
-		steps[name] = step
-		if name == "restart" { // the script blocked the stream; restart the server under it
+	browserScript(t, 3*time.Minute, node, web, "attack9.mjs", []string{"FG_BASE=" + base, "FG_REPORTER_TOKEN=" + s.token,
+		"FG_DISPATCHER_TOKEN=" + strings.TrimSpace(out.String()), "FG_CHROMIUM=" + chromium, "FG_DISTRICT=" + evilDistrict},
+		[]string{"signed-in", "xss", "time-zone", "labels", "keyboard", "slow-network", "live-keeps-input", "expired", "relogin", "restart", "resynced", "bulk-failure", "english", "unreachable", "done"},
+		func(name string, _ map[string]any) string {
+			if name != "restart" {
+				return ""
+			}
+			// The script blocked the stream; restart the server under it.
 			s.stop()
 			s.serve()
 			s.waitReady()
-			_, _ = io.WriteString(stdin, "restarted\n")
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
-	}
-	for _, want := range []string{"signed-in", "xss", "time-zone", "labels", "keyboard", "slow-network", "live-keeps-input", "expired", "relogin", "restart", "resynced", "bulk-failure", "english", "unreachable", "done"} {
-		if steps[want] == nil {
-			t.Fatalf("browser script never reached step %q", want)
-		}
-	}
+			return "restarted"
+		})
 }
 
 // A server a console is open on stops at once and cleanly: its event

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -56,6 +57,62 @@ func browserTools(t *testing.T) (node, chromium, web string) {
 		testsvc.Required(t, missing...)
 	}
 	return node, chromium, web
+}
+
+// browserScript runs the browser script web/test/NAME with node (env
+// added to this process's environment), logs what it prints, and returns
+// its steps: the JSON lines it prints, by their "step". onStep, if not
+// nil, sees each step as it comes; a non-empty answer is written to the
+// script's stdin as a line. The test fails if the script fails or ends
+// without reaching every step in want.
+func browserScript(t *testing.T, timeout time.Duration, node, web, name string, env []string, want []string, onStep func(name string, step map[string]any) (answer string)) map[string]map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "test", name))
+	cmd.Dir = web
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = testWriter{t}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]map[string]any{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		t.Log("browser:", line)
+		var step map[string]any
+		if json.Unmarshal([]byte(line), &step) != nil {
+			continue
+		}
+		name, _ := step["step"].(string)
+		if name == "" {
+			continue
+		}
+		steps[name] = step
+		if onStep != nil {
+			if answer := onStep(name, step); answer != "" {
+				_, _ = io.WriteString(stdin, answer+"\n")
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser script %s failed: %v (%v)", name, err, steps["fail"])
+	}
+	for _, w := range want {
+		if steps[w] == nil {
+			t.Fatalf("browser script %s never reached step %q", name, w)
+		}
+	}
+	return steps
 }
 
 func freePort(t *testing.T) int {
@@ -119,41 +176,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	} else if shots, err = filepath.Abs(shots); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "test", "console.mjs"))
-	cmd.Dir = web
-	cmd.Env = append(os.Environ(), "FG_BASE="+base, "FG_REPORTER_TOKEN="+s.token, "FG_SHOTS="+shots,
-		"FG_CHROMIUM="+chromium, "FG_ISSUER="+oc.Issuer, "FG_PHOTO="+testsvc.Photo(t, "messenger_450x600.jpg"),
-		"FG_S3=http://"+s.env["FIELDGATE_S3_ENDPOINT"]+"/")
-	cmd.Stderr = testWriter{t}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	steps := map[string]map[string]any{}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		t.Log("browser:", line)
-		var step map[string]any
-		if json.Unmarshal([]byte(line), &step) == nil {
-			if name, _ := step["step"].(string); name != "" {
-				steps[name] = step
-			}
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("browser script failed: %v (%v)", err, steps["fail"])
-	}
-	for _, want := range []string{"signed-in", "live", "reassigned", "thumbs", "bulk-resolved", "bulk-merged", "numbers", "member", "done"} {
-		if steps[want] == nil {
-			t.Fatalf("browser script never reached step %q", want)
-		}
-	}
+	steps := browserScript(t, 4*time.Minute, node, web, "console.mjs", []string{"FG_BASE=" + base, "FG_REPORTER_TOKEN=" + s.token, "FG_SHOTS=" + shots,
+		"FG_CHROMIUM=" + chromium, "FG_ISSUER=" + oc.Issuer, "FG_PHOTO=" + testsvc.Photo(t, "messenger_450x600.jpg"),
+		"FG_S3=http://" + s.env["FIELDGATE_S3_ENDPOINT"] + "/"},
+		[]string{"signed-in", "live", "reassigned", "thumbs", "bulk-resolved", "bulk-merged", "numbers", "member", "done"}, nil)
 	// The grid's thumbnail and the team copy the photo view opened, as
 	// the browser decoded them (natural size): ≤ 320 px and 450×600.
 	if th, _ := steps["thumbs"]["thumb"].([]any); len(th) != 2 || max(th[0].(float64), th[1].(float64)) > 320 || th[0].(float64) < 1 {

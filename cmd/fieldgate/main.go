@@ -54,6 +54,7 @@ Usage:
   fieldgate oncall now|show TEAM --rules FILE  who is on call now (--at TIME) or this week (--week [--from DATE])
   fieldgate bench --url URL --to ADDRESS --room ROOM --member JID:PW --component-domain D [--load SPEC]…  measure against the raw floor
   fieldgate retention run [--dry-run] [--period 180d] [--category NAME=DUR]…  delete closed incidents past retention
+  fieldgate privacy show SUBJECT [--media-dir DIR]  what is stored about a person (JID, token:NAME, e-mail), as JSON
   fieldgate backup --dir DIR [--keep N]   consistent backup: database dump, media objects, manifest
   fieldgate verify-backup DIR | --live    check a backup, or that the database's media exist in S3
   fieldgate restore DIR                 restore a backup into an empty database and a bucket
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runOncall(ctx, args[1:], stdout, stderr)
 	case "retention":
 		return runRetention(ctx, args[1:], getenv, stdout, stderr)
+	case "privacy":
+		return runPrivacy(ctx, args[1:], getenv, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "verify-backup":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -103,6 +104,10 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices\n", verb, len(res.Incidents), res.Objects(), res.SenderLanguages)
+	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices, %d expired console sign-ins\n", verb,
+		len(res.Incidents), res.Objects(), res.SenderLanguages, res.ConsoleSignIns)
+	if errors.Is(err, dispatch.ErrBackupRunning) {
+		return fmt.Errorf("%w (fieldgate backup): the rest waits; run this again when it has finished", err)
+	}
 	return err
 }

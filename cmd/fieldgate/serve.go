@@ -292,6 +292,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	apiCfg.XMPPRooms = gw.RoomStatus
 	apiCfg.UploadsPerToken, apiCfg.MinBodyRate = cfg.HTTP.UploadsPerToken, cfg.HTTP.MinBodyRate
 	apiCfg.MetricsElsewhere = cfg.HTTP.MetricsAddr != ""
+	apiCfg.EventsHeartbeat = cfg.HTTP.EventsHeartbeat
 	if cfg.Open311.Enabled == nil || *cfg.Open311.Enabled {
 		o, err := newOpen311(cfg, svc, store, rules, loc, log)
 		if err != nil {

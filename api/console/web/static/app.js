@@ -264,12 +264,38 @@
   // the server restarts, 401 once the session ended): then the page
   // tries again every few seconds, asking first whether it is still
   // signed in.
+  //
+  // A stream can also stall while it looks open: a proxy that buffers, a
+  // connection left half-open when the laptop slept or the network
+  // changed. EventSource reports no error then, and the list would show
+  // "live" while nothing arrives. The server sends a "heartbeat" event
+  // when the stream opens and every interval_ms after; when nothing has
+  // come for 2.5 intervals (plus 2 s), the page drops the stream, shows
+  // it as not live, and connects again, which reloads the list.
   function connect() {
     if (st.es) st.es.close();
     clearTimeout(connect.timer);
+    clearInterval(connect.watchdog);
     const es = new EventSource("/api/v1/events");
     st.es = es;
+    let heard = Date.now(), interval = 15000;
+    const alive = () => { heard = Date.now(); };
+    connect.watchdog = setInterval(() => {
+      if (st.es !== es) { clearInterval(connect.watchdog); return; }
+      if (es.readyState === EventSource.OPEN && Date.now() - heard > 2.5 * interval + 2000) {
+        window.fg.stalls = (window.fg.stalls || 0) + 1;
+        $("#live").textContent = t("live_off"); $("#live").className = "live";
+        st.streamLost = true;
+        connect();
+      }
+    }, 1000);
+    es.addEventListener("heartbeat", (ev) => {
+      alive();
+      const ms = JSON.parse(ev.data).interval_ms;
+      if (ms > 0) interval = ms;
+    });
     es.onopen = () => {
+      alive();
       $("#live").textContent = t("live_on"); $("#live").className = "live on";
       if (st.streamLost) { st.streamLost = false; window.fg.resyncs = (window.fg.resyncs || 0) + 1; loadAll().catch(() => {}); }
     };
@@ -280,8 +306,9 @@
         connect.timer = setTimeout(async () => { if (await refreshSession()) connect(); else es.onerror(); }, 3000);
       }
     };
-    es.addEventListener("resync", () => loadAll());
+    es.addEventListener("resync", () => { alive(); loadAll(); });
     es.addEventListener("incident", (ev) => {
+      alive();
       const ch = JSON.parse(ev.data); const it = ch.incident;
       const isNew = !st.items.has(it.case_number);
       st.items.set(it.case_number, it);
