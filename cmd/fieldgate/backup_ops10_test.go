@@ -21,27 +21,6 @@ import (
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-// backupEnv is the environment of `fieldgate backup` against a migrated
-// test database and a fresh bucket (removed after the test).
-func backupEnv(t *testing.T) func(string) string {
-	t.Helper()
-	s3 := testsvc.S3(t)
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	bucket := "bk-ops-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		if mc, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")}); err == nil {
-			removeBucket(mc, bucket)
-		}
-	})
-	env := map[string]string{
-		"FIELDGATE_DATABASE_URL": testsvc.DatabaseURL(t), "FIELDGATE_S3_ENDPOINT": s3.Endpoint, "FIELDGATE_S3_ACCESS_KEY": s3.AccessKey,
-		"FIELDGATE_S3_SECRET_KEY": s3.SecretKey, "FIELDGATE_S3_BUCKET": bucket, "FIELDGATE_XMPP_ADDR": "127.0.0.1:1",
-		"FIELDGATE_XMPP_DOMAIN": "reports.example", "FIELDGATE_XMPP_SECRET": "x", "FIELDGATE_RULES_FILE": "rules.yaml",
-	}
-	return func(k string) string { return env[k] }
-}
-
 // TestBackupDeletesWhatAKilledBackupLeftBehind: a backup killed before its
 // own cleanup (SIGKILL at systemd's stop timeout, the OOM killer, a power
 // cut) leaves fieldgate-backup-<time>.tmp/ with a full copy of the
@@ -52,7 +31,7 @@ func backupEnv(t *testing.T) func(string) string {
 // runs is refused (naming the directory) instead of deleting the running
 // one's files.
 func TestBackupDeletesWhatAKilledBackupLeftBehind(t *testing.T) {
-	getenv := backupEnv(t)
+	getenv := cliEnv(t, "bk-ops-")
 	dir := t.TempDir()
 	stale := filepath.Join(dir, "fieldgate-backup-20261129T023000Z.tmp")
 	photo := filepath.Join(stale, "objects", "orig", "ab", "cd", "photo")
@@ -109,7 +88,7 @@ func TestBackupDeletesWhatAKilledBackupLeftBehind(t *testing.T) {
 // go first and the database last (in one transaction), so a failed restore
 // leaves the database empty and simply runs again.
 func TestRestoreCanBeRepeatedAfterTheObjectStoreFailed(t *testing.T) {
-	getenv := backupEnv(t)
+	getenv := cliEnv(t, "bk-ops-")
 	dir := t.TempDir()
 	if _, err := runCmd(t, getenv, "backup", "--dir", dir); err != nil {
 		t.Fatalf("backup: %v", err)
@@ -218,7 +197,7 @@ func TestMonitoringSeesWhetherBackupsRun(t *testing.T) {
 // s3.require_encryption refuses to store unencrypted (here: sse-c over
 // plain HTTP, which MinIO refuses).
 func TestSSECKeyReachesTheObjectStore(t *testing.T) {
-	getenv := backupEnv(t)
+	getenv := cliEnv(t, "bk-ops-")
 	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	with := func(extra map[string]string) func(string) string {
 		return func(k string) string {
