@@ -216,7 +216,17 @@ func dumpDatabase(ctx context.Context, cfg *Config, pool interface {
 		}
 	}
 	// pg_dump imports the snapshot while our transaction keeps it alive.
+	// It creates its file with the process's umask (0644 under 022), and
+	// the dump holds every report: create it owner-only first; pg_dump
+	// truncates it and keeps the mode.
 	path := filepath.Join(dir, backupDumpName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	if err := runPG(ctx, cfg.Database.URL, "pg_dump", "--format=custom", "--no-owner", "--no-privileges",
 		"--snapshot="+snapshot, "--file="+path); err != nil {
 		return fmt.Errorf("backup: %w", err)

@@ -222,3 +222,40 @@ func TestSSECKeyReachesTheObjectStore(t *testing.T) {
 		t.Errorf("required sse-c over plain HTTP: %v, want a refusal", err)
 	}
 }
+
+// TestBackupFilesAreOwnerOnly: an admin runs `fieldgate backup` by hand
+// (umask 022) before an upgrade, then copies the backup with cp -r, which
+// makes its directories 0755. Every object and the manifest were 0600,
+// but pg_dump created database.dump, the whole database with every
+// report and reporter, world-readable (0644). Now every file of a backup
+// is 0600 and every directory 0700, whatever the umask.
+func TestBackupFilesAreOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	if _, err := runCmd(t, cliEnv(t, "bk-perm-"), "backup", "--dir", dir); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	bk, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-*"))
+	if len(bk) != 1 {
+		t.Fatalf("backups: %v", bk)
+	}
+	n := 0
+	err := filepath.Walk(bk[0], func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		n++
+		want := os.FileMode(0o600)
+		if info.IsDir() {
+			want = 0o700 | os.ModeDir
+		}
+		if info.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", strings.TrimPrefix(p, bk[0]), info.Mode(), want)
+		}
+		return nil
+	})
+	if err != nil || n < 4 {
+		t.Fatalf("walked %d entries: %v", n, err)
+	}
+}
