@@ -293,6 +293,13 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if cfg.XMPP.SenderBurst < 0 || cfg.XMPP.SenderRatePerMinute < 0 || cfg.XMPP.RoomRetry < 0 {
 		return nil, errors.New("config: xmpp.sender_burst, xmpp.sender_rate_per_minute and xmpp.room_retry must not be negative (0 or unset: the default)")
 	}
+	// S3 signs links for at most 7 days (SigV4 query-string
+	// authentication); a longer lifetime fails every link at request time.
+	for key, d := range map[string]time.Duration{"s3.presign_ttl": cfg.S3.PresignTTL, "s3.original_ttl": cfg.S3.OriginalTTL} {
+		if d < 0 || (d > 0 && d < time.Second) || d > 7*24*time.Hour {
+			return nil, fmt.Errorf("config: %s is %v; want 1s to 168h (7 days, the longest S3 signs), 0 or unset for the default", key, d)
+		}
+	}
 	if err := validateRetention(cfg.Retention.Days, cfg.Retention.CategoryDays); err != nil {
 		return nil, err
 	}

@@ -144,3 +144,28 @@ func TestMisspeltEnvironmentVariableRefused(t *testing.T) {
 		t.Errorf("every configuration key and unrelated variables: %v", err)
 	}
 }
+
+// TestConfigRefusesLinkLifetimesS3Refuses: S3 signs links for at most
+// 7 days (SigV4 presigning). s3.original_ttl: 720h (or a negative value)
+// was accepted at start and then failed every link to an original at the
+// first request (the API's media redirect answered 500). Both link
+// lifetimes are now checked at start, naming the key.
+func TestConfigRefusesLinkLifetimesS3Refuses(t *testing.T) {
+	for _, bad := range []map[string]string{
+		{"FIELDGATE_S3_ORIGINAL_TTL": "720h"},
+		{"FIELDGATE_S3_ORIGINAL_TTL": "-5m"},
+		{"FIELDGATE_S3_PRESIGN_TTL": "169h"},
+		{"FIELDGATE_S3_ORIGINAL_TTL": "500ms"},
+	} {
+		var key string
+		for k := range bad {
+			key = strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(k, "FIELDGATE_"), "S3_"))
+		}
+		if _, err := loadConfig("", opsBaseEnv(bad)); err == nil || !strings.Contains(err.Error(), "s3."+key) {
+			t.Errorf("%v: err = %v, want s3.%s named", bad, err, key)
+		}
+	}
+	if _, err := loadConfig("", opsBaseEnv(map[string]string{"FIELDGATE_S3_ORIGINAL_TTL": "168h", "FIELDGATE_S3_PRESIGN_TTL": "24h"})); err != nil {
+		t.Errorf("7 days and 24 hours: %v", err)
+	}
+}
