@@ -361,8 +361,11 @@ func lockBackupDir(dir string, log *slog.Logger) (unlock func(), err error) {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			unlock()
-			return nil, fmt.Errorf("backup: delete the incomplete backup %s: %w", e.Name(), err)
+			// Another user's leftover (a backup run by hand as root): this
+			// backup is still worth writing.
+			log.Error("an incomplete backup of an interrupted run could not be deleted; delete it by hand, it holds personal data",
+				"dir", e.Name(), "err", err)
+			continue
 		}
 		log.Warn("incomplete backup of an interrupted run deleted", "dir", e.Name())
 	}
