@@ -240,16 +240,6 @@ type incidentDetailJSON struct {
 	Alerts     []alertJSON         `json:"alerts"`
 }
 
-// reporterEvents are audit events whose actor is the reporter: their JID
-// is personal data that only dispatchers see.
-var reporterEvents = map[string]bool{"received": true, "followup": true, "location_received": true, "grouped": true}
-
-// byReporter reports whether e's actor is the reporter: a reporter event,
-// or a part the reporter split off with a bare "neu".
-func byReporter(e dispatch.Event) bool {
-	return reporterEvents[e.Kind] || e.Kind == "part_split" && e.Detail["reason"] == dispatch.ReasonReporterNew
-}
-
 // getIncidentDetail serves GET /api/v1/incidents/{case}: the incident
 // with its reports, photos, position and flags, whole audit trail and
 // alerts. A caller that may not see the case gets the same 404 as for a
@@ -291,7 +281,7 @@ func (s *Server) getIncidentDetail(c *gin.Context) {
 	}
 	for _, e := range d.Events {
 		actor := e.Actor
-		if byReporter(e) && !dispatcher {
+		if e.FromReporter() && !dispatcher {
 			actor = "reporter"
 		}
 		out.Timeline = append(out.Timeline, timelineJSON{At: e.At, Kind: e.Kind, Label: msg.For(clientLanguage(c)).EventName(e.Kind), Actor: actor, Via: e.Via,

@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/fieldgate/fieldgate/dispatch"
@@ -82,5 +83,76 @@ func TestReporterNewUndoesDuplicateMerge(t *testing.T) {
 	}
 	if inc, _ := events(t, svc, ida); inc.State != dispatch.StateMerged {
 		t.Errorf("a dispatcher's merge was undone by the reporter: state %s", inc.State)
+	}
+}
+
+// The case history that a reassignment posts into the new team's room
+// names no reporter, also one whose report left the case: eva's
+// duplicate, merged into max's case and separated again by her "neu",
+// left events with her JID in that case's trail, and the room was shown
+// it, and the team's timeline in the API too (found by the privacy
+// helper). Before, only actors who still had a report in the case were
+// hidden in the room, and only reporters' kinds of event in the API.
+func TestReassignHistoryNamesNoFormerReporter(t *testing.T) {
+	pool := testsvc.Pool(t)
+	rec := &recorder{}
+	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
+	start(t, svc)
+	ctx := context.Background()
+	here := &dispatch.Position{Lat: 51.0250, Lon: 7.5900}
+
+	first := xmppReport(t, svc, rec, "max@stadt.localhost", "Schlagloch vor Nr. 3", here)
+	dup := xmppReport(t, svc, rec, "eva@stadt.localhost", "Schlagloch, tief und gefährlich", here)
+	if inc, _ := events(t, svc, dup); inc.State != dispatch.StateMerged {
+		t.Fatalf("eva's report: state %s, want merged", inc.State)
+	}
+	if r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "info", Sender: "eva@stadt.localhost", Text: "neu", IdempotencyKey: "origin:neu-hist"}); err != nil || r.CaseNumber != dup.CaseNumber {
+		t.Fatalf("bare neu after the merge: %+v %v", r, err)
+	}
+	_, evs := events(t, svc, first)
+	evaActs := 0
+	for _, e := range evs {
+		if e.Actor == "eva@stadt.localhost" {
+			evaActs++
+		}
+	}
+	if evaActs == 0 {
+		t.Fatalf("max's case keeps no event by eva (%v): the test tests nothing", evs)
+	}
+	// The API shows team members "reporter" for every event FromReporter
+	// says; the detail is what it loads.
+	d, err := svc.IncidentDetail(ctx, first.CaseNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range d.Events {
+		if e.Actor == "eva@stadt.localhost" && !e.FromReporter() {
+			t.Errorf("event %s by eva is not marked as the reporter's: the team's timeline would name her", e.Kind)
+		}
+		if e.Actor == "dora@stadt.localhost" && e.FromReporter() {
+			t.Errorf("event %s by the dispatcher is marked as a reporter's", e.Kind)
+		}
+	}
+	if _, err := svc.Reassign(ctx, dispatch.ReassignCommand{Ref: first.CaseNumber, Team: "gruen", Actor: "dora@stadt.localhost", Via: "room", Reason: "Grünfläche", Dispatcher: true}); err != nil {
+		t.Fatal(err)
+	}
+	var history string
+	waitFor(t, "the reassigned case in Grün's room", func() bool {
+		p, _ := rec.snapshot()
+		for _, post := range p {
+			if post.Room == roomGruen && strings.Contains(post.Body, first.CaseNumber) {
+				history = post.Body
+				return true
+			}
+		}
+		return false
+	})
+	for _, jid := range []string{"eva@stadt.localhost", "max@stadt.localhost"} {
+		if strings.Contains(history, jid) {
+			t.Errorf("the history posted to the new room names reporter %s:\n%s", jid, history)
+		}
+	}
+	if !strings.Contains(history, "dora@stadt.localhost") {
+		t.Errorf("the history should still name the dispatcher:\n%s", history)
 	}
 }

@@ -350,8 +350,8 @@ func (s *Service) IncidentDetail(ctx context.Context, ref string) (IncidentDetai
 
 func (s *Service) events(ctx context.Context, incident uuid.UUID) ([]Event, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT at, kind, actor, via, coalesce(from_state,''), coalesce(to_state,''), detail
-		FROM incident_events WHERE incident_id = $1 ORDER BY id`, incident)
+		SELECT e.at, e.kind, e.actor, e.via, coalesce(e.from_state,''), coalesce(e.to_state,''), e.detail, `+reporterActorSQL+`
+		FROM incident_events e WHERE e.incident_id = $1 ORDER BY e.id`, incident)
 	if err != nil {
 		return nil, fmt.Errorf("load events: %w", err)
 	}
@@ -360,7 +360,7 @@ func (s *Service) events(ctx context.Context, incident uuid.UUID) ([]Event, erro
 	for rows.Next() {
 		var e Event
 		var d []byte
-		if err := rows.Scan(&e.At, &e.Kind, &e.Actor, &e.Via, &e.From, &e.To, &d); err != nil {
+		if err := rows.Scan(&e.At, &e.Kind, &e.Actor, &e.Via, &e.From, &e.To, &d, &e.ReporterActor); err != nil {
 			return nil, fmt.Errorf("scan event: %w", err)
 		}
 		if err := json.Unmarshal(d, &e.Detail); err != nil {

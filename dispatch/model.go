@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -149,7 +150,31 @@ type Event struct {
 	From   State
 	To     State
 	Detail map[string]any
+	// ReporterActor is set when loaded (not stored): the actor sent a
+	// report of this incident, or of the case the event names in its
+	// detail ("case": a duplicate its reporter separated with „neu“).
+	// FromReporter also counts the kinds of event only reporters make.
+	ReporterActor bool
 }
+
+// reporterKinds are the audit events only a reporter makes (their JID is
+// the actor).
+var reporterKinds = []string{"received", "followup", "location_received", "grouped"}
+
+// FromReporter reports whether e's actor is a reporter: a reporter's kind
+// of event, a part they split off with a bare „neu“, or an actor who sent
+// a report of the incident or of the case the event names
+// (ReporterActor). A reporter's JID is personal data that only
+// dispatchers see; team rooms and team members see "reporter" or nothing.
+func (e Event) FromReporter() bool {
+	return e.ReporterActor || slices.Contains(reporterKinds, e.Kind) ||
+		e.Kind == "part_split" && e.Detail["reason"] == ReasonReporterNew
+}
+
+// reporterActorSQL is ReporterActor for the incident_events row e.
+const reporterActorSQL = `(EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = e.incident_id AND r.sender = e.actor)
+	OR EXISTS (SELECT 1 FROM incidents c JOIN reports r ON r.incident_id = c.id
+		WHERE c.case_number = e.detail->>'case' AND r.sender = e.actor))`
 
 // ReportView is a report with its incident and trail, for status queries.
 type ReportView struct {

@@ -250,11 +250,11 @@ func foldName(s string) (string, string) {
 }
 
 // history renders an incident's audit trail for a team room: time, what
-// happened, and who, except reporters, whose JIDs the room never sees.
+// happened, and who, except reporters (Event.FromReporter), whose JIDs
+// the room never sees.
 func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident, lang string) (string, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT e.at, e.kind, e.actor, e.detail,
-		       EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = e.incident_id AND r.sender = e.actor)
+		SELECT e.at, e.kind, e.actor, e.detail, `+reporterActorSQL+`
 		FROM incident_events e WHERE e.incident_id = $1 ORDER BY e.id`, inc.ID)
 	if err != nil {
 		return "", fmt.Errorf("load history: %w", err)
@@ -264,14 +264,13 @@ func (s *Service) history(ctx context.Context, tx pgx.Tx, inc Incident, lang str
 	for rows.Next() {
 		var ev Event
 		var d []byte
-		var reporter bool
-		if err := rows.Scan(&ev.At, &ev.Kind, &ev.Actor, &d, &reporter); err != nil {
+		if err := rows.Scan(&ev.At, &ev.Kind, &ev.Actor, &d, &ev.ReporterActor); err != nil {
 			return "", fmt.Errorf("scan history: %w", err)
 		}
 		_ = json.Unmarshal(d, &ev.Detail)
 		line := ev.At.In(s.cfg.TimeZone).Format("02.01. 15:04") + " " + EventName(lang, ev.Kind)
 		switch {
-		case reporter:
+		case ev.FromReporter():
 		case ev.Actor != "" && ev.Actor != "fieldgate":
 			line += " · " + ev.Actor
 		}
