@@ -3,6 +3,7 @@ package media
 import (
 	"cmp"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -104,7 +105,7 @@ type Config struct {
 	Encryption        string
 	RequireEncryption bool
 	// SSECKey is the base64 of a 32-byte key for "sse-c"; load it from the
-	// environment or a file (see SSECKeyFromEnv), never from the YAML file.
+	// environment or a file, never from the YAML file.
 	SSECKey string
 	// DerivativeMaxEdge, ThumbMaxEdge, MaxDecodePixels bound the team copy
 	// (pixels; defaults 1600, 320, 48 MP).
@@ -129,12 +130,6 @@ type Config struct {
 	// trust a private CA.
 	Transport http.RoundTripper
 }
-
-// SSECKeyEnv is the environment variable SSECKeyFromEnv reads.
-const SSECKeyEnv = "FIELDGATE_MEDIA_SSEC_KEY"
-
-// SSECKeyFromEnv returns the SSE-C key from FIELDGATE_MEDIA_SSEC_KEY.
-func SSECKeyFromEnv(getenv func(string) string) string { return getenv(SSECKeyEnv) }
 
 // withDefaults returns a copy with defaults filled in, or an error if invalid.
 func (c Config) withDefaults() (Config, error) {
@@ -187,7 +182,7 @@ func (c Config) withDefaults() (Config, error) {
 	case "sse-c":
 		k, err := base64.StdEncoding.DecodeString(c.SSECKey)
 		if err != nil || len(k) != 32 {
-			return c, fmt.Errorf("media: config: sse-c needs a base64 32-byte key in %s", SSECKeyEnv)
+			return c, errors.New("media: config: sse-c needs SSECKey, the base64 of a 32-byte key")
 		}
 	default:
 		return c, fmt.Errorf("media: config: encryption %q: want \"\", \"sse-s3\" or \"sse-c\"", c.Encryption)

@@ -13,6 +13,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -48,8 +52,74 @@ func provider(pool *pgxpool.Pool) (*goose.Provider, *sql.DB, error) {
 	return p, db, nil
 }
 
-// Up applies every pending migration of the application and of river.
+// lockTimeout bounds how long one migration statement waits for a lock
+// (PostgreSQL's lock_timeout) before it gives way and is tried again.
+// PostgreSQL queues every later statement on a table behind an ALTER TABLE
+// waiting for its exclusive lock, so an unbounded wait behind a long
+// transaction (the backup's pg_dump, a long report query) would stop every
+// running server's work on that table for as long.
+const lockTimeout = 2 * time.Second
+
+// lockRetryFor is how long Up keeps trying migrations that time out
+// waiting for their locks.
+const lockRetryFor = 10 * time.Minute
+
+// Up applies every pending migration of the application and of river. A
+// migration that cannot get a table's lock within lockTimeout is rolled
+// back and tried again a second later, for up to lockRetryFor; each
+// migration is one transaction, so nothing stays half-applied.
 func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	mp, err := lockBoundedPool(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer mp.Close()
+	giveUp := time.Now().Add(lockRetryFor)
+	for attempt := 1; ; attempt++ {
+		err := up(ctx, mp, logger)
+		var pgErr *pgconn.PgError
+		// 55P03 lock_not_available: lock_timeout expired (PostgreSQL, Appendix A).
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55P03" {
+			return err
+		}
+		if time.Now().After(giveUp) {
+			return fmt.Errorf("migrations: other sessions kept using the tables to change for %s (a backup's pg_dump, a long query: "+
+				"SELECT pid, application_name, xact_start, query FROM pg_stat_activity WHERE state <> 'idle' shows them); "+
+				"nothing is half-applied, run 'fieldgate migrate' again once they have finished: %w", lockRetryFor, err)
+		}
+		logger.Warn("a migration waits for a table another session uses; it gave way and tries again", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("apply migrations: %w", ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// lockBoundedPool is pool's configuration in a pool of its own whose
+// sessions wait at most lockTimeout for a lock (a SET rather than a
+// startup parameter, which connection poolers may refuse).
+func lockBoundedPool(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Pool, error) {
+	cfg := pool.Config()
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		if after != nil {
+			if err := after(ctx, c); err != nil {
+				return err
+			}
+		}
+		_, err := c.Exec(ctx, fmt.Sprintf("SET lock_timeout = %d", lockTimeout.Milliseconds()))
+		return err
+	}
+	mp, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return mp, nil
+}
+
+// up applies every pending migration once.
+func up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	p, db, err := provider(pool)
 	if err != nil {
 		return err

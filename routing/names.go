@@ -99,7 +99,7 @@ func (c *compiler) areaHint(key string) string {
 func hint(names []string, key string) string {
 	best, bestD := "", 3
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(key), strings.ToLower(n)); d < bestD {
+		if d := EditDistance(strings.ToLower(key), strings.ToLower(n)); d < bestD {
 			best, bestD = n, d
 		}
 	}

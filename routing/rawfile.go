@@ -333,7 +333,7 @@ func suggest(key string, fields map[string]reflect.Type) string {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		if d := editDistance(key, k); d < bestD {
+		if d := EditDistance(key, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -343,7 +343,10 @@ func suggest(key string, fields map[string]reflect.Type) string {
 	return fmt.Sprintf(" (known keys: %s)", strings.Join(names, ", "))
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, counted in bytes:
+// the fewest single-byte insertions, deletions and substitutions that turn
+// one into the other. Used to suggest the key a misspelt one meant.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

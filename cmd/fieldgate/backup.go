@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -110,12 +111,14 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	unlock, err := lockBackupDir(dir, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	now := time.Now().UTC()
 	final := filepath.Join(dir, backupPrefix+now.Format("20060102T150405Z"))
 	tmp := final + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
 	if err := os.MkdirAll(filepath.Join(tmp, backupObjectsDir), 0o700); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -152,6 +155,11 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("backup: %w", err)
 	}
 	log.Info("backup written", "dir", final, "objects", len(m.Objects), "database_bytes", m.Database.Bytes)
+	if err := recordBackup(ctx, pool, &m); err != nil {
+		// The backup is complete; only the alert on missing backups
+		// (fieldgate_backup_last_success_timestamp_seconds) does not see it.
+		log.Warn("backup complete, but not recorded for monitoring", "err", err)
+	}
 	fmt.Fprintf(stdout, "backup %s: %s\n", final, m.summary())
 	if keep > 0 {
 		return pruneBackups(dir, keep, log)
@@ -208,7 +216,17 @@ func dumpDatabase(ctx context.Context, cfg *Config, pool interface {
 		}
 	}
 	// pg_dump imports the snapshot while our transaction keeps it alive.
+	// It creates its file with the process's umask (0644 under 022), and
+	// the dump holds every report: create it owner-only first; pg_dump
+	// truncates it and keeps the mode.
 	path := filepath.Join(dir, backupDumpName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	if err := runPG(ctx, cfg.Database.URL, "pg_dump", "--format=custom", "--no-owner", "--no-privileges",
 		"--snapshot="+snapshot, "--file="+path); err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -312,6 +330,46 @@ func (m *backupManifest) summary() string {
 	}
 	return fmt.Sprintf("database %d bytes (schema %d), %d objects (%d originals), %d incidents, %d reports, %d events",
 		m.Database.Bytes, m.SchemaVersion, len(m.Objects), originals, m.Counts["incidents"], m.Counts["reports"], m.Counts["incident_events"])
+}
+
+// lockBackupDir takes an exclusive lock on dir (flock(2) on the directory
+// itself, released when the process ends however it ends), so that one
+// backup at a time writes there, and then deletes the incomplete backups
+// (fieldgate-backup-<time>.tmp) that a run killed before its own cleanup
+// left behind: they hold personal data, and --keep never counts them.
+// Another backup holding the lock is an error naming dir.
+func lockBackupDir(dir string, log *slog.Logger) (unlock func(), err error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		d.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("backup: another backup is writing into %s; try again when it has finished", dir)
+		}
+		return nil, fmt.Errorf("backup: lock %s: %w", dir, err)
+	}
+	unlock = func() { d.Close() } // closing the last descriptor releases the lock
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), backupPrefix) || !strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			// Another user's leftover (a backup run by hand as root): this
+			// backup is still worth writing.
+			log.Error("an incomplete backup of an interrupted run could not be deleted; delete it by hand, it holds personal data",
+				"dir", e.Name(), "err", err)
+			continue
+		}
+		log.Warn("incomplete backup of an interrupted run deleted", "dir", e.Name())
+	}
+	return unlock, nil
 }
 
 // pruneBackups deletes all but the newest keep complete backups in dir.

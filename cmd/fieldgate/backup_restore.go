@@ -18,8 +18,9 @@ import (
 )
 
 const restoreUsage = `usage: fieldgate restore DIR [--config FILE]
-  restores a backup into the configured database, which must be empty, and
-  bucket (created if missing), then checks every row count and every object`
+  restores a backup into the configured bucket (created if missing) and
+  database, which must be empty, then checks every row count and every
+  object; a restore that failed leaves the database empty and can be re-run`
 
 func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
@@ -52,16 +53,20 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if err := runPG(ctx, cfg.Database.URL, "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-		"--single-transaction", "--dbname="+dbName, filepath.Join(dir, backupDumpName)); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
+	// Objects first, the database last and in one transaction: a restore
+	// that fails anywhere (the bucket unreachable, a wrong key, a full
+	// disk) leaves the database empty, so it can simply run again; objects
+	// put twice are the same bytes under the same keys.
 	store, err := media.New(ctx, mediaConfig(cfg), log)
 	if err != nil {
 		return fmt.Errorf("media storage: %w", err)
 	}
 	if err := putObjects(ctx, store, dir, m.Objects); err != nil {
 		return err
+	}
+	if err := runPG(ctx, cfg.Database.URL, "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
+		"--single-transaction", "--dbname="+dbName, filepath.Join(dir, backupDumpName)); err != nil {
+		return fmt.Errorf("restore: %w", err)
 	}
 	// The restored schema may be older than this binary: bring it forward
 	// (migrations are forward-only and keep data).

@@ -134,13 +134,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 
 	// Restore into a second database and bucket.
-	target := map[string]string{}
-	for k, v := range s.env {
-		target[k] = v
-	}
-	target["FIELDGATE_DATABASE_URL"] = testsvc.EmptyDatabaseURL(t)
-	target["FIELDGATE_S3_BUCKET"] = s.bucket + "-restored"
-	t.Cleanup(func() { removeBucket(s.s3, target["FIELDGATE_S3_BUCKET"]) })
+	target := restoreTarget(t, s, "-restored")
 	getTarget := func(k string) string { return target[k] }
 	out, err = runCmd(t, getTarget, "restore", bk)
 	if err != nil {
@@ -198,6 +192,19 @@ func TestBackupRestore(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), filepath.Base(objs[0])) {
 		t.Errorf("verify-backup of a changed object: %v", err)
 	}
+}
+
+// restoreTarget is the stack's environment with an empty database and a
+// bucket of its own (the stack's name plus suffix, removed after the test).
+func restoreTarget(t *testing.T, s *stack, suffix string) map[string]string {
+	target := map[string]string{}
+	for k, v := range s.env {
+		target[k] = v
+	}
+	target["FIELDGATE_DATABASE_URL"] = testsvc.EmptyDatabaseURL(t)
+	target["FIELDGATE_S3_BUCKET"] = s.bucket + suffix
+	t.Cleanup(func() { removeBucket(s.s3, target["FIELDGATE_S3_BUCKET"]) })
+	return target
 }
 
 func removeBucket(c *minio.Client, bucket string) {

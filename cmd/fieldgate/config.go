@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"gopkg.in/yaml.v3"
+
+	"github.com/fieldgate/fieldgate/routing"
 )
 
 // Config is fieldgate's configuration: one YAML file, every key
@@ -81,6 +85,15 @@ type Config struct {
 		OriginalTTL    time.Duration `yaml:"original_ttl" env:"ORIGINAL_TTL"` // links to originals (API only), default 5m
 		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"`     // "", "sse-s3", "sse-c"
 		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
+		// SSECKey is the sse-c key, the base64 of 32 bytes (openssl rand
+		// -base64 32); only from the environment (FIELDGATE_S3_SSEC_KEY) or
+		// ssec_key_file. Lose it and the photos are lost.
+		SSECKey     string `yaml:"-" env:"SSEC_KEY"`
+		SSECKeyFile string `yaml:"ssec_key_file" env:"SSEC_KEY_FILE"`
+		// RequireEncryption refuses to start when the server does not
+		// accept the requested encryption, instead of logging an error and
+		// storing unencrypted. Default false.
+		RequireEncryption bool `yaml:"require_encryption" env:"REQUIRE_ENCRYPTION"`
 	} `yaml:"s3" envPrefix:"S3_"`
 	Media struct {
 		// TeamCopyMaxEdge is the longest edge of team copies in pixels
@@ -254,23 +267,41 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "FIELDGATE_", Environment: environ}); err != nil {
 		return nil, fmt.Errorf("config from environment: %w", err)
 	}
-	if err := readSecret(&cfg.S3.SecretKey, cfg.S3.SecretKeyFile); err != nil {
+	if err := readSecret(&cfg.S3.SecretKey, "s3.secret_key_file", cfg.S3.SecretKeyFile); err != nil {
 		return nil, err
 	}
-	if err := readSecret(&cfg.Console.OIDC.ClientSecret, cfg.Console.OIDC.ClientSecretFile); err != nil {
+	if err := readSecret(&cfg.Console.OIDC.ClientSecret, "console.oidc.client_secret_file", cfg.Console.OIDC.ClientSecretFile); err != nil {
 		return nil, err
 	}
-	if err := readSecret(&cfg.XMPP.Secret, cfg.XMPP.SecretFile); err != nil {
+	if err := readSecret(&cfg.XMPP.Secret, "xmpp.secret_file", cfg.XMPP.SecretFile); err != nil {
 		return nil, err
 	}
-	if err := readSecret(&cfg.OMEMO.Key, cfg.OMEMO.KeyFile); err != nil {
+	if err := readSecret(&cfg.OMEMO.Key, "omemo.key_file", cfg.OMEMO.KeyFile); err != nil {
 		return nil, err
+	}
+	if err := readSecret(&cfg.S3.SSECKey, "s3.ssec_key_file", cfg.S3.SSECKeyFile); err != nil {
+		return nil, err
+	}
+	if cfg.S3.Encryption == "sse-c" {
+		if k, err := base64.StdEncoding.DecodeString(cfg.S3.SSECKey); err != nil || len(k) != 32 {
+			return nil, errors.New("config: s3.encryption sse-c needs its key, the base64 of 32 bytes (openssl rand -base64 32), in FIELDGATE_S3_SSEC_KEY or s3.ssec_key_file")
+		}
 	}
 	if err := validateProxies(cfg.HTTP.TrustedProxies); err != nil {
 		return nil, err
 	}
 	if cfg.XMPP.SenderBurst < 0 || cfg.XMPP.SenderRatePerMinute < 0 || cfg.XMPP.RoomRetry < 0 {
 		return nil, errors.New("config: xmpp.sender_burst, xmpp.sender_rate_per_minute and xmpp.room_retry must not be negative (0 or unset: the default)")
+	}
+	// S3 signs links for at most 7 days (SigV4 query-string
+	// authentication); a longer lifetime fails every link at request time.
+	for key, d := range map[string]time.Duration{"s3.presign_ttl": cfg.S3.PresignTTL, "s3.original_ttl": cfg.S3.OriginalTTL} {
+		if d < 0 || (d > 0 && d < time.Second) || d > 7*24*time.Hour {
+			return nil, fmt.Errorf("config: %s is %v; want 1s to 168h (7 days, the longest S3 signs), 0 or unset for the default", key, d)
+		}
+	}
+	if err := validateRetention(cfg.Retention.Days, cfg.Retention.CategoryDays); err != nil {
+		return nil, err
 	}
 	if cfg.Database.MaxConns < 0 {
 		return nil, errors.New("config: database.max_conns must not be negative (0 or unset: the default)")
@@ -324,14 +355,99 @@ var envKeys = func() []string {
 	return out
 }()
 
-func readSecret(dst *string, file string) error {
+// readSecret reads the secret named key (the configuration key of the
+// file, e.g. "omemo.key_file") from file, unless the environment gave it
+// already. fieldgate reads the file as its own user: under
+// deploy/fieldgate.service a dynamic user, which cannot read a root-only
+// file. A file that holds nothing is an error, not "no secret" (an empty
+// omemo.key_file would silently turn OMEMO off).
+func readSecret(dst *string, key, file string) error {
 	if *dst != "" || file == "" {
 		return nil
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("read secret file: %w", err)
+		return fmt.Errorf("config: %s: %w%s", key, err, secretFileHint(err))
 	}
 	*dst = strings.TrimSpace(string(b))
+	if *dst == "" {
+		return fmt.Errorf("config: %s: %s is empty", key, file)
+	}
 	return nil
+}
+
+// secretFileHint explains a secret file fieldgate may not read.
+func secretFileHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return " (fieldgate reads it as its own user; the systemd unit's dynamic user cannot read a root-only file: " +
+		"put the secret into /etc/fieldgate/fieldgate.env, which systemd reads as root, docs/operations.md step 5)"
+}
+
+// validateRetention refuses retention periods that would delete closed
+// incidents at once: a negative retention.days (0 is the default, 180), and
+// a category period below one day. The retention job reads a period of 0
+// as "delete when closed" and a negative one as a cutoff in the future.
+func validateRetention(days int, categoryDays map[string]int) error {
+	if days < 0 {
+		return fmt.Errorf("config: retention.days is %d; want a positive number of days (0 or unset: the default, 180)", days)
+	}
+	var bad []string
+	for c, d := range categoryDays {
+		if d < 1 {
+			bad = append(bad, fmt.Sprintf("%s: %d", c, d))
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return fmt.Errorf("config: retention.category_days %s; want at least 1 day per category (leave a category out for retention.days)", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// checkConfigEnv refuses FIELDGATE_<SECTION>_* variables in environ
+// (os.Environ's "NAME=value" form) that are no configuration key, where
+// SECTION is one of the configuration's sections (HTTP, S3, RETENTION, …):
+// a misspelt name would otherwise be ignored silently, as the YAML file's
+// unknown keys are not. Other FIELDGATE_* variables (FIELDGATE_CONFIG, the
+// test and development scripts') pass. The error names each variable and
+// the key closest to it, never a value.
+func checkConfigEnv(environ []string) error {
+	known := map[string]bool{"FIELDGATE_CONFIG": true}
+	sections := map[string][]string{}
+	for _, k := range envKeys {
+		known[k] = true
+		sec, _, _ := strings.Cut(strings.TrimPrefix(k, "FIELDGATE_"), "_")
+		sections[sec] = append(sections[sec], k)
+	}
+	var bad []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		rest, ok := strings.CutPrefix(name, "FIELDGATE_")
+		if !ok || known[name] {
+			continue
+		}
+		sec, _, _ := strings.Cut(rest, "_")
+		if keys := sections[sec]; len(keys) > 0 {
+			bad = append(bad, fmt.Sprintf("%s (did you mean %s?)", name, closest(name, keys)))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return fmt.Errorf("config: unknown environment variable %s; deploy/fieldgate.example.yaml lists the keys (key a.b_c is FIELDGATE_A_B_C)",
+		strings.Join(bad, ", "))
+}
+
+// closest returns the candidate with the smallest edit distance to s.
+func closest(s string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		if d := routing.EditDistance(s, c); bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
 }

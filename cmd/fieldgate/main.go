@@ -17,6 +17,10 @@ import (
 var version = "dev"
 
 func main() {
+	if err := checkConfigEnv(os.Environ()); err != nil {
+		fmt.Fprintln(os.Stderr, "fieldgate:", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()

@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/IBM/pgxpoolprometheus"
@@ -159,7 +162,7 @@ func mediaConfig(cfg *Config) media.Config {
 	return media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
 		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL, OriginalTTL: cfg.S3.OriginalTTL,
-		Encryption: cfg.S3.Encryption, MaxConcurrent: cfg.S3.MaxConcurrency,
+		Encryption: cfg.S3.Encryption, SSECKey: cfg.S3.SSECKey, RequireEncryption: cfg.S3.RequireEncryption, MaxConcurrent: cfg.S3.MaxConcurrency,
 		DerivativeMaxEdge: cfg.Media.TeamCopyMaxEdge, TeamCopyQuality: cfg.Media.TeamCopyQuality,
 		LosslessTeamCopy: cfg.Media.LosslessTeamCopy,
 	}
@@ -186,6 +189,14 @@ func serveGCPercent(getenv func(string) string) (int, bool) {
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// SIGHUP (systemctl reload) reloads the rules once rules.Watch below
+	// listens for it. Until then Go's default action would end the process,
+	// and systemd counts a death by SIGHUP as a clean exit that
+	// Restart=on-failure does not restart: take it from the first moment
+	// (a full channel drops it; the rules are read at start anyway).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, _, err := commonFlags("serve", args, getenv, stderr, nil)
 	if err != nil {
 		return err
@@ -270,6 +281,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
+	reg.MustRegister(backupCollector{db: pool, log: log}) // when the last backup finished
 	// Both pools' connections and waits (pgxpool_*{pool="main"|"queue"}):
 	// a pool that runs empty under load shows as pgxpool_empty_acquire.
 	reg.MustRegister(pgxpoolprometheus.NewCollector(pool, map[string]string{"pool": "main"}),

@@ -52,7 +52,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	secret := ""
 	if secretFile != "" {
-		if err := readSecret(&secret, secretFile); err != nil {
+		if err := readSecret(&secret, "--secret-file", secretFile); err != nil {
 			return err
 		}
 	}
