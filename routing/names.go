@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/agnivade/levenshtein"
 )
 
 // isJID reports whether s looks like a bare JID: local@domain, no resource.
@@ -99,7 +101,7 @@ func (c *compiler) areaHint(key string) string {
 func hint(names []string, key string) string {
 	best, bestD := "", 3
 	for _, n := range names {
-		if d := EditDistance(strings.ToLower(key), strings.ToLower(n)); d < bestD {
+		if d := levenshtein.ComputeDistance(strings.ToLower(key), strings.ToLower(n)); d < bestD {
 			best, bestD = n, d
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
 	"gopkg.in/yaml.v3"
 )
 
@@ -324,7 +325,8 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-// suggest proposes the closest known key for a typo.
+// suggest proposes the closest known key for a typo (Levenshtein
+// distance in runes, github.com/agnivade/levenshtein).
 func suggest(key string, fields map[string]reflect.Type) string {
 	best, bestD := "", 3
 	names := make([]string, 0, len(fields))
@@ -333,7 +335,7 @@ func suggest(key string, fields map[string]reflect.Type) string {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		if d := EditDistance(key, k); d < bestD {
+		if d := levenshtein.ComputeDistance(key, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -341,27 +343,4 @@ func suggest(key string, fields map[string]reflect.Type) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return fmt.Sprintf(" (known keys: %s)", strings.Join(names, ", "))
-}
-
-// EditDistance is the Levenshtein distance of a and b, counted in bytes:
-// the fewest single-byte insertions, deletions and substitutions that turn
-// one into the other. Used to suggest the key a misspelt one meant.
-func EditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

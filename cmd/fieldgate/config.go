@@ -11,10 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agnivade/levenshtein"
 	"github.com/caarlos0/env/v11"
 	"gopkg.in/yaml.v3"
-
-	"github.com/fieldgate/fieldgate/routing"
 )
 
 // Config is fieldgate's configuration: one YAML file, every key
@@ -445,7 +444,7 @@ func checkConfigEnv(environ []string) error {
 func closest(s string, candidates []string) string {
 	best, bestD := "", -1
 	for _, c := range candidates {
-		if d := routing.EditDistance(s, c); bestD < 0 || d < bestD {
+		if d := levenshtein.ComputeDistance(s, c); bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}
 	}

@@ -400,8 +400,8 @@ type faultLoad struct {
 	photo []byte // every other report carries it
 
 	mu       sync.Mutex
-	bases    []string             // live replicas' HTTP bases
-	spread   bool                 // first tries go round-robin over bases (else to the first)
+	bases    []string // live replicas' HTTP bases
+	spread   bool     // first tries go round-robin over bases (else to the first)
 	rr       int
 	accepted map[string]string    // idempotency key → report id
 	at       map[string]time.Time // report id → when the client got its receipt
