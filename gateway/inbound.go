@@ -395,10 +395,21 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		g.reply(ctx, m, local, msg.For(lang).AttachmentHostNotAllowed(host))
 	}
 	rec, err := g.disp.Intake(ctx, in)
+	var de *dispatch.Error
+	if err != nil && !errors.As(err, &de) && in.IdempotencyKey != "" {
+		// The database may have committed the report and its answer been
+		// lost with the connection: then the report is stored and its
+		// acceptance reply queued, and "please send again" would have the
+		// worker file it twice. Asked under the message's idempotency key,
+		// the store says which.
+		if stored, rerr := g.disp.Replay(ctx, in.Channel, in.Sender, in.IdempotencyKey); rerr == nil {
+			g.log.Warn("intake answered with an error, but the report is stored", "address", local, "case", stored.CaseNumber, "err", err)
+			rec, err = stored, nil
+		}
+	}
 	if err != nil {
 		g.dropMedia(&in)
 	}
-	var de *dispatch.Error
 	switch {
 	case errors.As(err, &de):
 		g.reply(ctx, m, local, msg.For(lang).ReportRejected(de.In(lang)))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/xml"
+	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -125,6 +126,18 @@ func newMessengerGateway(t *testing.T, hosts ...string) (*Gateway, *intakeDisp, 
 func newMessengerGatewayMedia(t *testing.T, m Media, hosts ...string) (*Gateway, *intakeDisp, *wire) {
 	t.Helper()
 	d := &intakeDisp{}
+	g, w := newMessengerGatewayWith(t, d, m, hosts...)
+	return g, d, w
+}
+
+// newMessengerGatewayDisp is newMessengerGateway with the dispatcher d.
+func newMessengerGatewayDisp(t *testing.T, d Dispatcher) (*Gateway, *wire) {
+	t.Helper()
+	return newMessengerGatewayWith(t, d, noMedia{})
+}
+
+func newMessengerGatewayWith(t *testing.T, d Dispatcher, m Media, hosts ...string) (*Gateway, *wire) {
+	t.Helper()
 	g, err := New(Config{Addr: "127.0.0.1:1", Domain: "reports.stadt.example", Secret: "s",
 		Fetch: FetchConfig{Hosts: append([]string{"upload.stadt.example"}, hosts...)}},
 		d, staticRules{loadRules(t, strings.Replace(testRules, "addresses:\n", "addresses:\n  info:\n    display_name: Info\n    language: en\n    allow: [public]\n  geheim:\n    display_name: Geheim\n    encryption: required\n    allow: [public]\n", 1))}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -142,7 +155,7 @@ func newMessengerGatewayMedia(t *testing.T, m Media, hosts ...string) (*Gateway,
 	g.mu.Lock()
 	g.sess = s
 	g.mu.Unlock()
-	return g, d, w
+	return g, w
 }
 
 // deliver decodes raw as the handler does and handles it as a 1:1 message.
@@ -657,5 +670,53 @@ ok</body><reply xmlns="urn:xmpp:reply:0" to="tiefbau@reports.stadt.example" id="
 	deliver(t, g, `<message `+fromPatrol+` id="o2" type="chat"><body>ok</body><reply xmlns="urn:xmpp:reply:0" id="fg-1"/></message>`)
 	if r := d.got(); len(r) != 1 {
 		t.Errorf("a reply 'ok' to a confirmation: reports %+v", r)
+	}
+}
+
+// lostCommitDisp stores every report but answers its intake with an
+// error, as when the database committed and the connection broke before
+// the answer arrived (fail: with nothing stored either).
+type lostCommitDisp struct {
+	intakeDisp
+	fail bool
+}
+
+func (d *lostCommitDisp) Intake(ctx context.Context, in dispatch.NewReport) (dispatch.Receipt, error) {
+	if !d.fail {
+		_, _ = d.intakeDisp.Intake(ctx, in)
+	}
+	return dispatch.Receipt{}, errors.New("intake: unexpected EOF")
+}
+
+func (d *lostCommitDisp) Replay(_ context.Context, _, sender, key string) (dispatch.Receipt, error) {
+	for _, r := range d.got() {
+		if r.Sender == sender && r.IdempotencyKey == key {
+			return dispatch.Receipt{CaseNumber: "2026-000001"}, nil
+		}
+	}
+	return dispatch.Receipt{}, dispatch.ErrNotFound
+}
+
+// TestLostCommitAnswerIsNoFailure: an intake whose answer was lost after
+// the database committed it (the connection broke) is no failure: the
+// report is stored and its acceptance reply queued, so the worker gets
+// the receipt and is not asked to send it again (they would file it
+// twice; found by the chaos helper, in the code). An intake that stored
+// nothing still asks.
+func TestLostCommitAnswerIsNoFailure(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		fail bool // nothing stored
+	}{{"committed, answer lost", false}, {"nothing stored", true}} {
+		g, w := newMessengerGatewayDisp(t, &lostCommitDisp{fail: c.fail})
+		deliver(t, g, `<message `+fromPatrol+` id="lc1" type="chat"><body>Ampel ausgefallen geo:51.0251,7.5919</body><request xmlns="urn:xmpp:receipts"/></message>`)
+		asked, receipt := false, false
+		for _, m := range w.sent(t) {
+			asked = asked || strings.Contains(m.Body, "erneut senden") || m.Error != nil && strings.Contains(m.Error.Text, "erneut senden")
+			receipt = receipt || m.Received != nil
+		}
+		if asked != c.fail || receipt == c.fail {
+			t.Errorf("%s: asked to send again %v, receipt %v; want %v, %v", c.name, asked, receipt, c.fail, !c.fail)
+		}
 	}
 }
