@@ -22,7 +22,6 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
-	"github.com/fieldgate/fieldgate/migrations"
 )
 
 // A backup is one directory:
@@ -96,14 +95,11 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return exitError{2}
 	}
 	log := newLogger(cfg, stderr)
-	pool, err := openPool(ctx, cfg)
+	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	store, err := media.New(ctx, mediaConfig(cfg), log)
 	if err != nil {
 		return fmt.Errorf("media storage: %w", err)

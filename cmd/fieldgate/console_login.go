@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/fieldgate/fieldgate/api/console"
-	"github.com/fieldgate/fieldgate/migrations"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -64,14 +63,11 @@ func runConsoleLogin(ctx context.Context, args []string, getenv func(string) str
 		}
 		list = console.RolesFromRules(rules, user)
 	}
-	pool, err := openPool(ctx, cfg)
+	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	link, err := console.CreateLoginLink(ctx, pool, consoleConfig(cfg).PublicURL, user, list, ttl, time.Now())
 	if err != nil {
 		if errors.Is(err, console.ErrNoRole) {

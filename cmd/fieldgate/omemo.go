@@ -11,7 +11,6 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/fieldgate/fieldgate/gateway/omemo"
-	"github.com/fieldgate/fieldgate/migrations"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -53,14 +52,11 @@ func runOMEMO(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
-	pool, err := openPool(ctx, cfg)
+	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	m := omemo.New(omemo.NewPG(pool), sealer, newLogger(cfg, stderr))
 	if pin != nil {
 		// The address as the gateway keys it (its name in the rules, not

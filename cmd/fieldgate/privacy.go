@@ -12,7 +12,6 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
-	"github.com/fieldgate/fieldgate/migrations"
 )
 
 const privacyUsage = "usage: fieldgate privacy show SUBJECT [--media-dir DIR] [--config FILE]\n" +
@@ -36,14 +35,11 @@ func runPrivacy(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg)
+	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	data, err := dispatch.StoredAbout(ctx, pool, subject)
 	if err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
-	"github.com/fieldgate/fieldgate/migrations"
 )
 
 // categoryPeriods is a repeatable --category NAME=DURATION flag.
@@ -78,14 +77,11 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 	for c, d := range cats {
 		ret.Categories[c] = d
 	}
-	pool, err := openPool(ctx, cfg)
+	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	store, err := media.New(ctx, mediaConfig(cfg), log)
 	if err != nil {
 		return fmt.Errorf("media store: %w", err)

@@ -63,6 +63,21 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 }
 
 // openPool connects to PostgreSQL; tracer, if not nil, sees every query.
+// openCheckedPool opens the database of a command that needs the current
+// schema (every one but serve and migrate), refusing a database whose
+// migrations are behind or ahead of this release (migrations.Check).
+func openCheckedPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrations.Check(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
 func openPool(ctx context.Context, cfg *Config, tracer ...pgx.QueryTracer) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL)
 	if err != nil {

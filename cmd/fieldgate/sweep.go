@@ -9,7 +9,6 @@ import (
 
 	"github.com/fieldgate/fieldgate/dispatch"
 	"github.com/fieldgate/fieldgate/media"
-	"github.com/fieldgate/fieldgate/migrations"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -31,14 +30,11 @@ func runMediaSweep(ctx context.Context, args []string, getenv func(string) strin
 		return fmt.Errorf("--grace %v: at least 1m, or uploads in flight would be deleted", grace)
 	}
 	log := newLogger(cfg, stderr)
-	pool, err := openPool(ctx, cfg)
+	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	store, err := media.New(ctx, mediaConfig(cfg), log)
 	if err != nil {
 		return fmt.Errorf("media store: %w", err)

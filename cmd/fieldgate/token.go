@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fieldgate/fieldgate/dispatch"
-	"github.com/fieldgate/fieldgate/migrations"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -31,14 +30,11 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg)
+	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	tokens := dispatch.NewTokens(pool, nil)
 	if args[0] == "revoke" {
 		if err := tokens.Revoke(ctx, name); err != nil {
