@@ -41,18 +41,8 @@ func TestReporterNewIsNoDuplicateOfTheirOwnCase(t *testing.T) {
 // of its own, and they are told. A merge made by a dispatcher is not
 // theirs to undo.
 func TestReporterNewUndoesDuplicateMerge(t *testing.T) {
-	pool := testsvc.Pool(t)
-	rec := &recorder{}
-	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
-	start(t, svc)
+	svc, rec, first, dup := mergedDuplicate(t)
 	ctx := context.Background()
-	here := &dispatch.Position{Lat: 51.0250, Lon: 7.5900}
-
-	first := xmppReport(t, svc, rec, "max@stadt.localhost", "Schlagloch vor Nr. 3", here)
-	dup := xmppReport(t, svc, rec, "eva@stadt.localhost", "Schlagloch, tief und gefährlich", here)
-	if inc, _ := events(t, svc, dup); inc.State != dispatch.StateMerged {
-		t.Fatalf("eva's report: state %s, want merged", inc.State)
-	}
 	waitFor(t, "the duplicate notice with the hint", func() bool {
 		_, c := rec.snapshot()
 		return chatsTo(c, "eva@stadt.localhost", "denselben Fall wie "+first.CaseNumber) == 1 && chatsTo(c, "eva@stadt.localhost", "„neu“") == 1
@@ -94,18 +84,8 @@ func TestReporterNewUndoesDuplicateMerge(t *testing.T) {
 // helper). Before, only actors who still had a report in the case were
 // hidden in the room, and only reporters' kinds of event in the API.
 func TestReassignHistoryNamesNoFormerReporter(t *testing.T) {
-	pool := testsvc.Pool(t)
-	rec := &recorder{}
-	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec, RulesFile: lifecycleRulesFile(t)})
-	start(t, svc)
+	svc, rec, first, dup := mergedDuplicate(t)
 	ctx := context.Background()
-	here := &dispatch.Position{Lat: 51.0250, Lon: 7.5900}
-
-	first := xmppReport(t, svc, rec, "max@stadt.localhost", "Schlagloch vor Nr. 3", here)
-	dup := xmppReport(t, svc, rec, "eva@stadt.localhost", "Schlagloch, tief und gefährlich", here)
-	if inc, _ := events(t, svc, dup); inc.State != dispatch.StateMerged {
-		t.Fatalf("eva's report: state %s, want merged", inc.State)
-	}
 	if r, err := svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "info", Sender: "eva@stadt.localhost", Text: "neu", IdempotencyKey: "origin:neu-hist"}); err != nil || r.CaseNumber != dup.CaseNumber {
 		t.Fatalf("bare neu after the merge: %+v %v", r, err)
 	}
@@ -155,4 +135,21 @@ func TestReassignHistoryNamesNoFormerReporter(t *testing.T) {
 	if !strings.Contains(history, "dora@stadt.localhost") {
 		t.Errorf("the history should still name the dispatcher:\n%s", history)
 	}
+}
+
+// mergedDuplicate starts a service with the lifecycle rules in which
+// eva's report was merged as a duplicate into max's case at the same
+// spot.
+func mergedDuplicate(t *testing.T) (svc *dispatch.Service, rec *recorder, first, dup dispatch.Receipt) {
+	t.Helper()
+	rec = &recorder{}
+	svc = newTestService(t, testServiceOptions{Pool: testsvc.Pool(t), Messenger: rec, RulesFile: lifecycleRulesFile(t)})
+	start(t, svc)
+	here := &dispatch.Position{Lat: 51.0250, Lon: 7.5900}
+	first = xmppReport(t, svc, rec, "max@stadt.localhost", "Schlagloch vor Nr. 3", here)
+	dup = xmppReport(t, svc, rec, "eva@stadt.localhost", "Schlagloch, tief und gefährlich", here)
+	if inc, _ := events(t, svc, dup); inc.State != dispatch.StateMerged {
+		t.Fatalf("eva's report: state %s, want merged", inc.State)
+	}
+	return svc, rec, first, dup
 }
