@@ -1,8 +1,12 @@
 # fieldgate — the two commands of the README, and a few helpers.
 SHELL := /bin/bash
 GO    ?= go
+# go.mod requires Go 1.27.3 (earlier releases' net/http, crypto/tls,
+# crypto/x509 and html/template have known vulnerabilities); "auto" lets an
+# older go command fetch that release from the module proxy once.
+export GOTOOLCHAIN ?= auto
 
-.PHONY: console node-deps run test test-ejabberd test-short build vet bench bench-e2e clean services-stop photos faults
+.PHONY: console node-deps run test test-ejabberd test-short build vet vulncheck bench bench-e2e clean services-stop photos faults
 
 ## console: the dispatcher console's pinned browser libraries (npm ci), copied
 ## into api/console/web/static/vendor/ where the binary embeds them
@@ -52,6 +56,11 @@ faults:
 	  FIELDGATE_FAULTS=full $(GO) test -count=1 -timeout 60m -run 'TestRoomPostOnce|TestFault' -v ./cmd/fieldgate/ 2>&1 | \
 	  grep -v 'level=' | tee var/faults.log; rc=$${PIPESTATUS[0]}; \
 	  deploy/dev/services stop $(CURDIR)/var/test >/dev/null || true; exit $$rc
+
+## vulncheck: govulncheck against the Go vulnerability database of a pinned
+## golang.org/x/vulndb (deploy/dev/vulncheck; all from the module proxy)
+vulncheck:
+	deploy/dev/vulncheck
 
 ## test-short: unit tests only, no services
 test-short:
