@@ -4,7 +4,7 @@
 # compose.yaml runs it with PostgreSQL, MinIO and Prosody and the demo town.
 # Checked in CI by cmd/fieldgate/container_test.go (no Docker engine there).
 
-FROM golang:1.26-bookworm AS build
+FROM golang:1.27-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libvips-dev libyuv-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
