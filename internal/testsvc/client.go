@@ -278,8 +278,35 @@ func (c *Client) Chat(to, body string) string {
 // JoinRoom enters a MUC room with nick (no history).
 func (c *Client) JoinRoom(room, nick string) { c.JoinRoomHistory(room, nick, 0) }
 
-// JoinRoomHistory enters a MUC room asking for the last n messages.
+// JoinRoomHistory enters a MUC room asking for the last n messages, and
+// waits up to 30 s for the room's answer: the occupant's own presence
+// (XEP-0045 §7.2.3) or an error. A message sent into the room after it
+// returns reaches this client; without the wait a post filed right after
+// the join could reach a busy server's room before the client was in it
+// (and history 0 would not bring it). It does not fail the test: a test
+// that expects a refusal reads it with JoinRoomResult.
 func (c *Client) JoinRoomHistory(room, nick string, n int) {
+	c.sendJoin(room, nick, n)
+	full := room + "/" + nick
+	deadline := time.After(30 * time.Second)
+	for seen := 0; ; {
+		c.mu.Lock()
+		all, ch := c.others, c.cond
+		c.mu.Unlock()
+		for ; seen < len(all); seen++ {
+			if st := all[seen]; st.Name == "presence" && strings.EqualFold(st.From, full) && (st.Type == "" || st.Type == "error") {
+				return
+			}
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			return
+		}
+	}
+}
+
+func (c *Client) sendJoin(room, nick string, n int) {
 	c.Send(struct {
 		XMLName xml.Name `xml:"presence"`
 		To      string   `xml:"to,attr"`
@@ -537,7 +564,7 @@ func (c *Client) HasStanza(match func(Stanza) bool) bool {
 // "registration-required" for a members-only room.
 func (c *Client) JoinRoomResult(room, nick string, timeout time.Duration) string {
 	c.t.Helper()
-	c.JoinRoom(room, nick)
+	c.sendJoin(room, nick, 0)
 	full := room + "/" + nick
 	st := c.WaitStanza(timeout, "the answer to joining "+full, func(s Stanza) bool {
 		return s.Name == "presence" && strings.EqualFold(s.From, full) && (s.Type == "" || s.Type == "error")
