@@ -252,8 +252,10 @@ func (s *Service) sendIncidentPost(ctx context.Context, a roomPostArgs) (string,
 	return stanzaID, nil
 }
 
+// enqueueChat records a 1:1 message from a function address, sent right
+// after tx commits (outbox.go, queueChat).
 func (s *Service) enqueueChat(ctx context.Context, tx pgx.Tx, from, to, body string) error {
-	return s.enqueueChatFor(ctx, tx, uuid.Nil, from, to, body)
+	return s.queueChat(ctx, tx, from, to, body)
 }
 
 // enqueueChatFor queues a 1:1 message about an incident; receipts and

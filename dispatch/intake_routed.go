@@ -87,9 +87,9 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	// batch: the batch draws the case number, whose counter row every
 	// intake waits for until this transaction commits, so nothing but the
 	// commit may follow it. A messenger report's reply names the case
-	// number: it follows the batch, with the timer in the same queue
-	// insert.
-	var timers, reply []river.InsertManyParams
+	// number: it follows the batch (outbox.go: sent right after the
+	// commit), the timer is queued after it.
+	var timers []river.InsertManyParams
 	var queuedBefore []int64 // jobs committed before the batch
 	var armed *time.Time
 	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
@@ -105,7 +105,6 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	}
 	switch {
 	case rep.Channel == ChannelXMPP:
-		reply = timers
 	case len(timers) > 0 && tx == nil:
 		res, err := s.queue.InsertMany(ctx, timers)
 		if err != nil {
@@ -162,12 +161,13 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		if rep.Position == nil {
 			text += "\n" + msg.For(rep.Language).NeedLocation(caseNumber)
 		}
-		reply = append(reply, river.InsertManyParams{Args: chatArgs{From: rep.Address, To: rep.Sender, Body: text}})
-	}
-
-	if len(reply) > 0 {
-		if _, err := s.queue.InsertManyTx(ctx, tx, reply); err != nil {
-			return false, fmt.Errorf("enqueue escalation and reply: %w", err)
+		if err := s.enqueueChat(ctx, tx, rep.Address, rep.Sender, text); err != nil {
+			return false, err
+		}
+		if len(timers) > 0 {
+			if _, err := s.queue.InsertManyTx(ctx, tx, timers); err != nil {
+				return false, fmt.Errorf("enqueue escalation: %w", err)
+			}
 		}
 	}
 	rep.CaseNumber = caseNumber
