@@ -520,10 +520,18 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// No job stuck: nothing left running or retrying.
 	var stuck int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state IN ('running','retryable','available')
-		AND kind IN ('process_report','room_post','chat_message')`).Scan(&stuck); err != nil {
+		AND kind IN ('process_report','room_post','chat_message','chat_outbox')`).Scan(&stuck); err != nil {
 		t.Fatal(err)
 	}
 	if stuck > 0 {
 		t.Errorf("%d jobs still running, retryable or available after quiescence", stuck)
+	}
+	// Every 1:1 message sent (dispatch/outbox.go): none left behind.
+	var unsent int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM chat_outbox`).Scan(&unsent); err != nil {
+		t.Fatal(err)
+	}
+	if unsent > 0 {
+		t.Errorf("%d 1:1 messages still in chat_outbox after quiescence", unsent)
 	}
 }
