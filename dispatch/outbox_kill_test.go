@@ -46,14 +46,7 @@ func TestHelperReplyProcess(t *testing.T) {
 		t.Skip("helper process of TestReplySurvivesKill")
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("FG_KILLTEST_DB"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(os.Getenv("FG_KILLTEST_OUT"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, f := childPoolAndLog(t)
 	m := &stuckChatMessenger{fileMessenger: fileMessenger{f: f}, mode: os.Getenv("FG_KILLTEST_MODE")}
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Rules: demoRules(t), Messenger: m, Logger: discard()},
 		dispatch.Config{PollInterval: 50 * time.Millisecond, DuplicateDistance: -1})
