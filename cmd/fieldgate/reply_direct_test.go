@@ -14,7 +14,7 @@ import (
 // each with an XEP-0359 origin-id equal to its message id (the id a
 // re-send after a crash would carry again) and an XEP-0184 receipt request;
 // the worker's own messages get their receipts. Neither reply went
-// through the job queue (no xmpp job), and nothing is left in chat_outbox.
+// through the job queue (no chat job), and nothing is left in chat_outbox.
 func TestMessengerRepliesWithoutTheQueue(t *testing.T) {
 	s := xmppStack(t, nil)
 	acct := testsvc.User(t)
@@ -49,11 +49,14 @@ func TestMessengerRepliesWithoutTheQueue(t *testing.T) {
 		t.Errorf("%d receipts for the worker's two messages", receipts)
 	}
 	var jobs, left int
-	if err := s.query(`SELECT count(*) FROM river_job WHERE queue = 'xmpp' AND created_at >= $1`, since).Scan(&jobs); err != nil {
+	if err := s.query(`SELECT count(*) FROM river_job WHERE kind IN ('chat_message', 'chat_outbox') AND created_at >= $1`, since).Scan(&jobs); err != nil {
 		t.Fatal(err)
 	}
 	if jobs != 0 {
-		t.Errorf("%d xmpp jobs, want none: the replies go out right after their commits", jobs)
+		var list string
+		_ = s.query(`SELECT string_agg(kind || ' ' || state || ' ' || left(args::text, 120), E'\n') FROM river_job
+			WHERE kind IN ('chat_message', 'chat_outbox') AND created_at >= $1`, since).Scan(&list)
+		t.Errorf("%d chat jobs, want none: the replies go out right after their commits:\n%s", jobs, list)
 	}
 	if err := s.query(`SELECT count(*) FROM chat_outbox`).Scan(&left); err != nil {
 		t.Fatal(err)
