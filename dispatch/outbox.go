@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 )
@@ -149,49 +150,78 @@ func (f *chatsInFlight) forget(id int64) {
 	delete(f.byID, id)
 }
 
-// chatOutboxSQL writes a message and returns its id and the ids of its
-// conversation's earlier rows. $6 is the hand-over delay in milliseconds
-// after the database's clock, NULL for a message a job sends.
+// chatOutboxSQL writes a message and returns its id, its text and the
+// ids of its conversation's earlier rows. $6 is the hand-over delay in
+// milliseconds after the database's clock, NULL for a message a job
+// sends; every $7 in the text (if not empty) becomes the case number of
+// incident $8 as the statement finds it.
 const chatOutboxSQL = `
 	WITH m AS (
 		INSERT INTO chat_outbox (origin_id, from_addr, to_jid, body, created_at, handover_at)
-		VALUES ($1, $2, $3, $4, $5, clock_timestamp() + $6::bigint * interval '1 millisecond')
-		RETURNING id
+		VALUES ($1, $2, $3, CASE WHEN $7::text = '' THEN $4 ELSE replace($4, $7, (SELECT case_number FROM incidents WHERE id = $8)) END,
+		        $5, clock_timestamp() + $6::bigint * interval '1 millisecond')
+		RETURNING id, body
 	)
-	SELECT m.id, ARRAY(SELECT o.id FROM chat_outbox o WHERE o.to_jid = $3 AND o.from_addr = $2 ORDER BY o.id)
+	SELECT m.id, m.body, ARRAY(SELECT o.id FROM chat_outbox o WHERE o.to_jid = $3 AND o.from_addr = $2 ORDER BY o.id)
 	FROM m`
+
+// queuedChat is a 1:1 message whose row a batch writes (queueChatRow).
+type queuedChat struct {
+	c      *directChat
+	direct bool
+	out    *chatBatch
+}
+
+// queueChatRow queues in b the statement that writes a 1:1 message from
+// the function address from to the bare JID to, for tx. caseToken, if not
+// empty, stands in body for the case number of incident, which an earlier
+// statement of b draws (pendingCaseNumber). After b, addQueuedChat.
+func (s *Service) queueChatRow(b *pgx.Batch, tx pgx.Tx, from, to, body, caseToken string, incident uuid.UUID) *queuedChat {
+	ot, direct := tx.(outboxTx)
+	if sp, ok := tx.(*outboxSavepoint); ok {
+		ot, direct = sp.outboxTx, true
+	}
+	q := &queuedChat{direct: direct && s.canPostDirect() && s.direct.isRunning(), out: ot.out,
+		c: &directChat{msg: ChatMessage{ID: "fg-" + mustV7().String(), From: from, To: to}, sent: &s.chats, done: make(chan struct{})}}
+	var delay *int64
+	if q.direct {
+		ms := DirectChatFallback.Milliseconds()
+		delay = &ms
+	}
+	b.Queue(chatOutboxSQL, q.c.msg.ID, from, to, body, s.now(), delay, caseToken, incident).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&q.c.id, &q.c.msg.Body, &q.c.earlier); err != nil {
+			return fmt.Errorf("record chat message: %w", err)
+		}
+		return nil
+	})
+	return q
+}
+
+// addQueuedChat makes a message written by its batch (queueChatRow) one
+// to send after the commit, or queues its job.
+func (s *Service) addQueuedChat(ctx context.Context, tx pgx.Tx, q *queuedChat) error {
+	if !q.direct {
+		if _, err := s.queue.InsertTx(ctx, tx, outboxArgs{ID: q.c.id}, nil); err != nil {
+			return fmt.Errorf("enqueue chat message: %w", err)
+		}
+		return nil
+	}
+	s.chats.add(q.c)
+	q.out.chats = append(q.out.chats, q.c)
+	return nil
+}
 
 // queueChat records a 1:1 message from the function address from to the
 // bare JID to in tx. In a transaction of withTx or withJobTx of a process
 // that sends (canPostDirect) it is sent right after the commit; otherwise
 // (or if the service is stopping) a job sends it.
 func (s *Service) queueChat(ctx context.Context, tx pgx.Tx, from, to, body string) error {
-	ot, direct := tx.(outboxTx)
-	if sp, ok := tx.(*outboxSavepoint); ok {
-		ot, direct = sp.outboxTx, true
+	var b pgx.Batch
+	q := s.queueChatRow(&b, tx, from, to, body, "", uuid.Nil)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return err
 	}
-	direct = direct && s.canPostDirect() && s.direct.isRunning()
-	var delay *int64
-	if direct {
-		ms := DirectChatFallback.Milliseconds()
-		delay = &ms
-	}
-	m := ChatMessage{ID: "fg-" + mustV7().String(), From: from, To: to, Body: body}
-	var id int64
-	var earlier []int64
-	if err := tx.QueryRow(ctx, chatOutboxSQL, m.ID, from, to, body, s.now(), delay).Scan(&id, &earlier); err != nil {
-		return fmt.Errorf("record chat message: %w", err)
-	}
-	if !direct {
-		if _, err := s.queue.InsertTx(ctx, tx, outboxArgs{ID: id}, nil); err != nil {
-			return fmt.Errorf("enqueue chat message: %w", err)
-		}
-		return nil
-	}
-	c := &directChat{id: id, msg: m, earlier: earlier, sent: &s.chats, done: make(chan struct{})}
-	s.chats.add(c)
-	ot.out.chats = append(ot.out.chats, c)
-	return nil
+	return s.addQueuedChat(ctx, tx, q)
 }
 
 // inTx runs fn in a transaction on pool and commits it; the direct
@@ -201,6 +231,15 @@ func (s *Service) queueChat(ctx context.Context, tx pgx.Tx, from, to, body strin
 func (s *Service) inTx(ctx context.Context, pool txBeginner, fn func(tx pgx.Tx) error) error {
 	var out chatBatch
 	fnFailed := false
+	defer func() {
+		if p := recover(); p != nil {
+			// Rolled back: nothing of it is sent, nothing waits for it.
+			for _, c := range out.chats {
+				c.finish(true)
+			}
+			panic(p)
+		}
+	}()
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		err := fn(outboxTx{Tx: tx, out: &out})
 		fnFailed = err != nil
