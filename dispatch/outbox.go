@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -453,7 +454,7 @@ func (w *outboxWorker) Work(ctx context.Context, job *river.Job[outboxArgs]) err
 		return fmt.Errorf("load chat message %d: %w", job.Args.ID, err)
 	}
 	if waiting {
-		return river.JobSnooze(chatOrderPoll)
+		return river.JobSnooze(chatOrderSnooze(job.Metadata))
 	}
 	if err := s.msgr.SendChat(ctx, m); err != nil {
 		if job.Attempt >= job.MaxAttempts {
@@ -472,6 +473,26 @@ func (w *outboxWorker) Work(ctx context.Context, job *river.Job[outboxArgs]) err
 	})
 }
 
-// chatOrderPoll is how often a queued message looks again whether the
-// earlier messages of its conversation are gone.
-const chatOrderPoll = 250 * time.Millisecond
+// chatOrderPoll and chatOrderPollMax bound how often a queued message
+// looks again whether the earlier messages of its conversation are gone:
+// after chatOrderPoll, doubling with each look up to chatOrderPollMax, so
+// that during an XMPP outage the waiting messages do not poll the
+// database several times a second each.
+const (
+	chatOrderPoll    = 250 * time.Millisecond
+	chatOrderPollMax = 8 * time.Second
+)
+
+// chatOrderSnooze is how long a job that looked n times (river's
+// "snoozes" in its metadata) waits for the earlier messages.
+func chatOrderSnooze(metadata []byte) time.Duration {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(metadata, &m) // none yet: the first look
+	d := chatOrderPoll
+	for range min(m.Snoozes, 8) {
+		d *= 2
+	}
+	return min(d, chatOrderPollMax)
+}
