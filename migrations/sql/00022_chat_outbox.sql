@@ -8,6 +8,10 @@
 -- queue if it is still here (its process died or hung); NULL: a job has it.
 -- id orders one conversation's messages (from_addr, to_jid): a message is
 -- sent only after the earlier ones of its conversation are gone.
+-- Replicas of the previous release neither write nor read it (their
+-- replies stay chat_message jobs); a chat_outbox job one of them fetches
+-- during a rolling upgrade fails as of an unknown kind and is retried
+-- until a replica of this release has it.
 CREATE TABLE chat_outbox (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     origin_id   text NOT NULL,
