@@ -17,7 +17,7 @@ import (
 //
 // A field worker's "Meldung 2026-000123 angenommen …", and every other
 // 1:1 message from a function address that is not an escalation alert
-// (queueChat), is sent by the process that committed it, right after the
+// (enqueueChat), is sent by the process that committed it, right after the
 // commit, without a queue job: its transaction writes a chat_outbox row
 // (the message, a stable XEP-0359 origin-id, the conversation's order)
 // with a hand-over time DirectChatFallback ahead by the database's clock;
@@ -55,7 +55,7 @@ const DirectChatFallback = 2 * DirectChatTimeout
 const chatOrderWait = 2 * time.Hour
 
 // outboxTx is a transaction of withTx or withJobTx: it collects the direct
-// messages it writes (queueChat), which are sent after its commit.
+// messages it writes (enqueueChat), which are sent after its commit.
 type outboxTx struct {
 	pgx.Tx
 	out *chatBatch
@@ -99,7 +99,7 @@ func (sp *outboxSavepoint) Rollback(ctx context.Context) error {
 	return err
 }
 
-// directChat is a message written by queueChat for this process to send
+// directChat is a message written by enqueueChat for this process to send
 // after the commit.
 type directChat struct {
 	id      int64
@@ -212,11 +212,11 @@ func (s *Service) addQueuedChat(ctx context.Context, tx pgx.Tx, q *queuedChat) e
 	return nil
 }
 
-// queueChat records a 1:1 message from the function address from to the
+// enqueueChat records a 1:1 message from the function address from to the
 // bare JID to in tx. In a transaction of withTx or withJobTx of a process
 // that sends (canPostDirect) it is sent right after the commit; otherwise
 // (or if the service is stopping) a job sends it.
-func (s *Service) queueChat(ctx context.Context, tx pgx.Tx, from, to, body string) error {
+func (s *Service) enqueueChat(ctx context.Context, tx pgx.Tx, from, to, body string) error {
 	var b pgx.Batch
 	q := s.queueChatRow(&b, tx, from, to, body, "", uuid.Nil)
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
