@@ -252,10 +252,6 @@ func (s *Service) sendIncidentPost(ctx context.Context, a roomPostArgs) (string,
 	return stanzaID, nil
 }
 
-func (s *Service) enqueueChat(ctx context.Context, tx pgx.Tx, from, to, body string) error {
-	return s.enqueueChatFor(ctx, tx, uuid.Nil, from, to, body)
-}
-
 // enqueueChatFor queues a 1:1 message about an incident; receipts and
 // read markers for it are recorded as delivery evidence (RecordDelivery).
 func (s *Service) enqueueChatFor(ctx context.Context, tx pgx.Tx, incident uuid.UUID, from, to, body string) error {

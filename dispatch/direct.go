@@ -136,6 +136,13 @@ func (d *directSlots) unkeep(n int64) {
 	d.mu.Unlock()
 }
 
+// isRunning: the slots are open (Start, until Stop).
+func (d *directSlots) isRunning() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.running
+}
+
 // setRunning opens (Start) or closes (Stop) the slots.
 func (d *directSlots) setRunning(on bool) {
 	d.mu.Lock()

@@ -9,10 +9,10 @@ import (
 
 // Hand-overs
 //
-// Three things a process commits and then finishes itself have no queue
-// job while it does: a direct room post (deliver.go), a photo report's
-// direct processing (direct.go) and an incident's first escalation step
-// (escalation_handover.go). Each carries on its row the time after which
+// Four things a process commits and then finishes itself have no queue
+// job while it does: a direct room post (deliver.go), a direct 1:1
+// message (outbox.go), a photo report's direct processing (direct.go)
+// and an incident's first escalation step (escalation_handover.go). Each carries on its row the time after which
 // any replica hands it to the queue, exactly once (FOR UPDATE SKIP LOCKED,
 // the time cleared in the transaction that queues the job). handOverLoop
 // does that in every replica, in a loop of its own: a replica whose worker
@@ -38,6 +38,9 @@ func (s *Service) handOverLoop(ctx context.Context) {
 		}
 		if _, err := s.handOverEscalations(ctx); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "handing escalation steps to the queue failed", "err", err)
+		}
+		if _, err := s.handOverChats(ctx, nil); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "handing chat messages to the queue failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

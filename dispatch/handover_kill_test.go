@@ -38,14 +38,7 @@ func TestHelperPhotoProcess(t *testing.T) {
 		t.Skip("helper process of TestPhotoReportSurvivesKillBeforeItsProcessing")
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("FG_KILLTEST_DB"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(os.Getenv("FG_KILLTEST_OUT"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, f := childPoolAndLog(t)
 	var obj media.Object
 	if err := json.Unmarshal([]byte(os.Getenv("FG_KILLTEST_OBJECT")), &obj); err != nil {
 		t.Fatal(err)

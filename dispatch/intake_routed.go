@@ -86,10 +86,10 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	// (escalation_handover.go). Due sooner, it is queued before the
 	// batch: the batch draws the case number, whose counter row every
 	// intake waits for until this transaction commits, so nothing but the
-	// commit may follow it. A messenger report's reply names the case
-	// number: it follows the batch, with the timer in the same queue
-	// insert.
-	var timers, reply []river.InsertManyParams
+	// commit (and, in the same round trip, the messenger report's reply,
+	// which names the case number) may follow it; for a messenger report
+	// the timer is queued after the batch.
+	var timers []river.InsertManyParams
 	var queuedBefore []int64 // jobs committed before the batch
 	var armed *time.Time
 	if pol, ok := rs.Policy(dec.Policy); ok && len(pol.Levels) > 0 {
@@ -105,7 +105,6 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	}
 	switch {
 	case rep.Channel == ChannelXMPP:
-		reply = timers
 	case len(timers) > 0 && tx == nil:
 		res, err := s.queue.InsertMany(ctx, timers)
 		if err != nil {
@@ -141,6 +140,22 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 	if tx != nil {
 		s.queueCaseNumber(&b, rep.IncidentID, rep.ID, now, &caseNumber)
 	}
+	var reply *queuedChat
+	if rep.Channel == ChannelXMPP {
+		// The reply, written in the same round trip, after the case
+		// number's draw (outbox.go: sent right after the commit).
+		token := pendingCaseNumber(rep.IncidentID)
+		text := acceptedText(rep.Language, token, team, dec.District)
+		if prev != "" {
+			// Why it did not join the sender's previous case, in the
+			// same message.
+			text = notJoinedText(rep.Language, why, prev, token) + "\n" + text
+		}
+		if rep.Position == nil {
+			text += "\n" + msg.For(rep.Language).NeedLocation(token)
+		}
+		reply = s.queueChatRow(&b, tx, rep.Address, rep.Sender, text, token, rep.IncidentID)
+	}
 	if tx == nil {
 		err = s.intakes.send(ctx, &b) // with concurrent intakes' (groupcommit.go)
 	} else {
@@ -152,22 +167,14 @@ func (s *Service) insertRouted(ctx context.Context, tx pgx.Tx, in *NewReport, no
 		}
 		return false, err
 	}
-	if rep.Channel == ChannelXMPP {
-		text := acceptedText(rep.Language, caseNumber, team, dec.District)
-		if prev != "" {
-			// Why it did not join the sender's previous case, in the
-			// same message.
-			text = notJoinedText(rep.Language, why, prev, caseNumber) + "\n" + text
+	if reply != nil {
+		if err := s.addQueuedChat(ctx, tx, reply); err != nil {
+			return false, err
 		}
-		if rep.Position == nil {
-			text += "\n" + msg.For(rep.Language).NeedLocation(caseNumber)
-		}
-		reply = append(reply, river.InsertManyParams{Args: chatArgs{From: rep.Address, To: rep.Sender, Body: text}})
-	}
-
-	if len(reply) > 0 {
-		if _, err := s.queue.InsertManyTx(ctx, tx, reply); err != nil {
-			return false, fmt.Errorf("enqueue escalation and reply: %w", err)
+		if len(timers) > 0 {
+			if _, err := s.queue.InsertManyTx(ctx, tx, timers); err != nil {
+				return false, fmt.Errorf("enqueue escalation: %w", err)
+			}
 		}
 	}
 	rep.CaseNumber = caseNumber
@@ -241,7 +248,9 @@ func pendingCaseNumber(incident uuid.UUID) string { return "pending-" + incident
 // Config.TimeZone) for a new incident and its report, scanned into
 // caseNumber. Case numbers have no gaps, so every intake waits for the
 // counter row until the transaction before it commits: this is the
-// batch's last statement, and only the commit may follow it.
+// batch's last statement but for the statements that need the number in
+// the same round trip (a messenger report's reply), and only the commit
+// may follow the batch.
 func (s *Service) queueCaseNumber(b *pgx.Batch, incident, report uuid.UUID, now time.Time, caseNumber *string) {
 	b.Queue(`
 		WITH c AS (

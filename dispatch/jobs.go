@@ -50,3 +50,12 @@ type chatArgs struct {
 
 func (chatArgs) Kind() string                 { return "chat_message" }
 func (chatArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: queueXMPP} }
+
+// outboxArgs: a 1:1 message of chat_outbox that its process did not send
+// (outbox.go); the row holds the message.
+type outboxArgs struct {
+	ID int64 `json:"id"`
+}
+
+func (outboxArgs) Kind() string                 { return "chat_outbox" }
+func (outboxArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: queueXMPP} }

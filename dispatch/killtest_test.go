@@ -50,14 +50,11 @@ func (m *fileMessenger) SendChat(_ context.Context, c dispatch.ChatMessage) erro
 	return nil
 }
 
-// TestHelperProcess is the child of TestEscalationSurvivesKill: a replica
-// that runs the service until it is killed.
-func TestHelperProcess(t *testing.T) {
-	if os.Getenv("FG_KILLTEST_CHILD") != "1" {
-		t.Skip("helper process of TestEscalationSurvivesKill")
-	}
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("FG_KILLTEST_DB"))
+// childPoolAndLog opens, in a kill test's child, the database
+// FG_KILLTEST_DB and the file FG_KILLTEST_OUT that its messenger writes.
+func childPoolAndLog(t *testing.T) (*pgxpool.Pool, *os.File) {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), os.Getenv("FG_KILLTEST_DB"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +62,17 @@ func TestHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pool, f
+}
+
+// TestHelperProcess is the child of TestEscalationSurvivesKill: a replica
+// that runs the service until it is killed.
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("FG_KILLTEST_CHILD") != "1" {
+		t.Skip("helper process of TestEscalationSurvivesKill")
+	}
+	ctx := context.Background()
+	pool, f := childPoolAndLog(t)
 	rules, err := routing.NewEngine(os.Getenv("FG_KILLTEST_RULES"), discard())
 	if err != nil {
 		t.Fatal(err)

@@ -139,8 +139,13 @@ func TestMetricsCountReportsNotMessages(t *testing.T) {
 	waitFor(t, "three process_report jobs ok (the part waits for its case)", func() bool {
 		return value(t, reg, "fieldgate_jobs_total", map[string]string{"queue": "default", "kind": "process_report", "outcome": "ok"}) == 3
 	})
-	if v := value(t, reg, "fieldgate_job_queue_wait_seconds", map[string]string{"queue": "xmpp"}); v < 2 {
-		t.Errorf("xmpp job latency samples = %v, want ≥ 2", v)
+	// The sender's two replies go out directly after their commits, no
+	// xmpp job (outbox.go).
+	waitFor(t, "the sender's two replies", func() bool { _, chats := rec.snapshot(); return len(chats) == 2 })
+	for _, kind := range []string{"chat_message", "chat_outbox"} {
+		if v := value(t, reg, "fieldgate_jobs_total", map[string]string{"queue": "xmpp", "kind": kind, "outcome": "ok"}); v > 0 {
+			t.Errorf("%s jobs = %v, want none", kind, v)
+		}
 	}
 
 	clk.Add(90 * time.Second)

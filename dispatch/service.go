@@ -215,6 +215,9 @@ type Service struct {
 	// reports, and the records of concurrent direct room posts, into one
 	// transaction each (groupcommit.go).
 	intakes, postRecords *batchGroup
+	// chats are the direct 1:1 messages of this process from their write
+	// until their row is deleted (outbox.go).
+	chats chatsInFlight
 }
 
 // fetchCooldown is the shortest time between two fetches of one queue
@@ -287,6 +290,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	river.AddWorker(workers, &roomPostWorker{s: s})
 	river.AddWorker(workers, &roomCorrectWorker{s: s})
 	river.AddWorker(workers, &chatWorker{s: s})
+	river.AddWorker(workers, &outboxWorker{s: s})
 	river.AddWorker(workers, &escalateWorker{s: s})
 	river.AddWorker(workers, &ackTimeoutWorker{s: s})
 	river.AddWorker(workers, &retentionWorker{s: s})
@@ -326,7 +330,11 @@ func New(deps Deps, cfg Config) (*Service, error) {
 
 // Start works jobs until Stop.
 func (s *Service) Start(ctx context.Context) error {
+	// Open before the queue works its first job, so that what the jobs
+	// send goes out directly (outbox.go) from the start.
+	s.direct.setRunning(true)
 	if err := s.queue.Start(ctx); err != nil {
+		s.direct.setRunning(false)
 		return fmt.Errorf("dispatch: start job queue: %w", err)
 	}
 	octx, ocancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -356,7 +364,6 @@ func (s *Service) Start(ctx context.Context) error {
 		cancel()
 	}()
 	s.stopLease = func() { cancel(); <-done }
-	s.direct.setRunning(true)
 	return nil
 }
 
@@ -404,8 +411,9 @@ func mustBerlin() *time.Location {
 }
 
 // withTx runs fn in a transaction and commits it.
+// The 1:1 messages it records are sent after the commit (outbox.go).
 func (s *Service) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	return s.inTx(ctx, s.pool, fn)
 }
 
 // withJobTx is withTx on the job queue's connections, for a transaction
@@ -414,5 +422,5 @@ func (s *Service) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // connection while river_job was small would answer by reading the
 // whole table (Deps.QueuePool).
 func (s *Service) withJobTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.queuePool, fn)
+	return s.inTx(ctx, s.queuePool, fn)
 }

@@ -397,6 +397,22 @@ func TestChaosExactlyOnce(t *testing.T) {
 		}
 	}
 
+	// Every 1:1 message sent (dispatch/outbox.go): none left behind once
+	// a dead replica's are past their hand-over time (10 s).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		var unsent int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM chat_outbox`).Scan(&unsent); err != nil {
+			t.Fatal(err)
+		}
+		if unsent == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d 1:1 messages still in chat_outbox 30 s after quiescence", unsent)
+			break
+		}
+	}
+
 	// Messenger reports: every case filed from a messenger worker got its
 	// "angenommen" answer exactly once.
 	for _, w := range workers {
@@ -520,7 +536,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// No job stuck: nothing left running or retrying.
 	var stuck int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state IN ('running','retryable','available')
-		AND kind IN ('process_report','room_post','chat_message')`).Scan(&stuck); err != nil {
+		AND kind IN ('process_report','room_post','chat_message','chat_outbox')`).Scan(&stuck); err != nil {
 		t.Fatal(err)
 	}
 	if stuck > 0 {

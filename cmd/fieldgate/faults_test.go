@@ -188,7 +188,7 @@ func waitQueueIdle(t *testing.T, conn *pgx.Conn, within time.Duration) time.Dura
 	for {
 		var open int
 		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM river_job
-			WHERE kind IN ('process_report','room_post','chat_message') AND state NOT IN ('completed','discarded','cancelled')`).Scan(&open); err != nil {
+			WHERE kind IN ('process_report','room_post','chat_message','chat_outbox') AND state NOT IN ('completed','discarded','cancelled')`).Scan(&open); err != nil {
 			t.Fatal(err)
 		}
 		if open == 0 {
@@ -206,7 +206,7 @@ func unfinishedJobs(t *testing.T, conn *pgx.Conn) string {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), `SELECT id, kind, state, attempt, scheduled_at, left(args::text, 200),
 			left(coalesce(errors[array_length(errors, 1)]->>'error', ''), 300)
-		FROM river_job WHERE kind IN ('process_report','room_post','chat_message') AND state NOT IN ('completed','discarded','cancelled')
+		FROM river_job WHERE kind IN ('process_report','room_post','chat_message','chat_outbox') AND state NOT IN ('completed','discarded','cancelled')
 		ORDER BY id LIMIT 20`)
 	if err != nil {
 		return err.Error()

@@ -38,6 +38,10 @@ type Message struct {
 		ID string `xml:"id,attr"`
 		By string `xml:"by,attr"`
 	} `xml:"urn:xmpp:sid:0 stanza-id"`
+	// OriginID is the sender's XEP-0359 origin-id.
+	OriginID *struct {
+		ID string `xml:"id,attr"`
+	} `xml:"urn:xmpp:sid:0 origin-id"`
 	Error *struct {
 		Type string `xml:"type,attr"`
 		Text string `xml:"text"`
