@@ -94,8 +94,9 @@
 // The bucket is never public (New refuses a bucket with a public policy);
 // teams get presigned GET links to "team/" keys only (PresignGet), valid
 // for Config.PresignTTL. Encryption "sse-s3" needs a KMS on the server,
-// "sse-c" needs TLS; if the server refuses, New logs an error and stores
-// unencrypted unless RequireEncryption is set (Store.Encrypted says which).
+// "sse-c" needs TLS; if the server refuses, New fails with
+// ErrEncryptionUnavailable when RequireEncryption is set, else logs an
+// error and stores unencrypted (Store.Encrypted says which).
 // With sse-c, presigned links cannot work (the key would have to travel
 // in headers), so PresignGet refuses and the API must proxy downloads.
 //

@@ -53,9 +53,9 @@ func runVerifyBackup(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer pool.Close()
-	store, err := media.New(ctx, mediaConfig(cfg), newLogger(cfg, stderr))
+	store, err := openMediaStore(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
-		return fmt.Errorf("media storage: %w", err)
+		return err
 	}
 	n, err := verifyLive(ctx, pool, store)
 	if err != nil {

@@ -73,25 +73,28 @@ type Config struct {
 		MaxConns int `yaml:"max_conns" env:"MAX_CONNS"`
 	} `yaml:"database" envPrefix:"DATABASE_"`
 	S3 struct {
-		Endpoint       string        `yaml:"endpoint" env:"ENDPOINT"` // host:port
-		AccessKey      string        `yaml:"access_key" env:"ACCESS_KEY"`
-		SecretKey      string        `yaml:"-" env:"SECRET_KEY"`
-		SecretKeyFile  string        `yaml:"secret_key_file" env:"SECRET_KEY_FILE"`
-		Bucket         string        `yaml:"bucket" env:"BUCKET"` // default "fieldgate"
-		Region         string        `yaml:"region" env:"REGION"`
-		UseTLS         bool          `yaml:"use_tls" env:"USE_TLS"`
-		PresignTTL     time.Duration `yaml:"presign_ttl" env:"PRESIGN_TTL"`
-		OriginalTTL    time.Duration `yaml:"original_ttl" env:"ORIGINAL_TTL"` // links to originals (API only), default 5m
-		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"`     // "", "sse-s3", "sse-c"
-		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
+		Endpoint      string        `yaml:"endpoint" env:"ENDPOINT"` // host:port
+		AccessKey     string        `yaml:"access_key" env:"ACCESS_KEY"`
+		SecretKey     string        `yaml:"-" env:"SECRET_KEY"`
+		SecretKeyFile string        `yaml:"secret_key_file" env:"SECRET_KEY_FILE"`
+		Bucket        string        `yaml:"bucket" env:"BUCKET"` // default "fieldgate"
+		Region        string        `yaml:"region" env:"REGION"`
+		UseTLS        bool          `yaml:"use_tls" env:"USE_TLS"`
+		PresignTTL    time.Duration `yaml:"presign_ttl" env:"PRESIGN_TTL"`
+		OriginalTTL   time.Duration `yaml:"original_ttl" env:"ORIGINAL_TTL"` // links to originals (API only), default 5m
+		// Encryption is the server-side encryption of every object:
+		// "sse-s3" (the default: the server's KMS keys), "sse-c" (our
+		// key, needs TLS) or "none".
+		Encryption     string `yaml:"encryption" env:"ENCRYPTION"`
+		MaxConcurrency int    `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
 		// SSECKey is the sse-c key, the base64 of 32 bytes (openssl rand
 		// -base64 32); only from the environment (FIELDGATE_S3_SSEC_KEY) or
 		// ssec_key_file. Lose it and the photos are lost.
 		SSECKey     string `yaml:"-" env:"SSEC_KEY"`
 		SSECKeyFile string `yaml:"ssec_key_file" env:"SSEC_KEY_FILE"`
-		// RequireEncryption refuses to start when the server does not
-		// accept the requested encryption, instead of logging an error and
-		// storing unencrypted. Default false.
+		// RequireEncryption (default true) refuses to start when the
+		// server does not accept the requested encryption; false logs an
+		// error and stores unencrypted.
 		RequireEncryption bool `yaml:"require_encryption" env:"REQUIRE_ENCRYPTION"`
 	} `yaml:"s3" envPrefix:"S3_"`
 	Media struct {
@@ -244,8 +247,15 @@ type Config struct {
 
 // loadConfig reads the YAML file (if any), applies the environment and
 // the defaults, and validates the result.
+// encryptionNone is s3.encryption's value for objects stored unencrypted.
+const encryptionNone = "none"
+
 func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	var cfg Config
+	// Defaults that an absent key cannot express as its zero value: photos
+	// are personal data (security by default), so encryption is on and
+	// required unless the file or environment turns it off.
+	cfg.S3.RequireEncryption = true
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -280,6 +290,13 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if err := readSecret(&cfg.S3.SSECKey, "s3.ssec_key_file", cfg.S3.SSECKeyFile); err != nil {
 		return nil, err
+	}
+	switch cfg.S3.Encryption {
+	case "":
+		cfg.S3.Encryption = "sse-s3"
+	case "sse-s3", "sse-c", encryptionNone:
+	default:
+		return nil, fmt.Errorf("config: s3.encryption %q: want sse-s3 (the default), sse-c or none", cfg.S3.Encryption)
 	}
 	if cfg.S3.Encryption == "sse-c" {
 		if k, err := base64.StdEncoding.DecodeString(cfg.S3.SSECKey); err != nil || len(k) != 32 {

@@ -173,11 +173,34 @@ func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
 	return dc
 }
 
+// openMediaStore connects to the bucket (media.New) as every command that
+// reads or writes objects does. A server that refuses the configured
+// encryption is an error naming the settings, at start, rather than
+// photos stored unencrypted.
+func openMediaStore(ctx context.Context, cfg *Config, log *slog.Logger) (*media.Store, error) {
+	store, err := media.New(ctx, mediaConfig(cfg), log)
+	if errors.Is(err, media.ErrEncryptionUnavailable) {
+		return nil, fmt.Errorf("media storage: s3.encryption is %s and s3.require_encryption is true (the default), "+
+			"but the S3 server refused it, so photos would be stored unencrypted (%w). Give the S3 server a key management "+
+			"service (MinIO: MINIO_KMS_SECRET_KEY or KES), or use s3.encryption: sse-c with TLS and a key; to store photos "+
+			"unencrypted knowingly, set s3.encryption: none (FIELDGATE_S3_ENCRYPTION=none), or s3.require_encryption: false "+
+			"to fall back with an error in the log (docs/operations.md, section 5)", cfg.S3.Encryption, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("media storage: %w", err)
+	}
+	return store, nil
+}
+
 func mediaConfig(cfg *Config) media.Config {
+	enc := cfg.S3.Encryption
+	if enc == encryptionNone {
+		enc = ""
+	}
 	return media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
 		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL, OriginalTTL: cfg.S3.OriginalTTL,
-		Encryption: cfg.S3.Encryption, SSECKey: cfg.S3.SSECKey, RequireEncryption: cfg.S3.RequireEncryption, MaxConcurrent: cfg.S3.MaxConcurrency,
+		Encryption: enc, SSECKey: cfg.S3.SSECKey, RequireEncryption: cfg.S3.RequireEncryption, MaxConcurrent: cfg.S3.MaxConcurrency,
 		DerivativeMaxEdge: cfg.Media.TeamCopyMaxEdge, TeamCopyQuality: cfg.Media.TeamCopyQuality,
 		LosslessTeamCopy: cfg.Media.LosslessTeamCopy,
 	}
@@ -252,9 +275,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer queuePool.Close()
-	store, err := media.New(ctx, mediaConfig(cfg), log)
+	store, err := openMediaStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("media storage: %w", err)
+		return err
 	}
 	// The service sends through the gateway, the gateway hands what arrives
 	// to the service: the service is built first with a messenger that the
