@@ -274,7 +274,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		}
 	}
 	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "FIELDGATE_", Environment: environ}); err != nil {
-		return nil, fmt.Errorf("config from environment: %w", err)
+		return nil, envError(environ, err)
 	}
 	if err := readSecret(&cfg.S3.SecretKey, "s3.secret_key_file", cfg.S3.SecretKeyFile); err != nil {
 		return nil, err
@@ -355,6 +355,38 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config: missing %s", strings.Join(missing, ", "))
 	}
 	return &cfg, nil
+}
+
+// envError names the variables of environ that cannot be read into their
+// setting, each with the kind of value it wants (caarlos0/env names only
+// the Go field, "UseTLS", which an admin cannot find in fieldgate.env):
+// each variable is parsed alone to find them. Values are not repeated
+// (some variables hold secrets).
+func envError(environ map[string]string, err error) error {
+	var bad []string
+	for k, v := range environ {
+		var probe Config
+		perr := env.ParseWithOptions(&probe, env.Options{Prefix: "FIELDGATE_", Environment: map[string]string{k: v}})
+		var pe env.ParseError
+		if perr == nil || !errors.As(perr, &pe) {
+			continue
+		}
+		want := pe.Type.String()
+		switch pe.Type.String() {
+		case "bool":
+			want = "true or false"
+		case "int", "int64", "float64":
+			want = "a number"
+		case "time.Duration":
+			want = "a duration such as 90s, 15m or 24h"
+		}
+		bad = append(bad, fmt.Sprintf("%s: want %s", k, want))
+	}
+	if len(bad) == 0 {
+		return fmt.Errorf("config from environment: %w", err)
+	}
+	slices.Sort(bad)
+	return fmt.Errorf("config from environment: %s", strings.Join(bad, "; "))
 }
 
 // envKeys lists every variable the config reads, so that only those are

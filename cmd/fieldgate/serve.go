@@ -34,8 +34,20 @@ import (
 	"github.com/fieldgate/fieldgate/routing"
 )
 
-// commonFlags parses --config (default $FIELDGATE_CONFIG) and loads it.
+// commonFlags parses the flags of a command that takes no arguments
+// besides them, --config (default $FIELDGATE_CONFIG) among them, and loads
+// the configuration. A stray argument is refused before anything is done
+// (stray reports it): Go's flag parsing stops at the first argument that
+// is no flag and ignored everything after it, so `retention run dry-run`
+// (dashes forgotten) deleted for real, and `serve /etc/fieldgate/fieldgate.yaml`
+// ran without that file.
 func commonFlags(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+	return parseCommand(name, args, false, getenv, stderr, extra)
+}
+
+// parseCommand is commonFlags; with positional, arguments after the flags
+// are left in the returned FlagSet (fs.Args) for the command to read.
+func parseCommand(name string, args []string, positional bool, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*Config, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", getenv("FIELDGATE_CONFIG"), "configuration file (YAML)")
@@ -45,11 +57,30 @@ func commonFlags(name string, args []string, getenv func(string) string, stderr 
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, exitError{2}
 	}
+	if !positional && fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fieldgate %s: %s; nothing was done\n", name, stray(fs, fs.Arg(0)))
+		fs.Usage()
+		return nil, nil, exitError{2}
+	}
 	cfg, err := loadConfig(*path, getenv)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, fs, nil
+}
+
+// stray says what is wrong with arg, an argument a command does not take:
+// a flag without its dashes, a configuration file without --config, or
+// something else (the flags after it were not read either).
+func stray(fs *flag.FlagSet, arg string) string {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	switch {
+	case fs.Lookup(name) != nil:
+		return fmt.Sprintf("unexpected argument %q: options start with --, as in --%s", arg, name)
+	case strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml"):
+		return fmt.Sprintf("unexpected argument %q: the configuration file is given with --config %s (or FIELDGATE_CONFIG)", arg, arg)
+	}
+	return fmt.Sprintf("unexpected argument %q (this command takes only options; everything from there on was not read)", arg)
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
