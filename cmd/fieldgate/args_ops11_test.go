@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -82,5 +85,20 @@ func TestBadEnvironmentValueNamesTheVariable(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+}
+
+// TestUnreadableConfigSaysWhy: a configuration or rules file made
+// root-only (0600) is unreadable for the systemd unit's dynamic user; the
+// error said only "permission denied". It now says why and what to do.
+// (The tests run as root, whom permissions do not stop, so the error is
+// made as open(2) returns it.)
+func TestUnreadableConfigSaysWhy(t *testing.T) {
+	err := &fs.PathError{Op: "open", Path: "/etc/fieldgate/rules.yaml", Err: syscall.EACCES}
+	if h := fileReadHint(err); !strings.Contains(h, "dynamic user") || !strings.Contains(h, "chmod 0644") {
+		t.Errorf("hint for %v: %q", err, h)
+	}
+	if h := fileReadHint(fmt.Errorf("rules: %w", &fs.PathError{Op: "open", Path: "x", Err: syscall.ENOENT})); h != "" {
+		t.Errorf("a missing file got the permission hint: %q", h)
 	}
 }

@@ -259,7 +259,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("read config: %w", err)
+			return nil, fmt.Errorf("read config: %w%s", err, fileReadHint(err))
 		}
 		dec := yaml.NewDecoder(strings.NewReader(string(data)))
 		dec.KnownFields(true)
@@ -431,6 +431,17 @@ func secretFileHint(err error) string {
 	}
 	return " (fieldgate reads it as its own user; the systemd unit's dynamic user cannot read a root-only file: " +
 		"put the secret into /etc/fieldgate/fieldgate.env, which systemd reads as root, docs/operations.md step 5)"
+}
+
+// fileReadHint explains a permission error on a file that holds no
+// secret (the configuration, the rules), which the systemd unit's dynamic
+// user must be able to read.
+func fileReadHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return " (fieldgate reads it as its own user; the systemd unit's dynamic user cannot read a root-only file: " +
+		"make it readable, e.g. chmod 0644, and keep secrets in /etc/fieldgate/fieldgate.env, docs/operations.md step 5)"
 }
 
 // validateRetention refuses retention periods that would delete closed

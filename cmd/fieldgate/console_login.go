@@ -59,7 +59,7 @@ func runConsoleLogin(ctx context.Context, args []string, getenv func(string) str
 	} else {
 		rules, err := routing.NewEngine(cfg.Rules.File, newLogger(cfg, stderr))
 		if err != nil {
-			return fmt.Errorf("rules: %w", err)
+			return fmt.Errorf("rules: %w%s", err, fileReadHint(err))
 		}
 		list = console.RolesFromRules(rules, user)
 	}

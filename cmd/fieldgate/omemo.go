@@ -50,7 +50,7 @@ func runOMEMO(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	rs, err := routing.Load(cfg.Rules.File)
 	if err != nil {
-		return fmt.Errorf("rules: %w", err)
+		return fmt.Errorf("rules: %w%s", err, fileReadHint(err))
 	}
 	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {

@@ -281,7 +281,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	rules, err := routing.NewEngine(cfg.Rules.File, log)
 	if err != nil {
-		return fmt.Errorf("rules: %w", err)
+		return fmt.Errorf("rules: %w%s", err, fileReadHint(err))
 	}
 	pgErrors := &dispatch.PostgresErrorTracer{}
 	pool, err := openPool(ctx, cfg, pgErrors)
