@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,5 +102,28 @@ func TestUnreadableConfigSaysWhy(t *testing.T) {
 	}
 	if h := fileReadHint(fmt.Errorf("rules: %w", &fs.PathError{Op: "open", Path: "x", Err: syscall.ENOENT})); h != "" {
 		t.Errorf("a missing file got the permission hint: %q", h)
+	}
+}
+
+// TestRestoreOfTheBackupsDirectoryNamesABackup: `fieldgate restore
+// /var/lib/private/fieldgate/backups` (the directory that holds the
+// backups, not one of them) said only "open …/manifest.json: no such file
+// or directory". Now it says that the directory holds backups and names
+// the newest.
+func TestRestoreOfTheBackupsDirectoryNamesABackup(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"fieldgate-backup-20261129T023000Z", "fieldgate-backup-20261130T023000Z", "other"} {
+		if err := os.Mkdir(filepath.Join(dir, n), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"restore", dir}, cliEnv(t, "args-"), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "holds 2 backups") || !strings.Contains(err.Error(), "fieldgate-backup-20261130T023000Z") {
+		t.Errorf("restore of the backups' directory: %v", err)
+	}
+	err = run(context.Background(), []string{"verify-backup", t.TempDir()}, cliEnv(t, "args-"), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "is not a fieldgate backup") {
+		t.Errorf("verify-backup of an empty directory: %v", err)
 	}
 }
