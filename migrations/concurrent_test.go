@@ -2,18 +2,11 @@ package migrations_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"github.com/fieldgate/fieldgate/migrations"
 )
 
@@ -72,16 +65,8 @@ func indexLockProblems(text string) []string {
 // did not create itself must do the same (own file, "-- +goose NO
 // TRANSACTION", CREATE INDEX CONCURRENTLY IF NOT EXISTS).
 func TestIndexesOnExistingTablesAreConcurrent(t *testing.T) {
-	files, err := filepath.Glob("sql/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no migrations found: %v", err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range indexLockProblems(string(b)) {
+	for f, text := range migrationFiles(t) {
+		for _, p := range indexLockProblems(text) {
 			t.Errorf("%s %s", f, p)
 		}
 	}
@@ -126,36 +111,11 @@ func TestIndexLockProblemsFindsLockingBuilds(t *testing.T) {
 // completed once the long transaction ends.
 func TestInterruptedConcurrentIndexIsRebuilt(t *testing.T) {
 	ctx := context.Background()
-	url := testsvc.EmptyDatabaseURL(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := migrations.UpTo(ctx, pool, 22, log); err != nil {
-		t.Fatal(err)
-	}
+	url, pool, log := databaseAt(t, 22)
 	// A running server's transaction that wrote to incidents and has not
 	// committed yet (a long one: a slow client, a stuck batch).
-	writer, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Rollback(ctx)
-	if _, err := writer.Exec(ctx, `UPDATE incidents SET updated_at = now() WHERE false`); err != nil {
-		t.Fatal(err)
-	}
-	migrated := make(chan error, 1)
-	go func() {
-		mpool, err := pgxpool.New(ctx, url)
-		if err != nil {
-			migrated <- err
-			return
-		}
-		defer mpool.Close()
-		migrated <- migrations.Up(ctx, mpool, log)
-	}()
+	writer := holdIncidents(t, pool, `UPDATE incidents SET updated_at = now() WHERE false`)
+	migrated := migrateInBackground(ctx, url, log)
 	// The first build on incidents waits for the writer, gives way after
 	// lock_timeout and leaves its index INVALID.
 	deadline := time.Now().Add(30 * time.Second)
