@@ -362,7 +362,8 @@ func lockBackupDir(dir string, log *slog.Logger) (unlock func(), err error) {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), backupPrefix) || !strings.HasSuffix(e.Name(), ".tmp") {
+		name, tmp := strings.CutSuffix(e.Name(), ".tmp")
+		if !e.IsDir() || !tmp || !isBackupName(name) {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

@@ -47,14 +47,22 @@ func TestBackupDeletesWhatAKilledBackupLeftBehind(t *testing.T) {
 	if err := os.WriteFile(photo, []byte("a reporter's photo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Not fieldgate's name for an incomplete backup: an admin's.
+	mine := filepath.Join(dir, "fieldgate-backup-before-upgrade.tmp")
+	if err := os.Mkdir(mine, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	out, err := runCmd(t, getenv, "backup", "--dir", dir, "--keep", "1")
 	if err != nil {
 		t.Fatalf("backup: %v", err)
 	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("%s, not fieldgate's, was deleted: %v", filepath.Base(mine), err)
+	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("the killed backup's %s is still there after a backup (stat: %v)", filepath.Base(stale), err)
 	}
-	done, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-*"))
+	done, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-2*"))
 	if len(done) != 1 || strings.HasSuffix(done[0], ".tmp") || !strings.Contains(out, done[0]) {
 		t.Fatalf("backups in dir: %v; said %q", done, out)
 	}
@@ -80,7 +88,7 @@ func TestBackupDeletesWhatAKilledBackupLeftBehind(t *testing.T) {
 	if _, err := os.Stat(running); err != nil {
 		t.Errorf("the running backup's directory: %v", err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-*")); len(left) != 2 {
+	if left, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-2*")); len(left) != 2 {
 		t.Errorf("after the refused backup: %v, want the earlier backup and the running one's directory", left)
 	}
 }
