@@ -103,9 +103,11 @@
 // # Tests
 //
 // Integration tests get their S3 server from internal/testsvc.S3 (skipped
-// with -short or without the variables, failing under CI=true); by hand:
+// with -short or without the variables, failing under CI=true), which has
+// a KMS key so that SSE-S3 works; testsvc.OwnS3 starts one without. By hand:
 //
 //	MINIO_ROOT_USER=fieldgate MINIO_ROOT_PASSWORD=fieldgate-secret \
+//	  MINIO_KMS_SECRET_KEY=test-key:$(openssl rand -base64 32) \
 //	  minio server --address 127.0.0.1:19000 /tmp/minio-data &
 //	export FIELDGATE_TEST_S3_ENDPOINT=127.0.0.1:19000 \
 //	  FIELDGATE_TEST_S3_ACCESS_KEY=fieldgate FIELDGATE_TEST_S3_SECRET_KEY=fieldgate-secret
