@@ -76,7 +76,9 @@ func toSummaryJSON(it dispatch.IncidentSummary) incidentSummaryJSON {
 
 type incidentPageJSON struct {
 	Items []incidentSummaryJSON `json:"items"`
-	// Next is the cursor of the next page; absent on the last page.
+	// Next is the cursor of the next page, present exactly when more
+	// (older) incidents match: a client that stops while it is present
+	// has not seen them all. Absent on the last page.
 	Next string `json:"next,omitempty"`
 }
 

@@ -84,6 +84,8 @@ func coreOperations() []Operation {
 			Response: reportJSON{}},
 		{Method: "GET", Path: "/api/v1/reports/:id/media/:n", Tag: "reports", Summary: "Redirect to a short-lived link to attachment n (1-based), the original", Status: http.StatusFound},
 		{Method: "GET", Path: "/api/v1/incidents", Tag: "incidents", Summary: "List incidents the caller may see, newest first, with cursor paging",
+			Description: "A page holds at most limit items; next is present exactly when more incidents match (older ones): pass it as cursor. " +
+				"A client that stops reading pages while next is present has not seen every match and should say so (the console does).",
 			Query: listQuery, Response: incidentPageJSON{}},
 		{Method: "GET", Path: "/api/v1/incidents/:case", Tag: "incidents", Summary: "An incident with reports, photos, position flags, timeline and alerts",
 			Description: caseDesc + " Each photo has team_copy_url (≤ 1600 px) and thumbnail_url (≤ 320 px), both JPEG, upright, metadata removed, " +

@@ -100,8 +100,9 @@ type Config struct {
 	// API only (default DefaultOriginalTTL, 5m; max 7 days).
 	OriginalTTL time.Duration
 	// Encryption is "" (none), "sse-s3" or "sse-c". If the server does not
-	// support it, New logs an error and stores unencrypted, unless
-	// RequireEncryption is set, in which case New fails.
+	// support it, New fails with ErrEncryptionUnavailable if
+	// RequireEncryption is set (fieldgate's default), else logs an error
+	// and stores unencrypted.
 	Encryption        string
 	RequireEncryption bool
 	// SSECKey is the base64 of a 32-byte key for "sse-c"; load it from the

@@ -94,17 +94,20 @@
 // The bucket is never public (New refuses a bucket with a public policy);
 // teams get presigned GET links to "team/" keys only (PresignGet), valid
 // for Config.PresignTTL. Encryption "sse-s3" needs a KMS on the server,
-// "sse-c" needs TLS; if the server refuses, New logs an error and stores
-// unencrypted unless RequireEncryption is set (Store.Encrypted says which).
+// "sse-c" needs TLS; if the server refuses, New fails with
+// ErrEncryptionUnavailable when RequireEncryption is set, else logs an
+// error and stores unencrypted (Store.Encrypted says which).
 // With sse-c, presigned links cannot work (the key would have to travel
 // in headers), so PresignGet refuses and the API must proxy downloads.
 //
 // # Tests
 //
 // Integration tests get their S3 server from internal/testsvc.S3 (skipped
-// with -short or without the variables, failing under CI=true); by hand:
+// with -short or without the variables, failing under CI=true), which has
+// a KMS key so that SSE-S3 works; testsvc.OwnS3 starts one without. By hand:
 //
 //	MINIO_ROOT_USER=fieldgate MINIO_ROOT_PASSWORD=fieldgate-secret \
+//	  MINIO_KMS_SECRET_KEY=test-key:$(openssl rand -base64 32) \
 //	  minio server --address 127.0.0.1:19000 /tmp/minio-data &
 //	export FIELDGATE_TEST_S3_ENDPOINT=127.0.0.1:19000 \
 //	  FIELDGATE_TEST_S3_ACCESS_KEY=fieldgate FIELDGATE_TEST_S3_SECRET_KEY=fieldgate-secret

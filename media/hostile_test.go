@@ -105,28 +105,30 @@ func TestStoreHostileInputs(t *testing.T) {
 }
 
 // TestEncryptionDegrades checks requested-but-unsupported encryption is
-// reported (or fatal with RequireEncryption), never silently ignored.
+// reported (or fatal with RequireEncryption), never silently ignored, on a
+// MinIO of the test's own without a KMS and without TLS (the shared test
+// MinIO has a KMS key, so SSE-S3 works there as with a town's KMS).
 func TestEncryptionDegrades(t *testing.T) {
-	// The dev/test MinIO has no KMS and no TLS: SSE-S3 and SSE-C must be
-	// refused by the server and reported, not silently ignored.
-	s := newTestStore(t, func(c *Config) { c.Encryption = "sse-s3" })
-	on, note := s.Encrypted()
-	if on {
-		t.Skip("this S3 supports SSE-S3; degradation not testable here")
+	own := testsvc.OwnS3(t, false)
+	onOwn := func(c *Config) { c.Endpoint, c.AccessKey, c.SecretKey = own.Endpoint, own.AccessKey, own.SecretKey }
+	s := newTestStore(t, func(c *Config) { onOwn(c); c.Encryption = "sse-s3" })
+	if on, note := s.Encrypted(); on || !strings.Contains(note, "KMS") {
+		t.Errorf("sse-s3 without a KMS: encrypted=%v note=%q, want off with the server's reason", on, note)
 	}
-	if note == "" {
-		t.Error("encryption off without a reason")
-	}
-	env := testS3(t)
-	_, err := New(context.Background(), Config{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey,
+	_, err := New(context.Background(), Config{Endpoint: own.Endpoint, AccessKey: own.AccessKey, SecretKey: own.SecretKey,
 		Bucket: s.cfg.Bucket, Encryption: "sse-s3", RequireEncryption: true}, nil)
-	if err == nil || !strings.Contains(err.Error(), "required") {
-		t.Errorf("RequireEncryption: New = %v, want an error", err)
+	if !errors.Is(err, ErrEncryptionUnavailable) || !strings.Contains(err.Error(), "KMS") {
+		t.Errorf("RequireEncryption: New = %v, want ErrEncryptionUnavailable with the server's reason", err)
 	}
 	c := newTestStore(t, func(c *Config) {
+		onOwn(c)
 		c.Encryption, c.SSECKey = "sse-c", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	})
 	if on, note := c.Encrypted(); on || !strings.Contains(note, "TLS") {
 		t.Errorf("sse-c over plain HTTP: encrypted=%v note=%q, want off with a TLS note", on, note)
+	}
+	// The shared test MinIO encrypts with SSE-S3 (deploy/dev/services).
+	if on, note := newTestStore(t, func(c *Config) { c.Encryption, c.RequireEncryption = "sse-s3", true }).Encrypted(); !on {
+		t.Errorf("sse-s3 on the test MinIO: off (%s); deploy/dev/services gives it a KMS key", note)
 	}
 }

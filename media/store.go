@@ -152,6 +152,11 @@ func isPublicPolicy(p string) bool {
 		(strings.Contains(compact, `"Principal":"*"`) || strings.Contains(compact, `"AWS":["*"]`) || strings.Contains(compact, `"AWS":"*"`))
 }
 
+// ErrEncryptionUnavailable is New's error when Config.RequireEncryption is
+// set and the server refuses the requested server-side encryption (SSE-S3
+// without a KMS on the server, SSE-C without TLS).
+var ErrEncryptionUnavailable = errors.New("media: the S3 server refused server-side encryption")
+
 // setupEncryption probes whether the server accepts the configured SSE mode
 // by writing and removing a one-byte object.
 func (s *Store) setupEncryption(ctx context.Context) error {
@@ -184,7 +189,7 @@ func (s *Store) setupEncryption(ctx context.Context) error {
 		note = "sse-c requires TLS to the S3 endpoint: " + err.Error()
 	}
 	if s.cfg.RequireEncryption {
-		return fmt.Errorf("media: encryption %q required but unavailable: %s", s.cfg.Encryption, note)
+		return fmt.Errorf("%w: %s required: %s", ErrEncryptionUnavailable, s.cfg.Encryption, note)
 	}
 	s.encNote = note
 	s.log.Error("ENCRYPTION AT REST DISABLED: storing media unencrypted", "requested", s.cfg.Encryption, "reason", note)

@@ -7,11 +7,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,7 +26,8 @@ func TestTLSStore(t *testing.T) {
 	ep, caFile := os.Getenv("MEDIA_TEST_S3_TLS_ENDPOINT"), os.Getenv("MEDIA_TEST_S3_TLS_CA")
 	var pemBytes []byte
 	if ep == "" || caFile == "" {
-		ep, pemBytes = startTLSMinIO(t, env.AccessKey, env.SecretKey)
+		own := testsvc.OwnS3(t, true)
+		ep, pemBytes = own.Endpoint, own.CertPEM
 	} else {
 		var err error
 		if pemBytes, err = os.ReadFile(caFile); err != nil {
@@ -76,84 +74,5 @@ func TestTLSStore(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// startTLSMinIO starts a MinIO serving TLS on a free loopback port with a
-// self-signed certificate for 127.0.0.1 made here, and returns its
-// host:port and the certificate (PEM). It stops with the test.
-func startTLSMinIO(t *testing.T, accessKey, secretKey string) (string, []byte) {
-	t.Helper()
-	bin := os.Getenv("FIELDGATE_TEST_MINIO_BIN")
-	if bin == "" {
-		testsvc.Required(t, "FIELDGATE_TEST_MINIO_BIN")
-	}
-	dir := t.TempDir()
-	certs := filepath.Join(dir, "certs")
-	if err := os.Mkdir(certs, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	certPEM, keyPEM := testsvc.SelfSigned(t, "127.0.0.1")
-	if err := os.WriteFile(filepath.Join(certs, "public.crt"), certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(certs, "private.key"), keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	console, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	consoleAddr := console.Addr().String()
-	console.Close()
-	cmd := exec.Command(bin, "server", "--quiet", "--address", addr, "--console-address", consoleAddr,
-		"--certs-dir", certs, filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+accessKey, "MINIO_ROOT_PASSWORD="+secretKey,
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	logPath := filepath.Join(dir, "minio.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start MinIO: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		// Ready is not enough: until its object layer is up, MinIO answers
-		// S3 requests with 503 "Server not initialized yet". An anonymous
-		// ListBuckets gets 403 once it is.
-		resp, err := client.Get("https://" + addr + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				if resp, err = client.Get("https://" + addr + "/"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusServiceUnavailable {
-						return addr, certPEM
-					}
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			output, _ := os.ReadFile(logPath)
-			t.Fatalf("TLS MinIO on %s not ready after 30 s (last error %v); its output:\n%s", addr, err, output)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }

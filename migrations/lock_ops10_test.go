@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fieldgate/fieldgate/internal/testsvc"
@@ -25,36 +26,11 @@ import (
 // the migration completes once the long transaction ends.
 func TestMigrateDoesNotStallTheRunningServer(t *testing.T) {
 	ctx := context.Background()
-	url := testsvc.EmptyDatabaseURL(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// 00017 adds a column to incidents: pending after 16.
-	if err := migrations.UpTo(ctx, pool, 16, log); err != nil {
-		t.Fatal(err)
-	}
+	url, pool, log := databaseAt(t, 16)
 	// The backup's snapshot transaction (or pg_dump) reading incidents.
-	backup, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backup.Rollback(ctx) // on failure, before pool.Close waits for its connection
-	if _, err := backup.Exec(ctx, `SELECT count(*) FROM incidents`); err != nil {
-		t.Fatal(err)
-	}
-	migrated := make(chan error, 1)
-	go func() {
-		mpool, err := pgxpool.New(ctx, url)
-		if err != nil {
-			migrated <- err
-			return
-		}
-		defer mpool.Close()
-		migrated <- migrations.Up(ctx, mpool, log)
-	}()
+	backup := holdIncidents(t, pool, `SELECT count(*) FROM incidents`)
+	migrated := migrateInBackground(ctx, url, log)
 	// Wait until the migration waits for its lock on incidents.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -108,4 +84,54 @@ func TestMigrateDoesNotStallTheRunningServer(t *testing.T) {
 	if err := migrations.Check(ctx, pool); err != nil {
 		t.Error(err)
 	}
+}
+
+// databaseAt is a new database migrated up to version, a pool on it
+// (closed with the test) and a logger that discards.
+func databaseAt(t *testing.T, version int64) (string, *pgxpool.Pool, *slog.Logger) {
+	t.Helper()
+	url := testsvc.EmptyDatabaseURL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := migrations.UpTo(context.Background(), pool, version, log); err != nil {
+		t.Fatal(err)
+	}
+	return url, pool, log
+}
+
+// holdIncidents opens a transaction that runs stmt (a running server's
+// read or write of incidents) and stays open; the test ends it, or it is
+// rolled back when the test ends (before the pool closes).
+func holdIncidents(t *testing.T, pool *pgxpool.Pool, stmt string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	if _, err := tx.Exec(ctx, stmt); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// migrateInBackground runs migrations.Up on a pool of its own and sends
+// its result.
+func migrateInBackground(ctx context.Context, url string, log *slog.Logger) <-chan error {
+	migrated := make(chan error, 1)
+	go func() {
+		mpool, err := pgxpool.New(ctx, url)
+		if err != nil {
+			migrated <- err
+			return
+		}
+		defer mpool.Close()
+		migrated <- migrations.Up(ctx, mpool, log)
+	}()
+	return migrated
 }

@@ -67,7 +67,10 @@ const lockRetryFor = 10 * time.Minute
 // Up applies every pending migration of the application and of river. A
 // migration that cannot get a table's lock within lockTimeout is rolled
 // back and tried again a second later, for up to lockRetryFor; each
-// migration is one transaction, so nothing stays half-applied.
+// migration is one transaction, so nothing stays half-applied, except
+// those marked NO TRANSACTION, which build indexes CONCURRENTLY IF NOT
+// EXISTS: one interrupted there leaves an INVALID index, which every Up
+// rebuilds (rebuildInvalidIndexes).
 func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	mp, err := lockBoundedPool(ctx, pool)
 	if err != nil {
@@ -131,6 +134,9 @@ func up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	}
 	for _, r := range results {
 		logger.Info("migration applied", "source", r.Source.Path, "duration", r.Duration)
+	}
+	if err := rebuildInvalidIndexes(ctx, pool, logger); err != nil {
+		return err
 	}
 	return upRiver(ctx, pool, logger)
 }

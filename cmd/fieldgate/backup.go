@@ -100,9 +100,9 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer pool.Close()
-	store, err := media.New(ctx, mediaConfig(cfg), log)
+	store, err := openMediaStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("media storage: %w", err)
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -113,7 +113,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer unlock()
 	now := time.Now().UTC()
-	final := filepath.Join(dir, backupPrefix+now.Format("20060102T150405Z"))
+	final := filepath.Join(dir, backupPrefix+now.Format(backupTimeLayout))
 	tmp := final + ".tmp"
 	if err := os.MkdirAll(filepath.Join(tmp, backupObjectsDir), 0o700); err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -151,14 +151,23 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("backup: %w", err)
 	}
 	log.Info("backup written", "dir", final, "objects", len(m.Objects), "database_bytes", m.Database.Bytes)
-	if err := recordBackup(ctx, pool, &m); err != nil {
+	// The new backup is complete: an old one that cannot be deleted is
+	// logged and counted (fieldgate_backup_prune_failures), not a failed
+	// backup, which would have the unit and FieldgateBackupMissing point
+	// at the wrong problem.
+	pruneFailures := 0
+	if keep > 0 {
+		pruneFailures = pruneBackups(dir, keep, filepath.Base(final), log)
+	}
+	if err := recordBackup(ctx, pool, &m, pruneFailures); err != nil {
 		// The backup is complete; only the alert on missing backups
 		// (fieldgate_backup_last_success_timestamp_seconds) does not see it.
 		log.Warn("backup complete, but not recorded for monitoring", "err", err)
 	}
 	fmt.Fprintf(stdout, "backup %s: %s\n", final, m.summary())
-	if keep > 0 {
-		return pruneBackups(dir, keep, log)
+	if pruneFailures > 0 {
+		fmt.Fprintf(stdout, "backup %s is complete, but %d old backup(s) beyond --keep %d could not be deleted (see the log): they still hold personal data\n",
+			final, pruneFailures, keep)
 	}
 	return nil
 }
@@ -353,7 +362,8 @@ func lockBackupDir(dir string, log *slog.Logger) (unlock func(), err error) {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), backupPrefix) || !strings.HasSuffix(e.Name(), ".tmp") {
+		name, tmp := strings.CutSuffix(e.Name(), ".tmp")
+		if !e.IsDir() || !tmp || !isBackupName(name) {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
@@ -368,28 +378,52 @@ func lockBackupDir(dir string, log *slog.Logger) (unlock func(), err error) {
 	return unlock, nil
 }
 
-// pruneBackups deletes all but the newest keep complete backups in dir.
-// Backups hold personal data: retention has to reach them too.
-func pruneBackups(dir string, keep int, log *slog.Logger) error {
+// backupTimeLayout is the time in a backup directory's name
+// (fieldgate-backup-20261130T023000Z), UTC; the names sort by it.
+const backupTimeLayout = "20060102T150405Z"
+
+// isBackupName reports whether name is exactly what runBackup names a
+// complete backup: the prefix and a valid time, nothing before or after.
+// Only such directories are ever pruned.
+func isBackupName(name string) bool {
+	ts, ok := strings.CutPrefix(name, backupPrefix)
+	if !ok {
+		return false
+	}
+	t, err := time.Parse(backupTimeLayout, ts)
+	return err == nil && t.Format(backupTimeLayout) == ts
+}
+
+// pruneBackups deletes all but the newest keep complete backups in dir
+// (directories, not symbolic links, named exactly as runBackup names them;
+// never current, the backup just written). Backups hold personal data:
+// retention has to reach them too. A backup it cannot delete (another
+// user's, made by hand as root) is logged as an error with its path and
+// the reason and counted; the count is returned, and the caller's backup
+// still stands.
+func pruneBackups(dir string, keep int, current string, log *slog.Logger) (failures int) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("prune backups: %w", err)
+		log.Error("old backups beyond --keep could not be listed, none deleted; they hold personal data", "dir", dir, "err", err)
+		return 1
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), backupPrefix) && !strings.HasSuffix(e.Name(), ".tmp") {
+		if e.IsDir() && isBackupName(e.Name()) && e.Name() != current {
 			names = append(names, e.Name())
 		}
 	}
-	slices.Sort(names) // the names sort by time
-	var errs []error
-	for len(names) > keep {
-		if err := os.RemoveAll(filepath.Join(dir, names[0])); err != nil {
-			errs = append(errs, err)
+	slices.Sort(names)        // the names sort by time
+	for len(names) > keep-1 { // current is one of the keep
+		path := filepath.Join(dir, names[0])
+		if err := os.RemoveAll(path); err != nil {
+			failures++
+			log.Error("an old backup beyond --keep could not be deleted; it holds personal data: delete it by hand",
+				"dir", path, "err", err)
 		} else {
-			log.Info("old backup deleted", "dir", names[0])
+			log.Info("old backup deleted", "dir", path)
 		}
 		names = names[1:]
 	}
-	return errors.Join(errs...)
+	return failures
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 	"github.com/fieldgate/fieldgate/migrations"
@@ -45,14 +47,22 @@ func TestBackupDeletesWhatAKilledBackupLeftBehind(t *testing.T) {
 	if err := os.WriteFile(photo, []byte("a reporter's photo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Not fieldgate's name for an incomplete backup: an admin's.
+	mine := filepath.Join(dir, "fieldgate-backup-before-upgrade.tmp")
+	if err := os.Mkdir(mine, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	out, err := runCmd(t, getenv, "backup", "--dir", dir, "--keep", "1")
 	if err != nil {
 		t.Fatalf("backup: %v", err)
 	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("%s, not fieldgate's, was deleted: %v", filepath.Base(mine), err)
+	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("the killed backup's %s is still there after a backup (stat: %v)", filepath.Base(stale), err)
 	}
-	done, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-*"))
+	done, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-2*"))
 	if len(done) != 1 || strings.HasSuffix(done[0], ".tmp") || !strings.Contains(out, done[0]) {
 		t.Fatalf("backups in dir: %v; said %q", done, out)
 	}
@@ -78,7 +88,7 @@ func TestBackupDeletesWhatAKilledBackupLeftBehind(t *testing.T) {
 	if _, err := os.Stat(running); err != nil {
 		t.Errorf("the running backup's directory: %v", err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-*")); len(left) != 2 {
+	if left, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-2*")); len(left) != 2 {
 		t.Errorf("after the refused backup: %v, want the earlier backup and the running one's directory", left)
 	}
 }
@@ -212,7 +222,10 @@ func TestSSECKeyReachesTheObjectStore(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"FIELDGATE_S3_SSEC_KEY", "FIELDGATE_MEDIA_SSEC_KEY"} {
-		_, err := runCmd(t, with(map[string]string{"FIELDGATE_S3_ENCRYPTION": "sse-c", name: key}), "media", "sweep", "--dry-run")
+		// Not required: the key reaches the store, which notes that the
+		// server refuses sse-c over plain HTTP.
+		_, err := runCmd(t, with(map[string]string{"FIELDGATE_S3_ENCRYPTION": "sse-c", name: key, "FIELDGATE_S3_REQUIRE_ENCRYPTION": "false"}),
+			"media", "sweep", "--dry-run")
 		if name == "FIELDGATE_S3_SSEC_KEY" && err != nil {
 			t.Errorf("sse-c with %s set: %v", name, err)
 		}
@@ -222,7 +235,7 @@ func TestSSECKeyReachesTheObjectStore(t *testing.T) {
 	}
 	_, err := runCmd(t, with(map[string]string{"FIELDGATE_S3_ENCRYPTION": "sse-c", "FIELDGATE_S3_SSEC_KEY": key,
 		"FIELDGATE_S3_REQUIRE_ENCRYPTION": "true"}), "media", "sweep", "--dry-run")
-	if err == nil || !strings.Contains(err.Error(), "required but unavailable") {
+	if err == nil || !strings.Contains(err.Error(), "s3.require_encryption") || !strings.Contains(err.Error(), "TLS") {
 		t.Errorf("required sse-c over plain HTTP: %v, want a refusal", err)
 	}
 }
@@ -330,5 +343,111 @@ func TestRestoreOfAnOlderReleasesBackup(t *testing.T) {
 	}
 	if got := rows(t, target, `SELECT case_number FROM incidents`); strings.Join(got, ",") != "2026-000007" {
 		t.Errorf("restored incidents %v", got)
+	}
+}
+
+// undeletable makes path impossible for this process to delete: the
+// immutable attribute as root (whom permissions do not stop; chattr +i,
+// ext4 and most Linux file systems), a read-only directory otherwise.
+// The real case is a backup another user (root, by hand) made, which the
+// unit's dynamic user may not delete.
+func undeletable(t *testing.T, dir string) {
+	t.Helper()
+	f := filepath.Join(dir, "database.dump")
+	if err := os.WriteFile(f, []byte("dump"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("chattr", "+i", f).CombinedOutput(); err != nil {
+			t.Fatalf("chattr +i: %v %s", err, out)
+		}
+		t.Cleanup(func() { _ = exec.Command("chattr", "-i", f).Run() })
+		return
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+}
+
+// TestBackupStandsWhenAnOldOneCannotBeDeleted: an admin ran a backup by
+// hand as root into the backup directory; from then on the nightly unit
+// (a dynamic user) could not delete that backup when it fell beyond
+// --keep, and `fieldgate backup` exited 1 after writing, verifying and
+// recording a good new backup: the unit showed "failed" every night for a
+// problem that was not a missing backup, and nothing said which directory
+// or why. Now the backup exits 0, the log names the directory and the
+// reason, stdout says personal data outlives --keep, and the newest run's
+// count of undeleted backups is exported (fieldgate_backup_prune_failures,
+// alert FieldgateBackupPruneFailed) without touching
+// fieldgate_backup_last_success_timestamp_seconds.
+func TestBackupStandsWhenAnOldOneCannotBeDeleted(t *testing.T) {
+	getenv := cliEnv(t, "bk-prune-")
+	dir := t.TempDir()
+	old := filepath.Join(dir, "fieldgate-backup-20261101T023000Z")
+	if err := os.Mkdir(old, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	undeletable(t, old)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"backup", "--dir", dir, "--keep", "1"}, getenv, &stdout, &stderr)
+	t.Logf("stdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	if err != nil {
+		t.Fatalf("backup failed although its new backup is complete: %v", err)
+	}
+	made, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-2*"))
+	if len(made) != 2 {
+		t.Fatalf("backups in dir: %v, want the old one and the new one", made)
+	}
+	if !strings.Contains(stderr.String(), old) || !strings.Contains(stderr.String(), "could not be deleted") {
+		t.Errorf("the log does not name %s and the failure", old)
+	}
+	if !strings.Contains(stdout.String(), "could not be deleted") {
+		t.Errorf("stdout does not say that an old backup is left: %q", stdout.String())
+	}
+
+	pool, err := pgxpool.New(context.Background(), getenv("FIELDGATE_DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(backupCollector{db: pool, log: slog.New(slog.DiscardHandler)})
+	gauges := func() map[string]float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			got[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+		}
+		return got
+	}
+	g := gauges()
+	if g["fieldgate_backup_prune_failures"] != 1 || g["fieldgate_backup_last_success_timestamp_seconds"] < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Errorf("after the backup: %v, want 1 prune failure and a recent success", g)
+	}
+
+	// The admin deletes it by hand; the next backup prunes cleanly and the
+	// count goes back to 0.
+	if os.Geteuid() == 0 {
+		_ = exec.Command("chattr", "-i", filepath.Join(old, "database.dump")).Run()
+	} else {
+		_ = os.Chmod(old, 0o700)
+	}
+	if err := os.RemoveAll(old); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // backup names have one-second resolution
+	if _, err := runCmd(t, getenv, "backup", "--dir", dir, "--keep", "1"); err != nil {
+		t.Fatalf("second backup: %v", err)
+	}
+	if g := gauges(); g["fieldgate_backup_prune_failures"] != 0 {
+		t.Errorf("after a clean backup: %v, want 0 prune failures", g)
+	}
+	if made, _ := filepath.Glob(filepath.Join(dir, "fieldgate-backup-2*")); len(made) != 1 {
+		t.Errorf("backups in dir: %v, want the newest only", made)
 	}
 }

@@ -57,9 +57,9 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	// that fails anywhere (the bucket unreachable, a wrong key, a full
 	// disk) leaves the database empty, so it can simply run again; objects
 	// put twice are the same bytes under the same keys.
-	store, err := media.New(ctx, mediaConfig(cfg), log)
+	store, err := openMediaStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("media storage: %w", err)
+		return err
 	}
 	if err := putObjects(ctx, store, dir, m.Objects); err != nil {
 		return err

@@ -236,25 +236,46 @@ func TestPGEnvKeepsThePasswordOffTheCommandLine(t *testing.T) {
 	}
 }
 
+// TestPruneBackupsKeepsTheNewest: --keep counts only directories named
+// exactly as runBackup names them. A directory an admin named
+// "fieldgate-backup-before-upgrade" or "fieldgate-backup-<time>-copy" (a
+// copy kept on purpose) was counted and deleted with the old backups, as
+// was the newest backup itself when a directory with a later time in its
+// name (a clock set wrong once) sorted after it.
 func TestPruneBackupsKeepsTheNewest(t *testing.T) {
 	dir := t.TempDir()
 	names := []string{"fieldgate-backup-20261128T023000Z", "fieldgate-backup-20261129T023000Z",
-		"fieldgate-backup-20261130T023000Z", "fieldgate-backup-20261130T030000Z.tmp", "other"}
+		"fieldgate-backup-20261130T023000Z", "fieldgate-backup-20261130T030000Z.tmp", "other",
+		"fieldgate-backup-before-upgrade", "fieldgate-backup-20261101T023000Z-copy", "fieldgate-backup-20261332T023000Z",
+		"fieldgate-backup-20991231T000000Z"}
 	for _, n := range names {
 		if err := os.Mkdir(filepath.Join(dir, n), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := pruneBackups(dir, 2, slog.New(slog.DiscardHandler)); err != nil {
+	// Not directories: a file and a symbolic link with a backup's name.
+	if err := os.WriteFile(filepath.Join(dir, "fieldgate-backup-20261001T023000Z"), nil, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "fieldgate-backup-20261002T023000Z")); err != nil {
+		t.Fatal(err)
+	}
+	if n := pruneBackups(dir, 2, "fieldgate-backup-20261130T023000Z", slog.New(slog.DiscardHandler)); n != 0 {
+		t.Fatalf("%d failures", n)
 	}
 	left, _ := os.ReadDir(dir)
 	var got []string
 	for _, e := range left {
 		got = append(got, e.Name())
 	}
-	want := "fieldgate-backup-20261129T023000Z fieldgate-backup-20261130T023000Z fieldgate-backup-20261130T030000Z.tmp other"
+	want := "fieldgate-backup-20261001T023000Z fieldgate-backup-20261002T023000Z fieldgate-backup-20261101T023000Z-copy " +
+		"fieldgate-backup-20261130T023000Z fieldgate-backup-20261130T030000Z.tmp fieldgate-backup-20261332T023000Z " +
+		"fieldgate-backup-20991231T000000Z fieldgate-backup-before-upgrade other"
 	if strings.Join(got, " ") != want {
-		t.Errorf("left %v, want %s", got, want)
+		t.Errorf("left %v,\nwant %s", got, want)
+	}
+	if _, err := os.Stat(elsewhere); err != nil {
+		t.Errorf("the link's target: %v", err)
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -53,9 +55,9 @@ func runVerifyBackup(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer pool.Close()
-	store, err := media.New(ctx, mediaConfig(cfg), newLogger(cfg, stderr))
+	store, err := openMediaStore(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
-		return fmt.Errorf("media storage: %w", err)
+		return err
 	}
 	n, err := verifyLive(ctx, pool, store)
 	if err != nil {
@@ -71,6 +73,9 @@ func runVerifyBackup(ctx context.Context, args []string, getenv func(string) str
 // the manifest's sum is the one the database recorded at intake.
 func verifyBackupDir(ctx context.Context, dir string) (*backupManifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, backupManifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, notABackup(dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("verify backup: %w", err)
 	}
@@ -177,4 +182,23 @@ func verifyLive(ctx context.Context, pool *pgxpool.Pool, store *media.Store) (in
 		return 0, fmt.Errorf("verify: %w", err)
 	}
 	return len(objs), nil
+}
+
+// notABackup is the error for a directory without a manifest: usually the
+// directory that holds the backups (--dir of `fieldgate backup`) given
+// instead of one of them, whose newest ones it names.
+func notABackup(dir string, err error) error {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && isBackupName(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("verify backup: %s is not a fieldgate backup (%w)", dir, err)
+	}
+	slices.Sort(names)
+	return fmt.Errorf("verify backup: %s is not a backup but holds %d backups; give one of them, e.g. the newest, %s",
+		dir, len(names), filepath.Join(dir, names[len(names)-1]))
 }

@@ -81,7 +81,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		duration                         time.Duration
 		asJSON                           bool
 	)
-	cfg, fs, err := commonFlags("bench", args, getenv, stderr, func(fs *flag.FlagSet) {
+	cfg, fs, err := parseCommand("bench", args, true, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 		fs.StringVar(&bc.URL, "url", "http://127.0.0.1:8080", "the gateway's HTTP API")
 		fs.StringVar(&bc.Token, "token", getenv("FIELDGATE_BENCH_TOKEN"), "API token with the reporter role (better: FIELDGATE_BENCH_TOKEN)")

@@ -73,25 +73,28 @@ type Config struct {
 		MaxConns int `yaml:"max_conns" env:"MAX_CONNS"`
 	} `yaml:"database" envPrefix:"DATABASE_"`
 	S3 struct {
-		Endpoint       string        `yaml:"endpoint" env:"ENDPOINT"` // host:port
-		AccessKey      string        `yaml:"access_key" env:"ACCESS_KEY"`
-		SecretKey      string        `yaml:"-" env:"SECRET_KEY"`
-		SecretKeyFile  string        `yaml:"secret_key_file" env:"SECRET_KEY_FILE"`
-		Bucket         string        `yaml:"bucket" env:"BUCKET"` // default "fieldgate"
-		Region         string        `yaml:"region" env:"REGION"`
-		UseTLS         bool          `yaml:"use_tls" env:"USE_TLS"`
-		PresignTTL     time.Duration `yaml:"presign_ttl" env:"PRESIGN_TTL"`
-		OriginalTTL    time.Duration `yaml:"original_ttl" env:"ORIGINAL_TTL"` // links to originals (API only), default 5m
-		Encryption     string        `yaml:"encryption" env:"ENCRYPTION"`     // "", "sse-s3", "sse-c"
-		MaxConcurrency int           `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
+		Endpoint      string        `yaml:"endpoint" env:"ENDPOINT"` // host:port
+		AccessKey     string        `yaml:"access_key" env:"ACCESS_KEY"`
+		SecretKey     string        `yaml:"-" env:"SECRET_KEY"`
+		SecretKeyFile string        `yaml:"secret_key_file" env:"SECRET_KEY_FILE"`
+		Bucket        string        `yaml:"bucket" env:"BUCKET"` // default "fieldgate"
+		Region        string        `yaml:"region" env:"REGION"`
+		UseTLS        bool          `yaml:"use_tls" env:"USE_TLS"`
+		PresignTTL    time.Duration `yaml:"presign_ttl" env:"PRESIGN_TTL"`
+		OriginalTTL   time.Duration `yaml:"original_ttl" env:"ORIGINAL_TTL"` // links to originals (API only), default 5m
+		// Encryption is the server-side encryption of every object:
+		// "sse-s3" (the default: the server's KMS keys), "sse-c" (our
+		// key, needs TLS) or "none".
+		Encryption     string `yaml:"encryption" env:"ENCRYPTION"`
+		MaxConcurrency int    `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
 		// SSECKey is the sse-c key, the base64 of 32 bytes (openssl rand
 		// -base64 32); only from the environment (FIELDGATE_S3_SSEC_KEY) or
 		// ssec_key_file. Lose it and the photos are lost.
 		SSECKey     string `yaml:"-" env:"SSEC_KEY"`
 		SSECKeyFile string `yaml:"ssec_key_file" env:"SSEC_KEY_FILE"`
-		// RequireEncryption refuses to start when the server does not
-		// accept the requested encryption, instead of logging an error and
-		// storing unencrypted. Default false.
+		// RequireEncryption (default true) refuses to start when the
+		// server does not accept the requested encryption; false logs an
+		// error and stores unencrypted.
 		RequireEncryption bool `yaml:"require_encryption" env:"REQUIRE_ENCRYPTION"`
 	} `yaml:"s3" envPrefix:"S3_"`
 	Media struct {
@@ -244,12 +247,19 @@ type Config struct {
 
 // loadConfig reads the YAML file (if any), applies the environment and
 // the defaults, and validates the result.
+// encryptionNone is s3.encryption's value for objects stored unencrypted.
+const encryptionNone = "none"
+
 func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	var cfg Config
+	// Defaults that an absent key cannot express as its zero value: photos
+	// are personal data (security by default), so encryption is on and
+	// required unless the file or environment turns it off.
+	cfg.S3.RequireEncryption = true
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("read config: %w", err)
+			return nil, fmt.Errorf("read config: %w%s", err, fileReadHint(err))
 		}
 		dec := yaml.NewDecoder(strings.NewReader(string(data)))
 		dec.KnownFields(true)
@@ -264,7 +274,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		}
 	}
 	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "FIELDGATE_", Environment: environ}); err != nil {
-		return nil, fmt.Errorf("config from environment: %w", err)
+		return nil, envError(environ, err)
 	}
 	if err := readSecret(&cfg.S3.SecretKey, "s3.secret_key_file", cfg.S3.SecretKeyFile); err != nil {
 		return nil, err
@@ -280,6 +290,13 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if err := readSecret(&cfg.S3.SSECKey, "s3.ssec_key_file", cfg.S3.SSECKeyFile); err != nil {
 		return nil, err
+	}
+	switch cfg.S3.Encryption {
+	case "":
+		cfg.S3.Encryption = "sse-s3"
+	case "sse-s3", "sse-c", encryptionNone:
+	default:
+		return nil, fmt.Errorf("config: s3.encryption %q: want sse-s3 (the default), sse-c or none", cfg.S3.Encryption)
 	}
 	if cfg.S3.Encryption == "sse-c" {
 		if k, err := base64.StdEncoding.DecodeString(cfg.S3.SSECKey); err != nil || len(k) != 32 {
@@ -340,6 +357,38 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	return &cfg, nil
 }
 
+// envError names the variables of environ that cannot be read into their
+// setting, each with the kind of value it wants (caarlos0/env names only
+// the Go field, "UseTLS", which an admin cannot find in fieldgate.env):
+// each variable is parsed alone to find them. Values are not repeated
+// (some variables hold secrets).
+func envError(environ map[string]string, err error) error {
+	var bad []string
+	for k, v := range environ {
+		var probe Config
+		perr := env.ParseWithOptions(&probe, env.Options{Prefix: "FIELDGATE_", Environment: map[string]string{k: v}})
+		var pe env.ParseError
+		if perr == nil || !errors.As(perr, &pe) {
+			continue
+		}
+		want := pe.Type.String()
+		switch pe.Type.String() {
+		case "bool":
+			want = "true or false"
+		case "int", "int64", "float64":
+			want = "a number"
+		case "time.Duration":
+			want = "a duration such as 90s, 15m or 24h"
+		}
+		bad = append(bad, fmt.Sprintf("%s: want %s", k, want))
+	}
+	if len(bad) == 0 {
+		return fmt.Errorf("config from environment: %w", err)
+	}
+	slices.Sort(bad)
+	return fmt.Errorf("config from environment: %s", strings.Join(bad, "; "))
+}
+
 // envKeys lists every variable the config reads, so that only those are
 // passed on (and an unrelated FIELDGATE_* variable cannot surprise anyone).
 var envKeys = func() []string {
@@ -382,6 +431,17 @@ func secretFileHint(err error) string {
 	}
 	return " (fieldgate reads it as its own user; the systemd unit's dynamic user cannot read a root-only file: " +
 		"put the secret into /etc/fieldgate/fieldgate.env, which systemd reads as root, docs/operations.md step 5)"
+}
+
+// fileReadHint explains a permission error on a file that holds no
+// secret (the configuration, the rules), which the systemd unit's dynamic
+// user must be able to read.
+func fileReadHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return " (fieldgate reads it as its own user; the systemd unit's dynamic user cannot read a root-only file: " +
+		"make it readable, e.g. chmod 0644, and keep secrets in /etc/fieldgate/fieldgate.env, docs/operations.md step 5)"
 }
 
 // validateRetention refuses retention periods that would delete closed

@@ -39,7 +39,7 @@ func runConsoleLogin(ctx context.Context, args []string, getenv func(string) str
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		user, args = args[0], args[1:]
 	}
-	cfg, fs, err := commonFlags("console-login", args, getenv, stderr, func(fs *flag.FlagSet) {
+	cfg, fs, err := parseCommand("console-login", args, true, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&roles, "role", "", "comma-separated roles (dispatcher, team:<id>); default: from the rules")
 		fs.DurationVar(&ttl, "ttl", 15*time.Minute, "how long the link works (once)")
 	})
@@ -59,7 +59,7 @@ func runConsoleLogin(ctx context.Context, args []string, getenv func(string) str
 	} else {
 		rules, err := routing.NewEngine(cfg.Rules.File, newLogger(cfg, stderr))
 		if err != nil {
-			return fmt.Errorf("rules: %w", err)
+			return fmt.Errorf("rules: %w%s", err, fileReadHint(err))
 		}
 		list = console.RolesFromRules(rules, user)
 	}

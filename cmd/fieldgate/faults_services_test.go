@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
@@ -121,6 +123,7 @@ type privateMinIO struct {
 	addr     string
 	user     string
 	secret   string
+	kms      string // MINIO_KMS_SECRET_KEY, kept across restarts
 	cmd      *exec.Cmd
 	done     chan struct{}
 }
@@ -129,7 +132,10 @@ func startPrivateMinIO(t *testing.T) *privateMinIO {
 	t.Helper()
 	env := testsvc.S3(t)
 	m := &privateMinIO{t: t, bin: requireEnv(t, "FIELDGATE_TEST_MINIO_BIN"), dir: privateDir(t, "faults-minio-"),
-		addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), user: env.AccessKey, secret: env.SecretKey}
+		addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), user: env.AccessKey, secret: env.SecretKey,
+		// A KMS key of its own, as the shared test MinIO has one: fieldgate
+		// requires SSE-S3 by default.
+		kms: "fieldgate-test-key:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x42}, 32))}
 	m.start()
 	t.Cleanup(m.stop)
 	return m
@@ -138,7 +144,8 @@ func startPrivateMinIO(t *testing.T) *privateMinIO {
 func (m *privateMinIO) start() {
 	m.t.Helper()
 	m.cmd = exec.Command(m.bin, "server", "--quiet", "--address", m.addr, "--console-address", fmt.Sprintf("127.0.0.1:%d", freePort(m.t)), m.dir)
-	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.user, "MINIO_ROOT_PASSWORD="+m.secret, "MINIO_UPDATE=off", "MINIO_BROWSER_REDIRECT=off")
+	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.user, "MINIO_ROOT_PASSWORD="+m.secret, "MINIO_UPDATE=off", "MINIO_BROWSER_REDIRECT=off",
+		"MINIO_KMS_SECRET_KEY="+m.kms)
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := m.cmd.Start(); err != nil {
 		m.t.Fatalf("minio: %v", err)

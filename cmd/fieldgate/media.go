@@ -19,7 +19,7 @@ import (
 // file was refused (unreadable, type not allowed, or too large).
 func runMedia(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "inspect" {
-		fmt.Fprint(stderr, "usage: fieldgate media inspect FILE…\n")
+		fmt.Fprint(stderr, "usage: fieldgate media inspect FILE…\n       fieldgate media sweep [--dry-run] [--grace 1h] [--config FILE]\n")
 		return exitError{2}
 	}
 	fs := flag.NewFlagSet("media inspect", flag.ContinueOnError)

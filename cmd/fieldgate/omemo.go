@@ -27,7 +27,7 @@ func runOMEMO(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, omemoUsage)
 		return exitError{2}
 	}
-	cfg, fs, err := commonFlags("omemo "+args[0], args[1:], getenv, stderr, nil)
+	cfg, fs, err := parseCommand("omemo "+args[0], args[1:], true, getenv, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func runOMEMO(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	rs, err := routing.Load(cfg.Rules.File)
 	if err != nil {
-		return fmt.Errorf("rules: %w", err)
+		return fmt.Errorf("rules: %w%s", err, fileReadHint(err))
 	}
 	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {

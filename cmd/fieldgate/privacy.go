@@ -58,9 +58,9 @@ func runPrivacy(ctx context.Context, args []string, getenv func(string) string, 
 // copySubjectMedia writes each original of data's reports into dir
 // (created 0700, files 0600: they are personal data).
 func copySubjectMedia(ctx context.Context, cfg *Config, data dispatch.PersonalData, dir string, stderr io.Writer) error {
-	store, err := media.New(ctx, mediaConfig(cfg), newLogger(cfg, stderr))
+	store, err := openMediaStore(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
-		return fmt.Errorf("media store: %w", err)
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("--media-dir: %w", err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/fieldgate/fieldgate/dispatch"
-	"github.com/fieldgate/fieldgate/media"
 )
 
 // categoryPeriods is a repeatable --category NAME=DURATION flag.
@@ -82,9 +81,9 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer pool.Close()
-	store, err := media.New(ctx, mediaConfig(cfg), log)
+	store, err := openMediaStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("media store: %w", err)
+		return err
 	}
 	res, err := dispatch.NewRetention(pool, store, ret, nil, log).Run(ctx, dryRun)
 	verb := "deleted"

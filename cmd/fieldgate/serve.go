@@ -34,8 +34,20 @@ import (
 	"github.com/fieldgate/fieldgate/routing"
 )
 
-// commonFlags parses --config (default $FIELDGATE_CONFIG) and loads it.
+// commonFlags parses the flags of a command that takes no arguments
+// besides them, --config (default $FIELDGATE_CONFIG) among them, and loads
+// the configuration. A stray argument is refused before anything is done
+// (stray reports it): Go's flag parsing stops at the first argument that
+// is no flag and ignored everything after it, so `retention run dry-run`
+// (dashes forgotten) deleted for real, and `serve /etc/fieldgate/fieldgate.yaml`
+// ran without that file.
 func commonFlags(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+	return parseCommand(name, args, false, getenv, stderr, extra)
+}
+
+// parseCommand is commonFlags; with positional, arguments after the flags
+// are left in the returned FlagSet (fs.Args) for the command to read.
+func parseCommand(name string, args []string, positional bool, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*Config, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", getenv("FIELDGATE_CONFIG"), "configuration file (YAML)")
@@ -45,11 +57,30 @@ func commonFlags(name string, args []string, getenv func(string) string, stderr 
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, exitError{2}
 	}
+	if !positional && fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fieldgate %s: %s; nothing was done\n", name, stray(fs, fs.Arg(0)))
+		fs.Usage()
+		return nil, nil, exitError{2}
+	}
 	cfg, err := loadConfig(*path, getenv)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, fs, nil
+}
+
+// stray says what is wrong with arg, an argument a command does not take:
+// a flag without its dashes, a configuration file without --config, or
+// something else (the flags after it were not read either).
+func stray(fs *flag.FlagSet, arg string) string {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	switch {
+	case fs.Lookup(name) != nil:
+		return fmt.Sprintf("unexpected argument %q: options start with --, as in --%s", arg, name)
+	case strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml"):
+		return fmt.Sprintf("unexpected argument %q: the configuration file is given with --config %s (or FIELDGATE_CONFIG)", arg, arg)
+	}
+	return fmt.Sprintf("unexpected argument %q (this command takes only options; everything from there on was not read)", arg)
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
@@ -173,11 +204,34 @@ func dispatchConfig(cfg *Config, loc *time.Location) dispatch.Config {
 	return dc
 }
 
+// openMediaStore connects to the bucket (media.New) as every command that
+// reads or writes objects does. A server that refuses the configured
+// encryption is an error naming the settings, at start, rather than
+// photos stored unencrypted.
+func openMediaStore(ctx context.Context, cfg *Config, log *slog.Logger) (*media.Store, error) {
+	store, err := media.New(ctx, mediaConfig(cfg), log)
+	if errors.Is(err, media.ErrEncryptionUnavailable) {
+		return nil, fmt.Errorf("media storage: s3.encryption is %s and s3.require_encryption is true (the default), "+
+			"but the S3 server refused it, so photos would be stored unencrypted (%w). Give the S3 server a key management "+
+			"service (MinIO: MINIO_KMS_SECRET_KEY or KES), or use s3.encryption: sse-c with TLS and a key; to store photos "+
+			"unencrypted knowingly, set s3.encryption: none (FIELDGATE_S3_ENCRYPTION=none), or s3.require_encryption: false "+
+			"to fall back with an error in the log (docs/operations.md, section 5)", cfg.S3.Encryption, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("media storage: %w", err)
+	}
+	return store, nil
+}
+
 func mediaConfig(cfg *Config) media.Config {
+	enc := cfg.S3.Encryption
+	if enc == encryptionNone {
+		enc = ""
+	}
 	return media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
 		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, UseTLS: cfg.S3.UseTLS, PresignTTL: cfg.S3.PresignTTL, OriginalTTL: cfg.S3.OriginalTTL,
-		Encryption: cfg.S3.Encryption, SSECKey: cfg.S3.SSECKey, RequireEncryption: cfg.S3.RequireEncryption, MaxConcurrent: cfg.S3.MaxConcurrency,
+		Encryption: enc, SSECKey: cfg.S3.SSECKey, RequireEncryption: cfg.S3.RequireEncryption, MaxConcurrent: cfg.S3.MaxConcurrency,
 		DerivativeMaxEdge: cfg.Media.TeamCopyMaxEdge, TeamCopyQuality: cfg.Media.TeamCopyQuality,
 		LosslessTeamCopy: cfg.Media.LosslessTeamCopy,
 	}
@@ -227,7 +281,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	rules, err := routing.NewEngine(cfg.Rules.File, log)
 	if err != nil {
-		return fmt.Errorf("rules: %w", err)
+		return fmt.Errorf("rules: %w%s", err, fileReadHint(err))
 	}
 	pgErrors := &dispatch.PostgresErrorTracer{}
 	pool, err := openPool(ctx, cfg, pgErrors)
@@ -252,9 +306,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer queuePool.Close()
-	store, err := media.New(ctx, mediaConfig(cfg), log)
+	store, err := openMediaStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("media storage: %w", err)
+		return err
 	}
 	// The service sends through the gateway, the gateway hands what arrives
 	// to the service: the service is built first with a messenger that the

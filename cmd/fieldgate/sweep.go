@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/fieldgate/fieldgate/dispatch"
-	"github.com/fieldgate/fieldgate/media"
 	"github.com/fieldgate/fieldgate/routing"
 )
 
@@ -35,9 +34,9 @@ func runMediaSweep(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer pool.Close()
-	store, err := media.New(ctx, mediaConfig(cfg), log)
+	store, err := openMediaStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("media store: %w", err)
+		return err
 	}
 	svc, err := dispatch.New(dispatch.Deps{Pool: pool, Media: store, Rules: noRules{}, Logger: log},
 		dispatch.Config{Sweep: dispatch.SweepConfig{Grace: grace, Interval: -1}})

@@ -8,9 +8,8 @@ ALTER TABLE incidents
     ADD COLUMN escalation_round      int NOT NULL DEFAULT 0,
     ADD COLUMN escalation_started_at timestamptz,
     ADD COLUMN reject_reason         text NOT NULL DEFAULT '';
-CREATE INDEX incidents_merged_into_idx ON incidents (merged_into) WHERE merged_into IS NOT NULL;
--- Duplicate search: open incidents of a team, newest first.
-CREATE INDEX incidents_open_team_idx ON incidents (team, created_at) WHERE state NOT IN ('resolved','merged','rejected');
+-- incidents_merged_into_idx and incidents_open_team_idx (duplicate search:
+-- open incidents of a team, newest first) are built by 00023, CONCURRENTLY.
 
 -- Who was alerted about an incident outside its team room (an on-call
 -- person 1:1, a named person, a higher room). These may take the incident:
@@ -45,8 +44,8 @@ CREATE TABLE incident_stats (
 -- +goose Down
 DROP TABLE incident_stats;
 DROP TABLE incident_alerts;
-DROP INDEX incidents_open_team_idx;
-DROP INDEX incidents_merged_into_idx;
+DROP INDEX IF EXISTS incidents_open_team_idx;
+DROP INDEX IF EXISTS incidents_merged_into_idx;
 ALTER TABLE incidents
     DROP COLUMN reject_reason,
     DROP COLUMN escalation_started_at,

@@ -10,11 +10,11 @@ ALTER TABLE reports ADD CONSTRAINT reports_position_source_check
 -- Correction) names the origin-id of the post it replaces.
 ALTER TABLE room_posts ADD COLUMN replaces text;
 
--- Finding a sender's latest case quickly (grouping of parts).
-CREATE INDEX reports_sender_incident_idx ON reports (channel, sender, address, incident_id, received_at);
+-- Finding a sender's latest case quickly (grouping of parts):
+-- reports_sender_incident_idx, built by 00023, CONCURRENTLY.
 
 -- +goose Down
-DROP INDEX reports_sender_incident_idx;
+DROP INDEX IF EXISTS reports_sender_incident_idx;
 ALTER TABLE room_posts DROP COLUMN replaces;
 ALTER TABLE reports DROP CONSTRAINT reports_position_source_check;
 ALTER TABLE reports ADD CONSTRAINT reports_position_source_check

@@ -16,8 +16,8 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER incident_events_notify AFTER INSERT ON incident_events
     FOR EACH ROW EXECUTE FUNCTION incident_events_notify();
 
--- Console lists page newest first (keyset paging on created_at, id).
-CREATE INDEX incidents_created_idx ON incidents (created_at DESC, id DESC);
+-- Console lists page newest first (keyset paging on created_at, id):
+-- incidents_created_idx, built by 00023, CONCURRENTLY.
 
 -- Signed-in console users. Only a SHA-256 of the cookie's secret is
 -- stored; subject is the OIDC subject, the login link's user or the API
@@ -48,6 +48,6 @@ CREATE TABLE console_login_links (
 -- +goose Down
 DROP TABLE console_login_links;
 DROP TABLE console_sessions;
-DROP INDEX incidents_created_idx;
+DROP INDEX IF EXISTS incidents_created_idx;
 DROP TRIGGER incident_events_notify ON incident_events;
 DROP FUNCTION incident_events_notify();

@@ -6,9 +6,8 @@
 -- NULL: a job has (or had) the post. Replicas of the previous release
 -- queue a job for every post and leave it NULL (expand only).
 ALTER TABLE room_posts ADD COLUMN handover_at timestamptz;
-CREATE INDEX room_posts_handover_idx ON room_posts (handover_at)
-    WHERE posted_at IS NULL AND handover_at IS NOT NULL;
+-- room_posts_handover_idx is built by 00023, CONCURRENTLY.
 
 -- +goose Down
-DROP INDEX room_posts_handover_idx;
+DROP INDEX IF EXISTS room_posts_handover_idx;
 ALTER TABLE room_posts DROP COLUMN handover_at;

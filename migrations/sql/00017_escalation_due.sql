@@ -10,8 +10,7 @@
 -- the previous release queue the job at once and leave it NULL (expand
 -- only).
 ALTER TABLE incidents ADD COLUMN escalation_due_at timestamptz;
-CREATE INDEX incidents_escalation_due_idx ON incidents (escalation_due_at)
-    WHERE escalation_due_at IS NOT NULL;
+-- incidents_escalation_due_idx is built by 00023, CONCURRENTLY.
 
 -- +goose Down
 -- Steps still armed are queued first (river's job table, as an insert from
@@ -28,5 +27,5 @@ BEGIN
     END IF;
 END $$;
 -- +goose StatementEnd
-DROP INDEX incidents_escalation_due_idx;
+DROP INDEX IF EXISTS incidents_escalation_due_idx;
 ALTER TABLE incidents DROP COLUMN escalation_due_at;

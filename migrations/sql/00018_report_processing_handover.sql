@@ -9,9 +9,8 @@
 -- previous release queue a job for every report and leave it NULL
 -- (expand only).
 ALTER TABLE reports ADD COLUMN processing_handover_at timestamptz;
-CREATE INDEX reports_processing_handover_idx ON reports (processing_handover_at)
-    WHERE processed_at IS NULL AND processing_handover_at IS NOT NULL;
+-- reports_processing_handover_idx is built by 00023, CONCURRENTLY.
 
 -- +goose Down
-DROP INDEX reports_processing_handover_idx;
+DROP INDEX IF EXISTS reports_processing_handover_idx;
 ALTER TABLE reports DROP COLUMN processing_handover_at;

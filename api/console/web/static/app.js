@@ -162,6 +162,7 @@
   function bindFilters() {
     filterIds.forEach((k) => $("#f-" + k).addEventListener(k === "q" ? "input" : "change", () => {
       localStorage.setItem("fg.filter", JSON.stringify(filters()));
+      st.rowLimit = rowStep; // another filter: its newest rows first
       if (k === "status") loadAll(); else renderAll();
     }));
     try { setFilters(JSON.parse(localStorage.getItem("fg.filter") || "{}")); } catch (_) { /* a broken saved filter is ignored */ }
@@ -187,6 +188,9 @@
       }
       openDetail(li.dataset.case);
     });
+    $("#more-load").addEventListener("click", loadOlder);
+    $("#rows-more").addEventListener("click", () => { st.rowLimit += rowStep; renderList(visible()); });
+    $("#more-search").addEventListener("click", searchAll);
     $("#select-all").addEventListener("change", (e) => {
       st.selected.clear(); if (e.target.checked) window.fg.visibleCases().forEach((c) => st.selected.add(c)); renderList(visible());
     });
@@ -230,30 +234,101 @@
   }
 
   // ---- data ----------------------------------------------------------
-  // loadAll loads the list anew. On a slow network loads overlap (the
-  // status switched twice, a reconnect): only the newest one's answer is
-  // used, and changes the stream brought while it loaded are laid over its
-  // pages (they may be newer than the snapshot the pages were read from).
+  // The list is read in pages of 1,000, newest first: firstPages of them
+  // at first (20,000 cases), morePages more with each "load older". A town
+  // with more cases for the status (years of closed ones under "all") gets
+  // the newest ones and a notice that older ones are not loaded, with the
+  // ways to them: load older pages, or apply the filters on the server
+  // ("search all cases"). st.more is the cursor of the first page not
+  // loaded ("" when everything is).
+  const pageSize = 1000, firstPages = 20, morePages = 10, searchPages = 5;
+  st.pages = firstPages; st.more = ""; st.search = null;
+  const rowStep = 2000;
+  st.rowLimit = rowStep;
+  const newer = (a, b) => (Date.parse(a?.updated_at || "") || 0) >= (Date.parse(b?.updated_at || "") || 0);
+  // readPages reads up to n pages of the list from cursor (query: the
+  // filters) into items, keeping a case's newer version; it returns the
+  // cursor of the next page ("" at the end), or null when a newer load
+  // (seq) took over.
+  async function readPages(query, cursor, n, items, seq) {
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      const page = await api("GET", "/api/v1/incidents?limit=" + pageSize + "&" + query + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+      (window.fg.pageMs ||= []).push(Math.round(performance.now() - t0));
+      if (seq !== loadSeq) return null;
+      page.items.forEach((it) => { if (!items.has(it.case_number) || newer(it, items.get(it.case_number))) items.set(it.case_number, it); });
+      if (!page.next) return "";
+      cursor = page.next;
+    }
+    return cursor;
+  }
+  // loadAll loads the list anew, as many pages as were loaded before (a
+  // reconnect keeps "load older"; another status starts again at
+  // firstPages). On a slow network loads overlap (the status switched
+  // twice, a reconnect): only the newest one's answer is used, and changes
+  // the stream brought while it loaded are laid over its pages (they may be
+  // newer than the snapshot the pages were read from).
   let loadSeq = 0;
   async function loadAll() {
     const seq = ++loadSeq;
     const status = $("#f-status").value || "open";
+    if (st.loadedStatus !== status) { st.pages = firstPages; st.loadedStatus = status; }
     const items = new Map(), since = new Map();
     st.sinceLoad = since;
-    let cursor = "";
-    for (let i = 0; i < 20; i++) {
-      const page = await api("GET", "/api/v1/incidents?limit=1000&status=" + status + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
-      if (seq !== loadSeq) return;
-      page.items.forEach((it) => items.set(it.case_number, it));
-      if (!page.next) break;
-      cursor = page.next;
-    }
-    const time = (it) => Date.parse(it?.updated_at || "") || 0;
-    for (const [c, it] of since) if (!items.has(c) || time(items.get(c)) <= time(it)) items.set(c, it);
+    const more = await readPages("status=" + status, "", st.pages, items, seq);
+    if (more === null) return;
+    for (const [c, it] of since) if (!items.has(c) || newer(it, items.get(c))) items.set(c, it);
     st.sinceLoad = null;
-    st.items = items;
+    st.items = items; st.more = more; st.search = null;
+    window.fg.loads = (window.fg.loads || 0) + 1;
     renderAll();
   }
+  // loadOlder reads the next morePages pages after what is loaded.
+  async function loadOlder() {
+    if (!st.more) return;
+    const seq = loadSeq, btn = $("#more-load");
+    btn.disabled = true;
+    try {
+      const more = await readPages("status=" + st.loadedStatus, st.more, morePages, st.items, seq);
+      if (more === null) return;
+      st.more = more; st.pages += morePages;
+      renderAll();
+    } catch (e) { toast(t("failed", { m: e.message }), true); } finally { btn.disabled = false; }
+  }
+  // searchAll applies the filters on the server (GET /api/v1/incidents
+  // with q, team, state, district, urgency, max_age/min_age) to find
+  // matching cases among those not loaded; they join the list, where the
+  // same filters show them.
+  async function searchAll() {
+    const f = filters(), seq = loadSeq, btn = $("#more-search");
+    const q = new URLSearchParams({ status: st.loadedStatus });
+    for (const [k, name] of [["q", "q"], ["team", "team"], ["state", "state"], ["district", "district"], ["urgency", "urgency"]]) if (f[k]) q.set(name, f[k]);
+    const age = Number(f.age);
+    if (age > 0) q.set("max_age", age + "s"); else if (age < 0) q.set("min_age", -age + "s");
+    const found = new Map();
+    btn.disabled = true;
+    try {
+      const more = await readPages(q.toString(), "", searchPages, found, seq);
+      if (more === null) return;
+      for (const [c, it] of found) if (!st.items.has(c) || newer(it, st.items.get(c))) st.items.set(c, it);
+      st.search = { key: JSON.stringify(f), n: found.size, more: more !== "" };
+      renderAll();
+    } catch (e) { toast(t("failed", { m: e.message }), true); } finally { btn.disabled = false; }
+  }
+  // renderMore shows whether older cases are not loaded, and the search's
+  // result for the current filters.
+  function renderMore() {
+    const box = $("#more"), f = filters();
+    const filtered = filterIds.some((k) => k !== "status" && f[k]);
+    const searched = st.search && st.search.key === JSON.stringify(f) ? st.search : null;
+    box.hidden = !st.more && !searched;
+    $("#more-text").textContent = st.more ? t("more_truncated", { n: fmtNum(st.items.size) }) : "";
+    $("#more-load").hidden = !st.more;
+    $("#more-load").textContent = t("more_load", { n: fmtNum(morePages * pageSize) });
+    $("#more-search").hidden = !st.more || !filtered;
+    $("#more-searched").textContent = searched ? t(searched.more ? "more_search_capped" : "more_searched", { n: fmtNum(searched.n) }) : "";
+  }
+  const fmtNum = (n) => n.toLocaleString(st.lang === "en" ? "en-GB" : "de-DE");
 
   // connect opens the event stream. The stream carries no history: after
   // any interruption (the server restarted, the laptop slept, the network
@@ -392,13 +467,20 @@
     const t2 = performance.now();
     renderMarkers(list);
     const t3 = performance.now();
+    renderMore();
     window.fg.lastRenderMs = t3 - t0;
     window.fg.lastSplit = { filter: t1 - t0, list: t2 - t1, markers: t3 - t2 };
     window.fg.renders = (window.fg.renders || 0) + 1;
   }
   // renderList writes the rows as one HTML string (every value escaped):
   // for 1,000 rows that is several times faster than element by element.
-  function renderList(list) {
+  // It writes the first st.rowLimit of them (2,000; "show more" adds
+  // 2,000): every live change redraws the list, and 20,000 rows took 1.3-2
+  // s to draw (api/console/web/test/more11.mjs), while nobody scrolls
+  // through more than a few hundred; the rest is counted, reached with a
+  // filter, and on the map.
+  function renderList(all) {
+    const list = all.length > st.rowLimit ? all.slice(0, st.rowLimit) : all;
     const rows = new Array(list.length);
     // The rows' labels from two texts split once around the case number
     // (formatting a text per row costs as much as the rest of the row).
@@ -418,7 +500,13 @@
     const act = document.activeElement, fc = act?.closest?.("#list li")?.dataset.case;
     $("#list").innerHTML = rows.join("");
     if (fc) $(`#list li[data-case="${CSS.escape(fc)}"] ${act.matches("input") ? "input" : "button.case"}`)?.focus({ preventScroll: true });
-    $("#count").textContent = t("count", { n: list.length });
+    $("#count").textContent = t("count", { n: fmtNum(all.length) });
+    const rest = all.length - list.length;
+    $("#rows-rest").hidden = rest <= 0;
+    if (rest > 0) {
+      $("#rows-rest-text").textContent = t("rows_rest", { n: fmtNum(rest) });
+      $("#rows-more").textContent = t("rows_more", { n: fmtNum(Math.min(rest, rowStep)) });
+    }
     updateBulk();
   }
   // rowThumb is the first photo's thumbnail of a row with photos, as a
