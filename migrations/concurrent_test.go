@@ -60,7 +60,7 @@ func indexLockProblems(text string) []string {
 // 00006, 00007, 00016 before them) built their indexes on incidents,
 // reports and room_posts inside the migration's transaction, right after
 // an ALTER TABLE: on a town's large tables an upgrade stopped every read
-// and write of the table for the whole build. They are built by 00023
+// and write of the table for the whole build. They are built by 00024
 // now, CONCURRENTLY; a new migration that builds an index on a table it
 // did not create itself must do the same (own file, "-- +goose NO
 // TRANSACTION", CREATE INDEX CONCURRENTLY IF NOT EXISTS).
@@ -111,7 +111,7 @@ func TestIndexLockProblemsFindsLockingBuilds(t *testing.T) {
 // completed once the long transaction ends.
 func TestInterruptedConcurrentIndexIsRebuilt(t *testing.T) {
 	ctx := context.Background()
-	url, pool, log := databaseAt(t, 22)
+	url, pool, log := databaseAt(t, 23)
 	// A running server's transaction that wrote to incidents and has not
 	// committed yet (a long one: a slow client, a stuck batch).
 	writer := holdIncidents(t, pool, `UPDATE incidents SET updated_at = now() WHERE false`)

@@ -12,7 +12,7 @@ import (
 )
 
 // recordBackup notes a verified backup in backup_runs (migrations 00021,
-// 00022), at the database's clock, with the number of old backups beyond
+// 00023), at the database's clock, with the number of old backups beyond
 // --keep it could not delete, for backupCollector; rows older than 400
 // days go.
 func recordBackup(ctx context.Context, pool *pgxpool.Pool, m *backupManifest, pruneFailures int) error {
