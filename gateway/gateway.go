@@ -38,10 +38,12 @@ type Dispatcher interface {
 	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	CaseByPost(ctx context.Context, room, id string) (string, error)
-	// ClaimRoomCommand claims a room message by the room's stanza-id as a
-	// command to carry out: true the first time, false if it was claimed
-	// before (by this or another gateway, live or from the archive);
-	// archivedAt is when the room archived one read from its archive.
+	// ClaimRoomCommand claims a room message by the room's stanza-id on
+	// its own, for a command that is refused or failed (a command carried
+	// out claims it in its own transaction, dispatch.RoomClaim): true the
+	// first time, false if it was claimed before (by this or another
+	// gateway, live or from the archive); archivedAt is when the room
+	// archived one read from its archive.
 	ClaimRoomCommand(ctx context.Context, room, stanzaID string, archivedAt time.Time) (bool, error)
 	RecordDelivery(ctx context.Context, messageID, from, kind string) error
 	DiscardObjects(ctx context.Context, keys ...string)

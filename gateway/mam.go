@@ -140,7 +140,7 @@ func (g *Gateway) searchArchive(ctx context.Context, roomJID jid.JID, since time
 // roomCatchUpWindow is how far back a gateway that has joined a team room
 // reads the room's archive for commands written while no gateway was in
 // it (catchUpRoom). Claims of room commands are kept longer
-// (dispatch.ClaimRoomCommand).
+// (dispatch.RoomClaim).
 const roomCatchUpWindow = 5 * time.Minute
 
 // catchUpRoom carries out the commands ("ok 42", a 👍, a reply) written
@@ -150,7 +150,7 @@ const roomCatchUpWindow = 5 * time.Minute
 // command to the room command handler as an archived message, as the
 // author the archive names (muc#user item of a non-anonymous room).
 // Commands carried out before, live or by another gateway, are claimed
-// already and skipped (dispatch.ClaimRoomCommand). A room without an
+// already and skipped (dispatch.RoomClaim). A room without an
 // archive is not caught up (logged).
 func (g *Gateway) catchUpRoom(ctx context.Context, roomJID string) {
 	room, err := jid.Parse(roomJID)
