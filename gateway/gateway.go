@@ -146,6 +146,7 @@ type Gateway struct {
 	roomFiles postIDs    // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
 	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
+	stopping  atomic.Bool // a graceful stop is draining the session (drain)
 	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)
 	langs     *languageCache // nil: senders cannot choose a language (RememberLanguages)
 }
@@ -235,11 +236,16 @@ func (g *Gateway) State() string {
 func (g *Gateway) Run(ctx context.Context) error {
 	g.running.Store(true)
 	defer g.running.Store(false)
+	// Stanzas already taken from the server are handled to the end when
+	// ctx ends (a graceful stop), on a context that outlives it by at
+	// most drainTimeout (drain).
+	hctx, endHandling := context.WithCancel(context.WithoutCancel(ctx))
 	defer g.in.wait()
+	defer endHandling() // first: a handler waiting for a session that will not come returns
 	backoff := reconnectMin
 	for {
 		start := time.Now()
-		err := g.serveOnce(ctx)
+		err := g.serveOnce(ctx, hctx, endHandling)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -303,7 +309,9 @@ type dialError struct{ err error }
 func (e *dialError) Error() string { return e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
-func (g *Gateway) serveOnce(ctx context.Context) error {
+// serveOnce connects and serves one session until it ends or ctx ends
+// (then drain, before the stream is closed). Stanzas are handled on hctx.
+func (g *Gateway) serveOnce(ctx, hctx context.Context, endHandling context.CancelFunc) error {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var d net.Dialer
@@ -326,6 +334,7 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 	g.mu.Unlock()
 
 	stop := context.AfterFunc(ctx, func() {
+		g.drain(endHandling)
 		sess.Close()
 		conn.Close()
 	})
@@ -340,7 +349,7 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 		go g.omemo.housekeep(sctx, g)
 	}
 	err = sess.Serve(xmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-		return g.handle(ctx, t, start)
+		return g.handle(hctx, t, start)
 	}))
 
 	g.mu.Lock()
@@ -355,6 +364,27 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 		err = errors.New("stream closed by server")
 	}
 	return err
+}
+
+// drainTimeout bounds how long a stopping gateway goes on handling the
+// stanzas it has taken from the server before it closes the stream.
+const drainTimeout = 10 * time.Second
+
+// drain ends a session on a graceful stop (SIGTERM, a rolling update):
+// a message the server has delivered to the gateway has been
+// acknowledged to its sender's messenger (XEP-0198), which will never
+// send it again, so closing the stream at once would lose it without a
+// word. New messages are refused from now on with an error the messenger
+// shows (refuseStopping); those already taken are handled to the end,
+// their answers sent, for at most drainTimeout; then endHandling cancels
+// what still runs.
+func (g *Gateway) drain(endHandling context.CancelFunc) {
+	g.stopping.Store(true)
+	g.log.Info("stopping: finishing the messages already received, refusing new ones", "drain", drainTimeout)
+	if !g.in.waitIdle(drainTimeout) {
+		g.log.Warn("stopping: stanzas still being handled after the drain time are cancelled", "drain", drainTimeout)
+	}
+	endHandling()
 }
 
 // session waits (until ctx ends) for a connection.
@@ -472,6 +502,9 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 	}
 	if m, ok := v.(*inMessage); ok {
 		g.bindOccupant(m) // before it waits in its room's queue (rooms.go)
+		if g.stopping.Load() && m.Type != "groupchat" && m.Type != "error" {
+			v = &stoppingMessage{m} // refused: the next gateway takes it (refuseStopping)
+		}
 	}
 	// One sender's stanzas are handled in order (the parts of a report
 	// must not overtake each other), different senders in parallel: a slow
@@ -510,6 +543,8 @@ func senderOf(v any) string {
 		return bare(s.from)
 	case *inMessage:
 		return bare(s.From)
+	case *stoppingMessage:
+		return bare(s.From)
 	case *inPresence:
 		return bare(s.From)
 	}
@@ -527,6 +562,8 @@ func (g *Gateway) handleStanza(ctx context.Context, v any) {
 	switch s := v.(type) {
 	case *inMessage:
 		g.onMessage(ctx, s)
+	case *stoppingMessage:
+		g.refuseStopping(ctx, s.inMessage)
 	case *inPresence:
 		g.onPresence(ctx, s)
 	case *badStanza:

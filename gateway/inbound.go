@@ -43,6 +43,25 @@ func (g *Gateway) onMessage(ctx context.Context, m *inMessage) {
 	}
 }
 
+// stoppingMessage is a message that arrived while the gateway drains its
+// session for a graceful stop (Gateway.drain).
+type stoppingMessage struct{ *inMessage }
+
+// refuseStopping answers a message that arrived while the gateway stops
+// (drain) with an error its sender's messenger shows (RFC 6120 §8.3.3.19
+// service-unavailable, type wait: send it again shortly), instead of
+// taking it in with the stream about to close: the next gateway takes
+// it, and a repeat of one already stored is recognised by its id. A
+// message without content (chat states, receipts, markers) gets no
+// answer; a room's private message is refused like any other.
+func (g *Gateway) refuseStopping(ctx context.Context, m *inMessage) {
+	if m.body() == "" && len(m.OOB) == 0 && len(m.FileSharing) == 0 && m.Geoloc == nil && m.Encrypted == nil {
+		return
+	}
+	g.log.Info("message refused: the gateway is stopping", "from_domain", domainOf(m.From))
+	g.replyError(ctx, m, "wait", "service-unavailable", msg.For(senderLanguage(m.Lang, "de")).TryAgain())
+}
+
 // onDelivery records receipts and read markers for our 1:1 alerts, at
 // most 20 a minute per sender (burst 10); the domain keeps only those
 // from the alerted person, once per message.

@@ -140,3 +140,86 @@ func waitReceipts(t *testing.T, w *messengerLoad, ctx context.Context, conn *pgx
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestMessengerMessageInFlightAtGatewayStop: the replica holding the
+// component connection is stopped gracefully (SIGTERM: a rolling
+// update) while a field worker's message is being taken in (here held
+// deterministically: the test holds the sender's intake lock, so the
+// intake waits). The server has delivered the message to the gateway and
+// acknowledged it to the messenger, which will never send it again: the
+// stopping gateway must finish it (stored, answered) or refuse it with an
+// error the messenger shows, never drop it; a message arriving during the
+// stop is refused with an error the messenger shows. A second replica
+// takes over.
+func TestMessengerMessageInFlightAtGatewayStop(t *testing.T) {
+	s, r1 := faultStack(t, nil)
+	r2 := s.startReplica("r2", nil)
+	s.base = r1.base
+	s.waitReady()
+	conn := s.dbConn()
+	ctx := context.Background()
+	w := newMessengerLoad(t, s.address("tiefbau"), "g")
+	w.login()
+
+	hold, err := s.dbConn().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "xmpp\n"+w.acct.JID+"\ntiefbau"); err != nil {
+		t.Fatal(err)
+	}
+	w.sendText("inflight-1", "Ampel ausgefallen Kreuzung Hauptstraße")
+	waiting := `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'
+		AND datname = current_database() AND pid <> pg_backend_pid()`
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := conn.QueryRow(ctx, waiting).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the intake never waited for the sender's lock:\n%s", r1.log.String())
+		}
+	}
+	if !w.acked("inflight-1") {
+		t.Fatalf("the server has not acknowledged the message the gateway is taking in")
+	}
+	_ = r1.cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(r1.log.String(), "stopping: finishing the messages already received"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("r1 never began to drain its session:\n%s", r1.log.String())
+		}
+	}
+	// A message that arrives while the gateway stops is refused with an
+	// error the messenger shows (the worker sends it again), not taken in
+	// with the stream about to close; after the one before it, in order.
+	w.sendText("inflight-2", "Gullydeckel fehlt Bahnhofstraße")
+	if !w.client.WaitAcked(2, 30*time.Second) {
+		t.Fatalf("the server did not take the message sent while the gateway stops")
+	}
+	if err := hold.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.client.WaitMessage(30*time.Second, "the refusal of the message sent while the gateway stops", func(m testsvc.Message) bool {
+		return m.Type == "error" && m.ID == "inflight-2"
+	})
+	select {
+	case <-r1.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("r1 did not stop within 60 s of SIGTERM")
+	}
+	s.base = r2.base
+	s.waitReady()
+	unanswered := waitReceipts(t, w, ctx, conn, 30*time.Second)
+	o := w.outcomes(ctx, conn)
+	t.Logf("stored %d, refused %d, never acknowledged %d, lost %d", o.stored, o.refused, o.unacked, len(o.lost))
+	if o.stored != 1 || o.refused != 1 {
+		t.Errorf("stored %d, refused %d; want the message in flight stored and the one sent during the stop refused", o.stored, o.refused)
+	}
+	o.check(t, "message in flight at the gateway's stop")
+	if len(unanswered) > 0 {
+		t.Errorf("stored without its receipt: %s", strings.Join(unanswered, ", "))
+	}
+}
