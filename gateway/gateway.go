@@ -146,7 +146,7 @@ type Gateway struct {
 	roomFiles postIDs    // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
 	mam       mamQueries // running archive searches (mam.go)
 	running   atomic.Bool
-	stopping  atomic.Bool // a graceful stop is draining the session (drain)
+	stopping  atomic.Bool    // a graceful stop is draining the session (drain)
 	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)
 	langs     *languageCache // nil: senders cannot choose a language (RememberLanguages)
 }
