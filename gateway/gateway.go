@@ -143,8 +143,9 @@ type Gateway struct {
 	iqs       map[string]chan iqResponse // our IQ requests' ids → waiting caller
 	roomWake  chan struct{}
 	posts     postIDs
-	roomFiles postIDs    // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
-	mam       mamQueries // running archive searches (mam.go)
+	roomFiles postIDs        // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
+	mam       mamQueries     // running archive searches (mam.go)
+	archives  archiveIndexes // what the searches of each room's archive have read (mam.go)
 	running   atomic.Bool
 	stopping  atomic.Bool    // a graceful stop is draining the session (drain)
 	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)

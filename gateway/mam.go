@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,9 @@ type mamResult struct {
 type mamSearch struct {
 	room, origin, nick string
 	collect            bool
+	// ours, when set, collects the origin-id → archive id of every post
+	// of ours (by our nick) read, for the room's archiveIndex.
+	ours map[string]string
 
 	mu       sync.Mutex
 	stanzaID string
@@ -83,18 +87,82 @@ func (q *mamQueries) get(id string) *mamSearch {
 // returns the archive id, which is the room's stanza-id. A room without an
 // archive, or one that refuses the gateway, gives an error wrapping
 // dispatch.ErrNoArchive. It implements dispatch.Messenger.
+//
+// The searches of one room share what they read (archiveIndex): after a
+// fail-over every re-sent post is looked up, and each searching the
+// room's archive from its own start read the same pages again and
+// again (a queue of a thousand re-sent posts after five minutes of
+// faults took longer to drain than the posts took to come back). Now
+// one room's searches take turns, each reads only what the room archived
+// after the last one, and a post found before is answered at once.
 func (g *Gateway) FindRoomPost(ctx context.Context, room, originID string, since time.Time) (string, bool, error) {
 	roomJID, err := jid.Parse(room)
 	if err != nil {
 		return "", false, fmt.Errorf("%w: bad room %q: %w", dispatch.ErrNoArchive, room, err)
 	}
-	search := &mamSearch{room: strings.ToLower(roomJID.Bare().String()), origin: originID, nick: g.cfg.Nick}
-	if err := g.searchArchive(ctx, roomJID.Bare(), since, search); err != nil {
+	bareRoom := strings.ToLower(roomJID.Bare().String())
+	idx := g.archives.of(bareRoom)
+	select {
+	case idx.turn <- struct{}{}:
+		defer func() { <-idx.turn }()
+	case <-ctx.Done():
+		return "", false, fmt.Errorf("search archive of %s: %w", bareRoom, ctx.Err())
+	}
+	if idx.last == "" || since.Before(idx.from) || len(idx.posts) > archiveIndexMax {
+		// First search of this room, or one reaching further back:
+		// read from since.
+		idx.from, idx.last, idx.posts = since, "", map[string]string{}
+	}
+	search := &mamSearch{room: bareRoom, nick: g.cfg.Nick, ours: map[string]string{}}
+	last, err := g.searchArchiveFrom(ctx, roomJID.Bare(), idx.from, idx.last, search)
+	search.mu.Lock()
+	maps.Copy(idx.posts, search.ours)
+	search.mu.Unlock()
+	if last != "" {
+		idx.last = last
+	}
+	if id, ok := idx.posts[originID]; ok {
+		return id, true, nil
+	}
+	if err != nil {
+		idx.last = "" // read again from the start next time
 		return "", false, err
 	}
-	search.mu.Lock()
-	defer search.mu.Unlock()
-	return search.stanzaID, search.found, nil
+	return "", false, nil
+}
+
+// archiveIndexMax bounds how many of our posts one room's archiveIndex
+// remembers; beyond it the next search starts afresh.
+const archiveIndexMax = 50_000
+
+// archiveIndex is what the searches of one room's archive have read: our
+// posts (origin-id → archive id) archived since from, up to the archive
+// id last. turn lets one search at a time read.
+type archiveIndex struct {
+	turn  chan struct{}
+	from  time.Time
+	last  string
+	posts map[string]string
+}
+
+// archiveIndexes holds the archiveIndex of each room searched.
+type archiveIndexes struct {
+	mu sync.Mutex
+	m  map[string]*archiveIndex
+}
+
+func (a *archiveIndexes) of(room string) *archiveIndex {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = map[string]*archiveIndex{}
+	}
+	idx := a.m[room]
+	if idx == nil {
+		idx = &archiveIndex{turn: make(chan struct{}, 1), posts: map[string]string{}}
+		a.m[room] = idx
+	}
+	return idx
 }
 
 // searchArchive pages through the room's archive (XEP-0313, XEP-0059)
@@ -103,13 +171,20 @@ func (g *Gateway) FindRoomPost(ctx context.Context, room, originID string, since
 // one that refuses the gateway, gives an error wrapping
 // dispatch.ErrNoArchive, and so does an archive longer than that.
 func (g *Gateway) searchArchive(ctx context.Context, roomJID jid.JID, since time.Time, search *mamSearch) error {
+	_, err := g.searchArchiveFrom(ctx, roomJID, since, "", search)
+	return err
+}
+
+// searchArchiveFrom is searchArchive starting after the archive id page
+// ("" for the first message since since); it returns the id of the last
+// message read ("" if none), also when it fails part way.
+func (g *Gateway) searchArchiveFrom(ctx context.Context, roomJID jid.JID, since time.Time, page string, search *mamSearch) (last string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, mamTimeout)
 	defer cancel()
 	sess, err := g.session(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
-	page := ""
 	for range mamMaxPages {
 		q := history.Query{ID: randomID(), Start: since, Limit: mamPageSize, PageID: page}
 		g.mam.add(q.ID, search)
@@ -120,20 +195,23 @@ func (g *Gateway) searchArchive(ctx context.Context, roomJID jid.JID, since time
 			if errors.As(err, &se) {
 				switch se.Condition {
 				case stanza.FeatureNotImplemented, stanza.ServiceUnavailable, stanza.Forbidden, stanza.ItemNotFound, stanza.NotAllowed:
-					return fmt.Errorf("%w: %s answered %s", dispatch.ErrNoArchive, roomJID, se.Condition)
+					return last, fmt.Errorf("%w: %s answered %s", dispatch.ErrNoArchive, roomJID, se.Condition)
 				}
 			}
-			return fmt.Errorf("search archive of %s: %w", roomJID, err)
+			return last, fmt.Errorf("search archive of %s: %w", roomJID, err)
+		}
+		if res.Set.Last != "" {
+			last = res.Set.Last
 		}
 		search.mu.Lock()
 		found := search.found
 		search.mu.Unlock()
 		if found || res.Complete || res.Set.Last == "" {
-			return nil
+			return last, nil
 		}
 		page = res.Set.Last
 	}
-	return fmt.Errorf("%w: more than %d messages in %s since %s", dispatch.ErrNoArchive,
+	return last, fmt.Errorf("%w: more than %d messages in %s since %s", dispatch.ErrNoArchive,
 		mamPageSize*mamMaxPages, roomJID, since.UTC().Format(time.RFC3339))
 }
 
@@ -196,10 +274,16 @@ func (g *Gateway) mamResultIn(m *inMessage) {
 		return
 	}
 	from, err := jid.Parse(fwd.From)
-	if err != nil || fwd.OriginID == nil || fwd.OriginID.ID != s.origin || from.Resourcepart() != s.nick {
+	if err != nil || fwd.OriginID == nil || from.Resourcepart() != s.nick {
 		return
 	}
 	s.mu.Lock()
-	s.stanzaID, s.found = r.ID, true
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if s.ours != nil {
+		s.ours[fwd.OriginID.ID] = r.ID
+		return
+	}
+	if fwd.OriginID.ID == s.origin {
+		s.stanzaID, s.found = r.ID, true
+	}
 }

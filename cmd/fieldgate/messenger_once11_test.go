@@ -35,14 +35,9 @@ func TestMessengerMessagesAcrossFaults(t *testing.T) {
 		t.Run(fault, func(t *testing.T) {
 			// A report every 100 ms is far above a person's pace: the
 			// per-sender limits would refuse most of them.
-			s, r1 := faultStack(t, map[string]string{"FIELDGATE_XMPP_SENDER_BURST": "100000", "FIELDGATE_XMPP_SENDER_RATE_PER_MINUTE": "100000"})
-			r2 := s.startReplica("r2", nil)
-			s.base = r1.base
-			s.waitReady()
+			s, r1, r2, w := standbyStack(t, map[string]string{"FIELDGATE_XMPP_SENDER_BURST": "100000", "FIELDGATE_XMPP_SENDER_RATE_PER_MINUTE": "100000"}, "f")
 			conn := s.dbConn()
 			ctx := context.Background()
-			w := newMessengerLoad(t, s.address("tiefbau"), "f")
-			w.login()
 			done := make(chan struct{})
 			stop := make(chan struct{})
 			go func() {
@@ -152,14 +147,9 @@ func waitReceipts(t *testing.T, w *messengerLoad, ctx context.Context, conn *pgx
 // stop is refused with an error the messenger shows. A second replica
 // takes over.
 func TestMessengerMessageInFlightAtGatewayStop(t *testing.T) {
-	s, r1 := faultStack(t, nil)
-	r2 := s.startReplica("r2", nil)
-	s.base = r1.base
-	s.waitReady()
+	s, r1, r2, w := standbyStack(t, nil, "g")
 	conn := s.dbConn()
 	ctx := context.Background()
-	w := newMessengerLoad(t, s.address("tiefbau"), "g")
-	w.login()
 
 	hold, err := s.dbConn().Begin(ctx)
 	if err != nil {
@@ -222,4 +212,18 @@ func TestMessengerMessageInFlightAtGatewayStop(t *testing.T) {
 	if len(unanswered) > 0 {
 		t.Errorf("stored without its receipt: %s", strings.Join(unanswered, ", "))
 	}
+}
+
+// standbyStack starts a stack of two replicas (r1 holds the component
+// connection, r2 stands by) with extra in their environment, and a field
+// worker's messenger tagged tag, logged in with stream management.
+func standbyStack(t *testing.T, extra map[string]string, tag string) (*stack, *replica, *replica, *messengerLoad) {
+	t.Helper()
+	s, r1 := faultStack(t, extra)
+	r2 := s.startReplica("r2", extra)
+	s.base = r1.base
+	s.waitReady()
+	w := newMessengerLoad(t, s.address("tiefbau"), tag)
+	w.login()
+	return s, r1, r2, w
 }

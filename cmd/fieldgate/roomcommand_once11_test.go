@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
@@ -25,15 +27,8 @@ func TestRoomTakeKilledBeforeCommit(t *testing.T) {
 	s, r := faultStack(t, nil)
 	conn := s.dbConn()
 	ctx := context.Background()
-	room := testsvc.Room("tiefbau", s.suffix)
-	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
-	if e := anna.JoinRoomResult(room, "anna-"+s.suffix, 30*time.Second); e != "" {
-		t.Fatalf("anna could not join %s: %s", room, e)
-	}
-	caseNo := s.fileReport(0, "Ampel dunkel")
-	anna.WaitMessage(60*time.Second, "the post of "+caseNo, func(m testsvc.Message) bool {
-		return s.fromGateway(m) && strings.Contains(m.Body, caseNo)
-	})
+	anna, room, cases := takerInRoom(t, s, "Ampel dunkel")
+	caseNo := cases[0]
 
 	hold, err := s.dbConn().Begin(ctx)
 	if err != nil {
@@ -45,8 +40,7 @@ func TestRoomTakeKilledBeforeCommit(t *testing.T) {
 	anna.Groupchat(room, "ok "+caseNo)
 	waiting := `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()
 		AND datname = current_database() AND query ILIKE '%FROM incidents%FOR UPDATE%'`
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		var pid int
 		if err := conn.QueryRow(ctx, waiting).Scan(&pid); err == nil {
 			break
@@ -68,27 +62,57 @@ func TestRoomTakeKilledBeforeCommit(t *testing.T) {
 	}
 
 	s.startReplica("r2", nil)
-	state := func() (st string, takes int) {
-		t.Helper()
-		if err := conn.QueryRow(ctx, `SELECT i.state, (SELECT count(*) FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'take')
-			FROM incidents i WHERE i.case_number = $1`, caseNo).Scan(&st, &takes); err != nil {
-			t.Fatal(err)
-		}
-		return st, takes
+	waitTaken(t, conn, caseNo, 45*time.Second)
+	s.waitReady()
+	if st, n := caseTakes(t, conn, caseNo); st != "acknowledged" || n != 1 {
+		t.Errorf("%s: state %s, %d takes; want acknowledged, 1", caseNo, st, n)
 	}
-	deadline = time.Now().Add(45 * time.Second)
+}
+
+// takerInRoom logs anna (a Tiefbau member) into the tiefbau team room
+// and files a report with each text; it returns her session, the room
+// and the case numbers, once she has seen each case's post.
+func takerInRoom(t *testing.T, s *stack, texts ...string) (*testsvc.Client, string, []string) {
+	t.Helper()
+	room := testsvc.Room("tiefbau", s.suffix)
+	anna := testsvc.Login(t, testsvc.DemoUser("anna"))
+	if e := anna.JoinRoomResult(room, "anna-"+s.suffix, 30*time.Second); e != "" {
+		t.Fatalf("anna could not join %s: %s", room, e)
+	}
+	var cases []string
+	for i, text := range texts {
+		cases = append(cases, s.fileReport(i, text))
+	}
+	for _, c := range cases {
+		anna.WaitMessage(60*time.Second, "the post of "+c, func(m testsvc.Message) bool {
+			return s.fromGateway(m) && strings.Contains(m.Body, c)
+		})
+	}
+	return anna, room, cases
+}
+
+// caseTakes is a case's state and how many takes its trail records.
+func caseTakes(t *testing.T, conn *pgx.Conn, caseNo string) (state string, takes int) {
+	t.Helper()
+	if err := conn.QueryRow(context.Background(), `SELECT i.state, (SELECT count(*) FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'take')
+		FROM incidents i WHERE i.case_number = $1`, caseNo).Scan(&state, &takes); err != nil {
+		t.Fatal(err)
+	}
+	return state, takes
+}
+
+// waitTaken waits until the case is acknowledged, failing the test after within.
+func waitTaken(t *testing.T, conn *pgx.Conn, caseNo string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
-		if st, _ := state(); st == "acknowledged" {
-			break
+		if st, _ := caseTakes(t, conn, caseNo); st == "acknowledged" {
+			return
 		}
 		if time.Now().After(deadline) {
-			st, n := state()
-			t.Fatalf("the take of %s written before the kill was lost: state %s, %d takes 45 s after the restart", caseNo, st, n)
+			st, n := caseTakes(t, conn, caseNo)
+			t.Fatalf("%s not taken within %v: state %s, %d takes", caseNo, within, st, n)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-	s.waitReady()
-	if st, n := state(); st != "acknowledged" || n != 1 {
-		t.Errorf("%s: state %s, %d takes; want acknowledged, 1", caseNo, st, n)
 	}
 }
