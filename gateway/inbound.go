@@ -143,7 +143,7 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		// when the next one joins (catchUpRoom). The claim commits with
 		// the command's effect, so a command whose process dies before
 		// the commit is left to the archive's reader.
-		res, err = g.runCommand(ctx, cmd, actor, roomJID, claim)
+		res, err = g.runRoomCommand(ctx, cmd, actor, roomJID, claim)
 		if errors.Is(err, dispatch.ErrClaimed) {
 			return // carried out (or refused) before
 		}
@@ -163,6 +163,33 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).InternalError())
 	case res.Reply != nil:
 		g.roomReply(ctx, roomJID, nick+": "+res.Reply.In(teamLanguage(rs, roomJID)))
+	}
+}
+
+// roomCommandRetries are the pauses before a room command that failed
+// with an internal error (its database session ended, the database
+// restarting) is tried again, before its writer is told to try again.
+var roomCommandRetries = []time.Duration{200 * time.Millisecond, time.Second, 2 * time.Second}
+
+// runRoomCommand is runCommand for a room message with its claim, tried
+// again after an internal error (roomCommandRetries): the claim commits
+// with the command's effect, so a try whose commit went through though
+// its answer was lost makes the next one answer dispatch.ErrClaimed, and
+// nothing is done twice. A message without a stanza-id cannot be claimed
+// and is tried once.
+func (g *Gateway) runRoomCommand(ctx context.Context, cmd roomCommand, actor, roomJID string, claim dispatch.RoomClaim) (dispatch.CommandResult, error) {
+	for i := 0; ; i++ {
+		res, err := g.runCommand(ctx, cmd, actor, roomJID, claim)
+		var de *dispatch.Error
+		if err == nil || errors.As(err, &de) || errors.Is(err, dispatch.ErrClaimed) || claim.StanzaID == "" || i == len(roomCommandRetries) {
+			return res, err
+		}
+		g.log.Warn("room command failed; trying again", "room", roomJID, "in", roomCommandRetries[i], "err", err)
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(roomCommandRetries[i]):
+		}
 	}
 }
 
