@@ -208,11 +208,12 @@ func (g *Gateway) claimRefused(ctx context.Context, claim dispatch.RoomClaim, er
 		return true
 	}
 	first, cerr := g.disp.ClaimRoomCommand(ctx, claim.Room, claim.StanzaID, claim.ArchivedAt)
+	var de *dispatch.Error
 	switch {
 	case cerr != nil:
 		g.log.Warn("claiming a refused room command failed; a gateway joining within the archive window may handle it again", "room", claim.Room, "err", cerr)
-	case !first && err != nil:
-		g.log.Warn("room command answered with an error, but it was carried out", "room", claim.Room, "stanza_id", claim.StanzaID, "err", err)
+	case !first && err != nil && !errors.As(err, &de):
+		g.log.Warn("room command failed, but it was carried out: not answered", "room", claim.Room, "stanza_id", claim.StanzaID, "err", err)
 		return false
 	case !first:
 		return false
