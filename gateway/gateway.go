@@ -148,6 +148,7 @@ type Gateway struct {
 	archives  archiveIndexes // what the searches of each room's archive have read (mam.go)
 	running   atomic.Bool
 	stopping  atomic.Bool    // a graceful stop is draining the session (drain)
+	lastIn    atomic.Int64   // when the last stanza arrived (Unix ns), for drain
 	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)
 	langs     *languageCache // nil: senders cannot choose a language (RememberLanguages)
 }
@@ -237,6 +238,7 @@ func (g *Gateway) State() string {
 func (g *Gateway) Run(ctx context.Context) error {
 	g.running.Store(true)
 	defer g.running.Store(false)
+	g.stopping.Store(false) // a gateway that leads again after a drain takes messages again
 	// Stanzas already taken from the server are handled to the end when
 	// ctx ends (a graceful stop), on a context that outlives it by at
 	// most drainTimeout (drain).
@@ -368,8 +370,13 @@ func (g *Gateway) serveOnce(ctx, hctx context.Context, endHandling context.Cance
 }
 
 // drainTimeout bounds how long a stopping gateway goes on handling the
-// stanzas it has taken from the server before it closes the stream.
-const drainTimeout = 10 * time.Second
+// stanzas it has taken from the server before it closes the stream;
+// drainQuiet is how long no stanza may have arrived before it does (the
+// server may have routed one to us just before it learnt of nothing).
+const (
+	drainTimeout = 10 * time.Second
+	drainQuiet   = 300 * time.Millisecond
+)
 
 // drain ends a session on a graceful stop (SIGTERM, a rolling update):
 // a message the server has delivered to the gateway has been
@@ -377,13 +384,24 @@ const drainTimeout = 10 * time.Second
 // send it again, so closing the stream at once would lose it without a
 // word. New messages are refused from now on with an error the messenger
 // shows (refuseStopping); those already taken are handled to the end,
-// their answers sent, for at most drainTimeout; then endHandling cancels
-// what still runs.
+// their answers sent, until nothing has arrived for drainQuiet (what the
+// server routed to us while we decided to stop is refused, not left
+// unread in the socket), for at most drainTimeout; then endHandling
+// cancels what still runs.
 func (g *Gateway) drain(endHandling context.CancelFunc) {
 	g.stopping.Store(true)
 	g.log.Info("stopping: finishing the messages already received, refusing new ones", "drain", drainTimeout)
-	if !g.in.waitIdle(drainTimeout) {
-		g.log.Warn("stopping: stanzas still being handled after the drain time are cancelled", "drain", drainTimeout)
+	deadline := time.Now().Add(drainTimeout)
+	for {
+		quiet := time.Since(time.Unix(0, g.lastIn.Load())) >= drainQuiet
+		if quiet && g.in.waitIdle(time.Until(deadline)) && time.Since(time.Unix(0, g.lastIn.Load())) >= drainQuiet {
+			break
+		}
+		if time.Now().After(deadline) {
+			g.log.Warn("stopping: stanzas still being handled after the drain time are cancelled", "drain", drainTimeout)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	endHandling()
 }
@@ -437,6 +455,7 @@ func writeContext(ctx context.Context) (context.Context, func()) {
 // (except IQ replies through t, which Serve expects) and never fail the
 // stream for a bad stanza.
 func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	g.lastIn.Store(time.Now().UnixNano())
 	// t yields the stanza's inner tokens and its end element; the decoder
 	// must see the start element too or it refuses the unmatched end.
 	d := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t))
