@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -165,19 +166,13 @@ func (a *archiveIndexes) of(room string) *archiveIndex {
 	return idx
 }
 
-// searchArchive pages through the room's archive (XEP-0313, XEP-0059)
-// from since until search has found its post or the archive ends, at most
-// mamMaxPages pages, within mamTimeout. A room without an archive, or
-// one that refuses the gateway, gives an error wrapping
-// dispatch.ErrNoArchive, and so does an archive longer than that.
-func (g *Gateway) searchArchive(ctx context.Context, roomJID jid.JID, since time.Time, search *mamSearch) error {
-	_, err := g.searchArchiveFrom(ctx, roomJID, since, "", search)
-	return err
-}
-
-// searchArchiveFrom is searchArchive starting after the archive id page
-// ("" for the first message since since); it returns the id of the last
-// message read ("" if none), also when it fails part way.
+// searchArchiveFrom pages through the room's archive (XEP-0313,
+// XEP-0059) from the message after the archive id page ("" for the first
+// since since) until search has found its post or the archive ends, at
+// most mamMaxPages pages, within mamTimeout. It returns the id of the
+// last message read ("" if none), also when it fails part way. A room
+// without an archive, or one that refuses the gateway, gives an error
+// wrapping dispatch.ErrNoArchive, and so does an archive longer than that.
 func (g *Gateway) searchArchiveFrom(ctx context.Context, roomJID jid.JID, since time.Time, page string, search *mamSearch) (last string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, mamTimeout)
 	defer cancel()
@@ -236,18 +231,59 @@ func (g *Gateway) catchUpRoom(ctx context.Context, roomJID string) {
 		return
 	}
 	search := &mamSearch{room: strings.ToLower(room.Bare().String()), collect: true}
-	if err := g.searchArchive(ctx, room.Bare(), time.Now().Add(-roomCatchUpWindow), search); err != nil {
+	if err := g.readArchiveBack(ctx, room.Bare(), time.Now().Add(-roomCatchUpWindow), search); err != nil {
 		g.log.Warn("reading the room's archive for commands written while the gateway was away failed", "room", roomJID, "err", err)
-		return
+		search.mu.Lock()
+		n := len(search.got)
+		search.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		// What was read is the newest part, where the commands written
+		// during the gap are: carry them out.
 	}
 	search.mu.Lock()
 	msgs := search.got
 	search.mu.Unlock()
+	slices.SortStableFunc(msgs, func(a, b inMessage) int { return a.archivedAt.Compare(b.archivedAt) })
 	for i := range msgs {
 		if m := &msgs[i]; looksLikeCommand(m) {
 			g.onRoomMessage(ctx, m)
 		}
 	}
+}
+
+// readArchiveBack reads the room's archive (XEP-0313) from its newest
+// message back to since, a page (XEP-0059 before) at a time, at most
+// mamMaxPages pages within mamTimeout, collecting into search. Read
+// newest first, a room busier than that still has its latest messages
+// read (before, reading from since forward, a room with more than 5,000
+// messages in the window gave up and caught up on nothing: takes written
+// during a fail-over were lost). An error says what was not read; what
+// was is in search.
+func (g *Gateway) readArchiveBack(ctx context.Context, roomJID jid.JID, since time.Time, search *mamSearch) error {
+	ctx, cancel := context.WithTimeout(ctx, mamTimeout)
+	defer cancel()
+	sess, err := g.session(ctx)
+	if err != nil {
+		return err
+	}
+	page := ""
+	for range mamMaxPages {
+		q := history.Query{ID: randomID(), Start: since, Limit: mamPageSize, Last: true, PageID: page}
+		g.mam.add(q.ID, search)
+		res, err := history.FetchIQ(ctx, q, stanza.IQ{From: jid.MustParse(g.botJID()), To: roomJID}, sess)
+		g.mam.remove(q.ID)
+		if err != nil {
+			return fmt.Errorf("read archive of %s: %w", roomJID, err)
+		}
+		if res.Complete || res.Set.First.ID == "" {
+			return nil
+		}
+		page = res.Set.First.ID
+	}
+	return fmt.Errorf("%w: more than %d messages in %s since %s; the newest were read", dispatch.ErrNoArchive,
+		mamPageSize*mamMaxPages, roomJID, since.UTC().Format(time.RFC3339))
 }
 
 // mamResultIn records one archive result. Runs in the handler, so every
