@@ -164,7 +164,7 @@ func (m *messengerLoad) sendText(id, text string) bool {
 type messengerOutcomes struct {
 	stored, refused int
 	unacked         int      // never acknowledged by the server: never taken
-	lost            []string // acknowledged, neither stored nor refused
+	lost            []string // ids acknowledged, neither stored nor refused
 	storedBounced   []string // stored, and the sender told it failed
 }
 
@@ -199,18 +199,53 @@ func (m *messengerLoad) outcomes(ctx context.Context, conn *pgx.Conn) messengerO
 		case !m.acked(id):
 			o.unacked++
 		default:
-			o.lost = append(o.lost, fmt.Sprintf("%s (written %s)", id, m.sentAt[id].Format("15:04:05.000")))
+			o.lost = append(o.lost, id)
 		}
 	}
 	return o
 }
 
-// check fails the test for lost messages and for messages stored whose
-// sender was told they failed.
-func (o messengerOutcomes) check(t *testing.T, who string) {
+// killWindow is how long before a SIGKILL of the holder a message the
+// server acknowledged may be lost with it: the server hands a message to
+// the component connection and acknowledges it to the messenger
+// (XEP-0198), and XEP-0114 gives the component no way to acknowledge it
+// back, so a message taken in by a process killed before its intake
+// committed is gone (docs/xmpp-server.md, "Messages while the gateway is
+// away"). What a graceful stop or a server restart loses fails the run.
+const killWindow = 2 * time.Second
+
+// withoutKilled returns the ids of lost messages not written within
+// killWindow before one of kills, logging the others.
+func (m *messengerLoad) withoutKilled(lost []string, kills []time.Time) []string {
+	var left []string
+	for _, id := range lost {
+		at := m.sentAt[id]
+		killed := false
+		for _, k := range kills {
+			if !at.After(k) && k.Sub(at) <= killWindow {
+				killed = true
+			}
+		}
+		if killed {
+			m.t.Logf("messenger %s: %s (written %s) lost with the holder SIGKILLed right after the server delivered it (XEP-0114 has no acknowledgement)",
+				m.tag, id, at.Format("15:04:05.000"))
+			continue
+		}
+		left = append(left, id)
+	}
+	return left
+}
+
+// check fails the test for lost messages (w's) and for messages stored
+// whose sender was told they failed.
+func (o messengerOutcomes) check(t *testing.T, who string, w *messengerLoad) {
 	t.Helper()
 	if len(o.lost) > 0 {
-		t.Errorf("%s: messages the XMPP server acknowledged were neither stored nor refused: %s", who, strings.Join(o.lost, ", "))
+		var l []string
+		for _, id := range o.lost {
+			l = append(l, fmt.Sprintf("%s (written %s)", id, w.sentAt[id].Format("15:04:05.000")))
+		}
+		t.Errorf("%s: messages the XMPP server acknowledged were neither stored nor refused: %s", who, strings.Join(l, ", "))
 	}
 	if len(o.storedBounced) > 0 {
 		t.Errorf("%s: messages stored, and their sender was told they failed: %s", who, strings.Join(o.storedBounced, ", "))
@@ -273,6 +308,9 @@ type chaos struct {
 	n    int        // replicas started
 
 	faults []string
+	// holderKills are when the replica holding the component connection
+	// was SIGKILLed.
+	holderKills []time.Time
 }
 
 func (c *chaos) bases() []string {
@@ -344,6 +382,9 @@ func (c *chaos) strike(rng *rand.Rand, relogin func()) {
 			i = h
 		}
 		c.record("SIGKILL %s (holder: %v)", c.reps[i].name, i == c.holder())
+		if i == c.holder() {
+			c.holderKills = append(c.holderKills, time.Now())
+		}
 		c.stopReplica(i, syscall.SIGKILL)
 		time.Sleep(time.Duration(rng.IntN(3000)) * time.Millisecond)
 		c.restart(i)
@@ -586,9 +627,10 @@ func TestChaosExactlyOnce(t *testing.T) {
 			}
 		}
 		o := w.outcomes(ctx, conn)
+		o.lost = w.withoutKilled(o.lost, c.holderKills)
 		t.Logf("messenger %s: %d messages written (%d sent again on a new session): stored %d, refused with an error %d, never acknowledged by the server %d, lost without a word %d; %d cases, answered once %d (repeats of an answer's id %d)",
 			w.tag, len(w.ids), w.resent, o.stored, o.refused, o.unacked, len(o.lost), len(cases), once, repeats)
-		o.check(t, "messenger "+w.tag)
+		o.check(t, "messenger "+w.tag, w)
 		if len(cases) == 0 {
 			t.Errorf("messenger %s: no case stored", w.tag)
 		}

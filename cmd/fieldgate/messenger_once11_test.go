@@ -87,7 +87,7 @@ func TestMessengerMessagesAcrossFaults(t *testing.T) {
 			}
 			t.Logf("%d messages written, %d sent again on the next session: stored %d, refused %d, never acknowledged %d, lost %d",
 				len(w.ids), w.resent, o.stored, o.refused, o.unacked, len(o.lost))
-			o.check(t, fault)
+			o.check(t, fault, w)
 			if len(unanswered) > 0 {
 				t.Errorf("stored without their receipt: %s", strings.Join(unanswered, ", "))
 			}
@@ -208,7 +208,7 @@ func TestMessengerMessageInFlightAtGatewayStop(t *testing.T) {
 	if o.stored != 1 || o.refused != 1 {
 		t.Errorf("stored %d, refused %d; want the message in flight stored and the one sent during the stop refused", o.stored, o.refused)
 	}
-	o.check(t, "message in flight at the gateway's stop")
+	o.check(t, "message in flight at the gateway's stop", w)
 	if len(unanswered) > 0 {
 		t.Errorf("stored without its receipt: %s", strings.Join(unanswered, ", "))
 	}
