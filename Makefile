@@ -61,9 +61,11 @@ build: console
 	deploy/dev/services install
 	$(GO) build -o bin/fieldgate ./cmd/fieldgate
 
+## vet: go vet, staticcheck (a tool in go.mod) and gofmt; CI runs it before make test
 vet: console
 	deploy/dev/services install
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 
 bench:

@@ -61,14 +61,6 @@ func (s *Server) authorizeIncident(c *gin.Context) (dispatch.Incident, bool) {
 	return inc, true
 }
 
-func (s *Server) getIncident(c *gin.Context) {
-	inc, ok := s.authorizeIncident(c)
-	if !ok {
-		return
-	}
-	c.JSON(http.StatusOK, toIncidentJSON(inc))
-}
-
 // incidentAction takes or resolves an incident on behalf of the token.
 func (s *Server) incidentAction(action dispatch.Action) gin.HandlerFunc {
 	return func(c *gin.Context) {

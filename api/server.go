@@ -413,8 +413,8 @@ func (s *Server) readyz(c *gin.Context) {
 	}
 	rs := s.rules.Current()
 	rules := gin.H{"version": rs.Version(), "loaded_at": rs.LoadedAt()}
-	if le, ok := s.rules.(interface{ LastError() (error, time.Time) }); ok {
-		if err, at := le.LastError(); err != nil {
+	if le, ok := s.rules.(interface{ LastError() (time.Time, error) }); ok {
+		if at, err := le.LastError(); err != nil {
 			// The file on disk is broken; the rules above stay in force.
 			rej := gin.H{"at": at}
 			if details {

@@ -146,12 +146,6 @@ func recheckGrouping(c caseForParts, p partFacts, r groupingRules) (g grouping, 
 	return grouping{}, false
 }
 
-// startsNewReport reports whether the sender asked for a new case ("neu …").
-func startsNewReport(text string) bool {
-	_, ok := cutNewPrefix(text)
-	return ok
-}
-
 // cutNewPrefix removes a leading "neu"/"new" (with ":" or "#") from text.
 func cutNewPrefix(text string) (string, bool) {
 	t := strings.TrimSpace(text)

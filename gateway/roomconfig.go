@@ -6,13 +6,6 @@ import (
 	"strings"
 )
 
-// XEP-0045 owner and admin payloads the gateway sends to its team rooms.
-const (
-	nsMUCOwner = "http://jabber.org/protocol/muc#owner"
-	nsMUCAdmin = "http://jabber.org/protocol/muc#admin"
-	nsXData    = "jabber:x:data"
-)
-
 // ownerConfig is a submitted room configuration form (XEP-0045 §10.2,
 // FORM_TYPE muc#roomconfig, field names from §15.5.3).
 type ownerConfig struct {

@@ -12,6 +12,7 @@ import (
 func TestWriteContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	wctx, release := writeContext(ctx)
+	defer release()
 	cancel()
 	select {
 	case <-wctx.Done():

@@ -24,15 +24,6 @@ func parseWith(t *testing.T, opt oncall.Options, doc string) *oncall.Calendar {
 	return cal
 }
 
-func inZone(t *testing.T, name string) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 func wantPlan(t *testing.T, cal *oncall.Calendar, from, to time.Time, want string) {
 	t.Helper()
 	if got := ocPlan(cal.Shifts(from, to)); got != want {

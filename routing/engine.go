@@ -102,12 +102,12 @@ func (e *Engine) watched(rs *RuleSet) []string {
 	return append([]string{e.path}, rs.files[1:]...)
 }
 
-// LastError is the error of the last rejected reload and when it
-// happened, or nil after a successful one.
-func (e *Engine) LastError() (error, time.Time) {
+// LastError is when the last reload was rejected and its error, or the
+// zero time and nil after a successful one.
+func (e *Engine) LastError() (time.Time, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.lastErr, e.lastErrAt
+	return e.lastErrAt, e.lastErr
 }
 
 // Watch reloads on SIGHUP and when the content of the rules file or the

@@ -71,7 +71,7 @@ func TestEngineReloadRejectsInvalid(t *testing.T) {
 	if d := e.Current().Decide(in); d.Team != "a" {
 		t.Errorf("after rejection team %q, want the old rules' a", d.Team)
 	}
-	if le, _ := e.LastError(); le == nil {
+	if _, le := e.LastError(); le == nil {
 		t.Error("LastError is nil after a rejected reload")
 	}
 	if !strings.Contains(logs.String(), "rules reload rejected") || !strings.Contains(logs.String(), `unknown team \"nobody\"`) {
@@ -87,7 +87,7 @@ func TestEngineReloadRejectsInvalid(t *testing.T) {
 	if d := e.Current().Decide(in); d.Team != "b" {
 		t.Errorf("after reload team %q, want b", d.Team)
 	}
-	if le, _ := e.LastError(); le != nil {
+	if _, le := e.LastError(); le != nil {
 		t.Errorf("LastError = %v after a good reload", le)
 	}
 }
@@ -131,7 +131,7 @@ func TestEngineWatchFileChange(t *testing.T) {
 
 	// an invalid edit is rejected and the old set stays
 	write(t, path, "rules: [")
-	waitFor(t, "the rejection", func() bool { err, _ := e.LastError(); return err != nil })
+	waitFor(t, "the rejection", func() bool { _, err := e.LastError(); return err != nil })
 	if e.Current().Version() != v1 {
 		t.Fatal("invalid file replaced the rules")
 	}

@@ -150,8 +150,10 @@ func (g *geoGeometry) polygons(depth int) ([][][][]float64, error) {
 		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
 			var ps [][][][]float64
 			if json.Unmarshal(g.Coordinates, &ps) == nil {
+				//lint:ignore ST1005 "Polygon" is the GeoJSON type's name (RFC 7946 §3.1.6).
 				return nil, errors.New(`Polygon coordinates are nested like a MultiPolygon's ([[[[lon, lat], …]]]): set "type": "MultiPolygon" or remove one level of brackets`)
 			}
+			//lint:ignore ST1005 "Polygon" is the GeoJSON type's name (RFC 7946 §3.1.6).
 			return nil, fmt.Errorf("Polygon coordinates: %v", err)
 		}
 		return [][][][]float64{p}, nil

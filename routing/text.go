@@ -204,20 +204,6 @@ func (t *trie) child(n int32, c byte) int32 {
 	return -1
 }
 
-// walk appends to ids the id of each keyword that is a prefix of word.
-func (t *trie) walk(word []byte, ids []int32) []int32 {
-	n := int32(0)
-	for _, c := range word {
-		if n = t.child(n, c); n < 0 {
-			return ids
-		}
-		if k := t.nodes[n].kw; k >= 0 {
-			ids = append(ids, k)
-		}
-	}
-	return ids
-}
-
 // hasWordPrefix reports whether folded text (as produced by appendFolded:
 // words separated by single spaces, with a leading space) has a word
 // starting with the folded keyword kw. Explain uses this naive check.

@@ -91,10 +91,7 @@ const defaultWindow = 90 * 24 * time.Hour
 func (h *Handler) getRequests(c *gin.Context, f format, id string) {
 	rs := h.rules.Current()
 	filter := dispatch.ServiceRequestFilter{PublicTeams: rs.Open311Teams()}
-	var pubs []routing.Address
-	for _, a := range published(rs) {
-		pubs = append(pubs, a)
-	}
+	pubs := published(rs)
 	if id != "" {
 		filter.CaseNumbers = []string{id}
 	} else if c.Param("file") != "" {

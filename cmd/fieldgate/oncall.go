@@ -90,7 +90,6 @@ func runOncall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		if sched.ICS != "" {
-			src = sched.ICS
 			cal, err = oncall.LoadCalendar(ctx, oncall.Source(rs, sched), oncall.OptionsFor(rs, sched), nil)
 			if err != nil {
 				return fmt.Errorf("oncall: schedule %s: %w", sched.Name, err)

@@ -78,7 +78,7 @@ func TestSharedFailingCases(t *testing.T) {
 		}
 	}
 
-	out, errOut, err := runRulesTest("check", f("geojson_wfs2_latlon_epsg4326.rules.yaml"))
+	_, errOut, err := runRulesTest("check", f("geojson_wfs2_latlon_epsg4326.rules.yaml"))
 	if err != nil {
 		t.Errorf("check lat/lon districts: %v\n%s", err, errOut)
 	}

@@ -334,7 +334,6 @@ func TestRoomTakeRaceAndCorrection(t *testing.T) {
 		reporter.SendReport(s.address("tiefbau"), "", fmt.Sprintf("neu Gehweg %d abgesackt geo:51.0251,7.59%02d", i, 10+i), "")
 	}
 	for deadline := time.Now().Add(60 * time.Second); len(cases) < races+2; time.Sleep(200 * time.Millisecond) {
-		cases = cases[:0]
 		rows := s.query(`SELECT coalesce(string_agg(case_number, ' ' ORDER BY case_number), '') FROM incidents WHERE state = 'routed' AND team = 'tiefbau'`)
 		var all string
 		if err := rows.Scan(&all); err != nil {

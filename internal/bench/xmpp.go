@@ -339,7 +339,7 @@ func dialComponent(ctx context.Context, addr, domain, secret string) (*component
 	}
 	c := &componentConn{sess: sess, conn: conn, domain: domain}
 	go func() {
-		_ = sess.Serve(xmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error { return nil }))
+		_ = sess.Serve(xmpp.HandlerFunc(c.handle))
 	}()
 	return c, nil
 }
