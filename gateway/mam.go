@@ -247,6 +247,9 @@ func (g *Gateway) catchUpRoom(ctx context.Context, roomJID string) {
 	search.mu.Unlock()
 	slices.SortStableFunc(msgs, func(a, b inMessage) int { return a.archivedAt.Compare(b.archivedAt) })
 	for i := range msgs {
+		if ctx.Err() != nil {
+			return // the session ended: the next gateway that joins reads on
+		}
 		if m := &msgs[i]; looksLikeCommand(m) {
 			g.onRoomMessage(ctx, m)
 		}

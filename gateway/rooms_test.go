@@ -142,6 +142,7 @@ type fakeDisp struct {
 	caseErr error // CaseByPost fails with it when set
 	// execErrs are the errors of the next Execute calls, one each.
 	execErrs []error
+	claims   int // ClaimRoomCommand calls
 }
 
 func (f *fakeDisp) note(c any) (dispatch.CommandResult, error) {
@@ -182,6 +183,9 @@ func (f *fakeDisp) Unmerge(_ context.Context, c dispatch.UnmergeCommand) (dispat
 	return f.note(c)
 }
 func (f *fakeDisp) ClaimRoomCommand(context.Context, string, string, time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.claims++
 	return true, nil
 }
 

@@ -205,29 +205,31 @@ func (m *messengerLoad) outcomes(ctx context.Context, conn *pgx.Conn) messengerO
 	return o
 }
 
-// killWindow is how long before a SIGKILL of the holder a message the
+// killWindow is how long around a SIGKILL of the holder a message the
 // server acknowledged may be lost with it: the server hands a message to
 // the component connection and acknowledges it to the messenger
 // (XEP-0198), and XEP-0114 gives the component no way to acknowledge it
 // back, so a message taken in by a process killed before its intake
-// committed is gone (docs/xmpp-server.md, "Messages while the gateway is
-// away"). What a graceful stop or a server restart loses fails the run.
+// committed is gone, and so is one the server writes into the dead
+// connection before it notices (docs/xmpp-server.md, "Messages while the
+// gateway is away"). What a graceful stop or a server restart loses
+// fails the run.
 const killWindow = 2 * time.Second
 
 // withoutKilled returns the ids of lost messages not written within
-// killWindow before one of kills, logging the others.
+// killWindow of one of kills, logging the others.
 func (m *messengerLoad) withoutKilled(lost []string, kills []time.Time) []string {
 	var left []string
 	for _, id := range lost {
 		at := m.sentAt[id]
 		killed := false
 		for _, k := range kills {
-			if !at.After(k) && k.Sub(at) <= killWindow {
+			if d := k.Sub(at); d <= killWindow && d >= -killWindow {
 				killed = true
 			}
 		}
 		if killed {
-			m.t.Logf("messenger %s: %s (written %s) lost with the holder SIGKILLed right after the server delivered it (XEP-0114 has no acknowledgement)",
+			m.t.Logf("messenger %s: %s (written %s) lost with the holder SIGKILLed as the server delivered it (XEP-0114 has no acknowledgement)",
 				m.tag, id, at.Format("15:04:05.000"))
 			continue
 		}
