@@ -148,7 +148,6 @@ type Gateway struct {
 	archives  archiveIndexes // what the searches of each room's archive have read (mam.go)
 	running   atomic.Bool
 	stopping  atomic.Bool    // a graceful stop is draining the session (drain)
-	lastIn    atomic.Int64   // when the last stanza arrived (Unix ns), for drain
 	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)
 	langs     *languageCache // nil: senders cannot choose a language (RememberLanguages)
 }
@@ -371,8 +370,9 @@ func (g *Gateway) serveOnce(ctx, hctx context.Context, endHandling context.Cance
 
 // drainTimeout bounds how long a stopping gateway goes on handling the
 // stanzas it has taken from the server before it closes the stream;
-// drainQuiet is how long no stanza may have arrived before it does (the
-// server may have routed one to us just before it learnt of nothing).
+// drainQuiet is how long it goes on refusing what arrives once the
+// stanzas it had are handled (the server may have routed some to us just
+// before we decided to stop).
 const (
 	drainTimeout = 10 * time.Second
 	drainQuiet   = 300 * time.Millisecond
@@ -384,24 +384,23 @@ const (
 // send it again, so closing the stream at once would lose it without a
 // word. New messages are refused from now on with an error the messenger
 // shows (refuseStopping); those already taken are handled to the end,
-// their answers sent, until nothing has arrived for drainQuiet (what the
-// server routed to us while we decided to stop is refused, not left
+// their answers sent, and what arrives for drainQuiet more is refused
+// (what the server routed to us while we decided to stop is not left
 // unread in the socket), for at most drainTimeout; then endHandling
 // cancels what still runs.
 func (g *Gateway) drain(endHandling context.CancelFunc) {
 	g.stopping.Store(true)
 	g.log.Info("stopping: finishing the messages already received, refusing new ones", "drain", drainTimeout)
 	deadline := time.Now().Add(drainTimeout)
-	for {
-		quiet := time.Since(time.Unix(0, g.lastIn.Load())) >= drainQuiet
-		if quiet && g.in.waitIdle(time.Until(deadline)) && time.Since(time.Unix(0, g.lastIn.Load())) >= drainQuiet {
-			break
-		}
-		if time.Now().After(deadline) {
-			g.log.Warn("stopping: stanzas still being handled after the drain time are cancelled", "drain", drainTimeout)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	idle := g.in.waitIdle(drainTimeout)
+	if idle {
+		// What the server routed to us while we decided to stop arrives
+		// now: refuse it before the stream closes.
+		time.Sleep(drainQuiet)
+		idle = g.in.waitIdle(time.Until(deadline))
+	}
+	if !idle {
+		g.log.Warn("stopping: stanzas still being handled after the drain time are cancelled", "drain", drainTimeout)
 	}
 	endHandling()
 }
@@ -455,7 +454,6 @@ func writeContext(ctx context.Context) (context.Context, func()) {
 // (except IQ replies through t, which Serve expects) and never fail the
 // stream for a bad stanza.
 func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-	g.lastIn.Store(time.Now().UnixNano())
 	// t yields the stanza's inner tokens and its end element; the decoder
 	// must see the start element too or it refuses the unmatched end.
 	d := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t))
