@@ -36,6 +36,9 @@ type Command struct {
 	Room   string // the room it was written in; must be the incident's team room unless Dispatcher
 	// Dispatcher may act on any team's incident.
 	Dispatcher bool
+	// Claim is the room message the command was written in, claimed in
+	// the command's transaction (zero: none; see RoomClaim).
+	Claim RoomClaim
 }
 
 // Outcome says what a command did.
@@ -70,6 +73,9 @@ type CommandResult struct {
 func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, error) {
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if err := claimInTx(ctx, tx, cmd.Claim); err != nil {
+			return err
+		}
 		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
 		if err != nil {
 			return err
@@ -145,6 +151,9 @@ func (s *Service) Execute(ctx context.Context, cmd Command) (CommandResult, erro
 		})
 		return err
 	})
+	if errors.Is(err, ErrClaimed) {
+		return CommandResult{}, err // carried out before: nothing done, nothing to count
+	}
 	var de *Error
 	if errors.As(err, &de) && errors.Is(err, ErrNotFound) {
 		de.Text = func(t msg.Texts) string { return t.UnknownCase(cmd.Ref) }

@@ -96,6 +96,9 @@ type UnmergeCommand struct {
 	// Dispatcher must be true: only dispatchers (rules file) or API tokens
 	// with the dispatcher role unmerge.
 	Dispatcher bool
+	// Claim is the room message the command was written in, claimed in
+	// the command's transaction (zero: none; see RoomClaim).
+	Claim RoomClaim
 }
 
 // Unmerge turns a merged incident back into one of its own: it is posted
@@ -106,6 +109,9 @@ func (s *Service) Unmerge(ctx context.Context, cmd UnmergeCommand) (CommandResul
 	}
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if err := claimInTx(ctx, tx, cmd.Claim); err != nil {
+			return err
+		}
 		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
 		if err != nil {
 			return err

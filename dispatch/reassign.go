@@ -29,6 +29,9 @@ type ReassignCommand struct {
 	// Dispatcher must be true: the gateway sets it from rs.IsDispatcher, the
 	// API from the token's dispatcher role.
 	Dispatcher bool
+	// Claim is the room message the command was written in, claimed in
+	// the command's transaction (zero: none; see RoomClaim).
+	Claim RoomClaim
 }
 
 // Reassign gives an open incident to another team: the new team gets a
@@ -42,6 +45,9 @@ func (s *Service) Reassign(ctx context.Context, cmd ReassignCommand) (CommandRes
 	}
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if err := claimInTx(ctx, tx, cmd.Claim); err != nil {
+			return err
+		}
 		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
 		if err != nil {
 			return err
@@ -148,6 +154,9 @@ type RejectCommand struct {
 	Room   string // where it was written; the team room (or an alerted room) unless Dispatcher
 	// Dispatcher may reject any team's incident.
 	Dispatcher bool
+	// Claim is the room message the command was written in, claimed in
+	// the command's transaction (zero: none; see RoomClaim).
+	Claim RoomClaim
 }
 
 // Reject closes an open incident as "not our responsibility" with a
@@ -156,6 +165,9 @@ func (s *Service) Reject(ctx context.Context, cmd RejectCommand) (CommandResult,
 	reason := strings.TrimSpace(cmd.Reason)
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if err := claimInTx(ctx, tx, cmd.Claim); err != nil {
+			return err
+		}
 		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
 		if err != nil {
 			return err

@@ -53,6 +53,9 @@ type ReplyCommand struct {
 	Room  string // where it was written; the team room (or an alerted room) unless Dispatcher
 	// Dispatcher may answer on any team's incident.
 	Dispatcher bool
+	// Claim is the room message the command was written in, claimed in
+	// the command's transaction (zero: none; see RoomClaim).
+	Claim RoomClaim
 }
 
 // Reply sends a message to the incident's XMPP reporters, from the
@@ -64,6 +67,9 @@ type ReplyCommand struct {
 func (s *Service) Reply(ctx context.Context, cmd ReplyCommand) (CommandResult, error) {
 	var res CommandResult
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if err := claimInTx(ctx, tx, cmd.Claim); err != nil {
+			return err
+		}
 		inc, err := incidentByRef(ctx, tx, cmd.Ref, true)
 		if err != nil {
 			return err

@@ -38,10 +38,12 @@ type Dispatcher interface {
 	Reject(ctx context.Context, cmd dispatch.RejectCommand) (dispatch.CommandResult, error)
 	Unmerge(ctx context.Context, cmd dispatch.UnmergeCommand) (dispatch.CommandResult, error)
 	CaseByPost(ctx context.Context, room, id string) (string, error)
-	// ClaimRoomCommand claims a room message by the room's stanza-id as a
-	// command to carry out: true the first time, false if it was claimed
-	// before (by this or another gateway, live or from the archive);
-	// archivedAt is when the room archived one read from its archive.
+	// ClaimRoomCommand claims a room message by the room's stanza-id on
+	// its own, for a command that is refused or failed (a command carried
+	// out claims it in its own transaction, dispatch.RoomClaim): true the
+	// first time, false if it was claimed before (by this or another
+	// gateway, live or from the archive); archivedAt is when the room
+	// archived one read from its archive.
 	ClaimRoomCommand(ctx context.Context, room, stanzaID string, archivedAt time.Time) (bool, error)
 	RecordDelivery(ctx context.Context, messageID, from, kind string) error
 	DiscardObjects(ctx context.Context, keys ...string)
@@ -141,9 +143,11 @@ type Gateway struct {
 	iqs       map[string]chan iqResponse // our IQ requests' ids → waiting caller
 	roomWake  chan struct{}
 	posts     postIDs
-	roomFiles postIDs    // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
-	mam       mamQueries // running archive searches (mam.go)
+	roomFiles postIDs        // origin-ids of team copies sent into encrypted rooms (omemo_roomfiles.go)
+	mam       mamQueries     // running archive searches (mam.go)
+	archives  archiveIndexes // what the searches of each room's archive have read (mam.go)
 	running   atomic.Bool
+	stopping  atomic.Bool    // a graceful stop is draining the session (drain)
 	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)
 	langs     *languageCache // nil: senders cannot choose a language (RememberLanguages)
 }
@@ -233,11 +237,17 @@ func (g *Gateway) State() string {
 func (g *Gateway) Run(ctx context.Context) error {
 	g.running.Store(true)
 	defer g.running.Store(false)
+	g.stopping.Store(false) // a gateway that leads again after a drain takes messages again
+	// Stanzas already taken from the server are handled to the end when
+	// ctx ends (a graceful stop), on a context that outlives it by at
+	// most drainTimeout (drain).
+	hctx, endHandling := context.WithCancel(context.WithoutCancel(ctx))
 	defer g.in.wait()
+	defer endHandling() // first: a handler waiting for a session that will not come returns
 	backoff := reconnectMin
 	for {
 		start := time.Now()
-		err := g.serveOnce(ctx)
+		err := g.serveOnce(ctx, hctx, endHandling)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -301,7 +311,9 @@ type dialError struct{ err error }
 func (e *dialError) Error() string { return e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
-func (g *Gateway) serveOnce(ctx context.Context) error {
+// serveOnce connects and serves one session until it ends or ctx ends
+// (then drain, before the stream is closed). Stanzas are handled on hctx.
+func (g *Gateway) serveOnce(ctx, hctx context.Context, endHandling context.CancelFunc) error {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var d net.Dialer
@@ -324,6 +336,7 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 	g.mu.Unlock()
 
 	stop := context.AfterFunc(ctx, func() {
+		g.drain(endHandling)
 		sess.Close()
 		conn.Close()
 	})
@@ -338,7 +351,7 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 		go g.omemo.housekeep(sctx, g)
 	}
 	err = sess.Serve(xmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-		return g.handle(ctx, t, start)
+		return g.handle(hctx, t, start)
 	}))
 
 	g.mu.Lock()
@@ -353,6 +366,43 @@ func (g *Gateway) serveOnce(ctx context.Context) error {
 		err = errors.New("stream closed by server")
 	}
 	return err
+}
+
+// drainTimeout bounds how long a stopping gateway goes on handling the
+// stanzas it has taken from the server before it closes the stream;
+// drainQuiet is how long it goes on refusing what arrives once the
+// stanzas it had are handled (the server may have routed some to us just
+// before we decided to stop).
+const (
+	drainTimeout = 10 * time.Second
+	drainQuiet   = 300 * time.Millisecond
+)
+
+// drain ends a session on a graceful stop (SIGTERM, a rolling update):
+// a message the server has delivered to the gateway has been
+// acknowledged to its sender's messenger (XEP-0198), which will never
+// send it again, so closing the stream at once would lose it without a
+// word. New messages are refused from now on with an error the messenger
+// shows (refuseStopping); those already taken are handled to the end,
+// their answers sent, and what arrives for drainQuiet more is refused
+// (what the server routed to us while we decided to stop is not left
+// unread in the socket), for at most drainTimeout; then endHandling
+// cancels what still runs.
+func (g *Gateway) drain(endHandling context.CancelFunc) {
+	g.stopping.Store(true)
+	g.log.Info("stopping: finishing the messages already received, refusing new ones", "drain", drainTimeout)
+	deadline := time.Now().Add(drainTimeout)
+	idle := g.in.waitIdle(drainTimeout)
+	if idle {
+		// What the server routed to us while we decided to stop arrives
+		// now: refuse it before the stream closes.
+		time.Sleep(drainQuiet)
+		idle = g.in.waitIdle(time.Until(deadline))
+	}
+	if !idle {
+		g.log.Warn("stopping: stanzas still being handled after the drain time are cancelled", "drain", drainTimeout)
+	}
+	endHandling()
 }
 
 // session waits (until ctx ends) for a connection.
@@ -470,6 +520,9 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 	}
 	if m, ok := v.(*inMessage); ok {
 		g.bindOccupant(m) // before it waits in its room's queue (rooms.go)
+		if g.stopping.Load() && m.Type != "groupchat" && m.Type != "error" {
+			v = &stoppingMessage{m} // refused: the next gateway takes it (refuseStopping)
+		}
 	}
 	// One sender's stanzas are handled in order (the parts of a report
 	// must not overtake each other), different senders in parallel: a slow
@@ -508,6 +561,8 @@ func senderOf(v any) string {
 		return bare(s.from)
 	case *inMessage:
 		return bare(s.From)
+	case *stoppingMessage:
+		return bare(s.From)
 	case *inPresence:
 		return bare(s.From)
 	}
@@ -525,6 +580,8 @@ func (g *Gateway) handleStanza(ctx context.Context, v any) {
 	switch s := v.(type) {
 	case *inMessage:
 		g.onMessage(ctx, s)
+	case *stoppingMessage:
+		g.refuseStopping(ctx, s.inMessage)
 	case *inPresence:
 		g.onPresence(ctx, s)
 	case *badStanza:

@@ -43,6 +43,25 @@ func (g *Gateway) onMessage(ctx context.Context, m *inMessage) {
 	}
 }
 
+// stoppingMessage is a message that arrived while the gateway drains its
+// session for a graceful stop (Gateway.drain).
+type stoppingMessage struct{ *inMessage }
+
+// refuseStopping answers a message that arrived while the gateway stops
+// (drain) with an error its sender's messenger shows (RFC 6120 §8.3.3.19
+// service-unavailable, type wait: send it again shortly), instead of
+// taking it in with the stream about to close: the next gateway takes
+// it, and a repeat of one already stored is recognised by its id. A
+// message without content (chat states, receipts, markers) gets no
+// answer; a room's private message is refused like any other.
+func (g *Gateway) refuseStopping(ctx context.Context, m *inMessage) {
+	if m.body() == "" && len(m.OOB) == 0 && len(m.FileSharing) == 0 && m.Geoloc == nil && m.Encrypted == nil {
+		return
+	}
+	g.log.Info("message refused: the gateway is stopping", "from_domain", domainOf(m.From))
+	g.replyError(ctx, m, "wait", "service-unavailable", msg.For(senderLanguage(m.Lang, "de")).TryAgain())
+}
+
 // onDelivery records receipts and read markers for our 1:1 alerts, at
 // most 20 a minute per sender (burst 10); the domain keeps only those
 // from the alerted person, once per message.
@@ -100,37 +119,55 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 		}
 	}
 	rs := g.rules.Current()
+	claim := dispatch.RoomClaim{Room: roomJID, StanzaID: stanzaID, ArchivedAt: m.archivedAt}
 	if actor == "" {
-		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).RoomAnonymous())
+		if g.claimRefused(ctx, claim, nil) {
+			g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).RoomAnonymous())
+		}
 		return
 	}
 	if !mayAct(rs, roomJID, actor) {
-		g.log.Warn("room command from a non-member refused", "room", roomJID)
-		g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).RoomNotMember())
+		if g.claimRefused(ctx, claim, nil) {
+			g.log.Warn("room command from a non-member refused", "room", roomJID)
+			g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).RoomNotMember())
+		}
 		return
 	}
-	cmd, ok := g.roomCommand(ctx, roomJID, m)
-	if !ok {
+	cmd, ok, err := g.roomCommand(ctx, roomJID, m)
+	if err == nil && !ok {
 		return
 	}
-	if stanzaID != "" {
+	var res dispatch.CommandResult
+	if err == nil {
 		// Once, whichever gateway sees it first: live, or in the archive
-		// when the next one joins (catchUpRoom).
-		first, err := g.disp.ClaimRoomCommand(ctx, roomJID, stanzaID, m.archivedAt)
-		if err != nil {
-			g.log.Error("room command failed", "room", roomJID, "err", err)
-			g.roomReply(ctx, roomJID, nick+": "+msg.For(teamLanguage(rs, roomJID)).InternalError())
-			return
-		}
-		if !first {
-			return
-		}
+		// when the next one joins (catchUpRoom). The claim commits with
+		// the command's effect, so a command whose process dies before
+		// the commit is left to the archive's reader.
 		if m.history {
-			g.log.Info("room command from the archive carried out", "room", roomJID, "stanza_id", stanzaID)
+			res, err = g.runCommand(ctx, cmd, actor, roomJID, claim)
+		} else {
+			res, err = g.runRoomCommand(ctx, cmd, actor, roomJID, claim)
+		}
+		if errors.Is(err, dispatch.ErrClaimed) {
+			return // carried out (or refused) before
 		}
 	}
-	res, err := g.runCommand(ctx, cmd, actor, roomJID)
 	var de *dispatch.Error
+	if m.history && err != nil && !errors.As(err, &de) {
+		// A command read from the archive (written minutes ago, nobody
+		// waits for its answer) that failed for the database or a stop
+		// stays unclaimed for the next gateway that joins; answering it
+		// would fill the room with errors for every command the
+		// catch-up reads while the database is away.
+		g.log.Warn("room command from the archive failed; left for the next gateway that joins", "room", roomJID, "stanza_id", stanzaID, "err", err)
+		return
+	}
+	if err != nil && !g.claimRefused(ctx, claim, err) {
+		return
+	}
+	if m.history && err == nil {
+		g.log.Info("room command from the archive carried out", "room", roomJID, "stanza_id", stanzaID)
+	}
 	switch {
 	case errors.As(err, &de):
 		g.roomReply(ctx, roomJID, nick+": "+de.In(teamLanguage(rs, roomJID)))
@@ -142,24 +179,80 @@ func (g *Gateway) onRoomMessage(ctx context.Context, m *inMessage) {
 	}
 }
 
+// roomCommandRetries are the pauses before a room command that failed
+// with an internal error (its database session ended, the database
+// restarting) is tried again, before its writer is told to try again.
+var roomCommandRetries = []time.Duration{200 * time.Millisecond, time.Second, 2 * time.Second}
+
+// runRoomCommand is runCommand for a room message with its claim, tried
+// again after an internal error (roomCommandRetries): the claim commits
+// with the command's effect, so a try whose commit went through though
+// its answer was lost makes the next one answer dispatch.ErrClaimed, and
+// nothing is done twice. A message without a stanza-id cannot be claimed
+// and is tried once.
+func (g *Gateway) runRoomCommand(ctx context.Context, cmd roomCommand, actor, roomJID string, claim dispatch.RoomClaim) (dispatch.CommandResult, error) {
+	for i := 0; ; i++ {
+		res, err := g.runCommand(ctx, cmd, actor, roomJID, claim)
+		var de *dispatch.Error
+		if err == nil || errors.As(err, &de) || errors.Is(err, dispatch.ErrClaimed) || claim.StanzaID == "" || i == len(roomCommandRetries) {
+			return res, err
+		}
+		g.log.Warn("room command failed; trying again", "room", roomJID, "in", roomCommandRetries[i], "err", err)
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(roomCommandRetries[i]):
+		}
+	}
+}
+
+// claimRefused claims, on its own, a room command that is refused or
+// failed with err (nil: refused before it reached the domain), so that no
+// gateway that joins carries it out from the room's archive after all or
+// answers it again: the writer is told now (a refusal, or "please try
+// again"). A failed command's transaction, and the claim in it, rolled
+// back. It reports whether the writer is to be told: not when the message
+// was claimed already, by another gateway that carried it out or answered
+// it meanwhile, or by this command's own transaction, whose commit went
+// through though its answer was lost with the connection. A message
+// without a stanza-id (a server that stamps none) is always answered.
+func (g *Gateway) claimRefused(ctx context.Context, claim dispatch.RoomClaim, err error) bool {
+	if claim.StanzaID == "" {
+		return true
+	}
+	first, cerr := g.disp.ClaimRoomCommand(ctx, claim.Room, claim.StanzaID, claim.ArchivedAt)
+	var de *dispatch.Error
+	switch {
+	case cerr != nil:
+		g.log.Warn("claiming a refused room command failed; a gateway joining within the archive window may handle it again", "room", claim.Room, "err", cerr)
+	case !first && err != nil && !errors.As(err, &de):
+		g.log.Warn("room command failed, but it was carried out: not answered", "room", claim.Room, "stanza_id", claim.StanzaID, "err", err)
+		return false
+	case !first:
+		return false
+	}
+	return true
+}
+
 // runCommand hands a command to the domain. room is where it was written
-// ("" for 1:1); dispatchers come from the rules file.
-func (g *Gateway) runCommand(ctx context.Context, cmd roomCommand, actor, room string) (dispatch.CommandResult, error) {
+// ("" for 1:1), claim the room message to claim with its effect (zero:
+// none); dispatchers come from the rules file.
+func (g *Gateway) runCommand(ctx context.Context, cmd roomCommand, actor, room string, claim dispatch.RoomClaim) (dispatch.CommandResult, error) {
 	disp := g.rules.Current().IsDispatcher(actor)
 	via := cmd.Via
 	switch cmd.Kind {
 	case cmdReassign:
 		team, reason, _ := strings.Cut(cmd.Arg, " ")
 		return g.disp.Reassign(ctx, dispatch.ReassignCommand{Ref: cmd.Ref, Team: team, Reason: strings.TrimSpace(reason),
-			Actor: actor, Via: via, Dispatcher: disp})
+			Actor: actor, Via: via, Dispatcher: disp, Claim: claim})
 	case cmdReply:
-		return g.disp.Reply(ctx, dispatch.ReplyCommand{Ref: cmd.Ref, Text: cmd.Arg, Actor: actor, Via: via, Room: room, Dispatcher: disp})
+		return g.disp.Reply(ctx, dispatch.ReplyCommand{Ref: cmd.Ref, Text: cmd.Arg, Actor: actor, Via: via, Room: room, Dispatcher: disp, Claim: claim})
 	case cmdReject:
-		return g.disp.Reject(ctx, dispatch.RejectCommand{Ref: cmd.Ref, Reason: cmd.Arg, Actor: actor, Via: via, Room: room, Dispatcher: disp})
+		return g.disp.Reject(ctx, dispatch.RejectCommand{Ref: cmd.Ref, Reason: cmd.Arg, Actor: actor, Via: via, Room: room, Dispatcher: disp, Claim: claim})
 	case cmdUnmerge:
-		return g.disp.Unmerge(ctx, dispatch.UnmergeCommand{Ref: cmd.Ref, Actor: actor, Via: via, Dispatcher: disp})
+		return g.disp.Unmerge(ctx, dispatch.UnmergeCommand{Ref: cmd.Ref, Actor: actor, Via: via, Dispatcher: disp, Claim: claim})
 	}
-	return g.disp.Execute(ctx, dispatch.Command{Action: cmd.Action, Ref: cmd.Ref, Actor: actor, Via: via, Room: room, Dispatcher: disp})
+	return g.disp.Execute(ctx, dispatch.Command{Action: cmd.Action, Ref: cmd.Ref, Actor: actor, Via: via, Room: room, Dispatcher: disp, Claim: claim})
 }
 
 // looksLikeCommand is a cheap test, without lookups, whether a room
@@ -197,38 +290,49 @@ func teamLanguage(rs *routing.RuleSet, roomJID string) string {
 // thumbsUp are the reactions that take an incident.
 var thumbsUp = []string{"👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "+1", "✅"}
 
-// roomCommand recognises a command in a room message.
-func (g *Gateway) roomCommand(ctx context.Context, roomJID string, m *inMessage) (roomCommand, bool) {
+// roomCommand recognises a command in a room message. A reaction or a
+// reply to a message that is no incident post is none; an error is one
+// the referenced post could not be looked up for (the database).
+func (g *Gateway) roomCommand(ctx context.Context, roomJID string, m *inMessage) (roomCommand, bool, error) {
 	if r := m.Reactions; r != nil && r.ID != "" {
 		for _, e := range r.Reactions {
-			for _, t := range thumbsUp {
-				if strings.TrimSpace(e) == t {
-					if ref, err := g.disp.CaseByPost(ctx, roomJID, g.posts.origin(r.ID)); err == nil {
-						return roomCommand{Kind: cmdTake, Action: dispatch.ActionTake, Ref: ref, Via: "reaction"}, true
-					}
-					return roomCommand{}, false
-				}
+			if slices.Contains(thumbsUp, strings.TrimSpace(e)) {
+				ref, ok, err := g.caseByPost(ctx, roomJID, r.ID)
+				return roomCommand{Kind: cmdTake, Action: dispatch.ActionTake, Ref: ref, Via: "reaction"}, ok, err
 			}
 		}
-		return roomCommand{}, false
+		return roomCommand{}, false, nil
 	}
 	body := withoutQuote(m.body())
 	if cmd, ok := parseRoomCommand(body); ok {
 		cmd.Via = "room"
-		return cmd, true
+		return cmd, true, nil
 	}
 	if r := m.Reply; r != nil && r.ID != "" {
 		if action, ok := parseBareCommand(body); ok {
-			if ref, err := g.disp.CaseByPost(ctx, roomJID, g.posts.origin(r.ID)); err == nil {
-				kind := cmdTake
-				if action == dispatch.ActionResolve {
-					kind = cmdResolve
-				}
-				return roomCommand{Kind: kind, Action: action, Ref: ref, Via: "reply"}, true
+			kind := cmdTake
+			if action == dispatch.ActionResolve {
+				kind = cmdResolve
 			}
+			ref, ok, err := g.caseByPost(ctx, roomJID, r.ID)
+			return roomCommand{Kind: kind, Action: action, Ref: ref, Via: "reply"}, ok, err
 		}
 	}
-	return roomCommand{}, false
+	return roomCommand{}, false, nil
+}
+
+// caseByPost is the case number of the incident post id (the room's
+// stanza-id or our origin-id) in roomJID: false for a message that is no
+// incident post, an error when it could not be looked up.
+func (g *Gateway) caseByPost(ctx context.Context, roomJID, id string) (string, bool, error) {
+	ref, err := g.disp.CaseByPost(ctx, roomJID, g.posts.origin(id))
+	switch {
+	case errors.Is(err, dispatch.ErrNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	}
+	return ref, true, nil
 }
 
 // withoutQuote drops the "> quoted" fallback lines clients put in replies.
@@ -541,7 +645,7 @@ func alertReplyCommand(m *inMessage, body string) (roomCommand, bool) {
 // a command ("OK 3 Schlaglöcher …") and is taken as one.
 func (g *Gateway) directCommand(ctx context.Context, m *inMessage, local, sender, lang string, cmd roomCommand) bool {
 	cmd.Via = "chat"
-	res, err := g.runCommand(ctx, cmd, sender, "")
+	res, err := g.runCommand(ctx, cmd, sender, "", dispatch.RoomClaim{})
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &de) && (errors.Is(err, dispatch.ErrForbidden) || errors.Is(err, dispatch.ErrNotFound)):

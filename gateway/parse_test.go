@@ -187,7 +187,7 @@ func TestRunCommand(t *testing.T) {
 				t.Fatalf("parseRoomCommand(%q) found no command", c.text)
 			}
 			cmd.Via = "room"
-			if _, err := g.runCommand(context.Background(), cmd, c.actor, room); err != nil {
+			if _, err := g.runCommand(context.Background(), cmd, c.actor, room, dispatch.RoomClaim{}); err != nil {
 				t.Fatal(err)
 			}
 			if len(d.all) != 1 || !reflect.DeepEqual(d.all[0], c.want) {
@@ -208,26 +208,32 @@ func TestRoomCommandByReactionAndReply(t *testing.T) {
 		return &inMessage{Type: "groupchat", Reactions: &reactElem{ID: "post-1", Reactions: []string{emoji}}}
 	}
 	for _, e := range []string{"👍", "👍🏽", "+1", "✅"} {
-		cmd, ok := g.roomCommand(ctx, room, react(e))
-		if !ok || cmd.Kind != cmdTake || cmd.Ref != "7" || cmd.Via != "reaction" {
+		cmd, ok, err := g.roomCommand(ctx, room, react(e))
+		if err != nil || !ok || cmd.Kind != cmdTake || cmd.Ref != "7" || cmd.Via != "reaction" {
 			t.Errorf("reaction %q: %+v %v, want take of case 7", e, cmd, ok)
 		}
 	}
 	for _, e := range []string{"❤️", "👎", ""} {
-		if cmd, ok := g.roomCommand(ctx, room, react(e)); ok {
+		if cmd, ok, err := g.roomCommand(ctx, room, react(e)); ok || err != nil {
 			t.Errorf("reaction %q became %+v", e, cmd)
 		}
 	}
 	reply := &inMessage{Type: "groupchat", Bodies: oneBody("> Meldung 7\nerledigt"), Reply: &replyElem{ID: "post-1"}}
-	if cmd, ok := g.roomCommand(ctx, room, reply); !ok || cmd.Kind != cmdResolve || cmd.Action != dispatch.ActionResolve || cmd.Ref != "7" || cmd.Via != "reply" {
+	if cmd, ok, err := g.roomCommand(ctx, room, reply); err != nil || !ok || cmd.Kind != cmdResolve || cmd.Action != dispatch.ActionResolve || cmd.Ref != "7" || cmd.Via != "reply" {
 		t.Errorf("reply erledigt: %+v %v", cmd, ok)
 	}
-	if cmd, ok := g.roomCommand(ctx, room, &inMessage{Type: "groupchat", Bodies: oneBody("ok")}); ok {
+	if cmd, ok, err := g.roomCommand(ctx, room, &inMessage{Type: "groupchat", Bodies: oneBody("ok")}); ok || err != nil {
 		t.Errorf("a bare ok that replies to nothing became %+v", cmd)
 	}
 	d.caseErr = dispatch.ErrNotFound
-	if cmd, ok := g.roomCommand(ctx, room, react("👍")); ok {
-		t.Errorf("a reaction to an unknown post became %+v", cmd)
+	if cmd, ok, err := g.roomCommand(ctx, room, react("👍")); ok || err != nil {
+		t.Errorf("a reaction to an unknown post became %+v (%v)", cmd, err)
+	}
+	// A post that could not be looked up (the database) is an error the
+	// writer is told about, never a 👍 dropped without a word.
+	d.caseErr = errors.New("connection refused")
+	if _, _, err := g.roomCommand(ctx, room, react("👍")); err == nil {
+		t.Errorf("a reaction whose post could not be looked up was no error")
 	}
 	if len(d.all) != 0 {
 		t.Errorf("recognising commands called the domain: %v", d.all)

@@ -46,7 +46,7 @@ func (g *Gateway) onRoomPrivateMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	cmd.Via = "room"
-	res, err := g.runCommand(ctx, cmd, actor, roomJID)
+	res, err := g.runCommand(ctx, cmd, actor, roomJID, dispatch.RoomClaim{})
 	var de *dispatch.Error
 	switch {
 	case errors.As(err, &de):

@@ -140,6 +140,9 @@ type fakeDisp struct {
 	cmds    []dispatch.Command
 	all     []any
 	caseErr error // CaseByPost fails with it when set
+	// execErrs are the errors of the next Execute calls, one each.
+	execErrs []error
+	claims   int // ClaimRoomCommand calls
 }
 
 func (f *fakeDisp) note(c any) (dispatch.CommandResult, error) {
@@ -160,6 +163,11 @@ func (f *fakeDisp) Execute(_ context.Context, c dispatch.Command) (dispatch.Comm
 	defer f.mu.Unlock()
 	f.cmds = append(f.cmds, c)
 	f.all = append(f.all, c)
+	if len(f.execErrs) > 0 {
+		err := f.execErrs[0]
+		f.execErrs = f.execErrs[1:]
+		return dispatch.CommandResult{}, err
+	}
 	return dispatch.CommandResult{}, nil
 }
 func (f *fakeDisp) Reassign(_ context.Context, c dispatch.ReassignCommand) (dispatch.CommandResult, error) {
@@ -175,6 +183,9 @@ func (f *fakeDisp) Unmerge(_ context.Context, c dispatch.UnmergeCommand) (dispat
 	return f.note(c)
 }
 func (f *fakeDisp) ClaimRoomCommand(context.Context, string, string, time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.claims++
 	return true, nil
 }
 

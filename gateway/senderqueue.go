@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // senderQueues hands incoming stanzas to handlers so that one sender's
@@ -102,3 +103,22 @@ func (q *senderQueues) drop(sender string) {
 
 // wait blocks until every goroutine started by submit has returned.
 func (q *senderQueues) wait() { q.wg.Wait() }
+
+// waitIdle waits until no stanza is waiting or being handled, at most
+// timeout (checked every 20 ms); it reports whether the queues are idle.
+// Unlike wait it may run while stanzas are still submitted.
+func (q *senderQueues) waitIdle(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		q.mu.Lock()
+		idle := len(q.pending) == 0
+		q.mu.Unlock()
+		if idle {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -100,6 +100,7 @@ type Client struct {
 	others   []Stanza // presences and IQs
 	cond     chan struct{}
 	features []string // answered to disco#info (AdvertiseFeatures)
+	sm       streamMgmt
 }
 
 // AdvertiseFeatures makes the client answer disco#info queries (XEP-0030,
@@ -180,6 +181,12 @@ func Login(t testing.TB, acct Account) *Client {
 }
 
 func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	c.mu.Lock()
+	sm := c.smElement(t, start)
+	c.mu.Unlock()
+	if sm {
+		return nil
+	}
 	if start.Name.Local == "presence" || start.Name.Local == "iq" {
 		var v struct {
 			From  string `xml:"from,attr"`
