@@ -47,6 +47,11 @@ type Message struct {
 		Text string `xml:"text"`
 	} `xml:"error"`
 	Archived *ArchivedMessage `xml:"urn:xmpp:mam:2 result"` // a result of RoomArchive (mam.go)
+	// Delay is the XEP-0203 stamp of a message the server kept, e.g. an
+	// offline message (XEP-0160): when the server received it.
+	Delay *struct {
+		Stamp string `xml:"stamp,attr"`
+	} `xml:"urn:xmpp:delay delay"`
 	// Replace is set on an XEP-0308 correction: the id of the corrected message.
 	Replace *struct {
 		ID string `xml:"id,attr"`
