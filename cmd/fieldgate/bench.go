@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -48,7 +49,8 @@ const benchUsage = `usage: fieldgate bench [--config FILE] --url URL --to ADDRES
 Sends reports to a running gateway and measures, per load, the acceptance
 latency, the end-to-end latency until the team room reflects the post (seen
 by --member), and the throughput; and the same for the raw floor (S3 PUT of
-the same bytes + one INSERT + one message of the spare component
+the same bytes, with the server-side encryption the gateway stores with
+(s3.encryption), + one INSERT + one message of the spare component
 --component-domain into the room) in the same run. Every figure is printed
 as a ratio to the floor. The database, S3 and XMPP component port come from
 the configuration (as for serve); the API token from --token or
@@ -150,6 +152,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	bc.DatabaseURL = cfg.Database.URL
 	bc.S3Endpoint, bc.S3AccessKey, bc.S3SecretKey, bc.S3Bucket, bc.S3UseTLS = cfg.S3.Endpoint, cfg.S3.AccessKey, cfg.S3.SecretKey, cfg.S3.Bucket, cfg.S3.UseTLS
+	// The floor's PUT is the gateway's storage operation: same encryption.
+	bc.S3Encryption = cfg.S3.Encryption
+	if cfg.S3.Encryption == "sse-c" {
+		bc.S3SSECKey, _ = base64.StdEncoding.DecodeString(cfg.S3.SSECKey) // checked by loadConfig
+	}
 	bc.ComponentAddr, bc.ComponentSecret, bc.ReportsDomain = cfg.XMPP.Addr, cfg.XMPP.Secret, cfg.XMPP.Domain
 	var pos *bench.Position
 	if lat != 0 || lon != 0 {

@@ -65,6 +65,14 @@ type Config struct {
 	// ComponentSecret) that posts into Room.
 	S3Endpoint, S3AccessKey, S3SecretKey, S3Bucket  string
 	S3UseTLS                                        bool
+	// S3Encryption is the server-side encryption of the floor's PUT:
+	// fieldgate's own s3.encryption ("sse-s3", "sse-c" with S3SSECKey, the
+	// 32-byte customer key; "none" or empty: unencrypted), so that the
+	// floor does the storage operation the gateway does. Should the server
+	// refuse it, the floor stores unencrypted, as the gateway does when
+	// s3.require_encryption is off; Result.FloorEncryption says which.
+	S3Encryption string
+	S3SSECKey    []byte
 	DatabaseURL                                     string
 	ComponentAddr, ComponentDomain, ComponentSecret string
 	// AllowHosts are further hosts (besides loopback) that may be targets:
@@ -200,6 +208,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bench: --to, --room and --member are required")
 	case c.ComponentDomain == "" || c.S3Bucket == "":
 		return fmt.Errorf("bench: --component-domain and --s3-bucket are required for the floor")
+	case c.S3Encryption != "" && c.S3Encryption != "none" && c.S3Encryption != "sse-s3" && c.S3Encryption != "sse-c":
+		return fmt.Errorf("bench: S3 encryption %q: want sse-s3, sse-c or none (fieldgate's s3.encryption)", c.S3Encryption)
+	case c.S3Encryption == "sse-c" && len(c.S3SSECKey) != 32:
+		return fmt.Errorf("bench: S3 encryption sse-c needs the 32-byte key fieldgate uses (s3.ssec_key)")
 	}
 	for _, l := range c.Loads {
 		if err := l.validate(); err != nil {

@@ -66,8 +66,8 @@ func WriteTable(w io.Writer, results []Result) {
 				r.Load, r.Mode, r.Count, r.Concurrency, k.name, k.s.AcceptP50ms, k.s.P50ms, k.s.P99ms, k.s.Throughput, k.s.Errors, ratios)
 		}
 		if r.PhotoBytes > 0 {
-			fmt.Fprintf(w, "%-14s photo linked in the room: %d of %d, p50 %.1f ms, p99 %.1f ms\n",
-				"", r.Fieldgate.Linked, r.Fieldgate.OK, r.Fieldgate.LinkP50ms, r.Fieldgate.LinkP99ms)
+			fmt.Fprintf(w, "%-14s photo linked in the room: %d of %d, p50 %.1f ms, p99 %.1f ms; floor PUT encryption: %s\n",
+				"", r.Fieldgate.Linked, r.Fieldgate.OK, r.Fieldgate.LinkP50ms, r.Fieldgate.LinkP99ms, r.FloorEncryption)
 		}
 		if len(r.CPU) > 0 {
 			var parts []string

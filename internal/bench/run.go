@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 )
 
 // Position, if set, is sent with report i as Lat+i·0.001 (110 m apart), so
@@ -48,6 +49,10 @@ type Bench struct {
 	s3        *minio.Client
 	db        *pgxpool.Pool
 	bucket    string
+	// sse is the floor PUT's server-side encryption (nil: none) and
+	// floorEnc its name for the results.
+	sse      encrypt.ServerSide
+	floorEnc string
 	photoMu   sync.Mutex
 	photos    map[string][]byte
 }
@@ -101,6 +106,9 @@ func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Ben
 			return nil, fmt.Errorf("bench: s3 bucket %s: %w", b.bucket, err)
 		}
 	}
+	if err := b.floorEncryption(ctx); err != nil {
+		return nil, err
+	}
 	if b.db, err = pgxpool.New(ctx, cfg.DatabaseURL); err != nil {
 		return nil, fmt.Errorf("bench: database: %w", err)
 	}
@@ -125,6 +133,34 @@ func New(ctx context.Context, cfg Config, pos *Position, log *slog.Logger) (*Ben
 	}
 	ok = true
 	return b, nil
+}
+
+// floorEncryption sets the floor PUT's server-side encryption to the
+// gateway's (Config.S3Encryption) and checks with one PUT that the server
+// accepts it; if not, the floor stores unencrypted and says so, as the
+// gateway does with s3.require_encryption off (with it on, the gateway
+// would not have started).
+func (b *Bench) floorEncryption(ctx context.Context) error {
+	b.floorEnc = "none"
+	switch b.cfg.S3Encryption {
+	case "sse-s3":
+		b.sse = encrypt.NewSSE()
+	case "sse-c":
+		sse, err := encrypt.NewSSEC(b.cfg.S3SSECKey)
+		if err != nil {
+			return fmt.Errorf("bench: sse-c key: %w", err)
+		}
+		b.sse = sse
+	default:
+		return nil
+	}
+	if err := b.floorPut(ctx, b.run+"/encryption-probe", []byte{0}); err != nil {
+		b.log.Warn("the S3 server refused the gateway's server-side encryption; the floor stores unencrypted", "encryption", b.cfg.S3Encryption, "err", err)
+		b.sse = nil
+		return nil
+	}
+	b.floorEnc = b.cfg.S3Encryption
+	return nil
 }
 
 // probe posts one floor message and waits for its reflection: the member
@@ -200,6 +236,7 @@ func (b *Bench) Run(ctx context.Context, each func(Sample)) ([]Result, error) {
 				return results, err
 			}
 			r.PhotoBytes = max(r.PhotoBytes, int64(len(data)))
+			r.FloorEncryption = b.floorEnc
 		}
 		cpu0 := b.watchedCPU()
 		b.log.Info("load: floor", "load", l.Name)
@@ -342,9 +379,8 @@ func (b *Bench) floorOp(ctx context.Context, l Load, i int, s *Sample) error {
 	}
 	t0 := time.Now()
 	if data != nil {
-		if _, err := b.s3.PutObject(ctx, b.bucket, fmt.Sprintf("%s/%s/%d", b.run, l.Name, i), bytes.NewReader(data), int64(len(data)),
-			minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
-			return fmt.Errorf("floor put: %w", err)
+		if err := b.floorPut(ctx, fmt.Sprintf("%s/%s/%d", b.run, l.Name, i), data); err != nil {
+			return err
 		}
 	}
 	if _, err := b.db.Exec(ctx, `INSERT INTO fieldgate_bench_floor (run, body, at) VALUES ($1, $2, now())`, b.run, "Bench"); err != nil {
@@ -362,6 +398,16 @@ func (b *Bench) floorOp(ctx context.Context, l Load, i int, s *Sample) error {
 		return err
 	}
 	s.E2E = at.Sub(t0)
+	return nil
+}
+
+// floorPut stores data under key in the floor's bucket, encrypted as the
+// gateway's objects are (floorEncryption).
+func (b *Bench) floorPut(ctx context.Context, key string, data []byte) error {
+	if _, err := b.s3.PutObject(ctx, b.bucket, key, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: "application/octet-stream", ServerSideEncryption: b.sse}); err != nil {
+		return fmt.Errorf("floor put: %w", err)
+	}
 	return nil
 }
 

@@ -54,6 +54,9 @@ type Result struct {
 	Concurrency     int     `json:"concurrency"`
 	Rate            float64 `json:"rate_per_s,omitempty"`
 	PhotoBytes      int64   `json:"photo_bytes"`
+	// FloorEncryption is the server-side encryption of the floor's PUT
+	// (sse-s3, sse-c or none; Config.S3Encryption), for loads with photos.
+	FloorEncryption string  `json:"floor_encryption,omitempty"`
 	Fieldgate       Summary `json:"fieldgate"`
 	Floor           Summary `json:"floor"`
 	P50Ratio        float64 `json:"p50_ratio"`
