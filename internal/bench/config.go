@@ -63,16 +63,16 @@ type Config struct {
 	// emptied), PostgreSQL (DatabaseURL; a table of its own is created and
 	// dropped) and a spare XMPP component (ComponentAddr, ComponentDomain,
 	// ComponentSecret) that posts into Room.
-	S3Endpoint, S3AccessKey, S3SecretKey, S3Bucket  string
-	S3UseTLS                                        bool
+	S3Endpoint, S3AccessKey, S3SecretKey, S3Bucket string
+	S3UseTLS                                       bool
 	// S3Encryption is the server-side encryption of the floor's PUT:
 	// fieldgate's own s3.encryption ("sse-s3", "sse-c" with S3SSECKey, the
 	// 32-byte customer key; "none" or empty: unencrypted), so that the
 	// floor does the storage operation the gateway does. Should the server
 	// refuse it, the floor stores unencrypted, as the gateway does when
 	// s3.require_encryption is off; Result.FloorEncryption says which.
-	S3Encryption string
-	S3SSECKey    []byte
+	S3Encryption                                    string
+	S3SSECKey                                       []byte
 	DatabaseURL                                     string
 	ComponentAddr, ComponentDomain, ComponentSecret string
 	// AllowHosts are further hosts (besides loopback) that may be targets:

@@ -53,8 +53,8 @@ type Bench struct {
 	// floorEnc its name for the results.
 	sse      encrypt.ServerSide
 	floorEnc string
-	photoMu   sync.Mutex
-	photos    map[string][]byte
+	photoMu  sync.Mutex
+	photos   map[string][]byte
 }
 
 // New checks cfg and connects to everything the loads need: the room

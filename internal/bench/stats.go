@@ -48,12 +48,12 @@ type Summary struct {
 // (p50_ratio = fieldgate p50 / floor p50, above 1 is slower;
 // throughput_ratio = fieldgate / floor, below 1 is slower).
 type Result struct {
-	Load            string  `json:"load"`
-	Mode            string  `json:"mode"`
-	Count           int     `json:"count"`
-	Concurrency     int     `json:"concurrency"`
-	Rate            float64 `json:"rate_per_s,omitempty"`
-	PhotoBytes      int64   `json:"photo_bytes"`
+	Load        string  `json:"load"`
+	Mode        string  `json:"mode"`
+	Count       int     `json:"count"`
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate_per_s,omitempty"`
+	PhotoBytes  int64   `json:"photo_bytes"`
 	// FloorEncryption is the server-side encryption of the floor's PUT
 	// (sse-s3, sse-c or none; Config.S3Encryption), for loads with photos.
 	FloorEncryption string  `json:"floor_encryption,omitempty"`
