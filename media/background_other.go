@@ -1,0 +1,7 @@
+//go:build !linux
+
+package media
+
+func lockThread() {}
+
+func lowerThreadPriority(int) {}
