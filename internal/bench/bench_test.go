@@ -252,3 +252,20 @@ func TestPastRoomArchiveLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLoopLine: an open-loop load (a storm) prints how long senders
+// waited for their case numbers (p50 and p99) and when the last report
+// was in the room; a closed-loop load does not.
+func TestOpenLoopLine(t *testing.T) {
+	storm := Result{Load: "storm-12mp", Mode: ModeHTTP, Count: 100, Rate: 25,
+		Fieldgate: Summary{OK: 100, AcceptP50ms: 111, AcceptP99ms: 595, Throughput: 14.95},
+		Floor:     Summary{OK: 100, AcceptP50ms: 18.4, AcceptP99ms: 40.2, Throughput: 25.1}}
+	closed := Result{Load: "12mp-c8", Mode: ModeHTTP, Count: 40, Concurrency: 8,
+		Fieldgate: Summary{OK: 40, AcceptP50ms: 90, AcceptP99ms: 300, Throughput: 11}}
+	var b bytes.Buffer
+	WriteTable(&b, []Result{storm, closed})
+	want := "open loop at 25/s: fieldgate accepted p50 111.0 ms, p99 595.0 ms (floor 18.4 / 40.2); all 100 in the room 6.7 s after the first was sent"
+	if got := b.String(); !strings.Contains(got, want) || strings.Count(got, "open loop") != 1 {
+		t.Fatalf("table lacks %q once:\n%s", want, got)
+	}
+}

@@ -65,6 +65,11 @@ func WriteTable(w io.Writer, results []Result) {
 			fmt.Fprintf(w, "%-14s %-5s %5d %4d  %-9s %9.1f %9.1f %9.1f %9.2f %8d   %s\n",
 				r.Load, r.Mode, r.Count, r.Concurrency, k.name, k.s.AcceptP50ms, k.s.P50ms, k.s.P99ms, k.s.Throughput, k.s.Errors, ratios)
 		}
+		if r.Rate > 0 && r.Fieldgate.Throughput > 0 {
+			fmt.Fprintf(w, "%-14s open loop at %g/s: fieldgate accepted p50 %.1f ms, p99 %.1f ms (floor %.1f / %.1f); all %d in the room %.1f s after the first was sent\n",
+				"", r.Rate, r.Fieldgate.AcceptP50ms, r.Fieldgate.AcceptP99ms, r.Floor.AcceptP50ms, r.Floor.AcceptP99ms,
+				r.Fieldgate.OK, float64(r.Fieldgate.OK)/r.Fieldgate.Throughput)
+		}
 		if r.PhotoBytes > 0 {
 			fmt.Fprintf(w, "%-14s photo linked in the room: %d of %d, p50 %.1f ms, p99 %.1f ms; floor PUT encryption: %s\n",
 				"", r.Fieldgate.Linked, r.Fieldgate.OK, r.Fieldgate.LinkP50ms, r.Fieldgate.LinkP99ms, r.FloorEncryption)
