@@ -88,3 +88,71 @@ func TestSystemdUnitHardened(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemdUnitAllowsWhatFieldgateCalls: the unit's seccomp filter
+// (SystemCallFilter=, read in order as systemd does: the first line
+// chooses allow- or deny-listing, later ones add to or take from the set;
+// groups expanded by systemd-analyze syscall-filter) lets through the
+// system calls fieldgate makes that systemd's groups may take away. A
+// denied call kills the service with SIGSYS: setpriority is in @resources,
+// which the unit denies, and lowers the team copies' priority
+// (media/background.go).
+func TestSystemdUnitAllowsWhatFieldgateCalls(t *testing.T) {
+	sa := requireTool(t, "systemd-analyze")
+	b, err := os.ReadFile("fieldgate.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expanded := map[string][]string{}
+	var expand func(name string) []string
+	expand = func(name string) []string {
+		if !strings.HasPrefix(name, "@") {
+			return []string{name}
+		}
+		if calls, ok := expanded[name]; ok {
+			return calls
+		}
+		out, err := exec.Command(sa, "syscall-filter", "--no-pager", name).Output()
+		if err != nil {
+			t.Fatalf("systemd-analyze syscall-filter %s: %v", name, err)
+		}
+		var calls []string
+		for i, line := range strings.Split(string(out), "\n") {
+			line = strings.TrimSpace(line)
+			if i == 0 || line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			calls = append(calls, expand(line)...)
+		}
+		expanded[name] = calls
+		return calls
+	}
+	allowed := map[string]bool{}
+	allowList := false
+	first := true
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "SystemCallFilter=")
+		if !ok {
+			continue
+		}
+		deny := strings.HasPrefix(v, "~")
+		if first {
+			allowList, first = !deny, false
+		}
+		for _, name := range strings.Fields(strings.TrimPrefix(v, "~")) {
+			for _, call := range expand(name) {
+				// In an allow list, ~ takes away; in a deny list, it adds
+				// to what is denied (allowed holds the denied calls then).
+				allowed[call] = deny != allowList
+			}
+		}
+	}
+	if first {
+		t.Fatal("fieldgate.service has no SystemCallFilter= (the hardening test expects one)")
+	}
+	for _, call := range []string{"setpriority", "getpriority", "gettid"} {
+		if got := allowed[call]; got != allowList {
+			t.Errorf("fieldgate.service's SystemCallFilter denies %s: the service would be killed with SIGSYS", call)
+		}
+	}
+}
