@@ -99,8 +99,8 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices, %d expired console sign-ins\n", verb,
-		len(res.Incidents), res.Objects(), res.SenderLanguages, res.ConsoleSignIns)
+	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices, %d expired console sign-ins, %d unsent messages older than a day\n", verb,
+		len(res.Incidents), res.Objects(), res.SenderLanguages, res.ConsoleSignIns, res.UnsentMessages)
 	if errors.Is(err, dispatch.ErrBackupRunning) {
 		return fmt.Errorf("%w (fieldgate backup): the rest waits; run this again when it has finished", err)
 	}
