@@ -1,5 +1,47 @@
 package dispatch
 
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
 // HoldCaseCounter is holdCaseCounter for the external tests (package
 // dispatch_test).
 var HoldCaseCounter = holdCaseCounter
+
+// HoldSenderLock takes the lock a messenger intake takes on the sender's
+// messages to address (intakeTx) until release is called; waiting counts
+// the intakes waiting for it.
+func HoldSenderLock(t *testing.T, pool *pgxpool.Pool, sender, address string) (release func(), waiting func() int) {
+	t.Helper()
+	ctx := context.Background()
+	key := senderLockKey(&NewReport{Channel: ChannelXMPP, Sender: sender, Address: address})
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, senderLockSQL, key); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Commit(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	waiting = func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`, key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	return release, waiting
+}
