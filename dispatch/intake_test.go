@@ -520,21 +520,11 @@ func TestNotJoinedTextReportRetriedAtOnce(t *testing.T) {
 // key is looked up after the lock: both get the split's receipt, one of
 // them as a replay, and nothing is split twice.
 func TestResendRacingItsFirstIsReplayed(t *testing.T) {
-	pool := testsvc.Pool(t)
-	rec := &recorder{}
-	svc := newTestService(t, testServiceOptions{Pool: pool, Messenger: rec})
-	start(t, svc)
+	svc, _, first, part := caseWithPart(t, "streife7@stadt.localhost", "Gullydeckel fehlt", "Laterne flackert")
 	ctx := context.Background()
 	w := sender{t, svc, "streife7@stadt.localhost", "tiefbau"}
-	first := w.send("first", "Gullydeckel fehlt", &dispatch.Position{Lat: 51.025, Lon: 7.59194})
-	waitFor(t, "the post", func() bool { p, _ := rec.snapshot(); return len(p) == 1 })
-	part := w.send("part", "Laterne flackert", nil)
-	if part.IncidentID != first.IncidentID {
-		t.Fatalf("the part did not join: %+v", part)
-	}
-	waitProcessed(t, svc, "the part processed", part.ReportID)
 
-	release, waiting := dispatch.HoldSenderLock(t, pool, w.from, "tiefbau")
+	release, waiting := dispatch.HoldSenderLock(t, svc, w.from, "tiefbau")
 	var recs [2]dispatch.Receipt
 	var errs [2]error
 	var wg sync.WaitGroup
@@ -559,11 +549,11 @@ func TestResendRacingItsFirstIsReplayed(t *testing.T) {
 	if replayed != 1 {
 		t.Errorf("%d of the two receipts replayed, want 1: %+v", replayed, recs)
 	}
-	var splits int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM incident_events WHERE kind = 'part_split'`).Scan(&splits); err != nil {
+	v, err := svc.GetReport(ctx, first.ReportID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if splits != 1 {
-		t.Errorf("%d part_split events, want 1", splits)
+	if n := countEvents(v.Events, "part_split"); n != 1 {
+		t.Errorf("%d part_split events on %s, want 1: %+v", n, first.CaseNumber, v.Events)
 	}
 }

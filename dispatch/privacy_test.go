@@ -110,14 +110,7 @@ func TestRetentionDropsUnsentRepliesAfterADay(t *testing.T) {
 		}
 	}
 	rt := dispatch.NewRetention(pool, nil, dispatch.RetentionConfig{}, func() time.Time { return now }, discard())
-	dry, err := rt.Run(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := rt.Run(ctx, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dry, res := dryRunAndRun(t, rt)
 	var left []string
 	rows, err := pool.Query(ctx, `SELECT to_jid FROM chat_outbox ORDER BY to_jid`)
 	if err != nil {
@@ -139,4 +132,18 @@ func TestRetentionDropsUnsentRepliesAfterADay(t *testing.T) {
 	if dry.UnsentMessages != 1 || res.UnsentMessages != 1 {
 		t.Errorf("dry run counted %d unsent messages, the run deleted %d; want 1 and 1", dry.UnsentMessages, res.UnsentMessages)
 	}
+}
+
+// dryRunAndRun runs rt as a dry run, then for real, and returns both
+// results.
+func dryRunAndRun(t *testing.T, rt *dispatch.Retention) (dry, res dispatch.RetentionResult) {
+	t.Helper()
+	var err error
+	if dry, err = rt.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = rt.Run(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	return dry, res
 }
