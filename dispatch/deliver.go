@@ -182,47 +182,25 @@ const handOverBatch = 500
 // once a second, see leaseLoop). Each post is handed over once: its hand-over time is cleared
 // in the transaction that queues its job. It returns how many it queued.
 func (s *Service) handOverPosts(ctx context.Context, origin string) (int, error) {
-	var n int
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		// Two queries, so that each uses its index: the primary key, or
-		// the partial index of posts waiting for their hand-over.
-		sql, args := `
-			UPDATE room_posts SET handover_at = NULL
-			WHERE origin_id IN (
-				SELECT origin_id FROM room_posts
-				WHERE posted_at IS NULL AND handover_at IS NOT NULL AND handover_at <= (SELECT clock_timestamp()) -- a value: an index condition
-				ORDER BY handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-			RETURNING origin_id, incident_id, room`, []any{handOverBatch}
-		if origin != "" {
-			sql, args = `
-			UPDATE room_posts SET handover_at = NULL
-			WHERE origin_id = $1 AND posted_at IS NULL AND handover_at IS NOT NULL
-			RETURNING origin_id, incident_id, room`, []any{origin}
-		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return fmt.Errorf("hand over room posts: %w", err)
-		}
-		var params []river.InsertManyParams
-		for rows.Next() {
-			a := roomPostArgs{Direct: true}
-			if err := rows.Scan(&a.OriginID, &a.IncidentID, &a.Room); err != nil {
-				rows.Close()
-				return fmt.Errorf("hand over room posts: %w", err)
-			}
-			params = append(params, river.InsertManyParams{Args: a})
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("hand over room posts: %w", err)
-		}
-		n = len(params)
-		if n == 0 {
-			return nil
-		}
-		if _, err := s.queue.InsertManyTx(ctx, tx, params); err != nil {
-			return fmt.Errorf("queue handed-over room posts: %w", err)
-		}
-		return nil
+	// Two queries, so that each uses its index: the primary key, or the
+	// partial index of posts waiting for their hand-over.
+	sql, args := `
+		UPDATE room_posts SET handover_at = NULL
+		WHERE origin_id IN (
+			SELECT origin_id FROM room_posts
+			WHERE posted_at IS NULL AND handover_at IS NOT NULL AND handover_at <= (SELECT clock_timestamp()) -- a value: an index condition
+			ORDER BY handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING origin_id, incident_id, room`, []any{handOverBatch}
+	if origin != "" {
+		sql, args = `
+		UPDATE room_posts SET handover_at = NULL
+		WHERE origin_id = $1 AND posted_at IS NULL AND handover_at IS NOT NULL
+		RETURNING origin_id, incident_id, room`, []any{origin}
+	}
+	n, err := s.handOverRows(ctx, "room posts", sql, args, func(row pgx.CollectableRow) (river.InsertManyParams, error) {
+		a := roomPostArgs{Direct: true}
+		err := row.Scan(&a.OriginID, &a.IncidentID, &a.Room)
+		return river.InsertManyParams{Args: a}, err
 	})
 	if n > 0 && err == nil {
 		s.log.InfoContext(ctx, "room posts handed to the queue", "posts", n)

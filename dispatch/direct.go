@@ -243,45 +243,29 @@ const handOverTimeout = 5 * time.Second
 // transaction that queues its job (rows another process is handing over
 // are skipped, FOR UPDATE SKIP LOCKED). It returns how many it queued.
 func (s *Service) handOverProcessing(ctx context.Context, report uuid.UUID) (int, error) {
-	var n int
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		// Two queries, so that each uses its index: the primary key, or
-		// the partial index of reports waiting for their hand-over.
-		sql, args := `
-			UPDATE reports SET processing_handover_at = NULL
-			WHERE id IN (
-				SELECT id FROM reports
-				WHERE processed_at IS NULL AND processing_handover_at IS NOT NULL
-				  AND processing_handover_at <= (SELECT clock_timestamp()) -- a value: an index condition
-				ORDER BY processing_handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-			RETURNING id`, []any{handOverBatch}
-		if report != uuid.Nil {
-			sql, args = `
-			UPDATE reports SET processing_handover_at = NULL
-			WHERE id = $1 AND processed_at IS NULL AND processing_handover_at IS NOT NULL
-			RETURNING id`, []any{report}
+	// Two queries, so that each uses its index: the primary key, or the
+	// partial index of reports waiting for their hand-over.
+	sql, args := `
+		UPDATE reports SET processing_handover_at = NULL
+		WHERE id IN (
+			SELECT id FROM reports
+			WHERE processed_at IS NULL AND processing_handover_at IS NOT NULL
+			  AND processing_handover_at <= (SELECT clock_timestamp()) -- a value: an index condition
+			ORDER BY processing_handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING id`, []any{handOverBatch}
+	if report != uuid.Nil {
+		sql, args = `
+		UPDATE reports SET processing_handover_at = NULL
+		WHERE id = $1 AND processed_at IS NULL AND processing_handover_at IS NOT NULL
+		RETURNING id`, []any{report}
+	}
+	n, err := s.handOverRows(ctx, "reports", sql, args, func(row pgx.CollectableRow) (river.InsertManyParams, error) {
+		var id uuid.UUID
+		if err := row.Scan(&id); err != nil {
+			return river.InsertManyParams{}, err
 		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return fmt.Errorf("hand over reports: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		if err != nil {
-			return fmt.Errorf("hand over reports: %w", err)
-		}
-		n = len(ids)
-		if n == 0 {
-			return nil
-		}
-		params := make([]river.InsertManyParams, 0, n)
-		for _, id := range ids {
-			opts := processReportArgs{}.InsertOpts()
-			params = append(params, river.InsertManyParams{Args: processReportArgs{ReportID: id}, InsertOpts: &opts})
-		}
-		if _, err := s.queue.InsertManyTx(ctx, tx, params); err != nil {
-			return fmt.Errorf("queue handed-over reports: %w", err)
-		}
-		return nil
+		opts := processReportArgs{}.InsertOpts()
+		return river.InsertManyParams{Args: processReportArgs{ReportID: id}, InsertOpts: &opts}, nil
 	})
 	if n > 0 && err == nil {
 		s.log.InfoContext(ctx, "reports handed to the queue for processing", "reports", n)

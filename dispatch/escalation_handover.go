@@ -2,10 +2,8 @@ package dispatch
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 )
@@ -52,48 +50,25 @@ const handOverBatchEscalations = 500
 // incident still escalates (still open, unacknowledged and in the same
 // round).
 func (s *Service) handOverEscalations(ctx context.Context) (int, error) {
-	var n int
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			WITH due AS (
-				SELECT id, escalation_round, escalation_due_at FROM incidents
-				WHERE escalation_due_at <= greatest($1, now() + make_interval(secs => $3))
-				ORDER BY escalation_due_at LIMIT $2
-				FOR UPDATE SKIP LOCKED
-			)
-			UPDATE incidents i SET escalation_due_at = NULL FROM due
-			WHERE i.id = due.id
-			RETURNING due.id, due.escalation_round, due.escalation_due_at`,
-			s.now().Add(exactTimerHorizon), handOverBatchEscalations, exactTimerHorizon.Seconds())
-		if err != nil {
-			return fmt.Errorf("disarm due escalation steps: %w", err)
-		}
-		var params []river.InsertManyParams
-		for rows.Next() {
-			var id uuid.UUID
-			var round int
+	return s.handOverRows(ctx, "due escalation steps", `
+		WITH due AS (
+			SELECT id, escalation_round, escalation_due_at FROM incidents
+			WHERE escalation_due_at <= greatest($1, now() + make_interval(secs => $3))
+			ORDER BY escalation_due_at LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE incidents i SET escalation_due_at = NULL FROM due
+		WHERE i.id = due.id
+		RETURNING due.id, due.escalation_round, due.escalation_due_at`,
+		[]any{s.now().Add(exactTimerHorizon), handOverBatchEscalations, exactTimerHorizon.Seconds()},
+		func(row pgx.CollectableRow) (river.InsertManyParams, error) {
+			var a escalateArgs
 			var due time.Time
-			if err := rows.Scan(&id, &round, &due); err != nil {
-				rows.Close()
-				return fmt.Errorf("read due escalation step: %w", err)
+			if err := row.Scan(&a.IncidentID, &a.Round, &due); err != nil {
+				return river.InsertManyParams{}, err
 			}
-			a := escalateArgs{IncidentID: id, Round: round}
 			opts := a.InsertOpts()
 			opts.ScheduledAt = due
-			params = append(params, river.InsertManyParams{Args: a, InsertOpts: &opts})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("disarm due escalation steps: %w", err)
-		}
-		if len(params) == 0 {
-			return nil
-		}
-		if _, err := s.queue.InsertManyTx(ctx, tx, params); err != nil {
-			return fmt.Errorf("queue due escalation steps: %w", err)
-		}
-		n = len(params)
-		return nil
-	})
-	return n, err
+			return river.InsertManyParams{Args: a, InsertOpts: &opts}, nil
+		})
 }

@@ -235,25 +235,8 @@ func occupyGroup(ctx context.Context, t *testing.T, g *batchGroup, wg *sync.Wait
 // neighbours (whatever the configured time zone).
 func holdCaseCounter(t *testing.T, pool *pgxpool.Pool) (release func()) {
 	t.Helper()
-	ctx := context.Background()
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO case_counters (year, last) SELECT y, 0 FROM generate_series($1::int - 1, $1::int + 1) y
-		ON CONFLICT (year) DO UPDATE SET last = case_counters.last`, time.Now().Year()); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			if err := tx.Commit(ctx); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(release)
-	return release
+	return holdInTx(t, pool, `INSERT INTO case_counters (year, last) SELECT y, 0 FROM generate_series($1::int - 1, $1::int + 1) y
+		ON CONFLICT (year) DO UPDATE SET last = case_counters.last`, time.Now().Year())
 }
 
 // TestGroupKilledInFlightAnswersEveryIntake: the connection of a group

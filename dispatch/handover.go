@@ -2,9 +2,12 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 )
 
 // Hand-overs
@@ -48,4 +51,32 @@ func (s *Service) handOverLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// handOverRows is one hand-over: in one transaction, claim (an UPDATE …
+// RETURNING that clears the hand-over time of the rows it hands over,
+// FOR UPDATE SKIP LOCKED where it picks due rows) with args, and a queue
+// job for each row it returns, made by job from the row. what names the
+// rows in errors ("room posts"). It returns how many jobs it queued.
+func (s *Service) handOverRows(ctx context.Context, what, claim string, args []any, job pgx.RowToFunc[river.InsertManyParams]) (int, error) {
+	var n int
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, claim, args...)
+		if err != nil {
+			return fmt.Errorf("hand over %s: %w", what, err)
+		}
+		params, err := pgx.CollectRows(rows, job)
+		if err != nil {
+			return fmt.Errorf("hand over %s: %w", what, err)
+		}
+		if len(params) == 0 {
+			return nil
+		}
+		if _, err := s.queue.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("queue handed-over %s: %w", what, err)
+		}
+		n = len(params)
+		return nil
+	})
+	return n, err
 }

@@ -1,17 +1,14 @@
 package dispatch_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -133,55 +130,14 @@ func photoReportSurvivesKill(t *testing.T, channel string) {
 	}
 
 	out := filepath.Join(t.TempDir(), "child.log")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPhotoProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=photo", "FG_KILLTEST_DB="+url, "FG_KILLTEST_OUT="+out,
-		"FG_KILLTEST_BUCKET="+bucket, "FG_KILLTEST_OBJECT="+string(objJSON), "FG_KILLTEST_CHANNEL="+channel)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	committed, kill := startHelper(t, "TestHelperPhotoProcess", []string{"FG_KILLTEST_CHILD=photo", "FG_KILLTEST_DB=" + url,
+		"FG_KILLTEST_OUT=" + out, "FG_KILLTEST_BUCKET=" + bucket, "FG_KILLTEST_OBJECT=" + string(objJSON), "FG_KILLTEST_CHANNEL=" + channel},
+		"committed ")
+	f := strings.Fields(committed)
+	if len(f) != 3 {
+		t.Fatalf("the child's receipt %q: want report, incident and case number", committed)
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var reportID, incidentID uuid.UUID
-	var caseNumber string
-	var childOut []string
-	timeout := time.After(60 * time.Second)
-	for reportID == uuid.Nil {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the child ended before committing:\n%s", strings.Join(childOut, "\n"))
-			}
-			childOut = append(childOut, l)
-			if rest, ok := strings.CutPrefix(l, "committed "); ok {
-				f := strings.Fields(rest)
-				reportID, incidentID, caseNumber = uuid.MustParse(f[0]), uuid.MustParse(f[1]), f[2]
-			}
-		case <-timeout:
-			t.Fatalf("the child did not commit within 60 s:\n%s", strings.Join(childOut, "\n"))
-		}
-	}
-	go func() {
-		for range lines { // the child's further output
-		}
-	}()
+	reportID, incidentID, caseNumber := uuid.MustParse(f[0]), uuid.MustParse(f[1]), f[2]
 	waitFor(t, "the child's routing to wait for the room post's record", func() bool {
 		var n int
 		_ = pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
@@ -195,11 +151,9 @@ func photoReportSurvivesKill(t *testing.T, channel string) {
 	if n := processJobs(t, pool, reportID); n != 0 {
 		t.Fatalf("%d process_report jobs before the kill, want 0 (the report carries a hand-over time instead)", n)
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
-	killed = true
 	if err := lock.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,10 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 		// The API asked (Replay) before it read a large body; a small
 		// one's retry, and one that raced the question, is caught by the
 		// key's insert (errReplay below), which rolls everything back.
+	case in.Channel == ChannelXMPP:
+		// Looked up in its transaction, after the sender's lock
+		// (intakeTx), where a resend that raced its first finds it too.
+		// The gateway asked (Replay) before it downloaded attachments.
 	default:
 		if r, err := s.findByIdempotencyKey(ctx, s.pool, in); err == nil {
 			return r, nil
@@ -94,6 +98,9 @@ func (s *Service) Intake(ctx context.Context, in NewReport) (Receipt, error) {
 		}
 	}
 	if errors.Is(err, errReplay) {
+		if rec.Replayed { // found by intakeTx
+			return rec, nil
+		}
 		// A concurrent retry won the race; its transaction is the report.
 		return s.findByIdempotencyKey(ctx, s.pool, in)
 	}
@@ -121,9 +128,8 @@ func (s *Service) intakeTx(ctx context.Context, in *NewReport, now time.Time, re
 			// report join it instead of each opening a report of its own.
 			// Only messenger reports are grouped; an API client's reports
 			// (one token sends for a whole fleet) never wait for each other.
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-				in.Channel+"\n"+in.Sender+"\n"+in.Address); err != nil {
-				return fmt.Errorf("lock sender: %w", err)
+			if err := s.lockSender(ctx, tx, in, rec); err != nil {
+				return err
 			}
 			var joined bool
 			var err error
@@ -137,6 +143,42 @@ func (s *Service) intakeTx(ctx context.Context, in *NewReport, now time.Time, re
 		}
 		return s.insertNew(ctx, tx, in, now, rec, why, prev, proc)
 	})
+}
+
+// senderLockSQL takes the lock on one sender's messages to one address
+// (senderLockKey) until the transaction ends.
+const senderLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
+
+// senderLockKey names in's sender and address for senderLockSQL.
+func senderLockKey(in *NewReport) string { return in.Channel + "\n" + in.Sender + "\n" + in.Address }
+
+// lockSender takes the lock on in's sender's messages to its address
+// until tx ends, then looks up in's idempotency key, in one round trip.
+// A used key (a resent stanza: the same XEP-0359 origin-id) is errReplay
+// with *rec its first receipt. Looked up after the lock, a resend is
+// found also when it arrived while its first was being stored; before
+// the lock it found nothing and ran as a message of its own (a resent
+// bare "neu" found nothing left to undo and was refused).
+func (s *Service) lockSender(ctx context.Context, tx pgx.Tx, in *NewReport, rec *Receipt) error {
+	var b pgx.Batch
+	b.Queue(senderLockSQL, senderLockKey(in))
+	var found Receipt
+	var lookup error
+	b.Queue(idempotencyKeySQL, in.Channel, in.Sender, in.IdempotencyKey).QueryRow(func(row pgx.Row) error {
+		found, lookup = scanIdempotencyKey(row)
+		if errors.Is(lookup, ErrNotFound) {
+			return nil
+		}
+		return lookup
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("lock sender: %w", err)
+	}
+	if lookup == nil {
+		*rec = found
+		return errReplay
+	}
+	return nil
 }
 
 // Modes of an accepted message.
@@ -576,12 +618,21 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// idempotencyKeySQL finds the report of a channel's, sender's
+// idempotency key ($1, $2, $3); scanIdempotencyKey reads its row.
+const idempotencyKeySQL = `
+	SELECT r.id, r.incident_id, r.case_number FROM idempotency_keys k JOIN reports r ON r.id = k.report_id
+	WHERE k.channel = $1 AND k.sender = $2 AND k.key = $3`
+
 func (s *Service) findByIdempotencyKey(ctx context.Context, q querier, in NewReport) (Receipt, error) {
+	return scanIdempotencyKey(q.QueryRow(ctx, idempotencyKeySQL, in.Channel, in.Sender, in.IdempotencyKey))
+}
+
+// scanIdempotencyKey reads idempotencyKeySQL's row: the first receipt,
+// Replayed, or ErrNotFound.
+func scanIdempotencyKey(row pgx.Row) (Receipt, error) {
 	var r Receipt
-	err := q.QueryRow(ctx, `
-		SELECT r.id, r.incident_id, r.case_number FROM idempotency_keys k JOIN reports r ON r.id = k.report_id
-		WHERE k.channel = $1 AND k.sender = $2 AND k.key = $3`,
-		in.Channel, in.Sender, in.IdempotencyKey).Scan(&r.ReportID, &r.IncidentID, &r.CaseNumber)
+	err := row.Scan(&r.ReportID, &r.IncidentID, &r.CaseNumber)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Receipt{}, ErrNotFound
 	}

@@ -509,3 +509,51 @@ func TestNotJoinedTextReportRetriedAtOnce(t *testing.T) {
 		t.Errorf("%d received events for %s, want 1", n, second.CaseNumber)
 	}
 }
+
+// TestResendRacingItsFirstIsReplayed: a messenger resends a stanza whose
+// acknowledgement it missed (XEP-0198) under the same XEP-0359 origin-id
+// while the first is still being stored (here: both wait for the
+// sender's earlier message). The key was looked up before the sender's
+// lock, so the resend found nothing and ran as a message of its own: a
+// resent bare "neu" found nothing left to undo and was refused ("neu"
+// needs content), and the worker was told their message failed. Now the
+// key is looked up after the lock: both get the split's receipt, one of
+// them as a replay, and nothing is split twice.
+func TestResendRacingItsFirstIsReplayed(t *testing.T) {
+	svc, _, first, part := caseWithPart(t, "streife7@stadt.localhost", "Gullydeckel fehlt", "Laterne flackert")
+	ctx := context.Background()
+	w := sender{t, svc, "streife7@stadt.localhost", "tiefbau"}
+
+	release, waiting := dispatch.HoldSenderLock(t, svc, w.from, "tiefbau")
+	var recs [2]dispatch.Receipt
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			recs[i], errs[i] = svc.Intake(ctx, dispatch.NewReport{Channel: dispatch.ChannelXMPP, Address: "tiefbau", Sender: w.from,
+				IdempotencyKey: "origin:n3", Text: "neu"})
+		})
+	}
+	waitFor(t, "the message and its resend waiting for the sender's lock", func() bool { return waiting() == 2 })
+	release()
+	wg.Wait()
+	replayed := 0
+	for i := range 2 {
+		if errs[i] != nil || recs[i].ReportID != part.ReportID || recs[i].CaseNumber != recs[0].CaseNumber {
+			t.Errorf("intake %d: %+v, %v; want the split part %s's receipt", i, recs[i], errs[i], part.ReportID)
+		}
+		if recs[i].Replayed {
+			replayed++
+		}
+	}
+	if replayed != 1 {
+		t.Errorf("%d of the two receipts replayed, want 1: %+v", replayed, recs)
+	}
+	v, err := svc.GetReport(ctx, first.ReportID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countEvents(v.Events, "part_split"); n != 1 {
+		t.Errorf("%d part_split events on %s, want 1: %+v", n, first.CaseNumber, v.Events)
+	}
+}

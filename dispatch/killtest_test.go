@@ -1,7 +1,7 @@
 package dispatch_test
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -95,24 +95,68 @@ func TestHelperProcess(t *testing.T) {
 // kills it in any case.
 func startReplicaChild(t *testing.T, url, rulesPath, out string) (killChild func() error) {
 	t.Helper()
-	var childOut bytes.Buffer
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=1", "FG_KILLTEST_DB="+url, "FG_KILLTEST_RULES="+rulesPath, "FG_KILLTEST_OUT="+out)
-	cmd.Stdout, cmd.Stderr = &childOut, &childOut
+	_, killChild = startHelper(t, "TestHelperProcess", []string{"FG_KILLTEST_CHILD=1", "FG_KILLTEST_DB=" + url,
+		"FG_KILLTEST_RULES=" + rulesPath, "FG_KILLTEST_OUT=" + out}, "child started")
+	return killChild
+}
+
+// startHelper runs the test function helper (a TestHelper… that skips
+// unless its environment says otherwise) in a child process, with env
+// added to this process's, and waits until the child prints a line that
+// starts with prefix; it returns the rest of that line. The test fails,
+// with the child's output, if the child ends first or prints no such
+// line within 60 s. kill SIGKILLs the child and waits for it to end; the
+// test's end kills it in any case.
+func startHelper(t *testing.T, helper string, env []string, prefix string) (rest string, kill func() error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	var once sync.Once
-	var err error
-	killChild = func() error {
+	var killErr error
+	kill = func() error {
 		once.Do(func() {
-			err = cmd.Process.Signal(syscall.SIGKILL)
+			killErr = cmd.Process.Signal(syscall.SIGKILL)
 			_ = cmd.Wait()
 		})
-		return err
+		return killErr
 	}
-	t.Cleanup(func() { _ = killChild() })
-	return killChild
+	t.Cleanup(func() { _ = kill() })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var childOut []string
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("%s ended before it printed %q:\n%s", helper, prefix, strings.Join(childOut, "\n"))
+			}
+			childOut = append(childOut, l)
+			if r, ok := strings.CutPrefix(l, prefix); ok {
+				go func() {
+					for range lines { // the child's further output
+					}
+				}()
+				return r, kill
+			}
+		case <-timeout:
+			t.Fatalf("%s did not print %q within 60 s:\n%s", helper, prefix, strings.Join(childOut, "\n"))
+		}
+	}
 }
 
 // TestEscalationSurvivesKill: a replica routes an incident (scheduling its

@@ -387,38 +387,20 @@ func (s *Service) handOverChatsNow(ctx context.Context, chats []*directChat) {
 // handed over once: its hand-over time is cleared in the transaction that
 // queues its job. It returns how many it queued.
 func (s *Service) handOverChats(ctx context.Context, ids []int64) (int, error) {
-	var n int
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		sql, args := `
-			UPDATE chat_outbox SET handover_at = NULL
-			WHERE id IN (
-				SELECT id FROM chat_outbox
-				WHERE handover_at IS NOT NULL AND handover_at <= (SELECT clock_timestamp()) -- a value: an index condition
-				ORDER BY handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-			RETURNING id`, []any{handOverBatch}
-		if ids != nil {
-			sql, args = `UPDATE chat_outbox SET handover_at = NULL WHERE id = ANY($1) AND handover_at IS NOT NULL RETURNING id`, []any{ids}
-		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return fmt.Errorf("hand over chat messages: %w", err)
-		}
-		queued, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return fmt.Errorf("hand over chat messages: %w", err)
-		}
-		n = len(queued)
-		if n == 0 {
-			return nil
-		}
-		params := make([]river.InsertManyParams, n)
-		for i, id := range queued {
-			params[i] = river.InsertManyParams{Args: outboxArgs{ID: id}}
-		}
-		if _, err := s.queue.InsertManyTx(ctx, tx, params); err != nil {
-			return fmt.Errorf("queue handed-over chat messages: %w", err)
-		}
-		return nil
+	sql, args := `
+		UPDATE chat_outbox SET handover_at = NULL
+		WHERE id IN (
+			SELECT id FROM chat_outbox
+			WHERE handover_at IS NOT NULL AND handover_at <= (SELECT clock_timestamp()) -- a value: an index condition
+			ORDER BY handover_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING id`, []any{handOverBatch}
+	if ids != nil {
+		sql, args = `UPDATE chat_outbox SET handover_at = NULL WHERE id = ANY($1) AND handover_at IS NOT NULL RETURNING id`, []any{ids}
+	}
+	n, err := s.handOverRows(ctx, "chat messages", sql, args, func(row pgx.CollectableRow) (river.InsertManyParams, error) {
+		var a outboxArgs
+		err := row.Scan(&a.ID)
+		return river.InsertManyParams{Args: a}, err
 	})
 	if n > 0 && err == nil {
 		s.log.InfoContext(ctx, "chat messages handed to the queue", "messages", n)

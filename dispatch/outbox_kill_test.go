@@ -1,14 +1,11 @@
 package dispatch_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -73,51 +70,15 @@ type replyChild struct {
 
 // startReplyChild runs TestHelperReplyProcess in mode on the database url
 // and returns once the child is inside its reply's send (mode "before":
-// nothing written; "after": written, not recorded).
-func startReplyChild(t *testing.T, url, mode string) (*replyChild, *exec.Cmd) {
+// nothing written; "after": written, not recorded), with the function
+// that kills it.
+func startReplyChild(t *testing.T, url, mode string) (*replyChild, func() error) {
 	c := &replyChild{sender: "kill-" + mode + "@stadt.localhost", out: filepath.Join(t.TempDir(), "child.log")}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperReplyProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "FG_KILLTEST_CHILD=reply", "FG_KILLTEST_DB="+url, "FG_KILLTEST_OUT="+c.out,
-		"FG_KILLTEST_MODE="+mode, "FG_KILLTEST_SENDER="+c.sender)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	want := map[string]string{"before": "sending ", "after": "sent "}[mode]
-	var childOut []string
-	timeout := time.After(60 * time.Second)
-	for c.id == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("%s child ended before its reply:\n%s", mode, strings.Join(childOut, "\n"))
-			}
-			childOut = append(childOut, l)
-			if rest, ok := strings.CutPrefix(l, want); ok {
-				c.id = strings.TrimSpace(rest)
-			}
-		case <-timeout:
-			t.Fatalf("%s child did not send its reply within 60 s:\n%s", mode, strings.Join(childOut, "\n"))
-		}
-	}
-	go func() {
-		for range lines { // the child's further output
-		}
-	}()
-	return c, cmd
+	id, kill := startHelper(t, "TestHelperReplyProcess", []string{"FG_KILLTEST_CHILD=reply", "FG_KILLTEST_DB=" + url,
+		"FG_KILLTEST_OUT=" + c.out, "FG_KILLTEST_MODE=" + mode, "FG_KILLTEST_SENDER=" + c.sender},
+		map[string]string{"before": "sending ", "after": "sent "}[mode])
+	c.id = strings.TrimSpace(id)
+	return c, kill
 }
 
 // TestReplySurvivesKill: a replica commits a messenger report and is
@@ -140,7 +101,7 @@ func TestReplySurvivesKill(t *testing.T) {
 
 	var children []*replyChild
 	for _, mode := range []string{"before", "after"} {
-		c, cmd := startReplyChild(t, url, mode)
+		c, kill := startReplyChild(t, url, mode)
 		var origin string
 		var ahead float64 // seconds
 		if err := pool.QueryRow(ctx, `SELECT origin_id, extract(epoch FROM handover_at - clock_timestamp())::float8 FROM chat_outbox WHERE to_jid = $1`,
@@ -157,10 +118,9 @@ func TestReplySurvivesKill(t *testing.T) {
 		if jobs != 0 {
 			t.Errorf("%s: %d xmpp jobs before the kill, want 0 (the reply is sent directly)", mode, jobs)
 		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := kill(); err != nil {
 			t.Fatal(err)
 		}
-		_ = cmd.Wait()
 		children = append(children, c)
 	}
 	b, _ := os.ReadFile(children[0].out)

@@ -42,6 +42,9 @@ type PersonalData struct {
 	OMEMO []SubjectOMEMO `json:"omemo"`
 	// Console lists the subject's console sessions and login links.
 	Console []SubjectSignIn `json:"console"`
+	// Messages are 1:1 messages to the subject that are still stored:
+	// replies not sent yet, and alerts in the job queue.
+	Messages []SubjectMessage `json:"messages"`
 }
 
 // SubjectReport is one stored report.
@@ -113,6 +116,23 @@ type SubjectSignIn struct {
 	UsedAt    time.Time `json:"used_at,omitzero"`
 }
 
+// SubjectMessage is a 1:1 message from a function address to the subject
+// that fieldgate still holds: a reply or status message not sent yet
+// (chat_outbox, until it is out; a day at most, see retainUnsentChats), or
+// an escalation alert or owner notice of the job queue (river_job kind
+// chat_message, whose arguments keep the text until river's cleaner
+// deletes the job: a day after it was sent, a week after it was given
+// up).
+type SubjectMessage struct {
+	From      string    `json:"from"` // the function address
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+	// State is "unsent" (chat_outbox), or the queue job's state
+	// (available, scheduled, retryable, running, completed, discarded,
+	// cancelled).
+	State string `json:"state"`
+}
+
 // StoredAbout returns what the database holds about subject (matched
 // without regard to case; a JID with a resource is taken as its bare
 // JID). An empty subject is an error.
@@ -125,7 +145,7 @@ func StoredAbout(ctx context.Context, q rowQuerier, subject string) (PersonalDat
 		return PersonalData{}, fmt.Errorf("privacy: no subject given")
 	}
 	d := PersonalData{Subject: subject, Reports: []SubjectReport{}, Trail: []SubjectAction{}, Owned: []string{}, Alerts: []SubjectAlert{},
-		Languages: []SubjectLanguage{}, OMEMO: []SubjectOMEMO{}, Console: []SubjectSignIn{}}
+		Languages: []SubjectLanguage{}, OMEMO: []SubjectOMEMO{}, Console: []SubjectSignIn{}, Messages: []SubjectMessage{}}
 	if err := subjectReports(ctx, q, &d); err != nil {
 		return d, err
 	}
@@ -181,6 +201,15 @@ func StoredAbout(ctx context.Context, q rowQuerier, subject string) (PersonalDat
 				s.UsedAt = *used
 			}
 			d.Console = append(d.Console, s)
+			return err
+		}},
+		{"messages", `SELECT from_addr, body, created_at, 'unsent' FROM chat_outbox WHERE lower(to_jid) = $1
+			UNION ALL SELECT args->>'from', args->>'body', created_at, state::text FROM river_job
+			WHERE kind = 'chat_message' AND lower(args->>'to') = $1
+			ORDER BY 3`, func(r pgx.Rows) error {
+			var m SubjectMessage
+			err := r.Scan(&m.From, &m.Text, &m.CreatedAt, &m.State)
+			d.Messages = append(d.Messages, m)
 			return err
 		}},
 	}

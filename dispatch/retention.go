@@ -90,6 +90,9 @@ type RetentionResult struct {
 	// ConsoleSignIns counts the expired console login links and sessions
 	// deleted.
 	ConsoleSignIns int64
+	// UnsentMessages counts the 1:1 messages deleted from chat_outbox
+	// still unsent UnsentChatMaxAge after they were written.
+	UnsentMessages int64
 }
 
 // Objects counts the S3 objects in the result.
@@ -194,12 +197,27 @@ func (rt *Retention) retain(ctx context.Context, dryRun bool, deadline time.Time
 	if res.ConsoleSignIns, err = rt.retainConsoleSignIns(ctx, dryRun); err != nil {
 		return res, err
 	}
-	if len(res.Incidents) > 0 || res.SenderLanguages > 0 || res.ConsoleSignIns > 0 {
+	if res.UnsentMessages, err = rt.deleteWhere(ctx, dryRun, "chat_outbox", `created_at < $1`, rt.now().Add(-UnsentChatMaxAge)); err != nil {
+		return res, fmt.Errorf("unsent chat messages: %w", err)
+	}
+	if len(res.Incidents) > 0 || res.SenderLanguages > 0 || res.ConsoleSignIns > 0 || res.UnsentMessages > 0 {
 		rt.log.InfoContext(ctx, "retention", "dry_run", dryRun, "incidents", len(res.Incidents), "objects", res.Objects(),
-			"sender_languages", res.SenderLanguages, "console_sign_ins", res.ConsoleSignIns, "more", res.More)
+			"sender_languages", res.SenderLanguages, "console_sign_ins", res.ConsoleSignIns, "unsent_messages", res.UnsentMessages,
+			"more", res.More)
 	}
 	return res, backup
 }
+
+// UnsentChatMaxAge is how long a 1:1 message may wait in chat_outbox
+// (outbox.go) before retention deletes it unsent. The queue gives a
+// message up after about 70 minutes of attempts (retryPolicy) and deletes
+// its row then, and a message waits at most chatOrderWait for an earlier
+// one; a row left after a day is one no job will send (river discarded
+// its job without running it: its process died during the last attempt),
+// which holds the addressee's JID and the text for nothing, and a reply
+// that late would only confuse. A job that still has it finds the row
+// gone and sends nothing.
+const UnsentChatMaxAge = 24 * time.Hour
 
 // retainConsoleSignIns deletes the console's login links and sessions
 // that have expired: they name a user, their roles and when they signed

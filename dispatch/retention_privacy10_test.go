@@ -265,14 +265,7 @@ func TestRetentionDryRunCountsLanguageChoices(t *testing.T) {
 	postedAndResolved(t, svc, r)
 	later := func() time.Time { return time.Now().Add(200 * 24 * time.Hour) }
 	rt := dispatch.NewRetention(pool, nil, dispatch.RetentionConfig{}, later, discard())
-	dry, err := rt.Run(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := rt.Run(ctx, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dry, res := dryRunAndRun(t, rt)
 	if len(dry.Incidents) != 1 || len(res.Incidents) != 1 || res.SenderLanguages != 1 {
 		t.Fatalf("run: %d incidents, %d language choices; want 1 and 1", len(res.Incidents), res.SenderLanguages)
 	}

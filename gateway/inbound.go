@@ -459,8 +459,11 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		g.sendReceipt(ctx, m, local)
 		return
 	}
-	if in.IdempotencyKey != "" {
-		// A resent message must not download its attachment again.
+	if in.IdempotencyKey != "" && !m.opened && hasDownloads(in.Text, oob) {
+		// A resent message must not download its attachments again (an
+		// OMEMO message was asked before its decryption, openEncrypted).
+		// One without attachments is answered by the intake, which
+		// looks its key up itself (Replayed).
 		if rec, err := g.disp.Replay(ctx, in.Channel, in.Sender, in.IdempotencyKey); err == nil {
 			g.sendReceipt(ctx, m, local)
 			g.log.Info("xmpp message replayed", "case", rec.CaseNumber)
@@ -524,7 +527,11 @@ func (g *Gateway) onDirectMessage(ctx context.Context, m *inMessage) {
 		return
 	}
 	if rec.Replayed {
+		// A resend: its receipt again, nothing else said twice.
 		g.dropMedia(&in)
+		g.sendReceipt(ctx, m, local)
+		g.log.Info("xmpp message replayed", "case", rec.CaseNumber)
+		return
 	}
 	g.sendReceipt(ctx, m, local)
 	if geo.Problem != geoOK && in.Position == nil {

@@ -43,3 +43,10 @@ func (g *Gateway) takePlainFileLinks(ctx context.Context, m *inMessage, local, l
 	}
 	return omemo.StripFileLinks(text, links), true
 }
+
+// hasDownloads reports whether a message's text or OOB/XEP-0447 URLs name
+// anything that would be downloaded: an http(s) URL (fetchAttachments)
+// or an XEP-0454 aesgcm:// link (takePlainFileLinks).
+func hasDownloads(text string, oob []string) bool {
+	return len(ExtractURLs(text, oob)) > 0 || len(omemo.FindFileLinks(text)) > 0
+}

@@ -314,7 +314,7 @@ type chaos struct {
 	t    *testing.T
 	s    *stack
 	pg   *durablePG
-	s3   *privateMinIO
+	s3   *testsvc.MinIOServer
 	l    *faultLoad
 	reps []*replica
 	all  []*replica // every replica started
@@ -416,9 +416,9 @@ func (c *chaos) strike(rng *rand.Rand, relogin func()) {
 	case pick < 82:
 		down := time.Duration(500+rng.IntN(4500)) * time.Millisecond
 		c.record("MinIO stop/start, down %v", down)
-		c.s3.stop()
+		c.s3.Stop()
 		time.Sleep(down)
-		c.s3.start()
+		c.s3.Start()
 	default:
 		sig := syscall.SIGTERM
 		if rng.IntN(2) == 0 && testsvc.XMPP(c.t).Server != testsvc.Ejabberd {

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/base64"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -116,78 +112,25 @@ func (p *durablePG) url() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
 }
 
-// privateMinIO is a MinIO server of the test's own.
-type privateMinIO struct {
-	t        *testing.T
-	bin, dir string
-	addr     string
-	user     string
-	secret   string
-	kms      string // MINIO_KMS_SECRET_KEY, kept across restarts
-	cmd      *exec.Cmd
-	done     chan struct{}
-}
-
-func startPrivateMinIO(t *testing.T) *privateMinIO {
+// startPrivateMinIO starts a MinIO of the test's own with a KMS key, as
+// the shared test MinIO has one (fieldgate requires SSE-S3 by default);
+// Stop and Start take it down and bring it back.
+func startPrivateMinIO(t *testing.T) *testsvc.MinIOServer {
 	t.Helper()
-	env := testsvc.S3(t)
-	m := &privateMinIO{t: t, bin: requireEnv(t, "FIELDGATE_TEST_MINIO_BIN"), dir: privateDir(t, "faults-minio-"),
-		addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), user: env.AccessKey, secret: env.SecretKey,
-		// A KMS key of its own, as the shared test MinIO has one: fieldgate
-		// requires SSE-S3 by default.
-		kms: "fieldgate-test-key:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x42}, 32))}
-	m.start()
-	t.Cleanup(m.stop)
-	return m
-}
-
-func (m *privateMinIO) start() {
-	m.t.Helper()
-	m.cmd = exec.Command(m.bin, "server", "--quiet", "--address", m.addr, "--console-address", fmt.Sprintf("127.0.0.1:%d", freePort(m.t)), m.dir)
-	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.user, "MINIO_ROOT_PASSWORD="+m.secret, "MINIO_UPDATE=off", "MINIO_BROWSER_REDIRECT=off",
-		"MINIO_KMS_SECRET_KEY="+m.kms)
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatalf("minio: %v", err)
-	}
-	m.done = make(chan struct{})
-	go func(c *exec.Cmd, done chan struct{}) { _ = c.Wait(); close(done) }(m.cmd, m.done)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + m.addr + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("minio at %s not ready within 60s: %v", m.addr, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (m *privateMinIO) stop() {
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGKILL)
-	<-m.done
-	m.cmd = nil
+	return testsvc.StartMinIO(t, testsvc.MinIOOptions{KMS: true})
 }
 
 // useServices points a stack at the private services given (nil: keep
 // the shared one).
-func (s *stack) useServices(pg *durablePG, s3 *privateMinIO) {
+func (s *stack) useServices(pg *durablePG, s3 *testsvc.MinIOServer) {
 	s.t.Helper()
 	if pg != nil {
 		s.db = pg.url()
 		s.env["FIELDGATE_DATABASE_URL"] = s.db
 	}
 	if s3 != nil {
-		s.env["FIELDGATE_S3_ENDPOINT"] = s3.addr
-		c, err := minio.New(s3.addr, &minio.Options{Creds: credentials.NewStaticV4(s3.user, s3.secret, "")})
+		s.env["FIELDGATE_S3_ENDPOINT"] = s3.Endpoint
+		c, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")})
 		if err != nil {
 			s.t.Fatal(err)
 		}
@@ -196,7 +139,7 @@ func (s *stack) useServices(pg *durablePG, s3 *privateMinIO) {
 }
 
 // privateFaultStack is faultStack on the given private services.
-func privateFaultStack(t *testing.T, pg *durablePG, s3 *privateMinIO) (*stack, *replica) {
+func privateFaultStack(t *testing.T, pg *durablePG, s3 *testsvc.MinIOServer) (*stack, *replica) {
 	t.Helper()
 	s := newStack(t, nil)
 	s.useServices(pg, s3)
@@ -214,9 +157,9 @@ func TestFaultMinIORestart(t *testing.T) {
 	l.setBases(r.base)
 	n, c := faultSize()
 	end := l.run(n, c, func() {
-		m.stop()
+		m.Stop()
 		time.Sleep(5 * time.Second)
-		m.start()
+		m.Start()
 	})
 	reportRow(t, l.verify("MinIO stop/start", end, since))
 }

@@ -22,7 +22,7 @@ func (c categoryPeriods) Set(v string) error {
 	if !ok || name == "" {
 		return fmt.Errorf("want NAME=DURATION, e.g. strasse=365d")
 	}
-	d, err := parseDays(dur)
+	d, err := parseRetentionPeriod(dur)
 	if err != nil {
 		return err
 	}
@@ -30,13 +30,24 @@ func (c categoryPeriods) Set(v string) error {
 	return nil
 }
 
-// parseDays is time.ParseDuration that also understands days ("180d").
-func parseDays(s string) (time.Duration, error) {
+// parseRetentionPeriod reads a retention period flag: a duration as
+// time.ParseDuration reads it, or whole or decimal days ("180d"). It must
+// be at least one day, as retention.days and retention.category_days
+// must (validateRetention): a period of 0 or less deletes a case as soon
+// as it is closed, and "180m" is 180 minutes, not months.
+func parseRetentionPeriod(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
 	if n := len(s); n > 1 && s[n-1] == 'd' {
-		d, err := time.ParseDuration(s[:n-1] + "h")
-		return d * 24, err
+		d, err = time.ParseDuration(s[:n-1] + "h")
+		d *= 24
 	}
-	return time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 180d: %w", err)
+	}
+	if d < 24*time.Hour {
+		return 0, fmt.Errorf("%q is less than a day; a retention period is at least one day, e.g. 180d (leave a category out for the default)", s)
+	}
+	return d, nil
 }
 
 // runRetention is `fieldgate retention run [--dry-run]`: delete (or list)
@@ -48,12 +59,16 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 		return exitError{2}
 	}
 	var dryRun bool
-	var period string
+	var period time.Duration
 	cats := categoryPeriods{}
 	cfg, _, err := commonFlags("retention run", args[1:], getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&dryRun, "dry-run", false, "only list what would be deleted")
-		fs.StringVar(&period, "period", "", "retention period of categories not given with --category (default: retention.days from the config, else 180d)")
-		fs.Var(cats, "category", "retention period of one category, NAME=DURATION (repeatable)")
+		fs.Func("period", "retention period of categories not given with --category, at least 1d (default: retention.days from the config, else 180d)",
+			func(v string) (err error) {
+				period, err = parseRetentionPeriod(v)
+				return err
+			})
+		fs.Var(cats, "category", "retention period of one category, NAME=DURATION, at least 1d (repeatable)")
 	})
 	if err != nil {
 		return err
@@ -65,10 +80,8 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 	}
 	// The config's retention periods, overridden by the flags.
 	ret := dispatchConfig(cfg, loc).Retention
-	if period != "" {
-		if ret.Default, err = parseDays(period); err != nil || ret.Default <= 0 {
-			return fmt.Errorf("--period %q: want a positive duration such as 180d", period)
-		}
+	if period > 0 {
+		ret.Default = period
 	}
 	if len(cats) > 0 && ret.Categories == nil {
 		ret.Categories = map[string]time.Duration{}
@@ -99,8 +112,8 @@ func runRetention(ctx context.Context, args []string, getenv func(string) string
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices, %d expired console sign-ins\n", verb,
-		len(res.Incidents), res.Objects(), res.SenderLanguages, res.ConsoleSignIns)
+	fmt.Fprintf(stdout, "%s %d incidents, %d media objects, %d senders' language choices, %d expired console sign-ins, %d unsent messages older than a day\n", verb,
+		len(res.Incidents), res.Objects(), res.SenderLanguages, res.ConsoleSignIns, res.UnsentMessages)
 	if errors.Is(err, dispatch.ErrBackupRunning) {
 		return fmt.Errorf("%w (fieldgate backup): the rest waits; run this again when it has finished", err)
 	}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
@@ -54,4 +56,56 @@ func cliEnv(t *testing.T, bucketPrefix string) func(string) string {
 		"FIELDGATE_XMPP_DOMAIN": "reports.example", "FIELDGATE_XMPP_SECRET": "x", "FIELDGATE_RULES_FILE": "rules.yaml",
 	}
 	return func(k string) string { return env[k] }
+}
+
+// TestRetentionPeriodFlagsAreAtLeastADay: the configuration refuses a
+// category period below one day (a period of 0 deletes a case as soon as
+// it is closed), but `retention run --category jugendamt=0d` (an admin
+// who took 0 for "keep") went through and deleted every closed case of
+// that category at once, and `--period 180m` (months meant, minutes read)
+// every closed case three hours old. Now both flags want at least a day,
+// say so, exit 2 and delete nothing.
+func TestRetentionPeriodFlagsAreAtLeastADay(t *testing.T) {
+	getenv := cliEnv(t, "ret-flags-")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, getenv("FIELDGATE_DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var out bytes.Buffer
+	if err := run(ctx, []string{"migrate"}, getenv, &out, &out); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out.String())
+	}
+	// Closed four hours ago, category jugendamt: kept 180 days by default.
+	if _, err := conn.Exec(ctx, `
+		INSERT INTO incidents (id, case_number, state, address, team, priority, district, category, created_at, updated_at, resolved_at)
+		VALUES (gen_random_uuid(), '2026-000042', 'resolved', 'jugendamt', 'jugendamt', 'normal', 'Mitte', 'jugendamt',
+			now() - interval '5 hours', now() - interval '4 hours', now() - interval '4 hours')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--category", "jugendamt=0d"}, "at least one day"},
+		{[]string{"--category", "jugendamt=-365d"}, "at least one day"},
+		{[]string{"--category", "jugendamt=12h"}, "at least one day"},
+		{[]string{"--period", "180m"}, "at least one day"},
+		{[]string{"--period", "0d"}, "at least one day"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, append([]string{"retention", "run"}, c.args...), getenv, &stdout, &stderr)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("retention run %s: %v, stderr %q, stdout %q; want exit 2 saying %q", strings.Join(c.args, " "), err, stderr.String(), stdout.String(), c.want)
+		}
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE case_number = '2026-000042'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the case closed four hours ago was deleted")
+	}
 }

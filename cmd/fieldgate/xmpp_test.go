@@ -514,3 +514,48 @@ func TestXMPPCraftedStanzas(t *testing.T) {
 		t.Fatalf("stored bodies %q: the text beside the malformed geoloc and the good one must be stored, the oversized text not", bodies)
 	}
 }
+
+// TestResentTextMessageAnsweredOnce: a messenger resends a text report
+// (the same XEP-0359 origin-id) after it was answered, as after a lost
+// stream-management acknowledgement (XEP-0198). The resend is looked up
+// by the intake (the gateway asks first only for messages with something
+// to download): it gets its delivery receipt (XEP-0184) again, and
+// nothing else: no second report, no second "angenommen", no second hint
+// about its comma-decimal geo: URI.
+func TestResentTextMessageAnsweredOnce(t *testing.T) {
+	s := xmppStack(t, nil)
+	reporter := testsvc.Login(t, testsvc.User(t))
+	to := s.address("tiefbau")
+	id := "resend-" + s.suffix
+	body := "Gully-Deckel lose " + s.suffix + " geo:51,02510,7,59190;u=9"
+	reporter.SendReport(to, id, body, "")
+	reporter.WaitMessage(20*time.Second, "the hint", func(m testsvc.Message) bool { return strings.Contains(m.Body, "Meinten Sie geo:51.0251,7.5919?") })
+	ack := reporter.WaitMessage(20*time.Second, "the case number", func(m testsvc.Message) bool { return strings.Contains(m.Body, "angenommen") })
+	caseNo := caseFromReply(t, ack.Body)
+	reporter.SendReport(to, id, body, "")
+	// One sender's stanzas are handled in order: once the next message's
+	// receipt is here, whatever the resend caused has been sent.
+	marker := reporter.SendReport(to, "", "neu Laterne flackert "+s.suffix, "")
+	reporter.WaitMessage(20*time.Second, "the next message's receipt", func(m testsvc.Message) bool { return m.Received != nil && m.Received.ID == marker })
+	receipts, hints, acks := 0, 0, 0
+	for _, m := range reporter.Messages() {
+		switch {
+		case m.Received != nil && m.Received.ID == id:
+			receipts++
+		case strings.Contains(m.Body, "Meinten Sie geo:"):
+			hints++
+		case strings.Contains(m.Body, "Meldung "+caseNo+" angenommen"):
+			acks++
+		}
+	}
+	if receipts != 2 || hints != 1 || acks != 1 {
+		t.Errorf("the message and its resend: %d receipts, %d geo hints, %d acceptances; want 2, 1, 1", receipts, hints, acks)
+	}
+	var reports int
+	if err := s.query(`SELECT count(*) FROM reports WHERE body LIKE '%' || $1 || '%'`, "Gully-Deckel lose "+s.suffix).Scan(&reports); err != nil {
+		t.Fatal(err)
+	}
+	if reports != 1 {
+		t.Errorf("%d reports of the message and its resend, want 1", reports)
+	}
+}

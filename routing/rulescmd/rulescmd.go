@@ -16,11 +16,14 @@ import (
 	"github.com/fieldgate/fieldgate/routing"
 )
 
-// ErrFailed is returned (wrapped) when a check finds mistakes or a rule
-// test fails; the details have already been printed.
+// ErrFailed is returned (wrapped) when a file cannot be read, a check
+// finds mistakes or a rule test fails. The error says what failed once:
+// the problems and failed tests it counts have been printed, nothing of
+// the error itself.
 var ErrFailed = errors.New("rules: failed")
 
-// ErrUsage is returned (wrapped) for bad command lines.
+// ErrUsage is returned (wrapped) for bad command lines, after the usage
+// was printed; the error says what is wrong.
 var ErrUsage = errors.New("rules: usage")
 
 const usage = `usage:
@@ -51,7 +54,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("%w: unknown subcommand %q", ErrUsage, args[0])
 }
 
-// load reads a rules file and prints its problems.
+// load reads a rules file and prints its warnings, or its problems (the
+// error then only counts them); any other error (an unreadable file) is
+// returned, not printed.
 func load(path string, stderr io.Writer) (*routing.RuleSet, error) {
 	rs, err := routing.Load(path)
 	if err == nil {
@@ -67,8 +72,7 @@ func load(path string, stderr io.Writer) (*routing.RuleSet, error) {
 		}
 		return nil, fmt.Errorf("%w: %s has %d problem(s)", ErrFailed, path, len(verr.Problems))
 	}
-	fmt.Fprintln(stderr, err)
-	return nil, fmt.Errorf("%w: %v", ErrFailed, err)
+	return nil, fmt.Errorf("%w: %w", ErrFailed, err)
 }
 
 func check(args []string, stdout, stderr io.Writer) error {
@@ -101,7 +105,7 @@ func splitFile(fs *flag.FlagSet, args []string) (string, error) {
 		file, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrUsage, err)
+		return "", fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if file == "" && fs.NArg() > 0 {
 		file = fs.Arg(0)
@@ -119,7 +123,7 @@ func splitFile(fs *flag.FlagSet, args []string) (string, error) {
 
 func explain(args []string, now func() time.Time, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rules explain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // the returned error says what is wrong, usage lists the flags
 	to := fs.String("to", "", "function address (local part), e.g. tiefbau")
 	text := fs.String("text", "", "report text")
 	lat := fs.String("lat", "", "latitude (decimal degrees)")
@@ -128,6 +132,10 @@ func explain(args []string, now func() time.Time, stdout, stderr io.Writer) erro
 	from := fs.String("from", "", "sender's bare JID")
 	urgent := fs.Bool("urgent", false, "the sender flagged the report urgent")
 	path, err := splitFile(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
 	if err != nil {
 		fmt.Fprint(stderr, usage)
 		return err
@@ -226,10 +234,9 @@ func test(args []string, stdout, stderr io.Writer) error {
 				for _, p := range verr.Problems {
 					fmt.Fprintln(stderr, p.String())
 				}
-			} else {
-				fmt.Fprintln(stderr, err)
+				return fmt.Errorf("%w: cannot read %s", ErrFailed, tf)
 			}
-			return fmt.Errorf("%w: cannot read %s", ErrFailed, tf)
+			return fmt.Errorf("%w: %w", ErrFailed, err)
 		}
 		var positions []routing.Point
 		for _, c := range cases {
