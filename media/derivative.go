@@ -125,14 +125,8 @@ func (s *Store) derivativeSlot(ctx context.Context) error {
 // teamCopy makes the team copy and thumbnail: losslessly for a JPEG
 // that needs no pixel work if Config.LosslessTeamCopy is on (lossless.go),
 // else by decoding src once
-// (shrink-on-load), reading a damaged JPEG again leniently. It runs at a
-// lower CPU priority (inBackground): accepting reports comes first.
-func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src []byte) (tc vips.Result, err error) {
-	inBackground(func() { tc, err = s.makeTeamCopy(ctx, obj, orientation, src) })
-	return tc, err
-}
-
-func (s *Store) makeTeamCopy(ctx context.Context, obj Object, orientation int, src []byte) (vips.Result, error) {
+// (shrink-on-load), reading a damaged JPEG again leniently.
+func (s *Store) teamCopy(ctx context.Context, obj Object, orientation int, src []byte) (vips.Result, error) {
 	opts := vips.Options{
 		MaxEdge:     s.cfg.DerivativeMaxEdge,
 		ThumbEdge:   s.cfg.ThumbMaxEdge,

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package media
-
-func lockThread() {}
-
-func lowerThreadPriority(int) {}
