@@ -46,7 +46,7 @@ func startProfanity(t *testing.T, acct testsvc.Account, c2s string) *profanity {
 	if out, err := exec.Command("tmux", "new-session", "-d", "-s", p.session, "-x", "320", "-y", "60", cmd).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", p.session).Run() })
+	t.Cleanup(p.quit)
 	p.waitScreen(20*time.Second, "Profanity")
 	host, port, _ := strings.Cut(c2s, ":")
 	// The test server has a self-signed certificate; "tls trust" accepts it.
@@ -59,6 +59,24 @@ func startProfanity(t *testing.T, acct testsvc.Account, c2s string) *profanity {
 	p.cmd("/omemo trustmode blind") // blind trust before verification, as most deployments
 	p.waitScreen(10*time.Second, "trusted automatically")
 	return p
+}
+
+// quit ends profanity as its user does (/quit: the stream closed), and
+// then its tmux session. Killed instead, profanity leaves its session with
+// stream management (XEP-0198) on the server, which holds it for resumption
+// (Prosody's smacks_hibernation_time, ten minutes by default): messages to
+// the account's bare JID go into that session's queue instead of the next
+// test's login or offline storage.
+func (p *profanity) quit() {
+	_ = exec.Command("tmux", "send-keys", "-t", p.session, "-l", "/quit").Run()
+	_ = exec.Command("tmux", "send-keys", "-t", p.session, "Enter").Run()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if exec.Command("tmux", "has-session", "-t", p.session).Run() != nil {
+			return // profanity has ended, and its window with it
+		}
+	}
+	p.t.Logf("profanity did not end within 10 s of /quit; its session is killed")
+	_ = exec.Command("tmux", "kill-session", "-t", p.session).Run()
 }
 
 func randomHex(n int) string {
