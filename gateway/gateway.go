@@ -149,6 +149,7 @@ type Gateway struct {
 	running   atomic.Bool
 	stopping  atomic.Bool    // a graceful stop is draining the session (drain)
 	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)
+	answers   answerLog      // answers of the last seconds, written again after a lost session (answers.go)
 	langs     *languageCache // nil: senders cannot choose a language (RememberLanguages)
 }
 
@@ -347,11 +348,14 @@ func (g *Gateway) serveOnce(ctx, hctx context.Context, endHandling context.Cance
 	defer endSession()
 	go g.manageRooms(ctx)
 	go g.retryXMPPQueue(ctx)
+	if lost := g.answers.takeLost(); len(lost) > 0 {
+		go g.replayAnswers(ctx, lost)
+	}
 	if g.omemo != nil {
 		go g.omemo.housekeep(sctx, g)
 	}
 	err = sess.Serve(xmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-		return g.handle(hctx, t, start)
+		return g.handle(hctx, sess, t, start)
 	}))
 
 	g.mu.Lock()
@@ -362,6 +366,10 @@ func (g *Gateway) serveOnce(ctx, hctx context.Context, endHandling context.Cance
 	}
 	g.mu.Unlock()
 	conn.Close()
+	if ctx.Err() == nil {
+		// Not our stop: what the server had not yet read is lost.
+		g.answers.sessionLost(sess, time.Now())
+	}
 	if err == nil {
 		err = errors.New("stream closed by server")
 	}
@@ -428,8 +436,13 @@ func (g *Gateway) send(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
+	return g.encode(ctx, s, v)
+}
+
+// encode writes a stanza on session s.
+func (g *Gateway) encode(ctx context.Context, s *xmpp.Session, v any) error {
 	wctx, release := writeContext(ctx)
-	err = s.Encode(wctx, v)
+	err := s.Encode(wctx, v)
 	release()
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
@@ -453,7 +466,7 @@ func writeContext(ctx context.Context) (context.Context, func()) {
 // handle runs inside Serve: decode, hand off, never send on the session
 // (except IQ replies through t, which Serve expects) and never fail the
 // stream for a bad stanza.
-func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+func (g *Gateway) handle(ctx context.Context, sess *xmpp.Session, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	// t yields the stanza's inner tokens and its end element; the decoder
 	// must see the start element too or it refuses the unmatched end.
 	d := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t))
@@ -507,6 +520,9 @@ func (g *Gateway) handle(ctx context.Context, t xmlstream.TokenReadEncoder, star
 		// Occupant bookkeeping is cheap and order-sensitive: do it inline.
 		g.roomPresence(p)
 		return nil
+	}
+	if m, ok := v.(*inMessage); ok {
+		m.arrivedOn = sess
 	}
 	if m, ok := v.(*inMessage); ok && m.MAMResult != nil {
 		g.mamResultIn(m)
@@ -586,8 +602,8 @@ func (g *Gateway) handleStanza(ctx context.Context, v any) {
 		g.onPresence(ctx, s)
 	case *badStanza:
 		if s.typ != "error" && s.typ != "groupchat" && s.from != "" {
-			_ = g.send(ctx, outMessage{From: s.to, To: s.from, ID: s.id, Type: "error",
-				Error: stanzaErr("modify", "bad-request", "malformed message / fehlerhafte Nachricht")})
+			_ = g.sendAnswer(ctx, outMessage{From: s.to, To: s.from, ID: s.id, Type: "error",
+				Error: stanzaErr("modify", "bad-request", "malformed message / fehlerhafte Nachricht")}, true, nil)
 		}
 	}
 }

@@ -676,8 +676,8 @@ func (g *Gateway) sendReceipt(ctx context.Context, m *inMessage, local string) {
 	if m.Request == nil || m.ID == "" {
 		return
 	}
-	_ = g.send(ctx, outMessage{From: g.addressJID(local), To: m.From, ID: "fg-" + randomID(), Type: m.Type,
-		Received: &outRcpt{ID: m.ID}})
+	_ = g.sendAnswer(ctx, outMessage{From: g.addressJID(local), To: m.From, ID: "fg-" + randomID(), Type: m.Type,
+		Received: &outRcpt{ID: m.ID}}, true, m.arrivedOn)
 }
 
 // idempotencyKey prefers the sender-chosen XEP-0359 origin-id, then the
@@ -702,7 +702,7 @@ func (g *Gateway) reply(ctx context.Context, m *inMessage, local, text string) {
 	if m.opened && !g.sealAnswer(ctx, local, &out) {
 		return // never in the clear to someone who wrote encrypted
 	}
-	if err := g.send(ctx, out); err != nil {
+	if err := g.sendAnswer(ctx, out, true, m.arrivedOn); err != nil {
 		g.log.Warn("reply failed", "err", err)
 	}
 }
@@ -746,8 +746,8 @@ func (g *Gateway) limitPresence(sender string, now time.Time) bool {
 }
 
 func (g *Gateway) replyError(ctx context.Context, m *inMessage, typ, cond, text string) {
-	if err := g.send(ctx, outMessage{From: m.To, To: m.From, ID: m.ID, Type: "error",
-		Error: stanzaErr(typ, cond, text)}); err != nil {
+	if err := g.sendAnswer(ctx, outMessage{From: m.To, To: m.From, ID: m.ID, Type: "error",
+		Error: stanzaErr(typ, cond, text)}, true, m.arrivedOn); err != nil {
 		g.log.Warn("error reply failed", "err", err)
 	}
 }

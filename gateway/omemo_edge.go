@@ -574,7 +574,7 @@ func (g *Gateway) sealed(m *outMessage, enc *omemo.Encrypted, lang string) {
 	m.OOB = nil
 	m.Encrypted = enc
 	m.Encryption = &encryptionHint{Namespace: omemo.NS, Name: "OMEMO"}
-	m.Store = &outEmpty{XMLName: xmlName("urn:xmpp:hints", "store")}
+	m.Store = &outEmpty{XMLName: xmlName(nsHints, "store")}
 }
 
 type encryptionHint struct {

@@ -64,8 +64,8 @@ func (g *Gateway) onRoomPrivateMessage(ctx context.Context, m *inMessage) {
 // privateReply answers an occupant privately through the room.
 func (g *Gateway) privateReply(ctx context.Context, occupant, text string) {
 	id := "fg-" + randomID()
-	if err := g.send(ctx, outMessage{From: g.botJID(), To: occupant, ID: id, Type: "chat", Body: text,
-		OriginID: &outID{ID: id}}); err != nil {
+	if err := g.sendAnswer(ctx, outMessage{From: g.botJID(), To: occupant, ID: id, Type: "chat", Body: text,
+		OriginID: &outID{ID: id}}, true, nil); err != nil {
 		g.log.Warn("private room reply failed", "err", err)
 	}
 }

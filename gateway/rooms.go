@@ -863,5 +863,6 @@ func (g *Gateway) SendChat(ctx context.Context, m dispatch.ChatMessage) error {
 		addr, _ := g.rules.Current().Address(m.From) // the address's language; German if it has none
 		g.sealed(&msg, enc, addr.Language)
 	}
-	return g.send(ctx, msg)
+	// Not kept when the write fails: the chat outbox sends it again.
+	return g.sendAnswer(ctx, msg, false, nil)
 }

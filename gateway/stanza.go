@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/xml"
+	"mellium.im/xmpp"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ const (
 	nsStanzas   = "urn:ietf:params:xml:ns:xmpp-stanzas"
 	nsChatState = "http://jabber.org/protocol/chatstates"
 	nsCorrect   = "urn:xmpp:message-correct:0" // XEP-0308
+	nsHints     = "urn:xmpp:hints"             // XEP-0334
 )
 
 type idElem struct {
@@ -147,6 +149,8 @@ type inMessage struct {
 	// opened is set on an OMEMO message the gateway decrypted: answers to
 	// it go encrypted too (sealAnswer).
 	opened bool
+	// arrivedOn is the session the message came in on (sendAnswer).
+	arrivedOn *xmpp.Session
 	// occupant is the real bare JID behind the sending room nick when the
 	// message was read (bindOccupant), "" for an anonymous occupant;
 	// bound says it was looked up.

@@ -26,11 +26,16 @@ type ArchivedBody struct {
 	OriginID *struct {
 		ID string `xml:"id,attr"`
 	} `xml:"urn:xmpp:sid:0 origin-id"`
+	Received *struct {
+		ID string `xml:"id,attr"`
+	} `xml:"urn:xmpp:receipts received"` // a delivery receipt (XEP-0184)
 }
 
 // RoomArchive returns every message the room's archive (XEP-0313:
 // Prosody's mod_muc_mam, ejabberd's mod_mam) holds since since, oldest first, paging through it. It is how
 // a test counts what a room really got, independent of who was joined.
+// With the client's own bare JID as room it reads the account's archive,
+// as a messenger catching up after being offline does.
 func (c *Client) RoomArchive(room string, since time.Time) []ArchivedMessage {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
