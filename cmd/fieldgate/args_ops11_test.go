@@ -50,6 +50,8 @@ func TestStrayArgumentIsRefusedNotIgnored(t *testing.T) {
 		{[]string{"migrate", "now"}, `unexpected argument "now"`},
 		{[]string{"backup", "--dir", t.TempDir(), "7"}, `unexpected argument "7"`},
 		{[]string{"token", "revoke", "--name", "app", "app2"}, `unexpected argument "app2"`},
+		{[]string{"token", "create", "--role", "reporter"}, `--name is required`},
+		{[]string{"token", "revoke", "--name", " "}, `--name is required`},
 		{[]string{"privacy", "show", "max@stadt.example", "media-dir", "/root/x"}, `as in --media-dir`},
 	} {
 		var stdout, stderr bytes.Buffer

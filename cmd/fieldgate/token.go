@@ -30,6 +30,10 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if strings.TrimSpace(name) == "" {
+		fmt.Fprintf(stderr, "fieldgate token %s: --name is required (who uses the token, e.g. --name dienst-app); nothing was done\n", args[0])
+		return exitError{2}
+	}
 	pool, err := openCheckedPool(ctx, cfg)
 	if err != nil {
 		return err
