@@ -136,7 +136,7 @@ func (l *answerLog) takeLost() []sentAnswer {
 // A session found lost while msg was written on it: msg is written again
 // on the next one, as replayAnswers does.
 func (g *Gateway) sendAnswer(ctx context.Context, msg outMessage, keepFailed bool, arrivedOn *xmpp.Session) error {
-	for {
+	for again := false; ; again = true {
 		s, err := g.session(ctx)
 		if err != nil {
 			return err
@@ -149,6 +149,9 @@ func (g *Gateway) sendAnswer(ctx context.Context, msg outMessage, keepFailed boo
 			return err
 		}
 		if g.answers.add(sentAnswer{at: time.Now(), sess: s, msg: msg}) {
+			if again && err == nil {
+				g.answersAgain.Add(1)
+			}
 			return err
 		}
 		msg = forReplay(msg)
@@ -174,9 +177,17 @@ func forReplay(msg outMessage) outMessage {
 func (g *Gateway) replayAnswers(ctx context.Context, lost []sentAnswer) {
 	g.log.Info("XMPP session was lost; writing its last answers again", "answers", len(lost), "window", answerReplayWindow)
 	for i, a := range lost {
-		if err := g.sendAnswer(ctx, forReplay(a.msg), true, nil); err != nil && ctx.Err() != nil {
+		err := g.sendAnswer(ctx, forReplay(a.msg), true, nil)
+		if err != nil && ctx.Err() != nil {
 			g.log.Warn("stopping before the lost session's answers were written again", "left", len(lost)-i)
 			return
 		}
+		if err == nil {
+			g.answersAgain.Add(1)
+		}
 	}
 }
+
+// AnswersWrittenAgain counts the answers written again on a new session
+// because the one they were first written on was lost (since start).
+func (g *Gateway) AnswersWrittenAgain() uint64 { return g.answersAgain.Load() }

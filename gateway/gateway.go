@@ -149,8 +149,12 @@ type Gateway struct {
 	running   atomic.Bool
 	stopping  atomic.Bool    // a graceful stop is draining the session (drain)
 	omemo     *omemoEdge     // nil: OMEMO off (EnableOMEMO)
-	answers   answerLog      // answers of the last seconds, written again after a lost session (answers.go)
 	langs     *languageCache // nil: senders cannot choose a language (RememberLanguages)
+
+	// answers keeps the answers of the last seconds, written again after
+	// a lost session; answersAgain counts those (answers.go).
+	answers      answerLog
+	answersAgain atomic.Uint64
 }
 
 // New returns a gateway that hands what arrives to disp; Run connects it.

@@ -167,25 +167,7 @@ func TestMonitoringSeesWhetherBackupsRun(t *testing.T) {
 	token := s.newToken("scraper", "metrics")
 	scrape := func() float64 {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, s.base+"/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "fieldgate_backup_last_success_timestamp_seconds "); ok {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil {
-					t.Fatalf("%q: %v", l, err)
-				}
-				return f
-			}
-		}
-		t.Fatalf("/metrics has no fieldgate_backup_last_success_timestamp_seconds (%s %d bytes)", resp.Status, len(b))
-		return 0
+		return s.metric(t, token, "fieldgate_backup_last_success_timestamp_seconds")
 	}
 	if v := scrape(); v != 0 {
 		t.Errorf("before any backup: %v, want 0", v)
@@ -198,6 +180,32 @@ func TestMonitoringSeesWhetherBackupsRun(t *testing.T) {
 	if at := time.Unix(int64(v), 0); at.Before(before.Add(-5*time.Second)) || at.After(time.Now().Add(5*time.Second)) {
 		t.Errorf("after a backup at %s: %v (%s)", before.Format(time.RFC3339), v, at.Format(time.RFC3339))
 	}
+}
+
+// metric scrapes the stack's /metrics with token and returns the value of
+// the series name (a metric without labels), failing the test if it is
+// missing.
+func (s *stack) metric(t *testing.T, token, name string) float64 {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%q: %v", l, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s (%s %d bytes)", name, resp.Status, len(b))
+	return 0
 }
 
 // TestSSECKeyReachesTheObjectStore: deploy/fieldgate.example.yaml offers

@@ -104,6 +104,12 @@ func TestMessengerMessagesAcrossFaults(t *testing.T) {
 			if o.stored == 0 {
 				t.Errorf("nothing stored: the test proves nothing")
 			}
+			if fault == "xmpp-sigterm-storm" {
+				// r1 held the component connection through the restart.
+				if n := s.metric(t, s.newToken("scraper", "metrics"), "fieldgate_xmpp_answers_written_again_total"); n == 0 {
+					t.Errorf("fieldgate_xmpp_answers_written_again_total is 0 after a restart during a storm of answers")
+				}
+			}
 		})
 	}
 }

@@ -351,6 +351,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(svc.Collectors()...)
 	reg.MustRegister(backupCollector{db: pool, log: log}) // when the last backup finished
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fieldgate_xmpp_answers_written_again_total",
+		Help: "Answers to people (receipts, replies, errors, chat messages) written again after the XMPP session they were written on was lost."},
+		func() float64 { return float64(gw.AnswersWrittenAgain()) }))
 	// Both pools' connections and waits (pgxpool_*{pool="main"|"queue"}):
 	// a pool that runs empty under load shows as pgxpool_empty_acquire.
 	reg.MustRegister(pgxpoolprometheus.NewCollector(pool, map[string]string{"pool": "main"}),
