@@ -21,13 +21,17 @@ import (
 //
 // So the gateway keeps each answer of the last answerReplayWindow, and
 // when a session ends without the gateway closing it, writes those of
-// that session again on the next one. A person may then get an answer
+// that session again on the next one. An answer older than that which no
+// ping has yet confirmed the server read (keepalive.go: a connection that
+// died silently is found within PingInterval+PingTimeout) is kept until
+// one does, for at most answerKeepMax. A person may then get an answer
 // twice, under the same id: a receipt names the same message again, and
 // a reply or chat message carries the same id and XEP-0359 origin-id,
 // which messengers take as the same message. Room posts are not kept
 // here: the room's reflection confirms each one (rooms.go).
 const (
 	answerReplayWindow = 10 * time.Second
+	answerKeepMax      = time.Minute
 	// answerLogMax bounds the memory the log takes (one outMessage each):
 	// beyond it the oldest are forgotten. At 8192 answers in ten seconds
 	// a town's server is far past any load it sees.
@@ -53,6 +57,19 @@ type answerLog struct {
 	// written on one of them while it ended comes too late for
 	// sessionLost.
 	ended []*xmpp.Session
+	// readBefore: the server has read what was written before this time
+	// (a ping written then was answered).
+	readBefore time.Time
+}
+
+// serverRead records that the server has read everything written before
+// at (keepalive.go).
+func (l *answerLog) serverRead(at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if at.After(l.readBefore) {
+		l.readBefore = at
+	}
 }
 
 // endedKept is how many lost sessions answerLog remembers.
@@ -79,9 +96,14 @@ func (l *answerLog) add(a sentAnswer) bool {
 	return true
 }
 
-// forget drops what is older than answerReplayWindow at now.
+// forget drops what is older than answerReplayWindow at now and was read
+// by the server, and what is older than answerKeepMax.
 func (l *answerLog) forget(now time.Time) {
-	for l.head < len(l.entries) && now.Sub(l.entries[l.head].at) > answerReplayWindow {
+	for l.head < len(l.entries) {
+		at := l.entries[l.head].at
+		if age := now.Sub(at); age <= answerReplayWindow || (age <= answerKeepMax && !at.Before(l.readBefore)) {
+			break
+		}
 		l.entries[l.head] = sentAnswer{}
 		l.head++
 	}

@@ -111,6 +111,13 @@ type Config struct {
 	// DeviceListSubscribers caps the device-list subscribers (OMEMO,
 	// omemo_notify.go) recorded per function address. Default 10000.
 	DeviceListSubscribers int
+	// PingInterval is how often the gateway checks that its connection
+	// still carries stanzas both ways (XEP-0199, keepalive.go), and
+	// PingTimeout how long it waits for the answer before it reconnects.
+	// Defaults 10 s and 15 s: a connection that died silently is left
+	// within 25 s.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
 }
 
 // ErrNotConnected means there is no component connection right now.
@@ -179,6 +186,8 @@ func New(cfg Config, disp Dispatcher, rules Rules, m Media, logger *slog.Logger)
 	cfg.RatePerMinute = cmp.Or(cfg.RatePerMinute, 30)
 	cfg.Burst = cmp.Or(cfg.Burst, 30)
 	cfg.DeviceListSubscribers = cmp.Or(cfg.DeviceListSubscribers, 10000)
+	cfg.PingInterval = cmp.Or(cfg.PingInterval, defaultPingInterval)
+	cfg.PingTimeout = cmp.Or(cfg.PingTimeout, defaultPingTimeout)
 	fetch, err := NewFetcher(cfg.Fetch)
 	if err != nil {
 		return nil, err
@@ -352,6 +361,7 @@ func (g *Gateway) serveOnce(ctx, hctx context.Context, endHandling context.Cance
 	defer endSession()
 	go g.manageRooms(ctx)
 	go g.retryXMPPQueue(ctx)
+	go g.keepAlive(sctx, conn)
 	if lost := g.answers.takeLost(); len(lost) > 0 {
 		go g.replayAnswers(ctx, lost)
 	}

@@ -130,6 +130,12 @@ type Config struct {
 		// RoomRetry: a team room the gateway cannot use (not its owner, its
 		// nick taken) is tried again this often. Default 1m.
 		RoomRetry time.Duration `yaml:"room_retry" env:"ROOM_RETRY"`
+		// PingInterval and PingTimeout: how often the gateway checks with a
+		// ping (XEP-0199) that its connection to the XMPP server still works,
+		// and how long it waits for the answer before it connects anew.
+		// Defaults 10s and 15s.
+		PingInterval time.Duration `yaml:"ping_interval" env:"PING_INTERVAL"`
+		PingTimeout  time.Duration `yaml:"ping_timeout" env:"PING_TIMEOUT"`
 		// SenderBurst messages from one sender are taken at once, then
 		// SenderRatePerMinute on average (defaults 30 and 30). A sender over
 		// the limit is refused until half the burst has refilled and told
@@ -306,8 +312,8 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err := validateProxies(cfg.HTTP.TrustedProxies); err != nil {
 		return nil, err
 	}
-	if cfg.XMPP.SenderBurst < 0 || cfg.XMPP.SenderRatePerMinute < 0 || cfg.XMPP.RoomRetry < 0 {
-		return nil, errors.New("config: xmpp.sender_burst, xmpp.sender_rate_per_minute and xmpp.room_retry must not be negative (0 or unset: the default)")
+	if cfg.XMPP.SenderBurst < 0 || cfg.XMPP.SenderRatePerMinute < 0 || cfg.XMPP.RoomRetry < 0 || cfg.XMPP.PingInterval < 0 || cfg.XMPP.PingTimeout < 0 {
+		return nil, errors.New("config: xmpp.sender_burst, xmpp.sender_rate_per_minute, xmpp.room_retry, xmpp.ping_interval and xmpp.ping_timeout must not be negative (0 or unset: the default)")
 	}
 	// S3 signs links for at most 7 days (SigV4 query-string
 	// authentication); a longer lifetime fails every link at request time.

@@ -322,6 +322,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	gw, err := gateway.New(gateway.Config{
 		Addr: cfg.XMPP.Addr, Domain: cfg.XMPP.Domain, Secret: cfg.XMPP.Secret, Nick: cfg.XMPP.Nick, RoomRetry: cfg.XMPP.RoomRetry,
 		Burst: cfg.XMPP.SenderBurst, RatePerMinute: cfg.XMPP.SenderRatePerMinute,
+		PingInterval: cfg.XMPP.PingInterval, PingTimeout: cfg.XMPP.PingTimeout,
 		Fetch: gateway.FetchConfig{Hosts: cfg.XMPP.UploadHosts, InternalHosts: cfg.XMPP.InternalUploadHosts, MaxBytes: cfg.XMPP.MaxAttachmentBytes},
 	}, svc, rules, store, log)
 	if err != nil {
