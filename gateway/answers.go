@@ -26,7 +26,7 @@ import (
 // one does, for at most answerKeepMax. A person may then get an answer
 // twice, under the same id: a receipt names the same message again, and
 // a reply or chat message carries the same id and XEP-0359 origin-id,
-// which messengers take as the same message. Room posts are not kept
+// by which a messenger can recognise the repeat. Room posts are not kept
 // here: the room's reflection confirms each one (rooms.go).
 const (
 	answerReplayWindow = 10 * time.Second
