@@ -121,8 +121,8 @@ type SubjectSignIn struct {
 // (chat_outbox, until it is out; a day at most, see retainUnsentChats), or
 // an escalation alert or owner notice of the job queue (river_job kind
 // chat_message, whose arguments keep the text until river's cleaner
-// deletes the job: a day after it was sent, a week after it was given
-// up).
+// deletes the job: an hour after it was sent (CompletedJobRetention), a
+// week after it was given up).
 type SubjectMessage struct {
 	From      string    `json:"from"` // the function address
 	Text      string    `json:"text"`

@@ -31,9 +31,13 @@ import (
 // runs (BackupLock) nothing is deleted: the backup copies the objects its
 // snapshot names.
 // Completed jobs of the message queue (which carry message bodies) are
-// removed by river's job cleaner after a day. Each run also deletes the
+// removed by river's job cleaner after CompletedJobRetention. Each run also deletes the
 // language choices of senders with nothing left (language.go) and the
 // console's expired login links and sessions.
+
+// CompletedJobRetention is how long a completed job of the queue, with
+// its arguments, is kept (river's job cleaner runs every 30 s).
+const CompletedJobRetention = time.Hour
 
 // BackupLock is the PostgreSQL advisory lock key that `fieldgate backup`
 // holds (shared) from before its snapshot until it has copied the objects

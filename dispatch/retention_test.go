@@ -211,3 +211,41 @@ func TestRetentionJob(t *testing.T) {
 		t.Errorf("statistics count %d incidents, want 3 (%v)", n, err)
 	}
 }
+
+// TestCompletedJobsGoAfterAnHour: a finished job's arguments hold
+// personal data (a room post's text, an alert's addressee) that nothing
+// reads once it is done; river's cleaner kept them a day. Now a job
+// completed two hours ago goes, one completed half an hour ago stays.
+func TestCompletedJobsGoAfterAnHour(t *testing.T) {
+	pool := testsvc.Pool(t)
+	ctx := context.Background()
+	ids := map[string]int64{}
+	for name, age := range map[string]string{"old": "2 hours", "recent": "30 minutes"} {
+		var id int64
+		if err := pool.QueryRow(ctx, `
+			INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, attempt, attempted_at, created_at, scheduled_at, finalized_at)
+			VALUES ('{"body":"Schlagloch vor Hausnummer 12"}', 'room_post', 25, 1, 'xmpp', 'completed', 1,
+				now() - $1::interval, now() - $1::interval, now() - $1::interval, now() - $1::interval)
+			RETURNING id`, age).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = id
+	}
+	start(t, newTestService(t, testServiceOptions{Pool: pool}))
+	left := func(name string) bool {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, ids[name]).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	// The cleaner runs on the queue's leader every 30 s.
+	for deadline := time.Now().Add(90 * time.Second); left("old"); time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a job completed two hours ago is still kept 90 s after the queue started")
+		}
+	}
+	if !left("recent") {
+		t.Errorf("a job completed half an hour ago was deleted (want it kept for %v)", dispatch.CompletedJobRetention)
+	}
+}

@@ -317,9 +317,15 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		JobTimeout:           30 * time.Second, // below RescueStuckJobsAfter, as river requires
 		Logger:               slog.New(warnOnly{s.log.Handler()}).With("component", "queue"),
 		MaxAttempts:          25,
-		RetryPolicy:          retryPolicy{},
-		PeriodicJobs:         append(s.periodicJobs(), s.sweepJobs()...),
-		Hooks:                []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}, s.inHand},
+		// A finished job's arguments hold personal data (a room post's
+		// text, an alert's addressee and text) that nothing reads once the
+		// job is done: river's cleaner deletes completed jobs after
+		// CompletedJobRetention instead of its default day. Jobs given up
+		// after all attempts stay its default week, for the admin.
+		CompletedJobRetentionPeriod: CompletedJobRetention,
+		RetryPolicy:                 retryPolicy{},
+		PeriodicJobs:                append(s.periodicJobs(), s.sweepJobs()...),
+		Hooks:                       []rivertype.Hook{&exactTimers{}, &jobMetricsHook{m: s.metric, now: cfg.Now}, s.inHand},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: job queue: %w", err)
