@@ -178,6 +178,10 @@ type hangOnce struct {
 	hanging atomic.Bool
 }
 
+func (h *hangOnce) ReadAndDerive(ctx context.Context, obj media.Object) media.Work {
+	return h.work(ctx, obj, h.MakeDerivative)
+}
+
 func (h *hangOnce) MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error) {
 	hang := false
 	h.first.Do(func() { hang = true })

@@ -83,6 +83,10 @@ type firstHangs struct {
 	hanging sync.WaitGroup
 }
 
+func (f *firstHangs) ReadAndDerive(ctx context.Context, obj media.Object) media.Work {
+	return f.work(ctx, obj, f.MakeDerivative)
+}
+
 func (f *firstHangs) MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error) {
 	f.mu.Lock()
 	first := !f.seen[obj.Key]

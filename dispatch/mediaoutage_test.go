@@ -25,18 +25,12 @@ type outageStore struct {
 	down atomic.Bool
 }
 
-func (o *outageStore) ReadMetadata(ctx context.Context, obj media.Object) (media.Metadata, error) {
+func (o *outageStore) ReadAndDerive(ctx context.Context, obj media.Object) media.Work {
 	if o.down.Load() {
-		return media.Metadata{}, fmt.Errorf("%w: injected outage", media.ErrUnavailable)
+		err := fmt.Errorf("%w: injected outage", media.ErrUnavailable)
+		return media.Work{MetadataErr: err, DerivativeErr: err}
 	}
-	return o.Store.ReadMetadata(ctx, obj)
-}
-
-func (o *outageStore) MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error) {
-	if o.down.Load() {
-		return media.Derivative{}, fmt.Errorf("%w: injected outage", media.ErrUnavailable)
-	}
-	return o.Store.MakeDerivative(ctx, obj, md)
+	return o.Store.ReadAndDerive(ctx, obj)
 }
 
 func outageService(t *testing.T) (*dispatch.Service, *outageStore, *pgxpool.Pool, media.Object) {

@@ -56,6 +56,19 @@ func (m *slowMedia) MakeDerivative(ctx context.Context, obj media.Object, _ medi
 	return media.Derivative{Key: base + ".jpg", ThumbKey: base + "-thumb.jpg", ContentType: media.TypeJPEG}, nil
 }
 
+func (m *slowMedia) ReadAndDerive(ctx context.Context, obj media.Object) media.Work {
+	return m.work(ctx, obj, m.MakeDerivative)
+}
+
+// work is ReadAndDerive with derive for the team copy: the fakes that
+// embed slowMedia pass their own.
+func (m *slowMedia) work(ctx context.Context, obj media.Object, derive func(context.Context, media.Object, media.Metadata) (media.Derivative, error)) media.Work {
+	var w media.Work
+	w.Metadata, w.MetadataErr = m.ReadMetadata(ctx, obj)
+	w.Derivative, w.DerivativeErr = derive(ctx, obj, w.Metadata)
+	return w
+}
+
 func (m *slowMedia) ReadMetadataFrom(ctx context.Context, obj media.Object, _ []byte) (media.Metadata, error) {
 	return m.ReadMetadata(ctx, obj)
 }

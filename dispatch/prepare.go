@@ -103,11 +103,17 @@ func (p *PreparedMedium) Outputs(ctx context.Context) []string {
 // leaves the team copy unmade (it would fail the same way).
 func (s *Service) workMedium(ctx context.Context, obj media.Object, src []byte) mediumResult {
 	var r mediumResult
-	if src != nil {
-		r.md, r.mdErr = s.media.ReadMetadataFrom(ctx, obj, src)
-	} else {
-		r.md, r.mdErr = s.media.ReadMetadata(ctx, obj)
+	if src == nil {
+		w := s.media.ReadAndDerive(ctx, obj)
+		r = mediumResult{md: w.Metadata, mdErr: w.MetadataErr, d: w.Derivative, dErr: w.DerivativeErr}
+		if r.mdErr != nil && storageTransient(r.mdErr) {
+			r.dErr = r.mdErr
+		} else if r.mdErr != nil {
+			r.md = media.Metadata{NoPositionReason: "metadata unreadable"}
+		}
+		return r
 	}
+	r.md, r.mdErr = s.media.ReadMetadataFrom(ctx, obj, src)
 	if r.mdErr != nil {
 		if storageTransient(r.mdErr) {
 			r.dErr = r.mdErr
@@ -115,11 +121,7 @@ func (s *Service) workMedium(ctx context.Context, obj media.Object, src []byte) 
 		}
 		r.md = media.Metadata{NoPositionReason: "metadata unreadable"}
 	}
-	if src != nil {
-		r.d, r.dErr = s.media.MakeDerivativeFrom(ctx, obj, r.md, src)
-	} else {
-		r.d, r.dErr = s.media.MakeDerivative(ctx, obj, r.md)
-	}
+	r.d, r.dErr = s.media.MakeDerivativeFrom(ctx, obj, r.md, src)
 	return r
 }
 

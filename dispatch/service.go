@@ -22,9 +22,10 @@ import (
 
 // Media is what dispatch needs from the media store.
 type Media interface {
-	ReadMetadata(ctx context.Context, obj media.Object) (media.Metadata, error)
-	MakeDerivative(ctx context.Context, obj media.Object, md media.Metadata) (media.Derivative, error)
-	// The same, from the original's bytes in hand (no S3 read).
+	// ReadAndDerive reads a stored original's metadata and makes its team
+	// copy, reading it from S3 once.
+	ReadAndDerive(ctx context.Context, obj media.Object) media.Work
+	// The same in two calls, from the original's bytes in hand (no S3 read).
 	ReadMetadataFrom(ctx context.Context, obj media.Object, src []byte) (media.Metadata, error)
 	MakeDerivativeFrom(ctx context.Context, obj media.Object, md media.Metadata, src []byte) (media.Derivative, error)
 	PresignGet(ctx context.Context, key string) (string, error)

@@ -52,6 +52,74 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 	return s.storeDerivative(ctx, obj, tc)
 }
 
+// Work is what ReadAndDerive did with one stored original: its metadata
+// and team copy, each with the error ReadMetadata and MakeDerivative
+// would have returned for it.
+type Work struct {
+	Metadata      Metadata
+	MetadataErr   error
+	Derivative    Derivative
+	DerivativeErr error
+}
+
+// ReadAndDerive is ReadMetadata followed by MakeDerivative for an original
+// the caller no longer holds, reading it from S3 once: an image that can
+// have a team copy (JPEG, PNG, WebP, HEIC, HEIF of known size within its
+// type's limit) is read whole, within one of Config.MaxDerivatives slots,
+// and its metadata and team copy come from those bytes (as
+// ReadMetadataFrom and MakeDerivativeFrom). Reading the metadata first
+// with ranged GETs and then the whole object again costs the object store
+// one request per 64 KiB block read plus the whole object (with SSE-S3,
+// each request unseals the object's key again): about twice the store's
+// CPU per photo (deploy/SCALING.md, twelfth round). Any other object gets
+// ReadMetadata's ranged reads and MakeDerivative's answer.
+//
+// Errors are those of the two calls: a failed read of the whole object,
+// and an unavailable store while reading the metadata, is both MetadataErr
+// and DerivativeErr; metadata that cannot be read leaves
+// the team copy to be made upright as stored (no orientation), as the
+// caller of the two calls does.
+func (s *Store) ReadAndDerive(ctx context.Context, obj Object) Work {
+	var w Work
+	_, limit, err := s.derivativeSource(obj, Metadata{})
+	if err != nil || obj.Size <= 0 || obj.Size > limit {
+		if w.Metadata, w.MetadataErr = s.ReadMetadata(ctx, obj); w.MetadataErr != nil {
+			w.Metadata = Metadata{}
+			if errors.Is(w.MetadataErr, ErrUnavailable) || ctx.Err() != nil {
+				w.DerivativeErr = w.MetadataErr // the store is down: do not ask it again
+				return w
+			}
+		}
+		w.Derivative, w.DerivativeErr = s.MakeDerivative(ctx, obj, w.Metadata)
+		return w
+	}
+	if err := s.derivativeSlot(ctx); err != nil {
+		return Work{MetadataErr: err, DerivativeErr: err}
+	}
+	src, err := s.readObject(ctx, obj, limit)
+	if err != nil {
+		<-s.dsem
+		return Work{MetadataErr: err, DerivativeErr: err}
+	}
+	if w.Metadata, w.MetadataErr = s.ReadMetadataFrom(ctx, obj, src); w.MetadataErr != nil {
+		w.Metadata = Metadata{}
+		if ctx.Err() != nil {
+			<-s.dsem
+			w.DerivativeErr = w.MetadataErr
+			return w
+		}
+	}
+	orientation, _, _ := s.derivativeSource(obj, w.Metadata)
+	tc, err := s.teamCopy(ctx, obj, orientation, src)
+	<-s.dsem
+	if err != nil {
+		w.DerivativeErr = err
+		return w
+	}
+	w.Derivative, w.DerivativeErr = s.storeDerivative(ctx, obj, tc)
+	return w
+}
+
 // MakeDerivativeFrom is MakeDerivative from the original's bytes the
 // caller already holds (the intake path, which has just stored them), so
 // that S3 is not read again. src must be the whole object obj names: when

@@ -1,0 +1,153 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/fieldgate/fieldgate/internal/testsvc"
+)
+
+// countingTransport counts the GET requests for each object key.
+type countingTransport struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	gets map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet {
+		c.mu.Lock()
+		for _, prefix := range []string{"/" + PrefixOriginal, "/" + PrefixTeam} {
+			if i := strings.Index(r.URL.Path, prefix); i >= 0 {
+				c.gets[r.URL.Path[i+1:]]++
+			}
+		}
+		c.mu.Unlock()
+	}
+	return c.base.RoundTrip(r)
+}
+
+func (c *countingTransport) take(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.gets[key]
+	delete(c.gets, key)
+	return n
+}
+
+// TestReadAndDeriveReadsOnce: for a stored photo the caller no longer
+// holds, ReadAndDerive gives the metadata and team copy that ReadMetadata
+// and MakeDerivative give, with one GET of the original instead of the
+// ranged GETs for the metadata plus the whole object again. An object of
+// unknown size, or one that gets no team copy, still gets its metadata
+// from ranged reads.
+func TestReadAndDeriveReadsOnce(t *testing.T) {
+	ct := &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone(), gets: map[string]int{}}
+	s := newTestStore(t, func(c *Config) { c.Transport = ct; c.MaxDerivatives = 1 })
+	ctx := context.Background()
+	for _, name := range []string{"orientation_6.jpg", "gps_ne.jpg", "gps.heic", "serial_owner.jpg", damagedJPEG, "phone_12mp.jpg"} {
+		t.Run(name, func(t *testing.T) {
+			path := name
+			if !strings.Contains(name, "/") {
+				path = testsvc.Photo(t, name)
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := s.Put(ctx, bytes.NewReader(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct.take(obj.Key)
+
+			wantMD, err := s.ReadMetadata(ctx, obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := s.MakeDerivative(ctx, obj, wantMD)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCopy, wantThumb := fetchPresigned(t, s, want.Key), fetchPresigned(t, s, want.ThumbKey)
+			twoCalls := ct.take(obj.Key)
+			if twoCalls < 2 {
+				t.Fatalf("test premise: ReadMetadata and MakeDerivative read the original %d times, want at least 2", twoCalls)
+			}
+
+			w := s.ReadAndDerive(ctx, obj)
+			if w.MetadataErr != nil || w.DerivativeErr != nil {
+				t.Fatalf("ReadAndDerive: metadata %v, team copy %v", w.MetadataErr, w.DerivativeErr)
+			}
+			if n := ct.take(obj.Key); n != 1 {
+				t.Errorf("ReadAndDerive read the original %d times, want once (the two calls: %d)", n, twoCalls)
+			}
+			if !reflect.DeepEqual(w.Metadata, wantMD) {
+				t.Errorf("metadata %+v\nwant %+v", w.Metadata, wantMD)
+			}
+			if w.Derivative != want {
+				t.Errorf("team copy %+v, want %+v", w.Derivative, want)
+			}
+			if !bytes.Equal(fetchPresigned(t, s, w.Derivative.Key), wantCopy) || !bytes.Equal(fetchPresigned(t, s, w.Derivative.ThumbKey), wantThumb) {
+				t.Error("team copy or thumbnail differs from MakeDerivative's")
+			}
+
+			// Size unknown: ranged reads for the metadata, then the whole.
+			unsized := obj
+			unsized.Size = 0
+			w = s.ReadAndDerive(ctx, unsized)
+			if w.MetadataErr != nil || !reflect.DeepEqual(w.Metadata, wantMD) {
+				t.Errorf("size unknown: metadata %+v, %v; want %+v", w.Metadata, w.MetadataErr, wantMD)
+			}
+			if w.DerivativeErr != nil || w.Derivative != want {
+				t.Errorf("size unknown: team copy %+v, %v; want %+v", w.Derivative, w.DerivativeErr, want)
+			}
+			ct.take(obj.Key)
+		})
+	}
+
+	t.Run("no team copy: metadata only, never the whole object", func(t *testing.T) {
+		src, err := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := s.Put(ctx, bytes.NewReader(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := obj
+		other.ContentType = TypePDF // a type without a team copy
+		ct.take(obj.Key)
+		if _, err := s.ReadMetadata(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		ranged := ct.take(obj.Key)
+		w := s.ReadAndDerive(ctx, other)
+		if w.MetadataErr != nil || !errors.Is(w.DerivativeErr, ErrNoDerivative) {
+			t.Errorf("errors: metadata %v, team copy %v; want none and ErrNoDerivative", w.MetadataErr, w.DerivativeErr)
+		}
+		if n := ct.take(obj.Key); n != ranged {
+			t.Errorf("%d GETs, want the metadata's %d ranged reads", n, ranged)
+		}
+	})
+
+	t.Run("a missing original is an error of both, nothing stored", func(t *testing.T) {
+		obj := Object{Key: PrefixOriginal + "2026/12/does-not-exist", ContentType: TypeJPEG, Size: 1000}
+		w := s.ReadAndDerive(ctx, obj)
+		if w.MetadataErr == nil || w.DerivativeErr == nil {
+			t.Fatalf("errors: metadata %v, team copy %v; want both", w.MetadataErr, w.DerivativeErr)
+		}
+		for _, k := range listKeys(t, s) {
+			if strings.Contains(k, "does-not-exist") {
+				t.Errorf("%s stored", k)
+			}
+		}
+	})
+}
