@@ -42,6 +42,25 @@ func (c *countingTransport) take(key string) int {
 	return n
 }
 
+// putPhoto stores the test photo name (a file of the shared photos, or a
+// path with a slash) and returns its object and bytes.
+func putPhoto(t *testing.T, s *Store, name string) (Object, []byte) {
+	t.Helper()
+	path := name
+	if !strings.Contains(name, "/") {
+		path = testsvc.Photo(t, name)
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.Put(context.Background(), bytes.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj, src
+}
+
 // TestReadAndDeriveReadsOnce: for a stored photo the caller no longer
 // holds, ReadAndDerive gives the metadata and team copy that ReadMetadata
 // and MakeDerivative give, with one GET of the original instead of the
@@ -54,18 +73,7 @@ func TestReadAndDeriveReadsOnce(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"orientation_6.jpg", "gps_ne.jpg", "gps.heic", "serial_owner.jpg", damagedJPEG, "phone_12mp.jpg"} {
 		t.Run(name, func(t *testing.T) {
-			path := name
-			if !strings.Contains(name, "/") {
-				path = testsvc.Photo(t, name)
-			}
-			src, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			obj, err := s.Put(ctx, bytes.NewReader(src))
-			if err != nil {
-				t.Fatal(err)
-			}
+			obj, _ := putPhoto(t, s, name)
 			ct.take(obj.Key)
 
 			wantMD, err := s.ReadMetadata(ctx, obj)
@@ -114,14 +122,7 @@ func TestReadAndDeriveReadsOnce(t *testing.T) {
 	}
 
 	t.Run("no team copy: metadata only, never the whole object", func(t *testing.T) {
-		src, err := os.ReadFile(testsvc.Photo(t, "gps_ne.jpg"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		obj, err := s.Put(ctx, bytes.NewReader(src))
-		if err != nil {
-			t.Fatal(err)
-		}
+		obj, _ := putPhoto(t, s, "gps_ne.jpg")
 		other := obj
 		other.ContentType = TypePDF // a type without a team copy
 		ct.take(obj.Key)

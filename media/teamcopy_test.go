@@ -16,7 +16,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -451,18 +450,7 @@ func TestDerivativeFromBytes(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"orientation_6.jpg", "gps.heic", "serial_owner.jpg", damagedJPEG} {
 		t.Run(name, func(t *testing.T) {
-			path := name
-			if !strings.Contains(name, "/") {
-				path = testsvc.Photo(t, name)
-			}
-			src, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			obj, err := s.Put(ctx, bytes.NewReader(src))
-			if err != nil {
-				t.Fatal(err)
-			}
+			obj, src := putPhoto(t, s, name)
 			want, err := s.ReadMetadata(ctx, obj)
 			if err != nil {
 				t.Fatal(err)
