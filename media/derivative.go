@@ -53,61 +53,67 @@ func (s *Store) MakeDerivative(ctx context.Context, obj Object, md Metadata) (De
 }
 
 // Work is what ReadAndDerive did with one stored original: its metadata
-// and team copy, each with the error ReadMetadata and MakeDerivative
-// would have returned for it.
+// and team copy, each with its own error.
 type Work struct {
-	Metadata      Metadata
+	Metadata      Metadata // zero if MetadataErr is set
 	MetadataErr   error
-	Derivative    Derivative
+	Derivative    Derivative // zero if DerivativeErr is set
 	DerivativeErr error
 }
 
-// ReadAndDerive is ReadMetadata followed by MakeDerivative for an original
-// the caller no longer holds, reading it from S3 once: an image that can
-// have a team copy (JPEG, PNG, WebP, HEIC, HEIF of known size within its
-// type's limit) is read whole, within one of Config.MaxDerivatives slots,
-// and its metadata and team copy come from those bytes (as
-// ReadMetadataFrom and MakeDerivativeFrom). Reading the metadata first
-// with ranged GETs and then the whole object again costs the object store
-// one request per 64 KiB block read plus the whole object (with SSE-S3,
-// each request unseals the object's key again): about twice the store's
-// CPU per photo (deploy/SCALING.md, twelfth round). Any other object gets
-// ReadMetadata's ranged reads and MakeDerivative's answer.
+// ReadAndDerive reads the metadata of a stored original the caller no
+// longer holds and makes its team copy, reading it from S3 once where it
+// can: an image that can have a team copy (JPEG, PNG, WebP, HEIC, HEIF of
+// known size within its type's limit) is read whole, within one of
+// Config.MaxDerivatives slots (the bound MakeDerivative's read has), and
+// its metadata and team copy come from those bytes, as ReadMetadataFrom
+// and MakeDerivativeFrom give them. ReadMetadata with ranged GETs and then
+// MakeDerivative with the whole object again cost the object store one
+// request per 64 KiB block plus the whole object, each unsealing the
+// object's key again under SSE-S3 (deploy/SCALING.md, thirteenth round).
+// Any other object gets ReadMetadata (ranged reads, for types that carry
+// metadata) and then MakeDerivative (ErrNoDerivative without a read for
+// types that get no team copy, and for oversized ones).
 //
-// Errors are those of the two calls: a failed read of the whole object,
-// and an unavailable store while reading the metadata, is both MetadataErr
-// and DerivativeErr; metadata that cannot be read leaves
-// the team copy to be made upright as stored (no orientation), as the
-// caller of the two calls does.
+// Errors: MetadataErr as ReadMetadata's or ReadMetadataFrom's (so the
+// metadata of an image read whole has no 8 MiB read bound); DerivativeErr
+// as MakeDerivative's. When the whole read fails, DerivativeErr is its
+// error and the metadata is read with ranged GETs as before (a report
+// that may not wait for the store is routed with the photo's position).
+// An unavailable store while reading the metadata of a file not read
+// whole, and a context that ends, are both errors at once. Metadata that
+// cannot be read leaves the team copy to be made as stored (no
+// orientation applied).
 func (s *Store) ReadAndDerive(ctx context.Context, obj Object) Work {
-	var w Work
 	_, limit, err := s.derivativeSource(obj, Metadata{})
 	if err != nil || obj.Size <= 0 || obj.Size > limit {
-		if w.Metadata, w.MetadataErr = s.ReadMetadata(ctx, obj); w.MetadataErr != nil {
-			w.Metadata = Metadata{}
-			if errors.Is(w.MetadataErr, ErrUnavailable) || ctx.Err() != nil {
-				w.DerivativeErr = w.MetadataErr // the store is down: do not ask it again
-				return w
-			}
-		}
-		w.Derivative, w.DerivativeErr = s.MakeDerivative(ctx, obj, w.Metadata)
-		return w
+		return s.readThenDerive(ctx, obj)
 	}
 	if err := s.derivativeSlot(ctx); err != nil {
 		return Work{MetadataErr: err, DerivativeErr: err}
 	}
 	src, err := s.readObject(ctx, obj, limit)
+	if err == nil && int64(len(src)) != obj.Size {
+		err = fmt.Errorf("%w: %s: %d bytes read for an object of %d", ErrNoDerivative, obj.Key, len(src), obj.Size)
+	}
 	if err != nil {
 		<-s.dsem
-		return Work{MetadataErr: err, DerivativeErr: err}
+		if cerr := ctx.Err(); cerr != nil {
+			return Work{MetadataErr: cerr, DerivativeErr: cerr}
+		}
+		w := Work{DerivativeErr: err}
+		if w.Metadata, w.MetadataErr = s.ReadMetadata(ctx, obj); w.MetadataErr != nil {
+			w.Metadata = Metadata{}
+		}
+		return w
 	}
+	var w Work
 	if w.Metadata, w.MetadataErr = s.ReadMetadataFrom(ctx, obj, src); w.MetadataErr != nil {
 		w.Metadata = Metadata{}
-		if ctx.Err() != nil {
-			<-s.dsem
-			w.DerivativeErr = w.MetadataErr
-			return w
-		}
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		<-s.dsem
+		return Work{MetadataErr: cerr, DerivativeErr: cerr}
 	}
 	orientation, _, _ := s.derivativeSource(obj, w.Metadata)
 	tc, err := s.teamCopy(ctx, obj, orientation, src)
@@ -117,6 +123,21 @@ func (s *Store) ReadAndDerive(ctx context.Context, obj Object) Work {
 		return w
 	}
 	w.Derivative, w.DerivativeErr = s.storeDerivative(ctx, obj, tc)
+	return w
+}
+
+// readThenDerive is ReadAndDerive for an object not read whole: the two
+// calls, the second skipped while the store is unavailable.
+func (s *Store) readThenDerive(ctx context.Context, obj Object) Work {
+	var w Work
+	if w.Metadata, w.MetadataErr = s.ReadMetadata(ctx, obj); w.MetadataErr != nil {
+		w.Metadata = Metadata{}
+		if errors.Is(w.MetadataErr, ErrUnavailable) || ctx.Err() != nil {
+			w.DerivativeErr = w.MetadataErr // do not ask a store that is down again
+			return w
+		}
+	}
+	w.Derivative, w.DerivativeErr = s.MakeDerivative(ctx, obj, w.Metadata)
 	return w
 }
 

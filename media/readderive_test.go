@@ -10,28 +10,44 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fieldgate/fieldgate/internal/testsvc"
 )
 
-// countingTransport counts the GET requests for each object key.
+// countingTransport counts the GET requests for each object key, and
+// fails the GETs of the whole object (no Range header) of the key
+// failWhole as a network error would.
 type countingTransport struct {
-	base http.RoundTripper
-	mu   sync.Mutex
-	gets map[string]int
+	base      http.RoundTripper
+	mu        sync.Mutex
+	gets      map[string]int
+	failWhole string
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodGet {
 		c.mu.Lock()
+		key := ""
 		for _, prefix := range []string{"/" + PrefixOriginal, "/" + PrefixTeam} {
 			if i := strings.Index(r.URL.Path, prefix); i >= 0 {
-				c.gets[r.URL.Path[i+1:]]++
+				key = r.URL.Path[i+1:]
+				c.gets[key]++
 			}
 		}
+		fail := key != "" && key == c.failWhole && r.Header.Get("Range") == ""
 		c.mu.Unlock()
+		if fail {
+			return nil, errors.New("injected: connection reset")
+		}
 	}
 	return c.base.RoundTrip(r)
+}
+
+func (c *countingTransport) setFailWhole(key string) {
+	c.mu.Lock()
+	c.failWhole = key
+	c.mu.Unlock()
 }
 
 func (c *countingTransport) take(key string) int {
@@ -139,6 +155,38 @@ func TestReadAndDeriveReadsOnce(t *testing.T) {
 		}
 	})
 
+	t.Run("the whole read fails: its error, the metadata from ranged reads", func(t *testing.T) {
+		obj, _ := putPhoto(t, s, "gps_ne.jpg")
+		wantMD, err := s.ReadMetadata(ctx, obj)
+		if err != nil || wantMD.Position == nil {
+			t.Fatalf("test premise: metadata %+v, %v; want a position", wantMD, err)
+		}
+		ct.setFailWhole(obj.Key)
+		defer ct.setFailWhole("")
+		w := s.ReadAndDerive(ctx, obj)
+		if w.DerivativeErr == nil || !errors.Is(w.DerivativeErr, ErrUnavailable) {
+			t.Errorf("team copy error %v, want ErrUnavailable", w.DerivativeErr)
+		}
+		if w.MetadataErr != nil || !reflect.DeepEqual(w.Metadata, wantMD) {
+			t.Errorf("metadata %+v, %v; want %+v (the position for a report that may not wait)", w.Metadata, w.MetadataErr, wantMD)
+		}
+		for _, k := range listKeys(t, s) {
+			if strings.HasPrefix(k, PrefixTeam+strings.TrimPrefix(obj.Key, PrefixOriginal)) {
+				t.Errorf("%s stored", k)
+			}
+		}
+	})
+
+	t.Run("a context that ended is the error of both", func(t *testing.T) {
+		obj, _ := putPhoto(t, s, "orientation_6.jpg")
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		w := s.ReadAndDerive(cctx, obj)
+		if !errors.Is(w.MetadataErr, context.Canceled) || !errors.Is(w.DerivativeErr, context.Canceled) {
+			t.Errorf("errors: metadata %v, team copy %v; want context.Canceled for both", w.MetadataErr, w.DerivativeErr)
+		}
+	})
+
 	t.Run("a missing original is an error of both, nothing stored", func(t *testing.T) {
 		obj := Object{Key: PrefixOriginal + "2026/12/does-not-exist", ContentType: TypeJPEG, Size: 1000}
 		w := s.ReadAndDerive(ctx, obj)
@@ -151,4 +199,13 @@ func TestReadAndDeriveReadsOnce(t *testing.T) {
 			}
 		}
 	})
+
+	// Every path gave its decode slot back (there is one): another photo
+	// gets its team copy at once.
+	obj, _ := putPhoto(t, s, "orientation_1.jpg")
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if w := s.ReadAndDerive(sctx, obj); w.MetadataErr != nil || w.DerivativeErr != nil {
+		t.Errorf("after the failures: metadata %v, team copy %v (a decode slot not given back?)", w.MetadataErr, w.DerivativeErr)
+	}
 }
