@@ -312,18 +312,7 @@ func TestDerivatives(t *testing.T) {
 	s := newTestStore(t, nil)
 	ctx := context.Background()
 	put := func(name string) (Object, Metadata, []byte) {
-		path := name
-		if !strings.Contains(name, "/") {
-			path = testsvc.Photo(t, name)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		obj, err := s.Put(ctx, bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
+		obj, data := putPhoto(t, s, name)
 		md, err := s.ReadMetadata(ctx, obj)
 		if err != nil {
 			t.Fatal(err)
